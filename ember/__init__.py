@@ -1,0 +1,92 @@
+"""ember: PyTorch's autograd, rebuilt in pure Python on NumPy.
+
+Use it as ``import ember as torch``: tensors record a graph as operations run; ``backward()``
+and ``ember.autograd.grad`` compute gradients of any order.
+
+>>> import ember as torch
+>>> x = torch.tensor([1., 2.], requires_grad=True)
+>>> (x ** 2).sum().backward()
+>>> x.grad
+tensor([2., 4.])
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import dtypes as _dtypes
+from ._printing import set_printoptions
+from ._size import Size, broadcast_shapes
+from .dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double, dtype,
+                     finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
+                     int, int8, int16, int32, int64, long, promote_types, set_default_dtype,
+                     short, uint8)
+from .tensor import Tensor, device, is_tensor
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                 is_inference_mode_enabled, no_grad, set_grad_enabled)
+from . import ops as _ops
+from .ops._registry import OPS as _OPS
+from .ops.reduction import return_types
+from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full,
+                       full_like, linspace, logspace, meshgrid, ones, ones_like, range,
+                       scalar_tensor, tensor, zeros, zeros_like)
+from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
+                     manual_seed, multinomial, normal, rand, rand_like, randint, randint_like,
+                     randn, randn_like, randperm, seed, set_rng_state)
+from . import autograd, nn  # noqa: E402
+from . import cuda  # noqa: E402
+
+globals().update(_OPS)
+
+
+def result_type(tensor1, tensor2):
+    """The dtype PyTorch's promotion gives for an op on the two operands."""
+    return _dtypes.result_type(tensor1, tensor2)
+
+
+def can_cast(from_, to):
+    """Whether a cast from ``from_`` to ``to`` keeps the category (PyTorch's rule)."""
+    return from_._category <= to._category
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def is_complex(input):
+    return input.is_complex()
+
+
+def clone(input, *, memory_format=None):
+    return input.clone()
+
+
+def detach(input):
+    return input.detach()
+
+
+def set_default_device(device_):
+    from .tensor import check_device
+
+    check_device(device_)
+
+
+def get_default_device():
+    from .tensor import CPU
+
+    return CPU
+
+
+def is_nonzero(input):
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return builtins_bool(input.item())
+
+
+builtins_bool = __builtins__["bool"] if isinstance(__builtins__, dict) else __builtins__.bool
+
+strided = "torch.strided"

@@ -1,0 +1,230 @@
+"""``ember.autograd``: ``backward`` and ``grad`` (the user-facing entry points to the engine),
+grad modes, and the graph types.
+
+Contract: argument checking and error messages follow PyTorch's ``torch.autograd.backward`` and
+``torch.autograd.grad``; the work is done by ``engine.run``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .graph import AccumulateGrad, Node
+
+__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "is_grad_enabled", "is_inference_mode_enabled", "Node", "AccumulateGrad"]
+
+_CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the "
+    "parameter and its gradient which can cause a memory leak. We recommend using "
+    "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+    "make sure to reset the .grad fields of your parameters to None after use to break the "
+    "cycle and avoid the leak.")
+
+
+def _as_tuple(x):
+    from ..tensor import Tensor
+
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _make_grads(outputs, grad_outputs, is_grads_batched=False):
+    """The gradient for each output: given, or ones for one-element outputs."""
+    import numpy as np
+
+    from .. import _size
+    from ..ops._registry import wrap
+    from ..tensor import Tensor
+
+    grads = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            if out._requires_grad:
+                if out._data.size != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                if out._data.dtype.kind not in "fV":
+                    raise RuntimeError(
+                        "grad can be implicitly created only for real scalar outputs but got "
+                        f"{out.dtype}")
+                grads.append(wrap(np.ones_like(out._data)))
+            else:
+                grads.append(None)
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError("gradients can be either Tensors or None, but got "
+                            f"{type(g).__name__}")
+        gshape = g._data.shape[1:] if is_grads_batched else g._data.shape
+        if gshape != out._data.shape:
+            which = "grad_output" if True else ""
+            raise RuntimeError(
+                f"Mismatch in shape: {which}[{i}] has a shape of {_size.Size(g._data.shape)} "
+                f"and output[{i}] has a shape of {_size.Size(out._data.shape)}.")
+        if out._data.dtype.kind == "c" and g._data.dtype != out._data.dtype:
+            raise RuntimeError(
+                "For complex Tensors, both grad_output and output are required to have the "
+                f"same dtype. Mismatch in dtype: grad_output[{i}] has a dtype of {g.dtype} and "
+                f"output[{i}] has a dtype of {out.dtype}.")
+        grads.append(g)
+    return grads
+
+
+def _root_edges(outputs):
+    from ..ops._registry import edge
+
+    edges = []
+    for i, t in enumerate(outputs):
+        e = edge(t)
+        if e[0] is None:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn")
+        edges.append(e)
+    return edges
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on
+    (or only of ``inputs``)."""
+    from ..ops._registry import edge
+    from .engine import run
+    from .graph import accumulate_grad
+
+    if grad_variables is not None:
+        grad_tensors = grad_variables
+    tensors = _as_tuple(tensors)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    if grad_tensors is None:
+        grad_tensors = (None,) * len(tensors)
+    else:
+        grad_tensors = _as_tuple(grad_tensors) if not isinstance(grad_tensors, (list, tuple)) \
+            else tuple(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"got {len(grad_tensors)} tensors and {len(tensors)} gradients")
+    if retain_graph is None:
+        retain_graph = create_graph
+    if create_graph and inputs is None:
+        warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
+    roots = _root_edges(tensors)
+    grads = _make_grads(tensors, grad_tensors)
+    if inputs is None:
+        run(roots, grads, retain_graph, create_graph)
+        return
+    run_targets = set()
+    captures = []
+    nonleaf = []
+    for t in inputs:
+        e = edge(t)
+        if e[0] is None:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+        if isinstance(e[0], AccumulateGrad):
+            run_targets.add(e[0])
+        else:
+            captures.append(e)
+            nonleaf.append(t)
+    got = run(roots, grads, retain_graph, create_graph, capture=captures,
+              run_targets=run_targets)
+    for t, g in zip(nonleaf, got):
+        if g is not None:
+            accumulate_grad(t, g, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, as a tuple; ``.grad`` is not
+    touched."""
+    from ..ops._registry import edge
+    from ..tensor import Tensor
+    from .engine import run
+
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    outputs = _as_tuple(outputs)
+    single_input = isinstance(inputs, Tensor)
+    inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("grad requires non-empty inputs.")
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    else:
+        grad_outputs = _as_tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad_outputs must be the same length as outputs: got "
+                           f"{len(grad_outputs)} and {len(outputs)}")
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad(): inputs must be Tensors, got {type(t).__name__}")
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
+    captures = []
+    for t in inputs:
+        e = edge(t)
+        if e[0] is None:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+        captures.append(e)
+    roots = _root_edges(outputs)
+    grads = _make_grads(outputs, grad_outputs)
+    got = run(roots, grads, retain_graph, create_graph, capture=captures, accumulate=False)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, got)):
+        if g is None:
+            if materialize_grads:
+                from ..creation import zeros_like
+
+                g = zeros_like(t)
+            elif not allow_unused:
+                raise RuntimeError(
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior.")
+        elif not create_graph and g._grad_fn is not None:
+            g = g.detach()
+        result.append(g)
+    del single_input
+    return tuple(result)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """``is_grads_batched``: the first dim of each grad_output indexes independent VJPs."""
+    from ..ops.shape import stack
+
+    n = grad_outputs[0]._data.shape[0]
+    per_input = [[] for _ in inputs]
+    for b in range(n):
+        gs = tuple(g[b] if g is not None else None for g in grad_outputs)
+        res = grad(outputs, inputs, gs, retain_graph=True if b < n - 1 else retain_graph,
+                   create_graph=create_graph, allow_unused=True,
+                   materialize_grads=materialize_grads)
+        for lst, r in zip(per_input, res):
+            lst.append(r)
+    out = []
+    for i, lst in enumerate(per_input):
+        if any(r is None for r in lst):
+            if not allow_unused:
+                raise RuntimeError(
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior.")
+            out.append(None)
+        else:
+            out.append(stack(lst))
+    return tuple(out)

@@ -1,0 +1,186 @@
+"""The backward pass: run each needed node once, in dependency order, and route gradients.
+
+Contract (``run``):
+- ``roots``: graph edges ``(node, output_nr)`` with their gradients.
+- Nodes reachable from the roots run once each, when every gradient they will receive has
+  arrived, latest-created first among the ready ones (PyTorch's order: a ready queue keyed by
+  sequence number; AccumulateGrad as soon as ready). Gradients arriving at the same output of
+  a node are summed. No recursion anywhere: graphs of any depth work.
+- ``capture``: edges whose incoming gradient is returned (``autograd.grad`` and
+  ``backward(inputs=...)``). With captures, only nodes on a path to a captured edge run.
+- ``accumulate``: whether AccumulateGrad nodes write ``.grad`` (``backward``) or not (``grad``).
+- Saved tensors of every node that ran are freed unless ``keep_graph``.
+- Rules run with grad mode = ``create_graph``, so with ``create_graph=True`` the backward pass
+  is itself recorded (NOTE [rules are ember ops] in ops/_registry.py).
+
+NOTE [validate gradients]: each gradient sent along an edge is checked against the metadata
+(shape, dtype) the receiving node recorded for that output: a gradient of a broadcast shape is
+summed down to it (the one place broadcasting is undone), a different dtype is cast (mixed
+precision), anything else is an error naming the node.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from .grad_mode import STATE
+from .graph import AccumulateGrad
+
+__all__ = ["run"]
+
+
+def _validate(node, i, g, meta):
+    shape, dtype = meta
+    data = g._data
+    if data.shape != shape:
+        if not _expandable(shape, data.shape):
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                f"[{', '.join(map(str, data.shape))}] but expected shape compatible with "
+                f"[{', '.join(map(str, shape))}]")
+        g = g.sum_to_size(shape)
+    if g._data.dtype != dtype:
+        from .. import dtypes as _dt
+
+        g = g.to(_dt.from_np(dtype))
+    return g
+
+
+def _expandable(small, big):
+    if len(small) > len(big):
+        return False
+    for s, b in zip(reversed(small), reversed(big)):
+        if s != 1 and s != b:
+            return False
+    return True
+
+
+def _dependencies(root_nodes):
+    """Number of edges into each node reachable from ``root_nodes`` (iterative walk)."""
+    deps = {}
+    seen = set(root_nodes)
+    stack = list(root_nodes)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def _needed(root_nodes, capture_nodes, run_targets):
+    """Which nodes must run: those in ``run_targets`` and those with an edge into a captured
+    node or into a node that must run (iterative post-order walk)."""
+    needed = {}
+    stack = [(n, False) for n in root_nodes]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            needed[node] = node in run_targets or any(
+                c is not None and (c in capture_nodes or needed[c])
+                for c, _ in node.next_functions)
+            continue
+        if node in needed:
+            continue
+        needed[node] = False  # visiting; final value set when its children are done
+        stack.append((node, True))
+        for c, _ in node.next_functions:
+            if c is not None and c not in needed:
+                stack.append((c, False))
+    return needed
+
+
+def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
+        run_targets=None):
+    """Run the backward pass; returns the captured gradients (one per ``capture`` edge).
+
+    With ``capture`` or ``run_targets`` given, only nodes needed to reach them run.
+    """
+    root_nodes = []
+    buffers = {}
+    for (fn, nr), g in zip(roots, grads):
+        if fn is None:
+            continue
+        buf = buffers.get(fn)
+        if buf is None:
+            buf = buffers[fn] = [None] * len(fn._meta)
+            root_nodes.append(fn)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    deps = _dependencies(root_nodes)
+
+    captured = None
+    capture_at = None
+    needed = None
+    if capture is not None or run_targets is not None:
+        capture = capture or []
+        captured = [None] * len(capture)
+        capture_at = {}
+        for k, (fn, nr) in enumerate(capture):
+            if fn is not None:
+                capture_at.setdefault(fn, []).append((nr, k))
+        needed = _needed(root_nodes, capture_at, run_targets or ())
+
+    ready = []
+    tie = 0
+    for fn in root_nodes:
+        if deps.get(fn, 0) == 0:
+            heapq.heappush(ready, (-fn._seq, tie, fn))
+            tie += 1
+
+    prev_mode = STATE.enabled
+    STATE.enabled = create_graph
+    try:
+        while ready:
+            node = heapq.heappop(ready)[2]
+            ins = buffers.pop(node)
+            if node._pre_hooks is not None:
+                ins = node._pre_hooks.run(node, ins)
+            if needed is not None:
+                slots = capture_at.get(node)
+                if slots is not None:
+                    for nr, k in slots:
+                        captured[k] = ins[nr]
+                if not needed[node]:
+                    continue
+            if type(node) is AccumulateGrad:
+                if accumulate and ins[0] is not None:
+                    node.accumulate(ins[0], create_graph)
+                continue
+            if all(g is None for g in ins):
+                outs = (None,) * len(node.next_functions)
+            else:
+                outs = node.apply(ins)
+                if node._hooks is not None:
+                    outs = node._hooks.run_post(node, outs, ins)
+            if not keep_graph:
+                node.release()
+            for i, (fn, nr) in enumerate(node.next_functions):
+                if fn is None:
+                    continue
+                g = outs[i]
+                if g is not None:
+                    meta = fn._meta[nr]
+                    if g._data.shape != meta[0] or g._data.dtype != meta[1]:
+                        g = _validate(node, i, g, meta)
+                    buf = buffers.get(fn)
+                    if buf is None:
+                        buf = buffers[fn] = [None] * len(fn._meta)
+                        buf[nr] = g
+                    elif buf[nr] is None:
+                        buf[nr] = g
+                    else:
+                        buf[nr] = buf[nr] + g
+                elif fn not in buffers:
+                    buffers[fn] = [None] * len(fn._meta)
+                d = deps[fn] - 1
+                deps[fn] = d
+                if d == 0:
+                    heapq.heappush(ready, (-fn._seq, tie, fn))
+                    tie += 1
+    finally:
+        STATE.enabled = prev_mode
+    return captured

@@ -1,0 +1,267 @@
+"""The recorded graph: Node (a backward function), AccumulateGrad, saved tensors.
+
+Contract:
+- A ``Node`` is created by an op when it records. ``next_functions`` is a tuple of
+  ``(node_or_None, input_nr)`` pairs, one per differentiable input, in PyTorch's order;
+  ``apply(grad_outputs)`` returns one gradient (or None) per edge. Subclasses are generated per
+  op (``MulBackward0``...) by the op registry; they carry the rule in ``_vjp``.
+- ``_meta[i]`` is ``(shape, numpy dtype)`` of output ``i``: the engine sums broadcast gradients
+  down to it and casts to it (see NOTE [validate gradients] in engine.py).
+- Saved tensors are version-checked when unpacked: an input is saved as the tensor object
+  itself plus its version; an output is saved as its array and version counter (saving the
+  output tensor itself would make a reference cycle output -> node -> output) and unpacked as a
+  tensor whose ``grad_fn`` is the node, as PyTorch does.
+- ``release()`` frees saved tensors after a backward pass unless ``retain_graph``; using them
+  again raises PyTorch's "Trying to backward through the graph a second time" error.
+- ``AccumulateGrad`` ends every path at a leaf; it holds the leaf weakly and the leaf holds it
+  strongly (``Tensor._acc``), so neither keeps the other alive in a cycle.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import weakref
+
+__all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
+
+_seq = itertools.count()
+_NUMBERS = (int, float, complex)
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward.")
+
+_VERSION_HINT = (
+    "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
+    "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+_LEGACY_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def legacy_type_name(data) -> str:
+    """PyTorch's legacy name of a CPU tensor type, e.g. ``torch.FloatTensor``."""
+    return f"torch.{_LEGACY_TYPE.get(data.dtype.name, data.dtype.name)}Tensor"
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``-style calls; ``remove()`` unregisters the hook."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks_dict):
+        self.id = next(RemovableHandle._next_id)
+        self._dict = weakref.ref(hooks_dict) if hooks_dict is not None else None
+
+    def remove(self):
+        d = self._dict() if self._dict is not None else None
+        if d is not None:
+            d.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _HookDict(dict):
+    """A dict that a RemovableHandle can reference weakly."""
+
+    __slots__ = ("__weakref__",)
+
+
+class _SavedOutput:
+    """A node's own output, saved without referencing the output tensor (no cycle)."""
+
+    __slots__ = ("data", "vc", "output_nr")
+
+    def __init__(self, data, vc, output_nr):
+        self.data = data
+        self.vc = vc
+        self.output_nr = output_nr
+
+
+class Node:
+    """A backward function in the graph; subclasses are named like PyTorch's (``MulBackward0``).
+
+    >>> y = ember.ones(2, requires_grad=True) * 3
+    >>> y.grad_fn.name(), y.grad_fn.next_functions[0][0].name()
+    ('MulBackward0', 'torch::autograd::AccumulateGrad')
+    """
+
+    __slots__ = ("next_functions", "_saved", "_versions", "_meta", "_seq", "args",
+                 "_pre_hooks", "_hooks", "metadata", "__weakref__", "__dict__")
+
+    def __init__(self, next_functions=(), meta=()):
+        self.next_functions = next_functions
+        self._meta = meta
+        self._saved = ()
+        self._versions = ()
+        self._seq = next(_seq)
+        self.args = ()
+        self._pre_hooks = None
+        self._hooks = None
+
+    # -- identity ---------------------------------------------------------------------------
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def _sequence_nr(self) -> int:
+        return self._seq
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        return tuple(fn is not None for fn, _ in self.next_functions)
+
+    # -- saved tensors ----------------------------------------------------------------------
+    def save(self, *items):
+        """Save inputs for the backward rule: tensors (version-checked at unpack), numbers or
+        None."""
+        versions = []
+        for t in items:
+            if t is None or isinstance(t, _NUMBERS):
+                versions.append(0)
+                continue
+            vc = t._vc
+            if vc is None:
+                from ..tensor import INFERENCE_SAVE_MESSAGE
+
+                raise RuntimeError(INFERENCE_SAVE_MESSAGE)
+            versions.append(vc[0])
+        if self._saved:
+            self._saved = self._saved + items
+            self._versions = self._versions + tuple(versions)
+        else:
+            self._saved = items
+            self._versions = tuple(versions)
+
+    def save_output(self, out, output_nr=0):
+        """Save this node's own output ``out`` (unpacked with ``grad_fn`` = this node)."""
+        self._saved = self._saved + (_SavedOutput(out._data, out._vc, output_nr),)
+        self._versions = self._versions + (out._vc[0],)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The saved tensors, version-checked; raises once they were freed by a backward pass."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(FREED_MESSAGE)
+        out = []
+        for t, version in zip(saved, self._versions):
+            if t is None or isinstance(t, _NUMBERS):
+                out.append(t)
+            elif type(t) is _SavedOutput:
+                if t.vc[0] != version:
+                    self._raise_version(t.data, t.vc[0], version, self, t.output_nr)
+                from ..tensor import Tensor
+
+                out.append(Tensor._make(t.data, True, self, t.vc))
+                out[-1]._output_nr = t.output_nr
+            else:
+                if t._vc[0] != version:
+                    self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr)
+                out.append(t)
+        return tuple(out)
+
+    @staticmethod
+    def _raise_version(data, current, expected, grad_fn, output_nr):
+        shape = ", ".join(str(s) for s in data.shape)
+        where = ""
+        if grad_fn is not None:
+            short = re.sub(r"Backward[0-9]*$", "", grad_fn.name())
+            where = f", which is output {output_nr} of {short},"
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{legacy_type_name(data)} [{shape}]]{where} is at version "
+            f"{current}; expected version {expected} instead. {_VERSION_HINT}")
+
+    def release(self):
+        """Free saved tensors (after a backward pass that does not retain the graph)."""
+        self._saved = None
+
+    # -- hooks ------------------------------------------------------------------------------
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after this node; may return new grad_inputs."""
+        from .hooks import node_register_hook
+
+        return node_register_hook(self, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before this node; may return new grad_outputs."""
+        from .hooks import node_register_prehook
+
+        return node_register_prehook(self, fn)
+
+    # -- running ----------------------------------------------------------------------------
+    def apply(self, grads):
+        """Gradients for each edge in ``next_functions`` from gradients of each output."""
+        return self._vjp(grads[0]) if len(grads) == 1 else self._vjp(*grads)
+
+    def __call__(self, *grads):
+        return self.apply(grads)
+
+    def _vjp(self, *grads):  # pragma: no cover - every concrete node defines its rule
+        raise NotImplementedError(f"{self.name()} has no backward rule")
+
+
+class AccumulateGrad(Node):
+    """The node at the end of every path to a leaf: adds the gradient into ``variable.grad``."""
+
+    __slots__ = ("_variable",)
+
+    def __init__(self, variable):
+        Node.__init__(self, (), ((variable._data.shape, variable._data.dtype),))
+        self._variable = weakref.ref(variable)
+        self._seq = float("inf")  # runs as soon as it is ready, like PyTorch's
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def variable(self):
+        return self._variable()
+
+    def _vjp(self, grad):  # the engine calls accumulate(); this serves direct calls
+        self.accumulate(grad, False)
+        return ()
+
+    def accumulate(self, grad, create_graph):
+        var = self._variable()
+        if var is not None:
+            accumulate_grad(var, grad, create_graph)
+
+
+def accumulate_grad(var, grad, create_graph):
+    """Add ``grad`` into ``var.grad`` following PyTorch's rules, then run ``var``'s
+    post-accumulate-grad hooks."""
+    from ..tensor import Tensor
+
+    old = var._grad
+    if old is None:
+        if create_graph:
+            var._grad = grad
+        else:
+            # NOTE: a private copy: the engine's gradient may be shared (an identity rule such
+            # as add's passes one tensor to both inputs, or it is the user's gradient).
+            var._grad = Tensor._make(grad._data.copy(), False, None)
+    elif create_graph or old._requires_grad:
+        var._grad = old + grad
+    elif old._data.shape == grad._data.shape and old._data.flags.writeable:
+        # NOTE: in place into the same tensor, as PyTorch does without create_graph.
+        old._data += grad._data
+        old._vc[0] += 1
+    else:
+        var._grad = Tensor._make(old._data + grad._data, False, None)
+    extra = var._extra
+    if extra is not None and extra.post_acc_hooks:
+        for fn in list(extra.post_acc_hooks.values()):
+            fn(var)

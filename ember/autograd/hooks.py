@@ -1,0 +1,117 @@
+"""Hooks on tensors and nodes, and ``retain_grad``.
+
+Contract: a tensor hook (``Tensor.register_hook``) is a pre-hook of the node the tensor's
+gradient flows into (its ``grad_fn`` for that output, or its AccumulateGrad for a leaf). Before a
+node runs, the engine applies, per output: the tensor hooks in registration order (a hook may
+return a replacement gradient), then the retain_grad hook (which stores ``.grad``), then the
+node's own pre-hooks. After it runs, the node's post-hooks see ``(grad_inputs, grad_outputs)``.
+Post-accumulate-grad hooks run on a leaf after its ``.grad`` was updated.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from .graph import RemovableHandle, _HookDict
+
+__all__ = ["register_tensor_hook", "add_retain_grad", "register_post_accumulate_grad_hook"]
+
+
+class PreHooks:
+    """The pre-hooks of one node: tensor hooks and retain_grad per output, then node hooks."""
+
+    __slots__ = ("tensor", "retain", "node")
+
+    def __init__(self):
+        self.tensor = {}  # output_nr -> _HookDict of fn(grad)
+        self.retain = {}  # output_nr -> weakref to the tensor that retains its grad
+        self.node = None  # _HookDict of fn(grad_outputs)
+
+    def run(self, node, grads):
+        grads = list(grads)
+        for nr, hooks in self.tensor.items():
+            for fn in list(hooks.values()):
+                if grads[nr] is None:
+                    break
+                r = fn(grads[nr])
+                if r is not None:
+                    grads[nr] = r
+        for nr, ref in self.retain.items():
+            t = ref()
+            g = grads[nr]
+            if t is not None and g is not None:
+                t._grad = g.clone() if t._grad is None else t._grad + g
+        if self.node:
+            for fn in list(self.node.values()):
+                r = fn(tuple(grads))
+                if r is not None:
+                    grads = list(r)
+        return grads
+
+
+class PostHooks:
+    """The post-hooks of one node: ``fn(grad_inputs, grad_outputs)``."""
+
+    __slots__ = ("node",)
+
+    def __init__(self):
+        self.node = _HookDict()
+
+    def run_post(self, node, outs, ins):
+        for fn in list(self.node.values()):
+            r = fn(tuple(outs), tuple(ins))
+            if r is not None:
+                outs = tuple(r)
+        return outs
+
+
+def _pre(node) -> PreHooks:
+    if node._pre_hooks is None:
+        node._pre_hooks = PreHooks()
+    return node._pre_hooks
+
+
+def register_tensor_hook(t, hook):
+    if not t._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    from ..ops._registry import edge
+
+    fn, nr = edge(t)
+    hooks = _pre(fn).tensor.setdefault(nr, _HookDict())
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+def add_retain_grad(t):
+    _pre(t._grad_fn).retain[t._output_nr] = weakref.ref(t)
+
+
+def register_post_accumulate_grad_hook(t, hook):
+    if not t._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if t._grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    extra = t._get_extra()
+    if extra.post_acc_hooks is None:
+        extra.post_acc_hooks = _HookDict()
+    handle = RemovableHandle(extra.post_acc_hooks)
+    extra.post_acc_hooks[handle.id] = hook
+    return handle
+
+
+def node_register_hook(node, fn):
+    if node._hooks is None:
+        node._hooks = PostHooks()
+    handle = RemovableHandle(node._hooks.node)
+    node._hooks.node[handle.id] = fn
+    return handle
+
+
+def node_register_prehook(node, fn):
+    pre = _pre(node)
+    if pre.node is None:
+        pre.node = _HookDict()
+    handle = RemovableHandle(pre.node)
+    pre.node[handle.id] = fn
+    return handle

@@ -1,0 +1,312 @@
+"""dtype objects, the default dtype, and PyTorch's type promotion.
+
+Contract:
+- ``float32``, ``int64``, ... are singletons of :class:`dtype`; they print as PyTorch's do
+  (``torch.float32``) so that output written for PyTorch reads the same under ember.
+- ``to_np(dtype)`` / ``from_np(np.dtype)`` translate to and from NumPy dtypes.
+- ``result_type(*operands)`` implements PyTorch's promotion, not NumPy's: Python scalars are
+  weak (they only raise the category: bool < integer < floating < complex, and then give the
+  default dtype of that category), 0-dim tensors rank below dimensioned tensors, and within a
+  category the wider dtype wins (``promote_types``).
+- bfloat16 is backed by the optional ``ml_dtypes`` package (``pip install ember[bfloat16]``);
+  without it, using ``ember.bfloat16`` raises a TypeError that says so.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+__all__ = [
+    "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
+    "float32", "float64", "complex64", "complex128", "get_default_dtype", "set_default_dtype",
+    "promote_types", "result_type", "finfo", "iinfo",
+]
+
+
+try:  # NOTE: NumPy has no bfloat16; ml_dtypes (the package JAX uses) adds one.
+    import ml_dtypes as _ml_dtypes
+
+    _BF16_NP = np.dtype(_ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - depends on the environment
+    _ml_dtypes = None
+    _BF16_NP = None
+
+BFLOAT16_MISSING = (
+    "ember.bfloat16 needs the optional ml_dtypes package (NumPy has no bfloat16): "
+    "pip install 'ember[bfloat16]'"
+)
+
+
+class dtype:
+    """A tensor element type, e.g. ``ember.float32``. Compares by identity, prints as PyTorch."""
+
+    __slots__ = ("name", "_np", "is_floating_point", "is_complex", "is_signed", "itemsize",
+                 "_category", "_rank")
+
+    def __init__(self, name, np_dtype, category, rank, itemsize, signed):
+        self.name = name
+        self._np = np_dtype
+        self._category = category  # 0 bool, 1 integer, 2 floating, 3 complex
+        self._rank = rank
+        self.is_floating_point = category == 2
+        self.is_complex = category == 3
+        self.is_signed = signed
+        self.itemsize = itemsize
+
+    def __repr__(self):
+        return "torch." + self.name
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self):
+        return {complex64: float32, complex128: float64}.get(self, self)
+
+    def to_complex(self):
+        return {float16: complex64, bfloat16: complex64, float32: complex64,
+                float64: complex128}.get(self, self)
+
+    @property
+    def np(self) -> np.dtype:
+        """The NumPy dtype that stores this type (TypeError for bfloat16 without ml_dtypes)."""
+        if self._np is None:
+            raise TypeError(BFLOAT16_MISSING)
+        return self._np
+
+
+bool = dtype("bool", np.dtype(np.bool_), 0, 0, 1, False)  # noqa: A001 - PyTorch's name
+uint8 = dtype("uint8", np.dtype(np.uint8), 1, 1, 1, False)
+int8 = dtype("int8", np.dtype(np.int8), 1, 1, 1, True)
+int16 = dtype("int16", np.dtype(np.int16), 1, 2, 2, True)
+int32 = dtype("int32", np.dtype(np.int32), 1, 3, 4, True)
+int64 = dtype("int64", np.dtype(np.int64), 1, 4, 8, True)
+float16 = dtype("float16", np.dtype(np.float16), 2, 1, 2, True)
+bfloat16 = dtype("bfloat16", _BF16_NP, 2, 1, 2, True)
+float32 = dtype("float32", np.dtype(np.float32), 2, 2, 4, True)
+float64 = dtype("float64", np.dtype(np.float64), 2, 3, 8, True)
+complex64 = dtype("complex64", np.dtype(np.complex64), 3, 2, 8, True)
+complex128 = dtype("complex128", np.dtype(np.complex128), 3, 3, 16, True)
+
+# PyTorch's aliases
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+cfloat, cdouble = complex64, complex128
+
+ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
+       complex64, complex128)
+_NAMES = {d.name: d for d in ALL}
+_FROM_NP = {d._np: d for d in ALL if d._np is not None}
+
+
+def _by_name(name):
+    return _NAMES[name]
+
+
+def from_np(np_dtype) -> dtype:
+    """The ember dtype of a NumPy dtype; TypeError for types PyTorch has no equivalent of."""
+    try:
+        return _FROM_NP[np_dtype]
+    except KeyError:
+        pass
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype in _FROM_NP:
+        return _FROM_NP[np_dtype]
+    raise TypeError(
+        f"can't convert np.ndarray of type numpy.{np_dtype.name}. The only supported types are: "
+        "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, "
+        "and bool.")
+
+
+def to_np(d: dtype) -> np.dtype:
+    return d.np
+
+
+# ---- default dtype ------------------------------------------------------------------------
+
+_default = [float32]
+
+
+def get_default_dtype() -> dtype:
+    """The floating dtype used for Python floats and float factories (float32 at start)."""
+    return _default[0]
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating dtype; only floating types are allowed, as in PyTorch."""
+    if not isinstance(d, dtype) or not d.is_floating_point or d is bfloat16:
+        raise TypeError("only floating-point types are supported as the default type")
+    _default[0] = d
+    _RESULT_CACHE.clear()
+
+
+def default_complex_dtype() -> dtype:
+    return complex128 if _default[0] is float64 else complex64
+
+
+# ---- promotion ----------------------------------------------------------------------------
+
+def _promote(a: dtype, b: dtype) -> dtype:
+    if a is b:
+        return a
+    if a._category != b._category:
+        lo, hi = (a, b) if a._category < b._category else (b, a)
+        if hi.is_complex and lo.is_floating_point and lo._rank > hi._rank:
+            return complex128
+        return hi
+    if a.is_floating_point:
+        if a._rank == b._rank:  # float16 with bfloat16
+            return float32
+        return a if a._rank > b._rank else b
+    if a.is_complex:
+        return a if a._rank > b._rank else b
+    # integers: uint8 with a signed type needs a signed type that holds 0..255
+    if a is uint8 or b is uint8:
+        other = b if a is uint8 else a
+        return int16 if other is int8 else other
+    return a if a._rank > b._rank else b
+
+
+_PROMOTE = {(a, b): _promote(a, b) for a in ALL for b in ALL}
+
+
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    """The smallest dtype both arguments convert to without losing category (PyTorch's table)."""
+    return _PROMOTE[(type1, type2)]
+
+
+def _skip(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return _PROMOTE[(a, b)]
+
+
+def _combine(higher, lower):
+    """PyTorch's combine_categories: ``lower`` only counts if its category is higher."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if higher.is_complex:
+        return higher
+    if lower.is_complex:
+        return higher.to_complex() if higher.is_floating_point else lower
+    if higher.is_floating_point:
+        return higher
+    if higher is bool or lower.is_floating_point:
+        return _skip(higher, lower)
+    return higher
+
+
+def scalar_dtype(value) -> dtype:
+    """The dtype a Python scalar takes in promotion (floats give the default dtype)."""
+    t = type(value)
+    if t is builtins.float:
+        return _default[0]
+    if t is builtins.int:
+        return int64
+    if t is builtins.bool or isinstance(value, np.bool_):
+        return bool
+    if isinstance(value, (builtins.int, np.integer)):
+        return int64
+    if isinstance(value, (builtins.float, np.floating)):
+        return _default[0]
+    if isinstance(value, (builtins.complex, np.complexfloating)):
+        return default_complex_dtype()
+    raise TypeError(f"unsupported scalar type {t.__name__}")
+
+
+_RESULT_CACHE: dict = {}
+
+
+def result_type_of(dims, zeros, wrapped) -> dtype:
+    """Combine three iterables of dtypes: dimensioned tensors, 0-dim tensors, Python scalars."""
+    d = z = w = None
+    for x in dims:
+        d = _skip(d, x)
+    for x in zeros:
+        z = _skip(z, x)
+    for x in wrapped:
+        w = _skip(w, x)
+    return _combine(d, _combine(z, w))
+
+
+def result_type(*operands) -> dtype:
+    """PyTorch's ``torch.result_type`` over tensors, Python scalars and dtypes."""
+    dims, zeros, wrapped = [], [], []
+    for x in operands:
+        if isinstance(x, dtype):
+            dims.append(x)
+        elif hasattr(x, "_data"):
+            (dims if x._data.ndim else zeros).append(from_np(x._data.dtype))
+        else:
+            wrapped.append(scalar_dtype(x))
+    return result_type_of(dims, zeros, wrapped)
+
+
+def binary_result_np(a: np.ndarray, b) -> np.dtype:
+    """Result NumPy dtype of a binary op on an array and an array or Python scalar (cached)."""
+    if type(b) is np.ndarray or isinstance(b, np.ndarray):
+        key = (a.dtype, a.ndim == 0, b.dtype, b.ndim == 0)
+    else:
+        key = (a.dtype, a.ndim == 0, type(b))
+    try:
+        return _RESULT_CACHE[key]
+    except KeyError:
+        pass
+    da = from_np(a.dtype)
+    if len(key) == 4:
+        db = from_np(b.dtype)
+        groups = ([], [], [])
+        groups[1 if key[1] else 0].append(da)
+        groups[1 if key[3] else 0].append(db)
+        res = result_type_of(*groups)
+    else:
+        res = result_type_of([] if key[1] else [da], [da] if key[1] else [], [scalar_dtype(b)])
+    _RESULT_CACHE[key] = res.np
+    return res.np
+
+
+# ---- finfo / iinfo ------------------------------------------------------------------------
+
+class finfo:
+    """Machine limits of a floating dtype, like ``torch.finfo``."""
+
+    def __init__(self, type: dtype | None = None):  # noqa: A002 - PyTorch's argument name
+        type = type or _default[0]
+        if not (type.is_floating_point or type.is_complex):
+            raise TypeError("torch.finfo() requires a floating point input type. Use "
+                            "torch.iinfo to handle 'torch.finfo'")
+        info = np.finfo(type.to_real().np)
+        self.dtype = type.to_real().name
+        self.bits = info.bits
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = self.smallest_normal = float(info.tiny)
+        self.resolution = float(info.resolution)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Machine limits of an integer dtype, like ``torch.iinfo``."""
+
+    def __init__(self, type: dtype):  # noqa: A002
+        if type.is_floating_point or type.is_complex or type is bool:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo "
+                            "to handle 'torch.iinfo'")
+        info = np.iinfo(type.np)
+        self.dtype = type.name
+        self.bits = info.bits
+        self.max = int(info.max)
+        self.min = int(info.min)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -1,0 +1,162 @@
+"""The op call path: how an op turns arrays into a tensor and, when it must, records a node.
+
+Contract:
+- ``wrap(array)`` is the fast path: one Tensor construction, nothing recorded.
+- ``recording(*tensors)`` says whether an op on these inputs must record (grad mode on and some
+  input requires grad).
+- ``record(NodeClass, array, inputs, save=..., save_out=..., args=...)`` builds the node with
+  one edge per input (``(None, 0)`` for inputs that are not tensors or don't require grad),
+  saves what the rule needs and returns the output tensor whose ``grad_fn`` is the node.
+- ``node_class(name, vjp, jvp)`` makes the Node subclass for one op (``MulBackward0``), with the
+  rule as its ``_vjp`` method. Every op's rule is registered this way: one way, no other.
+- ``register(fn, name)`` publishes an op as ``ember.name`` and ``Tensor.name``.
+
+NOTE [rules are ember ops]: every backward rule computes with ember ops on tensors, never on raw
+arrays. The engine runs rules under ``no_grad`` (each op is then one NumPy call on the fast path)
+or, with ``create_graph=True``, with grad mode on, so the rules record their own graph and any
+order of derivative works without more code.
+
+NOTE [elementwise JVP]: for a real elementwise op the Jacobian is diagonal, so the JVP of a
+tangent ``t`` is the VJP rule applied to ``t``: elementwise ops need no separate JVP rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.grad_mode import STATE
+from ..autograd.graph import AccumulateGrad, Node
+from ..tensor import Tensor
+
+__all__ = ["wrap", "edge", "recording", "record", "record_multi", "node_class", "register",
+           "OPS", "float_data", "to_tensor", "NO_EDGE"]
+
+NO_EDGE = (None, 0)
+_make = Tensor._make
+
+OPS: dict[str, object] = {}  # public name -> function; the coverage table reads it
+
+
+def wrap(data) -> Tensor:
+    """The no-grad result of an op: a tensor around ``data`` (an inference tensor in
+    inference mode)."""
+    if STATE.inference:
+        t = _make(data)
+        t._vc = None
+        return t
+    return _make(data)
+
+
+def view_requires_grad(t) -> bool:
+    """For an autograd view whose base changed in place: whether it now requires grad."""
+    if t._view.version != t._vc[0]:
+        from .inplace import current_view_grad_fn
+
+        current_view_grad_fn(t)
+    return t._requires_grad
+
+
+def recording(*tensors) -> bool:
+    """True when an op on ``tensors`` must record a node (non-tensors are ignored)."""
+    if not STATE.enabled:
+        return False
+    for t in tensors:
+        if type(t) is Tensor or isinstance(t, Tensor):
+            if t._requires_grad or (t._view is not None and view_requires_grad(t)):
+                return True
+    return False
+
+
+def edge(t):
+    """The graph edge a gradient for ``t`` flows along: ``(grad_fn, output_nr)``, the leaf's
+    AccumulateGrad, or ``(None, 0)`` when ``t`` does not require grad."""
+    if t._view is not None and t._view.version != t._vc[0]:
+        from .inplace import current_view_grad_fn
+
+        current_view_grad_fn(t)
+    fn = t._grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    if t._requires_grad:
+        acc = t._acc
+        if acc is None:
+            acc = t._acc = AccumulateGrad(t)
+        return (acc, 0)
+    return NO_EDGE
+
+
+def _edges(inputs):
+    return tuple(edge(t) if isinstance(t, Tensor) else NO_EDGE for t in inputs)
+
+
+def record(node_cls, data, inputs, save=(), save_out=False, args=()) -> Tensor:
+    """Output tensor of a recorded op, with a new ``node_cls`` node as its ``grad_fn``."""
+    if data.dtype.kind not in "fcV":  # integer and bool results are never differentiable
+        return wrap(data)
+    node = node_cls(_edges(inputs), ((data.shape, data.dtype),))
+    node.args = args
+    if save:
+        node.save(*save)
+    out = _make(data, True, node)
+    if save_out:
+        node.save_output(out)
+    return out
+
+
+def record_multi(node_cls, datas, inputs, save=(), args=(), differentiable=None) -> list:
+    """Outputs of a recorded op with several outputs (``output_nr`` 0, 1, ...)."""
+    node = node_cls(_edges(inputs), tuple((d.shape, d.dtype) for d in datas))
+    node.args = args
+    if save:
+        node.save(*save)
+    outs = []
+    for i, d in enumerate(datas):
+        if d.dtype.kind in "fcV" and (differentiable is None or differentiable[i]):
+            t = _make(d, True, node)
+            t._output_nr = i
+        else:
+            t = wrap(d)
+        outs.append(t)
+    return outs
+
+
+def node_class(name, vjp, jvp=None, doc=None):
+    """The Node subclass for one op. ``vjp(ctx, *grads)`` returns one gradient per input."""
+    ns = {"__slots__": (), "_vjp": vjp, "__doc__": doc or f"Backward of an op ({name})."}
+    if jvp is not None:
+        ns["jvp"] = staticmethod(jvp)
+    cls = type(name, (Node,), ns)
+    cls.__module__ = "ember.autograd.graph"
+    return cls
+
+
+def register(fn, name=None, method=True, function=True, method_name=None):
+    """Publish ``fn`` as ``ember.<name>`` and as the Tensor method ``<method_name or name>``."""
+    name = name or fn.__name__
+    OPS[name] = fn
+    if method:
+        setattr(Tensor, method_name or name, fn)
+    return fn
+
+
+# ---- argument helpers ---------------------------------------------------------------------
+
+def float_data(a: np.ndarray) -> np.ndarray:
+    """``a`` itself when floating, else converted to the default float dtype (PyTorch gives
+    the default dtype for float-valued ops on integer and bool tensors)."""
+    if a.dtype.kind in "fcV":
+        return a
+    return a.astype(_dt.get_default_dtype().np)
+
+
+def to_tensor(x, like=None) -> Tensor:
+    """A Tensor for ``x`` (a tensor, a Python number, an array or a list)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, int, float, complex)) and like is not None:
+        rt = _dt.binary_result_np(like._data, x)
+        return _make(np.asarray(x, dtype=rt))
+    from ..creation import tensor
+
+    return tensor(x)

@@ -1,0 +1,80 @@
+"""dtype conversion: ``to``, ``type`` and the ``float()/double()/...`` shortcuts.
+
+Contract: converting to the tensor's own dtype returns the tensor itself (no copy, no node)
+unless ``copy=True``; otherwise the result is a new tensor recorded as ``ToCopyBackward0``,
+whose gradient is cast back to the input's dtype. Integer and bool results never require grad.
+Float-to-integer casts truncate toward zero, as PyTorch's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor, check_device, device
+from ._registry import node_class, record, recording, register, wrap
+
+
+def _to_copy_vjp(ctx, g):
+    return (g.to(ctx.args[0]),)
+
+
+ToCopyBackward0 = node_class("ToCopyBackward0", _to_copy_vjp)
+
+
+def _cast(input, dtype, copy=False):
+    a = input._data
+    target = dtype.np
+    if a.dtype == target and not copy:
+        return input
+    with np.errstate(invalid="ignore", over="ignore"):
+        data = a.astype(target)
+    if STATE.enabled and recording(input):
+        return record(ToCopyBackward0, data, (input,), args=(_dt.from_np(a.dtype),))
+    return wrap(data)
+
+
+def to(input, *args, **kwargs):
+    """Convert to a dtype (and/or check a device): ``to(dtype)``, ``to(device, dtype)``,
+    ``to(other)``, with ``copy`` and ``non_blocking`` keywords."""
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    for a in args:
+        if isinstance(a, _dt.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, device)):
+            dev = a
+        elif isinstance(a, bool):
+            continue
+        else:
+            raise TypeError(f"to() received an invalid combination of arguments - got "
+                            f"({type(a).__name__})")
+    check_device(dev)
+    if dtype is None:
+        return input.clone() if copy else input
+    return _cast(input, dtype, copy)
+
+
+def _shortcut(name, dtype):
+    def method(self, memory_format=None):
+        return _cast(self, dtype)
+    method.__name__ = name
+    method.__doc__ = f"``self.to({dtype})``."
+    return method
+
+
+register(to, function=False)
+for _name, _dtype in (("float", _dt.float32), ("double", _dt.float64), ("half", _dt.float16),
+                      ("bfloat16", _dt.bfloat16), ("long", _dt.int64), ("int", _dt.int32),
+                      ("short", _dt.int16), ("char", _dt.int8), ("byte", _dt.uint8),
+                      ("bool", _dt.bool), ("cfloat", _dt.complex64),
+                      ("cdouble", _dt.complex128)):
+    register(_shortcut(_name, _dtype), _name, function=False)

@@ -1,0 +1,451 @@
+"""In-place ops (``add_``, ``x[i] = v``, ...), version counters, and views modified in place.
+
+NOTE [views and in-place]
+An in-place op ``self.op_(*args)`` runs the out-of-place op, writes its result into ``self``'s
+memory and bumps the version counter that ``self`` shares with its base and every other view.
+When the op records a node ``N``:
+- ``self`` not a view: ``self.grad_fn`` becomes ``N`` ("rebase"). If ``N`` saved ``self`` as an
+  input, it gets a copy of the old value instead (PyTorch saves ``original_self`` too), and if it
+  saved its output, that now means ``self`` (so later in-place changes are detected).
+- ``self`` a view of ``base``: ``base.grad_fn`` becomes ``CopySlices(N)``, whose backward takes
+  the base's gradient, runs ``N`` on the view's slice of it and writes the result back into that
+  slice; ``self.grad_fn`` becomes a view of the new base (``AsStridedBackward0``).
+Other views of the base notice the version change and regenerate their ``grad_fn`` the same
+way, lazily, when next used (``current_view_grad_fn``), as PyTorch does.
+PyTorch's errors are kept: in-place on a leaf that requires grad, on a view of such a leaf, on
+one of several views returned together, on a view made under no_grad, on an expanded tensor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.grad_mode import STATE
+from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
+from ..tensor import Tensor
+from ._registry import edge, node_class, record, recording, register, wrap
+from .shape import AsStridedBackward0, parse_key, view_replay
+
+LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_OF_LEAF_MESSAGE = ("a view of a leaf Variable that requires grad is being used in an "
+                        "in-place operation.")
+NO_GRAD_VIEW_MESSAGE = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block (if "
+    "you don't want the inplace to be tracked) or both outside (if you want the inplace to be "
+    "tracked).")
+OVERLAP_MESSAGE = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single "
+    "memory location. Please clone() the tensor before performing the operation.")
+INFERENCE_INPLACE_MESSAGE = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+    "clone to get a normal tensor before doing inplace update.See "
+    "https://github.com/pytorch/rfcs/pull/17 for more details.")
+
+
+def _short(name):
+    import re
+
+    return re.sub(r"Backward[0-9]*$", "", name)
+
+
+def check_inplace(t):
+    """Raise PyTorch's error when ``t`` may not be modified in place right now."""
+    if t._vc is None and not STATE.inference:
+        raise RuntimeError(INFERENCE_INPLACE_MESSAGE)
+    if not STATE.enabled:
+        return
+    if t._grad_fn is None and t._requires_grad and t._view is None:
+        raise RuntimeError(LEAF_MESSAGE)
+    info = t._view
+    if info is not None:
+        base = info.base
+        if base._grad_fn is None and base._requires_grad:
+            raise RuntimeError(VIEW_OF_LEAF_MESSAGE)
+        if info.multi is not None and (t._requires_grad or base._requires_grad):
+            if info.multi == "no_grad":
+                raise RuntimeError(NO_GRAD_VIEW_MESSAGE)
+            raise RuntimeError(
+                f"Output {t._output_nr} of {_short(info.multi)} is a view and is being modified "
+                "inplace. This view is the output of a function that returns multiple views. "
+                "Such functions do not allow the output views to be modified inplace. You "
+                "should replace the inplace operation by an out-of-place one.")
+
+
+def _write(t, data):
+    """Copy ``data`` (the op's result) into ``t``'s memory with PyTorch's checks."""
+    dst = t._data
+    if data.shape != dst.shape:
+        # the op itself already raised if the shapes do not broadcast at all
+        shape = np.broadcast_shapes(data.shape, dst.shape)
+        if shape != dst.shape:
+            raise RuntimeError(
+                f"output with shape [{', '.join(map(str, dst.shape))}] doesn't match the "
+                f"broadcast shape [{', '.join(map(str, shape))}]")
+    if data.dtype != dst.dtype:
+        src, to = _dt.from_np(data.dtype), _dt.from_np(dst.dtype)
+        if src._category > to._category:
+            raise RuntimeError(
+                f"result type {_legacy_name(src)} can't be cast to the desired output type "
+                f"{_legacy_name(to)}")
+    if not dst.flags.writeable:
+        if 0 in dst.strides and dst.size > 1:
+            raise RuntimeError(OVERLAP_MESSAGE)
+        raise RuntimeError("cannot write into a read-only tensor (its NumPy array is not "
+                           "writeable)")
+    np.copyto(dst, data, casting="unsafe")
+
+
+def _legacy_name(d):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "bfloat16": "BFloat16", "complex64": "ComplexFloat",
+            "complex128": "ComplexDouble"}[d.name]
+
+
+def _bump(t):
+    t._vc[0] += 1
+
+
+def apply_inplace(self, op, *args, **kwargs):
+    """``self.op_(*args)``: run ``op(self, *args)`` and write the result into ``self``."""
+    check_inplace(self)
+    if not (STATE.enabled and recording(self, *args)):
+        out = op(self, *args, **kwargs)
+        _write(self, out._data)
+        _bump(self)
+        return self
+    out = op(self, *args, **kwargs)
+    return rebase(self, out)
+
+
+def rebase(self, out):
+    """Make ``self`` hold ``out``'s value and take ``out``'s place in the graph."""
+    node = out._grad_fn
+    if node is None or node._saved is None:
+        _write(self, out._data)
+        _bump(self)
+        return self
+    # The node may have saved self (by reference): give it the old value instead.
+    if any(s is self for s in node._saved):
+        fn, nr = edge(self)
+        snap = Tensor._make(self._data.copy(), self._requires_grad, None)
+        if fn is not None and type(fn) is not AccumulateGrad:
+            snap._grad_fn, snap._output_nr = fn, nr
+        node._saved = tuple(snap if s is self else s for s in node._saved)
+    _write(self, out._data)
+    _bump(self)
+    saved = node._saved
+    if any(type(s) is _SavedOutput and s.data is out._data for s in saved):
+        node._saved = tuple(_SavedOutput(self._data, self._vc, s.output_nr)
+                            if type(s) is _SavedOutput and s.data is out._data else s
+                            for s in saved)
+        node._versions = tuple(self._vc[0] if type(s) is _SavedOutput and s.data is self._data
+                               else v for s, v in zip(node._saved, node._versions))
+    if self._view is None:
+        self._grad_fn = node
+        self._output_nr = 0
+        self._requires_grad = True
+        return self
+    _copy_slices(self, node)
+    return self
+
+
+# ---- CopySlices ----
+class CopySlices(Node):
+    """Backward of an in-place op on a view: runs the op's node on the view's slice of the
+    base's gradient and writes the result into that slice."""
+
+    __slots__ = ()
+
+    def name(self):
+        return "CopySlices"
+
+    def release(self):
+        Node.release(self)
+        self.args[2].release()
+
+    def _vjp(self, g):
+        base_shape, steps, fn = self.args
+        result = g.clone()
+        grad_slice = view_replay(result, steps)
+        res = fn.apply((grad_slice.clone(),))
+        grads = [None] * len(self.next_functions)
+        for i, r in enumerate(res):
+            if i == 0:
+                if self.next_functions[0][0] is None:
+                    continue
+                if r is None:
+                    grad_slice.zero_()
+                else:
+                    grad_slice.copy_(r)
+                grads[0] = result
+            else:
+                grads[i] = r
+        return tuple(grads)
+
+
+def _copy_slices(view, fn):
+    info = view._view
+    base = info.base
+    base_edge = edge(base)
+    cs = CopySlices((base_edge,) + fn.next_functions[1:],
+                    ((base._data.shape, base._data.dtype),))
+    cs.args = (base._data.shape, info.steps, fn)
+    base._grad_fn = cs
+    base._output_nr = 0
+    base._requires_grad = True
+    _regenerate(view)
+
+
+def _regenerate(view):
+    """Give ``view`` a grad_fn that views its base's current grad_fn."""
+    info = view._view
+    base = info.base
+    node = AsStridedBackward0((edge(base),), ((view._data.shape, view._data.dtype),))
+    node.args = (base._data.shape, info.steps)
+    view._grad_fn = node
+    view._output_nr = 0
+    view._requires_grad = True
+    info.version = view._vc[0]
+
+
+def current_view_grad_fn(view):
+    """The view's grad_fn, regenerated first if its base changed in place since it was set."""
+    info = view._view
+    if info.version != view._vc[0]:
+        base = info.base
+        if base._requires_grad:
+            _regenerate(view)
+        else:
+            info.version = view._vc[0]
+    return view._grad_fn
+
+
+# ==== in-place methods ======================================================================
+
+def _fast_arith(ufunc, scale):
+    """The no-graph path of add_/sub_/mul_/div_: one NumPy call writing into self."""
+    def fast(self, other, alpha):
+        a = self._data
+        if isinstance(other, Tensor):
+            b = other._data
+            if b.dtype != a.dtype and _dt.from_np(np.result_type(a.dtype, b.dtype)) is not \
+                    _dt.from_np(a.dtype):
+                return False
+        elif isinstance(other, (int, float)) and not isinstance(other, bool) and \
+                a.dtype.kind in "fc":
+            b = other
+        else:
+            return False
+        if alpha != 1:
+            b = b * alpha if scale else b
+        if not a.flags.writeable or (getattr(b, "shape", ()) != a.shape and
+                                     np.broadcast_shapes(a.shape, np.shape(b)) != a.shape):
+            return False
+        ufunc(a, b, out=a, casting="unsafe")
+        return True
+    return fast
+
+
+def _arith_inplace(op, ufunc):
+    fast = _fast_arith(ufunc, True)
+
+    def method(self, other, *, alpha=1):
+        check_inplace(self)
+        if not (STATE.enabled and recording(self, other)) and self._vc is not None and \
+                fast(self, other, alpha):
+            _bump(self)
+            return self
+        if alpha != 1:
+            return apply_inplace(self, op, other, alpha=alpha)
+        return apply_inplace(self, op, other)
+    return method
+
+
+def _simple_inplace(op):
+    def method(self, *args, **kwargs):
+        return apply_inplace(self, op, *args, **kwargs)
+    method.__name__ = op.__name__ + "_"
+    method.__doc__ = f"In-place version of ``{op.__name__}``."
+    return method
+
+
+def _mul_div_inplace(op, ufunc):
+    fast = _fast_arith(ufunc, False)
+
+    def method(self, other, **kwargs):
+        check_inplace(self)
+        if not kwargs and not (STATE.enabled and recording(self, other)) and \
+                self._vc is not None and fast(self, other, 1):
+            _bump(self)
+            return self
+        return apply_inplace(self, op, other, **kwargs)
+    return method
+
+
+# ---- copy_, fill_, zero_ ----
+def _copy_vjp(ctx, g):
+    zeros = g * 0 if ctx.next_functions[0][0] is not None else None
+    return (zeros, g if ctx.next_functions[1][0] is not None else None)
+
+
+CopyBackwards = node_class("CopyBackwards", _copy_vjp)
+
+
+def copy_(self, src, non_blocking=False):
+    """Copy ``src`` (broadcast, cast to self's dtype) into ``self``."""
+    check_inplace(self)
+    if not isinstance(src, Tensor):
+        src = wrap(np.asarray(src))
+    data = np.broadcast_to(src._data, self._data.shape) if src._data.shape != \
+        self._data.shape else src._data
+    if not (STATE.enabled and recording(self, src)):
+        _write(self, data.astype(self._data.dtype, copy=False))
+        _bump(self)
+        return self
+    out = record(CopyBackwards, data.astype(self._data.dtype), (self, src))
+    return rebase(self, out)
+
+
+def _fill_vjp(ctx, g):
+    return (g * 0,) + ((g.sum(),) if len(ctx.next_functions) > 1 else ())
+
+
+FillBackward0 = node_class("FillBackward0", _fill_vjp)
+FillBackward2 = node_class("FillBackward2", _fill_vjp)
+ZeroBackward0 = node_class("ZeroBackward0", _fill_vjp)
+
+
+def fill_(self, value):
+    """Fill ``self`` with one value (a number or a 0-dim tensor)."""
+    check_inplace(self)
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value._data.ndim} dimensions.")
+        v = value._data
+    else:
+        v = value
+    if not (STATE.enabled and recording(self, value)):
+        if not self._data.flags.writeable:
+            _write(self, self._data)
+        self._data[...] = v
+        _bump(self)
+        return self
+    data = np.full(self._data.shape, v, dtype=self._data.dtype)
+    if isinstance(value, Tensor) and value._requires_grad:
+        out = record(FillBackward0, data, (self, value))
+    else:
+        out = record(FillBackward2, data, (self,))
+    return rebase(self, out)
+
+
+def zero_(self):
+    """Fill ``self`` with zeros."""
+    check_inplace(self)
+    if not (STATE.enabled and recording(self)):
+        if not self._data.flags.writeable:
+            _write(self, self._data)
+        self._data[...] = 0
+        _bump(self)
+        return self
+    out = record(ZeroBackward0, np.zeros_like(self._data), (self,))
+    return rebase(self, out)
+
+
+# ---- setitem ----
+def _index_put_vjp(ctx, g):
+    key, = ctx.args
+    gx = None
+    if ctx.next_functions[0][0] is not None:
+        gx = g.clone()
+        gx._data[key] = 0
+    gv = g[key] if ctx.next_functions[1][0] is not None else None
+    return (gx, gv)
+
+
+IndexPutBackward0 = node_class("IndexPutBackward0", _index_put_vjp)
+
+
+def index_put_(self, indices, values, accumulate=False):
+    """``self[indices] = values`` (or ``+=`` with ``accumulate``) for advanced indices."""
+    check_inplace(self)
+    key = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
+    items, _ = parse_key(self, key)
+    key = tuple(items)
+    if not isinstance(values, Tensor):
+        values = wrap(np.asarray(values, dtype=self._data.dtype))
+    v = values._data.astype(self._data.dtype, copy=False)
+    if not (STATE.enabled and recording(self, values)):
+        if accumulate:
+            np.add.at(self._data, key, v)
+        else:
+            self._data[key] = v
+        _bump(self)
+        return self
+    data = self._data.copy()
+    if accumulate:
+        np.add.at(data, key, v)
+    else:
+        data[key] = v
+    out = record(IndexPutBackward0, data, (self, values), args=(key,))
+    return rebase(self, out)
+
+
+def setitem(self, key, value):
+    """``self[key] = value``: basic keys copy into a view, advanced keys use index_put_."""
+    items, advanced = parse_key(self, key)
+    if advanced:
+        index_put_(self, tuple(items), value)
+        return
+    target = self.__getitem__(key)
+    if isinstance(value, Tensor):
+        copy_(target, value)
+    else:
+        fill_(target, value) if not (STATE.enabled and recording(target)) else \
+            copy_(target, wrap(np.asarray(value, dtype=self._data.dtype)))
+
+
+# ==== registration ==========================================================================
+
+def _register_inplace():
+    from . import pointwise as pw
+
+    for name, op, ufunc in (("add_", pw.add, np.add), ("sub_", pw.sub, np.subtract)):
+        m = _arith_inplace(op, ufunc)
+        m.__name__ = name
+        register(m, name, function=False)
+    for name, op, ufunc in (("mul_", pw.mul, np.multiply), ("div_", pw.div, np.true_divide)):
+        m = _mul_div_inplace(op, ufunc)
+        m.__name__ = name
+        register(m, name, function=False)
+    Tensor.subtract_ = Tensor.sub_
+    Tensor.multiply_ = Tensor.mul_
+    Tensor.divide_ = Tensor.true_divide_ = Tensor.div_
+    for op in (pw.pow, pw.neg, pw.abs, pw.exp, pw.expm1, pw.log, pw.log2, pw.log10, pw.log1p,
+               pw.sqrt, pw.rsqrt, pw.square, pw.reciprocal, pw.sin, pw.cos, pw.tan, pw.asin,
+               pw.acos, pw.atan, pw.sinh, pw.cosh, pw.tanh, pw.sigmoid, pw.relu, pw.sign,
+               pw.floor, pw.ceil, pw.trunc, pw.round, pw.frac, pw.clamp, pw.clamp_min,
+               pw.clamp_max, pw.remainder, pw.fmod, pw.floor_divide, pw.masked_fill, pw.where,
+               pw.maximum, pw.minimum, pw.exp2):
+        register(_simple_inplace(op), op.__name__ + "_", function=False)
+    Tensor.clip_ = Tensor.clamp_
+    Tensor.negative_ = Tensor.neg_
+    Tensor.absolute_ = Tensor.abs_
+    for name, method in (("__iadd__", Tensor.add_), ("__isub__", Tensor.sub_),
+                         ("__imul__", Tensor.mul_), ("__itruediv__", Tensor.div_),
+                         ("__ipow__", Tensor.pow_), ("__imod__", Tensor.remainder_),
+                         ("__ifloordiv__", Tensor.floor_divide_)):
+        setattr(Tensor, name, method)
+
+
+_register_inplace()
+register(copy_, "copy_", function=False)
+register(fill_, "fill_", function=False)
+register(zero_, "zero_", function=False)
+register(index_put_, "index_put_", function=False)
+register(setitem, "__setitem__", function=False)

@@ -1,0 +1,255 @@
+"""Matrix products: mm, mv, dot, bmm, outer and ``matmul`` in all its broadcasting cases.
+
+Contract: ``matmul`` decomposes as PyTorch does, so graphs read the same: 1-D·1-D is ``dot``,
+2-D·2-D ``mm``, 2-D·1-D ``mv``, 1-D·2-D an unsqueezed ``mm``, N-D·2-D folds the batch into rows
+of one ``mm`` (``UnsafeViewBackward0`` of ``MmBackward0``), and the rest broadcasts batch dims
+into a ``bmm``. Both operands must share a dtype (PyTorch does not promote here). Shape errors
+carry PyTorch's messages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor
+from ._registry import node_class, record, recording, register, wrap
+from .shape import _np_reshape, _view_op
+
+_SHORT = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+          "int32": "int", "bfloat16": "c10::BFloat16", "int16": "short int",
+          "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+          "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def _same_dtype(a, b):
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {_SHORT[a.dtype.name]} != "
+            f"{_SHORT[b.dtype.name]}")
+
+
+def _mm_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    return (g.mm(y.t()) if y is not None else None, x.t().mm(g) if x is not None else None)
+
+
+MmBackward0 = node_class("MmBackward0", _mm_vjp)
+
+
+def mm(input, mat2):
+    """Matrix product of two 2-D tensors."""
+    a, b = input._data, mat2._data
+    if a.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if b.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
+                           f"and {b.shape[0]}x{b.shape[1]})")
+    _same_dtype(input, mat2)
+    data = a @ b
+    if STATE.enabled:
+        rx, ry = recording(input), recording(mat2)
+        if rx or ry:
+            return record(MmBackward0, data, (input, mat2),
+                          save=(input if ry else None, mat2 if rx else None))
+    return wrap(data)
+
+
+def _mv_vjp(ctx, g):
+    m, v = ctx.saved_tensors
+    gm = g.unsqueeze(1) * v.unsqueeze(0) if v is not None else None
+    gv = m.t().mv(g) if m is not None else None
+    return gm, gv
+
+
+MvBackward0 = node_class("MvBackward0", _mv_vjp)
+
+
+def mv(input, vec):
+    """Matrix-vector product."""
+    a, v = input._data, vec._data
+    if a.ndim != 2 or v.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {v.ndim}, {a.ndim}, "
+                           f"{v.ndim}")
+    if a.shape[1] != v.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat "
+                           f"({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})")
+    _same_dtype(input, vec)
+    data = a @ v
+    if STATE.enabled:
+        rx, ry = recording(input), recording(vec)
+        if rx or ry:
+            return record(MvBackward0, data, (input, vec),
+                          save=(input if ry else None, vec if rx else None))
+    return wrap(data)
+
+
+def _dot_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    return (g * y if y is not None else None, g * x if x is not None else None)
+
+
+DotBackward0 = node_class("DotBackward0", _dot_vjp)
+
+
+def dot(input, tensor):
+    """Inner product of two 1-D tensors."""
+    a, b = input._data, tensor._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to "
+            f"have the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements "
+            "respectively")
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            "dot : expected both vectors to have same dtype, but found "
+            f"{input.dtype.name.capitalize()} and {tensor.dtype.name.capitalize()}")
+    data = np.asarray(np.dot(a, b))
+    if STATE.enabled:
+        rx, ry = recording(input), recording(tensor)
+        if rx or ry:
+            return record(DotBackward0, data, (input, tensor),
+                          save=(input if ry else None, tensor if rx else None))
+    return wrap(data)
+
+
+inner = dot
+
+
+def _bmm_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    return (g.bmm(y.transpose(1, 2)) if y is not None else None,
+            x.transpose(1, 2).bmm(g) if x is not None else None)
+
+
+BmmBackward0 = node_class("BmmBackward0", _bmm_vjp)
+
+
+def bmm(input, mat2):
+    """Batched matrix product of two 3-D tensors with equal batch size."""
+    a, b = input._data, mat2._data
+    if a.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if b.shape[:2] != (a.shape[0], a.shape[2]):
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
+    _same_dtype(input, mat2)
+    data = np.matmul(a, b)
+    if STATE.enabled:
+        rx, ry = recording(input), recording(mat2)
+        if rx or ry:
+            return record(BmmBackward0, data, (input, mat2),
+                          save=(input if ry else None, mat2 if rx else None))
+    return wrap(data)
+
+
+def _squeeze4_vjp(ctx, g):
+    return (g.reshape(ctx.args[0]),)
+
+
+SqueezeBackward4 = node_class("SqueezeBackward4", _squeeze4_vjp)
+
+
+def matmul(input, other):
+    """Matrix product with NumPy/PyTorch broadcasting of batch dims."""
+    if not isinstance(other, Tensor):
+        return NotImplemented
+    da, db = input._data.ndim, other._data.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{da}D and {db}D")
+    if da == 1 and db == 1:
+        return dot(input, other)
+    if da == 2 and db == 2:
+        return mm(input, other)
+    if da == 2 and db == 1:
+        return mv(input, other)
+    if da == 1 and db == 2:
+        out = mm(input.unsqueeze(0), other)
+        shape = out._data.shape
+        return _view_op(SqueezeBackward4, out, out._data.reshape(shape[1:]),
+                        (_np_reshape, (shape[1:],)), (shape,))
+    if da >= 3 and db <= 2:
+        # fold batch dims into the rows of one mm / mv
+        batch = input._data.shape[:-1]
+        folded = input.reshape(-1, input._data.shape[-1])
+        out = mm(folded, other) if db == 2 else mv(folded, other)
+        new = batch + (other._data.shape[-1],) if db == 2 else batch
+        return _unsafe_view(out, new)
+    # general case: broadcast batch dims, bmm
+    a = input.unsqueeze(0) if da == 1 else input
+    b = other.unsqueeze(-1) if db == 1 else other
+    sa, sb = a._data.shape, b._data.shape
+    if sa[-1] != sb[-2]:
+        if da == 1 or db == 1:
+            raise RuntimeError(f"size mismatch, got input ({sa[-2]}), mat ({sa[-2]}x{sa[-1]}), "
+                               f"vec ({sb[-2]})")
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{int(np.prod(sa[:-2]))}, {sa[-1]}] but got: [{int(np.prod(sb[:-2]))}, {sb[-2]}].")
+    batch = tuple(np.broadcast_shapes(sa[:-2], sb[:-2])) if _broadcastable(sa[:-2], sb[:-2]) \
+        else _raise_batch(sa[:-2], sb[:-2])
+    n = int(np.prod(batch)) if batch else 1
+    a3 = a.expand(batch + sa[-2:]).reshape(n, sa[-2], sa[-1])
+    b3 = b.expand(batch + sb[-2:]).reshape(n, sb[-2], sb[-1])
+    out = bmm(a3, b3)
+    shape = batch + (sa[-2], sb[-1])
+    if da == 1:
+        shape = batch + (sb[-1],)
+    elif db == 1:
+        shape = batch + (sa[-2],)
+    return _unsafe_view(out, shape)
+
+
+def _broadcastable(a, b):
+    try:
+        np.broadcast_shapes(a, b)
+        return True
+    except ValueError:
+        return False
+
+
+def _raise_batch(a, b):
+    from .._size import broadcast_shapes
+
+    # re-raise with PyTorch's wording for elementwise broadcasting
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) at "
+                f"non-singleton dimension {max(len(a), len(b)) - i}")
+    return broadcast_shapes(a, b)
+
+
+def _unsafe_view_vjp(ctx, g):
+    return (g.reshape(ctx.args[0]),)
+
+
+UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _unsafe_view_vjp)
+
+
+def _unsafe_view(t, shape):
+    data = t._data.reshape(shape)
+    if STATE.enabled and recording(t):
+        return record(UnsafeViewBackward0, data, (t,), args=(t._data.shape,))
+    return wrap(data)
+
+
+def outer(input, vec2):
+    """Outer product of two 1-D tensors."""
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+ger = outer
+
+
+for _name in ("mm", "mv", "dot", "inner", "bmm", "matmul", "outer", "ger"):
+    register(globals()[_name], _name)
+register(matmul, "__matmul__", function=False)

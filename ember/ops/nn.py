@@ -1,0 +1,394 @@
+"""Neural-network ops that need fused, numerically stable rules: softmax, log_softmax,
+nll_loss, binary_cross_entropy_with_logits, mse_loss, addmm (the linear layer).
+
+Contract: forwards are stable (max-shifted softmax, log-sum-exp, softplus via log1p(exp(-|x|)));
+node names, argument checks and messages follow PyTorch's. Rules use ember ops, so every
+loss here is twice differentiable.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .._size import Size
+from ..autograd.grad_mode import STATE
+from ..tensor import _wrap_dim
+from ._registry import float_data, node_class, record, recording, register, wrap
+from .reduction import scatter_along
+
+
+def _softmax_dim(ndim, name):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", UserWarning, stacklevel=4)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _input_array(input, dtype):
+    a = input._data
+    if dtype is not None:
+        return a.astype(dtype.np)
+    return float_data(a)
+
+
+# ---- softmax / log_softmax ----
+def _softmax_vjp(ctx, g):
+    out, = ctx.saved_tensors
+    dim = ctx.args[0]
+    return (out * (g - (g * out).sum(dim, keepdim=True)),)
+
+
+def _log_softmax_vjp(ctx, g):
+    out, = ctx.saved_tensors
+    dim = ctx.args[0]
+    return (g - out.exp() * g.sum(dim, keepdim=True),)
+
+
+SoftmaxBackward0 = node_class("SoftmaxBackward0", _softmax_vjp)
+LogSoftmaxBackward0 = node_class("LogSoftmaxBackward0", _log_softmax_vjp)
+
+
+def _shifted(a, d):
+    if a.ndim == 0:
+        return a - a
+    m = np.max(a, axis=d, keepdims=True) if a.size else 0
+    return a - np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim``."""
+    a = _input_array(input, dtype)
+    if dim is None:
+        dim = _softmax_dim(a.ndim, "softmax")
+    d = _wrap_dim(dim, a.ndim)
+    e = np.exp(_shifted(a, d))
+    data = e / np.sum(e, axis=d, keepdims=True) if a.ndim else e / e
+    if STATE.enabled and recording(input):
+        src = input if dtype is None else input.to(dtype)
+        out = record(SoftmaxBackward0, data, (src,), args=(d,))
+        out._grad_fn.save_output(out)
+        return out
+    return wrap(data)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``x - logsumexp(x)`` along ``dim``, computed stably."""
+    a = _input_array(input, dtype)
+    if dim is None:
+        dim = _softmax_dim(a.ndim, "log_softmax")
+    d = _wrap_dim(dim, a.ndim)
+    s = _shifted(a, d)
+    data = s - np.log(np.sum(np.exp(s), axis=d, keepdims=True)) if a.ndim else s
+    if STATE.enabled and recording(input):
+        src = input if dtype is None else input.to(dtype)
+        out = record(LogSoftmaxBackward0, data, (src,), args=(d,))
+        out._grad_fn.save_output(out)
+        return out
+    return wrap(data)
+
+
+# ---- nll_loss ----
+def _nll_vjp(ctx, g):
+    target, weight = ctx.saved_tensors
+    in_shape, reduction, ignore_index, total = ctx.args
+    # d loss / d input[n, target[n]] = -w[target[n]] (/ total weight for 'mean')
+    tdata = target._data
+    valid = tdata != ignore_index
+    safe = np.where(valid, tdata, 0)
+    w = weight._data[safe] if weight is not None else np.ones(safe.shape, dtype=g._data.dtype)
+    w = np.where(valid, w, 0).astype(g._data.dtype)
+    scale = wrap(-w)
+    if reduction == "mean":
+        scale = scale / total
+    coeff = g * scale  # g is a scalar unless reduction == 'none'
+    idx = wrap(np.expand_dims(safe, 1))
+    return (scatter_along(coeff.unsqueeze(1), in_shape, 1, idx),)
+
+
+NllLossBackward0 = node_class("NllLossBackward0", _nll_vjp)
+NllLoss2DBackward0 = node_class("NllLoss2DBackward0", _nll_vjp)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of class-index ``target`` under log-probabilities ``input``
+    (shape (N, C), (C,) or (N, C, d1, ...))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    x = input._data
+    t = target._data
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"expected scalar type Long but found {_dt.from_np(t.dtype).name.capitalize()}")
+    if x.ndim == 1:
+        if t.ndim != 0:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        x2, t2 = x[None, :], t[None]
+    else:
+        if x.shape[0] != t.shape[0]:
+            raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target "
+                             f"batch_size ({t.shape[0]}).")
+        if x.ndim > 2 and t.shape[1:] != x.shape[2:]:
+            raise RuntimeError(f"size mismatch (got input: {Size(x.shape)}, target: "
+                               f"{Size(t.shape)})")
+        x2, t2 = x, t
+    n_classes = x2.shape[1]
+    valid = t2 != ignore_index
+    bad = valid & ((t2 < 0) | (t2 >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {int(t2[bad][0])} is out of bounds.")
+    safe = np.where(valid, t2, 0)
+    picked = np.take_along_axis(x2, np.expand_dims(safe, 1), axis=1).squeeze(1)
+    w = weight._data[safe] if weight is not None else np.ones(safe.shape, dtype=x.dtype)
+    w = np.where(valid, w, 0).astype(x.dtype)
+    losses = -picked * w
+    total = None
+    if reduction == "none":
+        data = losses if x.ndim != 1 else losses[0]
+    elif reduction == "sum":
+        data = np.asarray(losses.sum(dtype=x.dtype))
+    elif reduction == "mean":
+        total = w.sum(dtype=x.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            data = np.asarray(losses.sum(dtype=x.dtype) / total)
+    else:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if STATE.enabled and recording(input, weight):
+        node = NllLoss2DBackward0 if x.ndim == 4 else NllLossBackward0
+        src_shape = x2.shape
+        tgt = target if x.ndim != 1 else wrap(t2)
+        # NOTE: for 1-D input the rule works on (1, C); the engine sums that back to (C,).
+        return record(node, data, (input,), save=(tgt, weight),
+                      args=(src_shape, reduction, ignore_index, total))
+    return wrap(data)
+
+
+def _legacy_reduction(size_average, reduce, reduction):
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of logits ``input`` with class-index or class-probability ``target``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    class_dim = 0 if input._data.ndim == 1 else 1
+    logp = log_softmax(input, class_dim)
+    if target._data.dtype.kind in "fV":
+        # class probabilities
+        if target._data.shape != input._data.shape:
+            raise RuntimeError(
+                f"Expected target size {Size(input._data.shape)}, got "
+                f"{Size(target._data.shape)}")
+        n_classes = input._data.shape[class_dim]
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        w = logp if weight is None else logp * _class_shape(weight, input._data.ndim, class_dim)
+        losses = -(w * target).sum(class_dim)
+        if reduction == "none":
+            return losses
+        if reduction == "sum":
+            return losses.sum()
+        return losses.sum() / (losses._data.size if input._data.ndim > 1 else 1)
+    if target._data.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got "
+            f"{_dt.from_np(target._data.dtype).name.capitalize()}")
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0:
+        return nll
+    n_classes = input._data.shape[class_dim]
+    w = logp if weight is None else logp * _class_shape(weight, input._data.ndim, class_dim)
+    smooth = -w.sum(class_dim)
+    valid = wrap(target._data != ignore_index)
+    smooth = smooth * valid
+    if reduction == "none":
+        pass
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    else:
+        if weight is not None:
+            denom = wrap(weight._data[np.where(target._data != ignore_index, target._data, 0)] *
+                         (target._data != ignore_index)).sum()
+        else:
+            denom = valid.sum()
+        smooth = smooth.sum() / denom
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+
+
+def _class_shape(weight, ndim, class_dim):
+    shape = [1] * ndim
+    shape[class_dim] = -1
+    return weight.reshape(shape)
+
+
+# ---- binary_cross_entropy_with_logits ----
+def _bce_logits_vjp(ctx, g):
+    x, t, w, pw = ctx.saved_tensors
+    reduction, n = ctx.args
+    if reduction == "mean":
+        g = g / n
+    sig = x.sigmoid()
+    if pw is None:
+        gx = sig - t
+    else:
+        c = (pw - 1) * t + 1
+        gx = c * sig - pw * t
+    if w is not None:
+        gx = gx * w
+    gx = g * gx
+    gt = None
+    if ctx.next_functions[1][0] is not None:
+        gt = -x if pw is None else (pw - 1) * _softplus(-x) - x
+        if w is not None:
+            gt = gt * w
+        gt = g * gt
+    return (gx, gt)
+
+
+def _softplus(x):
+    # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), written in ember ops
+    return x.relu() + (-x.abs()).exp().log1p()
+
+
+BinaryCrossEntropyWithLogitsBackward0 = node_class("BinaryCrossEntropyWithLogitsBackward0",
+                                                   _bce_logits_vjp)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy in one stable op."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if target._data.shape != input._data.shape:
+        raise ValueError(f"Target size ({Size(target._data.shape)}) must be the same as input "
+                         f"size ({Size(input._data.shape)})")
+    x = float_data(input._data)
+    t = target._data.astype(x.dtype, copy=False)
+    sp_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))  # softplus(-x)
+    if pos_weight is None:
+        loss = (1 - t) * x + sp_neg
+    else:
+        c = (pos_weight._data - 1) * t + 1
+        loss = (1 - t) * x + c * sp_neg
+    if weight is not None:
+        loss = loss * weight._data
+    loss = loss.astype(x.dtype, copy=False)
+    n = loss.size
+    if reduction == "mean":
+        data = np.asarray(loss.mean(dtype=x.dtype))
+    elif reduction == "sum":
+        data = np.asarray(loss.sum(dtype=x.dtype))
+    elif reduction == "none":
+        data = loss
+    else:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if STATE.enabled and recording(input, target, weight, pos_weight):
+        return record(BinaryCrossEntropyWithLogitsBackward0, data, (input, target),
+                      save=(input, target, weight, pos_weight), args=(reduction, n))
+    return wrap(data)
+
+
+# ---- mse_loss ----
+def _mse_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    reduction, n = ctx.args
+    d = (x - y) * 2.0
+    if reduction == "mean":
+        d = d / n
+    gd = g * d
+    return (gd if ctx.next_functions[0][0] is not None else None,
+            -gd if ctx.next_functions[1][0] is not None else None)
+
+
+MseLossBackward0 = node_class("MseLossBackward0", _mse_vjp)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error (``reduction`` 'mean', 'sum' or 'none')."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if target._data.shape != input._data.shape:
+        warnings.warn(
+            f"Using a target size ({Size(target._data.shape)}) that is different to the input "
+            f"size ({Size(input._data.shape)}). This will likely lead to incorrect results due "
+            "to broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=2)
+    a, b = np.broadcast_arrays(input._data, target._data)
+    diff = (a - b)
+    sq = diff * diff
+    if reduction == "mean":
+        data = np.asarray(sq.mean(dtype=sq.dtype))
+    elif reduction == "sum":
+        data = np.asarray(sq.sum(dtype=sq.dtype))
+    elif reduction == "none":
+        data = sq
+    else:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if STATE.enabled and recording(input, target):
+        return record(MseLossBackward0, data, (input, target), save=(input, target),
+                      args=(reduction, sq.size))
+    return wrap(data)
+
+
+# ---- addmm / linear ----
+def _addmm_vjp(ctx, g):
+    m1, m2 = ctx.saved_tensors
+    beta, alpha = ctx.args
+    fb, f1, f2 = (f for f, _ in ctx.next_functions)
+    gb = (g if beta == 1 else g * beta) if fb is not None else None
+    ga = g if alpha == 1 else g * alpha
+    g1 = ga.mm(m2.t()) if f1 is not None else None
+    g2 = m1.t().mm(ga) if f2 is not None else None
+    return gb, g1, g2
+
+
+AddmmBackward0 = node_class("AddmmBackward0", _addmm_vjp)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)`` (input broadcasts)."""
+    from .linalg import _same_dtype
+
+    a, b = mat1._data, mat2._data
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError("mat1 must be a matrix, got " f"{a.ndim}-D tensor" if a.ndim != 2
+                           else f"mat2 must be a matrix, got {b.ndim}-D tensor")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
+                           f"and {b.shape[0]}x{b.shape[1]})")
+    _same_dtype(mat1, mat2)
+    data = a @ b
+    if alpha != 1:
+        data *= alpha
+    bias = input._data if beta == 1 else input._data * beta
+    # NOTE: ``data`` is a fresh product: adding the bias in place saves a temporary.
+    if bias.shape == data.shape or np.broadcast_shapes(bias.shape, data.shape) == data.shape:
+        data += bias
+    else:
+        data = data + bias
+    if STATE.enabled:
+        r1, r2 = recording(mat1), recording(mat2)
+        if r1 or r2 or recording(input):
+            return record(AddmmBackward0, data, (input, mat1, mat2),
+                          save=(mat1 if r2 else None, mat2 if r1 else None), args=(beta, alpha))
+    return wrap(data)
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``: one ``addmm`` for 2-D input, as PyTorch."""
+    if input._data.ndim == 2 and bias is not None:
+        return addmm(bias, input, weight.t())
+    out = input.matmul(weight.t())
+    return out if bias is None else out + bias
+
+
+register(softmax)
+register(log_softmax)
+register(addmm)
+register(nll_loss, method=False)
+register(cross_entropy, method=False)
+register(binary_cross_entropy_with_logits, method=False)

@@ -1,0 +1,84 @@
+"""Python operators on tensors (``+ - * / // % ** @``, comparisons, ``& | ^ ~``).
+
+Contract: an operator with an operand that is not a tensor, a number or an array returns
+``NotImplemented``, so Python raises its usual TypeError ("unsupported operand type(s)") or
+tries the other operand, as with PyTorch tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import linalg
+from . import pointwise as pw
+
+_OPERANDS = (Tensor, bool, int, float, complex, np.generic, np.ndarray)
+
+
+def _forward(op):
+    def dunder(self, other):
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented
+        if type(other) is np.ndarray:
+            other = Tensor._make(other)
+        return op(self, other)
+    dunder.__name__ = op.__name__
+    return dunder
+
+
+def _reflected(op):
+    def dunder(self, other):
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented
+        other = Tensor._make(np.asarray(other)) if type(other) is np.ndarray else other
+        if isinstance(other, Tensor):
+            return op(other, self)
+        return op(pw._scalar_to(other, self), self)
+    dunder.__name__ = "r" + op.__name__
+    return dunder
+
+
+def _rtruediv(self, other):
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
+    # NOTE: PyTorch computes scalar / x as reciprocal(x) * scalar (MulBackward0 of
+    # ReciprocalBackward0); so do we, for the same graph.
+    return pw.reciprocal(self) * other
+
+
+def _rsub(self, other):
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
+    return pw.rsub(self, other)
+
+
+def _rmatmul(self, other):
+    if type(other) is np.ndarray:
+        return linalg.matmul(Tensor._make(other), self)
+    return NotImplemented
+
+
+def _pos(self):
+    return self
+
+
+for _name, _op in (("__add__", pw.add), ("__sub__", pw.sub), ("__mul__", pw.mul),
+                   ("__truediv__", pw.div), ("__floordiv__", pw.floor_divide),
+                   ("__mod__", pw.remainder), ("__pow__", pw.pow), ("__eq__", pw.eq),
+                   ("__ne__", pw.ne), ("__lt__", pw.lt), ("__le__", pw.le), ("__gt__", pw.gt),
+                   ("__ge__", pw.ge), ("__and__", pw.bitwise_and), ("__or__", pw.bitwise_or),
+                   ("__xor__", pw.bitwise_xor), ("__radd__", pw.add), ("__rmul__", pw.mul),
+                   ("__rand__", pw.bitwise_and), ("__ror__", pw.bitwise_or),
+                   ("__rxor__", pw.bitwise_xor)):
+    setattr(Tensor, _name, _forward(_op))
+for _name, _op in (("__rfloordiv__", pw.floor_divide), ("__rmod__", pw.remainder)):
+    setattr(Tensor, _name, _reflected(_op))
+Tensor.__rtruediv__ = _rtruediv
+Tensor.__rsub__ = _rsub
+Tensor.__rmatmul__ = _rmatmul
+Tensor.__neg__ = pw.neg
+Tensor.__abs__ = pw.abs
+Tensor.__invert__ = pw.bitwise_not
+Tensor.__pos__ = _pos
+Tensor.__hash__ = Tensor.__hash__

@@ -1,0 +1,936 @@
+"""Shape ops, views and indexing: view/reshape/permute/expand/squeeze, cat/stack/split,
+``__getitem__`` and the view machinery (replay and scatter) that in-place ops build on.
+
+Contract:
+- A view op returns a tensor sharing memory and the version counter with its input, marked as
+  an autograd view of the input's base (``Tensor._view``). PyTorch decides what is a view; so
+  do we: view, reshape when no copy is needed, transpose/t/permute/T/mT, (un)squeeze, expand,
+  select/slice/narrow, basic indexing, split/chunk/unbind outputs, diagonal.
+- Every view step is ``(fn, args)`` on arrays, with an adjoint in ``_ADJOINT`` that puts a
+  gradient of the view's shape back into the input's shape. ``view_replay``/``view_scatter``
+  are the differentiable pair built from them (each the other's backward): select and slice
+  backward, regenerated views (``AsStridedBackward0``) and ``CopySlices`` use them.
+- Advanced indexing (integer tensors/lists, bool masks) copies; its backward scatters with
+  accumulation, so repeated indices add up.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor, ViewInfo, _wrap_dim
+from ._registry import node_class, record, record_multi, recording, register, wrap
+
+_make = Tensor._make
+
+
+# ==== view steps: array-level view functions and their adjoints ============================
+
+def _np_reshape(a, shape):
+    return a.reshape(shape)
+
+
+def _np_permute(a, dims):
+    return a.transpose(dims)
+
+
+def _np_expand(a, shape):
+    return np.broadcast_to(a, shape)
+
+
+def _np_index(a, key):
+    return a[key]
+
+
+def _adj_reshape(g, in_shape, shape):
+    return g.reshape(in_shape)
+
+
+def _adj_permute(g, in_shape, dims):
+    return g.transpose(np.argsort(dims))
+
+
+def _adj_expand(g, in_shape, shape):
+    return _sum_to_array(g, in_shape)
+
+
+def _adj_index(g, in_shape, key):
+    z = np.zeros(in_shape, dtype=g.dtype)
+    z[key] = g
+    return z
+
+
+_ADJOINT = {_np_reshape: _adj_reshape, _np_permute: _adj_permute, _np_expand: _adj_expand,
+            _np_index: _adj_index}
+
+
+def _sum_to_array(g, shape):
+    """Sum array ``g`` down to broadcastable ``shape``."""
+    if g.shape == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+    r = g.sum(axis=axes, keepdims=True) if axes else g
+    return r.reshape(shape)
+
+
+def replay_array(array, steps):
+    for fn, args in steps:
+        array = fn(array, *args)
+    return array
+
+
+def scatter_array(g, base_shape, steps):
+    """The adjoint of ``replay_array``: a base-shaped array with ``g`` where the view lies."""
+    shapes = [tuple(base_shape)]
+    probe = np.empty(0, dtype=np.int8)
+    probe = np.lib.stride_tricks.as_strided(probe, shape=tuple(base_shape),
+                                            strides=(0,) * len(base_shape))
+    for fn, args in steps[:-1]:
+        probe = fn(probe, *args)
+        shapes.append(probe.shape)
+    for (fn, args), in_shape in zip(reversed(steps), reversed(shapes)):
+        g = _ADJOINT[fn](g, in_shape, *args)
+    return g
+
+
+# ---- view_replay / view_scatter: a differentiable adjoint pair ----
+
+def _replay_vjp(ctx, g):
+    base_shape, steps = ctx.args
+    return (view_scatter(g, base_shape, steps),)
+
+
+def _scatter_vjp(ctx, g):
+    base_shape, steps = ctx.args
+    return (view_replay(g, steps, base_shape),)
+
+
+AsStridedBackward0 = node_class("AsStridedBackward0", _replay_vjp)
+AsStridedScatterBackward0 = node_class("AsStridedScatterBackward0", _scatter_vjp)
+
+
+def view_replay(base, steps, base_shape=None, node_cls=AsStridedBackward0):
+    """The view of ``base`` described by ``steps``, recorded as ``AsStridedBackward0``."""
+    data = replay_array(base._data, steps)
+    if STATE.enabled and recording(base):
+        out = record(node_cls, data, (base,), args=(base._data.shape, steps))
+    else:
+        out = wrap(data)
+    _mark_view(out, base, steps)
+    return out
+
+
+def view_scatter(g, base_shape, steps):
+    """A base-shaped tensor, zero except for ``g`` at the view ``steps`` describe."""
+    data = scatter_array(g._data, base_shape, steps)
+    if data is g._data:
+        data = data.copy()
+    if STATE.enabled and recording(g):
+        return record(AsStridedScatterBackward0, data, (g,), args=(tuple(base_shape), steps))
+    return wrap(data)
+
+
+# ==== making views ==========================================================================
+
+def _mark_view(out, input, steps):
+    """Mark ``out`` as an autograd view of ``input``'s base, sharing its version counter."""
+    info = input._view
+    if info is not None:
+        out._view = ViewInfo(info.base, info.steps + steps, input._vc[0])
+    else:
+        out._view = ViewInfo(input, steps, input._vc[0] if input._vc is not None else 0)
+    out._vc = input._vc
+
+
+def _view_op(node_cls, input, data, step, args=()):
+    """Result of a view op: records ``node_cls`` when needed and marks the view."""
+    if STATE.enabled and (input._requires_grad or input._view is not None) and recording(input):
+        out = record(node_cls, data, (input,), args=args)
+    else:
+        out = wrap(data)
+    _mark_view(out, input, (step,))
+    return out
+
+
+def _view_multi(node_cls, input, datas, steps, args=()):
+    """Outputs of a view op with several outputs (split, unbind)."""
+    if STATE.enabled and recording(input):
+        outs = record_multi(node_cls, datas, (input,), args=args)
+    else:
+        outs = [wrap(d) for d in datas]
+    for out, step in zip(outs, steps):
+        _mark_view(out, input, (step,))
+        out._view.multi = node_cls.__name__
+    return outs
+
+
+# ---- reshape / view ----
+def _reshape_vjp(ctx, g):
+    return (g.reshape(ctx.args[0]),)
+
+
+ViewBackward0 = node_class("ViewBackward0", _reshape_vjp)
+UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _reshape_vjp)
+
+
+def _infer_shape(shape, numel):
+    shape = list(shape)
+    infer = None
+    known = 1
+    for i, s in enumerate(shape):
+        if s == -1:
+            if infer is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            infer = i
+        elif s < 0:
+            raise RuntimeError(f"invalid shape dimension {s}")
+        else:
+            known *= s
+    if infer is not None:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{_fmt_list(shape)}' is invalid for input of size {numel}")
+        shape[infer] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{_fmt_list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def _fmt_list(xs):
+    return "[" + ", ".join(str(x) for x in xs) + "]"
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _nocopy_reshape(a, shape):
+    """``a`` reshaped without copying, or None when its strides don't allow it."""
+    try:
+        return np.reshape(a, shape, copy=False)
+    except ValueError:
+        return None
+
+
+def reshape(input, *shape):
+    """A tensor with the same data and a new shape: a view when possible, else a copy."""
+    a = input._data
+    shape = _infer_shape(_shape_arg(shape), a.size)
+    if shape == a.shape:
+        data = a.view()
+        return _view_op(ViewBackward0, input, data, (_np_reshape, (shape,)), (a.shape,))
+    data = _nocopy_reshape(a, shape)
+    if data is not None:
+        return _view_op(ViewBackward0, input, data, (_np_reshape, (shape,)), (a.shape,))
+    data = a.reshape(shape)
+    if STATE.enabled and recording(input):
+        return record(UnsafeViewBackward0, data, (input,), args=(a.shape,))
+    return wrap(data)
+
+
+def view(input, *shape):
+    """A view with a new shape (or, given a dtype, reinterpreted bits); never copies."""
+    from .. import dtypes as _dt
+
+    if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
+        return wrap(input._data.view(shape[0].np))
+    a = input._data
+    shape = _infer_shape(_shape_arg(shape), a.size)
+    data = _nocopy_reshape(a, shape)
+    if data is None:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+    return _view_op(ViewBackward0, input, data, (_np_reshape, (shape,)), (a.shape,))
+
+
+def view_as(input, other):
+    return view(input, other._data.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other._data.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim..end_dim`` into one."""
+    shape = input._data.shape
+    if not shape:
+        return reshape(input, (1,))
+    s = _wrap_dim(start_dim, len(shape))
+    e = _wrap_dim(end_dim, len(shape))
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return reshape(input, shape[:s] + (n,) + shape[e + 1:])
+
+
+def unflatten(input, dim, sizes):
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    sizes = _infer_shape(sizes, shape[d])
+    return view(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+
+
+def ravel(input):
+    return reshape(input, (-1,))
+
+
+# ---- permute / transpose ----
+def _permute_vjp(ctx, g):
+    return (g.permute(*np.argsort(ctx.args[0]).tolist()),)
+
+
+def _transpose_vjp(ctx, g):
+    d0, d1 = ctx.args
+    return (g.transpose(d0, d1),)
+
+
+PermuteBackward0 = node_class("PermuteBackward0", _permute_vjp)
+TransposeBackward0 = node_class("TransposeBackward0", _transpose_vjp)
+TBackward0 = node_class("TBackward0", _transpose_vjp)
+
+
+def permute(input, *dims):
+    """A view with dimensions reordered."""
+    dims = _shape_arg(dims)
+    nd = input._data.ndim
+    if len(dims) != nd:
+        raise RuntimeError(
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal "
+            f"to len(dims) = {len(dims)}")
+    dims = tuple(_wrap_dim(d, nd) for d in dims)
+    if len(set(dims)) != nd:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    data = input._data.transpose(dims)
+    return _view_op(PermuteBackward0, input, data, (_np_permute, (dims,)), (dims,))
+
+
+def transpose(input, dim0, dim1):
+    """A view with ``dim0`` and ``dim1`` swapped."""
+    nd = input._data.ndim
+    d0, d1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
+    dims = list(range(nd))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    dims = tuple(dims)
+    data = input._data.transpose(dims)
+    return _view_op(TransposeBackward0, input, data, (_np_permute, (dims,)), (d0, d1))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    """Transpose of a tensor with at most 2 dims."""
+    nd = input._data.ndim
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    if nd < 2:
+        return _view_op(TBackward0, input, input._data.view(), (_np_permute, ((0,) * nd,)),
+                        (0, 0))
+    return _view_op(TBackward0, input, input._data.T, (_np_permute, ((1, 0),)), (0, 1))
+
+
+def _T(input):
+    nd = input._data.ndim
+    if nd != 2 and nd != 0:
+        import warnings
+
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
+            "reverse the dimensions of a tensor.", UserWarning, stacklevel=2)
+    return permute(input, tuple(range(nd - 1, -1, -1)))
+
+
+def _mT(input):
+    if input._data.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {input._data.ndim}-D tensor.")
+    return transpose(input, -2, -1)
+
+
+def movedim(input, source, destination):
+    nd = input._data.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [_wrap_dim(d, nd) for d in src]
+    dst = [_wrap_dim(d, nd) for d in dst]
+    order = [d for d in range(nd) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, tuple(order))
+
+
+moveaxis = movedim
+
+
+# ---- squeeze / unsqueeze ----
+SqueezeBackward0 = node_class("SqueezeBackward0", _reshape_vjp)
+SqueezeBackward1 = node_class("SqueezeBackward1", _reshape_vjp)
+SqueezeBackward2 = node_class("SqueezeBackward2", _reshape_vjp)
+UnsqueezeBackward0 = node_class("UnsqueezeBackward0", _reshape_vjp)
+
+
+def squeeze(input, dim=None):
+    """Remove dims of size 1 (all, or only ``dim``, an int or a tuple)."""
+    shape = input._data.shape
+    nd = len(shape)
+    if dim is None:
+        node = SqueezeBackward0
+        new = tuple(s for s in shape if s != 1)
+    else:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        node = SqueezeBackward1 if isinstance(dim, int) else SqueezeBackward2
+        dims = {_wrap_dim(d, nd) for d in dims}
+        new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+    data = input._data.reshape(new)
+    return _view_op(node, input, data, (_np_reshape, (new,)), (shape,))
+
+
+def unsqueeze(input, dim):
+    """Insert a dim of size 1 at ``dim``."""
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape) + 1)
+    new = shape[:d] + (1,) + shape[d:]
+    data = input._data.reshape(new)
+    return _view_op(UnsqueezeBackward0, input, data, (_np_reshape, (new,)), (shape,))
+
+
+# ---- expand ----
+def _expand_vjp(ctx, g):
+    return (g.sum_to_size(ctx.args[0]),)
+
+
+ExpandBackward0 = node_class("ExpandBackward0", _expand_vjp)
+
+
+def expand(input, *sizes):
+    """A view broadcasting size-1 dims to ``sizes`` (-1 keeps a dim); no memory is copied."""
+    sizes = _shape_arg(sizes)
+    shape = input._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"expand({_legacy(input)}{{{_fmt_list(shape)}}}, size={_fmt_list(sizes)}): the "
+            f"number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
+            f"dimensions in the tensor ({len(shape)})")
+    lead = len(sizes) - len(shape)
+    target = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
+                    "non-existing dimension 0")
+            target.append(s)
+            continue
+        old = shape[i - lead]
+        if s == -1:
+            s = old
+        elif old != 1 and s != old:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({old}) at "
+                f"non-singleton dimension {i}.  Target sizes: {_fmt_list(sizes)}.  Tensor "
+                f"sizes: {_fmt_list(shape)}")
+        target.append(s)
+    target = tuple(target)
+    data = np.broadcast_to(input._data, target)
+    return _view_op(ExpandBackward0, input, data, (_np_expand, (target,)), (shape,))
+
+
+def expand_as(input, other):
+    return expand(input, other._data.shape)
+
+
+def broadcast_to(input, size):
+    return expand(input, size)
+
+
+def _legacy(t):
+    from ..autograd.graph import legacy_type_name
+
+    return legacy_type_name(t._data)
+
+
+# ---- sum_to_size (the one place broadcasting is undone) ----
+def _sum_to_vjp(ctx, g):
+    return (g.expand(ctx.args[0]),)
+
+
+SumToSizeBackward0 = node_class("SumBackward1", _sum_to_vjp)
+
+
+def sum_to_size(input, *size):
+    """Sum ``input`` down to ``size``, which it must be expandable from."""
+    size = _shape_arg(size)
+    data = _sum_to_array(input._data, size)
+    if data is input._data:
+        return input
+    if STATE.enabled and recording(input):
+        return record(SumToSizeBackward0, data, (input,), args=(input._data.shape,))
+    return wrap(data)
+
+
+# ---- contiguous / clone ----
+def _clone_vjp(ctx, g):
+    return (g,)
+
+
+CloneBackward0 = node_class("CloneBackward0", _clone_vjp)
+AliasBackward0 = node_class("AliasBackward0", _clone_vjp)
+
+
+def clone(input, *, memory_format=None):
+    """A copy with its own memory; gradients flow through unchanged."""
+    data = np.array(input._data, copy=True, order="C" if input._data.ndim else "K")
+    if STATE.enabled and recording(input):
+        return record(CloneBackward0, data, (input,))
+    return wrap(data)
+
+
+def contiguous(input, memory_format=None):
+    """``input`` itself when already C-contiguous, else a contiguous copy."""
+    if input._data.flags.c_contiguous:
+        return input
+    return clone(input)
+
+
+# ==== indexing ==============================================================================
+
+def _select_vjp(ctx, g):
+    in_shape, key = ctx.args
+    return (view_scatter(g, in_shape, ((_np_index, (key,)),)),)
+
+
+SelectBackward0 = node_class("SelectBackward0", _select_vjp)
+SliceBackward0 = node_class("SliceBackward0", _select_vjp)
+
+
+def select(input, dim, index):
+    """The view at ``index`` along ``dim`` (that dim is removed)."""
+    shape = input._data.shape
+    if not shape:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _wrap_dim(dim, len(shape))
+    size = shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+    key = (slice(None),) * d + (int(index), Ellipsis)  # ... keeps a 0-d result a view
+    data = input._data[key]
+    return _view_op(SelectBackward0, input, data, (_np_index, (key,)), (shape, key))
+
+
+def _slice(input, d, sl):
+    shape = input._data.shape
+    key = (slice(None),) * d + (sl,)
+    data = input._data[key]
+    return _view_op(SliceBackward0, input, data, (_np_index, (key,)), (shape, key))
+
+
+def narrow(input, dim, start, length):
+    """The view of ``length`` elements from ``start`` along ``dim``."""
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    if isinstance(start, Tensor):
+        start = int(start)
+    if start < 0:
+        start += shape[d]
+    if not 0 <= start <= shape[d] or length < 0 or start + length > shape[d]:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({shape[d]}).")
+    return _slice(input, d, slice(start, start + length))
+
+
+def _is_basic_key_item(k):
+    return k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) and \
+        not isinstance(k, (bool, np.bool_))
+
+
+def _normalize_key(key):
+    if not isinstance(key, tuple):
+        key = (key,)
+    return key
+
+
+def _to_index_array(k, size=None):
+    if isinstance(k, Tensor):
+        a = k._data
+    elif isinstance(k, np.ndarray):
+        a = k
+    else:
+        a = np.asarray(k)
+        if a.dtype.kind == "f" or (a.dtype == object):
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if a.size == 0:
+            a = a.astype(np.int64)
+    if a.dtype.kind not in "iub":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if a.dtype == np.uint8:
+        a = a.astype(bool)
+    return a
+
+
+def _expand_ellipsis(key, ndim):
+    n_real = builtins.sum(
+        1 for k in key if k is not None and k is not Ellipsis and not (
+            isinstance(k, (Tensor, np.ndarray)) and _to_index_array(k).dtype == bool))
+    n_real += builtins.sum(
+        _to_index_array(k).ndim for k in key if isinstance(k, (Tensor, np.ndarray)) and
+        _to_index_array(k).dtype == bool)
+    if n_real > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    out = []
+    seen = False
+    for k in key:
+        if k is Ellipsis:
+            if seen:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            seen = True
+            out.extend([slice(None)] * (ndim - n_real))
+        else:
+            out.append(k)
+    return out
+
+
+def _index_vjp(ctx, g):
+    in_shape, key = ctx.args
+    return (index_put_accumulate(g, in_shape, key),)
+
+
+IndexBackward0 = node_class("IndexBackward0", _index_vjp)
+
+
+def _index_put_acc_vjp(ctx, g):
+    in_shape, key = ctx.args
+    return (_advanced_index(g, key),)
+
+
+IndexPutAccumulateBackward = node_class("IndexPutBackward0", _index_put_acc_vjp)
+
+
+def index_put_accumulate(g, shape, key):
+    """Zeros of ``shape`` with ``g`` added at ``key`` (repeated indices accumulate)."""
+    data = np.zeros(shape, dtype=g._data.dtype)
+    np.add.at(data, key, g._data)
+    if STATE.enabled and recording(g):
+        return record(IndexPutAccumulateBackward, data, (g,), args=(shape, key))
+    return wrap(data)
+
+
+def _advanced_index(input, key):
+    data = input._data[key]
+    if STATE.enabled and recording(input):
+        return record(IndexBackward0, data, (input,), args=(input._data.shape, key))
+    return wrap(data)
+
+
+def _check_bounds(key, shape):
+    dim = 0
+    for k in key:
+        if k is None:
+            continue
+        if isinstance(k, slice):
+            dim += 1
+            continue
+        if isinstance(k, (int, np.integer)):
+            size = shape[dim]
+            if not -size <= k < size:
+                raise IndexError(
+                    f"index {k} is out of bounds for dimension {dim} with size {size}")
+            dim += 1
+            continue
+        if isinstance(k, np.ndarray):
+            if k.dtype == bool:
+                if k.shape != shape[dim:dim + k.ndim]:
+                    for i, (m, s) in enumerate(zip(k.shape, shape[dim:])):
+                        if m != s:
+                            raise IndexError(
+                                f"The shape of the mask {_fmt_list(k.shape)} at index {i} does "
+                                f"not match the shape of the indexed tensor "
+                                f"{_fmt_list(shape)} at index {dim + i}")
+                dim += k.ndim
+                continue
+            size = shape[dim]
+            if k.size and (k.max() >= size or k.min() < -size):
+                bad = int(k.max()) if k.max() >= size else int(k.min())
+                raise IndexError(
+                    f"index {bad} is out of bounds for dimension {dim} with size {size}")
+            dim += 1
+
+
+def parse_key(input, key):
+    """``(basic, advanced)``: the key as a list with ``...`` expanded, and whether any part is
+    an advanced index (tensor, list or bool)."""
+    key = _normalize_key(key)
+    advanced = False
+    items = []
+    for k in key:
+        if isinstance(k, (bool, np.bool_)):
+            k = np.asarray(k)
+            advanced = True
+        elif isinstance(k, Tensor):
+            if k._data.ndim == 0 and k._data.dtype.kind in "iu":
+                k = int(k._data)
+            else:
+                k = _to_index_array(k)
+                advanced = True
+        elif isinstance(k, (list, tuple, np.ndarray)):
+            k = _to_index_array(k)
+            advanced = True
+        elif isinstance(k, slice):
+            if k.step is not None and _as_int(k.step) <= 0:
+                if _as_int(k.step) == 0:
+                    raise ValueError("slice step cannot be zero")
+                raise ValueError("step must be greater than zero")
+            k = slice(_as_int(k.start), _as_int(k.stop), _as_int(k.step))
+        elif not _is_basic_key_item(k):
+            raise IndexError(
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                "are valid indices (got " + type(k).__name__ + ")")
+        items.append(k)
+    items = _expand_ellipsis(items, input._data.ndim)
+    _check_bounds(items, input._data.shape)
+    return items, advanced
+
+
+def _as_int(v):
+    if v is None:
+        return None
+    if isinstance(v, Tensor):
+        return int(v)
+    return int(v)
+
+
+def getitem(input, key):
+    """``input[key]``: basic indexing gives views (select/slice/unsqueeze), advanced copies."""
+    items, advanced = parse_key(input, key)
+    if advanced:
+        return _advanced_index(input, tuple(items))
+    if not (STATE.enabled and recording(input)):
+        key = tuple(items) + (Ellipsis,)  # ... keeps a 0-d result a view, not a scalar
+        out = wrap(input._data[key])
+        _mark_view(out, input, ((_np_index, (key,)),))
+        return out
+    # NOTE: one node per indexed dim, as PyTorch records (x[0, 1:] is SliceBackward0 of
+    # SelectBackward0), so graphs read the same.
+    out = input
+    dim = 0
+    trivial = True
+    for k in items:
+        if k is None:
+            out = unsqueeze(out, dim)
+            dim += 1
+            trivial = False
+        elif isinstance(k, slice):
+            if k == slice(None):
+                dim += 1
+                continue
+            out = _slice(out, dim, k)
+            dim += 1
+            trivial = False
+        else:
+            out = select(out, dim, k)
+            trivial = False
+    if trivial:
+        if len(items) == 1:
+            return _slice(input, 0, slice(None))
+        return _view_op(AliasBackward0, input, input._data.view(), (_np_reshape, (
+            input._data.shape,)))
+    return out
+
+
+# ==== joining and splitting =================================================================
+
+def _cat_vjp(ctx, g):
+    dim, sizes = ctx.args
+    grads = []
+    start = 0
+    for (fn, _), n in zip(ctx.next_functions, sizes):
+        grads.append(narrow(g, dim, start, n) if fn is not None and n else None)
+        start += n
+    return tuple(grads)
+
+
+CatBackward0 = node_class("CatBackward0", _cat_vjp)
+
+
+def cat(tensors, dim=0, *, axis=None, out=None):
+    """Join tensors along an existing dim (1-D empty tensors are skipped, as in PyTorch)."""
+    if axis is not None:
+        dim = axis
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+    from .. import dtypes as _dt
+
+    parts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors
+    ref = parts[0]._data
+    nd = ref.ndim
+    if nd == 0:
+        raise RuntimeError(
+            "zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = _wrap_dim(dim, nd)
+    for i, t in enumerate(parts):
+        a = t._data
+        if a.ndim != nd:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {nd} and {a.ndim}")
+        for j in range(nd):
+            if j != d and a.shape[j] != ref.shape[j]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{ref.shape[j]} but got size {a.shape[j]} for tensor number {i} in the "
+                    "list.")
+    rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in parts]).np
+    data = np.concatenate([t._data for t in parts], axis=d, dtype=rt)
+    if STATE.enabled and recording(*tensors):
+        sizes = [t._data.shape[d] if t._data.ndim == nd else 0 for t in tensors]
+        return record(CatBackward0, data, tensors, args=(d, sizes))
+    return wrap(data)
+
+
+concat = concatenate = cat
+
+
+def _stack_vjp(ctx, g):
+    dim = ctx.args[0]
+    return tuple(select(g, dim, i) if fn is not None else None
+                 for i, (fn, _) in enumerate(ctx.next_functions))
+
+
+StackBackward0 = node_class("StackBackward0", _stack_vjp)
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Join tensors of equal shape along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    from .. import dtypes as _dt
+
+    ref = tensors[0]._data.shape
+    for i, t in enumerate(tensors):
+        if t._data.shape != ref:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {_fmt_list(ref)} at entry "
+                f"0 and {_fmt_list(t._data.shape)} at entry {i}")
+    d = _wrap_dim(dim, len(ref) + 1)
+    rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in tensors]).np
+    data = np.stack([t._data for t in tensors], axis=d, dtype=rt)
+    if STATE.enabled and recording(*tensors):
+        return record(StackBackward0, data, tensors, args=(d,))
+    return wrap(data)
+
+
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
+
+
+def _unbind_vjp(ctx, *grads):
+    dim = ctx.args[0]
+    shapes = ctx._meta
+    from ..creation import zeros
+
+    parts = [g if g is not None else zeros(shapes[i][0], dtype=_dtype_of(shapes[i][1]))
+             for i, g in enumerate(grads)]
+    return (stack(parts, dim),)
+
+
+def _split_vjp(ctx, *grads):
+    dim = ctx.args[0]
+    shapes = ctx._meta
+    from ..creation import zeros
+
+    parts = [g if g is not None else zeros(shapes[i][0], dtype=_dtype_of(shapes[i][1]))
+             for i, g in enumerate(grads)]
+    return (cat(parts, dim),)
+
+
+def _dtype_of(np_dtype):
+    from .. import dtypes as _dt
+
+    return _dt.from_np(np_dtype)
+
+
+UnbindBackward0 = node_class("UnbindBackward0", _unbind_vjp)
+SplitBackward0 = node_class("SplitBackward0", _split_vjp)
+SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_vjp)
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim``, as a tuple of views."""
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    keys = [(slice(None),) * d + (i, Ellipsis) for i in range(shape[d])]
+    datas = [input._data[k] for k in keys]
+    steps = [(_np_index, (k,)) for k in keys]
+    return tuple(_view_multi(UnbindBackward0, input, datas, steps, args=(d,)))
+
+
+def split(input, split_size_or_sections, dim=0):
+    """Views of consecutive chunks along ``dim`` (of one size, or of the given sizes)."""
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    n = shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
+        sizes = [min(size, n - i) for i in range(0, n, size)] if size else [0]
+        node = SplitBackward0
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                f"size at dimension {d}), but got split_sizes={_fmt_list(sizes)}")
+        node = SplitWithSizesBackward0
+    keys, start = [], 0
+    for s in sizes:
+        keys.append((slice(None),) * d + (slice(start, start + s),))
+        start += s
+    datas = [input._data[k] for k in keys]
+    steps = [(_np_index, (k,)) for k in keys]
+    return tuple(_view_multi(node, input, datas, steps, args=(d,)))
+
+
+def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
+    n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
+    size = -(-n // chunks) if chunks else 0
+    return split(input, max(size, 1) if n else 1, dim)
+
+
+# ==== registration =========================================================================
+
+for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "ravel",
+              "permute", "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis",
+              "squeeze", "unsqueeze", "expand", "expand_as", "broadcast_to", "sum_to_size",
+              "clone", "contiguous", "select", "narrow", "unbind", "split", "chunk"):
+    register(globals()[_name], _name)
+for _name in ("cat", "concat", "concatenate", "stack", "hstack", "vstack"):
+    register(globals()[_name], _name, method=False)
+register(getitem, "__getitem__", function=False)
+Tensor.T = property(_T)
+Tensor.mT = property(_mT)

@@ -1,0 +1,545 @@
+"""Tensor: one NumPy array plus autograd metadata. No math here: operators call the op table.
+
+Contract:
+- ``_data`` is the array (its dtype is the tensor's dtype; views share memory with their base).
+- ``_requires_grad``, ``_grad_fn`` and ``_output_nr`` place the tensor in the graph; a leaf that
+  requires grad ends its paths in ``_acc`` (its AccumulateGrad, created on first use).
+- ``_vc`` is the version counter, a one-element list shared by a tensor, its views and its
+  detached aliases; in-place ops bump it. Inference tensors have ``_vc = None``.
+- ``_view`` is None, or a :class:`ViewInfo` when the tensor is an autograd view of ``base``:
+  see NOTE [views and in-place] in ops/inplace.py.
+- ``_grad`` is ``.grad``; ``_extra`` holds rarely used state (retain_grad, hooks, names).
+- ``Tensor._make`` is the one cheap constructor the op call path uses.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import dtypes as _dt
+from ._size import Size
+from .autograd.grad_mode import STATE
+
+__all__ = ["Tensor", "ViewInfo", "device", "check_savable"]
+
+_new = object.__new__
+
+INFERENCE_SAVE_MESSAGE = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a "
+    "clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`.")
+
+NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If "
+    "you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. "
+    "See github.com/pytorch/pytorch/pull/30531 for more information.")
+
+
+class device:
+    """Where a tensor lives. Only ``cpu`` exists for now (CuPy-backed ``cuda`` comes later)."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type="cpu", index=None):  # noqa: A002 - PyTorch's argument name
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        if ":" in type:
+            type, _, idx = type.partition(":")
+            index = int(idx)
+        if type not in ("cpu", "cuda", "meta", "mps"):
+            raise RuntimeError(
+                "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, "
+                f"fpga, maia, xla, lazy, vulkan, mps, meta, hpu, mtia, privateuseone device "
+                f"type at start of device string: {type}")
+        self.type = type
+        self.index = index
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+
+CPU = device("cpu")
+
+
+def check_device(dev):
+    """Accept cpu (ember runs on NumPy); anything else gets a clear error."""
+    if dev is None:
+        return
+    d = dev if isinstance(dev, device) else device(dev)
+    if d.type != "cpu":
+        raise RuntimeError(
+            f"ember has no {d.type} backend yet: only 'cpu' (NumPy) is available. "
+            "Tensors stay on the CPU; the CuPy backend comes later.")
+
+
+class ViewInfo:
+    """How an autograd view was made from its base: ``replay(base_array)`` rebuilds it.
+
+    ``steps`` is a tuple of ``(fn, args)`` applied in order to the base array; ``version`` is
+    the version counter value at which the view's ``grad_fn`` was last known to be current.
+    """
+
+    __slots__ = ("base", "steps", "version", "multi")
+
+    def __init__(self, base, steps, version):
+        self.base = base
+        self.steps = steps
+        self.version = version
+        self.multi = None  # name of the op when it is one of several views (split, unbind)
+
+    def replay(self, array):
+        for fn, args in self.steps:
+            array = fn(array, *args)
+        return array
+
+
+class _Extra:
+    """Rarely used per-tensor state, allocated on first use."""
+
+    __slots__ = ("retains_grad", "hooks", "post_acc_hooks", "name", "is_param")
+
+    def __init__(self):
+        self.retains_grad = False
+        self.hooks = None
+        self.post_acc_hooks = None
+        self.name = None
+        self.is_param = False
+
+
+def check_savable(t):
+    if t._vc is None:
+        raise RuntimeError(INFERENCE_SAVE_MESSAGE)
+
+
+class Tensor:
+    """A multi-dimensional array that records operations for automatic differentiation.
+
+    >>> x = ember.tensor([1., 2.], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "_view", "_grad",
+                 "_acc", "_extra", "__weakref__")
+
+    # NumPy: let ``ndarray * tensor`` call Tensor.__rmul__ instead of broadcasting elementwise.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, *args, **kwargs):
+        # Legacy constructor, as torch.Tensor: Tensor(2, 3) is uninitialised float, Tensor(list)
+        # copies data into the default dtype.
+        from .creation import _legacy_tensor
+
+        t = _legacy_tensor(*args, **kwargs)
+        self._data = t._data
+        self._requires_grad = False
+        self._grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._view = None
+        self._grad = None
+        self._acc = None
+        self._extra = None
+
+    @staticmethod
+    def _make(data, requires_grad=False, grad_fn=None, vc=None):
+        """Wrap an ndarray without copying: the constructor every op uses."""
+        t = _new(Tensor)
+        t._data = data
+        t._requires_grad = requires_grad
+        t._grad_fn = grad_fn
+        t._output_nr = 0
+        t._vc = [0] if vc is None else vc
+        t._view = None
+        t._grad = None
+        t._acc = None
+        t._extra = None
+        return t
+
+    # ---- metadata ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self) -> _dt.dtype:
+        return _dt.from_np(self._data.dtype)
+
+    @property
+    def device(self) -> device:
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
+
+    @property
+    def layout(self):
+        return "torch.strided"
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    def stride(self, dim=None):
+        item = self._data.itemsize
+        strides = tuple(s // item for s in self._data.strides)
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return self._data.flags.c_contiguous
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f" or self._data.dtype == _dt.bfloat16._np
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    def is_signed(self) -> bool:
+        return self.dtype.is_signed
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0] if self._data.size else 0
+
+    def get_device(self) -> int:
+        return -1
+
+    def is_inference(self) -> bool:
+        return self._vc is None
+
+    @property
+    def _version(self) -> int:
+        if self._vc is None:
+            raise RuntimeError("Inference tensors do not track version counter.")
+        return self._vc[0]
+
+    def _is_view(self) -> bool:
+        return self._view is not None
+
+    @property
+    def _base(self):
+        return self._view.base if self._view is not None else None
+
+    @property
+    def name(self):
+        return self._extra.name if self._extra is not None else None
+
+    # ---- autograd flags ---------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self._set_requires_grad(value, "setter")
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place (only on leaves) and return self."""
+        self._set_requires_grad(requires_grad, "method")
+        return self
+
+    def _set_requires_grad(self, value, how):
+        value = bool(value)
+        if self._grad_fn is not None:
+            if value:
+                self._requires_grad = True
+                return
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if value and self._data.dtype.kind not in "fc" and self._data.dtype != _dt.bfloat16._np:
+            if how == "method":
+                raise RuntimeError("only Tensors of floating point dtype can require gradients")
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients")
+        if value and self._vc is None and not STATE.inference:
+            raise RuntimeError(
+                "Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                "allowed.")
+        self._requires_grad = value
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        fn = self._grad_fn
+        if self._view is not None and fn is not None:
+            from .ops.inplace import current_view_grad_fn
+
+            fn = current_view_grad_fn(self)
+        return fn
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def grad(self):
+        if self._grad_fn is not None and not (self._extra is not None and self._extra.retains_grad):
+            warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._extra is not None and self._extra.retains_grad
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor during backward (no-op on leaves)."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self.retains_grad:
+            return
+        self._get_extra().retains_grad = True
+        from .autograd.hooks import add_retain_grad
+
+        add_retain_grad(self)
+
+    def _get_extra(self) -> _Extra:
+        if self._extra is None:
+            self._extra = _Extra()
+        return self._extra
+
+    def register_hook(self, hook):
+        """Register ``hook(grad) -> Tensor or None`` to run when this tensor's gradient is
+        computed; returns a handle whose ``remove()`` unregisters it."""
+        from .autograd.hooks import register_tensor_hook
+
+        return register_tensor_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        from .autograd.hooks import register_post_accumulate_grad_hook
+
+        return register_post_accumulate_grad_hook(self, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate the gradient of this tensor into the ``.grad`` of the graph's leaves."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # ---- detaching, data --------------------------------------------------------------------
+    def detach(self):
+        """A tensor sharing this one's data and version counter, outside any graph."""
+        t = Tensor._make(self._data, False, None, self._vc)
+        return t
+
+    def detach_(self):
+        """Detach in place: this tensor becomes a leaf that does not require grad."""
+        if self._view is not None and self._grad_fn is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                "called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+        self._grad_fn = None
+        self._requires_grad = False
+        self._output_nr = 0
+        self._view = None
+        return self
+
+    @property
+    def data(self):
+        return Tensor._make(self._data, False, None, [0] if self._vc is None else self._vc)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data
+        self._acc = None
+
+    # ---- conversions ------------------------------------------------------------------------
+    def numpy(self, *, force=False) -> np.ndarray:
+        """The underlying array (shared memory). Refuses on a tensor that requires grad."""
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead.")
+        if self._data.dtype == _dt.bfloat16._np and self._data.dtype.kind == "V":
+            raise TypeError("Got unsupported ScalarType BFloat16")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if self._requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead.")
+        a = self._data
+        if dtype is not None and a.dtype != dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        v = self._data.reshape(()).item()
+        if self._data.dtype == _dt.bfloat16._np:
+            v = float(v)
+        return v
+
+    def tolist(self):
+        if self._data.dtype == _dt.bfloat16._np:
+            return self._data.astype(np.float32).tolist()
+        return self._data.tolist()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            if self._data.size == 0:
+                raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self._data.reshape(()))
+
+    def __hash__(self):
+        return id(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0 and spec:
+            return self.item().__format__(spec)
+        return object.__format__(repr(self), spec)
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._printing import tensor_repr
+
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._data, self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment.  If you were attempting to deepcopy a module, "
+                "this may be because of a torch.nn.utils.weight_norm usage, see "
+                "https://github.com/pytorch/pytorch/pull/103001")
+        t = Tensor._make(self._data.copy(), self._requires_grad)
+        if self._grad is not None:
+            t._grad = Tensor._make(self._grad._data.copy())
+        memo[id(self)] = t
+        return t
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        check_device("cuda")
+
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """Without arguments, PyTorch's legacy type name (``'torch.FloatTensor'``); with a
+        dtype, the tensor converted to it."""
+        if dtype is None:
+            from .autograd.graph import legacy_type_name
+
+            return legacy_type_name(self._data)
+        return self.to(dtype)
+
+
+def _rebuild(data, requires_grad):
+    return Tensor._make(data, requires_grad)
+
+
+def _wrap_dim(dim, ndim):
+    """A dimension index in ``range(ndim)`` (negative counts from the end); PyTorch's errors."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
