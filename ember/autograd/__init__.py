@@ -17,10 +17,12 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from .gradcheck import gradcheck, gradgradcheck
 from .graph import AccumulateGrad, Node
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled", "is_inference_mode_enabled", "Node", "AccumulateGrad"]
+           "is_grad_enabled", "is_inference_mode_enabled", "Node", "AccumulateGrad", "gradcheck",
+           "gradgradcheck"]
 
 _CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the "

@@ -41,6 +41,9 @@ OPS: dict[str, object] = {}  # public name -> function; the coverage table reads
 def wrap(data) -> Tensor:
     """The no-grad result of an op: a tensor around ``data`` (an inference tensor in
     inference mode)."""
+    if type(data) is not np.ndarray:
+        # NOTE: NumPy returns scalars from 0-d ufuncs and reductions; tensors hold arrays.
+        data = np.asarray(data)
     if STATE.inference:
         t = _make(data)
         t._vc = None
@@ -92,6 +95,8 @@ def _edges(inputs):
 
 def record(node_cls, data, inputs, save=(), save_out=False, args=()) -> Tensor:
     """Output tensor of a recorded op, with a new ``node_cls`` node as its ``grad_fn``."""
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
     if data.dtype.kind not in "fcV":  # integer and bool results are never differentiable
         return wrap(data)
     node = node_cls(_edges(inputs), ((data.shape, data.dtype),))

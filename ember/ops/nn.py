@@ -17,6 +17,7 @@ from .._size import Size
 from ..autograd.grad_mode import STATE
 from ..tensor import _wrap_dim
 from ._registry import float_data, node_class, record, recording, register, wrap
+from .pointwise import div_scalar
 from .reduction import scatter_along
 
 
@@ -116,6 +117,16 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """Negative log-likelihood of class-index ``target`` under log-probabilities ``input``
     (shape (N, C), (C,) or (N, C, d1, ...))."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if input._data.ndim == 3 or input._data.ndim > 4:
+        # NOTE: PyTorch views other K-dim inputs as 4-D (N, C, d1, rest) for nll_loss2d and
+        # views a 'none' result back, so the graph holds the same nodes.
+        n, c, d1 = input._data.shape[:3]
+        if target._data.shape[1:] != input._data.shape[2:]:
+            raise RuntimeError(f"size mismatch (got input: {Size(input._data.shape)}, target: "
+                               f"{Size(target._data.shape)})")
+        out = nll_loss(input.reshape(n, c, d1, -1), target.reshape(n, d1, -1), weight,
+                       ignore_index=ignore_index, reduction=reduction)
+        return out.view(target._data.shape) if reduction == "none" else out
     x = input._data
     t = target._data
     if t.dtype.kind not in "iu":
@@ -195,7 +206,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             return losses
         if reduction == "sum":
             return losses.sum()
-        return losses.sum() / (losses._data.size if input._data.ndim > 1 else 1)
+        return div_scalar(losses.sum(), losses._data.size if input._data.ndim > 1 else 1)
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(
             f"expected target dtype to be Long or Byte, but got "
@@ -379,11 +390,14 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``: one ``addmm`` for 2-D input, as PyTorch."""
-    if input._data.ndim == 2 and bias is not None:
+    """``input @ weight.T + bias``: one ``addmm`` (rows folded for N-D input), as PyTorch."""
+    if bias is None:
+        return input.matmul(weight.t())
+    nd = input._data.ndim
+    if nd == 2:
         return addmm(bias, input, weight.t())
-    out = input.matmul(weight.t())
-    return out if bias is None else out + bias
+    rows = input.reshape(-1, input._data.shape[-1])
+    return addmm(bias, rows, weight.t()).view(input._data.shape[:-1] + (weight._data.shape[0],))
 
 
 register(softmax)

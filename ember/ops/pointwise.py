@@ -257,6 +257,25 @@ def div(input, other, *, rounding_mode=None, out=None):
 divide = true_divide = div
 
 
+def _div_scalar_vjp(ctx, g):
+    return (g / ctx.args[0],)
+
+
+DivBackward1 = node_class("DivBackward1", _div_scalar_vjp)
+
+
+def div_scalar(input, other):
+    """``input / other`` for a Python number, recorded as PyTorch's ``div.Scalar``
+    (``DivBackward1``, one edge): what PyTorch's own composite ops produce."""
+    data = np.true_divide(float_data(input._data), other)
+    if type(data) is np.ndarray and data.dtype != input._data.dtype and \
+            input._data.dtype.kind in "fc":
+        data = data.astype(input._data.dtype)
+    if STATE.enabled and _rg(input):
+        return record(DivBackward1, data, (input,), args=(other,))
+    return wrap(data)
+
+
 def floor_divide(input, other):
     """``input // other``: rounds toward negative infinity; not differentiable."""
     input, other = _tensor_first(input, other)

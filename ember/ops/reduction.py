@@ -436,18 +436,62 @@ def count_nonzero(input, dim=None):
     return wrap(np.asarray(np.count_nonzero(input._data, axis=dims), dtype=np.int64))
 
 
-# ---- norm (composite: differentiable through its parts) ----
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
-    """Vector p-norm over ``dim`` (Frobenius / 2-norm by default), built from other ops."""
-    x = input if dtype is None else input.to(dtype)
-    if p in ("fro", 2, 2.0):
-        return (x * x).sum(dim, keepdim=keepdim).sqrt() if dim is not None else \
-            (x * x).sum().sqrt()
-    if p in (float("inf"), "inf"):
-        return x.abs().amax(dim if dim is not None else (), keepdim)
+# ---- norm ----
+def _norm_vjp(ctx, g):
+    x, out = ctx.saved_tensors
+    p, in_shape, dims, keepdim = ctx.args
+    g = _unreduce(g, in_shape, dims, keepdim)
+    out = _unreduce(out, in_shape, dims, keepdim)
+    if p == 2:
+        # NOTE: the subgradient at 0 is 0, as PyTorch (x / 0 would be nan).
+        return (g * x / out.masked_fill(out == 0, 1.0),)
     if p == 1:
-        return x.abs().sum(dim, keepdim=keepdim)
-    return (x.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+        return (g * x.sign(),)
+    if p == float("inf") or p == float("-inf"):
+        mask = x.abs() == out
+        count = mask.sum(dims, keepdim=True) if dims else mask
+        return (g * x.sign() * mask / count,)
+    safe = out.masked_fill(out == 0, 1.0)
+    return (g * x * x.abs() ** (p - 2) / safe ** (p - 1),)
+
+
+LinalgVectorNormBackward0 = node_class("LinalgVectorNormBackward0", _norm_vjp)
+
+
+def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The vector ``ord``-norm over ``dim`` (all elements when None)."""
+    a = float_data(input._data) if dtype is None else input._data.astype(dtype.np)
+    dims = _dims(dim, a.ndim)
+    p = float(ord)
+    absa = np.abs(a)
+    if p == 2:
+        data = np.sqrt(np.sum(absa * absa, axis=dims, keepdims=keepdim))
+    elif p == 1:
+        data = np.sum(absa, axis=dims, keepdims=keepdim)
+    elif p == float("inf"):
+        data = np.max(absa, axis=dims, keepdims=keepdim)
+    elif p == float("-inf"):
+        data = np.min(absa, axis=dims, keepdims=keepdim)
+    elif p == 0:
+        data = np.sum(absa != 0, axis=dims, keepdims=keepdim).astype(a.dtype)
+    else:
+        data = np.sum(absa ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
+    data = np.asarray(data).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(input) and p != 0:
+        out = record(LinalgVectorNormBackward0, data, (input,), save=(input,),
+                     args=(p, a.shape, dims, keepdim))
+        out._grad_fn.save_output(out)
+        return out
+    return wrap(data)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (``'fro'`` is the 2-norm of all elements)."""
+    if p == "fro" or p is None:
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("nuclear norm arrives with ember.linalg")
+    return linalg_vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
 for _name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var",
