@@ -58,6 +58,11 @@ class dtype:
     def __repr__(self):
         return "torch." + self.name
 
+    @property
+    def scalar_name(self) -> str:
+        """PyTorch's C++ name of the type, as its error messages print it (``Float``)."""
+        return _SCALAR_NAMES[self.name]
+
     def __reduce__(self):
         return (_by_name, (self.name,))
 
@@ -93,6 +98,11 @@ complex128 = dtype("complex128", np.dtype(np.complex128), 3, 3, 16, True)
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 cfloat, cdouble = complex64, complex128
+
+_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+                 "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+                 "float64": "Double", "complex64": "ComplexFloat",
+                 "complex128": "ComplexDouble"}
 
 ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
        complex64, complex128)
@@ -283,11 +293,11 @@ class finfo:
         info = np.finfo(type.to_real().np)
         self.dtype = type.to_real().name
         self.bits = info.bits
-        self.eps = float(info.eps)
-        self.max = float(info.max)
-        self.min = float(info.min)
-        self.tiny = self.smallest_normal = float(info.tiny)
-        self.resolution = float(info.resolution)
+        self.eps = builtins.float(info.eps)
+        self.max = builtins.float(info.max)
+        self.min = builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.tiny)
+        self.resolution = builtins.float(info.resolution)
 
     def __repr__(self):
         return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
@@ -305,8 +315,8 @@ class iinfo:
         info = np.iinfo(type.np)
         self.dtype = type.name
         self.bits = info.bits
-        self.max = int(info.max)
-        self.min = int(info.min)
+        self.max = builtins.int(info.max)
+        self.min = builtins.int(info.min)
 
     def __repr__(self):
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

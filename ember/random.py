@@ -98,7 +98,7 @@ def _float_dtype(dtype, name):
     dtype = dtype or _dt.get_default_dtype()
     if not (dtype.is_floating_point or dtype.is_complex):
         raise NotImplementedError(
-            f'"{name}" not implemented for \'{dtype.name.capitalize()}\'')
+            f'"{name}" not implemented for \'{dtype.scalar_name}\'')
     return dtype
 
 

@@ -302,7 +302,7 @@ class Tensor:
             if how == "method":
                 raise RuntimeError("only Tensors of floating point dtype can require gradients")
             raise RuntimeError(
-                "only Tensors of floating point and complex dtype can require gradients")
+                "Only Tensors of floating point and complex dtype can require gradients")
         if value and self._vc is None and not STATE.inference:
             raise RuntimeError(
                 "Setting requires_grad=True on inference tensor outside InferenceMode is not "
@@ -491,7 +491,7 @@ class Tensor:
     def __repr__(self, *, tensor_contents=None):
         from ._printing import tensor_repr
 
-        return tensor_repr(self)
+        return tensor_repr(self, tensor_contents=tensor_contents)
 
     __str__ = __repr__
 

@@ -102,6 +102,11 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     """
     root_nodes = []
     buffers = {}
+    # NOTE [gradient ownership]: a leaf may keep the very gradient tensor the engine computed
+    # as its ``.grad`` (no copy) unless someone else can see that tensor: the caller (root
+    # gradients), a hook, or a second edge (a rule such as add's returns one tensor twice).
+    # Those are recorded here by id; everything else a rule returns is the engine's own.
+    shared = {id(g) for g in grads}
     for (fn, nr), g in zip(roots, grads):
         if fn is None:
             continue
@@ -139,6 +144,7 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
             ins = buffers.pop(node)
             if node._pre_hooks is not None:
                 ins = node._pre_hooks.run(node, ins)
+                shared.update(id(g) for g in ins)
             if needed is not None:
                 slots = capture_at.get(node)
                 if slots is not None:
@@ -147,8 +153,9 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 if not needed[node]:
                     continue
             if type(node) is AccumulateGrad:
-                if accumulate and ins[0] is not None:
-                    node.accumulate(ins[0], create_graph)
+                g = ins[0]
+                if accumulate and g is not None:
+                    node.accumulate(g, create_graph, id(g) not in shared)
                 continue
             if all(g is None for g in ins):
                 outs = (None,) * len(node.next_functions)
@@ -156,6 +163,11 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 outs = node.apply(ins)
                 if node._hooks is not None:
                     outs = node._hooks.run_post(node, outs, ins)
+                    shared.update(id(g) for g in outs if g is not None)
+                elif len(outs) > 1:
+                    ids = [id(g) for g in outs if g is not None]
+                    if len(set(ids)) < len(ids):
+                        shared.update(ids)
             if not keep_graph:
                 node.release()
             for i, (fn, nr) in enumerate(node.next_functions):

@@ -23,6 +23,8 @@ import itertools
 import re
 import weakref
 
+import numpy as np
+
 __all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
 
 _seq = itertools.count()
@@ -39,14 +41,11 @@ _VERSION_HINT = (
     "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
     "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
-_LEGACY_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-
-
 def legacy_type_name(data) -> str:
     """PyTorch's legacy name of a CPU tensor type, e.g. ``torch.FloatTensor``."""
-    return f"torch.{_LEGACY_TYPE.get(data.dtype.name, data.dtype.name)}Tensor"
+    from ..dtypes import from_np
+
+    return f"torch.{from_np(data.dtype).scalar_name}Tensor"
 
 
 class RemovableHandle:
@@ -234,25 +233,31 @@ class AccumulateGrad(Node):
         self.accumulate(grad, False)
         return ()
 
-    def accumulate(self, grad, create_graph):
+    def accumulate(self, grad, create_graph, owned=False):
         var = self._variable()
         if var is not None:
-            accumulate_grad(var, grad, create_graph)
+            accumulate_grad(var, grad, create_graph, owned)
 
 
-def accumulate_grad(var, grad, create_graph):
+def accumulate_grad(var, grad, create_graph, owned=False):
     """Add ``grad`` into ``var.grad`` following PyTorch's rules, then run ``var``'s
-    post-accumulate-grad hooks."""
+    post-accumulate-grad hooks.
+
+    ``owned``: nobody but the engine can see ``grad`` (NOTE [gradient ownership] in
+    engine.py), so when it has the leaf's layout it becomes ``.grad`` without a copy, as
+    PyTorch steals such buffers.
+    """
     from ..tensor import Tensor
 
     old = var._grad
     if old is None:
         if create_graph:
             var._grad = grad
+        elif owned and grad._grad_fn is None and grad._data.base is None and \
+                grad._data.strides == var._data.strides and grad._data.flags.writeable:
+            var._grad = grad
         else:
-            # NOTE: a private copy: the engine's gradient may be shared (an identity rule such
-            # as add's passes one tensor to both inputs, or it is the user's gradient).
-            var._grad = Tensor._make(grad._data.copy(), False, None)
+            var._grad = Tensor._make(np.array(grad._data, order="K"), False, None)
     elif create_graph or old._requires_grad:
         var._grad = old + grad
     elif old._data.shape == grad._data.shape and old._data.flags.writeable:

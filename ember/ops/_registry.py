@@ -139,7 +139,8 @@ def node_class(name, vjp, jvp=None, doc=None):
 def register(fn, name=None, method=True, function=True, method_name=None):
     """Publish ``fn`` as ``ember.<name>`` and as the Tensor method ``<method_name or name>``."""
     name = name or fn.__name__
-    OPS[name] = fn
+    if function:
+        OPS[name] = fn
     if method:
         setattr(Tensor, method_name or name, fn)
     return fn

@@ -88,21 +88,14 @@ def _write(t, data):
         src, to = _dt.from_np(data.dtype), _dt.from_np(dst.dtype)
         if src._category > to._category:
             raise RuntimeError(
-                f"result type {_legacy_name(src)} can't be cast to the desired output type "
-                f"{_legacy_name(to)}")
+                f"result type {src.scalar_name} can't be cast to the desired output type "
+                f"{to.scalar_name}")
     if not dst.flags.writeable:
         if 0 in dst.strides and dst.size > 1:
             raise RuntimeError(OVERLAP_MESSAGE)
         raise RuntimeError("cannot write into a read-only tensor (its NumPy array is not "
                            "writeable)")
     np.copyto(dst, data, casting="unsafe")
-
-
-def _legacy_name(d):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "bfloat16": "BFloat16", "complex64": "ComplexFloat",
-            "complex128": "ComplexDouble"}[d.name]
 
 
 def _bump(t):

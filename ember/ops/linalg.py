@@ -107,7 +107,7 @@ def dot(input, tensor):
     if a.dtype != b.dtype:
         raise RuntimeError(
             "dot : expected both vectors to have same dtype, but found "
-            f"{input.dtype.name.capitalize()} and {tensor.dtype.name.capitalize()}")
+            f"{input.dtype.scalar_name} and {tensor.dtype.scalar_name}")
     data = np.asarray(np.dot(a, b))
     if STATE.enabled:
         rx, ry = recording(input), recording(tensor)

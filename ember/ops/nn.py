@@ -131,7 +131,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     t = target._data
     if t.dtype.kind not in "iu":
         raise RuntimeError(
-            f"expected scalar type Long but found {_dt.from_np(t.dtype).name.capitalize()}")
+            f"expected scalar type Long but found {_dt.from_np(t.dtype).scalar_name}")
     if x.ndim == 1:
         if t.ndim != 0:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -191,12 +191,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = _legacy_reduction(size_average, reduce, reduction)
     class_dim = 0 if input._data.ndim == 1 else 1
     logp = log_softmax(input, class_dim)
-    if target._data.dtype.kind in "fV":
+    if target._data.dtype.kind in "fV" and target._data.shape == input._data.shape:
         # class probabilities
-        if target._data.shape != input._data.shape:
-            raise RuntimeError(
-                f"Expected target size {Size(input._data.shape)}, got "
-                f"{Size(target._data.shape)}")
         n_classes = input._data.shape[class_dim]
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / n_classes
@@ -210,7 +206,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(
             f"expected target dtype to be Long or Byte, but got "
-            f"{_dt.from_np(target._data.dtype).name.capitalize()}")
+            f"{_dt.from_np(target._data.dtype).scalar_name}")
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0:
         return nll

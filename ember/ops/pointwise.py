@@ -39,6 +39,8 @@ def _operands(a, b):
     ad = a._data
     if isinstance(b, Tensor):
         bd = b._data
+        if ad.shape != bd.shape:
+            check_broadcast(ad.shape, bd.shape)
         if ad.dtype is bd.dtype:
             return ad, bd, ad.dtype
         rt = _dt.binary_result_np(ad, bd)
@@ -60,6 +62,16 @@ def _operands(a, b):
         # a Python int out of the range of a small integer dtype wraps around, as in PyTorch
         s = np.array(s).astype(rt)
     return ad, s, rt
+
+
+def check_broadcast(sa, sb):
+    """Raise PyTorch's message when shapes ``sa`` and ``sb`` do not broadcast."""
+    for i in range(1, min(len(sa), len(sb)) + 1):
+        x, y = sa[-i], sb[-i]
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                f"non-singleton dimension {max(len(sa), len(sb)) - i}")
 
 
 def _tensor_first(a, b):
@@ -744,7 +756,7 @@ def where(condition, input=None, other=None):
     if condition._data.dtype.kind != "b":
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-            f"{condition.dtype.name.capitalize()}")
+            f"{condition.dtype.scalar_name}")
     if not isinstance(input, Tensor):
         if not isinstance(other, Tensor):
             raise TypeError("where(): at least one of input, other must be a Tensor")
@@ -868,8 +880,8 @@ def _bitwise(ufunc, name, logical_ufunc=None):
         input, other = _tensor_first(input, other)
         ad, bd, rt = _operands(input, other)
         if rt.kind not in "iub":
-            raise RuntimeError(f'"{name}_cpu" not implemented for '
-                               f"'{_dt.from_np(rt).name.capitalize()}'")
+            raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                               f"'{_dt.from_np(rt).scalar_name}'")
         return wrap(np.asarray(ufunc(ad, bd)))
     op.__name__ = op.__qualname__ = name
     return op

@@ -109,7 +109,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     if a.dtype.kind not in "fcV":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {_dt.from_np(a.dtype).name.capitalize()}")
+            f"or complex dtype. Got: {_dt.from_np(a.dtype).scalar_name}")
     full = dim is None
     dims = _dims(dim, a.ndim)
     n = 1

@@ -1,0 +1,243 @@
+"""Benchmarks run side by side in one process: ember, PyTorch and a hand-written NumPy floor.
+
+Usage: ``python -m bench [--quick] [--write bench/results.md] [workload ...]``
+
+Each workload is written once as PyTorch-style code taking the module ``T`` (ember or torch),
+run on identical inputs; gradients are checked equal before anything is timed. Contestants are
+interleaved round by round and the median of many repeats is reported, with ratios to PyTorch
+and to the NumPy floor. Nothing here is a test: these are measurements, printed and written as
+the Markdown table the README includes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import ember
+
+try:
+    import torch
+
+    if os.environ.get("BENCH_THREADS"):
+        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
+except ImportError:  # pragma: no cover - PyTorch is optional here
+    torch = None
+
+
+# ---- workload: a chain of tiny elementwise ops ---------------------------------------------
+
+CHAIN_OPS = 200
+
+
+def chain_step(T, x):
+    y = x
+    for _ in range(CHAIN_OPS // 2):
+        y = y * 1.01
+        y = y.sin()
+    y.sum().backward()
+    return x.grad
+
+
+def chain_numpy(x0):
+    xs = []
+    y = x0
+    for _ in range(CHAIN_OPS // 2):
+        y = y * np.float32(1.01)
+        xs.append(y)
+        y = np.sin(y)
+    g = np.ones_like(y)
+    for a in reversed(xs):
+        g = g * np.cos(a)
+        g = g * np.float32(1.01)
+    return g
+
+
+def chain_setup(T):
+    if T is np:
+        return (np.array([0.1, 0.2, 0.3], dtype=np.float32),)
+    return (T.tensor([0.1, 0.2, 0.3], requires_grad=True),)
+
+
+def chain_run(T, x):
+    if T is np:
+        return chain_numpy(x)
+    x.grad = None
+    return chain_step(T, x).numpy()
+
+
+# ---- workload: MLP training step (784-512-512-10, batch 256) --------------------------------
+
+MLP_SIZES = (784, 512, 512, 10)
+BATCH = 256
+
+
+def _mlp_data():
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((BATCH, MLP_SIZES[0])).astype(np.float32)
+    ys = rng.integers(0, MLP_SIZES[-1], size=BATCH)
+    params = []
+    for n_in, n_out in zip(MLP_SIZES[:-1], MLP_SIZES[1:]):
+        bound = 1 / np.sqrt(n_in)
+        params.append(rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, (n_out,)).astype(np.float32))
+    return xs, ys, params
+
+
+def mlp_step(T, x, y, params):
+    F = T.nn.functional
+    h = x
+    n = len(params) // 2
+    for i in range(n):
+        h = F.linear(h, params[2 * i], params[2 * i + 1])
+        if i < n - 1:
+            h = F.relu(h)
+    loss = F.cross_entropy(h, y)
+    loss.backward()
+    return loss
+
+
+def mlp_numpy(x, y, params):
+    """Forward and backward by hand: the floor any NumPy-based engine is measured against."""
+    acts = [x]
+    h = x
+    n = len(params) // 2
+    for i in range(n):
+        w, b = params[2 * i], params[2 * i + 1]
+        h = h @ w.T
+        h += b
+        if i < n - 1:
+            h = np.maximum(h, 0)
+        acts.append(h)
+    z = h - h.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(axis=1, keepdims=True)
+    logp = z - np.log(s)
+    loss = -logp[np.arange(len(y)), y].mean()
+    g = e / s
+    g[np.arange(len(y)), y] -= 1
+    g /= len(y)
+    grads = [None] * len(params)
+    for i in reversed(range(n)):
+        w = params[2 * i]
+        a_in = acts[i]
+        grads[2 * i] = g.T @ a_in
+        grads[2 * i + 1] = g.sum(axis=0)
+        if i > 0:
+            g = g @ w
+            g *= acts[i] > 0
+    return loss, grads
+
+
+def mlp_setup(T):
+    xs, ys, params = _mlp_data()
+    if T is np:
+        return xs, ys, params
+    return (T.tensor(xs), T.tensor(ys),
+            [T.tensor(p, requires_grad=True) for p in params])
+
+
+def mlp_run(T, x, y, params):
+    if T is np:
+        return mlp_numpy(x, y, params)[1]
+    for p in params:
+        p.grad = None
+    mlp_step(T, x, y, params)
+    return [p.grad.numpy() for p in params]
+
+
+WORKLOADS = {
+    "chain": dict(title=f"tiny-op chain ({CHAIN_OPS} ops on 3 floats), per op fwd+bwd",
+                  setup=chain_setup, run=chain_run, unit="us/op", per=CHAIN_OPS,
+                  repeats=200, quick=40),
+    "mlp": dict(title="MLP 784-512-512-10 training step, batch 256", setup=mlp_setup,
+                run=mlp_run, unit="ms/step", per=1, repeats=40, quick=8),
+}
+
+
+def _check_equal(results, name):
+    ref = results.get("numpy")
+    for who, got in results.items():
+        for a, b in zip(np.atleast_1d(got) if not isinstance(got, list) else got,
+                        np.atleast_1d(ref) if not isinstance(ref, list) else ref):
+            if not np.allclose(a, b, rtol=1e-3, atol=1e-5):
+                raise AssertionError(f"{name}: {who} gradients differ from NumPy's")
+
+
+def bench(name, quick=False):
+    spec = WORKLOADS[name]
+    contestants = {"ember": ember, "numpy": np}
+    if torch is not None:
+        contestants["torch"] = torch
+    args = {who: spec["setup"](T) for who, T in contestants.items()}
+    results = {who: spec["run"](T, *args[who]) for who, T in contestants.items()}
+    _check_equal(results, name)
+    times = {who: [] for who in contestants}
+    repeats = spec["quick"] if quick else spec["repeats"]
+    for who, T in contestants.items():  # warm up
+        for _ in range(3):
+            spec["run"](T, *args[who])
+    gc_was = gc.isenabled()
+    for _ in range(repeats):
+        for who, T in contestants.items():
+            t0 = time.perf_counter()
+            spec["run"](T, *args[who])
+            times[who].append(time.perf_counter() - t0)
+    if gc_was:
+        gc.enable()
+    scale = 1e6 if spec["unit"].startswith("us") else 1e3
+    return {who: statistics.median(ts) * scale / spec["per"] for who, ts in times.items()}
+
+
+def table(rows):
+    lines = ["| workload | ember | PyTorch | NumPy floor | ember / PyTorch | ember / NumPy |",
+             "|---|---|---|---|---|---|"]
+    for name, res in rows:
+        spec = WORKLOADS[name]
+        unit = spec["unit"]
+        e, t, n = res["ember"], res.get("torch"), res["numpy"]
+        t_cell = f"{t:.2f} {unit}" if t else "n/a"
+        ratio = f"{e / t:.2f}x" if t else "n/a"
+        lines.append(f"| {spec['title']} | {e:.2f} {unit} | {t_cell} | {n:.2f} {unit} | "
+                     f"{ratio} | {e / n:.2f}x |")
+    return "\n".join(lines)
+
+
+def machine():
+    torch_v = torch.__version__ if torch is not None else "absent"
+    return (f"Python {platform.python_version()}, NumPy {np.__version__}, PyTorch {torch_v} "
+            f"({torch.get_num_threads() if torch else 0} threads), {platform.machine()}, "
+            f"{os.cpu_count()} CPUs")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("workloads", nargs="*", default=list(WORKLOADS))
+    ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument("--write", metavar="PATH", help="write the Markdown table to PATH")
+    args = ap.parse_args(argv)
+    rows = []
+    for name in args.workloads:
+        res = bench(name, args.quick)
+        rows.append((name, res))
+        print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in res.items()), flush=True)
+    text = table(rows) + f"\n\nMeasured with: {machine()}.\n"
+    print()
+    print(text)
+    if args.write:
+        tmp = args.write + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, args.write)  # atomic: never a half-written table
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
