@@ -31,7 +31,7 @@ def _new(data, requires_grad=False):
     if STATE.inference:
         t._vc = None
     if requires_grad:
-        t._set_requires_grad(True, "setter")
+        t._set_requires_grad(True, "factory")
     return t
 
 

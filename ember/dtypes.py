@@ -60,8 +60,13 @@ class dtype:
 
     @property
     def scalar_name(self) -> str:
-        """PyTorch's C++ name of the type, as its error messages print it (``Float``)."""
+        """PyTorch's ScalarType name, as most of its error messages print it (``Float``)."""
         return _SCALAR_NAMES[self.name]
+
+    @property
+    def cpp_name(self) -> str:
+        """The C++ element type, as some PyTorch messages print it (``float``, ``long int``)."""
+        return _CPP_NAMES[self.name]
 
     def __reduce__(self):
         return (_by_name, (self.name,))
@@ -103,6 +108,11 @@ _SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Shor
                  "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
                  "float64": "Double", "complex64": "ComplexFloat",
                  "complex128": "ComplexDouble"}
+
+_CPP_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
+              "int16": "short int", "int32": "int", "int64": "long int", "float16": "c10::Half",
+              "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+              "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
 ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
        complex64, complex128)

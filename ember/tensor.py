@@ -289,11 +289,13 @@ class Tensor:
         return self
 
     def _set_requires_grad(self, value, how):
+        """``how`` is "setter", "method" or "factory": PyTorch words each error differently."""
         value = bool(value)
         if self._grad_fn is not None:
-            if value:
-                self._requires_grad = True
+            if value and how == "method":
                 return
+            if value:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables.")
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
                 "computed variable in a subgraph that doesn't require differentiation use "
@@ -302,7 +304,8 @@ class Tensor:
             if how == "method":
                 raise RuntimeError("only Tensors of floating point dtype can require gradients")
             raise RuntimeError(
-                "Only Tensors of floating point and complex dtype can require gradients")
+                f"{'O' if how == 'factory' else 'o'}nly Tensors of floating point and complex "
+                "dtype can require gradients")
         if value and self._vc is None and not STATE.inference:
             raise RuntimeError(
                 "Setting requires_grad=True on inference tensor outside InferenceMode is not "
@@ -338,10 +341,19 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
                                 f"of type {type(value).__name__}")
-            if value._data.dtype != self._data.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
             if value._data.shape != self._data.shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
+                    f"tensor of size '{list(self._data.shape)}'. Please ensure that the gradient "
+                    "and the tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype.cpp_name}' "
+                    f"to a tensor with grad_dtype '{self.dtype.scalar_name}'. The gradient must "
+                    "match the tensor's grad_dtype (defaults to the tensor's dtype). You can set "
+                    "the tensor's grad_dtype attribute with a specific dtype, or None to allow "
+                    "any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor "
+                    "and its gradient may break downstream systems that assume they match.")
         self._grad = value
 
     @property
@@ -405,7 +417,9 @@ class Tensor:
 
     @property
     def data(self):
-        return Tensor._make(self._data, False, None, [0] if self._vc is None else self._vc)
+        """The same memory outside autograd, with its own version counter (as PyTorch's, so
+        changes through ``.data`` are not detected by saved-tensor checks)."""
+        return Tensor._make(self._data, False, None)
 
     @data.setter
     def data(self, value):

@@ -95,13 +95,23 @@ def _root_edges(outputs):
     return edges
 
 
+def _matched_grads(outputs, grad_outputs):
+    """One gradient per output: extra ones are ignored and missing ones an error, as in
+    PyTorch."""
+    if grad_outputs is None:
+        return (None,) * len(outputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    if len(grad_outputs) < len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
+    return grad_outputs[:len(outputs)]
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on
-    (or only of ``inputs``)."""
+    (or only of ``inputs``, which may be non-leaves: they retain their grad)."""
     from ..ops._registry import edge
     from .engine import run
-    from .graph import accumulate_grad
 
     if grad_variables is not None:
         grad_tensors = grad_variables
@@ -109,17 +119,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    if grad_tensors is None:
-        grad_tensors = (None,) * len(tensors)
-    else:
-        grad_tensors = _as_tuple(grad_tensors) if not isinstance(grad_tensors, (list, tuple)) \
-            else tuple(grad_tensors)
-    if len(grad_tensors) != len(tensors):
-        raise RuntimeError(f"got {len(grad_tensors)} tensors and {len(tensors)} gradients")
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    grad_tensors = _matched_grads(tensors, grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
-    if create_graph and inputs is None:
+    if create_graph:
         warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
     roots = _root_edges(tensors)
     grads = _make_grads(tensors, grad_tensors)
@@ -128,21 +132,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         return
     run_targets = set()
     captures = []
-    nonleaf = []
     for t in inputs:
-        e = edge(t)
-        if e[0] is None:
-            raise RuntimeError("One of the differentiated Tensors does not require grad")
-        if isinstance(e[0], AccumulateGrad):
-            run_targets.add(e[0])
+        t.retain_grad()  # non-leaf inputs get .grad through their retain_grad hook
+        fn, nr = edge(t)
+        if isinstance(fn, AccumulateGrad):
+            run_targets.add(fn)
         else:
-            captures.append(e)
-            nonleaf.append(t)
-    got = run(roots, grads, retain_graph, create_graph, capture=captures,
-              run_targets=run_targets)
-    for t, g in zip(nonleaf, got):
-        if g is not None:
-            accumulate_grad(t, g, create_graph)
+            captures.append((fn, nr))
+    run(roots, grads, retain_graph, create_graph, capture=captures, run_targets=run_targets)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -159,22 +156,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if allow_unused is None:
         allow_unused = materialize_grads
     outputs = _as_tuple(outputs)
-    single_input = isinstance(inputs, Tensor)
     inputs = _as_tuple(inputs)
     if not inputs:
-        raise RuntimeError("grad requires non-empty inputs.")
-    if grad_outputs is None:
-        grad_outputs = (None,) * len(outputs)
-    else:
-        grad_outputs = _as_tuple(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad_outputs must be the same length as outputs: got "
-                           f"{len(grad_outputs)} and {len(outputs)}")
-    if retain_graph is None:
-        retain_graph = create_graph
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     for t in inputs:
         if not isinstance(t, Tensor):
-            raise TypeError(f"grad(): inputs must be Tensors, got {type(t).__name__}")
+            raise RuntimeError("all inputs have to be Tensors or GradientEdges, but got "
+                               f"{type(t).__name__}")
+    grad_outputs = _matched_grads(outputs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
     if is_grads_batched:
         return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
                              allow_unused, materialize_grads)
@@ -201,7 +192,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         elif not create_graph and g._grad_fn is not None:
             g = g.detach()
         result.append(g)
-    del single_input
     return tuple(result)
 
 

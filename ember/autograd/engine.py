@@ -55,6 +55,13 @@ def _expandable(small, big):
     return True
 
 
+def _owner_id(t):
+    """The id of the array that owns ``t``'s memory (a view's base, else its own array)."""
+    a = t._data
+    b = a.base
+    return id(a if b is None else b)
+
+
 def _dependencies(root_nodes):
     """Number of edges into each node reachable from ``root_nodes`` (iterative walk)."""
     deps = {}
@@ -102,11 +109,12 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     """
     root_nodes = []
     buffers = {}
-    # NOTE [gradient ownership]: a leaf may keep the very gradient tensor the engine computed
-    # as its ``.grad`` (no copy) unless someone else can see that tensor: the caller (root
-    # gradients), a hook, or a second edge (a rule such as add's returns one tensor twice).
-    # Those are recorded here by id; everything else a rule returns is the engine's own.
-    shared = {id(g) for g in grads}
+    # NOTE [gradient ownership]: a leaf may keep the very gradient the engine computed as its
+    # ``.grad`` (no copy) unless someone else can see its memory: the caller (root gradients),
+    # a hook, or a second edge (a rule such as add's returns one tensor twice). Those arrays
+    # are recorded here by the id of the array that owns their memory; everything else a
+    # rule returns is the engine's own.
+    shared = {_owner_id(g) for g in grads if g is not None}
     for (fn, nr), g in zip(roots, grads):
         if fn is None:
             continue
@@ -142,20 +150,27 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
         while ready:
             node = heapq.heappop(ready)[2]
             ins = buffers.pop(node)
-            if node._pre_hooks is not None:
-                ins = node._pre_hooks.run(node, ins)
-                shared.update(id(g) for g in ins)
+            pre = node._pre_hooks
             if needed is not None:
+                run_node = needed[node]
+                # NOTE: as PyTorch, a captured gradient has passed the tensor's hooks only when
+                # its node will not run (otherwise the hooks run as part of running it).
+                if not run_node and pre is not None:
+                    ins = pre.run_tensor(ins)
+                    shared.update(_owner_id(g) for g in ins if g is not None)
                 slots = capture_at.get(node)
                 if slots is not None:
                     for nr, k in slots:
                         captured[k] = ins[nr]
-                if not needed[node]:
+                if not run_node:
                     continue
+            if pre is not None:
+                ins = pre.run_node(pre.run_tensor(ins))
+                shared.update(_owner_id(g) for g in ins if g is not None)
             if type(node) is AccumulateGrad:
                 g = ins[0]
                 if accumulate and g is not None:
-                    node.accumulate(g, create_graph, id(g) not in shared)
+                    node.accumulate(g, create_graph, _owner_id(g) not in shared)
                 continue
             if all(g is None for g in ins):
                 outs = (None,) * len(node.next_functions)
@@ -163,9 +178,9 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 outs = node.apply(ins)
                 if node._hooks is not None:
                     outs = node._hooks.run_post(node, outs, ins)
-                    shared.update(id(g) for g in outs if g is not None)
+                    shared.update(_owner_id(g) for g in outs if g is not None)
                 elif len(outs) > 1:
-                    ids = [id(g) for g in outs if g is not None]
+                    ids = [_owner_id(g) for g in outs if g is not None]
                     if len(set(ids)) < len(ids):
                         shared.update(ids)
             if not keep_graph:

@@ -36,7 +36,8 @@ def is_inference_mode_enabled() -> bool:
 
 
 class _DecoratorContextManager:
-    """A context manager that also decorates functions and generator functions."""
+    """A context manager that also decorates functions and generator functions (each step of
+    a decorated generator runs inside the context, as with PyTorch's)."""
 
     def clone(self):
         return self.__class__()
@@ -45,25 +46,7 @@ class _DecoratorContextManager:
         if inspect.isclass(func):
             raise RuntimeError(f"{type(self).__name__} cannot decorate a class")
         if inspect.isgeneratorfunction(func):
-            @functools.wraps(func)
-            def generator(*args, **kwargs):
-                gen = func(*args, **kwargs)
-                with self.clone():
-                    response = gen.send(None)
-                while True:
-                    try:
-                        request = yield response
-                    except GeneratorExit:
-                        with self.clone():
-                            gen.close()
-                        raise
-                    except BaseException as exc:
-                        with self.clone():
-                            response = gen.throw(exc)
-                    else:
-                        with self.clone():
-                            response = gen.send(request)
-            return generator
+            return _wrap_generator(self.clone, func)
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
@@ -72,7 +55,41 @@ class _DecoratorContextManager:
         return wrapper
 
 
-class no_grad(_DecoratorContextManager):
+def _wrap_generator(ctx_factory, func):
+    @functools.wraps(func)
+    def generator(*args, **kwargs):
+        gen = func(*args, **kwargs)
+        try:
+            with ctx_factory():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with ctx_factory():
+                        gen.close()
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - forwarded into the generator
+                    with ctx_factory():
+                        response = gen.throw(exc)
+                else:
+                    with ctx_factory():
+                        response = gen.send(request)
+        except StopIteration as stop:
+            return stop.value
+    return generator
+
+
+class _BareDecoratable(_DecoratorContextManager):
+    """Allows the bare form ``@no_grad`` as well as ``@no_grad()``."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_BareDecoratable):
     """Disable graph recording: results of ops do not require grad.
 
     >>> x = ember.ones(2, requires_grad=True)
@@ -81,11 +98,6 @@ class no_grad(_DecoratorContextManager):
     >>> y.requires_grad
     False
     """
-
-    def __new__(cls, orig_func=None):
-        if orig_func is None:
-            return super().__new__(cls)
-        return cls()(orig_func)  # used as a bare decorator: @no_grad
 
     def __init__(self, orig_func=None):
         self.prev = False
@@ -98,8 +110,11 @@ class no_grad(_DecoratorContextManager):
         STATE.enabled = self.prev
 
 
-class enable_grad(_DecoratorContextManager):
+class enable_grad(_BareDecoratable):
     """Enable graph recording inside a ``no_grad`` block."""
+
+    def __init__(self, orig_func=None):
+        self.prev = False
 
     def __enter__(self):
         self.prev = STATE.enabled
@@ -110,12 +125,17 @@ class enable_grad(_DecoratorContextManager):
 
 
 class set_grad_enabled(_DecoratorContextManager):
-    """Set grad mode on or off; takes effect at once, and as a context manager it restores."""
+    """Set grad mode on or off; takes effect at once, and as a context manager (or decorator)
+    it restores the previous mode afterwards."""
 
     def __init__(self, mode: bool):
         self.prev = STATE.enabled
         self.mode = bool(mode)
         STATE.enabled = self.mode
+
+    def __call__(self, func):
+        STATE.enabled = self.prev  # decorating must not change the mode of the caller
+        return super().__call__(func)
 
     def __enter__(self):
         STATE.enabled = self.mode
@@ -129,18 +149,20 @@ class set_grad_enabled(_DecoratorContextManager):
 
 class inference_mode(_DecoratorContextManager):
     """Like ``no_grad``, and tensors created inside are inference tensors that can never be
-    recorded in a graph later."""
+    recorded in a graph later. ``inference_mode(False)`` turns grad mode on inside."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # used as a bare decorator: @inference_mode
 
     def __init__(self, mode: bool = True):
-        self.mode = bool(mode)
+        self.mode = mode
 
     def __enter__(self):
         self.prev = (STATE.enabled, STATE.inference)
-        if self.mode:
-            STATE.enabled = False
-            STATE.inference = True
-        else:
-            STATE.inference = False
+        STATE.enabled = not self.mode
+        STATE.inference = self.mode
 
     def __exit__(self, *exc):
         STATE.enabled, STATE.inference = self.prev

@@ -108,8 +108,10 @@ class Node:
         self._hooks = None
 
     # -- identity ---------------------------------------------------------------------------
+    _display_name = None  # PyTorch's name when it differs from the class name
+
     def name(self) -> str:
-        return type(self).__name__
+        return self._display_name or type(self).__name__
 
     def __repr__(self):
         return f"<{type(self).__name__} object at {hex(id(self))}>"
@@ -187,6 +189,20 @@ class Node:
         """Free saved tensors (after a backward pass that does not retain the graph)."""
         self._saved = None
 
+    def __getattr__(self, name):
+        # PyTorch exposes saved values as _saved_self / _saved_other / _saved_result.
+        if name in ("_saved_self", "_saved_other", "_saved_result"):
+            saved = self._saved
+            if saved is None:
+                raise RuntimeError(FREED_MESSAGE)
+            outs = [i for i, s in enumerate(saved) if type(s) is _SavedOutput]
+            ins = [i for i, s in enumerate(saved) if type(s) is not _SavedOutput]
+            pick = {"_saved_result": outs[:1], "_saved_self": ins[:1],
+                    "_saved_other": ins[1:2]}[name]
+            if pick:
+                return self.saved_tensors[pick[0]]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
     # -- hooks ------------------------------------------------------------------------------
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after this node; may return new grad_inputs."""
@@ -222,8 +238,7 @@ class AccumulateGrad(Node):
         self._variable = weakref.ref(variable)
         self._seq = float("inf")  # runs as soon as it is ready, like PyTorch's
 
-    def name(self) -> str:
-        return "torch::autograd::AccumulateGrad"
+    _display_name = "torch::autograd::AccumulateGrad"
 
     @property
     def variable(self):
@@ -239,6 +254,15 @@ class AccumulateGrad(Node):
             accumulate_grad(var, grad, create_graph, owned)
 
 
+def _steal_ok(g, v):
+    """``g`` can become ``.grad`` of a leaf holding ``v`` as is: same layout, writeable, and
+    not a small window into a larger buffer."""
+    if g.strides != v.strides or not g.flags.writeable:
+        return False
+    base = g.base
+    return base is None or (isinstance(base, np.ndarray) and base.size == g.size)
+
+
 def accumulate_grad(var, grad, create_graph, owned=False):
     """Add ``grad`` into ``var.grad`` following PyTorch's rules, then run ``var``'s
     post-accumulate-grad hooks.
@@ -252,20 +276,20 @@ def accumulate_grad(var, grad, create_graph, owned=False):
     old = var._grad
     if old is None:
         if create_graph:
-            var._grad = grad
-        elif owned and grad._grad_fn is None and grad._data.base is None and \
-                grad._data.strides == var._data.strides and grad._data.flags.writeable:
+            # a copy that stays in the graph (CopyBackwards), as PyTorch's
+            from ..creation import empty_like
+
+            var._grad = empty_like(grad).copy_(grad)
+        elif owned and grad._grad_fn is None and _steal_ok(grad._data, var._data):
             var._grad = grad
         else:
             var._grad = Tensor._make(np.array(grad._data, order="K"), False, None)
-    elif create_graph or old._requires_grad:
+    elif create_graph:
         var._grad = old + grad
-    elif old._data.shape == grad._data.shape and old._data.flags.writeable:
-        # NOTE: in place into the same tensor, as PyTorch does without create_graph.
-        old._data += grad._data
-        old._vc[0] += 1
     else:
-        var._grad = Tensor._make(old._data + grad._data, False, None)
+        # NOTE: in place into the same tensor, as PyTorch does without create_graph (with its
+        # errors, e.g. for a .grad the user set to an expanded tensor).
+        old.add_(grad)
     extra = var._extra
     if extra is not None and extra.post_acc_hooks:
         for fn in list(extra.post_acc_hooks.values()):

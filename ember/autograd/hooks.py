@@ -27,20 +27,31 @@ class PreHooks:
         self.retain = {}  # output_nr -> weakref to the tensor that retains its grad
         self.node = None  # _HookDict of fn(grad_outputs)
 
-    def run(self, node, grads):
+    def run_tensor(self, grads):
+        """Tensor hooks, then retain_grad, per output (PyTorch's call_tensor_pre_hooks)."""
+        if not self.tensor and not self.retain:
+            return grads
         grads = list(grads)
         for nr, hooks in self.tensor.items():
             for fn in list(hooks.values()):
-                if grads[nr] is None:
+                g = grads[nr]
+                if g is None:
                     break
-                r = fn(grads[nr])
+                r = fn(g)
                 if r is not None:
+                    if r._data.shape != g._data.shape:
+                        raise RuntimeError(
+                            f"hook '{getattr(fn, '__name__', fn)}' has changed the size of value")
                     grads[nr] = r
         for nr, ref in self.retain.items():
             t = ref()
             g = grads[nr]
             if t is not None and g is not None:
                 t._grad = g.clone() if t._grad is None else t._grad + g
+        return grads
+
+    def run_node(self, grads):
+        """The node's own pre-hooks, ``fn(grad_outputs)``."""
         if self.node:
             for fn in list(self.node.values()):
                 r = fn(tuple(grads))
@@ -85,6 +96,13 @@ def register_tensor_hook(t, hook):
 
 def add_retain_grad(t):
     _pre(t._grad_fn).retain[t._output_nr] = weakref.ref(t)
+
+
+def move_retain_grad(t, old_fn, old_nr):
+    """After an in-place op gave ``t`` a new grad_fn, its retain_grad hook follows it."""
+    if old_fn is not None and old_fn._pre_hooks is not None:
+        old_fn._pre_hooks.retain.pop(old_nr, None)
+    add_retain_grad(t)
 
 
 def register_post_accumulate_grad_hook(t, hook):

@@ -99,7 +99,8 @@ def _write(t, data):
 
 
 def _bump(t):
-    t._vc[0] += 1
+    if t._vc is not None:  # inference tensors have no version counter
+        t._vc[0] += 1
 
 
 def apply_inplace(self, op, *args, **kwargs):
@@ -121,13 +122,19 @@ def rebase(self, out):
         _write(self, out._data)
         _bump(self)
         return self
-    # The node may have saved self (by reference): give it the old value instead.
-    if any(s is self for s in node._saved):
-        fn, nr = edge(self)
-        snap = Tensor._make(self._data.copy(), self._requires_grad, None)
-        if fn is not None and type(fn) is not AccumulateGrad:
-            snap._grad_fn, snap._output_nr = fn, nr
-        node._saved = tuple(snap if s is self else s for s in node._saved)
+    # The node may have saved self (by reference) as its first input: give it the old value
+    # instead. (Self saved again as another input, as in x.mul_(x), stays a reference and
+    # fails the version check at backward, as in PyTorch.)
+    saved = node._saved
+    for k, s in enumerate(saved):
+        if s is self:
+            fn, nr = edge(self)
+            snap = Tensor._make(self._data.copy(), self._requires_grad, None)
+            if fn is not None and type(fn) is not AccumulateGrad:
+                snap._grad_fn, snap._output_nr = fn, nr
+            node._saved = saved[:k] + (snap,) + saved[k + 1:]
+            node._versions = node._versions[:k] + (0,) + node._versions[k + 1:]
+            break
     _write(self, out._data)
     _bump(self)
     saved = node._saved
@@ -137,12 +144,17 @@ def rebase(self, out):
                             for s in saved)
         node._versions = tuple(self._vc[0] if type(s) is _SavedOutput and s.data is self._data
                                else v for s, v in zip(node._saved, node._versions))
+    old_fn, old_nr = self._grad_fn, self._output_nr
     if self._view is None:
         self._grad_fn = node
         self._output_nr = 0
         self._requires_grad = True
-        return self
-    _copy_slices(self, node)
+    else:
+        _copy_slices(self, node)
+    if self._extra is not None and self._extra.retains_grad:
+        from ..autograd.hooks import move_retain_grad
+
+        move_retain_grad(self, old_fn, old_nr)
     return self
 
 
@@ -152,9 +164,7 @@ class CopySlices(Node):
     base's gradient and writes the result into that slice."""
 
     __slots__ = ()
-
-    def name(self):
-        return "CopySlices"
+    _display_name = "torch::autograd::CopySlices"
 
     def release(self):
         Node.release(self)
@@ -285,7 +295,8 @@ def _copy_vjp(ctx, g):
     return (zeros, g if ctx.next_functions[1][0] is not None else None)
 
 
-CopyBackwards = node_class("CopyBackwards", _copy_vjp)
+CopyBackwards = node_class("CopyBackwards", _copy_vjp,
+                           display_name="torch::autograd::CopyBackwards")
 
 
 def copy_(self, src, non_blocking=False):

@@ -16,22 +16,39 @@ from ..tensor import Tensor
 from ._registry import node_class, record, recording, register, wrap
 from .shape import _np_reshape, _view_op
 
-_SHORT = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-          "int32": "int", "bfloat16": "c10::BFloat16", "int16": "short int",
-          "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
-          "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
-
 
 def _same_dtype(a, b):
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {_SHORT[a.dtype.name]} != "
-            f"{_SHORT[b.dtype.name]}")
+            f"expected m1 and m2 to have the same dtype, but got: {a.dtype.cpp_name} != "
+            f"{b.dtype.cpp_name}")
+
+
+def mm_grads(g, x, y, layouts):
+    """Gradients of ``x @ y`` for 2-D ``x`` and ``y`` (either may be None: not needed);
+    ``layouts`` says which of the two inputs were column-major (``column_major``).
+
+    NOTE: like PyTorch, a gradient is computed transposed when its input is column-major (the
+    usual ``weight.t()``), so it comes out in the input's own layout and a leaf can keep it as
+    ``.grad`` without a copy.
+    """
+    gx = gy = None
+    if y is not None:
+        gx = y.mm(g.t()).t() if layouts[0] else g.mm(y.t())
+    if x is not None:
+        gy = g.t().mm(x).t() if layouts[1] else x.t().mm(g)
+    return gx, gy
+
+
+def column_major(a):
+    """True for a 2-D array stored column by column (a transposed C array)."""
+    f = a.flags
+    return f.f_contiguous and not f.c_contiguous
 
 
 def _mm_vjp(ctx, g):
     x, y = ctx.saved_tensors
-    return (g.mm(y.t()) if y is not None else None, x.t().mm(g) if x is not None else None)
+    return mm_grads(g, x, y, ctx.args)
 
 
 MmBackward0 = node_class("MmBackward0", _mm_vjp)
@@ -53,7 +70,8 @@ def mm(input, mat2):
         rx, ry = recording(input), recording(mat2)
         if rx or ry:
             return record(MmBackward0, data, (input, mat2),
-                          save=(input if ry else None, mat2 if rx else None))
+                          save=(input if ry else None, mat2 if rx else None),
+                          args=(column_major(a), column_major(b)))
     return wrap(data)
 
 

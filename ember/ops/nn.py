@@ -17,6 +17,7 @@ from .._size import Size
 from ..autograd.grad_mode import STATE
 from ..tensor import _wrap_dim
 from ._registry import float_data, node_class, record, recording, register, wrap
+from .linalg import mm_grads
 from .pointwise import div_scalar
 from .reduction import scatter_along
 
@@ -344,12 +345,9 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 # ---- addmm / linear ----
 def _addmm_vjp(ctx, g):
     m1, m2 = ctx.saved_tensors
-    beta, alpha = ctx.args
-    fb, f1, f2 = (f for f, _ in ctx.next_functions)
-    gb = (g if beta == 1 else g * beta) if fb is not None else None
-    ga = g if alpha == 1 else g * alpha
-    g1 = ga.mm(m2.t()) if f1 is not None else None
-    g2 = m1.t().mm(ga) if f2 is not None else None
+    beta, alpha, layouts = ctx.args
+    gb = (g if beta == 1 else g * beta) if ctx.next_functions[0][0] is not None else None
+    g1, g2 = mm_grads(g if alpha == 1 else g * alpha, m1, m2, layouts)
     return gb, g1, g2
 
 
@@ -358,7 +356,7 @@ AddmmBackward0 = node_class("AddmmBackward0", _addmm_vjp)
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)`` (input broadcasts)."""
-    from .linalg import _same_dtype
+    from .linalg import _same_dtype, column_major
 
     a, b = mat1._data, mat2._data
     if a.ndim != 2 or b.ndim != 2:
@@ -381,7 +379,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         r1, r2 = recording(mat1), recording(mat2)
         if r1 or r2 or recording(input):
             return record(AddmmBackward0, data, (input, mat1, mat2),
-                          save=(mat1 if r2 else None, mat2 if r1 else None), args=(beta, alpha))
+                          save=(mat1 if r2 else None, mat2 if r1 else None),
+                          args=(beta, alpha, (column_major(a), column_major(b))))
     return wrap(data)
 
 

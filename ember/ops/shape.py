@@ -68,14 +68,16 @@ _ADJOINT = {_np_reshape: _adj_reshape, _np_permute: _adj_permute, _np_expand: _a
 
 
 def _sum_to_array(g, shape):
-    """Sum array ``g`` down to broadcastable ``shape``."""
-    if g.shape == tuple(shape):
+    """Sum array ``g`` down to broadcastable ``shape`` (a fresh array unless nothing to do)."""
+    shape = tuple(shape)
+    if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
-    r = g.sum(axis=axes, keepdims=True) if axes else g
-    return r.reshape(shape)
+    r = g.sum(axis=tuple(range(lead))) if lead else g
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and r.shape[i] != 1)
+    if axes:
+        r = r.sum(axis=axes, keepdims=True)
+    return r
 
 
 def replay_array(array, steps):
@@ -138,13 +140,20 @@ def view_scatter(g, base_shape, steps):
 # ==== making views ==========================================================================
 
 def _mark_view(out, input, steps):
-    """Mark ``out`` as an autograd view of ``input``'s base, sharing its version counter."""
+    """Mark ``out`` as an autograd view of ``input``'s base, sharing its version counter.
+
+    A view taken under no_grad of a tensor that requires grad still requires grad (as a leaf,
+    like PyTorch's) but may not be modified in place once grad mode is back on.
+    """
     info = input._view
     if info is not None:
         out._view = ViewInfo(info.base, info.steps + steps, input._vc[0])
     else:
         out._view = ViewInfo(input, steps, input._vc[0] if input._vc is not None else 0)
     out._vc = input._vc
+    if not STATE.enabled and input._requires_grad:
+        out._requires_grad = True
+        out._view.multi = "no_grad"
 
 
 def _view_op(node_cls, input, data, step, args=()):
@@ -922,6 +931,53 @@ def chunk(input, chunks, dim=0):
     return split(input, max(size, 1) if n else 1, dim)
 
 
+# ==== in-place view ops: t_, transpose_, squeeze_, unsqueeze_ ==============================
+
+TBackward1 = node_class("TBackward1", _transpose_vjp)
+TransposeBackward1 = node_class("TransposeBackward1", _transpose_vjp)
+SqueezeBackward3 = node_class("SqueezeBackward3", _reshape_vjp)
+SqueezeBackward5 = node_class("SqueezeBackward5", _reshape_vjp)
+UnsqueezeBackward1 = node_class("UnsqueezeBackward1", _reshape_vjp)
+
+
+def _inplace_view(self, out, node_cls):
+    """Give ``self`` the shape and strides of its view ``out`` (PyTorch's in-place view ops
+    change metadata only); its node is renamed to the in-place variant."""
+    from .inplace import _bump, check_inplace
+
+    check_inplace(self)
+    if out._grad_fn is not None:
+        # same rule and slots, PyTorch's name for the in-place op
+        out._grad_fn.__class__ = node_cls
+        self._grad_fn = out._grad_fn
+        self._output_nr = 0
+    self._data = out._data
+    if self._view is not None:
+        self._view = out._view
+    _bump(self)
+    return self
+
+
+def t_(self):
+    return _inplace_view(self, t(self), TBackward1)
+
+
+def transpose_(self, dim0, dim1):
+    return _inplace_view(self, transpose(self, dim0, dim1), TransposeBackward1)
+
+
+def squeeze_(self, dim=None):
+    from .linalg import SqueezeBackward4
+
+    cls = SqueezeBackward3 if dim is None else (
+        SqueezeBackward4 if isinstance(dim, int) else SqueezeBackward5)
+    return _inplace_view(self, squeeze(self, dim), cls)
+
+
+def unsqueeze_(self, dim):
+    return _inplace_view(self, unsqueeze(self, dim), UnsqueezeBackward1)
+
+
 # ==== registration =========================================================================
 
 for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "ravel",
@@ -932,5 +988,8 @@ for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten"
 for _name in ("cat", "concat", "concatenate", "stack", "hstack", "vstack"):
     register(globals()[_name], _name, method=False)
 register(getitem, "__getitem__", function=False)
+for _name in ("t_", "transpose_", "squeeze_", "unsqueeze_"):
+    register(globals()[_name], _name, function=False)
+Tensor.swapaxes_ = Tensor.swapdims_ = Tensor.transpose_
 Tensor.T = property(_T)
 Tensor.mT = property(_mT)
