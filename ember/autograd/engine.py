@@ -21,7 +21,7 @@ precision), anything else is an error naming the node.
 
 from __future__ import annotations
 
-import heapq
+from heapq import heappop, heappush
 
 from .grad_mode import STATE
 from .graph import AccumulateGrad
@@ -65,17 +65,19 @@ def _owner_id(t):
 def _dependencies(root_nodes):
     """Number of edges into each node reachable from ``root_nodes`` (iterative walk)."""
     deps = {}
-    seen = set(root_nodes)
+    roots = set(root_nodes)
     stack = list(root_nodes)
     while stack:
         node = stack.pop()
         for nxt, _ in node.next_functions:
-            if nxt is None:
-                continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+            if nxt is not None:
+                d = deps.get(nxt)
+                if d is None:  # first edge into nxt: walk below it (roots are walked already)
+                    deps[nxt] = 1
+                    if nxt not in roots:
+                        stack.append(nxt)
+                else:
+                    deps[nxt] = d + 1
     return deps
 
 
@@ -109,12 +111,6 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     """
     root_nodes = []
     buffers = {}
-    # NOTE [gradient ownership]: a leaf may keep the very gradient the engine computed as its
-    # ``.grad`` (no copy) unless someone else can see its memory: the caller (root gradients),
-    # a hook, or a second edge (a rule such as add's returns one tensor twice). Those arrays
-    # are recorded here by the id of the array that owns their memory; everything else a
-    # rule returns is the engine's own.
-    shared = {_owner_id(g) for g in grads if g is not None}
     for (fn, nr), g in zip(roots, grads):
         if fn is None:
             continue
@@ -124,6 +120,12 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
             root_nodes.append(fn)
         buf[nr] = g if buf[nr] is None else buf[nr] + g
     deps = _dependencies(root_nodes)
+
+    # NOTE [gradient ownership]: a leaf may keep the very gradient the engine computed as its
+    # ``.grad`` (no copy) unless someone else can see its memory: the caller (root gradients),
+    # a hook, or another leaf that already kept it (a rule such as add's returns one tensor
+    # for two inputs). Arrays are identified by the id of the array owning their memory.
+    shared = {_owner_id(g) for g in grads if g is not None}
 
     captured = None
     capture_at = None
@@ -141,14 +143,14 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     tie = 0
     for fn in root_nodes:
         if deps.get(fn, 0) == 0:
-            heapq.heappush(ready, (-fn._seq, tie, fn))
+            heappush(ready, (-fn._seq, tie, fn))
             tie += 1
 
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
     try:
         while ready:
-            node = heapq.heappop(ready)[2]
+            node = heappop(ready)[2]
             ins = buffers.pop(node)
             pre = node._pre_hooks
             if needed is not None:
@@ -170,44 +172,45 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
             if type(node) is AccumulateGrad:
                 g = ins[0]
                 if accumulate and g is not None:
-                    node.accumulate(g, create_graph, _owner_id(g) not in shared)
+                    owner = _owner_id(g)
+                    node.accumulate(g, create_graph, owner not in shared)
+                    shared.add(owner)
                 continue
-            if all(g is None for g in ins):
+            if ins[0] is None and (len(ins) == 1 or all(g is None for g in ins)):
                 outs = (None,) * len(node.next_functions)
             else:
-                outs = node.apply(ins)
+                # NOTE: the engine calls the rule directly; Node.apply is for callers outside.
+                outs = node._vjp(*ins)
                 if node._hooks is not None:
                     outs = node._hooks.run_post(node, outs, ins)
                     shared.update(_owner_id(g) for g in outs if g is not None)
-                elif len(outs) > 1:
-                    ids = [_owner_id(g) for g in outs if g is not None]
-                    if len(set(ids)) < len(ids):
-                        shared.update(ids)
             if not keep_graph:
                 node.release()
-            for i, (fn, nr) in enumerate(node.next_functions):
-                if fn is None:
-                    continue
-                g = outs[i]
-                if g is not None:
-                    meta = fn._meta[nr]
-                    if g._data.shape != meta[0] or g._data.dtype != meta[1]:
-                        g = _validate(node, i, g, meta)
+            i = 0
+            for fn, nr in node.next_functions:
+                if fn is not None:
+                    g = outs[i]
                     buf = buffers.get(fn)
-                    if buf is None:
-                        buf = buffers[fn] = [None] * len(fn._meta)
-                        buf[nr] = g
-                    elif buf[nr] is None:
-                        buf[nr] = g
-                    else:
-                        buf[nr] = buf[nr] + g
-                elif fn not in buffers:
-                    buffers[fn] = [None] * len(fn._meta)
-                d = deps[fn] - 1
-                deps[fn] = d
-                if d == 0:
-                    heapq.heappush(ready, (-fn._seq, tie, fn))
-                    tie += 1
+                    if g is not None:
+                        data = g._data
+                        shape, dtype = fn._meta[nr]
+                        if data.shape != shape or data.dtype != dtype:
+                            g = _validate(node, i, g, (shape, dtype))
+                        if buf is None:
+                            buf = buffers[fn] = [None] * len(fn._meta)
+                            buf[nr] = g
+                        elif buf[nr] is None:
+                            buf[nr] = g
+                        else:
+                            buf[nr] = buf[nr] + g
+                    elif buf is None:
+                        buffers[fn] = [None] * len(fn._meta)
+                    d = deps[fn] - 1
+                    deps[fn] = d
+                    if d == 0:
+                        heappush(ready, (-fn._seq, tie, fn))
+                        tie += 1
+                i += 1
     finally:
         STATE.enabled = prev_mode
     return captured

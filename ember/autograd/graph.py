@@ -29,6 +29,7 @@ __all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
 
 _seq = itertools.count()
 _NUMBERS = (int, float, complex)
+_NUMBER_TYPES = frozenset((int, float, complex, bool))
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -94,18 +95,28 @@ class Node:
     ('MulBackward0', 'torch::autograd::AccumulateGrad')
     """
 
-    __slots__ = ("next_functions", "_saved", "_versions", "_meta", "_seq", "args",
-                 "_pre_hooks", "_hooks", "metadata", "__weakref__", "__dict__")
+    __slots__ = ("next_functions", "_meta", "_seq", "__weakref__", "__dict__")
+
+    # NOTE: class-level defaults, overridden per node only when set: creating a node (once per
+    # recorded op) then writes three attributes instead of eight.
+    _saved = ()  # saved tensors, numbers or None; None once freed by a backward pass
+    _versions = ()  # version of each saved tensor when it was saved
+    args = ()  # the op's non-tensor arguments that its rule needs
+    _pre_hooks = None  # hooks.PreHooks, when any
+    _hooks = None  # hooks.PostHooks, when any
 
     def __init__(self, next_functions=(), meta=()):
         self.next_functions = next_functions
         self._meta = meta
-        self._saved = ()
-        self._versions = ()
         self._seq = next(_seq)
-        self.args = ()
-        self._pre_hooks = None
-        self._hooks = None
+
+    @property
+    def metadata(self) -> dict:
+        """A dict for users' own annotations of this node (PyTorch's ``Node.metadata``)."""
+        d = self.__dict__.get("_metadata")
+        if d is None:
+            d = self.__dict__["_metadata"] = {}
+        return d
 
     # -- identity ---------------------------------------------------------------------------
     _display_name = None  # PyTorch's name when it differs from the class name
@@ -129,7 +140,7 @@ class Node:
         None."""
         versions = []
         for t in items:
-            if t is None or isinstance(t, _NUMBERS):
+            if t is None or type(t) in _NUMBER_TYPES or isinstance(t, _NUMBERS):
                 versions.append(0)
                 continue
             vc = t._vc
@@ -158,19 +169,20 @@ class Node:
             raise RuntimeError(FREED_MESSAGE)
         out = []
         for t, version in zip(saved, self._versions):
-            if t is None or isinstance(t, _NUMBERS):
-                out.append(t)
-            elif type(t) is _SavedOutput:
+            kind = type(t)
+            if kind is _SavedOutput:
                 if t.vc[0] != version:
                     self._raise_version(t.data, t.vc[0], version, self, t.output_nr)
                 from ..tensor import Tensor
 
-                out.append(Tensor._make(t.data, True, self, t.vc))
-                out[-1]._output_nr = t.output_nr
-            else:
-                if t._vc[0] != version:
-                    self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr)
-                out.append(t)
+                saved_out = t
+                t = Tensor._make(saved_out.data, True, self, saved_out.vc)
+                t._output_nr = saved_out.output_nr
+            elif t is None or kind in _NUMBER_TYPES or isinstance(t, _NUMBERS):
+                pass
+            elif t._vc[0] != version:
+                self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr)
+            out.append(t)
         return tuple(out)
 
     @staticmethod

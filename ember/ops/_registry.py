@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
-from ..autograd.graph import AccumulateGrad, Node
+from ..autograd.graph import AccumulateGrad, Node, _seq
 from ..tensor import Tensor
 
 __all__ = ["wrap", "edge", "recording", "record", "record_multi", "node_class", "register",
@@ -34,6 +34,8 @@ __all__ = ["wrap", "edge", "recording", "record", "record_multi", "node_class", 
 
 NO_EDGE = (None, 0)
 _make = Tensor._make
+_new = object.__new__
+_ndarray = np.ndarray
 
 OPS: dict[str, object] = {}  # public name -> function; the coverage table reads it
 
@@ -41,14 +43,21 @@ OPS: dict[str, object] = {}  # public name -> function; the coverage table reads
 def wrap(data) -> Tensor:
     """The no-grad result of an op: a tensor around ``data`` (an inference tensor in
     inference mode)."""
-    if type(data) is not np.ndarray:
+    if type(data) is not _ndarray:
         # NOTE: NumPy returns scalars from 0-d ufuncs and reductions; tensors hold arrays.
         data = np.asarray(data)
-    if STATE.inference:
-        t = _make(data)
-        t._vc = None
-        return t
-    return _make(data)
+    # NOTE: Tensor._make inlined: this is the hottest constructor call in ember.
+    t = _new(Tensor)
+    t._data = data
+    t._requires_grad = False
+    t._grad_fn = None
+    t._output_nr = 0
+    t._vc = None if STATE.inference else [0]
+    t._view = None
+    t._grad = None
+    t._acc = None
+    t._extra = None
+    return t
 
 
 def view_requires_grad(t) -> bool:
@@ -90,20 +99,44 @@ def edge(t):
 
 
 def _edges(inputs):
-    return tuple(edge(t) if isinstance(t, Tensor) else NO_EDGE for t in inputs)
+    edges = []
+    for t in inputs:
+        if type(t) is Tensor or isinstance(t, Tensor):
+            fn = t._grad_fn
+            if fn is not None and t._view is None:  # the common case, without a call
+                edges.append((fn, t._output_nr))
+            else:
+                edges.append(edge(t))
+        else:
+            edges.append(NO_EDGE)
+    return tuple(edges)
 
 
 def record(node_cls, data, inputs, save=(), save_out=False, args=()) -> Tensor:
     """Output tensor of a recorded op, with a new ``node_cls`` node as its ``grad_fn``."""
-    if type(data) is not np.ndarray:
+    if type(data) is not _ndarray:
         data = np.asarray(data)
     if data.dtype.kind not in "fcV":  # integer and bool results are never differentiable
         return wrap(data)
-    node = node_cls(_edges(inputs), ((data.shape, data.dtype),))
-    node.args = args
+    # NOTE: Node.__init__ and Tensor._make inlined: this runs once per recorded op.
+    node = _new(node_cls)
+    node.next_functions = _edges(inputs)
+    node._meta = ((data.shape, data.dtype),)
+    node._seq = next(_seq)
+    if args:
+        node.args = args
     if save:
         node.save(*save)
-    out = _make(data, True, node)
+    out = _new(Tensor)
+    out._data = data
+    out._requires_grad = True
+    out._grad_fn = node
+    out._output_nr = 0
+    out._vc = [0]
+    out._view = None
+    out._grad = None
+    out._acc = None
+    out._extra = None
     if save_out:
         node.save_output(out)
     return out

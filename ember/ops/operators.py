@@ -14,10 +14,13 @@ from . import linalg
 from . import pointwise as pw
 
 _OPERANDS = (Tensor, bool, int, float, complex, np.generic, np.ndarray)
+_COMMON = frozenset((Tensor, float, int))
 
 
 def _forward(op):
     def dunder(self, other):
+        if type(other) in _COMMON:
+            return op(self, other)
         if not isinstance(other, _OPERANDS):
             return NotImplemented
         if type(other) is np.ndarray:

@@ -37,7 +37,12 @@ def _operands(a, b):
     Returns ``(a_array, b_array_or_scalar, result_np_dtype)``.
     """
     ad = a._data
-    if isinstance(b, Tensor):
+    tb = type(b)
+    if tb is float or tb is int:  # the most common scalar case first: weak, same category
+        dt = ad.dtype
+        if dt.kind in "fc":
+            return ad, b, dt
+    elif tb is Tensor or isinstance(b, Tensor):
         bd = b._data
         if ad.shape != bd.shape:
             check_broadcast(ad.shape, bd.shape)
@@ -49,9 +54,6 @@ def _operands(a, b):
         if bd.dtype != rt:
             bd = bd.astype(rt)
         return ad, bd, rt
-    tb = type(b)
-    if (tb is float or tb is int) and ad.dtype.kind in "fc":
-        return ad, b, ad.dtype
     s = _scalar(b)
     if s is None:
         raise TypeError(f"unsupported operand type(s): 'Tensor' and '{tb.__name__}'")
@@ -89,8 +91,9 @@ def _tensor_first(a, b):
 
 def _rg(t):
     """Whether ``t`` is a tensor whose gradient an op being recorded must compute."""
-    return isinstance(t, Tensor) and (
-        t._requires_grad or (t._view is not None and view_requires_grad(t)))
+    if type(t) is not Tensor and not isinstance(t, Tensor):
+        return False
+    return t._requires_grad or (t._view is not None and view_requires_grad(t))
 
 
 def _fix_dtype(out, rt):
@@ -114,7 +117,8 @@ AddBackward0 = node_class("AddBackward0", _add_vjp)
 
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` with PyTorch's type promotion and broadcasting."""
-    input, other = _tensor_first(input, other)
+    if type(input) is not Tensor:
+        input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     if alpha != 1:
         bd = bd * alpha
@@ -143,7 +147,8 @@ def _check_bool_sub(rt):
 
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other``."""
-    input, other = _tensor_first(input, other)
+    if type(input) is not Tensor:
+        input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     _check_bool_sub(rt)
     if alpha != 1:
@@ -192,11 +197,10 @@ MulBackward0 = node_class("MulBackward0", _mul_vjp)
 
 def mul(input, other, *, out=None):
     """``input * other``."""
-    input, other = _tensor_first(input, other)
+    if type(input) is not Tensor:
+        input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     data = np.multiply(ad, bd)
-    if rt.kind == "V":
-        data = _fix_dtype(data, rt)
     if STATE.enabled:
         rx, ry = _rg(input), _rg(other)
         if rx or ry:
@@ -228,7 +232,8 @@ DivBackward2 = node_class("DivBackward2", _rounding_div_vjp)
 
 def div(input, other, *, rounding_mode=None, out=None):
     """``input / other`` (true division; ``rounding_mode`` 'trunc' or 'floor' rounds)."""
-    input, other = _tensor_first(input, other)
+    if type(input) is not Tensor:
+        input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     if rounding_mode is None:
         if rt.kind in "iub":
@@ -290,7 +295,8 @@ def div_scalar(input, other):
 
 def floor_divide(input, other):
     """``input // other``: rounds toward negative infinity; not differentiable."""
-    input, other = _tensor_first(input, other)
+    if type(input) is not Tensor:
+        input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     if rt.kind in "iu" and not np.all(bd):
         raise RuntimeError("ZeroDivisionError")
@@ -310,7 +316,8 @@ RemainderBackward0 = node_class("RemainderBackward0", _remainder_vjp)
 
 def remainder(input, other):
     """Python's modulus: the result has the sign of the divisor."""
-    input, other = _tensor_first(input, other)
+    if type(input) is not Tensor:
+        input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     if rt.kind in "iu" and not np.all(bd):
         raise RuntimeError("ZeroDivisionError")
@@ -322,7 +329,8 @@ def remainder(input, other):
 
 def fmod(input, other):
     """C's fmod: the result has the sign of the dividend."""
-    input, other = _tensor_first(input, other)
+    if type(input) is not Tensor:
+        input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     data = _fix_dtype(np.fmod(ad, bd), rt)
     if STATE.enabled and recording(input, other):
@@ -448,6 +456,81 @@ def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None
     return op, node
 
 
+# ---- fused derivative ops ----
+# NOTE [fused derivative ops]: the backward of y = f(x) is g * f'(x). As separate ember ops
+# that is two or three op calls per node; PyTorch has dedicated ops for the common ones
+# (sigmoid_backward, tanh_backward, threshold_backward) and so does ember: one NumPy
+# expression, recorded as one node whose own rule (ember ops again) makes higher orders work.
+
+def derivative_op(node_name, forward, vjp_g, vjp_x):
+    """A fused op ``d(g, x)`` computed by ``forward(g_array, x_array)``; its rule gives
+    ``vjp_g(gg, g, x)`` to ``g`` and ``vjp_x(gg, g, x)`` (or None: no gradient) to ``x``."""
+    def rule(ctx, gg):
+        g, x = ctx.saved_tensors
+        return (vjp_g(gg, g, x) if ctx.next_functions[0][0] is not None else None,
+                vjp_x(gg, g, x) if ctx.next_functions[1][0] is not None else None)
+
+    node = node_class(node_name, rule)
+
+    def op(g, x):
+        data = forward(g._data, x._data)
+        if STATE.enabled and (_rg(g) or _rg(x)):
+            return record(node, data, (g, x), save=(g, x))
+        return wrap(data)
+    return op
+
+
+# The forwards below write into their first, freshly made array (private, so in place is
+# safe); np.asarray turns NumPy's 0-d scalar results into arrays that accept ``out=``.
+
+def _sin_bwd_np(g, x):
+    d = np.asarray(np.cos(x))
+    np.multiply(d, g, out=d)
+    return d
+
+
+def _cos_bwd_np(g, x):
+    d = np.asarray(np.sin(x))
+    np.negative(d, out=d)
+    np.multiply(d, g, out=d)
+    return d
+
+
+def _tanh_bwd_np(g, y):
+    d = np.asarray(np.square(y))
+    np.subtract(1, d, out=d)
+    np.multiply(d, g, out=d)
+    return d
+
+
+def _sigmoid_bwd_np(g, y):
+    d = np.asarray(np.subtract(1, y))
+    np.multiply(d, y, out=d)
+    np.multiply(d, g, out=d)
+    return d
+
+
+def _threshold_bwd_np(g, y):
+    return np.where(y > 0, g, np.zeros((), dtype=g.dtype))
+
+
+sin_backward = derivative_op(
+    "SinBackwardBackward0", _sin_bwd_np,
+    lambda gg, g, x: sin_backward(gg, x), lambda gg, g, x: -(gg * g) * x.sin())
+cos_backward = derivative_op(
+    "CosBackwardBackward0", _cos_bwd_np,
+    lambda gg, g, x: cos_backward(gg, x), lambda gg, g, x: -(gg * g) * x.cos())
+tanh_backward = derivative_op(
+    "TanhBackwardBackward0", _tanh_bwd_np,
+    lambda gg, g, y: tanh_backward(gg, y), lambda gg, g, y: gg * g * y * -2.0)
+sigmoid_backward = derivative_op(
+    "SigmoidBackwardBackward0", _sigmoid_bwd_np,
+    lambda gg, g, y: sigmoid_backward(gg, y), lambda gg, g, y: gg * g * (1 - 2 * y))
+threshold_backward = derivative_op(
+    "ThresholdBackwardBackward0", _threshold_bwd_np,
+    lambda gg, g, y: threshold_backward(gg, y), lambda gg, g, y: None)
+
+
 def _exp_vjp(g, x, out):
     return g * out
 
@@ -493,11 +576,13 @@ def _reciprocal_vjp(g, x, out):
 
 
 def _sin_vjp(g, x, out):
-    return g * x.cos()
+    # NOTE: recorded (create_graph) as PyTorch does, g * cos(x), so graphs read the same; the
+    # fused op is the fast path for the usual first-order backward.
+    return g * x.cos() if STATE.enabled else sin_backward(g, x)
 
 
 def _cos_vjp(g, x, out):
-    return g * -x.sin()
+    return g * -x.sin() if STATE.enabled else cos_backward(g, x)
 
 
 def _tan_vjp(g, x, out):
@@ -505,16 +590,16 @@ def _tan_vjp(g, x, out):
 
 
 def _tanh_vjp(g, x, out):
-    return g * (1 - out * out)
+    return tanh_backward(g, out)
 
 
 def _sigmoid_vjp(g, x, out):
-    return g * (out * (1 - out))
+    return sigmoid_backward(g, out)
 
 
 def _relu_vjp(g, x, out):
     # NOTE: the subgradient at 0 is 0, as PyTorch (threshold_backward on the result).
-    return g * (out > 0)
+    return threshold_backward(g, out)
 
 
 def _abs_vjp(g, x, out):
