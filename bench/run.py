@@ -12,7 +12,6 @@ the Markdown table the README includes.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import platform
 import statistics
@@ -153,12 +152,14 @@ def mlp_run(T, x, y, params):
     return [p.grad.numpy() for p in params]
 
 
+ROUNDS = 5  # blocks per contestant
+
 WORKLOADS = {
     "chain": dict(title=f"tiny-op chain ({CHAIN_OPS} ops on 3 floats), per op fwd+bwd",
                   setup=chain_setup, run=chain_run, unit="us/op", per=CHAIN_OPS,
                   repeats=200, quick=40),
     "mlp": dict(title="MLP 784-512-512-10 training step, batch 256", setup=mlp_setup,
-                run=mlp_run, unit="ms/step", per=1, repeats=40, quick=8),
+                run=mlp_run, unit="ms/step", per=1, repeats=40, quick=10),
 }
 
 
@@ -181,17 +182,17 @@ def bench(name, quick=False):
     _check_equal(results, name)
     times = {who: [] for who in contestants}
     repeats = spec["quick"] if quick else spec["repeats"]
-    for who, T in contestants.items():  # warm up
-        for _ in range(3):
-            spec["run"](T, *args[who])
-    gc_was = gc.isenabled()
-    for _ in range(repeats):
+    # NOTE: contestants alternate in short blocks (each block's first run is a discarded
+    # warm-up): interleaving single runs lets one library's idle worker threads (PyTorch's
+    # OpenMP pool spins after each op) and cold caches tax whoever runs next.
+    block = max(1, repeats // ROUNDS)
+    for _ in range(ROUNDS):
         for who, T in contestants.items():
-            t0 = time.perf_counter()
             spec["run"](T, *args[who])
-            times[who].append(time.perf_counter() - t0)
-    if gc_was:
-        gc.enable()
+            for _ in range(block):
+                t0 = time.perf_counter()
+                spec["run"](T, *args[who])
+                times[who].append(time.perf_counter() - t0)
     scale = 1e6 if spec["unit"].startswith("us") else 1e3
     return {who: statistics.median(ts) * scale / spec["per"] for who, ts in times.items()}
 
@@ -222,6 +223,8 @@ def main(argv=None):
     ap.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     ap.add_argument("--write", metavar="PATH", help="write the Markdown table to PATH")
+    ap.add_argument("--readme", action="store_true",
+                    help="also put the table into README.md between its bench markers")
     args = ap.parse_args(argv)
     rows = []
     for name in args.workloads:
@@ -232,11 +235,24 @@ def main(argv=None):
     print()
     print(text)
     if args.write:
-        tmp = args.write + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, args.write)  # atomic: never a half-written table
+        _write_atomic(args.write, text)
+    if args.readme:
+        readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "README.md")
+        with open(readme) as f:
+            doc = f.read()
+        start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
+        i, j = doc.index(start) + len(start), doc.index(end)
+        _write_atomic(readme, doc[:i] + text + doc[j:])
     return 0
+
+
+def _write_atomic(path, text):
+    """Write via a temporary file and a rename: never a half-written file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
