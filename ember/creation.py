@@ -231,12 +231,17 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
     return _new(np.full(shape, fill_value, dtype=dtype.np), requires_grad)
 
 
+def _new_like(input, dtype, device, requires_grad, make):
+    """A new tensor of ``input``'s shape (and dtype unless given) from ``make(shape, dtype)``."""
+    check_device(device)
+    np_dt = dtype.np if dtype is not None else input._data.dtype
+    return _new(make(input._data.shape, np_dt), requires_grad)
+
+
 def _like(name, fill):
     def factory(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                 memory_format=None):
-        check_device(device)
-        np_dt = dtype.np if dtype is not None else input._data.dtype
-        return _new(fill(input._data.shape, np_dt), requires_grad)
+        return _new_like(input, dtype, device, requires_grad, fill)
     factory.__name__ = name
     factory.__doc__ = f"``{name[:-5]}`` with the shape (and by default dtype) of ``input``."
     return factory
@@ -249,9 +254,8 @@ empty_like = _like("empty_like", np.empty)
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
               memory_format=None):
-    check_device(device)
-    np_dt = dtype.np if dtype is not None else input._data.dtype
-    return _new(np.full(input._data.shape, fill_value, dtype=np_dt), requires_grad)
+    return _new_like(input, dtype, device, requires_grad,
+                     lambda shape, dt: np.full(shape, fill_value, dtype=dt))
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):

@@ -46,6 +46,17 @@ def column_major(a):
     return f.f_contiguous and not f.c_contiguous
 
 
+def _product(node_cls, data, x, y, args=()):
+    """The result of a product of ``x`` and ``y``, recorded when needed; each operand is saved
+    only when the other one's gradient needs it."""
+    if STATE.enabled:
+        rx, ry = recording(x), recording(y)
+        if rx or ry:
+            return record(node_cls, data, (x, y), save=(x if ry else None, y if rx else None),
+                          args=args)
+    return wrap(data)
+
+
 def _mm_vjp(ctx, g):
     x, y = ctx.saved_tensors
     return mm_grads(g, x, y, ctx.args)
@@ -66,13 +77,7 @@ def mm(input, mat2):
                            f"and {b.shape[0]}x{b.shape[1]})")
     _same_dtype(input, mat2)
     data = a @ b
-    if STATE.enabled:
-        rx, ry = recording(input), recording(mat2)
-        if rx or ry:
-            return record(MmBackward0, data, (input, mat2),
-                          save=(input if ry else None, mat2 if rx else None),
-                          args=(column_major(a), column_major(b)))
-    return wrap(data)
+    return _product(MmBackward0, data, input, mat2, args=(column_major(a), column_major(b)))
 
 
 def _mv_vjp(ctx, g):
@@ -96,12 +101,7 @@ def mv(input, vec):
                            f"({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})")
     _same_dtype(input, vec)
     data = a @ v
-    if STATE.enabled:
-        rx, ry = recording(input), recording(vec)
-        if rx or ry:
-            return record(MvBackward0, data, (input, vec),
-                          save=(input if ry else None, vec if rx else None))
-    return wrap(data)
+    return _product(MvBackward0, data, input, vec)
 
 
 def _dot_vjp(ctx, g):
@@ -127,12 +127,7 @@ def dot(input, tensor):
             "dot : expected both vectors to have same dtype, but found "
             f"{input.dtype.scalar_name} and {tensor.dtype.scalar_name}")
     data = np.asarray(np.dot(a, b))
-    if STATE.enabled:
-        rx, ry = recording(input), recording(tensor)
-        if rx or ry:
-            return record(DotBackward0, data, (input, tensor),
-                          save=(input if ry else None, tensor if rx else None))
-    return wrap(data)
+    return _product(DotBackward0, data, input, tensor)
 
 
 inner = dot
@@ -160,12 +155,7 @@ def bmm(input, mat2):
             f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
     _same_dtype(input, mat2)
     data = np.matmul(a, b)
-    if STATE.enabled:
-        rx, ry = recording(input), recording(mat2)
-        if rx or ry:
-            return record(BmmBackward0, data, (input, mat2),
-                          save=(input if ry else None, mat2 if rx else None))
-    return wrap(data)
+    return _product(BmmBackward0, data, input, mat2)
 
 
 def _squeeze4_vjp(ctx, g):

@@ -69,9 +69,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     data = e / np.sum(e, axis=d, keepdims=True) if a.ndim else e / e
     if STATE.enabled and recording(input):
         src = input if dtype is None else input.to(dtype)
-        out = record(SoftmaxBackward0, data, (src,), args=(d,))
-        out._grad_fn.save_output(out)
-        return out
+        return record(SoftmaxBackward0, data, (src,), args=(d,), save_out=True)
     return wrap(data)
 
 
@@ -85,9 +83,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     data = s - np.log(np.sum(np.exp(s), axis=d, keepdims=True)) if a.ndim else s
     if STATE.enabled and recording(input):
         src = input if dtype is None else input.to(dtype)
-        out = record(LogSoftmaxBackward0, data, (src,), args=(d,))
-        out._grad_fn.save_output(out)
-        return out
+        return record(LogSoftmaxBackward0, data, (src,), args=(d,), save_out=True)
     return wrap(data)
 
 
@@ -174,6 +170,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return record(node, data, (input,), save=(tgt, weight),
                       args=(src_shape, reduction, ignore_index, total))
     return wrap(data)
+
+
+def _reduce(losses, reduction):
+    """Elementwise losses reduced as ``reduction`` says ('mean', 'sum' or 'none')."""
+    if reduction == "mean":
+        return np.asarray(losses.mean(dtype=losses.dtype))
+    if reduction == "sum":
+        return np.asarray(losses.sum(dtype=losses.dtype))
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
 def _legacy_reduction(size_average, reduce, reduction):
@@ -288,14 +295,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = loss * weight._data
     loss = loss.astype(x.dtype, copy=False)
     n = loss.size
-    if reduction == "mean":
-        data = np.asarray(loss.mean(dtype=x.dtype))
-    elif reduction == "sum":
-        data = np.asarray(loss.sum(dtype=x.dtype))
-    elif reduction == "none":
-        data = loss
-    else:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    data = _reduce(loss, reduction)
     if STATE.enabled and recording(input, target, weight, pos_weight):
         return record(BinaryCrossEntropyWithLogitsBackward0, data, (input, target),
                       save=(input, target, weight, pos_weight), args=(reduction, n))
@@ -328,14 +328,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     a, b = np.broadcast_arrays(input._data, target._data)
     diff = (a - b)
     sq = diff * diff
-    if reduction == "mean":
-        data = np.asarray(sq.mean(dtype=sq.dtype))
-    elif reduction == "sum":
-        data = np.asarray(sq.sum(dtype=sq.dtype))
-    elif reduction == "none":
-        data = sq
-    else:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    data = _reduce(sq, reduction)
     if STATE.enabled and recording(input, target):
         return record(MseLossBackward0, data, (input, target), save=(input, target),
                       args=(reduction, sq.size))

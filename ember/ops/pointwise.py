@@ -384,9 +384,8 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
     if isinstance(exponent, Tensor):
         data = _fix_dtype(np.power(ad, ed), rt)
         if STATE.enabled and recording(input, exponent):
-            out = record(PowBackward1, data, (input, exponent), save=(input, exponent))
-            out._grad_fn.save_output(out)
-            return out
+            return record(PowBackward1, data, (input, exponent), save=(input, exponent),
+                          save_out=True)
         return wrap(data)
     e = _scalar(exponent)
     if e == 2 and rt.kind in "fc":
@@ -407,9 +406,7 @@ def _rpow(self, base):
     rt = _dt.binary_result_np(self._data, base)
     data = _fix_dtype(np.power(np.asarray(base, dtype=rt), self._data.astype(rt)), rt)
     if STATE.enabled and recording(self):
-        out = record(PowBackward2, data, (self,), save=(self,), args=(base,))
-        out._grad_fn.save_output(out)
-        return out
+        return record(PowBackward2, data, (self,), save=(self,), args=(base,), save_out=True)
     return wrap(data)
 
 
@@ -445,10 +442,8 @@ def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None
         data = forward(float_data(input._data) if float_only else input._data)
         if STATE.enabled and (input._requires_grad or input._view is not None) \
                 and recording(input):
-            out = record(node, data, (input,), save=(input,) if save_x else ())
-            if save_out:
-                out._grad_fn.save_output(out)
-            return out
+            return record(node, data, (input,), save=(input,) if save_x else (),
+                          save_out=save_out)
         return wrap(data)
 
     op.__name__ = op.__qualname__ = name

@@ -163,10 +163,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     dims = _dims(dim, a.ndim)
     data = np.prod(a, axis=dims, keepdims=keepdim)
     if STATE.enabled and recording(input):
-        out = record(ProdBackward0 if full else ProdBackward1, data, (input,), save=(input,),
-                     args=(input._data.shape, dims, keepdim))
-        out._grad_fn.save_output(out)
-        return out
+        return record(ProdBackward0 if full else ProdBackward1, data, (input,), save=(input,),
+                     args=(input._data.shape, dims, keepdim), save_out=True)
     return wrap(data)
 
 
@@ -220,10 +218,8 @@ def _extreme_all(input, np_fn, node, name):
             "the reduction dim with the 'dim' argument.")
     data = np_fn(a, axis=None)
     if STATE.enabled and recording(input):
-        out = record(node, np.asarray(data), (input,), save=(input,),
-                     args=(a.shape, tuple(range(a.ndim)), False))
-        out._grad_fn.save_output(out)
-        return out
+        return record(node, np.asarray(data), (input,), save=(input,),
+                      args=(a.shape, tuple(range(a.ndim)), False), save_out=True)
     return wrap(np.asarray(data))
 
 
@@ -291,9 +287,8 @@ def _amaxmin(input, dim, keepdim, np_fn, node):
     dims = _dims(dim if dim != () else None, a.ndim)
     data = np_fn(a, axis=dims, keepdims=keepdim)
     if STATE.enabled and recording(input):
-        out = record(node, data, (input,), save=(input,), args=(a.shape, dims, keepdim))
-        out._grad_fn.save_output(out)
-        return out
+        return record(node, data, (input,), save=(input,), args=(a.shape, dims, keepdim),
+                      save_out=True)
     return wrap(data)
 
 
@@ -380,10 +375,8 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     a, dims, correction, n = _var_args(input, dim, unbiased, correction)
     data = np.std(a, axis=dims, ddof=correction, keepdims=keepdim)
     if STATE.enabled and recording(input):
-        out = record(StdBackward0, data, (input,), save=(input,),
-                     args=(a.shape, dims, keepdim, correction, n))
-        out._grad_fn.save_output(out)
-        return out
+        return record(StdBackward0, data, (input,), save=(input,),
+                     args=(a.shape, dims, keepdim, correction, n), save_out=True)
     return wrap(data)
 
 
@@ -413,10 +406,8 @@ def logsumexp(input, dim, keepdim=False):
         if not keepdim:
             data = data.reshape([s for i, s in enumerate(a.shape) if i not in dims])
     if STATE.enabled and recording(input):
-        out = record(LogsumexpBackward0, data, (input,), save=(input,),
-                     args=(a.shape, dims, keepdim))
-        out._grad_fn.save_output(out)
-        return out
+        return record(LogsumexpBackward0, data, (input,), save=(input,),
+                     args=(a.shape, dims, keepdim), save_out=True)
     return wrap(data)
 
 
@@ -478,10 +469,8 @@ def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
         data = np.sum(absa ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
     data = np.asarray(data).astype(a.dtype, copy=False)
     if STATE.enabled and recording(input) and p != 0:
-        out = record(LinalgVectorNormBackward0, data, (input,), save=(input,),
-                     args=(p, a.shape, dims, keepdim))
-        out._grad_fn.save_output(out)
-        return out
+        return record(LinalgVectorNormBackward0, data, (input,), save=(input,),
+                     args=(p, a.shape, dims, keepdim), save_out=True)
     return wrap(data)
 
 

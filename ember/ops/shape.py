@@ -855,30 +855,21 @@ def vstack(tensors):
     return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
 
 
-def _unbind_vjp(ctx, *grads):
-    dim = ctx.args[0]
-    shapes = ctx._meta
+def _materialized(ctx, grads):
+    """One gradient per output of a multi-output node, zeros for outputs that got none."""
+    from .. import dtypes as _dt
     from ..creation import zeros
 
-    parts = [g if g is not None else zeros(shapes[i][0], dtype=_dtype_of(shapes[i][1]))
-             for i, g in enumerate(grads)]
-    return (stack(parts, dim),)
+    return [g if g is not None else zeros(shape, dtype=_dt.from_np(dtype))
+            for g, (shape, dtype) in zip(grads, ctx._meta)]
+
+
+def _unbind_vjp(ctx, *grads):
+    return (stack(_materialized(ctx, grads), ctx.args[0]),)
 
 
 def _split_vjp(ctx, *grads):
-    dim = ctx.args[0]
-    shapes = ctx._meta
-    from ..creation import zeros
-
-    parts = [g if g is not None else zeros(shapes[i][0], dtype=_dtype_of(shapes[i][1]))
-             for i, g in enumerate(grads)]
-    return (cat(parts, dim),)
-
-
-def _dtype_of(np_dtype):
-    from .. import dtypes as _dt
-
-    return _dt.from_np(np_dtype)
+    return (cat(_materialized(ctx, grads), ctx.args[0]),)
 
 
 UnbindBackward0 = node_class("UnbindBackward0", _unbind_vjp)
