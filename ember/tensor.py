@@ -318,12 +318,11 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        fn = self._grad_fn
-        if self._view is not None and fn is not None:
+        if self._view is not None:
             from .ops.inplace import current_view_grad_fn
 
-            fn = current_view_grad_fn(self)
-        return fn
+            return current_view_grad_fn(self)
+        return self._grad_fn
 
     @property
     def output_nr(self) -> int:

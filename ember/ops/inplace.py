@@ -36,6 +36,12 @@ NO_GRAD_VIEW_MESSAGE = (
     "your code by moving both the view and the inplace either both inside the no_grad block (if "
     "you don't want the inplace to be tracked) or both outside (if you want the inplace to be "
     "tracked).")
+NO_GRAD_VIEW_STALE_MESSAGE = (
+    "A view was created in no_grad mode and its base or another view of its base has been "
+    "modified inplace with grad mode enabled. Given that this use case is ambiguous and "
+    "error-prone, it is forbidden. You can clarify your code by moving both the view and the "
+    "inplace either both inside the no_grad block (if you don't want the inplace to be "
+    "tracked) or both outside (if you want the inplace to be tracked).")
 OVERLAP_MESSAGE = (
     "unsupported operation: more than one element of the written-to tensor refers to a single "
     "memory location. Please clone() the tensor before performing the operation.")
@@ -221,6 +227,8 @@ def current_view_grad_fn(view):
     if info.version != view._vc[0]:
         base = info.base
         if base._requires_grad:
+            if info.multi == "no_grad":
+                raise RuntimeError(NO_GRAD_VIEW_STALE_MESSAGE)
             _regenerate(view)
         else:
             info.version = view._vc[0]

@@ -1099,3 +1099,19 @@ def test_unsqueeze_in_place_on_non_leaf():
         (y * T.tensor([[3., 4.]])).sum().backward()
         return y, y.grad_fn.name(), x.grad
     same(fn)
+
+
+def _no_grad_view_modified(T):
+    a = T.tensor([1., 2.], requires_grad=True).clone()
+    with T.no_grad():
+        b = a[:1]
+        b.mul_(2)
+    return b
+
+
+def test_no_grad_view_of_modified_base_grad_fn_errors():
+    same(lambda T: _no_grad_view_modified(T).grad_fn)
+
+
+def test_no_grad_view_of_modified_base_prints_invalid_grad_fn():
+    same(lambda T: repr(_no_grad_view_modified(T)))
