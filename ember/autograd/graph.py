@@ -239,6 +239,9 @@ class Node:
     def _vjp(self, *grads):  # pragma: no cover - every concrete node defines its rule
         raise NotImplementedError(f"{self.name()} has no backward rule")
 
+    def _jvp(self, *tangents):
+        raise NotImplementedError(f"{self.name()} has no forward-mode (JVP) rule")
+
 
 class AccumulateGrad(Node):
     """The node at the end of every path to a leaf: adds the gradient into ``variable.grad``."""

@@ -159,15 +159,15 @@ def record_multi(node_cls, datas, inputs, save=(), args=(), differentiable=None)
     return outs
 
 
-def node_class(name, vjp, jvp=None, doc=None, display_name=None):
-    """The Node subclass for one op. ``vjp(ctx, *grads)`` returns one gradient per input.
+def node_class(name, vjp, jvp, doc=None, display_name=None):
+    """The Node subclass for one op: ``vjp(ctx, *grads)`` returns one gradient per input, and
+    ``jvp(ctx, *tangents)`` the output's tangent (see _jvp.py for the shapes rules take).
     ``display_name`` is what ``name()`` returns when PyTorch's differs from a Python class
     name (``torch::autograd::CopyBackwards``)."""
-    ns = {"__slots__": (), "_vjp": vjp, "__doc__": doc or f"Backward of an op ({name})."}
+    ns = {"__slots__": (), "_vjp": vjp, "_jvp": jvp,
+          "__doc__": doc or f"Backward of an op ({name})."}
     if display_name is not None:
         ns["_display_name"] = display_name
-    if jvp is not None:
-        ns["jvp"] = staticmethod(jvp)
     cls = type(name, (Node,), ns)
     cls.__module__ = "ember.autograd.graph"
     return cls

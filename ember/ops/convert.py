@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, check_device, device
+from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
 
 
@@ -20,7 +21,11 @@ def _to_copy_vjp(ctx, g):
     return (g.to(ctx.args[0]),)
 
 
-ToCopyBackward0 = node_class("ToCopyBackward0", _to_copy_vjp)
+def _to_copy_jvp(ctx, dx):
+    return dx.to(_dt.from_np(ctx._meta[0][1]))
+
+
+ToCopyBackward0 = node_class("ToCopyBackward0", _to_copy_vjp, linear(_to_copy_jvp))
 
 
 def _cast(input, dtype, copy=False):

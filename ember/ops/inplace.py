@@ -24,6 +24,7 @@ from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
 from ..tensor import Tensor
+from ._jvp import out_zeros
 from ._registry import edge, node_class, record, recording, register, wrap
 from .shape import AsStridedBackward0, parse_key, view_replay
 
@@ -176,6 +177,15 @@ class CopySlices(Node):
         Node.release(self)
         self.args[2].release()
 
+    def _jvp(self, dbase, *others):
+        """The base's tangent with the view's slice replaced by the op's JVP there."""
+        base_shape, steps, fn = self.args
+        result = dbase.clone() if dbase is not None else out_zeros(self)
+        old_view = view_replay(result, steps)
+        new_view = fn._jvp(old_view.clone(), *others)
+        old_view.copy_(new_view)
+        return result
+
     def _vjp(self, g):
         base_shape, steps, fn = self.args
         result = g.clone()
@@ -303,7 +313,16 @@ def _copy_vjp(ctx, g):
     return (zeros, g if ctx.next_functions[1][0] is not None else None)
 
 
-CopyBackwards = node_class("CopyBackwards", _copy_vjp,
+def _copy_jvp(ctx, dself, dsrc):
+    from .. import dtypes as _dt
+
+    if dsrc is None:
+        return out_zeros(ctx)
+    shape, dtype = ctx._meta[0]
+    return dsrc.expand(shape).to(_dt.from_np(dtype))
+
+
+CopyBackwards = node_class("CopyBackwards", _copy_vjp, _copy_jvp,
                            display_name="torch::autograd::CopyBackwards")
 
 
@@ -326,9 +345,13 @@ def _fill_vjp(ctx, g):
     return (g * 0,) + ((g.sum(),) if len(ctx.next_functions) > 1 else ())
 
 
-FillBackward0 = node_class("FillBackward0", _fill_vjp)
-FillBackward2 = node_class("FillBackward2", _fill_vjp)
-ZeroBackward0 = node_class("ZeroBackward0", _fill_vjp)
+def _fill_jvp(ctx, dself, dvalue=None):
+    return out_zeros(ctx) if dvalue is None else dvalue.expand(ctx._meta[0][0])
+
+
+FillBackward0 = node_class("FillBackward0", _fill_vjp, _fill_jvp)
+FillBackward2 = node_class("FillBackward2", _fill_vjp, _fill_jvp)
+ZeroBackward0 = node_class("ZeroBackward0", _fill_vjp, _fill_jvp)
 
 
 def fill_(self, value):
@@ -380,7 +403,17 @@ def _index_put_vjp(ctx, g):
     return (gx, gv)
 
 
-IndexPutBackward0 = node_class("IndexPutBackward0", _index_put_vjp)
+def _index_put_jvp(ctx, dself, dvalues):
+    key, = ctx.args
+    result = dself.clone() if dself is not None else out_zeros(ctx)
+    if dvalues is not None:
+        result._data[key] = dvalues._data
+    else:
+        result._data[key] = 0
+    return result
+
+
+IndexPutBackward0 = node_class("IndexPutBackward0", _index_put_vjp, _index_put_jvp)
 
 
 def index_put_(self, indices, values, accumulate=False):

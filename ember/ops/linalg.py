@@ -13,8 +13,9 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
+from ._jvp import out_zeros
 from ._registry import node_class, record, recording, register, wrap
-from .shape import _np_reshape, _view_op
+from .shape import _RESHAPED, _np_reshape, _view_op
 
 
 def _same_dtype(a, b):
@@ -62,7 +63,19 @@ def _mm_vjp(ctx, g):
     return mm_grads(g, x, y, ctx.args)
 
 
-MmBackward0 = node_class("MmBackward0", _mm_vjp)
+def _product_jvp(op):
+    """JVP of a bilinear product: ``op(dx, y) + op(x, dy)``."""
+    def jvp(ctx, dx, dy):
+        x, y = ctx.saved_tensors
+        total = op(dx, y) if dx is not None else None
+        if dy is not None:
+            c = op(x, dy)
+            total = c if total is None else total + c
+        return out_zeros(ctx) if total is None else total
+    return jvp
+
+
+MmBackward0 = node_class("MmBackward0", _mm_vjp, _product_jvp(lambda a, b: a.mm(b)))
 
 
 def mm(input, mat2):
@@ -87,7 +100,7 @@ def _mv_vjp(ctx, g):
     return gm, gv
 
 
-MvBackward0 = node_class("MvBackward0", _mv_vjp)
+MvBackward0 = node_class("MvBackward0", _mv_vjp, _product_jvp(lambda a, b: a.mv(b)))
 
 
 def mv(input, vec):
@@ -109,7 +122,7 @@ def _dot_vjp(ctx, g):
     return (g * y if y is not None else None, g * x if x is not None else None)
 
 
-DotBackward0 = node_class("DotBackward0", _dot_vjp)
+DotBackward0 = node_class("DotBackward0", _dot_vjp, _product_jvp(lambda a, b: a.dot(b)))
 
 
 def dot(input, tensor):
@@ -139,7 +152,7 @@ def _bmm_vjp(ctx, g):
             x.transpose(1, 2).bmm(g) if x is not None else None)
 
 
-BmmBackward0 = node_class("BmmBackward0", _bmm_vjp)
+BmmBackward0 = node_class("BmmBackward0", _bmm_vjp, _product_jvp(lambda a, b: a.bmm(b)))
 
 
 def bmm(input, mat2):
@@ -162,7 +175,7 @@ def _squeeze4_vjp(ctx, g):
     return (g.reshape(ctx.args[0]),)
 
 
-SqueezeBackward4 = node_class("SqueezeBackward4", _squeeze4_vjp)
+SqueezeBackward4 = node_class("SqueezeBackward4", _squeeze4_vjp, _RESHAPED)
 
 
 def matmul(input, other):
@@ -240,7 +253,7 @@ def _unsafe_view_vjp(ctx, g):
     return (g.reshape(ctx.args[0]),)
 
 
-UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _unsafe_view_vjp)
+UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _unsafe_view_vjp, _RESHAPED)
 
 
 def _unsafe_view(t, shape):

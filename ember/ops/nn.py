@@ -16,6 +16,7 @@ from .. import dtypes as _dt
 from .._size import Size
 from ..autograd.grad_mode import STATE
 from ..tensor import _wrap_dim
+from ._jvp import ALL, fiberwise, linear, out_zeros
 from ._registry import float_data, node_class, record, recording, register, wrap
 from .linalg import mm_grads
 from .pointwise import div_scalar
@@ -48,8 +49,21 @@ def _log_softmax_vjp(ctx, g):
     return (g - out.exp() * g.sum(dim, keepdim=True),)
 
 
-SoftmaxBackward0 = node_class("SoftmaxBackward0", _softmax_vjp)
-LogSoftmaxBackward0 = node_class("LogSoftmaxBackward0", _log_softmax_vjp)
+def _softmax_jvp(ctx, dx):
+    out, = ctx.saved_tensors
+    dim = ctx.args[0]
+    return out * (dx - (dx * out).sum(dim, keepdim=True))
+
+
+def _log_softmax_jvp(ctx, dx):
+    out, = ctx.saved_tensors
+    dim = ctx.args[0]
+    return dx - (out.exp() * dx).sum(dim, keepdim=True)
+
+
+SoftmaxBackward0 = node_class("SoftmaxBackward0", _softmax_vjp, linear(_softmax_jvp))
+LogSoftmaxBackward0 = node_class("LogSoftmaxBackward0", _log_softmax_vjp,
+                                 linear(_log_softmax_jvp))
 
 
 def _shifted(a, d):
@@ -105,8 +119,15 @@ def _nll_vjp(ctx, g):
     return (scatter_along(coeff.unsqueeze(1), in_shape, 1, idx),)
 
 
-NllLossBackward0 = node_class("NllLossBackward0", _nll_vjp)
-NllLoss2DBackward0 = node_class("NllLoss2DBackward0", _nll_vjp)
+def _nll_dims(ctx):
+    in_shape, reduction = ctx.args[0], ctx.args[1]
+    if reduction == "none" and ctx._meta[0][0] != ():
+        return (1,), False  # each loss depends on its own row of classes
+    return tuple(range(len(in_shape))), False
+
+
+NllLossBackward0 = node_class("NllLossBackward0", _nll_vjp, fiberwise(_nll_dims))
+NllLoss2DBackward0 = node_class("NllLoss2DBackward0", _nll_vjp, fiberwise(_nll_dims))
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -244,6 +265,11 @@ def _class_shape(weight, ndim, class_dim):
 
 
 # ---- binary_cross_entropy_with_logits ----
+def _loss_dims(ctx):
+    """Reduced dims of an elementwise loss: none, or all of them (``ALL``)."""
+    return (() if ctx.args[0] == "none" else ALL), False
+
+
 def _bce_logits_vjp(ctx, g):
     x, t, w, pw = ctx.saved_tensors
     reduction, n = ctx.args
@@ -272,8 +298,8 @@ def _softplus(x):
     return x.relu() + (-x.abs()).exp().log1p()
 
 
-BinaryCrossEntropyWithLogitsBackward0 = node_class("BinaryCrossEntropyWithLogitsBackward0",
-                                                   _bce_logits_vjp)
+BinaryCrossEntropyWithLogitsBackward0 = node_class(
+    "BinaryCrossEntropyWithLogitsBackward0", _bce_logits_vjp, fiberwise(_loss_dims))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
@@ -314,7 +340,7 @@ def _mse_vjp(ctx, g):
             -gd if ctx.next_functions[1][0] is not None else None)
 
 
-MseLossBackward0 = node_class("MseLossBackward0", _mse_vjp)
+MseLossBackward0 = node_class("MseLossBackward0", _mse_vjp, fiberwise(_loss_dims))
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -344,7 +370,18 @@ def _addmm_vjp(ctx, g):
     return gb, g1, g2
 
 
-AddmmBackward0 = node_class("AddmmBackward0", _addmm_vjp)
+def _addmm_jvp(ctx, db, d1, d2):
+    m1, m2 = ctx.saved_tensors
+    beta, alpha, _ = ctx.args
+    total = db * beta if db is not None else None
+    for c in (d1.mm(m2) if d1 is not None else None, m1.mm(d2) if d2 is not None else None):
+        if c is not None:
+            c = c * alpha if alpha != 1 else c
+            total = c if total is None else total + c
+    return out_zeros(ctx) if total is None else total.expand(ctx._meta[0][0])
+
+
+AddmmBackward0 = node_class("AddmmBackward0", _addmm_vjp, _addmm_jvp)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):

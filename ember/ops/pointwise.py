@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
+from ._jvp import elementwise, zeros_for
 from ._registry import float_data, node_class, record, recording, register, view_requires_grad, wrap
 
 _make = Tensor._make
@@ -112,7 +113,7 @@ def _add_vjp(ctx, g):
             (g if alpha == 1 else g * alpha) if gy[0] is not None else None)
 
 
-AddBackward0 = node_class("AddBackward0", _add_vjp)
+AddBackward0 = node_class("AddBackward0", _add_vjp, elementwise)
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -135,7 +136,7 @@ def _sub_vjp(ctx, g):
             (-g if alpha == 1 else g * -alpha) if gy[0] is not None else None)
 
 
-SubBackward0 = node_class("SubBackward0", _sub_vjp)
+SubBackward0 = node_class("SubBackward0", _sub_vjp, elementwise)
 
 
 def _check_bool_sub(rt):
@@ -170,8 +171,8 @@ def _rsub_vjp(ctx, g):
             g if gy is not None else None)[:len(ctx.next_functions)]
 
 
-RsubBackward0 = node_class("RsubBackward0", _rsub_vjp)
-RsubBackward1 = node_class("RsubBackward1", _rsub_vjp)
+RsubBackward0 = node_class("RsubBackward0", _rsub_vjp, elementwise)
+RsubBackward1 = node_class("RsubBackward1", _rsub_vjp, elementwise)
 
 
 def rsub(input, other, *, alpha=1):
@@ -192,7 +193,7 @@ def _mul_vjp(ctx, g):
     return (g * y if y is not None else None, g * x if x is not None else None)
 
 
-MulBackward0 = node_class("MulBackward0", _mul_vjp)
+MulBackward0 = node_class("MulBackward0", _mul_vjp, elementwise)
 
 
 def mul(input, other, *, out=None):
@@ -221,13 +222,13 @@ def _div_vjp(ctx, g):
     return (g / y if gx else None, -g * x / (y * y) if gy else None)
 
 
-DivBackward0 = node_class("DivBackward0", _div_vjp)
+DivBackward0 = node_class("DivBackward0", _div_vjp, elementwise)
 def _rounding_div_vjp(ctx, g):
     # NOTE: rounded quotients are piecewise constant: zero gradient to both inputs.
     return (g * 0 if ctx.next_functions[0][0] is not None else None, None)
 
 
-DivBackward2 = node_class("DivBackward2", _rounding_div_vjp)
+DivBackward2 = node_class("DivBackward2", _rounding_div_vjp, elementwise)
 
 
 def div(input, other, *, rounding_mode=None, out=None):
@@ -278,7 +279,7 @@ def _div_scalar_vjp(ctx, g):
     return (g / ctx.args[0],)
 
 
-DivBackward1 = node_class("DivBackward1", _div_scalar_vjp)
+DivBackward1 = node_class("DivBackward1", _div_scalar_vjp, elementwise)
 
 
 def div_scalar(input, other):
@@ -311,7 +312,7 @@ def _remainder_vjp(ctx, g):
     return (g if ctx.next_functions[0][0] is not None else None, gy)
 
 
-RemainderBackward0 = node_class("RemainderBackward0", _remainder_vjp)
+RemainderBackward0 = node_class("RemainderBackward0", _remainder_vjp, elementwise)
 
 
 def remainder(input, other):
@@ -369,9 +370,9 @@ def _rpow_vjp(ctx, g):
     return (g * (out * float(np.log(base))),)
 
 
-PowBackward0 = node_class("PowBackward0", _pow_scalar_vjp)
-PowBackward1 = node_class("PowBackward1", _pow_tensor_vjp)
-PowBackward2 = node_class("PowBackward2", _rpow_vjp)
+PowBackward0 = node_class("PowBackward0", _pow_scalar_vjp, elementwise)
+PowBackward1 = node_class("PowBackward1", _pow_tensor_vjp, elementwise)
+PowBackward2 = node_class("PowBackward2", _rpow_vjp, elementwise)
 
 
 def pow(input, exponent):  # noqa: A001 - PyTorch's name
@@ -435,8 +436,7 @@ def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None
         out = saved[-1] if save_out else None
         return (vjp(g, x, out),)
 
-    node = node_class(node_name, rule)
-    node.elementwise_vjp = staticmethod(vjp)
+    node = node_class(node_name, rule, elementwise)
 
     def op(input):
         data = forward(float_data(input._data) if float_only else input._data)
@@ -465,7 +465,7 @@ def derivative_op(node_name, forward, vjp_g, vjp_x):
         return (vjp_g(gg, g, x) if ctx.next_functions[0][0] is not None else None,
                 vjp_x(gg, g, x) if ctx.next_functions[1][0] is not None else None)
 
-    node = node_class(node_name, rule)
+    node = node_class(node_name, rule, elementwise)
 
     def op(g, x):
         data = forward(g._data, x._data)
@@ -767,10 +767,10 @@ def _clamp_tensor_vjp(ctx, g):
     return gx, glo, ghi
 
 
-ClampBackward1 = node_class("ClampBackward1", _clamp_vjp)
-ClampBackward0 = node_class("ClampBackward0", _clamp_tensor_vjp)
-ClampMinBackward0 = node_class("ClampMinBackward0", _clamp_vjp)
-ClampMaxBackward0 = node_class("ClampMaxBackward0", _clamp_vjp)
+ClampBackward1 = node_class("ClampBackward1", _clamp_vjp, elementwise)
+ClampBackward0 = node_class("ClampBackward0", _clamp_tensor_vjp, elementwise)
+ClampMinBackward0 = node_class("ClampMinBackward0", _clamp_vjp, elementwise)
+ClampMaxBackward0 = node_class("ClampMaxBackward0", _clamp_vjp, elementwise)
 
 
 def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
@@ -825,7 +825,7 @@ def _where_vjp(ctx, g):
             where(cond, zero, g) if fy is not None else None)
 
 
-WhereBackward0 = node_class("WhereBackward0", _where_vjp)
+WhereBackward0 = node_class("WhereBackward0", _where_vjp, elementwise)
 
 
 def where(condition, input=None, other=None):
@@ -861,8 +861,17 @@ def _masked_fill_vjp(ctx, g):
     return (gx, gv)
 
 
-MaskedFillBackward0 = node_class("MaskedFillBackward0", _masked_fill_vjp)
-MaskedFillBackward1 = node_class("MaskedFillBackward1", _masked_fill_vjp)
+MaskedFillBackward0 = node_class("MaskedFillBackward0", _masked_fill_vjp, elementwise)
+def _masked_fill_value_jvp(ctx, dx, dv):
+    mask, = ctx.saved_tensors
+    shape, _ = ctx._meta[0]
+    dx = dx if dx is not None else zeros_for(ctx, 0)
+    if dv is None:
+        return dx.masked_fill(mask, 0.0)
+    return where(mask, dv.expand(shape), dx)
+
+
+MaskedFillBackward1 = node_class("MaskedFillBackward1", _masked_fill_vjp, _masked_fill_value_jvp)
 
 
 def masked_fill(input, mask, value):
@@ -914,8 +923,8 @@ def _maxmin_vjp(ctx, g):
             g * wy if ctx.next_functions[1][0] is not None else None)
 
 
-MaximumBackward0 = node_class("MaximumBackward0", _maxmin_vjp)
-MinimumBackward0 = node_class("MinimumBackward0", _maxmin_vjp)
+MaximumBackward0 = node_class("MaximumBackward0", _maxmin_vjp, elementwise)
+MinimumBackward0 = node_class("MinimumBackward0", _maxmin_vjp, elementwise)
 
 
 def maximum(input, other):

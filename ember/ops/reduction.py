@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
+from ._jvp import fiberwise
 from ._registry import float_data, node_class, record, recording, register, wrap
 
 
@@ -35,6 +36,11 @@ def _unreduce(g, in_shape, dims, keepdim):
         shape = [1 if i in dims else s for i, s in enumerate(in_shape)]
         g = g.reshape(shape)
     return g
+
+
+# forward-mode rules of reductions: args are (input shape, dims, keepdim, ...)
+_REDUCED = fiberwise(lambda ctx: (ctx.args[1], ctx.args[2]))
+_ALONG_DIM = fiberwise(lambda ctx: ((ctx.args[1],), ctx.args[2]))
 
 
 class return_types:
@@ -67,8 +73,8 @@ def _sum_vjp(ctx, g):
     return (_unreduce(g, in_shape, dims, keepdim).expand(in_shape),)
 
 
-SumBackward0 = node_class("SumBackward0", _sum_vjp)
-SumBackward1 = node_class("SumBackward1", _sum_vjp)
+SumBackward0 = node_class("SumBackward0", _sum_vjp, _REDUCED)
+SumBackward1 = node_class("SumBackward1", _sum_vjp, _REDUCED)
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch's name
@@ -97,8 +103,8 @@ def _mean_vjp(ctx, g):
     return (_unreduce(g, in_shape, dims, keepdim).expand(in_shape) / n,)
 
 
-MeanBackward0 = node_class("MeanBackward0", _mean_vjp)
-MeanBackward1 = node_class("MeanBackward1", _mean_vjp)
+MeanBackward0 = node_class("MeanBackward0", _mean_vjp, _REDUCED)
+MeanBackward1 = node_class("MeanBackward1", _mean_vjp, _REDUCED)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
@@ -148,8 +154,8 @@ def where_(cond, a, b):
     return where(cond, a, b)
 
 
-ProdBackward0 = node_class("ProdBackward0", _prod_vjp)
-ProdBackward1 = node_class("ProdBackward1", _prod_vjp)
+ProdBackward0 = node_class("ProdBackward0", _prod_vjp, _REDUCED)
+ProdBackward1 = node_class("ProdBackward1", _prod_vjp, _REDUCED)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -202,12 +208,12 @@ def scatter_along(g, shape, dim, idx):
     return index_put_accumulate(g, shape, tuple(grids))
 
 
-AmaxBackward0 = node_class("AmaxBackward0", _amax_vjp)
-AminBackward0 = node_class("AminBackward0", _amax_vjp)
-MaxBackward1 = node_class("MaxBackward1", _amax_vjp)
-MinBackward1 = node_class("MinBackward1", _amax_vjp)
-MaxBackward0 = node_class("MaxBackward0", _max_dim_vjp)
-MinBackward0 = node_class("MinBackward0", _max_dim_vjp)
+AmaxBackward0 = node_class("AmaxBackward0", _amax_vjp, _REDUCED)
+AminBackward0 = node_class("AminBackward0", _amax_vjp, _REDUCED)
+MaxBackward1 = node_class("MaxBackward1", _amax_vjp, _REDUCED)
+MinBackward1 = node_class("MinBackward1", _amax_vjp, _REDUCED)
+MaxBackward0 = node_class("MaxBackward0", _max_dim_vjp, _ALONG_DIM)
+MinBackward0 = node_class("MinBackward0", _max_dim_vjp, _ALONG_DIM)
 
 
 def _extreme_all(input, np_fn, node, name):
@@ -341,8 +347,8 @@ def _std_vjp(ctx, g):
     return (g * centered / (out * (n - correction)),)
 
 
-VarBackward0 = node_class("VarBackward0", _var_vjp)
-StdBackward0 = node_class("StdBackward0", _std_vjp)
+VarBackward0 = node_class("VarBackward0", _var_vjp, _REDUCED)
+StdBackward0 = node_class("StdBackward0", _std_vjp, _REDUCED)
 
 
 def _var_args(input, dim, unbiased, correction):
@@ -389,7 +395,7 @@ def _logsumexp_vjp(ctx, g):
     return (g * (x - out).exp(),)
 
 
-LogsumexpBackward0 = node_class("LogsumexpBackward0", _logsumexp_vjp)
+LogsumexpBackward0 = node_class("LogsumexpBackward0", _logsumexp_vjp, _REDUCED)
 
 
 def logsumexp(input, dim, keepdim=False):
@@ -446,7 +452,8 @@ def _norm_vjp(ctx, g):
     return (g * x * x.abs() ** (p - 2) / safe ** (p - 1),)
 
 
-LinalgVectorNormBackward0 = node_class("LinalgVectorNormBackward0", _norm_vjp)
+LinalgVectorNormBackward0 = node_class(
+    "LinalgVectorNormBackward0", _norm_vjp, fiberwise(lambda ctx: (ctx.args[2], ctx.args[3])))
 
 
 def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):

@@ -22,9 +22,18 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, ViewInfo, _wrap_dim
+from ._jvp import linear, out_zeros
 from ._registry import node_class, record, record_multi, recording, register, wrap
 
 _make = Tensor._make
+
+
+# Forward-mode rules shared by several view ops (all linear: the op applied to the tangent).
+_RESHAPED = linear(lambda ctx, dx: dx.reshape(ctx._meta[0][0]))
+_TRANSPOSED = linear(lambda ctx, dx: dx.transpose(*ctx.args))
+_INDEXED = linear(lambda ctx, dx: dx[ctx.args[1]])
+_SPLIT = linear(lambda ctx, dx: dx.split([shape[ctx.args[0]] for shape, _ in ctx._meta],
+                                         ctx.args[0]))
 
 
 # ==== view steps: array-level view functions and their adjoints ============================
@@ -112,8 +121,10 @@ def _scatter_vjp(ctx, g):
     return (view_replay(g, steps, base_shape),)
 
 
-AsStridedBackward0 = node_class("AsStridedBackward0", _replay_vjp)
-AsStridedScatterBackward0 = node_class("AsStridedScatterBackward0", _scatter_vjp)
+AsStridedBackward0 = node_class("AsStridedBackward0", _replay_vjp, linear(
+    lambda ctx, dx: view_replay(dx, ctx.args[1])))
+AsStridedScatterBackward0 = node_class("AsStridedScatterBackward0", _scatter_vjp, linear(
+    lambda ctx, dg: view_scatter(dg, *ctx.args)))
 
 
 def view_replay(base, steps, base_shape=None, node_cls=AsStridedBackward0):
@@ -183,8 +194,8 @@ def _reshape_vjp(ctx, g):
     return (g.reshape(ctx.args[0]),)
 
 
-ViewBackward0 = node_class("ViewBackward0", _reshape_vjp)
-UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _reshape_vjp)
+ViewBackward0 = node_class("ViewBackward0", _reshape_vjp, _RESHAPED)
+UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _reshape_vjp, _RESHAPED)
 
 
 def _infer_shape(shape, numel):
@@ -305,9 +316,10 @@ def _transpose_vjp(ctx, g):
     return (g.transpose(d0, d1),)
 
 
-PermuteBackward0 = node_class("PermuteBackward0", _permute_vjp)
-TransposeBackward0 = node_class("TransposeBackward0", _transpose_vjp)
-TBackward0 = node_class("TBackward0", _transpose_vjp)
+PermuteBackward0 = node_class("PermuteBackward0", _permute_vjp, linear(
+    lambda ctx, dx: dx.permute(ctx.args[0])))
+TransposeBackward0 = node_class("TransposeBackward0", _transpose_vjp, _TRANSPOSED)
+TBackward0 = node_class("TBackward0", _transpose_vjp, _TRANSPOSED)
 
 
 def permute(input, *dims):
@@ -387,10 +399,10 @@ moveaxis = movedim
 
 
 # ---- squeeze / unsqueeze ----
-SqueezeBackward0 = node_class("SqueezeBackward0", _reshape_vjp)
-SqueezeBackward1 = node_class("SqueezeBackward1", _reshape_vjp)
-SqueezeBackward2 = node_class("SqueezeBackward2", _reshape_vjp)
-UnsqueezeBackward0 = node_class("UnsqueezeBackward0", _reshape_vjp)
+SqueezeBackward0 = node_class("SqueezeBackward0", _reshape_vjp, _RESHAPED)
+SqueezeBackward1 = node_class("SqueezeBackward1", _reshape_vjp, _RESHAPED)
+SqueezeBackward2 = node_class("SqueezeBackward2", _reshape_vjp, _RESHAPED)
+UnsqueezeBackward0 = node_class("UnsqueezeBackward0", _reshape_vjp, _RESHAPED)
 
 
 def squeeze(input, dim=None):
@@ -423,7 +435,8 @@ def _expand_vjp(ctx, g):
     return (g.sum_to_size(ctx.args[0]),)
 
 
-ExpandBackward0 = node_class("ExpandBackward0", _expand_vjp)
+ExpandBackward0 = node_class("ExpandBackward0", _expand_vjp, linear(
+    lambda ctx, dx: dx.expand(ctx._meta[0][0])))
 
 
 def expand(input, *sizes):
@@ -478,7 +491,8 @@ def _sum_to_vjp(ctx, g):
     return (g.expand(ctx.args[0]),)
 
 
-SumToSizeBackward0 = node_class("SumBackward1", _sum_to_vjp)
+SumToSizeBackward0 = node_class("SumBackward1", _sum_to_vjp, linear(
+    lambda ctx, dx: dx.sum_to_size(ctx._meta[0][0])))
 
 
 def sum_to_size(input, *size):
@@ -497,8 +511,8 @@ def _clone_vjp(ctx, g):
     return (g,)
 
 
-CloneBackward0 = node_class("CloneBackward0", _clone_vjp)
-AliasBackward0 = node_class("AliasBackward0", _clone_vjp)
+CloneBackward0 = node_class("CloneBackward0", _clone_vjp, linear(lambda ctx, dx: dx))
+AliasBackward0 = node_class("AliasBackward0", _clone_vjp, linear(lambda ctx, dx: dx))
 
 
 def clone(input, *, memory_format=None):
@@ -523,8 +537,8 @@ def _select_vjp(ctx, g):
     return (view_scatter(g, in_shape, ((_np_index, (key,)),)),)
 
 
-SelectBackward0 = node_class("SelectBackward0", _select_vjp)
-SliceBackward0 = node_class("SliceBackward0", _select_vjp)
+SelectBackward0 = node_class("SelectBackward0", _select_vjp, _INDEXED)
+SliceBackward0 = node_class("SliceBackward0", _select_vjp, _INDEXED)
 
 
 def select(input, dim, index):
@@ -618,7 +632,8 @@ def _index_vjp(ctx, g):
     return (index_put_accumulate(g, in_shape, key),)
 
 
-IndexBackward0 = node_class("IndexBackward0", _index_vjp)
+IndexBackward0 = node_class("IndexBackward0", _index_vjp, linear(
+    lambda ctx, dx: _advanced_index(dx, ctx.args[1])))
 
 
 def _index_put_acc_vjp(ctx, g):
@@ -626,7 +641,8 @@ def _index_put_acc_vjp(ctx, g):
     return (_advanced_index(g, key),)
 
 
-IndexPutAccumulateBackward = node_class("IndexPutBackward0", _index_put_acc_vjp)
+IndexPutAccumulateBackward = node_class("IndexPutBackward0", _index_put_acc_vjp, linear(
+    lambda ctx, dg: index_put_accumulate(dg, *ctx.args)))
 
 
 def index_put_accumulate(g, shape, key):
@@ -762,6 +778,21 @@ def getitem(input, key):
 
 # ==== joining and splitting =================================================================
 
+def _cat_jvp(ctx, *tangents):
+    dim, sizes = ctx.args
+    out_shape, dtype = ctx._meta[0]
+    if all(t is None for t in tangents):
+        return out_zeros(ctx)
+    parts = []
+    for t, n in zip(tangents, sizes):
+        if t is None:
+            shape = list(out_shape)
+            shape[dim] = n
+            t = wrap(np.zeros(shape, dtype=dtype))
+        parts.append(t)
+    return cat(parts, dim)
+
+
 def _cat_vjp(ctx, g):
     dim, sizes = ctx.args
     grads = []
@@ -772,7 +803,7 @@ def _cat_vjp(ctx, g):
     return tuple(grads)
 
 
-CatBackward0 = node_class("CatBackward0", _cat_vjp)
+CatBackward0 = node_class("CatBackward0", _cat_vjp, _cat_jvp)
 
 
 def cat(tensors, dim=0, *, axis=None, out=None):
@@ -817,13 +848,23 @@ def cat(tensors, dim=0, *, axis=None, out=None):
 concat = concatenate = cat
 
 
+def _stack_jvp(ctx, *tangents):
+    dim = ctx.args[0]
+    out_shape, dtype = ctx._meta[0]
+    if all(t is None for t in tangents):
+        return out_zeros(ctx)
+    piece = out_shape[:dim] + out_shape[dim + 1:]
+    return stack([t if t is not None else wrap(np.zeros(piece, dtype=dtype))
+                  for t in tangents], dim)
+
+
 def _stack_vjp(ctx, g):
     dim = ctx.args[0]
     return tuple(select(g, dim, i) if fn is not None else None
                  for i, (fn, _) in enumerate(ctx.next_functions))
 
 
-StackBackward0 = node_class("StackBackward0", _stack_vjp)
+StackBackward0 = node_class("StackBackward0", _stack_vjp, _stack_jvp)
 
 
 def stack(tensors, dim=0, *, out=None):
@@ -872,9 +913,10 @@ def _split_vjp(ctx, *grads):
     return (cat(_materialized(ctx, grads), ctx.args[0]),)
 
 
-UnbindBackward0 = node_class("UnbindBackward0", _unbind_vjp)
-SplitBackward0 = node_class("SplitBackward0", _split_vjp)
-SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_vjp)
+UnbindBackward0 = node_class("UnbindBackward0", _unbind_vjp, linear(
+    lambda ctx, dx: dx.unbind(ctx.args[0])))
+SplitBackward0 = node_class("SplitBackward0", _split_vjp, _SPLIT)
+SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_vjp, _SPLIT)
 
 
 def unbind(input, dim=0):
@@ -924,11 +966,11 @@ def chunk(input, chunks, dim=0):
 
 # ==== in-place view ops: t_, transpose_, squeeze_, unsqueeze_ ==============================
 
-TBackward1 = node_class("TBackward1", _transpose_vjp)
-TransposeBackward1 = node_class("TransposeBackward1", _transpose_vjp)
-SqueezeBackward3 = node_class("SqueezeBackward3", _reshape_vjp)
-SqueezeBackward5 = node_class("SqueezeBackward5", _reshape_vjp)
-UnsqueezeBackward1 = node_class("UnsqueezeBackward1", _reshape_vjp)
+TBackward1 = node_class("TBackward1", _transpose_vjp, _TRANSPOSED)
+TransposeBackward1 = node_class("TransposeBackward1", _transpose_vjp, _TRANSPOSED)
+SqueezeBackward3 = node_class("SqueezeBackward3", _reshape_vjp, _RESHAPED)
+SqueezeBackward5 = node_class("SqueezeBackward5", _reshape_vjp, _RESHAPED)
+UnsqueezeBackward1 = node_class("UnsqueezeBackward1", _reshape_vjp, _RESHAPED)
 
 
 def _inplace_view(self, out, node_cls):

@@ -1,6 +1,8 @@
 """Tests generated from tests/opinfo.py, one record per op:
 
 - float64 finite-difference checks of first and second derivatives (ember's own gradcheck);
+- a float64 finite-difference check of the forward-mode (JVP) rules, run over the recorded
+  graph (``graph_jvp``);
 - oracle comparison with PyTorch (skipped without it): output values, dtype, shape,
   requires_grad and grad_fn name, and the gradients of a weighted sum of the outputs, in
   float32 and float64.
@@ -51,6 +53,39 @@ def test_gradgradcheck(rec, i):
         pytest.skip("op is not twice differentiable")
     args = _args(ember, rec, _sample(rec, i), "float64")
     assert gradgradcheck(lambda *xs: rec.fn(ember, *xs), args, atol=1e-4)
+
+
+@pytest.mark.parametrize("rec,i", CASES, ids=IDS)
+def test_jvp(rec, i):
+    if not rec.gradcheck:
+        pytest.skip("op has no gradient")
+    from ember.autograd.graph_jvp import graph_jvp
+
+    args = _args(ember, rec, _sample(rec, i), "float64")
+    diff = [a for a in args if isinstance(a, ember.Tensor) and a.requires_grad]
+    rng = np.random.default_rng(2)
+    tangents = [ember.tensor(rng.standard_normal(a.shape)) for a in diff]
+    out = rec.fn(ember, *args)
+    outs = out if isinstance(out, tuple) else (out,)
+    outs = [o for o in outs if o.requires_grad]
+    got = graph_jvp(tuple(outs), tuple(diff), tuple(tangents))
+    eps = 1e-6
+
+    def shifted(sign):
+        with ember.no_grad():
+            moved = iter([ember.tensor(a._data + sign * eps * t._data) for a, t in
+                          zip(diff, tangents)])
+            call = [next(moved) if isinstance(a, ember.Tensor) and a.requires_grad else a
+                    for a in args]
+            res = rec.fn(ember, *call)
+        res = res if isinstance(res, tuple) else (res,)
+        return [r for r, o in zip(res, (out if isinstance(out, tuple) else (out,)))
+                if o.requires_grad]
+
+    plus, minus = shifted(1), shifted(-1)
+    for g, p, m in zip(got, plus, minus):
+        numeric = (p._data.astype(np.float64) - m._data.astype(np.float64)) / (2 * eps)
+        np.testing.assert_allclose(g._data, numeric, rtol=1e-4, atol=1e-5)
 
 
 def _run(module, rec, args):

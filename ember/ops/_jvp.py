@@ -1,0 +1,108 @@
+"""Forward-mode (JVP) rules: the shapes most ops' rules take, shared.
+
+Contract: a node's ``_jvp(*tangents)`` takes one tangent per input edge (None for a zero
+tangent) and returns the tangent of its output (a tuple for a node with several outputs). It
+may read the node's saved tensors and args, as the VJP does: whatever a VJP needs to give input
+``i`` its gradient is exactly what a JVP needs to take input ``i``'s tangent forward (the same
+Jacobian block), so saving stays as the op decides it.
+
+The three shapes of rule:
+- ``elementwise``: the Jacobian is diagonal, so input ``i``'s contribution is the VJP applied to
+  its tangent (NOTE [elementwise JVP] in _registry.py); contributions are summed and broadcast to
+  the output's shape.
+- ``linear(f)``: the op is linear in its inputs, so its JVP is the op itself on the tangents:
+  ``f(ctx, *tangents_or_zeros)``.
+- ``fiberwise(dims_of)``: each output element depends only on its own slice ("fiber") of the
+  input (reductions, losses): the VJP of ones gives d out / d x per element, and the JVP is the
+  tangent times that, summed over the reduced dims ``dims_of(ctx) -> (dims, keepdim)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["elementwise", "linear", "fiberwise", "zeros_for", "out_zeros", "ALL"]
+
+ALL = "all"  # fiberwise dims: every dim of the input
+
+
+def zeros_for(ctx, i, like=None):
+    """A zero tangent for input ``i`` of ``ctx`` (shape and dtype from the edge's metadata)."""
+    from ..ops._registry import wrap
+
+    fn, nr = ctx.next_functions[i]
+    if fn is not None:
+        shape, dtype = fn._meta[nr]
+    else:
+        shape, dtype = like._data.shape, like._data.dtype
+    return wrap(np.zeros(shape, dtype=dtype))
+
+
+def out_zeros(ctx, k=0):
+    """A zero tangent of output ``k``."""
+    from ..ops._registry import wrap
+
+    shape, dtype = ctx._meta[k]
+    return wrap(np.zeros(shape, dtype=dtype))
+
+
+def _fit(ctx, t, k=0):
+    """Broadcast (and cast) a contribution to output ``k``'s shape and dtype."""
+    shape, dtype = ctx._meta[k]
+    if t._data.shape != shape:
+        t = t.expand(shape)
+    if t._data.dtype != dtype:
+        from ..dtypes import from_np
+
+        t = t.to(from_np(dtype))
+    return t
+
+
+def elementwise(ctx, *tangents):
+    """JVP of an elementwise op: its VJP applied to each input's tangent, summed."""
+    total = None
+    for i, t in enumerate(tangents):
+        if t is None:
+            continue
+        c = ctx._vjp(t)[i]
+        if c is None:
+            continue
+        total = c if total is None else total + c
+    return out_zeros(ctx) if total is None else _fit(ctx, total)
+
+
+def linear(f):
+    """JVP of an op linear in its inputs: ``f(ctx, *tangents)`` with zeros for missing ones."""
+    def jvp(ctx, *tangents):
+        if all(t is None for t in tangents):
+            n = len(ctx._meta)
+            return out_zeros(ctx) if n == 1 else tuple(out_zeros(ctx, k) for k in range(n))
+        ts = [t if t is not None else (zeros_for(ctx, i) if ctx.next_functions[i][0]
+                                       is not None else None)
+              for i, t in enumerate(tangents)]
+        return f(ctx, *ts)
+    return jvp
+
+
+def fiberwise(dims_of):
+    """JVP of an op whose output elements each depend on one slice of the inputs."""
+    def jvp(ctx, *tangents):
+        from ..creation import ones
+
+        shape, dtype = ctx._meta[0]
+        from ..dtypes import from_np
+
+        grads = ctx._vjp(ones(shape, dtype=from_np(dtype)))
+        dims, keepdim = dims_of(ctx)
+        total = None
+        for i, t in enumerate(tangents):
+            if t is None or grads[i] is None:
+                continue
+            c = t * grads[i]
+            if dims == ALL:
+                c = c.sum()
+            elif dims:
+                c = c.sum(dims, keepdim=keepdim)
+            total = c if total is None else total + c
+        return out_zeros(ctx) if total is None else _fit(ctx, total)
+    return jvp
