@@ -198,7 +198,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                   materialize_grads):
     """``is_grads_batched``: the first dim of each grad_output indexes independent VJPs."""
-    from ..ops.shape import stack
+    from ..ops.join import stack
 
     n = grad_outputs[0]._data.shape[0]
     per_input = [[] for _ in inputs]

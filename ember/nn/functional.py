@@ -1,36 +1,35 @@
-"""``ember.nn.functional``: the functional neural-network API (PyTorch's ``torch.nn.functional``).
+"""``ember.nn.functional``: the functional neural-network API (PyTorch's
+``torch.nn.functional``).
 
-Contract: the same names, signatures and defaults as PyTorch; the ops live in ``ember.ops``.
+Contract: the same names, signatures and defaults as PyTorch. The ops live in ``ember.ops``;
+each family module lists in ``FUNCTIONAL`` the names it contributes here, so a new op appears
+in this namespace by being listed beside its definition.
 """
 
 from __future__ import annotations
 
-from ..ops import pointwise as _pw
+from ..ops import activation, attention, conv, distance, loss, nn, normalization, pooling, resize
+from ..ops import unary as _unary
 from ..ops.inplace import apply_inplace as _apply_inplace
-from ..ops.nn import (
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    linear,
-    log_softmax,
-    mse_loss,
-    nll_loss,
-    softmax,
-)
 
-__all__ = ["relu", "relu_", "softmax", "log_softmax", "cross_entropy", "nll_loss",
-           "binary_cross_entropy_with_logits", "mse_loss", "linear", "sigmoid", "tanh"]
+__all__ = ["relu", "relu_", "sigmoid", "tanh"]
+
+for _module in (activation, attention, conv, distance, loss, nn, normalization, pooling, resize):
+    for _name in _module.FUNCTIONAL:
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)
 
 
 def relu(input, inplace=False):
     """``max(input, 0)``; ``inplace=True`` writes into ``input``."""
     if inplace:
-        return _apply_inplace(input, _pw.relu)
-    return _pw.relu(input)
+        return _apply_inplace(input, _unary.relu)
+    return _unary.relu(input)
 
 
 def relu_(input):
-    return _apply_inplace(input, _pw.relu)
+    return _apply_inplace(input, _unary.relu)
 
 
-sigmoid = _pw.sigmoid
-tanh = _pw.tanh
+sigmoid = _unary.sigmoid
+tanh = _unary.tanh

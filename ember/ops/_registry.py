@@ -37,7 +37,8 @@ _make = Tensor._make
 _new = object.__new__
 _ndarray = np.ndarray
 
-OPS: dict[str, object] = {}  # public name -> function; the coverage table reads it
+OPS: dict[str, object] = {}  # ember.<name> -> function; docs/ops.md is generated from these
+METHODS: dict[str, object] = {}  # Tensor.<name> -> function
 
 
 def wrap(data) -> Tensor:
@@ -179,6 +180,7 @@ def register(fn, name=None, method=True, function=True, method_name=None):
     if function:
         OPS[name] = fn
     if method:
+        METHODS[method_name or name] = fn
         setattr(Tensor, method_name or name, fn)
     return fn
 

@@ -26,7 +26,8 @@ from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
 from ..tensor import Tensor
 from ._jvp import out_zeros
 from ._registry import edge, node_class, record, recording, register, wrap
-from .shape import AsStridedBackward0, parse_key, view_replay
+from .indexing import parse_key
+from .shape import AsStridedBackward0, view_replay
 
 LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
 VIEW_OF_LEAF_MESSAGE = ("a view of a leaf Variable that requires grad is being used in an "
@@ -455,40 +456,31 @@ def setitem(self, key, value):
             copy_(target, wrap(np.asarray(value, dtype=self._data.dtype)))
 
 
-# ==== registration ==========================================================================
+# ==== registration =========================================================================
 
-def _register_inplace():
-    from . import pointwise as pw
+def register_inplace(*ops, aliases=()):
+    """Publish ``Tensor.<op>_`` for each op: the generic in-place path (NOTE [views and
+    in-place]). ``aliases`` are extra ``(name, op)`` pairs (``clip_`` for clamp...)."""
+    for op in ops:
+        register(_simple_inplace(op), op.__name__ + "_", function=False)
+    for name, op in aliases:
+        register(_simple_inplace(op), name, function=False)
 
-    for name, op, ufunc in (("add_", pw.add, np.add), ("sub_", pw.sub, np.subtract)):
-        m = _arith_inplace(op, ufunc)
-        m.__name__ = name
-        register(m, name, function=False)
-    for name, op, ufunc in (("mul_", pw.mul, np.multiply), ("div_", pw.div, np.true_divide)):
-        m = _mul_div_inplace(op, ufunc)
+
+def register_arithmetic_inplace(add, sub, mul, div):
+    """``add_``/``sub_``/``mul_``/``div_`` with their one-NumPy-call fast path (optimizers)."""
+    for name, op, ufunc, factory in (("add_", add, np.add, _arith_inplace),
+                                     ("sub_", sub, np.subtract, _arith_inplace),
+                                     ("mul_", mul, np.multiply, _mul_div_inplace),
+                                     ("div_", div, np.true_divide, _mul_div_inplace)):
+        m = factory(op, ufunc)
         m.__name__ = name
         register(m, name, function=False)
     Tensor.subtract_ = Tensor.sub_
     Tensor.multiply_ = Tensor.mul_
     Tensor.divide_ = Tensor.true_divide_ = Tensor.div_
-    for op in (pw.pow, pw.neg, pw.abs, pw.exp, pw.expm1, pw.log, pw.log2, pw.log10, pw.log1p,
-               pw.sqrt, pw.rsqrt, pw.square, pw.reciprocal, pw.sin, pw.cos, pw.tan, pw.asin,
-               pw.acos, pw.atan, pw.sinh, pw.cosh, pw.tanh, pw.sigmoid, pw.relu, pw.sign,
-               pw.floor, pw.ceil, pw.trunc, pw.round, pw.frac, pw.clamp, pw.clamp_min,
-               pw.clamp_max, pw.remainder, pw.fmod, pw.floor_divide, pw.masked_fill, pw.where,
-               pw.maximum, pw.minimum, pw.exp2):
-        register(_simple_inplace(op), op.__name__ + "_", function=False)
-    Tensor.clip_ = Tensor.clamp_
-    Tensor.negative_ = Tensor.neg_
-    Tensor.absolute_ = Tensor.abs_
-    for name, method in (("__iadd__", Tensor.add_), ("__isub__", Tensor.sub_),
-                         ("__imul__", Tensor.mul_), ("__itruediv__", Tensor.div_),
-                         ("__ipow__", Tensor.pow_), ("__imod__", Tensor.remainder_),
-                         ("__ifloordiv__", Tensor.floor_divide_)):
-        setattr(Tensor, name, method)
 
 
-_register_inplace()
 register(copy_, "copy_", function=False)
 register(fill_, "fill_", function=False)
 register(zero_, "zero_", function=False)

@@ -271,6 +271,58 @@ def outer(input, vec2):
 ger = outer
 
 
-for _name in ("mm", "mv", "dot", "inner", "bmm", "matmul", "outer", "ger"):
+# ---- addmm / linear ----
+def _addmm_vjp(ctx, g):
+    m1, m2 = ctx.saved_tensors
+    beta, alpha, layouts = ctx.args
+    gb = (g if beta == 1 else g * beta) if ctx.next_functions[0][0] is not None else None
+    g1, g2 = mm_grads(g if alpha == 1 else g * alpha, m1, m2, layouts)
+    return gb, g1, g2
+
+
+def _addmm_jvp(ctx, db, d1, d2):
+    m1, m2 = ctx.saved_tensors
+    beta, alpha, _ = ctx.args
+    total = db * beta if db is not None else None
+    for c in (d1.mm(m2) if d1 is not None else None, m1.mm(d2) if d2 is not None else None):
+        if c is not None:
+            c = c * alpha if alpha != 1 else c
+            total = c if total is None else total + c
+    return out_zeros(ctx) if total is None else total.expand(ctx._meta[0][0])
+
+
+AddmmBackward0 = node_class("AddmmBackward0", _addmm_vjp, _addmm_jvp)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)`` (input broadcasts)."""
+    a, b = mat1._data, mat2._data
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError("mat1 must be a matrix, got " f"{a.ndim}-D tensor" if a.ndim != 2
+                           else f"mat2 must be a matrix, got {b.ndim}-D tensor")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
+                           f"and {b.shape[0]}x{b.shape[1]})")
+    _same_dtype(mat1, mat2)
+    data = a @ b
+    if alpha != 1:
+        data *= alpha
+    bias = input._data if beta == 1 else input._data * beta
+    # NOTE: ``data`` is a fresh product: adding the bias in place saves a temporary.
+    if bias.shape == data.shape or np.broadcast_shapes(bias.shape, data.shape) == data.shape:
+        data += bias
+    else:
+        data = data + bias
+    if STATE.enabled:
+        r1, r2 = recording(mat1), recording(mat2)
+        if r1 or r2 or recording(input):
+            return record(AddmmBackward0, data, (input, mat1, mat2),
+                          save=(mat1 if r2 else None, mat2 if r1 else None),
+                          args=(beta, alpha, (column_major(a), column_major(b))))
+    return wrap(data)
+
+
+
+for _name in ("mm", "mv", "dot", "inner", "bmm", "matmul", "outer", "ger", "addmm"):
     register(globals()[_name], _name)
 register(matmul, "__matmul__", function=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from . import linalg
+from . import linalg, logic, select, unary
 from . import pointwise as pw
 
 _OPERANDS = (Tensor, bool, int, float, complex, np.generic, np.ndarray)
@@ -37,7 +37,7 @@ def _reflected(op):
         other = Tensor._make(np.asarray(other)) if type(other) is np.ndarray else other
         if isinstance(other, Tensor):
             return op(other, self)
-        return op(pw._scalar_to(other, self), self)
+        return op(select._scalar_to(other, self), self)
     dunder.__name__ = "r" + op.__name__
     return dunder
 
@@ -47,7 +47,7 @@ def _rtruediv(self, other):
         return NotImplemented
     # NOTE: PyTorch computes scalar / x as reciprocal(x) * scalar (MulBackward0 of
     # ReciprocalBackward0); so do we, for the same graph.
-    return pw.reciprocal(self) * other
+    return unary.reciprocal(self) * other
 
 
 def _rsub(self, other):
@@ -68,20 +68,24 @@ def _pos(self):
 
 for _name, _op in (("__add__", pw.add), ("__sub__", pw.sub), ("__mul__", pw.mul),
                    ("__truediv__", pw.div), ("__floordiv__", pw.floor_divide),
-                   ("__mod__", pw.remainder), ("__pow__", pw.pow), ("__eq__", pw.eq),
-                   ("__ne__", pw.ne), ("__lt__", pw.lt), ("__le__", pw.le), ("__gt__", pw.gt),
-                   ("__ge__", pw.ge), ("__and__", pw.bitwise_and), ("__or__", pw.bitwise_or),
-                   ("__xor__", pw.bitwise_xor), ("__radd__", pw.add), ("__rmul__", pw.mul),
-                   ("__rand__", pw.bitwise_and), ("__ror__", pw.bitwise_or),
-                   ("__rxor__", pw.bitwise_xor)):
+                   ("__mod__", pw.remainder), ("__pow__", pw.pow), ("__eq__", logic.eq),
+                   ("__ne__", logic.ne), ("__lt__", logic.lt), ("__le__", logic.le),
+                   ("__gt__", logic.gt), ("__ge__", logic.ge), ("__and__", logic.bitwise_and),
+                   ("__or__", logic.bitwise_or), ("__xor__", logic.bitwise_xor),
+                   ("__radd__", pw.add), ("__rmul__", pw.mul), ("__rand__", logic.bitwise_and),
+                   ("__ror__", logic.bitwise_or), ("__rxor__", logic.bitwise_xor)):
     setattr(Tensor, _name, _forward(_op))
 for _name, _op in (("__rfloordiv__", pw.floor_divide), ("__rmod__", pw.remainder)):
     setattr(Tensor, _name, _reflected(_op))
 Tensor.__rtruediv__ = _rtruediv
 Tensor.__rsub__ = _rsub
 Tensor.__rmatmul__ = _rmatmul
-Tensor.__neg__ = pw.neg
-Tensor.__abs__ = pw.abs
-Tensor.__invert__ = pw.bitwise_not
+Tensor.__neg__ = unary.neg
+Tensor.__abs__ = unary.abs
+Tensor.__invert__ = logic.bitwise_not
 Tensor.__pos__ = _pos
-Tensor.__hash__ = Tensor.__hash__
+for _name, _method in (("__iadd__", Tensor.add_), ("__isub__", Tensor.sub_),
+                       ("__imul__", Tensor.mul_), ("__itruediv__", Tensor.div_),
+                       ("__ipow__", Tensor.pow_), ("__imod__", Tensor.remainder_),
+                       ("__ifloordiv__", Tensor.floor_divide_)):
+    setattr(Tensor, _name, _method)

@@ -9,12 +9,14 @@ returns a ``(values, indices)`` named tuple printing like ``torch.return_types.m
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
-from ._jvp import fiberwise
+from ._jvp import fiberwise, linear
 from ._registry import float_data, node_class, record, recording, register, wrap
 
 
@@ -103,8 +105,9 @@ def _mean_vjp(ctx, g):
     return (_unreduce(g, in_shape, dims, keepdim).expand(in_shape) / n,)
 
 
-MeanBackward0 = node_class("MeanBackward0", _mean_vjp, _REDUCED)
-MeanBackward1 = node_class("MeanBackward1", _mean_vjp, _REDUCED)
+_MEAN_JVP = linear(lambda ctx, dx: dx.mean(ctx.args[1], keepdim=ctx.args[2]))
+MeanBackward0 = node_class("MeanBackward0", _mean_vjp, _MEAN_JVP)
+MeanBackward1 = node_class("MeanBackward1", _mean_vjp, _MEAN_JVP)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
@@ -121,7 +124,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     n = 1
     for d in dims:
         n *= a.shape[d]
-    data = np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is nan, quietly
+        data = np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
     if STATE.enabled and recording(input):
         node = MeanBackward0 if full else MeanBackward1
         return record(node, data, (input,), args=(input._data.shape, dims, keepdim, n))
@@ -149,7 +154,7 @@ def _prod_vjp(ctx, g):
 
 
 def where_(cond, a, b):
-    from .pointwise import where
+    from .select import where
 
     return where(cond, a, b)
 
@@ -201,7 +206,7 @@ def _max_dim_vjp(ctx, g, g_idx=None):
 
 def scatter_along(g, shape, dim, idx):
     """Zeros of ``shape`` with ``g`` placed at ``idx`` along ``dim`` (differentiable)."""
-    from .shape import index_put_accumulate
+    from .indexing import index_put_accumulate
 
     grids = list(np.indices(idx._data.shape, sparse=True))
     grids[dim] = idx._data
@@ -269,7 +274,7 @@ def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch'
     """The maximum of all elements; with ``dim``, ``(values, indices)`` along it; with a
     tensor as second argument, the elementwise maximum."""
     if isinstance(dim, Tensor):
-        from .pointwise import maximum
+        from .select import maximum
 
         return maximum(input, dim)
     if dim is None:
@@ -280,7 +285,7 @@ def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch'
 def min(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """The minimum; see ``max``."""
     if isinstance(dim, Tensor):
-        from .pointwise import minimum
+        from .select import minimum
 
         return minimum(input, dim)
     if dim is None:

@@ -1,28 +1,25 @@
-"""Shape ops, views and indexing: view/reshape/permute/expand/squeeze, cat/stack/split,
-``__getitem__`` and the view machinery (replay and scatter) that in-place ops build on.
+"""Shape ops and views: view/reshape/flatten/permute/transpose/expand/(un)squeeze, clone,
+their in-place forms, and the view machinery (replay and scatter) that indexing and in-place
+ops build on.
 
 Contract:
 - A view op returns a tensor sharing memory and the version counter with its input, marked as
   an autograd view of the input's base (``Tensor._view``). PyTorch decides what is a view; so
   do we: view, reshape when no copy is needed, transpose/t/permute/T/mT, (un)squeeze, expand,
-  select/slice/narrow, basic indexing, split/chunk/unbind outputs, diagonal.
+  select/slice/narrow and basic indexing (indexing.py), split/chunk/unbind outputs (join.py).
 - Every view step is ``(fn, args)`` on arrays, with an adjoint in ``_ADJOINT`` that puts a
   gradient of the view's shape back into the input's shape. ``view_replay``/``view_scatter``
   are the differentiable pair built from them (each the other's backward): select and slice
   backward, regenerated views (``AsStridedBackward0``) and ``CopySlices`` use them.
-- Advanced indexing (integer tensors/lists, bool masks) copies; its backward scatters with
-  accumulation, so repeated indices add up.
 """
 
 from __future__ import annotations
-
-import builtins
 
 import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, ViewInfo, _wrap_dim
-from ._jvp import linear, out_zeros
+from ._jvp import linear
 from ._registry import node_class, record, record_multi, recording, register, wrap
 
 _make = Tensor._make
@@ -31,9 +28,6 @@ _make = Tensor._make
 # Forward-mode rules shared by several view ops (all linear: the op applied to the tangent).
 _RESHAPED = linear(lambda ctx, dx: dx.reshape(ctx._meta[0][0]))
 _TRANSPOSED = linear(lambda ctx, dx: dx.transpose(*ctx.args))
-_INDEXED = linear(lambda ctx, dx: dx[ctx.args[1]])
-_SPLIT = linear(lambda ctx, dx: dx.split([shape[ctx.args[0]] for shape, _ in ctx._meta],
-                                         ctx.args[0]))
 
 
 # ==== view steps: array-level view functions and their adjoints ============================
@@ -530,440 +524,6 @@ def contiguous(input, memory_format=None):
     return clone(input)
 
 
-# ==== indexing ==============================================================================
-
-def _select_vjp(ctx, g):
-    in_shape, key = ctx.args
-    return (view_scatter(g, in_shape, ((_np_index, (key,)),)),)
-
-
-SelectBackward0 = node_class("SelectBackward0", _select_vjp, _INDEXED)
-SliceBackward0 = node_class("SliceBackward0", _select_vjp, _INDEXED)
-
-
-def select(input, dim, index):
-    """The view at ``index`` along ``dim`` (that dim is removed)."""
-    shape = input._data.shape
-    if not shape:
-        raise IndexError("select() cannot be applied to a 0-dim tensor.")
-    d = _wrap_dim(dim, len(shape))
-    size = shape[d]
-    if not -size <= index < size:
-        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
-    key = (slice(None),) * d + (int(index), Ellipsis)  # ... keeps a 0-d result a view
-    data = input._data[key]
-    return _view_op(SelectBackward0, input, data, (_np_index, (key,)), (shape, key))
-
-
-def _slice(input, d, sl):
-    shape = input._data.shape
-    key = (slice(None),) * d + (sl,)
-    data = input._data[key]
-    return _view_op(SliceBackward0, input, data, (_np_index, (key,)), (shape, key))
-
-
-def narrow(input, dim, start, length):
-    """The view of ``length`` elements from ``start`` along ``dim``."""
-    shape = input._data.shape
-    d = _wrap_dim(dim, len(shape))
-    if isinstance(start, Tensor):
-        start = int(start)
-    if start < 0:
-        start += shape[d]
-    if not 0 <= start <= shape[d] or length < 0 or start + length > shape[d]:
-        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
-                           f"({shape[d]}).")
-    return _slice(input, d, slice(start, start + length))
-
-
-def _is_basic_key_item(k):
-    return k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) and \
-        not isinstance(k, (bool, np.bool_))
-
-
-def _normalize_key(key):
-    if not isinstance(key, tuple):
-        key = (key,)
-    return key
-
-
-def _to_index_array(k, size=None):
-    if isinstance(k, Tensor):
-        a = k._data
-    elif isinstance(k, np.ndarray):
-        a = k
-    else:
-        a = np.asarray(k)
-        if a.dtype.kind == "f" or (a.dtype == object):
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        if a.size == 0:
-            a = a.astype(np.int64)
-    if a.dtype.kind not in "iub":
-        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-    if a.dtype == np.uint8:
-        a = a.astype(bool)
-    return a
-
-
-def _expand_ellipsis(key, ndim):
-    n_real = builtins.sum(
-        1 for k in key if k is not None and k is not Ellipsis and not (
-            isinstance(k, (Tensor, np.ndarray)) and _to_index_array(k).dtype == bool))
-    n_real += builtins.sum(
-        _to_index_array(k).ndim for k in key if isinstance(k, (Tensor, np.ndarray)) and
-        _to_index_array(k).dtype == bool)
-    if n_real > ndim:
-        raise IndexError(f"too many indices for tensor of dimension {ndim}")
-    out = []
-    seen = False
-    for k in key:
-        if k is Ellipsis:
-            if seen:
-                raise IndexError("an index can only have a single ellipsis ('...')")
-            seen = True
-            out.extend([slice(None)] * (ndim - n_real))
-        else:
-            out.append(k)
-    return out
-
-
-def _index_vjp(ctx, g):
-    in_shape, key = ctx.args
-    return (index_put_accumulate(g, in_shape, key),)
-
-
-IndexBackward0 = node_class("IndexBackward0", _index_vjp, linear(
-    lambda ctx, dx: _advanced_index(dx, ctx.args[1])))
-
-
-def _index_put_acc_vjp(ctx, g):
-    in_shape, key = ctx.args
-    return (_advanced_index(g, key),)
-
-
-IndexPutAccumulateBackward = node_class("IndexPutBackward0", _index_put_acc_vjp, linear(
-    lambda ctx, dg: index_put_accumulate(dg, *ctx.args)))
-
-
-def index_put_accumulate(g, shape, key):
-    """Zeros of ``shape`` with ``g`` added at ``key`` (repeated indices accumulate)."""
-    data = np.zeros(shape, dtype=g._data.dtype)
-    np.add.at(data, key, g._data)
-    if STATE.enabled and recording(g):
-        return record(IndexPutAccumulateBackward, data, (g,), args=(shape, key))
-    return wrap(data)
-
-
-def _advanced_index(input, key):
-    data = input._data[key]
-    if STATE.enabled and recording(input):
-        return record(IndexBackward0, data, (input,), args=(input._data.shape, key))
-    return wrap(data)
-
-
-def _check_bounds(key, shape):
-    dim = 0
-    for k in key:
-        if k is None:
-            continue
-        if isinstance(k, slice):
-            dim += 1
-            continue
-        if isinstance(k, (int, np.integer)):
-            size = shape[dim]
-            if not -size <= k < size:
-                raise IndexError(
-                    f"index {k} is out of bounds for dimension {dim} with size {size}")
-            dim += 1
-            continue
-        if isinstance(k, np.ndarray):
-            if k.dtype == bool:
-                if k.shape != shape[dim:dim + k.ndim]:
-                    for i, (m, s) in enumerate(zip(k.shape, shape[dim:])):
-                        if m != s:
-                            raise IndexError(
-                                f"The shape of the mask {_fmt_list(k.shape)} at index {i} does "
-                                f"not match the shape of the indexed tensor "
-                                f"{_fmt_list(shape)} at index {dim + i}")
-                dim += k.ndim
-                continue
-            size = shape[dim]
-            if k.size and (k.max() >= size or k.min() < -size):
-                bad = int(k.max()) if k.max() >= size else int(k.min())
-                raise IndexError(
-                    f"index {bad} is out of bounds for dimension {dim} with size {size}")
-            dim += 1
-
-
-def parse_key(input, key):
-    """``(basic, advanced)``: the key as a list with ``...`` expanded, and whether any part is
-    an advanced index (tensor, list or bool)."""
-    key = _normalize_key(key)
-    advanced = False
-    items = []
-    for k in key:
-        if isinstance(k, (bool, np.bool_)):
-            k = np.asarray(k)
-            advanced = True
-        elif isinstance(k, Tensor):
-            if k._data.ndim == 0 and k._data.dtype.kind in "iu":
-                k = int(k._data)
-            else:
-                k = _to_index_array(k)
-                advanced = True
-        elif isinstance(k, (list, tuple, np.ndarray)):
-            k = _to_index_array(k)
-            advanced = True
-        elif isinstance(k, slice):
-            if k.step is not None and _as_int(k.step) <= 0:
-                if _as_int(k.step) == 0:
-                    raise ValueError("slice step cannot be zero")
-                raise ValueError("step must be greater than zero")
-            k = slice(_as_int(k.start), _as_int(k.stop), _as_int(k.step))
-        elif not _is_basic_key_item(k):
-            raise IndexError(
-                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                "are valid indices (got " + type(k).__name__ + ")")
-        items.append(k)
-    items = _expand_ellipsis(items, input._data.ndim)
-    _check_bounds(items, input._data.shape)
-    return items, advanced
-
-
-def _as_int(v):
-    if v is None:
-        return None
-    if isinstance(v, Tensor):
-        return int(v)
-    return int(v)
-
-
-def getitem(input, key):
-    """``input[key]``: basic indexing gives views (select/slice/unsqueeze), advanced copies."""
-    items, advanced = parse_key(input, key)
-    if advanced:
-        return _advanced_index(input, tuple(items))
-    if not (STATE.enabled and recording(input)):
-        key = tuple(items) + (Ellipsis,)  # ... keeps a 0-d result a view, not a scalar
-        out = wrap(input._data[key])
-        _mark_view(out, input, ((_np_index, (key,)),))
-        return out
-    # NOTE: one node per indexed dim, as PyTorch records (x[0, 1:] is SliceBackward0 of
-    # SelectBackward0), so graphs read the same.
-    out = input
-    dim = 0
-    trivial = True
-    for k in items:
-        if k is None:
-            out = unsqueeze(out, dim)
-            dim += 1
-            trivial = False
-        elif isinstance(k, slice):
-            if k == slice(None):
-                dim += 1
-                continue
-            out = _slice(out, dim, k)
-            dim += 1
-            trivial = False
-        else:
-            out = select(out, dim, k)
-            trivial = False
-    if trivial:
-        if len(items) == 1:
-            return _slice(input, 0, slice(None))
-        return _view_op(AliasBackward0, input, input._data.view(), (_np_reshape, (
-            input._data.shape,)))
-    return out
-
-
-# ==== joining and splitting =================================================================
-
-def _cat_jvp(ctx, *tangents):
-    dim, sizes = ctx.args
-    out_shape, dtype = ctx._meta[0]
-    if all(t is None for t in tangents):
-        return out_zeros(ctx)
-    parts = []
-    for t, n in zip(tangents, sizes):
-        if t is None:
-            shape = list(out_shape)
-            shape[dim] = n
-            t = wrap(np.zeros(shape, dtype=dtype))
-        parts.append(t)
-    return cat(parts, dim)
-
-
-def _cat_vjp(ctx, g):
-    dim, sizes = ctx.args
-    grads = []
-    start = 0
-    for (fn, _), n in zip(ctx.next_functions, sizes):
-        grads.append(narrow(g, dim, start, n) if fn is not None and n else None)
-        start += n
-    return tuple(grads)
-
-
-CatBackward0 = node_class("CatBackward0", _cat_vjp, _cat_jvp)
-
-
-def cat(tensors, dim=0, *, axis=None, out=None):
-    """Join tensors along an existing dim (1-D empty tensors are skipped, as in PyTorch)."""
-    if axis is not None:
-        dim = axis
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(
-                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
-    from .. import dtypes as _dt
-
-    parts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors
-    ref = parts[0]._data
-    nd = ref.ndim
-    if nd == 0:
-        raise RuntimeError(
-            "zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = _wrap_dim(dim, nd)
-    for i, t in enumerate(parts):
-        a = t._data
-        if a.ndim != nd:
-            raise RuntimeError(
-                f"Tensors must have same number of dimensions: got {nd} and {a.ndim}")
-        for j in range(nd):
-            if j != d and a.shape[j] != ref.shape[j]:
-                raise RuntimeError(
-                    f"Sizes of tensors must match except in dimension {d}. Expected size "
-                    f"{ref.shape[j]} but got size {a.shape[j]} for tensor number {i} in the "
-                    "list.")
-    rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in parts]).np
-    data = np.concatenate([t._data for t in parts], axis=d, dtype=rt)
-    if STATE.enabled and recording(*tensors):
-        sizes = [t._data.shape[d] if t._data.ndim == nd else 0 for t in tensors]
-        return record(CatBackward0, data, tensors, args=(d, sizes))
-    return wrap(data)
-
-
-concat = concatenate = cat
-
-
-def _stack_jvp(ctx, *tangents):
-    dim = ctx.args[0]
-    out_shape, dtype = ctx._meta[0]
-    if all(t is None for t in tangents):
-        return out_zeros(ctx)
-    piece = out_shape[:dim] + out_shape[dim + 1:]
-    return stack([t if t is not None else wrap(np.zeros(piece, dtype=dtype))
-                  for t in tangents], dim)
-
-
-def _stack_vjp(ctx, g):
-    dim = ctx.args[0]
-    return tuple(select(g, dim, i) if fn is not None else None
-                 for i, (fn, _) in enumerate(ctx.next_functions))
-
-
-StackBackward0 = node_class("StackBackward0", _stack_vjp, _stack_jvp)
-
-
-def stack(tensors, dim=0, *, out=None):
-    """Join tensors of equal shape along a new dim."""
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    from .. import dtypes as _dt
-
-    ref = tensors[0]._data.shape
-    for i, t in enumerate(tensors):
-        if t._data.shape != ref:
-            raise RuntimeError(
-                f"stack expects each tensor to be equal size, but got {_fmt_list(ref)} at entry "
-                f"0 and {_fmt_list(t._data.shape)} at entry {i}")
-    d = _wrap_dim(dim, len(ref) + 1)
-    rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in tensors]).np
-    data = np.stack([t._data for t in tensors], axis=d, dtype=rt)
-    if STATE.enabled and recording(*tensors):
-        return record(StackBackward0, data, tensors, args=(d,))
-    return wrap(data)
-
-
-def hstack(tensors):
-    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
-
-
-def vstack(tensors):
-    return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
-
-
-def _materialized(ctx, grads):
-    """One gradient per output of a multi-output node, zeros for outputs that got none."""
-    from .. import dtypes as _dt
-    from ..creation import zeros
-
-    return [g if g is not None else zeros(shape, dtype=_dt.from_np(dtype))
-            for g, (shape, dtype) in zip(grads, ctx._meta)]
-
-
-def _unbind_vjp(ctx, *grads):
-    return (stack(_materialized(ctx, grads), ctx.args[0]),)
-
-
-def _split_vjp(ctx, *grads):
-    return (cat(_materialized(ctx, grads), ctx.args[0]),)
-
-
-UnbindBackward0 = node_class("UnbindBackward0", _unbind_vjp, linear(
-    lambda ctx, dx: dx.unbind(ctx.args[0])))
-SplitBackward0 = node_class("SplitBackward0", _split_vjp, _SPLIT)
-SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_vjp, _SPLIT)
-
-
-def unbind(input, dim=0):
-    """The slices along ``dim``, as a tuple of views."""
-    shape = input._data.shape
-    d = _wrap_dim(dim, len(shape))
-    keys = [(slice(None),) * d + (i, Ellipsis) for i in range(shape[d])]
-    datas = [input._data[k] for k in keys]
-    steps = [(_np_index, (k,)) for k in keys]
-    return tuple(_view_multi(UnbindBackward0, input, datas, steps, args=(d,)))
-
-
-def split(input, split_size_or_sections, dim=0):
-    """Views of consecutive chunks along ``dim`` (of one size, or of the given sizes)."""
-    shape = input._data.shape
-    d = _wrap_dim(dim, len(shape))
-    n = shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        size = int(split_size_or_sections)
-        if size <= 0 and n:
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
-                               f"dimension size of {n}")
-        sizes = [min(size, n - i) for i in range(0, n, size)] if size else [0]
-        node = SplitBackward0
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if builtins.sum(sizes) != n:
-            raise RuntimeError(
-                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
-                f"size at dimension {d}), but got split_sizes={_fmt_list(sizes)}")
-        node = SplitWithSizesBackward0
-    keys, start = [], 0
-    for s in sizes:
-        keys.append((slice(None),) * d + (slice(start, start + s),))
-        start += s
-    datas = [input._data[k] for k in keys]
-    steps = [(_np_index, (k,)) for k in keys]
-    return tuple(_view_multi(node, input, datas, steps, args=(d,)))
-
-
-def chunk(input, chunks, dim=0):
-    """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
-    n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
-    size = -(-n // chunks) if chunks else 0
-    return split(input, max(size, 1) if n else 1, dim)
-
-
 # ==== in-place view ops: t_, transpose_, squeeze_, unsqueeze_ ==============================
 
 TBackward1 = node_class("TBackward1", _transpose_vjp, _TRANSPOSED)
@@ -1011,18 +571,16 @@ def unsqueeze_(self, dim):
     return _inplace_view(self, unsqueeze(self, dim), UnsqueezeBackward1)
 
 
+
 # ==== registration =========================================================================
 
 for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "ravel",
               "permute", "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis",
               "squeeze", "unsqueeze", "expand", "expand_as", "broadcast_to", "sum_to_size",
-              "clone", "contiguous", "select", "narrow", "unbind", "split", "chunk"):
+              "clone", "contiguous"):
     register(globals()[_name], _name)
-for _name in ("cat", "concat", "concatenate", "stack", "hstack", "vstack"):
-    register(globals()[_name], _name, method=False)
-register(getitem, "__getitem__", function=False)
 for _name in ("t_", "transpose_", "squeeze_", "unsqueeze_"):
     register(globals()[_name], _name, function=False)
 Tensor.swapaxes_ = Tensor.swapdims_ = Tensor.transpose_
-Tensor.T = property(_T)
-Tensor.mT = property(_mT)
+register(property(_T), "T", function=False)
+register(property(_mT), "mT", function=False)

@@ -39,26 +39,36 @@ def _to(module, arg, dtype_name, requires_grad=True):
     return arg
 
 
+def _known_gap(request, rec, check):
+    """Mark a test a strict xfail when its record lists the check as a known gap."""
+    reason = rec.xfail.get(check)
+    if reason:
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+
+
 @pytest.mark.parametrize("rec,i", CASES, ids=IDS)
-def test_gradcheck(rec, i):
+def test_gradcheck(rec, i, request):
     if not rec.gradcheck:
         pytest.skip("op has no gradient")
+    _known_gap(request, rec, "gradcheck")
     args = _args(ember, rec, _sample(rec, i), "float64")
     assert gradcheck(lambda *xs: rec.fn(ember, *xs), args)
 
 
 @pytest.mark.parametrize("rec,i", CASES, ids=IDS)
-def test_gradgradcheck(rec, i):
+def test_gradgradcheck(rec, i, request):
     if not (rec.gradcheck and rec.second_order):
         pytest.skip("op is not twice differentiable")
+    _known_gap(request, rec, "gradgradcheck")
     args = _args(ember, rec, _sample(rec, i), "float64")
     assert gradgradcheck(lambda *xs: rec.fn(ember, *xs), args, atol=1e-4)
 
 
 @pytest.mark.parametrize("rec,i", CASES, ids=IDS)
-def test_jvp(rec, i):
+def test_jvp(rec, i, request):
     if not rec.gradcheck:
         pytest.skip("op has no gradient")
+    _known_gap(request, rec, "jvp")
     from ember.autograd.graph_jvp import graph_jvp
 
     args = _args(ember, rec, _sample(rec, i), "float64")
@@ -105,8 +115,9 @@ def _run(module, rec, args):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("rec,i", CASES, ids=IDS)
-def test_matches_pytorch(rec, i, dtype):
+def test_matches_pytorch(rec, i, dtype, request):
     torch = pytest.importorskip("torch")
+    _known_gap(request, rec, "value")
     from ..oracle import assert_same, describe
 
     sample = _sample(rec, i)

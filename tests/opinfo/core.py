@@ -1,70 +1,30 @@
-"""One record per op: how to call it and on what inputs. The gradient checks (finite
-differences, first and second order) and the PyTorch oracle tests are generated from this table.
-
-A record's ``fn(T, *args)`` calls the op through module ``T`` (ember or torch) exactly as PyTorch
-code would. ``samples(rng)`` yields argument tuples: float ndarrays become differentiable
-tensors, integer/bool ndarrays plain tensors, anything else is passed as is.
-"""
-
-from __future__ import annotations
-
-from dataclasses import dataclass, field
+"""Records of the first ops (the core issue): arithmetic, elementwise math, reductions,
+matmul, shape ops and indexing, and the first nn.functional ops."""
 
 import numpy as np
 
-
-@dataclass
-class OpRecord:
-    name: str
-    fn: object
-    shapes: list = field(default_factory=list)  # each: a tuple of input shapes
-    domain: tuple = (-2.0, 2.0)
-    extra: object = None  # rng -> list of extra sample tuples (for custom arguments)
-    second_order: bool = True
-    gradcheck: bool = True  # False for ops with no gradient (comparisons...)
-    atol32: float = 1e-5
-    rtol32: float = 1e-4
-    nondiff: tuple = ()  # indices of float arguments passed as tensors that don't require grad
-
-    def samples(self, rng):
-        lo, hi = self.domain
-        for shapes in self.shapes:
-            yield tuple(rng.uniform(lo, hi, size=s) for s in shapes)
-        if self.extra is not None:
-            yield from self.extra(rng)
-
-    def __repr__(self):
-        return self.name
-
-
-def _ints(rng, high, shape):
-    return rng.integers(0, high, size=shape).astype(np.int64)
-
-
-UNARY = [(3,), (2, 3), ()]
-BINARY = [((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 2)), ((2, 3), ())]
-POS = (0.5, 2.0)
+from . import BINARY, POS, UNARY, OpRecord, _ints
 
 RECORDS = [
     # ---- binary arithmetic ----
     OpRecord("add", lambda T, x, y: x + y, BINARY),
     OpRecord("add_alpha", lambda T, x, y: T.add(x, y, alpha=2.5), BINARY),
     OpRecord("add_scalar", lambda T, x: x + 1.5, [(s,) for s in UNARY]),
-    OpRecord("radd_scalar", lambda T, x: 2 + x, [(s,) for s in UNARY]),
+    OpRecord("radd_scalar", lambda T, x: 2 + x, [(s,) for s in UNARY], op="add"),
     OpRecord("sub", lambda T, x, y: x - y, BINARY),
     OpRecord("sub_alpha", lambda T, x, y: T.sub(x, y, alpha=0.5), BINARY),
-    OpRecord("rsub_scalar", lambda T, x: 1 - x, [(s,) for s in UNARY]),
+    OpRecord("rsub_scalar", lambda T, x: 1 - x, [(s,) for s in UNARY], op="rsub"),
     OpRecord("mul", lambda T, x, y: x * y, BINARY),
     OpRecord("mul_scalar", lambda T, x: x * 1.01, [(s,) for s in UNARY]),
     OpRecord("div", lambda T, x, y: x / y, [((3,), (3,)), ((2, 3), (3,))], domain=POS),
     OpRecord("div_scalar", lambda T, x: x / 4, [(s,) for s in UNARY]),
-    OpRecord("rdiv_scalar", lambda T, x: 2 / x, [(s,) for s in UNARY], domain=POS),
+    OpRecord("rdiv_scalar", lambda T, x: 2 / x, [(s,) for s in UNARY], domain=POS, op="div"),
     OpRecord("pow_scalar", lambda T, x: x ** 3, [(s,) for s in UNARY]),
     OpRecord("pow_square", lambda T, x: x ** 2, [(s,) for s in UNARY]),
     OpRecord("pow_frac", lambda T, x: x.pow(1.5), [(s,) for s in UNARY], domain=POS),
     OpRecord("pow_tensor", lambda T, x, y: x ** y, [((3,), (3,)), ((2, 3), (3,))],
              domain=POS),
-    OpRecord("rpow", lambda T, x: 2.0 ** x, [(s,) for s in UNARY]),
+    OpRecord("rpow", lambda T, x: 2.0 ** x, [(s,) for s in UNARY], op="pow"),
     OpRecord("neg", lambda T, x: -x, [(s,) for s in UNARY]),
     OpRecord("maximum", lambda T, x, y: T.maximum(x, y), BINARY[:3]),
     OpRecord("minimum", lambda T, x, y: T.minimum(x, y), BINARY[:3]),
@@ -130,8 +90,8 @@ RECORDS = [
     OpRecord("flatten", lambda T, x: x.flatten(), [((2, 3, 2),)]),
     OpRecord("transpose", lambda T, x: x.transpose(0, 1), [((2, 3),), ((2, 3, 4),)]),
     OpRecord("t", lambda T, x: x.t(), [((2, 3),), ((3,),)]),
-    OpRecord("T", lambda T, x: x.T, [((2, 3),)]),
-    OpRecord("mT", lambda T, x: x.mT, [((2, 2, 3),)]),
+    OpRecord("T", lambda T, x: x.T, [((2, 3),)], op="Tensor.T"),
+    OpRecord("mT", lambda T, x: x.mT, [((2, 2, 3),)], op="Tensor.mT"),
     OpRecord("permute", lambda T, x: x.permute(2, 0, 1), [((2, 3, 4),)]),
     OpRecord("unsqueeze", lambda T, x: x.unsqueeze(1), [((2, 3),)]),
     OpRecord("unsqueeze_0d", lambda T, x: x.unsqueeze(0), [((),)]),
@@ -139,12 +99,12 @@ RECORDS = [
     OpRecord("squeeze_dim", lambda T, x: x.squeeze(1), [((2, 1, 3),)]),
     OpRecord("expand", lambda T, x: x.expand(2, 3, 3), [((3, 1),), ((1, 3),)]),
     OpRecord("expand_as", lambda T, x, y: x.expand_as(y), [((1, 3), (2, 3))]),
-    OpRecord("getitem_int", lambda T, x: x[1], [((3,),), ((2, 3),)]),
-    OpRecord("getitem_slice", lambda T, x: x[1:, ::2], [((3, 4),)]),
-    OpRecord("getitem_mixed", lambda T, x: x[0, 1:3, None], [((2, 4),)]),
-    OpRecord("getitem_ellipsis", lambda T, x: x[..., -1], [((2, 3, 4),)]),
-    OpRecord("getitem_index_list", lambda T, x: x[[0, 2, 2]], [((3, 2),)]),
-    OpRecord("getitem_bool_mask", lambda T, x: x[x > 0], [((3, 2),)]),
+    OpRecord("getitem_int", lambda T, x: x[1], [((3,),), ((2, 3),)], op="Tensor.__getitem__"),
+    OpRecord("getitem_slice", lambda T, x: x[1:, ::2], [((3, 4),)], op="Tensor.__getitem__"),
+    OpRecord("getitem_mixed", lambda T, x: x[0, 1:3, None], [((2, 4),)], op="Tensor.__getitem__"),
+    OpRecord("getitem_ellipsis", lambda T, x: x[..., -1], [((2, 3, 4),)], op="Tensor.__getitem__"),
+    OpRecord("getitem_index_list", lambda T, x: x[[0, 2, 2]], [((3, 2),)], op="Tensor.__getitem__"),
+    OpRecord("getitem_bool_mask", lambda T, x: x[x > 0], [((3, 2),)], op="Tensor.__getitem__"),
     OpRecord("narrow", lambda T, x: x.narrow(1, 1, 2), [((2, 4),)]),
     OpRecord("cat", lambda T, x, y: T.cat([x, y], 1), [((2, 3), (2, 2))]),
     OpRecord("cat_dim0", lambda T, x, y: T.cat((x, y)), [((2,), (3,))]),
@@ -153,7 +113,7 @@ RECORDS = [
     OpRecord("chunk", lambda T, x: x.chunk(2, 1)[0] * 2, [((2, 4),)]),
     OpRecord("unbind", lambda T, x: x.unbind(1)[2], [((2, 3),)]),
     OpRecord("clone", lambda T, x: x.clone(), [(s,) for s in UNARY]),
-    OpRecord("to_double", lambda T, x: x.to(T.float64) * 2, [((3,),)]),
+    OpRecord("to_double", lambda T, x: x.to(T.float64) * 2, [((3,),)], op="Tensor.to"),
     OpRecord("sum_to_size", lambda T, x: x.sum_to_size(1, 3), [((2, 3),)]),
     # ---- nn.functional ----
     OpRecord("softmax", lambda T, x: T.nn.functional.softmax(x, dim=1), [((2, 3),)]),
@@ -193,18 +153,22 @@ RECORDS = [
              extra=lambda rng: [(rng.normal(size=(4, 3)), _ints(rng, 3, (4,)))]),
     OpRecord("bce_with_logits",
              lambda T, x, y: T.nn.functional.binary_cross_entropy_with_logits(x, y),
-             [((2, 3), (2, 3))]),
+             [((2, 3), (2, 3))], op="binary_cross_entropy_with_logits"),
     OpRecord("bce_with_logits_targets_prob",
              lambda T, x, y: T.nn.functional.binary_cross_entropy_with_logits(
-                 x, y.sigmoid(), reduction="sum"), [((4,), (4,))]),
+                 x, y.sigmoid(), reduction="sum"), [((4,), (4,))],
+             op="binary_cross_entropy_with_logits"),
     OpRecord("bce_with_logits_weights",
              lambda T, x, y, w, p: T.nn.functional.binary_cross_entropy_with_logits(
                  x, y.sigmoid(), weight=w, pos_weight=p, reduction="none"),
-             [((2, 3), (2, 3), (3,), (3,))], nondiff=(2, 3)),
-    OpRecord("mse_loss", lambda T, x, y: T.nn.functional.mse_loss(x, y), [((2, 3), (2, 3))]),
+             [((2, 3), (2, 3), (3,), (3,))], nondiff=(2, 3),
+             op="binary_cross_entropy_with_logits"),
+    OpRecord("mse_loss", lambda T, x, y: T.nn.functional.mse_loss(x, y), [((2, 3), (2, 3))],
+             op="F.mse_loss"),
     OpRecord("linear", lambda T, x, w, b: T.nn.functional.linear(x, w, b),
-             [((4, 3), (2, 3), (2,)), ((5, 4, 3), (2, 3), (2,)), ((3,), (2, 3), (2,))]),
+             [((4, 3), (2, 3), (2,)), ((5, 4, 3), (2, 3), (2,)), ((3,), (2, 3), (2,))],
+             op="F.linear"),
     OpRecord("linear_no_bias", lambda T, x, w: T.nn.functional.linear(x, w),
-             [((4, 3), (2, 3)), ((5, 4, 3), (2, 3))]),
-    OpRecord("relu_functional", lambda T, x: T.nn.functional.relu(x), [((2, 3),)]),
+             [((4, 3), (2, 3)), ((5, 4, 3), (2, 3))], op="F.linear"),
+    OpRecord("relu_functional", lambda T, x: T.nn.functional.relu(x), [((2, 3),)], op="F.relu"),
 ]

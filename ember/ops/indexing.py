@@ -1,0 +1,284 @@
+"""Indexing: select, slice, narrow, ``__getitem__`` (basic and advanced), and the
+scatter-with-accumulation that advanced indexing's backward uses.
+
+Contract: basic indexing (ints, slices with positive steps, None, ...) returns views, recorded
+as PyTorch records them (one SelectBackward0/SliceBackward0/UnsqueezeBackward0 per indexed
+dim); advanced indexing (integer tensors/lists, bool masks) copies, and its backward adds
+gradients with accumulation, so repeated indices add up. Out-of-range indices, bad masks and
+bad index dtypes raise PyTorch's IndexError messages.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor, _wrap_dim
+from ._jvp import linear
+from ._registry import node_class, record, recording, register, wrap
+from .shape import (
+    AliasBackward0,
+    _fmt_list,
+    _mark_view,
+    _np_index,
+    _np_reshape,
+    _view_op,
+    unsqueeze,
+    view_scatter,
+)
+
+_INDEXED = linear(lambda ctx, dx: dx[ctx.args[1]])
+
+
+def _select_vjp(ctx, g):
+    in_shape, key = ctx.args
+    return (view_scatter(g, in_shape, ((_np_index, (key,)),)),)
+
+
+SelectBackward0 = node_class("SelectBackward0", _select_vjp, _INDEXED)
+SliceBackward0 = node_class("SliceBackward0", _select_vjp, _INDEXED)
+
+
+def select(input, dim, index):
+    """The view at ``index`` along ``dim`` (that dim is removed)."""
+    shape = input._data.shape
+    if not shape:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _wrap_dim(dim, len(shape))
+    size = shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+    key = (slice(None),) * d + (int(index), Ellipsis)  # ... keeps a 0-d result a view
+    data = input._data[key]
+    return _view_op(SelectBackward0, input, data, (_np_index, (key,)), (shape, key))
+
+
+def _slice(input, d, sl):
+    shape = input._data.shape
+    key = (slice(None),) * d + (sl,)
+    data = input._data[key]
+    return _view_op(SliceBackward0, input, data, (_np_index, (key,)), (shape, key))
+
+
+def narrow(input, dim, start, length):
+    """The view of ``length`` elements from ``start`` along ``dim``."""
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    if isinstance(start, Tensor):
+        start = int(start)
+    if start < 0:
+        start += shape[d]
+    if not 0 <= start <= shape[d] or length < 0 or start + length > shape[d]:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({shape[d]}).")
+    return _slice(input, d, slice(start, start + length))
+
+
+def _is_basic_key_item(k):
+    return k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) and \
+        not isinstance(k, (bool, np.bool_))
+
+
+def _normalize_key(key):
+    if not isinstance(key, tuple):
+        key = (key,)
+    return key
+
+
+def _to_index_array(k, size=None):
+    if isinstance(k, Tensor):
+        a = k._data
+    elif isinstance(k, np.ndarray):
+        a = k
+    else:
+        a = np.asarray(k)
+        if a.dtype.kind == "f" or (a.dtype == object):
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if a.size == 0:
+            a = a.astype(np.int64)
+    if a.dtype.kind not in "iub":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if a.dtype == np.uint8:
+        a = a.astype(bool)
+    return a
+
+
+def _expand_ellipsis(key, ndim):
+    n_real = builtins.sum(
+        1 for k in key if k is not None and k is not Ellipsis and not (
+            isinstance(k, (Tensor, np.ndarray)) and _to_index_array(k).dtype == bool))
+    n_real += builtins.sum(
+        _to_index_array(k).ndim for k in key if isinstance(k, (Tensor, np.ndarray)) and
+        _to_index_array(k).dtype == bool)
+    if n_real > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    out = []
+    seen = False
+    for k in key:
+        if k is Ellipsis:
+            if seen:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            seen = True
+            out.extend([slice(None)] * (ndim - n_real))
+        else:
+            out.append(k)
+    return out
+
+
+def _index_vjp(ctx, g):
+    in_shape, key = ctx.args
+    return (index_put_accumulate(g, in_shape, key),)
+
+
+IndexBackward0 = node_class("IndexBackward0", _index_vjp, linear(
+    lambda ctx, dx: _advanced_index(dx, ctx.args[1])))
+
+
+def _index_put_acc_vjp(ctx, g):
+    in_shape, key = ctx.args
+    return (_advanced_index(g, key),)
+
+
+IndexPutAccumulateBackward = node_class("IndexPutBackward0", _index_put_acc_vjp, linear(
+    lambda ctx, dg: index_put_accumulate(dg, *ctx.args)))
+
+
+def index_put_accumulate(g, shape, key):
+    """Zeros of ``shape`` with ``g`` added at ``key`` (repeated indices accumulate)."""
+    data = np.zeros(shape, dtype=g._data.dtype)
+    np.add.at(data, key, g._data)
+    if STATE.enabled and recording(g):
+        return record(IndexPutAccumulateBackward, data, (g,), args=(shape, key))
+    return wrap(data)
+
+
+def _advanced_index(input, key):
+    data = input._data[key]
+    if STATE.enabled and recording(input):
+        return record(IndexBackward0, data, (input,), args=(input._data.shape, key))
+    return wrap(data)
+
+
+def _check_bounds(key, shape):
+    dim = 0
+    for k in key:
+        if k is None:
+            continue
+        if isinstance(k, slice):
+            dim += 1
+            continue
+        if isinstance(k, (int, np.integer)):
+            size = shape[dim]
+            if not -size <= k < size:
+                raise IndexError(
+                    f"index {k} is out of bounds for dimension {dim} with size {size}")
+            dim += 1
+            continue
+        if isinstance(k, np.ndarray):
+            if k.dtype == bool:
+                if k.shape != shape[dim:dim + k.ndim]:
+                    for i, (m, s) in enumerate(zip(k.shape, shape[dim:])):
+                        if m != s:
+                            raise IndexError(
+                                f"The shape of the mask {_fmt_list(k.shape)} at index {i} does "
+                                f"not match the shape of the indexed tensor "
+                                f"{_fmt_list(shape)} at index {dim + i}")
+                dim += k.ndim
+                continue
+            size = shape[dim]
+            if k.size and (k.max() >= size or k.min() < -size):
+                bad = int(k.max()) if k.max() >= size else int(k.min())
+                raise IndexError(
+                    f"index {bad} is out of bounds for dimension {dim} with size {size}")
+            dim += 1
+
+
+def parse_key(input, key):
+    """``(basic, advanced)``: the key as a list with ``...`` expanded, and whether any part is
+    an advanced index (tensor, list or bool)."""
+    key = _normalize_key(key)
+    advanced = False
+    items = []
+    for k in key:
+        if isinstance(k, (bool, np.bool_)):
+            k = np.asarray(k)
+            advanced = True
+        elif isinstance(k, Tensor):
+            if k._data.ndim == 0 and k._data.dtype.kind in "iu":
+                k = int(k._data)
+            else:
+                k = _to_index_array(k)
+                advanced = True
+        elif isinstance(k, (list, tuple, np.ndarray)):
+            k = _to_index_array(k)
+            advanced = True
+        elif isinstance(k, slice):
+            if k.step is not None and _as_int(k.step) <= 0:
+                if _as_int(k.step) == 0:
+                    raise ValueError("slice step cannot be zero")
+                raise ValueError("step must be greater than zero")
+            k = slice(_as_int(k.start), _as_int(k.stop), _as_int(k.step))
+        elif not _is_basic_key_item(k):
+            raise IndexError(
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                "are valid indices (got " + type(k).__name__ + ")")
+        items.append(k)
+    items = _expand_ellipsis(items, input._data.ndim)
+    _check_bounds(items, input._data.shape)
+    return items, advanced
+
+
+def _as_int(v):
+    if v is None:
+        return None
+    if isinstance(v, Tensor):
+        return int(v)
+    return int(v)
+
+
+def getitem(input, key):
+    """``input[key]``: basic indexing gives views (select/slice/unsqueeze), advanced copies."""
+    items, advanced = parse_key(input, key)
+    if advanced:
+        return _advanced_index(input, tuple(items))
+    if not (STATE.enabled and recording(input)):
+        key = tuple(items) + (Ellipsis,)  # ... keeps a 0-d result a view, not a scalar
+        out = wrap(input._data[key])
+        _mark_view(out, input, ((_np_index, (key,)),))
+        return out
+    # NOTE: one node per indexed dim, as PyTorch records (x[0, 1:] is SliceBackward0 of
+    # SelectBackward0), so graphs read the same.
+    out = input
+    dim = 0
+    trivial = True
+    for k in items:
+        if k is None:
+            out = unsqueeze(out, dim)
+            dim += 1
+            trivial = False
+        elif isinstance(k, slice):
+            if k == slice(None):
+                dim += 1
+                continue
+            out = _slice(out, dim, k)
+            dim += 1
+            trivial = False
+        else:
+            out = select(out, dim, k)
+            trivial = False
+    if trivial:
+        if len(items) == 1:
+            return _slice(input, 0, slice(None))
+        return _view_op(AliasBackward0, input, input._data.view(), (_np_reshape, (
+            input._data.shape,)))
+    return out
+
+
+
+# ==== registration =========================================================================
+
+for _name in ("select", "narrow"):
+    register(globals()[_name], _name)
+register(getitem, "__getitem__", function=False)

@@ -1,0 +1,218 @@
+"""Joining and splitting: cat/concat/concatenate, stack, hstack, vstack, split, chunk,
+unbind.
+
+Contract: PyTorch's promotion (cat/stack promote dtypes), its shape errors, and its views:
+split/chunk/unbind outputs are views of the input, recorded as one multi-output node
+(SplitBackward0, UnbindBackward0), and may not be modified in place under grad mode.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor, _wrap_dim
+from ._jvp import linear, out_zeros
+from ._registry import node_class, record, recording, register, wrap
+from .indexing import narrow, select
+from .shape import _fmt_list, _np_index, _view_multi
+
+_SPLIT = linear(lambda ctx, dx: dx.split([shape[ctx.args[0]] for shape, _ in ctx._meta],
+                                         ctx.args[0]))
+
+
+def _cat_jvp(ctx, *tangents):
+    dim, sizes = ctx.args
+    out_shape, dtype = ctx._meta[0]
+    if all(t is None for t in tangents):
+        return out_zeros(ctx)
+    parts = []
+    for t, n in zip(tangents, sizes):
+        if t is None:
+            shape = list(out_shape)
+            shape[dim] = n
+            t = wrap(np.zeros(shape, dtype=dtype))
+        parts.append(t)
+    return cat(parts, dim)
+
+
+def _cat_vjp(ctx, g):
+    dim, sizes = ctx.args
+    grads = []
+    start = 0
+    for (fn, _), n in zip(ctx.next_functions, sizes):
+        grads.append(narrow(g, dim, start, n) if fn is not None and n else None)
+        start += n
+    return tuple(grads)
+
+
+CatBackward0 = node_class("CatBackward0", _cat_vjp, _cat_jvp)
+
+
+def cat(tensors, dim=0, *, axis=None, out=None):
+    """Join tensors along an existing dim (1-D empty tensors are skipped, as in PyTorch)."""
+    if axis is not None:
+        dim = axis
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+    from .. import dtypes as _dt
+
+    parts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors
+    ref = parts[0]._data
+    nd = ref.ndim
+    if nd == 0:
+        raise RuntimeError(
+            "zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = _wrap_dim(dim, nd)
+    for i, t in enumerate(parts):
+        a = t._data
+        if a.ndim != nd:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {nd} and {a.ndim}")
+        for j in range(nd):
+            if j != d and a.shape[j] != ref.shape[j]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{ref.shape[j]} but got size {a.shape[j]} for tensor number {i} in the "
+                    "list.")
+    rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in parts]).np
+    data = np.concatenate([t._data for t in parts], axis=d, dtype=rt)
+    if STATE.enabled and recording(*tensors):
+        sizes = [t._data.shape[d] if t._data.ndim == nd else 0 for t in tensors]
+        return record(CatBackward0, data, tensors, args=(d, sizes))
+    return wrap(data)
+
+
+concat = concatenate = cat
+
+
+def _stack_jvp(ctx, *tangents):
+    dim = ctx.args[0]
+    out_shape, dtype = ctx._meta[0]
+    if all(t is None for t in tangents):
+        return out_zeros(ctx)
+    piece = out_shape[:dim] + out_shape[dim + 1:]
+    return stack([t if t is not None else wrap(np.zeros(piece, dtype=dtype))
+                  for t in tangents], dim)
+
+
+def _stack_vjp(ctx, g):
+    dim = ctx.args[0]
+    return tuple(select(g, dim, i) if fn is not None else None
+                 for i, (fn, _) in enumerate(ctx.next_functions))
+
+
+StackBackward0 = node_class("StackBackward0", _stack_vjp, _stack_jvp)
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Join tensors of equal shape along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    from .. import dtypes as _dt
+
+    ref = tensors[0]._data.shape
+    for i, t in enumerate(tensors):
+        if t._data.shape != ref:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {_fmt_list(ref)} at entry "
+                f"0 and {_fmt_list(t._data.shape)} at entry {i}")
+    d = _wrap_dim(dim, len(ref) + 1)
+    rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in tensors]).np
+    data = np.stack([t._data for t in tensors], axis=d, dtype=rt)
+    if STATE.enabled and recording(*tensors):
+        return record(StackBackward0, data, tensors, args=(d,))
+    return wrap(data)
+
+
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
+
+
+def _materialized(ctx, grads):
+    """One gradient per output of a multi-output node, zeros for outputs that got none."""
+    from .. import dtypes as _dt
+    from ..creation import zeros
+
+    return [g if g is not None else zeros(shape, dtype=_dt.from_np(dtype))
+            for g, (shape, dtype) in zip(grads, ctx._meta)]
+
+
+def _unbind_vjp(ctx, *grads):
+    return (stack(_materialized(ctx, grads), ctx.args[0]),)
+
+
+def _split_vjp(ctx, *grads):
+    return (cat(_materialized(ctx, grads), ctx.args[0]),)
+
+
+UnbindBackward0 = node_class("UnbindBackward0", _unbind_vjp, linear(
+    lambda ctx, dx: dx.unbind(ctx.args[0])))
+SplitBackward0 = node_class("SplitBackward0", _split_vjp, _SPLIT)
+SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_vjp, _SPLIT)
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim``, as a tuple of views."""
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    keys = [(slice(None),) * d + (i, Ellipsis) for i in range(shape[d])]
+    datas = [input._data[k] for k in keys]
+    steps = [(_np_index, (k,)) for k in keys]
+    return tuple(_view_multi(UnbindBackward0, input, datas, steps, args=(d,)))
+
+
+def split(input, split_size_or_sections, dim=0):
+    """Views of consecutive chunks along ``dim`` (of one size, or of the given sizes)."""
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    n = shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
+        sizes = [min(size, n - i) for i in range(0, n, size)] if size else [0]
+        node = SplitBackward0
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                f"size at dimension {d}), but got split_sizes={_fmt_list(sizes)}")
+        node = SplitWithSizesBackward0
+    keys, start = [], 0
+    for s in sizes:
+        keys.append((slice(None),) * d + (slice(start, start + s),))
+        start += s
+    datas = [input._data[k] for k in keys]
+    steps = [(_np_index, (k,)) for k in keys]
+    return tuple(_view_multi(node, input, datas, steps, args=(d,)))
+
+
+def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
+    n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
+    size = -(-n // chunks) if chunks else 0
+    return split(input, max(size, 1) if n else 1, dim)
+
+
+
+# ==== registration =========================================================================
+
+for _name in ("unbind", "split", "chunk"):
+    register(globals()[_name], _name)
+for _name in ("cat", "concat", "concatenate", "stack", "hstack", "vstack"):
+    register(globals()[_name], _name, method=False)

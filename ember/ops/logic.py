@@ -1,0 +1,109 @@
+"""Comparisons, bitwise and logical ops, isnan/isinf/isfinite, isclose/allclose/equal:
+never differentiable, results are bool (bitwise ops keep the integer dtype).
+
+Contract: PyTorch's promotion for the compared operands and its errors (bitwise ops on floats
+raise NotImplementedError naming the kernel).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..tensor import Tensor
+from ._registry import register, wrap
+from .pointwise import _operands, _tensor_first
+
+
+def _compare(ufunc, name):
+    def op(input, other):
+        input, other = _tensor_first(input, other)
+        ad, bd, _ = _operands(input, other)
+        return wrap(np.asarray(ufunc(ad, bd)))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` comparison; a bool tensor."
+    return op
+
+
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+
+def _bitwise(ufunc, name, logical_ufunc=None):
+    def op(input, other):
+        input, other = _tensor_first(input, other)
+        ad, bd, rt = _operands(input, other)
+        if rt.kind not in "iub":
+            raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                               f"'{_dt.from_np(rt).scalar_name}'")
+        return wrap(np.asarray(ufunc(ad, bd)))
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input):
+    if input._data.dtype.kind not in "iub":
+        raise RuntimeError("bitwise_not is only supported for integer and boolean tensors")
+    return wrap(np.invert(input._data))
+
+
+def _logical(ufunc, name):
+    def op(input, other):
+        other_d = other._data if isinstance(other, Tensor) else other
+        return wrap(np.asarray(ufunc(input._data, other_d)))
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+
+
+def logical_not(input):
+    return wrap(np.logical_not(input._data))
+
+
+def isnan(input):
+    return wrap(np.isnan(input._data))
+
+
+def isinf(input):
+    return wrap(np.isinf(input._data))
+
+
+def isfinite(input):
+    return wrap(np.isfinite(input._data))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return wrap(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other) -> bool:
+    """True if both tensors have the same shape and elements."""
+    return input._data.shape == other._data.shape and bool(np.all(input._data == other._data))
+
+
+
+# ==== registration =========================================================================
+
+for _name in ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater",
+              "greater_equal", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+              "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf",
+              "isfinite", "isclose", "allclose", "equal"):
+    register(globals()[_name], _name)

@@ -1,0 +1,10 @@
+"""Normalization layers as functions: batch_norm, layer_norm, group_norm, instance_norm, rms_norm.
+
+Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
+ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
+``ember.nn.functional`` exports from this module.
+"""
+
+from __future__ import annotations
+
+FUNCTIONAL: list[str] = []

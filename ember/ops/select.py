@@ -1,0 +1,239 @@
+"""Elementwise selection: clamp/clip (number or tensor bounds), where, masked_fill,
+maximum/minimum.
+
+Contract: PyTorch's dtypes, broadcasting and subgradients (a clamp bound passes the gradient;
+maximum/minimum split ties evenly). JVPs are elementwise (see _jvp.py), except masked_fill's
+value, which writes its tangent where the mask holds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor
+from ._jvp import elementwise, zeros_for
+from ._registry import node_class, record, recording, register, wrap
+from .inplace import register_inplace
+from .pointwise import _operands, _rg, _scalar
+
+_make = Tensor._make
+
+# ---- clamp ----
+def _clamp_vjp(ctx, g):
+    x, = ctx.saved_tensors
+    lo, hi = ctx.args
+    mask = None
+    if lo is not None:
+        mask = x >= lo
+    if hi is not None:
+        m = x <= hi
+        mask = m if mask is None else mask & m
+    # NOTE: at a bound the gradient passes (x >= min, x <= max), as in PyTorch.
+    return (g * mask,)
+
+
+def _clamp_tensor_vjp(ctx, g):
+    x, lo, hi = ctx.saved_tensors
+    fx, flo, fhi = (f for f, _ in ctx.next_functions)
+    inside = None
+    lo_mask = hi_mask = None
+    if lo is not None:
+        lo_mask = x >= lo
+        inside = lo_mask
+    if hi is not None:
+        hi_mask = x <= hi
+        inside = hi_mask if inside is None else inside & hi_mask
+    gx = g * inside if fx is not None else None
+    glo = g * ~lo_mask if (flo is not None and lo is not None) else None
+    ghi = None
+    if fhi is not None and hi is not None:
+        ghi = g * (~hi_mask & (lo_mask if lo is not None else True))
+    return gx, glo, ghi
+
+
+ClampBackward1 = node_class("ClampBackward1", _clamp_vjp, elementwise)
+ClampBackward0 = node_class("ClampBackward0", _clamp_tensor_vjp, elementwise)
+ClampMinBackward0 = node_class("ClampMinBackward0", _clamp_vjp, elementwise)
+ClampMaxBackward0 = node_class("ClampMaxBackward0", _clamp_vjp, elementwise)
+
+
+def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
+    """Limit values to ``[min, max]`` (either bound may be None, a number or a tensor)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        lo = min if min is None or isinstance(min, Tensor) else _scalar_tensor(min, input)
+        hi = max if max is None or isinstance(max, Tensor) else _scalar_tensor(max, input)
+        data = input._data
+        if lo is not None:
+            data = np.maximum(data, lo._data.astype(data.dtype, copy=False))
+        if hi is not None:
+            data = np.minimum(data, hi._data.astype(data.dtype, copy=False))
+        if STATE.enabled and recording(input, lo, hi):
+            return record(ClampBackward0, np.asarray(data), (input, lo, hi), save=(input, lo, hi))
+        return wrap(np.asarray(data))
+    ad = input._data
+    lo = _scalar(min)
+    hi = _scalar(max)
+    if ad.dtype.kind in "iub" and (isinstance(lo, float) or isinstance(hi, float)):
+        ad = ad.astype(_dt.get_default_dtype().np)
+    data = np.clip(ad, lo, hi)
+    if data.dtype != ad.dtype:
+        data = data.astype(ad.dtype)
+    if STATE.enabled and recording(input):
+        return record(ClampBackward1, data, (input,), save=(input,), args=(lo, hi))
+    return wrap(data)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):  # noqa: A002
+    return clamp(input, max=max)
+
+
+def _scalar_tensor(v, like):
+    return _make(np.asarray(v, dtype=like._data.dtype))
+
+
+# ---- where ----
+def _where_vjp(ctx, g):
+    cond, = ctx.saved_tensors
+    fx, fy = ctx.next_functions[0][0], ctx.next_functions[1][0]
+    zero = g * 0
+    return (where(cond, g, zero) if fx is not None else None,
+            where(cond, zero, g) if fy is not None else None)
+
+
+WhereBackward0 = node_class("WhereBackward0", _where_vjp, elementwise)
+
+
+def where(condition, input=None, other=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (either may be a
+    number). With only ``condition``: the indices of its nonzero elements, as a tuple."""
+    if input is None and other is None:
+        return tuple(wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
+    if condition._data.dtype.kind != "b":
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{condition.dtype.scalar_name}")
+    if not isinstance(input, Tensor):
+        if not isinstance(other, Tensor):
+            raise TypeError("where(): at least one of input, other must be a Tensor")
+        input = _scalar_to(input, other)
+    if not isinstance(other, Tensor):
+        other = _scalar_to(other, input)
+    ad, bd, rt = _operands(input, other)
+    data = np.where(condition._data, ad, bd)
+    if STATE.enabled and recording(input, other):
+        return record(WhereBackward0, data, (input, other), save=(condition,))
+    return wrap(data)
+
+
+def _masked_fill_vjp(ctx, g):
+    mask, = ctx.saved_tensors
+    gx = g.masked_fill(mask, 0.0) if ctx.next_functions[0][0] is not None else None
+    if len(ctx.next_functions) == 1:
+        return (gx,)
+    gv = None
+    if ctx.next_functions[1][0] is not None:
+        gv = where(mask, g, g * 0).sum()
+    return (gx, gv)
+
+
+MaskedFillBackward0 = node_class("MaskedFillBackward0", _masked_fill_vjp, elementwise)
+def _masked_fill_value_jvp(ctx, dx, dv):
+    mask, = ctx.saved_tensors
+    shape, _ = ctx._meta[0]
+    dx = dx if dx is not None else zeros_for(ctx, 0)
+    if dv is None:
+        return dx.masked_fill(mask, 0.0)
+    return where(mask, dv.expand(shape), dx)
+
+
+MaskedFillBackward1 = node_class("MaskedFillBackward1", _masked_fill_vjp, _masked_fill_value_jvp)
+
+
+def masked_fill(input, mask, value):
+    """``input`` with ``value`` written where the bool ``mask`` is True (mask broadcasts)."""
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype "
+            f"{mask.dtype.name}")
+    ad = input._data
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(
+                f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s).")
+        v = value._data.astype(ad.dtype)
+    else:
+        v = _scalar(value)
+    data = np.where(mask._data, v, ad)
+    if data.dtype != ad.dtype:
+        data = data.astype(ad.dtype)
+    if data.shape != ad.shape:
+        raise RuntimeError(
+            f"output with shape {list(ad.shape)} doesn't match the broadcast shape "
+            f"{list(data.shape)}")
+    if STATE.enabled:
+        if isinstance(value, Tensor) and _rg(value):
+            return record(MaskedFillBackward1, data, (input, value), save=(mask,))
+        if _rg(input):
+            return record(MaskedFillBackward0, data, (input,), save=(mask,))
+    return wrap(data)
+
+
+def _scalar_to(v, like):
+    v = _scalar(v)
+    rt = _dt.binary_result_np(like._data, v)
+    t = _make(np.asarray(v, dtype=rt))
+    return t
+
+
+# ---- maximum / minimum ----
+def _maxmin_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    # NOTE: ties split the gradient evenly between the two inputs, as PyTorch.
+    pick_x = (x > y) if ctx.args[0] else (x < y)
+    tie = x == y
+    wx = pick_x + tie * 0.5
+    wy = (~pick_x & ~tie) + tie * 0.5
+    return (g * wx if ctx.next_functions[0][0] is not None else None,
+            g * wy if ctx.next_functions[1][0] is not None else None)
+
+
+MaximumBackward0 = node_class("MaximumBackward0", _maxmin_vjp, elementwise)
+MinimumBackward0 = node_class("MinimumBackward0", _maxmin_vjp, elementwise)
+
+
+def maximum(input, other):
+    ad, bd, rt = _operands(input, other)
+    data = np.maximum(ad, bd)
+    if STATE.enabled and recording(input, other):
+        return record(MaximumBackward0, data, (input, other), save=(input, other), args=(True,))
+    return wrap(data)
+
+
+def minimum(input, other):
+    ad, bd, rt = _operands(input, other)
+    data = np.minimum(ad, bd)
+    if STATE.enabled and recording(input, other):
+        return record(MinimumBackward0, data, (input, other), save=(input, other), args=(False,))
+    return wrap(data)
+
+
+
+# ==== registration =========================================================================
+
+for _name in ("clamp", "clip", "clamp_min", "clamp_max", "where", "masked_fill", "maximum",
+              "minimum"):
+    register(globals()[_name], _name)
+register_inplace(clamp, clamp_min, clamp_max, where, masked_fill, maximum, minimum,
+                 aliases=(("clip_", clamp),))
