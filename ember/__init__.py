@@ -33,7 +33,7 @@ from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
                      manual_seed, multinomial, normal, rand, rand_like, randint, randint_like,
                      randn, randn_like, randperm, seed, set_rng_state)
-from . import autograd, linalg, nn  # noqa: E402
+from . import autograd, linalg, nn, special  # noqa: E402
 from . import cuda  # noqa: E402
 
 globals().update(_OPS)

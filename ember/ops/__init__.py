@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     attention,
     conv,
     convert,
+    decomposition,
     distance,
     indexing,
     inplace,
@@ -18,10 +19,15 @@ from . import (  # noqa: F401
     operators,
     pointwise,
     pooling,
+    rearrange,
     reduction,
     resize,
+    scan,
+    scatter,
     select,
     shape,
+    sort,
+    special,
     unary,
 )
 from ._registry import OPS

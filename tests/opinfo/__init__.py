@@ -11,7 +11,8 @@ else is passed as is. ``op`` names the public op the record covers (by default t
 tests mark them strict xfails, so a fixed gap fails until the entry is removed.
 
 Records live in one module per op family (core.py for the first ops; pointwise.py,
-reduction.py, linalg.py, shape.py, nn_*.py...), each exporting ``RECORDS``.
+reduction.py, linalg.py, shape.py, nn_*.py...), each exporting ``RECORDS``. Set
+``EMBER_OPINFO=reduction`` (comma-separated module names) to collect only those modules.
 """
 
 from __future__ import annotations
@@ -57,10 +58,16 @@ POS = (0.5, 2.0)
 
 def _collect():
     import importlib
+    import os
     import pkgutil
 
+    # NOTE: EMBER_OPINFO=reduction,linalg restricts the records to those modules (for working
+    # on one family); unset, every module's records are collected.
+    only = [m for m in os.environ.get("EMBER_OPINFO", "").split(",") if m]
     records = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if only and info.name not in only:
+            continue
         records.extend(importlib.import_module(f"{__name__}.{info.name}").RECORDS)
     return records
 

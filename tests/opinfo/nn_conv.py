@@ -1,0 +1,5 @@
+"""Op records: nn conv family (see tests/opinfo/__init__.py)."""
+
+from __future__ import annotations
+
+RECORDS: list = []

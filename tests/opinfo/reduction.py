@@ -1,0 +1,5 @@
+"""Op records: reduction family (see tests/opinfo/__init__.py)."""
+
+from __future__ import annotations
+
+RECORDS: list = []
