@@ -46,22 +46,26 @@ _ALONG_DIM = fiberwise(lambda ctx: ((ctx.args[1],), ctx.args[2]))
 
 
 class return_types:
-    """Named tuples returned by reductions with indices (``values``, ``indices``)."""
+    """Named tuples returned by reductions with indices (``values``, ``indices``; ``aminmax``
+    has ``min``, ``max``), printing like ``torch.return_types.<name>``."""
 
     @staticmethod
-    def make(name):
+    def make(name, fields=("values", "indices")):
         def __repr__(self):
-            return (f"torch.return_types.{name}(\nvalues={self[0]!r},\nindices={self[1]!r})")
+            body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+            return f"torch.return_types.{name}(\n{body})"
 
-        cls = type(name, (tuple,), {
+        ns = {f: property(lambda self, i=i: self[i]) for i, f in enumerate(fields)}
+        ns.update({
             "__slots__": (),
-            "values": property(lambda self: self[0]),
-            "indices": property(lambda self: self[1]),
+            "_fields": fields,
             "__repr__": __repr__,
-            "__new__": lambda cls, values, indices: tuple.__new__(cls, (values, indices)),
+            "__new__": lambda cls, *values: tuple.__new__(cls, values),
             "__getnewargs__": lambda self: tuple(self),
         })
+        cls = type(name, (tuple,), ns)
         cls.__module__ = "ember.return_types"
+        setattr(return_types, name, cls)
         return cls
 
 
@@ -204,13 +208,30 @@ def _max_dim_vjp(ctx, g, g_idx=None):
     return (scatter_along(g, in_shape, dim, idx),)
 
 
-def scatter_along(g, shape, dim, idx):
-    """Zeros of ``shape`` with ``g`` placed at ``idx`` along ``dim`` (differentiable)."""
-    from .indexing import index_put_accumulate
-
+def _grids(idx, dim):
     grids = list(np.indices(idx._data.shape, sparse=True))
     grids[dim] = idx._data
-    return index_put_accumulate(g, shape, tuple(grids))
+    return tuple(grids)
+
+
+def scatter_along(g, shape, dim, idx):
+    """Zeros of ``shape`` with ``g`` added at ``idx`` along ``dim`` (differentiable; repeated
+    indices accumulate)."""
+    from .indexing import index_put_accumulate
+
+    if idx.ndim == 0:  # a 0-dim input: its only element
+        return g
+    return index_put_accumulate(g, shape, _grids(idx, dim))
+
+
+def take_along(x, dim, idx):
+    """``x`` gathered at ``idx`` along ``dim`` (differentiable; the adjoint of
+    ``scatter_along``)."""
+    from .indexing import _advanced_index
+
+    if idx.ndim == 0:
+        return x
+    return _advanced_index(x, _grids(idx, dim))
 
 
 AmaxBackward0 = node_class("AmaxBackward0", _amax_vjp, _REDUCED)

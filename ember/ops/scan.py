@@ -1,7 +1,239 @@
 """Scans along a dim: cumsum, cumprod, cummax, cummin, logcumsumexp.
 
 Contract: PyTorch's signatures, dtypes, named-tuple results and node names; rules in ember ops
-(twice differentiable) with forward-mode rules.
+(twice differentiable) with forward-mode rules. Integer and bool inputs of ``cumsum``/``cumprod``
+give int64 (unless ``dtype=``), as PyTorch; ``cummax``/``cummin`` return ``(values, indices)``
+named tuples whose gradient goes to the index each value came from (ties: the latest index).
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..tensor import _wrap_dim
+from ._jvp import linear
+from ._registry import float_data, node_class, record, recording, register, wrap
+from .inplace import register_inplace
+from .reduction import return_types, scatter_along, take_along
+
+_cummax_type = return_types.make("cummax")
+_cummin_type = return_types.make("cummin")
+
+
+def _scan_dim(dim, ndim):
+    return _wrap_dim(int(dim), ndim)
+
+
+def _reverse_cumsum(g, dim):
+    """``sum_{j >= i} g_j`` along ``dim``, in ember ops."""
+    if g.ndim == 0:
+        return g
+    return g.flip(dim).cumsum(dim).flip(dim)
+
+
+def _scan_input(input, dtype):
+    a = input._data
+    if dtype is not None:
+        return a.astype(dtype.np)
+    if a.dtype.kind in "biu":
+        return a.astype(np.int64)
+    return a
+
+
+# ---- cumsum ----
+def _cumsum_vjp(ctx, g):
+    return (_reverse_cumsum(g, ctx.args[0]),)
+
+
+CumsumBackward0 = node_class("CumsumBackward0", _cumsum_vjp,
+                             linear(lambda ctx, dx: dx.cumsum(ctx.args[0])))
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Cumulative sum along ``dim``."""
+    a = _scan_input(input, dtype)
+    d = _scan_dim(dim, a.ndim)
+    data = np.cumsum(a, axis=d) if a.ndim else a.copy()
+    if STATE.enabled and recording(input):
+        return record(CumsumBackward0, data, (input,), args=(d,))
+    return wrap(data)
+
+
+# ---- cumprod ----
+def _cumprod_partials(x, d):
+    """``P[..., i, j] = prod_{k <= j, k != i} x_k`` along ``d`` (moved last): the exact
+    partial derivatives of the cumulative product, zeros included."""
+    xl = x.movedim(d, -1)
+    n = xl.shape[-1]
+    eye = wrap(np.eye(n, dtype=bool))
+    rows = xl.unsqueeze(-2).expand(*xl.shape[:-1], n, n)
+    return rows.masked_fill(eye, 1.0).cumprod(-1).masked_fill(wrap(np.tri(n, k=-1, dtype=bool)),
+                                                                0.0)
+
+
+def _cumprod_vjp(ctx, g):
+    x, out = ctx.saved_tensors
+    d, = ctx.args
+    if x.ndim == 0:
+        return (g,)
+    # NOTE: out / x is exact only without zeros; with a zero in the slice the gradient is
+    # built from the products that leave one element out (O(n^2) along ``d``), as PyTorch's
+    # cumprod_backward does, so values and higher derivatives stay exact.
+    if not bool((x == 0).any()):
+        return (_reverse_cumsum(g * out, d) / x,)
+    parts = _cumprod_partials(x, d)
+    gl = g.movedim(d, -1).unsqueeze(-2)
+    return ((parts * gl).sum(-1).movedim(-1, d),)
+
+
+def _cumprod_jvp(ctx, dx):
+    x, out = ctx.saved_tensors
+    d, = ctx.args
+    if dx is None:
+        return wrap(np.zeros(*ctx._meta[0]))
+    if x.ndim == 0:
+        return dx
+    if not bool((x == 0).any()):
+        return out * (dx / x).cumsum(d)
+    parts = _cumprod_partials(x, d)
+    return (parts * dx.movedim(d, -1).unsqueeze(-1)).sum(-2).movedim(-1, d)
+
+
+CumprodBackward0 = node_class("CumprodBackward0", _cumprod_vjp, _cumprod_jvp)
+
+
+def cumprod(input, dim, *, dtype=None):
+    """Cumulative product along ``dim`` (gradients exact with zeros)."""
+    a = _scan_input(input, dtype)
+    d = _scan_dim(dim, a.ndim)
+    data = np.cumprod(a, axis=d) if a.ndim else a.copy()
+    if STATE.enabled and recording(input):
+        x = input if dtype is None or input.dtype == dtype else input.to(dtype)
+        return record(CumprodBackward0, data, (input,), save=(x,), args=(d,), save_out=True)
+    return wrap(data)
+
+
+# ---- cummax / cummin ----
+def _cumext_vjp(ctx, g, g_idx=None):
+    idx, = ctx.saved_tensors
+    in_shape, d = ctx.args
+    if g is None:
+        return (None,)
+    # NOTE: each output takes its value from one input, so the gradient is that index's,
+    # accumulated where several outputs share an input.
+    return (scatter_along(g, in_shape, d, idx),)
+
+
+def _cumext_jvp(ctx, dx, *_):
+    idx, = ctx.saved_tensors
+    if dx is None:
+        return wrap(np.zeros(*ctx._meta[0])), None
+    return take_along(dx, ctx.args[1], idx), None
+
+
+CummaxBackward0 = node_class("CummaxBackward0", _cumext_vjp, _cumext_jvp)
+CumminBackward0 = node_class("CumminBackward0", _cumext_vjp, _cumext_jvp)
+
+
+def _cumext(input, dim, ufunc, node, result_type):
+    a = input._data
+    d = _scan_dim(dim, a.ndim)
+    if a.ndim == 0:
+        values, idx = a.copy(), np.zeros((), dtype=np.int64)
+    elif a.size == 0:
+        values, idx = a.copy(), np.zeros(a.shape, dtype=np.int64)
+    else:
+        values = ufunc.accumulate(a, axis=d)
+        # NOTE: PyTorch moves the index on ties (x >= running max) and to each NaN; a position
+        # j updates the index exactly when x_j equals the running value there (or is NaN).
+        hit = a == values
+        if a.dtype.kind == "f":
+            hit |= np.isnan(a)
+        pos = np.arange(a.shape[d]).reshape([-1 if i == d else 1 for i in range(a.ndim)])
+        idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=d).astype(np.int64)
+    indices = wrap(idx)
+    if STATE.enabled and recording(input) and a.dtype.kind in "fc":
+        out = record(node, values, (input,), save=(indices,), args=(a.shape, d))
+        return result_type(out, indices)
+    return result_type(wrap(values), indices)
+
+
+def cummax(input, dim):
+    """Running maximum along ``dim``: ``(values, indices)``."""
+    return _cumext(input, dim, np.maximum, CummaxBackward0, _cummax_type)
+
+
+def cummin(input, dim):
+    """Running minimum along ``dim``: ``(values, indices)``."""
+    return _cumext(input, dim, np.minimum, CumminBackward0, _cummin_type)
+
+
+# ---- logcumsumexp ----
+def _lcse_fast(x, out, d):
+    """The shift ``m`` (each slice's last output, its maximum) when ``exp(x - m)`` and
+    ``exp(m - out)`` are both finite and exact enough, else None."""
+    limit = 60.0 if x.dtype.itemsize <= 4 else 600.0
+    m = out.narrow(d, out.shape[d] - 1, 1)
+    if not bool(np.isfinite(out._data).all()):
+        return None
+    span = m._data - np.min(x._data, axis=d, keepdims=True)
+    return m if float(np.max(span)) < limit else None
+
+
+def _lcse_weights(x, out, d):
+    """``w[..., i, j] = exp(x_i - out_j)`` for ``j >= i`` (else 0), ``d`` moved last: every
+    term is at most 1, whatever the range of ``x``."""
+    xl, ol = x.movedim(d, -1), out.movedim(d, -1)
+    n = xl.shape[-1]
+    below = wrap(np.tri(n, k=-1, dtype=bool))  # (i, j) with j < i: no dependence
+    return (xl.unsqueeze(-1) - ol.unsqueeze(-2)).masked_fill(below, float("-inf")).exp()
+
+
+def _logcumsumexp_vjp(ctx, g):
+    x, out = ctx.saved_tensors
+    d, = ctx.args
+    if x.ndim == 0 or x.numel() == 0:
+        return (g,)
+    # NOTE: d out_j / d x_i = exp(x_i - out_j) for j >= i. Shifting by m = the slice's last
+    # output gives exp(x - m) * reverse_cumsum(g * exp(m - out)), finite while the slice spans
+    # less than ~600 (60 in float32); wider slices (|x| ~ 1e3) use the O(n^2) weights.
+    m = _lcse_fast(x, out, d)
+    if m is not None:
+        return ((x - m).exp() * _reverse_cumsum(g * (m - out).exp(), d),)
+    w = _lcse_weights(x, out, d)
+    return ((w * g.movedim(d, -1).unsqueeze(-2)).sum(-1).movedim(-1, d),)
+
+
+def _logcumsumexp_jvp(ctx, dx):
+    x, out = ctx.saved_tensors
+    d, = ctx.args
+    if dx is None:
+        return wrap(np.zeros(*ctx._meta[0]))
+    if x.ndim == 0 or x.numel() == 0:
+        return dx
+    m = _lcse_fast(x, out, d)
+    if m is not None:
+        return (m - out).exp() * ((x - m).exp() * dx).cumsum(d)
+    w = _lcse_weights(x, out, d)
+    return (w * dx.movedim(d, -1).unsqueeze(-1)).sum(-2).movedim(-1, d)
+
+
+LogcumsumexpBackward0 = node_class("LogcumsumexpBackward0", _logcumsumexp_vjp,
+                                   _logcumsumexp_jvp)
+
+
+def logcumsumexp(input, dim):
+    """``log(cumsum(exp(input)))`` along ``dim``, computed without overflow."""
+    a = float_data(input._data)
+    d = _scan_dim(dim, a.ndim)
+    data = np.logaddexp.accumulate(a, axis=d) if a.ndim and a.size else a.copy()
+    if STATE.enabled and recording(input):
+        return record(LogcumsumexpBackward0, data, (input,), save=(input,), args=(d,),
+                      save_out=True)
+    return wrap(data)
+
+
+for _name in ("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"):
+    register(globals()[_name], _name)
+register_inplace(cumsum, cumprod)
