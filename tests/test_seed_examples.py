@@ -19,10 +19,9 @@ import pytest
 HERE = Path(__file__).resolve().parent / "seed_examples"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "seed-examples"
 
-# Scripts whose feature arrives with a later issue (see the issue list): custom
-# autograd.Function (s2_14) and the profiler (s2_15) come with "The whole autograd API".
-LATER = {"s2_14_custom_function.py": "custom autograd.Function arrives with issue 4",
-         "s2_15_profiler.py": "the profiler arrives with issue 4"}
+# Scripts whose feature arrives with a later issue (see the issue list).
+# The profiler (s2_15) comes with "The whole autograd API".
+LATER = {"s2_15_profiler.py": "the profiler arrives with issue 4"}
 
 SCRIPTS = [pytest.param(name, marks=pytest.mark.xfail(reason=LATER[name], strict=True))
            if name in LATER else name
