@@ -87,6 +87,62 @@ class _SavedOutput:
         self.output_nr = output_nr
 
 
+# ---- saved-tensor hooks ------------------------------------------------------------------
+# NOTE [saved-tensor hooks]: while ``autograd.graph.saved_tensors_hooks(pack, unpack)`` is
+# active, every tensor a node saves is replaced by ``pack(tensor)`` and read back through
+# ``unpack(packed)``. The unpacked tensor is reattached to the saved tensor's place in the graph
+# (its grad_fn and output_nr, or the leaf's AccumulateGrad), so double backward still reaches
+# the original inputs. Values are the hooks' responsibility: no version check, as in PyTorch.
+
+SAVED_HOOKS: list = []  # stack of (pack, unpack); the innermost pair applies
+
+
+class _Packed:
+    """A saved tensor as its pack hook returned it, with what unpacking needs."""
+
+    __slots__ = ("value", "unpack", "output_nr", "grad_fn", "grad_nr", "requires_grad", "acc")
+
+    def unpacked(self, node):
+        from ..tensor import Tensor
+
+        t = self.unpack(self.value)
+        if not isinstance(t, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(t).__name__}")
+        if self.output_nr is not None:
+            out = Tensor._make(t._data, True, node, t._vc)
+            out._output_nr = self.output_nr
+            return out
+        out = Tensor._make(t._data, self.requires_grad, self.grad_fn, t._vc)
+        out._output_nr = self.grad_nr
+        out._acc = self.acc
+        return out
+
+
+def _pack(t, output_nr=None):
+    """Run the innermost pack hook on a tensor about to be saved (numbers pass as they are)."""
+    from ..tensor import Tensor
+
+    if not isinstance(t, Tensor):
+        return t
+    pack, unpack = SAVED_HOOKS[-1]
+    p = _Packed()
+    p.unpack = unpack
+    p.output_nr = output_nr
+    p.grad_fn, p.grad_nr, p.requires_grad, p.acc = t._grad_fn, t._output_nr, t._requires_grad, None
+    if t._requires_grad and t._grad_fn is None:
+        if t._acc is None:
+            t._acc = AccumulateGrad(t)
+        p.acc = t._acc
+    hooks = SAVED_HOOKS[:]
+    SAVED_HOOKS.clear()  # ops inside a pack hook save nothing through it again
+    try:
+        p.value = pack(t)
+    finally:
+        SAVED_HOOKS[:] = hooks
+    return p
+
+
 class Node:
     """A backward function in the graph; subclasses are named like PyTorch's (``MulBackward0``).
 
@@ -138,9 +194,11 @@ class Node:
     def save(self, *items):
         """Save inputs for the backward rule: tensors (version-checked at unpack), numbers or
         None."""
+        if SAVED_HOOKS:
+            items = tuple(_pack(t) for t in items)
         versions = []
         for t in items:
-            if t is None or type(t) in _NUMBER_TYPES or isinstance(t, _NUMBERS):
+            if t is None or type(t) in _NUMBER_TYPES or isinstance(t, (_NUMBERS, _Packed)):
                 versions.append(0)
                 continue
             vc = t._vc
@@ -158,6 +216,10 @@ class Node:
 
     def save_output(self, out, output_nr=0):
         """Save this node's own output ``out`` (unpacked with ``grad_fn`` = this node)."""
+        if SAVED_HOOKS:
+            self._saved = self._saved + (_pack(out, output_nr),)
+            self._versions = self._versions + (0,)
+            return
         self._saved = self._saved + (_SavedOutput(out._data, out._vc, output_nr),)
         self._versions = self._versions + (out._vc[0],)
 
@@ -178,6 +240,8 @@ class Node:
                 saved_out = t
                 t = Tensor._make(saved_out.data, True, self, saved_out.vc)
                 t._output_nr = saved_out.output_nr
+            elif kind is _Packed:
+                t = t.unpacked(self)
             elif t is None or kind in _NUMBER_TYPES or isinstance(t, _NUMBERS):
                 pass
             elif t._vc[0] != version:
@@ -309,3 +373,13 @@ def accumulate_grad(var, grad, create_graph, owned=False):
     if extra is not None and extra.post_acc_hooks:
         for fn in list(extra.post_acc_hooks.values()):
             fn(var)
+
+
+# the torch.autograd.graph namespace: saved-tensor hook contexts live in their own module
+from .saved_hooks import (  # noqa: E402
+    disable_saved_tensors_hooks,
+    save_on_cpu,
+    saved_tensors_hooks,
+)
+
+__all__ += ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]

@@ -1,0 +1,135 @@
+"""Oracle tests for saved-tensor hooks: ``saved_tensors_hooks`` (what is packed, when unpack
+runs, nesting, double backward through unpacked tensors), ``save_on_cpu`` and
+``disable_saved_tensors_hooks``."""
+
+from __future__ import annotations
+
+from ..oracle import same, torch  # noqa: F401 - torch: skip without PyTorch
+
+
+def test_pack_and_unpack_see_saved_inputs_and_outputs():
+    def fn(T):
+        packed, unpacked = [], []
+
+        def pack(t):
+            packed.append((tuple(t.shape), t.requires_grad))
+            return t * 1
+
+        def unpack(t):
+            unpacked.append(tuple(t.shape))
+            return t
+
+        x = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        w = T.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        with T.autograd.graph.saved_tensors_hooks(pack, unpack):
+            y = (x * w).exp().sum()  # mul saves both inputs, exp its output
+        n_packed = len(packed)
+        y.backward()
+        return n_packed, packed, unpacked, x.grad, w.grad
+    same(fn)
+
+
+def test_hooks_apply_only_inside_the_context():
+    def fn(T):
+        calls = []
+        x = T.ones(2, requires_grad=True)
+        with T.autograd.graph.saved_tensors_hooks(lambda t: calls.append("p") or t,
+                                                  lambda t: calls.append("u") or t):
+            a = x * x
+        b = a * x  # recorded outside: no hooks
+        b.sum().backward()
+        return calls, x.grad
+    same(fn)
+
+
+def test_nested_contexts_use_innermost():
+    def fn(T):
+        calls = []
+        x = T.ones(2, requires_grad=True)
+        with T.autograd.graph.saved_tensors_hooks(lambda t: calls.append("outer") or t,
+                                                  lambda t: t):
+            with T.autograd.graph.saved_tensors_hooks(lambda t: calls.append("inner") or t,
+                                                      lambda t: t):
+                y = x.sin()
+            z = y.cos()
+        (z.sum()).backward()
+        return calls, x.grad
+    same(fn)
+
+
+def test_double_backward_through_unpacked_tensors():
+    def fn(T):
+        x = T.tensor([0.5, 1.5], requires_grad=True)
+        with T.autograd.graph.saved_tensors_hooks(lambda t: t.detach().clone(), lambda t: t):
+            y = (x ** 3).sum()
+        (g,) = T.autograd.grad(y, x, create_graph=True)
+        (gg,) = T.autograd.grad(g.sum(), x)
+        return g, gg
+    same(fn)
+
+
+def test_unpack_must_return_a_tensor():
+    def fn(T):
+        x = T.ones(3, requires_grad=True)
+        with T.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: 3):
+            y = x.exp()
+        y.sum().backward()
+    same(fn)
+
+
+def test_custom_function_saves_go_through_hooks():
+    def fn(T):
+        calls = []
+
+        class Sq(T.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 2 * x * g
+
+        x = T.tensor([1.0, 3.0], requires_grad=True)
+        with T.autograd.graph.saved_tensors_hooks(lambda t: calls.append("p") or t,
+                                                  lambda t: calls.append("u") or t):
+            y = Sq.apply(x)
+        y.sum().backward()
+        return calls, x.grad
+    same(fn)
+
+
+def test_save_on_cpu():
+    def fn(T):
+        x = T.tensor([1.0, 2.0], requires_grad=True)
+        with T.autograd.graph.save_on_cpu():
+            y = (x.exp() * x).sum()
+        y.backward()
+        return x.grad
+    same(fn)
+
+
+def test_disable_saved_tensors_hooks():
+    def fn(T):
+        G = T.autograd.graph
+        res = []
+        try:
+            with G.disable_saved_tensors_hooks("no hooks here"):
+                with G.saved_tensors_hooks(lambda t: t, lambda t: t):
+                    pass
+        except RuntimeError as e:
+            res.append(str(e))
+        try:
+            with G.saved_tensors_hooks(lambda t: t, lambda t: t):
+                with G.disable_saved_tensors_hooks("already hooked"):
+                    pass
+        except RuntimeError as e:
+            res.append(str(e))
+        with G.disable_saved_tensors_hooks("fine"):
+            x = T.ones(2, requires_grad=True)
+            (x * x).sum().backward()
+        res.append(x.grad)
+        return res
+    same(fn)
