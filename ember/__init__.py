@@ -35,6 +35,7 @@ from .random import (Generator, bernoulli, default_generator, get_rng_state, ini
                      randn, randn_like, randperm, seed, set_rng_state)
 from . import autograd, linalg, nn, special  # noqa: E402
 from . import cuda  # noqa: E402
+from . import profiler  # noqa: E402
 
 globals().update(_OPS)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+from . import profiler as profiler  # torch.autograd.profiler.profile
 from .function import Function, once_differentiable
 from .grad_mode import (
     enable_grad,

@@ -28,6 +28,10 @@ from .graph import AccumulateGrad
 
 __all__ = ["run"]
 
+# NOTE: set by the profiler while one is active (profiler.py, NOTE [zero cost when not
+# profiling]): the only profiling check on the backward pass, once per node.
+PROFILER = None
+
 
 def _validate(node, i, g, meta):
     shape, dtype = meta
@@ -148,6 +152,8 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
 
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
+    if PROFILER is not None:
+        PROFILER.run_begin()
     try:
         while ready:
             node = heappop(ready)[2]
@@ -166,6 +172,8 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                         captured[k] = ins[nr]
                 if not run_node:
                     continue
+            if PROFILER is not None:
+                PROFILER.node(node)
             if pre is not None:
                 ins = pre.run_node(pre.run_tensor(ins))
                 shared.update(_owner_id(g) for g in ins if g is not None)
@@ -213,4 +221,6 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 i += 1
     finally:
         STATE.enabled = prev_mode
+        if PROFILER is not None:
+            PROFILER.node(None)
     return captured

@@ -1,0 +1,744 @@
+"""``ember.autograd.profiler``: time what ember runs, op by op, as PyTorch's profiler does.
+
+Contract:
+- ``profile(enabled=True, use_cpu=True, record_shapes=False, profile_memory=False,
+  with_stack=False)`` is a context manager. Inside it, every public op called through
+  ``ember.<op>``, a Tensor method or a Tensor operator is recorded as an event ``aten::<op>``;
+  each backward node the engine runs is recorded as
+  ``autograd::engine::evaluate_function: <node>`` with the node's own event
+  (``PowBackward0``) inside it and the ops its rule runs inside that; the implicit
+  gradient ``backward()`` creates for a scalar output is ``aten::ones_like``. Only work ember
+  really does is recorded.
+- After the block: ``function_events`` / ``events()`` (an ``EventList`` in start order),
+  ``key_averages(group_by_input_shape=False)``, ``table(sort_by, row_limit, ...)``,
+  ``export_chrome_trace(path)``, ``self_cpu_time_total``; ``str(prof)`` is the table of all
+  events, in PyTorch's layout (inside the block: ``<unfinished torch.autograd.profile>``).
+- ``record_function(name)`` adds a user event around a block or a decorated function.
+
+NOTE [zero cost when not profiling]: nothing on the op call path checks for a profiler. Entering
+the first profiler swaps each published op (``ember.<name>``, ``Tensor.<name>``, Tensor operators)
+for a timing wrapper and exiting the last one puts the originals back; the engine checks one
+module-level flag per node (``engine.PROFILER``). Node classes get a timed ``_vjp`` (and
+AccumulateGrad a timed ``accumulate``) the first time the engine runs one while profiling; they
+are restored on exit too. Profilers nest: an inner one sees the events of its own block.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+import threading
+import traceback
+from time import perf_counter_ns
+
+__all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
+
+# ---- events -------------------------------------------------------------------------------
+
+
+class FunctionEvent:
+    """One recorded call: its name, start and end, parent and children (CPU nesting)."""
+
+    def __init__(self, id, name, thread, start_ns, input_shapes=None, stack=None):
+        self.id = id
+        self.name = name
+        self.thread = thread
+        self.start_ns = start_ns
+        self.end_ns = start_ns
+        self.input_shapes = input_shapes if input_shapes is not None else []
+        self.stack = stack if stack is not None else []
+        self.cpu_parent = None
+        self.cpu_children = []
+        self.cpu_memory_usage = 0  # bytes of new arrays returned (the op's own allocations)
+        self.count = 1
+        self.is_async = False
+        self.device_time_total = 0.0
+        self.self_device_time_total = 0.0
+        self.device_memory_usage = 0
+        self.self_device_memory_usage = 0
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def cpu_time_total(self) -> float:
+        """Microseconds from start to end, children included."""
+        return (self.end_ns - self.start_ns) / 1000.0
+
+    @property
+    def self_cpu_time_total(self) -> float:
+        """Microseconds spent in this event and not in its children."""
+        return self.cpu_time_total - sum(c.cpu_time_total for c in self.cpu_children)
+
+    @property
+    def cpu_time(self) -> float:
+        return self.cpu_time_total / self.count
+
+    @property
+    def self_cpu_memory_usage(self) -> int:
+        return self.cpu_memory_usage - sum(c.cpu_memory_usage for c in self.cpu_children)
+
+    @property
+    def time_range(self) -> tuple:
+        """``(start, end)`` in microseconds since the profiler started."""
+        return (self.start_ns / 1000.0, self.end_ns / 1000.0)
+
+    def __repr__(self):
+        return (f"<FunctionEvent id={self.id} name={self.name} "
+                f"cpu_time={_format_time(self.cpu_time_total)} "
+                f"self_cpu_time={_format_time(self.self_cpu_time_total)} "
+                f"input_shapes={self.input_shapes} cpu_memory_usage={self.cpu_memory_usage}>")
+
+
+class FunctionEventAvg:
+    """Events with the same key (name, and input shapes when grouped by them), summed."""
+
+    def __init__(self, key, input_shapes=None):
+        self.key = key
+        self.input_shapes = input_shapes
+        self.stack = []
+        self.count = 0
+        self.cpu_time_total = 0.0
+        self.self_cpu_time_total = 0.0
+        self.cpu_memory_usage = 0
+        self.self_cpu_memory_usage = 0
+        self.is_async = False
+        self.cpu_parent = None
+        self.device_time_total = 0.0
+        self.self_device_time_total = 0.0
+        self.device_memory_usage = 0
+        self.self_device_memory_usage = 0
+
+    def add(self, evt):
+        self.count += evt.count
+        self.cpu_time_total += evt.cpu_time_total
+        self.self_cpu_time_total += evt.self_cpu_time_total
+        self.cpu_memory_usage += evt.cpu_memory_usage
+        self.self_cpu_memory_usage += evt.self_cpu_memory_usage
+        return self
+
+    @property
+    def cpu_time(self) -> float:
+        return self.cpu_time_total / self.count if self.count else 0.0
+
+    def __repr__(self):
+        return (f"<FunctionEventAvg key={self.key} "
+                f"self_cpu_time={_format_time(self.self_cpu_time_total)} "
+                f"cpu_time={_format_time(self.cpu_time)} input_shapes={self.input_shapes or ''} "
+                f"cpu_memory_usage={self.cpu_memory_usage}>")
+
+
+class EventList(list):
+    """A list of events with PyTorch's summaries: ``table``, ``key_averages``,
+    ``export_chrome_trace``, ``self_cpu_time_total``."""
+
+    def __init__(self, events=(), profile_memory=False):
+        super().__init__(events)
+        self._profile_memory = profile_memory
+
+    def __str__(self):
+        return self.table()
+
+    @property
+    def self_cpu_time_total(self) -> float:
+        return sum(e.self_cpu_time_total for e in self)
+
+    def key_averages(self, group_by_input_shape=False, group_by_stack_n=0):
+        """One ``FunctionEventAvg`` per event name (and input shapes / top stack frames when
+        grouped by them), in order of first appearance."""
+        groups = {}
+        for e in self:
+            key = (e.key,)
+            if group_by_input_shape:
+                key += (str(e.input_shapes),)
+            if group_by_stack_n:
+                key += tuple(e.stack[:group_by_stack_n])
+            avg = groups.get(key)
+            if avg is None:
+                avg = groups[key] = FunctionEventAvg(
+                    e.key, e.input_shapes if group_by_input_shape else None)
+                if group_by_stack_n:
+                    avg.stack = e.stack[:group_by_stack_n]
+            avg.add(e)
+        return EventList(groups.values(), self._profile_memory)
+
+    def total_average(self):
+        total = FunctionEventAvg("Total")
+        for e in self:
+            total.add(e)
+        return total
+
+    def table(self, sort_by=None, row_limit=100, max_src_column_width=75,
+              max_name_column_width=55, max_shapes_column_width=80, header=None,
+              top_level_events_only=False, time_unit=None) -> str:
+        """The events as PyTorch's profiler table (same columns, widths and footer)."""
+        return _build_table(self, sort_by, header, row_limit, max_src_column_width,
+                            max_name_column_width, max_shapes_column_width,
+                            self._profile_memory, top_level_events_only, time_unit)
+
+    def export_chrome_trace(self, path):
+        """Write the events as Chrome trace-event JSON (chrome://tracing, Perfetto), atomically:
+        a temporary file in the same folder, then ``os.replace``."""
+        pid = os.getpid()
+        trace = []
+        for e in self:
+            if not isinstance(e, FunctionEvent):
+                raise RuntimeError("export_chrome_trace needs events, not key averages")
+            args = {}
+            if e.input_shapes:
+                args["Input Dims"] = e.input_shapes
+            if e.stack:
+                args["Call stack"] = ";".join(e.stack)
+            trace.append({"ph": "X", "cat": "cpu_op", "name": e.name, "pid": pid,
+                          "tid": e.thread, "ts": e.start_ns / 1000.0,
+                          "dur": (e.end_ns - e.start_ns) / 1000.0, "args": args})
+        text = json.dumps({"traceEvents": trace, "displayTimeUnit": "ms"}, indent=1)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".json", dir=folder)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+# ---- the table (PyTorch's profiler_util._build_table, CPU columns) -------------------------
+
+def _format_time(time_us):
+    if time_us >= 1e6:
+        return f"{time_us / 1e6:.3f}s"
+    if time_us >= 1e3:
+        return f"{time_us / 1e3:.3f}ms"
+    return f"{time_us:.3f}us"
+
+
+def _format_time_share(time_us, total_us):
+    if total_us == 0:
+        return "NaN"
+    return f"{time_us * 100.0 / total_us:.2f}%"
+
+
+def _format_memory(nbytes):
+    for unit, size in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
+        if abs(nbytes) >= size:
+            return f"{nbytes * 1.0 / size:.2f} {unit}"
+    return f"{nbytes} B"
+
+
+def _time(time_us, unit):
+    if unit == "s":
+        return f"{time_us / 1e6:.3f}s"
+    if unit == "ms":
+        return f"{time_us / 1e3:.3f}ms"
+    if unit == "us":
+        return f"{time_us:.3f}us"
+    return _format_time(time_us)
+
+
+def _build_table(events, sort_by, header, row_limit, max_src_column_width,
+                 max_name_column_width, max_shapes_column_width, profile_memory,
+                 top_level_events_only, time_unit):
+    if len(events) == 0:
+        return ""
+    if sort_by is not None:
+        events = sorted(events, key=lambda e: getattr(e, sort_by.replace("cuda", "device")),
+                        reverse=True)
+    has_shapes = any(e.input_shapes for e in events)
+    stacks = [e.stack for e in events if e.stack]
+    name_width = max(len(e.key) for e in events) + 4
+    if max_name_column_width is not None:
+        name_width = min(name_width, max_name_column_width)
+    shapes_width = max(len(str(e.input_shapes)) for e in events) + 4
+    if max_shapes_column_width is not None:
+        shapes_width = min(shapes_width, max_shapes_column_width)
+    src_width = None
+    if stacks:
+        src_width = max(len(entry) for s in stacks for entry in s) + 4
+        if max_src_column_width is not None:
+            src_width = min(src_width, max_src_column_width)
+
+    headers = ["Name", "Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg"]
+    if profile_memory:
+        headers += ["CPU Mem", "Self CPU Mem"]
+    headers.append("# of Calls")
+    row_format = ""
+    header_sep = ""
+    line_length = -2
+
+    def add_column(width, align=">"):
+        nonlocal row_format, header_sep, line_length
+        row_format += "{: " + align + str(width) + "}  "
+        header_sep += "-" * width + "  "
+        line_length += width + 2
+
+    add_column(name_width)
+    for _ in headers[1:]:
+        add_column(12)
+    if has_shapes:
+        headers.append("Input Shapes")
+        add_column(shapes_width)
+    if stacks:
+        headers.append("Source Location")
+        add_column(src_width, "<")
+
+    total = sum(e.self_cpu_time_total for e in events)
+    lines = []
+    if header is not None:
+        lines += ["=" * line_length, header]
+    if top_level_events_only:
+        lines += ["=" * line_length, "This report only display top-level ops statistics"]
+    lines += [header_sep, row_format.format(*headers), header_sep]
+
+    def trim_path(path):
+        if len(path) > src_width:
+            path = path[len(path) - src_width:]
+            if len(path) > 3:
+                path = "..." + path[3:]
+        return path
+
+    shown = 0
+    for e in events:
+        if shown == row_limit:
+            break
+        if top_level_events_only and e.cpu_parent is not None:
+            continue
+        shown += 1
+        name = e.key
+        if max_name_column_width is not None and len(name) >= max_name_column_width - 3:
+            name = name[:max_name_column_width - 3] + "..."
+        row = [name, _format_time_share(e.self_cpu_time_total, total),
+               _time(e.self_cpu_time_total, time_unit),
+               _format_time_share(e.cpu_time_total, total),
+               _time(e.cpu_time_total, time_unit), _time(e.cpu_time, time_unit)]
+        if profile_memory:
+            row += [_format_memory(e.cpu_memory_usage), _format_memory(e.self_cpu_memory_usage)]
+        row.append(e.count)
+        if has_shapes:
+            row.append(str(e.input_shapes)[:shapes_width])
+        if stacks:
+            row.append(trim_path(e.stack[0]) if e.stack else "")
+        lines.append(row_format.format(*row))
+        if stacks:
+            blank = [""] * (len(headers) - 1)
+            for entry in e.stack[1:]:
+                lines.append(row_format.format(*(blank + [trim_path(entry)])))
+            lines.append(row_format.format(*(blank + [""])))
+    lines.append(header_sep)
+    lines.append(f"Self CPU time total: {_time(total, time_unit)}")
+    return "\n".join(lines) + "\n"
+
+
+# ---- recording ----------------------------------------------------------------------------
+
+class _Recorder:
+    """The events of all active profilers (one list; each profiler keeps its slice)."""
+
+    def __init__(self):
+        self.events = []
+        self.stacks = {}  # thread id -> open events, innermost last
+        self.engine_open = {}  # thread id -> per engine run: its open evaluate_function event
+        self.t0 = perf_counter_ns()
+        self.record_shapes = False
+        self.profile_memory = False
+        self.with_stack = False
+
+    def begin(self, name, args=()):
+        tid = threading.get_ident()
+        stack = self.stacks.get(tid)
+        if stack is None:
+            stack = self.stacks[tid] = []
+        shapes = _shapes(args) if self.record_shapes else None
+        frames = _user_stack() if self.with_stack else None
+        e = FunctionEvent(len(self.events), name, tid, perf_counter_ns() - self.t0, shapes,
+                          frames)
+        if stack:
+            e.cpu_parent = stack[-1]
+            stack[-1].cpu_children.append(e)
+        stack.append(e)
+        self.events.append(e)
+        return e
+
+    def end(self, e, result=None, args=()):
+        """End ``e``; with ``profile_memory`` its memory is the bytes of the new arrays in
+        ``result`` (an op's output), or else what its children allocated (a block, a node)."""
+        e.end_ns = perf_counter_ns() - self.t0
+        if self.profile_memory:
+            if result is None:
+                e.cpu_memory_usage = sum(c.cpu_memory_usage for c in e.cpu_children)
+            else:
+                e.cpu_memory_usage = _new_bytes(result, args)
+        stack = self.stacks[e.thread]
+        while stack:  # an event left open by an exception ends with its parent
+            top = stack.pop()
+            if top is e:
+                break
+            top.end_ns = e.end_ns
+
+    # -- the engine's hook (engine.PROFILER) --------------------------------------------------
+    def run_begin(self):
+        self.engine_open.setdefault(threading.get_ident(), []).append(None)
+
+    def node(self, node):
+        """The engine is about to run ``node`` (None: the run ends): end the event of the node
+        before it and begin this one's."""
+        levels = self.engine_open.setdefault(threading.get_ident(), [None])
+        if not levels:
+            levels.append(None)
+        prev = levels[-1]
+        if prev is not None:
+            self.end(prev)
+            levels[-1] = None
+        if node is None:
+            levels.pop()
+            return
+        _time_node_class(type(node))
+        levels[-1] = self.begin(f"autograd::engine::evaluate_function: {node.name()}")
+
+
+def _shapes(args):
+    from ..tensor import Tensor
+
+    return [list(a._data.shape) if isinstance(a, Tensor) else [] for a in args]
+
+
+_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stack():
+    """The caller's Python frames outside ember, innermost first, as ``file(line): func``."""
+    frames = traceback.extract_stack()
+    out = [f"{f.filename}({f.lineno}): {f.name}" for f in reversed(frames)
+           if not f.filename.startswith(_EMBER_DIR)]
+    return out
+
+
+def _new_bytes(result, args):
+    """Bytes of the new arrays in ``result``: not an input's array (in-place ops, no-op
+    conversions) and not a view of another array."""
+    from ..tensor import Tensor
+
+    if isinstance(result, Tensor):
+        data = result._data
+        if data.base is not None:
+            return 0
+        for a in args:
+            if isinstance(a, Tensor) and a._data is data:
+                return 0
+        return data.nbytes
+    if isinstance(result, (tuple, list)):
+        return sum(_new_bytes(r, args) for r in result)
+    return 0
+
+
+_REC: _Recorder | None = None
+_ACTIVE: list = []  # profilers inside their block, outermost first
+
+
+def _wrap(fn, name):
+    """``fn``, timed as an event ``name`` while profiling."""
+
+    @functools.wraps(fn)
+    def timed(*args, **kwargs):
+        rec = _REC
+        if rec is None:  # called after the profiler ended (a reference kept by the caller)
+            return fn(*args, **kwargs)
+        e = rec.begin(name, args)
+        try:
+            out = fn(*args, **kwargs)
+        except BaseException:
+            rec.end(e)
+            raise
+        rec.end(e, out, args)
+        return out
+
+    timed._profiled = fn
+    return timed
+
+
+# ---- swapping the published ops in and out ------------------------------------------------
+
+# Tensor operators and the op PyTorch records for each (the reflected ones run the same op).
+_OPERATORS = {
+    "__add__": "add", "__radd__": "add", "__iadd__": "add_", "__sub__": "sub",
+    "__rsub__": "rsub", "__isub__": "sub_", "__mul__": "mul", "__rmul__": "mul",
+    "__imul__": "mul_", "__truediv__": "div", "__itruediv__": "div_",
+    "__floordiv__": "floor_divide", "__rfloordiv__": "floor_divide",
+    "__ifloordiv__": "floor_divide_", "__mod__": "remainder", "__rmod__": "remainder",
+    "__imod__": "remainder_", "__pow__": "pow", "__rpow__": "pow", "__ipow__": "pow_",
+    "__matmul__": "matmul", "__rmatmul__": "matmul", "__neg__": "neg", "__abs__": "abs",
+    "__invert__": "bitwise_not", "__and__": "bitwise_and", "__rand__": "bitwise_and",
+    "__or__": "bitwise_or", "__ror__": "bitwise_or", "__xor__": "bitwise_xor",
+    "__rxor__": "bitwise_xor", "__eq__": "eq", "__ne__": "ne", "__lt__": "lt", "__le__": "le",
+    "__gt__": "gt", "__ge__": "ge",
+}
+# NOTE: __rtruediv__ is not wrapped: it runs reciprocal then mul, and the mul is recorded.
+
+_MISSING = object()
+_saved = []  # (owner, attribute, original or _MISSING), to restore on exit
+_timed_classes = set()
+
+
+def _swap(owner, attr, name, is_class):
+    orig = owner.__dict__.get(attr, _MISSING) if is_class else getattr(owner, attr, _MISSING)
+    if orig is _MISSING or not callable(orig) or isinstance(orig, type):
+        return
+    _saved.append((owner, attr, orig))
+    setattr(owner, attr, _wrap(orig, name))
+
+
+def _install():
+    import ember
+
+    from ..ops._registry import METHODS, OPS
+    from ..tensor import Tensor
+    from . import engine
+
+    for name, fn in OPS.items():
+        if getattr(ember, name, None) is fn:
+            _swap(ember, name, f"aten::{name}", False)
+    for name in METHODS:
+        if name.startswith("__"):
+            continue
+        _swap(Tensor, name, f"aten::{name}", True)
+    for attr, op in _OPERATORS.items():
+        _swap(Tensor, attr, f"aten::{op}", True)
+    from .. import autograd
+
+    _swap_make_grads(autograd)
+    engine.PROFILER = _REC
+
+
+def _swap_make_grads(autograd):
+    """``backward()``'s implicit gradient (ones for a scalar output) as ``aten::ones_like``."""
+    orig = autograd._make_grads
+
+    @functools.wraps(orig)
+    def make_grads(outputs, grad_outputs, *args, **kwargs):
+        rec = _REC
+        implicit = rec is not None and any(
+            g is None and o._requires_grad for o, g in zip(outputs, grad_outputs))
+        if not implicit:
+            return orig(outputs, grad_outputs, *args, **kwargs)
+        e = rec.begin("aten::ones_like", [o for o in outputs])
+        try:
+            out = orig(outputs, grad_outputs, *args, **kwargs)
+        finally:
+            rec.end(e, [g for g, given in zip(out, grad_outputs) if given is None])
+        return out
+
+    _saved.append((autograd, "_make_grads", orig))
+    autograd._make_grads = make_grads
+
+
+def _time_node_class(cls):
+    """Give a node class a timed rule (``_vjp``, or AccumulateGrad's ``accumulate``) named
+    after the node, the first time the engine runs one while profiling."""
+    if cls in _timed_classes:
+        return
+    _timed_classes.add(cls)
+    from .graph import AccumulateGrad
+
+    attr = "accumulate" if issubclass(cls, AccumulateGrad) else "_vjp"
+    orig_own = cls.__dict__.get(attr, _MISSING)
+    orig = getattr(cls, attr)
+
+    def timed(self, *args, **kwargs):
+        rec = _REC
+        if rec is None:
+            return orig(self, *args, **kwargs)
+        e = rec.begin(self.name())
+        try:
+            return orig(self, *args, **kwargs)
+        finally:
+            rec.end(e)
+
+    timed.__name__ = attr
+    _saved.append((cls, attr, orig_own))
+    setattr(cls, attr, timed)
+
+
+def _uninstall():
+    from . import engine
+
+    engine.PROFILER = None
+    while _saved:
+        owner, attr, orig = _saved.pop()
+        if orig is _MISSING:
+            delattr(owner, attr)
+        else:
+            setattr(owner, attr, orig)
+    _timed_classes.clear()
+
+
+def _start(prof):
+    global _REC
+    if _REC is None:
+        _REC = _Recorder()
+        _install()
+    _ACTIVE.append(prof)
+    rec = _REC
+    rec.record_shapes = any(p.record_shapes for p in _ACTIVE)
+    rec.profile_memory = any(p.profile_memory for p in _ACTIVE)
+    rec.with_stack = any(p.with_stack for p in _ACTIVE)
+    return rec, len(rec.events)
+
+
+def _stop(prof, first):
+    """The events recorded since ``prof`` started (nesting outside them dropped)."""
+    global _REC
+    rec = _REC
+    _ACTIVE.remove(prof)
+    events = rec.events[first:]
+    ids = {id(e) for e in events}
+    copies = {}
+    for e in events:  # each profiler gets its own events, re-parented within its slice
+        c = copies[id(e)] = FunctionEvent(len(copies), e.name, e.thread, e.start_ns,
+                                          e.input_shapes, e.stack)
+        c.end_ns = e.end_ns
+        c.cpu_memory_usage = e.cpu_memory_usage
+        if e.cpu_parent is not None and id(e.cpu_parent) in ids:
+            c.cpu_parent = copies[id(e.cpu_parent)]
+            c.cpu_parent.cpu_children.append(c)
+    if not _ACTIVE:
+        _uninstall()
+        _REC = None
+    t0 = min((c.start_ns for c in copies.values()), default=0)
+    for c in copies.values():  # times from this profiler's first event
+        c.start_ns -= t0
+        c.end_ns -= t0
+    for stack in rec.stacks.values():  # events still open (the profiler ended inside them)
+        for e in stack:
+            if id(e) in copies:
+                copies[id(e)].end_ns = copies[id(e)].start_ns
+    return list(copies.values())
+
+
+# ---- the public API -----------------------------------------------------------------------
+
+class profile:
+    """Record the ops ember runs in a block (PyTorch's ``torch.autograd.profiler.profile``).
+
+    >>> x = ember.randn((1, 1), requires_grad=True)
+    >>> with ember.autograd.profiler.profile() as prof:
+    ...     (x ** 2).backward()
+    >>> [e.name for e in prof.function_events][:2]
+    ['aten::pow', 'aten::ones_like']
+    """
+
+    def __init__(self, enabled=True, *, use_cuda=False, use_device=None, use_cpu=True,
+                 record_shapes=False, with_flops=False, profile_memory=False, with_stack=False,
+                 with_modules=False, use_kineto=False, experimental_config=None,
+                 acc_events=False, custom_trace_id_callback=None):
+        if not use_cpu:
+            raise ValueError("ember's profiler records CPU time only: use_cpu must be True")
+        if use_cuda or (use_device not in (None, "cpu")):
+            raise ValueError("ember runs on the CPU only: profile(use_cuda=True) or a "
+                             f"use_device other than 'cpu' ({use_device!r}) is not available")
+        self.enabled = enabled
+        self.record_shapes = record_shapes
+        self.profile_memory = profile_memory
+        self.with_stack = with_stack
+        self.function_events = None
+        self._entered = False
+        self._first = 0
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        if self._entered:
+            raise RuntimeError("Profiler context manager is not reentrant")
+        self._entered = True
+        self.function_events = None
+        _, self._first = _start(self)
+        return self
+
+    def __exit__(self, *exc):
+        if not self.enabled:
+            return False
+        self._entered = False
+        self.function_events = EventList(_stop(self, self._first), self.profile_memory)
+        return False
+
+    def __str__(self):
+        if self.function_events is None:
+            return "<unfinished torch.autograd.profile>"
+        return str(self.function_events)
+
+    __repr__ = __str__
+
+    def _check_finish(self):
+        if self.function_events is None:
+            raise RuntimeError("Profiler didn't finish running")
+
+    def events(self) -> EventList:
+        self._check_finish()
+        return self.function_events
+
+    def table(self, sort_by=None, row_limit=100, max_src_column_width=75,
+              max_name_column_width=55, max_shapes_column_width=80, header=None,
+              top_level_events_only=False, time_unit=None) -> str:
+        self._check_finish()
+        return self.function_events.table(
+            sort_by=sort_by, row_limit=row_limit, max_src_column_width=max_src_column_width,
+            max_name_column_width=max_name_column_width,
+            max_shapes_column_width=max_shapes_column_width, header=header,
+            top_level_events_only=top_level_events_only, time_unit=time_unit)
+
+    def key_averages(self, group_by_input_shape=False, group_by_stack_n=0) -> EventList:
+        self._check_finish()
+        return self.function_events.key_averages(group_by_input_shape, group_by_stack_n)
+
+    def total_average(self):
+        self._check_finish()
+        return self.function_events.total_average()
+
+    @property
+    def self_cpu_time_total(self) -> float:
+        self._check_finish()
+        return self.function_events.self_cpu_time_total
+
+    def export_chrome_trace(self, path):
+        self._check_finish()
+        self.function_events.export_chrome_trace(path)
+
+
+class record_function:
+    """A user event around a block (``with record_function("name"):``) or a function
+    (``@record_function("name")``); recorded only while a profiler is active.
+
+    >>> with ember.autograd.profiler.profile() as prof:
+    ...     with ember.autograd.profiler.record_function("step"):
+    ...         _ = ember.ones(2) * 2
+    >>> [e.name for e in prof.function_events]
+    ['step', 'aten::mul']
+    """
+
+    def __init__(self, name, args=None):
+        self.name = name
+        self.args = args
+        self._events = []
+
+    def __enter__(self):
+        rec = _REC
+        self._events.append((rec, rec.begin(self.name) if rec is not None else None))
+        return self
+
+    def __exit__(self, *exc):
+        rec, e = self._events.pop()
+        if e is not None and rec is _REC:
+            rec.end(e)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with record_function(self.name, self.args):
+                return fn(*args, **kwargs)
+
+        return wrapped
