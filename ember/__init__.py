@@ -34,7 +34,7 @@ from .random import (Generator, bernoulli, default_generator, get_rng_state, ini
                      manual_seed, multinomial, normal, rand, rand_like, randint, randint_like,
                      randn, randn_like, randperm, seed, set_rng_state)
 from . import autograd, linalg, nn, special  # noqa: E402
-from . import cuda  # noqa: E402
+from . import cuda, utils  # noqa: E402
 from . import profiler  # noqa: E402
 
 globals().update(_OPS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+from . import functional
 from . import profiler as profiler  # torch.autograd.profiler.profile
 from .function import Function, once_differentiable
 from .grad_mode import (
@@ -24,7 +25,7 @@ from .graph import AccumulateGrad, Node
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled", "Node", "AccumulateGrad", "gradcheck",
-           "gradgradcheck", "Function", "once_differentiable"]
+           "gradgradcheck", "Function", "once_differentiable", "functional"]
 
 _CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the "
@@ -108,6 +109,19 @@ def _matched_grads(outputs, grad_outputs):
     return grad_outputs[:len(outputs)]
 
 
+def _run_partial(*args, **kwargs):
+    """``engine.run`` for a pass that computes only some gradients (``grad``,
+    ``backward(inputs=...)``): reentrant checkpoints can't serve those and must say so."""
+    from ..utils.checkpoint import CHECKPOINT_VALID
+    from .engine import run
+
+    CHECKPOINT_VALID.append(False)
+    try:
+        return run(*args, **kwargs)
+    finally:
+        CHECKPOINT_VALID.pop()
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on
@@ -141,7 +155,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             run_targets.add(fn)
         else:
             captures.append((fn, nr))
-    run(roots, grads, retain_graph, create_graph, capture=captures, run_targets=run_targets)
+    _run_partial(roots, grads, retain_graph, create_graph, capture=captures,
+                 run_targets=run_targets)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -150,7 +165,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     touched."""
     from ..ops._registry import edge
     from ..tensor import Tensor
-    from .engine import run
 
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when "
@@ -179,7 +193,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         captures.append(e)
     roots = _root_edges(outputs)
     grads = _make_grads(outputs, grad_outputs)
-    got = run(roots, grads, retain_graph, create_graph, capture=captures, accumulate=False)
+    got = _run_partial(roots, grads, retain_graph, create_graph, capture=captures,
+                       accumulate=False)
     result = []
     for i, (t, g) in enumerate(zip(inputs, got)):
         if g is None:
