@@ -42,6 +42,20 @@ _VERSION_HINT = (
     "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
     "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
+def freed_error(node) -> RuntimeError:
+    """PyTorch's error for reusing freed saved tensors, with a note (shown in tracebacks, not
+    in ``str(e)``, so the message stays PyTorch's) naming the node and the usual fixes."""
+    err = RuntimeError(FREED_MESSAGE)
+    if hasattr(err, "add_note"):  # Python >= 3.11
+        err.add_note(
+            f"ember: the saved tensors of {node.name()} were freed by an earlier backward "
+            "pass. If a tensor carries state from one iteration to the next (an RNN hidden "
+            "state, a running total), .detach() it at the end of each iteration; if you "
+            "really need two backward passes through the same graph, pass retain_graph=True "
+            "to the first one.")
+    return err
+
+
 def legacy_type_name(data) -> str:
     """PyTorch's legacy name of a CPU tensor type, e.g. ``torch.FloatTensor``."""
     from ..dtypes import from_np
@@ -228,7 +242,7 @@ class Node:
         """The saved tensors, version-checked; raises once they were freed by a backward pass."""
         saved = self._saved
         if saved is None:
-            raise RuntimeError(FREED_MESSAGE)
+            raise freed_error(self)
         out = []
         for t, version in zip(saved, self._versions):
             kind = type(t)
@@ -270,7 +284,7 @@ class Node:
         if name in ("_saved_self", "_saved_other", "_saved_result"):
             saved = self._saved
             if saved is None:
-                raise RuntimeError(FREED_MESSAGE)
+                raise freed_error(self)
             outs = [i for i, s in enumerate(saved) if type(s) is _SavedOutput]
             ins = [i for i, s in enumerate(saved) if type(s) is not _SavedOutput]
             pick = {"_saved_result": outs[:1], "_saved_self": ins[:1],
@@ -383,3 +397,8 @@ from .saved_hooks import (  # noqa: E402
 )
 
 __all__ += ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
+
+# pictures and memory of a graph (DOT text, rendering, saved-tensor bytes) live in viz.py
+from .viz import memory_report, render, to_dot  # noqa: E402
+
+__all__ += ["to_dot", "render", "memory_report"]

@@ -4,6 +4,12 @@ runs, nesting, double backward through unpacked tensors), ``save_on_cpu`` and
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
+import ember
+
 from ..oracle import same, torch  # noqa: F401 - torch: skip without PyTorch
 
 
@@ -133,3 +139,15 @@ def test_disable_saved_tensors_hooks():
         res.append(x.grad)
         return res
     same(fn)
+
+
+def test_freed_graph_error_keeps_pytorchs_message_and_adds_a_note():
+    x = ember.ones(2, requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError) as info:
+        y.backward()
+    assert str(info.value).startswith("Trying to backward through the graph a second time")
+    if sys.version_info >= (3, 11):
+        (note,) = info.value.__notes__
+        assert "MulBackward0" in note and ".detach()" in note
