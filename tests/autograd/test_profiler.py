@@ -245,3 +245,15 @@ def test_with_stack_names_the_caller():
 def test_cuda_activity_refused():
     with pytest.raises(ValueError, match="CPU only"):
         ember.profiler.profile(activities=[ember.profiler.ProfilerActivity.CUDA])
+
+
+def test_docs_example_runs(tmp_path, monkeypatch, capsys):
+    import pathlib
+
+    doc = (pathlib.Path(__file__).parents[2] / "docs" / "profiler.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", doc, re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "profiler.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "autograd::engine::evaluate_function: PowBackward0" in out
+    assert json.loads((tmp_path / "trace.json").read_text())["traceEvents"]

@@ -130,3 +130,13 @@ def test_memory_report_counts_a_shared_array_once():
     x = ember.ones(250, dtype=ember.float64, requires_grad=True)
     report = memory_report(x * x)
     assert list(report) == [("MulBackward0", 2000)]
+
+
+def test_docs_example_output(capsys):
+    import pathlib
+    import re
+
+    doc = (pathlib.Path(__file__).parents[2] / "docs" / "graph-pictures.md").read_text()
+    code, expected = re.findall(r"```(?:python)?\n(.*?)```", doc, re.S)[:2]
+    exec(compile(code, "graph-pictures.md", "exec"), {})
+    assert capsys.readouterr().out == expected
