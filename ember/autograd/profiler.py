@@ -32,6 +32,7 @@ import tempfile
 import threading
 import traceback
 from time import perf_counter_ns
+from types import FunctionType
 
 __all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
 
@@ -494,6 +495,7 @@ def _swap(owner, attr, name, is_class):
 
 def _install():
     import ember
+    import ember.nn.functional
 
     from ..ops._registry import METHODS, OPS
     from ..tensor import Tensor
@@ -508,6 +510,11 @@ def _install():
         _swap(Tensor, name, f"aten::{name}", True)
     for attr, op in _OPERATORS.items():
         _swap(Tensor, attr, f"aten::{op}", True)
+    for module, prefix in ((ember.nn.functional, ""), (ember.linalg, "linalg_"),
+                           (ember.special, "special_")):  # PyTorch's aten names for these
+        for name in getattr(module, "__all__", ()):
+            if isinstance(getattr(module, name, None), FunctionType):
+                _swap(module, name, f"aten::{prefix}{name}", False)
     from .. import autograd
 
     _swap_make_grads(autograd)

@@ -52,6 +52,17 @@ def test_backward_evaluate_function_nesting():
     same(fn)
 
 
+def test_functional_and_linalg_names():
+    def fn(T):
+        x = T.ones(2, 3)
+        w = T.ones(4, 3)
+        with T.autograd.profiler.profile() as prof:
+            T.nn.functional.linear(x, w)
+            T.linalg.vector_norm(x)
+        return _top_level(prof.function_events)
+    same(fn)
+
+
 def test_seed_pow_backward_top_level():
     def fn(T):
         x = T.randn((1, 1), requires_grad=True)
@@ -192,6 +203,7 @@ def test_ops_restored_and_engine_flag_cleared():
     before_ops = {name: getattr(ember, name) for name in OPS if hasattr(ember, name)}
     before_methods = {name: ember.Tensor.__dict__.get(name) for name in METHODS}
     before_mul = ember.Tensor.__dict__["__mul__"]
+    before_linear = ember.nn.functional.linear
     x = ember.ones(2, requires_grad=True)
     with ember.autograd.profiler.profile():
         with ember.autograd.profiler.profile():  # nesting
@@ -200,6 +212,7 @@ def test_ops_restored_and_engine_flag_cleared():
         assert engine.PROFILER is not None
     assert engine.PROFILER is None
     assert ember.Tensor.__dict__["__mul__"] is before_mul
+    assert ember.nn.functional.linear is before_linear
     assert {name: getattr(ember, name) for name in before_ops} == before_ops
     assert {name: ember.Tensor.__dict__.get(name) for name in METHODS} == before_methods
     assert "_vjp" not in type((x * 2).grad_fn).__dict__ or not hasattr(
