@@ -31,6 +31,8 @@ __all__ = ["run"]
 # NOTE: set by the profiler while one is active (profiler.py, NOTE [zero cost when not
 # profiling]): the only profiling check on the backward pass, once per node.
 PROFILER = None
+# NOTE: True while anomaly detection is on (anomaly_mode.py): rules then run through its checks.
+ANOMALY = False
 
 
 def _validate(node, i, g, meta):
@@ -188,7 +190,12 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 outs = (None,) * len(node.next_functions)
             else:
                 # NOTE: the engine calls the rule directly; Node.apply is for callers outside.
-                outs = node._vjp(*ins)
+                if ANOMALY:
+                    from .anomaly_mode import run_node
+
+                    outs = run_node(node, ins)
+                else:
+                    outs = node._vjp(*ins)
                 if node._hooks is not None:
                     outs = node._hooks.run_post(node, outs, ins)
                     shared.update(_owner_id(g) for g in outs if g is not None)

@@ -248,7 +248,7 @@ class Node:
             kind = type(t)
             if kind is _SavedOutput:
                 if t.vc[0] != version:
-                    self._raise_version(t.data, t.vc[0], version, self, t.output_nr)
+                    self._raise_version(t.data, t.vc[0], version, self, t.output_nr, t.vc)
                 from ..tensor import Tensor
 
                 saved_out = t
@@ -259,21 +259,29 @@ class Node:
             elif t is None or kind in _NUMBER_TYPES or isinstance(t, _NUMBERS):
                 pass
             elif t._vc[0] != version:
-                self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr)
+                self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr,
+                                    t._vc)
             out.append(t)
         return tuple(out)
 
     @staticmethod
-    def _raise_version(data, current, expected, grad_fn, output_nr):
+    def _raise_version(data, current, expected, grad_fn, output_nr, vc=None):
         shape = ", ".join(str(s) for s in data.shape)
         where = ""
         if grad_fn is not None:
             short = re.sub(r"Backward[0-9]*$", "", grad_fn.name())
             where = f", which is output {output_nr} of {short},"
-        raise RuntimeError(
+        err = RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: [{legacy_type_name(data)} [{shape}]]{where} is at version "
             f"{current}; expected version {expected} instead. {_VERSION_HINT}")
+        if vc is not None and hasattr(err, "add_note"):
+            from .anomaly_mode import mutation_note
+
+            note = mutation_note(vc)
+            if note:
+                err.add_note(note)
+        raise err
 
     def release(self):
         """Free saved tensors (after a backward pass that does not retain the graph)."""
