@@ -206,7 +206,7 @@ class MemoryReport(list):
         return sum(b for _, b in self)
 
     def __str__(self):
-        from .profiler import _format_memory
+        from .profiler_util import _format_memory
 
         width = max([len("Node")] + [len(name) for name, _ in self]) + 2
         rule = "-" * (width + 14)

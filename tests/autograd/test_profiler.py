@@ -160,7 +160,7 @@ def test_print_prof_is_table_of_all_events_in_order():
 
 
 def test_format_time_units():
-    from ember.autograd.profiler import _format_memory, _format_time
+    from ember.autograd.profiler_util import _format_memory, _format_time
 
     assert _format_time(492.332) == "492.332us"
     assert _format_time(1317.0) == "1.317ms"
