@@ -21,6 +21,7 @@ precision), anything else is an error naming the node.
 
 from __future__ import annotations
 
+import itertools
 from heapq import heappop, heappush
 
 from .grad_mode import STATE
@@ -33,6 +34,27 @@ __all__ = ["run"]
 PROFILER = None
 # NOTE: True while anomaly detection is on (anomaly_mode.py): rules then run through its checks.
 ANOMALY = False
+# The backward passes running now (innermost last): what each will execute, for
+# ``will_execute`` (used by multi-gradient hooks).
+TASKS: list = []
+_pass_ids = itertools.count(1)
+
+
+def will_execute(node) -> bool:
+    """Whether the innermost running backward pass will run ``node``'s hooks: the node is
+    reachable and, in a pass limited to some inputs, needed or captured."""
+    if not TASKS:
+        raise RuntimeError("_will_engine_execute_node should only be called during the "
+                           "backward pass")
+    deps, roots, needed, capture_at, _ = TASKS[-1]
+    if node not in deps and node not in roots:
+        return False
+    return needed is None or needed.get(node, False) or node in capture_at
+
+
+def task_id() -> int:
+    """An id for the innermost running backward pass."""
+    return TASKS[-1][4] if TASKS else 0
 
 
 def _validate(node, i, g, meta):
@@ -156,6 +178,7 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     STATE.enabled = create_graph
     if PROFILER is not None:
         PROFILER.run_begin()
+    TASKS.append((deps, root_nodes, needed, capture_at or {}, next(_pass_ids)))
     try:
         while ready:
             node = heappop(ready)[2]
@@ -227,6 +250,7 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                         tie += 1
                 i += 1
     finally:
+        TASKS.pop()
         STATE.enabled = prev_mode
         if PROFILER is not None:
             PROFILER.node(None)

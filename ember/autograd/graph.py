@@ -397,14 +397,17 @@ def accumulate_grad(var, grad, create_graph, owned=False):
             fn(var)
 
 
-# the torch.autograd.graph namespace: saved-tensor hook contexts live in their own module
+# the torch.autograd.graph namespace: saved-tensor hook contexts and multi-tensor hooks live in
+# their own modules
+from .hooks import register_multi_grad_hook  # noqa: E402
 from .saved_hooks import (  # noqa: E402
     disable_saved_tensors_hooks,
     save_on_cpu,
     saved_tensors_hooks,
 )
 
-__all__ += ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
+__all__ += ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
+            "register_multi_grad_hook"]
 
 # pictures and memory of a graph (DOT text, rendering, saved-tensor bytes) live in viz.py
 from .viz import memory_report, render, to_dot  # noqa: E402

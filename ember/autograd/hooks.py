@@ -14,7 +14,8 @@ import weakref
 
 from .graph import RemovableHandle, _HookDict
 
-__all__ = ["register_tensor_hook", "add_retain_grad", "register_post_accumulate_grad_hook"]
+__all__ = ["register_tensor_hook", "add_retain_grad", "register_post_accumulate_grad_hook",
+           "register_multi_grad_hook"]
 
 
 class PreHooks:
@@ -133,3 +134,63 @@ def node_register_prehook(node, fn):
     handle = RemovableHandle(pre.node)
     pre.node[handle.id] = fn
     return handle
+
+
+# ---- hooks over several tensors --------------------------------------------------------------
+
+class _MultiHandle:
+    """Removes every per-tensor hook of one ``register_multi_grad_hook`` call."""
+
+    def __init__(self, handles):
+        self.handles = tuple(handles)
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def register_multi_grad_hook(tensors, fn, *, mode="all"):
+    """Call ``fn`` once per backward pass over gradients of several tensors.
+
+    ``mode="all"``: ``fn(grads)`` after the gradients of all tensors the pass reaches have been
+    computed (None for the others). ``mode="any"``: ``fn(grad)`` with the first gradient
+    computed, once per pass.
+    """
+    from ..ops._registry import edge
+    from . import engine
+
+    if mode not in ("all", "any"):
+        raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
+    tensors = tuple(tensors)
+    pending = {}  # backward pass id -> [remaining count, grads]
+    fired = [None]  # "any": the id of the last pass fn ran for
+
+    def make_hook(i):
+        def hook(g):
+            task = engine.task_id()
+            if mode == "any":
+                if fired[0] != task:
+                    fired[0] = task
+                    fn(g)
+                return None
+            state = pending.get(task)
+            if state is None:
+                count = sum(1 for t in tensors if engine.will_execute(edge(t)[0]))
+                state = pending[task] = [count, [None] * len(tensors)]
+            state[1][i] = g
+            state[0] -= 1
+            if state[0] == 0:
+                del pending[task]
+                fn(tuple(state[1]))
+            return None
+        return hook
+
+    handles = [register_tensor_hook(t, make_hook(i)) for i, t in enumerate(tensors)
+               if t.requires_grad]
+    return _MultiHandle(handles)

@@ -151,3 +151,53 @@ def test_freed_graph_error_keeps_pytorchs_message_and_adds_a_note():
     if sys.version_info >= (3, 11):
         (note,) = info.value.__notes__
         assert "MulBackward0" in note and ".detach()" in note
+
+
+# ---- register_multi_grad_hook ----------------------------------------------------------------
+
+def _lists(gs):
+    return [None if g is None else g.tolist() for g in gs]
+
+
+def test_multi_grad_hook_all_mode():
+    def fn(T):
+        reg = T.autograd.graph.register_multi_grad_hook
+        a, b, c = (T.ones(2, requires_grad=True) for _ in range(3))
+        got = []
+        h = reg((a, b, c), lambda gs: got.append(_lists(gs)))
+        (a * 2 + b * 3).sum().backward()
+        (a * 2 + b * 3 + c).sum().backward()
+        x, y = a * 1, b * 1
+        reg((x, y), lambda gs: got.append(_lists(gs)))
+        (x * y).sum().backward()
+        h.remove()
+        (a * 2).sum().backward()
+        return got
+    same(fn)
+
+
+def test_multi_grad_hook_all_mode_with_grad_on_non_leaves():
+    def fn(T):
+        a, b = (T.ones(2, requires_grad=True) for _ in range(2))
+        z, w = a * 1, b * 1
+        got = []
+        T.autograd.graph.register_multi_grad_hook((z, w), lambda gs: got.append(_lists(gs)))
+        T.autograd.grad((z * 3).sum(), a)
+        return got
+    same(fn)
+
+
+def test_multi_grad_hook_any_mode_and_errors():
+    def fn(T):
+        reg = T.autograd.graph.register_multi_grad_hook
+        a, b = (T.ones(2, requires_grad=True) for _ in range(2))
+        got = []
+        reg((a, b), lambda g: got.append(g.tolist()), mode="any")
+        (a * 2 + b * 3).sum().backward()
+        (a * 5).sum().backward()
+        try:
+            reg((a,), print, mode="x")
+        except ValueError as e:
+            got.append(str(e))
+        return got
+    same(fn)
