@@ -270,3 +270,35 @@ def test_docs_example_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "autograd::engine::evaluate_function: PowBackward0" in out
     assert json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+
+
+def test_errors_end_their_events_and_the_profiler():
+    x = ember.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        with ember.autograd.profiler.profile() as prof:
+            with ember.autograd.profiler.record_function("outer"):
+                ember.ones(2) @ ember.ones(3)
+    assert engine.PROFILER is None
+    assert _tree(prof.function_events) == [("outer", ["aten::matmul"])]
+    with ember.autograd.profiler.profile() as prof:
+        (x * 2).sum().backward()  # the profiler works again afterwards
+    assert "aten::mul" in _top_level(prof.function_events)
+
+
+def test_reentrant_backward_nests_inside_the_outer_node():
+    from ember.utils.checkpoint import checkpoint
+
+    x = ember.ones(3, requires_grad=True)
+    y = checkpoint(lambda t: (t * t).sin(), x, use_reentrant=True).sum()
+    with ember.autograd.profiler.profile() as prof:
+        y.backward()
+    outer = [e for e in prof.function_events
+             if e.name == "autograd::engine::evaluate_function: CheckpointFunctionBackward"]
+    assert len(outer) == 1
+    inner = [e.name for e in prof.function_events if e.cpu_parent is not None
+             and e.name.startswith("autograd::engine::evaluate_function: Sin")]
+    assert inner == ["autograd::engine::evaluate_function: SinBackward0"]
+    e = prof.function_events[[x.name for x in prof.function_events].index(inner[0])]
+    while e.cpu_parent is not None:
+        e = e.cpu_parent
+    assert e is outer[0]
