@@ -32,15 +32,22 @@ _RENDER_HINT = (
 
 # ---- walking the graph --------------------------------------------------------------------
 
-def _nodes(tensor):
-    """Nodes reachable from ``tensor.grad_fn``, in a deterministic depth-first order following
-    ``next_functions`` (iterative: graphs of any depth)."""
-    root = tensor.grad_fn
-    if root is None:
-        return []
+def _outputs(tensors) -> list:
+    from ..tensor import Tensor
+
+    return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+
+
+def _nodes(tensors):
+    """Nodes reachable from the tensors' ``grad_fn``, in a deterministic depth-first order
+    following ``next_functions`` (iterative: graphs of any depth)."""
+    roots = []
+    for t in _outputs(tensors):
+        if t.grad_fn is not None and t.grad_fn not in roots:
+            roots.append(t.grad_fn)
     order = []
-    seen = {id(root)}
-    stack = [root]
+    seen = {id(r) for r in roots}
+    stack = roots[::-1]
     while stack:
         node = stack.pop()
         order.append(node)
@@ -120,13 +127,22 @@ class Dot(str):
     def source(self) -> str:
         return str(self)
 
+    def _repr_svg_(self):
+        """The picture in Jupyter when Graphviz is installed (else the text is shown)."""
+        if shutil.which("dot") is None:
+            return None
+        proc = subprocess.run(["dot", "-Tsvg"], input=str(self).encode(), capture_output=True,
+                              check=False)
+        return proc.stdout.decode() if proc.returncode == 0 else None
+
 
 def _quote(text) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(tensor, params=None, show_saved=True) -> Dot:
-    """Graphviz DOT text of ``tensor``'s backward graph.
+    """Graphviz DOT text of ``tensor``'s backward graph (``tensor`` may be a tuple or list of
+    outputs: one green box each, ``out0``, ``out1``...).
 
     >>> w = ember.ones(2, 3, requires_grad=True)
     >>> y = (w * 2).sum()
@@ -141,9 +157,12 @@ def to_dot(tensor, params=None, show_saved=True) -> Dot:
              '\tgraph [rankdir=BT size="12,12"]',
              "\tnode [align=left fontname=monospace fontsize=10 height=0.2 shape=box "
              "style=filled]"]
-    if tensor.grad_fn is not None:
-        label = f"output\n{_shape(tensor.shape)} {_dtype_name(tensor._data.dtype)}"
-        lines.append(f"\tout [label={_quote(label)} fillcolor=darkolivegreen1]")
+    outputs = _outputs(tensor)
+    out_ids = ["out"] if len(outputs) == 1 else [f"out{i}" for i in range(len(outputs))]
+    for oid, t in zip(out_ids, outputs):
+        if t.grad_fn is not None:
+            label = f"output\n{_shape(t.shape)} {_dtype_name(t._data.dtype)}"
+            lines.append(f"\t{oid} [label={_quote(label)} fillcolor=darkolivegreen1]")
     from .graph import AccumulateGrad
 
     for node in nodes:
@@ -167,8 +186,9 @@ def to_dot(tensor, params=None, show_saved=True) -> Dot:
         for nxt, _ in node.next_functions:
             if nxt is not None:
                 lines.append(f"\t{ids[id(nxt)]} -> {ids[id(node)]}")
-    if nodes:
-        lines.append(f"\t{ids[id(nodes[0])]} -> out")
+    for oid, t in zip(out_ids, outputs):
+        if t.grad_fn is not None:
+            lines.append(f"\t{ids[id(t.grad_fn)]} -> {oid}")
     lines.append("}")
     return Dot("\n".join(lines) + "\n")
 
@@ -217,8 +237,9 @@ class MemoryReport(list):
 
 
 def memory_report(tensor) -> MemoryReport:
-    """Bytes held by the saved tensors of each node of ``tensor``'s graph, largest first (ties
-    in graph order); leaves and nodes that save nothing are left out.
+    """Bytes held by the saved tensors of each node of ``tensor``'s graph (or of several
+    outputs' graph), largest first (ties in graph order); leaves and nodes that save nothing
+    are left out.
 
     >>> x = ember.ones(1000, requires_grad=True)
     >>> memory_report((x * x).exp().sum())[0]

@@ -140,3 +140,22 @@ def test_docs_example_output(capsys):
     code, expected = re.findall(r"```(?:python)?\n(.*?)```", doc, re.S)[:2]
     exec(compile(code, "graph-pictures.md", "exec"), {})
     assert capsys.readouterr().out == expected
+
+
+def test_several_outputs_share_one_graph():
+    x = ember.ones(2, requires_grad=True)
+    h = x.exp()
+    a, b = h.sin(), h.cos()
+    dot = to_dot((a, b), show_saved=False)
+    assert dot.count("ExpBackward0") == 1
+    assert '\tout0 [label="output\\n(2,) float32"' in dot and "\tn0 -> out0\n" in dot
+    assert "\tn3 -> out1\n" in dot and "CosBackward0" in dot.split("\tn3 [")[1].split("\n")[0]
+    assert [name for name, _ in memory_report([a, b])] == ["SinBackward0", "ExpBackward0",
+                                                           "CosBackward0"]
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz `dot` program is not "
+                    "installed")
+def test_jupyter_svg():
+    x = ember.ones(2, requires_grad=True)
+    assert "<svg" in to_dot(x.exp())._repr_svg_()
