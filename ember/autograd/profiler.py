@@ -238,8 +238,10 @@ def _swap_make_grads(autograd):
         e = rec.begin("aten::ones_like", [o for o in outputs])
         try:
             out = orig(outputs, grad_outputs, *args, **kwargs)
-        finally:
-            rec.end(e, [g for g, given in zip(out, grad_outputs) if given is None])
+        except BaseException:
+            rec.end(e)
+            raise
+        rec.end(e, [g for g, given in zip(out, grad_outputs) if given is None])
         return out
 
     _saved.append((autograd, "_make_grads", orig))

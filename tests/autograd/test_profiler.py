@@ -302,3 +302,11 @@ def test_reentrant_backward_nests_inside_the_outer_node():
     while e.cpu_parent is not None:
         e = e.cpu_parent
     assert e is outer[0]
+
+
+def test_backward_errors_are_unchanged_while_profiling():
+    def fn(T):
+        x = T.ones(2, requires_grad=True)
+        with T.autograd.profiler.profile():
+            (x * 2).backward()
+    same(fn)
