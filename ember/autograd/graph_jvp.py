@@ -16,49 +16,48 @@ __all__ = ["graph_jvp"]
 
 
 def graph_jvp(outputs, inputs, tangents):
-    """Tangents of ``outputs`` for the given tangents of the leaf ``inputs`` (a tuple)."""
+    """Tangents of ``outputs`` for the given tangents of ``inputs`` (a tuple). Inputs are
+    tensors that require grad: leaves, or non-leaves (the walk stops at their edge, so only the
+    part of the graph between them and the outputs is visited)."""
     from ..ops._registry import edge
     from ..tensor import Tensor
 
     single = isinstance(outputs, Tensor)
     outputs = (outputs,) if single else tuple(outputs)
-    leaf_tangent = {}
+    given = {}  # input edge -> tangent
     for x, t in zip(inputs, tangents):
-        fn, _ = edge(x)
-        if not isinstance(fn, AccumulateGrad):
-            raise RuntimeError("graph_jvp: inputs must be leaves that require grad")
-        leaf_tangent[fn] = t
+        e = edge(x)
+        if e[0] is None:
+            raise RuntimeError("graph_jvp: inputs must require grad")
+        given[e] = t
+    stops = {fn for fn, _ in given}
 
-    # every node between the outputs and the leaves (iterative walk), then creation order
+    # every node between the outputs and the inputs (iterative walk), then creation order
     nodes = {}
     stack = [edge(o)[0] for o in outputs if edge(o)[0] is not None]
     while stack:
         node = stack.pop()
-        if node in nodes or isinstance(node, AccumulateGrad):
+        if node in nodes or node in stops or isinstance(node, AccumulateGrad):
             continue
         nodes[node] = None
         stack.extend(fn for fn, _ in node.next_functions if fn is not None)
 
     computed = {}  # node -> tuple of output tangents
+
+    def tangent_at(fn, nr):
+        if (fn, nr) in given:
+            return given[(fn, nr)]
+        if fn in computed:
+            return computed[fn][nr]
+        return None  # a leaf or a node outside the inputs' reach: constant here
+
     for node in sorted(nodes, key=lambda n: n._seq):
-        ins = []
-        for fn, nr in node.next_functions:
-            if fn is None:
-                ins.append(None)
-            elif isinstance(fn, AccumulateGrad):
-                ins.append(leaf_tangent.get(fn))
-            else:
-                ins.append(computed[fn][nr])
+        ins = [None if fn is None else tangent_at(fn, nr) for fn, nr in node.next_functions]
         out = node._jvp(*ins)
         computed[node] = out if isinstance(out, tuple) else (out,)
 
     result = []
     for o in outputs:
         fn, nr = edge(o)
-        if fn is None:
-            result.append(None)
-        elif isinstance(fn, AccumulateGrad):
-            result.append(leaf_tangent.get(fn))
-        else:
-            result.append(computed[fn][nr])
+        result.append(None if fn is None else tangent_at(fn, nr))
     return result[0] if single else tuple(result)
