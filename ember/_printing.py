@@ -250,4 +250,11 @@ def tensor_repr(t, *, tensor_contents=None) -> str:
         suffixes.append(f"grad_fn=<{grad_fn_name}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
+    extra = t._extra
+    if extra is not None and extra.tangents:  # a dual tensor of forward-mode AD
+        from .autograd.forward_ad import unpack_dual
+
+        tangent = unpack_dual(t).tangent
+        if tangent is not None:
+            suffixes.append(f"tangent={tangent}")
     return _add_suffixes(prefix + text, suffixes, indent)

@@ -114,9 +114,10 @@ class ViewInfo:
 class _Extra:
     """Rarely used per-tensor state, allocated on first use."""
 
-    __slots__ = ("retains_grad", "hooks", "post_acc_hooks", "name", "is_param")
+    __slots__ = ("retains_grad", "hooks", "post_acc_hooks", "name", "is_param", "tangents")
 
     def __init__(self):
+        self.tangents = None  # forward-mode AD: level -> tangent (autograd/forward_ad.py)
         self.retains_grad = False
         self.hooks = None
         self.post_acc_hooks = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 
-from . import functional
+from . import forward_ad, functional
 from . import profiler as profiler  # torch.autograd.profiler.profile
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, once_differentiable
@@ -26,8 +26,8 @@ from .graph import AccumulateGrad, Node
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled", "Node", "AccumulateGrad", "gradcheck",
-           "gradgradcheck", "Function", "once_differentiable", "functional", "detect_anomaly",
-           "set_detect_anomaly"]
+           "gradgradcheck", "Function", "once_differentiable", "functional", "forward_ad",
+           "detect_anomaly", "set_detect_anomaly"]
 
 _CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the "

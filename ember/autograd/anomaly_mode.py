@@ -12,7 +12,7 @@ Contract, while enabled:
 NOTE [zero-cost anomaly mode]: nothing on the op call path checks a flag. Nodes take their
 sequence number from ``next(graph._seq)``; enabling anomaly mode swaps that counter for one that
 also stores the current stack under the number it hands out, and disabling swaps it back. The
-engine checks one module flag per node (``engine.ANOMALY``).
+engine checks one module attribute per node (``engine.RULE_RUNNER``).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _set(enabled, check_nan):
         _registry._seq = _plain_counter
     _STATE["enabled"] = enabled
     _STATE["check_nan"] = check_nan
-    _engine.ANOMALY = enabled
+    _engine.set_rule_runner()
 
 
 def is_anomaly_enabled() -> bool:

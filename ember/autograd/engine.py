@@ -32,8 +32,22 @@ __all__ = ["run"]
 # NOTE: set by the profiler while one is active (profiler.py, NOTE [zero cost when not
 # profiling]): the only profiling check on the backward pass, once per node.
 PROFILER = None
-# NOTE: True while anomaly detection is on (anomaly_mode.py): rules then run through its checks.
-ANOMALY = False
+# NOTE: None normally; while anomaly detection or forward-mode AD is on, the function that runs
+# a node's rule with their extra work (``runner(node, grads)``, set by ``set_rule_runner``).
+RULE_RUNNER = None
+
+
+def set_rule_runner():
+    """Choose how rules run: plainly, or through anomaly checks and/or forward-AD tangents."""
+    global RULE_RUNNER
+    from . import anomaly_mode, forward_ad
+
+    if forward_ad.is_active():
+        RULE_RUNNER = forward_ad.run_rule
+    elif anomaly_mode.is_anomaly_enabled():
+        RULE_RUNNER = anomaly_mode.run_node
+    else:
+        RULE_RUNNER = None
 # The backward passes running now (innermost last): what each will execute, for
 # ``will_execute`` (used by multi-gradient hooks).
 TASKS: list = []
@@ -213,12 +227,10 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 outs = (None,) * len(node.next_functions)
             else:
                 # NOTE: the engine calls the rule directly; Node.apply is for callers outside.
-                if ANOMALY:
-                    from .anomaly_mode import run_node
-
-                    outs = run_node(node, ins)
-                else:
+                if RULE_RUNNER is None:
                     outs = node._vjp(*ins)
+                else:
+                    outs = RULE_RUNNER(node, ins)
                 if node._hooks is not None:
                     outs = node._hooks.run_post(node, outs, ins)
                     shared.update(_owner_id(g) for g in outs if g is not None)

@@ -109,6 +109,9 @@ class _SavedOutput:
 # the original inputs. Values are the hooks' responsibility: no version check, as in PyTorch.
 
 SAVED_HOOKS: list = []  # stack of (pack, unpack); the innermost pair applies
+# NOTE: set by forward-mode AD while it runs a rule (forward_ad.run_rule): maps each unpacked
+# saved tensor (and whether it is the node's output) to the tensor the rule should see.
+SAVED_SUBST = None
 
 
 class _Packed:
@@ -254,13 +257,21 @@ class Node:
                 saved_out = t
                 t = Tensor._make(saved_out.data, True, self, saved_out.vc)
                 t._output_nr = saved_out.output_nr
+                if SAVED_SUBST is not None:
+                    t = SAVED_SUBST(t, True)
             elif kind is _Packed:
+                is_output = t.output_nr is not None
                 t = t.unpacked(self)
+                if SAVED_SUBST is not None:
+                    t = SAVED_SUBST(t, is_output)
             elif t is None or kind in _NUMBER_TYPES or isinstance(t, _NUMBERS):
                 pass
-            elif t._vc[0] != version:
-                self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr,
-                                    t._vc)
+            else:
+                if t._vc[0] != version:
+                    self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr,
+                                        t._vc)
+                if SAVED_SUBST is not None:
+                    t = SAVED_SUBST(t, False)
             out.append(t)
         return tuple(out)
 

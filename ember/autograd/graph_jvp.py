@@ -15,10 +15,11 @@ from .graph import AccumulateGrad
 __all__ = ["graph_jvp"]
 
 
-def graph_jvp(outputs, inputs, tangents):
+def graph_jvp(outputs, inputs, tangents, since=None):
     """Tangents of ``outputs`` for the given tangents of ``inputs`` (a tuple). Inputs are
     tensors that require grad: leaves, or non-leaves (the walk stops at their edge, so only the
-    part of the graph between them and the outputs is visited)."""
+    part of the graph between them and the outputs is visited). With ``since``, nodes created
+    before that sequence number are constants (forward AD walks one op call's nodes only)."""
     from ..ops._registry import edge
     from ..tensor import Tensor
 
@@ -38,6 +39,8 @@ def graph_jvp(outputs, inputs, tangents):
     while stack:
         node = stack.pop()
         if node in nodes or node in stops or isinstance(node, AccumulateGrad):
+            continue
+        if since is not None and node._seq < since:
             continue
         nodes[node] = None
         stack.extend(fn for fn, _ in node.next_functions if fn is not None)

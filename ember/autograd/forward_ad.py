@@ -1,0 +1,456 @@
+"""Forward-mode AD with dual tensors (PyTorch's ``torch.autograd.forward_ad``):
+``dual_level``, ``make_dual``, ``unpack_dual``, ``enter_dual_level``, ``exit_dual_level``.
+
+Contract: inside ``dual_level()``, ``make_dual(x, t)`` gives a tensor that carries the tangent
+``t``; every op applied to dual tensors returns a result carrying its tangent (``J t``), read
+with ``unpack_dual(y).tangent``; tangents are cleared when the level exits. Works under
+``no_grad``, with in-place ops and indexed assignment, and through a backward pass
+(forward-over-reverse: ``autograd.grad`` of a function of a dual tensor returns gradients whose
+tangents are Hessian-vector products). One level at a time, as in PyTorch.
+
+NOTE [forward AD by the recorded graph]: no op has forward-mode code of its own here. While a
+level is active, the public ops (``ember.<op>``, Tensor methods and operators,
+``nn.functional``, ``linalg``, ``special``) are swapped for wrappers; a call that sees a dual
+argument runs the op with grad recording on — dual arguments that don't require grad are
+replaced by fresh leaves sharing their memory — and pushes the tangents through the nodes that
+call recorded, with each node's JVP rule (``graph_jvp``, limited to nodes newer than the call).
+So forward mode is exactly as complete as the JVP rules, which every op has and the op tests
+check against finite differences. Outside a level the wrappers are gone: zero cost.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections import namedtuple
+from types import FunctionType
+
+from .grad_mode import STATE
+
+__all__ = ["dual_level", "make_dual", "unpack_dual", "enter_dual_level", "exit_dual_level",
+           "UnpackedDualTensor"]
+
+UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
+
+_LEVELS: list = []  # active levels (at most one, as in PyTorch)
+# level -> {id: weakref} of tensors holding a tangent at that level (not a WeakSet: that compares
+# tensors with ==, which is elementwise)
+_DUALS: dict = {}
+
+
+# ---- levels --------------------------------------------------------------------------------
+
+def enter_dual_level() -> int:
+    """Open a new forward-AD level and return its number."""
+    if _LEVELS:
+        raise RuntimeError("Nested forward mode AD is not supported at the moment")
+    level = 0
+    _LEVELS.append(level)
+    _DUALS[level] = {}
+    _install()
+    return level
+
+
+def exit_dual_level(*, level=None):
+    """Close ``level`` (the innermost by default): every tangent at it is cleared."""
+    if level is None:
+        level = _LEVELS[-1] if _LEVELS else None
+    if level is None or level not in _LEVELS:
+        raise RuntimeError("Trying to exit a forward AD level that was not the last one that "
+                           "was created. This is not supported.")
+    for ref in list(_DUALS.pop(level, {}).values()):
+        t = ref()
+        if t is not None and t._extra is not None and t._extra.tangents:
+            t._extra.tangents.pop(level, None)
+    _LEVELS.remove(level)
+    if not _LEVELS:
+        _ARRAY_TANGENTS.clear()
+        _uninstall()
+
+
+class dual_level:  # noqa: N801 - PyTorch's name
+    """Context manager for one forward-AD level.
+
+    >>> import ember.autograd.forward_ad as fwAD
+    >>> with fwAD.dual_level():
+    ...     x = fwAD.make_dual(ember.tensor([1., 2.]), ember.tensor([1., 0.]))
+    ...     fwAD.unpack_dual((x ** 2).sum()).tangent
+    tensor(2.)
+    """
+
+    def __enter__(self):
+        return enter_dual_level()
+
+    def __exit__(self, *exc):
+        exit_dual_level()
+
+
+def _level(level):
+    if level is None:
+        if not _LEVELS:
+            return None
+        return _LEVELS[-1]
+    return level
+
+
+def _tangent(t, level):
+    extra = t._extra
+    if extra is None or not extra.tangents:
+        return None
+    return extra.tangents.get(level)
+
+
+def _set_tangent(t, tangent, level):
+    t._get_extra().tangents = {level: tangent}
+    _DUALS[level][id(t)] = weakref.ref(t)
+    # a node that saved this tensor as its own output keeps only its array (graph.py): let the
+    # backward find the tangent by that array (run_rule)
+    _ARRAY_TANGENTS[id(t._data)] = (weakref.ref(t._data), tangent)
+
+
+_ARRAY_TANGENTS: dict = {}  # id(array) -> (weakref to the array, tangent), for saved outputs
+
+
+def _tangent_of_saved_output(t, level):
+    got = _ARRAY_TANGENTS.get(id(t._data))
+    if got is None or got[0]() is not t._data:
+        return None
+    return got[1]
+
+
+def is_active() -> bool:
+    """Whether a forward-AD level is open."""
+    return bool(_LEVELS)
+
+
+# ---- making and reading dual tensors ------------------------------------------------------
+
+def make_dual(tensor, tangent, *, level=None):
+    """A view of ``tensor`` carrying ``tangent`` at ``level`` (the current one by default)."""
+    level = _level(level)
+    if level is None:
+        raise RuntimeError("Trying to create a dual Tensor for forward AD but no level exists, "
+                           "make sure to enter_dual_level() first.")
+    if tensor._data.dtype.kind not in "fcV":
+        raise ValueError("Expected primal to be floating point or complex, but got: "
+                         f"{tensor.dtype}")
+    if tangent._data.dtype.kind not in "fcV":
+        raise ValueError("Expected tangent to be floating point or complex, but got: "
+                         f"{tangent.dtype}")
+    if tangent.shape != tensor.shape:
+        raise RuntimeError(
+            "Trying to set a forward gradient that has a different size than that of the "
+            f"original Tensor, this is not supported. Tensor is of size "
+            f"[{', '.join(map(str, tensor.shape))}] while the given forward gradient is of "
+            f"size [{', '.join(map(str, tangent.shape))}].")
+    with _unwrapped():
+        dual = tensor.view_as(tensor)
+    _set_tangent(dual, tangent, level)
+    return dual
+
+
+def unpack_dual(tensor, *, level=None):
+    """``(primal, tangent)``: a view of ``tensor`` without tangent, and its tangent (None if
+    it has none at ``level``)."""
+    level = _level(level)
+    tangent = _tangent(tensor, level) if level is not None else None
+    if tangent is None:
+        return UnpackedDualTensor(tensor, None)
+    with _unwrapped():
+        primal = tensor.view_as(tensor)
+    return UnpackedDualTensor(primal, tangent)
+
+
+# ---- the wrappers --------------------------------------------------------------------------
+
+_PASS_THROUGH = {"detach", "detach_", "requires_grad_", "retain_grad", "register_hook",
+                 "backward", "numpy", "tolist", "item", "size", "dim", "numel", "data_ptr",
+                 "register_post_accumulate_grad_hook", "is_floating_point", "type"}
+_OPERATORS = ("__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__",
+              "__rmul__", "__imul__", "__truediv__", "__rtruediv__", "__itruediv__",
+              "__pow__", "__rpow__", "__ipow__", "__matmul__", "__rmatmul__", "__neg__",
+              "__pos__", "__abs__", "__getitem__", "__floordiv__", "__rfloordiv__",
+              "__mod__", "__rmod__")
+_MISSING = object()
+_saved: list = []  # (owner, attribute, original or _MISSING)
+_BYPASS = [0]  # > 0 while ember itself calls wrapped ops that must not see tangents
+
+
+class _unwrapped:
+    def __enter__(self):
+        _BYPASS[0] += 1
+
+    def __exit__(self, *exc):
+        _BYPASS[0] -= 1
+
+
+def _duals_in(args, kwargs, level):
+    from ..tensor import Tensor
+
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor):
+            if a._extra is not None and a._extra.tangents and level in a._extra.tangents:
+                return True
+        elif isinstance(a, (list, tuple)):
+            for b in a:
+                if (isinstance(b, Tensor) and b._extra is not None and b._extra.tangents
+                        and level in b._extra.tangents):
+                    return True
+    return False
+
+
+def _wrap(fn, name):
+    inplace = (name.endswith("_") and not name.endswith("__")) or name.startswith("__i")
+
+    @functools.wraps(fn)
+    def dual_aware(*args, **kwargs):
+        if not _LEVELS or _BYPASS[0]:
+            return fn(*args, **kwargs)
+        level = _LEVELS[-1]
+        if not _duals_in(args, kwargs, level):
+            return fn(*args, **kwargs)
+        if name == "__setitem__":
+            return _setitem(fn, args, level)
+        if inplace:
+            return _inplace(fn, name, args, kwargs, level)
+        return _forward(fn, args, kwargs, level)
+
+    dual_aware._dual_wrapped = fn
+    return dual_aware
+
+
+def _forward(fn, args, kwargs, level):
+    """Run ``fn`` recording its graph and give its outputs their tangents (NOTE [forward AD by
+    the recorded graph])."""
+    from ..tensor import Tensor
+    from . import graph
+    from .graph_jvp import graph_jvp
+
+    grad_on = STATE.enabled
+    keep_graph = False  # whether the user's own call records a graph
+    inputs, tangents = [], []
+
+    def substitute(a):
+        nonlocal keep_graph
+        if not isinstance(a, Tensor):
+            return a
+        if grad_on and a.requires_grad:
+            keep_graph = True
+        t = _tangent(a, level)
+        if t is None:
+            return a
+        if not (grad_on and a.requires_grad):
+            a = Tensor._make(a._data, True, None, a._vc)  # a fresh leaf sharing a's memory
+        inputs.append(a)
+        tangents.append(t)
+        return a
+
+    new_args = [type(a)(substitute(b) for b in a) if isinstance(a, (list, tuple))
+                else substitute(a) for a in args]
+    new_kwargs = {k: substitute(v) for k, v in kwargs.items()}
+    since = next(graph._seq)
+    prev = STATE.enabled
+    STATE.enabled = True
+    _BYPASS[0] += 1
+    try:
+        out = fn(*new_args, **new_kwargs)
+        outs = _flat(out)
+        diff = [o for o in outs if o._requires_grad]
+        got = graph_jvp(tuple(diff), inputs, tangents, since=since) if diff else ()
+    finally:
+        _BYPASS[0] -= 1
+        STATE.enabled = prev
+    tangent_of = {id(o): t for o, t in zip(diff, got)}
+    result = out if keep_graph else _map_out(out, lambda o: o.detach())
+    for shown, o in zip(_flat(result), outs):
+        t = tangent_of.get(id(o))
+        if t is not None:
+            _set_tangent(shown, t if keep_graph else t.detach(), level)
+    return result
+
+
+def _flat(x):
+    from ..tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [t for v in x for t in _flat(v)]
+    return []
+
+
+def _map_out(x, fn):
+    from ..tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return fn(x)
+    if isinstance(x, tuple):
+        vals = [_map_out(v, fn) for v in x]
+        return type(x)(*vals) if hasattr(x, "_fields") else tuple(vals)
+    if isinstance(x, list):
+        return [_map_out(v, fn) for v in x]
+    return x
+
+
+def _outplace_name(name):
+    if name.startswith("__i"):
+        return "__" + name[3:]
+    return name[:-1]
+
+
+def _inplace(fn, name, args, kwargs, level):
+    """An in-place op on or with dual tensors: the tangent of the out-of-place op becomes the
+    tangent of the modified tensor; the op itself runs as usual."""
+    from ..creation import zeros_like
+    from ..tensor import Tensor
+
+    self = args[0]
+    if name in ("copy_", "fill_", "zero_"):
+        src = args[1] if len(args) > 1 else None
+        st = _tangent(src, level) if isinstance(src, Tensor) else None
+        new_t = zeros_like(self) if st is None else zeros_like(self) + st
+    else:
+        outplace = getattr(Tensor, _outplace_name(name), None)
+        outplace = getattr(outplace, "_dual_wrapped", outplace)
+        if outplace is None:
+            raise NotImplementedError(f"forward AD: the in-place op {name} has no out-of-place "
+                                      "form to take its tangent from")
+        new_t = _tangent(_forward(outplace, args, kwargs, level), level)
+    _BYPASS[0] += 1
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        _BYPASS[0] -= 1
+    if new_t is None:
+        new_t = zeros_like(self)
+    _set_tangent(self, new_t if self.requires_grad and STATE.enabled else new_t.detach(), level)
+    return result
+
+
+def _setitem(fn, args, level):
+    """``x[idx] = v`` with dual tensors: the same assignment on the tangents."""
+    from ..creation import zeros_like
+    from ..tensor import Tensor
+
+    x, idx, v = args
+    _BYPASS[0] += 1
+    try:
+        xt = _tangent(x, level)
+        new_t = zeros_like(x) if xt is None else xt.clone()
+        vt = _tangent(v, level) if isinstance(v, Tensor) else None
+        new_t[idx] = 0 if vt is None else vt
+        result = fn(x, idx, v)
+    finally:
+        _BYPASS[0] -= 1
+    _set_tangent(x, new_t, level)
+    return result
+
+
+# ---- through a backward pass (forward-over-reverse) -------------------------------------------
+
+def run_rule(node, grads):
+    """Run ``node``'s rule for the engine so that its results carry tangents: the gradients and
+    saved tensors that carry tangents enter as fresh leaves (or as themselves when the backward
+    records its own graph), the rule runs recording, and the tangents are pushed through the
+    nodes it recorded."""
+    from ..tensor import Tensor
+    from . import anomaly_mode, graph
+    from .graph_jvp import graph_jvp
+
+    level = _LEVELS[-1]
+    grad_on = STATE.enabled  # the engine's create_graph
+    inputs, tangents = [], []
+    shadows = {}
+
+    def substitute(t, is_output=False):
+        if not isinstance(t, Tensor):
+            return t
+        tangent = _tangent(t, level)
+        if tangent is None and is_output:
+            tangent = _tangent_of_saved_output(t, level)
+        if tangent is None:
+            return t
+        if grad_on and t.requires_grad:
+            shadow = t
+        else:
+            shadow = shadows.get(id(t))
+            if shadow is None:
+                shadow = shadows[id(t)] = Tensor._make(t._data, True, None, t._vc)
+        if all(s is not shadow for s in inputs):
+            inputs.append(shadow)
+            tangents.append(tangent)
+        return shadow
+
+    new_grads = [substitute(g) for g in grads]
+    since = next(graph._seq)
+    graph.SAVED_SUBST = substitute
+    STATE.enabled = True
+    _BYPASS[0] += 1
+    try:
+        if anomaly_mode.is_anomaly_enabled():
+            outs = anomaly_mode.run_node(node, new_grads)
+        else:
+            outs = node._vjp(*new_grads)
+        single = not isinstance(outs, tuple)
+        outs = (outs,) if single else tuple(outs)
+        diff = [o for o in outs if isinstance(o, Tensor) and o._requires_grad]
+        got = graph_jvp(tuple(diff), inputs, tangents, since=since) if diff and inputs else ()
+    finally:
+        _BYPASS[0] -= 1
+        STATE.enabled = grad_on
+        graph.SAVED_SUBST = None
+    tangent_of = {id(o): t for o, t in zip(diff, got)}
+    shown = [o if grad_on or not isinstance(o, Tensor) else o.detach() for o in outs]
+    for s_, o in zip(shown, outs):
+        t = tangent_of.get(id(o)) if isinstance(o, Tensor) else None
+        if t is not None:
+            _set_tangent(s_, t if grad_on else t.detach(), level)
+    return shown[0] if single else tuple(shown)
+
+
+# ---- swapping the published ops in and out -------------------------------------------------
+
+def _swap(owner, attr, is_class):
+    orig = owner.__dict__.get(attr, _MISSING) if is_class else getattr(owner, attr, _MISSING)
+    if orig is _MISSING or not callable(orig) or isinstance(orig, type):
+        return
+    if getattr(orig, "_dual_wrapped", None) is not None:
+        return
+    _saved.append((owner, attr, orig if is_class or attr in owner.__dict__ else _MISSING))
+    setattr(owner, attr, _wrap(orig, attr))
+
+
+def _install():
+    import ember
+    import ember.nn.functional
+
+    from ..ops._registry import METHODS, OPS
+    from ..tensor import Tensor
+
+    for name, fn in OPS.items():
+        if getattr(ember, name, None) is fn and name not in _PASS_THROUGH:
+            _swap(ember, name, False)
+    for name in METHODS:
+        if name not in _PASS_THROUGH:
+            _swap(Tensor, name, True)
+    for name in _OPERATORS:
+        _swap(Tensor, name, True)
+    for module in (ember.nn.functional, ember.linalg, ember.special):
+        for name in getattr(module, "__all__", ()):
+            if isinstance(getattr(module, name, None), FunctionType):
+                _swap(module, name, False)
+    from . import engine
+
+    engine.set_rule_runner()
+
+
+def _uninstall():
+    from . import engine
+
+    while _saved:
+        owner, attr, orig = _saved.pop()
+        if orig is _MISSING:
+            delattr(owner, attr)
+        else:
+            setattr(owner, attr, orig)
+    engine.set_rule_runner()

@@ -1,0 +1,149 @@
+"""Oracle tests for forward-mode AD (``autograd.forward_ad``): dual tensors through ops, views,
+no_grad, in-place ops and indexed assignment, forward-over-reverse Hessian-vector products,
+level semantics, repr and errors."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from ..oracle import same, torch  # noqa: F401 - torch: skip without PyTorch
+
+
+def _fw(T):
+    return importlib.import_module(T.__name__ + ".autograd.forward_ad")
+
+
+def _pair(T):
+    x = T.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=T.float64)
+    t = T.tensor([[1.0, 0.5, -2.0], [0.0, 1.0, 3.0]], dtype=T.float64)
+    return x, t
+
+
+OPS = {
+    "unary": lambda T, d: (d.sin() * d.exp()).tanh(),
+    "binary_broadcast": lambda T, d: d * T.tensor([1.0, 2.0, 3.0], dtype=T.float64) / (d + 3),
+    "pow_sqrt": lambda T, d: (d ** 2 + 1).sqrt() ** 1.5,
+    "reductions": lambda T, d: (d.sum(0), d.mean(1), d.amax(1), (d * d).sum()),
+    "max_dim": lambda T, d: d.max(1).values,
+    "matmul": lambda T, d: d @ d.t(),
+    "views": lambda T, d: (d.t().reshape(6)[1:4], d.unsqueeze(0).expand(2, 2, 3).sum(0)),
+    "indexing": lambda T, d: (d[1], d[:, [0, 2]], d[d > 0]),
+    "cat_stack": lambda T, d: (T.cat([d, d * 2], 1), T.stack([d, d.exp()])),
+    "softmax": lambda T, d: (T.nn.functional.softmax(d, 1), T.nn.functional.log_softmax(d, 0)),
+    "logsumexp": lambda T, d: d.logsumexp(1),
+    "clamp_where": lambda T, d: (d.clamp(-0.9, 1.8), T.where(d > 0, d, d * d)),
+    "relu_sigmoid": lambda T, d: T.relu(d) + T.sigmoid(d),
+    "cross_entropy": lambda T, d: T.nn.functional.cross_entropy(d, T.tensor([2, 0])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_tangents_through_ops(name):
+    def fn(T):
+        fw = _fw(T)
+        x, t = _pair(T)
+        with fw.dual_level():
+            out = OPS[name](T, fw.make_dual(x, t))
+            outs = out if isinstance(out, tuple) else (out,)
+            return [tuple(fw.unpack_dual(o)) for o in outs]
+    # PyTorch warns about its own jit internals the first time some forward-AD paths run
+    same(fn, warnings_too=False)
+
+
+def test_make_and_unpack_and_repr():
+    def fn(T):
+        fw = _fw(T)
+        x = T.tensor([1.0, 2.0])
+        t = T.tensor([1.0, 0.5])
+        with fw.dual_level() as level:
+            d = fw.make_dual(x, t)
+            return (level, repr(d), d.requires_grad, tuple(fw.unpack_dual(x)),
+                    type(fw.unpack_dual(d)).__name__, fw.unpack_dual(d.detach()).tangent)
+    same(fn)
+
+
+def test_tangents_cleared_when_level_exits():
+    def fn(T):
+        fw = _fw(T)
+        with fw.dual_level():
+            d = fw.make_dual(T.tensor([1.0, 2.0]), T.tensor([1.0, 0.5]))
+            y = d * 3
+        return fw.unpack_dual(d).tangent, fw.unpack_dual(y).tangent, repr(y)
+    same(fn)
+
+
+def test_errors():
+    def fn(T):
+        fw = _fw(T)
+        x = T.tensor([1.0, 2.0])
+        res = []
+        for call in (lambda: fw.make_dual(x, T.ones(2)),):
+            try:
+                call()
+            except RuntimeError as e:
+                res.append(str(e))
+        with fw.dual_level():
+            for call in (lambda: fw.make_dual(x, T.ones(3)),
+                         lambda: fw.make_dual(T.tensor([1, 2]), T.tensor([1, 2]))):
+                try:
+                    call()
+                except (RuntimeError, ValueError) as e:
+                    res.append(f"{type(e).__name__}: {e}")
+            try:
+                with fw.dual_level():
+                    pass
+            except RuntimeError as e:
+                res.append(str(e))
+        return res
+    same(fn)
+
+
+def test_no_grad_inplace_and_setitem():
+    def fn(T):
+        fw = _fw(T)
+        x, t = _pair(T)
+        with fw.dual_level():
+            d = fw.make_dual(x, t)
+            with T.no_grad():
+                a = fw.unpack_dual(d.exp()).tangent
+            z = T.zeros(2, 3, dtype=T.float64)
+            z.add_(d)
+            q = d * 2
+            q.mul_(d)
+            w = T.zeros(3, 3, dtype=T.float64)
+            w[1:] = d
+            c = T.zeros(2, 3, dtype=T.float64)
+            c.copy_(d)
+            return (a, fw.unpack_dual(z).tangent, fw.unpack_dual(q).tangent,
+                    fw.unpack_dual(w).tangent, fw.unpack_dual(c).tangent)
+    same(fn)
+
+
+def test_dual_of_tensor_requiring_grad_keeps_backward_working():
+    def fn(T):
+        fw = _fw(T)
+        x, t = _pair(T)
+        x.requires_grad_()
+        with fw.dual_level():
+            d = fw.make_dual(x, t)
+            y = (d.sin() * d).sum()
+            tangent = fw.unpack_dual(y).tangent
+            y.backward()
+        return d.grad_fn.name(), tangent.detach(), x.grad
+    same(fn)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_forward_over_reverse_hessian_vector_product(create_graph):
+    def fn(T):
+        fw = _fw(T)
+        x, v = _pair(T)
+        x.requires_grad_()
+        with fw.dual_level():
+            d = fw.make_dual(x, v)
+            f = (d.sin() * d).sum() + (d ** 3).prod() * 0.1 + d.exp().logsumexp(1).sum()
+            (g,) = T.autograd.grad(f, d, create_graph=create_graph)
+            return g.detach(), fw.unpack_dual(g).tangent.detach()
+    same(fn)
