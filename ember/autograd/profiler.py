@@ -382,7 +382,10 @@ class profile:
             return "<unfinished torch.autograd.profile>"
         return str(self.function_events)
 
-    __repr__ = __str__
+    def __repr__(self):
+        if self.function_events is None:
+            return "<unfinished torch.autograd.profile>"
+        return repr(self.function_events)
 
     def _check_finish(self):
         if self.function_events is None:
