@@ -17,6 +17,7 @@ engine checks one module attribute per node (``engine.RULE_RUNNER``).
 
 from __future__ import annotations
 
+import os
 import traceback
 import warnings
 from collections import OrderedDict
@@ -34,6 +35,16 @@ _MUTATIONS: dict = {}  # id of a version counter -> (version, formatted stack of
 _STATE = {"enabled": False, "check_nan": True}
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stack() -> str:
+    """The current Python stack without ember's own frames (as PyTorch's shows user code)."""
+    frames = [f for f in traceback.extract_stack()[:-2]
+              if not os.path.abspath(f.filename).startswith(_PACKAGE + os.sep)]
+    return "".join(traceback.format_list(frames))
+
+
 class _StackRecordingCounter:
     """A drop-in for ``graph._seq`` that also records where each number was taken."""
 
@@ -45,7 +56,7 @@ class _StackRecordingCounter:
 
     def __next__(self):
         n = next(self.base)
-        _STACKS[n] = "".join(traceback.format_stack()[:-2])
+        _STACKS[n] = _user_stack()
         if len(_STACKS) > _MAX_STACKS:
             _STACKS.popitem(last=False)
         return n
@@ -158,7 +169,7 @@ def run_node(node, ins):
 def note_inplace(vc):
     """Remember where the tensor owning version counter ``vc`` was last modified in place."""
     if _STATE["enabled"]:
-        _MUTATIONS[id(vc)] = (vc[0], "".join(traceback.format_stack()[:-3]))
+        _MUTATIONS[id(vc)] = (vc[0], _user_stack())
 
 
 def mutation_note(vc) -> str | None:
