@@ -1,5 +1,59 @@
-"""Op records: nn activation family (see tests/opinfo/__init__.py)."""
+"""Op records: nn activation family (see tests/opinfo/__init__.py): the elementwise
+activations, glu, prelu, softmin; normalization, dropout (deterministic settings), embedding,
+bilinear."""
 
 from __future__ import annotations
 
-RECORDS: list = []
+from . import OpRecord
+
+ACT = [((2, 3),), ((),), ((0,),)]  # a matrix, 0-dim, empty
+WIDE = (-4.0, 4.0)
+
+
+def _F(T):
+    return T.nn.functional
+
+
+def _act(name, call, shapes=ACT, domain=(-2.0, 2.0), **kw):
+    return OpRecord(name, call, shapes, domain=domain, **kw)
+
+
+RECORDS = [
+    # ---- elementwise activations ----
+    _act("relu6", lambda T, x: _F(T).relu6(x * 4)),
+    _act("leaky_relu", lambda T, x: _F(T).leaky_relu(x, 0.2)),
+    _act("leaky_relu_default", lambda T, x: _F(T).leaky_relu(x), op="leaky_relu"),
+    _act("elu", lambda T, x: _F(T).elu(x, alpha=1.5)),
+    _act("selu", lambda T, x: T.selu(x)),
+    _act("celu", lambda T, x: _F(T).celu(x, alpha=0.7)),
+    _act("gelu", lambda T, x: _F(T).gelu(x), domain=WIDE),
+    _act("gelu_tanh", lambda T, x: _F(T).gelu(x, approximate="tanh"), domain=WIDE,
+         op="gelu"),
+    _act("silu", lambda T, x: _F(T).silu(x), domain=WIDE),
+    _act("mish", lambda T, x: _F(T).mish(x), domain=WIDE),
+    _act("softplus", lambda T, x: _F(T).softplus(x), domain=WIDE),
+    _act("softplus_beta_threshold", lambda T, x: _F(T).softplus(x, beta=2.0, threshold=3.0),
+         domain=WIDE, op="softplus"),
+    _act("softsign", lambda T, x: _F(T).softsign(x)),
+    _act("hardtanh", lambda T, x: _F(T).hardtanh(x, -0.5, 1.5)),
+    _act("hardsigmoid", lambda T, x: _F(T).hardsigmoid(x), domain=WIDE),
+    _act("hardswish", lambda T, x: _F(T).hardswish(x), domain=WIDE),
+    _act("tanhshrink", lambda T, x: _F(T).tanhshrink(x)),
+    _act("hardshrink", lambda T, x: x.hardshrink(0.6)),
+    _act("softshrink", lambda T, x: _F(T).softshrink(x, 0.4)),
+    _act("threshold", lambda T, x: _F(T).threshold(x, 0.3, -2.0)),
+    _act("logsigmoid", lambda T, x: _F(T).logsigmoid(x), domain=WIDE),
+    _act("rrelu_eval", lambda T, x: _F(T).rrelu(x, 0.1, 0.3), op="rrelu"),
+    OpRecord("glu", lambda T, x: _F(T).glu(x), [((3, 4),), ((2,),)]),
+    OpRecord("glu_dim0", lambda T, x: _F(T).glu(x, 0), [((4, 3),)], op="glu"),
+    OpRecord("softmin", lambda T, x: _F(T).softmin(x, dim=1), [((2, 3),)]),
+    OpRecord("softmin_dtype", lambda T, x: _F(T).softmin(x, -1, dtype=T.float64), [((3,),)],
+             op="softmin"),
+    OpRecord("prelu", lambda T, x, w: _F(T).prelu(x, w),
+             [((2, 3, 2), (3,)), ((2, 3), (1,)), ((3,), (1,))]),
+    OpRecord("softmax_large", lambda T, x: (x * 1000).softmax(-1), [((2, 3),)], op="softmax"),
+    OpRecord("log_softmax_large", lambda T, x: (x * 1000).log_softmax(0), [((3, 2),)],
+             op="log_softmax"),
+    OpRecord("log_softmax_dtype", lambda T, x: T.log_softmax(x, 1, dtype=T.float64),
+             [((2, 3),)], op="log_softmax"),
+]
