@@ -1,0 +1,114 @@
+"""Oracle tests for the conv family (convolutions, pooling, padding, resampling,
+unfold/fold): argument errors, integer inputs, returned indices, tie rules, and double
+backward through the convolution primitives, each run through ember and PyTorch (``same``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ..oracle import same
+
+
+def _r(T, *shape, seed=0, dtype="float64", requires_grad=False):
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return T.tensor(data, dtype=getattr(T, dtype), requires_grad=requires_grad)
+
+
+# ---- convolution errors -------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda T, F: F.conv2d(_r(T, 3, 6), _r(T, 4, 3, 3, 3)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 4, 6, 6), _r(T, 4, 3, 3, 3)),
+    lambda T, F: F.conv1d(_r(T, 2, 3, 4, 6), _r(T, 4, 3, 3)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 2, 3, 3)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 1, 3, 3), groups=2),
+    lambda T, F: F.conv2d(_r(T, 2, 4, 6, 6), _r(T, 3, 2, 3, 3), groups=2),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 7, 7)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), bias=_r(T, 3)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3, dtype="float32")),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), stride=0),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), padding=-1),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), padding="same", stride=2),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), padding="foo"),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), stride=(1, 1, 1)),
+    lambda T, F: F.conv_transpose2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3)),
+    lambda T, F: F.conv_transpose2d(_r(T, 2, 3, 6, 6), _r(T, 3, 3, 3, 3), output_padding=1),
+    lambda T, F: F.conv_transpose1d(_r(T, 2, 3, 6), _r(T, 3, 3, 3), output_padding=1),
+])
+def test_conv_errors(call):
+    same(lambda T: call(T, T.nn.functional))
+
+
+def test_conv_same_even_kernel_warns():
+    same(lambda T: T.nn.functional.conv1d(_r(T, 1, 2, 5), _r(T, 2, 2, 4), padding="same"))
+
+
+def test_conv_integer():
+    def fn(T):
+        x = T.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5)
+        w = T.arange(4 * 3 * 2 * 2).reshape(4, 3, 2, 2) - 20
+        return T.nn.functional.conv2d(x, w, stride=2)
+    same(fn)
+
+
+def test_conv_top_level_names():
+    same(lambda T: T.conv2d(_r(T, 1, 2, 4, 4), _r(T, 3, 2, 2, 2), padding=1))
+    same(lambda T: T.conv_transpose1d(_r(T, 1, 2, 4), _r(T, 2, 3, 2), stride=2))
+
+
+def test_conv_double_backward_graph():
+    def fn(T):
+        x = _r(T, 2, 2, 5, 5, requires_grad=True)
+        w = _r(T, 3, 2, 3, 3, seed=1, requires_grad=True)
+        y = T.nn.functional.conv2d(x, w, stride=2, padding=1)
+        gx, gw = T.autograd.grad((y * y).sum(), (x, w), create_graph=True)
+        return T.autograd.grad((gx * gx).sum() + (gw ** 3).sum(), (x, w))
+    same(fn, rtol=1e-7, atol=1e-9)
+
+
+# ---- pad / interpolate / unfold / fold errors --------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (1, 1, 1, 1, 1, 1, 1, 1, 1, 1)),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (1,)),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (6, 6), mode="reflect"),
+    lambda T, F: F.pad(_r(T, 3, 6, 6), (6, 6), mode="reflect"),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (1, 1), mode="foo"),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (1, 1), mode="reflect", value=1.0),
+    lambda T, F: F.pad(_r(T, 3), (1, 1), mode="reflect"),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (-7, 1)),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 6, 6), size=(3, 3), scale_factor=2),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 6, 6), mode="bilinear"),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 4), size=5, mode="bilinear"),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 6, 6), size=(3, 3), mode="nearest",
+                               align_corners=True),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 6, 6), size=(3, 3, 3)),
+    lambda T, F: F.unfold(_r(T, 2, 3, 4, 4), 5),
+    lambda T, F: F.fold(_r(T, 2, 12, 5), (6, 6), 2),
+])
+def test_resize_errors(call):
+    same(lambda T: call(T, T.nn.functional))
+
+
+def test_pad_values():
+    same(lambda T: T.nn.functional.pad(T.arange(6.0).reshape(1, 2, 3), (2, 2), mode="reflect"))
+    same(lambda T: T.nn.functional.pad(T.arange(6.0).reshape(1, 2, 3), (-1, -1)))
+    same(lambda T: T.nn.functional.pad(T.arange(6).reshape(2, 3), (1, 0), value=7))
+
+
+def test_interpolate_nearest_inf():
+    x = [[[1.0, float("inf"), -2.0]]]
+    same(lambda T: T.nn.functional.interpolate(T.tensor(x), size=5))
+
+
+@pytest.mark.parametrize("dtypes", [("float64", "float32"), ("float32", "float64"),
+                                    ("int64", "float32")])
+def test_conv_dtype_mismatch(dtypes):
+    same(lambda T: T.nn.functional.conv1d(_r(T, 2, 3, 6).to(getattr(T, dtypes[0])),
+                                          _r(T, 4, 3, 3).to(getattr(T, dtypes[1]))))
+
+
+def test_conv_bias_dtype_mismatch():
+    same(lambda T: T.nn.functional.conv1d(_r(T, 1, 2, 5, dtype="float32"),
+                                          _r(T, 2, 2, 3, dtype="float32"), _r(T, 2)))
