@@ -1,5 +1,6 @@
 """``ember.special``: PyTorch's ``torch.special`` (erf, erfc, erfinv, expit, logit, xlogy,
-gammaln, digamma, psi, log_softmax, softmax, logsumexp...).
+xlog1py, gammaln, digamma, psi, polygamma, entr, exp2, expm1, log1p, sinc, round, softmax,
+log_softmax, logsumexp).
 
 Contract: the same names and signatures as PyTorch; each is the ember op of the same meaning,
 so gradients (any order) and forward-mode rules come with it.
@@ -7,4 +8,29 @@ so gradients (any order) and forward-mode rules come with it.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .ops._registry import OPS as _OPS
+from .ops.special import digamma, entr, erf, erfc, erfinv, logit, polygamma, xlog1py, xlogy
+from .ops.special import lgamma as gammaln
+from .ops.unary import exp2, expm1, log1p, round, sinc  # noqa: A004 - PyTorch's name
+
+__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
+           "log1p", "log_softmax", "logit", "logsumexp", "polygamma", "psi", "round", "sinc",
+           "softmax", "xlog1py", "xlogy"]
+
+psi = digamma
+expit = _OPS["sigmoid"]
+
+
+def softmax(input, dim, *, dtype=None):
+    """Softmax over ``dim`` (``torch.special.softmax``)."""
+    return _OPS["softmax"](input, dim, dtype=dtype)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    """Log-softmax over ``dim`` (``torch.special.log_softmax``)."""
+    return _OPS["log_softmax"](input, dim, dtype=dtype)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """``log(sum(exp(input)))`` over ``dim``, max-shifted (``torch.special.logsumexp``)."""
+    return _OPS["logsumexp"](input, dim, keepdim=keepdim)

@@ -86,6 +86,32 @@ def isfinite(input):
     return wrap(np.isfinite(input._data))
 
 
+def isposinf(input):
+    """True where ``input`` is +inf."""
+    a = input._data
+    return wrap(np.isposinf(a) if a.dtype.kind in "fc" else np.zeros(a.shape, dtype=bool))
+
+
+def isneginf(input):
+    """True where ``input`` is -inf."""
+    a = input._data
+    return wrap(np.isneginf(a) if a.dtype.kind in "fc" else np.zeros(a.shape, dtype=bool))
+
+
+def isreal(input):
+    """True where ``input`` has no imaginary part (everywhere for real dtypes)."""
+    a = input._data
+    return wrap(a.imag == 0 if a.dtype.kind == "c" else np.ones(a.shape, dtype=bool))
+
+
+def signbit(input):
+    """True where the sign bit is set (-0.0 included)."""
+    a = input._data
+    if a.dtype.kind == "c":
+        raise RuntimeError("signbit is not implemented for complex tensors.")
+    return wrap(np.asarray(np.signbit(a)))
+
+
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return wrap(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
@@ -105,5 +131,6 @@ def equal(input, other) -> bool:
 for _name in ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater",
               "greater_equal", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
               "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf",
-              "isfinite", "isclose", "allclose", "equal"):
+              "isfinite", "isclose", "allclose", "equal", "isposinf", "isneginf", "isreal",
+              "signbit"):
     register(globals()[_name], _name)

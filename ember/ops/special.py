@@ -1,9 +1,459 @@
-"""Special functions: erf, erfc, erfinv, lgamma, digamma, polygamma, xlogy, logit,
-sinc, i0... (``ember.special`` names too).
+"""Special functions: erf, erfc, erfinv, lgamma, digamma, polygamma, logit, xlogy, xlog1py
+(``ember.special`` names too).
 
 Contract: PyTorch's signatures, values, dtypes and node names; SciPy is used when installed
-(the ``scipy`` extra) and a NumPy implementation otherwise; rules in ember ops (twice
-differentiable) with forward-mode rules.
+(the ``scipy`` extra, imported lazily by ``_scipy``) and a NumPy implementation accurate to
+float64 otherwise (NOTE [special-function fallbacks]); rules in ember ops (twice
+differentiable: erf' and erfinv' are exponentials, lgamma' = digamma, digamma' = polygamma(1),
+polygamma(n)' = polygamma(n + 1)) with elementwise forward-mode rules.
 """
 
 from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor
+from ._jvp import elementwise
+from ._registry import float_data, node_class, record, recording, register, wrap
+from .inplace import register_inplace
+from .pointwise import _float_operands, _need, _scalar
+from .unary import unary_op
+
+_SQRT_PI = math.sqrt(math.pi)
+
+
+def _scipy():
+    """``scipy.special`` when SciPy is installed, else None (tests patch this to force the
+    NumPy fallbacks)."""
+    try:
+        import scipy.special as sp
+    except ImportError:
+        return None
+    return sp
+
+
+# ==== NumPy fallbacks ======================================================================
+# NOTE [special-function fallbacks]: each takes and returns float64 arrays and is accurate to
+# a few float64 ulps on the tested ranges; loops run over series terms or recurrence steps
+# (a fixed, small count), never over elements.
+# - erf: the all-positive series erf(x) = 2/sqrt(pi) exp(-x^2) sum (2x^2)^n x / (2n+1)!! for
+#   |x| < 2 (no cancellation), and the continued fraction of erfc beyond it.
+# - erfinv: Giles' single-precision approximation, then Newton steps on erf (erfc in the
+#   tails, where 1 - |y| is exact).
+# - lgamma / digamma / polygamma: the recurrence up to x >= 12, then the asymptotic (Stirling,
+#   Bernoulli) series; the reflection formula for x < 0.5 (lgamma, digamma).
+
+_ERF_SPLIT = 2.0
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def _erf_series(x):
+    t2 = 2.0 * x * x
+    term = x.copy()
+    total = x.copy()
+    for n in range(1, 80):
+        term *= t2 / (2 * n + 1)
+        total += term
+    return total * np.exp(-x * x) * (2.0 / _SQRT_PI)
+
+
+def _erfc_cf(x):
+    """erfc(x) for x >= _ERF_SPLIT: the continued fraction, evaluated from its tail."""
+    k = x.copy()
+    for n in range(120, 0, -1):
+        k = x + (n / 2.0) / k
+    return np.exp(-x * x) / (_SQRT_PI * k)
+
+
+def _erf_fallback(x):
+    ax = np.abs(x)
+    small = ax < _ERF_SPLIT
+    out = np.empty_like(x)
+    out[small] = _erf_series(x[small])
+    big = ~small
+    out[big] = np.sign(x[big]) * (1.0 - _erfc_cf(np.minimum(ax[big], 30.0)))
+    out[np.isnan(x)] = np.nan
+    return out
+
+
+def _erfc_fallback(x):
+    out = np.empty_like(x)
+    hi = x >= _ERF_SPLIT
+    lo = x <= -_ERF_SPLIT
+    mid = ~(hi | lo)
+    out[mid] = 1.0 - _erf_series(x[mid])
+    out[hi] = _erfc_cf(np.minimum(x[hi], 30.0))
+    out[hi & (x > 27.3)] = 0.0
+    out[lo] = 2.0 - _erfc_cf(np.minimum(-x[lo], 30.0))
+    out[np.isnan(x)] = np.nan
+    return out
+
+
+def _erfinv_fallback(y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = -np.log((1.0 - y) * (1.0 + y))
+        central = w < 5.0
+        wc = w - 2.5
+        p = np.full_like(y, 2.81022636e-08)
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+            p = c + p * wc
+        wt = np.sqrt(w) - 3.0
+        q = np.full_like(y, -0.000200214257)
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+            q = c + q * wt
+        x = np.where(central, p, q) * y
+        tail = np.abs(y) > 0.5
+        s = np.sign(y)
+        log_t = np.log1p(-np.abs(y))
+        for _ in range(4):
+            # NOTE: in the tails Newton runs on log erfc(|x|) = log(1 - |y|) (1 - |y| is exact
+            # there, and the log makes the function nearly linear), where erf(x) - y would
+            # cancel.
+            ax = np.abs(x)
+            dens = (2.0 / _SQRT_PI) * np.exp(-x * x)
+            ec = _erfc_fallback(ax)
+            step_tail = (np.log(ec) - log_t) * ec / dens
+            x = np.where(tail, s * (ax + step_tail), x - (_erf_fallback(x) - y) / dens)
+    x = np.where(np.abs(y) == 1.0, np.copysign(np.inf, y), x)
+    return np.where((np.abs(y) > 1.0) | np.isnan(y), np.nan, x)
+
+
+def _shift_up(x, step, limit=12.0):
+    """Apply ``step(acc, z, mask)`` while ``z < limit`` (z += 1 each time): the recurrence
+    that moves an argument into the asymptotic series' range."""
+    z = x.copy()
+    acc = np.zeros_like(x)
+    finite = z[np.isfinite(z)]
+    n = int(np.ceil(limit - finite.min())) if finite.size else 0
+    for _ in range(max(n, 0)):
+        m = z < limit
+        if not m.any():
+            break
+        step(acc, z, m)
+        z[m] += 1.0
+    return acc, z
+
+
+_ZETA_TERMS = []  # (-1)^k zeta(k) / k for k = 2, 3, ...: lgamma's Taylor series at 1
+
+
+def _lgamma_near_one(z):
+    """lgamma(1 + z) for |z| <= 0.5: -euler z + sum (-1)^k zeta(k) / k z^k, accurate to ulps
+    of the (small) result near the roots at 1 and 2, where the asymptotic form cancels."""
+    if not _ZETA_TERMS:
+        ks = np.arange(2, 60, dtype=np.float64)
+        zeta = np.array([_zeta_fallback(int(k), np.ones(1))[0] for k in ks])
+        _ZETA_TERMS.extend((-1.0) ** ks * zeta / ks)
+    total = np.zeros_like(z)
+    for c in reversed(_ZETA_TERMS):
+        total = (total + c) * z
+    return (total - 0.5772156649015329) * z
+
+
+def _lgamma_pos(x):
+    """lgamma for x >= 0.5."""
+    near = x < 2.5
+    if near.any():
+        out = np.empty_like(x)
+        xn = x[near]
+        one = xn < 1.5
+        # NOTE: on [1.5, 2.5), lgamma(x) = log(x - 1) + lgamma(x - 1): no cancellation at 2.
+        out[near] = np.where(one, 0.0, np.log(np.where(one, 1.0, xn - 1.0))) + \
+            _lgamma_near_one(np.where(one, xn - 1.0, xn - 2.0))
+        out[~near] = _lgamma_pos(x[~near])
+        return out
+    prod = np.ones_like(x)
+
+    def step(acc, z, m):
+        prod[m] *= z[m]
+    _, z = _shift_up(x, step)
+    zi2 = 1.0 / (z * z)
+    series = np.zeros_like(z)
+    for k in range(len(_BERNOULLI) - 1, -1, -1):
+        series = series * zi2 + _BERNOULLI[k] / ((2 * k + 2) * (2 * k + 1))
+    with np.errstate(invalid="ignore"):
+        return (z - 0.5) * np.log(z) - z + 0.5 * math.log(2 * math.pi) + series / z - np.log(prod)
+
+
+def _lgamma_fallback(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        refl = x < 0.5
+        out = np.empty_like(x)
+        out[~refl] = _lgamma_pos(x[~refl])
+        xr = x[refl]
+        out[refl] = np.log(np.pi / np.abs(np.sin(np.pi * xr))) - _lgamma_pos(1.0 - xr)
+    out[(x <= 0) & (x == np.floor(x))] = np.inf
+    out[np.isinf(x)] = np.inf
+    return out
+
+
+def _digamma_pos(x):
+    def step(acc, z, m):
+        acc[m] -= 1.0 / z[m]
+    acc, z = _shift_up(x, step)
+    zi2 = 1.0 / (z * z)
+    series = np.zeros_like(z)
+    for k in range(len(_BERNOULLI) - 1, -1, -1):
+        series = series * zi2 + _BERNOULLI[k] / (2 * k + 2)
+    with np.errstate(invalid="ignore"):
+        return acc + np.log(z) - 0.5 / z - series * zi2
+
+
+def _digamma_fallback(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        refl = x < 0.5
+        out = np.empty_like(x)
+        out[~refl] = _digamma_pos(x[~refl])
+        xr = x[refl]
+        out[refl] = _digamma_pos(1.0 - xr) - np.pi / np.tan(np.pi * xr)
+    out[(x < 0) & (x == np.floor(x))] = np.nan
+    return out
+
+
+def _zeta_fallback(s, q):
+    """Hurwitz zeta(s, q) for an integer s >= 2."""
+    def step(acc, z, m):
+        acc[m] += z[m] ** -s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        acc, z = _shift_up(q, step)
+        total = acc + z ** (1.0 - s) / (s - 1.0) + 0.5 * z ** -s
+        rising = float(s)  # s (s + 1) ... (s + 2j - 2)
+        fact = 2.0  # (2j)!
+        zpow = z ** (-s - 1.0)
+        for j, b in enumerate(_BERNOULLI, start=1):
+            total = total + b / fact * rising * zpow
+            rising *= (s + 2 * j - 1) * (s + 2 * j)
+            fact *= (2 * j + 1) * (2 * j + 2)
+            zpow = zpow / (z * z)
+    return np.where((q <= 0) & (q == np.floor(q)), np.inf, total)
+
+
+def _polygamma_fallback(n, x):
+    if n == 0:
+        return _digamma_fallback(x)
+    return (-1.0) ** (n + 1) * math.factorial(n) * _zeta_fallback(n + 1, x)
+
+
+# ---- dispatch: SciPy or the fallback, in the input's dtype ----
+
+def _special_np(scipy_name, fallback):
+    def forward(a):
+        sp = _scipy()
+        if sp is not None:
+            with np.errstate(all="ignore"):
+                out = getattr(sp, scipy_name)(a)
+        else:
+            out = fallback(a.astype(np.float64))
+        return np.asarray(out).astype(a.dtype, copy=False)
+    return forward
+
+
+def _digamma_np(a):
+    sp = _scipy()
+    if sp is not None:
+        with np.errstate(all="ignore"):
+            out = np.asarray(sp.psi(a), dtype=np.float64)
+    else:
+        out = _digamma_fallback(a.astype(np.float64))
+    # NOTE: PyTorch's values at the poles: -inf at +0, +inf at -0 (the limits from the
+    # right and the left), NaN at the negative integers.
+    zero = a == 0
+    if zero.any():
+        out = np.where(zero, -np.copysign(np.inf, a), out)
+    return out.astype(a.dtype, copy=False)
+
+
+def _polygamma_np(n, a):
+    if n == 0:
+        return _digamma_np(a)
+    sp = _scipy()
+    if sp is not None:
+        with np.errstate(all="ignore"):
+            out = sp.polygamma(n, a)
+    else:
+        out = _polygamma_fallback(n, a.astype(np.float64))
+    return np.asarray(out).astype(a.dtype, copy=False)
+
+
+# ==== error functions ======================================================================
+
+def _erf_vjp(g, x, out):
+    return g * ((-(x * x)).exp() * (2.0 / _SQRT_PI))
+
+
+def _erfc_vjp(g, x, out):
+    return g * ((-(x * x)).exp() * (-2.0 / _SQRT_PI))
+
+
+def _erfinv_vjp(g, x, out):
+    return g * ((out * out).exp() * (_SQRT_PI / 2.0))
+
+
+erf, ErfBackward0 = unary_op("erf", "ErfBackward0", _special_np("erf", _erf_fallback), _erf_vjp,
+                             "x", doc="The error function, ``2/sqrt(pi) int_0^x exp(-t^2) dt``.")
+erfc, ErfcBackward0 = unary_op("erfc", "ErfcBackward0", _special_np("erfc", _erfc_fallback),
+                               _erfc_vjp, "x", doc="``1 - erf(x)``, accurate in the tail.")
+erfinv, ErfinvBackward0 = unary_op("erfinv", "ErfinvBackward0",
+                                   _special_np("erfinv", _erfinv_fallback), _erfinv_vjp, "out",
+                                   doc="The inverse of ``erf`` on (-1, 1).")
+
+
+# ==== gamma family =========================================================================
+
+def _lgamma_vjp(g, x, out):
+    return g * digamma(x)
+
+
+def _digamma_vjp(g, x, out):
+    return g * polygamma(1, x)
+
+
+lgamma, LgammaBackward0 = unary_op("lgamma", "LgammaBackward0",
+                                   _special_np("gammaln", _lgamma_fallback), _lgamma_vjp, "x",
+                                   doc="``log|Gamma(x)|``.")
+digamma, DigammaBackward0 = unary_op("digamma", "DigammaBackward0", _digamma_np, _digamma_vjp,
+                                     "x", doc="``d/dx lgamma(x)`` (-inf at 0, NaN at the "
+                                     "negative integers, as PyTorch).")
+
+
+def _polygamma_vjp(ctx, g):
+    x, = ctx.saved_tensors
+    return (g * polygamma(ctx.args[0] + 1, x),)
+
+
+PolygammaBackward0 = node_class("PolygammaBackward0", _polygamma_vjp, elementwise)
+
+
+def polygamma(n, input):
+    """The ``n``-th derivative of ``digamma`` (``n >= 0``)."""
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    data = _polygamma_np(int(n), float_data(input._data))
+    if STATE.enabled and recording(input):
+        return record(PolygammaBackward0, data, (input,), save=(input,), args=(int(n),))
+    return wrap(data)
+
+
+def _polygamma_method(input, n):
+    """``Tensor.polygamma(n)``: the tensor comes first as a method."""
+    return polygamma(n, input)
+
+
+# ==== logit, xlogy, xlog1py ================================================================
+
+def _logit_vjp(ctx, g):
+    x, = ctx.saved_tensors
+    eps = ctx.args[0]
+    d = g / (x * (1 - x))
+    if eps is None:
+        return (d,)
+    # NOTE: with eps the input is clamped to [eps, 1 - eps]: outside, the gradient is 0
+    # (PyTorch's rule; at the bounds it passes).
+    return (d.masked_fill((x < eps) | (x > 1 - eps), 0.0),)
+
+
+LogitBackward0 = node_class("LogitBackward0", _logit_vjp, elementwise)
+
+
+def logit(input, eps=None):
+    """``log(p / (1 - p))``; with ``eps`` the input is first clamped to ``[eps, 1 - eps]``."""
+    a = float_data(input._data)
+    if eps is not None:
+        a = np.clip(a, eps, 1 - eps).astype(a.dtype, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        data = np.asarray(np.log(a / (1 - a))).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(input):
+        return record(LogitBackward0, data, (input,), save=(input,), args=(eps,))
+    return wrap(data)
+
+
+def _xlog_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    log1p = ctx.args[0]
+    edges = ctx.args[1]
+    gx = gy = None
+    if "x" in edges and _need(ctx, 0):
+        # NOTE: d/dx is log(y) except where x == 0, where the op is the constant 0 (PyTorch:
+        # xlogy(x != 0, y)).
+        gx = g * (xlog1py if log1p else xlogy)(x != 0, y)
+    iy = edges.index("y") if "y" in edges else None
+    if iy is not None and _need(ctx, iy):
+        gy = g * x / ((y + 1) if log1p else y)
+    if edges == "xy":
+        return (gx, gy)
+    return (gx,) if edges == "x" else (gy,)
+
+
+XlogyBackward0 = node_class("XlogyBackward0", _xlog_vjp, elementwise)
+XlogyBackward1 = node_class("XlogyBackward1", _xlog_vjp, elementwise)
+XlogyBackward2 = node_class("XlogyBackward2", _xlog_vjp, elementwise)
+SpecialXlog1PyBackward0 = node_class("SpecialXlog1PyBackward0", _xlog_vjp, elementwise)
+SpecialXlog1PyBackward1 = node_class("SpecialXlog1PyBackward1", _xlog_vjp, elementwise)
+SpecialXlog1PyBackward2 = node_class("SpecialXlog1PyBackward2", _xlog_vjp, elementwise)
+
+
+def _xlog(name, input, other, log1p, nodes):
+    scalar_self = not isinstance(input, Tensor)
+    input, other, ad, bd, rt = _float_operands(name, input, other)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ly = np.log1p(bd) if log1p else np.log(bd)
+        # NOTE: 0 * log(y) is 0 for any y but NaN (PyTorch's convention, so 0 log 0 = 0).
+        data = np.where((ad == 0) & ~np.isnan(bd), 0.0, ad * ly)
+    data = np.asarray(data).astype(rt, copy=False)
+    if STATE.enabled and recording(input, other):
+        if scalar_self:
+            return record(nodes[1], data, (other,), save=(input, other), args=(log1p, "y"))
+        if not isinstance(other, Tensor):
+            y = _scalar_tensor(other, rt)
+            return record(nodes[2], data, (input,), save=(input, y), args=(log1p, "x"))
+        return record(nodes[0], data, (input, other), save=(input, other), args=(log1p, "xy"))
+    return wrap(data)
+
+
+def _scalar_tensor(v, rt):
+    return wrap(np.asarray(_scalar(v), dtype=rt))
+
+
+def xlogy(input, other):
+    """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    return _xlog("xlogy", input, other, False, (XlogyBackward0, XlogyBackward1, XlogyBackward2))
+
+
+def xlog1py(input, other):
+    """``input * log1p(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    return _xlog("xlog1py", input, other, True,
+                 (SpecialXlog1PyBackward0, SpecialXlog1PyBackward1, SpecialXlog1PyBackward2))
+
+
+# ---- entr ----
+def _entr_vjp(ctx, g):
+    x, = ctx.saved_tensors
+    return (g * -(x.log() + 1),)
+
+
+SpecialEntrBackward0 = node_class("SpecialEntrBackward0", _entr_vjp, elementwise)
+
+
+def entr(input):
+    """Elementwise entropy term: ``-x log x`` (0 at 0, -inf for x < 0)."""
+    a = float_data(input._data)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        data = np.where(a > 0, -a * np.log(np.where(a > 0, a, 1)), np.where(a == 0, 0.0, -np.inf))
+    data = np.where(np.isnan(a), a, data).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(input):
+        return record(SpecialEntrBackward0, data, (input,), save=(input,))
+    return wrap(data)
+
+
+# ==== registration =========================================================================
+
+for _name in ("erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "logit", "xlogy"):
+    register(globals()[_name], _name, method=_name != "polygamma")
+register(_polygamma_method, "polygamma", function=False)
+register_inplace(erf, erfc, erfinv, lgamma, digamma, logit, xlogy,
+                 aliases=(("polygamma_", _polygamma_method),))

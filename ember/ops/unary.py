@@ -226,6 +226,38 @@ def _cosh_vjp(g, x, out):
     return g * x.sinh()
 
 
+def _asinh_vjp(g, x, out):
+    return g * (x * x + 1).rsqrt()
+
+
+def _acosh_vjp(g, x, out):
+    return g * (x * x - 1).rsqrt()
+
+
+def _atanh_vjp(g, x, out):
+    return g / (1 - x * x)
+
+
+def _deg2rad_vjp(g, x, out):
+    return g * (np.pi / 180)
+
+
+def _rad2deg_vjp(g, x, out):
+    return g * (180 / np.pi)
+
+
+def _sinc_vjp(g, x, out):
+    # NOTE: PyTorch's formula, (pi x cos(pi x) - sin(pi x)) / (pi x^2), with 0 at x == 0
+    # (the true derivative there).
+    px = x * np.pi
+    d = (px * px.cos() - px.sin()) / (px * x)
+    return g * d.masked_fill(x == 0, 0.0)
+
+
+def _frac_vjp(g, x, out):
+    return g
+
+
 exp, ExpBackward0 = unary_op("exp", "ExpBackward0", np.exp, _exp_vjp, "out")
 exp2, Exp2Backward0 = unary_op("exp2", "Exp2Backward0", np.exp2, _exp2_vjp, "out")
 expm1, Expm1Backward0 = unary_op("expm1", "Expm1Backward0", np.expm1, _expm1_vjp, "out")
@@ -249,6 +281,19 @@ atan, AtanBackward0 = unary_op("atan", "AtanBackward0", np.arctan, _atan_vjp, "x
 sinh, SinhBackward0 = unary_op("sinh", "SinhBackward0", np.sinh, _sinh_vjp, "x")
 cosh, CoshBackward0 = unary_op("cosh", "CoshBackward0", np.cosh, _cosh_vjp, "x")
 tanh, TanhBackward0 = unary_op("tanh", "TanhBackward0", np.tanh, _tanh_vjp, "out")
+asinh, AsinhBackward0 = unary_op("asinh", "AsinhBackward0", np.arcsinh, _asinh_vjp, "x")
+acosh, AcoshBackward0 = unary_op("acosh", "AcoshBackward0", np.arccosh, _acosh_vjp, "x")
+atanh, AtanhBackward0 = unary_op("atanh", "AtanhBackward0", np.arctanh, _atanh_vjp, "x")
+deg2rad, Deg2RadBackward0 = unary_op("deg2rad", "Deg2RadBackward0", np.deg2rad, _deg2rad_vjp, "")
+rad2deg, Rad2DegBackward0 = unary_op("rad2deg", "Rad2DegBackward0", np.rad2deg, _rad2deg_vjp, "")
+
+
+def _sinc_np(a):
+    # NOTE: np.sinc is the normalised sinc, sin(pi x) / (pi x), with 1 at 0: PyTorch's.
+    return np.sinc(a).astype(a.dtype, copy=False)
+
+
+sinc, SincBackward0 = unary_op("sinc", "SincBackward0", _sinc_np, _sinc_vjp, "x")
 
 
 def _sigmoid_np(a):
@@ -298,6 +343,15 @@ def _sign_np(a):
 
 sign, SignBackward0 = unary_op("sign", "SignBackward0", _sign_np, _zero_vjp, "",
                                float_only=False)
+sgn, SgnBackward0 = unary_op("sgn", "SgnBackward0", _sign_np, _zero_vjp, "", float_only=False,
+                             doc="``sign`` for real tensors (``x / |x|`` for complex ones).")
+
+
+def positive(input):
+    """``input`` itself (PyTorch returns the same tensor); bool tensors raise."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
 
 
 def _keep_int(fn):
@@ -317,17 +371,37 @@ _round0, RoundBackward0 = unary_op("round", "RoundBackward0", _keep_int(np.round
 fix = trunc
 
 
+def _round_decimals_vjp(ctx, g):
+    return (g * 0,)
+
+
+RoundBackward1 = node_class("RoundBackward1", _round_decimals_vjp, elementwise)
+
+
 def round(input, *, decimals=0):  # noqa: A001 - PyTorch's name
     """Round half to even (like PyTorch and NumPy); ``decimals`` rounds to that many places."""
     if decimals == 0:
         return _round0(input)
-    scale = 10.0 ** decimals
-    return _round0(input * scale) / scale
+    a = input._data
+    if a.dtype.kind in "iub":
+        raise NotImplementedError(
+            f'"round_cpu" not implemented for \'{input.dtype.scalar_name}\'')
+    # NOTE: PyTorch scales by 10**d (or divides by 10**-d for negative d), rounds half to
+    # even and scales back, in the input's dtype: the same steps give the same ties.
+    if decimals > 0:
+        scale = np.asarray(10.0 ** decimals, dtype=a.dtype)
+        data = np.round(a * scale) / scale
+    else:
+        scale = np.asarray(10.0 ** -decimals, dtype=a.dtype)
+        data = np.round(a / scale) * scale
+    data = np.asarray(data, dtype=a.dtype)
+    if STATE.enabled and recording(input):
+        return record(RoundBackward1, data, (input,))
+    return wrap(data)
 
 
-def frac(input):
-    """``input - trunc(input)``."""
-    return input - trunc(input).detach()
+frac, FracBackward0 = unary_op("frac", "FracBackward0", lambda a: a - np.trunc(a), _frac_vjp, "",
+                               float_only=False, doc="``input - trunc(input)``.")
 
 
 
@@ -336,11 +410,16 @@ def frac(input):
 for _name in ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
               "square", "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
               "tanh", "sigmoid", "relu", "abs", "absolute", "neg", "negative", "sign", "floor",
-              "ceil", "trunc", "fix", "round", "frac"):
+              "ceil", "trunc", "fix", "round", "frac", "asinh", "acosh", "atanh", "deg2rad",
+              "rad2deg", "sinc", "sgn", "positive"):
     register(globals()[_name], _name)
-for _alias, _fn in (("arcsin", asin), ("arccos", acos), ("arctan", atan)):
+for _alias, _fn in (("arcsin", asin), ("arccos", acos), ("arctan", atan), ("arcsinh", asinh),
+                    ("arccosh", acosh), ("arctanh", atanh)):
     register(_fn, _alias)
 register_inplace(neg, abs, exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqrt, square,
                  reciprocal, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, sigmoid, relu,
-                 sign, floor, ceil, trunc, round, frac,
-                 aliases=(("negative_", neg), ("absolute_", abs)))
+                 sign, floor, ceil, trunc, round, frac, asinh, acosh, atanh, deg2rad, rad2deg,
+                 sinc, sgn,
+                 aliases=(("negative_", neg), ("absolute_", abs), ("arcsin_", asin),
+                          ("arccos_", acos), ("arctan_", atan), ("arcsinh_", asinh),
+                          ("arccosh_", acosh), ("arctanh_", atanh), ("fix_", trunc)))
