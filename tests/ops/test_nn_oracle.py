@@ -130,3 +130,72 @@ def test_rrelu_training_slopes():
     slopes = out._data[neg] / x._data[neg]
     assert (slopes >= 0.1).all() and (slopes <= 0.3).all() and slopes.std() > 0.03
     assert np.array_equal(out._data[~neg], x._data[~neg])
+
+
+# ---- normalization ------------------------------------------------------------------------------
+
+def _nx(T, *shape):
+    n = int(np.prod(shape))
+    return T.tensor(np.sin(np.arange(n) * 1.3).reshape(shape), requires_grad=True)
+
+
+def test_batch_norm_running_stats():
+    def fn(T):
+        x = _nx(T, 4, 3, 2)
+        rm, rv = T.zeros(3, dtype=T.float64), T.ones(3, dtype=T.float64)
+        w = T.tensor([1.0, 2.0, 0.5], dtype=T.float64, requires_grad=True)
+        out = T.nn.functional.batch_norm(x, rm, rv, w, None, True, 0.3)
+        out2 = T.nn.functional.batch_norm(x, rm, rv, w, training=False)
+        gx, gw = T.autograd.grad((out * out2).sum(), (x, w))
+        return out, out2, rm, rv, rm._version > 0, gx, gw
+    same(fn)
+
+
+def test_instance_norm_running_stats():
+    def fn(T):
+        x = _nx(T, 2, 3, 4)
+        rm, rv = T.zeros(3, dtype=T.float64), T.ones(3, dtype=T.float64)
+        out = T.nn.functional.instance_norm(x, rm, rv, momentum=0.5)
+        ev = T.nn.functional.instance_norm(x, rm, rv, use_input_stats=False)
+        return out, ev, rm, rv, T.autograd.grad((out * ev).sum(), x)
+    same(fn)
+
+
+def test_torch_namespace_norms():
+    def fn(T):
+        x = _nx(T, 2, 3, 2)
+        w, b = T.ones(3, dtype=T.float64), T.zeros(3, dtype=T.float64)
+        return (T.batch_norm(x, w, b, None, None, True, 0.1, 1e-5, False),
+                T.instance_norm(x, w, b, None, None, True, 0.1, 1e-5, False),
+                T.layer_norm(x, [2]), T.group_norm(x, 3), T.rms_norm(x, [2]))
+    same(fn)
+
+
+def test_norm_second_order_graph():
+    def fn(T):
+        x = _nx(T, 2, 4)
+        w = T.tensor([1.0, 2.0, 0.5, -1.0], dtype=T.float64, requires_grad=True)
+        y = T.nn.functional.layer_norm(x, (4,), w)
+        (gx,) = T.autograd.grad((y ** 3).sum(), x, create_graph=True)
+        return T.autograd.grad((gx * gx).sum(), (x, w))
+    same(fn)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, F, x: F.layer_norm(x, (4,)),
+    lambda T, F, x: F.layer_norm(x, (3,), T.ones(2)),
+    lambda T, F, x: F.layer_norm(x, (3,), None, T.ones(2)),
+    lambda T, F, x: F.layer_norm(x, []),
+    lambda T, F, x: F.group_norm(x, 3),
+    lambda T, F, x: F.group_norm(x, 2, T.ones(3)),
+    lambda T, F, x: F.batch_norm(x, T.zeros(3), T.ones(4)),
+    lambda T, F, x: F.batch_norm(x[:1, :, :1], None, None, training=True),
+    lambda T, F, x: F.batch_norm(x, None, None),
+    lambda T, F, x: F.batch_norm(x, T.zeros(4), T.ones(4), T.ones(3)),
+    lambda T, F, x: F.batch_norm(x, None, None, training=True, eps=0.0),
+    lambda T, F, x: F.instance_norm(x[:, :, :1]),
+    lambda T, F, x: F.instance_norm(x[0]),
+    lambda T, F, x: F.rms_norm(x, (4,)),
+])
+def test_norm_errors(call):
+    same(lambda T: call(T, T.nn.functional, T.zeros(2, 4, 3)))
