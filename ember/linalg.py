@@ -7,6 +7,8 @@ differentiable (rules in ember ops, so to any order) with forward-mode rules.
 
 from __future__ import annotations
 
+from .ops.linalg import linalg_cross as cross
+from .ops.linalg import multi_dot
 from .ops.reduction import linalg_vector_norm as vector_norm
 
-__all__ = ["vector_norm"]
+__all__ = ["cross", "multi_dot", "vector_norm"]
