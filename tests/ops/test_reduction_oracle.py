@@ -1,0 +1,327 @@
+"""Oracle tests of the reduction family (reductions, scans, order statistics) beyond the op
+records: named tuples, tie rules, NaN, integer paths, in-place variants, errors, and numerics
+at large magnitudes — each run through ember and PyTorch by ``same``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+
+from ..oracle import same
+
+TIES = [[1.0, 3.0, 3.0, 1.0, 3.0], [2.0, 2.0, 0.5, 0.5, 2.0]]
+NAN = float("nan")
+
+
+def _leaf(T, data, dtype=None):
+    return T.tensor(data, dtype=dtype or T.float64, requires_grad=True)
+
+
+def _with_grad(fn):
+    """``fn(T, x)`` on a leaf, returning the result and ``x``'s gradient of a weighted sum."""
+    def run(T, data=TIES):
+        x = _leaf(T, data)
+        out = fn(T, x)
+        first = out[0] if isinstance(out, tuple) else out
+        w = T.arange(first.numel(), dtype=T.float64).reshape(first.shape) + 1
+        (first * w).sum().backward()
+        return out, x.grad
+    return run
+
+
+# ---- named tuples ----
+@pytest.mark.parametrize("call,fields", [
+    (lambda T, x: x.sort(), ("values", "indices")),
+    (lambda T, x: x.topk(2), ("values", "indices")),
+    (lambda T, x: x.kthvalue(1), ("values", "indices")),
+    (lambda T, x: x.median(0), ("values", "indices")),
+    (lambda T, x: x.nanmedian(0), ("values", "indices")),
+    (lambda T, x: x.mode(), ("values", "indices")),
+    (lambda T, x: x.cummax(0), ("values", "indices")),
+    (lambda T, x: x.cummin(0), ("values", "indices")),
+    (lambda T, x: x.aminmax(), ("min", "max")),
+])
+def test_named_tuples(call, fields):
+    import torch
+
+    x = [0.5, -1.0, 2.0]
+    mine, ref = call(ember, ember.tensor(x)), call(torch, torch.tensor(x))
+    assert type(mine).__name__ == type(ref).__name__
+    for f in fields:
+        assert np.array_equal(getattr(mine, f).numpy(), getattr(ref, f).numpy())
+    same(lambda T: call(T, T.tensor(x)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: T.var_mean(T.tensor([[1.0, 2.0], [4.0, 7.0]]), 1),
+    lambda T: T.std_mean(T.tensor([[1.0, 2.0], [4.0, 7.0]]), dim=0, correction=0),
+    lambda T: type(T.var_mean(T.tensor([1.0, 2.0]))).__name__,
+])
+def test_var_std_mean_plain_tuples(call):
+    same(call)
+
+
+# ---- tie rules (gradients included) ----
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.cummax(1),
+    lambda T, x: x.cummin(1),
+    lambda T, x: x.max(1),
+    lambda T, x: x.min(0),
+    lambda T, x: x.amax(1),
+    lambda T, x: x.amin(),
+    lambda T, x: x.max(),
+    lambda T, x: x.sort(dim=1, stable=True),
+    lambda T, x: x.sort(dim=1, descending=True, stable=True),
+    lambda T, x: T.argsort(x, dim=1, stable=True),
+    lambda T, x: x.mode(1),
+    lambda T, x: x.median(),
+    lambda T, x: x.nanmedian(),
+    lambda T, x: x.aminmax(),
+    lambda T, x: T.aminmax(x, dim=1),
+])
+def test_ties(fn):
+    same(_with_grad(fn))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.cummax(0),
+    lambda T, x: x.cummin(0),
+    lambda T, x: x.sort(),
+    lambda T, x: x.sort(descending=True),
+    lambda T, x: x.median(),
+    lambda T, x: x.median(0),
+    lambda T, x: x.nanmedian(),
+    lambda T, x: x.nanmedian(0),
+    lambda T, x: x.max(),
+    lambda T, x: x.max(0),
+    lambda T, x: x.argmax(),
+    lambda T, x: x.nansum(),
+    lambda T, x: x.nanmean(),
+    lambda T, x: x.logcumsumexp(0),
+    lambda T, x: x.cumsum(0),
+])
+@pytest.mark.parametrize("data", [[1.0, NAN, 3.0, NAN, -2.0], [NAN], [0.5, -1.0, 2.0]])
+def test_nan(fn, data):
+    same(lambda T: fn(T, T.tensor(data, dtype=T.float64)))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.nanmedian(1),
+    lambda T, x: T.nansum(x, 1, keepdim=True),
+    lambda T, x: T.nanmean(x, dim=0),
+])
+def test_nan_with_grad(fn):
+    same(lambda T: _with_grad(fn)(T, [[1.0, NAN, 3.0], [NAN, 2.0, -1.0]]))
+
+
+# ---- integer and bool inputs ----
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.cumsum(0),
+    lambda T, x: x.cumprod(0),
+    lambda T, x: x.cumsum(0, dtype=T.float32),
+    lambda T, x: x.cummax(0),
+    lambda T, x: x.sort(descending=True),
+    lambda T, x: x.argsort(),
+    lambda T, x: x.topk(2),
+    lambda T, x: x.kthvalue(2),
+    lambda T, x: x.median(),
+    lambda T, x: x.median(0),
+    lambda T, x: x.mode(),
+    lambda T, x: x.msort(),
+    lambda T, x: x.sum(),
+    lambda T, x: x.prod(0),
+    lambda T, x: x.nansum(),
+    lambda T, x: x.aminmax(),
+    lambda T, x: x.amax(),
+    lambda T, x: x.max(0),
+    lambda T, x: x.logsumexp(0),
+    lambda T, x: x.logcumsumexp(0),
+    lambda T, x: x.var(),
+    lambda T, x: x.count_nonzero(),
+    lambda T, x: x.all(),
+    lambda T, x: x.any(0),
+])
+def test_integer_input(fn):
+    same(lambda T: fn(T, T.tensor([3, 1, 4, 0, 5, 9, 2, 6])))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.mode(),
+    lambda T, x: x.sort(stable=True),
+    lambda T, x: x.cummin(0),
+    lambda T, x: x.argmax(),
+    lambda T, x: x.argmin(),
+])
+def test_integer_ties(fn):
+    same(lambda T: fn(T, T.tensor([3, 1, 4, 1, 5, 9, 5, 1])))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.cumsum(0),
+    lambda T, x: x.sum(),
+    lambda T, x: x.sort(),
+    lambda T, x: x.all(),
+    lambda T, x: x.any(),
+    lambda T, x: x.amax(),
+    lambda T, x: x.cummax(0),
+])
+def test_bool_input(fn):
+    same(lambda T: fn(T, T.tensor([True, False, True])))
+
+
+# ---- in-place variants ----
+@pytest.mark.parametrize("name", ["cumsum_", "cumprod_"])
+def test_inplace_scans(name):
+    def run(T):
+        x = _leaf(T, [[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]])
+        y = x * 1.0
+        r = getattr(y, name)(1)
+        r.sum().backward()
+        return r is y, y, x.grad
+    same(run)
+
+
+# ---- numerics ----
+def test_logsumexp_stable_at_1e3():
+    same(lambda T: _with_grad(lambda T, x: T.logsumexp(x, 1))(
+        T, [[1000.0, 999.0, -1000.0], [-1000.0, -1001.0, -999.5]]))
+
+
+def test_logcumsumexp_stable_at_1e3():
+    same(lambda T: _with_grad(lambda T, x: T.logcumsumexp(x, 1))(
+        T, [[1000.0, 999.0, -1000.0, 1000.5], [-1000.0, -1001.0, -999.5, -1000.0]]))
+
+
+def test_logcumsumexp_float32_wide():
+    def run(T):
+        x = T.tensor([-200.0, 50.0, 120.0, -3.0], requires_grad=True)
+        y = x.logcumsumexp(0)
+        y.backward(T.tensor([1.0, -2.0, 0.5, 1.0]))
+        return y, x.grad
+    same(run, rtol=1e-5, atol=1e-5)
+
+
+def test_logcumsumexp_inf():
+    same(lambda T: T.tensor([-float("inf"), 0.0, float("inf")]).logcumsumexp(0))
+
+
+@pytest.mark.parametrize("zeros", [[1], [1, 3], [0, 1, 2, 3]])
+def test_cumprod_zeros_second_order(zeros):
+    def run(T):
+        data = np.array([0.7, -1.3, 2.0, 0.4])
+        data[zeros] = 0.0
+        x = T.tensor(data, requires_grad=True)
+        (g,) = T.autograd.grad((x.cumprod(0) * T.tensor([1.0, 2.0, -1.0, 0.5])).sum(), x,
+                               create_graph=True)
+        (gg,) = T.autograd.grad((g * T.tensor([0.3, 1.0, -2.0, 1.5])).sum(), x)
+        return g.detach(), gg
+    same(run)
+
+
+@pytest.mark.parametrize("zeros", [[1], [1, 3], []])
+def test_prod_zeros_second_order(zeros):
+    def run(T):
+        data = np.array([0.7, -1.3, 2.0, 0.4])
+        data[zeros] = 0.0
+        x = T.tensor(data, requires_grad=True)
+        (g,) = T.autograd.grad(x.prod(), x, create_graph=True)
+        (gg,) = T.autograd.grad((g * T.tensor([0.3, 1.0, -2.0, 1.5])).sum(), x)
+        return g.detach(), gg
+    same(run)
+
+
+# ---- errors ----
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.cumsum(2),
+    lambda T, x: x.cumprod(-3),
+    lambda T, x: x.cummax(2),
+    lambda T, x: x.logcumsumexp(5),
+    lambda T, x: x.sort(2),
+    lambda T, x: x.topk(5),
+    lambda T, x: x.topk(-1),
+    lambda T, x: x.kthvalue(0),
+    lambda T, x: x.kthvalue(5),
+    lambda T, x: x.median(-3),
+    lambda T, x: x.mode(2),
+    lambda T, x: x.sum(2),
+    lambda T, x: x.sum((0, 0)),
+    lambda T, x: x.mean(3),
+    lambda T, x: x.aminmax(dim=2),
+    lambda T, x: T.var_mean(x, 4),
+])
+def test_errors(fn):
+    same(lambda T: fn(T, T.ones(3, 4)))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.median(0),
+    lambda T, x: x.nanmedian(0),
+    lambda T, x: x.mode(0),
+    lambda T, x: x.kthvalue(1, 0),
+    lambda T, x: x.max(0),
+    lambda T, x: x.max(),
+    lambda T, x: x.aminmax(),
+    lambda T, x: x.amax(),
+    lambda T, x: x.median(),
+    lambda T, x: x.nanmedian(),
+    lambda T, x: x.sum(),
+    lambda T, x: x.prod(),
+    lambda T, x: x.mean(),
+    lambda T, x: x.sort(0),
+    lambda T, x: x.topk(0, 0),
+    lambda T, x: x.cumsum(0),
+    lambda T, x: x.cummax(0),
+    lambda T, x: x.logcumsumexp(0),
+    lambda T, x: x.sum(1),
+    lambda T, x: x.max(1),
+    lambda T, x: x.sum(0),
+    lambda T, x: x.mean(0),
+    lambda T, x: x.prod(0),
+    lambda T, x: x.var(0),
+    lambda T, x: T.var_mean(x, 0),
+    lambda T, x: x.logsumexp(0),
+    lambda T, x: x.argmax(),
+    lambda T, x: x.argmax(0),
+    lambda T, x: x.argmin(1),
+    lambda T, x: x.amax(0),
+    lambda T, x: x.amin(1),
+    lambda T, x: x.aminmax(dim=0),
+    lambda T, x: x.aminmax(dim=1),
+    lambda T, x: x.nansum(0),
+    lambda T, x: x.nanmean(0),
+    lambda T, x: x.norm(),
+    lambda T, x: x.count_nonzero(0),
+])
+def test_empty(fn):
+    same(lambda T: fn(T, T.ones(0, 3)))
+
+
+def test_empty_gradients():
+    def run(T):
+        x = T.ones(0, 3, requires_grad=True)
+        (x.sum(0) + x.mean(1).sum() + x.prod(0) + x.cumsum(0).sum()).sum().backward()
+        return x.grad
+    same(run)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.sum(0),
+    lambda T, x: x.mean(-1, keepdim=True),
+    lambda T, x: x.prod(0),
+    lambda T, x: x.amax(0),
+    lambda T, x: x.max(0),
+    lambda T, x: x.argmax(0),
+    lambda T, x: x.var(0, correction=0),
+    lambda T, x: x.logsumexp(-1),
+    lambda T, x: x.cumsum(0),
+    lambda T, x: x.sort(0),
+    lambda T, x: x.median(0),
+])
+def test_zero_dim(fn):
+    same(lambda T: _with_grad(fn)(T, 1.5))
+
+
+def test_mean_integer_error():
+    same(lambda T: T.tensor([1, 2]).mean())
