@@ -4,11 +4,22 @@ second-order checks stay fast."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import OpRecord
 
 
 def _F(T):
     return T.nn.functional
+
+
+def _distinct(*shape):
+    """Sample maker: distinct values (no ties in max pooling, finite differences stay away
+    from a switch of the maximum)."""
+    def extra(rng):
+        n = int(np.prod(shape))
+        yield (rng.permutation(n).reshape(shape) * 0.25 - n * 0.125,)
+    return extra
 
 
 RECORDS = [
@@ -91,4 +102,51 @@ RECORDS = [
              shapes=[((2, 2, 5, 6),), ((2, 4, 4),)]),
     OpRecord("fold", lambda T, x: _F(T).fold(x, (4, 5), 2, padding=(1, 0), stride=(1, 2)),
              shapes=[((2, 8, 10),), ((8, 10),)]),
+    # ---- pooling ----
+    OpRecord("max_pool2d", lambda T, x: _F(T).max_pool2d(x, 2),
+             extra=_distinct(2, 2, 5, 6)),
+    OpRecord("max_pool2d_overlap",
+             lambda T, x: _F(T).max_pool2d(x, (3, 2), stride=(2, 1), padding=1, dilation=(1, 2),
+                                           return_indices=True),
+             extra=_distinct(2, 2, 6, 5), op="max_pool2d"),
+    OpRecord("max_pool2d_ceil", lambda T, x: _F(T).max_pool2d(x, 3, 2, ceil_mode=True),
+             extra=_distinct(2, 6, 6), op="max_pool2d"),
+    OpRecord("max_pool1d", lambda T, x: _F(T).max_pool1d(x, 3, 2, padding=1,
+                                                         return_indices=True),
+             extra=_distinct(2, 3, 7)),
+    OpRecord("max_pool3d", lambda T, x: _F(T).max_pool3d(x, 2, stride=(1, 2, 1)),
+             extra=_distinct(1, 2, 3, 4, 3)),
+    OpRecord("avg_pool2d", lambda T, x: _F(T).avg_pool2d(x, 2),
+             shapes=[((2, 2, 5, 6),), ((2, 4, 4),)]),
+    OpRecord("avg_pool2d_pad_ceil",
+             lambda T, x: _F(T).avg_pool2d(x, 3, 2, padding=1, ceil_mode=True),
+             shapes=[((2, 2, 6, 5),)], op="avg_pool2d"),
+    OpRecord("avg_pool2d_exclude_pad",
+             lambda T, x: _F(T).avg_pool2d(x, (3, 2), (2, 1), padding=(1, 1), ceil_mode=True,
+                                           count_include_pad=False),
+             shapes=[((2, 2, 6, 5),)], op="avg_pool2d"),
+    OpRecord("avg_pool2d_divisor",
+             lambda T, x: _F(T).avg_pool2d(x, 2, 1, divisor_override=3),
+             shapes=[((2, 2, 4, 5),)], op="avg_pool2d"),
+    OpRecord("avg_pool1d", lambda T, x: _F(T).avg_pool1d(x, 3, 2, padding=1,
+                                                         count_include_pad=False),
+             shapes=[((2, 3, 7),), ((3, 6),)]),
+    OpRecord("adaptive_avg_pool2d", lambda T, x: _F(T).adaptive_avg_pool2d(x, (3, 4)),
+             shapes=[((2, 2, 5, 7),), ((2, 6, 3),)]),
+    OpRecord("adaptive_avg_pool2d_none", lambda T, x: _F(T).adaptive_avg_pool2d(x, (None, 1)),
+             shapes=[((2, 2, 5, 7),)], op="adaptive_avg_pool2d"),
+    OpRecord("adaptive_avg_pool2d_one", lambda T, x: _F(T).adaptive_avg_pool2d(x, 1),
+             shapes=[((2, 2, 5, 7),)], op="adaptive_avg_pool2d"),
+    OpRecord("adaptive_avg_pool1d", lambda T, x: _F(T).adaptive_avg_pool1d(x, 4),
+             shapes=[((2, 3, 7),)]),
+    OpRecord("adaptive_avg_pool3d", lambda T, x: _F(T).adaptive_avg_pool3d(x, (2, 3, 2)),
+             shapes=[((1, 2, 3, 5, 4),)]),
+    OpRecord("adaptive_max_pool2d",
+             lambda T, x: _F(T).adaptive_max_pool2d(x, (3, 4), return_indices=True),
+             extra=_distinct(2, 2, 5, 7)),
+    OpRecord("adaptive_max_pool2d_unbatched", lambda T, x: _F(T).adaptive_max_pool2d(x, 2),
+             extra=_distinct(2, 5, 4), op="adaptive_max_pool2d"),
+    OpRecord("adaptive_max_pool1d",
+             lambda T, x: _F(T).adaptive_max_pool1d(x, 3, return_indices=True),
+             extra=_distinct(2, 3, 7)),
 ]

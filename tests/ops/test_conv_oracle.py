@@ -112,3 +112,46 @@ def test_conv_dtype_mismatch(dtypes):
 def test_conv_bias_dtype_mismatch():
     same(lambda T: T.nn.functional.conv1d(_r(T, 1, 2, 5, dtype="float32"),
                                           _r(T, 2, 2, 3, dtype="float32"), _r(T, 2)))
+
+
+# ---- pooling ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda T, F: F.max_pool2d(_r(T, 2, 3, 6, 6), 7),
+    lambda T, F: F.max_pool2d(_r(T, 2, 3, 6, 6), 3, padding=2),
+    lambda T, F: F.max_pool2d(_r(T, 6), 2),
+    lambda T, F: F.max_pool2d(_r(T, 2, 3, 6, 6), 2, stride=0),
+    lambda T, F: F.avg_pool2d(_r(T, 2, 3, 6, 6), 3, padding=2),
+    lambda T, F: F.avg_pool2d(_r(T, 2, 3, 6, 6), 7),
+    lambda T, F: F.avg_pool2d(_r(T, 2, 3, 6, 6), 2, divisor_override=0),
+    lambda T, F: F.adaptive_avg_pool2d(_r(T, 6), 2),
+])
+def test_pool_errors(call):
+    same(lambda T: call(T, T.nn.functional))
+
+
+def test_max_pool_ties_first_index():
+    def fn(T):
+        x = T.tensor([[[[1.0, 1.0, 0.0], [1.0, 1.0, 2.0], [2.0, 0.0, 2.0]]]], requires_grad=True)
+        out, idx = T.nn.functional.max_pool2d(x, 2, 1, return_indices=True)
+        (g,) = T.autograd.grad(out.sum(), x)
+        return out, idx, g
+    same(fn)
+
+
+def test_max_pool_indices_and_double_backward():
+    def fn(T):
+        x = T.tensor(np.random.default_rng(3).permutation(50).reshape(2, 5, 5) * 0.1,
+                     requires_grad=True)
+        out, idx = T.nn.functional.max_pool2d(x, 3, 2, padding=1, ceil_mode=True,
+                                              return_indices=True)
+        (g,) = T.autograd.grad((out * out).sum(), x, create_graph=True)
+        return out, idx, T.autograd.grad((g * g).sum(), x)
+    same(fn)
+
+
+def test_adaptive_max_pool_indices():
+    def fn(T):
+        x = T.tensor(np.random.default_rng(4).permutation(70).reshape(2, 5, 7) * 1.0)
+        return T.nn.functional.adaptive_max_pool2d(x, (2, 3), return_indices=True)
+    same(fn)
