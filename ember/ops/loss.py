@@ -79,9 +79,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return out.view(target._data.shape) if reduction == "none" else out
     x = input._data
     t = target._data
-    if t.dtype.kind not in "iu":
-        raise RuntimeError(
-            f"expected scalar type Long but found {_dt.from_np(t.dtype).scalar_name}")
+    _check_class_target(t)
     if x.ndim == 1:
         if t.ndim != 0:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -125,9 +123,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return wrap(data)
 
 
+def _check_class_target(t):
+    if t.dtype != np.int64 and t.dtype != np.uint8:
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{_dt.from_np(t.dtype).scalar_name}")
+
+
 def _reduce(losses, reduction):
     """Elementwise losses reduced as ``reduction`` says ('mean', 'sum' or 'none')."""
     if reduction == "mean":
+        if losses.size == 0:  # NOTE: PyTorch's mean of nothing is nan, without a warning
+            return np.full((), np.nan, dtype=losses.dtype)
         return np.asarray(losses.mean(dtype=losses.dtype))
     if reduction == "sum":
         return np.asarray(losses.sum(dtype=losses.dtype))
@@ -145,9 +151,10 @@ def _legacy_reduction(size_average, reduce, reduction):
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    reduction = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
+    return reduction
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -168,10 +175,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "sum":
             return losses.sum()
         return div_scalar(losses.sum(), losses._data.size if input._data.ndim > 1 else 1)
-    if target._data.dtype.kind not in "iu":
-        raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got "
-            f"{_dt.from_np(target._data.dtype).scalar_name}")
+    _check_class_target(target._data)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0:
         return nll
