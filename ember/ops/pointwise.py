@@ -507,8 +507,9 @@ def hypot(input, other):
 # ---- copysign ----
 def _copysign_vjp(ctx, g):
     x, out = ctx.saved_tensors
-    # NOTE: PyTorch's rule, g * out / x with 0 where x == 0; the sign source gets 0.
-    gx = g * (out / x).masked_fill(x == 0, 0.0) if _need(ctx, 0) else None
+    # NOTE: PyTorch's rule is g * out / x with 0 where x == 0; sign(x) * sign(out) is the
+    # same without dividing 0 by 0. The sign source gets 0.
+    gx = g * (x.sign() * out.sign()) if _need(ctx, 0) else None
     if len(ctx.next_functions) == 1:
         return (gx,)
     return (gx, g * 0 if _need(ctx, 1) else None)
@@ -674,16 +675,27 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 
 # ---- heaviside ----
+def _heaviside_vjp(ctx, *grads):
+    raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
+HeavisideNotImplemented = node_class("NotImplemented", _heaviside_vjp, _heaviside_vjp,
+                                     display_name="torch::autograd::NotImplemented")
+
+
 def heaviside(input, values):
-    """0 where ``input < 0``, 1 where ``input > 0``, ``values`` where it is 0. No gradient
-    (PyTorch does not define one)."""
+    """0 where ``input < 0``, 1 where ``input > 0``, ``values`` where it is 0. PyTorch defines
+    no gradient: on inputs that require grad the result's backward raises, as there."""
     if values._data.dtype != input._data.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     check_broadcast(input._data.shape, values._data.shape)
     a = input._data
     data = np.heaviside(a, values._data) if a.dtype.kind != "b" else \
         np.where(a, True, values._data)
-    return wrap(np.asarray(data).astype(a.dtype, copy=False))
+    data = np.asarray(data).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(input, values):
+        return record(HeavisideNotImplemented, data, (input, values))
+    return wrap(data)
 
 
 # ==== registration =========================================================================

@@ -20,6 +20,7 @@ from ._jvp import elementwise
 from ._registry import float_data, node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .pointwise import _float_operands, _need, _scalar
+from .select import where
 from .unary import unary_op
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -313,8 +314,13 @@ def _digamma_vjp(g, x, out):
     return g * polygamma(1, x)
 
 
-lgamma, LgammaBackward0 = unary_op("lgamma", "LgammaBackward0",
-                                   _special_np("gammaln", _lgamma_fallback), _lgamma_vjp, "x",
+def _lgamma_np(a):
+    out = _special_np("gammaln", _lgamma_fallback)(a)
+    # NOTE: log|Gamma(-inf)| is +inf in PyTorch (SciPy gives -inf).
+    return np.where(np.isneginf(a), np.inf, out).astype(out.dtype, copy=False)
+
+
+lgamma, LgammaBackward0 = unary_op("lgamma", "LgammaBackward0", _lgamma_np, _lgamma_vjp, "x",
                                    doc="``log|Gamma(x)|``.")
 digamma, DigammaBackward0 = unary_op("digamma", "DigammaBackward0", _digamma_np, _digamma_vjp,
                                      "x", doc="``d/dx lgamma(x)`` (-inf at 0, NaN at the "
@@ -327,21 +333,27 @@ def _polygamma_vjp(ctx, g):
 
 
 PolygammaBackward0 = node_class("PolygammaBackward0", _polygamma_vjp, elementwise)
+PolygammaBackward1 = node_class("PolygammaBackward1", _polygamma_vjp, elementwise)
 
 
-def polygamma(n, input):
+def polygamma(n, input, _node=PolygammaBackward0):
     """The ``n``-th derivative of ``digamma`` (``n >= 0``)."""
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     data = _polygamma_np(int(n), float_data(input._data))
     if STATE.enabled and recording(input):
-        return record(PolygammaBackward0, data, (input,), save=(input,), args=(int(n),))
+        return record(_node, data, (input,), save=(input,), args=(int(n),))
     return wrap(data)
 
 
 def _polygamma_method(input, n):
     """``Tensor.polygamma(n)``: the tensor comes first as a method."""
     return polygamma(n, input)
+
+
+def _polygamma_inplace_op(input, n):
+    """What ``Tensor.polygamma_(n)`` computes; PyTorch names its node PolygammaBackward1."""
+    return polygamma(n, input, PolygammaBackward1)
 
 
 # ==== logit, xlogy, xlog1py ================================================================
@@ -378,9 +390,10 @@ def _xlog_vjp(ctx, g):
     edges = ctx.args[1]
     gx = gy = None
     if "x" in edges and _need(ctx, 0):
-        # NOTE: d/dx is log(y) except where x == 0, where the op is the constant 0 (PyTorch:
-        # xlogy(x != 0, y)).
-        gx = g * (xlog1py if log1p else xlogy)(x != 0, y)
+        # NOTE: PyTorch's rule: d/dx is log(y), but 0 where x == 0 and y is at or below the
+        # log's pole (y <= 0; y <= -1 for log1p), where the op is the constant 0.
+        d = (xlog1py if log1p else xlogy)(g, y)
+        gx = where((x == 0) & (y <= (-1.0 if log1p else 0.0)), 0.0, d)
     iy = edges.index("y") if "y" in edges else None
     if iy is not None and _need(ctx, iy):
         gy = g * x / ((y + 1) if log1p else y)
@@ -456,4 +469,4 @@ for _name in ("erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "logit"
     register(globals()[_name], _name, method=_name != "polygamma")
 register(_polygamma_method, "polygamma", function=False)
 register_inplace(erf, erfc, erfinv, lgamma, digamma, logit, xlogy,
-                 aliases=(("polygamma_", _polygamma_method),))
+                 aliases=(("polygamma_", _polygamma_inplace_op),))

@@ -405,6 +405,33 @@ frac, FracBackward0 = unary_op("frac", "FracBackward0", lambda a: a - np.trunc(a
 
 
 
+# ---- in-place variants PyTorch cannot differentiate ----
+def _not_implemented_inplace(op, node_name):
+    """``op`` recorded as ``node_name``, a node whose backward raises PyTorch's error: PyTorch
+    has no derivative for the in-place asinh_/acosh_/atanh_ (AsinhBackward1...)."""
+    def rule(ctx, *grads):
+        raise NotImplementedError(
+            f"the derivative for 'inplace version of {op.__name__}' is not implemented.")
+
+    node = node_class(node_name, rule, rule)
+
+    def inplace_op(input):
+        if not (STATE.enabled and recording(input)):
+            return op(input)
+        from ..autograd.grad_mode import no_grad
+
+        with no_grad():
+            data = op(input)._data
+        return record(node, data, (input,))
+    inplace_op.__name__ = op.__name__
+    return inplace_op
+
+
+_asinh_inplace = _not_implemented_inplace(asinh, "AsinhBackward1")
+_acosh_inplace = _not_implemented_inplace(acosh, "AcoshBackward1")
+_atanh_inplace = _not_implemented_inplace(atanh, "AtanhBackward1")
+
+
 # ==== registration =========================================================================
 
 for _name in ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
@@ -418,8 +445,9 @@ for _alias, _fn in (("arcsin", asin), ("arccos", acos), ("arctan", atan), ("arcs
     register(_fn, _alias)
 register_inplace(neg, abs, exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqrt, square,
                  reciprocal, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, sigmoid, relu,
-                 sign, floor, ceil, trunc, round, frac, asinh, acosh, atanh, deg2rad, rad2deg,
-                 sinc, sgn,
+                 sign, floor, ceil, trunc, round, frac, deg2rad, rad2deg, sinc, sgn,
                  aliases=(("negative_", neg), ("absolute_", abs), ("arcsin_", asin),
-                          ("arccos_", acos), ("arctan_", atan), ("arcsinh_", asinh),
-                          ("arccosh_", acosh), ("arctanh_", atanh), ("fix_", trunc)))
+                          ("arccos_", acos), ("arctan_", atan), ("fix_", trunc),
+                          ("asinh_", _asinh_inplace), ("arcsinh_", _asinh_inplace),
+                          ("acosh_", _acosh_inplace), ("arccosh_", _acosh_inplace),
+                          ("atanh_", _atanh_inplace), ("arctanh_", _atanh_inplace)))

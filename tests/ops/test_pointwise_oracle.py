@@ -1,0 +1,252 @@
+"""Oracle tests of the pointwise family beyond the op records: tie and subgradient rules,
+values at poles and infinities, integer paths, in-place variants, errors — each run through
+ember and PyTorch by ``same`` — and the NumPy fallbacks of the special functions (SciPy
+forced off) against SciPy's values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from ember.ops import special as special_ops
+
+from ..oracle import same
+
+NAN = float("nan")
+INF = float("inf")
+
+
+def _grads(fn, *datas):
+    """``fn(T, *leaves)`` and the leaves' gradients of the output's sum."""
+    def run(T):
+        xs = [T.tensor(d, dtype=T.float64, requires_grad=True) for d in datas]
+        out = fn(T, *xs)
+        grads = T.autograd.grad(out.sum(), xs, allow_unused=True)
+        return out, grads
+    return run
+
+
+# ---- ties, subgradients and special points ----
+@pytest.mark.parametrize("fn,datas", [
+    (lambda T, x, y: T.fmax(x, y), ([1.0, 2.0, NAN, 3.0, NAN], [1.0, NAN, 1.0, 4.0, NAN])),
+    (lambda T, x, y: T.fmin(x, y), ([1.0, 2.0, NAN, 3.0, NAN], [1.0, NAN, 1.0, 4.0, NAN])),
+    (lambda T, x, y: T.maximum(x, y), ([1.0, 2.0, 3.0], [1.0, 1.0, 4.0])),
+    (lambda T, x, lo, hi: T.clamp(x, lo, hi), ([0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0],
+                                              [2.0, 2.0, 2.0, 2.0])),
+    (lambda T, x, y: x.clamp_min(y), ([0.0, 1.0, 2.0], [1.0, 1.0, 1.0])),
+    (lambda T, x, y: x.clamp_max(y), ([0.0, 1.0, 2.0], [1.0, 1.0, 1.0])),
+    (lambda T, x, y: T.copysign(x, y), ([0.0, -0.0, 2.0, -3.0], [-1.0, 1.0, -0.0, 0.0])),
+    (lambda T, x, y: T.xlogy(x, y), ([0.0, 0.0, 1.0, 2.0], [0.0, 2.0, 0.0, 3.0])),
+    (lambda T, x, y: T.special.xlog1py(x, y), ([0.0, 0.0, 1.0], [-1.0, 2.0, 3.0])),
+    (lambda T, x: T.logit(x, eps=0.25), ([0.1, 0.25, 0.5, 0.75, 0.9],)),
+    (lambda T, x: T.logit(x), ([0.0, 0.5, 1.0],)),
+    (lambda T, x: T.sinc(x), ([0.0, 0.5, 1.0, -2.0],)),
+    (lambda T, x: T.nan_to_num(x, nan=1.0), ([NAN, INF, -INF, 2.0],)),
+    (lambda T, x: T.nan_to_num(x), ([NAN, INF, -INF, 2.0],)),
+    (lambda T, x, y: T.logaddexp(x, y), ([INF, -INF, 1000.0, 0.0], [INF, -INF, 0.0, -1000.0])),
+    (lambda T, x, y: T.logaddexp2(x, y), ([1000.0, -3.0], [0.0, -3.0])),
+    (lambda T, x, y: T.hypot(x, y), ([3.0, 1e200], [4.0, 1e200])),
+    (lambda T, x, y: T.atan2(x, y), ([0.0, 1.0, -1.0, -0.0], [-1.0, 0.0, -0.0, -1.0])),
+    (lambda T, x, y: T.lerp(x, y, 1.0), ([1.0, 2.0], [3.0, 5.0])),
+    (lambda T, x: T.erfinv(x), ([-1.0, 1.0, 0.0, 0.999999],)),
+    (lambda T, x: T.erf(x), ([-INF, INF, 0.0, 6.0],)),
+    (lambda T, x: T.erfc(x), ([-INF, INF, 10.0, -6.0],)),
+])
+def test_special_points(fn, datas):
+    # NOTE: NumPy's RuntimeWarnings at infinities and poles (which PyTorch does not emit) are
+    # not part of what is compared here.
+    same(_grads(fn, *datas), rtol=1e-6, warnings_too=False)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T: T.digamma(T.tensor([0.0, -0.0, -1.0, -2.5, 1.0, INF])),
+    lambda T: T.lgamma(T.tensor([0.0, -0.0, -1.0, -2.5, 1.0, 2.0, INF, -INF])),
+    lambda T: T.polygamma(1, T.tensor([0.5, 1.0, 10.0])),
+    lambda T: T.polygamma(3, T.tensor([0.5, 1.0, 10.0], dtype=T.float64)),
+    lambda T: T.special.entr(T.tensor([-1.0, 0.0, 0.5, INF, NAN])),
+    lambda T: T.xlogy(T.tensor([0.0, 0.0]), T.tensor([NAN, INF])),
+    lambda T: T.heaviside(T.tensor([-1.0, 0.0, 2.0]), T.tensor([0.5])),
+    lambda T: T.round(T.tensor([0.125, 0.135, -2.5, 1234.5678]), decimals=2),
+    lambda T: T.round(T.tensor([1250.0, 1350.0, -51.0]), decimals=-2),
+    lambda T: T.signbit(T.tensor([-0.0, 0.0, -1.0, NAN])),
+    lambda T: (T.isposinf(T.tensor([INF, -INF, 1.0])), T.isneginf(T.tensor([INF, -INF, 1.0]))),
+])
+def test_values(fn):
+    same(fn)
+
+
+# ---- integer and bool inputs ----
+@pytest.mark.parametrize("fn", [
+    lambda T: T.atan2(T.tensor([1, 2]), T.tensor([3, 4])),
+    lambda T: T.copysign(T.tensor([1, 2]), T.tensor([-1, 4])),
+    lambda T: T.copysign(T.tensor([1, 2]), -1),
+    lambda T: T.erf(T.tensor([1, 2])),
+    lambda T: T.erfinv(T.tensor([0, 1])),
+    lambda T: T.lgamma(T.tensor([1, 3])),
+    lambda T: T.digamma(T.tensor([1, 3])),
+    lambda T: T.polygamma(1, T.tensor([1, 3])),
+    lambda T: T.logit(T.tensor([0, 1])),
+    lambda T: T.xlogy(T.tensor([0, 2]), 3),
+    lambda T: T.xlogy(2, T.tensor([1, 3])),
+    lambda T: T.asinh(T.tensor([1, 2])),
+    lambda T: T.sinc(T.tensor([0, 2])),
+    lambda T: T.deg2rad(T.tensor([90, 180])),
+    lambda T: T.sgn(T.tensor([-3, 0, 2])),
+    lambda T: T.signbit(T.tensor([-3, 0, 2])),
+    lambda T: T.nan_to_num(T.tensor([1, 2]), nan=2.5),
+    lambda T: T.fmax(T.tensor([1, 5]), T.tensor([3, 2])),
+    lambda T: T.fmin(T.tensor([1, 5]), T.tensor([3.0, NAN])),
+    lambda T: T.addcmul(T.tensor([1, 2]), T.tensor([1, 2]), T.tensor([3, 4]), value=2),
+    lambda T: T.addcdiv(T.tensor([1, 2]), T.tensor([1.0, 2.0]), T.tensor([3, 4])),
+    lambda T: T.addcmul(T.tensor([1.0, 2.0]), T.tensor([1, 2]), T.tensor(3.0, dtype=T.float64)),
+    lambda T: T.fmod(T.tensor([5, -5]), T.tensor([3, 3])),
+    lambda T: T.remainder(T.tensor([5, -5]), 3),
+    lambda T: T.heaviside(T.tensor([-1, 0, 2]), T.tensor([7])),
+    lambda T: T.isreal(T.tensor([1, 2])),
+    lambda T: T.isposinf(T.tensor([1, 2])),
+    lambda T: T.frac(T.tensor([1.5, -2.25])),
+])
+def test_integer_paths(fn):
+    same(fn)
+
+
+# ---- errors ----
+@pytest.mark.parametrize("fn", [
+    lambda T: T.hypot(T.tensor([1, 2]), T.tensor([1, 2])),
+    lambda T: T.logaddexp(T.tensor([1, 2]), T.tensor([1, 2])),
+    lambda T: T.logaddexp2(T.tensor([1, 2]), T.tensor([1, 2])),
+    lambda T: T.lerp(T.tensor([1, 2]), T.tensor([1, 2]), 0.5),
+    lambda T: T.lerp(T.tensor([1.0, 2.0]), T.tensor([1.0, 2.0], dtype=T.float64), 0.5),
+    lambda T: T.lerp(T.tensor([1.0, 2.0]), T.tensor([1.0, 2.0]), T.tensor([0.5],
+                                                                            dtype=T.float64)),
+    lambda T: T.lerp(T.tensor([1.0, 2.0]), T.tensor([1.0, 2.0, 3.0]), 0.5),
+    lambda T: T.atan2(T.ones(2), T.ones(3)),
+    lambda T: T.addcmul(T.ones(2), T.ones(3), T.ones(2)),
+    lambda T: T.addcdiv(T.tensor([1, 2]), T.tensor([1, 2]), T.tensor([1, 2])),
+    lambda T: T.heaviside(T.tensor([1.0, 0.0]), T.tensor([1, 2])),
+    lambda T: T.polygamma(-1, T.tensor([1.0, 2.0])),
+    lambda T: T.positive(T.tensor([True])),
+    lambda T: T.clamp(T.ones(2)),
+])
+def test_errors(fn):
+    same(fn)
+
+
+# ---- in-place variants ----
+@pytest.mark.parametrize("fn", [
+    lambda T, x, y: x.atan2_(y),
+    lambda T, x, y: x.arctan2_(y),
+    lambda T, x, y: x.hypot_(y),
+    lambda T, x, y: x.copysign_(y),
+    lambda T, x, y: x.lerp_(y, 0.25),
+    lambda T, x, y: x.lerp_(y, y / 4),
+    lambda T, x, y: x.addcmul_(x, y, value=2),
+    lambda T, x, y: x.addcdiv_(x, y, value=0.5),
+    lambda T, x, y: x.xlogy_(y),
+    lambda T, x, y: x.fmod_(y),
+    lambda T, x, y: x.remainder_(y),
+    lambda T, x, y: x.clamp_min_(y),
+    lambda T, x, y: x.clamp_max_(0.5),
+    lambda T, x, y: x.erf_(),
+    lambda T, x, y: x.erfc_(),
+    lambda T, x, y: (x / 4).erfinv_(),
+    lambda T, x, y: x.lgamma_(),
+    lambda T, x, y: x.digamma_(),
+    lambda T, x, y: x.polygamma_(1),
+    lambda T, x, y: (x / 4).logit_(),
+    lambda T, x, y: (x / 4).logit_(eps=0.2),
+    lambda T, x, y: x.asinh_(),
+    lambda T, x, y: x.arcsinh_(),
+    lambda T, x, y: (x / 4).atanh_(),
+    lambda T, x, y: (x + 1).acosh_(),
+    lambda T, x, y: x.sinc_(),
+    lambda T, x, y: x.deg2rad_(),
+    lambda T, x, y: x.rad2deg_(),
+    lambda T, x, y: x.fix_(),
+    lambda T, x, y: x.frac_(),
+    lambda T, x, y: x.nan_to_num_(),
+    lambda T, x, y: x.round_(decimals=1),
+    lambda T, x, y: (x + 1).asinh_(),
+    lambda T, x, y: x.asinh_(),
+    lambda T, x, y: (x + 1).arccosh_(),
+    lambda T, x, y: (x / 4).arctanh_(),
+])
+def test_inplace(fn):
+    def run(T):
+        x0 = T.tensor([0.5, 1.25, 2.0, 3.5], dtype=T.float64, requires_grad=True)
+        y = T.tensor([1.5, 0.75, 2.5, 1.0], dtype=T.float64)
+        x = x0 * 1.0
+        fn(T, x, y)
+        grad = T.autograd.grad(x.sum(), x0, allow_unused=True)[0] if x.requires_grad else None
+        return x, grad
+    same(run)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: T.heaviside(x, T.ones(3)),
+    lambda T, x: x.sgn_(),
+    lambda T, x: x.heaviside_(T.ones(3)) * 0 + x,
+])
+def test_no_gradient_ops(fn):
+    def run(T):
+        x = T.tensor([-1.0, 0.0, 2.0], requires_grad=True) * 1
+        out = fn(T, x)
+        return out, T.autograd.grad(out.sum(), x)[0] * 1 if out.grad_fn.name() != \
+            "torch::autograd::NotImplemented" else None
+    same(run)
+
+
+def test_heaviside_backward_raises():
+    def run(T):
+        x = T.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+        T.heaviside(x, T.ones(3)).sum().backward()
+    same(run)
+
+
+def test_positive_returns_input_and_special_aliases():
+    x = ember.tensor([1.0, -2.0])
+    assert ember.positive(x) is x
+    assert ember.special.psi is ember.special.digamma
+    assert ember.special.gammaln is ember.lgamma
+
+
+# ---- NumPy fallbacks against SciPy ----
+sp = pytest.importorskip("scipy.special")
+
+
+@pytest.fixture
+def no_scipy(monkeypatch):
+    monkeypatch.setattr(special_ops, "_scipy", lambda: None)
+
+
+RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("op,ref,xs,rtol", [
+    ("erf", sp.erf, np.r_[RNG.uniform(-6, 6, 300), 0.0, -1.9999, 2.0, 2.0001, 27.0], 1e-14),
+    ("erfc", sp.erfc, np.r_[RNG.uniform(-6, 26, 300), 0.0, 1.9999, 2.0, -2.0], 1e-12),
+    ("erfinv", sp.erfinv, np.r_[RNG.uniform(-1, 1, 300), 1 - 10.0 ** -np.arange(1, 16), -1.0,
+                                1.0, 0.0, 1e-300], 1e-13),
+    ("lgamma", sp.gammaln, np.r_[RNG.uniform(-10, 30, 300), RNG.uniform(0, 3, 100), 1e-8, 1e5,
+                                 0.5, 1.5, 2.5, -0.5], 1e-11),
+    ("digamma", sp.psi, np.r_[RNG.uniform(-10, 30, 300), 1e-8, 1e5, 0.5, 1.0], 1e-12),
+])
+def test_fallback_matches_scipy(no_scipy, op, ref, xs, rtol):
+    got = getattr(ember, op)(ember.tensor(xs))._data
+    want = ref(xs)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-300)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6])
+def test_polygamma_fallback_matches_scipy(no_scipy, n):
+    xs = np.r_[RNG.uniform(0.01, 20, 200), RNG.uniform(-5, -0.01, 50), 0.5, 1.0]
+    got = ember.polygamma(n, ember.tensor(xs))._data
+    np.testing.assert_allclose(got, sp.polygamma(n, xs), rtol=1e-12)
+
+
+def test_fallback_gradients(no_scipy):
+    """Second derivatives through the fallbacks (digamma -> polygamma(1) -> polygamma(2))."""
+    x = ember.tensor([0.7, 1.3, 4.0], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda t: t.lgamma(), (x,))
+    assert ember.autograd.gradgradcheck(lambda t: t.erfinv() * 0 + t.erf(), (x / 5,))
