@@ -1,5 +1,6 @@
-"""Indexing: select, slice, narrow, ``__getitem__`` (basic and advanced), and the
-scatter-with-accumulation that advanced indexing's backward uses.
+"""Indexing: select, slice, narrow, ``__getitem__`` (basic and advanced), index_put (the
+write side of advanced indexing), and the scatter-with-accumulation that advanced indexing's
+backward uses.
 
 Contract: basic indexing (ints, slices with positive steps, None, ...) returns views, recorded
 as PyTorch records them (one SelectBackward0/SliceBackward0/UnsqueezeBackward0 per indexed
@@ -49,7 +50,8 @@ def select(input, dim, index):
     d = _wrap_dim(dim, len(shape))
     size = shape[d]
     if not -size <= index < size:
-        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{_fmt_list(shape)} at dimension {d}")
     key = (slice(None),) * d + (int(index), Ellipsis)  # ... keeps a 0-d result a view
     data = input._data[key]
     return _view_op(SelectBackward0, input, data, (_np_index, (key,)), (shape, key))
@@ -277,8 +279,68 @@ def getitem(input, key):
 
 
 
+# ---- index_put: advanced indexing's write side ----
+def _index_put_vjp(ctx, g):
+    key, accumulate = ctx.args
+    gx = None
+    if ctx.next_functions[0][0] is not None:
+        gx = g if accumulate else _put(g, key, wrap(np.zeros((), dtype=g._data.dtype)), False)
+    gv = _advanced_index(g, key) if ctx.next_functions[1][0] is not None else None
+    return gx, gv
+
+
+def _index_put_jvp(ctx, dx, dv):
+    key, accumulate = ctx.args
+    shape, dtype = ctx._meta[0]
+    dx = dx if dx is not None else wrap(np.zeros(shape, dtype=dtype))
+    if dv is None:
+        if accumulate:
+            return dx
+        dv = wrap(np.zeros((), dtype=dtype))
+    return _put(dx, key, dv, accumulate)
+
+
+IndexPutBackward0 = node_class("IndexPutBackward0", _index_put_vjp, _index_put_jvp)
+
+
+def put_array(out, key, v, accumulate):
+    """Write (or, with ``accumulate``, add: repeated indices add up) ``v`` at ``key``."""
+    if accumulate:
+        np.add.at(out, key, v)
+    else:
+        out[key] = v
+
+
+def _put(input, key, values, accumulate):
+    """index_put on a parsed key (a tuple of arrays, slices, ints and None)."""
+    data = input._data.copy()
+    put_array(data, key, values._data.astype(data.dtype, copy=False), accumulate)
+    if STATE.enabled and recording(input, values):
+        return record(IndexPutBackward0, data, (input, values), args=(key, accumulate))
+    return wrap(data)
+
+
+def index_key(input, indices):
+    """The parsed key of ``index_put``'s ``indices`` (a tuple of index tensors)."""
+    key = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
+    items, _ = parse_key(input, key)
+    return tuple(items)
+
+
+def as_values(values, like):
+    if isinstance(values, Tensor):
+        return values
+    return wrap(np.asarray(values, dtype=like._data.dtype))
+
+
+def index_put(input, indices, values, accumulate=False):
+    """``input`` with ``values`` written at ``input[indices]`` (added, with ``accumulate``:
+    repeated indices then add up)."""
+    return _put(input, index_key(input, indices), as_values(values, input), accumulate)
+
+
 # ==== registration =========================================================================
 
-for _name in ("select", "narrow"):
+for _name in ("select", "narrow", "index_put"):
     register(globals()[_name], _name)
 register(getitem, "__getitem__", function=False)

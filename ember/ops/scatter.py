@@ -559,13 +559,20 @@ def index_fill(input, dim, index, value):
 def _check_mask(op, mask):
     if mask._data.dtype != np.bool_:
         raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype "
-                           f"{mask.dtype.name}")
+                           f"{_dtname(mask._data)}")
 
 
-def _bshape(*shapes):
-    from .._size import broadcast_shapes
-
-    return tuple(broadcast_shapes(*shapes))
+def _bshape(a, b):
+    """The broadcast shape of ``a`` and ``b``, with PyTorch's error for an op's operands."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        for i in range(1, min(len(a), len(b)) + 1):
+            if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
+                raise RuntimeError(
+                    f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) "
+                    f"at non-singleton dimension {max(len(a), len(b)) - i}") from None
+        raise
 
 
 # ---- masked_select ----
@@ -584,7 +591,7 @@ def masked_select(input, mask, *, out=None):
     if mask._data.dtype != np.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     a, m = input._data, mask._data
-    shape = _bshape(a.shape, m.shape)
+    shape = _bshape(m.shape, a.shape)
     data = np.broadcast_to(a, shape)[np.broadcast_to(m, shape)]
     if STATE.enabled and recording(input):
         return record(MaskedSelectBackward0, data, (input,), args=(mask, shape))
@@ -630,7 +637,7 @@ def masked_scatter(input, mask, source):
     elements of ``source``."""
     _check_mask("masked_scatter_", mask)
     a, m, s = input._data, mask._data, source._data
-    shape = _bshape(a.shape, m.shape)
+    shape = _bshape(m.shape, a.shape)
     m = np.broadcast_to(m, shape)
     k = int(m.sum())
     if k > s.size:
@@ -734,7 +741,7 @@ def put(input, index, source, accumulate=False):
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
                            f"self.dtype = {_dtname(a)} and source.dtype = {_dtname(s)}")
     if idx.size != s.size:
-        raise RuntimeError(f"put_(): Expected source and index to have the same number of "
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
                            f"elements, but got source.numel() = {s.size}, index.numel() = "
                            f"{idx.size}")
     n = a.size

@@ -1,0 +1,368 @@
+"""Oracle tests for the shape family: errors (class and message), which results are views
+(sharing storage and the version counter), in-place variants, integer paths, tie rules and
+indexing semantics, each run through ember and PyTorch (``same``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ..oracle import same
+
+
+def _x(T, *shape, grad=False):
+    n = int(np.prod(shape)) if shape else 1
+    x = T.tensor(((np.arange(n) * 7 % 11) - 4.5).reshape(shape), dtype=T.float64)
+    return x.requires_grad_(grad)
+
+
+def _view_facts(x, y):
+    """Whether ``y`` is a view of ``x``: shares memory, version counter and base."""
+    before = y._version
+    x.mul_(1)
+    return (y._base is x, y._version == before + 1, y.is_contiguous())
+
+
+# ---- views share storage and version counter ----
+
+VIEWS = {
+    "view": lambda x: x.view(3, 4),
+    "reshape": lambda x: x.reshape(-1),
+    "flatten": lambda x: x.flatten(),
+    "unflatten": lambda x: x.unflatten(1, (2, 2)),
+    "permute": lambda x: x.permute(1, 0),
+    "transpose": lambda x: x.transpose(0, 1),
+    "swapaxes": lambda x: x.swapaxes(0, 1),
+    "movedim": lambda x: x.movedim(0, 1),
+    "squeeze": lambda x: x.unsqueeze(0).squeeze(0),
+    "unsqueeze": lambda x: x.unsqueeze(1),
+    "expand": lambda x: x[:1].expand(5, 4),
+    "select": lambda x: x.select(1, 2),
+    "narrow": lambda x: x.narrow(0, 1, 2),
+    "getitem": lambda x: x[1:, None, ::2],
+    "split": lambda x: x.split(2)[1],
+    "chunk": lambda x: x.chunk(2, 1)[0],
+    "unbind": lambda x: x.unbind()[2],
+    "tensor_split": lambda x: x.tensor_split(2, 1)[1],
+    "hsplit": lambda x: x.hsplit(2)[0],
+    "repeat_interleave": lambda x: x.repeat_interleave(2, 0),
+}
+
+
+@pytest.mark.parametrize("name", VIEWS)
+def test_views(name):
+    def fn(T):
+        x = _x(T, 3, 4)
+        y = VIEWS[name](x)
+        return _view_facts(x, y) if name != "repeat_interleave" else (y._base is not None,)
+    same(fn)
+
+
+COPIES = {
+    "flip": lambda x: x.flip(0),
+    "roll": lambda x: x.roll(1),
+    "rot90": lambda x: x.rot90(),
+    "repeat": lambda x: x.repeat(1, 1),
+    "tile": lambda x: x.tile((1,)),
+    "gather": lambda x: x.gather(0, x.detach().long() * 0),
+    "index_select": lambda x: x.index_select(0, x[0, :1].detach().long() * 0),
+    "masked_select": lambda x: x.masked_select(x > 0),
+    "take": lambda x: x.take(x[0, :2].detach().long() * 0),
+    "clone": lambda x: x.clone(),
+    "advanced_getitem": lambda x: x[[0, 1]],
+    "reshape_copy": lambda x: x.t().reshape(-1),
+}
+
+
+@pytest.mark.parametrize("name", COPIES)
+def test_copies(name):
+    same(lambda T: COPIES[name](_x(T, 3, 4))._base is None)
+
+
+def test_view_grad_fns():
+    def fn(T):
+        x = _x(T, 3, 4, grad=True)
+        return [y.grad_fn.name() for y in (
+            x.view(12), x.t().reshape(12), x.permute(1, 0), x.transpose(0, 1), x.squeeze(),
+            x.unsqueeze(0).squeeze(0), x.unsqueeze(0).squeeze((0,)), x.unsqueeze(0),
+            x[:1].expand(2, 4), x.split(2)[0], x.split([1, 3], 1)[0], x.unbind()[0],
+            x[0], x[1:], x[..., None], x[[0, 1]], x[x > 0], x.narrow(1, 1, 2),
+            x.tensor_split(2)[0], x.repeat_interleave(2), x.movedim(0, 1), x.contiguous(),
+            x.t().contiguous(), x.flatten(), T.cat([x, x]), T.stack([x, x]),
+            T.hstack([x, x]), T.vstack([x, x]), T.dstack([x, x]), T.column_stack([x, x]))]
+    same(fn)
+
+
+# ---- errors ----
+
+ERRORS = {
+    "view_incompatible": lambda T: _x(T, 3, 4).t().view(12),
+    "view_bad_size": lambda T: _x(T, 3, 4).view(5, -1),
+    "reshape_two_infer": lambda T: _x(T, 3, 4).reshape(-1, -1),
+    "permute_len": lambda T: _x(T, 3, 4).permute(0),
+    "permute_dup": lambda T: _x(T, 3, 4).permute(0, 0),
+    "transpose_dim": lambda T: _x(T, 3, 4).transpose(0, 2),
+    "squeeze_dim": lambda T: _x(T, 3, 4).squeeze(3),
+    "unsqueeze_dim": lambda T: _x(T, 3, 4).unsqueeze(4),
+    "expand_bad": lambda T: _x(T, 3, 4).expand(3, 5),
+    "expand_few": lambda T: _x(T, 3, 4).expand(4),
+    "cat_ndim": lambda T: T.cat([_x(T, 3, 4), _x(T, 3)]),
+    "cat_size": lambda T: T.cat([_x(T, 3, 4), _x(T, 2, 3)]),
+    "cat_0d": lambda T: T.cat([_x(T), _x(T)]),
+    "cat_empty_list": lambda T: T.cat([]),
+    "stack_size": lambda T: T.stack([_x(T, 3), _x(T, 4)]),
+    "split_sizes": lambda T: _x(T, 3, 4).split([1, 1]),
+    "narrow_oob": lambda T: _x(T, 3, 4).narrow(0, 2, 2),
+    "select_oob": lambda T: _x(T, 3, 4).select(1, 4),
+    "select_0d": lambda T: _x(T).select(0, 0),
+    "getitem_oob": lambda T: _x(T, 3)[5],
+    "getitem_list_oob": lambda T: _x(T, 3)[[0, 3]],
+    "getitem_too_many": lambda T: _x(T, 3)[0, 0],
+    "getitem_neg_step": lambda T: _x(T, 3)[::-1],
+    "getitem_zero_step": lambda T: _x(T, 3)[::0],
+    "getitem_float": lambda T: _x(T, 3)[T.tensor([0.0])],
+    "getitem_mask_shape": lambda T: _x(T, 3, 4)[T.ones(2, dtype=T.bool)],
+    "flip_dup": lambda T: _x(T, 3, 4).flip(0, 0),
+    "flip_dim": lambda T: _x(T, 3, 4).flip(2),
+    "roll_align": lambda T: _x(T, 3, 4).roll((1, 2), 0),
+    "rot90_dims": lambda T: _x(T, 3, 4).rot90(1, (0, 0)),
+    "rot90_ndims": lambda T: _x(T, 3, 4).rot90(1, (0,)),
+    "repeat_few": lambda T: _x(T, 3, 4).repeat(2),
+    "repeat_neg": lambda T: _x(T, 3, 4).repeat(-1, 2),
+    "repeat_interleave_neg": lambda T: _x(T, 3).repeat_interleave(-1),
+    "repeat_interleave_size": lambda T: _x(T, 3).repeat_interleave(T.tensor([1, 2]), 0),
+    "gather_float_index": lambda T: _x(T, 3, 4).gather(1, T.zeros(3, 2)),
+    "gather_oob": lambda T: _x(T, 3, 4).gather(1, T.full((3, 2), 5)),
+    "gather_neg": lambda T: _x(T, 3, 4).gather(1, T.full((3, 2), -1)),
+    "gather_ndim": lambda T: _x(T, 3, 4).gather(1, T.zeros(3, dtype=T.long)),
+    "gather_size": lambda T: _x(T, 3, 4).gather(1, T.zeros(4, 2, dtype=T.long)),
+    "scatter_dtype": lambda T: _x(T, 3, 4).scatter(1, T.zeros(3, 2, dtype=T.long),
+                                                   T.ones(3, 2)),
+    "scatter_src_small": lambda T: _x(T, 3, 4).scatter(1, T.zeros(3, 2, dtype=T.long),
+                                                       _x(T, 3, 1)),
+    "scatter_oob": lambda T: _x(T, 3, 4).scatter(1, T.full((3, 2), 4), 1.0),
+    "scatter_add_float_index": lambda T: _x(T, 3, 4).scatter_add(1, T.zeros(3, 2),
+                                                                 _x(T, 3, 2)),
+    "scatter_reduce_bad": lambda T: _x(T, 3, 4).scatter_reduce(
+        1, T.zeros(3, 2, dtype=T.long), _x(T, 3, 2), "median"),
+    "index_select_2d": lambda T: _x(T, 3, 4).index_select(0, T.zeros(1, 1, dtype=T.long)),
+    "index_select_oob": lambda T: _x(T, 3, 4).index_select(0, T.tensor([3])),
+    "index_select_float": lambda T: _x(T, 3, 4).index_select(0, T.tensor([0.0])),
+    "index_add_oob": lambda T: _x(T, 3, 4).index_add(0, T.tensor([5]), _x(T, 1, 4)),
+    "index_add_count": lambda T: _x(T, 3, 4).index_add(0, T.tensor([0]), _x(T, 2, 4)),
+    "index_add_float": lambda T: _x(T, 3, 4).index_add(0, T.tensor([0.0]), _x(T, 1, 4)),
+    "index_copy_oob": lambda T: _x(T, 3, 4).index_copy(0, T.tensor([5]), _x(T, 1, 4)),
+    "index_copy_count": lambda T: _x(T, 3, 4).index_copy(0, T.tensor([0]), _x(T, 2, 4)),
+    "index_fill_oob": lambda T: _x(T, 3, 4).index_fill(0, T.tensor([5]), 1.0),
+    "index_fill_value": lambda T: _x(T, 3, 4).index_fill(0, T.tensor([1]), T.ones(2)),
+    "masked_scatter_small": lambda T: _x(T, 3, 4).masked_scatter(T.ones(3, 4, dtype=T.bool),
+                                                                 _x(T, 3)),
+    "masked_scatter_float": lambda T: _x(T, 3, 4).masked_scatter(_x(T, 3, 4), _x(T, 12)),
+    "masked_select_float": lambda T: _x(T, 3, 4).masked_select(_x(T, 3, 4)),
+    "masked_select_shape": lambda T: _x(T, 3, 4).masked_select(T.ones(2, dtype=T.bool)),
+    "take_oob": lambda T: _x(T, 3, 4).take(T.tensor([12])),
+    "take_neg_oob": lambda T: _x(T, 3, 4).take(T.tensor([-13])),
+    "take_float": lambda T: _x(T, 3, 4).take(T.tensor([1.0])),
+    "take_along_dim_float": lambda T: _x(T, 3, 4).take_along_dim(T.tensor([[1.0]]), 1),
+    "take_along_dim_ndim": lambda T: _x(T, 3, 4).take_along_dim(T.tensor([1]), 1),
+    "tensor_split_0": lambda T: _x(T, 3, 4).tensor_split(0),
+    "tensor_split_0d": lambda T: _x(T).tensor_split(1),
+    "hsplit_divisible": lambda T: _x(T, 3, 5).hsplit(3),
+    "vsplit_1d": lambda T: _x(T, 3).vsplit(1),
+    "dsplit_2d": lambda T: _x(T, 3, 4).dsplit(2),
+    "masked_scatter_shape": lambda T: _x(T, 3, 4).masked_scatter(T.ones(2, dtype=T.bool),
+                                                                 _x(T, 12)),
+    "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
+}
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_errors(name):
+    same(ERRORS[name])
+
+
+# ---- values the records can't express ----
+
+def test_integer_paths():
+    def fn(T):
+        x = T.arange(12).reshape(3, 4)
+        i = T.tensor([[0, 1], [2, 2], [3, 0]])
+        return (x.flip(1), x.roll(1, 1), x.rot90(), x.repeat(2, 1), x.tile(2),
+                x.repeat_interleave(2, 0), x.gather(1, i), x.scatter(1, i, 7),
+                x.scatter_add(1, i, x[:, :2].contiguous()),
+                x.scatter_reduce(1, i, x[:, :2].contiguous(), "mean"),
+                x.scatter_reduce(1, i, x[:, :2].contiguous(), "amax", include_self=False),
+                x.index_select(1, T.tensor([3, 0])), x.index_add(0, T.tensor([2, 2]), x[:2]),
+                x.index_fill(1, T.tensor([-1]), -5), x.masked_select(x > 5), x.take(i),
+                x.masked_scatter(x > 8, -x), x.put(T.tensor([0, 0]), T.tensor([5, 6]),
+                                                    accumulate=True),
+                T.dstack([x, x]), T.column_stack([x[0], x[1]]), x.int().gather(0, i[:1]))
+    same(fn)
+
+
+def test_mask_broadcasts_input():
+    def fn(T):
+        x = _x(T, 4, grad=True)
+        m = T.tensor([[True, False, True, True], [False, True, False, False]])
+        a, b = x.masked_select(m), x.masked_scatter(m, _x(T, 8) * 2)
+        (a.sum() + (b * b).sum()).backward()
+        return a, b, x.grad
+    same(fn)
+
+
+def test_scatter_reduce_ties_split_evenly():
+    def fn(T):
+        x = T.tensor([1.0, 3.0, 0.0], requires_grad=True)
+        src = T.tensor([3.0, 2.0, 3.0, 5.0], requires_grad=True)
+        out = x.scatter_reduce(0, T.tensor([1, 1, 1, 2]), src, "amax")
+        out.sum().backward()
+        return out, x.grad, src.grad
+    same(fn)
+
+
+def test_scatter_reduce_amin_exclude_self_ties():
+    def fn(T):
+        x = T.tensor([1.0, 3.0, 0.0], requires_grad=True)
+        src = T.tensor([2.0, 2.0, 7.0], requires_grad=True)
+        out = x.scatter_reduce(0, T.tensor([1, 1, 0]), src, "amin", include_self=False)
+        out.sum().backward()
+        return out, x.grad, src.grad
+    same(fn)
+
+
+def test_scatter_larger_src_backward_raises():
+    def fn(T):
+        x = _x(T, 3, 3, grad=True)
+        s = _x(T, 3, 3, grad=True)
+        out = x.scatter(1, T.tensor([[0, 1], [1, 2], [2, 0]]), s)
+        out.sum().backward()
+    same(fn)
+
+
+def test_gather_repeated_indices_accumulate():
+    def fn(T):
+        x = _x(T, 2, 3, grad=True)
+        x.gather(1, T.tensor([[0, 0, 0], [2, 1, 2]])).sum().backward()
+        return x.grad
+    same(fn)
+
+
+def test_repeat_interleave_indices_form():
+    same(lambda T: (T.repeat_interleave(T.tensor([1, 0, 3])),
+                    _x(T, 3).repeat_interleave(T.tensor(2)),
+                    _x(T, 2, 2).repeat_interleave(T.tensor([1, 2]), dim=1, output_size=3)))
+
+
+def test_nonzero_0d_and_empty():
+    same(lambda T: (T.tensor(2.0).nonzero(), T.tensor(0.0).nonzero(as_tuple=True),
+                    T.tensor(2.0).nonzero(as_tuple=True), T.zeros(0, 3).nonzero(),
+                    T.argwhere(T.tensor([[0, 1], [2, 0]]))))
+
+
+def test_unique_variants():
+    def fn(T):
+        x = T.tensor([[2, 1, 2], [1, 1, 0]])
+        return (x.unique(), T.unique(x, return_inverse=True), x.unique(return_counts=True),
+                x.unique(dim=1, return_inverse=True),
+                T.unique_consecutive(T.tensor([1, 1, 2, 2, 3, 1, 1])),
+                T.unique_consecutive(x, return_counts=True, dim=0),
+                T.tensor([1.5, 0.5, 1.5]).unique(return_inverse=True, return_counts=True))
+    same(fn)
+
+
+def test_tensor_split_indices():
+    same(lambda T: (_x(T, 7).tensor_split([1, 5, 9]), _x(T, 2, 5).tensor_split(T.tensor(3), 1),
+                    _x(T, 5).tensor_split(T.tensor([3, 1])), _x(T, 4, 2).vsplit([1, 1]),
+                    _x(T, 2, 2, 4).dsplit([1])))
+
+
+# ---- in-place variants ----
+
+INPLACE = {
+    "scatter_": lambda T, x: x.scatter_(1, T.tensor([[0], [2], [1]]), x[:, :1].exp()),
+    "scatter_value_": lambda T, x: x.scatter_(1, T.tensor([[0], [2], [1]]), 2.5),
+    "scatter_add_": lambda T, x: x.scatter_add_(1, T.tensor([[0, 0], [2, 1], [1, 1]]),
+                                                x[:, :2] * 2),
+    "scatter_reduce_": lambda T, x: x.scatter_reduce_(0, T.tensor([[0, 1, 0, 1]]),
+                                                      x[:1] * 3, "amax"),
+    "index_add_": lambda T, x: x.index_add_(0, T.tensor([2, 2]), x[:2] * 2, alpha=-1),
+    "index_copy_": lambda T, x: x.index_copy_(1, T.tensor([3, 0]), x[:, :2] * 2),
+    "index_fill_": lambda T, x: x.index_fill_(1, T.tensor([1]), -1.0),
+    "masked_scatter_": lambda T, x: x.masked_scatter_(x > 0, x.exp().flatten()),
+    "put_": lambda T, x: x.put_(T.tensor([1, 5]), x[0, :2] * 3),
+}
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_inplace(name):
+    def fn(T):
+        leaf = _x(T, 3, 4, grad=True)
+        x = leaf * 1
+        v = x._version
+        out = INPLACE[name](T, x)
+        out.sum().backward()
+        return out is x, x._version > v, out.grad_fn.name(), out, leaf.grad
+    same(fn)
+
+
+def test_inplace_on_leaf_raises():
+    same(lambda T: _x(T, 3, grad=True).index_fill_(0, T.tensor([0]), 1.0))
+
+
+# ---- advanced indexing: read and write ----
+
+def test_getitem_advanced_read():
+    def fn(T):
+        x = _x(T, 3, 4, 2, grad=True)
+        outs = (x[[0, 2]], x[T.tensor([[0, 0], [1, 2]])], x[x > 0], x[:, [1, 1, 3]],
+                x[..., None, ::2], x[1:, T.tensor([0, 3]), 1], x[[0, 1], :, [1, 0]],
+                x[T.tensor([True, False, True])], x[None, 0, ..., 1])
+        sum(o.sum() * (k + 1) for k, o in enumerate(outs)).backward()
+        return outs, x.grad
+    same(fn)
+
+
+def test_setitem_values():
+    def fn(T):
+        x = _x(T, 3, 4)
+        x[0] = 1.5
+        x[:, [1, 3]] = T.tensor([9.0, 8.0], dtype=T.float64)
+        x[x > 3] = -1.0
+        x[[2, 2], [0, 0]] = 5.0
+        x[1, ..., ::2] = T.tensor([7.0, 6.0], dtype=T.float64)
+        return x
+    same(fn)
+
+
+def test_setitem_gradients():
+    def fn(T):
+        leaf = _x(T, 3, 4, grad=True)
+        v = _x(T, 2, grad=True)
+        x = leaf * 2
+        x[[0, 2], 1] = v * 3
+        x[x > 5] = 0.0
+        x[1:, ::3] = v.sum()
+        x.pow(2).sum().backward()
+        return x, leaf.grad, v.grad
+    same(fn)
+
+
+def test_index_put_accumulate():
+    def fn(T):
+        leaf = _x(T, 3, 2, grad=True)
+        v = _x(T, 3, 2, grad=True)
+        x = leaf.clone()
+        x.index_put_((T.tensor([0, 0, 2]),), v * 2, accumulate=True)
+        (x * x).sum().backward()
+        return x, leaf.grad, v.grad
+    same(fn)
+
+
+def test_index_put_out_of_place():
+    def fn(T):
+        x = _x(T, 3, 2, grad=True)
+        v = _x(T, 2, grad=True)
+        out = T.index_put(x, (T.tensor([1, 2]),), v, accumulate=False)
+        (out ** 2).sum().backward()
+        return out, x.grad, v.grad
+    same(fn)
