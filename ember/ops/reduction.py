@@ -29,8 +29,8 @@ from ._registry import (
 
 
 def _dims(dim, ndim):
-    """Normalized tuple of reduced dims (None means all)."""
-    if dim is None:
+    """Normalized tuple of reduced dims (None, and as PyTorch an empty list, mean all)."""
+    if dim is None or (not isinstance(dim, (int, np.integer)) and len(dim) == 0):
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
         d = _wrap_dim(int(dim), ndim)
@@ -105,7 +105,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch'
         a = a.astype(np.int64)
     full = dim is None
     dims = _dims(dim, a.ndim)
-    data = np.sum(a, axis=dims, keepdims=keepdim)
+    data = np.sum(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
     if STATE.enabled and recording(input):
         node = SumBackward0 if full else SumBackward1
         return record(node, data, (input,), args=(input._data.shape, dims, keepdim))
@@ -177,12 +177,6 @@ def _prod_of_others(x, dims):
     return others.permute(list(np.argsort(order)))
 
 
-def where_(cond, a, b):
-    from .select import where
-
-    return where(cond, a, b)
-
-
 ProdBackward0 = node_class("ProdBackward0", _prod_vjp, _REDUCED)
 ProdBackward1 = node_class("ProdBackward1", _prod_vjp, _REDUCED)
 
@@ -196,7 +190,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
         a = a.astype(np.int64)
     full = dim is None
     dims = _dims(dim, a.ndim)
-    data = np.prod(a, axis=dims, keepdims=keepdim)
+    data = np.prod(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
     if STATE.enabled and recording(input):
         return record(ProdBackward0 if full else ProdBackward1, data, (input,), save=(input,),
                      args=(input._data.shape, dims, keepdim), save_out=True)
@@ -330,21 +324,21 @@ _argmin_np = _nan_arg(np.argmin, None)
 def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch's name
     """The maximum of all elements; with ``dim``, ``(values, indices)`` along it; with a
     tensor as second argument, the elementwise maximum."""
-    if isinstance(dim, Tensor):
+    if isinstance(dim, Tensor) or other is not None:
         from .select import maximum
 
-        return maximum(input, dim)
+        return maximum(input, dim if other is None else other)
     if dim is None:
         return _extreme_all(input, np.max, MaxBackward1, "max")
     return _extreme_dim(input, dim, keepdim, _argmax_np, MaxBackward0, _max_type)
 
 
-def min(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch's name
     """The minimum; see ``max``."""
-    if isinstance(dim, Tensor):
+    if isinstance(dim, Tensor) or other is not None:
         from .select import minimum
 
-        return minimum(input, dim)
+        return minimum(input, dim if other is None else other)
     if dim is None:
         return _extreme_all(input, np.min, MinBackward1, "min")
     return _extreme_dim(input, dim, keepdim, _argmin_np, MinBackward0, _min_type)
@@ -620,7 +614,8 @@ def logsumexp(input, dim, keepdim=False):
         m = np.max(a, axis=dims, keepdims=True)
         # NOTE: an infinite max would give inf - inf = nan; shift by 0 there instead.
         m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
-        data = np.log(np.sum(np.exp(a - m), axis=dims, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf, quietly
+            data = np.log(np.sum(np.exp(a - m), axis=dims, keepdims=True)) + m
         if not keepdim:
             data = data.reshape([s for i, s in enumerate(a.shape) if i not in dims])
     if STATE.enabled and recording(input):
@@ -669,14 +664,26 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
 
 
 # ---- all / any (not differentiable) ----
+def _logical_reduce(input, dim, keepdim, np_fn):
+    a = input._data
+    # NOTE: unlike sum, all/any over an empty dim list reduce nothing, as PyTorch.
+    empty = dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) == 0
+    dims = None if dim is None else () if empty else _dims(dim, a.ndim)
+    data = np.asarray(np_fn(a, axis=dims, keepdims=keepdim))
+    if dim is None and keepdim:
+        data = data.reshape((1,) * a.ndim)
+    # NOTE: uint8 inputs give uint8 results (PyTorch's legacy byte-mask behaviour).
+    return wrap(data.astype(np.uint8) if a.dtype == np.uint8 else data)
+
+
 def all(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    dims = None if dim is None else _dims(dim, input._data.ndim)
-    return wrap(np.asarray(np.all(input._data, axis=dims, keepdims=keepdim)))
+    """Whether every element (along ``dim``) is nonzero."""
+    return _logical_reduce(input, dim, keepdim, np.all)
 
 
 def any(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    dims = None if dim is None else _dims(dim, input._data.ndim)
-    return wrap(np.asarray(np.any(input._data, axis=dims, keepdims=keepdim)))
+    """Whether some element (along ``dim``) is nonzero."""
+    return _logical_reduce(input, dim, keepdim, np.any)
 
 
 def count_nonzero(input, dim=None):
@@ -709,7 +716,10 @@ LinalgVectorNormBackward0 = node_class(
 
 def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The vector ``ord``-norm over ``dim`` (all elements when None)."""
-    a = float_data(input._data) if dtype is None else input._data.astype(dtype.np)
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_dt.from_np(input._data.dtype).scalar_name}")
+    a = input._data if dtype is None else input._data.astype(dtype.np)
     dims = _dims(dim, a.ndim)
     p = float(ord)
     absa = np.abs(a)
@@ -737,7 +747,12 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "fro" or p is None:
         p = 2
     if p == "nuc":
-        raise NotImplementedError("nuclear norm arrives with ember.linalg")
+        from .. import linalg
+
+        if not hasattr(linalg, "matrix_norm"):
+            raise NotImplementedError("norm(p='nuc') needs ember.linalg.matrix_norm")
+        return linalg.matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else dim,
+                                  keepdim=keepdim, dtype=dtype)
     return linalg_vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 

@@ -71,6 +71,11 @@ def _argsort(a, d, descending=False):
     return (n - 1) - np.flip(rev, d)
 
 
+def _check_not_bool(a, kernel):
+    if a.dtype.kind == "b":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
 def _check_nonempty(a, d, name):
     if a.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
@@ -102,7 +107,12 @@ def msort(input):
 # ---- topk / kthvalue ----
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
     """The ``k`` largest (``largest=False``: smallest) values along ``dim``, with indices."""
+    # NOTE: ``sorted=False`` leaves the order unspecified in PyTorch; ember returns it sorted.
     a0 = input._data
+    if not isinstance(k, (int, np.integer)):
+        raise TypeError(f"topk(): argument 'k' (position 1) must be int, not {type(k).__name__}")
+    if a0.dtype.kind == "b":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     a, d = _lifted(a0, dim)
     if not 0 <= k <= a.shape[d]:
         raise RuntimeError("selected index k out of range")
@@ -116,6 +126,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
     a0 = input._data
+    _check_not_bool(a0, "kthvalue_cpu")
     a, d = _lifted(a0, dim)
     _check_nonempty(a, d, "kthvalue")
     if not 1 <= k <= a.shape[d]:
@@ -138,6 +149,7 @@ def _pick(node, input, a, a0, d, keepdim, pos, result_type):
 # ---- median / nanmedian ----
 def _full_median(input, ignore_nan, node):
     a = input._data
+    _check_not_bool(a, "median_cpu")
     flat = a.reshape(-1)
     if ignore_nan:
         flat = flat[~np.isnan(flat)] if a.dtype.kind == "f" else flat
@@ -155,6 +167,7 @@ def _full_median(input, ignore_nan, node):
 
 def _median_dim(input, dim, keepdim, ignore_nan, node, result_type, name):
     a0 = input._data
+    _check_not_bool(a0, "median_out")
     a, d = _lifted(a0, dim)
     _check_nonempty(a, d, name)
     shape = [1 if i == d else s for i, s in enumerate(a.shape)]
