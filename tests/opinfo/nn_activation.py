@@ -4,7 +4,9 @@ bilinear."""
 
 from __future__ import annotations
 
-from . import OpRecord
+import numpy as np
+
+from . import OpRecord, _ints
 
 ACT = [((2, 3),), ((),), ((0,),)]  # a matrix, 0-dim, empty
 WIDE = (-4.0, 4.0)
@@ -81,4 +83,30 @@ RECORDS = [
     OpRecord("rms_norm", lambda T, x, w: _F(T).rms_norm(x, [3], w), [((2, 3), (3,))]),
     OpRecord("rms_norm_eps", lambda T, x: T.rms_norm(x, (3, 4), eps=1e-4), [((2, 3, 4),)],
              op="rms_norm"),
+    # ---- linear layers, embedding, dropout ----
+    OpRecord("bilinear", lambda T, x, y, w, b: _F(T).bilinear(x, y, w, b),
+             [((2, 3), (2, 4), (5, 3, 4), (5,)), ((2, 1, 3), (2, 1, 2), (2, 3, 2), (2,))]),
+    OpRecord("bilinear_no_bias", lambda T, x, y, w: _F(T).bilinear(x, y, w),
+             [((3,), (2,), (2, 3, 2))], op="bilinear"),
+    OpRecord("embedding", lambda T, w, i: _F(T).embedding(i, w), extra=lambda rng: [
+        (rng.uniform(-2, 2, (5, 3)), _ints(rng, 5, (2, 4))),
+        (rng.uniform(-2, 2, (4, 2)), np.array(3)),
+        (rng.uniform(-2, 2, (4, 2)), _ints(rng, 4, (1, 1)))]),
+    OpRecord("embedding_padding_freq", lambda T, w, i: _F(T).embedding(
+        i, w, padding_idx=1, scale_grad_by_freq=True),
+        extra=lambda rng: [(rng.uniform(-2, 2, (4, 3)), np.array([[0, 1, 2], [2, 2, 1]]))],
+        op="embedding", gradcheck=False),  # by design not the Jacobian: compared with PyTorch
+    OpRecord("dropout_eval", lambda T, x: _F(T).dropout(x * 2, 0.3, training=False),
+             [((2, 3),)], op="dropout"),
+    OpRecord("dropout_p0", lambda T, x: _F(T).dropout(x * 2, 0.0), [((2, 3),)], op="dropout"),
+    OpRecord("dropout2d_p0", lambda T, x: _F(T).dropout2d(x * 2, 0.0), [((1, 2, 3, 2),)],
+             op="dropout2d"),
+    OpRecord("dropout1d_eval", lambda T, x: _F(T).dropout1d(x * 2, training=False),
+             [((2, 3),)], op="dropout1d"),
+    OpRecord("dropout3d_eval", lambda T, x: _F(T).dropout3d(x * 2, training=False),
+             [((1, 2, 1, 2, 2),)], op="dropout3d"),
+    OpRecord("alpha_dropout_eval", lambda T, x: _F(T).alpha_dropout(x * 2), [((2, 3),)],
+             op="alpha_dropout"),
+    OpRecord("feature_alpha_dropout_p0", lambda T, x: _F(T).feature_alpha_dropout(
+        x * 2, 0.0, True), [((2, 3),)], op="feature_alpha_dropout"),
 ]

@@ -199,3 +199,149 @@ def test_norm_second_order_graph():
 ])
 def test_norm_errors(call):
     same(lambda T: call(T, T.nn.functional, T.zeros(2, 4, 3)))
+
+
+# ---- dropout ------------------------------------------------------------------------------------
+
+F = ember.nn.functional
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.dropout(x, training=False) is x,
+    lambda F, x: F.dropout(x, 0.0) is x,
+    lambda F, x: F.alpha_dropout(x, 0.5) is x,
+    lambda F, x: F.feature_alpha_dropout(x, 0.5) is x,
+    lambda F, x: F.dropout(x * 1, 1.0),
+    lambda F, x: F.alpha_dropout(x * 1, 1.0, True),
+    lambda F, x: F.dropout2d(x * 1, 1.0),
+    lambda F, x: F.dropout(x, 1.5),
+    lambda F, x: F.dropout(x, -0.1),
+    lambda F, x: F.alpha_dropout(x, 2.0),
+    lambda F, x: F.feature_alpha_dropout(x, 2.0),
+    lambda F, x: F.dropout1d(x, 2.0),
+    lambda F, x: F.dropout1d(x.reshape(2, 3, 1, 1)),
+    lambda F, x: F.dropout1d(x[0]),
+    lambda F, x: F.dropout2d(x, training=False),
+    lambda F, x: F.dropout2d(x.unsqueeze(0), training=False),
+    lambda F, x: F.dropout3d(x.unsqueeze(0), training=False),
+    lambda F, x: F.feature_alpha_dropout(x[0], 0.5, True),
+    lambda F, x: (lambda y: F.dropout(y, 0.5) is y)(x[:0] * 1),
+])
+def test_dropout_oracle(call):
+    same(lambda T: call(T.nn.functional, _x(T)))
+
+
+def test_dropout_grad_fns_and_inplace():
+    def fn(T):
+        x = _x(T)
+        F = T.nn.functional
+        y = x * 1
+        z = F.dropout(y, 0.5, inplace=True)
+        return (z is y, F.dropout(x, 0.3).grad_fn.name(),
+                F.alpha_dropout(x, 0.3, True).grad_fn.name(),
+                F.feature_alpha_dropout(x, 0.3, True).grad_fn.name(),
+                F.dropout1d(x, 0.3).grad_fn.name())
+    same(fn)
+
+
+def test_dropout_mask_and_scale():
+    ember.manual_seed(0)
+    x = ember.ones(200, 100, requires_grad=True)
+    y = F.dropout(x, 0.3)
+    kept = y._data != 0
+    assert np.allclose(y._data[kept], 1 / 0.7)
+    assert abs(kept.mean() - 0.7) < 0.01
+    (g,) = ember.autograd.grad(y.sum(), x)
+    assert np.array_equal(g._data, y._data)  # the gradient is the same mask and scale
+
+
+@pytest.mark.parametrize("fn,shape", [(F.dropout1d, (50, 40, 3)), (F.dropout2d, (50, 40, 2, 2)),
+                                      (F.dropout3d, (50, 40, 2, 1, 2)),
+                                      (F.dropout1d, (2000, 3))])
+def test_feature_dropout_zeroes_channels(fn, shape):
+    ember.manual_seed(1)
+    y = fn(ember.ones(*shape), 0.4)._data
+    lead = 2 if len(shape) > 2 else 1
+    per_channel = y.reshape(shape[:lead] + (-1,))
+    assert (per_channel == per_channel[..., :1]).all()  # whole channels kept or dropped
+    assert abs((per_channel[..., 0] != 0).mean() - 0.6) < 0.05
+    assert np.allclose(per_channel[per_channel != 0], 1 / 0.6)
+
+
+@pytest.mark.parametrize("feature", [False, True])
+def test_alpha_dropout_keeps_moments(feature):
+    ember.manual_seed(2)
+    x = ember.randn(400, 300, dtype=ember.float64)
+    f = F.feature_alpha_dropout if feature else F.alpha_dropout
+    y = f(x, 0.2, training=True)._data
+    assert abs(y.mean()) < 0.05 and abs(y.std() - 1) < 0.05
+    # zeros in: kept elements become alpha' * a * p, dropped ones -alpha' * a * (1 - p)
+    z = f(ember.zeros(400, 300, dtype=ember.float64), 0.2, training=True)._data
+    alpha = 1.7580993408473766
+    a = 1 / np.sqrt((alpha ** 2 * 0.2 + 1) * 0.8)
+    kept = np.isclose(z, alpha * a * 0.2)
+    assert (kept | np.isclose(z, -alpha * a * 0.8)).all()
+    assert abs(kept.mean() - 0.8) < 0.02
+
+
+# ---- embedding and bilinear ---------------------------------------------------------------------
+
+def _w(T, rows=5, requires_grad=True):
+    return T.tensor(np.arange(rows * 3, dtype=np.float64).reshape(rows, 3) / 7,
+                    requires_grad=requires_grad)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, F, w: F.embedding(T.tensor([5]), w),
+    lambda T, F, w: F.embedding(T.tensor([-1]), w),
+    lambda T, F, w: F.embedding(T.tensor([1.0]), w),
+    lambda T, F, w: F.embedding(T.tensor([1]), w, padding_idx=5),
+    lambda T, F, w: F.embedding(T.tensor([1]), w, padding_idx=-6),
+    lambda T, F, w: F.embedding(T.tensor([1]), w[0]),
+    lambda T, F, w: F.embedding(T.tensor([], dtype=T.int64), w),
+    lambda T, F, w: F.embedding(T.tensor(2), w),
+    lambda T, F, w: F.embedding(T.tensor([1, 2], dtype=T.int32), w),
+    lambda T, F, w: T.embedding(w, T.tensor([[1, 4]])),
+])
+def test_embedding_oracle(call):
+    same(lambda T: call(T, T.nn.functional, _w(T)))
+
+
+@pytest.mark.parametrize("kw", [dict(padding_idx=-1), dict(padding_idx=0, scale_grad_by_freq=True),
+                                dict(scale_grad_by_freq=True)])
+def test_embedding_grads(kw):
+    # NOTE: the second derivative is compared only without scale_grad_by_freq: PyTorch's
+    # double backward of embedding_dense_backward drops the 1/count factor (it is not the
+    # transpose of the first backward); ember's is, so gradgradcheck holds.
+    def fn(T):
+        w = _w(T)
+        idx = T.tensor([[0, 4, 4], [4, 1, 0]])
+        out = T.nn.functional.embedding(idx, w, **kw)
+        (g,) = T.autograd.grad((out ** 2).sum(), w, create_graph=True)
+        if kw.get("scale_grad_by_freq"):
+            return out, g
+        return out, g, T.autograd.grad((g ** 2).sum(), w)
+    same(fn)
+
+
+def test_embedding_max_norm():
+    def fn(T):
+        w = _w(T, requires_grad=False)
+        idx = T.tensor([1, 4, 4])
+        out = T.nn.functional.embedding(idx, w, max_norm=1.0)
+        out2 = T.nn.functional.embedding(idx, w, max_norm=0.5, norm_type=1.0)
+        return out, out2, w, w._version > 0
+    same(fn)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, F: F.bilinear(T.ones(2, 4), T.ones(2, 4), T.ones(5, 3, 4)),
+    lambda T, F: F.bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3, 3)),
+    lambda T, F: F.bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3, 4), T.ones(4)),
+    lambda T, F: F.bilinear(T.ones(2, 3), T.ones(3, 4), T.ones(5, 3, 4)),
+    lambda T, F: F.bilinear(T.ones(2, 3), T.ones(4), T.ones(5, 3, 4)),
+    lambda T, F: F.bilinear(T.ones(3), T.ones(4), T.ones(5, 3, 4)),
+    lambda T, F: T.bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3, 4), T.ones(5)),
+])
+def test_bilinear_oracle(call):
+    same(lambda T: call(T, T.nn.functional))
