@@ -1,5 +1,6 @@
 """Gather/scatter family: gather, scatter, scatter_add, scatter_reduce, index_select,
-index_add, index_copy, index_fill, masked_scatter, masked_select, take, take_along_dim, put,
+index_add, index_copy, index_fill, index_reduce, masked_scatter, masked_select, take,
+take_along_dim, put,
 nonzero, argwhere, unique, unique_consecutive, and their in-place forms.
 
 Contract: PyTorch's signatures, dtypes, node names and error messages (index out of bounds,
@@ -169,15 +170,10 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     if is_tensor and src._data.dtype != a.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     _check_gather("scatter", a, d, idx, src._data if is_tensor else None)
-    if reduce is not None:
-        if reduce not in ("add", "multiply"):
-            raise RuntimeError(
-                "reduce argument must be either add or multiply.")
-        s = src if is_tensor else wrap(np.full(idx.shape, src, dtype=a.dtype))
-        with_ = "sum" if reduce == "add" else "prod"
-        return scatter_reduce(input, dim, index, s, with_)
     out = _as_nd(a).copy()
     key = _full_key(_as_nd(idx), d)
+    if reduce is not None:
+        return _scatter_deprecated(input, out, key, src, reduce, is_tensor)
     if is_tensor:
         out[key] = _src_part(src._data, _as_nd(idx).shape)
     else:
@@ -188,6 +184,36 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
             return record(ScatterBackward0, data, (input, src), args=(d, index))
         if not is_tensor and recording(input):
             return record(ScatterBackward1, data, (input,), args=(d, index))
+    return wrap(data)
+
+
+def _not_implemented(ctx, *grads):
+    raise RuntimeError("derivative for aten::scatter is not implemented")
+
+
+ScatterNotImplemented = node_class("NotImplemented", _not_implemented, _not_implemented,
+                                   display_name="torch::autograd::NotImplemented")
+
+
+def _scatter_deprecated(input, out, key, src, reduce, is_tensor):
+    """scatter(..., reduce='add'/'multiply'): PyTorch's deprecated form, with no derivative."""
+    if reduce not in ("add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    if is_tensor:
+        import warnings
+
+        warnings.warn(
+            "The reduce argument of torch.scatter with Tensor src is deprecated and will be "
+            "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
+            "reduction options.", UserWarning, stacklevel=3)
+        vals = _src_part(src._data, key[0].shape if len(key) == 1 else
+                         np.broadcast_shapes(*(k.shape for k in key)))
+    else:
+        vals = src.item() if isinstance(src, Tensor) else src
+    (np.add if reduce == "add" else np.multiply).at(out, key, vals)
+    data = out.reshape(input._data.shape)
+    if STATE.enabled and recording(input, src if is_tensor else None):
+        return record(ScatterNotImplemented, data, (input, src if is_tensor else None))
     return wrap(data)
 
 
@@ -318,6 +344,11 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if s.dtype != a.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     _check_gather("scatter", a, d, idx, s)
+    return _scatter_reduce(input, d, index, src, reduce, include_self, ScatterReduceBackward0)
+
+
+def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
+    a, idx, s = input._data, index._data, src._data
     i1 = _as_nd(idx)
     key = _full_key(i1, d)
     vals = _src_part(s, i1.shape)
@@ -350,10 +381,45 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         np.minimum.at(out, key, vals)
     data = out.reshape(a.shape)
     if STATE.enabled and recording(input, src):
-        res = record(ScatterReduceBackward0, data, (input, src), save=(input, src),
-                     args=(d, index, reduce, include_self, count), save_out=True)
-        return res
+        return record(node_cls, data, (input, src), save=(input, src),
+                      args=(d, index, reduce, include_self, count), save_out=True)
     return wrap(data)
+
+
+# ---- index_reduce ----
+_WARNED = []
+IndexReduceBackward0 = node_class("IndexReduceBackward0", _scatter_reduce_vjp,
+                                  _scatter_reduce_jvp)
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """Reduce the slices of ``source`` into ``input``'s slices at ``index`` along ``dim`` with
+    ``reduce`` (prod, mean, amax, amin)."""
+    if not _WARNED:
+        import warnings
+
+        # NOTE: PyTorch warns once per process (TORCH_WARN_ONCE).
+        _WARNED.append(True)
+        warnings.warn("index_reduce() is in beta and the API may change at any time.",
+                      UserWarning, stacklevel=2)
+    a, s = input._data, source._data
+    d = _wrap_dim(dim, a.ndim)
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(
+            f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+            f"{reduce}.")
+    idx = _check_vector_index("index_reduce_", index)
+    _check_index_source("index_reduce_", a, d, idx, s)
+    _bounds(idx, _as_nd(a).shape[d], d)
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"index_reduce_(): self ({_dtname(a)}) and source ({_dtname(s)}) "
+                           "must have the same scalar type")
+    # NOTE: index_reduce is scatter_reduce with the index spread over source's other dims.
+    shape = [1] * max(s.ndim, 1)
+    shape[d] = idx.size
+    full = wrap(np.broadcast_to(idx.astype(np.int64).reshape(shape), _as_nd(s).shape)
+                .reshape(s.shape))
+    return _scatter_reduce(input, d, full, source, reduce, include_self, IndexReduceBackward0)
 
 
 def _extreme(dtype, lowest):
@@ -829,9 +895,9 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 for _name in ("gather", "scatter", "scatter_add", "scatter_reduce", "index_select",
               "index_add", "index_copy", "index_fill", "masked_scatter", "masked_select",
-              "take", "take_along_dim", "nonzero", "argwhere", "unique",
+              "take", "take_along_dim", "nonzero", "argwhere", "unique", "index_reduce",
               "unique_consecutive"):
     register(globals()[_name], _name)
 register(put, "put")
 register_inplace(scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill,
-                 masked_scatter, put)
+                 masked_scatter, put, index_reduce)

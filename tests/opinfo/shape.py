@@ -41,6 +41,21 @@ def _reduce_extra(rng):
     yield vals(5,), _ints(rng, 5, (4,)), vals(4,)
 
 
+def _index_reduce_extra(rng):
+    def vals(*shape):
+        n = int(np.prod(shape))
+        v = rng.permutation(n) * 0.13 + 0.5
+        return v.reshape(shape) * rng.choice([-1.0, 1.0], size=shape)
+    v = vals(7, 3)
+    yield v[:4], np.array([0, 3, 0], dtype=np.int64), v[4:]
+    v = vals(5)
+    yield v[:2], np.array([1, 1, 0], dtype=np.int64), v[2:]
+
+
+def _index_reduce(reduce, include_self):
+    return lambda T, x, i, s: x.index_reduce(0, i, s, reduce, include_self=include_self)
+
+
 def _index1d_extra(rng):
     yield rng.uniform(-2, 2, (4, 3)), np.array([2, 0, 2], dtype=np.int64)
     yield rng.uniform(-2, 2, (5,)), np.array([4, 1], dtype=np.int64)
@@ -184,6 +199,9 @@ RECORDS = [
                op="scatter_reduce")
       for r in ("sum", "prod", "mean", "amax", "amin") for inc in (True, False)],
     # ---- index_* ----
+    *[OpRecord(f"index_reduce_{r}_{inc}", _index_reduce(r, inc), extra=_index_reduce_extra,
+               op="index_reduce")
+      for r in ("prod", "mean", "amax", "amin") for inc in (True, False)],
     OpRecord("index_select", lambda T, x, i: x.index_select(0, i), extra=_index1d_extra),
     OpRecord("index_select_empty", lambda T, x, i: x.index_select(1, i), extra=lambda rng: [
         (rng.uniform(-2, 2, (2, 3)), np.array([], dtype=np.int64))], op="index_select",

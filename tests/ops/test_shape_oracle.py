@@ -210,6 +210,33 @@ def test_mask_broadcasts_input():
     same(fn)
 
 
+def test_scatter_deprecated_reduce():
+    def fn(T):
+        x = _x(T, 3, 4, grad=True)
+        i = T.tensor([[0, 1], [2, 0], [1, 1]])
+        a = x.scatter(1, i, x[:, :2] * 2, reduce="add")
+        b = x.scatter(1, i, 2.0, reduce="multiply")
+        return a, b, T.arange(6).reshape(2, 3).scatter(0, T.tensor([[1, 1, 0]]), 3,
+                                                       reduce="add")
+    same(fn)
+
+
+def test_scatter_deprecated_reduce_no_derivative():
+    def fn(T):
+        x = _x(T, 3, 4, grad=True)
+        x.scatter(1, T.tensor([[0], [2], [1]]), 2.0, reduce="multiply").sum().backward()
+    same(fn)
+
+
+def test_index_reduce_errors_and_ints():
+    def fn(T):
+        x = T.arange(12).reshape(4, 3)
+        return (x.index_reduce(0, T.tensor([0, 0, 3]), x[:3] + 1, "mean"),
+                x.index_reduce(1, T.tensor([2, 2]), x[:, :2] * 3, "amax", include_self=False))
+    same(fn)
+    same(lambda T: _x(T, 4, 3).index_reduce(0, T.tensor([0]), _x(T, 1, 3), "sum"))
+
+
 def test_scatter_reduce_ties_split_evenly():
     def fn(T):
         x = T.tensor([1.0, 3.0, 0.0], requires_grad=True)
