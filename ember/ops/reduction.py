@@ -1,10 +1,14 @@
-"""Reductions: sum, mean, prod, max/min/amax/amin, argmax/argmin, var/std, logsumexp,
-all/any, norm.
+"""Reductions: sum, mean, prod, nansum/nanmean, max/min/amax/amin/aminmax, argmax/argmin,
+var/std and var_mean/std_mean, logsumexp, all/any/count_nonzero, norm; and the helpers the
+index-returning ops share (``return_types``, ``select_vjp``/``select_jvp``, ``scatter_along``,
+``take_along``).
 
-Contract: ``dim`` may be None (all dims), an int or a sequence; ``keepdim`` keeps reduced dims
-with size 1. Node names follow PyTorch (``SumBackward0`` for a full reduction,
-``SumBackward1`` with ``dim``). Integer and bool sums give int64, as PyTorch. ``max(dim)``
-returns a ``(values, indices)`` named tuple printing like ``torch.return_types.max``.
+Contract: ``dim`` may be None (all dims), an int or a sequence (an empty one means all dims, as
+PyTorch; all/any excepted); ``keepdim`` keeps reduced dims with size 1. Node names follow
+PyTorch (``SumBackward0`` for a full reduction, ``SumBackward1`` with ``dim``). Integer and
+bool sums and products give int64 unless ``dtype=``, as PyTorch. ``max(dim)`` returns a
+``(values, indices)`` named tuple printing like ``torch.return_types.max``, whose gradient goes
+to the returned index; amax/amin/aminmax and full max/min share it evenly among ties.
 """
 
 from __future__ import annotations
@@ -757,6 +761,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 for _name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin",
-              "var", "std", "var_mean", "std_mean", "nansum", "nanmean", "logsumexp", "all",
-              "any", "count_nonzero", "norm"):
+              "var", "std", "nansum", "nanmean", "logsumexp", "all", "any", "count_nonzero",
+              "norm"):
     register(globals()[_name], _name)
+register(var_mean, "var_mean", method=False)  # functions only, as in PyTorch
+register(std_mean, "std_mean", method=False)
