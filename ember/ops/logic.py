@@ -53,7 +53,8 @@ bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 def bitwise_not(input):
     if input._data.dtype.kind not in "iub":
-        raise RuntimeError("bitwise_not is only supported for integer and boolean tensors")
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{input.dtype.scalar_name}'")
     return wrap(np.invert(input._data))
 
 
@@ -112,11 +113,25 @@ def signbit(input):
     return wrap(np.asarray(np.signbit(a)))
 
 
+def _check_close(input, other, rtol, atol):
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError(f"{input.dtype.scalar_name} did not match {other.dtype.scalar_name}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol:g}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol:g}")
+
+
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return wrap(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    """``|input - other| <= atol + rtol * |other|`` elementwise (same dtypes required)."""
+    _check_close(input, other, rtol, atol)
+    return wrap(np.asarray(np.isclose(input._data, other._data, rtol=rtol, atol=atol,
+                                      equal_nan=equal_nan)))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """Whether ``isclose`` holds everywhere."""
+    _check_close(input, other, rtol, atol)
     return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

@@ -119,12 +119,19 @@ def _add_vjp(ctx, g):
 AddBackward0 = node_class("AddBackward0", _add_vjp, elementwise)
 
 
+def _check_alpha(alpha, rt):
+    if rt.kind in "iub" and isinstance(alpha, float):
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number.")
+
+
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` with PyTorch's type promotion and broadcasting."""
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     if alpha != 1:
+        _check_alpha(alpha, rt)
         bd = bd * alpha
     data = _fix_dtype(np.add(ad, bd), rt)
     if STATE.enabled and (_rg(input) or _rg(other)):
@@ -156,6 +163,7 @@ def sub(input, other, *, alpha=1, out=None):
     ad, bd, rt = _operands(input, other)
     _check_bool_sub(rt)
     if alpha != 1:
+        _check_alpha(alpha, rt)
         bd = bd * alpha
     data = _fix_dtype(np.subtract(ad, bd), rt)
     if STATE.enabled and recording(input, other):
@@ -300,6 +308,17 @@ def div_scalar(input, other):
     return wrap(data)
 
 
+def not_implemented_node(op_name):
+    """The node PyTorch records for an op without a derivative
+    (``torch::autograd::NotImplemented``): its backward raises PyTorch's error."""
+    def rule(ctx, *grads):
+        raise RuntimeError(f"derivative for aten::{op_name} is not implemented")
+    return node_class("NotImplemented", rule, rule, display_name="torch::autograd::NotImplemented")
+
+
+FloorDivideNotImplemented = not_implemented_node("floor_divide")
+
+
 def floor_divide(input, other):
     """``input // other``: rounds toward negative infinity; not differentiable."""
     if type(input) is not Tensor:
@@ -307,7 +326,10 @@ def floor_divide(input, other):
     ad, bd, rt = _operands(input, other)
     if rt.kind in "iu" and not np.all(bd):
         raise RuntimeError("ZeroDivisionError")
-    return wrap(_fix_dtype(np.floor_divide(ad, bd), rt))
+    data = _fix_dtype(np.floor_divide(ad, bd), rt)
+    if STATE.enabled and recording(input, other):
+        return record(FloorDivideNotImplemented, data, (input, other))
+    return wrap(data)
 
 
 def _need(ctx, i):
@@ -423,7 +445,18 @@ def _rpow(self, base):
     """``base ** self`` for a scalar base."""
     base = _scalar(base)
     rt = _dt.binary_result_np(self._data, base)
-    data = _fix_dtype(np.power(np.asarray(base, dtype=rt), self._data.astype(rt)), rt)
+    e = self._data.astype(rt)
+    if rt.kind in "iu" and np.any(e < 0):
+        # NOTE: integer powers with negative exponents truncate toward 0, as in PyTorch:
+        # 0 unless the base is 1 (1) or -1 (+-1).
+        data = np.power(np.asarray(base, dtype=rt), np.maximum(e, 0))
+        if base == -1:
+            tail = np.where(e % 2 == 0, 1, -1)
+        else:
+            tail = np.full(e.shape, 1 if base == 1 else 0)
+        data = np.where(e < 0, tail, data).astype(rt)
+    else:
+        data = _fix_dtype(np.power(np.asarray(base, dtype=rt), e), rt)
     if STATE.enabled and recording(self):
         return record(PowBackward2, data, (self,), save=(self,), args=(base,), save_out=True)
     return wrap(data)
@@ -434,6 +467,14 @@ def float_power(input, exponent):
     x = input.double() if isinstance(input, Tensor) else input
     e = exponent.double() if isinstance(exponent, Tensor) else exponent
     return pow(x, e)
+
+
+def _float_power_inplace_op(input, exponent):
+    """What ``Tensor.float_power_`` computes: only a float64 tensor can hold the result."""
+    if input._data.dtype != np.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {input.dtype.scalar_name}"
+                           " but the operation's result requires dtype Double")
+    return float_power(input, exponent)
 
 
 # ==== binary float math ====================================================================
@@ -675,12 +716,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 
 # ---- heaviside ----
-def _heaviside_vjp(ctx, *grads):
-    raise RuntimeError("derivative for aten::heaviside is not implemented")
-
-
-HeavisideNotImplemented = node_class("NotImplemented", _heaviside_vjp, _heaviside_vjp,
-                                     display_name="torch::autograd::NotImplemented")
+HeavisideNotImplemented = not_implemented_node("heaviside")
 
 
 def heaviside(input, values):
@@ -709,4 +745,5 @@ register(rsub, "rsub", method=False)
 register(_rpow, "__rpow__", function=False)
 register_arithmetic_inplace(add, sub, mul, div)
 register_inplace(pow, remainder, fmod, floor_divide, atan2, hypot, copysign, lerp, addcmul,
-                 addcdiv, heaviside, aliases=(("arctan2_", atan2),))
+                 addcdiv, heaviside,
+                 aliases=(("arctan2_", atan2), ("float_power_", _float_power_inplace_op)))

@@ -16,7 +16,7 @@ from ..tensor import Tensor
 from ._jvp import elementwise, zeros_for
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .pointwise import _operands, _rg, _scalar
+from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast
 
 _make = Tensor._make
 
@@ -66,11 +66,17 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         lo = min if min is None or isinstance(min, Tensor) else _scalar_tensor(min, input)
         hi = max if max is None or isinstance(max, Tensor) else _scalar_tensor(max, input)
-        data = input._data
+        bounds = [t for t in (lo, hi) if t is not None]
+        for t in bounds:
+            check_broadcast(input._data.shape, t._data.shape)
+        # NOTE: tensor bounds take part in type promotion (an int input with float bounds
+        # gives a float result), as in PyTorch.
+        rt = _result_np(input, *bounds)
+        data = input._data.astype(rt, copy=False)
         if lo is not None:
-            data = np.maximum(data, lo._data.astype(data.dtype, copy=False))
+            data = np.maximum(data, lo._data.astype(rt, copy=False))
         if hi is not None:
-            data = np.minimum(data, hi._data.astype(data.dtype, copy=False))
+            data = np.minimum(data, hi._data.astype(rt, copy=False))
         if STATE.enabled and recording(input, lo, hi):
             return record(ClampBackward0, np.asarray(data), (input, lo, hi), save=(input, lo, hi))
         return wrap(np.asarray(data))
@@ -156,7 +162,15 @@ def where(condition, input=None, other=None):
             f"{condition.dtype.scalar_name}")
     if not isinstance(input, Tensor):
         if not isinstance(other, Tensor):
-            raise TypeError("where(): at least one of input, other must be a Tensor")
+            # NOTE: two numbers: a float result in the default dtype if either is a float,
+            # else int64 (PyTorch's promotion of wrapped numbers).
+            a, b = _scalar(input), _scalar(other)
+            rt = _dt.get_default_dtype().np if isinstance(a, float) or isinstance(b, float) \
+                else np.dtype(np.int64)
+            if isinstance(a, bool) and isinstance(b, bool):
+                rt = np.dtype(bool)
+            return wrap(np.where(condition._data, np.asarray(a, dtype=rt),
+                                 np.asarray(b, dtype=rt)))
         input = _scalar_to(input, other)
     if not isinstance(other, Tensor):
         other = _scalar_to(other, input)

@@ -268,7 +268,12 @@ log1p, Log1PBackward0 = unary_op("log1p", "Log1PBackward0", np.log1p, _log1p_vjp
 sqrt, SqrtBackward0 = unary_op("sqrt", "SqrtBackward0", np.sqrt, _sqrt_vjp, "out")
 rsqrt, RsqrtBackward0 = unary_op(
     "rsqrt", "RsqrtBackward0", lambda a: np.reciprocal(np.sqrt(a)), _rsqrt_vjp, "out")
-square, _SquareNode = unary_op("square", "PowBackward0", np.square, _square_vjp, "x",
+def _square_np(a):
+    # NOTE: bool squares to int64 in PyTorch (it is pow(x, 2) with an integer exponent).
+    return np.square(a.astype(np.int64) if a.dtype.kind == "b" else a)
+
+
+square, _SquareNode = unary_op("square", "PowBackward0", _square_np, _square_vjp, "x",
                                float_only=False)
 reciprocal, ReciprocalBackward0 = unary_op(
     "reciprocal", "ReciprocalBackward0", np.reciprocal, _reciprocal_vjp, "out")
@@ -316,7 +321,7 @@ relu, ReluBackward0 = unary_op("relu", "ReluBackward0", _relu_np, _relu_vjp, "ou
 
 def _abs_np(a):
     if a.dtype.kind == "b":
-        return a.copy()
+        raise _no_kernel("abs_cpu", a)
     return np.abs(a)
 
 
@@ -354,20 +359,30 @@ def positive(input):
     return input
 
 
-def _keep_int(fn):
+def _no_kernel(kernel, a):
+    """PyTorch's error for a dtype its kernel does not cover."""
+    from ..dtypes import from_np
+
+    return NotImplementedError(
+        f"\"{kernel}\" not implemented for '{from_np(a.dtype).scalar_name}'")
+
+
+def _keep_int(fn, kernel):
     def forward(a):
-        return a.copy() if a.dtype.kind in "iub" else fn(a)
+        if a.dtype.kind == "b":
+            raise _no_kernel(kernel, a)
+        return a.copy() if a.dtype.kind in "iu" else fn(a)
     return forward
 
 
-floor, FloorBackward0 = unary_op("floor", "FloorBackward0", _keep_int(np.floor), _zero_vjp, "",
-                                 float_only=False)
-ceil, CeilBackward0 = unary_op("ceil", "CeilBackward0", _keep_int(np.ceil), _zero_vjp, "",
-                               float_only=False)
-trunc, TruncBackward0 = unary_op("trunc", "TruncBackward0", _keep_int(np.trunc), _zero_vjp, "",
-                                 float_only=False)
-_round0, RoundBackward0 = unary_op("round", "RoundBackward0", _keep_int(np.round), _zero_vjp, "",
-                                   float_only=False)
+floor, FloorBackward0 = unary_op("floor", "FloorBackward0", _keep_int(np.floor, "floor_vml_cpu"),
+                                 _zero_vjp, "", float_only=False)
+ceil, CeilBackward0 = unary_op("ceil", "CeilBackward0", _keep_int(np.ceil, "ceil_vml_cpu"),
+                               _zero_vjp, "", float_only=False)
+trunc, TruncBackward0 = unary_op("trunc", "TruncBackward0", _keep_int(np.trunc, "trunc_vml_cpu"),
+                                 _zero_vjp, "", float_only=False)
+_round0, RoundBackward0 = unary_op("round", "RoundBackward0", _keep_int(np.round, "round_vml_cpu"),
+                                   _zero_vjp, "", float_only=False)
 fix = trunc
 
 
@@ -400,8 +415,14 @@ def round(input, *, decimals=0):  # noqa: A001 - PyTorch's name
     return wrap(data)
 
 
-frac, FracBackward0 = unary_op("frac", "FracBackward0", lambda a: a - np.trunc(a), _frac_vjp, "",
-                               float_only=False, doc="``input - trunc(input)``.")
+def _frac_np(a):
+    if a.dtype.kind in "iub":
+        raise _no_kernel("frac_cpu", a)
+    return a - np.trunc(a)
+
+
+frac, FracBackward0 = unary_op("frac", "FracBackward0", _frac_np, _frac_vjp, "", float_only=False,
+                               doc="``input - trunc(input)``.")
 
 
 

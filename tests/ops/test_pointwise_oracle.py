@@ -106,6 +106,18 @@ def test_values(fn):
     lambda T: T.isreal(T.tensor([1, 2])),
     lambda T: T.isposinf(T.tensor([1, 2])),
     lambda T: T.frac(T.tensor([1.5, -2.25])),
+    lambda T: T.pow(2, T.tensor([5, -7, 3, 0])),
+    lambda T: T.pow(-1, T.tensor([-3, -2, 2])),
+    lambda T: T.pow(1, T.tensor([-3])),
+    lambda T: T.square(T.tensor([True, False])),
+    lambda T: T.clamp(T.tensor([5, -7, 3]), T.tensor([0, 0, 0]), T.tensor([1.5, 1.0, 1.0])),
+    lambda T: T.where(T.tensor([True, False]), 1.0, 0),
+    lambda T: T.where(T.tensor([True, False]), 1, 0),
+    lambda T: T.div(T.tensor([5, -7, 3]), 2, rounding_mode="trunc"),
+    lambda T: T.div(T.tensor([5, -7, 3]), 2, rounding_mode="floor"),
+    lambda T: T.floor_divide(T.tensor([5, -7, 3]), 2),
+    lambda T: T.float_power(T.tensor([5, -7, 3]), 2),
+    lambda T: T.isclose(T.tensor([1, 2]), T.tensor([1, 3])),
 ])
 def test_integer_paths(fn):
     same(fn)
@@ -128,6 +140,20 @@ def test_integer_paths(fn):
     lambda T: T.polygamma(-1, T.tensor([1.0, 2.0])),
     lambda T: T.positive(T.tensor([True])),
     lambda T: T.clamp(T.ones(2)),
+    lambda T: T.clamp(T.ones(3), min=T.ones(2)),
+    lambda T: T.add(T.tensor([1, 2]), T.tensor([1, 2]), alpha=2.5),
+    lambda T: T.sub(T.tensor([1, 2]), 1, alpha=0.5),
+    lambda T: T.tensor([1.5]).float_power_(2),
+    lambda T: T.frac(T.tensor([1, 2])),
+    lambda T: T.trunc(T.tensor([True])),
+    lambda T: T.floor(T.tensor([True])),
+    lambda T: T.abs(T.tensor([True])),
+    lambda T: T.bitwise_not(T.tensor([1.5])),
+    lambda T: T.isclose(T.tensor([1, 2]), T.tensor([1.0, 2.0])),
+    lambda T: T.isclose(T.ones(2), T.ones(2), rtol=-1.5),
+    lambda T: T.allclose(T.ones(2), T.ones(2), atol=-1.0),
+    lambda T: T.allclose(T.ones(2), T.ones(2, dtype=T.float64)),
+    lambda T: T.div(T.ones(2), 2, rounding_mode="round"),
 ])
 def test_errors(fn):
     same(fn)
@@ -167,6 +193,8 @@ def test_errors(fn):
     lambda T, x, y: x.frac_(),
     lambda T, x, y: x.nan_to_num_(),
     lambda T, x, y: x.round_(decimals=1),
+    lambda T, x, y: x.float_power_(2),
+    lambda T, x, y: x.float_power_(y),
     lambda T, x, y: (x + 1).asinh_(),
     lambda T, x, y: x.asinh_(),
     lambda T, x, y: (x + 1).arccosh_(),
@@ -197,10 +225,17 @@ def test_no_gradient_ops(fn):
     same(run)
 
 
-def test_heaviside_backward_raises():
+@pytest.mark.parametrize("fn", [
+    lambda T, x: T.heaviside(x, T.ones(3)),
+    lambda T, x: T.floor_divide(x, 2.0),
+])
+def test_no_derivative_raises(fn):
     def run(T):
         x = T.tensor([-1.0, 0.0, 2.0], requires_grad=True)
-        T.heaviside(x, T.ones(3)).sum().backward()
+        out = fn(T, x)
+        name = out.grad_fn.name()
+        out.sum().backward()
+        return name
     same(run)
 
 
