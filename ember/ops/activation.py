@@ -28,11 +28,19 @@ def _softmax_dim(ndim, name):
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _input_array(input, dtype):
+def _input_array(input, dtype, dim, name):
+    """The array softmax-like ops work on, and the wrapped dim; integer and bool input (after
+    ``dtype``) raise PyTorch's kernel error."""
     a = input._data
     if dtype is not None:
-        return a.astype(dtype.np)
-    return float_data(a)
+        a = a.astype(dtype.np)
+    if dim is None:
+        dim = _softmax_dim(a.ndim, name)
+    d = _wrap_dim(dim, a.ndim)
+    if a.dtype.kind not in "fcV":
+        last = "_lastdim" if a.ndim == 0 or d == a.ndim - 1 else ""
+        _check_float(a, f"{name}{last}_kernel_impl")
+    return a, d
 
 
 # ---- softmax / log_softmax ----
@@ -74,10 +82,7 @@ def _shifted(a, d):
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``."""
-    a = _input_array(input, dtype)
-    if dim is None:
-        dim = _softmax_dim(a.ndim, "softmax")
-    d = _wrap_dim(dim, a.ndim)
+    a, d = _input_array(input, dtype, dim, "softmax")
     e = np.exp(_shifted(a, d))
     data = e / np.sum(e, axis=d, keepdims=True) if a.ndim else e / e
     if STATE.enabled and recording(input):
@@ -88,10 +93,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``x - logsumexp(x)`` along ``dim``, computed stably."""
-    a = _input_array(input, dtype)
-    if dim is None:
-        dim = _softmax_dim(a.ndim, "log_softmax")
-    d = _wrap_dim(dim, a.ndim)
+    a, d = _input_array(input, dtype, dim, "log_softmax")
     s = _shifted(a, d)
     data = s - np.log(np.sum(np.exp(s), axis=d, keepdims=True)) if a.ndim else s
     if STATE.enabled and recording(input):
@@ -99,8 +101,18 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         return record(LogSoftmaxBackward0, data, (src,), args=(d,), save_out=True)
     return wrap(data)
 
-register(softmax)
-register(log_softmax)
+def _torch_softmax(input, dim, dtype=None):
+    return softmax(input, dim, dtype=dtype)
+
+
+def _torch_log_softmax(input, dim, dtype=None):
+    return log_softmax(input, dim, dtype=dtype)
+
+
+# NOTE: torch.softmax / Tensor.softmax take (dim, dtype) positionally; nn.functional's take
+# (dim, _stacklevel, dtype).
+register(_torch_softmax, "softmax")
+register(_torch_log_softmax, "log_softmax")
 
 # ==== elementwise activations ==============================================================
 # NOTE [activation rules]: each rule is ``g`` times the derivative, written with ember ops on

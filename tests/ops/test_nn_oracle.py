@@ -345,3 +345,30 @@ def test_embedding_max_norm():
 ])
 def test_bilinear_oracle(call):
     same(lambda T: call(T, T.nn.functional))
+
+
+# ---- softmax / log_softmax arguments ------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda T, x: T.softmax(x, 2),
+    lambda T, x: x.log_softmax(-3),
+    lambda T, x: T.nn.functional.softmax(x),
+    lambda T, x: T.nn.functional.log_softmax(x[0]),
+    lambda T, x: T.nn.functional.softmax(x.sum()),
+    lambda T, x: T.softmax(x.long(), 1),
+    lambda T, x: T.log_softmax(x.long(), 0),
+    lambda T, x: T.softmax(x.long(), 1, dtype=T.float64),
+    lambda T, x: T.softmax(x, 1, T.float64),
+    lambda T, x: x.log_softmax(0, T.float64),
+    lambda T, x: T.nn.functional.softmin(x.long(), 1),
+    lambda T, x: T.softmax(x[:0], 1),
+    lambda T, x: T.nn.functional.softmax(x * 1e4, 1),
+    lambda T, x: T.nn.functional.log_softmax(x * -1e4, 0),
+])
+def test_softmax_arguments(call):
+    def fn(T):
+        x = T.tensor([[1.0, -2.0, 3.0], [0.5, 0.25, -1.0]], requires_grad=True)
+        out = call(T, x)
+        w = T.tensor([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]])[:out.shape[0]] if out.dim() else 1.0
+        return out, T.autograd.grad((out * w).sum(), x)
+    same(fn)
