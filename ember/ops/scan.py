@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
-from ..tensor import _wrap_dim
+from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
@@ -227,3 +227,26 @@ def logcumsumexp(input, dim):
 for _name in ("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"):
     register(globals()[_name], _name)
 register_inplace(cumsum, cumprod)
+
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _dtype_checked(method):
+    """``cumsum_``/``cumprod_`` with ``dtype=``: PyTorch refuses a dtype other than self's."""
+    def checked(self, dim, *, dtype=None):
+        if dtype is not None and dtype != self.dtype:
+            def c_name(dt):
+                return _C_NAMES.get(str(dt).replace("torch.", ""), str(dt))
+
+            raise RuntimeError(f"Bad in-place call: input tensor dtype {c_name(self.dtype)} and "
+                               f"output tensor dtype {c_name(dtype)} should match")
+        return method(self, dim, dtype=dtype)
+    checked.__name__ = method.__name__
+    checked.__doc__ = method.__doc__
+    return checked
+
+
+for _name in ("cumsum_", "cumprod_"):
+    register(_dtype_checked(getattr(Tensor, _name)), _name, function=False)

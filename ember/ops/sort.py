@@ -6,9 +6,11 @@ indices sends the gradient of each value to the index it came from (a scatter al
 full ``median``/``nanmedian`` (no dim) share it evenly among tied elements, as PyTorch.
 Sorting is stable (so ``stable=True`` and the default agree); NaN sorts as the largest value.
 
-NOTE [tie indices]: PyTorch's ``kthvalue``/``median``/``topk`` pick among tied values through
-a selection algorithm whose choice of index is unspecified; ember returns the first tied
-element in stable sorted order. Values (and gradients away from ties) agree.
+NOTE [tie indices]: PyTorch's ``sort`` without ``stable=True`` (an introsort) and its
+``kthvalue``/``median``/``topk`` (selection algorithms) order tied values in an unspecified way
+that changes with the input size; ember always sorts stably and takes the first tied element
+in stable sorted order. Values agree, and so do indices and gradients away from ties;
+``stable=True`` sorts agree exactly.
 """
 
 from __future__ import annotations

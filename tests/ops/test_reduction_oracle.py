@@ -399,3 +399,23 @@ MISC = {
 @pytest.mark.parametrize("name", sorted(MISC))
 def test_misc(name):
     same(MISC[name])
+
+
+def test_inplace_scan_on_view():
+    def run(T):
+        x = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        z = (x * 1.0).clone()
+        w = z[1:]
+        w.cumprod_(0)
+        (z * T.tensor([1.0, 2.0, 3.0])).sum().backward()
+        return z, w, x.grad
+    same(run)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T: T.tensor([1, 2]).cumsum_(0, dtype=T.int64),
+    lambda T: T.tensor([1.0, 2.0]).cumprod_(dim=0),
+    lambda T: T.tensor([1, 2]).cumsum_(0, dtype=T.float32),
+])
+def test_inplace_scan_dtypes(fn):
+    same(fn)
