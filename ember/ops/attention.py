@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE, no_grad
 from ..random import _rng
 from ._jvp import out_zeros
@@ -21,14 +22,9 @@ from .activation import softmax
 
 FUNCTIONAL = ["scaled_dot_product_attention"]
 
-# C++ type names PyTorch's attention messages print.
-_CPP_NAMES = {"float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
-              "float64": "double", "int64": "long int", "int32": "int", "int16": "short int",
-              "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
-
 
 def _cpp(t):
-    return _CPP_NAMES.get(t._data.dtype.name, t._data.dtype.name)
+    return _dt.from_np(t._data.dtype).cpp_name
 
 
 def _repeat_heads(t, n_rep):

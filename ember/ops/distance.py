@@ -32,17 +32,28 @@ def _value_clamped(t, eps):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """``sum(x1 / |x1| * x2 / |x2|)`` over ``dim``; each norm's value is clamped at ``eps``."""
-    kind = np.result_type(x1._data, x2._data)
-    if kind.kind not in "fV":
+    common = _dt.result_type(x1, x2)
+    if not common.is_floating_point:
         raise RuntimeError("expected common dtype to be floating point, yet common dtype is "
-                           f"{_dt.from_np(kind).scalar_name}")
+                           f"{common.scalar_name}")
+    # NOTE: integer (and bool) inputs are converted to the common dtype, as PyTorch.
+    if x1._data.dtype.kind in "biu":
+        x1 = x1.to(common)
+    if x2._data.dtype.kind in "biu":
+        x2 = x2.to(common)
     n1 = _value_clamped(linalg_vector_norm(x1, 2, dim, keepdim=True), eps)
     n2 = _value_clamped(linalg_vector_norm(x2, 2, dim, keepdim=True), eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
 # ---- pairwise_distance (PyTorch: norm(x1 - x2 + eps, p, last dim)) ----
-NormBackward1 = node_class("NormBackward1", _norm_vjp,
+def _pnorm_vjp(ctx, g):
+    if ctx.args[0] == 0:  # the count of nonzeros: no gradient (None, as PyTorch)
+        return (None,)
+    return _norm_vjp(ctx, g)
+
+
+NormBackward1 = node_class("NormBackward1", _pnorm_vjp,
                            fiberwise(lambda ctx: (ctx.args[2], ctx.args[3])))
 
 
@@ -51,7 +62,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     d = x1 - x2 + eps
     dims = _dims(max(x1._data.ndim, x2._data.ndim) - 1, d._data.ndim)
     data = linalg_vector_norm(wrap(d._data), p, dims, keepdim)._data
-    if STATE.enabled and recording(d) and p != 0:
+    if STATE.enabled and recording(d):
         return record(NormBackward1, data, (d,), save=(d,), save_out=True,
                       args=(float(p), d._data.shape, dims, keepdim))
     return wrap(data)
@@ -113,10 +124,57 @@ def _pnorm_last(diff, p):
     return np.sum(a ** p, axis=-1) ** (1.0 / p)
 
 
+def _euclidean_vjp(ctx, g):
+    x1, x2, res = ctx.saved_tensors
+    # NOTE: PyTorch's _euclidean_dist_backward; the subgradient at a zero distance is 0.
+    zero = wrap(res._data == 0)
+    ratio = where(zero, 0.0, g / where(zero, 1.0, res))
+    return (x1 * ratio.sum(-1, keepdim=True) - ratio.matmul(x2),
+            x2 * ratio.sum(-2).unsqueeze(-1) - ratio.transpose(-2, -1).matmul(x1))
+
+
+def _euclidean_jvp(ctx, t1, t2):
+    x1, x2, res = ctx.saved_tensors
+    num = None
+    if t1 is not None:
+        num = (x1 * t1).sum(-1, keepdim=True) - t1.matmul(x2.transpose(-2, -1))
+    if t2 is not None:
+        n2 = (x2 * t2).sum(-1).unsqueeze(-2) - x1.matmul(t2.transpose(-2, -1))
+        num = n2 if num is None else num + n2
+    if num is None:
+        return out_zeros(ctx)
+    zero = wrap(res._data == 0)
+    return where(zero, 0.0, num / where(zero, 1.0, res))
+
+
+EuclideanDistBackward0 = node_class("EuclideanDistBackward0", _euclidean_vjp, _euclidean_jvp)
+
+
+def _euclidean_dist(x1, x2):
+    """PyTorch's matmul form of p=2 cdist on 3-D inputs: sqrt(max(|a|^2 - 2 a.b + |b|^2, 0))."""
+    a, b = x1._data, x2._data
+    sq = (a * a).sum(-1)[..., :, None] + (b * b).sum(-1)[..., None, :]
+    sq -= 2 * (a @ b.swapaxes(-1, -2))
+    data = np.sqrt(np.maximum(sq, 0)).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(x1, x2):
+        return record(EuclideanDistBackward0, data, (x1, x2), save=(x1, x2), save_out=True)
+    return wrap(data)
+
+
+_COMPUTE_MODES = {"use_mm_for_euclid_dist_if_necessary": 0, "use_mm_for_euclid_dist": 1,
+                  "donot_use_mm_for_euclid_dist": 2}
+
+
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """Batched ``p``-norm distances between the rows of ``x1`` (..., P, M) and ``x2``
-    (..., R, M): shape (..., P, R). NOTE: always the direct difference form (PyTorch's
-    matmul shortcut for large p=2 inputs trades accuracy for speed)."""
+    (..., R, M): shape (..., P, R).
+
+    NOTE: as PyTorch, p=2 with more than 25 rows on either side (or
+    ``compute_mode='use_mm_for_euclid_dist'``) uses the matmul form (EuclideanDistBackward0
+    under a view); otherwise the direct difference form (CdistBackward0)."""
+    if compute_mode not in _COMPUTE_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    mode = _COMPUTE_MODES[compute_mode]
     a, b = x1._data, x2._data
     for name, t in (("X1", a), ("X2", b)):
         if t.dtype.kind not in "fV":
@@ -135,6 +193,14 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
     p = float(p)
+    r1, r2 = a.shape[-2], b.shape[-2]
+    if (p == 2 and a.size and b.size and a.shape[-1]
+            and (mode == 1 or (mode == 0 and (r1 > 25 or r2 > 25)))):
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        n = int(np.prod(batch))
+        e1 = x1.expand(*batch, *a.shape[-2:]).reshape(n, *a.shape[-2:])
+        e2 = x2.expand(*batch, *b.shape[-2:]).reshape(n, *b.shape[-2:])
+        return _euclidean_dist(e1, e2).view(*batch, r1, r2)
     data = _pnorm_last(a[..., :, None, :] - b[..., None, :, :], p).astype(a.dtype, copy=False)
     if STATE.enabled and recording(x1, x2):
         return record(CdistBackward0, data, (x1, x2), save=(x1, x2), save_out=True, args=(p,))

@@ -24,7 +24,8 @@ from .activation import log_softmax
 from .distance import pairwise_distance
 from .pointwise import div_scalar
 from .reduction import scatter_along
-from .select import ClampMinBackward0, minimum, where
+from .select import minimum, where
+from .special import xlogy
 
 FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits",
               "binary_cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -169,11 +170,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / n_classes
         w = logp if weight is None else logp * _class_shape(weight, input._data.ndim, class_dim)
+        if reduction == "sum":
+            return -(w * target).sum()  # NegBackward0, as PyTorch
         losses = -(w * target).sum(class_dim)
         if reduction == "none":
             return losses
-        if reduction == "sum":
-            return losses.sum()
         return div_scalar(losses.sum(), losses._data.size if input._data.ndim > 1 else 1)
     _check_class_target(target._data)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
@@ -202,6 +203,14 @@ def _class_shape(weight, ndim, class_dim):
     shape = [1] * ndim
     shape[class_dim] = -1
     return weight.reshape(shape)
+
+
+def _not_differentiable(op, **args):
+    """PyTorch's error for a tensor argument with no derivative formula that requires grad."""
+    for name, t in args.items():
+        if t is not None and STATE.enabled and recording(t):
+            raise RuntimeError(f"The function '{op}' is not differentiable with respect to "
+                               f"argument '{name}'. This input cannot have requires_grad True.")
 
 
 # ---- binary_cross_entropy_with_logits ----
@@ -246,6 +255,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduction="mean", pos_weight=None):
     """Sigmoid + binary cross-entropy in one stable op."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    _not_differentiable("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     if target._data.shape != input._data.shape:
         raise ValueError(f"Target size ({Size(target._data.shape)}) must be the same as input "
                          f"size ({Size(input._data.shape)})")
@@ -436,6 +446,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """Binary cross-entropy of probabilities ``input``; each log is clamped at -100, as
     PyTorch, so a 0 or 1 probability gives a finite loss."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    _not_differentiable("binary_cross_entropy", weight=weight)
     if target._data.shape != input._data.shape:
         raise ValueError(
             f"Using a target size ({Size(target._data.shape)}) that is different to the input "
@@ -468,9 +479,7 @@ SoftMarginLossBackward0 = node_class("SoftMarginLossBackward0", _soft_margin_vjp
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """``log(1 + exp(-target * input))`` (targets +-1), computed as a stable softplus."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    if STATE.enabled and recording(target):
-        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
-                           "to argument 'target'. This input cannot have requires_grad True.")
+    _not_differentiable("soft_margin_loss", target=target)
     a, b = np.broadcast_arrays(float_data(input._data), float_data(target._data))
     z = -a * b
     loss = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))).astype(a.dtype, copy=False)
@@ -479,12 +488,6 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 
 
 # ---- composed losses (PyTorch decomposes these; the grad_fn is that of the last op) ----
-def _xlogy_self(t):
-    """``t * log(t)`` with 0 at ``t == 0`` (PyTorch's xlogy(t, t))."""
-    pos = wrap(t._data > 0)
-    return where(pos, t * where(pos, t, 1.0).log(), 0.0)
-
-
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL divergence of log-probabilities ``input`` from ``target`` (probabilities, or
     log-probabilities with ``log_target=True``); 'batchmean' divides the sum by the batch."""
@@ -501,7 +504,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        loss = _xlogy_self(target) - target * input
+        loss = xlogy(target, target) - target * input
     if reduction == "batchmean":
         out = loss.sum()
         return out / input._data.shape[0] if input._data.ndim != 0 else out
@@ -550,14 +553,6 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _apply_reduction(loss, reduction)
 
 
-def _clamp_min0(x):
-    """``x.clamp_min(0)`` recorded as PyTorch's ClampMinBackward0."""
-    data = np.maximum(x._data, 0).astype(x._data.dtype, copy=False)
-    if STATE.enabled and recording(x):
-        return record(ClampMinBackward0, data, (x,), save=(x,), args=(0, None))
-    return wrap(data)
-
-
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                         reduction="mean"):
     """``max(0, -target * (input1 - input2) + margin)``."""
@@ -567,7 +562,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {Size(input1._data.shape)}, input2: {Size(input2._data.shape)}, target: "
             f"{Size(target._data.shape)} ")
-    return _apply_reduction(_clamp_min0(-target * (input1 - input2) + margin), reduction)
+    return _apply_reduction((-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
@@ -576,7 +571,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     reduction = _legacy_reduction(size_average, reduce, reduction)
     t = target._data
     zeros = input * 0.0
-    margin_clamp = _clamp_min0(margin - input)
+    margin_clamp = (margin - input).clamp_min(0)
     out = where(wrap(t != 1), margin_clamp, zeros) + where(wrap(t != -1), input, zeros)
     return _apply_reduction(out, reduction)
 
@@ -618,7 +613,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     cos = prod_sum / (mag1 * mag2).sqrt()
     zeros = cos * 0.0
     t = target._data
-    out = where(wrap(t == 1), 1 - cos, zeros) + where(wrap(t == -1), _clamp_min0(cos - margin),
+    out = where(wrap(t == 1), 1 - cos, zeros) + where(wrap(t == -1), (cos - margin).clamp_min(0),
                                                       zeros)
     return _apply_reduction(out, reduction)
 
@@ -639,7 +634,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     dist_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         dist_neg = minimum(dist_neg, pairwise_distance(positive, negative, p, eps))
-    return _apply_reduction(_clamp_min0(margin + dist_pos - dist_neg), reduction)
+    return _apply_reduction((margin + dist_pos - dist_neg).clamp_min(0), reduction)
 
 
 # ---- multi_margin_loss ----
@@ -676,6 +671,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight._data.ndim != 1:
         raise ValueError("weight must be one-dimensional")
+    _not_differentiable("multi_margin_loss", weight=weight)
     x = float_data(input._data)
     t = target._data
     squeeze = x.ndim <= 1

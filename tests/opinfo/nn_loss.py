@@ -188,6 +188,8 @@ RECORDS = [
              op="F.pairwise_distance"),
     OpRecord("cdist", lambda T, a, b: T.cdist(a, b),
              [((3, 2), (4, 2)), ((2, 3, 2), (1, 2, 2))]),
+    OpRecord("cdist_mm", lambda T, a, b: T.cdist(a, b, compute_mode="use_mm_for_euclid_dist"),
+             [((3, 2), (2, 2)), ((2, 3, 2), (1, 2, 2))], op="cdist"),
     OpRecord("cdist_p1", lambda T, a, b: T.cdist(a, b, p=1), [((3, 2), (2, 2))], op="cdist"),
     OpRecord("cdist_p3", lambda T, a, b: T.cdist(a, b, p=3), [((3, 2), (2, 2))], op="cdist"),
     OpRecord("cdist_pinf", lambda T, a, b: T.cdist(a, b, p=float("inf")), [((3, 2), (2, 2))],

@@ -77,6 +77,13 @@ ERRORS = {
     "cdist_columns": lambda T: T.cdist(_t(T, X), T.ones(2, 5, dtype=T.float64)),
     "cdist_1d": lambda T: T.cdist(_t(T, X[0]), _t(T, X)),
     "cdist_negative_p": lambda T: T.cdist(_t(T, X), _t(T, Y), p=-1),
+    "cdist_mode": lambda T: T.cdist(_t(T, X), _t(T, Y), compute_mode="fast"),
+    "bce_weight_grad": lambda T: T.nn.functional.binary_cross_entropy(
+        _t(T, [0.5]), _t(T, [1.0]), weight=_t(T, [1.0], True)),
+    "bce_logits_pos_weight_grad": lambda T: T.nn.functional.binary_cross_entropy_with_logits(
+        _t(T, [0.5]), _t(T, [1.0]), pos_weight=_t(T, [1.0], True)),
+    "mm_weight_grad": lambda T: T.nn.functional.multi_margin_loss(
+        _t(T, X), T.tensor([0, 1, 1]), weight=_t(T, [1.0] * 4, True)),
     "cdist_int": lambda T: T.cdist(T.ones(3, 3, dtype=T.int64), T.ones(3, 3, dtype=T.int64)),
     "pdist_1d": lambda T: T.nn.functional.pdist(_t(T, X[0])),
     "normalize_dim": lambda T: T.nn.functional.normalize(_t(T, X), dim=3),
@@ -180,6 +187,31 @@ def test_cosine_similarity_tiny_norm_clamped():
         out.sum().backward()
         return out, x.grad
     same(run, rtol=1e-5)
+
+
+def test_pairwise_distance_p0_has_no_gradient():
+    def run(T):
+        x = _t(T, X, True)
+        out = T.nn.functional.pairwise_distance(x, _t(T, Y), p=0)
+        return out, T.autograd.grad(out.sum(), x, allow_unused=True)
+    same(run)
+
+
+def test_cdist_large_uses_matmul_form():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(2, 27, 3)), rng.normal(size=(1, 4, 3))
+
+    def run(T):
+        x = _t(T, a, True)
+        out = T.cdist(x, _t(T, b))
+        out.sum().backward()
+        return out, x.grad
+    same(run)
+
+
+def test_cross_entropy_probs_sum_graph():
+    same(lambda T: T.nn.functional.cross_entropy(_t(T, X, True), _t(T, Y).softmax(1),
+                                                 reduction="sum"))
 
 
 # ---- empty inputs, one_hot ----
