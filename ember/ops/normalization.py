@@ -24,7 +24,8 @@ from ..autograd.grad_mode import STATE, no_grad
 from ._jvp import _fit, out_zeros
 from ._registry import float_data, node_class, record, recording, register, wrap
 
-FUNCTIONAL = ["layer_norm", "group_norm", "batch_norm", "instance_norm", "rms_norm"]
+FUNCTIONAL = ["layer_norm", "group_norm", "batch_norm", "instance_norm", "rms_norm",
+              "local_response_norm"]
 
 
 # ---- the shared core ----
@@ -299,6 +300,36 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     r = (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
     out = input * r
     return out * weight if weight is not None else out
+
+
+# ---- local_response_norm ----
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """``x / (k + alpha * mean of x^2 over a window of size channels) ** beta`` (channels
+    zero-padded as PyTorch's average pool)."""
+    from ..creation import zeros
+    from .join import cat
+
+    shape = tuple(input._data.shape)
+    nd = len(shape)
+    if nd < 3:
+        raise ValueError("Expected 3D or higher dimensionality                          "
+                         f"input (got {nd} dimensions)")
+    if input._data.size == 0:
+        return input
+    sq = input.mul(input)
+    dtype = sq.dtype
+    before, after = size // 2, (size - 1) // 2
+    parts = [zeros((shape[0], before) + shape[2:], dtype=dtype)] if before else []
+    parts.append(sq)
+    if after:
+        parts.append(zeros((shape[0], after) + shape[2:], dtype=dtype))
+    padded = cat(parts, 1) if len(parts) > 1 else sq
+    # NOTE: a sum of `size` shifted slices (a loop over window offsets, not elements).
+    total = padded.narrow(1, 0, shape[1])
+    for off in range(1, size):
+        total = total + padded.narrow(1, off, shape[1])
+    div = (total / size).mul(alpha).add(k).pow(beta)
+    return input / div
 
 
 # ==== registration =========================================================================

@@ -83,6 +83,10 @@ RECORDS = [
     OpRecord("rms_norm", lambda T, x, w: _F(T).rms_norm(x, [3], w), [((2, 3), (3,))]),
     OpRecord("rms_norm_eps", lambda T, x: T.rms_norm(x, (3, 4), eps=1e-4), [((2, 3, 4),)],
              op="rms_norm"),
+    OpRecord("local_response_norm", lambda T, x: _F(T).local_response_norm(x, 3, 0.5, 0.75, 2.0),
+             [((2, 4, 3),), ((1, 3, 2, 2),)]),
+    OpRecord("local_response_norm_wide", lambda T, x: _F(T).local_response_norm(x, 4, 1.0),
+             [((1, 3, 2, 1, 2),)], op="local_response_norm"),
     # ---- linear layers, embedding, dropout ----
     OpRecord("bilinear", lambda T, x, y, w, b: _F(T).bilinear(x, y, w, b),
              [((2, 3), (2, 4), (5, 3, 4), (5,)), ((2, 1, 3), (2, 1, 2), (2, 3, 2), (2,))]),

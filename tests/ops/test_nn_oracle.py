@@ -372,3 +372,13 @@ def test_softmax_arguments(call):
         w = T.tensor([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]])[:out.shape[0]] if out.dim() else 1.0
         return out, T.autograd.grad((out * w).sum(), x)
     same(fn)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, F: F.local_response_norm(T.ones(2, 3), 2),
+    lambda T, F: F.local_response_norm(T.ones(0, 3, 2, requires_grad=True), 2).grad_fn,
+    lambda T, F: F.local_response_norm(_nx(T, 2, 3, 2), 5, 1.0, 0.5, 2.0),
+    lambda T, F: F.local_response_norm(_nx(T, 1, 4, 2, 2), 1),
+])
+def test_local_response_norm_oracle(call):
+    same(lambda T: call(T, T.nn.functional))
