@@ -419,3 +419,51 @@ def test_inplace_scan_on_view():
 ])
 def test_inplace_scan_dtypes(fn):
     same(fn)
+
+
+# ---- keyword and positional forms, reprs, grad_fn names ----
+X = [[0.5, -1.0, 2.0], [1.5, 3.0, -0.25]]
+CALLS = {
+    "max_pos_keepdim": lambda T: T.max(T.tensor(X), 1, True),
+    "sort_kw": lambda T: T.sort(T.tensor(X), dim=0, descending=True),
+    "median_kw": lambda T: T.median(T.tensor(X), dim=1, keepdim=True),
+    "topk_kw": lambda T: T.topk(T.tensor(X), k=1, dim=0, largest=False),
+    "cumsum_kw": lambda T: T.cumsum(T.tensor(X), dim=0),
+    "lcse_kw": lambda T: T.logcumsumexp(T.tensor(X), dim=0),
+    "mode_default": lambda T: T.mode(T.tensor(X)),
+    "kth_kw": lambda T: T.kthvalue(T.tensor(X), 2, dim=0, keepdim=True),
+    "std_unbiased_kw": lambda T: T.tensor(X).std(unbiased=False),
+    "std_correction_none_dim": lambda T: T.tensor(X).std(dim=None, correction=0),
+    "nansum_keepdim": lambda T: T.tensor(X).nansum(keepdim=True),
+    "amax_tuple": lambda T: T.amax(T.tensor(X), dim=(0, 1)),
+    "max_0d": lambda T: T.tensor(2.0).max(),
+    "argmax_none_keepdim": lambda T: T.argmax(T.tensor(X), dim=None, keepdim=True),
+    "sum_neg_tuple_keepdim": lambda T: T.tensor(X).sum((-1, -2), keepdim=True),
+    "repr_aminmax": lambda T: repr(T.tensor(X).aminmax()),
+    "repr_sort": lambda T: repr(T.tensor(X).sort()),
+    "repr_cummax": lambda T: repr(T.tensor(X).cummax(0)),
+    "unpack": lambda T: [t for t in T.tensor(X).max(0)],
+    "var_mean_keepdim": lambda T: T.var_mean(T.tensor(X), 1, keepdim=True),
+    "var_mean_unbiased_pos": lambda T: T.var_mean(T.tensor(X), 1, False),
+    "std_mean_correction": lambda T: T.std_mean(T.tensor(X), correction=2),
+    "logsumexp_kw": lambda T: T.logsumexp(T.tensor(X), dim=1, keepdim=True),
+    "prod_keepdim_kw": lambda T: T.prod(T.tensor(X), dim=0, keepdim=True),
+    "count_nonzero_none": lambda T: T.count_nonzero(T.tensor(X)),
+    "norm_p2_dim_tuple": lambda T: T.norm(T.tensor(X), 2, (0, 1)),
+    "norm_p_float": lambda T: T.norm(T.tensor(X), 2.5),
+    "cummin_kw": lambda T: T.cummin(T.tensor(X), dim=1),
+    "argsort_kw": lambda T: T.argsort(T.tensor(X), dim=0, descending=True),
+    "msort": lambda T: T.msort(T.tensor(X)),
+    "nanmedian_keepdim": lambda T: T.nanmedian(T.tensor(X), 0, True),
+    "aminmax_dim_pos_err": lambda T: T.aminmax(T.tensor(X), 0),
+    "sort_stable_pos": lambda T: T.tensor(X).sort(0, True),
+    "var_grad_fn": lambda T: T.tensor(X, requires_grad=True).var(0),
+    "mean_grad_fn": lambda T: T.tensor(X, requires_grad=True).mean(()),
+    "nansum_grad_fn": lambda T: T.tensor(X, requires_grad=True).nansum(0),
+    "std_mean_grad_fn": lambda T: T.std_mean(T.tensor(X, requires_grad=True), 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_calls(name):
+    same(CALLS[name])
