@@ -67,6 +67,10 @@ def _slice(input, d, sl):
 def narrow(input, dim, start, length):
     """The view of ``length`` elements from ``start`` along ``dim``."""
     shape = input._data.shape
+    if not shape:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     d = _wrap_dim(dim, len(shape))
     if isinstance(start, Tensor):
         start = int(start)
@@ -96,13 +100,17 @@ def _to_index_array(k, size=None):
         a = k
     else:
         a = np.asarray(k)
-        if a.dtype.kind == "f" or (a.dtype == object):
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if a.size == 0:
             a = a.astype(np.int64)
+        if a.dtype.kind == "f" or (a.dtype == object):
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if a.dtype.kind not in "iub":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if a.dtype == np.uint8:
+        import warnings
+
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                      "torch.bool instead.", UserWarning, stacklevel=4)
         a = a.astype(bool)
     return a
 
@@ -120,10 +128,10 @@ def _expand_ellipsis(key, ndim):
     seen = False
     for k in key:
         if k is Ellipsis:
-            if seen:
-                raise IndexError("an index can only have a single ellipsis ('...')")
+            # NOTE: as in PyTorch, a second ``...`` is allowed and stands for no dims.
+            if not seen:
+                out.extend([slice(None)] * (ndim - n_real))
             seen = True
-            out.extend([slice(None)] * (ndim - n_real))
         else:
             out.append(k)
     return out
@@ -222,6 +230,8 @@ def parse_key(input, key):
                     raise ValueError("slice step cannot be zero")
                 raise ValueError("step must be greater than zero")
             k = slice(_as_int(k.start), _as_int(k.stop), _as_int(k.step))
+        elif isinstance(k, str):
+            raise TypeError(f"new(): invalid data type '{type(k).__name__}'")
         elif not _is_basic_key_item(k):
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
@@ -240,11 +250,40 @@ def _as_int(v):
     return int(v)
 
 
+def split_key(items):
+    """``(basic, advanced)``: PyTorch applies ints, slices and None first (as views), then the
+    tensor indices to that view, so ``x[0, :, t]`` keeps ``t``'s dim in place (NumPy would
+    move it first). ``basic`` is None when it is all full slices."""
+    basic, adv = [], []
+    for k in items:
+        if k is None:
+            basic.append(None)
+            adv.append(slice(None))
+        elif isinstance(k, slice):
+            basic.append(k)
+            adv.append(slice(None))
+        elif isinstance(k, (int, np.integer)):
+            basic.append(k)
+        else:
+            basic.extend([slice(None)] * (k.ndim if k.dtype == bool else 1))
+            adv.append(k)
+    if all(isinstance(k, slice) and k == slice(None) for k in basic):
+        basic = None
+    return basic, tuple(adv)
+
+
 def getitem(input, key):
     """``input[key]``: basic indexing gives views (select/slice/unsqueeze), advanced copies."""
     items, advanced = parse_key(input, key)
     if advanced:
-        return _advanced_index(input, tuple(items))
+        basic, adv = split_key(items)
+        base = input if basic is None else basic_index(input, basic)
+        return _advanced_index(base, adv)
+    return basic_index(input, items)
+
+
+def basic_index(input, items):
+    """The view ``input[items]`` for a parsed key of ints, slices and None."""
     if not (STATE.enabled and recording(input)):
         key = tuple(items) + (Ellipsis,)  # ... keeps a 0-d result a view, not a scalar
         out = wrap(input._data[key])
@@ -276,7 +315,6 @@ def getitem(input, key):
         return _view_op(AliasBackward0, input, input._data.view(), (_np_reshape, (
             input._data.shape,)))
     return out
-
 
 
 # ---- index_put: advanced indexing's write side ----

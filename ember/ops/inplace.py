@@ -26,7 +26,15 @@ from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
 from ..tensor import Tensor
 from ._jvp import out_zeros
 from ._registry import edge, node_class, record, recording, register, wrap
-from .indexing import _put, as_values, index_key, parse_key, put_array
+from .indexing import (
+    _put,
+    as_values,
+    basic_index,
+    index_key,
+    parse_key,
+    put_array,
+    split_key,
+)
 from .shape import AsStridedBackward0, view_replay
 
 LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -412,7 +420,9 @@ def setitem(self, key, value):
     """``self[key] = value``: basic keys copy into a view, advanced keys use index_put_."""
     items, advanced = parse_key(self, key)
     if advanced:
-        index_put_(self, tuple(items), value)
+        # ints, slices and None select a view first, as in PyTorch (see split_key)
+        basic, adv = split_key(items)
+        index_put_(self if basic is None else basic_index(self, basic), adv, value)
         return
     target = self.__getitem__(key)
     if isinstance(value, Tensor):

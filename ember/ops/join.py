@@ -203,6 +203,8 @@ SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_vjp, _SPL
 def unbind(input, dim=0):
     """The slices along ``dim``, as a tuple of views."""
     shape = input._data.shape
+    if not shape:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = _wrap_dim(dim, len(shape))
     keys = [(slice(None),) * d + (i, Ellipsis) for i in range(shape[d])]
     datas = [input._data[k] for k in keys]
@@ -240,8 +242,12 @@ def split(input, split_size_or_sections, dim=0):
 
 def chunk(input, chunks, dim=0):
     """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
+    if input._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
-    size = -(-n // chunks) if chunks else 0
+    size = -(-n // chunks)
     return split(input, max(size, 1) if n else 1, dim)
 
 

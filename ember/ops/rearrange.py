@@ -44,7 +44,7 @@ def flip(input, *dims):
         if d in seen:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
         seen.add(d)
-    data = np.flip(a, dims).copy() if dims else a.copy()
+    data = np.flip(a, dims).copy() if dims and a.ndim else a.copy()
     if STATE.enabled and recording(input):
         return record(FlipBackward0, data, (input,), args=(dims,))
     return wrap(data)

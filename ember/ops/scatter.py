@@ -771,6 +771,9 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     bx, bi = list(b), list(b)
     bx[d], bi[d] = a.shape[d], idx.shape[d]
     x = input if tuple(bx) == a.shape else input.expand(bx)
+    if idx.size and idx.min() < 0:
+        # NOTE: unlike gather, take_along_dim accepts negative indices (from the end)
+        indices = wrap(np.where(idx < 0, idx + a.shape[d], idx))
     i = indices if tuple(bi) == idx.shape else indices.expand(bi)
     return gather(x, d, i)
 

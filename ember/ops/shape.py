@@ -202,11 +202,16 @@ def _infer_shape(shape, numel):
                 raise RuntimeError("only one dimension can be inferred")
             infer = i
         elif s < 0:
-            raise RuntimeError(f"invalid shape dimension {s}")
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape "
+                               f"{_fmt_list(shape)}")
         else:
             known *= s
     if infer is not None:
-        if known == 0 or numel % known:
+        if known == 0:
+            raise RuntimeError(
+                f"cannot reshape tensor of 0 elements into shape {_fmt_list(shape)} because the "
+                "unspecified dimension size -1 can be any value and is ambiguous")
+        if numel % known:
             raise RuntimeError(f"shape '{_fmt_list(shape)}' is invalid for input of size {numel}")
         shape[infer] = numel // known
     elif known != numel:
@@ -290,8 +295,18 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 def unflatten(input, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (one of them may be -1); a view."""
     shape = input._data.shape
     d = _wrap_dim(dim, len(shape))
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    known = 1
+    for s in sizes:
+        known *= s if s != -1 else 1
+    if -1 not in sizes and known != shape[d] or -1 in sizes and known and shape[d] % known:
+        raise RuntimeError(f"unflatten: Provided sizes {_fmt_list(sizes)} don't multiply up to "
+                           f"the size of dim {d} ({shape[d]}) in the input tensor")
     sizes = _infer_shape(sizes, shape[d])
     return view(input, shape[:d] + tuple(sizes) + shape[d + 1:])
 
@@ -336,6 +351,9 @@ def transpose(input, dim0, dim1):
     """A view with ``dim0`` and ``dim1`` swapped."""
     nd = input._data.ndim
     d0, d1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
+    if nd == 0:
+        return _view_op(TransposeBackward0, input, input._data.view(), (_np_permute, ((),)),
+                        (0, 0))
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     dims = tuple(dims)
@@ -359,7 +377,12 @@ def t(input):
 
 def _T(input):
     nd = input._data.ndim
-    if nd != 2 and nd != 0:
+    if nd == 0:
+        import warnings
+
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                      "these cases.", UserWarning, stacklevel=2)
+    elif nd != 2:
         import warnings
 
         warnings.warn(
@@ -378,11 +401,20 @@ def _mT(input):
 
 
 def movedim(input, source, destination):
+    """A view with dims ``source`` moved to positions ``destination`` (the rest keep their
+    order)."""
     nd = input._data.ndim
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({_fmt_list(src)} dims) "
+            f"should contain the same number of dims as destination ({_fmt_list(dst)} dims)")
     src = [_wrap_dim(d, nd) for d in src]
     dst = [_wrap_dim(d, nd) for d in dst]
+    for name, ds in (("source", src), ("destination", dst)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({_fmt_list(ds)})")
     order = [d for d in range(nd) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
