@@ -31,7 +31,8 @@ FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits",
               "binary_cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
               "soft_margin_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
               "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
-              "cosine_embedding_loss", "triplet_margin_loss", "multi_margin_loss"]
+              "cosine_embedding_loss", "triplet_margin_loss", "multi_margin_loss",
+              "multilabel_margin_loss"]
 
 
 # ---- nll_loss ----
@@ -705,6 +706,61 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         return record(MultiMarginLossBackward0, data, (input,),
                       save=(input, oh, None if wy is None else wrap(wy)),
                       args=(reduction, losses.size, p, margin, squeeze))
+    return wrap(data)
+
+
+# ---- multilabel_margin_loss ----
+def _multilabel_margin_vjp(ctx, g):
+    slope, = ctx.saved_tensors  # d loss_n / d x[n, :], constant: the loss is piecewise linear
+    reduction, n, squeeze = ctx.args
+    if reduction == "none" and not squeeze:
+        g = g.unsqueeze(1)
+    elif reduction == "mean":
+        g = g / n
+    return (g * (slope.squeeze(0) if squeeze else slope),)
+
+
+MultilabelMarginLossBackward0 = node_class(
+    "MultilabelMarginLossBackward0", _multilabel_margin_vjp,
+    fiberwise(lambda ctx: ((1,) if ctx.args[0] == "none" and not ctx.args[2] else ALL, False)))
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """``sum_{j, i} max(0, 1 - (x[y_j] - x[i])) / C`` over the target classes ``y_j`` (those
+    before the first -1 in ``target``) and the non-target classes ``i``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    x = float_data(input._data)
+    t = target._data
+    if t.dtype != np.int64:
+        raise RuntimeError(
+            f"expected scalar type Long but found {_dt.from_np(t.dtype).scalar_name}")
+    squeeze = x.ndim <= 1
+    x2, t2 = (x.reshape(1, -1), t.reshape(1, -1)) if squeeze else (x, t)
+    if t.shape != x.shape:
+        raise RuntimeError(f"inconsistent target size: {list(t.shape)} for input of size: "
+                           f"{list(x.shape)}")
+    c = x2.shape[1]
+    if t.size and (t.min() < -1 or t.max() >= c):
+        raise RuntimeError("argument #2 'target' is out of range")
+    valid = np.cumprod(t2 != -1, axis=1).astype(bool)  # the targets before the first -1
+    safe = np.where(valid, t2, 0)
+    is_target = np.zeros(x2.shape, dtype=bool)
+    rows = np.nonzero(valid)
+    is_target[rows[0], t2[rows]] = True
+    xy = np.take_along_axis(x2, safe, axis=1)  # (N, J)
+    z = 1 - xy[:, :, None] + x2[:, None, :]  # (N, J, C)
+    active = (z > 0) & valid[:, :, None] & ~is_target[:, None, :]
+    losses = ((z * active).sum((1, 2)) / c).astype(x.dtype, copy=False)
+    if squeeze:
+        losses = losses.reshape(())
+    data = _reduce(losses, reduction)
+    if STATE.enabled and recording(input):
+        counts = active.sum(1).astype(x.dtype)  # how often x[n, i] is a non-target term
+        slope = counts.copy()
+        np.add.at(slope, (rows[0], t2[rows]), -active.sum(2)[rows])
+        return record(MultilabelMarginLossBackward0, data, (input,),
+                      save=(wrap((slope / c).astype(x.dtype)),),
+                      args=(reduction, losses.size, squeeze))
     return wrap(data)
 
 

@@ -84,6 +84,12 @@ ERRORS = {
         _t(T, [0.5]), _t(T, [1.0]), pos_weight=_t(T, [1.0], True)),
     "mm_weight_grad": lambda T: T.nn.functional.multi_margin_loss(
         _t(T, X), T.tensor([0, 1, 1]), weight=_t(T, [1.0] * 4, True)),
+    "mlm_target_oob": lambda T: T.nn.functional.multilabel_margin_loss(
+        _t(T, X), T.tensor([[5, 0, -1, 1]] * 3)),
+    "mlm_target_size": lambda T: T.nn.functional.multilabel_margin_loss(
+        _t(T, X), T.tensor([[3, 0, -1, 1]])),
+    "mlm_target_dtype": lambda T: T.nn.functional.multilabel_margin_loss(
+        _t(T, X), _t(T, [[3, 0, -1, 1]] * 3)),
     "cdist_int": lambda T: T.cdist(T.ones(3, 3, dtype=T.int64), T.ones(3, 3, dtype=T.int64)),
     "pdist_1d": lambda T: T.nn.functional.pdist(_t(T, X[0])),
     "normalize_dim": lambda T: T.nn.functional.normalize(_t(T, X), dim=3),
