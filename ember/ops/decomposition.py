@@ -1,8 +1,994 @@
 """Matrix functions and decompositions behind ``ember.linalg``: inv, det, slogdet, solve,
-cholesky, qr, svd, svdvals, eigh, eigvalsh, pinv, lstsq, matrix_exp, matrix_norm.
+cholesky, qr, svd, svdvals, eigh, eigvalsh, pinv, lstsq, matrix_exp, matrix_norm, norm.
 
-Contract: PyTorch's signatures, named-tuple results, batching and error messages; rules in
-ember ops (twice differentiable) with forward-mode rules.
+Contract: PyTorch's signatures, named-tuple results, batching over leading dims and error
+messages (``LinAlgError`` for singular and non-positive-definite inputs). Forwards are NumPy's
+LAPACK calls; backward rules are PyTorch's (FunctionsManual.cpp) written in ember ops, so they
+differentiate again, and each node has a forward-mode rule. Decompositions whose factors are
+unique only up to sign (svd, eigh) follow NumPy's LAPACK choice of sign.
 """
 
 from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor
+from ._jvp import out_zeros
+from ._registry import node_class, record, record_multi, recording, register, wrap
+
+
+class _LinAlgError(RuntimeError):
+    """A linear-algebra input the operation cannot handle (singular, not positive-definite);
+    ``ember.linalg.LinAlgError``, a RuntimeError as in PyTorch."""
+
+
+_LinAlgError.__module__ = "ember.linalg"
+
+
+def _result_type(name, fields):
+    """A named-tuple result type printing like ``torch.return_types.<name>``."""
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+
+    ns = {"__slots__": (), "__repr__": __repr__, "_fields": tuple(fields),
+          "__new__": lambda cls, *values: tuple.__new__(cls, values),
+          "__getnewargs__": lambda self: tuple(self)}
+    for i, f in enumerate(fields):
+        ns[f] = property(lambda self, i=i: self[i])
+    cls = type(name, (tuple,), ns)
+    cls.__module__ = "ember.return_types"
+    return cls
+
+
+_slogdet_type = _result_type("linalg_slogdet", ("sign", "logabsdet"))
+_torch_slogdet_type = _result_type("slogdet", ("sign", "logabsdet"))
+_qr_type = _result_type("linalg_qr", ("Q", "R"))
+_svd_type = _result_type("linalg_svd", ("U", "S", "Vh"))
+_eigh_type = _result_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
+_lstsq_type = _result_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+
+
+# ---- shared checks and helpers ----
+def _mT(x):
+    return x.transpose(-2, -1)
+
+
+def _eye(n, like):
+    from ..creation import eye
+
+    return eye(n, dtype=like.dtype)
+
+
+def _check_matrix(name, a, square=True, float_only=True):
+    if a.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if square and a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{a.shape[-2]} by {a.shape[-1]} matrices")
+    if float_only:
+        _check_float(name, a)
+
+
+def _check_float(name, a):
+    from ..dtypes import from_np
+
+    if a.dtype.kind not in "fc":
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{from_np(a.dtype).scalar_name}")
+    if a.dtype == np.float16:
+        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
+
+
+def _batch_prefix(a, b):
+    """``(Batch element b): `` for batched inputs, as PyTorch's LAPACK error messages."""
+    return f"(Batch element {b}): " if a.ndim > 2 else ""
+
+
+def _first_zero_pivot(m):
+    """1-based index of the first zero pivot of ``m``'s LU factorisation with partial pivoting
+    (LAPACK getrf's ``info``), or 0."""
+    u = np.array(m, dtype=m.dtype)
+    n = u.shape[-1]
+    first = 0
+    for k in range(n):
+        p = k + int(np.argmax(np.abs(u[k:, k])))
+        if u[p, k] == 0:
+            first = first or k + 1
+            continue
+        u[[k, p]] = u[[p, k]]
+        u[k + 1:] -= np.multiply.outer(u[k + 1:, k] / u[k, k], u[k])
+    return first
+
+
+def _singular(name, a, message):
+    """Raise PyTorch's LinAlgError naming the first singular batch element."""
+    flat = a.reshape(-1, *a.shape[-2:])
+    for b, m in enumerate(flat):
+        k = _first_zero_pivot(m)
+        if k:
+            raise _LinAlgError(f"{name}: {_batch_prefix(a, b)}" + message.format(k=k))
+    raise _LinAlgError(f"{name}: " + message.format(k=a.shape[-1]))
+
+
+# ---- inv ----
+def _inv_vjp(ctx, g):
+    (out,) = ctx.saved_tensors
+    ot = _mT(out)
+    return (-(ot @ g @ ot),)
+
+
+def _inv_jvp(ctx, da):
+    (out,) = ctx.saved_tensors
+    return -(out @ da @ out)
+
+
+LinalgInvExBackward0 = node_class("LinalgInvExBackward0", _inv_vjp, _inv_jvp)
+
+
+def linalg_inv(A, *, out=None):
+    """The inverse of each square matrix in ``A``."""
+    a = A._data
+    _check_matrix("linalg.inv", a)
+    try:
+        data = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        _singular("linalg.inv", a, "The diagonal element {k} is zero, the inversion could not "
+                  "be completed because the input matrix is singular.")
+    if STATE.enabled and recording(A):
+        return record(LinalgInvExBackward0, data, (A,), save_out=True)
+    return wrap(data)
+
+
+# ---- det / slogdet / logdet ----
+def _cofactor(A, det):
+    """``det(A) * A^{-T}`` (the cofactor matrix), also where ``A`` is singular.
+
+    NOTE: as PyTorch, a (near) singular batch uses the SVD form ``det(U) det(Vh) U
+    diag(prod_{j != i} s_j) Vh``, which stays finite where ``A^{-T}`` does not."""
+    d = det._data
+    eps = np.finfo(A._data.dtype).eps
+    if np.all(np.abs(d) > eps * 1e3) or A._data.shape[-1] == 0:
+        return det.unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A))
+    u, s, vh = linalg_svd(A)
+    sign = linalg_det(u) * linalg_det(vh)
+    n = s._data.shape[-1]
+    # the product of all singular values but the i-th, without dividing by zero
+    rest = [s.narrow(-1, j, 1) for j in range(n)]
+    prods = []
+    for i in range(n):
+        p = None
+        for j in range(n):
+            if j != i:
+                p = rest[j] if p is None else p * rest[j]
+        prods.append(p if p is not None else s.narrow(-1, 0, 1) * 0 + 1)
+    from .join import cat
+
+    d_prod = cat(prods, -1) * sign.unsqueeze(-1)
+    return (u * d_prod.unsqueeze(-2)) @ vh
+
+
+def _det_vjp(ctx, g):
+    A, det = ctx.saved_tensors
+    return ((g.unsqueeze(-1).unsqueeze(-1)) * _cofactor(A, det),)
+
+
+def _det_jvp(ctx, da):
+    A, det = ctx.saved_tensors
+    return (_cofactor(A, det) * da).sum((-2, -1))
+
+
+LinalgDetBackward0 = node_class("LinalgDetBackward0", _det_vjp, _det_jvp)
+
+
+def linalg_det(A, *, out=None):
+    """The determinant of each square matrix in ``A``."""
+    a = A._data
+    _check_matrix("linalg.det", a)
+    data = np.asarray(np.linalg.det(a)).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(A):
+        return record(LinalgDetBackward0, data, (A,), save=(A,), save_out=True)
+    return wrap(data)
+
+
+def _slogdet_vjp(ctx, gsign, glogabs):
+    if glogabs is None:
+        return (None,)
+    (A,) = ctx.saved_tensors
+    return (glogabs.unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A)),)
+
+
+def _slogdet_jvp(ctx, da):
+    (A,) = ctx.saved_tensors
+    return out_zeros(ctx, 0), (_mT(linalg_inv(A)) * da).sum((-2, -1))
+
+
+LinalgSlogdetBackward0 = node_class("LinalgSlogdetBackward0", _slogdet_vjp, _slogdet_jvp)
+
+
+def _slogdet(A, name, result_type):
+    a = A._data
+    _check_matrix(name, a)
+    sign, logabs = np.linalg.slogdet(a)
+    sign = np.asarray(sign).astype(a.dtype, copy=False)
+    logabs = np.asarray(logabs).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(A):
+        # NOTE: sign is an output of the node too (its gradient is zero), as in PyTorch
+        outs = record_multi(LinalgSlogdetBackward0, (sign, logabs), (A,), save=(A,))
+        return result_type(*outs)
+    return result_type(wrap(sign), wrap(logabs))
+
+
+def linalg_slogdet(A, *, out=None):
+    """``(sign, logabsdet)`` of each square matrix: ``det = sign * exp(logabsdet)``."""
+    return _slogdet(A, "linalg.slogdet", _slogdet_type)
+
+
+def slogdet(input):
+    """``torch.slogdet``: ``linalg.slogdet`` under its older result name."""
+    return _slogdet(input, "linalg.slogdet", _torch_slogdet_type)
+
+
+def logdet(input):
+    """``log(det(input))``: nan where the determinant is negative."""
+    from .select import where
+
+    sign, logabs = _slogdet(input, "linalg.slogdet", _slogdet_type)
+    nan = wrap(np.asarray(np.nan, dtype=logabs._data.dtype))
+    return where(sign < 0, nan, logabs)
+
+
+# ---- solve ----
+def _solve_vjp(ctx, g):
+    A, X = ctx.saved_tensors
+    left, vector = ctx.args
+    if left:
+        gB = linalg_solve(_mT(A), g)
+        gX = gB.unsqueeze(-1) if vector else gB
+        x = X.unsqueeze(-1) if vector else X
+        gA = -(gX @ _mT(x)) if ctx.next_functions[0][0] is not None else None
+    else:
+        gB = _mT(linalg_solve(A, _mT(g)))
+        gA = -(_mT(X) @ gB) if ctx.next_functions[0][0] is not None else None
+    return gA, gB
+
+
+def _solve_jvp(ctx, da, db):
+    A, X = ctx.saved_tensors
+    left, vector = ctx.args
+    if left:
+        x = X.unsqueeze(-1) if vector else X
+        rhs = None if da is None else -(da @ x)
+        if vector and rhs is not None:
+            rhs = rhs.squeeze(-1)
+        if db is not None:
+            rhs = db if rhs is None else rhs + db
+        return linalg_solve(A, rhs).expand(ctx._meta[0][0])
+    rhs = None if da is None else -(X @ da)
+    if db is not None:
+        rhs = db if rhs is None else rhs + db
+    return _mT(linalg_solve(_mT(A), _mT(rhs))).expand(ctx._meta[0][0])
+
+
+LinalgSolveExBackward0 = node_class("LinalgSolveExBackward0", _solve_vjp, _solve_jvp)
+
+
+def linalg_solve(A, B, *, left=True, out=None):
+    """The solution ``X`` of ``A X = B`` (``X A = B`` when ``left=False``); ``B`` may be a
+    (batch of) vector(s)."""
+    from ..dtypes import from_np
+
+    a, b = A._data, B._data
+    _check_matrix("linalg.solve", a)
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+            f"{from_np(a.dtype).scalar_name} and B of type {from_np(b.dtype).scalar_name} "
+            "instead")
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    bm = b[..., None] if vector else b
+    n = a.shape[-1]
+    if (bm.shape[-2] if left else bm.shape[-1]) != n:
+        shape = f"{bm.shape[-2]}x{bm.shape[-1]}"
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation {eq} "
+                           f"({n}x{n} and {shape})")
+    batch = np.broadcast_shapes(a.shape[:-2], bm.shape[:-2])
+    aa = np.broadcast_to(a, batch + a.shape[-2:])
+    bb = np.broadcast_to(bm, batch + bm.shape[-2:])
+    try:
+        if left:
+            data = np.linalg.solve(aa, bb)
+        else:
+            data = np.swapaxes(np.linalg.solve(np.swapaxes(aa, -1, -2), np.swapaxes(bb, -1, -2)),
+                               -1, -2)
+    except np.linalg.LinAlgError:
+        raise _LinAlgError("torch.linalg.solve: The solver failed because the input matrix is "
+                           "singular.") from None
+    if vector:
+        data = data[..., 0]
+    data = np.ascontiguousarray(data)
+    if STATE.enabled:
+        ra, rb = recording(A), recording(B)
+        if ra or rb:
+            out = record(LinalgSolveExBackward0, data, (A, B), save=(A,), save_out=True,
+                         args=(left, vector))
+            return out
+    return wrap(data)
+
+
+# ---- cholesky ----
+def _phi_mask(n, dtype):
+    """Lower triangle with a halved diagonal: the projection in Cholesky's derivative."""
+    m = np.tril(np.ones((n, n), dtype=dtype))
+    m[np.diag_indices(n)] = 0.5
+    return wrap(m)
+
+
+def _cholesky_vjp(ctx, g):
+    (out,) = ctx.saved_tensors
+    upper = ctx.args[0]
+    L, gL = (_mT(out), _mT(g)) if upper else (out, g)
+    n = L._data.shape[-1]
+    linv = linalg_inv(L)
+    phi = (_mT(L) @ gL) * _phi_mask(n, L._data.dtype)
+    ga = _mT(linv) @ phi @ linv
+    return ((ga + _mT(ga)) * 0.5,)
+
+
+def _cholesky_jvp(ctx, da):
+    (out,) = ctx.saved_tensors
+    upper = ctx.args[0]
+    L = _mT(out) if upper else out
+    linv = linalg_inv(L)
+    n = L._data.shape[-1]
+    dl = L @ ((linv @ da @ _mT(linv)) * _phi_mask(n, L._data.dtype))
+    return _mT(dl) if upper else dl
+
+
+LinalgCholeskyExBackward0 = node_class("LinalgCholeskyExBackward0", _cholesky_vjp,
+                                       _cholesky_jvp)
+CholeskyBackward0 = node_class("CholeskyBackward0", _cholesky_vjp, _cholesky_jvp)
+
+
+def _cholesky(A, upper, node_cls):
+    a = A._data
+    _check_matrix("linalg.cholesky", a)
+    try:
+        data = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        flat = a.reshape(-1, *a.shape[-2:])
+        for b, m in enumerate(flat):
+            for k in range(1, m.shape[-1] + 1):
+                try:
+                    np.linalg.cholesky(m[:k, :k])
+                except np.linalg.LinAlgError:
+                    raise _LinAlgError(
+                        f"linalg.cholesky: {_batch_prefix(a, b)}The factorization could not be "
+                        "completed because the input is not positive-definite (the leading "
+                        f"minor of order {k} is not positive-definite).") from None
+        raise
+    if upper:
+        data = np.ascontiguousarray(np.swapaxes(data, -1, -2))
+    if STATE.enabled and recording(A):
+        return record(node_cls, data, (A,), save_out=True, args=(upper,))
+    return wrap(data)
+
+
+def linalg_cholesky(A, *, upper=False, out=None):
+    """The Cholesky factor ``L`` (``A = L L^T``; ``U = L^T`` when ``upper``) of each symmetric
+    positive-definite matrix (only its lower triangle is read)."""
+    return _cholesky(A, upper, LinalgCholeskyExBackward0)
+
+
+_CHOLESKY_WARNED = []
+
+
+def cholesky(input, upper=False, *, out=None):
+    """``torch.cholesky`` (deprecated in PyTorch, which warns once)."""
+    if not _CHOLESKY_WARNED:
+        _CHOLESKY_WARNED.append(True)
+        warnings.warn(
+            "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed "
+            "in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
+            "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
+            "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce "
+            "equivalent results for all valid (symmetric positive definite) inputs.",
+            UserWarning, stacklevel=2)
+    return _cholesky(input, upper, CholeskyBackward0)
+
+
+def inverse(input, *, out=None):
+    """``torch.inverse``: ``linalg.inv``."""
+    return linalg_inv(input)
+
+
+def det(input):
+    """``torch.det``: ``linalg.det``."""
+    return linalg_det(input)
+
+
+# ---- qr ----
+def _qr_square_vjp(Q, R, gQ, gR):
+    """PyTorch's QR backward for m >= n (A = QR, R square)."""
+    ga = None
+    if gR is not None:
+        ga = gR @ _mT(R)
+    if gQ is not None:
+        c = _mT(Q) @ gQ
+        ga = -c if ga is None else ga - c
+    ga = ga.triu()
+    # copyltu: the triangle mirrored, its diagonal counted once
+    ga = Q @ (ga + _mT(ga) - ga.diagonal(0, -2, -1).diag_embed())
+    if gQ is not None:
+        ga = ga + gQ
+    return ga @ _mT(linalg_inv(R))
+
+
+def _qr_vjp(ctx, gQ, gR):
+    *wide, Q, R = ctx.saved_tensors
+    mode, m, n = ctx.args
+    if mode == "r":
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when "
+                           "mode='r'. Please use linalg.qr(A, mode='reduced') if you are going "
+                           "to differentiate through linalg.qr.")
+    if mode == "complete" and m > n:
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and "
+                           "nrows > ncols.")
+    if m >= n:
+        return (_qr_square_vjp(Q, R, gQ, gR),)
+    # NOTE: wide A = [X | Y] = Q [R_X | R_Y]: X's QR gets the gradient R_Y's part sends to Q
+    # (R_Y = Q^T Y), and Y gets Q gR_Y.
+    Y = wide[0]
+    rx = R.narrow(-1, 0, m)
+    gx_r = gR.narrow(-1, 0, m) if gR is not None else None
+    gy_r = gR.narrow(-1, m, n - m) if gR is not None else None
+    gq = gQ
+    if gy_r is not None:
+        c = Y @ _mT(gy_r)
+        gq = c if gq is None else gq + c
+    from .join import cat
+
+    gx = _qr_square_vjp(Q, rx, gq, gx_r)
+    if gy_r is None:
+        return (cat([gx, wrap(np.zeros(gx._data.shape[:-1] + (n - m,), gx._data.dtype))], -1),)
+    return (cat([gx, Q @ gy_r], -1),)
+
+
+def _qr_square_jvp(Q, R, da):
+    rinv = linalg_inv(R)
+    c = _mT(Q) @ da @ rinv
+    low = c.tril(-1)
+    omega = low - _mT(low)
+    dr = (c - omega) @ R
+    dq = da @ rinv - Q @ (c - omega)
+    return dq, dr
+
+
+def _qr_jvp(ctx, da):
+    *wide, Q, R = ctx.saved_tensors
+    mode, m, n = ctx.args
+    if m >= n:
+        return _qr_square_jvp(Q, R, da)
+    from .join import cat
+
+    Y = wide[0]
+    dq, drx = _qr_square_jvp(Q, R.narrow(-1, 0, m), da.narrow(-1, 0, m))
+    dry = _mT(dq) @ Y + _mT(Q) @ da.narrow(-1, m, n - m)
+    return dq, cat([drx, dry], -1)
+
+
+LinalgQrBackward0 = node_class("LinalgQrBackward0", _qr_vjp, _qr_jvp)
+
+
+def linalg_qr(A, mode="reduced", *, out=None):
+    """``(Q, R)`` with ``A = Q R``, ``Q`` orthonormal columns and ``R`` upper triangular
+    (``mode``: 'reduced', 'complete', or 'r' for R alone, Q then empty)."""
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           "'reduced' (default), 'r', or 'complete'")
+    a = A._data
+    _check_matrix("linalg.qr", a, square=False)
+    m, n = a.shape[-2:]
+    if mode == "r":
+        r = np.linalg.qr(a, mode="r") if a.size else np.zeros(a.shape[:-2] + (min(m, n), n),
+                                                              a.dtype)
+        q = np.zeros((0,), a.dtype)
+    else:
+        q, r = np.linalg.qr(a, mode=mode)
+    q, r = np.ascontiguousarray(q), np.ascontiguousarray(r)
+    if STATE.enabled and recording(A):
+        wide = m < n and mode != "r"
+        outs = record_multi(LinalgQrBackward0, (q, r), (A,), args=(mode, m, n),
+                            save=(A.narrow(-1, m, n - m),) if wide else ())
+        node = outs[0]._grad_fn
+        node.save_output(outs[0], 0)
+        node.save_output(outs[1], 1)
+        return _qr_type(*outs)
+    return _qr_type(wrap(q), wrap(r))
+
+
+# ---- svd / svdvals ----
+# NOTE [spectral gradients]: svd and eigh rules divide by differences of (squared) singular
+# values / eigenvalues, so they hold for distinct ones (PyTorch's "F matrix"); the diagonal of
+# the divisor is set to 1 where the numerator's diagonal is zero.
+def _svd_vjp(ctx, gU, gS, gVh):
+    U, S, Vh = ctx.saved_tensors
+    full, m, n = ctx.args
+    k = min(m, n)
+    if full and (gU is not None or gVh is not None):
+        U, Vh = U.narrow(-1, 0, k), Vh.narrow(-2, 0, k)
+        gU = gU.narrow(-1, 0, k) if gU is not None else None
+        gVh = gVh.narrow(-2, 0, k) if gVh is not None else None
+    elif full:
+        U, Vh = U.narrow(-1, 0, k), Vh.narrow(-2, 0, k)
+    if gU is None and gVh is None:
+        return ((U * gS.unsqueeze(-2)) @ Vh,)
+    s2 = S * S
+    eye = _eye(k, S)
+    E = s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye
+    V, gV = _mT(Vh), (_mT(gVh) if gVh is not None else None)
+    ga = None
+    if gU is not None:
+        uhgu = _mT(U) @ gU
+        ga = (uhgu - _mT(uhgu)) * S.unsqueeze(-2)
+    if gV is not None:
+        vhgv = _mT(V) @ gV
+        c = S.unsqueeze(-1) * (vhgv - _mT(vhgv))
+        ga = c if ga is None else ga + c
+    ga = ga / E
+    if gS is not None:
+        ga = ga + gS.diag_embed()
+    if m > k and gU is not None:
+        ga = U @ ga
+        gus = gU / S.unsqueeze(-2)
+        ga = ga + gus - U @ (_mT(U) @ gus)
+        ga = ga @ Vh
+    elif n > k and gV is not None:
+        ga = ga @ Vh
+        gvs = gV / S.unsqueeze(-2)
+        ga = ga + _mT(gvs) - (_mT(gvs) @ V) @ Vh
+        ga = U @ ga
+    else:
+        ga = U @ ga @ Vh
+    return (ga,)
+
+
+def _svd_jvp(ctx, da):
+    U, S, Vh = ctx.saved_tensors
+    full, m, n = ctx.args
+    k = min(m, n)
+    if full:
+        U, Vh = U.narrow(-1, 0, k), Vh.narrow(-2, 0, k)
+    V = _mT(Vh)
+    dp = _mT(U) @ da @ V
+    ds = dp.diagonal(0, -2, -1)
+    s2 = S * S
+    eye = _eye(k, S)
+    F = (1 - eye) / (s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye)
+    sd, sr = S.unsqueeze(-1), S.unsqueeze(-2)
+    du = U @ (F * (dp * sr + sd * _mT(dp)))
+    dv = V @ (F * (sd * dp + _mT(dp) * sr))
+    if m > k:
+        du = du + (da @ V - U @ (_mT(U) @ da @ V)) / sr
+    if n > k:
+        dv = dv + (_mT(da) @ U - V @ (_mT(V) @ _mT(da) @ U)) / sr
+    if full and m != n:
+        from .join import cat
+
+        if m > k:
+            du = cat([du, U.narrow(-1, 0, 1).expand(*du._data.shape[:-1], m - k) * 0], -1)
+        else:
+            dv = cat([dv, V.narrow(-1, 0, 1).expand(*dv._data.shape[:-1], n - k) * 0], -1)
+    return du, ds, _mT(dv)
+
+
+LinalgSvdBackward0 = node_class("LinalgSvdBackward0", _svd_vjp, _svd_jvp)
+
+
+def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
+    """``(U, S, Vh)`` with ``A = U diag(S) Vh``, ``S`` descending."""
+    a = A._data
+    _check_matrix("linalg.svd", a, square=False)
+    m, n = a.shape[-2:]
+    if a.size:
+        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    else:
+        k = min(m, n)
+        u = np.broadcast_to(np.eye(m, m if full_matrices else k, dtype=a.dtype),
+                            a.shape[:-2] + (m, m if full_matrices else k)).copy()
+        vh = np.broadcast_to(np.eye(n if full_matrices else k, n, dtype=a.dtype),
+                             a.shape[:-2] + (n if full_matrices else k, n)).copy()
+        s = np.zeros(a.shape[:-2] + (k,), a.dtype)
+    datas = [np.ascontiguousarray(x.astype(a.dtype, copy=False)) for x in (u, s, vh)]
+    if STATE.enabled and recording(A):
+        outs = record_multi(LinalgSvdBackward0, datas, (A,), args=(full_matrices, m, n))
+        node = outs[0]._grad_fn
+        for i, o in enumerate(outs):
+            node.save_output(o, i)
+        return _svd_type(*outs)
+    return _svd_type(*(wrap(x) for x in datas))
+
+
+def linalg_svdvals(A, *, driver=None, out=None):
+    """The singular values of ``A``, descending."""
+    a = A._data
+    _check_matrix("linalg.svdvals", a, square=False)
+    if STATE.enabled and recording(A):
+        return linalg_svd(A, full_matrices=False)[1]
+    data = np.linalg.svd(a, compute_uv=False) if a.size else \
+        np.zeros(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)
+    return wrap(np.asarray(data, dtype=a.dtype))
+
+
+# ---- eigh / eigvalsh ----
+def _eigh_vjp(ctx, gL, gV):
+    L, V = ctx.saved_tensors
+    if gV is None:
+        return ((V * gL.unsqueeze(-2)) @ _mT(V),)
+    n = L._data.shape[-1]
+    eye = _eye(n, L)
+    E = L.unsqueeze(-2) - L.unsqueeze(-1) + eye
+    vhgv = _mT(V) @ gV
+    inner = (vhgv - _mT(vhgv)) * 0.5 / E
+    if gL is not None:
+        inner = inner + gL.diag_embed()
+    return (V @ inner @ _mT(V),)
+
+
+def _eigh_jvp(ctx, da):
+    L, V = ctx.saved_tensors
+    n = L._data.shape[-1]
+    eye = _eye(n, L)
+    F = (1 - eye) / (L.unsqueeze(-2) - L.unsqueeze(-1) + eye)
+    dp = _mT(V) @ da @ V
+    return dp.diagonal(0, -2, -1), V @ (F * dp)
+
+
+LinalgEighBackward0 = node_class("LinalgEighBackward0", _eigh_vjp, _eigh_jvp)
+
+
+def linalg_eigh(A, UPLO="L", *, out=None):
+    """``(eigenvalues, eigenvectors)`` of each symmetric matrix (ascending eigenvalues; only
+    the ``UPLO`` triangle is read)."""
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    a = A._data
+    _check_matrix("linalg.eigh", a)
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    datas = [np.ascontiguousarray(x.astype(a.dtype, copy=False)) for x in (w, v)]
+    if STATE.enabled and recording(A):
+        outs = record_multi(LinalgEighBackward0, datas, (A,))
+        node = outs[0]._grad_fn
+        node.save_output(outs[0], 0)
+        node.save_output(outs[1], 1)
+        return _eigh_type(*outs)
+    return _eigh_type(*(wrap(x) for x in datas))
+
+
+def linalg_eigvalsh(A, UPLO="L", *, out=None):
+    """The eigenvalues of each symmetric matrix, ascending."""
+    if STATE.enabled and recording(A):
+        return linalg_eigh(A, UPLO)[0]
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    a = A._data
+    _check_matrix("linalg.eigvalsh", a)
+    return wrap(np.ascontiguousarray(np.linalg.eigvalsh(a, UPLO=UPLO).astype(a.dtype)))
+
+
+# ---- pinv ----
+def _pinv_vjp(ctx, g):
+    A, P = ctx.saved_tensors
+    m, n = A._data.shape[-2:]
+    ph, gh = _mT(P), _mT(g)
+    if m <= n:
+        K = gh @ P
+        kph = K @ ph
+        return (-_mT(P @ K) + kph - (A @ P) @ kph + (ph @ P) @ (gh - K @ A),)
+    K = P @ gh
+    phk = ph @ K
+    return (-_mT(K @ P) + (gh - A @ K) @ P @ ph + phk - phk @ P @ A,)
+
+
+def _pinv_jvp(ctx, da):
+    A, P = ctx.saved_tensors
+    m, n = A._data.shape[-2:]
+    ph, dah = _mT(P), _mT(da)
+    return (-(P @ da @ P) + (P @ ph) @ dah @ (_eye(m, A) - A @ P)
+            + (_eye(n, A) - P @ A) @ dah @ (ph @ P))
+
+
+LinalgPinvBackward0 = node_class("LinalgPinvBackward0", _pinv_vjp, _pinv_jvp)
+
+
+def _pinv_data(a, atol, rtol, hermitian):
+    m, n = a.shape[-2:]
+    if rtol is None:
+        rtol = np.finfo(a.dtype).eps * max(m, n) if atol is None or atol == 0 else 0.0
+    atol = 0.0 if atol is None else atol
+    atol = atol._data[..., None] if isinstance(atol, Tensor) else atol
+    rtol = rtol._data[..., None] if isinstance(rtol, Tensor) else rtol
+    if a.size == 0:
+        return np.zeros(a.shape[:-2] + (n, m), a.dtype)
+    if hermitian:
+        w, v = np.linalg.eigh(a)
+        big = np.max(np.abs(w), axis=-1, keepdims=True)
+        keep = np.abs(w) > np.maximum(atol, rtol * big)
+        winv = np.where(keep, 1 / np.where(keep, w, 1), 0)
+        return (v * winv[..., None, :]) @ np.swapaxes(v, -1, -2)
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    keep = s > np.maximum(atol, rtol * s[..., :1])
+    sinv = np.where(keep, 1 / np.where(keep, s, 1), 0)
+    return (np.swapaxes(vh, -1, -2) * sinv[..., None, :]) @ np.swapaxes(u, -1, -2)
+
+
+def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """The Moore-Penrose pseudoinverse; singular values at or below ``max(atol, rtol *
+    largest)`` count as zero (default ``rtol``: eps * max(m, n))."""
+    from ..dtypes import from_np
+
+    a = A._data
+    if a.ndim < 2 or a.dtype.kind not in "fc":
+        dt = {"float32": "Float", "float64": "Double"}.get(a.dtype.name,
+                                                           from_np(a.dtype).scalar_name)
+        raise RuntimeError(f"linalg.pinv({dt}{{{list(a.shape)}}}): expected a tensor with 2 or "
+                           "more dimensions of float, double, cfloat or cdouble types")
+    data = np.ascontiguousarray(_pinv_data(a, atol, rtol, hermitian).astype(a.dtype))
+    if STATE.enabled and recording(A):
+        return record(LinalgPinvBackward0, data, (A,), save=(A,), save_out=True)
+    return wrap(data)
+
+
+# ---- lstsq ----
+# NOTE: the solution is ``pinv(A) B`` (full rank), so its rules are pinv's; the residuals
+# ``|A X - B|^2`` are at a minimum in X, so only their explicit dependence on A and B counts.
+def _lstsq_vjp(ctx, g, gres=None, *unused):
+    A, B, X = ctx.saved_tensors
+    vector = ctx.args[0]
+    P = linalg_pinv(A)
+    b = B.unsqueeze(-1) if vector else B
+    x = X.unsqueeze(-1) if vector else X
+    ga = gb = None
+    if g is not None:
+        gx = g.unsqueeze(-1) if vector else g
+        if ctx.next_functions[0][0] is not None:
+            ga = _pinv_vjp(_FakeCtx(A, P), gx @ _mT(b))[0]
+        if ctx.next_functions[1][0] is not None:
+            gb = _mT(P) @ gx
+    if gres is not None and gres._data.size:
+        r2 = ((A @ x - b) * 2) * gres.unsqueeze(-2)
+        if ctx.next_functions[0][0] is not None:
+            c = r2 @ _mT(x)
+            ga = c if ga is None else ga + c
+        if ctx.next_functions[1][0] is not None:
+            gb = -r2 if gb is None else gb - r2
+    if gb is not None and vector:
+        gb = gb.squeeze(-1)
+    return ga, gb
+
+
+def _lstsq_jvp(ctx, da, db):
+    A, B, X = ctx.saved_tensors
+    vector = ctx.args[0]
+    P = linalg_pinv(A)
+    b = B.unsqueeze(-1) if vector else B
+    x = X.unsqueeze(-1) if vector else X
+    total = None
+    if da is not None:
+        total = _pinv_jvp(_FakeCtx(A, P), da) @ b
+    if db is not None:
+        c = P @ (db.unsqueeze(-1) if vector else db)
+        total = c if total is None else total + c
+    total = total.squeeze(-1) if vector else total
+    dx = total.expand(ctx._meta[0][0])
+    shape, dtype = ctx._meta[1]
+    if not np.prod(shape):
+        return dx, out_zeros(ctx, 1), out_zeros(ctx, 2), out_zeros(ctx, 3)
+    dr = (da @ x if da is not None else 0) - (b * 0 + (db.unsqueeze(-1) if vector else db)
+                                               if db is not None else 0)
+    dres = ((A @ x - b) * dr * 2).sum(-2)
+    return dx, dres, out_zeros(ctx, 2), out_zeros(ctx, 3)
+
+
+class _FakeCtx:
+    """Saved tensors for calling the pinv rules directly (lstsq reuses them)."""
+
+    __slots__ = ("saved_tensors",)
+
+    def __init__(self, *saved):
+        self.saved_tensors = saved
+
+
+LinalgLstsqBackward0 = node_class("LinalgLstsqBackward0", _lstsq_vjp, _lstsq_jvp)
+
+
+def linalg_lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares solution of ``A X = B`` as ``(solution, residuals, rank,
+    singular_values)``; which of the last three are filled depends on ``driver`` as in
+    PyTorch on CPU (default 'gelsy': the rank only)."""
+    a, b = A._data, B._data
+    if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
+                           "gelsy, gelsd, gelss)")
+    if not (a.ndim >= b.ndim and a.ndim - b.ndim <= 1):
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "
+                           "other.dim() and (input.dim() - other.dim()) <= 1")
+    vector = b.ndim == a.ndim - 1
+    bm = b[..., None] if vector else b
+    if a.shape[-2] != bm.shape[-2]:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    if a.dtype != b.dtype:
+        raise RuntimeError("torch.linalg.lstsq: Expected input and other to have the same dtype, "
+                           f"but got input's dtype {A.dtype} and other's dtype {B.dtype}")
+    m, n = a.shape[-2:]
+    driver = driver or "gelsy"
+    eps = np.finfo(a.dtype).eps
+    rc = eps * max(m, n) if rcond is None or rcond < 0 else rcond
+    pinv = _pinv_data(a, None, rc, False)
+    data = np.ascontiguousarray(pinv @ bm)
+    if vector:
+        data = data[..., 0]
+    s = np.linalg.svd(a, compute_uv=False) if a.size else np.zeros(a.shape[:-2] + (0,), a.dtype)
+    if s.shape[-1]:
+        rank = np.sum(s > rc * s[..., :1], axis=-1).astype(np.int64)
+    else:
+        rank = np.zeros(a.shape[:-2], np.int64)
+    empty = np.zeros((0,), a.dtype)
+    residuals, svals = empty, empty
+    if driver in ("gelsd", "gelss"):
+        svals = s.astype(a.dtype)
+    if driver != "gelsy" and m > n and np.all(rank == n):
+        r = a @ (data[..., None] if vector else data) - bm
+        residuals = np.sum(r * r, axis=-2).astype(a.dtype)
+    if driver == "gels":
+        rank = np.zeros((0,), np.int64)
+    datas = (data, np.asarray(residuals), np.asarray(rank), np.asarray(svals))
+    if STATE.enabled and recording(A, B):
+        outs = record_multi(LinalgLstsqBackward0, datas, (A, B), save=(A, B), args=(vector,),
+                            differentiable=(True, True, False, False))
+        outs[0]._grad_fn.save_output(outs[0], 0)
+        return _lstsq_type(*outs)
+    return _lstsq_type(*(wrap(d) for d in datas))
+
+
+# ---- matrix_exp ----
+_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+           129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+           40840800., 960960., 16380., 182., 1.)
+
+
+def _expm(a):
+    """exp of each matrix: scaling and squaring with the [13/13] Padé approximant (Higham
+    2005), batched."""
+    n = a.shape[-1]
+    if a.size == 0:
+        return a.copy()
+    work = a.astype(np.float64)
+    norm1 = np.max(np.sum(np.abs(work), axis=-2), axis=-1)
+    theta13 = 5.371920351148152
+    squarings = np.maximum(0, np.ceil(np.log2(np.maximum(norm1, 1e-300) / theta13))).astype(int)
+    squarings = np.where(norm1 > theta13, squarings, 0)
+    work = work / (2.0 ** squarings)[..., None, None]
+    b = _PADE13
+    eye = np.broadcast_to(np.eye(n), work.shape)
+    a2 = work @ work
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = work @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
+                + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + \
+        b[0] * eye
+    r = np.linalg.solve(v - u, v + u)
+    for k in range(int(squarings.max(initial=0))):
+        sq = r @ r
+        r = np.where((squarings > k)[..., None, None], sq, r)
+    return r.astype(a.dtype)
+
+
+def _block_exp_corner(X, D):
+    """The upper-right block of ``exp([[X, D], [0, X]])``: the derivative of exp at ``X`` in
+    direction ``D`` (a differentiable ember computation)."""
+    from .join import cat
+
+    n = X._data.shape[-1]
+    zero = X * 0
+    top = cat([X, D], -1)
+    bottom = cat([zero, X], -1)
+    big = linalg_matrix_exp(cat([top, bottom], -2))
+    return big.narrow(-2, 0, n).narrow(-1, n, n)
+
+
+def _matrix_exp_vjp(ctx, g):
+    (A,) = ctx.saved_tensors
+    return (_block_exp_corner(_mT(A), g),)
+
+
+def _matrix_exp_jvp(ctx, da):
+    (A,) = ctx.saved_tensors
+    return _block_exp_corner(A, da)
+
+
+LinalgMatrixExpBackward0 = node_class("LinalgMatrixExpBackward0", _matrix_exp_vjp,
+                                      _matrix_exp_jvp)
+
+
+def linalg_matrix_exp(A):
+    """The matrix exponential of each square matrix."""
+    a = A._data
+    _check_matrix("linalg.matrix_exp", a, float_only=False)
+    data = _expm(a)
+    if STATE.enabled and recording(A):
+        return record(LinalgMatrixExpBackward0, data, (A,), save=(A,))
+    return wrap(data)
+
+
+# ---- matrix_norm / norm ----
+def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """Matrix norms over the two ``dim``: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf."""
+    from ..tensor import _wrap_dim
+    from .reduction import amax, amin, linalg_vector_norm
+
+    a = A._data
+    if a.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if dtype is not None:
+        A = A.to(dtype)
+    d0, d1 = (_wrap_dim(d, a.ndim) for d in dim)
+    if ord == "fro":
+        return linalg_vector_norm(A, 2, (d0, d1), keepdim)
+    inf = float("inf")
+    if ord not in ("nuc", 1, -1, 2, -2, inf, -inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if ord in ("nuc", 2, -2):
+        x = A.movedim((d0, d1), (-2, -1))
+        s = linalg_svdvals(x)
+        if ord == "nuc":
+            r = s.sum(-1)
+        else:
+            r = amax(s, -1) if ord == 2 else amin(s, -1)
+        if keepdim:
+            r = r.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (d0, d1))
+        return r
+    # 1 / -1: max / min column sum; inf / -inf: max / min row sum
+    sum_dim, ext_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
+    sums = A.abs().sum(sum_dim, keepdim=True)
+    return (amax if ord > 0 else amin)(sums, ext_dim, keepdim=True) if keepdim else \
+        (amax if ord > 0 else amin)(sums.squeeze(sum_dim),
+                                     ext_dim - (1 if ext_dim > sum_dim else 0))
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    """A vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim`` a pair, or a
+    2-D input); with neither ``ord`` nor ``dim``, the 2-norm of all elements."""
+    from .reduction import linalg_vector_norm
+
+    a = A._data
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 2:
+            return linalg_matrix_norm(A, "fro" if ord is None else ord, dims, keepdim,
+                                      dtype=dtype)
+        return linalg_vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+    if ord is None:
+        return linalg_vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if a.ndim not in (1, 2):
+        raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {a.ndim}D.")
+    if a.ndim == 1:
+        return linalg_vector_norm(A, ord, None, keepdim, dtype=dtype)
+    return linalg_matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+
+
+def matrix_exp(input):
+    """``torch.matrix_exp``: ``linalg.matrix_exp``."""
+    return linalg_matrix_exp(input)
+
+
+for _name, _fn in (("inverse", inverse), ("det", det), ("slogdet", slogdet), ("logdet", logdet),
+                   ("cholesky", cholesky), ("matrix_exp", matrix_exp)):
+    register(_fn, _name)

@@ -78,3 +78,102 @@ RECORDS += [
     OpRecord("linalg_cross", lambda T, x, y: T.linalg.cross(x, y), [((2, 3), (1, 3)), ((3,), (3,))],
              op="linalg.cross"),
 ]
+
+
+def _mats(*shapes, scale=1.0):
+    """Extra samples: one well-conditioned matrix stack per shape."""
+    return lambda rng: [(_sq(*s)(rng) * scale,) for s in shapes]
+
+
+def _pd(T, x):
+    """A symmetric positive-definite matrix made from any square ``x``."""
+    return x @ x.mT + T.eye(x.shape[-1], dtype=x.dtype)
+
+
+def _sym(x):
+    return x + x.mT
+
+
+RECORDS += [
+    # ---- decompositions and matrix functions (ember.linalg) ----
+    OpRecord("linalg_inv", lambda T, x: T.linalg.inv(x), extra=_mats((3, 3), (2, 2, 2), (1, 1)),
+             op="linalg.inv"),
+    OpRecord("inverse", lambda T, x: T.inverse(x), extra=_mats((2, 2))),
+    OpRecord("linalg_det", lambda T, x: T.linalg.det(x), [((3, 3),), ((2, 2, 2),), ((1, 1),)],
+             op="linalg.det"),
+    OpRecord("det", lambda T, x: x.det(), extra=_mats((3, 3))),
+    OpRecord("linalg_slogdet", lambda T, x: tuple(T.linalg.slogdet(x)),
+             [((3, 3),), ((2, 2, 2),)], op="linalg.slogdet"),
+    OpRecord("slogdet", lambda T, x: tuple(T.slogdet(x)), extra=_mats((2, 2))),
+    OpRecord("logdet", lambda T, x: T.logdet(x), extra=_mats((3, 3), (2, 2, 2))),
+    OpRecord("linalg_solve", lambda T, a, b: T.linalg.solve(a, b),
+             extra=lambda rng: [(_sq(3, 3)(rng), rng.uniform(-1, 1, (3, 2))),
+                                (_sq(2, 3, 3)(rng), rng.uniform(-1, 1, (3,))),
+                                (_sq(2, 3, 3)(rng), rng.uniform(-1, 1, (2, 3))),
+                                (_sq(3, 3)(rng), rng.uniform(-1, 1, (2, 3, 1)))],
+             op="linalg.solve"),
+    OpRecord("linalg_solve_right", lambda T, a, b: T.linalg.solve(a, b, left=False),
+             extra=lambda rng: [(_sq(3, 3)(rng), rng.uniform(-1, 1, (2, 3)))], op="linalg.solve"),
+    OpRecord("linalg_cholesky", lambda T, x: T.linalg.cholesky(_pd(T, x)),
+             [((3, 3),), ((2, 2, 2),)], op="linalg.cholesky"),
+    OpRecord("linalg_cholesky_upper", lambda T, x: T.linalg.cholesky(_pd(T, x), upper=True),
+             [((3, 3),)], op="linalg.cholesky"),
+    OpRecord("cholesky", lambda T, x: T.cholesky(_pd(T, x), upper=True), [((3, 3),)]),
+    OpRecord("linalg_qr", lambda T, x: tuple(T.linalg.qr(x)),
+             extra=_mats((3, 3), (2, 3, 3)), shapes=[((4, 3),), ((2, 3),)], op="linalg.qr"),
+    OpRecord("linalg_qr_r", lambda T, x: T.linalg.qr(x, mode="complete").R,
+             extra=_mats((3, 3)), shapes=[((2, 4),)], op="linalg.qr"),
+    OpRecord("linalg_svd", lambda T, x: (lambda r: (r.S, r.U.abs(), r.Vh.abs()))(
+        T.linalg.svd(x, full_matrices=False)), [((3, 2),), ((2, 3),), ((2, 3, 3),)],
+        op="linalg.svd"),
+    OpRecord("linalg_svd_full", lambda T, x: (lambda r: (r.S, r.U.abs(), r.Vh.abs()))(
+        T.linalg.svd(x)), [((3, 3),)], op="linalg.svd"),
+    OpRecord("linalg_svdvals", lambda T, x: T.linalg.svdvals(x), [((3, 2),), ((2, 2, 3),)],
+             op="linalg.svdvals"),
+    OpRecord("linalg_eigh", lambda T, x: (lambda r: (r.eigenvalues, r.eigenvectors.abs()))(
+        T.linalg.eigh(_sym(x))), [((3, 3),), ((2, 2, 2),)], op="linalg.eigh"),
+    OpRecord("linalg_eigh_upper", lambda T, x: (lambda r: (r[0], r[1] * r[1]))(
+        T.linalg.eigh(_sym(x), UPLO="U")), [((3, 3),)], op="linalg.eigh"),
+    OpRecord("linalg_eigvalsh", lambda T, x: T.linalg.eigvalsh(_sym(x)), [((3, 3),), ((2, 2, 2),)],
+             op="linalg.eigvalsh"),
+    OpRecord("linalg_pinv", lambda T, x: T.linalg.pinv(x), [((3, 2),), ((2, 3),), ((2, 2, 2),)],
+             op="linalg.pinv"),
+    OpRecord("linalg_pinv_hermitian", lambda T, x: T.linalg.pinv(_pd(T, x), hermitian=True),
+             [((3, 3),)], op="linalg.pinv"),
+    # NOTE: the default driver's residuals are empty but differentiable, which the
+    # finite-difference checks cannot take: the full tuple is compared in the oracle tests.
+    OpRecord("linalg_lstsq", lambda T, a, b: (lambda r: (r.solution, r.rank))(
+        T.linalg.lstsq(a, b)),
+             [((4, 3), (4, 2)), ((2, 4, 3), (2, 4, 1))], op="linalg.lstsq"),
+    OpRecord("linalg_lstsq_gelsd", lambda T, a, b: tuple(T.linalg.lstsq(a, b, driver="gelsd")),
+             [((4, 3), (4,)), ((4, 3), (4, 2))], op="linalg.lstsq"),
+    OpRecord("linalg_matrix_exp", lambda T, x: T.linalg.matrix_exp(x),
+             [((3, 3),), ((2, 2, 2),), ((1, 1),)], op="linalg.matrix_exp"),
+    OpRecord("matrix_exp_large", lambda T, x: T.matrix_exp(x * 4), [((3, 3),)],
+             op="matrix_exp"),
+]
+
+_ORDS = ["fro", "nuc", 1, -1, 2, -2, float("inf"), -float("inf")]
+
+
+def _matrix_norm(o):
+    return lambda T, x: T.linalg.matrix_norm(x, o)
+
+
+RECORDS += [
+    OpRecord(f"linalg_matrix_norm_{o}", _matrix_norm(o), [((3, 4),), ((2, 2, 3),)],
+             op="linalg.matrix_norm")
+    for o in _ORDS
+] + [
+    OpRecord("linalg_matrix_norm_dims", lambda T, x: T.linalg.matrix_norm(x, 1, (0, 2), True),
+             [((3, 2, 4),)], op="linalg.matrix_norm"),
+    OpRecord("linalg_matrix_norm_nuc_keepdim",
+             lambda T, x: T.linalg.matrix_norm(x, "nuc", (2, 0), True), [((3, 2, 4),)],
+             op="linalg.matrix_norm"),
+    OpRecord("linalg_norm", lambda T, x: T.linalg.norm(x), [((3, 4),), ((2, 3, 2),), ((3,),)],
+             op="linalg.norm"),
+    OpRecord("linalg_norm_ord", lambda T, x: T.linalg.norm(x, 2), [((3, 4),), ((3,),)],
+             op="linalg.norm"),
+    OpRecord("linalg_norm_dim", lambda T, x: T.linalg.norm(x, float("inf"), dim=(0, 1)),
+             [((3, 4, 2),)], op="linalg.norm"),
+]
