@@ -264,10 +264,20 @@ def take_along(x, dim, idx):
     return _advanced_index(x, _grids(idx, dim))
 
 
+def even_vjp(ctx, g):
+    """VJP of a full reduction selecting one value (max(), min(), median()): ``g`` shared
+    evenly among the elements equal to it."""
+    x, out = ctx.saved_tensors
+    # NOTE: a NaN result shares the gradient among the NaN elements, as PyTorch's
+    # evenly_distribute_backward (x == NaN would select nothing).
+    mask = x.isnan() if bool(np.isnan(out._data).any()) else x == out
+    return (g * mask / mask.sum(),)
+
+
 AmaxBackward0 = node_class("AmaxBackward0", _amax_vjp, _REDUCED)
 AminBackward0 = node_class("AminBackward0", _amax_vjp, _REDUCED)
-MaxBackward1 = node_class("MaxBackward1", _amax_vjp, _REDUCED)
-MinBackward1 = node_class("MinBackward1", _amax_vjp, _REDUCED)
+MaxBackward1 = node_class("MaxBackward1", even_vjp, _REDUCED)
+MinBackward1 = node_class("MinBackward1", even_vjp, _REDUCED)
 # NOTE: with a dim, the gradient goes to the one index returned (the first maximum).
 MaxBackward0 = node_class("MaxBackward0", select_vjp, select_jvp)
 MinBackward0 = node_class("MinBackward0", select_vjp, select_jvp)

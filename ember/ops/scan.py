@@ -159,7 +159,7 @@ def cummin(input, dim):
 def _lcse_fast(x, out, d):
     """The shift ``m`` (each slice's last output, its maximum) when ``exp(x - m)`` and
     ``exp(m - out)`` are both finite and exact enough, else None."""
-    limit = 60.0 if x.dtype.itemsize <= 4 else 600.0
+    limit = {2: 8.0, 4: 60.0}.get(x._data.dtype.itemsize, 600.0)
     m = out.narrow(d, out.shape[d] - 1, 1)
     if not bool(np.isfinite(out._data).all()):
         return None

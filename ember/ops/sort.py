@@ -21,7 +21,7 @@ from ..autograd.grad_mode import STATE
 from ..tensor import _wrap_dim
 from ._jvp import fiberwise
 from ._registry import node_class, record, recording, register, wrap
-from .reduction import _amax_vjp, return_types, select_jvp, select_vjp
+from .reduction import even_vjp, return_types, select_jvp, select_vjp
 
 _sort_type = return_types.make("sort")
 _topk_type = return_types.make("topk")
@@ -42,8 +42,8 @@ ModeBackward0 = node_class("ModeBackward0", select_vjp, select_jvp)
 
 # NOTE: a full median's gradient is shared evenly among the elements equal to it (as amax).
 _FULL = fiberwise(lambda ctx: (ctx.args[1], ctx.args[2]))
-MedianBackward0 = node_class("MedianBackward0", _amax_vjp, _FULL)
-NanmedianBackward0 = node_class("NanmedianBackward0", _amax_vjp, _FULL)
+MedianBackward0 = node_class("MedianBackward0", even_vjp, _FULL)
+NanmedianBackward0 = node_class("NanmedianBackward0", even_vjp, _FULL)
 
 
 def _selected(node, input, values, idx, d, keepdim, result_type):

@@ -467,3 +467,16 @@ CALLS = {
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_calls(name):
     same(CALLS[name])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.max(),
+    lambda T, x: x.min(),
+    lambda T, x: x.median(),
+    lambda T, x: x.nanmedian(),
+    lambda T, x: x.max(0)[0],
+    lambda T, x: x.cummax(0)[0],
+    lambda T, x: x.sort()[0],
+])
+def test_nan_gradients(fn):
+    same(lambda T: _with_grad(fn)(T, [1.0, NAN, 3.0, NAN]))
