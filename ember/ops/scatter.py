@@ -268,11 +268,7 @@ def _scatter_reduce_vjp(ctx, g):
         gx = gc if hit is None else gc.masked_fill(~hit, 0.0)
         gs = gc.gather(dim, index)
     elif reduce == "prod":
-        # NOTE: d out / d x = out / x; inputs that are zero get nan/inf here (PyTorch
-        # special-cases zeros by recomputing the product of the others; we do not).
-        go = g * out
-        gx = go / x if hit is None else (go / x).masked_fill(~hit, 0.0)
-        gs = go.gather(dim, index) / src
+        gx, gs = _prod_grads(g, x, src, dim, index, include_self, hit)
     else:
         # NOTE: amax/amin split the gradient evenly among the tied maximal elements (self and
         # src alike), as PyTorch does.
@@ -287,6 +283,34 @@ def _scatter_reduce_vjp(ctx, g):
         gs = gd.gather(dim, index).masked_fill(~s_is, 0.0)
     return (gx if ctx.next_functions[0][0] is not None else None,
             gs if ctx.next_functions[1][0] is not None else None)
+
+
+def _prod_grads(g, x, src, dim, index, include_self, hit):
+    """Gradients of scatter_reduce's prod: each contributor gets the product of the others.
+
+    NOTE: computed without dividing by the contributor, so zeros are exact (as PyTorch's):
+    where a position has one zero contributor only that one gets a gradient (the product of
+    the rest), and with two or more zeros nobody does.
+    """
+    from .select import where
+
+    src = _src_t(src, index)
+    xz, sz = x == 0, src == 0
+    x_in = xz if hit is None else xz & hit
+    zeros = x_in.to(g.dtype).scatter_add(dim, index, sz.to(g.dtype))
+    x1, s1 = x.masked_fill(xz, 1.0), src.masked_fill(sz, 1.0)
+    rest = x1.scatter_reduce(dim, index, s1, "prod", include_self=include_self)
+
+    def others(is_zero, ones, n, prod):
+        zero = prod * 0
+        return where(is_zero, where(n == 1, prod, zero), where(n == 0, prod / ones, zero))
+
+    gx = g * others(xz, x1, zeros, rest)
+    if hit is not None:
+        gx = gx.masked_fill(~hit, 0.0)
+    gs = g.gather(dim, index) * others(sz, s1, zeros.gather(dim, index),
+                                       rest.gather(dim, index))
+    return gx, gs
 
 
 def include_self_mask(index, dim, shape):

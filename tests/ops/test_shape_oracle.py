@@ -237,6 +237,20 @@ def test_index_reduce_errors_and_ints():
     same(lambda T: _x(T, 4, 3).index_reduce(0, T.tensor([0]), _x(T, 1, 3), "sum"))
 
 
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_prod_zeros(include_self):
+    def fn(T):
+        x = T.tensor([0.0, 2.0, 0.0, 3.0, 5.0], requires_grad=True)
+        src = T.tensor([4.0, 0.0, 6.0, 0.0, 7.0, 0.5], requires_grad=True)
+        out = x.scatter_reduce(0, T.tensor([0, 1, 1, 2, 2, 3]), src, "prod",
+                               include_self=include_self)
+        gx, gs = T.autograd.grad((out * T.arange(1.0, 6.0)).sum(), (x, src),
+                                 create_graph=True)
+        ggx, = T.autograd.grad((gs * gs).sum() + gx.sum(), x, allow_unused=True)
+        return out, gx.detach(), gs.detach(), ggx
+    same(fn)
+
+
 def test_scatter_reduce_ties_split_evenly():
     def fn(T):
         x = T.tensor([1.0, 3.0, 0.0], requires_grad=True)
