@@ -40,7 +40,8 @@ MedianBackward1 = node_class("MedianBackward1", select_vjp, select_jvp)
 NanmedianBackward1 = node_class("NanmedianBackward1", select_vjp, select_jvp)
 ModeBackward0 = node_class("ModeBackward0", select_vjp, select_jvp)
 
-# NOTE: a full median's gradient is shared evenly among the elements equal to it (as amax).
+# NOTE: a full median's gradient is shared evenly among the elements equal to it (among the
+# NaNs when it is NaN), as full max/min.
 _FULL = fiberwise(lambda ctx: (ctx.args[1], ctx.args[2]))
 MedianBackward0 = node_class("MedianBackward0", even_vjp, _FULL)
 NanmedianBackward0 = node_class("NanmedianBackward0", even_vjp, _FULL)
