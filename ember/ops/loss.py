@@ -32,7 +32,7 @@ FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits",
               "soft_margin_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
               "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
               "cosine_embedding_loss", "triplet_margin_loss", "multi_margin_loss",
-              "multilabel_margin_loss"]
+              "multilabel_margin_loss", "ctc_loss"]
 
 
 # ---- nll_loss ----
@@ -762,6 +762,135 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
                       save=(wrap((slope / c).astype(x.dtype)),),
                       args=(reduction, losses.size, squeeze))
     return wrap(data)
+
+
+# ---- ctc_loss ----
+def _ctc_vjp(ctx, g):
+    slope, = ctx.saved_tensors
+    return (g.unsqueeze(0).unsqueeze(2) * slope,)
+
+
+# NOTE: as PyTorch's, the slope is computed once in the forward pass and is a constant of the
+# backward: CTC has first derivatives only (PyTorch: "derivative for aten::_ctc_loss_backward
+# is not implemented"). It is PyTorch's formula exp(lp) - exp(log(alpha beta) + nll - lp), the
+# exact gradient once log_probs come from log_softmax (its rows of the slope sum to zero).
+CtcLossBackward0 = node_class("CtcLossBackward0", _ctc_vjp,
+                              fiberwise(lambda ctx: ((0, 2), False)))
+
+
+def _lengths(v, name, n):
+    a = np.asarray(v._data if hasattr(v, "_data") else v, dtype=np.int64).reshape(-1)
+    if a.shape[0] != n:
+        raise RuntimeError(f"{name} must be of size batch_size")
+    return a
+
+
+def _ctc_forward(lp, targets, in_len, tgt_len, blank, want_slope):
+    """Per-sample negative log-likelihoods of the CTC alignments (alpha/beta recursions in log
+    space, vectorised over the batch and the extended target; one step per time frame) and,
+    when wanted, PyTorch's slope with respect to ``lp`` (T, N, C)."""
+    t_max, n, c = lp.shape
+    s_max = 2 * int(tgt_len.max(initial=0)) + 1
+    ext = np.full((n, s_max), blank, dtype=np.int64)  # blank, l1, blank, l2, ..., blank
+    ext[:, 1::2] = targets[:, : (s_max - 1) // 2]
+    s_idx = np.arange(s_max)
+    live = s_idx[None, :] < 2 * tgt_len[:, None] + 1
+    skip = np.zeros((n, s_max), dtype=bool)  # may jump over the blank before position s
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    emit = np.take_along_axis(lp, np.broadcast_to(ext[None], (t_max, n, s_max)), 2)
+    emit = np.where(live[None], emit, -np.inf)
+    ninf = np.full((n, 2), -np.inf, dtype=lp.dtype)
+    alpha = np.full((t_max, n, s_max), -np.inf, dtype=lp.dtype)
+    alpha[0, :, :2] = emit[0, :, :2]
+    with np.errstate(invalid="ignore"):
+        for t in range(1, t_max):
+            prev = np.concatenate([ninf, alpha[t - 1]], 1)
+            two = np.where(skip, prev[:, :-2], -np.inf)
+            alpha[t] = np.logaddexp(np.logaddexp(prev[:, 2:], prev[:, 1:-1]), two) + emit[t]
+        last = np.take_along_axis(alpha, (in_len - 1).reshape(1, n, 1), 0)[0]
+        end = 2 * tgt_len
+        a_end = np.take_along_axis(last, end[:, None], 1)[:, 0]
+        a_pre = np.where(end > 0, np.take_along_axis(last, np.maximum(end - 1, 0)[:, None],
+                                                     1)[:, 0], -np.inf)
+        nll = -np.logaddexp(a_end, a_pre)
+    if not want_slope:
+        return nll, None
+    beta = np.full((t_max, n, s_max), -np.inf, dtype=lp.dtype)
+    final = np.full((n, s_max), -np.inf, dtype=lp.dtype)
+    rows = np.arange(n)
+    final[rows, end] = 0
+    final[rows[end > 0], end[end > 0] - 1] = 0
+    skip_next = np.zeros((n, s_max), dtype=bool)
+    skip_next[:, :-2] = skip[:, 2:]
+    with np.errstate(invalid="ignore"):
+        for t in range(t_max - 1, -1, -1):
+            nxt = np.concatenate([beta[t + 1], ninf], 1) if t + 1 < t_max else \
+                np.full((n, s_max + 2), -np.inf, dtype=lp.dtype)
+            step = np.logaddexp(np.logaddexp(nxt[:, :-2], nxt[:, 1:-1]),
+                                np.where(skip_next, nxt[:, 2:], -np.inf))
+            here = np.where((t == in_len - 1)[:, None], final, step)
+            beta[t] = np.where((t < in_len)[:, None], here + emit[t], -np.inf)
+        ab = alpha + beta
+        top = ab.max(2, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0)
+        acc = np.zeros((t_max, n, c), dtype=lp.dtype)
+        np.add.at(acc, (slice(None), rows[:, None], ext), np.exp(ab - top))
+        with np.errstate(divide="ignore", over="ignore"):
+            lcab = np.log(acc) + top
+            slope = np.exp(lp) - np.exp(lcab + nll[None, :, None] - lp)
+    frames = np.arange(t_max)[:, None] < in_len[None, :]
+    return nll, np.where(frames[:, :, None], slope, 0).astype(lp.dtype, copy=False)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    """Connectionist temporal classification loss of ``log_probs`` (T, N, C) or (T, C) for
+    ``targets`` padded (N, S) or concatenated (sum of ``target_lengths``); 'mean' divides
+    each loss by its target length, then averages."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_probs._data.ndim == 2:
+        out = ctc_loss(log_probs.unsqueeze(1), targets.unsqueeze(0) if hasattr(
+            targets, "_data") else targets, [int(np.asarray(getattr(input_lengths, "_data",
+                                                                     input_lengths)))],
+            [int(np.asarray(getattr(target_lengths, "_data", target_lengths)))], blank,
+            reduction, zero_infinity)
+        return out.squeeze(0) if reduction == "none" else out
+    lp = float_data(log_probs._data)
+    t_max, n, c = lp.shape
+    if not 0 <= blank < c:
+        raise RuntimeError("blank must be in label range")
+    in_len = _lengths(input_lengths, "input_lengths", n)
+    tgt_len = _lengths(target_lengths, "target_lengths", n)
+    if (in_len > t_max).any():
+        raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but got "
+                           f"value {int(in_len.max())} (while checking arguments for "
+                           "ctc_loss_allocate_outputs)")
+    tg = np.asarray(targets._data).astype(np.int64)
+    if tg.ndim == 1:  # concatenated: pad into (N, max length)
+        starts = np.concatenate([[0], np.cumsum(tgt_len)[:-1]])
+        width = int(tgt_len.max(initial=0))
+        pos = starts[:, None] + np.arange(width)[None, :]
+        tg = np.where(np.arange(width)[None, :] < tgt_len[:, None],
+                      tg[np.minimum(pos, max(tg.size - 1, 0))] if tg.size else 0, blank)
+    elif tgt_len.size and tg.shape[1] < tgt_len.max():
+        raise RuntimeError(f"Expected tensor to have size at least {int(tgt_len.max())} at "
+                           f"dimension 1, but got size {tg.shape[1]} for argument #2 'targets' "
+                           "(while checking arguments for ctc_loss_allocate_outputs)")
+    want = STATE.enabled and recording(log_probs)
+    nll, slope = _ctc_forward(lp, tg, in_len, tgt_len, blank, want)
+    if want:
+        if zero_infinity:
+            slope = np.where(np.isinf(nll)[None, :, None], 0, slope)
+        res = record(CtcLossBackward0, nll.astype(lp.dtype), (log_probs,),
+                     save=(wrap(slope),))
+    else:
+        res = wrap(nll.astype(lp.dtype))
+    if zero_infinity:
+        res = where(wrap(res._data == np.inf), 0.0, res)
+    if reduction == "mean":
+        return (res / wrap(np.maximum(tgt_len, 1).astype(lp.dtype))).mean()
+    return res.sum() if reduction == "sum" else res
 
 
 register(nll_loss, method=False)

@@ -153,6 +153,18 @@ RECORDS = [
              extra=lambda rng: [(rng.normal(size=(3, 3)),
                                  np.array([[2, -1, 0], [-1, 0, 1], [0, 1, 2]]))],
              op="F.multilabel_margin_loss"),
+    # NOTE: CTC has first derivatives only, in PyTorch too (its backward is not differentiable).
+    OpRecord("ctc_loss",
+             lambda T, x, t, il, tl: T.nn.functional.ctc_loss(x.log_softmax(2), t, il, tl),
+             extra=lambda rng: [(rng.normal(size=(5, 2, 4)), np.array([[1, 2, 2], [3, 1, 0]]),
+                                 np.array([5, 4]), np.array([3, 2]))],
+             second_order=False, op="F.ctc_loss"),
+    OpRecord("ctc_loss_none_blank",
+             lambda T, x, t, il, tl: T.nn.functional.ctc_loss(x.log_softmax(1), t, il, tl,
+                                                              blank=2, reduction="none"),
+             extra=lambda rng: [(rng.normal(size=(4, 3)), np.array([1, 0]), np.array(4),
+                                 np.array(2))],
+             second_order=False, op="F.ctc_loss"),
     # ---- classification losses (beyond core.py's) ----
     OpRecord("nll_loss_weight_ignore_sum",
              lambda T, x, t, w: T.nn.functional.nll_loss(x, t, weight=w, ignore_index=0,

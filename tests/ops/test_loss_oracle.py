@@ -27,6 +27,11 @@ def _grad_of(fn):
     return run
 
 
+def _ctc_args(T, requires_grad=False):
+    lp = T.tensor(np.linspace(-2, 1, 40).reshape(5, 2, 4), requires_grad=requires_grad)
+    return lp, T.tensor([[1, 2, 2], [3, 1, 0]]), T.tensor([5, 4]), T.tensor([3, 2])
+
+
 # ---- argument errors ----
 ERRORS = {
     "nll_target_oob": lambda T: T.nn.functional.nll_loss(_t(T, X), T.tensor([0, 1, 7])),
@@ -90,6 +95,14 @@ ERRORS = {
         _t(T, X), T.tensor([[3, 0, -1, 1]])),
     "mlm_target_dtype": lambda T: T.nn.functional.multilabel_margin_loss(
         _t(T, X), _t(T, [[3, 0, -1, 1]] * 3)),
+    "ctc_blank": lambda T: T.nn.functional.ctc_loss(*_ctc_args(T), blank=4),
+    "ctc_input_lengths": lambda T: T.nn.functional.ctc_loss(
+        _ctc_args(T)[0], _ctc_args(T)[1], T.tensor([6, 4]), _ctc_args(T)[3]),
+    "ctc_target_lengths": lambda T: T.nn.functional.ctc_loss(
+        *_ctc_args(T)[:3], T.tensor([4, 2])),
+    "ctc_batch": lambda T: T.nn.functional.ctc_loss(
+        _ctc_args(T)[0], _ctc_args(T)[1], T.tensor([5]), _ctc_args(T)[3]),
+    "ctc_reduction": lambda T: T.nn.functional.ctc_loss(*_ctc_args(T), reduction="x"),
     "cdist_int": lambda T: T.cdist(T.ones(3, 3, dtype=T.int64), T.ones(3, 3, dtype=T.int64)),
     "pdist_1d": lambda T: T.nn.functional.pdist(_t(T, X[0])),
     "normalize_dim": lambda T: T.nn.functional.normalize(_t(T, X), dim=3),
@@ -294,3 +307,36 @@ def test_sdpa_dropout_keeps_shape_and_scale():
     assert out.shape == (2, 3, 4)
     # each weight is 1/3, kept ones scaled by 2: outputs are multiples of 2/3
     np.testing.assert_allclose(np.round(out._data * 1.5), out._data * 1.5, atol=1e-5)
+
+
+# ---- ctc_loss ----
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_ctc_loss_raw_log_probs(reduction, zero_infinity):
+    def run(T):
+        lp, t, il, tl = _ctc_args(T, True)
+        out = T.nn.functional.ctc_loss(lp, t, T.tensor([2, 4]), tl, reduction=reduction,
+                                       zero_infinity=zero_infinity)
+        grad = T.autograd.grad(out.sum(), lp)[0] if zero_infinity else None
+        return out, grad
+    same(run)
+
+
+def test_ctc_loss_concatenated_targets_and_tuple_lengths():
+    def run(T):
+        lp = _ctc_args(T, True)[0]
+        out = T.nn.functional.ctc_loss(lp.log_softmax(2), T.tensor([1, 2, 2, 3, 1]), (5, 4),
+                                       (3, 2), reduction="none")
+        out.sum().backward()
+        return out, lp.grad
+    same(run)
+
+
+def test_ctc_loss_unbatched_and_empty_target():
+    def run(T):
+        lp = _ctc_args(T, True)[0][:, 0]
+        out = T.nn.functional.ctc_loss(lp.log_softmax(1), T.tensor([], dtype=T.int64),
+                                       T.tensor(5), T.tensor(0), reduction="none")
+        out.backward()
+        return out, lp.grad
+    same(run)
