@@ -1,6 +1,6 @@
-"""``ember.special``: PyTorch's ``torch.special`` (erf, erfc, erfinv, expit, logit, xlogy,
-xlog1py, gammaln, digamma, psi, polygamma, entr, exp2, expm1, log1p, sinc, round, softmax,
-log_softmax, logsumexp).
+"""``ember.special``: PyTorch's ``torch.special`` (erf, erfc, erfcx, erfinv, expit, logit,
+xlogy, xlog1py, gammaln, digamma, psi, polygamma, multigammaln, entr, i0/i0e/i1/i1e, ndtr,
+ndtri, log_ndtr, exp2, expm1, log1p, sinc, round, softmax, log_softmax, logsumexp).
 
 Contract: the same names and signatures as PyTorch; each is the ember op of the same meaning,
 so gradients (any order) and forward-mode rules come with it.
@@ -9,16 +9,41 @@ so gradients (any order) and forward-mode rules come with it.
 from __future__ import annotations
 
 from .ops._registry import OPS as _OPS
-from .ops.special import digamma, entr, erf, erfc, erfinv, logit, polygamma, xlog1py, xlogy
+from .ops.special import (
+    digamma,
+    entr,
+    erf,
+    erfc,
+    erfcx,
+    erfinv,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    log_ndtr,
+    logit,
+    ndtr,
+    ndtri,
+    polygamma,
+    xlog1py,
+    xlogy,
+)
 from .ops.special import lgamma as gammaln
+from .ops.special import mvlgamma as _mvlgamma
 from .ops.unary import exp2, expm1, log1p, round, sinc  # noqa: A004 - PyTorch's name
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
-           "log1p", "log_softmax", "logit", "logsumexp", "polygamma", "psi", "round", "sinc",
+__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
+           "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit",
+           "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
            "softmax", "xlog1py", "xlogy"]
 
 psi = digamma
 expit = _OPS["sigmoid"]
+
+
+def multigammaln(input, p):
+    """The multivariate log-gamma of dimension ``p`` (``torch.mvlgamma``)."""
+    return _mvlgamma(input, p)
 
 
 def softmax(input, dim, *, dtype=None):

@@ -319,6 +319,25 @@ def not_implemented_node(op_name):
 FloorDivideNotImplemented = not_implemented_node("floor_divide")
 
 
+def _mul_scalar_vjp(ctx, g):
+    return (g * ctx.args[0],)
+
+
+MulBackward1 = node_class("MulBackward1", _mul_scalar_vjp, elementwise)
+
+
+def mul_scalar(input, other):
+    """``input * other`` for a Python number, recorded as PyTorch's ``mul.Scalar``
+    (``MulBackward1``, one edge): what PyTorch's own composite ops (ndtr...) produce."""
+    data = np.multiply(float_data(input._data), other)
+    if type(data) is np.ndarray and data.dtype != input._data.dtype and \
+            input._data.dtype.kind in "fc":
+        data = data.astype(input._data.dtype)
+    if STATE.enabled and _rg(input):
+        return record(MulBackward1, data, (input,), args=(other,))
+    return wrap(data)
+
+
 def floor_divide(input, other):
     """``input // other``: rounds toward negative infinity; not differentiable."""
     if type(input) is not Tensor:
@@ -605,6 +624,26 @@ def logaddexp2(input, other):
     return wrap(data)
 
 
+# ---- ldexp ----
+def _ldexp_vjp(ctx, g):
+    x, e = ctx.saved_tensors
+    scale = (e * float(np.log(2.0))).exp()
+    return (g * scale if _need(ctx, 0) else None,
+            g * x * scale * float(np.log(2.0)) if _need(ctx, 1) else None)
+
+
+LdexpBackward0 = node_class("LdexpBackward0", _ldexp_vjp, elementwise)
+
+
+def ldexp(input, other):
+    """``input * 2 ** other`` (a float result)."""
+    input, other, ad, bd, rt = _float_operands("ldexp", input, other)
+    data = _fix_dtype(np.asarray(ad * np.exp2(bd)), rt)
+    if STATE.enabled and recording(input, other):
+        return record(LdexpBackward0, data, (input, other), save=(input, other))
+    return wrap(data)
+
+
 # ==== ternary: lerp, addcmul, addcdiv ======================================================
 
 def _check_same_dtype(input, other, what):
@@ -739,11 +778,11 @@ def heaviside(input, values):
 for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
               "floor_divide", "remainder", "fmod", "pow", "float_power", "atan2", "arctan2",
               "hypot", "copysign", "logaddexp", "logaddexp2", "lerp", "addcmul", "addcdiv",
-              "heaviside"):
+              "heaviside", "ldexp"):
     register(globals()[_name], _name)
 register(rsub, "rsub", method=False)
 register(_rpow, "__rpow__", function=False)
 register_arithmetic_inplace(add, sub, mul, div)
 register_inplace(pow, remainder, fmod, floor_divide, atan2, hypot, copysign, lerp, addcmul,
-                 addcdiv, heaviside,
+                 addcdiv, heaviside, ldexp,
                  aliases=(("arctan2_", atan2), ("float_power_", _float_power_inplace_op)))

@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from ._jvp import elementwise
 from ._registry import float_data, node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .pointwise import _float_operands, _need, _scalar
+from .pointwise import _float_operands, _need, _scalar, mul_scalar
 from .select import where
 from .unary import unary_op
 
@@ -93,9 +93,27 @@ def _erfc_fallback(x):
     return out
 
 
-def _erfinv_fallback(y):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = -np.log((1.0 - y) * (1.0 + y))
+def _erfcx_fallback(x):
+    """exp(x^2) erfc(x): the continued fraction without its exp(-x^2) for x >= 2."""
+    out = np.empty_like(x)
+    hi = x >= _ERF_SPLIT
+    k = x[hi].copy()
+    for n in range(120, 0, -1):
+        k = x[hi] + (n / 2.0) / k
+    out[hi] = 1.0 / (_SQRT_PI * k)
+    lo = ~hi
+    with np.errstate(over="ignore", invalid="ignore"):
+        out[lo] = np.exp(x[lo] * x[lo]) * _erfc_fallback(x[lo])
+    out[np.isposinf(x)] = 0.0
+    return out
+
+
+def _erfinv_fallback(y, mass=None):
+    """erfinv(y); ``mass`` is 1 - |y| when the caller knows it more exactly (ndtri)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if mass is None:
+            mass = 1.0 - np.abs(y)
+        w = -np.log(mass * (2.0 - mass))
         central = w < 5.0
         wc = w - 2.5
         p = np.full_like(y, 2.81022636e-08)
@@ -107,21 +125,73 @@ def _erfinv_fallback(y):
         for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
                   -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
             q = c + q * wt
-        x = np.where(central, p, q) * y
-        tail = np.abs(y) > 0.5
         s = np.sign(y)
-        log_t = np.log1p(-np.abs(y))
+        x = np.where(central, p * y, q * s)
+        # NOTE: Giles' tail polynomial is fitted for w < 36 (single precision); deeper in the
+        # tail (ndtri of tiny p) start from the asymptote erfc(x) ~ exp(-x^2) / (x sqrt(pi)).
+        wl = -np.log(mass)
+        x = np.where(w > 36.0, s * np.sqrt(wl - 0.5 * np.log(np.pi * wl)), x)
+        tail = mass < 0.5
+        log_t = np.log(mass)
         for _ in range(4):
             # NOTE: in the tails Newton runs on log erfc(|x|) = log(1 - |y|) (1 - |y| is exact
             # there, and the log makes the function nearly linear), where erf(x) - y would
-            # cancel.
+            # cancel; erfcx keeps it free of underflow.
             ax = np.abs(x)
+            ecx = _erfcx_fallback(ax)
+            step_tail = (np.log(ecx) - ax * ax - log_t) * ecx * (_SQRT_PI / 2.0)
             dens = (2.0 / _SQRT_PI) * np.exp(-x * x)
-            ec = _erfc_fallback(ax)
-            step_tail = (np.log(ec) - log_t) * ec / dens
             x = np.where(tail, s * (ax + step_tail), x - (_erf_fallback(x) - y) / dens)
-    x = np.where(np.abs(y) == 1.0, np.copysign(np.inf, y), x)
-    return np.where((np.abs(y) > 1.0) | np.isnan(y), np.nan, x)
+    x = np.where(mass == 0.0, np.copysign(np.inf, y), x)
+    return np.where((mass < 0) | np.isnan(y), np.nan, x)
+
+
+def _ndtri_fallback(p):
+    """The inverse of the normal CDF: -sqrt(2) erfcinv(2p), with 2 min(p, 1 - p) exact."""
+    with np.errstate(invalid="ignore"):
+        mass = 2.0 * np.minimum(p, 1.0 - p)
+        return math.sqrt(2.0) * _erfinv_fallback(2.0 * p - 1.0, mass)
+
+
+def _log_ndtr_fallback(x):
+    out = np.empty_like(x)
+    neg = x < 0
+    xn = x[neg]
+    with np.errstate(divide="ignore", over="ignore"):
+        # NOTE: log(erfc(-x/sqrt2) / 2) written with erfcx: no underflow far in the left tail.
+        out[neg] = np.log(0.5 * _erfcx_fallback(-xn / math.sqrt(2.0))) - 0.5 * xn * xn
+    out[~neg] = np.log1p(-0.5 * _erfc_fallback(x[~neg] / math.sqrt(2.0)))
+    return out
+
+
+def _bessel_i_fallback(nu, x, scaled):
+    """I_nu(x) for nu in (0, 1) (times exp(-|x|) when ``scaled``): the all-positive power
+    series for |x| < 20, the asymptotic series beyond."""
+    ax = np.abs(x)
+    out = np.empty_like(x)
+    small = ax < 20.0
+    xs = ax[small]
+    half = xs / 2.0
+    term = half ** nu / math.factorial(nu)
+    total = term.copy()
+    q = half * half
+    for k in range(1, 80):
+        term = term * q / (k * (k + nu))
+        total = total + term
+    out[small] = total * np.exp(-xs) if scaled else total
+    xb = ax[~small]
+    series = np.ones_like(xb)
+    term = np.ones_like(xb)
+    mu = 4.0 * nu * nu
+    for k in range(1, 30):
+        term = term * -(mu - (2 * k - 1) ** 2) / (k * 8.0 * xb)
+        series = series + term
+    with np.errstate(over="ignore"):
+        base = 1.0 / np.sqrt(2 * math.pi * xb)
+        out[~small] = base * series * (1.0 if scaled else np.exp(xb))
+    if nu == 1:
+        out = np.sign(x) * out
+    return out
 
 
 def _shift_up(x, step, limit=12.0):
@@ -304,6 +374,79 @@ erfinv, ErfinvBackward0 = unary_op("erfinv", "ErfinvBackward0",
                                    doc="The inverse of ``erf`` on (-1, 1).")
 
 
+def _ndtri_vjp(g, x, out):
+    return g * ((out * out * 0.5).exp() * math.sqrt(2 * math.pi))
+
+
+def _log_ndtr_vjp(g, x, out):
+    return g * ((-(out + x * x * 0.5)).exp() / math.sqrt(2 * math.pi))
+
+
+def _erfcx_vjp(g, x, out):
+    return g * (x * out * 2.0 - 2.0 / _SQRT_PI)
+
+
+ndtri, SpecialNdtriBackward0 = unary_op(
+    "ndtri", "SpecialNdtriBackward0", _special_np("ndtri", _ndtri_fallback), _ndtri_vjp, "out",
+    doc="The inverse of the standard normal CDF.")
+log_ndtr, SpecialLogNdtrBackward0 = unary_op(
+    "log_ndtr", "SpecialLogNdtrBackward0", _special_np("log_ndtr", _log_ndtr_fallback),
+    _log_ndtr_vjp, "x,out", doc="``log(ndtr(x))``, accurate far in the left tail.")
+erfcx, SpecialErfcxBackward0 = unary_op(
+    "erfcx", "SpecialErfcxBackward0", _special_np("erfcx", _erfcx_fallback), _erfcx_vjp,
+    "x,out", doc="The scaled complementary error function ``exp(x^2) erfc(x)``.")
+
+
+def ndtr(input):
+    """The standard normal CDF, ``(1 + erf(x / sqrt(2))) / 2`` (PyTorch's composite: its
+    graph ends in ``MulBackward1``)."""
+    return mul_scalar(erf(mul_scalar(input, math.sqrt(0.5))) + 1, 0.5)
+
+
+# ==== modified Bessel functions ============================================================
+
+def _safe(x):
+    """``x`` with |x| <= eps replaced by eps, and the mask of the replaced elements: the i1
+    rules divide by x and take their limit (0.5) at 0, as PyTorch."""
+    from ..dtypes import finfo
+
+    eps = finfo(x.dtype).eps
+    tiny = x.abs() <= eps
+    return where(tiny, eps, x), tiny
+
+
+def _i0_vjp(g, x, out):
+    return g * i1(x)
+
+
+def _i0e_vjp(g, x, out):
+    return g * (i1e(x) - x.sgn() * out)
+
+
+def _i1_vjp(g, x, out):
+    sx, tiny = _safe(x)
+    return g * where(tiny, 0.5, i0(sx) - out / sx)
+
+
+def _i1e_vjp(g, x, out):
+    sx, tiny = _safe(x)
+    return g * where(tiny, 0.5, i0e(sx) - out * (sx.sgn() + sx.reciprocal()))
+
+
+i0, I0Backward0 = unary_op("i0", "I0Backward0", _special_np(
+    "i0", lambda a: _bessel_i_fallback(0, a, False)), _i0_vjp, "x",
+    doc="The modified Bessel function of the first kind, order 0.")
+i0e, SpecialI0EBackward0 = unary_op("i0e", "SpecialI0EBackward0", _special_np(
+    "i0e", lambda a: _bessel_i_fallback(0, a, True)), _i0e_vjp, "x,out",
+    doc="``exp(-|x|) i0(x)``.")
+i1, SpecialI1Backward0 = unary_op("i1", "SpecialI1Backward0", _special_np(
+    "i1", lambda a: _bessel_i_fallback(1, a, False)), _i1_vjp, "x,out",
+    doc="The modified Bessel function of the first kind, order 1.")
+i1e, SpecialI1EBackward0 = unary_op("i1e", "SpecialI1EBackward0", _special_np(
+    "i1e", lambda a: _bessel_i_fallback(1, a, True)), _i1e_vjp, "x,out",
+    doc="``exp(-|x|) i1(x)``.")
+
+
 # ==== gamma family =========================================================================
 
 def _lgamma_vjp(g, x, out):
@@ -325,6 +468,32 @@ lgamma, LgammaBackward0 = unary_op("lgamma", "LgammaBackward0", _lgamma_np, _lga
 digamma, DigammaBackward0 = unary_op("digamma", "DigammaBackward0", _digamma_np, _digamma_vjp,
                                      "x", doc="``d/dx lgamma(x)`` (-inf at 0, NaN at the "
                                      "negative integers, as PyTorch).")
+
+
+def _mvlgamma_vjp(ctx, g):
+    x, = ctx.saved_tensors
+    p = ctx.args[0]
+    total = digamma(x)
+    for j in range(1, p):
+        total = total + digamma(x - j / 2)
+    return (g * total,)
+
+
+MvlgammaBackward0 = node_class("MvlgammaBackward0", _mvlgamma_vjp, elementwise)
+
+
+def mvlgamma(input, p):
+    """The multivariate log-gamma of dimension ``p``:
+    ``p (p - 1) / 4 log(pi) + sum_j lgamma(x - j / 2)``."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    a = float_data(input._data)
+    data = np.full(a.shape, p * (p - 1) / 4 * math.log(math.pi), dtype=a.dtype)
+    for j in range(p):
+        data += _lgamma_np(a - np.asarray(j / 2, dtype=a.dtype))
+    if STATE.enabled and recording(input):
+        return record(MvlgammaBackward0, data, (input,), save=(input,), args=(int(p),))
+    return wrap(data)
 
 
 def _polygamma_vjp(ctx, g):
@@ -465,8 +634,9 @@ def entr(input):
 
 # ==== registration =========================================================================
 
-for _name in ("erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "logit", "xlogy"):
+for _name in ("erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "logit", "xlogy", "i0",
+              "mvlgamma"):
     register(globals()[_name], _name, method=_name != "polygamma")
 register(_polygamma_method, "polygamma", function=False)
-register_inplace(erf, erfc, erfinv, lgamma, digamma, logit, xlogy,
+register_inplace(erf, erfc, erfinv, lgamma, digamma, logit, xlogy, i0, mvlgamma,
                  aliases=(("polygamma_", _polygamma_inplace_op),))

@@ -52,6 +52,14 @@ def _grads(fn, *datas):
     (lambda T, x: T.erfinv(x), ([-1.0, 1.0, 0.0, 0.999999],)),
     (lambda T, x: T.erf(x), ([-INF, INF, 0.0, 6.0],)),
     (lambda T, x: T.erfc(x), ([-INF, INF, 10.0, -6.0],)),
+    (lambda T, x: T.special.i1(x), ([0.0, 1e-20, -2.0],)),
+    (lambda T, x: T.special.i1e(x), ([0.0, -1e-20, 3.0],)),
+    (lambda T, x: T.special.i0e(x), ([0.0, -3.0, 3.0],)),
+    (lambda T, x: T.special.ndtri(x), ([0.0, 1.0, 0.5, 1e-300],)),
+    (lambda T, x: T.special.log_ndtr(x), ([-40.0, 0.0, 10.0],)),
+    (lambda T, x: T.special.erfcx(x), ([-5.0, 0.0, 30.0, 1e10],)),
+    (lambda T, x: T.mvlgamma(x, 3), ([1.0, 1.5, 4.0],)),
+    (lambda T, x, e: T.ldexp(x, e), ([1.0, -2.0, 3.0], [0.5, -1.0, 10.0])),
 ])
 def test_special_points(fn, datas):
     # NOTE: NumPy's RuntimeWarnings at infinities and poles (which PyTorch does not emit) are
@@ -118,6 +126,12 @@ def test_values(fn):
     lambda T: T.floor_divide(T.tensor([5, -7, 3]), 2),
     lambda T: T.float_power(T.tensor([5, -7, 3]), 2),
     lambda T: T.isclose(T.tensor([1, 2]), T.tensor([1, 3])),
+    lambda T: T.ldexp(T.tensor([1, 2]), T.tensor([3, -1])),
+    lambda T: T.ldexp(T.tensor([1.0, 2.0], dtype=T.float64), T.tensor([3, -1])),
+    lambda T: T.special.ndtr(T.tensor([1, -2])),
+    lambda T: T.i0(T.tensor([1, -2])),
+    lambda T: T.special.i1e(T.tensor([1, -2])),
+    lambda T: T.mvlgamma(T.tensor([2, 3]), 2),
 ])
 def test_integer_paths(fn):
     same(fn)
@@ -154,6 +168,7 @@ def test_integer_paths(fn):
     lambda T: T.allclose(T.ones(2), T.ones(2), atol=-1.0),
     lambda T: T.allclose(T.ones(2), T.ones(2, dtype=T.float64)),
     lambda T: T.div(T.ones(2), 2, rounding_mode="round"),
+    lambda T: T.mvlgamma(T.ones(2) * 3, 0),
 ])
 def test_errors(fn):
     same(fn)
@@ -195,6 +210,9 @@ def test_errors(fn):
     lambda T, x, y: x.round_(decimals=1),
     lambda T, x, y: x.float_power_(2),
     lambda T, x, y: x.float_power_(y),
+    lambda T, x, y: x.i0_(),
+    lambda T, x, y: (x + 2).mvlgamma_(2),
+    lambda T, x, y: x.ldexp_(y),
     lambda T, x, y: (x + 1).asinh_(),
     lambda T, x, y: x.asinh_(),
     lambda T, x, y: (x + 1).arccosh_(),
@@ -266,9 +284,20 @@ RNG = np.random.default_rng(0)
     ("lgamma", sp.gammaln, np.r_[RNG.uniform(-10, 30, 300), RNG.uniform(0, 3, 100), 1e-8, 1e5,
                                  0.5, 1.5, 2.5, -0.5], 1e-11),
     ("digamma", sp.psi, np.r_[RNG.uniform(-10, 30, 300), 1e-8, 1e5, 0.5, 1.0], 1e-12),
+    ("special.ndtri", sp.ndtri, np.r_[RNG.uniform(0, 1, 300), 10.0 ** -np.arange(1, 300, 7),
+                                      1 - 10.0 ** -np.arange(1, 16), 0.0, 1.0, 0.5], 1e-13),
+    ("special.log_ndtr", sp.log_ndtr, np.r_[RNG.uniform(-40, 8, 300), -1e3, 0.0], 1e-13),
+    ("special.erfcx", sp.erfcx, np.r_[RNG.uniform(-20, 50, 300), 0.0, 1e5], 1e-12),
+    ("special.i0", sp.i0, np.r_[RNG.uniform(-60, 60, 300), 0.0, 19.99, 20.0, 700.0], 1e-14),
+    ("special.i0e", sp.i0e, np.r_[RNG.uniform(-60, 60, 300), 0.0, 20.0, 1e4], 1e-14),
+    ("special.i1", sp.i1, np.r_[RNG.uniform(-60, 60, 300), 0.0, 19.99, 20.0, -700.0], 1e-14),
+    ("special.i1e", sp.i1e, np.r_[RNG.uniform(-60, 60, 300), 0.0, 20.0, -1e4], 1e-14),
 ])
 def test_fallback_matches_scipy(no_scipy, op, ref, xs, rtol):
-    got = getattr(ember, op)(ember.tensor(xs))._data
+    fn = ember
+    for part in op.split("."):
+        fn = getattr(fn, part)
+    got = fn(ember.tensor(xs))._data
     want = ref(xs)
     np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-300)
 
