@@ -919,7 +919,7 @@ LinalgMatrixExpBackward0 = node_class("LinalgMatrixExpBackward0", _matrix_exp_vj
 def linalg_matrix_exp(A):
     """The matrix exponential of each square matrix."""
     a = A._data
-    _check_matrix("linalg.matrix_exp", a, float_only=False)
+    _check_matrix("linalg.matrix_exp", a)
     data = _expm(a)
     if STATE.enabled and recording(A):
         return record(LinalgMatrixExpBackward0, data, (A,), save=(A,))
@@ -936,6 +936,11 @@ def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,
     if a.ndim < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
                            "dimensions.")
+    if dtype is None and a.dtype.kind not in "fc":
+        from ..dtypes import from_np
+
+        raise RuntimeError("linalg.matrix_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {from_np(a.dtype).scalar_name}")
     if dtype is not None:
         A = A.to(dtype)
     d0, d1 = (_wrap_dim(d, a.ndim) for d in dim)
