@@ -1,7 +1,6 @@
 """Gather/scatter family: gather, scatter, scatter_add, scatter_reduce, index_select,
 index_add, index_copy, index_fill, index_reduce, masked_scatter, masked_select, take,
-take_along_dim, put,
-nonzero, argwhere, unique, unique_consecutive, and their in-place forms.
+take_along_dim, put, nonzero, argwhere, unique, unique_consecutive, and their in-place forms.
 
 Contract: PyTorch's signatures, dtypes, node names and error messages (index out of bounds,
 index dtype, shape mismatches). Each op is linear in its differentiable inputs (or, for
@@ -871,6 +870,23 @@ def argwhere(input):
     return wrap(np.argwhere(input._data).astype(np.int64))
 
 
+def _no_derivative(name):
+    def rule(ctx, *grads):
+        raise NotImplementedError(f"the derivative for '{name}' is not implemented.")
+    return rule
+
+
+# NOTE: PyTorch records these nodes (the values of a tensor that requires grad require grad)
+# but has no derivative for them: backward through one raises.
+Unique2Backward0 = node_class("Unique2Backward0", _no_derivative("_unique2"),
+                              _no_derivative("_unique2"))
+UniqueDimBackward0 = node_class("UniqueDimBackward0", _no_derivative("unique_dim"),
+                                _no_derivative("unique_dim"))
+UniqueConsecutiveBackward0 = node_class(
+    "UniqueConsecutiveBackward0", _no_derivative("unique_consecutive"),
+    _no_derivative("unique_consecutive"))
+
+
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct values (sorted), optionally with the inverse map and the counts; with
     ``dim``, the distinct slices along ``dim``."""
@@ -878,15 +894,20 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     if dim is None:
         vals, inv, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
         inv = inv.reshape(a.shape)
+        node = Unique2Backward0
     else:
         d = _wrap_dim(dim, a.ndim)
         vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
         inv = inv.reshape(-1)
-    return _unique_result(vals, inv, counts, return_inverse, return_counts)
+        node = UniqueDimBackward0
+    return _unique_result(input, node, vals, inv, counts, return_inverse, return_counts)
 
 
-def _unique_result(vals, inv, counts, return_inverse, return_counts):
-    out = wrap(vals)
+def _unique_result(input, node, vals, inv, counts, return_inverse, return_counts):
+    if STATE.enabled and recording(input):
+        out = record(node, vals, (input,))
+    else:
+        out = wrap(vals)
     if not (return_inverse or return_counts):
         return out
     res = [out]
@@ -915,7 +936,8 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         inv = np.cumsum(change) - 1
     starts = np.flatnonzero(change)
     counts = np.diff(np.append(starts, change.size))
-    return _unique_result(vals, inv, counts, return_inverse, return_counts)
+    return _unique_result(input, UniqueConsecutiveBackward0, vals, inv, counts, return_inverse,
+                          return_counts)
 
 
 # ==== registration =========================================================================

@@ -311,6 +311,19 @@ def test_unique_variants():
     same(fn)
 
 
+@pytest.mark.parametrize("call", ["unique", "unique_dim", "unique_consecutive"])
+def test_unique_has_no_derivative(call):
+    def fn(T):
+        x = T.tensor([3.0, 1.0, 2.0, 1.0], requires_grad=True)
+        u = {"unique": lambda: x.unique(return_counts=True)[0],
+             "unique_dim": lambda: x.unique(dim=0),
+             "unique_consecutive": lambda: T.unique_consecutive(x)}[call]()
+        name = u.grad_fn.name()
+        u.sum().backward()
+        return name
+    same(fn)
+
+
 def test_tensor_split_indices():
     same(lambda T: (_x(T, 7).tensor_split([1, 5, 9]), _x(T, 2, 5).tensor_split(T.tensor(3), 1),
                     _x(T, 5).tensor_split(T.tensor([3, 1])), _x(T, 4, 2).vsplit([1, 1]),
