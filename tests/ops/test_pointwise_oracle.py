@@ -84,6 +84,32 @@ def test_values(fn):
     same(fn)
 
 
+# ---- comparisons and logic ----
+@pytest.mark.parametrize("fn", [
+    lambda T: T.eq(T.tensor([5, -7, 3]), 5.0),
+    lambda T: T.tensor([5, -7, 3]) < T.tensor([1.5, -2.5, 3.0]),
+    lambda T: T.ge(T.ones(3), T.ones(2)),
+    lambda T: T.ne(T.tensor([1.0, NAN]), T.tensor([1.0, NAN])),
+    lambda T: T.logical_or(T.tensor([0, 2]), T.tensor([0.0, 0.0])),
+    lambda T: T.logical_xor(T.tensor([0, 2]), T.tensor([True, True])),
+    lambda T: T.logical_not(T.tensor([0.0, 1.5])),
+    lambda T: T.bitwise_and(T.tensor([1.5]), T.tensor([1.5])),
+    lambda T: T.bitwise_or(T.tensor([5, 6]), 3),
+    lambda T: T.bitwise_xor(T.tensor([True]), T.tensor([True])),
+    lambda T: T.isnan(T.tensor([1, 2])),
+    lambda T: T.isfinite(T.tensor([1, 2])),
+    lambda T: T.isinf(T.tensor([INF, 1.0, -INF])),
+    lambda T: T.isclose(T.tensor([NAN, 1.0]), T.tensor([NAN, 1.0 + 1e-6]), equal_nan=True),
+    lambda T: T.isclose(T.tensor([1.0, 2.0]), T.tensor(1.0)),
+    lambda T: T.allclose(T.tensor([1.0, 2.0]), T.tensor([1.0, 2.0 + 1e-9])),
+    lambda T: T.equal(T.tensor([1.0, 2.0]), T.tensor([1.0, 2.0])),
+    lambda T: T.equal(T.tensor([1.0, 2.0]), T.ones(3)),
+    lambda T: T.equal(T.tensor([1, 2]), T.tensor([1.0, 2.0])),
+])
+def test_logic(fn):
+    same(fn)
+
+
 # ---- integer and bool inputs ----
 @pytest.mark.parametrize("fn", [
     lambda T: T.atan2(T.tensor([1, 2]), T.tensor([3, 4])),
