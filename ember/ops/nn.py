@@ -14,13 +14,14 @@ import warnings
 import numpy as np
 
 from .. import dtypes as _dt
+from .._size import Size
 from ..autograd.grad_mode import STATE, no_grad
 from ._jvp import linear as _linear_jvp
 from ._registry import node_class, record, recording, register, wrap
 from .linalg import addmm
 
-FUNCTIONAL = ["linear", "bilinear", "embedding", "dropout", "dropout1d", "dropout2d",
-              "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
+FUNCTIONAL = ["linear", "bilinear", "embedding", "embedding_bag", "dropout", "dropout1d",
+              "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
 
 
 def linear(input, weight, bias=None):
@@ -188,6 +189,171 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 def _torch_embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
     return embedding(indices, weight, None if padding_idx < 0 else padding_idx,
                      scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+# ---- embedding_bag ----
+# NOTE [embedding_bag as gathers and scatters]: out[b] = sum over the bag's positions i of
+# w[idx[i]] * C[i] * psw[i]: C is the per-index coefficient (1 for 'sum', 1/bag size for
+# 'mean', 0 at padding_idx) or, for 'max', a (L, D) mask selecting each bag's first maximal
+# row per column. The rule is then made of embedding's gather (_embedding_rows) and scatter
+# (embedding_dense_backward) ops, so it is differentiable again.
+
+def _seg_sum(t, bag_of, n_bags):
+    return embedding_dense_backward(t, bag_of, n_bags, None)
+
+
+def _rows_of(t, ids):
+    return _embedding_rows(t, ids, t._data.shape[0], None, None)
+
+
+def _bag_vjp(ctx, g):
+    idx, bag_of, coef, w, psw = ctx.saved_tensors
+    n, freq = ctx.args
+    gw = gp = None
+    gathered = _rows_of(g, bag_of) * coef
+    if ctx.next_functions[0][0] is not None:
+        gw = embedding_dense_backward(gathered if psw is None else gathered * psw.unsqueeze(1),
+                                      idx, n, freq)
+    if ctx.next_functions[1][0] is not None:
+        gp = (gathered * _rows_of(w, idx)).sum(-1)
+    return (gw, gp)
+
+
+def _bag_jvp(ctx, dw, dpsw):
+    idx, bag_of, coef, w, psw = ctx.saved_tensors
+    n_bags = ctx._meta[0][0][0]
+    out = None
+    if dw is not None:
+        rows = _rows_of(dw, idx) * coef
+        out = _seg_sum(rows if psw is None else rows * psw.unsqueeze(1), bag_of, n_bags)
+    if dpsw is not None:
+        c = _seg_sum(_rows_of(w, idx) * coef * dpsw.unsqueeze(1), bag_of, n_bags)
+        out = c if out is None else out + c
+    return out
+
+
+EmbeddingBagBackward0 = node_class("EmbeddingBagBackward0", _bag_vjp, _linear_jvp(_bag_jvp))
+
+
+def _type_str(obj):
+    from ..tensor import Tensor
+
+    return "<class 'torch.Tensor'>" if isinstance(obj, Tensor) else str(type(obj))
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
+                  scale_grad_by_freq=False, mode="mean", sparse=False,
+                  per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums, means or maxima of bags of ``weight`` rows: the bags are the rows of a 2-D
+    ``input``, or the runs of a 1-D ``input`` starting at ``offsets``."""
+    psw = per_sample_weights
+    if psw is not None and input._data.shape != psw._data.shape:
+        raise ValueError(f"embedding_bag: If per_sample_weights ({Size(psw._data.shape)}) is "
+                         "not None, then it must have the same shape as the input "
+                         f"({Size(input._data.shape)})")
+    if weight._data.ndim != 2:
+        raise ValueError(
+            f"weight has to be a 2D Tensor, but got Tensor of dimension {weight._data.ndim}")
+    x = input._data
+    if x.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences. However, found "
+                             f"offsets of type {_type_str(offsets)}")
+        starts = np.arange(0, x.size, x.shape[1]) if x.shape[1] else np.zeros(x.shape[0], int)
+        include_last_offset = False
+        x = x.reshape(-1)
+    elif x.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets._data.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        starts = offsets._data
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {x.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
+    if psw is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub.")
+    for t in (x, starts):
+        # NOTE: PyTorch names the indices in this message for non-integer offsets too.
+        if t.dtype.kind not in "iu":
+            tname = _dt.from_np(t.dtype).scalar_name
+            raise RuntimeError(
+                "Expected tensor for argument #1 'indices' to have one of the following scalar "
+                f"types: Long, Int; but got torch.{tname}Tensor instead (while checking arguments "
+                "for embedding_bag)")
+    if sparse:
+        raise NotImplementedError("ember.nn.functional.embedding_bag: sparse gradients are not "
+                                  "supported; use sparse=False")
+    n, dim = weight._data.shape
+    length = x.size
+    if starts.size and starts[0] != 0:
+        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
+                           f"has to start from position 0. However, got {int(starts[0])}\n"
+                           "[ torch.LongTensor{} ]")
+    if starts.size and starts[-1] > length:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {length} but "
+                           f"got offsets[-1] of {int(starts[-1])}")
+    bad = (x < 0) | (x >= n)
+    if bad.any():
+        i = int(np.argmax(bad))
+        if weight._data.dtype == np.float32 and mode != "max":  # PyTorch's fbgemm path
+            raise RuntimeError(f"Index {i} of input takes value {int(x[i])} which is not in "
+                               f"the valid range [0, {n})")
+        raise RuntimeError("embedding_bag: Expected idx >= 0 && idx < num_embeddings but found "
+                           f"idx to be {int(x[i])}")
+    if padding_idx is not None:
+        if padding_idx >= n or padding_idx < -n:
+            raise AssertionError("padding_idx must be within the number of embeddings")
+        padding_idx = padding_idx % n
+    if max_norm is not None:
+        _renorm_rows(weight, wrap(x), max_norm, norm_type)
+    n_bags = starts.size - 1 if include_last_offset else starts.size
+    pos = np.arange(length)
+    # NOTE: as PyTorch's CPU kernel, the last bag runs to the end of the input even with
+    # include_last_offset (the last offset only ends the count of bags).
+    in_bag = pos < (length if n_bags else 0)
+    bag_of = np.clip(np.searchsorted(starts[:n_bags], pos, side="right") - 1, 0, None)
+    valid = in_bag & ((x != padding_idx) if padding_idx is not None else True)
+    dtype = weight._data.dtype
+    if mode == "max":
+        rows = np.where(valid[:, None], weight._data[x], -np.inf)
+        best = np.full((n_bags, dim), -np.inf, dtype=dtype)
+        np.maximum.at(best, bag_of[valid], rows[valid])
+        first = np.where(rows == best[bag_of], pos[:, None], length)
+        arg = np.full((n_bags, dim), length)
+        np.minimum.at(arg, bag_of, first)
+        coef = (pos[:, None] == arg[bag_of]) & valid[:, None]
+    else:
+        c = valid.astype(np.float64)
+        if mode == "mean":
+            counts = np.bincount(bag_of[valid], minlength=n_bags)
+            c = c / np.maximum(counts, 1)[bag_of]
+        coef = c[:, None]
+    coef = coef.astype(dtype)
+    rows = weight._data[x] * coef
+    if psw is not None:
+        rows = rows * psw._data.reshape(-1, 1)
+    data = np.zeros((n_bags, dim), dtype=dtype)
+    np.add.at(data, bag_of[in_bag], rows[in_bag])
+    if STATE.enabled and recording(weight, psw):
+        freq = None
+        if scale_grad_by_freq:
+            freq = (1.0 / np.bincount(x, minlength=n)[x]).astype(dtype)
+        psw_flat = psw.reshape(-1) if psw is not None else None
+        return record(EmbeddingBagBackward0, data, (weight, psw_flat),
+                      save=(wrap(x), wrap(np.where(in_bag, bag_of, 0)),
+                            wrap(coef * in_bag[:, None]), weight, psw_flat),
+                      args=(n, freq))
+    return wrap(data)
 
 
 # ---- dropout ----

@@ -100,6 +100,16 @@ RECORDS = [
         i, w, padding_idx=1, scale_grad_by_freq=True),
         extra=lambda rng: [(rng.uniform(-2, 2, (4, 3)), np.array([[0, 1, 2], [2, 2, 1]]))],
         op="embedding", gradcheck=False),  # by design not the Jacobian: compared with PyTorch
+    OpRecord("embedding_bag", lambda T, w, i, o: _F(T).embedding_bag(i, w, o), extra=lambda rng: [
+        (rng.uniform(-2, 2, (5, 3)), _ints(rng, 5, (6,)), np.array([0, 2, 2])),
+        (rng.uniform(-2, 2, (4, 2)), _ints(rng, 4, (3,)), np.array([0]))]),
+    OpRecord("embedding_bag_sum_weights", lambda T, w, i, o, p: _F(T).embedding_bag(
+        i, w, o, mode="sum", per_sample_weights=p, padding_idx=1), extra=lambda rng: [
+        (rng.uniform(-2, 2, (5, 3)), np.array([1, 2, 4, 4, 3, 0]), np.array([0, 2, 2]),
+         rng.uniform(-2, 2, (6,)))], op="embedding_bag"),
+    OpRecord("embedding_bag_max_2d", lambda T, w, i: _F(T).embedding_bag(i, w, mode="max"),
+             extra=lambda rng: [(rng.uniform(-2, 2, (5, 3)), _ints(rng, 5, (2, 3)))],
+             op="embedding_bag"),
     OpRecord("dropout_eval", lambda T, x: _F(T).dropout(x * 2, 0.3, training=False),
              [((2, 3),)], op="dropout"),
     OpRecord("dropout_p0", lambda T, x: _F(T).dropout(x * 2, 0.0), [((2, 3),)], op="dropout"),
