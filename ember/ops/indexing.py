@@ -367,6 +367,13 @@ def index_key(input, indices):
 
 def as_values(values, like):
     if isinstance(values, Tensor):
+        if values._data.dtype != like._data.dtype:
+            from .. import dtypes as _dt
+
+            raise RuntimeError(
+                "Index put requires the source and destination dtypes match, got "
+                f"{_dt.from_np(like._data.dtype).scalar_name} for the destination and "
+                f"{_dt.from_np(values._data.dtype).scalar_name} for the source.")
         return values
     return wrap(np.asarray(values, dtype=like._data.dtype))
 

@@ -424,9 +424,9 @@ def test_index_put_out_of_place():
 
 # ---- edge cases of the existing view/join/index ops (values, views, errors) ----
 
-def _e(T, *s):
+def _e(T, *s, grad=False):
     n = int(np.prod(s)) if s else 1
-    return T.tensor(np.arange(n, dtype=np.float64).reshape(s) - 3)
+    return T.tensor(np.arange(n, dtype=np.float64).reshape(s) - 3, requires_grad=grad)
 
 
 EDGES = {
@@ -539,3 +539,77 @@ EDGES = {
 def test_edges(name):
     same(EDGES[name])
 
+
+
+# ---- in-place and views together: CopySlices through index ops, setitem forms ----
+
+def _run(f):
+    def fn(T):
+        leaf = _e(T, 3, 4, grad=True)
+        out = f(T, leaf)
+        res = out if isinstance(out, tuple) else (out,)
+        res[0].pow(2).sum().backward()
+        return res + (leaf.grad,)
+    return fn
+
+
+def _set(y, key, value):
+    y[key] = value
+    return y
+
+
+def _then(y, action):
+    action(y)
+    return y
+
+
+def _second(T, f):
+    leaf = _e(T, 3, 4, grad=True)
+    g, = T.autograd.grad((f(leaf) ** 3).sum(), leaf, create_graph=True)
+    return T.autograd.grad(g.sum(), leaf)
+
+
+INTERPLAY = {
+    "iadd_index": _run(lambda T, x: (lambda y: _set(y, (slice(None), [0, 2]),
+                                                    y[:, [0, 2]] + 1))(x * 1)),
+    "view_scatter_": _run(lambda T, x: _then(
+        x * 1, lambda y: y[1:].scatter_(1, T.tensor([[0], [3]]), 5.0))),
+    "view_index_add_": _run(lambda T, x: _then(
+        x * 1, lambda y: y[:, 1].index_add_(0, T.tensor([0, 0]), x[0, :2]))),
+    "view_masked_scatter_": _run(lambda T, x: _then(
+        x * 1, lambda y: y.t().masked_scatter_(y.t() > 2, x.flatten() * 2))),
+    "setitem_mask_tensor": _run(lambda T, x: (lambda y: _set(y, y > 2, x[0, 0] * 3))(x * 1)),
+    "setitem_bcast_row": _run(lambda T, x: _set(x * 1, [0, 2], x[1])),
+    "setitem_int_tensor": _run(lambda T, x: _set(x * 1, (1, T.tensor([0, 3])), x[2, :2] * 2)),
+    "setitem_none": _run(lambda T, x: _set(x * 1, (None, 0), 1.0)),
+    "setitem_ellipsis_list": _run(lambda T, x: _set(x * 1, (..., [1, 1]), x[:, 0:1] * 1)),
+    "tensor_split_inplace_ok": _run(lambda T, x: _then(
+        x * 1, lambda y: y.tensor_split(2)[0].mul_(3))),
+    "index_put_leaf_err": lambda T: _e(T, 3, grad=True).index_put_(
+        (T.tensor([0]),), T.tensor(1.0, dtype=T.float64)),
+    "index_put_dtype": lambda T: _e(T, 3).index_put_((T.tensor([0]),), T.tensor(1.0)),
+    "index_put_0d": lambda T: _e(T, 3).index_put((T.tensor(1),),
+                                                 T.tensor(9.0, dtype=T.float64)),
+    "index_put_bool": lambda T: _e(T, 3).index_put((T.tensor([True, False, True]),),
+                                                   T.tensor(9.0, dtype=T.float64), True),
+    "setitem_int_on_int": lambda T: _set(T.arange(3), 0, 2.7),
+    "setitem_list_scalar": lambda T: _set(T.arange(3), [0, 0], 2),
+    "setitem_basic_casts": lambda T: _set(_e(T, 3), 1, T.tensor(2.5)),
+    "setitem_advanced_no_cast": lambda T: _set(_e(T, 3), [1], T.tensor([2.5])),
+    "split_inplace_err": lambda T: (_e(T, 4, grad=True) * 1).split(2)[0].add_(1),
+    "unbind_inplace_err": lambda T: (_e(T, 4, grad=True) * 1).unbind()[0].add_(1),
+    "view_of_leaf_err": lambda T: _e(T, 3, grad=True)[0:2].scatter_(0, T.tensor([0]), 1.0),
+    "gather_2nd": lambda T: _second(T, lambda x: x.gather(1, T.tensor([[0, 0], [1, 3],
+                                                                      [2, 2]]))),
+    "getitem_2nd": lambda T: _second(T, lambda x: x[[0, 0, 2]]),
+    "index_select_2nd": lambda T: _second(T, lambda x: x.index_select(1, T.tensor([3, 3]))),
+    "take_2nd": lambda T: _second(T, lambda x: x.take(T.tensor([[0, 0], [5, 11]]))),
+    "version_after_setitem": lambda T: _set(_e(T, 3), [0], 1.0)._version,
+    "version_after_scatter_": lambda T: _then(
+        _e(T, 3), lambda y: y.scatter_(0, T.tensor([0]), 1.0))._version,
+}
+
+
+@pytest.mark.parametrize("name", INTERPLAY)
+def test_interplay(name):
+    same(INTERPLAY[name])
