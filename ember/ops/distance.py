@@ -255,7 +255,10 @@ def pdist(input, p=2):
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """``input / max(|input|_p over dim, eps)`` (as PyTorch: one DivBackward0)."""
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
-    return input / denom
+    if out is None:
+        return input / denom
+    # NOTE: PyTorch writes into ``out`` (no autograd through out= results).
+    return out.copy_((input / denom).detach())
 
 
 # ---- one_hot ----

@@ -31,7 +31,8 @@ FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits",
               "binary_cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
               "soft_margin_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
               "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
-              "cosine_embedding_loss", "triplet_margin_loss", "multi_margin_loss",
+              "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+              "multi_margin_loss",
               "multilabel_margin_loss", "ctc_loss"]
 
 
@@ -635,6 +636,27 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     dist_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         dist_neg = minimum(dist_neg, pairwise_distance(positive, negative, p, eps))
+    return _apply_reduction((margin + dist_pos - dist_neg).clamp_min(0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """``triplet_margin_loss`` with any ``distance_function(x1, x2)`` (default
+    ``pairwise_distance``)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a, pd, nd = anchor._data.ndim, positive._data.ndim, negative._data.ndim
+    if not (a == pd == nd):
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {a}D, positive {pd}D, and negative {nd}D inputs")
+    dist = distance_function or pairwise_distance
+    dist_pos = dist(anchor, positive)
+    dist_neg = dist(anchor, negative)
+    if swap:
+        dist_neg = minimum(dist_neg, dist(positive, negative))
     return _apply_reduction((margin + dist_pos - dist_neg).clamp_min(0), reduction)
 
 

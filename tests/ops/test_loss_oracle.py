@@ -103,6 +103,10 @@ ERRORS = {
     "ctc_batch": lambda T: T.nn.functional.ctc_loss(
         _ctc_args(T)[0], _ctc_args(T)[1], T.tensor([5]), _ctc_args(T)[3]),
     "ctc_reduction": lambda T: T.nn.functional.ctc_loss(*_ctc_args(T), reduction="x"),
+    "triplet_distance_dims": lambda T: T.nn.functional.triplet_margin_with_distance_loss(
+        _t(T, X), _t(T, Y), _t(T, X[0])),
+    "triplet_distance_reduction": lambda T: T.nn.functional.triplet_margin_with_distance_loss(
+        _t(T, X), _t(T, Y), _t(T, Y), reduction="x"),
     "cdist_int": lambda T: T.cdist(T.ones(3, 3, dtype=T.int64), T.ones(3, 3, dtype=T.int64)),
     "pdist_1d": lambda T: T.nn.functional.pdist(_t(T, X[0])),
     "normalize_dim": lambda T: T.nn.functional.normalize(_t(T, X), dim=3),
@@ -231,6 +235,14 @@ def test_cdist_large_uses_matmul_form():
 def test_cross_entropy_probs_sum_graph():
     same(lambda T: T.nn.functional.cross_entropy(_t(T, X, True), _t(T, Y).softmax(1),
                                                  reduction="sum"))
+
+
+def test_normalize_out():
+    def run(T):
+        out = T.empty(3, 4, dtype=T.float64)
+        res = T.nn.functional.normalize(_t(T, X), p=1.0, out=out)
+        return res, out
+    same(run)
 
 
 # ---- empty inputs, one_hot ----
