@@ -651,12 +651,21 @@ def _eigh_jvp(ctx, da):
 LinalgEighBackward0 = node_class("LinalgEighBackward0", _eigh_vjp, _eigh_jvp)
 
 
+def _check_eigh_dtype(a):
+    from ..dtypes import from_np
+
+    if a.dtype.kind not in "fc":
+        raise NotImplementedError(
+            f"\"linalg_eigh_cpu\" not implemented for '{from_np(a.dtype).scalar_name}'")
+
+
 def linalg_eigh(A, UPLO="L", *, out=None):
     """``(eigenvalues, eigenvectors)`` of each symmetric matrix (ascending eigenvalues; only
     the ``UPLO`` triangle is read)."""
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     a = A._data
+    _check_eigh_dtype(a)
     _check_matrix("linalg.eigh", a)
     w, v = np.linalg.eigh(a, UPLO=UPLO)
     datas = [np.ascontiguousarray(x.astype(a.dtype, copy=False)) for x in (w, v)]
@@ -676,6 +685,7 @@ def linalg_eigvalsh(A, UPLO="L", *, out=None):
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     a = A._data
+    _check_eigh_dtype(a)
     _check_matrix("linalg.eigvalsh", a)
     return wrap(np.ascontiguousarray(np.linalg.eigvalsh(a, UPLO=UPLO).astype(a.dtype)))
 
@@ -823,7 +833,10 @@ def linalg_lstsq(A, B, rcond=None, *, driver=None):
         raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
     if a.dtype != b.dtype:
         raise RuntimeError("torch.linalg.lstsq: Expected input and other to have the same dtype, "
-                           f"but got input's dtype {A.dtype} and other's dtype {B.dtype}")
+                           f"but got input's dtype {A.dtype.scalar_name} and other's dtype "
+                           f"{B.dtype.scalar_name}")
+    if a.dtype.kind not in "fc":
+        raise RuntimeError("This function doesn't handle types other than float and double")
     m, n = a.shape[-2:]
     driver = driver or "gelsy"
     eps = np.finfo(a.dtype).eps
@@ -944,6 +957,9 @@ def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,
     if dtype is not None:
         A = A.to(dtype)
     d0, d1 = (_wrap_dim(d, a.ndim) for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
+                           f"{dim[1]})")
     if ord == "fro":
         return linalg_vector_norm(A, 2, (d0, d1), keepdim)
     inf = float("inf")
@@ -981,6 +997,8 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
         return linalg_vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
     if ord is None:
         return linalg_vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if isinstance(ord, str):
+        return linalg_matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
     if a.ndim not in (1, 2):
         raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be "
                            f"1D or 2D. Got {a.ndim}D.")

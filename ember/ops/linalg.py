@@ -12,11 +12,33 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..dtypes import result_type
 from ..tensor import Tensor
 from ._jvp import linear, out_zeros
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .shape import _ADJOINT, _RESHAPED, _np_reshape, _view_op
+
+
+def _names(*ts):
+    return [t.dtype.scalar_name for t in ts]
+
+
+def _addmv_dtypes(input, mat, vec):
+    if not (input._data.dtype == mat._data.dtype == vec._data.dtype):
+        x, y, z = _names(input, mat, vec)
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {x}, {y}, "
+                           f"and {z}")
+
+
+def _addmm_dtypes(input, mat1, mat2):
+    """PyTorch's dtype checks of addmm / addbmm (the bias first, then the two factors)."""
+    if input._data.dtype != mat2._data.dtype:
+        x, y = _names(input, mat2)
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {x} and {y}")
+    if mat1._data.dtype != mat2._data.dtype:
+        x, y = _names(mat1, mat2)
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {x} and {y}")
 
 
 def _same_dtype(a, b):
@@ -108,12 +130,11 @@ def mv(input, vec):
     """Matrix-vector product."""
     a, v = input._data, vec._data
     if a.ndim != 2 or v.ndim != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {v.ndim}, {a.ndim}, "
-                           f"{v.ndim}")
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
     if a.shape[1] != v.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat "
                            f"({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})")
-    _same_dtype(input, vec)
+    _addmv_dtypes(vec, input, vec)
     data = a @ v
     return _product(MvBackward0, data, input, vec)
 
@@ -148,6 +169,10 @@ def inner(input, other):
     """Sum of products over the last dims (a product with a scalar when either is 0-d)."""
     if input._data.ndim == 0 or other._data.ndim == 0:
         return input * other
+    sa, sb = input._data.shape, other._data.shape
+    if sa[-1] != sb[-1]:
+        raise RuntimeError("inner() the last dimension must match on both input tensors but got "
+                           f"shapes {list(sa)} and {list(sb)}")
     return tensordot(input, other, ([-1], [-1]))
 
 
@@ -171,7 +196,9 @@ def bmm(input, mat2):
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: "
             f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
-    _same_dtype(input, mat2)
+    if a.dtype != b.dtype:
+        x, y = _names(input, mat2)
+        raise RuntimeError(f"expected scalar type {x} but found {y}")
     data = np.matmul(a, b)
     return _product(BmmBackward0, data, input, mat2)
 
@@ -331,7 +358,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     if a.shape[1] != b.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
                            f"and {b.shape[0]}x{b.shape[1]})")
-    _same_dtype(mat1, mat2)
+    _addmm_dtypes(input, mat1, mat2)
     data = a @ b
     if alpha != 1:
         data *= alpha
@@ -422,7 +449,7 @@ def _scaled(node_cls, prod_data, input, x, y, beta, alpha):
         data = data + np.zeros_like(bias)
     else:
         data = data + (bias * beta if beta != 1 else bias)
-    data = data.astype(np.result_type(prod_data.dtype, bias.dtype), copy=False)
+    data = data.astype(result_type(input, x, y).np, copy=False)
     if STATE.enabled:
         rx, ry = recording(x), recording(y)
         if rx or ry or recording(input):
@@ -450,7 +477,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
         n = input._data.shape[0] if input._data.ndim else 1
         raise RuntimeError(f"size mismatch, got input ({n}), mat ({a.shape[0]}x{a.shape[1]}), "
                            f"vec ({v.shape[0]})")
-    _same_dtype(mat, vec)
+    _addmv_dtypes(input, mat, vec)
     return _scaled(AddmvBackward0, a @ v, input, mat, vec, beta, alpha)
 
 
@@ -468,6 +495,11 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"addr: Expected 1-D argument vec1, but got {a.ndim}-D" if a.ndim != 1
                            else f"addr: Expected 1-D argument vec2, but got {b.ndim}-D")
+    if np.result_type(input._data, a, b).kind in "iu":
+        for name, v in (("beta", beta), ("alpha", alpha)):
+            if isinstance(v, float):
+                raise RuntimeError(f"For integral input tensors, argument {name} must not be a "
+                                   "floating point number.")
     return _scaled(AddrBackward0, np.multiply.outer(a, b), input, vec1, vec2, beta, alpha)
 
 
@@ -495,7 +527,10 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     a, b = batch1._data, batch2._data
     _check_bmm(a, b)
-    _same_dtype(batch1, batch2)
+    if not (input._data.dtype == a.dtype == b.dtype):
+        x, y, z = (t.dtype.cpp_name for t in (input, batch1, batch2))
+        raise RuntimeError(f"Input dtypes must be the same, got: input {x}, batch1: {y}, "
+                           f"batch2: {z}")
     return _scaled(BaddbmmBackward0, np.matmul(a, b), input, batch1, batch2, beta, alpha)
 
 
@@ -521,7 +556,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * bmm(batch1, batch2).sum(0)``."""
     a, b = batch1._data, batch2._data
     _check_bmm(a, b)
-    _same_dtype(batch1, batch2)
+    _addmm_dtypes(input, batch1, batch2)
     prod = np.matmul(a, b).sum(0) if a.shape[0] else np.zeros((a.shape[1], b.shape[2]), a.dtype)
     return _scaled(AddbmmBackward0, prod, input, batch1, batch2, beta, alpha)
 
@@ -756,8 +791,23 @@ def _einsum_jvp(ctx, *tangents):
 EinsumBackward0 = node_class("EinsumBackward0", _einsum_vjp, _einsum_jvp)
 
 
+def _sublist_equation(args):
+    """The sublist form ``einsum(x, [0, 1], y, [1, 2], [0, 2])`` as an equation string."""
+    def letters(sub):
+        return "".join("..." if d is Ellipsis else _LETTERS[d] for d in sub)
+
+    operands = args[0:len(args) - len(args) % 2:2]
+    terms = [letters(sub) for sub in args[1::2]]
+    eq = ",".join(terms)
+    if len(args) % 2:
+        eq += "->" + letters(args[-1])
+    return eq, operands
+
+
 def einsum(equation, *operands):
     """Einstein summation over ``operands`` (a list of tensors or several arguments)."""
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     subs, out = _einsum_parse(equation, [t._data.shape for t in operands])

@@ -273,3 +273,58 @@ def test_matrix_and_vector_forms():
 def test_integer_matrix_exp_and_norm_errors():
     same(lambda T: T.linalg.matrix_norm(T.ones(2, 2, dtype=T.long)))
     same(lambda T: T.linalg.matrix_exp(T.ones(2, 2, dtype=T.long)))
+
+
+_F, _D, _L = "float32", "float64", "int64"
+
+
+def _o(T, *shape, dtype=_F):
+    return T.ones(*shape, dtype=getattr(T, dtype))
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.mv(_o(T, 2, 2, dtype=_D), _o(T, 2)),
+    lambda T: T.mv(_o(T, 2, 2), _o(T, 2, 2)),
+    lambda T: T.addmv(_o(T, 2, dtype=_D), _o(T, 2, 2), _o(T, 2)),
+    lambda T: T.bmm(_o(T, 1, 2, 2, dtype=_D), _o(T, 1, 2, 2)),
+    lambda T: T.baddbmm(_o(T, 1, 2, 2, dtype=_D), _o(T, 1, 2, 2), _o(T, 1, 2, 2)),
+    lambda T: T.baddbmm(_o(T, 3, 2, 2), _o(T, 1, 2, 2), _o(T, 1, 2, 2)),
+    lambda T: T.addmm(_o(T, 2, 2), _o(T, 2, 2), _o(T, 2, 2, dtype=_D)),
+    lambda T: T.addmm(_o(T, 2, 2), _o(T, 2, 2, dtype=_D), _o(T, 2, 2)),
+    lambda T: T.addbmm(_o(T, 2, 2), _o(T, 1, 2, 2, dtype=_D), _o(T, 1, 2, 2)),
+    lambda T: T.addbmm(_o(T, 2, 2), _o(T, 0, 2, 3), _o(T, 0, 3, 2)),
+    lambda T: T.addr(_o(T, 2, 2, dtype=_L), _o(T, 2, dtype=_L), _o(T, 2, dtype=_L), alpha=2),
+    lambda T: T.addr(_o(T, 2, 2, dtype=_L), _o(T, 2, dtype=_L), _o(T, 2, dtype=_L), beta=0.5),
+    lambda T: T.addr(_o(T, 2, 2), _o(T, 2), _o(T, 2, dtype=_L)),
+    lambda T: T.addmv(T.tensor([float("nan"), 1.0]), _o(T, 2, 2), _o(T, 2), beta=0),
+    lambda T: T.matmul(_o(T, 2, 2, dtype=_L), _o(T, 2, dtype=_L)),
+    lambda T: T.einsum(_o(T, 2, 3), [0, 1], _o(T, 3), [1], [0]),
+    lambda T: T.einsum(_o(T, 2, 3), [Ellipsis, 1], _o(T, 3), [1]),
+    lambda T: T.tensordot(_o(T, 2, 3), _o(T, 3, 2), dims=T.tensor(1)),
+    lambda T: T.tensordot(_o(T, 2, 3), _o(T, 3, 2), dims=-1),
+    lambda T: T.kron(_o(T, 2, dtype=_L), _o(T, 2, 2)),
+    lambda T: T.diag_embed(T.tensor(2.0)),
+    lambda T: T.trace(_o(T, 0, 0)),
+    lambda T: T.inner(_o(T, 2, 3), _o(T, 2)),
+    lambda T: T.dot(_o(T, 2, dtype=_L), _o(T, 2, dtype=_L)),
+    lambda T: T.linalg.cross(_o(T, 3, dtype=_L), _o(T, 3, dtype=_L)),
+    lambda T: T.linalg.multi_dot([_o(T, 3), _o(T, 3)]),
+    lambda T: T.linalg.inv(_o(T, 2, 3, dtype=_L)),
+    lambda T: T.linalg.svd(_o(T, 2, 3, dtype=_L)),
+    lambda T: T.linalg.qr(_o(T, 2, 3, dtype=_L)),
+    lambda T: T.linalg.pinv(_o(T, 2, 3, dtype=_L)),
+    lambda T: T.linalg.eigh(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.eigvalsh(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.lstsq(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.lstsq(_o(T, 3, 2), _o(T, 3, 2, dtype=_D)),
+    lambda T: T.linalg.cholesky(T.tensor([[1.0, 2.0], [2.0, 1.0]]), upper=True),
+    lambda T: T.linalg.solve(T.eye(2).expand(3, 2, 2), _o(T, 3, 2)),
+    lambda T: T.linalg.solve(T.eye(2).expand(3, 2, 2), _o(T, 2, 1)),
+    lambda T: T.linalg.solve(T.eye(2) * 2, _o(T, 2), left=False),
+    lambda T: T.linalg.norm(_o(T, 2, 3), "fro"),
+    lambda T: T.linalg.norm(_o(T, 3), "fro"),
+    lambda T: T.linalg.matrix_norm(_o(T, 2, 2), dtype=T.float64),
+    lambda T: T.linalg.matrix_norm(_o(T, 2, 2), dim=(0, 0)),
+])
+def test_dtypes_and_edge_cases(case):
+    same(case)
