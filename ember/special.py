@@ -1,6 +1,7 @@
 """``ember.special``: PyTorch's ``torch.special`` (erf, erfc, erfcx, erfinv, expit, logit,
-xlogy, xlog1py, gammaln, digamma, psi, polygamma, multigammaln, entr, i0/i0e/i1/i1e, ndtr,
-ndtri, log_ndtr, exp2, expm1, log1p, sinc, round, softmax, log_softmax, logsumexp).
+xlogy, xlog1py, gammaln, digamma, psi, polygamma, multigammaln, gammainc, gammaincc, zeta,
+entr, i0/i0e/i1/i1e, ndtr, ndtri, log_ndtr, exp2, expm1, log1p, sinc, round, softmax,
+log_softmax, logsumexp).
 
 Contract: the same names and signatures as PyTorch; each is the ember op of the same meaning,
 so gradients (any order) and forward-mode rules come with it.
@@ -20,6 +21,8 @@ from .ops.special import (
     i0e,
     i1,
     i1e,
+    igamma,
+    igammac,
     log_ndtr,
     logit,
     ndtr,
@@ -27,6 +30,7 @@ from .ops.special import (
     polygamma,
     xlog1py,
     xlogy,
+    zeta,
 )
 from .ops.special import lgamma as gammaln
 from .ops.special import mvlgamma as _mvlgamma
@@ -35,9 +39,11 @@ from .ops.unary import exp2, expm1, log1p, round, sinc  # noqa: A004 - PyTorch's
 __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
            "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit",
            "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
-           "softmax", "xlog1py", "xlogy"]
+           "softmax", "xlog1py", "xlogy", "zeta", "gammainc", "gammaincc"]
 
 psi = digamma
+gammainc = igamma
+gammaincc = igammac
 expit = _OPS["sigmoid"]
 
 

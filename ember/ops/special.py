@@ -287,7 +287,7 @@ def _digamma_fallback(x):
 
 
 def _zeta_fallback(s, q):
-    """Hurwitz zeta(s, q) for an integer s >= 2."""
+    """Hurwitz zeta(s, q) for s > 1 (one s for all q)."""
     def step(acc, z, m):
         acc[m] += z[m] ** -s
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -301,13 +301,86 @@ def _zeta_fallback(s, q):
             rising *= (s + 2 * j - 1) * (s + 2 * j)
             fact *= (2 * j + 1) * (2 * j + 2)
             zpow = zpow / (z * z)
-    return np.where((q <= 0) & (q == np.floor(q)), np.inf, total)
+    poles = (q <= 0) & (q == np.floor(q))
+    if s != int(s):
+        # NOTE: a negative q with a non-integer s has a complex (q + k)^-s: NaN.
+        poles_nan = q < 0
+        total = np.where(poles_nan, np.nan, total)
+    return np.where(poles, np.inf, total)
 
 
 def _polygamma_fallback(n, x):
     if n == 0:
         return _digamma_fallback(x)
     return (-1.0) ** (n + 1) * math.factorial(n) * _zeta_fallback(n + 1, x)
+
+
+def _gammainc_fallback(a, x, upper):
+    """Regularized incomplete gamma P(a, x) (Q when ``upper``): the series for x < a + 1, the
+    continued fraction (modified Lentz) otherwise; prefactors in log space."""
+    a, x = np.broadcast_arrays(a, x)
+    out = np.full(a.shape, np.nan)
+    with np.errstate(all="ignore"):
+        ok = (a > 0) & (x > 0) & np.isfinite(a)
+        ser = ok & (x < a + 1)
+        cf = ok & ~ser
+        av, xv = a[ser], x[ser]
+        term = 1.0 / av
+        total = term.copy()
+        for n in range(1, 2000):
+            term = term * xv / (av + n)
+            total = total + term
+            if np.all(np.abs(term) <= np.abs(total) * 1e-17):
+                break
+        p = total * np.exp(av * np.log(xv) - xv - _lgamma_fallback(av))
+        out[ser] = 1.0 - p if upper else p
+        av, xv = a[cf], x[cf]
+        tiny = 1e-300
+        b = xv + 1.0 - av
+        c = np.full_like(b, 1.0 / tiny)
+        d = 1.0 / b
+        h = d.copy()
+        for i in range(1, 2000):
+            an = -i * (i - av)
+            b = b + 2.0
+            d = an * d + b
+            d = np.where(np.abs(d) < tiny, tiny, d)
+            c = b + an / c
+            c = np.where(np.abs(c) < tiny, tiny, c)
+            d = 1.0 / d
+            delta = d * c
+            h = h * delta
+            if np.all(np.abs(delta - 1.0) <= 1e-16):
+                break
+        q = h * np.exp(av * np.log(xv) - xv - _lgamma_fallback(av))
+        out[cf] = q if upper else 1.0 - q
+        # NOTE: the edges, as PyTorch: P(a, 0) = 0, P(0, x > 0) = 1, P(a, inf) = 1.
+        lower = np.where(x == 0, 0.0, np.where((a == 0) | np.isposinf(x), 1.0, np.nan))
+        edge = ((x == 0) & (a > 0)) | ((a == 0) & (x > 0)) | ((a > 0) & np.isposinf(x))
+        out = np.where(edge, 1.0 - lower if upper else lower, out)
+    return out
+
+
+def _hurwitz_zeta_np(s, q):
+    """Hurwitz zeta(s, q) for real s (PyTorch's: inf at s == 1, NaN for s < 1)."""
+    sp = _scipy()
+    with np.errstate(all="ignore"):
+        if sp is not None:
+            return np.asarray(sp.zeta(s, q), dtype=np.float64)
+        s, q = np.broadcast_arrays(np.asarray(s, dtype=np.float64),
+                                   np.asarray(q, dtype=np.float64))
+        out = np.empty(s.shape)
+        flat_s, flat_q = s.ravel(), q.ravel()
+        res = out.ravel()
+        for sv in np.unique(flat_s):
+            m = flat_s == sv
+            if sv == 1.0:
+                res[m] = np.inf
+            elif sv < 1.0 or np.isnan(sv):
+                res[m] = np.nan
+            else:
+                res[m] = _zeta_fallback(sv, flat_q[m])
+        return out
 
 
 # ---- dispatch: SciPy or the fallback, in the input's dtype ----
@@ -525,6 +598,81 @@ def _polygamma_inplace_op(input, n):
     return polygamma(n, input, PolygammaBackward1)
 
 
+# ---- incomplete gamma, Hurwitz zeta ----
+def _igamma_vjp(ctx, g):
+    a, x = ctx.saved_tensors
+    upper, name = ctx.args
+    if _need(ctx, 0):
+        raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
+    d = ((a - 1) * x.log() - x - lgamma(a)).exp()
+    return (None, g * (-d if upper else d))
+
+
+IgammaBackward0 = node_class("IgammaBackward0", _igamma_vjp, elementwise)
+IgammacBackward0 = node_class("IgammacBackward0", _igamma_vjp, elementwise)
+
+
+def _igamma(name, input, other, upper, node):
+    input, other, ad, bd, rt = _float_operands(name, input, other, ints=False)
+    sp = _scipy()
+    with np.errstate(all="ignore"):
+        if sp is not None:
+            f = sp.gammaincc if upper else sp.gammainc
+            data = np.asarray(f(ad, bd))
+            # NOTE: PyTorch gives NaN for a negative a (SciPy too), and P(0, x > 0) = 1.
+        else:
+            data = _gammainc_fallback(ad.astype(np.float64), np.asarray(bd, dtype=np.float64),
+                                      upper)
+    data = np.asarray(data).astype(rt, copy=False)
+    if STATE.enabled and recording(input, other):
+        return record(node, data, (input, other), save=(input, other), args=(upper, name))
+    return wrap(data)
+
+
+def igamma(input, other):
+    """The regularized lower incomplete gamma function ``P(input, other)``."""
+    return _igamma("igamma", input, other, False, IgammaBackward0)
+
+
+def igammac(input, other):
+    """The regularized upper incomplete gamma function ``Q(input, other) = 1 - P``."""
+    return _igamma("igammac", input, other, True, IgammacBackward0)
+
+
+def _zeta_vjp(ctx, g):
+    x, q = ctx.saved_tensors
+    edges = ctx.args[0]
+    gx = gq = None
+    if "x" in edges and _need(ctx, 0):
+        raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+    iq = edges.index("q") if "q" in edges else None
+    if iq is not None and _need(ctx, iq):
+        gq = g * -x * zeta(x + 1, q)
+    return {"xq": (gx, gq), "x": (gx,), "q": (gq,)}[edges]
+
+
+SpecialZetaBackward0 = node_class("SpecialZetaBackward0", _zeta_vjp, elementwise)
+SpecialZetaBackward1 = node_class("SpecialZetaBackward1", _zeta_vjp, elementwise)
+SpecialZetaBackward2 = node_class("SpecialZetaBackward2", _zeta_vjp, elementwise)
+
+
+def zeta(input, other):
+    """The Hurwitz zeta function ``sum_k (other + k) ** -input`` (``torch.special.zeta``)."""
+    scalar_self = not isinstance(input, Tensor)
+    input, other, ad, bd, rt = _float_operands("zeta", input, other)
+    data = _hurwitz_zeta_np(ad, bd).astype(rt, copy=False)
+    if STATE.enabled and recording(input, other):
+        if scalar_self:
+            return record(SpecialZetaBackward1, data, (other,), save=(input, other),
+                          args=("q",))
+        if not isinstance(other, Tensor):
+            return record(SpecialZetaBackward2, data, (input,),
+                          save=(input, _scalar_tensor(other, rt)), args=("x",))
+        return record(SpecialZetaBackward0, data, (input, other), save=(input, other),
+                      args=("xq",))
+    return wrap(data)
+
+
 # ==== logit, xlogy, xlog1py ================================================================
 
 def _logit_vjp(ctx, g):
@@ -635,8 +783,8 @@ def entr(input):
 # ==== registration =========================================================================
 
 for _name in ("erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "logit", "xlogy", "i0",
-              "mvlgamma"):
+              "mvlgamma", "igamma", "igammac"):
     register(globals()[_name], _name, method=_name != "polygamma")
 register(_polygamma_method, "polygamma", function=False)
-register_inplace(erf, erfc, erfinv, lgamma, digamma, logit, xlogy, i0, mvlgamma,
+register_inplace(erf, erfc, erfinv, lgamma, digamma, logit, xlogy, i0, mvlgamma, igamma, igammac,
                  aliases=(("polygamma_", _polygamma_inplace_op),))

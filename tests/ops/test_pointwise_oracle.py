@@ -78,6 +78,14 @@ def test_special_points(fn, datas):
     lambda T: T.round(T.tensor([0.125, 0.135, -2.5, 1234.5678]), decimals=2),
     lambda T: T.round(T.tensor([1250.0, 1350.0, -51.0]), decimals=-2),
     lambda T: T.signbit(T.tensor([-0.0, 0.0, -1.0, NAN])),
+    lambda T: T.igamma(T.tensor([0.0, 1.0, -1.0, 1.0, 0.5, 30.0]),
+                       T.tensor([1.0, 0.0, 1.0, INF, 0.3, 29.0])),
+    lambda T: T.igammac(T.tensor([0.0, 1.0, -1.0, 1.0, 0.5, 30.0]),
+                        T.tensor([1.0, 0.0, 1.0, INF, 0.3, 29.0])),
+    lambda T: T.special.zeta(T.tensor([2.0, 1.0, 0.5, -1.0, 2.5, 3.0]),
+                             T.tensor([1.0, 1.0, 1.0, 1.0, -1.5, -1.5])),
+    lambda T: T.special.zeta(2.0, T.tensor([1.0, -1.0, -1.5, 0.0])),
+    lambda T: T.special.zeta(T.tensor([2.0, 3.0]), 2.0),
     lambda T: (T.isposinf(T.tensor([INF, -INF, 1.0])), T.isneginf(T.tensor([INF, -INF, 1.0]))),
 ])
 def test_values(fn):
@@ -195,6 +203,10 @@ def test_integer_paths(fn):
     lambda T: T.allclose(T.ones(2), T.ones(2, dtype=T.float64)),
     lambda T: T.div(T.ones(2), 2, rounding_mode="round"),
     lambda T: T.mvlgamma(T.ones(2) * 3, 0),
+    lambda T: T.igamma(T.tensor([1, 2]), T.tensor([1, 2])),
+    lambda T: T.igamma(T.tensor([0.5, 2.0], requires_grad=True), T.ones(2)).sum().backward(),
+    lambda T: T.special.zeta(T.tensor([2.5, 2.0], requires_grad=True), T.ones(2)).sum()
+    .backward(),
 ])
 def test_errors(fn):
     same(fn)
@@ -326,6 +338,22 @@ def test_fallback_matches_scipy(no_scipy, op, ref, xs, rtol):
     got = fn(ember.tensor(xs))._data
     want = ref(xs)
     np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-300)
+
+
+@pytest.mark.parametrize("upper,ref", [(False, sp.gammainc), (True, sp.gammaincc)])
+def test_incomplete_gamma_fallback_matches_scipy(no_scipy, upper, ref):
+    a = np.r_[RNG.uniform(0.01, 50, 200), 0.5, 1.0, 2.0, 0.0, 1.0]
+    x = np.r_[RNG.uniform(0, 60, 200), 0.3, 1.0, 2.0, 1.0, 0.0]
+    fn = ember.igammac if upper else ember.igamma
+    got = fn(ember.tensor(a), ember.tensor(x))._data
+    np.testing.assert_allclose(got, ref(a, x), rtol=1e-12, atol=1e-300)
+
+
+def test_zeta_fallback_matches_scipy(no_scipy):
+    s = np.r_[RNG.uniform(1.01, 10, 200), 2.0, 3.0, 1.0, 0.5]
+    q = np.r_[RNG.uniform(-5, 10, 200), -1.5, 0.0, 1.0, 1.0]
+    got = ember.special.zeta(ember.tensor(s), ember.tensor(q))._data
+    np.testing.assert_allclose(got, sp.zeta(s, q), rtol=1e-12)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 6])
