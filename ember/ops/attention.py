@@ -62,8 +62,12 @@ def _weights(q, k, scale, blocked, float_mask):
 # ---- the fused CPU kernel's node (PyTorch picks it for plain 4-D attention) ----
 def _fused_parts(ctx):
     q, k, v = ctx.saved_tensors
-    scale, blocked, float_mask, n_rep = ctx.args
+    scale, blocked, float_mask, n_rep, weights = ctx.args
     kk, vv = _repeat_heads(k, n_rep), _repeat_heads(v, n_rep)
+    # NOTE: a plain backward (grad mode off) reuses the forward's weights; a backward that
+    # builds a graph recomputes them from q and k so that they are differentiable.
+    if not STATE.enabled:
+        return q, kk, vv, wrap(weights)
     return q, kk, vv, _weights(q, kk, scale, blocked, float_mask)
 
 
@@ -155,9 +159,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if fused and STATE.enabled and recording(query, key, value):
         with no_grad():
             kk, vv = _repeat_heads(key, n_rep), _repeat_heads(value, n_rep)
-            data = _weights(query, kk, scale, blocked, float_mask).matmul(vv)._data
+            weights = _weights(query, kk, scale, blocked, float_mask)
+            data = weights.matmul(vv)._data
         return record(ScaledDotProductFlashAttentionForCpuBackward0, data, (query, key, value),
-                      save=(query, key, value), args=(scale, blocked, float_mask, n_rep))
+                      save=(query, key, value),
+                      args=(scale, blocked, float_mask, n_rep, weights._data))
     if n_rep > 1:
         key, value = _repeat_heads(key, n_rep), _repeat_heads(value, n_rep)
     weights = _weights(query, key, scale, blocked, float_mask)

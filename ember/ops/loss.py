@@ -1,10 +1,21 @@
-"""Losses: nll_loss, cross_entropy (class indices or probabilities, weights, ignore_index,
-label_smoothing, K-dim targets), binary_cross_entropy_with_logits, mse_loss, and the rest of
-``nn.functional``'s losses.
+"""Losses: every loss of ``nn.functional``.
+
+- classification: nll_loss, cross_entropy (class indices or probabilities, weights,
+  ignore_index, label_smoothing, K-dim targets), binary_cross_entropy(_with_logits),
+  soft_margin_loss, multilabel_soft_margin_loss, multi_margin_loss, multilabel_margin_loss,
+  ctc_loss;
+- regression and distributions: mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div,
+  poisson_nll_loss, gaussian_nll_loss;
+- ranking and embeddings: margin_ranking_loss, hinge_embedding_loss, cosine_embedding_loss,
+  triplet_margin_loss, triplet_margin_with_distance_loss.
 
 Contract: PyTorch's signatures, reductions ('mean', 'sum', 'none', and the legacy
-size_average/reduce), argument checks and messages; stable forwards; fused rules in ember ops
-(twice differentiable). ``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports.
+size_average/reduce with its warning), argument checks and messages, and graphs: a loss with
+its own node in PyTorch (MseLossBackward0, HuberLossBackward0...) has one here, with a fused
+rule in ember ops (twice differentiable; ctc_loss once, as PyTorch); a loss PyTorch composes
+is composed of the same ember ops, so its grad_fn is that of its last op. Stable forwards
+(softplus via log1p(exp(-|x|)), logs clamped at -100 in binary_cross_entropy).
+``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports.
 """
 
 from __future__ import annotations
@@ -32,8 +43,7 @@ FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits",
               "soft_margin_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
               "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
               "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-              "multi_margin_loss",
-              "multilabel_margin_loss", "ctc_loss"]
+              "multi_margin_loss", "multilabel_margin_loss", "ctc_loss"]
 
 
 # ---- nll_loss ----
