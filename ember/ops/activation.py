@@ -151,7 +151,9 @@ def _pointwise(name, node_name, forward, vjp, kernel=None, inplace_name=None):
             _check_float(a, kernel)
         else:
             a = float_data(a)
-        data = np.asarray(forward(a, *params)).astype(a.dtype, copy=False)
+        # NOTE: half precision computes in float32 and rounds once, as PyTorch's kernels.
+        work = a.astype(np.float32) if a.dtype.kind == "f" and a.dtype.itemsize == 2 else a
+        data = np.asarray(forward(work, *params)).astype(a.dtype, copy=False)
         if STATE.enabled and recording(input):
             return record(node_ if _inplace else node, data, (input,), save=(input,),
                           args=params)
@@ -182,6 +184,9 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """``clamp(input, min_val, max_val)`` with a zero gradient at and beyond the bounds."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if input._data.dtype.kind in "iu" and not inplace:
+        # NOTE: integer input stays integer (a clamp), as PyTorch.
+        return wrap(np.clip(input._data, min_val, max_val).astype(input._data.dtype))
     return _maybe_inplace(input, _hardtanh, inplace, min_val, max_val)
 
 
@@ -426,7 +431,7 @@ def _logsigmoid_np(a):
 
 _logsigmoid, LogSigmoidBackward0 = _pointwise(
     "logsigmoid", "LogSigmoidBackward0", _logsigmoid_np, lambda g, x: g * x.neg().sigmoid(),
-    kernel="log_sigmoid_forward_cpu")
+    kernel="log_sigmoid_cpu")
 
 
 def logsigmoid(input):
@@ -580,7 +585,7 @@ def glu(input, dim=-1):
     if x.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
                            f"{x.shape[d]}")
-    _check_float(x, "glu")
+    _check_float(x, "glu_cpu")
     a, b = np.split(x, 2, axis=d)
     data = (a * _sigmoid_np(b)).astype(x.dtype, copy=False)
     if STATE.enabled and recording(input):
@@ -630,6 +635,11 @@ def prelu(input, weight):
     """``x`` for ``x > 0``, else ``weight * x`` with one learned slope per channel (dim 1) or
     one shared slope."""
     x, w = input._data, weight._data
+    if x.dtype != w.dtype:
+        from ..dtypes import from_np
+
+        raise RuntimeError("prelu: Type promoting not supported. Got "
+                           f"{from_np(x.dtype).scalar_name} and {from_np(w.dtype).scalar_name}")
     channels = x.shape[1] if x.ndim >= 2 else 1
     if w.size != 1 and w.size != channels:
         raise RuntimeError("Mismatch of parameter numbers and input channel size. Found "

@@ -55,9 +55,9 @@ def bilinear(input1, input2, weight, bias=None):
     if s2[-1] != sw[2]:
         raise RuntimeError(f"bilinear(): input2 size does not match weight size: got {s2[-1]} "
                            f"but expected {sw[2]}")
-    if bias is not None and bias._data.shape[-1:] != sw[:1]:
+    if bias is not None and bias._data.shape[:1] != sw[:1]:
         raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
-                           f"{bias._data.shape[-1]} but expected {sw[0]}")
+                           f"{bias._data.shape[0]} but expected {sw[0]}")
     o, i1, i2 = sw
     # NOTE: one mm against the weight folded to (I1, O * I2), then a product with input2
     # summed over I2: the same contraction as PyTorch's _trilinear, viewed back at the end.

@@ -17,6 +17,8 @@ is affine in ``x``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._size import Size
@@ -138,6 +140,22 @@ def _channel_view(ndim):
     return (-1,) + (1,) * (ndim - 2)
 
 
+def _check_same_dtype(input, *params):
+    x = input._data.dtype
+    if x.kind != "f" or x.itemsize <= 2:
+        return  # NOTE: half inputs may take float parameters (PyTorch's mixed-type kernels)
+    for t in params:
+        if t is not None and t._data.dtype != x:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
+def _normalized_shape(normalized_shape, name):
+    if isinstance(normalized_shape, int):
+        raise TypeError(f"{name}(): argument 'normalized_shape' (position 2) must be tuple of "
+                        "ints, not int")
+    return tuple(int(s) for s in normalized_shape)
+
+
 def _shape_list(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
@@ -145,9 +163,7 @@ def _shape_list(shape):
 # ---- layer_norm ----
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing ``normalized_shape`` dims, then ``* weight + bias``."""
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
-    ns = tuple(int(s) for s in normalized_shape)
+    ns = _normalized_shape(normalized_shape, "layer_norm")
     shape = input._data.shape
     k = len(ns)
     if k == 0:
@@ -163,6 +179,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"Given normalized_shape={_shape_list(ns)}, expected input with shape "
             f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
             f"{_shape_list(shape)}")
+    _check_same_dtype(input, weight, bias)
     nd = len(shape)
     dims = tuple(range(nd - k, nd))
     pdims = tuple(range(nd - k))
@@ -190,6 +207,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                 f"Expected {name} to be a vector of size equal to the number of channels in "
                 f"input, but got {name} of shape {_shape_list(t._data.shape)} and input of "
                 f"shape {_shape_list(shape)}")
+    _check_same_dtype(input, weight, bias)
     view = (n, num_groups, -1)
     pdims = tuple(k for k in range(len(shape)) if k != 1)
     out = _normalize(NativeGroupNormBackward0, input, weight, bias, view, (2,), eps,
@@ -219,11 +237,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
     if eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
-    c = shape[1] if len(shape) > 1 else 1
+    if momentum is None or not isinstance(momentum, (int, float)):
+        raise TypeError("batch_norm(): argument 'momentum' (position 7) must be float, not "
+                        f"{type(momentum).__name__}")
+    c = shape[1] if len(shape) > 1 else 0
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if t is not None and t._data.size != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t._data.size}")
+    _check_same_dtype(input, weight, bias, running_mean, running_var)
     if not training and (running_mean is None or running_var is None):
         which = "running_mean" if running_mean is None else "running_var"
         raise RuntimeError(f"{which} must be defined in evaluation mode")
@@ -264,6 +286,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if prod == 1:
             raise ValueError("Expected more than 1 spatial element when training, got input "
                              f"size {Size(shape)}")
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("Expected running_mean and running_var to be defined when "
+                           "use_input_stats is false")
     n, c = shape[0], shape[1]
 
     def repeat(t):
@@ -285,9 +310,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """``x * rsqrt(mean(x^2) + eps) * weight`` over the trailing ``normalized_shape`` dims
     (``eps=None``: the dtype's machine epsilon); PyTorch's composite graph."""
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
-    ns = tuple(int(s) for s in normalized_shape)
+    ns = _normalized_shape(normalized_shape, "rms_norm")
     shape = input._data.shape
     k = len(ns)
     if len(shape) < k or tuple(shape[len(shape) - k:]) != ns:
@@ -299,7 +322,18 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     dims = tuple(range(len(shape) - k, len(shape)))
     r = (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
     out = input * r
-    return out * weight if weight is not None else out
+    if weight is None:
+        return out
+    if weight.dtype == input.dtype:
+        return out * weight
+    # NOTE: the result keeps the input's dtype (PyTorch casts the weight, and warns).
+    names = {"Float": "float", "Double": "double", "Half": "c10::Half",
+             "BFloat16": "c10::BFloat16"}
+    warnings.warn("Mismatch dtype between input and weight: input dtype = "
+                  f"{names.get(input.dtype.scalar_name)}, weight dtype = "
+                  f"{names.get(weight.dtype.scalar_name)}, Cannot dispatch to fused "
+                  "implementation.", UserWarning, stacklevel=2)
+    return out * weight.to(input.dtype)
 
 
 # ---- local_response_norm ----

@@ -437,3 +437,43 @@ def test_embedding_bag(kw):
 def test_embedding_bag_errors(call):
     same(lambda T: call(T, T.nn.functional, _w(T), T.tensor([1, 2, 4, 4, 3, 0]),
                         T.tensor([0, 2, 2])))
+
+
+# ---- dtypes and argument edges ------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda T, F, x: F.batch_norm(x[0, 0], T.zeros(3), T.ones(3)),
+    lambda T, F, x: F.batch_norm(x[0], T.zeros(4), T.ones(4)),
+    lambda T, F, x: F.batch_norm(x[0], None, None, training=True),
+    lambda T, F, x: F.batch_norm(x, T.zeros(4), T.ones(4), momentum=None, training=True),
+    lambda T, F, x: F.group_norm(x[0, 0], 1),
+    lambda T, F, x: F.group_norm(x[0], 2),
+    lambda T, F, x: F.instance_norm(x[0], use_input_stats=False),
+    lambda T, F, x: F.instance_norm(x, use_input_stats=False),
+    lambda T, F, x: F.layer_norm(x, 3),
+    lambda T, F, x: F.layer_norm(x.double(), (3,), T.ones(3)),
+    lambda T, F, x: F.rms_norm(x, [3], T.ones(3, dtype=T.float64)),
+    lambda T, F, x: F.rms_norm(x.double(), [3]),
+    lambda T, F, x: F.gelu(x.half()),
+    lambda T, F, x: F.silu(x.double()),
+    lambda T, F, x: F.prelu(x, T.ones(4, dtype=T.float64)),
+    lambda T, F, x: F.prelu(x.sum(), T.ones(1)),
+    lambda T, F, x: F.glu(x[:, :0], 1),
+    lambda T, F, x: F.hardtanh(x.long(), -1, 1),
+    lambda T, F, x: F.threshold(x.long(), 1.5, 2),
+    lambda T, F, x: F.softsign(x.long()),
+    lambda T, F, x: F.tanhshrink(x.long()),
+    lambda T, F, x: F.logsigmoid(x.long()),
+    lambda T, F, x: F.mish(x.long()),
+    lambda T, F, x: F.hardswish(x.long()),
+    lambda T, F, x: F.glu(x.long(), 1),
+    lambda T, F, x: F.embedding(T.tensor([1]), x[0].double()),
+    lambda T, F, x: F.dropout(x.long(), 0.5, training=False),
+    lambda T, F, x: F.bilinear(x[0], x[0], T.ones(2, 3, 3)),
+    lambda T, F, x: F.bilinear(x[0].t(), x[0].t(), T.ones(2, 4, 4), T.ones(1, 2)),
+    lambda T, F, x: F.linear(x, T.ones(2, 3), T.ones(2)),
+])
+def test_dtype_and_argument_edges(call):
+    x = [[[0.5, -1.0, 2.0], [1.5, 0.25, -0.3], [0.1, 0.2, 0.3], [-2.0, 1.0, 0.7]],
+         [[1.5, -2.0, 2.0], [-1.5, 0.75, -0.3], [0.9, 0.2, -0.3], [-1.0, 1.0, 0.2]]]
+    same(lambda T: call(T, T.nn.functional, T.tensor(x)))
