@@ -13,8 +13,8 @@ written with the other two, so the set is closed under differentiation: double (
 order) backward needs no more code, and each JVP is the product rule on the same maps.
 
 The forwards: ``_conv`` gathers windows with ``sliding_window_view`` (a strided view, no
-copy), copies them once into columns ``(groups, N*L, C/g*K)`` and does one batched GEMM;
-``_conv_w`` is the same columns times the output gradient; ``_conv_t`` is one GEMM into
+copy), copies them once into columns ``(groups, C/g*K, N*L)`` and does one batched GEMM;
+``_conv_w`` is the output gradient times the same columns; ``_conv_t`` is one GEMM into
 columns and a col2im that loops over the kernel offsets only (never over pixels).
 """
 
@@ -67,33 +67,32 @@ def _pad_array(x, p):
 
 
 def _columns(x, k, s, p, d, groups):
-    """im2col of ``x`` as ``(groups, N*L, C/g*prod(K))`` and the output spatial shape."""
+    """im2col of ``x`` as ``(groups, C/g*prod(K), N*L)`` and the output spatial shape."""
     nd = len(k)
     v = windows(_pad_array(x, p), k, s, d)
     n, c = v.shape[:2]
     o = v.shape[2:2 + nd]
     v = v.reshape((n, groups, c // groups) + v.shape[2:])
-    perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
-    cols = v.transpose(perm).reshape(groups, n * math.prod(o), -1)
+    # NOTE: (C, K) first and (N, *O) last: the copy out of the strided view then runs along
+    # the output width (unit stride, long), several times faster than with K innermost.
+    perm = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
+    cols = np.ascontiguousarray(v.transpose(perm)).reshape(groups, -1, n * math.prod(o))
     return cols, o
 
 
 def _out_rows(y, groups):
-    """``y`` ``(N, Cout, *O)`` as GEMM rows ``(groups, N*L, Cout/g)``."""
+    """``y`` ``(N, Cout, *O)`` as GEMM rows ``(groups, Cout/g, N*L)``."""
     n, cout = y.shape[:2]
-    rows = y.reshape(n, groups, cout // groups, -1).transpose(1, 0, 3, 2)
-    return rows.reshape(groups, -1, cout // groups)
+    rows = y.reshape(n, groups, cout // groups, -1).transpose(1, 2, 0, 3)
+    return rows.reshape(groups, cout // groups, -1)
 
 
 def _conv_fwd(x, w, s, p, d, groups):
-    nd = w.ndim - 2
     cols, o = _columns(x, w.shape[2:], s, p, d, groups)
     cout = w.shape[0]
-    wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)
-    out = np.matmul(cols, wm)  # (g, N*L, Cout/g)
-    out = out.reshape((groups, x.shape[0]) + o + (cout // groups,))
-    out = out.transpose((1, 0, nd + 2) + tuple(range(2, 2 + nd)))
-    return np.ascontiguousarray(out.reshape((x.shape[0], cout) + o))
+    out = np.matmul(w.reshape(groups, cout // groups, -1), cols)  # (g, Cout/g, N*L)
+    out = out.reshape((cout, x.shape[0]) + o)
+    return np.ascontiguousarray(np.moveaxis(out, 1, 0))
 
 
 def _conv_t_fwd(y, w, s, p, d, groups, spatial):
@@ -102,11 +101,10 @@ def _conv_t_fwd(y, w, s, p, d, groups, spatial):
     n, cout = y.shape[:2]
     o = y.shape[2:]
     cg = w.shape[1]
-    wm = w.reshape(groups, cout // groups, -1)
-    cols = np.matmul(_out_rows(y, groups), wm)  # (g, N*L, Cg*K)
-    cols = cols.reshape((groups, n) + o + (cg,) + k)
-    perm = (1, 0, 2 + nd) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(2, 2 + nd))
-    cols = cols.transpose(perm).reshape((n, groups * cg) + k + o)
+    wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)
+    cols = np.matmul(wm, _out_rows(y, groups))  # (g, Cg*K, N*L)
+    cols = cols.reshape((groups * cg,) + k + (n,) + o)
+    cols = np.moveaxis(cols, 1 + nd, 0)  # a view (N, C, *K, *O)
     padded = (n, groups * cg) + tuple(si + 2 * pi for si, pi in zip(spatial, p))
     out = col2im(cols, padded, k, s, d)
     crop = (Ellipsis,) + tuple(slice(pi, pi + si) for pi, si in zip(p, spatial))
@@ -115,10 +113,8 @@ def _conv_t_fwd(y, w, s, p, d, groups, spatial):
 
 def _conv_w_fwd(x, y, s, p, d, groups, k):
     cols, _ = _columns(x, k, s, p, d, groups)
-    dw = np.matmul(cols.transpose(0, 2, 1), _out_rows(y, groups))  # (g, Cg*K, Cout/g)
-    cout = y.shape[1]
-    return np.ascontiguousarray(dw.transpose(0, 2, 1)).reshape(
-        (cout, x.shape[1] // groups) + tuple(k))
+    dw = np.matmul(_out_rows(y, groups), cols.transpose(0, 2, 1))  # (g, Cout/g, Cg*K)
+    return dw.reshape((y.shape[1], x.shape[1] // groups) + tuple(k))
 
 
 # ---- the three primitives -------------------------------------------------------------------
