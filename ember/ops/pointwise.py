@@ -106,6 +106,40 @@ def _fix_dtype(out, rt):
     return out
 
 
+def write_out(name, op, out, *inputs, **kwargs):
+    """``op(*inputs, **kwargs)`` written into ``out`` (PyTorch's ``out=``): no autograd, the
+    result cast to ``out``'s dtype when the cast keeps the category, ``out`` resized (with
+    PyTorch's warning unless it was empty) when the shapes differ. Returns ``out``."""
+    from ..autograd.grad_mode import no_grad
+
+    if STATE.enabled and any(_rg(t) for t in inputs):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    with no_grad():
+        result = op(*inputs, **kwargs)
+    rd, od = result._data, out._data
+    if _dt.from_np(rd.dtype)._category > _dt.from_np(od.dtype)._category:
+        raise RuntimeError(f"result type {result.dtype.scalar_name} can't be cast to the desired "
+                           f"output type {out.dtype.scalar_name}")
+    if rd.shape != od.shape:
+        if od.size:
+            import warnings
+
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape "
+                f"{list(od.shape)}, which does not match the required output shape "
+                f"{list(rd.shape)}. This behavior is deprecated, and in a future PyTorch release "
+                f"outputs will not be resized unless they have zero elements. You can explicitly "
+                f"reuse an out tensor t by resizing it, inplace, to zero elements with "
+                f"t.resize_(0).", UserWarning, stacklevel=3)
+        out._data = rd.astype(od.dtype)
+        if out._vc is not None:
+            out._vc[0] += 1
+        return out
+    out.copy_(result)
+    return out
+
+
 # ==== binary arithmetic ====================================================================
 
 # ---- add / sub ----
@@ -127,6 +161,8 @@ def _check_alpha(alpha, rt):
 
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` with PyTorch's type promotion and broadcasting."""
+    if out is not None:
+        return write_out("add", add, out, input, other, alpha=alpha)
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
@@ -158,6 +194,8 @@ def _check_bool_sub(rt):
 
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other``."""
+    if out is not None:
+        return write_out("sub", sub, out, input, other, alpha=alpha)
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
@@ -209,6 +247,8 @@ MulBackward0 = node_class("MulBackward0", _mul_vjp, elementwise)
 
 def mul(input, other, *, out=None):
     """``input * other``."""
+    if out is not None:
+        return write_out("mul", mul, out, input, other)
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
@@ -247,6 +287,8 @@ DivBackward2 = node_class("DivBackward2", _rounding_div_vjp, elementwise)
 
 def div(input, other, *, rounding_mode=None, out=None):
     """``input / other`` (true division; ``rounding_mode`` 'trunc' or 'floor' rounds)."""
+    if out is not None:
+        return write_out("div", div, out, input, other, rounding_mode=rounding_mode)
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)

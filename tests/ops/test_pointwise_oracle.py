@@ -295,6 +295,26 @@ def test_no_derivative_raises(fn):
     same(run)
 
 
+@pytest.mark.parametrize("fn", [
+    lambda T, out: T.add(T.ones(3), 1, alpha=2, out=out),
+    lambda T, out: T.sub(T.ones(3), T.arange(3.0), out=out),
+    lambda T, out: T.mul(T.ones(3), 2.5, out=out),
+    lambda T, out: T.div(T.ones(3), 3, out=out),
+    lambda T, out: T.div(T.arange(3.0), 2, rounding_mode="floor", out=out),
+    lambda T, out: T.mul(T.ones(3, requires_grad=True), 1, out=out),
+])
+@pytest.mark.parametrize("out", [
+    lambda T: T.empty(3), lambda T: T.empty(0), lambda T: T.empty(2),
+    lambda T: T.empty(3, dtype=T.float64), lambda T: T.empty(3, dtype=T.int64),
+])
+def test_out_argument(fn, out):
+    def run(T):
+        o = out(T)
+        r = fn(T, o)
+        return r is o, o
+    same(run)
+
+
 def test_positive_returns_input_and_special_aliases():
     x = ember.tensor([1.0, -2.0])
     assert ember.positive(x) is x
