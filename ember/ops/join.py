@@ -17,7 +17,7 @@ from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear, out_zeros
 from ._registry import node_class, record, recording, register, wrap
 from .indexing import _slice, narrow, select
-from .shape import _fmt_list, _np_index, _view_multi
+from .shape import _fmt_list, _np_index, _view_multi, supports_out
 
 _SPLIT = linear(lambda ctx, dx: dx.split([shape[ctx.args[0]] for shape, _ in ctx._meta],
                                          ctx.args[0]))
@@ -51,7 +51,8 @@ def _cat_vjp(ctx, g):
 CatBackward0 = node_class("CatBackward0", _cat_vjp, _cat_jvp)
 
 
-def cat(tensors, dim=0, *, axis=None, out=None):
+@supports_out("cat")
+def cat(tensors, dim=0, *, axis=None):
     """Join tensors along an existing dim (1-D empty tensors are skipped, as in PyTorch)."""
     if axis is not None:
         dim = axis
@@ -112,7 +113,8 @@ def _stack_vjp(ctx, g):
 StackBackward0 = node_class("StackBackward0", _stack_vjp, _stack_jvp)
 
 
-def stack(tensors, dim=0, *, out=None):
+@supports_out("stack")
+def stack(tensors, dim=0):
     """Join tensors of equal shape along a new dim."""
     tensors = list(tensors)
     if not tensors:
@@ -153,13 +155,15 @@ def _atleast_3d(t):
     return t.unsqueeze(-1) if nd == 2 else t
 
 
-def hstack(tensors, *, out=None):
+@supports_out("hstack")
+def hstack(tensors):
     """Join along dim 1 (dim 0 for 1-D inputs)."""
     tensors = [_atleast_1d(t) for t in tensors]
     return cat(tensors, 0 if tensors and tensors[0]._data.ndim == 1 else 1)
 
 
-def vstack(tensors, *, out=None):
+@supports_out("vstack")
+def vstack(tensors):
     """Join along dim 0, 0-D and 1-D inputs made rows first."""
     return cat([_atleast_2d(t) for t in tensors], 0)
 
@@ -167,12 +171,14 @@ def vstack(tensors, *, out=None):
 row_stack = vstack
 
 
-def dstack(tensors, *, out=None):
+@supports_out("dstack")
+def dstack(tensors):
     """Join along dim 2, inputs made at least 3-D first."""
     return cat([_atleast_3d(t) for t in tensors], 2)
 
 
-def column_stack(tensors, *, out=None):
+@supports_out("column_stack")
+def column_stack(tensors):
     """Join along dim 1, 0-D and 1-D inputs made columns first."""
     return cat([t.reshape(t._data.size, 1) if t._data.ndim <= 1 else t for t in tensors], 1)
 

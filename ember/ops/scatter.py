@@ -19,6 +19,7 @@ from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear, out_zeros, zeros_for
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
+from .shape import supports_out
 
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
 
@@ -123,7 +124,8 @@ GatherBackward0 = node_class("GatherBackward0", _gather_vjp, linear(
     lambda ctx, dx: gather(dx, ctx.args[0], ctx.args[1])))
 
 
-def gather(input, dim, index, *, sparse_grad=False, out=None):
+@supports_out("gather")
+def gather(input, dim, index, *, sparse_grad=False):
     """``out[i][j] = input[i][index[i][j]]`` (for ``dim=1``): values picked along ``dim``."""
     a, idx = input._data, index._data
     d = _wrap_dim(dim, a.ndim)
@@ -480,7 +482,8 @@ IndexSelectBackward0 = node_class("IndexSelectBackward0", _index_select_vjp, lin
     lambda ctx, dx: index_select(dx, ctx.args[0], ctx.args[1])))
 
 
-def index_select(input, dim, index, *, out=None):
+@supports_out("index_select")
+def index_select(input, dim, index):
     """The entries of ``input`` at positions ``index`` (a 1-D integer tensor) along ``dim``."""
     a = input._data
     d = _wrap_dim(dim, a.ndim)
@@ -674,7 +677,8 @@ MaskedSelectBackward0 = node_class("MaskedSelectBackward0", _masked_select_vjp, 
     lambda ctx, dx: masked_select(dx, ctx.args[0])))
 
 
-def masked_select(input, mask, *, out=None):
+@supports_out("masked_select")
+def masked_select(input, mask):
     """The elements of ``input`` where the bool ``mask`` (broadcast) is True, as a 1-D
     tensor."""
     if mask._data.dtype != np.bool_:
@@ -771,7 +775,8 @@ def take(input, index):
 
 
 # ---- take_along_dim ----
-def take_along_dim(input, indices, dim=None, *, out=None):
+@supports_out("take_along_dim")
+def take_along_dim(input, indices, dim=None):
     """``gather`` after broadcasting ``input`` and ``indices`` against each other except
     along ``dim`` (the flattened input when ``dim`` is None)."""
     idx = indices._data
@@ -855,7 +860,8 @@ def put(input, index, source, accumulate=False):
 
 # ==== index-valued ops (no gradient) ========================================================
 
-def nonzero(input, *, as_tuple=False, out=None):
+@supports_out("nonzero")
+def nonzero(input, *, as_tuple=False):
     """Indices of the nonzero elements: an ``(n, ndim)`` int64 tensor, or one 1-D tensor per
     dim with ``as_tuple=True``."""
     a = input._data

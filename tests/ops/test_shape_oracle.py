@@ -613,3 +613,44 @@ INTERPLAY = {
 @pytest.mark.parametrize("name", INTERPLAY)
 def test_interplay(name):
     same(INTERPLAY[name])
+
+
+# ---- out= ----
+
+def _out_result(f):
+    def fn(T):
+        out = T.empty(0, dtype=T.float64)
+        r = f(T, out)
+        return r is out, r, out._version
+    return fn
+
+
+OUTS = {
+    "cat": lambda T, o: T.cat([_e(T, 2), _e(T, 3)], out=o),
+    "stack": lambda T, o: T.stack([_e(T, 2), _e(T, 2)], 1, out=o),
+    "hstack": lambda T, o: T.hstack([_e(T, 2), _e(T, 3)], out=o),
+    "vstack": lambda T, o: T.vstack([_e(T, 2), _e(T, 2)], out=o),
+    "dstack": lambda T, o: T.dstack([_e(T, 2), _e(T, 2)], out=o),
+    "column_stack": lambda T, o: T.column_stack([_e(T, 2), _e(T, 2)], out=o),
+    "gather": lambda T, o: T.gather(_e(T, 2, 3), 1, T.tensor([[2], [0]]), out=o),
+    "index_select": lambda T, o: T.index_select(_e(T, 2, 3), 1, T.tensor([2, 0]), out=o),
+    "masked_select": lambda T, o: T.masked_select(_e(T, 2, 3), _e(T, 2, 3) > 0, out=o),
+    "take_along_dim": lambda T, o: T.take_along_dim(_e(T, 2, 3), T.tensor([[1]]), 1, out=o),
+}
+
+
+@pytest.mark.parametrize("name", OUTS)
+def test_out(name):
+    same(_out_result(OUTS[name]))
+
+
+def test_out_errors_and_resize():
+    same(lambda T: T.cat([_e(T, 2, grad=True)], out=T.empty(2, dtype=T.float64)))
+    same(lambda T: T.cat([_e(T, 2)], out=T.empty(2, dtype=T.int64)))
+    same(lambda T: T.gather(_e(T, 2), 0, T.tensor([1]), out=T.empty(1, dtype=T.int64)))
+    same(lambda T: T.cat([_e(T, 2), _e(T, 2)], out=T.zeros(3, dtype=T.float64)))
+    same(lambda T: T.nonzero(_e(T, 2, 2), out=T.empty(0, dtype=T.int64)))
+    same(lambda T: T.nonzero(_e(T, 2, 2), out=T.empty(0)))
+    same(lambda T: T.index_select(_e(T, 2), 0, T.tensor([1]), out=T.empty(1)))
+    same(lambda T: T.stack([_e(T, 2)], out=T.empty(1)))
+    same(lambda T: T.stack([_e(T, 2)], out=T.empty(1, dtype=T.int64)))
