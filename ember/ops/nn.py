@@ -28,11 +28,26 @@ def linear(input, weight, bias=None):
     """``input @ weight.T + bias``: one ``addmm`` (rows folded for N-D input), as PyTorch."""
     if bias is None:
         return input.matmul(weight.t())
+    _check_bias(input._data.shape, weight._data.shape, bias._data.shape)
     nd = input._data.ndim
     if nd == 2:
         return addmm(bias, input, weight.t())
     rows = input.reshape(-1, input._data.shape[-1])
     return addmm(bias, rows, weight.t()).view(input._data.shape[:-1] + (weight._data.shape[0],))
+
+
+def _check_bias(x, w, b):
+    """PyTorch's error for a bias that does not broadcast to the (rows, out_features) result."""
+    if len(w) != 2 or not x or x[-1] != w[1]:
+        return  # addmm reports the shape mismatch
+    rows = int(np.prod(x[:-1], dtype=np.int64)) if len(x) > 1 else 1
+    target = (rows, w[0])
+    for j in range(1, min(len(b), 2) + 1):
+        if b[-j] != 1 and b[-j] != target[-j]:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({target[-j]}) must match the existing size "
+                f"({b[-j]}) at non-singleton dimension {2 - j}.  Target sizes: "
+                f"[{rows}, {w[0]}].  Tensor sizes: [{', '.join(str(s) for s in b)}]")
 
 
 # ---- bilinear ----

@@ -477,3 +477,26 @@ def test_dtype_and_argument_edges(call):
     x = [[[0.5, -1.0, 2.0], [1.5, 0.25, -0.3], [0.1, 0.2, 0.3], [-2.0, 1.0, 0.7]],
          [[1.5, -2.0, 2.0], [-1.5, 0.75, -0.3], [0.9, 0.2, -0.3], [-1.0, 1.0, 0.2]]]
     same(lambda T: call(T, T.nn.functional, T.tensor(x)))
+
+
+# ---- linear --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda T, F: F.linear(T.ones(2, 3), T.ones(4, 2)),
+    lambda T, F: F.linear(T.ones(3), T.ones(4, 3), T.ones(4)),
+    lambda T, F: F.linear(T.ones(3), T.ones(4, 3)),
+    lambda T, F: F.linear(T.ones(2, 3, requires_grad=True), T.ones(4, 3), T.ones(4)).grad_fn.name(),
+    lambda T, F: F.linear(T.ones(5, 2, 3, requires_grad=True), T.ones(4, 3),
+                          T.ones(4)).grad_fn.name(),
+    lambda T, F: F.linear(T.ones(5, 2, 3, requires_grad=True), T.ones(4, 3)).grad_fn.name(),
+    lambda T, F: F.linear(T.ones(3, requires_grad=True), T.ones(4, 3), T.ones(4)).grad_fn.name(),
+    lambda T, F: F.linear(T.ones(2, 3), T.ones(4, 3), T.ones(3)),
+    lambda T, F: F.linear(T.ones(2, 3), T.ones(3)),
+    lambda T, F: F.linear(T.ones(0, 3), T.ones(4, 3), T.ones(4)),
+    lambda T, F: F.linear(T.ones(5, 2, 3), T.ones(4, 3), T.ones(3)),
+    lambda T, F: F.linear(T.ones(2, 3), T.ones(4, 3), T.ones(2, 1)),
+    lambda T, F: F.linear(T.ones(2, 3), T.ones(4, 3), T.ones(3, 4)),
+    lambda T, F: F.linear(T.ones(3), T.ones(4, 3), T.ones(3)),
+])
+def test_linear_oracle(call):
+    same(lambda T: call(T, T.nn.functional))
