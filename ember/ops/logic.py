@@ -12,6 +12,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from ._registry import register, wrap
+from .inplace import register_inplace
 from .pointwise import _operands, _tensor_first
 
 
@@ -49,6 +50,32 @@ def _bitwise(ufunc, name, logical_ufunc=None):
 bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
 bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
 bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def _shift(ufunc, name, kernel):
+    def op(input, other):
+        input, other = _tensor_first(input, other)
+        ad, bd, rt = _operands(input, other)
+        if rt.kind not in "iu":
+            raise NotImplementedError(f'"{kernel}" not implemented for '
+                                      f"'{_dt.from_np(rt).scalar_name}'")
+        # NOTE: shifting by the bit width or more gives 0 (-1 for a negative value shifted
+        # right), as PyTorch; NumPy leaves that undefined.
+        bits = rt.itemsize * 8
+        b = np.asarray(bd)
+        big = (b >= bits) | (b < 0)
+        data = ufunc(ad, np.where(big, 0, b).astype(rt))
+        if big.any():
+            fill = np.where(ad < 0, -1, 0) if name == "bitwise_right_shift" else 0
+            data = np.where(big, fill, data)
+        return wrap(np.asarray(data).astype(rt, copy=False))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` of integer tensors."
+    return op
+
+
+bitwise_left_shift = _shift(np.left_shift, "bitwise_left_shift", "lshift_cpu")
+bitwise_right_shift = _shift(np.right_shift, "bitwise_right_shift", "rshift_cpu")
 
 
 def bitwise_not(input):
@@ -147,5 +174,10 @@ for _name in ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equ
               "greater_equal", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
               "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf",
               "isfinite", "isclose", "allclose", "equal", "isposinf", "isneginf", "isreal",
-              "signbit"):
+              "signbit", "bitwise_left_shift", "bitwise_right_shift"):
     register(globals()[_name], _name)
+register_inplace(eq, ne, lt, le, gt, ge, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
+                 logical_and, logical_or, logical_xor, logical_not, bitwise_left_shift,
+                 bitwise_right_shift,
+                 aliases=(("not_equal_", ne), ("less_", lt), ("less_equal_", le),
+                          ("greater_", gt), ("greater_equal_", ge)))

@@ -686,6 +686,25 @@ def ldexp(input, other):
     return wrap(data)
 
 
+# ---- nextafter ----
+def _nextafter_vjp(ctx, g):
+    # NOTE: PyTorch's rule: the step to the next float is treated as the identity in input
+    # and constant in other.
+    return (g if _need(ctx, 0) else None, g * 0 if _need(ctx, 1) else None)
+
+
+NextafterBackward0 = node_class("NextafterBackward0", _nextafter_vjp, elementwise)
+
+
+def nextafter(input, other):
+    """The next representable float after ``input`` towards ``other``."""
+    input, other, ad, bd, rt = _float_operands("nextafter", input, other, ints=False)
+    data = _fix_dtype(np.asarray(np.nextafter(ad, bd)), rt)
+    if STATE.enabled and recording(input, other):
+        return record(NextafterBackward0, data, (input, other))
+    return wrap(data)
+
+
 # ==== ternary: lerp, addcmul, addcdiv ======================================================
 
 def _check_same_dtype(input, other, what):
@@ -820,11 +839,11 @@ def heaviside(input, values):
 for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
               "floor_divide", "remainder", "fmod", "pow", "float_power", "atan2", "arctan2",
               "hypot", "copysign", "logaddexp", "logaddexp2", "lerp", "addcmul", "addcdiv",
-              "heaviside", "ldexp"):
+              "heaviside", "ldexp", "nextafter"):
     register(globals()[_name], _name)
 register(rsub, "rsub", method=False)
 register(_rpow, "__rpow__", function=False)
 register_arithmetic_inplace(add, sub, mul, div)
 register_inplace(pow, remainder, fmod, floor_divide, atan2, hypot, copysign, lerp, addcmul,
-                 addcdiv, heaviside, ldexp,
+                 addcdiv, heaviside, ldexp, nextafter,
                  aliases=(("arctan2_", atan2), ("float_power_", _float_power_inplace_op)))

@@ -153,6 +153,7 @@ RECORDS = [
              xfail={"value": "PyTorch's ldexp backward computes 2 ** other in the integer dtype, "
                              "so a negative integer exponent gets gradient 0; ember gives the "
                              "true derivative 2 ** other"}),
+    OpRecord("nextafter", lambda T, x, y: T.nextafter(x, y), BINARY[:3]),
     # ---- ternary ----
     OpRecord("lerp", lambda T, x, y: T.lerp(x, y, 0.3), BINARY),
     OpRecord("lerp_big_weight", lambda T, x, y: x.lerp(y, 0.8), BINARY[:2], op="lerp"),
@@ -195,6 +196,12 @@ RECORDS = [
              gradcheck=False, nondiff=(0, 1)),
     OpRecord("bitwise_not", lambda T, x: T.bitwise_not(x > 0), U3, gradcheck=False,
              nondiff=(0,)),
+    OpRecord("bitwise_left_shift",
+             lambda T, x, y: T.bitwise_left_shift((x * 4).long(), (y.abs() * 2).long()),
+             BINARY[:3], gradcheck=False, nondiff=(0, 1)),
+    OpRecord("bitwise_right_shift",
+             lambda T, x, y: (x * 40).long().bitwise_right_shift((y.abs() * 2).long()),
+             BINARY[:3], gradcheck=False, nondiff=(0, 1)),
     OpRecord("floor_divide", lambda T, x, y: T.floor_divide(x, y), [((3,), (3,))],
              domain=(0.5, 3.0), gradcheck=False, nondiff=(0, 1)),
 ]

@@ -113,6 +113,23 @@ def test_values(fn):
     lambda T: T.equal(T.tensor([1.0, 2.0]), T.tensor([1.0, 2.0])),
     lambda T: T.equal(T.tensor([1.0, 2.0]), T.ones(3)),
     lambda T: T.equal(T.tensor([1, 2]), T.tensor([1.0, 2.0])),
+    lambda T: T.bitwise_left_shift(T.tensor([1, 2, -3]), 2),
+    lambda T: T.bitwise_right_shift(T.tensor([8, -8]), T.tensor([1, 2])),
+    lambda T: T.bitwise_left_shift(T.tensor([1], dtype=T.uint8), 9),
+    lambda T: (T.bitwise_left_shift(T.tensor([1]), 64),
+               T.bitwise_right_shift(T.tensor([-8, 8]), 70)),
+    lambda T: T.bitwise_left_shift(T.tensor([1.0]), 1),
+    lambda T: T.bitwise_right_shift(T.tensor([1.0]), 1),
+    lambda T: T.tensor([1, 2]).bitwise_left_shift_(1),
+    lambda T: T.nextafter(T.tensor([1, 2]), T.tensor([2, 0])),
+    lambda T: T.tensor([1.0, 2]).eq_(T.tensor([1.0, 3])),
+    lambda T: T.tensor([1, 2]).lt_(2),
+    lambda T: T.tensor([1.0, 0]).logical_and_(T.tensor([1.0, 1])),
+    lambda T: T.tensor([1, 0]).logical_not_(),
+    lambda T: T.tensor([5, 6]).bitwise_and_(3),
+    lambda T: T.tensor([5, 6]).bitwise_not_(),
+    lambda T: T.tensor([1.0, 2]).greater_equal_(1.5),
+    lambda T: T.tensor([True, False]).eq_(T.tensor([True, True])),
 ])
 def test_logic(fn):
     same(fn)
