@@ -129,6 +129,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     Example: ``F.scaled_dot_product_attention(q, q, q, is_causal=True)`` with ``q`` of shape
     (batch, heads, length, head size).
     """
+    if min(query._data.ndim, key._data.ndim, value._data.ndim) < 2:
+        raise RuntimeError(
+            "Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+            f"{query._data.ndim} key.dim: {key._data.ndim} and value.dim: {value._data.ndim} "
+            "instead.")
     if not (query._data.dtype == key._data.dtype == value._data.dtype):
         raise RuntimeError(
             "Expected query, key, and value to have the same dtype, but got query.dtype: "

@@ -80,31 +80,19 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """Negative log-likelihood of class-index ``target`` under log-probabilities ``input``
     (shape (N, C), (C,) or (N, C, d1, ...))."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    if input._data.ndim == 3 or input._data.ndim > 4:
+    x, t = input._data, target._data
+    _check_nll_shapes(x.shape, t.shape)
+    if x.ndim == 3 or x.ndim > 4:
         # NOTE: PyTorch views other K-dim inputs as 4-D (N, C, d1, rest) for nll_loss2d and
         # views a 'none' result back, so the graph holds the same nodes.
-        n, c, d1 = input._data.shape[:3]
-        if target._data.shape[1:] != input._data.shape[2:]:
-            raise RuntimeError(f"size mismatch (got input: {Size(input._data.shape)}, target: "
-                               f"{Size(target._data.shape)})")
+        n, c, d1 = x.shape[:3]
         out = nll_loss(input.reshape(n, c, d1, -1), target.reshape(n, d1, -1), weight,
                        ignore_index=ignore_index, reduction=reduction)
-        return out.view(target._data.shape) if reduction == "none" else out
-    x = input._data
-    t = target._data
+        return out.view(t.shape) if reduction == "none" else out
     _check_class_target(t)
-    if x.ndim == 1:
-        if t.ndim != 0:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        x2, t2 = x[None, :], t[None]
-    else:
-        if x.shape[0] != t.shape[0]:
-            raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target "
-                             f"batch_size ({t.shape[0]}).")
-        if x.ndim > 2 and t.shape[1:] != x.shape[2:]:
-            raise RuntimeError(f"size mismatch (got input: {Size(x.shape)}, target: "
-                               f"{Size(t.shape)})")
-        x2, t2 = x, t
+    if weight is not None:
+        _check_class_weight(weight, x.shape[0 if x.ndim == 1 else 1])
+    x2, t2 = (x[None, :], t.reshape(1)) if x.ndim == 1 else (x, t)
     n_classes = x2.shape[1]
     valid = t2 != ignore_index
     bad = valid & ((t2 < 0) | (t2 >= n_classes))
@@ -134,6 +122,31 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return record(node, data, (input,), save=(tgt, weight),
                       args=(src_shape, reduction, ignore_index, total))
     return wrap(data)
+
+
+def _check_nll_shapes(xs, ts):
+    """PyTorch's shape checks of nll_loss, in its order (before the target's dtype)."""
+    if len(xs) < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {len(xs)})")
+    if len(xs) != 1 and ts and xs[0] != ts[0]:
+        raise ValueError(f"Expected input batch_size ({xs[0]}) to match target batch_size "
+                         f"({ts[0]}).")
+    if len(xs) == 1 and len(ts) == 1 and ts[0] != 1:
+        raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                         f"{ts[0]}")
+    if len(xs) <= 2 and len(ts) > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if len(xs) == 4 and ts[1:] != xs[2:]:
+        raise RuntimeError(f"size mismatch (got input: {list(xs)} , target: {list(ts)}")
+    if len(xs) > 2 and len(xs) != 4 and ts != (xs[0],) + xs[2:]:
+        raise RuntimeError(f"Expected target size {[xs[0], *xs[2:]]}, got {list(ts)}")
+
+
+def _check_class_weight(weight, n_classes, op=""):
+    if weight._data.shape != (n_classes,):
+        raise RuntimeError(f"{op}weight tensor should be defined either for all {n_classes} "
+                           "classes or no classes but got weight tensor of shape: "
+                           f"{list(weight._data.shape)}")
 
 
 def _check_class_target(t):
@@ -174,11 +187,19 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   reduction="mean", label_smoothing=0.0):
     """Cross-entropy of logits ``input`` with class-index or class-probability ``target``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if label_smoothing > 1.0:  # NOTE: PyTorch accepts (and ignores) a negative one
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input._data.ndim == 1 else 1
-    logp = log_softmax(input, class_dim)
-    if target._data.dtype.kind in "fV" and target._data.shape == input._data.shape:
-        # class probabilities
+    if target._data.shape == input._data.shape:  # class probabilities
+        if target._data.dtype.kind not in "fV":
+            raise RuntimeError("Expected floating point type for target with class "
+                               f"probabilities, got {_dt.from_np(target._data.dtype).scalar_name}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         n_classes = input._data.shape[class_dim]
+        if weight is not None:
+            _check_class_weight(weight, n_classes, "cross_entropy: ")
+        logp = log_softmax(input, class_dim)
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / n_classes
         w = logp if weight is None else logp * _class_shape(weight, input._data.ndim, class_dim)
@@ -188,7 +209,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "none":
             return losses
         return div_scalar(losses.sum(), losses._data.size if input._data.ndim > 1 else 1)
-    _check_class_target(target._data)
+    logp = log_softmax(input, class_dim)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0:
         return nll
@@ -318,6 +339,25 @@ def _size_warning(input, target):
             "to broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
+def _float_input(input, kernel):
+    """``input``'s array; PyTorch's loss kernels are defined for floating types only."""
+    x = input._data
+    if x.dtype.kind not in "fV":
+        raise NotImplementedError(
+            f'"{kernel}" not implemented for \'{_dt.from_np(x.dtype).scalar_name}\'')
+    return x
+
+
+def _float_pair(input, target, kernel):
+    """``input`` and ``target`` promoted to their common (floating) dtype and broadcast."""
+    common = _dt.result_type(input, target)
+    if not (common.is_floating_point or common.is_complex):
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{common.scalar_name}\'')
+    a = input._data.astype(common.np, copy=False)
+    b = target._data.astype(common.np, copy=False)
+    return np.broadcast_arrays(a, b)
+
+
 def _pointwise_loss(node, loss, inputs, reduction, save, args=()):
     """Reduce an elementwise ``loss`` array and record ``node`` over ``inputs``."""
     data = _reduce(loss, reduction)
@@ -350,7 +390,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if weight is not None:
         _check_weight(weight, input)
         return _weighted((input - target) ** 2, weight, reduction, True)
-    a, b = np.broadcast_arrays(float_data(input._data), float_data(target._data))
+    a, b = _float_pair(input, target, "mse_cpu")
     diff = a - b
     return _pointwise_loss(MseLossBackward0, diff * diff, (input, target), reduction,
                            (input, target))
@@ -399,7 +439,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0.0:
         return l1_loss(input, target, reduction=reduction)
-    a, b = np.broadcast_arrays(float_data(input._data), float_data(target._data))
+    a, b = _float_pair(input, target, "smooth_l1_cpu")
     d = np.abs(a - b)
     loss = np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta).astype(d.dtype, copy=False)
     return _pointwise_loss(SmoothL1LossBackward0, loss, (input, target), reduction,
@@ -426,7 +466,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if weight is not None:
         _check_weight(weight, input)
         return _weighted(huber_loss(input, target, "none", delta), weight, reduction, False)
-    a, b = np.broadcast_arrays(float_data(input._data), float_data(target._data))
+    a, b = _float_pair(input, target, "huber_cpu")
     d = np.abs(a - b)
     loss = np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)).astype(d.dtype,
                                                                              copy=False)
@@ -464,7 +504,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             f"Using a target size ({Size(target._data.shape)}) that is different to the input "
             f"size ({Size(input._data.shape)}) is deprecated. Please ensure they have the same "
             "size.")
-    x = float_data(input._data)
+    x = _float_input(input, "binary_cross_entropy")
+    if target._data.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {_dt.from_np(target._data.dtype).scalar_name} but "
+                           f"expected {_dt.from_np(x.dtype).scalar_name}")
     if ((x < 0) | (x > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
     t = target._data.astype(x.dtype, copy=False)
@@ -705,9 +748,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None and weight._data.ndim != 1:
         raise ValueError("weight must be one-dimensional")
     _not_differentiable("multi_margin_loss", weight=weight)
-    x = float_data(input._data)
+    x = _float_input(input, "multi_margin_loss_cpu_kernel")
     t = target._data
     squeeze = x.ndim <= 1
+    if x.ndim > 2 or (x.ndim and x.shape[-1] == 0):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(x.shape)}")
     x2 = x.reshape(1, -1) if squeeze else x
     t2 = t.reshape(-1)
     if t.dtype.kind not in "iu":
@@ -761,7 +807,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     """``sum_{j, i} max(0, 1 - (x[y_j] - x[i])) / C`` over the target classes ``y_j`` (those
     before the first -1 in ``target``) and the non-target classes ``i``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    x = float_data(input._data)
+    x = _float_input(input, "multilabel_margin_loss_forward_out_frame")
     t = target._data
     if t.dtype != np.int64:
         raise RuntimeError(

@@ -107,6 +107,44 @@ ERRORS = {
         _t(T, X), _t(T, Y), _t(T, X[0])),
     "triplet_distance_reduction": lambda T: T.nn.functional.triplet_margin_with_distance_loss(
         _t(T, X), _t(T, Y), _t(T, Y), reduction="x"),
+    "nll_weight_size": lambda T: T.nn.functional.nll_loss(_t(T, X), T.tensor([0, 1, 2]),
+                                                          weight=T.ones(3, dtype=T.float64)),
+    "ce_probs_weight_size": lambda T: T.nn.functional.cross_entropy(
+        _t(T, X), _t(T, Y), weight=T.ones(3, dtype=T.float64)),
+    "nll_0d": lambda T: T.nn.functional.nll_loss(_t(T, 1.0), T.tensor(0)),
+    "nll_3d_target": lambda T: T.nn.functional.nll_loss(T.zeros(2, 3, 4), T.zeros(
+        2, 5, dtype=T.int64)),
+    "nll_4d_target": lambda T: T.nn.functional.nll_loss(T.zeros(2, 3, 4, 5), T.zeros(
+        2, 4, 6, dtype=T.int64)),
+    "nll_5d_target": lambda T: T.nn.functional.nll_loss(T.zeros(2, 3, 4, 5, 2), T.zeros(
+        2, 4, 6, 2, dtype=T.int64)),
+    "nll_2d_multi_target": lambda T: T.nn.functional.nll_loss(T.zeros(2, 3), T.zeros(
+        2, 3, dtype=T.int64)),
+    "nll_1d_target_size": lambda T: T.nn.functional.nll_loss(T.zeros(3), T.zeros(
+        2, dtype=T.int64)),
+    "nll_int32_target": lambda T: T.nn.functional.nll_loss(T.zeros(2, 3), T.zeros(
+        2, dtype=T.int32)),
+    "ce_float_target_shape": lambda T: T.nn.functional.cross_entropy(_t(T, X), _t(T, Y)[:, :3]),
+    "ce_probs_ignore_index": lambda T: T.nn.functional.cross_entropy(_t(T, X), _t(T, Y),
+                                                                     ignore_index=1),
+    "ce_label_smoothing": lambda T: T.nn.functional.cross_entropy(_t(T, X), T.tensor([0, 1, 2]),
+                                                                  label_smoothing=1.5),
+    "ce_0d_long_target": lambda T: T.nn.functional.cross_entropy(T.zeros(()), T.tensor(0)),
+    "mse_int": lambda T: T.nn.functional.mse_loss(T.ones(2, dtype=T.int64),
+                                                  T.ones(2, dtype=T.int64)),
+    "huber_int": lambda T: T.nn.functional.huber_loss(T.ones(2, dtype=T.int64),
+                                                      T.ones(2, dtype=T.int64)),
+    "smooth_l1_int": lambda T: T.nn.functional.smooth_l1_loss(T.ones(2, dtype=T.int64),
+                                                              T.ones(2, dtype=T.int64)),
+    "bce_int": lambda T: T.nn.functional.binary_cross_entropy(T.ones(2, dtype=T.int64),
+                                                              T.ones(2, dtype=T.int64)),
+    "bce_dtypes": lambda T: T.nn.functional.binary_cross_entropy(T.ones(2) / 2,
+                                                                 T.ones(2, dtype=T.float64)),
+    "mm_3d": lambda T: T.nn.functional.multi_margin_loss(T.zeros(2, 3, 4), T.tensor([0, 1])),
+    "mm_int": lambda T: T.nn.functional.multi_margin_loss(T.ones(2, 3, dtype=T.int64),
+                                                          T.ones(2, dtype=T.int64)),
+    "sdpa_1d": lambda T: T.nn.functional.scaled_dot_product_attention(T.ones(4), T.ones(4),
+                                                                      T.ones(4)),
     "cdist_int": lambda T: T.cdist(T.ones(3, 3, dtype=T.int64), T.ones(3, 3, dtype=T.int64)),
     "pdist_1d": lambda T: T.nn.functional.pdist(_t(T, X[0])),
     "normalize_dim": lambda T: T.nn.functional.normalize(_t(T, X), dim=3),
