@@ -83,9 +83,9 @@ def _geometry(a, nd, kernel_size, stride, padding, dilation, ceil_mode):
     return k, s, p, d, out
 
 
-def _padded_windows(a, nd, k, s, p, d, out, fill):
-    """Windows ``(1, M, *O, *K)`` of ``a`` (leading dims flattened into M), padded by ``p``
-    and, for ceil_mode, on the right as far as the last window reaches."""
+def _padded(a, nd, k, s, p, d, out, fill):
+    """``a`` as ``(1, M, *spatial)`` (leading dims flattened into M), padded by ``p`` and, for
+    ceil_mode, on the right as far as the last window reaches."""
     spatial = a.shape[-nd:]
     flat = a.reshape((1, -1) + spatial)
     extra = [max(0, (o - 1) * st + di * (ki - 1) + 1 - si - 2 * pi)
@@ -93,9 +93,7 @@ def _padded_windows(a, nd, k, s, p, d, out, fill):
     if any(p) or any(extra):
         flat = np.pad(flat, [(0, 0), (0, 0)] + [(pi, pi + e) for pi, e in zip(p, extra)],
                       constant_values=fill)
-    v = windows(flat, k, s, d)
-    slices = (Ellipsis,) + tuple(slice(0, o) for o in out) + (slice(None),) * nd
-    return v[slices], extra
+    return flat
 
 
 # ---- max pooling ----------------------------------------------------------------------------
@@ -131,15 +129,9 @@ AdaptiveMaxPool2DBackward0 = node_class("AdaptiveMaxPool2DBackward0", _max_pool_
                                         _max_pool_jvp)
 
 
-def _max_from_windows(v, a, nd, starts, steps, out):
-    """Values and PyTorch's flat plane indices of the maxima of windows ``v`` (1, M, *O, *K);
-    ``starts[i]`` is the input coordinate of window 0's first element along dim i."""
-    kshape = v.shape[2 + nd:]
-    flat = v.reshape(v.shape[:2 + nd] + (-1,))
-    # NOTE: the first maximum in window (row-major) order wins, as PyTorch's kernels; a NaN
-    # counts as the maximum.
-    arg = np.argmax(flat, axis=-1)
-    vals = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+def _plane_index(arg, kshape, a, nd, starts, steps, out):
+    """PyTorch's flat plane index of each window's maximum, from its offset ``arg`` in the
+    window (row-major); ``starts[i]`` is the input coordinate of window 0's first element."""
     offs = np.unravel_index(arg, kshape)
     spatial = a.shape[-nd:]
     index = np.zeros(arg.shape, dtype=np.int64)
@@ -148,8 +140,39 @@ def _max_from_windows(v, a, nd, starts, steps, out):
         shape[2 + i] = out[i]
         coord = starts[i].reshape(shape) + offs[i] * steps[i]
         index = index * spatial[i] + coord
-    lead = a.shape[:-nd]
-    return vals.reshape(lead + tuple(out)), index.reshape(lead + tuple(out))
+    return index.reshape(a.shape[:-nd] + tuple(out))
+
+
+def _max_from_windows(v, a, nd, starts, steps, out):
+    """Values and plane indices of the maxima of windows ``v`` ``(1, M, *O, *K)``."""
+    kshape = v.shape[2 + nd:]
+    flat = v.reshape(v.shape[:2 + nd] + (-1,))
+    arg = np.argmax(flat, axis=-1)
+    vals = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+    return (vals.reshape(a.shape[:-nd] + tuple(out)),
+            _plane_index(arg, kshape, a, nd, starts, steps, out))
+
+
+def _max_by_offsets(padded, k, s, d, out):
+    """Maxima and their window offsets, one strided slice per kernel offset (few, large
+    vectorised steps instead of a copy of every window)."""
+    cands = []
+    for idx in np.ndindex(*k):
+        sl = tuple(slice(i * di, i * di + si * (oi - 1) + 1, si)
+                   for i, di, si, oi in zip(idx, d, s, out))
+        cands.append(padded[(Ellipsis,) + sl])
+    best = cands[0].copy()
+    for c in cands[1:]:
+        np.maximum(best, c, out=best)
+    # NOTE: PyTorch's kernels keep the first maximum in window order (so offsets are tried
+    # from the last to the first) and let a NaN win, the last NaN seen.
+    arg = np.full(best.shape, len(cands) - 1, dtype=np.int64)
+    for j in range(len(cands) - 2, -1, -1):
+        np.copyto(arg, j, where=cands[j] == best)
+    if best.dtype.kind == "f" and np.isnan(best).any():
+        for j, c in enumerate(cands):
+            np.copyto(arg, j, where=np.isnan(c))
+    return best, arg
 
 
 def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
@@ -158,9 +181,11 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     _check_input(a, nd)
     k, s, p, d, out = _geometry(a, nd, kernel_size, stride, padding, dilation, ceil_mode)
     fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
-    v, _ = _padded_windows(a, nd, k, s, p, d, out, fill)
+    padded = _padded(a, nd, k, s, p, d, out, fill)
+    vals, arg = _max_by_offsets(padded, k, s, d, out)
     starts = [np.arange(o) * st - pi for o, st, pi in zip(out, s, p)]
-    vals, index = _max_from_windows(v, a, nd, starts, d, out)
+    vals = vals.reshape(a.shape[:-nd] + tuple(out))
+    index = _plane_index(arg, k, a, nd, starts, d, out)
     if STATE.enabled and recording(input):
         outs = record_multi(node_cls, [vals, index], (input,), save=(wrap(index),),
                             args=(a.shape, nd), differentiable=(True, False))

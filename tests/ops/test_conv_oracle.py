@@ -163,3 +163,10 @@ def test_adaptive_max_pool_indices():
         x = T.tensor(np.random.default_rng(4).permutation(70).reshape(2, 5, 7) * 1.0)
         return T.nn.functional.adaptive_max_pool2d(x, (2, 3), return_indices=True)
     same(fn)
+
+
+def test_max_pool_nan():
+    nan = float("nan")
+    same(lambda T: T.nn.functional.max_pool2d(
+        T.tensor([[[[1.0, nan, 0.0], [nan, 3.0, 2.0], [2.0, 0.0, nan]]]]), 2, 1,
+        return_indices=True))
