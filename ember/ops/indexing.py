@@ -1,6 +1,7 @@
-"""Indexing: select, slice, narrow, ``__getitem__`` (basic and advanced), index_put (the
-write side of advanced indexing), and the scatter-with-accumulation that advanced indexing's
-backward uses.
+"""Indexing: select, slice, narrow, narrow_copy, ``__getitem__`` (basic and advanced),
+index_put (the write side of advanced indexing), select_scatter/slice_scatter (the write side
+of select and slicing), and the scatter-with-accumulation that advanced indexing's backward
+uses.
 
 Contract: basic indexing (ints, slices with positive steps, None, ...) returns views, recorded
 as PyTorch records them (one SelectBackward0/SliceBackward0/UnsqueezeBackward0 per indexed
@@ -384,8 +385,100 @@ def index_put(input, indices, values, accumulate=False):
     return _put(input, index_key(input, indices), as_values(values, input), accumulate)
 
 
+# ---- select_scatter / slice_scatter / narrow_copy ----
+def _embed_vjp(ctx, g):
+    key = ctx.args[0]
+    gx = gs = None
+    if ctx.next_functions[0][0] is not None:
+        gx = _embed(SelectScatterBackward0, g, wrap(np.zeros((), dtype=g._data.dtype)), key)
+    if ctx.next_functions[1][0] is not None:
+        gs = _view_of(g, key)
+    return gx, gs
+
+
+def _embed_jvp(ctx, dx, ds):
+    key = ctx.args[0]
+    shape, dtype = ctx._meta[0]
+    dx = dx if dx is not None else wrap(np.zeros(shape, dtype=dtype))
+    ds = ds if ds is not None else wrap(np.zeros((), dtype=dtype))
+    return _embed(type(ctx), dx, ds, key)
+
+
+SelectScatterBackward0 = node_class("SelectScatterBackward0", _embed_vjp, _embed_jvp)
+SliceScatterBackward0 = node_class("SliceScatterBackward0", _embed_vjp, _embed_jvp)
+
+
+def _view_of(g, key):
+    """``g[key]`` for a key of one int or slice at some dim (a select or slice view)."""
+    d = len(key) - 2 if key[-1] is Ellipsis else len(key) - 1
+    k = key[d]
+    return select(g, d, k) if isinstance(k, int) else _slice(g, d, k)
+
+
+def _embed(node_cls, input, src, key):
+    data = input._data.copy()
+    data[key] = src._data
+    if STATE.enabled and recording(input, src):
+        return record(node_cls, data, (input, src), args=(key,))
+    return wrap(data)
+
+
+def _check_embed(input, src, key):
+    want = input._data[key].shape
+    if src._data.shape != want:
+        raise RuntimeError(
+            "expected src to have a size equal to the slice of self. src size = "
+            f"{_fmt_list(src._data.shape)}, slice size = {_fmt_list(want)}")
+
+
+def select_scatter(input, src, dim, index):
+    """``input`` with the slice at ``index`` along ``dim`` replaced by ``src``."""
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    size = shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{_fmt_list(shape)} at dimension {d}")
+    key = (slice(None),) * d + (int(index) % size, Ellipsis)
+    _check_embed(input, src, key)
+    return _embed(SelectScatterBackward0, input, src, key)
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """``input`` with ``input[..., start:end:step, ...]`` (along ``dim``) replaced by ``src``."""
+    d = _wrap_dim(dim, input._data.ndim)
+    if step is not None and step <= 0:
+        raise RuntimeError("slice step must be positive")
+    key = (slice(None),) * d + (slice(start, end, step),)
+    _check_embed(input, src, key)
+    return _embed(SliceScatterBackward0, input, src, key)
+
+
+def _narrow_copy_vjp(ctx, g):
+    d, start, length, shape = ctx.args
+    zeros = wrap(np.zeros(shape, dtype=g._data.dtype))
+    return (slice_scatter(zeros, g, d, start, start + length),)
+
+
+NarrowCopyBackward0 = node_class("NarrowCopyBackward0", _narrow_copy_vjp, linear(
+    lambda ctx, dx: narrow_copy(dx, *ctx.args[:3])))
+
+
+def narrow_copy(input, dim, start, length):
+    """``narrow`` as a new tensor (not a view)."""
+    view = narrow(input, dim, start, length)
+    d = _wrap_dim(dim, input._data.ndim)
+    start = int(start) % input._data.shape[d] if input._data.shape[d] else 0
+    data = view._data.copy()
+    if STATE.enabled and recording(input):
+        return record(NarrowCopyBackward0, data, (input,),
+                      args=(d, start, int(length), input._data.shape))
+    return wrap(data)
+
+
 # ==== registration =========================================================================
 
-for _name in ("select", "narrow", "index_put"):
+for _name in ("select", "narrow", "index_put", "select_scatter", "slice_scatter",
+              "narrow_copy"):
     register(globals()[_name], _name)
 register(getitem, "__getitem__", function=False)

@@ -135,6 +135,29 @@ def stack(tensors, dim=0):
     return wrap(data)
 
 
+def _atleast(lift, tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        return lift(tensors[0])
+    if len(tensors) == 1:
+        tensors = tensors[0]
+    return tuple(lift(t) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """The tensor(s) with at least one dim (0-d ones reshaped to [1])."""
+    return _atleast(_atleast_1d, tensors)
+
+
+def atleast_2d(*tensors):
+    """The tensor(s) with at least two dims (new leading dims of size 1)."""
+    return _atleast(_atleast_2d, tensors)
+
+
+def atleast_3d(*tensors):
+    """The tensor(s) with at least three dims (as NumPy's atleast_3d)."""
+    return _atleast(_atleast_3d, tensors)
+
+
 # NOTE: the *stack ops first lift their inputs as PyTorch's atleast_1d/2d/3d do (0-d inputs
 # by reshape, 1-d/2-d by unsqueeze), so the recorded graphs read the same.
 def _atleast_1d(t):
@@ -246,6 +269,11 @@ def split(input, split_size_or_sections, dim=0):
     return tuple(_view_multi(node, input, datas, steps, args=(d,)))
 
 
+def split_with_sizes(input, split_sizes, dim=0):
+    """``split`` with a list of sizes."""
+    return split(input, list(split_sizes), dim)
+
+
 def chunk(input, chunks, dim=0):
     """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
     if input._data.ndim == 0:
@@ -322,8 +350,9 @@ def dsplit(input, indices_or_sections):
 
 # ==== registration =========================================================================
 
-for _name in ("unbind", "split", "chunk", "tensor_split", "hsplit", "vsplit", "dsplit"):
+for _name in ("unbind", "split", "chunk", "tensor_split", "hsplit", "vsplit", "dsplit",
+              "split_with_sizes"):
     register(globals()[_name], _name)
 for _name in ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
-              "column_stack"):
+              "column_stack", "atleast_1d", "atleast_2d", "atleast_3d"):
     register(globals()[_name], _name, method=False)

@@ -45,6 +45,7 @@ VIEWS = {
     "unbind": lambda x: x.unbind()[2],
     "tensor_split": lambda x: x.tensor_split(2, 1)[1],
     "hsplit": lambda x: x.hsplit(2)[0],
+    "split_with_sizes": lambda x: x.split_with_sizes([1, 2])[1],
     "repeat_interleave": lambda x: x.repeat_interleave(2, 0),
 }
 
@@ -68,6 +69,8 @@ COPIES = {
     "index_select": lambda x: x.index_select(0, x[0, :1].detach().long() * 0),
     "masked_select": lambda x: x.masked_select(x > 0),
     "take": lambda x: x.take(x[0, :2].detach().long() * 0),
+    "narrow_copy": lambda x: x.narrow_copy(0, 0, 1),
+    "select_scatter": lambda x: x.select_scatter(x[0], 0, 0),
     "clone": lambda x: x.clone(),
     "advanced_getitem": lambda x: x[[0, 1]],
     "reshape_copy": lambda x: x.t().reshape(-1),
@@ -172,6 +175,10 @@ ERRORS = {
     "dsplit_2d": lambda T: _x(T, 3, 4).dsplit(2),
     "masked_scatter_shape": lambda T: _x(T, 3, 4).masked_scatter(T.ones(2, dtype=T.bool),
                                                                  _x(T, 12)),
+    "select_scatter_size": lambda T: T.select_scatter(_x(T, 3, 4), _x(T, 2), 0, 1),
+    "select_scatter_oob": lambda T: T.select_scatter(_x(T, 3, 4), _x(T, 4), 0, 3),
+    "slice_scatter_size": lambda T: T.slice_scatter(_x(T, 3, 4), _x(T, 4), 0),
+    "narrow_copy_oob": lambda T: T.narrow_copy(_x(T, 3, 4), 0, 2, 2),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
