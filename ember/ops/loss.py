@@ -971,6 +971,5 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return res.sum() if reduction == "sum" else res
 
 
-register(nll_loss, method=False)
-register(cross_entropy, method=False)
+# NOTE: torch has no top-level nll_loss or cross_entropy; binary_cross_entropy_with_logits it has.
 register(binary_cross_entropy_with_logits, method=False)

@@ -230,6 +230,9 @@ RECORDS = [
              op="F.normalize"),
     OpRecord("normalize_p1_dim0", lambda T, a: T.nn.functional.normalize(a, p=1.0, dim=0),
              [((3,),), ((3, 2),)], op="F.normalize"),
+    OpRecord("one_hot", lambda T, t: T.nn.functional.one_hot(t, 4),
+             extra=lambda rng: [(_ints(rng, 4, (3,)),), (_ints(rng, 4, (2, 2)),)],
+             gradcheck=False, op="F.one_hot"),
     # ---- attention ----
     OpRecord("scaled_dot_product_attention",
              lambda T, q, k, v: T.nn.functional.scaled_dot_product_attention(q, k, v),
