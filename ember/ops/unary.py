@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ._jvp import elementwise
-from ._registry import float_data, node_class, record, recording, register, wrap
+from ._registry import float_data, node_class, record, record_multi, recording, register, wrap
 from .inplace import register_inplace
 from .pointwise import _rg
 
@@ -426,6 +426,54 @@ frac, FracBackward0 = unary_op("frac", "FracBackward0", _frac_np, _frac_vjp, "",
 
 
 
+# ---- angle, frexp ----
+def _angle_np(a):
+    # NOTE: for real inputs the argument is 0 or pi (NaN stays NaN); np.angle gives -0.0 and
+    # pi for -0.0, PyTorch gives 0.
+    out = np.where(a < 0, np.pi, 0.0).astype(a.dtype)
+    return np.where(np.isnan(a), a, out)
+
+
+angle, AngleBackward0 = unary_op("angle", "AngleBackward0", _angle_np, _zero_vjp, "",
+                                 doc="The argument of each element (0 or pi for real tensors).")
+
+
+def _frexp_vjp(ctx, g, g_exp=None):
+    exponent, = ctx.saved_tensors
+    # NOTE: mantissa = x / 2**exponent with the exponent piecewise constant.
+    return (g / (exponent.to(g.dtype) * float(np.log(2.0))).exp(),)
+
+
+def _frexp_jvp(ctx, t):
+    if t is None:
+        from ._jvp import out_zeros
+
+        return out_zeros(ctx, 0), None
+    return _frexp_vjp(ctx, t)[0], None
+
+
+FrexpBackward0 = node_class("FrexpBackward0", _frexp_vjp, _frexp_jvp)
+
+
+def frexp(input):
+    """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent`` and ``0.5 <=
+    |mantissa| < 1`` (exponent int32)."""
+    a = input._data
+    if a.dtype.kind not in "fV":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    m, e = np.frexp(a)
+    m, e = np.asarray(m), np.asarray(e, dtype=np.int32)
+    from .reduction import return_types
+
+    cls = getattr(return_types, "frexp", None) or return_types.make(
+        "frexp", ("mantissa", "exponent"))
+    if STATE.enabled and recording(input):
+        outs = record_multi(FrexpBackward0, [m, e], (input,), save=(wrap(e),),
+                            differentiable=(True, False))
+        return cls(*outs)
+    return cls(wrap(m), wrap(e))
+
+
 # ---- in-place variants PyTorch cannot differentiate ----
 def _not_implemented_inplace(op, node_name):
     """``op`` recorded as ``node_name``, a node whose backward raises PyTorch's error: PyTorch
@@ -459,7 +507,7 @@ for _name in ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "
               "square", "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
               "tanh", "sigmoid", "relu", "abs", "absolute", "neg", "negative", "sign", "floor",
               "ceil", "trunc", "fix", "round", "frac", "asinh", "acosh", "atanh", "deg2rad",
-              "rad2deg", "sinc", "sgn", "positive"):
+              "rad2deg", "sinc", "sgn", "positive", "angle", "frexp"):
     register(globals()[_name], _name)
 for _alias, _fn in (("arcsin", asin), ("arccos", acos), ("arctan", atan), ("arcsinh", asinh),
                     ("arccosh", acosh), ("arctanh", atanh)):

@@ -53,6 +53,9 @@ RECORDS = [
     OpRecord("round_neg_decimals", lambda T, x: x.round(decimals=-1), U3, domain=(-200.0, 200.0)),
     OpRecord("frac", _method("frac"), U),
     OpRecord("square", _fn("square"), U3),
+    OpRecord("angle", lambda T, x: T.angle(x) + x, U),
+    OpRecord("frexp", lambda T, x: T.frexp(x).mantissa, U, domain=(0.6, 0.9)),
+    OpRecord("frexp_both", lambda T, x: x.frexp(), [((2, 3),)], domain=(1.2, 1.8), op="frexp"),
     # ---- special functions ----
     OpRecord("erf", _fn("erf"), U),
     OpRecord("erfc", _method("erfc"), U),

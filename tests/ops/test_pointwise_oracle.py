@@ -78,6 +78,10 @@ def test_special_points(fn, datas):
     lambda T: T.round(T.tensor([0.125, 0.135, -2.5, 1234.5678]), decimals=2),
     lambda T: T.round(T.tensor([1250.0, 1350.0, -51.0]), decimals=-2),
     lambda T: T.signbit(T.tensor([-0.0, 0.0, -1.0, NAN])),
+    lambda T: T.frexp(T.tensor([8.0, -0.3, 0.0, INF, NAN, -0.0])),
+    lambda T: T.frexp(T.tensor([8.0, -0.3], dtype=T.float64)),
+    lambda T: T.angle(T.tensor([1.5, -3.0, 0.0, -0.0, NAN])),
+    lambda T: T.angle(T.tensor([1, -2])),
     lambda T: T.igamma(T.tensor([0.0, 1.0, -1.0, 1.0, 0.5, 30.0]),
                        T.tensor([1.0, 0.0, 1.0, INF, 0.3, 29.0])),
     lambda T: T.igammac(T.tensor([0.0, 1.0, -1.0, 1.0, 0.5, 30.0]),
@@ -220,6 +224,7 @@ def test_integer_paths(fn):
     lambda T: T.allclose(T.ones(2), T.ones(2, dtype=T.float64)),
     lambda T: T.div(T.ones(2), 2, rounding_mode="round"),
     lambda T: T.mvlgamma(T.ones(2) * 3, 0),
+    lambda T: T.frexp(T.tensor([1, 2])),
     lambda T: T.igamma(T.tensor([1, 2]), T.tensor([1, 2])),
     lambda T: T.igamma(T.tensor([0.5, 2.0], requires_grad=True), T.ones(2)).sum().backward(),
     lambda T: T.special.zeta(T.tensor([2.5, 2.0], requires_grad=True), T.ones(2)).sum()
