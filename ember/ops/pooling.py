@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ._jvp import linear
-from ._registry import node_class, record, record_multi, recording, wrap
+from ._registry import node_class, record, record_multi, recording, register, wrap
 from .conv import windows
 from .indexing import index_put_accumulate
 from .resize import _constant_pad, _fold, separable, separable_node
@@ -412,3 +412,14 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
     return adaptive_max_pool2d(input, output_size, True)
+
+
+def _adaptive_max_pool1d_pair(input, output_size):
+    """``torch.adaptive_max_pool1d``: always the (values, indices) pair."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+for _fn in (max_pool1d, max_pool2d, max_pool3d, avg_pool1d, adaptive_avg_pool1d,
+            max_pool1d_with_indices):
+    register(_fn, method=False)
+register(_adaptive_max_pool1d_pair, "adaptive_max_pool1d", method=False)

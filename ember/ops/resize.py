@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ._jvp import linear
-from ._registry import node_class, record, recording, wrap
+from ._registry import node_class, record, recording, register, wrap
 from .conv import col2im, windows
 
 FUNCTIONAL = ["pad", "interpolate", "unfold", "fold"]
@@ -380,3 +380,14 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             f"calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
             f"{blocks[0] * blocks[1]}, but got input.size({a.ndim - 1})={a.shape[-1]}.")
     return _fold(input, size, k, d, p, s)
+
+
+_pad_op = pad  # NOTE: constant_pad_nd's argument is named ``pad`` too, as in PyTorch.
+
+
+def constant_pad_nd(input, pad, value=0):
+    """Pads (or, for negative pads, crops) the last ``len(pad) // 2`` dims with ``value``."""
+    return _pad_op(input, pad, "constant", value)
+
+
+register(constant_pad_nd, method=False)

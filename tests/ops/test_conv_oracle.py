@@ -170,3 +170,14 @@ def test_max_pool_nan():
     same(lambda T: T.nn.functional.max_pool2d(
         T.tensor([[[[1.0, nan, 0.0], [nan, 3.0, 2.0], [2.0, 0.0, nan]]]]), 2, 1,
         return_indices=True))
+
+
+def test_top_level_pooling_and_pad():
+    x = np.random.default_rng(5).permutation(2 * 3 * 8).reshape(2, 3, 8) * 0.5
+    same(lambda T: T.max_pool1d(T.tensor(x, requires_grad=True), 3, 2))
+    same(lambda T: T.max_pool1d_with_indices(T.tensor(x, requires_grad=True), 2))
+    same(lambda T: T.adaptive_max_pool1d(T.tensor(x, requires_grad=True), 3))
+    same(lambda T: T.avg_pool1d(T.tensor(x, requires_grad=True), 3, 2, 1))
+    same(lambda T: T.adaptive_avg_pool1d(T.tensor(x, requires_grad=True), 3))
+    same(lambda T: T.max_pool2d(T.tensor(x, requires_grad=True), 2))
+    same(lambda T: T.constant_pad_nd(T.tensor(x, requires_grad=True), (1, -2), 3.0))
