@@ -1,8 +1,12 @@
-"""Activation functions: softmax and log_softmax (max-shifted, stable), and the rest of
-``nn.functional``'s activations.
+"""Activation functions: softmax, log_softmax, softmin (max-shifted, stable), the elementwise
+activations of ``nn.functional`` (relu6, leaky_relu, elu/selu/celu, gelu, silu, mish,
+softplus, logsigmoid, hardtanh, hardsigmoid, hardswish, the shrinks, threshold, rrelu...),
+glu and prelu.
 
-Contract: PyTorch's signatures, dtypes (``dtype=`` casts first), implicit-dim warning for
-softmax without ``dim``, node names; forwards stable at |x| ~ 1e3; rules in ember ops.
+Contract: PyTorch's signatures, defaults, dtypes (``dtype=`` casts first; integer input gives
+PyTorch's kernel error where PyTorch has one), node names (in-place variants included),
+subgradients at the kinks and error messages; forwards stable at |x| ~ 1e3 and beyond; rules in
+ember ops (NOTE [activation rules]), so every op is differentiable any number of times.
 ``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports from this module.
 """
 
@@ -133,17 +137,27 @@ def _check_float(a, kernel):
             f'"{kernel}" not implemented for \'{from_np(a.dtype).scalar_name}\'')
 
 
-def _pointwise(name, node_name, forward, vjp, kernel=None, inplace_name=None):
+def _pointwise(name, node_name, forward, vjp, kernel=None, inplace_name=None, out_vjp=None):
     """The function ``name(input, *params)`` and its node: ``forward(array, *params)`` and the
     rule ``vjp(g, x, *params)``. ``kernel`` names PyTorch's kernel in its error for integer
     input (None: integers become the default float dtype). ``inplace_name`` is PyTorch's node
-    name for the in-place variant (``EluBackward1``), when it differs."""
+    name for the in-place variant (``EluBackward1``), when it differs; ``out_vjp(g, out,
+    *params)`` is the in-place variant's rule when PyTorch's reads the result instead of the
+    input (so a later in-place change of the result fails the version check, as there)."""
     def rule(ctx, g):
         x, = ctx.saved_tensors
         return (vjp(g, x, *ctx.args),)
 
+    def rule_out(ctx, g):
+        out, = ctx.saved_tensors
+        return (out_vjp(g, out, *ctx.args),)
+
     node = node_class(node_name, rule, elementwise)
-    node_ = node_class(inplace_name, rule, elementwise) if inplace_name else node
+    if out_vjp is not None:
+        node_ = node_class(inplace_name or node_name, rule_out, elementwise)
+    else:
+        node_ = node_class(inplace_name, rule, elementwise) if inplace_name else node
+    saves_out = out_vjp is not None
 
     def op(input, *params, _inplace=False):
         a = input._data
@@ -155,6 +169,8 @@ def _pointwise(name, node_name, forward, vjp, kernel=None, inplace_name=None):
         work = a.astype(np.float32) if a.dtype.kind == "f" and a.dtype.itemsize == 2 else a
         data = np.asarray(forward(work, *params)).astype(a.dtype, copy=False)
         if STATE.enabled and recording(input):
+            if _inplace and saves_out:
+                return record(node_, data, (input,), save_out=True, args=params)
             return record(node_ if _inplace else node, data, (input,), save=(input,),
                           args=params)
         return wrap(data)
@@ -177,7 +193,7 @@ def _hardtanh_vjp(g, x, lo, hi):
 
 _hardtanh, HardtanhBackward0 = _pointwise(
     "hardtanh", "HardtanhBackward0", lambda a, lo, hi: np.clip(a, lo, hi), _hardtanh_vjp,
-    kernel="hardtanh_cpu")
+    kernel="hardtanh_cpu", out_vjp=_hardtanh_vjp)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -207,7 +223,7 @@ def _leaky_vjp(g, x, slope):
 
 _leaky_relu, LeakyReluBackward0 = _pointwise(
     "leaky_relu", "LeakyReluBackward0", lambda a, s: np.where(a > 0, a, a * s), _leaky_vjp,
-    kernel="leaky_relu_cpu", inplace_name="LeakyReluBackward1")
+    kernel="leaky_relu_cpu", inplace_name="LeakyReluBackward1", out_vjp=_leaky_vjp)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -225,7 +241,8 @@ def _rrelu_vjp(g, x, noise):
 
 _rrelu, RreluWithNoiseBackward0 = _pointwise(
     "rrelu", "RreluWithNoiseBackward0", lambda a, noise: a * noise._data, _rrelu_vjp,
-    kernel="rrelu_with_noise_out_cpu", inplace_name="RreluWithNoiseBackward1")
+    kernel="rrelu_with_noise_out_cpu", inplace_name="RreluWithNoiseBackward1",
+    out_vjp=_rrelu_vjp)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
@@ -265,10 +282,18 @@ def _elu_vjp(g, x, alpha, scale, input_scale):
     return g * (pos * scale + (1 - pos) * neg)
 
 
+def _elu_out_vjp(g, out, alpha, scale, input_scale):
+    # NOTE: from the result, as PyTorch's in-place rule: for x <= 0,
+    # d out / dx = input_scale * (out + alpha * scale).
+    pos = _mask(out, out._data > 0)
+    return g * (pos * scale + (1 - pos) * ((out + alpha * scale) * input_scale))
+
+
 _elu, EluBackward0 = _pointwise("elu", "EluBackward0", _elu_np, _elu_vjp, kernel="elu_cpu",
-                                inplace_name="EluBackward1")
+                                inplace_name="EluBackward1", out_vjp=_elu_out_vjp)
 _celu, CeluBackward0 = _pointwise("celu", "CeluBackward0", _elu_np, _elu_vjp,
-                                  kernel="elu_cpu", inplace_name="CeluBackward1")
+                                  kernel="elu_cpu", inplace_name="CeluBackward1",
+                                  out_vjp=_elu_out_vjp)
 
 
 def elu(input, alpha=1.0, inplace=False):

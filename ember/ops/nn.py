@@ -1,10 +1,10 @@
-"""Layers as functions: linear (one addmm, as PyTorch), bilinear, embedding, and the dropout
-family (dropout, dropout1d/2d/3d, alpha_dropout, feature_alpha_dropout).
+"""Layers as functions: linear (one addmm, as PyTorch), bilinear, embedding, embedding_bag,
+and the dropout family (dropout, dropout1d/2d/3d, alpha_dropout, feature_alpha_dropout).
 
 Contract: PyTorch's signatures, shapes, graphs (the node names PyTorch's composites record)
 and error messages. Dropout masks come from ember's default generator (``ember.manual_seed``
-makes them reproducible; they do not follow PyTorch's stream). ``FUNCTIONAL`` lists the names
-``ember.nn.functional`` exports from this module.
+makes them reproducible; they do not follow PyTorch's stream). Sparse embedding gradients are
+not supported. ``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports from this module.
 """
 
 from __future__ import annotations
