@@ -780,6 +780,85 @@ def entr(input):
     return wrap(data)
 
 
+# ==== orthogonal polynomials (no gradient, as in PyTorch) ===============================
+# NOTE: each is its three-term recurrence run up to the largest degree requested, the degree
+# truncated to an integer (PyTorch casts it); negative degrees give 0. ``first(x)`` is P_1 and
+# ``step(k, x, p_k, p_km1)`` gives P_{k+1}.
+
+_POLYNOMIALS = {
+    "chebyshev_polynomial_t": (lambda x: x, lambda k, x, p, q: 2 * x * p - q),
+    "chebyshev_polynomial_u": (lambda x: 2 * x, lambda k, x, p, q: 2 * x * p - q),
+    "chebyshev_polynomial_v": (lambda x: 2 * x - 1, lambda k, x, p, q: 2 * x * p - q),
+    "chebyshev_polynomial_w": (lambda x: 2 * x + 1, lambda k, x, p, q: 2 * x * p - q),
+    "hermite_polynomial_h": (lambda x: 2 * x, lambda k, x, p, q: 2 * x * p - 2 * k * q),
+    "hermite_polynomial_he": (lambda x: x, lambda k, x, p, q: x * p - k * q),
+    "laguerre_polynomial_l": (lambda x: 1 - x,
+                              lambda k, x, p, q: ((2 * k + 1 - x) * p - k * q) / (k + 1)),
+    "legendre_polynomial_p": (lambda x: x,
+                              lambda k, x, p, q: ((2 * k + 1) * x * p - k * q) / (k + 1)),
+}
+
+
+def _polynomial_np(name, x, n):
+    shifted = name.startswith("shifted_")
+    first, step = _POLYNOMIALS[name.replace("shifted_", "")]
+    x, n = np.broadcast_arrays(x, np.trunc(n))
+    if shifted:
+        x = 2 * x - 1
+    out = np.where(n == 0, 1.0, 0.0).astype(x.dtype)
+    top = int(n.max()) if n.size else 0
+    if top >= 1:
+        q, p = np.ones_like(x), first(x)
+        out = np.where(n == 1, p, out)
+        for k in range(1, top):
+            q, p = p, step(k, x, p, q)
+            out = np.where(n == k + 1, p, out)
+    return out
+
+
+def _polynomial(name):
+    def op(input, n):
+        input, n, x, nd, rt = _float_operands(name, input, n)
+        with np.errstate(all="ignore"):
+            data = _polynomial_np(name, x.astype(np.float64), np.asarray(nd, dtype=np.float64))
+        return wrap(data.astype(rt, copy=False))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``torch.special.{name}(input, n)``: the degree-``n`` polynomial at ``input``."
+    return op
+
+
+chebyshev_polynomial_t = _polynomial("chebyshev_polynomial_t")
+chebyshev_polynomial_u = _polynomial("chebyshev_polynomial_u")
+chebyshev_polynomial_v = _polynomial("chebyshev_polynomial_v")
+chebyshev_polynomial_w = _polynomial("chebyshev_polynomial_w")
+shifted_chebyshev_polynomial_t = _polynomial("shifted_chebyshev_polynomial_t")
+shifted_chebyshev_polynomial_u = _polynomial("shifted_chebyshev_polynomial_u")
+shifted_chebyshev_polynomial_v = _polynomial("shifted_chebyshev_polynomial_v")
+shifted_chebyshev_polynomial_w = _polynomial("shifted_chebyshev_polynomial_w")
+hermite_polynomial_h = _polynomial("hermite_polynomial_h")
+hermite_polynomial_he = _polynomial("hermite_polynomial_he")
+laguerre_polynomial_l = _polynomial("laguerre_polynomial_l")
+legendre_polynomial_p = _polynomial("legendre_polynomial_p")
+
+
+def spherical_bessel_j0(input):
+    """``sin(x) / x`` (1 at 0); no gradient, as in PyTorch."""
+    a = float_data(input._data)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        data = np.where(a == 0, 1.0, np.sin(a) / np.where(a == 0, 1.0, a))
+    return wrap(np.asarray(data).astype(a.dtype, copy=False))
+
+
+def modified_bessel_i0(input):
+    """``i0`` without a gradient (``torch.special.modified_bessel_i0``)."""
+    return wrap(i0(input.detach())._data)
+
+
+def modified_bessel_i1(input):
+    """``i1`` without a gradient (``torch.special.modified_bessel_i1``)."""
+    return wrap(i1(input.detach())._data)
+
+
 # ==== registration =========================================================================
 
 for _name in ("erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "logit", "xlogy", "i0",

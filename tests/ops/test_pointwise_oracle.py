@@ -337,6 +337,36 @@ def test_out_argument(fn, out):
     same(run)
 
 
+POLYNOMIALS = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+               "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+               "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+               "shifted_chebyshev_polynomial_w", "hermite_polynomial_h",
+               "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"]
+
+
+@pytest.mark.parametrize("name", POLYNOMIALS)
+@pytest.mark.parametrize("call", [
+    lambda T, f: f(T.tensor([0.5, -1.0, 1.0, 2.5, 0.0, -0.3], requires_grad=True), 3),
+    lambda T, f: f(T.tensor([0.5, -1.0, 1.0, 2.5]), T.tensor([0, 1, -1, 7])),
+    lambda T, f: f(T.tensor([0.5, -1.0, 1.0, 2.5]), 2.7),
+    lambda T, f: f(T.tensor([1, 2]), 2),
+    lambda T, f: f(T.tensor([0.3, 0.7, -0.9], dtype=T.float64), T.tensor([[10], [25], [6]])),
+    lambda T, f: f(2.0, T.tensor([1.0, 2.0])),
+])
+def test_polynomials(name, call):
+    same(lambda T: call(T, getattr(T.special, name)), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T: T.special.spherical_bessel_j0(T.tensor([0.5, -1.0, 0.0, 25.0], requires_grad=True)),
+    lambda T: T.special.spherical_bessel_j0(T.tensor([1, 2])),
+    lambda T: T.special.modified_bessel_i0(T.tensor([0.5, -1.0, 0.0, 25.0], requires_grad=True)),
+    lambda T: T.special.modified_bessel_i1(T.tensor([0.5, -1.0, 0.0, 25.0])),
+])
+def test_no_gradient_special(fn):
+    same(fn)
+
+
 def test_positive_returns_input_and_special_aliases():
     x = ember.tensor([1.0, -2.0])
     assert ember.positive(x) is x
