@@ -334,6 +334,15 @@ def test_embedding_max_norm():
     same(fn)
 
 
+def test_embedding_max_norm_on_parameter():
+    def fn(T):
+        w = _w(T)
+        out = T.nn.functional.embedding(T.tensor([[1, 4], [4, 0]]), w, max_norm=1.5)
+        (g,) = T.autograd.grad((out ** 2).sum(), w)
+        return out, w, g
+    same(fn)
+
+
 @pytest.mark.parametrize("call", [
     lambda T, F: F.bilinear(T.ones(2, 4), T.ones(2, 4), T.ones(5, 3, 4)),
     lambda T, F: F.bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3, 3)),
