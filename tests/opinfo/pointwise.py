@@ -205,6 +205,16 @@ RECORDS = [
     OpRecord("bitwise_right_shift",
              lambda T, x, y: (x * 40).long().bitwise_right_shift((y.abs() * 2).long()),
              BINARY[:3], gradcheck=False, nondiff=(0, 1)),
+    *[OpRecord(f"special_{n}", (lambda name: lambda T, x: getattr(T.special, name)(x, 3))(n),
+               U3, gradcheck=False, nondiff=(0,), op=f"special.{n}")
+      for n in ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+                "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+                "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+                "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+                "laguerre_polynomial_l", "legendre_polynomial_p")],
+    *[OpRecord(f"special_{n}", (lambda name: lambda T, x: getattr(T.special, name)(x))(n), U3,
+               gradcheck=False, nondiff=(0,), op=f"special.{n}")
+      for n in ("spherical_bessel_j0", "modified_bessel_i0", "modified_bessel_i1")],
     OpRecord("floor_divide", lambda T, x, y: T.floor_divide(x, y), [((3,), (3,))],
              domain=(0.5, 3.0), gradcheck=False, nondiff=(0, 1)),
 ]
