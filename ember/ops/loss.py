@@ -833,8 +833,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         losses = losses.reshape(())
     data = _reduce(losses, reduction)
     if STATE.enabled and recording(input):
-        counts = active.sum(1).astype(x.dtype)  # how often x[n, i] is a non-target term
-        slope = counts.copy()
+        slope = active.sum(1).astype(x.dtype)  # how often x[n, i] is a non-target term
         np.add.at(slope, (rows[0], t2[rows]), -active.sum(2)[rows])
         return record(MultilabelMarginLossBackward0, data, (input,),
                       save=(wrap((slope / c).astype(x.dtype)),),
