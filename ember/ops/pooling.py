@@ -273,7 +273,13 @@ def _avg_apply(input, args):
     flat = a.reshape((1, -1) + a.shape[-2:])
     padded = np.pad(flat, [(0, 0), (0, 0), (p[0], p[0] + extra[0]), (p[1], p[1] + extra[1])])
     v = windows(padded, k, s, (1, 1))[:, :, :out[0], :out[1]]
-    data = (v.sum(axis=(-2, -1)) * inv.astype(a.dtype)).reshape(a.shape[:-2] + tuple(out))
+    if a.dtype.kind in "iu":
+        # NOTE: integer input: PyTorch divides in the integer type (truncating toward zero).
+        sums = v.sum(axis=(-2, -1))
+        data = np.fix(sums / np.rint(1.0 / inv)).astype(a.dtype)
+    else:
+        data = v.sum(axis=(-2, -1)) * inv.astype(a.dtype)
+    data = data.reshape(a.shape[:-2] + tuple(out))
     if STATE.enabled and recording(input):
         return record(AvgPool2DBackward0, data, (input,), args=args)
     return wrap(data)
@@ -340,8 +346,17 @@ AdaptiveAvgPool2DBackward0 = separable_node("AdaptiveAvgPool2DBackward0")
 AdaptiveAvgPool3DBackward0 = separable_node("AdaptiveAvgPool3DBackward0")
 
 
+def _float_only(a, name):
+    if a.dtype.kind not in "fc":
+        from ..dtypes import from_np
+
+        raise NotImplementedError(f'"{name}" not implemented for '
+                                  f"'{from_np(a.dtype).scalar_name}'")
+
+
 def _adaptive_avg(nd, input, output_size, name, node_cls):
     a = input._data
+    _float_only(a, name)
     sizes = _adaptive_sizes(a, nd, output_size, name)
     if all(o == 1 for o in sizes):
         # NOTE: PyTorch takes a mean for a 1x1 output (its node is MeanBackward1).

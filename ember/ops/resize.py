@@ -1,4 +1,5 @@
-"""Resampling and patches: interpolate (nearest, linear, bilinear, trilinear), pad (constant,
+"""Resampling and patches: interpolate (nearest, nearest-exact, linear, bilinear, bicubic,
+trilinear, area), pad (constant,
 reflect, replicate, circular), unfold/fold.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
@@ -185,15 +186,46 @@ _UPSAMPLE = {
     "linear": {1: separable_node("UpsampleLinear1DBackward0")},
     "bilinear": {2: separable_node("UpsampleBilinear2DBackward0")},
     "trilinear": {3: separable_node("UpsampleTrilinear3DBackward0")},
+    "bicubic": {2: separable_node("UpsampleBicubic2DBackward0")},
+    "nearest-exact": {n: separable_node(f"UpsampleNearestExact{n}DBackward0") for n in (1, 2, 3)},
 }
-_MODE_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_MODE_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+_MODES = ("nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+          "nearest-exact")
 
 
-def _nearest_index(size, out, scale):
-    # NOTE: PyTorch computes the source index in float32: floor(o * scale), clamped.
+def _nearest_index(size, out, scale, exact=False):
+    # NOTE: PyTorch computes the source index in float32: floor(o * scale) ('nearest') or
+    # floor((o + 0.5) * scale) ('nearest-exact'), clamped to the input.
     s = np.float32(1.0 / scale) if scale is not None else np.float32(size) / np.float32(out)
-    o = np.arange(out, dtype=np.float32)
+    o = np.arange(out, dtype=np.float32) + np.float32(0.5 if exact else 0.0)
     return np.minimum(np.floor(o * s).astype(np.int64), size - 1)
+
+
+def _cubic_matrix(size, out, scale, align_corners):
+    """Bicubic weights along one dim (Keys' cubic convolution, A = -0.75, edge-clamped)."""
+    a = -0.75
+    o = np.arange(out, dtype=np.float64)
+    if align_corners:
+        src = o * ((size - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        s = 1.0 / scale if scale is not None else size / out
+        src = s * (o + 0.5) - 0.5  # NOTE: not clamped at 0 for cubic, as PyTorch
+    base = np.floor(src)
+    t = src - base
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    m = np.zeros((out, size))
+    rows = np.arange(out)
+    for j, wj in enumerate(weights):
+        np.add.at(m, (rows, np.clip(base.astype(np.int64) - 1 + j, 0, size - 1)), wj)
+    return m
 
 
 def _linear_matrix(size, out, scale, align_corners):
@@ -247,15 +279,23 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 "format and scale_factor in (s1, s2, ...,sK) format.")
         sizes = [int(math.floor(s * f)) for s, f in zip(spatial, sf)]
         scales = [None] * nd if recompute_scale_factor else sf
-    if mode == "nearest":
-        if nd not in (1, 2, 3):
-            raise NotImplementedError(
-                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {a.ndim}D) for "
-                "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area "
-                f"| nearest-exact (got {mode})")
-        idxs = [_nearest_index(s, o, sc) for s, o, sc in zip(spatial, sizes, scales)]
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported by ember")
+    if nd not in (1, 2, 3):
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
+                                  f"(got {a.ndim}D) for the modes: {_MODES} (got {mode})")
+    if mode in ("nearest", "nearest-exact"):
+        exact = mode == "nearest-exact"
+        idxs = [_nearest_index(s, o, sc, exact) for s, o, sc in zip(spatial, sizes, scales)]
         mats = [_one_hot(i, s) for i, s in zip(idxs, spatial)]
-        return separable(input, mats, _UPSAMPLE["nearest"][nd], data=_gather(a, idxs))
+        return separable(input, mats, _UPSAMPLE[mode][nd], data=_gather(a, idxs))
+    if mode == "area":
+        # NOTE: PyTorch's 'area' is adaptive average pooling to the output size.
+        from . import pooling
+
+        fn = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d,
+              3: pooling.adaptive_avg_pool3d}[nd]
+        return fn(input, sizes[0] if nd == 1 else tuple(sizes))
     if mode in _MODE_DIMS:
         want = _MODE_DIMS[mode]
         if nd != want:
@@ -263,13 +303,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                       f"{want + 2}D input")
         if align_corners is None:
             align_corners = False
-        mats = [_linear_matrix(s, o, sc, align_corners)
-                for s, o, sc in zip(spatial, sizes, scales)]
+        matrix = _cubic_matrix if mode == "bicubic" else _linear_matrix
+        mats = [matrix(s, o, sc, align_corners) for s, o, sc in zip(spatial, sizes, scales)]
         return separable(input, mats, _UPSAMPLE[mode][nd])
-    raise NotImplementedError(
-        f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {a.ndim}D) for the "
-        "modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
-        f"nearest-exact (got {mode})")
+    raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
+                              f"(got {a.ndim}D) for the modes: {_MODES} (got {mode})")
 
 
 # ---- unfold / fold --------------------------------------------------------------------------

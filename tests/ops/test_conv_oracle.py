@@ -181,3 +181,14 @@ def test_top_level_pooling_and_pad():
     same(lambda T: T.adaptive_avg_pool1d(T.tensor(x, requires_grad=True), 3))
     same(lambda T: T.max_pool2d(T.tensor(x, requires_grad=True), 2))
     same(lambda T: T.constant_pad_nd(T.tensor(x, requires_grad=True), (1, -2), 3.0))
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, F, x: F.max_pool2d(x, 2),
+    lambda T, F, x: F.avg_pool2d(x, 2),
+    lambda T, F, x: F.avg_pool2d(x - 40, 3, 2, padding=1, count_include_pad=False),
+    lambda T, F, x: F.adaptive_avg_pool2d(x, 2),
+    lambda T, F, x: F.pad(x, (1, 1)),
+])
+def test_pool_integer(call):
+    same(lambda T: call(T, T.nn.functional, T.arange(2 * 3 * 6 * 6).reshape(2, 3, 6, 6)))
