@@ -384,7 +384,7 @@ def linalg_cholesky(A, *, upper=False, out=None):
     return _cholesky(A, upper, LinalgCholeskyExBackward0)
 
 
-_CHOLESKY_WARNED = []
+_CHOLESKY_WARNED = []  # PyTorch warns once per process
 
 
 def cholesky(input, upper=False, *, out=None):
@@ -1007,11 +1007,289 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     return linalg_matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
 
 
+# ---- solve_triangular / cholesky_solve / cholesky_inverse ----
+def _tri_solve_data(a, b, upper, left, unit):
+    """``A X = B`` (``X A = B`` when not ``left``) for triangular ``A`` by substitution,
+    vectorised over batches and columns (a zero diagonal gives inf/nan, as LAPACK's trsm)."""
+    if not left:
+        return np.swapaxes(_tri_solve_data(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2),
+                                           not upper, True, unit), -1, -2)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = np.broadcast_to(a, batch + a.shape[-2:])
+    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b))
+    n = a.shape[-1]
+    order = range(n - 1, -1, -1) if upper else range(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in order:
+            rest = slice(i + 1, n) if upper else slice(0, i)
+            acc = x[..., i, :] - np.einsum("...k,...kj->...j", a[..., i, rest], x[..., rest, :])
+            x[..., i, :] = acc if unit else acc / a[..., i, i][..., None]
+    return x
+
+
+def _tri_part(A, upper, unit):
+    """The triangle of ``A`` the solve reads (strict when the diagonal is taken as ones)."""
+    k = (1 if upper else -1) if unit else 0
+    return A.triu(k) if upper else A.tril(k)
+
+
+def _solve_triangular_vjp(ctx, g):
+    A, X = ctx.saved_tensors
+    upper, left, unit = ctx.args
+    gB = linalg_solve_triangular(_mT(A), g, upper=not upper, left=left, unitriangular=unit)
+    ga = None
+    if ctx.next_functions[0][0] is not None:
+        ga = -(gB @ _mT(X)) if left else -(_mT(X) @ gB)
+        ga = _tri_part(ga, upper, unit)
+    return ga, gB
+
+
+def _solve_triangular_jvp(ctx, da, db):
+    A, X = ctx.saved_tensors
+    upper, left, unit = ctx.args
+    rhs = None
+    if da is not None:
+        dt = _tri_part(da, upper, unit)
+        rhs = -(dt @ X) if left else -(X @ dt)
+    if db is not None:
+        rhs = db if rhs is None else rhs + db
+    return linalg_solve_triangular(A, rhs, upper=upper, left=left,
+                                   unitriangular=unit).expand(ctx._meta[0][0])
+
+
+LinalgSolveTriangularBackward0 = node_class("LinalgSolveTriangularBackward0",
+                                            _solve_triangular_vjp, _solve_triangular_jvp)
+
+
+def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    """The solution of ``A X = B`` (``X A = B`` when not ``left``) for triangular ``A``; only
+    its ``upper`` or lower triangle is read (and not its diagonal when ``unitriangular``)."""
+    a, b = A._data, B._data
+    _check_matrix("linalg.solve_triangular", a)
+    if b.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
+                           "dimensions.")
+    n = a.shape[-1]
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
+                           f"equation {eq} ({n}x{n} and {b.shape[-2]}x{b.shape[-1]})")
+    data = _tri_solve_data(a, b, upper, left, unitriangular).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(A, B):
+        return record(LinalgSolveTriangularBackward0, data, (A, B), save=(A,), save_out=True,
+                      args=(upper, left, unitriangular))
+    return wrap(data)
+
+
+def _cholesky_solve_vjp(ctx, g):
+    L, X = ctx.saved_tensors
+    upper = ctx.args[0]
+    gB = cholesky_solve(g, L, upper)
+    gL = None
+    if ctx.next_functions[1][0] is not None:
+        c = gB @ _mT(X)
+        c = c + _mT(c)
+        gL = -(L @ c) if upper else -(c @ L)
+    return gB, gL
+
+
+def _cholesky_solve_jvp(ctx, db, dl):
+    L, X = ctx.saved_tensors
+    upper = ctx.args[0]
+    rhs = db
+    if dl is not None:
+        da = _mT(dl) @ L + _mT(L) @ dl if upper else dl @ _mT(L) + L @ _mT(dl)
+        c = -(da @ X)
+        rhs = c if rhs is None else rhs + c
+    return cholesky_solve(rhs, L, upper).expand(ctx._meta[0][0])
+
+
+CholeskySolveBackward0 = node_class("CholeskySolveBackward0", _cholesky_solve_vjp,
+                                    _cholesky_solve_jvp)
+
+
+def cholesky_solve(B, L, upper=False, *, out=None):
+    """The solution of ``A X = B`` given the Cholesky factor ``L`` of ``A`` (``A = L L^T``, or
+    ``U^T U`` when ``upper``)."""
+    b, l_ = B._data, L._data
+    if b.ndim < 2 or l_.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {b.ndim} dimensions "
+                           "instead" if b.ndim < 2 else f"u should have at least 2 dimensions, "
+                           f"but has {l_.ndim} dimensions instead")
+    if l_.shape[-1] != l_.shape[-2] or b.shape[-2] != l_.shape[-1]:
+        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is "
+                           f"{l_.shape[-2]} by {l_.shape[-1]} but each b matrix is "
+                           f"{b.shape[-2]} by {b.shape[-1]}")
+    y = _tri_solve_data(l_, b, upper, True, False) if not upper else \
+        _tri_solve_data(np.swapaxes(l_, -1, -2), b, False, True, False)
+    data = _tri_solve_data(np.swapaxes(l_, -1, -2), y, True, True, False) if not upper else \
+        _tri_solve_data(l_, y, True, True, False)
+    data = data.astype(np.result_type(b, l_), copy=False)
+    if STATE.enabled and recording(B, L):
+        return record(CholeskySolveBackward0, data, (B, L), save=(L,), save_out=True,
+                      args=(upper,))
+    return wrap(data)
+
+
+def _cholesky_inverse_vjp(ctx, g):
+    L, out = ctx.saved_tensors
+    upper = ctx.args[0]
+    m = out @ g @ out
+    m = m + _mT(m)
+    return (-(L @ m) if upper else -(m @ L),)
+
+
+def _cholesky_inverse_jvp(ctx, dl):
+    L, out = ctx.saved_tensors
+    upper = ctx.args[0]
+    da = _mT(dl) @ L + _mT(L) @ dl if upper else dl @ _mT(L) + L @ _mT(dl)
+    return -(out @ da @ out)
+
+
+CholeskyInverseBackward0 = node_class("CholeskyInverseBackward0", _cholesky_inverse_vjp,
+                                      _cholesky_inverse_jvp)
+
+
+def cholesky_inverse(L, upper=False, *, out=None):
+    """The inverse of ``A`` from its Cholesky factor (``A = L L^T``, or ``U^T U``)."""
+    l_ = L._data
+    _check_matrix("cholesky_inverse", l_, float_only=False)
+    eye = np.broadcast_to(np.eye(l_.shape[-1], dtype=l_.dtype), l_.shape)
+    lt = np.swapaxes(l_, -1, -2)
+    if upper:
+        data = _tri_solve_data(l_, _tri_solve_data(lt, eye, False, True, False), True, True,
+                               False)
+    else:
+        data = _tri_solve_data(lt, _tri_solve_data(l_, eye, False, True, False), True, True,
+                               False)
+    data = data.astype(l_.dtype, copy=False)
+    if STATE.enabled and recording(L):
+        return record(CholeskyInverseBackward0, data, (L,), save=(L,), save_out=True,
+                      args=(upper,))
+    return wrap(data)
+
+
+# ---- the *_ex forms, matrix_rank, matrix_power ----
+_inv_ex_type = _result_type("linalg_inv_ex", ("inverse", "info"))
+_cholesky_ex_type = _result_type("linalg_cholesky_ex", ("L", "info"))
+_solve_ex_type = _result_type("linalg_solve_ex", ("result", "info"))
+
+
+def _info(a):
+    return wrap(np.zeros(a.shape[:-2], dtype=np.int32))
+
+
+def linalg_inv_ex(A, *, check_errors=False, out=None):
+    """``(inverse, info)``: ``linalg.inv`` with LAPACK's status (0: success). A singular input
+    raises (ember does not return LAPACK's partial results)."""
+    return _inv_ex_type(linalg_inv(A), _info(A._data))
+
+
+def linalg_cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+    """``(L, info)``: ``linalg.cholesky`` with LAPACK's status (0: success). A non
+    positive-definite input raises."""
+    return _cholesky_ex_type(linalg_cholesky(A, upper=upper), _info(A._data))
+
+
+def linalg_solve_ex(A, B, *, left=True, check_errors=False, out=None):
+    """``(result, info)``: ``linalg.solve`` with LAPACK's status (0: success)."""
+    return _solve_ex_type(linalg_solve(A, B, left=left), _info(A._data))
+
+
+def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """The number of singular values above ``max(atol, rtol * largest)`` (defaults as pinv)."""
+    a = A._data
+    _check_matrix("linalg.matrix_rank", a, square=False)
+    m, n = a.shape[-2:]
+    if rtol is None:
+        rtol = np.finfo(a.dtype).eps * max(m, n) if atol is None or atol == 0 else 0.0
+    atol = 0.0 if atol is None else atol
+    if a.size == 0:
+        return wrap(np.zeros(a.shape[:-2], np.int64))
+    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    big = np.max(s, axis=-1, keepdims=True)
+    return wrap(np.sum(s > np.maximum(atol, rtol * big), axis=-1).astype(np.int64))
+
+
+def linalg_matrix_power(A, n, *, out=None):
+    """``A`` to the integer power ``n`` (``n < 0``: of its inverse), by repeated squaring."""
+    from .linalg import matmul
+
+    a = A._data
+    if a.ndim < 2:
+        raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but "
+                           f"they are {a.shape[-2]} by {a.shape[-1]} matrices")
+    if n == 0:
+        eye = wrap(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy())
+        return A.clone().copy_(eye)
+    if n < 0:
+        A, n = linalg_inv(A), -n
+    if n == 1:
+        return A.clone()
+    if n == 2:
+        return matmul(A, A)
+    if n == 3:
+        return matmul(matmul(A, A), A)
+    # NOTE: PyTorch's order of products (bits of n from the lowest), so graphs read the same
+    z = result = None
+    while n > 0:
+        bit, n = n % 2, n // 2
+        z = A if z is None else matmul(z, z)
+        if bit:
+            result = z if result is None else matmul(result, z)
+    return result
+
+
+# ---- older torch.* forms ----
+_torch_svd_type = _result_type("svd", ("U", "S", "V"))
+_torch_qr_type = _result_type("qr", ("Q", "R"))
+
+
+def svd(input, some=True, compute_uv=True, *, out=None):
+    """``torch.svd``: ``(U, S, V)`` with ``A = U diag(S) V^T`` (V, not Vh); without
+    ``compute_uv``, U and V are zero-filled."""
+    if not compute_uv:
+        s = linalg_svdvals(input)
+        m, n = input._data.shape[-2:]
+        zeros = [wrap(np.zeros(input._data.shape[:-2] + (k, k), input._data.dtype))
+                 for k in (m, n)]
+        return _torch_svd_type(zeros[0], s, zeros[1])
+    u, s, vh = linalg_svd(input, full_matrices=not some)
+    return _torch_svd_type(u, s, _mT(vh))
+
+
+def qr(input, some=True, *, out=None):
+    """``torch.qr``: ``linalg.qr`` in 'reduced' (``some``) or 'complete' mode."""
+    if not _QR_WARNED:
+        _QR_WARNED.append(True)
+        warnings.warn(
+            "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
+            "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
+            "parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\nQ, R = "
+            "torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
+    q, r = linalg_qr(input, "reduced" if some else "complete")
+    return _torch_qr_type(q, r)
+
+
+_QR_WARNED = []  # PyTorch warns once per process
+
+
+def pinverse(input, rcond=1e-15):
+    """``torch.pinverse``: ``linalg.pinv`` with ``rcond`` as the relative tolerance."""
+    return linalg_pinv(input, rtol=rcond)
+
+
 def matrix_exp(input):
     """``torch.matrix_exp``: ``linalg.matrix_exp``."""
     return linalg_matrix_exp(input)
 
 
 for _name, _fn in (("inverse", inverse), ("det", det), ("slogdet", slogdet), ("logdet", logdet),
-                   ("cholesky", cholesky), ("matrix_exp", matrix_exp)):
+                   ("cholesky", cholesky), ("matrix_exp", matrix_exp),
+                   ("cholesky_solve", cholesky_solve), ("cholesky_inverse", cholesky_inverse),
+                   ("matrix_power", linalg_matrix_power), ("svd", svd), ("qr", qr),
+                   ("pinverse", pinverse)):
     register(_fn, _name)

@@ -960,6 +960,59 @@ def diag(input, diagonal=0):
     return wrap(data)
 
 
+def diagflat(input, offset=0):
+    """The matrix with the flattened ``input`` on its ``offset``-th diagonal."""
+    return diag_embed(input.reshape(-1), offset, 0, 1)
+
+
+def _diagonal_scatter_vjp(ctx, g):
+    offset, d1, d2 = ctx.args
+    gi = gs = None
+    if ctx.next_functions[0][0] is not None:
+        gi = diagonal_scatter(g, g.diagonal(offset, d1, d2) * 0, offset, d1, d2)
+    if ctx.next_functions[1][0] is not None:
+        gs = g.diagonal(offset, d1, d2)
+    return gi, gs
+
+
+DiagonalScatterBackward0 = node_class(
+    "DiagonalScatterBackward0", _diagonal_scatter_vjp,
+    linear(lambda ctx, di, ds: diagonal_scatter(di, ds, *ctx.args)))
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """A copy of ``input`` with ``src`` written over its (offset, dim1, dim2) diagonal."""
+    a = input._data
+    d1, d2 = _diag_dims(a.ndim, offset, dim1, dim2)
+    data = a.copy()
+    view = _diag_view(data, offset, d1, d2)
+    if view.shape != src._data.shape:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src._data.shape)}, slice size = {list(view.shape)}")
+    view[...] = src._data
+    if STATE.enabled and recording(input, src):
+        return record(DiagonalScatterBackward0, data, (input, src), args=(offset, d1, d2))
+    return wrap(data)
+
+
+def adjoint(input):
+    """The conjugate transpose of the last two dims (a view; the transpose for real tensors)."""
+    if input._data.ndim < 2:
+        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of "
+                           f"matrices. Got {input._data.ndim}-D tensor.")
+    return input.transpose(-2, -1)
+
+
+def linalg_vecdot(x, y, *, dim=-1):
+    """``sum(x * y, dim)`` (``x`` conjugated: the same for reals), inputs broadcasting."""
+    return (x * y).sum(dim)
+
+
+def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """``linalg.diagonal``: ``diagonal`` over the last two dims by default."""
+    return diagonal(A, offset, dim1, dim2)
+
+
 def _tri_mask(shape, k, lower):
     n, m = shape[-2:]
     mask = np.tri(n, m, k, dtype=bool)
@@ -1059,7 +1112,7 @@ def cross(input, other, dim=None):
 
 for _name in ("mm", "mv", "dot", "vdot", "inner", "bmm", "matmul", "outer", "ger", "addmm",
               "addmv", "addr", "baddbmm", "addbmm", "kron", "trace", "diagonal", "diag_embed",
-              "diag", "tril", "triu", "cross"):
+              "diag", "tril", "triu", "cross", "diagflat", "diagonal_scatter", "adjoint"):
     register(globals()[_name], _name)
 register(matmul, "__matmul__", function=False)
 register(tensordot, "tensordot", method=False)

@@ -177,3 +177,73 @@ RECORDS += [
     OpRecord("linalg_norm_dim", lambda T, x: T.linalg.norm(x, float("inf"), dim=(0, 1)),
              [((3, 4, 2),)], op="linalg.norm"),
 ]
+
+
+def _tri(upper, unit=False):
+    """A triangular sample matrix with a dominant diagonal (the other triangle is noise the
+    solve must ignore)."""
+    def make(rng, *shape):
+        n = shape[-1]
+        return rng.uniform(-1, 1, size=shape) + (0 if unit else n) * np.eye(n)
+    return make
+
+
+RECORDS += [
+    OpRecord("linalg_matrix_power", lambda T, x: T.linalg.matrix_power(x, 5),
+             [((2, 2),), ((2, 3, 3),)], domain=(-0.8, 0.8), op="linalg.matrix_power"),
+    OpRecord("linalg_matrix_power_neg", lambda T, x: T.linalg.matrix_power(x, -2),
+             extra=_mats((3, 3)), op="linalg.matrix_power"),
+    OpRecord("matrix_power", lambda T, x: x.matrix_power(3), [((3, 3),)]),
+    OpRecord("matrix_power_01", lambda T, x: (T.matrix_power(x, 0), T.matrix_power(x, 1)),
+             [((2, 2),)], op="matrix_power"),
+    OpRecord("linalg_solve_triangular",
+             lambda T, a, b: T.linalg.solve_triangular(a, b, upper=True),
+             extra=lambda rng: [(_tri(True)(rng, 3, 3), rng.uniform(-1, 1, (3, 2))),
+                                (_tri(True)(rng, 2, 3, 3), rng.uniform(-1, 1, (3, 1)))],
+             op="linalg.solve_triangular"),
+    OpRecord("linalg_solve_triangular_lower_right",
+             lambda T, a, b: T.linalg.solve_triangular(a, b, upper=False, left=False),
+             extra=lambda rng: [(_tri(False)(rng, 3, 3), rng.uniform(-1, 1, (2, 3)))],
+             op="linalg.solve_triangular"),
+    OpRecord("linalg_solve_triangular_unit",
+             lambda T, a, b: T.linalg.solve_triangular(a, b, upper=False, unitriangular=True),
+             extra=lambda rng: [(_tri(False, True)(rng, 3, 3) * 0.5, rng.uniform(-1, 1, (3, 2)))],
+             op="linalg.solve_triangular"),
+    OpRecord("cholesky_solve",
+             lambda T, b, x: T.cholesky_solve(b, T.linalg.cholesky(_pd(T, x))),
+             [((3, 2), (3, 3)), ((2, 3, 1), (3, 3))]),
+    OpRecord("cholesky_solve_upper",
+             lambda T, b, x: T.cholesky_solve(b, T.linalg.cholesky(_pd(T, x), upper=True), True),
+             [((3, 2), (3, 3))], op="cholesky_solve"),
+    OpRecord("cholesky_inverse", lambda T, x: T.cholesky_inverse(T.linalg.cholesky(_pd(T, x))),
+             [((3, 3),), ((2, 2, 2),)]),
+    OpRecord("cholesky_inverse_upper",
+             lambda T, x: T.cholesky_inverse(T.linalg.cholesky(_pd(T, x), upper=True), upper=True),
+             [((3, 3),)], op="cholesky_inverse"),
+    OpRecord("linalg_inv_ex", lambda T, x: tuple(T.linalg.inv_ex(x)), extra=_mats((3, 3)),
+             op="linalg.inv_ex"),
+    OpRecord("linalg_cholesky_ex", lambda T, x: tuple(T.linalg.cholesky_ex(_pd(T, x))),
+             [((3, 3),)], op="linalg.cholesky_ex"),
+    OpRecord("linalg_solve_ex", lambda T, a, b: tuple(T.linalg.solve_ex(a, b)),
+             extra=lambda rng: [(_sq(3, 3)(rng), rng.uniform(-1, 1, (3,)))], op="linalg.solve_ex"),
+    OpRecord("pinverse", lambda T, x: T.pinverse(x), [((3, 2),)]),
+    OpRecord("svd", lambda T, x: (lambda r: (r.S, r.U.abs(), r.V.abs()))(T.svd(x)),
+             [((3, 2),), ((2, 3),)]),
+    OpRecord("qr", lambda T, x: tuple(T.qr(x)), extra=_mats((3, 3))),
+    OpRecord("linalg_vecdot", lambda T, x, y: T.linalg.vecdot(x, y), [((3, 2), (2,)),
+                                                                      ((2, 3), (2, 3))],
+             op="linalg.vecdot"),
+    OpRecord("linalg_vecdot_dim", lambda T, x, y: T.linalg.vecdot(x, y, dim=0),
+             [((3, 2), (3, 1))], op="linalg.vecdot"),
+    OpRecord("linalg_matmul", lambda T, x, y: T.linalg.matmul(x, y), [((2, 3), (3, 2))],
+             op="linalg.matmul"),
+    OpRecord("linalg_diagonal", lambda T, x: T.linalg.diagonal(x, offset=1), [((2, 3, 3),)],
+             op="linalg.diagonal"),
+    OpRecord("diagflat", lambda T, x: T.diagflat(x), [((2, 2),), ((3,),)]),
+    OpRecord("diagflat_offset", lambda T, x: T.diagflat(x, -1), [((2,),)], op="diagflat"),
+    OpRecord("diagonal_scatter", lambda T, x, s: T.diagonal_scatter(x, s),
+             [((3, 3), (3,)), ((2, 3), (2,))]),
+    OpRecord("diagonal_scatter_offset", lambda T, x, s: T.diagonal_scatter(x, s, 1, 2, 0),
+             [((2, 3, 4), (3, 1))], op="diagonal_scatter"),
+    OpRecord("adjoint", lambda T, x: x.adjoint(), [((2, 3),), ((2, 2, 3),)]),
+]

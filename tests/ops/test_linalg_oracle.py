@@ -328,3 +328,32 @@ def _o(T, *shape, dtype=_F):
 ])
 def test_dtypes_and_edge_cases(case):
     same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.linalg.matrix_power(_t(T, 2, 3), 2),
+    lambda T: T.linalg.matrix_power(_o(T, 2, 2, dtype=_L), -1),
+    lambda T: T.linalg.matrix_power(_o(T, 2, 2, dtype=_L), 3),
+    lambda T: T.linalg.matrix_power(_t(T, 2, 2, 2, rg=True), 0),
+    lambda T: T.linalg.matrix_power(_t(T, 2, 2, 2, rg=True), 6),
+    lambda T: T.linalg.solve_triangular(T.eye(3), _o(T, 3), upper=True),
+    lambda T: T.linalg.solve_triangular(T.eye(3), _o(T, 2, 3), upper=True),
+    lambda T: T.linalg.solve_triangular(T.zeros(3, 3), _o(T, 3, 2), upper=True),
+    lambda T: T.linalg.solve_triangular(T.eye(3).expand(2, 3, 3), _o(T, 3, 2), upper=False),
+    lambda T: T.cholesky_solve(_o(T, 3, 2), T.eye(2)),
+    lambda T: T.diagonal_scatter(_o(T, 3, 3), _o(T, 2)),
+    lambda T: T.linalg.vecdot(_o(T, 3, 2), _o(T, 3)),
+    lambda T: T.linalg.matrix_rank(_o(T, 3, 3)),
+    lambda T: T.linalg.matrix_rank(_t(T, 2, 4, 3), atol=0.5),
+    lambda T: T.linalg.matrix_rank(_pd(T), hermitian=True, rtol=0.1),
+    lambda T: T.linalg.inv_ex(_pd(T)),
+    lambda T: T.linalg.cholesky_ex(_pd(T), upper=True),
+    lambda T: T.linalg.solve_ex(_pd(T), _t(T, 3)),
+    lambda T: T.svd(_t(T, 3, 2), compute_uv=False),
+    lambda T: (lambda r: (r.U.shape, r.V.shape, r.S))(T.svd(_t(T, 3, 2), some=False)),
+    lambda T: (lambda r: (type(r).__name__, r.R))(T.qr(_t(T, 3, 2), some=False)),
+    lambda T: T.adjoint(_t(T, 3)),
+    lambda T: T.diagflat(_t(T, 2, 2), 1),
+])
+def test_more_linalg(case):
+    same(case)
