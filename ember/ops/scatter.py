@@ -435,7 +435,9 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
             f"{reduce}.")
     idx = _check_vector_index("index_reduce_", index)
     _check_index_source("index_reduce_", a, d, idx, s)
-    _bounds(idx, _as_nd(a).shape[d], d)
+    n = _as_nd(a).shape[d]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError("index out of range in self")
     if s.dtype != a.dtype:
         raise RuntimeError(f"index_reduce_(): self ({_dtname(a)}) and source ({_dtname(s)}) "
                            "must have the same scalar type")
@@ -458,13 +460,41 @@ def _extreme(dtype, lowest):
 
 # ==== index_* along a dim ===================================================================
 
-def _check_vector_index(op, index, msg=None):
+# PyTorch's checks of a 1-D index differ per op: (allowed dtypes, bad dtype error, not-1-D
+# error), each error as (class, message format).
+_VECTOR_INDEX = {
+    "index_add_": (_INDEX_DTYPES,
+                   (RuntimeError, "index_add_(): Expected dtype int32/int64 for index but got: "
+                                  "{dtype}"),
+                   (IndexError, "index_add_(): Index is supposed to be a vector, but got dim: "
+                                "{ndim} with type: {dtype} and size: {shape}")),
+    "index_copy_": ((np.dtype(np.int64),),
+                    (RuntimeError, "index_copy_(): Expected a long tensor for index, but got "
+                                   "{dtype}"),
+                    (IndexError, "index_copy_(): Index should have dimension 1 or 0 (got "
+                                 "{ndim})")),
+    "index_fill_": ((np.dtype(np.int64),),
+                    (IndexError, "index_fill_(): Expected dtype int64 for index."),
+                    (RuntimeError, "Index has to be a vector/scalar")),
+    "index_select": (_INDEX_DTYPES,
+                     (RuntimeError, "index_select(): Expected dtype int32 or int64 for index"),
+                     (IndexError, "index_select(): Index is supposed to be a vector")),
+    "index_reduce_": (_INDEX_DTYPES,
+                      (RuntimeError, "index_reduce_(): Expected dtype int32/int64 for index but "
+                                     "got: {dtype}"),
+                      (IndexError, "index_reduce_(): Index is supposed to be a vector, but got "
+                                   "dim: {ndim} with type: {dtype} and size: {shape}")),
+}
+
+
+def _check_vector_index(op, index):
     idx = index._data
-    if idx.dtype not in _INDEX_DTYPES:
-        raise RuntimeError(msg or f"{op}(): Expected dtype int32/int64 for index but got: "
-                           f"{_dtname(idx)}")
+    dtypes, bad_dtype, bad_ndim = _VECTOR_INDEX[op]
+    facts = {"dtype": _dtname(idx), "ndim": idx.ndim, "shape": _fmt(idx.shape)}
+    if idx.dtype not in dtypes:
+        raise bad_dtype[0](bad_dtype[1].format(**facts))
     if idx.ndim > 1:
-        raise IndexError(f"{op}(): Index is supposed to be a vector")
+        raise bad_ndim[0](bad_ndim[1].format(**facts))
     return idx.reshape(-1)
 
 
@@ -487,8 +517,7 @@ def index_select(input, dim, index):
     """The entries of ``input`` at positions ``index`` (a 1-D integer tensor) along ``dim``."""
     a = input._data
     d = _wrap_dim(dim, a.ndim)
-    idx = _check_vector_index(
-        "index_select", index, "index_select(): Expected dtype int32 or int64 for index")
+    idx = _check_vector_index("index_select", index)
     n = _as_nd(a).shape[d]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError("index out of range in self")
@@ -539,6 +568,9 @@ def index_add(input, dim, index, source, *, alpha=1):
     d = _wrap_dim(dim, a.ndim)
     idx = _check_vector_index("index_add_", index)
     _check_index_source("index_add_", a, d, idx, s)
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"index_add_(): self ({_dtname(a)}) and source ({_dtname(s)}) must "
+                           "have the same scalar type")
     _bounds(idx, _as_nd(a).shape[d], d)
     out = _as_nd(a).copy()
     vals = _moved(s, d) if s.ndim else s.reshape(1)
@@ -576,6 +608,9 @@ def index_copy(input, dim, index, source):
     d = _wrap_dim(dim, a.ndim)
     idx = _check_vector_index("index_copy_", index)
     _check_index_source("index_copy_", a, d, idx, s)
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
+                           f"but got (self) {_dtname(a)} and (source) {_dtname(s)}")
     n = _as_nd(a).shape[d]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx[(idx < 0) | (idx >= n)][0]
@@ -733,6 +768,9 @@ def masked_scatter(input, mask, source):
     shape = _bshape(m.shape, a.shape)
     m = np.broadcast_to(m, shape)
     k = int(m.sum())
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
+                           f"got{_dtname(a)} and {_dtname(s)}")
     if k > s.size:
         raise RuntimeError("Number of elements of source < number of ones in mask")
     out = np.array(np.broadcast_to(a, shape))

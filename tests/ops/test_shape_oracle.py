@@ -714,3 +714,53 @@ OPERATORS = {
 @pytest.mark.parametrize("name", OPERATORS)
 def test_operators(name):
     same(OPERATORS[name])
+
+
+# ---- dtype rules and index checks of the gather/scatter family ----
+
+DTYPES = {
+    "index_add_dtype": lambda T: _e(T, 3).index_add(0, T.tensor([0]), T.ones(1)),
+    "index_copy_dtype": lambda T: _e(T, 3).index_copy(0, T.tensor([0]), T.ones(1)),
+    "masked_scatter_dtype": lambda T: (
+        _e(T, 3).masked_scatter(T.tensor([True,False,True]), T.ones(3))),
+    "index_fill_int_tensor_val": lambda T: T.arange(3).index_fill(0, T.tensor([0]), T.tensor(2.5)),
+    "scatter_int_val": lambda T: T.arange(3).scatter(0, T.tensor([0]), 2.5),
+    "gather_int32_idx_grad": lambda T: (
+        _e(T, 2, 2,grad=True).gather(1, T.tensor([[1],[0]], dtype=T.int32))),
+    "index_select_int32_neg": lambda T: _e(T, 3).index_select(0, T.tensor([0], dtype=T.int32)),
+    "scatter_add_int32": lambda T: (
+        _e(T, 3).scatter_add(0, T.tensor([0,0], dtype=T.int32), _e(T, 2))),
+    "index_add_2d_idx": lambda T: _e(T, 3).index_add(0, T.tensor([[0]]), _e(T, 1)),
+    "index_fill_2d_idx": lambda T: _e(T, 3).index_fill(0, T.tensor([[0]]), 1.0),
+    "index_copy_float_idx": lambda T: _e(T, 3).index_copy(0, T.tensor([0.]), _e(T, 1)),
+    "index_fill_float_idx": lambda T: _e(T, 3).index_fill(0, T.tensor([0.]), 1.0),
+    "take_int32": lambda T: _e(T, 3).take(T.tensor([0], dtype=T.int32)),
+    "put_float_idx": lambda T: _e(T, 3).put(T.tensor([0.]), _e(T, 1)),
+    "put_dtype": lambda T: _e(T, 3).put(T.tensor([0]), T.ones(1)),
+    "masked_select_uint8": lambda T: _e(T, 3).masked_select(T.tensor([1,0,1], dtype=T.uint8)),
+    "nonzero_0d_false": lambda T: T.tensor(0.0).nonzero(),
+    "argwhere_0d": lambda T: T.argwhere(T.tensor(3.0)),
+    "unique_sorted_false": lambda T: T.tensor([3, 1, 2, 1]).unique(sorted=False),
+    "unique_dim_neg": lambda T: (
+        T.tensor([[1, 2], [1, 2]]).unique(dim=-1, return_inverse=True, return_counts=True)),
+    "repeat_interleave_output_size": lambda T: _e(T, 3).repeat_interleave(2, output_size=6),
+    "tile_more": lambda T: _e(T, 2).tile((2, 2, 1)),
+    "roll_neg_dim": lambda T: _e(T, 2, 3).roll(-1, -1),
+    "rot90_k4": lambda T: _e(T, 2, 3).rot90(4),
+    "rot90_k2": lambda T: _e(T, 2, 3).rot90(2, [1, 0]),
+    "flip_tuple_neg": lambda T: _e(T, 2, 3).flip((-1,)),
+    "scatter_reduce_int_mean": lambda T: (
+        T.tensor([4, 5, 7]).scatter_reduce(0, T.tensor([0, 0, 2]), T.tensor([1, 2, 4]), "mean")),
+    "scatter_reduce_empty": lambda T: (
+        _e(T, 3).scatter_reduce(0, T.tensor([], dtype=T.long), _e(T, 0), "amax")),
+    "gather_sparse_grad": lambda T: _e(T, 3).gather(0, T.tensor([1]), sparse_grad=False),
+    "index_reduce_neg_idx": lambda T: _e(T, 3).index_reduce(0, T.tensor([-1]), _e(T, 1), "prod"),
+    "take_along_dim_bcast_dim0": lambda T: _e(T, 2, 3).take_along_dim(T.tensor([[1],[0]]), 0),
+    "index_copy_2d_idx": lambda T: _e(T, 3).index_copy(0, T.tensor([[0]]), _e(T, 1)),
+    "index_copy_int32": lambda T: _e(T, 3).index_copy(0, T.tensor([0], dtype=T.int32), _e(T, 1)),
+}
+
+
+@pytest.mark.parametrize("name", DTYPES)
+def test_dtypes_and_index_checks(name):
+    same(DTYPES[name])
