@@ -104,11 +104,12 @@ def _src_part(src, idx_shape):
 def _scatter_add_array(out, key, values):
     """``out[key] += values`` with repeated positions accumulating (in place on ``out``)."""
     if out.dtype.kind == "f" and values.size:
-        # NOTE: one bincount over flat positions is much faster than np.add.at.
-        flat = np.ravel_multi_index(np.broadcast_arrays(*key), out.shape).ravel()
-        sums = np.bincount(flat, weights=np.broadcast_to(values, flat.shape if values.ndim
-                                                         == 0 else values.shape).ravel(),
-                           minlength=out.size)
+        # NOTE: with one index array per dim, a bincount over flat positions is several times
+        # faster than np.add.at (which wins only for a single index array).
+        positions = np.broadcast_arrays(*key)
+        flat = np.ravel_multi_index(positions, out.shape).ravel()
+        weights = np.broadcast_to(values, positions[0].shape).ravel()
+        sums = np.bincount(flat, weights=weights, minlength=out.size)
         out.reshape(-1)[...] += sums.astype(out.dtype, copy=False)
     else:
         np.add.at(out, key, values)
@@ -316,7 +317,7 @@ def _prod_grads(g, x, src, dim, index, include_self, hit):
 
 def include_self_mask(index, dim, shape):
     """Bool tensor of ``shape``: True where no element of ``index`` lands (self survives)."""
-    hit = np.zeros(_as_nd(np.empty(shape)).shape, dtype=bool)
+    hit = np.zeros(tuple(shape) or (1,), dtype=bool)
     i1 = _as_nd(index._data)
     hit[_full_key(i1, dim)] = True
     return wrap(~hit.reshape(shape))
@@ -551,7 +552,7 @@ def _index_add_jvp(ctx, dx, dsrc):
 IndexAddBackward0 = node_class("IndexAddBackward0", _index_add_vjp, _index_add_jvp)
 
 
-def _check_index_source(op, a, d, idx, s, prefix_err=RuntimeError):
+def _check_index_source(op, a, d, idx, s):
     ns = _as_nd(s).shape[d] if s.ndim or a.ndim == 0 else 1
     if idx.size != ns:
         if op == "index_copy_":
