@@ -76,15 +76,17 @@ def _columns(x, k, s, p, d, groups):
     # NOTE: (C, K) first and (N, *O) last: the copy out of the strided view then runs along
     # the output width (unit stride, long), several times faster than with K innermost.
     perm = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
-    cols = np.ascontiguousarray(v.transpose(perm)).reshape(groups, -1, n * math.prod(o))
+    cols = np.ascontiguousarray(v.transpose(perm)).reshape(
+        groups, c // groups * math.prod(k), n * math.prod(o))
     return cols, o
 
 
 def _out_rows(y, groups):
     """``y`` ``(N, Cout, *O)`` as GEMM rows ``(groups, Cout/g, N*L)``."""
     n, cout = y.shape[:2]
-    rows = y.reshape(n, groups, cout // groups, -1).transpose(1, 2, 0, 3)
-    return rows.reshape(groups, cout // groups, -1)
+    size = math.prod(y.shape[2:])
+    rows = y.reshape(n, groups, cout // groups, size).transpose(1, 2, 0, 3)
+    return rows.reshape(groups, cout // groups, n * size)
 
 
 def _conv_fwd(x, w, s, p, d, groups):

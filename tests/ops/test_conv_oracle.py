@@ -192,3 +192,16 @@ def test_top_level_pooling_and_pad():
 ])
 def test_pool_integer(call):
     same(lambda T: call(T, T.nn.functional, T.arange(2 * 3 * 6 * 6).reshape(2, 3, 6, 6)))
+
+
+@pytest.mark.parametrize("op,x_shape,kwargs", [
+    ("conv2d", (0, 2, 5, 5), dict(padding=1)),
+    ("conv_transpose2d", (0, 3, 5, 5), dict(stride=2)),
+])
+def test_conv_empty_batch(op, x_shape, kwargs):
+    def fn(T):
+        x = _r(T, *x_shape, requires_grad=True)
+        w = _r(T, 3, 2, 3, 3, requires_grad=True)
+        y = getattr(T.nn.functional, op)(x, w, **kwargs)
+        return (y,) + T.autograd.grad((y * y).sum(), (x, w))
+    same(fn)
