@@ -553,7 +553,21 @@ IndexAddBackward0 = node_class("IndexAddBackward0", _index_add_vjp, _index_add_j
 
 
 def _check_index_source(op, a, d, idx, s):
-    ns = _as_nd(s).shape[d] if s.ndim or a.ndim == 0 else 1
+    a1, s1 = _as_nd(a).shape, _as_nd(s).shape
+    same_slices = a.ndim == s.ndim and all(
+        x == y for k, (x, y) in enumerate(zip(a1, s1)) if k != d)
+    if not same_slices:
+        if op == "index_copy_":
+            rest = [k for k in range(len(a1)) if k != d]
+            raise RuntimeError(
+                "index_copy_(): Source/destination tensor must have same slice shapes. "
+                f"Destination slice shape: {', '.join(str(a1[k]) for k in rest)} at dimension "
+                f"{d} and source slice shape: "
+                f"{', '.join(str(s1[k]) for k in range(len(s1)) if k != d)} at dimension 0.")
+        raise RuntimeError(
+            "source tensor shape must match self tensor shape, excluding the specified "
+            f"dimension. Got self.shape = {_fmt(a.shape)} source.shape = {_fmt(s.shape)}")
+    ns = s1[d]
     if idx.size != ns:
         if op == "index_copy_":
             raise IndexError(f"index_copy_(): Number of indices ({idx.size}) should be equal "

@@ -179,6 +179,9 @@ ERRORS = {
     "select_scatter_oob": lambda T: T.select_scatter(_x(T, 3, 4), _x(T, 4), 0, 3),
     "slice_scatter_size": lambda T: T.slice_scatter(_x(T, 3, 4), _x(T, 4), 0),
     "narrow_copy_oob": lambda T: T.narrow_copy(_x(T, 3, 4), 0, 2, 2),
+    "index_add_slices": lambda T: _x(T, 3, 2).index_add(0, T.tensor([1]), _x(T, 1, 3)),
+    "index_add_0d_source": lambda T: _x(T, 3).index_add(0, T.tensor(1), _x(T)),
+    "index_copy_slices": lambda T: _x(T, 3, 2).index_copy(0, T.tensor([1]), _x(T, 1, 3)),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
