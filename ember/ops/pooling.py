@@ -7,7 +7,8 @@ ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the nam
 
 Forwards read windows through ``sliding_window_view`` (conv.windows) on a padded copy: no
 loops over pixels. Max pooling returns PyTorch's indices (flat into each input plane) and its
-rule sends the gradient to them (index_put with accumulation, so overlapping windows add up).
+rule sends the gradient to them (a scatter whose own rule is a gather; overlapping windows add
+up).
 The 1-D ops are PyTorch's compositions: unsqueeze, the 2-D op, squeeze.
 """
 
@@ -21,7 +22,6 @@ from ..autograd.grad_mode import STATE
 from ._jvp import linear
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .conv import windows
-from .indexing import index_put_accumulate
 from .resize import _constant_pad, _fold, separable, separable_node
 
 FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
@@ -102,23 +102,54 @@ def _plane_flat(t, nd):
     return t.reshape(tuple(t.shape[:-nd]) + (-1,))
 
 
+def _scatter_vjp(ctx, g):
+    flat, g_shape = ctx.args[:2]
+    return (g.reshape(-1)[wrap(flat)].reshape(g_shape),)
+
+
+def _scatter_jvp(ctx, t):
+    return _plane_scatter(t, *ctx.args)
+
+
+PlaneScatterBackward = node_class("PlaneScatterBackward", _scatter_vjp, linear(_scatter_jvp))
+
+
+def _plane_scatter(g, flat, g_shape, size, unique):
+    """Zeros of ``size`` elements (a flat view of the input) with ``g`` added at ``flat``
+    (the adjoint of gathering at ``flat``)."""
+    data = g._data
+    if unique:
+        out = np.zeros(size, dtype=data.dtype)
+        out[flat] = data.reshape(-1)
+    else:
+        # NOTE: bincount sums repeated indices in one pass, several times faster than add.at.
+        out = np.bincount(flat, weights=data.reshape(-1), minlength=size).astype(data.dtype)
+    if STATE.enabled and recording(g):
+        return record(PlaneScatterBackward, out, (g,), args=(flat, g_shape, size, unique))
+    return wrap(out)
+
+
 def _max_pool_vjp(ctx, g, g_idx=None):
     idx, = ctx.saved_tensors
-    in_shape, nd = ctx.args
-    m = math.prod(in_shape[:-nd])
-    rows = np.arange(m)[:, None]
+    in_shape, nd, unique = ctx.args
+    flat = _flat_index(idx._data, in_shape, nd)
     # NOTE: overlapping windows may pick one input twice: the gradients add up.
-    plane = index_put_accumulate(g.reshape(m, -1), (m, math.prod(in_shape[-nd:])),
-                                 (rows, idx._data.reshape(m, -1)))
-    return (plane.reshape(in_shape),)
+    return (_plane_scatter(g, flat, g._data.shape, math.prod(in_shape), unique)
+            .reshape(in_shape),)
 
 
 def _max_pool_jvp(ctx, t, *_):
     idx, = ctx.saved_tensors
-    in_shape, nd = ctx.args
+    in_shape, nd, _ = ctx.args
+    flat = _flat_index(idx._data, in_shape, nd)
+    return t.reshape(-1)[wrap(flat)].reshape(idx._data.shape)
+
+
+def _flat_index(idx, in_shape, nd):
+    """Plane indices ``idx`` as indices into the flattened input."""
+    plane = math.prod(in_shape[-nd:])
     m = math.prod(in_shape[:-nd])
-    picked = t.reshape(m, -1).gather(-1, idx.reshape(m, -1))
-    return picked.reshape(idx._data.shape)
+    return (idx.reshape(m, -1) + (np.arange(m) * plane)[:, None]).reshape(-1)
 
 
 MaxPool2DWithIndicesBackward0 = node_class("MaxPool2DWithIndicesBackward0", _max_pool_vjp,
@@ -187,8 +218,10 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     vals = vals.reshape(a.shape[:-nd] + tuple(out))
     index = _plane_index(arg, k, a, nd, starts, d, out)
     if STATE.enabled and recording(input):
+        # NOTE: when windows cannot overlap, every input gets at most one gradient.
+        unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
         outs = record_multi(node_cls, [vals, index], (input,), save=(wrap(index),),
-                            args=(a.shape, nd), differentiable=(True, False))
+                            args=(a.shape, nd, unique), differentiable=(True, False))
     else:
         outs = [wrap(vals), wrap(index)]
     return tuple(outs) if return_indices else outs[0]
@@ -403,7 +436,8 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     vals, index = _max_from_windows(v, a, 2, starts, (1, 1), sizes)
     if STATE.enabled and recording(input):
         outs = record_multi(AdaptiveMaxPool2DBackward0, [vals, index], (input,),
-                            save=(wrap(index),), args=(a.shape, 2), differentiable=(True, False))
+                            save=(wrap(index),), args=(a.shape, 2, False),
+                            differentiable=(True, False))
     else:
         outs = [wrap(vals), wrap(index)]
     return tuple(outs) if return_indices else outs[0]
