@@ -421,6 +421,13 @@ def _polygamma_np(n, a):
             out = sp.polygamma(n, a)
     else:
         out = _polygamma_fallback(n, a.astype(np.float64))
+    # NOTE: PyTorch's values at infinity: trigamma gives 0 at +inf and NaN at -inf; higher
+    # orders NaN at +inf and (-1)^(n+1) inf at -inf.
+    if n == 1:
+        out = np.where(np.isneginf(a), np.nan, out)
+    else:
+        out = np.where(np.isposinf(a), np.nan, np.where(np.isneginf(a), (-1.0) ** (n + 1) * np.inf,
+                                                         out))
     return np.asarray(out).astype(a.dtype, copy=False)
 
 

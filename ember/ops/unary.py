@@ -343,7 +343,13 @@ negative = neg
 
 
 def _sign_np(a):
-    return np.sign(a) if a.dtype.kind != "b" else a.copy()
+    if a.dtype.kind == "b":
+        return a.copy()
+    out = np.sign(a)
+    if a.dtype.kind in "fV":
+        # NOTE: PyTorch's sign of NaN is 0 (np.sign gives NaN).
+        out = np.where(np.isnan(out), 0, out).astype(a.dtype, copy=False)
+    return out
 
 
 sign, SignBackward0 = unary_op("sign", "SignBackward0", _sign_np, _zero_vjp, "",

@@ -11,7 +11,7 @@ import pytest
 import ember
 from ember.ops import special as special_ops
 
-from ..oracle import same
+from ..oracle import same, torch
 
 NAN = float("nan")
 INF = float("inf")
@@ -72,6 +72,8 @@ def test_special_points(fn, datas):
     lambda T: T.lgamma(T.tensor([0.0, -0.0, -1.0, -2.5, 1.0, 2.0, INF, -INF])),
     lambda T: T.polygamma(1, T.tensor([0.5, 1.0, 10.0])),
     lambda T: T.polygamma(3, T.tensor([0.5, 1.0, 10.0], dtype=T.float64)),
+    lambda T: [T.polygamma(n, T.tensor([INF, -INF])) for n in (1, 2, 3)],
+    lambda T: (T.sign(T.tensor([NAN, -0.0, 2.0])), T.sgn(T.tensor([NAN, -3.0]))),
     lambda T: T.special.entr(T.tensor([-1.0, 0.0, 0.5, INF, NAN])),
     lambda T: T.xlogy(T.tensor([0.0, 0.0]), T.tensor([NAN, INF])),
     lambda T: T.heaviside(T.tensor([-1.0, 0.0, 2.0]), T.tensor([0.5])),
@@ -426,6 +428,13 @@ def test_zeta_fallback_matches_scipy(no_scipy):
     q = np.r_[RNG.uniform(-5, 10, 200), -1.5, 0.0, 1.0, 1.0]
     got = ember.special.zeta(ember.tensor(s), ember.tensor(q))._data
     np.testing.assert_allclose(got, sp.zeta(s, q), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6])
+def test_polygamma_fallback_at_infinity(no_scipy, n):
+    got = ember.polygamma(n, ember.tensor([INF, -INF]))._data
+    want = torch.polygamma(n, torch.tensor([INF, -INF])).numpy()
+    np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 6])
