@@ -10,6 +10,7 @@ from __future__ import annotations
 from .ops.decomposition import _LinAlgError as LinAlgError
 from .ops.decomposition import linalg_cholesky as cholesky
 from .ops.decomposition import linalg_cholesky_ex as cholesky_ex
+from .ops.decomposition import linalg_cond as cond
 from .ops.decomposition import linalg_det as det
 from .ops.decomposition import linalg_eigh as eigh
 from .ops.decomposition import linalg_eigvalsh as eigvalsh
@@ -35,7 +36,7 @@ from .ops.linalg import linalg_vecdot as vecdot
 from .ops.linalg import matmul, multi_dot
 from .ops.reduction import linalg_vector_norm as vector_norm
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh",
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
            "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm",
            "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
            "solve_ex", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm"]

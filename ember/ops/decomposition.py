@@ -1243,6 +1243,40 @@ def linalg_matrix_power(A, n, *, out=None):
     return result
 
 
+def linalg_cond(A, p=None, *, out=None):
+    """The condition number of each matrix in the ``p`` norm (default 2: the ratio of the
+    largest to the smallest singular value); singular matrices give inf."""
+    from .select import nan_to_num
+
+    a = A._data
+    inf = float("inf")
+    if a.ndim < 2:
+        raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
+    if p not in (None, 2, -2, 1, -1, inf, -inf, "fro", "nuc"):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    if p in (None, 2, -2):
+        s = linalg_svdvals(A)
+        big, small = s.narrow(-1, 0, 1), s.narrow(-1, s._data.shape[-1] - 1, 1)
+        return (big / small if p != -2 else small / big).squeeze(-1)
+    if a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but "
+                           f"they are {a.shape[-2]} by {a.shape[-1]} matrices")
+    try:
+        inverse = linalg_inv(A)
+    except _LinAlgError:
+        # NOTE: as PyTorch (inv_ex, then inf where the factorisation failed)
+        singular = np.array([_first_zero_pivot(m) > 0 for m in a.reshape(-1, *a.shape[-2:])])
+        inv_data = np.zeros_like(a).reshape(-1, *a.shape[-2:])
+        good = ~singular
+        if good.any():
+            inv_data[good] = np.linalg.inv(a.reshape(-1, *a.shape[-2:])[good])
+        inv_data[singular] = inf
+        inverse = wrap(inv_data.reshape(a.shape))
+    with np.errstate(invalid="ignore"):  # 0 * inf for a zero matrix: nan, then inf
+        r = linalg_matrix_norm(A, p) * linalg_matrix_norm(inverse, p)
+    return nan_to_num(r, nan=inf, posinf=inf)
+
+
 # ---- older torch.* forms ----
 _torch_svd_type = _result_type("svd", ("U", "S", "V"))
 _torch_qr_type = _result_type("qr", ("Q", "R"))

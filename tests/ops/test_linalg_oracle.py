@@ -357,3 +357,20 @@ def test_dtypes_and_edge_cases(case):
 ])
 def test_more_linalg(case):
     same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.linalg.cond(T.tensor([[1.0, 2.0], [2.0, 4.0]]), "fro"),
+    lambda T: T.linalg.cond(T.tensor([[1.0, 2.0], [2.0, 4.0]]), 1),
+    lambda T: T.linalg.cond(T.zeros(2, 2), "fro"),
+    lambda T: T.linalg.cond(T.stack([T.eye(2), T.zeros(2, 2)]), float("inf")),
+    lambda T: T.linalg.cond(_o(T, 2, 3), "fro"),
+    lambda T: T.linalg.cond(_o(T, 2, 3), 3),
+    lambda T: T.linalg.cond(_o(T, 3), 2),
+    lambda T: T.linalg.cond(_pd(T), "fro"),
+    lambda T: T.linalg.cond(_pd(T), "nuc"),
+    lambda T: T.linalg.cond(_pd(T), -1),
+    lambda T: T.linalg.cond(T.stack([_pd(T), _pd(T, seed=1)]), -float("inf")),
+])
+def test_cond(case):
+    same(case)
