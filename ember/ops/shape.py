@@ -1,4 +1,4 @@
-"""Shape ops and views: view/reshape/flatten/permute/transpose/expand/(un)squeeze, clone,
+"""Shape ops and views: view/reshape/flatten/permute/transpose/expand/(un)squeeze/unfold, clone,
 their in-place forms, and the view machinery (replay and scatter) that indexing and in-place
 ops build on.
 
@@ -48,6 +48,25 @@ def _np_index(a, key):
     return a[key]
 
 
+def _np_unfold(a, dim, size, step):
+    if a.ndim == 0:  # PyTorch: a 0-dim tensor has one window, of shape [size]
+        return a.reshape(1)[:size]
+    w = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim,
+                                                 writeable=a.flags.writeable)
+    return w[(slice(None),) * dim + (slice(None, None, step),)]
+
+
+def _adj_unfold(g, in_shape, dim, size, step):
+    """The windows of ``g`` added back where they came from (overlaps add up)."""
+    if not in_shape:
+        return g.sum().reshape(())
+    out = np.zeros(in_shape, dtype=g.dtype)
+    n = g.shape[dim]
+    for k in range(size):  # one strided slice per window offset
+        out[(slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
+    return out
+
+
 def _adj_reshape(g, in_shape, shape):
     return g.reshape(in_shape)
 
@@ -67,7 +86,7 @@ def _adj_index(g, in_shape, key):
 
 
 _ADJOINT = {_np_reshape: _adj_reshape, _np_permute: _adj_permute, _np_expand: _adj_expand,
-            _np_index: _adj_index}
+            _np_index: _adj_index, _np_unfold: _adj_unfold}
 
 
 def _sum_to_array(g, shape):
@@ -512,6 +531,47 @@ def _legacy(t):
     return legacy_type_name(t._data)
 
 
+# ---- unfold (sliding windows, a view) ----
+def _unfold_vjp(ctx, g):
+    return (unfold_backward(g, *ctx.args),)
+
+
+def _unfold_backward_vjp(ctx, g):
+    in_shape, dim, size, step = ctx.args
+    return (unfold(g, dim, size, step),)
+
+
+UnfoldBackward0 = node_class("UnfoldBackward0", _unfold_vjp, linear(
+    lambda ctx, dx: unfold(dx, *ctx.args[1:])))
+UnfoldBackwardBackward0 = node_class("UnfoldBackwardBackward0", _unfold_backward_vjp, linear(
+    lambda ctx, dg: unfold_backward(dg, *ctx.args)))
+
+
+def unfold(input, dimension, size, step):
+    """A view of all windows of ``size`` elements, ``step`` apart, along ``dimension`` (the
+    windows become a new last dim)."""
+    shape = input._data.shape
+    d = _wrap_dim(dimension, len(shape))
+    n = shape[d] if shape else 1
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    data = _np_unfold(input._data, d, size, step)
+    return _view_op(UnfoldBackward0, input, data, (_np_unfold, (d, size, step)),
+                    (shape, d, size, step))
+
+
+def unfold_backward(g, in_shape, dim, size, step):
+    """The adjoint of ``unfold``: ``g``'s windows summed back into an ``in_shape`` tensor."""
+    data = _adj_unfold(g._data, in_shape, dim, size, step)
+    if STATE.enabled and recording(g):
+        return record(UnfoldBackwardBackward0, data, (g,), args=(in_shape, dim, size, step))
+    return wrap(data)
+
+
 # ---- sum_to_size (the one place broadcasting is undone) ----
 def _sum_to_vjp(ctx, g):
     return (g.expand(ctx.args[0]),)
@@ -689,6 +749,7 @@ for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten"
     register(globals()[_name], _name)
 for _name in ("t_", "transpose_", "squeeze_", "unsqueeze_"):
     register(globals()[_name], _name, function=False)
+register(unfold, "unfold", function=False)
 Tensor.swapaxes_ = Tensor.swapdims_ = Tensor.transpose_
 register(property(_T), "T", function=False)
 register(property(_mT), "mT", function=False)

@@ -47,6 +47,7 @@ VIEWS = {
     "hsplit": lambda x: x.hsplit(2)[0],
     "split_with_sizes": lambda x: x.split_with_sizes([1, 2])[1],
     "repeat_interleave": lambda x: x.repeat_interleave(2, 0),
+    "unfold": lambda x: x.unfold(1, 2, 1),
 }
 
 
@@ -182,6 +183,10 @@ ERRORS = {
     "index_add_slices": lambda T: _x(T, 3, 2).index_add(0, T.tensor([1]), _x(T, 1, 3)),
     "index_add_0d_source": lambda T: _x(T, 3).index_add(0, T.tensor(1), _x(T)),
     "index_copy_slices": lambda T: _x(T, 3, 2).index_copy(0, T.tensor([1]), _x(T, 1, 3)),
+    "unfold_size": lambda T: _x(T, 3, 4).unfold(1, 5, 1),
+    "unfold_step": lambda T: _x(T, 3, 4).unfold(1, 2, 0),
+    "unfold_neg_size": lambda T: _x(T, 3, 4).unfold(1, -1, 1),
+    "unfold_0d": lambda T: _x(T).unfold(0, 2, 1),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
@@ -613,6 +618,9 @@ INTERPLAY = {
     "gather_2nd": lambda T: _second(T, lambda x: x.gather(1, T.tensor([[0, 0], [1, 3],
                                                                       [2, 2]]))),
     "getitem_2nd": lambda T: _second(T, lambda x: x[[0, 0, 2]]),
+    "unfold_2nd": lambda T: _second(T, lambda x: x.unfold(1, 3, 1)),
+    "unfold_write": _run(lambda T, x: _then(x * 1, lambda y: y.unfold(1, 2, 2).mul_(2))),
+    "unfold_empty": lambda T: _e(T, 3, 4).unfold(1, 0, 1).shape,
     "index_select_2nd": lambda T: _second(T, lambda x: x.index_select(1, T.tensor([3, 3]))),
     "take_2nd": lambda T: _second(T, lambda x: x.take(T.tensor([[0, 0], [5, 11]]))),
     "version_after_setitem": lambda T: _set(_e(T, 3), [0], 1.0)._version,
