@@ -861,16 +861,18 @@ def take_along_dim(input, indices, dim=None):
 
 # ---- put ----
 def _put_vjp(ctx, g):
-    index, accumulate = ctx.args
+    index, accumulate, src_shape = ctx.args
     gx = None
     if ctx.next_functions[0][0] is not None:
         gx = g if accumulate else g.put(index, _zeros(index._data.shape, g._data.dtype))
-    gs = g.take(index) if ctx.next_functions[1][0] is not None else None
+    gs = None
+    if ctx.next_functions[1][0] is not None:
+        gs = g.take(index).reshape(src_shape)  # source need only have index's numel
     return gx, gs
 
 
 def _put_jvp(ctx, dx, dsrc):
-    index, accumulate = ctx.args
+    index, accumulate, src_shape = ctx.args
     dx = dx if dx is not None else zeros_for(ctx, 0)
     if dsrc is None:
         dsrc = _zeros(index._data.shape, ctx._meta[0][1])
@@ -907,7 +909,7 @@ def put(input, index, source, accumulate=False):
     else:
         flat[flat_idx] = s.reshape(-1)
     if STATE.enabled and recording(input, source):
-        return record(PutBackward0, out, (input, source), args=(index, accumulate))
+        return record(PutBackward0, out, (input, source), args=(index, accumulate, s.shape))
     return wrap(out)
 
 

@@ -97,6 +97,8 @@ def _masked_scatter_extra(rng):
 def _put_extra(rng):
     yield rng.uniform(-2, 2, (3, 4)), np.array([0, 11, -2], dtype=np.int64), \
         rng.uniform(-2, 2, (3,))
+    yield rng.uniform(-2, 2, (5,)), np.array([[4, 1], [0, 2]], dtype=np.int64), \
+        rng.uniform(-2, 2, (4,))
 
 
 def _ri_tensor_extra(rng):
