@@ -525,6 +525,24 @@ def broadcast_to(input, size):
     return expand(input, size)
 
 
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape (those already of that shape are
+    returned as they are)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape = ()
+    for t in tensors:
+        b = t._data.shape
+        n = max(len(shape), len(b))
+        sa, sb = (1,) * (n - len(shape)) + shape, (1,) * (n - len(b)) + b
+        for i, (x, y) in enumerate(zip(sa, sb)):
+            if x != y and 1 not in (x, y):
+                raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                                   f"({y}) at non-singleton dimension {i}")
+        shape = tuple(y if x == 1 else x for x, y in zip(sa, sb))
+    return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
+
+
 def _legacy(t):
     from ..autograd.graph import legacy_type_name
 
@@ -750,6 +768,7 @@ for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten"
 for _name in ("t_", "transpose_", "squeeze_", "unsqueeze_"):
     register(globals()[_name], _name, function=False)
 register(unfold, "unfold", function=False)
+register(broadcast_tensors, "broadcast_tensors", method=False)
 Tensor.swapaxes_ = Tensor.swapdims_ = Tensor.transpose_
 register(property(_T), "T", function=False)
 register(property(_mT), "mT", function=False)

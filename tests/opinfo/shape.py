@@ -138,6 +138,8 @@ RECORDS = [
     OpRecord("expand", lambda T, x: x.expand(2, -1, 3), [((3, 1),), ((1, 1),)]),
     OpRecord("expand_as", lambda T, x, y: x.expand_as(y), [((3, 1), (2, 3, 4))], nondiff=(1,)),
     OpRecord("broadcast_to", lambda T, x: T.broadcast_to(x, (2, 3)), [((3,),), ((),)]),
+    OpRecord("broadcast_tensors", lambda T, x, y, z: T.broadcast_tensors(x, y, z),
+             [((3, 1), (4,), (3, 4)), ((), (2,), (1, 1))]),
     OpRecord("contiguous", lambda T, x: x.t().contiguous(), [((2, 3),)]),
     OpRecord("select", lambda T, x: x.select(-1, 1), [((2, 3),), ((3,),)]),
     OpRecord("getitem_tensor_slice", lambda T, x: x[T.tensor([2, 0, 2]), 1:],

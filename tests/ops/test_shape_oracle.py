@@ -37,6 +37,7 @@ VIEWS = {
     "squeeze": lambda x: x.unsqueeze(0).squeeze(0),
     "unsqueeze": lambda x: x.unsqueeze(1),
     "expand": lambda x: x[:1].expand(5, 4),
+    "broadcast_to": lambda x: x[:1].broadcast_to((3, 4)),
     "select": lambda x: x.select(1, 2),
     "narrow": lambda x: x.narrow(0, 1, 2),
     "getitem": lambda x: x[1:, None, ::2],
@@ -81,6 +82,15 @@ COPIES = {
 @pytest.mark.parametrize("name", COPIES)
 def test_copies(name):
     same(lambda T: COPIES[name](_x(T, 3, 4))._base is None)
+
+
+def test_broadcast_tensors_views():
+    def fn(T):
+        x, y = _x(T, 3, 1), _x(T, 4)
+        a, b = T.broadcast_tensors(x, y)
+        same_y = T.broadcast_tensors(y)[0] is y
+        return a._base is x, b._base is y, same_y, T.broadcast_tensors()
+    same(fn)
 
 
 def test_view_grad_fns():
@@ -187,6 +197,7 @@ ERRORS = {
     "unfold_step": lambda T: _x(T, 3, 4).unfold(1, 2, 0),
     "unfold_neg_size": lambda T: _x(T, 3, 4).unfold(1, -1, 1),
     "unfold_0d": lambda T: _x(T).unfold(0, 2, 1),
+    "broadcast_tensors": lambda T: T.broadcast_tensors(_x(T, 3), _x(T, 2)),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
