@@ -17,6 +17,10 @@ from .ops.decomposition import linalg_eigvalsh as eigvalsh
 from .ops.decomposition import linalg_inv as inv
 from .ops.decomposition import linalg_inv_ex as inv_ex
 from .ops.decomposition import linalg_lstsq as lstsq
+from .ops.decomposition import linalg_lu as lu
+from .ops.decomposition import linalg_lu_factor as lu_factor
+from .ops.decomposition import linalg_lu_factor_ex as lu_factor_ex
+from .ops.decomposition import linalg_lu_solve as lu_solve
 from .ops.decomposition import linalg_matrix_exp as matrix_exp
 from .ops.decomposition import linalg_matrix_norm as matrix_norm
 from .ops.decomposition import linalg_matrix_power as matrix_power
@@ -37,6 +41,7 @@ from .ops.linalg import matmul, multi_dot
 from .ops.reduction import linalg_vector_norm as vector_norm
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-           "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm",
+           "eigvalsh", "inv", "inv_ex", "lstsq", "lu",
+           "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
            "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
            "solve_ex", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm"]

@@ -362,7 +362,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     data = a @ b
     if alpha != 1:
         data *= alpha
-    bias = input._data if beta == 1 else input._data * beta
+    # NOTE: as PyTorch, beta == 0 ignores input (nan and inf in it do not propagate)
+    bias = input._data if beta == 1 else input._data * beta if beta != 0 else \
+        np.zeros_like(input._data)
     # NOTE: ``data`` is a fresh product: adding the bias in place saves a temporary.
     if bias.shape == data.shape or np.broadcast_shapes(bias.shape, data.shape) == data.shape:
         data += bias

@@ -261,3 +261,34 @@ RECORDS += [
     OpRecord("linalg_cond_1", lambda T, x: T.linalg.cond(x, 1), extra=_mats((3, 3), (2, 2, 2)),
              op="linalg.cond", xfail={"value": _TORCH_COND}),
 ]
+
+RECORDS += [
+    # NOTE: P (not differentiable) is left to the oracle tests: the finite-difference checks
+    # take every float output as differentiable.
+    OpRecord("linalg_lu", lambda T, x: tuple(T.linalg.lu(x))[1:],
+             [((3, 3),), ((2, 3, 3),), ((4, 2),), ((2, 4),)], op="linalg.lu"),
+    OpRecord("linalg_lu_factor", lambda T, x: tuple(T.linalg.lu_factor(x)),
+             [((3, 3),), ((4, 2),), ((2, 4),)], op="linalg.lu_factor"),
+    OpRecord("linalg_lu_factor_ex", lambda T, x: tuple(T.linalg.lu_factor_ex(x)),
+             [((2, 3, 3),)], op="linalg.lu_factor_ex"),
+    OpRecord("lu_unpack", lambda T, x: tuple(T.lu_unpack(*T.linalg.lu_factor(x)))[1:],
+             [((3, 3),), ((4, 2),), ((2, 4),)]),
+    OpRecord("linalg_lu_solve",
+             lambda T, x, b: T.linalg.lu_solve(*T.linalg.lu_factor(x), b),
+             extra=lambda rng: [(_sq(3, 3)(rng), rng.uniform(-1, 1, (3, 2))),
+                                (_sq(2, 3, 3)(rng), rng.uniform(-1, 1, (3, 1)))],
+             op="linalg.lu_solve"),
+    OpRecord("linalg_lu_solve_adjoint_right",
+             lambda T, x, b: T.linalg.lu_solve(*T.linalg.lu_factor(x), b, left=False,
+                                               adjoint=True),
+             extra=lambda rng: [(_sq(3, 3)(rng), rng.uniform(-1, 1, (2, 3)))],
+             op="linalg.lu_solve"),
+    OpRecord("linalg_lu_solve_adjoint",
+             lambda T, x, b: T.linalg.lu_solve(*T.linalg.lu_factor(x), b, adjoint=True),
+             extra=lambda rng: [(_sq(3, 3)(rng), rng.uniform(-1, 1, (3, 2)))],
+             op="linalg.lu_solve"),
+    OpRecord("linalg_lu_solve_right",
+             lambda T, x, b: T.linalg.lu_solve(*T.linalg.lu_factor(x), b, left=False),
+             extra=lambda rng: [(_sq(3, 3)(rng), rng.uniform(-1, 1, (2, 3)))],
+             op="linalg.lu_solve"),
+]

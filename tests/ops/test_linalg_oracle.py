@@ -374,3 +374,18 @@ def test_more_linalg(case):
 ])
 def test_cond(case):
     same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.linalg.lu_factor(T.zeros(2, 2)),
+    lambda T: T.linalg.lu_factor_ex(T.tensor([[1.0, 2.0], [2.0, 4.0]])),
+    lambda T: T.linalg.lu_factor(_t(T, 3)),
+    lambda T: T.linalg.lu(T.tensor([[0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])),
+    lambda T: T.linalg.lu_solve(*T.linalg.lu_factor(_pd(T)), _t(T, 3)),
+    lambda T: T.linalg.lu_solve(*T.linalg.lu_factor(_pd(T)), _t(T, 2, 2)),
+    lambda T: type(T.linalg.lu(_pd(T))).__name__,
+    lambda T: type(T.linalg.lu_factor(_pd(T))).__name__,
+    lambda T: type(T.lu_unpack(*T.linalg.lu_factor(_pd(T)))).__name__,
+])
+def test_lu(case):
+    same(case)
