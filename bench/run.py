@@ -152,6 +152,162 @@ def mlp_run(T, x, y, params):
     return [p.grad.numpy() for p in params]
 
 
+# ---- workload: a small conv-net training step (batch 32, 1x28x28) ----------------------------
+
+CONV_BATCH = 32
+
+
+def _convnet_data():
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((CONV_BATCH, 1, 28, 28)).astype(np.float32)
+    ys = rng.integers(0, 10, size=CONV_BATCH)
+    shapes = [(8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,), (10, 16 * 11 * 11), (10,)]
+    params = []
+    for shape in shapes:
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else shape[0]
+        bound = 1 / np.sqrt(fan_in)
+        params.append(rng.uniform(-bound, bound, shape).astype(np.float32))
+    return xs, ys, params
+
+
+def convnet_step(T, x, y, params):
+    F = T.nn.functional
+    w1, b1, w2, b2, w3, b3 = params
+    h = F.relu(F.conv2d(x, w1, b1))
+    h = F.max_pool2d(h, 2)
+    h = F.relu(F.conv2d(h, w2, b2))
+    h = F.linear(h.flatten(1), w3, b3)
+    loss = F.cross_entropy(h, y)
+    loss.backward()
+    return loss
+
+
+def _cols(a, k):
+    """Channels-last im2col: ``a`` (N, H, W, C) -> (N*Ho*Wo, C*k*k) and (Ho, Wo)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    v = sliding_window_view(a, (k, k), axis=(1, 2))  # (N, Ho, Wo, C, k, k)
+    n, ho, wo = v.shape[:3]
+    return v.reshape(n * ho * wo, -1), (ho, wo)
+
+
+def convnet_numpy(x, y, params):
+    """The conv-net step by hand (channels-last im2col, one GEMM per conv): the floor."""
+    w1, b1, w2, b2, w3, b3 = params
+    n = x.shape[0]
+    cols1, (h1, v1) = _cols(x.transpose(0, 2, 3, 1), 3)
+    a1 = (cols1 @ w1.reshape(8, -1).T + b1).reshape(n, h1, v1, 8)
+    r1 = np.maximum(a1, 0)
+    win = r1.reshape(n, h1 // 2, 2, v1 // 2, 2, 8).transpose(0, 1, 3, 5, 2, 4)
+    win = win.reshape(n, h1 // 2, v1 // 2, 8, 4)
+    arg = win.argmax(-1)
+    p1 = np.take_along_axis(win, arg[..., None], -1)[..., 0]  # (N, 13, 13, 8)
+    cols2, (h2, v2) = _cols(p1, 3)
+    a2 = cols2 @ w2.reshape(16, -1).T + b2  # (N*11*11, 16)
+    r2 = np.maximum(a2, 0)
+    flat = r2.reshape(n, h2, v2, 16).transpose(0, 3, 1, 2).reshape(n, -1)
+    z = flat @ w3.T + b3
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(axis=1, keepdims=True)
+    g = e / s
+    g[np.arange(n), y] -= 1
+    g /= n
+    gw3, gb3 = g.T @ flat, g.sum(0)
+    gflat = g @ w3
+    g2 = gflat.reshape(n, 16, h2, v2).transpose(0, 2, 3, 1).reshape(-1, 16) * (a2 > 0)
+    gw2, gb2 = (g2.T @ cols2).reshape(w2.shape), g2.sum(0)
+    gcols = (g2 @ w2.reshape(16, -1)).reshape(n, h2, v2, 8, 3, 3)
+    gp1 = np.zeros_like(p1)
+    for i in range(3):
+        for j in range(3):
+            gp1[:, i:i + h2, j:j + v2, :] += gcols[..., i, j]
+    gwin = np.zeros_like(win)
+    np.put_along_axis(gwin, arg[..., None], gp1[..., None], -1)
+    gr1 = gwin.reshape(n, h1 // 2, v1 // 2, 8, 2, 2).transpose(0, 1, 4, 2, 5, 3)
+    g1 = gr1.reshape(-1, 8) * (a1.reshape(-1, 8) > 0)
+    gw1, gb1 = (g1.T @ cols1).reshape(w1.shape), g1.sum(0)
+    return [gw1, gb1, gw2, gb2, gw3, gb3]
+
+
+def convnet_setup(T):
+    xs, ys, params = _convnet_data()
+    if T is np:
+        return xs, ys, params
+    return (T.tensor(xs), T.tensor(ys),
+            [T.tensor(p, requires_grad=True) for p in params])
+
+
+def convnet_run(T, x, y, params):
+    if T is np:
+        return convnet_numpy(x, y, params)
+    for p in params:
+        p.grad = None
+    convnet_step(T, x, y, params)
+    return [p.grad.numpy() for p in params]
+
+
+# ---- workload: an elementwise chain on 4M floats (time and peak memory) ----------------------
+
+BIG = 4_000_000
+
+
+def big_step(T, x):
+    y = (x * 1.5 + 0.5).tanh() * x
+    y = y.sigmoid() + x * x
+    y.sum().backward()
+    return x.grad
+
+
+def big_numpy(x):
+    a = x * np.float32(1.5) + np.float32(0.5)
+    t = np.tanh(a)
+    b = t * x
+    s = 1 / (1 + np.exp(-b))
+    gb = s * (1 - s)
+    return gb * (x * np.float32(1.5) * (1 - t * t) + t) + 2 * x
+
+
+def big_setup(T):
+    data = np.random.default_rng(0).uniform(-2, 2, BIG).astype(np.float32)
+    if T is np:
+        return (data,)
+    return (T.tensor(data, requires_grad=True),)
+
+
+def big_run(T, x):
+    if T is np:
+        return big_numpy(x)
+    x.grad = None
+    return big_step(T, x).numpy()
+
+
+def peak_memory(run, T, args):
+    """Peak bytes allocated during one run: tracemalloc for NumPy and ember (NumPy reports
+    its buffers to it); PyTorch's profiler memory events for PyTorch (its allocator is not
+    traced), summed in time order."""
+    import tracemalloc
+
+    if torch is not None and T is torch:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            run(T, *args)
+        events = sorted(prof.events(), key=lambda e: e.time_range.start)
+        now = peak = 0
+        for e in events:
+            now += e.cpu_memory_usage if e.name == "[memory]" else e.self_cpu_memory_usage
+            peak = max(peak, now)
+        return peak
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    run(T, *args)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
 ROUNDS = 5  # blocks per contestant
 
 WORKLOADS = {
@@ -160,6 +316,11 @@ WORKLOADS = {
                   repeats=200, quick=40),
     "mlp": dict(title="MLP 784-512-512-10 training step, batch 256", setup=mlp_setup,
                 run=mlp_run, unit="ms/step", per=1, repeats=40, quick=10),
+    "convnet": dict(title="conv-net step (conv 8@3x3, pool, conv 16@3x3, linear), batch 32 "
+                          "1x28x28", setup=convnet_setup, run=convnet_run, unit="ms/step",
+                    per=1, repeats=40, quick=10),
+    "big": dict(title="elementwise chain on 4M floats, fwd+bwd", setup=big_setup, run=big_run,
+                unit="ms/step", per=1, repeats=20, quick=5, memory=True),
 }
 
 
@@ -194,7 +355,11 @@ def bench(name, quick=False):
                 spec["run"](T, *args[who])
                 times[who].append(time.perf_counter() - t0)
     scale = 1e6 if spec["unit"].startswith("us") else 1e3
-    return {who: statistics.median(ts) * scale / spec["per"] for who, ts in times.items()}
+    res = {who: statistics.median(ts) * scale / spec["per"] for who, ts in times.items()}
+    if spec.get("memory"):
+        for who, T in contestants.items():
+            res[f"{who} peak MB"] = peak_memory(spec["run"], T, args[who]) / 2**20
+    return res
 
 
 def table(rows):
@@ -208,6 +373,15 @@ def table(rows):
         ratio = f"{e / t:.2f}x" if t else "n/a"
         lines.append(f"| {spec['title']} | {e:.2f} {unit} | {t_cell} | {n:.2f} {unit} | "
                      f"{ratio} | {e / n:.2f}x |")
+    mem = [(name, res) for name, res in rows if "ember peak MB" in res]
+    if mem:
+        lines += ["", "| workload (peak memory) | ember | PyTorch | NumPy floor |",
+                  "|---|---|---|---|"]
+        for name, res in mem:
+            t = res.get("torch peak MB")
+            lines.append(f"| {WORKLOADS[name]['title']} | {res['ember peak MB']:.0f} MB | "
+                         f"{f'{t:.0f} MB' if t is not None else 'n/a'} | "
+                         f"{res['numpy peak MB']:.0f} MB |")
     return "\n".join(lines)
 
 

@@ -1,8 +1,12 @@
-"""Activation functions: softmax and log_softmax (max-shifted, stable), and the rest of
-``nn.functional``'s activations.
+"""Activation functions: softmax, log_softmax, softmin (max-shifted, stable), the elementwise
+activations of ``nn.functional`` (relu6, leaky_relu, elu/selu/celu, gelu, silu, mish,
+softplus, logsigmoid, hardtanh, hardsigmoid, hardswish, the shrinks, threshold, rrelu...),
+glu and prelu.
 
-Contract: PyTorch's signatures, dtypes (``dtype=`` casts first), implicit-dim warning for
-softmax without ``dim``, node names; forwards stable at |x| ~ 1e3; rules in ember ops.
+Contract: PyTorch's signatures, defaults, dtypes (``dtype=`` casts first; integer input gives
+PyTorch's kernel error where PyTorch has one), node names (in-place variants included),
+subgradients at the kinks and error messages; forwards stable at |x| ~ 1e3 and beyond; rules in
+ember ops (NOTE [activation rules]), so every op is differentiable any number of times.
 ``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports from this module.
 """
 
@@ -14,8 +18,10 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import _wrap_dim
-from ._jvp import linear
+from ._jvp import _fit, elementwise, linear, out_zeros
 from ._registry import float_data, node_class, record, recording, register, wrap
+from .inplace import apply_inplace
+from .join import cat
 
 FUNCTIONAL = ["softmax", "log_softmax"]
 
@@ -26,11 +32,19 @@ def _softmax_dim(ndim, name):
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _input_array(input, dtype):
+def _input_array(input, dtype, dim, name):
+    """The array softmax-like ops work on, and the wrapped dim; integer and bool input (after
+    ``dtype``) raise PyTorch's kernel error."""
     a = input._data
     if dtype is not None:
-        return a.astype(dtype.np)
-    return float_data(a)
+        a = a.astype(dtype.np)
+    if dim is None:
+        dim = _softmax_dim(a.ndim, name)
+    d = _wrap_dim(dim, a.ndim)
+    if a.dtype.kind not in "fcV":
+        last = "_lastdim" if a.ndim == 0 or d == a.ndim - 1 else ""
+        _check_float(a, f"{name}{last}_kernel_impl")
+    return a, d
 
 
 # ---- softmax / log_softmax ----
@@ -72,10 +86,7 @@ def _shifted(a, d):
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``."""
-    a = _input_array(input, dtype)
-    if dim is None:
-        dim = _softmax_dim(a.ndim, "softmax")
-    d = _wrap_dim(dim, a.ndim)
+    a, d = _input_array(input, dtype, dim, "softmax")
     e = np.exp(_shifted(a, d))
     data = e / np.sum(e, axis=d, keepdims=True) if a.ndim else e / e
     if STATE.enabled and recording(input):
@@ -86,10 +97,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``x - logsumexp(x)`` along ``dim``, computed stably."""
-    a = _input_array(input, dtype)
-    if dim is None:
-        dim = _softmax_dim(a.ndim, "log_softmax")
-    d = _wrap_dim(dim, a.ndim)
+    a, d = _input_array(input, dtype, dim, "log_softmax")
     s = _shifted(a, d)
     data = s - np.log(np.sum(np.exp(s), axis=d, keepdims=True)) if a.ndim else s
     if STATE.enabled and recording(input):
@@ -97,7 +105,584 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         return record(LogSoftmaxBackward0, data, (src,), args=(d,), save_out=True)
     return wrap(data)
 
+def _torch_softmax(input, dim, dtype=None):
+    return softmax(input, dim, dtype=dtype)
 
 
-register(softmax)
-register(log_softmax)
+def _torch_log_softmax(input, dim, dtype=None):
+    return log_softmax(input, dim, dtype=dtype)
+
+
+# NOTE: torch.softmax / Tensor.softmax take (dim, dtype) positionally; nn.functional's take
+# (dim, _stacklevel, dtype).
+register(_torch_softmax, "softmax")
+register(_torch_log_softmax, "log_softmax")
+
+# ==== elementwise activations ==============================================================
+# NOTE [activation rules]: each rule is ``g`` times the derivative, written with ember ops on
+# the input so that create_graph records it (any order). The piecewise parts of a derivative
+# are constant masks made from the input's values (their own derivative is zero almost
+# everywhere, as PyTorch's), and the smooth parts are ember ops, so second derivatives hold.
+
+def _mask(x, cond):
+    """A constant tensor of ``x``'s dtype: 1 where ``cond`` holds, else 0."""
+    return wrap(cond.astype(x._data.dtype))
+
+
+def _check_float(a, kernel):
+    if a.dtype.kind not in "fcV":
+        from ..dtypes import from_np
+
+        raise NotImplementedError(
+            f'"{kernel}" not implemented for \'{from_np(a.dtype).scalar_name}\'')
+
+
+def _pointwise(name, node_name, forward, vjp, kernel=None, inplace_name=None, out_vjp=None):
+    """The function ``name(input, *params)`` and its node: ``forward(array, *params)`` and the
+    rule ``vjp(g, x, *params)``. ``kernel`` names PyTorch's kernel in its error for integer
+    input (None: integers become the default float dtype). ``inplace_name`` is PyTorch's node
+    name for the in-place variant (``EluBackward1``), when it differs; ``out_vjp(g, out,
+    *params)`` is the in-place variant's rule when PyTorch's reads the result instead of the
+    input (so a later in-place change of the result fails the version check, as there)."""
+    def rule(ctx, g):
+        x, = ctx.saved_tensors
+        return (vjp(g, x, *ctx.args),)
+
+    def rule_out(ctx, g):
+        out, = ctx.saved_tensors
+        return (out_vjp(g, out, *ctx.args),)
+
+    node = node_class(node_name, rule, elementwise)
+    if out_vjp is not None:
+        node_ = node_class(inplace_name or node_name, rule_out, elementwise)
+    else:
+        node_ = node_class(inplace_name, rule, elementwise) if inplace_name else node
+    saves_out = out_vjp is not None
+
+    def op(input, *params, _inplace=False):
+        a = input._data
+        if kernel is not None:
+            _check_float(a, kernel)
+        else:
+            a = float_data(a)
+        # NOTE: half precision computes in float32 and rounds once, as PyTorch's kernels.
+        work = a.astype(np.float32) if a.dtype.kind == "f" and a.dtype.itemsize == 2 else a
+        data = np.asarray(forward(work, *params)).astype(a.dtype, copy=False)
+        if STATE.enabled and recording(input):
+            if _inplace and saves_out:
+                return record(node_, data, (input,), save_out=True, args=params)
+            return record(node_ if _inplace else node, data, (input,), save=(input,),
+                          args=params)
+        return wrap(data)
+
+    op.__name__ = op.__qualname__ = name
+    return op, node
+
+
+def _maybe_inplace(input, op, inplace, *params):
+    if inplace:
+        return apply_inplace(input, op, *params, _inplace=True)
+    return op(input, *params)
+
+
+# ---- hardtanh / relu6 ----
+def _hardtanh_vjp(g, x, lo, hi):
+    # NOTE: PyTorch's subgradient: 0 at the bounds themselves.
+    return g * _mask(x, (x._data > lo) & (x._data < hi))
+
+
+_hardtanh, HardtanhBackward0 = _pointwise(
+    "hardtanh", "HardtanhBackward0", lambda a, lo, hi: np.clip(a, lo, hi), _hardtanh_vjp,
+    kernel="hardtanh_cpu", out_vjp=_hardtanh_vjp)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """``clamp(input, min_val, max_val)`` with a zero gradient at and beyond the bounds."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if input._data.dtype.kind in "iu" and not inplace:
+        # NOTE: integer input stays integer (a clamp), as PyTorch.
+        return wrap(np.clip(input._data, min_val, max_val).astype(input._data.dtype))
+    return _maybe_inplace(input, _hardtanh, inplace, min_val, max_val)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input, inplace=False):
+    """``min(max(input, 0), 6)`` (PyTorch records it as hardtanh)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+# ---- leaky_relu / rrelu ----
+def _leaky_vjp(g, x, slope):
+    pos = x._data > 0
+    return g * wrap(np.where(pos, 1, slope).astype(x._data.dtype))
+
+
+_leaky_relu, LeakyReluBackward0 = _pointwise(
+    "leaky_relu", "LeakyReluBackward0", lambda a, s: np.where(a > 0, a, a * s), _leaky_vjp,
+    kernel="leaky_relu_cpu", inplace_name="LeakyReluBackward1", out_vjp=_leaky_vjp)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """``x`` for ``x > 0``, else ``negative_slope * x``."""
+    return _maybe_inplace(input, _leaky_relu, inplace, negative_slope)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def _rrelu_vjp(g, x, noise):
+    return g * noise
+
+
+_rrelu, RreluWithNoiseBackward0 = _pointwise(
+    "rrelu", "RreluWithNoiseBackward0", lambda a, noise: a * noise._data, _rrelu_vjp,
+    kernel="rrelu_with_noise_out_cpu", inplace_name="RreluWithNoiseBackward1",
+    out_vjp=_rrelu_vjp)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element when
+    ``training``, and is ``(lower + upper) / 2`` otherwise."""
+    from ..random import default_generator
+
+    a = input._data
+    if training:
+        slopes = default_generator._rng.uniform(lower, upper, size=a.shape)
+    else:
+        slopes = (lower + upper) / 2
+    noise = wrap(np.where(a > 0, 1, slopes).astype(float_data(a).dtype))
+    return _maybe_inplace(input, _rrelu, inplace, noise)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+# ---- elu / selu / celu ----
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _elu_np(a, alpha, scale, input_scale):
+    # NOTE: expm1 of the clamped value: accurate near 0, no overflow for large positive x.
+    neg = np.expm1(np.minimum(a, 0) * input_scale) * (alpha * scale)
+    return np.where(a > 0, a * scale, neg)
+
+
+def _elu_vjp(g, x, alpha, scale, input_scale):
+    pos = _mask(x, x._data > 0)
+    # NOTE: clamp(max=0) keeps exp finite where the positive branch is taken (a masked inf
+    # would turn the second derivative into nan).
+    neg = (x.clamp(max=0) * input_scale).exp() * (alpha * scale * input_scale)
+    return g * (pos * scale + (1 - pos) * neg)
+
+
+def _elu_out_vjp(g, out, alpha, scale, input_scale):
+    # NOTE: from the result, as PyTorch's in-place rule: for x <= 0,
+    # d out / dx = input_scale * (out + alpha * scale).
+    pos = _mask(out, out._data > 0)
+    return g * (pos * scale + (1 - pos) * ((out + alpha * scale) * input_scale))
+
+
+_elu, EluBackward0 = _pointwise("elu", "EluBackward0", _elu_np, _elu_vjp, kernel="elu_cpu",
+                                inplace_name="EluBackward1", out_vjp=_elu_out_vjp)
+_celu, CeluBackward0 = _pointwise("celu", "CeluBackward0", _elu_np, _elu_vjp,
+                                  kernel="elu_cpu", inplace_name="CeluBackward1",
+                                  out_vjp=_elu_out_vjp)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    return _maybe_inplace(input, _elu, inplace, alpha, 1.0, 1.0)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input, inplace=False):
+    """``scale * elu(x, alpha)`` with the self-normalising constants."""
+    return _maybe_inplace(input, _elu, inplace, _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _maybe_inplace(input, _celu, inplace, alpha, 1.0, 1.0 / alpha)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+# ---- erf (private: gelu's exact form) ----
+def _erf_np(a):
+    """erf, from SciPy when installed, else a NumPy series / continued fraction (~1e-13)."""
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return _erf_numpy(a)
+    return erf(a)
+
+
+def _erf_numpy(a):
+    x = np.abs(np.asarray(a, dtype=np.float64))
+    # NOTE: Maclaurin series for |x| < 2.5 (cancellation below e^6.25 * eps) and the erfc
+    # continued fraction beyond (it converges fast there); loops run over terms, not elements.
+    small = np.minimum(x, 2.5)
+    term = small.copy()
+    total = small.copy()
+    x2 = small * small
+    for n in range(1, 80):
+        term = term * -x2 / n
+        total += term / (2 * n + 1)
+    series = total * (2 / np.sqrt(np.pi))
+    big = np.maximum(x, 2.5)
+    f = big.copy()
+    for k in range(120, 0, -1):
+        f = big + (k / 2) / f
+    tail = 1 - np.exp(-big * big) / (np.sqrt(np.pi) * f)
+    return (np.sign(a) * np.where(x < 2.5, series, tail)).astype(np.asarray(a).dtype)
+
+
+def _erf_vjp(g, x):
+    return g * ((x * x).neg().exp() * float(2 / np.sqrt(np.pi)))
+
+
+_erf, _ErfNode = _pointwise("erf", "ErfBackward0", _erf_np, _erf_vjp)
+
+
+# ---- gelu / silu / mish ----
+_SQRT_2_PI = float(np.sqrt(2 / np.pi))
+_GELU_C = 0.044715
+
+
+def _gelu_np(a, approximate):
+    if approximate == "tanh":
+        return 0.5 * a * (1 + np.tanh(_SQRT_2_PI * (a + _GELU_C * a ** 3)))
+    return 0.5 * a * (1 + _erf_np(a * float(np.sqrt(0.5))))
+
+
+def _gelu_vjp(g, x, approximate):
+    if approximate == "tanh":
+        t = ((x + x ** 3 * _GELU_C) * _SQRT_2_PI).tanh()
+        dt = (1 - t * t) * ((x * x * (3 * _GELU_C) + 1) * _SQRT_2_PI)
+        return g * ((t + 1) * 0.5 + x * dt * 0.5)
+    cdf = (_erf(x * float(np.sqrt(0.5))) + 1) * 0.5
+    pdf = (x * x * -0.5).exp() * float(1 / np.sqrt(2 * np.pi))
+    return g * (cdf + x * pdf)
+
+
+_gelu, GeluBackward0 = _pointwise("gelu", "GeluBackward0", _gelu_np, _gelu_vjp,
+                                  kernel="GeluKernelImpl")
+
+
+def gelu(input, approximate="none"):
+    """``x * Phi(x)`` (exact, with erf) or its tanh approximation (``approximate='tanh'``)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return _gelu(input, approximate)
+
+
+def _sigmoid_np(a):
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _silu_vjp(g, x):
+    s = x.sigmoid()
+    return g * (s * (x * (1 - s) + 1))
+
+
+_silu, SiluBackward0 = _pointwise("silu", "SiluBackward0", lambda a: a * _sigmoid_np(a),
+                                  _silu_vjp, kernel="silu_cpu")
+
+
+def silu(input, inplace=False):
+    """``x * sigmoid(x)``."""
+    return _maybe_inplace(input, _silu, inplace)
+
+
+def _softplus_np(a, beta=1.0, threshold=20.0):
+    z = a * beta
+    # NOTE: log1p(exp(-|z|)) + max(z, 0) never overflows; above threshold it is the identity.
+    soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+    return np.where(z > threshold, a, soft)
+
+
+def _mish_vjp(g, x):
+    t = softplus(x).tanh()
+    return g * (t + x * (1 - t * t) * x.sigmoid())
+
+
+_mish, MishBackward0 = _pointwise("mish", "MishBackward0",
+                                  lambda a: a * np.tanh(_softplus_np(a)), _mish_vjp,
+                                  kernel="mish_cpu")
+
+
+def mish(input, inplace=False):
+    """``x * tanh(softplus(x))``."""
+    return _maybe_inplace(input, _mish, inplace)
+
+
+# ---- softplus / logsigmoid / softsign / tanhshrink ----
+def _softplus_vjp(g, x, beta, threshold):
+    over = x._data * beta > threshold
+    return g * ((x * beta).sigmoid() * _mask(x, ~over) + _mask(x, over))
+
+
+_softplus, SoftplusBackward0 = _pointwise("softplus", "SoftplusBackward0", _softplus_np,
+                                          _softplus_vjp, kernel="softplus_cpu")
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * x)) / beta``, the identity where ``beta * x > threshold``."""
+    return _softplus(input, beta, threshold)
+
+
+def _logsigmoid_np(a):
+    return np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a)))
+
+
+_logsigmoid, LogSigmoidBackward0 = _pointwise(
+    "logsigmoid", "LogSigmoidBackward0", _logsigmoid_np, lambda g, x: g * x.neg().sigmoid(),
+    kernel="log_sigmoid_cpu")
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x))``, computed stably as ``min(x, 0) - log1p(exp(-|x|))``."""
+    return _logsigmoid(input)
+
+
+def softsign(input):
+    """``x / (1 + |x|)``."""
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``."""
+    return input - input.tanh()
+
+
+# ---- hardsigmoid / hardswish ----
+def _hardsigmoid_vjp(g, x):
+    return g * (_mask(x, (x._data > -3) & (x._data < 3)) * (1 / 6))
+
+
+_hardsigmoid, HardsigmoidBackward0 = _pointwise(
+    "hardsigmoid", "HardsigmoidBackward0", lambda a: np.clip(a / 6 + 0.5, 0, 1),
+    _hardsigmoid_vjp, kernel="hardsigmoid_cpu")
+
+
+def hardsigmoid(input, inplace=False):
+    """``relu6(x + 3) / 6``."""
+    return _maybe_inplace(input, _hardsigmoid, inplace)
+
+
+def _hardswish_vjp(g, x):
+    a = x._data
+    # NOTE: PyTorch's subgradients: 0 at -3, 1 at 3.
+    mid = _mask(x, (a > -3) & (a < 3))
+    return g * (mid * (x / 3 + 0.5) + _mask(x, a >= 3))
+
+
+_hardswish, HardswishBackward0 = _pointwise(
+    "hardswish", "HardswishBackward0", lambda a: a * np.clip(a + 3, 0, 6) / 6,
+    _hardswish_vjp, kernel="hardswish_cpu")
+
+
+def hardswish(input, inplace=False):
+    """``x * relu6(x + 3) / 6``."""
+    return _maybe_inplace(input, _hardswish, inplace)
+
+
+# ---- hardshrink / softshrink / threshold ----
+def _outside(x, lambd):
+    return _mask(x, (x._data < -lambd) | (x._data > lambd))
+
+
+_hardshrink, HardshrinkBackward0 = _pointwise(
+    "hardshrink", "HardshrinkBackward0",
+    lambda a, lambd: np.where((a >= -lambd) & (a <= lambd), 0, a),
+    lambda g, x, lambd: g * _outside(x, lambd), kernel="hardshrink_cpu")
+
+
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0."""
+    return _hardshrink(input, lambd)
+
+
+_softshrink, SoftshrinkBackward0 = _pointwise(
+    "softshrink", "SoftshrinkBackward0",
+    lambda a, lambd: np.where(a > lambd, a - lambd, np.where(a < -lambd, a + lambd, 0)),
+    lambda g, x, lambd: g * _outside(x, lambd), kernel="softshrink_cpu")
+
+
+def softshrink(input, lambd=0.5):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    if lambd < 0:
+        from ..dtypes import from_np
+
+        name = from_np(float_data(input._data).dtype).scalar_name
+        limit = "3.40282e+38" if name == "Float" else "1.79769e+308"
+        raise RuntimeError(f"lambda must be in range [0, {limit}] for input dtype {name}, "
+                           f"but found {lambd:g}")
+    return _softshrink(input, lambd)
+
+
+def _threshold_np(a, th, value):
+    return np.where(a > th, a, np.asarray(value).astype(a.dtype))
+
+
+def _threshold_vjp(g, x, th, value):
+    # NOTE: as PyTorch's threshold_backward: no gradient where x <= threshold.
+    return g * _mask(x, x._data > th)
+
+
+_threshold_float, ThresholdBackward0 = _pointwise(
+    "threshold", "ThresholdBackward0", _threshold_np, _threshold_vjp,
+    kernel="threshold_cpu", inplace_name="ThresholdBackward1")
+
+
+def _threshold_any(input, th, value, _inplace=False):
+    if input._data.dtype.kind in "iub":
+        # NOTE: integer inputs keep their dtype (PyTorch's threshold is not a float-only op).
+        return wrap(_threshold_np(input._data, th, value))
+    return _threshold_float(input, th, value, _inplace=_inplace)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``x`` where ``x > threshold``, else ``value``."""
+    return _maybe_inplace(input, _threshold_any, inplace, threshold, value)
+
+
+def threshold_(input, threshold, value):
+    return _maybe_inplace(input, _threshold_any, True, threshold, value)
+
+
+# ---- softmin ----
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """``softmax(-input)`` along ``dim``."""
+    if dim is None:
+        dim = _softmax_dim(input._data.ndim, "softmin")
+    src = input if dtype is None else input.to(dtype)
+    return softmax(-src, dim)
+
+
+# ==== glu / prelu ==========================================================================
+def _glu_vjp(ctx, g):
+    x, = ctx.saved_tensors
+    d, = ctx.args
+    a, b = x.chunk(2, d)
+    s = b.sigmoid()
+    return (cat([g * s, g * a * s * (1 - s)], d),)
+
+
+def _glu_jvp(ctx, dx):
+    x, = ctx.saved_tensors
+    d, = ctx.args
+    a, b = x.chunk(2, d)
+    da, db = dx.chunk(2, d)
+    s = b.sigmoid()
+    return da * s + a * s * (1 - s) * db
+
+
+GluBackward0 = node_class("GluBackward0", _glu_vjp, linear(_glu_jvp))
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: ``a * sigmoid(b)`` for the halves ``a, b`` of ``input`` along
+    ``dim``."""
+    x = input._data
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = _wrap_dim(dim, x.ndim)
+    if x.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
+                           f"{x.shape[d]}")
+    _check_float(x, "glu_cpu")
+    a, b = np.split(x, 2, axis=d)
+    data = (a * _sigmoid_np(b)).astype(x.dtype, copy=False)
+    if STATE.enabled and recording(input):
+        return record(GluBackward0, data, (input,), save=(input,), args=(d,))
+    return wrap(data)
+
+
+def _prelu_weight(x, weight):
+    """``weight`` shaped to broadcast along the channel dim (1) of ``x``."""
+    if weight._data.size == 1 or x._data.ndim < 2:
+        return weight.reshape(())
+    return weight.reshape((-1,) + (1,) * (x._data.ndim - 2))
+
+
+def _prelu_vjp(ctx, g):
+    x, weight = ctx.saved_tensors
+    neg = _mask(x, x._data <= 0)
+    w = _prelu_weight(x, weight)
+    gx = g * (1 - neg + neg * w) if ctx.next_functions[0][0] is not None else None
+    gw = None
+    if ctx.next_functions[1][0] is not None:
+        gw = g * x * neg
+        if weight._data.size == 1 or x._data.ndim < 2:
+            gw = gw.sum()
+        else:
+            gw = gw.sum([k for k in range(x._data.ndim) if k != 1])
+        gw = gw.reshape(weight._data.shape)
+    return (gx, gw)
+
+
+def _prelu_jvp(ctx, dx, dw):
+    x, weight = ctx.saved_tensors
+    neg = _mask(x, x._data <= 0)
+    out = None
+    if dx is not None:
+        out = dx * (1 - neg + neg * _prelu_weight(x, weight))
+    if dw is not None:
+        c = x * neg * _prelu_weight(x, dw)
+        out = c if out is None else out + c
+    return _fit(ctx, out) if out is not None else out_zeros(ctx)
+
+
+PreluKernelBackward0 = node_class("PreluKernelBackward0", _prelu_vjp, _prelu_jvp)
+
+
+def prelu(input, weight):
+    """``x`` for ``x > 0``, else ``weight * x`` with one learned slope per channel (dim 1) or
+    one shared slope."""
+    x, w = input._data, weight._data
+    if x.dtype != w.dtype:
+        from ..dtypes import from_np
+
+        raise RuntimeError("prelu: Type promoting not supported. Got "
+                           f"{from_np(x.dtype).scalar_name} and {from_np(w.dtype).scalar_name}")
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if w.size != 1 and w.size != channels:
+        raise RuntimeError("Mismatch of parameter numbers and input channel size. Found "
+                           f"parameter numbers = {w.size} and channel size = {channels}.")
+    wb = _prelu_weight(input, weight)._data
+    data = np.where(x > 0, x, wb * x).astype(np.result_type(x, w), copy=False)
+    if STATE.enabled and recording(input, weight):
+        return record(PreluKernelBackward0, data, (input, weight), save=(input, weight))
+    return wrap(data)
+
+
+# ==== registration =========================================================================
+FUNCTIONAL += ["relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu",
+               "celu_", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh",
+               "hardtanh_", "hardsigmoid", "hardswish", "tanhshrink", "hardshrink",
+               "softshrink", "threshold", "threshold_", "glu", "logsigmoid", "softmin",
+               "prelu", "rrelu", "rrelu_"]
+for _fn in (selu, selu_, celu, celu_, rrelu, rrelu_, threshold, threshold_):
+    register(_fn, method=False)
+register(hardshrink)
+register(prelu)

@@ -4,8 +4,437 @@ padding incl. "same", dilation, groups), built on im2col / stride tricks and one
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
 ``ember.nn.functional`` exports from this module.
+
+NOTE [three convolution primitives]: with ``y = conv(x, w)`` the form ``<y', conv(x, w)>`` is
+trilinear in (x, w, y'), and its three partial maps are the three primitives here:
+``_conv(x, w) -> y`` (the convolution), ``_conv_t(y, w) -> x`` (its adjoint in x, i.e. the
+transposed convolution) and ``_conv_w(x, y) -> w`` (its adjoint in w). Each one's VJP is
+written with the other two, so the set is closed under differentiation: double (and any
+order) backward needs no more code, and each JVP is the product rule on the same maps.
+
+The forwards: ``_conv`` gathers windows with ``sliding_window_view`` (a strided view, no
+copy), copies them once into columns ``(groups, C/g*K, N*L)`` and does one batched GEMM;
+``_conv_w`` is the output gradient times the same columns; ``_conv_t`` is one GEMM into
+columns and a col2im that loops over the kernel offsets only (never over pixels).
 """
 
 from __future__ import annotations
 
-FUNCTIONAL: list[str] = []
+import math
+import warnings
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .. import dtypes as _dt
+from ..autograd.grad_mode import STATE
+from ._jvp import out_zeros
+from ._registry import node_class, record, recording, register, wrap
+
+FUNCTIONAL = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d"]
+
+
+# ---- im2col / col2im on arrays --------------------------------------------------------------
+
+def windows(xp, k, s, d):
+    """Strided view ``(N, C, *O, *K)`` of the windows of the (already padded) ``xp``."""
+    nd = len(k)
+    keff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+    v = sliding_window_view(xp, keff, axis=tuple(range(2, 2 + nd)))
+    sl = (slice(None),) * 2 + tuple(slice(None, None, si) for si in s) + tuple(
+        slice(None, None, di) for di in d)
+    return v[sl]
+
+
+def col2im(cols, padded, k, s, d):
+    """Adjoint of ``windows``: ``cols`` ``(N, C, *K, *O)`` summed into zeros of ``padded``
+    (the full ``(N, C, *P)`` shape). Loops over the kernel offsets, never over pixels."""
+    nd = len(k)
+    out_sp = cols.shape[2 + nd:]
+    out = np.zeros(padded, dtype=cols.dtype)
+    for idx in np.ndindex(*k):
+        sl = tuple(slice(i * di, i * di + si * (oi - 1) + 1, si)
+                   for i, di, si, oi in zip(idx, d, s, out_sp))
+        out[(Ellipsis,) + sl] += cols[(slice(None), slice(None)) + idx]
+    return out
+
+
+def _pad_array(x, p):
+    if not any(p):
+        return x
+    return np.pad(x, [(0, 0), (0, 0)] + [(pi, pi) for pi in p])
+
+
+def _columns(x, k, s, p, d, groups):
+    """im2col of ``x`` as ``(groups, C/g*prod(K), N*L)`` and the output spatial shape."""
+    nd = len(k)
+    v = windows(_pad_array(x, p), k, s, d)
+    n, c = v.shape[:2]
+    o = v.shape[2:2 + nd]
+    v = v.reshape((n, groups, c // groups) + v.shape[2:])
+    # NOTE: (C, K) first and (N, *O) last: the copy out of the strided view then runs along
+    # the output width (unit stride, long), several times faster than with K innermost.
+    perm = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
+    cols = np.ascontiguousarray(v.transpose(perm)).reshape(
+        groups, c // groups * math.prod(k), n * math.prod(o))
+    return cols, o
+
+
+def _out_rows(y, groups):
+    """``y`` ``(N, Cout, *O)`` as GEMM rows ``(groups, Cout/g, N*L)``."""
+    n, cout = y.shape[:2]
+    size = math.prod(y.shape[2:])
+    rows = y.reshape(n, groups, cout // groups, size).transpose(1, 2, 0, 3)
+    return rows.reshape(groups, cout // groups, n * size)
+
+
+def _conv_fwd(x, w, s, p, d, groups):
+    cols, o = _columns(x, w.shape[2:], s, p, d, groups)
+    cout = w.shape[0]
+    out = np.matmul(w.reshape(groups, cout // groups, -1), cols)  # (g, Cout/g, N*L)
+    out = out.reshape((cout, x.shape[0]) + o)
+    return np.ascontiguousarray(np.moveaxis(out, 1, 0))
+
+
+def _conv_t_fwd(y, w, s, p, d, groups, spatial):
+    nd = w.ndim - 2
+    k = w.shape[2:]
+    n, cout = y.shape[:2]
+    o = y.shape[2:]
+    cg = w.shape[1]
+    wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)
+    cols = np.matmul(wm, _out_rows(y, groups))  # (g, Cg*K, N*L)
+    cols = cols.reshape((groups * cg,) + k + (n,) + o)
+    cols = np.moveaxis(cols, 1 + nd, 0)  # a view (N, C, *K, *O)
+    padded = (n, groups * cg) + tuple(si + 2 * pi for si, pi in zip(spatial, p))
+    out = col2im(cols, padded, k, s, d)
+    crop = (Ellipsis,) + tuple(slice(pi, pi + si) for pi, si in zip(p, spatial))
+    return np.ascontiguousarray(out[crop])
+
+
+def _conv_w_fwd(x, y, s, p, d, groups, k):
+    cols, _ = _columns(x, k, s, p, d, groups)
+    dw = np.matmul(_out_rows(y, groups), cols.transpose(0, 2, 1))  # (g, Cout/g, Cg*K)
+    return dw.reshape((y.shape[1], x.shape[1] // groups) + tuple(k))
+
+
+# ---- the three primitives -------------------------------------------------------------------
+
+def _bias_grad(g):
+    return g.sum((0,) + tuple(range(2, g.ndim)))
+
+
+def _bias_view(b, nd):
+    return b.reshape((1, -1) + (1,) * nd)
+
+
+def _conv_vjp(ctx, g):
+    x, w = ctx.saved_tensors
+    s, p, d, groups = ctx.args
+    need = ctx.needs_input_grad
+    dx = _conv_t(g, w, None, s, p, d, groups, x.shape[2:]) if need[0] else None
+    dw = _conv_w(x, g, s, p, d, groups, w.shape[2:]) if need[1] else None
+    db = _bias_grad(g) if need[2] else None
+    return dx, dw, db
+
+
+def _conv_jvp(ctx, dx, dw, db):
+    x, w = ctx.saved_tensors
+    s, p, d, groups = ctx.args
+    parts = []
+    if dx is not None:
+        parts.append(_conv(dx, w, None, s, p, d, groups))
+    if dw is not None:
+        parts.append(_conv(x, dw, None, s, p, d, groups))
+    if db is not None:
+        parts.append(_bias_view(db, w.ndim - 2))
+    if not parts:
+        return out_zeros(ctx)
+    total = parts[0]
+    for t in parts[1:]:
+        total = total + t
+    return total.expand(ctx._meta[0][0]) if tuple(total.shape) != ctx._meta[0][0] else total
+
+
+def _conv_t_vjp(ctx, g):
+    y, w = ctx.saved_tensors
+    s, p, d, groups, _ = ctx.args
+    need = ctx.needs_input_grad
+    dy = _conv(g, w, None, s, p, d, groups) if need[0] else None
+    dw = _conv_w(g, y, s, p, d, groups, w.shape[2:]) if need[1] else None
+    db = _bias_grad(g) if need[2] else None
+    return dy, dw, db
+
+
+def _conv_t_jvp(ctx, dy, dw, db):
+    y, w = ctx.saved_tensors
+    s, p, d, groups, spatial = ctx.args
+    parts = []
+    if dy is not None:
+        parts.append(_conv_t(dy, w, None, s, p, d, groups, spatial))
+    if dw is not None:
+        parts.append(_conv_t(y, dw, None, s, p, d, groups, spatial))
+    if db is not None:
+        parts.append(_bias_view(db, w.ndim - 2))
+    if not parts:
+        return out_zeros(ctx)
+    total = parts[0]
+    for t in parts[1:]:
+        total = total + t
+    return total.expand(ctx._meta[0][0]) if tuple(total.shape) != ctx._meta[0][0] else total
+
+
+def _conv_w_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    s, p, d, groups, _ = ctx.args
+    need = ctx.needs_input_grad
+    dx = _conv_t(y, g, None, s, p, d, groups, x.shape[2:]) if need[0] else None
+    dy = _conv(x, g, None, s, p, d, groups) if need[1] else None
+    return dx, dy
+
+
+def _conv_w_jvp(ctx, dx, dy):
+    x, y = ctx.saved_tensors
+    s, p, d, groups, k = ctx.args
+    total = None
+    if dx is not None:
+        total = _conv_w(dx, y, s, p, d, groups, k)
+    if dy is not None:
+        c = _conv_w(x, dy, s, p, d, groups, k)
+        total = c if total is None else total + c
+    return out_zeros(ctx) if total is None else total
+
+
+ConvolutionBackward0 = node_class("ConvolutionBackward0", _conv_vjp, _conv_jvp)
+# NOTE: PyTorch names a transposed convolution's node ConvolutionBackward0 as well.
+ConvolutionTransposeBackward0 = node_class(
+    "ConvolutionTransposeBackward0", _conv_t_vjp, _conv_t_jvp,
+    display_name="ConvolutionBackward0")
+ConvolutionBackwardBackward0 = node_class(
+    "ConvolutionBackwardBackward0", _conv_w_vjp, _conv_w_jvp)
+
+
+def _conv(x, w, b, s, p, d, groups):
+    data = _conv_fwd(x._data, w._data, s, p, d, groups)
+    if b is not None:
+        data += b._data.reshape((1, -1) + (1,) * (data.ndim - 2))
+    if STATE.enabled and recording(x, w, b):
+        return record(ConvolutionBackward0, data, (x, w, b), save=(x, w),
+                      args=(s, p, d, groups))
+    return wrap(data)
+
+
+def _conv_t(y, w, b, s, p, d, groups, spatial):
+    spatial = tuple(spatial)
+    data = _conv_t_fwd(y._data, w._data, s, p, d, groups, spatial)
+    if b is not None:
+        data += b._data.reshape((1, -1) + (1,) * (data.ndim - 2))
+    if STATE.enabled and recording(y, w, b):
+        return record(ConvolutionTransposeBackward0, data, (y, w, b), save=(y, w),
+                      args=(s, p, d, groups, spatial))
+    return wrap(data)
+
+
+def _conv_w(x, y, s, p, d, groups, k):
+    k = tuple(k)
+    data = _conv_w_fwd(x._data, y._data, s, p, d, groups, k)
+    if STATE.enabled and recording(x, y):
+        return record(ConvolutionBackwardBackward0, data, (x, y), save=(x, y),
+                      args=(s, p, d, groups, k))
+    return wrap(data)
+
+
+# ---- argument checks ------------------------------------------------------------------------
+
+def _ntuple(v, nd, name):
+    if isinstance(v, int):
+        return (v,) * nd
+    v = tuple(int(a) for a in v)
+    if len(v) == 1:
+        return v * nd
+    if len(v) != nd:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {nd} "
+                           f"values to match the convolution dimensions, but got "
+                           f"{name}={list(v)}")
+    return v
+
+
+def _sizes(shape):
+    return "[" + ", ".join(str(a) for a in shape) + "]"
+
+
+def _batched(input, nd, name):
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{name}, but got input of size: {_sizes(input.shape)}")
+    return input.ndim == nd + 2
+
+
+def _check_common(input, weight, bias, s, p, d, groups, transposed):
+    w = weight._data
+    if input._data.dtype != w.dtype:
+        # NOTE: PyTorch's CPU kernels word this differently for float32 input and the rest.
+        if input._data.dtype == np.float32:
+            raise RuntimeError(f"Input type ({input.type()}) and weight type ({weight.type()}) "
+                               "should be the same or input should be a MKLDNN tensor and "
+                               "weight is a dense tensor")
+        raise RuntimeError(f"expected scalar type {_dt.from_np(input._data.dtype).scalar_name} "
+                           f"but found {_dt.from_np(w.dtype).scalar_name}")
+    if bias is not None and bias._data.dtype != w.dtype:
+        names = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+        raise RuntimeError(f"Input type ({names.get(input._data.dtype, input._data.dtype)}) and "
+                           f"bias type ({names.get(bias._data.dtype, bias._data.dtype)}) should "
+                           "be the same")
+    if any(si <= 0 for si in s):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(pi < 0 for pi in p):
+        raise RuntimeError("negative padding is not supported")
+    if any(di <= 0 for di in d):
+        raise RuntimeError("dilation should be greater than zero")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if w.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size [{_sizes(w.shape)}]"
+                           " instead")
+    c = input._data.shape[1]
+    if transposed:
+        if c != w.shape[0]:
+            raise RuntimeError(f"Given transposed=1, weight of size {_sizes(w.shape)}, expected "
+                               f"input{_sizes(input._data.shape)} to have {w.shape[0]} channels,"
+                               f" but got {c} channels instead")
+        cout = w.shape[1] * groups
+    else:
+        if c != w.shape[1] * groups:
+            raise RuntimeError(f"Given groups={groups}, weight of size {_sizes(w.shape)}, "
+                               f"expected input{_sizes(input._data.shape)} to have "
+                               f"{w.shape[1] * groups} channels, but got {c} channels instead")
+        cout = w.shape[0]
+    if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != cout):
+        raise RuntimeError(f"Given weight of size {_sizes(w.shape)}, expected bias to be "
+                           f"1-dimensional with {cout} elements, but got bias of size "
+                           f"{_sizes(bias._data.shape)} instead")
+
+
+# ---- public ops -----------------------------------------------------------------------------
+
+def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):
+    batched = _batched(input._data, nd, name)
+    if not batched:
+        input = input.unsqueeze(0)
+    s = _ntuple(stride, nd, "stride")
+    d = _ntuple(dilation, nd, "dilation")
+    k = weight._data.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            p = (0,) * nd
+        elif padding == "same":
+            if any(si != 1 for si in s):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            total = [di * (ki - 1) for di, ki in zip(d, k)]
+            p = tuple(t // 2 for t in total)
+            extra = [t - 2 * (t // 2) for t in total]
+            if any(extra):
+                # NOTE: an even effective kernel needs one more zero on the right, as PyTorch
+                # pads the input first (and warns) then convolves symmetrically.
+                warnings.warn("Using padding='same' with even kernel lengths and odd dilation "
+                              "may require a zero-padded copy of the input be created",
+                              UserWarning, stacklevel=3)
+                from .resize import pad as _pad
+
+                pads = []
+                for e in reversed(extra):
+                    pads += [0, e]
+                input = _pad(input, pads)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        p = _ntuple(padding, nd, "padding")
+    _check_common(input, weight, bias, s, p, d, groups, False)
+    padded = [si + 2 * pi for si, pi in zip(input._data.shape[2:], p)]
+    keff = [di * (ki - 1) + 1 for di, ki in zip(d, k)]
+    if any(a < b for a, b in zip(padded, keff)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, keff))}). Kernel size can't be greater than "
+            "actual input size")
+    out = _conv(input, weight, bias, s, p, d, groups)
+    return out if batched else out.squeeze(0)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution over ``(N, C, L)`` (or unbatched ``(C, L)``) input."""
+    return _convnd(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution over ``(N, C, H, W)`` (or unbatched ``(C, H, W)``) input.
+
+    >>> import ember
+    >>> ember.conv2d(ember.ones(1, 1, 3, 3), ember.ones(1, 1, 2, 2)).shape
+    ember.Size([1, 1, 2, 2])
+    """
+    return _convnd(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution over ``(N, C, D, H, W)`` (or unbatched) input."""
+    return _convnd(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_padding, groups,
+                      dilation):
+    batched = _batched(input._data, nd, name)
+    if not batched:
+        input = input.unsqueeze(0)
+    s = _ntuple(stride, nd, "stride")
+    p = _ntuple(padding, nd, "padding")
+    op = _ntuple(output_padding, nd, "output_padding")
+    d = _ntuple(dilation, nd, "dilation")
+    _check_common(input, weight, bias, s, p, d, groups, True)
+    if any(o >= si and o >= di for o, si, di in zip(op, s, d)):
+        # NOTE: PyTorch runs 1-D as 2-D with a unit height, and reports that height too.
+        names = ["depth", "height", "width"][3 - max(nd, 2):]
+        if nd == 1:
+            op, s, d = (0,) + op, (1,) + s, (1,) + d
+        parts = ([f"output_padding_{n}: {v}" for n, v in zip(names, op)]
+                 + [f"stride_{n}: {v}" for n, v in zip(names, s)]
+                 + [f"dilation_{n}: {v}" for n, v in zip(names, d)])
+        raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                           "but got " + " ".join(parts))
+    k = weight._data.shape[2:]
+    spatial = tuple((i - 1) * si - 2 * pi + di * (ki - 1) + oi + 1 for i, si, pi, di, ki, oi
+                    in zip(input._data.shape[2:], s, p, d, k, op))
+    if any(a <= 0 for a in spatial):
+        raise RuntimeError(f"Given input size per channel: "
+                           f"({' x '.join(map(str, input._data.shape[2:]))}). Calculated "
+                           f"output size per channel: ({' x '.join(map(str, spatial))}). "
+                           "Output size is too small")
+    out = _conv_t(input, weight, bias, s, p, d, groups, spatial)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-D convolution (the gradient of conv1d with respect to its input)."""
+    return _conv_transposend(1, "conv_transpose1d", input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-D convolution (the gradient of conv2d with respect to its input)."""
+    return _conv_transposend(2, "conv_transpose2d", input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 3-D convolution (the gradient of conv3d with respect to its input)."""
+    return _conv_transposend(3, "conv_transpose3d", input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+for _fn in (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d):
+    register(_fn, method=False)

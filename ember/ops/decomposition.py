@@ -1,8 +1,1671 @@
 """Matrix functions and decompositions behind ``ember.linalg``: inv, det, slogdet, solve,
-cholesky, qr, svd, svdvals, eigh, eigvalsh, pinv, lstsq, matrix_exp, matrix_norm.
+cholesky, qr, svd, svdvals, eigh, eigvalsh, pinv, lstsq, matrix_exp, matrix_norm, norm.
 
-Contract: PyTorch's signatures, named-tuple results, batching and error messages; rules in
-ember ops (twice differentiable) with forward-mode rules.
+Contract: PyTorch's signatures, named-tuple results, batching over leading dims and error
+messages (``LinAlgError`` for singular and non-positive-definite inputs). Forwards are NumPy's
+LAPACK calls; backward rules are PyTorch's (FunctionsManual.cpp) written in ember ops, so they
+differentiate again, and each node has a forward-mode rule. Decompositions whose factors are
+unique only up to sign (svd, eigh) follow NumPy's LAPACK choice of sign.
 """
 
 from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor
+from ._jvp import out_zeros
+from ._registry import node_class, record, record_multi, recording, register, wrap
+
+
+class _LinAlgError(RuntimeError):
+    """A linear-algebra input the operation cannot handle (singular, not positive-definite);
+    ``ember.linalg.LinAlgError``, a RuntimeError as in PyTorch."""
+
+
+_LinAlgError.__module__ = "ember.linalg"
+
+
+def _result_type(name, fields):
+    """A named-tuple result type printing like ``torch.return_types.<name>``."""
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+
+    ns = {"__slots__": (), "__repr__": __repr__, "_fields": tuple(fields),
+          "__new__": lambda cls, *values: tuple.__new__(cls, values),
+          "__getnewargs__": lambda self: tuple(self)}
+    for i, f in enumerate(fields):
+        ns[f] = property(lambda self, i=i: self[i])
+    cls = type(name, (tuple,), ns)
+    cls.__module__ = "ember.return_types"
+    return cls
+
+
+_slogdet_type = _result_type("linalg_slogdet", ("sign", "logabsdet"))
+_torch_slogdet_type = _result_type("slogdet", ("sign", "logabsdet"))
+_qr_type = _result_type("linalg_qr", ("Q", "R"))
+_svd_type = _result_type("linalg_svd", ("U", "S", "Vh"))
+_eigh_type = _result_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
+_lstsq_type = _result_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+
+
+# ---- shared checks and helpers ----
+def _mT(x):
+    return x.transpose(-2, -1)
+
+
+def _eye(n, like):
+    from ..creation import eye
+
+    return eye(n, dtype=like.dtype)
+
+
+def _check_matrix(name, a, square=True, float_only=True):
+    if a.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if square and a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{a.shape[-2]} by {a.shape[-1]} matrices")
+    if float_only:
+        _check_float(name, a)
+
+
+def _check_float(name, a):
+    from ..dtypes import from_np
+
+    if a.dtype.kind not in "fc":
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{from_np(a.dtype).scalar_name}")
+    if a.dtype == np.float16:
+        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
+
+
+def _batch_prefix(a, b):
+    """``(Batch element b): `` for batched inputs, as PyTorch's LAPACK error messages."""
+    return f"(Batch element {b}): " if a.ndim > 2 else ""
+
+
+def _first_zero_pivot(m):
+    """1-based index of the first zero pivot of ``m``'s LU factorisation with partial pivoting
+    (LAPACK getrf's ``info``), or 0."""
+    u = np.array(m, dtype=m.dtype)
+    n = u.shape[-1]
+    first = 0
+    for k in range(n):
+        p = k + int(np.argmax(np.abs(u[k:, k])))
+        if u[p, k] == 0:
+            first = first or k + 1
+            continue
+        u[[k, p]] = u[[p, k]]
+        u[k + 1:] -= np.multiply.outer(u[k + 1:, k] / u[k, k], u[k])
+    return first
+
+
+def _singular(name, a, message):
+    """Raise PyTorch's LinAlgError naming the first singular batch element."""
+    flat = a.reshape(-1, *a.shape[-2:])
+    for b, m in enumerate(flat):
+        k = _first_zero_pivot(m)
+        if k:
+            raise _LinAlgError(f"{name}: {_batch_prefix(a, b)}" + message.format(k=k))
+    raise _LinAlgError(f"{name}: " + message.format(k=a.shape[-1]))
+
+
+# ---- inv ----
+def _inv_vjp(ctx, g):
+    (out,) = ctx.saved_tensors
+    ot = _mT(out)
+    return (-(ot @ g @ ot),)
+
+
+def _inv_jvp(ctx, da):
+    (out,) = ctx.saved_tensors
+    return -(out @ da @ out)
+
+
+LinalgInvExBackward0 = node_class("LinalgInvExBackward0", _inv_vjp, _inv_jvp)
+
+
+def linalg_inv(A, *, out=None):
+    """The inverse of each square matrix in ``A``."""
+    a = A._data
+    _check_matrix("linalg.inv", a)
+    try:
+        data = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        _singular("linalg.inv", a, "The diagonal element {k} is zero, the inversion could not "
+                  "be completed because the input matrix is singular.")
+    if STATE.enabled and recording(A):
+        return record(LinalgInvExBackward0, data, (A,), save_out=True)
+    return wrap(data)
+
+
+# ---- det / slogdet / logdet ----
+def _cofactor(A, det):
+    """``det(A) * A^{-T}`` (the cofactor matrix), also where ``A`` is singular.
+
+    NOTE: as PyTorch, a (near) singular batch uses the SVD form ``det(U) det(Vh) U
+    diag(prod_{j != i} s_j) Vh``, which stays finite where ``A^{-T}`` does not."""
+    d = det._data
+    eps = np.finfo(A._data.dtype).eps
+    if np.all(np.abs(d) > eps * 1e3) or A._data.shape[-1] == 0:
+        return det.unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A))
+    u, s, vh = linalg_svd(A)
+    sign = linalg_det(u) * linalg_det(vh)
+    n = s._data.shape[-1]
+    # the product of all singular values but the i-th, without dividing by zero
+    rest = [s.narrow(-1, j, 1) for j in range(n)]
+    prods = []
+    for i in range(n):
+        p = None
+        for j in range(n):
+            if j != i:
+                p = rest[j] if p is None else p * rest[j]
+        prods.append(p if p is not None else s.narrow(-1, 0, 1) * 0 + 1)
+    from .join import cat
+
+    d_prod = cat(prods, -1) * sign.unsqueeze(-1)
+    return (u * d_prod.unsqueeze(-2)) @ vh
+
+
+def _det_vjp(ctx, g):
+    A, det = ctx.saved_tensors
+    return ((g.unsqueeze(-1).unsqueeze(-1)) * _cofactor(A, det),)
+
+
+def _det_jvp(ctx, da):
+    A, det = ctx.saved_tensors
+    return (_cofactor(A, det) * da).sum((-2, -1))
+
+
+LinalgDetBackward0 = node_class("LinalgDetBackward0", _det_vjp, _det_jvp)
+
+
+def linalg_det(A, *, out=None):
+    """The determinant of each square matrix in ``A``."""
+    a = A._data
+    _check_matrix("linalg.det", a)
+    data = np.asarray(np.linalg.det(a)).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(A):
+        return record(LinalgDetBackward0, data, (A,), save=(A,), save_out=True)
+    return wrap(data)
+
+
+def _slogdet_vjp(ctx, gsign, glogabs):
+    if glogabs is None:
+        return (None,)
+    (A,) = ctx.saved_tensors
+    return (glogabs.unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A)),)
+
+
+def _slogdet_jvp(ctx, da):
+    (A,) = ctx.saved_tensors
+    return out_zeros(ctx, 0), (_mT(linalg_inv(A)) * da).sum((-2, -1))
+
+
+LinalgSlogdetBackward0 = node_class("LinalgSlogdetBackward0", _slogdet_vjp, _slogdet_jvp)
+
+
+def _slogdet(A, name, result_type):
+    a = A._data
+    _check_matrix(name, a)
+    sign, logabs = np.linalg.slogdet(a)
+    sign = np.asarray(sign).astype(a.dtype, copy=False)
+    logabs = np.asarray(logabs).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(A):
+        # NOTE: sign is an output of the node too (its gradient is zero), as in PyTorch
+        outs = record_multi(LinalgSlogdetBackward0, (sign, logabs), (A,), save=(A,))
+        return result_type(*outs)
+    return result_type(wrap(sign), wrap(logabs))
+
+
+def linalg_slogdet(A, *, out=None):
+    """``(sign, logabsdet)`` of each square matrix: ``det = sign * exp(logabsdet)``."""
+    return _slogdet(A, "linalg.slogdet", _slogdet_type)
+
+
+def slogdet(input):
+    """``torch.slogdet``: ``linalg.slogdet`` under its older result name."""
+    return _slogdet(input, "linalg.slogdet", _torch_slogdet_type)
+
+
+def logdet(input):
+    """``log(det(input))``: nan where the determinant is negative."""
+    from .select import where
+
+    sign, logabs = _slogdet(input, "linalg.slogdet", _slogdet_type)
+    nan = wrap(np.asarray(np.nan, dtype=logabs._data.dtype))
+    return where(sign < 0, nan, logabs)
+
+
+# ---- solve ----
+def _solve_vjp(ctx, g):
+    A, X = ctx.saved_tensors
+    left, vector = ctx.args
+    if left:
+        gB = linalg_solve(_mT(A), g)
+        gX = gB.unsqueeze(-1) if vector else gB
+        x = X.unsqueeze(-1) if vector else X
+        gA = -(gX @ _mT(x)) if ctx.next_functions[0][0] is not None else None
+    else:
+        gB = _mT(linalg_solve(A, _mT(g)))
+        gA = -(_mT(X) @ gB) if ctx.next_functions[0][0] is not None else None
+    return gA, gB
+
+
+def _solve_jvp(ctx, da, db):
+    A, X = ctx.saved_tensors
+    left, vector = ctx.args
+    if left:
+        x = X.unsqueeze(-1) if vector else X
+        rhs = None if da is None else -(da @ x)
+        if vector and rhs is not None:
+            rhs = rhs.squeeze(-1)
+        if db is not None:
+            rhs = db if rhs is None else rhs + db
+        return linalg_solve(A, rhs).expand(ctx._meta[0][0])
+    rhs = None if da is None else -(X @ da)
+    if db is not None:
+        rhs = db if rhs is None else rhs + db
+    return _mT(linalg_solve(_mT(A), _mT(rhs))).expand(ctx._meta[0][0])
+
+
+LinalgSolveExBackward0 = node_class("LinalgSolveExBackward0", _solve_vjp, _solve_jvp)
+
+
+def linalg_solve(A, B, *, left=True, out=None):
+    """The solution ``X`` of ``A X = B`` (``X A = B`` when ``left=False``); ``B`` may be a
+    (batch of) vector(s)."""
+    from ..dtypes import from_np
+
+    a, b = A._data, B._data
+    _check_matrix("linalg.solve", a)
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+            f"{from_np(a.dtype).scalar_name} and B of type {from_np(b.dtype).scalar_name} "
+            "instead")
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    bm = b[..., None] if vector else b
+    n = a.shape[-1]
+    if (bm.shape[-2] if left else bm.shape[-1]) != n:
+        shape = f"{bm.shape[-2]}x{bm.shape[-1]}"
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation {eq} "
+                           f"({n}x{n} and {shape})")
+    batch = np.broadcast_shapes(a.shape[:-2], bm.shape[:-2])
+    aa = np.broadcast_to(a, batch + a.shape[-2:])
+    bb = np.broadcast_to(bm, batch + bm.shape[-2:])
+    try:
+        if left:
+            data = np.linalg.solve(aa, bb)
+        else:
+            data = np.swapaxes(np.linalg.solve(np.swapaxes(aa, -1, -2), np.swapaxes(bb, -1, -2)),
+                               -1, -2)
+    except np.linalg.LinAlgError:
+        raise _LinAlgError("torch.linalg.solve: The solver failed because the input matrix is "
+                           "singular.") from None
+    if vector:
+        data = data[..., 0]
+    data = np.ascontiguousarray(data)
+    if STATE.enabled:
+        ra, rb = recording(A), recording(B)
+        if ra or rb:
+            out = record(LinalgSolveExBackward0, data, (A, B), save=(A,), save_out=True,
+                         args=(left, vector))
+            return out
+    return wrap(data)
+
+
+# ---- cholesky ----
+def _phi_mask(n, dtype):
+    """Lower triangle with a halved diagonal: the projection in Cholesky's derivative."""
+    m = np.tril(np.ones((n, n), dtype=dtype))
+    m[np.diag_indices(n)] = 0.5
+    return wrap(m)
+
+
+def _cholesky_vjp(ctx, g):
+    (out,) = ctx.saved_tensors
+    upper = ctx.args[0]
+    L, gL = (_mT(out), _mT(g)) if upper else (out, g)
+    n = L._data.shape[-1]
+    linv = linalg_inv(L)
+    phi = (_mT(L) @ gL) * _phi_mask(n, L._data.dtype)
+    ga = _mT(linv) @ phi @ linv
+    return ((ga + _mT(ga)) * 0.5,)
+
+
+def _cholesky_jvp(ctx, da):
+    (out,) = ctx.saved_tensors
+    upper = ctx.args[0]
+    L = _mT(out) if upper else out
+    linv = linalg_inv(L)
+    n = L._data.shape[-1]
+    dl = L @ ((linv @ da @ _mT(linv)) * _phi_mask(n, L._data.dtype))
+    return _mT(dl) if upper else dl
+
+
+LinalgCholeskyExBackward0 = node_class("LinalgCholeskyExBackward0", _cholesky_vjp,
+                                       _cholesky_jvp)
+CholeskyBackward0 = node_class("CholeskyBackward0", _cholesky_vjp, _cholesky_jvp)
+
+
+def _cholesky(A, upper, node_cls):
+    a = A._data
+    _check_matrix("linalg.cholesky", a)
+    try:
+        data = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        flat = a.reshape(-1, *a.shape[-2:])
+        for b, m in enumerate(flat):
+            for k in range(1, m.shape[-1] + 1):
+                try:
+                    np.linalg.cholesky(m[:k, :k])
+                except np.linalg.LinAlgError:
+                    raise _LinAlgError(
+                        f"linalg.cholesky: {_batch_prefix(a, b)}The factorization could not be "
+                        "completed because the input is not positive-definite (the leading "
+                        f"minor of order {k} is not positive-definite).") from None
+        raise
+    if upper:
+        data = np.ascontiguousarray(np.swapaxes(data, -1, -2))
+    if STATE.enabled and recording(A):
+        return record(node_cls, data, (A,), save_out=True, args=(upper,))
+    return wrap(data)
+
+
+def linalg_cholesky(A, *, upper=False, out=None):
+    """The Cholesky factor ``L`` (``A = L L^T``; ``U = L^T`` when ``upper``) of each symmetric
+    positive-definite matrix (only its lower triangle is read)."""
+    return _cholesky(A, upper, LinalgCholeskyExBackward0)
+
+
+_CHOLESKY_WARNED = []  # PyTorch warns once per process
+
+
+def cholesky(input, upper=False, *, out=None):
+    """``torch.cholesky`` (deprecated in PyTorch, which warns once)."""
+    if not _CHOLESKY_WARNED:
+        _CHOLESKY_WARNED.append(True)
+        warnings.warn(
+            "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed "
+            "in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
+            "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
+            "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce "
+            "equivalent results for all valid (symmetric positive definite) inputs.",
+            UserWarning, stacklevel=2)
+    return _cholesky(input, upper, CholeskyBackward0)
+
+
+def inverse(input, *, out=None):
+    """``torch.inverse``: ``linalg.inv``."""
+    return linalg_inv(input)
+
+
+def det(input):
+    """``torch.det``: ``linalg.det``."""
+    return linalg_det(input)
+
+
+# ---- qr ----
+def _qr_square_vjp(Q, R, gQ, gR):
+    """PyTorch's QR backward for m >= n (A = QR, R square)."""
+    ga = None
+    if gR is not None:
+        ga = gR @ _mT(R)
+    if gQ is not None:
+        c = _mT(Q) @ gQ
+        ga = -c if ga is None else ga - c
+    ga = ga.triu()
+    # copyltu: the triangle mirrored, its diagonal counted once
+    ga = Q @ (ga + _mT(ga) - ga.diagonal(0, -2, -1).diag_embed())
+    if gQ is not None:
+        ga = ga + gQ
+    return ga @ _mT(linalg_inv(R))
+
+
+def _qr_vjp(ctx, gQ, gR):
+    *wide, Q, R = ctx.saved_tensors
+    mode, m, n = ctx.args
+    if mode == "r":
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when "
+                           "mode='r'. Please use linalg.qr(A, mode='reduced') if you are going "
+                           "to differentiate through linalg.qr.")
+    if mode == "complete" and m > n:
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and "
+                           "nrows > ncols.")
+    if m >= n:
+        return (_qr_square_vjp(Q, R, gQ, gR),)
+    # NOTE: wide A = [X | Y] = Q [R_X | R_Y]: X's QR gets the gradient R_Y's part sends to Q
+    # (R_Y = Q^T Y), and Y gets Q gR_Y.
+    Y = wide[0]
+    rx = R.narrow(-1, 0, m)
+    gx_r = gR.narrow(-1, 0, m) if gR is not None else None
+    gy_r = gR.narrow(-1, m, n - m) if gR is not None else None
+    gq = gQ
+    if gy_r is not None:
+        c = Y @ _mT(gy_r)
+        gq = c if gq is None else gq + c
+    from .join import cat
+
+    gx = _qr_square_vjp(Q, rx, gq, gx_r)
+    if gy_r is None:
+        return (cat([gx, wrap(np.zeros(gx._data.shape[:-1] + (n - m,), gx._data.dtype))], -1),)
+    return (cat([gx, Q @ gy_r], -1),)
+
+
+def _qr_square_jvp(Q, R, da):
+    rinv = linalg_inv(R)
+    c = _mT(Q) @ da @ rinv
+    low = c.tril(-1)
+    omega = low - _mT(low)
+    dr = (c - omega) @ R
+    dq = da @ rinv - Q @ (c - omega)
+    return dq, dr
+
+
+def _qr_jvp(ctx, da):
+    *wide, Q, R = ctx.saved_tensors
+    mode, m, n = ctx.args
+    if m >= n:
+        return _qr_square_jvp(Q, R, da)
+    from .join import cat
+
+    Y = wide[0]
+    dq, drx = _qr_square_jvp(Q, R.narrow(-1, 0, m), da.narrow(-1, 0, m))
+    dry = _mT(dq) @ Y + _mT(Q) @ da.narrow(-1, m, n - m)
+    return dq, cat([drx, dry], -1)
+
+
+LinalgQrBackward0 = node_class("LinalgQrBackward0", _qr_vjp, _qr_jvp)
+
+
+def linalg_qr(A, mode="reduced", *, out=None):
+    """``(Q, R)`` with ``A = Q R``, ``Q`` orthonormal columns and ``R`` upper triangular
+    (``mode``: 'reduced', 'complete', or 'r' for R alone, Q then empty)."""
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           "'reduced' (default), 'r', or 'complete'")
+    a = A._data
+    _check_matrix("linalg.qr", a, square=False)
+    m, n = a.shape[-2:]
+    if mode == "r":
+        r = np.linalg.qr(a, mode="r") if a.size else np.zeros(a.shape[:-2] + (min(m, n), n),
+                                                              a.dtype)
+        q = np.zeros((0,), a.dtype)
+    else:
+        q, r = np.linalg.qr(a, mode=mode)
+    q, r = np.ascontiguousarray(q), np.ascontiguousarray(r)
+    if STATE.enabled and recording(A):
+        wide = m < n and mode != "r"
+        outs = record_multi(LinalgQrBackward0, (q, r), (A,), args=(mode, m, n),
+                            save=(A.narrow(-1, m, n - m),) if wide else ())
+        node = outs[0]._grad_fn
+        node.save_output(outs[0], 0)
+        node.save_output(outs[1], 1)
+        return _qr_type(*outs)
+    return _qr_type(wrap(q), wrap(r))
+
+
+# ---- svd / svdvals ----
+# NOTE [spectral gradients]: svd and eigh rules divide by differences of (squared) singular
+# values / eigenvalues, so they hold for distinct ones (PyTorch's "F matrix"); the diagonal of
+# the divisor is set to 1 where the numerator's diagonal is zero.
+def _svd_vjp(ctx, gU, gS, gVh):
+    U, S, Vh = ctx.saved_tensors
+    full, m, n = ctx.args
+    k = min(m, n)
+    if full and (gU is not None or gVh is not None):
+        U, Vh = U.narrow(-1, 0, k), Vh.narrow(-2, 0, k)
+        gU = gU.narrow(-1, 0, k) if gU is not None else None
+        gVh = gVh.narrow(-2, 0, k) if gVh is not None else None
+    elif full:
+        U, Vh = U.narrow(-1, 0, k), Vh.narrow(-2, 0, k)
+    if gU is None and gVh is None:
+        return ((U * gS.unsqueeze(-2)) @ Vh,)
+    s2 = S * S
+    eye = _eye(k, S)
+    E = s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye
+    V, gV = _mT(Vh), (_mT(gVh) if gVh is not None else None)
+    ga = None
+    if gU is not None:
+        uhgu = _mT(U) @ gU
+        ga = (uhgu - _mT(uhgu)) * S.unsqueeze(-2)
+    if gV is not None:
+        vhgv = _mT(V) @ gV
+        c = S.unsqueeze(-1) * (vhgv - _mT(vhgv))
+        ga = c if ga is None else ga + c
+    ga = ga / E
+    if gS is not None:
+        ga = ga + gS.diag_embed()
+    if m > k and gU is not None:
+        ga = U @ ga
+        gus = gU / S.unsqueeze(-2)
+        ga = ga + gus - U @ (_mT(U) @ gus)
+        ga = ga @ Vh
+    elif n > k and gV is not None:
+        ga = ga @ Vh
+        gvs = gV / S.unsqueeze(-2)
+        ga = ga + _mT(gvs) - (_mT(gvs) @ V) @ Vh
+        ga = U @ ga
+    else:
+        ga = U @ ga @ Vh
+    return (ga,)
+
+
+def _svd_jvp(ctx, da):
+    U, S, Vh = ctx.saved_tensors
+    full, m, n = ctx.args
+    k = min(m, n)
+    if full:
+        U, Vh = U.narrow(-1, 0, k), Vh.narrow(-2, 0, k)
+    V = _mT(Vh)
+    dp = _mT(U) @ da @ V
+    ds = dp.diagonal(0, -2, -1)
+    s2 = S * S
+    eye = _eye(k, S)
+    F = (1 - eye) / (s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye)
+    sd, sr = S.unsqueeze(-1), S.unsqueeze(-2)
+    du = U @ (F * (dp * sr + sd * _mT(dp)))
+    dv = V @ (F * (sd * dp + _mT(dp) * sr))
+    if m > k:
+        du = du + (da @ V - U @ (_mT(U) @ da @ V)) / sr
+    if n > k:
+        dv = dv + (_mT(da) @ U - V @ (_mT(V) @ _mT(da) @ U)) / sr
+    if full and m != n:
+        from .join import cat
+
+        if m > k:
+            du = cat([du, U.narrow(-1, 0, 1).expand(*du._data.shape[:-1], m - k) * 0], -1)
+        else:
+            dv = cat([dv, V.narrow(-1, 0, 1).expand(*dv._data.shape[:-1], n - k) * 0], -1)
+    return du, ds, _mT(dv)
+
+
+LinalgSvdBackward0 = node_class("LinalgSvdBackward0", _svd_vjp, _svd_jvp)
+
+
+def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
+    """``(U, S, Vh)`` with ``A = U diag(S) Vh``, ``S`` descending."""
+    a = A._data
+    _check_matrix("linalg.svd", a, square=False)
+    m, n = a.shape[-2:]
+    if a.size:
+        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    else:
+        k = min(m, n)
+        u = np.broadcast_to(np.eye(m, m if full_matrices else k, dtype=a.dtype),
+                            a.shape[:-2] + (m, m if full_matrices else k)).copy()
+        vh = np.broadcast_to(np.eye(n if full_matrices else k, n, dtype=a.dtype),
+                             a.shape[:-2] + (n if full_matrices else k, n)).copy()
+        s = np.zeros(a.shape[:-2] + (k,), a.dtype)
+    datas = [np.ascontiguousarray(x.astype(a.dtype, copy=False)) for x in (u, s, vh)]
+    if STATE.enabled and recording(A):
+        outs = record_multi(LinalgSvdBackward0, datas, (A,), args=(full_matrices, m, n))
+        node = outs[0]._grad_fn
+        for i, o in enumerate(outs):
+            node.save_output(o, i)
+        return _svd_type(*outs)
+    return _svd_type(*(wrap(x) for x in datas))
+
+
+def linalg_svdvals(A, *, driver=None, out=None):
+    """The singular values of ``A``, descending."""
+    a = A._data
+    _check_matrix("linalg.svdvals", a, square=False)
+    if STATE.enabled and recording(A):
+        return linalg_svd(A, full_matrices=False)[1]
+    data = np.linalg.svd(a, compute_uv=False) if a.size else \
+        np.zeros(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)
+    return wrap(np.asarray(data, dtype=a.dtype))
+
+
+# ---- eigh / eigvalsh ----
+def _eigh_vjp(ctx, gL, gV):
+    L, V = ctx.saved_tensors
+    if gV is None:
+        return ((V * gL.unsqueeze(-2)) @ _mT(V),)
+    n = L._data.shape[-1]
+    eye = _eye(n, L)
+    E = L.unsqueeze(-2) - L.unsqueeze(-1) + eye
+    vhgv = _mT(V) @ gV
+    inner = (vhgv - _mT(vhgv)) * 0.5 / E
+    if gL is not None:
+        inner = inner + gL.diag_embed()
+    return (V @ inner @ _mT(V),)
+
+
+def _eigh_jvp(ctx, da):
+    L, V = ctx.saved_tensors
+    n = L._data.shape[-1]
+    eye = _eye(n, L)
+    F = (1 - eye) / (L.unsqueeze(-2) - L.unsqueeze(-1) + eye)
+    dp = _mT(V) @ da @ V
+    return dp.diagonal(0, -2, -1), V @ (F * dp)
+
+
+LinalgEighBackward0 = node_class("LinalgEighBackward0", _eigh_vjp, _eigh_jvp)
+
+
+def _check_eigh_dtype(a):
+    from ..dtypes import from_np
+
+    if a.dtype.kind not in "fc":
+        raise NotImplementedError(
+            f"\"linalg_eigh_cpu\" not implemented for '{from_np(a.dtype).scalar_name}'")
+
+
+def linalg_eigh(A, UPLO="L", *, out=None):
+    """``(eigenvalues, eigenvectors)`` of each symmetric matrix (ascending eigenvalues; only
+    the ``UPLO`` triangle is read)."""
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    a = A._data
+    _check_eigh_dtype(a)
+    _check_matrix("linalg.eigh", a)
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    datas = [np.ascontiguousarray(x.astype(a.dtype, copy=False)) for x in (w, v)]
+    if STATE.enabled and recording(A):
+        outs = record_multi(LinalgEighBackward0, datas, (A,))
+        node = outs[0]._grad_fn
+        node.save_output(outs[0], 0)
+        node.save_output(outs[1], 1)
+        return _eigh_type(*outs)
+    return _eigh_type(*(wrap(x) for x in datas))
+
+
+def linalg_eigvalsh(A, UPLO="L", *, out=None):
+    """The eigenvalues of each symmetric matrix, ascending."""
+    if STATE.enabled and recording(A):
+        return linalg_eigh(A, UPLO)[0]
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    a = A._data
+    _check_eigh_dtype(a)
+    _check_matrix("linalg.eigvalsh", a)
+    return wrap(np.ascontiguousarray(np.linalg.eigvalsh(a, UPLO=UPLO).astype(a.dtype)))
+
+
+# ---- pinv ----
+def _pinv_vjp(ctx, g):
+    A, P = ctx.saved_tensors
+    m, n = A._data.shape[-2:]
+    ph, gh = _mT(P), _mT(g)
+    if m <= n:
+        K = gh @ P
+        kph = K @ ph
+        return (-_mT(P @ K) + kph - (A @ P) @ kph + (ph @ P) @ (gh - K @ A),)
+    K = P @ gh
+    phk = ph @ K
+    return (-_mT(K @ P) + (gh - A @ K) @ P @ ph + phk - phk @ P @ A,)
+
+
+def _pinv_jvp(ctx, da):
+    A, P = ctx.saved_tensors
+    m, n = A._data.shape[-2:]
+    ph, dah = _mT(P), _mT(da)
+    return (-(P @ da @ P) + (P @ ph) @ dah @ (_eye(m, A) - A @ P)
+            + (_eye(n, A) - P @ A) @ dah @ (ph @ P))
+
+
+LinalgPinvBackward0 = node_class("LinalgPinvBackward0", _pinv_vjp, _pinv_jvp)
+
+
+def _pinv_data(a, atol, rtol, hermitian):
+    m, n = a.shape[-2:]
+    if rtol is None:
+        rtol = np.finfo(a.dtype).eps * max(m, n) if atol is None or atol == 0 else 0.0
+    atol = 0.0 if atol is None else atol
+    atol = atol._data[..., None] if isinstance(atol, Tensor) else atol
+    rtol = rtol._data[..., None] if isinstance(rtol, Tensor) else rtol
+    if a.size == 0:
+        return np.zeros(a.shape[:-2] + (n, m), a.dtype)
+    if hermitian:
+        w, v = np.linalg.eigh(a)
+        big = np.max(np.abs(w), axis=-1, keepdims=True)
+        keep = np.abs(w) > np.maximum(atol, rtol * big)
+        winv = np.where(keep, 1 / np.where(keep, w, 1), 0)
+        return (v * winv[..., None, :]) @ np.swapaxes(v, -1, -2)
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    keep = s > np.maximum(atol, rtol * s[..., :1])
+    sinv = np.where(keep, 1 / np.where(keep, s, 1), 0)
+    return (np.swapaxes(vh, -1, -2) * sinv[..., None, :]) @ np.swapaxes(u, -1, -2)
+
+
+def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """The Moore-Penrose pseudoinverse; singular values at or below ``max(atol, rtol *
+    largest)`` count as zero (default ``rtol``: eps * max(m, n))."""
+    from ..dtypes import from_np
+
+    a = A._data
+    if a.ndim < 2 or a.dtype.kind not in "fc":
+        dt = {"float32": "Float", "float64": "Double"}.get(a.dtype.name,
+                                                           from_np(a.dtype).scalar_name)
+        raise RuntimeError(f"linalg.pinv({dt}{{{list(a.shape)}}}): expected a tensor with 2 or "
+                           "more dimensions of float, double, cfloat or cdouble types")
+    data = np.ascontiguousarray(_pinv_data(a, atol, rtol, hermitian).astype(a.dtype))
+    if STATE.enabled and recording(A):
+        return record(LinalgPinvBackward0, data, (A,), save=(A,), save_out=True)
+    return wrap(data)
+
+
+# ---- lstsq ----
+# NOTE: the solution is ``pinv(A) B`` (full rank), so its rules are pinv's; the residuals
+# ``|A X - B|^2`` are at a minimum in X, so only their explicit dependence on A and B counts.
+def _lstsq_vjp(ctx, g, gres=None, *unused):
+    A, B, X = ctx.saved_tensors
+    vector = ctx.args[0]
+    P = linalg_pinv(A)
+    b = B.unsqueeze(-1) if vector else B
+    x = X.unsqueeze(-1) if vector else X
+    ga = gb = None
+    if g is not None:
+        gx = g.unsqueeze(-1) if vector else g
+        if ctx.next_functions[0][0] is not None:
+            ga = _pinv_vjp(_FakeCtx(A, P), gx @ _mT(b))[0]
+        if ctx.next_functions[1][0] is not None:
+            gb = _mT(P) @ gx
+    if gres is not None and gres._data.size:
+        r2 = ((A @ x - b) * 2) * gres.unsqueeze(-2)
+        if ctx.next_functions[0][0] is not None:
+            c = r2 @ _mT(x)
+            ga = c if ga is None else ga + c
+        if ctx.next_functions[1][0] is not None:
+            gb = -r2 if gb is None else gb - r2
+    if gb is not None and vector:
+        gb = gb.squeeze(-1)
+    return ga, gb
+
+
+def _lstsq_jvp(ctx, da, db):
+    A, B, X = ctx.saved_tensors
+    vector = ctx.args[0]
+    P = linalg_pinv(A)
+    b = B.unsqueeze(-1) if vector else B
+    x = X.unsqueeze(-1) if vector else X
+    total = None
+    if da is not None:
+        total = _pinv_jvp(_FakeCtx(A, P), da) @ b
+    if db is not None:
+        c = P @ (db.unsqueeze(-1) if vector else db)
+        total = c if total is None else total + c
+    total = total.squeeze(-1) if vector else total
+    dx = total.expand(ctx._meta[0][0])
+    shape, dtype = ctx._meta[1]
+    if not np.prod(shape):
+        return dx, out_zeros(ctx, 1), out_zeros(ctx, 2), out_zeros(ctx, 3)
+    dr = (da @ x if da is not None else 0) - (b * 0 + (db.unsqueeze(-1) if vector else db)
+                                               if db is not None else 0)
+    dres = ((A @ x - b) * dr * 2).sum(-2)
+    return dx, dres, out_zeros(ctx, 2), out_zeros(ctx, 3)
+
+
+class _FakeCtx:
+    """Saved tensors for calling the pinv rules directly (lstsq reuses them)."""
+
+    __slots__ = ("saved_tensors",)
+
+    def __init__(self, *saved):
+        self.saved_tensors = saved
+
+
+LinalgLstsqBackward0 = node_class("LinalgLstsqBackward0", _lstsq_vjp, _lstsq_jvp)
+
+
+def linalg_lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares solution of ``A X = B`` as ``(solution, residuals, rank,
+    singular_values)``; which of the last three are filled depends on ``driver`` as in
+    PyTorch on CPU (default 'gelsy': the rank only)."""
+    a, b = A._data, B._data
+    if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
+                           "gelsy, gelsd, gelss)")
+    if not (a.ndim >= b.ndim and a.ndim - b.ndim <= 1):
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "
+                           "other.dim() and (input.dim() - other.dim()) <= 1")
+    vector = b.ndim == a.ndim - 1
+    bm = b[..., None] if vector else b
+    if a.shape[-2] != bm.shape[-2]:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    if a.dtype != b.dtype:
+        raise RuntimeError("torch.linalg.lstsq: Expected input and other to have the same dtype, "
+                           f"but got input's dtype {A.dtype.scalar_name} and other's dtype "
+                           f"{B.dtype.scalar_name}")
+    if a.dtype.kind not in "fc":
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    m, n = a.shape[-2:]
+    driver = driver or "gelsy"
+    eps = np.finfo(a.dtype).eps
+    rc = eps * max(m, n) if rcond is None or rcond < 0 else rcond
+    pinv = _pinv_data(a, None, rc, False)
+    data = np.ascontiguousarray(pinv @ bm)
+    if vector:
+        data = data[..., 0]
+    s = np.linalg.svd(a, compute_uv=False) if a.size else np.zeros(a.shape[:-2] + (0,), a.dtype)
+    if s.shape[-1]:
+        rank = np.sum(s > rc * s[..., :1], axis=-1).astype(np.int64)
+    else:
+        rank = np.zeros(a.shape[:-2], np.int64)
+    empty = np.zeros((0,), a.dtype)
+    residuals, svals = empty, empty
+    if driver in ("gelsd", "gelss"):
+        svals = s.astype(a.dtype)
+    if driver != "gelsy" and m > n and np.all(rank == n):
+        r = a @ (data[..., None] if vector else data) - bm
+        residuals = np.sum(r * r, axis=-2).astype(a.dtype)
+    if driver == "gels":
+        rank = np.zeros((0,), np.int64)
+    datas = (data, np.asarray(residuals), np.asarray(rank), np.asarray(svals))
+    if STATE.enabled and recording(A, B):
+        outs = record_multi(LinalgLstsqBackward0, datas, (A, B), save=(A, B), args=(vector,),
+                            differentiable=(True, True, False, False))
+        outs[0]._grad_fn.save_output(outs[0], 0)
+        return _lstsq_type(*outs)
+    return _lstsq_type(*(wrap(d) for d in datas))
+
+
+# ---- matrix_exp ----
+_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+           129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+           40840800., 960960., 16380., 182., 1.)
+
+
+def _expm(a):
+    """exp of each matrix: scaling and squaring with the [13/13] Padé approximant (Higham
+    2005), batched."""
+    n = a.shape[-1]
+    if a.size == 0:
+        return a.copy()
+    work = a.astype(np.float64)
+    norm1 = np.max(np.sum(np.abs(work), axis=-2), axis=-1)
+    theta13 = 5.371920351148152
+    squarings = np.maximum(0, np.ceil(np.log2(np.maximum(norm1, 1e-300) / theta13))).astype(int)
+    squarings = np.where(norm1 > theta13, squarings, 0)
+    work = work / (2.0 ** squarings)[..., None, None]
+    b = _PADE13
+    eye = np.broadcast_to(np.eye(n), work.shape)
+    a2 = work @ work
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = work @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
+                + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + \
+        b[0] * eye
+    r = np.linalg.solve(v - u, v + u)
+    for k in range(int(squarings.max(initial=0))):
+        sq = r @ r
+        r = np.where((squarings > k)[..., None, None], sq, r)
+    return r.astype(a.dtype)
+
+
+def _block_exp_corner(X, D):
+    """The upper-right block of ``exp([[X, D], [0, X]])``: the derivative of exp at ``X`` in
+    direction ``D`` (a differentiable ember computation)."""
+    from .join import cat
+
+    n = X._data.shape[-1]
+    zero = X * 0
+    top = cat([X, D], -1)
+    bottom = cat([zero, X], -1)
+    big = linalg_matrix_exp(cat([top, bottom], -2))
+    return big.narrow(-2, 0, n).narrow(-1, n, n)
+
+
+def _matrix_exp_vjp(ctx, g):
+    (A,) = ctx.saved_tensors
+    return (_block_exp_corner(_mT(A), g),)
+
+
+def _matrix_exp_jvp(ctx, da):
+    (A,) = ctx.saved_tensors
+    return _block_exp_corner(A, da)
+
+
+LinalgMatrixExpBackward0 = node_class("LinalgMatrixExpBackward0", _matrix_exp_vjp,
+                                      _matrix_exp_jvp)
+
+
+def linalg_matrix_exp(A):
+    """The matrix exponential of each square matrix."""
+    a = A._data
+    _check_matrix("linalg.matrix_exp", a)
+    data = _expm(a)
+    if STATE.enabled and recording(A):
+        return record(LinalgMatrixExpBackward0, data, (A,), save=(A,))
+    return wrap(data)
+
+
+# ---- matrix_norm / norm ----
+def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """Matrix norms over the two ``dim``: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf."""
+    from ..tensor import _wrap_dim
+    from .reduction import amax, amin, linalg_vector_norm
+
+    a = A._data
+    if a.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if dtype is None and a.dtype.kind not in "fc":
+        from ..dtypes import from_np
+
+        raise RuntimeError("linalg.matrix_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {from_np(a.dtype).scalar_name}")
+    if dtype is not None:
+        A = A.to(dtype)
+    d0, d1 = (_wrap_dim(d, a.ndim) for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
+                           f"{dim[1]})")
+    if ord == "fro":
+        return linalg_vector_norm(A, 2, (d0, d1), keepdim)
+    inf = float("inf")
+    if ord not in ("nuc", 1, -1, 2, -2, inf, -inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if ord in ("nuc", 2, -2):
+        x = A.movedim((d0, d1), (-2, -1))
+        s = linalg_svdvals(x)
+        if ord == "nuc":
+            r = s.sum(-1)
+        else:
+            r = amax(s, -1) if ord == 2 else amin(s, -1)
+        if keepdim:
+            r = r.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (d0, d1))
+        return r
+    # 1 / -1: max / min column sum; inf / -inf: max / min row sum
+    sum_dim, ext_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
+    sums = A.abs().sum(sum_dim, keepdim=True)
+    return (amax if ord > 0 else amin)(sums, ext_dim, keepdim=True) if keepdim else \
+        (amax if ord > 0 else amin)(sums.squeeze(sum_dim),
+                                     ext_dim - (1 if ext_dim > sum_dim else 0))
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    """A vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim`` a pair, or a
+    2-D input); with neither ``ord`` nor ``dim``, the 2-norm of all elements."""
+    from .reduction import linalg_vector_norm
+
+    a = A._data
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 2:
+            return linalg_matrix_norm(A, "fro" if ord is None else ord, dims, keepdim,
+                                      dtype=dtype)
+        return linalg_vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+    if ord is None:
+        return linalg_vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if isinstance(ord, str):
+        return linalg_matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    if a.ndim not in (1, 2):
+        raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {a.ndim}D.")
+    if a.ndim == 1:
+        return linalg_vector_norm(A, ord, None, keepdim, dtype=dtype)
+    return linalg_matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+
+
+# ---- solve_triangular / cholesky_solve / cholesky_inverse ----
+def _tri_solve_data(a, b, upper, left, unit):
+    """``A X = B`` (``X A = B`` when not ``left``) for triangular ``A`` by substitution,
+    vectorised over batches and columns (a zero diagonal gives inf/nan, as LAPACK's trsm)."""
+    if not left:
+        return np.swapaxes(_tri_solve_data(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2),
+                                           not upper, True, unit), -1, -2)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = np.broadcast_to(a, batch + a.shape[-2:])
+    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b))
+    n = a.shape[-1]
+    order = range(n - 1, -1, -1) if upper else range(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in order:
+            rest = slice(i + 1, n) if upper else slice(0, i)
+            acc = x[..., i, :] - np.einsum("...k,...kj->...j", a[..., i, rest], x[..., rest, :])
+            x[..., i, :] = acc if unit else acc / a[..., i, i][..., None]
+    return x
+
+
+def _tri_part(A, upper, unit):
+    """The triangle of ``A`` the solve reads (strict when the diagonal is taken as ones)."""
+    k = (1 if upper else -1) if unit else 0
+    return A.triu(k) if upper else A.tril(k)
+
+
+def _solve_triangular_vjp(ctx, g):
+    A, X = ctx.saved_tensors
+    upper, left, unit = ctx.args
+    gB = linalg_solve_triangular(_mT(A), g, upper=not upper, left=left, unitriangular=unit)
+    ga = None
+    if ctx.next_functions[0][0] is not None:
+        ga = -(gB @ _mT(X)) if left else -(_mT(X) @ gB)
+        ga = _tri_part(ga, upper, unit)
+    return ga, gB
+
+
+def _solve_triangular_jvp(ctx, da, db):
+    A, X = ctx.saved_tensors
+    upper, left, unit = ctx.args
+    rhs = None
+    if da is not None:
+        dt = _tri_part(da, upper, unit)
+        rhs = -(dt @ X) if left else -(X @ dt)
+    if db is not None:
+        rhs = db if rhs is None else rhs + db
+    return linalg_solve_triangular(A, rhs, upper=upper, left=left,
+                                   unitriangular=unit).expand(ctx._meta[0][0])
+
+
+LinalgSolveTriangularBackward0 = node_class("LinalgSolveTriangularBackward0",
+                                            _solve_triangular_vjp, _solve_triangular_jvp)
+
+
+def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    """The solution of ``A X = B`` (``X A = B`` when not ``left``) for triangular ``A``; only
+    its ``upper`` or lower triangle is read (and not its diagonal when ``unitriangular``)."""
+    a, b = A._data, B._data
+    _check_matrix("linalg.solve_triangular", a)
+    if b.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
+                           "dimensions.")
+    n = a.shape[-1]
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
+                           f"equation {eq} ({n}x{n} and {b.shape[-2]}x{b.shape[-1]})")
+    data = _tri_solve_data(a, b, upper, left, unitriangular).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(A, B):
+        return record(LinalgSolveTriangularBackward0, data, (A, B), save=(A,), save_out=True,
+                      args=(upper, left, unitriangular))
+    return wrap(data)
+
+
+def _cholesky_solve_vjp(ctx, g):
+    L, X = ctx.saved_tensors
+    upper = ctx.args[0]
+    gB = cholesky_solve(g, L, upper)
+    gL = None
+    if ctx.next_functions[1][0] is not None:
+        c = gB @ _mT(X)
+        c = c + _mT(c)
+        gL = -(L @ c) if upper else -(c @ L)
+    return gB, gL
+
+
+def _cholesky_solve_jvp(ctx, db, dl):
+    L, X = ctx.saved_tensors
+    upper = ctx.args[0]
+    rhs = db
+    if dl is not None:
+        da = _mT(dl) @ L + _mT(L) @ dl if upper else dl @ _mT(L) + L @ _mT(dl)
+        c = -(da @ X)
+        rhs = c if rhs is None else rhs + c
+    return cholesky_solve(rhs, L, upper).expand(ctx._meta[0][0])
+
+
+CholeskySolveBackward0 = node_class("CholeskySolveBackward0", _cholesky_solve_vjp,
+                                    _cholesky_solve_jvp)
+
+
+def cholesky_solve(B, L, upper=False, *, out=None):
+    """The solution of ``A X = B`` given the Cholesky factor ``L`` of ``A`` (``A = L L^T``, or
+    ``U^T U`` when ``upper``)."""
+    b, l_ = B._data, L._data
+    if b.ndim < 2 or l_.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {b.ndim} dimensions "
+                           "instead" if b.ndim < 2 else f"u should have at least 2 dimensions, "
+                           f"but has {l_.ndim} dimensions instead")
+    if l_.shape[-1] != l_.shape[-2] or b.shape[-2] != l_.shape[-1]:
+        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is "
+                           f"{l_.shape[-2]} by {l_.shape[-1]} but each b matrix is "
+                           f"{b.shape[-2]} by {b.shape[-1]}")
+    y = _tri_solve_data(l_, b, upper, True, False) if not upper else \
+        _tri_solve_data(np.swapaxes(l_, -1, -2), b, False, True, False)
+    data = _tri_solve_data(np.swapaxes(l_, -1, -2), y, True, True, False) if not upper else \
+        _tri_solve_data(l_, y, True, True, False)
+    data = data.astype(np.result_type(b, l_), copy=False)
+    if STATE.enabled and recording(B, L):
+        return record(CholeskySolveBackward0, data, (B, L), save=(L,), save_out=True,
+                      args=(upper,))
+    return wrap(data)
+
+
+def _cholesky_inverse_vjp(ctx, g):
+    L, out = ctx.saved_tensors
+    upper = ctx.args[0]
+    m = out @ g @ out
+    m = m + _mT(m)
+    return (-(L @ m) if upper else -(m @ L),)
+
+
+def _cholesky_inverse_jvp(ctx, dl):
+    L, out = ctx.saved_tensors
+    upper = ctx.args[0]
+    da = _mT(dl) @ L + _mT(L) @ dl if upper else dl @ _mT(L) + L @ _mT(dl)
+    return -(out @ da @ out)
+
+
+CholeskyInverseBackward0 = node_class("CholeskyInverseBackward0", _cholesky_inverse_vjp,
+                                      _cholesky_inverse_jvp)
+
+
+def cholesky_inverse(L, upper=False, *, out=None):
+    """The inverse of ``A`` from its Cholesky factor (``A = L L^T``, or ``U^T U``)."""
+    l_ = L._data
+    _check_matrix("cholesky_inverse", l_, float_only=False)
+    eye = np.broadcast_to(np.eye(l_.shape[-1], dtype=l_.dtype), l_.shape)
+    lt = np.swapaxes(l_, -1, -2)
+    if upper:
+        data = _tri_solve_data(l_, _tri_solve_data(lt, eye, False, True, False), True, True,
+                               False)
+    else:
+        data = _tri_solve_data(lt, _tri_solve_data(l_, eye, False, True, False), True, True,
+                               False)
+    data = data.astype(l_.dtype, copy=False)
+    if STATE.enabled and recording(L):
+        return record(CholeskyInverseBackward0, data, (L,), save=(L,), save_out=True,
+                      args=(upper,))
+    return wrap(data)
+
+
+# ---- the *_ex forms, matrix_rank, matrix_power ----
+_inv_ex_type = _result_type("linalg_inv_ex", ("inverse", "info"))
+_cholesky_ex_type = _result_type("linalg_cholesky_ex", ("L", "info"))
+_solve_ex_type = _result_type("linalg_solve_ex", ("result", "info"))
+
+
+def _info(a):
+    return wrap(np.zeros(a.shape[:-2], dtype=np.int32))
+
+
+def linalg_inv_ex(A, *, check_errors=False, out=None):
+    """``(inverse, info)``: ``linalg.inv`` with LAPACK's status (0: success). A singular input
+    raises (ember does not return LAPACK's partial results)."""
+    return _inv_ex_type(linalg_inv(A), _info(A._data))
+
+
+def linalg_cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+    """``(L, info)``: ``linalg.cholesky`` with LAPACK's status (0: success). A non
+    positive-definite input raises."""
+    return _cholesky_ex_type(linalg_cholesky(A, upper=upper), _info(A._data))
+
+
+def linalg_solve_ex(A, B, *, left=True, check_errors=False, out=None):
+    """``(result, info)``: ``linalg.solve`` with LAPACK's status (0: success)."""
+    return _solve_ex_type(linalg_solve(A, B, left=left), _info(A._data))
+
+
+def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """The number of singular values above ``max(atol, rtol * largest)`` (defaults as pinv)."""
+    a = A._data
+    _check_matrix("linalg.matrix_rank", a, square=False)
+    m, n = a.shape[-2:]
+    if rtol is None:
+        rtol = np.finfo(a.dtype).eps * max(m, n) if atol is None or atol == 0 else 0.0
+    atol = 0.0 if atol is None else atol
+    if a.size == 0:
+        return wrap(np.zeros(a.shape[:-2], np.int64))
+    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    big = np.max(s, axis=-1, keepdims=True)
+    return wrap(np.sum(s > np.maximum(atol, rtol * big), axis=-1).astype(np.int64))
+
+
+def linalg_matrix_power(A, n, *, out=None):
+    """``A`` to the integer power ``n`` (``n < 0``: of its inverse), by repeated squaring."""
+    from .linalg import matmul
+
+    a = A._data
+    if a.ndim < 2:
+        raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but "
+                           f"they are {a.shape[-2]} by {a.shape[-1]} matrices")
+    if n == 0:
+        eye = wrap(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy())
+        return A.clone().copy_(eye)
+    if n < 0:
+        A, n = linalg_inv(A), -n
+    if n == 1:
+        return A.clone()
+    if n == 2:
+        return matmul(A, A)
+    if n == 3:
+        return matmul(matmul(A, A), A)
+    # NOTE: PyTorch's order of products (bits of n from the lowest), so graphs read the same
+    z = result = None
+    while n > 0:
+        bit, n = n % 2, n // 2
+        z = A if z is None else matmul(z, z)
+        if bit:
+            result = z if result is None else matmul(result, z)
+    return result
+
+
+def linalg_cond(A, p=None, *, out=None):
+    """The condition number of each matrix in the ``p`` norm (default 2: the ratio of the
+    largest to the smallest singular value); singular matrices give inf."""
+    from .select import nan_to_num
+
+    a = A._data
+    inf = float("inf")
+    if a.ndim < 2:
+        raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
+    if p not in (None, 2, -2, 1, -1, inf, -inf, "fro", "nuc"):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    if p in (None, 2, -2):
+        s = linalg_svdvals(A)
+        big, small = s.narrow(-1, 0, 1), s.narrow(-1, s._data.shape[-1] - 1, 1)
+        return (big / small if p != -2 else small / big).squeeze(-1)
+    if a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but "
+                           f"they are {a.shape[-2]} by {a.shape[-1]} matrices")
+    try:
+        inverse = linalg_inv(A)
+    except _LinAlgError:
+        # NOTE: as PyTorch (inv_ex, then inf where the factorisation failed)
+        singular = np.array([_first_zero_pivot(m) > 0 for m in a.reshape(-1, *a.shape[-2:])])
+        inv_data = np.zeros_like(a).reshape(-1, *a.shape[-2:])
+        good = ~singular
+        if good.any():
+            inv_data[good] = np.linalg.inv(a.reshape(-1, *a.shape[-2:])[good])
+        inv_data[singular] = inf
+        inverse = wrap(inv_data.reshape(a.shape))
+    with np.errstate(invalid="ignore"):  # 0 * inf for a zero matrix: nan, then inf
+        r = linalg_matrix_norm(A, p) * linalg_matrix_norm(inverse, p)
+    return nan_to_num(r, nan=inf, posinf=inf)
+
+
+# ---- LU: lu_factor, lu, lu_unpack, lu_solve ----
+_lu_factor_type = _result_type("linalg_lu_factor", ("LU", "pivots"))
+_lu_factor_ex_type = _result_type("linalg_lu_factor_ex", ("LU", "pivots", "info"))
+_lu_type = _result_type("linalg_lu", ("P", "L", "U"))
+_lu_unpack_type = _result_type("lu_unpack", ("P", "L", "U"))
+
+
+def _lu_data(a):
+    """LU with partial pivoting (LAPACK getrf), batched: the packed factors, 1-based int32
+    pivots and LAPACK's info (1-based index of the first zero pivot, or 0)."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    lu = np.array(a.reshape(-1, m, n), dtype=a.dtype)
+    batch = lu.shape[0]
+    piv = np.zeros((batch, k), np.int32)
+    info = np.zeros(batch, np.int32)
+    rows = np.arange(batch)
+    for j in range(k):
+        p = j + np.argmax(np.abs(lu[:, j:, j]), axis=1)
+        piv[:, j] = p + 1
+        top = lu[rows, j].copy()
+        lu[rows, j] = lu[rows, p]
+        lu[rows, p] = top
+        d = lu[:, j, j]
+        zero = d == 0
+        info = np.where((info == 0) & zero, j + 1, info)
+        # NOTE: a zero pivot means the column below is zero too: nothing to eliminate
+        scale = np.where(zero, 0, 1 / np.where(zero, 1, d))
+        col = lu[:, j + 1:, j] * scale[:, None]
+        lu[:, j + 1:, j] = col
+        lu[:, j + 1:, j + 1:] -= col[:, :, None] * lu[:, j, None, j + 1:]
+    lead = a.shape[:-2]
+    return lu.reshape(a.shape), piv.reshape(lead + (k,)), info.reshape(lead)
+
+
+def _perm_matrix(piv, m, dtype):
+    """P with ``A = P L U`` from LAPACK's sequential row swaps."""
+    lead = piv.shape[:-1]
+    flat = piv.reshape(-1, piv.shape[-1]).astype(np.int64) - 1
+    perm = np.tile(np.arange(m), (flat.shape[0], 1))
+    rows = np.arange(flat.shape[0])
+    for j in range(flat.shape[1]):
+        p = flat[:, j]
+        top = perm[rows, j].copy()
+        perm[rows, j] = perm[rows, p]
+        perm[rows, p] = top
+    P = np.zeros((flat.shape[0], m, m), dtype)
+    P[rows[:, None], perm, np.arange(m)[None, :]] = 1
+    return P.reshape(lead + (m, m))
+
+
+def _unpack_data(lu):
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    L = np.tril(lu[..., :, :k], -1) + np.eye(m, k, dtype=lu.dtype)
+    U = np.triu(lu[..., :k, :])
+    return L, U
+
+
+def _lu_grad(P, L, U, gL, gU):
+    """PyTorch's linalg_lu_backward: the gradient of A = P L U from those of L and U."""
+    from .join import cat
+
+    m, k = L._data.shape[-2:]
+    n = U._data.shape[-1]
+    if m == n:
+        ga = None
+        if gL is not None:
+            ga = (_mT(L) @ gL).tril(-1)
+        if gU is not None:
+            c = (gU @ _mT(U)).triu()
+            ga = c if ga is None else ga + c
+        ga = linalg_solve_triangular(_mT(U), ga, upper=False, left=False)
+        ga = linalg_solve_triangular(_mT(L), ga, upper=True, unitriangular=True)
+    elif m < n:
+        u1, u2 = U.narrow(-1, 0, k), U.narrow(-1, k, n - k)
+        ga = _mT(L) @ gL if gL is not None else None
+        if gU is not None:
+            c = gU.triu() @ _mT(U)
+            ga = -c if ga is None else ga - c
+        ga = linalg_solve_triangular(_mT(u1), ga.tril(-1), upper=False, left=False)
+        if gU is not None:
+            ga = cat([ga + gU.narrow(-1, 0, k).triu(), gU.narrow(-1, k, n - k)], -1)
+        ga = linalg_solve_triangular(_mT(L), ga, upper=True, unitriangular=True)
+        if gU is None:
+            ga = cat([ga, u2 * 0], -1)
+    else:
+        l1, l2 = L.narrow(-2, 0, k), L.narrow(-2, k, m - k)
+        ga = gU @ _mT(U) if gU is not None else None
+        if gL is not None:
+            c = _mT(L) @ gL.tril(-1)
+            ga = -c if ga is None else ga - c
+        ga = linalg_solve_triangular(_mT(l1), ga.triu(), upper=True, unitriangular=True)
+        if gL is not None:
+            ga = cat([ga + gL.narrow(-2, 0, k).tril(-1), gL.narrow(-2, k, m - k)], -2)
+        ga = linalg_solve_triangular(_mT(U), ga, upper=False, left=False)
+        if gL is None:
+            ga = cat([ga, l2 * 0], -2)
+    return P @ ga
+
+
+def _lu_tangent(P, L, U, da):
+    """Tangents of L and U for A = P L U (square, tall or wide)."""
+    from .join import cat
+
+    m, k = L._data.shape[-2:]
+    n = U._data.shape[-1]
+    pa = _mT(P) @ da
+    l1, u1 = L.narrow(-2, 0, k), U.narrow(-1, 0, k)
+    x = linalg_solve_triangular(
+        l1, linalg_solve_triangular(u1, pa.narrow(-2, 0, k).narrow(-1, 0, k), upper=True,
+                                    left=False), upper=False, unitriangular=True)
+    dl1 = l1 @ x.tril(-1)
+    du1 = x.triu() @ u1
+    dl, du = dl1, du1
+    if m > k:
+        dl2 = linalg_solve_triangular(u1, pa.narrow(-2, k, m - k) - L.narrow(-2, k, m - k) @ du1,
+                                      upper=True, left=False)
+        dl = cat([dl1, dl2], -2)
+    if n > k:
+        du2 = linalg_solve_triangular(l1, pa.narrow(-1, k, n - k) - dl1 @ U.narrow(-1, k, n - k),
+                                      upper=False, unitriangular=True)
+        du = cat([du1, du2], -1)
+    return dl, du
+
+
+def _lu_vjp(ctx, gP, gL, gU):
+    P, L, U = ctx.saved_tensors
+    return (_lu_grad(P, L, U, gL, gU),)
+
+
+def _lu_jvp(ctx, da):
+    P, L, U = ctx.saved_tensors
+    dl, du = _lu_tangent(P, L, U, da)
+    return out_zeros(ctx, 0), dl, du
+
+
+LinalgLuBackward0 = node_class("LinalgLuBackward0", _lu_vjp, _lu_jvp)
+
+
+def _check_lu_input(name, a):
+    if a.ndim < 2:
+        raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
+                           f"size: {list(a.shape)} instead")
+    _check_matrix(name, a, square=False)
+
+
+def linalg_lu(A, *, pivot=True, out=None):
+    """``(P, L, U)`` with ``A = P L U``: P a permutation, L unit lower trapezoidal (m x k), U
+    upper trapezoidal (k x n)."""
+    a = A._data
+    _check_lu_input("linalg.lu", a)
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    lu, piv, _ = _lu_data(a)
+    L, U = _unpack_data(lu)
+    P = _perm_matrix(piv, a.shape[-2], a.dtype)
+    datas = (P, L, U)
+    if STATE.enabled and recording(A):
+        outs = record_multi(LinalgLuBackward0, datas, (A,), differentiable=(False, True, True))
+        node = outs[1]._grad_fn
+        node.save(outs[0])
+        node.save_output(outs[1], 1)
+        node.save_output(outs[2], 2)
+        return _lu_type(*outs)
+    return _lu_type(*(wrap(d) for d in datas))
+
+
+def _pack(dl, du):
+    """The packed-LU form of tangents/gradients of L and U (strict lower part of L + U)."""
+    from .join import cat
+
+    m, k = dl._data.shape[-2:]
+    n = du._data.shape[-1]
+    low = dl.tril(-1)
+    up = du.triu()
+    if m > k:
+        up = cat([up, low.narrow(-2, k, m - k) * 0], -2)
+    if n > k:
+        low = cat([low, up.narrow(-1, k, n - k) * 0], -1)
+    return low + up
+
+
+def _lu_factor_vjp(ctx, gLU, gpiv=None, ginfo=None):
+    P, LU = ctx.saved_tensors
+    L, U = _unpack_tensor(LU, True), _unpack_tensor(LU, False)
+    k = L._data.shape[-1]
+    gL = gLU.narrow(-1, 0, k).tril(-1)
+    gU = gLU.narrow(-2, 0, k).triu()
+    return (_lu_grad(P, L, U, gL, gU),)
+
+
+def _lu_factor_jvp(ctx, da):
+    P, LU = ctx.saved_tensors
+    L, U = _unpack_tensor(LU, True), _unpack_tensor(LU, False)
+    dl, du = _lu_tangent(P, L, U, da)
+    outs = [_pack(dl, du)] + [out_zeros(ctx, i) for i in range(1, len(ctx._meta))]
+    return tuple(outs)
+
+
+LinalgLuFactorExBackward0 = node_class("LinalgLuFactorExBackward0", _lu_factor_vjp,
+                                       _lu_factor_jvp)
+
+
+def _lu_factor(A, name, with_info):
+    a = A._data
+    _check_lu_input(name, a)
+    lu, piv, info = _lu_data(a)
+    if not with_info and np.any(info):
+        k = int(info.reshape(-1)[np.argmax(info.reshape(-1) > 0)])
+        raise RuntimeError(
+            f"torch.linalg.lu_factor: U[{k},{k}] is zero and using it on lu_solve would result "
+            "in a division by zero. If you still want to perform the factorization, consider "
+            "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+    datas = (lu, piv, info) if with_info else (lu, piv)
+    if STATE.enabled and recording(A):
+        outs = record_multi(LinalgLuFactorExBackward0, datas, (A,),
+                            save=(wrap(_perm_matrix(piv, a.shape[-2], a.dtype)),))
+        outs[0]._grad_fn.save_output(outs[0], 0)
+        return outs
+    return [wrap(d) for d in datas]
+
+
+def _unpack_tensor(lu, lower):
+    """L (unit lower) or U (upper) of a packed LU tensor, in ember ops."""
+    m, n = lu._data.shape[-2:]
+    k = min(m, n)
+    if lower:
+        return lu.narrow(-1, 0, k).tril(-1) + wrap(np.eye(m, k, dtype=lu._data.dtype))
+    return lu.narrow(-2, 0, k).triu()
+
+
+def linalg_lu_factor(A, *, pivot=True, out=None):
+    """``(LU, pivots)``: the packed LU factorisation (``lu_solve``'s input)."""
+    return _lu_factor_type(*_lu_factor(A, "linalg.lu_factor", False))
+
+
+def linalg_lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
+    """``(LU, pivots, info)``: ``lu_factor`` with LAPACK's status instead of an error."""
+    return _lu_factor_ex_type(*_lu_factor(A, "linalg.lu_factor_ex", True))
+
+
+def _lu_unpack_vjp(ctx, gP, gL, gU):
+    if gL is None:
+        gL = out_zeros(ctx, 1)
+    if gU is None:
+        gU = out_zeros(ctx, 2)
+    return (_pack(gL, gU),)
+
+
+def _lu_unpack_jvp(ctx, dlu):
+    return out_zeros(ctx, 0), _unpack_tensor(dlu, True) - wrap(
+        np.eye(*ctx._meta[1][0][-2:], dtype=ctx._meta[1][1])), _unpack_tensor(dlu, False)
+
+
+LuUnpackBackward0 = node_class("LuUnpackBackward0", _lu_unpack_vjp, _lu_unpack_jvp)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
+    """``(P, L, U)`` from a packed LU factorisation and its pivots."""
+    lu = LU_data._data
+    m, n = lu.shape[-2:]
+    L, U = _unpack_data(lu)
+    P = _perm_matrix(LU_pivots._data, m, lu.dtype)
+    if STATE.enabled and recording(LU_data):
+        outs = record_multi(LuUnpackBackward0, (P, L, U), (LU_data,),
+                            differentiable=(False, True, True), args=(m, n))
+        return _lu_unpack_type(*outs)
+    return _lu_unpack_type(wrap(P), wrap(L), wrap(U))
+
+
+def _lu_solve_vjp(ctx, g):
+    LU, X = ctx.saved_tensors
+    piv, left, adjoint = ctx.args
+    gB = linalg_lu_solve(LU, piv, g, left=left, adjoint=not adjoint)
+    gLU = None
+    if ctx.next_functions[0][0] is not None:
+        if left:
+            ga = -(X @ _mT(gB)) if adjoint else -(gB @ _mT(X))
+        else:
+            ga = -(_mT(gB) @ X) if adjoint else -(_mT(X) @ gB)
+        P = wrap(_perm_matrix(piv._data, LU._data.shape[-1], LU._data.dtype))
+        L, U = _unpack_tensor(LU, True), _unpack_tensor(LU, False)
+        pga = _mT(P) @ ga
+        gLU = (_mT(L) @ pga).triu() + (pga @ _mT(U)).tril(-1)
+    return gLU, gB
+
+
+def _lu_solve_jvp(ctx, dlu, db):
+    LU, X = ctx.saved_tensors
+    piv, left, adjoint = ctx.args
+    rhs = db
+    if dlu is not None:
+        P = wrap(_perm_matrix(piv._data, LU._data.shape[-1], LU._data.dtype))
+        L, U = _unpack_tensor(LU, True), _unpack_tensor(LU, False)
+        da = P @ (dlu.tril(-1) @ U + L @ dlu.triu())
+        da = _mT(da) if adjoint else da
+        c = -(da @ X) if left else -(X @ da)
+        rhs = c if rhs is None else rhs + c
+    return linalg_lu_solve(LU, piv, rhs, left=left, adjoint=adjoint).expand(ctx._meta[0][0])
+
+
+LinalgLuSolveBackward0 = node_class("LinalgLuSolveBackward0", _lu_solve_vjp, _lu_solve_jvp)
+
+
+def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+    """The solution of ``A X = B`` (``X A = B`` when not ``left``; ``A^T`` when ``adjoint``)
+    given ``lu_factor(A)``."""
+    lu, b = LU._data, B._data
+    n = lu.shape[-1]
+    if b.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 "
+                           "dimensions.")
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
+                           f"{b.shape[-2]}x{b.shape[-1]})")
+    L, U = _unpack_data(lu)
+    P = _perm_matrix(pivots._data, n, lu.dtype)
+    if not adjoint:
+        if left:
+            y = _tri_solve_data(L, np.swapaxes(P, -1, -2) @ b, False, True, True)
+            data = _tri_solve_data(U, y, True, True, False)
+        else:
+            y = _tri_solve_data(U, b, True, False, False)
+            data = _tri_solve_data(L, y, False, False, True) @ np.swapaxes(P, -1, -2)
+    else:
+        lt, ut = np.swapaxes(L, -1, -2), np.swapaxes(U, -1, -2)
+        if left:
+            y = _tri_solve_data(ut, b, False, True, False)
+            data = P @ _tri_solve_data(lt, y, True, True, True)
+        else:
+            y = _tri_solve_data(lt, b @ P, True, False, True)
+            data = _tri_solve_data(ut, y, False, False, False)
+    data = np.ascontiguousarray(data.astype(np.result_type(lu, b), copy=False))
+    if STATE.enabled and recording(LU, B):
+        return record(LinalgLuSolveBackward0, data, (LU, B), save=(LU,), save_out=True,
+                      args=(pivots, left, adjoint))
+    return wrap(data)
+
+
+# ---- older torch.* forms ----
+_torch_svd_type = _result_type("svd", ("U", "S", "V"))
+_torch_qr_type = _result_type("qr", ("Q", "R"))
+
+
+def svd(input, some=True, compute_uv=True, *, out=None):
+    """``torch.svd``: ``(U, S, V)`` with ``A = U diag(S) V^T`` (V, not Vh); without
+    ``compute_uv``, U and V are zero-filled."""
+    if not compute_uv:
+        s = linalg_svdvals(input)
+        m, n = input._data.shape[-2:]
+        zeros = [wrap(np.zeros(input._data.shape[:-2] + (k, k), input._data.dtype))
+                 for k in (m, n)]
+        return _torch_svd_type(zeros[0], s, zeros[1])
+    u, s, vh = linalg_svd(input, full_matrices=not some)
+    return _torch_svd_type(u, s, _mT(vh))
+
+
+def qr(input, some=True, *, out=None):
+    """``torch.qr``: ``linalg.qr`` in 'reduced' (``some``) or 'complete' mode."""
+    if not _QR_WARNED:
+        _QR_WARNED.append(True)
+        warnings.warn(
+            "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
+            "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
+            "parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\nQ, R = "
+            "torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
+    q, r = linalg_qr(input, "reduced" if some else "complete")
+    return _torch_qr_type(q, r)
+
+
+_QR_WARNED = []  # PyTorch warns once per process
+
+
+def pinverse(input, rcond=1e-15):
+    """``torch.pinverse``: ``linalg.pinv`` with ``rcond`` as the relative tolerance."""
+    return linalg_pinv(input, rtol=rcond)
+
+
+def matrix_exp(input):
+    """``torch.matrix_exp``: ``linalg.matrix_exp``."""
+    return linalg_matrix_exp(input)
+
+
+for _name, _fn in (("inverse", inverse), ("det", det), ("slogdet", slogdet), ("logdet", logdet),
+                   ("cholesky", cholesky), ("matrix_exp", matrix_exp),
+                   ("cholesky_solve", cholesky_solve), ("cholesky_inverse", cholesky_inverse),
+                   ("matrix_power", linalg_matrix_power), ("svd", svd), ("qr", qr),
+                   ("pinverse", pinverse)):
+    register(_fn, _name)
+register(lu_unpack, "lu_unpack", method=False)

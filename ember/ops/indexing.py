@@ -1,5 +1,7 @@
-"""Indexing: select, slice, narrow, ``__getitem__`` (basic and advanced), and the
-scatter-with-accumulation that advanced indexing's backward uses.
+"""Indexing: select, slice, narrow, narrow_copy, ``__getitem__`` (basic and advanced),
+index_put (the write side of advanced indexing), select_scatter/slice_scatter (the write side
+of select and slicing), and the scatter-with-accumulation that advanced indexing's backward
+uses.
 
 Contract: basic indexing (ints, slices with positive steps, None, ...) returns views, recorded
 as PyTorch records them (one SelectBackward0/SliceBackward0/UnsqueezeBackward0 per indexed
@@ -49,7 +51,8 @@ def select(input, dim, index):
     d = _wrap_dim(dim, len(shape))
     size = shape[d]
     if not -size <= index < size:
-        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{_fmt_list(shape)} at dimension {d}")
     key = (slice(None),) * d + (int(index), Ellipsis)  # ... keeps a 0-d result a view
     data = input._data[key]
     return _view_op(SelectBackward0, input, data, (_np_index, (key,)), (shape, key))
@@ -65,6 +68,10 @@ def _slice(input, d, sl):
 def narrow(input, dim, start, length):
     """The view of ``length`` elements from ``start`` along ``dim``."""
     shape = input._data.shape
+    if not shape:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     d = _wrap_dim(dim, len(shape))
     if isinstance(start, Tensor):
         start = int(start)
@@ -94,13 +101,17 @@ def _to_index_array(k, size=None):
         a = k
     else:
         a = np.asarray(k)
-        if a.dtype.kind == "f" or (a.dtype == object):
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if a.size == 0:
             a = a.astype(np.int64)
+        if a.dtype.kind == "f" or (a.dtype == object):
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if a.dtype.kind not in "iub":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if a.dtype == np.uint8:
+        import warnings
+
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                      "torch.bool instead.", UserWarning, stacklevel=4)
         a = a.astype(bool)
     return a
 
@@ -118,10 +129,10 @@ def _expand_ellipsis(key, ndim):
     seen = False
     for k in key:
         if k is Ellipsis:
-            if seen:
-                raise IndexError("an index can only have a single ellipsis ('...')")
+            # NOTE: as in PyTorch, a second ``...`` is allowed and stands for no dims.
+            if not seen:
+                out.extend([slice(None)] * (ndim - n_real))
             seen = True
-            out.extend([slice(None)] * (ndim - n_real))
         else:
             out.append(k)
     return out
@@ -220,6 +231,8 @@ def parse_key(input, key):
                     raise ValueError("slice step cannot be zero")
                 raise ValueError("step must be greater than zero")
             k = slice(_as_int(k.start), _as_int(k.stop), _as_int(k.step))
+        elif isinstance(k, str):
+            raise TypeError(f"new(): invalid data type '{type(k).__name__}'")
         elif not _is_basic_key_item(k):
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
@@ -238,11 +251,40 @@ def _as_int(v):
     return int(v)
 
 
+def split_key(items):
+    """``(basic, advanced)``: PyTorch applies ints, slices and None first (as views), then the
+    tensor indices to that view, so ``x[0, :, t]`` keeps ``t``'s dim in place (NumPy would
+    move it first). ``basic`` is None when it is all full slices."""
+    basic, adv = [], []
+    for k in items:
+        if k is None:
+            basic.append(None)
+            adv.append(slice(None))
+        elif isinstance(k, slice):
+            basic.append(k)
+            adv.append(slice(None))
+        elif isinstance(k, (int, np.integer)):
+            basic.append(k)
+        else:
+            basic.extend([slice(None)] * (k.ndim if k.dtype == bool else 1))
+            adv.append(k)
+    if all(isinstance(k, slice) and k == slice(None) for k in basic):
+        basic = None
+    return basic, tuple(adv)
+
+
 def getitem(input, key):
     """``input[key]``: basic indexing gives views (select/slice/unsqueeze), advanced copies."""
     items, advanced = parse_key(input, key)
     if advanced:
-        return _advanced_index(input, tuple(items))
+        basic, adv = split_key(items)
+        base = input if basic is None else basic_index(input, basic)
+        return _advanced_index(base, adv)
+    return basic_index(input, items)
+
+
+def basic_index(input, items):
+    """The view ``input[items]`` for a parsed key of ints, slices and None."""
     if not (STATE.enabled and recording(input)):
         key = tuple(items) + (Ellipsis,)  # ... keeps a 0-d result a view, not a scalar
         out = wrap(input._data[key])
@@ -276,9 +318,167 @@ def getitem(input, key):
     return out
 
 
+# ---- index_put: advanced indexing's write side ----
+def _index_put_vjp(ctx, g):
+    key, accumulate = ctx.args
+    gx = None
+    if ctx.next_functions[0][0] is not None:
+        gx = g if accumulate else _put(g, key, wrap(np.zeros((), dtype=g._data.dtype)), False)
+    gv = _advanced_index(g, key) if ctx.next_functions[1][0] is not None else None
+    return gx, gv
+
+
+def _index_put_jvp(ctx, dx, dv):
+    key, accumulate = ctx.args
+    shape, dtype = ctx._meta[0]
+    dx = dx if dx is not None else wrap(np.zeros(shape, dtype=dtype))
+    if dv is None:
+        if accumulate:
+            return dx
+        dv = wrap(np.zeros((), dtype=dtype))
+    return _put(dx, key, dv, accumulate)
+
+
+IndexPutBackward0 = node_class("IndexPutBackward0", _index_put_vjp, _index_put_jvp)
+
+
+def put_array(out, key, v, accumulate):
+    """Write (or, with ``accumulate``, add: repeated indices add up) ``v`` at ``key``."""
+    if accumulate:
+        np.add.at(out, key, v)
+    else:
+        out[key] = v
+
+
+def _put(input, key, values, accumulate):
+    """index_put on a parsed key (a tuple of arrays, slices, ints and None)."""
+    data = input._data.copy()
+    put_array(data, key, values._data.astype(data.dtype, copy=False), accumulate)
+    if STATE.enabled and recording(input, values):
+        return record(IndexPutBackward0, data, (input, values), args=(key, accumulate))
+    return wrap(data)
+
+
+def index_key(input, indices):
+    """The parsed key of ``index_put``'s ``indices`` (a tuple of index tensors)."""
+    key = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
+    items, _ = parse_key(input, key)
+    return tuple(items)
+
+
+def as_values(values, like):
+    if isinstance(values, Tensor):
+        if values._data.dtype != like._data.dtype:
+            from .. import dtypes as _dt
+
+            raise RuntimeError(
+                "Index put requires the source and destination dtypes match, got "
+                f"{_dt.from_np(like._data.dtype).scalar_name} for the destination and "
+                f"{_dt.from_np(values._data.dtype).scalar_name} for the source.")
+        return values
+    return wrap(np.asarray(values, dtype=like._data.dtype))
+
+
+def index_put(input, indices, values, accumulate=False):
+    """``input`` with ``values`` written at ``input[indices]`` (added, with ``accumulate``:
+    repeated indices then add up)."""
+    return _put(input, index_key(input, indices), as_values(values, input), accumulate)
+
+
+# ---- select_scatter / slice_scatter / narrow_copy ----
+def _embed_vjp(ctx, g):
+    key = ctx.args[0]
+    gx = gs = None
+    if ctx.next_functions[0][0] is not None:
+        gx = _embed(SelectScatterBackward0, g, wrap(np.zeros((), dtype=g._data.dtype)), key)
+    if ctx.next_functions[1][0] is not None:
+        gs = _view_of(g, key)
+    return gx, gs
+
+
+def _embed_jvp(ctx, dx, ds):
+    key = ctx.args[0]
+    shape, dtype = ctx._meta[0]
+    dx = dx if dx is not None else wrap(np.zeros(shape, dtype=dtype))
+    ds = ds if ds is not None else wrap(np.zeros((), dtype=dtype))
+    return _embed(type(ctx), dx, ds, key)
+
+
+SelectScatterBackward0 = node_class("SelectScatterBackward0", _embed_vjp, _embed_jvp)
+SliceScatterBackward0 = node_class("SliceScatterBackward0", _embed_vjp, _embed_jvp)
+
+
+def _view_of(g, key):
+    """``g[key]`` for a key of one int or slice at some dim (a select or slice view)."""
+    d = len(key) - 2 if key[-1] is Ellipsis else len(key) - 1
+    k = key[d]
+    return select(g, d, k) if isinstance(k, int) else _slice(g, d, k)
+
+
+def _embed(node_cls, input, src, key):
+    data = input._data.copy()
+    data[key] = src._data
+    if STATE.enabled and recording(input, src):
+        return record(node_cls, data, (input, src), args=(key,))
+    return wrap(data)
+
+
+def _check_embed(input, src, key):
+    want = input._data[key].shape
+    if src._data.shape != want:
+        raise RuntimeError(
+            "expected src to have a size equal to the slice of self. src size = "
+            f"{_fmt_list(src._data.shape)}, slice size = {_fmt_list(want)}")
+
+
+def select_scatter(input, src, dim, index):
+    """``input`` with the slice at ``index`` along ``dim`` replaced by ``src``."""
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    size = shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{_fmt_list(shape)} at dimension {d}")
+    key = (slice(None),) * d + (int(index) % size, Ellipsis)
+    _check_embed(input, src, key)
+    return _embed(SelectScatterBackward0, input, src, key)
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """``input`` with ``input[..., start:end:step, ...]`` (along ``dim``) replaced by ``src``."""
+    d = _wrap_dim(dim, input._data.ndim)
+    if step is not None and step <= 0:
+        raise RuntimeError("slice step must be positive")
+    key = (slice(None),) * d + (slice(start, end, step),)
+    _check_embed(input, src, key)
+    return _embed(SliceScatterBackward0, input, src, key)
+
+
+def _narrow_copy_vjp(ctx, g):
+    d, start, length, shape = ctx.args
+    zeros = wrap(np.zeros(shape, dtype=g._data.dtype))
+    return (slice_scatter(zeros, g, d, start, start + length),)
+
+
+NarrowCopyBackward0 = node_class("NarrowCopyBackward0", _narrow_copy_vjp, linear(
+    lambda ctx, dx: narrow_copy(dx, *ctx.args[:3])))
+
+
+def narrow_copy(input, dim, start, length):
+    """``narrow`` as a new tensor (not a view)."""
+    view = narrow(input, dim, start, length)
+    d = _wrap_dim(dim, input._data.ndim)
+    start = int(start) % input._data.shape[d] if input._data.shape[d] else 0
+    data = view._data.copy()
+    if STATE.enabled and recording(input):
+        return record(NarrowCopyBackward0, data, (input,),
+                      args=(d, start, int(length), input._data.shape))
+    return wrap(data)
+
 
 # ==== registration =========================================================================
 
-for _name in ("select", "narrow"):
+for _name in ("select", "narrow", "index_put", "select_scatter", "slice_scatter",
+              "narrow_copy"):
     register(globals()[_name], _name)
 register(getitem, "__getitem__", function=False)

@@ -26,7 +26,15 @@ from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
 from ..tensor import Tensor
 from ._jvp import out_zeros
 from ._registry import edge, node_class, record, recording, register, wrap
-from .indexing import parse_key
+from .indexing import (
+    _put,
+    as_values,
+    basic_index,
+    index_key,
+    parse_key,
+    put_array,
+    split_key,
+)
 from .shape import AsStridedBackward0, view_replay
 
 LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -394,59 +402,27 @@ def zero_(self):
 
 
 # ---- setitem ----
-def _index_put_vjp(ctx, g):
-    key, = ctx.args
-    gx = None
-    if ctx.next_functions[0][0] is not None:
-        gx = g.clone()
-        gx._data[key] = 0
-    gv = g[key] if ctx.next_functions[1][0] is not None else None
-    return (gx, gv)
-
-
-def _index_put_jvp(ctx, dself, dvalues):
-    key, = ctx.args
-    result = dself.clone() if dself is not None else out_zeros(ctx)
-    if dvalues is not None:
-        result._data[key] = dvalues._data
-    else:
-        result._data[key] = 0
-    return result
-
-
-IndexPutBackward0 = node_class("IndexPutBackward0", _index_put_vjp, _index_put_jvp)
-
-
 def index_put_(self, indices, values, accumulate=False):
     """``self[indices] = values`` (or ``+=`` with ``accumulate``) for advanced indices."""
     check_inplace(self)
-    key = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
-    items, _ = parse_key(self, key)
-    key = tuple(items)
-    if not isinstance(values, Tensor):
-        values = wrap(np.asarray(values, dtype=self._data.dtype))
-    v = values._data.astype(self._data.dtype, copy=False)
+    key = index_key(self, indices)
+    values = as_values(values, self)
     if not (STATE.enabled and recording(self, values)):
-        if accumulate:
-            np.add.at(self._data, key, v)
-        else:
-            self._data[key] = v
+        # NOTE: writes straight into self's memory (no copy of self): setitem's hot path.
+        put_array(self._data, key, values._data.astype(self._data.dtype, copy=False),
+                  accumulate)
         _bump(self)
         return self
-    data = self._data.copy()
-    if accumulate:
-        np.add.at(data, key, v)
-    else:
-        data[key] = v
-    out = record(IndexPutBackward0, data, (self, values), args=(key,))
-    return rebase(self, out)
+    return rebase(self, _put(self, key, values, accumulate))
 
 
 def setitem(self, key, value):
     """``self[key] = value``: basic keys copy into a view, advanced keys use index_put_."""
     items, advanced = parse_key(self, key)
     if advanced:
-        index_put_(self, tuple(items), value)
+        # ints, slices and None select a view first, as in PyTorch (see split_key)
+        basic, adv = split_key(items)
+        index_put_(self if basic is None else basic_index(self, basic), adv, value)
         return
     target = self.__getitem__(key)
     if isinstance(value, Tensor):

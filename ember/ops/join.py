@@ -1,5 +1,5 @@
-"""Joining and splitting: cat/concat/concatenate, stack, hstack, vstack, split, chunk,
-unbind.
+"""Joining and splitting: cat/concat/concatenate, stack, hstack, vstack, dstack,
+column_stack, split, chunk, unbind, tensor_split, hsplit, vsplit, dsplit.
 
 Contract: PyTorch's promotion (cat/stack promote dtypes), its shape errors, and its views:
 split/chunk/unbind outputs are views of the input, recorded as one multi-output node
@@ -16,8 +16,8 @@ from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear, out_zeros
 from ._registry import node_class, record, recording, register, wrap
-from .indexing import narrow, select
-from .shape import _fmt_list, _np_index, _view_multi
+from .indexing import _slice, narrow, select
+from .shape import _fmt_list, _np_index, _view_multi, supports_out
 
 _SPLIT = linear(lambda ctx, dx: dx.split([shape[ctx.args[0]] for shape, _ in ctx._meta],
                                          ctx.args[0]))
@@ -51,7 +51,8 @@ def _cat_vjp(ctx, g):
 CatBackward0 = node_class("CatBackward0", _cat_vjp, _cat_jvp)
 
 
-def cat(tensors, dim=0, *, axis=None, out=None):
+@supports_out("cat")
+def cat(tensors, dim=0, *, axis=None):
     """Join tensors along an existing dim (1-D empty tensors are skipped, as in PyTorch)."""
     if axis is not None:
         dim = axis
@@ -112,7 +113,8 @@ def _stack_vjp(ctx, g):
 StackBackward0 = node_class("StackBackward0", _stack_vjp, _stack_jvp)
 
 
-def stack(tensors, dim=0, *, out=None):
+@supports_out("stack")
+def stack(tensors, dim=0):
     """Join tensors of equal shape along a new dim."""
     tensors = list(tensors)
     if not tensors:
@@ -133,12 +135,75 @@ def stack(tensors, dim=0, *, out=None):
     return wrap(data)
 
 
+def _atleast(lift, tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        return lift(tensors[0])
+    if len(tensors) == 1:
+        tensors = tensors[0]
+    return tuple(lift(t) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """The tensor(s) with at least one dim (0-d ones reshaped to [1])."""
+    return _atleast(_atleast_1d, tensors)
+
+
+def atleast_2d(*tensors):
+    """The tensor(s) with at least two dims (new leading dims of size 1)."""
+    return _atleast(_atleast_2d, tensors)
+
+
+def atleast_3d(*tensors):
+    """The tensor(s) with at least three dims (as NumPy's atleast_3d)."""
+    return _atleast(_atleast_3d, tensors)
+
+
+# NOTE: the *stack ops first lift their inputs as PyTorch's atleast_1d/2d/3d do (0-d inputs
+# by reshape, 1-d/2-d by unsqueeze), so the recorded graphs read the same.
+def _atleast_1d(t):
+    return t.reshape(1) if t._data.ndim == 0 else t
+
+
+def _atleast_2d(t):
+    nd = t._data.ndim
+    return t.reshape(1, 1) if nd == 0 else (t.unsqueeze(0) if nd == 1 else t)
+
+
+def _atleast_3d(t):
+    nd = t._data.ndim
+    if nd == 0:
+        return t.reshape(1, 1, 1)
+    if nd == 1:
+        return t.unsqueeze(0).unsqueeze(-1)
+    return t.unsqueeze(-1) if nd == 2 else t
+
+
+@supports_out("hstack")
 def hstack(tensors):
-    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+    """Join along dim 1 (dim 0 for 1-D inputs)."""
+    tensors = [_atleast_1d(t) for t in tensors]
+    return cat(tensors, 0 if tensors and tensors[0]._data.ndim == 1 else 1)
 
 
+@supports_out("vstack")
 def vstack(tensors):
-    return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
+    """Join along dim 0, 0-D and 1-D inputs made rows first."""
+    return cat([_atleast_2d(t) for t in tensors], 0)
+
+
+row_stack = vstack
+
+
+@supports_out("dstack")
+def dstack(tensors):
+    """Join along dim 2, inputs made at least 3-D first."""
+    return cat([_atleast_3d(t) for t in tensors], 2)
+
+
+@supports_out("column_stack")
+def column_stack(tensors):
+    """Join along dim 1, 0-D and 1-D inputs made columns first."""
+    return cat([t.reshape(t._data.size, 1) if t._data.ndim <= 1 else t for t in tensors], 1)
 
 
 def _materialized(ctx, grads):
@@ -167,6 +232,8 @@ SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_vjp, _SPL
 def unbind(input, dim=0):
     """The slices along ``dim``, as a tuple of views."""
     shape = input._data.shape
+    if not shape:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = _wrap_dim(dim, len(shape))
     keys = [(slice(None),) * d + (i, Ellipsis) for i in range(shape[d])]
     datas = [input._data[k] for k in keys]
@@ -202,17 +269,90 @@ def split(input, split_size_or_sections, dim=0):
     return tuple(_view_multi(node, input, datas, steps, args=(d,)))
 
 
+def split_with_sizes(input, split_sizes, dim=0):
+    """``split`` with a list of sizes."""
+    return split(input, list(split_sizes), dim)
+
+
 def chunk(input, chunks, dim=0):
     """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
+    if input._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
-    size = -(-n // chunks) if chunks else 0
+    size = -(-n // chunks)
     return split(input, max(size, 1) if n else 1, dim)
 
 
 
+# ---- tensor_split / hsplit / vsplit / dsplit ----
+def tensor_split(input, indices_or_sections, dim=0):
+    """Split into ``n`` nearly equal parts (the first ``size % n`` one longer), or at the given
+    indices; each part is a slice view of ``input``."""
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
+    d = _wrap_dim(dim, len(shape))
+    n = shape[d]
+    arg = indices_or_sections
+    if isinstance(arg, Tensor):
+        if arg._data.ndim > 1:
+            raise RuntimeError(
+                "tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                f"one-dimensional tensor, but got a tensor with {arg._data.ndim} dims")
+        arg = int(arg._data) if arg._data.ndim == 0 else [int(i) for i in arg._data]
+    if isinstance(arg, (int, np.integer)):
+        k = int(arg)
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+        small, extra = divmod(n, k)
+        bounds = [0]
+        for i in range(k):
+            bounds.append(bounds[-1] + small + (1 if i < extra else 0))
+    else:
+        bounds = [0] + [int(i) for i in arg] + [n]
+    parts = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        start = min(max(start, 0), n)
+        stop = min(max(stop, start), n)
+        parts.append(_slice(input, d, slice(start, stop)))
+    return tuple(parts)
+
+
+def _split_named(name, input, arg, dim, min_dims):
+    nd = input._data.ndim
+    if nd < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, "
+                           f"but got a tensor with {nd} dimensions!")
+    if isinstance(arg, (int, np.integer)):
+        size = input._data.shape[dim]
+        if arg == 0 or size % arg:
+            raise RuntimeError(
+                f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                f"dimension {size} is not divisible by the split_size {arg}!")
+    return tensor_split(input, arg, dim)
+
+
+def hsplit(input, indices_or_sections):
+    nd = input._data.ndim
+    return _split_named("hsplit", input, indices_or_sections, 0 if nd == 1 else 1, 1)
+
+
+def vsplit(input, indices_or_sections):
+    return _split_named("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input, indices_or_sections):
+    return _split_named("dsplit", input, indices_or_sections, 2, 3)
+
+
 # ==== registration =========================================================================
 
-for _name in ("unbind", "split", "chunk"):
+for _name in ("unbind", "split", "chunk", "tensor_split", "hsplit", "vsplit", "dsplit",
+              "split_with_sizes"):
     register(globals()[_name], _name)
-for _name in ("cat", "concat", "concatenate", "stack", "hstack", "vstack"):
+for _name in ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
+              "column_stack", "atleast_1d", "atleast_2d", "atleast_3d"):
     register(globals()[_name], _name, method=False)

@@ -12,10 +12,33 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..dtypes import result_type
 from ..tensor import Tensor
-from ._jvp import out_zeros
+from ._jvp import linear, out_zeros
 from ._registry import node_class, record, recording, register, wrap
-from .shape import _RESHAPED, _np_reshape, _view_op
+from .inplace import register_inplace
+from .shape import _ADJOINT, _RESHAPED, _np_reshape, _view_op
+
+
+def _names(*ts):
+    return [t.dtype.scalar_name for t in ts]
+
+
+def _addmv_dtypes(input, mat, vec):
+    if not (input._data.dtype == mat._data.dtype == vec._data.dtype):
+        x, y, z = _names(input, mat, vec)
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {x}, {y}, "
+                           f"and {z}")
+
+
+def _addmm_dtypes(input, mat1, mat2):
+    """PyTorch's dtype checks of addmm / addbmm (the bias first, then the two factors)."""
+    if input._data.dtype != mat2._data.dtype:
+        x, y = _names(input, mat2)
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {x} and {y}")
+    if mat1._data.dtype != mat2._data.dtype:
+        x, y = _names(mat1, mat2)
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {x} and {y}")
 
 
 def _same_dtype(a, b):
@@ -107,12 +130,11 @@ def mv(input, vec):
     """Matrix-vector product."""
     a, v = input._data, vec._data
     if a.ndim != 2 or v.ndim != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {v.ndim}, {a.ndim}, "
-                           f"{v.ndim}")
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
     if a.shape[1] != v.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat "
                            f"({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})")
-    _same_dtype(input, vec)
+    _addmv_dtypes(vec, input, vec)
     data = a @ v
     return _product(MvBackward0, data, input, vec)
 
@@ -143,7 +165,15 @@ def dot(input, tensor):
     return _product(DotBackward0, data, input, tensor)
 
 
-inner = dot
+def inner(input, other):
+    """Sum of products over the last dims (a product with a scalar when either is 0-d)."""
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        return input * other
+    sa, sb = input._data.shape, other._data.shape
+    if sa[-1] != sb[-1]:
+        raise RuntimeError("inner() the last dimension must match on both input tensors but got "
+                           f"shapes {list(sa)} and {list(sb)}")
+    return tensordot(input, other, ([-1], [-1]))
 
 
 def _bmm_vjp(ctx, g):
@@ -166,7 +196,9 @@ def bmm(input, mat2):
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: "
             f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
-    _same_dtype(input, mat2)
+    if a.dtype != b.dtype:
+        x, y = _names(input, mat2)
+        raise RuntimeError(f"expected scalar type {x} but found {y}")
     data = np.matmul(a, b)
     return _product(BmmBackward0, data, input, mat2)
 
@@ -197,13 +229,19 @@ def matmul(input, other):
         shape = out._data.shape
         return _view_op(SqueezeBackward4, out, out._data.reshape(shape[1:]),
                         (_np_reshape, (shape[1:],)), (shape,))
-    if da >= 3 and db <= 2:
-        # fold batch dims into the rows of one mm / mv
-        batch = input._data.shape[:-1]
-        folded = input.reshape(-1, input._data.shape[-1])
-        out = mm(folded, other) if db == 2 else mv(folded, other)
-        new = batch + (other._data.shape[-1],) if db == 2 else batch
-        return _unsafe_view(out, new)
+    if _should_fold(input, other):
+        # fold batch dims into the rows of one mm / mv; a batched right operand is folded as
+        # ``(other.mT @ input.mT).mT``
+        transpose = db > da
+        t1 = other.mT if transpose else input
+        t2 = (input.t() if da == 2 else input) if transpose else other
+        batch = t1._data.shape[:-1]
+        folded = t1.reshape(-1, t1._data.shape[-1])
+        if t2._data.ndim == 2:
+            out = _unsafe_view(mm(folded, t2), batch + (t2._data.shape[-1],))
+            # NOTE: PyTorch copies here (2-D @ N-D with the 2-D operand requiring grad)
+            return out.mT.contiguous() if transpose else out
+        return _unsafe_view(mv(folded, t2), batch)
     # general case: broadcast batch dims, bmm
     a = input.unsqueeze(0) if da == 1 else input
     b = other.unsqueeze(-1) if db == 1 else other
@@ -227,6 +265,23 @@ def matmul(input, other):
     elif db == 1:
         shape = batch + (sa[-2],)
     return _unsafe_view(out, shape)
+
+
+def _should_fold(x, y):
+    """PyTorch's rule for folding an N-D by (1 or 2)-D matmul into one mm (``should_fold``)."""
+    big, small = (x, y) if x._data.ndim >= y._data.ndim else (y, x)
+    if not (big._data.ndim >= 3 and small._data.ndim <= 2):
+        return False
+    if small.requires_grad:
+        return True
+    if x._data.ndim == 2:
+        return False
+    t1 = big._data if big is x else np.swapaxes(big._data, -1, -2)
+    if t1.size == 0:
+        return True
+    shape, strides = t1.shape, t1.strides
+    # NOTE: the leading dims must fold into one without a copy (checked on the strides)
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(t1.ndim - 2))
 
 
 def _broadcastable(a, b):
@@ -303,11 +358,13 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     if a.shape[1] != b.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
                            f"and {b.shape[0]}x{b.shape[1]})")
-    _same_dtype(mat1, mat2)
+    _addmm_dtypes(input, mat1, mat2)
     data = a @ b
     if alpha != 1:
         data *= alpha
-    bias = input._data if beta == 1 else input._data * beta
+    # NOTE: as PyTorch, beta == 0 ignores input (nan and inf in it do not propagate)
+    bias = input._data if beta == 1 else input._data * beta if beta != 0 else \
+        np.zeros_like(input._data)
     # NOTE: ``data`` is a fresh product: adding the bias in place saves a temporary.
     if bias.shape == data.shape or np.broadcast_shapes(bias.shape, data.shape) == data.shape:
         data += bias
@@ -322,7 +379,744 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return wrap(data)
 
 
+# ---- vdot ----
+VdotBackward0 = node_class("VdotBackward0", _dot_vjp, _product_jvp(lambda a, b: a.vdot(b)))
 
-for _name in ("mm", "mv", "dot", "inner", "bmm", "matmul", "outer", "ger", "addmm"):
+
+def vdot(input, other):
+    """Inner product of two 1-D tensors (conjugating the first: the same as dot for reals)."""
+    a, b = input._data, other._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to "
+            f"have the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements "
+            "respectively")
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            "vdot : expected both vectors to have same dtype, but found "
+            f"{input.dtype.scalar_name} and {other.dtype.scalar_name}")
+    return _product(VdotBackward0, np.asarray(np.vdot(a, b)), input, other)
+
+
+# ---- addmv / addr / baddbmm / addbmm: beta * input + alpha * product ----
+# NOTE [scaled products]: the four share one shape of rule. ``prod`` is the product as an
+# ember op and ``grads(g, x, y)`` its VJP; the input's gradient is ``beta * g`` (the engine
+# sums it down to the input's broadcast shape) and the JVP is ``beta * dinput + alpha *
+# (prod(dx, y) + prod(x, dy))``.
+def _scaled_vjp(grads):
+    def vjp(ctx, g):
+        x, y = ctx.saved_tensors
+        beta, alpha = ctx.args
+        gi = (g * beta if beta != 1 else g) if ctx.next_functions[0][0] is not None else None
+        ga = g * alpha if alpha != 1 else g
+        gx, gy = grads(ga, x if ctx.next_functions[2][0] is not None else None,
+                       y if ctx.next_functions[1][0] is not None else None)
+        return gi, gx, gy
+    return vjp
+
+
+def _scaled_jvp(prod):
+    def jvp(ctx, di, dx, dy):
+        x, y = ctx.saved_tensors
+        beta, alpha = ctx.args
+        total = di * beta if di is not None else None
+        for c in (prod(dx, y) if dx is not None else None,
+                  prod(x, dy) if dy is not None else None):
+            if c is not None:
+                c = c * alpha if alpha != 1 else c
+                total = c if total is None else total + c
+        return out_zeros(ctx) if total is None else total.expand(ctx._meta[0][0])
+    return jvp
+
+
+def _scaled(node_cls, prod_data, input, x, y, beta, alpha):
+    """``beta * input + alpha * prod_data``, recorded when needed (input must broadcast to the
+    product's shape, with PyTorch's expand message)."""
+    shape = prod_data.shape
+    bias = input._data
+    if len(bias.shape) > len(shape) or not _broadcastable(bias.shape, shape) or \
+            np.broadcast_shapes(bias.shape, shape) != shape:
+        lead = len(shape) - len(bias.shape)
+        i = next((i for i in range(len(shape)) if i >= lead and bias.shape[i - lead] != 1
+                  and bias.shape[i - lead] != shape[i]), len(shape) - 1)
+        raise RuntimeError(
+            f"The expanded size of the tensor ({shape[i]}) must match the existing size "
+            f"({bias.shape[i - lead]}) at non-singleton dimension {i}.  Target sizes: "
+            f"{list(shape)}.  Tensor sizes: {list(bias.shape)}")
+    data = prod_data * alpha if alpha != 1 else prod_data
+    if beta == 0:
+        # NOTE: as in PyTorch, beta == 0 ignores input (nan and inf in it do not propagate)
+        data = data + np.zeros_like(bias)
+    else:
+        data = data + (bias * beta if beta != 1 else bias)
+    data = data.astype(result_type(input, x, y).np, copy=False)
+    if STATE.enabled:
+        rx, ry = recording(x), recording(y)
+        if rx or ry or recording(input):
+            return record(node_cls, data, (input, x, y), save=(x if ry else None,
+                                                               y if rx else None),
+                          args=(beta, alpha))
+    return wrap(data)
+
+
+def _addmv_grads(g, x, y):
+    return (outer(g, y) if y is not None else None, x.t().mv(g) if x is not None else None)
+
+
+AddmvBackward0 = node_class("AddmvBackward0", _scaled_vjp(_addmv_grads),
+                            _scaled_jvp(lambda a, b: a.mv(b)))
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat @ vec)``."""
+    a, v = mat._data, vec._data
+    if a.ndim != 2 or v.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input._data.ndim}, "
+                           f"{a.ndim}, {v.ndim}")
+    if a.shape[1] != v.shape[0] or input._data.shape not in ((), (1,), (a.shape[0],)):
+        n = input._data.shape[0] if input._data.ndim else 1
+        raise RuntimeError(f"size mismatch, got input ({n}), mat ({a.shape[0]}x{a.shape[1]}), "
+                           f"vec ({v.shape[0]})")
+    _addmv_dtypes(input, mat, vec)
+    return _scaled(AddmvBackward0, a @ v, input, mat, vec, beta, alpha)
+
+
+def _addr_grads(g, x, y):
+    return (g.mv(y) if y is not None else None, g.t().mv(x) if x is not None else None)
+
+
+AddrBackward0 = node_class("AddrBackward0", _scaled_vjp(_addr_grads),
+                           _scaled_jvp(lambda a, b: outer(a, b)))
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    a, b = vec1._data, vec2._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec1, but got {a.ndim}-D" if a.ndim != 1
+                           else f"addr: Expected 1-D argument vec2, but got {b.ndim}-D")
+    if np.result_type(input._data, a, b).kind in "iu":
+        for name, v in (("beta", beta), ("alpha", alpha)):
+            if isinstance(v, float):
+                raise RuntimeError(f"For integral input tensors, argument {name} must not be a "
+                                   "floating point number.")
+    return _scaled(AddrBackward0, np.multiply.outer(a, b), input, vec1, vec2, beta, alpha)
+
+
+def _baddbmm_grads(g, x, y):
+    return (g.bmm(y.transpose(1, 2)) if y is not None else None,
+            x.transpose(1, 2).bmm(g) if x is not None else None)
+
+
+BaddbmmBackward0 = node_class("BaddbmmBackward0", _scaled_vjp(_baddbmm_grads),
+                              _scaled_jvp(lambda a, b: a.bmm(b)))
+
+
+def _check_bmm(a, b):
+    if a.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if b.shape[:2] != (a.shape[0], a.shape[2]):
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    a, b = batch1._data, batch2._data
+    _check_bmm(a, b)
+    if not (input._data.dtype == a.dtype == b.dtype):
+        x, y, z = (t.dtype.cpp_name for t in (input, batch1, batch2))
+        raise RuntimeError(f"Input dtypes must be the same, got: input {x}, batch1: {y}, "
+                           f"batch2: {z}")
+    return _scaled(BaddbmmBackward0, np.matmul(a, b), input, batch1, batch2, beta, alpha)
+
+
+def _addbmm_grads(g, x, y):
+    if y is not None:
+        gb = g.unsqueeze(0).expand(y._data.shape[0], *g._data.shape)
+        gx = gb.bmm(y.transpose(1, 2))
+    else:
+        gx = None
+    if x is not None:
+        gb = g.unsqueeze(0).expand(x._data.shape[0], *g._data.shape)
+        gy = x.transpose(1, 2).bmm(gb)
+    else:
+        gy = None
+    return gx, gy
+
+
+AddbmmBackward0 = node_class("AddbmmBackward0", _scaled_vjp(_addbmm_grads),
+                             _scaled_jvp(lambda a, b: a.bmm(b).sum(0)))
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2).sum(0)``."""
+    a, b = batch1._data, batch2._data
+    _check_bmm(a, b)
+    _addmm_dtypes(input, batch1, batch2)
+    prod = np.matmul(a, b).sum(0) if a.shape[0] else np.zeros((a.shape[1], b.shape[2]), a.dtype)
+    return _scaled(AddbmmBackward0, prod, input, batch1, batch2, beta, alpha)
+
+
+# ---- tensordot / kron / multi_dot: compositions of mm and views, as in PyTorch ----
+def tensordot(a, b, dims=2, out=None):
+    """Contract ``dims`` of ``a`` with ``dims`` of ``b`` (an int: the last ``dims`` of ``a``
+    with the first of ``b``; or a pair of dim lists)."""
+    na, nb = a._data.ndim, b._data.ndim
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(-dims, 0)), list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    sa, sb = a._data.shape, b._data.shape
+    for i, j in zip(da, db):
+        if sa[i] != sb[j]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {sa[i]} "
+                               f"in dim {i} and second has size {sb[j]} in dim {j}")
+    ca = [d % na for d in da]
+    cb = [d % nb for d in db]
+    fa = [d for d in range(na) if d not in ca]
+    fb = [d for d in range(nb) if d not in cb]
+    k = int(np.prod([sa[d] for d in ca]))
+    left = a.permute(*fa, *ca).reshape(-1, k)
+    right = b.permute(*cb, *fb).reshape(k, -1)
+    return left.mm(right).reshape(*[sa[d] for d in fa], *[sb[d] for d in fb])
+
+
+def kron(input, other):
+    """Kronecker product: block (i, j) of the result is ``input[i, j] * other``."""
+    n = max(input._data.ndim, other._data.ndim)
+    sa = (1,) * (n - input._data.ndim) + input._data.shape
+    sb = (1,) * (n - other._data.ndim) + other._data.shape
+    a = input.reshape(*[v for s in sa for v in (s, 1)])
+    b = other.reshape(*[v for s in sb for v in (1, s)])
+    return _unsafe_view(a * b, tuple(x * y for x, y in zip(sa, sb)))
+
+
+def multi_dot(tensors, *, out=None):
+    """The product of a chain of matrices (the first may be a row vector, the last a column
+    vector), multiplied in the order with the fewest flops."""
+    n = len(tensors)
+    if n < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {n}")
+    first, last = tensors[0]._data.ndim, tensors[-1]._data.ndim
+    mats = list(tensors)
+    if first == 1:
+        mats[0] = mats[0].unsqueeze(0)
+    if last == 1:
+        mats[-1] = mats[-1].unsqueeze(-1)
+    for i, t in enumerate(mats):
+        d = t._data.ndim
+        if d != 2:
+            which = "first" if i == 0 else "last" if i == n - 1 else None
+            if which:
+                raise RuntimeError(f"multi_dot(): the {which} tensor must be 1D or 2D but got "
+                                   f"{tensors[i]._data.ndim}D")
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {d}D")
+    for i in range(n - 1):
+        if mats[i]._data.shape[1] != mats[i + 1]._data.shape[0]:
+            s1, s2 = mats[i]._data.shape, mats[i + 1]._data.shape
+            raise RuntimeError(
+                f"multi_dot(): tensors {i} and {i + 1} with shapes {list(s1)} and {list(s2)} "
+                "cannot be multiplied")
+    out_shape = ([mats[0]._data.shape[0]] if first == 2 else []) + \
+        ([mats[-1]._data.shape[1]] if last == 2 else [])
+    return _chain(mats, _chain_order([m._data.shape for m in mats]), 0, n - 1).view(out_shape)
+
+
+def _chain_order(shapes):
+    """Matrix-chain dynamic programme: split[i][j] is where the product i..j splits."""
+    p = [shapes[0][0]] + [s[1] for s in shapes]
+    n = len(shapes)
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def _chain(mats, split, i, j):
+    if i == j:
+        return mats[i]
+    k = split[i][j]
+    return _chain(mats, split, i, k).mm(_chain(mats, split, k + 1, j))
+
+
+# ---- einsum ----
+# NOTE [einsum gradients]: the equation is first made explicit (ellipses become letters, one
+# per broadcast dim; a size-1 dim that broadcasts gets a letter of its own, summed out). The
+# gradient for operand k is then one einsum of ``g`` with the other operands whose output is
+# operand k's subscripts: a letter repeated in operand k (a diagonal) gets a fresh letter tied
+# to the original by an identity matrix operand, and a letter only operand k has (summed out)
+# comes back through a ones vector. Gradients and tangents are einsums, so every order of
+# derivative is.
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_parse(equation, shapes):
+    """Explicit subscripts (one string per operand) and output subscripts, no ellipsis."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError("einsum(): more operands were provided than specified in the equation"
+                         if len(shapes) > len(terms) else
+                         "einsum(): fewer operands were provided than specified in the equation")
+    used = set(c for c in eq if c.isalpha())
+    free = iter(c for c in _LETTERS if c not in used)
+    ell_n = 0
+    for t, shape in zip(terms, shapes):
+        named = len(t.replace("...", ""))
+        if "..." in t:
+            ell_n = max(ell_n, len(shape) - named)
+        elif named != len(shape):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) "
+                               f"does not match the number of dimensions ({len(shape)}) for "
+                               f"operand {terms.index(t)} and no ellipsis was given")
+    ell = [next(free) for _ in range(ell_n)]
+    ell_size = [1] * ell_n
+    subs = []
+    for t, shape in zip(terms, shapes):
+        if "..." in t:
+            pre, post = t.split("...")
+            k = len(shape) - len(pre) - len(post)
+            letters = []
+            for i in range(k):
+                size = shape[len(pre) + i]
+                pos = ell_n - k + i
+                if size != 1:
+                    ell_size[pos] = size
+                letters.append(pos)
+            subs.append((pre, letters, post, shape))
+        else:
+            subs.append((t, [], "", shape))
+    explicit = []
+    for pre, letters, post, shape in subs:
+        mid = ""
+        for i, pos in enumerate(letters):
+            # NOTE: a size-1 dim broadcasting against a larger one is summed out by its own letter
+            size = shape[len(pre) + i]
+            mid += ell[pos] if size == ell_size[pos] else next(free)
+        explicit.append(pre + mid + post)
+    if arrow:
+        out = rhs.replace("...", "".join(ell))
+    else:
+        counts = {}
+        for t in terms:
+            for c in t.replace("...", ""):
+                counts[c] = counts.get(c, 0) + 1
+        out = "".join(ell) + "".join(sorted((c for c, n in counts.items() if n == 1),
+                                            key=lambda c: (c.islower(), c)))
+    sizes = {}
+    for k, (t, shape) in enumerate(zip(explicit, shapes)):
+        for c, n in zip(t, shape):
+            if c in sizes and sizes[c] != n and n != 1 and sizes[c] != 1:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which "
+                                   f"does not broadcast with previously seen size {sizes[c]}")
+            sizes[c] = max(sizes.get(c, n), n) if n != 1 else sizes.get(c, n)
+    for c in out:
+        if c not in sizes:
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
+                               "for any input operand")
+    return explicit, out
+
+
+def _einsum_grad(g, out, subs, operands, k):
+    """The gradient (or tangent contribution) for operand ``k`` (NOTE [einsum gradients])."""
+    from ..creation import eye, ones
+
+    target = subs[k]
+    taken = set("".join(subs) + out)
+    fresh = iter(c for c in _LETTERS if c not in taken)
+    terms, ops = [out], [g]
+    for i, (t, x) in enumerate(zip(subs, operands)):
+        if i != k:
+            terms.append(t)
+            ops.append(x)
+    seen, result = set(), ""
+    present = set("".join(terms))
+    dtype = g.dtype
+    for c, n in zip(target, operands[k]._data.shape):
+        if c in seen:
+            d = next(fresh)
+            terms.append(c + d)
+            ops.append(eye(n, dtype=dtype))
+            result += d
+            continue
+        seen.add(c)
+        if c not in present:
+            terms.append(c)
+            ops.append(ones(n, dtype=dtype))
+            present.add(c)
+        result += c
+    return einsum(",".join(terms) + "->" + result, *ops)
+
+
+def _einsum_vjp(ctx, g):
+    subs, out = ctx.args
+    operands = ctx.saved_tensors
+    return tuple(_einsum_grad(g, out, subs, operands, k)
+                 if ctx.next_functions[k][0] is not None else None
+                 for k in range(len(operands)))
+
+
+def _einsum_jvp(ctx, *tangents):
+    subs, out = ctx.args
+    operands = list(ctx.saved_tensors)
+    eq = ",".join(subs) + "->" + out
+    total = None
+    for k, t in enumerate(tangents):
+        if t is not None:
+            c = einsum(eq, *operands[:k], t, *operands[k + 1:])
+            total = c if total is None else total + c
+    return out_zeros(ctx) if total is None else total
+
+
+EinsumBackward0 = node_class("EinsumBackward0", _einsum_vjp, _einsum_jvp)
+
+
+def _sublist_equation(args):
+    """The sublist form ``einsum(x, [0, 1], y, [1, 2], [0, 2])`` as an equation string."""
+    def letters(sub):
+        return "".join("..." if d is Ellipsis else _LETTERS[d] for d in sub)
+
+    operands = args[0:len(args) - len(args) % 2:2]
+    terms = [letters(sub) for sub in args[1::2]]
+    eq = ",".join(terms)
+    if len(args) % 2:
+        eq += "->" + letters(args[-1])
+    return eq, operands
+
+
+def einsum(equation, *operands):
+    """Einstein summation over ``operands`` (a list of tensors or several arguments)."""
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    subs, out = _einsum_parse(equation, [t._data.shape for t in operands])
+    arrays = [t._data for t in operands]
+    dtype = np.result_type(*arrays) if arrays else np.float32
+    data = np.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 2)
+    data = np.asarray(data).astype(dtype, copy=False)
+    if STATE.enabled and recording(*operands):
+        return record(EinsumBackward0, data, operands, save=operands, args=(subs, out))
+    return wrap(data)
+
+
+# ---- trace / diagonal / diag_embed / diag / tril / triu ----
+def _trace_vjp(ctx, g):
+    from ..creation import eye
+
+    n, m = ctx.args
+    return (g * eye(n, m, dtype=g.dtype),)
+
+
+TraceBackward0 = node_class("TraceBackward0", _trace_vjp, linear(lambda ctx, dx: dx.trace()))
+
+
+def trace(input):
+    """Sum of the main diagonal of a 2-D tensor."""
+    a = input._data
+    if a.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
+    data = np.trace(a)
+    if a.dtype.kind in "biu":
+        data = np.asarray(data, dtype=np.int64)
+    if STATE.enabled and recording(input):
+        return record(TraceBackward0, np.asarray(data, dtype=a.dtype), (input,), args=a.shape)
+    return wrap(data)
+
+
+def _diag_dims(ndim, offset, dim1, dim2):
+    from ..tensor import _wrap_dim
+
+    d1, d2 = _wrap_dim(dim1, ndim), _wrap_dim(dim2, ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
+
+
+def _diag_view(a, offset, d1, d2):
+    """The writable strided view of ``a``'s diagonal (NumPy's own is read-only)."""
+    shape, strides = a.shape, a.strides
+    if offset >= 0:
+        length = max(0, min(shape[d1], shape[d2] - offset))
+        start = (0, offset)
+    else:
+        length = max(0, min(shape[d1] + offset, shape[d2]))
+        start = (-offset, 0)
+    key = [slice(None)] * a.ndim
+    if length:
+        key[d1], key[d2] = slice(start[0], None), slice(start[1], None)
+    base = a[tuple(key)]
+    rest = [i for i in range(a.ndim) if i not in (d1, d2)]
+    return np.lib.stride_tricks.as_strided(
+        base, tuple(shape[i] for i in rest) + (length,),
+        tuple(strides[i] for i in rest) + (strides[d1] + strides[d2],))
+
+
+def _diag_scatter_data(g, in_shape, offset, d1, d2):
+    z = np.zeros(in_shape, dtype=g.dtype)
+    _diag_view(z, offset, d1, d2)[...] = g
+    return z
+
+
+def _diag_scatter_vjp(ctx, g):
+    return (g.diagonal(*ctx.args[1:]),)
+
+
+DiagonalBackwardBackward0 = node_class(
+    "DiagonalBackwardBackward0", _diag_scatter_vjp,
+    linear(lambda ctx, dg: _diag_scatter(dg, *ctx.args)))
+
+
+def _diag_scatter(g, in_shape, offset, d1, d2):
+    """A zero tensor of ``in_shape`` with ``g`` on its (offset, d1, d2) diagonal."""
+    data = _diag_scatter_data(g._data, in_shape, offset, d1, d2)
+    if STATE.enabled and recording(g):
+        return record(DiagonalBackwardBackward0, data, (g,), args=(in_shape, offset, d1, d2))
+    return wrap(data)
+
+
+def _diagonal_vjp(ctx, g):
+    return (_diag_scatter(g, *ctx.args),)
+
+
+DiagonalBackward0 = node_class("DiagonalBackward0", _diagonal_vjp,
+                               linear(lambda ctx, dx: dx.diagonal(*ctx.args[1:])))
+DiagonalBackward0_copy = node_class("DiagonalBackward0_copy", _diagonal_vjp,
+                                    linear(lambda ctx, dx: dx.diagonal(*ctx.args[1:])))
+
+
+def _adj_diagonal(g, in_shape, offset, d1, d2):
+    return _diag_scatter_data(g, in_shape, offset, d1, d2)
+
+
+# NOTE: the diagonal is a view step of its own (replay must give a real view: CopySlices writes
+# through it), so its array function and adjoint join shape.py's table of view steps.
+_ADJOINT[_diag_view] = _adj_diagonal
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """A view of the diagonal over ``dim1`` and ``dim2`` (appended as the last dim)."""
+    a = input._data
+    d1, d2 = _diag_dims(a.ndim, offset, dim1, dim2)
+    data = _diag_view(a, offset, d1, d2)
+    return _view_op(DiagonalBackward0, input, data, (_diag_view, (offset, d1, d2)),
+                    (a.shape, offset, d1, d2))
+
+
+def _diag_embed_vjp(ctx, g):
+    _, offset, d1, d2 = ctx.args
+    return (g.diagonal(offset, d1, d2),)
+
+
+DiagEmbedBackward0 = node_class("DiagEmbedBackward0", _diag_embed_vjp,
+                                linear(lambda ctx, dx: dx.diag_embed(*ctx.args[1:])))
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """A tensor whose (offset, dim1, dim2) diagonals are ``input``'s last dim, zero elsewhere."""
+    a = input._data
+    d1, d2 = _diag_dims(a.ndim + 1, offset, dim1, dim2)
+    n = a.shape[-1] + abs(offset) if a.ndim else 1 + abs(offset)
+    rest = list(a.shape[:-1])
+    shape = []
+    for i in range(a.ndim + 1):
+        shape.append(n if i in (d1, d2) else rest.pop(0))
+    data = _diag_scatter_data(a, tuple(shape), offset, d1, d2)
+    if STATE.enabled and recording(input):
+        return record(DiagEmbedBackward0, data, (input,), args=(None, offset, d1, d2))
+    return wrap(data)
+
+
+def diag(input, diagonal=0):
+    """1-D: the matrix with ``input`` on its ``diagonal``-th diagonal; 2-D: that diagonal."""
+    a = input._data
+    if a.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if a.ndim != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {a.ndim}D")
+    data = _diag_view(a, diagonal, 0, 1).copy()
+    if STATE.enabled and recording(input):
+        return record(DiagonalBackward0_copy, data, (input,), args=(a.shape, diagonal, 0, 1))
+    return wrap(data)
+
+
+def diagflat(input, offset=0):
+    """The matrix with the flattened ``input`` on its ``offset``-th diagonal."""
+    return diag_embed(input.reshape(-1), offset, 0, 1)
+
+
+def _diagonal_scatter_vjp(ctx, g):
+    offset, d1, d2 = ctx.args
+    gi = gs = None
+    if ctx.next_functions[0][0] is not None:
+        gi = diagonal_scatter(g, g.diagonal(offset, d1, d2) * 0, offset, d1, d2)
+    if ctx.next_functions[1][0] is not None:
+        gs = g.diagonal(offset, d1, d2)
+    return gi, gs
+
+
+DiagonalScatterBackward0 = node_class(
+    "DiagonalScatterBackward0", _diagonal_scatter_vjp,
+    linear(lambda ctx, di, ds: diagonal_scatter(di, ds, *ctx.args)))
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """A copy of ``input`` with ``src`` written over its (offset, dim1, dim2) diagonal."""
+    a = input._data
+    d1, d2 = _diag_dims(a.ndim, offset, dim1, dim2)
+    data = a.copy()
+    view = _diag_view(data, offset, d1, d2)
+    if view.shape != src._data.shape:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src._data.shape)}, slice size = {list(view.shape)}")
+    view[...] = src._data
+    if STATE.enabled and recording(input, src):
+        return record(DiagonalScatterBackward0, data, (input, src), args=(offset, d1, d2))
+    return wrap(data)
+
+
+def adjoint(input):
+    """The conjugate transpose of the last two dims (a view; the transpose for real tensors)."""
+    if input._data.ndim < 2:
+        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of "
+                           f"matrices. Got {input._data.ndim}-D tensor.")
+    return input.transpose(-2, -1)
+
+
+def linalg_vecdot(x, y, *, dim=-1):
+    """``sum(x * y, dim)`` (``x`` conjugated: the same for reals), inputs broadcasting."""
+    return (x * y).sum(dim)
+
+
+def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """``linalg.diagonal``: ``diagonal`` over the last two dims by default."""
+    return diagonal(A, offset, dim1, dim2)
+
+
+def _tri_mask(shape, k, lower):
+    n, m = shape[-2:]
+    mask = np.tri(n, m, k, dtype=bool)
+    return mask if lower else ~np.tri(n, m, k - 1, dtype=bool)
+
+
+def _tril_vjp(ctx, g):
+    return (g.tril(ctx.args[0]),)
+
+
+def _triu_vjp(ctx, g):
+    return (g.triu(ctx.args[0]),)
+
+
+TrilBackward0 = node_class("TrilBackward0", _tril_vjp, linear(lambda ctx, d: d.tril(*ctx.args)))
+TriuBackward0 = node_class("TriuBackward0", _triu_vjp, linear(lambda ctx, d: d.triu(*ctx.args)))
+
+
+def _triangle(input, k, lower):
+    a = input._data
+    name = "tril" if lower else "triu"
+    if a.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    data = np.where(_tri_mask(a.shape, k, lower), a, np.zeros((), a.dtype))
+    if STATE.enabled and recording(input):
+        return record(TrilBackward0 if lower else TriuBackward0, data, (input,), args=(k,))
+    return wrap(data)
+
+
+def tril(input, diagonal=0):
+    """The lower triangle (on and below the ``diagonal``-th diagonal); zero above."""
+    return _triangle(input, diagonal, True)
+
+
+def triu(input, diagonal=0):
+    """The upper triangle (on and above the ``diagonal``-th diagonal); zero below."""
+    return _triangle(input, diagonal, False)
+
+
+# ---- cross ----
+def _cross_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    dim = ctx.args[0]
+    return (linalg_cross(y, g, dim=dim) if y is not None else None,
+            linalg_cross(g, x, dim=dim) if x is not None else None)
+
+
+def _cross_jvp(ctx, dx, dy):
+    x, y = ctx.saved_tensors
+    dim = ctx.args[0]
+    total = linalg_cross(dx, y, dim=dim) if dx is not None else None
+    if dy is not None:
+        c = linalg_cross(x, dy, dim=dim)
+        total = c if total is None else total + c
+    return out_zeros(ctx) if total is None else total.expand(ctx._meta[0][0])
+
+
+LinalgCrossBackward0 = node_class("LinalgCrossBackward0", _cross_vjp, _cross_jvp)
+
+
+def linalg_cross(input, other, *, dim=-1):
+    """Cross product of 3-vectors along ``dim`` (inputs broadcast)."""
+    from ..tensor import _wrap_dim
+
+    a, b = input._data, other._data
+    if a.ndim != b.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    n = a.ndim
+    sa, sb = (1,) * (n - a.ndim) + a.shape, (1,) * (n - b.ndim) + b.shape
+    d = _wrap_dim(dim, n)
+    if sa[d] != 3 or sb[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{sa[d]} and {sb[d]}")
+    data = np.cross(a.reshape(sa), b.reshape(sb), axis=d)
+    if STATE.enabled:
+        rx, ry = recording(input), recording(other)
+        if rx or ry:
+            return record(LinalgCrossBackward0, data, (input, other),
+                          save=(input if ry else None, other if rx else None), args=(d,))
+    return wrap(data)
+
+
+def cross(input, other, dim=None):
+    """``torch.cross``: ``linalg.cross`` along ``dim`` (default: the first dim of size 3, with
+    PyTorch's deprecation warning)."""
+    if dim is None:
+        import warnings
+
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\n"
+                      "Please either pass the dim explicitly or simply use torch.linalg.cross.\n"
+                      "The default value of dim will change to agree with that of linalg.cross "
+                      "in a future release.", UserWarning, stacklevel=2)
+        shape = np.broadcast_shapes(input._data.shape, other._data.shape)
+        dim = next((i for i, n in enumerate(shape) if n == 3), -1)
+    return linalg_cross(input, other, dim=dim)
+
+
+for _name in ("mm", "mv", "dot", "vdot", "inner", "bmm", "matmul", "outer", "ger", "addmm",
+              "addmv", "addr", "baddbmm", "addbmm", "kron", "trace", "diagonal", "diag_embed",
+              "diag", "tril", "triu", "cross", "diagflat", "diagonal_scatter", "adjoint"):
     register(globals()[_name], _name)
 register(matmul, "__matmul__", function=False)
+register(tensordot, "tensordot", method=False)
+register(einsum, "einsum", method=False)
+register_inplace(addmm, addmv, addr, baddbmm, addbmm, tril, triu)

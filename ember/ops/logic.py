@@ -12,6 +12,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from ._registry import register, wrap
+from .inplace import register_inplace
 from .pointwise import _operands, _tensor_first
 
 
@@ -51,9 +52,36 @@ bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
 bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 
+def _shift(ufunc, name, kernel):
+    def op(input, other):
+        input, other = _tensor_first(input, other)
+        ad, bd, rt = _operands(input, other)
+        if rt.kind not in "iu":
+            raise NotImplementedError(f'"{kernel}" not implemented for '
+                                      f"'{_dt.from_np(rt).scalar_name}'")
+        # NOTE: shifting by the bit width or more gives 0 (-1 for a negative value shifted
+        # right), as PyTorch; NumPy leaves that undefined.
+        bits = rt.itemsize * 8
+        b = np.asarray(bd)
+        big = (b >= bits) | (b < 0)
+        data = ufunc(ad, np.where(big, 0, b).astype(rt))
+        if big.any():
+            fill = np.where(ad < 0, -1, 0) if name == "bitwise_right_shift" else 0
+            data = np.where(big, fill, data)
+        return wrap(np.asarray(data).astype(rt, copy=False))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` of integer tensors."
+    return op
+
+
+bitwise_left_shift = _shift(np.left_shift, "bitwise_left_shift", "lshift_cpu")
+bitwise_right_shift = _shift(np.right_shift, "bitwise_right_shift", "rshift_cpu")
+
+
 def bitwise_not(input):
     if input._data.dtype.kind not in "iub":
-        raise RuntimeError("bitwise_not is only supported for integer and boolean tensors")
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{input.dtype.scalar_name}'")
     return wrap(np.invert(input._data))
 
 
@@ -86,11 +114,51 @@ def isfinite(input):
     return wrap(np.isfinite(input._data))
 
 
+def isposinf(input):
+    """True where ``input`` is +inf."""
+    a = input._data
+    return wrap(np.isposinf(a) if a.dtype.kind in "fc" else np.zeros(a.shape, dtype=bool))
+
+
+def isneginf(input):
+    """True where ``input`` is -inf."""
+    a = input._data
+    return wrap(np.isneginf(a) if a.dtype.kind in "fc" else np.zeros(a.shape, dtype=bool))
+
+
+def isreal(input):
+    """True where ``input`` has no imaginary part (everywhere for real dtypes)."""
+    a = input._data
+    return wrap(a.imag == 0 if a.dtype.kind == "c" else np.ones(a.shape, dtype=bool))
+
+
+def signbit(input):
+    """True where the sign bit is set (-0.0 included)."""
+    a = input._data
+    if a.dtype.kind == "c":
+        raise RuntimeError("signbit is not implemented for complex tensors.")
+    return wrap(np.asarray(np.signbit(a)))
+
+
+def _check_close(input, other, rtol, atol):
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError(f"{input.dtype.scalar_name} did not match {other.dtype.scalar_name}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol:g}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol:g}")
+
+
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return wrap(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    """``|input - other| <= atol + rtol * |other|`` elementwise (same dtypes required)."""
+    _check_close(input, other, rtol, atol)
+    return wrap(np.asarray(np.isclose(input._data, other._data, rtol=rtol, atol=atol,
+                                      equal_nan=equal_nan)))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """Whether ``isclose`` holds everywhere."""
+    _check_close(input, other, rtol, atol)
     return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
@@ -105,5 +173,11 @@ def equal(input, other) -> bool:
 for _name in ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater",
               "greater_equal", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
               "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf",
-              "isfinite", "isclose", "allclose", "equal"):
+              "isfinite", "isclose", "allclose", "equal", "isposinf", "isneginf", "isreal",
+              "signbit", "bitwise_left_shift", "bitwise_right_shift"):
     register(globals()[_name], _name)
+register_inplace(eq, ne, lt, le, gt, ge, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
+                 logical_and, logical_or, logical_xor, logical_not, bitwise_left_shift,
+                 bitwise_right_shift,
+                 aliases=(("not_equal_", ne), ("less_", lt), ("less_equal_", le),
+                          ("greater_", gt), ("greater_equal_", ge)))

@@ -1,14 +1,26 @@
-"""Losses: nll_loss, cross_entropy (class indices or probabilities, weights, ignore_index,
-label_smoothing, K-dim targets), binary_cross_entropy_with_logits, mse_loss, and the rest of
-``nn.functional``'s losses.
+"""Losses: every loss of ``nn.functional``.
+
+- classification: nll_loss, cross_entropy (class indices or probabilities, weights,
+  ignore_index, label_smoothing, K-dim targets), binary_cross_entropy(_with_logits),
+  soft_margin_loss, multilabel_soft_margin_loss, multi_margin_loss, multilabel_margin_loss,
+  ctc_loss;
+- regression and distributions: mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div,
+  poisson_nll_loss, gaussian_nll_loss;
+- ranking and embeddings: margin_ranking_loss, hinge_embedding_loss, cosine_embedding_loss,
+  triplet_margin_loss, triplet_margin_with_distance_loss.
 
 Contract: PyTorch's signatures, reductions ('mean', 'sum', 'none', and the legacy
-size_average/reduce), argument checks and messages; stable forwards; fused rules in ember ops
-(twice differentiable). ``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports.
+size_average/reduce with its warning), argument checks and messages, and graphs: a loss with
+its own node in PyTorch (MseLossBackward0, HuberLossBackward0...) has one here, with a fused
+rule in ember ops (twice differentiable; ctc_loss once, as PyTorch); a loss PyTorch composes
+is composed of the same ember ops, so its grad_fn is that of its last op. Stable forwards
+(softplus via log1p(exp(-|x|)), logs clamped at -100 in binary_cross_entropy).
+``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -16,13 +28,22 @@ import numpy as np
 from .. import dtypes as _dt
 from .._size import Size
 from ..autograd.grad_mode import STATE
+from ..creation import ones_like
 from ._jvp import ALL, fiberwise
 from ._registry import float_data, node_class, record, recording, register, wrap
 from .activation import log_softmax
+from .distance import pairwise_distance
 from .pointwise import div_scalar
 from .reduction import scatter_along
+from .select import minimum, where
+from .special import xlogy
 
-FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits", "mse_loss"]
+FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits",
+              "binary_cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+              "soft_margin_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
+              "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
+              "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+              "multi_margin_loss", "multilabel_margin_loss", "ctc_loss"]
 
 
 # ---- nll_loss ----
@@ -59,33 +80,19 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """Negative log-likelihood of class-index ``target`` under log-probabilities ``input``
     (shape (N, C), (C,) or (N, C, d1, ...))."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    if input._data.ndim == 3 or input._data.ndim > 4:
+    x, t = input._data, target._data
+    _check_nll_shapes(x.shape, t.shape)
+    if x.ndim == 3 or x.ndim > 4:
         # NOTE: PyTorch views other K-dim inputs as 4-D (N, C, d1, rest) for nll_loss2d and
         # views a 'none' result back, so the graph holds the same nodes.
-        n, c, d1 = input._data.shape[:3]
-        if target._data.shape[1:] != input._data.shape[2:]:
-            raise RuntimeError(f"size mismatch (got input: {Size(input._data.shape)}, target: "
-                               f"{Size(target._data.shape)})")
+        n, c, d1 = x.shape[:3]
         out = nll_loss(input.reshape(n, c, d1, -1), target.reshape(n, d1, -1), weight,
                        ignore_index=ignore_index, reduction=reduction)
-        return out.view(target._data.shape) if reduction == "none" else out
-    x = input._data
-    t = target._data
-    if t.dtype.kind not in "iu":
-        raise RuntimeError(
-            f"expected scalar type Long but found {_dt.from_np(t.dtype).scalar_name}")
-    if x.ndim == 1:
-        if t.ndim != 0:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        x2, t2 = x[None, :], t[None]
-    else:
-        if x.shape[0] != t.shape[0]:
-            raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target "
-                             f"batch_size ({t.shape[0]}).")
-        if x.ndim > 2 and t.shape[1:] != x.shape[2:]:
-            raise RuntimeError(f"size mismatch (got input: {Size(x.shape)}, target: "
-                               f"{Size(t.shape)})")
-        x2, t2 = x, t
+        return out.view(t.shape) if reduction == "none" else out
+    _check_class_target(t)
+    if weight is not None:
+        _check_class_weight(weight, x.shape[0 if x.ndim == 1 else 1])
+    x2, t2 = (x[None, :], t.reshape(1)) if x.ndim == 1 else (x, t)
     n_classes = x2.shape[1]
     valid = t2 != ignore_index
     bad = valid & ((t2 < 0) | (t2 >= n_classes))
@@ -117,9 +124,42 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return wrap(data)
 
 
+def _check_nll_shapes(xs, ts):
+    """PyTorch's shape checks of nll_loss, in its order (before the target's dtype)."""
+    if len(xs) < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {len(xs)})")
+    if len(xs) != 1 and ts and xs[0] != ts[0]:
+        raise ValueError(f"Expected input batch_size ({xs[0]}) to match target batch_size "
+                         f"({ts[0]}).")
+    if len(xs) == 1 and len(ts) == 1 and ts[0] != 1:
+        raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                         f"{ts[0]}")
+    if len(xs) <= 2 and len(ts) > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if len(xs) == 4 and ts[1:] != xs[2:]:
+        raise RuntimeError(f"size mismatch (got input: {list(xs)} , target: {list(ts)}")
+    if len(xs) > 2 and len(xs) != 4 and ts != (xs[0],) + xs[2:]:
+        raise RuntimeError(f"Expected target size {[xs[0], *xs[2:]]}, got {list(ts)}")
+
+
+def _check_class_weight(weight, n_classes, op=""):
+    if weight._data.shape != (n_classes,):
+        raise RuntimeError(f"{op}weight tensor should be defined either for all {n_classes} "
+                           "classes or no classes but got weight tensor of shape: "
+                           f"{list(weight._data.shape)}")
+
+
+def _check_class_target(t):
+    if t.dtype != np.int64 and t.dtype != np.uint8:
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{_dt.from_np(t.dtype).scalar_name}")
+
+
 def _reduce(losses, reduction):
     """Elementwise losses reduced as ``reduction`` says ('mean', 'sum' or 'none')."""
     if reduction == "mean":
+        if losses.size == 0:  # NOTE: PyTorch's mean of nothing is nan, without a warning
+            return np.full((), np.nan, dtype=losses.dtype)
         return np.asarray(losses.mean(dtype=losses.dtype))
     if reduction == "sum":
         return np.asarray(losses.sum(dtype=losses.dtype))
@@ -129,37 +169,47 @@ def _reduce(losses, reduction):
 
 
 def _legacy_reduction(size_average, reduce, reduction):
+    """The reduction the legacy ``size_average``/``reduce`` flags select, else ``reduction``
+    (checked as PyTorch's ``_Reduction.get_enum`` does)."""
     if size_average is None and reduce is None:
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"{reduction} is not a valid value for reduction")
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    reduction = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
+    return reduction
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross-entropy of logits ``input`` with class-index or class-probability ``target``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if label_smoothing > 1.0:  # NOTE: PyTorch accepts (and ignores) a negative one
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input._data.ndim == 1 else 1
-    logp = log_softmax(input, class_dim)
-    if target._data.dtype.kind in "fV" and target._data.shape == input._data.shape:
-        # class probabilities
+    if target._data.shape == input._data.shape:  # class probabilities
+        if target._data.dtype.kind not in "fV":
+            raise RuntimeError("Expected floating point type for target with class "
+                               f"probabilities, got {_dt.from_np(target._data.dtype).scalar_name}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         n_classes = input._data.shape[class_dim]
+        if weight is not None:
+            _check_class_weight(weight, n_classes, "cross_entropy: ")
+        logp = log_softmax(input, class_dim)
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / n_classes
         w = logp if weight is None else logp * _class_shape(weight, input._data.ndim, class_dim)
+        if reduction == "sum":
+            return -(w * target).sum()  # NegBackward0, as PyTorch
         losses = -(w * target).sum(class_dim)
         if reduction == "none":
             return losses
-        if reduction == "sum":
-            return losses.sum()
         return div_scalar(losses.sum(), losses._data.size if input._data.ndim > 1 else 1)
-    if target._data.dtype.kind not in "iu":
-        raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got "
-            f"{_dt.from_np(target._data.dtype).scalar_name}")
+    logp = log_softmax(input, class_dim)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0:
         return nll
@@ -186,6 +236,14 @@ def _class_shape(weight, ndim, class_dim):
     shape = [1] * ndim
     shape[class_dim] = -1
     return weight.reshape(shape)
+
+
+def _not_differentiable(op, **args):
+    """PyTorch's error for a tensor argument with no derivative formula that requires grad."""
+    for name, t in args.items():
+        if t is not None and STATE.enabled and recording(t):
+            raise RuntimeError(f"The function '{op}' is not differentiable with respect to "
+                               f"argument '{name}'. This input cannot have requires_grad True.")
 
 
 # ---- binary_cross_entropy_with_logits ----
@@ -230,6 +288,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduction="mean", pos_weight=None):
     """Sigmoid + binary cross-entropy in one stable op."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    _not_differentiable("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     if target._data.shape != input._data.shape:
         raise ValueError(f"Target size ({Size(target._data.shape)}) must be the same as input "
                          f"size ({Size(input._data.shape)})")
@@ -252,40 +311,664 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return wrap(data)
 
 
-# ---- mse_loss ----
-def _mse_vjp(ctx, g):
-    x, y = ctx.saved_tensors
-    reduction, n = ctx.args
-    d = (x - y) * 2.0
-    if reduction == "mean":
-        d = d / n
-    gd = g * d
+# ---- regression losses: mse, l1, smooth_l1, huber ----
+def _mean_scale(ctx, g):
+    """``g`` divided by the element count for 'mean' (``ctx.args`` = (reduction, n, ...))."""
+    return g / ctx.args[1] if ctx.args[0] == "mean" else g
+
+
+def _pair_grads(ctx, gd):
+    """Gradients ``(gd, -gd)`` for a loss of ``input - target``, each only when wanted."""
     return (gd if ctx.next_functions[0][0] is not None else None,
             -gd if ctx.next_functions[1][0] is not None else None)
+
+
+def _mse_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    return _pair_grads(ctx, _mean_scale(ctx, g) * ((x - y) * 2.0))
 
 
 MseLossBackward0 = node_class("MseLossBackward0", _mse_vjp, fiberwise(_loss_dims))
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """Mean squared error (``reduction`` 'mean', 'sum' or 'none')."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
+def _size_warning(input, target):
     if target._data.shape != input._data.shape:
         warnings.warn(
             f"Using a target size ({Size(target._data.shape)}) that is different to the input "
             f"size ({Size(input._data.shape)}). This will likely lead to incorrect results due "
-            "to broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=2)
-    a, b = np.broadcast_arrays(input._data, target._data)
-    diff = (a - b)
-    sq = diff * diff
-    data = _reduce(sq, reduction)
-    if STATE.enabled and recording(input, target):
-        return record(MseLossBackward0, data, (input, target), save=(input, target),
-                      args=(reduction, sq.size))
+            "to broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def _float_input(input, kernel):
+    """``input``'s array; PyTorch's loss kernels are defined for floating types only."""
+    x = input._data
+    if x.dtype.kind not in "fV":
+        raise NotImplementedError(
+            f'"{kernel}" not implemented for \'{_dt.from_np(x.dtype).scalar_name}\'')
+    return x
+
+
+def _float_pair(input, target, kernel):
+    """``input`` and ``target`` promoted to their common (floating) dtype and broadcast."""
+    common = _dt.result_type(input, target)
+    if not (common.is_floating_point or common.is_complex):
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{common.scalar_name}\'')
+    a = input._data.astype(common.np, copy=False)
+    b = target._data.astype(common.np, copy=False)
+    return np.broadcast_arrays(a, b)
+
+
+def _pointwise_loss(node, loss, inputs, reduction, save, args=()):
+    """Reduce an elementwise ``loss`` array and record ``node`` over ``inputs``."""
+    data = _reduce(loss, reduction)
+    if STATE.enabled and recording(*inputs):
+        return record(node, data, inputs, save=save, args=(reduction, loss.size) + args)
     return wrap(data)
 
 
+def _weighted(loss, weight, reduction, mean_by_weight):
+    """PyTorch's manual weighted path: ``loss * weight`` reduced; 'mean' divides by the weight
+    sum (mse, l1) or the element count (huber)."""
+    out = loss * weight
+    if reduction == "none":
+        return out
+    if reduction == "sum":
+        return out.sum()
+    return out.sum() / weight.sum() if mean_by_weight else out.mean()
 
-register(nll_loss, method=False)
-register(cross_entropy, method=False)
+
+def _check_weight(weight, input):
+    if weight._data.shape != input._data.shape:
+        raise ValueError("Weights and input must have the same size.")
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error (``reduction`` 'mean', 'sum' or 'none'; optional elementwise
+    ``weight``, whose 'mean' divides by the weight sum)."""
+    _size_warning(input, target)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if weight is not None:
+        _check_weight(weight, input)
+        return _weighted((input - target) ** 2, weight, reduction, True)
+    a, b = _float_pair(input, target, "mse_cpu")
+    diff = a - b
+    return _pointwise_loss(MseLossBackward0, diff * diff, (input, target), reduction,
+                           (input, target))
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error. NOTE: PyTorch decomposes it (AbsBackward0, then Mean/Sum), and so
+    does ember; the subgradient at a zero difference is 0."""
+    _size_warning(input, target)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    loss = (input - target).abs()
+    if weight is not None:
+        _check_weight(weight, input)
+        return _weighted(loss, weight, reduction, True)
+    return _apply_reduction(loss, reduction)
+
+
+def _apply_reduction(loss, reduction):
+    """A composed loss reduced with ember ops (MeanBackward0 / SumBackward0, as PyTorch)."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _smooth_l1_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    beta = ctx.args[2]
+    d = x - y
+    # NOTE: inside |d| <= beta the loss is d**2 / (2 beta), outside |d| - beta / 2; at the
+    # seam both slopes agree (PyTorch takes the inner one).
+    inner = wrap(np.abs(d._data) <= beta)
+    return _pair_grads(ctx, _mean_scale(ctx, g) * where(inner, d / beta, d.sign()))
+
+
+SmoothL1LossBackward0 = node_class("SmoothL1LossBackward0", _smooth_l1_vjp,
+                                   fiberwise(_loss_dims))
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Quadratic for ``|input - target| < beta``, linear beyond (``beta=0`` is ``l1_loss``)."""
+    _size_warning(input, target)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0.0:
+        return l1_loss(input, target, reduction=reduction)
+    a, b = _float_pair(input, target, "smooth_l1_cpu")
+    d = np.abs(a - b)
+    loss = np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta).astype(d.dtype, copy=False)
+    return _pointwise_loss(SmoothL1LossBackward0, loss, (input, target), reduction,
+                           (input, target), (beta,))
+
+
+def _huber_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    delta = ctx.args[2]
+    d = x - y
+    inner = wrap(np.abs(d._data) <= delta)
+    return _pair_grads(ctx, _mean_scale(ctx, g) * where(inner, d, d.sign() * delta))
+
+
+HuberLossBackward0 = node_class("HuberLossBackward0", _huber_vjp, fiberwise(_loss_dims))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """``delta * smooth_l1_loss(beta=delta)``: quadratic near 0, slope ``delta`` beyond."""
+    _size_warning(input, target)
+    reduction = _legacy_reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is not None:
+        _check_weight(weight, input)
+        return _weighted(huber_loss(input, target, "none", delta), weight, reduction, False)
+    a, b = _float_pair(input, target, "huber_cpu")
+    d = np.abs(a - b)
+    loss = np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)).astype(d.dtype,
+                                                                             copy=False)
+    return _pointwise_loss(HuberLossBackward0, loss, (input, target), reduction,
+                           (input, target), (delta,))
+
+
+# ---- binary_cross_entropy ----
+def _bce_vjp(ctx, g):
+    x, t, w = ctx.saved_tensors
+    g = _mean_scale(ctx, g)
+    if w is not None:
+        g = g * w
+    gx = gt = None
+    if ctx.next_functions[0][0] is not None:
+        # NOTE: PyTorch's denominator max((1 - x) x, 1e-12) keeps the slope finite at 0 and 1.
+        gx = g * (x - t) / ((1 - x) * x).clamp_min(1e-12)
+    if ctx.next_functions[1][0] is not None:
+        gt = g * ((-x).log1p() - x.log())  # -logit(x)
+    return gx, gt
+
+
+BinaryCrossEntropyBackward0 = node_class("BinaryCrossEntropyBackward0", _bce_vjp,
+                                         fiberwise(_loss_dims))
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """Binary cross-entropy of probabilities ``input``; each log is clamped at -100, as
+    PyTorch, so a 0 or 1 probability gives a finite loss."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _not_differentiable("binary_cross_entropy", weight=weight)
+    if target._data.shape != input._data.shape:
+        raise ValueError(
+            f"Using a target size ({Size(target._data.shape)}) that is different to the input "
+            f"size ({Size(input._data.shape)}) is deprecated. Please ensure they have the same "
+            "size.")
+    x = _float_input(input, "binary_cross_entropy")
+    if target._data.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {_dt.from_np(target._data.dtype).scalar_name} but "
+                           f"expected {_dt.from_np(x.dtype).scalar_name}")
+    if ((x < 0) | (x > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    t = target._data.astype(x.dtype, copy=False)
+    if weight is not None:
+        weight = weight.expand(np.broadcast_shapes(t.shape, weight._data.shape))
+    with np.errstate(divide="ignore"):
+        loss = -(t * np.maximum(np.log(x), -100) + (1 - t) * np.maximum(np.log1p(-x), -100))
+    if weight is not None:
+        loss = loss * weight._data
+    return _pointwise_loss(BinaryCrossEntropyBackward0, loss.astype(x.dtype, copy=False),
+                           (input, target), reduction, (input, target, weight))
+
+
+# ---- soft_margin_loss ----
+def _soft_margin_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    return (_mean_scale(ctx, g) * -y * (-y * x).sigmoid(), None)
+
+
+SoftMarginLossBackward0 = node_class("SoftMarginLossBackward0", _soft_margin_vjp,
+                                     fiberwise(_loss_dims))
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """``log(1 + exp(-target * input))`` (targets +-1), computed as a stable softplus."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _not_differentiable("soft_margin_loss", target=target)
+    a, b = np.broadcast_arrays(float_data(input._data), float_data(target._data))
+    z = -a * b
+    loss = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))).astype(a.dtype, copy=False)
+    return _pointwise_loss(SoftMarginLossBackward0, loss, (input, target), reduction,
+                           (input, target))
+
+
+# ---- composed losses (PyTorch decomposes these; the grad_fn is that of the last op) ----
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL divergence of log-probabilities ``input`` from ``target`` (probabilities, or
+    log-probabilities with ``log_target=True``); 'batchmean' divides the sum by the batch."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.", UserWarning, stacklevel=2)
+    if reduction not in ("mean", "sum", "none", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        out = loss.sum()
+        return out / input._data.shape[0] if input._data.ndim != 0 else out
+    return _apply_reduction(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Negative log-likelihood of ``target`` under Poisson(``exp(input)`` or ``input``);
+    ``full`` adds the Stirling term for targets above 1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        big = wrap(target._data > 1)
+        safe = where(big, target, 2.0)
+        stirling = safe * safe.log() - safe + 0.5 * (safe * (2 * math.pi)).log()
+        loss = loss + where(big, stirling, 0.0)
+    return _apply_reduction(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Negative log-likelihood of ``target`` under N(``input``, ``var``); ``var`` is clamped
+    at ``eps`` without changing its gradient, as PyTorch."""
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * ones_like(input)
+    elif (var._data < 0).any():
+        raise ValueError("var has negative entry/entries")
+    vs, xs = var._data.shape, input._data.shape
+    if vs != xs:
+        if xs[:-1] == vs:
+            var = var.unsqueeze(-1)
+        elif not (len(xs) == len(vs) and sum(b for a, b in zip(xs, vs) if a != b) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(reduction + " is not valid")
+    # NOTE: PyTorch clamps a clone in place under no_grad: values change, the graph does not.
+    var = var + wrap(np.maximum(var._data, eps) - var._data)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _apply_reduction(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """``max(0, -target * (input1 - input2) + margin)``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not (input1._data.ndim == input2._data.ndim == target._data.ndim):
+        raise RuntimeError(
+            f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {Size(input1._data.shape)}, input2: {Size(input2._data.shape)}, target: "
+            f"{Size(target._data.shape)} ")
+    return _apply_reduction((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    t = target._data
+    zeros = input * 0.0
+    margin_clamp = (margin - input).clamp_min(0)
+    out = where(wrap(t != 1), margin_clamp, zeros) + where(wrap(t != -1), input, zeros)
+    return _apply_reduction(out, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """Per-class logistic loss averaged over the classes (last dim), then reduced."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    # logsigmoid(x) = -softplus(-x)
+    loss = target * _softplus(-input) + (1 - target) * _softplus(input)
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input._data.ndim - 1
+    loss = loss.sum(class_dim) / input._data.shape[class_dim]
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(reduction + " is not valid")
+    return _apply_reduction(loss, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """``1 - cos`` where ``target == 1``, ``max(0, cos - margin)`` where ``target == -1``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    tdim = target._data.ndim
+    if tdim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    s1, s2 = list(input1._data.shape), list(input2._data.shape)
+    if tdim == 1 and not (len(s1) == 2 and len(s2) == 2):
+        raise RuntimeError("1D target tensor expects 2D input tensors, but found inputs with "
+                           f"sizes {s1} and {s2}.")
+    if tdim == 0 and not (len(s1) == 1 and len(s2) == 1):
+        raise RuntimeError("0D target tensor expects 1D input tensors, but found inputs with "
+                           f"sizes {s1} and {s2}.")
+    # NOTE: PyTorch's formula: dot / sqrt((|a|^2 + 1e-12) (|b|^2 + 1e-12)).
+    prod_sum = (input1 * input2).sum(tdim)
+    mag1 = (input1 * input1).sum(tdim) + 1e-12
+    mag2 = (input2 * input2).sum(tdim) + 1e-12
+    cos = prod_sum / (mag1 * mag2).sqrt()
+    zeros = cos * 0.0
+    t = target._data
+    out = where(wrap(t == 1), 1 - cos, zeros) + where(wrap(t == -1), (cos - margin).clamp_min(0),
+                                                      zeros)
+    return _apply_reduction(out, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with ``pairwise_distance``
+    (``swap`` uses the closer of d(a, n) and d(p, n))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a, pd, nd = anchor._data.ndim, positive._data.ndim, negative._data.ndim
+    if not (a == pd == nd):
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {a}D, positive {pd}D, and negative {nd}D inputs")
+    dist_pos = pairwise_distance(anchor, positive, p, eps)
+    dist_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        dist_neg = minimum(dist_neg, pairwise_distance(positive, negative, p, eps))
+    return _apply_reduction((margin + dist_pos - dist_neg).clamp_min(0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """``triplet_margin_loss`` with any ``distance_function(x1, x2)`` (default
+    ``pairwise_distance``)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a, pd, nd = anchor._data.ndim, positive._data.ndim, negative._data.ndim
+    if not (a == pd == nd):
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {a}D, positive {pd}D, and negative {nd}D inputs")
+    dist = distance_function or pairwise_distance
+    dist_pos = dist(anchor, positive)
+    dist_neg = dist(anchor, negative)
+    if swap:
+        dist_neg = minimum(dist_neg, dist(positive, negative))
+    return _apply_reduction((margin + dist_pos - dist_neg).clamp_min(0), reduction)
+
+
+# ---- multi_margin_loss ----
+def _multi_margin_vjp(ctx, g):
+    x, onehot, wy = ctx.saved_tensors
+    reduction, n, p, margin, squeeze = ctx.args
+    if squeeze:
+        x = x.unsqueeze(0)
+    if reduction == "none":
+        g = g.reshape(-1, 1)
+    elif reduction == "mean":
+        g = g / n
+    c = x._data.shape[1]
+    z = margin - (x * onehot).sum(1, keepdim=True) + x
+    active = wrap((z._data > 0) & (onehot._data == 0))
+    slope = active * (z * 2.0 if p == 2 else onehot * 0 + 1.0)
+    if wy is not None:
+        slope = slope * wy
+    slope = slope * (g / c)
+    gx = slope - onehot * slope.sum(1, keepdim=True)
+    return (gx.squeeze(0) if squeeze else gx,)
+
+
+MultiMarginLossBackward0 = node_class(
+    "MultiMarginLossBackward0", _multi_margin_vjp,
+    fiberwise(lambda ctx: ((1,) if ctx.args[0] == "none" and not ctx.args[4] else ALL, False)))
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """Multi-class hinge loss: ``sum_{i != y} max(0, margin - x[y] + x[i])**p * w[y] / C``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight._data.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    _not_differentiable("multi_margin_loss", weight=weight)
+    x = _float_input(input, "multi_margin_loss_cpu_kernel")
+    t = target._data
+    squeeze = x.ndim <= 1
+    if x.ndim > 2 or (x.ndim and x.shape[-1] == 0):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(x.shape)}")
+    x2 = x.reshape(1, -1) if squeeze else x
+    t2 = t.reshape(-1)
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"expected scalar type Long but found {_dt.from_np(t.dtype).scalar_name}")
+    if t2.shape[0] != x2.shape[0] or (not squeeze and t.ndim != 1):
+        raise RuntimeError(
+            "multi_margin_loss: target tensor should be 1-D with size equal to the number of "
+            f"input samples (batch size). Expected target size [{x2.shape[0]}], but got "
+            f"{list(t.shape)}. Input has shape {list(x.shape)}.")
+    c = x2.shape[1]
+    if ((t2 < 0) | (t2 >= c)).any():
+        raise RuntimeError("target out of range")
+    onehot = np.arange(c) == t2[:, None]
+    xy = x2[np.arange(x2.shape[0]), t2][:, None]
+    z = np.maximum(margin - xy + x2, 0) * ~onehot
+    h = z if p == 1 else z * z
+    wy = None
+    if weight is not None:
+        wy = weight._data.astype(x.dtype)[t2][:, None]
+        h = h * wy
+    losses = (h.sum(1) / c).astype(x.dtype, copy=False)
+    if squeeze:
+        losses = losses.reshape(t.shape)
+    data = _reduce(losses, reduction)
+    if STATE.enabled and recording(input):
+        oh = wrap(onehot.astype(x.dtype))
+        return record(MultiMarginLossBackward0, data, (input,),
+                      save=(input, oh, None if wy is None else wrap(wy)),
+                      args=(reduction, losses.size, p, margin, squeeze))
+    return wrap(data)
+
+
+# ---- multilabel_margin_loss ----
+def _multilabel_margin_vjp(ctx, g):
+    slope, = ctx.saved_tensors  # d loss_n / d x[n, :], constant: the loss is piecewise linear
+    reduction, n, squeeze = ctx.args
+    if reduction == "none" and not squeeze:
+        g = g.unsqueeze(1)
+    elif reduction == "mean":
+        g = g / n
+    return (g * (slope.squeeze(0) if squeeze else slope),)
+
+
+MultilabelMarginLossBackward0 = node_class(
+    "MultilabelMarginLossBackward0", _multilabel_margin_vjp,
+    fiberwise(lambda ctx: ((1,) if ctx.args[0] == "none" and not ctx.args[2] else ALL, False)))
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """``sum_{j, i} max(0, 1 - (x[y_j] - x[i])) / C`` over the target classes ``y_j`` (those
+    before the first -1 in ``target``) and the non-target classes ``i``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    x = _float_input(input, "multilabel_margin_loss_forward_out_frame")
+    t = target._data
+    if t.dtype != np.int64:
+        raise RuntimeError(
+            f"expected scalar type Long but found {_dt.from_np(t.dtype).scalar_name}")
+    squeeze = x.ndim <= 1
+    x2, t2 = (x.reshape(1, -1), t.reshape(1, -1)) if squeeze else (x, t)
+    if t.shape != x.shape:
+        raise RuntimeError(f"inconsistent target size: {list(t.shape)} for input of size: "
+                           f"{list(x.shape)}")
+    c = x2.shape[1]
+    if t.size and (t.min() < -1 or t.max() >= c):
+        raise RuntimeError("argument #2 'target' is out of range")
+    valid = np.cumprod(t2 != -1, axis=1).astype(bool)  # the targets before the first -1
+    safe = np.where(valid, t2, 0)
+    is_target = np.zeros(x2.shape, dtype=bool)
+    rows = np.nonzero(valid)
+    is_target[rows[0], t2[rows]] = True
+    xy = np.take_along_axis(x2, safe, axis=1)  # (N, J)
+    z = 1 - xy[:, :, None] + x2[:, None, :]  # (N, J, C)
+    active = (z > 0) & valid[:, :, None] & ~is_target[:, None, :]
+    losses = ((z * active).sum((1, 2)) / c).astype(x.dtype, copy=False)
+    if squeeze:
+        losses = losses.reshape(())
+    data = _reduce(losses, reduction)
+    if STATE.enabled and recording(input):
+        slope = active.sum(1).astype(x.dtype)  # how often x[n, i] is a non-target term
+        np.add.at(slope, (rows[0], t2[rows]), -active.sum(2)[rows])
+        return record(MultilabelMarginLossBackward0, data, (input,),
+                      save=(wrap((slope / c).astype(x.dtype)),),
+                      args=(reduction, losses.size, squeeze))
+    return wrap(data)
+
+
+# ---- ctc_loss ----
+def _ctc_vjp(ctx, g):
+    slope, = ctx.saved_tensors
+    return (g.unsqueeze(0).unsqueeze(2) * slope,)
+
+
+# NOTE: as PyTorch's, the slope is computed once in the forward pass and is a constant of the
+# backward: CTC has first derivatives only (PyTorch: "derivative for aten::_ctc_loss_backward
+# is not implemented"). It is PyTorch's formula exp(lp) - exp(log(alpha beta) + nll - lp), the
+# exact gradient once log_probs come from log_softmax (its rows of the slope sum to zero).
+CtcLossBackward0 = node_class("CtcLossBackward0", _ctc_vjp,
+                              fiberwise(lambda ctx: ((0, 2), False)))
+
+
+def _lengths(v, name, n):
+    a = np.asarray(v._data if hasattr(v, "_data") else v, dtype=np.int64).reshape(-1)
+    if a.shape[0] != n:
+        raise RuntimeError(f"{name} must be of size batch_size")
+    return a
+
+
+def _ctc_forward(lp, targets, in_len, tgt_len, blank, want_slope):
+    """Per-sample negative log-likelihoods of the CTC alignments (alpha/beta recursions in log
+    space, vectorised over the batch and the extended target; one step per time frame) and,
+    when wanted, PyTorch's slope with respect to ``lp`` (T, N, C)."""
+    t_max, n, c = lp.shape
+    s_max = 2 * int(tgt_len.max(initial=0)) + 1
+    ext = np.full((n, s_max), blank, dtype=np.int64)  # blank, l1, blank, l2, ..., blank
+    ext[:, 1::2] = targets[:, : (s_max - 1) // 2]
+    s_idx = np.arange(s_max)
+    live = s_idx[None, :] < 2 * tgt_len[:, None] + 1
+    skip = np.zeros((n, s_max), dtype=bool)  # may jump over the blank before position s
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    emit = np.take_along_axis(lp, np.broadcast_to(ext[None], (t_max, n, s_max)), 2)
+    emit = np.where(live[None], emit, -np.inf)
+    ninf = np.full((n, 2), -np.inf, dtype=lp.dtype)
+    alpha = np.full((t_max, n, s_max), -np.inf, dtype=lp.dtype)
+    alpha[0, :, :2] = emit[0, :, :2]
+    with np.errstate(invalid="ignore"):
+        for t in range(1, t_max):
+            prev = np.concatenate([ninf, alpha[t - 1]], 1)
+            two = np.where(skip, prev[:, :-2], -np.inf)
+            alpha[t] = np.logaddexp(np.logaddexp(prev[:, 2:], prev[:, 1:-1]), two) + emit[t]
+        last = np.take_along_axis(alpha, (in_len - 1).reshape(1, n, 1), 0)[0]
+        end = 2 * tgt_len
+        a_end = np.take_along_axis(last, end[:, None], 1)[:, 0]
+        a_pre = np.where(end > 0, np.take_along_axis(last, np.maximum(end - 1, 0)[:, None],
+                                                     1)[:, 0], -np.inf)
+        nll = -np.logaddexp(a_end, a_pre)
+    if not want_slope:
+        return nll, None
+    beta = np.full((t_max, n, s_max), -np.inf, dtype=lp.dtype)
+    final = np.full((n, s_max), -np.inf, dtype=lp.dtype)
+    rows = np.arange(n)
+    final[rows, end] = 0
+    final[rows[end > 0], end[end > 0] - 1] = 0
+    skip_next = np.zeros((n, s_max), dtype=bool)
+    skip_next[:, :-2] = skip[:, 2:]
+    with np.errstate(invalid="ignore"):
+        for t in range(t_max - 1, -1, -1):
+            nxt = np.concatenate([beta[t + 1], ninf], 1) if t + 1 < t_max else \
+                np.full((n, s_max + 2), -np.inf, dtype=lp.dtype)
+            step = np.logaddexp(np.logaddexp(nxt[:, :-2], nxt[:, 1:-1]),
+                                np.where(skip_next, nxt[:, 2:], -np.inf))
+            here = np.where((t == in_len - 1)[:, None], final, step)
+            beta[t] = np.where((t < in_len)[:, None], here + emit[t], -np.inf)
+        ab = alpha + beta
+        top = ab.max(2, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0)
+        acc = np.zeros((t_max, n, c), dtype=lp.dtype)
+        np.add.at(acc, (slice(None), rows[:, None], ext), np.exp(ab - top))
+        with np.errstate(divide="ignore", over="ignore"):
+            lcab = np.log(acc) + top
+            slope = np.exp(lp) - np.exp(lcab + nll[None, :, None] - lp)
+    frames = np.arange(t_max)[:, None] < in_len[None, :]
+    return nll, np.where(frames[:, :, None], slope, 0).astype(lp.dtype, copy=False)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    """Connectionist temporal classification loss of ``log_probs`` (T, N, C) or (T, C) for
+    ``targets`` padded (N, S) or concatenated (sum of ``target_lengths``); 'mean' divides
+    each loss by its target length, then averages."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_probs._data.ndim == 2:
+        out = ctc_loss(log_probs.unsqueeze(1), targets.unsqueeze(0) if hasattr(
+            targets, "_data") else targets, [int(np.asarray(getattr(input_lengths, "_data",
+                                                                     input_lengths)))],
+            [int(np.asarray(getattr(target_lengths, "_data", target_lengths)))], blank,
+            reduction, zero_infinity)
+        return out.squeeze(0) if reduction == "none" else out
+    lp = float_data(log_probs._data)
+    t_max, n, c = lp.shape
+    if not 0 <= blank < c:
+        raise RuntimeError("blank must be in label range")
+    in_len = _lengths(input_lengths, "input_lengths", n)
+    tgt_len = _lengths(target_lengths, "target_lengths", n)
+    if (in_len > t_max).any():
+        raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but got "
+                           f"value {int(in_len.max())} (while checking arguments for "
+                           "ctc_loss_allocate_outputs)")
+    tg = np.asarray(targets._data).astype(np.int64)
+    if tg.ndim == 1:  # concatenated: pad into (N, max length)
+        starts = np.concatenate([[0], np.cumsum(tgt_len)[:-1]])
+        width = int(tgt_len.max(initial=0))
+        pos = starts[:, None] + np.arange(width)[None, :]
+        tg = np.where(np.arange(width)[None, :] < tgt_len[:, None],
+                      tg[np.minimum(pos, max(tg.size - 1, 0))] if tg.size else 0, blank)
+    elif tgt_len.size and tg.shape[1] < tgt_len.max():
+        raise RuntimeError(f"Expected tensor to have size at least {int(tgt_len.max())} at "
+                           f"dimension 1, but got size {tg.shape[1]} for argument #2 'targets' "
+                           "(while checking arguments for ctc_loss_allocate_outputs)")
+    want = STATE.enabled and recording(log_probs)
+    nll, slope = _ctc_forward(lp, tg, in_len, tgt_len, blank, want)
+    if want:
+        if zero_infinity:
+            slope = np.where(np.isinf(nll)[None, :, None], 0, slope)
+        res = record(CtcLossBackward0, nll.astype(lp.dtype), (log_probs,),
+                     save=(wrap(slope),))
+    else:
+        res = wrap(nll.astype(lp.dtype))
+    if zero_infinity:
+        res = where(wrap(res._data == np.inf), 0.0, res)
+    if reduction == "mean":
+        return (res / wrap(np.maximum(tgt_len, 1).astype(lp.dtype))).mean()
+    return res.sum() if reduction == "sum" else res
+
+
+# NOTE: torch has no top-level nll_loss or cross_entropy; binary_cross_entropy_with_logits it has.
 register(binary_cross_entropy_with_logits, method=False)

@@ -1,4 +1,5 @@
-"""Python operators on tensors (``+ - * / // % ** @``, comparisons, ``& | ^ ~``).
+"""Python operators on tensors (``+ - * / // % ** @``, comparisons, ``& | ^ ~ << >>``, their
+in-place forms, and ``in``).
 
 Contract: an operator with an operand that is not a tensor, a number or an array returns
 ``NotImplemented``, so Python raises its usual TypeError ("unsupported operand type(s)") or
@@ -66,6 +67,21 @@ def _pos(self):
     return self
 
 
+def _invert(self):
+    if self._data.dtype.kind not in "iub":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return logic.bitwise_not(self)
+
+
+def _contains(self, element):
+    """``element in self``: whether any element equals it (PyTorch's rule)."""
+    if not isinstance(element, (Tensor, bool, int, float, complex, np.generic)):
+        raise RuntimeError("Tensor.__contains__ only supports Tensor or scalar, but you passed "
+                           f"in a {type(element)}.")
+    return bool(logic.eq(self, element).any())
+
+
 for _name, _op in (("__add__", pw.add), ("__sub__", pw.sub), ("__mul__", pw.mul),
                    ("__truediv__", pw.div), ("__floordiv__", pw.floor_divide),
                    ("__mod__", pw.remainder), ("__pow__", pw.pow), ("__eq__", logic.eq),
@@ -73,19 +89,27 @@ for _name, _op in (("__add__", pw.add), ("__sub__", pw.sub), ("__mul__", pw.mul)
                    ("__gt__", logic.gt), ("__ge__", logic.ge), ("__and__", logic.bitwise_and),
                    ("__or__", logic.bitwise_or), ("__xor__", logic.bitwise_xor),
                    ("__radd__", pw.add), ("__rmul__", pw.mul), ("__rand__", logic.bitwise_and),
-                   ("__ror__", logic.bitwise_or), ("__rxor__", logic.bitwise_xor)):
+                   ("__ror__", logic.bitwise_or), ("__rxor__", logic.bitwise_xor),
+                   ("__lshift__", logic.bitwise_left_shift),
+                   ("__rshift__", logic.bitwise_right_shift)):
     setattr(Tensor, _name, _forward(_op))
-for _name, _op in (("__rfloordiv__", pw.floor_divide), ("__rmod__", pw.remainder)):
+for _name, _op in (("__rfloordiv__", pw.floor_divide), ("__rmod__", pw.remainder),
+                   ("__rlshift__", logic.bitwise_left_shift),
+                   ("__rrshift__", logic.bitwise_right_shift)):
     setattr(Tensor, _name, _reflected(_op))
 Tensor.__rtruediv__ = _rtruediv
 Tensor.__rsub__ = _rsub
 Tensor.__rmatmul__ = _rmatmul
 Tensor.__neg__ = unary.neg
 Tensor.__abs__ = unary.abs
-Tensor.__invert__ = logic.bitwise_not
+Tensor.__invert__ = _invert
 Tensor.__pos__ = _pos
+Tensor.__contains__ = _contains
 for _name, _method in (("__iadd__", Tensor.add_), ("__isub__", Tensor.sub_),
                        ("__imul__", Tensor.mul_), ("__itruediv__", Tensor.div_),
                        ("__ipow__", Tensor.pow_), ("__imod__", Tensor.remainder_),
-                       ("__ifloordiv__", Tensor.floor_divide_)):
+                       ("__ifloordiv__", Tensor.floor_divide_), ("__iand__", Tensor.bitwise_and_),
+                       ("__ior__", Tensor.bitwise_or_), ("__ixor__", Tensor.bitwise_xor_),
+                       ("__ilshift__", Tensor.bitwise_left_shift_),
+                       ("__irshift__", Tensor.bitwise_right_shift_)):
     setattr(Tensor, _name, _method)

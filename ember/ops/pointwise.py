@@ -106,6 +106,40 @@ def _fix_dtype(out, rt):
     return out
 
 
+def write_out(name, op, out, *inputs, **kwargs):
+    """``op(*inputs, **kwargs)`` written into ``out`` (PyTorch's ``out=``): no autograd, the
+    result cast to ``out``'s dtype when the cast keeps the category, ``out`` resized (with
+    PyTorch's warning unless it was empty) when the shapes differ. Returns ``out``."""
+    from ..autograd.grad_mode import no_grad
+
+    if STATE.enabled and any(_rg(t) for t in inputs):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    with no_grad():
+        result = op(*inputs, **kwargs)
+    rd, od = result._data, out._data
+    if _dt.from_np(rd.dtype)._category > _dt.from_np(od.dtype)._category:
+        raise RuntimeError(f"result type {result.dtype.scalar_name} can't be cast to the desired "
+                           f"output type {out.dtype.scalar_name}")
+    if rd.shape != od.shape:
+        if od.size:
+            import warnings
+
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape "
+                f"{list(od.shape)}, which does not match the required output shape "
+                f"{list(rd.shape)}. This behavior is deprecated, and in a future PyTorch release "
+                f"outputs will not be resized unless they have zero elements. You can explicitly "
+                f"reuse an out tensor t by resizing it, inplace, to zero elements with "
+                f"t.resize_(0).", UserWarning, stacklevel=3)
+        out._data = rd.astype(od.dtype)
+        if out._vc is not None:
+            out._vc[0] += 1
+        return out
+    out.copy_(result)
+    return out
+
+
 # ==== binary arithmetic ====================================================================
 
 # ---- add / sub ----
@@ -119,12 +153,21 @@ def _add_vjp(ctx, g):
 AddBackward0 = node_class("AddBackward0", _add_vjp, elementwise)
 
 
+def _check_alpha(alpha, rt):
+    if rt.kind in "iub" and isinstance(alpha, float):
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number.")
+
+
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` with PyTorch's type promotion and broadcasting."""
+    if out is not None:
+        return write_out("add", add, out, input, other, alpha=alpha)
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     if alpha != 1:
+        _check_alpha(alpha, rt)
         bd = bd * alpha
     data = _fix_dtype(np.add(ad, bd), rt)
     if STATE.enabled and (_rg(input) or _rg(other)):
@@ -151,11 +194,14 @@ def _check_bool_sub(rt):
 
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other``."""
+    if out is not None:
+        return write_out("sub", sub, out, input, other, alpha=alpha)
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     _check_bool_sub(rt)
     if alpha != 1:
+        _check_alpha(alpha, rt)
         bd = bd * alpha
     data = _fix_dtype(np.subtract(ad, bd), rt)
     if STATE.enabled and recording(input, other):
@@ -201,6 +247,8 @@ MulBackward0 = node_class("MulBackward0", _mul_vjp, elementwise)
 
 def mul(input, other, *, out=None):
     """``input * other``."""
+    if out is not None:
+        return write_out("mul", mul, out, input, other)
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
@@ -226,9 +274,12 @@ def _div_vjp(ctx, g):
 
 
 DivBackward0 = node_class("DivBackward0", _div_vjp, elementwise)
+
+
 def _rounding_div_vjp(ctx, g):
     # NOTE: rounded quotients are piecewise constant: zero gradient to both inputs.
-    return (g * 0 if ctx.next_functions[0][0] is not None else None, None)
+    zero = g * 0
+    return tuple(zero if f is not None else None for f, _ in ctx.next_functions)
 
 
 DivBackward2 = node_class("DivBackward2", _rounding_div_vjp, elementwise)
@@ -236,6 +287,8 @@ DivBackward2 = node_class("DivBackward2", _rounding_div_vjp, elementwise)
 
 def div(input, other, *, rounding_mode=None, out=None):
     """``input / other`` (true division; ``rounding_mode`` 'trunc' or 'floor' rounds)."""
+    if out is not None:
+        return write_out("div", div, out, input, other, rounding_mode=rounding_mode)
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
@@ -297,6 +350,36 @@ def div_scalar(input, other):
     return wrap(data)
 
 
+def not_implemented_node(op_name):
+    """The node PyTorch records for an op without a derivative
+    (``torch::autograd::NotImplemented``): its backward raises PyTorch's error."""
+    def rule(ctx, *grads):
+        raise RuntimeError(f"derivative for aten::{op_name} is not implemented")
+    return node_class("NotImplemented", rule, rule, display_name="torch::autograd::NotImplemented")
+
+
+FloorDivideNotImplemented = not_implemented_node("floor_divide")
+
+
+def _mul_scalar_vjp(ctx, g):
+    return (g * ctx.args[0],)
+
+
+MulBackward1 = node_class("MulBackward1", _mul_scalar_vjp, elementwise)
+
+
+def mul_scalar(input, other):
+    """``input * other`` for a Python number, recorded as PyTorch's ``mul.Scalar``
+    (``MulBackward1``, one edge): what PyTorch's own composite ops (ndtr...) produce."""
+    data = np.multiply(float_data(input._data), other)
+    if type(data) is np.ndarray and data.dtype != input._data.dtype and \
+            input._data.dtype.kind in "fc":
+        data = data.astype(input._data.dtype)
+    if STATE.enabled and _rg(input):
+        return record(MulBackward1, data, (input,), args=(other,))
+    return wrap(data)
+
+
 def floor_divide(input, other):
     """``input // other``: rounds toward negative infinity; not differentiable."""
     if type(input) is not Tensor:
@@ -304,42 +387,57 @@ def floor_divide(input, other):
     ad, bd, rt = _operands(input, other)
     if rt.kind in "iu" and not np.all(bd):
         raise RuntimeError("ZeroDivisionError")
-    return wrap(_fix_dtype(np.floor_divide(ad, bd), rt))
+    data = _fix_dtype(np.floor_divide(ad, bd), rt)
+    if STATE.enabled and recording(input, other):
+        return record(FloorDivideNotImplemented, data, (input, other))
+    return wrap(data)
+
+
+def _need(ctx, i):
+    """Whether input edge ``i`` of ``ctx`` wants a gradient."""
+    return len(ctx.next_functions) > i and ctx.next_functions[i][0] is not None
 
 
 def _remainder_vjp(ctx, g):
-    x, y = ctx.saved_tensors
+    gx = g if _need(ctx, 0) else None
+    if len(ctx.next_functions) == 1:
+        return (gx,)
     gy = None
-    if ctx.next_functions[1][0] is not None:
-        gy = -g * floor_divide(x, y)
-    return (g if ctx.next_functions[0][0] is not None else None, gy)
+    if _need(ctx, 1):
+        # NOTE: remainder = x - floor(x / y) * y (fmod: trunc), so d/dy is -floor(x / y).
+        x, y = ctx.saved_tensors
+        gy = -g * div(x, y, rounding_mode="floor" if ctx.args[0] else "trunc")
+    return (gx, gy)
 
 
 RemainderBackward0 = node_class("RemainderBackward0", _remainder_vjp, elementwise)
+RemainderBackward1 = node_class("RemainderBackward1", _remainder_vjp, elementwise)
+FmodBackward0 = node_class("FmodBackward0", _remainder_vjp, elementwise)
+FmodBackward1 = node_class("FmodBackward1", _remainder_vjp, elementwise)
 
 
-def remainder(input, other):
-    """Python's modulus: the result has the sign of the divisor."""
+def _modulus(input, other, ufunc, floor, nodes):
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     if rt.kind in "iu" and not np.all(bd):
         raise RuntimeError("ZeroDivisionError")
-    data = _fix_dtype(np.remainder(ad, bd), rt)
+    data = _fix_dtype(ufunc(ad, bd), rt)
     if STATE.enabled and recording(input, other):
-        return record(RemainderBackward0, data, (input, other), save=(input, other))
+        if isinstance(other, Tensor):
+            return record(nodes[1], data, (input, other), save=(input, other), args=(floor,))
+        return record(nodes[0], data, (input,), args=(floor,))
     return wrap(data)
+
+
+def remainder(input, other):
+    """Python's modulus: the result has the sign of the divisor."""
+    return _modulus(input, other, np.remainder, True, (RemainderBackward0, RemainderBackward1))
 
 
 def fmod(input, other):
     """C's fmod: the result has the sign of the dividend."""
-    if type(input) is not Tensor:
-        input, other = _tensor_first(input, other)
-    ad, bd, rt = _operands(input, other)
-    data = _fix_dtype(np.fmod(ad, bd), rt)
-    if STATE.enabled and recording(input, other):
-        return record(RemainderBackward0, data, (input, other), save=(input, other))
-    return wrap(data)
+    return _modulus(input, other, np.fmod, False, (FmodBackward0, FmodBackward1))
 
 
 # ---- pow ----
@@ -408,7 +506,18 @@ def _rpow(self, base):
     """``base ** self`` for a scalar base."""
     base = _scalar(base)
     rt = _dt.binary_result_np(self._data, base)
-    data = _fix_dtype(np.power(np.asarray(base, dtype=rt), self._data.astype(rt)), rt)
+    e = self._data.astype(rt)
+    if rt.kind in "iu" and np.any(e < 0):
+        # NOTE: integer powers with negative exponents truncate toward 0, as in PyTorch:
+        # 0 unless the base is 1 (1) or -1 (+-1).
+        data = np.power(np.asarray(base, dtype=rt), np.maximum(e, 0))
+        if base == -1:
+            tail = np.where(e % 2 == 0, 1, -1)
+        else:
+            tail = np.full(e.shape, 1 if base == 1 else 0)
+        data = np.where(e < 0, tail, data).astype(rt)
+    else:
+        data = _fix_dtype(np.power(np.asarray(base, dtype=rt), e), rt)
     if STATE.enabled and recording(self):
         return record(PowBackward2, data, (self,), save=(self,), args=(base,), save_out=True)
     return wrap(data)
@@ -421,13 +530,320 @@ def float_power(input, exponent):
     return pow(x, e)
 
 
+def _float_power_inplace_op(input, exponent):
+    """What ``Tensor.float_power_`` computes: only a float64 tensor can hold the result."""
+    if input._data.dtype != np.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {input.dtype.scalar_name}"
+                           " but the operation's result requires dtype Double")
+    return float_power(input, exponent)
+
+
+# ==== binary float math ====================================================================
+# NOTE: these ops compute in floating point: integer and bool operands give the default float
+# dtype (atan2, copysign) or raise PyTorch's NotImplementedError naming the kernel (hypot,
+# logaddexp), as PyTorch does.
+
+def _float_operands(name, input, other, ints=True):
+    """``(input, other, a, b, dtype)`` for a float-valued binary op (``ints``: integer
+    operands are promoted to the default float dtype instead of raising)."""
+    if type(input) is not Tensor:
+        input, other = _tensor_first(input, other)
+    ad, bd, rt = _operands(input, other)
+    if rt.kind in "iub":
+        if not ints:
+            raise NotImplementedError(
+                f"\"{name}_cpu\" not implemented for '{_dt.from_np(rt).scalar_name}'")
+        rt = _dt.get_default_dtype().np
+        ad = ad.astype(rt)
+        bd = bd.astype(rt) if isinstance(bd, np.ndarray) else float(bd)
+    return input, other, ad, bd, rt
+
+
+def _result_np(*tensors):
+    """PyTorch's result dtype of an op over several tensors (0-dim ones count less)."""
+    dims = [t.dtype for t in tensors if t._data.ndim]
+    zeros = [t.dtype for t in tensors if not t._data.ndim]
+    return _dt.result_type_of(dims, zeros, []).np
+
+
+# ---- atan2 ----
+def _atan2_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    r = (x * x + y * y).reciprocal()
+    return (g * y * r if _need(ctx, 0) else None, g * -x * r if _need(ctx, 1) else None)
+
+
+Atan2Backward0 = node_class("Atan2Backward0", _atan2_vjp, elementwise)
+
+
+def atan2(input, other):
+    """Elementwise ``atan(input / other)`` in the quadrant of ``(other, input)``."""
+    input, other, ad, bd, rt = _float_operands("atan2", input, other)
+    data = _fix_dtype(np.asarray(np.arctan2(ad, bd)), rt)
+    if STATE.enabled and recording(input, other):
+        return record(Atan2Backward0, data, (input, other), save=(input, other))
+    return wrap(data)
+
+
+arctan2 = atan2
+
+
+# ---- hypot ----
+def _hypot_vjp(ctx, g):
+    x, y, out = ctx.saved_tensors
+    return (g * (x / out) if _need(ctx, 0) else None, g * (y / out) if _need(ctx, 1) else None)
+
+
+HypotBackward0 = node_class("HypotBackward0", _hypot_vjp, elementwise)
+
+
+def hypot(input, other):
+    """``sqrt(input**2 + other**2)`` without intermediate overflow."""
+    input, other, ad, bd, rt = _float_operands("hypot", input, other, ints=False)
+    data = _fix_dtype(np.asarray(np.hypot(ad, bd)), rt)
+    if STATE.enabled and recording(input, other):
+        return record(HypotBackward0, data, (input, other), save=(input, other), save_out=True)
+    return wrap(data)
+
+
+# ---- copysign ----
+def _copysign_vjp(ctx, g):
+    x, out = ctx.saved_tensors
+    # NOTE: PyTorch's rule is g * out / x with 0 where x == 0; sign(x) * sign(out) is the
+    # same without dividing 0 by 0. The sign source gets 0.
+    gx = g * (x.sign() * out.sign()) if _need(ctx, 0) else None
+    if len(ctx.next_functions) == 1:
+        return (gx,)
+    return (gx, g * 0 if _need(ctx, 1) else None)
+
+
+CopysignBackward0 = node_class("CopysignBackward0", _copysign_vjp, elementwise)
+CopysignBackward1 = node_class("CopysignBackward1", _copysign_vjp, elementwise)
+
+
+def copysign(input, other):
+    """``|input|`` with the sign of ``other`` (signed zeros count)."""
+    input, other, ad, bd, rt = _float_operands("copysign", input, other)
+    data = _fix_dtype(np.asarray(np.copysign(ad, bd)), rt)
+    if STATE.enabled and recording(input, other):
+        if isinstance(other, Tensor):
+            return record(CopysignBackward0, data, (input, other), save=(input,), save_out=True)
+        return record(CopysignBackward1, data, (input,), save=(input,), save_out=True)
+    return wrap(data)
+
+
+# ---- logaddexp / logaddexp2 ----
+def _logaddexp_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    # NOTE: 1 / (1 + exp(y - x)) written as sigmoid(x - y): the same value, never overflows.
+    d = x - y
+    if ctx.args[0] != 1.0:
+        d = d * ctx.args[0]
+    return (g * d.sigmoid() if _need(ctx, 0) else None,
+            g * (-d).sigmoid() if _need(ctx, 1) else None)
+
+
+LogaddexpBackward0 = node_class("LogaddexpBackward0", _logaddexp_vjp, elementwise)
+Logaddexp2Backward0 = node_class("Logaddexp2Backward0", _logaddexp_vjp, elementwise)
+
+
+def logaddexp(input, other):
+    """``log(exp(input) + exp(other))``, computed stably (max-shifted)."""
+    input, other, ad, bd, rt = _float_operands("logaddexp", input, other, ints=False)
+    data = _fix_dtype(np.asarray(np.logaddexp(ad, bd)), rt)
+    if STATE.enabled and recording(input, other):
+        return record(LogaddexpBackward0, data, (input, other), save=(input, other), args=(1.0,))
+    return wrap(data)
+
+
+def logaddexp2(input, other):
+    """``log2(2**input + 2**other)``, computed stably."""
+    input, other, ad, bd, rt = _float_operands("logaddexp2", input, other, ints=False)
+    data = _fix_dtype(np.asarray(np.logaddexp2(ad, bd)), rt)
+    if STATE.enabled and recording(input, other):
+        return record(Logaddexp2Backward0, data, (input, other), save=(input, other),
+                      args=(float(np.log(2.0)),))
+    return wrap(data)
+
+
+# ---- ldexp ----
+def _ldexp_vjp(ctx, g):
+    x, e = ctx.saved_tensors
+    scale = (e * float(np.log(2.0))).exp()
+    return (g * scale if _need(ctx, 0) else None,
+            g * x * scale * float(np.log(2.0)) if _need(ctx, 1) else None)
+
+
+LdexpBackward0 = node_class("LdexpBackward0", _ldexp_vjp, elementwise)
+
+
+def ldexp(input, other):
+    """``input * 2 ** other`` (a float result)."""
+    input, other, ad, bd, rt = _float_operands("ldexp", input, other)
+    data = _fix_dtype(np.asarray(ad * np.exp2(bd)), rt)
+    if STATE.enabled and recording(input, other):
+        return record(LdexpBackward0, data, (input, other), save=(input, other))
+    return wrap(data)
+
+
+# ---- nextafter ----
+def _nextafter_vjp(ctx, g):
+    # NOTE: PyTorch's rule: the step to the next float is treated as the identity in input
+    # and constant in other.
+    return (g if _need(ctx, 0) else None, g * 0 if _need(ctx, 1) else None)
+
+
+NextafterBackward0 = node_class("NextafterBackward0", _nextafter_vjp, elementwise)
+
+
+def nextafter(input, other):
+    """The next representable float after ``input`` towards ``other``."""
+    input, other, ad, bd, rt = _float_operands("nextafter", input, other, ints=False)
+    data = _fix_dtype(np.asarray(np.nextafter(ad, bd)), rt)
+    if STATE.enabled and recording(input, other):
+        return record(NextafterBackward0, data, (input, other))
+    return wrap(data)
+
+
+# ==== ternary: lerp, addcmul, addcdiv ======================================================
+
+def _check_same_dtype(input, other, what):
+    if other._data.dtype != input._data.dtype:
+        raise RuntimeError(f"expected dtype {input.dtype.scalar_name.lower()} for `{what}` but "
+                           f"got dtype {other.dtype.scalar_name.lower()}")
+
+
+def _broadcast3(*tensors):
+    shapes = [t._data.shape for t in tensors if isinstance(t, Tensor)]
+    out = shapes[0]
+    for s in shapes[1:]:
+        check_broadcast(out, s)
+        out = np.broadcast_shapes(out, s)
+    return out
+
+
+# ---- lerp ----
+def _lerp_vjp(ctx, g):
+    if len(ctx.next_functions) == 2:  # a number weight
+        w = ctx.args[0]
+        return (g * (1 - w) if _need(ctx, 0) else None, g * w if _need(ctx, 1) else None)
+    x, end, w = ctx.saved_tensors
+    return (g * (1 - w) if _need(ctx, 0) else None, g * w if _need(ctx, 1) else None,
+            g * (end - x) if _need(ctx, 2) else None)
+
+
+LerpBackward0 = node_class("LerpBackward0", _lerp_vjp, elementwise)
+LerpBackward1 = node_class("LerpBackward1", _lerp_vjp, elementwise)
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)`` (``weight`` a number or a tensor)."""
+    _check_same_dtype(input, end, "end")
+    a, b = input._data, end._data
+    wt = isinstance(weight, Tensor)
+    if wt:
+        _check_same_dtype(input, weight, "weight")
+        _broadcast3(input, end, weight)
+        w = weight._data
+    else:
+        _broadcast3(input, end)
+        w = _scalar(weight)
+    if a.dtype.kind not in "fc":
+        kernel = "lerp_kernel_tensor" if wt else "lerp_kernel_scalar"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input.dtype.scalar_name}'")
+    # NOTE: PyTorch's two-sided form: exact at both ends (w = 0 gives input, w = 1 gives end).
+    diff = b - a
+    data = np.where(np.abs(w) < 0.5, a + w * diff, b - diff * (1 - w)).astype(a.dtype, copy=False)
+    if STATE.enabled:
+        if wt and recording(input, end, weight):
+            return record(LerpBackward1, data, (input, end, weight), save=(input, end, weight))
+        if not wt and recording(input, end):
+            return record(LerpBackward0, data, (input, end), args=(w,))
+    return wrap(data)
+
+
+# ---- addcmul / addcdiv ----
+def _addcmul_vjp(ctx, g):
+    t1, t2 = ctx.saved_tensors
+    v = ctx.args[0]
+    gv = g * v if v != 1 else g
+    return (g if _need(ctx, 0) else None, gv * t2 if _need(ctx, 1) else None,
+            gv * t1 if _need(ctx, 2) else None)
+
+
+def _addcdiv_vjp(ctx, g):
+    t1, t2 = ctx.saved_tensors
+    v = ctx.args[0]
+    gv = g * v if v != 1 else g
+    return (g if _need(ctx, 0) else None, gv / t2 if _need(ctx, 1) else None,
+            -gv * t1 / (t2 * t2) if _need(ctx, 2) else None)
+
+
+AddcmulBackward0 = node_class("AddcmulBackward0", _addcmul_vjp, elementwise)
+AddcdivBackward0 = node_class("AddcdivBackward0", _addcdiv_vjp, elementwise)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2``."""
+    _broadcast3(input, tensor1, tensor2)
+    rt = _result_np(input, tensor1, tensor2)
+    a, b, c = (t._data.astype(rt, copy=False) for t in (input, tensor1, tensor2))
+    data = _fix_dtype(np.asarray(a + value * (b * c)), rt)
+    if STATE.enabled and recording(input, tensor1, tensor2):
+        return record(AddcmulBackward0, data, (input, tensor1, tensor2),
+                      save=(tensor1, tensor2), args=(_scalar(value),))
+    return wrap(data)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2``."""
+    if tensor1._data.dtype.kind in "iub" and tensor2._data.dtype.kind in "iub":
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))"
+            ".to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) "
+            "for float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes.")
+    _broadcast3(input, tensor1, tensor2)
+    rt = _result_np(input, tensor1, tensor2)
+    a, b, c = (t._data.astype(rt, copy=False) for t in (input, tensor1, tensor2))
+    data = _fix_dtype(np.asarray(a + value * (b / c)), rt)
+    if STATE.enabled and recording(input, tensor1, tensor2):
+        return record(AddcdivBackward0, data, (input, tensor1, tensor2),
+                      save=(tensor1, tensor2), args=(_scalar(value),))
+    return wrap(data)
+
+
+# ---- heaviside ----
+HeavisideNotImplemented = not_implemented_node("heaviside")
+
+
+def heaviside(input, values):
+    """0 where ``input < 0``, 1 where ``input > 0``, ``values`` where it is 0. PyTorch defines
+    no gradient: on inputs that require grad the result's backward raises, as there."""
+    if values._data.dtype != input._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    check_broadcast(input._data.shape, values._data.shape)
+    a = input._data
+    data = np.heaviside(a, values._data) if a.dtype.kind != "b" else \
+        np.where(a, True, values._data)
+    data = np.asarray(data).astype(a.dtype, copy=False)
+    if STATE.enabled and recording(input, values):
+        return record(HeavisideNotImplemented, data, (input, values))
+    return wrap(data)
+
 
 # ==== registration =========================================================================
 
 for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
-              "floor_divide", "remainder", "fmod", "pow", "float_power"):
+              "floor_divide", "remainder", "fmod", "pow", "float_power", "atan2", "arctan2",
+              "hypot", "copysign", "logaddexp", "logaddexp2", "lerp", "addcmul", "addcdiv",
+              "heaviside", "ldexp", "nextafter"):
     register(globals()[_name], _name)
 register(rsub, "rsub", method=False)
 register(_rpow, "__rpow__", function=False)
 register_arithmetic_inplace(add, sub, mul, div)
-register_inplace(pow, remainder, fmod, floor_divide)
+register_inplace(pow, remainder, fmod, floor_divide, atan2, hypot, copysign, lerp, addcmul,
+                 addcdiv, heaviside, ldexp, nextafter,
+                 aliases=(("arctan2_", atan2), ("float_power_", _float_power_inplace_op)))

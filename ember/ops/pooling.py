@@ -1,10 +1,474 @@
-"""Pooling: max_pool1d/2d (return_indices), avg_pool1d/2d, adaptive_avg_pool2d, adaptive_max_pool2d.
+"""Pooling: max_pool1d/2d/3d (return_indices), avg_pool1d/2d, adaptive_avg_pool1d/2d/3d,
+adaptive_max_pool1d/2d.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
 ``ember.nn.functional`` exports from this module.
+
+Forwards read windows through ``sliding_window_view`` (conv.windows) on a padded copy: no
+loops over pixels. Max pooling returns PyTorch's indices (flat into each input plane) and its
+rule sends the gradient to them (a scatter whose own rule is a gather; overlapping windows add
+up).
+The 1-D ops are PyTorch's compositions: unsqueeze, the 2-D op, squeeze.
 """
 
 from __future__ import annotations
 
-FUNCTIONAL: list[str] = []
+import math
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ._jvp import linear
+from ._registry import node_class, record, record_multi, recording, register, wrap
+from .conv import windows
+from .resize import _constant_pad, _fold, separable, separable_node
+
+FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+              "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+              "adaptive_max_pool1d", "adaptive_max_pool2d", "max_pool1d_with_indices",
+              "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
+              "adaptive_max_pool2d_with_indices"]
+
+
+def _ntuple(v, nd):
+    if isinstance(v, int):
+        return (v,) * nd
+    v = tuple(int(a) for a in v)
+    return v * nd if len(v) == 1 else v
+
+
+def _out_size(size, k, s, p, d, ceil_mode):
+    """PyTorch's pooling_output_shape."""
+    span = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = span // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _check_input(a, nd):
+    if a.ndim not in (nd + 1, nd + 2) or 0 in a.shape[-nd:] or (a.ndim == nd + 2 and
+                                                                  0 in a.shape[1:2]):
+        kinds = {2: "3D or 4D", 3: "4D or 5D"}[nd]
+        raise RuntimeError(f"non-empty {kinds} (batch mode) tensor expected for input")
+
+
+def _geometry(a, nd, kernel_size, stride, padding, dilation, ceil_mode):
+    k = _ntuple(kernel_size, nd)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
+        _ntuple(stride, nd)
+    p = _ntuple(padding, nd)
+    d = _ntuple(dilation, nd)
+    if any(ki <= 0 for ki in k):
+        raise RuntimeError("kernel_size must be greater than zero, but got " + " ".join(
+            f"k{n}: {v}" for n, v in zip("DHW"[3 - nd:], k)))
+    if any(si == 0 for si in s):
+        raise RuntimeError("stride should not be zero")
+    if any(di <= 0 for di in d):
+        raise RuntimeError("dilation should be greater than zero, but got " + " ".join(
+            f"dilation{n}: {v}" for n, v in zip("DHW"[3 - nd:], d)))
+    for pi, ki, di in zip(p, k, d):
+        if pi > (di * (ki - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={pi}, kernel_size={ki} and dilation={di}")
+    spatial = a.shape[-nd:]
+    out = tuple(_out_size(si, ki, st, pi, di, ceil_mode)
+                for si, ki, st, pi, di in zip(spatial, k, s, p, d))
+    if any(o < 1 for o in out):
+        lead = a.shape[-nd - 1]
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, (lead,) + spatial))}). "
+                           f"Calculated output size: ({'x'.join(map(str, (lead,) + out))}). "
+                           "Output size is too small")
+    return k, s, p, d, out
+
+
+def _padded(a, nd, k, s, p, d, out, fill):
+    """``a`` as ``(1, M, *spatial)`` (leading dims flattened into M), padded by ``p`` and, for
+    ceil_mode, on the right as far as the last window reaches."""
+    spatial = a.shape[-nd:]
+    flat = a.reshape((1, -1) + spatial)
+    extra = [max(0, (o - 1) * st + di * (ki - 1) + 1 - si - 2 * pi)
+             for o, st, di, ki, si, pi in zip(out, s, d, k, spatial, p)]
+    if any(p) or any(extra):
+        flat = np.pad(flat, [(0, 0), (0, 0)] + [(pi, pi + e) for pi, e in zip(p, extra)],
+                      constant_values=fill)
+    return flat
+
+
+# ---- max pooling ----------------------------------------------------------------------------
+
+def _plane_flat(t, nd):
+    return t.reshape(tuple(t.shape[:-nd]) + (-1,))
+
+
+def _scatter_vjp(ctx, g):
+    flat, g_shape = ctx.args[:2]
+    return (g.reshape(-1)[wrap(flat)].reshape(g_shape),)
+
+
+def _scatter_jvp(ctx, t):
+    return _plane_scatter(t, *ctx.args)
+
+
+PlaneScatterBackward = node_class("PlaneScatterBackward", _scatter_vjp, linear(_scatter_jvp))
+
+
+def _plane_scatter(g, flat, g_shape, size, unique):
+    """Zeros of ``size`` elements (a flat view of the input) with ``g`` added at ``flat``
+    (the adjoint of gathering at ``flat``)."""
+    data = g._data
+    if unique:
+        out = np.zeros(size, dtype=data.dtype)
+        out[flat] = data.reshape(-1)
+    else:
+        # NOTE: bincount sums repeated indices in one pass, several times faster than add.at.
+        out = np.bincount(flat, weights=data.reshape(-1), minlength=size).astype(data.dtype)
+    if STATE.enabled and recording(g):
+        return record(PlaneScatterBackward, out, (g,), args=(flat, g_shape, size, unique))
+    return wrap(out)
+
+
+def _max_pool_vjp(ctx, g, g_idx=None):
+    idx, = ctx.saved_tensors
+    in_shape, nd, unique = ctx.args
+    flat = _flat_index(idx._data, in_shape, nd)
+    # NOTE: overlapping windows may pick one input twice: the gradients add up.
+    return (_plane_scatter(g, flat, g._data.shape, math.prod(in_shape), unique)
+            .reshape(in_shape),)
+
+
+def _max_pool_jvp(ctx, t, *_):
+    idx, = ctx.saved_tensors
+    in_shape, nd, _ = ctx.args
+    flat = _flat_index(idx._data, in_shape, nd)
+    return t.reshape(-1)[wrap(flat)].reshape(idx._data.shape)
+
+
+def _flat_index(idx, in_shape, nd):
+    """Plane indices ``idx`` as indices into the flattened input."""
+    plane = math.prod(in_shape[-nd:])
+    m = math.prod(in_shape[:-nd])
+    return (idx.reshape(m, -1) + (np.arange(m) * plane)[:, None]).reshape(-1)
+
+
+MaxPool2DWithIndicesBackward0 = node_class("MaxPool2DWithIndicesBackward0", _max_pool_vjp,
+                                           _max_pool_jvp)
+MaxPool3DWithIndicesBackward0 = node_class("MaxPool3DWithIndicesBackward0", _max_pool_vjp,
+                                           _max_pool_jvp)
+AdaptiveMaxPool2DBackward0 = node_class("AdaptiveMaxPool2DBackward0", _max_pool_vjp,
+                                        _max_pool_jvp)
+
+
+def _plane_index(arg, kshape, a, nd, starts, steps, out):
+    """PyTorch's flat plane index of each window's maximum, from its offset ``arg`` in the
+    window (row-major); ``starts[i]`` is the input coordinate of window 0's first element."""
+    offs = np.unravel_index(arg, kshape)
+    spatial = a.shape[-nd:]
+    index = np.zeros(arg.shape, dtype=np.int64)
+    for i in range(nd):
+        shape = [1] * (2 + nd)
+        shape[2 + i] = out[i]
+        coord = starts[i].reshape(shape) + offs[i] * steps[i]
+        index = index * spatial[i] + coord
+    return index.reshape(a.shape[:-nd] + tuple(out))
+
+
+def _max_from_windows(v, a, nd, starts, steps, out):
+    """Values and plane indices of the maxima of windows ``v`` ``(1, M, *O, *K)``."""
+    kshape = v.shape[2 + nd:]
+    flat = v.reshape(v.shape[:2 + nd] + (-1,))
+    arg = np.argmax(flat, axis=-1)
+    vals = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+    return (vals.reshape(a.shape[:-nd] + tuple(out)),
+            _plane_index(arg, kshape, a, nd, starts, steps, out))
+
+
+def _max_by_offsets(padded, k, s, d, out):
+    """Maxima and their window offsets, one strided slice per kernel offset (few, large
+    vectorised steps instead of a copy of every window)."""
+    cands = []
+    for idx in np.ndindex(*k):
+        sl = tuple(slice(i * di, i * di + si * (oi - 1) + 1, si)
+                   for i, di, si, oi in zip(idx, d, s, out))
+        cands.append(padded[(Ellipsis,) + sl])
+    best = cands[0].copy()
+    for c in cands[1:]:
+        np.maximum(best, c, out=best)
+    # NOTE: PyTorch's kernels keep the first maximum in window order (so offsets are tried
+    # from the last to the first) and let a NaN win, the last NaN seen.
+    arg = np.full(best.shape, len(cands) - 1, dtype=np.int64)
+    for j in range(len(cands) - 2, -1, -1):
+        np.copyto(arg, j, where=cands[j] == best)
+    if best.dtype.kind == "f" and np.isnan(best).any():
+        for j, c in enumerate(cands):
+            np.copyto(arg, j, where=np.isnan(c))
+    return best, arg
+
+
+def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+              node_cls):
+    a = input._data
+    _check_input(a, nd)
+    k, s, p, d, out = _geometry(a, nd, kernel_size, stride, padding, dilation, ceil_mode)
+    fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+    padded = _padded(a, nd, k, s, p, d, out, fill)
+    vals, arg = _max_by_offsets(padded, k, s, d, out)
+    starts = [np.arange(o) * st - pi for o, st, pi in zip(out, s, p)]
+    vals = vals.reshape(a.shape[:-nd] + tuple(out))
+    index = _plane_index(arg, k, a, nd, starts, d, out)
+    if STATE.enabled and recording(input):
+        # NOTE: when windows cannot overlap, every input gets at most one gradient.
+        unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
+        outs = record_multi(node_cls, [vals, index], (input,), save=(wrap(index),),
+                            args=(a.shape, nd, unique), differentiable=(True, False))
+    else:
+        outs = [wrap(vals), wrap(index)]
+    return tuple(outs) if return_indices else outs[0]
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """2-D max pooling over ``(N, C, H, W)`` (or ``(C, H, W)``); with ``return_indices`` also
+    the flat index of each maximum in its input plane."""
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices, MaxPool2DWithIndicesBackward0)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """3-D max pooling over ``(N, C, D, H, W)`` (or ``(C, D, H, W)``)."""
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices, MaxPool3DWithIndicesBackward0)
+
+
+def _as_2d(v, fill):
+    return (fill,) + (tuple(v) if not isinstance(v, int) else (v,))
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-D max pooling over ``(N, C, L)`` (or ``(C, L)``)."""
+    if input._data.ndim not in (2, 3) or 0 in input._data.shape[-1:]:
+        raise RuntimeError(f"max_pool1d() Expected 2D or 3D input tensor, but got "
+                           f"{list(input._data.shape)}")
+    stride = kernel_size if stride is None or stride == () else stride
+    res = max_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1),
+                     _as_2d(padding, 0), _as_2d(dilation, 1), ceil_mode, True)
+    if return_indices:
+        return res[0].squeeze(-2), res[1].squeeze(-2)
+    return res[0].squeeze(-2)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# ---- average pooling ------------------------------------------------------------------------
+
+def _divisor(size, k, s, p, out, count_include_pad):
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, size + p)
+    pool = end - start
+    count = np.minimum(end, size) - np.maximum(start, 0)
+    return pool if count_include_pad else count
+
+
+def _avg_vjp(ctx, g):
+    in_shape, k, s, p, out, inv, extra = ctx.args
+    lead = tuple(in_shape[:-2])
+    m = math.prod(lead)
+    h, w = in_shape[-2:]
+    gs = (g * wrap(inv.astype(g._data.dtype))).reshape(1, m, 1, out[0] * out[1])
+    cols = gs.expand(1, m, k[0] * k[1], out[0] * out[1]).reshape(1, m * k[0] * k[1], -1)
+    full = _fold(cols, (h + extra[0], w + extra[1]), k, (1, 1), p, s)
+    if any(extra):
+        full = _constant_pad(full, [0, -extra[1], 0, -extra[0]], 0.0)
+    return (full.reshape(in_shape),)
+
+
+def _avg_jvp(ctx, t):
+    return _avg_apply(t, ctx.args)
+
+
+AvgPool2DBackward0 = node_class("AvgPool2DBackward0", _avg_vjp, linear(_avg_jvp))
+
+
+def _avg_apply(input, args):
+    in_shape, k, s, p, out, inv, extra = args
+    a = input._data
+    flat = a.reshape((1, -1) + a.shape[-2:])
+    padded = np.pad(flat, [(0, 0), (0, 0), (p[0], p[0] + extra[0]), (p[1], p[1] + extra[1])])
+    v = windows(padded, k, s, (1, 1))[:, :, :out[0], :out[1]]
+    if a.dtype.kind in "iu":
+        # NOTE: integer input: PyTorch divides in the integer type (truncating toward zero).
+        sums = v.sum(axis=(-2, -1))
+        data = np.fix(sums / np.rint(1.0 / inv)).astype(a.dtype)
+    else:
+        data = v.sum(axis=(-2, -1)) * inv.astype(a.dtype)
+    data = data.reshape(a.shape[:-2] + tuple(out))
+    if STATE.enabled and recording(input):
+        return record(AvgPool2DBackward0, data, (input,), args=args)
+    return wrap(data)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """2-D average pooling over ``(N, C, H, W)`` (or ``(C, H, W)``)."""
+    a = input._data
+    _check_input(a, 2)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    k, s, p, _, out = _geometry(a, 2, kernel_size, stride, padding, 1, ceil_mode)
+    h, w = a.shape[-2:]
+    if divisor_override is not None:
+        div = np.full(out, float(divisor_override))
+    else:
+        div = np.outer(_divisor(h, k[0], s[0], p[0], out[0], count_include_pad),
+                       _divisor(w, k[1], s[1], p[1], out[1], count_include_pad))
+    extra = tuple(max(0, (o - 1) * st + ki - si - 2 * pi)
+                  for o, st, ki, si, pi in zip(out, s, k, (h, w), p))
+    return _avg_apply(input, (a.shape, k, s, p, out, 1.0 / div, extra))
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """1-D average pooling over ``(N, C, L)`` (or ``(C, L)``)."""
+    if input._data.ndim not in (2, 3):
+        raise RuntimeError(f"avg_pool1d() Expected 2D or 3D input tensor, but got "
+                           f"{list(input._data.shape)}")
+    stride = kernel_size if stride is None or stride == () else stride
+    return avg_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1),
+                      _as_2d(padding, 0), ceil_mode, count_include_pad).squeeze(-2)
+
+
+# ---- adaptive pooling -----------------------------------------------------------------------
+
+def _adaptive_bounds(size, out):
+    o = np.arange(out)
+    return (o * size) // out, -((-(o + 1) * size) // out)
+
+
+def _average_matrix(size, out):
+    start, end = _adaptive_bounds(size, out)
+    cols = np.arange(size)
+    inside = (cols[None, :] >= start[:, None]) & (cols[None, :] < end[:, None])
+    return inside / (end - start)[:, None]
+
+
+def _adaptive_sizes(a, nd, output_size, name):
+    if a.ndim not in (nd + 1, nd + 2) or 0 in a.shape[-nd:]:
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                           f"{list(a.shape)}")
+    if isinstance(output_size, int):
+        return (output_size,) * nd
+    sizes = tuple(a.shape[a.ndim - nd + i] if o is None else int(o)
+                  for i, o in enumerate(output_size))
+    if len(sizes) != nd:
+        raise RuntimeError(f"{name}: output_size must be {nd}")
+    return sizes
+
+
+AdaptiveAvgPool2DBackward0 = separable_node("AdaptiveAvgPool2DBackward0")
+AdaptiveAvgPool3DBackward0 = separable_node("AdaptiveAvgPool3DBackward0")
+
+
+def _float_only(a, name):
+    if a.dtype.kind not in "fc":
+        from ..dtypes import from_np
+
+        raise NotImplementedError(f'"{name}" not implemented for '
+                                  f"'{from_np(a.dtype).scalar_name}'")
+
+
+def _adaptive_avg(nd, input, output_size, name, node_cls):
+    a = input._data
+    _float_only(a, name)
+    sizes = _adaptive_sizes(a, nd, output_size, name)
+    if all(o == 1 for o in sizes):
+        # NOTE: PyTorch takes a mean for a 1x1 output (its node is MeanBackward1).
+        return input.mean(tuple(range(-nd, 0)), keepdim=True)
+    mats = [_average_matrix(si, o) for si, o in zip(a.shape[-nd:], sizes)]
+    return separable(input, mats, node_cls)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to ``output_size`` ((h, w); None keeps that dim's size)."""
+    return _adaptive_avg(2, input, output_size, "adaptive_avg_pool2d",
+                         AdaptiveAvgPool2DBackward0)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Average pooling of ``(N, C, D, H, W)`` input to ``output_size``."""
+    return _adaptive_avg(3, input, output_size, "adaptive_avg_pool3d",
+                         AdaptiveAvgPool3DBackward0)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average pooling of ``(N, C, L)`` input to ``output_size``."""
+    if input._data.ndim not in (2, 3):
+        raise RuntimeError(f"adaptive_avg_pool1d(): Expected 2D or 3D tensor, but got "
+                           f"{list(input._data.shape)}")
+    out = output_size if isinstance(output_size, int) else output_size[0]
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, out)).squeeze(-2)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling to ``output_size``; with ``return_indices`` also the flat plane indices."""
+    a = input._data
+    sizes = _adaptive_sizes(a, 2, output_size, "adaptive_max_pool2d")
+    idx = []
+    for si, o in zip(a.shape[-2:], sizes):
+        start, end = _adaptive_bounds(si, o)
+        span = int((end - start).max())
+        # NOTE: shorter windows repeat their last element to the longest length: a repeat
+        # never changes the maximum nor its first index.
+        idx.append(np.minimum(start[:, None] + np.arange(span)[None, :], end[:, None] - 1))
+    flat = a.reshape((1, -1) + a.shape[-2:])
+    v = flat[:, :, idx[0][:, None, :, None], idx[1][None, :, None, :]]  # (1, M, oh, ow, kh, kw)
+    starts = [i[:, 0] for i in idx]
+    vals, index = _max_from_windows(v, a, 2, starts, (1, 1), sizes)
+    if STATE.enabled and recording(input):
+        outs = record_multi(AdaptiveMaxPool2DBackward0, [vals, index], (input,),
+                            save=(wrap(index),), args=(a.shape, 2, False),
+                            differentiable=(True, False))
+    else:
+        outs = [wrap(vals), wrap(index)]
+    return tuple(outs) if return_indices else outs[0]
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max pooling of ``(N, C, L)`` input to ``output_size``."""
+    if input._data.ndim not in (2, 3):
+        raise RuntimeError(f"adaptive_max_pool1d(): Expected 2D or 3D tensor, but got "
+                           f"{list(input._data.shape)}")
+    out = output_size if isinstance(output_size, int) else output_size[0]
+    vals, index = adaptive_max_pool2d(input.unsqueeze(-2), (1, out), True)
+    if return_indices:
+        return vals.squeeze(-2), index.squeeze(-2)
+    return vals.squeeze(-2)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def _adaptive_max_pool1d_pair(input, output_size):
+    """``torch.adaptive_max_pool1d``: always the (values, indices) pair."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+for _fn in (max_pool1d, max_pool2d, max_pool3d, avg_pool1d, adaptive_avg_pool1d,
+            max_pool1d_with_indices):
+    register(_fn, method=False)
+register(_adaptive_max_pool1d_pair, "adaptive_max_pool1d", method=False)

@@ -1,10 +1,14 @@
-"""Reductions: sum, mean, prod, max/min/amax/amin, argmax/argmin, var/std, logsumexp,
-all/any, norm.
+"""Reductions: sum, mean, prod, nansum/nanmean, max/min/amax/amin/aminmax, argmax/argmin,
+var/std and var_mean/std_mean, logsumexp, all/any/count_nonzero, norm; and the helpers the
+index-returning ops share (``return_types``, ``select_vjp``/``select_jvp``, ``scatter_along``,
+``take_along``).
 
-Contract: ``dim`` may be None (all dims), an int or a sequence; ``keepdim`` keeps reduced dims
-with size 1. Node names follow PyTorch (``SumBackward0`` for a full reduction,
-``SumBackward1`` with ``dim``). Integer and bool sums give int64, as PyTorch. ``max(dim)``
-returns a ``(values, indices)`` named tuple printing like ``torch.return_types.max``.
+Contract: ``dim`` may be None (all dims), an int or a sequence (an empty one means all dims, as
+PyTorch; all/any excepted); ``keepdim`` keeps reduced dims with size 1. Node names follow
+PyTorch (``SumBackward0`` for a full reduction, ``SumBackward1`` with ``dim``). Integer and
+bool sums and products give int64 unless ``dtype=``, as PyTorch. ``max(dim)`` returns a
+``(values, indices)`` named tuple printing like ``torch.return_types.max``, whose gradient goes
+to the returned index; amax/amin/aminmax and full max/min share it evenly among ties.
 """
 
 from __future__ import annotations
@@ -16,20 +20,30 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
-from ._jvp import fiberwise, linear
-from ._registry import float_data, node_class, record, recording, register, wrap
+from ._jvp import fiberwise, linear, out_zeros
+from ._registry import (
+    float_data,
+    node_class,
+    record,
+    record_multi,
+    recording,
+    register,
+    wrap,
+)
 
 
 def _dims(dim, ndim):
-    """Normalized tuple of reduced dims (None means all)."""
-    if dim is None:
+    """Normalized tuple of reduced dims (None, and as PyTorch an empty list, mean all)."""
+    if dim is None or (not isinstance(dim, (int, np.integer)) and len(dim) == 0):
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
-        return (_wrap_dim(int(dim), ndim),)
+        d = _wrap_dim(int(dim), ndim)
+        return (d,) if ndim else ()
     dims = tuple(_wrap_dim(int(d), ndim) for d in dim)
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
-    return dims
+    # NOTE: a 0-dim tensor accepts dim 0 / -1, and reducing it over that dim reduces nothing.
+    return dims if ndim else ()
 
 
 def _unreduce(g, in_shape, dims, keepdim):
@@ -42,7 +56,6 @@ def _unreduce(g, in_shape, dims, keepdim):
 
 # forward-mode rules of reductions: args are (input shape, dims, keepdim, ...)
 _REDUCED = fiberwise(lambda ctx: (ctx.args[1], ctx.args[2]))
-_ALONG_DIM = fiberwise(lambda ctx: ((ctx.args[1],), ctx.args[2]))
 
 
 class return_types:
@@ -96,7 +109,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch'
         a = a.astype(np.int64)
     full = dim is None
     dims = _dims(dim, a.ndim)
-    data = np.sum(a, axis=dims, keepdims=keepdim)
+    data = np.sum(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
     if STATE.enabled and recording(input):
         node = SumBackward0 if full else SumBackward1
         return record(node, data, (input,), args=(input._data.shape, dims, keepdim))
@@ -142,25 +155,30 @@ def _prod_vjp(ctx, g):
     x, out = ctx.saved_tensors
     in_shape, dims, keepdim = ctx.args
     g = _unreduce(g, in_shape, dims, keepdim)
-    out = _unreduce(out, in_shape, dims, keepdim)
-    # NOTE: out / x fails where x == 0; there the gradient is the product of the others,
-    # computed exactly by a product with the zero replaced by one (fine when one zero; with
-    # two or more zeros that product is 0, which is also right).
-    zero = x == 0
-    if not bool(zero.any()):
-        return (g * out / x,)
-    ones_in = where_(zero, 1.0, x)
-    others = prod(ones_in, dims if len(dims) > 1 else dims[0], keepdim=True) \
-        if dims else ones_in
-    nzeros = zero.sum(dims, keepdim=True) if dims else zero
-    grad_zero = where_(nzeros == 1, others, 0.0)
-    return (g * where_(zero, grad_zero.expand(in_shape), out / where_(zero, 1.0, x)),)
+    if not bool((x == 0).any()):
+        return (g * _unreduce(out, in_shape, dims, keepdim) / x,)
+    # NOTE: out / x fails where x == 0. The gradient is the product of the others, computed
+    # exactly (and differentiably, for any number of zeros) as an exclusive prefix product
+    # times an exclusive suffix product over the reduced elements laid out last.
+    return (g * _prod_of_others(x, dims),)
 
 
-def where_(cond, a, b):
-    from .select import where
+def _prod_of_others(x, dims):
+    """``prod_{k != i} x_k`` over the reduced ``dims``, for every element ``i`` of ``x``."""
+    from .join import cat
 
-    return where(cond, a, b)
+    kept = [i for i in range(x.ndim) if i not in dims]
+    order = kept + list(dims)
+    xt = x.permute(order) if x.ndim else x.reshape(1)
+    lead = [x.shape[i] for i in kept]
+    xl = xt.reshape(*lead, -1)
+    one = wrap(np.ones((*lead, 1), dtype=x._data.dtype))
+    pre = cat([one, xl.narrow(-1, 0, xl.shape[-1] - 1)], -1).cumprod(-1)
+    suf = cat([xl.narrow(-1, 1, xl.shape[-1] - 1), one], -1).flip(-1).cumprod(-1).flip(-1)
+    others = (pre * suf).reshape(xt.shape)
+    if not x.ndim:
+        return others.reshape(())
+    return others.permute(list(np.argsort(order)))
 
 
 ProdBackward0 = node_class("ProdBackward0", _prod_vjp, _REDUCED)
@@ -176,7 +194,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
         a = a.astype(np.int64)
     full = dim is None
     dims = _dims(dim, a.ndim)
-    data = np.prod(a, axis=dims, keepdims=keepdim)
+    data = np.prod(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
     if STATE.enabled and recording(input):
         return record(ProdBackward0 if full else ProdBackward1, data, (input,), save=(input,),
                      args=(input._data.shape, dims, keepdim), save_out=True)
@@ -195,17 +213,29 @@ def _amax_vjp(ctx, g):
     return (g * mask / count,)
 
 
-def _max_dim_vjp(ctx, g, g_idx=None):
-    in_shape, dim, keepdim = ctx.args
+def select_vjp(ctx, g, g_idx=None):
+    """VJP of an op returning values picked at ``indices`` along a dim (max/min with a dim,
+    sort, topk, median...): ``g`` goes to the index each value came from.
+    ``ctx.args = (in_shape, dim, keepdim)``; the indices are saved."""
     idx, = ctx.saved_tensors
-    # NOTE: with a dim, the gradient goes to the one index returned (the first maximum).
-
+    in_shape, d, keepdim = ctx.args
     if g is None:
         return (None,)
-    if not keepdim:
-        g = g.unsqueeze(dim)
-        idx = idx.unsqueeze(dim)
-    return (scatter_along(g, in_shape, dim, idx),)
+    if len(in_shape) and not keepdim:
+        g = g.unsqueeze(d)
+        idx = idx.unsqueeze(d)
+    return (scatter_along(g, in_shape, d, idx),)
+
+
+def select_jvp(ctx, dx, *_):
+    """JVP of the same ops: the tangent picked at the indices (none for the indices)."""
+    idx, = ctx.saved_tensors
+    in_shape, d, keepdim = ctx.args
+    if dx is None:
+        return out_zeros(ctx, 0), None
+    if len(in_shape) and not keepdim:
+        return take_along(dx, d, idx.unsqueeze(d)).squeeze(d), None
+    return take_along(dx, d, idx), None
 
 
 def _grids(idx, dim):
@@ -234,12 +264,23 @@ def take_along(x, dim, idx):
     return _advanced_index(x, _grids(idx, dim))
 
 
+def even_vjp(ctx, g):
+    """VJP of a full reduction selecting one value (max(), min(), median()): ``g`` shared
+    evenly among the elements equal to it."""
+    x, out = ctx.saved_tensors
+    # NOTE: a NaN result shares the gradient among the NaN elements, as PyTorch's
+    # evenly_distribute_backward (x == NaN would select nothing).
+    mask = x.isnan() if bool(np.isnan(out._data).any()) else x == out
+    return (g * mask / mask.sum(),)
+
+
 AmaxBackward0 = node_class("AmaxBackward0", _amax_vjp, _REDUCED)
 AminBackward0 = node_class("AminBackward0", _amax_vjp, _REDUCED)
-MaxBackward1 = node_class("MaxBackward1", _amax_vjp, _REDUCED)
-MinBackward1 = node_class("MinBackward1", _amax_vjp, _REDUCED)
-MaxBackward0 = node_class("MaxBackward0", _max_dim_vjp, _ALONG_DIM)
-MinBackward0 = node_class("MinBackward0", _max_dim_vjp, _ALONG_DIM)
+MaxBackward1 = node_class("MaxBackward1", even_vjp, _REDUCED)
+MinBackward1 = node_class("MinBackward1", even_vjp, _REDUCED)
+# NOTE: with a dim, the gradient goes to the one index returned (the first maximum).
+MaxBackward0 = node_class("MaxBackward0", select_vjp, select_jvp)
+MinBackward0 = node_class("MinBackward0", select_vjp, select_jvp)
 
 
 def _extreme_all(input, np_fn, node, name):
@@ -259,8 +300,11 @@ def _extreme_dim(input, dim, keepdim, arg_fn, node, result_type):
     a = input._data
     d = _wrap_dim(dim, a.ndim)
     if a.ndim == 0:
-        return result_type(input.clone() if recording(input) else wrap(a.copy()),
-                           wrap(np.asarray(0, dtype=np.int64)))
+        indices = wrap(np.zeros((), dtype=np.int64))
+        if STATE.enabled and recording(input):
+            return result_type(record(node, a.copy(), (input,), save=(indices,),
+                                      args=(a.shape, d, keepdim)), indices)
+        return result_type(wrap(a.copy()), indices)
     if a.shape[d] == 0:
         raise IndexError(
             f"{result_type.__name__}(): Expected reduction dim {d} to have non-zero size.")
@@ -294,29 +338,44 @@ _argmin_np = _nan_arg(np.argmin, None)
 def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch's name
     """The maximum of all elements; with ``dim``, ``(values, indices)`` along it; with a
     tensor as second argument, the elementwise maximum."""
-    if isinstance(dim, Tensor):
+    if isinstance(dim, Tensor) or other is not None:
         from .select import maximum
 
-        return maximum(input, dim)
+        return maximum(input, dim if other is None else other)
     if dim is None:
         return _extreme_all(input, np.max, MaxBackward1, "max")
     return _extreme_dim(input, dim, keepdim, _argmax_np, MaxBackward0, _max_type)
 
 
-def min(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch's name
     """The minimum; see ``max``."""
-    if isinstance(dim, Tensor):
+    if isinstance(dim, Tensor) or other is not None:
         from .select import minimum
 
-        return minimum(input, dim)
+        return minimum(input, dim if other is None else other)
     if dim is None:
         return _extreme_all(input, np.min, MinBackward1, "min")
     return _extreme_dim(input, dim, keepdim, _argmin_np, MinBackward0, _min_type)
 
 
-def _amaxmin(input, dim, keepdim, np_fn, node):
+def _check_reducible(a, dims, full, name, sep="()"):
+    """PyTorch's errors for reducing an empty input with no identity (max, min...)."""
+    if a.size == 0:
+        if full:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument.")
+        for d in dims:
+            if a.shape[d] == 0:
+                raise IndexError(f"{name}{sep}: Expected reduction dim {d} to have non-zero "
+                                 "size.")
+
+
+def _amaxmin(input, dim, keepdim, np_fn, node, name):
     a = input._data
-    dims = _dims(dim if dim != () else None, a.ndim)
+    full = dim is None or dim == () or dim == []
+    dims = _dims(None if full else dim, a.ndim)
+    _check_reducible(a, dims, full, name)
     data = np_fn(a, axis=dims, keepdims=keepdim)
     if STATE.enabled and recording(input):
         return record(node, data, (input,), save=(input,), args=(a.shape, dims, keepdim),
@@ -326,33 +385,91 @@ def _amaxmin(input, dim, keepdim, np_fn, node):
 
 def amax(input, dim=(), keepdim=False):
     """Maximum over ``dim`` (all dims by default); ties share the gradient evenly."""
-    return _amaxmin(input, dim, keepdim, np.max, AmaxBackward0)
+    return _amaxmin(input, dim, keepdim, np.max, AmaxBackward0, "amax")
 
 
 def amin(input, dim=(), keepdim=False):
-    return _amaxmin(input, dim, keepdim, np.min, AminBackward0)
+    """Minimum over ``dim`` (all dims by default); ties share the gradient evenly."""
+    return _amaxmin(input, dim, keepdim, np.min, AminBackward0, "amin")
+
+
+# ---- aminmax ----
+def _aminmax_vjp(ctx, g_min, g_max):
+    x, = ctx.saved_tensors
+    in_shape, dims, keepdim = ctx.args
+    total = None
+    # NOTE: as amin/amax, ties share each gradient evenly.
+    for g, ext in ((g_min, x.amin(dims, keepdim=True)), (g_max, x.amax(dims, keepdim=True))):
+        if g is None:
+            continue
+        mask = x == ext
+        c = _unreduce(g, in_shape, dims, keepdim) * mask / mask.sum(dims, keepdim=True)
+        total = c if total is None else total + c
+    return (total,)
+
+
+def _aminmax_jvp(ctx, dx):
+    x, = ctx.saved_tensors
+    in_shape, dims, keepdim = ctx.args
+    if dx is None:
+        return out_zeros(ctx, 0), out_zeros(ctx, 1)
+    outs = []
+    for ext in (x.amin(dims, keepdim=True), x.amax(dims, keepdim=True)):
+        mask = x == ext
+        outs.append((dx * mask).sum(dims, keepdim=keepdim) / mask.sum(dims, keepdim=keepdim))
+    return tuple(outs)
+
+
+AminmaxBackward0 = node_class("AminmaxBackward0", _aminmax_vjp, _aminmax_jvp)
+_aminmax_type = return_types.make("aminmax", ("min", "max"))
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    """``(min, max)`` over ``dim`` (all elements when None), as a named tuple."""
+    a = input._data
+    full = dim is None
+    dims = _dims(dim, a.ndim)
+    if a.size == 0:
+        if full:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as "
+                               "the operation has no identity.")
+        _check_reducible(a, dims, False, "aminmax", sep="")
+    lo = np.asarray(np.min(a, axis=dims, keepdims=keepdim))
+    hi = np.asarray(np.max(a, axis=dims, keepdims=keepdim))
+    if full and keepdim:
+        lo, hi = lo.reshape((1,) * a.ndim), hi.reshape((1,) * a.ndim)
+    if STATE.enabled and recording(input) and a.dtype.kind in "fc":
+        outs = record_multi(AminmaxBackward0, (lo, hi), (input,), save=(input,),
+                            args=(a.shape, dims, keepdim))
+        return _aminmax_type(*outs)
+    return _aminmax_type(wrap(lo), wrap(hi))
+
+
+def _argext(input, dim, keepdim, arg_np, name):
+    a = input._data
+    if dim is None:
+        if a.size == 0:
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        r = arg_np(a.reshape(-1), axis=0, keepdims=False)
+        if keepdim:
+            r = np.asarray(r).reshape((1,) * a.ndim)
+        return wrap(np.asarray(r, dtype=np.int64))
+    d = _wrap_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return wrap(np.zeros((), dtype=np.int64))
+    _check_reducible(a, (d,), False, name)
+    return wrap(np.asarray(arg_np(a, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
 def argmax(input, dim=None, keepdim=False):
-    a = input._data
-    if dim is None:
-        r = _argmax_np(a.reshape(-1), axis=0, keepdims=False)
-        if keepdim:
-            r = np.asarray(r).reshape((1,) * a.ndim)
-        return wrap(np.asarray(r, dtype=np.int64))
-    return wrap(np.asarray(_argmax_np(a, axis=_wrap_dim(dim, a.ndim), keepdims=keepdim),
-                           dtype=np.int64))
+    """Index of the maximum (of the flattened input when ``dim`` is None); NaN wins."""
+    return _argext(input, dim, keepdim, _argmax_np, "argmax")
 
 
 def argmin(input, dim=None, keepdim=False):
-    a = input._data
-    if dim is None:
-        r = _argmin_np(a.reshape(-1), axis=0, keepdims=False)
-        if keepdim:
-            r = np.asarray(r).reshape((1,) * a.ndim)
-        return wrap(np.asarray(r, dtype=np.int64))
-    return wrap(np.asarray(_argmin_np(a, axis=_wrap_dim(dim, a.ndim), keepdims=keepdim),
-                           dtype=np.int64))
+    """Index of the minimum (of the flattened input when ``dim`` is None); NaN wins."""
+    return _argext(input, dim, keepdim, _argmin_np, "argmin")
 
 
 # ---- var / std ----
@@ -377,23 +494,36 @@ VarBackward0 = node_class("VarBackward0", _var_vjp, _REDUCED)
 StdBackward0 = node_class("StdBackward0", _std_vjp, _REDUCED)
 
 
-def _var_args(input, dim, unbiased, correction):
+def _var_args(input, dim, unbiased, correction, name):
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    a = float_data(input._data)
+    a = input._data
+    if a.dtype.kind not in "fc":
+        what = "std and var" if name in ("var", "std") else name
+        raise RuntimeError(f"{what} only support floating point and complex dtypes")
     dims = _dims(dim, a.ndim)
     n = 1
     for d in dims:
         n *= a.shape[d]
+    if n - correction <= 0:
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=3)
     return a, dims, correction, n
+
+
+def _np_var(a, dims, correction, keepdim):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # nan for too few elements, quietly
+        return np.asarray(np.var(a, axis=dims, ddof=correction, keepdims=keepdim))
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim`` with Bessel's ``correction`` (1 unless ``unbiased=False``)."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
-    a, dims, correction, n = _var_args(input, dim, unbiased, correction)
-    data = np.var(a, axis=dims, ddof=correction, keepdims=keepdim)
+    a, dims, correction, n = _var_args(input, dim, unbiased, correction, "var")
+    data = _np_var(a, dims, correction, keepdim)
     if STATE.enabled and recording(input):
         return record(VarBackward0, data, (input,), save=(input,),
                       args=(a.shape, dims, keepdim, correction, n))
@@ -404,12 +534,75 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation; see ``var``."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
-    a, dims, correction, n = _var_args(input, dim, unbiased, correction)
-    data = np.std(a, axis=dims, ddof=correction, keepdims=keepdim)
+    a, dims, correction, n = _var_args(input, dim, unbiased, correction, "std")
+    data = np.sqrt(_np_var(a, dims, correction, keepdim))
     if STATE.enabled and recording(input):
         return record(StdBackward0, data, (input,), save=(input,),
-                     args=(a.shape, dims, keepdim, correction, n), save_out=True)
+                      args=(a.shape, dims, keepdim, correction, n), save_out=True)
     return wrap(data)
+
+
+# ---- var_mean / std_mean ----
+def _moments_vjp(ctx, g_spread, g_mean):
+    x, = ctx.saved_tensors
+    in_shape, dims, keepdim, correction, n, is_std = ctx.args
+    centered = x - x.mean(dims, keepdim=True)
+    total = None
+    if g_spread is not None:
+        g = _unreduce(g_spread, in_shape, dims, keepdim)
+        if is_std:
+            sd = x.std(dims, correction=correction, keepdim=True)
+            total = g * centered / (sd * (n - correction))
+        else:
+            total = g * centered * (2.0 / (n - correction))
+    if g_mean is not None:
+        gm = _unreduce(g_mean, in_shape, dims, keepdim).expand(in_shape) / n
+        total = gm if total is None else total + gm
+    return (total,)
+
+
+def _moments_jvp(ctx, dx):
+    x, = ctx.saved_tensors
+    in_shape, dims, keepdim, correction, n, is_std = ctx.args
+    if dx is None:
+        return out_zeros(ctx, 0), out_zeros(ctx, 1)
+    centered = x - x.mean(dims, keepdim=True)
+    dvar = (dx * centered).sum(dims, keepdim=keepdim) * (2.0 / (n - correction))
+    if is_std:
+        dvar = dvar / (2.0 * x.std(dims, correction=correction, keepdim=keepdim))
+    return dvar, dx.mean(dims, keepdim=keepdim)
+
+
+VarMeanBackward0 = node_class("VarMeanBackward0", _moments_vjp, _moments_jvp)
+StdMeanBackward0 = node_class("StdMeanBackward0", _moments_vjp, _moments_jvp)
+
+
+def _moments(input, dim, unbiased, keepdim, correction, is_std):
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    name = "std_mean" if is_std else "var_mean"
+    a, dims, correction, n = _var_args(input, dim, unbiased, correction, name)
+    spread = _np_var(a, dims, correction, keepdim)
+    if is_std:
+        spread = np.sqrt(spread)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mu = np.asarray(np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype))
+    if STATE.enabled and recording(input):
+        node = StdMeanBackward0 if is_std else VarMeanBackward0
+        return tuple(record_multi(node, (spread, mu), (input,), save=(input,),
+                                  args=(a.shape, dims, keepdim, correction, n, is_std)))
+    return wrap(spread), wrap(mu)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim`` in one pass; see ``var``."""
+    return _moments(input, dim, unbiased, keepdim, correction, False)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim`` in one pass; see ``var``."""
+    return _moments(input, dim, unbiased, keepdim, correction, True)
 
 
 # ---- logsumexp ----
@@ -429,12 +622,14 @@ def logsumexp(input, dim, keepdim=False):
     a = float_data(input._data)
     dims = _dims(dim, a.ndim)
     if a.size == 0:
-        data = np.log(np.sum(np.exp(a), axis=dims, keepdims=keepdim))
+        with np.errstate(divide="ignore"):  # log(0) = -inf for empty slices, quietly
+            data = np.log(np.sum(np.exp(a), axis=dims, keepdims=keepdim))
     else:
         m = np.max(a, axis=dims, keepdims=True)
         # NOTE: an infinite max would give inf - inf = nan; shift by 0 there instead.
         m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
-        data = np.log(np.sum(np.exp(a - m), axis=dims, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf, quietly
+            data = np.log(np.sum(np.exp(a - m), axis=dims, keepdims=True)) + m
         if not keepdim:
             data = data.reshape([s for i, s in enumerate(a.shape) if i not in dims])
     if STATE.enabled and recording(input):
@@ -443,15 +638,66 @@ def logsumexp(input, dim, keepdim=False):
     return wrap(data)
 
 
+# ---- nansum / nanmean ----
+def _nansum_vjp(ctx, g):
+    x, = ctx.saved_tensors
+    in_shape, dims, keepdim = ctx.args
+    g = _unreduce(g, in_shape, dims, keepdim).expand(in_shape)
+    return (g.masked_fill(x.isnan(), 0.0),)
+
+
+NansumBackward0 = node_class("NansumBackward0", _nansum_vjp, _REDUCED)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum over ``dim`` treating NaN as zero."""
+    a = input._data
+    if dtype is not None:
+        a = a.astype(dtype.np)
+    elif a.dtype.kind in "biu":
+        a = a.astype(np.int64)
+    dims = _dims(dim, a.ndim)
+    data = np.asarray(np.nansum(a, axis=dims, keepdims=keepdim))
+    if STATE.enabled and recording(input):
+        x = input if a.dtype == input._data.dtype else input.to(_dt.from_np(a.dtype))
+        return record(NansumBackward0, data, (input,), save=(x,),
+                      args=(a.shape, dims, keepdim))
+    return wrap(data)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean over ``dim`` of the non-NaN elements (``nansum / count``, as PyTorch)."""
+    a = input._data if dtype is None else input._data.astype(dtype.np)
+    if a.dtype.kind not in "fc":
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {_dt.from_np(a.dtype).scalar_name}")
+    x = input if dtype is None else input.to(dtype)
+    count = x.isnan().logical_not().sum(dim, keepdim=keepdim)
+    with np.errstate(invalid="ignore", divide="ignore"):  # all-NaN slices give NaN, quietly
+        return nansum(x, dim, keepdim=keepdim) / count
+
+
 # ---- all / any (not differentiable) ----
+def _logical_reduce(input, dim, keepdim, np_fn):
+    a = input._data
+    # NOTE: unlike sum, all/any over an empty dim list reduce nothing, as PyTorch.
+    empty = dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) == 0
+    dims = None if dim is None else () if empty else _dims(dim, a.ndim)
+    data = np.asarray(np_fn(a, axis=dims, keepdims=keepdim))
+    if dim is None and keepdim:
+        data = data.reshape((1,) * a.ndim)
+    # NOTE: uint8 inputs give uint8 results (PyTorch's legacy byte-mask behaviour).
+    return wrap(data.astype(np.uint8) if a.dtype == np.uint8 else data)
+
+
 def all(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    dims = None if dim is None else _dims(dim, input._data.ndim)
-    return wrap(np.asarray(np.all(input._data, axis=dims, keepdims=keepdim)))
+    """Whether every element (along ``dim``) is nonzero."""
+    return _logical_reduce(input, dim, keepdim, np.all)
 
 
 def any(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    dims = None if dim is None else _dims(dim, input._data.ndim)
-    return wrap(np.asarray(np.any(input._data, axis=dims, keepdims=keepdim)))
+    """Whether some element (along ``dim``) is nonzero."""
+    return _logical_reduce(input, dim, keepdim, np.any)
 
 
 def count_nonzero(input, dim=None):
@@ -484,7 +730,10 @@ LinalgVectorNormBackward0 = node_class(
 
 def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The vector ``ord``-norm over ``dim`` (all elements when None)."""
-    a = float_data(input._data) if dtype is None else input._data.astype(dtype.np)
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_dt.from_np(input._data.dtype).scalar_name}")
+    a = input._data if dtype is None else input._data.astype(dtype.np)
     dims = _dims(dim, a.ndim)
     p = float(ord)
     absa = np.abs(a)
@@ -512,10 +761,18 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "fro" or p is None:
         p = 2
     if p == "nuc":
-        raise NotImplementedError("nuclear norm arrives with ember.linalg")
+        from .. import linalg
+
+        if not hasattr(linalg, "matrix_norm"):
+            raise NotImplementedError("norm(p='nuc') needs ember.linalg.matrix_norm")
+        return linalg.matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else dim,
+                                  keepdim=keepdim, dtype=dtype)
     return linalg_vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
-for _name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var",
-              "std", "logsumexp", "all", "any", "count_nonzero", "norm"):
+for _name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin",
+              "var", "std", "nansum", "nanmean", "logsumexp", "all", "any", "count_nonzero",
+              "norm"):
     register(globals()[_name], _name)
+register(var_mean, "var_mean", method=False)  # functions only, as in PyTorch
+register(std_mean, "std_mean", method=False)

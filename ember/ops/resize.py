@@ -1,11 +1,431 @@
-"""Resampling and patches: interpolate (nearest, bilinear), pad (constant, reflect,
-replicate), unfold/fold.
+"""Resampling and patches: interpolate (nearest, nearest-exact, linear, bilinear, bicubic,
+trilinear, area), pad (constant,
+reflect, replicate, circular), unfold/fold.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
 ``ember.nn.functional`` exports from this module.
+
+NOTE [separable maps]: reflect/replicate/circular padding, nearest and (bi/tri)linear
+interpolation and adaptive average pooling are all separable linear maps: along each spatial
+dim ``k`` the output is ``M_k @ x`` for a small ``(out, in)`` matrix (one-hot rows for the index
+maps, two weights per row for interpolation, window averages for pooling). ``separable``
+records such a map; its VJP multiplies by the transposed matrices with ember's matmul (so it
+is differentiable again) and its JVP is the map itself on the tangent.
 """
 
 from __future__ import annotations
 
-FUNCTIONAL: list[str] = []
+import math
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ._jvp import linear
+from ._registry import node_class, record, recording, register, wrap
+from .conv import col2im, windows
+
+FUNCTIONAL = ["pad", "interpolate", "unfold", "fold"]
+
+
+# ---- separable linear maps ------------------------------------------------------------------
+
+def _apply_mats(a, mats):
+    """``a`` with its last ``len(mats)`` dims each multiplied by their matrix."""
+    nd = len(mats)
+    for k, m in enumerate(mats):
+        dim = a.ndim - nd + k
+        a = np.moveaxis(np.matmul(np.moveaxis(a, dim, -1), m.T.astype(a.dtype, copy=False)),
+                        -1, dim)
+    return np.ascontiguousarray(a)
+
+
+def _sep_vjp(ctx, g):
+    mats, _ = ctx.args
+    nd = len(mats)
+    for k, m in enumerate(mats):
+        dim = g.ndim - nd + k
+        g = g.transpose(dim, -1).matmul(wrap(m.astype(g._data.dtype))).transpose(dim, -1)
+    return (g,)
+
+
+def _sep_jvp(ctx, t):
+    mats, _ = ctx.args
+    return separable(t, mats, type(ctx))
+
+
+def separable_node(name, display_name=None):
+    """The node class of one separable map (NOTE [separable maps])."""
+    return node_class(name, _sep_vjp, linear(_sep_jvp), display_name=display_name)
+
+
+def separable(x, mats, node_cls, data=None):
+    """``x`` mapped by ``mats`` along its last dims, recorded as ``node_cls``; ``data`` is the
+    forward result when the caller computed it more directly (an index gather)."""
+    if data is None:
+        data = _apply_mats(x._data, mats)
+    if STATE.enabled and recording(x):
+        return record(node_cls, data, (x,), args=(mats, None))
+    return wrap(data)
+
+
+def _one_hot(idx, n):
+    m = np.zeros((len(idx), n))
+    m[np.arange(len(idx)), idx] = 1.0
+    return m
+
+
+def _gather(x, idxs):
+    nd = len(idxs)
+    for k, idx in enumerate(idxs):
+        x = np.take(x, idx, axis=x.ndim - nd + k)
+    return np.ascontiguousarray(x)
+
+
+# ---- pad ------------------------------------------------------------------------------------
+
+def _constant_pad_vjp(ctx, g):
+    pads, _ = ctx.args
+    return (_constant_pad(g, [-p for p in pads], 0.0),)
+
+
+def _constant_pad_jvp(ctx, t):
+    pads, _ = ctx.args
+    return _constant_pad(t, pads, 0.0)
+
+
+ConstantPadNdBackward0 = node_class("ConstantPadNdBackward0", _constant_pad_vjp,
+                                    linear(_constant_pad_jvp))
+
+
+def _constant_pad(input, pads, value):
+    a = input._data
+    nd = len(pads) // 2
+    crop = [slice(None)] * a.ndim
+    widths = [(0, 0)] * a.ndim
+    for k in range(nd):
+        dim = a.ndim - 1 - k
+        lo, hi = pads[2 * k], pads[2 * k + 1]
+        size = a.shape[dim]
+        if size + min(lo, 0) + min(hi, 0) < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        crop[dim] = slice(max(-lo, 0), size - max(-hi, 0))
+        widths[dim] = (max(lo, 0), max(hi, 0))
+    data = np.pad(a[tuple(crop)], widths, constant_values=value)
+    if STATE.enabled and recording(input):
+        return record(ConstantPadNdBackward0, data, (input,), args=(list(pads), None))
+    return wrap(data)
+
+
+_PAD_NODES = {
+    (mode, n): separable_node(f"{name}{n}DBackward0")
+    for mode, name in (("reflect", "ReflectionPad"), ("replicate", "ReplicationPad"))
+    for n in (1, 2, 3)
+}
+# NOTE: PyTorch writes a circular pad as copies into slices of a new tensor, so its node is
+# CopySlices; the rule here is the same separable map as the other modes.
+for _n in (1, 2, 3):
+    _PAD_NODES[("circular", _n)] = separable_node(f"CircularPad{_n}DBackward0",
+                                                  display_name="torch::autograd::CopySlices")
+
+
+def _pad_index(mode, size, lo, hi, dim, shape):
+    o = np.arange(-lo, size + hi)
+    if mode == "reflect":
+        if lo >= size or hi >= size:
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
+                               f"input dimension, but got: padding ({lo}, {hi}) at dimension "
+                               f"{dim} of input {list(shape)}")
+        o = np.abs(o)
+        return np.where(o >= size, 2 * (size - 1) - o, o)
+    if mode == "replicate":
+        return np.clip(o, 0, size - 1)
+    if lo > size or hi > size:
+        raise RuntimeError("Padding value causes wrapping around more than once.")
+    return o % size
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pads the last ``len(pad) // 2`` dims of ``input``: ``pad`` lists (left, right) pairs
+    from the last dim backwards; negative pads crop (constant mode)."""
+    pads = [int(p) for p in pad]
+    if len(pads) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    a = input._data
+    nd = len(pads) // 2
+    if mode == "constant":
+        if nd > a.ndim:
+            raise RuntimeError(f"Padding length should be less than or equal to two times the "
+                               f"input dimension but got padding length {len(pads)} and input "
+                               f"of dimension {a.ndim}")
+        return _constant_pad(input, pads, 0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if nd not in (1, 2, 3) or a.ndim not in (nd + 1, nd + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pads)} is not supported for {a.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    idxs = []
+    for k in range(nd):
+        dim = a.ndim - nd + k
+        j = nd - 1 - k
+        idxs.append(_pad_index(mode, a.shape[dim], pads[2 * j], pads[2 * j + 1], dim, a.shape))
+    mats = [_one_hot(i, a.shape[a.ndim - nd + k]) for k, i in enumerate(idxs)]
+    return separable(input, mats, _PAD_NODES[(mode, nd)], data=_gather(a, idxs))
+
+
+# ---- interpolate ----------------------------------------------------------------------------
+
+_UPSAMPLE = {
+    "nearest": {n: separable_node(f"UpsampleNearest{n}DBackward0") for n in (1, 2, 3)},
+    "linear": {1: separable_node("UpsampleLinear1DBackward0")},
+    "bilinear": {2: separable_node("UpsampleBilinear2DBackward0")},
+    "trilinear": {3: separable_node("UpsampleTrilinear3DBackward0")},
+    "bicubic": {2: separable_node("UpsampleBicubic2DBackward0")},
+    "nearest-exact": {n: separable_node(f"UpsampleNearestExact{n}DBackward0") for n in (1, 2, 3)},
+}
+_MODE_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+_MODES = ("nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+          "nearest-exact")
+
+
+def _nearest_index(size, out, scale, exact=False):
+    # NOTE: PyTorch computes the source index in float32: floor(o * scale) ('nearest') or
+    # floor((o + 0.5) * scale) ('nearest-exact'), clamped to the input.
+    s = np.float32(1.0 / scale) if scale is not None else np.float32(size) / np.float32(out)
+    o = np.arange(out, dtype=np.float32) + np.float32(0.5 if exact else 0.0)
+    return np.minimum(np.floor(o * s).astype(np.int64), size - 1)
+
+
+def _cubic_matrix(size, out, scale, align_corners):
+    """Bicubic weights along one dim (Keys' cubic convolution, A = -0.75, edge-clamped)."""
+    a = -0.75
+    o = np.arange(out, dtype=np.float64)
+    if align_corners:
+        src = o * ((size - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        s = 1.0 / scale if scale is not None else size / out
+        src = s * (o + 0.5) - 0.5  # NOTE: not clamped at 0 for cubic, as PyTorch
+    base = np.floor(src)
+    t = src - base
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    m = np.zeros((out, size))
+    rows = np.arange(out)
+    for j, wj in enumerate(weights):
+        np.add.at(m, (rows, np.clip(base.astype(np.int64) - 1 + j, 0, size - 1)), wj)
+    return m
+
+
+def _linear_matrix(size, out, scale, align_corners):
+    o = np.arange(out, dtype=np.float64)
+    if align_corners:
+        src = o * ((size - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        s = 1.0 / scale if scale is not None else size / out
+        src = np.maximum(s * (o + 0.5) - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), size - 1)
+    i1 = np.minimum(i0 + 1, size - 1)
+    lam = src - i0
+    m = np.zeros((out, size))
+    rows = np.arange(out)
+    np.add.at(m, (rows, i0), 1.0 - lam)
+    np.add.at(m, (rows, i1), lam)
+    return m
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resizes the spatial dims of ``(N, C, *spatial)`` input: mode 'nearest', 'linear' (3-D),
+    'bilinear' (4-D) or 'trilinear' (5-D); ``size`` or ``scale_factor``."""
+    a = input._data
+    nd = a.ndim - 2
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    spatial = list(a.shape[2:])
+    if size is not None:
+        sizes = [int(size)] * nd if isinstance(size, int) else [int(s) for s in size]
+        if len(sizes) != nd:
+            raise ValueError(
+                "Input and output must have the same number of spatial dimensions, but got "
+                f"input with spatial dimensions of {spatial} and output size of {tuple(size)}. "
+                "Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size "
+                "in (o1, o2, ...,oK) format.")
+        scales = [None] * nd
+    else:
+        sf = [float(scale_factor)] * nd if isinstance(scale_factor, (int, float)) else [
+            float(s) for s in scale_factor]
+        if len(sf) != nd:
+            raise ValueError(
+                "Input and scale_factor must have the same number of spatial dimensions, but "
+                f"got input with spatial dimensions of {spatial} and scale_factor of shape "
+                f"{tuple(scale_factor)}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                "format and scale_factor in (s1, s2, ...,sK) format.")
+        sizes = [int(math.floor(s * f)) for s, f in zip(spatial, sf)]
+        scales = [None] * nd if recompute_scale_factor else sf
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported by ember")
+    if nd not in (1, 2, 3):
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
+                                  f"(got {a.ndim}D) for the modes: {_MODES} (got {mode})")
+    if mode in ("nearest", "nearest-exact"):
+        exact = mode == "nearest-exact"
+        idxs = [_nearest_index(s, o, sc, exact) for s, o, sc in zip(spatial, sizes, scales)]
+        mats = [_one_hot(i, s) for i, s in zip(idxs, spatial)]
+        return separable(input, mats, _UPSAMPLE[mode][nd], data=_gather(a, idxs))
+    if mode == "area":
+        # NOTE: PyTorch's 'area' is adaptive average pooling to the output size.
+        from . import pooling
+
+        fn = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d,
+              3: pooling.adaptive_avg_pool3d}[nd]
+        return fn(input, sizes[0] if nd == 1 else tuple(sizes))
+    if mode in _MODE_DIMS:
+        want = _MODE_DIMS[mode]
+        if nd != want:
+            raise NotImplementedError(f"Got {a.ndim}D input, but {mode} mode needs "
+                                      f"{want + 2}D input")
+        if align_corners is None:
+            align_corners = False
+        matrix = _cubic_matrix if mode == "bicubic" else _linear_matrix
+        mats = [matrix(s, o, sc, align_corners) for s, o, sc in zip(spatial, sizes, scales)]
+        return separable(input, mats, _UPSAMPLE[mode][nd])
+    raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
+                              f"(got {a.ndim}D) for the modes: {_MODES} (got {mode})")
+
+
+# ---- unfold / fold --------------------------------------------------------------------------
+
+def _pair(v):
+    return (int(v), int(v)) if isinstance(v, int) else tuple(int(a) for a in v)
+
+
+def _im2col(x, k, d, p, s):
+    n, c = x.shape[:2]
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(pi, pi) for pi in p]) if any(p) else x
+    v = windows(xp, k, s, d)  # (N, C, oh, ow, kh, kw)
+    return np.ascontiguousarray(v.transpose(0, 1, 4, 5, 2, 3)).reshape(
+        n, c * k[0] * k[1], -1)
+
+
+def _col2im(cols, out_size, k, d, p, s, blocks):
+    n = cols.shape[0]
+    c = cols.shape[1] // (k[0] * k[1])
+    cols = cols.reshape((n, c) + tuple(k) + tuple(blocks))
+    padded = (n, c) + tuple(o + 2 * pi for o, pi in zip(out_size, p))
+    out = col2im(cols, padded, k, s, d)
+    return np.ascontiguousarray(out[..., p[0]:p[0] + out_size[0], p[1]:p[1] + out_size[1]])
+
+
+def _blocks(size, k, d, p, s):
+    return tuple((si + 2 * pi - di * (ki - 1) - 1) // st + 1
+                 for si, ki, di, pi, st in zip(size, k, d, p, s))
+
+
+def _unfold_vjp(ctx, g):
+    size, k, d, p, s = ctx.args
+    return (_fold(g, size, k, d, p, s),)
+
+
+def _unfold_jvp(ctx, t):
+    size, k, d, p, s = ctx.args
+    return _unfold(t, k, d, p, s)
+
+
+def _fold_vjp(ctx, g):
+    size, k, d, p, s = ctx.args
+    return (_unfold(g, k, d, p, s),)
+
+
+def _fold_jvp(ctx, t):
+    size, k, d, p, s = ctx.args
+    return _fold(t, size, k, d, p, s)
+
+
+Im2ColBackward0 = node_class("Im2ColBackward0", _unfold_vjp, linear(_unfold_jvp))
+Col2ImBackward0 = node_class("Col2ImBackward0", _fold_vjp, linear(_fold_jvp))
+
+
+def _unfold(input, k, d, p, s):
+    a = input._data
+    size = a.shape[-2:]
+    # NOTE: unbatched input goes through the same node (PyTorch's graph has no squeeze).
+    data = _im2col(a, k, d, p, s) if a.ndim == 4 else _im2col(a[None], k, d, p, s)[0]
+    if STATE.enabled and recording(input):
+        return record(Im2ColBackward0, data, (input,), args=(size, k, d, p, s))
+    return wrap(data)
+
+
+def _fold(input, size, k, d, p, s):
+    a = input._data
+    blocks = _blocks(size, k, d, p, s)
+    data = _col2im(a, size, k, d, p, s, blocks) if a.ndim == 3 else \
+        _col2im(a[None], size, k, d, p, s, blocks)[0]
+    if STATE.enabled and recording(input):
+        return record(Col2ImBackward0, data, (input,), args=(size, k, d, p, s))
+    return wrap(data)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding blocks of ``(N, C, H, W)`` input as columns ``(N, C*kh*kw, L)`` (im2col)."""
+    k, d, p, s = _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
+    a = input._data
+    if a.ndim not in (3, 4):
+        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
+                                  f"(got {a.ndim}D)")
+    blocks = _blocks(a.shape[-2:], k, d, p, s)
+    if any(b < 1 for b in blocks):
+        raise RuntimeError(
+            f"Given input with spatial size ({a.shape[-2]}, {a.shape[-1]}), kernel_size={k}, "
+            f"dilation={d}, padding={p}, calculated shape of the array of sliding blocks as "
+            f"{blocks}, but its components must be at least one.")
+    return _unfold(input, k, d, p, s)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sums columns ``(N, C*kh*kw, L)`` back into ``(N, C, *output_size)`` (col2im)."""
+    size = _pair(output_size)
+    k, d, p, s = _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
+    a = input._data
+    if a.ndim not in (2, 3):
+        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
+                                  f"Tensors are supported (got {a.ndim}D)")
+    blocks = _blocks(size, k, d, p, s)
+    if a.shape[-2] % (k[0] * k[1]):
+        raise RuntimeError(
+            f"Expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size, but got input.size(1)={a.shape[-2]} and kernel_size={k}")
+    if a.shape[-1] != blocks[0] * blocks[1]:
+        raise RuntimeError(
+            f"Given output_size={size}, kernel_size={k}, dilation={d}, padding={p}, "
+            f"stride={s}, expected size of input's dimension {a.ndim - 1} to match the "
+            f"calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
+            f"{blocks[0] * blocks[1]}, but got input.size({a.ndim - 1})={a.shape[-1]}.")
+    return _fold(input, size, k, d, p, s)
+
+
+_pad_op = pad  # NOTE: constant_pad_nd's argument is named ``pad`` too, as in PyTorch.
+
+
+def constant_pad_nd(input, pad, value=0):
+    """Pads (or, for negative pads, crops) the last ``len(pad) // 2`` dims with ``value``."""
+    return _pad_op(input, pad, "constant", value)
+
+
+register(constant_pad_nd, method=False)

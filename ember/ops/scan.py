@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
-from ..tensor import _wrap_dim
+from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
-from ._registry import float_data, node_class, record, recording, register, wrap
+from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .reduction import return_types, scatter_along, take_along
+from .reduction import return_types, select_jvp, select_vjp
 
 _cummax_type = return_types.make("cummax")
 _cummin_type = return_types.make("cummin")
@@ -115,25 +116,10 @@ def cumprod(input, dim, *, dtype=None):
 
 
 # ---- cummax / cummin ----
-def _cumext_vjp(ctx, g, g_idx=None):
-    idx, = ctx.saved_tensors
-    in_shape, d = ctx.args
-    if g is None:
-        return (None,)
-    # NOTE: each output takes its value from one input, so the gradient is that index's,
-    # accumulated where several outputs share an input.
-    return (scatter_along(g, in_shape, d, idx),)
-
-
-def _cumext_jvp(ctx, dx, *_):
-    idx, = ctx.saved_tensors
-    if dx is None:
-        return wrap(np.zeros(*ctx._meta[0])), None
-    return take_along(dx, ctx.args[1], idx), None
-
-
-CummaxBackward0 = node_class("CummaxBackward0", _cumext_vjp, _cumext_jvp)
-CumminBackward0 = node_class("CumminBackward0", _cumext_vjp, _cumext_jvp)
+# NOTE: each output takes its value from one input (the running extreme's index), so the
+# gradient goes there, accumulated where several outputs share an input.
+CummaxBackward0 = node_class("CummaxBackward0", select_vjp, select_jvp)
+CumminBackward0 = node_class("CumminBackward0", select_vjp, select_jvp)
 
 
 def _cumext(input, dim, ufunc, node, result_type):
@@ -154,7 +140,7 @@ def _cumext(input, dim, ufunc, node, result_type):
         idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=d).astype(np.int64)
     indices = wrap(idx)
     if STATE.enabled and recording(input) and a.dtype.kind in "fc":
-        out = record(node, values, (input,), save=(indices,), args=(a.shape, d))
+        out = record(node, values, (input,), save=(indices,), args=(a.shape, d, True))
         return result_type(out, indices)
     return result_type(wrap(values), indices)
 
@@ -173,7 +159,7 @@ def cummin(input, dim):
 def _lcse_fast(x, out, d):
     """The shift ``m`` (each slice's last output, its maximum) when ``exp(x - m)`` and
     ``exp(m - out)`` are both finite and exact enough, else None."""
-    limit = 60.0 if x.dtype.itemsize <= 4 else 600.0
+    limit = {2: 8.0, 4: 60.0}.get(x._data.dtype.itemsize, 600.0)
     m = out.narrow(d, out.shape[d] - 1, 1)
     if not bool(np.isfinite(out._data).all()):
         return None
@@ -225,9 +211,13 @@ LogcumsumexpBackward0 = node_class("LogcumsumexpBackward0", _logcumsumexp_vjp,
 
 def logcumsumexp(input, dim):
     """``log(cumsum(exp(input)))`` along ``dim``, computed without overflow."""
-    a = float_data(input._data)
+    a = input._data
     d = _scan_dim(dim, a.ndim)
-    data = np.logaddexp.accumulate(a, axis=d) if a.ndim and a.size else a.copy()
+    if a.dtype.kind not in "fc":
+        name = "Bool" if a.dtype.kind == "b" else _dt.from_np(a.dtype).scalar_name
+        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{name}\'')
+    with np.errstate(invalid="ignore"):  # NaN and inf - inf propagate as NaN, quietly
+        data = np.logaddexp.accumulate(a, axis=d) if a.ndim and a.size else a.copy()
     if STATE.enabled and recording(input):
         return record(LogcumsumexpBackward0, data, (input,), save=(input,), args=(d,),
                       save_out=True)
@@ -237,3 +227,26 @@ def logcumsumexp(input, dim):
 for _name in ("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"):
     register(globals()[_name], _name)
 register_inplace(cumsum, cumprod)
+
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _dtype_checked(method):
+    """``cumsum_``/``cumprod_`` with ``dtype=``: PyTorch refuses a dtype other than self's."""
+    def checked(self, dim, *, dtype=None):
+        if dtype is not None and dtype != self.dtype:
+            def c_name(dt):
+                return _C_NAMES.get(str(dt).replace("torch.", ""), str(dt))
+
+            raise RuntimeError(f"Bad in-place call: input tensor dtype {c_name(self.dtype)} and "
+                               f"output tensor dtype {c_name(dtype)} should match")
+        return method(self, dim, dtype=dtype)
+    checked.__name__ = method.__name__
+    checked.__doc__ = method.__doc__
+    return checked
+
+
+for _name in ("cumsum_", "cumprod_"):
+    register(_dtype_checked(getattr(Tensor, _name)), _name, function=False)

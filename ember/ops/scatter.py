@@ -1,8 +1,1013 @@
 """Gather/scatter family: gather, scatter, scatter_add, scatter_reduce, index_select,
-index_add, index_copy, index_fill, masked_scatter, masked_select, take, take_along_dim, nonzero.
+index_add, index_copy, index_fill, index_reduce, masked_scatter, masked_select, take,
+take_along_dim, put, nonzero, argwhere, unique, unique_consecutive, and their in-place forms.
 
 Contract: PyTorch's signatures, dtypes, node names and error messages (index out of bounds,
-index dtype); rules in ember ops (twice differentiable) with forward-mode rules.
+index dtype, shape mismatches). Each op is linear in its differentiable inputs (or, for
+scatter_reduce's prod/amax/amin, piecewise so), and each backward is the adjoint op written in
+ember ops -- gather's is scatter_add into zeros, scatter_add's is gather, index_select's is
+index_add -- so every rule is differentiable again. Repeated indices accumulate.
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor, _wrap_dim
+from ._jvp import linear, out_zeros, zeros_for
+from ._registry import node_class, record, recording, register, wrap
+from .inplace import register_inplace
+from .shape import supports_out
+
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+
+
+def _fmt(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def _dtname(a):
+    return _dt.from_np(a.dtype).scalar_name
+
+
+def _zeros(shape, dtype):
+    return wrap(np.zeros(shape, dtype=dtype))
+
+
+def _as_nd(a):
+    """``a`` with at least one dim (PyTorch treats a 0-d tensor as size [1] here)."""
+    return a.reshape(1) if a.ndim == 0 else a
+
+
+def _bounds(idx, n, dim, prefix=""):
+    """Raise PyTorch's error for the first index outside ``[0, n)``."""
+    if idx.size:
+        bad = (idx < 0) | (idx >= n)
+        if bad.any():
+            v = int(idx[bad].flat[0])
+            raise RuntimeError(f"{prefix}index {v} is out of bounds for dimension {dim} with "
+                               f"size {n}")
+
+
+# ==== gather / scatter along a dim ==========================================================
+
+def _full_key(idx, dim):
+    """The advanced-indexing key that picks ``a[..., idx[i, j, ...], ...]`` at ``dim``."""
+    key = []
+    for k, n in enumerate(idx.shape):
+        if k == dim:
+            key.append(idx)
+        else:
+            shape = [1] * idx.ndim
+            shape[k] = n
+            key.append(np.arange(n).reshape(shape))
+    return tuple(key)
+
+
+def _check_gather(op, a, dim, idx, src=None):
+    if idx.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index")
+    if max(a.ndim, 1) != max(idx.ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as "
+                           + ("input tensor" if op == "gather" else "self tensor"))
+    if src is not None and max(src.ndim, 1) != max(idx.ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    if idx.size == 0:
+        return
+    a1, i1 = _as_nd(a), _as_nd(idx)
+    s1 = _as_nd(src) if src is not None else None
+    for k in range(i1.ndim):
+        if k != dim and i1.shape[k] > a1.shape[k] or (
+                s1 is not None and i1.shape[k] > s1.shape[k]):
+            if op == "gather":
+                raise RuntimeError(
+                    f"Size does not match at dimension {k} expected index {_fmt(idx.shape)} to "
+                    f"be no larger than self {_fmt(a.shape)} apart from dimension {dim}")
+            raise RuntimeError(
+                f"Expected index {_fmt(idx.shape)} to be no larger than self {_fmt(a.shape)} "
+                f"apart from dimension {dim}" + (
+                    f" and to be no larger size than src {_fmt(src.shape)}"
+                    if src is not None else ""))
+    _bounds(idx, a1.shape[dim], dim)
+
+
+def _src_part(src, idx_shape):
+    """The leading ``idx_shape`` block of ``src`` (PyTorch reads only that much of src)."""
+    s = _as_nd(src)
+    if s.shape == tuple(idx_shape):
+        return s
+    return s[tuple(slice(0, n) for n in idx_shape)]
+
+
+def _scatter_add_array(out, key, values):
+    """``out[key] += values`` with repeated positions accumulating (in place on ``out``)."""
+    if out.dtype.kind == "f" and values.size:
+        # NOTE: with one index array per dim, a bincount over flat positions is several times
+        # faster than np.add.at (which wins only for a single index array).
+        positions = np.broadcast_arrays(*key)
+        flat = np.ravel_multi_index(positions, out.shape).ravel()
+        weights = np.broadcast_to(values, positions[0].shape).ravel()
+        sums = np.bincount(flat, weights=weights, minlength=out.size)
+        out.reshape(-1)[...] += sums.astype(out.dtype, copy=False)
+    else:
+        np.add.at(out, key, values)
+
+
+# ---- gather ----
+def _gather_vjp(ctx, g):
+    dim, index, in_shape = ctx.args
+    return (_zeros(in_shape, g._data.dtype).scatter_add(dim, index, g),)
+
+
+GatherBackward0 = node_class("GatherBackward0", _gather_vjp, linear(
+    lambda ctx, dx: gather(dx, ctx.args[0], ctx.args[1])))
+
+
+@supports_out("gather")
+def gather(input, dim, index, *, sparse_grad=False):
+    """``out[i][j] = input[i][index[i][j]]`` (for ``dim=1``): values picked along ``dim``."""
+    a, idx = input._data, index._data
+    d = _wrap_dim(dim, a.ndim)
+    _check_gather("gather", a, d, idx)
+    data = _as_nd(a)[_full_key(_as_nd(idx), d)].reshape(idx.shape)
+    if STATE.enabled and recording(input):
+        return record(GatherBackward0, data, (input,), args=(d, index, a.shape))
+    return wrap(data)
+
+
+# ---- scatter ----
+def _scatter_vjp(ctx, g):
+    dim, index = ctx.args
+    gx = g.scatter(dim, index, 0.0) if ctx.next_functions[0][0] is not None else None
+    if len(ctx.next_functions) > 1 and ctx.next_functions[1][0] is not None:
+        return gx, g.gather(dim, index)
+    return (gx,) if len(ctx.next_functions) == 1 else (gx, None)
+
+
+def _scatter_jvp(ctx, dx, dsrc=None):
+    dim, index = ctx.args
+    dx = dx if dx is not None else zeros_for(ctx, 0)
+    if len(ctx.next_functions) == 1:
+        return dx.scatter(dim, index, 0.0)
+    if dsrc is None:
+        shape = index._data.shape
+        dsrc = _zeros(shape, ctx._meta[0][1])
+    return dx.scatter(dim, index, dsrc)
+
+
+ScatterBackward0 = node_class("ScatterBackward0", _scatter_vjp, _scatter_jvp)
+ScatterBackward1 = node_class("ScatterBackward1", _scatter_vjp, _scatter_jvp)
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """``input`` with ``src`` (a tensor, or a number ``value``) written at ``index`` along
+    ``dim``; ``reduce='add'/'multiply'`` combines instead (PyTorch's deprecated form)."""
+    if src is None:
+        src = value
+    a, idx = input._data, index._data
+    d = _wrap_dim(dim, a.ndim)
+    is_tensor = isinstance(src, Tensor)
+    if is_tensor and src._data.dtype != a.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    _check_gather("scatter", a, d, idx, src._data if is_tensor else None)
+    out = _as_nd(a).copy()
+    key = _full_key(_as_nd(idx), d)
+    if reduce is not None:
+        return _scatter_deprecated(input, out, key, src, reduce, is_tensor)
+    if is_tensor:
+        out[key] = _src_part(src._data, _as_nd(idx).shape)
+    else:
+        out[key] = src.item() if isinstance(src, Tensor) else src
+    data = out.reshape(a.shape)
+    if STATE.enabled:
+        if is_tensor and recording(input, src):
+            return record(ScatterBackward0, data, (input, src), args=(d, index))
+        if not is_tensor and recording(input):
+            return record(ScatterBackward1, data, (input,), args=(d, index))
+    return wrap(data)
+
+
+def _not_implemented(ctx, *grads):
+    raise RuntimeError("derivative for aten::scatter is not implemented")
+
+
+ScatterNotImplemented = node_class("NotImplemented", _not_implemented, _not_implemented,
+                                   display_name="torch::autograd::NotImplemented")
+
+
+def _scatter_deprecated(input, out, key, src, reduce, is_tensor):
+    """scatter(..., reduce='add'/'multiply'): PyTorch's deprecated form, with no derivative."""
+    if reduce not in ("add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    if is_tensor:
+        import warnings
+
+        warnings.warn(
+            "The reduce argument of torch.scatter with Tensor src is deprecated and will be "
+            "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
+            "reduction options.", UserWarning, stacklevel=3)
+        vals = _src_part(src._data, key[0].shape if len(key) == 1 else
+                         np.broadcast_shapes(*(k.shape for k in key)))
+    else:
+        vals = src.item() if isinstance(src, Tensor) else src
+    (np.add if reduce == "add" else np.multiply).at(out, key, vals)
+    data = out.reshape(input._data.shape)
+    if STATE.enabled and recording(input, src if is_tensor else None):
+        return record(ScatterNotImplemented, data, (input, src if is_tensor else None))
+    return wrap(data)
+
+
+# ---- scatter_add ----
+def _scatter_add_vjp(ctx, g):
+    dim, index = ctx.args
+    gs = g.gather(dim, index) if ctx.next_functions[1][0] is not None else None
+    return g, gs
+
+
+def _scatter_add_jvp(ctx, dx, dsrc):
+    dim, index = ctx.args
+    dx = dx if dx is not None else zeros_for(ctx, 0)
+    if dsrc is None:
+        return dx
+    return dx.scatter_add(dim, index, dsrc)
+
+
+ScatterAddBackward0 = node_class("ScatterAddBackward0", _scatter_add_vjp, _scatter_add_jvp)
+
+
+def scatter_add(input, dim, index, src):
+    """``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate)."""
+    a, idx, s = input._data, index._data, src._data
+    d = _wrap_dim(dim, a.ndim)
+    if s.dtype != a.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    _check_gather("scatter", a, d, idx, s)
+    out = _as_nd(a).copy()
+    i1 = _as_nd(idx)
+    _scatter_add_array(out, _full_key(i1, d), _src_part(s, i1.shape))
+    data = out.reshape(a.shape)
+    if STATE.enabled and recording(input, src):
+        return record(ScatterAddBackward0, data, (input, src), args=(d, index))
+    return wrap(data)
+
+
+# ---- scatter_reduce ----
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _scatter_reduce_vjp(ctx, g):
+    dim, index, reduce, include_self, count = ctx.args
+    x, src, out = ctx.saved_tensors
+    # hit: where self's old value survives (False where include_self=False drops it)
+    hit = include_self_mask(index, dim, x._data.shape) if not include_self else None
+    if reduce == "sum":
+        gx = g if hit is None else g.masked_fill(~hit, 0.0)
+        gs = g.gather(dim, index)
+    elif reduce == "mean":
+        gc = g / count
+        gx = gc if hit is None else gc.masked_fill(~hit, 0.0)
+        gs = gc.gather(dim, index)
+    elif reduce == "prod":
+        gx, gs = _prod_grads(g, x, src, dim, index, include_self, hit)
+    else:
+        # NOTE: amax/amin split the gradient evenly among the tied maximal elements (self and
+        # src alike), as PyTorch does.
+        value = out.gather(dim, index)
+        x_is = x == out
+        if hit is not None:
+            x_is = x_is & hit
+        s_is = src == value
+        n = x_is.to(g.dtype).scatter_add(dim, index, s_is.to(g.dtype))
+        gd = g / n
+        gx = gd.masked_fill(~x_is, 0.0)
+        gs = gd.gather(dim, index).masked_fill(~s_is, 0.0)
+    return (gx if ctx.next_functions[0][0] is not None else None,
+            gs if ctx.next_functions[1][0] is not None else None)
+
+
+def _prod_grads(g, x, src, dim, index, include_self, hit):
+    """Gradients of scatter_reduce's prod: each contributor gets the product of the others.
+
+    NOTE: computed without dividing by the contributor, so zeros are exact (as PyTorch's):
+    where a position has one zero contributor only that one gets a gradient (the product of
+    the rest), and with two or more zeros nobody does.
+    """
+    from .select import where
+
+    src = _src_t(src, index)
+    xz, sz = x == 0, src == 0
+    x_in = xz if hit is None else xz & hit
+    zeros = x_in.to(g.dtype).scatter_add(dim, index, sz.to(g.dtype))
+    x1, s1 = x.masked_fill(xz, 1.0), src.masked_fill(sz, 1.0)
+    rest = x1.scatter_reduce(dim, index, s1, "prod", include_self=include_self)
+
+    def others(is_zero, ones, n, prod):
+        zero = prod * 0
+        return where(is_zero, where(n == 1, prod, zero), where(n == 0, prod / ones, zero))
+
+    gx = g * others(xz, x1, zeros, rest)
+    if hit is not None:
+        gx = gx.masked_fill(~hit, 0.0)
+    gs = g.gather(dim, index) * others(sz, s1, zeros.gather(dim, index),
+                                       rest.gather(dim, index))
+    return gx, gs
+
+
+def include_self_mask(index, dim, shape):
+    """Bool tensor of ``shape``: True where no element of ``index`` lands (self survives)."""
+    hit = np.zeros(tuple(shape) or (1,), dtype=bool)
+    i1 = _as_nd(index._data)
+    hit[_full_key(i1, dim)] = True
+    return wrap(~hit.reshape(shape))
+
+
+def _scatter_reduce_jvp(ctx, dx, dsrc):
+    # NOTE: each output element is a function of the self element and the src elements that
+    # land on it: the JVP is the VJP's per-element weights applied to the tangents.
+    from ..creation import ones
+
+    dim, index, reduce, include_self, count = ctx.args
+    shape, dtype = ctx._meta[0]
+    gx, gs = _scatter_reduce_vjp(_Probe(ctx), ones(shape, dtype=_dt.from_np(dtype)))
+    total = out_zeros(ctx)
+    if dx is not None and gx is not None:
+        total = total + dx * gx
+    if dsrc is not None and gs is not None:
+        total = total.scatter_add(dim, index, _src_t(dsrc, index) * gs)
+    return total
+
+
+def _src_t(s, index):
+    ishape = index._data.shape
+    if tuple(s._data.shape) == tuple(ishape):
+        return s
+    return s[tuple(slice(0, n) for n in ishape)]
+
+
+class _Probe:
+    """A stand-in ctx that asks for both gradients (for the JVP's per-element weights)."""
+
+    def __init__(self, ctx):
+        self.args = ctx.args
+        self.saved_tensors = ctx.saved_tensors
+        self.next_functions = ((True, 0), (True, 0))
+
+
+ScatterReduceBackward0 = node_class("ScatterReduceBackward0", _scatter_reduce_vjp,
+                                    _scatter_reduce_jvp)
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """Reduce ``src`` into ``input`` at ``index`` along ``dim`` with ``reduce`` (sum, prod,
+    mean, amax, amin); ``include_self=False`` leaves the written positions' old values out."""
+    a, idx, s = input._data, index._data, src._data
+    d = _wrap_dim(dim, a.ndim)
+    if reduce not in _REDUCES:
+        raise RuntimeError(
+            "reduce argument must be either sum, prod, mean, amax or amin, got " + str(reduce))
+    if s.dtype != a.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    _check_gather("scatter", a, d, idx, s)
+    return _scatter_reduce(input, d, index, src, reduce, include_self, ScatterReduceBackward0)
+
+
+def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
+    a, idx, s = input._data, index._data, src._data
+    i1 = _as_nd(idx)
+    key = _full_key(i1, d)
+    vals = _src_part(s, i1.shape)
+    out = _as_nd(a).copy()
+    count = None
+    if not include_self:
+        fill = {"sum": 0, "mean": 0, "prod": 1}.get(reduce)
+        if fill is None:
+            fill = _extreme(a.dtype, reduce == "amax")
+        out[key] = fill
+    if reduce in ("sum", "mean"):
+        _scatter_add_array(out, key, vals)
+        if reduce == "mean":
+            n = np.zeros(out.shape, dtype=np.int64)
+            np.add.at(n, key, 1)
+            if include_self:
+                n += 1
+            n = np.maximum(n, 1)
+            if out.dtype.kind in "iu":
+                out //= n.astype(out.dtype)
+            else:
+                out /= n
+            count = wrap(n.reshape(a.shape).astype(a.dtype if a.dtype.kind == "f" else
+                                                   np.float64))
+    elif reduce == "prod":
+        np.multiply.at(out, key, vals)
+    elif reduce == "amax":
+        np.maximum.at(out, key, vals)
+    else:
+        np.minimum.at(out, key, vals)
+    data = out.reshape(a.shape)
+    if STATE.enabled and recording(input, src):
+        return record(node_cls, data, (input, src), save=(input, src),
+                      args=(d, index, reduce, include_self, count), save_out=True)
+    return wrap(data)
+
+
+# ---- index_reduce ----
+_WARNED = []
+IndexReduceBackward0 = node_class("IndexReduceBackward0", _scatter_reduce_vjp,
+                                  _scatter_reduce_jvp)
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """Reduce the slices of ``source`` into ``input``'s slices at ``index`` along ``dim`` with
+    ``reduce`` (prod, mean, amax, amin)."""
+    if not _WARNED:
+        import warnings
+
+        # NOTE: PyTorch warns once per process (TORCH_WARN_ONCE).
+        _WARNED.append(True)
+        warnings.warn("index_reduce() is in beta and the API may change at any time.",
+                      UserWarning, stacklevel=2)
+    a, s = input._data, source._data
+    d = _wrap_dim(dim, a.ndim)
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(
+            f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+            f"{reduce}.")
+    idx = _check_vector_index("index_reduce_", index)
+    _check_index_source("index_reduce_", a, d, idx, s)
+    n = _as_nd(a).shape[d]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError("index out of range in self")
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"index_reduce_(): self ({_dtname(a)}) and source ({_dtname(s)}) "
+                           "must have the same scalar type")
+    # NOTE: index_reduce is scatter_reduce with the index spread over source's other dims.
+    shape = [1] * max(s.ndim, 1)
+    shape[d] = idx.size
+    full = wrap(np.broadcast_to(idx.astype(np.int64).reshape(shape), _as_nd(s).shape)
+                .reshape(s.shape))
+    return _scatter_reduce(input, d, full, source, reduce, include_self, IndexReduceBackward0)
+
+
+def _extreme(dtype, lowest):
+    if dtype.kind == "f":
+        return -np.inf if lowest else np.inf
+    info = np.iinfo(dtype) if dtype.kind in "iu" else None
+    if info is None:
+        return not lowest
+    return info.min if lowest else info.max
+
+
+# ==== index_* along a dim ===================================================================
+
+# PyTorch's checks of a 1-D index differ per op: (allowed dtypes, bad dtype error, not-1-D
+# error), each error as (class, message format).
+_VECTOR_INDEX = {
+    "index_add_": (_INDEX_DTYPES,
+                   (RuntimeError, "index_add_(): Expected dtype int32/int64 for index but got: "
+                                  "{dtype}"),
+                   (IndexError, "index_add_(): Index is supposed to be a vector, but got dim: "
+                                "{ndim} with type: {dtype} and size: {shape}")),
+    "index_copy_": ((np.dtype(np.int64),),
+                    (RuntimeError, "index_copy_(): Expected a long tensor for index, but got "
+                                   "{dtype}"),
+                    (IndexError, "index_copy_(): Index should have dimension 1 or 0 (got "
+                                 "{ndim})")),
+    "index_fill_": ((np.dtype(np.int64),),
+                    (IndexError, "index_fill_(): Expected dtype int64 for index."),
+                    (RuntimeError, "Index has to be a vector/scalar")),
+    "index_select": (_INDEX_DTYPES,
+                     (RuntimeError, "index_select(): Expected dtype int32 or int64 for index"),
+                     (IndexError, "index_select(): Index is supposed to be a vector")),
+    "index_reduce_": (_INDEX_DTYPES,
+                      (RuntimeError, "index_reduce_(): Expected dtype int32/int64 for index but "
+                                     "got: {dtype}"),
+                      (IndexError, "index_reduce_(): Index is supposed to be a vector, but got "
+                                   "dim: {ndim} with type: {dtype} and size: {shape}")),
+}
+
+
+def _check_vector_index(op, index):
+    idx = index._data
+    dtypes, bad_dtype, bad_ndim = _VECTOR_INDEX[op]
+    facts = {"dtype": _dtname(idx), "ndim": idx.ndim, "shape": _fmt(idx.shape)}
+    if idx.dtype not in dtypes:
+        raise bad_dtype[0](bad_dtype[1].format(**facts))
+    if idx.ndim > 1:
+        raise bad_ndim[0](bad_ndim[1].format(**facts))
+    return idx.reshape(-1)
+
+
+def _moved(a, d):
+    return np.moveaxis(_as_nd(a), d, 0)
+
+
+# ---- index_select ----
+def _index_select_vjp(ctx, g):
+    dim, index, in_shape = ctx.args
+    return (_zeros(in_shape, g._data.dtype).index_add(dim, index, g),)
+
+
+IndexSelectBackward0 = node_class("IndexSelectBackward0", _index_select_vjp, linear(
+    lambda ctx, dx: index_select(dx, ctx.args[0], ctx.args[1])))
+
+
+@supports_out("index_select")
+def index_select(input, dim, index):
+    """The entries of ``input`` at positions ``index`` (a 1-D integer tensor) along ``dim``."""
+    a = input._data
+    d = _wrap_dim(dim, a.ndim)
+    idx = _check_vector_index("index_select", index)
+    n = _as_nd(a).shape[d]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError("index out of range in self")
+    data = np.take(_as_nd(a), idx, axis=d)
+    if a.ndim == 0:
+        data = data.reshape(())
+    if STATE.enabled and recording(input):
+        return record(IndexSelectBackward0, data, (input,), args=(d, index, a.shape))
+    return wrap(data)
+
+
+# ---- index_add ----
+def _index_add_vjp(ctx, g):
+    dim, index, alpha = ctx.args
+    gs = None
+    if ctx.next_functions[1][0] is not None:
+        gs = g.index_select(dim, index)
+        if alpha != 1:
+            gs = gs * alpha
+    return g, gs
+
+
+def _index_add_jvp(ctx, dx, dsrc):
+    dim, index, alpha = ctx.args
+    dx = dx if dx is not None else zeros_for(ctx, 0)
+    if dsrc is None:
+        return dx
+    return dx.index_add(dim, index, dsrc, alpha=alpha)
+
+
+IndexAddBackward0 = node_class("IndexAddBackward0", _index_add_vjp, _index_add_jvp)
+
+
+def _check_index_source(op, a, d, idx, s):
+    a1, s1 = _as_nd(a).shape, _as_nd(s).shape
+    same_slices = a.ndim == s.ndim and all(
+        x == y for k, (x, y) in enumerate(zip(a1, s1)) if k != d)
+    if not same_slices:
+        if op == "index_copy_":
+            rest = [k for k in range(len(a1)) if k != d]
+            raise RuntimeError(
+                "index_copy_(): Source/destination tensor must have same slice shapes. "
+                f"Destination slice shape: {', '.join(str(a1[k]) for k in rest)} at dimension "
+                f"{d} and source slice shape: "
+                f"{', '.join(str(s1[k]) for k in range(len(s1)) if k != d)} at dimension 0.")
+        raise RuntimeError(
+            "source tensor shape must match self tensor shape, excluding the specified "
+            f"dimension. Got self.shape = {_fmt(a.shape)} source.shape = {_fmt(s.shape)}")
+    ns = s1[d]
+    if idx.size != ns:
+        if op == "index_copy_":
+            raise IndexError(f"index_copy_(): Number of indices ({idx.size}) should be equal "
+                             f"to source.size(dim) ({ns})")
+        raise RuntimeError(f"{op}(): Number of indices ({idx.size}) should be equal to "
+                           f"source.size(dim): ({ns}), for dim: {d}")
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` added at positions ``index`` along ``dim`` (repeated
+    positions accumulate)."""
+    a, s = input._data, source._data
+    d = _wrap_dim(dim, a.ndim)
+    idx = _check_vector_index("index_add_", index)
+    _check_index_source("index_add_", a, d, idx, s)
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"index_add_(): self ({_dtname(a)}) and source ({_dtname(s)}) must "
+                           "have the same scalar type")
+    _bounds(idx, _as_nd(a).shape[d], d)
+    out = _as_nd(a).copy()
+    vals = _moved(s, d) if s.ndim else s.reshape(1)
+    if alpha != 1:
+        vals = vals * alpha
+    np.add.at(np.moveaxis(out, d, 0), idx, vals.astype(out.dtype, copy=False))
+    data = out.reshape(a.shape)
+    if STATE.enabled and recording(input, source):
+        return record(IndexAddBackward0, data, (input, source), args=(d, index, alpha))
+    return wrap(data)
+
+
+# ---- index_copy ----
+def _index_copy_vjp(ctx, g):
+    dim, index = ctx.args
+    gx = g.index_fill(dim, index, 0.0) if ctx.next_functions[0][0] is not None else None
+    gs = g.index_select(dim, index) if ctx.next_functions[1][0] is not None else None
+    return gx, gs
+
+
+def _index_copy_jvp(ctx, dx, dsrc):
+    dim, index = ctx.args
+    dx = dx if dx is not None else zeros_for(ctx, 0)
+    if dsrc is None:
+        return dx.index_fill(dim, index, 0.0)
+    return dx.index_copy(dim, index, dsrc)
+
+
+IndexCopyBackward0 = node_class("IndexCopyBackward0", _index_copy_vjp, _index_copy_jvp)
+
+
+def index_copy(input, dim, index, source):
+    """``input`` with the slices at ``index`` along ``dim`` replaced by ``source``'s."""
+    a, s = input._data, source._data
+    d = _wrap_dim(dim, a.ndim)
+    idx = _check_vector_index("index_copy_", index)
+    _check_index_source("index_copy_", a, d, idx, s)
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
+                           f"but got (self) {_dtname(a)} and (source) {_dtname(s)}")
+    n = _as_nd(a).shape[d]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)][0]
+        raise IndexError(f"index_copy_(): index {bad} is out of bounds for dimension {d} with "
+                         f"size {n}")
+    out = _as_nd(a).copy()
+    vals = _moved(s, d) if s.ndim else s.reshape(1)
+    np.moveaxis(out, d, 0)[idx] = vals
+    data = out.reshape(a.shape)
+    if STATE.enabled and recording(input, source):
+        return record(IndexCopyBackward0, data, (input, source), args=(d, index))
+    return wrap(data)
+
+
+# ---- index_fill ----
+def _index_fill_vjp(ctx, g):
+    dim, index = ctx.args
+    gx = g.index_fill(dim, index, 0.0) if ctx.next_functions[0][0] is not None else None
+    if len(ctx.next_functions) == 1:
+        return (gx,)
+    gv = None
+    if ctx.next_functions[1][0] is not None:
+        gv = g.index_select(dim, _wrapped_index(index, dim, g)).sum()
+    return gx, gv
+
+
+def _wrapped_index(index, dim, t):
+    idx = index._data.reshape(-1)
+    n = _as_nd(t._data).shape[dim]
+    return wrap(np.where(idx < 0, idx + n, idx))
+
+
+def _index_fill_jvp(ctx, dx, dv=None):
+    dim, index = ctx.args
+    dx = dx if dx is not None else zeros_for(ctx, 0)
+    if dv is None:
+        return dx.index_fill(dim, index, 0.0)
+    return dx.index_fill(dim, index, dv)
+
+
+IndexFillBackward0 = node_class("IndexFillBackward0", _index_fill_vjp, _index_fill_jvp)
+IndexFillBackward1 = node_class("IndexFillBackward1", _index_fill_vjp, _index_fill_jvp)
+
+
+def index_fill(input, dim, index, value):
+    """``input`` with the slices at ``index`` along ``dim`` set to ``value`` (a number or a
+    0-dim tensor); negative indices count from the end."""
+    a = input._data
+    d = _wrap_dim(dim, a.ndim)
+    idx = _check_vector_index("index_fill_", index)
+    n = _as_nd(a).shape[d]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx[(idx < -n) | (idx >= n)][0]
+        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
+    is_tensor = isinstance(value, Tensor)
+    if is_tensor and value._data.ndim != 0:
+        raise RuntimeError(
+            "index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value._data.ndim} dimension(s).")
+    out = _as_nd(a).copy()
+    np.moveaxis(out, d, 0)[idx] = value._data if is_tensor else value
+    data = out.reshape(a.shape)
+    if STATE.enabled:
+        if is_tensor and recording(value):
+            return record(IndexFillBackward1, data, (input, value), args=(d, index))
+        if recording(input):
+            return record(IndexFillBackward0, data, (input,), args=(d, index))
+    return wrap(data)
+
+
+# ==== masks =================================================================================
+
+def _check_mask(op, mask):
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype "
+                           f"{_dtname(mask._data)}")
+
+
+def _bshape(a, b):
+    """The broadcast shape of ``a`` and ``b``, with PyTorch's error for an op's operands."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        for i in range(1, min(len(a), len(b)) + 1):
+            if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
+                raise RuntimeError(
+                    f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) "
+                    f"at non-singleton dimension {max(len(a), len(b)) - i}") from None
+        raise
+
+
+# ---- masked_select ----
+def _masked_select_vjp(ctx, g):
+    mask, shape = ctx.args
+    return (_zeros(shape, g._data.dtype).masked_scatter(mask.expand(shape), g),)
+
+
+MaskedSelectBackward0 = node_class("MaskedSelectBackward0", _masked_select_vjp, linear(
+    lambda ctx, dx: masked_select(dx, ctx.args[0])))
+
+
+@supports_out("masked_select")
+def masked_select(input, mask):
+    """The elements of ``input`` where the bool ``mask`` (broadcast) is True, as a 1-D
+    tensor."""
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    a, m = input._data, mask._data
+    shape = _bshape(m.shape, a.shape)
+    data = np.broadcast_to(a, shape)[np.broadcast_to(m, shape)]
+    if STATE.enabled and recording(input):
+        return record(MaskedSelectBackward0, data, (input,), args=(mask, shape))
+    return wrap(data)
+
+
+# ---- masked_scatter ----
+def _masked_scatter_vjp(ctx, g):
+    mask, src_shape = ctx.args
+    gx = g.masked_fill(mask, 0.0) if ctx.next_functions[0][0] is not None else None
+    gs = None
+    if ctx.next_functions[1][0] is not None:
+        # the first mask.sum() elements of source were used, in order; the rest get zero
+        picked = g.masked_select(mask)
+        size = int(np.prod(src_shape))
+        rest = size - picked._data.size
+        if rest:
+            picked = _cat((picked, _zeros((rest,), g._data.dtype)))
+        gs = picked.reshape(src_shape)
+    return gx, gs
+
+
+def _cat(parts):
+    from .join import cat
+
+    return cat(parts)
+
+
+def _masked_scatter_jvp(ctx, dx, dsrc):
+    mask, src_shape = ctx.args
+    dx = dx if dx is not None else zeros_for(ctx, 0)
+    if dsrc is None:
+        return dx.masked_fill(mask, 0.0)
+    return dx.masked_scatter(mask, dsrc)
+
+
+MaskedScatterBackward0 = node_class("MaskedScatterBackward0", _masked_scatter_vjp,
+                                    _masked_scatter_jvp)
+
+
+def masked_scatter(input, mask, source):
+    """``input`` with the elements where ``mask`` is True replaced, in order, by the first
+    elements of ``source``."""
+    _check_mask("masked_scatter_", mask)
+    a, m, s = input._data, mask._data, source._data
+    shape = _bshape(m.shape, a.shape)
+    m = np.broadcast_to(m, shape)
+    k = int(m.sum())
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
+                           f"got{_dtname(a)} and {_dtname(s)}")
+    if k > s.size:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    out = np.array(np.broadcast_to(a, shape))
+    out[m] = s.reshape(-1)[:k]
+    if STATE.enabled and recording(input, source):
+        return record(MaskedScatterBackward0, out, (input, source),
+                      args=(wrap(m), s.shape))
+    return wrap(out)
+
+
+# ==== flat indices ==========================================================================
+
+# ---- take ----
+def _take_vjp(ctx, g):
+    index, shape = ctx.args
+    flat = _zeros((int(np.prod(shape)),), g._data.dtype)
+    return (flat.index_add(0, index, g.reshape(-1)).reshape(shape),)
+
+
+TakeBackward0 = node_class("TakeBackward0", _take_vjp, linear(
+    lambda ctx, dx: dx.reshape(-1).index_select(0, ctx.args[0]).reshape(ctx._meta[0][0])))
+
+
+def take(input, index):
+    """The elements of ``input`` seen as 1-D at ``index`` (result has ``index``'s shape)."""
+    a, idx = input._data, index._data
+    if idx.dtype != np.int64:
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got {_dtname(idx)}")
+    n = a.size
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx[(idx < -n) | (idx >= n)].flat[0])
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         "elements.")
+    flat_idx = np.where(idx < 0, idx + n, idx)
+    data = a.reshape(-1)[flat_idx]
+    if STATE.enabled and recording(input):
+        return record(TakeBackward0, data, (input,), args=(wrap(flat_idx.reshape(-1)),
+                                                           a.shape))
+    return wrap(data)
+
+
+# ---- take_along_dim ----
+@supports_out("take_along_dim")
+def take_along_dim(input, indices, dim=None):
+    """``gather`` after broadcasting ``input`` and ``indices`` against each other except
+    along ``dim`` (the flattened input when ``dim`` is None)."""
+    idx = indices._data
+    if idx.dtype != np.int64:
+        raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{_dtname(idx)}")
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    a = input._data
+    if a.ndim != idx.ndim:
+        raise RuntimeError(
+            "torch.take_along_dim(): input and indices should have the same number of "
+            f"dimensions, but got {a.ndim} dimensions for input, and {idx.ndim} dimensions "
+            "for indices")
+    d = _wrap_dim(dim, a.ndim)
+    ai = list(a.shape)
+    ii = list(idx.shape)
+    ai[d] = ii[d] = 1
+    b = list(_bshape(tuple(ai), tuple(ii)))
+    bx, bi = list(b), list(b)
+    bx[d], bi[d] = a.shape[d], idx.shape[d]
+    x = input if tuple(bx) == a.shape else input.expand(bx)
+    if idx.size and idx.min() < 0:
+        # NOTE: unlike gather, take_along_dim accepts negative indices (from the end)
+        indices = wrap(np.where(idx < 0, idx + a.shape[d], idx))
+    i = indices if tuple(bi) == idx.shape else indices.expand(bi)
+    return gather(x, d, i)
+
+
+# ---- put ----
+def _put_vjp(ctx, g):
+    index, accumulate, src_shape = ctx.args
+    gx = None
+    if ctx.next_functions[0][0] is not None:
+        gx = g if accumulate else g.put(index, _zeros(index._data.shape, g._data.dtype))
+    gs = None
+    if ctx.next_functions[1][0] is not None:
+        gs = g.take(index).reshape(src_shape)  # source need only have index's numel
+    return gx, gs
+
+
+def _put_jvp(ctx, dx, dsrc):
+    index, accumulate, src_shape = ctx.args
+    dx = dx if dx is not None else zeros_for(ctx, 0)
+    if dsrc is None:
+        dsrc = _zeros(index._data.shape, ctx._meta[0][1])
+        if accumulate:
+            return dx
+    return dx.put(index, dsrc, accumulate)
+
+
+PutBackward0 = node_class("PutBackward0", _put_vjp, _put_jvp)
+
+
+def put(input, index, source, accumulate=False):
+    """``input`` seen as 1-D with ``source`` written (or added) at ``index``."""
+    a, idx, s = input._data, index._data, source._data
+    if idx.dtype != np.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_dtname(idx)}")
+    if s.dtype != a.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {_dtname(a)} and source.dtype = {_dtname(s)}")
+    if idx.size != s.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
+                           f"elements, but got source.numel() = {s.size}, index.numel() = "
+                           f"{idx.size}")
+    n = a.size
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx[(idx < -n) | (idx >= n)].flat[0])
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         "elements.")
+    flat_idx = np.where(idx < 0, idx + n, idx).reshape(-1)
+    out = a.copy()
+    flat = out.reshape(-1)
+    if accumulate:
+        np.add.at(flat, flat_idx, s.reshape(-1))
+    else:
+        flat[flat_idx] = s.reshape(-1)
+    if STATE.enabled and recording(input, source):
+        return record(PutBackward0, out, (input, source), args=(index, accumulate, s.shape))
+    return wrap(out)
+
+
+# ==== index-valued ops (no gradient) ========================================================
+
+@supports_out("nonzero")
+def nonzero(input, *, as_tuple=False):
+    """Indices of the nonzero elements: an ``(n, ndim)`` int64 tensor, or one 1-D tensor per
+    dim with ``as_tuple=True``."""
+    a = input._data
+    if as_tuple:
+        if a.ndim == 0:
+            return (wrap(np.arange(int(a != 0), dtype=np.int64)),)
+        return tuple(wrap(i.astype(np.int64)) for i in np.nonzero(a))
+    return wrap(np.argwhere(a).astype(np.int64))
+
+
+def argwhere(input):
+    return wrap(np.argwhere(input._data).astype(np.int64))
+
+
+def _no_derivative(name):
+    def rule(ctx, *grads):
+        raise NotImplementedError(f"the derivative for '{name}' is not implemented.")
+    return rule
+
+
+# NOTE: PyTorch records these nodes (the values of a tensor that requires grad require grad)
+# but has no derivative for them: backward through one raises.
+Unique2Backward0 = node_class("Unique2Backward0", _no_derivative("_unique2"),
+                              _no_derivative("_unique2"))
+UniqueDimBackward0 = node_class("UniqueDimBackward0", _no_derivative("unique_dim"),
+                                _no_derivative("unique_dim"))
+UniqueConsecutiveBackward0 = node_class(
+    "UniqueConsecutiveBackward0", _no_derivative("unique_consecutive"),
+    _no_derivative("unique_consecutive"))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (sorted), optionally with the inverse map and the counts; with
+    ``dim``, the distinct slices along ``dim``."""
+    a = input._data
+    if dim is None:
+        vals, inv, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        inv = inv.reshape(a.shape)
+        node = Unique2Backward0
+    else:
+        d = _wrap_dim(dim, a.ndim)
+        vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
+        inv = inv.reshape(-1)
+        node = UniqueDimBackward0
+    return _unique_result(input, node, vals, inv, counts, return_inverse, return_counts)
+
+
+def _unique_result(input, node, vals, inv, counts, return_inverse, return_counts):
+    if STATE.enabled and recording(input):
+        out = record(node, vals, (input,))
+    else:
+        out = wrap(vals)
+    if not (return_inverse or return_counts):
+        return out
+    res = [out]
+    if return_inverse:
+        res.append(wrap(inv.astype(np.int64)))
+    if return_counts:
+        res.append(wrap(counts.astype(np.int64)))
+    return tuple(res)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """Collapse runs of equal consecutive values (or slices along ``dim``) to one."""
+    a = input._data
+    if dim is None:
+        flat = a.reshape(-1)
+        change = np.ones(flat.size, dtype=bool)
+        change[1:] = flat[1:] != flat[:-1]
+        vals = flat[change]
+        inv = (np.cumsum(change) - 1).reshape(a.shape)
+    else:
+        d = _wrap_dim(dim, a.ndim)
+        m = np.moveaxis(a, d, 0).reshape(a.shape[d], -1)
+        change = np.ones(m.shape[0], dtype=bool)
+        change[1:] = (m[1:] != m[:-1]).any(axis=1)
+        vals = np.compress(change, a, axis=d)
+        inv = np.cumsum(change) - 1
+    starts = np.flatnonzero(change)
+    counts = np.diff(np.append(starts, change.size))
+    return _unique_result(input, UniqueConsecutiveBackward0, vals, inv, counts, return_inverse,
+                          return_counts)
+
+
+# ==== registration =========================================================================
+
+for _name in ("gather", "scatter", "scatter_add", "scatter_reduce", "index_select",
+              "index_add", "index_copy", "index_fill", "masked_scatter", "masked_select",
+              "take", "take_along_dim", "nonzero", "argwhere", "unique", "index_reduce",
+              "unique_consecutive"):
+    register(globals()[_name], _name)
+register(put, "put")
+register_inplace(scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill,
+                 masked_scatter, put, index_reduce)

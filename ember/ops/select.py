@@ -1,5 +1,5 @@
 """Elementwise selection: clamp/clip (number or tensor bounds), where, masked_fill,
-maximum/minimum.
+maximum/minimum, fmax/fmin (NaN-ignoring), nan_to_num.
 
 Contract: PyTorch's dtypes, broadcasting and subgradients (a clamp bound passes the gradient;
 maximum/minimum split ties evenly). JVPs are elementwise (see _jvp.py), except masked_fill's
@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import STATE, no_grad
 from ..tensor import Tensor
 from ._jvp import elementwise, zeros_for
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .pointwise import _operands, _rg, _scalar
+from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast
 
 _make = Tensor._make
 
@@ -66,11 +66,17 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         lo = min if min is None or isinstance(min, Tensor) else _scalar_tensor(min, input)
         hi = max if max is None or isinstance(max, Tensor) else _scalar_tensor(max, input)
-        data = input._data
+        bounds = [t for t in (lo, hi) if t is not None]
+        for t in bounds:
+            check_broadcast(input._data.shape, t._data.shape)
+        # NOTE: tensor bounds take part in type promotion (an int input with float bounds
+        # gives a float result), as in PyTorch.
+        rt = _result_np(input, *bounds)
+        data = input._data.astype(rt, copy=False)
         if lo is not None:
-            data = np.maximum(data, lo._data.astype(data.dtype, copy=False))
+            data = np.maximum(data, lo._data.astype(rt, copy=False))
         if hi is not None:
-            data = np.minimum(data, hi._data.astype(data.dtype, copy=False))
+            data = np.minimum(data, hi._data.astype(rt, copy=False))
         if STATE.enabled and recording(input, lo, hi):
             return record(ClampBackward0, np.asarray(data), (input, lo, hi), save=(input, lo, hi))
         return wrap(np.asarray(data))
@@ -90,12 +96,43 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
 clip = clamp
 
 
+def _clamp_one_tensor_vjp(ctx, g):
+    x, bound = ctx.saved_tensors
+    keep = (x >= bound) if ctx.args[0] else (x <= bound)
+    return (g * keep if ctx.next_functions[0][0] is not None else None,
+            g * ~keep if ctx.next_functions[1][0] is not None else None)
+
+
+ClampMinBackward1 = node_class("ClampMinBackward1", _clamp_one_tensor_vjp, elementwise)
+ClampMaxBackward1 = node_class("ClampMaxBackward1", _clamp_one_tensor_vjp, elementwise)
+
+
+def _clamp_one(input, bound, is_min):
+    """clamp_min / clamp_max: their own nodes (ClampMinBackward0/1...), as in PyTorch."""
+    if isinstance(bound, Tensor):
+        b = bound._data.astype(input._data.dtype, copy=False)
+        data = np.asarray(np.maximum(input._data, b) if is_min else np.minimum(input._data, b))
+        if STATE.enabled and recording(input, bound):
+            node = ClampMinBackward1 if is_min else ClampMaxBackward1
+            return record(node, data, (input, bound), save=(input, bound), args=(is_min,))
+        return wrap(data)
+    with no_grad():
+        out = clamp(input, min=bound) if is_min else clamp(input, max=bound)
+    if STATE.enabled and recording(input):
+        node = ClampMinBackward0 if is_min else ClampMaxBackward0
+        lo, hi = (_scalar(bound), None) if is_min else (None, _scalar(bound))
+        return record(node, out._data, (input,), save=(input,), args=(lo, hi))
+    return out
+
+
 def clamp_min(input, min):  # noqa: A002
-    return clamp(input, min=min)
+    """``clamp(input, min=min)``."""
+    return _clamp_one(input, min, True)
 
 
 def clamp_max(input, max):  # noqa: A002
-    return clamp(input, max=max)
+    """``clamp(input, max=max)``."""
+    return _clamp_one(input, max, False)
 
 
 def _scalar_tensor(v, like):
@@ -125,7 +162,15 @@ def where(condition, input=None, other=None):
             f"{condition.dtype.scalar_name}")
     if not isinstance(input, Tensor):
         if not isinstance(other, Tensor):
-            raise TypeError("where(): at least one of input, other must be a Tensor")
+            # NOTE: two numbers: a float result in the default dtype if either is a float,
+            # else int64 (PyTorch's promotion of wrapped numbers).
+            a, b = _scalar(input), _scalar(other)
+            rt = _dt.get_default_dtype().np if isinstance(a, float) or isinstance(b, float) \
+                else np.dtype(np.int64)
+            if isinstance(a, bool) and isinstance(b, bool):
+                rt = np.dtype(bool)
+            return wrap(np.where(condition._data, np.asarray(a, dtype=rt),
+                                 np.asarray(b, dtype=rt)))
         input = _scalar_to(input, other)
     if not isinstance(other, Tensor):
         other = _scalar_to(other, input)
@@ -229,11 +274,65 @@ def minimum(input, other):
     return wrap(data)
 
 
+# ---- fmax / fmin ----
+def _fmaxmin_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    # NOTE: unlike maximum, a tie sends the whole gradient to ``input`` (PyTorch's rule), and
+    # a NaN operand loses to a number.
+    pick_x = ((x >= y) if ctx.args[0] else (x <= y)) | y.isnan()
+    zero = g * 0
+    return (where(pick_x, g, zero) if ctx.next_functions[0][0] is not None else None,
+            where(pick_x, zero, g) if ctx.next_functions[1][0] is not None else None)
+
+
+FmaxBackward0 = node_class("FmaxBackward0", _fmaxmin_vjp, elementwise)
+FminBackward0 = node_class("FminBackward0", _fmaxmin_vjp, elementwise)
+
+
+def fmax(input, other):
+    """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
+    ad, bd, rt = _operands(input, other)
+    data = np.asarray(np.fmax(ad, bd))
+    if STATE.enabled and recording(input, other):
+        return record(FmaxBackward0, data, (input, other), save=(input, other), args=(True,))
+    return wrap(data)
+
+
+def fmin(input, other):
+    """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
+    ad, bd, rt = _operands(input, other)
+    data = np.asarray(np.fmin(ad, bd))
+    if STATE.enabled and recording(input, other):
+        return record(FminBackward0, data, (input, other), save=(input, other), args=(False,))
+    return wrap(data)
+
+
+# ---- nan_to_num ----
+def _nan_to_num_vjp(ctx, g):
+    x, = ctx.saved_tensors
+    # NOTE: replaced elements (NaN, +-inf) are constants: their gradient is 0.
+    return (g * x.isfinite(),)
+
+
+NanToNumBackward0 = node_class("NanToNumBackward0", _nan_to_num_vjp, elementwise)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and
+    the dtype's largest and lowest finite values)."""
+    a = input._data
+    if a.dtype.kind not in "fcV":
+        return wrap(a.copy())
+    data = np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+    if STATE.enabled and recording(input):
+        return record(NanToNumBackward0, data, (input,), save=(input,))
+    return wrap(data)
+
 
 # ==== registration =========================================================================
 
 for _name in ("clamp", "clip", "clamp_min", "clamp_max", "where", "masked_fill", "maximum",
-              "minimum"):
+              "minimum", "fmax", "fmin", "nan_to_num"):
     register(globals()[_name], _name)
-register_inplace(clamp, clamp_min, clamp_max, where, masked_fill, maximum, minimum,
+register_inplace(clamp, clamp_min, clamp_max, masked_fill, nan_to_num,
                  aliases=(("clip_", clamp),))

@@ -1,4 +1,4 @@
-"""Shape ops and views: view/reshape/flatten/permute/transpose/expand/(un)squeeze, clone,
+"""Shape ops and views: view/reshape/flatten/permute/transpose/expand/(un)squeeze/unfold, clone,
 their in-place forms, and the view machinery (replay and scatter) that indexing and in-place
 ops build on.
 
@@ -48,6 +48,25 @@ def _np_index(a, key):
     return a[key]
 
 
+def _np_unfold(a, dim, size, step):
+    if a.ndim == 0:  # PyTorch: a 0-dim tensor has one window, of shape [size]
+        return a.reshape(1)[:size]
+    w = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim,
+                                                 writeable=a.flags.writeable)
+    return w[(slice(None),) * dim + (slice(None, None, step),)]
+
+
+def _adj_unfold(g, in_shape, dim, size, step):
+    """The windows of ``g`` added back where they came from (overlaps add up)."""
+    if not in_shape:
+        return g.sum().reshape(())
+    out = np.zeros(in_shape, dtype=g.dtype)
+    n = g.shape[dim]
+    for k in range(size):  # one strided slice per window offset
+        out[(slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
+    return out
+
+
 def _adj_reshape(g, in_shape, shape):
     return g.reshape(in_shape)
 
@@ -67,7 +86,7 @@ def _adj_index(g, in_shape, key):
 
 
 _ADJOINT = {_np_reshape: _adj_reshape, _np_permute: _adj_permute, _np_expand: _adj_expand,
-            _np_index: _adj_index}
+            _np_index: _adj_index, _np_unfold: _adj_unfold}
 
 
 def _sum_to_array(g, shape):
@@ -202,11 +221,16 @@ def _infer_shape(shape, numel):
                 raise RuntimeError("only one dimension can be inferred")
             infer = i
         elif s < 0:
-            raise RuntimeError(f"invalid shape dimension {s}")
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape "
+                               f"{_fmt_list(shape)}")
         else:
             known *= s
     if infer is not None:
-        if known == 0 or numel % known:
+        if known == 0:
+            raise RuntimeError(
+                f"cannot reshape tensor of 0 elements into shape {_fmt_list(shape)} because the "
+                "unspecified dimension size -1 can be any value and is ambiguous")
+        if numel % known:
             raise RuntimeError(f"shape '{_fmt_list(shape)}' is invalid for input of size {numel}")
         shape[infer] = numel // known
     elif known != numel:
@@ -290,8 +314,18 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 def unflatten(input, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (one of them may be -1); a view."""
     shape = input._data.shape
     d = _wrap_dim(dim, len(shape))
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    known = 1
+    for s in sizes:
+        known *= s if s != -1 else 1
+    if -1 not in sizes and known != shape[d] or -1 in sizes and known and shape[d] % known:
+        raise RuntimeError(f"unflatten: Provided sizes {_fmt_list(sizes)} don't multiply up to "
+                           f"the size of dim {d} ({shape[d]}) in the input tensor")
     sizes = _infer_shape(sizes, shape[d])
     return view(input, shape[:d] + tuple(sizes) + shape[d + 1:])
 
@@ -336,6 +370,9 @@ def transpose(input, dim0, dim1):
     """A view with ``dim0`` and ``dim1`` swapped."""
     nd = input._data.ndim
     d0, d1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
+    if nd == 0:
+        return _view_op(TransposeBackward0, input, input._data.view(), (_np_permute, ((),)),
+                        (0, 0))
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     dims = tuple(dims)
@@ -359,7 +396,12 @@ def t(input):
 
 def _T(input):
     nd = input._data.ndim
-    if nd != 2 and nd != 0:
+    if nd == 0:
+        import warnings
+
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                      "these cases.", UserWarning, stacklevel=2)
+    elif nd != 2:
         import warnings
 
         warnings.warn(
@@ -378,11 +420,20 @@ def _mT(input):
 
 
 def movedim(input, source, destination):
+    """A view with dims ``source`` moved to positions ``destination`` (the rest keep their
+    order)."""
     nd = input._data.ndim
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({_fmt_list(src)} dims) "
+            f"should contain the same number of dims as destination ({_fmt_list(dst)} dims)")
     src = [_wrap_dim(d, nd) for d in src]
     dst = [_wrap_dim(d, nd) for d in dst]
+    for name, ds in (("source", src), ("destination", dst)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({_fmt_list(ds)})")
     order = [d for d in range(nd) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -474,10 +525,69 @@ def broadcast_to(input, size):
     return expand(input, size)
 
 
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape (those already of that shape are
+    returned as they are)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape = ()
+    for t in tensors:
+        b = t._data.shape
+        n = max(len(shape), len(b))
+        sa, sb = (1,) * (n - len(shape)) + shape, (1,) * (n - len(b)) + b
+        for i, (x, y) in enumerate(zip(sa, sb)):
+            if x != y and 1 not in (x, y):
+                raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                                   f"({y}) at non-singleton dimension {i}")
+        shape = tuple(y if x == 1 else x for x, y in zip(sa, sb))
+    return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
+
+
 def _legacy(t):
     from ..autograd.graph import legacy_type_name
 
     return legacy_type_name(t._data)
+
+
+# ---- unfold (sliding windows, a view) ----
+def _unfold_vjp(ctx, g):
+    return (unfold_backward(g, *ctx.args),)
+
+
+def _unfold_backward_vjp(ctx, g):
+    in_shape, dim, size, step = ctx.args
+    return (unfold(g, dim, size, step),)
+
+
+UnfoldBackward0 = node_class("UnfoldBackward0", _unfold_vjp, linear(
+    lambda ctx, dx: unfold(dx, *ctx.args[1:])))
+UnfoldBackwardBackward0 = node_class("UnfoldBackwardBackward0", _unfold_backward_vjp, linear(
+    lambda ctx, dg: unfold_backward(dg, *ctx.args)))
+
+
+def unfold(input, dimension, size, step):
+    """A view of all windows of ``size`` elements, ``step`` apart, along ``dimension`` (the
+    windows become a new last dim)."""
+    shape = input._data.shape
+    d = _wrap_dim(dimension, len(shape))
+    n = shape[d] if shape else 1
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    data = _np_unfold(input._data, d, size, step)
+    return _view_op(UnfoldBackward0, input, data, (_np_unfold, (d, size, step)),
+                    (shape, d, size, step))
+
+
+def unfold_backward(g, in_shape, dim, size, step):
+    """The adjoint of ``unfold``: ``g``'s windows summed back into an ``in_shape`` tensor."""
+    data = _adj_unfold(g._data, in_shape, dim, size, step)
+    if STATE.enabled and recording(g):
+        return record(UnfoldBackwardBackward0, data, (g,), args=(in_shape, dim, size, step))
+    return wrap(data)
 
 
 # ---- sum_to_size (the one place broadcasting is undone) ----
@@ -522,6 +632,82 @@ def contiguous(input, memory_format=None):
     if input._data.flags.c_contiguous:
         return input
     return clone(input)
+
+
+# ==== out= ==================================================================================
+
+def supports_out(name):
+    """Give an op PyTorch's ``out=`` argument: the result is written into ``out`` (resized,
+    with PyTorch's warning, when it has elements and the wrong shape); not differentiable."""
+    import functools
+
+    def wrap_op(fn):
+        @functools.wraps(fn)
+        def op(*args, out=None, **kwargs):
+            if out is None:
+                return fn(*args, **kwargs)
+            return _write_out(name, fn(*args, **kwargs), out, args)
+        return op
+    return wrap_op
+
+
+# ops whose out= must have the result's dtype exactly, with PyTorch's message for each
+_OUT_SAME_DTYPE = {
+    "gather": "Expected out tensor to have dtype {src_c}, but got {dst_c} instead",
+    "take_along_dim": "Expected out tensor to have dtype {src_c}, but got {dst_c} instead",
+    "index_select": "{name}(): self and result must have the same scalar type",
+    "masked_select": "{name}(): self and result must have the same scalar type",
+    "nonzero": "nonzero: Expected out tensor to have scalar type Long but got scalar type{dst}",
+}
+_C_NAMES = {"float64": "double", "float32": "float", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool", "float16": "c10::Half", "complex64": "c10::complex<float>",
+            "complex128": "c10::complex<double>"}
+
+
+def _write_out(name, result, out, args):
+    from .. import dtypes as _dt
+
+    def requires_grad(a):
+        if isinstance(a, Tensor):
+            return a._requires_grad
+        return isinstance(a, (list, tuple)) and any(requires_grad(t) for t in a)
+
+    if STATE.enabled and (requires_grad(args) or out._requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    if isinstance(result, tuple):
+        raise RuntimeError(f"{name}(): out= is not supported for tuple results here")
+    src, dst = _dt.from_np(result._data.dtype), _dt.from_np(out._data.dtype)
+    if src is not dst and name in _OUT_SAME_DTYPE:
+        raise RuntimeError(_OUT_SAME_DTYPE[name].format(
+            name=name, src=src.scalar_name, dst=dst.scalar_name,
+            src_c=_C_NAMES.get(result._data.dtype.name, src.scalar_name),
+            dst_c=_C_NAMES.get(out._data.dtype.name, dst.scalar_name)))
+    shape = result._data.shape
+    if out._data.shape != shape:
+        if out._data.size:
+            import warnings
+
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape "
+                f"{_fmt_list(out._data.shape)}, which does not match the required output shape "
+                f"{_fmt_list(shape)}. This behavior is deprecated, and in a future PyTorch "
+                "release outputs will not be resized unless they have zero elements. You can "
+                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements with "
+                "t.resize_(0).", UserWarning, stacklevel=3)
+        out._data = np.empty(shape, dtype=out._data.dtype)
+    # NOTE: PyTorch resizes out (and warns) before it finds the dtype can't hold the result
+    if src._category > dst._category:
+        if name in ("cat", "stack", "hstack", "vstack", "dstack", "column_stack"):
+            raise TypeError(f"torch.cat(): input types can't be cast to the desired output "
+                            f"type {dst.scalar_name}")
+        raise RuntimeError(f"result type {src.scalar_name} can't be cast to the desired output "
+                           f"type {dst.scalar_name}")
+    np.copyto(out._data, result._data, casting="unsafe")
+    if out._vc is not None:
+        out._vc[0] += 1
+    return out
 
 
 # ==== in-place view ops: t_, transpose_, squeeze_, unsqueeze_ ==============================
@@ -581,6 +767,8 @@ for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten"
     register(globals()[_name], _name)
 for _name in ("t_", "transpose_", "squeeze_", "unsqueeze_"):
     register(globals()[_name], _name, function=False)
+register(unfold, "unfold", function=False)
+register(broadcast_tensors, "broadcast_tensors", method=False)
 Tensor.swapaxes_ = Tensor.swapdims_ = Tensor.transpose_
 register(property(_T), "T", function=False)
 register(property(_mT), "mT", function=False)

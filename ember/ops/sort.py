@@ -1,7 +1,233 @@
-"""Order statistics: sort, argsort, topk, kthvalue, median, nanmedian, mode, unique, msort.
+"""Order statistics: sort, argsort, msort, topk, kthvalue, median, nanmedian, mode.
 
-Contract: PyTorch's signatures, named-tuple results, tie rules and node names; rules in ember
-ops (twice differentiable) with forward-mode rules.
+Contract: PyTorch's signatures, named-tuple results (``ember.return_types.sort``...) and node
+names; rules in ember ops (twice differentiable) with forward-mode rules. Every op that returns
+indices sends the gradient of each value to the index it came from (a scatter along the dim);
+full ``median``/``nanmedian`` (no dim) share it evenly among tied elements, as PyTorch.
+Sorting is stable (so ``stable=True`` and the default agree); NaN sorts as the largest value.
+
+NOTE [tie indices]: PyTorch's ``sort`` without ``stable=True`` (an introsort) and its
+``kthvalue``/``median``/``topk`` (selection algorithms) order tied values in an unspecified way
+that changes with the input size; ember always sorts stably and takes the first tied element
+in stable sorted order. Values agree, and so do indices and gradients away from ties;
+``stable=True`` sorts agree exactly.
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.grad_mode import STATE
+from ..tensor import _wrap_dim
+from ._jvp import fiberwise
+from ._registry import node_class, record, recording, register, wrap
+from .reduction import even_vjp, return_types, select_jvp, select_vjp
+
+_sort_type = return_types.make("sort")
+_topk_type = return_types.make("topk")
+_kthvalue_type = return_types.make("kthvalue")
+_median_type = return_types.make("median")
+_nanmedian_type = return_types.make("nanmedian")
+_mode_type = return_types.make("mode")
+
+
+# ---- the shared rule: values selected at indices along a dim (reduction.select_vjp) ----
+SortBackward0 = node_class("SortBackward0", select_vjp, select_jvp)
+SortBackward1 = node_class("SortBackward1", select_vjp, select_jvp)  # with stable=
+TopkBackward0 = node_class("TopkBackward0", select_vjp, select_jvp)
+KthvalueBackward0 = node_class("KthvalueBackward0", select_vjp, select_jvp)
+MedianBackward1 = node_class("MedianBackward1", select_vjp, select_jvp)
+NanmedianBackward1 = node_class("NanmedianBackward1", select_vjp, select_jvp)
+ModeBackward0 = node_class("ModeBackward0", select_vjp, select_jvp)
+
+# NOTE: a full median's gradient is shared evenly among the elements equal to it (among the
+# NaNs when it is NaN), as full max/min.
+_FULL = fiberwise(lambda ctx: (ctx.args[1], ctx.args[2]))
+MedianBackward0 = node_class("MedianBackward0", even_vjp, _FULL)
+NanmedianBackward0 = node_class("NanmedianBackward0", even_vjp, _FULL)
+
+
+def _selected(node, input, values, idx, d, keepdim, result_type):
+    """The ``(values, indices)`` result, recording ``node`` when a gradient is wanted."""
+    indices = wrap(idx.astype(np.int64, copy=False))
+    a = input._data
+    if STATE.enabled and recording(input) and a.dtype.kind in "fc":
+        out = record(node, values, (input,), save=(indices,), args=(a.shape, d, keepdim))
+        return result_type(out, indices)
+    return result_type(wrap(values), indices)
+
+
+def _lifted(a, dim):
+    """``a`` with at least one dim (a 0-dim input acts as one element) and ``dim`` wrapped."""
+    d = _wrap_dim(int(dim), a.ndim)
+    return (a.reshape(1) if a.ndim == 0 else a), d
+
+
+def _argsort(a, d, descending=False):
+    """Stable sort order along ``d``; NaN counts as the largest value."""
+    if not descending:
+        return np.argsort(a, axis=d, kind="stable")
+    # NOTE: a stable descending order (ties keep their order): sort the reversed slice
+    # ascending, reverse the result and map positions back.
+    n = a.shape[d]
+    rev = np.argsort(np.flip(a, d), axis=d, kind="stable")
+    return (n - 1) - np.flip(rev, d)
+
+
+def _check_not_bool(a, kernel):
+    if a.dtype.kind == "b":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
+def _check_nonempty(a, d, name):
+    if a.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+# ---- sort / argsort / msort ----
+def sort(input, dim=-1, descending=False, *, stable=None):
+    """Sorted values along ``dim`` and where they came from: ``(values, indices)``."""
+    a0 = input._data
+    a, d = _lifted(a0, dim)
+    idx = _argsort(a, d, descending)
+    values = np.take_along_axis(a, idx, axis=d).reshape(a0.shape)
+    node = SortBackward0 if stable is None else SortBackward1
+    return _selected(node, input, values, idx.reshape(a0.shape), d, True, _sort_type)
+
+
+def argsort(input, dim=-1, descending=False, *, stable=False):
+    """The indices that sort ``input`` along ``dim``."""
+    a0 = input._data
+    a, d = _lifted(a0, dim)
+    return wrap(_argsort(a, d, descending).reshape(a0.shape).astype(np.int64, copy=False))
+
+
+def msort(input):
+    """``input`` sorted along its first dim."""
+    return sort(input, 0).values
+
+
+# ---- topk / kthvalue ----
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+    """The ``k`` largest (``largest=False``: smallest) values along ``dim``, with indices."""
+    # NOTE: ``sorted=False`` leaves the order unspecified in PyTorch; ember returns it sorted.
+    a0 = input._data
+    if not isinstance(k, (int, np.integer)):
+        raise TypeError(f"topk(): argument 'k' (position 1) must be int, not {type(k).__name__}")
+    if a0.dtype.kind == "b":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
+    a, d = _lifted(a0, dim)
+    if not 0 <= k <= a.shape[d]:
+        raise RuntimeError("selected index k out of range")
+    idx = np.take(_argsort(a, d, descending=largest), np.arange(k), axis=d)
+    values = np.take_along_axis(a, idx, axis=d)
+    if a0.ndim == 0:
+        values, idx = values.reshape(()), idx.reshape(())
+    return _selected(TopkBackward0, input, values, idx, d, True, _topk_type)
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
+    a0 = input._data
+    _check_not_bool(a0, "kthvalue_cpu")
+    a, d = _lifted(a0, dim)
+    _check_nonempty(a, d, "kthvalue")
+    if not 1 <= k <= a.shape[d]:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    pos = np.full([1 if i == d else s for i, s in enumerate(a.shape)], k - 1)
+    return _pick(KthvalueBackward0, input, a, a0, d, keepdim, pos, _kthvalue_type)
+
+
+def _pick(node, input, a, a0, d, keepdim, pos, result_type):
+    """Values at sorted positions ``pos`` (keepdim-shaped) along ``d``, with their indices."""
+    idx = np.take_along_axis(_argsort(a, d), pos, axis=d)
+    values = np.take_along_axis(a, idx, axis=d)
+    if a0.ndim == 0:
+        values, idx = values.reshape(()), idx.reshape(())
+    elif not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return _selected(node, input, values, idx, d, keepdim, result_type)
+
+
+# ---- median / nanmedian ----
+def _full_median(input, ignore_nan, node):
+    a = input._data
+    _check_not_bool(a, "median_cpu")
+    flat = a.reshape(-1)
+    if ignore_nan:
+        flat = flat[~np.isnan(flat)] if a.dtype.kind == "f" else flat
+    if flat.size == 0 or (a.dtype.kind == "f" and np.isnan(flat).any()):
+        data = np.asarray(np.nan, dtype=a.dtype)
+    else:
+        # NOTE: the lower of the two middle values for an even count, as PyTorch.
+        data = np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2]
+        data = np.asarray(data, dtype=a.dtype)
+    if STATE.enabled and recording(input) and a.dtype.kind in "fc":
+        return record(node, data, (input,), save=(input,),
+                      args=(a.shape, tuple(range(a.ndim)), False), save_out=True)
+    return wrap(data)
+
+
+def _median_dim(input, dim, keepdim, ignore_nan, node, result_type, name):
+    a0 = input._data
+    _check_not_bool(a0, "median_out")
+    a, d = _lifted(a0, dim)
+    _check_nonempty(a, d, name)
+    shape = [1 if i == d else s for i, s in enumerate(a.shape)]
+    nan = np.isnan(a) if a.dtype.kind == "f" else np.zeros(a.shape, dtype=bool)
+    count = a.shape[d] - nan.sum(axis=d, keepdims=True) if ignore_nan else \
+        np.full(shape, a.shape[d])
+    pos = np.maximum(count - 1, 0) // 2
+    if not ignore_nan:
+        # NOTE: a slice with a NaN has median NaN, at the first NaN's index (NaN sorts last).
+        pos = np.where(nan.any(axis=d, keepdims=True), a.shape[d] - nan.sum(axis=d,
+                                                                            keepdims=True), pos)
+    return _pick(node, input, a, a0, d, keepdim, pos, result_type)
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median of all elements; with ``dim``, ``(values, indices)`` along it."""
+    if dim is None:
+        return _full_median(input, False, MedianBackward0)
+    return _median_dim(input, dim, keepdim, False, MedianBackward1, _median_type, "median")
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    """``median`` ignoring NaN (NaN only where a slice is all NaN)."""
+    if dim is None:
+        return _full_median(input, True, NanmedianBackward0)
+    # NOTE: PyTorch's empty-dim error says "median()" for nanmedian too.
+    return _median_dim(input, dim, keepdim, True, NanmedianBackward1, _nanmedian_type,
+                       "median")
+
+
+# ---- mode ----
+def mode(input, dim=-1, keepdim=False):
+    """The most frequent value along ``dim`` (ties: the smallest) and its last index."""
+    a0 = input._data
+    a, d = _lifted(a0, dim)
+    _check_nonempty(a, d, "mode")
+    s = np.moveaxis(np.sort(a, axis=d, kind="stable"), d, -1)
+    rows = s.reshape(-1, s.shape[-1])
+    n = rows.shape[1]
+    # run lengths of equal values in each sorted row, numbered across all rows
+    new_run = np.ones(rows.shape, dtype=bool)
+    new_run[:, 1:] = rows[:, 1:] != rows[:, :-1]
+    run_id = np.cumsum(new_run.reshape(-1)) - 1
+    counts = np.bincount(run_id)[run_id].reshape(rows.shape)
+    # NOTE: argmax takes the first of the most frequent runs: the smallest value, as PyTorch.
+    best = rows[np.arange(rows.shape[0]), np.argmax(counts, axis=1)]
+    value = np.expand_dims(best.reshape(s.shape[:-1]), d)
+    # NOTE: PyTorch returns the last index holding the mode.
+    pos = np.arange(n).reshape([-1 if i == d else 1 for i in range(a.ndim)])
+    idx = np.max(np.where(a == value, pos, -1), axis=d, keepdims=True)
+    values = value
+    if a0.ndim == 0:
+        values, idx = values.reshape(()), idx.reshape(())
+    elif not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return _selected(ModeBackward0, input, values.copy(), idx, d, keepdim, _mode_type)
+
+
+for _name in ("sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode"):
+    register(globals()[_name], _name)

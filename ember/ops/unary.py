@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ._jvp import elementwise
-from ._registry import float_data, node_class, record, recording, register, wrap
+from ._registry import float_data, node_class, record, record_multi, recording, register, wrap
 from .inplace import register_inplace
 from .pointwise import _rg
 
@@ -226,6 +226,38 @@ def _cosh_vjp(g, x, out):
     return g * x.sinh()
 
 
+def _asinh_vjp(g, x, out):
+    return g * (x * x + 1).rsqrt()
+
+
+def _acosh_vjp(g, x, out):
+    return g * (x * x - 1).rsqrt()
+
+
+def _atanh_vjp(g, x, out):
+    return g / (1 - x * x)
+
+
+def _deg2rad_vjp(g, x, out):
+    return g * (np.pi / 180)
+
+
+def _rad2deg_vjp(g, x, out):
+    return g * (180 / np.pi)
+
+
+def _sinc_vjp(g, x, out):
+    # NOTE: PyTorch's formula, (pi x cos(pi x) - sin(pi x)) / (pi x^2), with 0 at x == 0
+    # (the true derivative there).
+    px = x * np.pi
+    d = (px * px.cos() - px.sin()) / (px * x)
+    return g * d.masked_fill(x == 0, 0.0)
+
+
+def _frac_vjp(g, x, out):
+    return g
+
+
 exp, ExpBackward0 = unary_op("exp", "ExpBackward0", np.exp, _exp_vjp, "out")
 exp2, Exp2Backward0 = unary_op("exp2", "Exp2Backward0", np.exp2, _exp2_vjp, "out")
 expm1, Expm1Backward0 = unary_op("expm1", "Expm1Backward0", np.expm1, _expm1_vjp, "out")
@@ -236,7 +268,12 @@ log1p, Log1PBackward0 = unary_op("log1p", "Log1PBackward0", np.log1p, _log1p_vjp
 sqrt, SqrtBackward0 = unary_op("sqrt", "SqrtBackward0", np.sqrt, _sqrt_vjp, "out")
 rsqrt, RsqrtBackward0 = unary_op(
     "rsqrt", "RsqrtBackward0", lambda a: np.reciprocal(np.sqrt(a)), _rsqrt_vjp, "out")
-square, _SquareNode = unary_op("square", "PowBackward0", np.square, _square_vjp, "x",
+def _square_np(a):
+    # NOTE: bool squares to int64 in PyTorch (it is pow(x, 2) with an integer exponent).
+    return np.square(a.astype(np.int64) if a.dtype.kind == "b" else a)
+
+
+square, _SquareNode = unary_op("square", "PowBackward0", _square_np, _square_vjp, "x",
                                float_only=False)
 reciprocal, ReciprocalBackward0 = unary_op(
     "reciprocal", "ReciprocalBackward0", np.reciprocal, _reciprocal_vjp, "out")
@@ -249,6 +286,19 @@ atan, AtanBackward0 = unary_op("atan", "AtanBackward0", np.arctan, _atan_vjp, "x
 sinh, SinhBackward0 = unary_op("sinh", "SinhBackward0", np.sinh, _sinh_vjp, "x")
 cosh, CoshBackward0 = unary_op("cosh", "CoshBackward0", np.cosh, _cosh_vjp, "x")
 tanh, TanhBackward0 = unary_op("tanh", "TanhBackward0", np.tanh, _tanh_vjp, "out")
+asinh, AsinhBackward0 = unary_op("asinh", "AsinhBackward0", np.arcsinh, _asinh_vjp, "x")
+acosh, AcoshBackward0 = unary_op("acosh", "AcoshBackward0", np.arccosh, _acosh_vjp, "x")
+atanh, AtanhBackward0 = unary_op("atanh", "AtanhBackward0", np.arctanh, _atanh_vjp, "x")
+deg2rad, Deg2RadBackward0 = unary_op("deg2rad", "Deg2RadBackward0", np.deg2rad, _deg2rad_vjp, "")
+rad2deg, Rad2DegBackward0 = unary_op("rad2deg", "Rad2DegBackward0", np.rad2deg, _rad2deg_vjp, "")
+
+
+def _sinc_np(a):
+    # NOTE: np.sinc is the normalised sinc, sin(pi x) / (pi x), with 1 at 0: PyTorch's.
+    return np.sinc(a).astype(a.dtype, copy=False)
+
+
+sinc, SincBackward0 = unary_op("sinc", "SincBackward0", _sinc_np, _sinc_vjp, "x")
 
 
 def _sigmoid_np(a):
@@ -271,7 +321,7 @@ relu, ReluBackward0 = unary_op("relu", "ReluBackward0", _relu_np, _relu_vjp, "ou
 
 def _abs_np(a):
     if a.dtype.kind == "b":
-        return a.copy()
+        raise _no_kernel("abs_cpu", a)
     return np.abs(a)
 
 
@@ -293,42 +343,168 @@ negative = neg
 
 
 def _sign_np(a):
-    return np.sign(a) if a.dtype.kind != "b" else a.copy()
+    if a.dtype.kind == "b":
+        return a.copy()
+    out = np.sign(a)
+    if a.dtype.kind in "fV":
+        # NOTE: PyTorch's sign of NaN is 0 (np.sign gives NaN).
+        out = np.where(np.isnan(out), 0, out).astype(a.dtype, copy=False)
+    return out
 
 
 sign, SignBackward0 = unary_op("sign", "SignBackward0", _sign_np, _zero_vjp, "",
                                float_only=False)
+sgn, SgnBackward0 = unary_op("sgn", "SgnBackward0", _sign_np, _zero_vjp, "", float_only=False,
+                             doc="``sign`` for real tensors (``x / |x|`` for complex ones).")
 
 
-def _keep_int(fn):
+def positive(input):
+    """``input`` itself (PyTorch returns the same tensor); bool tensors raise."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def _no_kernel(kernel, a):
+    """PyTorch's error for a dtype its kernel does not cover."""
+    from ..dtypes import from_np
+
+    return NotImplementedError(
+        f"\"{kernel}\" not implemented for '{from_np(a.dtype).scalar_name}'")
+
+
+def _keep_int(fn, kernel):
     def forward(a):
-        return a.copy() if a.dtype.kind in "iub" else fn(a)
+        if a.dtype.kind == "b":
+            raise _no_kernel(kernel, a)
+        return a.copy() if a.dtype.kind in "iu" else fn(a)
     return forward
 
 
-floor, FloorBackward0 = unary_op("floor", "FloorBackward0", _keep_int(np.floor), _zero_vjp, "",
-                                 float_only=False)
-ceil, CeilBackward0 = unary_op("ceil", "CeilBackward0", _keep_int(np.ceil), _zero_vjp, "",
-                               float_only=False)
-trunc, TruncBackward0 = unary_op("trunc", "TruncBackward0", _keep_int(np.trunc), _zero_vjp, "",
-                                 float_only=False)
-_round0, RoundBackward0 = unary_op("round", "RoundBackward0", _keep_int(np.round), _zero_vjp, "",
-                                   float_only=False)
+floor, FloorBackward0 = unary_op("floor", "FloorBackward0", _keep_int(np.floor, "floor_vml_cpu"),
+                                 _zero_vjp, "", float_only=False)
+ceil, CeilBackward0 = unary_op("ceil", "CeilBackward0", _keep_int(np.ceil, "ceil_vml_cpu"),
+                               _zero_vjp, "", float_only=False)
+trunc, TruncBackward0 = unary_op("trunc", "TruncBackward0", _keep_int(np.trunc, "trunc_vml_cpu"),
+                                 _zero_vjp, "", float_only=False)
+_round0, RoundBackward0 = unary_op("round", "RoundBackward0", _keep_int(np.round, "round_vml_cpu"),
+                                   _zero_vjp, "", float_only=False)
 fix = trunc
+
+
+def _round_decimals_vjp(ctx, g):
+    return (g * 0,)
+
+
+RoundBackward1 = node_class("RoundBackward1", _round_decimals_vjp, elementwise)
 
 
 def round(input, *, decimals=0):  # noqa: A001 - PyTorch's name
     """Round half to even (like PyTorch and NumPy); ``decimals`` rounds to that many places."""
     if decimals == 0:
         return _round0(input)
-    scale = 10.0 ** decimals
-    return _round0(input * scale) / scale
+    a = input._data
+    if a.dtype.kind in "iub":
+        raise NotImplementedError(
+            f'"round_cpu" not implemented for \'{input.dtype.scalar_name}\'')
+    # NOTE: PyTorch scales by 10**d (or divides by 10**-d for negative d), rounds half to
+    # even and scales back, in the input's dtype: the same steps give the same ties.
+    if decimals > 0:
+        scale = np.asarray(10.0 ** decimals, dtype=a.dtype)
+        data = np.round(a * scale) / scale
+    else:
+        scale = np.asarray(10.0 ** -decimals, dtype=a.dtype)
+        data = np.round(a / scale) * scale
+    data = np.asarray(data, dtype=a.dtype)
+    if STATE.enabled and recording(input):
+        return record(RoundBackward1, data, (input,))
+    return wrap(data)
 
 
-def frac(input):
-    """``input - trunc(input)``."""
-    return input - trunc(input).detach()
+def _frac_np(a):
+    if a.dtype.kind in "iub":
+        raise _no_kernel("frac_cpu", a)
+    return a - np.trunc(a)
 
+
+frac, FracBackward0 = unary_op("frac", "FracBackward0", _frac_np, _frac_vjp, "", float_only=False,
+                               doc="``input - trunc(input)``.")
+
+
+
+# ---- angle, frexp ----
+def _angle_np(a):
+    # NOTE: for real inputs the argument is 0 or pi (NaN stays NaN); np.angle gives -0.0 and
+    # pi for -0.0, PyTorch gives 0.
+    out = np.where(a < 0, np.pi, 0.0).astype(a.dtype)
+    return np.where(np.isnan(a), a, out)
+
+
+angle, AngleBackward0 = unary_op("angle", "AngleBackward0", _angle_np, _zero_vjp, "",
+                                 doc="The argument of each element (0 or pi for real tensors).")
+
+
+def _frexp_vjp(ctx, g, g_exp=None):
+    exponent, = ctx.saved_tensors
+    # NOTE: mantissa = x / 2**exponent with the exponent piecewise constant.
+    return (g / (exponent.to(g.dtype) * float(np.log(2.0))).exp(),)
+
+
+def _frexp_jvp(ctx, t):
+    if t is None:
+        from ._jvp import out_zeros
+
+        return out_zeros(ctx, 0), None
+    return _frexp_vjp(ctx, t)[0], None
+
+
+FrexpBackward0 = node_class("FrexpBackward0", _frexp_vjp, _frexp_jvp)
+
+
+def frexp(input):
+    """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent`` and ``0.5 <=
+    |mantissa| < 1`` (exponent int32)."""
+    a = input._data
+    if a.dtype.kind not in "fV":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    m, e = np.frexp(a)
+    m, e = np.asarray(m), np.asarray(e, dtype=np.int32)
+    from .reduction import return_types
+
+    cls = getattr(return_types, "frexp", None) or return_types.make(
+        "frexp", ("mantissa", "exponent"))
+    if STATE.enabled and recording(input):
+        outs = record_multi(FrexpBackward0, [m, e], (input,), save=(wrap(e),),
+                            differentiable=(True, False))
+        return cls(*outs)
+    return cls(wrap(m), wrap(e))
+
+
+# ---- in-place variants PyTorch cannot differentiate ----
+def _not_implemented_inplace(op, node_name):
+    """``op`` recorded as ``node_name``, a node whose backward raises PyTorch's error: PyTorch
+    has no derivative for the in-place asinh_/acosh_/atanh_ (AsinhBackward1...)."""
+    def rule(ctx, *grads):
+        raise NotImplementedError(
+            f"the derivative for 'inplace version of {op.__name__}' is not implemented.")
+
+    node = node_class(node_name, rule, rule)
+
+    def inplace_op(input):
+        if not (STATE.enabled and recording(input)):
+            return op(input)
+        from ..autograd.grad_mode import no_grad
+
+        with no_grad():
+            data = op(input)._data
+        return record(node, data, (input,))
+    inplace_op.__name__ = op.__name__
+    return inplace_op
+
+
+_asinh_inplace = _not_implemented_inplace(asinh, "AsinhBackward1")
+_acosh_inplace = _not_implemented_inplace(acosh, "AcoshBackward1")
+_atanh_inplace = _not_implemented_inplace(atanh, "AtanhBackward1")
 
 
 # ==== registration =========================================================================
@@ -336,11 +512,17 @@ def frac(input):
 for _name in ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
               "square", "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
               "tanh", "sigmoid", "relu", "abs", "absolute", "neg", "negative", "sign", "floor",
-              "ceil", "trunc", "fix", "round", "frac"):
+              "ceil", "trunc", "fix", "round", "frac", "asinh", "acosh", "atanh", "deg2rad",
+              "rad2deg", "sinc", "sgn", "positive", "angle", "frexp"):
     register(globals()[_name], _name)
-for _alias, _fn in (("arcsin", asin), ("arccos", acos), ("arctan", atan)):
+for _alias, _fn in (("arcsin", asin), ("arccos", acos), ("arctan", atan), ("arcsinh", asinh),
+                    ("arccosh", acosh), ("arctanh", atanh)):
     register(_fn, _alias)
 register_inplace(neg, abs, exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqrt, square,
                  reciprocal, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, sigmoid, relu,
-                 sign, floor, ceil, trunc, round, frac,
-                 aliases=(("negative_", neg), ("absolute_", abs)))
+                 sign, floor, ceil, trunc, round, frac, deg2rad, rad2deg, sinc, sgn,
+                 aliases=(("negative_", neg), ("absolute_", abs), ("arcsin_", asin),
+                          ("arccos_", acos), ("arctan_", atan), ("fix_", trunc),
+                          ("asinh_", _asinh_inplace), ("arcsinh_", _asinh_inplace),
+                          ("acosh_", _acosh_inplace), ("arccosh_", _acosh_inplace),
+                          ("atanh_", _atanh_inplace), ("arctanh_", _atanh_inplace)))

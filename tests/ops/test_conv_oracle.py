@@ -1,0 +1,207 @@
+"""Oracle tests for the conv family (convolutions, pooling, padding, resampling,
+unfold/fold): argument errors, integer inputs, returned indices, tie rules, and double
+backward through the convolution primitives, each run through ember and PyTorch (``same``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+
+from ..oracle import same
+
+
+def _r(T, *shape, seed=0, dtype="float64", requires_grad=False):
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return T.tensor(data, dtype=getattr(T, dtype), requires_grad=requires_grad)
+
+
+# ---- convolution errors -------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda T, F: F.conv2d(_r(T, 3, 6), _r(T, 4, 3, 3, 3)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 4, 6, 6), _r(T, 4, 3, 3, 3)),
+    lambda T, F: F.conv1d(_r(T, 2, 3, 4, 6), _r(T, 4, 3, 3)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 2, 3, 3)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 1, 3, 3), groups=2),
+    lambda T, F: F.conv2d(_r(T, 2, 4, 6, 6), _r(T, 3, 2, 3, 3), groups=2),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 7, 7)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), bias=_r(T, 3)),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3, dtype="float32")),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), stride=0),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), padding=-1),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), padding="same", stride=2),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), padding="foo"),
+    lambda T, F: F.conv2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3), stride=(1, 1, 1)),
+    lambda T, F: F.conv_transpose2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3)),
+    lambda T, F: F.conv_transpose2d(_r(T, 2, 3, 6, 6), _r(T, 3, 3, 3, 3), output_padding=1),
+    lambda T, F: F.conv_transpose1d(_r(T, 2, 3, 6), _r(T, 3, 3, 3), output_padding=1),
+])
+def test_conv_errors(call):
+    same(lambda T: call(T, T.nn.functional))
+
+
+def test_conv_same_even_kernel_warns():
+    # NOTE: PyTorch warns once per process, so only ember's warning is checked here.
+    def fn(T):
+        return T.nn.functional.conv1d(_r(T, 1, 2, 5), _r(T, 2, 2, 4), padding="same")
+
+    with pytest.warns(UserWarning, match="even kernel lengths"):
+        fn(ember)
+    same(fn, warnings_too=False)
+
+
+def test_conv_integer():
+    def fn(T):
+        x = T.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5)
+        w = T.arange(4 * 3 * 2 * 2).reshape(4, 3, 2, 2) - 20
+        return T.nn.functional.conv2d(x, w, stride=2)
+    same(fn)
+
+
+def test_conv_top_level_names():
+    same(lambda T: T.conv2d(_r(T, 1, 2, 4, 4), _r(T, 3, 2, 2, 2), padding=1))
+    same(lambda T: T.conv_transpose1d(_r(T, 1, 2, 4), _r(T, 2, 3, 2), stride=2))
+
+
+def test_conv_double_backward_graph():
+    def fn(T):
+        x = _r(T, 2, 2, 5, 5, requires_grad=True)
+        w = _r(T, 3, 2, 3, 3, seed=1, requires_grad=True)
+        y = T.nn.functional.conv2d(x, w, stride=2, padding=1)
+        gx, gw = T.autograd.grad((y * y).sum(), (x, w), create_graph=True)
+        return T.autograd.grad((gx * gx).sum() + (gw ** 3).sum(), (x, w))
+    same(fn, rtol=1e-7, atol=1e-9)
+
+
+# ---- pad / interpolate / unfold / fold errors --------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (1, 1, 1, 1, 1, 1, 1, 1, 1, 1)),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (1,)),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (6, 6), mode="reflect"),
+    lambda T, F: F.pad(_r(T, 3, 6, 6), (6, 6), mode="reflect"),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (1, 1), mode="foo"),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (1, 1), mode="reflect", value=1.0),
+    lambda T, F: F.pad(_r(T, 3), (1, 1), mode="reflect"),
+    lambda T, F: F.pad(_r(T, 2, 3, 6, 6), (-7, 1)),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 6, 6), size=(3, 3), scale_factor=2),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 6, 6), mode="bilinear"),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 4), size=5, mode="bilinear"),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 6, 6), size=(3, 3), mode="nearest",
+                               align_corners=True),
+    lambda T, F: F.interpolate(_r(T, 2, 3, 6, 6), size=(3, 3, 3)),
+    lambda T, F: F.unfold(_r(T, 2, 3, 4, 4), 5),
+    lambda T, F: F.fold(_r(T, 2, 12, 5), (6, 6), 2),
+])
+def test_resize_errors(call):
+    same(lambda T: call(T, T.nn.functional))
+
+
+def test_pad_values():
+    same(lambda T: T.nn.functional.pad(T.arange(6.0).reshape(1, 2, 3), (2, 2), mode="reflect"))
+    same(lambda T: T.nn.functional.pad(T.arange(6.0).reshape(1, 2, 3), (-1, -1)))
+    same(lambda T: T.nn.functional.pad(T.arange(6).reshape(2, 3), (1, 0), value=7))
+
+
+def test_interpolate_nearest_inf():
+    x = [[[1.0, float("inf"), -2.0]]]
+    same(lambda T: T.nn.functional.interpolate(T.tensor(x), size=5))
+
+
+@pytest.mark.parametrize("dtypes", [("float64", "float32"), ("float32", "float64"),
+                                    ("int64", "float32")])
+def test_conv_dtype_mismatch(dtypes):
+    same(lambda T: T.nn.functional.conv1d(_r(T, 2, 3, 6).to(getattr(T, dtypes[0])),
+                                          _r(T, 4, 3, 3).to(getattr(T, dtypes[1]))))
+
+
+def test_conv_bias_dtype_mismatch():
+    same(lambda T: T.nn.functional.conv1d(_r(T, 1, 2, 5, dtype="float32"),
+                                          _r(T, 2, 2, 3, dtype="float32"), _r(T, 2)))
+
+
+# ---- pooling ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda T, F: F.max_pool2d(_r(T, 2, 3, 6, 6), 7),
+    lambda T, F: F.max_pool2d(_r(T, 2, 3, 6, 6), 3, padding=2),
+    lambda T, F: F.max_pool2d(_r(T, 6), 2),
+    lambda T, F: F.max_pool2d(_r(T, 2, 3, 6, 6), 2, stride=0),
+    lambda T, F: F.avg_pool2d(_r(T, 2, 3, 6, 6), 3, padding=2),
+    lambda T, F: F.avg_pool2d(_r(T, 2, 3, 6, 6), 7),
+    lambda T, F: F.avg_pool2d(_r(T, 2, 3, 6, 6), 2, divisor_override=0),
+    lambda T, F: F.adaptive_avg_pool2d(_r(T, 6), 2),
+])
+def test_pool_errors(call):
+    same(lambda T: call(T, T.nn.functional))
+
+
+def test_max_pool_ties_first_index():
+    def fn(T):
+        x = T.tensor([[[[1.0, 1.0, 0.0], [1.0, 1.0, 2.0], [2.0, 0.0, 2.0]]]], requires_grad=True)
+        out, idx = T.nn.functional.max_pool2d(x, 2, 1, return_indices=True)
+        (g,) = T.autograd.grad(out.sum(), x)
+        return out, idx, g
+    same(fn)
+
+
+def test_max_pool_indices_and_double_backward():
+    def fn(T):
+        x = T.tensor(np.random.default_rng(3).permutation(50).reshape(2, 5, 5) * 0.1,
+                     requires_grad=True)
+        out, idx = T.nn.functional.max_pool2d(x, 3, 2, padding=1, ceil_mode=True,
+                                              return_indices=True)
+        (g,) = T.autograd.grad((out * out).sum(), x, create_graph=True)
+        return out, idx, T.autograd.grad((g * g).sum(), x)
+    same(fn)
+
+
+def test_adaptive_max_pool_indices():
+    def fn(T):
+        x = T.tensor(np.random.default_rng(4).permutation(70).reshape(2, 5, 7) * 1.0)
+        return T.nn.functional.adaptive_max_pool2d(x, (2, 3), return_indices=True)
+    same(fn)
+
+
+def test_max_pool_nan():
+    nan = float("nan")
+    same(lambda T: T.nn.functional.max_pool2d(
+        T.tensor([[[[1.0, nan, 0.0], [nan, 3.0, 2.0], [2.0, 0.0, nan]]]]), 2, 1,
+        return_indices=True))
+
+
+def test_top_level_pooling_and_pad():
+    x = np.random.default_rng(5).permutation(2 * 3 * 8).reshape(2, 3, 8) * 0.5
+    same(lambda T: T.max_pool1d(T.tensor(x, requires_grad=True), 3, 2))
+    same(lambda T: T.max_pool1d_with_indices(T.tensor(x, requires_grad=True), 2))
+    same(lambda T: T.adaptive_max_pool1d(T.tensor(x, requires_grad=True), 3))
+    same(lambda T: T.avg_pool1d(T.tensor(x, requires_grad=True), 3, 2, 1))
+    same(lambda T: T.adaptive_avg_pool1d(T.tensor(x, requires_grad=True), 3))
+    same(lambda T: T.max_pool2d(T.tensor(x, requires_grad=True), 2))
+    same(lambda T: T.constant_pad_nd(T.tensor(x, requires_grad=True), (1, -2), 3.0))
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, F, x: F.max_pool2d(x, 2),
+    lambda T, F, x: F.avg_pool2d(x, 2),
+    lambda T, F, x: F.avg_pool2d(x - 40, 3, 2, padding=1, count_include_pad=False),
+    lambda T, F, x: F.adaptive_avg_pool2d(x, 2),
+    lambda T, F, x: F.pad(x, (1, 1)),
+])
+def test_pool_integer(call):
+    same(lambda T: call(T, T.nn.functional, T.arange(2 * 3 * 6 * 6).reshape(2, 3, 6, 6)))
+
+
+@pytest.mark.parametrize("op,x_shape,kwargs", [
+    ("conv2d", (0, 2, 5, 5), dict(padding=1)),
+    ("conv_transpose2d", (0, 3, 5, 5), dict(stride=2)),
+])
+def test_conv_empty_batch(op, x_shape, kwargs):
+    def fn(T):
+        x = _r(T, *x_shape, requires_grad=True)
+        w = _r(T, 3, 2, 3, 3, requires_grad=True)
+        y = getattr(T.nn.functional, op)(x, w, **kwargs)
+        return (y,) + T.autograd.grad((y * y).sum(), (x, w))
+    same(fn)
