@@ -46,9 +46,12 @@ def describe(x):
     """A comparable description of a value produced by either library."""
     if isinstance(x, (ember.Tensor, torch.Tensor)):
         is_torch = isinstance(x, torch.Tensor)
-        data = x.detach().numpy() if is_torch else x.detach()._data
-        if is_torch and x.dtype == torch.bfloat16:
-            data = x.detach().float().numpy()
+        if is_torch:
+            # NumPy has no bfloat16: PyTorch's bfloat16 tensors compare through float32
+            t = x.detach()
+            data = (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+        else:
+            data = x.detach()._data
         fn = x.grad_fn
         return ("tensor", tuple(x.shape), str(x.dtype), bool(x.requires_grad),
                 bool(x.is_leaf), fn.name() if fn is not None else None,
