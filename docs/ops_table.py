@@ -21,15 +21,16 @@ def _namespaces():
 
     spaces = [("torch.", OPS), ("torch.nn.functional.", {
         n: getattr(F, n) for n in getattr(F, "__all__", [])})]
-    linalg = getattr(ember, "linalg", None)
-    if linalg is not None:
-        spaces.append(("torch.linalg.", {n: getattr(linalg, n)
-                                         for n in getattr(linalg, "__all__", [])}))
+    for name in ("linalg", "special"):
+        module = getattr(ember, name)
+        spaces.append((f"torch.{name}.", {n: getattr(module, n)
+                                          for n in getattr(module, "__all__", [])}))
     spaces.append(("Tensor.", METHODS))
     return spaces
 
 
-_SHORT = {"F.": "torch.nn.functional.", "linalg.": "torch.linalg.", "Tensor.": "Tensor."}
+_SHORT = {"F.": "torch.nn.functional.", "linalg.": "torch.linalg.",
+          "special.": "torch.special.", "Tensor.": "Tensor."}
 
 
 def _resolve(name, spaces):
