@@ -21,7 +21,8 @@ from .dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, dou
                      finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype,
                      short, uint8)
-from .tensor import Tensor, device, is_tensor
+from .tensor import (Tensor, channels_last, channels_last_3d, contiguous_format, device,
+                     is_tensor, memory_format, preserve_format)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
 from . import ops as _ops
@@ -62,10 +63,6 @@ def is_floating_point(input):
 
 def is_complex(input):
     return input.is_complex()
-
-
-def clone(input, *, memory_format=None):
-    return input.clone()
 
 
 def detach(input):

@@ -360,3 +360,40 @@ def meshgrid(*tensors, indexing=None):
         shape[pos] = f._data.shape[0]
         outs.append(f.reshape(shape).expand(sizes))
     return tuple(outs)
+
+
+# ---- Tensor.new_* : new tensors with this tensor's dtype (and device) by default -----------
+
+def _new_method(name, fill):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False):
+        check_device(device)
+        shape = _size(size)
+        _check_size(name, shape)
+        np_dt = dtype.np if dtype is not None else self._data.dtype
+        return _new(fill(shape, np_dt), requires_grad)
+    method.__name__ = name
+    method.__doc__ = f"``{name[4:]}(size)`` with this tensor's dtype unless ``dtype`` is given."
+    return method
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+             layout=None, pin_memory=False):
+    """A tensor of ``size`` filled with ``fill_value``, with this tensor's dtype by default."""
+    check_device(device)
+    np_dt = dtype.np if dtype is not None else self._data.dtype
+    return _new(np.full(_size((size,)), fill_value, dtype=np_dt), requires_grad)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False):
+    """A copy of ``data`` as a tensor with this tensor's dtype by default."""
+    return tensor(data, dtype=dtype if dtype is not None else self.dtype, device=device,
+                  requires_grad=requires_grad)
+
+
+Tensor.new_zeros = _new_method("new_zeros", np.zeros)
+Tensor.new_ones = _new_method("new_ones", np.ones)
+Tensor.new_empty = _new_method("new_empty", np.empty)
+Tensor.new_full = new_full
+Tensor.new_tensor = new_tensor

@@ -111,6 +111,28 @@ class ViewInfo:
         return array
 
 
+class memory_format:  # noqa: N801 - PyTorch's name
+    """A memory layout (``ember.contiguous_format``...): accepted wherever PyTorch takes one;
+    ember's tensors are NumPy arrays, so layouts other than the array's own are not kept."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return (memory_format, (self.name,))
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+
 class _Extra:
     """Rarely used per-tensor state, allocated on first use."""
 

@@ -237,3 +237,17 @@ C = {
 @pytest.mark.parametrize("name", sorted(C))
 def test_same_as_pytorch(name):
     same(C[name])
+
+
+# ---- Tensor.new_* and memory formats ---------------------------------------------------------
+
+def test_new_factories_and_memory_formats():
+    from .oracle import same
+
+    def fn(T):
+        x = T.ones(2, dtype=T.float64)
+        return (x.new_zeros(3), x.new_ones((2, 2)), x.new_full((2,), 5), x.new_tensor([1, 2]),
+                x.new_empty(0).shape, x.new_zeros(2, dtype=T.int32, requires_grad=False),
+                x.new_ones(1, requires_grad=True), repr(T.contiguous_format),
+                repr(T.preserve_format), T.clone(x, memory_format=T.contiguous_format))
+    same(fn)
