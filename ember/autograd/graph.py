@@ -280,7 +280,9 @@ class Node:
         shape = ", ".join(str(s) for s in data.shape)
         where = ""
         if grad_fn is not None:
-            short = re.sub(r"Backward[0-9]*$", "", grad_fn.name())
+            # PyTorch names the op: MulBackward0 -> "Mul", EluBackward1 -> "Elu1"
+            short = re.sub(r"Backward0?$", "", re.sub(r"Backward([1-9][0-9]*)$", r"\1",
+                                                    grad_fn.name()))
             where = f", which is output {output_nr} of {short},"
         err = RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "

@@ -1115,3 +1115,13 @@ def test_no_grad_view_of_modified_base_grad_fn_errors():
 
 def test_no_grad_view_of_modified_base_prints_invalid_grad_fn():
     same(lambda T: repr(_no_grad_view_modified(T)))
+
+
+def test_version_error_names_numbered_backward_like_pytorch():
+    def fn(T):
+        x = T.ones(2, requires_grad=True)
+        y = T.nn.functional.elu(x * 1, inplace=True)  # EluBackward1: "Elu1" in the message
+        z = y * 2
+        y.add_(1)
+        z.sum().backward()
+    same(fn)
