@@ -242,6 +242,13 @@ def matmul(input, other):
             # NOTE: PyTorch copies here (2-D @ N-D with the 2-D operand requiring grad)
             return out.mT.contiguous() if transpose else out
         return _unsafe_view(mv(folded, t2), batch)
+    # NOTE: as PyTorch, a broadcast size-1 batch of a 3-D operand that requires grad is
+    # squeezed away so the product folds (the gradient then needs no batch reduction)
+    if da == 3 and db == 3 and input._data.shape[0] != other._data.shape[0]:
+        if input._data.shape[0] == 1 and input.requires_grad:
+            return matmul(input.squeeze(0), other)
+        if other._data.shape[0] == 1 and other.requires_grad:
+            return matmul(input, other.squeeze(0))
     # general case: broadcast batch dims, bmm
     a = input.unsqueeze(0) if da == 1 else input
     b = other.unsqueeze(-1) if db == 1 else other

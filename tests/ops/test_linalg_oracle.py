@@ -88,7 +88,10 @@ def test_matmul_grad_fns():
                     T.matmul(_t(T, 2, 3, rg=True), _t(T, 2, 3, 2)),
                     T.matmul(_t(T, 2, 3), _t(T, 2, 3, 2, rg=True)),
                     T.matmul(_t(T, 2, 2, 3, rg=True), _t(T, 3)),
-                    T.matmul(_t(T, 2, 3, 4).transpose(0, 1), _t(T, 4, 2, rg=True))))
+                    T.matmul(_t(T, 2, 3, 4).transpose(0, 1), _t(T, 4, 2, rg=True)),
+                    T.matmul(_t(T, 1, 2, 3, rg=True), _t(T, 4, 3, 2, rg=True)),
+                    T.matmul(_t(T, 4, 2, 3), _t(T, 1, 3, 2, rg=True)),
+                    T.matmul(_t(T, 0, 3, rg=True), _t(T, 3, 2))))
 
 
 def test_diagonal_is_a_view():
