@@ -344,10 +344,18 @@ IndexPutBackward0 = node_class("IndexPutBackward0", _index_put_vjp, _index_put_j
 
 def put_array(out, key, v, accumulate):
     """Write (or, with ``accumulate``, add: repeated indices add up) ``v`` at ``key``."""
-    if accumulate:
-        np.add.at(out, key, v)
-    else:
-        out[key] = v
+    try:
+        if accumulate:
+            np.add.at(out, key, v)
+        else:
+            out[key] = v
+    except ValueError:
+        target = out[key].shape
+        if np.shape(v) != target:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {_fmt_list(np.shape(v))} "
+                               f"cannot be broadcast to indexing result of shape "
+                               f"{_fmt_list(target)}") from None
+        raise
 
 
 def _put(input, key, values, accumulate):

@@ -340,8 +340,15 @@ def copy_(self, src, non_blocking=False):
     check_inplace(self)
     if not isinstance(src, Tensor):
         src = wrap(np.asarray(src))
-    data = np.broadcast_to(src._data, self._data.shape) if src._data.shape != \
-        self._data.shape else src._data
+    data = src._data
+    if data.shape != self._data.shape:
+        try:
+            data = np.broadcast_to(data, self._data.shape)
+        except ValueError:
+            from .shape import expand
+
+            expand(src, self._data.shape)  # raises PyTorch's error for the shapes
+            raise
     if not (STATE.enabled and recording(self, src)):
         _write(self, data.astype(self._data.dtype, copy=False))
         _bump(self)
@@ -418,6 +425,13 @@ def index_put_(self, indices, values, accumulate=False):
 
 def setitem(self, key, value):
     """``self[key] = value``: basic keys copy into a view, advanced keys use index_put_."""
+    if not isinstance(value, (Tensor, bool, int, float, complex, np.generic)):
+        from ..autograd.graph import legacy_type_name
+
+        kind = type(value)
+        name = kind.__name__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"can't assign a {name} to a {legacy_type_name(self._data)}")
     items, advanced = parse_key(self, key)
     if advanced:
         # ints, slices and None select a view first, as in PyTorch (see split_key)

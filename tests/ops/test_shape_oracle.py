@@ -457,7 +457,7 @@ def _e(T, *s, grad=False):
 
 EDGES = {
     "squeeze_non1": lambda T: _e(T, 2, 3).squeeze(0),
-    "squeeze_tuple": lambda T: _e(T, 1, 3,1).squeeze((0,1)),
+    "squeeze_tuple": lambda T: _e(T, 1, 3, 1).squeeze((0,1)),
     "squeeze_0d": lambda T: _e(T).squeeze(0),
     "squeeze_0d_bad": lambda T: _e(T).squeeze(1),
     "unsqueeze_0d": lambda T: _e(T).unsqueeze(-1),
@@ -488,11 +488,11 @@ EDGES = {
     "movedim_dup": lambda T: _e(T, 2, 3).movedim((0,0),(1,0)),
     "movedim_len": lambda T: _e(T, 2, 3).movedim((0,1),(1,)),
     "transpose_0d": lambda T: _e(T).transpose(0,-1),
-    "permute_list": lambda T: _e(T, 2, 3,4).permute([2,0,1]),
-    "permute_neg": lambda T: _e(T, 2, 3,4).permute(-1,0,1),
-    "t_3d": lambda T: _e(T, 2, 3,4).t(),
+    "permute_list": lambda T: _e(T, 2, 3, 4).permute([2,0,1]),
+    "permute_neg": lambda T: _e(T, 2, 3, 4).permute(-1,0,1),
+    "t_3d": lambda T: _e(T, 2, 3, 4).t(),
  "T_0d": lambda T: _e(T).T,
- "mT": lambda T: _e(T, 2, 3,4).mT,
+ "mT": lambda T: _e(T, 2, 3, 4).mT,
  "mT_1d": lambda T: _e(T, 3).mT,
     "view_dtype": lambda T: _e(T, 2).view(T.int64),
     "view_neg": lambda T: _e(T, 2, 3).view(-1),
@@ -517,8 +517,8 @@ EDGES = {
     "getitem_neg_slice": lambda T: _e(T, 5)[-3:-1],
     "getitem_bool_list": lambda T: _e(T, 3)[[True,False,True]],
     "getitem_mask_2d": lambda T: _e(T, 2, 3)[T.tensor([[True,False,True],[False,False,True]])],
-    "getitem_tensor_slices_sep": lambda T: _e(T, 2, 3,4)[T.tensor([0,1]), :, T.tensor([1,2])],
-    "getitem_int_tensor_int": lambda T: _e(T, 2, 3,4)[0, :, T.tensor([1,2])],
+    "getitem_tensor_slices_sep": lambda T: _e(T, 2, 3, 4)[T.tensor([0,1]), :, T.tensor([1,2])],
+    "getitem_int_tensor_int": lambda T: _e(T, 2, 3, 4)[0, :, T.tensor([1,2])],
     "getitem_int32": lambda T: _e(T, 3)[T.tensor([0,2],dtype=T.int32)],
     "getitem_uint8": lambda T: _e(T, 3)[T.tensor([1,0,1],dtype=T.uint8)],
     "getitem_tuple_of_lists": lambda T: _e(T, 3, 3)[([0,1],[1,2])],
@@ -786,3 +786,37 @@ DTYPES = {
 @pytest.mark.parametrize("name", DTYPES)
 def test_dtypes_and_index_checks(name):
     same(DTYPES[name])
+
+
+# ---- setitem forms and getitem keys mixing basic and advanced parts ----
+
+KEYS = {
+    "set_list_value": lambda T: _set(_e(T, 2, 3), 0, [1., 2., 3.]),
+    "set_np_value": lambda T: _set(_e(T, 2, 3), 0, np.array([1., 2., 3.])),
+    "set_adv_list_value": lambda T: _set(_e(T, 2, 3), [0, 1], 5),
+    "set_mask_bcast": lambda T: _set(_e(T, 2, 3), _e(T, 2, 3) > 0, T.tensor(7.0, dtype=T.float64)),
+    "set_0d_ellipsis": lambda T: _set(_e(T), ..., 4.0),
+    "set_0d_none": lambda T: _set(_e(T), None, 4.0),
+    "set_bool_true": lambda T: _set(_e(T, 3), True, 4.0),
+    "set_shape_mismatch": lambda T: _set(_e(T, 2, 3), 0, T.ones(2, dtype=T.float64)),
+    "set_adv_shape_mismatch": lambda T: _set(_e(T, 2, 3), [0, 1], T.ones(2, dtype=T.float64)),
+    "set_int_tensor_idx": lambda T: _set(_e(T, 3), T.tensor(1), 9.0),
+    "set_slice_tensor_val_grad": _run(lambda T, x: _set(x * 1, slice(0, 2), x[1:] * 2)),
+    "set_int_into_bool": lambda T: _set(T.zeros(3, dtype=T.bool), 0, 1),
+    "set_float_into_int_adv": lambda T: _set(T.arange(3), [1], 2.9),
+    "set_neg_step": lambda T: _set(_e(T, 3), slice(None, None, -1), 1.0),
+    "set_oob": lambda T: _set(_e(T, 3), 3, 1.0),
+    "set_adv_oob": lambda T: _set(_e(T, 3), [3], 1.0),
+    "set_complex_key": lambda T: _set(_e(T, 2, 3, 4), (0, ..., [1, 2], None), 1.0),
+    "get_complex_key": lambda T: _e(T, 2, 3, 4)[1, ..., [1, 2], None],
+    "get_adv_bool_and_int_tensor": lambda T: _e(T, 2, 3)[T.tensor([True, False]), T.tensor([2])],
+    "get_two_masks": lambda T: _e(T, 2, 3)[T.tensor([True, True]), T.tensor([True, False, True])],
+    "get_idx_tensor_2d_slice": lambda T: _e(T, 3, 4)[T.tensor([[0, 1], [2, 0]]), 1:3],
+    "get_leading_none_adv": lambda T: _e(T, 3, 4)[None, [0, 2]],
+    "get_adv_sep_none": lambda T: _e(T, 3, 4, 2)[[0, 1], None, [1, 0]],
+}
+
+
+@pytest.mark.parametrize("name", KEYS)
+def test_keys(name):
+    same(KEYS[name])
