@@ -40,10 +40,7 @@ RECORDS = [
 
 
 def _eq(eq):
-    # NOTE: PyTorch's einsum ends in whichever view or reduction its contraction path took;
-    # ember records one EinsumBackward0 node. The records compare values and gradients
-    # through a trailing ``* 1`` so that grad_fn names compare equal.
-    return lambda T, *xs: T.einsum(eq, *xs) * 1
+    return lambda T, *xs: T.einsum(eq, *xs)
 
 
 RECORDS += [
@@ -54,6 +51,9 @@ RECORDS += [
              op="einsum"),
     OpRecord("einsum_three", _eq("i,ij,j->"), [((2,), (2, 3), (3,))], op="einsum"),
     OpRecord("einsum_outer_sum", _eq("iij,kl->jk"), [((2, 2, 3), (4, 2))], op="einsum"),
+    OpRecord("einsum_transpose", _eq("ij->ji"), [((2, 3),)], op="einsum"),
+    OpRecord("einsum_batch", _eq("bn,anm,bm->ba"), [((2, 3), (4, 3, 5), (2, 5))], op="einsum"),
+    OpRecord("einsum_broadcast", _eq("...,...->..."), [((2, 1), (3,))], op="einsum"),
     OpRecord("tensordot", lambda T, x, y: T.tensordot(x, y, 2), [((2, 3, 4), (3, 4, 2))]),
     OpRecord("tensordot_lists", lambda T, x, y: T.tensordot(x, y, ([0, 2], [2, 1])),
              [((2, 3, 4), (3, 4, 2))]),
