@@ -161,6 +161,10 @@ RECORDS = [
              op="slice_scatter"),
     OpRecord("narrow_copy", lambda T, x: T.narrow_copy(x, -1, 1, 2), [((2, 4),), ((3,),)]),
     # ---- joins and splits ----
+    OpRecord("unsafe_split", lambda T, x: x.unsafe_split(2, -1), [((2, 5),)]),
+    OpRecord("unsafe_split_with_sizes", lambda T, x: T.unsafe_split_with_sizes(x, [1, 2]),
+             [((3, 2),)]),
+    OpRecord("unsafe_chunk", lambda T, x: x.unsafe_chunk(2), [((3,),)]),
     OpRecord("split_with_sizes", lambda T, x: x.split_with_sizes([2, 1], -1), [((2, 3),)]),
     OpRecord("atleast_1d", lambda T, x: T.atleast_1d(x), [((),), ((2,),)]),
     OpRecord("atleast_2d", lambda T, x, y: T.atleast_2d(x, y), [((), (3,)), ((2, 3), (1,))]),

@@ -71,6 +71,8 @@ COPIES = {
     "index_select": lambda x: x.index_select(0, x[0, :1].detach().long() * 0),
     "masked_select": lambda x: x.masked_select(x > 0),
     "take": lambda x: x.take(x[0, :2].detach().long() * 0),
+    "unsafe_split": lambda x: x.unsafe_split(2)[0],
+    "unsafe_chunk": lambda x: x.unsafe_chunk(2, 1)[1],
     "narrow_copy": lambda x: x.narrow_copy(0, 0, 1),
     "select_scatter": lambda x: x.select_scatter(x[0], 0, 0),
     "clone": lambda x: x.clone(),
@@ -610,6 +612,8 @@ INTERPLAY = {
     "setitem_int_tensor": _run(lambda T, x: _set(x * 1, (1, T.tensor([0, 3])), x[2, :2] * 2)),
     "setitem_none": _run(lambda T, x: _set(x * 1, (None, 0), 1.0)),
     "setitem_ellipsis_list": _run(lambda T, x: _set(x * 1, (..., [1, 1]), x[:, 0:1] * 1)),
+    "unsafe_chunk_inplace_ok": _run(lambda T, x: (lambda y: (y.unsafe_chunk(2)[1].mul_(3), y)[1])(
+        x * 1)),
     "tensor_split_inplace_ok": _run(lambda T, x: _then(
         x * 1, lambda y: y.tensor_split(2)[0].mul_(3))),
     "index_put_leaf_err": lambda T: _e(T, 3, grad=True).index_put_(
