@@ -34,6 +34,8 @@ from .ops.decomposition import linalg_solve_ex as solve_ex
 from .ops.decomposition import linalg_solve_triangular as solve_triangular
 from .ops.decomposition import linalg_svd as svd
 from .ops.decomposition import linalg_svdvals as svdvals
+from .ops.decomposition import linalg_tensorinv as tensorinv
+from .ops.decomposition import linalg_tensorsolve as tensorsolve
 from .ops.linalg import linalg_cross as cross
 from .ops.linalg import linalg_diagonal as diagonal
 from .ops.linalg import linalg_vecdot as vecdot
@@ -41,7 +43,7 @@ from .ops.linalg import matmul, multi_dot
 from .ops.reduction import linalg_vector_norm as vector_norm
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-           "eigvalsh", "inv", "inv_ex", "lstsq", "lu",
-           "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
-           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
-           "solve_ex", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm"]
+           "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
+           "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
+           "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
+           "svdvals", "tensorinv", "tensorsolve", "vecdot", "vector_norm"]

@@ -1618,6 +1618,110 @@ def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     return wrap(data)
 
 
+# ---- tensorinv / tensorsolve ----
+def _reshape_alias_vjp(ctx, g):
+    return (g.reshape(ctx.args[0]),)
+
+
+ReshapeAliasBackward0 = node_class(
+    "ReshapeAliasBackward0", _reshape_alias_vjp,
+    lambda ctx, dx: dx.reshape(ctx._meta[0][0]) if dx is not None else out_zeros(ctx))
+
+
+def linalg_tensorinv(A, ind=2, *, out=None):
+    """The inverse of ``A`` seen as a matrix from its first ``ind`` dims to the rest; the result
+    has shape ``A.shape[ind:] + A.shape[:ind]``."""
+    from .shape import _np_reshape, _view_op
+
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    shape = A._data.shape
+    rows, cols = int(np.prod(shape[:ind])), int(np.prod(shape[ind:]))
+    if rows != cols:
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {cols} != {rows}")
+    inv = linalg_inv(A.reshape(rows, cols))
+    new = shape[ind:] + shape[:ind]
+    return _view_op(ReshapeAliasBackward0, inv, inv._data.reshape(new), (_np_reshape, (new,)),
+                    (inv._data.shape,))
+
+
+def linalg_tensorsolve(A, B, dims=None, *, out=None):
+    """The ``X`` with ``tensordot(A, X, X.ndim) == B`` (``dims`` of A moved to the end
+    first)."""
+    if dims is not None:
+        nd = A._data.ndim
+        dims = [d % nd for d in dims]
+        A = A.movedim(dims, list(range(nd - len(dims), nd)))
+    shape = A._data.shape
+    k = B._data.ndim
+    rows, cols = int(np.prod(shape[:k])), int(np.prod(shape[k:]))
+    if rows != cols:
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[other.ndim:]) "
+                           f"== prod(self.shape[:other.ndim]), but got {cols} != {rows}")
+    x = linalg_solve(A.reshape(rows, cols), B.reshape(rows))
+    return x.view(list(shape[k:]))
+
+
+# ---- triangular_solve (older form) ----
+_triangular_solve_type = _result_type("triangular_solve", ("solution", "cloned_coefficient"))
+
+
+def _triangular_solve_vjp(ctx, gX, gM):
+    A, X = ctx.saved_tensors
+    upper, transpose, unit = ctx.args
+    gb = ga = None
+    if gX is not None:
+        opA = _mT(A) if transpose else A
+        gb = linalg_solve_triangular(_mT(opA), gX, upper=(upper == transpose),
+                                     unitriangular=unit)
+        if ctx.next_functions[1][0] is not None:
+            ga = -(X @ _mT(gb)) if transpose else -(gb @ _mT(X))
+            ga = _tri_part(ga, upper, unit)
+    if gM is not None and ctx.next_functions[1][0] is not None:
+        ga = gM if ga is None else ga + gM
+    return gb, ga
+
+
+def _triangular_solve_jvp(ctx, db, da):
+    A, X = ctx.saved_tensors
+    upper, transpose, unit = ctx.args
+    rhs = db
+    if da is not None:
+        dt = _tri_part(da, upper, unit)
+        c = -((_mT(dt) if transpose else dt) @ X)
+        rhs = c if rhs is None else rhs + c
+    opA = _mT(A) if transpose else A
+    dx = linalg_solve_triangular(opA, rhs, upper=(upper != transpose), unitriangular=unit)
+    dm = da if da is not None else out_zeros(ctx, 1)
+    return dx.expand(ctx._meta[0][0]), dm.expand(ctx._meta[1][0])
+
+
+TriangularSolveBackward0 = node_class("TriangularSolveBackward0", _triangular_solve_vjp,
+                                      _triangular_solve_jvp)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    """``torch.triangular_solve``: ``(X, A.clone())`` with ``op(A) X = b`` for triangular
+    ``A`` (``op(A) = A^T`` when ``transpose``)."""
+    a, bb = A._data, b._data
+    if a.ndim < 2 or bb.ndim < 2:
+        raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, but "
+                           f"it has {bb.ndim} dimensions instead" if bb.ndim < 2 else
+                           "torch.triangular_solve: Expected A to have at least 2 dimensions, but "
+                           f"it has {a.ndim} dimensions instead")
+    op = np.swapaxes(a, -1, -2) if transpose else a
+    data = _tri_solve_data(op, bb, upper != transpose, True, unitriangular)
+    data = np.ascontiguousarray(data.astype(np.result_type(a, bb), copy=False))
+    clone = np.broadcast_to(a, data.shape[:-2] + a.shape[-2:]).copy()
+    if STATE.enabled and recording(b, A):
+        outs = record_multi(TriangularSolveBackward0, (data, clone), (b, A), save=(A,),
+                            args=(upper, transpose, unitriangular))
+        outs[0]._grad_fn.save_output(outs[0], 0)
+        return _triangular_solve_type(*outs)
+    return _triangular_solve_type(wrap(data), wrap(clone))
+
+
 # ---- older torch.* forms ----
 _torch_svd_type = _result_type("svd", ("U", "S", "V"))
 _torch_qr_type = _result_type("qr", ("Q", "R"))
@@ -1666,6 +1770,6 @@ for _name, _fn in (("inverse", inverse), ("det", det), ("slogdet", slogdet), ("l
                    ("cholesky", cholesky), ("matrix_exp", matrix_exp),
                    ("cholesky_solve", cholesky_solve), ("cholesky_inverse", cholesky_inverse),
                    ("matrix_power", linalg_matrix_power), ("svd", svd), ("qr", qr),
-                   ("pinverse", pinverse)):
+                   ("pinverse", pinverse), ("triangular_solve", triangular_solve)):
     register(_fn, _name)
 register(lu_unpack, "lu_unpack", method=False)

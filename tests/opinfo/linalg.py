@@ -292,3 +292,25 @@ RECORDS += [
              extra=lambda rng: [(_sq(3, 3)(rng), rng.uniform(-1, 1, (2, 3)))],
              op="linalg.lu_solve"),
 ]
+
+RECORDS += [
+    OpRecord("linalg_tensorinv", lambda T, x: T.linalg.tensorinv(x.reshape(4, 2, 2), ind=1),
+             extra=_mats((4, 4)), op="linalg.tensorinv"),
+    OpRecord("linalg_tensorinv_2", lambda T, x: T.linalg.tensorinv(x.reshape(2, 3, 6)),
+             extra=_mats((6, 6)), op="linalg.tensorinv"),
+    OpRecord("linalg_tensorsolve", lambda T, a, b: T.linalg.tensorsolve(a.reshape(2, 3, 6), b),
+             extra=lambda rng: [(_sq(6, 6)(rng), rng.uniform(-1, 1, (2, 3)))],
+             op="linalg.tensorsolve"),
+    OpRecord("linalg_tensorsolve_dims",
+             lambda T, a, b: T.linalg.tensorsolve(a.reshape(6, 2, 3), b, dims=(0,)),
+             extra=lambda rng: [(_sq(6, 6)(rng), rng.uniform(-1, 1, (2, 3)))],
+             op="linalg.tensorsolve"),
+    OpRecord("triangular_solve", lambda T, b, a: tuple(T.triangular_solve(b, a)),
+             extra=lambda rng: [(rng.uniform(-1, 1, (3, 2)), _tri(True)(rng, 3, 3)),
+                                (rng.uniform(-1, 1, (2, 3, 1)), _tri(True)(rng, 3, 3))]),
+    OpRecord("triangular_solve_lower_t",
+             lambda T, b, a: tuple(T.triangular_solve(b, a, upper=False, transpose=True,
+                                                      unitriangular=True)),
+             extra=lambda rng: [(rng.uniform(-1, 1, (3, 2)), _tri(False, True)(rng, 3, 3) * 0.5)],
+             op="triangular_solve"),
+]

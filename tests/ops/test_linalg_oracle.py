@@ -401,3 +401,14 @@ def test_cond(case):
 ])
 def test_lu(case):
     same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.linalg.tensorinv(_t(T, 2, 3, 6), ind=0),
+    lambda T: T.linalg.tensorinv(_t(T, 2, 3, 4), ind=1),
+    lambda T: T.linalg.tensorsolve(_t(T, 2, 3, 5), _t(T, 2, 3)),
+    lambda T: T.triangular_solve(_t(T, 3), _t(T, 3, 3)),
+    lambda T: type(T.triangular_solve(_t(T, 3, 1), _t(T, 3, 3))).__name__,
+])
+def test_tensor_and_triangular(case):
+    same(case)
