@@ -102,14 +102,18 @@ def _src_part(src, idx_shape):
 
 
 def _scatter_add_array(out, key, values):
-    """``out[key] += values`` with repeated positions accumulating (in place on ``out``)."""
+    """``out[key] += values`` with repeated positions accumulating (in place on ``out``, a
+    fresh C-contiguous array); ``key`` is a ``_full_key`` and ``values`` has its shape."""
     if out.dtype.kind == "f" and values.size:
-        # NOTE: with one index array per dim, a bincount over flat positions is several times
-        # faster than np.add.at (which wins only for a single index array).
-        positions = np.broadcast_arrays(*key)
-        flat = np.ravel_multi_index(positions, out.shape).ravel()
-        weights = np.broadcast_to(values, positions[0].shape).ravel()
-        sums = np.bincount(flat, weights=weights, minlength=out.size)
+        # NOTE: a bincount over flat positions (built from the key's broadcasting aranges) is
+        # several times faster than np.add.at with one index array per dim.
+        flat = 0
+        step = 1
+        for k in range(out.ndim - 1, -1, -1):
+            flat = flat + key[k] * step
+            step *= out.shape[k]
+        flat = np.broadcast_to(flat, values.shape).ravel()
+        sums = np.bincount(flat, weights=values.ravel(), minlength=out.size)
         out.reshape(-1)[...] += sums.astype(out.dtype, copy=False)
     else:
         np.add.at(out, key, values)
