@@ -41,14 +41,13 @@ def _as_nd(a):
     return a.reshape(1) if a.ndim == 0 else a
 
 
-def _bounds(idx, n, dim, prefix=""):
+def _bounds(idx, n, dim):
     """Raise PyTorch's error for the first index outside ``[0, n)``."""
     if idx.size:
         bad = (idx < 0) | (idx >= n)
         if bad.any():
             v = int(idx[bad].flat[0])
-            raise RuntimeError(f"{prefix}index {v} is out of bounds for dimension {dim} with "
-                               f"size {n}")
+            raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {n}")
 
 
 # ==== gather / scatter along a dim ==========================================================
@@ -264,24 +263,25 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 def _scatter_reduce_vjp(ctx, g):
     dim, index, reduce, include_self, count = ctx.args
     x, src, out = ctx.saved_tensors
-    # hit: where self's old value survives (False where include_self=False drops it)
-    hit = include_self_mask(index, dim, x._data.shape) if not include_self else None
+    # keep: where self's old value still counts (include_self=False drops it where src lands)
+    keep = _untouched(index, dim, x._data.shape) if not include_self else None
     if reduce == "sum":
-        gx = g if hit is None else g.masked_fill(~hit, 0.0)
+        gx = g if keep is None else g.masked_fill(~keep, 0.0)
         gs = g.gather(dim, index)
     elif reduce == "mean":
         gc = g / count
-        gx = gc if hit is None else gc.masked_fill(~hit, 0.0)
+        gx = gc if keep is None else gc.masked_fill(~keep, 0.0)
         gs = gc.gather(dim, index)
     elif reduce == "prod":
-        gx, gs = _prod_grads(g, x, src, dim, index, include_self, hit)
+        gx, gs = _prod_grads(g, x, src, dim, index, include_self, keep)
     else:
         # NOTE: amax/amin split the gradient evenly among the tied maximal elements (self and
         # src alike), as PyTorch does.
         value = out.gather(dim, index)
+        src = _src_t(src, index)
         x_is = x == out
-        if hit is not None:
-            x_is = x_is & hit
+        if keep is not None:
+            x_is = x_is & keep
         s_is = src == value
         n = x_is.to(g.dtype).scatter_add(dim, index, s_is.to(g.dtype))
         gd = g / n
@@ -291,7 +291,7 @@ def _scatter_reduce_vjp(ctx, g):
             gs if ctx.next_functions[1][0] is not None else None)
 
 
-def _prod_grads(g, x, src, dim, index, include_self, hit):
+def _prod_grads(g, x, src, dim, index, include_self, keep):
     """Gradients of scatter_reduce's prod: each contributor gets the product of the others.
 
     NOTE: computed without dividing by the contributor, so zeros are exact (as PyTorch's):
@@ -302,7 +302,7 @@ def _prod_grads(g, x, src, dim, index, include_self, hit):
 
     src = _src_t(src, index)
     xz, sz = x == 0, src == 0
-    x_in = xz if hit is None else xz & hit
+    x_in = xz if keep is None else xz & keep
     zeros = x_in.to(g.dtype).scatter_add(dim, index, sz.to(g.dtype))
     x1, s1 = x.masked_fill(xz, 1.0), src.masked_fill(sz, 1.0)
     rest = x1.scatter_reduce(dim, index, s1, "prod", include_self=include_self)
@@ -312,18 +312,17 @@ def _prod_grads(g, x, src, dim, index, include_self, hit):
         return where(is_zero, where(n == 1, prod, zero), where(n == 0, prod / ones, zero))
 
     gx = g * others(xz, x1, zeros, rest)
-    if hit is not None:
-        gx = gx.masked_fill(~hit, 0.0)
+    if keep is not None:
+        gx = gx.masked_fill(~keep, 0.0)
     gs = g.gather(dim, index) * others(sz, s1, zeros.gather(dim, index),
                                        rest.gather(dim, index))
     return gx, gs
 
 
-def include_self_mask(index, dim, shape):
-    """Bool tensor of ``shape``: True where no element of ``index`` lands (self survives)."""
+def _untouched(index, dim, shape):
+    """Bool tensor of ``shape``: True where no element of ``index`` lands."""
     hit = np.zeros(tuple(shape) or (1,), dtype=bool)
-    i1 = _as_nd(index._data)
-    hit[_full_key(i1, dim)] = True
+    hit[_full_key(_as_nd(index._data), dim)] = True
     return wrap(~hit.reshape(shape))
 
 
