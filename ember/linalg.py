@@ -38,6 +38,7 @@ from .ops.decomposition import linalg_tensorinv as tensorinv
 from .ops.decomposition import linalg_tensorsolve as tensorsolve
 from .ops.linalg import linalg_cross as cross
 from .ops.linalg import linalg_diagonal as diagonal
+from .ops.linalg import linalg_vander as vander
 from .ops.linalg import linalg_vecdot as vecdot
 from .ops.linalg import matmul, multi_dot
 from .ops.reduction import linalg_vector_norm as vector_norm
@@ -46,4 +47,4 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
            "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
            "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
            "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
-           "svdvals", "tensorinv", "tensorsolve", "vecdot", "vector_norm"]
+           "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]

@@ -643,6 +643,38 @@ def multi_dot(tensors, *, out=None):
     return _chain(mats, _chain_order([m._data.shape for m in mats]), 0, n - 1).view(out_shape)
 
 
+_CHAIN_WARNED = []  # PyTorch warns once per process
+
+
+def chain_matmul(*matrices, out=None):
+    """``torch.chain_matmul`` (deprecated): ``linalg.multi_dot`` of the arguments."""
+    if not _CHAIN_WARNED:
+        import warnings
+
+        _CHAIN_WARNED.append(True)
+        warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+                      "release. Use torch.linalg.multi_dot instead, which accepts a list of two "
+                      "or more tensors rather than multiple parameters.", UserWarning,
+                      stacklevel=2)
+    if len(matrices) == 1:
+        return matrices[0].clone()
+    return multi_dot(matrices)
+
+
+def linalg_vander(x, *, N=None):
+    """The Vandermonde matrix: columns ``x ** 0, x ** 1, ..., x ** (N - 1)``."""
+    from .join import cat
+    from .scan import cumprod
+
+    n = x._data.shape[-1] if x._data.ndim else 0
+    n = n if N is None else N
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    ones = wrap(np.ones(x._data.shape + (1,), dtype=x._data.dtype))
+    powers = cumprod(x.unsqueeze(-1).expand(*x._data.shape, n - 1), -1)
+    return cat([ones, powers], -1)
+
+
 def _chain_order(shapes):
     """Matrix-chain dynamic programme: split[i][j] is where the product i..j splits."""
     p = [shapes[0][0]] + [s[1] for s in shapes]
@@ -1195,16 +1227,21 @@ def linalg_cross(input, other, *, dim=-1):
     return wrap(data)
 
 
+_CROSS_WARNED = []  # PyTorch warns once per process
+
+
 def cross(input, other, dim=None):
     """``torch.cross``: ``linalg.cross`` along ``dim`` (default: the first dim of size 3, with
     PyTorch's deprecation warning)."""
-    if dim is None:
+    if dim is None and not _CROSS_WARNED:
         import warnings
 
+        _CROSS_WARNED.append(True)
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\n"
                       "Please either pass the dim explicitly or simply use torch.linalg.cross.\n"
                       "The default value of dim will change to agree with that of linalg.cross "
                       "in a future release.", UserWarning, stacklevel=2)
+    if dim is None:
         shape = np.broadcast_shapes(input._data.shape, other._data.shape)
         dim = next((i for i, n in enumerate(shape) if n == 3), -1)
     return linalg_cross(input, other, dim=dim)
@@ -1217,4 +1254,5 @@ for _name in ("mm", "mv", "dot", "vdot", "inner", "bmm", "matmul", "outer", "ger
 register(matmul, "__matmul__", function=False)
 register(tensordot, "tensordot", method=False)
 register(einsum, "einsum", method=False)
+register(chain_matmul, "chain_matmul", method=False)
 register_inplace(addmm, addmv, addr, baddbmm, addbmm, tril, triu)

@@ -314,3 +314,12 @@ RECORDS += [
              extra=lambda rng: [(rng.uniform(-1, 1, (3, 2)), _tri(False, True)(rng, 3, 3) * 0.5)],
              op="triangular_solve"),
 ]
+
+RECORDS += [
+    OpRecord("linalg_vander", lambda T, x: T.linalg.vander(x), [((3,),), ((2, 3),)],
+             op="linalg.vander"),
+    OpRecord("linalg_vander_n", lambda T, x: T.linalg.vander(x, N=4), [((2,),)],
+             op="linalg.vander"),
+    OpRecord("chain_matmul", lambda T, a, b, c: T.chain_matmul(a, b, c),
+             [((2, 3), (3, 4), (4, 2))]),
+]

@@ -412,3 +412,11 @@ def test_lu(case):
 ])
 def test_tensor_and_triangular(case):
     same(case)
+
+
+def test_vander_and_chain_matmul():
+    same(lambda T: (T.linalg.vander(T.tensor([1, 2, 3])), T.linalg.vander(T.tensor([1.0, 2.0]),
+                                                                          N=3)))
+    same(lambda T: T.linalg.vander(T.tensor([1.0]), N=1))
+    same(lambda T: T.linalg.vander(T.tensor(1.0)))
+    same(lambda T: T.chain_matmul(_t(T, 2, 2, rg=True)), warnings_too=False)
