@@ -153,6 +153,13 @@ RECORDS = [
     OpRecord("unfold_step", lambda T, x: x.unfold(-1, 3, 2), [((7,),), ((2, 6),)],
              op="Tensor.unfold"),
     OpRecord("unfold_0d", lambda T, x: x.unfold(0, 1, 1), [((),)], op="Tensor.unfold"),
+    OpRecord("index_put", lambda T, x, v: T.index_put(x, (T.tensor([2, 0]),), v),
+             [((3, 2), (2, 2)), ((3, 2), (2,)), ((4,), ())]),
+    OpRecord("index_put_accumulate", lambda T, x, v: x.index_put(
+        (T.tensor([1, 1, 0]), T.tensor([0, 0, 1])), v, accumulate=True),
+        [((2, 2), (3,)), ((2, 3), ())], op="index_put"),
+    OpRecord("index_put_mask", lambda T, x, v: x.index_put((x > 0,), v), [((3, 2), ())],
+             op="index_put"),
     OpRecord("select_scatter", lambda T, x, s: T.select_scatter(x, s, 1, -1),
              [((2, 3), (2,)), ((3, 2, 2), (3, 2))]),
     OpRecord("slice_scatter", lambda T, x, s: T.slice_scatter(x, s, 0, 1, None, 2),
