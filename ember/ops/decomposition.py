@@ -1,11 +1,16 @@
 """Matrix functions and decompositions behind ``ember.linalg``: inv, det, slogdet, solve,
-cholesky, qr, svd, svdvals, eigh, eigvalsh, pinv, lstsq, matrix_exp, matrix_norm, norm.
+solve_triangular, cholesky, qr, svd, svdvals, eigh, eigvalsh, pinv, lstsq, lu / lu_factor /
+lu_solve, matrix_exp, matrix_power, matrix_rank, matrix_norm, norm, cond, tensorinv,
+tensorsolve, the ``*_ex`` forms, and the older ``torch.*`` spellings (inverse, det, logdet,
+slogdet, cholesky, cholesky_solve, cholesky_inverse, svd, qr, pinverse, triangular_solve,
+lu_unpack, matrix_exp, matrix_power).
 
 Contract: PyTorch's signatures, named-tuple results, batching over leading dims and error
 messages (``LinAlgError`` for singular and non-positive-definite inputs). Forwards are NumPy's
-LAPACK calls; backward rules are PyTorch's (FunctionsManual.cpp) written in ember ops, so they
-differentiate again, and each node has a forward-mode rule. Decompositions whose factors are
-unique only up to sign (svd, eigh) follow NumPy's LAPACK choice of sign.
+LAPACK calls (LU and triangular solves are vectorised NumPy, so SciPy is not needed); backward
+rules are PyTorch's (FunctionsManual.cpp) written in ember ops, so they differentiate again,
+and each node has a forward-mode rule. Decompositions whose factors are unique only up to sign
+(svd, eigh) follow NumPy's LAPACK choice of sign.
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
-"""Matrix products: mm, mv, dot, bmm, outer and ``matmul`` in all its broadcasting cases.
+"""Matrix products and matrix-shaped helpers: mm, mv, dot, vdot, inner, outer, bmm, matmul,
+addmm/addmv/addr/baddbmm/addbmm (+ in-place forms), einsum, tensordot, kron, multi_dot,
+chain_matmul, trace, diagonal (a view), diag, diag_embed, diagflat, diagonal_scatter,
+tril/triu (+ in-place), cross / linalg.cross, vecdot, vander, adjoint.
 
 Contract: ``matmul`` decomposes as PyTorch does, so graphs read the same: 1-D·1-D is ``dot``,
-2-D·2-D ``mm``, 2-D·1-D ``mv``, 1-D·2-D an unsqueezed ``mm``, N-D·2-D folds the batch into rows
-of one ``mm`` (``UnsafeViewBackward0`` of ``MmBackward0``), and the rest broadcasts batch dims
-into a ``bmm``. Both operands must share a dtype (PyTorch does not promote here). Shape errors
-carry PyTorch's messages.
+2-D·2-D ``mm``, 2-D·1-D ``mv``, 1-D·2-D an unsqueezed ``mm``, an N-D·(1 or 2)-D product folds
+into one ``mm`` when PyTorch's ``should_fold`` does (``UnsafeViewBackward0`` of ``MmBackward0``),
+and the rest broadcasts batch dims into a ``bmm``. Both operands must share a dtype (PyTorch
+does not promote here). einsum, tensordot, inner, kron and multi_dot are compositions of these
+ops, as in PyTorch, so their graphs and grad_fn names match. Shape and dtype errors carry
+PyTorch's messages.
 """
 
 from __future__ import annotations
