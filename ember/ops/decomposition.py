@@ -158,21 +158,18 @@ def _cofactor(A, det):
     eps = np.finfo(A._data.dtype).eps
     if np.all(np.abs(d) > eps * 1e3) or A._data.shape[-1] == 0:
         return det.unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A))
+    from .join import cat
+    from .scan import cumprod
+
     u, s, vh = linalg_svd(A)
     sign = linalg_det(u) * linalg_det(vh)
     n = s._data.shape[-1]
-    # the product of all singular values but the i-th, without dividing by zero
-    rest = [s.narrow(-1, j, 1) for j in range(n)]
-    prods = []
-    for i in range(n):
-        p = None
-        for j in range(n):
-            if j != i:
-                p = rest[j] if p is None else p * rest[j]
-        prods.append(p if p is not None else s.narrow(-1, 0, 1) * 0 + 1)
-    from .join import cat
-
-    d_prod = cat(prods, -1) * sign.unsqueeze(-1)
+    # the product of all singular values but the i-th, without dividing by zero: exclusive
+    # cumulative products from the left and from the right
+    one = s.narrow(-1, 0, 1) * 0 + 1
+    left = cat([one, cumprod(s, -1).narrow(-1, 0, n - 1)], -1)
+    right = cat([one, cumprod(s.flip(-1), -1).narrow(-1, 0, n - 1)], -1).flip(-1)
+    d_prod = left * right * sign.unsqueeze(-1)
     return (u * d_prod.unsqueeze(-2)) @ vh
 
 
