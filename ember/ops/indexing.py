@@ -1,7 +1,7 @@
 """Indexing: select, slice, narrow, narrow_copy, ``__getitem__`` (basic and advanced),
-index_put (the write side of advanced indexing), select_scatter/slice_scatter (the write side
-of select and slicing), and the scatter-with-accumulation that advanced indexing's backward
-uses.
+index_put (the write side of advanced indexing), select_scatter/slice_scatter/
+diagonal_scatter (the write side of select, slicing and diagonal), and the
+scatter-with-accumulation that advanced indexing's backward uses.
 
 Contract: basic indexing (ints, slices with positive steps, None, ...) returns views, recorded
 as PyTorch records them (one SelectBackward0/SliceBackward0/UnsqueezeBackward0 per indexed
@@ -462,6 +462,59 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     return _embed(SliceScatterBackward0, input, src, key)
 
 
+def _diagonal_scatter_vjp(ctx, g):
+    offset, dim1, dim2 = ctx.args
+    gx = gs = None
+    if ctx.next_functions[0][0] is not None:
+        zero = wrap(np.zeros((), dtype=g._data.dtype))
+        gx = _diagonal_scatter(g, zero, offset, dim1, dim2)
+    if ctx.next_functions[1][0] is not None:
+        gs = g.diagonal(offset, dim1, dim2)
+    return gx, gs
+
+
+def _diagonal_scatter_jvp(ctx, dx, ds):
+    shape, dtype = ctx._meta[0]
+    dx = dx if dx is not None else wrap(np.zeros(shape, dtype=dtype))
+    ds = ds if ds is not None else wrap(np.zeros((), dtype=dtype))
+    return _diagonal_scatter(dx, ds, *ctx.args)
+
+
+DiagonalScatterBackward0 = node_class("DiagonalScatterBackward0", _diagonal_scatter_vjp,
+                                      _diagonal_scatter_jvp)
+
+
+def _diagonal(a, offset, d1, d2):
+    """``(view, rows)``: ``a`` with dims d1, d2 moved last, and the diagonal's row indices."""
+    moved = np.moveaxis(a, (d1, d2), (-2, -1))
+    n1, n2 = moved.shape[-2:]
+    rows = np.arange(max(0, -offset), max(max(0, -offset), min(n1, n2 - offset)))
+    return moved, rows
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """``input`` with its diagonal (as ``input.diagonal(offset, dim1, dim2)`` reads it)
+    replaced by ``src``."""
+    a = input._data
+    d1, d2 = _wrap_dim(dim1, a.ndim), _wrap_dim(dim2, a.ndim)
+    moved, rows = _diagonal(a, offset, d1, d2)
+    want = moved.shape[:-2] + (rows.size,)
+    if src._data.shape != want:
+        raise RuntimeError(
+            "expected src to have a size equal to the slice of self. src size = "
+            f"{_fmt_list(src._data.shape)}, slice size = {_fmt_list(want)}")
+    return _diagonal_scatter(input, src, offset, d1, d2)
+
+
+def _diagonal_scatter(input, src, offset, d1, d2):
+    out = input._data.copy()
+    moved, rows = _diagonal(out, offset, d1, d2)  # a view of out: writes land in out
+    moved[..., rows, rows + offset] = src._data
+    if STATE.enabled and recording(input, src):
+        return record(DiagonalScatterBackward0, out, (input, src), args=(offset, d1, d2))
+    return wrap(out)
+
+
 def _narrow_copy_vjp(ctx, g):
     d, start, length, shape = ctx.args
     zeros = wrap(np.zeros(shape, dtype=g._data.dtype))
@@ -487,6 +540,6 @@ def narrow_copy(input, dim, start, length):
 # ==== registration =========================================================================
 
 for _name in ("select", "narrow", "index_put", "select_scatter", "slice_scatter",
-              "narrow_copy"):
+              "narrow_copy", "diagonal_scatter"):
     register(globals()[_name], _name)
 register(getitem, "__getitem__", function=False)

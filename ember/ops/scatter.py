@@ -930,6 +930,22 @@ def nonzero(input, *, as_tuple=False):
     return wrap(np.argwhere(a).astype(np.int64))
 
 
+def unravel_index(indices, shape):
+    """The coordinates in ``shape`` of flat ``indices`` (taken modulo the size, as PyTorch
+    does), one int64 tensor per dim."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    idx = indices._data
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    n = int(np.prod(shape))
+    flat = np.mod(idx.astype(np.int64), n) if n else idx.astype(np.int64)
+    return tuple(wrap(c.astype(np.int64)) for c in np.unravel_index(flat, shape))
+
+
 def argwhere(input):
     return wrap(np.argwhere(input._data).astype(np.int64))
 
@@ -1012,5 +1028,6 @@ for _name in ("gather", "scatter", "scatter_add", "scatter_reduce", "index_selec
               "unique_consecutive"):
     register(globals()[_name], _name)
 register(put, "put")
+register(unravel_index, "unravel_index", method=False)
 register_inplace(scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill,
                  masked_scatter, put, index_reduce)

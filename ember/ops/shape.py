@@ -419,6 +419,16 @@ def _mT(input):
     return transpose(input, -2, -1)
 
 
+def adjoint(input):
+    """The conjugate transpose of the last two dims, as a view (a transpose for real tensors)."""
+    nd = input._data.ndim
+    if nd < 2:
+        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of "
+                           f"matrices. Got {nd}-D tensor.")
+    out = transpose(input, -2, -1)
+    return out.conj() if input._data.dtype.kind == "c" else out
+
+
 def movedim(input, source, destination):
     """A view with dims ``source`` moved to positions ``destination`` (the rest keep their
     order)."""
@@ -761,7 +771,7 @@ def unsqueeze_(self, dim):
 # ==== registration =========================================================================
 
 for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "ravel",
-              "permute", "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis",
+              "permute", "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis", "adjoint",
               "squeeze", "unsqueeze", "expand", "expand_as", "broadcast_to", "sum_to_size",
               "clone", "contiguous"):
     register(globals()[_name], _name)

@@ -49,6 +49,7 @@ VIEWS = {
     "split_with_sizes": lambda x: x.split_with_sizes([1, 2])[1],
     "repeat_interleave": lambda x: x.repeat_interleave(2, 0),
     "unfold": lambda x: x.unfold(1, 2, 1),
+    "adjoint": lambda x: x.adjoint(),
 }
 
 
@@ -200,6 +201,14 @@ ERRORS = {
     "unfold_neg_size": lambda T: _x(T, 3, 4).unfold(1, -1, 1),
     "unfold_0d": lambda T: _x(T).unfold(0, 2, 1),
     "broadcast_tensors": lambda T: T.broadcast_tensors(_x(T, 3), _x(T, 2)),
+    "adjoint_1d": lambda T: _x(T, 3).adjoint(),
+    "diagonal_scatter_size": lambda T: T.diagonal_scatter(_x(T, 3, 3), _x(T, 3), 1),
+    "unravel_index": lambda T: (T.unravel_index(T.tensor([4, 11, 12, -1]), (3, 4)),
+                                T.unravel_index(T.tensor(5), (3, 4)),
+                                T.unravel_index(T.tensor([[1, 2]]), 4),
+                                T.unravel_index(T.tensor([1], dtype=T.int32), (3, 4))),
+    "unravel_index_float": lambda T: T.unravel_index(T.tensor([1.0]), (3, 4)),
+    "unravel_index_neg_shape": lambda T: T.unravel_index(T.tensor([1]), (3, -4)),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
