@@ -332,6 +332,9 @@ def _unsafe_view(t, shape):
 
 def outer(input, vec2):
     """Outer product of two 1-D tensors."""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D")
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
@@ -374,6 +377,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     data = a @ b
     if alpha != 1:
         data *= alpha
+    _check_expand(input._data.shape, data.shape)
     # NOTE: as PyTorch, beta == 0 ignores input (nan and inf in it do not propagate)
     bias = input._data if beta == 1 else input._data * beta if beta != 0 else \
         np.zeros_like(input._data)
@@ -448,15 +452,7 @@ def _scaled(node_cls, prod_data, input, x, y, beta, alpha):
     product's shape, with PyTorch's expand message)."""
     shape = prod_data.shape
     bias = input._data
-    if len(bias.shape) > len(shape) or not _broadcastable(bias.shape, shape) or \
-            np.broadcast_shapes(bias.shape, shape) != shape:
-        lead = len(shape) - len(bias.shape)
-        i = next((i for i in range(len(shape)) if i >= lead and bias.shape[i - lead] != 1
-                  and bias.shape[i - lead] != shape[i]), len(shape) - 1)
-        raise RuntimeError(
-            f"The expanded size of the tensor ({shape[i]}) must match the existing size "
-            f"({bias.shape[i - lead]}) at non-singleton dimension {i}.  Target sizes: "
-            f"{list(shape)}.  Tensor sizes: {list(bias.shape)}")
+    _check_expand(bias.shape, shape)
     data = prod_data * alpha if alpha != 1 else prod_data
     if beta == 0:
         # NOTE: as in PyTorch, beta == 0 ignores input (nan and inf in it do not propagate)
@@ -471,6 +467,19 @@ def _scaled(node_cls, prod_data, input, x, y, beta, alpha):
                                                                y if rx else None),
                           args=(beta, alpha))
     return wrap(data)
+
+
+def _check_expand(bias_shape, shape):
+    """PyTorch's error when the bias cannot expand to the product's shape (checked from the
+    last dim)."""
+    lead = len(shape) - len(bias_shape)
+    for i in range(len(shape) - 1, max(lead, 0) - 1, -1):
+        b = bias_shape[i - lead]
+        if b != 1 and b != shape[i]:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({shape[i]}) must match the existing size "
+                f"({b}) at non-singleton dimension {i}.  Target sizes: {list(shape)}.  Tensor "
+                f"sizes: {list(bias_shape)}")
 
 
 def _addmv_grads(g, x, y):
@@ -973,6 +982,8 @@ def trace(input):
     a = input._data
     if a.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
+    if a.dtype == np.bool_:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     data = np.trace(a)
     if a.dtype.kind in "biu":
         data = np.asarray(data, dtype=np.int64)

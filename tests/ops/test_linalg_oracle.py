@@ -337,6 +337,19 @@ def _o(T, *shape, dtype=_F):
     lambda T: T.linalg.norm(_o(T, 3), "fro"),
     lambda T: T.linalg.matrix_norm(_o(T, 2, 2), dtype=T.float64),
     lambda T: T.linalg.matrix_norm(_o(T, 2, 2), dim=(0, 0)),
+    lambda T: T.outer(_o(T, 2), _o(T, 2, 2)),
+    lambda T: T.outer(_o(T, 2, 2), _o(T, 2)),
+    lambda T: T.addmm(_o(T, 3, 3), _o(T, 2, 2), _o(T, 2, 2)),
+    lambda T: T.addmm(_o(T, 3), _o(T, 2, 2), _o(T, 2, 2)),
+    lambda T: T.addmm(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L),
+                      alpha=2),
+    lambda T: T.trace(_o(T, 2, 2, dtype="bool")),
+    lambda T: T.trace(_o(T, 2, 2, dtype="int32")),
+    lambda T: T.tril(_o(T, 2, 2, dtype="bool")),
+    lambda T: T.diag(_o(T, 2, dtype="bool")),
+    lambda T: T.kron(T.tensor(2.0), T.tensor(3.0)),
+    lambda T: T.inner(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L)),
+    lambda T: T.mv(_o(T, 2, 2, dtype=_L), _o(T, 2, dtype=_L)),
 ])
 def test_dtypes_and_edge_cases(case):
     same(case)
