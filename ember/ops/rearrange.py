@@ -166,9 +166,9 @@ def repeat(input, *sizes):
     return wrap(data)
 
 
-def tile(input, dims):
+def tile(input, *dims):
     """``repeat`` with ``dims`` padded with leading ones to the input's rank."""
-    reps = _sizes((dims,))
+    reps = _sizes(dims)
     nd = input._data.ndim
     if len(reps) < nd:
         reps = (1,) * (nd - len(reps)) + reps

@@ -550,6 +550,8 @@ EDGES = {
     "split_sizes_tensor_list": lambda T: _e(T, 4).split((2,2)),
     "unbind_neg": lambda T: _e(T, 2, 3).unbind(-1),
     "chunk_dim": lambda T: _e(T, 2, 5).chunk(2, dim=1),
+    "tile_varargs": lambda T: (_e(T, 2).tile(2, 2), _e(T, 2).tile(3), T.tile(_e(T, 2), [2])),
+    "repeat_list": lambda T: (_e(T, 2).repeat([2, 1]), _e(T, 2).repeat(T.Size([3]))),
     "roll_0d": lambda T: _e(T).roll(1),
     "roll_empty": lambda T: _e(T, 0).roll(1),
     "flip_0d": lambda T: _e(T).flip(0),
