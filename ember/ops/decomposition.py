@@ -1758,6 +1758,26 @@ def qr(input, some=True, *, out=None):
 _QR_WARNED = []  # PyTorch warns once per process
 
 
+_lu_with_info_type = _result_type("_lu_with_info", ("LU", "pivots", "infos"))
+
+
+def lu(A, pivot=True, get_infos=False, out=None):
+    """``torch.lu``: ``(LU, pivots)`` (and ``infos`` with ``get_infos``) as ``lu_factor``."""
+    lu_, piv, info = linalg_lu_factor_ex(A, pivot=pivot)
+    return _lu_with_info_type(lu_, piv, info) if get_infos else (lu_, piv)
+
+
+def lu_solve(b, LU_data, LU_pivots, *, out=None):
+    """``torch.lu_solve``: ``linalg.lu_solve(LU_data, LU_pivots, b)``."""
+    return linalg_lu_solve(LU_data, LU_pivots, b)
+
+
+def nuclear_norm(input, dim=None, keepdim=False, *, dtype=None):
+    """``torch.nuclear_norm``: the sum of singular values over ``dim`` (the last two dims)."""
+    return linalg_matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim,
+                              dtype=dtype)
+
+
 def pinverse(input, rcond=1e-15):
     """``torch.pinverse``: ``linalg.pinv`` with ``rcond`` as the relative tolerance."""
     return linalg_pinv(input, rtol=rcond)
@@ -1775,3 +1795,6 @@ for _name, _fn in (("inverse", inverse), ("det", det), ("slogdet", slogdet), ("l
                    ("pinverse", pinverse), ("triangular_solve", triangular_solve)):
     register(_fn, _name)
 register(lu_unpack, "lu_unpack", method=False)
+register(lu, "lu")
+register(lu_solve, "lu_solve")
+register(nuclear_norm, "nuclear_norm", method=False)

@@ -323,3 +323,12 @@ RECORDS += [
     OpRecord("chain_matmul", lambda T, a, b, c: T.chain_matmul(a, b, c),
              [((2, 3), (3, 4), (4, 2))]),
 ]
+
+RECORDS += [
+    OpRecord("lu", lambda T, x: T.lu(x)[0], [((3, 3),), ((2, 3, 3),)]),
+    OpRecord("lu_solve", lambda T, b, x: T.lu_solve(b, *T.lu(x)),
+             extra=lambda rng: [(rng.uniform(-1, 1, (3, 2)), _sq(3, 3)(rng))]),
+    OpRecord("nuclear_norm", lambda T, x: T.nuclear_norm(x), [((3, 2),)]),
+    OpRecord("nuclear_norm_dim", lambda T, x: T.nuclear_norm(x, (0, 2), keepdim=True),
+             [((3, 2, 2),)], op="nuclear_norm"),
+]

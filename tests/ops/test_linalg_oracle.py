@@ -433,3 +433,13 @@ def test_vander_and_chain_matmul():
     same(lambda T: T.linalg.vander(T.tensor([1.0]), N=1))
     same(lambda T: T.linalg.vander(T.tensor(1.0)))
     same(lambda T: T.chain_matmul(_t(T, 2, 2, rg=True)), warnings_too=False)
+
+
+def test_torch_lu_forms():
+    def fn(T):
+        a = _pd(T)
+        r = T.lu(a, get_infos=True)
+        lu, piv = a.lu()
+        return (type(T.lu(a)).__name__, type(r).__name__, r[2], lu, piv,
+                _t(T, 3, 2).lu_solve(lu, piv))
+    same(fn)
