@@ -58,6 +58,15 @@ _lstsq_type = _result_type("linalg_lstsq", ("solution", "residuals", "rank", "si
 
 
 # ---- shared checks and helpers ----
+_WARNED = set()  # deprecation warnings already given: PyTorch gives each once per process
+
+
+def _warn_once(key, message):
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
 def _mT(x):
     return x.transpose(-2, -1)
 
@@ -386,20 +395,15 @@ def linalg_cholesky(A, *, upper=False, out=None):
     return _cholesky(A, upper, LinalgCholeskyExBackward0)
 
 
-_CHOLESKY_WARNED = []  # PyTorch warns once per process
-
-
 def cholesky(input, upper=False, *, out=None):
     """``torch.cholesky`` (deprecated in PyTorch, which warns once)."""
-    if not _CHOLESKY_WARNED:
-        _CHOLESKY_WARNED.append(True)
-        warnings.warn(
-            "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed "
-            "in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
-            "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
-            "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce "
-            "equivalent results for all valid (symmetric positive definite) inputs.",
-            UserWarning, stacklevel=2)
+    _warn_once(
+        "cholesky",
+        "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed "
+        "in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
+        "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
+        "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce "
+        "equivalent results for all valid (symmetric positive definite) inputs.")
     return _cholesky(input, upper, CholeskyBackward0)
 
 
@@ -1706,6 +1710,13 @@ TriangularSolveBackward0 = node_class("TriangularSolveBackward0", _triangular_so
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     """``torch.triangular_solve``: ``(X, A.clone())`` with ``op(A) X = b`` for triangular
     ``A`` (``op(A) = A^T`` when ``transpose``)."""
+    _warn_once(
+        "triangular_solve",
+        "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand "
+        "will be removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its "
+        "arguments reversed and does not return a copy of one of the inputs.\nX = "
+        "torch.triangular_solve(B, A).solution\nshould be replaced with\nX = "
+        "torch.linalg.solve_triangular(A, B).")
     a, bb = A._data, b._data
     if a.ndim < 2 or bb.ndim < 2:
         raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, but "
@@ -1744,18 +1755,15 @@ def svd(input, some=True, compute_uv=True, *, out=None):
 
 def qr(input, some=True, *, out=None):
     """``torch.qr``: ``linalg.qr`` in 'reduced' (``some``) or 'complete' mode."""
-    if not _QR_WARNED:
-        _QR_WARNED.append(True)
-        warnings.warn(
-            "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
-            "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
-            "parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\nQ, R = "
-            "torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
+    _warn_once(
+        "qr",
+        "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
+        "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
+        "parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\nQ, R = "
+        "torch.linalg.qr(A, 'reduced' if some else 'complete')")
     q, r = linalg_qr(input, "reduced" if some else "complete")
     return _torch_qr_type(q, r)
 
-
-_QR_WARNED = []  # PyTorch warns once per process
 
 
 _lu_with_info_type = _result_type("_lu_with_info", ("LU", "pivots", "infos"))
@@ -1763,17 +1771,36 @@ _lu_with_info_type = _result_type("_lu_with_info", ("LU", "pivots", "infos"))
 
 def lu(A, pivot=True, get_infos=False, out=None):
     """``torch.lu``: ``(LU, pivots)`` (and ``infos`` with ``get_infos``) as ``lu_factor``."""
+    _warn_once(
+        "lu",
+        "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex "
+        "and will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, "
+        "compute_pivots)\nshould be replaced with\nLU, pivots = torch.linalg.lu_factor(A, "
+        "compute_pivots)\nand\nLU, pivots, info = torch.lu(A, compute_pivots, "
+        "get_infos=True)\nshould be replaced with\nLU, pivots, info = "
+        "torch.linalg.lu_factor_ex(A, compute_pivots)")
     lu_, piv, info = linalg_lu_factor_ex(A, pivot=pivot)
     return _lu_with_info_type(lu_, piv, info) if get_infos else (lu_, piv)
 
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
     """``torch.lu_solve``: ``linalg.lu_solve(LU_data, LU_pivots, b)``."""
+    _warn_once(
+        "lu_solve",
+        "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in "
+        "a future PyTorch release.\nNote that torch.linalg.lu_solve has its arguments "
+        "reversed.\nX = torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = "
+        "torch.linalg.lu_solve(LU, pivots, B)")
     return linalg_lu_solve(LU_data, LU_pivots, b)
 
 
 def nuclear_norm(input, dim=None, keepdim=False, *, dtype=None):
     """``torch.nuclear_norm``: the sum of singular values over ``dim`` (the last two dims)."""
+    _warn_once(
+        "nuclear_norm",
+        "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will be "
+        "removed in a future PyTorch release. Please use `linalg.matrix_norm(A, 'nuc', dim, "
+        "keepdim)` instead")
     return linalg_matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim,
                               dtype=dtype)
 
