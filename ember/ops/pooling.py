@@ -1,4 +1,4 @@
-"""Pooling: max_pool1d/2d/3d (return_indices), avg_pool1d/2d, adaptive_avg_pool1d/2d/3d,
+"""Pooling: max_pool1d/2d/3d (return_indices), avg_pool1d/2d/3d, adaptive_avg_pool1d/2d/3d,
 adaptive_max_pool1d/2d.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
@@ -21,10 +21,10 @@ import numpy as np
 from ..autograd.grad_mode import STATE
 from ._jvp import linear
 from ._registry import node_class, record, record_multi, recording, register, wrap
-from .conv import windows
-from .resize import _constant_pad, _fold, separable, separable_node
+from .conv import _conv_t
+from .resize import _constant_pad, separable, separable_node
 
-FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
               "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
               "adaptive_max_pool1d", "adaptive_max_pool2d", "max_pool1d_with_indices",
               "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
@@ -282,59 +282,84 @@ def _divisor(size, k, s, p, out, count_include_pad):
 
 def _avg_vjp(ctx, g):
     in_shape, k, s, p, out, inv, extra = ctx.args
-    lead = tuple(in_shape[:-2])
-    m = math.prod(lead)
-    h, w = in_shape[-2:]
-    gs = (g * wrap(inv.astype(g._data.dtype))).reshape(1, m, 1, out[0] * out[1])
-    cols = gs.expand(1, m, k[0] * k[1], out[0] * out[1]).reshape(1, m * k[0] * k[1], -1)
-    full = _fold(cols, (h + extra[0], w + extra[1]), k, (1, 1), p, s)
+    nd = len(k)
+    m = math.prod(in_shape[:-nd])
+    spatial = tuple(in_shape[-nd:])
+    gs = (g * wrap(inv.astype(g._data.dtype))).reshape((m, 1) + tuple(out))
+    ones = wrap(np.ones((1, 1) + tuple(k), dtype=g._data.dtype))
+    # NOTE: spreading each window's share back over the window is the transposed
+    # convolution with a kernel of ones (an ember op, so this rule differentiates again).
+    full = _conv_t(gs, ones, None, s, p, (1,) * nd, 1,
+                   tuple(si + e for si, e in zip(spatial, extra)))
     if any(extra):
-        full = _constant_pad(full, [0, -extra[1], 0, -extra[0]], 0.0)
+        crop = []
+        for e in reversed(extra):
+            crop += [0, -e]
+        full = _constant_pad(full, crop, 0.0)
     return (full.reshape(in_shape),)
 
 
 def _avg_jvp(ctx, t):
-    return _avg_apply(t, ctx.args)
+    return _avg_apply(t, ctx.args, type(ctx))
 
 
 AvgPool2DBackward0 = node_class("AvgPool2DBackward0", _avg_vjp, linear(_avg_jvp))
+AvgPool3DBackward0 = node_class("AvgPool3DBackward0", _avg_vjp, linear(_avg_jvp))
 
 
-def _avg_apply(input, args):
+def _avg_apply(input, args, node_cls):
     in_shape, k, s, p, out, inv, extra = args
+    nd = len(k)
     a = input._data
-    flat = a.reshape((1, -1) + a.shape[-2:])
-    padded = np.pad(flat, [(0, 0), (0, 0), (p[0], p[0] + extra[0]), (p[1], p[1] + extra[1])])
-    v = windows(padded, k, s, (1, 1))[:, :, :out[0], :out[1]]
+    flat = a.reshape((1, -1) + a.shape[-nd:])
+    padded = np.pad(flat, [(0, 0), (0, 0)] + [(pi, pi + e) for pi, e in zip(p, extra)])
+    sums = None
+    for idx in np.ndindex(*k):
+        sl = tuple(slice(i, i + si * (oi - 1) + 1, si) for i, si, oi in zip(idx, s, out))
+        part = padded[(Ellipsis,) + sl]
+        sums = part.copy() if sums is None else np.add(sums, part, out=sums)
     if a.dtype.kind in "iu":
         # NOTE: integer input: PyTorch divides in the integer type (truncating toward zero).
-        sums = v.sum(axis=(-2, -1))
         data = np.fix(sums / np.rint(1.0 / inv)).astype(a.dtype)
     else:
-        data = v.sum(axis=(-2, -1)) * inv.astype(a.dtype)
-    data = data.reshape(a.shape[:-2] + tuple(out))
+        data = sums * inv.astype(a.dtype)
+    data = data.reshape(a.shape[:-nd] + tuple(out))
     if STATE.enabled and recording(input):
-        return record(AvgPool2DBackward0, data, (input,), args=args)
+        return record(node_cls, data, (input,), args=args)
     return wrap(data)
+
+
+def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, node_cls):
+    a = input._data
+    _check_input(a, nd)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    k, s, p, _, out = _geometry(a, nd, kernel_size, stride, padding, 1, ceil_mode)
+    spatial = a.shape[-nd:]
+    if divisor_override is not None:
+        div = np.full(out, float(divisor_override))
+    else:
+        div = np.ones(())
+        for si, ki, st, pi, o in zip(spatial, k, s, p, out):
+            div = np.multiply.outer(div, _divisor(si, ki, st, pi, o, count_include_pad))
+    extra = tuple(max(0, (o - 1) * st + ki - si - 2 * pi)
+                  for o, st, ki, si, pi in zip(out, s, k, spatial, p))
+    return _avg_apply(input, (a.shape, k, s, p, out, 1.0 / div, extra), node_cls)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """2-D average pooling over ``(N, C, H, W)`` (or ``(C, H, W)``)."""
-    a = input._data
-    _check_input(a, 2)
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
-    k, s, p, _, out = _geometry(a, 2, kernel_size, stride, padding, 1, ceil_mode)
-    h, w = a.shape[-2:]
-    if divisor_override is not None:
-        div = np.full(out, float(divisor_override))
-    else:
-        div = np.outer(_divisor(h, k[0], s[0], p[0], out[0], count_include_pad),
-                       _divisor(w, k[1], s[1], p[1], out[1], count_include_pad))
-    extra = tuple(max(0, (o - 1) * st + ki - si - 2 * pi)
-                  for o, st, ki, si, pi in zip(out, s, k, (h, w), p))
-    return _avg_apply(input, (a.shape, k, s, p, out, 1.0 / div, extra))
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, AvgPool2DBackward0)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """3-D average pooling over ``(N, C, D, H, W)`` (or ``(C, D, H, W)``)."""
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, AvgPool3DBackward0)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
