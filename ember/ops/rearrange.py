@@ -16,6 +16,7 @@ from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
+from .shape import _kw
 
 
 def _dims_arg(dims, nd):
@@ -33,8 +34,9 @@ FlipBackward0 = node_class("FlipBackward0", _flip_vjp, linear(
     lambda ctx, dx: flip(dx, ctx.args[0])))
 
 
-def flip(input, *dims):
+def flip(input, *dims, **kw):
     """Reverse the order of elements along ``dims``."""
+    dims = _kw("flip", dims, kw, "dims")
     if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
         dims = dims[0]
     a = input._data
@@ -148,9 +150,9 @@ def _sizes(sizes):
     return tuple(int(s) for s in sizes)
 
 
-def repeat(input, *sizes):
+def repeat(input, *sizes, **kw):
     """Tile the tensor ``sizes[i]`` times along dim ``i`` (leading new dims allowed)."""
-    reps = _sizes(sizes)
+    reps = _sizes(_kw("repeat", sizes, kw, "repeats"))
     a = input._data
     if len(reps) < a.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
@@ -166,9 +168,9 @@ def repeat(input, *sizes):
     return wrap(data)
 
 
-def tile(input, *dims):
+def tile(input, *dims, **kw):
     """``repeat`` with ``dims`` padded with leading ones to the input's rank."""
-    reps = _sizes(dims)
+    reps = _sizes(_kw("tile", dims, kw, "dims"))
     nd = input._data.ndim
     if len(reps) < nd:
         reps = (1,) * (nd - len(reps)) + reps

@@ -242,6 +242,18 @@ def _fmt_list(xs):
     return "[" + ", ".join(str(x) for x in xs) + "]"
 
 
+def _kw(op, args, kw, name):
+    """The positional sizes ``args``, or PyTorch's keyword form (``reshape(shape=...)``)."""
+    for k in kw:
+        if k != name:
+            if not args:
+                raise TypeError(f'{op}() missing 1 required positional arguments: "{name}"')
+            raise TypeError(f"{op}() got an unexpected keyword argument '{k}'")
+    if name in kw:
+        return (kw[name],)
+    return args
+
+
 def _shape_arg(shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = shape[0]
@@ -256,10 +268,10 @@ def _nocopy_reshape(a, shape):
         return None
 
 
-def reshape(input, *shape):
+def reshape(input, *shape, **kw):
     """A tensor with the same data and a new shape: a view when possible, else a copy."""
     a = input._data
-    shape = _infer_shape(_shape_arg(shape), a.size)
+    shape = _infer_shape(_shape_arg(_kw("reshape", shape, kw, "shape")), a.size)
     if shape == a.shape:
         data = a.view()
         return _view_op(ViewBackward0, input, data, (_np_reshape, (shape,)), (a.shape,))
@@ -272,10 +284,13 @@ def reshape(input, *shape):
     return wrap(data)
 
 
-def view(input, *shape):
+def view(input, *shape, **kw):
     """A view with a new shape (or, given a dtype, reinterpreted bits); never copies."""
     from .. import dtypes as _dt
 
+    if "dtype" in kw:
+        shape = (kw.pop("dtype"),)
+    shape = _kw("view", shape, kw, "size")
     if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
         return wrap(input._data.view(shape[0].np))
     a = input._data
@@ -350,9 +365,9 @@ TransposeBackward0 = node_class("TransposeBackward0", _transpose_vjp, _TRANSPOSE
 TBackward0 = node_class("TBackward0", _transpose_vjp, _TRANSPOSED)
 
 
-def permute(input, *dims):
+def permute(input, *dims, **kw):
     """A view with dimensions reordered."""
-    dims = _shape_arg(dims)
+    dims = _shape_arg(_kw("permute", dims, kw, "dims"))
     nd = input._data.ndim
     if len(dims) != nd:
         raise RuntimeError(
@@ -494,9 +509,9 @@ ExpandBackward0 = node_class("ExpandBackward0", _expand_vjp, linear(
     lambda ctx, dx: dx.expand(ctx._meta[0][0])))
 
 
-def expand(input, *sizes):
+def expand(input, *sizes, **kw):
     """A view broadcasting size-1 dims to ``sizes`` (-1 keeps a dim); no memory is copied."""
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(_kw("expand", sizes, kw, "size"))
     shape = input._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(
