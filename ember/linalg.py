@@ -7,7 +7,7 @@ differentiable (rules in ember ops, so to any order) with forward-mode rules.
 
 from __future__ import annotations
 
-from .ops.decomposition import _LinAlgError as LinAlgError
+from .ops.decomposition import _LinAlgError as LinAlgError  # noqa: F401 - public, not an op
 from .ops.decomposition import linalg_cholesky as cholesky
 from .ops.decomposition import linalg_cholesky_ex as cholesky_ex
 from .ops.decomposition import linalg_cond as cond
@@ -43,7 +43,8 @@ from .ops.linalg import linalg_vecdot as vecdot
 from .ops.linalg import matmul, multi_dot
 from .ops.reduction import linalg_vector_norm as vector_norm
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
+# NOTE: LinAlgError is public (ember.linalg.LinAlgError) but not an op, so not in __all__.
+__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
            "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
            "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
            "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",

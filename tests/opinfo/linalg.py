@@ -332,3 +332,12 @@ RECORDS += [
     OpRecord("nuclear_norm_dim", lambda T, x: T.nuclear_norm(x, (0, 2), keepdim=True),
              [((3, 2, 2),)], op="nuclear_norm"),
 ]
+
+RECORDS += [
+    OpRecord("linalg_matrix_rank", lambda T, x: T.linalg.matrix_rank(x), [((3, 3),), ((2, 4, 3),)],
+             gradcheck=False, op="linalg.matrix_rank"),
+    OpRecord("linalg_matrix_rank_tol", lambda T, x: T.linalg.matrix_rank(x, atol=0.5, rtol=0.1),
+             [((3, 2),)], gradcheck=False, op="linalg.matrix_rank"),
+    OpRecord("linalg_vector_norm", lambda T, x: T.linalg.vector_norm(x, 3, dim=-1),
+             [((2, 3),)], op="linalg.vector_norm"),
+]
