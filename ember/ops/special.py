@@ -194,13 +194,19 @@ def _bessel_i_fallback(nu, x, scaled):
     return out
 
 
+_MAX_SHIFT = 10000
+
+
 def _shift_up(x, step, limit=12.0):
     """Apply ``step(acc, z, mask)`` while ``z < limit`` (z += 1 each time): the recurrence
-    that moves an argument into the asymptotic series' range."""
+    that moves an argument into the asymptotic series' range.
+
+    NOTE: a negative argument takes |x| steps (as in Cephes, which PyTorch uses); arguments
+    below -_MAX_SHIFT are left short of ``limit`` and the caller gives them NaN."""
     z = x.copy()
     acc = np.zeros_like(x)
     finite = z[np.isfinite(z)]
-    n = int(np.ceil(limit - finite.min())) if finite.size else 0
+    n = int(np.ceil(limit - max(finite.min(), -_MAX_SHIFT))) if finite.size else 0
     for _ in range(max(n, 0)):
         m = z < limit
         if not m.any():
@@ -290,8 +296,11 @@ def _zeta_fallback(s, q):
     """Hurwitz zeta(s, q) for s > 1 (one s for all q)."""
     def step(acc, z, m):
         acc[m] += z[m] ** -s
+    # NOTE: the Euler-Maclaurin terms grow with s (rising factorials), so the shift goes to
+    # z >= 12 + s, where they shrink at least ~(2 pi)^-2 per term.
+    limit = 12.0 + s
     with np.errstate(divide="ignore", invalid="ignore"):
-        acc, z = _shift_up(q, step)
+        acc, z = _shift_up(q, step, limit)
         total = acc + z ** (1.0 - s) / (s - 1.0) + 0.5 * z ** -s
         rising = float(s)  # s (s + 1) ... (s + 2j - 2)
         fact = 2.0  # (2j)!
@@ -302,7 +311,8 @@ def _zeta_fallback(s, q):
             fact *= (2 * j + 1) * (2 * j + 2)
             zpow = zpow / (z * z)
     poles = (q <= 0) & (q == np.floor(q))
-    if s != int(s):
+    total = np.where(z < limit, np.nan, total)
+    if not float(s).is_integer():
         # NOTE: a negative q with a non-integer s has a complex (q + k)^-s: NaN.
         poles_nan = q < 0
         total = np.where(poles_nan, np.nan, total)
