@@ -436,6 +436,9 @@ def setitem(self, key, value):
     if advanced:
         # ints, slices and None select a view first, as in PyTorch (see split_key)
         basic, adv = split_key(items)
+        if isinstance(value, Tensor) and value._data.ndim == 0 and \
+                value._data.dtype != self._data.dtype:
+            value = value.to(self.dtype)  # a 0-dim value is cast like a number; others aren't
         index_put_(self if basic is None else basic_index(self, basic), adv, value)
         return
     target = self.__getitem__(key)

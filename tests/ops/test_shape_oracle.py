@@ -644,6 +644,7 @@ INTERPLAY = {
     "setitem_int_on_int": lambda T: _set(T.arange(3), 0, 2.7),
     "setitem_list_scalar": lambda T: _set(T.arange(3), [0, 0], 2),
     "setitem_basic_casts": lambda T: _set(_e(T, 3), 1, T.tensor(2.5)),
+    "setitem_advanced_0d_casts": _run(lambda T, x: _set(x * 1, x > 0, T.tensor(1.0))),
     "setitem_advanced_no_cast": lambda T: _set(_e(T, 3), [1], T.tensor([2.5])),
     "split_inplace_err": lambda T: (_e(T, 4, grad=True) * 1).split(2)[0].add_(1),
     "unbind_inplace_err": lambda T: (_e(T, 4, grad=True) * 1).unbind()[0].add_(1),
