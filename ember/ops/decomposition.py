@@ -1710,6 +1710,13 @@ TriangularSolveBackward0 = node_class("TriangularSolveBackward0", _triangular_so
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     """``torch.triangular_solve``: ``(X, A.clone())`` with ``op(A) X = b`` for triangular
     ``A`` (``op(A) = A^T`` when ``transpose``)."""
+    a, bb = A._data, b._data
+    if a.ndim < 2 or bb.ndim < 2:
+        raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, but "
+                           f"it has {bb.ndim} dimensions instead" if bb.ndim < 2 else
+                           "torch.triangular_solve: Expected A to have at least 2 dimensions, but "
+                           f"it has {a.ndim} dimensions instead")
+    # NOTE: PyTorch checks the arguments before it warns
     _warn_once(
         "triangular_solve",
         "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand "
@@ -1717,12 +1724,6 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
         "arguments reversed and does not return a copy of one of the inputs.\nX = "
         "torch.triangular_solve(B, A).solution\nshould be replaced with\nX = "
         "torch.linalg.solve_triangular(A, B).")
-    a, bb = A._data, b._data
-    if a.ndim < 2 or bb.ndim < 2:
-        raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, but "
-                           f"it has {bb.ndim} dimensions instead" if bb.ndim < 2 else
-                           "torch.triangular_solve: Expected A to have at least 2 dimensions, but "
-                           f"it has {a.ndim} dimensions instead")
     op = np.swapaxes(a, -1, -2) if transpose else a
     data = _tri_solve_data(op, bb, upper != transpose, True, unitriangular)
     data = np.ascontiguousarray(data.astype(np.result_type(a, bb), copy=False))
