@@ -407,6 +407,22 @@ def _special_np(scipy_name, fallback):
     return forward
 
 
+def _check_full_float(kernel, a):
+    """PyTorch's error for the kernels with no half/bfloat16 version (ndtri, zeta...)."""
+    if a.dtype.kind == "V" or a.dtype.itemsize == 2:
+        from .. import dtypes as _dt
+
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{_dt.from_np(a.dtype).scalar_name}'")
+
+
+def _full_float_only(kernel, forward):
+    def checked(a):
+        _check_full_float(kernel, a)
+        return forward(a)
+    return checked
+
+
 def _digamma_np(a):
     sp = _scipy()
     if sp is not None:
@@ -477,13 +493,16 @@ def _erfcx_vjp(g, x, out):
 
 
 ndtri, SpecialNdtriBackward0 = unary_op(
-    "ndtri", "SpecialNdtriBackward0", _special_np("ndtri", _ndtri_fallback), _ndtri_vjp, "out",
+    "ndtri", "SpecialNdtriBackward0",
+    _full_float_only("ndtri_cpu", _special_np("ndtri", _ndtri_fallback)), _ndtri_vjp, "out",
     doc="The inverse of the standard normal CDF.")
 log_ndtr, SpecialLogNdtrBackward0 = unary_op(
-    "log_ndtr", "SpecialLogNdtrBackward0", _special_np("log_ndtr", _log_ndtr_fallback),
+    "log_ndtr", "SpecialLogNdtrBackward0",
+    _full_float_only("log_ndtr_cpu", _special_np("log_ndtr", _log_ndtr_fallback)),
     _log_ndtr_vjp, "x,out", doc="``log(ndtr(x))``, accurate far in the left tail.")
 erfcx, SpecialErfcxBackward0 = unary_op(
-    "erfcx", "SpecialErfcxBackward0", _special_np("erfcx", _erfcx_fallback), _erfcx_vjp,
+    "erfcx", "SpecialErfcxBackward0",
+    _full_float_only("erfcx_cpu", _special_np("erfcx", _erfcx_fallback)), _erfcx_vjp,
     "x,out", doc="The scaled complementary error function ``exp(x^2) erfc(x)``.")
 
 
@@ -677,6 +696,7 @@ def zeta(input, other):
     """The Hurwitz zeta function ``sum_k (other + k) ** -input`` (``torch.special.zeta``)."""
     scalar_self = not isinstance(input, Tensor)
     input, other, ad, bd, rt = _float_operands("zeta", input, other)
+    _check_full_float("zeta_cpu", np.empty(0, rt))
     data = _hurwitz_zeta_np(ad, bd).astype(rt, copy=False)
     if STATE.enabled and recording(input, other):
         if scalar_self:
@@ -836,6 +856,7 @@ def _polynomial_np(name, x, n):
 def _polynomial(name):
     def op(input, n):
         input, n, x, nd, rt = _float_operands(name, input, n)
+        _check_full_float(f"{name}_cpu", np.empty(0, rt))
         with np.errstate(all="ignore"):
             data = _polynomial_np(name, x.astype(np.float64), np.asarray(nd, dtype=np.float64))
         return wrap(data.astype(rt, copy=False))
@@ -861,6 +882,7 @@ legendre_polynomial_p = _polynomial("legendre_polynomial_p")
 def spherical_bessel_j0(input):
     """``sin(x) / x`` (1 at 0); no gradient, as in PyTorch."""
     a = float_data(input._data)
+    _check_full_float("spherical_bessel_j0_cpu", a)
     with np.errstate(invalid="ignore", divide="ignore"):
         data = np.where(a == 0, 1.0, np.sin(a) / np.where(a == 0, 1.0, a))
     return wrap(np.asarray(data).astype(a.dtype, copy=False))
@@ -868,11 +890,13 @@ def spherical_bessel_j0(input):
 
 def modified_bessel_i0(input):
     """``i0`` without a gradient (``torch.special.modified_bessel_i0``)."""
+    _check_full_float("modified_bessel_i0_cpu", float_data(input._data))
     return wrap(i0(input.detach())._data)
 
 
 def modified_bessel_i1(input):
     """``i1`` without a gradient (``torch.special.modified_bessel_i1``)."""
+    _check_full_float("modified_bessel_i1_cpu", float_data(input._data))
     return wrap(i1(input.detach())._data)
 
 
