@@ -497,3 +497,108 @@ for _fn in (max_pool1d, max_pool2d, max_pool3d, avg_pool1d, adaptive_avg_pool1d,
             max_pool1d_with_indices):
     register(_fn, method=False)
 register(_adaptive_max_pool1d_pair, "adaptive_max_pool1d", method=False)
+
+
+# ---- max_unpool ---------------------------------------------------------------------------
+
+def _unpool_vjp(ctx, g):
+    idx, = ctx.saved_tensors
+    in_shape, nd = ctx.args
+    m = math.prod(in_shape[:-nd])
+    return (g.reshape(m, -1).gather(-1, idx.reshape(m, -1)).reshape(in_shape),)
+
+
+def _unpool_jvp(ctx, t):
+    idx, = ctx.saved_tensors
+    return _unpool(t, idx, ctx._meta[0][0], type(ctx))
+
+
+MaxUnpool2DBackward0 = node_class("MaxUnpool2DBackward0", _unpool_vjp, linear(_unpool_jvp))
+
+
+def _unpool(input, indices, out_shape, node_cls):
+    a, idx = input._data, indices._data
+    nd = 2
+    m = math.prod(a.shape[:-nd])
+    plane = math.prod(out_shape[-nd:])
+    flat = idx.reshape(m, -1)
+    bad = (flat < 0) | (flat >= plane)
+    if bad.any():
+        raise RuntimeError(f"Found an invalid max index: {int(flat[bad][0])} (output volumes are "
+                           f"of size {out_shape[-2]}x{out_shape[-1]})")
+    data = np.zeros((m, plane), dtype=a.dtype)
+    data[np.arange(m)[:, None], flat] = a.reshape(m, -1)
+    data = data.reshape(out_shape)
+    if STATE.enabled and recording(input):
+        return record(node_cls, data, (input,), save=(indices,), args=(a.shape, nd))
+    return wrap(data)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d: each value put back at its index, zeros elsewhere."""
+    a, idx = input._data, indices._data
+    if idx.dtype != np.int64:
+        from ..dtypes import from_np
+
+        raise RuntimeError(f"elements in indices should be type int64 but got: "
+                           f"{from_np(idx.dtype).scalar_name}")
+    if idx.shape != a.shape:
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(a.shape)}) but got indices tensor with shape: "
+                           f"{list(idx.shape)}")
+    k = _ntuple(kernel_size, 2)
+    s = k if stride is None else _ntuple(stride, 2)
+    p = _ntuple(padding, 2)
+    default = [(a.shape[-2 + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(2)]
+    if output_size is None:
+        size = default
+    else:
+        size = list(output_size)[-2:] if len(output_size) == a.ndim else list(output_size)
+        for i, (want, d) in enumerate(zip(size, default)):
+            lo, hi = d - s[i], d + s[i]
+            if not lo < want < hi:
+                raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {i} must be '
+                                 f"between {lo} and {hi})")
+    return _unpool(input, indices, a.shape[:-2] + tuple(size), MaxUnpool2DBackward0)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool1d."""
+    k = _as_2d(kernel_size, 1)
+    s = k if stride is None else _as_2d(stride, 1)
+    size = None if output_size is None else [1] + list(output_size)[-1:]
+    return max_unpool2d(input.unsqueeze(-2), indices.unsqueeze(-2), k, s,
+                        _as_2d(padding, 0), size).squeeze(-2)
+
+
+# ---- lp_pool ------------------------------------------------------------------------------
+# NOTE: PyTorch's composition, kept op for op so the graph (PowBackward0 last) is the same.
+
+def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
+    mx = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}[nd]
+    avg = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}[nd]
+    if norm_type == float("inf"):
+        return mx(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -float("inf"):
+        return -mx(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    size = math.prod(_ntuple(kernel_size, nd))
+    return (out.sign() * out.abs().relu()).mul(size).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling: ``(sum x^p over each window) ^ (1/p)``."""
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """2-D power-average pooling."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """3-D power-average pooling."""
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+FUNCTIONAL += ["max_unpool1d", "max_unpool2d", "lp_pool1d", "lp_pool2d", "lp_pool3d"]

@@ -13,12 +13,13 @@ def _F(T):
     return T.nn.functional
 
 
-def _distinct(*shape):
+def _distinct(*shape, positive=False):
     """Sample maker: distinct values (no ties in max pooling, finite differences stay away
-    from a switch of the maximum)."""
+    from a switch of the maximum); ``positive`` keeps them away from 0 too."""
     def extra(rng):
         n = int(np.prod(shape))
-        yield (rng.permutation(n).reshape(shape) * 0.25 - n * 0.125,)
+        values = rng.permutation(n).reshape(shape) * 0.25
+        yield (values + 0.5 if positive else values - n * 0.125,)
     return extra
 
 
@@ -146,6 +147,22 @@ RECORDS = [
     OpRecord("avg_pool1d", lambda T, x: _F(T).avg_pool1d(x, 3, 2, padding=1,
                                                          count_include_pad=False),
              shapes=[((2, 3, 7),), ((3, 6),)]),
+    OpRecord("max_unpool2d",
+             lambda T, x: _F(T).max_unpool2d(x, T.tensor([[[[0, 3], [10, 14]]] * 2] * 2), 2),
+             shapes=[((2, 2, 2, 2),)]),
+    OpRecord("max_unpool2d_size",
+             lambda T, x: _F(T).max_unpool2d(x, T.tensor([[[0, 6], [16, 22]]] * 2), 2,
+                                             output_size=(5, 5)),
+             shapes=[((2, 2, 2),)], op="max_unpool2d"),
+    OpRecord("max_unpool1d",
+             lambda T, x: _F(T).max_unpool1d(x, T.tensor([[[1, 2, 5]] * 2] * 2), 2),
+             shapes=[((2, 2, 3),)]),
+    OpRecord("lp_pool2d", lambda T, x: _F(T).lp_pool2d(x, 2, 2),
+             shapes=[((2, 2, 4, 5),)], domain=(0.5, 2.0)),
+    OpRecord("lp_pool1d", lambda T, x: _F(T).lp_pool1d(x, 3, 3, stride=2),
+             shapes=[((2, 2, 7),)], domain=(0.5, 2.0)),
+    OpRecord("lp_pool2d_inf", lambda T, x: _F(T).lp_pool2d(x, float("inf"), 2),
+             extra=_distinct(1, 2, 4, 4, positive=True), op="lp_pool2d"),
     OpRecord("adaptive_avg_pool2d", lambda T, x: _F(T).adaptive_avg_pool2d(x, (3, 4)),
              shapes=[((2, 2, 5, 7),), ((2, 6, 3),)]),
     OpRecord("adaptive_avg_pool2d_none", lambda T, x: _F(T).adaptive_avg_pool2d(x, (None, 1)),

@@ -205,3 +205,24 @@ def test_conv_empty_batch(op, x_shape, kwargs):
         y = getattr(T.nn.functional, op)(x, w, **kwargs)
         return (y,) + T.autograd.grad((y * y).sum(), (x, w))
     same(fn)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, F, x: F.max_unpool2d(x[..., :2, :2], T.full((2, 3, 2, 2), 40), 2),
+    lambda T, F, x: F.max_unpool2d(x[..., :2, :2], T.full((2, 3, 2, 1), 0), 2),
+    lambda T, F, x: F.max_unpool2d(x[..., :2, :2], T.full((2, 3, 2, 2), 0), 2,
+                                   output_size=(9, 9)),
+    lambda T, F, x: F.max_unpool2d(x[..., :2, :2], T.full((2, 3, 2, 2), 0.0), 2),
+])
+def test_unpool_errors(call):
+    same(lambda T: call(T, T.nn.functional, _r(T, 2, 3, 4, 4)))
+
+
+def test_unpool_roundtrip():
+    def fn(T):
+        x = T.tensor(np.random.default_rng(6).permutation(72).reshape(2, 4, 9) * 0.5,
+                     requires_grad=True)
+        out, idx = T.nn.functional.max_pool1d(x, 3, return_indices=True)
+        back = T.nn.functional.max_unpool1d(out, idx, 3, output_size=(9,))
+        return back, T.autograd.grad((back * back).sum(), x)
+    same(fn)
