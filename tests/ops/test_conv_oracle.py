@@ -226,3 +226,14 @@ def test_unpool_roundtrip():
         back = T.nn.functional.max_unpool1d(out, idx, 3, output_size=(9,))
         return back, T.autograd.grad((back * back).sum(), x)
     same(fn)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("upsample", dict(scale_factor=2)),
+    ("upsample", dict(size=(4, 5), mode="bilinear")),
+    ("upsample_nearest", dict(size=5)),
+    ("upsample_bilinear", dict(scale_factor=2)),
+])
+def test_upsample_deprecated(name, kwargs):
+    same(lambda T: getattr(T.nn.functional, name)(_r(T, 1, 2, 3, 3, requires_grad=True),
+                                                  **kwargs))
