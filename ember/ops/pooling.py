@@ -1,5 +1,5 @@
 """Pooling: max_pool1d/2d/3d (return_indices), avg_pool1d/2d/3d, adaptive_avg_pool1d/2d/3d,
-adaptive_max_pool1d/2d.
+adaptive_max_pool1d/2d/3d, max_unpool1d/2d, lp_pool1d/2d/3d.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
@@ -444,28 +444,44 @@ def adaptive_avg_pool1d(input, output_size):
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, out)).squeeze(-2)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
-    """Max pooling to ``output_size``; with ``return_indices`` also the flat plane indices."""
+AdaptiveMaxPool3DBackward0 = node_class("AdaptiveMaxPool3DBackward0", _max_pool_vjp,
+                                        _max_pool_jvp)
+
+
+def _adaptive_max(nd, input, output_size, return_indices, name, node_cls):
     a = input._data
-    sizes = _adaptive_sizes(a, 2, output_size, "adaptive_max_pool2d")
-    idx = []
-    for si, o in zip(a.shape[-2:], sizes):
+    sizes = _adaptive_sizes(a, nd, output_size, name)
+    keys = []
+    for i, (si, o) in enumerate(zip(a.shape[-nd:], sizes)):
         start, end = _adaptive_bounds(si, o)
         span = int((end - start).max())
         # NOTE: shorter windows repeat their last element to the longest length: a repeat
         # never changes the maximum nor its first index.
-        idx.append(np.minimum(start[:, None] + np.arange(span)[None, :], end[:, None] - 1))
-    flat = a.reshape((1, -1) + a.shape[-2:])
-    v = flat[:, :, idx[0][:, None, :, None], idx[1][None, :, None, :]]  # (1, M, oh, ow, kh, kw)
-    starts = [i[:, 0] for i in idx]
-    vals, index = _max_from_windows(v, a, 2, starts, (1, 1), sizes)
+        idx = np.minimum(start[:, None] + np.arange(span)[None, :], end[:, None] - 1)
+        shape = [1] * (2 * nd)
+        shape[i], shape[nd + i] = o, span
+        keys.append((idx.reshape(shape), start))
+    flat = a.reshape((1, -1) + a.shape[-nd:])
+    v = flat[(slice(None), slice(None)) + tuple(k for k, _ in keys)]  # (1, M, *O, *K)
+    vals, index = _max_from_windows(v, a, nd, [st for _, st in keys], (1,) * nd, sizes)
     if STATE.enabled and recording(input):
-        outs = record_multi(AdaptiveMaxPool2DBackward0, [vals, index], (input,),
-                            save=(wrap(index),), args=(a.shape, 2, False),
-                            differentiable=(True, False))
+        outs = record_multi(node_cls, [vals, index], (input,), save=(wrap(index),),
+                            args=(a.shape, nd, False), differentiable=(True, False))
     else:
         outs = [wrap(vals), wrap(index)]
     return tuple(outs) if return_indices else outs[0]
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling to ``output_size``; with ``return_indices`` also the flat plane indices."""
+    return _adaptive_max(2, input, output_size, return_indices, "adaptive_max_pool2d",
+                         AdaptiveMaxPool2DBackward0)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """3-D max pooling to ``output_size``."""
+    return _adaptive_max(3, input, output_size, return_indices, "adaptive_max_pool3d",
+                         AdaptiveMaxPool3DBackward0)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -601,4 +617,5 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-FUNCTIONAL += ["max_unpool1d", "max_unpool2d", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
+FUNCTIONAL += ["adaptive_max_pool3d", "max_unpool1d", "max_unpool2d", "lp_pool1d", "lp_pool2d",
+               "lp_pool3d"]
