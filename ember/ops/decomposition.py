@@ -247,6 +247,7 @@ def logdet(input):
     """``log(det(input))``: nan where the determinant is negative."""
     from .select import where
 
+    _check_matrix("logdet", input._data)
     sign, logabs = _slogdet(input, "linalg.slogdet", _slogdet_type)
     nan = wrap(np.asarray(np.nan, dtype=logabs._data.dtype))
     return where(sign < 0, nan, logabs)
@@ -365,9 +366,14 @@ LinalgCholeskyExBackward0 = node_class("LinalgCholeskyExBackward0", _cholesky_vj
 CholeskyBackward0 = node_class("CholeskyBackward0", _cholesky_vjp, _cholesky_jvp)
 
 
-def _cholesky(A, upper, node_cls):
+def _cholesky(A, upper, node_cls, name="linalg.cholesky"):
+    from ..dtypes import from_np
+
     a = A._data
-    _check_matrix("linalg.cholesky", a)
+    if name == "cholesky" and a.dtype.kind not in "fc" and a.ndim >= 2:
+        raise NotImplementedError(
+            f"\"cholesky_cpu\" not implemented for '{from_np(a.dtype).scalar_name}'")
+    _check_matrix(name, a)
     try:
         data = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
@@ -378,7 +384,7 @@ def _cholesky(A, upper, node_cls):
                     np.linalg.cholesky(m[:k, :k])
                 except np.linalg.LinAlgError:
                     raise _LinAlgError(
-                        f"linalg.cholesky: {_batch_prefix(a, b)}The factorization could not be "
+                        f"{name}: {_batch_prefix(a, b)}The factorization could not be "
                         "completed because the input is not positive-definite (the leading "
                         f"minor of order {k} is not positive-definite).") from None
         raise
@@ -404,7 +410,7 @@ def cholesky(input, upper=False, *, out=None):
         "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
         "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce "
         "equivalent results for all valid (symmetric positive definite) inputs.")
-    return _cholesky(input, upper, CholeskyBackward0)
+    return _cholesky(input, upper, CholeskyBackward0, "cholesky")
 
 
 def inverse(input, *, out=None):
@@ -1744,6 +1750,9 @@ _torch_qr_type = _result_type("qr", ("Q", "R"))
 def svd(input, some=True, compute_uv=True, *, out=None):
     """``torch.svd``: ``(U, S, V)`` with ``A = U diag(S) V^T`` (V, not Vh); without
     ``compute_uv``, U and V are zero-filled."""
+    if input._data.ndim < 2:
+        raise RuntimeError("linalg.svd: input should have at least 2 dimensions, but has "
+                           f"{input._data.ndim} dimensions instead")
     if not compute_uv:
         s = linalg_svdvals(input)
         m, n = input._data.shape[-2:]

@@ -443,3 +443,20 @@ def test_torch_lu_forms():
         return (type(T.lu(a)).__name__, type(r).__name__, r[2], lu, piv,
                 _t(T, 3, 2).lu_solve(lu, piv))
     same(fn)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.cholesky(-T.eye(2)),
+    lambda T: T.cholesky(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.cholesky(_o(T, 3)),
+    lambda T: T.inverse(T.zeros(2, 2)),
+    lambda T: T.det(_o(T, 2, 3)),
+    lambda T: T.logdet(_o(T, 2, 3)),
+    lambda T: T.slogdet(_o(T, 2, 3)),
+    lambda T: T.matrix_exp(_o(T, 2, 3)),
+    lambda T: T.matrix_power(_o(T, 2, 3), 2),
+    lambda T: T.pinverse(_o(T, 3)),
+    lambda T: T.svd(_o(T, 3)),
+])
+def test_older_forms_errors(case):
+    same(case, warnings_too=False)
