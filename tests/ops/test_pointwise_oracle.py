@@ -375,6 +375,24 @@ def test_no_gradient_special(fn):
     same(fn)
 
 
+BESSEL = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0",
+          "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1"]
+BESSEL_POINTS = [0.0, -0.0, 1e-8, 0.5, -1.5, 3.9, 4.1, 10.0, 24.9, 25.1, 100.0, -30.0, INF, -INF,
+                 NAN]
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+@pytest.mark.parametrize("name", BESSEL)
+def test_bessel(name, fallback, monkeypatch):
+    if fallback:
+        monkeypatch.setattr(special_ops, "_scipy", lambda: None)
+    # NOTE: PyTorch's float64 J and Y agree with SciPy to ~1e-9 only (its own approximations).
+    same(lambda T: getattr(T.special, name)(T.tensor(BESSEL_POINTS, dtype=T.float64)),
+         rtol=1e-7, atol=1e-12)
+    same(lambda T: getattr(T.special, name)(T.tensor([1, 2])))
+    same(lambda T: getattr(T.special, name)(T.tensor([0.5, 2.0], requires_grad=True)))
+
+
 def test_positive_returns_input_and_special_aliases():
     x = ember.tensor([1.0, -2.0])
     assert ember.positive(x) is x
@@ -418,6 +436,21 @@ def test_fallback_matches_scipy(no_scipy, op, ref, xs, rtol):
     got = fn(ember.tensor(xs))._data
     want = ref(xs)
     np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-300)
+
+
+@pytest.mark.parametrize("name,ref", [
+    ("bessel_j0", sp.j0), ("bessel_j1", sp.j1), ("bessel_y0", sp.y0), ("bessel_y1", sp.y1),
+    ("modified_bessel_k0", sp.k0), ("modified_bessel_k1", sp.k1),
+    ("scaled_modified_bessel_k0", sp.k0e), ("scaled_modified_bessel_k1", sp.k1e),
+])
+def test_bessel_fallback_matches_scipy(no_scipy, name, ref):
+    xs = np.r_[RNG.uniform(-60, 60, 300), RNG.uniform(0, 4, 100), 1e-8, 3.999, 4.0, 24.999,
+               25.0, 200.0, 1e4]
+    got = getattr(ember.special, name)(ember.tensor(xs))._data
+    want = ref(xs)
+    # NOTE: relative accuracy is ~1e-13 except next to the zeros of J and Y, where the
+    # absolute error (~1e-15) is what is bounded.
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-14)
 
 
 @pytest.mark.parametrize("upper,ref", [(False, sp.gammainc), (True, sp.gammaincc)])
