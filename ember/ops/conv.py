@@ -291,7 +291,7 @@ def _check_common(input, weight, bias, s, p, d, groups, transposed):
     if any(pi < 0 for pi in p):
         raise RuntimeError("negative padding is not supported")
     if any(di <= 0 for di in d):
-        raise RuntimeError("dilation should be greater than zero")
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(d)}")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     if w.shape[0] % groups:
@@ -320,6 +320,8 @@ def _check_common(input, weight, bias, s, p, d, groups, transposed):
 # ---- public ops -----------------------------------------------------------------------------
 
 def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):
+    if weight._data.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
     batched = _batched(input._data, nd, name)
     if not batched:
         input = input.unsqueeze(0)
@@ -385,6 +387,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_padding, groups,
                       dilation):
+    if weight._data.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
     batched = _batched(input._data, nd, name)
     if not batched:
         input = input.unsqueeze(0)

@@ -60,11 +60,11 @@ def _geometry(a, nd, kernel_size, stride, padding, dilation, ceil_mode):
         _ntuple(stride, nd)
     p = _ntuple(padding, nd)
     d = _ntuple(dilation, nd)
+    if any(si == 0 for si in s):
+        raise RuntimeError("stride should not be zero")
     if any(ki <= 0 for ki in k):
         raise RuntimeError("kernel_size must be greater than zero, but got " + " ".join(
             f"k{n}: {v}" for n, v in zip("DHW"[3 - nd:], k)))
-    if any(si == 0 for si in s):
-        raise RuntimeError("stride should not be zero")
     if any(di <= 0 for di in d):
         raise RuntimeError("dilation should be greater than zero, but got " + " ".join(
             f"dilation{n}: {v}" for n, v in zip("DHW"[3 - nd:], d)))

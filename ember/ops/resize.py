@@ -142,7 +142,10 @@ def _pad_index(mode, size, lo, hi, dim, shape):
         return np.clip(o, 0, size - 1)
     if lo > size or hi > size:
         raise RuntimeError("Padding value causes wrapping around more than once.")
-    return o % size
+    # NOTE: negative pads crop first; the wrapped values come from the cropped input.
+    start = max(-lo, 0)
+    kept = size - start - max(-hi, 0)
+    return start + np.arange(-max(lo, 0), kept + max(hi, 0)) % kept
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -284,6 +287,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if nd not in (1, 2, 3):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
                                   f"(got {a.ndim}D) for the modes: {_MODES} (got {mode})")
+    if any(o <= 0 for o in sizes):
+        names = "DHW"[3 - nd:]
+        raise RuntimeError(
+            "Input and output sizes should be greater than 0, but got input ("
+            + ", ".join(f"{n}: {v}" for n, v in zip(names, spatial)) + ") and output ("
+            + ", ".join(f"{n}: {v}" for n, v in zip(names, sizes)) + ")")
     if mode in ("nearest", "nearest-exact"):
         exact = mode == "nearest-exact"
         idxs = [_nearest_index(s, o, sc, exact) for s, o, sc in zip(spatial, sizes, scales)]
@@ -410,7 +419,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if a.shape[-2] % (k[0] * k[1]):
         raise RuntimeError(
             f"Expected size of input's dimension 1 to be divisible by the product of "
-            f"kernel_size, but got input.size(1)={a.shape[-2]} and kernel_size={k}")
+            f"kernel_size, but got input.size(1)={a.shape[-2]} and kernel_size={k}.")
     if a.shape[-1] != blocks[0] * blocks[1]:
         raise RuntimeError(
             f"Given output_size={size}, kernel_size={k}, dilation={d}, padding={p}, "

@@ -237,3 +237,42 @@ def test_unpool_roundtrip():
 def test_upsample_deprecated(name, kwargs):
     same(lambda T: getattr(T.nn.functional, name)(_r(T, 1, 2, 3, 3, requires_grad=True),
                                                   **kwargs))
+
+
+def _F(T):
+    return T.nn.functional
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: _F(T).pad(_r(T, 2, 3, 5, requires_grad=True), (-1, 2), mode="reflect"),
+    lambda T: _F(T).pad(_r(T, 2, 3, 5, requires_grad=True), (-1, 2), mode="replicate"),
+    lambda T: _F(T).pad(_r(T, 2, 3, 5, requires_grad=True), (-1, 2), mode="circular"),
+    lambda T: _F(T).pad(T.tensor([[True, False]]), (1, 1)),
+    lambda T: _F(T).pad(T.tensor([[1, 2]]), (1, 1), value=2.7),
+    lambda T: _F(T).pad(_r(T, 3, 4, 5), (1, 2, 2, 1), mode="replicate"),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 4), size=(6,), mode="linear", align_corners=True),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 7, 7), scale_factor=0.4),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 4), scale_factor=2.5, mode="linear"),
+    lambda T: _F(T).interpolate(_r(T, 1, 1, 5, 5), scale_factor=(1.3, 0.7), mode="bilinear",
+                                recompute_scale_factor=True),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 4, 4, 4), scale_factor=2, mode="bilinear"),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 4), size=0),
+    lambda T: _F(T).max_pool1d(_r(T, 3, 6), 2),
+    lambda T: _F(T).max_pool2d(_r(T, 1, 3, 6, 6), 0),
+    lambda T: _F(T).avg_pool1d(_r(T, 1, 3, 6), 2, padding=2),
+    lambda T: _F(T).avg_pool2d(_r(T, 1, 1, 4, 4), 2, stride=()),
+    lambda T: _F(T).conv1d(_r(T, 1, 3, 6), _r(T, 2, 3)),
+    lambda T: _F(T).conv2d(_r(T, 1, 3, 6, 6), _r(T, 2, 3, 3, 3), _r(T, 2, 1)),
+    lambda T: _F(T).conv2d(_r(T, 1, 3, 6, 6), _r(T, 3, 3, 3, 3), groups=0),
+    lambda T: _F(T).conv2d(_r(T, 1, 3, 6, 6), _r(T, 3, 3, 3, 3), dilation=0),
+    lambda T: _F(T).conv1d(_r(T, 2, 2, 7), _r(T, 3, 2, 3), padding="same", dilation=2),
+    lambda T: _F(T).conv_transpose2d(_r(T, 2, 3, 3), _r(T, 2, 3, 2, 2), stride=2),
+    lambda T: _F(T).conv_transpose2d(_r(T, 1, 4, 3, 3), _r(T, 4, 1, 3, 3), groups=2, stride=2,
+                                     output_padding=1),
+    lambda T: _F(T).unfold(T.ones(2, 3, 4, 4), 2, stride=2),
+    lambda T: _F(T).fold(_r(T, 2, 7, 5), (6, 6), 2),
+    lambda T: _F(T).fold(_r(T, 1, 8, 12), (5, 5), 2, dilation=2, stride=1),
+    lambda T: _F(T).adaptive_avg_pool2d(_r(T, 1, 3, 4), (5, 6)),
+])
+def test_edge_cases(call):
+    same(call)
