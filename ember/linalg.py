@@ -14,6 +14,7 @@ from .ops.decomposition import linalg_cond as cond
 from .ops.decomposition import linalg_det as det
 from .ops.decomposition import linalg_eigh as eigh
 from .ops.decomposition import linalg_eigvalsh as eigvalsh
+from .ops.decomposition import linalg_householder_product as householder_product
 from .ops.decomposition import linalg_inv as inv
 from .ops.decomposition import linalg_inv_ex as inv_ex
 from .ops.decomposition import linalg_lstsq as lstsq
@@ -44,8 +45,8 @@ from .ops.linalg import matmul, multi_dot
 from .ops.reduction import linalg_vector_norm as vector_norm
 
 # NOTE: LinAlgError is public (ember.linalg.LinAlgError) but not an op, so not in __all__.
-__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-           "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
-           "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
-           "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
-           "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
+__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",
+           "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex",
+           "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
+           "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
+           "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]

@@ -1742,6 +1742,135 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
     return _triangular_solve_type(wrap(data), wrap(clone))
 
 
+# ---- householder_product ----
+# NOTE [Householder products]: Q = H_0 H_1 ... H_{k-1} E with H_i = I - tau_i v_i v_i^T (v_i is
+# column i of A below the diagonal, with a unit diagonal entry) and E the first n columns of
+# the identity. With prefix P_i = H_0 ... H_{i-1} and suffix S_i = H_{i+1} ... E, dQ is the
+# sum of P_i dH_i S_i, so the gradient meets H_i as G_i = P_i^T G S_i^T: tau_i gets
+# -v_i^T G_i v_i and v_i gets -tau_i (G_i + G_i^T) v_i.
+def _reflectors(A, tau):
+    """The vectors v_i (as columns of an m x k tensor) and the reflectors H_i."""
+    m = A._data.shape[-2]
+    k = tau._data.shape[-1]
+    dtype = A._data.dtype
+    V = A.narrow(-1, 0, k).tril(-1) + wrap(np.eye(m, k, dtype=dtype))
+    eye = wrap(np.eye(m, dtype=dtype))
+    H = [eye - tau.narrow(-1, i, 1).unsqueeze(-1) * (V.narrow(-1, i, 1) @ _mT(V.narrow(-1, i, 1)))
+         for i in range(k)]
+    return V, H
+
+
+def _householder_parts(A, tau):
+    m, n = A._data.shape[-2:]
+    V, H = _reflectors(A, tau)
+    k = len(H)
+    E = wrap(np.eye(m, n, dtype=A._data.dtype))
+    prefix = [None] * (k + 1)
+    suffix = [None] * (k + 1)
+    suffix[k] = E
+    for i in range(k - 1, -1, -1):
+        suffix[i] = H[i] @ suffix[i + 1]
+    for i in range(k):
+        prefix[i + 1] = H[i] if prefix[i] is None else prefix[i] @ H[i]
+    return V, H, prefix, suffix
+
+
+def _householder_vjp(ctx, g):
+    from .join import cat
+
+    A, tau = ctx.saved_tensors
+    m, n = A._data.shape[-2:]
+    V, H, prefix, suffix = _householder_parts(A, tau)
+    k = len(H)
+    gtaus, gvs = [], []
+    for i in range(k):
+        gi = g @ _mT(suffix[i + 1])
+        if prefix[i] is not None:
+            gi = _mT(prefix[i]) @ gi
+        v = V.narrow(-1, i, 1)
+        gtaus.append(-(_mT(v) @ gi @ v).squeeze(-1))
+        gvs.append(-tau.narrow(-1, i, 1).unsqueeze(-1) * ((gi + _mT(gi)) @ v))
+    gtau = cat(gtaus, -1) if k else tau * 0
+    ga = None
+    if ctx.next_functions[0][0] is not None:
+        ga = A * 0
+        if k:
+            # only the entries below the diagonal of the first k columns define v_i
+            gv = cat(gvs, -1).tril(-1)
+            ga = gv if k == n else cat([gv, A.narrow(-1, k, n - k) * 0], -1)
+    return ga, gtau
+
+
+def _householder_jvp(ctx, da, dtau):
+    A, tau = ctx.saved_tensors
+    V, H, prefix, suffix = _householder_parts(A, tau)
+    k = len(H)
+    total = out_zeros(ctx)
+    # the unit diagonal of each v_i is constant: only A's entries below it move
+    dV = da.narrow(-1, 0, k).tril(-1) if da is not None else None
+    for i in range(k):
+        v = V.narrow(-1, i, 1)
+        t = tau.narrow(-1, i, 1).unsqueeze(-1)
+        dh = None
+        if dtau is not None:
+            dh = -(dtau.narrow(-1, i, 1).unsqueeze(-1) * (v @ _mT(v)))
+        if dV is not None:
+            dv = dV.narrow(-1, i, 1)
+            c = -(t * (dv @ _mT(v) + v @ _mT(dv)))
+            dh = c if dh is None else dh + c
+        if dh is None:
+            continue
+        term = dh @ suffix[i + 1]
+        if prefix[i] is not None:
+            term = prefix[i] @ term
+        total = total + term
+    return total
+
+
+LinalgHouseholderProductBackward0 = node_class("LinalgHouseholderProductBackward0",
+                                               _householder_vjp, _householder_jvp)
+
+
+def _householder_data(a, tau):
+    m, n = a.shape[-2:]
+    k = tau.shape[-1]
+    q = np.broadcast_to(np.eye(m, n, dtype=a.dtype), a.shape).copy()
+    for i in range(k - 1, -1, -1):
+        v = np.zeros(a.shape[:-1], dtype=a.dtype)
+        v[..., i] = 1
+        v[..., i + 1:] = a[..., i + 1:, i]
+        w = np.einsum("...m,...mn->...n", v, q)
+        q -= tau[..., i, None, None] * v[..., :, None] * w[..., None, :]
+    return q
+
+
+def linalg_householder_product(A, tau, *, out=None):
+    """The first n columns of the product of Householder reflectors ``I - tau_i v_i v_i^T``
+    (``v_i``: column i of ``A`` below its unit diagonal), as returned by ``geqrf``."""
+    from ..dtypes import from_np
+
+    a, t = A._data, tau._data
+    name = "torch.linalg.householder_product"
+    if a.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if a.shape[-2] < a.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
+                           "input.shape[-1]")
+    if a.shape[-1] < t.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to "
+                           "tau.shape[-1]")
+    if t.ndim != a.ndim - 1 or t.shape[:-1] != a.shape[:-2]:
+        raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to "
+                           f"input.shape[:-2], but got {list(t.shape[:-1])}")
+    if a.dtype != t.dtype:
+        raise RuntimeError(f"{name}: tau dtype {from_np(t.dtype).scalar_name} does not match "
+                           f"input dtype {from_np(a.dtype).scalar_name}")
+    data = _householder_data(a, t)
+    if STATE.enabled and recording(A, tau):
+        return record(LinalgHouseholderProductBackward0, data, (A, tau), save=(A, tau))
+    return wrap(data)
+
+
 # ---- older torch.* forms ----
 _torch_svd_type = _result_type("svd", ("U", "S", "V"))
 _torch_qr_type = _result_type("qr", ("Q", "R"))
@@ -1835,3 +1964,4 @@ register(lu_unpack, "lu_unpack", method=False)
 register(lu, "lu")
 register(lu_solve, "lu_solve")
 register(nuclear_norm, "nuclear_norm", method=False)
+register(linalg_householder_product, "orgqr")

@@ -341,3 +341,11 @@ RECORDS += [
     OpRecord("linalg_vector_norm", lambda T, x: T.linalg.vector_norm(x, 3, dim=-1),
              [((2, 3),)], op="linalg.vector_norm"),
 ]
+
+RECORDS += [
+    OpRecord("linalg_householder_product",
+             lambda T, a, tau: T.linalg.householder_product(a, tau),
+             [((3, 2), (2,)), ((4, 3), (2,)), ((2, 3, 2), (2, 1)), ((3, 3), (3,))],
+             domain=(-1.0, 1.0), op="linalg.householder_product"),
+    OpRecord("orgqr", lambda T, a, tau: T.orgqr(a, tau), [((3, 2), (2,))], domain=(-1.0, 1.0)),
+]

@@ -460,3 +460,15 @@ def test_torch_lu_forms():
 ])
 def test_older_forms_errors(case):
     same(case, warnings_too=False)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.linalg.householder_product(_t(T, 2, 3), _t(T, 2)),
+    lambda T: T.linalg.householder_product(_t(T, 3, 2), _t(T, 3)),
+    lambda T: T.linalg.householder_product(_t(T, 2, 3, 2), _t(T, 3, 2)),
+    lambda T: T.linalg.householder_product(_t(T, 3, 2).float(), _t(T, 2)),
+    lambda T: T.linalg.householder_product(_t(T, 3), _t(T, 2)),
+    lambda T: T.linalg.householder_product(_t(T, 3, 2, rg=True), _t(T, 0)),
+])
+def test_householder_product(case):
+    same(case)
