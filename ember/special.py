@@ -3,7 +3,7 @@ xlogy, xlog1py, gammaln, digamma, psi, polygamma, multigammaln, gammainc, gammai
 entr, i0/i0e/i1/i1e, ndtr, ndtri, log_ndtr, exp2, expm1, log1p, sinc, round, softmax,
 log_softmax, logsumexp), and its no-gradient functions (the Chebyshev, Hermite, Laguerre and
 Legendre polynomials; bessel_j0/j1/y0/y1, modified_bessel_i0/i1/k0/k1 and their scaled k0/k1,
-spherical_bessel_j0).
+spherical_bessel_j0, airy_ai).
 
 Contract: the same names and signatures as PyTorch; each is the ember op of the same meaning,
 so gradients (any order) and forward-mode rules come with it.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .ops._registry import OPS as _OPS
 from .ops.special import (
+    airy_ai,
     bessel_j0,
     bessel_j1,
     bessel_y0,
@@ -72,7 +73,7 @@ __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit",
            "laguerre_polynomial_l", "legendre_polynomial_p", "modified_bessel_i0",
            "modified_bessel_i1", "spherical_bessel_j0", "bessel_j0", "bessel_j1", "bessel_y0",
            "bessel_y1", "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
-           "scaled_modified_bessel_k1"]
+           "scaled_modified_bessel_k1", "airy_ai"]
 
 psi = digamma
 gammainc = igamma

@@ -521,6 +521,67 @@ def _bessel_k_fallback(nu, x, scaled):
     return out.reshape(x.shape)
 
 
+# NOTE: Airy's Ai: its Maclaurin series for |x| < 2, K_{1/3} (the same trapezoid) for x >= 2
+# and J_{+-1/3} by Schlaefli's integrals (Gauss-Legendre) or Hankel for x <= -2.
+
+def _bessel_j_frac(nu, z):
+    """J_nu(z) for z > 0 and non-integer nu: Schlaefli's integrals (Gauss-Legendre) below 25,
+    Hankel's expansion beyond."""
+    out = np.empty_like(z)
+    small = z < 25.0
+    zs = z[small]
+    if zs.size:
+        t1, w1 = np.polynomial.legendre.leggauss(80 + int(np.ceil(zs.max())))
+        theta, wt = (t1 + 1) * np.pi / 2, w1 * np.pi / 2
+        t2, w2 = np.polynomial.legendre.leggauss(160)
+
+        def integrals(v):
+            first = (np.cos(nu * theta[None, :] - v[:, None] * np.sin(theta)[None, :]) * wt).sum(1)
+            top = np.arcsinh((45.0 + 2.0) / v) + 2.0
+            tt = (t2[None, :] + 1) / 2 * top[:, None]
+            ww = w2[None, :] / 2 * top[:, None]
+            second = (np.exp(-v[:, None] * np.sinh(tt) - nu * tt) * ww).sum(1)
+            return (first - math.sin(nu * math.pi) * second) / math.pi
+        out[small] = _chunks(zs, integrals)
+    zb = z[~small]
+    if zb.size:
+        p, q = _hankel(nu, zb)
+        chi = zb - (nu / 2 + 0.25) * np.pi
+        out[~small] = np.sqrt(2 / (np.pi * zb)) * (p * np.cos(chi) - q * np.sin(chi))
+    return out
+
+
+_AI0 = 0.355028053887817239
+_AIP0 = 0.258819403792806798
+
+
+def _airy_ai_fallback(x):
+    flat = x.ravel()
+    out = np.full_like(flat, np.nan)
+    near = np.abs(flat) < 2.0
+    xn = flat[near]
+    f = np.ones_like(xn)
+    g = xn.copy()
+    tf, tg = np.ones_like(xn), xn.copy()
+    x3 = xn ** 3
+    for k in range(1, 40):
+        tf = tf * x3 / ((3 * k - 1) * (3 * k))
+        tg = tg * x3 / ((3 * k) * (3 * k + 1))
+        f = f + tf
+        g = g + tg
+    out[near] = _AI0 * f - _AIP0 * g
+    pos = (flat >= 2.0) & np.isfinite(flat)
+    xp = flat[pos]
+    zeta = 2.0 / 3.0 * xp ** 1.5
+    out[pos] = np.sqrt(xp / 3.0) / np.pi * _bessel_k_fallback(1.0 / 3.0, zeta, False)
+    neg = (flat <= -2.0) & np.isfinite(flat)
+    y = -flat[neg]
+    zeta = 2.0 / 3.0 * y ** 1.5
+    js = _bessel_j_frac(1.0 / 3.0, zeta) + _bessel_j_frac(-1.0 / 3.0, zeta)
+    out[neg] = np.sqrt(y) / 3.0 * js
+    return out.reshape(x.shape)  # NaN at +-inf, as PyTorch
+
+
 # ---- dispatch: SciPy or the fallback, in the input's dtype ----
 
 def _special_np(scipy_name, fallback):
@@ -1035,7 +1096,7 @@ def _bessel(name, scipy_name, fallback, inf_nan=False):
         sp = _scipy()
         with np.errstate(all="ignore"):
             if sp is not None:
-                data = getattr(sp, scipy_name)(a)
+                data = sp.airy(a)[0] if scipy_name == "__airy_ai" else getattr(sp, scipy_name)(a)
             else:
                 data = fallback(a.astype(np.float64))
         if inf_nan:
@@ -1047,6 +1108,7 @@ def _bessel(name, scipy_name, fallback, inf_nan=False):
     return op
 
 
+airy_ai = _bessel("airy_ai", "__airy_ai", _airy_ai_fallback)
 bessel_j0 = _bessel("bessel_j0", "j0", lambda a: _bessel_j_fallback(0, a), True)
 bessel_j1 = _bessel("bessel_j1", "j1", lambda a: _bessel_j_fallback(1, a), True)
 bessel_y0 = _bessel("bessel_y0", "y0", lambda a: _bessel_y_fallback(0, a), True)

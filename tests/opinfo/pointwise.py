@@ -216,7 +216,7 @@ RECORDS = [
                gradcheck=False, nondiff=(0,), op=f"special.{n}")
       for n in ("spherical_bessel_j0", "modified_bessel_i0", "modified_bessel_i1", "bessel_j0",
                 "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
-                "scaled_modified_bessel_k0", "scaled_modified_bessel_k1")],
+                "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai")],
     OpRecord("floor_divide", lambda T, x, y: T.floor_divide(x, y), [((3,), (3,))],
              domain=(0.5, 3.0), gradcheck=False, nondiff=(0, 1)),
 ]
