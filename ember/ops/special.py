@@ -1,11 +1,15 @@
-"""Special functions: erf, erfc, erfinv, lgamma, digamma, polygamma, logit, xlogy, xlog1py
-(``ember.special`` names too).
+"""Special functions: erf/erfc/erfinv/erfcx, ndtr/ndtri/log_ndtr, lgamma/digamma/polygamma/
+mvlgamma, igamma/igammac, zeta, i0/i0e/i1/i1e, logit, xlogy/xlog1py, entr; and torch.special's
+no-gradient functions (orthogonal polynomials, Bessel J/Y/K, Airy Ai). ``ember.special``
+publishes them under PyTorch's names.
 
-Contract: PyTorch's signatures, values, dtypes and node names; SciPy is used when installed
-(the ``scipy`` extra, imported lazily by ``_scipy``) and a NumPy implementation accurate to
-float64 otherwise (NOTE [special-function fallbacks]); rules in ember ops (twice
-differentiable: erf' and erfinv' are exponentials, lgamma' = digamma, digamma' = polygamma(1),
-polygamma(n)' = polygamma(n + 1)) with elementwise forward-mode rules.
+Contract: PyTorch's signatures, values (including at poles and infinities), dtypes, node names
+and errors; SciPy is used when installed (the ``scipy`` extra, imported lazily by ``_scipy``)
+and a NumPy implementation otherwise, accurate to ~1e-13 relative or better (NOTE
+[special-function fallbacks]); rules in ember ops, so any order of derivative works (erf' and
+erfinv' are exponentials, lgamma' = digamma, digamma' = polygamma(1), polygamma(n)' =
+polygamma(n + 1)), with elementwise forward-mode rules. The layout: the NumPy fallbacks, the
+SciPy-or-fallback dispatch, then the ops family by family.
 """
 
 from __future__ import annotations
