@@ -1,5 +1,6 @@
-"""Comparisons, bitwise and logical ops, isnan/isinf/isfinite, isclose/allclose/equal:
-never differentiable, results are bool (bitwise ops keep the integer dtype).
+"""Comparisons, bitwise, shift and logical ops (and their in-place variants), isnan/isinf/
+isfinite/isposinf/isneginf/isreal/signbit, isclose/allclose/equal: never differentiable,
+results are bool (bitwise ops keep the integer dtype; in-place variants keep self's dtype).
 
 Contract: PyTorch's promotion for the compared operands and its errors (bitwise ops on floats
 raise NotImplementedError naming the kernel).

@@ -1,12 +1,16 @@
-"""Binary elementwise arithmetic (add, sub, mul, div, remainder, pow...) and the operand
-handling every elementwise op shares.
+"""Binary elementwise arithmetic (add, sub, mul, div, remainder, fmod, pow...), binary float
+math (atan2, hypot, copysign, logaddexp/logaddexp2, ldexp, nextafter), the ternary ops (lerp,
+addcmul, addcdiv), heaviside, the ``out=`` path, and the operand handling every elementwise op
+shares.
 
 Contract: each op computes PyTorch's result dtype (``dtypes.binary_result_np``: Python scalars
 are weak), broadcasts like PyTorch (with its error message), and records a node named like
 PyTorch's. Gradients of broadcast inputs are summed back to the input's shape by the engine, so
 the rules here are written for equal shapes. Rules follow NOTE [rules are ember ops] in
-_registry.py; JVPs are elementwise (see _jvp.py). Unary math is in unary.py, selection
-(clamp, where, maximum...) in select.py, comparisons and logic in logic.py.
+_registry.py; JVPs are elementwise (see _jvp.py). Ops PyTorch cannot differentiate
+(floor_divide, heaviside) record its ``NotImplemented`` node, whose backward raises its error.
+Unary math is in unary.py, special functions in special.py, selection (clamp, where,
+maximum, fmax...) in select.py, comparisons and logic in logic.py.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Unary elementwise math: exp/log family, powers and roots, trigonometric and hyperbolic
-functions, sigmoid/relu, abs/sign/rounding, and the fused derivative ops their rules use.
+functions (and their inverses), sinc, deg2rad/rad2deg, sigmoid/relu, abs/sign/sgn/positive,
+rounding (round with decimals, frac), angle, frexp, and the fused derivative ops their rules use.
 
 Contract: one entry per op via ``unary_op`` (forward, what the rule reads, the rule); integer
-inputs give the default float dtype where PyTorch does. JVPs are elementwise (see _jvp.py).
+inputs give the default float dtype where PyTorch does, and dtypes PyTorch's kernels reject
+raise its NotImplementedError. JVPs are elementwise (see _jvp.py).
 """
 
 from __future__ import annotations
