@@ -347,10 +347,13 @@ negative = neg
 def _sign_np(a):
     if a.dtype.kind == "b":
         return a.copy()
-    out = np.sign(a)
+    out = np.asarray(np.sign(a))
     if a.dtype.kind in "fV":
-        # NOTE: PyTorch's sign of NaN is 0 (np.sign gives NaN).
-        out = np.where(np.isnan(out), 0, out).astype(a.dtype, copy=False)
+        # NOTE: PyTorch's sign of NaN is 0 (np.sign gives NaN); abs's backward runs this, so
+        # the common NaN-free case costs one scan.
+        nan = np.isnan(out)
+        if nan.any():
+            out[nan] = 0
     return out
 
 
