@@ -1871,6 +1871,37 @@ def linalg_householder_product(A, tau, *, out=None):
     return wrap(data)
 
 
+# ---- geqrf ----
+_geqrf_type = _result_type("geqrf", ("a", "tau"))
+
+
+def _geqrf_no_derivative(ctx, *grads):
+    raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
+GeqrfBackward0 = node_class("GeqrfBackward0", _geqrf_no_derivative, _geqrf_no_derivative)
+
+
+def geqrf(input, *, out=None):
+    """LAPACK's geqrf: R above the diagonal of ``a``, the Householder vectors below it, and
+    their scales ``tau`` (``householder_product(a, tau)`` is Q). Not differentiable, as in
+    PyTorch (its backward raises)."""
+    a = input._data
+    if a.ndim < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    _check_float("torch.geqrf", a)
+    m, n = a.shape[-2:]
+    if a.size:
+        h, tau = np.linalg.qr(a, mode="raw")
+        h = np.ascontiguousarray(np.swapaxes(h, -1, -2)).astype(a.dtype, copy=False)
+        tau = tau.astype(a.dtype, copy=False)
+    else:
+        h, tau = a.copy(), np.zeros(a.shape[:-2] + (min(m, n),), a.dtype)
+    if STATE.enabled and recording(input):
+        return _geqrf_type(*record_multi(GeqrfBackward0, (h, tau), (input,)))
+    return _geqrf_type(wrap(h), wrap(tau))
+
+
 # ---- older torch.* forms ----
 _torch_svd_type = _result_type("svd", ("U", "S", "V"))
 _torch_qr_type = _result_type("qr", ("Q", "R"))
@@ -1965,3 +1996,4 @@ register(lu, "lu")
 register(lu_solve, "lu_solve")
 register(nuclear_norm, "nuclear_norm", method=False)
 register(linalg_householder_product, "orgqr")
+register(geqrf, "geqrf")

@@ -472,3 +472,14 @@ def test_older_forms_errors(case):
 ])
 def test_householder_product(case):
     same(case)
+
+
+def test_geqrf():
+    def fn(T):
+        a = _t(T, 4, 3, rg=True)
+        r = T.geqrf(a)
+        q = T.linalg.householder_product(*r)
+        return type(r).__name__, r.a, r.tau, q
+    same(fn)
+    same(lambda T: T.geqrf(_t(T, 3, 3, rg=True)).a.sum().backward())
+    same(lambda T: T.geqrf(_t(T, 3)))
