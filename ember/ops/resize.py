@@ -1,5 +1,5 @@
 """Resampling and patches: interpolate (nearest, nearest-exact, linear, bilinear, bicubic,
-trilinear, area), pad (constant,
+trilinear, area) and its deprecated upsample spellings, pixel_shuffle/unshuffle, pad (constant,
 reflect, replicate, circular), unfold/fold.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
@@ -468,3 +468,97 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 
 FUNCTIONAL += ["upsample", "upsample_nearest", "upsample_bilinear"]
+
+
+# ---- pixel_shuffle / pixel_unshuffle --------------------------------------------------------
+# NOTE: each is a fixed permutation of the elements and the other's inverse, so each one's
+# rule is the other op (and its JVP itself).
+
+def _shuffle_array(a, r):
+    *lead, c, h, w = a.shape
+    b = a.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
+    n = len(lead)
+    b = b.transpose(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
+    return np.ascontiguousarray(b).reshape(tuple(lead) + (c // (r * r), h * r, w * r))
+
+
+def _unshuffle_array(a, r):
+    *lead, c, h, w = a.shape
+    b = a.reshape(tuple(lead) + (c, h // r, r, w // r, r))
+    n = len(lead)
+    b = b.transpose(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
+    return np.ascontiguousarray(b).reshape(tuple(lead) + (c * r * r, h // r, w // r))
+
+
+def _shuffle_vjp(ctx, g):
+    return (_unshuffle(g, ctx.args[0]),)
+
+
+def _shuffle_jvp(ctx, t):
+    return _shuffle(t, ctx.args[0])
+
+
+def _unshuffle_vjp(ctx, g):
+    return (_shuffle(g, ctx.args[0]),)
+
+
+def _unshuffle_jvp(ctx, t):
+    return _unshuffle(t, ctx.args[0])
+
+
+PixelShuffleBackward0 = node_class("PixelShuffleBackward0", _shuffle_vjp, linear(_shuffle_jvp))
+PixelUnshuffleBackward0 = node_class("PixelUnshuffleBackward0", _unshuffle_vjp,
+                                     linear(_unshuffle_jvp))
+
+
+def _shuffle(input, r):
+    data = _shuffle_array(input._data, r)
+    if STATE.enabled and recording(input):
+        return record(PixelShuffleBackward0, data, (input,), args=(r,))
+    return wrap(data)
+
+
+def _unshuffle(input, r):
+    data = _unshuffle_array(input._data, r)
+    if STATE.enabled and recording(input):
+        return record(PixelUnshuffleBackward0, data, (input,), args=(r,))
+    return wrap(data)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """``(*, C*r*r, H, W)`` -> ``(*, C, H*r, W*r)``: channels moved into space."""
+    a, r = input._data, int(upscale_factor)
+    if a.ndim < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {a.ndim} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    if a.shape[-3] % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)="
+                           f"{a.shape[-3]} is not divisible by {r * r}")
+    return _shuffle(input, r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """``(*, C, H*r, W*r)`` -> ``(*, C*r*r, H, W)``: the inverse of pixel_shuffle."""
+    a, r = input._data, int(downscale_factor)
+    if a.ndim < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {a.ndim} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    if a.shape[-2] % r:
+        raise RuntimeError(f"pixel_unshuffle expects height to be divisible by "
+                           f"downscale_factor, but input.size(-2)={a.shape[-2]} is not "
+                           f"divisible by {r}")
+    if a.shape[-1] % r:
+        raise RuntimeError(f"pixel_unshuffle expects width to be divisible by "
+                           f"downscale_factor, but input.size(-1)={a.shape[-1]} is not "
+                           f"divisible by {r}")
+    return _unshuffle(input, r)
+
+
+register(pixel_shuffle, method=False)
+register(pixel_unshuffle, method=False)
+FUNCTIONAL += ["pixel_shuffle", "pixel_unshuffle"]

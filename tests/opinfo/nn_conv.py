@@ -109,6 +109,11 @@ RECORDS = [
              lambda T, x: _F(T).interpolate(x, scale_factor=1.5, mode="bicubic",
                                             align_corners=True),
              shapes=[((1, 2, 3, 4),)], op="interpolate"),
+    # ---- pixel_shuffle ----
+    OpRecord("pixel_shuffle", lambda T, x: _F(T).pixel_shuffle(x, 2),
+             shapes=[((2, 8, 2, 3),), ((4, 1, 2),), ((2, 1, 4, 2, 2),)]),
+    OpRecord("pixel_unshuffle", lambda T, x: _F(T).pixel_unshuffle(x, 2),
+             shapes=[((2, 2, 4, 6),), ((1, 2, 2),)]),
     # ---- unfold / fold ----
     OpRecord("unfold", lambda T, x: _F(T).unfold(x, (2, 3), dilation=(1, 2), padding=1,
                                                  stride=2),

@@ -276,3 +276,15 @@ def _F(T):
 ])
 def test_edge_cases(call):
     same(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: T.pixel_shuffle(_r(T, 2, 8, 3, 3), 3),
+    lambda T: T.pixel_shuffle(_r(T, 4, 3), 2),
+    lambda T: T.pixel_shuffle(_r(T, 2, 8, 3, 3), 0),
+    lambda T: T.pixel_unshuffle(_r(T, 2, 8, 3, 4), 2),
+    lambda T: T.pixel_unshuffle(_r(T, 2, 8, 4, 3), 2),
+    lambda T: T.pixel_unshuffle(_r(T, 2, 8, 4, 4, requires_grad=True), 2),
+])
+def test_pixel_shuffle_oracle(call):
+    same(call)
