@@ -136,16 +136,22 @@ def _erfinv_fallback(y, mass=None):
         wl = -np.log(mass)
         x = np.where(w > 36.0, s * np.sqrt(wl - 0.5 * np.log(np.pi * wl)), x)
         tail = mass < 0.5
-        log_t = np.log(mass)
+        # NOTE: in the tails Newton runs on log erfc(|x|) = log(1 - |y|) (1 - |y| is exact
+        # there, and the log makes the function nearly linear), where erf(x) - y would
+        # cancel; erfcx keeps it free of underflow. Each part iterates on its own elements.
+        xt, st, log_t = x[tail], s[tail], np.log(mass[tail])
+        xc, yc = x[~tail], y[~tail]
+        # NOTE: Giles' start is good to ~1e-7, so Newton's quadratic convergence needs two
+        # steps; the tail keeps four for the deep-tail asymptotic start.
+        for _ in range(2):
+            xc = xc - (_erf_fallback(xc) - yc) / ((2.0 / _SQRT_PI) * np.exp(-xc * xc))
         for _ in range(4):
-            # NOTE: in the tails Newton runs on log erfc(|x|) = log(1 - |y|) (1 - |y| is exact
-            # there, and the log makes the function nearly linear), where erf(x) - y would
-            # cancel; erfcx keeps it free of underflow.
-            ax = np.abs(x)
+            ax = np.abs(xt)
             ecx = _erfcx_fallback(ax)
-            step_tail = (np.log(ecx) - ax * ax - log_t) * ecx * (_SQRT_PI / 2.0)
-            dens = (2.0 / _SQRT_PI) * np.exp(-x * x)
-            x = np.where(tail, s * (ax + step_tail), x - (_erf_fallback(x) - y) / dens)
+            xt = st * (ax + (np.log(ecx) - ax * ax - log_t) * ecx * (_SQRT_PI / 2.0))
+        x = x.copy()
+        x[tail] = xt
+        x[~tail] = xc
     x = np.where(mass == 0.0, np.copysign(np.inf, y), x)
     return np.where((mass < 0) | np.isnan(y), np.nan, x)
 
