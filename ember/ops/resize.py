@@ -562,3 +562,84 @@ def pixel_unshuffle(input, downscale_factor):
 register(pixel_shuffle, method=False)
 register(pixel_unshuffle, method=False)
 FUNCTIONAL += ["pixel_shuffle", "pixel_unshuffle"]
+
+
+# ---- affine_grid ----------------------------------------------------------------------------
+
+def _linspace(n, align_corners):
+    if n <= 1:
+        return np.zeros(max(n, 0))
+    steps = np.linspace(-1.0, 1.0, n)
+    return steps if align_corners else steps * (n - 1) / n
+
+
+def _base_grid(spatial, align_corners):
+    """``(prod(spatial), nd + 1)`` rows ``(x, y[, z], 1)``: x runs along the last dim."""
+    axes = [_linspace(n, align_corners) for n in spatial]
+    mesh = np.meshgrid(*axes, indexing="ij")  # one array per spatial dim, outermost first
+    cols = [m.reshape(-1) for m in reversed(mesh)] + [np.ones(math.prod(spatial))]
+    return np.stack(cols, axis=1)
+
+
+def _affine_vjp(ctx, g):
+    base, = ctx.args
+    n = g._data.shape[0]
+    nd = base.shape[1] - 1
+    rows = g.reshape(n, -1, nd).transpose(1, 2)
+    return (rows.matmul(wrap(base.astype(g._data.dtype))),)
+
+
+def _affine_jvp(ctx, t):
+    base, = ctx.args
+    return _affine(t, base, ctx._meta[0][0])
+
+
+AffineGridGeneratorBackward0 = node_class("AffineGridGeneratorBackward0", _affine_vjp,
+                                          linear(_affine_jvp))
+
+
+def _affine(theta, base, out_shape):
+    th = theta._data
+    data = np.matmul(base.astype(th.dtype), th.transpose(0, 2, 1)).reshape(out_shape)
+    if STATE.enabled and recording(theta):
+        return record(AffineGridGeneratorBackward0, data, (theta,), args=(base,))
+    return wrap(data)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """Sampling grid ``(N, *spatial, nd)`` of the affine maps ``theta`` ``(N, nd, nd + 1)``
+    over the normalised output coordinates [-1, 1] (for ``grid_sample``)."""
+    import warnings
+
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                      "align_corners=False since 1.3.0. Please specify align_corners=True if "
+                      "the old behavior is desired. See the documentation of grid_sample for "
+                      "details.", UserWarning, stacklevel=2)
+        align_corners = False
+    th = theta._data
+    size = tuple(int(v) for v in size)
+    if th.dtype.kind != "f":
+        from ..dtypes import from_np
+
+        raise ValueError(f"Expected theta to have floating point type, but got "
+                         f"{from_np(th.dtype)}")
+    if len(size) not in (4, 5):
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
+                                  f"affine transforms, respectively. Got size {size}.")
+    nd = len(size) - 2
+    if th.ndim != 3 or th.shape[1:] != (nd, nd + 1):
+        from .._size import Size
+
+        raise ValueError(f"Expected a batch of {nd}D affine matrices of shape Nx{nd}x{nd + 1} "
+                         f"for size {size}. Got {Size(th.shape)}.")
+    if min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    if th.shape[0] != size[0]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{size[0]}, {nd + 1}] but got: [{th.shape[0]}, {nd + 1}].")
+    base = _base_grid(size[2:], align_corners)
+    return _affine(theta, base, (size[0],) + size[2:] + (nd,))
+
+
+FUNCTIONAL += ["affine_grid"]

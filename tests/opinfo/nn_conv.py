@@ -114,6 +114,13 @@ RECORDS = [
              shapes=[((2, 8, 2, 3),), ((4, 1, 2),), ((2, 1, 4, 2, 2),)]),
     OpRecord("pixel_unshuffle", lambda T, x: _F(T).pixel_unshuffle(x, 2),
              shapes=[((2, 2, 4, 6),), ((1, 2, 2),)]),
+    # ---- affine_grid ----
+    OpRecord("affine_grid",
+             lambda T, th: _F(T).affine_grid(th, (2, 3, 4, 5), align_corners=False),
+             shapes=[((2, 2, 3),)]),
+    OpRecord("affine_grid_3d",
+             lambda T, th: _F(T).affine_grid(th, (1, 1, 2, 1, 3), align_corners=True),
+             shapes=[((1, 3, 4),)], op="affine_grid"),
     # ---- unfold / fold ----
     OpRecord("unfold", lambda T, x: _F(T).unfold(x, (2, 3), dilation=(1, 2), padding=1,
                                                  stride=2),

@@ -288,3 +288,16 @@ def test_edge_cases(call):
 ])
 def test_pixel_shuffle_oracle(call):
     same(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: _F(T).affine_grid(_r(T, 2, 3, 3), (2, 3, 4, 5), align_corners=False),
+    lambda T: _F(T).affine_grid(_r(T, 2, 2, 3), (2, 3, 4), align_corners=False),
+    lambda T: _F(T).affine_grid(_r(T, 2, 2, 3), (2, 3, 0, 5), align_corners=False),
+    lambda T: _F(T).affine_grid(_r(T, 3, 2, 3), (2, 3, 4, 5), align_corners=False),
+    lambda T: _F(T).affine_grid(T.ones(2, 2, 3, dtype=T.int64), (2, 3, 4, 5)),
+    lambda T: _F(T).affine_grid(_r(T, 1, 2, 3), (1, 1, 1, 3), align_corners=False),
+    lambda T: _F(T).affine_grid(_r(T, 1, 2, 3, requires_grad=True), (1, 1, 2, 3)),
+])
+def test_affine_grid_oracle(call):
+    same(call)
