@@ -57,6 +57,44 @@ _eigh_type = _result_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
 _lstsq_type = _result_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 
 
+# ---- out= ----
+def with_out(fn, name=None):
+    """``fn`` taking PyTorch's ``out=``: the result (a tensor, or each part of a named-tuple
+    result) written into ``out`` and ``out`` returned; like PyTorch, not when an argument
+    requires grad (the error names ``name``, PyTorch's underlying op; with ``name`` False the
+    op is a composite one that PyTorch lets write ``out`` anyway)."""
+    import functools
+
+    composite = name is False
+    name = name or fn.__name__
+
+    @functools.wraps(fn)
+    def op(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        from ..autograd.grad_mode import no_grad
+        from .pointwise import write_out
+
+        tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
+        tensors += [t for a in args if isinstance(a, (list, tuple)) for t in a
+                    if isinstance(t, Tensor)]
+        if not composite and STATE.enabled and any(t.requires_grad for t in tensors):
+            raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
+                               "automatic differentiation, but one of the arguments requires "
+                               "grad.")
+        with no_grad():
+            result = fn(*args, **kwargs)
+        if isinstance(out, (tuple, list)):
+            parts = [write_out(name, _same, o, r) for o, r in zip(out, result)]
+            return type(result)(*parts) if type(result) is not tuple else tuple(parts)
+        return write_out(name, _same, out, result)
+    return op
+
+
+def _same(t):
+    return t
+
+
 # ---- shared checks and helpers ----
 _WARNED = set()  # deprecation warnings already given: PyTorch gives each once per process
 
@@ -1984,6 +2022,27 @@ def matrix_exp(input):
     """``torch.matrix_exp``: ``linalg.matrix_exp``."""
     return linalg_matrix_exp(input)
 
+
+# NOTE: every op here taking ``out=`` gets it through ``with_out`` (rules call the same
+# wrapped functions, which cost one extra call without ``out``).
+_OUT_NAMES = {  # the aten op PyTorch's out= error names, or False for composite ops
+    "linalg_inv": "linalg_inv_ex", "inverse": "linalg_inv_ex", "linalg_det": "_linalg_det",
+    "linalg_solve": "_linalg_solve_ex", "linalg_cholesky": "linalg_cholesky_ex",
+    "cholesky": "cholesky", "linalg_svdvals": "_linalg_svd", "linalg_svd": "_linalg_svd",
+    "linalg_eigvalsh": "_linalg_eigh", "linalg_eigh": "_linalg_eigh",
+    "linalg_slogdet": "_linalg_slogdet", "linalg_matrix_power": "matmul",
+    "linalg_matrix_norm": False, "linalg_norm": False, "linalg_cond": False,
+    "linalg_tensorinv": False, "linalg_tensorsolve": False, "linalg_matrix_rank": False,
+    "linalg_inv_ex": None, "linalg_cholesky_ex": None, "linalg_solve_ex": "_linalg_solve_ex",
+    "linalg_qr": None, "linalg_pinv": None, "linalg_solve_triangular": None,
+    "cholesky_solve": None, "cholesky_inverse": None, "linalg_lu": None,
+    "linalg_lu_factor": "linalg_lu_factor_ex", "linalg_lu_factor_ex": None, "lu_unpack": None,
+    "linalg_lu_solve": None, "triangular_solve": None, "linalg_householder_product": None,
+    "geqrf": None, "svd": "_linalg_svd", "qr": "linalg_qr", "lu": "linalg_lu_factor_ex",
+    "lu_solve": "linalg_lu_solve",
+}
+for _name, _out_name in _OUT_NAMES.items():
+    globals()[_name] = with_out(globals()[_name], _out_name)
 
 for _name, _fn in (("inverse", inverse), ("det", det), ("slogdet", slogdet), ("logdet", logdet),
                    ("cholesky", cholesky), ("matrix_exp", matrix_exp),

@@ -21,6 +21,7 @@ from ..dtypes import result_type
 from ..tensor import Tensor
 from ._jvp import linear, out_zeros
 from ._registry import node_class, record, recording, register, wrap
+from .decomposition import with_out
 from .inplace import register_inplace
 from .shape import _ADJOINT, _RESHAPED, _np_reshape, _view_op
 
@@ -1262,6 +1263,10 @@ def cross(input, other, dim=None):
         dim = next((i for i, n in enumerate(shape) if n == 3), -1)
     return linalg_cross(input, other, dim=dim)
 
+
+tensordot = with_out(tensordot, False)
+multi_dot = with_out(multi_dot, "mm")
+chain_matmul = with_out(chain_matmul, "mm")
 
 for _name in ("mm", "mv", "dot", "vdot", "inner", "bmm", "matmul", "outer", "ger", "addmm",
               "addmv", "addr", "baddbmm", "addbmm", "kron", "trace", "diagonal", "diag_embed",

@@ -483,3 +483,19 @@ def test_geqrf():
     same(fn)
     same(lambda T: T.geqrf(_t(T, 3, 3, rg=True)).a.sum().backward())
     same(lambda T: T.geqrf(_t(T, 3)))
+
+
+def test_out_arguments():
+    def fn(T):
+        a = _pd(T)
+        inv, det, sol = T.empty(3, 3, dtype=T.float64), T.empty(0, dtype=T.float64), T.empty(
+            3, dtype=T.float64)
+        q, r = T.empty(3, 3, dtype=T.float64), T.empty(3, 3, dtype=T.float64)
+        res = T.linalg.qr(a, out=(q, r))
+        td = T.empty(2, 2, dtype=T.float64)
+        return (T.linalg.inv(a, out=inv), inv, T.linalg.det(a, out=det), det,
+                T.linalg.solve(a, _t(T, 3), out=sol), sol, q, r,
+                res[0] is q, T.tensordot(_t(T, 2, 3), _t(T, 3, 2), 1, out=td), td)
+    same(fn)
+    same(lambda T: T.linalg.inv(_pd(T).requires_grad_(), out=T.empty(3, 3, dtype=T.float64)))
+    same(lambda T: T.linalg.inv(_pd(T), out=T.empty(2, 2, dtype=T.float64)))
