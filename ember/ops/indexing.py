@@ -172,13 +172,35 @@ def _advanced_index(input, key):
     return wrap(data)
 
 
-def _check_bounds(key, shape):
-    dim = 0
+def _view_shape(key, shape):
+    """The shape after the basic part of ``key`` (ints, slices, None) is applied: the tensor
+    PyTorch applies the index tensors to, and names in its mask errors."""
+    out, dim = [], 0
     for k in key:
         if k is None:
+            out.append(1)
+        elif isinstance(k, slice):
+            out.append(len(range(*k.indices(shape[dim]))))
+            dim += 1
+        elif isinstance(k, (int, np.integer)):
+            dim += 1
+        else:
+            n = k.ndim if k.dtype == bool else 1
+            out.extend(shape[dim:dim + n])
+            dim += n
+    return out + list(shape[dim:])
+
+
+def _check_bounds(key, shape):
+    dim = 0
+    vdim = 0  # the same position in the view the index tensors apply to
+    for k in key:
+        if k is None:
+            vdim += 1
             continue
         if isinstance(k, slice):
             dim += 1
+            vdim += 1
             continue
         if isinstance(k, (int, np.integer)):
             size = shape[dim]
@@ -192,11 +214,13 @@ def _check_bounds(key, shape):
                 if k.shape != shape[dim:dim + k.ndim]:
                     for i, (m, s) in enumerate(zip(k.shape, shape[dim:])):
                         if m != s:
+                            view = _view_shape(key, shape)
                             raise IndexError(
                                 f"The shape of the mask {_fmt_list(k.shape)} at index {i} does "
                                 f"not match the shape of the indexed tensor "
-                                f"{_fmt_list(shape)} at index {dim + i}")
+                                f"{_fmt_list(view)} at index {vdim + i}")
                 dim += k.ndim
+                vdim += k.ndim
                 continue
             size = shape[dim]
             if k.size and (k.max() >= size or k.min() < -size):
@@ -204,6 +228,7 @@ def _check_bounds(key, shape):
                 raise IndexError(
                     f"index {bad} is out of bounds for dimension {dim} with size {size}")
             dim += 1
+            vdim += 1
 
 
 def parse_key(input, key):
@@ -251,7 +276,7 @@ def _as_int(v):
     return int(v)
 
 
-def split_key(items):
+def split_key(items, shape):
     """``(basic, advanced)``: PyTorch applies ints, slices and None first (as views), then the
     tensor indices to that view, so ``x[0, :, t]`` keeps ``t``'s dim in place (NumPy would
     move it first). ``basic`` is None when it is all full slices."""
@@ -268,7 +293,8 @@ def split_key(items):
         else:
             basic.extend([slice(None)] * (k.ndim if k.dtype == bool else 1))
             adv.append(k)
-    if all(isinstance(k, slice) and k == slice(None) for k in basic):
+    dims = [k for k in basic if k is not None]
+    if len(dims) == len(basic) and all(is_full(k, n) for k, n in zip(dims, shape)):
         basic = None
     return basic, tuple(adv)
 
@@ -277,42 +303,63 @@ def getitem(input, key):
     """``input[key]``: basic indexing gives views (select/slice/unsqueeze), advanced copies."""
     items, advanced = parse_key(input, key)
     if advanced:
-        basic, adv = split_key(items)
+        basic, adv = split_key(items, input._data.shape)
+        check_index_shapes(adv)
         base = input if basic is None else basic_index(input, basic)
         return _advanced_index(base, adv)
-    return basic_index(input, items)
+    return basic_index(input, items, bare_slice=isinstance(key, slice))
 
 
-def basic_index(input, items):
+def check_index_shapes(key):
+    """PyTorch's error when the index tensors of ``key`` don't broadcast together (a bool
+    mask counts as one index per dim it covers, of its number of True elements)."""
+    shapes = []
+    for k in key:
+        if isinstance(k, np.ndarray):
+            if k.dtype == bool:
+                shapes.extend([(int(k.sum()),)] * max(k.ndim, 1))
+            else:
+                shapes.append(k.shape)
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together "
+                         "with shapes " + ", ".join(_fmt_list(s) for s in shapes)) from None
+
+
+def is_full(k, size):
+    """Whether slice ``k`` takes a whole dim of ``size`` in order (PyTorch skips those)."""
+    # NOTE: PyTorch tests the slice as written (x[-3:] on a dim of 3 is still sliced)
+    return isinstance(k, slice) and k.start in (None, 0) and k.step in (None, 1) and (
+        k.stop is None or k.stop >= size)
+
+
+def basic_index(input, items, bare_slice=False):
     """The view ``input[items]`` for a parsed key of ints, slices and None."""
     if not (STATE.enabled and recording(input)):
         key = tuple(items) + (Ellipsis,)  # ... keeps a 0-d result a view, not a scalar
         out = wrap(input._data[key])
         _mark_view(out, input, ((_np_index, (key,)),))
         return out
+    if bare_slice:
+        # NOTE: PyTorch's x[a:b] (a bare slice) is always one SliceBackward0, even x[:]
+        return _slice(input, 0, items[0])
     # NOTE: one node per indexed dim, as PyTorch records (x[0, 1:] is SliceBackward0 of
-    # SelectBackward0), so graphs read the same.
+    # SelectBackward0), so graphs read the same; slices taking a whole dim are skipped, and a
+    # key of nothing else is an alias (AliasBackward0).
     out = input
     dim = 0
-    trivial = True
     for k in items:
         if k is None:
             out = unsqueeze(out, dim)
             dim += 1
-            trivial = False
         elif isinstance(k, slice):
-            if k == slice(None):
-                dim += 1
-                continue
-            out = _slice(out, dim, k)
+            if not is_full(k, out._data.shape[dim]):
+                out = _slice(out, dim, k)
             dim += 1
-            trivial = False
         else:
             out = select(out, dim, k)
-            trivial = False
-    if trivial:
-        if len(items) == 1:
-            return _slice(input, 0, slice(None))
+    if out is input:
         return _view_op(AliasBackward0, input, input._data.view(), (_np_reshape, (
             input._data.shape,)))
     return out
@@ -371,6 +418,7 @@ def index_key(input, indices):
     """The parsed key of ``index_put``'s ``indices`` (a tuple of index tensors)."""
     key = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
     items, _ = parse_key(input, key)
+    check_index_shapes(items)
     return tuple(items)
 
 

@@ -31,6 +31,7 @@ from .indexing import (
     as_values,
     basic_index,
     index_key,
+    is_full,
     parse_key,
     put_array,
     split_key,
@@ -367,6 +368,7 @@ def _fill_jvp(ctx, dself, dvalue=None):
 
 FillBackward0 = node_class("FillBackward0", _fill_vjp, _fill_jvp)
 FillBackward2 = node_class("FillBackward2", _fill_vjp, _fill_jvp)
+FillBackward3 = node_class("FillBackward3", _fill_vjp, _fill_jvp)
 ZeroBackward0 = node_class("ZeroBackward0", _fill_vjp, _fill_jvp)
 
 
@@ -423,6 +425,20 @@ def index_put_(self, indices, values, accumulate=False):
     return rebase(self, _put(self, key, values, accumulate))
 
 
+def _fill_all(self, value):
+    check_inplace(self)
+    v = value._data if isinstance(value, Tensor) else value
+    if not (STATE.enabled and recording(self, value)):
+        fill_(self, value)
+        return
+    data = np.full(self._data.shape, v, dtype=self._data.dtype)
+    if isinstance(value, Tensor) and recording(value):
+        out = record(FillBackward3, data, (self, value))
+    else:
+        out = record(FillBackward3, data, (self,))
+    rebase(self, out)
+
+
 def setitem(self, key, value):
     """``self[key] = value``: basic keys copy into a view, advanced keys use index_put_."""
     if not isinstance(value, (Tensor, bool, int, float, complex, np.generic)):
@@ -435,11 +451,18 @@ def setitem(self, key, value):
     items, advanced = parse_key(self, key)
     if advanced:
         # ints, slices and None select a view first, as in PyTorch (see split_key)
-        basic, adv = split_key(items)
+        basic, adv = split_key(items, self._data.shape)
         if isinstance(value, Tensor) and value._data.ndim == 0 and \
                 value._data.dtype != self._data.dtype:
             value = value.to(self.dtype)  # a 0-dim value is cast like a number; others aren't
         index_put_(self if basic is None else basic_index(self, basic), adv, value)
+        return
+    if all(is_full(k, n) for k, n in zip(items, self._data.shape)) and \
+            len(items) <= self._data.ndim and (not isinstance(value, Tensor) or
+                                               value._data.ndim == 0):
+        # NOTE: a key that selects everything (x[:] = v, x[...] = v) fills self itself, as
+        # PyTorch does (FillBackward3), rather than a view of it.
+        _fill_all(self, value)
         return
     target = self.__getitem__(key)
     if isinstance(value, Tensor):

@@ -835,6 +835,17 @@ KEYS = {
     "get_adv_bool_and_int_tensor": lambda T: _e(T, 2, 3)[T.tensor([True, False]), T.tensor([2])],
     "get_two_masks": lambda T: _e(T, 2, 3)[T.tensor([True, True]), T.tensor([True, False, True])],
     "get_idx_tensor_2d_slice": lambda T: _e(T, 3, 4)[T.tensor([[0, 1], [2, 0]]), 1:3],
+    "get_full_slice_tuple": lambda T: _e(T, 3, 2, grad=True)[(slice(None, 3, 1),)] * 1,
+    "get_bare_full_slice": lambda T: _e(T, 3, 2, grad=True)[:3] * 1,
+    "get_neg_start_slice": lambda T: _e(T, 3, 2, grad=True)[(slice(-3, None),)] * 1,
+    "get_skip_full_slice": lambda T: _e(T, 3, 2, grad=True)[1, 0:2:1] * 1,
+    "set_full_key_fills": _run(lambda T, x: _set(x * 1, (slice(None), ...), -1.0)),
+    "set_full_key_tensor": _run(lambda T, x: _set(x * 1, slice(None), x[0, 0] * 2)),
+    "set_adv_full_basic": _run(lambda T, x: _set(x * 1, ([1, 0], slice(0, 4, 1)), -1.0)),
+    "mask_error_view_shape": lambda T: _e(T, 3, 4, 2)[..., T.tensor([True, False, True]), None],
+    "index_shapes_mismatch": lambda T: _e(T, 3, 4, 2)[-2, [3, -2], T.tensor([False, False])],
+    "index_put_shapes_mismatch": lambda T: _e(T, 3, 4).index_put_(
+        (T.tensor([0, 1]), T.tensor([0, 1, 2])), T.tensor(1.0, dtype=T.float64)),
     "get_leading_none_adv": lambda T: _e(T, 3, 4)[None, [0, 2]],
     "get_adv_sep_none": lambda T: _e(T, 3, 4, 2)[[0, 1], None, [1, 0]],
 }
