@@ -403,7 +403,13 @@ def test_positive_returns_input_and_special_aliases():
 
 
 # ---- NumPy fallbacks against SciPy ----
-sp = pytest.importorskip("scipy.special")
+def _scipy_ref(name):
+    """SciPy's function ``name`` (``airy``: its Ai), skipping the test without SciPy."""
+    sp = pytest.importorskip("scipy.special")
+    if name == "airy":
+        return lambda x: sp.airy(x)[0]
+    return getattr(sp, name)
+
 
 
 @pytest.fixture
@@ -415,61 +421,61 @@ RNG = np.random.default_rng(0)
 
 
 @pytest.mark.parametrize("op,ref,xs,rtol", [
-    ("erf", sp.erf, np.r_[RNG.uniform(-6, 6, 300), 0.0, -1.9999, 2.0, 2.0001, 27.0], 1e-14),
-    ("erfc", sp.erfc, np.r_[RNG.uniform(-6, 26, 300), 0.0, 1.9999, 2.0, -2.0], 1e-12),
-    ("erfinv", sp.erfinv, np.r_[RNG.uniform(-1, 1, 300), 1 - 10.0 ** -np.arange(1, 16), -1.0,
+    ("erf", "erf", np.r_[RNG.uniform(-6, 6, 300), 0.0, -1.9999, 2.0, 2.0001, 27.0], 1e-14),
+    ("erfc", "erfc", np.r_[RNG.uniform(-6, 26, 300), 0.0, 1.9999, 2.0, -2.0], 1e-12),
+    ("erfinv", "erfinv", np.r_[RNG.uniform(-1, 1, 300), 1 - 10.0 ** -np.arange(1, 16), -1.0,
                                 1.0, 0.0, 1e-300], 1e-13),
-    ("lgamma", sp.gammaln, np.r_[RNG.uniform(-10, 30, 300), RNG.uniform(0, 3, 100), 1e-8, 1e5,
+    ("lgamma", "gammaln", np.r_[RNG.uniform(-10, 30, 300), RNG.uniform(0, 3, 100), 1e-8, 1e5,
                                  0.5, 1.5, 2.5, -0.5], 1e-11),
-    ("digamma", sp.psi, np.r_[RNG.uniform(-10, 30, 300), 1e-8, 1e5, 0.5, 1.0], 1e-12),
-    ("special.ndtri", sp.ndtri, np.r_[RNG.uniform(0, 1, 300), 10.0 ** -np.arange(1, 300, 7),
+    ("digamma", "psi", np.r_[RNG.uniform(-10, 30, 300), 1e-8, 1e5, 0.5, 1.0], 1e-12),
+    ("special.ndtri", "ndtri", np.r_[RNG.uniform(0, 1, 300), 10.0 ** -np.arange(1, 300, 7),
                                       1 - 10.0 ** -np.arange(1, 16), 0.0, 1.0, 0.5], 1e-13),
-    ("special.log_ndtr", sp.log_ndtr, np.r_[RNG.uniform(-40, 8, 300), -1e3, 0.0], 1e-13),
-    ("special.erfcx", sp.erfcx, np.r_[RNG.uniform(-20, 50, 300), 0.0, 1e5], 1e-12),
-    ("special.i0", sp.i0, np.r_[RNG.uniform(-60, 60, 300), 0.0, 19.99, 20.0, 700.0], 1e-14),
-    ("special.i0e", sp.i0e, np.r_[RNG.uniform(-60, 60, 300), 0.0, 20.0, 1e4], 1e-14),
-    ("special.i1", sp.i1, np.r_[RNG.uniform(-60, 60, 300), 0.0, 19.99, 20.0, -700.0], 1e-14),
-    ("special.i1e", sp.i1e, np.r_[RNG.uniform(-60, 60, 300), 0.0, 20.0, -1e4], 1e-14),
+    ("special.log_ndtr", "log_ndtr", np.r_[RNG.uniform(-40, 8, 300), -1e3, 0.0], 1e-13),
+    ("special.erfcx", "erfcx", np.r_[RNG.uniform(-20, 50, 300), 0.0, 1e5], 1e-12),
+    ("special.i0", "i0", np.r_[RNG.uniform(-60, 60, 300), 0.0, 19.99, 20.0, 700.0], 1e-14),
+    ("special.i0e", "i0e", np.r_[RNG.uniform(-60, 60, 300), 0.0, 20.0, 1e4], 1e-14),
+    ("special.i1", "i1", np.r_[RNG.uniform(-60, 60, 300), 0.0, 19.99, 20.0, -700.0], 1e-14),
+    ("special.i1e", "i1e", np.r_[RNG.uniform(-60, 60, 300), 0.0, 20.0, -1e4], 1e-14),
 ])
 def test_fallback_matches_scipy(no_scipy, op, ref, xs, rtol):
     fn = ember
     for part in op.split("."):
         fn = getattr(fn, part)
     got = fn(ember.tensor(xs))._data
-    want = ref(xs)
+    want = _scipy_ref(ref)(xs)
     np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-300)
 
 
 @pytest.mark.parametrize("name,ref", [
-    ("bessel_j0", sp.j0), ("bessel_j1", sp.j1), ("bessel_y0", sp.y0), ("bessel_y1", sp.y1),
-    ("modified_bessel_k0", sp.k0), ("modified_bessel_k1", sp.k1),
-    ("scaled_modified_bessel_k0", sp.k0e), ("scaled_modified_bessel_k1", sp.k1e),
-    ("airy_ai", lambda x: sp.airy(x)[0]),
+    ("bessel_j0", "j0"), ("bessel_j1", "j1"), ("bessel_y0", "y0"), ("bessel_y1", "y1"),
+    ("modified_bessel_k0", "k0"), ("modified_bessel_k1", "k1"),
+    ("scaled_modified_bessel_k0", "k0e"), ("scaled_modified_bessel_k1", "k1e"),
+    ("airy_ai", "airy"),
 ])
 def test_bessel_fallback_matches_scipy(no_scipy, name, ref):
     xs = np.r_[RNG.uniform(-60, 60, 300), RNG.uniform(0, 4, 100), 1e-8, 3.999, 4.0, 24.999,
                25.0, 200.0, 1e4]
     got = getattr(ember.special, name)(ember.tensor(xs))._data
-    want = ref(xs)
+    want = _scipy_ref(ref)(xs)
     # NOTE: relative accuracy is ~1e-13 except next to the zeros of J and Y, where the
     # absolute error (~1e-15) is what is bounded.
     np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-14)
 
 
-@pytest.mark.parametrize("upper,ref", [(False, sp.gammainc), (True, sp.gammaincc)])
+@pytest.mark.parametrize("upper,ref", [(False, "gammainc"), (True, "gammaincc")])
 def test_incomplete_gamma_fallback_matches_scipy(no_scipy, upper, ref):
     a = np.r_[RNG.uniform(0.01, 50, 200), 0.5, 1.0, 2.0, 0.0, 1.0]
     x = np.r_[RNG.uniform(0, 60, 200), 0.3, 1.0, 2.0, 1.0, 0.0]
     fn = ember.igammac if upper else ember.igamma
     got = fn(ember.tensor(a), ember.tensor(x))._data
-    np.testing.assert_allclose(got, ref(a, x), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(got, _scipy_ref(ref)(a, x), rtol=1e-12, atol=1e-300)
 
 
 def test_zeta_fallback_matches_scipy(no_scipy):
     s = np.r_[RNG.uniform(1.01, 10, 200), RNG.uniform(10, 60, 50), 2.0, 3.0, 1.0, 0.5]
     q = np.r_[RNG.uniform(-5, 10, 200), RNG.uniform(-5, 30, 50), -1.5, 0.0, 1.0, 1.0]
     got = ember.special.zeta(ember.tensor(s), ember.tensor(q))._data
-    np.testing.assert_allclose(got, sp.zeta(s, q), rtol=1e-12)
+    np.testing.assert_allclose(got, _scipy_ref("zeta")(s, q), rtol=1e-12)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 6])
@@ -483,7 +489,7 @@ def test_polygamma_fallback_at_infinity(no_scipy, n):
 def test_polygamma_fallback_matches_scipy(no_scipy, n):
     xs = np.r_[RNG.uniform(0.01, 20, 200), RNG.uniform(-5, -0.01, 50), 0.5, 1.0]
     got = ember.polygamma(n, ember.tensor(xs))._data
-    np.testing.assert_allclose(got, sp.polygamma(n, xs), rtol=1e-12)
+    np.testing.assert_allclose(got, _scipy_ref("polygamma")(n, xs), rtol=1e-12)
 
 
 def test_fallback_gradients(no_scipy):
