@@ -522,6 +522,9 @@ def index_select(input, dim, index):
     a = input._data
     d = _wrap_dim(dim, a.ndim)
     idx = _check_vector_index("index_select", index)
+    if a.ndim == 0 and idx.size != 1:
+        raise RuntimeError("index_select(): Index to scalar can have only 1 value, got "
+                           f"{idx.size} value(s)")
     n = _as_nd(a).shape[d]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError("index out of range in self")

@@ -209,6 +209,7 @@ ERRORS = {
                                 T.unravel_index(T.tensor([1], dtype=T.int32), (3, 4))),
     "unravel_index_float": lambda T: T.unravel_index(T.tensor([1.0]), (3, 4)),
     "unravel_index_neg_shape": lambda T: T.unravel_index(T.tensor([1]), (3, -4)),
+    "index_select_0d_many": lambda T: _x(T).index_select(0, T.tensor([0, 0])),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
