@@ -1814,9 +1814,14 @@ def _householder_parts(A, tau):
 
 
 def _householder_vjp(ctx, g):
+    A, tau = ctx.saved_tensors
+    return _householder_grads(A, tau, g, ctx.next_functions[0][0] is not None)
+
+
+def _householder_grads(A, tau, g, want_a):
+    """Gradients for A and tau of ``householder_product(A, tau)`` given its gradient ``g``."""
     from .join import cat
 
-    A, tau = ctx.saved_tensors
     m, n = A._data.shape[-2:]
     V, H, prefix, suffix = _householder_parts(A, tau)
     k = len(H)
@@ -1830,7 +1835,7 @@ def _householder_vjp(ctx, g):
         gvs.append(-tau.narrow(-1, i, 1).unsqueeze(-1) * ((gi + _mT(gi)) @ v))
     gtau = cat(gtaus, -1) if k else tau * 0
     ga = None
-    if ctx.next_functions[0][0] is not None:
+    if want_a:
         ga = A * 0
         if k:
             # only the entries below the diagonal of the first k columns define v_i
@@ -1841,9 +1846,13 @@ def _householder_vjp(ctx, g):
 
 def _householder_jvp(ctx, da, dtau):
     A, tau = ctx.saved_tensors
+    return _householder_tangent(A, tau, da, dtau, out_zeros(ctx))
+
+
+def _householder_tangent(A, tau, da, dtau, total):
+    """The tangent of ``householder_product(A, tau)`` (added to ``total``, a zero tangent)."""
     V, H, prefix, suffix = _householder_parts(A, tau)
     k = len(H)
-    total = out_zeros(ctx)
     # the unit diagonal of each v_i is constant: only A's entries below it move
     dV = da.narrow(-1, 0, k).tril(-1) if da is not None else None
     for i in range(k):
@@ -1906,6 +1915,104 @@ def linalg_householder_product(A, tau, *, out=None):
     data = _householder_data(a, t)
     if STATE.enabled and recording(A, tau):
         return record(LinalgHouseholderProductBackward0, data, (A, tau), save=(A, tau))
+    return wrap(data)
+
+
+# ---- ormqr ----
+def _ormqr_square(A, k):
+    """The first k columns of A in an m x m matrix (zeros after): the reflectors of the full
+    m x m Q."""
+    from .join import cat
+
+    m = A._data.shape[-2]
+    cols = A.narrow(-1, 0, k)
+    if k == m:
+        return cols
+    return cat([cols, wrap(np.zeros(A._data.shape[:-2] + (m, m - k), A._data.dtype))], -1)
+
+
+def _ormqr_apply(Q, C, left, transpose):
+    q = _mT(Q) if transpose else Q
+    return q @ C if left else C @ q
+
+
+def _ormqr_vjp(ctx, g):
+    from .join import cat
+
+    A, tau, C = ctx.saved_tensors
+    left, transpose = ctx.args
+    m, n = A._data.shape[-2:]
+    k = tau._data.shape[-1]
+    sq = _ormqr_square(A, k)
+    Q = linalg_householder_product(sq, tau)
+    gC = None
+    if ctx.next_functions[2][0] is not None:
+        q = Q if transpose else _mT(Q)
+        gC = q @ g if left else g @ q
+    ga = gtau = None
+    if ctx.next_functions[0][0] is not None or ctx.next_functions[1][0] is not None:
+        # gradient of op(Q): left gives g C^T, right C^T g; transposing op transposes it
+        gq = g @ _mT(C) if left else _mT(C) @ g
+        gq = _mT(gq) if transpose else gq
+        ga, gtau = _householder_grads(sq, tau, gq, ctx.next_functions[0][0] is not None)
+        if ga is not None:
+            ga = ga.narrow(-1, 0, k)
+            if n > k:
+                ga = cat([ga, A.narrow(-1, k, n - k) * 0], -1)
+    return ga, gtau, gC
+
+
+def _ormqr_jvp(ctx, da, dtau, dc):
+    from .join import cat
+
+    A, tau, C = ctx.saved_tensors
+    left, transpose = ctx.args
+    m = A._data.shape[-2]
+    k = tau._data.shape[-1]
+    sq = _ormqr_square(A, k)
+    Q = linalg_householder_product(sq, tau)
+    total = _ormqr_apply(Q, dc, left, transpose) if dc is not None else out_zeros(ctx)
+    if da is not None or dtau is not None:
+        dsq = None
+        if da is not None:
+            dsq = da.narrow(-1, 0, k)
+            if k < m:
+                dsq = cat([dsq, da.narrow(-1, 0, 1).expand(*da._data.shape[:-1], m - k) * 0],
+                          -1)
+        dq = _householder_tangent(sq, tau, dsq, dtau, wrap(np.zeros(Q._data.shape,
+                                                                     Q._data.dtype)))
+        total = total + _ormqr_apply(dq, C, left, transpose)
+    return total.expand(ctx._meta[0][0])
+
+
+OrmqrBackward0 = node_class("OrmqrBackward0", _ormqr_vjp, _ormqr_jvp)
+
+
+def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
+    """``op(Q) @ other`` (``other @ op(Q)`` when not ``left``; ``op(Q) = Q^T`` when
+    ``transpose``) for the m x m Q of the Householder reflectors from ``geqrf``."""
+    a, t, c = input._data, tau._data, other._data
+    if a.ndim < 2:
+        raise RuntimeError("torch.ormqr: input must have at least 2 dimensions.")
+    if c.ndim < 2:
+        raise RuntimeError("torch.ormqr: other must have at least 2 dimensions.")
+    side = -2 if left else -1
+    if t.shape[-1] != min(c.shape[side], a.shape[-1]):
+        raise RuntimeError(f"torch.ormqr: tau.shape[-1] must be equal to "
+                           f"min(other.shape[{side}], input.shape[-1])")
+    if c.shape[side] != a.shape[-2]:
+        raise RuntimeError(f"torch.ormqr: other.shape[{side}] must be equal to "
+                           "input.shape[-2]")
+    m = a.shape[-2]
+    k = t.shape[-1]
+    sq = np.zeros(a.shape[:-1] + (m,), a.dtype)
+    sq[..., :k] = a[..., :k]
+    q = _householder_data(sq, t)
+    q = np.swapaxes(q, -1, -2) if transpose else q
+    data = np.ascontiguousarray(q @ c if left else c @ q)
+    if STATE.enabled and recording(input, tau, other):
+        return record(OrmqrBackward0, data, (input, tau, other), save=(input, tau, other),
+                      args=(left, transpose))
     return wrap(data)
 
 
@@ -2038,8 +2145,8 @@ _OUT_NAMES = {  # the aten op PyTorch's out= error names, or False for composite
     "cholesky_solve": None, "cholesky_inverse": None, "linalg_lu": None,
     "linalg_lu_factor": "linalg_lu_factor_ex", "linalg_lu_factor_ex": None, "lu_unpack": None,
     "linalg_lu_solve": None, "triangular_solve": None, "linalg_householder_product": None,
-    "geqrf": None, "svd": "_linalg_svd", "qr": "linalg_qr", "lu": "linalg_lu_factor_ex",
-    "lu_solve": "linalg_lu_solve",
+    "geqrf": None, "ormqr": None, "svd": "_linalg_svd", "qr": "linalg_qr",
+    "lu": "linalg_lu_factor_ex", "lu_solve": "linalg_lu_solve",
 }
 for _name, _out_name in _OUT_NAMES.items():
     globals()[_name] = with_out(globals()[_name], _out_name)
@@ -2056,3 +2163,4 @@ register(lu_solve, "lu_solve")
 register(nuclear_norm, "nuclear_norm", method=False)
 register(linalg_householder_product, "orgqr")
 register(geqrf, "geqrf")
+register(ormqr, "ormqr")

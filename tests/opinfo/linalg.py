@@ -356,3 +356,11 @@ RECORDS += [
     OpRecord("geqrf", lambda T, x: tuple(t.detach() for t in T.geqrf(x)),
              [((4, 3),), ((2, 3),), ((2, 3, 3),)], gradcheck=False),
 ]
+
+RECORDS += [
+    OpRecord("ormqr", lambda T, a, tau, c: T.ormqr(a, tau, c),
+             [((4, 3), (3,), (4, 2)), ((2, 3, 2), (2, 2), (2, 3, 1))], domain=(-1.0, 1.0)),
+    OpRecord("ormqr_right_t", lambda T, a, tau, c: T.ormqr(a, tau, c, left=False,
+                                                            transpose=True),
+             [((3, 2), (2,), (2, 3)), ((2, 4), (2,), (3, 2))], domain=(-1.0, 1.0), op="ormqr"),
+]

@@ -499,3 +499,16 @@ def test_out_arguments():
     same(fn)
     same(lambda T: T.linalg.inv(_pd(T).requires_grad_(), out=T.empty(3, 3, dtype=T.float64)))
     same(lambda T: T.linalg.inv(_pd(T), out=T.empty(2, 2, dtype=T.float64)))
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.ormqr(_t(T, 4, 3), _t(T, 2), _t(T, 4, 2)),
+    lambda T: T.ormqr(_t(T, 4, 3), _t(T, 2), _t(T, 2, 4), left=False, transpose=True),
+    lambda T: T.ormqr(_t(T, 4, 3), _t(T, 2), _t(T, 3, 2)),
+    lambda T: T.ormqr(_t(T, 3), _t(T, 2), _t(T, 4, 2)),
+    lambda T: T.ormqr(_t(T, 4, 3), _t(T, 2), _t(T, 4)),
+    lambda T: (lambda r: T.ormqr(r.a, r.tau, T.eye(4, dtype=T.float64)))(T.geqrf(_t(T, 4, 3))),
+    lambda T: _t(T, 4, 3).ormqr(_t(T, 3), _t(T, 4, 2), transpose=True),
+])
+def test_ormqr(case):
+    same(case)
