@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import STATE, no_grad
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
 from .conv import col2im, windows
@@ -643,3 +643,191 @@ def affine_grid(theta, size, align_corners=None):
 
 
 FUNCTIONAL += ["affine_grid"]
+
+
+# ---- grid_sample ----------------------------------------------------------------------------
+# NOTE [grid_sample rules]: the source coordinate along each axis is an elementwise function
+# of the grid (unnormalise, then clip or reflect for 'border'/'reflection'); ``_source`` builds
+# it with ember ops, so its fractional part carries the grid's graph, and returns its
+# derivative (piecewise constant). The bilinear output is linear in the input (gathers at
+# fixed corners) and bilinear in the fractional parts: the rules below are those derivatives
+# written with ember ops, so they differentiate again.
+
+def _source(g, size, padding_mode, align_corners):
+    """Source coordinate (ember op on grid component ``g``) and d coordinate / d g (array)."""
+    scale = (size - 1) / 2 if align_corners else size / 2
+    c = (g + 1) * scale if align_corners else ((g + 1) * size - 1) / 2
+    deriv = np.full(g._data.shape, scale)
+    if padding_mode == "reflection":
+        low, high = (0.0, 2.0 * (size - 1)) if align_corners else (-1.0, 2.0 * size - 1)
+        if low == high:
+            return c * 0.0, deriv * 0.0
+        lo, span = low / 2, (high - low) / 2
+        shifted = c - lo
+        sign = np.where(shifted._data < 0, -1.0, 1.0)
+        mag = shifted * wrap(sign.astype(g._data.dtype))
+        flips = np.floor(mag._data / span)
+        extra = mag - wrap((flips * span).astype(g._data.dtype))
+        even = (flips % 2) == 0
+        keep = wrap(even.astype(g._data.dtype))
+        c = extra * keep + (span - extra) * (1 - keep) + lo
+        deriv = deriv * sign * np.where(even, 1.0, -1.0)
+    if padding_mode in ("border", "reflection"):
+        inside = (c._data >= 0) & (c._data <= size - 1)
+        c = c.clamp(0, size - 1)
+        deriv = deriv * inside
+    return c, deriv
+
+
+def _points(grid, shape, mode, padding_mode, align_corners):
+    """Where each output samples: ``[(flat index, valid mask, weight)]`` per corner (weights
+    are ember tensors carrying the grid's graph; None for 'nearest'), the fractional parts
+    (tx, ty) and d source / d grid for x and y."""
+    n, ch, h, w = shape
+    flat_grid = grid.reshape(n, -1, 2)
+    x, dx = _source(flat_grid[..., 0], w, padding_mode, align_corners)
+    y, dy = _source(flat_grid[..., 1], h, padding_mode, align_corners)
+
+    def point(xi, yi, weight):
+        valid = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        return np.where(valid, yi * w + xi, 0).astype(np.int64), valid, weight
+
+    if mode == "nearest":
+        # NOTE: PyTorch rounds half to even (nearbyint).
+        xi, yi = np.rint(x._data).astype(np.int64), np.rint(y._data).astype(np.int64)
+        return [point(xi, yi, None)], None, None, dx, dy
+    x0 = np.floor(x._data).astype(np.int64)
+    y0 = np.floor(y._data).astype(np.int64)
+    tx = (x - wrap(x0.astype(x._data.dtype))).unsqueeze(1)
+    ty = (y - wrap(y0.astype(y._data.dtype))).unsqueeze(1)
+    pts = [point(x0, y0, (1 - tx) * (1 - ty)), point(x0 + 1, y0, tx * (1 - ty)),
+           point(x0, y0 + 1, (1 - tx) * ty), point(x0 + 1, y0 + 1, tx * ty)]
+    return pts, tx, ty, dx, dy
+
+
+def _gather_at(flat_in, idx, valid):
+    n, ch = flat_in._data.shape[:2]
+    picked = flat_in.gather(2, wrap(np.broadcast_to(idx[:, None, :], (n, ch, idx.shape[1]))))
+    return picked * wrap(valid[:, None, :].astype(flat_in._data.dtype))
+
+
+def _scatter_at(vals, idx, valid, shape):
+    from .indexing import index_put_accumulate
+
+    n, ch = shape[:2]
+    vals = vals * wrap(valid[:, None, :].astype(vals._data.dtype))
+    key = (np.arange(n)[:, None, None], np.arange(ch)[None, :, None], idx[:, None, :])
+    return index_put_accumulate(vals, shape, key)
+
+
+def _sampled(input, grid, mode, padding_mode, align_corners):
+    """The output of grid_sample, (N, C, L), in ember ops."""
+    n, ch, h, w = input._data.shape
+    pts, *_ = _points(grid, input._data.shape, mode, padding_mode, align_corners)
+    flat_in = input.reshape(n, ch, h * w)
+    total = None
+    for idx, valid, weight in pts:
+        v = _gather_at(flat_in, idx, valid)
+        v = v if weight is None else v * weight
+        total = v if total is None else total + v
+    return total
+
+
+def _slopes(input, grid, mode, padding_mode, align_corners):
+    """d output / d grid x and y, (N, C, L) each ('bilinear'; zero for 'nearest')."""
+    n, ch, h, w = input._data.shape
+    pts, tx, ty, dx, dy = _points(grid, input._data.shape, mode, padding_mode, align_corners)
+    flat_in = input.reshape(n, ch, h * w)
+    v00, v01, v10, v11 = (_gather_at(flat_in, idx, valid) for idx, valid, _ in pts)
+    dt = input._data.dtype
+    sx = ((1 - ty) * (v01 - v00) + ty * (v11 - v10)) * wrap(dx[:, None, :].astype(dt))
+    sy = ((1 - tx) * (v10 - v00) + tx * (v11 - v01)) * wrap(dy[:, None, :].astype(dt))
+    return sx, sy
+
+
+def _grid_sample_vjp(ctx, g):
+    input, grid = ctx.saved_tensors
+    mode, padding_mode, align_corners = ctx.args
+    need = ctx.needs_input_grad
+    n, ch, h, w = input._data.shape
+    gf = g.reshape(n, ch, -1)
+    d_input = d_grid = None
+    if need[0]:
+        pts, *_ = _points(grid, input._data.shape, mode, padding_mode, align_corners)
+        for idx, valid, weight in pts:
+            part = _scatter_at(gf if weight is None else gf * weight, idx, valid, (n, ch, h * w))
+            d_input = part if d_input is None else d_input + part
+        d_input = d_input.reshape(input._data.shape)
+    if need[1]:
+        if mode == "nearest":
+            d_grid = grid.detach() * 0.0
+        else:
+            from .join import stack
+
+            sx, sy = _slopes(input, grid, mode, padding_mode, align_corners)
+            d_grid = stack([(gf * sx).sum(1), (gf * sy).sum(1)], -1).reshape(grid._data.shape)
+    return d_input, d_grid
+
+
+def _grid_sample_jvp(ctx, t_input, t_grid):
+    input, grid = ctx.saved_tensors
+    mode, padding_mode, align_corners = ctx.args
+    out_shape = ctx._meta[0][0]
+    total = None
+    if t_input is not None:
+        total = _sampled(t_input, grid, mode, padding_mode, align_corners)
+    if t_grid is not None and mode != "nearest":
+        sx, sy = _slopes(input, grid, mode, padding_mode, align_corners)
+        tg = t_grid.reshape(out_shape[0], 1, -1, 2)
+        part = sx * tg[..., 0] + sy * tg[..., 1]
+        total = part if total is None else total + part
+    if total is None:
+        from ._jvp import out_zeros
+
+        return out_zeros(ctx)
+    return total.reshape(out_shape)
+
+
+GridSampler2DBackward0 = node_class("GridSampler2DBackward0", _grid_sample_vjp,
+                                    _grid_sample_jvp)
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Samples ``input`` ``(N, C, H, W)`` at the normalised locations ``grid``
+    ``(N, Ho, Wo, 2)`` (x then y, in [-1, 1]): 'bilinear' or 'nearest', with 'zeros',
+    'border' or 'reflection' padding."""
+    import warnings
+
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                      "align_corners=False since 1.3.0. Please specify align_corners=True if "
+                      "the old behavior is desired. See the documentation of grid_sample for "
+                      "details.", UserWarning, stacklevel=2)
+        align_corners = False
+    a, gr = input._data, grid._data
+    if a.shape[:1] != gr.shape[:1] or a.ndim != gr.ndim:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
+                           f"but got input with sizes {list(a.shape)} and grid with sizes "
+                           f"{list(gr.shape)}")
+    if gr.shape[-1] != a.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {a.ndim - 2} in last "
+                           f"dimension, but got grid with sizes {list(gr.shape)}")
+    if a.ndim != 4 or mode == "bicubic":
+        raise NotImplementedError("grid_sample: ember samples 4-D input with 'bilinear' or "
+                                  "'nearest' only")
+    with no_grad():
+        out = _sampled(wrap(a), wrap(gr), mode, padding_mode, align_corners)
+    data = out._data.reshape(a.shape[:2] + gr.shape[1:3])
+    if STATE.enabled and recording(input, grid):
+        return record(GridSampler2DBackward0, data, (input, grid), save=(input, grid),
+                      args=(mode, padding_mode, align_corners))
+    return wrap(data)
+
+
+FUNCTIONAL += ["grid_sample"]

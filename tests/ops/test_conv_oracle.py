@@ -301,3 +301,30 @@ def test_pixel_shuffle_oracle(call):
 ])
 def test_affine_grid_oracle(call):
     same(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: _F(T).grid_sample(_r(T, 2, 3, 4, 5), _r(T, 2, 3, 6, 1), align_corners=False),
+    lambda T: _F(T).grid_sample(_r(T, 2, 3, 4, 5), _r(T, 1, 3, 6, 2), align_corners=False),
+    lambda T: _F(T).grid_sample(_r(T, 2, 3, 4, 5), _r(T, 2, 3, 6, 2), mode="foo"),
+    lambda T: _F(T).grid_sample(_r(T, 2, 3, 4, 5), _r(T, 2, 3, 6, 2), padding_mode="foo"),
+    lambda T: _F(T).grid_sample(_r(T, 3, 4, 5), _r(T, 2, 3, 6, 2), align_corners=False),
+    lambda T: _F(T).grid_sample(_r(T, 1, 2, 4, 5, requires_grad=True),
+                                _r(T, 1, 3, 6, 2, seed=1)),
+    lambda T: _F(T).grid_sample(_r(T, 1, 1, 1, 1), _r(T, 1, 2, 2, 2, seed=1),
+                                padding_mode="reflection", align_corners=True),
+])
+def test_grid_sample_oracle(call):
+    same(call)
+
+
+def test_affine_grid_then_grid_sample_double_backward():
+    def fn(T):
+        x = _r(T, 1, 2, 4, 5, requires_grad=True)
+        theta = T.tensor([[[0.9, 0.2, 0.1], [-0.1, 1.1, -0.2]]], dtype=T.float64,
+                         requires_grad=True)
+        grid = T.nn.functional.affine_grid(theta, (1, 2, 3, 3), align_corners=False)
+        out = T.nn.functional.grid_sample(x, grid, align_corners=False)
+        gx, gt = T.autograd.grad((out * out).sum(), (x, theta), create_graph=True)
+        return (out,) + T.autograd.grad((gx * gx).sum() + (gt * gt).sum(), (x, theta))
+    same(fn, rtol=1e-6, atol=1e-8)
