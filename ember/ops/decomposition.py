@@ -1997,12 +1997,12 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     if c.ndim < 2:
         raise RuntimeError("torch.ormqr: other must have at least 2 dimensions.")
     side = -2 if left else -1
-    if t.shape[-1] != min(c.shape[side], a.shape[-1]):
-        raise RuntimeError(f"torch.ormqr: tau.shape[-1] must be equal to "
-                           f"min(other.shape[{side}], input.shape[-1])")
     if c.shape[side] != a.shape[-2]:
         raise RuntimeError(f"torch.ormqr: other.shape[{side}] must be equal to "
                            "input.shape[-2]")
+    if t.shape[-1] != min(c.shape[side], a.shape[-1]):
+        raise RuntimeError(f"torch.ormqr: tau.shape[-1] must be equal to "
+                           f"min(other.shape[{side}], input.shape[-1])")
     m = a.shape[-2]
     k = t.shape[-1]
     sq = np.zeros(a.shape[:-1] + (m,), a.dtype)
