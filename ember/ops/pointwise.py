@@ -21,7 +21,16 @@ from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from ._jvp import elementwise
-from ._registry import float_data, node_class, record, recording, register, view_requires_grad, wrap
+from ._registry import (
+    METHODS,
+    float_data,
+    node_class,
+    record,
+    recording,
+    register,
+    view_requires_grad,
+    wrap,
+)
 from .inplace import register_arithmetic_inplace, register_inplace
 
 _make = Tensor._make
@@ -851,3 +860,5 @@ register_arithmetic_inplace(add, sub, mul, div)
 register_inplace(pow, remainder, fmod, floor_divide, atan2, hypot, copysign, lerp, addcmul,
                  addcdiv, heaviside, ldexp, nextafter,
                  aliases=(("arctan2_", atan2), ("float_power_", _float_power_inplace_op)))
+# PyTorch also publishes this in-place variant as a function (``torch.ldexp_(x, e)``).
+register(METHODS["ldexp_"], "ldexp_", method=False)

@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE, no_grad
 from ..tensor import Tensor
 from ._jvp import elementwise, zeros_for
-from ._registry import node_class, record, recording, register, wrap
+from ._registry import METHODS, node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast
 
@@ -336,3 +336,6 @@ for _name in ("clamp", "clip", "clamp_min", "clamp_max", "where", "masked_fill",
     register(globals()[_name], _name)
 register_inplace(clamp, clamp_min, clamp_max, masked_fill, nan_to_num,
                  aliases=(("clip_", clamp),))
+# PyTorch also publishes these in-place variants as functions (``torch.exp_(x)``).
+for _name in ("clamp_", "clamp_max_", "clamp_min_", "clip_", "nan_to_num_"):
+    register(METHODS[_name], _name, method=False)

@@ -21,7 +21,7 @@ import numpy as np
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from ._jvp import elementwise
-from ._registry import float_data, node_class, record, recording, register, wrap
+from ._registry import METHODS, float_data, node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .pointwise import _float_operands, _need, _scalar, mul_scalar
 from .select import where
@@ -1139,3 +1139,6 @@ for _name in ("erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "logit"
 register(_polygamma_method, "polygamma", function=False)
 register_inplace(erf, erfc, erfinv, lgamma, digamma, logit, xlogy, i0, mvlgamma, igamma, igammac,
                  aliases=(("polygamma_", _polygamma_inplace_op),))
+# PyTorch also publishes these in-place variants as functions (``torch.exp_(x)``).
+for _name in ("erf_", "erfc_", "i0_", "logit_", "xlogy_"):
+    register(METHODS[_name], _name, method=False)

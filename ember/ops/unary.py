@@ -13,7 +13,16 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ._jvp import elementwise
-from ._registry import float_data, node_class, record, record_multi, recording, register, wrap
+from ._registry import (
+    METHODS,
+    float_data,
+    node_class,
+    record,
+    record_multi,
+    recording,
+    register,
+    wrap,
+)
 from .inplace import register_inplace
 from .pointwise import _rg
 
@@ -531,3 +540,11 @@ register_inplace(neg, abs, exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqr
                           ("asinh_", _asinh_inplace), ("arcsinh_", _asinh_inplace),
                           ("acosh_", _acosh_inplace), ("arccosh_", _acosh_inplace),
                           ("atanh_", _atanh_inplace), ("arctanh_", _atanh_inplace)))
+# PyTorch also publishes these in-place variants as functions (``torch.exp_(x)``).
+for _name in ("abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+              "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "cos_", "cosh_",
+              "deg2rad_", "exp_", "exp2_", "expm1_", "fix_", "floor_", "frac_", "log_", "log10_",
+              "log1p_", "log2_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_",
+              "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_",
+              "trunc_"):
+    register(METHODS[_name], _name, method=False)

@@ -395,6 +395,34 @@ def test_bessel(name, fallback, monkeypatch):
     same(lambda T: getattr(T.special, name)(T.tensor([0.5], dtype=T.float16)))
 
 
+@pytest.mark.parametrize("name", ["abs_", "acos_", "arcsinh_", "ceil_", "cos_", "deg2rad_",
+                                  "exp_", "exp2_", "expm1_", "fix_", "frac_", "log1p_", "neg_",
+                                  "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_",
+                                  "sinc_", "sqrt_", "square_", "tanh_", "trunc_", "erf_",
+                                  "erfc_", "i0_", "logit_", "nan_to_num_"])
+def test_inplace_functions(name):
+    def run(T):
+        x = T.tensor([0.25, 0.5, 0.75])
+        out = getattr(T, name)(x)
+        return out is x, x
+    same(run)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, x: T.clamp_(x, 0.3, 0.6),
+    lambda T, x: T.clip_(x, max=0.6),
+    lambda T, x: T.clamp_min_(x, 0.4),
+    lambda T, x: T.clamp_max_(x, 0.4),
+    lambda T, x: T.xlogy_(x, T.tensor([2.0, 3.0, 4.0])),
+    lambda T, x: T.ldexp_(x, T.tensor([1, 2, 3])),
+])
+def test_inplace_functions_with_arguments(call):
+    def run(T):
+        x = T.tensor([0.25, 0.5, 0.75])
+        return call(T, x) is x, x
+    same(run)
+
+
 def test_positive_returns_input_and_special_aliases():
     x = ember.tensor([1.0, -2.0])
     assert ember.positive(x) is x
