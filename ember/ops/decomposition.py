@@ -1229,21 +1229,97 @@ def _info(a):
     return wrap(np.zeros(a.shape[:-2], dtype=np.int32))
 
 
+# NOTE [the *_ex forms]: where LAPACK fails they return its status in ``info`` instead of
+# raising (unless ``check_errors``); the failed elements' values follow LAPACK's partial results
+# as far as NumPy reproduces them (inf/nan from a zero pivot, the partial Cholesky factor) and
+# are not differentiable.
+def _ex_error(exc, old, new):
+    return _LinAlgError(str(exc).replace(old, new, 1))
+
+
+def _flat(a):
+    return a.reshape(-1, *a.shape[-2:])
+
+
 def linalg_inv_ex(A, *, check_errors=False, out=None):
-    """``(inverse, info)``: ``linalg.inv`` with LAPACK's status (0: success). A singular input
-    raises (ember does not return LAPACK's partial results)."""
-    return _inv_ex_type(linalg_inv(A), _info(A._data))
+    """``(inverse, info)``: ``linalg.inv`` with LAPACK's status (0: success; k: the k-th
+    diagonal element of U is zero)."""
+    try:
+        return _inv_ex_type(linalg_inv(A), _info(A._data))
+    except _LinAlgError as exc:
+        if check_errors:
+            raise _ex_error(exc, "linalg.inv:", "linalg.inv_ex:") from None
+    a = A._data
+    info = np.array([_first_zero_pivot(m) for m in _flat(a)], np.int32)
+    eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    data = _lu_solve_data(a, eye)
+    return _inv_ex_type(wrap(data), wrap(info.reshape(a.shape[:-2])))
+
+
+def _lu_solve_data(a, b):
+    """A^{-1} B through NumPy's LU (no error: a zero pivot gives inf/nan, as LAPACK)."""
+    lu_, piv, _ = _lu_data(a)
+    L, U = _unpack_data(lu_)
+    P = _perm_matrix(piv, a.shape[-1], a.dtype)
+    with np.errstate(all="ignore"):
+        y = _tri_solve_data(L, np.swapaxes(P, -1, -2) @ b, False, True, True)
+        return _tri_solve_data(U, y, True, True, False).astype(a.dtype, copy=False)
+
+
+def _partial_cholesky(a):
+    """LAPACK potf2's Cholesky factor and info: at the first non-positive pivot it stores the
+    pivot and stops (the later columns keep A's lower triangle)."""
+    flat = np.tril(_flat(a)).copy()
+    info = np.zeros(flat.shape[0], np.int32)
+    n = a.shape[-1]
+    for b, L in enumerate(flat):
+        for j in range(n):
+            ajj = L[j, j] - L[j, :j] @ L[j, :j]
+            if not ajj > 0:
+                L[j, j] = ajj
+                info[b] = j + 1
+                break
+            L[j, j] = np.sqrt(ajj)
+            L[j + 1:, j] = (L[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / L[j, j]
+    return flat.reshape(a.shape), info.reshape(a.shape[:-2])
 
 
 def linalg_cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    """``(L, info)``: ``linalg.cholesky`` with LAPACK's status (0: success). A non
-    positive-definite input raises."""
-    return _cholesky_ex_type(linalg_cholesky(A, upper=upper), _info(A._data))
+    """``(L, info)``: ``linalg.cholesky`` with LAPACK's status (0: success; k: the leading
+    minor of order k is not positive-definite)."""
+    try:
+        return _cholesky_ex_type(linalg_cholesky(A, upper=upper), _info(A._data))
+    except _LinAlgError as exc:
+        if check_errors:
+            raise _ex_error(exc, "linalg.cholesky:", "linalg.cholesky_ex:") from None
+    L, info = _partial_cholesky(A._data)
+    if upper:
+        L = np.ascontiguousarray(np.swapaxes(L, -1, -2))
+    return _cholesky_ex_type(wrap(L), wrap(info))
 
 
 def linalg_solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    """``(result, info)``: ``linalg.solve`` with LAPACK's status (0: success)."""
-    return _solve_ex_type(linalg_solve(A, B, left=left), _info(A._data))
+    """``(result, info)``: ``linalg.solve`` with LAPACK's status (0: success; k: the k-th
+    diagonal element of U is zero)."""
+    try:
+        return _solve_ex_type(linalg_solve(A, B, left=left), _info(A._data))
+    except _LinAlgError as exc:
+        if check_errors:
+            raise _ex_error(exc, "torch.linalg.solve:", "torch.linalg.solve_ex:") from None
+    a, b = A._data, B._data
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    bm = b[..., None] if vector else b
+    batch = np.broadcast_shapes(a.shape[:-2], bm.shape[:-2])
+    aa = np.broadcast_to(a, batch + a.shape[-2:])
+    bb = np.broadcast_to(bm, batch + bm.shape[-2:])
+    if left:
+        data = _lu_solve_data(aa, bb)
+    else:
+        data = np.swapaxes(_lu_solve_data(np.swapaxes(aa, -1, -2), np.swapaxes(bb, -1, -2)),
+                           -1, -2)
+    data = data[..., 0] if vector else data
+    info = np.array([_first_zero_pivot(m) for m in _flat(aa)], np.int32).reshape(batch)
+    return _solve_ex_type(wrap(np.ascontiguousarray(data)), wrap(info))
 
 
 def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):

@@ -512,3 +512,25 @@ def test_out_arguments():
 ])
 def test_ormqr(case):
     same(case)
+
+
+def test_ex_forms_report_failures():
+    def fn(T):
+        s = T.tensor([[1.0, 2.0], [2.0, 4.0]])
+        inv = T.linalg.inv_ex(T.stack([T.eye(2), s]))
+        chol = T.linalg.cholesky_ex(T.stack([T.eye(2), T.tensor([[1.0, 2.0], [2.0, 1.0]])]))
+        sol = T.linalg.solve_ex(T.stack([T.eye(2), s]), T.ones(2, 2))
+        # the failed elements' values are LAPACK's partial results: compare what NumPy
+        # reproduces exactly
+        return inv.info, inv.inverse[0], chol.info, chol.L, sol.info, sol.result[0]
+    same(fn)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.linalg.inv_ex(T.tensor([[1.0, 2.0], [2.0, 4.0]]), check_errors=True),
+    lambda T: T.linalg.cholesky_ex(-T.eye(2), check_errors=True),
+    lambda T: T.linalg.solve_ex(T.tensor([[1.0, 2.0], [2.0, 4.0]]), T.ones(2),
+                                check_errors=True),
+])
+def test_ex_forms_check_errors(case):
+    same(case)
