@@ -75,6 +75,9 @@ def narrow(input, dim, start, length):
     d = _wrap_dim(dim, len(shape))
     if isinstance(start, Tensor):
         start = int(start)
+    if not -shape[d] <= start <= shape[d]:
+        raise IndexError(f"start out of range (expected to be in range of [{-shape[d]}, "
+                         f"{shape[d]}], but got {start})")
     if start < 0:
         start += shape[d]
     if not 0 <= start <= shape[d] or length < 0 or start + length > shape[d]:

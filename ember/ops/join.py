@@ -30,6 +30,8 @@ def _cat_jvp(ctx, *tangents):
         return out_zeros(ctx)
     parts = []
     for t, n in zip(tangents, sizes):
+        if n is None:  # a skipped 1-D empty input
+            continue
         if t is None:
             shape = list(out_shape)
             shape[dim] = n
@@ -43,8 +45,8 @@ def _cat_vjp(ctx, g):
     grads = []
     start = 0
     for (fn, _), n in zip(ctx.next_functions, sizes):
-        grads.append(narrow(g, dim, start, n) if fn is not None and n else None)
-        start += n
+        grads.append(narrow(g, dim, start, n) if fn is not None and n is not None else None)
+        start += n or 0
     return tuple(grads)
 
 
@@ -86,7 +88,9 @@ def cat(tensors, dim=0, *, axis=None):
     rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in parts]).np
     data = np.concatenate([t._data for t in parts], axis=d, dtype=rt)
     if STATE.enabled and recording(*tensors):
-        sizes = [t._data.shape[d] if t._data.ndim == nd else 0 for t in tensors]
+        # NOTE: None marks a skipped 1-D empty input (it gets no gradient); a real empty
+        # input of the right rank gets an empty gradient, as in PyTorch
+        sizes = [t._data.shape[d] if t._data.ndim == nd else None for t in tensors]
         return record(CatBackward0, data, tensors, args=(d, sizes))
     return wrap(data)
 
@@ -232,9 +236,9 @@ SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_vjp, _SPL
 def unbind(input, dim=0):
     """The slices along ``dim``, as a tuple of views."""
     shape = input._data.shape
-    if not shape:
-        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = _wrap_dim(dim, len(shape))
+    if not shape:
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
     keys = [(slice(None),) * d + (i, Ellipsis) for i in range(shape[d])]
     datas = [input._data[k] for k in keys]
     steps = [(_np_index, (k,)) for k in keys]
@@ -244,6 +248,8 @@ def unbind(input, dim=0):
 def _split_keys(input, split_size_or_sections, dim):
     """``(dim, keys, by_sizes)``: the slice key of each chunk along ``dim``."""
     shape = input._data.shape
+    if not shape:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, len(shape))
     n = shape[d]
     by_sizes = not isinstance(split_size_or_sections, (int, np.integer))
@@ -252,7 +258,7 @@ def _split_keys(input, split_size_or_sections, dim):
         if size <= 0 and n:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {n}")
-        sizes = [min(size, n - i) for i in range(0, n, size)] if size else [0]
+        sizes = [min(size, n - i) for i in range(0, n, size)] if size and n else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n:

@@ -88,6 +88,9 @@ def roll(input, shifts, dims=None):
         data = np.roll(a, shifts[0]) if a.ndim else a.copy()
         dims = None
     else:
+        if a.ndim == 0:
+            d = dims if isinstance(dims, (int, np.integer)) else dims[0]
+            raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
         dims = _dims_arg(dims, a.ndim)
         if len(shifts) != len(dims):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
@@ -119,8 +122,8 @@ def rot90(input, k=1, dims=(0, 1)):
         raise RuntimeError(f"expected total dims >= 2, but got total dims = {a.ndim}")
     d0, d1 = _wrap_dim(dims[0], a.ndim), _wrap_dim(dims[1], a.ndim)
     if d0 == d1:
-        raise RuntimeError(
-            f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} "
+                           f"and dim1 = {dims[1]}")
     data = np.rot90(a, int(k), (d0, d1)).copy()
     if STATE.enabled and recording(input):
         return record(Rot90Backward0, data, (input,), args=(int(k), (d0, d1)))

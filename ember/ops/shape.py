@@ -314,10 +314,10 @@ def reshape_as(input, other):
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims ``start_dim..end_dim`` into one."""
     shape = input._data.shape
-    if not shape:
-        return reshape(input, (1,))
     s = _wrap_dim(start_dim, len(shape))
     e = _wrap_dim(end_dim, len(shape))
+    if not shape:
+        return reshape(input, (1,))
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
@@ -456,6 +456,8 @@ def movedim(input, source, destination):
             f"should contain the same number of dims as destination ({_fmt_list(dst)} dims)")
     src = [_wrap_dim(d, nd) for d in src]
     dst = [_wrap_dim(d, nd) for d in dst]
+    if nd == 0:
+        return _view_op(AliasBackward0, input, input._data.view(), (_np_reshape, ((),)))
     for name, ds in (("source", src), ("destination", dst)):
         if len(set(ds)) != len(ds):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({_fmt_list(ds)})")

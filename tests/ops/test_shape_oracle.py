@@ -210,6 +210,13 @@ ERRORS = {
     "unravel_index_float": lambda T: T.unravel_index(T.tensor([1.0]), (3, 4)),
     "unravel_index_neg_shape": lambda T: T.unravel_index(T.tensor([1]), (3, -4)),
     "index_select_0d_many": lambda T: _x(T).index_select(0, T.tensor([0, 0])),
+    "movedim_0d": lambda T: _x(T).movedim(1, 0),
+    "unbind_0d_neg": lambda T: _x(T).unbind(-1),
+    "split_0d": lambda T: _x(T).split(1),
+    "roll_0d_dim": lambda T: _x(T).roll(1, 1),
+    "narrow_start_oob": lambda T: _x(T, 0, 2).narrow(0, 2, 1),
+    "flatten_0d_dim": lambda T: _x(T).flatten(1),
+    "rot90_same_neg": lambda T: _x(T, 3, 2).rot90(1, (-2, -2)),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
@@ -847,6 +854,9 @@ KEYS = {
     "index_shapes_mismatch": lambda T: _e(T, 3, 4, 2)[-2, [3, -2], T.tensor([False, False])],
     "index_put_shapes_mismatch": lambda T: _e(T, 3, 4).index_put_(
         (T.tensor([0, 1]), T.tensor([0, 1, 2])), T.tensor(1.0, dtype=T.float64)),
+    "movedim_0d_alias": lambda T: _e(T, grad=True).movedim(0, -1) * 1,
+    "split_empty_dim": lambda T: _e(T, 1, 0).split(1, 1),
+    "cat_empty_grads": _run(lambda T, x: T.cat([x, x[:0] * 2, T.zeros(0) * x.sum()], 0)),
     "get_leading_none_adv": lambda T: _e(T, 3, 4)[None, [0, 2]],
     "get_adv_sep_none": lambda T: _e(T, 3, 4, 2)[[0, 1], None, [1, 0]],
 }
