@@ -1,5 +1,5 @@
 """Pooling: max_pool1d/2d/3d (return_indices), avg_pool1d/2d/3d, adaptive_avg_pool1d/2d/3d,
-adaptive_max_pool1d/2d/3d, max_unpool1d/2d, lp_pool1d/2d/3d.
+adaptive_max_pool1d/2d/3d, max_unpool1d/2d/3d, lp_pool1d/2d/3d.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
@@ -530,18 +530,19 @@ def _unpool_jvp(ctx, t):
 
 
 MaxUnpool2DBackward0 = node_class("MaxUnpool2DBackward0", _unpool_vjp, linear(_unpool_jvp))
+MaxUnpool3DBackward0 = node_class("MaxUnpool3DBackward0", _unpool_vjp, linear(_unpool_jvp))
 
 
 def _unpool(input, indices, out_shape, node_cls):
     a, idx = input._data, indices._data
-    nd = 2
+    nd = 3 if node_cls is MaxUnpool3DBackward0 else 2
     m = math.prod(a.shape[:-nd])
     plane = math.prod(out_shape[-nd:])
     flat = idx.reshape(m, -1)
     bad = (flat < 0) | (flat >= plane)
     if bad.any():
         raise RuntimeError(f"Found an invalid max index: {int(flat[bad][0])} (output volumes are "
-                           f"of size {out_shape[-2]}x{out_shape[-1]})")
+                           f"of size {'x'.join(map(str, out_shape[-nd:]))})")
     data = np.zeros((m, plane), dtype=a.dtype)
     data[np.arange(m)[:, None], flat] = a.reshape(m, -1)
     data = data.reshape(out_shape)
@@ -550,8 +551,7 @@ def _unpool(input, indices, out_shape, node_cls):
     return wrap(data)
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """The inverse of max_pool2d: each value put back at its index, zeros elsewhere."""
+def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size, node_cls):
     a, idx = input._data, indices._data
     if idx.dtype != np.int64:
         from ..dtypes import from_np
@@ -562,20 +562,32 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
                            f"({list(a.shape)}) but got indices tensor with shape: "
                            f"{list(idx.shape)}")
-    k = _ntuple(kernel_size, 2)
-    s = k if stride is None else _ntuple(stride, 2)
-    p = _ntuple(padding, 2)
-    default = [(a.shape[-2 + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(2)]
+    k = _ntuple(kernel_size, nd)
+    s = k if stride is None else _ntuple(stride, nd)
+    p = _ntuple(padding, nd)
+    default = [(a.shape[-nd + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nd)]
     if output_size is None:
         size = default
     else:
-        size = list(output_size)[-2:] if len(output_size) == a.ndim else list(output_size)
+        size = list(output_size)[-nd:] if len(output_size) == a.ndim else list(output_size)
         for i, (want, d) in enumerate(zip(size, default)):
             lo, hi = d - s[i], d + s[i]
             if not lo < want < hi:
                 raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {i} must be '
                                  f"between {lo} and {hi})")
-    return _unpool(input, indices, a.shape[:-2] + tuple(size), MaxUnpool2DBackward0)
+    return _unpool(input, indices, a.shape[:-nd] + tuple(size), node_cls)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d: each value put back at its index, zeros elsewhere."""
+    return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size,
+                       MaxUnpool2DBackward0)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool3d."""
+    return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size,
+                       MaxUnpool3DBackward0)
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -617,5 +629,5 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-FUNCTIONAL += ["adaptive_max_pool3d", "max_unpool1d", "max_unpool2d", "lp_pool1d", "lp_pool2d",
-               "lp_pool3d"]
+FUNCTIONAL += ["adaptive_max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+               "lp_pool1d", "lp_pool2d", "lp_pool3d"]

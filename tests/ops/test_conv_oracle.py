@@ -328,3 +328,15 @@ def test_affine_grid_then_grid_sample_double_backward():
         gx, gt = T.autograd.grad((out * out).sum(), (x, theta), create_graph=True)
         return (out,) + T.autograd.grad((gx * gx).sum() + (gt * gt).sum(), (x, theta))
     same(fn, rtol=1e-6, atol=1e-8)
+
+
+def test_max_unpool3d_roundtrip_and_error():
+    def fn(T):
+        x = T.tensor(np.random.default_rng(7).permutation(128).reshape(1, 2, 4, 4, 4) * 0.5,
+                     requires_grad=True)
+        out, idx = T.nn.functional.max_pool3d(x, 2, return_indices=True)
+        back = T.nn.functional.max_unpool3d(out, idx, 2)
+        return back, T.autograd.grad((back * back).sum(), x)
+    same(fn)
+    same(lambda T: T.nn.functional.max_unpool3d(_r(T, 1, 2, 2, 2, 2),
+                                                T.full((1, 2, 2, 2, 2), 4300), 2))
