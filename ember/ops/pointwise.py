@@ -572,6 +572,14 @@ def _float_operands(name, input, other, ints=True):
     return input, other, ad, bd, rt
 
 
+def require_tensors(name, input, other, other_name="other"):
+    """PyTorch's TypeError for ops whose operands must both be tensors (atan2, maximum...)."""
+    for arg, pos, label in ((input, 1, "input"), (other, 2, other_name)):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"{name}(): argument '{label}' (position {pos}) must be Tensor, not "
+                            f"{type(arg).__name__}")
+
+
 def _result_np(*tensors):
     """PyTorch's result dtype of an op over several tensors (0-dim ones count less)."""
     dims = [t.dtype for t in tensors if t._data.ndim]
@@ -591,6 +599,7 @@ Atan2Backward0 = node_class("Atan2Backward0", _atan2_vjp, elementwise)
 
 def atan2(input, other):
     """Elementwise ``atan(input / other)`` in the quadrant of ``(other, input)``."""
+    require_tensors("atan2", input, other)
     input, other, ad, bd, rt = _float_operands("atan2", input, other)
     data = _fix_dtype(np.asarray(np.arctan2(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -612,6 +621,7 @@ HypotBackward0 = node_class("HypotBackward0", _hypot_vjp, elementwise)
 
 def hypot(input, other):
     """``sqrt(input**2 + other**2)`` without intermediate overflow."""
+    require_tensors("hypot", input, other)
     input, other, ad, bd, rt = _float_operands("hypot", input, other, ints=False)
     data = _fix_dtype(np.asarray(np.hypot(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -662,6 +672,7 @@ Logaddexp2Backward0 = node_class("Logaddexp2Backward0", _logaddexp_vjp, elementw
 
 def logaddexp(input, other):
     """``log(exp(input) + exp(other))``, computed stably (max-shifted)."""
+    require_tensors("logaddexp", input, other)
     input, other, ad, bd, rt = _float_operands("logaddexp", input, other, ints=False)
     data = _fix_dtype(np.asarray(np.logaddexp(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -671,6 +682,7 @@ def logaddexp(input, other):
 
 def logaddexp2(input, other):
     """``log2(2**input + 2**other)``, computed stably."""
+    require_tensors("logaddexp2", input, other)
     input, other, ad, bd, rt = _float_operands("logaddexp2", input, other, ints=False)
     data = _fix_dtype(np.asarray(np.logaddexp2(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -692,6 +704,7 @@ LdexpBackward0 = node_class("LdexpBackward0", _ldexp_vjp, elementwise)
 
 def ldexp(input, other):
     """``input * 2 ** other`` (a float result)."""
+    require_tensors("ldexp", input, other)
     input, other, ad, bd, rt = _float_operands("ldexp", input, other)
     data = _fix_dtype(np.asarray(ad * np.exp2(bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -711,6 +724,7 @@ NextafterBackward0 = node_class("NextafterBackward0", _nextafter_vjp, elementwis
 
 def nextafter(input, other):
     """The next representable float after ``input`` towards ``other``."""
+    require_tensors("nextafter", input, other)
     input, other, ad, bd, rt = _float_operands("nextafter", input, other, ints=False)
     data = _fix_dtype(np.asarray(np.nextafter(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -835,6 +849,7 @@ HeavisideNotImplemented = not_implemented_node("heaviside")
 def heaviside(input, values):
     """0 where ``input < 0``, 1 where ``input > 0``, ``values`` where it is 0. PyTorch defines
     no gradient: on inputs that require grad the result's backward raises, as there."""
+    require_tensors("heaviside", input, values, "values")
     if values._data.dtype != input._data.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     check_broadcast(input._data.shape, values._data.shape)

@@ -16,7 +16,7 @@ from ..tensor import Tensor
 from ._jvp import elementwise, zeros_for
 from ._registry import METHODS, node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast
+from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast, require_tensors
 
 _make = Tensor._make
 
@@ -259,6 +259,8 @@ MinimumBackward0 = node_class("MinimumBackward0", _maxmin_vjp, elementwise)
 
 
 def maximum(input, other):
+    """Elementwise maximum (NaN propagates; ties split the gradient evenly)."""
+    require_tensors("maximum", input, other)
     ad, bd, rt = _operands(input, other)
     data = np.maximum(ad, bd)
     if STATE.enabled and recording(input, other):
@@ -267,6 +269,8 @@ def maximum(input, other):
 
 
 def minimum(input, other):
+    """Elementwise minimum (NaN propagates; ties split the gradient evenly)."""
+    require_tensors("minimum", input, other)
     ad, bd, rt = _operands(input, other)
     data = np.minimum(ad, bd)
     if STATE.enabled and recording(input, other):
@@ -291,6 +295,7 @@ FminBackward0 = node_class("FminBackward0", _fmaxmin_vjp, elementwise)
 
 def fmax(input, other):
     """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
+    require_tensors("fmax", input, other)
     ad, bd, rt = _operands(input, other)
     data = np.asarray(np.fmax(ad, bd))
     if STATE.enabled and recording(input, other):
@@ -300,6 +305,7 @@ def fmax(input, other):
 
 def fmin(input, other):
     """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
+    require_tensors("fmin", input, other)
     ad, bd, rt = _operands(input, other)
     data = np.asarray(np.fmin(ad, bd))
     if STATE.enabled and recording(input, other):

@@ -23,7 +23,7 @@ from ..tensor import Tensor
 from ._jvp import elementwise
 from ._registry import METHODS, float_data, node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .pointwise import _float_operands, _need, _scalar, mul_scalar
+from .pointwise import _float_operands, _need, _scalar, mul_scalar, require_tensors
 from .select import where
 from .unary import unary_op
 
@@ -848,6 +848,7 @@ IgammacBackward0 = node_class("IgammacBackward0", _igamma_vjp, elementwise)
 
 
 def _igamma(name, input, other, upper, node):
+    require_tensors(name, input, other)
     input, other, ad, bd, rt = _float_operands(name, input, other, ints=False)
     sp = _scipy()
     with np.errstate(all="ignore"):

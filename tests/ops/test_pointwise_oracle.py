@@ -226,6 +226,12 @@ def test_integer_paths(fn):
     lambda T: T.allclose(T.ones(2), T.ones(2, dtype=T.float64)),
     lambda T: T.div(T.ones(2), 2, rounding_mode="round"),
     lambda T: T.mvlgamma(T.ones(2) * 3, 0),
+    *[(lambda name: lambda T: getattr(T, name)(T.ones(2), 2.0))(n)
+      for n in ("atan2", "hypot", "logaddexp", "logaddexp2", "nextafter", "ldexp", "fmax",
+                "fmin", "maximum", "minimum", "igamma", "igammac", "heaviside", "logical_and",
+                "logical_or", "logical_xor", "isclose", "allclose", "equal")],
+    lambda T: T.atan2(2.0, T.ones(2)),
+    lambda T: T.maximum(T.ones(2), [1.0, 2.0]),
     lambda T: T.frexp(T.tensor([1, 2])),
     *[(lambda name: lambda T: name(T)(T.tensor([0.5], dtype=T.float16)))(f)
       for f in (lambda T: T.special.ndtri, lambda T: T.special.log_ndtr,
