@@ -128,17 +128,19 @@ def _expand_ellipsis(key, ndim):
         _to_index_array(k).dtype == bool)
     if n_real > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
-    out = []
+    out, where = [], []
     seen = False
-    for k in key:
+    for i, k in enumerate(key):
         if k is Ellipsis:
             # NOTE: as in PyTorch, a second ``...`` is allowed and stands for no dims.
             if not seen:
                 out.extend([slice(None)] * (ndim - n_real))
+                where.extend([i] * (ndim - n_real))
             seen = True
         else:
             out.append(k)
-    return out
+            where.append(i)
+    return out, where
 
 
 def _index_vjp(ctx, g):
@@ -194,44 +196,51 @@ def _view_shape(key, shape):
     return out + list(shape[dim:])
 
 
-def _check_bounds(key, shape):
+def _check_bounds(key, shape, where):
+    """PyTorch's errors for out-of-range ints, then bad masks and out-of-range index tensors
+    (it applies the ints first). ``where[i]`` is item i's position in the key as written:
+    PyTorch names an int's dimension by it, and an index tensor's by how many index tensors
+    come before it."""
     dim = 0
-    vdim = 0  # the same position in the view the index tensors apply to
-    for k in key:
-        if k is None:
-            vdim += 1
-            continue
-        if isinstance(k, slice):
-            dim += 1
-            vdim += 1
-            continue
+    for k, pos in zip(key, where):
         if isinstance(k, (int, np.integer)):
             size = shape[dim]
             if not -size <= k < size:
                 raise IndexError(
-                    f"index {k} is out of bounds for dimension {dim} with size {size}")
+                    f"index {k} is out of bounds for dimension {pos} with size {size}")
+        if k is not None:
+            dim += k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else 1
+    dim = 0
+    vdim = 0  # the same position in the view the index tensors apply to
+    n_tensors = 0
+    for k in key:
+        if k is None:
+            vdim += 1
+        elif isinstance(k, slice):
             dim += 1
-            continue
-        if isinstance(k, np.ndarray):
-            if k.dtype == bool:
-                if k.shape != shape[dim:dim + k.ndim]:
-                    for i, (m, s) in enumerate(zip(k.shape, shape[dim:])):
-                        if m != s:
-                            view = _view_shape(key, shape)
-                            raise IndexError(
-                                f"The shape of the mask {_fmt_list(k.shape)} at index {i} does "
-                                f"not match the shape of the indexed tensor "
-                                f"{_fmt_list(view)} at index {vdim + i}")
-                dim += k.ndim
-                vdim += k.ndim
-                continue
+            vdim += 1
+        elif isinstance(k, (int, np.integer)):
+            dim += 1
+        elif k.dtype == bool:
+            if k.shape != shape[dim:dim + k.ndim]:
+                for i, (m, s) in enumerate(zip(k.shape, shape[dim:])):
+                    if m != s:
+                        raise IndexError(
+                            f"The shape of the mask {_fmt_list(k.shape)} at index {i} does "
+                            f"not match the shape of the indexed tensor "
+                            f"{_fmt_list(_view_shape(key, shape))} at index {vdim + i}")
+            dim += k.ndim
+            vdim += k.ndim
+            n_tensors += 1
+        else:
             size = shape[dim]
             if k.size and (k.max() >= size or k.min() < -size):
                 bad = int(k.max()) if k.max() >= size else int(k.min())
                 raise IndexError(
-                    f"index {bad} is out of bounds for dimension {dim} with size {size}")
+                    f"index {bad} is out of bounds for dimension {n_tensors} with size {size}")
             dim += 1
             vdim += 1
+            n_tensors += 1
 
 
 def parse_key(input, key):
@@ -266,8 +275,8 @@ def parse_key(input, key):
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
                 "are valid indices (got " + type(k).__name__ + ")")
         items.append(k)
-    items = _expand_ellipsis(items, input._data.ndim)
-    _check_bounds(items, input._data.shape)
+    items, where = _expand_ellipsis(items, input._data.ndim)
+    _check_bounds(items, input._data.shape, where)
     return items, advanced
 
 

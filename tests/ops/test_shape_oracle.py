@@ -217,6 +217,10 @@ ERRORS = {
     "narrow_start_oob": lambda T: _x(T, 0, 2).narrow(0, 2, 1),
     "flatten_0d_dim": lambda T: _x(T).flatten(1),
     "rot90_same_neg": lambda T: _x(T, 3, 2).rot90(1, (-2, -2)),
+    "getitem_int_oob_after_ellipsis": lambda T: _x(T, 3, 4, 2)[..., 2],
+    "getitem_int_oob_pos": lambda T: _x(T, 3, 4, 2)[0, ..., 5],
+    "getitem_tensor_oob_pos": lambda T: _x(T, 3, 4, 2)[T.tensor([0]), ..., T.tensor([5])],
+    "getitem_int_before_mask": lambda T: _x(T, 3, 4, 2)[..., T.tensor([True, False, True]), 2],
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
