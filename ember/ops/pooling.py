@@ -450,6 +450,7 @@ AdaptiveMaxPool3DBackward0 = node_class("AdaptiveMaxPool3DBackward0", _max_pool_
 
 def _adaptive_max(nd, input, output_size, return_indices, name, node_cls):
     a = input._data
+    _float_only(a, name)
     sizes = _adaptive_sizes(a, nd, output_size, name)
     keys = []
     for i, (si, o) in enumerate(zip(a.shape[-nd:], sizes)):

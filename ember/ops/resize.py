@@ -28,6 +28,15 @@ from .conv import col2im, windows
 FUNCTIONAL = ["pad", "interpolate", "unfold", "fold"]
 
 
+def _float_only(a, kernel):
+    """PyTorch's error for a float-only kernel given integer or bool input."""
+    if a.dtype.kind not in "fc":
+        from ..dtypes import from_np
+
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{from_np(a.dtype).scalar_name}'")
+
+
 # ---- separable linear maps ------------------------------------------------------------------
 
 def _apply_mats(a, mats):
@@ -293,6 +302,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             "Input and output sizes should be greater than 0, but got input ("
             + ", ".join(f"{n}: {v}" for n, v in zip(names, spatial)) + ") and output ("
             + ", ".join(f"{n}: {v}" for n, v in zip(names, sizes)) + ")")
+    kernels = {"nearest": "nearest", "nearest-exact": "nearest", "linear": "linear",
+               "bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}
+    if mode in kernels and a.dtype.kind not in "fc":
+        # NOTE: PyTorch names its 2-D kernels for these two modes, its index helpers else.
+        if nd == 2 and mode in ("nearest", "bilinear"):
+            _float_only(a, f"upsample_{mode}2d_channels_last")
+        _float_only(a, f"compute_indices_weights_{kernels[mode]}")
     if mode in ("nearest", "nearest-exact"):
         exact = mode == "nearest-exact"
         idxs = [_nearest_index(s, o, sc, exact) for s, o, sc in zip(spatial, sizes, scales)]
@@ -395,6 +411,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding blocks of ``(N, C, H, W)`` input as columns ``(N, C*kh*kw, L)`` (im2col)."""
     k, d, p, s = _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
     a = input._data
+    _float_only(a, "im2col_out_cpu")
     if a.ndim not in (3, 4):
         raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
                                   f"(got {a.ndim}D)")
@@ -412,6 +429,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     size = _pair(output_size)
     k, d, p, s = _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
     a = input._data
+    _float_only(a, "col2im_out_cpu")
     if a.ndim not in (2, 3):
         raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
                                   f"Tensors are supported (got {a.ndim}D)")

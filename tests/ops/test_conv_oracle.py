@@ -340,3 +340,22 @@ def test_max_unpool3d_roundtrip_and_error():
     same(fn)
     same(lambda T: T.nn.functional.max_unpool3d(_r(T, 1, 2, 2, 2, 2),
                                                 T.full((1, 2, 2, 2, 2), 4300), 2))
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.interpolate(x, size=3),
+    lambda F, x: F.interpolate(x[0], size=3),
+    lambda F, x: F.interpolate(x, size=3, mode="bilinear"),
+    lambda F, x: F.interpolate(x[0], size=3, mode="linear"),
+    lambda F, x: F.interpolate(x, size=3, mode="bicubic"),
+    lambda F, x: F.pad(x, (1, 1, 1, 1), mode="reflect"),
+    lambda F, x: F.pad(x, (1, 1, 1, 1), mode="replicate"),
+    lambda F, x: F.pad(x, (1, 1, 1, 1), mode="circular"),
+    lambda F, x: F.pixel_shuffle(x.reshape(2, 12, 2, 2), 2),
+    lambda F, x: F.max_pool2d(x, 2, return_indices=True),
+    lambda F, x: F.adaptive_max_pool2d(x, 2),
+    lambda F, x: F.unfold(x, 2),
+    lambda F, x: F.fold(x.reshape(2, 12, 4), (3, 3), 2),
+])
+def test_integer_input(call):
+    same(lambda T: call(T.nn.functional, T.arange(2 * 3 * 4 * 4).reshape(2, 3, 4, 4)))
