@@ -110,8 +110,8 @@ ClampMaxBackward1 = node_class("ClampMaxBackward1", _clamp_one_tensor_vjp, eleme
 def _clamp_one(input, bound, is_min):
     """clamp_min / clamp_max: their own nodes (ClampMinBackward0/1...), as in PyTorch."""
     if isinstance(bound, Tensor):
-        b = bound._data.astype(input._data.dtype, copy=False)
-        data = np.asarray(np.maximum(input._data, b) if is_min else np.minimum(input._data, b))
+        with no_grad():
+            data = (clamp(input, min=bound) if is_min else clamp(input, max=bound))._data
         if STATE.enabled and recording(input, bound):
             node = ClampMinBackward1 if is_min else ClampMaxBackward1
             return record(node, data, (input, bound), save=(input, bound), args=(is_min,))
