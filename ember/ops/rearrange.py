@@ -81,7 +81,11 @@ def roll(input, shifts, dims=None):
         tuple(int(s) for s in shifts)
     if not shifts:
         raise RuntimeError("`shifts` required")
-    if dims is None or (not isinstance(dims, (int, np.integer)) and len(dims) == 0):
+    if a.size == 0:
+        # NOTE: PyTorch returns an empty tensor as it is, before looking at dims
+        data = a.copy()
+        dims = None
+    elif dims is None or (not isinstance(dims, (int, np.integer)) and len(dims) == 0):
         if len(shifts) != 1:
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                                "dims:0")
@@ -181,6 +185,12 @@ def tile(input, *dims, **kw):
 
 
 # ---- repeat_interleave ----
+def _check_repeats_dtype(repeats):
+    if repeats._data.dtype.kind not in "iu":
+        raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
+                                  f"'{repeats.dtype.scalar_name}'")
+
+
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """Repeat each element ``repeats`` times along ``dim`` (the flattened tensor when None).
 
@@ -200,6 +210,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         input = input.flatten()
         dim = 0
     d = _wrap_dim(dim, input._data.ndim)
+    if input._data.ndim == 0 and isinstance(repeats, Tensor):
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
     if isinstance(repeats, Tensor) and repeats._data.ndim > 0 and repeats._data.size != 1:
         from .scatter import index_select
 
@@ -211,6 +223,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
             raise RuntimeError(
                 f"repeats must have the same size as input along dim, but got repeats.size(0) "
                 f"= {r.size} and input.size({d}) = {n}")
+        _check_repeats_dtype(repeats)
         if r.size and r.min() < 0:
             raise RuntimeError("repeats can not be negative")
         index = wrap(np.repeat(np.arange(n, dtype=np.int64), r))
@@ -218,6 +231,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if isinstance(repeats, Tensor):
         from .scatter import index_select
 
+        _check_repeats_dtype(repeats)
         count = int(repeats._data.reshape(()))
         if count < 0:
             raise RuntimeError("repeats can not be negative")

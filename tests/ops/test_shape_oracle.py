@@ -221,6 +221,9 @@ ERRORS = {
     "getitem_int_oob_pos": lambda T: _x(T, 3, 4, 2)[0, ..., 5],
     "getitem_tensor_oob_pos": lambda T: _x(T, 3, 4, 2)[T.tensor([0]), ..., T.tensor([5])],
     "getitem_int_before_mask": lambda T: _x(T, 3, 4, 2)[..., T.tensor([True, False, True]), 2],
+    "repeat_interleave_float_repeats": lambda T: _x(T, 2).repeat_interleave(T.tensor([]), 0),
+    "repeat_interleave_float_match": lambda T: _x(T, 0).repeat_interleave(T.tensor([]), 0),
+    "repeat_interleave_0d_tensor": lambda T: _x(T).repeat_interleave(T.tensor([2]), 0),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
@@ -861,6 +864,7 @@ KEYS = {
     "movedim_0d_alias": lambda T: _e(T, grad=True).movedim(0, -1) * 1,
     "split_empty_dim": lambda T: _e(T, 1, 0).split(1, 1),
     "cat_empty_grads": _run(lambda T, x: T.cat([x, x[:0] * 2, T.zeros(0) * x.sum()], 0)),
+    "roll_empty_any_dims": _run(lambda T, x: x[:0].roll((4, 3), (0, -2)) * 1),
     "get_leading_none_adv": lambda T: _e(T, 3, 4)[None, [0, 2]],
     "get_adv_sep_none": lambda T: _e(T, 3, 4, 2)[[0, 1], None, [1, 0]],
 }
