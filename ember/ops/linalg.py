@@ -1162,6 +1162,82 @@ def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return diagonal(A, offset, dim1, dim2)
 
 
+def _tri_indices(row, col, offset, dtype, lower):
+    from ..dtypes import int64
+
+    name = "tril_indices" if lower else "triu_indices"
+    dtype = dtype or int64
+    if dtype.np.kind not in "iu":
+        raise NotImplementedError(f"\"{name}\" not implemented for '{dtype.scalar_name}'")
+    for what, v in (("row", row), ("col", col)):
+        if v < 0:
+            raise RuntimeError(f"{what} must be non-negative, got{v}")
+    mask = np.tri(row, col, offset, dtype=bool) if lower else \
+        ~np.tri(row, col, offset - 1, dtype=bool)
+    return wrap(np.stack(np.nonzero(mask)).astype(dtype.np).reshape(2, -1))
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (row, column) indices of the lower triangle of a row x col matrix, row-major."""
+    return _tri_indices(row, col, offset, dtype, True)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (row, column) indices of the upper triangle of a row x col matrix, row-major."""
+    return _tri_indices(row, col, offset, dtype, False)
+
+
+# ---- block_diag ----
+def _block_diag_vjp(ctx, g):
+    shapes, offsets = ctx.args
+    grads = []
+    for (r, c), shape, fn in zip(offsets, shapes, ctx.next_functions):
+        if fn[0] is None:
+            grads.append(None)
+            continue
+        rows, cols = ((1,) * (2 - len(shape)) + tuple(shape))[-2:]
+        grads.append(g.narrow(0, r, rows).narrow(1, c, cols).reshape(shape))
+    return tuple(grads)
+
+
+BlockDiagBackward0 = node_class(
+    "BlockDiagBackward0", _block_diag_vjp,
+    linear(lambda ctx, *ts: block_diag(*ts).to(_out_dtype(ctx))))
+
+
+def _out_dtype(ctx):
+    from ..dtypes import from_np
+
+    return from_np(ctx._meta[0][1])
+
+
+def block_diag(*tensors):
+    """The block-diagonal matrix of the tensors (0-d: 1 x 1, 1-D: one row)."""
+    mats = []
+    for i, t in enumerate(tensors):
+        a = t._data
+        if a.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {i} has {a.ndim} dimensions")
+        mats.append(a.reshape(1, 1) if a.ndim == 0 else a.reshape(1, -1) if a.ndim == 1 else a)
+    if not tensors:
+        return wrap(np.zeros((1, 0), np.float32))
+    dtype = result_type(*tensors).np
+    rows = sum(m.shape[0] for m in mats)
+    cols = sum(m.shape[1] for m in mats)
+    data = np.zeros((rows, cols), dtype)
+    offsets = []
+    r = c = 0
+    for m in mats:
+        data[r:r + m.shape[0], c:c + m.shape[1]] = m
+        offsets.append((r, c))
+        r, c = r + m.shape[0], c + m.shape[1]
+    if STATE.enabled and recording(*tensors):
+        return record(BlockDiagBackward0, data, tensors,
+                      args=(tuple(t._data.shape for t in tensors), tuple(offsets)))
+    return wrap(data)
+
+
 def _tri_mask(shape, k, lower):
     n, m = shape[-2:]
     mask = np.tri(n, m, k, dtype=bool)
@@ -1276,4 +1352,6 @@ register(matmul, "__matmul__", function=False)
 register(tensordot, "tensordot", method=False)
 register(einsum, "einsum", method=False)
 register(chain_matmul, "chain_matmul", method=False)
+for _name in ("tril_indices", "triu_indices", "block_diag"):
+    register(globals()[_name], _name, method=False)
 register_inplace(addmm, addmv, addr, baddbmm, addbmm, tril, triu)

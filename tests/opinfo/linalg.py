@@ -364,3 +364,10 @@ RECORDS += [
                                                             transpose=True),
              [((3, 2), (2,), (2, 3)), ((2, 4), (2,), (3, 2))], domain=(-1.0, 1.0), op="ormqr"),
 ]
+
+RECORDS += [
+    OpRecord("block_diag", lambda T, a, b, c: T.block_diag(a, b, c),
+             [((2, 3), (), (2,)), ((1, 1), (1, 2), (2, 2))]),
+    OpRecord("tril_indices", lambda T: T.tril_indices(3, 4, 1), [()], gradcheck=False),
+    OpRecord("triu_indices", lambda T: T.triu_indices(4, 3, -1), [()], gradcheck=False),
+]

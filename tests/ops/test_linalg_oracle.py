@@ -534,3 +534,18 @@ def test_ex_forms_report_failures():
 ])
 def test_ex_forms_check_errors(case):
     same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.block_diag(),
+    lambda T: T.block_diag(_o(T, 2, dtype=_L)),
+    lambda T: T.block_diag(_o(T, 2, 3), T.tensor(2.0, dtype=T.float64), _o(T, 2, dtype=_L)),
+    lambda T: T.block_diag(_o(T, 2, 2, 2)),
+    lambda T: (lambda a, b: (T.block_diag(a, b),) + T.autograd.grad(
+        T.block_diag(a, b).sum(), (a, b)))(_t(T, 0, 2, rg=True), _t(T, 2, 1, rg=True)),
+    lambda T: (T.tril_indices(0, 3), T.triu_indices(3, 2, dtype=T.int32), T.tril_indices(3, 3, -5)),
+    lambda T: T.tril_indices(3, 3, dtype=T.float32),
+    lambda T: T.tril_indices(-1, 3),
+])
+def test_block_diag_and_indices(case):
+    same(case)
