@@ -698,29 +698,41 @@ def _source(g, size, padding_mode, align_corners):
 
 
 def _points(grid, shape, mode, padding_mode, align_corners):
-    """Where each output samples: ``[(flat index, valid mask, weight)]`` per corner (weights
-    are ember tensors carrying the grid's graph; None for 'nearest'), the fractional parts
-    (tx, ty) and d source / d grid for x and y."""
-    n, ch, h, w = shape
-    flat_grid = grid.reshape(n, -1, 2)
-    x, dx = _source(flat_grid[..., 0], w, padding_mode, align_corners)
-    y, dy = _source(flat_grid[..., 1], h, padding_mode, align_corners)
+    """Where each output samples: ``[(flat index, valid mask, weight, corner bits)]`` (weights
+    are ember tensors carrying the grid's graph; None for 'nearest'), the fractional part per
+    grid axis and d source / d grid per axis. Grid axis ``a`` (x, y, z) indexes the input's
+    ``a``-th dim from the end."""
+    import itertools
 
-    def point(xi, yi, weight):
-        valid = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-        return np.where(valid, yi * w + xi, 0).astype(np.int64), valid, weight
+    n, nd = shape[0], len(shape) - 2
+    sizes = tuple(shape[2:])[::-1]
+    strides = [math.prod(sizes[:a]) for a in range(nd)]
+    flat_grid = grid.reshape(n, -1, nd)
+    coords, derivs = zip(*[_source(flat_grid[..., a], sizes[a], padding_mode, align_corners)
+                           for a in range(nd)])
+
+    def point(idxs, weight, bits):
+        valid = np.ones(idxs[0].shape, dtype=bool)
+        flat = np.zeros(idxs[0].shape, dtype=np.int64)
+        for i, size, stride in zip(idxs, sizes, strides):
+            valid &= (i >= 0) & (i < size)
+            flat += i * stride
+        return np.where(valid, flat, 0), valid, weight, bits
 
     if mode == "nearest":
         # NOTE: PyTorch rounds half to even (nearbyint).
-        xi, yi = np.rint(x._data).astype(np.int64), np.rint(y._data).astype(np.int64)
-        return [point(xi, yi, None)], None, None, dx, dy
-    x0 = np.floor(x._data).astype(np.int64)
-    y0 = np.floor(y._data).astype(np.int64)
-    tx = (x - wrap(x0.astype(x._data.dtype))).unsqueeze(1)
-    ty = (y - wrap(y0.astype(y._data.dtype))).unsqueeze(1)
-    pts = [point(x0, y0, (1 - tx) * (1 - ty)), point(x0 + 1, y0, tx * (1 - ty)),
-           point(x0, y0 + 1, (1 - tx) * ty), point(x0 + 1, y0 + 1, tx * ty)]
-    return pts, tx, ty, dx, dy
+        return [point([np.rint(c._data).astype(np.int64) for c in coords], None, None)], \
+            None, derivs
+    base = [np.floor(c._data).astype(np.int64) for c in coords]
+    fracs = [(c - wrap(b.astype(c._data.dtype))).unsqueeze(1) for c, b in zip(coords, base)]
+    corners = []
+    for bits in itertools.product((0, 1), repeat=nd):
+        weight = None
+        for f, bit in zip(fracs, bits):
+            part = f if bit else 1 - f
+            weight = part if weight is None else weight * part
+        corners.append(point([b + bit for b, bit in zip(base, bits)], weight, bits))
+    return corners, fracs, derivs
 
 
 def _gather_at(flat_in, idx, valid):
@@ -738,13 +750,17 @@ def _scatter_at(vals, idx, valid, shape):
     return index_put_accumulate(vals, shape, key)
 
 
+def _flat_input(input):
+    shape = input._data.shape
+    return input.reshape(shape[0], shape[1], math.prod(shape[2:]))
+
+
 def _sampled(input, grid, mode, padding_mode, align_corners):
     """The output of grid_sample, (N, C, L), in ember ops."""
-    n, ch, h, w = input._data.shape
-    pts, *_ = _points(grid, input._data.shape, mode, padding_mode, align_corners)
-    flat_in = input.reshape(n, ch, h * w)
+    corners, _, _ = _points(grid, input._data.shape, mode, padding_mode, align_corners)
+    flat_in = _flat_input(input)
     total = None
-    for idx, valid, weight in pts:
+    for idx, valid, weight, _ in corners:
         v = _gather_at(flat_in, idx, valid)
         v = v if weight is None else v * weight
         total = v if total is None else total + v
@@ -752,38 +768,47 @@ def _sampled(input, grid, mode, padding_mode, align_corners):
 
 
 def _slopes(input, grid, mode, padding_mode, align_corners):
-    """d output / d grid x and y, (N, C, L) each ('bilinear'; zero for 'nearest')."""
-    n, ch, h, w = input._data.shape
-    pts, tx, ty, dx, dy = _points(grid, input._data.shape, mode, padding_mode, align_corners)
-    flat_in = input.reshape(n, ch, h * w)
-    v00, v01, v10, v11 = (_gather_at(flat_in, idx, valid) for idx, valid, _ in pts)
+    """d output / d grid, one (N, C, L) tensor per grid axis ('bilinear' only)."""
+    corners, fracs, derivs = _points(grid, input._data.shape, mode, padding_mode,
+                                     align_corners)
+    flat_in = _flat_input(input)
+    values = [_gather_at(flat_in, idx, valid) for idx, valid, _, _ in corners]
     dt = input._data.dtype
-    sx = ((1 - ty) * (v01 - v00) + ty * (v11 - v10)) * wrap(dx[:, None, :].astype(dt))
-    sy = ((1 - tx) * (v10 - v00) + tx * (v11 - v01)) * wrap(dy[:, None, :].astype(dt))
-    return sx, sy
+    slopes = []
+    for a, deriv in enumerate(derivs):
+        total = None
+        for v, (_, _, _, bits) in zip(values, corners):
+            term = v if bits[a] else -v
+            for b, (f, bit) in enumerate(zip(fracs, bits)):
+                if b != a:
+                    term = term * (f if bit else 1 - f)
+            total = term if total is None else total + term
+        slopes.append(total * wrap(deriv[:, None, :].astype(dt)))
+    return slopes
 
 
 def _grid_sample_vjp(ctx, g):
     input, grid = ctx.saved_tensors
     mode, padding_mode, align_corners = ctx.args
     need = ctx.needs_input_grad
-    n, ch, h, w = input._data.shape
-    gf = g.reshape(n, ch, -1)
+    shape = input._data.shape
+    gf = g.reshape(shape[0], shape[1], -1)
     d_input = d_grid = None
     if need[0]:
-        pts, *_ = _points(grid, input._data.shape, mode, padding_mode, align_corners)
-        for idx, valid, weight in pts:
-            part = _scatter_at(gf if weight is None else gf * weight, idx, valid, (n, ch, h * w))
+        corners, _, _ = _points(grid, shape, mode, padding_mode, align_corners)
+        flat_shape = (shape[0], shape[1], math.prod(shape[2:]))
+        for idx, valid, weight, _ in corners:
+            part = _scatter_at(gf if weight is None else gf * weight, idx, valid, flat_shape)
             d_input = part if d_input is None else d_input + part
-        d_input = d_input.reshape(input._data.shape)
+        d_input = d_input.reshape(shape)
     if need[1]:
         if mode == "nearest":
             d_grid = grid.detach() * 0.0
         else:
             from .join import stack
 
-            sx, sy = _slopes(input, grid, mode, padding_mode, align_corners)
-            d_grid = stack([(gf * sx).sum(1), (gf * sy).sum(1)], -1).reshape(grid._data.shape)
+            slopes = _slopes(input, grid, mode, padding_mode, align_corners)
+            d_grid = stack([(gf * sl).sum(1) for sl in slopes], -1).reshape(grid._data.shape)
     return d_input, d_grid
 
 
@@ -795,10 +820,11 @@ def _grid_sample_jvp(ctx, t_input, t_grid):
     if t_input is not None:
         total = _sampled(t_input, grid, mode, padding_mode, align_corners)
     if t_grid is not None and mode != "nearest":
-        sx, sy = _slopes(input, grid, mode, padding_mode, align_corners)
-        tg = t_grid.reshape(out_shape[0], 1, -1, 2)
-        part = sx * tg[..., 0] + sy * tg[..., 1]
-        total = part if total is None else total + part
+        slopes = _slopes(input, grid, mode, padding_mode, align_corners)
+        tg = t_grid.reshape(out_shape[0], 1, -1, len(slopes))
+        for a, sl in enumerate(slopes):
+            part = sl * tg[..., a]
+            total = part if total is None else total + part
     if total is None:
         from ._jvp import out_zeros
 
@@ -808,12 +834,14 @@ def _grid_sample_jvp(ctx, t_input, t_grid):
 
 GridSampler2DBackward0 = node_class("GridSampler2DBackward0", _grid_sample_vjp,
                                     _grid_sample_jvp)
+GridSampler3DBackward0 = node_class("GridSampler3DBackward0", _grid_sample_vjp,
+                                    _grid_sample_jvp)
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """Samples ``input`` ``(N, C, H, W)`` at the normalised locations ``grid``
-    ``(N, Ho, Wo, 2)`` (x then y, in [-1, 1]): 'bilinear' or 'nearest', with 'zeros',
-    'border' or 'reflection' padding."""
+    """Samples ``input`` ``(N, C, H, W)`` (or ``(N, C, D, H, W)``) at the normalised
+    locations ``grid`` ``(N, Ho, Wo, 2)`` (x, y[, z] in [-1, 1]): 'bilinear' or 'nearest',
+    with 'zeros', 'border' or 'reflection' padding."""
     import warnings
 
     if mode not in ("bilinear", "nearest", "bicubic"):
@@ -836,14 +864,15 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if gr.shape[-1] != a.ndim - 2:
         raise RuntimeError(f"grid_sampler(): expected grid to have size {a.ndim - 2} in last "
                            f"dimension, but got grid with sizes {list(gr.shape)}")
-    if a.ndim != 4 or mode == "bicubic":
-        raise NotImplementedError("grid_sample: ember samples 4-D input with 'bilinear' or "
-                                  "'nearest' only")
+    if a.ndim not in (4, 5) or mode == "bicubic":
+        raise NotImplementedError("grid_sample: ember samples 4-D and 5-D input with "
+                                  "'bilinear' or 'nearest' only")
     with no_grad():
         out = _sampled(wrap(a), wrap(gr), mode, padding_mode, align_corners)
-    data = out._data.reshape(a.shape[:2] + gr.shape[1:3])
+    data = out._data.reshape(a.shape[:2] + gr.shape[1:-1])
     if STATE.enabled and recording(input, grid):
-        return record(GridSampler2DBackward0, data, (input, grid), save=(input, grid),
+        node = GridSampler2DBackward0 if a.ndim == 4 else GridSampler3DBackward0
+        return record(node, data, (input, grid), save=(input, grid),
                       args=(mode, padding_mode, align_corners))
     return wrap(data)
 
