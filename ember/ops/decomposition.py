@@ -135,6 +135,15 @@ def _check_float(name, a):
         raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
 
 
+def _kernel_dtype(kernel, a):
+    """PyTorch's error for an integer input to a LAPACK kernel (``"lu_cpu"``...)."""
+    from ..dtypes import from_np
+
+    if a.dtype.kind not in "fc":
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{from_np(a.dtype).scalar_name}'")
+
+
 def _batch_prefix(a, b):
     """``(Batch element b): `` for batched inputs, as PyTorch's LAPACK error messages."""
     return f"(Batch element {b}): " if a.ndim > 2 else ""
@@ -666,7 +675,7 @@ def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
 def linalg_svdvals(A, *, driver=None, out=None):
     """The singular values of ``A``, descending."""
     a = A._data
-    _check_matrix("linalg.svdvals", a, square=False)
+    _check_matrix("linalg.svd", a, square=False)
     if STATE.enabled and recording(A):
         return linalg_svd(A, full_matrices=False)[1]
     data = np.linalg.svd(a, compute_uv=False) if a.size else \
@@ -1115,6 +1124,7 @@ def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=
     """The solution of ``A X = B`` (``X A = B`` when not ``left``) for triangular ``A``; only
     its ``upper`` or lower triangle is read (and not its diagonal when ``unitriangular``)."""
     a, b = A._data, B._data
+    _kernel_dtype("triangular_solve_cpu", a)
     _check_matrix("linalg.solve_triangular", a)
     if b.ndim < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
@@ -1162,6 +1172,7 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     """The solution of ``A X = B`` given the Cholesky factor ``L`` of ``A`` (``A = L L^T``, or
     ``U^T U`` when ``upper``)."""
     b, l_ = B._data, L._data
+    _kernel_dtype("cholesky_solve_cpu", b)
     if b.ndim < 2 or l_.ndim < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {b.ndim} dimensions "
                            "instead" if b.ndim < 2 else f"u should have at least 2 dimensions, "
@@ -1203,6 +1214,7 @@ CholeskyInverseBackward0 = node_class("CholeskyInverseBackward0", _cholesky_inve
 def cholesky_inverse(L, upper=False, *, out=None):
     """The inverse of ``A`` from its Cholesky factor (``A = L L^T``, or ``U^T U``)."""
     l_ = L._data
+    _kernel_dtype("cholesky_inverse_out_cpu", l_)
     _check_matrix("cholesky_inverse", l_, float_only=False)
     eye = np.broadcast_to(np.eye(l_.shape[-1], dtype=l_.dtype), l_.shape)
     lt = np.swapaxes(l_, -1, -2)
@@ -1325,6 +1337,8 @@ def linalg_solve_ex(A, B, *, left=True, check_errors=False, out=None):
 def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """The number of singular values above ``max(atol, rtol * largest)`` (defaults as pinv)."""
     a = A._data
+    if a.dtype.kind not in "fc":
+        raise RuntimeError("This function doesn't handle types other than float and double")
     _check_matrix("linalg.matrix_rank", a, square=False)
     m, n = a.shape[-2:]
     if rtol is None:
@@ -1544,6 +1558,7 @@ LinalgLuBackward0 = node_class("LinalgLuBackward0", _lu_vjp, _lu_jvp)
 
 
 def _check_lu_input(name, a):
+    _kernel_dtype("lu_cpu", a)
     if a.ndim < 2:
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(a.shape)} instead")
@@ -1974,6 +1989,7 @@ def linalg_householder_product(A, tau, *, out=None):
 
     a, t = A._data, tau._data
     name = "torch.linalg.householder_product"
+    _kernel_dtype("orgqr_cpu", a)
     if a.ndim < 2:
         raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
     if a.shape[-2] < a.shape[-1]:
@@ -2068,6 +2084,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     """``op(Q) @ other`` (``other @ op(Q)`` when not ``left``; ``op(Q) = Q^T`` when
     ``transpose``) for the m x m Q of the Householder reflectors from ``geqrf``."""
     a, t, c = input._data, tau._data, other._data
+    _kernel_dtype("ormqr_cpu", a)
     if a.ndim < 2:
         raise RuntimeError("torch.ormqr: input must have at least 2 dimensions.")
     if c.ndim < 2:
@@ -2110,7 +2127,7 @@ def geqrf(input, *, out=None):
     a = input._data
     if a.ndim < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
-    _check_float("torch.geqrf", a)
+    _kernel_dtype("geqrf_cpu", a)
     m, n = a.shape[-2:]
     if a.size:
         h, tau = np.linalg.qr(a, mode="raw")

@@ -1154,6 +1154,10 @@ def adjoint(input):
 
 def linalg_vecdot(x, y, *, dim=-1):
     """``sum(x * y, dim)`` (``x`` conjugated: the same for reals), inputs broadcasting."""
+    for t in (x, y):
+        if t._data.dtype.kind not in "fc":
+            raise RuntimeError("linalg.vecdot: Expected a floating point or complex tensor as "
+                               f"input. Got {t.dtype.scalar_name}")
     return (x * y).sum(dim)
 
 

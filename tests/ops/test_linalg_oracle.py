@@ -549,3 +549,22 @@ def test_ex_forms_check_errors(case):
 ])
 def test_block_diag_and_indices(case):
     same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.logdet(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.cholesky_solve(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L)),
+    lambda T: T.cholesky_inverse(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.matrix_rank(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.cond(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.lu_factor(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.solve_triangular(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L),
+                                        upper=True),
+    lambda T: T.linalg.householder_product(_o(T, 2, 2, dtype=_L), _o(T, 2, dtype=_L)),
+    lambda T: T.linalg.vecdot(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L)),
+    lambda T: T.geqrf(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.ormqr(_o(T, 2, 2, dtype=_L), _o(T, 2, dtype=_L), _o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.svdvals(_o(T, 2, 2, dtype=_L)),
+])
+def test_integer_inputs(case):
+    same(case)
