@@ -592,12 +592,20 @@ def index_add(input, dim, index, source, *, alpha=1):
     if s.dtype != a.dtype:
         raise RuntimeError(f"index_add_(): self ({_dtname(a)}) and source ({_dtname(s)}) must "
                            "have the same scalar type")
-    _bounds(idx, _as_nd(a).shape[d], d)
+    # NOTE: PyTorch checks nothing more when there is nothing to add (or, above 1-D, nothing
+    # to add to); a 0/1-D self has its own message
+    if s.size and a.ndim <= 1:
+        n = _as_nd(a).shape[0]
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError("index out of range in self")
+    elif s.size and a.size:
+        _bounds(idx, _as_nd(a).shape[d], d)
     out = _as_nd(a).copy()
     vals = _moved(s, d) if s.ndim else s.reshape(1)
     if alpha != 1:
         vals = vals * alpha
-    np.add.at(np.moveaxis(out, d, 0), idx, vals.astype(out.dtype, copy=False))
+    if out.size and vals.size:
+        np.add.at(np.moveaxis(out, d, 0), idx, vals.astype(out.dtype, copy=False))
     data = out.reshape(a.shape)
     if STATE.enabled and recording(input, source):
         return record(IndexAddBackward0, data, (input, source), args=(d, index, alpha))
@@ -633,13 +641,14 @@ def index_copy(input, dim, index, source):
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
                            f"but got (self) {_dtname(a)} and (source) {_dtname(s)}")
     n = _as_nd(a).shape[d]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    if s.size and idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx[(idx < 0) | (idx >= n)][0]
         raise IndexError(f"index_copy_(): index {bad} is out of bounds for dimension {d} with "
                          f"size {n}")
     out = _as_nd(a).copy()
     vals = _moved(s, d) if s.ndim else s.reshape(1)
-    np.moveaxis(out, d, 0)[idx] = vals
+    if vals.size:
+        np.moveaxis(out, d, 0)[idx] = vals
     data = out.reshape(a.shape)
     if STATE.enabled and recording(input, source):
         return record(IndexCopyBackward0, data, (input, source), args=(d, index))
@@ -683,7 +692,7 @@ def index_fill(input, dim, index, value):
     d = _wrap_dim(dim, a.ndim)
     idx = _check_vector_index("index_fill_", index)
     n = _as_nd(a).shape[d]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if a.size and idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx[(idx < -n) | (idx >= n)][0]
         raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
     is_tensor = isinstance(value, Tensor)
@@ -692,7 +701,8 @@ def index_fill(input, dim, index, value):
             "index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
             f"{value._data.ndim} dimension(s).")
     out = _as_nd(a).copy()
-    np.moveaxis(out, d, 0)[idx] = value._data if is_tensor else value
+    if out.size:
+        np.moveaxis(out, d, 0)[idx] = value._data if is_tensor else value
     data = out.reshape(a.shape)
     if STATE.enabled:
         if is_tensor and recording(value):
@@ -845,6 +855,9 @@ def take_along_dim(input, indices, dim=None):
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     a = input._data
+    if a.ndim == 0:
+        raise IndexError(f"Dimension specified as {_wrap_dim(dim, 0)} but tensor has no "
+                         "dimensions")
     if a.ndim != idx.ndim:
         raise RuntimeError(
             "torch.take_along_dim(): input and indices should have the same number of "

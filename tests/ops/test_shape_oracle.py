@@ -224,6 +224,9 @@ ERRORS = {
     "repeat_interleave_float_repeats": lambda T: _x(T, 2).repeat_interleave(T.tensor([]), 0),
     "repeat_interleave_float_match": lambda T: _x(T, 0).repeat_interleave(T.tensor([]), 0),
     "repeat_interleave_0d_tensor": lambda T: _x(T).repeat_interleave(T.tensor([2]), 0),
+    "index_add_1d_oob": lambda T: _x(T, 3).index_add(0, T.tensor([5]), _x(T, 1)),
+    "index_add_0d_oob": lambda T: _x(T).index_add(0, T.tensor([1]), _x(T)),
+    "take_along_dim_0d": lambda T: _x(T).take_along_dim(T.tensor(0), -1),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
@@ -865,6 +868,11 @@ KEYS = {
     "split_empty_dim": lambda T: _e(T, 1, 0).split(1, 1),
     "cat_empty_grads": _run(lambda T, x: T.cat([x, x[:0] * 2, T.zeros(0) * x.sum()], 0)),
     "roll_empty_any_dims": _run(lambda T, x: x[:0].roll((4, 3), (0, -2)) * 1),
+    "index_add_into_empty": lambda T: _e(T, 0, 1, 3).index_add(0, T.tensor([0, 0]),
+                                                               _e(T, 2, 1, 3)),
+    "index_copy_empty_source": lambda T: _e(T, 0, 3, 0).index_copy(2, T.tensor([0]),
+                                                                   _e(T, 0, 3, 1)),
+    "index_fill_empty": lambda T: _e(T, 0, 0).index_fill(0, T.tensor([0]), 1.0),
     "get_leading_none_adv": lambda T: _e(T, 3, 4)[None, [0, 2]],
     "get_adv_sep_none": lambda T: _e(T, 3, 4, 2)[[0, 1], None, [1, 0]],
 }
