@@ -825,7 +825,7 @@ def _lstsq_vjp(ctx, g, gres=None, *unused):
     if g is not None:
         gx = g.unsqueeze(-1) if vector else g
         if ctx.next_functions[0][0] is not None:
-            ga = _pinv_vjp(_FakeCtx(A, P), gx @ _mT(b))[0]
+            ga = _pinv_vjp(_PinvSaved(A, P), gx @ _mT(b))[0]
         if ctx.next_functions[1][0] is not None:
             gb = _mT(P) @ gx
     if gres is not None and gres._data.size:
@@ -848,7 +848,7 @@ def _lstsq_jvp(ctx, da, db):
     x = X.unsqueeze(-1) if vector else X
     total = None
     if da is not None:
-        total = _pinv_jvp(_FakeCtx(A, P), da) @ b
+        total = _pinv_jvp(_PinvSaved(A, P), da) @ b
     if db is not None:
         c = P @ (db.unsqueeze(-1) if vector else db)
         total = c if total is None else total + c
@@ -857,13 +857,16 @@ def _lstsq_jvp(ctx, da, db):
     shape, dtype = ctx._meta[1]
     if not np.prod(shape):
         return dx, out_zeros(ctx, 1), out_zeros(ctx, 2), out_zeros(ctx, 3)
-    dr = (da @ x if da is not None else 0) - (b * 0 + (db.unsqueeze(-1) if vector else db)
-                                               if db is not None else 0)
+    # the residual r = A x - b moves with dA and dB only (x is at the minimum)
+    dr = da @ x if da is not None else None
+    if db is not None:
+        d = db.unsqueeze(-1) if vector else db
+        dr = -d if dr is None else dr - d
     dres = ((A @ x - b) * dr * 2).sum(-2)
     return dx, dres, out_zeros(ctx, 2), out_zeros(ctx, 3)
 
 
-class _FakeCtx:
+class _PinvSaved:
     """Saved tensors for calling the pinv rules directly (lstsq reuses them)."""
 
     __slots__ = ("saved_tensors",)
