@@ -257,6 +257,39 @@ def _linear_matrix(size, out, scale, align_corners):
     return m
 
 
+_UPSAMPLE_AA = {"bilinear": separable_node("UpsampleBilinear2DAaBackward0"),
+                "bicubic": separable_node("UpsampleBicubic2DAaBackward0")}
+
+
+def _antialias_matrix(size, out, scale, align_corners, cubic):
+    """Antialiased resampling weights along one dim, as PyTorch's ``_aa`` kernels: a
+    triangle (or a = -0.5 cubic) filter widened by the downscale factor, each row
+    normalised."""
+    if align_corners:
+        s = (size - 1) / (out - 1) if out > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale is not None else size / out
+    support = (2.0 if cubic else 1.0) * (s if s >= 1.0 else 1.0)
+    invscale = 1.0 / s if s >= 1.0 else 1.0
+
+    def filt(x):
+        x = np.abs(x)
+        if not cubic:
+            return np.maximum(1.0 - x, 0.0)
+        a = -0.5
+        return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                        np.where(x < 2, ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, 0.0))
+
+    center = s * (np.arange(out) + 0.5)
+    # NOTE: PyTorch truncates toward zero (C++ int cast) to find each row's span.
+    lo = np.maximum(np.trunc(center - support + 0.5), 0)[:, None]
+    hi = np.minimum(np.trunc(center + support + 0.5), size)[:, None]
+    cols = np.arange(size)[None, :]
+    m = filt((cols - center[:, None] + 0.5) * invscale) * ((cols >= lo) & (cols < hi))
+    total = m.sum(axis=1, keepdims=True)
+    return m / np.where(total != 0, total, 1.0)
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resizes the spatial dims of ``(N, C, *spatial)`` input: mode 'nearest', 'linear' (3-D),
@@ -291,8 +324,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 "format and scale_factor in (s1, s2, ...,sK) format.")
         sizes = [int(math.floor(s * f)) for s, f in zip(spatial, sf)]
         scales = [None] * nd if recompute_scale_factor else sf
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported by ember")
+    if antialias and (mode not in ("bilinear", "bicubic") or a.ndim != 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
     if nd not in (1, 2, 3):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
                                   f"(got {a.ndim}D) for the modes: {_MODES} (got {mode})")
@@ -328,6 +362,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                       f"{want + 2}D input")
         if align_corners is None:
             align_corners = False
+        if antialias:
+            mats = [_antialias_matrix(s, o, sc, align_corners, mode == "bicubic")
+                    for s, o, sc in zip(spatial, sizes, scales)]
+            return separable(input, mats, _UPSAMPLE_AA[mode])
         matrix = _cubic_matrix if mode == "bicubic" else _linear_matrix
         mats = [matrix(s, o, sc, align_corners) for s, o, sc in zip(spatial, sizes, scales)]
         return separable(input, mats, _UPSAMPLE[mode][nd])

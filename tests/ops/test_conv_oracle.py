@@ -359,3 +359,13 @@ def test_max_unpool3d_roundtrip_and_error():
 ])
 def test_integer_input(call):
     same(lambda T: call(T.nn.functional, T.arange(2 * 3 * 4 * 4).reshape(2, 3, 4, 4)))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(size=(3, 4), mode="bilinear"), dict(size=(10, 12), mode="bilinear"),
+    dict(size=(4, 5), mode="bicubic", align_corners=True), dict(size=(3, 14), mode="bicubic"),
+    dict(size=(3, 4), mode="nearest"),
+])
+def test_interpolate_antialias(kwargs):
+    same(lambda T: T.nn.functional.interpolate(_r(T, 1, 2, 7, 9, requires_grad=True),
+                                               antialias=True, **kwargs))
