@@ -916,6 +916,8 @@ def put(input, index, source, accumulate=False):
                            f"elements, but got source.numel() = {s.size}, index.numel() = "
                            f"{idx.size}")
     n = a.size
+    if idx.size and not n:
+        raise IndexError("put_(): Tried to put elements into an empty tensor")
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx[(idx < -n) | (idx >= n)].flat[0])
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
@@ -993,10 +995,27 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         node = Unique2Backward0
     else:
         d = _wrap_dim(dim, a.ndim)
+        node = UniqueDimBackward0
+        if _empty_unique_dim(a, d):
+            return _unique_result(input, node, a.copy(), np.zeros(0, np.int64),
+                                  np.zeros(0, np.int64), return_inverse, return_counts)
         vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
         inv = inv.reshape(-1)
-        node = UniqueDimBackward0
     return _unique_result(input, node, vals, inv, counts, return_inverse, return_counts)
+
+
+def _empty_unique_dim(a, d, consecutive=False):
+    """True when dim ``d`` is the one empty dim (the result is empty); PyTorch's errors when
+    other dims are empty (unique and unique_consecutive check in opposite orders)."""
+    zeros = [i for i, n in enumerate(a.shape) if n == 0]
+    several = (len(zeros) > 1, "Number of zero sized dimensions is more than one, so unique "
+                               "cannot be applied ")
+    unselected = (any(i != d for i in zeros), "There are 0 sized dimensions, and they aren't "
+                                              "selected, so unique cannot be applied")
+    for failed, message in ((several, unselected) if consecutive else (unselected, several)):
+        if failed:
+            raise RuntimeError(message)
+    return bool(zeros)
 
 
 def _unique_result(input, node, vals, inv, counts, return_inverse, return_counts):
@@ -1025,6 +1044,10 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         inv = (np.cumsum(change) - 1).reshape(a.shape)
     else:
         d = _wrap_dim(dim, a.ndim)
+        if _empty_unique_dim(a, d, consecutive=True):
+            return _unique_result(input, UniqueConsecutiveBackward0, a.copy(),
+                                  np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                  return_inverse, return_counts)
         m = np.moveaxis(a, d, 0).reshape(a.shape[d], -1)
         change = np.ones(m.shape[0], dtype=bool)
         change[1:] = (m[1:] != m[:-1]).any(axis=1)

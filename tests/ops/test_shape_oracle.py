@@ -227,6 +227,10 @@ ERRORS = {
     "index_add_1d_oob": lambda T: _x(T, 3).index_add(0, T.tensor([5]), _x(T, 1)),
     "index_add_0d_oob": lambda T: _x(T).index_add(0, T.tensor([1]), _x(T)),
     "take_along_dim_0d": lambda T: _x(T).take_along_dim(T.tensor(0), -1),
+    "put_into_empty": lambda T: _x(T, 0).put(T.tensor([0]), _x(T, 1)),
+    "unique_dim_unselected_empty": lambda T: T.zeros(2, 0, 0).unique(dim=0),
+    "unique_consecutive_two_empty": lambda T: T.unique_consecutive(T.zeros(1, 0, 0), dim=1),
+    "unique_dim_other_empty": lambda T: T.zeros(0, 1, 2).unique(dim=2),
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
@@ -873,6 +877,10 @@ KEYS = {
     "index_copy_empty_source": lambda T: _e(T, 0, 3, 0).index_copy(2, T.tensor([0]),
                                                                    _e(T, 0, 3, 1)),
     "index_fill_empty": lambda T: _e(T, 0, 0).index_fill(0, T.tensor([0]), 1.0),
+    "unique_dim_selected_empty": lambda T: T.unique(T.zeros(0, 1, dtype=T.int64), dim=0,
+                                                    return_inverse=True, return_counts=True),
+    "unique_consecutive_selected_empty": lambda T: T.unique_consecutive(
+        T.zeros(0, 3), dim=0, return_counts=True),
     "get_leading_none_adv": lambda T: _e(T, 3, 4)[None, [0, 2]],
     "get_adv_sep_none": lambda T: _e(T, 3, 4, 2)[[0, 1], None, [1, 0]],
 }
