@@ -500,5 +500,5 @@ def register_arithmetic_inplace(add, sub, mul, div):
 register(copy_, "copy_", function=False)
 register(fill_, "fill_", function=False)
 register(zero_, "zero_", function=False)
-register(index_put_, "index_put_", function=False)
+register(index_put_, "index_put_")
 register(setitem, "__setitem__", function=False)

@@ -787,11 +787,13 @@ def unsqueeze_(self, dim):
 
 # ==== registration =========================================================================
 
-for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "ravel",
-              "permute", "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis", "adjoint",
-              "squeeze", "unsqueeze", "expand", "expand_as", "broadcast_to", "sum_to_size",
-              "clone", "contiguous"):
+for _name in ("reshape", "flatten", "unflatten", "ravel", "permute", "transpose", "swapaxes",
+              "swapdims", "t", "movedim", "moveaxis", "adjoint", "squeeze", "unsqueeze",
+              "broadcast_to", "clone"):
     register(globals()[_name], _name)
+# PyTorch has these as Tensor methods only
+for _name in ("view", "view_as", "reshape_as", "expand", "expand_as", "contiguous", "sum_to_size"):
+    register(globals()[_name], _name, function=False)
 for _name in ("t_", "transpose_", "squeeze_", "unsqueeze_"):
     register(globals()[_name], _name, function=False)
 register(unfold, "unfold", function=False)

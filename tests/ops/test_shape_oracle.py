@@ -889,3 +889,23 @@ KEYS = {
 @pytest.mark.parametrize("name", KEYS)
 def test_keys(name):
     same(KEYS[name])
+
+
+# ---- which names exist as functions and as methods ----
+
+NAMES = ("gather scatter scatter_add scatter_reduce index_select index_add index_copy index_fill "
+         "index_reduce masked_scatter masked_select take take_along_dim put nonzero argwhere "
+         "unique unique_consecutive flip fliplr flipud roll rot90 tile repeat repeat_interleave "
+         "dstack column_stack tensor_split hsplit vsplit dsplit cat concat concatenate stack "
+         "hstack vstack row_stack split chunk unbind narrow narrow_copy select select_scatter "
+         "slice_scatter diagonal_scatter index_put index_put_ reshape flatten unflatten permute "
+         "transpose swapaxes swapdims movedim moveaxis squeeze unsqueeze broadcast_to "
+         "broadcast_tensors clone atleast_1d atleast_2d atleast_3d unravel_index adjoint t "
+         "split_with_sizes unsafe_split unsafe_chunk unsafe_split_with_sizes view view_as "
+         "reshape_as expand expand_as contiguous sum_to_size unfold scatter_ scatter_add_ "
+         "scatter_reduce_ index_add_ index_copy_ index_fill_ index_reduce_ masked_scatter_ put_ "
+         "t_ transpose_ squeeze_ unsqueeze_ swapaxes_ swapdims_ ravel").split()
+
+
+def test_function_and_method_names():
+    same(lambda T: {n: (hasattr(T, n), hasattr(T.Tensor, n)) for n in NAMES})
