@@ -435,6 +435,7 @@ def index_key(input, indices):
 
 
 def as_values(values, like):
+    """``values`` as a tensor of ``like``'s dtype (a tensor must already have it)."""
     if isinstance(values, Tensor):
         if values._data.dtype != like._data.dtype:
             from .. import dtypes as _dt

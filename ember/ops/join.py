@@ -295,10 +295,12 @@ def unsafe_split(input, split_size, dim=0):
 
 
 def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    """``split_with_sizes`` whose outputs are not tracked as views."""
     return _unsafe(UnsafeSplitWithSizesBackward0, input, list(split_sizes), dim)
 
 
 def unsafe_chunk(input, chunks, dim=0):
+    """``chunk`` whose outputs are not tracked as views."""
     return _unsafe(UnsafeSplitBackward0, input, _chunk_size(input, chunks, dim), dim)
 
 
@@ -379,15 +381,18 @@ def _split_named(name, input, arg, dim, min_dims):
 
 
 def hsplit(input, indices_or_sections):
+    """``tensor_split`` along dim 1 (dim 0 for 1-D); an int must divide that dim."""
     nd = input._data.ndim
     return _split_named("hsplit", input, indices_or_sections, 0 if nd == 1 else 1, 1)
 
 
 def vsplit(input, indices_or_sections):
+    """``tensor_split`` along dim 0 of an at least 2-D tensor."""
     return _split_named("vsplit", input, indices_or_sections, 0, 2)
 
 
 def dsplit(input, indices_or_sections):
+    """``tensor_split`` along dim 2 of an at least 3-D tensor."""
     return _split_named("dsplit", input, indices_or_sections, 2, 3)
 
 

@@ -53,12 +53,14 @@ def flip(input, *dims, **kw):
 
 
 def fliplr(input):
+    """Reverse dim 1 (left/right) of an at least 2-D tensor."""
     if input._data.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
     return flip(input, (1,))
 
 
 def flipud(input):
+    """Reverse dim 0 (up/down) of an at least 1-D tensor."""
     if input._data.ndim < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return flip(input, (0,))

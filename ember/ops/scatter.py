@@ -965,6 +965,7 @@ def unravel_index(indices, shape):
 
 
 def argwhere(input):
+    """The indices of the nonzero elements, an ``(n, ndim)`` int64 tensor."""
     return wrap(np.argwhere(input._data).astype(np.int64))
 
 

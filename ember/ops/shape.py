@@ -103,6 +103,7 @@ def _sum_to_array(g, shape):
 
 
 def replay_array(array, steps):
+    """The array view of ``array`` that ``steps`` describe."""
     for fn, args in steps:
         array = fn(array, *args)
     return array
@@ -304,10 +305,12 @@ def view(input, *shape, **kw):
 
 
 def view_as(input, other):
+    """``view`` with ``other``'s shape."""
     return view(input, other._data.shape)
 
 
 def reshape_as(input, other):
+    """``reshape`` to ``other``'s shape."""
     return reshape(input, other._data.shape)
 
 
@@ -346,6 +349,7 @@ def unflatten(input, dim, sizes):
 
 
 def ravel(input):
+    """The elements as a 1-D tensor (a view when possible)."""
     return reshape(input, (-1,))
 
 
@@ -545,10 +549,12 @@ def expand(input, *sizes, **kw):
 
 
 def expand_as(input, other):
+    """``expand`` to ``other``'s shape."""
     return expand(input, other._data.shape)
 
 
 def broadcast_to(input, size):
+    """``expand`` to ``size`` (a view)."""
     return expand(input, size)
 
 
@@ -765,14 +771,17 @@ def _inplace_view(self, out, node_cls):
 
 
 def t_(self):
+    """In-place ``t``: self's shape and strides change, not its data."""
     return _inplace_view(self, t(self), TBackward1)
 
 
 def transpose_(self, dim0, dim1):
+    """In-place ``transpose``: self's shape and strides change, not its data."""
     return _inplace_view(self, transpose(self, dim0, dim1), TransposeBackward1)
 
 
 def squeeze_(self, dim=None):
+    """In-place ``squeeze``: self's shape changes, not its data."""
     from .linalg import SqueezeBackward4
 
     cls = SqueezeBackward3 if dim is None else (
@@ -781,6 +790,7 @@ def squeeze_(self, dim=None):
 
 
 def unsqueeze_(self, dim):
+    """In-place ``unsqueeze``: self's shape changes, not its data."""
     return _inplace_view(self, unsqueeze(self, dim), UnsqueezeBackward1)
 
 
