@@ -91,10 +91,30 @@ def _is_basic_key_item(k):
         not isinstance(k, (bool, np.bool_))
 
 
+def _type_name(k):
+    kind = type(k)
+    return kind.__name__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__}.{kind.__name__}"
+
+
 def _normalize_key(key):
-    if not isinstance(key, tuple):
-        key = (key,)
-    return key
+    if isinstance(key, tuple):
+        return key
+    if isinstance(key, range):
+        return (list(key),)
+    if isinstance(key, list) and len(key) < 32 and any(
+            k is None or k is Ellipsis or isinstance(k, (slice, Tensor, list, tuple))
+            for k in key):
+        # NOTE: PyTorch still reads such a list as a tuple of indices (with this warning)
+        import warnings
+
+        warnings.warn(
+            "Using a non-tuple sequence for multidimensional indexing is deprecated and will be "
+            "changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this "
+            "will be interpreted as tensor index, x[torch.tensor(seq)], which will result "
+            "either in an error or a different result", UserWarning, stacklevel=4)
+        return tuple(key)
+    return (key,)
 
 
 def _to_index_array(k, size=None):
@@ -250,7 +270,7 @@ def parse_key(input, key):
     advanced = False
     items = []
     for k in key:
-        if isinstance(k, (bool, np.bool_)):
+        if isinstance(k, bool):
             k = np.asarray(k)
             advanced = True
         elif isinstance(k, Tensor):
@@ -273,7 +293,7 @@ def parse_key(input, key):
         elif not _is_basic_key_item(k):
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                "are valid indices (got " + type(k).__name__ + ")")
+                "are valid indices (got " + _type_name(k) + ")")
         items.append(k)
     items, where = _expand_ellipsis(items, input._data.ndim)
     _check_bounds(items, input._data.shape, where)

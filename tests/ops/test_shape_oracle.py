@@ -909,3 +909,29 @@ NAMES = ("gather scatter scatter_add scatter_reduce index_select index_add index
 
 def test_function_and_method_names():
     same(lambda T: {n: (hasattr(T, n), hasattr(T.Tensor, n)) for n in NAMES})
+
+
+# ---- key types: numpy, ranges, lists read as tuples, 0-dim tensors and bools ----
+
+KEY_TYPES = {
+    "bool_tensor_0d": lambda T: _e(T, 3)[T.tensor(True)],
+    "bool_tensor_0d_false": lambda T: _e(T, 3)[T.tensor(False)],
+    "np_bool": lambda T: _e(T, 3)[np.True_],
+    "np_int_array": lambda T: _e(T, 3)[np.array([0, 2])],
+    "np_bool_array": lambda T: _e(T, 3)[np.array([True, False, True])],
+    "list_of_tensors": lambda T: _e(T, 3, 3)[[T.tensor(0), T.tensor(1)]],
+    "nested_list": lambda T: _e(T, 3, 3)[[[0, 1], [1, 2]]],
+    "tuple_list_slice": lambda T: _e(T, 3, 3)[([0, 1], slice(None))],
+    "range_key": lambda T: _e(T, 4)[range(0, 4, 2)],
+    "int_tensor_0d_grad": lambda T: (_e(T, 3,grad=True)[T.tensor(1)] * 1).grad_fn.name(),
+    "setitem_0d_tensor_key": lambda T: _set(_e(T, 3), T.tensor(1), 5.0),
+    "getitem_0d_with_none": lambda T: _e(T)[None, None],
+    "getitem_0d_bool": lambda T: _e(T)[True],
+    "getitem_0d_mask": lambda T: _e(T)[T.tensor(True)],
+    "setitem_0d_bool": lambda T: _set(_e(T), False, 5.0),
+}
+
+
+@pytest.mark.parametrize("name", KEY_TYPES)
+def test_key_types(name):
+    same(KEY_TYPES[name])
