@@ -5,10 +5,11 @@ Contract: PyTorch's signatures, defaults, shapes, node names and error messages;
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
 ``ember.nn.functional`` exports from this module.
 
-Forwards read windows through ``sliding_window_view`` (conv.windows) on a padded copy: no
-loops over pixels. Max pooling returns PyTorch's indices (flat into each input plane) and its
-rule sends the gradient to them (a scatter whose own rule is a gather; overlapping windows add
-up).
+Forwards take one strided slice of the padded input per kernel offset (max and average) or
+gather clamped index windows (adaptive max): loops over kernel offsets, never over pixels. Max
+pooling returns PyTorch's indices (flat into each input plane) and its rule sends the gradient
+to them (a scatter whose own rule is a gather; overlapping windows add up). Average pooling's
+rule is a transposed convolution with a kernel of ones; adaptive averages are separable maps.
 The 1-D ops are PyTorch's compositions: unsqueeze, the 2-D op, squeeze.
 """
 
@@ -26,9 +27,10 @@ from .resize import _constant_pad, separable, separable_node
 
 FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
               "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
-              "adaptive_max_pool1d", "adaptive_max_pool2d", "max_pool1d_with_indices",
-              "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
-              "adaptive_max_pool2d_with_indices"]
+              "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+              "max_pool1d_with_indices", "max_pool2d_with_indices",
+              "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+              "max_unpool1d", "max_unpool2d", "max_unpool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
 
 
 def _ntuple(v, nd):
@@ -97,10 +99,6 @@ def _padded(a, nd, k, s, p, d, out, fill):
 
 
 # ---- max pooling ----------------------------------------------------------------------------
-
-def _plane_flat(t, nd):
-    return t.reshape(tuple(t.shape[:-nd]) + (-1,))
-
 
 def _scatter_vjp(ctx, g):
     flat, g_shape = ctx.args[:2]
@@ -629,6 +627,3 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """3-D power-average pooling."""
     return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
 
-
-FUNCTIONAL += ["adaptive_max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
-               "lp_pool1d", "lp_pool2d", "lp_pool3d"]

@@ -1,6 +1,6 @@
 """Resampling and patches: interpolate (nearest, nearest-exact, linear, bilinear, bicubic,
-trilinear, area) and its deprecated upsample spellings, pixel_shuffle/unshuffle, pad (constant,
-reflect, replicate, circular), unfold/fold.
+trilinear, area; antialias) and its deprecated upsample spellings, pad (constant, reflect,
+replicate, circular), unfold/fold, pixel_shuffle/unshuffle, affine_grid and grid_sample.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
@@ -25,7 +25,9 @@ from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
 from .conv import col2im, windows
 
-FUNCTIONAL = ["pad", "interpolate", "unfold", "fold"]
+FUNCTIONAL = ["pad", "interpolate", "unfold", "fold", "upsample", "upsample_nearest",
+              "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle", "affine_grid",
+              "grid_sample"]
 
 
 def _float_only(a, kernel):
@@ -523,8 +525,6 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
-FUNCTIONAL += ["upsample", "upsample_nearest", "upsample_bilinear"]
-
 
 # ---- pixel_shuffle / pixel_unshuffle --------------------------------------------------------
 # NOTE: each is a fixed permutation of the elements and the other's inverse, so each one's
@@ -697,8 +697,6 @@ def affine_grid(theta, size, align_corners=None):
     base = _base_grid(size[2:], align_corners)
     return _affine(theta, base, (size[0],) + size[2:] + (nd,))
 
-
-FUNCTIONAL += ["affine_grid"]
 
 
 # ---- grid_sample ----------------------------------------------------------------------------
@@ -914,5 +912,3 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
                       args=(mode, padding_mode, align_corners))
     return wrap(data)
 
-
-FUNCTIONAL += ["grid_sample"]
