@@ -617,7 +617,6 @@ def pixel_unshuffle(input, downscale_factor):
 
 register(pixel_shuffle, method=False)
 register(pixel_unshuffle, method=False)
-FUNCTIONAL += ["pixel_shuffle", "pixel_unshuffle"]
 
 
 # ---- affine_grid ----------------------------------------------------------------------------
