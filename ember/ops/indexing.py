@@ -255,7 +255,7 @@ def _check_bounds(key, shape, where):
         else:
             size = shape[dim]
             if k.size and (k.max() >= size or k.min() < -size):
-                bad = int(k.max()) if k.max() >= size else int(k.min())
+                bad = int(k[(k >= size) | (k < -size)].flat[0])  # the first, as PyTorch
                 raise IndexError(
                     f"index {bad} is out of bounds for dimension {n_tensors} with size {size}")
             dim += 1

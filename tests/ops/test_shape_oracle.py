@@ -231,6 +231,7 @@ ERRORS = {
     "unique_dim_unselected_empty": lambda T: T.zeros(2, 0, 0).unique(dim=0),
     "unique_consecutive_two_empty": lambda T: T.unique_consecutive(T.zeros(1, 0, 0), dim=1),
     "unique_dim_other_empty": lambda T: T.zeros(0, 1, 2).unique(dim=2),
+    "getitem_first_bad_index": lambda T: _x(T, 3, 4, 2)[None, 0, ..., T.tensor([-1, -3, 2])],
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
