@@ -732,42 +732,84 @@ def _source(g, size, padding_mode, align_corners):
     return c, deriv
 
 
+def _cubic_taps(t):
+    """Keys' cubic weights (A = -0.75) of the taps at -1, 0, 1, 2 for fraction ``t`` and
+    their derivatives in ``t``, as ember ops (so they differentiate again)."""
+    a = -0.75
+    u, v, w = t + 1, 1 - t, 2 - t
+    weights = [((u * a - 5 * a) * u + 8 * a) * u - 4 * a,
+               ((a + 2) * t - (a + 3)) * t * t + 1,
+               ((a + 2) * v - (a + 3)) * v * v + 1,
+               ((w * a - 5 * a) * w + 8 * a) * w - 4 * a]
+    slopes = [(u * (3 * a) - 10 * a) * u + 8 * a,
+              (t * (3 * (a + 2)) - 2 * (a + 3)) * t,
+              ((v * (3 * (a + 2)) - 2 * (a + 3)) * v).neg(),
+              ((w * (3 * a) - 10 * a) * w + 8 * a).neg()]
+    return weights, slopes
+
+
+def _tap_index(i, size, padding_mode, align_corners):
+    """A bicubic tap's integer coordinate after 'border' or 'reflection' padding."""
+    if padding_mode == "zeros":
+        return i
+    f = i.astype(np.float64)
+    if padding_mode == "reflection":
+        low, high = (0.0, 2.0 * (size - 1)) if align_corners else (-1.0, 2.0 * size - 1)
+        if low == high:
+            return np.zeros_like(i)
+        lo, span = low / 2, (high - low) / 2
+        mag = np.abs(f - lo)
+        flips = np.floor(mag / span)
+        extra = np.fmod(mag, span)
+        f = np.where(flips % 2 == 0, extra + lo, span - extra + lo)
+    return np.clip(f, 0, size - 1).astype(np.int64)
+
+
+def _axis_taps(g, size, mode, padding_mode, align_corners):
+    """The taps along one grid axis: ``[(index, weight, d weight / d fraction)]`` (weights
+    None for 'nearest') and d source / d grid."""
+    if mode == "bicubic":
+        c, deriv = _source(g, size, "zeros", align_corners)  # taps are padded one by one
+    else:
+        c, deriv = _source(g, size, padding_mode, align_corners)
+    if mode == "nearest":
+        # NOTE: PyTorch rounds half to even (nearbyint).
+        return [(np.rint(c._data).astype(np.int64), None, None)], deriv
+    base = np.floor(c._data).astype(np.int64)
+    t = (c - wrap(base.astype(c._data.dtype))).unsqueeze(1)
+    if mode == "bilinear":
+        return [(base, 1 - t, -1.0), (base + 1, t, 1.0)], deriv
+    weights, slopes = _cubic_taps(t)
+    return [(_tap_index(base - 1 + k, size, padding_mode, align_corners), weights[k],
+             slopes[k]) for k in range(4)], deriv
+
+
 def _points(grid, shape, mode, padding_mode, align_corners):
-    """Where each output samples: ``[(flat index, valid mask, weight, corner bits)]`` (weights
-    are ember tensors carrying the grid's graph; None for 'nearest'), the fractional part per
-    grid axis and d source / d grid per axis. Grid axis ``a`` (x, y, z) indexes the input's
-    ``a``-th dim from the end."""
+    """Where each output samples: ``[(flat index, valid mask, weight, taps)]`` per corner of
+    the taps' product (weights are ember tensors carrying the grid's graph; None for
+    'nearest'), the taps per grid axis and d source / d grid per axis. Grid axis ``a``
+    (x, y, z) indexes the input's ``a``-th dim from the end."""
     import itertools
 
     n, nd = shape[0], len(shape) - 2
     sizes = tuple(shape[2:])[::-1]
     strides = [math.prod(sizes[:a]) for a in range(nd)]
     flat_grid = grid.reshape(n, -1, nd)
-    coords, derivs = zip(*[_source(flat_grid[..., a], sizes[a], padding_mode, align_corners)
-                           for a in range(nd)])
-
-    def point(idxs, weight, bits):
-        valid = np.ones(idxs[0].shape, dtype=bool)
-        flat = np.zeros(idxs[0].shape, dtype=np.int64)
-        for i, size, stride in zip(idxs, sizes, strides):
-            valid &= (i >= 0) & (i < size)
-            flat += i * stride
-        return np.where(valid, flat, 0), valid, weight, bits
-
-    if mode == "nearest":
-        # NOTE: PyTorch rounds half to even (nearbyint).
-        return [point([np.rint(c._data).astype(np.int64) for c in coords], None, None)], \
-            None, derivs
-    base = [np.floor(c._data).astype(np.int64) for c in coords]
-    fracs = [(c - wrap(b.astype(c._data.dtype))).unsqueeze(1) for c, b in zip(coords, base)]
+    axes, derivs = zip(*[_axis_taps(flat_grid[..., a], sizes[a], mode, padding_mode,
+                                    align_corners) for a in range(nd)])
     corners = []
-    for bits in itertools.product((0, 1), repeat=nd):
+    for taps in itertools.product(*[range(len(t)) for t in axes]):
+        valid = np.ones(axes[0][0][0].shape, dtype=bool)
+        flat = np.zeros(axes[0][0][0].shape, dtype=np.int64)
         weight = None
-        for f, bit in zip(fracs, bits):
-            part = f if bit else 1 - f
-            weight = part if weight is None else weight * part
-        corners.append(point([b + bit for b, bit in zip(base, bits)], weight, bits))
-    return corners, fracs, derivs
+        for a, k in enumerate(taps):
+            i, w, _ = axes[a][k]
+            valid &= (i >= 0) & (i < sizes[a])
+            flat += i * strides[a]
+            if w is not None:
+                weight = w if weight is None else weight * w
+        corners.append((np.where(valid, flat, 0), valid, weight, taps))
+    return corners, axes, derivs
 
 
 def _gather_at(flat_in, idx, valid):
@@ -803,20 +845,20 @@ def _sampled(input, grid, mode, padding_mode, align_corners):
 
 
 def _slopes(input, grid, mode, padding_mode, align_corners):
-    """d output / d grid, one (N, C, L) tensor per grid axis ('bilinear' only)."""
-    corners, fracs, derivs = _points(grid, input._data.shape, mode, padding_mode,
-                                     align_corners)
+    """d output / d grid, one (N, C, L) tensor per grid axis (not for 'nearest')."""
+    corners, axes, derivs = _points(grid, input._data.shape, mode, padding_mode,
+                                    align_corners)
     flat_in = _flat_input(input)
     values = [_gather_at(flat_in, idx, valid) for idx, valid, _, _ in corners]
     dt = input._data.dtype
     slopes = []
     for a, deriv in enumerate(derivs):
         total = None
-        for v, (_, _, _, bits) in zip(values, corners):
-            term = v if bits[a] else -v
-            for b, (f, bit) in enumerate(zip(fracs, bits)):
+        for v, (_, _, _, taps) in zip(values, corners):
+            term = v * axes[a][taps[a]][2]
+            for b, k in enumerate(taps):
                 if b != a:
-                    term = term * (f if bit else 1 - f)
+                    term = term * axes[b][k][1]
             total = term if total is None else total + term
         slopes.append(total * wrap(deriv[:, None, :].astype(dt)))
     return slopes
@@ -875,8 +917,8 @@ GridSampler3DBackward0 = node_class("GridSampler3DBackward0", _grid_sample_vjp,
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Samples ``input`` ``(N, C, H, W)`` (or ``(N, C, D, H, W)``) at the normalised
-    locations ``grid`` ``(N, Ho, Wo, 2)`` (x, y[, z] in [-1, 1]): 'bilinear' or 'nearest',
-    with 'zeros', 'border' or 'reflection' padding."""
+    locations ``grid`` ``(N, Ho, Wo, 2)`` (x, y[, z] in [-1, 1]): 'bilinear', 'nearest' or
+    (4-D) 'bicubic', with 'zeros', 'border' or 'reflection' padding."""
     import warnings
 
     if mode not in ("bilinear", "nearest", "bicubic"):
@@ -899,9 +941,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if gr.shape[-1] != a.ndim - 2:
         raise RuntimeError(f"grid_sampler(): expected grid to have size {a.ndim - 2} in last "
                            f"dimension, but got grid with sizes {list(gr.shape)}")
-    if a.ndim not in (4, 5) or mode == "bicubic":
-        raise NotImplementedError("grid_sample: ember samples 4-D and 5-D input with "
-                                  "'bilinear' or 'nearest' only")
+    if a.ndim not in (4, 5):
+        raise NotImplementedError("grid_sample: ember samples 4-D and 5-D input only")
+    if mode == "bicubic" and a.ndim == 5:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     with no_grad():
         out = _sampled(wrap(a), wrap(gr), mode, padding_mode, align_corners)
     data = out._data.reshape(a.shape[:2] + gr.shape[1:-1])

@@ -313,6 +313,10 @@ def test_affine_grid_oracle(call):
                                 _r(T, 1, 3, 6, 2, seed=1)),
     lambda T: _F(T).grid_sample(_r(T, 1, 1, 1, 1), _r(T, 1, 2, 2, 2, seed=1),
                                 padding_mode="reflection", align_corners=True),
+    lambda T: _F(T).grid_sample(_r(T, 1, 1, 2, 2, 2), _r(T, 1, 2, 2, 2, 3, seed=1),
+                                mode="bicubic", align_corners=True),
+    lambda T: _F(T).grid_sample(_r(T, 1, 2, 3, 3), _r(T, 1, 2, 2, 2, seed=1),
+                                mode="bicubic", padding_mode="border", align_corners=False),
 ])
 def test_grid_sample_oracle(call):
     same(call)
