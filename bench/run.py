@@ -183,50 +183,52 @@ def convnet_step(T, x, y, params):
 
 
 def _cols(a, k):
-    """Channels-last im2col: ``a`` (N, H, W, C) -> (N*Ho*Wo, C*k*k) and (Ho, Wo)."""
+    """im2col: ``a`` (N, C, H, W) -> columns (C*k*k, N*Ho*Wo)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    v = sliding_window_view(a, (k, k), axis=(1, 2))  # (N, Ho, Wo, C, k, k)
-    n, ho, wo = v.shape[:3]
-    return v.reshape(n * ho * wo, -1), (ho, wo)
+    v = sliding_window_view(a, (k, k), axis=(2, 3))  # (A, B, Ho, Wo, k, k)
+    return np.ascontiguousarray(v.transpose(1, 4, 5, 0, 2, 3)).reshape(
+        a.shape[1] * k * k, -1), v.shape[2:4]
 
 
 def convnet_numpy(x, y, params):
-    """The conv-net step by hand (channels-last im2col, one GEMM per conv): the floor."""
+    """The conv-net step by hand (im2col with (C*k*k, N*L) columns, one GEMM per conv,
+    activations kept channel-major (C, N, H, W) between layers): the floor."""
     w1, b1, w2, b2, w3, b3 = params
     n = x.shape[0]
-    cols1, (h1, v1) = _cols(x.transpose(0, 2, 3, 1), 3)
-    a1 = (cols1 @ w1.reshape(8, -1).T + b1).reshape(n, h1, v1, 8)
-    r1 = np.maximum(a1, 0)
-    win = r1.reshape(n, h1 // 2, 2, v1 // 2, 2, 8).transpose(0, 1, 3, 5, 2, 4)
-    win = win.reshape(n, h1 // 2, v1 // 2, 8, 4)
-    arg = win.argmax(-1)
-    p1 = np.take_along_axis(win, arg[..., None], -1)[..., 0]  # (N, 13, 13, 8)
-    cols2, (h2, v2) = _cols(p1, 3)
-    a2 = cols2 @ w2.reshape(16, -1).T + b2  # (N*11*11, 16)
+    cols1, (h1, v1) = _cols(x, 3)  # (9, N*26*26)
+    a1 = w1.reshape(8, -1) @ cols1 + b1[:, None]
+    r1 = np.maximum(a1, 0).reshape(8, n, h1, v1)
+    quads = [r1[:, :, i::2, j::2] for i in range(2) for j in range(2)]
+    p1 = quads[0].copy()
+    for q in quads[1:]:
+        np.maximum(p1, q, out=p1)
+    arg = np.full(p1.shape, 3)
+    for j in (2, 1, 0):
+        np.copyto(arg, j, where=quads[j] == p1)
+    cols2, (h2, v2) = _cols(p1.transpose(1, 0, 2, 3), 3)  # (72, N*11*11)
+    a2 = w2.reshape(16, -1) @ cols2 + b2[:, None]
     r2 = np.maximum(a2, 0)
-    flat = r2.reshape(n, h2, v2, 16).transpose(0, 3, 1, 2).reshape(n, -1)
+    flat = r2.reshape(16, n, h2 * v2).transpose(1, 0, 2).reshape(n, -1)
     z = flat @ w3.T + b3
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    s = e.sum(axis=1, keepdims=True)
-    g = e / s
+    g = e / e.sum(axis=1, keepdims=True)
     g[np.arange(n), y] -= 1
     g /= n
     gw3, gb3 = g.T @ flat, g.sum(0)
-    gflat = g @ w3
-    g2 = gflat.reshape(n, 16, h2, v2).transpose(0, 2, 3, 1).reshape(-1, 16) * (a2 > 0)
-    gw2, gb2 = (g2.T @ cols2).reshape(w2.shape), g2.sum(0)
-    gcols = (g2 @ w2.reshape(16, -1)).reshape(n, h2, v2, 8, 3, 3)
+    g2 = (g @ w3).reshape(n, 16, -1).transpose(1, 0, 2).reshape(16, -1) * (a2 > 0)
+    gw2, gb2 = (g2 @ cols2.T).reshape(w2.shape), g2.sum(1)
+    gcols = (w2.reshape(16, -1).T @ g2).reshape(8, 3, 3, n, h2, v2)
     gp1 = np.zeros_like(p1)
     for i in range(3):
         for j in range(3):
-            gp1[:, i:i + h2, j:j + v2, :] += gcols[..., i, j]
-    gwin = np.zeros_like(win)
-    np.put_along_axis(gwin, arg[..., None], gp1[..., None], -1)
-    gr1 = gwin.reshape(n, h1 // 2, v1 // 2, 8, 2, 2).transpose(0, 1, 4, 2, 5, 3)
-    g1 = gr1.reshape(-1, 8) * (a1.reshape(-1, 8) > 0)
-    gw1, gb1 = (g1.T @ cols1).reshape(w1.shape), g1.sum(0)
+            gp1[:, :, i:i + h2, j:j + v2] += gcols[:, i, j]
+    gr1 = np.zeros_like(r1)
+    for q in range(4):
+        gr1[:, :, q // 2::2, q % 2::2] = np.where(arg == q, gp1, 0)
+    g1 = gr1.reshape(8, -1) * (a1 > 0)
+    gw1, gb1 = (g1 @ cols1.T).reshape(w1.shape), g1.sum(1)
     return [gw1, gb1, gw2, gb2, gw3, gb3]
 
 

@@ -7,13 +7,14 @@ differentiable (rules in ember ops, so to any order) with forward-mode rules.
 
 from __future__ import annotations
 
-from .ops.decomposition import _LinAlgError as LinAlgError
+from .ops.decomposition import _LinAlgError as LinAlgError  # noqa: F401 - public, not an op
 from .ops.decomposition import linalg_cholesky as cholesky
 from .ops.decomposition import linalg_cholesky_ex as cholesky_ex
 from .ops.decomposition import linalg_cond as cond
 from .ops.decomposition import linalg_det as det
 from .ops.decomposition import linalg_eigh as eigh
 from .ops.decomposition import linalg_eigvalsh as eigvalsh
+from .ops.decomposition import linalg_householder_product as householder_product
 from .ops.decomposition import linalg_inv as inv
 from .ops.decomposition import linalg_inv_ex as inv_ex
 from .ops.decomposition import linalg_lstsq as lstsq
@@ -34,14 +35,18 @@ from .ops.decomposition import linalg_solve_ex as solve_ex
 from .ops.decomposition import linalg_solve_triangular as solve_triangular
 from .ops.decomposition import linalg_svd as svd
 from .ops.decomposition import linalg_svdvals as svdvals
+from .ops.decomposition import linalg_tensorinv as tensorinv
+from .ops.decomposition import linalg_tensorsolve as tensorsolve
 from .ops.linalg import linalg_cross as cross
 from .ops.linalg import linalg_diagonal as diagonal
+from .ops.linalg import linalg_vander as vander
 from .ops.linalg import linalg_vecdot as vecdot
 from .ops.linalg import matmul, multi_dot
 from .ops.reduction import linalg_vector_norm as vector_norm
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-           "eigvalsh", "inv", "inv_ex", "lstsq", "lu",
-           "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
-           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
-           "solve_ex", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm"]
+# NOTE: LinAlgError is public (ember.linalg.LinAlgError) but not an op, so not in __all__.
+__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",
+           "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex",
+           "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
+           "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
+           "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]

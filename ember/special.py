@@ -2,7 +2,8 @@
 xlogy, xlog1py, gammaln, digamma, psi, polygamma, multigammaln, gammainc, gammaincc, zeta,
 entr, i0/i0e/i1/i1e, ndtr, ndtri, log_ndtr, exp2, expm1, log1p, sinc, round, softmax,
 log_softmax, logsumexp), and its no-gradient functions (the Chebyshev, Hermite, Laguerre and
-Legendre polynomials, modified_bessel_i0/i1, spherical_bessel_j0).
+Legendre polynomials; bessel_j0/j1/y0/y1, modified_bessel_i0/i1/k0/k1 and their scaled k0/k1,
+spherical_bessel_j0, airy_ai).
 
 Contract: the same names and signatures as PyTorch; each is the ember op of the same meaning,
 so gradients (any order) and forward-mode rules come with it.
@@ -12,6 +13,11 @@ from __future__ import annotations
 
 from .ops._registry import OPS as _OPS
 from .ops.special import (
+    airy_ai,
+    bessel_j0,
+    bessel_j1,
+    bessel_y0,
+    bessel_y1,
     chebyshev_polynomial_t,
     chebyshev_polynomial_u,
     chebyshev_polynomial_v,
@@ -36,9 +42,13 @@ from .ops.special import (
     logit,
     modified_bessel_i0,
     modified_bessel_i1,
+    modified_bessel_k0,
+    modified_bessel_k1,
     ndtr,
     ndtri,
     polygamma,
+    scaled_modified_bessel_k0,
+    scaled_modified_bessel_k1,
     shifted_chebyshev_polynomial_t,
     shifted_chebyshev_polynomial_u,
     shifted_chebyshev_polynomial_v,
@@ -61,7 +71,9 @@ __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit",
            "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
            "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
            "laguerre_polynomial_l", "legendre_polynomial_p", "modified_bessel_i0",
-           "modified_bessel_i1", "spherical_bessel_j0"]
+           "modified_bessel_i1", "spherical_bessel_j0", "bessel_j0", "bessel_j1", "bessel_y0",
+           "bessel_y1", "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+           "scaled_modified_bessel_k1", "airy_ai"]
 
 psi = digamma
 gammainc = igamma

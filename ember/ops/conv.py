@@ -1,5 +1,5 @@
-"""Convolutions: conv1d/conv2d/conv3d and conv_transpose1d/conv_transpose2d (stride,
-padding incl. "same", dilation, groups), built on im2col / stride tricks and one GEMM.
+"""Convolutions: conv1d/2d/3d and conv_transpose1d/2d/3d (stride, padding incl. "same",
+dilation, groups, output_padding), built on im2col / stride tricks and one GEMM.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
@@ -129,6 +129,17 @@ def _bias_view(b, nd):
     return b.reshape((1, -1) + (1,) * nd)
 
 
+def _total(ctx, parts):
+    """The sum of a JVP's parts, broadcast to the output (a lone bias part is a view)."""
+    if not parts:
+        return out_zeros(ctx)
+    total = parts[0]
+    for t in parts[1:]:
+        total = total + t
+    shape = ctx._meta[0][0]
+    return total.expand(shape) if tuple(total.shape) != shape else total
+
+
 def _conv_vjp(ctx, g):
     x, w = ctx.saved_tensors
     s, p, d, groups = ctx.args
@@ -149,12 +160,7 @@ def _conv_jvp(ctx, dx, dw, db):
         parts.append(_conv(x, dw, None, s, p, d, groups))
     if db is not None:
         parts.append(_bias_view(db, w.ndim - 2))
-    if not parts:
-        return out_zeros(ctx)
-    total = parts[0]
-    for t in parts[1:]:
-        total = total + t
-    return total.expand(ctx._meta[0][0]) if tuple(total.shape) != ctx._meta[0][0] else total
+    return _total(ctx, parts)
 
 
 def _conv_t_vjp(ctx, g):
@@ -177,12 +183,7 @@ def _conv_t_jvp(ctx, dy, dw, db):
         parts.append(_conv_t(y, dw, None, s, p, d, groups, spatial))
     if db is not None:
         parts.append(_bias_view(db, w.ndim - 2))
-    if not parts:
-        return out_zeros(ctx)
-    total = parts[0]
-    for t in parts[1:]:
-        total = total + t
-    return total.expand(ctx._meta[0][0]) if tuple(total.shape) != ctx._meta[0][0] else total
+    return _total(ctx, parts)
 
 
 def _conv_w_vjp(ctx, g):
@@ -291,7 +292,7 @@ def _check_common(input, weight, bias, s, p, d, groups, transposed):
     if any(pi < 0 for pi in p):
         raise RuntimeError("negative padding is not supported")
     if any(di <= 0 for di in d):
-        raise RuntimeError("dilation should be greater than zero")
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(d)}")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     if w.shape[0] % groups:
@@ -320,6 +321,8 @@ def _check_common(input, weight, bias, s, p, d, groups, transposed):
 # ---- public ops -----------------------------------------------------------------------------
 
 def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):
+    if weight._data.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
     batched = _batched(input._data, nd, name)
     if not batched:
         input = input.unsqueeze(0)
@@ -385,6 +388,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_padding, groups,
                       dilation):
+    if weight._data.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
     batched = _batched(input._data, nd, name)
     if not batched:
         input = input.unsqueeze(0)

@@ -1,11 +1,16 @@
 """Matrix functions and decompositions behind ``ember.linalg``: inv, det, slogdet, solve,
-cholesky, qr, svd, svdvals, eigh, eigvalsh, pinv, lstsq, matrix_exp, matrix_norm, norm.
+solve_triangular, cholesky, qr, svd, svdvals, eigh, eigvalsh, pinv, lstsq, lu / lu_factor /
+lu_solve, matrix_exp, matrix_power, matrix_rank, matrix_norm, norm, cond, tensorinv,
+tensorsolve, the ``*_ex`` forms, and the older ``torch.*`` spellings (inverse, det, logdet,
+slogdet, cholesky, cholesky_solve, cholesky_inverse, svd, qr, pinverse, triangular_solve,
+lu_unpack, matrix_exp, matrix_power).
 
 Contract: PyTorch's signatures, named-tuple results, batching over leading dims and error
 messages (``LinAlgError`` for singular and non-positive-definite inputs). Forwards are NumPy's
-LAPACK calls; backward rules are PyTorch's (FunctionsManual.cpp) written in ember ops, so they
-differentiate again, and each node has a forward-mode rule. Decompositions whose factors are
-unique only up to sign (svd, eigh) follow NumPy's LAPACK choice of sign.
+LAPACK calls (LU and triangular solves are vectorised NumPy, so SciPy is not needed); backward
+rules are PyTorch's (FunctionsManual.cpp) written in ember ops, so they differentiate again,
+and each node has a forward-mode rule. Decompositions whose factors are unique only up to sign
+(svd, eigh) follow NumPy's LAPACK choice of sign.
 """
 
 from __future__ import annotations
@@ -52,7 +57,54 @@ _eigh_type = _result_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
 _lstsq_type = _result_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 
 
+# ---- out= ----
+def with_out(fn, name=None):
+    """``fn`` taking PyTorch's ``out=``: the result (a tensor, or each part of a named-tuple
+    result) written into ``out`` and ``out`` returned; like PyTorch, not when an argument
+    requires grad (the error names ``name``, PyTorch's underlying op; with ``name`` False the
+    op is a composite one that PyTorch lets write ``out`` anyway)."""
+    import functools
+
+    composite = name is False
+    name = name or fn.__name__
+
+    @functools.wraps(fn)
+    def op(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        from ..autograd.grad_mode import no_grad
+        from .pointwise import write_out
+
+        tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
+        tensors += [t for a in args if isinstance(a, (list, tuple)) for t in a
+                    if isinstance(t, Tensor)]
+        if not composite and STATE.enabled and any(t.requires_grad for t in tensors):
+            raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
+                               "automatic differentiation, but one of the arguments requires "
+                               "grad.")
+        with no_grad():
+            result = fn(*args, **kwargs)
+        if isinstance(out, (tuple, list)):
+            parts = [write_out(name, _same, o, r) for o, r in zip(out, result)]
+            return type(result)(*parts) if type(result) is not tuple else tuple(parts)
+        return write_out(name, _same, out, result)
+    return op
+
+
+def _same(t):
+    return t
+
+
 # ---- shared checks and helpers ----
+_WARNED = set()  # deprecation warnings already given: PyTorch gives each once per process
+
+
+def _warn_once(key, message):
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
 def _mT(x):
     return x.transpose(-2, -1)
 
@@ -81,6 +133,15 @@ def _check_float(name, a):
                            f"{from_np(a.dtype).scalar_name}")
     if a.dtype == np.float16:
         raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
+
+
+def _kernel_dtype(kernel, a):
+    """PyTorch's error for an integer input to a LAPACK kernel (``"lu_cpu"``...)."""
+    from ..dtypes import from_np
+
+    if a.dtype.kind not in "fc":
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{from_np(a.dtype).scalar_name}'")
 
 
 def _batch_prefix(a, b):
@@ -153,21 +214,18 @@ def _cofactor(A, det):
     eps = np.finfo(A._data.dtype).eps
     if np.all(np.abs(d) > eps * 1e3) or A._data.shape[-1] == 0:
         return det.unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A))
+    from .join import cat
+    from .scan import cumprod
+
     u, s, vh = linalg_svd(A)
     sign = linalg_det(u) * linalg_det(vh)
     n = s._data.shape[-1]
-    # the product of all singular values but the i-th, without dividing by zero
-    rest = [s.narrow(-1, j, 1) for j in range(n)]
-    prods = []
-    for i in range(n):
-        p = None
-        for j in range(n):
-            if j != i:
-                p = rest[j] if p is None else p * rest[j]
-        prods.append(p if p is not None else s.narrow(-1, 0, 1) * 0 + 1)
-    from .join import cat
-
-    d_prod = cat(prods, -1) * sign.unsqueeze(-1)
+    # the product of all singular values but the i-th, without dividing by zero: exclusive
+    # cumulative products from the left and from the right
+    one = s.narrow(-1, 0, 1) * 0 + 1
+    left = cat([one, cumprod(s, -1).narrow(-1, 0, n - 1)], -1)
+    right = cat([one, cumprod(s.flip(-1), -1).narrow(-1, 0, n - 1)], -1).flip(-1)
+    d_prod = left * right * sign.unsqueeze(-1)
     return (u * d_prod.unsqueeze(-2)) @ vh
 
 
@@ -236,6 +294,7 @@ def logdet(input):
     """``log(det(input))``: nan where the determinant is negative."""
     from .select import where
 
+    _check_matrix("logdet", input._data)
     sign, logabs = _slogdet(input, "linalg.slogdet", _slogdet_type)
     nan = wrap(np.asarray(np.nan, dtype=logabs._data.dtype))
     return where(sign < 0, nan, logabs)
@@ -354,9 +413,14 @@ LinalgCholeskyExBackward0 = node_class("LinalgCholeskyExBackward0", _cholesky_vj
 CholeskyBackward0 = node_class("CholeskyBackward0", _cholesky_vjp, _cholesky_jvp)
 
 
-def _cholesky(A, upper, node_cls):
+def _cholesky(A, upper, node_cls, name="linalg.cholesky"):
+    from ..dtypes import from_np
+
     a = A._data
-    _check_matrix("linalg.cholesky", a)
+    if name == "cholesky" and a.dtype.kind not in "fc" and a.ndim >= 2:
+        raise NotImplementedError(
+            f"\"cholesky_cpu\" not implemented for '{from_np(a.dtype).scalar_name}'")
+    _check_matrix(name, a)
     try:
         data = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
@@ -367,7 +431,7 @@ def _cholesky(A, upper, node_cls):
                     np.linalg.cholesky(m[:k, :k])
                 except np.linalg.LinAlgError:
                     raise _LinAlgError(
-                        f"linalg.cholesky: {_batch_prefix(a, b)}The factorization could not be "
+                        f"{name}: {_batch_prefix(a, b)}The factorization could not be "
                         "completed because the input is not positive-definite (the leading "
                         f"minor of order {k} is not positive-definite).") from None
         raise
@@ -384,21 +448,16 @@ def linalg_cholesky(A, *, upper=False, out=None):
     return _cholesky(A, upper, LinalgCholeskyExBackward0)
 
 
-_CHOLESKY_WARNED = []  # PyTorch warns once per process
-
-
 def cholesky(input, upper=False, *, out=None):
     """``torch.cholesky`` (deprecated in PyTorch, which warns once)."""
-    if not _CHOLESKY_WARNED:
-        _CHOLESKY_WARNED.append(True)
-        warnings.warn(
-            "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed "
-            "in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
-            "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
-            "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce "
-            "equivalent results for all valid (symmetric positive definite) inputs.",
-            UserWarning, stacklevel=2)
-    return _cholesky(input, upper, CholeskyBackward0)
+    _warn_once(
+        "cholesky",
+        "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed "
+        "in a future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
+        "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
+        "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce "
+        "equivalent results for all valid (symmetric positive definite) inputs.")
+    return _cholesky(input, upper, CholeskyBackward0, "cholesky")
 
 
 def inverse(input, *, out=None):
@@ -616,7 +675,7 @@ def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
 def linalg_svdvals(A, *, driver=None, out=None):
     """The singular values of ``A``, descending."""
     a = A._data
-    _check_matrix("linalg.svdvals", a, square=False)
+    _check_matrix("linalg.svd", a, square=False)
     if STATE.enabled and recording(A):
         return linalg_svd(A, full_matrices=False)[1]
     data = np.linalg.svd(a, compute_uv=False) if a.size else \
@@ -766,7 +825,7 @@ def _lstsq_vjp(ctx, g, gres=None, *unused):
     if g is not None:
         gx = g.unsqueeze(-1) if vector else g
         if ctx.next_functions[0][0] is not None:
-            ga = _pinv_vjp(_FakeCtx(A, P), gx @ _mT(b))[0]
+            ga = _pinv_vjp(_PinvSaved(A, P), gx @ _mT(b))[0]
         if ctx.next_functions[1][0] is not None:
             gb = _mT(P) @ gx
     if gres is not None and gres._data.size:
@@ -789,7 +848,7 @@ def _lstsq_jvp(ctx, da, db):
     x = X.unsqueeze(-1) if vector else X
     total = None
     if da is not None:
-        total = _pinv_jvp(_FakeCtx(A, P), da) @ b
+        total = _pinv_jvp(_PinvSaved(A, P), da) @ b
     if db is not None:
         c = P @ (db.unsqueeze(-1) if vector else db)
         total = c if total is None else total + c
@@ -798,13 +857,16 @@ def _lstsq_jvp(ctx, da, db):
     shape, dtype = ctx._meta[1]
     if not np.prod(shape):
         return dx, out_zeros(ctx, 1), out_zeros(ctx, 2), out_zeros(ctx, 3)
-    dr = (da @ x if da is not None else 0) - (b * 0 + (db.unsqueeze(-1) if vector else db)
-                                               if db is not None else 0)
+    # the residual r = A x - b moves with dA and dB only (x is at the minimum)
+    dr = da @ x if da is not None else None
+    if db is not None:
+        d = db.unsqueeze(-1) if vector else db
+        dr = -d if dr is None else dr - d
     dres = ((A @ x - b) * dr * 2).sum(-2)
     return dx, dres, out_zeros(ctx, 2), out_zeros(ctx, 3)
 
 
-class _FakeCtx:
+class _PinvSaved:
     """Saved tensors for calling the pinv rules directly (lstsq reuses them)."""
 
     __slots__ = ("saved_tensors",)
@@ -1065,6 +1127,7 @@ def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=
     """The solution of ``A X = B`` (``X A = B`` when not ``left``) for triangular ``A``; only
     its ``upper`` or lower triangle is read (and not its diagonal when ``unitriangular``)."""
     a, b = A._data, B._data
+    _kernel_dtype("triangular_solve_cpu", a)
     _check_matrix("linalg.solve_triangular", a)
     if b.ndim < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
@@ -1112,6 +1175,7 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     """The solution of ``A X = B`` given the Cholesky factor ``L`` of ``A`` (``A = L L^T``, or
     ``U^T U`` when ``upper``)."""
     b, l_ = B._data, L._data
+    _kernel_dtype("cholesky_solve_cpu", b)
     if b.ndim < 2 or l_.ndim < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {b.ndim} dimensions "
                            "instead" if b.ndim < 2 else f"u should have at least 2 dimensions, "
@@ -1153,6 +1217,7 @@ CholeskyInverseBackward0 = node_class("CholeskyInverseBackward0", _cholesky_inve
 def cholesky_inverse(L, upper=False, *, out=None):
     """The inverse of ``A`` from its Cholesky factor (``A = L L^T``, or ``U^T U``)."""
     l_ = L._data
+    _kernel_dtype("cholesky_inverse_out_cpu", l_)
     _check_matrix("cholesky_inverse", l_, float_only=False)
     eye = np.broadcast_to(np.eye(l_.shape[-1], dtype=l_.dtype), l_.shape)
     lt = np.swapaxes(l_, -1, -2)
@@ -1179,26 +1244,104 @@ def _info(a):
     return wrap(np.zeros(a.shape[:-2], dtype=np.int32))
 
 
+# NOTE [the *_ex forms]: where LAPACK fails they return its status in ``info`` instead of
+# raising (unless ``check_errors``); the failed elements' values follow LAPACK's partial results
+# as far as NumPy reproduces them (inf/nan from a zero pivot, the partial Cholesky factor) and
+# are not differentiable.
+def _ex_error(exc, old, new):
+    return _LinAlgError(str(exc).replace(old, new, 1))
+
+
+def _flat(a):
+    return a.reshape(-1, *a.shape[-2:])
+
+
 def linalg_inv_ex(A, *, check_errors=False, out=None):
-    """``(inverse, info)``: ``linalg.inv`` with LAPACK's status (0: success). A singular input
-    raises (ember does not return LAPACK's partial results)."""
-    return _inv_ex_type(linalg_inv(A), _info(A._data))
+    """``(inverse, info)``: ``linalg.inv`` with LAPACK's status (0: success; k: the k-th
+    diagonal element of U is zero)."""
+    try:
+        return _inv_ex_type(linalg_inv(A), _info(A._data))
+    except _LinAlgError as exc:
+        if check_errors:
+            raise _ex_error(exc, "linalg.inv:", "linalg.inv_ex:") from None
+    a = A._data
+    info = np.array([_first_zero_pivot(m) for m in _flat(a)], np.int32)
+    eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    data = _lu_solve_data(a, eye)
+    return _inv_ex_type(wrap(data), wrap(info.reshape(a.shape[:-2])))
+
+
+def _lu_solve_data(a, b):
+    """A^{-1} B through NumPy's LU (no error: a zero pivot gives inf/nan, as LAPACK)."""
+    lu_, piv, _ = _lu_data(a)
+    L, U = _unpack_data(lu_)
+    P = _perm_matrix(piv, a.shape[-1], a.dtype)
+    with np.errstate(all="ignore"):
+        y = _tri_solve_data(L, np.swapaxes(P, -1, -2) @ b, False, True, True)
+        return _tri_solve_data(U, y, True, True, False).astype(a.dtype, copy=False)
+
+
+def _partial_cholesky(a):
+    """LAPACK potf2's Cholesky factor and info: at the first non-positive pivot it stores the
+    pivot and stops (the later columns keep A's lower triangle)."""
+    flat = np.tril(_flat(a)).copy()
+    info = np.zeros(flat.shape[0], np.int32)
+    n = a.shape[-1]
+    for b, L in enumerate(flat):
+        for j in range(n):
+            ajj = L[j, j] - L[j, :j] @ L[j, :j]
+            if not ajj > 0:
+                L[j, j] = ajj
+                info[b] = j + 1
+                break
+            L[j, j] = np.sqrt(ajj)
+            L[j + 1:, j] = (L[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / L[j, j]
+    return flat.reshape(a.shape), info.reshape(a.shape[:-2])
 
 
 def linalg_cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    """``(L, info)``: ``linalg.cholesky`` with LAPACK's status (0: success). A non
-    positive-definite input raises."""
-    return _cholesky_ex_type(linalg_cholesky(A, upper=upper), _info(A._data))
+    """``(L, info)``: ``linalg.cholesky`` with LAPACK's status (0: success; k: the leading
+    minor of order k is not positive-definite)."""
+    try:
+        return _cholesky_ex_type(linalg_cholesky(A, upper=upper), _info(A._data))
+    except _LinAlgError as exc:
+        if check_errors:
+            raise _ex_error(exc, "linalg.cholesky:", "linalg.cholesky_ex:") from None
+    L, info = _partial_cholesky(A._data)
+    if upper:
+        L = np.ascontiguousarray(np.swapaxes(L, -1, -2))
+    return _cholesky_ex_type(wrap(L), wrap(info))
 
 
 def linalg_solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    """``(result, info)``: ``linalg.solve`` with LAPACK's status (0: success)."""
-    return _solve_ex_type(linalg_solve(A, B, left=left), _info(A._data))
+    """``(result, info)``: ``linalg.solve`` with LAPACK's status (0: success; k: the k-th
+    diagonal element of U is zero)."""
+    try:
+        return _solve_ex_type(linalg_solve(A, B, left=left), _info(A._data))
+    except _LinAlgError as exc:
+        if check_errors:
+            raise _ex_error(exc, "torch.linalg.solve:", "torch.linalg.solve_ex:") from None
+    a, b = A._data, B._data
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    bm = b[..., None] if vector else b
+    batch = np.broadcast_shapes(a.shape[:-2], bm.shape[:-2])
+    aa = np.broadcast_to(a, batch + a.shape[-2:])
+    bb = np.broadcast_to(bm, batch + bm.shape[-2:])
+    if left:
+        data = _lu_solve_data(aa, bb)
+    else:
+        data = np.swapaxes(_lu_solve_data(np.swapaxes(aa, -1, -2), np.swapaxes(bb, -1, -2)),
+                           -1, -2)
+    data = data[..., 0] if vector else data
+    info = np.array([_first_zero_pivot(m) for m in _flat(aa)], np.int32).reshape(batch)
+    return _solve_ex_type(wrap(np.ascontiguousarray(data)), wrap(info))
 
 
 def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """The number of singular values above ``max(atol, rtol * largest)`` (defaults as pinv)."""
     a = A._data
+    if a.dtype.kind not in "fc":
+        raise RuntimeError("This function doesn't handle types other than float and double")
     _check_matrix("linalg.matrix_rank", a, square=False)
     m, n = a.shape[-2:]
     if rtol is None:
@@ -1418,6 +1561,7 @@ LinalgLuBackward0 = node_class("LinalgLuBackward0", _lu_vjp, _lu_jvp)
 
 
 def _check_lu_input(name, a):
+    _kernel_dtype("lu_cpu", a)
     if a.ndim < 2:
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(a.shape)} instead")
@@ -1618,6 +1762,387 @@ def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     return wrap(data)
 
 
+# ---- tensorinv / tensorsolve ----
+def _reshape_alias_vjp(ctx, g):
+    return (g.reshape(ctx.args[0]),)
+
+
+ReshapeAliasBackward0 = node_class(
+    "ReshapeAliasBackward0", _reshape_alias_vjp,
+    lambda ctx, dx: dx.reshape(ctx._meta[0][0]) if dx is not None else out_zeros(ctx))
+
+
+def linalg_tensorinv(A, ind=2, *, out=None):
+    """The inverse of ``A`` seen as a matrix from its first ``ind`` dims to the rest; the result
+    has shape ``A.shape[ind:] + A.shape[:ind]``."""
+    from .shape import _np_reshape, _view_op
+
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    shape = A._data.shape
+    rows, cols = int(np.prod(shape[:ind])), int(np.prod(shape[ind:]))
+    if rows != cols:
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {cols} != {rows}")
+    inv = linalg_inv(A.reshape(rows, cols))
+    new = shape[ind:] + shape[:ind]
+    return _view_op(ReshapeAliasBackward0, inv, inv._data.reshape(new), (_np_reshape, (new,)),
+                    (inv._data.shape,))
+
+
+def linalg_tensorsolve(A, B, dims=None, *, out=None):
+    """The ``X`` with ``tensordot(A, X, X.ndim) == B`` (``dims`` of A moved to the end
+    first)."""
+    if dims is not None:
+        nd = A._data.ndim
+        dims = [d % nd for d in dims]
+        A = A.movedim(dims, list(range(nd - len(dims), nd)))
+    shape = A._data.shape
+    k = B._data.ndim
+    rows, cols = int(np.prod(shape[:k])), int(np.prod(shape[k:]))
+    if rows != cols:
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[other.ndim:]) "
+                           f"== prod(self.shape[:other.ndim]), but got {cols} != {rows}")
+    x = linalg_solve(A.reshape(rows, cols), B.reshape(rows))
+    return x.view(list(shape[k:]))
+
+
+# ---- triangular_solve (older form) ----
+_triangular_solve_type = _result_type("triangular_solve", ("solution", "cloned_coefficient"))
+
+
+def _triangular_solve_vjp(ctx, gX, gM):
+    A, X = ctx.saved_tensors
+    upper, transpose, unit = ctx.args
+    gb = ga = None
+    if gX is not None:
+        opA = _mT(A) if transpose else A
+        gb = linalg_solve_triangular(_mT(opA), gX, upper=(upper == transpose),
+                                     unitriangular=unit)
+        if ctx.next_functions[1][0] is not None:
+            ga = -(X @ _mT(gb)) if transpose else -(gb @ _mT(X))
+            ga = _tri_part(ga, upper, unit)
+    if gM is not None and ctx.next_functions[1][0] is not None:
+        ga = gM if ga is None else ga + gM
+    return gb, ga
+
+
+def _triangular_solve_jvp(ctx, db, da):
+    A, X = ctx.saved_tensors
+    upper, transpose, unit = ctx.args
+    rhs = db
+    if da is not None:
+        dt = _tri_part(da, upper, unit)
+        c = -((_mT(dt) if transpose else dt) @ X)
+        rhs = c if rhs is None else rhs + c
+    opA = _mT(A) if transpose else A
+    dx = linalg_solve_triangular(opA, rhs, upper=(upper != transpose), unitriangular=unit)
+    dm = da if da is not None else out_zeros(ctx, 1)
+    return dx.expand(ctx._meta[0][0]), dm.expand(ctx._meta[1][0])
+
+
+TriangularSolveBackward0 = node_class("TriangularSolveBackward0", _triangular_solve_vjp,
+                                      _triangular_solve_jvp)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    """``torch.triangular_solve``: ``(X, A.clone())`` with ``op(A) X = b`` for triangular
+    ``A`` (``op(A) = A^T`` when ``transpose``)."""
+    a, bb = A._data, b._data
+    if a.ndim < 2 or bb.ndim < 2:
+        raise RuntimeError("torch.triangular_solve: Expected b to have at least 2 dimensions, but "
+                           f"it has {bb.ndim} dimensions instead" if bb.ndim < 2 else
+                           "torch.triangular_solve: Expected A to have at least 2 dimensions, but "
+                           f"it has {a.ndim} dimensions instead")
+    # NOTE: PyTorch checks the arguments before it warns
+    _warn_once(
+        "triangular_solve",
+        "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand "
+        "will be removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its "
+        "arguments reversed and does not return a copy of one of the inputs.\nX = "
+        "torch.triangular_solve(B, A).solution\nshould be replaced with\nX = "
+        "torch.linalg.solve_triangular(A, B).")
+    op = np.swapaxes(a, -1, -2) if transpose else a
+    data = _tri_solve_data(op, bb, upper != transpose, True, unitriangular)
+    data = np.ascontiguousarray(data.astype(np.result_type(a, bb), copy=False))
+    clone = np.broadcast_to(a, data.shape[:-2] + a.shape[-2:]).copy()
+    if STATE.enabled and recording(b, A):
+        outs = record_multi(TriangularSolveBackward0, (data, clone), (b, A), save=(A,),
+                            args=(upper, transpose, unitriangular))
+        outs[0]._grad_fn.save_output(outs[0], 0)
+        return _triangular_solve_type(*outs)
+    return _triangular_solve_type(wrap(data), wrap(clone))
+
+
+# ---- householder_product ----
+# NOTE [Householder products]: Q = H_0 H_1 ... H_{k-1} E with H_i = I - tau_i v_i v_i^T (v_i is
+# column i of A below the diagonal, with a unit diagonal entry) and E the first n columns of
+# the identity. With prefix P_i = H_0 ... H_{i-1} and suffix S_i = H_{i+1} ... E, dQ is the
+# sum of P_i dH_i S_i, so the gradient meets H_i as G_i = P_i^T G S_i^T: tau_i gets
+# -v_i^T G_i v_i and v_i gets -tau_i (G_i + G_i^T) v_i.
+def _reflectors(A, tau):
+    """The vectors v_i (as columns of an m x k tensor) and the reflectors H_i."""
+    m = A._data.shape[-2]
+    k = tau._data.shape[-1]
+    dtype = A._data.dtype
+    V = A.narrow(-1, 0, k).tril(-1) + wrap(np.eye(m, k, dtype=dtype))
+    eye = wrap(np.eye(m, dtype=dtype))
+    H = [eye - tau.narrow(-1, i, 1).unsqueeze(-1) * (V.narrow(-1, i, 1) @ _mT(V.narrow(-1, i, 1)))
+         for i in range(k)]
+    return V, H
+
+
+def _householder_parts(A, tau):
+    m, n = A._data.shape[-2:]
+    V, H = _reflectors(A, tau)
+    k = len(H)
+    E = wrap(np.eye(m, n, dtype=A._data.dtype))
+    prefix = [None] * (k + 1)
+    suffix = [None] * (k + 1)
+    suffix[k] = E
+    for i in range(k - 1, -1, -1):
+        suffix[i] = H[i] @ suffix[i + 1]
+    for i in range(k):
+        prefix[i + 1] = H[i] if prefix[i] is None else prefix[i] @ H[i]
+    return V, H, prefix, suffix
+
+
+def _householder_vjp(ctx, g):
+    A, tau = ctx.saved_tensors
+    return _householder_grads(A, tau, g, ctx.next_functions[0][0] is not None)
+
+
+def _householder_grads(A, tau, g, want_a):
+    """Gradients for A and tau of ``householder_product(A, tau)`` given its gradient ``g``."""
+    from .join import cat
+
+    m, n = A._data.shape[-2:]
+    V, H, prefix, suffix = _householder_parts(A, tau)
+    k = len(H)
+    gtaus, gvs = [], []
+    for i in range(k):
+        gi = g @ _mT(suffix[i + 1])
+        if prefix[i] is not None:
+            gi = _mT(prefix[i]) @ gi
+        v = V.narrow(-1, i, 1)
+        gtaus.append(-(_mT(v) @ gi @ v).squeeze(-1))
+        gvs.append(-tau.narrow(-1, i, 1).unsqueeze(-1) * ((gi + _mT(gi)) @ v))
+    gtau = cat(gtaus, -1) if k else tau * 0
+    ga = None
+    if want_a:
+        ga = A * 0
+        if k:
+            # only the entries below the diagonal of the first k columns define v_i
+            gv = cat(gvs, -1).tril(-1)
+            ga = gv if k == n else cat([gv, A.narrow(-1, k, n - k) * 0], -1)
+    return ga, gtau
+
+
+def _householder_jvp(ctx, da, dtau):
+    A, tau = ctx.saved_tensors
+    return _householder_tangent(A, tau, da, dtau, out_zeros(ctx))
+
+
+def _householder_tangent(A, tau, da, dtau, total):
+    """The tangent of ``householder_product(A, tau)`` (added to ``total``, a zero tangent)."""
+    V, H, prefix, suffix = _householder_parts(A, tau)
+    k = len(H)
+    # the unit diagonal of each v_i is constant: only A's entries below it move
+    dV = da.narrow(-1, 0, k).tril(-1) if da is not None else None
+    for i in range(k):
+        v = V.narrow(-1, i, 1)
+        t = tau.narrow(-1, i, 1).unsqueeze(-1)
+        dh = None
+        if dtau is not None:
+            dh = -(dtau.narrow(-1, i, 1).unsqueeze(-1) * (v @ _mT(v)))
+        if dV is not None:
+            dv = dV.narrow(-1, i, 1)
+            c = -(t * (dv @ _mT(v) + v @ _mT(dv)))
+            dh = c if dh is None else dh + c
+        if dh is None:
+            continue
+        term = dh @ suffix[i + 1]
+        if prefix[i] is not None:
+            term = prefix[i] @ term
+        total = total + term
+    return total
+
+
+LinalgHouseholderProductBackward0 = node_class("LinalgHouseholderProductBackward0",
+                                               _householder_vjp, _householder_jvp)
+
+
+def _householder_data(a, tau):
+    m, n = a.shape[-2:]
+    k = tau.shape[-1]
+    q = np.broadcast_to(np.eye(m, n, dtype=a.dtype), a.shape).copy()
+    for i in range(k - 1, -1, -1):
+        v = np.zeros(a.shape[:-1], dtype=a.dtype)
+        v[..., i] = 1
+        v[..., i + 1:] = a[..., i + 1:, i]
+        w = np.einsum("...m,...mn->...n", v, q)
+        q -= tau[..., i, None, None] * v[..., :, None] * w[..., None, :]
+    return q
+
+
+def linalg_householder_product(A, tau, *, out=None):
+    """The first n columns of the product of Householder reflectors ``I - tau_i v_i v_i^T``
+    (``v_i``: column i of ``A`` below its unit diagonal), as returned by ``geqrf``."""
+    from ..dtypes import from_np
+
+    a, t = A._data, tau._data
+    name = "torch.linalg.householder_product"
+    _kernel_dtype("orgqr_cpu", a)
+    if a.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if a.shape[-2] < a.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
+                           "input.shape[-1]")
+    if a.shape[-1] < t.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to "
+                           "tau.shape[-1]")
+    if t.ndim != a.ndim - 1 or t.shape[:-1] != a.shape[:-2]:
+        raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to "
+                           f"input.shape[:-2], but got {list(t.shape[:-1])}")
+    if a.dtype != t.dtype:
+        raise RuntimeError(f"{name}: tau dtype {from_np(t.dtype).scalar_name} does not match "
+                           f"input dtype {from_np(a.dtype).scalar_name}")
+    data = _householder_data(a, t)
+    if STATE.enabled and recording(A, tau):
+        return record(LinalgHouseholderProductBackward0, data, (A, tau), save=(A, tau))
+    return wrap(data)
+
+
+# ---- ormqr ----
+def _ormqr_square(A, k):
+    """The first k columns of A in an m x m matrix (zeros after): the reflectors of the full
+    m x m Q."""
+    from .join import cat
+
+    m = A._data.shape[-2]
+    cols = A.narrow(-1, 0, k)
+    if k == m:
+        return cols
+    return cat([cols, wrap(np.zeros(A._data.shape[:-2] + (m, m - k), A._data.dtype))], -1)
+
+
+def _ormqr_apply(Q, C, left, transpose):
+    q = _mT(Q) if transpose else Q
+    return q @ C if left else C @ q
+
+
+def _ormqr_vjp(ctx, g):
+    from .join import cat
+
+    A, tau, C = ctx.saved_tensors
+    left, transpose = ctx.args
+    m, n = A._data.shape[-2:]
+    k = tau._data.shape[-1]
+    sq = _ormqr_square(A, k)
+    Q = linalg_householder_product(sq, tau)
+    gC = None
+    if ctx.next_functions[2][0] is not None:
+        q = Q if transpose else _mT(Q)
+        gC = q @ g if left else g @ q
+    ga = gtau = None
+    if ctx.next_functions[0][0] is not None or ctx.next_functions[1][0] is not None:
+        # gradient of op(Q): left gives g C^T, right C^T g; transposing op transposes it
+        gq = g @ _mT(C) if left else _mT(C) @ g
+        gq = _mT(gq) if transpose else gq
+        ga, gtau = _householder_grads(sq, tau, gq, ctx.next_functions[0][0] is not None)
+        if ga is not None:
+            ga = ga.narrow(-1, 0, k)
+            if n > k:
+                ga = cat([ga, A.narrow(-1, k, n - k) * 0], -1)
+    return ga, gtau, gC
+
+
+def _ormqr_jvp(ctx, da, dtau, dc):
+    from .join import cat
+
+    A, tau, C = ctx.saved_tensors
+    left, transpose = ctx.args
+    m = A._data.shape[-2]
+    k = tau._data.shape[-1]
+    sq = _ormqr_square(A, k)
+    Q = linalg_householder_product(sq, tau)
+    total = _ormqr_apply(Q, dc, left, transpose) if dc is not None else out_zeros(ctx)
+    if da is not None or dtau is not None:
+        dsq = None
+        if da is not None:
+            dsq = da.narrow(-1, 0, k)
+            if k < m:
+                dsq = cat([dsq, da.narrow(-1, 0, 1).expand(*da._data.shape[:-1], m - k) * 0],
+                          -1)
+        dq = _householder_tangent(sq, tau, dsq, dtau, wrap(np.zeros(Q._data.shape,
+                                                                     Q._data.dtype)))
+        total = total + _ormqr_apply(dq, C, left, transpose)
+    return total.expand(ctx._meta[0][0])
+
+
+OrmqrBackward0 = node_class("OrmqrBackward0", _ormqr_vjp, _ormqr_jvp)
+
+
+def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
+    """``op(Q) @ other`` (``other @ op(Q)`` when not ``left``; ``op(Q) = Q^T`` when
+    ``transpose``) for the m x m Q of the Householder reflectors from ``geqrf``."""
+    a, t, c = input._data, tau._data, other._data
+    _kernel_dtype("ormqr_cpu", a)
+    if a.ndim < 2:
+        raise RuntimeError("torch.ormqr: input must have at least 2 dimensions.")
+    if c.ndim < 2:
+        raise RuntimeError("torch.ormqr: other must have at least 2 dimensions.")
+    side = -2 if left else -1
+    if c.shape[side] != a.shape[-2]:
+        raise RuntimeError(f"torch.ormqr: other.shape[{side}] must be equal to "
+                           "input.shape[-2]")
+    if t.shape[-1] != min(c.shape[side], a.shape[-1]):
+        raise RuntimeError(f"torch.ormqr: tau.shape[-1] must be equal to "
+                           f"min(other.shape[{side}], input.shape[-1])")
+    m = a.shape[-2]
+    k = t.shape[-1]
+    sq = np.zeros(a.shape[:-1] + (m,), a.dtype)
+    sq[..., :k] = a[..., :k]
+    q = _householder_data(sq, t)
+    q = np.swapaxes(q, -1, -2) if transpose else q
+    data = np.ascontiguousarray(q @ c if left else c @ q)
+    if STATE.enabled and recording(input, tau, other):
+        return record(OrmqrBackward0, data, (input, tau, other), save=(input, tau, other),
+                      args=(left, transpose))
+    return wrap(data)
+
+
+# ---- geqrf ----
+_geqrf_type = _result_type("geqrf", ("a", "tau"))
+
+
+def _geqrf_no_derivative(ctx, *grads):
+    raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
+GeqrfBackward0 = node_class("GeqrfBackward0", _geqrf_no_derivative, _geqrf_no_derivative)
+
+
+def geqrf(input, *, out=None):
+    """LAPACK's geqrf: R above the diagonal of ``a``, the Householder vectors below it, and
+    their scales ``tau`` (``householder_product(a, tau)`` is Q). Not differentiable, as in
+    PyTorch (its backward raises)."""
+    a = input._data
+    if a.ndim < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    _kernel_dtype("geqrf_cpu", a)
+    m, n = a.shape[-2:]
+    if a.size:
+        h, tau = np.linalg.qr(a, mode="raw")
+        h = np.ascontiguousarray(np.swapaxes(h, -1, -2)).astype(a.dtype, copy=False)
+        tau = tau.astype(a.dtype, copy=False)
+    else:
+        h, tau = a.copy(), np.zeros(a.shape[:-2] + (min(m, n),), a.dtype)
+    if STATE.enabled and recording(input):
+        return _geqrf_type(*record_multi(GeqrfBackward0, (h, tau), (input,)))
+    return _geqrf_type(wrap(h), wrap(tau))
+
+
 # ---- older torch.* forms ----
 _torch_svd_type = _result_type("svd", ("U", "S", "V"))
 _torch_qr_type = _result_type("qr", ("Q", "R"))
@@ -1626,6 +2151,9 @@ _torch_qr_type = _result_type("qr", ("Q", "R"))
 def svd(input, some=True, compute_uv=True, *, out=None):
     """``torch.svd``: ``(U, S, V)`` with ``A = U diag(S) V^T`` (V, not Vh); without
     ``compute_uv``, U and V are zero-filled."""
+    if input._data.ndim < 2:
+        raise RuntimeError("linalg.svd: input should have at least 2 dimensions, but has "
+                           f"{input._data.ndim} dimensions instead")
     if not compute_uv:
         s = linalg_svdvals(input)
         m, n = input._data.shape[-2:]
@@ -1638,18 +2166,54 @@ def svd(input, some=True, compute_uv=True, *, out=None):
 
 def qr(input, some=True, *, out=None):
     """``torch.qr``: ``linalg.qr`` in 'reduced' (``some``) or 'complete' mode."""
-    if not _QR_WARNED:
-        _QR_WARNED.append(True)
-        warnings.warn(
-            "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
-            "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
-            "parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\nQ, R = "
-            "torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
+    _warn_once(
+        "qr",
+        "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
+        "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
+        "parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\nQ, R = "
+        "torch.linalg.qr(A, 'reduced' if some else 'complete')")
     q, r = linalg_qr(input, "reduced" if some else "complete")
     return _torch_qr_type(q, r)
 
 
-_QR_WARNED = []  # PyTorch warns once per process
+
+_lu_with_info_type = _result_type("_lu_with_info", ("LU", "pivots", "infos"))
+
+
+def lu(A, pivot=True, get_infos=False, out=None):
+    """``torch.lu``: ``(LU, pivots)`` (and ``infos`` with ``get_infos``) as ``lu_factor``."""
+    _warn_once(
+        "lu",
+        "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex "
+        "and will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, "
+        "compute_pivots)\nshould be replaced with\nLU, pivots = torch.linalg.lu_factor(A, "
+        "compute_pivots)\nand\nLU, pivots, info = torch.lu(A, compute_pivots, "
+        "get_infos=True)\nshould be replaced with\nLU, pivots, info = "
+        "torch.linalg.lu_factor_ex(A, compute_pivots)")
+    lu_, piv, info = linalg_lu_factor_ex(A, pivot=pivot)
+    return _lu_with_info_type(lu_, piv, info) if get_infos else (lu_, piv)
+
+
+def lu_solve(b, LU_data, LU_pivots, *, out=None):
+    """``torch.lu_solve``: ``linalg.lu_solve(LU_data, LU_pivots, b)``."""
+    _warn_once(
+        "lu_solve",
+        "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in "
+        "a future PyTorch release.\nNote that torch.linalg.lu_solve has its arguments "
+        "reversed.\nX = torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = "
+        "torch.linalg.lu_solve(LU, pivots, B)")
+    return linalg_lu_solve(LU_data, LU_pivots, b)
+
+
+def nuclear_norm(input, dim=None, keepdim=False, *, dtype=None):
+    """``torch.nuclear_norm``: the sum of singular values over ``dim`` (the last two dims)."""
+    _warn_once(
+        "nuclear_norm",
+        "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will be "
+        "removed in a future PyTorch release. Please use `linalg.matrix_norm(A, 'nuc', dim, "
+        "keepdim)` instead")
+    return linalg_matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim,
+                              dtype=dtype)
 
 
 def pinverse(input, rcond=1e-15):
@@ -1662,10 +2226,37 @@ def matrix_exp(input):
     return linalg_matrix_exp(input)
 
 
+# NOTE: every op here taking ``out=`` gets it through ``with_out`` (rules call the same
+# wrapped functions, which cost one extra call without ``out``).
+_OUT_NAMES = {  # the aten op PyTorch's out= error names, or False for composite ops
+    "linalg_inv": "linalg_inv_ex", "inverse": "linalg_inv_ex", "linalg_det": "_linalg_det",
+    "linalg_solve": "_linalg_solve_ex", "linalg_cholesky": "linalg_cholesky_ex",
+    "cholesky": "cholesky", "linalg_svdvals": "_linalg_svd", "linalg_svd": "_linalg_svd",
+    "linalg_eigvalsh": "_linalg_eigh", "linalg_eigh": "_linalg_eigh",
+    "linalg_slogdet": "_linalg_slogdet", "linalg_matrix_power": "matmul",
+    "linalg_matrix_norm": False, "linalg_norm": False, "linalg_cond": False,
+    "linalg_tensorinv": False, "linalg_tensorsolve": False, "linalg_matrix_rank": False,
+    "linalg_inv_ex": None, "linalg_cholesky_ex": None, "linalg_solve_ex": "_linalg_solve_ex",
+    "linalg_qr": None, "linalg_pinv": None, "linalg_solve_triangular": None,
+    "cholesky_solve": None, "cholesky_inverse": None, "linalg_lu": None,
+    "linalg_lu_factor": "linalg_lu_factor_ex", "linalg_lu_factor_ex": None, "lu_unpack": None,
+    "linalg_lu_solve": None, "triangular_solve": None, "linalg_householder_product": None,
+    "geqrf": None, "ormqr": None, "svd": "_linalg_svd", "qr": "linalg_qr",
+    "lu": "linalg_lu_factor_ex", "lu_solve": "linalg_lu_solve",
+}
+for _name, _out_name in _OUT_NAMES.items():
+    globals()[_name] = with_out(globals()[_name], _out_name)
+
 for _name, _fn in (("inverse", inverse), ("det", det), ("slogdet", slogdet), ("logdet", logdet),
                    ("cholesky", cholesky), ("matrix_exp", matrix_exp),
                    ("cholesky_solve", cholesky_solve), ("cholesky_inverse", cholesky_inverse),
                    ("matrix_power", linalg_matrix_power), ("svd", svd), ("qr", qr),
-                   ("pinverse", pinverse)):
+                   ("pinverse", pinverse), ("triangular_solve", triangular_solve)):
     register(_fn, _name)
 register(lu_unpack, "lu_unpack", method=False)
+register(lu, "lu")
+register(lu_solve, "lu_solve")
+register(nuclear_norm, "nuclear_norm", method=False)
+register(linalg_householder_product, "orgqr")
+register(geqrf, "geqrf")
+register(ormqr, "ormqr")

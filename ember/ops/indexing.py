@@ -1,7 +1,7 @@
 """Indexing: select, slice, narrow, narrow_copy, ``__getitem__`` (basic and advanced),
-index_put (the write side of advanced indexing), select_scatter/slice_scatter (the write side
-of select and slicing), and the scatter-with-accumulation that advanced indexing's backward
-uses.
+index_put (the write side of advanced indexing), select_scatter/slice_scatter/
+diagonal_scatter (the write side of select, slicing and diagonal), and the
+scatter-with-accumulation that advanced indexing's backward uses.
 
 Contract: basic indexing (ints, slices with positive steps, None, ...) returns views, recorded
 as PyTorch records them (one SelectBackward0/SliceBackward0/UnsqueezeBackward0 per indexed
@@ -75,6 +75,9 @@ def narrow(input, dim, start, length):
     d = _wrap_dim(dim, len(shape))
     if isinstance(start, Tensor):
         start = int(start)
+    if not -shape[d] <= start <= shape[d]:
+        raise IndexError(f"start out of range (expected to be in range of [{-shape[d]}, "
+                         f"{shape[d]}], but got {start})")
     if start < 0:
         start += shape[d]
     if not 0 <= start <= shape[d] or length < 0 or start + length > shape[d]:
@@ -88,10 +91,30 @@ def _is_basic_key_item(k):
         not isinstance(k, (bool, np.bool_))
 
 
+def _type_name(k):
+    kind = type(k)
+    return kind.__name__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__}.{kind.__name__}"
+
+
 def _normalize_key(key):
-    if not isinstance(key, tuple):
-        key = (key,)
-    return key
+    if isinstance(key, tuple):
+        return key
+    if isinstance(key, range):
+        return (list(key),)
+    if isinstance(key, list) and len(key) < 32 and any(
+            k is None or k is Ellipsis or isinstance(k, (slice, Tensor, list, tuple))
+            for k in key):
+        # NOTE: PyTorch still reads such a list as a tuple of indices (with this warning)
+        import warnings
+
+        warnings.warn(
+            "Using a non-tuple sequence for multidimensional indexing is deprecated and will be "
+            "changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this "
+            "will be interpreted as tensor index, x[torch.tensor(seq)], which will result "
+            "either in an error or a different result", UserWarning, stacklevel=4)
+        return tuple(key)
+    return (key,)
 
 
 def _to_index_array(k, size=None):
@@ -125,17 +148,19 @@ def _expand_ellipsis(key, ndim):
         _to_index_array(k).dtype == bool)
     if n_real > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
-    out = []
+    out, where = [], []
     seen = False
-    for k in key:
+    for i, k in enumerate(key):
         if k is Ellipsis:
             # NOTE: as in PyTorch, a second ``...`` is allowed and stands for no dims.
             if not seen:
                 out.extend([slice(None)] * (ndim - n_real))
+                where.extend([i] * (ndim - n_real))
             seen = True
         else:
             out.append(k)
-    return out
+            where.append(i)
+    return out, where
 
 
 def _index_vjp(ctx, g):
@@ -172,38 +197,70 @@ def _advanced_index(input, key):
     return wrap(data)
 
 
-def _check_bounds(key, shape):
-    dim = 0
+def _view_shape(key, shape):
+    """The shape after the basic part of ``key`` (ints, slices, None) is applied: the tensor
+    PyTorch applies the index tensors to, and names in its mask errors."""
+    out, dim = [], 0
     for k in key:
         if k is None:
-            continue
-        if isinstance(k, slice):
+            out.append(1)
+        elif isinstance(k, slice):
+            out.append(len(range(*k.indices(shape[dim]))))
             dim += 1
-            continue
+        elif isinstance(k, (int, np.integer)):
+            dim += 1
+        else:
+            n = k.ndim if k.dtype == bool else 1
+            out.extend(shape[dim:dim + n])
+            dim += n
+    return out + list(shape[dim:])
+
+
+def _check_bounds(key, shape, where):
+    """PyTorch's errors for out-of-range ints, then bad masks and out-of-range index tensors
+    (it applies the ints first). ``where[i]`` is item i's position in the key as written:
+    PyTorch names an int's dimension by it, and an index tensor's by how many index tensors
+    come before it."""
+    dim = 0
+    for k, pos in zip(key, where):
         if isinstance(k, (int, np.integer)):
             size = shape[dim]
             if not -size <= k < size:
                 raise IndexError(
-                    f"index {k} is out of bounds for dimension {dim} with size {size}")
+                    f"index {k} is out of bounds for dimension {pos} with size {size}")
+        if k is not None:
+            dim += k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else 1
+    dim = 0
+    vdim = 0  # the same position in the view the index tensors apply to
+    n_tensors = 0
+    for k in key:
+        if k is None:
+            vdim += 1
+        elif isinstance(k, slice):
             dim += 1
-            continue
-        if isinstance(k, np.ndarray):
-            if k.dtype == bool:
-                if k.shape != shape[dim:dim + k.ndim]:
-                    for i, (m, s) in enumerate(zip(k.shape, shape[dim:])):
-                        if m != s:
-                            raise IndexError(
-                                f"The shape of the mask {_fmt_list(k.shape)} at index {i} does "
-                                f"not match the shape of the indexed tensor "
-                                f"{_fmt_list(shape)} at index {dim + i}")
-                dim += k.ndim
-                continue
+            vdim += 1
+        elif isinstance(k, (int, np.integer)):
+            dim += 1
+        elif k.dtype == bool:
+            if k.shape != shape[dim:dim + k.ndim]:
+                for i, (m, s) in enumerate(zip(k.shape, shape[dim:])):
+                    if m != s:
+                        raise IndexError(
+                            f"The shape of the mask {_fmt_list(k.shape)} at index {i} does "
+                            f"not match the shape of the indexed tensor "
+                            f"{_fmt_list(_view_shape(key, shape))} at index {vdim + i}")
+            dim += k.ndim
+            vdim += k.ndim
+            n_tensors += 1
+        else:
             size = shape[dim]
             if k.size and (k.max() >= size or k.min() < -size):
-                bad = int(k.max()) if k.max() >= size else int(k.min())
+                bad = int(k[(k >= size) | (k < -size)].flat[0])  # the first, as PyTorch
                 raise IndexError(
-                    f"index {bad} is out of bounds for dimension {dim} with size {size}")
+                    f"index {bad} is out of bounds for dimension {n_tensors} with size {size}")
             dim += 1
+            vdim += 1
+            n_tensors += 1
 
 
 def parse_key(input, key):
@@ -213,7 +270,7 @@ def parse_key(input, key):
     advanced = False
     items = []
     for k in key:
-        if isinstance(k, (bool, np.bool_)):
+        if isinstance(k, bool):
             k = np.asarray(k)
             advanced = True
         elif isinstance(k, Tensor):
@@ -236,10 +293,10 @@ def parse_key(input, key):
         elif not _is_basic_key_item(k):
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                "are valid indices (got " + type(k).__name__ + ")")
+                "are valid indices (got " + _type_name(k) + ")")
         items.append(k)
-    items = _expand_ellipsis(items, input._data.ndim)
-    _check_bounds(items, input._data.shape)
+    items, where = _expand_ellipsis(items, input._data.ndim)
+    _check_bounds(items, input._data.shape, where)
     return items, advanced
 
 
@@ -251,7 +308,7 @@ def _as_int(v):
     return int(v)
 
 
-def split_key(items):
+def split_key(items, shape):
     """``(basic, advanced)``: PyTorch applies ints, slices and None first (as views), then the
     tensor indices to that view, so ``x[0, :, t]`` keeps ``t``'s dim in place (NumPy would
     move it first). ``basic`` is None when it is all full slices."""
@@ -268,7 +325,8 @@ def split_key(items):
         else:
             basic.extend([slice(None)] * (k.ndim if k.dtype == bool else 1))
             adv.append(k)
-    if all(isinstance(k, slice) and k == slice(None) for k in basic):
+    dims = [k for k in basic if k is not None]
+    if len(dims) == len(basic) and all(is_full(k, n) for k, n in zip(dims, shape)):
         basic = None
     return basic, tuple(adv)
 
@@ -277,42 +335,63 @@ def getitem(input, key):
     """``input[key]``: basic indexing gives views (select/slice/unsqueeze), advanced copies."""
     items, advanced = parse_key(input, key)
     if advanced:
-        basic, adv = split_key(items)
+        basic, adv = split_key(items, input._data.shape)
+        check_index_shapes(adv)
         base = input if basic is None else basic_index(input, basic)
         return _advanced_index(base, adv)
-    return basic_index(input, items)
+    return basic_index(input, items, bare_slice=isinstance(key, slice))
 
 
-def basic_index(input, items):
+def check_index_shapes(key):
+    """PyTorch's error when the index tensors of ``key`` don't broadcast together (a bool
+    mask counts as one index per dim it covers, of its number of True elements)."""
+    shapes = []
+    for k in key:
+        if isinstance(k, np.ndarray):
+            if k.dtype == bool:
+                shapes.extend([(int(k.sum()),)] * max(k.ndim, 1))
+            else:
+                shapes.append(k.shape)
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together "
+                         "with shapes " + ", ".join(_fmt_list(s) for s in shapes)) from None
+
+
+def is_full(k, size):
+    """Whether slice ``k`` takes a whole dim of ``size`` in order (PyTorch skips those)."""
+    # NOTE: PyTorch tests the slice as written (x[-3:] on a dim of 3 is still sliced)
+    return isinstance(k, slice) and k.start in (None, 0) and k.step in (None, 1) and (
+        k.stop is None or k.stop >= size)
+
+
+def basic_index(input, items, bare_slice=False):
     """The view ``input[items]`` for a parsed key of ints, slices and None."""
     if not (STATE.enabled and recording(input)):
         key = tuple(items) + (Ellipsis,)  # ... keeps a 0-d result a view, not a scalar
         out = wrap(input._data[key])
         _mark_view(out, input, ((_np_index, (key,)),))
         return out
+    if bare_slice:
+        # NOTE: PyTorch's x[a:b] (a bare slice) is always one SliceBackward0, even x[:]
+        return _slice(input, 0, items[0])
     # NOTE: one node per indexed dim, as PyTorch records (x[0, 1:] is SliceBackward0 of
-    # SelectBackward0), so graphs read the same.
+    # SelectBackward0), so graphs read the same; slices taking a whole dim are skipped, and a
+    # key of nothing else is an alias (AliasBackward0).
     out = input
     dim = 0
-    trivial = True
     for k in items:
         if k is None:
             out = unsqueeze(out, dim)
             dim += 1
-            trivial = False
         elif isinstance(k, slice):
-            if k == slice(None):
-                dim += 1
-                continue
-            out = _slice(out, dim, k)
+            if not is_full(k, out._data.shape[dim]):
+                out = _slice(out, dim, k)
             dim += 1
-            trivial = False
         else:
             out = select(out, dim, k)
-            trivial = False
-    if trivial:
-        if len(items) == 1:
-            return _slice(input, 0, slice(None))
+    if out is input:
         return _view_op(AliasBackward0, input, input._data.view(), (_np_reshape, (
             input._data.shape,)))
     return out
@@ -344,10 +423,18 @@ IndexPutBackward0 = node_class("IndexPutBackward0", _index_put_vjp, _index_put_j
 
 def put_array(out, key, v, accumulate):
     """Write (or, with ``accumulate``, add: repeated indices add up) ``v`` at ``key``."""
-    if accumulate:
-        np.add.at(out, key, v)
-    else:
-        out[key] = v
+    try:
+        if accumulate:
+            np.add.at(out, key, v)
+        else:
+            out[key] = v
+    except ValueError:
+        target = out[key].shape
+        if np.shape(v) != target:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {_fmt_list(np.shape(v))} "
+                               f"cannot be broadcast to indexing result of shape "
+                               f"{_fmt_list(target)}") from None
+        raise
 
 
 def _put(input, key, values, accumulate):
@@ -363,10 +450,12 @@ def index_key(input, indices):
     """The parsed key of ``index_put``'s ``indices`` (a tuple of index tensors)."""
     key = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
     items, _ = parse_key(input, key)
+    check_index_shapes(items)
     return tuple(items)
 
 
 def as_values(values, like):
+    """``values`` as a tensor of ``like``'s dtype (a tensor must already have it)."""
     if isinstance(values, Tensor):
         if values._data.dtype != like._data.dtype:
             from .. import dtypes as _dt
@@ -454,6 +543,59 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     return _embed(SliceScatterBackward0, input, src, key)
 
 
+def _diagonal_scatter_vjp(ctx, g):
+    offset, dim1, dim2 = ctx.args
+    gx = gs = None
+    if ctx.next_functions[0][0] is not None:
+        zero = wrap(np.zeros((), dtype=g._data.dtype))
+        gx = _diagonal_scatter(g, zero, offset, dim1, dim2)
+    if ctx.next_functions[1][0] is not None:
+        gs = g.diagonal(offset, dim1, dim2)
+    return gx, gs
+
+
+def _diagonal_scatter_jvp(ctx, dx, ds):
+    shape, dtype = ctx._meta[0]
+    dx = dx if dx is not None else wrap(np.zeros(shape, dtype=dtype))
+    ds = ds if ds is not None else wrap(np.zeros((), dtype=dtype))
+    return _diagonal_scatter(dx, ds, *ctx.args)
+
+
+DiagonalScatterBackward0 = node_class("DiagonalScatterBackward0", _diagonal_scatter_vjp,
+                                      _diagonal_scatter_jvp)
+
+
+def _diagonal(a, offset, d1, d2):
+    """``(view, rows)``: ``a`` with dims d1, d2 moved last, and the diagonal's row indices."""
+    moved = np.moveaxis(a, (d1, d2), (-2, -1))
+    n1, n2 = moved.shape[-2:]
+    rows = np.arange(max(0, -offset), max(max(0, -offset), min(n1, n2 - offset)))
+    return moved, rows
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """``input`` with its diagonal (as ``input.diagonal(offset, dim1, dim2)`` reads it)
+    replaced by ``src``."""
+    a = input._data
+    d1, d2 = _wrap_dim(dim1, a.ndim), _wrap_dim(dim2, a.ndim)
+    moved, rows = _diagonal(a, offset, d1, d2)
+    want = moved.shape[:-2] + (rows.size,)
+    if src._data.shape != want:
+        raise RuntimeError(
+            "expected src to have a size equal to the slice of self. src size = "
+            f"{_fmt_list(src._data.shape)}, slice size = {_fmt_list(want)}")
+    return _diagonal_scatter(input, src, offset, d1, d2)
+
+
+def _diagonal_scatter(input, src, offset, d1, d2):
+    out = input._data.copy()
+    moved, rows = _diagonal(out, offset, d1, d2)  # a view of out: writes land in out
+    moved[..., rows, rows + offset] = src._data
+    if STATE.enabled and recording(input, src):
+        return record(DiagonalScatterBackward0, out, (input, src), args=(offset, d1, d2))
+    return wrap(out)
+
+
 def _narrow_copy_vjp(ctx, g):
     d, start, length, shape = ctx.args
     zeros = wrap(np.zeros(shape, dtype=g._data.dtype))
@@ -479,6 +621,6 @@ def narrow_copy(input, dim, start, length):
 # ==== registration =========================================================================
 
 for _name in ("select", "narrow", "index_put", "select_scatter", "slice_scatter",
-              "narrow_copy"):
+              "narrow_copy", "diagonal_scatter"):
     register(globals()[_name], _name)
 register(getitem, "__getitem__", function=False)

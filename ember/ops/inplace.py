@@ -31,6 +31,7 @@ from .indexing import (
     as_values,
     basic_index,
     index_key,
+    is_full,
     parse_key,
     put_array,
     split_key,
@@ -340,8 +341,15 @@ def copy_(self, src, non_blocking=False):
     check_inplace(self)
     if not isinstance(src, Tensor):
         src = wrap(np.asarray(src))
-    data = np.broadcast_to(src._data, self._data.shape) if src._data.shape != \
-        self._data.shape else src._data
+    data = src._data
+    if data.shape != self._data.shape:
+        try:
+            data = np.broadcast_to(data, self._data.shape)
+        except ValueError:
+            from .shape import expand
+
+            expand(src, self._data.shape)  # raises PyTorch's error for the shapes
+            raise
     if not (STATE.enabled and recording(self, src)):
         _write(self, data.astype(self._data.dtype, copy=False))
         _bump(self)
@@ -360,6 +368,7 @@ def _fill_jvp(ctx, dself, dvalue=None):
 
 FillBackward0 = node_class("FillBackward0", _fill_vjp, _fill_jvp)
 FillBackward2 = node_class("FillBackward2", _fill_vjp, _fill_jvp)
+FillBackward3 = node_class("FillBackward3", _fill_vjp, _fill_jvp)
 ZeroBackward0 = node_class("ZeroBackward0", _fill_vjp, _fill_jvp)
 
 
@@ -416,13 +425,44 @@ def index_put_(self, indices, values, accumulate=False):
     return rebase(self, _put(self, key, values, accumulate))
 
 
+def _fill_all(self, value):
+    check_inplace(self)
+    v = value._data if isinstance(value, Tensor) else value
+    if not (STATE.enabled and recording(self, value)):
+        fill_(self, value)
+        return
+    data = np.full(self._data.shape, v, dtype=self._data.dtype)
+    if isinstance(value, Tensor) and recording(value):
+        out = record(FillBackward3, data, (self, value))
+    else:
+        out = record(FillBackward3, data, (self,))
+    rebase(self, out)
+
+
 def setitem(self, key, value):
     """``self[key] = value``: basic keys copy into a view, advanced keys use index_put_."""
+    if not isinstance(value, (Tensor, bool, int, float, complex, np.generic)):
+        from ..autograd.graph import legacy_type_name
+
+        kind = type(value)
+        name = kind.__name__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"can't assign a {name} to a {legacy_type_name(self._data)}")
     items, advanced = parse_key(self, key)
     if advanced:
         # ints, slices and None select a view first, as in PyTorch (see split_key)
-        basic, adv = split_key(items)
+        basic, adv = split_key(items, self._data.shape)
+        if isinstance(value, Tensor) and value._data.ndim == 0 and \
+                value._data.dtype != self._data.dtype:
+            value = value.to(self.dtype)  # a 0-dim value is cast like a number; others aren't
         index_put_(self if basic is None else basic_index(self, basic), adv, value)
+        return
+    if all(is_full(k, n) for k, n in zip(items, self._data.shape)) and \
+            len(items) <= self._data.ndim and (not isinstance(value, Tensor) or
+                                               value._data.ndim == 0):
+        # NOTE: a key that selects everything (x[:] = v, x[...] = v) fills self itself, as
+        # PyTorch does (FillBackward3), rather than a view of it.
+        _fill_all(self, value)
         return
     target = self.__getitem__(key)
     if isinstance(value, Tensor):
@@ -460,5 +500,5 @@ def register_arithmetic_inplace(add, sub, mul, div):
 register(copy_, "copy_", function=False)
 register(fill_, "fill_", function=False)
 register(zero_, "zero_", function=False)
-register(index_put_, "index_put_", function=False)
+register(index_put_, "index_put_")
 register(setitem, "__setitem__", function=False)

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear, out_zeros
-from ._registry import node_class, record, recording, register, wrap
+from ._registry import node_class, record, record_multi, recording, register, wrap
 from .indexing import _slice, narrow, select
 from .shape import _fmt_list, _np_index, _view_multi, supports_out
 
@@ -30,6 +30,8 @@ def _cat_jvp(ctx, *tangents):
         return out_zeros(ctx)
     parts = []
     for t, n in zip(tangents, sizes):
+        if n is None:  # a skipped 1-D empty input
+            continue
         if t is None:
             shape = list(out_shape)
             shape[dim] = n
@@ -43,8 +45,8 @@ def _cat_vjp(ctx, g):
     grads = []
     start = 0
     for (fn, _), n in zip(ctx.next_functions, sizes):
-        grads.append(narrow(g, dim, start, n) if fn is not None and n else None)
-        start += n
+        grads.append(narrow(g, dim, start, n) if fn is not None and n is not None else None)
+        start += n or 0
     return tuple(grads)
 
 
@@ -86,7 +88,9 @@ def cat(tensors, dim=0, *, axis=None):
     rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in parts]).np
     data = np.concatenate([t._data for t in parts], axis=d, dtype=rt)
     if STATE.enabled and recording(*tensors):
-        sizes = [t._data.shape[d] if t._data.ndim == nd else 0 for t in tensors]
+        # NOTE: None marks a skipped 1-D empty input (it gets no gradient); a real empty
+        # input of the right rank gets an empty gradient, as in PyTorch
+        sizes = [t._data.shape[d] if t._data.ndim == nd else None for t in tensors]
         return record(CatBackward0, data, tensors, args=(d, sizes))
     return wrap(data)
 
@@ -232,41 +236,80 @@ SplitWithSizesBackward0 = node_class("SplitWithSizesBackward0", _split_vjp, _SPL
 def unbind(input, dim=0):
     """The slices along ``dim``, as a tuple of views."""
     shape = input._data.shape
-    if not shape:
-        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = _wrap_dim(dim, len(shape))
+    if not shape:
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
     keys = [(slice(None),) * d + (i, Ellipsis) for i in range(shape[d])]
     datas = [input._data[k] for k in keys]
     steps = [(_np_index, (k,)) for k in keys]
     return tuple(_view_multi(UnbindBackward0, input, datas, steps, args=(d,)))
 
 
-def split(input, split_size_or_sections, dim=0):
-    """Views of consecutive chunks along ``dim`` (of one size, or of the given sizes)."""
+def _split_keys(input, split_size_or_sections, dim):
+    """``(dim, keys, by_sizes)``: the slice key of each chunk along ``dim``."""
     shape = input._data.shape
+    if not shape:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, len(shape))
     n = shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
+    by_sizes = not isinstance(split_size_or_sections, (int, np.integer))
+    if not by_sizes:
         size = int(split_size_or_sections)
         if size <= 0 and n:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {n}")
-        sizes = [min(size, n - i) for i in range(0, n, size)] if size else [0]
-        node = SplitBackward0
+        sizes = [min(size, n - i) for i in range(0, n, size)] if size and n else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
                 f"size at dimension {d}), but got split_sizes={_fmt_list(sizes)}")
-        node = SplitWithSizesBackward0
     keys, start = [], 0
     for s in sizes:
         keys.append((slice(None),) * d + (slice(start, start + s),))
         start += s
+    return d, keys, by_sizes
+
+
+def split(input, split_size_or_sections, dim=0):
+    """Views of consecutive chunks along ``dim`` (of one size, or of the given sizes)."""
+    d, keys, by_sizes = _split_keys(input, split_size_or_sections, dim)
+    node = SplitWithSizesBackward0 if by_sizes else SplitBackward0
     datas = [input._data[k] for k in keys]
     steps = [(_np_index, (k,)) for k in keys]
     return tuple(_view_multi(node, input, datas, steps, args=(d,)))
+
+
+UnsafeSplitBackward0 = node_class("UnsafeSplitBackward0", _split_vjp, _SPLIT)
+UnsafeSplitWithSizesBackward0 = node_class("UnsafeSplitWithSizesBackward0", _split_vjp, _SPLIT)
+
+
+def unsafe_split(input, split_size, dim=0):
+    """``split`` whose outputs share memory with ``input`` but are not tracked as views (so
+    they may be modified in place; PyTorch's "unsafe" variant)."""
+    if not isinstance(split_size, (int, np.integer)):
+        raise TypeError("unsafe_split(): argument 'split_size' (position 2) must be int, not "
+                        f"{type(split_size).__name__}")
+    return _unsafe(UnsafeSplitBackward0, input, split_size, dim)
+
+
+def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    """``split_with_sizes`` whose outputs are not tracked as views."""
+    return _unsafe(UnsafeSplitWithSizesBackward0, input, list(split_sizes), dim)
+
+
+def unsafe_chunk(input, chunks, dim=0):
+    """``chunk`` whose outputs are not tracked as views."""
+    return _unsafe(UnsafeSplitBackward0, input, _chunk_size(input, chunks, dim), dim)
+
+
+def _unsafe(node, input, arg, dim):
+    d, keys, _ = _split_keys(input, arg, dim)
+    datas = [input._data[k] for k in keys]
+    if STATE.enabled and recording(input):
+        return tuple(record_multi(node, datas, (input,), args=(d,)))
+    return tuple(wrap(a) for a in datas)
 
 
 def split_with_sizes(input, split_sizes, dim=0):
@@ -274,16 +317,18 @@ def split_with_sizes(input, split_sizes, dim=0):
     return split(input, list(split_sizes), dim)
 
 
-def chunk(input, chunks, dim=0):
-    """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
+def _chunk_size(input, chunks, dim):
     if input._data.ndim == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
-    size = -(-n // chunks)
-    return split(input, max(size, 1) if n else 1, dim)
+    return max(-(-n // chunks), 1) if n else 1
 
+
+def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
+    return split(input, _chunk_size(input, chunks, dim), dim)
 
 
 # ---- tensor_split / hsplit / vsplit / dsplit ----
@@ -336,22 +381,25 @@ def _split_named(name, input, arg, dim, min_dims):
 
 
 def hsplit(input, indices_or_sections):
+    """``tensor_split`` along dim 1 (dim 0 for 1-D); an int must divide that dim."""
     nd = input._data.ndim
     return _split_named("hsplit", input, indices_or_sections, 0 if nd == 1 else 1, 1)
 
 
 def vsplit(input, indices_or_sections):
+    """``tensor_split`` along dim 0 of an at least 2-D tensor."""
     return _split_named("vsplit", input, indices_or_sections, 0, 2)
 
 
 def dsplit(input, indices_or_sections):
+    """``tensor_split`` along dim 2 of an at least 3-D tensor."""
     return _split_named("dsplit", input, indices_or_sections, 2, 3)
 
 
 # ==== registration =========================================================================
 
 for _name in ("unbind", "split", "chunk", "tensor_split", "hsplit", "vsplit", "dsplit",
-              "split_with_sizes"):
+              "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk"):
     register(globals()[_name], _name)
 for _name in ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
               "column_stack", "atleast_1d", "atleast_2d", "atleast_3d"):

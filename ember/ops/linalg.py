@@ -1,10 +1,15 @@
-"""Matrix products: mm, mv, dot, bmm, outer and ``matmul`` in all its broadcasting cases.
+"""Matrix products and matrix-shaped helpers: mm, mv, dot, vdot, inner, outer, bmm, matmul,
+addmm/addmv/addr/baddbmm/addbmm (+ in-place forms), einsum, tensordot, kron, multi_dot,
+chain_matmul, trace, diagonal (a view), diag, diag_embed, diagflat, diagonal_scatter,
+tril/triu (+ in-place), cross / linalg.cross, vecdot, vander, adjoint.
 
 Contract: ``matmul`` decomposes as PyTorch does, so graphs read the same: 1-D·1-D is ``dot``,
-2-D·2-D ``mm``, 2-D·1-D ``mv``, 1-D·2-D an unsqueezed ``mm``, N-D·2-D folds the batch into rows
-of one ``mm`` (``UnsafeViewBackward0`` of ``MmBackward0``), and the rest broadcasts batch dims
-into a ``bmm``. Both operands must share a dtype (PyTorch does not promote here). Shape errors
-carry PyTorch's messages.
+2-D·2-D ``mm``, 2-D·1-D ``mv``, 1-D·2-D an unsqueezed ``mm``, an N-D·(1 or 2)-D product folds
+into one ``mm`` when PyTorch's ``should_fold`` does (``UnsafeViewBackward0`` of ``MmBackward0``),
+and the rest broadcasts batch dims into a ``bmm``. Both operands must share a dtype (PyTorch
+does not promote here). einsum, tensordot, inner, kron and multi_dot are compositions of these
+ops, as in PyTorch, so their graphs and grad_fn names match. Shape and dtype errors carry
+PyTorch's messages.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from ..dtypes import result_type
 from ..tensor import Tensor
 from ._jvp import linear, out_zeros
 from ._registry import node_class, record, recording, register, wrap
+from .decomposition import with_out
 from .inplace import register_inplace
 from .shape import _ADJOINT, _RESHAPED, _np_reshape, _view_op
 
@@ -242,6 +248,13 @@ def matmul(input, other):
             # NOTE: PyTorch copies here (2-D @ N-D with the 2-D operand requiring grad)
             return out.mT.contiguous() if transpose else out
         return _unsafe_view(mv(folded, t2), batch)
+    # NOTE: as PyTorch, a broadcast size-1 batch of a 3-D operand that requires grad is
+    # squeezed away so the product folds (the gradient then needs no batch reduction)
+    if da == 3 and db == 3 and input._data.shape[0] != other._data.shape[0]:
+        if input._data.shape[0] == 1 and input.requires_grad:
+            return matmul(input.squeeze(0), other)
+        if other._data.shape[0] == 1 and other.requires_grad:
+            return matmul(input, other.squeeze(0))
     # general case: broadcast batch dims, bmm
     a = input.unsqueeze(0) if da == 1 else input
     b = other.unsqueeze(-1) if db == 1 else other
@@ -320,6 +333,9 @@ def _unsafe_view(t, shape):
 
 def outer(input, vec2):
     """Outer product of two 1-D tensors."""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D")
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
@@ -362,6 +378,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     data = a @ b
     if alpha != 1:
         data *= alpha
+    _check_expand(input._data.shape, data.shape)
     # NOTE: as PyTorch, beta == 0 ignores input (nan and inf in it do not propagate)
     bias = input._data if beta == 1 else input._data * beta if beta != 0 else \
         np.zeros_like(input._data)
@@ -436,15 +453,7 @@ def _scaled(node_cls, prod_data, input, x, y, beta, alpha):
     product's shape, with PyTorch's expand message)."""
     shape = prod_data.shape
     bias = input._data
-    if len(bias.shape) > len(shape) or not _broadcastable(bias.shape, shape) or \
-            np.broadcast_shapes(bias.shape, shape) != shape:
-        lead = len(shape) - len(bias.shape)
-        i = next((i for i in range(len(shape)) if i >= lead and bias.shape[i - lead] != 1
-                  and bias.shape[i - lead] != shape[i]), len(shape) - 1)
-        raise RuntimeError(
-            f"The expanded size of the tensor ({shape[i]}) must match the existing size "
-            f"({bias.shape[i - lead]}) at non-singleton dimension {i}.  Target sizes: "
-            f"{list(shape)}.  Tensor sizes: {list(bias.shape)}")
+    _check_expand(bias.shape, shape)
     data = prod_data * alpha if alpha != 1 else prod_data
     if beta == 0:
         # NOTE: as in PyTorch, beta == 0 ignores input (nan and inf in it do not propagate)
@@ -459,6 +468,19 @@ def _scaled(node_cls, prod_data, input, x, y, beta, alpha):
                                                                y if rx else None),
                           args=(beta, alpha))
     return wrap(data)
+
+
+def _check_expand(bias_shape, shape):
+    """PyTorch's error when the bias cannot expand to the product's shape (checked from the
+    last dim)."""
+    lead = len(shape) - len(bias_shape)
+    for i in range(len(shape) - 1, max(lead, 0) - 1, -1):
+        b = bias_shape[i - lead]
+        if b != 1 and b != shape[i]:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({shape[i]}) must match the existing size "
+                f"({b}) at non-singleton dimension {i}.  Target sizes: {list(shape)}.  Tensor "
+                f"sizes: {list(bias_shape)}")
 
 
 def _addmv_grads(g, x, y):
@@ -636,6 +658,38 @@ def multi_dot(tensors, *, out=None):
     return _chain(mats, _chain_order([m._data.shape for m in mats]), 0, n - 1).view(out_shape)
 
 
+_CHAIN_WARNED = []  # PyTorch warns once per process
+
+
+def chain_matmul(*matrices, out=None):
+    """``torch.chain_matmul`` (deprecated): ``linalg.multi_dot`` of the arguments."""
+    if not _CHAIN_WARNED:
+        import warnings
+
+        _CHAIN_WARNED.append(True)
+        warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+                      "release. Use torch.linalg.multi_dot instead, which accepts a list of two "
+                      "or more tensors rather than multiple parameters.", UserWarning,
+                      stacklevel=2)
+    if len(matrices) == 1:
+        return matrices[0].clone()
+    return multi_dot(matrices)
+
+
+def linalg_vander(x, *, N=None):
+    """The Vandermonde matrix: columns ``x ** 0, x ** 1, ..., x ** (N - 1)``."""
+    from .join import cat
+    from .scan import cumprod
+
+    n = x._data.shape[-1] if x._data.ndim else 0
+    n = n if N is None else N
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    ones = wrap(np.ones(x._data.shape + (1,), dtype=x._data.dtype))
+    powers = cumprod(x.unsqueeze(-1).expand(*x._data.shape, n - 1), -1)
+    return cat([ones, powers], -1)
+
+
 def _chain_order(shapes):
     """Matrix-chain dynamic programme: split[i][j] is where the product i..j splits."""
     p = [shapes[0][0]] + [s[1] for s in shapes]
@@ -661,136 +715,243 @@ def _chain(mats, split, i, j):
 
 
 # ---- einsum ----
-# NOTE [einsum gradients]: the equation is first made explicit (ellipses become letters, one
-# per broadcast dim; a size-1 dim that broadcasts gets a letter of its own, summed out). The
-# gradient for operand k is then one einsum of ``g`` with the other operands whose output is
-# operand k's subscripts: a letter repeated in operand k (a diagonal) gets a fresh letter tied
-# to the original by an identity matrix operand, and a letter only operand k has (summed out)
-# comes back through a ones vector. Gradients and tangents are einsums, so every order of
-# derivative is.
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# NOTE [einsum]: PyTorch's algorithm (aten Linear.cpp) composed of ember ops, so the graph,
+# its grad_fn names and every derivative come from those ops: operands are aligned to one
+# dim order (output labels, then contracted ones; a repeated label takes a diagonal, a missing
+# one is unsqueezed), contracted pairwise left to right by ``_sumproduct_pair`` (permute,
+# reshape, bmm, view, permute), and the contracted dims are finally viewed or summed away.
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # PyTorch's label order
+_ELLIPSIS = 52
 
 
-def _einsum_parse(equation, shapes):
-    """Explicit subscripts (one string per operand) and output subscripts, no ellipsis."""
-    eq = equation.replace(" ", "")
-    lhs, arrow, rhs = eq.partition("->")
-    terms = lhs.split(",")
-    if len(terms) != len(shapes):
-        raise ValueError("einsum(): more operands were provided than specified in the equation"
-                         if len(shapes) > len(terms) else
-                         "einsum(): fewer operands were provided than specified in the equation")
-    used = set(c for c in eq if c.isalpha())
-    free = iter(c for c in _LETTERS if c not in used)
-    ell_n = 0
-    for t, shape in zip(terms, shapes):
-        named = len(t.replace("...", ""))
-        if "..." in t:
-            ell_n = max(ell_n, len(shape) - named)
-        elif named != len(shape):
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) "
-                               f"does not match the number of dimensions ({len(shape)}) for "
-                               f"operand {terms.index(t)} and no ellipsis was given")
-    ell = [next(free) for _ in range(ell_n)]
-    ell_size = [1] * ell_n
-    subs = []
-    for t, shape in zip(terms, shapes):
-        if "..." in t:
-            pre, post = t.split("...")
-            k = len(shape) - len(pre) - len(post)
-            letters = []
-            for i in range(k):
-                size = shape[len(pre) + i]
-                pos = ell_n - k + i
-                if size != 1:
-                    ell_size[pos] = size
-                letters.append(pos)
-            subs.append((pre, letters, post, shape))
+def _einsum_labels(equation, num_ops):
+    """Each operand's labels (0..51, _ELLIPSIS) and the output part (None when implicit)."""
+    arrow = equation.find("->")
+    lhs = equation if arrow < 0 else equation[:arrow]
+    labels = [[] for _ in range(num_ops)]
+    cur, ell, i = 0, False, 0
+    while i < len(lhs):
+        c = lhs[i]
+        if c == " ":
+            pass
+        elif c == ".":
+            if ell:
+                raise RuntimeError(f"einsum(): found '.' for operand {cur} for which an ellipsis "
+                                   "was already found")
+            if not (i + 2 < len(lhs) and lhs[i + 1] == "." and lhs[i + 2] == "."):
+                raise RuntimeError(f"einsum(): found '.' for operand {cur} that is not part of "
+                                   "any ellipsis")
+            i += 2
+            labels[cur].append(_ELLIPSIS)
+            ell = True
+        elif c == ",":
+            cur += 1
+            if cur >= num_ops:
+                raise RuntimeError("einsum(): fewer operands were provided than specified in the "
+                                   "equation")
+            ell = False
+        elif c.isascii() and c.isalpha():
+            labels[cur].append(_LETTERS.index(c))
         else:
-            subs.append((t, [], "", shape))
-    explicit = []
-    for pre, letters, post, shape in subs:
-        mid = ""
-        for i, pos in enumerate(letters):
-            # NOTE: a size-1 dim broadcasting against a larger one is summed out by its own letter
-            size = shape[len(pre) + i]
-            mid += ell[pos] if size == ell_size[pos] else next(free)
-        explicit.append(pre + mid + post)
-    if arrow:
-        out = rhs.replace("...", "".join(ell))
+            raise RuntimeError(f"einsum(): invalid subscript given at index {i} in the equation "
+                               "string, subscripts must be in [a-zA-Z]")
+        i += 1
+    if cur != num_ops - 1:
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    return labels, (None if arrow < 0 else equation[arrow + 2:]), len(lhs)
+
+
+def _sumproduct_pair(left, right, sum_dims):
+    """``(left * right).sum(sum_dims, keepdim=True)`` through one bmm (PyTorch's
+    ``sumproduct_pair``)."""
+    if not sum_dims:
+        return left * right
+    lro, lo, ro = [], [], []
+    lro_size = lo_size = ro_size = sum_size = 1
+    for i in range(left._data.ndim):
+        sl, sr = left._data.shape[i] != 1, right._data.shape[i] != 1
+        if i in sum_dims:
+            if sl and sr:
+                sum_size *= left._data.shape[i]
+            elif sl:
+                left = left.sum(i, keepdim=True)
+            elif sr:
+                right = right.sum(i, keepdim=True)
+        elif sl and sr:
+            lro.append(i)
+            lro_size *= left._data.shape[i]
+        elif sl:
+            lo.append(i)
+            lo_size *= left._data.shape[i]
+        else:
+            ro.append(i)
+            ro_size *= right._data.shape[i]
+    if lo and ro and ro[-1] < lo[0]:
+        left, right, lo, ro, lo_size, ro_size = right, left, ro, lo, ro_size, lo_size
+    out_size = ([left._data.shape[d] for d in lro] + [left._data.shape[d] for d in lo]
+                + [1] * len(sum_dims) + [right._data.shape[d] for d in ro])
+    lperm = lro + lo + list(sum_dims) + ro
+    rperm = lro + list(sum_dims) + ro + lo
+    operm = [0] * len(out_size)
+    for i, d in enumerate(lro + lo + list(sum_dims) + ro):
+        operm[d] = i
+    left = left.permute(*lperm).reshape(lro_size, lo_size, sum_size)
+    right = right.permute(*rperm).reshape(lro_size, sum_size, ro_size)
+    return bmm(left, right).view(out_size).permute(*operm)
+
+
+def einsum(equation, *operands):
+    """Einstein summation over ``operands`` (a list of tensors or several arguments; or the
+    sublist form ``einsum(x, [0, 1], y, [1, 2], [0, 2])``)."""
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum(): must specify the equation string and at least one operand, "
+                         "or at least one operand and its subscripts list")
+    num_ops = len(operands)
+    op_labels, rhs, lhs_len = _einsum_labels(equation, num_ops)
+    count = [0] * 52
+    ell_num_dim = 0
+    for i, (t, labels) in enumerate(zip(operands, op_labels)):
+        ndims = t._data.ndim
+        has_ell = _ELLIPSIS in labels
+        nlabels = len(labels) - has_ell
+        for s in labels:
+            if s != _ELLIPSIS:
+                count[s] += 1
+        if has_ell:
+            ell_num_dim = max(ell_num_dim, ndims - nlabels)
+        if (nlabels > ndims) if has_ell else (nlabels != ndims):
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({nlabels}) "
+                + ("is more than the number of dimensions (" if has_ell else
+                   "does not match the number of dimensions (")
+                + f"{ndims}) for operand {i}" + ("" if has_ell else " and no ellipsis was given"))
+    perm_index_of = [-1] * 52
+    perm = 0
+    ell_index = 0
+    ell_in_output = False
+    if rhs is None:
+        perm = ell_num_dim
+        ell_in_output = True
+        for s in range(52):
+            if count[s] == 1:
+                perm_index_of[s] = perm
+                perm += 1
     else:
-        counts = {}
-        for t in terms:
-            for c in t.replace("...", ""):
-                counts[c] = counts.get(c, 0) + 1
-        out = "".join(ell) + "".join(sorted((c for c, n in counts.items() if n == 1),
-                                            key=lambda c: (c.islower(), c)))
-    sizes = {}
-    for k, (t, shape) in enumerate(zip(explicit, shapes)):
-        for c, n in zip(t, shape):
-            if c in sizes and sizes[c] != n and n != 1 and sizes[c] != 1:
-                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which "
-                                   f"does not broadcast with previously seen size {sizes[c]}")
-            sizes[c] = max(sizes.get(c, n), n) if n != 1 else sizes.get(c, n)
-    for c in out:
-        if c not in sizes:
-            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
-                               "for any input operand")
-    return explicit, out
-
-
-def _einsum_grad(g, out, subs, operands, k):
-    """The gradient (or tangent contribution) for operand ``k`` (NOTE [einsum gradients])."""
-    from ..creation import eye, ones
-
-    target = subs[k]
-    taken = set("".join(subs) + out)
-    fresh = iter(c for c in _LETTERS if c not in taken)
-    terms, ops = [out], [g]
-    for i, (t, x) in enumerate(zip(subs, operands)):
-        if i != k:
-            terms.append(t)
-            ops.append(x)
-    seen, result = set(), ""
-    present = set("".join(terms))
-    dtype = g.dtype
-    for c, n in zip(target, operands[k]._data.shape):
-        if c in seen:
-            d = next(fresh)
-            terms.append(c + d)
-            ops.append(eye(n, dtype=dtype))
-            result += d
-            continue
-        seen.add(c)
-        if c not in present:
-            terms.append(c)
-            ops.append(ones(n, dtype=dtype))
-            present.add(c)
-        result += c
-    return einsum(",".join(terms) + "->" + result, *ops)
-
-
-def _einsum_vjp(ctx, g):
-    subs, out = ctx.args
-    operands = ctx.saved_tensors
-    return tuple(_einsum_grad(g, out, subs, operands, k)
-                 if ctx.next_functions[k][0] is not None else None
-                 for k in range(len(operands)))
-
-
-def _einsum_jvp(ctx, *tangents):
-    subs, out = ctx.args
-    operands = list(ctx.saved_tensors)
-    eq = ",".join(subs) + "->" + out
-    total = None
-    for k, t in enumerate(tangents):
-        if t is not None:
-            c = einsum(eq, *operands[:k], t, *operands[k + 1:])
-            total = c if total is None else total + c
-    return out_zeros(ctx) if total is None else total
-
-
-EinsumBackward0 = node_class("EinsumBackward0", _einsum_vjp, _einsum_jvp)
+        i = 0
+        while i < len(rhs):
+            c = rhs[i]
+            if c == " ":
+                pass
+            elif c == ".":
+                if ell_in_output:
+                    raise RuntimeError("einsum(): found '.' for output but an ellipsis (...) was "
+                                       "already found")
+                if not (i + 2 < len(rhs) and rhs[i + 1] == "." and rhs[i + 2] == "."):
+                    raise RuntimeError("einsum(): found '.' for output that is not part of any "
+                                       "ellipsis (...)")
+                i += 2
+                ell_index = perm
+                perm += ell_num_dim
+                ell_in_output = True
+            elif c.isascii() and c.isalpha():
+                s = _LETTERS.index(c)
+                if not (count[s] > 0 and perm_index_of[s] == -1):
+                    raise RuntimeError(
+                        f"einsum(): output subscript {c}" + (
+                            " appears more than once in the output" if perm_index_of[s] > -1
+                            else " does not appear in the equation for any input operand"))
+                perm_index_of[s] = perm
+                perm += 1
+            else:
+                raise RuntimeError(f"einsum(): invalid subscript given at index {lhs_len + 2 + i} "
+                                   "in the equation string, subscripts must be in [a-zA-Z]")
+            i += 1
+    out_num_dim = perm
+    if not ell_in_output:
+        ell_index = perm
+        perm += ell_num_dim
+    for s in range(52):
+        if count[s] > 0 and perm_index_of[s] == -1:
+            perm_index_of[s] = perm
+            perm += 1
+    label_size = [1] * 52
+    ell_sizes = [1] * ell_num_dim
+    dim_counts = [0] * perm
+    ops = []
+    for i, (op, labels) in enumerate(zip(operands, op_labels)):
+        permutation = [-1] * perm
+        dim = 0
+        for s in labels:
+            if s == _ELLIPSIS:
+                ndim = op._data.ndim - (len(labels) - 1)
+                for j in range(ell_num_dim - ndim, ell_num_dim):
+                    size = op._data.shape[dim]
+                    if size != 1:
+                        if ell_sizes[j] != 1 and ell_sizes[j] != size:
+                            raise RuntimeError(
+                                f"einsum(): dimension {dim} covered by ellipsis in operand {i}has "
+                                f"size {size} which does not broadcast with previously seen "
+                                f"ellipsis with size {ell_sizes[j]} for the respective dimension")
+                        ell_sizes[j] = size
+                        dim_counts[ell_index + j] += 1
+                    permutation[ell_index + j] = dim
+                    dim += 1
+            elif permutation[perm_index_of[s]] == -1:
+                size = op._data.shape[dim]
+                if size != 1:
+                    if label_size[s] != 1 and label_size[s] != size:
+                        raise RuntimeError(
+                            f"einsum(): subscript {_LETTERS[s]} has size {size} for operand {i} "
+                            f"which does not broadcast with previously seen size {label_size[s]}")
+                    label_size[s] = size
+                    dim_counts[perm_index_of[s]] += 1
+                permutation[perm_index_of[s]] = dim
+                dim += 1
+            else:
+                prev = permutation[perm_index_of[s]]
+                if op._data.shape[dim] != op._data.shape[prev]:
+                    raise RuntimeError(
+                        f"einsum(): subscript {_LETTERS[s]} is repeated for operand {i} but the "
+                        f"sizes don't match, {op._data.shape[dim]} != {op._data.shape[prev]}")
+                op = op.diagonal(0, prev, dim).movedim(-1, prev)
+        for k, val in enumerate(permutation):
+            if val == -1:
+                op = op.unsqueeze(dim)
+                permutation[k] = dim
+                dim += 1
+        ops.append(op.permute(*permutation))
+    while len(ops) > 1:
+        a, b = ops[0], ops[1]
+        del ops[:2]
+        sum_dims, a_sum, b_sum = [], [], []
+        for dim in range(out_num_dim, perm):
+            sa, sb = a._data.shape[dim] != 1, b._data.shape[dim] != 1
+            if sa and sb:
+                dim_counts[dim] -= 1
+                if dim_counts[dim] == 1:
+                    sum_dims.append(dim)
+                    dim_counts[dim] = 0
+            elif dim_counts[dim] == 1:
+                if sa:
+                    a_sum.append(dim)
+                    dim_counts[dim] = 0
+                elif sb:
+                    b_sum.append(dim)
+                    dim_counts[dim] = 0
+        if a_sum:
+            a = a.sum(a_sum, keepdim=True)
+        if b_sum:
+            b = b.sum(b_sum, keepdim=True)
+        ops.insert(0, _sumproduct_pair(a, b, sum_dims))
+    if perm - out_num_dim > 0:
+        if num_ops > 1:
+            return ops[0].view(list(ops[0]._data.shape[:out_num_dim]))
+        return ops[0].sum(list(range(out_num_dim, perm)))
+    return ops[0]
 
 
 def _sublist_equation(args):
@@ -804,22 +965,6 @@ def _sublist_equation(args):
     if len(args) % 2:
         eq += "->" + letters(args[-1])
     return eq, operands
-
-
-def einsum(equation, *operands):
-    """Einstein summation over ``operands`` (a list of tensors or several arguments)."""
-    if not isinstance(equation, str):
-        equation, operands = _sublist_equation((equation,) + operands)
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
-    subs, out = _einsum_parse(equation, [t._data.shape for t in operands])
-    arrays = [t._data for t in operands]
-    dtype = np.result_type(*arrays) if arrays else np.float32
-    data = np.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 2)
-    data = np.asarray(data).astype(dtype, copy=False)
-    if STATE.enabled and recording(*operands):
-        return record(EinsumBackward0, data, operands, save=operands, args=(subs, out))
-    return wrap(data)
 
 
 # ---- trace / diagonal / diag_embed / diag / tril / triu ----
@@ -838,6 +983,8 @@ def trace(input):
     a = input._data
     if a.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
+    if a.dtype == np.bool_:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     data = np.trace(a)
     if a.dtype.kind in "biu":
         data = np.asarray(data, dtype=np.int64)
@@ -1007,12 +1154,92 @@ def adjoint(input):
 
 def linalg_vecdot(x, y, *, dim=-1):
     """``sum(x * y, dim)`` (``x`` conjugated: the same for reals), inputs broadcasting."""
+    for t in (x, y):
+        if t._data.dtype.kind not in "fc":
+            raise RuntimeError("linalg.vecdot: Expected a floating point or complex tensor as "
+                               f"input. Got {t.dtype.scalar_name}")
     return (x * y).sum(dim)
 
 
 def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     """``linalg.diagonal``: ``diagonal`` over the last two dims by default."""
     return diagonal(A, offset, dim1, dim2)
+
+
+def _tri_indices(row, col, offset, dtype, lower):
+    from ..dtypes import int64
+
+    name = "tril_indices" if lower else "triu_indices"
+    dtype = dtype or int64
+    if dtype.np.kind not in "iu":
+        raise NotImplementedError(f"\"{name}\" not implemented for '{dtype.scalar_name}'")
+    for what, v in (("row", row), ("col", col)):
+        if v < 0:
+            raise RuntimeError(f"{what} must be non-negative, got{v}")
+    mask = np.tri(row, col, offset, dtype=bool) if lower else \
+        ~np.tri(row, col, offset - 1, dtype=bool)
+    return wrap(np.stack(np.nonzero(mask)).astype(dtype.np).reshape(2, -1))
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (row, column) indices of the lower triangle of a row x col matrix, row-major."""
+    return _tri_indices(row, col, offset, dtype, True)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (row, column) indices of the upper triangle of a row x col matrix, row-major."""
+    return _tri_indices(row, col, offset, dtype, False)
+
+
+# ---- block_diag ----
+def _block_diag_vjp(ctx, g):
+    shapes, offsets = ctx.args
+    grads = []
+    for (r, c), shape, fn in zip(offsets, shapes, ctx.next_functions):
+        if fn[0] is None:
+            grads.append(None)
+            continue
+        rows, cols = ((1,) * (2 - len(shape)) + tuple(shape))[-2:]
+        grads.append(g.narrow(0, r, rows).narrow(1, c, cols).reshape(shape))
+    return tuple(grads)
+
+
+BlockDiagBackward0 = node_class(
+    "BlockDiagBackward0", _block_diag_vjp,
+    linear(lambda ctx, *ts: block_diag(*ts).to(_out_dtype(ctx))))
+
+
+def _out_dtype(ctx):
+    from ..dtypes import from_np
+
+    return from_np(ctx._meta[0][1])
+
+
+def block_diag(*tensors):
+    """The block-diagonal matrix of the tensors (0-d: 1 x 1, 1-D: one row)."""
+    mats = []
+    for i, t in enumerate(tensors):
+        a = t._data
+        if a.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {i} has {a.ndim} dimensions")
+        mats.append(a.reshape(1, 1) if a.ndim == 0 else a.reshape(1, -1) if a.ndim == 1 else a)
+    if not tensors:
+        return wrap(np.zeros((1, 0), np.float32))
+    dtype = result_type(*tensors).np
+    rows = sum(m.shape[0] for m in mats)
+    cols = sum(m.shape[1] for m in mats)
+    data = np.zeros((rows, cols), dtype)
+    offsets = []
+    r = c = 0
+    for m in mats:
+        data[r:r + m.shape[0], c:c + m.shape[1]] = m
+        offsets.append((r, c))
+        r, c = r + m.shape[0], c + m.shape[1]
+    if STATE.enabled and recording(*tensors):
+        return record(BlockDiagBackward0, data, tensors,
+                      args=(tuple(t._data.shape for t in tensors), tuple(offsets)))
+    return wrap(data)
 
 
 def _tri_mask(shape, k, lower):
@@ -1097,20 +1324,29 @@ def linalg_cross(input, other, *, dim=-1):
     return wrap(data)
 
 
+_CROSS_WARNED = []  # PyTorch warns once per process
+
+
 def cross(input, other, dim=None):
     """``torch.cross``: ``linalg.cross`` along ``dim`` (default: the first dim of size 3, with
     PyTorch's deprecation warning)."""
-    if dim is None:
+    if dim is None and not _CROSS_WARNED:
         import warnings
 
+        _CROSS_WARNED.append(True)
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\n"
                       "Please either pass the dim explicitly or simply use torch.linalg.cross.\n"
                       "The default value of dim will change to agree with that of linalg.cross "
                       "in a future release.", UserWarning, stacklevel=2)
+    if dim is None:
         shape = np.broadcast_shapes(input._data.shape, other._data.shape)
         dim = next((i for i, n in enumerate(shape) if n == 3), -1)
     return linalg_cross(input, other, dim=dim)
 
+
+tensordot = with_out(tensordot, False)
+multi_dot = with_out(multi_dot, "mm")
+chain_matmul = with_out(chain_matmul, "mm")
 
 for _name in ("mm", "mv", "dot", "vdot", "inner", "bmm", "matmul", "outer", "ger", "addmm",
               "addmv", "addr", "baddbmm", "addbmm", "kron", "trace", "diagonal", "diag_embed",
@@ -1119,4 +1355,7 @@ for _name in ("mm", "mv", "dot", "vdot", "inner", "bmm", "matmul", "outer", "ger
 register(matmul, "__matmul__", function=False)
 register(tensordot, "tensordot", method=False)
 register(einsum, "einsum", method=False)
+register(chain_matmul, "chain_matmul", method=False)
+for _name in ("tril_indices", "triu_indices", "block_diag"):
+    register(globals()[_name], _name, method=False)
 register_inplace(addmm, addmv, addr, baddbmm, addbmm, tril, triu)

@@ -1,5 +1,6 @@
-"""Comparisons, bitwise and logical ops, isnan/isinf/isfinite, isclose/allclose/equal:
-never differentiable, results are bool (bitwise ops keep the integer dtype).
+"""Comparisons, bitwise, shift and logical ops (and their in-place variants), isnan/isinf/
+isfinite/isposinf/isneginf/isreal/signbit, isclose/allclose/equal: never differentiable,
+results are bool (bitwise ops keep the integer dtype; in-place variants keep self's dtype).
 
 Contract: PyTorch's promotion for the compared operands and its errors (bitwise ops on floats
 raise NotImplementedError naming the kernel).
@@ -13,7 +14,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from ._registry import register, wrap
 from .inplace import register_inplace
-from .pointwise import _operands, _tensor_first
+from .pointwise import _operands, _tensor_first, require_tensors
 
 
 def _compare(ufunc, name):
@@ -87,6 +88,7 @@ def bitwise_not(input):
 
 def _logical(ufunc, name):
     def op(input, other):
+        require_tensors(name, input, other)
         other_d = other._data if isinstance(other, Tensor) else other
         return wrap(np.asarray(ufunc(input._data, other_d)))
     op.__name__ = op.__qualname__ = name
@@ -151,6 +153,7 @@ def _check_close(input, other, rtol, atol):
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """``|input - other| <= atol + rtol * |other|`` elementwise (same dtypes required)."""
+    require_tensors("isclose", input, other)
     _check_close(input, other, rtol, atol)
     return wrap(np.asarray(np.isclose(input._data, other._data, rtol=rtol, atol=atol,
                                       equal_nan=equal_nan)))
@@ -158,12 +161,14 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     """Whether ``isclose`` holds everywhere."""
+    require_tensors("allclose", input, other)
     _check_close(input, other, rtol, atol)
     return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input, other) -> bool:
     """True if both tensors have the same shape and elements."""
+    require_tensors("equal", input, other)
     return input._data.shape == other._data.shape and bool(np.all(input._data == other._data))
 
 

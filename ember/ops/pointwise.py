@@ -1,12 +1,16 @@
-"""Binary elementwise arithmetic (add, sub, mul, div, remainder, pow...) and the operand
-handling every elementwise op shares.
+"""Binary elementwise arithmetic (add, sub, mul, div, remainder, fmod, pow...), binary float
+math (atan2, hypot, copysign, logaddexp/logaddexp2, ldexp, nextafter), the ternary ops (lerp,
+addcmul, addcdiv), heaviside, the ``out=`` path, and the operand handling every elementwise op
+shares.
 
 Contract: each op computes PyTorch's result dtype (``dtypes.binary_result_np``: Python scalars
 are weak), broadcasts like PyTorch (with its error message), and records a node named like
 PyTorch's. Gradients of broadcast inputs are summed back to the input's shape by the engine, so
 the rules here are written for equal shapes. Rules follow NOTE [rules are ember ops] in
-_registry.py; JVPs are elementwise (see _jvp.py). Unary math is in unary.py, selection
-(clamp, where, maximum...) in select.py, comparisons and logic in logic.py.
+_registry.py; JVPs are elementwise (see _jvp.py). Ops PyTorch cannot differentiate
+(floor_divide, heaviside) record its ``NotImplemented`` node, whose backward raises its error.
+Unary math is in unary.py, special functions in special.py, selection (clamp, where,
+maximum, fmax...) in select.py, comparisons and logic in logic.py.
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from ._jvp import elementwise
-from ._registry import float_data, node_class, record, recording, register, view_requires_grad, wrap
+from ._registry import (
+    METHODS,
+    float_data,
+    node_class,
+    record,
+    recording,
+    register,
+    view_requires_grad,
+    wrap,
+)
 from .inplace import register_arithmetic_inplace, register_inplace
 
 _make = Tensor._make
@@ -559,6 +572,14 @@ def _float_operands(name, input, other, ints=True):
     return input, other, ad, bd, rt
 
 
+def require_tensors(name, input, other, other_name="other"):
+    """PyTorch's TypeError for ops whose operands must both be tensors (atan2, maximum...)."""
+    for arg, pos, label in ((input, 1, "input"), (other, 2, other_name)):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"{name}(): argument '{label}' (position {pos}) must be Tensor, not "
+                            f"{type(arg).__name__}")
+
+
 def _result_np(*tensors):
     """PyTorch's result dtype of an op over several tensors (0-dim ones count less)."""
     dims = [t.dtype for t in tensors if t._data.ndim]
@@ -578,6 +599,7 @@ Atan2Backward0 = node_class("Atan2Backward0", _atan2_vjp, elementwise)
 
 def atan2(input, other):
     """Elementwise ``atan(input / other)`` in the quadrant of ``(other, input)``."""
+    require_tensors("atan2", input, other)
     input, other, ad, bd, rt = _float_operands("atan2", input, other)
     data = _fix_dtype(np.asarray(np.arctan2(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -599,6 +621,7 @@ HypotBackward0 = node_class("HypotBackward0", _hypot_vjp, elementwise)
 
 def hypot(input, other):
     """``sqrt(input**2 + other**2)`` without intermediate overflow."""
+    require_tensors("hypot", input, other)
     input, other, ad, bd, rt = _float_operands("hypot", input, other, ints=False)
     data = _fix_dtype(np.asarray(np.hypot(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -649,6 +672,7 @@ Logaddexp2Backward0 = node_class("Logaddexp2Backward0", _logaddexp_vjp, elementw
 
 def logaddexp(input, other):
     """``log(exp(input) + exp(other))``, computed stably (max-shifted)."""
+    require_tensors("logaddexp", input, other)
     input, other, ad, bd, rt = _float_operands("logaddexp", input, other, ints=False)
     data = _fix_dtype(np.asarray(np.logaddexp(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -658,6 +682,7 @@ def logaddexp(input, other):
 
 def logaddexp2(input, other):
     """``log2(2**input + 2**other)``, computed stably."""
+    require_tensors("logaddexp2", input, other)
     input, other, ad, bd, rt = _float_operands("logaddexp2", input, other, ints=False)
     data = _fix_dtype(np.asarray(np.logaddexp2(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -679,6 +704,7 @@ LdexpBackward0 = node_class("LdexpBackward0", _ldexp_vjp, elementwise)
 
 def ldexp(input, other):
     """``input * 2 ** other`` (a float result)."""
+    require_tensors("ldexp", input, other)
     input, other, ad, bd, rt = _float_operands("ldexp", input, other)
     data = _fix_dtype(np.asarray(ad * np.exp2(bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -698,6 +724,7 @@ NextafterBackward0 = node_class("NextafterBackward0", _nextafter_vjp, elementwis
 
 def nextafter(input, other):
     """The next representable float after ``input`` towards ``other``."""
+    require_tensors("nextafter", input, other)
     input, other, ad, bd, rt = _float_operands("nextafter", input, other, ints=False)
     data = _fix_dtype(np.asarray(np.nextafter(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
@@ -822,6 +849,7 @@ HeavisideNotImplemented = not_implemented_node("heaviside")
 def heaviside(input, values):
     """0 where ``input < 0``, 1 where ``input > 0``, ``values`` where it is 0. PyTorch defines
     no gradient: on inputs that require grad the result's backward raises, as there."""
+    require_tensors("heaviside", input, values, "values")
     if values._data.dtype != input._data.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     check_broadcast(input._data.shape, values._data.shape)
@@ -847,3 +875,5 @@ register_arithmetic_inplace(add, sub, mul, div)
 register_inplace(pow, remainder, fmod, floor_divide, atan2, hypot, copysign, lerp, addcmul,
                  addcdiv, heaviside, ldexp, nextafter,
                  aliases=(("arctan2_", atan2), ("float_power_", _float_power_inplace_op)))
+# PyTorch also publishes this in-place variant as a function (``torch.ldexp_(x, e)``).
+register(METHODS["ldexp_"], "ldexp_", method=False)

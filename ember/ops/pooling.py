@@ -1,14 +1,15 @@
-"""Pooling: max_pool1d/2d/3d (return_indices), avg_pool1d/2d, adaptive_avg_pool1d/2d/3d,
-adaptive_max_pool1d/2d.
+"""Pooling: max_pool1d/2d/3d (return_indices), avg_pool1d/2d/3d, adaptive_avg_pool1d/2d/3d,
+adaptive_max_pool1d/2d/3d, max_unpool1d/2d/3d, lp_pool1d/2d/3d.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
 ``ember.nn.functional`` exports from this module.
 
-Forwards read windows through ``sliding_window_view`` (conv.windows) on a padded copy: no
-loops over pixels. Max pooling returns PyTorch's indices (flat into each input plane) and its
-rule sends the gradient to them (a scatter whose own rule is a gather; overlapping windows add
-up).
+Forwards take one strided slice of the padded input per kernel offset (max and average) or
+gather clamped index windows (adaptive max): loops over kernel offsets, never over pixels. Max
+pooling returns PyTorch's indices (flat into each input plane) and its rule sends the gradient
+to them (a scatter whose own rule is a gather; overlapping windows add up). Average pooling's
+rule is a transposed convolution with a kernel of ones; adaptive averages are separable maps.
 The 1-D ops are PyTorch's compositions: unsqueeze, the 2-D op, squeeze.
 """
 
@@ -21,14 +22,15 @@ import numpy as np
 from ..autograd.grad_mode import STATE
 from ._jvp import linear
 from ._registry import node_class, record, record_multi, recording, register, wrap
-from .conv import windows
-from .resize import _constant_pad, _fold, separable, separable_node
+from .conv import _conv_t
+from .resize import _constant_pad, separable, separable_node
 
-FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
               "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
-              "adaptive_max_pool1d", "adaptive_max_pool2d", "max_pool1d_with_indices",
-              "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
-              "adaptive_max_pool2d_with_indices"]
+              "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+              "max_pool1d_with_indices", "max_pool2d_with_indices",
+              "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+              "max_unpool1d", "max_unpool2d", "max_unpool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
 
 
 def _ntuple(v, nd):
@@ -60,11 +62,11 @@ def _geometry(a, nd, kernel_size, stride, padding, dilation, ceil_mode):
         _ntuple(stride, nd)
     p = _ntuple(padding, nd)
     d = _ntuple(dilation, nd)
+    if any(si == 0 for si in s):
+        raise RuntimeError("stride should not be zero")
     if any(ki <= 0 for ki in k):
         raise RuntimeError("kernel_size must be greater than zero, but got " + " ".join(
             f"k{n}: {v}" for n, v in zip("DHW"[3 - nd:], k)))
-    if any(si == 0 for si in s):
-        raise RuntimeError("stride should not be zero")
     if any(di <= 0 for di in d):
         raise RuntimeError("dilation should be greater than zero, but got " + " ".join(
             f"dilation{n}: {v}" for n, v in zip("DHW"[3 - nd:], d)))
@@ -97,10 +99,6 @@ def _padded(a, nd, k, s, p, d, out, fill):
 
 
 # ---- max pooling ----------------------------------------------------------------------------
-
-def _plane_flat(t, nd):
-    return t.reshape(tuple(t.shape[:-nd]) + (-1,))
-
 
 def _scatter_vjp(ctx, g):
     flat, g_shape = ctx.args[:2]
@@ -282,59 +280,84 @@ def _divisor(size, k, s, p, out, count_include_pad):
 
 def _avg_vjp(ctx, g):
     in_shape, k, s, p, out, inv, extra = ctx.args
-    lead = tuple(in_shape[:-2])
-    m = math.prod(lead)
-    h, w = in_shape[-2:]
-    gs = (g * wrap(inv.astype(g._data.dtype))).reshape(1, m, 1, out[0] * out[1])
-    cols = gs.expand(1, m, k[0] * k[1], out[0] * out[1]).reshape(1, m * k[0] * k[1], -1)
-    full = _fold(cols, (h + extra[0], w + extra[1]), k, (1, 1), p, s)
+    nd = len(k)
+    m = math.prod(in_shape[:-nd])
+    spatial = tuple(in_shape[-nd:])
+    gs = (g * wrap(inv.astype(g._data.dtype))).reshape((m, 1) + tuple(out))
+    ones = wrap(np.ones((1, 1) + tuple(k), dtype=g._data.dtype))
+    # NOTE: spreading each window's share back over the window is the transposed
+    # convolution with a kernel of ones (an ember op, so this rule differentiates again).
+    full = _conv_t(gs, ones, None, s, p, (1,) * nd, 1,
+                   tuple(si + e for si, e in zip(spatial, extra)))
     if any(extra):
-        full = _constant_pad(full, [0, -extra[1], 0, -extra[0]], 0.0)
+        crop = []
+        for e in reversed(extra):
+            crop += [0, -e]
+        full = _constant_pad(full, crop, 0.0)
     return (full.reshape(in_shape),)
 
 
 def _avg_jvp(ctx, t):
-    return _avg_apply(t, ctx.args)
+    return _avg_apply(t, ctx.args, type(ctx))
 
 
 AvgPool2DBackward0 = node_class("AvgPool2DBackward0", _avg_vjp, linear(_avg_jvp))
+AvgPool3DBackward0 = node_class("AvgPool3DBackward0", _avg_vjp, linear(_avg_jvp))
 
 
-def _avg_apply(input, args):
+def _avg_apply(input, args, node_cls):
     in_shape, k, s, p, out, inv, extra = args
+    nd = len(k)
     a = input._data
-    flat = a.reshape((1, -1) + a.shape[-2:])
-    padded = np.pad(flat, [(0, 0), (0, 0), (p[0], p[0] + extra[0]), (p[1], p[1] + extra[1])])
-    v = windows(padded, k, s, (1, 1))[:, :, :out[0], :out[1]]
+    flat = a.reshape((1, -1) + a.shape[-nd:])
+    padded = np.pad(flat, [(0, 0), (0, 0)] + [(pi, pi + e) for pi, e in zip(p, extra)])
+    sums = None
+    for idx in np.ndindex(*k):
+        sl = tuple(slice(i, i + si * (oi - 1) + 1, si) for i, si, oi in zip(idx, s, out))
+        part = padded[(Ellipsis,) + sl]
+        sums = part.copy() if sums is None else np.add(sums, part, out=sums)
     if a.dtype.kind in "iu":
         # NOTE: integer input: PyTorch divides in the integer type (truncating toward zero).
-        sums = v.sum(axis=(-2, -1))
         data = np.fix(sums / np.rint(1.0 / inv)).astype(a.dtype)
     else:
-        data = v.sum(axis=(-2, -1)) * inv.astype(a.dtype)
-    data = data.reshape(a.shape[:-2] + tuple(out))
+        data = sums * inv.astype(a.dtype)
+    data = data.reshape(a.shape[:-nd] + tuple(out))
     if STATE.enabled and recording(input):
-        return record(AvgPool2DBackward0, data, (input,), args=args)
+        return record(node_cls, data, (input,), args=args)
     return wrap(data)
+
+
+def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, node_cls):
+    a = input._data
+    _check_input(a, nd)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    k, s, p, _, out = _geometry(a, nd, kernel_size, stride, padding, 1, ceil_mode)
+    spatial = a.shape[-nd:]
+    if divisor_override is not None:
+        div = np.full(out, float(divisor_override))
+    else:
+        div = np.ones(())
+        for si, ki, st, pi, o in zip(spatial, k, s, p, out):
+            div = np.multiply.outer(div, _divisor(si, ki, st, pi, o, count_include_pad))
+    extra = tuple(max(0, (o - 1) * st + ki - si - 2 * pi)
+                  for o, st, ki, si, pi in zip(out, s, k, spatial, p))
+    return _avg_apply(input, (a.shape, k, s, p, out, 1.0 / div, extra), node_cls)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """2-D average pooling over ``(N, C, H, W)`` (or ``(C, H, W)``)."""
-    a = input._data
-    _check_input(a, 2)
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
-    k, s, p, _, out = _geometry(a, 2, kernel_size, stride, padding, 1, ceil_mode)
-    h, w = a.shape[-2:]
-    if divisor_override is not None:
-        div = np.full(out, float(divisor_override))
-    else:
-        div = np.outer(_divisor(h, k[0], s[0], p[0], out[0], count_include_pad),
-                       _divisor(w, k[1], s[1], p[1], out[1], count_include_pad))
-    extra = tuple(max(0, (o - 1) * st + ki - si - 2 * pi)
-                  for o, st, ki, si, pi in zip(out, s, k, (h, w), p))
-    return _avg_apply(input, (a.shape, k, s, p, out, 1.0 / div, extra))
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, AvgPool2DBackward0)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """3-D average pooling over ``(N, C, D, H, W)`` (or ``(C, D, H, W)``)."""
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, AvgPool3DBackward0)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -419,28 +442,45 @@ def adaptive_avg_pool1d(input, output_size):
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, out)).squeeze(-2)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
-    """Max pooling to ``output_size``; with ``return_indices`` also the flat plane indices."""
+AdaptiveMaxPool3DBackward0 = node_class("AdaptiveMaxPool3DBackward0", _max_pool_vjp,
+                                        _max_pool_jvp)
+
+
+def _adaptive_max(nd, input, output_size, return_indices, name, node_cls):
     a = input._data
-    sizes = _adaptive_sizes(a, 2, output_size, "adaptive_max_pool2d")
-    idx = []
-    for si, o in zip(a.shape[-2:], sizes):
+    _float_only(a, name)
+    sizes = _adaptive_sizes(a, nd, output_size, name)
+    keys = []
+    for i, (si, o) in enumerate(zip(a.shape[-nd:], sizes)):
         start, end = _adaptive_bounds(si, o)
         span = int((end - start).max())
         # NOTE: shorter windows repeat their last element to the longest length: a repeat
         # never changes the maximum nor its first index.
-        idx.append(np.minimum(start[:, None] + np.arange(span)[None, :], end[:, None] - 1))
-    flat = a.reshape((1, -1) + a.shape[-2:])
-    v = flat[:, :, idx[0][:, None, :, None], idx[1][None, :, None, :]]  # (1, M, oh, ow, kh, kw)
-    starts = [i[:, 0] for i in idx]
-    vals, index = _max_from_windows(v, a, 2, starts, (1, 1), sizes)
+        idx = np.minimum(start[:, None] + np.arange(span)[None, :], end[:, None] - 1)
+        shape = [1] * (2 * nd)
+        shape[i], shape[nd + i] = o, span
+        keys.append((idx.reshape(shape), start))
+    flat = a.reshape((1, -1) + a.shape[-nd:])
+    v = flat[(slice(None), slice(None)) + tuple(k for k, _ in keys)]  # (1, M, *O, *K)
+    vals, index = _max_from_windows(v, a, nd, [st for _, st in keys], (1,) * nd, sizes)
     if STATE.enabled and recording(input):
-        outs = record_multi(AdaptiveMaxPool2DBackward0, [vals, index], (input,),
-                            save=(wrap(index),), args=(a.shape, 2, False),
-                            differentiable=(True, False))
+        outs = record_multi(node_cls, [vals, index], (input,), save=(wrap(index),),
+                            args=(a.shape, nd, False), differentiable=(True, False))
     else:
         outs = [wrap(vals), wrap(index)]
     return tuple(outs) if return_indices else outs[0]
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling to ``output_size``; with ``return_indices`` also the flat plane indices."""
+    return _adaptive_max(2, input, output_size, return_indices, "adaptive_max_pool2d",
+                         AdaptiveMaxPool2DBackward0)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """3-D max pooling to ``output_size``."""
+    return _adaptive_max(3, input, output_size, return_indices, "adaptive_max_pool3d",
+                         AdaptiveMaxPool3DBackward0)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -472,3 +512,118 @@ for _fn in (max_pool1d, max_pool2d, max_pool3d, avg_pool1d, adaptive_avg_pool1d,
             max_pool1d_with_indices):
     register(_fn, method=False)
 register(_adaptive_max_pool1d_pair, "adaptive_max_pool1d", method=False)
+
+
+# ---- max_unpool ---------------------------------------------------------------------------
+
+def _unpool_vjp(ctx, g):
+    idx, = ctx.saved_tensors
+    in_shape, nd = ctx.args
+    m = math.prod(in_shape[:-nd])
+    return (g.reshape(m, -1).gather(-1, idx.reshape(m, -1)).reshape(in_shape),)
+
+
+def _unpool_jvp(ctx, t):
+    idx, = ctx.saved_tensors
+    return _unpool(t, idx, ctx._meta[0][0], type(ctx))
+
+
+MaxUnpool2DBackward0 = node_class("MaxUnpool2DBackward0", _unpool_vjp, linear(_unpool_jvp))
+MaxUnpool3DBackward0 = node_class("MaxUnpool3DBackward0", _unpool_vjp, linear(_unpool_jvp))
+
+
+def _unpool(input, indices, out_shape, node_cls):
+    a, idx = input._data, indices._data
+    nd = 3 if node_cls is MaxUnpool3DBackward0 else 2
+    m = math.prod(a.shape[:-nd])
+    plane = math.prod(out_shape[-nd:])
+    flat = idx.reshape(m, -1)
+    bad = (flat < 0) | (flat >= plane)
+    if bad.any():
+        raise RuntimeError(f"Found an invalid max index: {int(flat[bad][0])} (output volumes are "
+                           f"of size {'x'.join(map(str, out_shape[-nd:]))})")
+    data = np.zeros((m, plane), dtype=a.dtype)
+    data[np.arange(m)[:, None], flat] = a.reshape(m, -1)
+    data = data.reshape(out_shape)
+    if STATE.enabled and recording(input):
+        return record(node_cls, data, (input,), save=(indices,), args=(a.shape, nd))
+    return wrap(data)
+
+
+def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size, node_cls):
+    a, idx = input._data, indices._data
+    if idx.dtype != np.int64:
+        from ..dtypes import from_np
+
+        raise RuntimeError(f"elements in indices should be type int64 but got: "
+                           f"{from_np(idx.dtype).scalar_name}")
+    if idx.shape != a.shape:
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(a.shape)}) but got indices tensor with shape: "
+                           f"{list(idx.shape)}")
+    k = _ntuple(kernel_size, nd)
+    s = k if stride is None else _ntuple(stride, nd)
+    p = _ntuple(padding, nd)
+    default = [(a.shape[-nd + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nd)]
+    if output_size is None:
+        size = default
+    else:
+        size = list(output_size)[-nd:] if len(output_size) == a.ndim else list(output_size)
+        for i, (want, d) in enumerate(zip(size, default)):
+            lo, hi = d - s[i], d + s[i]
+            if not lo < want < hi:
+                raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {i} must be '
+                                 f"between {lo} and {hi})")
+    return _unpool(input, indices, a.shape[:-nd] + tuple(size), node_cls)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d: each value put back at its index, zeros elsewhere."""
+    return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size,
+                       MaxUnpool2DBackward0)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool3d."""
+    return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size,
+                       MaxUnpool3DBackward0)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool1d."""
+    k = _as_2d(kernel_size, 1)
+    s = k if stride is None else _as_2d(stride, 1)
+    size = None if output_size is None else [1] + list(output_size)[-1:]
+    return max_unpool2d(input.unsqueeze(-2), indices.unsqueeze(-2), k, s,
+                        _as_2d(padding, 0), size).squeeze(-2)
+
+
+# ---- lp_pool ------------------------------------------------------------------------------
+# NOTE: PyTorch's composition, kept op for op so the graph (PowBackward0 last) is the same.
+
+def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
+    mx = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}[nd]
+    avg = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}[nd]
+    if norm_type == float("inf"):
+        return mx(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -float("inf"):
+        return -mx(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    size = math.prod(_ntuple(kernel_size, nd))
+    return (out.sign() * out.abs().relu()).mul(size).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling: ``(sum x^p over each window) ^ (1/p)``."""
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """2-D power-average pooling."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """3-D power-average pooling."""
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
+

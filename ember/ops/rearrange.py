@@ -16,6 +16,7 @@ from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
+from .shape import _kw
 
 
 def _dims_arg(dims, nd):
@@ -33,8 +34,9 @@ FlipBackward0 = node_class("FlipBackward0", _flip_vjp, linear(
     lambda ctx, dx: flip(dx, ctx.args[0])))
 
 
-def flip(input, *dims):
+def flip(input, *dims, **kw):
     """Reverse the order of elements along ``dims``."""
+    dims = _kw("flip", dims, kw, "dims")
     if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
         dims = dims[0]
     a = input._data
@@ -51,12 +53,14 @@ def flip(input, *dims):
 
 
 def fliplr(input):
+    """Reverse dim 1 (left/right) of an at least 2-D tensor."""
     if input._data.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
     return flip(input, (1,))
 
 
 def flipud(input):
+    """Reverse dim 0 (up/down) of an at least 1-D tensor."""
     if input._data.ndim < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return flip(input, (0,))
@@ -79,13 +83,20 @@ def roll(input, shifts, dims=None):
         tuple(int(s) for s in shifts)
     if not shifts:
         raise RuntimeError("`shifts` required")
-    if dims is None or (not isinstance(dims, (int, np.integer)) and len(dims) == 0):
+    if a.size == 0:
+        # NOTE: PyTorch returns an empty tensor as it is, before looking at dims
+        data = a.copy()
+        dims = None
+    elif dims is None or (not isinstance(dims, (int, np.integer)) and len(dims) == 0):
         if len(shifts) != 1:
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                                "dims:0")
         data = np.roll(a, shifts[0]) if a.ndim else a.copy()
         dims = None
     else:
+        if a.ndim == 0:
+            d = dims if isinstance(dims, (int, np.integer)) else dims[0]
+            raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
         dims = _dims_arg(dims, a.ndim)
         if len(shifts) != len(dims):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
@@ -117,8 +128,8 @@ def rot90(input, k=1, dims=(0, 1)):
         raise RuntimeError(f"expected total dims >= 2, but got total dims = {a.ndim}")
     d0, d1 = _wrap_dim(dims[0], a.ndim), _wrap_dim(dims[1], a.ndim)
     if d0 == d1:
-        raise RuntimeError(
-            f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} "
+                           f"and dim1 = {dims[1]}")
     data = np.rot90(a, int(k), (d0, d1)).copy()
     if STATE.enabled and recording(input):
         return record(Rot90Backward0, data, (input,), args=(int(k), (d0, d1)))
@@ -148,9 +159,9 @@ def _sizes(sizes):
     return tuple(int(s) for s in sizes)
 
 
-def repeat(input, *sizes):
+def repeat(input, *sizes, **kw):
     """Tile the tensor ``sizes[i]`` times along dim ``i`` (leading new dims allowed)."""
-    reps = _sizes(sizes)
+    reps = _sizes(_kw("repeat", sizes, kw, "repeats"))
     a = input._data
     if len(reps) < a.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
@@ -166,9 +177,9 @@ def repeat(input, *sizes):
     return wrap(data)
 
 
-def tile(input, dims):
+def tile(input, *dims, **kw):
     """``repeat`` with ``dims`` padded with leading ones to the input's rank."""
-    reps = _sizes((dims,))
+    reps = _sizes(_kw("tile", dims, kw, "dims"))
     nd = input._data.ndim
     if len(reps) < nd:
         reps = (1,) * (nd - len(reps)) + reps
@@ -176,6 +187,12 @@ def tile(input, dims):
 
 
 # ---- repeat_interleave ----
+def _check_repeats_dtype(repeats):
+    if repeats._data.dtype.kind not in "iu":
+        raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
+                                  f"'{repeats.dtype.scalar_name}'")
+
+
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """Repeat each element ``repeats`` times along ``dim`` (the flattened tensor when None).
 
@@ -195,6 +212,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         input = input.flatten()
         dim = 0
     d = _wrap_dim(dim, input._data.ndim)
+    if input._data.ndim == 0 and isinstance(repeats, Tensor):
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
     if isinstance(repeats, Tensor) and repeats._data.ndim > 0 and repeats._data.size != 1:
         from .scatter import index_select
 
@@ -206,6 +225,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
             raise RuntimeError(
                 f"repeats must have the same size as input along dim, but got repeats.size(0) "
                 f"= {r.size} and input.size({d}) = {n}")
+        _check_repeats_dtype(repeats)
         if r.size and r.min() < 0:
             raise RuntimeError("repeats can not be negative")
         index = wrap(np.repeat(np.arange(n, dtype=np.int64), r))
@@ -213,6 +233,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if isinstance(repeats, Tensor):
         from .scatter import index_select
 
+        _check_repeats_dtype(repeats)
         count = int(repeats._data.reshape(()))
         if count < 0:
             raise RuntimeError("repeats can not be negative")

@@ -1,6 +1,6 @@
 """Resampling and patches: interpolate (nearest, nearest-exact, linear, bilinear, bicubic,
-trilinear, area), pad (constant,
-reflect, replicate, circular), unfold/fold.
+trilinear, area; antialias) and its deprecated upsample spellings, pad (constant, reflect,
+replicate, circular), unfold/fold, pixel_shuffle/unshuffle, affine_grid and grid_sample.
 
 Contract: PyTorch's signatures, defaults, shapes, node names and error messages; rules in ember
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
@@ -20,12 +20,23 @@ import math
 
 import numpy as np
 
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import STATE, no_grad
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
 from .conv import col2im, windows
 
-FUNCTIONAL = ["pad", "interpolate", "unfold", "fold"]
+FUNCTIONAL = ["pad", "interpolate", "unfold", "fold", "upsample", "upsample_nearest",
+              "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle", "affine_grid",
+              "grid_sample"]
+
+
+def _float_only(a, kernel):
+    """PyTorch's error for a float-only kernel given integer or bool input."""
+    if a.dtype.kind not in "fc":
+        from ..dtypes import from_np
+
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{from_np(a.dtype).scalar_name}'")
 
 
 # ---- separable linear maps ------------------------------------------------------------------
@@ -142,7 +153,10 @@ def _pad_index(mode, size, lo, hi, dim, shape):
         return np.clip(o, 0, size - 1)
     if lo > size or hi > size:
         raise RuntimeError("Padding value causes wrapping around more than once.")
-    return o % size
+    # NOTE: negative pads crop first; the wrapped values come from the cropped input.
+    start = max(-lo, 0)
+    kept = size - start - max(-hi, 0)
+    return start + np.arange(-max(lo, 0), kept + max(hi, 0)) % kept
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -245,6 +259,39 @@ def _linear_matrix(size, out, scale, align_corners):
     return m
 
 
+_UPSAMPLE_AA = {"bilinear": separable_node("UpsampleBilinear2DAaBackward0"),
+                "bicubic": separable_node("UpsampleBicubic2DAaBackward0")}
+
+
+def _antialias_matrix(size, out, scale, align_corners, cubic):
+    """Antialiased resampling weights along one dim, as PyTorch's ``_aa`` kernels: a
+    triangle (or a = -0.5 cubic) filter widened by the downscale factor, each row
+    normalised."""
+    if align_corners:
+        s = (size - 1) / (out - 1) if out > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale is not None else size / out
+    support = (2.0 if cubic else 1.0) * (s if s >= 1.0 else 1.0)
+    invscale = 1.0 / s if s >= 1.0 else 1.0
+
+    def filt(x):
+        x = np.abs(x)
+        if not cubic:
+            return np.maximum(1.0 - x, 0.0)
+        a = -0.5
+        return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                        np.where(x < 2, ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, 0.0))
+
+    center = s * (np.arange(out) + 0.5)
+    # NOTE: PyTorch truncates toward zero (C++ int cast) to find each row's span.
+    lo = np.maximum(np.trunc(center - support + 0.5), 0)[:, None]
+    hi = np.minimum(np.trunc(center + support + 0.5), size)[:, None]
+    cols = np.arange(size)[None, :]
+    m = filt((cols - center[:, None] + 0.5) * invscale) * ((cols >= lo) & (cols < hi))
+    total = m.sum(axis=1, keepdims=True)
+    return m / np.where(total != 0, total, 1.0)
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resizes the spatial dims of ``(N, C, *spatial)`` input: mode 'nearest', 'linear' (3-D),
@@ -279,11 +326,25 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 "format and scale_factor in (s1, s2, ...,sK) format.")
         sizes = [int(math.floor(s * f)) for s, f in zip(spatial, sf)]
         scales = [None] * nd if recompute_scale_factor else sf
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported by ember")
+    if antialias and (mode not in ("bilinear", "bicubic") or a.ndim != 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
     if nd not in (1, 2, 3):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
                                   f"(got {a.ndim}D) for the modes: {_MODES} (got {mode})")
+    if any(o <= 0 for o in sizes):
+        names = "DHW"[3 - nd:]
+        raise RuntimeError(
+            "Input and output sizes should be greater than 0, but got input ("
+            + ", ".join(f"{n}: {v}" for n, v in zip(names, spatial)) + ") and output ("
+            + ", ".join(f"{n}: {v}" for n, v in zip(names, sizes)) + ")")
+    kernels = {"nearest": "nearest", "nearest-exact": "nearest", "linear": "linear",
+               "bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}
+    if mode in kernels and a.dtype.kind not in "fc":
+        # NOTE: PyTorch names its 2-D kernels for these two modes, its index helpers else.
+        if nd == 2 and mode in ("nearest", "bilinear"):
+            _float_only(a, f"upsample_{mode}2d_channels_last")
+        _float_only(a, f"compute_indices_weights_{kernels[mode]}")
     if mode in ("nearest", "nearest-exact"):
         exact = mode == "nearest-exact"
         idxs = [_nearest_index(s, o, sc, exact) for s, o, sc in zip(spatial, sizes, scales)]
@@ -303,6 +364,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                       f"{want + 2}D input")
         if align_corners is None:
             align_corners = False
+        if antialias:
+            mats = [_antialias_matrix(s, o, sc, align_corners, mode == "bicubic")
+                    for s, o, sc in zip(spatial, sizes, scales)]
+            return separable(input, mats, _UPSAMPLE_AA[mode])
         matrix = _cubic_matrix if mode == "bicubic" else _linear_matrix
         mats = [matrix(s, o, sc, align_corners) for s, o, sc in zip(spatial, sizes, scales)]
         return separable(input, mats, _UPSAMPLE[mode][nd])
@@ -386,6 +451,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding blocks of ``(N, C, H, W)`` input as columns ``(N, C*kh*kw, L)`` (im2col)."""
     k, d, p, s = _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
     a = input._data
+    _float_only(a, "im2col_out_cpu")
     if a.ndim not in (3, 4):
         raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
                                   f"(got {a.ndim}D)")
@@ -403,6 +469,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     size = _pair(output_size)
     k, d, p, s = _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
     a = input._data
+    _float_only(a, "col2im_out_cpu")
     if a.ndim not in (2, 3):
         raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
                                   f"Tensors are supported (got {a.ndim}D)")
@@ -410,7 +477,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if a.shape[-2] % (k[0] * k[1]):
         raise RuntimeError(
             f"Expected size of input's dimension 1 to be divisible by the product of "
-            f"kernel_size, but got input.size(1)={a.shape[-2]} and kernel_size={k}")
+            f"kernel_size, but got input.size(1)={a.shape[-2]} and kernel_size={k}.")
     if a.shape[-1] != blocks[0] * blocks[1]:
         raise RuntimeError(
             f"Given output_size={size}, kernel_size={k}, dilation={d}, padding={p}, "
@@ -429,3 +496,461 @@ def constant_pad_nd(input, pad, value=0):
 
 
 register(constant_pad_nd, method=False)
+
+
+# ---- deprecated spellings of interpolate ----------------------------------------------------
+
+def _deprecated(name):
+    import warnings
+
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", UserWarning, stacklevel=3)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated: ``interpolate``."""
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='nearest')``."""
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+
+# ---- pixel_shuffle / pixel_unshuffle --------------------------------------------------------
+# NOTE: each is a fixed permutation of the elements and the other's inverse, so each one's
+# rule is the other op (and its JVP itself).
+
+def _shuffle_array(a, r):
+    *lead, c, h, w = a.shape
+    b = a.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
+    n = len(lead)
+    b = b.transpose(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
+    return np.ascontiguousarray(b).reshape(tuple(lead) + (c // (r * r), h * r, w * r))
+
+
+def _unshuffle_array(a, r):
+    *lead, c, h, w = a.shape
+    b = a.reshape(tuple(lead) + (c, h // r, r, w // r, r))
+    n = len(lead)
+    b = b.transpose(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
+    return np.ascontiguousarray(b).reshape(tuple(lead) + (c * r * r, h // r, w // r))
+
+
+def _shuffle_vjp(ctx, g):
+    return (_unshuffle(g, ctx.args[0]),)
+
+
+def _shuffle_jvp(ctx, t):
+    return _shuffle(t, ctx.args[0])
+
+
+def _unshuffle_vjp(ctx, g):
+    return (_shuffle(g, ctx.args[0]),)
+
+
+def _unshuffle_jvp(ctx, t):
+    return _unshuffle(t, ctx.args[0])
+
+
+PixelShuffleBackward0 = node_class("PixelShuffleBackward0", _shuffle_vjp, linear(_shuffle_jvp))
+PixelUnshuffleBackward0 = node_class("PixelUnshuffleBackward0", _unshuffle_vjp,
+                                     linear(_unshuffle_jvp))
+
+
+def _shuffle(input, r):
+    data = _shuffle_array(input._data, r)
+    if STATE.enabled and recording(input):
+        return record(PixelShuffleBackward0, data, (input,), args=(r,))
+    return wrap(data)
+
+
+def _unshuffle(input, r):
+    data = _unshuffle_array(input._data, r)
+    if STATE.enabled and recording(input):
+        return record(PixelUnshuffleBackward0, data, (input,), args=(r,))
+    return wrap(data)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """``(*, C*r*r, H, W)`` -> ``(*, C, H*r, W*r)``: channels moved into space."""
+    a, r = input._data, int(upscale_factor)
+    if a.ndim < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {a.ndim} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    if a.shape[-3] % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)="
+                           f"{a.shape[-3]} is not divisible by {r * r}")
+    return _shuffle(input, r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """``(*, C, H*r, W*r)`` -> ``(*, C*r*r, H, W)``: the inverse of pixel_shuffle."""
+    a, r = input._data, int(downscale_factor)
+    if a.ndim < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {a.ndim} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    if a.shape[-2] % r:
+        raise RuntimeError(f"pixel_unshuffle expects height to be divisible by "
+                           f"downscale_factor, but input.size(-2)={a.shape[-2]} is not "
+                           f"divisible by {r}")
+    if a.shape[-1] % r:
+        raise RuntimeError(f"pixel_unshuffle expects width to be divisible by "
+                           f"downscale_factor, but input.size(-1)={a.shape[-1]} is not "
+                           f"divisible by {r}")
+    return _unshuffle(input, r)
+
+
+register(pixel_shuffle, method=False)
+register(pixel_unshuffle, method=False)
+
+
+# ---- affine_grid ----------------------------------------------------------------------------
+
+def _linspace(n, align_corners):
+    if n <= 1:
+        return np.zeros(max(n, 0))
+    steps = np.linspace(-1.0, 1.0, n)
+    return steps if align_corners else steps * (n - 1) / n
+
+
+def _base_grid(spatial, align_corners):
+    """``(prod(spatial), nd + 1)`` rows ``(x, y[, z], 1)``: x runs along the last dim."""
+    axes = [_linspace(n, align_corners) for n in spatial]
+    mesh = np.meshgrid(*axes, indexing="ij")  # one array per spatial dim, outermost first
+    cols = [m.reshape(-1) for m in reversed(mesh)] + [np.ones(math.prod(spatial))]
+    return np.stack(cols, axis=1)
+
+
+def _affine_vjp(ctx, g):
+    base, = ctx.args
+    n = g._data.shape[0]
+    nd = base.shape[1] - 1
+    rows = g.reshape(n, -1, nd).transpose(1, 2)
+    return (rows.matmul(wrap(base.astype(g._data.dtype))),)
+
+
+def _affine_jvp(ctx, t):
+    base, = ctx.args
+    return _affine(t, base, ctx._meta[0][0])
+
+
+AffineGridGeneratorBackward0 = node_class("AffineGridGeneratorBackward0", _affine_vjp,
+                                          linear(_affine_jvp))
+
+
+def _affine(theta, base, out_shape):
+    th = theta._data
+    data = np.matmul(base.astype(th.dtype), th.transpose(0, 2, 1)).reshape(out_shape)
+    if STATE.enabled and recording(theta):
+        return record(AffineGridGeneratorBackward0, data, (theta,), args=(base,))
+    return wrap(data)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """Sampling grid ``(N, *spatial, nd)`` of the affine maps ``theta`` ``(N, nd, nd + 1)``
+    over the normalised output coordinates [-1, 1] (for ``grid_sample``)."""
+    import warnings
+
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                      "align_corners=False since 1.3.0. Please specify align_corners=True if "
+                      "the old behavior is desired. See the documentation of grid_sample for "
+                      "details.", UserWarning, stacklevel=2)
+        align_corners = False
+    th = theta._data
+    size = tuple(int(v) for v in size)
+    if th.dtype.kind != "f":
+        from ..dtypes import from_np
+
+        raise ValueError(f"Expected theta to have floating point type, but got "
+                         f"{from_np(th.dtype)}")
+    if len(size) not in (4, 5):
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
+                                  f"affine transforms, respectively. Got size {size}.")
+    nd = len(size) - 2
+    if th.ndim != 3 or th.shape[1:] != (nd, nd + 1):
+        from .._size import Size
+
+        raise ValueError(f"Expected a batch of {nd}D affine matrices of shape Nx{nd}x{nd + 1} "
+                         f"for size {size}. Got {Size(th.shape)}.")
+    if min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    if th.shape[0] != size[0]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{size[0]}, {nd + 1}] but got: [{th.shape[0]}, {nd + 1}].")
+    base = _base_grid(size[2:], align_corners)
+    return _affine(theta, base, (size[0],) + size[2:] + (nd,))
+
+
+
+# ---- grid_sample ----------------------------------------------------------------------------
+# NOTE [grid_sample rules]: the source coordinate along each axis is an elementwise function
+# of the grid (unnormalise, then clip or reflect for 'border'/'reflection'); ``_source`` builds
+# it with ember ops, so its fractional part carries the grid's graph, and returns its
+# derivative (piecewise constant). The bilinear output is linear in the input (gathers at
+# fixed corners) and bilinear in the fractional parts: the rules below are those derivatives
+# written with ember ops, so they differentiate again.
+
+def _source(g, size, padding_mode, align_corners):
+    """Source coordinate (ember op on grid component ``g``) and d coordinate / d g (array)."""
+    scale = (size - 1) / 2 if align_corners else size / 2
+    c = (g + 1) * scale if align_corners else ((g + 1) * size - 1) / 2
+    deriv = np.full(g._data.shape, scale)
+    if padding_mode == "reflection":
+        low, high = (0.0, 2.0 * (size - 1)) if align_corners else (-1.0, 2.0 * size - 1)
+        if low == high:
+            return c * 0.0, deriv * 0.0
+        lo, span = low / 2, (high - low) / 2
+        shifted = c - lo
+        sign = np.where(shifted._data < 0, -1.0, 1.0)
+        mag = shifted * wrap(sign.astype(g._data.dtype))
+        flips = np.floor(mag._data / span)
+        extra = mag - wrap((flips * span).astype(g._data.dtype))
+        even = (flips % 2) == 0
+        keep = wrap(even.astype(g._data.dtype))
+        c = extra * keep + (span - extra) * (1 - keep) + lo
+        deriv = deriv * sign * np.where(even, 1.0, -1.0)
+    if padding_mode in ("border", "reflection"):
+        inside = (c._data >= 0) & (c._data <= size - 1)
+        c = c.clamp(0, size - 1)
+        deriv = deriv * inside
+    return c, deriv
+
+
+def _cubic_taps(t):
+    """Keys' cubic weights (A = -0.75) of the taps at -1, 0, 1, 2 for fraction ``t`` and
+    their derivatives in ``t``, as ember ops (so they differentiate again)."""
+    a = -0.75
+    u, v, w = t + 1, 1 - t, 2 - t
+    weights = [((u * a - 5 * a) * u + 8 * a) * u - 4 * a,
+               ((a + 2) * t - (a + 3)) * t * t + 1,
+               ((a + 2) * v - (a + 3)) * v * v + 1,
+               ((w * a - 5 * a) * w + 8 * a) * w - 4 * a]
+    slopes = [(u * (3 * a) - 10 * a) * u + 8 * a,
+              (t * (3 * (a + 2)) - 2 * (a + 3)) * t,
+              ((v * (3 * (a + 2)) - 2 * (a + 3)) * v).neg(),
+              ((w * (3 * a) - 10 * a) * w + 8 * a).neg()]
+    return weights, slopes
+
+
+def _tap_index(i, size, padding_mode, align_corners):
+    """A bicubic tap's integer coordinate after 'border' or 'reflection' padding."""
+    if padding_mode == "zeros":
+        return i
+    f = i.astype(np.float64)
+    if padding_mode == "reflection":
+        low, high = (0.0, 2.0 * (size - 1)) if align_corners else (-1.0, 2.0 * size - 1)
+        if low == high:
+            return np.zeros_like(i)
+        lo, span = low / 2, (high - low) / 2
+        mag = np.abs(f - lo)
+        flips = np.floor(mag / span)
+        extra = np.fmod(mag, span)
+        f = np.where(flips % 2 == 0, extra + lo, span - extra + lo)
+    return np.clip(f, 0, size - 1).astype(np.int64)
+
+
+def _axis_taps(g, size, mode, padding_mode, align_corners):
+    """The taps along one grid axis: ``[(index, weight, d weight / d fraction)]`` (weights
+    None for 'nearest') and d source / d grid."""
+    if mode == "bicubic":
+        c, deriv = _source(g, size, "zeros", align_corners)  # taps are padded one by one
+    else:
+        c, deriv = _source(g, size, padding_mode, align_corners)
+    if mode == "nearest":
+        # NOTE: PyTorch rounds half to even (nearbyint).
+        return [(np.rint(c._data).astype(np.int64), None, None)], deriv
+    base = np.floor(c._data).astype(np.int64)
+    t = (c - wrap(base.astype(c._data.dtype))).unsqueeze(1)
+    if mode == "bilinear":
+        return [(base, 1 - t, -1.0), (base + 1, t, 1.0)], deriv
+    weights, slopes = _cubic_taps(t)
+    return [(_tap_index(base - 1 + k, size, padding_mode, align_corners), weights[k],
+             slopes[k]) for k in range(4)], deriv
+
+
+def _points(grid, shape, mode, padding_mode, align_corners):
+    """Where each output samples: ``[(flat index, valid mask, weight, taps)]`` per corner of
+    the taps' product (weights are ember tensors carrying the grid's graph; None for
+    'nearest'), the taps per grid axis and d source / d grid per axis. Grid axis ``a``
+    (x, y, z) indexes the input's ``a``-th dim from the end."""
+    import itertools
+
+    n, nd = shape[0], len(shape) - 2
+    sizes = tuple(shape[2:])[::-1]
+    strides = [math.prod(sizes[:a]) for a in range(nd)]
+    flat_grid = grid.reshape(n, -1, nd)
+    axes, derivs = zip(*[_axis_taps(flat_grid[..., a], sizes[a], mode, padding_mode,
+                                    align_corners) for a in range(nd)])
+    corners = []
+    for taps in itertools.product(*[range(len(t)) for t in axes]):
+        valid = np.ones(axes[0][0][0].shape, dtype=bool)
+        flat = np.zeros(axes[0][0][0].shape, dtype=np.int64)
+        weight = None
+        for a, k in enumerate(taps):
+            i, w, _ = axes[a][k]
+            valid &= (i >= 0) & (i < sizes[a])
+            flat += i * strides[a]
+            if w is not None:
+                weight = w if weight is None else weight * w
+        corners.append((np.where(valid, flat, 0), valid, weight, taps))
+    return corners, axes, derivs
+
+
+def _gather_at(flat_in, idx, valid):
+    n, ch = flat_in._data.shape[:2]
+    picked = flat_in.gather(2, wrap(np.broadcast_to(idx[:, None, :], (n, ch, idx.shape[1]))))
+    return picked * wrap(valid[:, None, :].astype(flat_in._data.dtype))
+
+
+def _scatter_at(vals, idx, valid, shape):
+    from .indexing import index_put_accumulate
+
+    n, ch = shape[:2]
+    vals = vals * wrap(valid[:, None, :].astype(vals._data.dtype))
+    key = (np.arange(n)[:, None, None], np.arange(ch)[None, :, None], idx[:, None, :])
+    return index_put_accumulate(vals, shape, key)
+
+
+def _flat_input(input):
+    shape = input._data.shape
+    return input.reshape(shape[0], shape[1], math.prod(shape[2:]))
+
+
+def _sampled(input, grid, mode, padding_mode, align_corners):
+    """The output of grid_sample, (N, C, L), in ember ops."""
+    corners, _, _ = _points(grid, input._data.shape, mode, padding_mode, align_corners)
+    flat_in = _flat_input(input)
+    total = None
+    for idx, valid, weight, _ in corners:
+        v = _gather_at(flat_in, idx, valid)
+        v = v if weight is None else v * weight
+        total = v if total is None else total + v
+    return total
+
+
+def _slopes(input, grid, mode, padding_mode, align_corners):
+    """d output / d grid, one (N, C, L) tensor per grid axis (not for 'nearest')."""
+    corners, axes, derivs = _points(grid, input._data.shape, mode, padding_mode,
+                                    align_corners)
+    flat_in = _flat_input(input)
+    values = [_gather_at(flat_in, idx, valid) for idx, valid, _, _ in corners]
+    dt = input._data.dtype
+    slopes = []
+    for a, deriv in enumerate(derivs):
+        total = None
+        for v, (_, _, _, taps) in zip(values, corners):
+            term = v * axes[a][taps[a]][2]
+            for b, k in enumerate(taps):
+                if b != a:
+                    term = term * axes[b][k][1]
+            total = term if total is None else total + term
+        slopes.append(total * wrap(deriv[:, None, :].astype(dt)))
+    return slopes
+
+
+def _grid_sample_vjp(ctx, g):
+    input, grid = ctx.saved_tensors
+    mode, padding_mode, align_corners = ctx.args
+    need = ctx.needs_input_grad
+    shape = input._data.shape
+    gf = g.reshape(shape[0], shape[1], -1)
+    d_input = d_grid = None
+    if need[0]:
+        corners, _, _ = _points(grid, shape, mode, padding_mode, align_corners)
+        flat_shape = (shape[0], shape[1], math.prod(shape[2:]))
+        for idx, valid, weight, _ in corners:
+            part = _scatter_at(gf if weight is None else gf * weight, idx, valid, flat_shape)
+            d_input = part if d_input is None else d_input + part
+        d_input = d_input.reshape(shape)
+    if need[1]:
+        if mode == "nearest":
+            d_grid = grid.detach() * 0.0
+        else:
+            from .join import stack
+
+            slopes = _slopes(input, grid, mode, padding_mode, align_corners)
+            d_grid = stack([(gf * sl).sum(1) for sl in slopes], -1).reshape(grid._data.shape)
+    return d_input, d_grid
+
+
+def _grid_sample_jvp(ctx, t_input, t_grid):
+    input, grid = ctx.saved_tensors
+    mode, padding_mode, align_corners = ctx.args
+    out_shape = ctx._meta[0][0]
+    total = None
+    if t_input is not None:
+        total = _sampled(t_input, grid, mode, padding_mode, align_corners)
+    if t_grid is not None and mode != "nearest":
+        slopes = _slopes(input, grid, mode, padding_mode, align_corners)
+        tg = t_grid.reshape(out_shape[0], 1, -1, len(slopes))
+        for a, sl in enumerate(slopes):
+            part = sl * tg[..., a]
+            total = part if total is None else total + part
+    if total is None:
+        from ._jvp import out_zeros
+
+        return out_zeros(ctx)
+    return total.reshape(out_shape)
+
+
+GridSampler2DBackward0 = node_class("GridSampler2DBackward0", _grid_sample_vjp,
+                                    _grid_sample_jvp)
+GridSampler3DBackward0 = node_class("GridSampler3DBackward0", _grid_sample_vjp,
+                                    _grid_sample_jvp)
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Samples ``input`` ``(N, C, H, W)`` (or ``(N, C, D, H, W)``) at the normalised
+    locations ``grid`` ``(N, Ho, Wo, 2)`` (x, y[, z] in [-1, 1]): 'bilinear', 'nearest' or
+    (4-D) 'bicubic', with 'zeros', 'border' or 'reflection' padding."""
+    import warnings
+
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                      "align_corners=False since 1.3.0. Please specify align_corners=True if "
+                      "the old behavior is desired. See the documentation of grid_sample for "
+                      "details.", UserWarning, stacklevel=2)
+        align_corners = False
+    a, gr = input._data, grid._data
+    if a.shape[:1] != gr.shape[:1] or a.ndim != gr.ndim:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
+                           f"but got input with sizes {list(a.shape)} and grid with sizes "
+                           f"{list(gr.shape)}")
+    if gr.shape[-1] != a.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {a.ndim - 2} in last "
+                           f"dimension, but got grid with sizes {list(gr.shape)}")
+    if a.ndim not in (4, 5):
+        raise NotImplementedError("grid_sample: ember samples 4-D and 5-D input only")
+    if mode == "bicubic" and a.ndim == 5:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    with no_grad():
+        out = _sampled(wrap(a), wrap(gr), mode, padding_mode, align_corners)
+    data = out._data.reshape(a.shape[:2] + gr.shape[1:-1])
+    if STATE.enabled and recording(input, grid):
+        node = GridSampler2DBackward0 if a.ndim == 4 else GridSampler3DBackward0
+        return record(node, data, (input, grid), save=(input, grid),
+                      args=(mode, padding_mode, align_corners))
+    return wrap(data)
+

@@ -41,14 +41,13 @@ def _as_nd(a):
     return a.reshape(1) if a.ndim == 0 else a
 
 
-def _bounds(idx, n, dim, prefix=""):
+def _bounds(idx, n, dim):
     """Raise PyTorch's error for the first index outside ``[0, n)``."""
     if idx.size:
         bad = (idx < 0) | (idx >= n)
         if bad.any():
             v = int(idx[bad].flat[0])
-            raise RuntimeError(f"{prefix}index {v} is out of bounds for dimension {dim} with "
-                               f"size {n}")
+            raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {n}")
 
 
 # ==== gather / scatter along a dim ==========================================================
@@ -102,14 +101,18 @@ def _src_part(src, idx_shape):
 
 
 def _scatter_add_array(out, key, values):
-    """``out[key] += values`` with repeated positions accumulating (in place on ``out``)."""
+    """``out[key] += values`` with repeated positions accumulating (in place on ``out``, a
+    fresh C-contiguous array); ``key`` is a ``_full_key`` and ``values`` has its shape."""
     if out.dtype.kind == "f" and values.size:
-        # NOTE: with one index array per dim, a bincount over flat positions is several times
-        # faster than np.add.at (which wins only for a single index array).
-        positions = np.broadcast_arrays(*key)
-        flat = np.ravel_multi_index(positions, out.shape).ravel()
-        weights = np.broadcast_to(values, positions[0].shape).ravel()
-        sums = np.bincount(flat, weights=weights, minlength=out.size)
+        # NOTE: a bincount over flat positions (built from the key's broadcasting aranges) is
+        # several times faster than np.add.at with one index array per dim.
+        flat = 0
+        step = 1
+        for k in range(out.ndim - 1, -1, -1):
+            flat = flat + key[k] * step
+            step *= out.shape[k]
+        flat = np.broadcast_to(flat, values.shape).ravel()
+        sums = np.bincount(flat, weights=values.ravel(), minlength=out.size)
         out.reshape(-1)[...] += sums.astype(out.dtype, copy=False)
     else:
         np.add.at(out, key, values)
@@ -260,24 +263,25 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 def _scatter_reduce_vjp(ctx, g):
     dim, index, reduce, include_self, count = ctx.args
     x, src, out = ctx.saved_tensors
-    # hit: where self's old value survives (False where include_self=False drops it)
-    hit = include_self_mask(index, dim, x._data.shape) if not include_self else None
+    # keep: where self's old value still counts (include_self=False drops it where src lands)
+    keep = _untouched(index, dim, x._data.shape) if not include_self else None
     if reduce == "sum":
-        gx = g if hit is None else g.masked_fill(~hit, 0.0)
+        gx = g if keep is None else g.masked_fill(~keep, 0.0)
         gs = g.gather(dim, index)
     elif reduce == "mean":
         gc = g / count
-        gx = gc if hit is None else gc.masked_fill(~hit, 0.0)
+        gx = gc if keep is None else gc.masked_fill(~keep, 0.0)
         gs = gc.gather(dim, index)
     elif reduce == "prod":
-        gx, gs = _prod_grads(g, x, src, dim, index, include_self, hit)
+        gx, gs = _prod_grads(g, x, src, dim, index, include_self, keep)
     else:
         # NOTE: amax/amin split the gradient evenly among the tied maximal elements (self and
         # src alike), as PyTorch does.
         value = out.gather(dim, index)
+        src = _src_t(src, index)
         x_is = x == out
-        if hit is not None:
-            x_is = x_is & hit
+        if keep is not None:
+            x_is = x_is & keep
         s_is = src == value
         n = x_is.to(g.dtype).scatter_add(dim, index, s_is.to(g.dtype))
         gd = g / n
@@ -287,7 +291,7 @@ def _scatter_reduce_vjp(ctx, g):
             gs if ctx.next_functions[1][0] is not None else None)
 
 
-def _prod_grads(g, x, src, dim, index, include_self, hit):
+def _prod_grads(g, x, src, dim, index, include_self, keep):
     """Gradients of scatter_reduce's prod: each contributor gets the product of the others.
 
     NOTE: computed without dividing by the contributor, so zeros are exact (as PyTorch's):
@@ -298,7 +302,7 @@ def _prod_grads(g, x, src, dim, index, include_self, hit):
 
     src = _src_t(src, index)
     xz, sz = x == 0, src == 0
-    x_in = xz if hit is None else xz & hit
+    x_in = xz if keep is None else xz & keep
     zeros = x_in.to(g.dtype).scatter_add(dim, index, sz.to(g.dtype))
     x1, s1 = x.masked_fill(xz, 1.0), src.masked_fill(sz, 1.0)
     rest = x1.scatter_reduce(dim, index, s1, "prod", include_self=include_self)
@@ -308,18 +312,17 @@ def _prod_grads(g, x, src, dim, index, include_self, hit):
         return where(is_zero, where(n == 1, prod, zero), where(n == 0, prod / ones, zero))
 
     gx = g * others(xz, x1, zeros, rest)
-    if hit is not None:
-        gx = gx.masked_fill(~hit, 0.0)
+    if keep is not None:
+        gx = gx.masked_fill(~keep, 0.0)
     gs = g.gather(dim, index) * others(sz, s1, zeros.gather(dim, index),
                                        rest.gather(dim, index))
     return gx, gs
 
 
-def include_self_mask(index, dim, shape):
-    """Bool tensor of ``shape``: True where no element of ``index`` lands (self survives)."""
+def _untouched(index, dim, shape):
+    """Bool tensor of ``shape``: True where no element of ``index`` lands."""
     hit = np.zeros(tuple(shape) or (1,), dtype=bool)
-    i1 = _as_nd(index._data)
-    hit[_full_key(i1, dim)] = True
+    hit[_full_key(_as_nd(index._data), dim)] = True
     return wrap(~hit.reshape(shape))
 
 
@@ -519,6 +522,9 @@ def index_select(input, dim, index):
     a = input._data
     d = _wrap_dim(dim, a.ndim)
     idx = _check_vector_index("index_select", index)
+    if a.ndim == 0 and idx.size != 1:
+        raise RuntimeError("index_select(): Index to scalar can have only 1 value, got "
+                           f"{idx.size} value(s)")
     n = _as_nd(a).shape[d]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError("index out of range in self")
@@ -586,12 +592,20 @@ def index_add(input, dim, index, source, *, alpha=1):
     if s.dtype != a.dtype:
         raise RuntimeError(f"index_add_(): self ({_dtname(a)}) and source ({_dtname(s)}) must "
                            "have the same scalar type")
-    _bounds(idx, _as_nd(a).shape[d], d)
+    # NOTE: PyTorch checks nothing more when there is nothing to add (or, above 1-D, nothing
+    # to add to); a 0/1-D self has its own message
+    if s.size and a.ndim <= 1:
+        n = _as_nd(a).shape[0]
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError("index out of range in self")
+    elif s.size and a.size:
+        _bounds(idx, _as_nd(a).shape[d], d)
     out = _as_nd(a).copy()
     vals = _moved(s, d) if s.ndim else s.reshape(1)
     if alpha != 1:
         vals = vals * alpha
-    np.add.at(np.moveaxis(out, d, 0), idx, vals.astype(out.dtype, copy=False))
+    if out.size and vals.size:
+        np.add.at(np.moveaxis(out, d, 0), idx, vals.astype(out.dtype, copy=False))
     data = out.reshape(a.shape)
     if STATE.enabled and recording(input, source):
         return record(IndexAddBackward0, data, (input, source), args=(d, index, alpha))
@@ -627,13 +641,14 @@ def index_copy(input, dim, index, source):
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
                            f"but got (self) {_dtname(a)} and (source) {_dtname(s)}")
     n = _as_nd(a).shape[d]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    if s.size and idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx[(idx < 0) | (idx >= n)][0]
         raise IndexError(f"index_copy_(): index {bad} is out of bounds for dimension {d} with "
                          f"size {n}")
     out = _as_nd(a).copy()
     vals = _moved(s, d) if s.ndim else s.reshape(1)
-    np.moveaxis(out, d, 0)[idx] = vals
+    if vals.size:
+        np.moveaxis(out, d, 0)[idx] = vals
     data = out.reshape(a.shape)
     if STATE.enabled and recording(input, source):
         return record(IndexCopyBackward0, data, (input, source), args=(d, index))
@@ -677,7 +692,7 @@ def index_fill(input, dim, index, value):
     d = _wrap_dim(dim, a.ndim)
     idx = _check_vector_index("index_fill_", index)
     n = _as_nd(a).shape[d]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if a.size and idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx[(idx < -n) | (idx >= n)][0]
         raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
     is_tensor = isinstance(value, Tensor)
@@ -686,7 +701,8 @@ def index_fill(input, dim, index, value):
             "index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
             f"{value._data.ndim} dimension(s).")
     out = _as_nd(a).copy()
-    np.moveaxis(out, d, 0)[idx] = value._data if is_tensor else value
+    if out.size:
+        np.moveaxis(out, d, 0)[idx] = value._data if is_tensor else value
     data = out.reshape(a.shape)
     if STATE.enabled:
         if is_tensor and recording(value):
@@ -839,6 +855,9 @@ def take_along_dim(input, indices, dim=None):
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     a = input._data
+    if a.ndim == 0:
+        raise IndexError(f"Dimension specified as {_wrap_dim(dim, 0)} but tensor has no "
+                         "dimensions")
     if a.ndim != idx.ndim:
         raise RuntimeError(
             "torch.take_along_dim(): input and indices should have the same number of "
@@ -897,6 +916,8 @@ def put(input, index, source, accumulate=False):
                            f"elements, but got source.numel() = {s.size}, index.numel() = "
                            f"{idx.size}")
     n = a.size
+    if idx.size and not n:
+        raise IndexError("put_(): Tried to put elements into an empty tensor")
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx[(idx < -n) | (idx >= n)].flat[0])
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
@@ -927,7 +948,24 @@ def nonzero(input, *, as_tuple=False):
     return wrap(np.argwhere(a).astype(np.int64))
 
 
+def unravel_index(indices, shape):
+    """The coordinates in ``shape`` of flat ``indices`` (taken modulo the size, as PyTorch
+    does), one int64 tensor per dim."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    idx = indices._data
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    n = int(np.prod(shape))
+    flat = np.mod(idx.astype(np.int64), n) if n else idx.astype(np.int64)
+    return tuple(wrap(c.astype(np.int64)) for c in np.unravel_index(flat, shape))
+
+
 def argwhere(input):
+    """The indices of the nonzero elements, an ``(n, ndim)`` int64 tensor."""
     return wrap(np.argwhere(input._data).astype(np.int64))
 
 
@@ -958,10 +996,27 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         node = Unique2Backward0
     else:
         d = _wrap_dim(dim, a.ndim)
+        node = UniqueDimBackward0
+        if _empty_unique_dim(a, d):
+            return _unique_result(input, node, a.copy(), np.zeros(0, np.int64),
+                                  np.zeros(0, np.int64), return_inverse, return_counts)
         vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
         inv = inv.reshape(-1)
-        node = UniqueDimBackward0
     return _unique_result(input, node, vals, inv, counts, return_inverse, return_counts)
+
+
+def _empty_unique_dim(a, d, consecutive=False):
+    """True when dim ``d`` is the one empty dim (the result is empty); PyTorch's errors when
+    other dims are empty (unique and unique_consecutive check in opposite orders)."""
+    zeros = [i for i, n in enumerate(a.shape) if n == 0]
+    several = (len(zeros) > 1, "Number of zero sized dimensions is more than one, so unique "
+                               "cannot be applied ")
+    unselected = (any(i != d for i in zeros), "There are 0 sized dimensions, and they aren't "
+                                              "selected, so unique cannot be applied")
+    for failed, message in ((several, unselected) if consecutive else (unselected, several)):
+        if failed:
+            raise RuntimeError(message)
+    return bool(zeros)
 
 
 def _unique_result(input, node, vals, inv, counts, return_inverse, return_counts):
@@ -990,6 +1045,10 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         inv = (np.cumsum(change) - 1).reshape(a.shape)
     else:
         d = _wrap_dim(dim, a.ndim)
+        if _empty_unique_dim(a, d, consecutive=True):
+            return _unique_result(input, UniqueConsecutiveBackward0, a.copy(),
+                                  np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                  return_inverse, return_counts)
         m = np.moveaxis(a, d, 0).reshape(a.shape[d], -1)
         change = np.ones(m.shape[0], dtype=bool)
         change[1:] = (m[1:] != m[:-1]).any(axis=1)
@@ -1009,5 +1068,6 @@ for _name in ("gather", "scatter", "scatter_add", "scatter_reduce", "index_selec
               "unique_consecutive"):
     register(globals()[_name], _name)
 register(put, "put")
+register(unravel_index, "unravel_index", method=False)
 register_inplace(scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill,
                  masked_scatter, put, index_reduce)

@@ -14,9 +14,9 @@ from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE, no_grad
 from ..tensor import Tensor
 from ._jvp import elementwise, zeros_for
-from ._registry import node_class, record, recording, register, wrap
+from ._registry import METHODS, node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast
+from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast, require_tensors
 
 _make = Tensor._make
 
@@ -110,8 +110,8 @@ ClampMaxBackward1 = node_class("ClampMaxBackward1", _clamp_one_tensor_vjp, eleme
 def _clamp_one(input, bound, is_min):
     """clamp_min / clamp_max: their own nodes (ClampMinBackward0/1...), as in PyTorch."""
     if isinstance(bound, Tensor):
-        b = bound._data.astype(input._data.dtype, copy=False)
-        data = np.asarray(np.maximum(input._data, b) if is_min else np.minimum(input._data, b))
+        with no_grad():
+            data = (clamp(input, min=bound) if is_min else clamp(input, max=bound))._data
         if STATE.enabled and recording(input, bound):
             node = ClampMinBackward1 if is_min else ClampMaxBackward1
             return record(node, data, (input, bound), save=(input, bound), args=(is_min,))
@@ -259,6 +259,8 @@ MinimumBackward0 = node_class("MinimumBackward0", _maxmin_vjp, elementwise)
 
 
 def maximum(input, other):
+    """Elementwise maximum (NaN propagates; ties split the gradient evenly)."""
+    require_tensors("maximum", input, other)
     ad, bd, rt = _operands(input, other)
     data = np.maximum(ad, bd)
     if STATE.enabled and recording(input, other):
@@ -267,6 +269,8 @@ def maximum(input, other):
 
 
 def minimum(input, other):
+    """Elementwise minimum (NaN propagates; ties split the gradient evenly)."""
+    require_tensors("minimum", input, other)
     ad, bd, rt = _operands(input, other)
     data = np.minimum(ad, bd)
     if STATE.enabled and recording(input, other):
@@ -291,6 +295,7 @@ FminBackward0 = node_class("FminBackward0", _fmaxmin_vjp, elementwise)
 
 def fmax(input, other):
     """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
+    require_tensors("fmax", input, other)
     ad, bd, rt = _operands(input, other)
     data = np.asarray(np.fmax(ad, bd))
     if STATE.enabled and recording(input, other):
@@ -300,6 +305,7 @@ def fmax(input, other):
 
 def fmin(input, other):
     """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
+    require_tensors("fmin", input, other)
     ad, bd, rt = _operands(input, other)
     data = np.asarray(np.fmin(ad, bd))
     if STATE.enabled and recording(input, other):
@@ -336,3 +342,6 @@ for _name in ("clamp", "clip", "clamp_min", "clamp_max", "where", "masked_fill",
     register(globals()[_name], _name)
 register_inplace(clamp, clamp_min, clamp_max, masked_fill, nan_to_num,
                  aliases=(("clip_", clamp),))
+# PyTorch also publishes these in-place variants as functions (``torch.exp_(x)``).
+for _name in ("clamp_", "clamp_max_", "clamp_min_", "clip_", "nan_to_num_"):
+    register(METHODS[_name], _name, method=False)

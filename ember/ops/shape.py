@@ -103,6 +103,7 @@ def _sum_to_array(g, shape):
 
 
 def replay_array(array, steps):
+    """The array view of ``array`` that ``steps`` describe."""
     for fn, args in steps:
         array = fn(array, *args)
     return array
@@ -242,6 +243,18 @@ def _fmt_list(xs):
     return "[" + ", ".join(str(x) for x in xs) + "]"
 
 
+def _kw(op, args, kw, name):
+    """The positional sizes ``args``, or PyTorch's keyword form (``reshape(shape=...)``)."""
+    for k in kw:
+        if k != name:
+            if not args:
+                raise TypeError(f'{op}() missing 1 required positional arguments: "{name}"')
+            raise TypeError(f"{op}() got an unexpected keyword argument '{k}'")
+    if name in kw:
+        return (kw[name],)
+    return args
+
+
 def _shape_arg(shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = shape[0]
@@ -256,10 +269,10 @@ def _nocopy_reshape(a, shape):
         return None
 
 
-def reshape(input, *shape):
+def reshape(input, *shape, **kw):
     """A tensor with the same data and a new shape: a view when possible, else a copy."""
     a = input._data
-    shape = _infer_shape(_shape_arg(shape), a.size)
+    shape = _infer_shape(_shape_arg(_kw("reshape", shape, kw, "shape")), a.size)
     if shape == a.shape:
         data = a.view()
         return _view_op(ViewBackward0, input, data, (_np_reshape, (shape,)), (a.shape,))
@@ -272,10 +285,13 @@ def reshape(input, *shape):
     return wrap(data)
 
 
-def view(input, *shape):
+def view(input, *shape, **kw):
     """A view with a new shape (or, given a dtype, reinterpreted bits); never copies."""
     from .. import dtypes as _dt
 
+    if "dtype" in kw:
+        shape = (kw.pop("dtype"),)
+    shape = _kw("view", shape, kw, "size")
     if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
         return wrap(input._data.view(shape[0].np))
     a = input._data
@@ -289,20 +305,22 @@ def view(input, *shape):
 
 
 def view_as(input, other):
+    """``view`` with ``other``'s shape."""
     return view(input, other._data.shape)
 
 
 def reshape_as(input, other):
+    """``reshape`` to ``other``'s shape."""
     return reshape(input, other._data.shape)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims ``start_dim..end_dim`` into one."""
     shape = input._data.shape
-    if not shape:
-        return reshape(input, (1,))
     s = _wrap_dim(start_dim, len(shape))
     e = _wrap_dim(end_dim, len(shape))
+    if not shape:
+        return reshape(input, (1,))
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
@@ -331,6 +349,7 @@ def unflatten(input, dim, sizes):
 
 
 def ravel(input):
+    """The elements as a 1-D tensor (a view when possible)."""
     return reshape(input, (-1,))
 
 
@@ -350,9 +369,9 @@ TransposeBackward0 = node_class("TransposeBackward0", _transpose_vjp, _TRANSPOSE
 TBackward0 = node_class("TBackward0", _transpose_vjp, _TRANSPOSED)
 
 
-def permute(input, *dims):
+def permute(input, *dims, **kw):
     """A view with dimensions reordered."""
-    dims = _shape_arg(dims)
+    dims = _shape_arg(_kw("permute", dims, kw, "dims"))
     nd = input._data.ndim
     if len(dims) != nd:
         raise RuntimeError(
@@ -419,6 +438,16 @@ def _mT(input):
     return transpose(input, -2, -1)
 
 
+def adjoint(input):
+    """The conjugate transpose of the last two dims, as a view (a transpose for real tensors)."""
+    nd = input._data.ndim
+    if nd < 2:
+        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of "
+                           f"matrices. Got {nd}-D tensor.")
+    out = transpose(input, -2, -1)
+    return out.conj() if input._data.dtype.kind == "c" else out
+
+
 def movedim(input, source, destination):
     """A view with dims ``source`` moved to positions ``destination`` (the rest keep their
     order)."""
@@ -431,6 +460,8 @@ def movedim(input, source, destination):
             f"should contain the same number of dims as destination ({_fmt_list(dst)} dims)")
     src = [_wrap_dim(d, nd) for d in src]
     dst = [_wrap_dim(d, nd) for d in dst]
+    if nd == 0:
+        return _view_op(AliasBackward0, input, input._data.view(), (_np_reshape, ((),)))
     for name, ds in (("source", src), ("destination", dst)):
         if len(set(ds)) != len(ds):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({_fmt_list(ds)})")
@@ -484,9 +515,9 @@ ExpandBackward0 = node_class("ExpandBackward0", _expand_vjp, linear(
     lambda ctx, dx: dx.expand(ctx._meta[0][0])))
 
 
-def expand(input, *sizes):
+def expand(input, *sizes, **kw):
     """A view broadcasting size-1 dims to ``sizes`` (-1 keeps a dim); no memory is copied."""
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(_kw("expand", sizes, kw, "size"))
     shape = input._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(
@@ -518,10 +549,12 @@ def expand(input, *sizes):
 
 
 def expand_as(input, other):
+    """``expand`` to ``other``'s shape."""
     return expand(input, other._data.shape)
 
 
 def broadcast_to(input, size):
+    """``expand`` to ``size`` (a view)."""
     return expand(input, size)
 
 
@@ -738,14 +771,17 @@ def _inplace_view(self, out, node_cls):
 
 
 def t_(self):
+    """In-place ``t``: self's shape and strides change, not its data."""
     return _inplace_view(self, t(self), TBackward1)
 
 
 def transpose_(self, dim0, dim1):
+    """In-place ``transpose``: self's shape and strides change, not its data."""
     return _inplace_view(self, transpose(self, dim0, dim1), TransposeBackward1)
 
 
 def squeeze_(self, dim=None):
+    """In-place ``squeeze``: self's shape changes, not its data."""
     from .linalg import SqueezeBackward4
 
     cls = SqueezeBackward3 if dim is None else (
@@ -754,17 +790,20 @@ def squeeze_(self, dim=None):
 
 
 def unsqueeze_(self, dim):
+    """In-place ``unsqueeze``: self's shape changes, not its data."""
     return _inplace_view(self, unsqueeze(self, dim), UnsqueezeBackward1)
 
 
 
 # ==== registration =========================================================================
 
-for _name in ("reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "ravel",
-              "permute", "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis",
-              "squeeze", "unsqueeze", "expand", "expand_as", "broadcast_to", "sum_to_size",
-              "clone", "contiguous"):
+for _name in ("reshape", "flatten", "unflatten", "ravel", "permute", "transpose", "swapaxes",
+              "swapdims", "t", "movedim", "moveaxis", "adjoint", "squeeze", "unsqueeze",
+              "broadcast_to", "clone"):
     register(globals()[_name], _name)
+# PyTorch has these as Tensor methods only
+for _name in ("view", "view_as", "reshape_as", "expand", "expand_as", "contiguous", "sum_to_size"):
+    register(globals()[_name], _name, function=False)
 for _name in ("t_", "transpose_", "squeeze_", "unsqueeze_"):
     register(globals()[_name], _name, function=False)
 register(unfold, "unfold", function=False)

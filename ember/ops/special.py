@@ -1,11 +1,15 @@
-"""Special functions: erf, erfc, erfinv, lgamma, digamma, polygamma, logit, xlogy, xlog1py
-(``ember.special`` names too).
+"""Special functions: erf/erfc/erfinv/erfcx, ndtr/ndtri/log_ndtr, lgamma/digamma/polygamma/
+mvlgamma, igamma/igammac, zeta, i0/i0e/i1/i1e, logit, xlogy/xlog1py, entr; and torch.special's
+no-gradient functions (orthogonal polynomials, Bessel J/Y/K, Airy Ai). ``ember.special``
+publishes them under PyTorch's names.
 
-Contract: PyTorch's signatures, values, dtypes and node names; SciPy is used when installed
-(the ``scipy`` extra, imported lazily by ``_scipy``) and a NumPy implementation accurate to
-float64 otherwise (NOTE [special-function fallbacks]); rules in ember ops (twice
-differentiable: erf' and erfinv' are exponentials, lgamma' = digamma, digamma' = polygamma(1),
-polygamma(n)' = polygamma(n + 1)) with elementwise forward-mode rules.
+Contract: PyTorch's signatures, values (including at poles and infinities), dtypes, node names
+and errors; SciPy is used when installed (the ``scipy`` extra, imported lazily by ``_scipy``)
+and a NumPy implementation otherwise, accurate to ~1e-13 relative or better (NOTE
+[special-function fallbacks]); rules in ember ops, so any order of derivative works (erf' and
+erfinv' are exponentials, lgamma' = digamma, digamma' = polygamma(1), polygamma(n)' =
+polygamma(n + 1)), with elementwise forward-mode rules. The layout: the NumPy fallbacks, the
+SciPy-or-fallback dispatch, then the ops family by family.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ import numpy as np
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from ._jvp import elementwise
-from ._registry import float_data, node_class, record, recording, register, wrap
+from ._registry import METHODS, float_data, node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .pointwise import _float_operands, _need, _scalar, mul_scalar
+from .pointwise import _float_operands, _need, _scalar, mul_scalar, require_tensors
 from .select import where
 from .unary import unary_op
 
@@ -132,16 +136,22 @@ def _erfinv_fallback(y, mass=None):
         wl = -np.log(mass)
         x = np.where(w > 36.0, s * np.sqrt(wl - 0.5 * np.log(np.pi * wl)), x)
         tail = mass < 0.5
-        log_t = np.log(mass)
+        # NOTE: in the tails Newton runs on log erfc(|x|) = log(1 - |y|) (1 - |y| is exact
+        # there, and the log makes the function nearly linear), where erf(x) - y would
+        # cancel; erfcx keeps it free of underflow. Each part iterates on its own elements.
+        xt, st, log_t = x[tail], s[tail], np.log(mass[tail])
+        xc, yc = x[~tail], y[~tail]
+        # NOTE: Giles' start is good to ~1e-7, so Newton's quadratic convergence needs two
+        # steps; the tail keeps four for the deep-tail asymptotic start.
+        for _ in range(2):
+            xc = xc - (_erf_fallback(xc) - yc) / ((2.0 / _SQRT_PI) * np.exp(-xc * xc))
         for _ in range(4):
-            # NOTE: in the tails Newton runs on log erfc(|x|) = log(1 - |y|) (1 - |y| is exact
-            # there, and the log makes the function nearly linear), where erf(x) - y would
-            # cancel; erfcx keeps it free of underflow.
-            ax = np.abs(x)
+            ax = np.abs(xt)
             ecx = _erfcx_fallback(ax)
-            step_tail = (np.log(ecx) - ax * ax - log_t) * ecx * (_SQRT_PI / 2.0)
-            dens = (2.0 / _SQRT_PI) * np.exp(-x * x)
-            x = np.where(tail, s * (ax + step_tail), x - (_erf_fallback(x) - y) / dens)
+            xt = st * (ax + (np.log(ecx) - ax * ax - log_t) * ecx * (_SQRT_PI / 2.0))
+        x = x.copy()
+        x[tail] = xt
+        x[~tail] = xc
     x = np.where(mass == 0.0, np.copysign(np.inf, y), x)
     return np.where((mass < 0) | np.isnan(y), np.nan, x)
 
@@ -194,13 +204,19 @@ def _bessel_i_fallback(nu, x, scaled):
     return out
 
 
+_MAX_SHIFT = 10000
+
+
 def _shift_up(x, step, limit=12.0):
     """Apply ``step(acc, z, mask)`` while ``z < limit`` (z += 1 each time): the recurrence
-    that moves an argument into the asymptotic series' range."""
+    that moves an argument into the asymptotic series' range.
+
+    NOTE: a negative argument takes |x| steps (as in Cephes, which PyTorch uses); arguments
+    below -_MAX_SHIFT are left short of ``limit`` and the caller gives them NaN."""
     z = x.copy()
     acc = np.zeros_like(x)
     finite = z[np.isfinite(z)]
-    n = int(np.ceil(limit - finite.min())) if finite.size else 0
+    n = int(np.ceil(limit - max(finite.min(), -_MAX_SHIFT))) if finite.size else 0
     for _ in range(max(n, 0)):
         m = z < limit
         if not m.any():
@@ -290,8 +306,11 @@ def _zeta_fallback(s, q):
     """Hurwitz zeta(s, q) for s > 1 (one s for all q)."""
     def step(acc, z, m):
         acc[m] += z[m] ** -s
+    # NOTE: the Euler-Maclaurin terms grow with s (rising factorials), so the shift goes to
+    # z >= 12 + s, where they shrink at least ~(2 pi)^-2 per term.
+    limit = 12.0 + s
     with np.errstate(divide="ignore", invalid="ignore"):
-        acc, z = _shift_up(q, step)
+        acc, z = _shift_up(q, step, limit)
         total = acc + z ** (1.0 - s) / (s - 1.0) + 0.5 * z ** -s
         rising = float(s)  # s (s + 1) ... (s + 2j - 2)
         fact = 2.0  # (2j)!
@@ -302,7 +321,8 @@ def _zeta_fallback(s, q):
             fact *= (2 * j + 1) * (2 * j + 2)
             zpow = zpow / (z * z)
     poles = (q <= 0) & (q == np.floor(q))
-    if s != int(s):
+    total = np.where(z < limit, np.nan, total)
+    if not float(s).is_integer():
         # NOTE: a negative q with a non-integer s has a complex (q + k)^-s: NaN.
         poles_nan = q < 0
         total = np.where(poles_nan, np.nan, total)
@@ -383,6 +403,195 @@ def _hurwitz_zeta_np(s, q):
         return out
 
 
+# ---- Bessel functions of integer order (J, Y, K) ----
+# NOTE: J_n: its power series below 4, the trapezoidal rule on Bessel's integral (periodic,
+# so exponentially convergent) below 25, Hankel's expansion beyond. Y_n: Gauss-Legendre on
+# its two integrals below 25, Hankel beyond. K_n: the trapezoidal rule on
+# int_0^inf exp(-x cosh t) cosh(n t) dt (double-exponential decay).
+
+def _hankel(nu, x):
+    """P, Q of Hankel's asymptotic expansion (x >= 25: error below e^-2x)."""
+    mu = 4.0 * nu * nu
+    p = np.ones_like(x)
+    q = np.zeros_like(x)
+    term = np.ones_like(x)
+    for k in range(1, 60):
+        term = term * (mu - (2 * k - 1) ** 2) / (k * 8.0 * x)
+        if k % 2:
+            q = q + (term if k % 4 == 1 else -term)
+        else:
+            p = p + (term if k % 4 == 0 else -term)
+    return p, q
+
+
+def _chunks(x, fn, size=2048):
+    out = np.empty_like(x)
+    for i in range(0, x.size, size):
+        out[i:i + size] = fn(x[i:i + size])
+    return out
+
+
+def _bessel_j_fallback(nu, x):
+    ax = np.abs(x).ravel()
+    out = np.empty_like(ax)
+    tiny = ax < 4.0
+    # NOTE: the power series near 0 (where the quadrature's absolute error would dominate J1),
+    # the trapezoidal rule on Bessel's integral (periodic, so exponentially convergent) up to
+    # 25, Hankel's expansion beyond.
+    q = (ax[tiny] / 2) ** 2
+    term = (ax[tiny] / 2) ** nu
+    total = term.copy()
+    for k in range(1, 40):
+        term = term * -q / (k * (k + nu))
+        total = total + term
+    out[tiny] = total
+    small = (ax < 25.0) & ~tiny
+    xs = ax[small]
+    if xs.size:
+        n = 64 + int(np.ceil(xs.max()))
+        tau = 2 * np.pi * np.arange(n) / n
+
+        def trap(v):
+            return np.cos(nu * tau[None, :] - v[:, None] * np.sin(tau)[None, :]).mean(axis=1)
+        out[small] = _chunks(xs, trap)
+    big = ax >= 25.0
+    xb = ax[big]
+    if xb.size:
+        p, q = _hankel(nu, xb)
+        chi = xb - (nu / 2 + 0.25) * np.pi
+        out[big] = np.sqrt(2 / (np.pi * xb)) * (p * np.cos(chi) - q * np.sin(chi))
+    out = out.reshape(x.shape)
+    if nu == 1:
+        out = out * np.copysign(1.0, x)
+    return np.where(np.isnan(x), np.nan, np.where(np.isinf(x), 0.0, out))
+
+
+def _gauss(n, a, b):
+    t, w = np.polynomial.legendre.leggauss(n)
+    return (b - a) / 2 * t + (a + b) / 2, (b - a) / 2 * w
+
+
+def _bessel_y_fallback(nu, x):
+    flat = x.ravel()
+    out = np.full_like(flat, np.nan)
+    pos = flat > 0
+    xp = flat[pos]
+    res = np.empty_like(xp)
+    small = xp < 25.0
+    xs = xp[small]
+    if xs.size:
+        theta, wt = _gauss(80 + int(np.ceil(xs.max())), 0.0, np.pi)
+
+        def first(v):
+            return (np.sin(v[:, None] * np.sin(theta)[None, :] - nu * theta[None, :]) * wt).sum(1)
+
+        def second(v):
+            # NOTE: e^{-x sinh t} falls below e^-45 past t = asinh(45 / x).
+            top = np.arcsinh(45.0 / v)
+            t, w = np.polynomial.legendre.leggauss(120)
+            tt = (t[None, :] + 1) / 2 * top[:, None]
+            ww = w[None, :] / 2 * top[:, None]
+            g = np.exp(-v[:, None] * np.sinh(tt))
+            kern = 2 * np.ones_like(tt) if nu == 0 else np.exp(tt) - np.exp(-tt)
+            return (kern * g * ww).sum(1)
+        res[small] = (_chunks(xs, first) - _chunks(xs, second)) / np.pi
+    xb = xp[~small]
+    if xb.size:
+        p, q = _hankel(nu, xb)
+        chi = xb - (nu / 2 + 0.25) * np.pi
+        res[~small] = np.sqrt(2 / (np.pi * xb)) * (p * np.sin(chi) + q * np.cos(chi))
+    out[pos] = res
+    out[flat == 0] = -np.inf
+    out[np.isposinf(flat)] = 0.0
+    return out.reshape(x.shape)
+
+
+def _bessel_k_fallback(nu, x, scaled):
+    flat = x.ravel()
+    out = np.full_like(flat, np.nan)
+    pos = (flat > 0) & np.isfinite(flat)
+    xp = flat[pos]
+
+    def trap(v):
+        # NOTE: K_nu(x) = int_0^inf exp(-x cosh t) cosh(nu t) dt: an even, double-exponentially
+        # decaying integrand, for which the trapezoidal rule converges exponentially; the
+        # scaled form folds exp(x) in as exp(-x (cosh t - 1)).
+        top = np.arccosh(1.0 + 45.0 / v)
+        h = top / 200.0
+        k = np.arange(201)
+        t = k[None, :] * h[:, None]
+        w = np.where(k == 0, 0.5, 1.0)[None, :]
+        f = np.exp(-v[:, None] * (2.0 * np.sinh(t / 2) ** 2)) * np.cosh(nu * t) * w
+        s = f.sum(1) * h
+        return s if scaled else s * np.exp(-v)
+    if xp.size:
+        out[pos] = _chunks(xp, trap)
+    out[flat == 0] = np.inf
+    out[np.isposinf(flat)] = 0.0
+    return out.reshape(x.shape)
+
+
+# NOTE: Airy's Ai: its Maclaurin series for |x| < 2, K_{1/3} (the same trapezoid) for x >= 2
+# and J_{+-1/3} by Schlaefli's integrals (Gauss-Legendre) or Hankel for x <= -2.
+
+def _bessel_j_frac(nu, z):
+    """J_nu(z) for z > 0 and non-integer nu: Schlaefli's integrals (Gauss-Legendre) below 25,
+    Hankel's expansion beyond."""
+    out = np.empty_like(z)
+    small = z < 25.0
+    zs = z[small]
+    if zs.size:
+        t1, w1 = np.polynomial.legendre.leggauss(80 + int(np.ceil(zs.max())))
+        theta, wt = (t1 + 1) * np.pi / 2, w1 * np.pi / 2
+        t2, w2 = np.polynomial.legendre.leggauss(160)
+
+        def integrals(v):
+            first = (np.cos(nu * theta[None, :] - v[:, None] * np.sin(theta)[None, :]) * wt).sum(1)
+            top = np.arcsinh((45.0 + 2.0) / v) + 2.0
+            tt = (t2[None, :] + 1) / 2 * top[:, None]
+            ww = w2[None, :] / 2 * top[:, None]
+            second = (np.exp(-v[:, None] * np.sinh(tt) - nu * tt) * ww).sum(1)
+            return (first - math.sin(nu * math.pi) * second) / math.pi
+        out[small] = _chunks(zs, integrals)
+    zb = z[~small]
+    if zb.size:
+        p, q = _hankel(nu, zb)
+        chi = zb - (nu / 2 + 0.25) * np.pi
+        out[~small] = np.sqrt(2 / (np.pi * zb)) * (p * np.cos(chi) - q * np.sin(chi))
+    return out
+
+
+_AI0 = 0.355028053887817239
+_AIP0 = 0.258819403792806798
+
+
+def _airy_ai_fallback(x):
+    flat = x.ravel()
+    out = np.full_like(flat, np.nan)
+    near = np.abs(flat) < 2.0
+    xn = flat[near]
+    f = np.ones_like(xn)
+    g = xn.copy()
+    tf, tg = np.ones_like(xn), xn.copy()
+    x3 = xn ** 3
+    for k in range(1, 40):
+        tf = tf * x3 / ((3 * k - 1) * (3 * k))
+        tg = tg * x3 / ((3 * k) * (3 * k + 1))
+        f = f + tf
+        g = g + tg
+    out[near] = _AI0 * f - _AIP0 * g
+    pos = (flat >= 2.0) & np.isfinite(flat)
+    xp = flat[pos]
+    zeta = 2.0 / 3.0 * xp ** 1.5
+    out[pos] = np.sqrt(xp / 3.0) / np.pi * _bessel_k_fallback(1.0 / 3.0, zeta, False)
+    neg = (flat <= -2.0) & np.isfinite(flat)
+    y = -flat[neg]
+    zeta = 2.0 / 3.0 * y ** 1.5
+    js = _bessel_j_frac(1.0 / 3.0, zeta) + _bessel_j_frac(-1.0 / 3.0, zeta)
+    out[neg] = np.sqrt(y) / 3.0 * js
+    return out.reshape(x.shape)  # NaN at +-inf, as PyTorch
+
+
 # ---- dispatch: SciPy or the fallback, in the input's dtype ----
 
 def _special_np(scipy_name, fallback):
@@ -395,6 +604,22 @@ def _special_np(scipy_name, fallback):
             out = fallback(a.astype(np.float64))
         return np.asarray(out).astype(a.dtype, copy=False)
     return forward
+
+
+def _check_full_float(kernel, a):
+    """PyTorch's error for the kernels with no half/bfloat16 version (ndtri, zeta...)."""
+    if a.dtype.kind == "V" or a.dtype.itemsize == 2:
+        from .. import dtypes as _dt
+
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{_dt.from_np(a.dtype).scalar_name}'")
+
+
+def _full_float_only(kernel, forward):
+    def checked(a):
+        _check_full_float(kernel, a)
+        return forward(a)
+    return checked
 
 
 def _digamma_np(a):
@@ -467,13 +692,16 @@ def _erfcx_vjp(g, x, out):
 
 
 ndtri, SpecialNdtriBackward0 = unary_op(
-    "ndtri", "SpecialNdtriBackward0", _special_np("ndtri", _ndtri_fallback), _ndtri_vjp, "out",
+    "ndtri", "SpecialNdtriBackward0",
+    _full_float_only("ndtri_cpu", _special_np("ndtri", _ndtri_fallback)), _ndtri_vjp, "out",
     doc="The inverse of the standard normal CDF.")
 log_ndtr, SpecialLogNdtrBackward0 = unary_op(
-    "log_ndtr", "SpecialLogNdtrBackward0", _special_np("log_ndtr", _log_ndtr_fallback),
+    "log_ndtr", "SpecialLogNdtrBackward0",
+    _full_float_only("log_ndtr_cpu", _special_np("log_ndtr", _log_ndtr_fallback)),
     _log_ndtr_vjp, "x,out", doc="``log(ndtr(x))``, accurate far in the left tail.")
 erfcx, SpecialErfcxBackward0 = unary_op(
-    "erfcx", "SpecialErfcxBackward0", _special_np("erfcx", _erfcx_fallback), _erfcx_vjp,
+    "erfcx", "SpecialErfcxBackward0",
+    _full_float_only("erfcx_cpu", _special_np("erfcx", _erfcx_fallback)), _erfcx_vjp,
     "x,out", doc="The scaled complementary error function ``exp(x^2) erfc(x)``.")
 
 
@@ -620,6 +848,7 @@ IgammacBackward0 = node_class("IgammacBackward0", _igamma_vjp, elementwise)
 
 
 def _igamma(name, input, other, upper, node):
+    require_tensors(name, input, other)
     input, other, ad, bd, rt = _float_operands(name, input, other, ints=False)
     sp = _scipy()
     with np.errstate(all="ignore"):
@@ -667,6 +896,7 @@ def zeta(input, other):
     """The Hurwitz zeta function ``sum_k (other + k) ** -input`` (``torch.special.zeta``)."""
     scalar_self = not isinstance(input, Tensor)
     input, other, ad, bd, rt = _float_operands("zeta", input, other)
+    _check_full_float("zeta_cpu", np.empty(0, rt))
     data = _hurwitz_zeta_np(ad, bd).astype(rt, copy=False)
     if STATE.enabled and recording(input, other):
         if scalar_self:
@@ -826,6 +1056,7 @@ def _polynomial_np(name, x, n):
 def _polynomial(name):
     def op(input, n):
         input, n, x, nd, rt = _float_operands(name, input, n)
+        _check_full_float(f"{name}_cpu", np.empty(0, rt))
         with np.errstate(all="ignore"):
             data = _polynomial_np(name, x.astype(np.float64), np.asarray(nd, dtype=np.float64))
         return wrap(data.astype(rt, copy=False))
@@ -851,6 +1082,7 @@ legendre_polynomial_p = _polynomial("legendre_polynomial_p")
 def spherical_bessel_j0(input):
     """``sin(x) / x`` (1 at 0); no gradient, as in PyTorch."""
     a = float_data(input._data)
+    _check_full_float("spherical_bessel_j0_cpu", a)
     with np.errstate(invalid="ignore", divide="ignore"):
         data = np.where(a == 0, 1.0, np.sin(a) / np.where(a == 0, 1.0, a))
     return wrap(np.asarray(data).astype(a.dtype, copy=False))
@@ -858,12 +1090,46 @@ def spherical_bessel_j0(input):
 
 def modified_bessel_i0(input):
     """``i0`` without a gradient (``torch.special.modified_bessel_i0``)."""
+    _check_full_float("modified_bessel_i0_cpu", float_data(input._data))
     return wrap(i0(input.detach())._data)
 
 
 def modified_bessel_i1(input):
     """``i1`` without a gradient (``torch.special.modified_bessel_i1``)."""
+    _check_full_float("modified_bessel_i1_cpu", float_data(input._data))
     return wrap(i1(input.detach())._data)
+
+
+def _bessel(name, scipy_name, fallback, inf_nan=False):
+    def op(input):
+        a = float_data(input._data)
+        _check_full_float(f"{name}_cpu", a)
+        sp = _scipy()
+        with np.errstate(all="ignore"):
+            if sp is not None:
+                data = sp.airy(a)[0] if scipy_name == "__airy_ai" else getattr(sp, scipy_name)(a)
+            else:
+                data = fallback(a.astype(np.float64))
+        if inf_nan:
+            # NOTE: PyTorch's J and Y give NaN at +-inf (their limit is 0).
+            data = np.where(np.isinf(a), np.nan, data)
+        return wrap(np.asarray(data).astype(a.dtype, copy=False))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``torch.special.{name}``; no gradient, as in PyTorch."
+    return op
+
+
+airy_ai = _bessel("airy_ai", "__airy_ai", _airy_ai_fallback)
+bessel_j0 = _bessel("bessel_j0", "j0", lambda a: _bessel_j_fallback(0, a), True)
+bessel_j1 = _bessel("bessel_j1", "j1", lambda a: _bessel_j_fallback(1, a), True)
+bessel_y0 = _bessel("bessel_y0", "y0", lambda a: _bessel_y_fallback(0, a), True)
+bessel_y1 = _bessel("bessel_y1", "y1", lambda a: _bessel_y_fallback(1, a), True)
+modified_bessel_k0 = _bessel("modified_bessel_k0", "k0", lambda a: _bessel_k_fallback(0, a, False))
+modified_bessel_k1 = _bessel("modified_bessel_k1", "k1", lambda a: _bessel_k_fallback(1, a, False))
+scaled_modified_bessel_k0 = _bessel("scaled_modified_bessel_k0", "k0e",
+                                    lambda a: _bessel_k_fallback(0, a, True))
+scaled_modified_bessel_k1 = _bessel("scaled_modified_bessel_k1", "k1e",
+                                    lambda a: _bessel_k_fallback(1, a, True))
 
 
 # ==== registration =========================================================================
@@ -874,3 +1140,6 @@ for _name in ("erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "logit"
 register(_polygamma_method, "polygamma", function=False)
 register_inplace(erf, erfc, erfinv, lgamma, digamma, logit, xlogy, i0, mvlgamma, igamma, igammac,
                  aliases=(("polygamma_", _polygamma_inplace_op),))
+# PyTorch also publishes these in-place variants as functions (``torch.exp_(x)``).
+for _name in ("erf_", "erfc_", "i0_", "logit_", "xlogy_"):
+    register(METHODS[_name], _name, method=False)

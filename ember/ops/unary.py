@@ -1,8 +1,10 @@
 """Unary elementwise math: exp/log family, powers and roots, trigonometric and hyperbolic
-functions, sigmoid/relu, abs/sign/rounding, and the fused derivative ops their rules use.
+functions (and their inverses), sinc, deg2rad/rad2deg, sigmoid/relu, abs/sign/sgn/positive,
+rounding (round with decimals, frac), angle, frexp, and the fused derivative ops their rules use.
 
 Contract: one entry per op via ``unary_op`` (forward, what the rule reads, the rule); integer
-inputs give the default float dtype where PyTorch does. JVPs are elementwise (see _jvp.py).
+inputs give the default float dtype where PyTorch does, and dtypes PyTorch's kernels reject
+raise its NotImplementedError. JVPs are elementwise (see _jvp.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,16 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ._jvp import elementwise
-from ._registry import float_data, node_class, record, record_multi, recording, register, wrap
+from ._registry import (
+    METHODS,
+    float_data,
+    node_class,
+    record,
+    record_multi,
+    recording,
+    register,
+    wrap,
+)
 from .inplace import register_inplace
 from .pointwise import _rg
 
@@ -345,10 +356,13 @@ negative = neg
 def _sign_np(a):
     if a.dtype.kind == "b":
         return a.copy()
-    out = np.sign(a)
+    out = np.asarray(np.sign(a))
     if a.dtype.kind in "fV":
-        # NOTE: PyTorch's sign of NaN is 0 (np.sign gives NaN).
-        out = np.where(np.isnan(out), 0, out).astype(a.dtype, copy=False)
+        # NOTE: PyTorch's sign of NaN is 0 (np.sign gives NaN); abs's backward runs this, so
+        # the common NaN-free case costs one scan.
+        nan = np.isnan(out)
+        if nan.any():
+            out[nan] = 0
     return out
 
 
@@ -526,3 +540,11 @@ register_inplace(neg, abs, exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqr
                           ("asinh_", _asinh_inplace), ("arcsinh_", _asinh_inplace),
                           ("acosh_", _acosh_inplace), ("arccosh_", _acosh_inplace),
                           ("atanh_", _atanh_inplace), ("arctanh_", _atanh_inplace)))
+# PyTorch also publishes these in-place variants as functions (``torch.exp_(x)``).
+for _name in ("abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+              "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "cos_", "cosh_",
+              "deg2rad_", "exp_", "exp2_", "expm1_", "fix_", "floor_", "frac_", "log_", "log10_",
+              "log1p_", "log2_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_",
+              "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_",
+              "trunc_"):
+    register(METHODS[_name], _name, method=False)

@@ -205,3 +205,171 @@ def test_conv_empty_batch(op, x_shape, kwargs):
         y = getattr(T.nn.functional, op)(x, w, **kwargs)
         return (y,) + T.autograd.grad((y * y).sum(), (x, w))
     same(fn)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T, F, x: F.max_unpool2d(x[..., :2, :2], T.full((2, 3, 2, 2), 40), 2),
+    lambda T, F, x: F.max_unpool2d(x[..., :2, :2], T.full((2, 3, 2, 1), 0), 2),
+    lambda T, F, x: F.max_unpool2d(x[..., :2, :2], T.full((2, 3, 2, 2), 0), 2,
+                                   output_size=(9, 9)),
+    lambda T, F, x: F.max_unpool2d(x[..., :2, :2], T.full((2, 3, 2, 2), 0.0), 2),
+])
+def test_unpool_errors(call):
+    same(lambda T: call(T, T.nn.functional, _r(T, 2, 3, 4, 4)))
+
+
+def test_unpool_roundtrip():
+    def fn(T):
+        x = T.tensor(np.random.default_rng(6).permutation(72).reshape(2, 4, 9) * 0.5,
+                     requires_grad=True)
+        out, idx = T.nn.functional.max_pool1d(x, 3, return_indices=True)
+        back = T.nn.functional.max_unpool1d(out, idx, 3, output_size=(9,))
+        return back, T.autograd.grad((back * back).sum(), x)
+    same(fn)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("upsample", dict(scale_factor=2)),
+    ("upsample", dict(size=(4, 5), mode="bilinear")),
+    ("upsample_nearest", dict(size=5)),
+    ("upsample_bilinear", dict(scale_factor=2)),
+])
+def test_upsample_deprecated(name, kwargs):
+    same(lambda T: getattr(T.nn.functional, name)(_r(T, 1, 2, 3, 3, requires_grad=True),
+                                                  **kwargs))
+
+
+def _F(T):
+    return T.nn.functional
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: _F(T).pad(_r(T, 2, 3, 5, requires_grad=True), (-1, 2), mode="reflect"),
+    lambda T: _F(T).pad(_r(T, 2, 3, 5, requires_grad=True), (-1, 2), mode="replicate"),
+    lambda T: _F(T).pad(_r(T, 2, 3, 5, requires_grad=True), (-1, 2), mode="circular"),
+    lambda T: _F(T).pad(T.tensor([[True, False]]), (1, 1)),
+    lambda T: _F(T).pad(T.tensor([[1, 2]]), (1, 1), value=2.7),
+    lambda T: _F(T).pad(_r(T, 3, 4, 5), (1, 2, 2, 1), mode="replicate"),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 4), size=(6,), mode="linear", align_corners=True),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 7, 7), scale_factor=0.4),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 4), scale_factor=2.5, mode="linear"),
+    lambda T: _F(T).interpolate(_r(T, 1, 1, 5, 5), scale_factor=(1.3, 0.7), mode="bilinear",
+                                recompute_scale_factor=True),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 4, 4, 4), scale_factor=2, mode="bilinear"),
+    lambda T: _F(T).interpolate(_r(T, 1, 2, 4), size=0),
+    lambda T: _F(T).max_pool1d(_r(T, 3, 6), 2),
+    lambda T: _F(T).max_pool2d(_r(T, 1, 3, 6, 6), 0),
+    lambda T: _F(T).avg_pool1d(_r(T, 1, 3, 6), 2, padding=2),
+    lambda T: _F(T).avg_pool2d(_r(T, 1, 1, 4, 4), 2, stride=()),
+    lambda T: _F(T).conv1d(_r(T, 1, 3, 6), _r(T, 2, 3)),
+    lambda T: _F(T).conv2d(_r(T, 1, 3, 6, 6), _r(T, 2, 3, 3, 3), _r(T, 2, 1)),
+    lambda T: _F(T).conv2d(_r(T, 1, 3, 6, 6), _r(T, 3, 3, 3, 3), groups=0),
+    lambda T: _F(T).conv2d(_r(T, 1, 3, 6, 6), _r(T, 3, 3, 3, 3), dilation=0),
+    lambda T: _F(T).conv1d(_r(T, 2, 2, 7), _r(T, 3, 2, 3), padding="same", dilation=2),
+    lambda T: _F(T).conv_transpose2d(_r(T, 2, 3, 3), _r(T, 2, 3, 2, 2), stride=2),
+    lambda T: _F(T).conv_transpose2d(_r(T, 1, 4, 3, 3), _r(T, 4, 1, 3, 3), groups=2, stride=2,
+                                     output_padding=1),
+    lambda T: _F(T).unfold(T.ones(2, 3, 4, 4), 2, stride=2),
+    lambda T: _F(T).fold(_r(T, 2, 7, 5), (6, 6), 2),
+    lambda T: _F(T).fold(_r(T, 1, 8, 12), (5, 5), 2, dilation=2, stride=1),
+    lambda T: _F(T).adaptive_avg_pool2d(_r(T, 1, 3, 4), (5, 6)),
+])
+def test_edge_cases(call):
+    same(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: T.pixel_shuffle(_r(T, 2, 8, 3, 3), 3),
+    lambda T: T.pixel_shuffle(_r(T, 4, 3), 2),
+    lambda T: T.pixel_shuffle(_r(T, 2, 8, 3, 3), 0),
+    lambda T: T.pixel_unshuffle(_r(T, 2, 8, 3, 4), 2),
+    lambda T: T.pixel_unshuffle(_r(T, 2, 8, 4, 3), 2),
+    lambda T: T.pixel_unshuffle(_r(T, 2, 8, 4, 4, requires_grad=True), 2),
+])
+def test_pixel_shuffle_oracle(call):
+    same(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: _F(T).affine_grid(_r(T, 2, 3, 3), (2, 3, 4, 5), align_corners=False),
+    lambda T: _F(T).affine_grid(_r(T, 2, 2, 3), (2, 3, 4), align_corners=False),
+    lambda T: _F(T).affine_grid(_r(T, 2, 2, 3), (2, 3, 0, 5), align_corners=False),
+    lambda T: _F(T).affine_grid(_r(T, 3, 2, 3), (2, 3, 4, 5), align_corners=False),
+    lambda T: _F(T).affine_grid(T.ones(2, 2, 3, dtype=T.int64), (2, 3, 4, 5)),
+    lambda T: _F(T).affine_grid(_r(T, 1, 2, 3), (1, 1, 1, 3), align_corners=False),
+    lambda T: _F(T).affine_grid(_r(T, 1, 2, 3, requires_grad=True), (1, 1, 2, 3)),
+])
+def test_affine_grid_oracle(call):
+    same(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: _F(T).grid_sample(_r(T, 2, 3, 4, 5), _r(T, 2, 3, 6, 1), align_corners=False),
+    lambda T: _F(T).grid_sample(_r(T, 2, 3, 4, 5), _r(T, 1, 3, 6, 2), align_corners=False),
+    lambda T: _F(T).grid_sample(_r(T, 2, 3, 4, 5), _r(T, 2, 3, 6, 2), mode="foo"),
+    lambda T: _F(T).grid_sample(_r(T, 2, 3, 4, 5), _r(T, 2, 3, 6, 2), padding_mode="foo"),
+    lambda T: _F(T).grid_sample(_r(T, 3, 4, 5), _r(T, 2, 3, 6, 2), align_corners=False),
+    lambda T: _F(T).grid_sample(_r(T, 1, 2, 4, 5, requires_grad=True),
+                                _r(T, 1, 3, 6, 2, seed=1)),
+    lambda T: _F(T).grid_sample(_r(T, 1, 1, 1, 1), _r(T, 1, 2, 2, 2, seed=1),
+                                padding_mode="reflection", align_corners=True),
+    lambda T: _F(T).grid_sample(_r(T, 1, 1, 2, 2, 2), _r(T, 1, 2, 2, 2, 3, seed=1),
+                                mode="bicubic", align_corners=True),
+    lambda T: _F(T).grid_sample(_r(T, 1, 2, 3, 3), _r(T, 1, 2, 2, 2, seed=1),
+                                mode="bicubic", padding_mode="border", align_corners=False),
+])
+def test_grid_sample_oracle(call):
+    same(call)
+
+
+def test_affine_grid_then_grid_sample_double_backward():
+    def fn(T):
+        x = _r(T, 1, 2, 4, 5, requires_grad=True)
+        theta = T.tensor([[[0.9, 0.2, 0.1], [-0.1, 1.1, -0.2]]], dtype=T.float64,
+                         requires_grad=True)
+        grid = T.nn.functional.affine_grid(theta, (1, 2, 3, 3), align_corners=False)
+        out = T.nn.functional.grid_sample(x, grid, align_corners=False)
+        gx, gt = T.autograd.grad((out * out).sum(), (x, theta), create_graph=True)
+        return (out,) + T.autograd.grad((gx * gx).sum() + (gt * gt).sum(), (x, theta))
+    same(fn, rtol=1e-6, atol=1e-8)
+
+
+def test_max_unpool3d_roundtrip_and_error():
+    def fn(T):
+        x = T.tensor(np.random.default_rng(7).permutation(128).reshape(1, 2, 4, 4, 4) * 0.5,
+                     requires_grad=True)
+        out, idx = T.nn.functional.max_pool3d(x, 2, return_indices=True)
+        back = T.nn.functional.max_unpool3d(out, idx, 2)
+        return back, T.autograd.grad((back * back).sum(), x)
+    same(fn)
+    same(lambda T: T.nn.functional.max_unpool3d(_r(T, 1, 2, 2, 2, 2),
+                                                T.full((1, 2, 2, 2, 2), 4300), 2))
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.interpolate(x, size=3),
+    lambda F, x: F.interpolate(x[0], size=3),
+    lambda F, x: F.interpolate(x, size=3, mode="bilinear"),
+    lambda F, x: F.interpolate(x[0], size=3, mode="linear"),
+    lambda F, x: F.interpolate(x, size=3, mode="bicubic"),
+    lambda F, x: F.pad(x, (1, 1, 1, 1), mode="reflect"),
+    lambda F, x: F.pad(x, (1, 1, 1, 1), mode="replicate"),
+    lambda F, x: F.pad(x, (1, 1, 1, 1), mode="circular"),
+    lambda F, x: F.pixel_shuffle(x.reshape(2, 12, 2, 2), 2),
+    lambda F, x: F.max_pool2d(x, 2, return_indices=True),
+    lambda F, x: F.adaptive_max_pool2d(x, 2),
+    lambda F, x: F.unfold(x, 2),
+    lambda F, x: F.fold(x.reshape(2, 12, 4), (3, 3), 2),
+])
+def test_integer_input(call):
+    same(lambda T: call(T.nn.functional, T.arange(2 * 3 * 4 * 4).reshape(2, 3, 4, 4)))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(size=(3, 4), mode="bilinear"), dict(size=(10, 12), mode="bilinear"),
+    dict(size=(4, 5), mode="bicubic", align_corners=True), dict(size=(3, 14), mode="bicubic"),
+    dict(size=(3, 4), mode="nearest"),
+])
+def test_interpolate_antialias(kwargs):
+    same(lambda T: T.nn.functional.interpolate(_r(T, 1, 2, 7, 9, requires_grad=True),
+                                               antialias=True, **kwargs))

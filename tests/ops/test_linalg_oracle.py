@@ -57,6 +57,15 @@ def test_inplace_products():
     lambda T: T.cross(_t(T, 3, 2), _t(T, 3, 2), dim=1),
     lambda T: T.einsum("ij,jk->ik", _t(T, 3, 3), _t(T, 2, 2)),
     lambda T: T.einsum("ij->ik", _t(T, 3, 3)),
+    lambda T: T.einsum("ij,jk", _t(T, 3, 3)),
+    lambda T: T.einsum("ij", _t(T, 3, 3), _t(T, 3, 3)),
+    lambda T: T.einsum("i1", _t(T, 3, 3)),
+    lambda T: T.einsum("ij->ii", _t(T, 3, 3)),
+    lambda T: T.einsum("ijk", _t(T, 3, 3)),
+    lambda T: T.einsum("...ijk", _t(T, 3, 3)),
+    lambda T: T.einsum("ii", _t(T, 2, 3)),
+    lambda T: T.einsum("ij"),
+    lambda T: T.einsum("i.j", _t(T, 3, 3)),
     lambda T: T.diagonal(_t(T, 3, 3), 0, 0, 0),
     lambda T: T.diagonal(_t(T, 3, 3), 0, 0, 2),
     lambda T: T.linalg.multi_dot([_t(T, 3, 3)]),
@@ -88,7 +97,10 @@ def test_matmul_grad_fns():
                     T.matmul(_t(T, 2, 3, rg=True), _t(T, 2, 3, 2)),
                     T.matmul(_t(T, 2, 3), _t(T, 2, 3, 2, rg=True)),
                     T.matmul(_t(T, 2, 2, 3, rg=True), _t(T, 3)),
-                    T.matmul(_t(T, 2, 3, 4).transpose(0, 1), _t(T, 4, 2, rg=True))))
+                    T.matmul(_t(T, 2, 3, 4).transpose(0, 1), _t(T, 4, 2, rg=True)),
+                    T.matmul(_t(T, 1, 2, 3, rg=True), _t(T, 4, 3, 2, rg=True)),
+                    T.matmul(_t(T, 4, 2, 3), _t(T, 1, 3, 2, rg=True)),
+                    T.matmul(_t(T, 0, 3, rg=True), _t(T, 3, 2))))
 
 
 def test_diagonal_is_a_view():
@@ -325,6 +337,19 @@ def _o(T, *shape, dtype=_F):
     lambda T: T.linalg.norm(_o(T, 3), "fro"),
     lambda T: T.linalg.matrix_norm(_o(T, 2, 2), dtype=T.float64),
     lambda T: T.linalg.matrix_norm(_o(T, 2, 2), dim=(0, 0)),
+    lambda T: T.outer(_o(T, 2), _o(T, 2, 2)),
+    lambda T: T.outer(_o(T, 2, 2), _o(T, 2)),
+    lambda T: T.addmm(_o(T, 3, 3), _o(T, 2, 2), _o(T, 2, 2)),
+    lambda T: T.addmm(_o(T, 3), _o(T, 2, 2), _o(T, 2, 2)),
+    lambda T: T.addmm(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L),
+                      alpha=2),
+    lambda T: T.trace(_o(T, 2, 2, dtype="bool")),
+    lambda T: T.trace(_o(T, 2, 2, dtype="int32")),
+    lambda T: T.tril(_o(T, 2, 2, dtype="bool")),
+    lambda T: T.diag(_o(T, 2, dtype="bool")),
+    lambda T: T.kron(T.tensor(2.0), T.tensor(3.0)),
+    lambda T: T.inner(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L)),
+    lambda T: T.mv(_o(T, 2, 2, dtype=_L), _o(T, 2, dtype=_L)),
 ])
 def test_dtypes_and_edge_cases(case):
     same(case)
@@ -388,4 +413,158 @@ def test_cond(case):
     lambda T: type(T.lu_unpack(*T.linalg.lu_factor(_pd(T)))).__name__,
 ])
 def test_lu(case):
+    same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.linalg.tensorinv(_t(T, 2, 3, 6), ind=0),
+    lambda T: T.linalg.tensorinv(_t(T, 2, 3, 4), ind=1),
+    lambda T: T.linalg.tensorsolve(_t(T, 2, 3, 5), _t(T, 2, 3)),
+    lambda T: T.triangular_solve(_t(T, 3), _t(T, 3, 3)),
+    lambda T: type(T.triangular_solve(_t(T, 3, 1), _t(T, 3, 3))).__name__,
+])
+def test_tensor_and_triangular(case):
+    same(case)
+
+
+def test_vander_and_chain_matmul():
+    same(lambda T: (T.linalg.vander(T.tensor([1, 2, 3])), T.linalg.vander(T.tensor([1.0, 2.0]),
+                                                                          N=3)))
+    same(lambda T: T.linalg.vander(T.tensor([1.0]), N=1))
+    same(lambda T: T.linalg.vander(T.tensor(1.0)))
+    same(lambda T: T.chain_matmul(_t(T, 2, 2, rg=True)), warnings_too=False)
+
+
+def test_torch_lu_forms():
+    def fn(T):
+        a = _pd(T)
+        r = T.lu(a, get_infos=True)
+        lu, piv = a.lu()
+        return (type(T.lu(a)).__name__, type(r).__name__, r[2], lu, piv,
+                _t(T, 3, 2).lu_solve(lu, piv))
+    same(fn)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.cholesky(-T.eye(2)),
+    lambda T: T.cholesky(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.cholesky(_o(T, 3)),
+    lambda T: T.inverse(T.zeros(2, 2)),
+    lambda T: T.det(_o(T, 2, 3)),
+    lambda T: T.logdet(_o(T, 2, 3)),
+    lambda T: T.slogdet(_o(T, 2, 3)),
+    lambda T: T.matrix_exp(_o(T, 2, 3)),
+    lambda T: T.matrix_power(_o(T, 2, 3), 2),
+    lambda T: T.pinverse(_o(T, 3)),
+    lambda T: T.svd(_o(T, 3)),
+])
+def test_older_forms_errors(case):
+    same(case, warnings_too=False)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.linalg.householder_product(_t(T, 2, 3), _t(T, 2)),
+    lambda T: T.linalg.householder_product(_t(T, 3, 2), _t(T, 3)),
+    lambda T: T.linalg.householder_product(_t(T, 2, 3, 2), _t(T, 3, 2)),
+    lambda T: T.linalg.householder_product(_t(T, 3, 2).float(), _t(T, 2)),
+    lambda T: T.linalg.householder_product(_t(T, 3), _t(T, 2)),
+    lambda T: T.linalg.householder_product(_t(T, 3, 2, rg=True), _t(T, 0)),
+])
+def test_householder_product(case):
+    same(case)
+
+
+def test_geqrf():
+    def fn(T):
+        a = _t(T, 4, 3, rg=True)
+        r = T.geqrf(a)
+        q = T.linalg.householder_product(*r)
+        return type(r).__name__, r.a, r.tau, q
+    same(fn)
+    same(lambda T: T.geqrf(_t(T, 3, 3, rg=True)).a.sum().backward())
+    same(lambda T: T.geqrf(_t(T, 3)))
+
+
+def test_out_arguments():
+    def fn(T):
+        a = _pd(T)
+        inv, det, sol = T.empty(3, 3, dtype=T.float64), T.empty(0, dtype=T.float64), T.empty(
+            3, dtype=T.float64)
+        q, r = T.empty(3, 3, dtype=T.float64), T.empty(3, 3, dtype=T.float64)
+        res = T.linalg.qr(a, out=(q, r))
+        td = T.empty(2, 2, dtype=T.float64)
+        return (T.linalg.inv(a, out=inv), inv, T.linalg.det(a, out=det), det,
+                T.linalg.solve(a, _t(T, 3), out=sol), sol, q, r,
+                res[0] is q, T.tensordot(_t(T, 2, 3), _t(T, 3, 2), 1, out=td), td)
+    same(fn)
+    same(lambda T: T.linalg.inv(_pd(T).requires_grad_(), out=T.empty(3, 3, dtype=T.float64)))
+    same(lambda T: T.linalg.inv(_pd(T), out=T.empty(2, 2, dtype=T.float64)))
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.ormqr(_t(T, 4, 3), _t(T, 2), _t(T, 4, 2)),
+    lambda T: T.ormqr(_t(T, 4, 3), _t(T, 2), _t(T, 2, 4), left=False, transpose=True),
+    lambda T: T.ormqr(_t(T, 4, 3), _t(T, 2), _t(T, 3, 2)),
+    lambda T: T.ormqr(_t(T, 3), _t(T, 2), _t(T, 4, 2)),
+    lambda T: T.ormqr(_t(T, 4, 3), _t(T, 2), _t(T, 4)),
+    lambda T: (lambda r: T.ormqr(r.a, r.tau, T.eye(4, dtype=T.float64)))(T.geqrf(_t(T, 4, 3))),
+    lambda T: _t(T, 4, 3).ormqr(_t(T, 3), _t(T, 4, 2), transpose=True),
+])
+def test_ormqr(case):
+    same(case)
+
+
+def test_ex_forms_report_failures():
+    def fn(T):
+        s = T.tensor([[1.0, 2.0], [2.0, 4.0]])
+        inv = T.linalg.inv_ex(T.stack([T.eye(2), s]))
+        chol = T.linalg.cholesky_ex(T.stack([T.eye(2), T.tensor([[1.0, 2.0], [2.0, 1.0]])]))
+        sol = T.linalg.solve_ex(T.stack([T.eye(2), s]), T.ones(2, 2))
+        # the failed elements' values are LAPACK's partial results: compare what NumPy
+        # reproduces exactly
+        return inv.info, inv.inverse[0], chol.info, chol.L, sol.info, sol.result[0]
+    same(fn)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.linalg.inv_ex(T.tensor([[1.0, 2.0], [2.0, 4.0]]), check_errors=True),
+    lambda T: T.linalg.cholesky_ex(-T.eye(2), check_errors=True),
+    lambda T: T.linalg.solve_ex(T.tensor([[1.0, 2.0], [2.0, 4.0]]), T.ones(2),
+                                check_errors=True),
+])
+def test_ex_forms_check_errors(case):
+    same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.block_diag(),
+    lambda T: T.block_diag(_o(T, 2, dtype=_L)),
+    lambda T: T.block_diag(_o(T, 2, 3), T.tensor(2.0, dtype=T.float64), _o(T, 2, dtype=_L)),
+    lambda T: T.block_diag(_o(T, 2, 2, 2)),
+    lambda T: (lambda a, b: (T.block_diag(a, b),) + T.autograd.grad(
+        T.block_diag(a, b).sum(), (a, b)))(_t(T, 0, 2, rg=True), _t(T, 2, 1, rg=True)),
+    lambda T: (T.tril_indices(0, 3), T.triu_indices(3, 2, dtype=T.int32), T.tril_indices(3, 3, -5)),
+    lambda T: T.tril_indices(3, 3, dtype=T.float32),
+    lambda T: T.tril_indices(-1, 3),
+])
+def test_block_diag_and_indices(case):
+    same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.logdet(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.cholesky_solve(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L)),
+    lambda T: T.cholesky_inverse(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.matrix_rank(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.cond(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.lu_factor(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.solve_triangular(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L),
+                                        upper=True),
+    lambda T: T.linalg.householder_product(_o(T, 2, 2, dtype=_L), _o(T, 2, dtype=_L)),
+    lambda T: T.linalg.vecdot(_o(T, 2, 2, dtype=_L), _o(T, 2, 2, dtype=_L)),
+    lambda T: T.geqrf(_o(T, 2, 2, dtype=_L)),
+    lambda T: T.ormqr(_o(T, 2, 2, dtype=_L), _o(T, 2, dtype=_L), _o(T, 2, 2, dtype=_L)),
+    lambda T: T.linalg.svdvals(_o(T, 2, 2, dtype=_L)),
+])
+def test_integer_inputs(case):
     same(case)

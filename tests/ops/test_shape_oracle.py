@@ -49,6 +49,7 @@ VIEWS = {
     "split_with_sizes": lambda x: x.split_with_sizes([1, 2])[1],
     "repeat_interleave": lambda x: x.repeat_interleave(2, 0),
     "unfold": lambda x: x.unfold(1, 2, 1),
+    "adjoint": lambda x: x.adjoint(),
 }
 
 
@@ -71,6 +72,8 @@ COPIES = {
     "index_select": lambda x: x.index_select(0, x[0, :1].detach().long() * 0),
     "masked_select": lambda x: x.masked_select(x > 0),
     "take": lambda x: x.take(x[0, :2].detach().long() * 0),
+    "unsafe_split": lambda x: x.unsafe_split(2)[0],
+    "unsafe_chunk": lambda x: x.unsafe_chunk(2, 1)[1],
     "narrow_copy": lambda x: x.narrow_copy(0, 0, 1),
     "select_scatter": lambda x: x.select_scatter(x[0], 0, 0),
     "clone": lambda x: x.clone(),
@@ -198,6 +201,37 @@ ERRORS = {
     "unfold_neg_size": lambda T: _x(T, 3, 4).unfold(1, -1, 1),
     "unfold_0d": lambda T: _x(T).unfold(0, 2, 1),
     "broadcast_tensors": lambda T: T.broadcast_tensors(_x(T, 3), _x(T, 2)),
+    "adjoint_1d": lambda T: _x(T, 3).adjoint(),
+    "diagonal_scatter_size": lambda T: T.diagonal_scatter(_x(T, 3, 3), _x(T, 3), 1),
+    "unravel_index": lambda T: (T.unravel_index(T.tensor([4, 11, 12, -1]), (3, 4)),
+                                T.unravel_index(T.tensor(5), (3, 4)),
+                                T.unravel_index(T.tensor([[1, 2]]), 4),
+                                T.unravel_index(T.tensor([1], dtype=T.int32), (3, 4))),
+    "unravel_index_float": lambda T: T.unravel_index(T.tensor([1.0]), (3, 4)),
+    "unravel_index_neg_shape": lambda T: T.unravel_index(T.tensor([1]), (3, -4)),
+    "index_select_0d_many": lambda T: _x(T).index_select(0, T.tensor([0, 0])),
+    "movedim_0d": lambda T: _x(T).movedim(1, 0),
+    "unbind_0d_neg": lambda T: _x(T).unbind(-1),
+    "split_0d": lambda T: _x(T).split(1),
+    "roll_0d_dim": lambda T: _x(T).roll(1, 1),
+    "narrow_start_oob": lambda T: _x(T, 0, 2).narrow(0, 2, 1),
+    "flatten_0d_dim": lambda T: _x(T).flatten(1),
+    "rot90_same_neg": lambda T: _x(T, 3, 2).rot90(1, (-2, -2)),
+    "getitem_int_oob_after_ellipsis": lambda T: _x(T, 3, 4, 2)[..., 2],
+    "getitem_int_oob_pos": lambda T: _x(T, 3, 4, 2)[0, ..., 5],
+    "getitem_tensor_oob_pos": lambda T: _x(T, 3, 4, 2)[T.tensor([0]), ..., T.tensor([5])],
+    "getitem_int_before_mask": lambda T: _x(T, 3, 4, 2)[..., T.tensor([True, False, True]), 2],
+    "repeat_interleave_float_repeats": lambda T: _x(T, 2).repeat_interleave(T.tensor([]), 0),
+    "repeat_interleave_float_match": lambda T: _x(T, 0).repeat_interleave(T.tensor([]), 0),
+    "repeat_interleave_0d_tensor": lambda T: _x(T).repeat_interleave(T.tensor([2]), 0),
+    "index_add_1d_oob": lambda T: _x(T, 3).index_add(0, T.tensor([5]), _x(T, 1)),
+    "index_add_0d_oob": lambda T: _x(T).index_add(0, T.tensor([1]), _x(T)),
+    "take_along_dim_0d": lambda T: _x(T).take_along_dim(T.tensor(0), -1),
+    "put_into_empty": lambda T: _x(T, 0).put(T.tensor([0]), _x(T, 1)),
+    "unique_dim_unselected_empty": lambda T: T.zeros(2, 0, 0).unique(dim=0),
+    "unique_consecutive_two_empty": lambda T: T.unique_consecutive(T.zeros(1, 0, 0), dim=1),
+    "unique_dim_other_empty": lambda T: T.zeros(0, 1, 2).unique(dim=2),
+    "getitem_first_bad_index": lambda T: _x(T, 3, 4, 2)[None, 0, ..., T.tensor([-1, -3, 2])],
     "put_count": lambda T: _x(T, 3, 4).put(T.tensor([0, 1]), _x(T, 3)),
 }
 
@@ -457,7 +491,7 @@ def _e(T, *s, grad=False):
 
 EDGES = {
     "squeeze_non1": lambda T: _e(T, 2, 3).squeeze(0),
-    "squeeze_tuple": lambda T: _e(T, 1, 3,1).squeeze((0,1)),
+    "squeeze_tuple": lambda T: _e(T, 1, 3, 1).squeeze((0,1)),
     "squeeze_0d": lambda T: _e(T).squeeze(0),
     "squeeze_0d_bad": lambda T: _e(T).squeeze(1),
     "unsqueeze_0d": lambda T: _e(T).unsqueeze(-1),
@@ -488,11 +522,11 @@ EDGES = {
     "movedim_dup": lambda T: _e(T, 2, 3).movedim((0,0),(1,0)),
     "movedim_len": lambda T: _e(T, 2, 3).movedim((0,1),(1,)),
     "transpose_0d": lambda T: _e(T).transpose(0,-1),
-    "permute_list": lambda T: _e(T, 2, 3,4).permute([2,0,1]),
-    "permute_neg": lambda T: _e(T, 2, 3,4).permute(-1,0,1),
-    "t_3d": lambda T: _e(T, 2, 3,4).t(),
+    "permute_list": lambda T: _e(T, 2, 3, 4).permute([2,0,1]),
+    "permute_neg": lambda T: _e(T, 2, 3, 4).permute(-1,0,1),
+    "t_3d": lambda T: _e(T, 2, 3, 4).t(),
  "T_0d": lambda T: _e(T).T,
- "mT": lambda T: _e(T, 2, 3,4).mT,
+ "mT": lambda T: _e(T, 2, 3, 4).mT,
  "mT_1d": lambda T: _e(T, 3).mT,
     "view_dtype": lambda T: _e(T, 2).view(T.int64),
     "view_neg": lambda T: _e(T, 2, 3).view(-1),
@@ -517,8 +551,8 @@ EDGES = {
     "getitem_neg_slice": lambda T: _e(T, 5)[-3:-1],
     "getitem_bool_list": lambda T: _e(T, 3)[[True,False,True]],
     "getitem_mask_2d": lambda T: _e(T, 2, 3)[T.tensor([[True,False,True],[False,False,True]])],
-    "getitem_tensor_slices_sep": lambda T: _e(T, 2, 3,4)[T.tensor([0,1]), :, T.tensor([1,2])],
-    "getitem_int_tensor_int": lambda T: _e(T, 2, 3,4)[0, :, T.tensor([1,2])],
+    "getitem_tensor_slices_sep": lambda T: _e(T, 2, 3, 4)[T.tensor([0,1]), :, T.tensor([1,2])],
+    "getitem_int_tensor_int": lambda T: _e(T, 2, 3, 4)[0, :, T.tensor([1,2])],
     "getitem_int32": lambda T: _e(T, 3)[T.tensor([0,2],dtype=T.int32)],
     "getitem_uint8": lambda T: _e(T, 3)[T.tensor([1,0,1],dtype=T.uint8)],
     "getitem_tuple_of_lists": lambda T: _e(T, 3, 3)[([0,1],[1,2])],
@@ -539,6 +573,15 @@ EDGES = {
     "split_sizes_tensor_list": lambda T: _e(T, 4).split((2,2)),
     "unbind_neg": lambda T: _e(T, 2, 3).unbind(-1),
     "chunk_dim": lambda T: _e(T, 2, 5).chunk(2, dim=1),
+    "keyword_sizes": lambda T: (T.reshape(_e(T, 2, 3), shape=(3, 2)),
+                                _e(T, 2, 3).reshape(shape=(6,)), _e(T, 2, 3).view(size=(3, 2)),
+                                _e(T, 2).view(dtype=T.int64), T.permute(_e(T, 2, 3), dims=(1, 0)),
+                                _e(T, 2, 3).permute(dims=[1, 0]), T.flip(_e(T, 2, 3), dims=(0,)),
+                                _e(T, 2, 3).flip(dims=[1]), _e(T, 1, 3).expand(size=(2, 3)),
+                                _e(T, 2).repeat(repeats=(2, 1)), T.tile(_e(T, 2), dims=(2,))),
+    "keyword_unknown": lambda T: _e(T, 2, 3).reshape(size=(6,)),
+    "tile_varargs": lambda T: (_e(T, 2).tile(2, 2), _e(T, 2).tile(3), T.tile(_e(T, 2), [2])),
+    "repeat_list": lambda T: (_e(T, 2).repeat([2, 1]), _e(T, 2).repeat(T.Size([3]))),
     "roll_0d": lambda T: _e(T).roll(1),
     "roll_empty": lambda T: _e(T, 0).roll(1),
     "flip_0d": lambda T: _e(T).flip(0),
@@ -610,6 +653,8 @@ INTERPLAY = {
     "setitem_int_tensor": _run(lambda T, x: _set(x * 1, (1, T.tensor([0, 3])), x[2, :2] * 2)),
     "setitem_none": _run(lambda T, x: _set(x * 1, (None, 0), 1.0)),
     "setitem_ellipsis_list": _run(lambda T, x: _set(x * 1, (..., [1, 1]), x[:, 0:1] * 1)),
+    "unsafe_chunk_inplace_ok": _run(lambda T, x: (lambda y: (y.unsafe_chunk(2)[1].mul_(3), y)[1])(
+        x * 1)),
     "tensor_split_inplace_ok": _run(lambda T, x: _then(
         x * 1, lambda y: y.tensor_split(2)[0].mul_(3))),
     "index_put_leaf_err": lambda T: _e(T, 3, grad=True).index_put_(
@@ -622,6 +667,7 @@ INTERPLAY = {
     "setitem_int_on_int": lambda T: _set(T.arange(3), 0, 2.7),
     "setitem_list_scalar": lambda T: _set(T.arange(3), [0, 0], 2),
     "setitem_basic_casts": lambda T: _set(_e(T, 3), 1, T.tensor(2.5)),
+    "setitem_advanced_0d_casts": _run(lambda T, x: _set(x * 1, x > 0, T.tensor(1.0))),
     "setitem_advanced_no_cast": lambda T: _set(_e(T, 3), [1], T.tensor([2.5])),
     "split_inplace_err": lambda T: (_e(T, 4, grad=True) * 1).split(2)[0].add_(1),
     "unbind_inplace_err": lambda T: (_e(T, 4, grad=True) * 1).unbind()[0].add_(1),
@@ -786,3 +832,107 @@ DTYPES = {
 @pytest.mark.parametrize("name", DTYPES)
 def test_dtypes_and_index_checks(name):
     same(DTYPES[name])
+
+
+# ---- setitem forms and getitem keys mixing basic and advanced parts ----
+
+KEYS = {
+    "set_list_value": lambda T: _set(_e(T, 2, 3), 0, [1., 2., 3.]),
+    "set_np_value": lambda T: _set(_e(T, 2, 3), 0, np.array([1., 2., 3.])),
+    "set_adv_list_value": lambda T: _set(_e(T, 2, 3), [0, 1], 5),
+    "set_mask_bcast": lambda T: _set(_e(T, 2, 3), _e(T, 2, 3) > 0, T.tensor(7.0, dtype=T.float64)),
+    "set_0d_ellipsis": lambda T: _set(_e(T), ..., 4.0),
+    "set_0d_none": lambda T: _set(_e(T), None, 4.0),
+    "set_bool_true": lambda T: _set(_e(T, 3), True, 4.0),
+    "set_shape_mismatch": lambda T: _set(_e(T, 2, 3), 0, T.ones(2, dtype=T.float64)),
+    "set_adv_shape_mismatch": lambda T: _set(_e(T, 2, 3), [0, 1], T.ones(2, dtype=T.float64)),
+    "set_int_tensor_idx": lambda T: _set(_e(T, 3), T.tensor(1), 9.0),
+    "set_slice_tensor_val_grad": _run(lambda T, x: _set(x * 1, slice(0, 2), x[1:] * 2)),
+    "set_int_into_bool": lambda T: _set(T.zeros(3, dtype=T.bool), 0, 1),
+    "set_float_into_int_adv": lambda T: _set(T.arange(3), [1], 2.9),
+    "set_neg_step": lambda T: _set(_e(T, 3), slice(None, None, -1), 1.0),
+    "set_oob": lambda T: _set(_e(T, 3), 3, 1.0),
+    "set_adv_oob": lambda T: _set(_e(T, 3), [3], 1.0),
+    "set_complex_key": lambda T: _set(_e(T, 2, 3, 4), (0, ..., [1, 2], None), 1.0),
+    "get_complex_key": lambda T: _e(T, 2, 3, 4)[1, ..., [1, 2], None],
+    "get_adv_bool_and_int_tensor": lambda T: _e(T, 2, 3)[T.tensor([True, False]), T.tensor([2])],
+    "get_two_masks": lambda T: _e(T, 2, 3)[T.tensor([True, True]), T.tensor([True, False, True])],
+    "get_idx_tensor_2d_slice": lambda T: _e(T, 3, 4)[T.tensor([[0, 1], [2, 0]]), 1:3],
+    "get_full_slice_tuple": lambda T: _e(T, 3, 2, grad=True)[(slice(None, 3, 1),)] * 1,
+    "get_bare_full_slice": lambda T: _e(T, 3, 2, grad=True)[:3] * 1,
+    "get_neg_start_slice": lambda T: _e(T, 3, 2, grad=True)[(slice(-3, None),)] * 1,
+    "get_skip_full_slice": lambda T: _e(T, 3, 2, grad=True)[1, 0:2:1] * 1,
+    "set_full_key_fills": _run(lambda T, x: _set(x * 1, (slice(None), ...), -1.0)),
+    "set_full_key_tensor": _run(lambda T, x: _set(x * 1, slice(None), x[0, 0] * 2)),
+    "set_adv_full_basic": _run(lambda T, x: _set(x * 1, ([1, 0], slice(0, 4, 1)), -1.0)),
+    "mask_error_view_shape": lambda T: _e(T, 3, 4, 2)[..., T.tensor([True, False, True]), None],
+    "index_shapes_mismatch": lambda T: _e(T, 3, 4, 2)[-2, [3, -2], T.tensor([False, False])],
+    "index_put_shapes_mismatch": lambda T: _e(T, 3, 4).index_put_(
+        (T.tensor([0, 1]), T.tensor([0, 1, 2])), T.tensor(1.0, dtype=T.float64)),
+    "movedim_0d_alias": lambda T: _e(T, grad=True).movedim(0, -1) * 1,
+    "split_empty_dim": lambda T: _e(T, 1, 0).split(1, 1),
+    "cat_empty_grads": _run(lambda T, x: T.cat([x, x[:0] * 2, T.zeros(0) * x.sum()], 0)),
+    "roll_empty_any_dims": _run(lambda T, x: x[:0].roll((4, 3), (0, -2)) * 1),
+    "index_add_into_empty": lambda T: _e(T, 0, 1, 3).index_add(0, T.tensor([0, 0]),
+                                                               _e(T, 2, 1, 3)),
+    "index_copy_empty_source": lambda T: _e(T, 0, 3, 0).index_copy(2, T.tensor([0]),
+                                                                   _e(T, 0, 3, 1)),
+    "index_fill_empty": lambda T: _e(T, 0, 0).index_fill(0, T.tensor([0]), 1.0),
+    "unique_dim_selected_empty": lambda T: T.unique(T.zeros(0, 1, dtype=T.int64), dim=0,
+                                                    return_inverse=True, return_counts=True),
+    "unique_consecutive_selected_empty": lambda T: T.unique_consecutive(
+        T.zeros(0, 3), dim=0, return_counts=True),
+    "get_leading_none_adv": lambda T: _e(T, 3, 4)[None, [0, 2]],
+    "get_adv_sep_none": lambda T: _e(T, 3, 4, 2)[[0, 1], None, [1, 0]],
+}
+
+
+@pytest.mark.parametrize("name", KEYS)
+def test_keys(name):
+    same(KEYS[name])
+
+
+# ---- which names exist as functions and as methods ----
+
+NAMES = ("gather scatter scatter_add scatter_reduce index_select index_add index_copy index_fill "
+         "index_reduce masked_scatter masked_select take take_along_dim put nonzero argwhere "
+         "unique unique_consecutive flip fliplr flipud roll rot90 tile repeat repeat_interleave "
+         "dstack column_stack tensor_split hsplit vsplit dsplit cat concat concatenate stack "
+         "hstack vstack row_stack split chunk unbind narrow narrow_copy select select_scatter "
+         "slice_scatter diagonal_scatter index_put index_put_ reshape flatten unflatten permute "
+         "transpose swapaxes swapdims movedim moveaxis squeeze unsqueeze broadcast_to "
+         "broadcast_tensors clone atleast_1d atleast_2d atleast_3d unravel_index adjoint t "
+         "split_with_sizes unsafe_split unsafe_chunk unsafe_split_with_sizes view view_as "
+         "reshape_as expand expand_as contiguous sum_to_size unfold scatter_ scatter_add_ "
+         "scatter_reduce_ index_add_ index_copy_ index_fill_ index_reduce_ masked_scatter_ put_ "
+         "t_ transpose_ squeeze_ unsqueeze_ swapaxes_ swapdims_ ravel").split()
+
+
+def test_function_and_method_names():
+    same(lambda T: {n: (hasattr(T, n), hasattr(T.Tensor, n)) for n in NAMES})
+
+
+# ---- key types: numpy, ranges, lists read as tuples, 0-dim tensors and bools ----
+
+KEY_TYPES = {
+    "bool_tensor_0d": lambda T: _e(T, 3)[T.tensor(True)],
+    "bool_tensor_0d_false": lambda T: _e(T, 3)[T.tensor(False)],
+    "np_bool": lambda T: _e(T, 3)[np.True_],
+    "np_int_array": lambda T: _e(T, 3)[np.array([0, 2])],
+    "np_bool_array": lambda T: _e(T, 3)[np.array([True, False, True])],
+    "list_of_tensors": lambda T: _e(T, 3, 3)[[T.tensor(0), T.tensor(1)]],
+    "nested_list": lambda T: _e(T, 3, 3)[[[0, 1], [1, 2]]],
+    "tuple_list_slice": lambda T: _e(T, 3, 3)[([0, 1], slice(None))],
+    "range_key": lambda T: _e(T, 4)[range(0, 4, 2)],
+    "int_tensor_0d_grad": lambda T: (_e(T, 3,grad=True)[T.tensor(1)] * 1).grad_fn.name(),
+    "setitem_0d_tensor_key": lambda T: _set(_e(T, 3), T.tensor(1), 5.0),
+    "getitem_0d_with_none": lambda T: _e(T)[None, None],
+    "getitem_0d_bool": lambda T: _e(T)[True],
+    "getitem_0d_mask": lambda T: _e(T)[T.tensor(True)],
+    "setitem_0d_bool": lambda T: _set(_e(T), False, 5.0),
+}
+
+
+@pytest.mark.parametrize("name", KEY_TYPES)
+def test_key_types(name):
+    same(KEY_TYPES[name])
