@@ -67,16 +67,26 @@ _plain_counter = None
 
 def _set(enabled, check_nan):
     global _plain_counter
-    from ..ops import _registry
+    from ..ops import _registry, inplace
 
     if enabled and not _STATE["enabled"]:
         _plain_counter = _graph._seq
         counter = _StackRecordingCounter(_plain_counter)
         _graph._seq = counter
         _registry._seq = counter
+        plain_bump = inplace._bump
+
+        def bump(t):  # in-place ops remember where they ran (for the version error's note)
+            plain_bump(t)
+            if t._vc is not None:
+                note_inplace(t._vc)
+
+        bump.plain = plain_bump
+        inplace._bump = bump
     elif not enabled and _STATE["enabled"]:
         _graph._seq = _plain_counter
         _registry._seq = _plain_counter
+        inplace._bump = inplace._bump.plain
     _STATE["enabled"] = enabled
     _STATE["check_nan"] = check_nan
     _engine.set_rule_runner()
@@ -168,8 +178,7 @@ def run_node(node, ins):
 
 def note_inplace(vc):
     """Remember where the tensor owning version counter ``vc`` was last modified in place."""
-    if _STATE["enabled"]:
-        _MUTATIONS[id(vc)] = (vc[0], _user_stack())
+    _MUTATIONS[id(vc)] = (vc[0], _user_stack())
 
 
 def mutation_note(vc) -> str | None:

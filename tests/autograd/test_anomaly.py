@@ -99,3 +99,23 @@ def test_no_stacks_recorded_when_off():
         y = ember.ones(1, requires_grad=True) * 2
         assert anomaly_mode.forward_stack(y.grad_fn) is not None
     assert type(graph._seq).__name__ == "count"
+
+
+def _mutate(t):
+    t.mul_(2)  # the line the note must name
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes need Python 3.11")
+def test_version_error_names_the_inplace_line():
+    with pytest.warns(UserWarning), ember.autograd.detect_anomaly():
+        x = ember.ones(3, requires_grad=True)
+        y = x.exp()
+        z = y * 2
+        _mutate(y)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation") as info:
+            z.sum().backward()
+    notes = "\n".join(info.value.__notes__)
+    assert "_mutate" in notes and "t.mul_(2)" in notes
+    from ember.ops import inplace
+
+    assert not hasattr(inplace._bump, "plain")  # swapped back when anomaly mode ended
