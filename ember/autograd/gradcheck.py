@@ -71,8 +71,12 @@ def _mismatch(o, i, numerical, analytical, dtype, forward=False):
 # ---- Jacobians -----------------------------------------------------------------------------
 
 def _evaluate(func, inputs):
-    return [o._data.astype(np.float64).reshape(-1).copy()
-            for o in _float_outputs(func(*inputs))]
+    """The outputs the analytical side differentiates (those that require grad; all float
+    outputs when none does), flattened."""
+    outs = _float_outputs(func(*inputs))
+    if any(o.requires_grad for o in outs):
+        outs = [o for o in outs if o.requires_grad]
+    return [o._data.astype(np.float64).reshape(-1).copy() for o in outs]
 
 
 def _numerical_jacobians(func, inputs, eps):
@@ -167,7 +171,8 @@ def _check_inputs(inputs):
                     "point or complex. This check will likely fail if all the inputs are not "
                     "of double precision floating point or complex. ", UserWarning,
                     stacklevel=4)
-            if any(st == 0 and sz > 1 for st, sz in zip(t._data.strides, t._data.shape)):
+            if t._data.size and any(st == 0 and sz > 1
+                                    for st, sz in zip(t._data.strides, t._data.shape)):
                 raise RuntimeError(
                     f"The {idx}th input has a dimension with stride 0. gradcheck only supports "
                     "inputs that are non-overlapping to be able to compute the numerical "

@@ -44,10 +44,22 @@ def _cat_vjp(ctx, g):
     dim, sizes = ctx.args
     grads = []
     start = 0
-    for (fn, _), n in zip(ctx.next_functions, sizes):
-        grads.append(narrow(g, dim, start, n) if fn is not None and n is not None else None)
+    for (fn, nr), n in zip(ctx.next_functions, sizes):
+        if fn is None:
+            grads.append(None)
+        elif n is None:  # a skipped legacy empty (0,) input gets an empty gradient, as PyTorch
+            grads.append(_empty_grad(fn._meta[nr], g))
+        else:
+            grads.append(narrow(g, dim, start, n))
         start += n or 0
     return tuple(grads)
+
+
+def _empty_grad(meta, g):
+    from ._registry import wrap
+
+    shape, dtype = meta
+    return wrap(np.zeros(shape, dtype=dtype))
 
 
 CatBackward0 = node_class("CatBackward0", _cat_vjp, _cat_jvp)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import ember
@@ -49,12 +49,19 @@ def test_broadcasting_matches_pytorch(shapes, op, seed):
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(s) for s in shapes]
     results = []
-    for module in (ember, torch):
+    for module in (torch, ember):
         xs = [module.tensor(a, requires_grad=True) for a in arrays]
         out = OPS[op](module, *xs)
-        grads = module.autograd.grad(out.sum(), xs, allow_unused=True)
+        try:
+            grads = module.autograd.grad(out.sum(), xs, allow_unused=True)
+        except RuntimeError:
+            # NOTE: the oracle itself fails on some broadcasts (PyTorch's clamp backward with a
+            # 0-dim input and 1-element bounds: "output with shape [] doesn't match the
+            # broadcast shape [1]"); such an example cannot judge ember, so it is discarded.
+            assume(module is not torch)
+            raise
         results.append((out.detach().numpy(), [None if g is None else g.numpy() for g in grads]))
-    (o1, g1), (o2, g2) = results
+    (o2, g2), (o1, g1) = results
     assert o1.shape == o2.shape
     np.testing.assert_allclose(o1, o2, rtol=1e-10, atol=1e-12)
     for a, x, y in zip(arrays, g1, g2):
