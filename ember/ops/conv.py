@@ -393,6 +393,8 @@ def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_pad
     batched = _batched(input._data, nd, name)
     if not batched:
         input = input.unsqueeze(0)
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
     s = _ntuple(stride, nd, "stride")
     p = _ntuple(padding, nd, "padding")
     op = _ntuple(output_padding, nd, "output_padding")

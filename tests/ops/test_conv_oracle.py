@@ -37,6 +37,8 @@ def _r(T, *shape, seed=0, dtype="float64", requires_grad=False):
     lambda T, F: F.conv_transpose2d(_r(T, 2, 3, 6, 6), _r(T, 4, 3, 3, 3)),
     lambda T, F: F.conv_transpose2d(_r(T, 2, 3, 6, 6), _r(T, 3, 3, 3, 3), output_padding=1),
     lambda T, F: F.conv_transpose1d(_r(T, 2, 3, 6), _r(T, 3, 3, 3), output_padding=1),
+    lambda T, F: F.conv_transpose2d(_r(T, 1, 2, 4, 4), _r(T, 2, 2, 2, 2), padding="same"),
+    lambda T, F: F.conv2d(_r(T, 1, 2, 6, 6), _r(T, 2, 2, 3, 3), padding="same", dilation=2),
 ])
 def test_conv_errors(call):
     same(lambda T: call(T, T.nn.functional))
@@ -50,6 +52,8 @@ def test_conv_same_even_kernel_warns():
     with pytest.warns(UserWarning, match="even kernel lengths"):
         fn(ember)
     same(fn, warnings_too=False)
+    same(lambda T: T.nn.functional.conv3d(_r(T, 1, 2, 4, 4, 4), _r(T, 2, 2, 2, 3, 2),
+                                          padding="same"), warnings_too=False)
 
 
 def test_conv_integer():
