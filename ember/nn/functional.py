@@ -8,13 +8,25 @@ in this namespace by being listed beside its definition.
 
 from __future__ import annotations
 
-from ..ops import activation, attention, conv, distance, loss, nn, normalization, pooling, resize
+from ..ops import (
+    activation,
+    attention,
+    conv,
+    distance,
+    loss,
+    nn,
+    normalization,
+    pooling,
+    resize,
+    sampling,
+)
 from ..ops import unary as _unary
 from ..ops.inplace import apply_inplace as _apply_inplace
 
 __all__ = ["relu", "relu_", "sigmoid", "tanh"]
 
-for _module in (activation, attention, conv, distance, loss, nn, normalization, pooling, resize):
+for _module in (activation, attention, conv, distance, loss, nn, normalization, pooling, resize,
+                sampling):
     for _name in _module.FUNCTIONAL:
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)

@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     rearrange,
     reduction,
     resize,
+    sampling,
     scan,
     scatter,
     select,
