@@ -14,6 +14,7 @@ from ..ops import (
     conv,
     distance,
     loss,
+    loss_regression,
     nn,
     normalization,
     pooling,
@@ -25,8 +26,8 @@ from ..ops.inplace import apply_inplace as _apply_inplace
 
 __all__ = ["relu", "relu_", "sigmoid", "tanh"]
 
-for _module in (activation, attention, conv, distance, loss, nn, normalization, pooling, resize,
-                sampling):
+for _module in (activation, attention, conv, distance, loss, loss_regression, nn, normalization,
+                pooling, resize, sampling):
     for _name in _module.FUNCTIONAL:
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)

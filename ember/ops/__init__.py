@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     linalg,
     logic,
     loss,
+    loss_regression,
     nn,
     normalization,
     operators,

@@ -1,26 +1,24 @@
-"""Losses: every loss of ``nn.functional``.
+"""Classification losses, and the reduction helpers every loss shares.
 
 - classification: nll_loss, cross_entropy (class indices or probabilities, weights,
   ignore_index, label_smoothing, K-dim targets), binary_cross_entropy(_with_logits),
   soft_margin_loss, multilabel_soft_margin_loss, multi_margin_loss, multilabel_margin_loss,
-  ctc_loss;
-- regression and distributions: mse_loss, l1_loss, smooth_l1_loss, huber_loss, kl_div,
-  poisson_nll_loss, gaussian_nll_loss;
-- ranking and embeddings: margin_ranking_loss, hinge_embedding_loss, cosine_embedding_loss,
-  triplet_margin_loss, triplet_margin_with_distance_loss.
+  ctc_loss.
+
+The regression, distribution and ranking losses (mse_loss ... triplet_margin_loss) live in
+``loss_regression``.
 
 Contract: PyTorch's signatures, reductions ('mean', 'sum', 'none', and the legacy
 size_average/reduce with its warning), argument checks and messages, and graphs: a loss with
-its own node in PyTorch (MseLossBackward0, HuberLossBackward0...) has one here, with a fused
-rule in ember ops (twice differentiable; ctc_loss once, as PyTorch); a loss PyTorch composes
-is composed of the same ember ops, so its grad_fn is that of its last op. Stable forwards
-(softplus via log1p(exp(-|x|)), logs clamped at -100 in binary_cross_entropy).
-``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports.
+its own node in PyTorch (NllLossBackward0, BinaryCrossEntropyBackward0...) has one here, with a
+fused rule in ember ops (twice differentiable; ctc_loss once, as PyTorch); a loss PyTorch
+composes is composed of the same ember ops, so its grad_fn is that of its last op. Stable
+forwards (softplus via log1p(exp(-|x|)), logs clamped at -100 in binary_cross_entropy).
+``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports from this module.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -28,21 +26,15 @@ import numpy as np
 from .. import dtypes as _dt
 from .._size import Size
 from ..autograd.grad_mode import STATE
-from ..creation import ones_like
 from ._jvp import ALL, fiberwise
 from ._registry import float_data, node_class, record, recording, register, wrap
 from .activation import log_softmax
-from .distance import pairwise_distance
 from .pointwise import div_scalar
 from .reduction import scatter_along
-from .select import minimum, where
-from .special import xlogy
+from .select import where
 
 FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits",
-              "binary_cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-              "soft_margin_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
-              "margin_ranking_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
-              "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+              "binary_cross_entropy", "soft_margin_loss", "multilabel_soft_margin_loss",
               "multi_margin_loss", "multilabel_margin_loss", "ctc_loss"]
 
 
@@ -311,32 +303,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return wrap(data)
 
 
-# ---- regression losses: mse, l1, smooth_l1, huber ----
+# ---- shared by the losses here and in loss_regression ----
 def _mean_scale(ctx, g):
     """``g`` divided by the element count for 'mean' (``ctx.args`` = (reduction, n, ...))."""
     return g / ctx.args[1] if ctx.args[0] == "mean" else g
-
-
-def _pair_grads(ctx, gd):
-    """Gradients ``(gd, -gd)`` for a loss of ``input - target``, each only when wanted."""
-    return (gd if ctx.next_functions[0][0] is not None else None,
-            -gd if ctx.next_functions[1][0] is not None else None)
-
-
-def _mse_vjp(ctx, g):
-    x, y = ctx.saved_tensors
-    return _pair_grads(ctx, _mean_scale(ctx, g) * ((x - y) * 2.0))
-
-
-MseLossBackward0 = node_class("MseLossBackward0", _mse_vjp, fiberwise(_loss_dims))
-
-
-def _size_warning(input, target):
-    if target._data.shape != input._data.shape:
-        warnings.warn(
-            f"Using a target size ({Size(target._data.shape)}) that is different to the input "
-            f"size ({Size(input._data.shape)}). This will likely lead to incorrect results due "
-            "to broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
 def _float_input(input, kernel):
@@ -366,48 +336,6 @@ def _pointwise_loss(node, loss, inputs, reduction, save, args=()):
     return wrap(data)
 
 
-def _weighted(loss, weight, reduction, mean_by_weight):
-    """PyTorch's manual weighted path: ``loss * weight`` reduced; 'mean' divides by the weight
-    sum (mse, l1) or the element count (huber)."""
-    out = loss * weight
-    if reduction == "none":
-        return out
-    if reduction == "sum":
-        return out.sum()
-    return out.sum() / weight.sum() if mean_by_weight else out.mean()
-
-
-def _check_weight(weight, input):
-    if weight._data.shape != input._data.shape:
-        raise ValueError("Weights and input must have the same size.")
-
-
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """Mean squared error (``reduction`` 'mean', 'sum' or 'none'; optional elementwise
-    ``weight``, whose 'mean' divides by the weight sum)."""
-    _size_warning(input, target)
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    if weight is not None:
-        _check_weight(weight, input)
-        return _weighted((input - target) ** 2, weight, reduction, True)
-    a, b = _float_pair(input, target, "mse_cpu")
-    diff = a - b
-    return _pointwise_loss(MseLossBackward0, diff * diff, (input, target), reduction,
-                           (input, target))
-
-
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """Mean absolute error. NOTE: PyTorch decomposes it (AbsBackward0, then Mean/Sum), and so
-    does ember; the subgradient at a zero difference is 0."""
-    _size_warning(input, target)
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    loss = (input - target).abs()
-    if weight is not None:
-        _check_weight(weight, input)
-        return _weighted(loss, weight, reduction, True)
-    return _apply_reduction(loss, reduction)
-
-
 def _apply_reduction(loss, reduction):
     """A composed loss reduced with ember ops (MeanBackward0 / SumBackward0, as PyTorch)."""
     if reduction == "mean":
@@ -415,63 +343,6 @@ def _apply_reduction(loss, reduction):
     if reduction == "sum":
         return loss.sum()
     return loss
-
-
-def _smooth_l1_vjp(ctx, g):
-    x, y = ctx.saved_tensors
-    beta = ctx.args[2]
-    d = x - y
-    # NOTE: inside |d| <= beta the loss is d**2 / (2 beta), outside |d| - beta / 2; at the
-    # seam both slopes agree (PyTorch takes the inner one).
-    inner = wrap(np.abs(d._data) <= beta)
-    return _pair_grads(ctx, _mean_scale(ctx, g) * where(inner, d / beta, d.sign()))
-
-
-SmoothL1LossBackward0 = node_class("SmoothL1LossBackward0", _smooth_l1_vjp,
-                                   fiberwise(_loss_dims))
-
-
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    """Quadratic for ``|input - target| < beta``, linear beyond (``beta=0`` is ``l1_loss``)."""
-    _size_warning(input, target)
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    if beta < 0:
-        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    if beta == 0.0:
-        return l1_loss(input, target, reduction=reduction)
-    a, b = _float_pair(input, target, "smooth_l1_cpu")
-    d = np.abs(a - b)
-    loss = np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta).astype(d.dtype, copy=False)
-    return _pointwise_loss(SmoothL1LossBackward0, loss, (input, target), reduction,
-                           (input, target), (beta,))
-
-
-def _huber_vjp(ctx, g):
-    x, y = ctx.saved_tensors
-    delta = ctx.args[2]
-    d = x - y
-    inner = wrap(np.abs(d._data) <= delta)
-    return _pair_grads(ctx, _mean_scale(ctx, g) * where(inner, d, d.sign() * delta))
-
-
-HuberLossBackward0 = node_class("HuberLossBackward0", _huber_vjp, fiberwise(_loss_dims))
-
-
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    """``delta * smooth_l1_loss(beta=delta)``: quadratic near 0, slope ``delta`` beyond."""
-    _size_warning(input, target)
-    reduction = _legacy_reduction(None, None, reduction)
-    if delta <= 0:
-        raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    if weight is not None:
-        _check_weight(weight, input)
-        return _weighted(huber_loss(input, target, "none", delta), weight, reduction, False)
-    a, b = _float_pair(input, target, "huber_cpu")
-    d = np.abs(a - b)
-    loss = np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)).astype(d.dtype,
-                                                                             copy=False)
-    return _pointwise_loss(HuberLossBackward0, loss, (input, target), reduction,
-                           (input, target), (delta,))
 
 
 # ---- binary_cross_entropy ----
@@ -543,94 +414,6 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 
 
 # ---- composed losses (PyTorch decomposes these; the grad_fn is that of the last op) ----
-def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
-    """KL divergence of log-probabilities ``input`` from ``target`` (probabilities, or
-    log-probabilities with ``log_target=True``); 'batchmean' divides the sum by the batch."""
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce, reduction)
-    elif reduction == "mean":
-        warnings.warn(
-            "reduction: 'mean' divides the total loss by both the batch size and the support "
-            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
-            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
-            "major release.", UserWarning, stacklevel=2)
-    if reduction not in ("mean", "sum", "none", "batchmean"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    if log_target:
-        loss = target.exp() * (target - input)
-    else:
-        loss = xlogy(target, target) - target * input
-    if reduction == "batchmean":
-        out = loss.sum()
-        return out / input._data.shape[0] if input._data.ndim != 0 else out
-    return _apply_reduction(loss, reduction)
-
-
-def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
-                     reduce=None, reduction="mean"):
-    """Negative log-likelihood of ``target`` under Poisson(``exp(input)`` or ``input``);
-    ``full`` adds the Stirling term for targets above 1."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    if log_input:
-        loss = input.exp() - target * input
-    else:
-        loss = input - target * (input + eps).log()
-    if full:
-        big = wrap(target._data > 1)
-        safe = where(big, target, 2.0)
-        stirling = safe * safe.log() - safe + 0.5 * (safe * (2 * math.pi)).log()
-        loss = loss + where(big, stirling, 0.0)
-    return _apply_reduction(loss, reduction)
-
-
-def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
-    """Negative log-likelihood of ``target`` under N(``input``, ``var``); ``var`` is clamped
-    at ``eps`` without changing its gradient, as PyTorch."""
-    if isinstance(var, (int, float)):
-        if var < 0:
-            raise ValueError("var has negative entry/entries")
-        var = var * ones_like(input)
-    elif (var._data < 0).any():
-        raise ValueError("var has negative entry/entries")
-    vs, xs = var._data.shape, input._data.shape
-    if vs != xs:
-        if xs[:-1] == vs:
-            var = var.unsqueeze(-1)
-        elif not (len(xs) == len(vs) and sum(b for a, b in zip(xs, vs) if a != b) == 1):
-            raise ValueError("var is of incorrect size")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(reduction + " is not valid")
-    # NOTE: PyTorch clamps a clone in place under no_grad: values change, the graph does not.
-    var = var + wrap(np.maximum(var._data, eps) - var._data)
-    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
-    if full:
-        loss = loss + 0.5 * math.log(2 * math.pi)
-    return _apply_reduction(loss, reduction)
-
-
-def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
-                        reduction="mean"):
-    """``max(0, -target * (input1 - input2) + margin)``."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    if not (input1._data.ndim == input2._data.ndim == target._data.ndim):
-        raise RuntimeError(
-            f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
-            f"input1: {Size(input1._data.shape)}, input2: {Size(input2._data.shape)}, target: "
-            f"{Size(target._data.shape)} ")
-    return _apply_reduction((-target * (input1 - input2) + margin).clamp_min(0), reduction)
-
-
-def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
-                         reduction="mean"):
-    """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    t = target._data
-    zeros = input * 0.0
-    margin_clamp = (margin - input).clamp_min(0)
-    out = where(wrap(t != 1), margin_clamp, zeros) + where(wrap(t != -1), input, zeros)
-    return _apply_reduction(out, reduction)
-
-
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
                                 reduction="mean"):
     """Per-class logistic loss averaged over the classes (last dim), then reduced."""
@@ -645,72 +428,6 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(reduction + " is not valid")
     return _apply_reduction(loss, reduction)
-
-
-def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
-                          reduction="mean"):
-    """``1 - cos`` where ``target == 1``, ``max(0, cos - margin)`` where ``target == -1``."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    tdim = target._data.ndim
-    if tdim not in (0, 1):
-        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    s1, s2 = list(input1._data.shape), list(input2._data.shape)
-    if tdim == 1 and not (len(s1) == 2 and len(s2) == 2):
-        raise RuntimeError("1D target tensor expects 2D input tensors, but found inputs with "
-                           f"sizes {s1} and {s2}.")
-    if tdim == 0 and not (len(s1) == 1 and len(s2) == 1):
-        raise RuntimeError("0D target tensor expects 1D input tensors, but found inputs with "
-                           f"sizes {s1} and {s2}.")
-    # NOTE: PyTorch's formula: dot / sqrt((|a|^2 + 1e-12) (|b|^2 + 1e-12)).
-    prod_sum = (input1 * input2).sum(tdim)
-    mag1 = (input1 * input1).sum(tdim) + 1e-12
-    mag2 = (input2 * input2).sum(tdim) + 1e-12
-    cos = prod_sum / (mag1 * mag2).sqrt()
-    zeros = cos * 0.0
-    t = target._data
-    out = where(wrap(t == 1), 1 - cos, zeros) + where(wrap(t == -1), (cos - margin).clamp_min(0),
-                                                      zeros)
-    return _apply_reduction(out, reduction)
-
-
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
-                        size_average=None, reduce=None, reduction="mean"):
-    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with ``pairwise_distance``
-    (``swap`` uses the closer of d(a, n) and d(p, n))."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    if margin <= 0:
-        raise ValueError(f"margin must be greater than 0, got {margin}")
-    a, pd, nd = anchor._data.ndim, positive._data.ndim, negative._data.ndim
-    if not (a == pd == nd):
-        raise RuntimeError(
-            "The anchor, positive, and negative tensors are expected to have the same number of "
-            f"dimensions, but got: anchor {a}D, positive {pd}D, and negative {nd}D inputs")
-    dist_pos = pairwise_distance(anchor, positive, p, eps)
-    dist_neg = pairwise_distance(anchor, negative, p, eps)
-    if swap:
-        dist_neg = minimum(dist_neg, pairwise_distance(positive, negative, p, eps))
-    return _apply_reduction((margin + dist_pos - dist_neg).clamp_min(0), reduction)
-
-
-def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
-                                      margin=1.0, swap=False, reduction="mean"):
-    """``triplet_margin_loss`` with any ``distance_function(x1, x2)`` (default
-    ``pairwise_distance``)."""
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    if margin <= 0:
-        raise ValueError(f"margin must be greater than 0, got {margin}")
-    a, pd, nd = anchor._data.ndim, positive._data.ndim, negative._data.ndim
-    if not (a == pd == nd):
-        raise RuntimeError(
-            "The anchor, positive, and negative tensors are expected to have the same number of "
-            f"dimensions, but got: anchor {a}D, positive {pd}D, and negative {nd}D inputs")
-    dist = distance_function or pairwise_distance
-    dist_pos = dist(anchor, positive)
-    dist_neg = dist(anchor, negative)
-    if swap:
-        dist_neg = minimum(dist_neg, dist(positive, negative))
-    return _apply_reduction((margin + dist_pos - dist_neg).clamp_min(0), reduction)
 
 
 # ---- multi_margin_loss ----
