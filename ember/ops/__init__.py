@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     logic,
     loss,
     loss_regression,
+    masked,
     nn,
     normalization,
     operators,
@@ -31,6 +32,7 @@ from . import (  # noqa: F401
     sort,
     special,
     unary,
+    unique,
 )
 from ._registry import OPS
 
