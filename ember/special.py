@@ -13,6 +13,30 @@ from __future__ import annotations
 
 from .ops._registry import OPS as _OPS
 from .ops.special import (
+    digamma,
+    entr,
+    erf,
+    erfc,
+    erfcx,
+    erfinv,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    igamma,
+    igammac,
+    log_ndtr,
+    logit,
+    ndtr,
+    ndtri,
+    polygamma,
+    xlog1py,
+    xlogy,
+    zeta,
+)
+from .ops.special import lgamma as gammaln
+from .ops.special import mvlgamma as _mvlgamma
+from .ops.special_nograd import (
     airy_ai,
     bessel_j0,
     bessel_j1,
@@ -22,31 +46,14 @@ from .ops.special import (
     chebyshev_polynomial_u,
     chebyshev_polynomial_v,
     chebyshev_polynomial_w,
-    digamma,
-    entr,
-    erf,
-    erfc,
-    erfcx,
-    erfinv,
     hermite_polynomial_h,
     hermite_polynomial_he,
-    i0,
-    i0e,
-    i1,
-    i1e,
-    igamma,
-    igammac,
     laguerre_polynomial_l,
     legendre_polynomial_p,
-    log_ndtr,
-    logit,
     modified_bessel_i0,
     modified_bessel_i1,
     modified_bessel_k0,
     modified_bessel_k1,
-    ndtr,
-    ndtri,
-    polygamma,
     scaled_modified_bessel_k0,
     scaled_modified_bessel_k1,
     shifted_chebyshev_polynomial_t,
@@ -54,12 +61,7 @@ from .ops.special import (
     shifted_chebyshev_polynomial_v,
     shifted_chebyshev_polynomial_w,
     spherical_bessel_j0,
-    xlog1py,
-    xlogy,
-    zeta,
 )
-from .ops.special import lgamma as gammaln
-from .ops.special import mvlgamma as _mvlgamma
 from .ops.unary import exp2, expm1, log1p, round, sinc  # noqa: A004 - PyTorch's name
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",

@@ -31,6 +31,7 @@ from . import (  # noqa: F401
     shape,
     sort,
     special,
+    special_nograd,
     unary,
     unique,
 )
