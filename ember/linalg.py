@@ -37,11 +37,11 @@ from .ops.decomposition import linalg_svd as svd
 from .ops.decomposition import linalg_svdvals as svdvals
 from .ops.decomposition import linalg_tensorinv as tensorinv
 from .ops.decomposition import linalg_tensorsolve as tensorsolve
-from .ops.linalg import linalg_cross as cross
-from .ops.linalg import linalg_diagonal as diagonal
 from .ops.linalg import linalg_vander as vander
-from .ops.linalg import linalg_vecdot as vecdot
 from .ops.linalg import matmul, multi_dot
+from .ops.matrix import linalg_cross as cross
+from .ops.matrix import linalg_diagonal as diagonal
+from .ops.matrix import linalg_vecdot as vecdot
 from .ops.reduction import linalg_vector_norm as vector_norm
 
 # NOTE: LinAlgError is public (ember.linalg.LinAlgError) but not an op, so not in __all__.

@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     loss,
     loss_regression,
     masked,
+    matrix,
     nn,
     normalization,
     operators,
