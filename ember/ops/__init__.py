@@ -33,6 +33,7 @@ from . import (  # noqa: F401
     sort,
     special,
     special_nograd,
+    spectral,
     unary,
     unique,
 )
