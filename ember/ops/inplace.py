@@ -366,7 +366,6 @@ def _fill_jvp(ctx, dself, dvalue=None):
     return out_zeros(ctx) if dvalue is None else dvalue.expand(ctx._meta[0][0])
 
 
-FillBackward0 = node_class("FillBackward0", _fill_vjp, _fill_jvp)
 FillBackward2 = node_class("FillBackward2", _fill_vjp, _fill_jvp)
 FillBackward3 = node_class("FillBackward3", _fill_vjp, _fill_jvp)
 ZeroBackward0 = node_class("ZeroBackward0", _fill_vjp, _fill_jvp)
@@ -390,8 +389,8 @@ def fill_(self, value):
         _bump(self)
         return self
     data = np.full(self._data.shape, v, dtype=self._data.dtype)
-    if isinstance(value, Tensor) and value._requires_grad:
-        out = record(FillBackward0, data, (self, value))
+    if isinstance(value, Tensor):  # PyTorch's fill_.Tensor overload: FillBackward3
+        out = record(FillBackward3, data, (self, value))
     else:
         out = record(FillBackward2, data, (self,))
     return rebase(self, out)

@@ -349,8 +349,9 @@ def unflatten(input, dim, sizes):
 
 
 def ravel(input):
-    """The elements as a 1-D tensor (a view when possible)."""
-    return reshape(input, (-1,))
+    """The elements as a 1-D tensor (a view when possible). As PyTorch: ``contiguous()`` then
+    ``view(-1)``, so the node is a ViewBackward0 even when a copy was needed."""
+    return view(contiguous(input), -1)
 
 
 # ---- permute / transpose ----
