@@ -11,7 +11,6 @@ from .ops.decomposition import _LinAlgError as LinAlgError  # noqa: F401 - publi
 from .ops.decomposition import linalg_cholesky as cholesky
 from .ops.decomposition import linalg_cholesky_ex as cholesky_ex
 from .ops.decomposition import linalg_det as det
-from .ops.decomposition import linalg_householder_product as householder_product
 from .ops.decomposition import linalg_inv as inv
 from .ops.decomposition import linalg_inv_ex as inv_ex
 from .ops.decomposition import linalg_lu as lu
@@ -26,6 +25,7 @@ from .ops.decomposition import linalg_solve_ex as solve_ex
 from .ops.decomposition import linalg_solve_triangular as solve_triangular
 from .ops.decomposition import linalg_tensorinv as tensorinv
 from .ops.decomposition import linalg_tensorsolve as tensorsolve
+from .ops.householder import linalg_householder_product as householder_product
 from .ops.linalg import linalg_vander as vander
 from .ops.linalg import matmul, multi_dot
 from .ops.matrix import linalg_cross as cross
