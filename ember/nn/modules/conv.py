@@ -1,0 +1,8 @@
+"""Convolution modules: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d.
+
+Contract: PyTorch's constructor signatures, defaults, default initialisation, attribute and
+state_dict names, forward semantics and repr."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,9 @@
+"""Recurrent layers: RNN, LSTM, GRU (single and multi-layer, batch_first, bidirectional) and
+their cells.
+
+Contract: PyTorch's constructor signatures, defaults, default initialisation, attribute and
+state_dict names, forward semantics and repr."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
