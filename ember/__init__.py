@@ -38,6 +38,7 @@ from . import cuda, func, optim, utils  # noqa: E402
 from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: E402
                                     is_anomaly_enabled)
 from . import profiler  # noqa: E402
+from .serialization import load, save
 
 globals().update(_OPS)
 
