@@ -4,7 +4,8 @@ layers (``ember/nn/modules/``), ``Parameter``, ``init``, ``utils`` and the funct
 Contract: the names, constructor signatures, defaults and behaviour of ``torch.nn``.
 """
 
-from . import functional, modules
+from . import functional, init, modules, utils
 from .modules import *  # noqa: F403 - the layer classes, listed in each family's __all__
+from .parameter import Parameter
 
-__all__ = ["functional", *modules.__all__]
+__all__ = ["functional", "init", "utils", "Parameter", *modules.__all__]

@@ -1,0 +1,69 @@
+"""``Parameter``: a Tensor that a Module registers as one of its parameters.
+
+Contract: PyTorch's ``torch.nn.Parameter``: ``Parameter(data=None, requires_grad=True)`` aliases
+``data`` (same array, same version counter), is a leaf, ``isinstance(p, Tensor)`` holds, ops on
+it return plain Tensors, its repr is ``"Parameter containing:\\n" + repr(tensor)``, and deepcopy
+and pickling give back a Parameter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["Parameter"]
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module parameter (``requires_grad=True`` unless told otherwise).
+
+    >>> p = Parameter(ember.zeros(2))
+    >>> p.requires_grad
+    True
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data=None, requires_grad=True):
+        if data is None:
+            data = Tensor._make(np.empty((0,), dtype=np.float32))
+        p = object.__new__(cls)
+        p._data = data._data
+        p._requires_grad = False
+        p._grad_fn = None
+        p._output_nr = 0
+        # an alias of ``data``, as PyTorch's _make_subclass: in-place writes through either show
+        p._vc = data._vc if data._vc is not None else [0]
+        p._view = None
+        p._grad = None
+        p._acc = None
+        p._extra = None
+        p._set_requires_grad(requires_grad, "factory")
+        return p
+
+    def __init__(self, data=None, requires_grad=True):
+        # Tensor.__init__ is the legacy constructor; everything was set in __new__
+        pass
+
+    def __repr__(self):
+        plain = Tensor._make(self._data, self._requires_grad)
+        return "Parameter containing:\n" + repr(plain)
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        p = Parameter(Tensor._make(self._data.copy()), self._requires_grad)
+        if self._grad is not None:
+            p._grad = Tensor._make(self._grad._data.copy())
+        memo[id(self)] = p
+        return p
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild_parameter, (self._data, self._requires_grad))
+
+
+def _rebuild_parameter(data, requires_grad):
+    return Parameter(Tensor._make(data), requires_grad)
