@@ -105,7 +105,8 @@ class _Encoder:
         if key in self._seen:
             return self._seen[key]
         dtype = _dt.from_np(t._data.dtype)
-        data = np.ascontiguousarray(t.detach()._data)
+        # NOTE: not np.ascontiguousarray, which turns a 0-dim array into a 1-element one.
+        data = np.array(t.detach()._data, order="C", copy=True)
         if dtype is _dt.bfloat16:
             data = data.view(np.uint16)
         from . import nn

@@ -392,13 +392,13 @@ class _DataLoaderIter:
         self._sampler_iter = iter(self._index_sampler)
         self._dataset_iter = iter(self._dataset) if self._iterable else None
         self._ended = False
-        self._length = loader
+        self._loader = loader
 
     def __iter__(self):
         return self
 
     def __len__(self) -> int:
-        return len(self._length)
+        return len(self._loader)
 
     def __next__(self) -> Any:
         keys = next(self._sampler_iter)
