@@ -283,13 +283,15 @@ class ModuleDict(Module):
             self[m[0]] = m[1]
 
 
-def _param_lines(items):
+def _param_lines(items, by_dtype):
+    # ParameterList names the dtype, ParameterDict the legacy type name, as PyTorch
     lines = []
     for k, p in items:
         if isinstance(p, Tensor):
             size = "x".join(str(s) for s in p.size())
             kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-            lines.append(f"  ({k}): {kind} containing: [{typename(p)} of size {size}]")
+            name = p.dtype if by_dtype else typename(p)
+            lines.append(f"  ({k}): {kind} containing: [{name} of size {size}]")
         else:
             lines.append(f"  ({k}): Object of type: {type(p).__name__}")
     return "\n".join(lines)
@@ -357,7 +359,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return _param_lines(enumerate(self))
+        return _param_lines(enumerate(self), by_dtype=True)
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
@@ -471,7 +473,7 @@ class ParameterDict(Module):
                 self[p[0]] = p[1]
 
     def extra_repr(self):
-        return _param_lines(self.items())
+        return _param_lines(self.items(), by_dtype=False)
 
     def __call__(self, input):
         raise RuntimeError("ParameterDict should not be called.")

@@ -1,0 +1,561 @@
+"""Oracle tests of the ``nn.Module`` API and the containers against PyTorch: registration,
+named_* order and names, state_dict keys and values, load_state_dict results and error text,
+repr of nested modules, train/eval, hooks, conversion, attribute errors, Parameter.
+
+Each test runs the same code through ember and PyTorch (``same``) and compares results,
+exceptions (class and message) and warnings.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from collections import OrderedDict
+
+import numpy as np
+
+import ember
+
+from ..oracle import same
+
+
+def _fill(T, module):
+    """Deterministic parameter values (the two libraries' random streams differ)."""
+    with T.no_grad():
+        for i, p in enumerate(module.parameters()):
+            p.copy_(T.arange(p.numel(), dtype=p.dtype).reshape(p.shape) / 10 - i)
+    return module
+
+
+def _net(T):
+    nn = T.nn
+    return nn.Sequential(
+        nn.Linear(3, 4),
+        nn.ReLU(),
+        nn.Sequential(OrderedDict([("fc", nn.Linear(4, 2, bias=False)),
+                                   ("bn", nn.BatchNorm1d(2))])),
+        nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2), nn.Tanh()]),
+        nn.ModuleDict({"drop": nn.Dropout(0.2), "ln": nn.LayerNorm(2)}),
+    )
+
+
+# ---- Parameter ------------------------------------------------------------------------------
+
+def test_parameter_basics():
+    def fn(T):
+        p = T.nn.Parameter(T.tensor([1.0, 2.0]))
+        q = T.nn.Parameter(T.tensor([1.0]), requires_grad=False)
+        y = p * 2
+        return (isinstance(p, T.nn.Parameter), isinstance(p, T.Tensor), p.requires_grad,
+                p.is_leaf, repr(p), repr(q), isinstance(y, T.nn.Parameter), y,
+                T.nn.Parameter().shape)
+    same(fn)
+
+
+def test_parameter_integer_data_cannot_require_grad():
+    same(lambda T: T.nn.Parameter(T.tensor([1, 2])))
+
+
+def test_parameter_deepcopy_and_pickle_keep_the_class():
+    for make in (lambda: ember.nn.Parameter(ember.ones(2)),):
+        p = make()
+        for q in (copy.deepcopy(p), pickle.loads(pickle.dumps(p))):
+            assert isinstance(q, ember.nn.Parameter) and q.requires_grad
+            assert q._data is not p._data
+            np.testing.assert_array_equal(q._data, p._data)
+
+
+def test_parameter_aliases_its_data():
+    def fn(T):
+        t = T.zeros(3)
+        p = T.nn.Parameter(t)
+        with T.no_grad():
+            p[0] = 5.0
+        return t
+    same(fn)
+
+
+# ---- registration and lookup --------------------------------------------------------------
+
+def test_named_members_order_names_and_prefixes():
+    def fn(T):
+        m = _net(T)
+        return ([(n, tuple(p.shape)) for n, p in m.named_parameters()],
+                [n for n, _ in m.named_parameters(prefix="model", recurse=True)],
+                [n for n, _ in m[0].named_parameters(recurse=False)],
+                [n for n, _ in m.named_buffers()],
+                [n for n, _ in m.named_modules()],
+                [n for n, _ in m.named_children()],
+                [type(c).__name__ for c in m.children()],
+                len(list(m.parameters())), len(list(m.modules())), len(list(m.buffers())))
+    same(fn)
+
+
+def test_shared_parameters_and_modules_are_removed_once():
+    def fn(T):
+        nn = T.nn
+        lin = nn.Linear(2, 2)
+        m = nn.Sequential(lin, nn.ReLU(), lin)
+        m.extra = nn.Parameter(T.ones(1))
+        m.alias = m.extra
+        return ([n for n, _ in m.named_parameters()],
+                [n for n, _ in m.named_parameters(remove_duplicate=False)],
+                [n for n, _ in m.named_modules()],
+                [n for n, _ in m.named_modules(remove_duplicate=False)],
+                list(m.state_dict().keys()))
+    same(fn)
+
+
+def test_setattr_registers_and_moves_between_registries():
+    def fn(T):
+        nn = T.nn
+        m = nn.Module()
+        m.w = nn.Parameter(T.ones(2))
+        m.register_buffer("b", T.zeros(2))
+        m.register_buffer("tmp", T.zeros(1), persistent=False)
+        m.child = nn.Linear(1, 1)
+        m.plain = 3
+        keys1 = list(m.state_dict().keys())
+        m.b = T.ones(2)  # stays a buffer
+        m.child = None
+        m.w = None
+        names = (list(m._parameters), list(m._buffers), list(m._modules))
+        del m.b
+        return keys1, names, list(m.state_dict().keys()), m.plain, "b" in dir(m), "w" in dir(m)
+    same(fn)
+
+
+def test_registration_errors():
+    def bad(op):
+        def fn(T):
+            m = T.nn.Linear(1, 1)
+            m.extra = 1
+            return op(T, m)
+        return fn
+
+    cases = [
+        lambda T, m: setattr(m, "weight", T.ones(1, 1)),
+        lambda T, m: setattr(m, "weight", 3),
+        lambda T, m: m.register_buffer("a.b", T.ones(1)),
+        lambda T, m: m.register_buffer("", T.ones(1)),
+        lambda T, m: m.register_buffer("weight", T.ones(1)),
+        lambda T, m: m.register_buffer("x", 3),
+        lambda T, m: m.register_buffer(1, T.ones(1)),
+        lambda T, m: m.register_parameter("a.b", None),
+        lambda T, m: m.register_parameter("", None),
+        lambda T, m: m.register_parameter("extra", None),
+        lambda T, m: m.register_parameter("x", T.ones(1)),
+        lambda T, m: m.register_parameter("x", T.nn.Parameter(T.ones(1)) * 2),
+        lambda T, m: m.add_module("x", 3),
+        lambda T, m: m.add_module("a.b", T.nn.ReLU()),
+        lambda T, m: m.add_module("", T.nn.ReLU()),
+        lambda T, m: m.add_module("extra", T.nn.ReLU()),
+        lambda T, m: m.add_module(1, T.nn.ReLU()),
+        lambda T, m: m.foo,
+        lambda T, m: m.train("yes"),
+    ]
+    for op in cases:
+        same(bad(op))
+
+
+def test_nonleaf_parameter_assignment_error():
+    def fn(T):
+        m = T.nn.Module()
+        p = T.nn.Parameter(T.ones(1))
+        m.register_parameter("x", p * 2)
+    same(fn)
+
+
+def test_assign_before_init_errors():
+    def make(kind):
+        def fn(T):
+            class Bad(T.nn.Module):
+                def __init__(self):
+                    if kind == "param":
+                        self.w = T.nn.Parameter(T.ones(1))
+                    elif kind == "module":
+                        self.m = T.nn.ReLU()
+                    else:
+                        self.register_buffer("b", T.ones(1))
+            Bad()
+        return fn
+    for kind in ("param", "module", "buffer"):
+        same(make(kind))
+
+
+def test_missing_forward_error():
+    same(lambda T: T.nn.Module()(T.ones(1)))
+
+
+def test_get_submodule_parameter_buffer():
+    def fn(T):
+        m = _net(T)
+        return (type(m.get_submodule("2.bn")).__name__, m.get_submodule("") is m,
+                tuple(m.get_parameter("3.1.weight").shape),
+                tuple(m.get_buffer("2.bn.running_var").shape))
+    same(fn)
+    for target in ("2.nope", "2.bn.weight", "0.bias.x"):
+        same(lambda T, t=target: _net(T).get_submodule(t))
+    for target in ("2.bn.running_mean", "2.bn.nope", "0.in_features"):
+        same(lambda T, t=target: _net(T).get_parameter(t))
+    for target in ("2.bn.weight", "2.bn.nope"):
+        same(lambda T, t=target: _net(T).get_buffer(t))
+
+
+# ---- state_dict ---------------------------------------------------------------------------
+
+def test_state_dict_keys_values_and_detach():
+    def fn(T):
+        m = _fill(T, _net(T))
+        sd = m.state_dict()
+        kv = m.state_dict(keep_vars=True)
+        return (dict(sd), type(sd).__name__, kv["0.weight"] is m[0].weight,
+                sd["0.weight"].requires_grad, list(m[2].state_dict(prefix="p.").keys()))
+    same(fn)
+
+
+def test_load_state_dict_round_trip_and_results():
+    def fn(T):
+        src = _fill(T, _net(T))
+        dst = _net(T)
+        result = dst.load_state_dict(src.state_dict())
+        return (repr(result), result.missing_keys, result.unexpected_keys,
+                dict(dst.state_dict()), dst[0].weight.requires_grad,
+                isinstance(dst[0].weight, T.nn.Parameter))
+    same(fn)
+
+
+def test_load_state_dict_strict_errors():
+    def missing(T):
+        T.nn.Linear(2, 3).load_state_dict({"weight": T.zeros(3, 2)})
+
+    def unexpected(T):
+        sd = dict(T.nn.Linear(2, 3).state_dict())
+        sd["extra"] = T.zeros(1)
+        sd["sub.x"] = T.zeros(1)
+        T.nn.Linear(2, 3).load_state_dict(sd)
+
+    def size(T):
+        T.nn.Linear(2, 3).load_state_dict({"weight": T.zeros(3, 3), "bias": T.zeros(2)})
+
+    def nested(T):
+        m = _net(T)
+        sd = m.state_dict()
+        del sd["2.bn.running_mean"]
+        sd["3.5.weight"] = T.zeros(1)
+        m.load_state_dict(sd)
+
+    def not_tensor(T):
+        T.nn.Linear(2, 3).load_state_dict({"weight": 3, "bias": T.zeros(3)})
+
+    def not_mapping(T):
+        T.nn.Linear(2, 3).load_state_dict([1, 2])
+
+    for fn in (missing, unexpected, size, nested, not_tensor, not_mapping):
+        same(fn)
+
+
+def test_load_state_dict_non_strict():
+    def fn(T):
+        m = T.nn.Sequential(T.nn.Linear(2, 2), T.nn.BatchNorm1d(2))
+        sd = {"0.weight": T.ones(2, 2), "1.running_mean": T.full((2,), 3.0), "bogus": T.ones(1)}
+        r = m.load_state_dict(sd, strict=False)
+        return repr(r), r.missing_keys, r.unexpected_keys, m[0].weight, m[1].running_mean
+    same(fn)
+
+
+def test_load_state_dict_assign():
+    def fn(T):
+        m = T.nn.Linear(2, 2)
+        w = T.ones(2, 2)
+        m.load_state_dict({"weight": w, "bias": T.zeros(2)}, assign=True)
+        return (isinstance(m.weight, T.nn.Parameter), m.weight.requires_grad,
+                m.weight.data_ptr() == w.data_ptr())
+    same(fn)
+
+
+def test_non_persistent_buffer_not_in_state_dict():
+    def fn(T):
+        m = T.nn.Module()
+        m.register_buffer("a", T.ones(1))
+        m.register_buffer("b", T.ones(1), persistent=False)
+        return list(m.state_dict()), [n for n, _ in m.named_buffers()]
+    same(fn)
+
+
+# ---- repr ---------------------------------------------------------------------------------
+
+def test_repr_of_nested_modules():
+    same(lambda T: repr(_net(T)))
+
+
+def test_repr_module_list_folds_repeats_and_custom_extra_repr():
+    def fn(T):
+        nn = T.nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Linear(2, 2)
+
+            def extra_repr(self):
+                return "line one\nline two"
+
+        layers = nn.ModuleList([nn.Linear(1, 1)] * 3 + [nn.ReLU(), nn.ReLU(), Block()])
+        return repr(layers), repr(nn.ModuleList()), repr(nn.Sequential()), repr(Block())
+    same(fn)
+
+
+def test_repr_parameter_containers():
+    def fn(T):
+        nn = T.nn
+        pl = nn.ParameterList([nn.Parameter(T.ones(2, 3)), T.zeros(4)])
+        pd = nn.ParameterDict(OrderedDict([("b", nn.Parameter(T.ones(1))), ("a", T.ones(2, 2))]))
+        return repr(pl), repr(pd), [n for n, _ in pl.named_parameters()], list(pd.keys())
+    same(fn)
+
+
+# ---- modes, grads and conversion -----------------------------------------------------------
+
+def test_train_eval_flags():
+    def fn(T):
+        m = _net(T)
+        flags = [mod.training for mod in m.modules()]
+        r = m.eval()
+        flags_eval = [mod.training for mod in m.modules()]
+        m[2].train()
+        return flags, flags_eval, r is m, [mod.training for mod in m.modules()]
+    same(fn)
+
+
+def test_zero_grad_and_requires_grad():
+    def fn(T):
+        m = _fill(T, T.nn.Linear(2, 2))
+        m(T.ones(1, 2)).sum().backward()
+        before = m.weight.grad.clone()
+        m.zero_grad(set_to_none=False)
+        zeroed = m.weight.grad
+        m.zero_grad()
+        r = m.requires_grad_(False)
+        return before, zeroed, m.weight.grad, r is m, [p.requires_grad for p in m.parameters()]
+    same(fn)
+
+
+def test_apply_order():
+    def fn(T):
+        seen = []
+        _net(T).apply(lambda mod: seen.append(type(mod).__name__))
+        return seen
+    same(fn)
+
+
+def test_to_dtype_and_casts_keep_parameter_identity():
+    def fn(T):
+        m = _fill(T, T.nn.Sequential(T.nn.Linear(2, 2), T.nn.BatchNorm1d(2)))
+        w = m[0].weight
+        m.double()
+        d = (m[0].weight.dtype, m[1].running_mean.dtype, m[1].num_batches_tracked.dtype,
+             m[0].weight is w, isinstance(m[0].weight, T.nn.Parameter))
+        m.to(T.float16)
+        h = m[0].weight.dtype
+        m.float()
+        out = m(T.ones(3, 2))
+        return d, h, m[0].weight.dtype, out.dtype, m.to(T.float32) is m
+    same(fn)
+
+
+def test_to_integer_dtype_error():
+    same(lambda T: T.nn.Linear(1, 1).to(T.int64))
+
+
+# ---- hooks ---------------------------------------------------------------------------------
+
+def test_forward_hooks_order_and_replacement():
+    def fn(T):
+        m = _fill(T, T.nn.Linear(2, 1))
+        log = []
+
+        def pre1(mod, args):
+            log.append("pre1")
+            return (args[0] * 2,)
+
+        def pre2(mod, args):
+            log.append("pre2")
+
+        def pre_kw(mod, args, kwargs):
+            log.append("pre_kw")
+            return args, kwargs
+
+        def post1(mod, args, out):
+            log.append("post1")
+            return out + 1
+
+        def post_kw(mod, args, kwargs, out):
+            log.append("post_kw")
+
+        def post_first(mod, args, out):
+            log.append("post_first")
+
+        h1 = m.register_forward_pre_hook(pre1)
+        m.register_forward_pre_hook(pre2, prepend=True)
+        m.register_forward_pre_hook(pre_kw, with_kwargs=True)
+        m.register_forward_hook(post1)
+        m.register_forward_hook(post_kw, with_kwargs=True)
+        m.register_forward_hook(post_first, prepend=True)
+        out1 = m(T.ones(1, 2))
+        h1.remove()
+        out2 = m(T.ones(1, 2))
+        return log, out1, out2
+    same(fn)
+
+
+def test_forward_pre_hook_single_value_and_bad_kwargs_result():
+    def fn(T):
+        m = T.nn.Identity()
+        m.register_forward_pre_hook(lambda mod, args: args[0] + 1)
+        return m(T.zeros(1))
+    same(fn)
+
+    def bad(T):
+        m = T.nn.Identity()
+        m.register_forward_pre_hook(lambda mod, a, k: 5, with_kwargs=True)
+        m(T.zeros(1))
+    same(bad)
+
+
+def test_hook_handle_as_context_manager():
+    def fn(T):
+        m = T.nn.Identity()
+        calls = []
+        with m.register_forward_hook(lambda *a: calls.append(1)):
+            m(T.zeros(1))
+        m(T.zeros(1))
+        return calls
+    same(fn)
+
+
+# ---- containers ----------------------------------------------------------------------------
+
+def test_sequential_indexing_slicing_and_mutation():
+    def fn(T):
+        nn = T.nn
+        s = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 3), nn.Tanh())
+        out = [len(s), type(s[-1]).__name__, repr(s[1:3]), type(s[1:3]).__name__]
+        s.append(nn.Sigmoid())
+        del s[1]
+        out.append([n for n, _ in s.named_children()])
+        s.insert(0, nn.ReLU6())
+        s[1] = nn.Identity()
+        out.append(repr(s))
+        out.append(type(s.pop(0)).__name__)
+        out.append(repr(s + nn.Sequential(nn.ReLU())))
+        out.append([type(m).__name__ for m in s])
+        od = nn.Sequential(OrderedDict([("a", nn.ReLU()), ("b", nn.Tanh())]))
+        out.append([n for n, _ in od.named_children()])
+        return out
+    same(fn)
+
+
+def test_sequential_forward_and_errors():
+    def fn(T):
+        s = _fill(T, T.nn.Sequential(T.nn.Linear(2, 3), T.nn.ReLU(), T.nn.Linear(3, 1)))
+        return s(T.tensor([[1.0, -2.0]]))
+    same(fn)
+    same(lambda T: T.nn.Sequential(T.nn.ReLU())[3])
+    same(lambda T: T.nn.Sequential(T.nn.ReLU()) + 1)
+
+
+def test_module_list_operations():
+    def fn(T):
+        nn = T.nn
+        ml = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+        ml.append(nn.Sigmoid())
+        ml.extend([nn.ReLU6()])
+        ml.insert(1, nn.Identity())
+        out = [len(ml), [type(m).__name__ for m in ml], type(ml[-1]).__name__]
+        del ml[0]
+        out.append([n for n, _ in ml.named_children()])
+        out.append(repr(ml[1:]))
+        ml += [nn.ELU()]
+        out.append(type(ml.pop(1)).__name__)
+        out.append(repr(ml + nn.ModuleList([nn.GELU()])))
+        return out
+    same(fn)
+    same(lambda T: T.nn.ModuleList([T.nn.ReLU()])[5])
+    same(lambda T: T.nn.ModuleList().extend(3))
+
+
+def test_module_dict_operations():
+    def fn(T):
+        nn = T.nn
+        md = nn.ModuleDict({"b": nn.ReLU(), "a": nn.Tanh()})
+        md["c"] = nn.Sigmoid()
+        md.update([("d", nn.ELU())])
+        out = [list(md.keys()), len(md), "a" in md, type(md["c"]).__name__]
+        out.append(type(md.pop("b")).__name__)
+        out.append([k for k in md])
+        out.append(repr(md))
+        md.clear()
+        out.append(len(md))
+        return out
+    same(fn)
+    same(lambda T: T.nn.ModuleDict().update(3))
+    same(lambda T: T.nn.ModuleDict().update([("a", T.nn.ReLU(), 1)]))
+    same(lambda T: T.nn.ModuleDict().update([3]))
+
+
+def test_parameter_list_and_dict():
+    def fn(T):
+        nn = T.nn
+        pl = nn.ParameterList([T.ones(1)])
+        pl.append(nn.Parameter(T.zeros(2)))
+        pl.extend([T.ones(3)])
+        out = [len(pl), [tuple(p.shape) for p in pl], isinstance(pl[0], nn.Parameter),
+               [n for n, _ in pl.named_parameters()], len(pl[1:])]
+        pd = nn.ParameterDict({"z": T.ones(1), "a": T.ones(2)})
+        pd["m"] = T.zeros(3)
+        out += [list(pd.keys()), "a" in pd, tuple(pd.get("q", T.ones(4)).shape),
+                tuple(pd.pop("z").shape), [n for n, _ in pd.named_parameters()],
+                list((pd | nn.ParameterDict({"n": T.ones(1)})).keys())]
+        return out
+    same(fn)
+    same(lambda T: T.nn.ParameterList().extend(T.ones(2)))
+    same(lambda T: T.nn.ParameterDict()[1])
+    same(lambda T: T.nn.ParameterList()(1))
+
+
+def test_deepcopy_of_module():
+    def fn(T):
+        m = _fill(T, _net(T))
+        c = copy.deepcopy(m)
+        with T.no_grad():
+            c[0].weight.add_(1)
+        return (m[0].weight, c[0].weight, isinstance(c[0].weight, T.nn.Parameter),
+                list(c.state_dict().keys()) == list(m.state_dict().keys()))
+    same(fn)
+
+
+def test_custom_module_end_to_end():
+    def fn(T):
+        nn = T.nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = nn.Linear(3, 4)
+                self.scale = nn.Parameter(T.tensor(2.0))
+                self.register_buffer("shift", T.tensor([0.5]))
+                self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(2)])
+
+            def forward(self, x, *, bias=0.0):
+                x = T.relu(self.fc1(x)) * self.scale + self.shift
+                for layer in self.layers:
+                    x = layer(x)
+                return x.sum() + bias
+
+        net = _fill(T, Net())
+        out = net(T.tensor([[1.0, 2.0, 3.0]]), bias=1.0)
+        out.backward()
+        return (out, [(n, p.grad) for n, p in net.named_parameters()], repr(net),
+                list(net.state_dict().keys()))
+    same(fn)
