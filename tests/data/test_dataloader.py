@@ -274,3 +274,25 @@ def test_shuffle_without_generator_follows_manual_seed():
 def test_default_collate_stacks_in_batch_order():
     batch = default_collate([(ember.tensor([float(i)]), i) for i in (3, 1, 2)])
     assert batch[0].tolist() == [[3.0], [1.0], [2.0]] and batch[1].tolist() == [3, 1, 2]
+
+
+def test_iterator_len_is_the_index_samplers():
+    same(lambda T: len(iter(T.utils.data.DataLoader(range(7), batch_size=3, drop_last=True))))
+    same(lambda T: len(iter(T.utils.data.DataLoader(stream(T), batch_size=3))))
+
+
+def test_iterable_dataset_longer_than_reported_warns():
+    def fn(T):
+        class Liar(T.utils.data.IterableDataset):
+            def __iter__(self):
+                return iter(range(4))
+
+            def __len__(self):
+                return 2
+
+            def __repr__(self):
+                return "Liar()"
+
+        loader = T.utils.data.DataLoader(Liar(), batch_size=None)
+        return len(loader), list(loader)
+    same(fn)

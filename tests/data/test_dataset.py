@@ -251,3 +251,34 @@ def test_public_names_are_pytorchs():
     assert issubclass(TensorDataset, Dataset) and issubclass(IterableDataset, Dataset)
     assert issubclass(ConcatDataset, Dataset)
     assert isinstance(SequentialSampler(range(2)), ember.utils.data.Sampler)
+
+
+def test_subset_subclass_must_override_getitems():
+    def fn(T):
+        class Doubled(T.utils.data.Subset):
+            def __getitem__(self, idx):
+                return 2 * super().__getitem__(idx)
+
+        Doubled(squares(T), [0, 1])
+    same(fn)
+
+    def ok(T):
+        class Doubled(T.utils.data.Subset):
+            def __getitem__(self, idx):
+                return 2 * super().__getitem__(idx)
+
+            def __getitems__(self, indices):
+                return [self[i] for i in indices]
+
+        return list(T.utils.data.DataLoader(Doubled(squares(T), [1, 2, 3]), batch_size=2))
+    same(ok)
+
+
+@pytest.mark.parametrize("module", ["dataset", "sampler", "dataloader"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"ember.utils.data.{module}")
+    result = doctest.testmod(mod)
+    assert result.attempted > 0 and result.failed == 0

@@ -296,6 +296,7 @@ class DataLoader(Generic[T_co]):
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
+        self._IterableDataset_len_called = None  # see _DataLoaderIter.__next__
         self.__initialized = True
         self._check_worker_number_rationality()
 
@@ -346,8 +347,9 @@ class DataLoader(Generic[T_co]):
 
     def __len__(self) -> int:
         if self._dataset_kind == "iterable":
-            # The dataset's own length (TypeError if it has none), in batches.
-            length = len(self.dataset)
+            # The dataset's own length (TypeError if it has none), in batches; remembered so
+            # that an iterator yielding more than that can warn.
+            length = self._IterableDataset_len_called = len(self.dataset)
             if self.batch_size is not None:
                 if self.drop_last:
                     return length // self.batch_size
@@ -392,15 +394,34 @@ class _DataLoaderIter:
         self._sampler_iter = iter(self._index_sampler)
         self._dataset_iter = iter(self._dataset) if self._iterable else None
         self._ended = False
-        self._loader = loader
+        self._num_workers = loader.num_workers
+        self._len_called = loader._IterableDataset_len_called
+        self._num_yielded = 0
 
     def __iter__(self):
         return self
 
     def __len__(self) -> int:
-        return len(self._loader)
+        return len(self._index_sampler)
 
     def __next__(self) -> Any:
+        data = self._next_data()
+        self._num_yielded += 1
+        # NOTE: PyTorch compares the number of batches yielded with the dataset's length.
+        if self._iterable and self._len_called is not None and (
+                self._num_yielded > self._len_called):
+            msg = (f"Length of IterableDataset {self._dataset} was reported to be "
+                   f"{self._len_called}(when accessing len(dataloader)), but "
+                   f"{self._num_yielded} samples have been fetched. ")
+            if self._num_workers > 0:
+                msg += ("For multiprocessing data-loading, this could be caused by not properly "
+                        "configuring the IterableDataset replica at each worker. Please see "
+                        "https://pytorch.org/docs/stable/data.html#torch.utils.data."
+                        "IterableDataset for examples.")
+            warnings.warn(msg, stacklevel=2)
+        return data
+
+    def _next_data(self):
         keys = next(self._sampler_iter)
         if self._iterable:
             return self._collate_fn(self._next_from_stream(keys))
