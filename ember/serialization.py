@@ -257,11 +257,14 @@ class _Decoder:
         return t
 
 
-def _read_checkpoint(data: bytes):
-    if not data.startswith(b"PK"):
-        raise _Corrupt(_sniff(data))
+def _read_checkpoint(f: IO[bytes]):
+    start = f.tell()
+    head = f.read(8)
+    f.seek(start)
+    if not head.startswith(b"PK"):
+        raise _Corrupt(_sniff(head))
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = zipfile.ZipFile(f)
     except zipfile.BadZipFile as e:
         raise _Corrupt(f"the zip archive is truncated or corrupt ({e})") from None
     with zf:
@@ -282,6 +285,21 @@ def _read_checkpoint(data: bytes):
         return _Decoder(zf, manifest["tensors"]).decode(manifest["root"])
 
 
+def _load_from(f: IO[bytes], name: str):
+    try:
+        if not (hasattr(f, "seekable") and f.seekable()):
+            f = io.BytesIO(f.read())  # zipfile needs to seek: buffer a pipe or socket
+        return _read_checkpoint(f)
+    except _Corrupt as e:
+        raise RuntimeError(f"ember.load: can't load {name}: {e}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+            KeyError, IndexError, TypeError) as e:
+        # zipfile's CRC checks, np.lib.format's header checks and a manifest that does not fit
+        # the format all land here: the file was damaged or was never ember's.
+        raise RuntimeError(f"ember.load: can't load {name}: the checkpoint is corrupt "
+                           f"({type(e).__name__}: {e})") from None
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
          **pickle_load_args) -> Any:
     """Load what ``ember.save`` wrote, from a path or binary file object.
@@ -295,18 +313,6 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         check_device(map_location)
     if isinstance(f, (str, os.PathLike)):
         name = os.fspath(f)
-        with open(name, "rb") as fh:
-            data = fh.read()
-    else:
-        name = getattr(f, "name", None) or repr(f)
-        data = f.read()
-    try:
-        return _read_checkpoint(data)
-    except _Corrupt as e:
-        raise RuntimeError(f"ember.load: can't load {name}: {e}") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-            KeyError, IndexError, TypeError) as e:
-        # zipfile's CRC checks, np.lib.format's header checks and a manifest that does not fit
-        # the format all land here: the file was damaged or was never ember's.
-        raise RuntimeError(f"ember.load: can't load {name}: the checkpoint is corrupt "
-                           f"({type(e).__name__}: {e})") from None
+        with open(name, "rb") as fh:  # a missing file is PyTorch's FileNotFoundError
+            return _load_from(fh, name)
+    return _load_from(f, getattr(f, "name", None) or repr(f))

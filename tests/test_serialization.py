@@ -339,3 +339,49 @@ def test_pickled_array_is_refused_not_executed(tmp_path):
 def test_file_object_errors_name_the_object():
     with pytest.raises(RuntimeError, match="can't load <_io.BytesIO object"):
         ember.load(io.BytesIO(b"junk"))
+
+
+class Pipe(io.RawIOBase):
+    """A write-only or read-only stream that cannot seek, like a pipe or a socket."""
+
+    def __init__(self, data=b""):
+        self.data = bytearray(data)
+
+    def readable(self):
+        return True
+
+    def writable(self):
+        return True
+
+    def readinto(self, b):
+        n = min(len(b), len(self.data))
+        b[:n] = self.data[:n]
+        del self.data[:n]
+        return n
+
+    def write(self, b):
+        self.data += bytes(b)
+        return len(b)
+
+
+def test_unseekable_streams():
+    out = Pipe()
+    ember.save({"x": ember.arange(3.)}, out)
+    back = ember.load(Pipe(out.data))
+    assert back["x"].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_checkpoint_after_other_bytes_in_a_file_object():
+    buf = io.BytesIO()
+    buf.write(b"header bytes")
+    ember.save([ember.ones(2), "tail"], buf)
+    buf.seek(len(b"header bytes"))
+    back = ember.load(buf)
+    assert back[0].tolist() == [1.0, 1.0] and back[1] == "tail"
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(serialization)
+    assert result.attempted > 0 and result.failed == 0
