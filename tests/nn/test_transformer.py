@@ -347,3 +347,74 @@ def test_encoder_training_loop_matches():
         losses.append(run)
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5, atol=1e-6)
     assert losses[0][-1] < losses[0][0]
+
+
+@pytest.mark.parametrize("left_aligned", [True, False])
+def test_encoder_no_grad_eval_padding_matches_nested_path(left_aligned):
+    # PyTorch runs this call on nested tensors: padded positions come back as zeros (before
+    # the final norm); a padding mask that is not left-aligned keeps the reference path.
+    def make(T):
+        layer = _layer(T, batch_first=True)
+        return T.nn.TransformerEncoder(layer, 2, norm=T.nn.LayerNorm(8))
+    mine, ref = _twin(make)
+    with torch.no_grad():
+        ref.norm.bias.fill_(0.25)
+    mine.norm.load_state_dict({"weight": ember.ones(8), "bias": ember.full((8,), 0.25)})
+    mine.eval()
+    ref.eval()
+    pad = np.zeros((2, 6), bool)
+    pad[0, 4:] = True
+    if not left_aligned:
+        pad[1, 2] = True
+    x = _pair(2, 6, 8)
+    with ember.no_grad(), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's "nested tensors are a prototype" warning
+        outs = _run(mine, ref, [(x[0].detach(), x[1].detach())],
+                    lambda T: {"src_key_padding_mask": _mask(T, pad)}, grads=False)
+    at_pad = outs[0][0][0, 5]
+    assert np.allclose(at_pad.numpy(), 0.25) == left_aligned
+
+
+def test_decoder_stack_and_transformer():
+    def make(T):
+        return T.nn.Transformer(8, 2, 2, 2, 16, batch_first=True, norm_first=True)
+    mine, ref = _twin(make)
+    assert list(mine.state_dict()) == list(ref.state_dict())
+    mine.eval()
+    ref.eval()
+    _, _, pad = _masks()
+    src, tgt = _pair(2, 6, 8), _pair(2, 4, 8, seed=2)
+
+    def kwargs(T):
+        return {"tgt_mask": T.nn.Transformer.generate_square_subsequent_mask(4),
+                "src_key_padding_mask": _mask(T, pad), "memory_key_padding_mask": _mask(T, pad)}
+    _run(mine, ref, [src, tgt], kwargs)
+
+    def make_decoder(T):
+        return T.nn.TransformerDecoder(T.nn.TransformerDecoderLayer(8, 2, 16), 2,
+                                       norm=T.nn.LayerNorm(8))
+    mine, ref = _twin(make_decoder)
+    mine.eval()
+    ref.eval()
+    tgt, memory = _pair(4, 2, 8), _pair(6, 2, 8, seed=2)
+    _run(mine, ref, [tgt, memory],
+         lambda T: {"tgt_mask": T.nn.Transformer.generate_square_subsequent_mask(4)})
+
+
+def test_transformer_layout_init_and_errors():
+    def fn(T):
+        T.manual_seed(0)
+        m = T.nn.Transformer(8, 2, 1, 1, 16)
+        out = [[(k, tuple(v.shape)) for k, v in m.state_dict().items()], repr(m),
+               T.nn.Transformer.generate_square_subsequent_mask(3),
+               T.nn.Transformer.generate_square_subsequent_mask(2, dtype=T.float64),
+               all(bool((p.abs() <= (6 / sum(p.shape)) ** 0.5).all())
+                   for p in m.parameters() if p.dim() > 1)]
+        for src, tgt in ((T.zeros(5, 3, 8), T.zeros(4, 2, 8)), (T.zeros(5, 3, 8),
+                                                                 T.zeros(4, 3, 6))):
+            try:
+                m(src, tgt)
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    same(fn)
