@@ -296,3 +296,38 @@ def test_iterable_dataset_longer_than_reported_warns():
         loader = T.utils.data.DataLoader(Liar(), batch_size=None)
         return len(loader), list(loader)
     same(fn)
+
+
+def test_loader_without_batching_over_a_sampler():
+    def fn(T):
+        loader = T.utils.data.DataLoader(tensor_ds(T, 5), batch_size=None, sampler=[4, 0, 2])
+        return len(loader), list(loader)
+    same(fn)
+
+
+def test_loader_uses_getitems_for_whole_batches():
+    def fn(T):
+        calls = []
+
+        class Batched(T.utils.data.Dataset):
+            def __getitem__(self, i):
+                raise AssertionError("per-item access while __getitems__ exists")
+
+            def __getitems__(self, indices):
+                calls.append(list(indices))
+                return [T.tensor(float(i)) for i in indices]
+
+            def __len__(self):
+                return 5
+
+        return list(T.utils.data.DataLoader(Batched(), batch_size=2)), calls
+    same(fn)
+
+
+def test_loader_over_tensor_dataset_with_requires_grad_inputs():
+    def fn(T):
+        x = T.arange(6.).reshape(3, 2).requires_grad_()
+        batch = next(iter(T.utils.data.DataLoader(T.utils.data.TensorDataset(x), batch_size=2)))
+        batch[0].sum().backward()
+        return batch, x.grad
+    same(fn)
