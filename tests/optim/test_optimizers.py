@@ -457,3 +457,29 @@ def test_lbfgs_converges_on_a_quadratic():
 
         opt.step(closure)
         assert w.tolist() == pytest.approx([3.0, 3.0], abs=1e-4)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"line_search_fn": "strong_wolfe", "max_iter": 10},
+    {"lr": 0.1, "max_iter": 10, "history_size": 5},
+], ids=["strong_wolfe", "fixed_step"])
+def test_lbfgs_on_rosenbrock_in_float64(kwargs):
+    # A curved valley makes the line search bracket and zoom; float64 keeps both libraries on
+    # the same path (in float32, roundoff in y.dot(s) can steer the search differently).
+    def fn(T):
+        w = T.tensor([-1.5, 2.0], dtype=T.float64, requires_grad=True)
+        opt = T.optim.LBFGS([w], **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            loss = (1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2
+            loss.backward()
+            return loss
+
+        out = []
+        for _ in range(4):
+            opt.step(closure)
+            out.append((w.detach().clone(), opt.state[w]["func_evals"],
+                        opt.state[w]["n_iter"]))
+        return out
+    same(fn, rtol=1e-7, atol=1e-9)
