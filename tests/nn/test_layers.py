@@ -1,0 +1,551 @@
+"""Parity tests of every layer against PyTorch: the torch layer's initialised state is copied
+into the ember layer through ``load_state_dict``; both run the same inputs; outputs, input
+gradients, parameter gradients and the state afterwards (running statistics) must agree within
+float32 tolerance. Also: default-initialisation statistics, constructor errors, reprs,
+BatchNorm running statistics over several steps, and dropout in train and eval mode.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ember
+
+from ..oracle import same, torch
+
+RNG = np.random.default_rng(0)
+
+
+def _rand(*shape, low=-1.0, high=1.0, dtype=np.float32):
+    return RNG.uniform(low, high, size=shape).astype(dtype)
+
+
+def _state_to_ember(tm):
+    return {k: ember.tensor(v.detach().numpy().copy()) for k, v in tm.state_dict().items()}
+
+
+def _np(t):
+    return t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach()._data
+
+
+def _outputs(out):
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def check_layer(make, inputs, requires=None, train=True, steps=1, rtol=1e-5, atol=1e-5,
+                call=None):
+    """Build ``make(T)`` in both libraries, copy torch's state into ember, run ``steps``
+    forward/backward passes on ``inputs`` (NumPy arrays) and compare everything."""
+    call = call or (lambda m, xs: m(*xs))
+    tm, em = make(torch), make(ember)
+    t_sd = tm.state_dict()
+    e_sd = em.state_dict()
+    assert list(t_sd) == list(e_sd), (list(t_sd), list(e_sd))
+    for k in t_sd:
+        assert tuple(t_sd[k].shape) == tuple(e_sd[k].shape), k
+        assert str(t_sd[k].dtype) == str(e_sd[k].dtype), k
+    assert [n for n, _ in tm.named_parameters()] == [n for n, _ in em.named_parameters()]
+    assert repr(tm) == repr(em)
+    em.load_state_dict(_state_to_ember(tm))
+    tm.train(train)
+    em.train(train)
+    if requires is None:
+        requires = [a.dtype.kind == "f" for a in inputs]
+    for _ in range(steps):
+        t_in = [torch.tensor(a, requires_grad=r) for a, r in zip(inputs, requires)]
+        e_in = [ember.tensor(a, requires_grad=r) for a, r in zip(inputs, requires)]
+        t_out, e_out = _outputs(call(tm, t_in)), _outputs(call(em, e_in))
+        assert len(t_out) == len(e_out)
+        t_loss, e_loss = 0, 0
+        for t, e in zip(t_out, e_out):
+            assert tuple(t.shape) == tuple(e.shape) and str(t.dtype) == str(e.dtype)
+            np.testing.assert_allclose(_np(e), _np(t), rtol=rtol, atol=atol)
+            assert t.requires_grad == e.requires_grad
+            if t.requires_grad:
+                w = _rand(*t.shape)
+                t_loss = t_loss + (t * torch.tensor(w)).sum()
+                e_loss = e_loss + (e * ember.tensor(w)).sum()
+        if not isinstance(t_loss, int):
+            t_loss.backward()
+            e_loss.backward()
+        for t, e, r in zip(t_in, e_in, requires):
+            if r:
+                np.testing.assert_allclose(_np(e.grad), _np(t.grad), rtol=rtol, atol=atol)
+        for (name, tp), (_, ep) in zip(tm.named_parameters(), em.named_parameters()):
+            assert (tp.grad is None) == (ep.grad is None), name
+            if tp.grad is not None:
+                np.testing.assert_allclose(_np(ep.grad), _np(tp.grad), rtol=rtol, atol=atol,
+                                           err_msg=name)
+    for k, v in tm.state_dict().items():
+        np.testing.assert_allclose(_np(em.state_dict()[k]), _np(v), rtol=rtol, atol=atol,
+                                   err_msg=k)
+    return tm, em
+
+
+# ---- linear, conv, pooling -------------------------------------------------------------------
+
+LAYERS = {
+    "Identity": (lambda T: T.nn.Identity(3, foo=1), [_rand(2, 3)]),
+    "Linear": (lambda T: T.nn.Linear(5, 3), [_rand(4, 5)]),
+    "Linear_nobias_3d": (lambda T: T.nn.Linear(5, 3, bias=False), [_rand(2, 4, 5)]),
+    "Bilinear": (lambda T: T.nn.Bilinear(4, 5, 3), [_rand(6, 4), _rand(6, 5)]),
+    "Conv1d": (lambda T: T.nn.Conv1d(3, 4, 3, stride=2, padding=1), [_rand(2, 3, 9)]),
+    "Conv1d_same": (lambda T: T.nn.Conv1d(2, 4, 3, padding="same", dilation=2),
+                    [_rand(2, 2, 8)]),
+    "Conv1d_circular": (lambda T: T.nn.Conv1d(2, 2, 3, padding=2, padding_mode="circular"),
+                        [_rand(1, 2, 7)]),
+    "Conv2d": (lambda T: T.nn.Conv2d(3, 4, 3), [_rand(2, 3, 6, 5)]),
+    "Conv2d_groups": (lambda T: T.nn.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 0),
+                                            groups=2, bias=False), [_rand(2, 4, 7, 6)]),
+    "Conv2d_reflect": (lambda T: T.nn.Conv2d(3, 2, 3, padding=1, padding_mode="reflect"),
+                       [_rand(2, 3, 5, 5)]),
+    "Conv2d_replicate": (lambda T: T.nn.Conv2d(3, 2, 3, padding=(2, 1),
+                                               padding_mode="replicate"), [_rand(1, 3, 5, 6)]),
+    "Conv2d_circular": (lambda T: T.nn.Conv2d(3, 2, 3, padding=1, padding_mode="circular"),
+                        [_rand(2, 3, 4, 5)]),
+    "Conv2d_unbatched": (lambda T: T.nn.Conv2d(3, 2, 2, dilation=2), [_rand(3, 6, 6)]),
+    "Conv3d": (lambda T: T.nn.Conv3d(2, 3, 2, stride=1), [_rand(1, 2, 4, 4, 3)]),
+    "ConvTranspose1d": (lambda T: T.nn.ConvTranspose1d(3, 2, 3, stride=2), [_rand(2, 3, 5)]),
+    "ConvTranspose2d": (lambda T: T.nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1,
+                                                       output_padding=1), [_rand(2, 4, 4, 3)]),
+    "ConvTranspose2d_groups": (lambda T: T.nn.ConvTranspose2d(4, 6, 2, groups=2, bias=False),
+                               [_rand(1, 4, 3, 3)]),
+    "MaxPool1d": (lambda T: T.nn.MaxPool1d(2), [_rand(2, 3, 8)]),
+    "MaxPool2d": (lambda T: T.nn.MaxPool2d(3, stride=2, padding=1), [_rand(2, 3, 7, 6)]),
+    "MaxPool2d_ceil_dilation": (lambda T: T.nn.MaxPool2d(2, dilation=2, ceil_mode=True),
+                                [_rand(1, 2, 7, 7)]),
+    "MaxPool3d": (lambda T: T.nn.MaxPool3d(2), [_rand(1, 2, 4, 4, 4)]),
+    "AvgPool1d": (lambda T: T.nn.AvgPool1d(3, stride=2, padding=1), [_rand(2, 3, 9)]),
+    "AvgPool2d": (lambda T: T.nn.AvgPool2d(2, ceil_mode=True), [_rand(2, 3, 5, 5)]),
+    "AvgPool2d_nopad_count": (lambda T: T.nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+                              [_rand(1, 2, 4, 4)]),
+    "AvgPool2d_divisor": (lambda T: T.nn.AvgPool2d(2, divisor_override=3), [_rand(1, 2, 4, 4)]),
+    "AdaptiveAvgPool1d": (lambda T: T.nn.AdaptiveAvgPool1d(3), [_rand(2, 3, 8)]),
+    "AdaptiveAvgPool2d": (lambda T: T.nn.AdaptiveAvgPool2d((2, 3)), [_rand(2, 3, 7, 5)]),
+    "AdaptiveAvgPool2d_none": (lambda T: T.nn.AdaptiveAvgPool2d((None, 2)), [_rand(1, 2, 3, 5)]),
+    "AdaptiveAvgPool3d": (lambda T: T.nn.AdaptiveAvgPool3d(2), [_rand(1, 2, 4, 5, 3)]),
+    "AdaptiveMaxPool1d": (lambda T: T.nn.AdaptiveMaxPool1d(3), [_rand(2, 3, 8)]),
+    "AdaptiveMaxPool2d": (lambda T: T.nn.AdaptiveMaxPool2d((2, 2)), [_rand(2, 3, 7, 5)]),
+    "Flatten": (lambda T: T.nn.Flatten(), [_rand(2, 3, 4)]),
+    "Flatten_range": (lambda T: T.nn.Flatten(0, 1), [_rand(2, 3, 4)]),
+    "Unflatten": (lambda T: T.nn.Unflatten(1, (2, 3)), [_rand(4, 6)]),
+    "CosineSimilarity": (lambda T: T.nn.CosineSimilarity(dim=1), [_rand(4, 5), _rand(4, 5)]),
+    "PairwiseDistance": (lambda T: T.nn.PairwiseDistance(p=3.0, keepdim=True),
+                         [_rand(4, 5), _rand(4, 5)]),
+    # ---- normalisation
+    "BatchNorm1d": (lambda T: T.nn.BatchNorm1d(4), [_rand(8, 4)]),
+    "BatchNorm1d_3d": (lambda T: T.nn.BatchNorm1d(3, momentum=0.3), [_rand(4, 3, 5)]),
+    "BatchNorm2d": (lambda T: T.nn.BatchNorm2d(3), [_rand(4, 3, 5, 5)]),
+    "BatchNorm2d_noaffine": (lambda T: T.nn.BatchNorm2d(3, affine=False), [_rand(2, 3, 4, 4)]),
+    "BatchNorm2d_nostats": (lambda T: T.nn.BatchNorm2d(3, track_running_stats=False),
+                            [_rand(2, 3, 4, 4)]),
+    "BatchNorm3d": (lambda T: T.nn.BatchNorm3d(2), [_rand(2, 2, 3, 3, 3)]),
+    "LayerNorm": (lambda T: T.nn.LayerNorm((4, 5)), [_rand(3, 4, 5)]),
+    "LayerNorm_nobias": (lambda T: T.nn.LayerNorm(5, bias=False, eps=1e-3), [_rand(3, 5)]),
+    "LayerNorm_noaffine": (lambda T: T.nn.LayerNorm(5, elementwise_affine=False),
+                           [_rand(3, 5)]),
+    "GroupNorm": (lambda T: T.nn.GroupNorm(2, 4), [_rand(3, 4, 5)]),
+    "GroupNorm_noaffine": (lambda T: T.nn.GroupNorm(3, 6, affine=False), [_rand(2, 6, 2, 2)]),
+    "RMSNorm": (lambda T: T.nn.RMSNorm(5), [_rand(3, 5)]),
+    "RMSNorm_eps": (lambda T: T.nn.RMSNorm([2, 5], eps=1e-4), [_rand(3, 2, 5)]),
+    "InstanceNorm1d": (lambda T: T.nn.InstanceNorm1d(3, affine=True), [_rand(2, 3, 6)]),
+    "InstanceNorm1d_unbatched": (lambda T: T.nn.InstanceNorm1d(3), [_rand(3, 6)]),
+    "InstanceNorm2d_stats": (lambda T: T.nn.InstanceNorm2d(3, track_running_stats=True),
+                             [_rand(2, 3, 4, 4)]),
+    "InstanceNorm3d": (lambda T: T.nn.InstanceNorm3d(2, affine=True), [_rand(2, 2, 3, 3, 3)]),
+    "LocalResponseNorm": (lambda T: T.nn.LocalResponseNorm(2), [_rand(2, 4, 3, 3)]),
+    # ---- embedding
+    "Embedding": (lambda T: T.nn.Embedding(10, 4), [RNG.integers(0, 10, (3, 5))]),
+    "Embedding_padding": (lambda T: T.nn.Embedding(10, 4, padding_idx=-2),
+                          [np.array([[8, 1, 8], [2, 3, 4]])]),
+    "EmbeddingBag": (lambda T: T.nn.EmbeddingBag(10, 3, mode="sum"),
+                     [RNG.integers(0, 10, (4, 3))]),
+    "EmbeddingBag_max": (lambda T: T.nn.EmbeddingBag(10, 3, mode="max"),
+                         [RNG.integers(0, 10, (4, 3))]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_matches_torch(name):
+    make, inputs = LAYERS[name]
+    check_layer(make, inputs)
+
+
+@pytest.mark.parametrize("name", ["BatchNorm1d", "BatchNorm1d_3d", "BatchNorm2d",
+                                  "BatchNorm2d_noaffine", "BatchNorm2d_nostats", "BatchNorm3d",
+                                  "InstanceNorm2d_stats", "Dropout_eval"])
+def test_layer_in_eval_mode_matches_torch(name):
+    make, inputs = LAYERS.get(name, (lambda T: T.nn.Dropout(0.5), [_rand(4, 4)]))
+    check_layer(make, inputs, train=False)
+
+
+def test_pool_return_indices():
+    check_layer(lambda T: T.nn.MaxPool2d(2, return_indices=True), [_rand(1, 2, 4, 4)])
+    check_layer(lambda T: T.nn.AdaptiveMaxPool2d(2, return_indices=True), [_rand(1, 2, 5, 4)])
+
+
+def test_conv_transpose_output_size():
+    check_layer(lambda T: T.nn.ConvTranspose2d(3, 2, 3, stride=2), [_rand(1, 3, 4, 4)],
+                call=lambda m, xs: m(xs[0], output_size=[10, 10]))
+    check_layer(lambda T: T.nn.ConvTranspose1d(3, 2, 3, stride=3), [_rand(2, 3, 4)],
+                call=lambda m, xs: m(xs[0], output_size=(2, 2, 12)))
+    for size in ([13, 13], [1, 2, 3]):
+        same(lambda T, s=size: T.nn.ConvTranspose2d(3, 2, 3, stride=2)(T.ones(1, 3, 4, 4),
+                                                                       output_size=s))
+
+
+@pytest.mark.parametrize("momentum", [0.1, None, 0.5])
+def test_batchnorm_running_stats_over_steps_then_eval(momentum):
+    def make(T):
+        return T.nn.BatchNorm2d(3, momentum=momentum)
+
+    x = _rand(4, 3, 3, 3, low=-2.0, high=3.0)
+    tm, em = check_layer(make, [x], steps=4)
+    assert int(em.num_batches_tracked.item()) == 4
+    tm.eval()
+    em.eval()
+    y = _rand(2, 3, 3, 3)
+    np.testing.assert_allclose(em(ember.tensor(y)).detach()._data,
+                               tm(torch.tensor(y)).detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_embedding_from_pretrained_and_padding_grad():
+    w = _rand(5, 3)
+
+    def fn(T):
+        e = T.nn.Embedding.from_pretrained(T.tensor(w))
+        f = T.nn.Embedding.from_pretrained(T.tensor(w), freeze=False, padding_idx=1)
+        out = f(T.tensor([[1, 2, 1]]))
+        out.sum().backward()
+        return (e.weight.requires_grad, e(T.tensor([0, 4])), repr(e), repr(f), f.weight.grad,
+                e.weight.data_ptr() != 0)
+    same(fn)
+    same(lambda T: T.nn.Embedding.from_pretrained(T.ones(3)))
+    same(lambda T: T.nn.Embedding(3, 2, padding_idx=3))
+    same(lambda T: T.nn.Embedding(3, 2, _weight=T.ones(2, 2)))
+
+
+# ---- activations -----------------------------------------------------------------------------
+
+ACTIVATIONS = [
+    lambda T: T.nn.ReLU(), lambda T: T.nn.ReLU(inplace=True), lambda T: T.nn.LeakyReLU(0.2),
+    lambda T: T.nn.ELU(alpha=0.5), lambda T: T.nn.SELU(), lambda T: T.nn.CELU(1.5),
+    lambda T: T.nn.GELU(), lambda T: T.nn.GELU(approximate="tanh"), lambda T: T.nn.SiLU(),
+    lambda T: T.nn.Mish(), lambda T: T.nn.Softplus(beta=2.0, threshold=1.0),
+    lambda T: T.nn.Softsign(), lambda T: T.nn.Hardtanh(-0.5, 0.7), lambda T: T.nn.ReLU6(),
+    lambda T: T.nn.Hardsigmoid(), lambda T: T.nn.Hardswish(), lambda T: T.nn.Tanhshrink(),
+    lambda T: T.nn.Hardshrink(0.3), lambda T: T.nn.Softshrink(0.2),
+    lambda T: T.nn.Threshold(0.1, -2.0), lambda T: T.nn.GLU(), lambda T: T.nn.GLU(dim=1),
+    lambda T: T.nn.LogSigmoid(), lambda T: T.nn.Softmin(dim=1), lambda T: T.nn.Softmax(dim=-1),
+    lambda T: T.nn.LogSoftmax(dim=0), lambda T: T.nn.Sigmoid(), lambda T: T.nn.Tanh(),
+    lambda T: T.nn.PReLU(), lambda T: T.nn.PReLU(4, init=0.1), lambda T: T.nn.Softmax2d(),
+    lambda T: T.nn.RReLU(0.1, 0.3),
+]
+
+
+@pytest.mark.parametrize("index", range(len(ACTIVATIONS)))
+def test_activation_matches_torch(index):
+    make = ACTIVATIONS[index]
+    inplace = getattr(make(torch), "inplace", False)
+    # RReLU samples slopes in training mode: compare its deterministic eval mode
+    train = not isinstance(make(torch), torch.nn.RReLU)
+    x = _rand(2, 4, 3, 2) * 3
+    if inplace:  # an in-place op on a leaf needs a non-leaf input
+        check_layer(make, [x], train=train, call=lambda m, xs: m(xs[0] * 1.0))
+    else:
+        check_layer(make, [x], train=train)
+
+
+def test_activation_reprs():
+    def fn(T):
+        return [repr(make(T)) for make in ACTIVATIONS]
+    same(fn)
+
+
+def test_activation_errors_and_warnings():
+    same(lambda T: T.nn.Hardtanh(1.0, 0.5))
+    same(lambda T: repr(T.nn.Hardtanh(min_value=-2.0)))
+    same(lambda T: T.nn.Softmax2d()(T.ones(2, 2)))
+    same(lambda T: T.nn.Softmax()(T.ones(2, 3)))
+
+
+def test_rrelu_train_mode_slopes_within_bounds():
+    m = ember.nn.RReLU(0.1, 0.3)
+    x = ember.full((1000,), -1.0)
+    y = m(x)._data
+    assert np.all((y <= -0.1 + 1e-7) & (y >= -0.3 - 1e-7)) and np.unique(y).size > 10
+    np.testing.assert_allclose(m.eval()(x)._data, -0.2, rtol=1e-6)
+
+
+# ---- dropout ---------------------------------------------------------------------------------
+
+DROPOUTS = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+            "FeatureAlphaDropout"]
+
+
+@pytest.mark.parametrize("name", DROPOUTS)
+def test_dropout_eval_is_identity_and_repr(name):
+    def fn(T):
+        m = getattr(T.nn, name)(0.3)
+        m.eval()
+        x = T.arange(24.0).reshape(2, 3, 4)
+        return repr(m), m(x), m.training
+    same(fn)
+    same(lambda T: getattr(T.nn, name)(1.5))
+
+
+def test_dropout_training_statistics():
+    ember.manual_seed(0)
+    m = ember.nn.Dropout(0.25)
+    y = m(ember.ones(200, 200))._data
+    assert abs((y == 0).mean() - 0.25) < 0.01
+    np.testing.assert_allclose(np.unique(y), [0.0, 1 / 0.75], rtol=1e-6)
+    z = ember.nn.Dropout2d(0.5)(ember.ones(50, 40, 3, 3))._data
+    per_channel = z.reshape(50, 40, 9)
+    assert np.all(per_channel.min(-1) == per_channel.max(-1))  # whole channels drop together
+    assert abs((per_channel[..., 0] == 0).mean() - 0.5) < 0.05
+    a = ember.nn.AlphaDropout(0.2)(ember.randn(100_000))._data
+    assert abs(a.mean()) < 0.02 and abs(a.std() - 1) < 0.02  # keeps SELU's normalisation
+    assert np.all(ember.nn.Dropout(1.0)(ember.ones(3))._data == 0)
+    np.testing.assert_array_equal(ember.nn.Dropout(0.0)(ember.ones(3))._data, 1.0)
+
+
+def test_dropout_inplace_writes_into_input():
+    x = ember.ones(100)
+    y = ember.nn.Dropout(0.5, inplace=True)(x)
+    assert y is x and (x._data == 0).any()
+
+
+# ---- losses ----------------------------------------------------------------------------------
+
+N, C = 5, 4
+_logits = _rand(N, C) * 3
+_classes = RNG.integers(0, C, N)
+_probs = RNG.uniform(0.05, 0.95, (N, C)).astype(np.float32)
+_sign = np.where(RNG.uniform(size=N) > 0.5, 1.0, -1.0).astype(np.float32)
+_log_probs_ctc = np.log(np.exp(_rand(6, 2, 4)) / np.exp(_rand(6, 2, 4)).sum(-1, keepdims=True))
+
+LOSSES = {
+    "L1Loss": (lambda T: T.nn.L1Loss(), [_logits, _probs]),
+    "L1Loss_sum": (lambda T: T.nn.L1Loss(reduction="sum"), [_logits, _probs]),
+    "MSELoss": (lambda T: T.nn.MSELoss(), [_logits, _probs]),
+    "MSELoss_none": (lambda T: T.nn.MSELoss(reduction="none"), [_logits, _probs]),
+    "SmoothL1Loss": (lambda T: T.nn.SmoothL1Loss(beta=0.5), [_logits, _probs]),
+    "HuberLoss": (lambda T: T.nn.HuberLoss(delta=0.7), [_logits, _probs]),
+    "NLLLoss": (lambda T: T.nn.NLLLoss(), [np.log(_probs), _classes]),
+    "NLLLoss_weight": (lambda T: T.nn.NLLLoss(weight=T.tensor([1.0, 2.0, 0.5, 1.5]),
+                                              ignore_index=1), [np.log(_probs), _classes]),
+    "CrossEntropyLoss": (lambda T: T.nn.CrossEntropyLoss(), [_logits, _classes]),
+    "CrossEntropyLoss_smooth": (lambda T: T.nn.CrossEntropyLoss(label_smoothing=0.1,
+                                                                reduction="sum"),
+                                [_logits, _classes]),
+    "CrossEntropyLoss_probs": (lambda T: T.nn.CrossEntropyLoss(),
+                               [_logits, _probs / _probs.sum(1, keepdims=True)]),
+    "BCELoss": (lambda T: T.nn.BCELoss(), [_probs, (_probs > 0.5).astype(np.float32)]),
+    "BCELoss_weight": (lambda T: T.nn.BCELoss(weight=T.tensor([1.0, 2.0, 0.5, 1.5])),
+                       [_probs, (_probs > 0.5).astype(np.float32)]),
+    "BCEWithLogitsLoss": (lambda T: T.nn.BCEWithLogitsLoss(
+        pos_weight=T.tensor([1.0, 2.0, 0.5, 3.0])), [_logits, _probs]),
+    "KLDivLoss": (lambda T: T.nn.KLDivLoss(reduction="batchmean"), [np.log(_probs), _probs]),
+    "KLDivLoss_logtarget": (lambda T: T.nn.KLDivLoss(reduction="sum", log_target=True),
+                            [np.log(_probs), np.log(_probs[::-1].copy())]),
+    "PoissonNLLLoss": (lambda T: T.nn.PoissonNLLLoss(), [_logits, _probs * 3]),
+    "PoissonNLLLoss_full": (lambda T: T.nn.PoissonNLLLoss(log_input=False, full=True),
+                            [_probs, _probs * 3]),
+    "GaussianNLLLoss": (lambda T: T.nn.GaussianNLLLoss(), [_logits, _probs, _probs]),
+    "MarginRankingLoss": (lambda T: T.nn.MarginRankingLoss(margin=0.2),
+                          [_logits[:, 0].copy(), _logits[:, 1].copy(), _sign]),
+    "HingeEmbeddingLoss": (lambda T: T.nn.HingeEmbeddingLoss(margin=0.5),
+                           [_logits, np.tile(_sign[:, None], (1, C))]),
+    "CosineEmbeddingLoss": (lambda T: T.nn.CosineEmbeddingLoss(margin=0.1),
+                            [_logits, _probs, _sign]),
+    "TripletMarginLoss": (lambda T: T.nn.TripletMarginLoss(margin=0.5, swap=True),
+                          [_logits, _probs, _rand(N, C)]),
+    "TripletMarginWithDistanceLoss": (lambda T: T.nn.TripletMarginWithDistanceLoss(),
+                                      [_logits, _probs, _rand(N, C)]),
+    "SoftMarginLoss": (lambda T: T.nn.SoftMarginLoss(), [_logits, np.tile(_sign[:, None],
+                                                                          (1, C))]),
+    "MultiLabelSoftMarginLoss": (lambda T: T.nn.MultiLabelSoftMarginLoss(),
+                                 [_logits, (_probs > 0.5).astype(np.float32)]),
+    "MultiLabelMarginLoss": (lambda T: T.nn.MultiLabelMarginLoss(),
+                             [_logits, np.array([[3, 0, -1, 1]] * N)]),
+    "MultiMarginLoss": (lambda T: T.nn.MultiMarginLoss(p=2, margin=0.5), [_logits, _classes]),
+    "CTCLoss": (lambda T: T.nn.CTCLoss(),
+                [_log_probs_ctc.astype(np.float32), np.array([[1, 2], [3, 3]]),
+                 np.array([6, 5]), np.array([2, 2])]),
+}
+LOSS_REQUIRES = {"GaussianNLLLoss": [True, False, True]}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_loss_matches_torch(name):
+    make, inputs = LOSSES[name]
+    requires = LOSS_REQUIRES.get(name, [True] + [False] * (len(inputs) - 1))
+    if name in ("MarginRankingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+                "TripletMarginWithDistanceLoss"):
+        requires = [True, True] + [name.startswith("Triplet")]
+    check_layer(make, inputs, requires=requires)
+
+
+def test_loss_reprs_buffers_and_legacy_flags():
+    def fn(T):
+        nn = T.nn
+        ce = nn.CrossEntropyLoss(weight=T.ones(3))
+        return ([n for n, _ in ce.named_buffers()], repr(ce), repr(nn.BCEWithLogitsLoss()),
+                nn.MSELoss(size_average=False).reduction, nn.L1Loss(reduce=False).reduction,
+                nn.NLLLoss(size_average=True, reduce=True).reduction)
+    same(fn)
+    same(lambda T: T.nn.HuberLoss(delta="1"))
+    same(lambda T: T.nn.MultiMarginLoss(p=3))
+    same(lambda T: T.nn.MultiMarginLoss(weight=T.ones(2, 2)))
+    same(lambda T: T.nn.TripletMarginLoss(margin=0))
+    same(lambda T: T.nn.TripletMarginWithDistanceLoss(margin=-1.0))
+
+
+# ---- constructor checks and reprs ------------------------------------------------------------
+
+def test_constructor_errors():
+    nn_cases = [
+        lambda T: T.nn.Conv2d(3, 4, 3, groups=0),
+        lambda T: T.nn.Conv2d(3, 4, 3, groups=2),
+        lambda T: T.nn.Conv2d(4, 3, 3, groups=2),
+        lambda T: T.nn.Conv2d(3, 4, 3, padding="full"),
+        lambda T: T.nn.Conv2d(3, 4, 3, padding="same", stride=2),
+        lambda T: T.nn.Conv2d(3, 4, 3, padding_mode="mirror"),
+        lambda T: T.nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect"),
+        lambda T: T.nn.GroupNorm(3, 4),
+        lambda T: T.nn.Unflatten(1, 6),
+        lambda T: T.nn.Unflatten(1, (2, 3.0)),
+        lambda T: T.nn.BatchNorm2d(3)(T.ones(2, 3)),
+        lambda T: T.nn.BatchNorm1d(3)(T.ones(2, 3, 4, 5)),
+        lambda T: T.nn.InstanceNorm2d(3)(T.ones(3, 3)),
+        lambda T: T.nn.InstanceNorm1d(3, affine=True)(T.ones(2, 4, 5)),
+        lambda T: T.nn.InstanceNorm1d(3)(T.ones(2, 4, 5)).shape,
+    ]
+    for fn in nn_cases:
+        same(fn)
+
+
+def test_layer_reprs():
+    def fn(T):
+        nn = T.nn
+        layers = [
+            nn.Linear(3, 2, bias=False), nn.Bilinear(2, 3, 4), nn.Identity(),
+            nn.Conv1d(2, 4, 3, padding="same", dilation=2),
+            nn.Conv2d(3, 6, (3, 5), stride=2, padding=1, groups=3, bias=False,
+                      padding_mode="reflect"),
+            nn.Conv3d(1, 1, 2, padding="valid"),
+            nn.ConvTranspose1d(2, 2, 3, output_padding=0),
+            nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1, dilation=2),
+            nn.MaxPool1d(3), nn.MaxPool2d((2, 3), stride=1, padding=1, ceil_mode=True),
+            nn.AvgPool1d(3, 2), nn.AvgPool2d(2, padding=1), nn.AdaptiveAvgPool1d(4),
+            nn.AdaptiveAvgPool2d((None, 3)), nn.AdaptiveMaxPool2d(2),
+            nn.BatchNorm1d(4), nn.BatchNorm2d(3, momentum=None, affine=False),
+            nn.BatchNorm3d(2, track_running_stats=False, bias=False),
+            nn.InstanceNorm1d(3), nn.InstanceNorm2d(3, affine=True),
+            nn.LayerNorm([2, 3]), nn.GroupNorm(2, 4, affine=False), nn.RMSNorm(3),
+            nn.LocalResponseNorm(2), nn.Embedding(10, 3, padding_idx=0, max_norm=1.0),
+            nn.EmbeddingBag(5, 2, mode="max", padding_idx=1), nn.Flatten(0, 2),
+            nn.Unflatten(-1, [2, 2]), nn.CosineSimilarity(), nn.PairwiseDistance(),
+        ]
+        return [repr(m) for m in layers]
+    same(fn)
+
+
+def test_layer_attributes_and_buffers():
+    def fn(T):
+        bn = T.nn.BatchNorm1d(3)
+        ln = T.nn.LayerNorm(4)
+        conv = T.nn.Conv2d(2, 4, 3)
+        return (bn.running_mean, bn.running_var, bn.num_batches_tracked, bn.weight, bn.bias,
+                ln.normalized_shape, ln.weight, conv.kernel_size, conv.stride, conv.padding,
+                conv.dilation, conv.output_padding, conv.transposed,
+                T.nn.InstanceNorm1d(3).running_mean, T.nn.AvgPool1d(2).stride,
+                T.nn.MaxPool2d(2).stride, T.nn.PReLU(2).weight)
+    same(fn)
+
+
+def test_dtype_factory_argument():
+    def fn(T):
+        return [p.dtype for p in T.nn.Linear(2, 2, dtype=T.float64).parameters()] + [
+            T.nn.BatchNorm1d(2, dtype=T.float64).running_mean.dtype,
+            T.nn.Conv1d(1, 1, 1, dtype=T.float64).weight.dtype,
+            T.nn.Embedding(3, 2, dtype=T.float64).weight.dtype]
+    same(fn)
+
+
+# ---- default initialisation ------------------------------------------------------------------
+
+def _bounds_and_std(values):
+    v = np.asarray(values, dtype=np.float64).ravel()
+    return v.min(), v.max(), v.std()
+
+
+@pytest.mark.parametrize("make, fan_in", [
+    (lambda T: T.nn.Linear(64, 200), 64),
+    (lambda T: T.nn.Conv2d(8, 40, 3), 72),
+    (lambda T: T.nn.Conv1d(4, 50, 5, groups=2), 10),
+    (lambda T: T.nn.ConvTranspose2d(30, 8, 3), 72),
+    (lambda T: T.nn.Bilinear(20, 10, 30), 20),
+])
+def test_default_init_uniform_bounds_match_torch(make, fan_in):
+    bound = 1 / math.sqrt(fan_in)
+    tm, em = make(torch), make(ember)
+    for name in ("weight", "bias"):
+        tv, ev = _np(getattr(tm, name)), _np(getattr(em, name))
+        t_lo, t_hi, t_std = _bounds_and_std(tv)
+        e_lo, e_hi, e_std = _bounds_and_std(ev)
+        assert -bound <= e_lo and e_hi <= bound and -bound <= t_lo and t_hi <= bound
+        # U(-b, b): a large sample spans nearly the whole interval with std b/sqrt(3)
+        if ev.size > 500:
+            assert e_hi - e_lo > 1.9 * bound and t_hi - t_lo > 1.9 * bound
+            assert abs(e_std - bound / math.sqrt(3)) < 0.05 * bound
+            assert abs(e_std - t_std) < 0.08 * bound
+
+
+def test_default_init_embedding_norms_prelu():
+    e = ember.nn.Embedding(300, 50, padding_idx=2)
+    w = e.weight._data
+    assert abs(w.std() - 1) < 0.02 and abs(w.mean()) < 0.02 and np.all(w[2] == 0)
+    for m in (ember.nn.BatchNorm2d(3), ember.nn.LayerNorm(3), ember.nn.GroupNorm(1, 3),
+              ember.nn.InstanceNorm1d(3, affine=True)):
+        assert np.all(m.weight._data == 1) and np.all(m.bias._data == 0)
+    assert np.all(ember.nn.RMSNorm(3).weight._data == 1)
+    assert np.all(ember.nn.PReLU(3).weight._data == np.float32(0.25))
+
+
+def test_parameters_are_leaves_requiring_grad():
+    for m in (ember.nn.Linear(2, 2), ember.nn.Conv2d(1, 1, 1), ember.nn.BatchNorm1d(2),
+              ember.nn.Embedding(3, 2)):
+        for p in m.parameters():
+            assert isinstance(p, ember.nn.Parameter) and p.is_leaf and p.requires_grad
+            assert p.grad_fn is None
+
+
+def test_training_loop_decreases_loss_like_torch():
+    """Ten plain gradient-descent steps on a small MLP give the same losses in both."""
+    x, y = _rand(16, 3), RNG.integers(0, 2, 16)
+
+    def make(T):
+        return T.nn.Sequential(T.nn.Linear(3, 8), T.nn.BatchNorm1d(8), T.nn.GELU(),
+                               T.nn.Dropout(0.0), T.nn.Linear(8, 2))
+
+    tm, em = make(torch), make(ember)
+    em.load_state_dict(_state_to_ember(tm))
+    losses = []
+    for T, m in ((torch, tm), (ember, em)):
+        run = []
+        for _ in range(10):
+            m.zero_grad()
+            loss = T.nn.CrossEntropyLoss()(m(T.tensor(x)), T.tensor(y))
+            loss.backward()
+            with T.no_grad():
+                for p in m.parameters():
+                    p -= 0.5 * p.grad
+            run.append(loss.item())
+        losses.append(run)
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4, atol=1e-5)
+    assert losses[1][-1] < losses[1][0]
