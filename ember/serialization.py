@@ -132,6 +132,11 @@ def _write_archive(manifest: dict, arrays: list[np.ndarray], f: IO[bytes]) -> No
 
 
 def _atomic_write(path: str, manifest: dict, arrays: list[np.ndarray]) -> None:
+    parent = os.path.dirname(path)
+    if parent and not os.path.isdir(parent):
+        raise RuntimeError(f"Parent directory {parent} does not exist.")  # PyTorch's message
+    if os.path.isdir(path):
+        raise RuntimeError(f"ember.save: can't write {path}: it is a directory")
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)

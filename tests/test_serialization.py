@@ -385,3 +385,22 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(serialization)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_missing_parent_directory(tmp_path):
+    def fn(T):
+        T.save(1, str(tmp_path / "missing" / "ck.pt"))
+    same(fn)
+
+
+def test_directory_as_target(tmp_path):
+    with pytest.raises(RuntimeError, match="it is a directory"):
+        ember.save(1, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_relative_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ember.save({"k": ember.ones(1)}, "rel.pt")
+    assert ember.load("rel.pt")["k"].tolist() == [1.0]
+    assert [p.name for p in tmp_path.iterdir()] == ["rel.pt"]
