@@ -289,3 +289,26 @@ def test_lstm_training_loop_matches():
     theirs = _train(torch, ref, torch.tensor(w, requires_grad=True))
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
     assert ours[-1] < ours[0]
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_first_and_second_order_gradients_by_finite_differences(name):
+    # The layers are compositions of differentiable ops, so double backward works too.
+    from ember.autograd import gradcheck, gradgradcheck
+    ember.manual_seed(0)
+    m = getattr(ember.nn, name)(2, 3, 2, bidirectional=True).double()
+    x = ember.randn(3, 2, 2, dtype=ember.float64, requires_grad=True)
+
+    def f(x):
+        out = m(x)
+        return out[0], out[1][1] if name == "LSTM" else out[1]
+    assert gradcheck(f, (x,))
+    assert gradgradcheck(f, (x,))
+
+
+def test_dtype_and_unbatched_cell_repr():
+    m = ember.nn.LSTM(3, 4, dtype=ember.float64)
+    assert all(p.dtype == ember.float64 for p in m.parameters())
+    out, (h, c) = m(ember.zeros(2, 3, dtype=ember.float64))
+    assert (out.dtype, tuple(out.shape), tuple(h.shape), tuple(c.shape)) == \
+        (ember.float64, (2, 4), (1, 4), (1, 4))

@@ -418,3 +418,18 @@ def test_transformer_layout_init_and_errors():
                 out.append(str(e))
         return out
     same(fn)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_gradients_by_finite_differences(need_weights):
+    from ember.autograd import gradcheck, gradgradcheck
+    ember.manual_seed(0)
+    m = ember.nn.MultiheadAttention(4, 2).double()
+    q = ember.randn(3, 2, 4, dtype=ember.float64, requires_grad=True)
+    kv = ember.randn(5, 2, 4, dtype=ember.float64, requires_grad=True)
+    pad = ember.tensor([[False] * 4 + [True], [False] * 5])
+
+    def f(q, kv):
+        return m(q, kv, kv, key_padding_mask=pad, need_weights=need_weights)[0]
+    assert gradcheck(f, (q, kv))
+    assert gradgradcheck(f, (q, kv))
