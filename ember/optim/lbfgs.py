@@ -156,7 +156,7 @@ class LBFGS(Optimizer):
         ...     return loss
         >>> loss = opt.step(closure)
         >>> w
-        tensor([3., 3.], requires_grad=True)
+        tensor([3.0000, 3.0000], requires_grad=True)
     """
 
     def __init__(

@@ -25,7 +25,7 @@ class NAdam(Optimizer):
         >>> w = ember.tensor([1.0], requires_grad=True)
         >>> opt = ember.optim.NAdam([w], lr=0.1)
         >>> (w * w).sum().backward(); opt.step(); w
-        tensor([0.8500], requires_grad=True)
+        tensor([0.8944], requires_grad=True)
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,

@@ -483,3 +483,21 @@ def test_lbfgs_on_rosenbrock_in_float64(kwargs):
                         opt.state[w]["n_iter"]))
         return out
     same(fn, rtol=1e-7, atol=1e-9)
+
+
+# ---- docstring examples --------------------------------------------------------------------
+
+def _optim_modules():
+    import importlib
+    import pkgutil
+
+    import ember.optim as package
+    return [importlib.import_module(f"ember.optim.{m.name}")
+            for m in pkgutil.iter_modules(package.__path__)]
+
+
+@pytest.mark.parametrize("module", _optim_modules(), ids=lambda m: m.__name__)
+def test_docstring_examples_run(module):
+    import doctest
+    result = doctest.testmod(module, extraglobs={"ember": ember}, verbose=False)
+    assert result.failed == 0
