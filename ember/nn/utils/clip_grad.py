@@ -11,6 +11,8 @@ from __future__ import annotations
 import types
 import warnings
 
+import numpy as np
+
 import ember
 from ember.tensor import Tensor
 
@@ -58,7 +60,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     total = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
     if grads:
         max_norm = float(max_norm)
-        with ember.no_grad():
+        # NumPy would warn on inf * 0 (an infinite norm scales by 0); PyTorch yields NaN quietly
+        with ember.no_grad(), np.errstate(invalid="ignore", over="ignore"):
             # multiplying by a coefficient clamped to 1 avoids a data-dependent branch
             coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
             for g in grads:
