@@ -312,7 +312,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     Every tensor lands on the CPU: ``map_location`` may be None, ``"cpu"``, a cpu device, or a
     dict or callable (accepted and unused); another device raises ember's no-backend error.
     ``weights_only`` is accepted for PyTorch compatibility: ember's format holds only data, so
-    loading is always as safe as PyTorch's ``weights_only=True``.
+    loading is always as safe as PyTorch's ``weights_only=True``. ``mmap`` is accepted and
+    unused: tensors are read into memory.
     """
     if isinstance(map_location, (str, device)):
         check_device(map_location)

@@ -404,3 +404,34 @@ def test_relative_path(tmp_path, monkeypatch):
     ember.save({"k": ember.ones(1)}, "rel.pt")
     assert ember.load("rel.pt")["k"].tolist() == [1.0]
     assert [p.name for p in tmp_path.iterdir()] == ["rel.pt"]
+
+
+def test_training_checkpoint_resumes_exactly():
+    def fn(T):
+        def make():
+            m = T.nn.Linear(2, 1)
+            with T.no_grad():
+                m.weight.copy_(T.tensor([[0.5, -1.0]]))
+                m.bias.fill_(0.1)
+            return m, T.optim.Adam(m.parameters(), lr=0.1)
+
+        def step(m, o):
+            o.zero_grad()
+            m(T.tensor([[1.0, 2.0], [3.0, 4.0]])).pow(2).sum().backward()
+            o.step()
+
+        model, opt = make()
+        step(model, opt)
+        step(model, opt)
+        ck = roundtrip(T, {"model": model.state_dict(), "optim": opt.state_dict(), "epoch": 2})
+        # Copied now: PyTorch's load_state_dict adopts the 'step' tensors, which then advance.
+        saved = (ck["epoch"], ck["optim"]["param_groups"], list(ck["model"]),
+                 [v.clone() for v in ck["optim"]["state"][0].values()])
+        resumed, resumed_opt = make()
+        resumed.load_state_dict(ck["model"])
+        resumed_opt.load_state_dict(ck["optim"])
+        step(model, opt)
+        step(resumed, resumed_opt)
+        assert resumed.weight.tolist() == model.weight.tolist()
+        return saved, resumed.weight, resumed.bias, resumed_opt.state_dict()
+    same(fn)
