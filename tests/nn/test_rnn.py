@@ -312,3 +312,20 @@ def test_dtype_and_unbatched_cell_repr():
     out, (h, c) = m(ember.zeros(2, 3, dtype=ember.float64))
     assert (out.dtype, tuple(out.shape), tuple(h.shape), tuple(c.shape)) == \
         (ember.float64, (2, 4), (1, 4), (1, 4))
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_edge_inputs(case):
+    def fn(T):
+        T.manual_seed(0)
+        z = T.zeros
+        calls = [
+            lambda: T.nn.LSTM(4, 5)(z(0, 2, 4)),
+            lambda: T.nn.GRU(4, 5, batch_first=True)(z(2, 0, 4)),
+            lambda: T.nn.GRU(4, 5)(z(3, 0, 4))[0].shape,
+            lambda: T.nn.RNN(4, 5)(z(3, 2, 4, dtype=T.int64)),
+            lambda: T.nn.LSTMCell(4, 5)(z(0, 4))[0].shape,
+            lambda: T.nn.LSTM(4, 5)(z(3, 2, 4), [z(1, 2, 5), z(1, 2, 5)])[1][0].shape,
+        ]
+        return calls[case]()
+    same(fn)
