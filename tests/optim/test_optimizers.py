@@ -10,6 +10,7 @@ trips, closures, ``zero_grad``, hooks, and PyTorch's errors and warnings.
 from __future__ import annotations
 
 import copy
+import importlib
 
 import numpy as np
 import pytest
@@ -488,7 +489,6 @@ def test_lbfgs_on_rosenbrock_in_float64(kwargs):
 # ---- docstring examples --------------------------------------------------------------------
 
 def _optim_modules():
-    import importlib
     import pkgutil
 
     import ember.optim as package
@@ -501,3 +501,53 @@ def test_docstring_examples_run(module):
     import doctest
     result = doctest.testmod(module, extraglobs={"ember": ember}, verbose=False)
     assert result.failed == 0
+
+
+# ---- tensor options, global hooks ----------------------------------------------------------
+
+def test_tensor_lr_with_a_scheduler():
+    def fn(T):
+        out = []
+        for name in ("SGD", "Adam", "RMSprop", "Adagrad", "NAdam"):
+            w = T.tensor([1.0, 2.0], requires_grad=True)
+            opt = getattr(T.optim, name)([w], lr=T.tensor(0.1))
+            sched = T.optim.lr_scheduler.StepLR(opt, 1, 0.5)
+            for _ in range(3):
+                opt.zero_grad()
+                (w * w).sum().backward()
+                opt.step()
+                sched.step()
+            out.append((w.detach().clone(), opt.param_groups[0]["lr"], sched.get_last_lr()))
+        return out
+    same(fn)
+
+
+def test_tensor_lr_must_have_one_element():
+    same(lambda T: T.optim.SGD([T.zeros(1, requires_grad=True)], lr=T.tensor([0.1, 0.2])))
+
+
+def test_global_step_hooks_and_pre_hook_replacing_arguments():
+    def fn(T):
+        w = T.tensor([1.0], requires_grad=True)
+        opt = T.optim.SGD([w], lr=0.1)
+        calls = []
+
+        def closure():
+            calls.append("closure")
+            return T.tensor(7.0)
+
+        module = importlib.import_module(f"{T.__name__}.optim.optimizer")
+        pre = module.register_optimizer_step_pre_hook(
+            lambda o, a, k: calls.append("global pre"))
+        post = module.register_optimizer_step_post_hook(
+            lambda o, a, k: calls.append("global post"))
+        opt.register_step_pre_hook(lambda o, a, k: (a, {"closure": closure}))
+        try:
+            (w * 2).sum().backward()
+            loss = opt.step()
+        finally:
+            pre.remove()
+            post.remove()
+        opt.step()
+        return calls, loss, w
+    same(fn)
