@@ -8,6 +8,8 @@ for reproducibility with a seeded ``ember.Generator``, since ember's stream is n
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import ember
 from ember.utils.data import (
@@ -282,3 +284,23 @@ def test_docstring_examples_run(module):
     mod = importlib.import_module(f"ember.utils.data.{module}")
     result = doctest.testmod(mod)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---- properties, against PyTorch --------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 40), batch_size=st.integers(1, 12), drop_last=st.booleans())
+def test_batch_sampler_property(n, batch_size, drop_last):
+    def fn(T):
+        s = T.utils.data.BatchSampler(range(n), batch_size, drop_last)
+        return list(s), len(s)
+    same(fn)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 60), weights=st.lists(st.integers(0, 9), min_size=1,
+                                                         max_size=6))
+def test_random_split_fraction_lengths_property(n, weights):
+    assume(sum(weights) > 0)
+    fractions = [w / sum(weights) for w in weights]
+    same(lambda T: [len(s) for s in T.utils.data.random_split(range(n), fractions)])
