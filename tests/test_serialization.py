@@ -16,6 +16,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ember
 from ember import serialization
@@ -435,3 +437,20 @@ def test_training_checkpoint_resumes_exactly():
         assert resumed.weight.tolist() == model.weight.tolist()
         return saved, resumed.weight, resumed.bias, resumed_opt.state_dict()
     same(fn)
+
+
+scalars = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.text(max_size=5)
+           | st.floats(allow_nan=False) | st.binary(max_size=5)
+           | st.complex_numbers(allow_nan=False))
+keys = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3)
+trees = st.recursive(scalars, lambda inner: (
+    st.lists(inner, max_size=3) | st.tuples(inner, inner)
+    | st.dictionaries(keys, inner, max_size=3)), max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tree=trees)
+def test_plain_value_trees_roundtrip_exactly(tree):
+    back = roundtrip(ember, tree)
+    assert back == tree
+    assert repr(back) == repr(tree)  # types too: tuples stay tuples, ints stay ints
