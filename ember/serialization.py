@@ -17,6 +17,7 @@ Contract:
 - ``load`` returns what was saved. A file that is not an ember checkpoint (empty, truncated,
   corrupt, random bytes, a PyTorch ``.pt``/pickle file, a NumPy file) raises a RuntimeError that
   names the file and says what is wrong. Nothing from the file is ever executed.
+"""
 
 # NOTE [checkpoint format]
 # A zip archive (stored, not compressed) holding ``ember-manifest.json`` and one
@@ -26,7 +27,6 @@ Contract:
 # is a JSON scalar (None, bool, int, float, str) or a tagged object ``{"$": tag, ...}`` for
 # containers and other values (dict items are key/value pairs, so keys need not be strings).
 # bfloat16 arrays are stored as their uint16 bit patterns, since .npy has no bfloat16.
-"""
 
 from __future__ import annotations
 

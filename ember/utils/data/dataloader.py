@@ -4,13 +4,15 @@ Contract: PyTorch's arguments, argument-conflict errors, ``len()``, batching and
 (tensors stacked, Python floats to float64, ints to int64, NumPy arrays and scalars to tensors,
 mappings/namedtuples/sequences collated field by field, strings and bytes kept as lists).
 Every ``iter(loader)`` is a fresh epoch: a shuffling loader draws a new order each time.
+``num_workers > 0`` gives the same batches, loaded in this process (NOTE [workers run
+in-process]).
+"""
 
 # NOTE [workers run in-process]
 # ``num_workers > 0`` is accepted and validated as PyTorch does, but samples are always loaded
 # in this process, in sampler order: the batches are exactly those PyTorch yields with
 # ``in_order=True``. ``get_worker_info()`` therefore always returns None, and
 # ``worker_init_fn`` is never called (no worker is ever started).
-"""
 
 from __future__ import annotations
 
