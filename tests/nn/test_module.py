@@ -559,3 +559,101 @@ def test_custom_module_end_to_end():
         return (out, [(n, p.grad) for n, p in net.named_parameters()], repr(net),
                 list(net.state_dict().keys()))
     same(fn)
+
+
+# ---- backward hooks and always_call ---------------------------------------------------------
+
+def test_full_backward_hooks_order_and_replacement():
+    def fn(T):
+        m = T.nn.Linear(2, 2)
+        with T.no_grad():
+            m.weight.copy_(T.tensor([[1.0, 2.0], [3.0, 4.0]]))
+            m.bias.fill_(0.5)
+        log = []
+
+        def pre(mod, grad_output):
+            log.append(("pre", grad_output))
+            return (grad_output[0] * 2,)
+
+        h = m.register_full_backward_pre_hook(pre)
+        m.register_full_backward_hook(lambda mod, gi, go: log.append(("full", gi, go)))
+        m.register_full_backward_hook(lambda mod, gi, go: (gi[0] + 1,))
+        m.register_full_backward_hook(lambda mod, gi, go: log.append("first"), prepend=True)
+        x = T.tensor([[1.0, -1.0]], requires_grad=True)
+        y = m(x)
+        y.sum().backward()
+        h.remove()
+        x2 = T.tensor([[1.0, 1.0]], requires_grad=True)
+        m(x2).sum().backward()
+        return log, x.grad, x2.grad, m.weight.grad, y.grad_fn.name()
+    same(fn)
+
+
+def test_full_backward_hook_multiple_inputs_and_outputs():
+    def fn(T):
+        class Two(T.nn.Module):
+            def forward(self, a, b, k):
+                return a * b * k, a + 1
+
+        m = Two()
+        log = []
+        m.register_full_backward_hook(lambda mod, gi, go: log.append((gi, go)))
+        a = T.tensor([1.0, 2.0], requires_grad=True)
+        o1, o2 = m(a, T.tensor([3.0, 4.0]), 3)
+        (o1.sum() + 2 * o2.sum()).backward()
+        return log, a.grad
+    same(fn)
+
+
+def test_full_backward_hook_without_input_grads_warns():
+    def fn(T):
+        m = T.nn.Linear(2, 2)
+        log = []
+        m.register_full_backward_hook(lambda mod, gi, go: log.append(gi))
+        m(T.ones(1, 2)).sum().backward()
+        return log
+    same(fn)
+
+
+def test_backward_hook_errors():
+    def wrong_count(T):
+        m = T.nn.Linear(2, 2)
+        m.register_full_backward_hook(lambda mod, gi, go: (gi[0], gi[0]))
+        m(T.ones(1, 2, requires_grad=True)).sum().backward()
+
+    def wrong_pre_count(T):
+        m = T.nn.Linear(2, 2)
+        m.register_full_backward_pre_hook(lambda mod, go: (go[0], go[0]))
+        m(T.ones(1, 2, requires_grad=True)).sum().backward()
+
+    same(wrong_count)
+    same(wrong_pre_count)
+
+
+def test_always_call_forward_hook_runs_when_forward_fails():
+    def fn(T):
+        m = T.nn.Identity()
+        log = []
+        m.register_forward_hook(lambda *a: log.append("always"), always_call=True)
+        m.register_forward_hook(lambda *a: log.append("normal"))
+        try:
+            m(1, 2)
+        except TypeError:
+            log.append("raised")
+        m(T.ones(1))
+        return log
+    same(fn)
+
+
+def test_buffer_assignment_error_and_pickle_round_trip():
+    def fn(T):
+        m = T.nn.Module()
+        m.register_buffer("b", T.ones(1))
+        m.b = 3
+    same(fn)
+
+    def rt(T):
+        m = _fill(T, _net(T))
+        c = pickle.loads(pickle.dumps(m))
+        return dict(c.state_dict()), repr(c), isinstance(c[0].weight, T.nn.Parameter)
+    same(rt)

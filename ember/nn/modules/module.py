@@ -10,12 +10,15 @@ duplicates removed by identity; ``state_dict`` keys, ``load_state_dict`` results
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from ... import dtypes as _dt
-from ...autograd.grad_mode import no_grad
+from ...autograd.function import Function
+from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.graph import RemovableHandle, _HookDict
+from ...creation import zeros
 from ...tensor import Tensor
 from ..parameter import Parameter
 
@@ -63,6 +66,124 @@ def _forward_unimplemented(self, *input):
         f'Module [{type(self).__name__}] is missing the required "forward" function')
 
 
+# ---- backward hooks --------------------------------------------------------------------------
+# NOTE [module backward hooks]
+# As PyTorch's BackwardHook: the module's tensor inputs and outputs each pass through an identity
+# autograd Function. When the outputs' gradients arrive (that node's pre-hook) the backward
+# pre-hooks run and may replace them; when the inputs' gradients are ready (the input node's
+# post-hook) the full backward hooks run with (grad_input, grad_output) and may replace
+# grad_input. With no input requiring grad, the hooks fire at the outputs with grad_input None.
+
+class BackwardHookFunction(Function):
+    @staticmethod
+    def forward(ctx, *args):
+        outs = tuple(a.detach() for a in args)
+        ctx.mark_non_differentiable(*[o for o, a in zip(outs, args) if not a.requires_grad])
+        return outs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return grads
+
+
+class _BackwardHook:
+    def __init__(self, module, user_hooks, user_pre_hooks):
+        self.module = module
+        self.user_hooks = user_hooks
+        self.user_pre_hooks = user_pre_hooks
+        self.grad_outputs = None
+        self.n_outputs = -1
+        self.output_index = None
+        self.n_inputs = -1
+        self.input_index = None
+
+    @staticmethod
+    def _pack(indices, values, size):
+        res = [None] * size
+        for i, v in zip(indices, values):
+            res[i] = v
+        return tuple(res)
+
+    def _wrap(self, args, on_node):
+        index = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        tensors = [args[i] for i in index]
+        if not (any(t.requires_grad for t in tensors) and is_grad_enabled()):
+            return args, None
+        wrapped = BackwardHookFunction.apply(*tensors)
+        self._shapes = [(t.shape, t.dtype) for t in tensors]
+        on_node(next(t.grad_fn for t in wrapped if t.grad_fn is not None))
+        out = list(args)
+        for i, t in zip(index, wrapped):
+            out[i] = t
+        return tuple(out), index
+
+    def setup_input_hook(self, args):
+        def on_node(node):
+            def hook(grad_input, _):
+                if self.grad_outputs is None:
+                    return None
+                # PyTorch materialises the gradient of an input that needs none as zeros
+                grad_input = [g if g is not None else zeros(shape, dtype=dtype)
+                              for g, (shape, dtype) in zip(grad_input, self._shapes)]
+                res = self._pack(self.input_index, grad_input, self.n_inputs)
+                for user_hook in self.user_hooks:
+                    out = user_hook(self.module, res, self.grad_outputs)
+                    if out is None:
+                        continue
+                    if len(out) != len(res):
+                        raise RuntimeError(
+                            "Backward hook returned an invalid number of grad_input, got "
+                            f"{len(out)}, but expected {len(res)}")
+                    res = out
+                self.grad_outputs = None
+                return tuple(res[i] for i in self.input_index)
+            node.register_hook(hook)
+
+        res, self.input_index = self._wrap(args, on_node)
+        self.n_inputs = len(args)
+        return res
+
+    def setup_output_hook(self, result):
+        def on_node(node):
+            def hook(grad_output):
+                self.grad_outputs = self._pack(self.output_index, grad_output, self.n_outputs)
+                expected = len(self.grad_outputs)
+                for pre_hook in self.user_pre_hooks:
+                    new = pre_hook(self.module, self.grad_outputs)
+                    if new is None:
+                        continue
+                    if len(new) != expected:
+                        raise RuntimeError(
+                            "Backward pre hook returned an invalid number of grad_output, got "
+                            f"{len(new)}, but expected {expected}")
+                    self.grad_outputs = new
+                local = self.grad_outputs
+                if self.input_index is None:
+                    warnings.warn(
+                        "Full backward hook is firing when gradients are computed with respect "
+                        "to module outputs since no inputs require gradients. See "
+                        "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                        "#torch.nn.Module.register_full_backward_hook for more details.",
+                        stacklevel=5)
+                    grad_inputs = self._pack([], [], self.n_inputs)
+                    for user_hook in self.user_hooks:
+                        res = user_hook(self.module, grad_inputs, self.grad_outputs)
+                        if res is not None and not (isinstance(res, tuple)
+                                                    and all(g is None for g in res)):
+                            raise RuntimeError(
+                                "Backward hook for Modules where no input requires gradient "
+                                "should always return None or None for all gradients.")
+                    self.grad_outputs = None
+                return tuple(local[i] for i in self.output_index)
+            node.register_prehook(hook)
+
+        is_tuple = isinstance(result, tuple)
+        args = result if is_tuple else (result,)
+        res, self.output_index = self._wrap(args, on_node)
+        self.n_outputs = len(args)
+        return res if is_tuple else res[0]
+
+
 class Module:
     """Base class for all neural-network modules.
 
@@ -104,6 +225,8 @@ class Module:
         setattr_(self, "_forward_hooks_always_called", {})
         setattr_(self, "_forward_pre_hooks", _HookDict())
         setattr_(self, "_forward_pre_hooks_with_kwargs", {})
+        setattr_(self, "_backward_hooks", _HookDict())
+        setattr_(self, "_backward_pre_hooks", _HookDict())
 
     # ---- registration ------------------------------------------------------------------------
     def register_buffer(self, name, tensor, persistent=True):
@@ -569,6 +692,24 @@ class Module:
             self._move_to_front(self._forward_hooks, handle.id)
         return handle
 
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients of the module's outputs are
+        known and may return replacement grad_output."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._move_to_front(self._backward_pre_hooks, handle.id)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients of the module's
+        inputs are known and may return replacement grad_input."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._move_to_front(self._backward_hooks, handle.id)
+        return handle
+
     @staticmethod
     def _move_to_front(hooks, key):
         value = hooks.pop(key)
@@ -578,29 +719,58 @@ class Module:
         hooks.update(rest)
 
     def _call_impl(self, *args, **kwargs):
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    if isinstance(result, tuple) and len(result) == 2:
-                        args, kwargs = result
+        result = None
+        always_called = set()
+        try:
+            for hook_id, hook in list(self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    new = hook(self, args, kwargs)
+                    if new is not None:
+                        if isinstance(new, tuple) and len(new) == 2:
+                            args, kwargs = new
+                        else:
+                            raise RuntimeError(
+                                "forward pre-hook must return None or a tuple of (new_args, "
+                                f"new_kwargs), but got {new}.")
+                else:
+                    new = hook(self, args)
+                    if new is not None:
+                        args = new if isinstance(new, tuple) else (new,)
+            bw_hook = None
+            if self._backward_hooks or self._backward_pre_hooks:
+                bw_hook = _BackwardHook(self, list(self._backward_hooks.values()),
+                                        list(self._backward_pre_hooks.values()))
+                args = bw_hook.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    always_called.add(hook_id)
+                if hook_id in self._forward_hooks_with_kwargs:
+                    new = hook(self, args, kwargs, result)
+                else:
+                    new = hook(self, args, result)
+                if new is not None:
+                    result = new
+            if bw_hook is not None:
+                result = bw_hook.setup_output_hook(result)
+            return result
+        except Exception:
+            # hooks registered with always_call=True still run when forward fails
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id not in self._forward_hooks_always_called or hook_id in always_called:
+                    continue
+                try:
+                    if hook_id in self._forward_hooks_with_kwargs:
+                        new = hook(self, args, kwargs, result)
                     else:
-                        raise RuntimeError(
-                            "forward pre-hook must return None or a tuple of (new_args, "
-                            f"new_kwargs), but got {result}.")
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_with_kwargs:
-                result = hook(self, args, kwargs, output)
-            else:
-                result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
+                        new = hook(self, args, result)
+                    if new is not None:
+                        result = new
+                except Exception as e:  # noqa: BLE001 - silenced in favour of the first error
+                    warnings.warn("forward hook with ``always_call=True`` raised an exception "
+                                  "that was silenced as another error was raised in forward: "
+                                  f"{e}", stacklevel=2)
+            raise
 
     __call__ = _call_impl
 
