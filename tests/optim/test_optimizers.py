@@ -92,6 +92,15 @@ CASES = [
     ("RAdam", {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.1}),
     ("RAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("RAdam", {"lr": 0.05, "maximize": True}),
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.1}),
+    ("Adamax", {"lr": 0.05, "maximize": True}),
+    ("ASGD", {}),
+    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 4, "weight_decay": 0.1}),
+    ("ASGD", {"lr": 0.05, "t0": 2, "maximize": True}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.08)}),
+    ("Rprop", {"lr": 0.05, "maximize": True}),
 ]
 
 
@@ -111,6 +120,9 @@ GROUP_CASES = [
     ("Adadelta", {}, [{"rho": 0.5}, {"lr": 0.1}]),
     ("NAdam", {}, [{"momentum_decay": 0.1}, {"lr": 0.02, "weight_decay": 0.1}]),
     ("RAdam", {}, [{"betas": (0.5, 0.6)}, {"lr": 0.02}]),
+    ("Adamax", {}, [{"betas": (0.5, 0.6)}, {"lr": 0.02}]),
+    ("ASGD", {"t0": 3}, [{"lambd": 0.1}, {"lr": 0.05}]),
+    ("Rprop", {}, [{"etas": (0.2, 1.1)}, {"lr": 0.1}]),
 ]
 
 
@@ -125,7 +137,7 @@ def test_param_groups_with_their_own_options(name, kwargs, groups):
     ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.05, "amsgrad": True}),
     ("AdamW", {"lr": 0.05}), ("RMSprop", {"momentum": 0.5, "centered": True}),
     ("Adagrad", {"lr_decay": 0.1}), ("Adadelta", {}), ("NAdam", {"lr": 0.05}),
-    ("RAdam", {"lr": 0.05})])
+    ("RAdam", {"lr": 0.05}), ("Adamax", {"lr": 0.05}), ("ASGD", {"t0": 2}), ("Rprop", {})])
 def test_state_dict_round_trip_continues_like_an_uninterrupted_run(name, kwargs):
     def fn(T):
         straight = _trajectory(T, name, kwargs, steps=10)[-1]
@@ -244,14 +256,22 @@ def test_updates_are_in_place_on_the_parameters():
     assert w.tolist() == pytest.approx([0.9, 1.9])
 
 
-def test_state_tensors_take_the_parameter_dtype():
+@pytest.mark.parametrize(("name", "kwargs"), [
+    ("RMSprop", {"momentum": 0.5, "centered": True}), ("Adam", {"amsgrad": True}),
+    ("Rprop", {"etas": (0.3, 1.7)}), ("ASGD", {"t0": 1}), ("Adamax", {}), ("NAdam", {}),
+    ("Adagrad", {"initial_accumulator_value": 0.1})])
+def test_float64_parameters_and_state(name, kwargs):
     def fn(T):
-        w = T.tensor([1.0, 2.0], dtype=T.float64, requires_grad=True)
-        opt = T.optim.RMSprop([w], momentum=0.5, centered=True)
-        (w ** 3).sum().backward()
-        opt.step()
-        return w, opt.state[w]
-    same(fn)
+        w = T.tensor([1.0, -2.0, 0.3], dtype=T.float64, requires_grad=True)
+        opt = getattr(T.optim, name)([w], **kwargs)
+        out = []
+        for _ in range(4):
+            opt.zero_grad()
+            ((w - 0.1) ** 3).sum().backward()
+            opt.step()
+            out.append((w.detach().clone(), {k: v.clone() for k, v in opt.state[w].items()}))
+        return out
+    same(fn, rtol=1e-10, atol=1e-12)
 
 
 # ---- closures, zero_grad, hooks ------------------------------------------------------------
@@ -366,6 +386,10 @@ def test_repr():
     lambda T: T.optim.Adadelta([T.zeros(1)], rho=1.5),
     lambda T: T.optim.NAdam([T.zeros(1)], momentum_decay=-0.1),
     lambda T: T.optim.RAdam([T.zeros(1)], betas=(0.9, 2.0)),
+    lambda T: T.optim.Adamax([T.zeros(1)], betas=(0.9, 1.0)),
+    lambda T: T.optim.ASGD([T.zeros(1)], weight_decay=-1),
+    lambda T: T.optim.Rprop([T.zeros(1)], etas=(1.1, 1.2)),
+    lambda T: T.optim.Rprop([T.zeros(1)], etas=(0.5, 0.9)),
     lambda T: T.optim.LBFGS([T.zeros(1)], lr=-1),
     lambda T: T.optim.LBFGS([{"params": [T.zeros(1)]}, {"params": [T.zeros(1)]}]),
 ])
