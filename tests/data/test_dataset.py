@@ -304,3 +304,12 @@ def test_random_split_fraction_lengths_property(n, weights):
     assume(sum(weights) > 0)
     fractions = [w / sum(weights) for w in weights]
     same(lambda T: [len(s) for s in T.utils.data.random_split(range(n), fractions)])
+
+
+def test_concat_dataset_old_attribute_name_warns():
+    same(lambda T: T.utils.data.ConcatDataset([squares(T, 2)]).cummulative_sizes)
+
+
+def test_chain_dataset_rejects_map_style_datasets():
+    same(lambda T: list(T.utils.data.ChainDataset([counter(T, 2), squares(T, 2)])))
+    same(lambda T: len(T.utils.data.ChainDataset([squares(T, 2)])))
