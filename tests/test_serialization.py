@@ -454,3 +454,11 @@ def test_plain_value_trees_roundtrip_exactly(tree):
     back = roundtrip(ember, tree)
     assert back == tree
     assert repr(back) == repr(tree)  # types too: tuples stay tuples, ints stay ints
+
+
+def test_absurdly_nested_manifest_is_reported_as_corrupt(tmp_path):
+    depth = 100_000
+    root = '{"$": "list", "items": [' * depth + "1" + "]}" * depth
+    text = manifest([], 0).replace('"root": 0', '"root": ' + root)
+    data = make_zip({"ember-manifest.json": text})
+    assert "corrupt" in load_error(tmp_path, data)
