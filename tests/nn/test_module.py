@@ -657,3 +657,114 @@ def test_buffer_assignment_error_and_pickle_round_trip():
         c = pickle.loads(pickle.dumps(m))
         return dict(c.state_dict()), repr(c), isinstance(c[0].weight, T.nn.Parameter)
     same(rt)
+
+
+# ---- extra state, state_dict hooks, devices --------------------------------------------------
+
+def test_extra_state_round_trip_and_keys():
+    def fn(T):
+        class WithExtra(T.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = T.nn.Linear(1, 1)
+                self.count = 3
+
+            def get_extra_state(self):
+                return {"count": self.count}
+
+            def set_extra_state(self, state):
+                self.count = state["count"]
+
+        outer = T.nn.Sequential(WithExtra())
+        sd = outer.state_dict()
+        other = T.nn.Sequential(WithExtra())
+        other[0].count = 0
+        sd2 = dict(sd)
+        sd2["0._extra_state"] = {"count": 9}
+        other.load_state_dict(sd2)
+        missing = dict(sd)
+        del missing["0._extra_state"]
+        r = other.load_state_dict(missing, strict=False)
+        return list(sd.keys()), sd["0._extra_state"], other[0].count, repr(r)
+    same(fn)
+
+    def strict_missing(T):
+        class WithExtra(T.nn.Module):
+            def get_extra_state(self):
+                return 1
+
+            def set_extra_state(self, state):
+                pass
+        WithExtra().load_state_dict({})
+    same(strict_missing)
+    same(lambda T: T.nn.ReLU().load_state_dict({"_extra_state": 1}))
+
+
+def test_state_dict_hooks():
+    def fn(T):
+        m = T.nn.Sequential(T.nn.Linear(1, 1))
+        log = []
+        m[0].register_state_dict_pre_hook(lambda mod, prefix, kv: log.append(("pre", prefix)))
+
+        def post(mod, sd, prefix, meta):
+            log.append(("post", prefix, list(sd.keys())))
+            sd[prefix + "tag"] = T.zeros(1)
+
+        h = m[0].register_state_dict_post_hook(post)
+        keys = list(m.state_dict().keys())
+        h.remove()
+        keys2 = list(m.state_dict().keys())
+
+        def load_pre(mod, sd, prefix, *rest):
+            log.append(("load_pre", prefix, sorted(sd)))
+
+        def load_post(mod, incompatible):
+            log.append(("load_post", list(incompatible.missing_keys)))
+            incompatible.missing_keys.clear()
+
+        m[0].register_load_state_dict_pre_hook(load_pre)
+        m.register_load_state_dict_post_hook(load_post)
+        r = m.load_state_dict({"0.weight": T.ones(1, 1)})
+        return log, keys, keys2, repr(r)
+    same(fn)
+
+    def bad_post(T):
+        m = T.nn.Linear(1, 1)
+        m.register_state_dict_post_hook(lambda *a: {})
+        m.state_dict()
+
+    def bad_load_post(T):
+        m = T.nn.Linear(1, 1)
+        m.register_load_state_dict_post_hook(lambda *a: 1)
+        m.load_state_dict(m.state_dict())
+    same(bad_post)
+    same(bad_load_post)
+
+
+def test_to_device_forms():
+    def fn(T):
+        m = T.nn.Linear(2, 2)
+        out = [m.to("cpu") is m, m.to(T.device("cpu"), T.float64).weight.dtype,
+               m.to(device="cpu", dtype=T.float32).weight.dtype,
+               m.to(T.ones(1, dtype=T.float64)).bias.dtype, m.cpu() is m]
+        return out
+    same(fn)
+    assert "cuda" in _raises(lambda: ember.nn.Linear(1, 1).to("cuda"))
+    assert "cuda" in _raises(lambda: ember.nn.Linear(1, 1).cuda())
+
+
+def _raises(fn):
+    try:
+        fn()
+    except RuntimeError as e:
+        return str(e)
+    raise AssertionError("no error")
+
+
+def test_non_dynamically_quantizable_linear_repr():
+    def fn(T):
+        from importlib import import_module
+        cls = import_module(T.__name__ + ".nn.modules.linear").NonDynamicallyQuantizableLinear
+        m = cls(3, 2)
+        return repr(m), [n for n, _ in m.named_parameters()], hasattr(T.nn, cls.__name__)
+    same(fn)

@@ -92,3 +92,8 @@ class Bilinear(Module):
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """Linear under another name: PyTorch's MultiheadAttention uses it for ``out_proj`` (and
+    its repr shows the name), so it exists here too; not exported from ``ember.nn``."""

@@ -19,7 +19,8 @@ from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.graph import RemovableHandle, _HookDict
 from ...creation import zeros
-from ...tensor import Tensor
+from ...tensor import Tensor, check_device
+from ...tensor import device as _Device
 from ..parameter import Parameter
 
 __all__ = ["Module"]
@@ -59,6 +60,9 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
+
+
+_EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
 
 def _forward_unimplemented(self, *input):
@@ -227,6 +231,10 @@ class Module:
         setattr_(self, "_forward_pre_hooks_with_kwargs", {})
         setattr_(self, "_backward_hooks", _HookDict())
         setattr_(self, "_backward_pre_hooks", _HookDict())
+        setattr_(self, "_state_dict_pre_hooks", _HookDict())
+        setattr_(self, "_state_dict_hooks", _HookDict())
+        setattr_(self, "_load_state_dict_pre_hooks", _HookDict())
+        setattr_(self, "_load_state_dict_post_hooks", _HookDict())
 
     # ---- registration ------------------------------------------------------------------------
     def register_buffer(self, name, tensor, persistent=True):
@@ -471,19 +479,68 @@ class Module:
         for name, buf in self._buffers.items():
             if buf is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buf if keep_vars else buf.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
+
+    def get_extra_state(self):
+        """Extra (non-tensor) state for state_dict; override together with set_extra_state."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug.")
+
+    def set_extra_state(self, state):
+        """Restore what get_extra_state returned."""
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug.")
+
+    def register_state_dict_pre_hook(self, hook):
+        """``hook(module, prefix, keep_vars)`` runs before state_dict collects this module."""
+        handle = RemovableHandle(self._state_dict_pre_hooks)
+        self._state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)`` runs after state_dict collected
+        this module (and its children); it may edit state_dict in place."""
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` runs before this module loads its entries."""
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_post_hook(self, hook):
+        """``hook(module, incompatible_keys)`` runs after this module and its children loaded;
+        it may edit the key lists in place."""
+        handle = RemovableHandle(self._load_state_dict_post_hooks)
+        self._load_state_dict_post_hooks[handle.id] = hook
+        return handle
 
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by dotted name (detached unless ``keep_vars``)."""
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
+        local_metadata = {"version": self._version}
         if hasattr(destination, "_metadata"):
-            destination._metadata[prefix[:-1]] = {"version": self._version}
+            destination._metadata[prefix[:-1]] = local_metadata
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".",
                                   keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            if hook(self, destination, prefix, local_metadata) is not None:
+                raise RuntimeError("state_dict post-hook must return None")
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
@@ -529,9 +586,17 @@ class Module:
                     f'While copying the parameter named "{key}", whose dimensions in the model '
                     f"are {param.size()} and whose dimensions in the checkpoint are "
                     f"{value.size()}, an exception occurred : {ex.args}.")
+        extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
         if strict:
             for key in state_dict:
-                if key.startswith(prefix):
+                if key.startswith(prefix) and key != extra_key:
                     head = key[len(prefix):].split(".", 1)[0]
                     if head not in self._modules and head not in local_state:
                         unexpected_keys.append(key)
@@ -549,6 +614,9 @@ class Module:
             local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
             if assign:
                 local_metadata["assign_to_params_buffers"] = assign
+            for hook in module._load_state_dict_pre_hooks.values():
+                hook(module, local_state_dict, prefix, local_metadata, True, missing_keys,
+                     unexpected_keys, error_msgs)
             module._load_from_state_dict(local_state_dict, prefix, local_metadata, True,
                                          missing_keys, unexpected_keys, error_msgs)
             for name, child in module._modules.items():
@@ -556,6 +624,13 @@ class Module:
                     child_prefix = prefix + name + "."
                     load(child, {k: v for k, v in local_state_dict.items()
                                  if k.startswith(child_prefix)}, child_prefix)
+            incompatible = _IncompatibleKeys(missing_keys, unexpected_keys)
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, incompatible) is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                        "expected to return new values, if incompatible_keys need to be "
+                        "modified, it should be done inplace.")
 
         load(self, state_dict)
         if strict:
@@ -627,16 +702,23 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """Convert floating-point parameters and buffers to a dtype (devices: cpu only)."""
+        """Convert floating-point parameters and buffers to a dtype; devices: cpu only.
+
+        Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` and the
+        ``device=``/``dtype=``/``non_blocking=`` keywords, as PyTorch."""
+        device = kwargs.get("device")
         dtype = kwargs.get("dtype")
         for a in args:
             if isinstance(a, _dt.dtype):
                 dtype = a
             elif isinstance(a, Tensor):
-                dtype = a.dtype
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, (str, _Device, int)) and not isinstance(a, bool):
+                device = a
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype}")
+        check_device(device)
         if dtype is None:
             return self
 
@@ -661,6 +743,10 @@ class Module:
         return self._cast_floats(_dt.bfloat16)
 
     def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        check_device("cuda")
         return self
 
     def type(self, dst_type):
