@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _check_capturable, _scalar_dtype, _to_scalar
 
 __all__ = ["Adadelta"]
 
@@ -51,6 +51,7 @@ class Adadelta(Optimizer):
         return loss
 
     def _update_group(self, group):
+        _check_capturable(group, single_xla=False)
         lr = float(_to_scalar(group["lr"]))
         rho, eps, weight_decay = group["rho"], group["eps"], group["weight_decay"]
         for p in group["params"]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _get_value, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _check_capturable, _get_value, _scalar_dtype, _to_scalar
 
 __all__ = ["Adam"]
 
@@ -46,6 +46,9 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
+        if isinstance(lr, ember.Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
         _check_lr_eps(lr, eps)
         _check_betas(betas)
         if not 0.0 <= weight_decay:
@@ -60,6 +63,13 @@ class Adam(Optimizer):
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
 
+        if fused:
+            # Accepted and computed like the single-tensor path; PyTorch's checks still apply.
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
     def step(self, closure=None):
         """One Adam step; ``closure`` (if given) recomputes and returns the loss."""
         loss = self._run_closure(closure)
@@ -69,6 +79,7 @@ class Adam(Optimizer):
         return loss
 
     def _update_group(self, group):
+        _check_capturable(group)
         lr = float(_to_scalar(group["lr"]))
         beta1, beta2 = group["betas"]
         weight_decay = group["weight_decay"]

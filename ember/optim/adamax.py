@@ -10,7 +10,7 @@ from __future__ import annotations
 import ember
 
 from .adam import _check_betas, _check_lr_eps
-from .optimizer import Optimizer, _get_value, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _check_capturable, _get_value, _scalar_dtype, _to_scalar
 
 __all__ = ["Adamax"]
 
@@ -46,6 +46,7 @@ class Adamax(Optimizer):
         return loss
 
     def _update_group(self, group):
+        _check_capturable(group)
         lr = float(_to_scalar(group["lr"]))
         beta1, beta2 = group["betas"]
         weight_decay, eps = group["weight_decay"], group["eps"]

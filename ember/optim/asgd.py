@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _get_value, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _check_capturable, _get_value, _scalar_dtype, _to_scalar
 
 __all__ = ["ASGD"]
 
@@ -49,6 +49,7 @@ class ASGD(Optimizer):
         return loss
 
     def _update_group(self, group):
+        _check_capturable(group, what="params, mus, etas, and state_steps")
         lr = float(_to_scalar(group["lr"]))
         lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
         weight_decay = group["weight_decay"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ember
 
 from .adam import _check_betas, _check_lr_eps
-from .optimizer import Optimizer, _get_value, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _check_capturable, _get_value, _scalar_dtype, _to_scalar
 
 __all__ = ["NAdam"]
 
@@ -53,6 +53,8 @@ class NAdam(Optimizer):
         return loss
 
     def _update_group(self, group):
+        _check_capturable(group, what="params, mu_products and state_steps",
+                          multi_what="params, mu_products, and state_steps")
         lr = float(_to_scalar(group["lr"]))
         beta1, beta2 = group["betas"]
         weight_decay, eps = group["weight_decay"], group["eps"]

@@ -74,6 +74,21 @@ def _scalar_dtype():
     return ember.float64 if ember.get_default_dtype() == ember.float64 else ember.float32
 
 
+def _check_capturable(group, what="params and state_steps", multi_what=None, single_xla=True,
+                      multi_xla=False):
+    """PyTorch allows ``capturable=True`` steps only on accelerators and raises this on CPU;
+    ember has only the CPU. The device list (and wording) depends on which of PyTorch's paths
+    (single-tensor, or foreach when ``foreach=True``) would run."""
+    if not group.get("capturable") or all(p.grad is None for p in group["params"]):
+        return
+    multi = bool(group.get("foreach"))
+    devices = ["cuda", "xpu", "hpu", "privateuseone"]
+    if (multi and multi_xla) or (not multi and single_xla):
+        devices.append("xla")
+    what = multi_what if multi and multi_what else what
+    raise AssertionError(f"If capturable=True, {what} must be on supported devices: {devices}.")
+
+
 def _step_with_hooks(func):
     """Wrap a subclass's ``step``: run pre hooks (which may replace args), the step, post hooks."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _check_capturable, _scalar_dtype, _to_scalar
 
 __all__ = ["RMSprop"]
 
@@ -56,6 +56,7 @@ class RMSprop(Optimizer):
         return loss
 
     def _update_group(self, group):
+        _check_capturable(group, multi_xla=True)
         lr = float(_to_scalar(group["lr"]))
         alpha, eps = group["alpha"], group["eps"]
         momentum, weight_decay = group["momentum"], group["weight_decay"]

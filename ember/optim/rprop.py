@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _check_capturable, _scalar_dtype, _to_scalar
 
 __all__ = ["Rprop"]
 
@@ -49,6 +49,7 @@ class Rprop(Optimizer):
         return loss
 
     def _update_group(self, group):
+        _check_capturable(group, multi_xla=True)
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
         for p in group["params"]:

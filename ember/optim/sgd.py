@@ -45,6 +45,13 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
+        if fused:
+            # Accepted and computed like the single-tensor path; PyTorch's checks still apply.
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
     def __setstate__(self, state):
         super().__setstate__(state)
         for group in self.param_groups:

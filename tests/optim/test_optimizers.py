@@ -72,6 +72,10 @@ CASES = [
     ("Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}),
     ("Adam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("Adam", {"lr": 0.05, "maximize": True, "foreach": False}),
+    ("Adam", {"lr": 0.05, "fused": True}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "fused": True}),
+    ("Adagrad", {"lr": 0.05, "fused": True}),
+    ("AdamW", {"lr": 0.05, "foreach": True}),
     ("AdamW", {"lr": 0.05}),
     ("AdamW", {"lr": 0.05, "weight_decay": 0.3, "amsgrad": True}),
     ("RMSprop", {}),
@@ -390,12 +394,31 @@ def test_repr():
     lambda T: T.optim.ASGD([T.zeros(1)], weight_decay=-1),
     lambda T: T.optim.Rprop([T.zeros(1)], etas=(1.1, 1.2)),
     lambda T: T.optim.Rprop([T.zeros(1)], etas=(0.5, 0.9)),
+    lambda T: T.optim.SGD([T.zeros(1)], fused=True, differentiable=True),
+    lambda T: T.optim.SGD([T.zeros(1)], fused=True, foreach=True),
+    lambda T: T.optim.Adam([T.zeros(1)], fused=True, differentiable=True),
+    lambda T: T.optim.AdamW([T.zeros(1)], fused=True, foreach=True),
+    lambda T: T.optim.Adagrad([T.zeros(1)], fused=True, foreach=True),
+    lambda T: T.optim.Adam([T.zeros(1)], lr=T.tensor(0.1), foreach=True),
     lambda T: T.optim.LBFGS([T.zeros(1)], lr=-1),
     lambda T: T.optim.LBFGS([{"params": [T.zeros(1)]}, {"params": [T.zeros(1)]}]),
 ])
 def test_constructor_errors(make):
     # A set at top level is accepted (it becomes one group's list); repr shows what was built.
     same(lambda T: repr(make(T)))
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adadelta", "Adamax", "ASGD", "NAdam",
+                                  "RAdam", "RMSprop", "Rprop"])
+@pytest.mark.parametrize("foreach", [None, True])
+def test_capturable_steps_need_an_accelerator(name, foreach):
+    # PyTorch accepts capturable=True at construction but its step raises on CPU tensors.
+    def fn(T):
+        w = T.tensor([1.0], requires_grad=True)
+        opt = getattr(T.optim, name)([w], capturable=True, foreach=foreach)
+        (w * w).sum().backward()
+        opt.step()
+    same(fn)
 
 
 def test_add_param_group_errors():
