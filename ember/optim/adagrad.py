@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _get_value, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _get_value, _reject_complex, _scalar_dtype, _to_scalar
 
 __all__ = ["Adagrad"]
 
@@ -74,6 +74,7 @@ class Adagrad(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
+            _reject_complex(self, p)
             state = self.state[p]
             state["step"] += 1
             step = _get_value(state["step"])

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _check_capturable, _get_value, _scalar_dtype, _to_scalar
+from .optimizer import (
+    Optimizer,
+    _check_capturable,
+    _get_value,
+    _reject_complex,
+    _scalar_dtype,
+    _to_scalar,
+)
 
 __all__ = ["Adam"]
 
@@ -88,6 +95,7 @@ class Adam(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
+            _reject_complex(self, p)
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = ember.tensor(0.0, dtype=_scalar_dtype())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _to_scalar
+from .optimizer import Optimizer, _reject_complex, _to_scalar
 
 __all__ = ["LBFGS"]
 
@@ -189,6 +189,8 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
+        for p in self._params:
+            _reject_complex(self, p)
         self._numel_cache = None
 
     def _numel(self):

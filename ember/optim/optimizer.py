@@ -89,6 +89,17 @@ def _check_capturable(group, what="params and state_steps", multi_what=None, sin
     raise AssertionError(f"If capturable=True, {what} must be on supported devices: {devices}.")
 
 
+def _reject_complex(optimizer, p):
+    """PyTorch runs these algorithms on complex parameters as pairs of reals (``view_as_real``),
+    which ember does not have yet: fail loudly rather than compute something else."""
+    if p.is_complex():
+        name = type(optimizer).__name__
+        raise NotImplementedError(
+            f"{name} does not support complex parameters in ember yet (PyTorch updates them as "
+            "pairs of reals through view_as_real, which ember lacks); use SGD, or keep the real "
+            "and imaginary parts as separate real parameters")
+
+
 def _step_with_hooks(func):
     """Wrap a subclass's ``step``: run pre hooks (which may replace args), the step, post hooks."""
 

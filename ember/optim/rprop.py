@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _check_capturable, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _check_capturable, _reject_complex, _scalar_dtype, _to_scalar
 
 __all__ = ["Rprop"]
 
@@ -55,6 +55,7 @@ class Rprop(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
+            _reject_complex(self, p)
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = ember.zeros((), dtype=_scalar_dtype())

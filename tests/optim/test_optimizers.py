@@ -598,3 +598,34 @@ def test_global_step_hooks_and_pre_hook_replacing_arguments():
         opt.step()
         return calls, loss, w
     same(fn)
+
+
+# ---- complex parameters --------------------------------------------------------------------
+
+def test_sgd_on_complex_parameters():
+    def fn(T):
+        z = T.tensor([1 + 2j, -0.5 + 0.25j], requires_grad=True)
+        opt = T.optim.SGD([z], lr=0.1, momentum=0.9, weight_decay=0.01)
+        out = []
+        for _ in range(5):
+            opt.zero_grad()
+            (z.abs() ** 2).sum().backward()
+            opt.step()
+            out.append((z.detach().clone(), opt.state[z]["momentum_buffer"].clone()))
+        return out
+    same(fn)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adadelta", "Adagrad", "Adamax", "ASGD",
+                                  "NAdam", "RAdam", "RMSprop", "Rprop"])
+def test_complex_parameters_fail_loudly_where_pytorch_uses_view_as_real(name):
+    z = ember.tensor([1 + 2j], requires_grad=True)
+    opt = getattr(ember.optim, name)([z])
+    (z.abs() ** 2).sum().backward()
+    with pytest.raises(NotImplementedError, match=f"{name} does not support complex parameters"):
+        opt.step()
+
+
+def test_lbfgs_rejects_complex_parameters():
+    with pytest.raises(NotImplementedError, match="LBFGS does not support complex"):
+        ember.optim.LBFGS([ember.tensor([1 + 2j], requires_grad=True)])
