@@ -629,3 +629,31 @@ def test_complex_parameters_fail_loudly_where_pytorch_uses_view_as_real(name):
 def test_lbfgs_rejects_complex_parameters():
     with pytest.raises(NotImplementedError, match="LBFGS does not support complex"):
         ember.optim.LBFGS([ember.tensor([1 + 2j], requires_grad=True)])
+
+
+# ---- checkpoints ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "kwargs"), [("Adam", {"amsgrad": True, "lr": 0.05}),
+                                              ("SGD", {"lr": 0.1, "momentum": 0.9}),
+                                              ("LBFGS", {"max_iter": 3})])
+def test_state_dict_survives_ember_save_and_load(name, kwargs, tmp_path):
+    def run(params, opt, steps):
+        def closure():
+            opt.zero_grad()
+            loss = _loss(ember, params)
+            loss.backward()
+            return loss
+        for _ in range(steps):
+            opt.step(closure)
+
+    params = _params(ember)
+    opt = getattr(ember.optim, name)(params, **kwargs)
+    run(params, opt, 3)
+    ember.save(opt.state_dict(), tmp_path / "opt.pt")
+    resumed_params = [p.detach().clone().requires_grad_(True) for p in params]
+    resumed = getattr(ember.optim, name)(resumed_params, **kwargs)
+    resumed.load_state_dict(ember.load(tmp_path / "opt.pt"))
+    run(params, opt, 2)
+    run(resumed_params, resumed, 2)
+    for a, b in zip(params, resumed_params):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-7)
