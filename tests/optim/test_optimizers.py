@@ -657,3 +657,25 @@ def test_state_dict_survives_ember_save_and_load(name, kwargs, tmp_path):
     run(resumed_params, resumed, 2)
     for a, b in zip(params, resumed_params):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+# ---- with nn modules -----------------------------------------------------------------------
+
+def test_training_a_module_with_named_parameters_and_a_scheduler():
+    def fn(T):
+        model = T.nn.Sequential(T.nn.Linear(3, 4), T.nn.Tanh(), T.nn.Linear(4, 2))
+        with T.no_grad():
+            for p, value in zip(model.parameters(), (W1.T, B1, W2.T, np.zeros(2, np.float32))):
+                p.copy_(T.tensor(value))
+        opt = T.optim.AdamW(model.named_parameters(), lr=0.05)
+        sched = T.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=8)
+        losses = []
+        for _ in range(8):
+            opt.zero_grad()
+            loss = ((model(T.tensor(X)) - T.tensor(Y)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+        return losses, model.state_dict(), opt.state_dict()["param_groups"][0]["param_names"]
+    same(fn, rtol=1e-4, atol=1e-5)
