@@ -768,3 +768,48 @@ def test_non_dynamically_quantizable_linear_repr():
         m = cls(3, 2)
         return repr(m), [n for n, _ in m.named_parameters()], hasattr(T.nn, cls.__name__)
     same(fn)
+
+
+# ---- global hooks, set_submodule ---------------------------------------------------------------
+
+def test_global_module_hooks_run_before_module_hooks():
+    def fn(T):
+        import importlib
+        mm = importlib.import_module(T.__name__ + ".nn.modules.module")
+        log = []
+        handles = [
+            mm.register_module_forward_pre_hook(
+                lambda mod, args: log.append(("gpre", type(mod).__name__))),
+            mm.register_module_forward_hook(
+                lambda mod, args, out: log.append(("gpost", type(mod).__name__))),
+            mm.register_module_full_backward_pre_hook(
+                lambda mod, go: log.append(("gbpre", type(mod).__name__))),
+            mm.register_module_full_backward_hook(
+                lambda mod, gi, go: log.append(("gbw", type(mod).__name__, gi))),
+        ]
+        try:
+            m = T.nn.Sequential(T.nn.Tanh())
+            m[0].register_forward_pre_hook(lambda mod, args: log.append("local_pre"))
+            m[0].register_forward_hook(lambda mod, args, out: log.append("local_post"))
+            x = T.tensor([0.5], requires_grad=True)
+            m(x).sum().backward()
+        finally:
+            for h in handles:
+                h.remove()
+        m(x)
+        return log, x.grad
+    same(fn)
+
+
+def test_set_submodule():
+    def fn(T):
+        m = _net(T)
+        m.set_submodule("2.fc", T.nn.Identity())
+        m.set_submodule("new", T.nn.ReLU())
+        return repr(m)
+    same(fn)
+    same(lambda T: _net(T).set_submodule("", T.nn.ReLU()))
+    same(lambda T: _net(T).set_submodule("0", 3))
+    same(lambda T: _net(T).set_submodule("2.zz", T.nn.ReLU(), strict=True))
+    same(lambda T: _net(T).set_submodule("0.in_features", T.nn.ReLU()))
+    same(lambda T: _net(T).set_submodule("9.x", T.nn.ReLU()))

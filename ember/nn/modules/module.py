@@ -188,6 +188,50 @@ class _BackwardHook:
         return res if is_tuple else res[0]
 
 
+# ---- hooks common to all modules (PyTorch's register_module_*_hook) ---------------------------
+# Global hooks run before each module's own, in registration order.
+
+_global_forward_pre_hooks = _HookDict()
+_global_forward_hooks = _HookDict()
+_global_forward_hooks_with_kwargs = {}
+_global_forward_hooks_always_called = {}
+_global_backward_pre_hooks = _HookDict()
+_global_backward_hooks = _HookDict()
+
+
+def register_module_forward_pre_hook(hook):
+    """``hook(module, args)`` before every module's forward."""
+    handle = RemovableHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """``hook(module, args, output)`` after every module's forward."""
+    handle = RemovableHandle(_global_forward_hooks)
+    _global_forward_hooks[handle.id] = hook
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook):
+    """``hook(module, grad_output)`` for every module, as register_full_backward_pre_hook."""
+    handle = RemovableHandle(_global_backward_pre_hooks)
+    _global_backward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_hook(hook):
+    """``hook(module, grad_input, grad_output)`` for every module, as
+    register_full_backward_hook."""
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
 class Module:
     """Base class for all neural-network modules.
 
@@ -390,6 +434,20 @@ class Module:
             if not isinstance(mod, Module):
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return mod
+
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at dotted path ``target`` (``strict``: only replace an existing one)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        atoms = target.split(".")
+        if not isinstance(module, Module):
+            raise ValueError("`" + "module" + f"` is not an nn.Module, found {type(module)}")
+        parent = self if len(atoms) == 1 else self.get_submodule(".".join(atoms[:-1]))
+        if strict and not hasattr(parent, atoms[-1]):
+            raise AttributeError(parent._get_name() + " has no attribute `" + atoms[-1] + "`")
+        if hasattr(parent, atoms[-1]) and not isinstance(getattr(parent, atoms[-1]), Module):
+            raise AttributeError("`" + atoms[-1] + "` is not an nn.Module")
+        setattr(parent, atoms[-1], module)
 
     def get_parameter(self, target):
         """The parameter at dotted path ``target``."""
@@ -745,6 +803,10 @@ class Module:
     def cpu(self):
         return self
 
+    def share_memory(self):
+        # one process, NumPy memory: nothing to move
+        return self
+
     def cuda(self, device=None):
         check_device("cuda")
         return self
@@ -808,7 +870,8 @@ class Module:
         result = None
         always_called = set()
         try:
-            for hook_id, hook in list(self._forward_pre_hooks.items()):
+            for hook_id, hook in (*_global_forward_pre_hooks.items(),
+                                  *self._forward_pre_hooks.items()):
                 if hook_id in self._forward_pre_hooks_with_kwargs:
                     new = hook(self, args, kwargs)
                     if new is not None:
@@ -823,25 +886,44 @@ class Module:
                     if new is not None:
                         args = new if isinstance(new, tuple) else (new,)
             bw_hook = None
-            if self._backward_hooks or self._backward_pre_hooks:
-                bw_hook = _BackwardHook(self, list(self._backward_hooks.values()),
-                                        list(self._backward_pre_hooks.values()))
+            full_hooks = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
+            pre_hooks = [*_global_backward_pre_hooks.values(),
+                         *self._backward_pre_hooks.values()]
+            if full_hooks or pre_hooks:
+                bw_hook = _BackwardHook(self, full_hooks, pre_hooks)
                 args = bw_hook.setup_input_hook(args)
             result = self.forward(*args, **kwargs)
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_always_called:
+            for hook_id, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if (hook_id in self._forward_hooks_always_called
+                        or hook_id in _global_forward_hooks_always_called):
                     always_called.add(hook_id)
-                if hook_id in self._forward_hooks_with_kwargs:
+                if (hook_id in self._forward_hooks_with_kwargs
+                        or hook_id in _global_forward_hooks_with_kwargs):
                     new = hook(self, args, kwargs, result)
                 else:
                     new = hook(self, args, result)
                 if new is not None:
                     result = new
             if bw_hook is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a "
+                                  f"Tensor or a tuple of Tensors but received {type(result)}",
+                                  stacklevel=2)
                 result = bw_hook.setup_output_hook(result)
             return result
         except Exception:
             # hooks registered with always_call=True still run when forward fails
+            for hook_id, hook in _global_forward_hooks.items():
+                if (hook_id in _global_forward_hooks_always_called
+                        and hook_id not in always_called):
+                    try:
+                        new = hook(self, args, result)
+                        if new is not None:
+                            result = new
+                    except Exception as e:  # noqa: BLE001 - silenced for the first error
+                        warnings.warn("global module forward hook with ``always_call=True`` "
+                                      "raised an exception that was silenced as another error "
+                                      f"was raised in forward: {e}", stacklevel=2)
             for hook_id, hook in list(self._forward_hooks.items()):
                 if hook_id not in self._forward_hooks_always_called or hook_id in always_called:
                     continue
