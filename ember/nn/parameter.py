@@ -12,7 +12,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "Buffer"]
 
 
 class Parameter(Tensor):
@@ -67,3 +67,41 @@ class Parameter(Tensor):
 
 def _rebuild_parameter(data, requires_grad):
     return Parameter(Tensor._make(data), requires_grad)
+
+
+class Buffer(Tensor):
+    """A Tensor that a Module registers as a buffer when assigned as an attribute.
+
+    ``Buffer(data=None, *, persistent=True)`` aliases ``data`` detached (keeping its
+    requires_grad); ``persistent=False`` keeps it out of ``state_dict``. It prints as a tensor.
+
+    >>> m = ember.nn.Module(); m.stats = Buffer(ember.zeros(2))
+    >>> [n for n, _ in m.named_buffers()]
+    ['stats']
+    """
+
+    __slots__ = ("persistent",)
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            data = Tensor._make(np.empty((0,), dtype=np.float32))
+        b = object.__new__(cls)
+        b._data = data._data
+        b._requires_grad = data._requires_grad
+        b._grad_fn = None
+        b._output_nr = 0
+        b._vc = data._vc
+        b._view = None
+        b._grad = None
+        b._acc = None
+        b._extra = None
+        b.persistent = persistent
+        return b
+
+    def __init__(self, data=None, *, persistent=True):
+        pass
+
+    def __repr__(self):
+        return repr(Tensor._make(self._data, self._requires_grad))
+
+    __str__ = __repr__

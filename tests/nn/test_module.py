@@ -813,3 +813,23 @@ def test_set_submodule():
     same(lambda T: _net(T).set_submodule("2.zz", T.nn.ReLU(), strict=True))
     same(lambda T: _net(T).set_submodule("0.in_features", T.nn.ReLU()))
     same(lambda T: _net(T).set_submodule("9.x", T.nn.ReLU()))
+
+
+def test_buffer_class_registers_on_assignment():
+    def fn(T):
+        m = T.nn.Module()
+        m.a = T.nn.Buffer(T.ones(2))
+        m.b = T.nn.Buffer(T.zeros(1), persistent=False)
+        m.b = T.ones(1) * 3  # stays non-persistent
+        x = T.ones(2, requires_grad=True)
+        m.c = T.nn.Buffer(x)
+        return ([n for n, _ in m.named_buffers()], list(m.state_dict()), repr(m.a), m.b,
+                m.c.requires_grad, m.c.is_leaf, isinstance(m.a, T.Tensor),
+                repr(T.nn.Buffer()))
+    same(fn)
+
+    def clash(T):
+        m = T.nn.Module()
+        m.x = 1
+        m.x = T.nn.Buffer(T.ones(1))
+    same(clash)
