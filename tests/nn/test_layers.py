@@ -549,3 +549,22 @@ def test_training_loop_decreases_loss_like_torch():
         losses.append(run)
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4, atol=1e-5)
     assert losses[1][-1] < losses[1][0]
+
+
+def test_embedding_max_norm_renormalises_rows_in_place():
+    def fn(T):
+        e = T.nn.Embedding.from_pretrained(T.arange(6.0).reshape(3, 2), max_norm=1.0,
+                                           freeze=False)
+        out = e(T.tensor([0, 2, 2]))
+        out.sum().backward()
+        return out, e.weight.detach(), e.weight.grad
+    same(fn)
+
+
+def test_parameter_data_assignment_keeps_the_parameter():
+    def fn(T):
+        m = T.nn.Linear(2, 2)
+        w = m.weight
+        m.weight.data = T.zeros(2, 2)
+        return m.weight is w, isinstance(m.weight, T.nn.Parameter), m.weight, m(T.ones(1, 2)).shape
+    same(fn)
