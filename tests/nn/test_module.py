@@ -833,3 +833,22 @@ def test_buffer_class_registers_on_assignment():
         m.x = 1
         m.x = T.nn.Buffer(T.ones(1))
     same(clash)
+
+
+def test_state_dict_positional_arguments_warn():
+    def fn(T):
+        m = T.nn.Linear(1, 1)
+        dest = OrderedDict()
+        out = m.state_dict(dest, "pre.")
+        return out is dest, list(dest)
+    same(fn)
+
+
+def test_cast_converts_existing_grads_in_place():
+    def fn(T):
+        m = _fill(T, T.nn.Linear(2, 1))
+        m(T.ones(1, 2)).sum().backward()
+        g = m.weight.grad
+        m.double()
+        return m.weight.grad is g, m.weight.grad.dtype, m.weight.grad
+    same(fn)

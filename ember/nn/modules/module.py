@@ -585,8 +585,19 @@ class Module:
         self._load_state_dict_post_hooks[handle.id] = hook
         return handle
 
-    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by dotted name (detached unless ``keep_vars``)."""
+        if args:
+            warnings.warn(
+                "Positional args are being deprecated, use kwargs instead. Refer to "
+                "https://pytorch.org/docs/main/generated/torch.nn.Module.html"
+                "#torch.nn.Module.state_dict for details.", FutureWarning, stacklevel=2)
+            if destination is None:
+                destination = args[0]
+            if len(args) > 1 and prefix == "":
+                prefix = args[1]
+            if len(args) > 2 and keep_vars is False:
+                keep_vars = args[2]
         for hook in self._state_dict_pre_hooks.values():
             hook(self, prefix, keep_vars)
         if destination is None:
@@ -757,7 +768,7 @@ class Module:
             param._data = new._data
             if param._grad is not None:
                 with no_grad():
-                    param._grad = fn(param._grad)
+                    param._grad._data = fn(param._grad)._data
         for key, buf in self._buffers.items():
             if buf is not None:
                 self._buffers[key] = fn(buf)
