@@ -105,6 +105,10 @@ CASES = [
     ("Rprop", {}),
     ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.08)}),
     ("Rprop", {"lr": 0.05, "maximize": True}),
+    ("Adafactor", {}),
+    ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-6, 1e-2), "d": 1.5,
+                   "weight_decay": 0.1}),
+    ("Adafactor", {"lr": 0.05, "maximize": True, "foreach": False}),
 ]
 
 
@@ -127,6 +131,7 @@ GROUP_CASES = [
     ("Adamax", {}, [{"betas": (0.5, 0.6)}, {"lr": 0.02}]),
     ("ASGD", {"t0": 3}, [{"lambd": 0.1}, {"lr": 0.05}]),
     ("Rprop", {}, [{"etas": (0.2, 1.1)}, {"lr": 0.1}]),
+    ("Adafactor", {}, [{"d": 2.0}, {"lr": 0.1, "eps": (1e-5, 1e-3)}]),
 ]
 
 
@@ -141,7 +146,8 @@ def test_param_groups_with_their_own_options(name, kwargs, groups):
     ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.05, "amsgrad": True}),
     ("AdamW", {"lr": 0.05}), ("RMSprop", {"momentum": 0.5, "centered": True}),
     ("Adagrad", {"lr_decay": 0.1}), ("Adadelta", {}), ("NAdam", {"lr": 0.05}),
-    ("RAdam", {"lr": 0.05}), ("Adamax", {"lr": 0.05}), ("ASGD", {"t0": 2}), ("Rprop", {})])
+    ("RAdam", {"lr": 0.05}), ("Adamax", {"lr": 0.05}), ("ASGD", {"t0": 2}), ("Rprop", {}),
+    ("Adafactor", {"weight_decay": 0.1})])
 def test_state_dict_round_trip_continues_like_an_uninterrupted_run(name, kwargs):
     def fn(T):
         straight = _trajectory(T, name, kwargs, steps=10)[-1]
@@ -263,7 +269,7 @@ def test_updates_are_in_place_on_the_parameters():
 @pytest.mark.parametrize(("name", "kwargs"), [
     ("RMSprop", {"momentum": 0.5, "centered": True}), ("Adam", {"amsgrad": True}),
     ("Rprop", {"etas": (0.3, 1.7)}), ("ASGD", {"t0": 1}), ("Adamax", {}), ("NAdam", {}),
-    ("Adagrad", {"initial_accumulator_value": 0.1})])
+    ("Adagrad", {"initial_accumulator_value": 0.1}), ("Adafactor", {})])
 def test_float64_parameters_and_state(name, kwargs):
     def fn(T):
         w = T.tensor([1.0, -2.0, 0.3], dtype=T.float64, requires_grad=True)
@@ -400,6 +406,12 @@ def test_repr():
     lambda T: T.optim.AdamW([T.zeros(1)], fused=True, foreach=True),
     lambda T: T.optim.Adagrad([T.zeros(1)], fused=True, foreach=True),
     lambda T: T.optim.Adam([T.zeros(1)], lr=T.tensor(0.1), foreach=True),
+    lambda T: T.optim.Adafactor([T.zeros(1)], lr=-1),
+    lambda T: T.optim.Adafactor([T.zeros(1)], beta2_decay=0.5),
+    lambda T: T.optim.Adafactor([T.zeros(1)], eps=(-1e-3, 1e-3)),
+    lambda T: T.optim.Adafactor([T.zeros(1)], eps=(None, -1.0)),
+    lambda T: T.optim.Adafactor([T.zeros(1)], d=0.5),
+    lambda T: T.optim.Adafactor([T.zeros(1)], weight_decay=-0.5),
     lambda T: T.optim.LBFGS([T.zeros(1)], lr=-1),
     lambda T: T.optim.LBFGS([{"params": [T.zeros(1)]}, {"params": [T.zeros(1)]}]),
 ])
