@@ -93,3 +93,57 @@ def test_parameters_to_vector_and_back():
 
 def test_vector_to_parameters_type_error():
     same(lambda T: T.nn.utils.vector_to_parameters([1.0, 2.0], [T.nn.Parameter(T.ones(2))]))
+
+
+def test_clip_grads_with_norm_and_deprecated_alias():
+    def fn(T):
+        ps = _params_with_grads(T)
+        total = T.nn.utils.get_total_norm([p.grad for p in ps if p.grad is not None], 3.0)
+        T.nn.utils.clip_grads_with_norm_(ps, 1.0, total)
+        t2 = T.nn.utils.clip_grad_norm(ps, 0.5)
+        return total, t2, [p.grad for p in ps]
+    same(fn)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_fuse_conv_bn_eval(transpose):
+    def fn(T):
+        T.manual_seed(0)
+        conv = (T.nn.ConvTranspose2d(3, 4, 3, bias=False) if transpose
+                else T.nn.Conv2d(3, 4, 3))
+        bn = T.nn.BatchNorm2d(4)
+        with T.no_grad():
+            for i, t in enumerate([*conv.parameters(), *bn.parameters(), bn.running_mean]):
+                t.copy_(T.linspace(-1, 1, t.numel()).reshape(t.shape) * (i + 1))
+            bn.running_var.copy_(T.tensor([0.5, 1.0, 2.0, 3.0]))
+        conv.eval()
+        bn.eval()
+        fused = T.nn.utils.fuse_conv_bn_eval(conv, bn, transpose=transpose)
+        x = T.linspace(-2, 2, 2 * 3 * 5 * 5).reshape(2, 3, 5, 5)
+        return (fused(x).detach(), bn(conv(x)).detach(), type(fused).__name__,
+                isinstance(fused.bias, T.nn.Parameter), fused.weight.requires_grad,
+                fused.weight.is_leaf, conv.bias is None)
+    same(fn, atol=1e-5)
+
+
+def test_fuse_linear_bn_eval_and_errors():
+    def fn(T):
+        lin = T.nn.Linear(3, 2)
+        bn = T.nn.BatchNorm1d(2)
+        with T.no_grad():
+            lin.weight.copy_(T.tensor([[1.0, -2.0, 0.5], [0.3, 0.2, -1.0]]))
+            lin.bias.copy_(T.tensor([0.1, -0.2]))
+            bn.running_mean.copy_(T.tensor([0.5, -1.0]))
+            bn.running_var.copy_(T.tensor([2.0, 0.25]))
+            bn.weight.copy_(T.tensor([1.5, -0.5]))
+        lin.eval()
+        bn.eval()
+        fused = T.nn.utils.fuse_linear_bn_eval(lin, bn)
+        x = T.tensor([[1.0, 2.0, 3.0], [-1.0, 0.0, 4.0]])
+        return fused(x).detach(), bn(lin(x)).detach()
+    same(fn, atol=1e-5)
+    same(lambda T: T.nn.utils.fuse_linear_bn_eval(T.nn.Linear(2, 2), T.nn.BatchNorm1d(2)))
+    same(lambda T: T.nn.utils.fuse_linear_bn_eval(T.nn.Linear(2, 2).eval(),
+                                                  T.nn.BatchNorm1d(3).eval()))
+    same(lambda T: T.nn.utils.fuse_conv_bn_eval(
+        T.nn.Conv1d(1, 2, 1).eval(), T.nn.BatchNorm1d(2, track_running_stats=False).eval()))

@@ -1,11 +1,24 @@
-"""``ember.nn.utils``: gradient clipping and parameter/vector conversion.
+"""``ember.nn.utils``: gradient clipping, parameter/vector conversion and batch-norm fusion.
 
-Contract: PyTorch's ``torch.nn.utils`` functions of the same names (``clip_grad_norm_``,
-``clip_grad_value_``, ``parameters_to_vector``, ``vector_to_parameters``).
+Contract: PyTorch's ``torch.nn.utils`` functions of the same names.
 """
 
-from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm
+from .clip_grad import (
+    clip_grad_norm,
+    clip_grad_norm_,
+    clip_grad_value_,
+    clip_grads_with_norm_,
+    get_total_norm,
+)
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .fusion import (
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
+           "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
            "vector_to_parameters"]

@@ -16,7 +16,8 @@ import numpy as np
 import ember
 from ember.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
+           "get_total_norm"]
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -58,15 +59,32 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                           stacklevel=2)
     grads = [p.grad for p in parameters if p.grad is not None]
     total = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
-    if grads:
-        max_norm = float(max_norm)
-        # NumPy would warn on inf * 0 (an infinite norm scales by 0); PyTorch yields NaN quietly
-        with ember.no_grad(), np.errstate(invalid="ignore", over="ignore"):
-            # multiplying by a coefficient clamped to 1 avoids a data-dependent branch
-            coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
-            for g in grads:
-                g.mul_(coef.to(g.dtype))
+    clip_grads_with_norm_(parameters, max_norm, total, foreach)
     return total
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale gradients by ``min(max_norm / (total_norm + 1e-6), 1)`` for a precomputed norm."""
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return
+    max_norm = float(max_norm)
+    # NumPy would warn on inf * 0 (an infinite norm scales by 0); PyTorch yields NaN quietly
+    with ember.no_grad(), np.errstate(invalid="ignore", over="ignore"):
+        # multiplying by a coefficient clamped to 1 avoids a data-dependent branch
+        coef = (max_norm / (total_norm + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef.to(g.dtype))
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                   foreach=None):
+    """Deprecated alias of :func:`clip_grad_norm_`."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
