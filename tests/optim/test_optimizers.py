@@ -433,6 +433,59 @@ def test_capturable_steps_need_an_accelerator(name, foreach):
     same(fn)
 
 
+MUON_CASES = [
+    {},
+    {"lr": 0.02},
+    {"lr": 0.05, "nesterov": False, "adjust_lr_fn": "match_rms_adamw", "weight_decay": 0.01},
+    {"lr": 0.05, "momentum": 0.5, "ns_steps": 3, "adjust_lr_fn": "original"},
+    {"lr": 0.05, "ns_coefficients": (2.0, -1.5, 0.5), "eps": 1e-4},
+]
+
+
+@pytest.mark.parametrize("kwargs", MUON_CASES, ids=[str(i) for i in range(len(MUON_CASES))])
+def test_muon_matches_torch(kwargs):
+    # Muon takes only 2-D parameters: W1 (3x4, wide after the transpose) and W2 (4x2, tall).
+    def fn(T):
+        w1, b1, w2 = _params(T)
+        opt = T.optim.Muon([w1, w2], **kwargs)
+        out = []
+        for _ in range(10):
+            opt.zero_grad()
+            _loss(T, (w1, b1, w2)).backward()
+            opt.step()
+            out.append(_snapshot(T, opt, [w1, w2]))
+        return out
+    same(fn, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda T: T.optim.Muon([T.zeros(2, 2)], lr=-1.0),
+    lambda T: T.optim.Muon([T.zeros(2, 2)], momentum=-1.0),
+    lambda T: T.optim.Muon([T.zeros(2, 2)], weight_decay=-1.0),
+    lambda T: T.optim.Muon([T.zeros(2, 2)], adjust_lr_fn="sqrt"),
+    lambda T: T.optim.Muon([T.zeros(2, 2), T.zeros(3)]),
+])
+def test_muon_errors(make):
+    same(lambda T: repr(make(T)))
+
+
+def test_muon_step_errors():
+    def too_many_steps(T):
+        w = T.ones(2, 2, requires_grad=True)
+        opt = T.optim.Muon([w], ns_steps=100)
+        (w * w).sum().backward()
+        opt.step()
+
+    def bad_coefficients(T):
+        w = T.ones(2, 2, requires_grad=True)
+        opt = T.optim.Muon([w], ns_coefficients=(1.0, 2.0))
+        (w * w).sum().backward()
+        opt.step()
+
+    same(too_many_steps)
+    same(bad_coefficients)
+
+
 def test_add_param_group_errors():
     def not_a_dict(T):
         T.optim.SGD([T.zeros(1)], lr=0.1).add_param_group([T.zeros(1)])
