@@ -147,3 +147,61 @@ def test_fuse_linear_bn_eval_and_errors():
                                                   T.nn.BatchNorm1d(3).eval()))
     same(lambda T: T.nn.utils.fuse_conv_bn_eval(
         T.nn.Conv1d(1, 2, 1).eval(), T.nn.BatchNorm1d(2, track_running_stats=False).eval()))
+
+
+# ---- stateless.functional_call ------------------------------------------------------------------
+
+def _tied(T):
+    m = T.nn.Sequential(T.nn.Linear(2, 2), T.nn.BatchNorm1d(2), T.nn.Linear(2, 2))
+    m[2].weight = m[0].weight
+    with T.no_grad():
+        m[0].weight.copy_(T.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        m[0].bias.fill_(0.1)
+        m[2].bias.fill_(-0.2)
+    return m.eval()
+
+
+def test_functional_call_replaces_restores_and_differentiates():
+    def fn(T):
+        m = _tied(T)
+        w = T.tensor([[0.5, -1.0], [2.0, 0.0]], requires_grad=True)
+        x = T.tensor([[1.0, 2.0]])
+        out = T.nn.utils.stateless.functional_call(
+            m, {"0.weight": w, "1.running_mean": T.tensor([1.0, -1.0])}, x)
+        out.sum().backward()
+        untied = T.nn.utils.stateless.functional_call(m, {"0.weight": w}, (x,),
+                                                      tie_weights=False)
+        return (out, w.grad, untied, m(x), m[0].weight, m[1].running_mean,
+                isinstance(m[0].weight, T.nn.Parameter), m[0].weight is m[2].weight)
+    same(fn)
+
+
+def test_functional_call_kwargs_and_errors():
+    def fn(T):
+        class Scale(T.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = T.nn.Parameter(T.ones(2))
+
+            def forward(self, x, *, shift=0.0):
+                return x * self.w + shift
+
+        m = Scale()
+        return T.nn.utils.stateless.functional_call(m, {"w": T.full((2,), 3.0)},
+                                                    T.ones(2), {"shift": 1.0}), m.w
+    same(fn)
+    same(lambda T: T.nn.utils.stateless.functional_call(
+        _tied(T), {"0.weight": T.ones(2, 2), "2.weight": T.zeros(2, 2)}, T.ones(1, 2)))
+    same(lambda T: T.nn.utils.stateless.functional_call(
+        _tied(T), {"0.weight": T.ones(2, 2), "bogus": T.ones(1)}, T.ones(1, 2), strict=True))
+    same(lambda T: T.nn.utils.stateless.functional_call(
+        _tied(T), {"0.weight": 3}, T.ones(1, 2)))
+
+    def restored_after_error(T):
+        m = _tied(T)
+        try:
+            T.nn.utils.stateless.functional_call(m, {"0.bias": T.ones(5)}, T.ones(1, 2))
+        except RuntimeError:
+            pass
+        return m[0].bias, isinstance(m[0].bias, T.nn.Parameter)
+    same(restored_after_error)
