@@ -744,3 +744,33 @@ def test_training_a_module_with_named_parameters_and_a_scheduler():
             losses.append(loss.item())
         return losses, model.state_dict(), opt.state_dict()["param_groups"][0]["param_names"]
     same(fn, rtol=1e-4, atol=1e-5)
+
+
+# ---- user-defined optimizers ---------------------------------------------------------------
+
+def test_a_user_defined_optimizer_gets_groups_state_hooks_and_schedulers():
+    def fn(T):
+        class SignSGD(T.optim.Optimizer):
+            def __init__(self, params, lr=0.01):
+                super().__init__(params, {"lr": lr})
+
+            @T.no_grad()
+            def step(self, closure=None):
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is not None:
+                            self.state[p]["n"] = self.state[p].get("n", 0) + 1
+                            p.add_(p.grad.sign(), alpha=-group["lr"])
+
+        w = T.tensor([1.0, -2.0], requires_grad=True)
+        opt = SignSGD([w], lr=0.5)
+        calls = []
+        opt.register_step_post_hook(lambda o, a, k: calls.append(w.tolist()))
+        sched = T.optim.lr_scheduler.ExponentialLR(opt, 0.5)
+        for _ in range(3):
+            opt.zero_grad()
+            (w ** 2).sum().backward()
+            opt.step()
+            sched.step()
+        return w, calls, opt.state_dict(), sched.get_last_lr()
+    same(fn)
