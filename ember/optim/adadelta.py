@@ -45,7 +45,7 @@ class Adadelta(Optimizer):
     def step(self, closure=None):
         """One Adadelta step; ``closure`` (if given) recomputes and returns the loss."""
         loss = self._run_closure(closure)
-        with ember.no_grad():
+        with self._update_mode():
             for group in self.param_groups:
                 self._update_group(group)
         return loss
@@ -71,6 +71,8 @@ class Adadelta(Optimizer):
             square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
             std = square_avg.add(eps).sqrt_()
             delta = acc_delta.add(eps).sqrt_()
+            if group["differentiable"]:
+                delta = delta.clone()
             delta.div_(std).mul_(grad)
             acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
             p.add_(delta, alpha=-lr)

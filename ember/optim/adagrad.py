@@ -63,7 +63,7 @@ class Adagrad(Optimizer):
     def step(self, closure=None):
         """One Adagrad step; ``closure`` (if given) recomputes and returns the loss."""
         loss = self._run_closure(closure)
-        with ember.no_grad():
+        with self._update_mode():
             for group in self.param_groups:
                 self._update_group(group)
         return loss
@@ -84,5 +84,8 @@ class Adagrad(Optimizer):
             clr = lr / (1 + (step - 1) * lr_decay)
             state_sum = state["sum"]
             state_sum.addcmul_(grad, grad, value=1)
-            std = state_sum.sqrt().add_(eps)
+            if group["differentiable"]:
+                std = state_sum.sqrt() + eps
+            else:
+                std = state_sum.sqrt().add_(eps)
             p.addcdiv_(grad, std, value=-clr)

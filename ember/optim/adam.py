@@ -80,7 +80,7 @@ class Adam(Optimizer):
     def step(self, closure=None):
         """One Adam step; ``closure`` (if given) recomputes and returns the loss."""
         loss = self._run_closure(closure)
-        with ember.no_grad():
+        with self._update_mode():
             for group in self.param_groups:
                 self._update_group(group)
         return loss
@@ -97,6 +97,9 @@ class Adam(Optimizer):
                 continue
             _reject_complex(self, p)
             state = self.state[p]
+            if group["differentiable"] and len(state) and state["step"].requires_grad:
+                raise RuntimeError("`requires_grad` is not supported for `step` in "
+                                   "differentiable mode")
             if len(state) == 0:
                 state["step"] = ember.tensor(0.0, dtype=_scalar_dtype())
                 state["exp_avg"] = ember.zeros_like(p)
@@ -113,6 +116,9 @@ class Adam(Optimizer):
                     grad = grad.add(p, alpha=weight_decay)
             exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            if group["differentiable"]:
+                self._differentiable_update(p, state, lr, beta1, beta2, eps, amsgrad)
+                continue
             step = _get_value(state["step"])
             bias_correction1 = 1 - beta1**step
             bias_correction2 = 1 - beta2**step
@@ -125,3 +131,20 @@ class Adam(Optimizer):
             else:
                 denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
             p.addcdiv_(exp_avg, denom, value=-step_size)
+
+    def _differentiable_update(self, p, state, lr, beta1, beta2, eps, amsgrad):
+        # PyTorch's differentiable path: bias corrections from the step tensor, and clones where
+        # the plain path would modify a tensor that the recorded graph still needs.
+        step = state["step"]
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        step_size_neg = (lr / bias_correction1).neg()
+        bias_correction2_sqrt = bias_correction2.sqrt()
+        if amsgrad:
+            max_sq = state["max_exp_avg_sq"]
+            max_sq.copy_(ember.maximum(max_sq.clone(), state["exp_avg_sq"]))
+            second = max_sq
+        else:
+            second = state["exp_avg_sq"]
+        denom = (second.sqrt() / (bias_correction2_sqrt * step_size_neg)).add_(eps / step_size_neg)
+        p.addcdiv_(state["exp_avg"].clone(), denom)

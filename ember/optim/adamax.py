@@ -47,7 +47,7 @@ class Adamax(Optimizer):
     def step(self, closure=None):
         """One Adamax step; ``closure`` (if given) recomputes and returns the loss."""
         loss = self._run_closure(closure)
-        with ember.no_grad():
+        with self._update_mode():
             for group in self.param_groups:
                 self._update_group(group)
         return loss

@@ -54,7 +54,7 @@ class NAdam(Optimizer):
     def step(self, closure=None):
         """One NAdam step; ``closure`` (if given) recomputes and returns the loss."""
         loss = self._run_closure(closure)
-        with ember.no_grad():
+        with self._update_mode():
             for group in self.param_groups:
                 self._update_group(group)
         return loss
@@ -93,6 +93,15 @@ class NAdam(Optimizer):
             exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
             denom = exp_avg_sq.div(bias_correction2).sqrt()
+            if group["differentiable"]:
+                # PyTorch's differentiable path: out-of-place scaling, tensor mu_product.
+                denom = denom.add(eps)
+                mu_product_next = mu_product * mu_next
+                scaled_grad = grad * (-lr * (1.0 - mu) / (1.0 - mu_product))
+                scaled_avg = exp_avg * (-lr * mu_next / (1.0 - mu_product_next))
+                p.addcdiv_(scaled_grad, denom)
+                p.addcdiv_(scaled_avg, denom)
+                continue
             mu_product_next = _get_value(mu_product) * mu_next
             denom.add_(eps)
             p.addcdiv_(grad, denom, value=-lr * (1.0 - mu) / (1.0 - _get_value(mu_product)))

@@ -286,6 +286,11 @@ class Optimizer:
         """Perform one optimization step (subclasses implement it)."""
         raise NotImplementedError
 
+    def _update_mode(self):
+        """Grad mode for the update itself: off, unless ``differentiable=True`` asks (as in
+        PyTorch) for the step to be recorded so gradients can flow through it."""
+        return ember.set_grad_enabled(bool(self.defaults.get("differentiable", False)))
+
     def _run_closure(self, closure):
         # A closure recomputes the loss and its gradients, so it runs with grad mode on even
         # though the update itself runs under no_grad.

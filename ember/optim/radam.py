@@ -50,7 +50,7 @@ class RAdam(Optimizer):
     def step(self, closure=None):
         """One RAdam step; ``closure`` (if given) recomputes and returns the loss."""
         loss = self._run_closure(closure)
-        with ember.no_grad():
+        with self._update_mode():
             for group in self.param_groups:
                 self._update_group(group)
         return loss
@@ -88,7 +88,9 @@ class RAdam(Optimizer):
             if rho_t > 5.0:
                 rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-                adaptive_lr = (bias_correction2**0.5) / exp_avg_sq.sqrt().add_(eps)
+                root = exp_avg_sq.sqrt()
+                root = root.add(eps) if group["differentiable"] else root.add_(eps)
+                adaptive_lr = (bias_correction2**0.5) / root
                 p.add_(bias_corrected_exp_avg * lr * adaptive_lr * rect, alpha=-1.0)
             else:
                 p.add_(bias_corrected_exp_avg * lr, alpha=-1.0)

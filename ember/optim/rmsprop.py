@@ -50,7 +50,7 @@ class RMSprop(Optimizer):
     def step(self, closure=None):
         """One RMSprop step; ``closure`` (if given) recomputes and returns the loss."""
         loss = self._run_closure(closure)
-        with ember.no_grad():
+        with self._update_mode():
             for group in self.param_groups:
                 self._update_group(group)
         return loss
@@ -84,7 +84,8 @@ class RMSprop(Optimizer):
                 avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
             else:
                 avg = square_avg.sqrt()
-            avg = avg.add_(eps)
+            # Out of place when differentiable: the graph may still need avg.
+            avg = avg.add(eps) if group["differentiable"] else avg.add_(eps)
             if momentum > 0:
                 buf = state["momentum_buffer"]
                 buf.mul_(momentum).addcdiv_(grad, avg)

@@ -17,7 +17,7 @@ import pytest
 
 import ember
 
-from ..oracle import same
+from ..oracle import same, torch
 
 RNG = np.random.default_rng(1234)
 W1 = RNG.standard_normal((3, 4)).astype(np.float32)
@@ -773,4 +773,56 @@ def test_a_user_defined_optimizer_gets_groups_state_hooks_and_schedulers():
             opt.step()
             sched.step()
         return w, calls, opt.state_dict(), sched.get_last_lr()
+    same(fn)
+
+
+# ---- differentiable=True -------------------------------------------------------------------
+
+def _differentiable_run(T, name, kwargs):
+    # A non-leaf parameter (w = w0 * 1) whose gradient depends on w0: with differentiable=True
+    # the steps are recorded, so d(loss after 3 steps)/d(w0) exists.
+    w0 = T.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    w = w0 * 1.0
+    opt = getattr(T.optim, name)([w], differentiable=True, **kwargs)
+    for _ in range(3):
+        w.grad = (w * 2).detach() * w0
+        opt.step()
+    (grad,) = T.autograd.grad((w * w).sum(), w0)
+    return w, grad
+
+
+DIFFERENTIABLE_OK = [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}), ("SGD", {"lr": 0.1, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.1}), ("AdamW", {"lr": 0.1}), ("RMSprop", {"lr": 0.01}),
+    ("Adagrad", {"lr": 0.1}), ("Adadelta", {}), ("NAdam", {"lr": 0.1}),
+    ("RAdam", {"lr": 0.1}), ("ASGD", {"lr": 0.1}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), DIFFERENTIABLE_OK,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(DIFFERENTIABLE_OK)])
+def test_differentiable_steps_record_the_graph(name, kwargs):
+    same(lambda T: _differentiable_run(T, name, kwargs), rtol=1e-5, atol=1e-5,
+         warnings_too=False)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [
+    ("Adam", {"lr": 0.1, "amsgrad": True}), ("RMSprop", {"centered": True, "momentum": 0.5}),
+    ("Adamax", {"lr": 0.1}), ("Rprop", {"lr": 0.1})])
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+def test_differentiable_steps_that_pytorch_cannot_differentiate_fail_too(name, kwargs):
+    # PyTorch's own differentiable paths modify saved tensors here; so does ember, and both
+    # autograd engines refuse the backward pass.
+    for T in (ember, torch):
+        with pytest.raises(RuntimeError, match="one of the variables needed for gradient "
+                                               "computation has been modified"):
+            _differentiable_run(T, name, kwargs)
+
+
+def test_differentiable_step_on_a_leaf_parameter_is_an_in_place_error():
+    def fn(T):
+        w = T.tensor([1.0, 2.0], requires_grad=True)
+        opt = T.optim.SGD([w], lr=0.1, differentiable=True)
+        (w * w).sum().backward()
+        opt.step()
     same(fn)
