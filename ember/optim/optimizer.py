@@ -6,8 +6,9 @@ set. ``state`` maps each parameter tensor to its per-parameter dict. ``state_dic
 PyTorch's format (parameters replaced by integer ids in group order, the state's tensors by
 reference, as PyTorch does); ``load_state_dict()`` copies the saved state tensors (cast to each
 parameter's dtype, except ``step``) so the loaded optimizer never shares buffers with the dict.
-Step pre/post hooks run around every subclass's ``step``. Errors carry PyTorch's classes and
-messages.
+Step pre/post hooks run around every subclass's ``step``. Updates are in place on the
+parameters under ``no_grad``, or recorded by autograd when a group was built with
+``differentiable=True`` (as PyTorch does). Errors carry PyTorch's classes and messages.
 """
 
 from __future__ import annotations
