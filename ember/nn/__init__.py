@@ -6,6 +6,7 @@ Contract: the names, constructor signatures, defaults and behaviour of ``torch.n
 
 from . import functional, init, modules, utils
 from .modules import *  # noqa: F403 - the layer classes, listed in each family's __all__
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
-__all__ = ["functional", "init", "utils", "Parameter", "Buffer", *modules.__all__]
+__all__ = ["functional", "init", "utils", "Parameter", "Buffer", "UninitializedParameter",
+           "UninitializedBuffer", *modules.__all__]

@@ -593,3 +593,84 @@ def test_parameter_data_assignment_keeps_the_parameter():
         m.weight.data = T.zeros(2, 2)
         return m.weight is w, isinstance(m.weight, T.nn.Parameter), m.weight, m(T.ones(1, 2)).shape
     same(fn)
+
+
+# ---- lazy modules ----------------------------------------------------------------------------
+
+LAZY = {
+    "LazyLinear": (lambda T: T.nn.LazyLinear(3), _rand(4, 5)),
+    "LazyLinear_nobias": (lambda T: T.nn.LazyLinear(2, bias=False), _rand(2, 3, 4)),
+    "LazyConv1d": (lambda T: T.nn.LazyConv1d(4, 3, padding=1), _rand(2, 3, 6)),
+    "LazyConv2d": (lambda T: T.nn.LazyConv2d(4, 3, groups=2, bias=False), _rand(1, 4, 5, 5)),
+    "LazyConv2d_unbatched": (lambda T: T.nn.LazyConv2d(2, 2), _rand(3, 4, 4)),
+    "LazyConv3d": (lambda T: T.nn.LazyConv3d(2, 2), _rand(1, 2, 3, 3, 3)),
+    "LazyConvTranspose1d": (lambda T: T.nn.LazyConvTranspose1d(2, 3, stride=2), _rand(1, 3, 4)),
+    "LazyConvTranspose2d": (lambda T: T.nn.LazyConvTranspose2d(2, 3), _rand(1, 3, 4, 4)),
+    "LazyBatchNorm1d": (lambda T: T.nn.LazyBatchNorm1d(), _rand(4, 3)),
+    "LazyBatchNorm2d": (lambda T: T.nn.LazyBatchNorm2d(affine=False), _rand(2, 3, 4, 4)),
+    "LazyBatchNorm3d": (lambda T: T.nn.LazyBatchNorm3d(momentum=None), _rand(2, 2, 2, 2, 2)),
+    "LazyInstanceNorm1d": (lambda T: T.nn.LazyInstanceNorm1d(), _rand(2, 3, 5)),
+    "LazyInstanceNorm2d": (lambda T: T.nn.LazyInstanceNorm2d(affine=False,
+                                                             track_running_stats=False),
+                           _rand(2, 3, 4, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAZY))
+def test_lazy_module_materialises_and_becomes_plain(name):
+    make, x = LAZY[name]
+
+    def before(T):
+        m = make(T)
+        return (repr(m), [(k, repr(v)) for k, v in m.state_dict().items()],
+                m.has_uninitialized_params(), [n for n, _ in m.named_parameters()])
+    same(before)
+
+    def after(T):
+        m = make(T)
+        out = m(T.tensor(x))
+        return (repr(m), type(m).__name__, m.has_uninitialized_params()
+                if hasattr(m, "has_uninitialized_params") else None,
+                [(n, tuple(p.shape), p.requires_grad, type(p).__name__)
+                 for n, p in m.named_parameters()],
+                [(n, tuple(b.shape)) for n, b in m.named_buffers()], tuple(out.shape),
+                hasattr(m, "_initialize_hook"))
+    same(after)
+
+    # initialised through torch's module, the two compute the same thing from then on
+    tm, em = make(torch), make(ember)
+    tm(torch.tensor(x))
+    em(ember.tensor(x))
+    check_layer(lambda T: tm if T is torch else em, [x])
+
+
+def test_lazy_load_state_dict_materialises():
+    def fn(T):
+        src = T.nn.Linear(4, 2)
+        with T.no_grad():
+            src.weight.copy_(T.arange(8.0).reshape(2, 4))
+            src.bias.fill_(1.0)
+        lazy = T.nn.LazyLinear(2)
+        r = lazy.load_state_dict(src.state_dict())
+        return (repr(r), repr(lazy), lazy.weight, lazy(T.ones(1, 4)), type(lazy).__name__)
+    same(fn)
+
+
+def test_lazy_errors():
+    same(lambda T: T.nn.LazyConv2d(2, 3)(T.ones(2, 3)))
+    same(lambda T: T.nn.LazyConv2d(2, 3, groups=2)(T.ones(1, 3, 4, 4)))
+    same(lambda T: T.nn.LazyLinear(2).weight.shape)
+    same(lambda T: T.nn.Linear(2, 2).load_state_dict(T.nn.LazyLinear(2).state_dict()))
+
+
+def test_uninitialized_parameter_basics():
+    def fn(T):
+        p = T.nn.UninitializedParameter()
+        b = T.nn.UninitializedBuffer()
+        out = [repr(p), repr(b), isinstance(p, T.nn.Parameter), p.requires_grad,
+               b.requires_grad, p.dtype]
+        p.materialize((2, 3))
+        b.materialize((4,), dtype=T.float64)
+        out += [type(p).__name__, tuple(p.shape), p.requires_grad, type(b).__name__, b.dtype]
+        return out
+    same(fn)

@@ -4,7 +4,8 @@ Contract: PyTorch's constructor signatures, defaults, argument checks and messag
 initialisation (kaiming_uniform_(a=sqrt(5)) weights, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 biases), weight layouts ((out, in/groups, *k), transposed (in, out/groups, *k)), padding modes
 zeros/reflect/replicate/circular and padding="same"/"valid", ``output_size=`` for transposed
-convolutions, and repr.
+convolutions, and repr. The Lazy variants infer ``in_channels`` from their first input and
+then become the plain class.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import ember
 
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
-from .module import Module
+from ..parameter import Parameter, UninitializedParameter
+from .module import LazyModuleMixin, Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-           "ConvTranspose3d"]
+           "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+           "LazyConvTranspose2d", "LazyConvTranspose3d"]
 
 
 def _ntuple(value, n):
@@ -229,3 +231,81 @@ class ConvTranspose3d(_ConvTransposeNd):
 
     _dims = 3
     _conv = staticmethod(F.conv_transpose3d)
+
+
+# ---- lazy variants ------------------------------------------------------------------------------
+
+class _LazyConvXdMixin(LazyModuleMixin):
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        if not self.has_uninitialized_params():
+            return
+        self.in_channels = self._get_in_channels(input)
+        if self.in_channels % self.groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        with ember.no_grad():
+            if self.transposed:
+                shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+            else:
+                shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+            self.weight.materialize(shape)
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()
+
+    def _get_in_channels(self, input):
+        unbatched = self._dims + 1
+        if input.dim() not in (unbatched, unbatched + 1):
+            raise RuntimeError(
+                f"Expected {unbatched}D (unbatched) or {unbatched + 1}D (batched) input to "
+                f"{type(self).__name__}, but got input of size: {input.shape}")
+        return input.shape[1] if input.dim() == unbatched + 1 else input.shape[0]
+
+
+def _lazy_conv(base):
+    class Lazy(_LazyConvXdMixin, base):
+        cls_to_become = base
+
+        def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                     bias=True, padding_mode="zeros", device=None, dtype=None):
+            # in_channels=0 and bias=False: tensors made now would be replaced at once
+            super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                             padding_mode, device, dtype)
+            self.weight = UninitializedParameter(dtype=dtype)
+            self.out_channels = out_channels
+            if bias:
+                self.bias = UninitializedParameter(dtype=dtype)
+
+    Lazy.__name__ = Lazy.__qualname__ = "Lazy" + base.__name__
+    Lazy.__doc__ = f"A {base.__name__} whose ``in_channels`` comes from its first input."
+    return Lazy
+
+
+def _lazy_conv_transpose(base):
+    class Lazy(_LazyConvXdMixin, base):
+        cls_to_become = base
+
+        def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                     groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                     dtype=None):
+            super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                             dilation, padding_mode, device, dtype)
+            self.weight = UninitializedParameter(dtype=dtype)
+            self.out_channels = out_channels
+            if bias:
+                self.bias = UninitializedParameter(dtype=dtype)
+
+    Lazy.__name__ = Lazy.__qualname__ = "Lazy" + base.__name__
+    Lazy.__doc__ = f"A {base.__name__} whose ``in_channels`` comes from its first input."
+    return Lazy
+
+
+LazyConv1d = _lazy_conv(Conv1d)
+LazyConv2d = _lazy_conv(Conv2d)
+LazyConv3d = _lazy_conv(Conv3d)
+LazyConvTranspose1d = _lazy_conv_transpose(ConvTranspose1d)
+LazyConvTranspose2d = _lazy_conv_transpose(ConvTranspose2d)
+LazyConvTranspose3d = _lazy_conv_transpose(ConvTranspose3d)

@@ -21,7 +21,7 @@ from ...autograd.graph import RemovableHandle, _HookDict
 from ...creation import zeros
 from ...tensor import Tensor, check_device
 from ...tensor import device as _Device
-from ..parameter import Buffer, Parameter
+from ..parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module"]
 
@@ -635,10 +635,11 @@ class Module:
                     f'While copying the parameter named "{key}", expected torch.Tensor or '
                     f"Tensor-like object from checkpoint but received {type(value)}")
                 continue
+            lazy = is_lazy(param)
             # old checkpoints stored scalars as one-element vectors
-            if param.dim() == 0 and value.dim() == 1 and value.shape[0] == 1:
+            if not lazy and param.dim() == 0 and value.dim() == 1 and value.shape[0] == 1:
                 value = value[0]
-            if value.shape != param.shape:
+            if not lazy and value.shape != param.shape:
                 error_msgs.append(
                     f"size mismatch for {key}: copying a param with shape {value.shape} from "
                     f"checkpoint, the shape in current model is {param.shape}.")
@@ -978,3 +979,67 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+# ---- lazy modules -------------------------------------------------------------------------------
+
+def _lazy_load_pre_hook(module, *rest):
+    # a module-level function, so lazy modules stay picklable
+    module._lazy_load_hook(*rest)
+
+
+class LazyModuleMixin:
+    """Mixin for modules whose parameter shapes come from the first input (LazyLinear...).
+
+    Contract: PyTorch's ``LazyModuleMixin``: until the first call the module holds
+    Uninitialized{Parameter,Buffer}s; a forward pre-hook calls ``initialize_parameters(*input)``,
+    then the module becomes ``cls_to_become`` (LazyLinear -> Linear). Loading a state_dict
+    materialises the placeholders to the stored shapes first.
+    """
+
+    cls_to_become = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._load_hook = self.register_load_state_dict_pre_hook(_lazy_load_pre_hook)
+        self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters,
+                                                               with_kwargs=True)
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        # placeholders are stored as they are (a detached copy would lose what they are)
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = (param if is_lazy(param) or keep_vars
+                                              else param.detach())
+        for name, buf in self._buffers.items():
+            if buf is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = buf if is_lazy(buf) or keep_vars else buf.detach()
+
+    def _lazy_load_hook(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                        unexpected_keys, error_msgs):
+        for name, param in itertools.chain(self._parameters.items(), self._buffers.items()):
+            key = prefix + name
+            if key in state_dict and param is not None:
+                value = state_dict[key]
+                if is_lazy(param) and not is_lazy(value):
+                    with no_grad():
+                        param.materialize(value.shape)
+
+    def initialize_parameters(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"initialize_parameters is not implemented for {type(self).__name__}")
+
+    def has_uninitialized_params(self):
+        return any(is_lazy(t) for t in itertools.chain(self._parameters.values(),
+                                                       self._buffers.values()))
+
+    def _infer_parameters(self, module, args, kwargs=None):
+        module.initialize_parameters(*args, **(kwargs or {}))
+        if module.has_uninitialized_params():
+            raise RuntimeError(f"module {self._get_name()} has not been fully initialized")
+        module._initialize_hook.remove()
+        module._load_hook.remove()
+        delattr(module, "_initialize_hook")
+        delattr(module, "_load_hook")
+        if module.cls_to_become is not None:
+            module.__class__ = module.cls_to_become
