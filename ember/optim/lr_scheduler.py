@@ -77,6 +77,7 @@ def _param_groups_val_list(optimizer: Optimizer, key: str) -> list[Any]:
 
 
 def _update_param_group_val(param_group: dict[str, Any], key: str, val: float | Tensor) -> None:
+    # A tensor lr is updated in place: the optimizer (and anything else) may hold it.
     if isinstance(param_group[key], Tensor):
         param_group[key].fill_(_to_scalar(val))
     else:
@@ -114,6 +115,9 @@ class LRScheduler:
         self.base_lrs: list[float | Tensor] = _param_groups_val_list(optimizer, "initial_lr")
         self.last_epoch = last_epoch
 
+        # Wrap optimizer.step (once, shared by all schedulers of the optimizer) to mark that it
+        # ran: the first scheduler.step() warns when it did not, i.e. when the two are called in
+        # the pre-1.1 order and the schedule's first value would be skipped.
         def patch_track_step_called(opt: Optimizer):
             if hasattr(opt.step, "_wrapped_by_lr_sched"):
                 return opt.step
