@@ -57,10 +57,10 @@ def test_parameter_integer_data_cannot_require_grad():
 
 
 def test_parameter_deepcopy_and_pickle_keep_the_class():
-    for make in (lambda: ember.nn.Parameter(ember.ones(2)),):
-        p = make()
+    for requires_grad in (True, False):
+        p = ember.nn.Parameter(ember.arange(3.0), requires_grad=requires_grad)
         for q in (copy.deepcopy(p), pickle.loads(pickle.dumps(p))):
-            assert isinstance(q, ember.nn.Parameter) and q.requires_grad
+            assert isinstance(q, ember.nn.Parameter) and q.requires_grad == requires_grad
             assert q._data is not p._data
             np.testing.assert_array_equal(q._data, p._data)
 

@@ -3,8 +3,11 @@
 Contract: PyTorch's ``torch.nn.Module``: attribute assignment registers Parameters, Modules and
 buffers; ``named_*`` iterate in registration order, depth first, with dotted prefixes and
 duplicates removed by identity; ``state_dict`` keys, ``load_state_dict`` results and error text;
-``__call__`` runs forward pre-hooks, ``forward`` and forward hooks in registration order;
+``__call__`` runs global then module forward pre-hooks, ``forward``, then forward hooks, in
+registration order (``always_call`` hooks also when forward fails); full backward hooks and
+pre-hooks see the gradients of the module's inputs and outputs (NOTE [module backward hooks]);
 ``repr`` is PyTorch's module tree; errors use PyTorch's classes and messages.
+``LazyModuleMixin`` (at the end) gives the Lazy* layers their shape inference.
 """
 
 from __future__ import annotations
