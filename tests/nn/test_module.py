@@ -852,3 +852,22 @@ def test_cast_converts_existing_grads_in_place():
         m.double()
         return m.weight.grad is g, m.weight.grad.dtype, m.weight.grad
     same(fn)
+
+
+def test_sequential_repetition():
+    def fn(T):
+        s = T.nn.Sequential(T.nn.Linear(1, 1), T.nn.ReLU())
+        twice = s * 2
+        thrice = 3 * s
+        s *= 2
+        return (repr(twice), len(thrice), twice[0] is twice[2], repr(s),
+                [n for n, _ in twice.named_parameters()])
+    same(fn)
+    s = ember.nn.Sequential(ember.nn.ReLU())
+    for bad, exc in ((0, ValueError), (1.5, TypeError)):
+        try:
+            s * bad
+        except exc as e:
+            assert "Sequential" in str(e)
+        else:
+            raise AssertionError(f"no {exc.__name__} for factor {bad}")

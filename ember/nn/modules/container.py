@@ -85,6 +85,33 @@ class Sequential(Module):
             self.append(layer)
         return self
 
+    @staticmethod
+    def _check_factor(seq, other):
+        if not isinstance(other, int):
+            raise TypeError(
+                f"unsupported operand type(s) for *: {type(seq)} and {type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(seq)}")
+
+    def __mul__(self, other):
+        """The children repeated ``other`` times (the same module objects)."""
+        self._check_factor(self, other)
+        combined = Sequential()
+        for i, module in enumerate(list(self) * other):
+            combined.add_module(str(i), module)
+        return combined
+
+    def __rmul__(self, other):
+        return self.__mul__(other)
+
+    def __imul__(self, other):
+        self._check_factor(self, other)
+        originals = list(self)
+        for _ in range(other - 1):
+            for module in originals:
+                self.add_module(str(len(self)), module)
+        return self
+
     def __dir__(self):
         return [k for k in super().__dir__() if not k.isdigit()]
 
