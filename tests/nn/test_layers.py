@@ -7,7 +7,9 @@ BatchNorm running statistics over several steps, and dropout in train and eval m
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -673,4 +675,16 @@ def test_uninitialized_parameter_basics():
         b.materialize((4,), dtype=T.float64)
         out += [type(p).__name__, tuple(p.shape), p.requires_grad, type(b).__name__, b.dtype]
         return out
+    same(fn)
+
+
+def test_lazy_module_copies_initialise_independently():
+    def fn(T):
+        m = T.nn.LazyLinear(2)
+        c = copy.deepcopy(m)
+        p = pickle.loads(pickle.dumps(m))
+        c(T.ones(1, 3))
+        p(T.ones(1, 5))
+        m(T.ones(1, 4))
+        return repr(m), repr(c), repr(p), type(pickle.loads(pickle.dumps(m))).__name__
     same(fn)

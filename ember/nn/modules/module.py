@@ -986,6 +986,20 @@ class Module:
 
 # ---- lazy modules -------------------------------------------------------------------------------
 
+class _OwnedHandle(RemovableHandle):
+    """A hook handle a module keeps on itself. It holds its hook dict strongly, so a deepcopy
+    or pickle of the module carries it over to the copy's own dict (a weak reference would
+    still point at the original's)."""
+
+    def __init__(self, hooks, hook):
+        super().__init__(None)
+        self._hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+
 def _lazy_load_pre_hook(module, *rest):
     # a module-level function, so lazy modules stay picklable
     module._lazy_load_hook(*rest)
@@ -1004,9 +1018,9 @@ class LazyModuleMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._load_hook = self.register_load_state_dict_pre_hook(_lazy_load_pre_hook)
-        self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters,
-                                                               with_kwargs=True)
+        self._load_hook = _OwnedHandle(self._load_state_dict_pre_hooks, _lazy_load_pre_hook)
+        self._initialize_hook = _OwnedHandle(self._forward_pre_hooks, self._infer_parameters)
+        self._forward_pre_hooks_with_kwargs[self._initialize_hook.id] = True
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         # placeholders are stored as they are (a detached copy would lose what they are)
