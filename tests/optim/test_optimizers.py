@@ -594,7 +594,12 @@ def test_lbfgs_on_rosenbrock_in_float64(kwargs):
             opt.step(closure)
             out.append((w.detach().clone(), opt.state[w]["func_evals"],
                         opt.state[w]["n_iter"]))
-        return out
+        # The whole state (direction, step, curvature pairs, 'al' with its unused None slots).
+        state = {k: (v.clone() if isinstance(v, T.Tensor) else
+                     [x.clone() if isinstance(x, T.Tensor) else x for x in v]
+                     if isinstance(v, list) else v)
+                 for k, v in opt.state_dict()["state"][0].items()}
+        return out, state
     same(fn, rtol=1e-7, atol=1e-9)
 
 
