@@ -205,3 +205,79 @@ def test_functional_call_kwargs_and_errors():
             pass
         return m[0].bias, isinstance(m[0].bias, T.nn.Parameter)
     same(restored_after_error)
+
+
+# ---- rnn: padding and packing ---------------------------------------------------------------
+
+def _seqs(T, grad=True):
+    return [T.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=grad),
+            T.tensor([[7.0, 8.0]], requires_grad=grad),
+            T.tensor([[9.0, 10.0], [11.0, 12.0]], requires_grad=grad)]
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_values_and_grads(batch_first, side):
+    def fn(T):
+        seqs = _seqs(T)
+        out = T.nn.utils.rnn.pad_sequence(seqs, batch_first=batch_first, padding_value=-1.0,
+                                          padding_side=side)
+        (out * T.arange(out.numel(), dtype=out.dtype).reshape(out.shape)).sum().backward()
+        return out.detach(), [s.grad for s in seqs]
+    same(fn)
+
+
+def test_pad_sequence_ints_and_errors():
+    same(lambda T: T.nn.utils.rnn.pad_sequence([T.tensor([1, 2, 3]), T.tensor([4])]))
+    same(lambda T: T.nn.utils.rnn.pad_sequence([]))
+    same(lambda T: T.nn.utils.rnn.pad_sequence([T.ones(2)], padding_side="top"))
+    same(lambda T: T.nn.utils.rnn.pad_sequence(3))
+    same(lambda T: T.nn.utils.rnn.pad_sequence([T.ones(2, 3), T.ones(1, 2)]))
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_pack_and_pad_round_trip(batch_first, enforce_sorted):
+    def fn(T):
+        seqs = _seqs(T)
+        if enforce_sorted:
+            seqs = [seqs[0], seqs[2], seqs[1]]
+        padded = T.nn.utils.rnn.pad_sequence(seqs, batch_first=batch_first)
+        lengths = [s.size(0) for s in seqs]
+        packed = T.nn.utils.rnn.pack_padded_sequence(padded, lengths, batch_first=batch_first,
+                                                     enforce_sorted=enforce_sorted)
+        out, out_lengths = T.nn.utils.rnn.pad_packed_sequence(
+            packed, batch_first=batch_first, padding_value=0.5, total_length=4)
+        (out * out).sum().backward()
+        # PyTorch records one fused PackPaddedSequenceBackward0 node; ember composes slicing
+        # and cat, so compare the packed values, not the node's name
+        return (packed.data.detach(), tuple(packed)[1:], type(packed).__name__, out.detach(),
+                out_lengths, [s.grad for s in seqs])
+    same(fn)
+
+
+def test_pack_sequence_unpack_unpad():
+    def fn(T):
+        rnn = T.nn.utils.rnn
+        packed = rnn.pack_sequence(_seqs(T, grad=False), enforce_sorted=False)
+        unpacked = rnn.unpack_sequence(packed)
+        padded = rnn.pad_sequence(_seqs(T, grad=False))
+        unpadded = rnn.unpad_sequence(padded, T.tensor([3, 1, 2]))
+        return (tuple(packed), unpacked, unpadded, padded.shape,
+                rnn.invert_permutation(T.tensor([2, 0, 1])), rnn.invert_permutation(None),
+                tuple(packed.double()), packed.to(T.float64).data.dtype)
+    same(fn)
+
+
+def test_packing_errors():
+    rnn_cases = [
+        lambda T: T.nn.utils.rnn.pack_padded_sequence(T.ones(3, 2), [1, 2]),
+        lambda T: T.nn.utils.rnn.pack_padded_sequence(T.ones(3, 2), [3, 0]),
+        lambda T: T.nn.utils.rnn.pack_padded_sequence(T.ones(3, 2), [3]),
+        lambda T: T.nn.utils.rnn.pack_padded_sequence(T.ones(0, 2), []),
+        lambda T: T.nn.utils.rnn.pad_packed_sequence(
+            T.nn.utils.rnn.pack_sequence([T.ones(3), T.ones(2)]), total_length=2),
+        lambda T: T.nn.utils.rnn.PackedSequence(T.ones(2)),
+    ]
+    for fn in rnn_cases:
+        same(fn)
