@@ -4,9 +4,13 @@ vector_to_parameters, against PyTorch."""
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
-from ..oracle import same
+import ember
+
+from ..oracle import same, torch
 
 
 def _params_with_grads(T):
@@ -281,3 +285,120 @@ def test_packing_errors():
     ]
     for fn in rnn_cases:
         same(fn)
+
+
+# ---- parametrize ---------------------------------------------------------------------------
+
+def _symmetric(T):
+    class Symmetric(T.nn.Module):
+        def forward(self, x):
+            return x.triu() + x.triu(1).transpose(-1, -2)
+
+        def right_inverse(self, a):
+            return a.triu()
+    return Symmetric()
+
+
+def _scale(T):
+    class Scale(T.nn.Module):
+        def forward(self, x):
+            return x * 2
+    return Scale()
+
+
+def _lin(T):
+    m = T.nn.Linear(3, 3)
+    with T.no_grad():
+        m.weight.copy_(T.arange(9.0).reshape(3, 3) / 10)
+        m.bias.fill_(0.5)
+    return m
+
+
+def test_register_parametrization_structure_values_and_grads():
+    def fn(T):
+        P = T.nn.utils.parametrize
+        m = _lin(T)
+        P.register_parametrization(m, "weight", _symmetric(T))
+        P.register_parametrization(m, "weight", _scale(T))
+        out = m(T.tensor([[1.0, 2.0, 3.0]]))
+        out.sum().backward()
+        orig = m.parametrizations.weight.original
+        return (repr(m), type(m).__name__, list(m.state_dict()), m.weight.detach(),
+                orig.grad, P.is_parametrized(m), P.is_parametrized(m, "bias"),
+                P.type_before_parametrizations(m).__name__, isinstance(orig, T.nn.Parameter),
+                [n for n, _ in m.named_parameters()])
+    same(fn)
+
+
+def test_parametrization_assignment_and_removal():
+    def fn(T):
+        P = T.nn.utils.parametrize
+        m = P.register_parametrization(_lin(T), "weight", _symmetric(T))
+        m.weight = T.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+        set_to = m.weight.detach()
+        with P.cached():
+            same_obj = m.weight is m.weight
+        w = m.parametrizations.weight.original
+        P.remove_parametrizations(m, "weight")
+        kept = (type(m).__name__, m.weight, m.weight is w, hasattr(m, "parametrizations"))
+        m2 = P.register_parametrization(_lin(T), "weight", _symmetric(T))
+        P.remove_parametrizations(m2, "weight", leave_parametrized=False)
+        return set_to, same_obj, kept, m2.weight
+    same(fn)
+
+
+def test_parametrize_errors():
+    P = "nn.utils.parametrize"
+
+    def reg(T, *args, **kwargs):
+        mod = T
+        for part in P.split("."):
+            mod = getattr(mod, part)
+        return mod.register_parametrization(*args, **kwargs)
+
+    class_cases = [
+        lambda T: reg(T, _lin(T), "nope", _scale(T)),
+        lambda T: reg(T, _lin(T), "weight", T.nn.Flatten(0)),
+        lambda T: T.nn.utils.parametrize.remove_parametrizations(_lin(T), "weight"),
+        lambda T: reg(reg(T, _lin(T), "weight", _symmetric(T)), "weight", T.nn.Flatten(0)),
+        lambda T: setattr(reg(T, _lin(T), "weight", _scale(T)), "weight", T.ones(3, 3)),
+        lambda T: pickle.dumps(reg(T, _lin(T), "weight", _scale(T))),
+    ]
+    for fn in class_cases:
+        try:
+            same(fn)
+        except AssertionError as e:
+            # messages quoting a module's repr or a class path name the library: compare kinds
+            assert "ember" in str(e) or "Parametrized" in str(e), e
+            mine, theirs = _kind(fn, ember), _kind(fn, torch)
+            assert mine == theirs
+
+
+def _kind(fn, lib):
+    try:
+        fn(lib)
+    except Exception as e:  # noqa: BLE001 - the class is the result
+        return type(e).__name__
+    return None
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_weight_norm(dim):
+    def fn(T):
+        m = T.nn.utils.parametrizations.weight_norm(_lin(T), dim=dim)
+        x = T.tensor([[1.0, -2.0, 0.5]])
+        out = m(x)
+        out.sum().backward()
+        g = m.parametrizations.weight.original0
+        v = m.parametrizations.weight.original1
+        return (out, g.detach(), g.grad, v.grad, list(m.state_dict()), repr(m))
+    same(fn)
+
+
+def test_weight_norm_loads_old_g_v_checkpoints():
+    def fn(T):
+        m = T.nn.utils.parametrizations.weight_norm(_lin(T))
+        sd = {"weight_g": T.ones(3, 1) * 2, "weight_v": T.eye(3), "bias": T.zeros(3)}
+        r = m.load_state_dict(sd)
+        return repr(r), m.weight.detach()
+    same(fn)

@@ -1,12 +1,12 @@
 """``ember.nn.utils``: gradient clipping, parameter/vector conversion and batch-norm fusion.
 
 ``stateless.functional_call`` runs a module with swapped-in tensors; ``rnn`` pads and packs
-variable-length sequences.
+variable-length sequences; ``parametrize``/``parametrizations`` reparametrize tensors.
 
 Contract: PyTorch's ``torch.nn.utils`` functions of the same names.
 """
 
-from . import rnn, stateless
+from . import parametrizations, parametrize, rnn, stateless
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -24,5 +24,5 @@ from .fusion import (
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
            "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
-           "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector", "rnn", "stateless",
-           "vector_to_parameters"]
+           "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
+           "parametrizations", "parametrize", "rnn", "stateless", "vector_to_parameters"]
