@@ -402,3 +402,38 @@ def test_weight_norm_loads_old_g_v_checkpoints():
         r = m.load_state_dict(sd)
         return repr(r), m.weight.detach()
     same(fn)
+
+
+# ---- old weight_norm, skip_init, to_empty ------------------------------------------------
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_old_weight_norm_hook(dim):
+    def fn(T):
+        m = T.nn.utils.weight_norm(_lin(T), dim=dim)
+        x = T.tensor([[1.0, -2.0, 0.5]])
+        out = m(x)
+        out.sum().backward()
+        r = (repr(m), list(m.state_dict()), [n for n, _ in m.named_parameters()], out,
+             m.weight_g.detach(), m.weight_g.grad, m.weight_v.grad)
+        T.nn.utils.remove_weight_norm(m)
+        return r, list(m.state_dict()), m.weight, isinstance(m.weight, T.nn.Parameter)
+    same(fn)
+
+
+def test_old_weight_norm_errors():
+    same(lambda T: T.nn.utils.weight_norm(T.nn.utils.weight_norm(_lin(T))))
+    same(lambda T: T.nn.utils.weight_norm(T.nn.LazyLinear(2)))
+    same(lambda T: T.nn.utils.remove_weight_norm(T.nn.ReLU()))
+
+
+def test_skip_init_and_to_empty():
+    def fn(T):
+        m = T.nn.utils.skip_init(T.nn.Linear, 3, 2, bias=False)
+        bn = T.nn.BatchNorm1d(2)
+        r = bn.to_empty(device="cpu")
+        return (repr(m), [(n, tuple(p.shape), p.dtype, p.requires_grad, type(p).__name__)
+                          for n, p in m.named_parameters()], r is bn,
+                [(n, tuple(b.shape), b.dtype) for n, b in bn.named_buffers()])
+    same(fn)
+    same(lambda T: T.nn.utils.skip_init(T.nn.ReLU))
+    same(lambda T: T.nn.utils.skip_init(int))

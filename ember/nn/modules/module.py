@@ -21,7 +21,7 @@ from ... import dtypes as _dt
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.graph import RemovableHandle, _HookDict
-from ...creation import zeros
+from ...creation import empty_like, zeros
 from ...tensor import Tensor, check_device
 from ...tensor import device as _Device
 from ..parameter import Buffer, Parameter, is_lazy
@@ -760,9 +760,10 @@ class Module:
         fn(self)
         return self
 
-    def _apply(self, fn):
-        for module in self.children():
-            module._apply(fn)
+    def _apply(self, fn, recurse=True):
+        if recurse:
+            for module in self.children():
+                module._apply(fn)
         for param in self._parameters.values():
             if param is None:
                 continue
@@ -803,6 +804,11 @@ class Module:
             return t.to(dtype) if t.is_floating_point() or t.is_complex() else t
 
         return self._apply(convert)
+
+    def to_empty(self, *, device=None, recurse=True):
+        """Replace every parameter and buffer by an uninitialised tensor of the same shape."""
+        check_device(device)
+        return self._apply(lambda t: empty_like(t), recurse=recurse)
 
     def _cast_floats(self, dtype):
         return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)

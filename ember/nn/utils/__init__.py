@@ -21,8 +21,11 @@ from .fusion import (
     fuse_linear_bn_eval,
     fuse_linear_bn_weights,
 )
+from .init import skip_init
+from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
            "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
            "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
-           "parametrizations", "parametrize", "rnn", "stateless", "vector_to_parameters"]
+           "parametrizations", "parametrize", "remove_weight_norm", "rnn", "skip_init", "stateless",
+           "vector_to_parameters", "weight_norm"]
