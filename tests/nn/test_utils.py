@@ -437,3 +437,34 @@ def test_skip_init_and_to_empty():
     same(fn)
     same(lambda T: T.nn.utils.skip_init(T.nn.ReLU))
     same(lambda T: T.nn.utils.skip_init(int))
+
+
+# ---- spectral_norm -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda T: T.nn.utils.parametrizations.spectral_norm(T.nn.Linear(4, 3)),
+    lambda T: T.nn.utils.parametrizations.spectral_norm(T.nn.Conv2d(2, 3, 2),
+                                                       n_power_iterations=3),
+    lambda T: T.nn.utils.parametrizations.spectral_norm(T.nn.ConvTranspose1d(2, 3, 2)),
+    lambda T: T.nn.utils.parametrizations.spectral_norm(T.nn.Linear(3, 5), dim=1, eps=1e-6),
+])
+@pytest.mark.parametrize("train", [True, False])
+def test_spectral_norm_power_iteration_matches_torch(make, train):
+    from .test_layers import _rand, check_layer
+    tm = make(torch)
+    shape = {2: (2, 4), 4: (1, 2, 4, 4), 3: (1, 2, 5)}[tm.parametrizations.weight.original.dim()]
+    if tm.parametrizations.weight.original.shape == (5, 3):
+        shape = (2, 3)
+    # u and v start random (different streams); loading torch's state makes the runs agree
+    check_layer(make, [_rand(*shape)], train=train, steps=3)
+
+
+def test_spectral_norm_normalises_and_errors():
+    m = ember.nn.utils.parametrizations.spectral_norm(ember.nn.Linear(6, 4))
+    for _ in range(30):
+        w = m.weight
+    assert abs(float(ember.linalg.matrix_norm(w.detach(), ord=2)) - 1) < 1e-4
+    same(lambda T: T.nn.utils.parametrizations.spectral_norm(T.nn.Linear(2, 2), dim=2))
+    same(lambda T: T.nn.utils.parametrizations.spectral_norm(T.nn.Linear(2, 2),
+                                                            n_power_iterations=0))
+    same(lambda T: T.nn.utils.parametrizations.spectral_norm(T.nn.ReLU()).__class__.__name__)
