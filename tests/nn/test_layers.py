@@ -688,3 +688,69 @@ def test_lazy_module_copies_initialise_independently():
         m(T.ones(1, 4))
         return repr(m), repr(c), repr(p), type(pickle.loads(pickle.dumps(m))).__name__
     same(fn)
+
+
+# ---- padding, rearranging and resampling layers ---------------------------------------
+
+MORE_LAYERS = {
+    "ZeroPad1d": (lambda T: T.nn.ZeroPad1d((1, 2)), [_rand(2, 3, 4)]),
+    "ZeroPad2d": (lambda T: T.nn.ZeroPad2d(1), [_rand(1, 2, 3, 3)]),
+    "ZeroPad3d": (lambda T: T.nn.ZeroPad3d((1, 0, 0, 1, 1, 1)), [_rand(1, 1, 2, 2, 2)]),
+    "ConstantPad1d": (lambda T: T.nn.ConstantPad1d(2, 3.5), [_rand(2, 3)]),
+    "ConstantPad2d": (lambda T: T.nn.ConstantPad2d((1, 0, 2, 1), -1.0), [_rand(1, 2, 3, 3)]),
+    "ConstantPad3d": (lambda T: T.nn.ConstantPad3d(1, 0.5), [_rand(1, 1, 2, 2, 2)]),
+    "ReflectionPad1d": (lambda T: T.nn.ReflectionPad1d((2, 1)), [_rand(2, 3, 5)]),
+    "ReflectionPad2d": (lambda T: T.nn.ReflectionPad2d(1), [_rand(1, 2, 4, 4)]),
+    "ReflectionPad3d": (lambda T: T.nn.ReflectionPad3d(1), [_rand(1, 1, 3, 3, 3)]),
+    "ReplicationPad1d": (lambda T: T.nn.ReplicationPad1d(2), [_rand(2, 3, 4)]),
+    "ReplicationPad2d": (lambda T: T.nn.ReplicationPad2d((1, 2, 0, 1)), [_rand(1, 2, 3, 3)]),
+    "ReplicationPad3d": (lambda T: T.nn.ReplicationPad3d(1), [_rand(1, 1, 2, 3, 2)]),
+    "CircularPad1d": (lambda T: T.nn.CircularPad1d(1), [_rand(2, 3, 4)]),
+    "CircularPad2d": (lambda T: T.nn.CircularPad2d((1, 0, 1, 2)), [_rand(1, 2, 3, 3)]),
+    "CircularPad3d": (lambda T: T.nn.CircularPad3d(1), [_rand(1, 1, 2, 2, 2)]),
+    "PixelShuffle": (lambda T: T.nn.PixelShuffle(2), [_rand(2, 8, 3, 2)]),
+    "PixelShuffle_batchdims": (lambda T: T.nn.PixelShuffle(3), [_rand(2, 2, 9, 1, 2)]),
+    "PixelUnshuffle": (lambda T: T.nn.PixelUnshuffle(2), [_rand(2, 3, 4, 6)]),
+    "PixelUnshuffle_3d": (lambda T: T.nn.PixelUnshuffle(3), [_rand(1, 3, 6)]),
+    "ChannelShuffle": (lambda T: T.nn.ChannelShuffle(3), [_rand(2, 6, 2, 2)]),
+    "ChannelShuffle_3d": (lambda T: T.nn.ChannelShuffle(2), [_rand(1, 4, 3)]),
+    "Unfold": (lambda T: T.nn.Unfold((2, 3), padding=1, stride=2), [_rand(2, 3, 5, 6)]),
+    "Fold": (lambda T: T.nn.Fold((4, 5), 2), [_rand(2, 12, 12)]),
+    "Upsample_nearest": (lambda T: T.nn.Upsample(scale_factor=2), [_rand(1, 2, 3, 3)]),
+    "Upsample_bilinear": (lambda T: T.nn.Upsample(size=(5, 4), mode="bilinear"),
+                          [_rand(1, 2, 3, 3)]),
+    "Upsample_linear": (lambda T: T.nn.Upsample(scale_factor=1.5, mode="linear",
+                                                align_corners=True), [_rand(1, 2, 4)]),
+    "UpsamplingNearest2d": (lambda T: T.nn.UpsamplingNearest2d(size=5), [_rand(1, 1, 2, 3)]),
+    "UpsamplingBilinear2d": (lambda T: T.nn.UpsamplingBilinear2d(scale_factor=2),
+                             [_rand(1, 2, 2, 3)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_LAYERS))
+def test_padding_rearranging_resampling_layers(name):
+    make, inputs = MORE_LAYERS[name]
+    check_layer(make, inputs)
+
+
+def test_padding_rearranging_errors_and_warnings():
+    cases = [
+        lambda T: T.nn.CircularPad2d(1)(T.ones(2, 3)),
+        lambda T: T.nn.ReflectionPad1d(3)(T.ones(1, 2, 3)),
+        lambda T: T.nn.PixelShuffle(2)(T.ones(2, 3)),
+        lambda T: T.nn.PixelShuffle(2)(T.ones(1, 3, 2, 2)),
+        lambda T: T.nn.PixelShuffle(0)(T.ones(1, 4, 2, 2)),
+        lambda T: T.nn.PixelUnshuffle(2)(T.ones(1, 1, 3, 4)),
+        lambda T: T.nn.PixelUnshuffle(2)(T.ones(1, 1, 4, 3)),
+        lambda T: T.nn.PixelUnshuffle(0)(T.ones(1, 4, 4)),
+        lambda T: T.nn.ChannelShuffle(2)(T.ones(1, 3, 2)),
+        lambda T: T.nn.ChannelShuffle(2)(T.ones(1, 4)),
+        lambda T: T.nn.ChannelShuffle(0)(T.ones(1, 2, 2)),
+        lambda T: repr(T.nn.NLLLoss2d()),
+        lambda T: [repr(m) for m in (T.nn.Upsample(size=3), T.nn.Upsample(scale_factor=(2, 3)),
+                                     T.nn.UpsamplingBilinear2d(size=4), T.nn.Fold(4, 2),
+                                     T.nn.Unfold((2, 3), padding=1), T.nn.ChannelShuffle(3),
+                                     T.nn.ConstantPad2d(1, 2.0), T.nn.ZeroPad3d(2))],
+    ]
+    for fn in cases:
+        same(fn)

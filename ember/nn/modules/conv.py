@@ -1,4 +1,5 @@
-"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d.
+"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
+their Lazy variants, and the padding layers (Zero/Constant/Reflection/Replication/CircularPad).
 
 Contract: PyTorch's constructor signatures, defaults, argument checks and messages, default
 initialisation (kaiming_uniform_(a=sqrt(5)) weights, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -21,7 +22,10 @@ from .module import LazyModuleMixin, Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
-           "LazyConvTranspose2d", "LazyConvTranspose3d"]
+           "LazyConvTranspose2d", "LazyConvTranspose3d", "CircularPad1d", "CircularPad2d",
+           "CircularPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d",
+           "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+           "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d"]
 
 
 def _ntuple(value, n):
@@ -309,3 +313,91 @@ LazyConv3d = _lazy_conv(Conv3d)
 LazyConvTranspose1d = _lazy_conv_transpose(ConvTranspose1d)
 LazyConvTranspose2d = _lazy_conv_transpose(ConvTranspose2d)
 LazyConvTranspose3d = _lazy_conv_transpose(ConvTranspose3d)
+
+
+# ---- padding layers -----------------------------------------------------------------------------
+# PyTorch keeps these in padding.py; they sit here, beside the convolutions' padding modes, since
+# this package has one file per layer family (all go through F.pad).
+
+def _pad_tuple(padding, n):
+    return tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * n
+
+
+class _CircularPadNd(Module):
+    _sides = 0
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = _pad_tuple(padding, self._sides)
+
+    def forward(self, input):
+        n = self._sides // 2
+        if input.dim() not in (n + 1, n + 2):
+            raise ValueError(f"expected {n + 1}D or {n + 2}D input (got {input.dim()}D input)")
+        return F.pad(input, self.padding, "circular")
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class _ConstantPadNd(Module):
+    _sides = 0
+
+    def __init__(self, padding, value):
+        super().__init__()
+        self.value = value
+        self.padding = _pad_tuple(padding, self._sides)
+
+    def forward(self, input):
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self):
+        return f"padding={self.padding}, value={self.value}"
+
+
+class _ModePadNd(Module):
+    _sides = 0
+    _mode = ""
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = _pad_tuple(padding, self._sides)
+
+    def forward(self, input):
+        return F.pad(input, self.padding, self._mode)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class _ZeroPadNd(_ConstantPadNd):
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+def _padding_class(base, name, sides, **attrs):
+    kind = name[:-5].lower()  # "ReflectionPad2d" -> "reflection"
+    cls = type(name, (base,), {"_sides": sides, **attrs, "__module__": __name__})
+    cls.__qualname__ = name
+    cls.__doc__ = f"Pad the last {sides // 2} dimension(s) of the input ({kind} padding)."
+    return cls
+
+
+CircularPad1d = _padding_class(_CircularPadNd, "CircularPad1d", 2)
+CircularPad2d = _padding_class(_CircularPadNd, "CircularPad2d", 4)
+CircularPad3d = _padding_class(_CircularPadNd, "CircularPad3d", 6)
+ConstantPad1d = _padding_class(_ConstantPadNd, "ConstantPad1d", 2)
+ConstantPad2d = _padding_class(_ConstantPadNd, "ConstantPad2d", 4)
+ConstantPad3d = _padding_class(_ConstantPadNd, "ConstantPad3d", 6)
+ReflectionPad1d = _padding_class(_ModePadNd, "ReflectionPad1d", 2, _mode="reflect")
+ReflectionPad2d = _padding_class(_ModePadNd, "ReflectionPad2d", 4, _mode="reflect")
+ReflectionPad3d = _padding_class(_ModePadNd, "ReflectionPad3d", 6, _mode="reflect")
+ReplicationPad1d = _padding_class(_ModePadNd, "ReplicationPad1d", 2, _mode="replicate")
+ReplicationPad2d = _padding_class(_ModePadNd, "ReplicationPad2d", 4, _mode="replicate")
+ReplicationPad3d = _padding_class(_ModePadNd, "ReplicationPad3d", 6, _mode="replicate")
+ZeroPad1d = _padding_class(_ZeroPadNd, "ZeroPad1d", 2)
+ZeroPad2d = _padding_class(_ZeroPadNd, "ZeroPad2d", 4)
+ZeroPad3d = _padding_class(_ZeroPadNd, "ZeroPad3d", 6)
