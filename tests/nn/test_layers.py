@@ -754,3 +754,83 @@ def test_padding_rearranging_errors_and_warnings():
     ]
     for fn in cases:
         same(fn)
+
+
+POOL_EXTRA = {
+    "LPPool1d": (lambda T: T.nn.LPPool1d(2, 3, stride=2), [_rand(2, 3, 8)]),
+    "LPPool1d_p3_ceil": (lambda T: T.nn.LPPool1d(3.0, 2, ceil_mode=True), [_rand(1, 2, 7)]),
+    "LPPool2d": (lambda T: T.nn.LPPool2d(2, (2, 3)), [_rand(1, 2, 4, 6)]),
+    "LPPool2d_inf": (lambda T: T.nn.LPPool2d(float("inf"), 2), [_rand(1, 2, 4, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POOL_EXTRA))
+def test_lp_pool(name):
+    make, inputs = POOL_EXTRA[name]
+    check_layer(make, inputs)
+
+
+@pytest.mark.parametrize("args, shape", [((3, 1e-2, 0.75, 1.5), (2, 7, 3, 3)),
+                                         ((1, 0.5), (1, 4, 2, 2)),
+                                         ((5, 0.1, 0.5, 2), (1, 9, 2, 2)),
+                                         ((4, 0.3), (2, 3, 2, 1))])
+def test_cross_map_lrn2d(args, shape):
+    # forward against PyTorch; backward by finite differences, because PyTorch's hand-written
+    # backward disagrees with its own forward (and fails outright for some sizes)
+    x = _rand(*shape)
+    np.testing.assert_allclose(
+        ember.nn.CrossMapLRN2d(*args)(ember.tensor(x))._data,
+        torch.nn.CrossMapLRN2d(*args)(torch.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
+    xd = ember.tensor(x.astype(np.float64), requires_grad=True)
+    assert ember.autograd.gradcheck(ember.nn.CrossMapLRN2d(*args), (xd,))
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_max_unpool_inverts_max_pool(dims):
+    shape = {1: (2, 3, 8), 2: (1, 2, 6, 4), 3: (1, 1, 4, 4, 6)}[dims]
+    odd = {1: (2, 3, 9), 2: (1, 2, 6, 5), 3: (1, 1, 4, 5, 6)}[dims]
+    x, x_odd = _rand(*shape), _rand(*odd)
+
+    def fn(T):
+        pool = getattr(T.nn, f"MaxPool{dims}d")(2, stride=2, return_indices=True)
+        unpool = getattr(T.nn, f"MaxUnpool{dims}d")(2, stride=2)
+        xt = T.tensor(x, requires_grad=True)
+        out, idx = pool(xt)
+        back = unpool(out, idx)
+        (back * back).sum().backward()
+        # odd sizes pool down with a remainder; output_size restores the input's size
+        out_odd, idx_odd = pool(T.tensor(x_odd))
+        restored = unpool(out_odd, idx_odd, output_size=list(odd[-dims:]))
+        return back.detach(), restored, xt.grad, repr(unpool)
+    same(fn)
+
+    def invalid(T):
+        pool = getattr(T.nn, f"MaxPool{dims}d")(2, stride=2, return_indices=True)
+        out_odd, idx_odd = pool(T.tensor(x_odd))
+        try:
+            getattr(T.nn, f"MaxUnpool{dims}d")(2, stride=2)(out_odd, idx_odd)
+        except RuntimeError as e:
+            # which bad index PyTorch names depends on its thread scheduling: compare the rest
+            head, _, tail = str(e).partition(" (")
+            return head.rsplit(" ", 1)[0], tail
+        return None
+    same(invalid)
+
+
+def test_max_unpool_errors_container_and_reprs():
+    def bad_size(T):
+        pool = T.nn.MaxPool2d(2, return_indices=True)
+        out, idx = pool(T.ones(1, 1, 4, 4))
+        T.nn.MaxUnpool2d(2)(out, idx, output_size=[9, 9])
+
+    def bad_len(T):
+        pool = T.nn.MaxPool2d(2, return_indices=True)
+        out, idx = pool(T.ones(1, 1, 4, 4))
+        T.nn.MaxUnpool2d(2)(out, idx, output_size=[4])
+
+    same(bad_size)
+    same(bad_len)
+    same(lambda T: T.nn.CrossMapLRN2d(3)(T.ones(2, 3, 4)))
+    same(lambda T: [repr(T.nn.CrossMapLRN2d(3)), repr(T.nn.LPPool2d(2, 3)),
+                    repr(T.nn.MaxUnpool1d(2, padding=1))])
+    same(lambda T: repr(T.nn.Container(a=T.nn.ReLU(), b=T.nn.Tanh())))

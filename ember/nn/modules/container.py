@@ -1,4 +1,5 @@
-"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict.
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict (and the
+deprecated Container).
 
 Contract: PyTorch's containers: children named "0", "1", ... (renumbered after deletion),
 indexing, slicing, iteration and mutation methods, error classes and messages, and reprs
@@ -8,6 +9,7 @@ indexing, slicing, iteration and mutation methods, error classes and messages, a
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from itertools import chain, islice
@@ -16,7 +18,8 @@ from ...tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent, typename
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+           "ParameterDict"]
 
 
 def _abs_index(idx, size):
@@ -24,6 +27,17 @@ def _abs_index(idx, size):
     if not -size <= idx < size:
         raise IndexError(f"index {idx} is out of range")
     return idx % size if size else idx
+
+
+class Container(Module):
+    """Deprecated: children given as keyword arguments (PyTorch warns; use Module)."""
+
+    def __init__(self, **kwargs):
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now implemented "
+                      "in `nn.Module`. Subclass that instead.", FutureWarning, stacklevel=2)
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)
 
 
 class Sequential(Module):

@@ -1,5 +1,5 @@
 """Normalisation layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, GroupNorm, RMSNorm,
-LocalResponseNorm.
+LocalResponseNorm, CrossMapLRN2d.
 
 Contract: PyTorch's constructor signatures, defaults, default initialisation (weights ones,
 biases zeros, running_mean zeros, running_var ones, num_batches_tracked 0 as int64), attribute
@@ -23,7 +23,7 @@ from .module import LazyModuleMixin, Module
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
            "InstanceNorm3d", "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm",
            "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d",
-           "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
+           "LazyInstanceNorm2d", "LazyInstanceNorm3d", "CrossMapLRN2d"]
 
 
 class _NormBase(Module):
@@ -301,6 +301,45 @@ class LocalResponseNorm(Module):
 
     def forward(self, input):
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """Lua Torch's cross-channel LRN on (N, C, H, W): ``x * (k + alpha/size * S)^-beta``.
+
+    NOTE: ``S`` sums squares over the channel window PyTorch's running-sum recipe produces:
+    channels up to ``c + (size - 1)//2``, from ``c - (size - 1)//2`` — except that channel 0
+    is never subtracted again once added, so it stays in every later window. PyTorch keeps
+    this quirk; so do we (LocalResponseNorm is the symmetric version).
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        if input.dim() != 4:
+            raise ValueError(
+                f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        channels = input.size(1)
+        pre_pad = int((self.size - 1) / 2 + 1)
+        squares = input * input
+        sums = []
+        for c in range(channels):
+            hi = min(c + pre_pad - 1, channels - 1)
+            lo = c - pre_pad + 1 if c > pre_pad else 0
+            window = list(range(max(lo, 0), hi + 1))
+            if lo > 0:
+                window = [0, *window]
+            index = ember.tensor(window, dtype=ember.int64)
+            sums.append(squares.index_select(1, index).sum(1))
+        scale = ember.stack(sums, 1) * (self.alpha / self.size) + self.k
+        return scale.pow(-self.beta) * input
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -1,5 +1,6 @@
 """Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d, AdaptiveAvgPool1d/2d/3d, AdaptiveMaxPool1d/2d;
-and resampling: Upsample, UpsamplingNearest2d, UpsamplingBilinear2d.
+LPPool1d/2d, MaxUnpool1d/2d/3d; and resampling: Upsample, UpsamplingNearest2d,
+UpsamplingBilinear2d.
 
 Contract: PyTorch's constructor signatures, defaults (stride defaults to kernel_size), stored
 attributes (AvgPool1d keeps 1-tuples, the others keep what they were given), forward
@@ -8,12 +9,15 @@ semantics via ``nn.functional`` (``return_indices`` included) and repr.
 
 from __future__ import annotations
 
+import ember
+
 from .. import functional as F
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
-           "AdaptiveMaxPool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+           "AdaptiveMaxPool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+           "LPPool1d", "LPPool2d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -212,3 +216,130 @@ class UpsamplingBilinear2d(Upsample):
 
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---- power-average and unpooling ----------------------------------------------------------
+# Composed from the pooling ops and scatter (PyTorch's F.lp_pool*d and F.max_unpool*d recipes),
+# so gradients come from those ops.
+
+class _LPPoolNd(Module):
+    _dims = 0
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input):
+        max_pool, avg_pool = ((F.max_pool1d, F.avg_pool1d) if self._dims == 1
+                              else (F.max_pool2d, F.avg_pool2d))
+        p = self.norm_type
+        if p == float("inf"):
+            return max_pool(input.abs(), self.kernel_size, self.stride, 0, 1, self.ceil_mode)
+        if p == -float("inf"):
+            return -max_pool(-input.abs(), self.kernel_size, self.stride, 0, 1, self.ceil_mode)
+        out = avg_pool(input.pow(p), self.kernel_size, self.stride, 0, self.ceil_mode)
+        window = 1
+        for k in _ntuple(self.kernel_size, self._dims):
+            window *= k
+        # the sign/relu pair keeps pow(1/p) off negative averages, as PyTorch
+        return (out.sign() * F.relu(out.abs())).mul(window).pow(1.0 / p)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """p-norm over sliding windows of (N, C, L) inputs."""
+
+    _dims = 1
+
+
+class LPPool2d(_LPPoolNd):
+    """p-norm over sliding windows of (N, C, H, W) inputs."""
+
+    _dims = 2
+
+
+def _ntuple(value, n):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+class _MaxUnpoolNd(Module):
+    _dims = 0
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        n = self._dims
+        self.kernel_size = _ntuple(kernel_size, n)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, n)
+        self.padding = _ntuple(padding, n)
+
+    def _output_size(self, input, output_size):
+        n = self._dims
+        default = [(input.size(-n + d) - 1) * self.stride[d] + self.kernel_size[d]
+                   - 2 * self.padding[d] for d in range(n)]
+        if output_size is None:
+            size = default
+        else:
+            output_size = list(output_size)
+            if len(output_size) == n + 2:
+                output_size = output_size[2:]
+            if len(output_size) != n:
+                raise ValueError(f"output_size should be a sequence containing {n} or {n + 2} "
+                                 f"elements, but it has a length of '{len(output_size)}'")
+            for d in range(n):
+                lo, hi = default[d] - self.stride[d], default[d] + self.stride[d]
+                if not lo < output_size[d] < hi:
+                    raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be '
+                                     f"between {lo} and {hi})")
+            size = output_size
+        for d in range(n):
+            if size[d] < 0:
+                raise ValueError("max_unpooling: output_size must contain non-negative spatial "
+                                 f"dimensions, but got output_size[{d}]={size[d]}")
+        return size
+
+    def forward(self, input, indices, output_size=None):
+        size = self._output_size(input, output_size)
+        n = self._dims
+        lead = tuple(input.shape[:-n])
+        numel = 1
+        for s in size:
+            numel *= s
+        # each plane's values go to their flat positions in a zero plane of the output size
+        flat_in = input.reshape(*lead, -1)
+        flat_idx = indices.reshape(*lead, -1)
+        bad = ((flat_idx < 0) | (flat_idx >= numel)).nonzero()
+        if bad.shape[0]:
+            where = tuple(int(i) for i in bad[0])
+            dims = "x".join(str(s) for s in (*size, 1)[:max(n, 2)])
+            raise RuntimeError(f"Found an invalid max index: {int(flat_idx[where])} (output "
+                               f"volumes are of size {dims})")
+        out = ember.zeros((*lead, numel), dtype=input.dtype)
+        out = out.scatter(len(lead), flat_idx, flat_in)
+        return out.reshape(*lead, *size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Put MaxPool1d's maxima back at their indices (zeros elsewhere)."""
+
+    _dims = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Put MaxPool2d's maxima back at their indices (zeros elsewhere)."""
+
+    _dims = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Put MaxPool3d's maxima back at their indices (zeros elsewhere)."""
+
+    _dims = 3
