@@ -834,3 +834,37 @@ def test_max_unpool_errors_container_and_reprs():
     same(lambda T: [repr(T.nn.CrossMapLRN2d(3)), repr(T.nn.LPPool2d(2, 3)),
                     repr(T.nn.MaxUnpool1d(2, padding=1))])
     same(lambda T: repr(T.nn.Container(a=T.nn.ReLU(), b=T.nn.Tanh())))
+
+
+def _asm(T):
+    return T.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True)
+
+
+@pytest.mark.parametrize("target", [np.array([0, 4, 9, 2, 7, 5]), np.array([1, 2, 0, 2, 1, 0]),
+                                    np.array([8, 9, 7, 6, 6, 9])])
+def test_adaptive_log_softmax_with_loss(target):
+    x = _rand(6, 8)
+    check_layer(_asm, [x, target], requires=[True, False],
+                call=lambda m, xs: tuple(m(*xs)))
+    tm, em = _asm(torch), _asm(ember)
+    em.load_state_dict(_state_to_ember(tm))
+    np.testing.assert_allclose(em.log_prob(ember.tensor(x)).detach()._data,
+                               tm.log_prob(torch.tensor(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_array_equal(em.predict(ember.tensor(x * 5))._data,
+                                  tm.predict(torch.tensor(x * 5)).numpy())
+    unbatched = em(ember.tensor(x[0]), ember.tensor(target[0]))
+    ref = tm(torch.tensor(x[0]), torch.tensor(target[0]))
+    np.testing.assert_allclose(unbatched.output._data, ref.output.detach().numpy(), rtol=1e-5)
+
+
+def test_adaptive_log_softmax_errors_and_repr():
+    same(lambda T: repr(_asm(T)))
+    same(lambda T: type(_asm(T)(T.ones(2, 8), T.tensor([0, 1]))).__name__)
+    same(lambda T: T.nn.AdaptiveLogSoftmaxWithLoss(8, 10, []))
+    same(lambda T: T.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [5, 3]))
+    same(lambda T: _asm(T)(T.ones(2, 8), T.tensor([0, 10])))
+    same(lambda T: _asm(T)(T.ones(3, 8), T.tensor([0, 1])))
+    same(lambda T: _asm(T)(T.ones(2, 2, 8), T.tensor([0, 1])))
+    same(lambda T: _asm(T)(T.ones(2, 8), T.tensor(1)))
+    same(lambda T: _asm(T)(T.ones(2, 8), T.ones(2, 2, dtype=T.long)))

@@ -1,7 +1,7 @@
-"""Loss layers (one per loss of ``nn.functional``) and the distance layers CosineSimilarity and
-PairwiseDistance (PyTorch keeps those in distance.py; here they sit beside the losses that use
-them, since this package has one file per family and TripletMarginWithDistanceLoss needs
-PairwiseDistance).
+"""Loss layers (one per loss of ``nn.functional``, plus AdaptiveLogSoftmaxWithLoss) and the
+distance layers CosineSimilarity and PairwiseDistance (PyTorch keeps those in distance.py;
+here they sit beside the losses that use them, since this package has one file per family and
+TripletMarginWithDistanceLoss needs PairwiseDistance).
 
 Contract: PyTorch's constructor signatures and defaults (including the deprecated
 ``size_average``/``reduce`` flags and their warning), ``weight``/``pos_weight`` registered as
@@ -11,6 +11,9 @@ buffers, forward semantics via ``nn.functional``, errors and repr.
 from __future__ import annotations
 
 import warnings
+from collections import namedtuple
+
+import ember
 
 from .. import functional as F
 from .module import Module
@@ -20,7 +23,7 @@ __all__ = ["L1Loss", "NLLLoss", "NLLLoss2d", "PoissonNLLLoss", "GaussianNLLLoss"
            "SmoothL1Loss", "HuberLoss", "SoftMarginLoss", "CrossEntropyLoss",
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
            "MultiMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "CTCLoss",
-           "CosineSimilarity", "PairwiseDistance"]
+           "CosineSimilarity", "PairwiseDistance", "AdaptiveLogSoftmaxWithLoss"]
 
 
 def _legacy_get_string(size_average, reduce):
@@ -283,6 +286,129 @@ class CTCLoss(_Loss):
     def forward(self, log_probs, targets, input_lengths, target_lengths):
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
                           self.reduction, self.zero_infinity)
+
+
+# ---- adaptive softmax ----------------------------------------------------------------------
+
+_ASMoutput = namedtuple("_ASMoutput", ["output", "loss"])
+
+
+class AdaptiveLogSoftmaxWithLoss(Module):
+    """Efficient softmax over many classes (Grave et al.): a head over the frequent classes and
+    one cluster token per tail, each tail a low-rank projection. ``forward(input, target)``
+    returns ``(output, loss)``: the target log-probabilities and their negative mean.
+    """
+
+    def __init__(self, in_features, n_classes, cutoffs, div_value=4.0, head_bias=False,
+                 device=None, dtype=None):
+        from .container import ModuleList, Sequential
+        from .linear import Linear
+
+        super().__init__()
+        cutoffs = list(cutoffs)
+        if len(cutoffs) == 0:
+            raise ValueError("cutoffs should be a sequence of length larger than 0")
+        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > n_classes - 1
+                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
+            raise ValueError("cutoffs should be a sequence of unique, positive integers sorted "
+                             "in an increasing order, where each value is between 1 and "
+                             "n_classes-1")
+        self.in_features = in_features
+        self.n_classes = n_classes
+        self.cutoffs = cutoffs + [n_classes]
+        self.div_value = div_value
+        self.head_bias = head_bias
+        self.shortlist_size = self.cutoffs[0]
+        self.n_clusters = len(self.cutoffs) - 1
+        self.head_size = self.shortlist_size + self.n_clusters
+        self.head = Linear(in_features, self.head_size, bias=head_bias, dtype=dtype)
+        self.tail = ModuleList()
+        for i in range(self.n_clusters):
+            hsz = int(in_features // (div_value ** (i + 1)))
+            osz = self.cutoffs[i + 1] - self.cutoffs[i]
+            self.tail.append(Sequential(Linear(in_features, hsz, bias=False, dtype=dtype),
+                                        Linear(hsz, osz, bias=False, dtype=dtype)))
+
+    def reset_parameters(self):
+        self.head.reset_parameters()
+        for i2h, h2o in self.tail:
+            i2h.reset_parameters()
+            h2o.reset_parameters()
+
+    def forward(self, input_, target_):
+        targ_dim = target_.dim()
+        if targ_dim == 1:
+            if input_.size(0) != target_.size(0):
+                raise RuntimeError("Input and target should have the same size in the batch "
+                                   "dimension.")
+            if input_.dim() != 2:
+                raise RuntimeError("1D target tensor expects 2D input tensors, but found inputs "
+                                   f"with size {input_.size()}")
+        elif targ_dim == 0:
+            if input_.dim() != 1:
+                raise RuntimeError("0D target tensor expects 1D input tensors, but found inputs "
+                                   f"with size {input_.size()}")
+        else:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        batched = targ_dim > 0
+        input = input_ if batched else input_.unsqueeze(0)
+        target = target_ if batched else target_.unsqueeze(0)
+        batch_size = target.size(0)
+        # built out of place: each tail cluster adds its rows' in-cluster log-probabilities
+        output = ember.zeros(batch_size, dtype=input.dtype)
+        gather_inds = target.clone()
+        used_rows = 0
+        bounds = [0, *self.cutoffs]
+        for i in range(len(bounds) - 1):
+            mask = (target >= bounds[i]) & (target < bounds[i + 1])
+            rows = mask.nonzero().reshape(-1)
+            if rows.numel() == 0:
+                continue
+            if i > 0:
+                relative = target[mask] - bounds[i]
+                cluster_logprob = F.log_softmax(self.tail[i - 1](input.index_select(0, rows)),
+                                                dim=1)
+                local = cluster_logprob.gather(1, relative.unsqueeze(1)).squeeze(1)
+                output = output + ember.zeros(batch_size, dtype=input.dtype).index_copy(
+                    0, rows, local)
+                gather_inds = gather_inds.index_fill(0, rows, self.shortlist_size + i - 1)
+            used_rows += rows.numel()
+        if used_rows != batch_size:
+            raise RuntimeError(
+                f"Target values should be in [0, {self.n_classes - 1}], but values in range "
+                f"[{target.min().item()}, {target.max().item()}] were found. ")
+        head_logprob = F.log_softmax(self.head(input), dim=1)
+        output = output + head_logprob.gather(1, gather_inds.unsqueeze(1)).squeeze()
+        loss = (-output).mean()
+        if not batched:
+            output = output.squeeze(0)
+        return _ASMoutput(output, loss)
+
+    def _get_full_log_prob(self, input, head_output):
+        head_logprob = F.log_softmax(head_output, dim=1)
+        parts = [head_logprob[:, :self.shortlist_size]]
+        for i in range(self.n_clusters):
+            cluster_logprob = F.log_softmax(self.tail[i](input), dim=1)
+            parts.append(cluster_logprob + head_logprob[:, self.shortlist_size + i].unsqueeze(1))
+        return ember.cat(parts, dim=1)
+
+    def log_prob(self, input):
+        """Log-probabilities of every class, (N, n_classes)."""
+        return self._get_full_log_prob(input, self.head(input))
+
+    def predict(self, input):
+        """The most probable class of each row."""
+        head_output = self.head(input)
+        output = ember.argmax(head_output, dim=1)
+        not_in_shortlist = output >= self.shortlist_size
+        if not bool(not_in_shortlist.any()):
+            return output
+        if bool(not_in_shortlist.all()):
+            return ember.argmax(self._get_full_log_prob(input, head_output), dim=1)
+        log_prob = self._get_full_log_prob(input[not_in_shortlist],
+                                           head_output[not_in_shortlist])
+        output[not_in_shortlist] = ember.argmax(log_prob, dim=1)
+        return output
 
 
 # ---- distances ------------------------------------------------------------------------------
