@@ -868,3 +868,38 @@ def test_adaptive_log_softmax_errors_and_repr():
     same(lambda T: _asm(T)(T.ones(2, 2, 8), T.tensor([0, 1])))
     same(lambda T: _asm(T)(T.ones(2, 8), T.tensor(1)))
     same(lambda T: _asm(T)(T.ones(2, 8), T.ones(2, 2, dtype=T.long)))
+
+
+POOL3D = {
+    "AvgPool3d": (lambda T: T.nn.AvgPool3d(2), [_rand(2, 3, 4, 4, 4)]),
+    "AvgPool3d_pad_stride": (lambda T: T.nn.AvgPool3d((3, 2, 2), stride=(2, 1, 2),
+                                                      padding=(1, 1, 0)),
+                             [_rand(1, 2, 5, 4, 6)]),
+    "AvgPool3d_ceil_nocount": (lambda T: T.nn.AvgPool3d(2, padding=1, ceil_mode=True,
+                                                        count_include_pad=False),
+                               [_rand(1, 2, 5, 5, 3)]),
+    "AvgPool3d_divisor": (lambda T: T.nn.AvgPool3d(2, ceil_mode=True, divisor_override=3),
+                          [_rand(1, 1, 5, 4, 3)]),
+    "AvgPool3d_unbatched": (lambda T: T.nn.AvgPool3d(2, stride=1), [_rand(2, 3, 3, 3)]),
+    "AdaptiveMaxPool3d": (lambda T: T.nn.AdaptiveMaxPool3d((2, 3, 2)), [_rand(2, 2, 5, 6, 4)]),
+    "AdaptiveMaxPool3d_none": (lambda T: T.nn.AdaptiveMaxPool3d((None, 2, None)),
+                               [_rand(1, 2, 3, 5, 2)]),
+    "AdaptiveMaxPool3d_indices": (lambda T: T.nn.AdaptiveMaxPool3d(2, return_indices=True),
+                                  [_rand(2, 2, 5, 3, 4)]),
+    "AdaptiveMaxPool3d_unbatched_idx": (lambda T: T.nn.AdaptiveMaxPool3d((1, 2, 3), True),
+                                        [_rand(2, 3, 4, 5)]),
+    "LPPool3d": (lambda T: T.nn.LPPool3d(2, 2), [_rand(1, 2, 4, 4, 4)]),
+    "LPPool3d_inf": (lambda T: T.nn.LPPool3d(float("inf"), (2, 1, 2)), [_rand(1, 1, 4, 3, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POOL3D))
+def test_pooling_3d_composed(name):
+    make, inputs = POOL3D[name]
+    check_layer(make, inputs)
+
+
+def test_pooling_3d_reprs_and_errors():
+    same(lambda T: [repr(T.nn.AvgPool3d(2)), repr(T.nn.AdaptiveMaxPool3d(3)),
+                    repr(T.nn.LPPool3d(2, 3))])
+    same(lambda T: T.nn.AvgPool3d(2)(T.ones(2, 3, 4)))

@@ -1,6 +1,6 @@
-"""Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d, AdaptiveAvgPool1d/2d/3d, AdaptiveMaxPool1d/2d;
-LPPool1d/2d, MaxUnpool1d/2d/3d; and resampling: Upsample, UpsamplingNearest2d,
-UpsamplingBilinear2d.
+"""Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
+AdaptiveMaxPool1d/2d/3d; LPPool1d/2d/3d, MaxUnpool1d/2d/3d; and resampling: Upsample,
+UpsamplingNearest2d, UpsamplingBilinear2d.
 
 Contract: PyTorch's constructor signatures, defaults (stride defaults to kernel_size), stored
 attributes (AvgPool1d keeps 1-tuples, the others keep what they were given), forward
@@ -17,7 +17,8 @@ from .module import Module
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
            "AdaptiveMaxPool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
-           "LPPool1d", "LPPool2d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
+           "LPPool1d", "LPPool2d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AvgPool3d",
+           "AdaptiveMaxPool3d", "LPPool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -233,8 +234,8 @@ class _LPPoolNd(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
-        max_pool, avg_pool = ((F.max_pool1d, F.avg_pool1d) if self._dims == 1
-                              else (F.max_pool2d, F.avg_pool2d))
+        max_pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[self._dims - 1]
+        avg_pool = (F.avg_pool1d, F.avg_pool2d, _avg_pool3d)[self._dims - 1]
         p = self.norm_type
         if p == float("inf"):
             return max_pool(input.abs(), self.kernel_size, self.stride, 0, 1, self.ceil_mode)
@@ -341,5 +342,126 @@ class MaxUnpool2d(_MaxUnpoolNd):
 
 class MaxUnpool3d(_MaxUnpoolNd):
     """Put MaxPool3d's maxima back at their indices (zeros elsewhere)."""
+
+    _dims = 3
+
+
+# ---- 3-D average, adaptive max and power-average pooling ---------------------------------
+# ember.nn.functional has no 3-D average or adaptive-max pooling, so these compose the 2-D op
+# over (H, W) with the 1-D op over D. Both are separable: a box sum is a sum of row sums, the
+# PyTorch divisor (window size, clipped at the padded or real border) is a product of per-axis
+# sizes, and a box max is a max of row maxima.
+
+def _pool_sizes(size, kernel, stride, padding, ceil_mode, count_include_pad):
+    """Per output position along one axis: PyTorch's divisor factor for that axis."""
+    out = (size + 2 * padding - kernel + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    sizes = []
+    for o in range(out):
+        start = o * stride - padding
+        end = min(start + kernel, size + padding)
+        if not count_include_pad:
+            start, end = max(start, 0), min(end, size)
+        sizes.append(end - start)
+    return sizes
+
+
+def _over_depth(input, pool_hw, pool_d):
+    """Apply ``pool_hw`` to (B, 1, H, W) slices, then ``pool_d`` to (B', 1, D) rows."""
+    unbatched = input.dim() == 4
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, d, h, w = x.shape
+    y = pool_hw(x.reshape(n * c * d, 1, h, w))
+    h2, w2 = y.shape[-2], y.shape[-1]
+    y = y.reshape(n * c, d, h2 * w2).transpose(1, 2).reshape(n * c * h2 * w2, 1, d)
+    z = pool_d(y)
+    d2 = z.shape[-1]
+    z = z.reshape(n, c, h2, w2, d2).permute(0, 1, 4, 2, 3)
+    return z.squeeze(0) if unbatched else z
+
+
+def _avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return AvgPool3d(kernel_size, stride, padding, ceil_mode)(input)
+
+
+class AvgPool3d(_AvgPoolNd):
+    """Mean over sliding windows of (N, C, D, H, W) or (C, D, H, W) inputs."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input):
+        if input.dim() not in (4, 5):
+            raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+        (kd, kh, kw), (sd, sh, sw), (pd, ph, pw) = (
+            _ntuple(self.kernel_size, 3), _ntuple(self.stride, 3), _ntuple(self.padding, 3))
+        cip, ceil = self.count_include_pad, self.ceil_mode
+        if self.divisor_override is None:
+            return _over_depth(
+                input,
+                lambda t: F.avg_pool2d(t, (kh, kw), (sh, sw), (ph, pw), ceil, cip),
+                lambda t: F.avg_pool1d(t, kd, sd, pd, ceil, cip))
+        # window sums (divisor 1 in H, W; undo each D window's own divisor), then the override
+        depth = input.shape[-3]
+        d_sizes = _pool_sizes(depth, kd, sd, pd, ceil, True)
+        d_factor = ember.tensor(d_sizes, dtype=input.dtype)
+        sums = _over_depth(
+            input,
+            lambda t: F.avg_pool2d(t, (kh, kw), (sh, sw), (ph, pw), ceil, cip, 1),
+            lambda t: F.avg_pool1d(t, kd, sd, pd, ceil, True) * d_factor)
+        return sums / self.divisor_override
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Max pooling of (N, C, D, H, W) or (C, D, H, W) inputs to a fixed output size."""
+
+    def forward(self, input):
+        od, oh, ow = _ntuple(self.output_size, 3)
+        size = input.shape[-3:]
+        od, oh, ow = (s if o is None else o for o, s in zip((od, oh, ow), size))
+        if not self.return_indices:
+            return _over_depth(input, lambda t: F.adaptive_max_pool2d(t, (oh, ow)),
+                               lambda t: F.adaptive_max_pool1d(t, od))
+        # indices: the (H, W) argmax of every depth slice, taken at the depth that wins
+        values = _over_depth(input, lambda t: F.adaptive_max_pool2d(t, (oh, ow)),
+                             lambda t: F.adaptive_max_pool1d(t, od))
+        hw_idx = _over_depth_keep(input, lambda t: F.adaptive_max_pool2d(t, (oh, ow), True))
+        d_idx = _depth_winner(input, oh, ow, od)
+        h, w = size[-2], size[-1]
+        return values, d_idx * (h * w) + hw_idx.gather(-3, d_idx)
+
+
+def _over_depth_keep(input, pool_hw_with_indices):
+    """The (H, W) argmax indices of every depth slice: (..., D, oh, ow)."""
+    unbatched = input.dim() == 4
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, d, h, w = x.shape
+    _, idx = pool_hw_with_indices(x.reshape(n * c * d, 1, h, w))
+    idx = idx.reshape(n, c, d, idx.shape[-2], idx.shape[-1])
+    return idx.squeeze(0) if unbatched else idx
+
+
+def _depth_winner(input, oh, ow, od):
+    """For each output cell, the input depth whose (H, W) window maximum is the largest."""
+    unbatched = input.dim() == 4
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, d, h, w = x.shape
+    y = F.adaptive_max_pool2d(x.reshape(n * c * d, 1, h, w), (oh, ow))
+    y = y.reshape(n * c, d, oh * ow).transpose(1, 2).reshape(n * c * oh * ow, 1, d)
+    _, idx = F.adaptive_max_pool1d(y, od, True)
+    idx = idx.reshape(n, c, oh, ow, od).permute(0, 1, 4, 2, 3)
+    return idx.squeeze(0) if unbatched else idx
+
+
+class LPPool3d(_LPPoolNd):
+    """p-norm over sliding windows of (N, C, D, H, W) inputs."""
 
     _dims = 3
