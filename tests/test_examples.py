@@ -1,0 +1,125 @@
+"""The scripts in examples/ run as a user would run them: ``python examples/<name>.py``.
+
+Each example runs in ``--fast`` mode as a subprocess (cwd = repository root, this interpreter,
+this checkout's ember first on the path) and must exit 0 with its documented last line. When
+PyTorch is installed the same script runs with ``--torch`` and must succeed the same way.
+ember's random streams are not PyTorch's, so no example is bit-for-bit deterministic across
+the two; instead the quick examples (quickstart, pinn) also run in full mode on both backends
+and must both reach the documented quality (accuracy, max error), which compares them loosely.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+BACKENDS = ["ember", pytest.param("torch", marks=pytest.mark.skipif(
+    not HAS_TORCH, reason="PyTorch is not installed"))]
+
+# The documented last line of each example, with the number(s) it reports.
+LAST_LINE = {
+    "quickstart": r"test accuracy: (\d\.\d{3})",
+    "char_rnn": r"final loss: (\d+\.\d{4})",
+    "pinn": r"max error: (\d+\.\d{6})",
+    "maml": r"meta-test loss: before adaptation (\d+\.\d{4}), after (\d+\.\d{4})",
+}
+
+
+def run_example(name, *flags, prelude=None):
+    """Run examples/<name>.py; returns (stdout, the numbers on its last line)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    script = str(ROOT / "examples" / f"{name}.py")
+    if prelude is None:
+        cmd = [sys.executable, script, *flags]
+    else:
+        # Run the unchanged script after `prelude`, as `python script flags` would.
+        code = (f"{prelude}\nimport runpy, sys\nsys.argv = {[script, *flags]!r}\n"
+                f"runpy.run_path({script!r}, run_name='__main__')")
+        cmd = [sys.executable, "-c", code]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    m = re.fullmatch(LAST_LINE[name], last)
+    assert m, f"unexpected last line {last!r}"
+    numbers = [float(v) for v in m.groups()]
+    assert all(math.isfinite(v) for v in numbers), last
+    return proc.stdout, numbers
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_quickstart_fast(backend):
+    out, (acc,) = run_example("quickstart", "--fast", *(["--torch"] if backend == "torch" else []))
+    assert out.startswith(f"backend: {backend}\n")
+    assert "data: scikit-learn's handwritten digits" in out or "generated digit-like" in out
+    assert "Shape of X [N, H, W]: (64, 8, 8)" in out
+    assert "Saved PyTorch Model State to model.pth" in out
+    assert re.search(r'Predicted: "\d", Actual: "\d"', out)
+    assert acc > 0.2  # ten classes: chance is 0.1, three short epochs do better
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_quickstart_full_reaches_90_percent(backend):
+    pytest.importorskip("sklearn")
+    _, (acc,) = run_example("quickstart", *(["--torch"] if backend == "torch" else []))
+    assert acc >= 0.9
+
+
+def test_quickstart_without_scikit_learn_says_so():
+    blocker = "import sys\nsys.modules['sklearn'] = None\nsys.modules['sklearn.datasets'] = None"
+    out, (acc,) = run_example("quickstart", "--fast", prelude=blocker)
+    assert "data: generated digit-like data (scikit-learn is not installed)" in out
+    assert 0.0 <= acc <= 1.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_char_rnn_fast(backend):
+    out, (loss,) = run_example("char_rnn", "--fast", *(["--torch"] if backend == "torch" else []))
+    assert out.startswith(f"backend: {backend}\n")
+    uniform = float(re.search(r"uniform guessing scores (\d+\.\d+)", out).group(1))
+    assert "LSTM(32, 32, batch_first=True)" in out
+    assert re.search(r"step   30  loss \d+\.\d{4}  grad norm \d+\.\d{3}", out)
+    sample = out.split("sample:\n", 1)[1].rsplit("\nfinal loss:", 1)[0]
+    assert sample.startswith("The ") and len(sample) == 4 + 40
+    assert loss < uniform  # thirty steps already beat guessing uniformly
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pinn_fast(backend):
+    out, (err,) = run_example("pinn", "--fast", *(["--torch"] if backend == "torch" else []))
+    assert out.startswith(f"backend: {backend}\n")
+    assert re.search(r"u\(0\.50\) = [+-]\d\.\d{5}   exact \+1\.00000", out)
+    assert err < 2.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pinn_full_matches_exact_solution(backend):
+    _, (err,) = run_example("pinn", *(["--torch"] if backend == "torch" else []))
+    assert err < 0.01
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_maml_fast(backend):
+    out, (before, after) = run_example("maml", "--fast",
+                                       *(["--torch"] if backend == "torch" else []))
+    assert out.startswith(f"backend: {backend}\n")
+    assert "meta-training: 10 iterations of 4 tasks, 1 inner step(s) each, K=10" in out
+    assert re.search(r"iteration    10  query loss after adaptation \d+\.\d{4}", out)
+    assert before > 0 and after > 0
+
+
+def test_readme_lists_every_example():
+    readme = (ROOT / "examples" / "README.md").read_text()
+    scripts = sorted(p.stem for p in (ROOT / "examples").glob("*.py"))
+    assert scripts == sorted(LAST_LINE)
+    for name in scripts:
+        assert f"examples/{name}.py" in readme
