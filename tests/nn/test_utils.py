@@ -468,3 +468,39 @@ def test_spectral_norm_normalises_and_errors():
     same(lambda T: T.nn.utils.parametrizations.spectral_norm(T.nn.Linear(2, 2),
                                                             n_power_iterations=0))
     same(lambda T: T.nn.utils.parametrizations.spectral_norm(T.nn.ReLU()).__class__.__name__)
+
+
+@pytest.mark.parametrize("make", [
+    lambda T: T.nn.utils.spectral_norm(T.nn.Linear(4, 3)),
+    lambda T: T.nn.utils.spectral_norm(T.nn.Conv2d(2, 3, 2), n_power_iterations=2),
+    lambda T: T.nn.utils.spectral_norm(T.nn.ConvTranspose1d(2, 3, 2)),
+])
+@pytest.mark.parametrize("train", [True, False])
+def test_old_spectral_norm_matches_torch(make, train):
+    from .test_layers import _rand, check_layer
+    dims = make(torch).weight_orig.dim()
+    shape = {2: (2, 4), 4: (1, 2, 4, 4), 3: (1, 2, 5)}[dims]
+    check_layer(make, [_rand(*shape)], train=train, steps=3)
+
+
+def test_old_spectral_norm_state_metadata_conversion_and_removal():
+    def fn(T):
+        m = T.nn.utils.spectral_norm(_lin(T))
+        sd = m.state_dict()
+        meta = dict(sd._metadata[""])
+        # a checkpoint from before the version existed: weight stored, no _v
+        w = T.tensor([[2.0, 0.5, 1.0], [0.3, 1.0, 0.2], [1.0, 0.4, 3.0]])
+        old = {"bias": T.zeros(3), "weight_orig": w, "weight": w / 4.0,
+               "weight_u": T.tensor([0.6, 0.0, 0.8])}
+        m2 = T.nn.utils.spectral_norm(_lin(T))
+        r = m2.load_state_dict(old)
+        m2.eval()
+        out = m2(T.ones(1, 3))
+        T.nn.utils.remove_spectral_norm(m2)
+        return (list(sd.keys()), meta, repr(r), m2.weight_v if hasattr(m2, "weight_v") else None,
+                out.detach(), list(m2.state_dict()), isinstance(m2.weight, T.nn.Parameter))
+    same(fn, atol=1e-5)
+    same(lambda T: T.nn.utils.spectral_norm(T.nn.utils.spectral_norm(_lin(T))))
+    same(lambda T: T.nn.utils.spectral_norm(_lin(T), n_power_iterations=0))
+    same(lambda T: T.nn.utils.spectral_norm(T.nn.Linear(2, 2, bias=False), name="bias"))
+    same(lambda T: T.nn.utils.remove_spectral_norm(T.nn.ReLU()))
