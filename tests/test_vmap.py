@@ -1,0 +1,348 @@
+"""Oracle tests for ``ember.func.vmap`` against ``torch.func.vmap``: one group per family of
+batching rules (values and shapes), ``in_dims`` / ``out_dims`` variants and their errors,
+nesting, per-sample gradients with ``vmap(grad(loss))``, randomness, the no-rule error, and
+that a batched op runs once on the whole batch (no per-sample loop).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+
+from .oracle import same
+
+def data(*shape):
+    """Fixed data per shape, so both libraries get the same values within a test."""
+    seed = int(np.prod(shape)) * 31 + len(shape)
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+X = data(4, 3)
+Y = -0.5 * data(4, 3) + 0.1
+W = data(3)
+M = data(4, 3, 5)
+S = data(3, 5)
+
+
+def T_(T, a):  # noqa: N802 - reads as a constructor
+    return T.tensor(a)
+
+
+def vm(T):
+    return T.func.vmap
+
+
+# ---- elementwise -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("f", [
+    lambda T, a, b: a + b, lambda T, a, b: a * 2 - b / 3, lambda T, a, b: T.sin(a) * b.exp(),
+    lambda T, a, b: T.maximum(a, b), lambda T, a, b: (a > b).float(), lambda T, a, b: a ** 2,
+    lambda T, a, b: T.where(a > 0, a, b), lambda T, a, b: a.clamp(min=-0.5, max=0.5),
+    lambda T, a, b: a.masked_fill(b > 0, 0.0), lambda T, a, b: T.nn.functional.gelu(a) + b.relu(),
+    lambda T, a, b: T.sigmoid(a).tanh(), lambda T, a, b: -a.abs(),
+    lambda T, a, b: a.clone().contiguous().detach(),
+])
+def test_elementwise(f):
+    same(lambda T: vm(T)(lambda a, b: f(T, a, b))(T_(T, X), T_(T, Y)))
+
+
+def test_broadcast_with_unbatched_and_wider_operand():
+    # the unbatched operand has more logical dims than the batched one: dims align right
+    same(lambda T: vm(T)(lambda a, b: a + b, in_dims=(0, None))(T_(T, X), T_(T, data(2, 3))))
+    same(lambda T: vm(T)(lambda a, b: a * b, in_dims=(None, 0))(T_(T, W), T_(T, M)))
+
+
+def test_inplace_on_batched_and_error_on_unbatched_self():
+    def ok(T):
+        def f(a, b):
+            c = a.clone()
+            c.add_(b)
+            c *= 2
+            return c
+        return vm(T)(f)(T_(T, X), T_(T, Y))
+    same(ok)
+
+    def bad(T):
+        return vm(T)(lambda a, b: a.add_(b), in_dims=(None, 0))(T_(T, W).clone(), T_(T, Y))
+    same(bad)
+
+
+# ---- reductions and dim ops -------------------------------------------------------------------
+
+@pytest.mark.parametrize("f", [
+    lambda a: a.sum(), lambda a: a.sum(0), lambda a: a.sum(-1, keepdim=True),
+    lambda a: a.mean((0, 1)), lambda a: a.amax(-1), lambda a: a.max(),
+    lambda a: a.max(1).values, lambda a: a.argmax(), lambda a: a.argmin(dim=0),
+    lambda a: a.prod(), lambda a: a.std(1), lambda a: a.var(), lambda a: a.logsumexp(-1),
+    lambda a: a.cumsum(0), lambda a: a.softmax(-1), lambda a: a.log_softmax(dim=1),
+    lambda a: a.norm(), lambda a: a.sort(-1).values, lambda a: a.topk(2).indices,
+    lambda a: (a > 0).any(), lambda a: (a > 0).all(1),
+])
+def test_reductions(f):
+    same(lambda T: vm(T)(f)(T_(T, M)))
+
+
+def test_reduction_dim_errors_use_logical_rank():
+    same(lambda T: vm(T)(lambda a: a.sum(2))(T_(T, M[..., 0])))
+
+
+# ---- matmul family ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("f,dims,args", [
+    (lambda T, a, b: a @ b, (0, None), (M, S.T.copy())),
+    (lambda T, a, b: a @ b, (0, 0), (M, data(4, 5, 2))),
+    (lambda T, a, b: a @ b, (0, None), (X, S)),
+    (lambda T, a, b: a @ b, (None, 0), (S.T.copy(), X)),
+    (lambda T, a, b: T.matmul(a, b), (0, 0), (X, Y)),
+    (lambda T, a, b: T.mm(a, b), (0, None), (M, S.T.copy())),
+    (lambda T, a, b: T.mv(a, b), (0, 0), (M, data(4, 5))),
+    (lambda T, a, b: T.dot(a, b), (0, None), (X, W)),
+    (lambda T, a, b: T.outer(a, b), (0, 0), (X, Y)),
+    (lambda T, a, b: T.bmm(a, b), (0, None), (data(4, 2, 3, 5), data(2, 5, 2))),
+    (lambda T, a, b: a @ b, (0, None), (data(4, 2, 3, 5), data(5,))),
+])
+def test_matmul_family(f, dims, args):
+    same(lambda T: vm(T)(lambda a, b: f(T, a, b), in_dims=dims)(*(T_(T, x) for x in args)))
+
+
+def test_linear_with_batched_and_unbatched_weight():
+    b = data(5)
+    same(lambda T: vm(T)(T.nn.functional.linear, in_dims=(0, None, None))(
+        T_(T, X), T_(T, S.T.copy()), T_(T, b)))
+    same(lambda T: vm(T)(T.nn.functional.linear, in_dims=(None, 0, 0))(
+        T_(T, W), T_(T, data(4, 5, 3)), T_(T, data(4, 5))))
+
+
+# ---- shape ops and indexing ----------------------------------------------------------------
+
+@pytest.mark.parametrize("f", [
+    lambda a: a.view(15), lambda a: a.reshape(5, -1), lambda a: a.permute(1, 0),
+    lambda a: a.transpose(0, 1), lambda a: a.t(), lambda a: a.T, lambda a: a.mT,
+    lambda a: a.unsqueeze(0), lambda a: a.unsqueeze(-1), lambda a: a.unsqueeze(1).squeeze(),
+    lambda a: a[None].expand(2, 3, 5), lambda a: a.flatten(), lambda a: a.movedim(0, 1),
+    lambda a: a[1], lambda a: a[:, 1:3], lambda a: a[..., 0], lambda a: a[[0, 2]],
+    lambda a: a.narrow(1, 1, 2), lambda a: a.select(0, 2), lambda a: a.flip(0),
+    lambda a: a.roll(1), lambda a: a.unflatten(1, (5, 1)), lambda a: a.split(2, dim=1),
+    lambda a: a.chunk(3), lambda a: a.unbind(1), lambda a: a.view_as(a.T.T),
+    lambda a: a.reshape_as(a.flatten()), lambda a: a[0].expand_as(a),
+])
+def test_shape_ops(f):
+    same(lambda T: vm(T)(f)(T_(T, M)))
+
+
+@pytest.mark.parametrize("meta", [
+    lambda a: list(a.shape), lambda a: [a.size(-1), a.size(0)], lambda a: list(a.size()),
+    lambda a: [a.dim(), a.ndim, a.numel(), len(a)],
+])
+def test_metadata_is_logical(meta):
+    same(lambda T: vm(T)(lambda a: a.sum() * 0 + sum(meta(a)))(T_(T, M)))
+
+
+def test_shape_ops_report_logical_shape():
+    got = ember.func.vmap(lambda a: ember.zeros(a.shape) + a.dim())(ember.tensor(M))
+    assert got.shape == (4, 3, 5) and float(got[0, 0, 0]) == 2.0
+
+
+def test_cat_stack_gather_index_select():
+    idx = np.array([[0, 2], [1, 1], [2, 0]])
+    same(lambda T: vm(T)(lambda a, b: T.cat([a, b], 1), in_dims=(0, None))(
+        T_(T, M), T_(T, S)))
+    same(lambda T: vm(T)(lambda a, b: T.stack([a, b], -1))(T_(T, X), T_(T, Y)))
+    same(lambda T: vm(T)(lambda a, i: a.gather(1, i), in_dims=(0, None))(
+        T_(T, M), T.tensor(idx)))
+    same(lambda T: vm(T)(lambda a: a.index_select(1, T.tensor([4, 0])))(T_(T, M)))
+
+
+def test_setitem():
+    def fn(T):
+        def f(a, v):
+            c = a.clone()
+            c[1] = v
+            c[0, 0] = 7.0
+            return c
+        return vm(T)(f)(T_(T, M), T_(T, data(4, 5)))
+    same(fn)
+
+
+# ---- nn.functional -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_per_sample(reduction):
+    logits = data(4, 6, 5)
+    target = np.array([[0, 1, 2, 3, 4, 1], [1, 1, 1, 0, 0, 0], [4, 3, 2, 1, 0, 2],
+                       [2, 2, 2, 2, 2, 2]])
+    weight = np.abs(data(5)) + 0.1
+
+    def fn(T):
+        return vm(T)(lambda x, t: T.nn.functional.cross_entropy(
+            x, t, weight=T_(T, weight), reduction=reduction, ignore_index=2))(
+            T_(T, logits), T.tensor(target))
+    same(fn)
+    same(lambda T: vm(T)(lambda x, t: T.nn.functional.cross_entropy(x, t))(
+        T_(T, X), T.tensor([0, 2, 1, 1])))
+
+
+def test_pointwise_losses_and_norms():
+    same(lambda T: vm(T)(lambda a, b: T.nn.functional.mse_loss(a, b))(T_(T, M), T_(T, M * 2)))
+    same(lambda T: vm(T)(lambda a, b: T.nn.functional.l1_loss(a, b, reduction="sum"))(
+        T_(T, X), T_(T, Y)))
+    same(lambda T: vm(T)(lambda a: T.nn.functional.layer_norm(a, (5,)))(T_(T, M)))
+    same(lambda T: vm(T)(lambda a: T.nn.functional.embedding(a, T_(T, S)))(
+        T.tensor([[0, 1], [2, 2], [1, 0], [0, 0]])))
+
+
+# ---- in_dims / out_dims ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("in_dims,out_dims", [
+    (1, 0), (-1, 1), (0, -1), ((1, None), 0), ((0, 2), 2), (2, (1,)),
+])
+def test_in_dims_out_dims(in_dims, out_dims):
+    same(lambda T: vm(T)(lambda a, b: a * b + 1, in_dims=in_dims, out_dims=out_dims)(
+        T_(T, M), T_(T, data(4, 3, 5))))
+
+
+def test_nested_structures_and_multiple_outputs():
+    def fn(T):
+        def f(pair, d):
+            a, b = pair
+            return a + d["x"], (a * b).sum()
+        return vm(T)(f, in_dims=((0, 1), {"x": None}), out_dims=(1, 0))(
+            (T_(T, X), T_(T, X.T.copy())), {"x": T_(T, W)})
+    same(fn)
+
+
+def test_unbatched_output_is_expanded_and_out_dims_none():
+    same(lambda T: vm(T)(lambda a: T.ones(2))(T_(T, X)))
+    same(lambda T: vm(T)(lambda a, b: (a * 2, b), out_dims=(0, None))(T_(T, X), 3))
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: vm(T)(lambda a: a, in_dims=2)(T.tensor(X)),
+    lambda T: vm(T)(lambda a, b: a, in_dims=(0,))(T.tensor(X), T.tensor(X)),
+    lambda T: vm(T)(lambda a, b: a + b)(T.tensor(X), T.tensor(M)),
+    lambda T: vm(T)(lambda a: a, in_dims=None)(T.tensor(X)),
+    lambda T: vm(T)(lambda a: a, in_dims=0)(3.0),
+    lambda T: vm(T)(lambda a: a, in_dims=[0])(T.tensor(X)),
+    lambda T: vm(T)(lambda: 1)(),
+    lambda T: vm(T)(lambda a: 3)(T.tensor(X)),
+    lambda T: vm(T)(lambda a: a, out_dims=None)(T.tensor(X)),
+    lambda T: vm(T)(lambda a: a, out_dims=(0, 1))(T.tensor(X)),
+    lambda T: vm(T)(lambda a: a, chunk_size=0),
+    lambda T: vm(T)(lambda a: a, randomness="sometimes"),
+    lambda T: vm(T)(lambda a: a.item())(T.tensor(X)),
+    lambda T: vm(T)(lambda a: bool(a.sum() > 0))(T.tensor(X)),
+    lambda T: vm(T)(lambda a: a + T.randn(3))(T.tensor(X)),
+    lambda T: vm(T)(lambda a: T.nn.functional.dropout(a))(T.tensor(X)),
+])
+def test_errors(call):
+    same(call)
+
+
+def test_chunk_size_and_dropout_off_in_eval():
+    same(lambda T: vm(T)(lambda a: a.sum(0), in_dims=1, chunk_size=2)(T_(T, M)))
+    same(lambda T: vm(T)(lambda a: T.nn.functional.dropout(a, training=False))(T_(T, X)))
+
+
+def test_randomness_same_and_different():
+    x = ember.tensor(X)
+    same_rand = ember.func.vmap(lambda a: a * 0 + ember.randn(3), randomness="same")(x)
+    assert ember.equal(same_rand[0], same_rand[1])
+    diff = ember.func.vmap(lambda a: ember.nn.functional.dropout(a + 10, 0.5),
+                           randomness="different")(ember.ones(64, 50))
+    assert not ember.equal(diff[0] == 0, diff[1] == 0)
+
+
+# ---- nesting and gradients -----------------------------------------------------------------
+
+def test_nested_vmap():
+    same(lambda T: vm(T)(vm(T)(lambda a, b: (a * b).sum()), in_dims=(0, None))(
+        T_(T, M), T_(T, data(3, 5))))
+    same(lambda T: vm(T)(vm(T)(T.dot, in_dims=(0, None)), in_dims=(None, 0))(
+        T_(T, X), T_(T, data(2, 3))))
+    same(lambda T: vm(T)(vm(T)(lambda a: a @ a.T, in_dims=1), in_dims=2)(T_(T, M)))
+
+
+def _mlp_loss(F):
+    def loss(params, x, y):
+        w1, b1, w2, b2 = params
+        h = F.linear(x, w1, b1).tanh()
+        return F.cross_entropy(F.linear(h, w2, b2), y)
+    return loss
+
+
+PARAMS = (data(6, 3), data(6), data(4, 6), data(4))
+XS = data(5, 3)
+YS = np.array([0, 3, 1, 2, 3])
+
+
+def test_per_sample_gradients_match_torch():
+    def fn(T):
+        params = tuple(T_(T, p) for p in PARAMS)
+        return vm(T)(T.func.grad(_mlp_loss(T.nn.functional)), in_dims=(None, 0, 0))(
+            params, T_(T, XS), T.tensor(YS))
+    same(fn, rtol=1e-4, atol=1e-5)
+
+
+def test_per_sample_gradients_match_a_loop():
+    params = tuple(ember.tensor(p) for p in PARAMS)
+    loss = _mlp_loss(ember.nn.functional)
+    got = ember.func.vmap(ember.func.grad(loss), in_dims=(None, 0, 0))(
+        params, ember.tensor(XS), ember.tensor(YS))
+    for i in range(len(XS)):
+        ref = ember.func.grad(loss)(params, ember.tensor(XS[i]), ember.tensor(YS[i]))
+        for g, r in zip(got, ref):
+            np.testing.assert_allclose(g[i].numpy(), r.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_grad_of_batched_input_and_grad_of_vmap():
+    same(lambda T: vm(T)(T.func.grad(lambda a: (a.sin() * a).sum()))(T_(T, M)))
+
+    def outer(T):
+        x = T.tensor(X, requires_grad=True)
+        out = vm(T)(lambda a: (a ** 2).sum())(x).sum()
+        (g,) = T.autograd.grad(out, x)
+        return g
+    same(outer)
+
+
+# ---- the no-rule error and no per-sample loop ----------------------------------------------
+
+def test_op_without_rule_raises():
+    with pytest.raises(RuntimeError, match="vmap: no batching rule for linalg.inv yet"):
+        ember.func.vmap(ember.linalg.inv)(ember.tensor(data(2, 3, 3)))
+    with pytest.raises(RuntimeError, match="vmap: no batching rule for kron yet"):
+        ember.func.vmap(lambda a: ember.kron(a, a))(ember.tensor(X))
+
+
+def test_one_call_per_batched_op(monkeypatch):
+    calls = []
+    orig_sin, orig_mm = ember.sin, ember.Tensor.matmul
+
+    def counting_sin(x):
+        calls.append(("sin", tuple(x._data.shape)))
+        return orig_sin(x)
+
+    def counting_matmul(a, b):
+        calls.append(("matmul", tuple(a._data.shape)))
+        return orig_mm(a, b)
+
+    monkeypatch.setattr(ember, "sin", counting_sin)
+    monkeypatch.setattr(ember.Tensor, "matmul", counting_matmul)
+    out = ember.func.vmap(lambda a, b: ember.sin(a).matmul(b), in_dims=(0, None))(
+        ember.tensor(data(7, 3)), ember.tensor(S))
+    assert out.shape == (7, 5)
+    assert [c for c in calls if c[0] == "sin"] == [("sin", (7, 3))]
+    assert len([c for c in calls if c[0] == "matmul"]) == 1
+
+
+def test_ops_restored_after_vmap():
+    before = (ember.sin, ember.Tensor.__add__, ember.Tensor.shape, ember.nn.functional.linear)
+    ember.func.vmap(lambda a: ember.sin(a) + 1)(ember.tensor(X))
+    with pytest.raises(ValueError):
+        ember.func.vmap(lambda a: a, in_dims=5)(ember.tensor(X))
+    with pytest.raises(RuntimeError):
+        ember.func.vmap(lambda a: a.item())(ember.tensor(X))
+    after = (ember.sin, ember.Tensor.__add__, ember.Tensor.shape, ember.nn.functional.linear)
+    assert all(a is b for a, b in zip(before, after))
