@@ -903,3 +903,19 @@ def test_pooling_3d_reprs_and_errors():
     same(lambda T: [repr(T.nn.AvgPool3d(2)), repr(T.nn.AdaptiveMaxPool3d(3)),
                     repr(T.nn.LPPool3d(2, 3))])
     same(lambda T: T.nn.AvgPool3d(2)(T.ones(2, 3, 4)))
+
+
+def test_sync_batch_norm_single_process():
+    check_layer(lambda T: T.nn.SyncBatchNorm(3), [_rand(4, 3, 2, 2)], steps=2)
+    check_layer(lambda T: T.nn.SyncBatchNorm(3, momentum=None, bias=False), [_rand(5, 3)],
+                train=False)
+
+    def convert(T):
+        net = T.nn.Sequential(T.nn.Conv2d(1, 2, 1), T.nn.BatchNorm2d(2),
+                              T.nn.Sequential(T.nn.BatchNorm1d(2, affine=False)))
+        w = net[1].weight
+        out = T.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        return repr(out), out[1].weight is w, list(out.state_dict())
+    same(convert)
+    same(lambda T: T.nn.SyncBatchNorm(2)(T.ones(3)))
+    same(lambda T: T.nn.SyncBatchNorm(0)(T.ones(3, 0)))
