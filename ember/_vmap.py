@@ -218,13 +218,16 @@ def _inplace(fn, args, kwargs):
     self = args[0]
     own = _levels(self)
     others = _tensors(args[1:], kwargs)
-    if any(set(_levels(t)) - set(own) for t in others):
-        raise RuntimeError(
-            "vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a "
-            "Tensor `other` in extra_args that has more elements than `self`. This happened due "
-            "to `other` being vmapped over but `self` not being vmapped over in a vmap. Please "
-            "try to use out-of-place operators instead of inplace arithmetic. If said operator "
-            "is being called inside the PyTorch framework, please file a bug report instead.")
+    extra = sorted({lv for t in others for lv in _levels(t)} - set(own))
+    if extra:
+        # PyTorch reports the result that could not be stored in self
+        import numpy as np
+
+        logical = np.broadcast_shapes(*(t._data.shape[len(_levels(t)):] for t in (self,
+                                                                                   *others)))
+        whole = [_SIZES[lv] for lv in extra] + list(logical)
+        raise RuntimeError(f"output with shape [{', '.join(map(str, _meta_shape(self)))}] "
+                           f"doesn't match the broadcast shape [{', '.join(map(str, whole))}]")
     ndim = _logical_ndim(self)
     new = [self, *(_align(a, own, ndim) if isinstance(a, _tensor_type()) else a
                    for a in args[1:])]
@@ -442,8 +445,19 @@ def _mT_rule(self):  # noqa: N802 - the property's name
 
 
 def _T_rule(self):  # noqa: N802 - the property's name
+    import warnings
+
     levels = _levels(self)
     k, n = len(levels), _logical_ndim(self)
+    if n == 0:
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                      "these cases.", UserWarning, stacklevel=3)
+    elif n != 2:
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
+            "reverse the dimensions of a tensor.", UserWarning, stacklevel=3)
     return _call(lambda x: x.permute(*range(k), *range(k + n - 1, k - 1, -1)), (self,), {},
                  levels)
 
@@ -655,7 +669,10 @@ def _class_loss_rule(fn, args, kwargs):
                 w = _orig("__getitem__")(weight, safe) * valid
             else:
                 w = valid.to(per.dtype)
-            out = (per.sum(dims) / w.sum(dims)) if dims else per / w
+            import numpy as np
+
+            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, silently
+                out = (per.sum(dims) / w.sum(dims)) if dims else per / w
     return _mark(out, levels)
 
 
@@ -934,8 +951,8 @@ def _data_dependent(self, *args):
     if _STACK and not _BYPASS[0] and _levels(self):
         raise RuntimeError(
             "vmap: It looks like you're attempting to use a Tensor in some data-dependent "
-            "control flow. We don't support that yet, please shout over at "
-            "https://github.com/pytorch/functorch/issues/257 .")
+            "control flow. We don't support that yet, please file an issue at "
+            "https://github.com/pytorch/pytorch/issues .")
     return _saved_meta["Tensor.__bool__"](self, *args)
 
 
@@ -1157,12 +1174,17 @@ def _tree_unflatten(leaves, spec):
     return build(spec)
 
 
-def _spec_str(spec):
+def _spec_str(spec, indent=0):
+    """PyTorch's ``TreeSpec`` repr of ``spec`` (its error messages show it)."""
     if spec is None:
         return "*"
     kind, keys, children = spec
-    inner = ", ".join(_spec_str(c) for c in children)
-    return f"{kind.__name__}({inner})"
+    inner = ""
+    if children:
+        indent += 2
+        inner = _spec_str(children[0], indent) + ("," if len(children) > 1 else "")
+        inner += ",".join("\n" + " " * indent + _spec_str(c, indent) for c in children[1:])
+    return f"TreeSpec({kind.__name__}, {keys}, [{inner}])"
 
 
 def _broadcast_dims(dims, spec):
@@ -1222,7 +1244,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
 def _check_inputs(func, in_dims, args):
     Tensor = _tensor_type()
-    if not isinstance(in_dims, (int, tuple)) and in_dims is not None:
+    if not isinstance(in_dims, (int, tuple)):
         raise ValueError(f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): expected "
                          "`in_dims` to be int or a (potentially nested) tuple matching the "
                          f"structure of inputs, got: {type(in_dims)}.")

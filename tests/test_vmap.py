@@ -13,6 +13,7 @@ import ember
 
 from .oracle import same
 
+
 def data(*shape):
     """Fixed data per shape, so both libraries get the same values within a test."""
     seed = int(np.prod(shape)) * 31 + len(shape)
@@ -265,8 +266,7 @@ def test_nested_vmap():
 
 
 def _mlp_loss(F):
-    def loss(params, x, y):
-        w1, b1, w2, b2 = params
+    def loss(w1, b1, w2, b2, x, y):
         h = F.linear(x, w1, b1).tanh()
         return F.cross_entropy(F.linear(h, w2, b2), y)
     return loss
@@ -280,18 +280,19 @@ YS = np.array([0, 3, 1, 2, 3])
 def test_per_sample_gradients_match_torch():
     def fn(T):
         params = tuple(T_(T, p) for p in PARAMS)
-        return vm(T)(T.func.grad(_mlp_loss(T.nn.functional)), in_dims=(None, 0, 0))(
-            params, T_(T, XS), T.tensor(YS))
+        return vm(T)(T.func.grad(_mlp_loss(T.nn.functional), argnums=(0, 1, 2, 3)),
+                     in_dims=(None,) * 4 + (0, 0))(*params, T_(T, XS), T.tensor(YS))
     same(fn, rtol=1e-4, atol=1e-5)
 
 
 def test_per_sample_gradients_match_a_loop():
     params = tuple(ember.tensor(p) for p in PARAMS)
     loss = _mlp_loss(ember.nn.functional)
-    got = ember.func.vmap(ember.func.grad(loss), in_dims=(None, 0, 0))(
-        params, ember.tensor(XS), ember.tensor(YS))
+    dloss = ember.func.grad(loss, argnums=(0, 1, 2, 3))
+    got = ember.func.vmap(dloss, in_dims=(None,) * 4 + (0, 0))(
+        *params, ember.tensor(XS), ember.tensor(YS))
     for i in range(len(XS)):
-        ref = ember.func.grad(loss)(params, ember.tensor(XS[i]), ember.tensor(YS[i]))
+        ref = dloss(*params, ember.tensor(XS[i]), ember.tensor(YS[i]))
         for g, r in zip(got, ref):
             np.testing.assert_allclose(g[i].numpy(), r.numpy(), rtol=1e-5, atol=1e-6)
 
