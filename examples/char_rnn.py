@@ -90,6 +90,8 @@ optimizer = torch.optim.Adam(model.parameters(), lr=1e-2 if args.fast else 5e-3)
 
 # ---- training ----
 
+max_norm = 0.25
+clipped = 0
 for step in range(1, steps + 1):
     x, y = get_batch()
     logits, _ = model(x)
@@ -98,10 +100,13 @@ for step in range(1, steps + 1):
     loss.backward()
     # LSTMs can produce a rare huge gradient; clipping its norm keeps one step from undoing
     # the rest. The returned norm is the one before clipping.
-    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_norm)
+    clipped += int(grad_norm.item() > max_norm)
     optimizer.step()
     if step % (10 if args.fast else 50) == 0 or step == 1:
         print(f"step {step:4d}  loss {loss.item():.4f}  grad norm {grad_norm.item():.3f}")
+
+print(f"gradient norm clipped to {max_norm} on {clipped} of {steps} steps")
 
 # ---- sampling ----
 

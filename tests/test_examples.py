@@ -4,8 +4,8 @@ Each example runs in ``--fast`` mode as a subprocess (cwd = repository root, thi
 this checkout's ember first on the path) and must exit 0 with its documented last line. When
 PyTorch is installed the same script runs with ``--torch`` and must succeed the same way.
 ember's random streams are not PyTorch's, so no example is bit-for-bit deterministic across
-the two; instead the quick examples (quickstart, pinn) also run in full mode on both backends
-and must both reach the documented quality (accuracy, max error), which compares them loosely.
+the two; instead every example also runs in full mode on both backends and both must reach the
+same quality bar (accuracy, loss, max error, gain from adaptation), comparing them loosely.
 """
 
 from __future__ import annotations
@@ -88,9 +88,18 @@ def test_char_rnn_fast(backend):
     uniform = float(re.search(r"uniform guessing scores (\d+\.\d+)", out).group(1))
     assert "LSTM(32, 32, batch_first=True)" in out
     assert re.search(r"step   30  loss \d+\.\d{4}  grad norm \d+\.\d{3}", out)
+    assert re.search(r"gradient norm clipped to 0\.25 on \d+ of 30 steps", out)
     sample = out.split("sample:\n", 1)[1].rsplit("\nfinal loss:", 1)[0]
     assert sample.startswith("The ") and len(sample) == 4 + 40
     assert loss < uniform  # thirty steps already beat guessing uniformly
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_char_rnn_full_learns_the_text(backend):
+    out, (loss,) = run_example("char_rnn", *(["--torch"] if backend == "torch" else []))
+    assert loss < 0.5  # near-memorised: far below ln(35) = 3.56 for uniform guessing
+    clipped = int(re.search(r"clipped to 0\.25 on (\d+) of 250 steps", out).group(1))
+    assert 0 < clipped < 250
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -115,6 +124,12 @@ def test_maml_fast(backend):
     assert "meta-training: 10 iterations of 4 tasks, 1 inner step(s) each, K=10" in out
     assert re.search(r"iteration    10  query loss after adaptation \d+\.\d{4}", out)
     assert before > 0 and after > 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_maml_full_adapts_to_unseen_tasks(backend):
+    _, (before, after) = run_example("maml", *(["--torch"] if backend == "torch" else []))
+    assert after < 0.5 * before  # a few steps from the meta-learned start fit a new sine
 
 
 def test_readme_lists_every_example():
