@@ -191,3 +191,15 @@ def test_other_dtypes():
     for dtype in (ember.float64, ember.float16):
         t = init.xavier_normal_(ember.empty(50, 40, dtype=dtype))
         assert t.dtype == dtype and np.isfinite(t._data).all() and t._data.std() > 0
+
+
+def test_deprecated_names_warn_and_work():
+    def fn(T):
+        i = T.nn.init
+        return (i.constant(T.empty(2), 0.5), i.eye(T.empty(2, 3)),
+                i.dirac(T.empty(2, 2, 3)).sum(), i.uniform(T.empty(3)).shape,
+                i.normal(T.empty(3)).shape, i.xavier_uniform(T.empty(2, 3)).shape,
+                i.xavier_normal(T.empty(2, 3)).shape, i.kaiming_uniform(T.empty(2, 3)).shape,
+                i.kaiming_normal(T.empty(2, 3)).shape, i.orthogonal(T.empty(2, 3)).shape,
+                i.sparse(T.empty(4, 3), 0.5).shape, i.constant.__name__)
+    same(fn)
