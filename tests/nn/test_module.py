@@ -871,3 +871,18 @@ def test_sequential_repetition():
             assert "Sequential" in str(e)
         else:
             raise AssertionError(f"no {exc.__name__} for factor {bad}")
+
+
+def test_full_backward_hook_zero_grads_have_the_input_shapes():
+    def fn(T):
+        class Proj(T.nn.Module):
+            def forward(self, a, b):
+                return (a * 2).sum(-1)  # output shape differs from both inputs; b unused
+
+        m = Proj()
+        log = []
+        m.register_full_backward_hook(lambda mod, gi, go: log.append((gi, go)))
+        a = T.ones(2, 3, requires_grad=True)
+        m(a, T.ones(4, 5)).sum().backward()
+        return log, a.grad
+    same(fn)

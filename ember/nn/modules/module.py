@@ -117,7 +117,6 @@ class _BackwardHook:
         if not (any(t.requires_grad for t in tensors) and is_grad_enabled()):
             return args, None
         wrapped = BackwardHookFunction.apply(*tensors)
-        self._shapes = [(t.shape, t.dtype) for t in tensors]
         on_node(next(t.grad_fn for t in wrapped if t.grad_fn is not None))
         out = list(args)
         for i, t in zip(index, wrapped):
@@ -131,7 +130,7 @@ class _BackwardHook:
                     return None
                 # PyTorch materialises the gradient of an input that needs none as zeros
                 grad_input = [g if g is not None else zeros(shape, dtype=dtype)
-                              for g, (shape, dtype) in zip(grad_input, self._shapes)]
+                              for g, (shape, dtype) in zip(grad_input, input_meta)]
                 res = self._pack(self.input_index, grad_input, self.n_inputs)
                 for user_hook in self.user_hooks:
                     out = user_hook(self.module, res, self.grad_outputs)
@@ -146,6 +145,7 @@ class _BackwardHook:
                 return tuple(res[i] for i in self.input_index)
             node.register_hook(hook)
 
+        input_meta = [(a.shape, a.dtype) for a in args if isinstance(a, Tensor)]
         res, self.input_index = self._wrap(args, on_node)
         self.n_inputs = len(args)
         return res
