@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,3 +139,105 @@ def test_readme_lists_every_example():
     assert scripts == sorted(LAST_LINE)
     for name in scripts:
         assert f"examples/{name}.py" in readme
+
+
+# ---- the examples' core computations, step for step against PyTorch ----
+# The scripts draw from different random streams on each backend, so these run their central
+# step on identical weights and data through tests/oracle.py's `same`: values, dtypes and
+# grad_fn names must match PyTorch's within float32 tolerance.
+
+def _same():
+    pytest.importorskip("torch")
+    from .oracle import same
+    return same
+
+
+def _load(T, module, seed):
+    """Give `module` fixed weights drawn by NumPy, the same on both backends."""
+    rng = np.random.default_rng(seed)
+    state = {k: T.tensor(rng.normal(0, 0.5, tuple(v.shape)).astype(np.float32))
+             for k, v in module.state_dict().items()}
+    module.load_state_dict(state)
+    return module
+
+
+def test_pinn_step_matches_pytorch():
+    def step(T):
+        nn = T.nn
+        model = _load(T, nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(),
+                                       nn.Linear(8, 1)), seed=1)
+        x = T.linspace(0, 1, 7).unsqueeze(1).requires_grad_()
+        u = model(x)
+        du = T.autograd.grad(u.sum(), x, create_graph=True)[0]
+        d2u = T.autograd.grad(du.sum(), x, create_graph=True)[0]
+        residual = d2u + math.pi ** 2 * T.sin(math.pi * x)
+        loss = residual.pow(2).mean() + 10.0 * model(T.tensor([[0.0], [1.0]])).pow(2).mean()
+        loss.backward()
+        return loss, du, d2u, [p.grad for p in model.parameters()]
+
+    _same()(step, rtol=1e-4, atol=1e-5)
+
+
+def test_maml_meta_gradient_matches_pytorch():
+    def meta_grad(T):
+        nn, F = T.nn, T.nn.functional
+        net = _load(T, nn.Sequential(nn.Linear(1, 10), nn.ReLU(), nn.Linear(10, 10), nn.ReLU(),
+                                     nn.Linear(10, 1)), seed=2)
+        params = list(net.parameters())
+        x_s, x_q = T.linspace(-5, 5, 10).unsqueeze(1), T.linspace(-4.5, 4.5, 10).unsqueeze(1)
+        y_s, y_q = 2.0 * T.sin(x_s - 0.5), 2.0 * T.sin(x_q - 0.5)
+
+        def forward(x, p):
+            h = F.relu(F.linear(x, p[0], p[1]))
+            return F.linear(F.relu(F.linear(h, p[2], p[3])), p[4], p[5])
+
+        adapted = params
+        for _ in range(2):
+            grads = T.autograd.grad(F.mse_loss(forward(x_s, adapted), y_s), adapted,
+                                    create_graph=True)
+            adapted = [p - 0.01 * g for p, g in zip(adapted, grads)]
+        outer = F.mse_loss(forward(x_q, adapted), y_q)
+        outer.backward()
+        return outer, adapted, [p.grad for p in params]
+
+    _same()(meta_grad, rtol=1e-4, atol=1e-5)
+
+
+def test_char_rnn_step_matches_pytorch():
+    def step(T):
+        nn, F = T.nn, T.nn.functional
+        embed = _load(T, nn.Embedding(6, 4), seed=3)
+        lstm = _load(T, nn.LSTM(4, 5, batch_first=True), seed=4)
+        head = _load(T, nn.Linear(5, 6), seed=5)
+        params = [*embed.parameters(), *lstm.parameters(), *head.parameters()]
+        x = T.tensor([[0, 1, 2, 3], [5, 4, 3, 2]])
+        y = T.tensor([[1, 2, 3, 4], [4, 3, 2, 1]])
+        out, (h, c) = lstm(embed(x))
+        loss = F.cross_entropy(head(out).reshape(-1, 6), y.reshape(-1))
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_(params, max_norm=0.25)
+        return loss, h, c, norm, [p.grad for p in params]
+
+    _same()(step, rtol=1e-4, atol=1e-5)
+
+
+def test_quickstart_step_matches_pytorch():
+    def step(T):
+        nn = T.nn
+        model = _load(T, nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(),
+                                       nn.Linear(16, 10)), seed=6)
+        optimizer = T.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        rng = np.random.default_rng(7)
+        X = T.tensor(rng.random((8, 8, 8)).astype(np.float32))
+        y = T.tensor(rng.integers(0, 10, 8))
+        losses = []
+        for _ in range(3):
+            loss = nn.CrossEntropyLoss()(model(X), y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(loss.item())
+        correct = (model(X).argmax(1) == y).type(T.float).sum().item()
+        return losses, correct, model.state_dict()
+
+    _same()(step, rtol=1e-4, atol=1e-5)
