@@ -931,3 +931,40 @@ def test_sync_batch_norm_single_process():
     same(convert)
     same(lambda T: T.nn.SyncBatchNorm(2)(T.ones(3)))
     same(lambda T: T.nn.SyncBatchNorm(0)(T.ones(3, 0)))
+
+
+def test_small_cnn_training_matches_torch():
+    """A conv net (conv, batch norm, pooling, residual-free head) trained five SGD steps gives
+    PyTorch's losses, and then the same eval-mode predictions."""
+    x, y = _rand(6, 3, 8, 8), RNG.integers(0, 4, 6)
+
+    def make(T):
+        nn = T.nn
+        return nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"), nn.BatchNorm2d(4),
+            nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, groups=2), nn.GroupNorm(2, 6),
+            nn.SiLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.0),
+            nn.Linear(6, 4))
+
+    tm, em = make(torch), make(ember)
+    em.load_state_dict(_state_to_ember(tm))
+    runs = []
+    for T, m in ((torch, tm), (ember, em)):
+        losses = []
+        for _ in range(5):
+            m.zero_grad()
+            loss = T.nn.functional.cross_entropy(m(T.tensor(x)), T.tensor(y))
+            loss.backward()
+            T.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+            with T.no_grad():
+                for p in m.parameters():
+                    p -= 0.1 * p.grad
+            losses.append(loss.item())
+        m.eval()
+        runs.append((losses, m(T.tensor(x)).detach().numpy() if T is torch
+                     else m(T.tensor(x)).detach()._data))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-4, atol=1e-4)
+    for k, v in tm.state_dict().items():
+        np.testing.assert_allclose(_np(em.state_dict()[k]), _np(v), rtol=1e-4, atol=1e-5,
+                                   err_msg=k)
