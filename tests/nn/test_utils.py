@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 
+import numpy as np
 import pytest
 
 import ember
@@ -504,3 +505,42 @@ def test_old_spectral_norm_state_metadata_conversion_and_removal():
     same(lambda T: T.nn.utils.spectral_norm(_lin(T), n_power_iterations=0))
     same(lambda T: T.nn.utils.spectral_norm(T.nn.Linear(2, 2, bias=False), name="bias"))
     same(lambda T: T.nn.utils.remove_spectral_norm(T.nn.ReLU()))
+
+
+# ---- orthogonal ---------------------------------------------------------------------------
+
+ORTH = [("matrix_exp", (4, 4), True), ("cayley", (5, 3), True), ("householder", (3, 5), True),
+        (None, (5, 3), True), ("householder", (5, 3), False), ("householder", (4, 4), False)]
+
+
+@pytest.mark.parametrize("orth_map, shape, triv", ORTH)
+def test_orthogonal_matches_torch(orth_map, shape, triv):
+    from .test_layers import _rand, check_layer
+
+    def make(T):
+        return T.nn.utils.parametrizations.orthogonal(
+            T.nn.Linear(shape[1], shape[0]), orthogonal_map=orth_map, use_trivialization=triv)
+
+    # base (random at registration) and original come from torch's state
+    tm, em = check_layer(make, [_rand(2, shape[1])], steps=2)
+    w = em.weight.detach()._data.astype(np.float64)
+    gram = w @ w.T if shape[0] <= shape[1] else w.T @ w
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5)
+
+
+def test_orthogonal_assignment_and_errors():
+    q = np.linalg.qr(np.random.default_rng(3).standard_normal((4, 4)))[0].astype(np.float32)
+
+    def fn(T, triv):
+        m = T.nn.utils.parametrizations.orthogonal(T.nn.Linear(4, 4), "householder",
+                                                   use_trivialization=triv)
+        m.weight = T.tensor(q)
+        return m.weight.detach()
+    same(lambda T: fn(T, True), atol=1e-5)
+    same(lambda T: fn(T, False), atol=1e-5)
+    same(lambda T: T.nn.utils.parametrizations.orthogonal(T.nn.Linear(2, 2), "svd"))
+    same(lambda T: T.nn.utils.parametrizations.orthogonal(T.nn.Linear(2, 2), "bias"))
+    same(lambda T: setattr(T.nn.utils.parametrizations.orthogonal(
+        T.nn.Linear(2, 2), "cayley", use_trivialization=False), "weight", T.eye(2)))
+    same(lambda T: setattr(T.nn.utils.parametrizations.orthogonal(T.nn.Linear(2, 3)),
+                           "weight", T.eye(3)))
