@@ -1,6 +1,8 @@
-"""Oracle tests of ``ember.nn.utils``: clip_grad_norm_ (every norm type, missing grads,
-non-finite norms, empty generators), clip_grad_value_, parameters_to_vector and
-vector_to_parameters, against PyTorch."""
+"""Oracle tests of ``ember.nn.utils`` against PyTorch: gradient clipping (every norm type,
+missing grads, non-finite norms, empty generators), parameter/vector conversion, batch-norm
+fusion, stateless.functional_call, rnn padding and packing, parametrize and the
+parametrizations (weight_norm, spectral_norm, orthogonal), the hook-based weight_norm and
+spectral_norm, skip_init."""
 
 from __future__ import annotations
 

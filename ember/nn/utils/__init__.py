@@ -1,4 +1,5 @@
-"""``ember.nn.utils``: gradient clipping, parameter/vector conversion and batch-norm fusion.
+"""``ember.nn.utils``: gradient clipping, parameter/vector conversion, batch-norm fusion,
+weight/spectral normalisation hooks and ``skip_init``.
 
 ``stateless.functional_call`` runs a module with swapped-in tensors; ``rnn`` pads and packs
 variable-length sequences; ``parametrize``/``parametrizations`` reparametrize tensors.
