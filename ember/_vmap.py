@@ -1127,6 +1127,30 @@ def _engine_wrap(fn):
     return engine_call
 
 
+def _graph_jvp_wrap(fn):
+    """``graph_jvp`` (forward mode of the ``ember.func`` transforms) on the physical graph: the
+    tangents take their inputs' batch dims, and the results their outputs'."""
+
+    @functools.wraps(fn)
+    def graph_jvp(outputs, inputs, tangents, since=None):
+        if not _STACK or _BYPASS[0]:
+            return fn(outputs, inputs, tangents, since)
+        Tensor = _tensor_type()
+        single = isinstance(outputs, Tensor)
+        outs = (outputs,) if single else tuple(outputs)
+        tangents = [t if t is None or not (_levels(t) or _levels(x)) else
+                    _align(t, _levels(x), _logical_ndim(x), expand=True)
+                    for x, t in zip(inputs, tangents)]
+        with _physical():
+            got = fn(outputs, inputs, tangents, since)
+        marked = [g if g is None else _mark(g, _levels(o))
+                  for g, o in zip((got,) if single else got, outs)]
+        return marked[0] if single else type(got)(marked) if isinstance(got, tuple) else marked
+
+    graph_jvp._vmap_wrapped = fn
+    return graph_jvp
+
+
 def _swap(owner, attr, new):
     _saved.append((owner, attr, owner.__dict__.get(attr, _MISSING)
                    if isinstance(owner, type) else getattr(owner, attr, _MISSING)))
@@ -1172,6 +1196,7 @@ _PASS_THROUGH = {"size", "dim", "numel", "ndimension", "nelement", "item", "toli
 def _install():
     import ember
     import ember.autograd
+    import ember.autograd.graph_jvp  # noqa: F401 - the module, for the forward transforms
     import ember.func
     import ember.nn.functional
     import ember.random  # noqa: F401 - the module, for its random ops
@@ -1216,6 +1241,8 @@ def _install():
     _swap(ember.func, "_leaf_for", _leaf_for)
     _swap(ember.autograd, "grad", _engine_wrap(ember.autograd.grad))
     _swap(ember.autograd, "backward", _engine_wrap(ember.autograd.backward))
+    jvp_module = sys.modules["ember.autograd.graph_jvp"]
+    _swap(jvp_module, "graph_jvp", _graph_jvp_wrap(jvp_module.graph_jvp))
 
 
 def _uninstall():

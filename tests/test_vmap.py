@@ -236,17 +236,6 @@ def test_attention_and_linalg():
 
 
 def test_vmap_of_a_module_and_backward_through_vmap():
-    def fn(T):
-        T.manual_seed(0)
-        model = T.nn.Sequential(T.nn.Linear(3, 5), T.nn.ReLU(), T.nn.Linear(5, 2))
-        with T.no_grad():
-            for i, p in enumerate(model.parameters()):
-                p.copy_(T.tensor(data(*p.shape)) / (i + 1))
-        out = vm(T)(model)(T_(T, M))  # each sample is a (3, 5)... batch of rows
-        out.sum().backward()
-        return out.detach(), [p.grad for p in model.parameters()]
-    same(lambda T: fn(T) if False else vm(T)(lambda r: r * 1)(T_(T, X)))
-
     def module(T):
         model = T.nn.Linear(3, 2)
         with T.no_grad():
@@ -256,6 +245,25 @@ def test_vmap_of_a_module_and_backward_through_vmap():
         out.pow(2).sum().backward()
         return out.detach(), model.weight.grad, model.bias.grad
     same(module, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["jacfwd", "jvp", "jvp_tangents", "vjp", "vjp_cotangents",
+                                  "jacrev", "hessian"])
+def test_vmap_of_the_other_transforms(case):
+    def fn(T):
+        F, x = T.func, T_(T, X)
+        f = lambda b: b.sin() * b.sum()  # noqa: E731
+        return {
+            "jacfwd": lambda: F.vmap(F.jacfwd(f))(x),
+            "jvp": lambda: F.vmap(lambda a: F.jvp(f, (a,), (T.ones(3),))[1])(x),
+            "jvp_tangents": lambda: F.vmap(lambda t: F.jvp(f, (x[0],), (t,))[1])(x),
+            "vjp": lambda: F.vmap(lambda a: F.vjp(f, a)[1](T.ones(3))[0])(x),
+            "vjp_cotangents": lambda: F.vmap(lambda c: F.vjp(f, x[0])[1](c)[0])(x),
+            "jacrev": lambda: F.vmap(F.jacrev(f))(x),
+            "hessian": lambda: F.vmap(F.hessian(lambda a: (a ** 3).sum()))(x),
+        }[case]()
+    # warnings_too=False: PyTorch warns about its own torch.jit use on first forward-mode call
+    same(fn, rtol=1e-4, atol=1e-5, warnings_too=False)
 
 
 def test_vmap_of_jacrev_and_of_hessian_free_grad_grad():
