@@ -968,3 +968,42 @@ def test_small_cnn_training_matches_torch():
     for k, v in tm.state_dict().items():
         np.testing.assert_allclose(_np(em.state_dict()[k]), _np(v), rtol=1e-4, atol=1e-5,
                                    err_msg=k)
+
+
+_SAMPLES2 = RNG.uniform(0, 1, (2, 3, 2)).astype(np.float32)
+_SAMPLES3 = RNG.uniform(0, 1, (1, 2, 3)).astype(np.float32)
+FRACTIONAL = {
+    "2d": (lambda T: T.nn.FractionalMaxPool2d(3, output_size=(4, 5), return_indices=True,
+                                              _random_samples=T.tensor(_SAMPLES2)),
+           [_rand(2, 3, 9, 8)]),
+    "2d_ratio": (lambda T: T.nn.FractionalMaxPool2d((2, 3), output_ratio=(0.5, 0.6),
+                                                    _random_samples=T.tensor(_SAMPLES2)),
+                 [_rand(2, 3, 8, 9)]),
+    "2d_unbatched": (lambda T: T.nn.FractionalMaxPool2d(2, output_size=3,
+                                                        _random_samples=T.tensor(_SAMPLES2[:1])),
+                     [_rand(3, 7, 6)]),
+    "3d": (lambda T: T.nn.FractionalMaxPool3d(2, output_size=(3, 4, 2), return_indices=True,
+                                              _random_samples=T.tensor(_SAMPLES3)),
+           [_rand(1, 2, 7, 6, 5)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRACTIONAL))
+def test_fractional_max_pool_with_given_samples(name):
+    make, inputs = FRACTIONAL[name]
+    check_layer(make, inputs)
+
+
+def test_fractional_max_pool_random_windows_and_errors():
+    ember.manual_seed(1)
+    out, idx = ember.nn.FractionalMaxPool2d(2, output_size=4, return_indices=True)(
+        ember.arange(2 * 100.0).reshape(2, 1, 10, 10))
+    # windows grow monotonically and the maximum of a 2x2 window of an increasing ramp is its
+    # bottom-right corner
+    assert out.shape == (2, 1, 4, 4) and (idx._data[..., 1:, :] > idx._data[..., :-1, :]).all()
+    same(lambda T: T.nn.FractionalMaxPool2d(2))
+    same(lambda T: T.nn.FractionalMaxPool2d(2, output_size=2, output_ratio=0.5))
+    same(lambda T: T.nn.FractionalMaxPool2d(2, output_ratio=1.5))
+    same(lambda T: T.nn.FractionalMaxPool3d(0, output_size=2))
+    same(lambda T: [n for n, _ in T.nn.FractionalMaxPool2d(
+        2, output_size=2, _random_samples=T.ones(1, 1, 2) / 2).named_buffers()])

@@ -1,6 +1,6 @@
 """Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
-AdaptiveMaxPool1d/2d/3d; LPPool1d/2d/3d, MaxUnpool1d/2d/3d; and resampling: Upsample,
-UpsamplingNearest2d, UpsamplingBilinear2d.
+AdaptiveMaxPool1d/2d/3d; LPPool1d/2d/3d, MaxUnpool1d/2d/3d, FractionalMaxPool2d/3d; and
+resampling: Upsample, UpsamplingNearest2d, UpsamplingBilinear2d.
 
 Contract: PyTorch's constructor signatures, defaults (stride defaults to kernel_size), stored
 attributes (AvgPool1d keeps 1-tuples, the others keep what they were given), forward
@@ -18,7 +18,7 @@ __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
            "AdaptiveMaxPool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
            "LPPool1d", "LPPool2d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AvgPool3d",
-           "AdaptiveMaxPool3d", "LPPool3d"]
+           "AdaptiveMaxPool3d", "LPPool3d", "FractionalMaxPool2d", "FractionalMaxPool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -463,5 +463,107 @@ def _depth_winner(input, oh, ow, od):
 
 class LPPool3d(_LPPoolNd):
     """p-norm over sliding windows of (N, C, D, H, W) inputs."""
+
+    _dims = 3
+
+
+# ---- fractional max pooling ---------------------------------------------------------------
+# Graham's pseudo-random pooling regions: per plane, one uniform sample per axis places the
+# windows (ATen's generate_intervals); the windows are gathered as flat positions and reduced
+# with max, so gradients flow through gather.
+
+def _intervals(sample, in_size, out_size, pool):
+    if out_size <= 1:
+        return [in_size - pool] if out_size == 1 else []
+    alpha = (in_size - pool) / (out_size - 1)
+    starts = [int((i + sample) * alpha) - int(sample * alpha) for i in range(out_size - 1)]
+    return starts + [in_size - pool]
+
+
+class _FractionalMaxPoolNd(Module):
+    _dims = 0
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                 _random_samples=None):
+        super().__init__()
+        n = self._dims
+        name = type(self).__name__
+        if n == 3:
+            k = _ntuple(kernel_size, 3)
+            if any(s <= 0 for s in k):
+                raise ValueError(f"kernel_size must be greater than 0, but got {kernel_size}")
+        self.kernel_size = _ntuple(kernel_size, n)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = _ntuple(output_size, n) if output_size is not None else None
+        self.output_ratio = _ntuple(output_ratio, n) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling "
+                             "ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        n = self._dims
+        unbatched = input.dim() == n + 1
+        x = input.unsqueeze(0) if unbatched else input
+        batch, planes, *size = x.shape
+        if self.output_size is not None:
+            out = list(self.output_size)
+        else:
+            out = [int(s * r) for s, r in zip(size, self.output_ratio)]
+        samples = self._random_samples
+        if samples is None:
+            samples = ember.rand(batch, planes, n, dtype=input.dtype)
+        # ATen's sample order: (W, H) for 2-D planes, (T, H, W) for 3-D volumes
+        axis_of_sample = [1, 0] if n == 2 else [0, 1, 2]
+        strides = [1] * n
+        for d in range(n - 2, -1, -1):
+            strides[d] = strides[d + 1] * size[d + 1]
+        sample_values = samples.detach().double().tolist()
+        flat_positions = []
+        for b in range(batch):
+            for p in range(planes):
+                starts = [None] * n
+                for j, axis in enumerate(axis_of_sample):
+                    starts[axis] = _intervals(sample_values[b][p][j], size[axis], out[axis],
+                                              self.kernel_size[axis])
+                flat_positions.append(_window_positions(starts, self.kernel_size, strides))
+        index = ember.tensor(flat_positions, dtype=ember.int64).reshape(batch, planes, -1)
+        window = 1
+        for k in self.kernel_size:
+            window *= k
+        values = x.reshape(batch, planes, -1).gather(2, index)
+        values = values.reshape(batch, planes, -1, window)
+        result, arg = values.max(dim=-1)
+        positions = index.reshape(batch, planes, -1, window).gather(-1, arg.unsqueeze(-1))
+        result = result.reshape(batch, planes, *out)
+        positions = positions.reshape(batch, planes, *out)
+        if unbatched:
+            result, positions = result.squeeze(0), positions.squeeze(0)
+        return (result, positions) if self.return_indices else result
+
+
+def _window_positions(starts, kernel, strides):
+    """Flat input positions of every window (output cells in order, window cells in order)."""
+    cells = [[]]
+    for axis_starts, stride in zip(starts, strides):
+        cells = [c + [s * stride] for c in cells for s in axis_starts]
+    offsets = [[]]
+    for k, stride in zip(kernel, strides):
+        offsets = [o + [i * stride] for o in offsets for i in range(k)]
+    return [sum(c) + sum(o) for c in cells for o in offsets]
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Max over pseudo-randomly placed windows of (N, C, H, W) or (C, H, W) inputs."""
+
+    _dims = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Max over pseudo-randomly placed windows of (N, C, T, H, W) or (C, T, H, W) inputs."""
 
     _dims = 3
