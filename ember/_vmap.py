@@ -536,6 +536,63 @@ def _roll_rule(fn, args, kwargs):
     return _call(fn, (self, shifts, dims), {}, levels)
 
 
+def _repeat_rule(fn, args, kwargs):
+    """``repeat(*sizes)`` / ``tile(dims)``: the batch dims repeat once."""
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    sizes = kwargs.get("dims") or kwargs.get("repeats") or _sizes_arg(args)
+    if fn.__name__ == "tile" and len(sizes) < n:
+        sizes = (1,) * (n - len(sizes)) + tuple(sizes)
+    if len(sizes) < n:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    x = _align(self, levels, len(sizes))
+    return _call(_orig("repeat"), (x, (*(1,) * k, *sizes)), {}, levels)
+
+
+def _einsum_rule(fn, args, kwargs):
+    """``einsum``: each batched operand gets one fresh letter per batch level in front of its
+    subscripts, and the output all of them (an implicit output is made explicit first)."""
+    equation, operands = args[0], args[1:]
+    if not isinstance(equation, str):
+        raise RuntimeError("vmap: no batching rule for einsum in sublist form yet")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if not arrow:
+        letters = [c for c in lhs if c.isalpha()]
+        rhs = ("..." if "..." in lhs else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1))
+    levels = _union(operands)
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq]
+    letter = dict(zip(levels, free))
+    new_terms = ["".join(letter[lv] for lv in _levels(t)) + term
+                 for t, term in zip(operands, terms)]
+    new_eq = ",".join(new_terms) + "->" + "".join(letter[lv] for lv in levels) + rhs
+    return _call(fn, (new_eq, *operands), {}, levels)
+
+
+def _paired_dim_rule(pos, default):
+    """Ops of two broadcasting tensors along a dim (``cosine_similarity``): aligned as
+    elementwise ops, the dim counted in the common logical rank."""
+
+    def rule(fn, args, kwargs):
+        ts = _tensors(args[:pos], {})
+        levels = _union(ts)
+        ndim = max(_logical_ndim(t) for t in ts)
+        d, in_kw = _dim_arg(args, kwargs, pos)
+        d = default if d is _MISSING else d
+        aligned = [_align(t, levels, ndim) for t in args[:pos]]
+        new_args, new_kwargs = _set_arg((*aligned, *args[pos:]), kwargs, pos,
+                                        _norm_dim(d, ndim, len(levels)), in_kw)
+        return _call(fn, new_args, new_kwargs, levels)
+
+    return rule
+
+
 def _split_rule(fn, args, kwargs):
     """``split(size, dim)`` / ``chunk(n, dim)`` / ``tensor_split``: dim is the third arg."""
     return _dims_rule(pos=2, default=0)(fn, args, kwargs)
@@ -869,6 +926,12 @@ _RULES["inner"] = _checked_matmul((1, 1), "inner")
 _RULES["outer"] = _outer_rule
 _RULES["ger"] = _outer_rule
 _RULES["linear"] = _linear_rule
+_RULES["einsum"] = _einsum_rule
+_RULES["repeat"] = _repeat_rule
+_RULES["tile"] = _repeat_rule
+_RULES["cosine_similarity"] = _paired_dim_rule(2, 1)
+_RULES["pairwise_distance"] = _elementwise
+_RULES["glu"] = _dims_rule(default=-1)
 _RULES["cross_entropy"] = _class_loss_rule
 _RULES["nll_loss"] = _class_loss_rule
 for _n in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "soft_margin_loss",

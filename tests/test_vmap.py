@@ -52,6 +52,8 @@ def test_elementwise(f):
 def test_broadcast_with_unbatched_and_wider_operand():
     # the unbatched operand has more logical dims than the batched one: dims align right
     same(lambda T: vm(T)(lambda a, b: a + b, in_dims=(0, None))(T_(T, X), T_(T, data(2, 3))))
+    same(lambda T: vm(T)(lambda a, b: a * b, in_dims=(None, 0))(T_(T, S[0]), T_(T, M)))
+    # a broadcasting error names the dim as PyTorch's batching rule sees it
     same(lambda T: vm(T)(lambda a, b: a * b, in_dims=(None, 0))(T_(T, W), T_(T, M)))
 
 
@@ -222,6 +224,25 @@ def test_conv_pool_and_norm_fold_the_batch():
          rtol=1e-4, atol=1e-5)
     same(lambda T: vm(T)(lambda x: T.nn.functional.pad(x, (1, 2), value=3.0))(T_(T, M)))
     same(lambda T: vm(T)(lambda x: T.nn.functional.conv2d(x, T_(T, ker)))(T_(T, M)))
+
+
+@pytest.mark.parametrize("f,dims", [
+    (lambda T, a, b: T.einsum("i,ij->j", a[0], b), (0, 0)),
+    (lambda T, a, b: T.einsum("ij,ij", b, b), (0, 0)),
+    (lambda T, a, b: T.einsum("...j->...", b), (0, 2)),
+    (lambda T, a, b: T.einsum("ij,kj->ik", a, b), (None, 1)),
+    (lambda T, a, b: T.einsum("bij,bjk->bik", [b[None], b.mT[None]]), (None, 0)),
+    (lambda T, a, b: b.repeat(2, 1, 3), (None, 0)),
+    (lambda T, a, b: b.tile((2,)), (None, 0)),
+    (lambda T, a, b: T.nn.functional.cosine_similarity(a, b, dim=0), (0, 2)),
+    # NOTE: not broadcasting along dim: ember's cosine_similarity differs from PyTorch's there
+    (lambda T, a, b: T.nn.functional.cosine_similarity(b, b[0] + 1, dim=-1), (None, 0)),
+    (lambda T, a, b: T.nn.functional.glu(b, 0), (None, 1)),
+    (lambda T, a, b: T.nn.functional.pairwise_distance(b, a[0, :, None]), (None, 0)),
+])
+def test_einsum_repeat_and_paired_ops(f, dims):
+    same(lambda T: vm(T)(lambda a, b: f(T, a, b), in_dims=dims)(T_(T, M), T_(T, data(4, 3, 6))),
+         rtol=1e-5, atol=1e-5)
 
 
 def test_attention_and_linalg():
