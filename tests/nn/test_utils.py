@@ -546,3 +546,18 @@ def test_orthogonal_assignment_and_errors():
         T.nn.Linear(2, 2), "cayley", use_trivialization=False), "weight", T.eye(2)))
     same(lambda T: setattr(T.nn.utils.parametrizations.orthogonal(T.nn.Linear(2, 3)),
                            "weight", T.eye(3)))
+
+
+def test_transfer_parametrizations_and_params():
+    def fn(T):
+        P = T.nn.utils.parametrize
+        src = P.register_parametrization(_lin(T), "weight", _symmetric(T))
+        T.nn.utils.parametrizations.weight_norm(src, "bias", dim=None)
+        dst = T.nn.Linear(3, 3)
+        P.transfer_parametrizations_and_params(src, dst)
+        shared = (dst.parametrizations.weight.original is src.parametrizations.weight.original)
+        fresh = P.transfer_parametrizations_and_params(src, T.nn.Linear(3, 3), "weight")
+        return (repr(dst), shared, dst.weight.detach(), dst.bias.detach(),
+                list(fresh.state_dict()), P.transfer_parametrizations_and_params(
+                    T.nn.ReLU(), T.nn.Tanh()).__class__.__name__)
+    same(fn)

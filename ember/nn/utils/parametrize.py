@@ -7,7 +7,8 @@ parametrization, unsafe=False)`` replaces ``module.<name>`` by a property comput
 ``right_inverse`` returns a sequence), so state_dict keys are PyTorch's; assigning to the
 property goes through ``right_inverse``; the module's class becomes ``Parametrized<Class>``;
 ``remove_parametrizations``, ``is_parametrized``, ``type_before_parametrizations`` and
-``cached``; PyTorch's checks and messages. Not covered: opaque (non-tensor) originals.
+``cached``, ``transfer_parametrizations_and_params``; PyTorch's checks and messages. Not covered:
+opaque (non-tensor) originals.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from ..modules.container import ModuleDict, ModuleList
 from ..parameter import Parameter
 
 __all__ = ["cached", "ParametrizationList", "register_parametrization", "is_parametrized",
-           "remove_parametrizations", "type_before_parametrizations"]
+           "remove_parametrizations", "type_before_parametrizations",
+           "transfer_parametrizations_and_params"]
 
 _cache_enabled = 0
 _cache = {}
@@ -294,3 +296,25 @@ def type_before_parametrizations(module):
     if is_parametrized(module):
         return type(module).__bases__[0]
     return type(module)
+
+
+def transfer_parametrizations_and_params(from_module, to_module, tensor_name=None):
+    """Register ``from_module``'s parametrizations (all, or ``tensor_name``'s) on
+    ``to_module`` too, sharing the original tensors; returns ``to_module``."""
+    if is_parametrized(from_module):
+        names = from_module.parametrizations if tensor_name is None else [tensor_name]
+        for name in names:
+            if not hasattr(to_module, name):
+                setattr(to_module, name, Parameter(getattr(from_module, name)))
+            for param_func in from_module.parametrizations[name]:
+                register_parametrization(to_module, name, param_func)
+            source = from_module.parametrizations[name]
+            target = to_module.parametrizations[name]
+            if hasattr(source, "original"):
+                target.original = source.original
+            else:
+                i = 0
+                while hasattr(source, f"original{i}"):
+                    setattr(target, f"original{i}", getattr(source, f"original{i}"))
+                    i += 1
+    return to_module
