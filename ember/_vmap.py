@@ -167,6 +167,18 @@ def _finish(result, levels):
     return result
 
 
+def _map_tensors(x, fn):
+    """``fn`` applied (on physical tensors) to every tensor of an op's result."""
+    Tensor = _tensor_type()
+    with _physical():
+        if isinstance(x, Tensor):
+            return fn(x)
+        if isinstance(x, (tuple, list)):
+            vals = [_map_tensors(v, fn) for v in x]
+            return type(x)(*vals) if hasattr(x, "_fields") else type(x)(vals)
+    return x
+
+
 def _call(fn, args, kwargs, levels):
     with _physical():
         out = fn(*args, **kwargs)
@@ -291,6 +303,15 @@ def _dims_rule(pos=1, name="dim", all_as="tuple", default=_MISSING, extra=0, val
             new = type(d)(_norm_dim(x, n + extra, k) for x in d)
         else:
             new = _norm_dim(d, n + extra, k)
+        if n == 0 and not extra and k:
+            # a 0-d sample takes dim 0 / -1: run on an added unit dim, then drop it
+            with _physical():
+                x = args[0].unsqueeze(k)
+            new = type(new)(k for _ in new) if isinstance(new, (tuple, list)) else k
+            new_args, new_kwargs = _set_arg((x, *args[1:]), kwargs, pos, new, in_kw, name)
+            out = _call(fn, new_args, new_kwargs, ())
+            return _finish(_map_tensors(out, lambda t: t.reshape(t._data.shape[:k])
+                                        if t._data.ndim > k else t), levels)
         new_args, new_kwargs = _set_arg(args, kwargs, pos, new, in_kw, name)
         return _call(fn, new_args, new_kwargs, levels)
 

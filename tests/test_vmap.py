@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ember
 
@@ -451,3 +453,33 @@ def test_ops_restored_after_vmap():
         ember.func.vmap(lambda a: a.item())(ember.tensor(X))
     after = (ember.sin, ember.Tensor.__add__, ember.Tensor.shape, ember.nn.functional.linear)
     assert all(a is b for a, b in zip(before, after))
+
+
+# ---- property: vmap equals a loop over the samples ------------------------------------------
+
+OPS_FOR_PROPERTY = [
+    lambda a: a.exp() - a * 2, lambda a: a.sum(-1), lambda a: a.mean(0, keepdim=True),
+    lambda a: a.softmax(-1), lambda a: a.flatten(), lambda a: a.unsqueeze(0).transpose(0, -1),
+    lambda a: a.amax(), lambda a: a.cumsum(-1), lambda a: a.flip(-1)[..., :2],
+    lambda a: ember.cat([a, a * 2], -1), lambda a: ember.stack([a, a], 0).sum(0),
+    lambda a: (a @ a.mT) if a.dim() >= 2 else a @ a,
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+       op=st.sampled_from(range(len(OPS_FOR_PROPERTY))), data_=st.data())
+def test_property_vmap_equals_loop(shape, op, data_):
+    in_dim = data_.draw(st.integers(-len(shape), len(shape) - 1))
+    out_dim = data_.draw(st.sampled_from([0, -1]))
+    f = OPS_FOR_PROPERTY[op]
+    x = ember.tensor(np.random.default_rng(len(shape) + op).standard_normal(shape)
+                     .astype(np.float32))
+    try:
+        want = ember.stack([f(s) for s in x.unbind(in_dim)], out_dim)
+    except (RuntimeError, IndexError) as exc:  # an op a sample can't take: vmap refuses too
+        with pytest.raises(type(exc)):
+            ember.func.vmap(f, in_dims=in_dim, out_dims=out_dim)(x)
+        return
+    got = ember.func.vmap(f, in_dims=in_dim, out_dims=out_dim)(x)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
