@@ -337,6 +337,10 @@ def _cat_rule(stack):
         tensors = args[0]
         ts = list(tensors)
         levels = _union(ts)
+        for i, t in enumerate(ts):
+            if not stack and _logical_ndim(t) == 0:
+                raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                                   "concatenated")
         n = _logical_ndim(ts[0]) + (1 if stack else 0)
         d, in_kw = _dim_arg(args, kwargs, 1)
         d = 0 if d is _MISSING else d
