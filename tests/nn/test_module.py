@@ -886,3 +886,64 @@ def test_full_backward_hook_zero_grads_have_the_input_shapes():
         m(a, T.ones(4, 5)).sum().backward()
         return log, a.grad
     same(fn)
+
+
+# ---- deprecated (non-full) backward hooks --------------------------------------------------
+
+def test_non_full_backward_hook_sees_the_last_node():
+    def fn(T):
+        m = T.nn.ReLU()
+        log = []
+
+        def hook(mod, grad_input, grad_output):
+            log.append((grad_input, grad_output))
+            return (grad_input[0] * 3,)
+
+        m.register_backward_hook(hook)
+        x = T.tensor([1.0, -1.0, 2.0], requires_grad=True)
+        m(x * 2).sum().backward()
+        return log, x.grad
+    same(fn)
+
+    def linear(T):
+        # the warning about several autograd nodes, and the count of the last node's inputs
+        # (their shapes follow each engine's broadcasting bookkeeping, so they are not compared)
+        m = _fill(T, T.nn.Linear(2, 2))
+        log = []
+        m.register_backward_hook(lambda mod, gi, go: log.append((len(gi), go)))
+        x = T.tensor([[1.0, -1.0]], requires_grad=True)
+        m(x).sum().backward()
+        return log, x.grad
+    same(linear)
+
+
+def test_non_full_and_full_backward_hooks_exclude_each_other():
+    def local(T):
+        m = T.nn.Linear(2, 2)
+        m.register_backward_hook(lambda *a: None)
+        m.register_full_backward_hook(lambda *a: None)
+    same(local)
+
+    def local_reverse(T):
+        m = T.nn.Linear(2, 2)
+        m.register_full_backward_hook(lambda *a: None)
+        m.register_backward_hook(lambda *a: None)
+    same(local_reverse)
+
+    def global_hooks(T):
+        import importlib
+        mm = importlib.import_module(T.__name__ + ".nn.modules.module")
+        log = []
+        h = mm.register_module_backward_hook(lambda mod, gi, go: log.append(type(mod).__name__))
+        try:
+            m = T.nn.Tanh()
+            m(T.ones(2, requires_grad=True)).sum().backward()
+            try:
+                mm.register_module_full_backward_hook(lambda *a: None)
+            except RuntimeError as e:
+                log.append(str(e))
+        finally:
+            h.remove()
+            mm._global_is_full_backward_hook = None  # leave no global state to later tests
+        return log
+    same(global_hooks)

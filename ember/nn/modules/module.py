@@ -200,6 +200,7 @@ _global_forward_hooks_with_kwargs = {}
 _global_forward_hooks_always_called = {}
 _global_backward_pre_hooks = _HookDict()
 _global_backward_hooks = _HookDict()
+_global_is_full_backward_hook = None  # None until a backward hook is registered
 
 
 def register_module_forward_pre_hook(hook):
@@ -230,6 +231,23 @@ def register_module_full_backward_pre_hook(hook):
 def register_module_full_backward_hook(hook):
     """``hook(module, grad_input, grad_output)`` for every module, as
     register_full_backward_hook."""
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is False:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    _global_is_full_backward_hook = True
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_backward_hook(hook):
+    """The deprecated non-full backward hook for every module (see register_backward_hook)."""
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is True:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    _global_is_full_backward_hook = False
     handle = RemovableHandle(_global_backward_hooks)
     _global_backward_hooks[handle.id] = hook
     return handle
@@ -277,6 +295,7 @@ class Module:
         setattr_(self, "_forward_pre_hooks", _HookDict())
         setattr_(self, "_forward_pre_hooks_with_kwargs", {})
         setattr_(self, "_backward_hooks", _HookDict())
+        setattr_(self, "_is_full_backward_hook", None)
         setattr_(self, "_backward_pre_hooks", _HookDict())
         setattr_(self, "_state_dict_pre_hooks", _HookDict())
         setattr_(self, "_state_dict_hooks", _HookDict())
@@ -874,9 +893,24 @@ class Module:
             self._move_to_front(self._backward_pre_hooks, handle.id)
         return handle
 
+    def register_backward_hook(self, hook):
+        """Deprecated: ``hook(module, grad_input, grad_output)`` on the node that made the
+        output, so grad_input are that last op's input gradients (use the full hook)."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self._is_full_backward_hook = False
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
     def register_full_backward_hook(self, hook, prepend=False):
         """``hook(module, grad_input, grad_output)`` runs when the gradients of the module's
         inputs are known and may return replacement grad_input."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self._is_full_backward_hook = True
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
         if prepend:
@@ -911,7 +945,13 @@ class Module:
                     if new is not None:
                         args = new if isinstance(new, tuple) else (new,)
             bw_hook = None
-            full_hooks = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
+            full_hooks, non_full_hooks = [], []
+            for is_full, hooks in ((_global_is_full_backward_hook, _global_backward_hooks),
+                                   (self._is_full_backward_hook, self._backward_hooks)):
+                if is_full is True:
+                    full_hooks += hooks.values()
+                elif is_full is False:
+                    non_full_hooks += hooks.values()
             pre_hooks = [*_global_backward_pre_hooks.values(),
                          *self._backward_pre_hooks.values()]
             if full_hooks or pre_hooks:
@@ -935,6 +975,8 @@ class Module:
                                   f"Tensor or a tuple of Tensors but received {type(result)}",
                                   stacklevel=2)
                 result = bw_hook.setup_output_hook(result)
+            if non_full_hooks:
+                self._register_non_full_backward_hooks(args, result, non_full_hooks)
             return result
         except Exception:
             # hooks registered with always_call=True still run when forward fails
@@ -966,6 +1008,65 @@ class Module:
             raise
 
     __call__ = _call_impl
+
+    def _register_non_full_backward_hooks(self, args, result, hooks):
+        var = result
+        while not isinstance(var, Tensor):
+            if isinstance(var, dict):
+                var = next(v for v in var.values() if isinstance(v, Tensor))
+            else:
+                var = var[0]
+        grad_fn = var.grad_fn
+        if grad_fn is None:
+            return
+        for hook in hooks:
+            grad_fn.register_hook(lambda gi, go, hook=hook: hook(self, gi, go))
+        self._maybe_warn_non_full_backward_hook(args, result, grad_fn)
+
+    def _maybe_warn_non_full_backward_hook(self, inputs, result, grad_fn):
+        if not isinstance(result, Tensor):
+            if not (isinstance(result, tuple) and all(isinstance(r, Tensor) for r in result)):
+                warnings.warn(
+                    "Using non-full backward hooks on a Module that does not return a single "
+                    "Tensor or a tuple of Tensors is deprecated and will be removed in future "
+                    "versions. This hook will be missing some of the grad_output. Please use "
+                    "register_full_backward_hook to get the documented behavior.",
+                    FutureWarning, stacklevel=3)
+                return
+        else:
+            result = (result,)
+        if not isinstance(inputs, Tensor):
+            if not (isinstance(inputs, tuple) and all(isinstance(i, Tensor) for i in inputs)):
+                warnings.warn(
+                    "Using non-full backward hooks on a Module that does not take as input a "
+                    "single Tensor or a tuple of Tensors is deprecated and will be removed in "
+                    "future versions. This hook will be missing some of the grad_input. Please "
+                    "use register_full_backward_hook to get the documented behavior.",
+                    FutureWarning, stacklevel=3)
+                return
+        else:
+            inputs = (inputs,)
+        out_grad_fn = {r.grad_fn for r in result if r.grad_fn is not None}
+        if len(out_grad_fn) == 0 or (len(out_grad_fn) == 1 and grad_fn not in out_grad_fn):
+            warnings.warn(
+                "Using a non-full backward hook when outputs are nested in python data "
+                "structure is deprecated and will be removed in future versions. This hook will "
+                "be missing some grad_output.", FutureWarning, stacklevel=3)
+        elif len(out_grad_fn) > 1:
+            warnings.warn(
+                "Using a non-full backward hook when outputs are generated by different "
+                "autograd Nodes is deprecated and will be removed in future versions. This hook "
+                "will be missing some grad_output. Please use register_full_backward_hook to "
+                "get the documented behavior.", FutureWarning, stacklevel=3)
+        else:
+            inputs_grad_fn = {i.grad_fn for i in inputs if i.grad_fn is not None}
+            next_functions = {n[0] for n in grad_fn.next_functions}
+            if inputs_grad_fn != next_functions:
+                warnings.warn(
+                    "Using a non-full backward hook when the forward contains multiple autograd "
+                    "Nodes is deprecated and will be removed in future versions. This hook will "
+                    "be missing some grad_input. Please use register_full_backward_hook to get "
+                    "the documented behavior.", FutureWarning, stacklevel=3)
 
     # ---- repr --------------------------------------------------------------------------------
     def _get_name(self):
