@@ -1041,6 +1041,8 @@ def _wrap(fn, key):
             return fn(*args, **kwargs)
         if key in _RANDOM:
             _check_random(key, args, kwargs)
+            if key in _RANDOM_CREATION and _STACK[-1][2] == "different":
+                return _random_creation(fn, key, args, kwargs)
         if not _batched_in(args, kwargs):
             with _physical():
                 return fn(*args, **kwargs)
@@ -1070,8 +1072,30 @@ def _check_random(key, args, kwargs):
             "the 'same' or 'different' randomness flags on vmap or perform the randomness "
             "operation out of vmap")
     batched = _batched_in(args, kwargs)
-    if mode == "same" and batched or mode == "different" and not batched:
+    if mode == "same" and batched or mode == "different" and not batched and (
+            key not in _RANDOM_CREATION):
         raise RuntimeError(f"vmap: no batching rule for {key} with randomness='{mode}' yet")
+
+
+_RANDOM_CREATION = ("rand", "randn", "randint")
+
+
+def _random_creation(fn, key, args, kwargs):
+    """``rand`` / ``randn`` / ``randint`` under randomness='different': one draw for the
+    whole batch, of shape batch + size, so every sample gets its own values."""
+    levels = tuple(lv for lv, _, _ in _STACK)
+    batch = tuple(_SIZES[lv] for lv in levels)
+    kwargs = dict(kwargs)
+    if key == "randint":
+        if "size" in kwargs:
+            kwargs["size"] = (*batch, *kwargs["size"])
+        else:
+            args = (*args[:-1], (*batch, *args[-1]))
+    else:
+        size = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+        size = kwargs.pop("size", size)
+        args = (*batch, *size)
+    return _call(fn, args, kwargs, levels)
 
 
 def _meta_shape(self):

@@ -356,6 +356,10 @@ def test_randomness_same_and_different():
     diff = ember.func.vmap(lambda a: ember.nn.functional.dropout(a + 10, 0.5),
                            randomness="different")(ember.ones(64, 50))
     assert not ember.equal(diff[0] == 0, diff[1] == 0)
+    for draw in (lambda a: a * 0 + ember.randn(5), lambda a: a * 0 + ember.rand((5,)),
+                 lambda a: a * 0 + ember.randint(0, 1000, (5,))):
+        rows = ember.func.vmap(draw, randomness="different")(ember.ones(3, 5))
+        assert rows.shape == (3, 5) and not ember.equal(rows[0], rows[1])
 
 
 # ---- nesting and gradients -----------------------------------------------------------------
