@@ -21,7 +21,10 @@ padded or dim arguments shifted by the number of batch dims) and calls the origi
 on the physical tensors, then marks its outputs batched. Rules run with the wrappers bypassed,
 so an op's own implementation, and the autograd engine (``autograd.grad`` / ``backward`` are
 swapped to run bypassed), only ever see physical tensors: the recorded graph is the physical
-one and its gradients are the physical (per-sample) gradients.
+one and its gradients are the physical (per-sample) gradients. The ops are also swapped in
+the modules that define them, because ember's own transforms import them from there
+(``from .ops.join import stack`` in ``jacrev``); ``graph_jvp`` is swapped so the forward-mode
+transforms (``jvp``, ``jacfwd``, ``hessian``) push batched tangents.
 
 NOTE [per-sample gradients]: ``grad(f)(w, x)`` inside ``vmap(..., in_dims=(None, 0))`` must
 give one gradient of ``w`` per sample, but a physical graph built from one unbatched ``w``
@@ -29,16 +32,24 @@ would sum them. So while a vmap runs, the transforms' leaf maker (``ember.func._
 swapped too: an input that is not batched at every active level becomes a leaf expanded over
 the missing levels (a stride-0 view, no copy), and its gradient is the per-sample one.
 
-Families with rules: elementwise unary/binary/ternary ops, comparisons, activations and dtype
-conversions (broadcast by right-aligned logical dims); reductions and dim ops (sum, mean,
-prod, amax/amin, max/min, argmax/argmin, std/var, all/any, logsumexp, cumsum/cumprod, softmax,
-log_softmax, sort/topk, norm...); matmul/mm/bmm/mv/dot/outer/inner and ``F.linear``; shape
-ops (view/reshape/permute/transpose/unsqueeze/squeeze/expand/flatten/unflatten/t/movedim/
-narrow/select/split/chunk/unbind/flip/roll/repeat and the ``_as`` forms); getitem with basic
-indexing and unbatched index tensors; cat/stack; gather/index_select; where/clamp/masked_fill;
-clone/contiguous/detach; ``F.cross_entropy``/``nll_loss`` and the elementwise losses with any
-reduction (per-sample values); ``F.layer_norm``/``F.embedding``; in-place elementwise ops on a
-batched tensor.
+Families with rules: elementwise unary/binary/ternary ops, comparisons, activations, dtype
+conversions and ``*_like`` creation (broadcast by right-aligned logical dims); reductions and
+dim ops (sum, mean, prod, amax/amin, max/min, median, argmax/argmin, std/var(_mean), all/any,
+logsumexp, cumsum/cumprod/cummax, softmax, log_softmax, sort/argsort/topk/kthvalue, norm,
+glu...); matmul/mm/bmm/mv/dot/outer/inner, einsum and ``F.linear`` (also with batched
+weights); shape ops (view/reshape/permute/transpose/unsqueeze/squeeze/expand/flatten/
+unflatten/t/T/mT/movedim/narrow/select/split/chunk/unbind/flip/roll/repeat/tile and the
+``_as`` forms); getitem/setitem with basic indexing and unbatched index tensors; cat/stack;
+gather/index_select; where/clamp/masked_fill; clone/contiguous/detach; ``F.cross_entropy``/
+``nll_loss`` and the elementwise losses with any reduction (per-sample values); conv, pools and
+group_norm (the batch folds into N); ``F.layer_norm``/``embedding``/``pad`` (constant)/
+``scaled_dot_product_attention``/``cosine_similarity``; batched linalg (inv, det, solve,
+cholesky, svd, qr, eigh...); in-place elementwise ops on a batched tensor; random ops by
+``randomness`` ('error' refuses them, 'same' draws once, 'different' draws per sample).
+
+Known gaps: errors raised by an op on physical tensors may count dims as PyTorch's own batching
+rules do, not always as the sample sees them; ``.numpy()``/``.tolist()`` of a batched value
+show the whole batch.
 """
 
 from __future__ import annotations
