@@ -850,6 +850,55 @@ def _fold_rule(spatial):
     return rule
 
 
+def _conv_rule(spatial):
+    """``conv{1,2,3}d``: with unbatched weights the batch folds into N; with batched weights
+    (per-sample gradients of a CNN) the batch folds into the channels and the groups, so one
+    grouped convolution computes every sample with its own weights."""
+    fold = _fold_rule(spatial)
+
+    def rule(fn, args, kwargs):
+        names = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+        bound = dict(zip(names, args))
+        bound.update(kwargs)
+        x, w, b = bound["input"], bound["weight"], bound.get("bias")
+        if not _levels(w) and (b is None or not _levels(b)):
+            return fold(fn, args, kwargs)
+        levels = _union([t for t in (x, w, b) if t is not None])
+        k = len(levels)
+        single = _logical_ndim(x) == spatial + 1  # an unbatched (C, *spatial) sample
+        px = _align(x, levels, expand=True)
+        pw = _align(w, levels, expand=True)
+        with _physical():
+            if single:
+                px = px.unsqueeze(k)
+            lead = px._data.shape[:k]
+            bs = 1
+            for size in lead:
+                bs *= size
+            n, c, sp = px._data.shape[k], px._data.shape[k + 1], px._data.shape[k + 2:]
+            px = px.reshape(bs, n, c, *sp).transpose(0, 1).reshape(n, bs * c, *sp)
+            o = pw._data.shape[k]
+            pw = pw.reshape(bs * o, *pw._data.shape[k + 1:])
+            pb = None if b is None else _align(b, levels, expand=True).reshape(bs * o)
+            opts = {key: bound[key] for key in ("stride", "padding", "dilation") if key in bound}
+            out = fn(px, pw, pb, groups=bound.get("groups", 1) * bs, **opts)
+            sp_out = out._data.shape[2:]
+            out = out.reshape(n, bs, o, *sp_out).transpose(0, 1)
+            out = out.reshape(*lead, o, *sp_out) if single else out.reshape(*lead, n, o, *sp_out)
+        return _mark(out, levels)
+
+    return rule
+
+
+def _batch_norm_rule(fn, args, kwargs):
+    """``batch_norm`` with running statistics (``training=False``) normalises each sample on
+    its own: the batch folds into N. Batch statistics would mix the samples: no rule."""
+    training = args[5] if len(args) > 5 else kwargs.get("training", False)
+    if training:
+        raise RuntimeError("vmap: no batching rule for batch_norm with training=True yet")
+    return _fold_rule(None)(fn, args, kwargs)
+
+
 def _transparent(fn, args, kwargs, pad=True):
     """Ops that already treat leading dims as batch dims (linalg on matrices, attention):
     every tensor gets the union of batch dims, expanded, and (with ``pad``, for ops whose
@@ -974,7 +1023,7 @@ for _n in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "soft_margin_l
            "binary_cross_entropy", "binary_cross_entropy_with_logits"):
     _RULES[_n] = _pointwise_loss(2)
 _RULES["layer_norm"] = _layer_norm_rule
-for _n, _sp in (("conv1d", 1), ("conv2d", 2), ("conv3d", 3), ("conv_transpose1d", 1),
+for _n, _sp in (("conv_transpose1d", 1),
                 ("conv_transpose2d", 2), ("conv_transpose3d", 3), ("max_pool1d", 1),
                 ("max_pool2d", 2), ("max_pool3d", 3), ("avg_pool1d", 1), ("avg_pool2d", 2),
                 ("adaptive_avg_pool1d", 1), ("adaptive_avg_pool2d", 2),
@@ -983,7 +1032,11 @@ for _n, _sp in (("conv1d", 1), ("conv2d", 2), ("conv3d", 3), ("conv_transpose1d"
                 ("max_pool2d_with_indices", 2), ("adaptive_max_pool1d_with_indices", 1),
                 ("adaptive_max_pool2d_with_indices", 2)):
     _RULES[_n] = _fold_rule(_sp)
+for _n, _sp in (("conv1d", 1), ("conv2d", 2), ("conv3d", 3)):
+    _RULES[_n] = _conv_rule(_sp)
 _RULES["group_norm"] = _fold_rule(None)
+_RULES["instance_norm"] = _fold_rule(None)
+_RULES["batch_norm"] = _batch_norm_rule
 _RULES["pad"] = _pad_rule
 _RULES["one_hot"] = _unary
 _RULES["linalg.solve"] = functools.partial(_transparent, pad=False)  # B: vector or matrix

@@ -404,6 +404,39 @@ def test_per_sample_gradients_match_a_loop():
             np.testing.assert_allclose(g[i].numpy(), r.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_per_sample_gradients_of_a_cnn_match_torch():
+    def fn(T):
+        F = T.nn.functional
+
+        def loss(w1, b1, w2, b2, x, y):
+            h = F.conv2d(x[None], w1, b1, padding=1).relu()
+            h = F.max_pool2d(h, 2).flatten(1)
+            return F.cross_entropy(F.linear(h, w2, b2), y[None])
+
+        params = [T_(T, p) for p in (data(3, 2, 3, 3), data(3), data(4, 12), data(4))]
+        dloss = T.func.grad(loss, argnums=(0, 1, 2, 3))
+        return vm(T)(dloss, in_dims=(None,) * 4 + (0, 0))(
+            *params, T_(T, data(5, 2, 4, 4)), T.tensor([0, 1, 2, 3, 1]))
+    same(fn, rtol=1e-4, atol=1e-5)
+
+
+def test_conv_with_batched_weights_and_eval_batch_norm():
+    same(lambda T: vm(T)(lambda x, w, b: T.nn.functional.conv1d(x, w, b, stride=2, groups=2))(
+        T_(T, data(3, 2, 4, 7)), T_(T, data(3, 6, 2, 3)), T_(T, data(3, 6))), rtol=1e-4,
+        atol=1e-5)
+    same(lambda T: vm(T)(lambda w: T.nn.functional.conv2d(T_(T, data(2, 5, 5)), w))(
+        T_(T, data(3, 4, 2, 2, 2))), rtol=1e-4, atol=1e-5)
+
+    def bn(T):
+        mean, var = T.tensor(data(2)), T.tensor(np.abs(data(2)) + 0.5)
+        return vm(T)(lambda x: T.nn.functional.batch_norm(x, mean, var, training=False))(
+            T_(T, data(3, 4, 2, 5)))
+    same(bn, rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match="no batching rule for batch_norm"):
+        ember.func.vmap(lambda x: ember.nn.functional.batch_norm(
+            x, None, None, training=True))(ember.tensor(data(3, 4, 2, 5)))
+
+
 def test_grad_of_batched_input_and_grad_of_vmap():
     same(lambda T: vm(T)(T.func.grad(lambda a: (a.sin() * a).sum()))(T_(T, M)))
 
