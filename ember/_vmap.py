@@ -376,7 +376,10 @@ def _gather_rule(fn, args, kwargs):
 def _index_select_rule(fn, args, kwargs):
     self, d, index = args[0], args[1], args[2]
     if _levels(index):
-        raise RuntimeError("vmap: no batching rule for index_select with a batched index yet")
+        # each sample its own index: move dim d to the front, index, move it back (rules)
+        n = _logical_ndim(self)
+        d = _norm_dim(d, n, 0)
+        return self.movedim(d, 0)[index].movedim(0, d)
     levels = _levels(self)
     return _call(fn, (self, _norm_dim(d, _logical_ndim(self), len(levels)), index, *args[3:]),
                  kwargs, levels)
@@ -517,7 +520,7 @@ def _getitem_rule(fn, args, kwargs):
     Tensor = _tensor_type()
     items = idx if isinstance(idx, tuple) else (idx,)
     if any(isinstance(i, Tensor) and _levels(i) for i in items):
-        raise RuntimeError("vmap: no batching rule for __getitem__ with a batched index yet")
+        return _batched_index(fn, self, items)
     advanced = [j for j, i in enumerate(items) if isinstance(i, (Tensor, list))]
     if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
         # NOTE: separated advanced indices put their dims first, before the batch dims
@@ -525,6 +528,28 @@ def _getitem_rule(fn, args, kwargs):
                            "indices yet")
     levels = _levels(self)
     return _call(fn, (self, (*(slice(None),) * len(levels), *items)), {}, levels)
+
+
+def _batched_index(fn, self, items):
+    """``x[idx]`` with a batched integer index (the only index, or followed by full slices):
+    every sample takes its own rows, by indexing the batch dims with aranges next to it."""
+    idx = items[0]
+    if len(items) > 1 and not all(i == slice(None) or i is Ellipsis for i in items[1:]) or (
+            idx._data.dtype.kind not in "iu"):
+        raise RuntimeError("vmap: no batching rule for __getitem__ with a batched index yet "
+                           "(only x[index] with an integer index)")
+    from .creation import arange
+
+    levels = _union([self, idx])
+    k = len(levels)
+    px = _align(self, levels, expand=True)
+    pi = _align(idx, levels, expand=True)
+    ni = _logical_ndim(idx)
+    with _physical():
+        ranges = [arange(_SIZES[lv]).reshape(*[_SIZES[lv] if j == i else 1 for j in range(k)],
+                                             *[1] * ni) for i, lv in enumerate(levels)]
+        out = fn(px, (*ranges, pi))
+    return _mark(out, levels)
 
 
 def _setitem_rule(fn, args, kwargs):

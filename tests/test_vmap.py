@@ -165,6 +165,16 @@ def test_cat_stack_gather_index_select():
     same(lambda T: vm(T)(lambda a: a.index_select(1, T.tensor([4, 0])))(T_(T, M)))
 
 
+def test_batched_index_tensors():
+    idx = np.array([[0, 2], [1, 1], [2, 0], [0, 0]])
+    same(lambda T: vm(T)(lambda a, i: a[i])(T_(T, M), T.tensor(idx)))
+    same(lambda T: vm(T)(lambda a, i: a[i, :])(T_(T, M), T.tensor(idx[:, 0])))
+    same(lambda T: vm(T)(lambda i: T_(T, S)[i])(T.tensor(idx)))
+    same(lambda T: vm(T)(lambda a, i: a.index_select(1, i))(T_(T, M), T.tensor(idx)))
+    same(lambda T: vm(T)(vm(T)(lambda a, i: a[i]), in_dims=(None, 0))(
+        T_(T, M), T.tensor(idx[None].repeat(2, 0))))
+
+
 def test_setitem():
     def fn(T):
         def f(a, v):
