@@ -827,20 +827,63 @@ def _pointwise_loss(nargs):
     return rule
 
 
+def _affine_after(out, weight, bias, channel_dims):
+    """``out * weight + bias`` at the logical level (the rules batch it), the per-channel
+    parameters shaped to broadcast over ``channel_dims`` trailing dims after the channels."""
+    if weight is not None:
+        out = out * (weight.reshape(*weight.shape, *[1] * channel_dims)
+                     if channel_dims else weight)
+    if bias is not None:
+        out = out + (bias.reshape(*bias.shape, *[1] * channel_dims) if channel_dims else bias)
+    return out
+
+
 def _layer_norm_rule(fn, args, kwargs):
+    """``layer_norm`` normalises the last dims, which the batch dims in front leave alone;
+    batched affine parameters (per-sample gradients) are applied after, elementwise."""
     names = ("input", "normalized_shape", "weight", "bias", "eps")
     bound = dict(zip(names, args))
     bound.update(kwargs)
-    if any(_levels(bound[n]) for n in ("weight", "bias") if bound.get(n) is not None):
-        raise RuntimeError("vmap: no batching rule for layer_norm with a batched weight yet")
+    weight, bias = bound.get("weight"), bound.get("bias")
+    x = bound["input"]
+    if any(_levels(t) for t in (weight, bias) if t is not None):
+        out = _call(fn, (x, bound["normalized_shape"], None, None, bound.get("eps", 1e-5)), {},
+                    _levels(x))
+        return _affine_after(out, weight, bias, 0)
     ordered = [bound[n] for n in names if n in bound]
-    return _call(fn, ordered, {}, _levels(bound["input"]))
+    return _call(fn, ordered, {}, _levels(x))
+
+
+def _channel_norm_rule(names, stats_rule):
+    """``group_norm`` / ``instance_norm`` / eval ``batch_norm``: the batch folds into N; batched
+    per-channel affine parameters are applied after the normalisation."""
+
+    def rule(fn, args, kwargs):
+        bound = dict(zip(names, args))
+        bound.update(kwargs)
+        weight, bias = bound.get("weight"), bound.get("bias")
+        if not any(_levels(t) for t in (weight, bias) if t is not None):
+            return stats_rule(fn, args, kwargs)
+        bound["weight"] = bound["bias"] = None
+        x = bound["input"]
+        out = stats_rule(fn, [bound[n] for n in names if n in bound], {})
+        n = _logical_ndim(x)
+        return _affine_after(out, weight, bias, n - 2 if n >= 2 else 0)
+
+    return rule
 
 
 def _embedding_rule(fn, args, kwargs):
+    """``embedding``: with an unbatched table the indices' batch dims just lead; a batched
+    table (per-sample gradients) is indexed per sample."""
     idx, weight = args[0], args[1]
     if _levels(weight):
-        raise RuntimeError("vmap: no batching rule for embedding with a batched weight yet")
+        rest = dict(zip(("padding_idx", "max_norm"), args[2:4]))
+        rest.update(kwargs)
+        if rest.get("padding_idx") is not None or rest.get("max_norm") is not None:
+            raise RuntimeError("vmap: no batching rule for embedding with a batched weight and "
+                               "padding_idx or max_norm yet")
+        return _batched_index(_orig("__getitem__"), weight, (idx,))
     return _call(fn, args, kwargs, _levels(idx))
 
 
@@ -1059,9 +1102,14 @@ for _n, _sp in (("conv_transpose1d", 1),
     _RULES[_n] = _fold_rule(_sp)
 for _n, _sp in (("conv1d", 1), ("conv2d", 2), ("conv3d", 3)):
     _RULES[_n] = _conv_rule(_sp)
-_RULES["group_norm"] = _fold_rule(None)
-_RULES["instance_norm"] = _fold_rule(None)
-_RULES["batch_norm"] = _batch_norm_rule
+_RULES["group_norm"] = _channel_norm_rule(("input", "num_groups", "weight", "bias", "eps"),
+                                          _fold_rule(None))
+_RULES["instance_norm"] = _channel_norm_rule(
+    ("input", "running_mean", "running_var", "weight", "bias", "use_input_stats", "momentum",
+     "eps"), _fold_rule(None))
+_RULES["batch_norm"] = _channel_norm_rule(
+    ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
+    _batch_norm_rule)
 _RULES["pad"] = _pad_rule
 _RULES["one_hot"] = _unary
 _RULES["linalg.solve"] = functools.partial(_transparent, pad=False)  # B: vector or matrix

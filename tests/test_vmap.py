@@ -447,6 +447,23 @@ def test_conv_with_batched_weights_and_eval_batch_norm():
             x, None, None, training=True))(ember.tensor(data(3, 4, 2, 5)))
 
 
+def test_per_sample_gradients_of_embedding_and_norms_match_torch():
+    def fn(T):
+        F = T.nn.functional
+
+        def loss(emb, ln_w, ln_b, gn_w, gn_b, idx, y):
+            h = F.layer_norm(F.embedding(idx, emb), (4,), ln_w, ln_b)  # (3, 4)
+            h = F.group_norm(h.T[None], 2, gn_w, gn_b)  # (1, 4, 3)
+            return ((h.sum(-1) - y) ** 2).mean()
+
+        params = [T_(T, p) for p in (data(6, 4), data(4), data(4) / 2, data(4) + 1,
+                                     data(4) - 1)]
+        dloss = T.func.grad(loss, argnums=(0, 1, 2, 3, 4))
+        return vm(T)(dloss, in_dims=(None,) * 5 + (0, 0))(
+            *params, T.tensor([[0, 1, 5], [2, 2, 3], [4, 0, 0]]), T_(T, data(3, 4)))
+    same(fn, rtol=1e-4, atol=1e-5)
+
+
 def test_grad_of_batched_input_and_grad_of_vmap():
     same(lambda T: vm(T)(T.func.grad(lambda a: (a.sin() * a).sum()))(T_(T, M)))
 
