@@ -1295,6 +1295,44 @@ def _data_item(self):
     return _saved_meta["Tensor.item"](self)
 
 
+def _guard(name, message):
+    """Tensor method ``name`` refusing a batched tensor with PyTorch's ``message``."""
+
+    def guarded(self, *args, **kwargs):
+        if _STACK and not _BYPASS[0] and _levels(self):
+            raise RuntimeError(message)
+        return _saved_meta["Tensor." + name](self, *args, **kwargs)
+
+    return guarded
+
+
+_ITEM_ERROR = (
+    "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over "
+    "calling .item() on a Tensor, please try to rewrite what you're doing with other "
+    "operations. If error is occurring somewhere inside PyTorch internals, please file "
+    "a bug report.")
+_NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
+_GUARDED = {"__float__": _ITEM_ERROR, "__int__": _ITEM_ERROR, "__index__": _ITEM_ERROR,
+            "__complex__": _ITEM_ERROR, "tolist": _NO_STORAGE, "numpy": _NO_STORAGE}
+
+
+def _meta_iter(self):
+    if not (_STACK and not _BYPASS[0] and _levels(self)):
+        return _saved_meta["Tensor.__iter__"](self)
+    if _logical_ndim(self) == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return iter(self.unbind(0))
+
+
+def _data_prop(orig):
+    def get(self):
+        if _STACK and not _BYPASS[0] and _levels(self):
+            raise RuntimeError("accessing `data` under vmap transform is not allowed")
+        return orig.__get__(self)
+
+    return property(get, orig.fset)
+
+
 _saved_meta: dict = {}
 
 
@@ -1484,6 +1522,12 @@ def _install():
     _swap(Tensor, "__len__", _meta_len)
     _swap(Tensor, "__bool__", _data_dependent)
     _swap(Tensor, "item", _data_item)
+    for name, message in _GUARDED.items():
+        _saved_meta["Tensor." + name] = getattr(Tensor, name)
+        _swap(Tensor, name, _guard(name, message))
+    _saved_meta["Tensor.__iter__"] = Tensor.__iter__
+    _swap(Tensor, "__iter__", _meta_iter)
+    _swap(Tensor, "data", _data_prop(Tensor.__dict__["data"]))
     _swap(Tensor, "T", _meta_prop(_T_rule, Tensor.__dict__["T"]))
     _swap(Tensor, "mT", _meta_prop(_mT_rule, Tensor.__dict__["mT"]))
     _saved_leaf[:] = [ember.func._leaf_for]

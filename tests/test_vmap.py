@@ -347,6 +347,12 @@ def test_unbatched_output_is_expanded_and_out_dims_none():
     lambda T: vm(T)(lambda a: a, randomness="sometimes"),
     lambda T: vm(T)(lambda a: a.item())(T.tensor(X)),
     lambda T: vm(T)(lambda a: bool(a.sum() > 0))(T.tensor(X)),
+    lambda T: vm(T)(lambda a: float(a.sum()))(T.tensor(X)),
+    lambda T: vm(T)(lambda a: int(a.sum()))(T.tensor(X)),
+    lambda T: vm(T)(lambda a: a.tolist())(T.tensor(X)),
+    lambda T: vm(T)(lambda a: a.data * 2)(T.tensor(X)),
+    lambda T: vm(T)(lambda a: [r for r in a.sum(0)])(T.tensor(X)),
+    lambda T: vm(T)(lambda a: T.stack([r * 2 for r in a]))(T.tensor(M)),
     lambda T: vm(T)(lambda a: a + T.randn(3))(T.tensor(X)),
     lambda T: vm(T)(lambda a: T.nn.functional.dropout(a))(T.tensor(X)),
 ])
