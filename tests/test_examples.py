@@ -23,6 +23,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_TORCH = importlib.util.find_spec("torch") is not None
+# NOTE: full-mode runs take up to half a minute each; CI runs them on ember only (PyTorch's
+# run of the same script in fast mode shows the script is plain PyTorch code).
+FULL_BACKENDS = ["ember"]
 BACKENDS = ["ember", pytest.param("torch", marks=pytest.mark.skipif(
     not HAS_TORCH, reason="PyTorch is not installed"))]
 
@@ -68,7 +71,7 @@ def test_quickstart_fast(backend):
     assert acc > 0.2  # ten classes: chance is 0.1, three short epochs do better
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FULL_BACKENDS)
 def test_quickstart_full_reaches_90_percent(backend):
     pytest.importorskip("sklearn")
     _, (acc,) = run_example("quickstart", *(["--torch"] if backend == "torch" else []))
@@ -95,7 +98,7 @@ def test_char_rnn_fast(backend):
     assert loss < uniform  # thirty steps already beat guessing uniformly
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FULL_BACKENDS)
 def test_char_rnn_full_learns_the_text(backend):
     out, (loss,) = run_example("char_rnn", *(["--torch"] if backend == "torch" else []))
     assert loss < 0.5  # near-memorised: far below ln(35) = 3.56 for uniform guessing
@@ -111,7 +114,7 @@ def test_pinn_fast(backend):
     assert err < 2.0
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FULL_BACKENDS)
 def test_pinn_full_matches_exact_solution(backend):
     _, (err,) = run_example("pinn", *(["--torch"] if backend == "torch" else []))
     assert err < 0.01
@@ -127,7 +130,7 @@ def test_maml_fast(backend):
     assert before > 0 and after > 0
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FULL_BACKENDS)
 def test_maml_full_adapts_to_unseen_tasks(backend):
     _, (before, after) = run_example("maml", *(["--torch"] if backend == "torch" else []))
     assert after < 0.5 * before  # a few steps from the meta-learned start fit a new sine
