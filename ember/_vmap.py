@@ -373,6 +373,67 @@ def _gather_rule(fn, args, kwargs):
                       _align(index, levels, expand=True), *args[3:]), kwargs, levels)
 
 
+def _scatter_rule(fn, args, kwargs):
+    """``scatter`` / ``scatter_add`` / ``scatter_reduce(self, dim, index, src)``: every tensor
+    gets the union of batch dims, expanded; index positions in the batch dims map one to one."""
+    self, d = args[0], args[1]
+    levels = _union(_tensors(args, kwargs))
+    new = _norm_dim(d, _logical_ndim(self), len(levels))
+
+    def fix(a):
+        return _align(a, levels, expand=True)
+
+    rest = [fix(a) for a in args[2:]]
+    return _call(fn, (fix(self), new, *rest), {kw: fix(v) for kw, v in kwargs.items()}, levels)
+
+
+def _index_dim_rule(fn, args, kwargs):
+    """``index_add`` / ``index_copy`` / ``index_fill(self, dim, index, source)`` with an
+    unbatched index: the dim shifts and the source gets the batch dims of the result."""
+    self, d, index = args[0], args[1], args[2]
+    if _levels(index):
+        raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a batched index yet")
+    levels = _union(_tensors(args, kwargs))
+    k = len(levels)
+    new = _norm_dim(d, _logical_ndim(self), k)
+    rest = [_align(a, levels, expand=True) for a in args[3:]]
+    kw = {key: _align(v, levels, expand=True) for key, v in kwargs.items()}
+    return _call(fn, (_align(self, levels, expand=True), new, index, *rest), kw, levels)
+
+
+def _addmm_rule(fn, args, kwargs):
+    """``addmm`` / ``addmv`` / ``baddbmm`` / ``addr``: ``beta * input + alpha * product``,
+    composed from the batched matmul/outer and elementwise rules."""
+    inp, a, b = args[0], args[1], args[2]
+    beta = kwargs.get("beta", 1)
+    alpha = kwargs.get("alpha", 1)
+    prod = a.outer(b) if fn.__name__ == "addr" else a.matmul(b)
+    out = prod * alpha if alpha != 1 else prod
+    if beta == 0:
+        return out + inp * 0
+    return (inp * beta if beta != 1 else inp) + out
+
+
+def _diagonal_rule(fn, args, kwargs):
+    """``diagonal(offset=0, dim1=0, dim2=1)``: both dims shift."""
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    names = ("offset", "dim1", "dim2")
+    bound = dict(zip(names, args[1:]))
+    bound.update(kwargs)
+    return _call(_orig("diagonal"), (self, bound.get("offset", 0),
+                                      _norm_dim(bound.get("dim1", 0), n, k),
+                                      _norm_dim(bound.get("dim2", 1), n, k)), {}, levels)
+
+
+def _trace_rule(fn, args, kwargs):
+    if _logical_ndim(args[0]) != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim "
+                           f"{_logical_ndim(args[0])}")
+    return args[0].diagonal().sum(-1)
+
+
 def _index_select_rule(fn, args, kwargs):
     self, d, index = args[0], args[1], args[2]
     if _levels(index):
@@ -1055,6 +1116,15 @@ for _n in ("cat", "concat", "concatenate"):
     _RULES[_n] = _cat_rule(False)
 _RULES["stack"] = _cat_rule(True)
 _RULES["gather"] = _gather_rule
+for _n in ("scatter", "scatter_add", "scatter_reduce"):
+    _RULES[_n] = _scatter_rule
+for _n in ("index_add", "index_copy", "index_fill"):
+    _RULES[_n] = _index_dim_rule
+for _n in ("addmm", "addmv", "baddbmm", "addr"):
+    _RULES[_n] = _addmm_rule
+_RULES["diagonal"] = _diagonal_rule
+_RULES["trace"] = _trace_rule
+_RULES["broadcast_tensors"] = _elementwise
 _RULES["index_select"] = _index_select_rule
 for _n in ("view", "reshape"):
     _RULES[_n] = _view_rule
