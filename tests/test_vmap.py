@@ -348,7 +348,10 @@ def test_nested_structures_and_multiple_outputs():
 
 def test_unbatched_output_is_expanded_and_out_dims_none():
     same(lambda T: vm(T)(lambda a: T.ones(2))(T_(T, X)))
-    same(lambda T: vm(T)(lambda a, b: (a * 2, b), out_dims=(0, None))(T_(T, X), 3))
+    same(lambda T: vm(T)(lambda a, b: (a * 2, b), in_dims=(0, None), out_dims=(0, None))(
+        T_(T, X), 3))
+    same(lambda T: vm(T)(lambda a, b: (a * 2, b), in_dims=(0, None), out_dims=(0, None))(
+        T_(T, X), T_(T, W)))
 
 
 @pytest.mark.parametrize("call", [
