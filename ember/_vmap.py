@@ -449,9 +449,9 @@ def _index_select_rule(fn, args, kwargs):
 # ---- rules: shape ops ------------------------------------------------------------------------
 
 def _sizes_arg(args):
+    """The sizes after ``self``, given as varargs or as one tuple/list/Size."""
     rest = args[1:]
-    if len(rest) == 1 and isinstance(rest[0], (tuple, list)) or (
-            len(rest) == 1 and type(rest[0]).__name__ == "Size"):
+    if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
         return tuple(rest[0])
     return tuple(rest)
 
@@ -754,7 +754,7 @@ def _matmul_rule(fn, args, kwargs):
     return _mark(out, levels)
 
 
-def _checked_matmul(ranks, name):
+def _checked_matmul(ranks):
     def rule(fn, args, kwargs):
         a, b = args[0], args[1]
         na, nb = _logical_ndim(a), _logical_ndim(b)
@@ -795,11 +795,6 @@ def _linear_rule(fn, args, kwargs):
 
 # ---- rules: nn.functional ----------------------------------------------------------------
 
-def _fold_batch(ts, levels):
-    """Physical tensors with the batch dims merged into one leading dim."""
-    return [_align(t, levels, expand=True) for t in ts]
-
-
 def _class_loss_rule(fn, args, kwargs):
     """``cross_entropy`` / ``nll_loss``: computed with reduction='none' on the batch folded
     into the sample dim, then reduced per sample as PyTorch reduces ('mean': by the summed
@@ -819,7 +814,7 @@ def _class_loss_rule(fn, args, kwargs):
     levels = _union([x, target])
     k = len(levels)
     n = _logical_ndim(x)
-    px, pt = _fold_batch([x, target], levels)
+    px, pt = (_align(t, levels, expand=True) for t in (x, target))
     batch = px._data.shape[:k]
     prob = target._data.dtype.kind in "fc"
     opts = {key: bound[key] for key in ("weight", "ignore_index", "label_smoothing")
@@ -860,7 +855,7 @@ def _pointwise_loss(nargs):
     inputs, then the reduction over each sample's logical dims."""
 
     def rule(fn, args, kwargs):
-        ts = [a for a in args[:nargs]]
+        ts = list(args[:nargs])
         rest = dict(kwargs)
         pos = list(args[nargs:])
         reduction = rest.pop("reduction", "mean")
@@ -1141,11 +1136,11 @@ _RULES["__getitem__"] = _getitem_rule
 _RULES["__setitem__"] = _setitem_rule
 for _n in ("matmul", "__matmul__", "__rmatmul__"):
     _RULES[_n] = _matmul_rule
-_RULES["mm"] = _checked_matmul((2, 2), "mm")
-_RULES["bmm"] = _checked_matmul((3, 3), "bmm")
-_RULES["mv"] = _checked_matmul((2, 1), "mv")
-_RULES["dot"] = _checked_matmul((1, 1), "dot")
-_RULES["inner"] = _checked_matmul((1, 1), "inner")
+_RULES["mm"] = _checked_matmul((2, 2))
+_RULES["bmm"] = _checked_matmul((3, 3))
+_RULES["mv"] = _checked_matmul((2, 1))
+_RULES["dot"] = _checked_matmul((1, 1))
+_RULES["inner"] = _checked_matmul((1, 1))
 _RULES["outer"] = _outer_rule
 _RULES["ger"] = _outer_rule
 _RULES["linear"] = _linear_rule
