@@ -1429,7 +1429,7 @@ def _leaf_for(x):
 _saved_leaf: list = []
 
 
-def _engine_wrap(fn):
+def _engine_wrap(fn, is_grad):
     """``autograd.grad`` / ``backward``: the engine runs on physical tensors; outputs batched
     without a given gradient are seeded with ones over their whole physical shape (their
     samples are independent, so this is every sample's own gradient), and results take the
@@ -1440,8 +1440,8 @@ def _engine_wrap(fn):
         if not _STACK or _BYPASS[0]:
             return fn(*args, **kwargs)
         Tensor = _tensor_type()
-        names = ("outputs", "inputs", "grad_outputs") if fn.__name__ == "grad" else (
-            "tensors", "grad_tensors")
+        names = ("outputs", "inputs", "grad_outputs") if is_grad else ("tensors",
+                                                                       "grad_tensors")
         bound = dict(zip(names, args))
         bound.update(kwargs)
         first = names[0]
@@ -1469,7 +1469,7 @@ def _engine_wrap(fn):
         bound[names[2] if len(names) > 2 else "grad_tensors"] = tuple(new_gos)
         with _physical():
             result = fn(**bound)
-        if fn.__name__ == "grad":
+        if is_grad:
             ins = bound["inputs"]
             ins = (ins,) if isinstance(ins, Tensor) else tuple(ins)
             return tuple(g if g is None else _mark(g, _levels(x)) for g, x in zip(result, ins))
@@ -1597,8 +1597,8 @@ def _install():
     _swap(Tensor, "mT", _meta_prop(_mT_rule, Tensor.__dict__["mT"]))
     _saved_leaf[:] = [ember.func._leaf_for]
     _swap(ember.func, "_leaf_for", _leaf_for)
-    _swap(ember.autograd, "grad", _engine_wrap(ember.autograd.grad))
-    _swap(ember.autograd, "backward", _engine_wrap(ember.autograd.backward))
+    _swap(ember.autograd, "grad", _engine_wrap(ember.autograd.grad, True))
+    _swap(ember.autograd, "backward", _engine_wrap(ember.autograd.backward, False))
     jvp_module = sys.modules["ember.autograd.graph_jvp"]
     _swap(jvp_module, "graph_jvp", _graph_jvp_wrap(jvp_module.graph_jvp))
 

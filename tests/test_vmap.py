@@ -575,3 +575,22 @@ def test_property_vmap_equals_loop(shape, op, data_):
         return
     got = ember.func.vmap(f, in_dims=in_dim, out_dims=out_dim)(x)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_per_sample_gradients_take_one_backward_pass(monkeypatch):
+    calls = []
+    orig = ember.autograd.grad
+
+    def counting_grad(outputs, inputs, *args, **kwargs):
+        calls.append(tuple(o._data.shape for o in (
+            outputs if isinstance(outputs, (tuple, list)) else (outputs,))))
+        return orig(outputs, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(ember.autograd, "grad", counting_grad)
+    params = [ember.tensor(p) for p in PARAMS]
+    dloss = ember.func.grad(_mlp_loss(ember.nn.functional), argnums=(0, 1, 2, 3))
+    grads = ember.func.vmap(dloss, in_dims=(None,) * 4 + (0, 0))(
+        *params, ember.tensor(XS), ember.tensor(YS))
+    assert [g.shape for g in grads] == [(5, *p.shape) for p in params]
+    # one backward over the whole batch: the output it differentiates holds all 5 losses
+    assert calls == [((5,),)]
