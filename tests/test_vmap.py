@@ -594,3 +594,20 @@ def test_per_sample_gradients_take_one_backward_pass(monkeypatch):
     assert [g.shape for g in grads] == [(5, *p.shape) for p in params]
     # one backward over the whole batch: the output it differentiates holds all 5 losses
     assert calls == [((5,),)]
+
+
+@pytest.mark.parametrize("f", [
+    lambda T, a: T.nn.functional.softmax(a, 0), lambda T, a: T.nn.functional.normalize(a),
+    lambda T, a: T.nn.functional.normalize(a, dim=-1, p=1.0),
+    lambda T, a: T.nn.functional.one_hot((a > 0).long().sum(0), 4),
+    lambda T, a: T.special.expit(a), lambda T, a: T.where(a > 0, a, 0.0),
+    lambda T, a: T.nn.functional.leaky_relu(a, 0.2), lambda T, a: T.nn.functional.softplus(a, 2),
+    lambda T, a: T.nn.functional.log_softmax(a, dim=-1).exp(),
+])
+def test_functional_spellings(f):
+    same(lambda T: vm(T)(lambda a: f(T, a))(T_(T, M)))
+
+
+def test_docstring_example():
+    out = ember.func.vmap(ember.dot)(ember.ones(3, 2), ember.ones(3, 2))
+    assert out.tolist() == [2.0, 2.0, 2.0]
