@@ -611,3 +611,23 @@ def test_functional_spellings(f):
 def test_docstring_example():
     out = ember.func.vmap(ember.dot)(ember.ones(3, 2), ember.ones(3, 2))
     assert out.tolist() == [2.0, 2.0, 2.0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 3), min_size=2, max_size=4),
+       op=st.sampled_from(range(len(OPS_FOR_PROPERTY))), data_=st.data())
+def test_property_nested_vmap_equals_nested_loops(shape, op, data_):
+    outer = data_.draw(st.integers(0, len(shape) - 1))
+    inner = data_.draw(st.integers(-(len(shape) - 1), len(shape) - 2))
+    f = OPS_FOR_PROPERTY[op]
+    x = ember.tensor(np.random.default_rng(len(shape) * 7 + op).standard_normal(shape)
+                     .astype(np.float32))
+    try:
+        want = ember.stack([ember.stack([f(t) for t in s.unbind(inner)])
+                            for s in x.unbind(outer)])
+    except (RuntimeError, IndexError) as exc:
+        with pytest.raises(type(exc)):
+            ember.func.vmap(ember.func.vmap(f, in_dims=inner), in_dims=outer)(x)
+        return
+    got = ember.func.vmap(ember.func.vmap(f, in_dims=inner), in_dims=outer)(x)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
