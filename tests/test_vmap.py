@@ -631,3 +631,26 @@ def test_property_nested_vmap_equals_nested_loops(shape, op, data_):
         return
     got = ember.func.vmap(ember.func.vmap(f, in_dims=inner), in_dims=outer)(x)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(1, 3), min_size=0, max_size=3), data_=st.data())
+def test_property_binary_broadcast_equals_loop(shape, data_):
+    # y's logical shape: a suffix of x's with some dims set to 1, or x's with dims in front
+    cut = data_.draw(st.integers(0, len(shape)))
+    yshape = [1 if data_.draw(st.booleans()) else s for s in shape[cut:]]
+    if data_.draw(st.booleans()):
+        xs, ys = list(shape), yshape
+    else:
+        xs, ys = yshape, list(shape)
+    dims = data_.draw(st.sampled_from([(0, 0), (0, None), (None, 0)]))
+    op = data_.draw(st.sampled_from([lambda a, b: a + b, lambda a, b: a * b - b,
+                                     lambda a, b: ember.maximum(a, b),
+                                     lambda a, b: ember.where(a > b, a, b * 2)]))
+    rng = np.random.default_rng(len(shape))
+    x = ember.tensor(rng.standard_normal(([3] if dims[0] == 0 else []) + xs).astype(np.float32))
+    y = ember.tensor(rng.standard_normal(([3] if dims[1] == 0 else []) + ys).astype(np.float32))
+    got = ember.func.vmap(op, in_dims=dims)(x, y)
+    want = ember.stack([op(x[i] if dims[0] == 0 else x, y[i] if dims[1] == 0 else y)
+                        for i in range(3)])
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
