@@ -654,3 +654,22 @@ def test_property_binary_broadcast_equals_loop(shape, data_):
     want = ember.stack([op(x[i] if dims[0] == 0 else x, y[i] if dims[1] == 0 else y)
                         for i in range(3)])
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(na=st.integers(1, 3), nb=st.integers(1, 3), data_=st.data())
+def test_property_matmul_equals_loop(na, nb, data_):
+    n, m, p = 2, 3, 4
+    lead = [2] * (max(na, nb) - 2) if max(na, nb) > 2 else []
+    ashape = [n] if na == 1 else lead[len(lead) - (na - 2):] + [m, n] if na > 2 else [m, n]
+    bshape = [n] if nb == 1 else lead[len(lead) - (nb - 2):] + [n, p] if nb > 2 else [n, p]
+    dims = data_.draw(st.sampled_from([(0, 0), (0, None), (None, 0)]))
+    rng = np.random.default_rng(na * 3 + nb)
+    a = ember.tensor(rng.standard_normal(([5] if dims[0] == 0 else []) + ashape)
+                     .astype(np.float32))
+    b = ember.tensor(rng.standard_normal(([5] if dims[1] == 0 else []) + bshape)
+                     .astype(np.float32))
+    got = ember.func.vmap(ember.matmul, in_dims=dims)(a, b)
+    want = ember.stack([ember.matmul(a[i] if dims[0] == 0 else a, b[i] if dims[1] == 0 else b)
+                        for i in range(5)])
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
