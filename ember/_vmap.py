@@ -1245,6 +1245,8 @@ def _wrap(fn, key):
             _check_random(key, args, kwargs)
             if key in _RANDOM_CREATION and _STACK[-1][2] == "different":
                 return _random_creation(fn, key, args, kwargs)
+            if key in _SAME and _STACK[-1][2] == "same" and _batched_in(args, kwargs):
+                return _SAME[key](fn, args, kwargs)
         if not _batched_in(args, kwargs):
             with _physical():
                 return fn(*args, **kwargs)
@@ -1274,12 +1276,41 @@ def _check_random(key, args, kwargs):
             "the 'same' or 'different' randomness flags on vmap or perform the randomness "
             "operation out of vmap")
     batched = _batched_in(args, kwargs)
-    if mode == "same" and batched or mode == "different" and not batched and (
-            key not in _RANDOM_CREATION):
+    if mode == "same" and batched and key not in _SAME or mode == "different" and (
+            not batched and key not in _RANDOM_CREATION):
         raise RuntimeError(f"vmap: no batching rule for {key} with randomness='{mode}' yet")
 
 
 _RANDOM_CREATION = ("rand", "randn", "randint")
+
+
+def _stand_in(t):
+    """A view of one sample of ``t`` (logical shape, unbatched) to draw 'same' randomness."""
+    with _physical():
+        return t[(0,) * len(_levels(t))]
+
+
+def _same_like(fn, args, kwargs):
+    """``rand_like`` & co. under randomness='same': one draw of a sample's shape."""
+    with _physical():
+        return fn(_stand_in(args[0]), *args[1:], **kwargs)
+
+
+def _same_dropout(fn, args, kwargs):
+    """``dropout`` under randomness='same': one mask of a sample's shape, applied to every
+    sample (the mask holds 0 or ``1 / (1 - p)``, so ``x * mask`` is the dropout)."""
+    names = ("input", "p", "training", "inplace")
+    bound = dict(zip(names, args))
+    bound.update(kwargs)
+    from .creation import ones_like
+
+    with _physical():
+        mask = fn(ones_like(_stand_in(bound["input"])), bound.get("p", 0.5), True)
+    return bound["input"] * mask
+
+
+_SAME = {"rand_like": _same_like, "randn_like": _same_like, "randint_like": _same_like,
+         "dropout": _same_dropout}
 
 
 def _random_creation(fn, key, args, kwargs):

@@ -394,6 +394,13 @@ def test_randomness_same_and_different():
     diff = ember.func.vmap(lambda a: ember.nn.functional.dropout(a + 10, 0.5),
                            randomness="different")(ember.ones(64, 50))
     assert not ember.equal(diff[0] == 0, diff[1] == 0)
+    rows = ember.ones(8, 50) * ember.arange(1., 9.)[:, None]
+    same_mask = ember.func.vmap(lambda a: ember.nn.functional.dropout(a, 0.5),
+                                randomness="same")(rows)
+    assert ember.equal(same_mask[0] == 0, same_mask[5] == 0)
+    assert ember.allclose(same_mask[3], same_mask[0] * 4)
+    like = ember.func.vmap(lambda a: ember.randn_like(a), randomness="same")(ember.ones(3, 4))
+    assert like.shape == (3, 4) and ember.equal(like[0], like[2])
     for draw in (lambda a: a * 0 + ember.randn(5), lambda a: a * 0 + ember.rand((5,)),
                  lambda a: a * 0 + ember.randint(0, 1000, (5,))):
         rows = ember.func.vmap(draw, randomness="different")(ember.ones(3, 5))
