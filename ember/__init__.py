@@ -35,10 +35,11 @@ from .random import (Generator, bernoulli, default_generator, get_rng_state, ini
                      manual_seed, multinomial, normal, rand, rand_like, randint, randint_like,
                      randn, randn_like, randperm, seed, set_rng_state)
 from . import autograd, linalg, nn, special  # noqa: E402
-from . import cuda, func, utils  # noqa: E402
+from . import cuda, func, optim, utils  # noqa: E402
 from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: E402
                                     is_anomaly_enabled)
 from . import profiler  # noqa: E402
+from .serialization import load, save
 
 globals().update(_OPS)
 

@@ -1,8 +1,7 @@
-"""``python -m ember demo`` (a printed tour of autograd) and ``python -m ember info``.
-
-The demo is ember's main job until the "nn, optim and data" issue turns it into training a
-real model: it shows gradients, their accumulation, ``no_grad``, higher-order derivatives,
-in-place safety and a tiny gradient-descent fit, printing what PyTorch would print.
+"""``python -m ember demo`` (ember's main job: train a digits classifier, see ember/demo.py),
+``python -m ember tour`` (a printed tour of autograd: gradients, their accumulation,
+``no_grad``, higher-order derivatives, in-place safety, a tiny gradient-descent fit) and
+``python -m ember info``.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import argparse
 import sys
 
 
-def demo() -> None:
+def tour() -> None:
     import ember as torch
 
     def section(title):
@@ -110,10 +109,18 @@ def _blas_name() -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ember", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["demo", "info"], help="what to run")
+    parser = argparse.ArgumentParser(prog="python -m ember",
+                                     description="ember: PyTorch's autograd on NumPy")
+    parser.add_argument("command", choices=["demo", "tour", "info"], help="what to run")
+    parser.add_argument("--epochs", type=int, default=12, help="demo: training epochs")
+    parser.add_argument("--out", default=".", help="demo: where loss.png and graph.svg go")
     args = parser.parse_args(argv)
-    {"demo": demo, "info": info}[args.command]()
+    if args.command == "demo":
+        from .demo import main as demo
+
+        demo(epochs=args.epochs, out_dir=args.out)
+    else:
+        {"tour": tour, "info": info}[args.command]()
     return 0
 
 

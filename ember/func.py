@@ -1,5 +1,6 @@
 """``ember.func``: composable function transforms (PyTorch's ``torch.func``) — ``grad``,
-``grad_and_value``, ``vjp``, ``jvp``, ``linearize``, ``jacrev``, ``jacfwd``, ``hessian``.
+``grad_and_value``, ``vjp``, ``jvp``, ``linearize``, ``jacrev``, ``jacfwd``, ``hessian``, and
+``vmap`` (batching rules, in _vmap.py).
 
 Contract: PyTorch's signatures (``argnums`` an int or a tuple, ``has_aux``), result structure
 and error messages. The transforms are pure: inputs need not require grad, ``.grad`` is never
@@ -13,16 +14,18 @@ reaches only this call's own leaves is detached before it is returned, so a plai
 plain tensors, as in PyTorch.
 
 Forward mode (``jvp``, ``jacfwd``, ``linearize``) pushes tangents through the recorded graph
-with the ops' JVP rules (``graph_jvp``). ``vmap`` and ``functional_call`` are not here yet.
+with the ops' JVP rules (``graph_jvp``). ``functional_call`` is not here yet.
 """
 
 from __future__ import annotations
 
+from ._vmap import vmap
 from .autograd.grad_mode import enable_grad
 from .autograd.graph import AccumulateGrad
 from .tensor import Tensor
 
-__all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian"]
+__all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
+           "vmap"]
 
 
 # ---- helpers -------------------------------------------------------------------------------

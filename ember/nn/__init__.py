@@ -1,6 +1,12 @@
-"""``ember.nn``: neural-network building blocks. For now the functional API; modules,
-parameters and layers arrive with the "nn, optim and data" issue."""
+"""``ember.nn``: neural-network building blocks (PyTorch's ``torch.nn``): ``Module`` and the
+layers (``ember/nn/modules/``), ``Parameter``, ``init``, ``utils`` and the functional API.
 
-from . import functional
+Contract: the names, constructor signatures, defaults and behaviour of ``torch.nn``.
+"""
 
-__all__ = ["functional"]
+from . import functional, init, modules, utils
+from .modules import *  # noqa: F403 - the layer classes, listed in each family's __all__
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
+
+__all__ = ["functional", "init", "utils", "Parameter", "Buffer", "UninitializedParameter",
+           "UninitializedBuffer", *modules.__all__]

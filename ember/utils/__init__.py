@@ -1,7 +1,7 @@
-"""``ember.utils``: utilities around the engine (``checkpoint``; ``data`` comes with nn)."""
+"""``ember.utils``: utilities around the engine (``checkpoint``, ``data``)."""
 
 from __future__ import annotations
 
-from . import checkpoint
+from . import checkpoint, data
 
-__all__ = ["checkpoint"]
+__all__ = ["checkpoint", "data"]

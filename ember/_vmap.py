@@ -1,0 +1,1891 @@
+"""``ember.func.vmap``: vectorizing map by batching rules (PyTorch's ``torch.func.vmap``).
+
+Contract: ``vmap(func, in_dims=0, out_dims=0, randomness='error', *, chunk_size=None)`` returns
+a function that maps ``func`` over one dimension of its inputs, with PyTorch's ``in_dims`` /
+``out_dims`` structures, errors, nesting (``vmap(vmap(f))``) and composition with the
+``ember.func`` transforms (``vmap(grad(f))`` gives per-sample gradients). ``func`` runs ONCE:
+every op on a batched value runs once on the whole batch through a per-op batching rule. An op
+without a rule raises ``RuntimeError("vmap: no batching rule for <op> yet")``; nothing falls
+back to a per-sample loop.
+
+NOTE [batched tensors]: inside a vmap a batched value is an ordinary ember Tensor (the
+"physical" tensor) whose leading dims are the batch dims of the vmap levels it varies over,
+outermost level first, recorded in a side table ``id -> (weakref, levels)`` (not a
+WeakKeyDictionary: Tensor.__eq__ is elementwise). Its logical shape is the physical shape
+without those dims. While any vmap runs, the public ops (``ember.<op>``, Tensor methods and
+operators, ``nn.functional``, ``linalg``, ``special``) and the metadata accessors (``shape``,
+``size``, ``dim``, ``ndim``, ``numel``, ``len``, ``T``, ``mT``) are swapped for wrappers, as
+forward AD does (autograd/forward_ad.py). A wrapper that sees no batched argument runs the op
+unchanged; otherwise the op's rule aligns the arguments (batch dims in front, logical dims
+padded or dim arguments shifted by the number of batch dims) and calls the original op once
+on the physical tensors, then marks its outputs batched. Rules run with the wrappers bypassed,
+so an op's own implementation, and the autograd engine (``autograd.grad`` / ``backward`` are
+swapped to run bypassed), only ever see physical tensors: the recorded graph is the physical
+one and its gradients are the physical (per-sample) gradients. The ops are also swapped in
+the modules that define them, because ember's own transforms import them from there
+(``from .ops.join import stack`` in ``jacrev``); ``graph_jvp`` is swapped so the forward-mode
+transforms (``jvp``, ``jacfwd``, ``hessian``) push batched tangents.
+
+NOTE [per-sample gradients]: ``grad(f)(w, x)`` inside ``vmap(..., in_dims=(None, 0))`` must
+give one gradient of ``w`` per sample, but a physical graph built from one unbatched ``w``
+would sum them. So while a vmap runs, the transforms' leaf maker (``ember.func._leaf_for``) is
+swapped too: an input that is not batched at every active level becomes a leaf expanded over
+the missing levels (a stride-0 view, no copy), and its gradient is the per-sample one.
+
+Families with rules: elementwise unary/binary/ternary ops, comparisons, activations, dtype
+conversions and ``*_like`` creation (broadcast by right-aligned logical dims); reductions and
+dim ops (sum, mean, prod, amax/amin, max/min, median, argmax/argmin, std/var(_mean), all/any,
+logsumexp, cumsum/cumprod/cummax, softmax, log_softmax, sort/argsort/topk/kthvalue, norm,
+glu...); matmul/mm/bmm/mv/dot/outer/inner, einsum and ``F.linear`` (also with batched
+weights); shape ops (view/reshape/permute/transpose/unsqueeze/squeeze/expand/flatten/
+unflatten/t/T/mT/movedim/narrow/select/split/chunk/unbind/flip/roll/repeat/tile and the
+``_as`` forms); getitem/setitem with basic indexing and unbatched index tensors; cat/stack;
+gather/index_select; where/clamp/masked_fill; clone/contiguous/detach; ``F.cross_entropy``/
+``nll_loss`` and the elementwise losses with any reduction (per-sample values); conv, pools and
+group_norm (the batch folds into N); ``F.layer_norm``/``embedding``/``pad`` (constant)/
+``scaled_dot_product_attention``/``cosine_similarity``; batched linalg (inv, det, solve,
+cholesky, svd, qr, eigh...); in-place elementwise ops on a batched tensor; random ops by
+``randomness`` ('error' refuses them, 'same' draws once, 'different' draws per sample).
+
+Known gaps: errors raised by an op on physical tensors may count dims as PyTorch's own batching
+rules do, not always as the sample sees them; ``.numpy()``/``.tolist()`` of a batched value
+show the whole batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import weakref
+from types import FunctionType
+
+__all__ = ["vmap"]
+
+_STACK: list = []  # active levels: (level, batch size, randomness), innermost last
+_SIZES: dict = {}  # level -> batch size
+_TABLE: dict = {}  # id(tensor) -> (weakref, levels): the batched tensors (NOTE [batched tensors])
+_BYPASS = [0]  # > 0 while rules, op internals and the engine run on physical tensors
+_MISSING = object()
+_saved: list = []  # (owner, attribute, original or _MISSING)
+_next_level = [0]
+
+
+# ---- the side table --------------------------------------------------------------------------
+
+def _levels(t) -> tuple:
+    entry = _TABLE.get(id(t))
+    if entry is not None and entry[0]() is t:
+        return entry[1]
+    return ()
+
+
+def _mark(t, levels):
+    """Record ``t`` as batched at ``levels`` (batch dims already in front, in that order); a
+    size-1 batch dim is expanded to the level's size."""
+    if not levels:
+        return t
+    shape = t._data.shape
+    sizes = [_SIZES[lv] for lv in levels]
+    if list(shape[:len(levels)]) != sizes:
+        _BYPASS[0] += 1
+        try:
+            t = t.expand(*sizes, *shape[len(levels):])
+        finally:
+            _BYPASS[0] -= 1
+    _TABLE[id(t)] = (weakref.ref(t), levels)
+    return t
+
+
+def _tensor_type():
+    from .tensor import Tensor
+
+    return Tensor
+
+
+def _batched_in(args, kwargs) -> bool:
+    Tensor = _tensor_type()
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor):
+            if _levels(a):
+                return True
+        elif isinstance(a, (list, tuple)):
+            for b in a:
+                if isinstance(b, Tensor) and _levels(b):
+                    return True
+    return False
+
+
+def _tensors(args, kwargs):
+    Tensor = _tensor_type()
+    out = []
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            out.extend(b for b in a if isinstance(b, Tensor))
+    return out
+
+
+def _union(tensors) -> tuple:
+    return tuple(sorted({lv for t in tensors for lv in _levels(t)}))
+
+
+class _physical:
+    """Run the enclosed code on physical tensors: the wrappers pass everything through."""
+
+    def __enter__(self):
+        _BYPASS[0] += 1
+
+    def __exit__(self, *exc):
+        _BYPASS[0] -= 1
+
+
+def _logical_ndim(t) -> int:
+    return t._data.ndim - len(_levels(t))
+
+
+def _align(t, levels, ndim=None, expand=False):
+    """The physical tensor of ``t`` with exactly ``levels`` as its front batch dims (size 1,
+    or the level's size with ``expand``, where ``t`` is not batched) and its logical dims
+    padded at the front to ``ndim``."""
+    Tensor = _tensor_type()
+    if not isinstance(t, Tensor):
+        return t
+    own = _levels(t)
+    shape = t._data.shape
+    logical = shape[len(own):]
+    if ndim is None:
+        ndim = len(logical)
+    batch = [shape[own.index(lv)] if lv in own else 1 for lv in levels]
+    target = (*batch, *([1] * (ndim - len(logical))), *logical)
+    with _physical():
+        out = t if target == shape else t.reshape(target)
+        if expand and batch != [_SIZES[lv] for lv in levels]:
+            out = out.expand(*[_SIZES[lv] for lv in levels], *target[len(levels):])
+    return out
+
+
+def _finish(result, levels):
+    """Mark every tensor of ``result`` batched at ``levels``."""
+    Tensor = _tensor_type()
+    if isinstance(result, Tensor):
+        return _mark(result, levels)
+    if isinstance(result, tuple):
+        vals = [_finish(v, levels) for v in result]
+        return type(result)(*vals) if hasattr(result, "_fields") else tuple(vals)
+    if isinstance(result, list):
+        return [_finish(v, levels) for v in result]
+    return result
+
+
+def _map_tensors(x, fn):
+    """``fn`` applied (on physical tensors) to every tensor of an op's result."""
+    Tensor = _tensor_type()
+    with _physical():
+        if isinstance(x, Tensor):
+            return fn(x)
+        if isinstance(x, (tuple, list)):
+            vals = [_map_tensors(v, fn) for v in x]
+            return type(x)(*vals) if hasattr(x, "_fields") else type(x)(vals)
+    return x
+
+
+def _call(fn, args, kwargs, levels):
+    with _physical():
+        out = fn(*args, **kwargs)
+    return _finish(out, levels)
+
+
+def _dim_error(d, n):
+    lo, hi = (-n, n - 1) if n > 0 else (-1, 0)
+    return IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but "
+                      f"got {d})")
+
+
+def _norm_dim(d, n, k):
+    """Logical dim ``d`` of a tensor with ``n`` logical dims, as a physical dim (``k`` batch
+    dims in front)."""
+    m = max(n, 1)
+    if not -m <= d < m:
+        raise _dim_error(d, n)
+    return d % m + k
+
+
+# ---- rules: elementwise ----------------------------------------------------------------------
+
+def _elementwise(fn, args, kwargs):
+    """Broadcasting ops: every tensor gets the union of batch dims in front and its logical dims
+    right-aligned to the largest logical rank."""
+    ts = _tensors(args, kwargs)
+    levels = _union(ts)
+    ndim = max(_logical_ndim(t) for t in ts)
+
+    def fix(a):
+        if isinstance(a, (list, tuple)) and not isinstance(a, _tensor_type()):
+            return type(a)(_align(b, levels, ndim) for b in a)
+        return _align(a, levels, ndim)
+
+    return _call(fn, [fix(a) for a in args], {k: fix(v) for k, v in kwargs.items()}, levels)
+
+
+def _unary(fn, args, kwargs):
+    """Ops acting on ``self`` alone whose other arguments are not tensors or only lend a dtype
+    (``type_as``)."""
+    levels = _levels(args[0])
+    return _call(fn, args, kwargs, levels)
+
+
+def _inplace(fn, args, kwargs):
+    """An in-place elementwise op: the other operands must not vary over levels ``self`` does
+    not vary over (PyTorch's rule: the result could not be stored in ``self``)."""
+    self = args[0]
+    own = _levels(self)
+    others = _tensors(args[1:], kwargs)
+    extra = sorted({lv for t in others for lv in _levels(t)} - set(own))
+    if extra:
+        # PyTorch reports the result that could not be stored in self
+        import numpy as np
+
+        logical = np.broadcast_shapes(*(t._data.shape[len(_levels(t)):] for t in (self,
+                                                                                   *others)))
+        whole = [_SIZES[lv] for lv in extra] + list(logical)
+        raise RuntimeError(f"output with shape [{', '.join(map(str, _meta_shape(self)))}] "
+                           f"doesn't match the broadcast shape [{', '.join(map(str, whole))}]")
+    ndim = _logical_ndim(self)
+    new = [self, *(_align(a, own, ndim) if isinstance(a, _tensor_type()) else a
+                   for a in args[1:])]
+    with _physical():
+        fn(*new, **{k: _align(v, own, ndim) for k, v in kwargs.items()})
+    return self
+
+
+# ---- rules: dims -----------------------------------------------------------------------------
+
+def _dim_arg(args, kwargs, pos, name="dim"):
+    if name in kwargs:
+        return kwargs[name], True
+    if len(args) > pos:
+        return args[pos], False
+    return _MISSING, False
+
+
+def _set_arg(args, kwargs, pos, value, in_kwargs, name="dim"):
+    args = list(args)
+    kwargs = dict(kwargs)
+    if in_kwargs:
+        kwargs[name] = value
+    elif len(args) > pos:
+        args[pos] = value
+    else:
+        kwargs[name] = value
+    return args, kwargs
+
+
+def _dims_rule(pos=1, name="dim", all_as="tuple", default=_MISSING, extra=0, values=False):
+    """Rule for ops with a ``dim`` argument (an int, a tuple, or None meaning every dim) at
+    position ``pos``; ``all_as`` says how 'every dim' is passed on: as a tuple of the logical
+    dims, or by flattening them into one ('flat'). ``default`` is the dim used when the
+    argument is absent and does not mean 'every dim'; ``extra`` is 1 for ops whose dim counts
+    the output's dims (unsqueeze)."""
+
+    def rule(fn, args, kwargs):
+        self = args[0]
+        levels = _levels(self)
+        k = len(levels)
+        n = _logical_ndim(self)
+        d, in_kw = _dim_arg(args, kwargs, pos, name)
+        if d is _MISSING and default is not _MISSING:
+            d = default
+        if d is _MISSING or d is None:
+            if all_as == "flat":
+                with _physical():
+                    flat = self.reshape(*self._data.shape[:k], -1)
+                new_args, new_kwargs = _set_arg((flat, *args[1:]), kwargs, pos, k, in_kw, name)
+                out = _call(fn, new_args, new_kwargs, levels)
+                if values and isinstance(out, tuple):  # max() alone gives the values only
+                    return out[0]
+                return out
+            dims = tuple(range(k, k + n))
+            if all_as == "tuple" and n == 0:
+                return _call(fn, args, kwargs, levels) if k == 0 else _scalar_reduce(
+                    fn, args, kwargs, pos, in_kw, name, levels)
+            new = dims
+        elif isinstance(d, (tuple, list)):
+            new = type(d)(_norm_dim(x, n + extra, k) for x in d)
+        else:
+            new = _norm_dim(d, n + extra, k)
+        if n == 0 and not extra and k:
+            # a 0-d sample takes dim 0 / -1: run on an added unit dim, then drop it
+            with _physical():
+                x = args[0].unsqueeze(k)
+            new = type(new)(k for _ in new) if isinstance(new, (tuple, list)) else k
+            new_args, new_kwargs = _set_arg((x, *args[1:]), kwargs, pos, new, in_kw, name)
+            out = _call(fn, new_args, new_kwargs, ())
+            return _finish(_map_tensors(out, lambda t: t.reshape(t._data.shape[:k])
+                                        if t._data.ndim > k else t), levels)
+        new_args, new_kwargs = _set_arg(args, kwargs, pos, new, in_kw, name)
+        return _call(fn, new_args, new_kwargs, levels)
+
+    return rule
+
+
+def _scalar_reduce(fn, args, kwargs, pos, in_kw, name, levels):
+    """A full reduction of a 0-d logical tensor: reduce over an added unit dim."""
+    k = len(levels)
+    with _physical():
+        x = args[0].unsqueeze(k)
+    new_args, new_kwargs = _set_arg((x, *args[1:]), kwargs, pos, k, in_kw, name)
+    return _call(fn, new_args, new_kwargs, levels)
+
+
+def _norm_rule(fn, args, kwargs):
+    """``norm(p, dim)``: dim is the third argument."""
+    return _dims_rule(pos=2, all_as="tuple")(fn, args, kwargs)
+
+
+def _cat_rule(stack):
+    def rule(fn, args, kwargs):
+        tensors = args[0]
+        ts = list(tensors)
+        levels = _union(ts)
+        for i, t in enumerate(ts):
+            if not stack and _logical_ndim(t) == 0:
+                raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                                   "concatenated")
+        n = _logical_ndim(ts[0]) + (1 if stack else 0)
+        d, in_kw = _dim_arg(args, kwargs, 1)
+        d = 0 if d is _MISSING else d
+        new = _norm_dim(d, n, len(levels))
+        aligned = [_align(t, levels, expand=True) for t in ts]
+        new_args, new_kwargs = _set_arg((aligned, *args[1:]), kwargs, 1, new, in_kw)
+        return _call(fn, new_args, new_kwargs, levels)
+
+    return rule
+
+
+def _gather_rule(fn, args, kwargs):
+    """``gather(self, dim, index)`` / ``take_along_dim``-like: both tensors expanded."""
+    self, d, index = args[0], args[1], args[2]
+    levels = _union([self, index])
+    n = _logical_ndim(self)
+    new = _norm_dim(d, n, len(levels))
+    return _call(fn, (_align(self, levels, expand=True), new,
+                      _align(index, levels, expand=True), *args[3:]), kwargs, levels)
+
+
+def _scatter_rule(fn, args, kwargs):
+    """``scatter`` / ``scatter_add`` / ``scatter_reduce(self, dim, index, src)``: every tensor
+    gets the union of batch dims, expanded; index positions in the batch dims map one to one."""
+    self, d = args[0], args[1]
+    levels = _union(_tensors(args, kwargs))
+    new = _norm_dim(d, _logical_ndim(self), len(levels))
+
+    def fix(a):
+        return _align(a, levels, expand=True)
+
+    rest = [fix(a) for a in args[2:]]
+    return _call(fn, (fix(self), new, *rest), {kw: fix(v) for kw, v in kwargs.items()}, levels)
+
+
+def _index_dim_rule(fn, args, kwargs):
+    """``index_add`` / ``index_copy`` / ``index_fill(self, dim, index, source)`` with an
+    unbatched index: the dim shifts and the source gets the batch dims of the result."""
+    self, d, index = args[0], args[1], args[2]
+    if _levels(index):
+        raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a batched index yet")
+    levels = _union(_tensors(args, kwargs))
+    k = len(levels)
+    new = _norm_dim(d, _logical_ndim(self), k)
+    rest = [_align(a, levels, expand=True) for a in args[3:]]
+    kw = {key: _align(v, levels, expand=True) for key, v in kwargs.items()}
+    return _call(fn, (_align(self, levels, expand=True), new, index, *rest), kw, levels)
+
+
+def _addmm_rule(fn, args, kwargs):
+    """``addmm`` / ``addmv`` / ``baddbmm`` / ``addr``: ``beta * input + alpha * product``,
+    composed from the batched matmul/outer and elementwise rules."""
+    inp, a, b = args[0], args[1], args[2]
+    beta = kwargs.get("beta", 1)
+    alpha = kwargs.get("alpha", 1)
+    prod = a.outer(b) if fn.__name__ == "addr" else a.matmul(b)
+    out = prod * alpha if alpha != 1 else prod
+    if beta == 0:
+        return out + inp * 0
+    return (inp * beta if beta != 1 else inp) + out
+
+
+def _diagonal_rule(fn, args, kwargs):
+    """``diagonal(offset=0, dim1=0, dim2=1)``: both dims shift."""
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    names = ("offset", "dim1", "dim2")
+    bound = dict(zip(names, args[1:]))
+    bound.update(kwargs)
+    return _call(_orig("diagonal"), (self, bound.get("offset", 0),
+                                      _norm_dim(bound.get("dim1", 0), n, k),
+                                      _norm_dim(bound.get("dim2", 1), n, k)), {}, levels)
+
+
+def _trace_rule(fn, args, kwargs):
+    if _logical_ndim(args[0]) != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim "
+                           f"{_logical_ndim(args[0])}")
+    return args[0].diagonal().sum(-1)
+
+
+def _index_select_rule(fn, args, kwargs):
+    self, d, index = args[0], args[1], args[2]
+    if _levels(index):
+        # each sample its own index: move dim d to the front, index, move it back (rules)
+        n = _logical_ndim(self)
+        d = _norm_dim(d, n, 0)
+        return self.movedim(d, 0)[index].movedim(0, d)
+    levels = _levels(self)
+    return _call(fn, (self, _norm_dim(d, _logical_ndim(self), len(levels)), index, *args[3:]),
+                 kwargs, levels)
+
+
+# ---- rules: shape ops ------------------------------------------------------------------------
+
+def _sizes_arg(args):
+    """The sizes after ``self``, given as varargs or as one tuple/list/Size."""
+    rest = args[1:]
+    if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+        return tuple(rest[0])
+    return tuple(rest)
+
+
+def _view_rule(fn, args, kwargs):
+    self = args[0]
+    levels = _levels(self)
+    if "shape" in kwargs or "size" in kwargs:
+        shape = tuple(kwargs.get("shape", kwargs.get("size")))
+    else:
+        shape = _sizes_arg(args)
+    if shape and not isinstance(shape[0], int):  # view(dtype)
+        raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a dtype yet")
+    batch = self._data.shape[:len(levels)]
+    try:
+        return _call(fn, (self, (*batch, *shape)), {}, levels)
+    except RuntimeError:
+        if fn.__name__ != "view":
+            raise
+        # the batch dim moved to the front may leave the physical tensor non-contiguous where
+        # the logical one is viewable: copy instead
+        return _call(_orig("reshape"), (self, (*batch, *shape)), {}, levels)
+
+
+def _expand_rule(fn, args, kwargs):
+    self = args[0]
+    levels = _levels(self)
+    sizes = kwargs.get("size") or _sizes_arg(args)
+    x = _align(self, levels, len(sizes))
+    batch = x._data.shape[:len(levels)]
+    return _call(fn, (x, (*batch, *sizes)), {}, levels)
+
+
+def _permute_rule(fn, args, kwargs):
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    dims = kwargs.get("dims") or _sizes_arg(args)
+    return _call(fn, (self, (*range(k), *(_norm_dim(d, n, k) for d in dims))), {}, levels)
+
+
+def _two_dims_rule(fn, args, kwargs):
+    """``transpose(d0, d1)`` / ``swapaxes`` / ``movedim(src, dst)`` with ints or tuples."""
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    vals = list(args[1:]) + list(kwargs.values())
+
+    def shift(d):
+        if isinstance(d, (tuple, list)):
+            return tuple(_norm_dim(x, n, k) for x in d)
+        return _norm_dim(d, n, k)
+
+    return _call(fn, (self, *(shift(v) for v in vals)), {}, levels)
+
+
+def _squeeze_rule(fn, args, kwargs):
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    d, _ = _dim_arg(args, kwargs, 1)
+    if d is _MISSING or d is None:
+        d = tuple(i for i in range(n) if self._data.shape[k + i] == 1)
+        if not d:
+            return _call(lambda x: x.view_as(x), (self,), {}, levels)
+    if isinstance(d, (tuple, list)):
+        d = tuple(_norm_dim(x, n, k) for x in d)
+    else:
+        d = _norm_dim(d, n, k)
+    return _call(fn, (self, d), {}, levels)
+
+
+def _t_rule(fn, args, kwargs):
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    if n > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
+    if n < 2:
+        return _call(lambda x: x.view_as(x), (self,), {}, levels)
+    return _call(lambda x: x.transpose(k, k + 1), (self,), {}, levels)
+
+
+def _mT_rule(self):  # noqa: N802 - the property's name
+    levels = _levels(self)
+    n = _logical_ndim(self)
+    if n < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {n}-D tensor.")
+    return _call(lambda x: x.transpose(-2, -1), (self,), {}, levels)
+
+
+def _T_rule(self):  # noqa: N802 - the property's name
+    import warnings
+
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    if n == 0:
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                      "these cases.", UserWarning, stacklevel=3)
+    elif n != 2:
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
+            "reverse the dimensions of a tensor.", UserWarning, stacklevel=3)
+    return _call(lambda x: x.permute(*range(k), *range(k + n - 1, k - 1, -1)), (self,), {},
+                 levels)
+
+
+def _flatten_rule(fn, args, kwargs):
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    start, in_s = _dim_arg(args, kwargs, 1, "start_dim")
+    end, in_e = _dim_arg(args, kwargs, 2, "end_dim")
+    start = 0 if start is _MISSING else start
+    end = -1 if end is _MISSING else end
+    if n == 0:
+        with _physical():
+            return _finish(self.unsqueeze(k), levels)
+    return _call(fn, (self, _norm_dim(start, n, k), _norm_dim(end, n, k)), {}, levels)
+
+
+def _getitem_rule(fn, args, kwargs):
+    self, idx = args
+    Tensor = _tensor_type()
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if any(isinstance(i, Tensor) and _levels(i) for i in items):
+        return _batched_index(fn, self, items)
+    advanced = [j for j, i in enumerate(items) if isinstance(i, (Tensor, list))]
+    if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
+        # NOTE: separated advanced indices put their dims first, before the batch dims
+        raise RuntimeError("vmap: no batching rule for __getitem__ with separated advanced "
+                           "indices yet")
+    levels = _levels(self)
+    return _call(fn, (self, (*(slice(None),) * len(levels), *items)), {}, levels)
+
+
+def _batched_index(fn, self, items):
+    """``x[idx]`` with a batched integer index (the only index, or followed by full slices):
+    every sample takes its own rows, by indexing the batch dims with aranges next to it."""
+    idx = items[0]
+    if len(items) > 1 and not all(i == slice(None) or i is Ellipsis for i in items[1:]) or (
+            idx._data.dtype.kind not in "iu"):
+        raise RuntimeError("vmap: no batching rule for __getitem__ with a batched index yet "
+                           "(only x[index] with an integer index)")
+    from .creation import arange
+
+    levels = _union([self, idx])
+    k = len(levels)
+    px = _align(self, levels, expand=True)
+    pi = _align(idx, levels, expand=True)
+    ni = _logical_ndim(idx)
+    with _physical():
+        ranges = [arange(_SIZES[lv]).reshape(*[_SIZES[lv] if j == i else 1 for j in range(k)],
+                                             *[1] * ni) for i, lv in enumerate(levels)]
+        out = fn(px, (*ranges, pi))
+    return _mark(out, levels)
+
+
+def _setitem_rule(fn, args, kwargs):
+    self, idx, value = args
+    own = _levels(self)
+    Tensor = _tensor_type()
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if isinstance(value, Tensor) and set(_levels(value)) - set(own):
+        return _inplace(fn, (self, idx, value), {})  # raises PyTorch's error
+    if any(isinstance(i, Tensor) and _levels(i) for i in items):
+        raise RuntimeError("vmap: no batching rule for __setitem__ with a batched index yet")
+    pidx = (*(slice(None),) * len(own), *items)
+    if isinstance(value, Tensor) and _levels(value):
+        with _physical():
+            sel = self[pidx].dim() - len(own)
+        value = _align(value, own, max(sel, _logical_ndim(value)))
+    with _physical():
+        fn(self, pidx, value)
+
+
+def _flip_rule(fn, args, kwargs):
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    dims = kwargs.get("dims") or _sizes_arg(args)
+    return _call(fn, (self, tuple(_norm_dim(d, n, k) for d in dims)), {}, levels)
+
+
+def _roll_rule(fn, args, kwargs):
+    """``roll(shifts, dims=None)``: without dims, the flattened logical tensor rolls."""
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    shifts = args[1] if len(args) > 1 else kwargs["shifts"]
+    dims = args[2] if len(args) > 2 else kwargs.get("dims")
+    if dims is None:
+        with _physical():
+            flat = self.reshape(*self._data.shape[:k], -1)
+            out = fn(flat, shifts, k).reshape(self._data.shape)
+        return _mark(out, levels)
+    if isinstance(dims, (tuple, list)):
+        dims = tuple(_norm_dim(d, n, k) for d in dims)
+    else:
+        dims = _norm_dim(dims, n, k)
+    return _call(fn, (self, shifts, dims), {}, levels)
+
+
+def _repeat_rule(fn, args, kwargs):
+    """``repeat(*sizes)`` / ``tile(dims)``: the batch dims repeat once."""
+    self = args[0]
+    levels = _levels(self)
+    k, n = len(levels), _logical_ndim(self)
+    sizes = kwargs.get("dims") or kwargs.get("repeats") or _sizes_arg(args)
+    if fn.__name__ == "tile" and len(sizes) < n:
+        sizes = (1,) * (n - len(sizes)) + tuple(sizes)
+    if len(sizes) < n:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    x = _align(self, levels, len(sizes))
+    return _call(_orig("repeat"), (x, (*(1,) * k, *sizes)), {}, levels)
+
+
+def _einsum_rule(fn, args, kwargs):
+    """``einsum``: each batched operand gets one fresh letter per batch level in front of its
+    subscripts, and the output all of them (an implicit output is made explicit first)."""
+    equation, operands = args[0], args[1:]
+    if not isinstance(equation, str):
+        raise RuntimeError("vmap: no batching rule for einsum in sublist form yet")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if not arrow:
+        letters = [c for c in lhs if c.isalpha()]
+        rhs = ("..." if "..." in lhs else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1))
+    levels = _union(operands)
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq]
+    letter = dict(zip(levels, free))
+    new_terms = ["".join(letter[lv] for lv in _levels(t)) + term
+                 for t, term in zip(operands, terms)]
+    new_eq = ",".join(new_terms) + "->" + "".join(letter[lv] for lv in levels) + rhs
+    return _call(fn, (new_eq, *operands), {}, levels)
+
+
+def _paired_dim_rule(pos, default):
+    """Ops of two broadcasting tensors along a dim (``cosine_similarity``): aligned as
+    elementwise ops, the dim counted in the common logical rank."""
+
+    def rule(fn, args, kwargs):
+        ts = _tensors(args[:pos], {})
+        levels = _union(ts)
+        ndim = max(_logical_ndim(t) for t in ts)
+        d, in_kw = _dim_arg(args, kwargs, pos)
+        d = default if d is _MISSING else d
+        aligned = [_align(t, levels, ndim) for t in args[:pos]]
+        new_args, new_kwargs = _set_arg((*aligned, *args[pos:]), kwargs, pos,
+                                        _norm_dim(d, ndim, len(levels)), in_kw)
+        return _call(fn, new_args, new_kwargs, levels)
+
+    return rule
+
+
+def _split_rule(fn, args, kwargs):
+    """``split(size, dim)`` / ``chunk(n, dim)`` / ``tensor_split``: dim is the third arg."""
+    return _dims_rule(pos=2, default=0)(fn, args, kwargs)
+
+
+# ---- rules: matmul family --------------------------------------------------------------------
+
+def _matmul_rule(fn, args, kwargs):
+    """``a @ b`` with PyTorch's matmul semantics per sample: vectors become matrices, logical
+    dims are right-aligned to one rank, and the batch dims broadcast in front."""
+    a, b = args[0], args[1]
+    if getattr(fn, "__name__", "") == "__rmatmul__":
+        a, b = b, a
+    levels = _union([a, b])
+    k = len(levels)
+    na, nb = _logical_ndim(a), _logical_ndim(b)
+    if na == 0 or nb == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{na}D and {nb}D")
+    rank = max(na, nb, 2)
+    pa = _align(a, levels, na if na == 1 else rank)
+    pb = _align(b, levels, nb if nb == 1 else rank)
+    with _physical():
+        if na == 1:  # (n,) -> (1.., 1, n)
+            pa = pa.reshape(*pa._data.shape[:k], *([1] * (rank - 1)), pa._data.shape[-1])
+        if nb == 1:  # (n,) -> (1.., n, 1)
+            pb = pb.reshape(*pb._data.shape[:k], *([1] * (rank - 2)), pb._data.shape[-1], 1)
+        out = _orig("matmul")(pa, pb)
+        if nb == 1:
+            out = out.squeeze(-1)
+        if na == 1:
+            out = out.squeeze(-1 if nb == 1 else -2)
+        # vectors were padded to the full rank: drop the padding dims again
+        want = 0 if na == nb == 1 else max(na, nb) - (1 if min(na, nb) == 1 else 0)
+        if out._data.ndim - k > want:
+            out = out.reshape(*out._data.shape[:k], *out._data.shape[out._data.ndim - want:])
+    return _mark(out, levels)
+
+
+def _checked_matmul(ranks):
+    def rule(fn, args, kwargs):
+        a, b = args[0], args[1]
+        na, nb = _logical_ndim(a), _logical_ndim(b)
+        if (na, nb) != ranks:
+            # let the op itself report its error, on logical-shaped stand-ins
+            from .creation import empty
+
+            with _physical():
+                fn(empty(*a.shape[len(_levels(a)):]), empty(*b.shape[len(_levels(b)):]))
+        return _matmul_rule(_orig("matmul"), (a, b), {})
+
+    return rule
+
+
+def _outer_rule(fn, args, kwargs):
+    a, b = args[0], args[1]
+    levels = _union([a, b])
+    pa = _align(a, levels, 1)
+    pb = _align(b, levels, 1)
+    with _physical():
+        out = pa.unsqueeze(-1) * pb.unsqueeze(-2)
+    return _mark(out, levels)
+
+
+def _linear_rule(fn, args, kwargs):
+    x = args[0]
+    w = args[1] if len(args) > 1 else kwargs["weight"]
+    b = args[2] if len(args) > 2 else kwargs.get("bias")
+    if not _levels(w) and (b is None or not _levels(b)):
+        return _call(fn, (x, w, b), {}, _levels(x))
+    # a batched weight: x @ w^T + b through the matmul and add rules
+    wt = _call(lambda t: t.transpose(-1, -2), (w,), {}, _levels(w))
+    out = _matmul_rule(_orig("matmul"), (x, wt), {})
+    if b is not None:
+        out = _elementwise(lambda p, q: p + q, (out, b), {})
+    return out
+
+
+# ---- rules: nn.functional ----------------------------------------------------------------
+
+def _class_loss_rule(fn, args, kwargs):
+    """``cross_entropy`` / ``nll_loss``: computed with reduction='none' on the batch folded
+    into the sample dim, then reduced per sample as PyTorch reduces ('mean': by the summed
+    weights of the targets that are not ignored, or by the count for probability targets)."""
+    names = ("input", "target", "weight", "size_average", "ignore_index", "reduce", "reduction",
+             "label_smoothing")
+    bound = dict(zip(names, args))
+    bound.update(kwargs)
+    x, target = bound["input"], bound["target"]
+    weight = bound.get("weight")
+    if weight is not None and _levels(weight):
+        raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a batched weight yet")
+    reduction = bound.get("reduction", "mean")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    ignore = bound.get("ignore_index", -100)
+    levels = _union([x, target])
+    k = len(levels)
+    n = _logical_ndim(x)
+    px, pt = (_align(t, levels, expand=True) for t in (x, target))
+    batch = px._data.shape[:k]
+    prob = target._data.dtype.kind in "fc"
+    opts = {key: bound[key] for key in ("weight", "ignore_index", "label_smoothing")
+            if key in bound}
+    with _physical():
+        if n == 1:  # (C,) with a scalar target: the batch is the sample dim
+            fx = px.reshape(-1, px._data.shape[-1])
+            ft = pt.reshape(-1, *(pt._data.shape[-1:] if prob else ()))
+        else:
+            fx = px.reshape(-1, *px._data.shape[k + 1:])
+            ft = pt.reshape(-1, *pt._data.shape[k + 1:])
+        loss = fn(fx, ft, reduction="none", **opts)
+        lead = () if n == 1 else (px._data.shape[k],)
+        per = loss.reshape(*batch, *lead, *loss._data.shape[1:])
+        dims = tuple(range(k, per._data.ndim))
+        if reduction == "none":
+            out = per
+        elif reduction == "sum":
+            out = per.sum(dims) if dims else per
+        elif prob:
+            out = per.mean(dims) if dims else per
+        else:
+            valid = pt != ignore
+            if weight is not None:
+                safe = pt.clamp(0, weight._data.shape[0] - 1)
+                w = _orig("__getitem__")(weight, safe) * valid
+            else:
+                w = valid.to(per.dtype)
+            import numpy as np
+
+            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, silently
+                out = (per.sum(dims) / w.sum(dims)) if dims else per / w
+    return _mark(out, levels)
+
+
+def _pointwise_loss(nargs):
+    """Elementwise losses (``mse_loss``, ``l1_loss``...): reduction='none' on the aligned
+    inputs, then the reduction over each sample's logical dims."""
+
+    def rule(fn, args, kwargs):
+        ts = list(args[:nargs])
+        rest = dict(kwargs)
+        pos = list(args[nargs:])
+        reduction = rest.pop("reduction", "mean")
+        if pos:
+            raise RuntimeError(f"vmap: pass the options of {fn.__name__} by keyword")
+        levels = _union([t for t in ts if isinstance(t, _tensor_type())]
+                        + [v for v in rest.values() if isinstance(v, _tensor_type())])
+        ndim = max(_logical_ndim(t) for t in ts)
+        aligned = [_align(t, levels, ndim, expand=True) for t in ts]
+        extra = {key: _align(v, levels, ndim) for key, v in rest.items()}
+        k = len(levels)
+        with _physical():
+            loss = fn(*aligned, reduction="none", **extra)
+            dims = tuple(range(k, loss._data.ndim))
+            if reduction == "none" or not dims:
+                out = loss
+            elif reduction == "sum":
+                out = loss.sum(dims)
+            elif reduction == "mean":
+                out = loss.mean(dims)
+            else:
+                raise ValueError(f"{reduction} is not a valid value for reduction")
+        return _mark(out, levels)
+
+    return rule
+
+
+def _affine_after(out, weight, bias, channel_dims):
+    """``out * weight + bias`` at the logical level (the rules batch it), the per-channel
+    parameters shaped to broadcast over ``channel_dims`` trailing dims after the channels."""
+    if weight is not None:
+        out = out * (weight.reshape(*weight.shape, *[1] * channel_dims)
+                     if channel_dims else weight)
+    if bias is not None:
+        out = out + (bias.reshape(*bias.shape, *[1] * channel_dims) if channel_dims else bias)
+    return out
+
+
+def _layer_norm_rule(fn, args, kwargs):
+    """``layer_norm`` normalises the last dims, which the batch dims in front leave alone;
+    batched affine parameters (per-sample gradients) are applied after, elementwise."""
+    names = ("input", "normalized_shape", "weight", "bias", "eps")
+    bound = dict(zip(names, args))
+    bound.update(kwargs)
+    weight, bias = bound.get("weight"), bound.get("bias")
+    x = bound["input"]
+    if any(_levels(t) for t in (weight, bias) if t is not None):
+        out = _call(fn, (x, bound["normalized_shape"], None, None, bound.get("eps", 1e-5)), {},
+                    _levels(x))
+        return _affine_after(out, weight, bias, 0)
+    ordered = [bound[n] for n in names if n in bound]
+    return _call(fn, ordered, {}, _levels(x))
+
+
+def _channel_norm_rule(names, stats_rule):
+    """``group_norm`` / ``instance_norm`` / eval ``batch_norm``: the batch folds into N; batched
+    per-channel affine parameters are applied after the normalisation."""
+
+    def rule(fn, args, kwargs):
+        bound = dict(zip(names, args))
+        bound.update(kwargs)
+        weight, bias = bound.get("weight"), bound.get("bias")
+        if not any(_levels(t) for t in (weight, bias) if t is not None):
+            return stats_rule(fn, args, kwargs)
+        bound["weight"] = bound["bias"] = None
+        x = bound["input"]
+        out = stats_rule(fn, [bound[n] for n in names if n in bound], {})
+        n = _logical_ndim(x)
+        return _affine_after(out, weight, bias, n - 2 if n >= 2 else 0)
+
+    return rule
+
+
+def _embedding_rule(fn, args, kwargs):
+    """``embedding``: with an unbatched table the indices' batch dims just lead; a batched
+    table (per-sample gradients) is indexed per sample."""
+    idx, weight = args[0], args[1]
+    if _levels(weight):
+        rest = dict(zip(("padding_idx", "max_norm"), args[2:4]))
+        rest.update(kwargs)
+        if rest.get("padding_idx") is not None or rest.get("max_norm") is not None:
+            raise RuntimeError("vmap: no batching rule for embedding with a batched weight and "
+                               "padding_idx or max_norm yet")
+        return _batched_index(_orig("__getitem__"), weight, (idx,))
+    return _call(fn, args, kwargs, _levels(idx))
+
+
+def _fold_rule(spatial):
+    """Ops on ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` inputs (conv, pools,
+    group_norm): the batch dims fold into N, so the op runs once on the whole batch; the
+    other tensors (weights) must not be batched."""
+
+    def rule(fn, args, kwargs):
+        x = args[0]
+        if any(_levels(t) for t in _tensors(args[1:], kwargs)):
+            raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a batched "
+                               "weight yet")
+        levels = _levels(x)
+        k, n = len(levels), _logical_ndim(x)
+        shape = x._data.shape
+        batched_form = n >= 2 if spatial is None else n == spatial + 2
+        unbatched_form = spatial is not None and n == spatial + 1
+        if not (batched_form or unbatched_form):
+            with _physical():  # the op reports its own error about the logical input
+                fn(x[(0,) * k], *args[1:], **kwargs)
+            raise RuntimeError(f"vmap: no batching rule for {fn.__name__} yet")
+        lead = shape[:k + 1] if batched_form else shape[:k]
+        with _physical():
+            out = fn(x.reshape(-1, *shape[len(lead):]), *args[1:], **kwargs)
+            if isinstance(out, tuple):
+                out = type(out)(o.reshape(*lead, *o._data.shape[1:]) for o in out)
+            else:
+                out = out.reshape(*lead, *out._data.shape[1:])
+        return _finish(out, levels)
+
+    return rule
+
+
+def _conv_rule(spatial):
+    """``conv{1,2,3}d``: with unbatched weights the batch folds into N; with batched weights
+    (per-sample gradients of a CNN) the batch folds into the channels and the groups, so one
+    grouped convolution computes every sample with its own weights."""
+    fold = _fold_rule(spatial)
+
+    def rule(fn, args, kwargs):
+        names = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+        bound = dict(zip(names, args))
+        bound.update(kwargs)
+        x, w, b = bound["input"], bound["weight"], bound.get("bias")
+        if not _levels(w) and (b is None or not _levels(b)):
+            return fold(fn, args, kwargs)
+        levels = _union([t for t in (x, w, b) if t is not None])
+        k = len(levels)
+        single = _logical_ndim(x) == spatial + 1  # an unbatched (C, *spatial) sample
+        px = _align(x, levels, expand=True)
+        pw = _align(w, levels, expand=True)
+        with _physical():
+            if single:
+                px = px.unsqueeze(k)
+            lead = px._data.shape[:k]
+            bs = 1
+            for size in lead:
+                bs *= size
+            n, c, sp = px._data.shape[k], px._data.shape[k + 1], px._data.shape[k + 2:]
+            px = px.reshape(bs, n, c, *sp).transpose(0, 1).reshape(n, bs * c, *sp)
+            o = pw._data.shape[k]
+            pw = pw.reshape(bs * o, *pw._data.shape[k + 1:])
+            pb = None if b is None else _align(b, levels, expand=True).reshape(bs * o)
+            opts = {key: bound[key] for key in ("stride", "padding", "dilation") if key in bound}
+            out = fn(px, pw, pb, groups=bound.get("groups", 1) * bs, **opts)
+            sp_out = out._data.shape[2:]
+            out = out.reshape(n, bs, o, *sp_out).transpose(0, 1)
+            out = out.reshape(*lead, o, *sp_out) if single else out.reshape(*lead, n, o, *sp_out)
+        return _mark(out, levels)
+
+    return rule
+
+
+def _batch_norm_rule(fn, args, kwargs):
+    """``batch_norm`` with running statistics (``training=False``) normalises each sample on
+    its own: the batch folds into N. Batch statistics would mix the samples: no rule."""
+    training = args[5] if len(args) > 5 else kwargs.get("training", False)
+    if training:
+        raise RuntimeError("vmap: no batching rule for batch_norm with training=True yet")
+    return _fold_rule(None)(fn, args, kwargs)
+
+
+def _transparent(fn, args, kwargs, pad=True):
+    """Ops that already treat leading dims as batch dims (linalg on matrices, attention):
+    every tensor gets the union of batch dims, expanded, and (with ``pad``, for ops whose
+    inputs broadcast) logical dims padded to one rank."""
+    ts = _tensors(args, kwargs)
+    levels = _union(ts)
+    ndim = max(_logical_ndim(t) for t in ts) if pad else None
+
+    def fix(a):
+        if isinstance(a, (list, tuple)) and not isinstance(a, _tensor_type()):
+            return type(a)(_align(b, levels, ndim, expand=True) for b in a)
+        return _align(a, levels, ndim, expand=True)
+
+    return _call(fn, [fix(a) for a in args], {kw: fix(v) for kw, v in kwargs.items()}, levels)
+
+
+def _pad_rule(fn, args, kwargs):
+    """``F.pad`` in constant mode pads the last dims: the batch dims in front are untouched."""
+    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
+    pad = args[1] if len(args) > 1 else kwargs["pad"]
+    if mode != "constant" or len(pad) // 2 > _logical_ndim(args[0]):
+        raise RuntimeError(f"vmap: no batching rule for pad with mode={mode!r} yet")
+    return _unary(fn, args, kwargs)
+
+
+# ---- the rule table --------------------------------------------------------------------------
+
+_UNARY_NAMES = """abs absolute acos acosh angle arccos arccosh arcsin arcsinh arctan arctanh asin
+asinh atan atanh bitwise_not ceil cos cosh deg2rad digamma erf erfc erfinv exp exp2 expm1 fix
+floor frac i0 isfinite isinf isnan isneginf isposinf isreal lgamma log log10 log1p log2
+logical_not logit neg negative positive rad2deg reciprocal relu round rsqrt sgn sigmoid sign
+signbit sin sinc sinh sqrt square tan tanh trunc nan_to_num clone contiguous detach float double
+half bfloat16 int long short char byte bool cfloat cdouble to type type_as relu6 leaky_relu elu
+selu celu gelu silu mish softplus softsign hardtanh hardsigmoid hardswish tanhshrink hardshrink
+softshrink threshold logsigmoid tril triu mvlgamma polygamma requires_grad_ __neg__ __pos__
+__abs__ __invert__ expit""".split()
+_BINARY_NAMES = """add sub subtract rsub mul multiply div divide true_divide floor_divide
+remainder fmod pow float_power atan2 arctan2 maximum minimum fmax fmin hypot copysign
+nextafter heaviside xlogy logaddexp logaddexp2 ldexp eq ne lt le gt ge greater greater_equal
+less less_equal not_equal logical_and logical_or logical_xor bitwise_and bitwise_or bitwise_xor
+bitwise_left_shift bitwise_right_shift __lshift__ __rshift__ __rlshift__ __rrshift__
+where clamp clip clamp_min clamp_max masked_fill lerp
+addcmul addcdiv igamma igammac __add__ __radd__ __sub__ __rsub__ __mul__ __rmul__
+__truediv__ __rtruediv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __eq__
+__ne__ __lt__ __le__ __gt__ __ge__ __and__ __or__ __xor__ __rand__ __ror__ __rxor__""".split()
+_INPLACE_NAMES = """__iadd__ __isub__ __imul__ __itruediv__ __ipow__ __iand__ __ior__ __ixor__
+__imod__ __ifloordiv__ __ilshift__ __irshift__ copy_ fill_ zero_""".split()
+
+_RULES: dict = {}
+for _n in _UNARY_NAMES:
+    _RULES[_n] = _unary if _n in ("type_as", "to", "type") else _elementwise
+for _n in _BINARY_NAMES:
+    _RULES[_n] = _elementwise
+for _n in _INPLACE_NAMES:
+    _RULES[_n] = _inplace
+for _n in _UNARY_NAMES + _BINARY_NAMES:
+    if not _n.startswith("__"):
+        _RULES[_n + "_"] = _inplace
+for _n in ("type_as", "to", "detach", "detach_", "cpu", "cuda"):
+    _RULES[_n] = _unary
+for _n in ("sum", "mean", "nansum", "nanmean", "amax", "amin", "std", "var", "std_mean",
+           "var_mean", "count_nonzero", "all", "any", "aminmax"):
+    _RULES[_n] = _dims_rule(all_as="tuple")
+for _n in ("prod", "argmax", "argmin"):
+    _RULES[_n] = _dims_rule(all_as="flat")
+for _n in ("max", "min", "median", "nanmedian"):
+    _RULES[_n] = _dims_rule(all_as="flat", values=True)
+for _n in ("logsumexp", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "softmax",
+           "log_softmax", "softmin", "select", "narrow"):
+    _RULES[_n] = _dims_rule()
+_RULES["unbind"] = _dims_rule(default=0)
+_RULES["mode"] = _dims_rule(default=-1)
+_RULES["kthvalue"] = _dims_rule(pos=2, default=-1)
+for _n in ("sort", "argsort"):
+    _RULES[_n] = _dims_rule(default=-1)
+_RULES["topk"] = _dims_rule(pos=2, default=-1)
+_RULES["unsqueeze"] = _dims_rule(extra=1)
+_RULES["flip"] = _flip_rule
+_RULES["roll"] = _roll_rule
+_RULES["normalize"] = _dims_rule(pos=2, default=1)
+_RULES["norm"] = _norm_rule
+_RULES["unflatten"] = _dims_rule()
+for _n in ("split", "chunk", "tensor_split"):
+    _RULES[_n] = _split_rule
+for _n in ("cat", "concat", "concatenate"):
+    _RULES[_n] = _cat_rule(False)
+_RULES["stack"] = _cat_rule(True)
+_RULES["gather"] = _gather_rule
+for _n in ("scatter", "scatter_add", "scatter_reduce"):
+    _RULES[_n] = _scatter_rule
+for _n in ("index_add", "index_copy", "index_fill"):
+    _RULES[_n] = _index_dim_rule
+for _n in ("addmm", "addmv", "baddbmm", "addr"):
+    _RULES[_n] = _addmm_rule
+_RULES["diagonal"] = _diagonal_rule
+_RULES["trace"] = _trace_rule
+_RULES["broadcast_tensors"] = _elementwise
+_RULES["index_select"] = _index_select_rule
+for _n in ("view", "reshape"):
+    _RULES[_n] = _view_rule
+_RULES["expand"] = _expand_rule
+_RULES["broadcast_to"] = _expand_rule
+_RULES["permute"] = _permute_rule
+for _n in ("transpose", "swapaxes", "swapdims", "movedim", "moveaxis"):
+    _RULES[_n] = _two_dims_rule
+_RULES["squeeze"] = _squeeze_rule
+_RULES["t"] = _t_rule
+_RULES["flatten"] = _flatten_rule
+_RULES["ravel"] = lambda fn, args, kwargs: _flatten_rule(_orig("flatten"), args[:1], {})
+_RULES["__getitem__"] = _getitem_rule
+_RULES["__setitem__"] = _setitem_rule
+for _n in ("matmul", "__matmul__", "__rmatmul__"):
+    _RULES[_n] = _matmul_rule
+_RULES["mm"] = _checked_matmul((2, 2))
+_RULES["bmm"] = _checked_matmul((3, 3))
+_RULES["mv"] = _checked_matmul((2, 1))
+_RULES["dot"] = _checked_matmul((1, 1))
+_RULES["inner"] = _checked_matmul((1, 1))
+_RULES["outer"] = _outer_rule
+_RULES["ger"] = _outer_rule
+_RULES["linear"] = _linear_rule
+_RULES["einsum"] = _einsum_rule
+_RULES["repeat"] = _repeat_rule
+_RULES["tile"] = _repeat_rule
+_RULES["cosine_similarity"] = _paired_dim_rule(2, 1)
+_RULES["pairwise_distance"] = _elementwise
+_RULES["glu"] = _dims_rule(default=-1)
+_RULES["cross_entropy"] = _class_loss_rule
+_RULES["nll_loss"] = _class_loss_rule
+for _n in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "soft_margin_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits"):
+    _RULES[_n] = _pointwise_loss(2)
+_RULES["layer_norm"] = _layer_norm_rule
+for _n, _sp in (("conv_transpose1d", 1),
+                ("conv_transpose2d", 2), ("conv_transpose3d", 3), ("max_pool1d", 1),
+                ("max_pool2d", 2), ("max_pool3d", 3), ("avg_pool1d", 1), ("avg_pool2d", 2),
+                ("adaptive_avg_pool1d", 1), ("adaptive_avg_pool2d", 2),
+                ("adaptive_avg_pool3d", 3), ("adaptive_max_pool1d", 1),
+                ("adaptive_max_pool2d", 2), ("max_pool1d_with_indices", 1),
+                ("max_pool2d_with_indices", 2), ("adaptive_max_pool1d_with_indices", 1),
+                ("adaptive_max_pool2d_with_indices", 2)):
+    _RULES[_n] = _fold_rule(_sp)
+for _n, _sp in (("conv1d", 1), ("conv2d", 2), ("conv3d", 3)):
+    _RULES[_n] = _conv_rule(_sp)
+_RULES["group_norm"] = _channel_norm_rule(("input", "num_groups", "weight", "bias", "eps"),
+                                          _fold_rule(None))
+_RULES["instance_norm"] = _channel_norm_rule(
+    ("input", "running_mean", "running_var", "weight", "bias", "use_input_stats", "momentum",
+     "eps"), _fold_rule(None))
+_RULES["batch_norm"] = _channel_norm_rule(
+    ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
+    _batch_norm_rule)
+_RULES["pad"] = _pad_rule
+_RULES["one_hot"] = _unary
+_RULES["linalg.solve"] = functools.partial(_transparent, pad=False)  # B: vector or matrix
+for _n in ("scaled_dot_product_attention", "linalg.inv", "linalg.det", "linalg.slogdet",
+           "linalg.cholesky", "linalg.matrix_exp", "linalg.matrix_norm",
+           "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr",
+           "linalg.pinv", "inverse", "det", "logdet", "slogdet", "cholesky", "matrix_exp",
+           "pinverse"):
+    _RULES[_n] = _transparent
+for _n in ("dropout", "dropout_", "alpha_dropout", "feature_alpha_dropout", "rrelu", "rrelu_",
+           "bernoulli", "rand_like", "randn_like", "randint_like"):
+    _RULES[_n] = _unary
+_RULES["embedding"] = _embedding_rule
+
+
+def _as(op):
+    def rule(fn, args, kwargs):
+        other = args[1]
+        shape = tuple(other._data.shape[len(_levels(other)):])
+        return _RULES[op](_orig(op), (args[0], shape), {})
+
+    return rule
+
+
+_RULES["view_as"] = _as("view")
+_RULES["reshape_as"] = _as("reshape")
+_RULES["expand_as"] = _as("expand")
+
+# ops drawing random numbers: randomness='error' refuses them inside a vmap
+_RANDOM = {"rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "randperm",
+           "normal", "bernoulli", "multinomial", "poisson", "dropout", "dropout_",
+           "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
+           "rrelu", "rrelu_", "uniform_", "normal_", "bernoulli_", "exponential_",
+           "random_", "cauchy_", "log_normal_", "geometric_"}
+
+
+_LIKE = ("zeros_like", "ones_like", "full_like", "empty_like")
+for _n in _LIKE:
+    _RULES[_n] = _unary
+
+
+def _rule_key(owner_name, name):
+    if owner_name in ("linalg", "special") and name not in ("expit",):
+        return f"{owner_name}.{name}"
+    return name
+
+
+# ---- the wrappers ----------------------------------------------------------------------------
+
+_ORIGINALS: dict = {}
+
+
+def _orig(name):
+    """The unwrapped Tensor method ``name`` (rules that dispatch to another op)."""
+    fn = _ORIGINALS.get(name)
+    if fn is None:
+        fn = getattr(_tensor_type(), name)
+        fn = getattr(fn, "_vmap_wrapped", fn)
+    return fn
+
+
+def _wrap(fn, key):
+    @functools.wraps(fn)
+    def vmap_aware(*args, **kwargs):
+        if not _STACK or _BYPASS[0]:
+            return fn(*args, **kwargs)
+        if key in _RANDOM:
+            _check_random(key, args, kwargs)
+            if key in _RANDOM_CREATION and _STACK[-1][2] == "different":
+                return _random_creation(fn, key, args, kwargs)
+            if key in _SAME and _STACK[-1][2] == "same" and _batched_in(args, kwargs):
+                return _SAME[key](fn, args, kwargs)
+        if not _batched_in(args, kwargs):
+            with _physical():
+                return fn(*args, **kwargs)
+        rule = _RULES.get(key)
+        if rule is None:
+            raise RuntimeError(f"vmap: no batching rule for {key} yet")
+        return rule(fn, args, kwargs)
+
+    vmap_aware._vmap_wrapped = fn
+    return vmap_aware
+
+
+def _check_random(key, args, kwargs):
+    """randomness='error' refuses random ops; 'same' draws one value for every sample (so a
+    random op on a batched tensor has no rule); 'different' draws per sample (so a random op
+    must see a batched tensor to know the batch)."""
+    mode = _STACK[-1][2]
+    if key.startswith(("dropout", "alpha_dropout", "feature_alpha")):
+        training = kwargs.get("training", kwargs.get("train", True))
+        if len(args) > 2 and isinstance(args[2], bool):
+            training = args[2]
+        if not training:
+            return
+    if mode == "error":
+        raise RuntimeError(
+            "vmap: called random operation while in randomness error mode. Please either use "
+            "the 'same' or 'different' randomness flags on vmap or perform the randomness "
+            "operation out of vmap")
+    batched = _batched_in(args, kwargs)
+    if mode == "same" and batched and key not in _SAME or mode == "different" and (
+            not batched and key not in _RANDOM_CREATION):
+        raise RuntimeError(f"vmap: no batching rule for {key} with randomness='{mode}' yet")
+
+
+_RANDOM_CREATION = ("rand", "randn", "randint")
+
+
+def _stand_in(t):
+    """A view of one sample of ``t`` (logical shape, unbatched) to draw 'same' randomness."""
+    with _physical():
+        return t[(0,) * len(_levels(t))]
+
+
+def _same_like(fn, args, kwargs):
+    """``rand_like`` & co. under randomness='same': one draw of a sample's shape."""
+    with _physical():
+        return fn(_stand_in(args[0]), *args[1:], **kwargs)
+
+
+def _same_dropout(fn, args, kwargs):
+    """``dropout`` under randomness='same': one mask of a sample's shape, applied to every
+    sample (the mask holds 0 or ``1 / (1 - p)``, so ``x * mask`` is the dropout)."""
+    names = ("input", "p", "training", "inplace")
+    bound = dict(zip(names, args))
+    bound.update(kwargs)
+    from .creation import ones_like
+
+    with _physical():
+        mask = fn(ones_like(_stand_in(bound["input"])), bound.get("p", 0.5), True)
+    return bound["input"] * mask
+
+
+_SAME = {"rand_like": _same_like, "randn_like": _same_like, "randint_like": _same_like,
+         "dropout": _same_dropout}
+
+
+def _random_creation(fn, key, args, kwargs):
+    """``rand`` / ``randn`` / ``randint`` under randomness='different': one draw for the
+    whole batch, of shape batch + size, so every sample gets its own values."""
+    levels = tuple(lv for lv, _, _ in _STACK)
+    batch = tuple(_SIZES[lv] for lv in levels)
+    kwargs = dict(kwargs)
+    if key == "randint":
+        if "size" in kwargs:
+            kwargs["size"] = (*batch, *kwargs["size"])
+        else:
+            args = (*args[:-1], (*batch, *args[-1]))
+    else:
+        size = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+        size = kwargs.pop("size", size)
+        args = (*batch, *size)
+    return _call(fn, args, kwargs, levels)
+
+
+def _meta_shape(self):
+    levels = _levels(self) if _STACK and not _BYPASS[0] else ()
+    from ._size import Size
+
+    return Size(self._data.shape[len(levels):])
+
+
+def _meta_size(self, dim=None):
+    levels = _levels(self) if _STACK and not _BYPASS[0] else ()
+    shape = self._data.shape[len(levels):]
+    if dim is None:
+        from ._size import Size
+
+        return Size(shape)
+    n = len(shape)
+    m = max(n, 1)
+    if not -m <= dim < m:
+        raise _dim_error(dim, n)
+    return shape[dim % m]
+
+
+def _meta_dim(self):
+    levels = _levels(self) if _STACK and not _BYPASS[0] else ()
+    return self._data.ndim - len(levels)
+
+
+def _meta_numel(self):
+    levels = _levels(self) if _STACK and not _BYPASS[0] else ()
+    n = 1
+    for s in self._data.shape[len(levels):]:
+        n *= s
+    return n
+
+
+def _meta_len(self):
+    shape = _meta_shape(self)
+    if not shape:
+        raise TypeError("len() of a 0-d tensor")
+    return shape[0]
+
+
+def _data_dependent(self, *args):
+    if _STACK and not _BYPASS[0] and _levels(self):
+        raise RuntimeError(
+            "vmap: It looks like you're attempting to use a Tensor in some data-dependent "
+            "control flow. We don't support that yet, please file an issue at "
+            "https://github.com/pytorch/pytorch/issues .")
+    return _saved_meta["Tensor.__bool__"](self, *args)
+
+
+def _data_item(self):
+    if _STACK and not _BYPASS[0] and _levels(self):
+        raise RuntimeError(
+            "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over "
+            "calling .item() on a Tensor, please try to rewrite what you're doing with other "
+            "operations. If error is occurring somewhere inside PyTorch internals, please file "
+            "a bug report.")
+    return _saved_meta["Tensor.item"](self)
+
+
+def _guard(name, message):
+    """Tensor method ``name`` refusing a batched tensor with PyTorch's ``message``."""
+
+    def guarded(self, *args, **kwargs):
+        if _STACK and not _BYPASS[0] and _levels(self):
+            raise RuntimeError(message)
+        return _saved_meta["Tensor." + name](self, *args, **kwargs)
+
+    return guarded
+
+
+_ITEM_ERROR = (
+    "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over "
+    "calling .item() on a Tensor, please try to rewrite what you're doing with other "
+    "operations. If error is occurring somewhere inside PyTorch internals, please file "
+    "a bug report.")
+_NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
+_GUARDED = {"__float__": _ITEM_ERROR, "__int__": _ITEM_ERROR, "__index__": _ITEM_ERROR,
+            "__complex__": _ITEM_ERROR, "tolist": _NO_STORAGE, "numpy": _NO_STORAGE}
+
+
+def _meta_iter(self):
+    if not (_STACK and not _BYPASS[0] and _levels(self)):
+        return _saved_meta["Tensor.__iter__"](self)
+    if _logical_ndim(self) == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return iter(self.unbind(0))
+
+
+def _data_prop(orig):
+    def get(self):
+        if _STACK and not _BYPASS[0] and _levels(self):
+            raise RuntimeError("accessing `data` under vmap transform is not allowed")
+        return orig.__get__(self)
+
+    return property(get, orig.fset)
+
+
+_saved_meta: dict = {}
+
+
+def _meta_prop(rule, orig):
+    def get(self):
+        if _STACK and not _BYPASS[0] and _levels(self):
+            return rule(self)
+        return orig.__get__(self)
+
+    return property(get)
+
+
+def _leaf_for(x):
+    """``ember.func._leaf_for`` while a vmap runs (NOTE [per-sample gradients])."""
+    active = tuple(lv for lv, _, _ in _STACK)
+    own = _levels(x)
+    if set(own) == set(active) or x._data.dtype.kind not in "fc":
+        return _saved_leaf[0](x)
+    with _physical():
+        y = _align(x, active, expand=True)
+    _mark(y, active)
+    if x.requires_grad:
+        return y
+    with _physical():
+        leaf = y.detach().requires_grad_()
+    return _mark(leaf, active)
+
+
+_saved_leaf: list = []
+
+
+def _engine_wrap(fn, is_grad):
+    """``autograd.grad`` / ``backward``: the engine runs on physical tensors; outputs batched
+    without a given gradient are seeded with ones over their whole physical shape (their
+    samples are independent, so this is every sample's own gradient), and results take the
+    batch levels of their inputs."""
+
+    @functools.wraps(fn)
+    def engine_call(*args, **kwargs):
+        if not _STACK or _BYPASS[0]:
+            return fn(*args, **kwargs)
+        Tensor = _tensor_type()
+        names = ("outputs", "inputs", "grad_outputs") if is_grad else ("tensors",
+                                                                       "grad_tensors")
+        bound = dict(zip(names, args))
+        bound.update(kwargs)
+        first = names[0]
+        outs = bound[first]
+        outs = (outs,) if isinstance(outs, Tensor) else tuple(outs)
+        gos = bound.get(names[2] if len(names) > 2 else "grad_tensors")
+        if gos is None:
+            gos = (None,) * len(outs)
+        elif isinstance(gos, Tensor):
+            gos = (gos,)
+        from .creation import ones_like
+
+        new_gos = []
+        for o, g in zip(outs, gos):
+            if g is None and _levels(o):
+                if _meta_numel(o) != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                with _physical():
+                    g = ones_like(o)
+            elif g is not None:
+                g = _align(g, _levels(o), _logical_ndim(o), expand=True) if _levels(g) or \
+                    _levels(o) else g
+            new_gos.append(g)
+        bound[first] = outs
+        bound[names[2] if len(names) > 2 else "grad_tensors"] = tuple(new_gos)
+        with _physical():
+            result = fn(**bound)
+        if is_grad:
+            ins = bound["inputs"]
+            ins = (ins,) if isinstance(ins, Tensor) else tuple(ins)
+            return tuple(g if g is None else _mark(g, _levels(x)) for g, x in zip(result, ins))
+        return result
+
+    engine_call._vmap_wrapped = fn
+    return engine_call
+
+
+def _graph_jvp_wrap(fn):
+    """``graph_jvp`` (forward mode of the ``ember.func`` transforms) on the physical graph: the
+    tangents take their inputs' batch dims, and the results their outputs'."""
+
+    @functools.wraps(fn)
+    def graph_jvp(outputs, inputs, tangents, since=None):
+        if not _STACK or _BYPASS[0]:
+            return fn(outputs, inputs, tangents, since)
+        Tensor = _tensor_type()
+        single = isinstance(outputs, Tensor)
+        outs = (outputs,) if single else tuple(outputs)
+        tangents = [t if t is None or not (_levels(t) or _levels(x)) else
+                    _align(t, _levels(x), _logical_ndim(x), expand=True)
+                    for x, t in zip(inputs, tangents)]
+        with _physical():
+            got = fn(outputs, inputs, tangents, since)
+        marked = [g if g is None else _mark(g, _levels(o))
+                  for g, o in zip((got,) if single else got, outs)]
+        return marked[0] if single else type(got)(marked) if isinstance(got, tuple) else marked
+
+    graph_jvp._vmap_wrapped = fn
+    return graph_jvp
+
+
+def _swap(owner, attr, new):
+    _saved.append((owner, attr, owner.__dict__.get(attr, _MISSING)
+                   if isinstance(owner, type) else getattr(owner, attr, _MISSING)))
+    setattr(owner, attr, new)
+
+
+def _swap_op(owner, attr, key, is_class):
+    orig = owner.__dict__.get(attr, _MISSING) if is_class else getattr(owner, attr, _MISSING)
+    if orig is _MISSING or not callable(orig) or isinstance(orig, type):
+        return
+    if getattr(orig, "_vmap_wrapped", None) is not None:
+        return
+    wrapper = _WRAPPERS.get(orig) or _wrap(orig, key)
+    _WRAPPERS.setdefault(orig, wrapper)
+    _swap(owner, attr, wrapper)
+    # ember's own code imports ops from their modules (``from .ops.join import stack``): the
+    # defining module's name must lead to the wrapper too
+    home = sys.modules.get(getattr(orig, "__module__", None) or "")
+    fname = getattr(orig, "__name__", None)
+    if home is not None and home is not owner and fname and home.__dict__.get(fname) is orig:
+        _swap(home, fname, wrapper)
+
+
+_WRAPPERS: dict = {}  # original op -> its wrapper, for ops handed to vmap itself (vmap(ember.dot))
+
+
+_DUNDERS = ("__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__",
+            "__rmul__", "__imul__", "__truediv__", "__rtruediv__", "__itruediv__", "__pow__",
+            "__rpow__", "__ipow__", "__matmul__", "__rmatmul__", "__neg__", "__pos__",
+            "__abs__", "__getitem__", "__setitem__", "__floordiv__", "__rfloordiv__",
+            "__mod__", "__rmod__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
+            "__and__", "__or__", "__xor__", "__rand__", "__ror__", "__rxor__", "__invert__",
+            "__lshift__", "__rshift__", "__rlshift__", "__rrshift__", "__iand__", "__ior__",
+            "__ixor__", "__imod__", "__ifloordiv__", "__ilshift__", "__irshift__",
+            # defined on Tensor itself rather than registered as ops
+            "detach", "detach_", "divide_", "multiply_", "subtract_", "true_divide_", "cpu",
+            "cuda", "type")
+_PASS_THROUGH = {"size", "dim", "numel", "ndimension", "nelement", "item", "tolist", "numpy",
+                 "data_ptr", "is_floating_point", "is_complex", "element_size", "backward",
+                 "register_hook", "retain_grad", "requires_grad_"}
+
+
+def _install():
+    import ember
+    import ember.autograd
+    import ember.autograd.graph_jvp  # noqa: F401 - the module, for the forward transforms
+    import ember.func
+    import ember.nn.functional
+    import ember.random  # noqa: F401 - the module, for its random ops
+
+    from .ops._registry import METHODS, OPS
+    from .tensor import Tensor
+
+    for name in OPS:
+        if name not in _PASS_THROUGH and isinstance(getattr(ember, name, None), FunctionType):
+            _swap_op(ember, name, name, False)
+    for name in METHODS:
+        if name not in _PASS_THROUGH:
+            _swap_op(Tensor, name, name, True)
+    for name in _DUNDERS:
+        _swap_op(Tensor, name, name, True)
+    for module, label in ((ember.nn.functional, "F"), (ember.linalg, "linalg"),
+                          (ember.special, "special")):
+        for name in getattr(module, "__all__", ()):
+            if isinstance(getattr(module, name, None), FunctionType):
+                _swap_op(module, name, _rule_key(label, name), False)
+    for name in _LIKE:
+        _swap_op(ember, name, name, False)
+    for module in (ember, sys.modules["ember.random"]):
+        for name in _RANDOM:
+            if isinstance(module.__dict__.get(name), FunctionType):
+                _swap_op(module, name, name, False)
+    _saved_meta["Tensor.__bool__"] = Tensor.__bool__
+    _saved_meta["Tensor.item"] = Tensor.item
+    _swap(Tensor, "shape", property(_meta_shape))
+    _swap(Tensor, "ndim", property(_meta_dim))
+    _swap(Tensor, "size", _meta_size)
+    _swap(Tensor, "dim", _meta_dim)
+    _swap(Tensor, "ndimension", _meta_dim)
+    _swap(Tensor, "numel", _meta_numel)
+    _swap(Tensor, "nelement", _meta_numel)
+    _swap(Tensor, "__len__", _meta_len)
+    _swap(Tensor, "__bool__", _data_dependent)
+    _swap(Tensor, "item", _data_item)
+    for name, message in _GUARDED.items():
+        _saved_meta["Tensor." + name] = getattr(Tensor, name)
+        _swap(Tensor, name, _guard(name, message))
+    _saved_meta["Tensor.__iter__"] = Tensor.__iter__
+    _swap(Tensor, "__iter__", _meta_iter)
+    _swap(Tensor, "data", _data_prop(Tensor.__dict__["data"]))
+    _swap(Tensor, "T", _meta_prop(_T_rule, Tensor.__dict__["T"]))
+    _swap(Tensor, "mT", _meta_prop(_mT_rule, Tensor.__dict__["mT"]))
+    _saved_leaf[:] = [ember.func._leaf_for]
+    _swap(ember.func, "_leaf_for", _leaf_for)
+    _swap(ember.autograd, "grad", _engine_wrap(ember.autograd.grad, True))
+    _swap(ember.autograd, "backward", _engine_wrap(ember.autograd.backward, False))
+    jvp_module = sys.modules["ember.autograd.graph_jvp"]
+    _swap(jvp_module, "graph_jvp", _graph_jvp_wrap(jvp_module.graph_jvp))
+
+
+def _uninstall():
+    while _saved:
+        owner, attr, orig = _saved.pop()
+        if orig is _MISSING:
+            delattr(owner, attr)
+        else:
+            setattr(owner, attr, orig)
+    _TABLE.clear()
+    _WRAPPERS.clear()
+
+
+# ---- vmap ------------------------------------------------------------------------------------
+
+def _name(func):
+    return getattr(func, "__name__", repr(func))
+
+
+def _tree_flatten(x):
+    """(leaves, spec) for nested tuples / lists / dicts; anything else is a leaf."""
+    if isinstance(x, (tuple, list)):
+        parts = [_tree_flatten(v) for v in x]
+        return [leaf for p in parts for leaf in p[0]], (type(x), None, [p[1] for p in parts])
+    if isinstance(x, dict):
+        parts = [_tree_flatten(v) for v in x.values()]
+        return ([leaf for p in parts for leaf in p[0]],
+                (dict, list(x.keys()), [p[1] for p in parts]))
+    return [x], None
+
+
+def _tree_unflatten(leaves, spec):
+    it = iter(leaves)
+
+    def build(s):
+        if s is None:
+            return next(it)
+        kind, keys, children = s
+        vals = [build(c) for c in children]
+        if kind is dict:
+            return dict(zip(keys, vals))
+        return kind(*vals) if hasattr(kind, "_fields") else kind(vals)
+
+    return build(spec)
+
+
+def _spec_str(spec, indent=0):
+    """PyTorch's ``TreeSpec`` repr of ``spec`` (its error messages show it)."""
+    if spec is None:
+        return "*"
+    kind, keys, children = spec
+    inner = ""
+    if children:
+        indent += 2
+        inner = _spec_str(children[0], indent) + ("," if len(children) > 1 else "")
+        inner += ",".join("\n" + " " * indent + _spec_str(c, indent) for c in children[1:])
+    return f"TreeSpec({kind.__name__}, {keys}, [{inner}])"
+
+
+def _broadcast_dims(dims, spec):
+    """``dims`` (an int/None, or a structure matching ``spec`` down to where it holds an
+    int/None) flattened to one entry per leaf of ``spec``; None when they don't match."""
+    if dims is None or isinstance(dims, int):
+        return [dims] * _count(spec)
+    if spec is None:
+        return None
+    kind, keys, children = spec
+    if kind is dict:
+        if not isinstance(dims, dict) or set(dims) != set(keys):
+            return None
+        parts = [_broadcast_dims(dims[key], c) for key, c in zip(keys, children)]
+    else:
+        if not isinstance(dims, (tuple, list)) or len(dims) != len(children):
+            return None
+        parts = [_broadcast_dims(d, c) for d, c in zip(dims, children)]
+    if any(p is None for p in parts):
+        return None
+    return [d for p in parts for d in p]
+
+
+def _count(spec):
+    if spec is None:
+        return 1
+    return sum(_count(c) for c in spec[2])
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """Vectorize ``func`` over dimension ``in_dims`` of its inputs; the mapped dimension of the
+    outputs is ``out_dims``.
+
+    >>> ember.func.vmap(ember.dot)(ember.ones(3, 2), ember.ones(3, 2))
+    tensor([2., 2., 2.])
+    """
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+    if not (chunk_size is None or chunk_size > 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        flat, spec, dims, size = _check_inputs(func, in_dims, args)
+        if chunk_size is None or chunk_size >= size:
+            return _vmap_once(func, flat, spec, dims, size, kwargs, out_dims, randomness)
+        pieces = []
+        for start in range(0, size, chunk_size):
+            n = min(chunk_size, size - start)
+            part = [a if d is None else a.narrow(d, start, n) for a, d in zip(flat, dims)]
+            pieces.append(_vmap_once(func, part, spec, dims, n, kwargs, out_dims, randomness))
+        return _join_chunks(pieces, out_dims)
+
+    return wrapped
+
+
+def _check_inputs(func, in_dims, args):
+    Tensor = _tensor_type()
+    if not isinstance(in_dims, (int, tuple)):
+        raise ValueError(f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): expected "
+                         "`in_dims` to be int or a (potentially nested) tuple matching the "
+                         f"structure of inputs, got: {type(in_dims)}.")
+    if not args:
+        raise ValueError(f"vmap({_name(func)})(<inputs>): got no inputs. Maybe you forgot to "
+                         "add inputs, or you are trying to vmap over a function with no inputs. "
+                         "The latter is unsupported.")
+    flat, spec = _tree_flatten(args)
+    dims = _broadcast_dims(in_dims, spec)
+    if dims is None:
+        raise ValueError(
+            f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): in_dims is not "
+            "compatible with the structure of `inputs`. in_dims has structure "
+            f"{_spec_str(_tree_flatten(in_dims)[1])} but inputs has structure "
+            f"{_spec_str(spec)}.")
+    dims = list(dims)
+    for i, (a, d) in enumerate(zip(flat, dims)):
+        if not isinstance(d, int) and d is not None:
+            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): Got "
+                             f"in_dim={d} for an input but in_dim must be either an integer "
+                             "dimension or None.")
+        if isinstance(d, int) and not isinstance(a, Tensor):
+            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): Got "
+                             f"in_dim={d} for an input but the input is of type {type(a)}. We "
+                             "cannot vmap over non-Tensor arguments, please use None as the "
+                             "respective in_dim")
+        if d is not None:
+            n = a.dim()
+            if not -n <= d < n:
+                raise ValueError(f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): Got "
+                                 f"in_dim={d} for some input, but that input is a Tensor of "
+                                 f"dimensionality {n} so expected in_dim to satisfy -{n} <= "
+                                 f"in_dim < {n}.")
+            dims[i] = d % n
+    sizes = [a.size(d) for a, d in zip(flat, dims) if d is not None]
+    if not sizes:
+        raise ValueError("vmap: Expected at least one Tensor to vmap over")
+    if any(s != sizes[0] for s in sizes):
+        raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    return flat, spec, dims, sizes[0]
+
+
+def _vmap_once(func, flat, spec, dims, size, kwargs, out_dims, randomness):
+    level = _next_level[0]
+    _next_level[0] += 1
+    if not _STACK:
+        _install()
+    _STACK.append((level, size, randomness))
+    _SIZES[level] = size
+    try:
+        inputs = []
+        for a, d in zip(flat, dims):
+            if d is None:
+                inputs.append(a)
+                continue
+            own = _levels(a)
+            k = len(own)
+            with _physical():
+                moved = a.movedim(k + d, k)
+            inputs.append(_mark(moved, (*own, level)))
+        run = _WRAPPERS.get(func, func) if isinstance(func, FunctionType) else func
+        out = run(*_tree_unflatten(inputs, spec), **kwargs)
+        return _unbatch(func, out, out_dims, level, size)
+    finally:
+        _STACK.pop()
+        _SIZES.pop(level, None)
+        for key in [key for key, (_, lv) in _TABLE.items() if level in lv]:
+            del _TABLE[key]
+        if not _STACK:
+            _uninstall()
+
+
+def _unbatch(func, out, out_dims, level, size):
+    Tensor = _tensor_type()
+    flat, spec = _tree_flatten(out)
+    if isinstance(out, Tensor):
+        if isinstance(out_dims, int) or out_dims is None:
+            odims = [out_dims]
+        elif isinstance(out_dims, tuple) and len(out_dims) == 1:
+            odims = list(out_dims)
+        else:
+            odims = None
+    else:
+        odims = _broadcast_dims(out_dims, spec)
+    if odims is None:
+        raise ValueError(
+            f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): out_dims is not "
+            "compatible with the structure of `outputs`. out_dims has structure "
+            f"{_spec_str(_tree_flatten(out_dims)[1])} but outputs has structure "
+            f"{_spec_str(spec)}.")
+    results = []
+    for o, d in zip(flat, odims):
+        if not isinstance(d, int) and d is not None:
+            raise ValueError(
+                f"vmap({_name(func)}, ..., out_dims={out_dims}): `out_dims` must be an int, "
+                "None or a python collection of ints representing where in the outputs the "
+                "vmapped dimension should appear.")
+        if d is None:
+            if isinstance(o, Tensor) and level in _levels(o):
+                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` can not return a "
+                                 "BatchedTensor when out_dim is None")
+            results.append(o)
+            continue
+        if not isinstance(o, Tensor):
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return "
+                             f"Tensors, got type {type(o)}. Did you mean to set out_dims= to "
+                             "None for output?")
+        own = _levels(o)
+        rest = tuple(lv for lv in own if lv != level)
+        with _physical():
+            if level in own:
+                pos = own.index(level)
+                x = o
+            else:  # not batched here: every sample has the same value
+                x = _align(o, (*own, level), expand=True)
+                pos = len(own)
+            n = x._data.ndim - len(rest)  # logical rank with this level's dim
+            if not -(n) <= d < n:
+                raise _dim_error(d, n)
+            x = x.movedim(pos, len(rest) + d % n)
+        results.append(_mark(x, rest) if rest else x)
+    return _tree_unflatten(results, spec)
+
+
+def _join_chunks(pieces, out_dims):
+    from .ops.join import cat
+
+    Tensor = _tensor_type()
+    flats = [_tree_flatten(p) for p in pieces]
+    spec = flats[0][1]
+    if isinstance(pieces[0], Tensor):
+        odims = [out_dims if not isinstance(out_dims, tuple) else out_dims[0]]
+    else:
+        odims = _broadcast_dims(out_dims, spec)
+    joined = []
+    for i, d in enumerate(odims):
+        parts = [f[0][i] for f in flats]
+        joined.append(parts[0] if d is None else cat(parts, d))
+    return _tree_unflatten(joined, spec)

@@ -1,0 +1,150 @@
+"""``Adam`` (PyTorch's ``torch.optim.Adam``): Adam with optional AMSGrad, L2 or decoupled
+weight decay and ``maximize``; same defaults, argument checks and arithmetic order as PyTorch's
+single-tensor implementation.
+
+Contract: state per parameter is ``step`` (a float32 scalar tensor), ``exp_avg`` and
+``exp_avg_sq`` (and ``max_exp_avg_sq`` with ``amsgrad``), created lazily on the parameter's
+first step with a gradient, in the parameter's dtype. Updates run in place under ``no_grad``.
+"""
+
+from __future__ import annotations
+
+import ember
+
+from .optimizer import (
+    Optimizer,
+    _check_capturable,
+    _get_value,
+    _reject_complex,
+    _scalar_dtype,
+    _to_scalar,
+)
+
+__all__ = ["Adam"]
+
+
+def _check_betas(betas):
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+
+
+def _check_lr_eps(lr, eps):
+    if isinstance(lr, ember.Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+
+
+class Adam(Optimizer):
+    """Adam: adaptive moment estimation.
+
+    Example::
+
+        >>> w = ember.tensor([1.0], requires_grad=True)
+        >>> opt = ember.optim.Adam([w], lr=0.1)
+        >>> (w * w).sum().backward(); opt.step(); w
+        tensor([0.9000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        if isinstance(lr, ember.Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
+        _check_lr_eps(lr, eps)
+        _check_betas(betas)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
+                or (isinstance(betas[0], ember.Tensor) and isinstance(betas[1], ember.Tensor))):
+            raise ValueError("betas must be either both floats or both Tensors")
+        betas = tuple(float(_to_scalar(b)) for b in betas)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
+                    "capturable": capturable, "differentiable": differentiable, "fused": fused,
+                    "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+        if fused:
+            # Accepted and computed like the single-tensor path; PyTorch's checks still apply.
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+    def step(self, closure=None):
+        """One Adam step; ``closure`` (if given) recomputes and returns the loss."""
+        loss = self._run_closure(closure)
+        with self._update_mode():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group):
+        _check_capturable(group)
+        lr = float(_to_scalar(group["lr"]))
+        beta1, beta2 = group["betas"]
+        weight_decay = group["weight_decay"]
+        eps = group["eps"]
+        amsgrad = group["amsgrad"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            _reject_complex(self, p)
+            state = self.state[p]
+            if group["differentiable"] and len(state) and state["step"].requires_grad:
+                raise RuntimeError("`requires_grad` is not supported for `step` in "
+                                   "differentiable mode")
+            if len(state) == 0:
+                state["step"] = ember.tensor(0.0, dtype=_scalar_dtype())
+                state["exp_avg"] = ember.zeros_like(p)
+                state["exp_avg_sq"] = ember.zeros_like(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = ember.zeros_like(p)
+            grad = p.grad if not group["maximize"] else -p.grad
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            state["step"] += 1
+            if weight_decay != 0:
+                if group["decoupled_weight_decay"]:
+                    p.mul_(1 - lr * weight_decay)
+                else:
+                    grad = grad.add(p, alpha=weight_decay)
+            exp_avg.lerp_(grad, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            if group["differentiable"]:
+                self._differentiable_update(p, state, lr, beta1, beta2, eps, amsgrad)
+                continue
+            step = _get_value(state["step"])
+            bias_correction1 = 1 - beta1**step
+            bias_correction2 = 1 - beta2**step
+            step_size = lr / bias_correction1
+            bias_correction2_sqrt = bias_correction2**0.5
+            if amsgrad:
+                max_sq = state["max_exp_avg_sq"]
+                max_sq.copy_(ember.maximum(max_sq, exp_avg_sq))
+                denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+            else:
+                denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+            p.addcdiv_(exp_avg, denom, value=-step_size)
+
+    def _differentiable_update(self, p, state, lr, beta1, beta2, eps, amsgrad):
+        # PyTorch's differentiable path: bias corrections from the step tensor, and clones where
+        # the plain path would modify a tensor that the recorded graph still needs.
+        step = state["step"]
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        step_size_neg = (lr / bias_correction1).neg()
+        bias_correction2_sqrt = bias_correction2.sqrt()
+        if amsgrad:
+            max_sq = state["max_exp_avg_sq"]
+            max_sq.copy_(ember.maximum(max_sq.clone(), state["exp_avg_sq"]))
+            second = max_sq
+        else:
+            second = state["exp_avg_sq"]
+        denom = (second.sqrt() / (bias_correction2_sqrt * step_size_neg)).add_(eps / step_size_neg)
+        p.addcdiv_(state["exp_avg"].clone(), denom)

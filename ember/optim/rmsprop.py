@@ -1,0 +1,94 @@
+"""``RMSprop`` (PyTorch's ``torch.optim.RMSprop``): running average of squared gradients
+(``alpha``), optionally centered (subtracting the squared running mean gradient) and with
+momentum; same defaults, checks and arithmetic order as PyTorch.
+
+Contract: state per parameter is ``step``, ``square_avg``, plus ``momentum_buffer`` when
+``momentum > 0`` and ``grad_avg`` when ``centered``; updates in place under ``no_grad``.
+"""
+
+from __future__ import annotations
+
+import ember
+
+from .optimizer import Optimizer, _check_capturable, _reject_complex, _scalar_dtype, _to_scalar
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop.
+
+    Example::
+
+        >>> w = ember.tensor([1.0], requires_grad=True)
+        >>> opt = ember.optim.RMSprop([w], lr=0.01)
+        >>> (w * w).sum().backward(); opt.step(); w
+        tensor([0.9000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        if isinstance(lr, ember.Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
+                    "centered": centered, "weight_decay": weight_decay,
+                    "capturable": capturable, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One RMSprop step; ``closure`` (if given) recomputes and returns the loss."""
+        loss = self._run_closure(closure)
+        with self._update_mode():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group):
+        _check_capturable(group, multi_xla=True)
+        lr = float(_to_scalar(group["lr"]))
+        alpha, eps = group["alpha"], group["eps"]
+        momentum, weight_decay = group["momentum"], group["weight_decay"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            _reject_complex(self, p)
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = ember.zeros((), dtype=_scalar_dtype())
+                state["square_avg"] = ember.zeros_like(p)
+                if momentum > 0:
+                    state["momentum_buffer"] = ember.zeros_like(p)
+                if group["centered"]:
+                    state["grad_avg"] = ember.zeros_like(p)
+            grad = p.grad if not group["maximize"] else -p.grad
+            square_avg = state["square_avg"]
+            state["step"] += 1
+            if weight_decay != 0:
+                grad = grad.add(p, alpha=weight_decay)
+            square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+            if group["centered"]:
+                grad_avg = state["grad_avg"]
+                grad_avg.lerp_(grad, 1 - alpha)
+                avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+            else:
+                avg = square_avg.sqrt()
+            # Out of place when differentiable: the graph may still need avg.
+            avg = avg.add(eps) if group["differentiable"] else avg.add_(eps)
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                buf.mul_(momentum).addcdiv_(grad, avg)
+                p.add_(buf, alpha=-lr)
+            else:
+                p.addcdiv_(grad, avg, value=-lr)

@@ -1,0 +1,92 @@
+"""``SGD``: stochastic gradient descent with momentum, dampening, Nesterov, weight decay and
+``maximize`` (PyTorch's ``torch.optim.SGD``, same defaults, checks and update order).
+
+Contract: per parameter with a gradient, ``g = ±grad + weight_decay * p``; with momentum,
+``buf = g`` on the first step and ``buf = momentum * buf + (1 - dampening) * g`` after;
+Nesterov uses ``g + momentum * buf``; then ``p -= lr * g``, in place under ``no_grad``. The
+``momentum_buffer`` state exists only when ``momentum != 0``.
+"""
+
+from __future__ import annotations
+
+import ember
+
+from .optimizer import Optimizer, _to_scalar
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum).
+
+    Example::
+
+        >>> w = ember.tensor([1.0], requires_grad=True)
+        >>> opt = ember.optim.SGD([w], lr=0.5, momentum=0.9)
+        >>> (w * w).sum().backward(); opt.step(); w
+        tensor([0.], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        if isinstance(lr, ember.Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+        if fused:
+            # Accepted and computed like the single-tensor path; PyTorch's checks still apply.
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", False)
+
+    def step(self, closure=None):
+        """One SGD step; ``closure`` (if given) recomputes and returns the loss."""
+        loss = self._run_closure(closure)
+        with self._update_mode():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group):
+        lr = float(_to_scalar(group["lr"]))
+        momentum = group["momentum"]
+        dampening = group["dampening"]
+        weight_decay = group["weight_decay"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            grad = p.grad if not group["maximize"] else -p.grad
+            if weight_decay != 0:
+                grad = grad.add(p, alpha=weight_decay)
+            if momentum != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = grad.detach().clone()
+                    state["momentum_buffer"] = buf
+                else:
+                    buf.mul_(momentum).add_(grad, alpha=1 - dampening)
+                grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
+            p.add_(grad, alpha=-lr)

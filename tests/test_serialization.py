@@ -1,0 +1,464 @@
+"""Tests for ``ember.save`` / ``ember.load``.
+
+Round trips are oracle tests: the same object goes through ``T.save`` and ``T.load`` on both
+libraries (``same`` compares values, dtypes, shapes, requires_grad, containers). The rest checks
+what only ember promises: atomic writes to paths, no pickle, and clear errors for files that are
+not ember checkpoints.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pathlib
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ember
+from ember import serialization
+
+from .oracle import same
+
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
+          "float64", "complex64", "complex128"]
+
+
+def roundtrip(T, obj):
+    buf = io.BytesIO()
+    T.save(obj, buf)
+    buf.seek(0)
+    return T.load(buf)
+
+
+def sample(T, dtype, shape):
+    dt = getattr(T, dtype)
+    values = T.arange(int(np.prod(shape)), dtype=T.float64).reshape(shape) * 1.25 - 3
+    if dt.is_complex:
+        flat = [complex(v, -2 * v) for v in values.reshape(-1).tolist()]
+        return T.tensor(flat, dtype=dt).reshape(shape)
+    return values.to(dt)
+
+
+# ---- round trips (oracle) --------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (0,), (2, 0, 3), (5,), (2, 3)])
+def test_roundtrip_every_dtype_and_shape(dtype, shape):
+    def fn(T):
+        back = roundtrip(T, sample(T, dtype, shape))
+        # The oracle reads bfloat16 through float32 (NumPy can't hold PyTorch's bfloat16).
+        return (back.dtype, back.float()) if dtype == "bfloat16" else back
+    same(fn)
+
+
+def test_roundtrip_non_contiguous_views():
+    def fn(T):
+        x = T.arange(12.).reshape(3, 4)
+        return roundtrip(T, [x.t(), x[:, 1::2], x[1]])
+    same(fn)
+
+
+def test_roundtrip_requires_grad_leaf_and_non_leaf():
+    def fn(T):
+        x = T.tensor([1., 2.], requires_grad=True)
+        return roundtrip(T, {"leaf": x, "result": x * 3, "plain": T.ones(2)})
+    same(fn)
+
+
+def test_roundtrip_plain_values_and_nesting():
+    obj = lambda T: {  # noqa: E731
+        "none": None, "t": True, "f": False, "int": -(2 ** 62), "float": 0.1, "inf": float("inf"),
+        "str": "ünï", "bytes": b"\x00\xff", "complex": 1 - 2j, "dtype": T.bfloat16,
+        "size": T.Size([2, 3]), "device": T.device("cpu"), "tuple": (1, (2.5, [3])),
+        "list": [[], {}, ()], 7: "int key", (1, "a"): "tuple key", None: 0,
+    }
+    def fn(T):
+        back = roundtrip(T, obj(T))
+        device = back.pop("device")  # ember's and PyTorch's device objects differ by class
+        return back, repr(device), list(back)
+    same(fn)
+    nan = roundtrip(ember, [float("nan")])[0]
+    assert nan != nan
+
+
+def test_roundtrip_model_state_dict_keeps_order_and_metadata():
+    def fn(T):
+        T.manual_seed(0)
+        sd = T.nn.Linear(3, 2).state_dict()
+        back = roundtrip(T, sd)
+        return (type(back).__name__, list(back.keys()), back._metadata,
+                [back[k].shape for k in back], [back[k].requires_grad for k in back])
+    same(fn)
+    model = ember.nn.Linear(3, 2)
+    back = roundtrip(ember, model.state_dict())
+    for k, v in model.state_dict().items():
+        assert back[k].tolist() == v.tolist()
+    fresh = ember.nn.Linear(3, 2)
+    fresh.load_state_dict(back)
+    assert fresh.weight.tolist() == model.weight.tolist()
+
+
+def test_roundtrip_optimizer_like_state_dict():
+    def fn(T):
+        state = {"state": {0: {"step": T.tensor(3.), "exp_avg": T.ones(2, 2)},
+                           1: {"step": T.tensor(3.), "exp_avg": T.zeros(2)}},
+                 "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8,
+                                   "weight_decay": 0, "amsgrad": False, "foreach": None,
+                                   "params": [0, 1]}]}
+        return roundtrip(T, state)
+    same(fn)
+
+
+def test_parameters_come_back_as_parameters():
+    def fn(T):
+        back = roundtrip(T, {"w": T.nn.Parameter(T.ones(2)),
+                             "frozen": T.nn.Parameter(T.zeros(1), requires_grad=False)})
+        return type(back["w"]).__name__, back["w"], type(back["frozen"]).__name__, back["frozen"]
+    same(fn)
+
+
+def test_same_tensor_twice_loads_as_one_object():
+    def fn(T):
+        x = T.ones(3)
+        back = roundtrip(T, {"a": x, "b": [x]})
+        return back["a"] is back["b"][0]
+    same(fn)
+
+
+def test_shared_storage_is_saved_separately():
+    # Documented difference from PyTorch: a view comes back as its own tensor.
+    x = ember.arange(6.)
+    a, b = roundtrip(ember, [x, x[2:4]])
+    assert b.tolist() == [2.0, 3.0]
+    a.add_(10)
+    assert b.tolist() == [2.0, 3.0]
+
+
+def test_loaded_tensors_are_writable_and_independent_of_the_saved_ones():
+    x = ember.ones(3)
+    y = roundtrip(ember, x)
+    y.add_(1)
+    assert x.tolist() == [1.0, 1.0, 1.0] and y.tolist() == [2.0, 2.0, 2.0]
+
+
+# ---- paths and file objects ------------------------------------------------------------------
+
+@pytest.mark.parametrize("as_path", [str, pathlib.Path])
+def test_paths(tmp_path, as_path):
+    def fn(T):
+        target = as_path(tmp_path / f"ck_{T.__name__}.pt")
+        T.save({"x": T.arange(4), "s": "v"}, target)
+        return T.load(target), T.load(target, map_location="cpu", weights_only=True)
+    same(fn)
+
+
+def test_real_file_objects(tmp_path):
+    def fn(T):
+        target = tmp_path / f"fo_{T.__name__}.pt"
+        with open(target, "wb") as f:
+            T.save([T.eye(2), 5], f)
+        with open(target, "rb") as f:
+            return T.load(f, map_location=T.device("cpu"))
+    same(fn)
+
+
+def test_missing_file():
+    same(lambda T: T.load("/nonexistent/dir/ck.pt"))
+
+
+def test_map_location_other_device_raises():
+    with pytest.raises(RuntimeError, match="no cuda backend"):
+        ember.load(io.BytesIO(), map_location="cuda")
+
+
+def test_path_written_with_default_permissions(tmp_path):
+    target = tmp_path / "mode.pt"
+    ember.save(1, target)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(target).st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_unsupported_object_raises_before_touching_the_file(tmp_path):
+    target = tmp_path / "bad.pt"
+    with pytest.raises(TypeError, match=r"can't store an object of type object at obj\['a'\]\[1\]"):
+        ember.save({"a": [1, object()]}, target)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(TypeError, match="of type set"):
+        ember.save({1, 2}, io.BytesIO())
+
+
+# ---- atomic writes ---------------------------------------------------------------------------
+
+def test_crash_mid_write_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    target = tmp_path / "model.pt"
+    ember.save({"w": ember.ones(3)}, target)
+    before = target.read_bytes()
+
+    real_write = serialization._write_archive
+
+    def crash(manifest, arrays, f):
+        real_write(manifest, arrays, f)
+        f.seek(f.tell() // 2)
+        f.truncate()
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(serialization, "_write_archive", crash)
+    with pytest.raises(KeyboardInterrupt, match="power cut"):
+        ember.save({"w": ember.zeros(3), "extra": ember.ones(100)}, target)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+    assert target.read_bytes() == before
+    assert ember.load(target)["w"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_crash_on_first_write_leaves_nothing(tmp_path, monkeypatch):
+    def crash(manifest, arrays, f):
+        f.write(b"PK partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serialization, "_write_archive", crash)
+    with pytest.raises(OSError, match="disk full"):
+        ember.save([ember.ones(2)], tmp_path / "new.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_replaces_contents(tmp_path):
+    target = tmp_path / "ck.pt"
+    ember.save({"v": 1}, target)
+    ember.save({"v": 2}, target)
+    assert ember.load(target) == {"v": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+# ---- bad files -------------------------------------------------------------------------------
+
+def good_bytes():
+    buf = io.BytesIO()
+    ember.save({"w": ember.arange(50.), "b": [1, 2]}, buf)
+    return buf.getvalue()
+
+
+def load_error(tmp_path, data, name="bad.pt"):
+    target = tmp_path / name
+    target.write_bytes(data)
+    with pytest.raises(RuntimeError) as info:
+        ember.load(target)
+    message = str(info.value)
+    assert str(target) in message
+    return message
+
+
+@pytest.mark.parametrize("keep", [0.9, 0.5, 0.1])
+def test_truncated_file(tmp_path, keep):
+    data = good_bytes()
+    message = load_error(tmp_path, data[:int(len(data) * keep)])
+    assert "truncated or corrupt" in message
+
+
+def test_flipped_bytes_in_tensor_data(tmp_path):
+    data = bytearray(good_bytes())
+    at = data.index(np.float32(49.0).tobytes())
+    data[at] ^= 0xFF
+    assert "corrupt" in load_error(tmp_path, bytes(data))
+
+
+def test_empty_and_random_files(tmp_path):
+    assert "empty" in load_error(tmp_path, b"")
+    rng = np.random.default_rng(0)
+    assert "not an ember checkpoint" in load_error(tmp_path, b"Z" + rng.bytes(300))
+
+
+def test_pytorch_files_are_named_as_such(tmp_path):
+    torch = pytest.importorskip("torch")
+    for legacy in (False, True):
+        target = tmp_path / f"torch_{legacy}.pt"
+        torch.save({"w": torch.ones(2)}, target, _use_new_zipfile_serialization=not legacy)
+        with pytest.raises(RuntimeError, match="PyTorch.*can't load pickles") as info:
+            ember.load(target)
+        assert str(target) in str(info.value)
+
+
+def test_numpy_file(tmp_path):
+    buf = io.BytesIO()
+    np.save(buf, np.ones(3))
+    assert "NumPy .npy file" in load_error(tmp_path, buf.getvalue())
+
+
+def make_zip(entries):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, payload in entries.items():
+            zf.writestr(name, payload)
+    return buf.getvalue()
+
+
+def npy(array, allow_pickle=False):
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, array, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def manifest(records, root, **overrides):
+    doc = {"format": "ember.save", "version": 1, "tensors": records, "root": root}
+    doc.update(overrides)
+    return json.dumps(doc)
+
+
+RECORD = {"dtype": "float32", "shape": [2], "requires_grad": False, "parameter": False}
+TENSOR = {"$": "tensor", "index": 0}
+
+
+@pytest.mark.parametrize("entries, expected", [
+    ({"other.txt": "hi"}, "zip archive without ember-manifest.json"),
+    ({"ember-manifest.json": "{not json"}, "corrupt"),
+    ({"ember-manifest.json": manifest([], 1, format="other")}, "does not describe"),
+    ({"ember-manifest.json": manifest([], 1, version=99)}, "format version 99"),
+    ({"ember-manifest.json": manifest([], {"$": "lambda"})}, "unknown entry type 'lambda'"),
+    ({"ember-manifest.json": manifest([], {"no": "tag"})}, "unexpected entry"),
+    ({"ember-manifest.json": manifest([RECORD], TENSOR)}, "corrupt"),  # array missing
+    ({"ember-manifest.json": manifest([RECORD], TENSOR),
+      "tensors/0.npy": npy(np.ones(3, np.float32))}, "manifest says float32 [2]"),
+    ({"ember-manifest.json": manifest([RECORD], TENSOR),
+      "tensors/0.npy": npy(np.ones(2, np.int64))}, "manifest says float32 [2]"),
+])
+def test_malformed_archives(tmp_path, entries, expected):
+    assert expected in load_error(tmp_path, make_zip(entries))
+
+
+def test_pickled_array_is_refused_not_executed(tmp_path):
+    ran = []
+    payload = npy(np.array([ran], dtype=object), allow_pickle=True)
+    record = dict(RECORD, shape=[1])
+    data = make_zip({"ember-manifest.json": manifest([record], TENSOR), "tensors/0.npy": payload})
+    assert "corrupt" in load_error(tmp_path, data)
+
+
+def test_file_object_errors_name_the_object():
+    with pytest.raises(RuntimeError, match="can't load <_io.BytesIO object"):
+        ember.load(io.BytesIO(b"junk"))
+
+
+class Pipe(io.RawIOBase):
+    """A write-only or read-only stream that cannot seek, like a pipe or a socket."""
+
+    def __init__(self, data=b""):
+        self.data = bytearray(data)
+
+    def readable(self):
+        return True
+
+    def writable(self):
+        return True
+
+    def readinto(self, b):
+        n = min(len(b), len(self.data))
+        b[:n] = self.data[:n]
+        del self.data[:n]
+        return n
+
+    def write(self, b):
+        self.data += bytes(b)
+        return len(b)
+
+
+def test_unseekable_streams():
+    out = Pipe()
+    ember.save({"x": ember.arange(3.)}, out)
+    back = ember.load(Pipe(out.data))
+    assert back["x"].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_checkpoint_after_other_bytes_in_a_file_object():
+    buf = io.BytesIO()
+    buf.write(b"header bytes")
+    ember.save([ember.ones(2), "tail"], buf)
+    buf.seek(len(b"header bytes"))
+    back = ember.load(buf)
+    assert back[0].tolist() == [1.0, 1.0] and back[1] == "tail"
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(serialization)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_missing_parent_directory(tmp_path):
+    def fn(T):
+        T.save(1, str(tmp_path / "missing" / "ck.pt"))
+    same(fn)
+
+
+def test_directory_as_target(tmp_path):
+    with pytest.raises(RuntimeError, match="it is a directory"):
+        ember.save(1, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_relative_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ember.save({"k": ember.ones(1)}, "rel.pt")
+    assert ember.load("rel.pt")["k"].tolist() == [1.0]
+    assert [p.name for p in tmp_path.iterdir()] == ["rel.pt"]
+
+
+def test_training_checkpoint_resumes_exactly():
+    def fn(T):
+        def make():
+            m = T.nn.Linear(2, 1)
+            with T.no_grad():
+                m.weight.copy_(T.tensor([[0.5, -1.0]]))
+                m.bias.fill_(0.1)
+            return m, T.optim.Adam(m.parameters(), lr=0.1)
+
+        def step(m, o):
+            o.zero_grad()
+            m(T.tensor([[1.0, 2.0], [3.0, 4.0]])).pow(2).sum().backward()
+            o.step()
+
+        model, opt = make()
+        step(model, opt)
+        step(model, opt)
+        ck = roundtrip(T, {"model": model.state_dict(), "optim": opt.state_dict(), "epoch": 2})
+        # Copied now: PyTorch's load_state_dict adopts the 'step' tensors, which then advance.
+        saved = (ck["epoch"], ck["optim"]["param_groups"], list(ck["model"]),
+                 [v.clone() for v in ck["optim"]["state"][0].values()])
+        resumed, resumed_opt = make()
+        resumed.load_state_dict(ck["model"])
+        resumed_opt.load_state_dict(ck["optim"])
+        step(model, opt)
+        step(resumed, resumed_opt)
+        assert resumed.weight.tolist() == model.weight.tolist()
+        return saved, resumed.weight, resumed.bias, resumed_opt.state_dict()
+    same(fn)
+
+
+scalars = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.text(max_size=5)
+           | st.floats(allow_nan=False) | st.binary(max_size=5)
+           | st.complex_numbers(allow_nan=False))
+keys = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3)
+trees = st.recursive(scalars, lambda inner: (
+    st.lists(inner, max_size=3) | st.tuples(inner, inner)
+    | st.dictionaries(keys, inner, max_size=3)), max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tree=trees)
+def test_plain_value_trees_roundtrip_exactly(tree):
+    back = roundtrip(ember, tree)
+    assert back == tree
+    assert repr(back) == repr(tree)  # types too: tuples stay tuples, ints stay ints
+
+
+def test_absurdly_nested_manifest_is_reported_as_corrupt(tmp_path):
+    depth = 100_000
+    root = '{"$": "list", "items": [' * depth + "1" + "]}" * depth
+    text = manifest([], 0).replace('"root": 0', '"root": ' + root)
+    data = make_zip({"ember-manifest.json": text})
+    assert "corrupt" in load_error(tmp_path, data)
