@@ -373,6 +373,7 @@ def _new_method(name, fill):
         np_dt = dtype.np if dtype is not None else self._data.dtype
         return _new(fill(shape, np_dt), requires_grad)
     method.__name__ = name
+    method.__qualname__ = f"Tensor.{name}"
     method.__doc__ = f"``{name[4:]}(size)`` with this tensor's dtype unless ``dtype`` is given."
     return method
 
