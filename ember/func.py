@@ -25,7 +25,7 @@ from .autograd.graph import AccumulateGrad
 from .tensor import Tensor
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
-           "vmap"]
+           "vmap", "functional_call"]
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -126,11 +126,12 @@ def grad_and_value(func, argnums=0, has_aux=False):
         with enable_grad():
             leaves = []
             for a in nums:
-                if not isinstance(args[a], Tensor):
+                if not _flatten(args[a]):
                     raise RuntimeError("grad_and_value(f)(*args): Expected argument "
-                                       f"{a} to be a Tensor")
-                args[a] = _leaf_for(args[a])
-                leaves.append(args[a])
+                                       f"{a} to be a Tensor or a pytree of Tensors")
+                # an argument may be a pytree (tuple/list/dict of tensors, e.g. parameters)
+                args[a] = _map(_leaf_for, args[a])
+                leaves.extend(_flatten(args[a]))
             out = func(*args, **kwargs)
             out, aux = _split_aux(out, has_aux, "grad_and_value")
             if not isinstance(out, Tensor):
@@ -147,8 +148,9 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 gs = (None,) * len(leaves)
             from .creation import zeros_like
 
-            gs = tuple(zeros_like(x) if g is None else g for g, x in zip(gs, leaves))
-        g = gs[0] if isinstance(argnums, int) else gs
+            gs = [zeros_like(x) if g is None else g for g, x in zip(gs, leaves)]
+        per_arg = tuple(_rebuild(args[a], [gs.pop(0) for _ in _flatten(args[a])]) for a in nums)
+        g = per_arg[0] if isinstance(argnums, int) else per_arg
         value = (out, aux) if has_aux else out
         return _finish((g, value), leaves)
 
@@ -383,6 +385,31 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         return (jac, _map(lambda t: t.detach(), holder["aux"])) if has_aux else jac
 
     return wrapper
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
+                    tie_weights=True, strict=False):
+    """Call ``module`` with its parameters and buffers replaced by the given tensors (a dict,
+    or a tuple of dicts), leaving the module unchanged afterwards — so ``grad``/``vmap`` can
+    differentiate a model's output with respect to a dict of parameters."""
+    from .nn.utils.stateless import _functional_call
+
+    if isinstance(parameter_and_buffer_dicts, dict):
+        merged = parameter_and_buffer_dicts
+    else:
+        merged = {}
+        for d in parameter_and_buffer_dicts:
+            overlap = set(merged) & set(d)
+            if overlap:
+                raise ValueError(f"{sorted(overlap)} appeared in multiple dictionaries; "
+                                 "behavior of functional call is ambiguous")
+            merged.update(d)
+    if args is None:
+        args = ()
+    elif not isinstance(args, tuple):
+        args = (args,)
+    return _functional_call(module, merged, args, kwargs, tie_weights=tie_weights,
+                            strict=strict)
 
 
 def hessian(func, argnums=0):

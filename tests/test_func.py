@@ -106,3 +106,43 @@ def test_jacobians_and_hessian():
                 F.jacrev(F.jacrev(lambda a: (a ** 3).sum()))(x),
                 F.jacfwd(F.jacfwd(lambda a: (a ** 3).sum()))(x))
     same(fn, warnings_too=False)  # PyTorch's forward mode warns about its jit internals
+
+
+def test_grad_of_parameter_dicts_and_functional_call():
+    def fn(T):
+        F = _F(T)
+        T.manual_seed(0)
+        model = T.nn.Linear(3, 2).double()
+        params = {k: v.detach() for k, v in model.named_parameters()}
+        x = T.tensor([[1.0, -2.0, 0.5], [0.3, 0.2, -1.0]], dtype=T.float64)
+
+        def loss(p, xb):
+            return F.functional_call(model, p, (xb,)).square().sum()
+
+        g = F.grad(loss)(params, x)
+        per_sample = F.vmap(F.grad(loss), in_dims=(None, 0))(params, x.unsqueeze(1))
+        tuple_grads = F.grad(lambda ab: (ab[0] * ab[1]).sum())((x, x + 1))
+        return g, per_sample, tuple_grads, model.weight.requires_grad
+    # the Linear's random init differs between the libraries: both start from fixed weights
+    same(_fixed_weights(fn))
+
+
+def _fixed_weights(fn):
+    """Run ``fn`` with nn.Linear's parameters set to the same values in both libraries."""
+    def wrapped(T):
+        orig = T.nn.Linear.reset_parameters
+
+        def fixed(self):
+            with T.no_grad():
+                n = self.weight.numel()
+                self.weight.copy_((T.arange(n, dtype=T.float32) * 0.1 - 0.2)
+                                  .reshape(self.weight.shape))
+                if self.bias is not None:
+                    self.bias.fill_(0.05)
+
+        T.nn.Linear.reset_parameters = fixed
+        try:
+            return fn(T)
+        finally:
+            T.nn.Linear.reset_parameters = orig
+    return wrapped
