@@ -13,10 +13,6 @@ from .ops.decomposition import linalg_cholesky_ex as cholesky_ex
 from .ops.decomposition import linalg_det as det
 from .ops.decomposition import linalg_inv as inv
 from .ops.decomposition import linalg_inv_ex as inv_ex
-from .ops.decomposition import linalg_lu as lu
-from .ops.decomposition import linalg_lu_factor as lu_factor
-from .ops.decomposition import linalg_lu_factor_ex as lu_factor_ex
-from .ops.decomposition import linalg_lu_solve as lu_solve
 from .ops.decomposition import linalg_matrix_power as matrix_power
 from .ops.decomposition import linalg_qr as qr
 from .ops.decomposition import linalg_slogdet as slogdet
@@ -28,6 +24,10 @@ from .ops.decomposition import linalg_tensorsolve as tensorsolve
 from .ops.householder import linalg_householder_product as householder_product
 from .ops.linalg import linalg_vander as vander
 from .ops.linalg import matmul, multi_dot
+from .ops.lu import linalg_lu as lu
+from .ops.lu import linalg_lu_factor as lu_factor
+from .ops.lu import linalg_lu_factor_ex as lu_factor_ex
+from .ops.lu import linalg_lu_solve as lu_solve
 from .ops.matrix import linalg_cross as cross
 from .ops.matrix import linalg_diagonal as diagonal
 from .ops.matrix import linalg_vecdot as vecdot

@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     logic,
     loss,
     loss_regression,
+    lu,
     masked,
     matrix,
     nn,
