@@ -41,6 +41,12 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         x1 = x1.to(common)
     if x2._data.dtype.kind in "biu":
         x2 = x2.to(common)
+    if x1._data.shape != x2._data.shape:
+        # NOTE: norms are taken after broadcasting (a size-1 dim of one input repeats along
+        # the other's), as PyTorch does
+        from .shape import broadcast_tensors
+
+        x1, x2 = broadcast_tensors(x1, x2)
     n1 = _value_clamped(linalg_vector_norm(x1, 2, dim, keepdim=True), eps)
     n2 = _value_clamped(linalg_vector_norm(x2, 2, dim, keepdim=True), eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)

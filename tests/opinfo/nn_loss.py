@@ -205,7 +205,8 @@ RECORDS = [
              nondiff=(2,), op="F.cross_entropy"),
     # ---- distances ----
     OpRecord("cosine_similarity", lambda T, a, b: T.nn.functional.cosine_similarity(a, b),
-             [((2, 3), (2, 3)), ((2, 3, 2), (1, 3, 2))], op="F.cosine_similarity"),
+             [((2, 3), (2, 3)), ((2, 3, 2), (1, 3, 2)), ((1, 3), (2, 1)), ((2, 1), (2, 3))],
+             op="F.cosine_similarity"),
     OpRecord("cosine_similarity_dim", lambda T, a, b: T.cosine_similarity(a, b, dim=-1),
              [((2, 3), (3,)), ((4,), (4,))], op="cosine_similarity"),
     OpRecord("pairwise_distance", _fn("pairwise_distance"),
