@@ -18,7 +18,6 @@ from .ops.decomposition import linalg_qr as qr
 from .ops.decomposition import linalg_slogdet as slogdet
 from .ops.decomposition import linalg_solve as solve
 from .ops.decomposition import linalg_solve_ex as solve_ex
-from .ops.decomposition import linalg_solve_triangular as solve_triangular
 from .ops.decomposition import linalg_tensorinv as tensorinv
 from .ops.decomposition import linalg_tensorsolve as tensorsolve
 from .ops.householder import linalg_householder_product as householder_product
@@ -43,6 +42,7 @@ from .ops.spectral import linalg_norm as norm
 from .ops.spectral import linalg_pinv as pinv
 from .ops.spectral import linalg_svd as svd
 from .ops.spectral import linalg_svdvals as svdvals
+from .ops.triangular import linalg_solve_triangular as solve_triangular
 
 # NOTE: LinAlgError is public (ember.linalg.LinAlgError) but not an op, so not in __all__.
 __all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",

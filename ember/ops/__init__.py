@@ -37,6 +37,7 @@ from . import (  # noqa: F401
     special,
     special_nograd,
     spectral,
+    triangular,
     unary,
     unique,
 )

@@ -26,9 +26,9 @@ from .decomposition import (
     _tri_solve_data,
     _unpack_data,
     _warn_once,
-    linalg_solve_triangular,
     with_out,
 )
+from .triangular import linalg_solve_triangular
 
 # ---- LU: lu_factor, lu, lu_unpack, lu_solve ----
 _lu_factor_type = _result_type("linalg_lu_factor", ("LU", "pivots"))
