@@ -35,6 +35,7 @@ from . import (  # noqa: F401
     shape,
     sort,
     special,
+    special_fallbacks,
     special_nograd,
     spectral,
     triangular,
