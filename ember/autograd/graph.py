@@ -146,8 +146,12 @@ def _pack(t, output_nr=None):
     p = _Packed()
     p.unpack = unpack
     p.output_nr = output_nr
-    p.grad_fn, p.grad_nr, p.requires_grad, p.acc = t._grad_fn, t._output_nr, t._requires_grad, None
-    if t._requires_grad and t._grad_fn is None:
+    # NOTE: a node's own output is reattached to the node at unpack time, so its grad_fn is not
+    # kept here (that would be a node -> packed -> node reference cycle).
+    p.grad_fn, p.grad_nr, p.requires_grad, p.acc = None, t._output_nr, t._requires_grad, None
+    if output_nr is None:
+        p.grad_fn = t._grad_fn
+    if output_nr is None and t._requires_grad and t._grad_fn is None:
         if t._acc is None:
             t._acc = AccumulateGrad(t)
         p.acc = t._acc

@@ -92,7 +92,10 @@ class _Region:
         if self.saved is None:
             saved = []
             outer = _graph.SAVED_HOOKS[:]
-            _graph.SAVED_HOOKS[:] = [(lambda t: saved.append(t) or len(saved) - 1,
+            # NOTE: only the values are kept (detached): unpacking reattaches them to the
+            # original graph, and keeping the recomputed graph would make a reference cycle
+            # (tensor -> node -> packed -> saved list) that outlives the backward pass.
+            _graph.SAVED_HOOKS[:] = [(lambda t: saved.append(t.detach()) or len(saved) - 1,
                                       lambda i: saved[i])]
             try:
                 with enable_grad():
