@@ -62,11 +62,7 @@ class Adagrad(Optimizer):
 
     def step(self, closure=None):
         """One Adagrad step; ``closure`` (if given) recomputes and returns the loss."""
-        loss = self._run_closure(closure)
-        with self._update_mode():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+        return self._step_groups(closure)
 
     def _update_group(self, group):
         lr = float(_to_scalar(group["lr"]))

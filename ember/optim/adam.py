@@ -79,11 +79,7 @@ class Adam(Optimizer):
 
     def step(self, closure=None):
         """One Adam step; ``closure`` (if given) recomputes and returns the loss."""
-        loss = self._run_closure(closure)
-        with self._update_mode():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+        return self._step_groups(closure)
 
     def _update_group(self, group):
         _check_capturable(group)

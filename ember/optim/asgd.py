@@ -49,11 +49,7 @@ class ASGD(Optimizer):
 
     def step(self, closure=None):
         """One ASGD step; ``closure`` (if given) recomputes and returns the loss."""
-        loss = self._run_closure(closure)
-        with self._update_mode():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+        return self._step_groups(closure)
 
     def _update_group(self, group):
         _check_capturable(group, what="params, mus, etas, and state_steps")

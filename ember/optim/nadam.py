@@ -53,11 +53,7 @@ class NAdam(Optimizer):
 
     def step(self, closure=None):
         """One NAdam step; ``closure`` (if given) recomputes and returns the loss."""
-        loss = self._run_closure(closure)
-        with self._update_mode():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+        return self._step_groups(closure)
 
     def _update_group(self, group):
         _check_capturable(group, what="params, mu_products and state_steps",

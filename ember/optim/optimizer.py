@@ -292,6 +292,16 @@ class Optimizer:
         PyTorch) for the step to be recorded so gradients can flow through it."""
         return ember.set_grad_enabled(bool(self.defaults.get("differentiable", False)))
 
+    def _step_groups(self, closure):
+        """The body every optimizer's ``step`` shares: run ``closure`` (if given) for the loss,
+        then ``self._update_group(group)`` for each param group under ``_update_mode()``.
+        Subclasses keep their own ``step`` (so its step hooks wrap it) and call this."""
+        loss = self._run_closure(closure)
+        with self._update_mode():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
     def _run_closure(self, closure):
         # A closure recomputes the loss and its gradients, so it runs with grad mode on even
         # though the update itself runs under no_grad.
