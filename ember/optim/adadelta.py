@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _check_capturable, _reject_complex, _scalar_dtype, _to_scalar
+from .optimizer import (
+    Optimizer,
+    _check_capturable,
+    _check_lr,
+    _check_non_negative,
+    _reject_complex,
+    _scalar_dtype,
+    _to_scalar,
+)
 
 __all__ = ["Adadelta"]
 
@@ -27,16 +35,11 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
-        if isinstance(lr, ember.Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_non_negative("epsilon", eps)
+        _check_non_negative("weight_decay", weight_decay)
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
                     "maximize": maximize, "capturable": capturable, "foreach": foreach,
                     "differentiable": differentiable}

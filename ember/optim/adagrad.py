@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _get_value, _reject_complex, _scalar_dtype, _to_scalar
+from .optimizer import (
+    Optimizer,
+    _check_fused,
+    _check_lr,
+    _check_non_negative,
+    _get_value,
+    _reject_complex,
+    _scalar_dtype,
+    _to_scalar,
+)
 
 __all__ = ["Adagrad"]
 
@@ -29,30 +38,17 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        if isinstance(lr, ember.Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError("Invalid initial_accumulator_value value: "
-                             f"{initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_lr(lr)
+        _check_non_negative("lr_decay", lr_decay)
+        _check_non_negative("weight_decay", weight_decay)
+        _check_non_negative("initial_accumulator_value", initial_accumulator_value)
+        _check_non_negative("epsilon", eps)
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
                     "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
                     "maximize": maximize, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
 
-        if fused:
-            # Accepted and computed like the single-tensor path; PyTorch's checks still apply.
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        _check_fused(fused, differentiable, foreach)
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state[p]

@@ -14,6 +14,9 @@ import ember
 from .optimizer import (
     Optimizer,
     _check_capturable,
+    _check_fused,
+    _check_lr,
+    _check_non_negative,
     _get_value,
     _reject_complex,
     _scalar_dtype,
@@ -28,15 +31,6 @@ def _check_betas(betas):
         raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
     if not 0.0 <= betas[1] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-
-
-def _check_lr_eps(lr, eps):
-    if isinstance(lr, ember.Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
 
 
 class Adam(Optimizer):
@@ -56,10 +50,10 @@ class Adam(Optimizer):
         if isinstance(lr, ember.Tensor) and foreach and not capturable:
             raise ValueError("lr as a Tensor is not supported for capturable=False and "
                              "foreach=True")
-        _check_lr_eps(lr, eps)
+        _check_lr(lr)
+        _check_non_negative("epsilon", eps)
         _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_non_negative("weight_decay", weight_decay)
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], ember.Tensor) and isinstance(betas[1], ember.Tensor))):
             raise ValueError("betas must be either both floats or both Tensors")
@@ -70,12 +64,7 @@ class Adam(Optimizer):
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
 
-        if fused:
-            # Accepted and computed like the single-tensor path; PyTorch's checks still apply.
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        _check_fused(fused, differentiable, foreach)
 
     def step(self, closure=None):
         """One Adam step; ``closure`` (if given) recomputes and returns the loss."""

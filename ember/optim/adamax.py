@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ember
 
-from .adam import _check_betas, _check_lr_eps
+from .adam import _check_betas
 from .optimizer import (
     Optimizer,
     _check_capturable,
+    _check_lr,
+    _check_non_negative,
     _get_value,
     _reject_complex,
     _scalar_dtype,
@@ -35,10 +37,10 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        _check_lr_eps(lr, eps)
+        _check_lr(lr)
+        _check_non_negative("epsilon", eps)
         _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_non_negative("weight_decay", weight_decay)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "foreach": foreach, "maximize": maximize, "differentiable": differentiable,
                     "capturable": capturable}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _reject_complex, _to_scalar
+from .optimizer import Optimizer, _check_lr, _reject_complex, _to_scalar
 
 __all__ = ["LBFGS"]
 
@@ -170,10 +170,7 @@ class LBFGS(Optimizer):
         history_size=100,
         line_search_fn=None,
     ):
-        if isinstance(lr, ember.Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = {

@@ -75,6 +75,31 @@ def _scalar_dtype():
     return ember.float64 if ember.get_default_dtype() == ember.float64 else ember.float32
 
 
+def _check_lr(lr):
+    """PyTorch's constructor check of ``lr``: a one-element tensor, or a number >= 0."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_non_negative(label, value):
+    """PyTorch's constructor check of an option that must be >= 0 (NaN fails too), with its
+    message ``Invalid <label> value: <value>``."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {label} value: {value}")
+
+
+def _check_fused(fused, differentiable, foreach):
+    """``fused=True`` is accepted and computed like the single-tensor path, but PyTorch's
+    checks on combining it with ``differentiable`` or ``foreach`` still apply."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
 def _check_capturable(group, what="params and state_steps", multi_what=None, single_xla=True,
                       multi_xla=False):
     """PyTorch allows ``capturable=True`` steps only on accelerators and raises this on CPU;

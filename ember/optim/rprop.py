@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _check_capturable, _reject_complex, _scalar_dtype, _to_scalar
+from .optimizer import (
+    Optimizer,
+    _check_capturable,
+    _check_lr,
+    _reject_complex,
+    _scalar_dtype,
+    _to_scalar,
+)
 
 __all__ = ["Rprop"]
 
@@ -29,10 +36,7 @@ class Rprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        if isinstance(lr, ember.Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = {"lr": lr, "etas": etas, "step_sizes": step_sizes, "foreach": foreach,
