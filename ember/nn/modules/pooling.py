@@ -110,18 +110,22 @@ def _single(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-class _AdaptiveAvgPoolNd(Module):
+class _AdaptivePoolNd(Module):
+    """Shared by adaptive average and max pooling: the target ``output_size`` and the repr."""
+
     _pool = None
 
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input):
-        return type(self)._pool(input, self.output_size)
-
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class _AdaptiveAvgPoolNd(_AdaptivePoolNd):
+    def forward(self, input):
+        return type(self)._pool(input, self.output_size)
 
 
 class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
@@ -142,19 +146,13 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     _pool = staticmethod(F.adaptive_avg_pool3d)
 
 
-class _AdaptiveMaxPoolNd(Module):
-    _pool = None
-
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
     def __init__(self, output_size, return_indices=False):
-        super().__init__()
-        self.output_size = output_size
+        super().__init__(output_size)
         self.return_indices = return_indices
 
     def forward(self, input):
         return type(self)._pool(input, self.output_size, self.return_indices)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
@@ -427,14 +425,16 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
         od, oh, ow = _ntuple(self.output_size, 3)
         size = input.shape[-3:]
         od, oh, ow = (s if o is None else o for o, s in zip((od, oh, ow), size))
+        def pool_hw(t):
+            return F.adaptive_max_pool2d(t, (oh, ow))
+
+        values = _over_depth(input, pool_hw, lambda t: F.adaptive_max_pool1d(t, od))
         if not self.return_indices:
-            return _over_depth(input, lambda t: F.adaptive_max_pool2d(t, (oh, ow)),
-                               lambda t: F.adaptive_max_pool1d(t, od))
-        # indices: the (H, W) argmax of every depth slice, taken at the depth that wins
-        values = _over_depth(input, lambda t: F.adaptive_max_pool2d(t, (oh, ow)),
-                             lambda t: F.adaptive_max_pool1d(t, od))
+            return values
+        # indices: the (H, W) argmax of every depth slice, taken at the depth whose (H, W)
+        # window maximum is the largest
         hw_idx = _over_depth_keep(input, lambda t: F.adaptive_max_pool2d(t, (oh, ow), True))
-        d_idx = _depth_winner(input, oh, ow, od)
+        d_idx = _over_depth(input, pool_hw, lambda t: F.adaptive_max_pool1d(t, od, True)[1])
         h, w = size[-2], size[-1]
         return values, d_idx * (h * w) + hw_idx.gather(-3, d_idx)
 
@@ -446,18 +446,6 @@ def _over_depth_keep(input, pool_hw_with_indices):
     n, c, d, h, w = x.shape
     _, idx = pool_hw_with_indices(x.reshape(n * c * d, 1, h, w))
     idx = idx.reshape(n, c, d, idx.shape[-2], idx.shape[-1])
-    return idx.squeeze(0) if unbatched else idx
-
-
-def _depth_winner(input, oh, ow, od):
-    """For each output cell, the input depth whose (H, W) window maximum is the largest."""
-    unbatched = input.dim() == 4
-    x = input.unsqueeze(0) if unbatched else input
-    n, c, d, h, w = x.shape
-    y = F.adaptive_max_pool2d(x.reshape(n * c * d, 1, h, w), (oh, ow))
-    y = y.reshape(n * c, d, oh * ow).transpose(1, 2).reshape(n * c * oh * ow, 1, d)
-    _, idx = F.adaptive_max_pool1d(y, od, True)
-    idx = idx.reshape(n, c, oh, ow, od).permute(0, 1, 4, 2, 3)
     return idx.squeeze(0) if unbatched else idx
 
 
