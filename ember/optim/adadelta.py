@@ -14,9 +14,8 @@ from .optimizer import (
     _check_capturable,
     _check_lr,
     _check_non_negative,
-    _reject_complex,
-    _scalar_dtype,
     _to_scalar,
+    _zero_step,
 )
 
 __all__ = ["Adadelta"]
@@ -53,13 +52,9 @@ class Adadelta(Optimizer):
         _check_capturable(group, single_xla=False)
         lr = float(_to_scalar(group["lr"]))
         rho, eps, weight_decay = group["rho"], group["eps"], group["weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            _reject_complex(self, p)
-            state = self.state[p]
+        for p, state in self._params_with_grad(group):
             if len(state) == 0:
-                state["step"] = ember.zeros((), dtype=_scalar_dtype())
+                state["step"] = _zero_step()
                 state["square_avg"] = ember.zeros_like(p)
                 state["acc_delta"] = ember.zeros_like(p)
             square_avg, acc_delta = state["square_avg"], state["acc_delta"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import Optimizer, _scalar_dtype, _to_scalar
+from .optimizer import Optimizer, _to_scalar, _zero_step
 
 __all__ = ["Adafactor"]
 
@@ -66,7 +66,7 @@ class Adafactor(Optimizer):
                 raise RuntimeError("Adafactor does not support complex parameters")
             state = self.state[p]
             if len(state) == 0:
-                state["step"] = ember.tensor(0.0, dtype=_scalar_dtype())
+                state["step"] = _zero_step()
                 if p.grad.dim() > 1:
                     row_shape = list(p.grad.shape)
                     row_shape[-1] = 1

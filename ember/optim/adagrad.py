@@ -17,9 +17,8 @@ from .optimizer import (
     _check_lr,
     _check_non_negative,
     _get_value,
-    _reject_complex,
-    _scalar_dtype,
     _to_scalar,
+    _zero_step,
 )
 
 __all__ = ["Adagrad"]
@@ -52,7 +51,7 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state[p]
-                state["step"] = ember.tensor(0.0, dtype=_scalar_dtype())
+                state["step"] = _zero_step()
                 init = group["initial_accumulator_value"]
                 state["sum"] = ember.full_like(p, init)
 
@@ -63,11 +62,7 @@ class Adagrad(Optimizer):
     def _update_group(self, group):
         lr = float(_to_scalar(group["lr"]))
         weight_decay, lr_decay, eps = group["weight_decay"], group["lr_decay"], group["eps"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            _reject_complex(self, p)
-            state = self.state[p]
+        for p, state in self._params_with_grad(group):
             state["step"] += 1
             step = _get_value(state["step"])
             grad = p.grad if not group["maximize"] else -p.grad

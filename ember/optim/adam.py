@@ -18,9 +18,8 @@ from .optimizer import (
     _check_lr,
     _check_non_negative,
     _get_value,
-    _reject_complex,
-    _scalar_dtype,
     _to_scalar,
+    _zero_step,
 )
 
 __all__ = ["Adam"]
@@ -77,16 +76,12 @@ class Adam(Optimizer):
         weight_decay = group["weight_decay"]
         eps = group["eps"]
         amsgrad = group["amsgrad"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            _reject_complex(self, p)
-            state = self.state[p]
+        for p, state in self._params_with_grad(group):
             if group["differentiable"] and len(state) and state["step"].requires_grad:
                 raise RuntimeError("`requires_grad` is not supported for `step` in "
                                    "differentiable mode")
             if len(state) == 0:
-                state["step"] = ember.tensor(0.0, dtype=_scalar_dtype())
+                state["step"] = _zero_step()
                 state["exp_avg"] = ember.zeros_like(p)
                 state["exp_avg_sq"] = ember.zeros_like(p)
                 if amsgrad:

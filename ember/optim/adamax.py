@@ -16,9 +16,8 @@ from .optimizer import (
     _check_lr,
     _check_non_negative,
     _get_value,
-    _reject_complex,
-    _scalar_dtype,
     _to_scalar,
+    _zero_step,
 )
 
 __all__ = ["Adamax"]
@@ -55,13 +54,9 @@ class Adamax(Optimizer):
         lr = float(_to_scalar(group["lr"]))
         beta1, beta2 = group["betas"]
         weight_decay, eps = group["weight_decay"], group["eps"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            _reject_complex(self, p)
-            state = self.state[p]
+        for p, state in self._params_with_grad(group):
             if len(state) == 0:
-                state["step"] = ember.tensor(0.0, dtype=_scalar_dtype())
+                state["step"] = _zero_step()
                 state["exp_avg"] = ember.zeros_like(p)
                 state["exp_inf"] = ember.zeros_like(p)
             grad = p.grad if not group["maximize"] else -p.grad

@@ -17,9 +17,9 @@ from .optimizer import (
     _check_lr,
     _check_non_negative,
     _get_value,
-    _reject_complex,
     _scalar_dtype,
     _to_scalar,
+    _zero_step,
 )
 
 __all__ = ["ASGD"]
@@ -54,13 +54,9 @@ class ASGD(Optimizer):
         lr = float(_to_scalar(group["lr"]))
         lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
         weight_decay = group["weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            _reject_complex(self, p)
-            state = self.state[p]
+        for p, state in self._params_with_grad(group):
             if len(state) == 0:
-                state["step"] = ember.zeros((), dtype=_scalar_dtype())
+                state["step"] = _zero_step()
                 state["eta"] = ember.tensor(lr, dtype=_scalar_dtype())
                 state["mu"] = ember.ones((), dtype=_scalar_dtype())
                 state["ax"] = ember.zeros_like(p)

@@ -75,6 +75,11 @@ def _scalar_dtype():
     return ember.float64 if ember.get_default_dtype() == ember.float64 else ember.float32
 
 
+def _zero_step():
+    """A new per-parameter ``step`` counter: a 0-d zero in ``_scalar_dtype()``."""
+    return ember.tensor(0.0, dtype=_scalar_dtype())
+
+
 def _check_lr(lr):
     """PyTorch's constructor check of ``lr``: a one-element tensor, or a number >= 0."""
     if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -316,6 +321,15 @@ class Optimizer:
         """Grad mode for the update itself: off, unless ``differentiable=True`` asks (as in
         PyTorch) for the step to be recorded so gradients can flow through it."""
         return ember.set_grad_enabled(bool(self.defaults.get("differentiable", False)))
+
+    def _params_with_grad(self, group):
+        """``(p, state)`` for each parameter of ``group`` that has a gradient, in order, with
+        ``_reject_complex`` applied as each one is reached: the loop head every update shares."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            _reject_complex(self, p)
+            yield p, self.state[p]
 
     def _step_groups(self, closure):
         """The body every optimizer's ``step`` shares: run ``closure`` (if given) for the loss,

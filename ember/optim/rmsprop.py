@@ -15,9 +15,8 @@ from .optimizer import (
     _check_capturable,
     _check_lr,
     _check_non_negative,
-    _reject_complex,
-    _scalar_dtype,
     _to_scalar,
+    _zero_step,
 )
 
 __all__ = ["RMSprop"]
@@ -57,13 +56,9 @@ class RMSprop(Optimizer):
         lr = float(_to_scalar(group["lr"]))
         alpha, eps = group["alpha"], group["eps"]
         momentum, weight_decay = group["momentum"], group["weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            _reject_complex(self, p)
-            state = self.state[p]
+        for p, state in self._params_with_grad(group):
             if len(state) == 0:
-                state["step"] = ember.zeros((), dtype=_scalar_dtype())
+                state["step"] = _zero_step()
                 state["square_avg"] = ember.zeros_like(p)
                 if momentum > 0:
                     state["momentum_buffer"] = ember.zeros_like(p)

@@ -11,14 +11,7 @@ from __future__ import annotations
 
 import ember
 
-from .optimizer import (
-    Optimizer,
-    _check_capturable,
-    _check_lr,
-    _reject_complex,
-    _scalar_dtype,
-    _to_scalar,
-)
+from .optimizer import Optimizer, _check_capturable, _check_lr, _to_scalar, _zero_step
 
 __all__ = ["Rprop"]
 
@@ -52,13 +45,9 @@ class Rprop(Optimizer):
         _check_capturable(group, multi_xla=True)
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            _reject_complex(self, p)
-            state = self.state[p]
+        for p, state in self._params_with_grad(group):
             if len(state) == 0:
-                state["step"] = ember.zeros((), dtype=_scalar_dtype())
+                state["step"] = _zero_step()
                 state["prev"] = ember.zeros_like(p)
                 state["step_size"] = ember.full_like(p.grad, float(_to_scalar(group["lr"])))
             grad = p.grad if not group["maximize"] else -p.grad
