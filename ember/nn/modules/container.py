@@ -23,6 +23,8 @@ __all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList
 
 
 def _abs_index(idx, size):
+    """``idx`` (negative counts from the end) as a position in ``range(size)``; IndexError
+    outside it."""
     idx = operator.index(idx)
     if not -size <= idx < size:
         raise IndexError(f"index {idx} is out of range")
@@ -175,12 +177,7 @@ class ModuleList(Module):
             self += modules
 
     def _get_abs_string_index(self, idx):
-        idx = operator.index(idx)
-        if not (-len(self) <= idx < len(self)):
-            raise IndexError(f"index {idx} is out of range")
-        if idx < 0:
-            idx += len(self)
-        return str(idx)
+        return str(_abs_index(idx, len(self)))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -314,14 +311,20 @@ class ModuleDict(Module):
             for key, module in modules.items():
                 self[key] = module
             return
-        for j, m in enumerate(modules):
-            if not isinstance(m, Iterable):
-                raise TypeError("ModuleDict update sequence element #" + str(j)
-                                + " should be Iterable; is" + type(m).__name__)
-            if not len(m) == 2:
-                raise ValueError("ModuleDict update sequence element #" + str(j)
-                                 + " has length " + str(len(m)) + "; 2 is required")
-            self[m[0]] = m[1]
+        _update_from_pairs(self, "ModuleDict", modules)
+
+
+def _update_from_pairs(container, name, pairs):
+    """``container[key] = value`` for each ``(key, value)`` of ``pairs``, with PyTorch's errors
+    (naming the container ``name``) for an element that is not a pair."""
+    for j, pair in enumerate(pairs):
+        if not isinstance(pair, Iterable):
+            raise TypeError(f"{name} update sequence element #{j} should be Iterable; is"
+                            + type(pair).__name__)
+        if not len(pair) == 2:
+            raise ValueError(f"{name} update sequence element #{j} has length {len(pair)}; "
+                             "2 is required")
+        container[pair[0]] = pair[1]
 
 
 def _param_lines(items, by_dtype):
@@ -352,12 +355,7 @@ class ParameterList(Module):
             self += values
 
     def _get_abs_string_index(self, idx):
-        idx = operator.index(idx)
-        if not (-len(self) <= idx < len(self)):
-            raise IndexError(f"index {idx} is out of range")
-        if idx < 0:
-            idx += len(self)
-        return str(idx)
+        return str(_abs_index(idx, len(self)))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -504,14 +502,7 @@ class ParameterDict(Module):
             for key, parameter in sorted(parameters.items()):
                 self[key] = parameter
         else:
-            for j, p in enumerate(parameters):
-                if not isinstance(p, Iterable):
-                    raise TypeError("ParameterDict update sequence element #" + str(j)
-                                    + " should be Iterable; is" + type(p).__name__)
-                if not len(p) == 2:
-                    raise ValueError("ParameterDict update sequence element #" + str(j)
-                                     + " has length " + str(len(p)) + "; 2 is required")
-                self[p[0]] = p[1]
+            _update_from_pairs(self, "ParameterDict", parameters)
 
     def extra_repr(self):
         return _param_lines(self.items(), by_dtype=False)
