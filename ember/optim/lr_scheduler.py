@@ -505,6 +505,31 @@ class ExponentialLR(LRScheduler):
         return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
 
 
+def _nested_state_dict(scheduler: LRScheduler) -> dict[str, Any]:
+    """The state dict of a scheduler made of ``_schedulers`` (``SequentialLR``,
+    ``ChainedScheduler``, as PyTorch's): everything but the optimizer, with each inner
+    scheduler replaced by its own ``state_dict()``."""
+    state_dict = {
+        key: value
+        for key, value in scheduler.__dict__.items()
+        if key not in ("optimizer", "_schedulers")
+    }
+    state_dict["_schedulers"] = [None] * len(scheduler._schedulers)
+    for idx, s in enumerate(scheduler._schedulers):
+        state_dict["_schedulers"][idx] = s.state_dict()
+    return state_dict
+
+
+def _load_nested_state_dict(scheduler: LRScheduler, state_dict: dict[str, Any]) -> None:
+    """Inverse of ``_nested_state_dict``: restore attributes, then load each inner scheduler;
+    ``state_dict`` is left as it was given."""
+    _schedulers = state_dict.pop("_schedulers")
+    scheduler.__dict__.update(state_dict)
+    state_dict["_schedulers"] = _schedulers
+    for idx, s in enumerate(_schedulers):
+        scheduler._schedulers[idx].load_state_dict(s)
+
+
 class SequentialLR(LRScheduler):
     """Run ``schedulers`` one after another, switching at each of ``milestones``."""
 
@@ -576,22 +601,10 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self) -> dict[str, Any]:
-        state_dict = {
-            key: value
-            for key, value in self.__dict__.items()
-            if key not in ("optimizer", "_schedulers")
-        }
-        state_dict["_schedulers"] = [None] * len(self._schedulers)
-        for idx, s in enumerate(self._schedulers):
-            state_dict["_schedulers"][idx] = s.state_dict()
-        return state_dict
+        return _nested_state_dict(self)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _schedulers = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        state_dict["_schedulers"] = _schedulers
-        for idx, s in enumerate(_schedulers):
-            self._schedulers[idx].load_state_dict(s)
+        _load_nested_state_dict(self, state_dict)
 
 
 class PolynomialLR(LRScheduler):
@@ -708,22 +721,10 @@ class ChainedScheduler(LRScheduler):
         self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
 
     def state_dict(self) -> dict[str, Any]:
-        state_dict = {
-            key: value
-            for key, value in self.__dict__.items()
-            if key not in ("optimizer", "_schedulers")
-        }
-        state_dict["_schedulers"] = [None] * len(self._schedulers)
-        for idx, s in enumerate(self._schedulers):
-            state_dict["_schedulers"][idx] = s.state_dict()
-        return state_dict
+        return _nested_state_dict(self)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _schedulers = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        state_dict["_schedulers"] = _schedulers
-        for idx, s in enumerate(_schedulers):
-            self._schedulers[idx].load_state_dict(s)
+        _load_nested_state_dict(self, state_dict)
 
 
 class ReduceLROnPlateau(LRScheduler):
