@@ -505,6 +505,34 @@ class ExponentialLR(LRScheduler):
         return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
 
 
+def _check_inner_schedulers(
+    owner: LRScheduler, schedulers: Sequence[LRScheduler], optimizer: Optimizer
+) -> None:
+    """``SequentialLR`` / ``ChainedScheduler``'s check of each inner scheduler (PyTorch's
+    messages, naming ``owner``'s class): it has an ``optimizer``, is not a
+    ``ReduceLROnPlateau`` (whose ``step`` needs a metric), and steps ``optimizer``."""
+    for scheduler_idx, scheduler in enumerate(schedulers):
+        if not hasattr(scheduler, "optimizer"):
+            raise TypeError(
+                f"{owner.__class__.__name__} at index {scheduler_idx} should "
+                "have `optimizer` as its attribute."
+            )
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(
+                f"{owner.__class__.__name__} does not support `ReduceLROnPlateau` "
+                "scheduler as it requires additional kwargs to be specified "
+                f"when calling `step`, but got one at index {scheduler_idx} "
+                "in the given schedulers sequence."
+            )
+        if optimizer != scheduler.optimizer:
+            raise ValueError(
+                f"{owner.__class__.__name__} expects all schedulers to belong "
+                f"to the same optimizer, but got scheduler {scheduler.__class__.__name__} "
+                f"at index {scheduler_idx} has {scheduler.optimizer}, which "
+                f"is different from {optimizer.__class__.__name__}."
+            )
+
+
 def _nested_state_dict(scheduler: LRScheduler) -> dict[str, Any]:
     """The state dict of a scheduler made of ``_schedulers`` (``SequentialLR``,
     ``ChainedScheduler``, as PyTorch's): everything but the optimizer, with each inner
@@ -544,26 +572,7 @@ class SequentialLR(LRScheduler):
             raise ValueError(
                 f"{self.__class__.__name__} expects at least one scheduler, but got no scheduler."
             )
-        for scheduler_idx, scheduler in enumerate(schedulers):
-            if not hasattr(scheduler, "optimizer"):
-                raise TypeError(
-                    f"{self.__class__.__name__} at index {scheduler_idx} should "
-                    "have `optimizer` as its attribute."
-                )
-            if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(
-                    f"{self.__class__.__name__} does not support `ReduceLROnPlateau` "
-                    "scheduler as it requires additional kwargs to be specified "
-                    f"when calling `step`, but got one at index {scheduler_idx} "
-                    "in the given schedulers sequence."
-                )
-            if optimizer != scheduler.optimizer:
-                raise ValueError(
-                    f"{self.__class__.__name__} expects all schedulers to belong "
-                    f"to the same optimizer, but got scheduler {scheduler.__class__.__name__} "
-                    f"at index {scheduler_idx} has {scheduler.optimizer}, which "
-                    f"is different from {optimizer.__class__.__name__}."
-                )
+        _check_inner_schedulers(self, schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 "Sequential Schedulers expects number of schedulers provided "
@@ -691,26 +700,7 @@ class ChainedScheduler(LRScheduler):
                 "be chained, but got no scheduler."
             )
         optimizer = optimizer or schedulers[0].optimizer
-        for scheduler_idx, scheduler in enumerate(schedulers):
-            if not hasattr(scheduler, "optimizer"):
-                raise TypeError(
-                    f"{self.__class__.__name__} at index {scheduler_idx} should "
-                    "have `optimizer` as its attribute."
-                )
-            if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(
-                    f"{self.__class__.__name__} does not support `ReduceLROnPlateau` "
-                    "scheduler as it requires additional kwargs to be specified "
-                    f"when calling `step`, but got one at index {scheduler_idx} "
-                    "in the given schedulers sequence."
-                )
-            if optimizer != scheduler.optimizer:
-                raise ValueError(
-                    f"{self.__class__.__name__} expects all schedulers to belong "
-                    f"to the same optimizer, but got scheduler {scheduler.__class__.__name__} "
-                    f"at index {scheduler_idx} has {scheduler.optimizer}, which "
-                    f"is different from {optimizer.__class__.__name__}."
-                )
+        _check_inner_schedulers(self, schedulers, optimizer)
         self._schedulers = schedulers
         self.optimizer = optimizer
         self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
