@@ -25,11 +25,17 @@ from .optimizer import (
 __all__ = ["Adam"]
 
 
-def _check_betas(betas):
+def _check_adam_options(lr, eps, betas, weight_decay):
+    """The constructor checks the Adam family (Adam, AdamW, Adamax, NAdam, RAdam) shares, in
+    PyTorch's order and with its messages: ``lr``, ``eps``, both ``betas`` in [0, 1), then
+    ``weight_decay``."""
+    _check_lr(lr)
+    _check_non_negative("epsilon", eps)
     if not 0.0 <= betas[0] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
     if not 0.0 <= betas[1] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    _check_non_negative("weight_decay", weight_decay)
 
 
 class Adam(Optimizer):
@@ -49,10 +55,7 @@ class Adam(Optimizer):
         if isinstance(lr, ember.Tensor) and foreach and not capturable:
             raise ValueError("lr as a Tensor is not supported for capturable=False and "
                              "foreach=True")
-        _check_lr(lr)
-        _check_non_negative("epsilon", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay", weight_decay)
+        _check_adam_options(lr, eps, betas, weight_decay)
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], ember.Tensor) and isinstance(betas[1], ember.Tensor))):
             raise ValueError("betas must be either both floats or both Tensors")

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import ember
 
-from .adam import _check_betas
+from .adam import _check_adam_options
 from .optimizer import (
     Optimizer,
     _check_capturable,
-    _check_lr,
     _check_non_negative,
     _get_value,
     _scalar_dtype,
@@ -40,10 +39,7 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
-        _check_lr(lr)
-        _check_non_negative("epsilon", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay", weight_decay)
+        _check_adam_options(lr, eps, betas, weight_decay)
         _check_non_negative("momentum_decay", momentum_decay)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "momentum_decay": momentum_decay,

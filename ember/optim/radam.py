@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import ember
 
-from .adam import _check_betas
+from .adam import _check_adam_options
 from .optimizer import (
     Optimizer,
     _check_capturable,
-    _check_lr,
-    _check_non_negative,
     _get_value,
     _to_scalar,
     _zero_step,
@@ -38,10 +36,7 @@ class RAdam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False,
                  capturable=False, differentiable=False):
-        _check_lr(lr)
-        _check_non_negative("epsilon", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay", weight_decay)
+        _check_adam_options(lr, eps, betas, weight_decay)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "maximize": maximize, "foreach": foreach, "capturable": capturable,
                     "decoupled_weight_decay": decoupled_weight_decay,
