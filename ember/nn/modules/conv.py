@@ -11,13 +11,11 @@ then become the plain class.
 
 from __future__ import annotations
 
-import math
-
 import ember
 
 from .. import functional as F
-from .. import init
 from ..parameter import Parameter, UninitializedParameter
+from .linear import _register_bias, _reset_kaiming_uniform
 from .module import LazyModuleMixin, Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
@@ -85,18 +83,11 @@ class _ConvNd(Module):
         else:
             shape = (out_channels, in_channels // groups, *kernel_size)
         self.weight = Parameter(ember.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(ember.empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _register_bias(self, bias, out_channels, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_kaiming_uniform(self.weight, self.bias)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -21,6 +21,27 @@ from .module import LazyModuleMixin, Module
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
 
 
+def _register_bias(module, bias, size, dtype):
+    """Give ``module`` a ``bias`` parameter of ``size`` (its values set by reset_parameters),
+    or register a ``None`` bias when ``bias`` is False."""
+    if bias:
+        module.bias = Parameter(ember.empty(size, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def _reset_kaiming_uniform(weight, bias):
+    """Linear's and the convolutions' default initialisation, in place: ``weight`` by
+    kaiming_uniform_(a=sqrt(5)), and ``bias`` (when not None) from U(-1/sqrt(fan_in),
+    1/sqrt(fan_in))."""
+    # a=sqrt(5) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's historical default
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 class Identity(Module):
     """Returns its input; accepts and ignores any constructor arguments."""
 
@@ -43,19 +64,11 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(ember.empty((out_features, in_features), dtype=dtype))
-        if bias:
-            self.bias = Parameter(ember.empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _register_bias(self, bias, out_features, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        # a=sqrt(5) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's historical default
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_kaiming_uniform(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
@@ -76,10 +89,7 @@ class Bilinear(Module):
         self.out_features = out_features
         self.weight = Parameter(
             ember.empty((out_features, in1_features, in2_features), dtype=dtype))
-        if bias:
-            self.bias = Parameter(ember.empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _register_bias(self, bias, out_features, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
