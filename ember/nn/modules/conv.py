@@ -231,6 +231,14 @@ class ConvTranspose3d(_ConvTransposeNd):
 # ---- lazy variants ------------------------------------------------------------------------------
 
 class _LazyConvXdMixin(LazyModuleMixin):
+    def _make_params_lazy(self, out_channels, bias, dtype):
+        """After the base class was built with in_channels=0 and no bias: an uninitialised
+        weight (and bias, when ``bias``), shaped by initialize_parameters on the first call."""
+        self.weight = UninitializedParameter(dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(dtype=dtype)
+
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
@@ -260,6 +268,13 @@ class _LazyConvXdMixin(LazyModuleMixin):
         return input.shape[1] if input.dim() == unbatched + 1 else input.shape[0]
 
 
+def _name_lazy(lazy, base):
+    """``lazy``, the Lazy variant of ``base``, with its public name and docstring."""
+    lazy.__name__ = lazy.__qualname__ = "Lazy" + base.__name__
+    lazy.__doc__ = f"A {base.__name__} whose ``in_channels`` comes from its first input."
+    return lazy
+
+
 def _lazy_conv(base):
     class Lazy(_LazyConvXdMixin, base):
         cls_to_become = base
@@ -269,14 +284,9 @@ def _lazy_conv(base):
             # in_channels=0 and bias=False: tensors made now would be replaced at once
             super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
                              padding_mode, device, dtype)
-            self.weight = UninitializedParameter(dtype=dtype)
-            self.out_channels = out_channels
-            if bias:
-                self.bias = UninitializedParameter(dtype=dtype)
+            self._make_params_lazy(out_channels, bias, dtype)
 
-    Lazy.__name__ = Lazy.__qualname__ = "Lazy" + base.__name__
-    Lazy.__doc__ = f"A {base.__name__} whose ``in_channels`` comes from its first input."
-    return Lazy
+    return _name_lazy(Lazy, base)
 
 
 def _lazy_conv_transpose(base):
@@ -288,14 +298,9 @@ def _lazy_conv_transpose(base):
                      dtype=None):
             super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
                              dilation, padding_mode, device, dtype)
-            self.weight = UninitializedParameter(dtype=dtype)
-            self.out_channels = out_channels
-            if bias:
-                self.bias = UninitializedParameter(dtype=dtype)
+            self._make_params_lazy(out_channels, bias, dtype)
 
-    Lazy.__name__ = Lazy.__qualname__ = "Lazy" + base.__name__
-    Lazy.__doc__ = f"A {base.__name__} whose ``in_channels`` comes from its first input."
-    return Lazy
+    return _name_lazy(Lazy, base)
 
 
 LazyConv1d = _lazy_conv(Conv1d)
