@@ -84,19 +84,22 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def __add__(self, other):
+    @staticmethod
+    def _check_addend(other):
+        """PyTorch's error for ``+`` or ``+=`` with anything but a Sequential."""
         if not isinstance(other, Sequential):
             raise ValueError("add operator supports only objects of Sequential class, but "
                              f"{type(other)} is given.")
+
+    def __add__(self, other):
+        self._check_addend(other)
         ret = Sequential()
         for layer in chain(self, other):
             ret.append(layer)
         return ret
 
     def __iadd__(self, other):
-        if not isinstance(other, Sequential):
-            raise ValueError("add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
+        self._check_addend(other)
         for layer in list(other):
             self.append(layer)
         return self
