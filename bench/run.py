@@ -457,10 +457,10 @@ def main(argv=None):
 
 def _write_atomic(path, text):
     """Write via a temporary file and a rename: never a half-written file."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    from ember._io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write(text)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

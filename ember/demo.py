@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -115,16 +114,11 @@ def evaluate(torch, model, x, y):
 
 
 def _atomic(path, write):
-    """Write through a temporary file in the same directory, then rename: never a half file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=os.path.splitext(path)[1])
-    os.close(fd)
-    try:
+    """``write(tmp_path)``, then the file replaces ``path`` (never a half-written picture)."""
+    from ._io import atomic_path
+
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _write_pictures(torch, losses, last_loss, model, out_dir, say):

@@ -35,7 +35,6 @@ import collections
 import io
 import json
 import os
-import tempfile
 import zipfile
 from typing import IO, Any
 
@@ -137,25 +136,12 @@ def _atomic_write(path: str, manifest: dict, arrays: list[np.ndarray]) -> None:
         raise RuntimeError(f"Parent directory {parent} does not exist.")  # PyTorch's message
     if os.path.isdir(path):
         raise RuntimeError(f"ember.save: can't write {path}: it is a directory")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_archive(manifest, arrays, f)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file owner-only; give it the mode a plain open() would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from ._io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        _write_archive(manifest, arrays, f)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def save(obj: Any, f, pickle_module=None, pickle_protocol=2,

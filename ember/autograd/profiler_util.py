@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 __all__ = ["EventList", "FunctionEvent", "FunctionEventAvg"]
 
@@ -176,16 +175,10 @@ class EventList(list):
                           "tid": e.thread, "ts": e.start_ns / 1000.0,
                           "dur": (e.end_ns - e.start_ns) / 1000.0, "args": args})
         text = json.dumps({"traceEvents": trace, "displayTimeUnit": "ms"}, indent=1)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".json", dir=folder)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        from .._io import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "w") as f:
+            f.write(text)
 
 
 # ---- the table (PyTorch's profiler_util._build_table, CPU columns) -------------------------
