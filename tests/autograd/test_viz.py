@@ -5,6 +5,7 @@ saved-tensor memory report."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -104,10 +105,10 @@ def test_render_svg_and_png(tmp_path):
     w, _, y = _graph()
     dot = to_dot(y, params={"w": w})
     svg = render(dot, tmp_path / "g.svg")
-    text = open(svg).read()
+    text = Path(svg).read_text()
     assert "<svg" in text and "PowBackward0" in text
     png = dot.render(tmp_path / "g.png", format="png")
-    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_memory_report_sorted_with_table():
