@@ -14,6 +14,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
+# NOTE: PyTorch computes log(0) = -inf, 0/0 = nan, exp(1000) = inf silently; NumPy warns
+# (RuntimeWarning: divide by zero / invalid value / overflow). The warnings raised inside
+# ember's own modules are ignored — one filter, no per-op cost; NumPy warnings from the
+# user's own code are untouched.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(\.|$)")
+
 from . import dtypes as _dtypes
 from ._printing import set_printoptions
 from ._size import Size, broadcast_shapes

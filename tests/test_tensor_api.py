@@ -251,3 +251,22 @@ def test_new_factories_and_memory_formats():
                 x.new_ones(1, requires_grad=True), repr(T.contiguous_format),
                 repr(T.preserve_format), T.clone(x, memory_format=T.contiguous_format))
     same(fn)
+
+
+def test_no_numpy_floating_point_warnings_from_ember_ops():
+    """PyTorch computes log(0), 0/0 and exp overflow silently; so does ember (a warnings filter
+    installed on import ignores NumPy's RuntimeWarnings raised inside ember), while the user's
+    own NumPy code still warns. Run in a fresh interpreter: pytest manages warning filters."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, ember\n"
+            "x = ember.tensor([0.0, 1.0])\n"
+            "x.log(); x / x; ember.tensor([1000.0]).exp(); ember.tensor([-1.0]).sqrt()\n"
+            "print('ember done', flush=True)\n"
+            "np.log(np.zeros(1))\n")
+    proc = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ember done\n"
+    assert proc.stderr.count("RuntimeWarning") == 1 and "<string>:5" in proc.stderr
