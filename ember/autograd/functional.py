@@ -305,9 +305,55 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                 "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
                 "not supported together. Please either set `strict=False` or "
                 "`vectorize=False`.")
+        if vectorize:
+            blocks = _jacobian_vectorized(func, inputs, outputs, create_graph)
+            if blocks is not None:
+                return _shape_back2(_release(blocks, create_graph), outputs_tuple,
+                                    inputs_tuple)
         blocks = tuple(_jacobian_rows(out, i, inputs, create_graph, strict)
                        for i, out in enumerate(outputs))
     return _shape_back2(_release(blocks, create_graph), outputs_tuple, inputs_tuple)
+
+
+def _jacobian_vectorized(func, inputs, outputs, create_graph):
+    """``vectorize=True``: all rows of output ``i``'s Jacobian in ONE batched pass —
+    ``vmap`` over the one-hot cotangents ``v`` of ``grad(x -> sum(func(x)[i] * v))`` (the
+    forward runs once per output, batched; ember's batching rules, no loop per row). None when
+    an op in ``func`` has no batching rule yet (the caller then computes row by row, as
+    PyTorch falls back when vmap cannot batch an op)."""
+    import warnings
+
+    from .. import func as _func
+    from ..creation import eye
+
+    blocks = []
+    argnums = tuple(range(len(inputs)))
+    for i, out in enumerate(outputs):
+        n = out.numel()
+
+        def row(v, i=i):
+            def scalar(*xs):
+                _, outs = _tensors(func(*xs), "outputs of the user-provided function",
+                                   "jacobian")
+                return (outs[i] * v).sum()
+            return _func.grad(scalar, argnums=argnums)(*inputs)
+
+        basis = eye(n, dtype=out.dtype).reshape(n, *out.shape)
+        try:
+            with enable_grad():
+                rows = _func.vmap(row)(basis) if n else None
+        except RuntimeError as e:
+            if "no batching rule" not in str(e):
+                raise
+            warnings.warn(f"jacobian(vectorize=True): {e}; computing the rows one at a time",
+                          UserWarning, stacklevel=4)
+            return None
+        if rows is None:
+            from ..creation import zeros
+
+            rows = tuple(zeros(0, *x.shape, dtype=x.dtype) for x in inputs)
+        blocks.append(tuple(r.reshape(*out.shape, *x.shape) for r, x in zip(rows, inputs)))
+    return tuple(blocks)
 
 
 def _jacobian_rows(out, i, inputs, create_graph, strict):
