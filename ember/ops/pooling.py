@@ -214,8 +214,11 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     vals, arg = _max_by_offsets(padded, k, s, d, out)
     starts = [np.arange(o) * st - pi for o, st, pi in zip(out, s, p)]
     vals = vals.reshape(a.shape[:-nd] + tuple(out))
+    grad = STATE.enabled and recording(input)
+    if not (grad or return_indices):  # nobody needs where the maxima were (inference)
+        return wrap(vals)
     index = _plane_index(arg, k, a, nd, starts, d, out)
-    if STATE.enabled and recording(input):
+    if grad:
         # NOTE: when windows cannot overlap, every input gets at most one gradient.
         unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
         outs = record_multi(node_cls, [vals, index], (input,), save=(wrap(index),),
