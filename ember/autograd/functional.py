@@ -226,18 +226,26 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
             _shape_back(_release(res, create_graph), outputs_tuple))
 
 
+def _gradient_of_scalar(func, inputs, v, create_graph, strict, fn_name):
+    """What ``vhp`` and ``hvp`` share: fresh inputs, the checked ``v``, the scalar output and
+    its gradient recorded for differentiating again. Runs under grad mode."""
+    inputs_tuple, inputs = _tensors(inputs, "inputs", fn_name)
+    inputs = _fresh(inputs, create_graph, True)
+    v = _v_or_scalar(v, inputs, inputs_tuple, fn_name, _OF_INPUT)
+    outputs_tuple, outputs = _tensors(func(*inputs), "outputs of the user-provided function",
+                                      fn_name)
+    _strict_requires_grad(outputs, "outputs", strict)
+    _single_output(outputs, outputs_tuple, fn_name)
+    jac = _grad(outputs, inputs, create_graph=True)
+    _strict_requires_grad(jac, "jacobian", strict)
+    return inputs_tuple, inputs, v, outputs_tuple, outputs, jac
+
+
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), v^T H)`` for a scalar ``func``."""
     with enable_grad():
-        inputs_tuple, inputs = _tensors(inputs, "inputs", "vhp")
-        inputs = _fresh(inputs, create_graph, True)
-        v = _v_or_scalar(v, inputs, inputs_tuple, "vhp", _OF_INPUT)
-        outputs_tuple, outputs = _tensors(func(*inputs), "outputs of the user-provided "
-                                          "function", "vhp")
-        _strict_requires_grad(outputs, "outputs", strict)
-        _single_output(outputs, outputs_tuple, "vhp")
-        jac = _grad(outputs, inputs, create_graph=True)
-        _strict_requires_grad(jac, "jacobian", strict)
+        inputs_tuple, inputs, v, outputs_tuple, outputs, jac = _gradient_of_scalar(
+            func, inputs, v, create_graph, strict, "vhp")
     with set_grad_enabled(create_graph or is_grad_enabled()):
         res = _grad(jac, inputs, v, create_graph=create_graph)
         res = _zeros_for_missing(res, inputs, strict, create_graph, "double_back")
@@ -250,15 +258,8 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
     from ..creation import zeros_like
 
     with enable_grad():
-        inputs_tuple, inputs = _tensors(inputs, "inputs", "hvp")
-        inputs = _fresh(inputs, create_graph, True)
-        v = _v_or_scalar(v, inputs, inputs_tuple, "hvp", _OF_INPUT)
-        outputs_tuple, outputs = _tensors(func(*inputs), "outputs of the user-provided "
-                                          "function", "hvp")
-        _strict_requires_grad(outputs, "outputs", strict)
-        _single_output(outputs, outputs_tuple, "hvp")
-        jac = _grad(outputs, inputs, create_graph=True)
-        _strict_requires_grad(jac, "jacobian", strict)
+        inputs_tuple, inputs, v, outputs_tuple, outputs, jac = _gradient_of_scalar(
+            func, inputs, v, create_graph, strict, "hvp")
         dummy = tuple(zeros_like(x, requires_grad=True) for x in inputs)
         double_back = _grad(jac, inputs, dummy, create_graph=True)
         _strict_requires_grad(jac, "hessian", strict)
