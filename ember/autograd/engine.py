@@ -48,6 +48,8 @@ def set_rule_runner():
         RULE_RUNNER = anomaly_mode.run_node
     else:
         RULE_RUNNER = None
+
+
 # The backward passes running now (innermost last): what each will execute, for
 # ``will_execute`` (used by multi-gradient hooks).
 TASKS: list = []

@@ -153,9 +153,9 @@ def _dot_vjp(ctx, g):
 DotBackward0 = node_class("DotBackward0", _dot_vjp, _product_jvp(lambda a, b: a.dot(b)))
 
 
-def dot(input, tensor):
-    """Inner product of two 1-D tensors."""
-    a, b = input._data, tensor._data
+def _check_vectors(name, input, other):
+    """PyTorch's checks for dot/vdot: two 1-D tensors of one length and one dtype."""
+    a, b = input._data, other._data
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     if a.shape[0] != b.shape[0]:
@@ -165,10 +165,15 @@ def dot(input, tensor):
             "respectively")
     if a.dtype != b.dtype:
         raise RuntimeError(
-            "dot : expected both vectors to have same dtype, but found "
-            f"{input.dtype.scalar_name} and {tensor.dtype.scalar_name}")
-    data = np.asarray(np.dot(a, b))
-    return _product(DotBackward0, data, input, tensor)
+            f"{name} : expected both vectors to have same dtype, but found "
+            f"{input.dtype.scalar_name} and {other.dtype.scalar_name}")
+    return a, b
+
+
+def dot(input, tensor):
+    """Inner product of two 1-D tensors."""
+    a, b = _check_vectors("dot", input, tensor)
+    return _product(DotBackward0, np.asarray(np.dot(a, b)), input, tensor)
 
 
 def inner(input, other):
@@ -402,18 +407,7 @@ VdotBackward0 = node_class("VdotBackward0", _dot_vjp, _product_jvp(lambda a, b: 
 
 def vdot(input, other):
     """Inner product of two 1-D tensors (conjugating the first: the same as dot for reals)."""
-    a, b = input._data, other._data
-    if a.ndim != 1 or b.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
-    if a.shape[0] != b.shape[0]:
-        raise RuntimeError(
-            f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to "
-            f"have the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements "
-            "respectively")
-    if a.dtype != b.dtype:
-        raise RuntimeError(
-            "vdot : expected both vectors to have same dtype, but found "
-            f"{input.dtype.scalar_name} and {other.dtype.scalar_name}")
+    a, b = _check_vectors("vdot", input, other)
     return _product(VdotBackward0, np.asarray(np.vdot(a, b)), input, other)
 
 
