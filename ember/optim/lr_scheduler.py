@@ -252,34 +252,36 @@ def _lr_lambdas_per_group(optimizer: Optimizer, lr_lambda) -> list[Callable[[int
     return list(lr_lambda)
 
 
-def _lambdas_state_dict(scheduler: LRScheduler) -> dict[str, Any]:
-    """The state dict of a scheduler with ``lr_lambdas`` (as PyTorch's): everything but the
-    optimizer, and for each lambda ``None`` if it is a plain function, else a copy of its
-    ``__dict__`` (a callable object's own state)."""
-    state_dict = {
-        key: value
-        for key, value in scheduler.__dict__.items()
-        if key not in ("optimizer", "lr_lambdas")
-    }
-    state_dict["lr_lambdas"] = [None] * len(scheduler.lr_lambdas)
-    for idx, fn in enumerate(scheduler.lr_lambdas):
-        if not isinstance(fn, types.FunctionType):
-            state_dict["lr_lambdas"][idx] = fn.__dict__.copy()
-    return state_dict
+class _LambdaScheduler(LRScheduler):
+    """A scheduler driven by ``lr_lambdas`` (LambdaLR, MultiplicativeLR): their shared state
+    dict, as PyTorch's."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer, and for each lambda ``None`` if it is a plain
+        function, else a copy of its ``__dict__`` (a callable object's own state)."""
+        state_dict = {
+            key: value
+            for key, value in self.__dict__.items()
+            if key not in ("optimizer", "lr_lambdas")
+        }
+        state_dict["lr_lambdas"] = [None] * len(self.lr_lambdas)
+        for idx, fn in enumerate(self.lr_lambdas):
+            if not isinstance(fn, types.FunctionType):
+                state_dict["lr_lambdas"][idx] = fn.__dict__.copy()
+        return state_dict
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Inverse of ``state_dict``: restore attributes, then each callable object's
+        ``__dict__``; ``state_dict`` is left as it was given."""
+        lr_lambdas = state_dict.pop("lr_lambdas")
+        self.__dict__.update(state_dict)
+        state_dict["lr_lambdas"] = lr_lambdas
+        for idx, fn in enumerate(lr_lambdas):
+            if fn is not None:
+                self.lr_lambdas[idx].__dict__.update(fn)
 
 
-def _load_lambdas_state_dict(scheduler: LRScheduler, state_dict: dict[str, Any]) -> None:
-    """Inverse of ``_lambdas_state_dict``: restore attributes, then each callable object's
-    ``__dict__``; ``state_dict`` is left as it was given."""
-    lr_lambdas = state_dict.pop("lr_lambdas")
-    scheduler.__dict__.update(state_dict)
-    state_dict["lr_lambdas"] = lr_lambdas
-    for idx, fn in enumerate(lr_lambdas):
-        if fn is not None:
-            scheduler.lr_lambdas[idx].__dict__.update(fn)
-
-
-class LambdaLR(LRScheduler):
+class LambdaLR(_LambdaScheduler):
     """``lr = initial_lr * lr_lambda(epoch)`` (one lambda, or one per group).
 
     Example::
@@ -299,12 +301,6 @@ class LambdaLR(LRScheduler):
         self.lr_lambdas: list[Callable[[int], float]] = _lr_lambdas_per_group(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        return _lambdas_state_dict(self)
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _load_lambdas_state_dict(self, state_dict)
-
     def get_lr(self) -> list[float | Tensor]:
         _warn_get_lr_called_within_step(self)
         return [
@@ -313,7 +309,7 @@ class LambdaLR(LRScheduler):
         ]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply each group's lr by ``lr_lambda(epoch)`` at every step after the first."""
 
     def __init__(
@@ -330,12 +326,6 @@ class MultiplicativeLR(LRScheduler):
                     f"lr_lambda should be a function, but got {type(lr_lambda).__name__}"
                 )
         super().__init__(optimizer, last_epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        return _lambdas_state_dict(self)
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _load_lambdas_state_dict(self, state_dict)
 
     def get_lr(self) -> list[float | Tensor]:
         _warn_get_lr_called_within_step(self)
