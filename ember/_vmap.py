@@ -59,6 +59,8 @@ import sys
 import weakref
 from types import FunctionType
 
+from ._swap import Swaps
+
 __all__ = ["vmap"]
 
 _STACK: list = []  # active levels: (level, batch size, randomness), innermost last
@@ -66,7 +68,7 @@ _SIZES: dict = {}  # level -> batch size
 _TABLE: dict = {}  # id(tensor) -> (weakref, levels): the batched tensors (NOTE [batched tensors])
 _BYPASS = [0]  # > 0 while rules, op internals and the engine run on physical tensors
 _MISSING = object()
-_saved: list = []  # (owner, attribute, original or _MISSING)
+_SWAPS = Swaps()  # what is swapped while a vmap runs (ember/_swap.py), restored on exit
 _next_level = [0]
 
 
@@ -1535,9 +1537,7 @@ def _graph_jvp_wrap(fn):
 
 
 def _swap(owner, attr, new):
-    _saved.append((owner, attr, owner.__dict__.get(attr, _MISSING)
-                   if isinstance(owner, type) else getattr(owner, attr, _MISSING)))
-    setattr(owner, attr, new)
+    _SWAPS.set(owner, attr, new)
 
 
 def _swap_op(owner, attr, key, is_class):
@@ -1635,12 +1635,7 @@ def _install():
 
 
 def _uninstall():
-    while _saved:
-        owner, attr, orig = _saved.pop()
-        if orig is _MISSING:
-            delattr(owner, attr)
-        else:
-            setattr(owner, attr, orig)
+    _SWAPS.restore()
     _TABLE.clear()
     _WRAPPERS.clear()
 

@@ -22,6 +22,7 @@ import traceback
 import warnings
 from collections import OrderedDict
 
+from .._swap import Swaps
 from . import engine as _engine
 from . import graph as _graph
 from .grad_mode import _DecoratorContextManager
@@ -62,18 +63,17 @@ class _StackRecordingCounter:
         return n
 
 
-_plain_counter = None
+_SWAPS = Swaps()  # the node counter and the version bump, replaced while enabled (_swap.py)
 
 
 def _set(enabled, check_nan):
-    global _plain_counter
     from ..ops import _registry, inplace
 
+    swaps = _SWAPS
     if enabled and not _STATE["enabled"]:
-        _plain_counter = _graph._seq
-        counter = _StackRecordingCounter(_plain_counter)
-        _graph._seq = counter
-        _registry._seq = counter
+        counter = _StackRecordingCounter(_graph._seq)
+        swaps.set(_graph, "_seq", counter)
+        swaps.set(_registry, "_seq", counter)
         plain_bump = inplace._bump
 
         def bump(t):  # in-place ops remember where they ran (for the version error's note)
@@ -81,12 +81,9 @@ def _set(enabled, check_nan):
             if t._vc is not None:
                 note_inplace(t._vc)
 
-        bump.plain = plain_bump
-        inplace._bump = bump
+        swaps.set(inplace, "_bump", bump)
     elif not enabled and _STATE["enabled"]:
-        _graph._seq = _plain_counter
-        _registry._seq = _plain_counter
-        inplace._bump = inplace._bump.plain
+        swaps.restore()
     _STATE["enabled"] = enabled
     _STATE["check_nan"] = check_nan
     _engine.set_rule_runner()

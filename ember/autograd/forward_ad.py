@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import weakref
 from collections import namedtuple
-from types import FunctionType
 
 from .grad_mode import STATE
 
@@ -166,13 +165,7 @@ def unpack_dual(tensor, *, level=None):
 _PASS_THROUGH = {"detach", "detach_", "requires_grad_", "retain_grad", "register_hook",
                  "backward", "numpy", "tolist", "item", "size", "dim", "numel", "data_ptr",
                  "register_post_accumulate_grad_hook", "is_floating_point", "type"}
-_OPERATORS = ("__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__",
-              "__rmul__", "__imul__", "__truediv__", "__rtruediv__", "__itruediv__",
-              "__pow__", "__rpow__", "__ipow__", "__matmul__", "__rmatmul__", "__neg__",
-              "__pos__", "__abs__", "__getitem__", "__floordiv__", "__rfloordiv__",
-              "__mod__", "__rmod__")
-_MISSING = object()
-_saved: list = []  # (owner, attribute, original or _MISSING)
+_SWAPS = None  # the ops swapped for dual-aware wrappers while a level is open (_swap.Swaps)
 _BYPASS = [0]  # > 0 while ember itself calls wrapped ops that must not see tangents
 
 
@@ -410,47 +403,21 @@ def run_rule(node, grads):
 
 # ---- swapping the published ops in and out -------------------------------------------------
 
-def _swap(owner, attr, is_class):
-    orig = owner.__dict__.get(attr, _MISSING) if is_class else getattr(owner, attr, _MISSING)
-    if orig is _MISSING or not callable(orig) or isinstance(orig, type):
-        return
-    if getattr(orig, "_dual_wrapped", None) is not None:
-        return
-    _saved.append((owner, attr, orig if is_class or attr in owner.__dict__ else _MISSING))
-    setattr(owner, attr, _wrap(orig, attr))
-
-
 def _install():
-    import ember
-    import ember.nn.functional
-
-    from ..ops._registry import METHODS, OPS
-    from ..tensor import Tensor
-
-    for name, fn in OPS.items():
-        if getattr(ember, name, None) is fn and name not in _PASS_THROUGH:
-            _swap(ember, name, False)
-    for name in METHODS:
-        if name not in _PASS_THROUGH:
-            _swap(Tensor, name, True)
-    for name in _OPERATORS:
-        _swap(Tensor, name, True)
-    for module in (ember.nn.functional, ember.linalg, ember.special):
-        for name in getattr(module, "__all__", ()):
-            if isinstance(getattr(module, name, None), FunctionType):
-                _swap(module, name, False)
+    global _SWAPS
+    from .._swap import Swaps, original, published_ops
     from . import engine
 
+    _SWAPS = Swaps()
+    for owner, attr, is_class, _ in published_ops(skip=_PASS_THROUGH):
+        fn = original(owner, attr, is_class)
+        if fn is not None and getattr(fn, "_dual_wrapped", None) is None:
+            _SWAPS.set(owner, attr, _wrap(fn, attr))
     engine.set_rule_runner()
 
 
 def _uninstall():
     from . import engine
 
-    while _saved:
-        owner, attr, orig = _saved.pop()
-        if orig is _MISSING:
-            delattr(owner, attr)
-        else:
-            setattr(owner, attr, orig)
+    _SWAPS.restore()
     engine.set_rule_runner()

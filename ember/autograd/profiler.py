@@ -31,7 +31,6 @@ import os
 import threading
 import traceback
 from time import perf_counter_ns
-from types import FunctionType
 
 from .profiler_util import EventList, FunctionEvent, FunctionEventAvg
 
@@ -183,43 +182,29 @@ _OPERATORS = {
 }
 # NOTE: __rtruediv__ is not wrapped: it runs reciprocal then mul, and the mul is recorded.
 
-_MISSING = object()
-_saved = []  # (owner, attribute, original or _MISSING), to restore on exit
+_SWAPS = None  # the ops swapped for timing wrappers while profiling (ember/_swap.py)
 _timed_classes = set()
-
-
-def _swap(owner, attr, name, is_class):
-    orig = owner.__dict__.get(attr, _MISSING) if is_class else getattr(owner, attr, _MISSING)
-    if orig is _MISSING or not callable(orig) or isinstance(orig, type):
-        return
-    _saved.append((owner, attr, orig))
-    setattr(owner, attr, _wrap(orig, name))
+_ATEN_PREFIX = {"torch": "", "Tensor": "", "F": "", "linalg": "linalg_", "special": "special_"}
 
 
 def _install():
-    import ember
-    import ember.nn.functional
-
-    from ..ops._registry import METHODS, OPS
-    from ..tensor import Tensor
+    global _SWAPS
+    from .. import autograd
+    from .._swap import Swaps, original, published_ops
     from . import engine
 
-    for name, fn in OPS.items():
-        if getattr(ember, name, None) is fn:
-            _swap(ember, name, f"aten::{name}", False)
-    for name in METHODS:
-        if name.startswith("__"):
-            continue
-        _swap(Tensor, name, f"aten::{name}", True)
-    for attr, op in _OPERATORS.items():
-        _swap(Tensor, attr, f"aten::{op}", True)
-    for module, prefix in ((ember.nn.functional, ""), (ember.linalg, "linalg_"),
-                           (ember.special, "special_")):  # PyTorch's aten names for these
-        for name in getattr(module, "__all__", ()):
-            if isinstance(getattr(module, name, None), FunctionType):
-                _swap(module, name, f"aten::{prefix}{name}", False)
-    from .. import autograd
-
+    _SWAPS = Swaps()
+    for owner, attr, is_class, space in published_ops():
+        if attr.startswith("__"):
+            op = _OPERATORS.get(attr)
+            if op is None:  # not an op of its own (indexing, __rtruediv__: see above)
+                continue
+            name = f"aten::{op}"
+        else:  # PyTorch's aten names (linalg_inv, special_erf...)
+            name = f"aten::{_ATEN_PREFIX[space]}{attr}"
+        fn = original(owner, attr, is_class)
+        if fn is not None:
+            _SWAPS.set(owner, attr, _wrap(fn, name))
     _swap_make_grads(autograd)
     engine.PROFILER = _REC
 
@@ -244,8 +229,7 @@ def _swap_make_grads(autograd):
         rec.end(e, [g for g, given in zip(out, grad_outputs) if given is None])
         return out
 
-    _saved.append((autograd, "_make_grads", orig))
-    autograd._make_grads = make_grads
+    _SWAPS.set(autograd, "_make_grads", make_grads)
 
 
 def _time_node_class(cls):
@@ -257,7 +241,6 @@ def _time_node_class(cls):
     from .graph import AccumulateGrad
 
     attr = "accumulate" if issubclass(cls, AccumulateGrad) else "_vjp"
-    orig_own = cls.__dict__.get(attr, _MISSING)
     orig = getattr(cls, attr)
 
     def timed(self, *args, **kwargs):
@@ -271,20 +254,14 @@ def _time_node_class(cls):
             rec.end(e)
 
     timed.__name__ = attr
-    _saved.append((cls, attr, orig_own))
-    setattr(cls, attr, timed)
+    _SWAPS.set(cls, attr, timed)
 
 
 def _uninstall():
     from . import engine
 
     engine.PROFILER = None
-    while _saved:
-        owner, attr, orig = _saved.pop()
-        if orig is _MISSING:
-            delattr(owner, attr)
-        else:
-            setattr(owner, attr, orig)
+    _SWAPS.restore()
     _timed_classes.clear()
 
 
