@@ -69,11 +69,10 @@ _SWAPS = Swaps()  # the node counter and the version bump, replaced while enable
 def _set(enabled, check_nan):
     from ..ops import _registry, inplace
 
-    swaps = _SWAPS
     if enabled and not _STATE["enabled"]:
         counter = _StackRecordingCounter(_graph._seq)
-        swaps.set(_graph, "_seq", counter)
-        swaps.set(_registry, "_seq", counter)
+        _SWAPS.set(_graph, "_seq", counter)
+        _SWAPS.set(_registry, "_seq", counter)
         plain_bump = inplace._bump
 
         def bump(t):  # in-place ops remember where they ran (for the version error's note)
@@ -81,9 +80,9 @@ def _set(enabled, check_nan):
             if t._vc is not None:
                 note_inplace(t._vc)
 
-        swaps.set(inplace, "_bump", bump)
+        _SWAPS.set(inplace, "_bump", bump)
     elif not enabled and _STATE["enabled"]:
-        swaps.restore()
+        _SWAPS.restore()
     _STATE["enabled"] = enabled
     _STATE["check_nan"] = check_nan
     _engine.set_rule_runner()
