@@ -12,111 +12,24 @@ transposed convolution) and ``_conv_w(x, y) -> w`` (its adjoint in w). Each one'
 written with the other two, so the set is closed under differentiation: double (and any
 order) backward needs no more code, and each JVP is the product rule on the same maps.
 
-The forwards: ``_conv`` gathers windows with ``sliding_window_view`` (a strided view, no
-copy), copies them once into columns ``(groups, C/g*K, N*L)`` and does one batched GEMM;
-``_conv_w`` is the output gradient times the same columns; ``_conv_t`` is one GEMM into
-columns and a col2im that loops over the kernel offsets only (never over pixels).
+The array work (im2col, one GEMM, col2im) is in conv_kernels.py; this module is the autograd
+around it and the argument checks.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ._jvp import out_zeros
 from ._registry import node_class, record, recording, register, wrap
+from .conv_kernels import conv_fwd, conv_t_fwd, conv_w_fwd
 
 FUNCTIONAL = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
               "conv_transpose3d"]
-
-
-# ---- im2col / col2im on arrays --------------------------------------------------------------
-
-def windows(xp, k, s, d):
-    """Strided view ``(N, C, *O, *K)`` of the windows of the (already padded) ``xp``."""
-    nd = len(k)
-    keff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
-    v = sliding_window_view(xp, keff, axis=tuple(range(2, 2 + nd)))
-    sl = (slice(None),) * 2 + tuple(slice(None, None, si) for si in s) + tuple(
-        slice(None, None, di) for di in d)
-    return v[sl]
-
-
-def col2im(cols, padded, k, s, d):
-    """Adjoint of ``windows``: ``cols`` ``(N, C, *K, *O)`` summed into zeros of ``padded``
-    (the full ``(N, C, *P)`` shape). Loops over the kernel offsets, never over pixels."""
-    nd = len(k)
-    out_sp = cols.shape[2 + nd:]
-    out = np.zeros(padded, dtype=cols.dtype)
-    for idx in np.ndindex(*k):
-        sl = tuple(slice(i * di, i * di + si * (oi - 1) + 1, si)
-                   for i, di, si, oi in zip(idx, d, s, out_sp))
-        out[(Ellipsis,) + sl] += cols[(slice(None), slice(None)) + idx]
-    return out
-
-
-def _pad_array(x, p):
-    if not any(p):
-        return x
-    return np.pad(x, [(0, 0), (0, 0)] + [(pi, pi) for pi in p])
-
-
-def _columns(x, k, s, p, d, groups):
-    """im2col of ``x`` as ``(groups, C/g*prod(K), N*L)`` and the output spatial shape."""
-    nd = len(k)
-    v = windows(_pad_array(x, p), k, s, d)
-    n, c = v.shape[:2]
-    o = v.shape[2:2 + nd]
-    v = v.reshape((n, groups, c // groups) + v.shape[2:])
-    # NOTE: (C, K) first and (N, *O) last: the copy out of the strided view then runs along
-    # the output width (unit stride, long), several times faster than with K innermost.
-    perm = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
-    cols = np.ascontiguousarray(v.transpose(perm)).reshape(
-        groups, c // groups * math.prod(k), n * math.prod(o))
-    return cols, o
-
-
-def _out_rows(y, groups):
-    """``y`` ``(N, Cout, *O)`` as GEMM rows ``(groups, Cout/g, N*L)``."""
-    n, cout = y.shape[:2]
-    size = math.prod(y.shape[2:])
-    rows = y.reshape(n, groups, cout // groups, size).transpose(1, 2, 0, 3)
-    return rows.reshape(groups, cout // groups, n * size)
-
-
-def _conv_fwd(x, w, s, p, d, groups):
-    cols, o = _columns(x, w.shape[2:], s, p, d, groups)
-    cout = w.shape[0]
-    out = np.matmul(w.reshape(groups, cout // groups, -1), cols)  # (g, Cout/g, N*L)
-    out = out.reshape((cout, x.shape[0]) + o)
-    return np.ascontiguousarray(np.moveaxis(out, 1, 0))
-
-
-def _conv_t_fwd(y, w, s, p, d, groups, spatial):
-    nd = w.ndim - 2
-    k = w.shape[2:]
-    n, cout = y.shape[:2]
-    o = y.shape[2:]
-    cg = w.shape[1]
-    wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)
-    cols = np.matmul(wm, _out_rows(y, groups))  # (g, Cg*K, N*L)
-    cols = cols.reshape((groups * cg,) + k + (n,) + o)
-    cols = np.moveaxis(cols, 1 + nd, 0)  # a view (N, C, *K, *O)
-    padded = (n, groups * cg) + tuple(si + 2 * pi for si, pi in zip(spatial, p))
-    out = col2im(cols, padded, k, s, d)
-    crop = (Ellipsis,) + tuple(slice(pi, pi + si) for pi, si in zip(p, spatial))
-    return np.ascontiguousarray(out[crop])
-
-
-def _conv_w_fwd(x, y, s, p, d, groups, k):
-    cols, _ = _columns(x, k, s, p, d, groups)
-    dw = np.matmul(_out_rows(y, groups), cols.transpose(0, 2, 1))  # (g, Cout/g, Cg*K)
-    return dw.reshape((y.shape[1], x.shape[1] // groups) + tuple(k))
 
 
 # ---- the three primitives -------------------------------------------------------------------
@@ -217,7 +130,7 @@ ConvolutionBackwardBackward0 = node_class(
 
 
 def _conv(x, w, b, s, p, d, groups):
-    data = _conv_fwd(x._data, w._data, s, p, d, groups)
+    data = conv_fwd(x._data, w._data, s, p, d, groups)
     if b is not None:
         data += b._data.reshape((1, -1) + (1,) * (data.ndim - 2))
     if STATE.enabled and recording(x, w, b):
@@ -228,7 +141,7 @@ def _conv(x, w, b, s, p, d, groups):
 
 def _conv_t(y, w, b, s, p, d, groups, spatial):
     spatial = tuple(spatial)
-    data = _conv_t_fwd(y._data, w._data, s, p, d, groups, spatial)
+    data = conv_t_fwd(y._data, w._data, s, p, d, groups, spatial)
     if b is not None:
         data += b._data.reshape((1, -1) + (1,) * (data.ndim - 2))
     if STATE.enabled and recording(y, w, b):
@@ -239,7 +152,7 @@ def _conv_t(y, w, b, s, p, d, groups, spatial):
 
 def _conv_w(x, y, s, p, d, groups, k):
     k = tuple(k)
-    data = _conv_w_fwd(x._data, y._data, s, p, d, groups, k)
+    data = conv_w_fwd(x._data, y._data, s, p, d, groups, k)
     if STATE.enabled and recording(x, y):
         return record(ConvolutionBackwardBackward0, data, (x, y), save=(x, y),
                       args=(s, p, d, groups, k))

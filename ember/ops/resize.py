@@ -24,7 +24,7 @@ import numpy as np
 from ..autograd.grad_mode import STATE
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
-from .conv import col2im, windows
+from .conv_kernels import col2im, windows
 
 FUNCTIONAL = ["pad", "interpolate", "unfold", "fold", "upsample", "upsample_nearest",
               "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle"]
