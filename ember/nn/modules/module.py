@@ -1007,7 +1007,15 @@ class Module:
                                   f"{e}", stacklevel=2)
             raise
 
-    __call__ = _call_impl
+    def __call__(self, *args, **kwargs):
+        # NOTE: as PyTorch's ``_wrapped_call_impl``: with no hook anywhere (the common case),
+        # call ``forward`` directly; the hook machinery costs more than a small layer's op.
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks or _global_forward_pre_hooks
+                or _global_forward_hooks or _global_backward_pre_hooks
+                or _global_backward_hooks):
+            return self._call_impl(*args, **kwargs)
+        return self.forward(*args, **kwargs)
 
     def _register_non_full_backward_hooks(self, args, result, hooks):
         var = result
