@@ -22,6 +22,10 @@ import warnings as _warnings
 # user's own code are untouched.
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(\.|$)")
 
+from . import _malloc
+
+_malloc.tune()  # NOTE [why] in _malloc.py: freed buffers are reused instead of re-faulted
+
 from . import dtypes as _dtypes
 from ._printing import set_printoptions
 from ._size import Size, broadcast_shapes

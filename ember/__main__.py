@@ -79,6 +79,10 @@ def info() -> None:
     print(f"Python {sys.version.split()[0]}")
     print(f"NumPy {np.__version__}")
     print(f"BLAS: {_blas_name()}")
+    from ember import _malloc
+
+    print("allocator: " + ("glibc tuned to reuse freed buffers (EMBER_MALLOC=system skips)"
+                           if _malloc.TUNED else "system default"))
     backends = ["cpu (NumPy)"]
     try:
         import cupy  # noqa: F401
