@@ -579,3 +579,14 @@ def _wrap_dim(dim, ndim):
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
+
+
+def _register_with_graph():
+    # NOTE: graph.py checks ``type(t) is Tensor`` on the hot path (saved_tensors) and cannot
+    # import this module at its own import time (this module imports the autograd package).
+    from .autograd import graph
+
+    graph._Tensor = Tensor
+
+
+_register_with_graph()

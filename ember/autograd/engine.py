@@ -195,10 +195,21 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     if PROFILER is not None:
         PROFILER.run_begin()
     TASKS.append((deps, root_nodes, needed, capture_at or {}, next(_pass_ids)))
+    # NOTE [lone ready node]: while exactly one node is ready (a chain) it is held in ``nxt``
+    # instead of going through the heap: the order is the same, without a push and a pop.
+    # Invariant: ``nxt`` is set only while ``ready`` is empty.
+    nxt = None
+    pop = buffers.pop
     try:
-        while ready:
-            node = heappop(ready)[2]
-            ins = buffers.pop(node)
+        while True:
+            if nxt is not None:
+                node = nxt
+                nxt = None
+            elif ready:
+                node = heappop(ready)[2]
+            else:
+                break
+            ins = pop(node)
             pre = node._pre_hooks
             if needed is not None:
                 run_node = needed[node]
@@ -245,9 +256,9 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                     buf = buffers.get(fn)
                     if g is not None:
                         data = g._data
-                        shape, dtype = fn._meta[nr]
-                        if data.shape != shape or data.dtype != dtype:
-                            g = _validate(node, i, g, (shape, dtype))
+                        meta = fn._meta[nr]
+                        if data.shape != meta[0] or data.dtype != meta[1]:
+                            g = _validate(node, i, g, meta)
                         if buf is None:
                             buf = buffers[fn] = [None] * len(fn._meta)
                             buf[nr] = g
@@ -260,8 +271,15 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                     d = deps[fn] - 1
                     deps[fn] = d
                     if d == 0:
-                        heappush(ready, (-fn._seq, tie, fn))
-                        tie += 1
+                        if nxt is None and not ready:
+                            nxt = fn
+                        else:
+                            if nxt is not None:
+                                heappush(ready, (-nxt._seq, tie, nxt))
+                                tie += 1
+                                nxt = None
+                            heappush(ready, (-fn._seq, tie, fn))
+                            tie += 1
                 i += 1
     finally:
         TASKS.pop()

@@ -28,6 +28,7 @@ import numpy as np
 __all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
 
 _seq = itertools.count()
+_Tensor = None  # ember.Tensor, set by tensor.py once defined (tensor.py imports this module)
 _NUMBERS = (int, float, complex)
 _NUMBER_TYPES = frozenset((int, float, complex, bool))
 
@@ -253,13 +254,17 @@ class Node:
         out = []
         for t, version in zip(saved, self._versions):
             kind = type(t)
-            if kind is _SavedOutput:
+            if kind is _Tensor:  # the common case first
+                if t._vc[0] != version:
+                    self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr,
+                                        t._vc)
+                if SAVED_SUBST is not None:
+                    t = SAVED_SUBST(t, False)
+            elif kind is _SavedOutput:
                 if t.vc[0] != version:
                     self._raise_version(t.data, t.vc[0], version, self, t.output_nr, t.vc)
-                from ..tensor import Tensor
-
                 saved_out = t
-                t = Tensor._make(saved_out.data, True, self, saved_out.vc)
+                t = _Tensor._make(saved_out.data, True, self, saved_out.vc)
                 t._output_nr = saved_out.output_nr
                 if SAVED_SUBST is not None:
                     t = SAVED_SUBST(t, True)
