@@ -4,13 +4,18 @@ single-tensor implementation.
 
 Contract: state per parameter is ``step`` (a float32 scalar tensor), ``exp_avg`` and
 ``exp_avg_sq`` (and ``max_exp_avg_sq`` with ``amsgrad``), created lazily on the parameter's
-first step with a gradient, in the parameter's dtype. Updates run in place under ``no_grad``.
+first step with a gradient, in the parameter's dtype. Updates run in place under ``no_grad``:
+on the arrays (``_kernels``, bit-identical to the ember ops, same version bumps) when nothing
+needs the ops, else in ember ops (``differentiable``, modes such as the profiler, odd tensors).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 import ember
 
+from . import _kernels
 from .optimizer import (
     Optimizer,
     _check_capturable,
@@ -79,6 +84,11 @@ class Adam(Optimizer):
         weight_decay = group["weight_decay"]
         eps = group["eps"]
         amsgrad = group["amsgrad"]
+        # NOTE: the plain update runs on the arrays (_kernels.py: the same arithmetic, bit for
+        # bit, without an ember op per line) whenever nothing about the group or a parameter
+        # needs the ops; _op_update is the reference and handles everything else.
+        fast = not group["differentiable"] and not group.get("capturable") and \
+            _kernels.usable(lr, beta1, beta2, weight_decay, eps)
         for p, state in self._params_with_grad(group):
             if group["differentiable"] and len(state) and state["step"].requires_grad:
                 raise RuntimeError("`requires_grad` is not supported for `step` in "
@@ -89,31 +99,84 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = ember.zeros_like(p)
                 if amsgrad:
                     state["max_exp_avg_sq"] = ember.zeros_like(p)
-            grad = p.grad if not group["maximize"] else -p.grad
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            state["step"] += 1
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * weight_decay)
-                else:
-                    grad = grad.add(p, alpha=weight_decay)
-            exp_avg.lerp_(grad, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            if group["differentiable"]:
-                self._differentiable_update(p, state, lr, beta1, beta2, eps, amsgrad)
+            if fast and self._array_update(p, state, group, lr, beta1, beta2, eps,
+                                           weight_decay, amsgrad):
                 continue
-            step = _get_value(state["step"])
-            bias_correction1 = 1 - beta1**step
-            bias_correction2 = 1 - beta2**step
-            step_size = lr / bias_correction1
-            bias_correction2_sqrt = bias_correction2**0.5
-            if amsgrad:
-                max_sq = state["max_exp_avg_sq"]
-                max_sq.copy_(ember.maximum(max_sq, exp_avg_sq))
-                denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+            self._op_update(p, state, group, lr, beta1, beta2, eps, weight_decay, amsgrad)
+
+    def _array_update(self, p, state, group, lr, beta1, beta2, eps, weight_decay, amsgrad):
+        """``_op_update`` on the arrays, line for line (see _kernels.py); False, having done
+        nothing, when a tensor involved is not one the array path handles."""
+        step_t, exp_avg_t, exp_avg_sq_t = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        max_sq_t = state.get("max_exp_avg_sq") if amsgrad else None
+        if amsgrad and max_sq_t is None:
+            return False
+        arrays = _kernels.arrays(p, p._grad, exp_avg_t, exp_avg_sq_t, max_sq_t)
+        step = _kernels.counter(step_t)
+        if arrays is None or step is None:
+            return False
+        param, grad, exp_avg, exp_avg_sq, max_sq = arrays
+        if group["maximize"]:
+            grad = np.negative(grad)
+        _kernels.add_(step, 1)
+        _kernels.bump(step_t)
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                _kernels.mul_(param, 1 - lr * weight_decay)
+                _kernels.bump(p)
             else:
-                denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-            p.addcdiv_(exp_avg, denom, value=-step_size)
+                grad = _kernels.add(grad, param, weight_decay)
+        scratch = np.empty_like(param)
+        _kernels.lerp_(exp_avg, grad, 1 - beta1, scratch)
+        _kernels.mul_(exp_avg_sq, beta2)
+        _kernels.addcmul_(exp_avg_sq, grad, grad, 1 - beta2, scratch)
+        _kernels.bump(exp_avg_t)
+        _kernels.bump(exp_avg_sq_t, 2)
+        step = step.item()
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2**0.5
+        if amsgrad:
+            np.maximum(max_sq, exp_avg_sq, out=max_sq)
+            _kernels.bump(max_sq_t)
+            second = max_sq
+        else:
+            second = exp_avg_sq
+        denom = np.sqrt(second, out=scratch)
+        np.true_divide(denom, bias_correction2_sqrt, out=denom)
+        _kernels.add_(denom, eps)
+        _kernels.addcdiv_(param, exp_avg, denom, -step_size, denom)
+        _kernels.bump(p)
+        return True
+
+    def _op_update(self, p, state, group, lr, beta1, beta2, eps, weight_decay, amsgrad):
+        """One parameter's update in ember ops (PyTorch's single-tensor Adam, line for line)."""
+        grad = p.grad if not group["maximize"] else -p.grad
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        state["step"] += 1
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                p.mul_(1 - lr * weight_decay)
+            else:
+                grad = grad.add(p, alpha=weight_decay)
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        if group["differentiable"]:
+            self._differentiable_update(p, state, lr, beta1, beta2, eps, amsgrad)
+            return
+        step = _get_value(state["step"])
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2**0.5
+        if amsgrad:
+            max_sq = state["max_exp_avg_sq"]
+            max_sq.copy_(ember.maximum(max_sq, exp_avg_sq))
+            denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        else:
+            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        p.addcdiv_(exp_avg, denom, value=-step_size)
 
     def _differentiable_update(self, p, state, lr, beta1, beta2, eps, amsgrad):
         # PyTorch's differentiable path: bias corrections from the step tensor, and clones where

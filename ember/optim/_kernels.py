@@ -1,0 +1,147 @@
+"""The optimizers' array path: the plain (non-differentiable) updates of Adam, AdamW and SGD
+run as in-place NumPy ufuncs on the tensors' arrays, instead of one ember op per line.
+
+Why: each ember op costs a few microseconds of Python (dispatch, checks, wrapping), and an Adam
+step is ~10 ops per parameter, so for small models the step was mostly overhead.
+
+Contract:
+- Each kernel makes exactly the NumPy calls of the ember op it is named after (operands in the
+  same order, Python-number scalars left to NumPy's weak promotion, the same dtype), so its
+  result is bit-identical to that op's: ``lerp_`` is ops/pointwise.py ``lerp`` with a number
+  weight, ``addcmul_``/``addcdiv_`` are ``addcmul``/``addcdiv``, ``add`` is the out-of-place
+  ``add(..., alpha=)``, ``add_``/``mul_`` are the in-place fast paths of ops/inplace.py.
+  ``scratch`` arguments are arrays of the destination's dtype and shape whose contents the
+  kernel may overwrite (a kernel's own intermediate results live there).
+- Kernels neither check nor bump: a caller first gets the arrays from ``arrays``/``counter``
+  (None means the array path must not run: use the ember ops), runs the kernels only while
+  ``usable`` holds, and calls ``bump`` once per in-place op, as ember's in-place ops do.
+- ``usable`` is False while a mode intercepts ember's ops or its version bumps (profiler,
+  forward AD, vmap, anomaly mode: ember/_swap.py), so those modes see the ops they expect.
+- ``FAST = False`` turns the array path off everywhere (tests compare the two paths).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..nn.parameter import Parameter
+from ..ops import inplace as _inplace
+from ..tensor import Tensor
+
+__all__ = ["FAST", "PARAM_TYPES", "usable", "arrays", "counter", "bump", "lerp_", "addcmul_",
+           "addcdiv_", "add", "add_", "mul_"]
+
+FAST = True
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+PARAM_TYPES = (Tensor, Parameter)
+_NUMBERS = (float, int)
+# What is published when no mode is active: a mode swaps these (ember/_swap.py), and while it
+# does the optimizers go through the ops so that it sees them.
+_PLAIN_ADD_ = Tensor.__dict__["add_"]
+_PLAIN_BUMP = _inplace._bump
+
+
+def usable(*options) -> bool:
+    """Whether the array path may run now: ``FAST``, no mode intercepting ember's ops, and
+    every option a plain Python number (bool, NumPy scalars, tensors take the op path)."""
+    if not FAST or Tensor.__dict__.get("add_") is not _PLAIN_ADD_ or \
+            _inplace._bump is not _PLAIN_BUMP:
+        return False
+    for x in options:
+        if type(x) not in _NUMBERS:
+            return False
+    return True
+
+
+def arrays(param, grad, *state):
+    """``[param, grad, *state]`` as arrays, or None unless the array path can stand in for the
+    ops on them: ``param`` a Tensor or Parameter with a version counter and a writeable float32
+    or float64 array; ``grad`` and ``state`` plain Tensors of that dtype and shape (``state``
+    writeable, with version counters). ``None`` entries in ``state`` stay None."""
+    if type(param) not in PARAM_TYPES or param._vc is None:
+        return None
+    a = param._data
+    dtype, shape = a.dtype, a.shape
+    if dtype not in _FLOATS or not a.flags.writeable:
+        return None
+    if type(grad) is not Tensor:
+        return None
+    g = grad._data
+    if g.dtype != dtype or g.shape != shape:
+        return None
+    out = [a, g]
+    for t in state:
+        if t is None:
+            out.append(None)
+            continue
+        if type(t) is not Tensor or t._vc is None:
+            return None
+        s = t._data
+        if s.dtype != dtype or s.shape != shape or not s.flags.writeable:
+            return None
+        out.append(s)
+    return out
+
+
+def counter(step):
+    """The 0-d float array of a ``step`` state tensor the array path may increment, or None."""
+    if type(step) is not Tensor or step._vc is None:
+        return None
+    s = step._data
+    if s.ndim != 0 or s.dtype not in _FLOATS or not s.flags.writeable:
+        return None
+    return s
+
+
+def bump(t, n=1):
+    """Bump ``t``'s version counter as ``n`` in-place ops would (ops/inplace.py ``_bump``;
+    ``arrays``/``counter`` only hand out tensors that have one)."""
+    t._vc[0] += n
+
+
+def lerp_(a, end, weight, scratch):
+    """``a.lerp_(end, weight)``, number ``weight``: PyTorch's two-sided formula, exact at both
+    ends (``a + w * (end - a)`` for ``|w| < 0.5``, else ``end - (end - a) * (1 - w)``)."""
+    diff = np.subtract(end, a, scratch)
+    if abs(weight) < 0.5:
+        np.multiply(weight, diff, diff)
+        np.add(a, diff, a)
+    else:
+        np.multiply(diff, 1 - weight, diff)
+        np.subtract(end, diff, a)
+
+
+def addcmul_(a, t1, t2, value, scratch):
+    """``a.addcmul_(t1, t2, value=value)``: ``a + value * (t1 * t2)``."""
+    prod = np.multiply(t1, t2, scratch)
+    np.multiply(value, prod, prod)
+    np.add(a, prod, a)
+
+
+def addcdiv_(a, t1, t2, value, scratch):
+    """``a.addcdiv_(t1, t2, value=value)``: ``a + value * (t1 / t2)``; ``scratch`` may be
+    ``t2``."""
+    quot = np.true_divide(t1, t2, scratch)
+    np.multiply(value, quot, quot)
+    np.add(a, quot, a)
+
+
+def add(a, b, alpha):
+    """``a.add(b, alpha=alpha)``, a new array (a NumPy scalar when 0-d): ``a + b * alpha``
+    (``b`` itself when ``alpha == 1``)."""
+    if alpha != 1:
+        b = b * alpha
+    return np.add(a, b)
+
+
+def add_(a, b, alpha=1):
+    """``a.add_(b, alpha=alpha)`` (``b`` an array or a number): ``a += b * alpha``."""
+    if alpha != 1:
+        b = b * alpha
+    np.add(a, b, out=a, casting="unsafe")
+
+
+def mul_(a, b):
+    """``a.mul_(b)`` (``b`` an array or a number)."""
+    np.multiply(a, b, out=a, casting="unsafe")
