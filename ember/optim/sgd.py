@@ -4,16 +4,22 @@
 Contract: per parameter with a gradient, ``g = ±grad + weight_decay * p``; with momentum,
 ``buf = g`` on the first step and ``buf = momentum * buf + (1 - dampening) * g`` after;
 Nesterov uses ``g + momentum * buf``; then ``p -= lr * g``, in place under ``no_grad``. The
-``momentum_buffer`` state exists only when ``momentum != 0``.
+``momentum_buffer`` state exists only when ``momentum != 0``. As in Adam, the plain update runs
+on the arrays (``_kernels``, bit-identical to the ember ops) when nothing needs the ops.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 import ember
 
+from . import _kernels
 from .optimizer import Optimizer, _check_fused, _to_scalar
 
 __all__ = ["SGD"]
+
+_NO_STATE: dict = {}
 
 
 class SGD(Optimizer):
@@ -65,19 +71,55 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         dampening = group["dampening"]
         weight_decay = group["weight_decay"]
+        # NOTE: as in Adam, the plain update runs on the arrays (_kernels.py, bit-identical);
+        # _op_update is the reference and handles the first momentum step and anything unusual.
+        fast = not group["differentiable"] and _kernels.usable(lr, momentum, dampening,
+                                                               weight_decay)
         for p in group["params"]:
             if p.grad is None:
                 continue
-            grad = p.grad if not group["maximize"] else -p.grad
-            if weight_decay != 0:
-                grad = grad.add(p, alpha=weight_decay)
-            if momentum != 0:
-                state = self.state[p]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = grad.detach().clone()
-                    state["momentum_buffer"] = buf
-                else:
-                    buf.mul_(momentum).add_(grad, alpha=1 - dampening)
-                grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
-            p.add_(grad, alpha=-lr)
+            if fast and self._array_update(p, group, lr, momentum, dampening, weight_decay):
+                continue
+            self._op_update(p, group, lr, momentum, dampening, weight_decay)
+
+    def _array_update(self, p, group, lr, momentum, dampening, weight_decay):
+        """``_op_update`` on the arrays, line for line (see _kernels.py); False, having done
+        nothing, when a tensor involved is not one the array path handles (or momentum's
+        buffer does not exist yet)."""
+        buf_t = None
+        if momentum != 0:
+            buf_t = self.state.get(p, _NO_STATE).get("momentum_buffer")
+            if buf_t is None:
+                return False
+        arrays = _kernels.arrays(p, p._grad, buf_t)
+        if arrays is None:
+            return False
+        param, grad, buf = arrays
+        if group["maximize"]:
+            grad = np.negative(grad)
+        if weight_decay != 0:
+            grad = _kernels.add(grad, param, weight_decay)
+        if momentum != 0:
+            _kernels.mul_(buf, momentum)
+            _kernels.add_(buf, grad, 1 - dampening)
+            _kernels.bump(buf_t, 2)
+            grad = _kernels.add(grad, buf, momentum) if group["nesterov"] else buf
+        _kernels.add_(param, grad, -lr)
+        _kernels.bump(p)
+        return True
+
+    def _op_update(self, p, group, lr, momentum, dampening, weight_decay):
+        """One parameter's update in ember ops (PyTorch's single-tensor SGD, line for line)."""
+        grad = p.grad if not group["maximize"] else -p.grad
+        if weight_decay != 0:
+            grad = grad.add(p, alpha=weight_decay)
+        if momentum != 0:
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = grad.detach().clone()
+                state["momentum_buffer"] = buf
+            else:
+                buf.mul_(momentum).add_(grad, alpha=1 - dampening)
+            grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
+        p.add_(grad, alpha=-lr)
