@@ -24,6 +24,7 @@ import ember
 
 from ..autograd.graph import RemovableHandle
 from ..tensor import Tensor
+from . import _kernels
 
 __all__ = ["Optimizer", "required"]
 
@@ -300,18 +301,34 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to ``None`` (default) or to zeros in place."""
+        # NOTE: the common case (a leaf Tensor or Parameter whose gradient is a plain leaf
+        # tensor) skips the ``grad`` property and runs ``requires_grad_(False)``/``zero_()``'s
+        # own no-graph path inline: same flags, values and version bump. Anything else, or a
+        # mode intercepting ops (_kernels.usable), goes through the methods.
+        inline = not set_to_none and _kernels.usable()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                plain = type(p) in _kernels.PARAM_TYPES and p._grad_fn is None
+                grad = p._grad if plain else p.grad
+                if grad is None:
                     continue
                 if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
+                    if plain:
+                        p._grad = None
                     else:
-                        p.grad.requires_grad_(False)
-                    p.grad.zero_()
+                        p.grad = None
+                elif inline and type(grad) is Tensor and grad._grad_fn is None and \
+                        grad._view is None and grad._vc is not None and \
+                        grad._data.flags.writeable:
+                    grad._requires_grad = False
+                    grad._data[...] = 0
+                    grad._vc[0] += 1
+                else:
+                    if grad.grad_fn is not None:
+                        grad.detach_()
+                    else:
+                        grad.requires_grad_(False)
+                    grad.zero_()
 
     def step(self, closure=None):
         """Perform one optimization step (subclasses implement it)."""
