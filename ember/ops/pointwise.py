@@ -252,6 +252,10 @@ def rsub(input, other, *, alpha=1):
 # ---- mul ----
 def _mul_vjp(ctx, g):
     x, y = ctx.saved_tensors
+    if x is y and x is not None:
+        # NOTE: x * x: both gradients are g * x; computed once (the engine adds the two).
+        gx = g * x
+        return gx, gx
     return (g * y if y is not None else None, g * x if x is not None else None)
 
 
