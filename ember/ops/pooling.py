@@ -6,7 +6,9 @@ ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the nam
 ``ember.nn.functional`` exports from this module.
 
 Forwards take one strided slice of the padded input per kernel offset (max and average) or
-gather clamped index windows (adaptive max): loops over kernel offsets, never over pixels. Max
+gather clamped index windows (adaptive max): loops over kernel offsets, never over pixels.
+Max pooling windows that tile the input (kernel == stride, the usual ``max_pool2d(x, 2)``)
+are first regrouped so that every NumPy loop runs long (see "exactly tiling windows"). Max
 pooling returns PyTorch's indices (flat into each input plane) and its rule sends the gradient
 to them (a scatter whose own rule is a gather; overlapping windows add up). Average pooling's
 rule is a transposed convolution with a kernel of ones; adaptive averages are separable maps.
@@ -15,6 +17,7 @@ The 1-D ops are PyTorch's compositions: unsqueeze, the 2-D op, squeeze.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -106,24 +109,27 @@ def _scatter_vjp(ctx, g):
 
 
 def _scatter_jvp(ctx, t):
-    return _plane_scatter(t, *ctx.args)
+    return _plane_scatter(t, *ctx.args, type(ctx))
 
 
-PlaneScatterBackward = node_class("PlaneScatterBackward", _scatter_vjp, linear(_scatter_jvp))
+def _scatter_node(name):
+    return node_class(name, _scatter_vjp, linear(_scatter_jvp))
 
 
-def _plane_scatter(g, flat, g_shape, size, unique):
-    """Zeros of ``size`` elements (a flat view of the input) with ``g`` added at ``flat``
-    (the adjoint of gathering at ``flat``)."""
+def _plane_scatter(g, flat, g_shape, shape, unique, node_cls):
+    """Zeros of ``shape`` (the input's) with ``g`` added at ``flat`` (indices into the
+    flattened input): the adjoint of gathering at ``flat``, recorded as ``node_cls``."""
     data = g._data
+    size = math.prod(shape)
     if unique:
         out = np.zeros(size, dtype=data.dtype)
         out[flat] = data.reshape(-1)
     else:
         # NOTE: bincount sums repeated indices in one pass, several times faster than add.at.
         out = np.bincount(flat, weights=data.reshape(-1), minlength=size).astype(data.dtype)
+    out = out.reshape(shape)
     if STATE.enabled and recording(g):
-        return record(PlaneScatterBackward, out, (g,), args=(flat, g_shape, size, unique))
+        return record(node_cls, out, (g,), args=(flat, g_shape, shape, unique))
     return wrap(out)
 
 
@@ -132,8 +138,7 @@ def _max_pool_vjp(ctx, g, g_idx=None):
     in_shape, nd, unique = ctx.args
     flat = _flat_index(idx._data, in_shape, nd)
     # NOTE: overlapping windows may pick one input twice: the gradients add up.
-    return (_plane_scatter(g, flat, g._data.shape, math.prod(in_shape), unique)
-            .reshape(in_shape),)
+    return (_plane_scatter(g, flat, g._data.shape, in_shape, unique, _SCATTER_NODES[type(ctx)]),)
 
 
 def _max_pool_jvp(ctx, t, *_):
@@ -145,9 +150,20 @@ def _max_pool_jvp(ctx, t, *_):
 
 def _flat_index(idx, in_shape, nd):
     """Plane indices ``idx`` as indices into the flattened input."""
-    plane = math.prod(in_shape[-nd:])
     m = math.prod(in_shape[:-nd])
-    return (idx.reshape(m, -1) + (np.arange(m) * plane)[:, None]).reshape(-1)
+    per = idx.size // m if m else 0
+    return (idx.reshape(m, per) + _plane_starts(m, math.prod(in_shape[-nd:]), per)).reshape(-1)
+
+
+@functools.lru_cache(maxsize=8)
+def _plane_starts(m, plane, per):
+    """``(m, per)``: the flat index of plane ``i``'s first element in row ``i``. (Cached, and
+    materialised where small: a broadcast column makes NumPy loop over rows of ``per``.)"""
+    starts = np.broadcast_to((np.arange(m, dtype=np.int64) * plane)[:, None], (m, per))
+    if starts.size <= 1 << 18:
+        starts = np.ascontiguousarray(starts)
+        starts.flags.writeable = False
+    return starts
 
 
 MaxPool2DWithIndicesBackward0 = node_class("MaxPool2DWithIndicesBackward0", _max_pool_vjp,
@@ -156,20 +172,41 @@ MaxPool3DWithIndicesBackward0 = node_class("MaxPool3DWithIndicesBackward0", _max
                                            _max_pool_jvp)
 AdaptiveMaxPool2DBackward0 = node_class("AdaptiveMaxPool2DBackward0", _max_pool_vjp,
                                         _max_pool_jvp)
+AdaptiveMaxPool3DBackward0 = node_class("AdaptiveMaxPool3DBackward0", _max_pool_vjp,
+                                        _max_pool_jvp)
+# NOTE: the gradient's own node (create_graph), named as PyTorch names it.
+_SCATTER_NODES = {cls: _scatter_node(cls.__name__[:-1] + "Backward0")
+                  for cls in (MaxPool2DWithIndicesBackward0, MaxPool3DWithIndicesBackward0,
+                              AdaptiveMaxPool2DBackward0, AdaptiveMaxPool3DBackward0)}
 
 
 def _plane_index(arg, kshape, a, nd, starts, steps, out):
     """PyTorch's flat plane index of each window's maximum, from its offset ``arg`` in the
-    window (row-major); ``starts[i]`` is the input coordinate of window 0's first element."""
-    offs = np.unravel_index(arg, kshape)
-    spatial = a.shape[-nd:]
-    index = np.zeros(arg.shape, dtype=np.int64)
-    for i in range(nd):
-        shape = [1] * (2 + nd)
-        shape[2 + i] = out[i]
-        coord = starts[i].reshape(shape) + offs[i] * steps[i]
-        index = index * spatial[i] + coord
+    window (row-major); ``starts[i]`` is the input coordinate of window 0's first element.
+
+    The index is linear in the coordinates, so it splits into a part that depends only on the
+    window (``base``, shape ``out``) and one that depends only on the offset (a table of
+    ``prod(kshape)`` entries): one small lookup and one add instead of unravelling ``arg``."""
+    base, table = _index_parts(a.shape[-nd:], kshape, starts, steps, out)
+    index = np.take(table, arg)
+    index += base
     return index.reshape(a.shape[:-nd] + tuple(out))
+
+
+def _index_parts(spatial, kshape, starts, steps, out):
+    """``(base, table)``: the plane index of window ``o``'s first element (shape ``out``) and
+    the plane offset of each kernel offset (row-major, flat)."""
+    nd = len(spatial)
+    base = np.zeros((1,) * nd, dtype=np.int64)
+    table = np.zeros((1,) * nd, dtype=np.int64)
+    for i in range(nd):
+        shape = [1] * nd
+        plane = math.prod(spatial[i + 1:])
+        shape[i] = out[i]
+        base = base + np.asarray(starts[i], dtype=np.int64).reshape(shape) * plane
+        shape[i] = kshape[i]
+        table = table + (np.arange(kshape[i], dtype=np.int64) * (steps[i] * plane)).reshape(shape)
+    return base, table.reshape(-1)
 
 
 def _max_from_windows(v, a, nd, starts, steps, out):
@@ -182,9 +219,66 @@ def _max_from_windows(v, a, nd, starts, steps, out):
             _plane_index(arg, kshape, a, nd, starts, steps, out))
 
 
-def _max_by_offsets(padded, k, s, d, out):
-    """Maxima and their window offsets, one strided slice per kernel offset (few, large
-    vectorised steps instead of a copy of every window)."""
+def _first_max(cands, best, invalid=None):
+    """Offset of each window's first candidate equal to ``best`` (its maximum): PyTorch's
+    tie-break (not NaN's; see _max_by_offsets). ``invalid[q]`` (broadcastable, or None) marks
+    where candidate ``q`` is padding, which never wins.
+
+    NOTE: with ``n_q = (cands[q] != best)`` the first equal offset is
+    ``n_0 (1 + n_1 (1 + ... (1 + n_{K-2})))``: two in-place uint8 steps per candidate, no
+    ``where`` temporaries (K - 1 when every earlier candidate differs)."""
+    k = len(cands)
+    if k == 1:
+        return np.zeros(best.shape, dtype=np.uint8)
+    ne = np.empty(best.shape, dtype=bool)
+    flag = ne.view(np.uint8)
+
+    def differs(q):
+        np.not_equal(cands[q], best, out=ne)
+        if invalid is not None and invalid[q] is not None:
+            np.logical_or(ne, invalid[q], out=ne)
+        return flag
+
+    arg = differs(k - 2).astype(np.uint8 if k <= 256 else np.int64)
+    for q in range(k - 3, -1, -1):
+        arg += 1
+        arg *= differs(q)
+    return arg
+
+
+def _last_nan(arg, cands, best):
+    """PyTorch lets a NaN win its window, the last NaN seen: fix ``arg`` where ``best`` is
+    NaN (``np.maximum`` propagates NaN, so ``best`` is NaN exactly there)."""
+    if best.dtype.kind == "f" and np.isnan(best).any():
+        for j, c in enumerate(cands):
+            np.copyto(arg, j, where=np.isnan(c), casting="unsafe")
+    return arg
+
+
+def _padding_masks(spatial, k, s, p, d, out, shape_nd):
+    """Per kernel offset, where its candidate lies outside the input (None where never)."""
+    per_dim = []
+    for si, ki, st, pi, di, oi in zip(spatial, k, s, p, d, out):
+        coord = np.arange(oi)[None, :] * st - pi + np.arange(ki)[:, None] * di
+        per_dim.append((coord < 0) | (coord >= si))  # (k_i, out_i)
+    nd = len(spatial)
+    masks = []
+    for q in np.ndindex(*k):
+        m = None
+        for i in range(nd):
+            row = per_dim[i][q[i]]
+            if row.any():
+                shape = [1] * shape_nd
+                shape[shape_nd - nd + i] = out[i]
+                row = row.reshape(shape)
+                m = row if m is None else m | row
+        masks.append(m)
+    return masks
+
+
+def _max_by_offsets(padded, k, s, d, out, with_arg=True):
+    """Maxima (and, ``with_arg``, their window offsets), one strided slice per kernel offset
+    (few, large vectorised steps instead of a copy of every window)."""
     cands = []
     for idx in np.ndindex(*k):
         sl = tuple(slice(i * di, i * di + si * (oi - 1) + 1, si)
@@ -193,15 +287,104 @@ def _max_by_offsets(padded, k, s, d, out):
     best = cands[0].copy()
     for c in cands[1:]:
         np.maximum(best, c, out=best)
-    # NOTE: PyTorch's kernels keep the first maximum in window order (so offsets are tried
-    # from the last to the first) and let a NaN win, the last NaN seen.
-    arg = np.full(best.shape, len(cands) - 1, dtype=np.int64)
-    for j in range(len(cands) - 2, -1, -1):
-        np.copyto(arg, j, where=cands[j] == best)
-    if best.dtype.kind == "f" and np.isnan(best).any():
-        for j, c in enumerate(cands):
-            np.copyto(arg, j, where=np.isnan(c))
-    return best, arg
+    if not with_arg:
+        return best, None
+    return best, cands
+
+
+# ---- exactly tiling windows (kernel == stride, no padding or dilation, floor mode) ----------
+#
+# NOTE: the common case. A strided slice per kernel offset makes NumPy loop over rows of Wo
+# elements (a 2x2 pool of 8x8 planes: 4-element loops), which costs more than the work. Here
+# the windows are viewed as (*k, *T) with T the output positions in "tile order": the output's
+# last spatial dims first and the batch M (merged with the first spatial dim where the input
+# has no leftover rows) last, so every loop NumPy runs is M * O_1 long. Results are written
+# back to the output's own layout by a ufunc with ``out=`` a transposed view (NumPy then keeps
+# the long loop; np.copyto would not).
+
+def _tiles(a, nd, k, out):
+    """``(view, order)``: the windows as ``(*k, *T)`` and the output axes (0: the flattened
+    leading dims, i: spatial dim i) in tile order."""
+    spatial = a.shape[-nd:]
+    m = math.prod(a.shape[:-nd])
+    y = a.reshape((m,) + spatial)
+    if any(o * ki != si for o, ki, si in zip(out, k, spatial)):  # floor mode drops the rest
+        y = y[(slice(None),) + tuple(slice(0, o * ki) for o, ki in zip(out, k))]
+    y = y.reshape((m,) + tuple(x for o, ki in zip(out, k) for x in (o, ki)))
+    order = list(range(nd, 1, -1)) + ([0, 1] if spatial[0] == out[0] * k[0] else [1, 0])
+    axes = [2 + 2 * i for i in range(nd)] + [0 if r == 0 else 2 * r - 1 for r in order]
+    return y.transpose(axes), order
+
+
+def _tiled_view(res, nd, out, order):
+    return res.reshape((-1,) + tuple(out)).transpose(order)
+
+
+def _tiled_values(a, nd, k, out):
+    """Maxima only: reduce the other kernel dims straight from the strided input, then the
+    last kernel dim over contiguous partial results, the final step writing the output."""
+    v, order = _tiles(a, nd, k, out)
+    res = np.empty(a.shape[:-nd] + tuple(out), dtype=a.dtype)
+    tiles = v.shape[nd:]
+
+    def fresh():  # NOTE: in tile order; NumPy would lay a new result out like the input
+        return np.empty(tiles, dtype=a.dtype)
+
+    lead = list(np.ndindex(*k[:-1]))
+    part = v[lead[0]]  # (k[-1], *T)
+    if len(lead) > 1:
+        part = np.maximum(part, v[lead[1]], out=np.empty(part.shape, dtype=a.dtype))
+        for q in lead[2:]:
+            np.maximum(part, v[q], out=part)
+    dest = _tiled_view(res, nd, out, order)
+    acc = part[0]
+    for j in range(1, k[-1] - 1):
+        acc = np.maximum(acc, part[j], out=fresh() if j == 1 else acc)
+    np.maximum(acc, part[-1], out=dest)
+    return res
+
+
+@functools.lru_cache(maxsize=8)
+def _tiled_tables(m, spatial, k, out, order):
+    """``(table, base)``: the plane offset of each kernel offset, and the plane index of each
+    window's first element in tile order. (Cached: a training loop asks for the same few
+    geometries every step.)"""
+    base, table = _index_parts(spatial, k, [np.arange(o) * ki for o, ki in zip(out, k)],
+                               (1,) * len(k), out)
+    base = np.broadcast_to(base[None], (m,) + out).transpose(order)
+    if base.size <= 1 << 18:
+        # NOTE: materialised: adding a broadcast base would bring back the short loops.
+        base = np.ascontiguousarray(base)
+        base.flags.writeable = False
+    return table, base
+
+
+def _tiled_max_index(a, nd, k, out):
+    """Maxima and PyTorch's plane indices for exactly tiling windows."""
+    v, order = _tiles(a, nd, k, out)
+    n_k = math.prod(k)
+    c = np.empty(v.shape, dtype=a.dtype)
+    np.copyto(c, v)  # one pass over the input: every later step reads contiguous memory
+    c = c.reshape((n_k,) + c.shape[nd:])
+    best = np.maximum(c[0], c[1])
+    for q in range(2, n_k):
+        np.maximum(best, c[q], out=best)
+    res = np.empty(a.shape[:-nd] + tuple(out), dtype=a.dtype)
+    np.maximum(best, best, out=_tiled_view(res, nd, out, order))
+    arg = _last_nan(_first_max(c, best), c, best)
+    table, base = _tiled_tables(math.prod(a.shape[:-nd]), a.shape[-nd:], k, tuple(out),
+                                tuple(order))
+    index = np.empty(res.shape, dtype=np.int64)
+    np.add(np.take(table, arg), base, out=_tiled_view(index, nd, out, order))
+    return res, index
+
+
+def _tiling(a, nd, k, s, p, d, out):
+    """Windows that tile the input exactly (the common ``max_pool2d(x, 2)``), of a dtype
+    ``np.maximum`` orders as PyTorch does."""
+    return (a.dtype.kind in "fiu" and s == k and not any(p) and all(di == 1 for di in d)
+            and math.prod(k) > 1 and all(o * ki <= si for o, ki, si in
+                                         zip(out, k, a.shape[-nd:])))
 
 
 def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
@@ -209,15 +392,27 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     a = input._data
     _check_input(a, nd)
     k, s, p, d, out = _geometry(a, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
-    padded = _padded(a, nd, k, s, p, d, out, fill)
-    vals, arg = _max_by_offsets(padded, k, s, d, out)
-    starts = [np.arange(o) * st - pi for o, st, pi in zip(out, s, p)]
-    vals = vals.reshape(a.shape[:-nd] + tuple(out))
     grad = STATE.enabled and recording(input)
-    if not (grad or return_indices):  # nobody needs where the maxima were (inference)
-        return wrap(vals)
-    index = _plane_index(arg, k, a, nd, starts, d, out)
+    # NOTE: without a gradient or return_indices nobody needs where the maxima were.
+    want_index = grad or return_indices
+    if _tiling(a, nd, k, s, p, d, out):
+        if not want_index:
+            return wrap(_tiled_values(a, nd, k, out))
+        vals, index = _tiled_max_index(a, nd, k, out)
+    else:
+        fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+        padded = _padded(a, nd, k, s, p, d, out, fill)
+        best, cands = _max_by_offsets(padded, k, s, d, out, want_index)
+        vals = best.reshape(a.shape[:-nd] + tuple(out))
+        if not want_index:
+            return wrap(vals)
+        invalid = None
+        if padded.shape[2:] != a.shape[-nd:] and (best == fill).any():
+            # NOTE: only a window of fill values can pick padding; PyTorch never does.
+            invalid = _padding_masks(a.shape[-nd:], k, s, p, d, out, best.ndim)
+        arg = _last_nan(_first_max(cands, best, invalid), cands, best)
+        starts = [np.arange(o) * st - pi for o, st, pi in zip(out, s, p)]
+        index = _plane_index(arg, k, a, nd, starts, d, out)
     if grad:
         # NOTE: when windows cannot overlap, every input gets at most one gradient.
         unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
@@ -443,10 +638,6 @@ def adaptive_avg_pool1d(input, output_size):
                            f"{list(input._data.shape)}")
     out = output_size if isinstance(output_size, int) else output_size[0]
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, out)).squeeze(-2)
-
-
-AdaptiveMaxPool3DBackward0 = node_class("AdaptiveMaxPool3DBackward0", _max_pool_vjp,
-                                        _max_pool_jvp)
 
 
 def _adaptive_max(nd, input, output_size, return_indices, name, node_cls):
