@@ -6,8 +6,9 @@ This file is the harness and the tables; the workloads live in bench/workloads_*
 written once as PyTorch-style code taking the module ``T``, ember or torch, on identical
 inputs). Gradients are checked equal before anything is timed. Contestants are interleaved
 in blocks and the median of many repeats is reported, with ratios to PyTorch and to the NumPy
-floor. Nothing here is a test: these are measurements, printed and written as the Markdown the
-README includes.
+floor. A workload may instead bring its own ``measure`` (import time) or an ``after`` hook
+that prints more (deep_chain's scaling). Nothing here is a test: these are measurements,
+printed and written as the Markdown the README includes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import ember
 
 from .workloads_core import WORKLOADS as _CORE
 from .workloads_nets import WORKLOADS as _NETS
+from .workloads_scale import WORKLOADS as _SCALE
 
 try:
     import torch
@@ -35,9 +37,10 @@ try:
 except ImportError:  # pragma: no cover - PyTorch is optional here
     torch = None
 
-_ALL = {**_CORE, **_NETS}
+_ALL = {**_CORE, **_NETS, **_SCALE}
 WORKLOADS = {name: _ALL[name] for name in (
-    "chain", "mlp", "convnet", "big", "digits")}
+    "chain", "mlp", "convnet", "big", "digits",
+    "small_mlp", "hvp", "lstm", "deep_chain", "import")}
 
 ROUNDS = 5  # blocks per contestant
 
@@ -83,6 +86,8 @@ def _check_equal(results, name):
 def bench(name, quick=False):
     spec = WORKLOADS[name]
     core = _core(spec)
+    if "measure" in spec:
+        return spec["measure"](list(core), quick)
     entrants = {who: (functools.partial(spec["setup"], T), functools.partial(spec["run"], T))
                 for who, T in core.items()}
     args = {who: setup() for who, (setup, _run) in entrants.items()}
@@ -108,6 +113,8 @@ def bench(name, quick=False):
     if spec.get("memory"):
         for who in core:
             res[f"{who} peak MB"] = peak_memory(who, entrants[who][1], args[who]) / 2**20
+    if "after" in spec:
+        print("\n".join(spec["after"](core, quick)), flush=True)
     return res
 
 

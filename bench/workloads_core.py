@@ -1,4 +1,5 @@
-"""Array workloads: a tiny-op chain, an MLP training step and a 4M-float elementwise chain.
+"""Array workloads: a tiny-op chain, large and small MLP training steps, a 4M-float
+elementwise chain, and a Hessian-vector product by double backward.
 
 Contract: each workload is a ``WORKLOADS`` entry with ``setup(T) -> args`` and
 ``run(T, *args) -> gradients`` where ``T`` is ``ember``, ``torch`` or ``numpy`` (``numpy``
@@ -136,6 +137,100 @@ def mlp_run(T, x, y, params):
     return [p.grad.numpy() for p in params]
 
 
+# ---- workload: a tiny MLP's full training step (2-16-16-1 tanh, batch 8, SGD by hand) -------
+
+SMALL_SIZES = (2, 16, 16, 1)
+SMALL_BATCH = 8
+LR = 0.01
+
+
+def small_mlp_data():
+    xs, _, params = mlp_data(SMALL_SIZES, SMALL_BATCH, seed=1)
+    ys = np.sin(xs.sum(axis=1, keepdims=True)).astype(np.float32)
+    return xs, ys, params
+
+
+def small_mlp_setup(T):
+    xs, ys, params = small_mlp_data()
+    if T is np:
+        return xs, ys, params
+    return T.tensor(xs), T.tensor(ys), [T.tensor(p, requires_grad=True) for p in params]
+
+
+def small_mlp_run(T, x, y, params):
+    """One step: zero grads, forward, MSE, backward, ``p -= lr * p.grad``; returns the grads."""
+    if T is np:
+        return small_mlp_numpy(x, y, params)
+    F = T.nn.functional
+    for p in params:
+        p.grad = None
+    w1, b1, w2, b2, w3, b3 = params
+    h = F.linear(x, w1, b1).tanh()
+    h = F.linear(h, w2, b2).tanh()
+    loss = F.mse_loss(F.linear(h, w3, b3), y)
+    loss.backward()
+    with T.no_grad():
+        for p in params:
+            p -= LR * p.grad
+    return [p.grad for p in params]
+
+
+def small_mlp_numpy(x, y, params):
+    w1, b1, w2, b2, w3, b3 = params
+    h1 = np.tanh(x @ w1.T + b1)
+    h2 = np.tanh(h1 @ w2.T + b2)
+    out = h2 @ w3.T + b3
+    g = (out - y) * np.float32(2 / out.size)
+    gw3, gb3 = g.T @ h2, g.sum(0)
+    g = (g @ w3) * (1 - h2 * h2)
+    gw2, gb2 = g.T @ h1, g.sum(0)
+    g = (g @ w2) * (1 - h1 * h1)
+    gw1, gb1 = g.T @ x, g.sum(0)
+    grads = [gw1, gb1, gw2, gb2, gw3, gb3]
+    for p, gp in zip(params, grads):
+        p -= LR * gp
+    return grads
+
+
+# ---- workload: a Hessian-vector product by double backward (1000 dims) ----------------------
+
+HVP_DIM = 1000
+
+
+def hvp_data():
+    """``A`` scaled so ``tanh(A @ x)`` stays off saturation: the Hessian is far from diagonal."""
+    rng = np.random.default_rng(2)
+    a = (rng.standard_normal((HVP_DIM, HVP_DIM)) / np.sqrt(HVP_DIM)).astype(np.float32)
+    x = rng.uniform(-1, 1, HVP_DIM).astype(np.float32)
+    v = rng.standard_normal(HVP_DIM).astype(np.float32)
+    return a, x, v
+
+
+def hvp_setup(T):
+    a, x, v = hvp_data()
+    if T is np:
+        return a, x, v
+    return T.tensor(a), T.tensor(x, requires_grad=True), T.tensor(v)
+
+
+def hvp_run(T, a, x, v):
+    """f(x) = sum(tanh(A x)^2) + sum(x^4); H v = d/dx (grad f(x) . v)."""
+    if T is np:
+        return hvp_numpy(a, x, v)
+    f = ((a @ x).tanh() ** 2).sum() + (x ** 4).sum()
+    (g,) = T.autograd.grad(f, x, create_graph=True)
+    (hv,) = T.autograd.grad(g @ v, x)
+    return hv
+
+
+def hvp_numpy(a, x, v):
+    """Analytic: grad f = A^T (2t (1 - t^2)) + 4x^3 with t = tanh(Ax), so
+    H v = A^T ((2 - 6t^2)(1 - t^2) * (A v)) + 12 x^2 v."""
+    t = np.tanh(a @ x)
+    t2 = t * t
+    return a.T @ ((2 - 6 * t2) * (1 - t2) * (a @ v)) + 12 * x * x * v
+
+
 # ---- workload: an elementwise chain on 4M floats (time and peak memory) ----------------------
 
 BIG = 4_000_000
@@ -182,4 +277,9 @@ WORKLOADS = {
                 run=mlp_run, unit="ms/step", per=1, repeats=40, quick=10),
     "big": dict(title="elementwise chain on 4M floats, fwd+bwd", setup=big_setup, run=big_run,
                 unit="ms/step", per=1, repeats=20, quick=5, memory=True),
+    "small_mlp": dict(title="MLP 2-16-16-1 (tanh) full SGD step, batch 8",
+                      setup=small_mlp_setup, run=small_mlp_run, unit="us/step", per=1,
+                      repeats=1000, quick=200),
+    "hvp": dict(title=f"Hessian-vector product by double backward, {HVP_DIM} dims",
+                setup=hvp_setup, run=hvp_run, unit="ms/HVP", per=1, repeats=100, quick=20),
 }

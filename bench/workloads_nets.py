@@ -1,4 +1,4 @@
-"""Network workloads: a small conv-net step and the digits demo model's training step.
+"""Network workloads: a small conv-net step, the digits demo model's training step, and an LSTM.
 
 Contract: as in bench/workloads_core.py: each ``WORKLOADS`` entry has ``setup(T) -> args`` and
 ``run(T, *args) -> gradients``, ``T`` being ``ember``, ``torch`` or ``numpy`` (the
@@ -130,6 +130,44 @@ def digits_run(T, model, opt, x, y):
     return grads
 
 
+# ---- workload: an LSTM over a sequence, linear head, MSE (nn, no NumPy floor) ----------------
+
+LSTM_IN, LSTM_HIDDEN, LSTM_SEQ, LSTM_BATCH = 32, 64, 20, 16
+
+
+def _lstm_state():
+    """The weights as NumPy arrays: PyTorch's own initialisation (seed 0) when PyTorch is
+    installed, ember's otherwise, so both libraries load exactly the same values."""
+    try:
+        import torch as lib
+    except ImportError:  # pragma: no cover - PyTorch is optional here
+        import ember as lib
+    lib.manual_seed(0)
+    lstm, head = lib.nn.LSTM(LSTM_IN, LSTM_HIDDEN), lib.nn.Linear(LSTM_HIDDEN, 1)
+    return ({k: v.numpy().copy() for k, v in lstm.state_dict().items()},
+            {k: v.numpy().copy() for k, v in head.state_dict().items()})
+
+
+def lstm_setup(T):
+    lstm_sd, head_sd = _lstm_state()
+    lstm, head = T.nn.LSTM(LSTM_IN, LSTM_HIDDEN), T.nn.Linear(LSTM_HIDDEN, 1)
+    lstm.load_state_dict({k: T.tensor(v) for k, v in lstm_sd.items()})
+    head.load_state_dict({k: T.tensor(v) for k, v in head_sd.items()})
+    rng = np.random.default_rng(3)
+    x = T.tensor(rng.standard_normal((LSTM_SEQ, LSTM_BATCH, LSTM_IN)).astype(np.float32))
+    y = T.tensor(rng.standard_normal((LSTM_SEQ, LSTM_BATCH, 1)).astype(np.float32))
+    return lstm, head, x, y
+
+
+def lstm_run(T, lstm, head, x, y):
+    params = [*lstm.parameters(), *head.parameters()]
+    for p in params:
+        p.grad = None
+    out, _ = lstm(x)
+    T.nn.functional.mse_loss(head(out), y).backward()
+    return [p.grad for p in params]
+
+
 WORKLOADS = {
     "convnet": dict(title="conv-net step (conv 8@3x3, pool, conv 16@3x3, linear), batch 32 "
                           "1x28x28", setup=convnet_setup, run=convnet_run, unit="ms/step",
@@ -137,4 +175,7 @@ WORKLOADS = {
     "digits": dict(title="digits demo CNN training step (nn + Adam), batch 64",
                    setup=digits_setup, run=digits_run, unit="ms/step", per=1, repeats=40,
                    quick=10, numpy=False),
+    "lstm": dict(title=f"LSTM {LSTM_IN}->{LSTM_HIDDEN}, {LSTM_SEQ} steps, batch {LSTM_BATCH}, "
+                       "linear head + MSE, fwd+bwd", setup=lstm_setup, run=lstm_run,
+                 unit="ms/step", per=1, repeats=40, quick=10, numpy=False),
 }
