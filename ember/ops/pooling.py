@@ -219,17 +219,28 @@ def _max_from_windows(v, a, nd, starts, steps, out):
             _plane_index(arg, kshape, a, nd, starts, steps, out))
 
 
-def _first_max(cands, best, invalid=None):
-    """Offset of each window's first candidate equal to ``best`` (its maximum): PyTorch's
-    tie-break (not NaN's; see _max_by_offsets). ``invalid[q]`` (broadcastable, or None) marks
-    where candidate ``q`` is padding, which never wins.
+def _offset_steps(table):
+    """``(dtype, steps)`` for _first_max: the smallest signed dtype holding ``table``'s
+    entries (>= 0, from 0) and their differences, and those differences."""
+    span = int(table.max())
+    dtype = np.int16 if span < 1 << 15 else np.int32 if span < 1 << 31 else np.int64
+    return dtype, [dtype(v) for v in np.diff(table)]
 
-    NOTE: with ``n_q = (cands[q] != best)`` the first equal offset is
-    ``n_0 (1 + n_1 (1 + ... (1 + n_{K-2})))``: two in-place uint8 steps per candidate, no
-    ``where`` temporaries (K - 1 when every earlier candidate differs)."""
+
+def _first_max(cands, best, table_steps, invalid=None):
+    """``table[q]`` (the plane offset of kernel offset ``q``; ``table_steps`` is
+    ``_offset_steps(table)``) for each window's first candidate equal to ``best``, its
+    maximum: PyTorch's tie-break (for NaN see _last_nan). ``invalid[q]`` (broadcastable, or
+    None) marks where candidate ``q`` is padding, which never wins.
+
+    NOTE: with ``n_q = (cands[q] != best)`` and ``d_q = table[q] - table[q-1]``, that offset
+    is ``n_0 (d_1 + n_1 (d_2 + ... + n_{K-2} d_{K-1}))`` (every partial result is a difference
+    of two table entries): one comparison and two in-place steps on small ints per candidate,
+    no ``where`` temporaries and no lookup."""
+    dtype, steps = table_steps
     k = len(cands)
     if k == 1:
-        return np.zeros(best.shape, dtype=np.uint8)
+        return np.zeros(best.shape, dtype=dtype)
     ne = np.empty(best.shape, dtype=bool)
     flag = ne.view(np.uint8)
 
@@ -239,20 +250,20 @@ def _first_max(cands, best, invalid=None):
             np.logical_or(ne, invalid[q], out=ne)
         return flag
 
-    arg = differs(k - 2).astype(np.uint8 if k <= 256 else np.int64)
+    off = np.multiply(differs(k - 2), steps[k - 2], dtype=dtype)
     for q in range(k - 3, -1, -1):
-        arg += 1
-        arg *= differs(q)
-    return arg
+        off += steps[q]
+        off *= differs(q)
+    return off
 
 
-def _last_nan(arg, cands, best):
-    """PyTorch lets a NaN win its window, the last NaN seen: fix ``arg`` where ``best`` is
+def _last_nan(off, cands, best, table):
+    """PyTorch lets a NaN win its window, the last NaN seen: fix ``off`` where ``best`` is
     NaN (``np.maximum`` propagates NaN, so ``best`` is NaN exactly there)."""
     if best.dtype.kind == "f" and np.isnan(best).any():
         for j, c in enumerate(cands):
-            np.copyto(arg, j, where=np.isnan(c), casting="unsafe")
-    return arg
+            np.copyto(off, table[j], where=np.isnan(c), casting="unsafe")
+    return off
 
 
 def _padding_masks(spatial, k, s, p, d, out, shape_nd):
@@ -302,80 +313,82 @@ def _max_by_offsets(padded, k, s, d, out, with_arg=True):
 # back to the output's own layout by a ufunc with ``out=`` a transposed view (NumPy then keeps
 # the long loop; np.copyto would not).
 
-def _tiles(a, nd, k, out):
-    """``(view, order)``: the windows as ``(*k, *T)`` and the output axes (0: the flattened
-    leading dims, i: spatial dim i) in tile order."""
-    spatial = a.shape[-nd:]
-    m = math.prod(a.shape[:-nd])
-    y = a.reshape((m,) + spatial)
+@functools.lru_cache(maxsize=16)
+def _tile_plan(shape, nd, k, out):
+    """Everything about one geometry that does not depend on the values (cached: a training
+    loop asks for the same few every step): ``(crop, split, axes, order, table, base)`` with
+    the input cropped by ``crop`` (or None) and reshaped to ``split`` ``(M, O_1, k_1, ...)``,
+    transposed by ``axes`` to the windows ``(*k, *T)``; ``order`` the output axes (0: the
+    flattened leading dims M, i: spatial dim i) in tile order; ``table`` the plane offset of
+    each kernel offset (with ``_offset_steps(table)``) and ``base`` the plane index of each
+    window's first element, in tile order."""
+    spatial = shape[-nd:]
+    m = math.prod(shape[:-nd])
+    crop = None
     if any(o * ki != si for o, ki, si in zip(out, k, spatial)):  # floor mode drops the rest
-        y = y[(slice(None),) + tuple(slice(0, o * ki) for o, ki in zip(out, k))]
-    y = y.reshape((m,) + tuple(x for o, ki in zip(out, k) for x in (o, ki)))
-    order = list(range(nd, 1, -1)) + ([0, 1] if spatial[0] == out[0] * k[0] else [1, 0])
-    axes = [2 + 2 * i for i in range(nd)] + [0 if r == 0 else 2 * r - 1 for r in order]
-    return y.transpose(axes), order
-
-
-def _tiled_view(res, nd, out, order):
-    return res.reshape((-1,) + tuple(out)).transpose(order)
-
-
-def _tiled_values(a, nd, k, out):
-    """Maxima only: reduce the other kernel dims straight from the strided input, then the
-    last kernel dim over contiguous partial results, the final step writing the output."""
-    v, order = _tiles(a, nd, k, out)
-    res = np.empty(a.shape[:-nd] + tuple(out), dtype=a.dtype)
-    tiles = v.shape[nd:]
-
-    def fresh():  # NOTE: in tile order; NumPy would lay a new result out like the input
-        return np.empty(tiles, dtype=a.dtype)
-
-    lead = list(np.ndindex(*k[:-1]))
-    part = v[lead[0]]  # (k[-1], *T)
-    if len(lead) > 1:
-        part = np.maximum(part, v[lead[1]], out=np.empty(part.shape, dtype=a.dtype))
-        for q in lead[2:]:
-            np.maximum(part, v[q], out=part)
-    dest = _tiled_view(res, nd, out, order)
-    acc = part[0]
-    for j in range(1, k[-1] - 1):
-        acc = np.maximum(acc, part[j], out=fresh() if j == 1 else acc)
-    np.maximum(acc, part[-1], out=dest)
-    return res
-
-
-@functools.lru_cache(maxsize=8)
-def _tiled_tables(m, spatial, k, out, order):
-    """``(table, base)``: the plane offset of each kernel offset, and the plane index of each
-    window's first element in tile order. (Cached: a training loop asks for the same few
-    geometries every step.)"""
+        crop = (slice(None),) + tuple(slice(0, o * ki) for o, ki in zip(out, k))
+    split = (m,) + tuple(x for o, ki in zip(out, k) for x in (o, ki))
+    order = tuple(range(nd, 1, -1)) + ((0, 1) if crop is None or spatial[0] == out[0] * k[0]
+                                       else (1, 0))
+    axes = tuple(2 + 2 * i for i in range(nd)) + tuple(0 if r == 0 else 2 * r - 1
+                                                       for r in order)
     base, table = _index_parts(spatial, k, [np.arange(o) * ki for o, ki in zip(out, k)],
-                               (1,) * len(k), out)
+                               (1,) * nd, out)
     base = np.broadcast_to(base[None], (m,) + out).transpose(order)
     if base.size <= 1 << 18:
         # NOTE: materialised: adding a broadcast base would bring back the short loops.
         base = np.ascontiguousarray(base)
         base.flags.writeable = False
-    return table, base
+    return crop, split, axes, order, (table, _offset_steps(table)), base
+
+
+def _tiles(a, nd, k, out):
+    """The windows as ``(*k, *T)`` (a view) and the plan (see _tile_plan)."""
+    plan = _tile_plan(a.shape, nd, k, out)
+    crop, split, axes = plan[:3]
+    y = a.reshape((split[0],) + a.shape[-nd:])
+    if crop is not None:
+        y = y[crop]
+    return y.reshape(split).transpose(axes), plan
+
+
+def _tiled_view(res, nd, out, order):
+    return res.reshape((-1,) + out).transpose(order)
+
+
+def _tiled_values(a, nd, k, out):
+    """Maxima only: reduce the other kernel dims straight from the strided input, then the
+    last kernel dim over contiguous partial results, the final step writing the output."""
+    v, plan = _tiles(a, nd, k, out)
+    res = np.empty(a.shape[:-nd] + out, dtype=a.dtype)
+    lead = list(np.ndindex(*k[:-1]))
+    part = v[lead[0]]  # (k[-1], *T)
+    if len(lead) > 1:
+        # NOTE: out= in tile order: NumPy would lay a new result out like the strided input.
+        part = np.maximum(part, v[lead[1]], out=np.empty(part.shape, dtype=a.dtype))
+        for q in lead[2:]:
+            np.maximum(part, v[q], out=part)
+    acc = part[0]
+    for j in range(1, k[-1] - 1):
+        acc = np.maximum(acc, part[j], out=np.empty(acc.shape, a.dtype) if j == 1 else acc)
+    np.maximum(acc, part[-1], out=_tiled_view(res, nd, out, plan[3]))
+    return res
 
 
 def _tiled_max_index(a, nd, k, out):
     """Maxima and PyTorch's plane indices for exactly tiling windows."""
-    v, order = _tiles(a, nd, k, out)
-    n_k = math.prod(k)
+    v, (_, _, _, order, (table, steps), base) = _tiles(a, nd, k, out)
     c = np.empty(v.shape, dtype=a.dtype)
     np.copyto(c, v)  # one pass over the input: every later step reads contiguous memory
-    c = c.reshape((n_k,) + c.shape[nd:])
+    c = c.reshape((len(table),) + c.shape[nd:])
     best = np.maximum(c[0], c[1])
-    for q in range(2, n_k):
+    for q in range(2, len(table)):
         np.maximum(best, c[q], out=best)
-    res = np.empty(a.shape[:-nd] + tuple(out), dtype=a.dtype)
+    res = np.empty(a.shape[:-nd] + out, dtype=a.dtype)
     np.maximum(best, best, out=_tiled_view(res, nd, out, order))
-    arg = _last_nan(_first_max(c, best), c, best)
-    table, base = _tiled_tables(math.prod(a.shape[:-nd]), a.shape[-nd:], k, tuple(out),
-                                tuple(order))
     index = np.empty(res.shape, dtype=np.int64)
-    np.add(np.take(table, arg), base, out=_tiled_view(index, nd, out, order))
+    np.add(_last_nan(_first_max(c, best, steps), c, best, table), base,
+           out=_tiled_view(index, nd, out, order))
     return res, index
 
 
@@ -410,9 +423,12 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
         if padded.shape[2:] != a.shape[-nd:] and (best == fill).any():
             # NOTE: only a window of fill values can pick padding; PyTorch never does.
             invalid = _padding_masks(a.shape[-nd:], k, s, p, d, out, best.ndim)
-        arg = _last_nan(_first_max(cands, best, invalid), cands, best)
-        starts = [np.arange(o) * st - pi for o, st, pi in zip(out, s, p)]
-        index = _plane_index(arg, k, a, nd, starts, d, out)
+        base, table = _index_parts(a.shape[-nd:], k,
+                                   [np.arange(o) * st - pi for o, st, pi in zip(out, s, p)],
+                                   d, out)
+        off = _last_nan(_first_max(cands, best, _offset_steps(table), invalid), cands, best,
+                        table)
+        index = np.add(off, base, dtype=np.int64).reshape(vals.shape)
     if grad:
         # NOTE: when windows cannot overlap, every input gets at most one gradient.
         unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
