@@ -1,13 +1,15 @@
-"""Benchmarks run side by side in one process: ember, PyTorch and a hand-written NumPy floor.
+"""Benchmarks run side by side in one process: ember, PyTorch and a hand-written NumPy floor,
+plus HIPS autograd, MyGrad and JAX where they are installed.
 
-Usage: ``python -m bench [--quick] [--write PATH] [--readme] [workload ...]``
+Usage: ``python -m bench [--quick] [--no-rivals] [--write PATH] [--readme] [workload ...]``
 
 This file is the harness and the tables; the workloads live in bench/workloads_*.py (each
 written once as PyTorch-style code taking the module ``T``, ember or torch, on identical
-inputs). Gradients are checked equal before anything is timed. Contestants are interleaved
-in blocks and the median of many repeats is reported, with ratios to PyTorch and to the NumPy
-floor. A workload may instead bring its own ``measure`` (import time) or an ``after`` hook
-that prints more (deep_chain's scaling). Nothing here is a test: these are measurements,
+inputs) and the rivals' functional rewrites in bench/rivals.py. Gradients are checked equal
+before anything is timed. Contestants are interleaved in blocks and the median of many repeats
+is reported, with ratios to PyTorch and to the NumPy floor, and, in a second table, each rival
+against ember. A workload may instead bring its own ``measure`` (import time) or an ``after``
+hook that prints more (deep_chain's scaling). Nothing here is a test: these are measurements,
 printed and written as the Markdown the README includes.
 """
 
@@ -25,6 +27,7 @@ import numpy as np
 
 import ember
 
+from . import rivals
 from .workloads_core import WORKLOADS as _CORE
 from .workloads_nets import WORKLOADS as _NETS
 from .workloads_scale import WORKLOADS as _SCALE
@@ -56,8 +59,8 @@ def _core(spec):
 
 
 def _as_arrays(grads):
-    """A list of NumPy arrays from whatever a contestant returned: an array, a tensor, or a list
-    of them."""
+    """A list of NumPy arrays from whatever a contestant returned: an array, a tensor of any of
+    the libraries, or a list of them."""
     items = grads if isinstance(grads, (list, tuple)) else [grads]
     out = []
     for a in items:
@@ -83,15 +86,29 @@ def _check_equal(results, name):
             raise AssertionError(f"{name}: {who}'s gradients differ from {ref_who}'s")
 
 
-def bench(name, quick=False):
+def bench(name, quick=False, use_rivals=True):
     spec = WORKLOADS[name]
     core = _core(spec)
     if "measure" in spec:
-        return spec["measure"](list(core), quick)
+        names = list(core) + (rivals.import_names() if use_rivals else [])
+        return spec["measure"](names, quick)
     entrants = {who: (functools.partial(spec["setup"], T), functools.partial(spec["run"], T))
                 for who, T in core.items()}
-    args = {who: setup() for who, (setup, _run) in entrants.items()}
-    results = {who: run(*args[who]) for who, (_setup, run) in entrants.items()}
+    if use_rivals:
+        entrants.update(rivals.contestants(name))
+    args, results = {}, {}
+    for who, (setup, run) in list(entrants.items()):
+        try:
+            args[who] = setup()
+            results[who] = run(*args[who])
+        except Exception as e:
+            if who in core:
+                raise
+            # NOTE: a rival that breaks (an API change in a new release) is reported and left
+            # out, never allowed to stop the measurement of ember.
+            print(f"bench: {name}: leaving out {rivals.LABELS[who]}: {type(e).__name__}: {e}",
+                  file=sys.stderr)
+            del entrants[who]
     _check_equal(results, name)
     del results
     times = {who: [] for who in entrants}
@@ -165,15 +182,37 @@ def table(rows):
             lines.append(f"| {WORKLOADS[name]['title']} | {res['ember peak MB']:.0f} MB | "
                          f"{f'{t:.0f} MB' if t is not None else 'n/a'} | "
                          f"{res['numpy peak MB']:.0f} MB |")
+    lines += rivals_table(rows)
     return "\n".join(lines)
 
 
-def machine():
+def rivals_table(rows):
+    """Each rival's time beside ember's, with rival / ember in parentheses (above 1: ember is
+    faster); only rows and columns where some rival ran. JAX's import is under JAX eager."""
+    keys = [k for k in rivals.LABELS if any(k in res for _, res in rows)]
+    if not keys:
+        return []
+    lines = ["", "Rivals: time, and in parentheses rival / ember (above 1x: ember is faster).",
+             "", "| workload | ember | " + " | ".join(rivals.LABELS[k] for k in keys) + " |",
+             "|---|---|" + "---|" * len(keys)]
+    for name, res in rows:
+        if not any(k in res for k in keys):
+            continue
+        unit, e = WORKLOADS[name]["unit"], res["ember"]
+        cells = [f"{res[k]:.2f} {unit} ({res[k] / e:.2f}x)" if k in res else "n/a"
+                 for k in keys]
+        lines.append(f"| {WORKLOADS[name]['title']} | {e:.2f} {unit} | " + " | ".join(cells)
+                     + " |")
+    return lines
+
+
+def machine(rows=()):
     torch_v = torch.__version__ if torch is not None else "absent"
     text = (f"Python {platform.python_version()}, NumPy {np.__version__}, PyTorch {torch_v} "
             f"({torch.get_num_threads() if torch else 0} threads), {platform.machine()}, "
             f"{os.cpu_count()} CPUs")
-    return text
+    used = {k for _, res in rows for k in res if k in rivals.LABELS}
+    return text + "".join(f", {v}" for v in rivals.versions(used))
 
 
 def main(argv=None):
@@ -181,6 +220,8 @@ def main(argv=None):
     ap.add_argument("workloads", nargs="*", default=list(WORKLOADS),
                     help=f"any of: {', '.join(WORKLOADS)} (default: all)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument("--no-rivals", action="store_true",
+                    help="leave out HIPS autograd, MyGrad and JAX even when installed")
     ap.add_argument("--write", metavar="PATH", help="write the Markdown table to PATH")
     ap.add_argument("--readme", action="store_true",
                     help="also put the table into README.md between its bench markers")
@@ -190,10 +231,10 @@ def main(argv=None):
         ap.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
     rows = []
     for name in args.workloads:
-        res = bench(name, args.quick)
+        res = bench(name, args.quick, use_rivals=not args.no_rivals)
         rows.append((name, res))
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in res.items()), flush=True)
-    text = table(rows) + f"\n\nMeasured with: {machine()}.\n"
+    text = table(rows) + f"\n\nMeasured with: {machine(rows)}.\n"
     print()
     print(text)
     if args.write:

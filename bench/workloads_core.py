@@ -4,7 +4,8 @@ elementwise chain, and a Hessian-vector product by double backward.
 Contract: each workload is a ``WORKLOADS`` entry with ``setup(T) -> args`` and
 ``run(T, *args) -> gradients`` where ``T`` is ``ember``, ``torch`` or ``numpy`` (``numpy``
 selects the hand-written floor). Gradients come back as arrays, tensors or lists of them; the
-harness (bench/run.py) converts and checks them equal before timing.
+harness (bench/run.py) converts and checks them equal before timing. The functional rewrites
+for HIPS autograd, MyGrad and JAX live in bench/rivals.py and use the data built here.
 """
 
 from __future__ import annotations
