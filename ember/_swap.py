@@ -5,6 +5,7 @@ nothing on the op call path checks for a mode).
 Contract:
 - ``Swaps``: ``set(owner, attr, new)`` replaces an attribute and remembers what was there (a
   class's own entry, or nothing); ``restore()`` puts everything back in reverse order.
+- ``intercepting()``: whether any Swaps has replacements in place now.
 - ``published_ops(skip)`` lists every place an op is published, as ``(owner, attr, is_class,
   space)``: ``ember.<op>``, Tensor methods, Tensor operators (``OPERATORS``), and the functions
   of ``nn.functional``, ``linalg`` and ``special`` (``space`` is "torch", "Tensor", "F",
@@ -15,9 +16,16 @@ from __future__ import annotations
 
 from types import FunctionType
 
-__all__ = ["Swaps", "published_ops", "OPERATORS", "original"]
+__all__ = ["Swaps", "published_ops", "OPERATORS", "original", "intercepting"]
 
 _MISSING = object()
+_ACTIVE = [0]  # how many Swaps currently have something replaced
+
+
+def intercepting() -> bool:
+    """Whether some mode has replaced ops now: code with a fused array-level fast path (which
+    those modes would not see) takes its plain op path instead."""
+    return _ACTIVE[0] > 0
 
 # Tensor operators that run ops (defined on Tensor, not all registered as ops).
 OPERATORS = ("__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__",
@@ -44,10 +52,14 @@ class Swaps:
         self.saved = []  # (owner, attribute, what was there or _MISSING)
 
     def set(self, owner, attr, new):
+        if not self.saved:
+            _ACTIVE[0] += 1
         self.saved.append((owner, attr, owner.__dict__.get(attr, _MISSING)))
         setattr(owner, attr, new)
 
     def restore(self):
+        if self.saved:
+            _ACTIVE[0] -= 1
         while self.saved:
             owner, attr, old = self.saved.pop()
             if old is _MISSING:

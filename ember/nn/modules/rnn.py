@@ -22,6 +22,7 @@ import ember
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from . import rnn_fused
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -65,6 +66,13 @@ _STEPS = {"RNN_TANH": _rnn_tanh_step, "RNN_RELU": _rnn_relu_step, "GRU": _gru_st
 
 def _run_direction(mode, x, h, c, w, reverse):
     """One layer, one direction over a (L, N, H_in) sequence; returns (outputs, h, c)."""
+    if mode == "LSTM" and len(x) and rnn_fused.usable(x, w[4]):
+        return rnn_fused.lstm_layer(x, h, c, *w[:4], reverse=reverse)
+    return _run_direction_composed(x, h, c, w, reverse, mode)
+
+
+def _run_direction_composed(x, h, c, w, reverse, mode="LSTM"):
+    """``_run_direction`` as composed ops, one cell step at a time."""
     w_ih, w_hh, b_ih, b_hh, w_hr = w
     gis = F.linear(x, w_ih, b_ih).unbind(0)
     order = range(len(gis) - 1, -1, -1) if reverse else range(len(gis))

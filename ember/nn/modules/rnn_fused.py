@@ -1,0 +1,204 @@
+"""One LSTM layer (one direction) over a whole sequence as a single op: NumPy loops over time
+in forward and in backward, one graph node (PyTorch's CPU LSTM is one ``MkldnnRnnLayerBackward0``
+node per layer and direction too).
+
+Contract: ``lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)`` with ``x`` ``(L, N, H_in)``
+returns ``(out (L, N, H), h_n (N, H), c_n (N, H))``, the same values as the composed step of
+rnn.py (``_lstm_step``: the same products and sums in the same order). ``usable`` says when the
+fused op may stand in for the composed steps: float32/float64 input, no projection, and no mode
+intercepting ops (profiler, vmap, forward AD: ember/_swap.py), which must see the ops.
+
+Backward: when the engine runs the rule without building a graph (the usual ``backward()``),
+it is hand-written backpropagation through time on the saved gate activations. With
+``create_graph=True`` (double backward) the rule recomputes the layer with the composed ember
+ops from the saved inputs and differentiates that, so every order of derivative works
+(NOTE [rules are ember ops] in ops/_registry.py). Forward-mode AD through the fused node is not
+supported, as for PyTorch's fused RNN kernels.
+
+NOTE [why fused]: a step of the composed cell is ~13 ops each way; at a few microseconds of
+Python per op, a 20-step sequence of small matrices was mostly dispatch, not arithmetic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import _swap
+from ...autograd.grad_mode import STATE
+from ...ops._registry import node_class, record_multi, recording, wrap
+
+__all__ = ["lstm_layer", "usable"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def usable(x, w_hr) -> bool:
+    """Whether the fused layer may run instead of the composed steps."""
+    return w_hr is None and x._data.dtype in _FLOATS and not _swap.intercepting()
+
+
+def _sigmoid_(a):
+    """In place: ``a = 1 / (1 + exp(-a))`` (ops/unary.py's formula; the caller silences the
+    expected overflow)."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    np.add(a, 1, out=a)
+    np.reciprocal(a, out=a)
+
+
+def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, keep):
+    """The recurrence on arrays. Returns ``out, h, c`` and, with ``keep``, what backward
+    needs (private arrays, so nothing the user holds can change them): the gate activations
+    ``(L, N, 4, H)``, every cell state (``L + 1``) and tanh(cell state), by step."""
+    steps, n, _ = x.shape
+    hid = w_hh.shape[1]
+    dt = x.dtype
+    # NOTE: the whole sequence's input projection and both biases at once; only h @ w_hh
+    # depends on the previous step.
+    gi = np.matmul(x, w_ih.T)
+    for b in (b_ih, b_hh):
+        if b is not None:
+            gi += b
+    out = np.empty((steps, n, hid), dtype=dt)
+    acts = np.empty((steps, n, 4, hid), dtype=dt) if keep else None
+    cs = np.empty((steps + 1, n, hid), dtype=dt) if keep else None
+    tcs = np.empty((steps, n, hid), dtype=dt) if keep else None
+    h, c = h0, c0
+    if keep:
+        cs[0] = c0
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    with np.errstate(over="ignore"):
+        for k, t in enumerate(order):
+            a4 = acts[k] if keep else np.empty((n, 4, hid), dtype=dt)
+            a = a4.reshape(n, 4 * hid)
+            np.matmul(h, w_hh.T, out=a)
+            a += gi[t]
+            g = np.tanh(a4[:, 2])
+            _sigmoid_(a)  # all four gates at once; the cell gate is put back as tanh
+            a4[:, 2] = g
+            i, f, o = a4[:, 0], a4[:, 1], a4[:, 3]
+            c_new = cs[k + 1] if keep else np.empty((n, hid), dtype=dt)
+            np.multiply(f, c, out=c_new)
+            c_new += i * g
+            c = c_new
+            tc = tcs[k] if keep else np.empty((n, hid), dtype=dt)
+            np.tanh(c, out=tc)
+            h = out[t]
+            np.multiply(o, tc, out=h)
+    if keep:
+        prev = np.empty_like(out)  # h_{t-1} of each time step, by time index
+        if reverse:
+            prev[-1] = h0
+            prev[:-1] = out[1:]
+        else:
+            prev[0] = h0
+            prev[1:] = out[:-1]
+        return out, h, c, (acts, cs, tcs, prev)
+    return out, h, c, None
+
+
+def _backward(x, w_ih, w_hh, reverse, saved, g_out, g_h, g_c, need):
+    """Backpropagation through time on arrays: gradients of x, h0, c0, w_ih, w_hh, b_ih, b_hh
+    (None where not needed)."""
+    acts, cs, tcs, prev = saved
+    steps, n, hid = prev.shape
+    dt = x.dtype
+    i, f, g, o = acts[:, :, 0], acts[:, :, 1], acts[:, :, 2], acts[:, :, 3]
+    # NOTE: everything that does not depend on the incoming gradient is computed for all
+    # steps at once; the loop keeps only the two recurrences (dh, dc) and one GEMM per step.
+    # With s' = s (1 - s) and tanh' = 1 - y^2:  dc_t = dc_{t+1} f_{t+1} + dh_t o (1 - tc^2),
+    # d(pre-activations) = dc_t * [g i', c_{t-1} f', i g'] and dh_t * tc o'.
+    mult = np.empty((steps, n, 4, hid), dtype=dt)
+    np.multiply(g, i * (1 - i), out=mult[:, :, 0])
+    np.multiply(cs[:-1], f * (1 - f), out=mult[:, :, 1])
+    np.multiply(i, 1 - g * g, out=mult[:, :, 2])
+    np.multiply(tcs, o * (1 - o), out=mult[:, :, 3])
+    through_h = o * (1 - tcs * tcs)
+    dgates = np.empty((steps, n, 4, hid), dtype=dt)  # by time index
+    dh = np.zeros((n, hid), dtype=dt) if g_h is None else g_h.astype(dt, copy=True)
+    dc = np.zeros((n, hid), dtype=dt) if g_c is None else g_c.astype(dt, copy=True)
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    for k in range(steps - 1, -1, -1):
+        t = order[k]
+        if g_out is not None:
+            dh += g_out[t]
+        dc += dh * through_h[k]
+        d = dgates[t]
+        np.multiply(mult[k, :, :3], dc[:, None, :], out=d[:, :3])
+        np.multiply(mult[k, :, 3], dh, out=d[:, 3])
+        dc *= f[k]
+        dh = np.matmul(d.reshape(n, 4 * hid), w_hh)
+    flat = dgates.reshape(steps * n, 4 * hid)
+    gx = np.matmul(dgates.reshape(steps, n, 4 * hid), w_ih) if need[0] else None
+    gw_ih = flat.T @ x.reshape(steps * n, -1) if need[3] else None
+    gw_hh = flat.T @ prev.reshape(steps * n, hid) if need[4] else None
+    gb = flat.sum(0) if need[5] or need[6] else None
+    gb_hh = (gb.copy() if need[5] else gb) if need[6] else None
+    return (gx, dh if need[1] else None, dc if need[2] else None, gw_ih, gw_hh,
+            gb if need[5] else None, gb_hh)
+
+
+def _composed(inputs, reverse):
+    """The layer with ember's composed ops (rnn.py): for double backward."""
+    from .rnn import _run_direction_composed
+
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = inputs
+    return _run_direction_composed(x, h0, c0, (w_ih, w_hh, b_ih, b_hh, None), reverse)
+
+
+def _vjp(ctx, g_out, g_h, g_c):
+    reverse, saved = ctx.args
+    inputs = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    if STATE.enabled:  # create_graph: differentiate the composed ops (recorded again)
+        from ... import autograd
+
+        with autograd.enable_grad():
+            out, h, c = _composed(inputs, reverse)
+        wanted = [t for t, n in zip(inputs, need) if n]
+        outs, grads = [], []
+        for o, g in ((out, g_out), (h, g_h), (c, g_c)):
+            if g is not None:
+                outs.append(o)
+                grads.append(g)
+        got = iter(autograd.grad(outs, wanted, grads, create_graph=True, allow_unused=True))
+        return tuple(next(got) if n else None for n in need)
+    if saved is None:
+        from ...autograd.graph import freed_error
+
+        raise freed_error(ctx)
+    grads = _backward(inputs[0]._data, inputs[3]._data, inputs[4]._data, reverse, saved,
+                      None if g_out is None else g_out._data,
+                      None if g_h is None else g_h._data,
+                      None if g_c is None else g_c._data, need)
+    return tuple(None if a is None else wrap(a) for a in grads)
+
+
+def _jvp(ctx, *tangents):
+    raise NotImplementedError("Trying to use forward AD with mkldnn_rnn_layer that does not "
+                              "support it because it has not been implemented yet.")
+
+
+class MkldnnRnnLayerBackward0(node_class("MkldnnRnnLayerBackward0", _vjp, _jvp)):
+    """Backward of one fused LSTM layer; its array workspace is dropped with the saved
+    tensors."""
+
+    __slots__ = ()
+
+    def release(self):
+        super().release()
+        self.args = (self.args[0], None)
+
+
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
+    """One fused LSTM layer and direction (see the module docstring)."""
+    inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    rec = STATE.enabled and recording(*inputs)
+    out, h, c, saved = _forward(x._data, h0._data, c0._data, w_ih._data, w_hh._data,
+                                None if b_ih is None else b_ih._data,
+                                None if b_hh is None else b_hh._data, reverse, rec)
+    if not rec:
+        return wrap(out), wrap(h.copy()), wrap(c)
+    # NOTE: h_n is a copy, not a view of out, so the two outputs own their memory.
+    return tuple(record_multi(MkldnnRnnLayerBackward0, [out, h.copy(), c], inputs,
+                              save=inputs, args=(reverse, saved)))
