@@ -10,13 +10,14 @@ used by unfold/fold (resize.py).
 Two ways to make the columns for the GEMM; each map picks one per call (``_flat_ok``):
 
 - NOTE [flat columns]: for stride 1, lay the zero-padded input out channel-major as one row
-  per channel, ``(C, N*prod(P))``. The window element at kernel offset ``q`` for the output at
-  flat position ``m`` is then the input at ``m + shift[q]``: the columns are ``prod(K)``
-  *contiguous* slices of each row (one strided view, one fast copy), and the GEMM computes an
-  output at every padded position, of which the ones at ``o < O`` (per image) are kept. The
-  copy runs along rows of length ~N*prod(P) instead of rows of the output width, several times
-  faster for small images; the price is computing ``prod(P)/prod(O)`` times the outputs, so it
-  is used only while that ratio is small (``_FLAT_WASTE``). The adjoints are the same picture
+  per channel (``_Flat``: each image followed by its padding, which doubles as the next
+  image's). The window element at kernel offset ``q`` for the output at flat position ``m`` is
+  then the input at ``m + shift[q]``: the columns are ``prod(K)`` *contiguous* slices of each
+  row (one strided view, one fast copy), and the GEMM computes an output at every grid
+  position, of which the ones at ``o < O`` (per image) are kept. The copy runs along rows of
+  length ~N*prod(S+p) instead of rows of the output width, several times faster for small
+  images; the price is computing ``prod(S+p)/prod(O)`` times the outputs, so it is used only
+  while that ratio is small (``_FLAT_WASTE``). The adjoints are the same picture
   read backwards: outputs are embedded in zeros of the padded grid, and col2im adds each
   kernel offset's contiguous slice back.
 - Windows (any stride): ``sliding_window_view`` of the padded input copied into columns
@@ -32,9 +33,9 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 __all__ = ["windows", "col2im", "conv_fwd", "conv_t_fwd", "conv_w_fwd"]
 
-# NOTE: the flat layout computes prod(P)/prod(O) times the outputs it keeps; past this ratio
-# the window copy is the cheaper evil (measured: at 2.25 (4x4 images, padding 1) flat is
-# still ~1.4x faster for the forward).
+# NOTE: the flat layout computes prod(S+p)/prod(O) times the outputs it keeps; past this
+# ratio the window copy is the cheaper evil (measured: at 2.25 flat was still ~1.4x faster
+# for the forward).
 _FLAT_WASTE = 3.0
 
 
@@ -95,43 +96,63 @@ def _out_rows(y, groups):
 # ---- flat columns (stride 1), NOTE [flat columns] --------------------------------------------
 
 class _Flat:
-    """The flat geometry of one stride-1 convolution: padded grid ``P``, output ``O``, the
-    element stride of each padded dimension, and each kernel dimension's shift step."""
+    """The flat geometry of one stride-1 convolution, NOTE [flat columns].
 
-    __slots__ = ("n", "P", "O", "k", "pst", "steps", "m", "mv")
+    Each image is a block of ``prod(P)`` elements, ``P = S + p`` (the image followed by ``p``
+    zeros along each dimension): the zeros after one row (or image) serve as the padding
+    before the next, so only ``p``, not ``2p``, zeros per dimension are stored and computed
+    over. The first image starts ``base`` elements in (the leading padding). An output at
+    ``o`` (per image) sits at ``n * prod(P) + o . pst``; its window element at kernel offset
+    ``q`` is the input at that position plus ``shift[q] = q . steps``. Valid outputs
+    (``o < O``) must fit in a block: ``O <= P``, i.e. ``p <= d (k - 1)`` (``fits``).
+    """
+
+    __slots__ = ("n", "P", "O", "k", "pst", "steps", "base", "block", "m", "mv")
 
     def __init__(self, n, spatial, k, p, d):
         self.n = n
-        self.P = P = tuple(si + 2 * pi for si, pi in zip(spatial, p))
-        self.O = tuple(pi - di * (ki - 1) for pi, di, ki in zip(P, d, k))
+        self.P = P = tuple(si + pi for si, pi in zip(spatial, p))
+        self.O = tuple(si + 2 * pi - di * (ki - 1) for si, pi, di, ki in zip(spatial, p, d, k))
         self.k = tuple(k)
         self.pst = tuple(math.prod(P[i + 1:]) for i in range(len(P)))
         self.steps = tuple(di * st for di, st in zip(d, self.pst))
-        self.m = n * math.prod(P)
-        self.mv = self.m - sum((ki - 1) * st for ki, st in zip(k, self.steps))
+        self.base = sum(pi * st for pi, st in zip(p, self.pst))
+        self.block = math.prod(P)
+        # outputs computed: up to the last valid one; input read: up to its last window element
+        self.mv = (n - 1) * self.block + sum((oi - 1) * st for oi, st in zip(self.O, self.pst)) + 1
+        reach = self.mv + sum((ki - 1) * st for ki, st in zip(k, self.steps))
+        self.m = max(self.base + n * self.block, reach)
+
+    @staticmethod
+    def fits(k, p, d):
+        return all(pi <= di * (ki - 1) for pi, di, ki in zip(p, d, k))
 
 
 def _flat_ok(n, s, spatial, k, p, d):
-    """Whether the flat layout applies (stride 1, a non-empty batch) and wastes little
-    (``_FLAT_WASTE``)."""
+    """Whether the flat layout applies (stride 1, a non-empty batch, outputs that fit in a
+    block) and wastes little (``_FLAT_WASTE``)."""
     if n == 0 or any(si != 1 for si in s):
         return False
-    padded = [si + 2 * pi for si, pi in zip(spatial, p)]
-    out = [pi - di * (ki - 1) for pi, di, ki in zip(padded, d, k)]
-    if min(out, default=1) <= 0:
+    out = [si + 2 * pi - di * (ki - 1) for si, pi, di, ki in zip(spatial, p, d, k)]
+    if min(out, default=1) <= 0 or not _Flat.fits(k, p, d):
         return False
-    return math.prod(padded) <= _FLAT_WASTE * math.prod(out)
+    return math.prod(si + pi for si, pi in zip(spatial, p)) <= _FLAT_WASTE * math.prod(out)
+
+
+def _blocks(rows, f):
+    """The ``n`` image blocks of flat rows, as a view ``(C, N, *P)`` starting at ``base``."""
+    return rows[:, f.base:f.base + f.n * f.block].reshape((rows.shape[0], f.n) + f.P)
 
 
 def _flat_input(x, p, f):
-    """``x`` ``(N, C, *S)`` zero-padded, channel-major, as rows ``(C, N*prod(P))``."""
+    """``x`` ``(N, C, *S)`` laid out on the flat grid, channel-major: rows ``(C, m)``."""
     n, c = x.shape[:2]
     if not any(p):
         return np.ascontiguousarray(x.swapaxes(0, 1)).reshape(c, f.m)
-    xf = np.zeros((c, n) + f.P, dtype=x.dtype)
-    inner = tuple(slice(pi, pi + si) for pi, si in zip(p, x.shape[2:]))
-    xf[(slice(None), slice(None)) + inner] = x.swapaxes(0, 1)
-    return xf.reshape(c, f.m)
+    xf = np.zeros((c, f.m), dtype=x.dtype)
+    inner = tuple(slice(0, si) for si in x.shape[2:])
+    _blocks(xf, f)[(slice(None), slice(None)) + inner] = x.swapaxes(0, 1)
+    return xf
 
 
 def _flat_columns(xf, f, groups):
@@ -143,25 +164,23 @@ def _flat_columns(xf, f, groups):
     return v.reshape(groups, c // groups * math.prod(f.k), f.mv)  # the one copy
 
 
-def _flat_gather(rows, f, start, size):
-    """From rows ``(C, >= Mv)`` on the flat grid: the block of ``size`` starting at ``start``
-    in every image, as a new ``(N, C, *size)`` array."""
+def _flat_gather(rows, f, offset, size):
+    """From rows ``(C, >= offset + Mv)`` on the flat grid: the block of ``size`` at
+    ``offset`` elements into every image, as a new ``(N, C, *size)`` array."""
     isz = rows.itemsize
-    offset = sum(a * st for a, st in zip(start, f.pst))
-    base = rows[:, offset:]
-    v = as_strided(base, (f.n, rows.shape[0]) + tuple(size),
-                   (math.prod(f.P) * isz, rows.strides[0]) + tuple(st * isz for st in f.pst))
+    v = as_strided(rows[:, offset:], (f.n, rows.shape[0]) + tuple(size),
+                   (f.block * isz, rows.strides[0]) + tuple(st * isz for st in f.pst))
     return v.copy()
 
 
 def _flat_embed(y, f):
-    """``y`` ``(N, Cy, *O)`` placed at the start of each image of a zero flat grid, as rows
-    ``(Cy, Mv)`` (positions past ``Mv`` receive nothing from a stride-1 convolution)."""
+    """``y`` ``(N, Cy, *O)`` at the output positions of a zero flat grid, as rows
+    ``(Cy, Mv)``."""
     n, cy = y.shape[:2]
-    full = np.zeros((cy, n) + f.P, dtype=y.dtype)
-    full[(slice(None), slice(None)) + tuple(slice(0, o) for o in y.shape[2:])] = \
-        y.swapaxes(0, 1)
-    return full.reshape(cy, f.m)[:, :f.mv]
+    full = np.zeros((cy, f.n * f.block), dtype=y.dtype)
+    full.reshape((cy, n) + f.P)[(slice(None), slice(None)) + tuple(
+        slice(0, o) for o in y.shape[2:])] = y.swapaxes(0, 1)
+    return full[:, :f.mv]
 
 
 # ---- the three maps --------------------------------------------------------------------------
@@ -173,7 +192,7 @@ def conv_fwd(x, w, s, p, d, groups):
         f = _Flat(x.shape[0], x.shape[2:], k, p, d)
         cols = _flat_columns(_flat_input(x, p, f), f, groups)
         rows = np.matmul(w.reshape(groups, cout // groups, -1), cols).reshape(cout, f.mv)
-        return _flat_gather(rows, f, (0,) * len(k), f.O)
+        return _flat_gather(rows, f, 0, f.O)
     cols, o = _columns(x, k, s, p, d, groups)
     out = np.matmul(w.reshape(groups, cout // groups, -1), cols)  # (g, Cout/g, N*L)
     out = out.reshape((cout, x.shape[0]) + o)
@@ -195,7 +214,7 @@ def conv_t_fwd(y, w, s, p, d, groups, spatial):
         for q, idx in enumerate(np.ndindex(*k)):
             shift = sum(i * st for i, st in zip(idx, f.steps))
             xf[:, shift:shift + f.mv] += cols[:, q]
-        return _flat_gather(xf, f, p, spatial)
+        return _flat_gather(xf, f, f.base, spatial)
     o = y.shape[2:]
     cols = np.matmul(wm, _out_rows(y, groups))  # (g, Cg*K, N*L)
     cols = cols.reshape((groups * cg,) + k + (n,) + o)
