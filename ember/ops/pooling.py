@@ -241,19 +241,19 @@ def _first_max(cands, best, table_steps, invalid=None):
     k = len(cands)
     if k == 1:
         return np.zeros(best.shape, dtype=dtype)
-    ne = np.empty(best.shape, dtype=bool)
-    flag = ne.view(np.uint8)
-
-    def differs(q):
-        np.not_equal(cands[q], best, out=ne)
-        if invalid is not None and invalid[q] is not None:
-            np.logical_or(ne, invalid[q], out=ne)
-        return flag
-
-    off = np.multiply(differs(k - 2), steps[k - 2], dtype=dtype)
+    if isinstance(cands, np.ndarray):  # stacked: all comparisons in one call
+        flags = np.not_equal(cands[:-1], best).view(np.uint8)
+    else:
+        flags = np.empty((k - 1,) + best.shape, dtype=bool)
+        for q in range(k - 1):
+            np.not_equal(cands[q], best, out=flags[q])
+            if invalid is not None and invalid[q] is not None:
+                np.logical_or(flags[q], invalid[q], out=flags[q])
+        flags = flags.view(np.uint8)
+    off = np.multiply(flags[k - 2], steps[k - 2], dtype=dtype)
     for q in range(k - 3, -1, -1):
         off += steps[q]
-        off *= differs(q)
+        off *= flags[q]
     return off
 
 
