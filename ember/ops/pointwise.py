@@ -511,6 +511,15 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
         data = np.square(ad)
     elif e == 0.5 and rt.kind == "f":
         data = np.sqrt(ad)
+    elif (e == 3 or e == 4) and rt.kind == "f" and rt.itemsize >= 4:
+        # NOTE: products instead of libm's pow (~20x slower): x * x * x is what PyTorch's
+        # kernel computes for 3; (x^2)^2 for 4 is within an ulp of pow, as PyTorch's
+        # vectorised pow is.
+        data = np.square(ad)
+        if e == 3:
+            data *= ad
+        else:
+            np.square(data, out=data)
     else:
         data = np.power(ad, ed)
     data = _fix_dtype(data, rt)
