@@ -187,3 +187,41 @@ def test_adaptive_max_pool2d(size, kind):
         return out, idx, g
 
     same(fn, rtol=0, atol=0)
+
+
+def test_adaptive_max_pool2d_double_backward():
+    x = _data("random", (2, 3, 7, 9))
+
+    def fn(T):
+        xt = T.tensor(x, requires_grad=True)
+        out = T.nn.functional.adaptive_max_pool2d(xt, (3, 4))
+        (g,) = T.autograd.grad((out * out).sum(), xt, create_graph=True)
+        return out, g, T.autograd.grad((g * g).sum(), xt)
+
+    same(fn, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("shape,kernel", [
+    ((0, 3, 8, 8), 2),  # an empty batch
+    ((2, 3, 9, 8), 2),  # leftover rows only
+    ((2, 3, 8, 9), 2),  # leftover columns only
+    ((2, 3, 8, 8), 8),  # one window per plane
+    ((1, 2, 34, 35), 17),  # 289 kernel offsets
+    ((1, 1, 1030, 1030), 2),  # too many windows for a cached base index
+])
+def test_max_pool2d_tiling_shapes(shape, kernel):
+    x = _data("ties", shape)
+
+    def fn(T):
+        xt = T.tensor(x, requires_grad=True)
+        out, idx = T.nn.functional.max_pool2d(xt, kernel, return_indices=True)
+        (g,) = T.autograd.grad(out, xt, out.detach() + 1)
+        return out, idx, g
+
+    same(fn, rtol=0, atol=0)
+
+
+def test_max_pool2d_float16():
+    x = _data("ties", (2, 3, 8, 9)).astype(np.float16)
+    same(lambda T: T.nn.functional.max_pool2d(T.tensor(x), 2, return_indices=True),
+         rtol=0, atol=0)
