@@ -242,18 +242,20 @@ def _first_max(cands, best, table_steps, invalid=None):
     if k == 1:
         return np.zeros(best.shape, dtype=dtype)
     if isinstance(cands, np.ndarray):  # stacked: all comparisons in one call
-        flags = np.not_equal(cands[:-1], best).view(np.uint8)
-    else:
-        flags = np.empty((k - 1,) + best.shape, dtype=bool)
-        for q in range(k - 1):
-            np.not_equal(cands[q], best, out=flags[q])
+        flag = np.not_equal(cands[:-1], best).view(np.uint8).__getitem__
+    else:  # one buffer, filled as needed (K - 1 of them could be large)
+        ne = np.empty(best.shape, dtype=bool)
+
+        def flag(q):
+            np.not_equal(cands[q], best, out=ne)
             if invalid is not None and invalid[q] is not None:
-                np.logical_or(flags[q], invalid[q], out=flags[q])
-        flags = flags.view(np.uint8)
-    off = np.multiply(flags[k - 2], steps[k - 2], dtype=dtype)
+                np.logical_or(ne, invalid[q], out=ne)
+            return ne.view(np.uint8)
+
+    off = np.multiply(flag(k - 2), steps[k - 2], dtype=dtype)
     for q in range(k - 3, -1, -1):
         off += steps[q]
-        off *= flags[q]
+        off *= flag(q)
     return off
 
 
@@ -287,9 +289,9 @@ def _padding_masks(spatial, k, s, p, d, out, shape_nd):
     return masks
 
 
-def _max_by_offsets(padded, k, s, d, out, with_arg=True):
-    """Maxima (and, ``with_arg``, their window offsets), one strided slice per kernel offset
-    (few, large vectorised steps instead of a copy of every window)."""
+def _max_by_offsets(padded, k, s, d, out, with_cands=True):
+    """Maxima (and, ``with_cands``, the candidates: one strided slice per kernel offset, for
+    _first_max), few, large vectorised steps instead of a copy of every window."""
     cands = []
     for idx in np.ndindex(*k):
         sl = tuple(slice(i * di, i * di + si * (oi - 1) + 1, si)
@@ -298,9 +300,7 @@ def _max_by_offsets(padded, k, s, d, out, with_arg=True):
     best = cands[0].copy()
     for c in cands[1:]:
         np.maximum(best, c, out=best)
-    if not with_arg:
-        return best, None
-    return best, cands
+    return best, (cands if with_cands else None)
 
 
 # ---- exactly tiling windows (kernel == stride, no padding or dilation, floor mode) ----------
@@ -313,7 +313,7 @@ def _max_by_offsets(padded, k, s, d, out, with_arg=True):
 # back to the output's own layout by a ufunc with ``out=`` a transposed view (NumPy then keeps
 # the long loop; np.copyto would not).
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _tile_plan(shape, nd, k, out):
     """Everything about one geometry that does not depend on the values (cached: a training
     loop asks for the same few every step): ``(crop, split, axes, order, table, base)`` with
