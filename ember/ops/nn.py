@@ -9,6 +9,7 @@ not supported. ``FUNCTIONAL`` lists the names ``ember.nn.functional`` exports fr
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -40,7 +41,7 @@ def _check_bias(x, w, b):
     """PyTorch's error for a bias that does not broadcast to the (rows, out_features) result."""
     if len(w) != 2 or not x or x[-1] != w[1]:
         return  # addmm reports the shape mismatch
-    rows = int(np.prod(x[:-1], dtype=np.int64)) if len(x) > 1 else 1
+    rows = math.prod(x[:-1])
     target = (rows, w[0])
     for j in range(1, min(len(b), 2) + 1):
         if b[-j] != 1 and b[-j] != target[-j]:
