@@ -87,22 +87,27 @@ MODULES = {"ember": "ember", "torch": "torch", "numpy": "numpy", "autograd": "au
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def import_seconds(module):
+def import_seconds(module, write_bytecode=False):
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=_ROOT, check=True,
+    env = dict(os.environ)
+    if write_bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    out = subprocess.run([sys.executable, "-c", code], cwd=_ROOT, check=True, env=env,
                          capture_output=True, text=True).stdout
     return float(out.split()[-1])
 
 
 def import_measure(names, quick):
     """Median milliseconds of ``import X`` over fresh interpreters, libraries interleaved; the
-    first round only warms the disk cache and is discarded."""
+    first round only warms the disk cache and is discarded. It also writes each library's
+    bytecode cache (even under PYTHONDONTWRITEBYTECODE), as ``pip install`` does for installed
+    packages: an editable checkout would otherwise be compiled from source at every import."""
     names = [n for n in names if n in MODULES]
     runs = 3 if quick else 5
     times = {n: [] for n in names}
     for i in range(runs + 1):
         for n in names:
-            t = import_seconds(MODULES[n])
+            t = import_seconds(MODULES[n], write_bytecode=not i)
             if i:
                 times[n].append(t)
     return {n: statistics.median(ts) * 1e3 for n, ts in times.items()}
