@@ -22,11 +22,12 @@ import warnings
 
 import numpy as np
 
+from .. import _swap
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ._jvp import out_zeros
 from ._registry import node_class, record, recording, register, wrap
-from .conv_kernels import conv_fwd, conv_t_fwd, conv_w_fwd
+from .conv_kernels import conv_bwd, conv_fwd, conv_t_fwd, conv_w_fwd
 
 FUNCTIONAL = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
               "conv_transpose3d"]
@@ -57,6 +58,11 @@ def _conv_vjp(ctx, g):
     x, w = ctx.saved_tensors
     s, p, d, groups = ctx.args
     need = ctx.needs_input_grad
+    if not STATE.enabled and not _swap.intercepting():
+        # NOTE: no graph to build: both gradients from one kernel (conv_kernels.conv_bwd)
+        dx, dw = conv_bwd(x._data, w._data, g._data, s, p, d, groups, need[0], need[1])
+        return (None if dx is None else wrap(dx), None if dw is None else wrap(dw),
+                _bias_grad(g) if need[2] else None)
     dx = _conv_t(g, w, None, s, p, d, groups, x.shape[2:]) if need[0] else None
     dw = _conv_w(x, g, s, p, d, groups, w.shape[2:]) if need[1] else None
     db = _bias_grad(g) if need[2] else None

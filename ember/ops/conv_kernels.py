@@ -3,9 +3,9 @@
 Contract: ``conv_fwd(x, w, s, p, d, groups)`` is the convolution ``(N, C, *S) -> (N, Cout, *O)``;
 ``conv_t_fwd(y, w, s, p, d, groups, spatial)`` its adjoint in ``x`` (the transposed
 convolution, output ``(N, C, *spatial)``); ``conv_w_fwd(x, y, s, p, d, groups, k)`` its adjoint
-in ``w`` (output the weight's shape). All three take and return arrays in PyTorch's layout, in
-the input dtype. ``windows`` and ``col2im`` are the strided-window view and its adjoint, also
-used by unfold/fold (resize.py).
+in ``w`` (output the weight's shape); ``conv_bwd`` is the last two at once. All take and
+return arrays in PyTorch's layout, in the input dtype. ``windows`` and ``col2im`` are the
+strided-window view and its adjoint, also used by unfold/fold (resize.py).
 
 Two ways to make the columns for the GEMM; each map picks one per call (``_flat_ok``):
 
@@ -31,7 +31,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-__all__ = ["windows", "col2im", "conv_fwd", "conv_t_fwd", "conv_w_fwd"]
+__all__ = ["windows", "col2im", "conv_fwd", "conv_t_fwd", "conv_w_fwd", "conv_bwd"]
 
 # NOTE: the flat layout computes prod(S+p)/prod(O) times the outputs it keeps; past this
 # ratio the window copy is the cheaper evil (measured: at 2.25 flat was still ~1.4x faster
@@ -199,22 +199,38 @@ def conv_fwd(x, w, s, p, d, groups):
     return np.ascontiguousarray(np.moveaxis(out, 1, 0))
 
 
+def _flat_t(g, w, f, groups, spatial):
+    """The transposed convolution of the embedded gradient rows ``g`` (``_flat_embed``)."""
+    k = w.shape[2:]
+    cout, cg = w.shape[0], w.shape[1]
+    wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)  # (g, Cg*K, Cout/g)
+    cols = np.matmul(wm, g.reshape(groups, cout // groups, f.mv))
+    cols = cols.reshape(groups * cg, math.prod(k), f.mv)
+    xf = np.zeros((groups * cg, f.m), dtype=cols.dtype)
+    for q, idx in enumerate(np.ndindex(*k)):
+        shift = sum(i * st for i, st in zip(idx, f.steps))
+        xf[:, shift:shift + f.mv] += cols[:, q]
+    return _flat_gather(xf, f, f.base, spatial)
+
+
+def _flat_w(x, g, f, p, groups, k):
+    """The weight gradient from the embedded gradient rows ``g`` (``_flat_embed``)."""
+    cout = g.shape[0]
+    cols = _flat_columns(_flat_input(x, p, f), f, groups)
+    dw = np.matmul(g.reshape(groups, cout // groups, f.mv), cols.transpose(0, 2, 1))
+    return dw.reshape((cout, x.shape[1] // groups) + tuple(k))
+
+
 def conv_t_fwd(y, w, s, p, d, groups, spatial):
     nd = w.ndim - 2
     k = w.shape[2:]
     n, cout = y.shape[:2]
     cg = w.shape[1]
-    wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)  # (g, Cg*K, Cout/g)
     if _flat_ok(n, s, spatial, k, p, d) and tuple(y.shape[2:]) == tuple(
             si + 2 * pi - di * (ki - 1) for si, pi, di, ki in zip(spatial, p, d, k)):
         f = _Flat(n, spatial, k, p, d)
-        g = _flat_embed(y, f).reshape(groups, cout // groups, f.mv)
-        cols = np.matmul(wm, g).reshape(groups * cg, math.prod(k), f.mv)
-        xf = np.zeros((groups * cg, f.m), dtype=cols.dtype)
-        for q, idx in enumerate(np.ndindex(*k)):
-            shift = sum(i * st for i, st in zip(idx, f.steps))
-            xf[:, shift:shift + f.mv] += cols[:, q]
-        return _flat_gather(xf, f, f.base, spatial)
+        return _flat_t(_flat_embed(y, f), w, f, groups, spatial)
+    wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)  # (g, Cg*K, Cout/g)
     o = y.shape[2:]
     cols = np.matmul(wm, _out_rows(y, groups))  # (g, Cg*K, N*L)
     cols = cols.reshape((groups * cg,) + k + (n,) + o)
@@ -229,10 +245,22 @@ def conv_w_fwd(x, y, s, p, d, groups, k):
     cout = y.shape[1]
     if _flat_ok(x.shape[0], s, x.shape[2:], k, p, d):
         f = _Flat(x.shape[0], x.shape[2:], k, p, d)
-        cols = _flat_columns(_flat_input(x, p, f), f, groups)
-        g = _flat_embed(y, f).reshape(groups, cout // groups, f.mv)
-        dw = np.matmul(g, cols.transpose(0, 2, 1))
-    else:
-        cols, _ = _columns(x, k, s, p, d, groups)
-        dw = np.matmul(_out_rows(y, groups), cols.transpose(0, 2, 1))  # (g, Cout/g, Cg*K)
+        return _flat_w(x, _flat_embed(y, f), f, p, groups, k)
+    cols, _ = _columns(x, k, s, p, d, groups)
+    dw = np.matmul(_out_rows(y, groups), cols.transpose(0, 2, 1))  # (g, Cout/g, Cg*K)
     return dw.reshape((cout, x.shape[1] // groups) + tuple(k))
+
+
+def conv_bwd(x, w, g, s, p, d, groups, need_x, need_w):
+    """Both gradients of ``conv_fwd`` at once, ``(dx or None, dw or None)``: the same as
+    ``conv_t_fwd(g, w, ...)`` and ``conv_w_fwd(x, g, ...)``, sharing the embedded gradient
+    on the flat path."""
+    k = w.shape[2:]
+    spatial = x.shape[2:]
+    if _flat_ok(x.shape[0], s, spatial, k, p, d):
+        f = _Flat(x.shape[0], spatial, k, p, d)
+        rows = _flat_embed(g, f)
+        return (_flat_t(rows, w, f, groups, spatial) if need_x else None,
+                _flat_w(x, rows, f, p, groups, k) if need_w else None)
+    return (conv_t_fwd(g, w, s, p, d, groups, spatial) if need_x else None,
+            conv_w_fwd(x, g, s, p, d, groups, k) if need_w else None)

@@ -1,6 +1,6 @@
 """The two column strategies of ember/ops/conv_kernels.py (flat columns for stride 1, strided
 windows for any stride) must agree on every geometry where both apply, for all three
-convolution maps; and the flat path must match PyTorch's values and gradients (hypothesis
+convolution maps and the combined backward; and the flat path must match PyTorch's values and gradients (hypothesis
 draws the geometry: 1-3 spatial dims, padding, dilation, groups, batch, channels)."""
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ def geometries(draw):
 
 def _maps(x, w, y, p, d, groups, spatial):
     s = (1,) * len(spatial)
+    both = K.conv_bwd(x, w, y, s, p, d, groups, True, True)
     return (K.conv_fwd(x, w, s, p, d, groups),
             K.conv_t_fwd(y, w, s, p, d, groups, spatial),
-            K.conv_w_fwd(x, y, s, p, d, groups, w.shape[2:]))
+            K.conv_w_fwd(x, y, s, p, d, groups, w.shape[2:])) + both
 
 
 @settings(max_examples=60, deadline=None)
