@@ -9,9 +9,9 @@ inputs) and the rivals' functional rewrites in bench/rivals.py. Gradients are ch
 before anything is timed. Contestants are interleaved in blocks and the median of many repeats
 is reported, with ratios to PyTorch and to the NumPy floor and the performance issue's target
 for each (``TARGETS``), and, in a second table, each rival against ember (measured after all
-the main rows, see main()). A workload may instead bring its own ``measure`` (import time) or an ``after``
-hook that prints more (deep_chain's scaling). Nothing here is a test: these are measurements,
-printed and written as the Markdown the README includes.
+the main rows, see main()). A workload may instead bring its own ``measure`` (import time)
+or an ``after`` hook that prints more (deep_chain's scaling). Nothing here is a test: these
+are measurements, printed and written as the Markdown the README includes.
 """
 
 from __future__ import annotations

@@ -46,14 +46,50 @@ from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
                      manual_seed, multinomial, normal, rand, rand_like, randint, randint_like,
                      randn, randn_like, randperm, seed, set_rng_state)
-from . import autograd, linalg, nn, special  # noqa: E402
-from . import cuda, func, optim, utils  # noqa: E402
+from . import autograd, cuda, linalg, special  # noqa: E402
 from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: E402
                                     is_anomaly_enabled)
 from . import profiler  # noqa: E402
-from .serialization import load, save
 
 globals().update(_OPS)
+
+# NOTE: the training-side subpackages load on first use (PEP 562): together they are a sixth of
+# ``import ember``, and a script that only differentiates never touches them.
+_LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func",
+         "serialization": "serialization"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Save ``obj`` (tensors, state dicts, optimizer state) to ``f``, atomically: see
+    ``ember.serialization.save``."""
+    from .serialization import save as _save
+
+    return _save(obj, f, pickle_module, pickle_protocol, _use_new_zipfile_serialization,
+                 _disable_byteorder_record)
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """Load what ``save`` wrote: see ``ember.serialization.load``."""
+    from .serialization import load as _load
+
+    return _load(f, map_location, pickle_module, weights_only=weights_only, mmap=mmap,
+                 **pickle_load_args)
 
 
 def result_type(tensor1, tensor2):

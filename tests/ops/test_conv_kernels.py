@@ -1,7 +1,8 @@
 """The two column strategies of ember/ops/conv_kernels.py (flat columns for stride 1, strided
 windows for any stride) must agree on every geometry where both apply, for all three
-convolution maps and the combined backward; and the flat path must match PyTorch's values and gradients (hypothesis
-draws the geometry: 1-3 spatial dims, padding, dilation, groups, batch, channels)."""
+convolution maps and the combined backward; and the flat path must match PyTorch's values and
+gradients (hypothesis draws the geometry: 1-3 spatial dims, padding, dilation, groups, batch,
+channels)."""
 
 from __future__ import annotations
 
