@@ -60,9 +60,8 @@ def _conv_vjp(ctx, g):
     need = ctx.needs_input_grad
     if not STATE.enabled and not _swap.intercepting():
         # NOTE: no graph to build: both gradients from one kernel (conv_kernels.conv_bwd)
-        dx, dw = conv_bwd(x._data, w._data, g._data, s, p, d, groups, need[0], need[1])
-        return (None if dx is None else wrap(dx), None if dw is None else wrap(dw),
-                _bias_grad(g) if need[2] else None)
+        grads = conv_bwd(x._data, w._data, g._data, s, p, d, groups, *need)
+        return tuple(None if a is None else wrap(a) for a in grads)
     dx = _conv_t(g, w, None, s, p, d, groups, x.shape[2:]) if need[0] else None
     dw = _conv_w(x, g, s, p, d, groups, w.shape[2:]) if need[1] else None
     db = _bias_grad(g) if need[2] else None

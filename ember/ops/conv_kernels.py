@@ -217,8 +217,10 @@ def _flat_w(x, g, f, p, groups, k):
     """The weight gradient from the embedded gradient rows ``g`` (``_flat_embed``)."""
     cout = g.shape[0]
     cols = _flat_columns(_flat_input(x, p, f), f, groups)
-    dw = np.matmul(g.reshape(groups, cout // groups, f.mv), cols.transpose(0, 2, 1))
-    return dw.reshape((cout, x.shape[1] // groups) + tuple(k))
+    # NOTE: columns times gradient, then transposed: ~10% faster than the other orientation
+    # for these long-K products (the result is small; its copy costs nothing)
+    dw = np.matmul(cols, g.reshape(groups, cout // groups, f.mv).transpose(0, 2, 1))
+    return dw.transpose(0, 2, 1).reshape((cout, x.shape[1] // groups) + tuple(k))
 
 
 def conv_t_fwd(y, w, s, p, d, groups, spatial):
@@ -251,16 +253,20 @@ def conv_w_fwd(x, y, s, p, d, groups, k):
     return dw.reshape((cout, x.shape[1] // groups) + tuple(k))
 
 
-def conv_bwd(x, w, g, s, p, d, groups, need_x, need_w):
-    """Both gradients of ``conv_fwd`` at once, ``(dx or None, dw or None)``: the same as
-    ``conv_t_fwd(g, w, ...)`` and ``conv_w_fwd(x, g, ...)``, sharing the embedded gradient
-    on the flat path."""
+def conv_bwd(x, w, g, s, p, d, groups, need_x, need_w, need_b):
+    """The gradients of ``conv_fwd`` (plus a bias) at once, ``(dx, dw, db)`` (None where not
+    needed): the same as ``conv_t_fwd(g, w, ...)``, ``conv_w_fwd(x, g, ...)`` and ``g``
+    summed over all but the channel dimension, sharing the embedded gradient on the flat
+    path."""
     k = w.shape[2:]
     spatial = x.shape[2:]
+    # NOTE: the batch dimension first, then each channel's contiguous rest: 2-5x faster than
+    # one reduction over (0, 2, 3...), whose inner loop is a row of the image
+    db = g.sum(0).reshape(g.shape[1], -1).sum(1) if need_b else None
     if _flat_ok(x.shape[0], s, spatial, k, p, d):
         f = _Flat(x.shape[0], spatial, k, p, d)
         rows = _flat_embed(g, f)
         return (_flat_t(rows, w, f, groups, spatial) if need_x else None,
-                _flat_w(x, rows, f, p, groups, k) if need_w else None)
+                _flat_w(x, rows, f, p, groups, k) if need_w else None, db)
     return (conv_t_fwd(g, w, s, p, d, groups, spatial) if need_x else None,
-            conv_w_fwd(x, g, s, p, d, groups, k) if need_w else None)
+            conv_w_fwd(x, g, s, p, d, groups, k) if need_w else None, db)

@@ -32,10 +32,11 @@ def geometries(draw):
 
 def _maps(x, w, y, p, d, groups, spatial):
     s = (1,) * len(spatial)
-    both = K.conv_bwd(x, w, y, s, p, d, groups, True, True)
+    both = K.conv_bwd(x, w, y, s, p, d, groups, True, True, True)
     return (K.conv_fwd(x, w, s, p, d, groups),
             K.conv_t_fwd(y, w, s, p, d, groups, spatial),
-            K.conv_w_fwd(x, y, s, p, d, groups, w.shape[2:])) + both
+            K.conv_w_fwd(x, y, s, p, d, groups, w.shape[2:]),
+            y.sum((0,) + tuple(range(2, y.ndim)))) + both
 
 
 @settings(max_examples=60, deadline=None)
