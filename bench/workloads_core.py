@@ -121,12 +121,17 @@ def mlp_numpy(x, y, params):
     return loss, grads
 
 
-def mlp_setup(T):
-    xs, ys, params = mlp_data()
+def tensors_setup(T, xs, ys, params):
+    """Inputs, targets and parameters (arrays) as ``T``'s tensors, the parameters requiring
+    grad; the arrays themselves for the NumPy floor."""
     if T is np:
         return xs, ys, params
     return (T.tensor(xs), T.tensor(ys),
             [T.tensor(p, requires_grad=True) for p in params])
+
+
+def mlp_setup(T):
+    return tensors_setup(T, *mlp_data())
 
 
 def mlp_run(T, x, y, params):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .workloads_core import tensors_setup
+
 # ---- workload: a small conv-net training step (batch 32, 1x28x28) ----------------------------
 
 CONV_BATCH = 32
@@ -90,11 +92,7 @@ def convnet_numpy(x, y, params):
 
 
 def convnet_setup(T):
-    xs, ys, params = _convnet_data()
-    if T is np:
-        return xs, ys, params
-    return (T.tensor(xs), T.tensor(ys),
-            [T.tensor(p, requires_grad=True) for p in params])
+    return tensors_setup(T, *_convnet_data())
 
 
 def convnet_run(T, x, y, params):

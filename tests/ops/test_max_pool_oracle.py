@@ -139,6 +139,18 @@ def test_max_pool2d_forward_mode(geometry):
     same(fn, rtol=0, atol=0, warnings_too=False)
 
 
+def _with_indices_and_grad(call, x):
+    """An oracle function: ``call(T, x)`` (a pooling with ``return_indices``) and the input's
+    gradient for the output gradient ``out + 1``."""
+    def fn(T):
+        xt = T.tensor(x, requires_grad=True)
+        out, idx = call(T, xt)
+        (g,) = T.autograd.grad(out, xt, out.detach() + 1)
+        return out, idx, g
+
+    return fn
+
+
 @pytest.mark.parametrize("kind", ["random", "ties", "nan"])
 @pytest.mark.parametrize("call", [
     lambda T, x: T.nn.functional.max_pool3d(x, 2, return_indices=True),
@@ -146,15 +158,7 @@ def test_max_pool2d_forward_mode(geometry):
     lambda T, x: T.nn.functional.max_pool3d(x, 2, 1, 1, return_indices=True),
 ])
 def test_max_pool3d(call, kind):
-    x = _data(kind, (2, 2, 5, 6, 7))
-
-    def fn(T):
-        xt = T.tensor(x, requires_grad=True)
-        out, idx = call(T, xt)
-        (g,) = T.autograd.grad(out, xt, out.detach() + 1)
-        return out, idx, g
-
-    same(fn, rtol=0, atol=0)
+    same(_with_indices_and_grad(call, _data(kind, (2, 2, 5, 6, 7))), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("kind", ["random", "ties", "nan"])
@@ -164,15 +168,7 @@ def test_max_pool3d(call, kind):
     lambda T, x: T.nn.functional.max_pool1d(x, 3, 2, 1, return_indices=True),
 ])
 def test_max_pool1d(call, kind):
-    x = _data(kind, (2, 3, 11))
-
-    def fn(T):
-        xt = T.tensor(x, requires_grad=True)
-        out, idx = call(T, xt)
-        (g,) = T.autograd.grad(out, xt, out.detach() + 1)
-        return out, idx, g
-
-    same(fn, rtol=0, atol=0)
+    same(_with_indices_and_grad(call, _data(kind, (2, 3, 11))), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("kind", ["random", "ties", "equal"])
