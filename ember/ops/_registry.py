@@ -37,6 +37,11 @@ _make = Tensor._make
 _new = object.__new__
 _ndarray = np.ndarray
 
+# NOTE: one shared ``_meta`` tuple per (shape, dtype): a node costs two container objects
+# fewer, and every container an op allocates brings Python's cyclic GC a step nearer to a
+# pass over the whole growing graph (see docs/performance.md, the 100,000-node chain).
+_METAS: dict = {}
+
 OPS: dict[str, object] = {}  # ember.<name> -> function; docs/ops.md is generated from these
 METHODS: dict[str, object] = {}  # Tensor.<name> -> function
 
@@ -122,7 +127,13 @@ def record(node_cls, data, inputs, save=(), save_out=False, args=()) -> Tensor:
     # NOTE: Node.__init__ and Tensor._make inlined: this runs once per recorded op.
     node = _new(node_cls)
     node.next_functions = _edges(inputs)
-    node._meta = ((data.shape, data.dtype),)
+    key = (data.shape, data.dtype)
+    meta = _METAS.get(key)
+    if meta is None:
+        meta = (key,)
+        if len(_METAS) < 4096:  # a program with ever new shapes does not grow this forever
+            _METAS[key] = meta
+    node._meta = meta
     node._seq = next(_seq)
     if args:
         node.args = args
