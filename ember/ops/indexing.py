@@ -20,6 +20,7 @@ from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
+from .segment import add_rows
 from .shape import (
     AliasBackward0,
     _fmt_list,
@@ -183,8 +184,13 @@ IndexPutAccumulateBackward = node_class("IndexPutBackward0", _index_put_acc_vjp,
 
 def index_put_accumulate(g, shape, key):
     """Zeros of ``shape`` with ``g`` added at ``key`` (repeated indices accumulate)."""
-    data = np.zeros(shape, dtype=g._data.dtype)
-    np.add.at(data, key, g._data)
+    rows = key[0] if type(key) is tuple and len(key) == 1 else key
+    if type(rows) is np.ndarray and rows.dtype.kind in "iu" and len(shape):
+        # NOTE: the common x[idx] (whole rows): sorted segment sums (segment.py), not add.at
+        data = add_rows(shape[0], rows, g._data.reshape((rows.size,) + tuple(shape[1:])))
+    else:
+        data = np.zeros(shape, dtype=g._data.dtype)
+        np.add.at(data, key, g._data)
     if STATE.enabled and recording(g):
         return record(IndexPutAccumulateBackward, data, (g,), args=(shape, key))
     return wrap(data)

@@ -20,6 +20,7 @@ from ..autograd.grad_mode import STATE, no_grad
 from ._jvp import linear as _linear_jvp
 from ._registry import node_class, record, recording, register, wrap
 from .linalg import addmm
+from .segment import add_rows
 
 FUNCTIONAL = ["linear", "bilinear", "embedding", "embedding_bag", "dropout", "dropout1d",
               "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
@@ -105,9 +106,7 @@ def _scatter_rows(g, idx, n, coef):
     rows = g._data.reshape((i.size,) + g._data.shape[idx._data.ndim:])
     if coef is not None:
         rows = rows * coef.reshape((-1,) + (1,) * (rows.ndim - 1))
-    out = np.zeros((n,) + rows.shape[1:], dtype=g._data.dtype)
-    np.add.at(out, i, rows)
-    return out
+    return add_rows(n, i, rows.astype(g._data.dtype, copy=False))
 
 
 def _embedding_vjp(ctx, g):
