@@ -128,6 +128,22 @@ class _Flat:
         return all(pi <= di * (ki - 1) for pi, di, ki in zip(p, d, k))
 
 
+_PLANS: dict = {}
+
+
+def _flat(n, s, spatial, k, p, d):
+    """The ``_Flat`` geometry for this convolution, or None where the flat layout does not
+    apply (``_flat_ok``); remembered per geometry (a training loop repeats a few)."""
+    key = (n, tuple(s), tuple(spatial), tuple(k), tuple(p), tuple(d), _FLAT_WASTE)
+    plan = _PLANS.get(key, False)
+    if plan is False:
+        plan = _Flat(n, spatial, k, p, d) if _flat_ok(n, s, spatial, k, p, d) else None
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
+
+
 def _flat_ok(n, s, spatial, k, p, d):
     """Whether the flat layout applies (stride 1, a non-empty batch, outputs that fit in a
     block) and wastes little (``_FLAT_WASTE``)."""
@@ -188,8 +204,8 @@ def _flat_embed(y, f):
 def conv_fwd(x, w, s, p, d, groups):
     k = w.shape[2:]
     cout = w.shape[0]
-    if _flat_ok(x.shape[0], s, x.shape[2:], k, p, d):
-        f = _Flat(x.shape[0], x.shape[2:], k, p, d)
+    f = _flat(x.shape[0], s, x.shape[2:], k, p, d)
+    if f is not None:
         cols = _flat_columns(_flat_input(x, p, f), f, groups)
         rows = np.matmul(w.reshape(groups, cout // groups, -1), cols).reshape(cout, f.mv)
         return _flat_gather(rows, f, 0, f.O)
@@ -228,9 +244,8 @@ def conv_t_fwd(y, w, s, p, d, groups, spatial):
     k = w.shape[2:]
     n, cout = y.shape[:2]
     cg = w.shape[1]
-    if _flat_ok(n, s, spatial, k, p, d) and tuple(y.shape[2:]) == tuple(
-            si + 2 * pi - di * (ki - 1) for si, pi, di, ki in zip(spatial, p, d, k)):
-        f = _Flat(n, spatial, k, p, d)
+    f = _flat(n, s, spatial, k, p, d)
+    if f is not None and tuple(y.shape[2:]) == f.O:
         return _flat_t(_flat_embed(y, f), w, f, groups, spatial)
     wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)  # (g, Cg*K, Cout/g)
     o = y.shape[2:]
@@ -245,8 +260,8 @@ def conv_t_fwd(y, w, s, p, d, groups, spatial):
 
 def conv_w_fwd(x, y, s, p, d, groups, k):
     cout = y.shape[1]
-    if _flat_ok(x.shape[0], s, x.shape[2:], k, p, d):
-        f = _Flat(x.shape[0], x.shape[2:], k, p, d)
+    f = _flat(x.shape[0], s, x.shape[2:], k, p, d)
+    if f is not None:
         return _flat_w(x, _flat_embed(y, f), f, p, groups, k)
     cols, _ = _columns(x, k, s, p, d, groups)
     dw = np.matmul(_out_rows(y, groups), cols.transpose(0, 2, 1))  # (g, Cout/g, Cg*K)
@@ -263,8 +278,8 @@ def conv_bwd(x, w, g, s, p, d, groups, need_x, need_w, need_b):
     # NOTE: the batch dimension first, then each channel's contiguous rest: 2-5x faster than
     # one reduction over (0, 2, 3...), whose inner loop is a row of the image
     db = g.sum(0).reshape(g.shape[1], -1).sum(1) if need_b else None
-    if _flat_ok(x.shape[0], s, spatial, k, p, d):
-        f = _Flat(x.shape[0], spatial, k, p, d)
+    f = _flat(x.shape[0], s, spatial, k, p, d)
+    if f is not None:
         rows = _flat_embed(g, f)
         return (_flat_t(rows, w, f, groups, spatial) if need_x else None,
                 _flat_w(x, rows, f, p, groups, k) if need_w else None, db)
