@@ -52,6 +52,7 @@ from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: E402
 from . import profiler  # noqa: E402
 
 globals().update(_OPS)
+autograd._bind()  # backward/grad's late-bound names, now that everything is imported
 
 # NOTE: the training-side subpackages load on first use (PEP 562): together they are a sixth of
 # ``import ember``, and a script that only differentiates never touches them.

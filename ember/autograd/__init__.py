@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
+from .. import _size
 from . import forward_ad, functional
 from . import profiler as profiler  # torch.autograd.profiler.profile
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
@@ -37,24 +40,32 @@ _CREATE_GRAPH_WARNING = (
     "cycle and avoid the leak.")
 
 
-def _as_tuple(x):
-    from ..tensor import Tensor
+# NOTE: names bound on the first backward/grad call (``_bind``), not imported per call: this
+# package is imported by ember.tensor before Tensor exists, so they cannot be imported at its
+# top; a function-level import costs ~0.4 us every time it runs.
+_Tensor = _wrap = _edge = _run = None
 
+
+def _bind():
+    """Bind the names above (ember/__init__.py calls this once everything is imported)."""
+    global _Tensor, _wrap, _edge, _run
+    from ..ops._registry import edge, wrap
+    from ..tensor import Tensor
+    from .engine import run
+
+    _Tensor, _wrap, _edge, _run = Tensor, wrap, edge, run
+
+
+def _as_tuple(x):
     if x is None:
         return ()
-    if isinstance(x, Tensor):
+    if isinstance(x, _Tensor):
         return (x,)
     return tuple(x)
 
 
 def _make_grads(outputs, grad_outputs, is_grads_batched=False):
     """The gradient for each output: given, or ones for one-element outputs."""
-    import numpy as np
-
-    from .. import _size
-    from ..ops._registry import wrap
-    from ..tensor import Tensor
-
     grads = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
@@ -65,11 +76,11 @@ def _make_grads(outputs, grad_outputs, is_grads_batched=False):
                     raise RuntimeError(
                         "grad can be implicitly created only for real scalar outputs but got "
                         f"{out.dtype}")
-                grads.append(wrap(np.ones_like(out._data)))
+                grads.append(_wrap(np.ones_like(out._data)))
             else:
                 grads.append(None)
             continue
-        if not isinstance(g, Tensor):
+        if not isinstance(g, _Tensor):
             raise TypeError("gradients can be either Tensors or None, but got "
                             f"{type(g).__name__}")
         gshape = g._data.shape[1:] if is_grads_batched else g._data.shape
@@ -88,11 +99,9 @@ def _make_grads(outputs, grad_outputs, is_grads_batched=False):
 
 
 def _root_edges(outputs):
-    from ..ops._registry import edge
-
     edges = []
     for i, t in enumerate(outputs):
-        e = edge(t)
+        e = _edge(t)
         if e[0] is None:
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn")
@@ -115,11 +124,10 @@ def _run_partial(*args, **kwargs):
     """``engine.run`` for a pass that computes only some gradients (``grad``,
     ``backward(inputs=...)``): reentrant checkpoints can't serve those and must say so."""
     from ..utils.checkpoint import CHECKPOINT_VALID
-    from .engine import run
 
     CHECKPOINT_VALID.append(False)
     try:
-        return run(*args, **kwargs)
+        return _run(*args, **kwargs)
     finally:
         CHECKPOINT_VALID.pop()
 
@@ -128,9 +136,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on
     (or only of ``inputs``, which may be non-leaves: they retain their grad)."""
-    from ..ops._registry import edge
-    from .engine import run
-
+    if _run is None:
+        _bind()
     if grad_variables is not None:
         grad_tensors = grad_variables
     tensors = _as_tuple(tensors)
@@ -146,13 +153,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     roots = _root_edges(tensors)
     grads = _make_grads(tensors, grad_tensors)
     if inputs is None:
-        run(roots, grads, retain_graph, create_graph)
+        _run(roots, grads, retain_graph, create_graph)
         return
     run_targets = set()
     captures = []
     for t in inputs:
         t.retain_grad()  # non-leaf inputs get .grad through their retain_grad hook
-        fn, nr = edge(t)
+        fn, nr = _edge(t)
         if isinstance(fn, AccumulateGrad):
             run_targets.add(fn)
         else:
@@ -165,9 +172,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, as a tuple; ``.grad`` is not
     touched."""
-    from ..ops._registry import edge
-    from ..tensor import Tensor
-
+    if _run is None:
+        _bind()
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when "
                          "materialize_grads=True, but got: allow_unused=False.")
@@ -178,7 +184,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if not inputs:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     for t in inputs:
-        if not isinstance(t, Tensor):
+        if not isinstance(t, _Tensor):
             raise RuntimeError("all inputs have to be Tensors or GradientEdges, but got "
                                f"{type(t).__name__}")
     grad_outputs = _matched_grads(outputs, grad_outputs)
@@ -189,7 +195,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                              allow_unused, materialize_grads)
     captures = []
     for t in inputs:
-        e = edge(t)
+        e = _edge(t)
         if e[0] is None:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
         captures.append(e)

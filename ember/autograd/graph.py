@@ -394,8 +394,7 @@ def accumulate_grad(var, grad, create_graph, owned=False):
     engine.py), so when it has the leaf's layout it becomes ``.grad`` without a copy, as
     PyTorch steals such buffers.
     """
-    from ..tensor import Tensor
-
+    Tensor = _Tensor
     old = var._grad
     if old is None:
         if create_graph:
