@@ -257,7 +257,8 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                     if g is not None:
                         data = g._data
                         meta = fn._meta[nr]
-                        if data.shape != meta[0] or data.dtype != meta[1]:
+                        if data.shape != meta[0] or (data.dtype is not meta[1]
+                                                     and data.dtype != meta[1]):
                             g = _validate(node, i, g, meta)
                         if buf is None:
                             buf = buffers[fn] = [None] * len(fn._meta)
