@@ -25,6 +25,7 @@ import numpy as np
 from .. import _swap
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
+from ..autograd.graph import SAVED_HOOKS
 from ._jvp import out_zeros
 from ._registry import node_class, record, recording, register, wrap
 from .conv_kernels import conv_bwd, conv_fwd, conv_t_fwd, conv_w_fwd
@@ -56,11 +57,11 @@ def _total(ctx, parts):
 
 def _conv_vjp(ctx, g):
     x, w = ctx.saved_tensors
-    s, p, d, groups = ctx.args
+    s, p, d, groups, cols = ctx.args
     need = ctx.needs_input_grad
     if not STATE.enabled and not _swap.intercepting():
         # NOTE: no graph to build: both gradients from one kernel (conv_kernels.conv_bwd)
-        grads = conv_bwd(x._data, w._data, g._data, s, p, d, groups, *need)
+        grads = conv_bwd(x._data, w._data, g._data, s, p, d, groups, *need, cols=cols)
         return tuple(None if a is None else wrap(a) for a in grads)
     dx = _conv_t(g, w, None, s, p, d, groups, x.shape[2:]) if need[0] else None
     dw = _conv_w(x, g, s, p, d, groups, w.shape[2:]) if need[1] else None
@@ -70,7 +71,7 @@ def _conv_vjp(ctx, g):
 
 def _conv_jvp(ctx, dx, dw, db):
     x, w = ctx.saved_tensors
-    s, p, d, groups = ctx.args
+    s, p, d, groups, _ = ctx.args
     parts = []
     if dx is not None:
         parts.append(_conv(dx, w, None, s, p, d, groups))
@@ -125,7 +126,16 @@ def _conv_w_jvp(ctx, dx, dy):
     return out_zeros(ctx) if total is None else total
 
 
-ConvolutionBackward0 = node_class("ConvolutionBackward0", _conv_vjp, _conv_jvp)
+class ConvolutionBackward0(node_class("ConvolutionBackward0", _conv_vjp, _conv_jvp)):
+    """Backward of a convolution. ``args`` ends with the forward's columns of the input when
+    it kept them (small convolutions, conv_kernels.KEEP_COLUMNS): dropped with the saved
+    tensors."""
+
+    __slots__ = ()
+
+    def release(self):
+        super().release()
+        self.args = self.args[:4] + (None,)
 # NOTE: PyTorch names a transposed convolution's node ConvolutionBackward0 as well.
 ConvolutionTransposeBackward0 = node_class(
     "ConvolutionTransposeBackward0", _conv_t_vjp, _conv_t_jvp,
@@ -135,12 +145,19 @@ ConvolutionBackwardBackward0 = node_class(
 
 
 def _conv(x, w, b, s, p, d, groups):
-    data = conv_fwd(x._data, w._data, s, p, d, groups)
+    rec = STATE.enabled and recording(x, w, b)
+    # NOTE: the columns are kept for the weight gradient only where nothing else may stand in
+    # for the saved input (saved-tensor hooks) and only that gradient will read them
+    keep = rec and w._requires_grad and not SAVED_HOOKS
+    data = conv_fwd(x._data, w._data, s, p, d, groups, keep=keep)
+    cols = None
+    if keep:
+        data, cols = data
     if b is not None:
         data += b._data.reshape((1, -1) + (1,) * (data.ndim - 2))
-    if STATE.enabled and recording(x, w, b):
+    if rec:
         return record(ConvolutionBackward0, data, (x, w, b), save=(x, w),
-                      args=(s, p, d, groups))
+                      args=(s, p, d, groups, cols))
     return wrap(data)
 
 

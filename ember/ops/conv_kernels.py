@@ -201,18 +201,30 @@ def _flat_embed(y, f):
 
 # ---- the three maps --------------------------------------------------------------------------
 
-def conv_fwd(x, w, s, p, d, groups):
+# NOTE: flat columns up to this size are handed back by ``conv_fwd(..., keep=True)`` for the
+# backward's weight gradient (conv.py keeps them on the node): for small convolutions,
+# rebuilding them was a tenth of the backward; larger ones are rebuilt, as their memory
+# (prod(K) times the input) matters more than the copy.
+KEEP_COLUMNS = 4 * 1024 * 1024
+
+
+def conv_fwd(x, w, s, p, d, groups, keep=False):
+    """The convolution; with ``keep``, ``(out, columns or None)``."""
     k = w.shape[2:]
     cout = w.shape[0]
     f = _flat(x.shape[0], s, x.shape[2:], k, p, d)
     if f is not None:
         cols = _flat_columns(_flat_input(x, p, f), f, groups)
         rows = np.matmul(w.reshape(groups, cout // groups, -1), cols).reshape(cout, f.mv)
-        return _flat_gather(rows, f, 0, f.O)
+        out = _flat_gather(rows, f, 0, f.O)
+        if keep:
+            return out, (cols if cols.nbytes <= KEEP_COLUMNS else None)
+        return out
     cols, o = _columns(x, k, s, p, d, groups)
     out = np.matmul(w.reshape(groups, cout // groups, -1), cols)  # (g, Cout/g, N*L)
     out = out.reshape((cout, x.shape[0]) + o)
-    return np.ascontiguousarray(np.moveaxis(out, 1, 0))
+    out = np.ascontiguousarray(np.moveaxis(out, 1, 0))
+    return (out, None) if keep else out
 
 
 def _flat_t(g, w, f, groups, spatial):
@@ -229,10 +241,12 @@ def _flat_t(g, w, f, groups, spatial):
     return _flat_gather(xf, f, f.base, spatial)
 
 
-def _flat_w(x, g, f, p, groups, k):
-    """The weight gradient from the embedded gradient rows ``g`` (``_flat_embed``)."""
+def _flat_w(x, g, f, p, groups, k, cols=None):
+    """The weight gradient from the embedded gradient rows ``g`` (``_flat_embed``); ``cols``:
+    the forward's columns, when it kept them."""
     cout = g.shape[0]
-    cols = _flat_columns(_flat_input(x, p, f), f, groups)
+    if cols is None:
+        cols = _flat_columns(_flat_input(x, p, f), f, groups)
     # NOTE: columns times gradient, then transposed: ~10% faster than the other orientation
     # for these long-K products (the result is small; its copy costs nothing)
     dw = np.matmul(cols, g.reshape(groups, cout // groups, f.mv).transpose(0, 2, 1))
@@ -268,11 +282,11 @@ def conv_w_fwd(x, y, s, p, d, groups, k):
     return dw.reshape((cout, x.shape[1] // groups) + tuple(k))
 
 
-def conv_bwd(x, w, g, s, p, d, groups, need_x, need_w, need_b):
+def conv_bwd(x, w, g, s, p, d, groups, need_x, need_w, need_b, cols=None):
     """The gradients of ``conv_fwd`` (plus a bias) at once, ``(dx, dw, db)`` (None where not
     needed): the same as ``conv_t_fwd(g, w, ...)``, ``conv_w_fwd(x, g, ...)`` and ``g``
     summed over all but the channel dimension, sharing the embedded gradient on the flat
-    path."""
+    path; ``cols`` are the forward's columns of ``x`` when it kept them."""
     k = w.shape[2:]
     spatial = x.shape[2:]
     # NOTE: the batch dimension first, then each channel's contiguous rest: 2-5x faster than
@@ -282,6 +296,6 @@ def conv_bwd(x, w, g, s, p, d, groups, need_x, need_w, need_b):
     if f is not None:
         rows = _flat_embed(g, f)
         return (_flat_t(rows, w, f, groups, spatial) if need_x else None,
-                _flat_w(x, rows, f, p, groups, k) if need_w else None, db)
+                _flat_w(x, rows, f, p, groups, k, cols) if need_w else None, db)
     return (conv_t_fwd(g, w, s, p, d, groups, spatial) if need_x else None,
             conv_w_fwd(x, g, s, p, d, groups, k) if need_w else None, db)

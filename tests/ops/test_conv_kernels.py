@@ -78,3 +78,27 @@ def test_flat_path_matches_pytorch():
     for a, b in zip(outs[ember], outs[torch]):
         assert a.dtype == b.dtype
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+def test_kept_columns_follow_the_saved_input():
+    """Small convolutions keep their columns for the weight gradient (conv.py, KEEP_COLUMNS):
+    they serve every retained backward, are dropped with the saved tensors, are not kept
+    under saved-tensor hooks, and an in-place change of the input is still caught."""
+    rng = np.random.default_rng(3)
+    x = ember.tensor(rng.standard_normal((2, 3, 6, 6)))
+    w = ember.tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    y = ember.nn.functional.conv2d(x, w, padding=1)
+    assert y.grad_fn.args[4] is not None
+    (gw1,) = ember.autograd.grad(y.sum(), w, retain_graph=True)
+    (gw2,) = ember.autograd.grad(y.sum(), w)
+    np.testing.assert_array_equal(gw1.numpy(), gw2.numpy())
+    assert y.grad_fn.args[4] is None  # released with the saved tensors
+    with ember.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        z = ember.nn.functional.conv2d(x, w, padding=1)
+    assert z.grad_fn.args[4] is None
+    (gw3,) = ember.autograd.grad(z.sum(), w)
+    np.testing.assert_allclose(gw3.numpy(), gw1.numpy(), rtol=1e-12)
+    v = ember.nn.functional.conv2d(x, w, padding=1)
+    x.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        v.sum().backward()
