@@ -3,8 +3,9 @@ in forward and in backward, one graph node (PyTorch's CPU LSTM is one ``MkldnnRn
 node per layer and direction too).
 
 Contract: ``lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)`` with ``x`` ``(L, N, H_in)``
-returns ``(out (L, N, H), h_n (N, H), c_n (N, H))``, the same values as the composed step of
-rnn.py (``_lstm_step``: the same products and sums in the same order). ``usable`` says when the
+returns ``(out (L, N, H), h_n (N, H), c_n (N, H))``: the values of the composed steps of
+rnn.py (``_lstm_step``) up to rounding (both biases join the input projection once, before the
+loop; tests/nn/test_rnn_fused.py compares the two). ``usable`` says when the
 fused op may stand in for the composed steps: float32/float64 input, no projection, and no mode
 intercepting ops (profiler, vmap, forward AD: ember/_swap.py), which must see the ops.
 
