@@ -24,6 +24,9 @@ from __future__ import annotations
 import itertools
 from heapq import heappop, heappush
 
+import numpy as np
+
+from .. import _swap
 from .grad_mode import STATE
 from .graph import AccumulateGrad
 
@@ -88,6 +91,16 @@ def _validate(node, i, g, meta):
 
         g = g.to(_dt.from_np(dtype))
     return g
+
+
+def _fresh(array):
+    """A tensor around an array the engine just made (ops/_registry.py ``wrap``, imported on
+    first use: that module imports this package)."""
+    global _fresh
+    from ..ops._registry import wrap
+
+    _fresh = wrap
+    return wrap(array)
 
 
 def _expandable(small, big):
@@ -200,6 +213,13 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     # Invariant: ``nxt`` is set only while ``ready`` is empty.
     nxt = None
     pop = buffers.pop
+    # NOTE [engine-made sums]: when no graph is built and no mode watches the ops, a gradient
+    # that the engine itself summed (a third contribution onwards) is private to its buffer
+    # until the receiving node runs, so later contributions are added into it in place; its
+    # id leaves ``sums`` when the node takes its inputs.
+    plain_sums = not create_graph and PROFILER is None and RULE_RUNNER is None \
+        and not _swap.intercepting()
+    sums = set()
     try:
         while True:
             if nxt is not None:
@@ -210,6 +230,9 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
             else:
                 break
             ins = pop(node)
+            if sums:
+                for g in ins:
+                    sums.discard(id(g))
             pre = node._pre_hooks
             if needed is not None:
                 run_node = needed[node]
@@ -265,8 +288,15 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                             buf[nr] = g
                         elif buf[nr] is None:
                             buf[nr] = g
-                        else:
+                        elif not plain_sums:
                             buf[nr] = buf[nr] + g
+                        else:
+                            acc = buf[nr]
+                            if id(acc) in sums:
+                                np.add(acc._data, g._data, out=acc._data)
+                            else:
+                                acc = buf[nr] = _fresh(np.add(acc._data, g._data))
+                                sums.add(id(acc))
                     elif buf is None:
                         buffers[fn] = [None] * len(fn._meta)
                     d = deps[fn] - 1

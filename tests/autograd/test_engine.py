@@ -6,6 +6,9 @@ exceptions (class and message) and warnings.
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 import ember
 
 from ..oracle import same
@@ -1195,3 +1198,24 @@ def test_grad_fn_called_directly():
         y = a * b
         return y.grad_fn(T.tensor([1., 1.]))
     same(fn)
+
+
+def test_engine_made_sums_are_private():
+    """NOTE [engine-made sums] in engine.py: from the third contribution on, the engine adds
+    into the sum it made in place. Contributions that are one tensor object (add passes its
+    gradient to both inputs), a hook that keeps the summed gradient, and a scalar must all
+    come out as PyTorch computes them."""
+    torch = pytest.importorskip("torch")
+    out = {}
+    for T in (ember, torch):
+        x = T.tensor([1.0, 2.0], requires_grad=True)
+        s = T.tensor(3.0, requires_grad=True)
+        h = x * 2
+        seen = []
+        h.register_hook(lambda t, seen=seen: seen.append(t.clone()))
+        y = h + h + h * 3 + h.sin() + h
+        z = s * s + s * 2 + s.exp() + s
+        (y.sum() + z).backward()
+        out[T] = [x.grad.numpy(), s.grad.numpy(), seen[0].numpy()]
+    for a, b in zip(out[ember], out[torch]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
