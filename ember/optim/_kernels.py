@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _swap
 from ..nn.parameter import Parameter
-from ..ops import inplace as _inplace
 from ..tensor import Tensor
 
 __all__ = ["FAST", "PARAM_TYPES", "usable", "arrays", "counter", "bump", "lerp_", "addcmul_",
@@ -36,17 +36,10 @@ FAST = True
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 PARAM_TYPES = (Tensor, Parameter)
 _NUMBERS = (float, int)
-# What is published when no mode is active: a mode swaps these (ember/_swap.py), and while it
-# does the optimizers go through the ops so that it sees them.
-_PLAIN_ADD_ = Tensor.__dict__["add_"]
-_PLAIN_BUMP = _inplace._bump
-
-
 def usable(*options) -> bool:
     """Whether the array path may run now: ``FAST``, no mode intercepting ember's ops, and
     every option a plain Python number (bool, NumPy scalars, tensors take the op path)."""
-    if not FAST or Tensor.__dict__.get("add_") is not _PLAIN_ADD_ or \
-            _inplace._bump is not _PLAIN_BUMP:
+    if not FAST or _swap.intercepting():
         return False
     for x in options:
         if type(x) not in _NUMBERS:
