@@ -27,6 +27,7 @@ import numpy as np
 from ... import _swap
 from ...autograd.grad_mode import STATE
 from ...ops._registry import node_class, record_multi, recording, wrap
+from ...ops.unary import sigmoid_into
 
 __all__ = ["lstm_layer", "usable"]
 
@@ -36,15 +37,6 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 def usable(x, w_hr) -> bool:
     """Whether the fused layer may run instead of the composed steps."""
     return w_hr is None and x._data.dtype in _FLOATS and not _swap.intercepting()
-
-
-def _sigmoid_(a):
-    """In place: ``a = 1 / (1 + exp(-a))`` (ops/unary.py's formula; the caller silences the
-    expected overflow)."""
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    np.add(a, 1, out=a)
-    np.reciprocal(a, out=a)
 
 
 def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, keep):
@@ -75,7 +67,7 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, keep):
             np.matmul(h, w_hh.T, out=a)
             a += gi[t]
             g = np.tanh(a4[:, 2])
-            _sigmoid_(a)  # all four gates at once; the cell gate is put back as tanh
+            sigmoid_into(a, a)  # all four gates at once; the cell gate is put back as tanh
             a4[:, 2] = g
             i, f, o = a4[:, 0], a4[:, 1], a4[:, 3]
             c_new = cs[k + 1] if keep else np.empty((n, hid), dtype=dt)
