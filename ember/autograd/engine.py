@@ -217,8 +217,8 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     # that the engine itself summed (a third contribution onwards) is private to its buffer
     # until the receiving node runs, so later contributions are added into it in place; its
     # id leaves ``sums`` when the node takes its inputs.
-    plain_sums = not create_graph and PROFILER is None and RULE_RUNNER is None \
-        and not _swap.intercepting()
+    plain_sums = not create_graph and not _swap.intercepting()  # (the profiler, forward AD
+    # and anomaly mode all intercept)
     sums = set()
     try:
         while True:
