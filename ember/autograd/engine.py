@@ -22,6 +22,7 @@ precision), anything else is an error naming the node.
 from __future__ import annotations
 
 import itertools
+import sys
 from heapq import heappop, heappush
 
 import numpy as np
@@ -52,6 +53,54 @@ def set_rule_runner():
     else:
         RULE_RUNNER = None
 
+
+# NOTE [private gradients]: a rule may overwrite its incoming gradient instead of allocating
+# its result (ReLU's mask, a product's factor: what a hand-written backward does in place)
+# only when nothing else can see that memory. The engine decides, by CPython's reference
+# counts, right before it runs the rule: the gradient tensor is referenced by the engine's
+# list of the node's inputs alone, and its array by that tensor alone and owns its memory (no
+# view of it exists anywhere, since a view references its base). That excludes every way a
+# gradient can be seen twice: the caller's root gradients, a rule that returned one tensor for
+# two inputs (add), a hook or ``retain_grad`` that kept it, a captured ``autograd.grad``
+# result, a leaf's ``.grad``. Only node classes that define ``_vjp_private`` (a rule that
+# may write into ``grads[0]``) take part, and only when no graph is built and no mode
+# intercepts ops. The counts are calibrated once below; where they do not behave as
+# expected (another interpreter), nothing is ever considered private.
+PRIVATE_MIN_BYTES = 1 << 16  # below this an allocation is cheaper than the check
+_getrefcount = getattr(sys, "getrefcount", None)
+
+
+def _private(ins) -> bool:
+    """True when ``ins[0]`` (a gradient tensor) and its array are referenced only through
+    ``ins``, and the array owns its memory and is writeable."""
+    return (_getrefcount(ins[0]) == 2 and ins[0]._data.base is None
+            and _getrefcount(ins[0]._data) == 2 and ins[0]._data.flags.writeable)
+
+
+def _calibrate() -> bool:
+    """Whether ``_private`` sees references exactly as it assumes, on this interpreter."""
+    if _getrefcount is None or sys.implementation.name != "cpython":
+        return False
+
+    class Probe:
+        __slots__ = ("_data",)
+
+    p = Probe()
+    p._data = np.zeros(4)
+    ins = [p]
+    del p
+    if not _private(ins):
+        return False
+    other = ins[0]
+    seen_tensor = _private(ins)
+    del other
+    view = ins[0]._data[1:]
+    seen_view = _private(ins)
+    del view
+    return not seen_tensor and not seen_view and _private(ins)
+
+
+PRIVATE_OK = _calibrate()
 
 # The backward passes running now (innermost last): what each will execute, for
 # ``will_execute`` (used by multi-gradient hooks).
@@ -220,6 +269,7 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     plain_sums = not create_graph and not _swap.intercepting()  # (the profiler, forward AD
     # and anomaly mode all intercept)
     sums = set()
+    private_ok = plain_sums and PRIVATE_OK
     try:
         while True:
             if nxt is not None:
@@ -263,10 +313,16 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 outs = (None,) * len(node.next_functions)
             else:
                 # NOTE: the engine calls the rule directly; Node.apply is for callers outside.
-                if RULE_RUNNER is None:
-                    outs = node._vjp(*ins)
-                else:
+                if RULE_RUNNER is not None:
                     outs = RULE_RUNNER(node, ins)
+                elif (node._vjp_private is not None and private_ok
+                      and ins[0]._data.nbytes >= PRIVATE_MIN_BYTES and node._hooks is None):
+                    # NOTE [private gradients]: the engine's own stale references go first.
+                    outs = g = acc = data = None
+                    outs = (node._vjp_private(node, *ins) if _private(ins)
+                            else node._vjp(*ins))
+                else:
+                    outs = node._vjp(*ins)
                 if node._hooks is not None:
                     outs = node._hooks.run_post(node, outs, ins)
                     shared.update(_owner_id(g) for g in outs if g is not None)

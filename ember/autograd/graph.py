@@ -182,6 +182,10 @@ class Node:
     args = ()  # the op's non-tensor arguments that its rule needs
     _pre_hooks = None  # hooks.PreHooks, when any
     _hooks = None  # hooks.PostHooks, when any
+    # NOTE [private gradients] (engine.py): a rule ``(ctx, *grads)`` that may write into
+    # ``grads[0]``, for op classes that have one (a staticmethod: the engine passes the node);
+    # the engine picks it when that is safe.
+    _vjp_private = None
 
     def __init__(self, next_functions=(), meta=()):
         self.next_functions = next_functions

@@ -171,13 +171,17 @@ def record_multi(node_cls, datas, inputs, save=(), args=(), differentiable=None)
     return outs
 
 
-def node_class(name, vjp, jvp, doc=None, display_name=None):
+def node_class(name, vjp, jvp, doc=None, display_name=None, private=None):
     """The Node subclass for one op: ``vjp(ctx, *grads)`` returns one gradient per input, and
     ``jvp(ctx, *tangents)`` the output's tangent (see _jvp.py for the shapes rules take).
     ``display_name`` is what ``name()`` returns when PyTorch's differs from a Python class
-    name (``torch::autograd::CopyBackwards``)."""
+    name (``torch::autograd::CopyBackwards``). ``private(ctx, *grads)``, when given, is the
+    same rule allowed to overwrite ``grads[0]`` (NOTE [private gradients] in engine.py): the
+    engine calls it, with no graph being built, when nothing else can see that gradient."""
     ns = {"__slots__": (), "_vjp": vjp, "_jvp": jvp,
           "__doc__": doc or f"Backward of an op ({name})."}
+    if private is not None:
+        ns["_vjp_private"] = staticmethod(private)  # (an unbound lookup is cheaper)
     if display_name is not None:
         ns["_display_name"] = display_name
     cls = type(name, (Node,), ns)

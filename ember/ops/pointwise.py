@@ -259,7 +259,28 @@ def _mul_vjp(ctx, g):
     return (g * y if y is not None else None, g * x if x is not None else None)
 
 
-MulBackward0 = node_class("MulBackward0", _mul_vjp, elementwise)
+def _mul_private(ctx, g):
+    """_mul_vjp writing x's gradient ``g * y`` into ``g`` (NOTE [private gradients]) when that
+    product has g's own dtype; y's gradient ``g * x`` is computed first, from the intact g."""
+    x, y = ctx.saved_tensors
+    gd = g._data
+    if x is y and x is not None:
+        if x._data.dtype is gd.dtype:
+            np.multiply(gd, x._data, out=gd)
+            return g, g
+    elif y is not None:
+        ty = type(y)
+        if x is None and (ty is float or ty is int) and gd.dtype.kind == "f":
+            np.multiply(gd, y, out=gd)
+            return g, None
+        if isinstance(y, Tensor) and y._data.dtype is gd.dtype:
+            gy = g * x if x is not None else None
+            np.multiply(gd, y._data, out=gd)
+            return g, gy
+    return _mul_vjp(ctx, g)
+
+
+MulBackward0 = node_class("MulBackward0", _mul_vjp, elementwise, private=_mul_private)
 
 
 def mul(input, other, *, out=None):

@@ -28,11 +28,14 @@ from .pointwise import _rg
 
 # One entry per op: forward (a NumPy function), what the rule needs (x and/or out), the rule.
 
-def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None):
+def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None,
+             private=None):
     """Make the function ``name(input)`` and its node class from one rule ``vjp(g, x, out)``.
 
     ``saves`` names what the rule reads: ``"x"`` (the input), ``"out"`` (the result), both
     (``"x,out"``) or ``""``. Integer inputs give the default float dtype when ``float_only``.
+    ``private(g_array, x, out)``, when given, computes the same gradient into ``g_array``
+    (NOTE [private gradients] in engine.py).
     """
     save_x = "x" in saves.split(",")
     save_out = "out" in saves.split(",")
@@ -43,7 +46,14 @@ def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None
         out = saved[-1] if save_out else None
         return (vjp(g, x, out),)
 
-    node = node_class(node_name, rule, elementwise)
+    in_place = None
+    if private is not None:
+        def in_place(ctx, g):
+            saved = ctx.saved_tensors
+            private(g._data, saved[0] if save_x else None, saved[-1] if save_out else None)
+            return (g,)
+
+    node = node_class(node_name, rule, elementwise, private=in_place)
 
     def op(input):
         data = forward(float_data(input._data) if float_only else input._data)
@@ -339,8 +349,12 @@ def _relu_np(a):
     return np.maximum(a, 0, dtype=a.dtype) if a.dtype.kind != "b" else a.copy()
 
 
+def _relu_private(g, x, out):
+    np.multiply(g, out._data > 0, out=g)  # threshold_backward, written into g
+
+
 relu, ReluBackward0 = unary_op("relu", "ReluBackward0", _relu_np, _relu_vjp, "out",
-                               float_only=False)
+                               float_only=False, private=_relu_private)
 
 
 def _abs_np(a):
