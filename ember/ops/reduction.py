@@ -47,8 +47,11 @@ def _dims(dim, ndim):
 
 
 def _unreduce(g, in_shape, dims, keepdim):
-    """Reshape a reduced gradient so it broadcasts against the input shape."""
-    if not keepdim and dims:
+    """Reshape a reduced gradient so it broadcasts against the input shape.
+
+    A full reduction's 0-d result broadcasts as it is: no reshape, so create_graph records
+    what PyTorch's rules do (SumBackward0 is one ExpandBackward0) and one op fewer runs."""
+    if not keepdim and dims and g._data.ndim:
         shape = [1 if i in dims else s for i, s in enumerate(in_shape)]
         g = g.reshape(shape)
     return g
