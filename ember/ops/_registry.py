@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _swap
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _seq
 from ..tensor import Tensor
 
 __all__ = ["wrap", "edge", "recording", "record", "record_multi", "node_class", "register",
-           "OPS", "float_data", "to_tensor", "NO_EDGE"]
+           "OPS", "float_data", "to_tensor", "NO_EDGE", "arrays_only"]
 
 NO_EDGE = (None, 0)
 _make = Tensor._make
@@ -64,6 +65,14 @@ def wrap(data) -> Tensor:
     t._acc = None
     t._extra = None
     return t
+
+
+def arrays_only() -> bool:
+    """Whether a backward rule may compute on the arrays instead of with ember ops (NOTE [rules
+    are ember ops]): no graph is being built, and no mode (the profiler, forward AD, anomaly
+    mode, vmap) intercepts ops and would miss the work done outside them. Rules with such a
+    fast path give the same values either way."""
+    return not STATE.enabled and not _swap.intercepting()
 
 
 def view_requires_grad(t) -> bool:

@@ -19,7 +19,7 @@ import numpy as np
 from ..autograd.grad_mode import STATE
 from ..tensor import _wrap_dim
 from ._jvp import _fit, elementwise, linear, out_zeros
-from ._registry import float_data, node_class, record, recording, register, wrap
+from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
 from .inplace import apply_inplace
 from .join import cat
 
@@ -57,6 +57,12 @@ def _softmax_vjp(ctx, g):
 def _log_softmax_vjp(ctx, g):
     out, = ctx.saved_tensors
     dim = ctx.args[0]
+    if out._data.ndim and arrays_only():
+        # NOTE: no graph to build: the same four operations on the arrays, in one buffer.
+        gd = g._data
+        e = np.exp(out._data)
+        np.multiply(e, gd.sum(axis=dim, keepdims=True, dtype=gd.dtype), out=e)
+        return (wrap(np.subtract(gd, e, out=e)),)
     return (g - out.exp() * g.sum(dim, keepdim=True),)
 
 

@@ -22,12 +22,11 @@ import warnings
 
 import numpy as np
 
-from .. import _swap
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SAVED_HOOKS
 from ._jvp import out_zeros
-from ._registry import node_class, record, recording, register, wrap
+from ._registry import arrays_only, node_class, record, recording, register, wrap
 from .conv_kernels import conv_bwd, conv_fwd, conv_t_fwd, conv_w_fwd
 
 FUNCTIONAL = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -59,7 +58,7 @@ def _conv_vjp(ctx, g):
     x, w = ctx.saved_tensors
     s, p, d, groups, cols = ctx.args
     need = ctx.needs_input_grad
-    if not STATE.enabled and not _swap.intercepting():
+    if arrays_only():
         # NOTE: no graph to build: both gradients from one kernel (conv_kernels.conv_bwd)
         grads = conv_bwd(x._data, w._data, g._data, s, p, d, groups, *need, cols=cols)
         return tuple(None if a is None else wrap(a) for a in grads)

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _swap
 from ..autograd.grad_mode import STATE
 from ..dtypes import result_type
 from ..tensor import Tensor
 from ._jvp import out_zeros
-from ._registry import node_class, record, recording, register, wrap
+from ._registry import arrays_only, node_class, record, recording, register, wrap
 from .decomposition import with_out
 from .inplace import register_inplace
 from .shape import _RESHAPED, _np_reshape, _view_op
@@ -64,7 +63,7 @@ def mm_grads(g, x, y, layouts):
     ``.grad`` without a copy.
     """
     gx = gy = None
-    if not STATE.enabled and not _swap.intercepting():
+    if arrays_only():
         # NOTE: no graph to build (a plain backward): the same products on the arrays,
         # without four transposed views and two op calls.
         gd = g._data

@@ -27,7 +27,7 @@ from .. import dtypes as _dt
 from .._size import Size
 from ..autograd.grad_mode import STATE
 from ._jvp import ALL, fiberwise
-from ._registry import float_data, node_class, record, recording, register, wrap
+from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
 from .activation import log_softmax
 from .pointwise import div_scalar
 from .reduction import scatter_along
@@ -45,6 +45,17 @@ def _nll_vjp(ctx, g):
     # d loss / d input[n, target[n]] = -w[target[n]] (/ total weight for 'mean')
     tdata = target._data
     valid = tdata != ignore_index
+    if (weight is None and len(in_shape) == 2 and reduction != "none" and arrays_only()
+            and valid.all()):
+        # NOTE: the usual classifier loss with no graph to build: the same values on arrays,
+        # written into zeros as PyTorch's kernel does (so a zero g leaves -0.0 at the targets
+        # as PyTorch's; the general path below adds into zeros and leaves +0.0).
+        scale = -valid.astype(g._data.dtype)
+        if reduction == "mean":
+            scale = scale / total
+        grad = np.zeros(in_shape, dtype=g._data.dtype)
+        grad[np.arange(in_shape[0]), tdata] = g._data * scale
+        return (wrap(grad),)
     safe = np.where(valid, tdata, 0)
     w = weight._data[safe] if weight is not None else np.ones(safe.shape, dtype=g._data.dtype)
     w = np.where(valid, w, 0).astype(g._data.dtype)
@@ -84,6 +95,19 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_class_target(t)
     if weight is not None:
         _check_class_weight(weight, x.shape[0 if x.ndim == 1 else 1])
+    elif x.ndim == 2 and reduction != "none" and t.size and not 0 <= ignore_index < x.shape[1] \
+            and t.min() >= 0 and t.max() < x.shape[1]:
+        # NOTE: the usual case (a batch of class indices, all in range, none ignored, no
+        # weights): the general path below with its all-ones weights and masks left out;
+        # the same values.
+        data = -x[np.arange(x.shape[0]), t]
+        total = x.dtype.type(x.shape[0])
+        data = np.asarray(data.sum(dtype=x.dtype) if reduction == "sum" else
+                          data.sum(dtype=x.dtype) / total)
+        if STATE.enabled and recording(input):
+            return record(NllLossBackward0, data, (input,), save=(target, None),
+                          args=(x.shape, reduction, ignore_index, total))
+        return wrap(data)
     x2, t2 = (x[None, :], t.reshape(1)) if x.ndim == 1 else (x, t)
     n_classes = x2.shape[1]
     valid = t2 != ignore_index

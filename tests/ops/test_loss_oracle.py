@@ -390,3 +390,57 @@ def test_ctc_loss_unbatched_and_empty_target():
         out.backward()
         return out, lp.grad
     same(run)
+
+
+# ---- the classifier fast paths (nll_loss forward and backward, log_softmax backward) ----
+# NOTE: the plain case (2-D input, class indices in range, no weight, none ignored, no graph
+# being built) runs on arrays; these check it against PyTorch and, bit for bit, against the
+# general path (forced by all-ones weights and create_graph=True, which give the same values).
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("ignore_index", [-100, 2, 9])
+def test_cross_entropy_fast_path(reduction, ignore_index):
+    rng = np.random.default_rng(3)
+    xs, ts = rng.standard_normal((32, 5)), rng.integers(0, 5, 32)
+
+    def run(T):
+        x = T.tensor(xs, requires_grad=True)
+        loss = T.nn.functional.cross_entropy(x, T.tensor(ts), reduction=reduction,
+                                             ignore_index=ignore_index)
+        loss.backward()
+        return loss, x.grad
+
+    same(run)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cross_entropy_fast_path_is_the_general_path(reduction, dtype):
+    import ember
+
+    rng = np.random.default_rng(4)
+    xs = rng.standard_normal((64, 7)).astype(dtype)
+    ts = rng.integers(0, 7, 64)
+    got = []
+    for general in (False, True):
+        x = ember.tensor(xs, requires_grad=True)
+        weight = ember.ones(7, dtype=x.dtype) if general else None
+        loss = ember.nn.functional.cross_entropy(x, ember.tensor(ts), weight=weight,
+                                                 reduction=reduction)
+        (g,) = ember.autograd.grad(loss, x, create_graph=general)
+        got.append((loss.detach().numpy(), g.detach().numpy()))
+    assert got[0][0].tobytes() == got[1][0].tobytes()
+    assert got[0][1].tobytes() == got[1][1].tobytes()
+
+
+def test_nll_loss_fast_path_zero_gradient_sign():
+    """A zero upstream gradient leaves -0.0 at the targets, as PyTorch's kernel writes it.
+    (With an ignored target the general path runs, which adds into zeros and leaves +0.0:
+    a known difference in the sign of zero only.)"""
+    def run(T):
+        x = T.tensor(X, dtype=T.float64, requires_grad=True)
+        loss = T.nn.functional.nll_loss(x, T.tensor([0, 3, 1]))
+        (g,) = T.autograd.grad(loss * 0.0, x)
+        return np.signbit(g.numpy()).tolist()
+
+    same(run)
