@@ -122,8 +122,17 @@ def _sigmoid_bwd_np(g, y):
     return d
 
 
+def _relu_mask(y):
+    """Where ReLU's gradient passes: not ``y <= 0`` (a NaN passes it, as PyTorch's
+    threshold_backward)."""
+    mask = np.less_equal(y, 0)
+    if type(mask) is not np.ndarray:  # a 0-d y gives NumPy's bool scalar
+        return not mask
+    return np.logical_not(mask, out=mask)
+
+
 def _threshold_bwd_np(g, y):
-    return np.multiply(g, y > 0)  # NOTE: ~10x faster than np.where here
+    return np.multiply(g, _relu_mask(y))  # NOTE: ~10x faster than np.where here
 
 
 sin_backward = derivative_op(
@@ -345,12 +354,33 @@ sigmoid, SigmoidBackward0 = unary_op("sigmoid", "SigmoidBackward0", _sigmoid_np,
                                      "out")
 
 
+# NOTE [ReLU kernel]: ``np.maximum(a, 0)`` runs NumPy's plain loop (the 0 broadcasts with
+# stride 0, which its SIMD loop does not take); against a contiguous block of zeros the same
+# ufunc takes the SIMD loop and is 2-3x faster, with the same result bit for bit. The zeros
+# are one cached block per dtype (256 KiB for float32), stepped over large inputs.
+_RELU_BLOCK = 1 << 16
+_ZEROS: dict = {}
+
+
 def _relu_np(a):
-    return np.maximum(a, 0, dtype=a.dtype) if a.dtype.kind != "b" else a.copy()
+    if a.dtype.kind == "b":
+        return a.copy()
+    if a.size < 4096 or a.dtype.kind not in "fiu" or not a.flags.c_contiguous:
+        return np.maximum(a, 0, dtype=a.dtype)
+    zeros = _ZEROS.get(a.dtype)
+    if zeros is None:
+        zeros = _ZEROS[a.dtype] = np.zeros(_RELU_BLOCK, dtype=a.dtype)
+    out = np.empty_like(a)
+    src, dst = a.reshape(-1), out.reshape(-1)
+    n = src.size
+    for i in range(0, n, _RELU_BLOCK):
+        j = min(i + _RELU_BLOCK, n)
+        np.maximum(src[i:j], zeros[:j - i], out=dst[i:j])
+    return out
 
 
 def _relu_private(g, x, out):
-    np.multiply(g, out._data > 0, out=g)  # threshold_backward, written into g
+    np.multiply(g, _relu_mask(out._data), out=g)  # threshold_backward, written into g
 
 
 relu, ReluBackward0 = unary_op("relu", "ReluBackward0", _relu_np, _relu_vjp, "out",

@@ -534,3 +534,31 @@ def test_fallback_gradients(no_scipy):
     x = ember.tensor([0.7, 1.3, 4.0], dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradgradcheck(lambda t: t.lgamma(), (x,))
     assert ember.autograd.gradgradcheck(lambda t: t.erfinv() * 0 + t.erf(), (x / 5,))
+
+
+# ---- NOTE [ReLU kernel]: large contiguous inputs step a cached block of zeros ----
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "uint8", "float16"])
+@pytest.mark.parametrize("size", [4095, 4096, 65536, 65537, 200_000])
+def test_relu_kernel_is_numpy_maximum_bit_for_bit(dtype, size):
+    rng = np.random.default_rng(size)
+    a = (rng.standard_normal(size) * 50).astype(dtype)
+    if a.dtype.kind == "f":
+        a[:8] = [NAN, -NAN, INF, -INF, -0.0, 0.0, -1e-30, 1e-30]
+    want = np.maximum(a, 0, dtype=a.dtype)
+    for x in (a, a.reshape(-1, 1), a[::2]):  # contiguous, 2-D, strided
+        got = ember.relu(ember.tensor(x)).numpy()
+        assert got.dtype == want.dtype
+        assert got.tobytes() == np.maximum(x, 0, dtype=x.dtype).tobytes()
+
+
+def test_relu_large_matches_torch():
+    data = np.random.default_rng(1).standard_normal((3, 70_000))
+    data[0, :4] = [NAN, INF, -INF, 2.0]
+
+    def run(T):
+        x = T.tensor(data, requires_grad=True)
+        y = T.nn.functional.relu(x)
+        (y * 2.0).sum().backward()
+        return y, x.grad
+
+    same(run)
