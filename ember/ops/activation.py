@@ -84,17 +84,24 @@ LogSoftmaxBackward0 = node_class("LogSoftmaxBackward0", _log_softmax_vjp,
 
 
 def _shifted(a, d):
+    """``a`` minus its max along ``d`` (a new array). As PyTorch's kernels, an infinite max
+    is subtracted too, so a row holding +inf, or only -inf, comes out NaN."""
     if a.ndim == 0:
         return a - a
-    m = np.max(a, axis=d, keepdims=True) if a.size else 0
-    return a - np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
+    if not a.size:
+        return a - np.zeros((), dtype=a.dtype)
+    m = a.max(axis=d, keepdims=True)
+    if np.isfinite(m).all():
+        return a - m
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, as PyTorch, without NumPy's warning
+        return a - m
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``."""
     a, d = _input_array(input, dtype, dim, "softmax")
     e = np.exp(_shifted(a, d))
-    data = e / np.sum(e, axis=d, keepdims=True) if a.ndim else e / e
+    data = np.divide(e, e.sum(axis=d, keepdims=True), out=e) if a.ndim else e / e
     if STATE.enabled and recording(input):
         src = input if dtype is None else input.to(dtype)
         return record(SoftmaxBackward0, data, (src,), args=(d,), save_out=True)
@@ -105,7 +112,11 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``x - logsumexp(x)`` along ``dim``, computed stably."""
     a, d = _input_array(input, dtype, dim, "log_softmax")
     s = _shifted(a, d)
-    data = s - np.log(np.sum(np.exp(s), axis=d, keepdims=True)) if a.ndim else s
+    if a.ndim:
+        lse = np.exp(s).sum(axis=d, keepdims=True)
+        data = np.subtract(s, np.log(lse, out=lse), out=s)  # (s is private to this call)
+    else:
+        data = s
     if STATE.enabled and recording(input):
         src = input if dtype is None else input.to(dtype)
         return record(LogSoftmaxBackward0, data, (src,), args=(d,), save_out=True)

@@ -540,3 +540,13 @@ def test_inplace_activation_saves_result():
             out.add_(1)
             with pytest.raises(RuntimeError, match="modified by an inplace operation"):
                 out.sum().backward()
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_rows_with_infinities_and_nan(op):
+    """An infinite max is subtracted as PyTorch's kernels do: a row with +inf, only -inf or a
+    NaN is NaN; -inf entries next to finite ones are exact zeros (-inf for log_softmax)."""
+    inf, nan = float("inf"), float("nan")
+    rows = [[1.0, inf, 2.0], [-inf, -inf, 0.0], [-inf, -inf, -inf], [nan, 1.0, 2.0],
+            [1e30, -1e30, 0.0], [-inf, 3.0, inf]]
+    same(lambda T: getattr(T, op)(T.tensor(rows), 1))
