@@ -39,95 +39,124 @@ def usable(x, w_hr) -> bool:
     return w_hr is None and x._data.dtype in _FLOATS and not _swap.intercepting()
 
 
+# NOTE [transposed layout]: inside the loops every per-step array is stored transposed,
+# features by batch: the four gates of a step are then four contiguous (H, N) blocks of the
+# (4H, N) product ``w_hh @ h^T``, where the natural (N, 4H) layout makes each gate a strided
+# view. For the small matrices of a recurrence the elementwise calls cost about twice as much
+# on strided views, and a step is mostly such calls. The transposes happen once per sequence
+# (inputs' projection, outputs, gradients), as bulk copies.
+
 def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, keep):
     """The recurrence on arrays. Returns ``out, h, c`` and, with ``keep``, what backward
-    needs (private arrays, so nothing the user holds can change them): the gate activations
-    ``(L, N, 4, H)``, every cell state (``L + 1``) and tanh(cell state), by step."""
+    needs (private arrays, so nothing the user holds can change them), by processing step
+    ``k``: the gate activations ``(L, 4, H, N)``, the cell states ``(L + 1, H, N)``,
+    tanh(cell state) ``(L, H, N)`` and the hidden states ``(L + 1, H, N)`` (index 0: the
+    initial ones)."""
     steps, n, _ = x.shape
     hid = w_hh.shape[1]
     dt = x.dtype
-    # NOTE: the whole sequence's input projection and both biases at once; only h @ w_hh
-    # depends on the previous step.
-    gi = np.matmul(x, w_ih.T)
-    for b in (b_ih, b_hh):
-        if b is not None:
-            gi += b
-    out = np.empty((steps, n, hid), dtype=dt)
-    acts = np.empty((steps, n, 4, hid), dtype=dt) if keep else None
-    cs = np.empty((steps + 1, n, hid), dtype=dt) if keep else None
-    tcs = np.empty((steps, n, hid), dtype=dt) if keep else None
-    h, c = h0, c0
-    if keep:
-        cs[0] = c0
-    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    # NOTE: the whole sequence's input projection at once (only w_hh @ h depends on the
+    # previous step), transposed to (L, 4H, N) by the first bias's addition.
+    gi = np.matmul(x.reshape(steps * n, -1), w_ih.T).reshape(steps, n, 4 * hid)
+    gi_t = np.empty((steps, 4 * hid, n), dtype=dt)
+    if b_ih is not None:
+        np.add(gi.transpose(0, 2, 1), b_ih[:, None], out=gi_t)
+    else:
+        gi_t[...] = gi.transpose(0, 2, 1)
+    if b_hh is not None:
+        gi_t += b_hh[:, None]
+    acts = np.empty((steps, 4, hid, n), dtype=dt) if keep else None
+    cs = np.empty((steps + 1, hid, n), dtype=dt)
+    tcs = np.empty((steps, hid, n), dtype=dt) if keep else None
+    hs = np.empty((steps + 1, hid, n), dtype=dt)
+    hs[0] = h0.T
+    cs[0] = c0.T
+    tmp = np.empty((hid, n), dtype=dt)
+    a = None if keep else np.empty((4, hid, n), dtype=dt)
+    tc = None if keep else np.empty((hid, n), dtype=dt)
     with np.errstate(over="ignore"):
-        for k, t in enumerate(order):
-            a4 = acts[k] if keep else np.empty((n, 4, hid), dtype=dt)
-            a = a4.reshape(n, 4 * hid)
-            np.matmul(h, w_hh.T, out=a)
-            a += gi[t]
-            g = np.tanh(a4[:, 2])
-            sigmoid_into(a, a)  # all four gates at once; the cell gate is put back as tanh
-            a4[:, 2] = g
-            i, f, o = a4[:, 0], a4[:, 1], a4[:, 3]
-            c_new = cs[k + 1] if keep else np.empty((n, hid), dtype=dt)
-            np.multiply(f, c, out=c_new)
-            c_new += i * g
-            c = c_new
-            tc = tcs[k] if keep else np.empty((n, hid), dtype=dt)
+        for k in range(steps):
+            t = steps - 1 - k if reverse else k
+            if keep:
+                a = acts[k]
+                tc = tcs[k]
+            flat = a.reshape(4 * hid, n)
+            np.matmul(w_hh, hs[k], out=flat)
+            flat += gi_t[t]
+            np.tanh(a[2], out=tmp)
+            sigmoid_into(flat, flat)  # all four gates at once; the cell gate is put back
+            a[2] = tmp
+            c = cs[k + 1]
+            np.multiply(a[1], cs[k], out=c)
+            np.multiply(a[0], a[2], out=tmp)
+            c += tmp
             np.tanh(c, out=tc)
-            h = out[t]
-            np.multiply(o, tc, out=h)
+            np.multiply(a[3], tc, out=hs[k + 1])
+    # the outputs by time index, batch-major: one transposing copy
+    out = np.empty((steps, n, hid), dtype=dt)
+    out[...] = (hs[:0:-1] if reverse else hs[1:]).transpose(0, 2, 1)
+    h = out[0] if reverse else out[-1]
+    c = np.ascontiguousarray(cs[-1].T)
     if keep:
-        prev = np.empty_like(out)  # h_{t-1} of each time step, by time index
-        if reverse:
-            prev[-1] = h0
-            prev[:-1] = out[1:]
-        else:
-            prev[0] = h0
-            prev[1:] = out[:-1]
-        return out, h, c, (acts, cs, tcs, prev)
+        return out, h, c, (acts, cs, tcs, hs)
     return out, h, c, None
 
 
 def _backward(x, w_ih, w_hh, reverse, saved, g_out, g_h, g_c, need):
     """Backpropagation through time on arrays: gradients of x, h0, c0, w_ih, w_hh, b_ih, b_hh
-    (None where not needed)."""
-    acts, cs, tcs, prev = saved
-    steps, n, hid = prev.shape
+    (None where not needed). Works in the transposed layout of ``_forward``."""
+    acts, cs, tcs, hs = saved
+    steps, _, hid, n = acts.shape
     dt = x.dtype
-    i, f, g, o = acts[:, :, 0], acts[:, :, 1], acts[:, :, 2], acts[:, :, 3]
+    i, f, g, o = acts[:, 0], acts[:, 1], acts[:, 2], acts[:, 3]
     # NOTE: everything that does not depend on the incoming gradient is computed for all
     # steps at once; the loop keeps only the two recurrences (dh, dc) and one GEMM per step.
     # With s' = s (1 - s) and tanh' = 1 - y^2:  dc_t = dc_{t+1} f_{t+1} + dh_t o (1 - tc^2),
     # d(pre-activations) = dc_t * [g i', c_{t-1} f', i g'] and dh_t * tc o'.
-    mult = np.empty((steps, n, 4, hid), dtype=dt)
-    np.multiply(g, i * (1 - i), out=mult[:, :, 0])
-    np.multiply(cs[:-1], f * (1 - f), out=mult[:, :, 1])
-    np.multiply(i, 1 - g * g, out=mult[:, :, 2])
-    np.multiply(tcs, o * (1 - o), out=mult[:, :, 3])
+    mult = np.empty((steps, 4, hid, n), dtype=dt)
+    np.multiply(g, i * (1 - i), out=mult[:, 0])
+    np.multiply(cs[:-1], f * (1 - f), out=mult[:, 1])
+    np.multiply(i, 1 - g * g, out=mult[:, 2])
+    np.multiply(tcs, o * (1 - o), out=mult[:, 3])
     through_h = o * (1 - tcs * tcs)
-    dgates = np.empty((steps, n, 4, hid), dtype=dt)  # by time index
-    dh = np.zeros((n, hid), dtype=dt) if g_h is None else g_h.astype(dt, copy=True)
-    dc = np.zeros((n, hid), dtype=dt) if g_c is None else g_c.astype(dt, copy=True)
-    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    # incoming gradients, transposed (the outputs' by processing step)
+    go = None
+    if g_out is not None:
+        go = np.empty((steps, hid, n), dtype=dt)
+        go[...] = (g_out[::-1] if reverse else g_out).transpose(0, 2, 1)
+    dh = np.zeros((hid, n), dtype=dt) if g_h is None else g_h.T.astype(dt, copy=True)
+    dc = np.zeros((hid, n), dtype=dt) if g_c is None else g_c.T.astype(dt, copy=True)
+    dgates = np.empty((steps, 4, hid, n), dtype=dt)  # by processing step
+    tmp = np.empty((hid, n), dtype=dt)
+    w_hh_t = w_hh.T
     for k in range(steps - 1, -1, -1):
-        t = order[k]
-        if g_out is not None:
-            dh += g_out[t]
-        dc += dh * through_h[k]
-        d = dgates[t]
-        np.multiply(mult[k, :, :3], dc[:, None, :], out=d[:, :3])
-        np.multiply(mult[k, :, 3], dh, out=d[:, 3])
+        if go is not None:
+            dh += go[k]
+        np.multiply(dh, through_h[k], out=tmp)
+        dc += tmp
+        d = dgates[k]
+        np.multiply(mult[k, :3], dc, out=d[:3])
+        np.multiply(mult[k, 3], dh, out=d[3])
         dc *= f[k]
-        dh = np.matmul(d.reshape(n, 4 * hid), w_hh)
-    flat = dgates.reshape(steps * n, 4 * hid)
-    gx = np.matmul(dgates.reshape(steps, n, 4 * hid), w_ih) if need[0] else None
-    gw_ih = flat.T @ x.reshape(steps * n, -1) if need[3] else None
-    gw_hh = flat.T @ prev.reshape(steps * n, hid) if need[4] else None
-    gb = flat.sum(0) if need[5] or need[6] else None
+        dh = np.matmul(w_hh_t, d.reshape(4 * hid, n))
+    # (4H, L*N) by processing step, and the inputs in the same order
+    flat = np.ascontiguousarray(dgates.reshape(steps, 4 * hid, n).transpose(1, 0, 2))
+    flat = flat.reshape(4 * hid, steps * n)
+    xs = x[::-1] if reverse else x
+    gx = None
+    if need[0]:
+        gx = (w_ih.T @ flat).reshape(-1, steps, n).transpose(1, 2, 0)  # by processing step
+        gx = np.ascontiguousarray(gx[::-1] if reverse else gx)
+    gw_ih = flat @ xs.reshape(steps * n, -1) if need[3] else None
+    gw_hh = None
+    if need[4]:
+        prev = hs[:-1].transpose(1, 0, 2).reshape(hid, steps * n)  # h_{t-1}, one copy
+        gw_hh = flat @ prev.T
+    # NOTE: the bias gradient as a product with ones: a third of the time of flat.sum(1)
+    gb = flat @ np.ones(steps * n, dtype=dt) if need[5] or need[6] else None
     gb_hh = (gb.copy() if need[5] else gb) if need[6] else None
-    return (gx, dh if need[1] else None, dc if need[2] else None, gw_ih, gw_hh,
+    return (gx, np.ascontiguousarray(dh.T) if need[1] else None,
+            np.ascontiguousarray(dc.T) if need[2] else None, gw_ih, gw_hh,
             gb if need[5] else None, gb_hh)
 
 
