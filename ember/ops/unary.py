@@ -122,17 +122,19 @@ def _sigmoid_bwd_np(g, y):
     return d
 
 
-def _relu_mask(y):
-    """Where ReLU's gradient passes: not ``y <= 0`` (a NaN passes it, as PyTorch's
-    threshold_backward)."""
-    mask = np.less_equal(y, 0)
-    if type(mask) is not np.ndarray:  # a 0-d y gives NumPy's bool scalar
-        return not mask
-    return np.logical_not(mask, out=mask)
+def _relu_mask(y, dtype):
+    """Where ReLU's gradient passes, as 1s and 0s of ``dtype``: not ``y <= 0`` (so a NaN
+    passes it), PyTorch's threshold_backward. (A float mask makes the product a same-dtype
+    SIMD loop, faster than multiplying by bools; np.where is ~10x slower.)"""
+    return np.logical_not(np.less_equal(y, 0), out=np.empty(np.shape(y), dtype=dtype),
+                          casting="unsafe")
 
 
 def _threshold_bwd_np(g, y):
-    return np.multiply(g, _relu_mask(y))  # NOTE: ~10x faster than np.where here
+    if np.shape(g) != np.shape(y):
+        return np.multiply(g, _relu_mask(y, g.dtype))
+    m = _relu_mask(y, g.dtype)
+    return np.multiply(g, m, out=m)
 
 
 sin_backward = derivative_op(
@@ -380,7 +382,7 @@ def _relu_np(a):
 
 
 def _relu_private(g, x, out):
-    np.multiply(g, _relu_mask(out._data), out=g)  # threshold_backward, written into g
+    np.multiply(g, _relu_mask(out._data, g.dtype), out=g)  # threshold_backward, into g
 
 
 relu, ReluBackward0 = unary_op("relu", "ReluBackward0", _relu_np, _relu_vjp, "out",
