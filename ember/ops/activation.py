@@ -22,6 +22,7 @@ from ._jvp import _fit, elementwise, linear, out_zeros
 from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
 from .inplace import apply_inplace
 from .join import cat
+from .where_kernel import where as _select
 
 FUNCTIONAL = ["softmax", "log_softmax"]
 
@@ -235,11 +236,12 @@ def relu6(input, inplace=False):
 # ---- leaky_relu / rrelu ----
 def _leaky_vjp(g, x, slope):
     pos = x._data > 0
-    return g * wrap(np.where(pos, 1, slope).astype(x._data.dtype))
+    dt = x._data.dtype
+    return g * wrap(_select(pos, np.ones((), dt), np.asarray(slope, dtype=dt)))
 
 
 _leaky_relu, LeakyReluBackward0 = _pointwise(
-    "leaky_relu", "LeakyReluBackward0", lambda a, s: np.where(a > 0, a, a * s), _leaky_vjp,
+    "leaky_relu", "LeakyReluBackward0", lambda a, s: _select(a > 0, a, a * s), _leaky_vjp,
     kernel="leaky_relu_cpu", inplace_name="LeakyReluBackward1", out_vjp=_leaky_vjp)
 
 
@@ -272,7 +274,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         slopes = default_generator._rng.uniform(lower, upper, size=a.shape)
     else:
         slopes = (lower + upper) / 2
-    noise = wrap(np.where(a > 0, 1, slopes).astype(float_data(a).dtype))
+    dt = float_data(a).dtype
+    noise = wrap(_select(a > 0, np.ones((), dt), np.asarray(slopes, dtype=dt)))
     return _maybe_inplace(input, _rrelu, inplace, noise)
 
 
@@ -288,7 +291,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def _elu_np(a, alpha, scale, input_scale):
     # NOTE: expm1 of the clamped value: accurate near 0, no overflow for large positive x.
     neg = np.expm1(np.minimum(a, 0) * input_scale) * (alpha * scale)
-    return np.where(a > 0, a * scale, neg)
+    return _select(a > 0, a * scale, neg)
 
 
 def _elu_vjp(g, x, alpha, scale, input_scale):
@@ -413,7 +416,7 @@ def gelu(input, approximate="none"):
 
 def _sigmoid_np(a):
     e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+    return _select(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _silu_vjp(g, x):
@@ -434,7 +437,7 @@ def _softplus_np(a, beta=1.0, threshold=20.0):
     z = a * beta
     # NOTE: log1p(exp(-|z|)) + max(z, 0) never overflows; above threshold it is the identity.
     soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
-    return np.where(z > threshold, a, soft)
+    return _select(z > threshold, a, soft)
 
 
 def _mish_vjp(g, x):
@@ -558,12 +561,13 @@ def softshrink(input, lambd=0.5):
 
 
 def _threshold_np(a, th, value):
-    return np.where(a > th, a, np.asarray(value).astype(a.dtype))
+    # NOTE: PyTorch's ``x <= threshold ? value : x``: a NaN passes through.
+    return _select(a <= th, np.asarray(value).astype(a.dtype), a)
 
 
 def _threshold_vjp(g, x, th, value):
-    # NOTE: as PyTorch's threshold_backward: no gradient where x <= threshold.
-    return g * _mask(x, x._data > th)
+    # NOTE: as PyTorch's threshold_backward: no gradient where x <= threshold (a NaN passes).
+    return g * _mask(x, ~(x._data <= th))
 
 
 _threshold_float, ThresholdBackward0 = _pointwise(
@@ -644,7 +648,7 @@ def _prelu_weight(x, weight):
 
 def _prelu_vjp(ctx, g):
     x, weight = ctx.saved_tensors
-    neg = _mask(x, x._data <= 0)
+    neg = _mask(x, ~(x._data > 0))  # PyTorch's ``x > 0 ? g : w g``: a NaN takes the slope
     w = _prelu_weight(x, weight)
     gx = g * (1 - neg + neg * w) if ctx.next_functions[0][0] is not None else None
     gw = None
@@ -660,7 +664,7 @@ def _prelu_vjp(ctx, g):
 
 def _prelu_jvp(ctx, dx, dw):
     x, weight = ctx.saved_tensors
-    neg = _mask(x, x._data <= 0)
+    neg = _mask(x, ~(x._data > 0))
     out = None
     if dx is not None:
         out = dx * (1 - neg + neg * _prelu_weight(x, weight))
@@ -687,7 +691,7 @@ def prelu(input, weight):
         raise RuntimeError("Mismatch of parameter numbers and input channel size. Found "
                            f"parameter numbers = {w.size} and channel size = {channels}.")
     wb = _prelu_weight(input, weight)._data
-    data = np.where(x > 0, x, wb * x).astype(np.result_type(x, w), copy=False)
+    data = _select(x > 0, x, wb * x).astype(np.result_type(x, w), copy=False)
     if STATE.enabled and recording(input, weight):
         return record(PreluKernelBackward0, data, (input, weight), save=(input, weight))
     return wrap(data)

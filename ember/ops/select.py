@@ -17,6 +17,7 @@ from ._jvp import elementwise, zeros_for
 from ._registry import METHODS, node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast, require_tensors
+from .where_kernel import where as _select
 
 _make = Tensor._make
 
@@ -175,7 +176,7 @@ def where(condition, input=None, other=None):
     if not isinstance(other, Tensor):
         other = _scalar_to(other, input)
     ad, bd, rt = _operands(input, other)
-    data = np.where(condition._data, ad, bd)
+    data = _select(condition._data, ad, bd)
     if STATE.enabled and recording(input, other):
         return record(WhereBackward0, data, (input, other), save=(condition,))
     return wrap(data)
@@ -220,7 +221,9 @@ def masked_fill(input, mask, value):
         v = value._data.astype(ad.dtype)
     else:
         v = _scalar(value)
-    data = np.where(mask._data, v, ad)
+        if ad.dtype.kind == "f" and type(v) in (float, int):
+            v = np.asarray(v, dtype=ad.dtype)  # (what np.where does with a weak scalar)
+    data = _select(mask._data, v, ad) if type(v) is np.ndarray else np.where(mask._data, v, ad)
     if data.dtype != ad.dtype:
         data = data.astype(ad.dtype)
     if data.shape != ad.shape:
