@@ -41,7 +41,20 @@ def _np_permute(a, dims):
 
 
 def _np_expand(a, shape):
-    return np.broadcast_to(a, shape)
+    """``np.broadcast_to(a, shape)``: the same read-only view. For a C-contiguous ``a`` it is
+    one ndarray constructor over ``a``'s memory (~0.2 us) instead of NumPy's Python-level
+    broadcast_to (~1.7 us): a full reduction's backward expands its gradient every time."""
+    if not a.ndim:
+        strides = (0,) * len(shape)
+    elif a.flags.c_contiguous and a.size:
+        lead = len(shape) - a.ndim
+        strides = (0,) * lead + tuple(st if old == new else 0 for old, st, new in
+                                      zip(a.shape, a.strides, shape[lead:]))
+    else:
+        return np.broadcast_to(a, shape)
+    out = np.ndarray(shape, a.dtype, a, 0, strides)
+    out.setflags(write=False)
+    return out
 
 
 def _np_index(a, key):
@@ -545,7 +558,7 @@ def expand(input, *sizes, **kw):
                 f"sizes: {_fmt_list(shape)}")
         target.append(s)
     target = tuple(target)
-    data = np.broadcast_to(input._data, target)
+    data = _np_expand(input._data, target)
     return _view_op(ExpandBackward0, input, data, (_np_expand, (target,)), (shape,))
 
 
