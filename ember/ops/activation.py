@@ -205,7 +205,8 @@ def _maybe_inplace(input, op, inplace, *params):
 
 # ---- hardtanh / relu6 ----
 def _hardtanh_vjp(g, x, lo, hi):
-    # NOTE: PyTorch's subgradient: 0 at the bounds themselves.
+    # NOTE: PyTorch's subgradient: 0 at the bounds themselves. (A NaN gets 0, as from
+    # PyTorch's vectorised kernel; its scalar loop, for tensors of a few elements, passes g.)
     return g * _mask(x, (x._data > lo) & (x._data < hi))
 
 
@@ -295,6 +296,8 @@ def _elu_np(a, alpha, scale, input_scale):
 
 
 def _elu_vjp(g, x, alpha, scale, input_scale):
+    # NOTE: a NaN input gives a NaN gradient, as PyTorch's vectorised kernel (its scalar loop,
+    # for a few elements, gives the positive branch's).
     pos = _mask(x, x._data > 0)
     # NOTE: clamp(max=0) keeps exp finite where the positive branch is taken (a masked inf
     # would turn the second derivative into nan).
@@ -528,6 +531,8 @@ def hardswish(input, inplace=False):
 
 # ---- hardshrink / softshrink / threshold ----
 def _outside(x, lambd):
+    # NOTE: PyTorch's shrink backward: 0 inside [-lambd, lambd] (and at a NaN, as from its
+    # vectorised kernel; its scalar loop, for a few elements, passes g).
     return _mask(x, (x._data < -lambd) | (x._data > lambd))
 
 
@@ -544,7 +549,7 @@ def hardshrink(input, lambd=0.5):
 
 _softshrink, SoftshrinkBackward0 = _pointwise(
     "softshrink", "SoftshrinkBackward0",
-    lambda a, lambd: np.where(a > lambd, a - lambd, np.where(a < -lambd, a + lambd, 0)),
+    lambda a, lambd: np.where(a > lambd, a - lambd, np.where(a < -lambd, a + lambd, a * 0)),
     lambda g, x, lambd: g * _outside(x, lambd), kernel="softshrink_cpu")
 
 

@@ -550,3 +550,30 @@ def test_softmax_rows_with_infinities_and_nan(op):
     rows = [[1.0, inf, 2.0], [-inf, -inf, 0.0], [-inf, -inf, -inf], [nan, 1.0, 2.0],
             [1e30, -1e30, 0.0], [-inf, 3.0, inf]]
     same(lambda T: getattr(T, op)(T.tensor(rows), 1))
+
+
+@pytest.mark.parametrize("op", ["relu", "relu6", "hardtanh", "hardshrink", "softshrink",
+                                "elu", "selu", "celu", "hardswish", "leaky_relu", "threshold",
+                                "prelu", "elu_"])
+def test_activation_nan_and_kinks(op):
+    """A NaN input and the kinks: values and first derivatives as PyTorch's vectorised
+    kernels give them. (For a NaN, PyTorch's scalar loops, which run on tensors of a few
+    elements, disagree with its vectorised ones for several of these ops; ember follows the
+    vectorised ones, which every tensor of realistic size takes.)"""
+    pts = [float("nan"), 0.5, -3.0, 3.0, -4.0, 4.0, 0.2, -0.7, 6.0, 0.0, -0.5] * 400
+
+    def run(T):
+        x = T.tensor(pts, dtype=T.float64, requires_grad=True)
+        F = T.nn.functional
+        if op == "threshold":
+            y = F.threshold(x, 0.2, -7.0)
+        elif op == "prelu":
+            y = F.prelu(x, T.tensor([0.25], dtype=T.float64))
+        elif op == "elu_":
+            y = F.elu(x * 1.0, inplace=True)
+        else:
+            y = getattr(F, op)(x)
+        (g,) = T.autograd.grad(y, x, T.ones(len(pts), dtype=T.float64))
+        return y, g
+
+    same(run)
