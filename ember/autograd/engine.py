@@ -315,7 +315,7 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 # NOTE: the engine calls the rule directly; Node.apply is for callers outside.
                 if RULE_RUNNER is not None:
                     outs = RULE_RUNNER(node, ins)
-                elif (node._vjp_private is not None and private_ok
+                elif (node._vjp_private is not None and private_ok and ins[0] is not None
                       and ins[0]._data.nbytes >= PRIVATE_MIN_BYTES and node._hooks is None):
                     # NOTE [private gradients]: the engine's own stale references go first.
                     outs = g = acc = data = None
