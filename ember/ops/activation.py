@@ -22,6 +22,7 @@ from ._jvp import _fit, elementwise, linear, out_zeros
 from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
 from .inplace import apply_inplace
 from .join import cat
+from .unary import bounded
 from .where_kernel import where as _select
 
 FUNCTIONAL = ["softmax", "log_softmax"]
@@ -291,7 +292,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def _elu_np(a, alpha, scale, input_scale):
     # NOTE: expm1 of the clamped value: accurate near 0, no overflow for large positive x.
-    neg = np.expm1(np.minimum(a, 0) * input_scale) * (alpha * scale)
+    neg = np.expm1(bounded(np.minimum, a, 0) * input_scale) * (alpha * scale)
     return _select(a > 0, a * scale, neg)
 
 
@@ -439,7 +440,7 @@ def silu(input, inplace=False):
 def _softplus_np(a, beta=1.0, threshold=20.0):
     z = a * beta
     # NOTE: log1p(exp(-|z|)) + max(z, 0) never overflows; above threshold it is the identity.
-    soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+    soft = (bounded(np.maximum, z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
     return _select(z > threshold, a, soft)
 
 
@@ -474,7 +475,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def _logsigmoid_np(a):
-    return np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a)))
+    return bounded(np.minimum, a, 0) - np.log1p(np.exp(-np.abs(a)))
 
 
 _logsigmoid, LogSigmoidBackward0 = _pointwise(

@@ -32,6 +32,7 @@ from .activation import log_softmax
 from .pointwise import div_scalar
 from .reduction import scatter_along
 from .select import where
+from .unary import bounded
 
 FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits",
               "binary_cross_entropy", "soft_margin_loss", "multilabel_soft_margin_loss",
@@ -310,7 +311,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                          f"size ({Size(input._data.shape)})")
     x = float_data(input._data)
     t = target._data.astype(x.dtype, copy=False)
-    sp_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))  # softplus(-x)
+    sp_neg = bounded(np.maximum, -x, 0) + np.log1p(np.exp(-np.abs(x)))  # softplus(-x)
     if pos_weight is None:
         loss = (1 - t) * x + sp_neg
     else:
@@ -432,7 +433,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     _not_differentiable("soft_margin_loss", target=target)
     a, b = np.broadcast_arrays(float_data(input._data), float_data(target._data))
     z = -a * b
-    loss = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))).astype(a.dtype, copy=False)
+    loss = bounded(np.maximum, z, 0) + np.log1p(np.exp(-np.abs(z)))
+    loss = loss.astype(a.dtype, copy=False)
     return _pointwise_loss(SoftMarginLossBackward0, loss, (input, target), reduction,
                            (input, target))
 

@@ -358,27 +358,36 @@ sigmoid, SigmoidBackward0 = unary_op("sigmoid", "SigmoidBackward0", _sigmoid_np,
 
 # NOTE [ReLU kernel]: ``np.maximum(a, 0)`` runs NumPy's plain loop (the 0 broadcasts with
 # stride 0, which its SIMD loop does not take); against a contiguous block of zeros the same
-# ufunc takes the SIMD loop and is 2-3x faster, with the same result bit for bit. The zeros
-# are one cached block per dtype (256 KiB for float32), stepped over large inputs.
-_RELU_BLOCK = 1 << 16
-_ZEROS: dict = {}
+# ufunc takes the SIMD loop and is 2-3x faster, with the same result bit for bit. The
+# constants are one cached block per (dtype, value) (256 KiB for float32), stepped over
+# large inputs. ``bounded`` does this for np.maximum / np.minimum with any scalar.
+_BLOCK = 1 << 16
+_BLOCKS: dict = {}
 
 
-def _relu_np(a):
-    if a.dtype.kind == "b":
-        return a.copy()
-    if a.size < 4096 or a.dtype.kind not in "fiu" or not a.flags.c_contiguous:
-        return np.maximum(a, 0, dtype=a.dtype)
-    zeros = _ZEROS.get(a.dtype)
-    if zeros is None:
-        zeros = _ZEROS[a.dtype] = np.zeros(_RELU_BLOCK, dtype=a.dtype)
+def bounded(ufunc, a, s):
+    """``ufunc(a, s)`` (np.maximum or np.minimum, a Python scalar ``s``), bit for bit, on
+    NumPy's SIMD loop for large contiguous ``a`` (NOTE [ReLU kernel])."""
+    if a.size < 4096 or a.dtype.kind not in "fiu" or not a.flags.c_contiguous or (
+            a.dtype.kind != "f" and type(s) is not int):
+        return ufunc(a, s)
+    key = (a.dtype, s)
+    block = _BLOCKS.get(key)
+    if block is None:
+        if len(_BLOCKS) >= 32:
+            _BLOCKS.clear()
+        block = _BLOCKS[key] = np.full(_BLOCK, s, dtype=a.dtype)
     out = np.empty_like(a)
     src, dst = a.reshape(-1), out.reshape(-1)
     n = src.size
-    for i in range(0, n, _RELU_BLOCK):
-        j = min(i + _RELU_BLOCK, n)
-        np.maximum(src[i:j], zeros[:j - i], out=dst[i:j])
+    for i in range(0, n, _BLOCK):
+        j = min(i + _BLOCK, n)
+        ufunc(src[i:j], block[:j - i], out=dst[i:j])
     return out
+
+
+def _relu_np(a):
+    return bounded(np.maximum, a, 0) if a.dtype.kind != "b" else a.copy()
 
 
 def _relu_private(g, x, out):

@@ -562,3 +562,17 @@ def test_relu_large_matches_torch():
         return y, x.grad
 
     same(run)
+
+
+@pytest.mark.parametrize("ufunc", [np.maximum, np.minimum])
+@pytest.mark.parametrize("scalar", [0, -100, 2.5])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_bounded_is_numpy_bit_for_bit(ufunc, scalar, dtype):
+    from ember.ops.unary import bounded
+
+    a = (np.random.default_rng(2).standard_normal(70_000) * 200).astype(dtype)
+    if a.dtype.kind == "f":
+        a[:6] = [NAN, -NAN, INF, -INF, -0.0, 0.0]
+    want = ufunc(a, scalar)
+    got = bounded(ufunc, a, scalar)
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
