@@ -189,23 +189,30 @@ def _dependencies(root_nodes):
 
 def _needed(root_nodes, capture_nodes, run_targets):
     """Which nodes must run: those in ``run_targets`` and those with an edge into a captured
-    node or into a node that must run (iterative post-order walk)."""
+    node or into a node that must run (iterative depth-first walk; a node is decided once
+    all its children are)."""
     needed = {}
-    stack = [(n, False) for n in root_nodes]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            needed[node] = node in run_targets or any(
-                c is not None and (c in capture_nodes or needed[c])
-                for c, _ in node.next_functions)
+    for root in root_nodes:
+        if root in needed:
             continue
-        if node in needed:
-            continue
-        needed[node] = False  # visiting; final value set when its children are done
-        stack.append((node, True))
-        for c, _ in node.next_functions:
-            if c is not None and c not in needed:
-                stack.append((c, False))
+        needed[root] = False  # visiting; decided when its children are done
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            for c, _ in node.next_functions:
+                if c is not None and c not in needed:
+                    needed[c] = False
+                    stack.append(c)
+                    break
+            else:
+                stack.pop()
+                if node in run_targets:
+                    needed[node] = True
+                    continue
+                for c, _ in node.next_functions:
+                    if c is not None and (c in capture_nodes or needed[c]):
+                        needed[node] = True
+                        break
     return needed
 
 
