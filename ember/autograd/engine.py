@@ -252,10 +252,17 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 capture_at.setdefault(fn, []).append((nr, k))
         needed = _needed(root_nodes, capture_at, run_targets or ())
 
+    # NOTE [lone ready node]: while exactly one node is ready (a chain) it is held in ``nxt``
+    # instead of going through the heap: the order is the same, without a push and a pop.
+    # Invariant: ``nxt`` is set only while ``ready`` is empty.
     ready = []
     tie = 0
-    for fn in root_nodes:
-        if deps.get(fn, 0) == 0:
+    nxt = None
+    first = [fn for fn in root_nodes if deps.get(fn, 0) == 0]
+    if len(first) == 1:
+        nxt = first[0]
+    else:
+        for fn in first:
             heappush(ready, (-fn._seq, tie, fn))
             tie += 1
 
@@ -264,10 +271,6 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
     if PROFILER is not None:
         PROFILER.run_begin()
     TASKS.append((deps, root_nodes, needed, capture_at or {}, next(_pass_ids)))
-    # NOTE [lone ready node]: while exactly one node is ready (a chain) it is held in ``nxt``
-    # instead of going through the heap: the order is the same, without a push and a pop.
-    # Invariant: ``nxt`` is set only while ``ready`` is empty.
-    nxt = None
     pop = buffers.pop
     # NOTE [engine-made sums]: when no graph is built and no mode watches the ops, a gradient
     # that the engine itself summed (a third contribution onwards) is private to its buffer
