@@ -131,10 +131,8 @@ def _relu_mask(y, dtype):
 
 
 def _threshold_bwd_np(g, y):
-    if np.shape(g) != np.shape(y):
-        return np.multiply(g, _relu_mask(y, g.dtype))
     m = _relu_mask(y, g.dtype)
-    return np.multiply(g, m, out=m)
+    return np.multiply(g, m, out=m if m.shape == np.shape(g) else None)
 
 
 sin_backward = derivative_op(
