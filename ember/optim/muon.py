@@ -72,9 +72,10 @@ class Muon(Optimizer):
 
         >>> w = ember.tensor([[1.0, 0.0], [0.0, 2.0]], requires_grad=True)
         >>> opt = ember.optim.Muon([w], lr=0.1, weight_decay=0.0)
-        >>> (w * w).sum().backward(); opt.step(); w
-        tensor([[0.8883, 0.0000],
-                [0.0000, 1.9309]], requires_grad=True)
+        >>> (w * w).sum().backward(); opt.step()
+        >>> w.detach().round(decimals=2)  # the update is bfloat16: its last digits vary by CPU
+        tensor([[0.8900, 0.0000],
+                [0.0000, 1.9300]])
     """
 
     def __init__(self, params, lr=0.001, weight_decay=0.1, momentum=0.95, nesterov=True,

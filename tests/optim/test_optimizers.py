@@ -442,20 +442,51 @@ MUON_CASES = [
 ]
 
 
+def _muon_run(T, kwargs, steps=10):
+    w1, b1, w2 = _params(T)
+    opt = T.optim.Muon([w1, w2], **kwargs)
+    out = []
+    for _ in range(steps):
+        opt.zero_grad()
+        _loss(T, (w1, b1, w2)).backward()
+        opt.step()
+        out.append(_snapshot(T, opt, [w1, w2]))
+    return out
+
+
+def _as_array(t):
+    return t.detach().float().numpy() if isinstance(t, torch.Tensor) else t.detach().numpy()
+
+
 @pytest.mark.parametrize("kwargs", MUON_CASES, ids=[str(i) for i in range(len(MUON_CASES))])
 def test_muon_matches_torch(kwargs):
     # Muon takes only 2-D parameters: W1 (3x4, wide after the transpose) and W2 (4x2, tall).
-    def fn(T):
-        w1, b1, w2 = _params(T)
-        opt = T.optim.Muon([w1, w2], **kwargs)
-        out = []
-        for _ in range(10):
-            opt.zero_grad()
-            _loss(T, (w1, b1, w2)).backward()
-            opt.step()
-            out.append(_snapshot(T, opt, [w1, w2]))
-        return out
-    same(fn, rtol=1e-4, atol=1e-5)
+    # NOTE: the Newton-Schulz update is computed in bfloat16. PyTorch's bfloat16 GEMMs round
+    # differently by CPU (native bfloat16 dot products where AVX-512 BF16 exists, float32
+    # accumulation elsewhere), and a float32 GEMM's last bit depends on the BLAS kernel; either
+    # can move an entry of the orthogonalized update by one bfloat16 ulp (2**-8 relative), and
+    # the change carries into later steps. So each step may drift from PyTorch's by a few ulps
+    # of that step's update, lr_adj * |O| <= lr_adj * 1.2 (O is near-orthogonal), and the drift
+    # adds up over the steps; the momentum buffers follow the weights through the gradients.
+    # That bound is still ~30x tighter than one step's update, so a wrong coefficient, sign,
+    # Nesterov term, decay or lr adjustment fails.
+    mine, ref = _muon_run(ember, kwargs), _muon_run(torch, kwargs)
+    lr = kwargs.get("lr", 0.001)
+    fn = kwargs.get("adjust_lr_fn")
+    for k, (a, b) in enumerate(zip(mine, ref)):
+        assert a["param_groups"] == b["param_groups"]
+        assert a["state"].keys() == b["state"].keys()
+        for i, (pa, pb) in enumerate(zip(a["params"], b["params"])):
+            shape = tuple(pa.shape)
+            ratio = (0.2 * max(shape) ** 0.5 if fn == "match_rms_adamw"
+                     else max(1.0, shape[0] / shape[1]) ** 0.5)
+            ulp_bound = (k + 1) * 4 * 2.0 ** -8 * 1.2 * lr * ratio
+            assert pa.dtype == ember.float32 and pb.dtype == torch.float32
+            np.testing.assert_allclose(_as_array(pa), _as_array(pb), rtol=0, atol=ulp_bound,
+                                       err_msg=f"step {k} param {i}")
+            ba, bb = a["state"][i]["momentum_buffer"], b["state"][i]["momentum_buffer"]
+            np.testing.assert_allclose(_as_array(ba), _as_array(bb), rtol=1e-2,
+                                       atol=10 * ulp_bound, err_msg=f"step {k} buffer {i}")
 
 
 @pytest.mark.parametrize("make", [
