@@ -38,6 +38,7 @@ from . import (  # noqa: F401
     special_fallbacks,
     special_nograd,
     spectral,
+    statistics,
     triangular,
     unary,
     unique,
