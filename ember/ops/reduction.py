@@ -60,6 +60,17 @@ def _unreduce(g, in_shape, dims, keepdim):
 # forward-mode rules of reductions: args are (input shape, dims, keepdim, ...)
 _REDUCED = fiberwise(lambda ctx: (ctx.args[1], ctx.args[2]))
 
+# NOTE: half types (float16, bfloat16) are accumulated in float32 and rounded once at the end,
+# as PyTorch's kernels do: summed in float16, 3000 ones stop at 2048 and the squares of a
+# variance overflow past 256.
+HALF = tuple(d for d in (np.dtype(np.float16), _dt._BF16_NP) if d is not None)
+
+
+def rounded(data, dtype):
+    """``data`` (computed in a wider type) rounded to ``dtype``; overflow gives inf quietly."""
+    with np.errstate(over="ignore"):
+        return np.asarray(data).astype(dtype, copy=False)
+
 
 class return_types:
     """Named tuples returned by reductions with indices (``values``, ``indices``; ``aminmax``
@@ -112,7 +123,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch'
         a = a.astype(np.int64)
     full = dim is None
     dims = _dims(dim, a.ndim)
-    data = np.sum(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
+    if a.dtype in HALF:
+        data = rounded(np.sum(a, axis=dims, keepdims=keepdim, dtype=np.float32), a.dtype)
+    else:
+        data = np.sum(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
     if STATE.enabled and recording(input):
         node = SumBackward0 if full else SumBackward1
         return record(node, data, (input,), args=(input._data.shape, dims, keepdim))
@@ -146,11 +160,17 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         n *= a.shape[d]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is nan, quietly
-        data = np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
+        data = _np_mean(a, dims, keepdim)
     if STATE.enabled and recording(input):
         node = MeanBackward0 if full else MeanBackward1
         return record(node, data, (input,), args=(input._data.shape, dims, keepdim, n))
     return wrap(data)
+
+
+def _np_mean(a, dims, keepdim):
+    if a.dtype in HALF:
+        return rounded(np.mean(a, axis=dims, keepdims=keepdim, dtype=np.float32), a.dtype)
+    return np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
 
 
 # ---- prod ----
@@ -274,7 +294,9 @@ def even_vjp(ctx, g):
     # NOTE: a NaN result shares the gradient among the NaN elements, as PyTorch's
     # evenly_distribute_backward (x == NaN would select nothing).
     mask = x.isnan() if bool(np.isnan(out._data).any()) else x == out
-    return (g * mask / mask.sum(),)
+    from .select import where  # (a select: the others get 0 whatever g is, as PyTorch's)
+
+    return (where(mask, g / mask.sum(), 0.0),)
 
 
 AmaxBackward0 = node_class("AmaxBackward0", _amax_vjp, _REDUCED)
@@ -378,7 +400,9 @@ def _amaxmin(input, dim, keepdim, np_fn, node, name):
     a = input._data
     full = dim is None or dim == () or dim == []
     dims = _dims(None if full else dim, a.ndim)
-    _check_reducible(a, dims, full, name)
+    # NOTE: PyTorch names an empty dim as it was given (-1 stays -1)
+    _check_reducible(a, dims if full else (dim,) if isinstance(dim, int) else tuple(dim), full,
+                     name)
     data = np_fn(a, axis=dims, keepdims=keepdim)
     if STATE.enabled and recording(input):
         return record(node, data, (input,), save=(input,), args=(a.shape, dims, keepdim),
@@ -476,21 +500,50 @@ def argmin(input, dim=None, keepdim=False):
 
 
 # ---- var / std ----
+def _var_grad(g, x, dims, correction, n, full):
+    """The variance's gradient for ``g`` (broadcastable against ``x``)."""
+    dof = n - correction
+    if full and dof <= 0:
+        # NOTE: with no degrees of freedom 2 / dof is infinite: PyTorch's gradient of a full
+        # reduction is then inf, and nan (inf * 0) at the elements equal to the mean.
+        xd = x._data
+        at_mean = xd == (xd if xd.ndim == 0 else _np_mean(xd, None, False))
+        with np.errstate(invalid="ignore"):  # a zero g gives nan, as PyTorch's
+            return g * wrap(np.where(at_mean, np.nan, np.inf).astype(xd.dtype))
+    centered = x - x.mean(dims, keepdim=True)
+    if dof > 0:
+        return g * centered * (2.0 / dof)
+    with np.errstate(invalid="ignore"):  # 2 / 0 = inf, times 0 is nan, as PyTorch's
+        return g * centered * (2.0 / dof if dof else float("inf"))
+
+
+def _std_grad(g, x, out, dims, correction, n, full):
+    """The standard deviation's gradient for ``g`` and ``out`` (both broadcastable)."""
+    zero = out._data == 0
+    if n - correction > 0 and not zero.any():
+        return g * (x - x.mean(dims, keepdim=True)) / (out * (n - correction))
+    # NOTE: d std = d var / (2 std), except that PyTorch's gradient at zero spread is 0 (not
+    # 0 / 0); the variance's rule then handles no degrees of freedom.
+    if zero.any():
+        at_zero = out == 0
+        g = (g / (out.masked_fill(at_zero, 1.0) * 2)).masked_fill(at_zero, 0.0)
+    else:
+        g = g / (out * 2)
+    return _var_grad(g, x, dims, correction, n, full)
+
+
 def _var_vjp(ctx, g):
     x, = ctx.saved_tensors
-    in_shape, dims, keepdim, correction, n = ctx.args
-    g = _unreduce(g, in_shape, dims, keepdim)
-    centered = x - x.mean(dims, keepdim=True)
-    return (g * centered * (2.0 / (n - correction)),)
+    in_shape, dims, keepdim, correction, n, full = ctx.args
+    return (_var_grad(_unreduce(g, in_shape, dims, keepdim), x, dims, correction, n, full),)
 
 
 def _std_vjp(ctx, g):
     x, out = ctx.saved_tensors
-    in_shape, dims, keepdim, correction, n = ctx.args
+    in_shape, dims, keepdim, correction, n, full = ctx.args
     g = _unreduce(g, in_shape, dims, keepdim)
     out = _unreduce(out, in_shape, dims, keepdim)
-    centered = x - x.mean(dims, keepdim=True)
-    return (g * centered / (out * (n - correction)),)
+    return (_std_grad(g, x, out, dims, correction, n, full),)
 
 
 VarBackward0 = node_class("VarBackward0", _var_vjp, _REDUCED)
@@ -501,9 +554,11 @@ def _var_args(input, dim, unbiased, correction, name):
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     a = input._data
-    if a.dtype.kind not in "fc":
+    if a.dtype.kind not in "fcV":
         what = "std and var" if name in ("var", "std") else name
         raise RuntimeError(f"{what} only support floating point and complex dtypes")
+    # NOTE: a full reduction (PyTorch's rule differs at no degrees of freedom)
+    full = dim is None or a.ndim == 0
     dims = _dims(dim, a.ndim)
     n = 1
     for d in dims:
@@ -512,52 +567,76 @@ def _var_args(input, dim, unbiased, correction, name):
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the reduction factor (input numel divided by output numel).",
                       UserWarning, stacklevel=3)
-    return a, dims, correction, n
+    return a, dims, correction, n, full
 
 
-def _np_var(a, dims, correction, keepdim):
+def _np_spread(a, dims, correction, keepdim, sqrt):
+    """The variance of ``a`` over ``dims`` (its square root with ``sqrt``)."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # nan for too few elements, quietly
-        return np.asarray(np.var(a, axis=dims, ddof=correction, keepdims=keepdim))
+        if a.dtype in HALF:
+            v = np.var(a, axis=dims, ddof=correction, keepdims=keepdim, dtype=np.float32)
+            return rounded(np.sqrt(v) if sqrt else v, a.dtype)
+        v = np.var(a, axis=dims, ddof=correction, keepdims=keepdim)
+        if a.dtype == np.float32 and not np.isfinite(v).all():
+            # NOTE: PyTorch accumulates float32 variances in float64: squares past 3.4e38 do
+            # not overflow, so its std of [1e20, 2e20] is finite (the variance is inf).
+            v = np.var(a, axis=dims, ddof=correction, keepdims=keepdim, dtype=np.float64)
+            return rounded(np.sqrt(v) if sqrt else v, a.dtype)
+        return np.asarray(np.sqrt(v) if sqrt else v)
+
+
+def _spread(input, dims, correction, keepdim, full, is_std):
+    """var or std (``is_std``) over ``dims``, recorded, after the arguments are checked."""
+    a = input._data
+    data = _np_spread(a, dims, correction, keepdim, is_std)
+    if STATE.enabled and recording(input):
+        args = (a.shape, dims, keepdim, correction, _numel(a.shape, dims), full)
+        if is_std:
+            return record(StdBackward0, data, (input,), save=(input,), args=args, save_out=True)
+        return record(VarBackward0, data, (input,), save=(input,), args=args)
+    return wrap(data)
+
+
+def _numel(shape, dims):
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim`` with Bessel's ``correction`` (1 unless ``unbiased=False``)."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
-    a, dims, correction, n = _var_args(input, dim, unbiased, correction, "var")
-    data = _np_var(a, dims, correction, keepdim)
-    if STATE.enabled and recording(input):
-        return record(VarBackward0, data, (input,), save=(input,),
-                      args=(a.shape, dims, keepdim, correction, n))
-    return wrap(data)
+    a, dims, correction, n, full = _var_args(input, dim, unbiased, correction, "var")
+    return _spread(input, dims, correction, keepdim, full, False)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation; see ``var``."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
-    a, dims, correction, n = _var_args(input, dim, unbiased, correction, "std")
-    data = np.sqrt(_np_var(a, dims, correction, keepdim))
-    if STATE.enabled and recording(input):
-        return record(StdBackward0, data, (input,), save=(input,),
-                      args=(a.shape, dims, keepdim, correction, n), save_out=True)
-    return wrap(data)
+    a, dims, correction, n, full = _var_args(input, dim, unbiased, correction, "std")
+    return _spread(input, dims, correction, keepdim, full, True)
 
 
 # ---- var_mean / std_mean ----
+def _moments_grad(g, x, dims, correction, n, is_std, full):
+    """The gradient of var (std with ``is_std``) for ``g`` (broadcastable against ``x``)."""
+    if is_std:
+        sd = _spread(x, dims, correction, True, full, True)  # quietly: it warned in forward
+        return _std_grad(g, x, sd, dims, correction, n, full)
+    return _var_grad(g, x, dims, correction, n, full)
+
+
 def _moments_vjp(ctx, g_spread, g_mean):
     x, = ctx.saved_tensors
-    in_shape, dims, keepdim, correction, n, is_std = ctx.args
-    centered = x - x.mean(dims, keepdim=True)
+    in_shape, dims, keepdim, correction, n, is_std, full = ctx.args
     total = None
     if g_spread is not None:
         g = _unreduce(g_spread, in_shape, dims, keepdim)
-        if is_std:
-            sd = x.std(dims, correction=correction, keepdim=True)
-            total = g * centered / (sd * (n - correction))
-        else:
-            total = g * centered * (2.0 / (n - correction))
+        total = _moments_grad(g, x, dims, correction, n, is_std, full)
     if g_mean is not None:
         gm = _unreduce(g_mean, in_shape, dims, keepdim).expand(in_shape) / n
         total = gm if total is None else total + gm
@@ -566,14 +645,13 @@ def _moments_vjp(ctx, g_spread, g_mean):
 
 def _moments_jvp(ctx, dx):
     x, = ctx.saved_tensors
-    in_shape, dims, keepdim, correction, n, is_std = ctx.args
+    in_shape, dims, keepdim, correction, n, is_std, full = ctx.args
     if dx is None:
         return out_zeros(ctx, 0), out_zeros(ctx, 1)
-    centered = x - x.mean(dims, keepdim=True)
-    dvar = (dx * centered).sum(dims, keepdim=keepdim) * (2.0 / (n - correction))
-    if is_std:
-        dvar = dvar / (2.0 * x.std(dims, correction=correction, keepdim=keepdim))
-    return dvar, dx.mean(dims, keepdim=keepdim)
+    one = wrap(np.ones((), dtype=x._data.dtype))
+    slope = _moments_grad(one, x, dims, correction, n, is_std, full)
+    dspread = (dx * slope).sum(dims, keepdim=keepdim) if dims else dx * slope
+    return dspread, dx.mean(dims, keepdim=keepdim)
 
 
 VarMeanBackward0 = node_class("VarMeanBackward0", _moments_vjp, _moments_jvp)
@@ -584,17 +662,15 @@ def _moments(input, dim, unbiased, keepdim, correction, is_std):
     if isinstance(dim, bool):
         unbiased, dim = dim, None
     name = "std_mean" if is_std else "var_mean"
-    a, dims, correction, n = _var_args(input, dim, unbiased, correction, name)
-    spread = _np_var(a, dims, correction, keepdim)
-    if is_std:
-        spread = np.sqrt(spread)
+    a, dims, correction, n, full = _var_args(input, dim, unbiased, correction, name)
+    spread = _np_spread(a, dims, correction, keepdim, is_std)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        mu = np.asarray(np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype))
+        mu = np.asarray(_np_mean(a, dims, keepdim))
     if STATE.enabled and recording(input):
         node = StdMeanBackward0 if is_std else VarMeanBackward0
         return tuple(record_multi(node, (spread, mu), (input,), save=(input,),
-                                  args=(a.shape, dims, keepdim, correction, n, is_std)))
+                                  args=(a.shape, dims, keepdim, correction, n, is_std, full)))
     return wrap(spread), wrap(mu)
 
 
@@ -712,6 +788,8 @@ def count_nonzero(input, dim=None):
 def _norm_vjp(ctx, g):
     x, out = ctx.saved_tensors
     p, in_shape, dims, keepdim = ctx.args
+    if p == 0:
+        return (None,)  # NOTE: PyTorch's 0-"norm" (a count) has no gradient, not a zero one
     g = _unreduce(g, in_shape, dims, keepdim)
     out = _unreduce(out, in_shape, dims, keepdim)
     if p == 2:
@@ -723,8 +801,17 @@ def _norm_vjp(ctx, g):
         mask = x.abs() == out
         count = mask.sum(dims, keepdim=True) if dims else mask
         return (g * x.sign() * mask / count,)
-    safe = out.masked_fill(out == 0, 1.0)
-    return (g * x * x.abs() ** (p - 2) / safe ** (p - 1),)
+    # NOTE: sign(x) |x|^(p-1) / out^(p-1), with PyTorch's zeros where x == 0 (for p < 2 the
+    # power is 0 * inf there) and where out == 0 (for p < 1, a zero entry makes out 0).
+    absx = x.abs()
+    if p < 2 and bool((x._data == 0).any()):
+        absx = absx.masked_fill(x == 0, 1.0)
+    if bool((out._data == 0).any()):
+        at_zero = out == 0
+        scale = (g / out.masked_fill(at_zero, 1.0) ** (p - 1)).masked_fill(at_zero, 0.0)
+    else:
+        scale = g / out ** (p - 1)
+    return (x.sign() * absx ** (p - 1) * scale,)
 
 
 LinalgVectorNormBackward0 = node_class(
@@ -733,13 +820,15 @@ LinalgVectorNormBackward0 = node_class(
 
 def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The vector ``ord``-norm over ``dim`` (all elements when None)."""
-    if input._data.dtype.kind not in "fc":
+    if input._data.dtype.kind not in "fcV":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_dt.from_np(input._data.dtype).scalar_name}")
     a = input._data if dtype is None else input._data.astype(dtype.np)
     dims = _dims(dim, a.ndim)
     p = float(ord)
     absa = np.abs(a)
+    if a.dtype in HALF:
+        absa = absa.astype(np.float32)  # summed in float32, see HALF
     if p == 2:
         data = np.sqrt(np.sum(absa * absa, axis=dims, keepdims=keepdim))
     elif p == 1:
@@ -751,9 +840,10 @@ def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
     elif p == 0:
         data = np.sum(absa != 0, axis=dims, keepdims=keepdim).astype(a.dtype)
     else:
-        data = np.sum(absa ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
-    data = np.asarray(data).astype(a.dtype, copy=False)
-    if STATE.enabled and recording(input) and p != 0:
+        with np.errstate(divide="ignore"):  # 0 ** -p = inf, whose sum's -1/p power is 0
+            data = np.sum(absa ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
+    data = rounded(data, a.dtype if a.dtype.kind != "c" else np.dtype(a.dtype.char.lower()))
+    if STATE.enabled and recording(input):
         return record(LinalgVectorNormBackward0, data, (input,), save=(input,),
                      args=(p, a.shape, dims, keepdim), save_out=True)
     return wrap(data)
