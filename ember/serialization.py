@@ -11,9 +11,10 @@ Contract:
   saved twice comes back as one object.
 - Tensors that merely share storage (views, tied weights) are saved as separate arrays and come
   back as separate tensors: PyTorch keeps their sharing, ember does not.
-- ``f`` is a path (str or PathLike) or a binary file object. A path is written atomically: a
-  temporary file in the same directory, flushed to disk, then ``os.replace``-d over the target,
-  so a crash mid-write leaves the previous checkpoint intact and no temporary file behind.
+- ``f`` is a path (str or PathLike) or a binary file object. A path is written atomically
+  (``ember._io.atomic_open``): a crash, an exception or SIGKILL mid-write leaves the previous
+  checkpoint intact and no temporary file behind. A symlink is written through, as PyTorch
+  does: it stays a link, and the file it points to gets the new checkpoint.
 - ``load`` returns what was saved. A file that is not an ember checkpoint (empty, truncated,
   corrupt, random bytes, a PyTorch ``.pt``/pickle file, a NumPy file) raises a RuntimeError that
   names the file and says what is wrong. Nothing from the file is ever executed.
@@ -134,14 +135,20 @@ def _atomic_write(path: str, manifest: dict, arrays: list[np.ndarray]) -> None:
     parent = os.path.dirname(path)
     if parent and not os.path.isdir(parent):
         raise RuntimeError(f"Parent directory {parent} does not exist.")  # PyTorch's message
-    if os.path.isdir(path):
+    # A symlink is written through, as PyTorch's open(path, "wb") does; these are the RuntimeErrors
+    # PyTorch raises (with C++ source locations we leave out) when that open would fail.
+    real = os.path.realpath(path)
+    if os.path.isdir(real):
         raise RuntimeError(f"ember.save: can't write {path}: it is a directory")
-    from ._io import atomic_path
+    if os.path.islink(real):
+        raise RuntimeError(f"ember.save: can't write {path}: too many levels of symbolic links")
+    if not os.path.isdir(os.path.dirname(real)):
+        raise RuntimeError(f"ember.save: can't write {path}: it is a symbolic link to {real}, "
+                           "whose directory does not exist")
+    from ._io import atomic_open
 
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+    with atomic_open(real) as f:
         _write_archive(manifest, arrays, f)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def save(obj: Any, f, pickle_module=None, pickle_protocol=2,

@@ -12,6 +12,10 @@ import io
 import json
 import os
 import pathlib
+import signal
+import subprocess
+import sys
+import threading
 import zipfile
 
 import numpy as np
@@ -233,6 +237,126 @@ def test_overwrite_replaces_contents(tmp_path):
     ember.save({"v": 2}, target)
     assert ember.load(target) == {"v": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+# A child process that saves a 16 MB checkpoint through a file object which stalls (says so on
+# stdout, then sleeps) once 1 MB is written, so the test can SIGKILL it mid-write. The hook lives
+# here, not in ember; EMBER_TEST_NO_O_TMPFILE makes ember take its portable path (no O_TMPFILE,
+# as on macOS and Windows).
+_STALLING_SAVE = r"""
+import os, sys, time
+if os.environ.get("EMBER_TEST_NO_O_TMPFILE"):
+    del os.O_TMPFILE
+import ember
+from ember import serialization
+
+class Stalling:
+    def __init__(self, f):
+        self.f, self.written = f, 0
+    def write(self, b):
+        n = self.f.write(b)
+        self.written += n
+        if self.written > 1 << 20:
+            self.f.flush()
+            print("stalled", flush=True)
+            time.sleep(300)
+        return n
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+real_write = serialization._write_archive
+serialization._write_archive = lambda m, a, f: real_write(m, a, Stalling(f))
+ember.save({"w": ember.zeros(4_000_000)}, sys.argv[1])
+"""
+
+
+def kill_mid_save(target, no_o_tmpfile):
+    """SIGKILL a process saving to ``target`` mid-write; the directory's names seen meanwhile."""
+    env = dict(os.environ, PYTHONPATH=str(pathlib.Path(__file__).resolve().parents[1]))
+    if no_o_tmpfile:
+        env["EMBER_TEST_NO_O_TMPFILE"] = "1"
+    child = subprocess.Popen([sys.executable, "-c", _STALLING_SAVE, str(target)],
+                             stdout=subprocess.PIPE, env=env)
+    watchdog = threading.Timer(120, child.kill)
+    watchdog.start()
+    try:
+        assert child.stdout.readline() == b"stalled\n"
+        during = sorted(p.name for p in target.parent.iterdir())
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        watchdog.cancel()
+    assert child.returncode == -signal.SIGKILL
+    return during
+
+
+def o_tmpfile_works(directory):
+    try:
+        os.close(os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o666))
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_sigkill_mid_save_leaves_the_old_checkpoint_and_no_file(tmp_path):
+    if not o_tmpfile_works(tmp_path):
+        pytest.skip("no O_TMPFILE on this system or filesystem")
+    target = tmp_path / "model.pt"
+    ember.save({"w": ember.ones(3)}, target)
+    before = target.read_bytes()
+    during = kill_mid_save(target, no_o_tmpfile=False)
+    assert during == ["model.pt"]  # the half-written data never had a name
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+    assert target.read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_sigkill_mid_save_without_o_tmpfile_is_cleaned_by_the_next_save(tmp_path):
+    target = tmp_path / "model.pt"
+    ember.save({"w": ember.ones(3)}, target)
+    before = target.read_bytes()
+    during = kill_mid_save(target, no_o_tmpfile=True)
+    assert len(during) == 2 and during[0].startswith(".model.pt.ember-tmp-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == during  # the dead writer's temporary
+    assert target.read_bytes() == before
+    assert ember.load(target)["w"].tolist() == [1.0, 1.0, 1.0]
+    ember.save({"w": ember.zeros(2)}, tmp_path / "other.pt")  # another target's save: kept
+    assert during[0] in [p.name for p in tmp_path.iterdir()]
+    ember.save({"w": ember.zeros(2)}, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt", "other.pt"]
+    assert ember.load(target)["w"].tolist() == [0.0, 0.0]
+
+
+def test_save_writes_through_a_symlink(tmp_path):
+    def fn(T):
+        d = tmp_path / T.__name__
+        (d / "real").mkdir(parents=True)
+        T.save(1, d / "real" / "ck.pt")
+        os.chmod(d / "real" / "ck.pt", 0o600)
+        os.symlink(os.path.join("real", "ck.pt"), d / "link.pt")
+        os.symlink(os.path.join("real", "new.pt"), d / "dangling.pt")
+        T.save({"v": T.arange(3)}, d / "link.pt")
+        T.save([2], str(d / "dangling.pt"))
+        return (os.path.islink(d / "link.pt"), T.load(d / "real" / "ck.pt"),
+                os.stat(d / "real" / "ck.pt").st_mode & 0o777,
+                os.path.islink(d / "dangling.pt"), T.load(d / "real" / "new.pt"),
+                sorted(os.listdir(d)), sorted(os.listdir(d / "real")))
+    same(fn)
+
+
+@pytest.mark.parametrize("link, says", [("loop", "too many levels of symbolic links"),
+                                         ("into_missing_dir", "whose directory does not exist")])
+def test_save_through_a_broken_symlink_raises_runtime_error(tmp_path, link, says):
+    for T in (pytest.importorskip("torch"), ember):  # PyTorch's message names C++ source lines
+        d = tmp_path / T.__name__
+        d.mkdir()
+        os.symlink("ck.pt" if link == "loop" else os.path.join("missing", "ck.pt"), d / "ck.pt")
+        with pytest.raises(RuntimeError) as info:
+            T.save(1, d / "ck.pt")
+        assert sorted(os.listdir(d)) == ["ck.pt"] and os.path.islink(d / "ck.pt")
+    assert str(d / "ck.pt") in str(info.value) and says in str(info.value)
 
 
 # ---- bad files -------------------------------------------------------------------------------
