@@ -24,7 +24,7 @@ from ..tensor import Tensor, _wrap_dim
 from ._jvp import fiberwise, out_zeros
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .pointwise import check_broadcast, div_scalar, mul_scalar
+from .pointwise import check_broadcast, div_scalar, mul_scalar, not_implemented_node
 from .select import where
 
 
@@ -447,6 +447,9 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
     return wrap(np.bincount(pos, minlength=bins).astype(a.dtype))
 
 
+_BincountNotImplemented = not_implemented_node("bincount")
+
+
 def bincount(input, weights=None, minlength=0):
     """How often each non-negative integer occurs in 1-D ``input`` (summing ``weights``)."""
     a = input._data
@@ -461,7 +464,10 @@ def bincount(input, weights=None, minlength=0):
         if w.ndim != 1 or w.shape[0] != a.shape[0]:
             raise RuntimeError("weights should be 1-d and have the same length as input")
         dtype = np.float32 if w.dtype == np.float32 else np.float64
-        return wrap(np.bincount(a, w.astype(np.float64), minlength).astype(dtype))
+        data = np.bincount(a, w.astype(np.float64), minlength).astype(dtype)
+        if STATE.enabled and recording(weights):  # PyTorch has no derivative for weights
+            return record(_BincountNotImplemented, data, (input, weights))
+        return wrap(data)
     return wrap(np.bincount(a, minlength=minlength).astype(np.int64))
 
 

@@ -189,3 +189,10 @@ def test_statistics_grads(fn):
 
 def test_histc_no_grad():
     same(lambda T: T.histc(T.ones(3, requires_grad=True)).sum().backward())
+
+
+def test_bincount_weights_no_derivative():
+    def run(T):
+        out = T.bincount(T.tensor([0, 1, 1]), T.ones(3, requires_grad=True))
+        return out, out.sum().backward()
+    same(run)
