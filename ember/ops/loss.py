@@ -60,9 +60,14 @@ def _nll_vjp(ctx, g):
     safe = np.where(valid, tdata, 0)
     w = weight._data[safe] if weight is not None else np.ones(safe.shape, dtype=g._data.dtype)
     w = np.where(valid, w, 0).astype(g._data.dtype)
-    scale = wrap(-w)
     if reduction == "mean":
-        scale = scale / total
+        # NOTE: an ignored target's gradient is 0 even when every target is ignored (a total
+        # weight of 0); a zero class weight's is nan (-0 / 0), as PyTorch's.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = np.where(valid, -w / total, 0).astype(w.dtype, copy=False)
+    else:
+        w = -w
+    scale = wrap(w)
     coeff = g * scale  # g is a scalar unless reduction == 'none'
     idx = wrap(np.expand_dims(safe, 1))
     return (scatter_along(coeff.unsqueeze(1), in_shape, 1, idx),)
@@ -234,7 +239,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     w = logp if weight is None else logp * _class_shape(weight, input._data.ndim, class_dim)
     smooth = -w.sum(class_dim)
     valid = wrap(target._data != ignore_index)
-    smooth = smooth * valid
+    # NOTE: masked (not multiplied by the mask), so that an ignored target's gradient is 0
+    # rather than 0 * inf when every target is ignored
+    smooth = smooth.masked_fill(valid.logical_not(), 0.0)
     if reduction == "none":
         pass
     elif reduction == "sum":
@@ -245,7 +252,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                          (target._data != ignore_index)).sum()
         else:
             denom = valid.sum()
-        smooth = smooth.sum() / denom
+        # NOTE: no weight to average over (every target ignored): nan, as PyTorch, without
+        # dividing by zero (0 / 0 here, inf in the backward)
+        smooth = smooth.sum() * float("nan") if float(denom) == 0 else smooth.sum() / denom
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
 
