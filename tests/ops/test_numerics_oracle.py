@@ -105,3 +105,37 @@ def test_zero_norm_requires_grad():
         (y + z).backward()
         return y, z, x.grad
     same(run)
+
+
+# ---- classification losses whose every target is ignored ----
+LOGITS = [[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("kind,kw,target", [
+    ("cross_entropy", {}, [-100, -100]),
+    ("cross_entropy", {"ignore_index": 2, "weight": [1.0, 2.0, 3.0]}, [2, 2]),
+    ("cross_entropy", {"ignore_index": 2, "label_smoothing": 0.1}, [2, 2]),
+    ("cross_entropy", {"ignore_index": 2, "label_smoothing": 0.1, "weight": [1.0, 2.0, 3.0]},
+     [2, 2]),
+    ("cross_entropy", {"weight": [0.0, 2.0, 3.0], "label_smoothing": 0.2}, [0, 0]),
+    ("nll_loss", {"ignore_index": 1}, [1, 1]),
+    ("nll_loss", {"weight": [0.0, 2.0, 3.0]}, [0, 0]),  # zero total weight, not ignored: nan
+    ("nll_loss", {"ignore_index": 1, "weight": [1.0, 2.0, 3.0]}, [1, 1]),
+], ids=["ce", "ce_weight", "ce_smoothing", "ce_smoothing_weight", "ce_zero_weight", "nll",
+        "nll_zero_weight", "nll_weight"])
+def test_every_target_ignored(kind, kw, target, reduction):
+    def call(T, x):
+        args = dict(kw)
+        if "weight" in args:
+            args["weight"] = T.tensor(args["weight"], dtype=x.dtype)
+        return getattr(T.nn.functional, kind)(x, T.tensor(target), reduction=reduction, **args)
+    same(_grad_of(call, LOGITS))
+
+
+@pytest.mark.parametrize("kind", ["cross_entropy", "nll_loss"])
+def test_every_target_ignored_shapes(kind):
+    # one sample (1-D input) and a K-dim target
+    same(_grad_of(lambda T, x: getattr(T.nn.functional, kind)(x[0], T.tensor(-100)), LOGITS))
+    same(_grad_of(lambda T, x: getattr(T.nn.functional, kind)(
+        x.reshape(1, 3, 2), T.tensor([[-100, -100]])), LOGITS))
