@@ -39,6 +39,7 @@ from . import (  # noqa: F401
     special_nograd,
     spectral,
     statistics,
+    strided,
     triangular,
     unary,
     unique,
