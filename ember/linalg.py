@@ -8,6 +8,7 @@ differentiable (rules in ember ops, so to any order) with forward-mode rules.
 from __future__ import annotations
 
 from .ops.decomposition import _LinAlgError as LinAlgError  # noqa: F401 - public, not an op
+from .ops._checks import publish as _publish
 from .ops.decomposition import linalg_cholesky as cholesky
 from .ops.decomposition import linalg_cholesky_ex as cholesky_ex
 from .ops.decomposition import linalg_det as det
@@ -20,6 +21,7 @@ from .ops.decomposition import linalg_solve as solve
 from .ops.decomposition import linalg_solve_ex as solve_ex
 from .ops.decomposition import linalg_tensorinv as tensorinv
 from .ops.decomposition import linalg_tensorsolve as tensorsolve
+from .ops.eig import linalg_eigvals as eigvals
 from .ops.householder import linalg_householder_product as householder_product
 from .ops.linalg import linalg_vander as vander
 from .ops.linalg import matmul, multi_dot
@@ -45,8 +47,13 @@ from .ops.spectral import linalg_svdvals as svdvals
 from .ops.triangular import linalg_solve_triangular as solve_triangular
 
 # NOTE: LinAlgError is public (ember.linalg.LinAlgError) but not an op, so not in __all__.
-__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",
+__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvals",
+           "eigvalsh",
            "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex",
            "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
            "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
            "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
+
+
+# NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
+_publish(globals(), __all__)

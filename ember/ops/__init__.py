@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     convert,
     decomposition,
     distance,
+    eig,
     einsum,
     householder,
     indexing,
