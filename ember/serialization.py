@@ -18,6 +18,9 @@ Contract:
 - ``load`` returns what was saved. A file that is not an ember checkpoint (empty, truncated,
   corrupt, random bytes, a PyTorch ``.pt``/pickle file, a NumPy file) raises a RuntimeError that
   names the file and says what is wrong. Nothing from the file is ever executed.
+- ``load`` is safe on hostile files: every size the file declares (manifest shapes and dtypes,
+  ``.npy`` headers, zip members' sizes) is checked against the bytes the file actually holds
+  before anything is allocated, so memory use is bounded by the file's size (see NOTE [limits]).
 """
 
 # NOTE [checkpoint format]
@@ -29,14 +32,27 @@ Contract:
 # containers and other values (dict items are key/value pairs, so keys need not be strings).
 # bfloat16 arrays are stored as their uint16 bit patterns, since .npy has no bfloat16.
 
+# NOTE [limits]
+# What load refuses (a RuntimeError naming the file) before reading or allocating:
+# - a zip member that is encrypted or compressed other than stored/deflated; a stored member
+#   larger than the whole file; a deflated member declaring more than _MAX_RATIO times its
+#   compressed size once over _RATIO_GRACE (a zip bomb: zipfile would inflate what it declares);
+# - a manifest over _MAX_MANIFEST bytes (save refuses to write one);
+# - a tensor record whose dtype/shape are not a known dtype and non-negative ints, or whose
+#   byte count is not what its member holds (the .npy header's own dtype, shape and length are
+#   checked again before the array is allocated); malformed .npy headers.
+# So the largest allocation is bounded by the archive's size times _MAX_RATIO.
+
 from __future__ import annotations
 
 import base64
 import collections
 import io
 import json
+import math
 import os
 import zipfile
+import zlib
 from typing import IO, Any
 
 import numpy as np
@@ -51,6 +67,11 @@ __all__ = ["save", "load"]
 _FORMAT = "ember.save"
 _VERSION = 1
 _MANIFEST = "ember-manifest.json"
+_MAX_MANIFEST = 256 << 20
+_MAX_RATIO = 100
+_RATIO_GRACE = 1 << 20
+_MAX_NPY_HEADER = 1 << 16  # ember's headers are 118 bytes; NumPy's reader stops at 10000
+_READ_CHUNK = 1 << 24
 
 
 # ---- encoding: Python objects to a JSON manifest and arrays ----
@@ -124,8 +145,14 @@ class _Encoder:
 
 def _write_archive(manifest: dict, arrays: list[np.ndarray], f: IO[bytes]) -> None:
     """Write the checkpoint zip to the binary file object ``f``."""
+    text = json.dumps(manifest).encode("utf-8")
+    if len(text) > _MAX_MANIFEST:
+        raise RuntimeError(
+            f"ember.save: the checkpoint's manifest would be {len(text)} bytes, more than the "
+            f"{_MAX_MANIFEST} ember.load accepts; it holds every str and bytes value, so store "
+            "large binary data as a uint8 tensor instead")
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr(_MANIFEST, json.dumps(manifest))
+        zf.writestr(_MANIFEST, text)
         for i, data in enumerate(arrays):
             with zf.open(f"tensors/{i}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, data, allow_pickle=False)
@@ -192,8 +219,100 @@ def _sniff(data: bytes) -> str:
     return f"its content is not an ember checkpoint (starts with {data[:8]!r})"
 
 
+def _member(zf: zipfile.ZipFile, name: str, archive_size: int) -> zipfile.ZipInfo:
+    """``name``'s entry, refused unless reading it is bounded by the file's size (NOTE [limits])."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise _Corrupt(f"the checkpoint is corrupt: it has no {name}") from None
+    size, packed = info.file_size, info.compress_size
+    if info.flag_bits & 0x1:
+        raise _Corrupt(f"{name} is encrypted; ember checkpoints never are")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _Corrupt(f"{name} uses zip compression method {info.compress_type}; ember reads "
+                       "stored and deflated members only")
+    if packed > archive_size or (info.compress_type == zipfile.ZIP_STORED and size != packed):
+        raise _Corrupt(f"{name} declares {size} bytes ({packed} in the archive), more than the "
+                       f"{archive_size}-byte file holds")
+    if size > _RATIO_GRACE and size > _MAX_RATIO * packed:
+        raise _Corrupt(f"{name} declares {size} bytes compressed into {packed}, more than "
+                       f"{_MAX_RATIO} to 1; ember refuses it as a zip bomb")
+    return info
+
+
+class _Record:
+    """A checked tensor entry of the manifest and its zip member."""
+
+    __slots__ = ("dtype", "stored", "shape", "requires_grad", "parameter", "nbytes", "info")
+
+    def __init__(self, zf, index, entry, archive_size):
+        where = f"the manifest's tensor {index}"
+        if not isinstance(entry, dict):
+            raise _Corrupt(f"{where} is {entry!r}, not a record")
+        name, shape = entry.get("dtype"), entry.get("shape")
+        self.dtype = _dt._NAMES.get(name) if isinstance(name, str) else None
+        if self.dtype is None:
+            raise _Corrupt(f"{where} has an unknown dtype {name!r}")
+        if not (isinstance(shape, list) and len(shape) <= 64
+                and all(type(d) is int and d >= 0 for d in shape)):
+            raise _Corrupt(f"{where} has an invalid shape {shape!r}")
+        self.shape = tuple(shape)
+        self.requires_grad, self.parameter = entry.get("requires_grad"), entry.get("parameter")
+        if type(self.requires_grad) is not bool or type(self.parameter) is not bool:
+            raise _Corrupt(f"{where} has invalid requires_grad/parameter flags")
+        if self.requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise _Corrupt(f"{where} is {name} and requires grad, which only floating point and "
+                           "complex tensors can")
+        self.stored = np.dtype(np.uint16 if self.dtype is _dt.bfloat16 else self.dtype.np)
+        self.nbytes = math.prod(self.shape) * self.stored.itemsize
+        member = f"tensors/{index}.npy"
+        self.info = _member(zf, member, archive_size)
+        if not self.nbytes <= self.info.file_size <= self.nbytes + _MAX_NPY_HEADER:
+            raise _Corrupt(f"{where} is {name} {shape} ({self.nbytes} bytes) but {member} holds "
+                           f"{self.info.file_size} bytes")
+
+    def read(self, zf, index):
+        """The array, from a member whose header and length agree with this record."""
+        name = self.info.filename
+        with zf.open(self.info) as member:
+            try:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    header = np.lib.format.read_array_header_1_0(member, _MAX_NPY_HEADER)
+                elif version == (2, 0):
+                    header = np.lib.format.read_array_header_2_0(member, _MAX_NPY_HEADER)
+                else:
+                    raise ValueError(f".npy format version {version} is not one ember writes")
+            except (zipfile.BadZipFile, zlib.error):
+                raise  # the member's CRC or compressed stream, found bad on reading ahead
+            except Exception as e:  # NumPy's ValueError, or whatever its header parsing raised
+                raise _Corrupt(f"{name} has a malformed .npy header ({type(e).__name__}: "
+                               f"{e})") from None
+            shape, fortran_order, dtype = header
+            if dtype.hasobject or dtype.newbyteorder("=") != self.stored or shape != self.shape:
+                raise _Corrupt(f"tensor {index} holds {dtype} {list(shape)} but the manifest says "
+                               f"{self.dtype.name} {list(self.shape)}")
+            left = self.info.file_size - member.tell()
+            if left != self.nbytes:
+                raise _Corrupt(f"{name} holds {left} bytes of data; {dtype} {list(shape)} takes "
+                               f"{self.nbytes}")
+            data = np.empty(shape[::-1] if fortran_order else shape, dtype)
+            view = memoryview(data.reshape(-1).view(np.uint8))
+            done = 0
+            while done < left:  # in chunks: no second copy of a large tensor in memory
+                got = member.readinto(view[done:done + _READ_CHUNK])
+                if not got:
+                    raise _Corrupt(f"{name} ends after {done} of its {left} bytes")
+                done += got
+        if fortran_order:
+            data = data.T.copy()
+        if dtype != self.stored:
+            data = data.astype(self.stored)  # the other byte order
+        return data
+
+
 class _Decoder:
-    def __init__(self, zf: zipfile.ZipFile, records: list):
+    def __init__(self, zf: zipfile.ZipFile, records: list[_Record]):
         self.zf = zf
         self.records = records
         self.tensors: dict[int, Tensor] = {}
@@ -223,7 +342,10 @@ class _Decoder:
         if tag == "dtype":
             return _dt._by_name(node["name"])
         if tag == "device":
-            return device(node["type"], node["index"])
+            try:
+                return device(node["type"], node["index"])
+            except RuntimeError as e:  # an unknown device type
+                raise _Corrupt(f"the manifest holds an invalid device ({e})") from None
         if tag == "size":
             return Size(node["dims"])
         raise _Corrupt(f"the manifest holds an unknown entry type {tag!r}")
@@ -233,24 +355,20 @@ class _Decoder:
         return tuple(key) if isinstance(key, list) else key
 
     def _tensor(self, index):
+        if type(index) is not int or not 0 <= index < len(self.records):
+            raise _Corrupt(f"the manifest refers to tensor {index!r}, which it does not list")
         if index in self.tensors:
             return self.tensors[index]
         record = self.records[index]
-        dtype = _dt._by_name(record["dtype"])
-        with self.zf.open(f"tensors/{index}.npy") as member:
-            data = np.lib.format.read_array(member, allow_pickle=False)
-        stored = np.dtype(np.uint16) if dtype is _dt.bfloat16 else dtype.np
-        if data.dtype != stored or list(data.shape) != record["shape"]:
-            raise _Corrupt(f"tensor {index} holds {data.dtype} {list(data.shape)} but the "
-                           f"manifest says {record['dtype']} {record['shape']}")
-        if dtype is _dt.bfloat16:
-            data = data.view(dtype.np)
-        if record["parameter"]:
+        data = record.read(self.zf, index)
+        if record.dtype is _dt.bfloat16:
+            data = data.view(record.dtype.np)
+        if record.parameter:
             from . import nn
 
-            t = nn.Parameter(_new(data), requires_grad=record["requires_grad"])
+            t = nn.Parameter(_new(data), requires_grad=record.requires_grad)
         else:
-            t = _new(data, record["requires_grad"])
+            t = _new(data, record.requires_grad)
         self.tensors[index] = t
         return t
 
@@ -258,6 +376,7 @@ class _Decoder:
 def _read_checkpoint(f: IO[bytes]):
     start = f.tell()
     head = f.read(8)
+    archive_size = f.seek(0, io.SEEK_END) - start
     f.seek(start)
     if not head.startswith(b"PK"):
         raise _Corrupt(_sniff(head))
@@ -274,13 +393,21 @@ def _read_checkpoint(f: IO[bytes]):
                     "(they can run arbitrary code). Load it with PyTorch and re-save its "
                     "tensors with ember")
             raise _Corrupt(f"it is a zip archive without {_MANIFEST}, not an ember checkpoint")
-        manifest = json.loads(zf.read(_MANIFEST).decode("utf-8"))
+        info = _member(zf, _MANIFEST, archive_size)
+        if info.file_size > _MAX_MANIFEST:
+            raise _Corrupt(f"{_MANIFEST} declares {info.file_size} bytes, more than the "
+                           f"{_MAX_MANIFEST} ember writes")
+        manifest = json.loads(zf.read(info).decode("utf-8"))
         if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
             raise _Corrupt(f"{_MANIFEST} does not describe an ember checkpoint")
         if manifest.get("version") != _VERSION:
             raise _Corrupt(f"it has format version {manifest.get('version')!r}; this ember reads "
                            f"version {_VERSION}")
-        return _Decoder(zf, manifest["tensors"]).decode(manifest["root"])
+        entries = manifest["tensors"]
+        if not isinstance(entries, list):
+            raise _Corrupt(f"{_MANIFEST} lists its tensors as {type(entries).__name__}")
+        records = [_Record(zf, i, entry, archive_size) for i, entry in enumerate(entries)]
+        return _Decoder(zf, records).decode(manifest["root"])
 
 
 def _load_from(f: IO[bytes], name: str):
@@ -290,8 +417,8 @@ def _load_from(f: IO[bytes], name: str):
         return _read_checkpoint(f)
     except _Corrupt as e:
         raise RuntimeError(f"ember.load: can't load {name}: {e}") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-            KeyError, IndexError, TypeError, RecursionError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+            ValueError, KeyError, IndexError, TypeError, RecursionError) as e:
         # zipfile's CRC checks, np.lib.format's header checks and a manifest that does not fit
         # the format all land here: the file was damaged or was never ember's.
         raise RuntimeError(f"ember.load: can't load {name}: the checkpoint is corrupt "

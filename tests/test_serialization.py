@@ -459,7 +459,7 @@ def test_pickled_array_is_refused_not_executed(tmp_path):
     payload = npy(np.array([ran], dtype=object), allow_pickle=True)
     record = dict(RECORD, shape=[1])
     data = make_zip({"ember-manifest.json": manifest([record], TENSOR), "tensors/0.npy": payload})
-    assert "corrupt" in load_error(tmp_path, data)
+    assert "tensor 0 holds object" in load_error(tmp_path, data)
 
 
 def test_file_object_errors_name_the_object():
@@ -586,3 +586,186 @@ def test_absurdly_nested_manifest_is_reported_as_corrupt(tmp_path):
     text = manifest([], 0).replace('"root": 0', '"root": ' + root)
     data = make_zip({"ember-manifest.json": text})
     assert "corrupt" in load_error(tmp_path, data)
+
+
+# ---- hostile files: sizes are checked before anything is allocated ---------------------------
+
+def npy_with_header(text, data=b"", version=1):
+    """A .npy member with a hand-written header (padded as NumPy pads it) and raw data."""
+    header = text.encode("latin1")
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    return b"\x93NUMPY" + bytes([version, 0]) + len(header).to_bytes(2, "little") + header + data
+
+
+def f4_header(shape):
+    return f"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}"
+
+
+def load_error_with_peak(tmp_path, data):
+    """load_error, and the peak memory NumPy and Python allocated meanwhile."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        message = load_error(tmp_path, data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return message, peak
+
+
+def set_declared_size(data, name, size, packed=None):
+    """Rewrite the central directory's sizes of member ``name`` (what zipfile trusts)."""
+    data = bytearray(data)
+    at = 0
+    while True:
+        at = data.index(b"PK\x01\x02", at)
+        name_len = int.from_bytes(data[at + 28:at + 30], "little")
+        if data[at + 46:at + 46 + name_len] == name.encode():
+            break
+        at += 4
+    data[at + 20:at + 24] = (size if packed is None else packed).to_bytes(4, "little")
+    data[at + 24:at + 28] = size.to_bytes(4, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("claimed, header", [
+    (10 ** 12, (10 ** 12,)),  # both claim 4 TB; the member holds 16 bytes
+    (2 * 10 ** 8, (2 * 10 ** 8,)),  # 800 MB: an allocation that would succeed, then fail to fill
+    (4, (10 ** 12,)),  # the manifest is modest, the .npy header is not
+    (4, (2 ** 64,)),  # a dimension no C integer holds
+])
+def test_huge_claimed_shapes_are_refused_before_allocating(tmp_path, claimed, header):
+    record = dict(RECORD, shape=[claimed])
+    data = make_zip({"ember-manifest.json": manifest([record], TENSOR),
+                     "tensors/0.npy": npy_with_header(f4_header(header), b"\0" * 16)})
+    message, peak = load_error_with_peak(tmp_path, data)
+    assert "holds" in message
+    assert peak < 20 << 20
+
+
+def test_a_stored_member_declaring_more_than_the_file_holds(tmp_path):
+    count = 5 * 10 ** 8  # 2 GB
+    record = dict(RECORD, shape=[count])
+    header = npy_with_header(f4_header((count,)))
+    data = make_zip({"ember-manifest.json": manifest([record], TENSOR),
+                     "tensors/0.npy": header + b"\0" * 16})
+    data = set_declared_size(data, "tensors/0.npy", len(header) + 4 * count)
+    message, peak = load_error_with_peak(tmp_path, data)
+    assert "more than the" in message and "file holds" in message
+    assert peak < 20 << 20
+
+
+def deflated_zip(entries):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, payload in entries.items():
+            zf.writestr(name, payload)
+    return buf.getvalue()
+
+
+def test_zip_bombs_are_refused_before_inflating(tmp_path):
+    # A 50 MB manifest deflates to about 50 kB: 1000 to 1.
+    bomb = deflated_zip({"ember-manifest.json": manifest([], "a" * 50_000_000)})
+    message, peak = load_error_with_peak(tmp_path, bomb)
+    assert "zip bomb" in message and peak < 20 << 20
+    # A deflated tensor whose declared size (what zipfile would inflate to) is a lie.
+    count = 5 * 10 ** 8
+    record = dict(RECORD, shape=[count])
+    header = npy_with_header(f4_header((count,)))
+    lie = deflated_zip({"ember-manifest.json": manifest([record], TENSOR),
+                        "tensors/0.npy": header + b"\0" * 16})
+    packed = zipfile.ZipFile(io.BytesIO(lie)).getinfo("tensors/0.npy").compress_size
+    lie = set_declared_size(lie, "tensors/0.npy", len(header) + 4 * count, packed)
+    message, peak = load_error_with_peak(tmp_path, lie)
+    assert "zip bomb" in message and peak < 20 << 20
+
+
+def test_a_deflated_copy_of_a_checkpoint_still_loads():
+    src = zipfile.ZipFile(io.BytesIO(good_bytes()))
+    data = deflated_zip({name: src.read(name) for name in src.namelist()})
+    back = ember.load(io.BytesIO(data))
+    assert back["w"].tolist() == list(np.arange(50.0)) and back["b"] == [1, 2]
+
+
+def test_other_compression_methods_and_encryption_are_refused(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_BZIP2) as zf:
+        zf.writestr("ember-manifest.json", manifest([], 1))
+    assert "compression method 12" in load_error(tmp_path, buf.getvalue())
+    data = bytearray(make_zip({"ember-manifest.json": manifest([], 1)}))
+    at = data.index(b"PK\x01\x02")
+    data[at + 8] |= 1  # the central directory's "encrypted" flag
+    assert "encrypted" in load_error(tmp_path, bytes(data))
+
+
+@pytest.mark.parametrize("header", [
+    "{'''",  # tokenize.TokenError inside NumPy's header filter
+    "\t{\n  1",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': \"\"\"",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (2,,), }",
+    "[1, 2]",
+    "{'descr': '<f4', 'shape': (2,), }",
+    "{'descr': [('a', 5)], 'fortran_order': False, 'shape': (2,), }",
+    "{'descr': '<f4', 'fortran_order': 1, 'shape': (2,), }",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': " + "(" * 3000 + ")" * 3000 + "}",
+])
+def test_malformed_npy_headers_are_a_clean_runtime_error(tmp_path, header):
+    data = make_zip({"ember-manifest.json": manifest([RECORD], TENSOR),
+                     "tensors/0.npy": npy_with_header(header, b"\0" * 8)})
+    assert "tensors/0.npy has a malformed .npy header" in load_error(tmp_path, data)
+
+
+@pytest.mark.parametrize("member, expected", [
+    (npy_with_header(f4_header((2,)), b"\0" * 8, version=9), "malformed .npy header"),
+    (npy_with_header(f4_header((-2,)), b"\0" * 8), "holds float32 [-2]"),
+    (npy_with_header(f4_header((2,)).replace("<f4", "|O"), b"\0" * 8), "holds object"),
+    (npy_with_header(f4_header((2,)), b"\0" * 12), "holds 12 bytes of data"),
+    (npy_with_header(f4_header((2,)), b"\0" * 4), "holds 4 bytes of data"),
+    (b"\x93NUMPY\x01\x00\xff\xff" + b" " * 200, "malformed .npy header"),
+])
+def test_npy_members_disagreeing_with_the_manifest(tmp_path, member, expected):
+    data = make_zip({"ember-manifest.json": manifest([RECORD], TENSOR), "tensors/0.npy": member})
+    assert expected in load_error(tmp_path, data)
+
+
+def test_big_endian_and_fortran_order_members_load():
+    values = np.arange(6, dtype=np.float32).reshape(2, 3)
+    record = dict(RECORD, shape=[2, 3])
+    for array in (values.astype(">f4"), np.asfortranarray(values)):
+        data = make_zip({"ember-manifest.json": manifest([record], TENSOR),
+                         "tensors/0.npy": npy(array)})
+        back = ember.load(io.BytesIO(data))
+        assert back.dtype is ember.float32 and back.tolist() == values.tolist()
+
+
+@pytest.mark.parametrize("record, root, expected", [
+    (dict(RECORD, dtype="evil"), TENSOR, "unknown dtype 'evil'"),
+    (dict(RECORD, dtype=["float32"]), TENSOR, "unknown dtype"),
+    (dict(RECORD, shape=[-1]), TENSOR, "invalid shape [-1]"),
+    (dict(RECORD, shape=[2.0]), TENSOR, "invalid shape"),
+    (dict(RECORD, shape=[True]), TENSOR, "invalid shape"),
+    (dict(RECORD, shape=[1] * 65), TENSOR, "invalid shape"),
+    (dict(RECORD, requires_grad="yes"), TENSOR, "invalid requires_grad"),
+    (dict(RECORD, dtype="int64", requires_grad=True), TENSOR, "only floating point"),
+    (RECORD, {"$": "tensor", "index": 1}, "refers to tensor 1"),
+    (RECORD, {"$": "tensor", "index": -1}, "refers to tensor -1"),
+    (RECORD, {"$": "tensor", "index": True}, "refers to tensor True"),
+    (RECORD, {"$": "device", "type": "evil", "index": 0}, "invalid device"),
+    ("not a record", TENSOR, "not a record"),
+])
+def test_invalid_manifest_records(tmp_path, record, root, expected):
+    data = make_zip({"ember-manifest.json": manifest([record], root),
+                     "tensors/0.npy": npy(np.zeros(2, np.float32))})
+    assert expected in load_error(tmp_path, data)
+
+
+def test_manifest_size_limit_on_save_and_load(tmp_path, monkeypatch):
+    data = make_zip({"ember-manifest.json": manifest([], "x" * 2000)})
+    monkeypatch.setattr(serialization, "_MAX_MANIFEST", 1000)
+    assert "more than the 1000 ember writes" in load_error(tmp_path, data)
+    target = tmp_path / "ck.pt"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="manifest would be .* more than the 1000"):
+        ember.save({"blob": b"x" * 2000}, target)
+    assert target.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["bad.pt", "ck.pt"]
