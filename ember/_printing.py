@@ -219,7 +219,12 @@ def tensor_repr(t, *, tensor_contents=None) -> str:
     dtype = t.dtype
     default = _dt.get_default_dtype()
     suffixes = []
-    if data.size == 0:
+    if t.is_meta:  # no values: the device, size and a non-default dtype (PyTorch's form)
+        suffixes += ["device='meta'", f"size={data.shape}"]
+        if dtype is not default:
+            suffixes.append(f"dtype={dtype!r}")
+        tensor_contents = "..."
+    elif data.size == 0:
         # NumPy-style: the shape is shown unless it is (0,); and with no values to read the
         # dtype from, every dtype but the default float one is shown, int64 and bool included
         if data.ndim != 1:

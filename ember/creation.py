@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from . import dtypes as _dt
+from ._meta import MetaArray, meta_array
 from ._size import Size
 from .autograd.grad_mode import STATE
 from .tensor import Tensor, check_device
@@ -143,7 +144,6 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     >>> ember.tensor([1., 2.])
     tensor([1., 2.])
     """
-    check_device(device)
     if isinstance(data, Tensor):
         warnings.warn(
             "To copy construct from a tensor, it is recommended to use "
@@ -151,6 +151,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             "rather than torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
     if isinstance(data, str):
         raise TypeError("new(): invalid data type 'str'")
+    if check_device(device):
+        a = _to_array(data, dtype)
+        return _new(meta_array(a.shape, a.dtype), requires_grad)
     return _new(_to_array(data, dtype), requires_grad)
 
 
@@ -205,9 +208,11 @@ def _legacy_tensor(*args, **kwargs):
 def _factory(name, fill):
     def factory(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
                 pin_memory=False, memory_format=None):
-        check_device(device)
+        meta = check_device(device)
         shape = _size(size)
         _check_size(name, shape)
+        if meta:
+            return _new(meta_array(shape, _dtype_np(dtype)), requires_grad)
         return _new(fill(shape, _dtype_np(dtype)), requires_grad)
     factory.__name__ = name
     factory.__doc__ = f"A tensor of the given size filled by ``{name}``."
@@ -221,20 +226,23 @@ empty = _factory("empty", np.empty)
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred from the value)."""
-    check_device(device)
+    meta = check_device(device)
     shape = _size((size,))
     _check_size("full", shape)
     if dtype is None:
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
         dtype = _dt.scalar_dtype(fill_value)
+    if meta:
+        return _new(meta_array(shape, dtype.np), requires_grad)
     return _new(np.full(shape, fill_value, dtype=dtype.np), requires_grad)
 
 
 def _new_like(input, dtype, device, requires_grad, make):
     """A new tensor of ``input``'s shape (and dtype unless given) from ``make(shape, dtype)``."""
-    check_device(device)
     np_dt = dtype.np if dtype is not None else input._data.dtype
+    if check_device(device) or (device is None and type(input._data) is MetaArray):
+        return _new(meta_array(input._data.shape, np_dt), requires_grad)
     return _new(make(input._data.shape, np_dt), requires_grad)
 
 

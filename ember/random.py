@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from . import dtypes as _dt
+from ._meta import meta_array
 from .creation import _check_size, _new, _size
 from .tensor import Tensor, check_device
 
@@ -132,10 +133,12 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples."""
-    check_device(device)
+    meta = check_device(device)
     dtype = _float_dtype(dtype, "normal_kernel_cpu")
     shape = _size(size)
     _check_size("randn", shape)
+    if meta:  # no draw: the generator's state stays as it was
+        return _new(meta_array(shape, dtype.np), requires_grad)
     data = _rng(generator).standard_normal(shape).astype(dtype.np)
     return _new(data, requires_grad)
 

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from . import dtypes as _dt
+from ._meta import MetaArray
 from ._size import Size
 from .autograd.grad_mode import STATE
 
@@ -77,13 +78,17 @@ class device:
 
 
 CPU = device("cpu")
+META = device("meta")
 
 
 def check_device(dev):
-    """Accept cpu (ember runs on NumPy); anything else gets a clear error."""
+    """Accept cpu (ember runs on NumPy) and meta (returns True: the caller makes a meta
+    tensor, NOTE [meta tensors] in _meta.py); anything else gets a clear error."""
     if dev is None:
-        return
+        return False
     d = dev if isinstance(dev, device) else device(dev)
+    if d.type == "meta":
+        return True
     if d.type != "cpu":
         raise RuntimeError(
             f"ember has no {d.type} backend yet: only 'cpu' (NumPy) is available. "
@@ -215,7 +220,11 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        return CPU
+        return META if type(self._data) is MetaArray else CPU
+
+    @property
+    def is_meta(self) -> bool:
+        return type(self._data) is MetaArray
 
     @property
     def is_cuda(self) -> bool:
@@ -451,6 +460,9 @@ class Tensor:
     # ---- conversions ------------------------------------------------------------------------
     def numpy(self, *, force=False) -> np.ndarray:
         """The underlying array (shared memory). Refuses on a tensor that requires grad."""
+        if type(self._data) is MetaArray:
+            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
+                            "to copy the tensor to host memory first.")
         if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
@@ -495,6 +507,8 @@ class Tensor:
         return iter(self.unbind(0))
 
     def __bool__(self):
+        if type(self._data) is MetaArray:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         if self._data.size != 1:
             if self._data.size == 0:
                 raise RuntimeError("Boolean value of Tensor with no values is ambiguous")

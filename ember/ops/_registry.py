@@ -51,8 +51,9 @@ def wrap(data) -> Tensor:
     """The no-grad result of an op: a tensor around ``data`` (an inference tensor in
     inference mode)."""
     if type(data) is not _ndarray:
-        # NOTE: NumPy returns scalars from 0-d ufuncs and reductions; tensors hold arrays.
-        data = np.asarray(data)
+        # NOTE: NumPy returns scalars from 0-d ufuncs and reductions; tensors hold arrays
+        # (asanyarray: a meta tensor's MetaArray stays one, NOTE [meta tensors] in _meta.py).
+        data = np.asanyarray(data)
     # NOTE: Tensor._make inlined: this is the hottest constructor call in ember.
     t = _new(Tensor)
     t._data = data
@@ -130,7 +131,7 @@ def _edges(inputs):
 def record(node_cls, data, inputs, save=(), save_out=False, args=()) -> Tensor:
     """Output tensor of a recorded op, with a new ``node_cls`` node as its ``grad_fn``."""
     if type(data) is not _ndarray:
-        data = np.asarray(data)
+        data = np.asanyarray(data)
     if data.dtype.kind not in "fcV":  # integer and bool results are never differentiable
         return wrap(data)
     # NOTE: Node.__init__ and Tensor._make inlined: this runs once per recorded op.

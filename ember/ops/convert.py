@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from .._meta import MetaArray
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, check_device, device
 from ._jvp import linear
@@ -62,7 +63,10 @@ def to(input, *args, **kwargs):
         else:
             raise TypeError(f"to() received an invalid combination of arguments - got "
                             f"({type(a).__name__})")
-    check_device(dev)
+    if check_device(dev) and type(input._data) is not MetaArray:
+        from .._meta import to_meta
+
+        input = to_meta(input)
     if dtype is None:
         return input.clone() if copy else input
     return _cast(input, dtype, copy)

@@ -21,7 +21,7 @@ def _compare(ufunc, name):
     def op(input, other):
         input, other = _tensor_first(input, other)
         ad, bd, _ = _operands(input, other)
-        return wrap(np.asarray(ufunc(ad, bd)))
+        return wrap(np.asanyarray(ufunc(ad, bd)))  # asanyarray: meta stays meta
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` comparison; a bool tensor."
     return op
