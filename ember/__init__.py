@@ -52,6 +52,14 @@ from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: E402
 from . import profiler  # noqa: E402
 
 globals().update(_OPS)
+# NOTE: the creation functions are published checked like the ops (ops/_checks.py): a
+# wrong-typed size or input raises PyTorch's TypeError.
+from .ops._checks import publish as _publish  # noqa: E402
+
+_publish(globals(), ("arange", "as_tensor", "empty", "empty_like", "eye", "full", "full_like",
+                     "linspace", "logspace", "ones", "ones_like", "zeros", "zeros_like", "rand",
+                     "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm",
+                     "scalar_tensor", "meshgrid"))
 autograd._bind()  # backward/grad's late-bound names, now that everything is imported
 
 # NOTE: the training-side subpackages load on first use (PEP 562): together they are a sixth of

@@ -41,6 +41,8 @@ def _size(size):
         size = size[0]
     if isinstance(size, (int, np.integer)):
         size = (size,)
+    if isinstance(size, str) or not all(isinstance(s, (int, np.integer)) for s in size):
+        raise TypeError("size must be a tuple of ints")  # checked() gives PyTorch's message
     out = tuple(int(s) for s in size)
     return out
 

@@ -11,6 +11,7 @@ so gradients (any order) and forward-mode rules come with it.
 
 from __future__ import annotations
 
+from .ops._checks import publish as _publish
 from .ops._registry import OPS as _OPS
 from .ops.special import (
     digamma,
@@ -101,3 +102,7 @@ def log_softmax(input, dim, *, dtype=None):
 def logsumexp(input, dim, keepdim=False):
     """``log(sum(exp(input)))`` over ``dim``, max-shifted (``torch.special.logsumexp``)."""
     return _OPS["logsumexp"](input, dim, keepdim=keepdim)
+
+
+# NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
+_publish(globals(), __all__)

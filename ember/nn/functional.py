@@ -22,6 +22,7 @@ from ..ops import (
     sampling,
 )
 from ..ops import unary as _unary
+from ..ops._checks import publish as _publish
 from ..ops.inplace import apply_inplace as _apply_inplace
 
 __all__ = ["relu", "relu_", "sigmoid", "tanh"]
@@ -46,3 +47,6 @@ def relu_(input):
 
 sigmoid = _unary.sigmoid
 tanh = _unary.tanh
+
+# NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
+_publish(globals(), __all__)

@@ -9,7 +9,9 @@ Contract:
   saves what the rule needs and returns the output tensor whose ``grad_fn`` is the node.
 - ``node_class(name, vjp, jvp)`` makes the Node subclass for one op (``MulBackward0``), with the
   rule as its ``_vjp`` method. Every op's rule is registered this way: one way, no other.
-- ``register(fn, name)`` publishes an op as ``ember.name`` and ``Tensor.name``.
+- ``register(fn, name)`` publishes an op as ``ember.name`` and ``Tensor.name``, wrapped so
+  wrong-typed arguments raise PyTorch's TypeError (``_checks.checked``: no cost until an
+  error); the module keeps ``fn`` itself for its internal calls.
 
 NOTE [rules are ember ops]: every backward rule computes with ember ops on tensors, never on raw
 arrays. The engine runs rules under ``no_grad`` (each op is then one NumPy call on the fast path)
@@ -29,6 +31,7 @@ from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _seq
 from ..tensor import Tensor
+from ._checks import checked
 
 __all__ = ["wrap", "edge", "recording", "record", "record_multi", "node_class", "register",
            "OPS", "float_data", "to_tensor", "NO_EDGE", "arrays_only"]
@@ -203,10 +206,11 @@ def register(fn, name=None, method=True, function=True, method_name=None):
     """Publish ``fn`` as ``ember.<name>`` and as the Tensor method ``<method_name or name>``."""
     name = name or fn.__name__
     if function:
-        OPS[name] = fn
+        OPS[name] = checked(fn, name)
     if method:
-        METHODS[method_name or name] = fn
-        setattr(Tensor, method_name or name, fn)
+        method_name = method_name or name
+        METHODS[method_name] = bound = checked(fn, method_name, method=True)
+        setattr(Tensor, method_name, bound)
     return fn
 
 

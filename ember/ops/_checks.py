@@ -1,0 +1,219 @@
+"""Wrong-typed arguments: PyTorch's TypeError instead of an error from inside an op.
+
+Contract:
+- ``checked(fn, name, method=False)`` is ``fn`` as published (``ember.<name>``, a Tensor method,
+  ``nn.functional``, ``linalg``, ``special``): a function with ``fn``'s own signature that calls
+  ``fn``. Only when ``fn`` raises one of the errors a wrong-typed argument causes inside an op
+  (AttributeError, TypeError, IndexError, ValueError, KeyError, ZeroDivisionError) does it look
+  at the arguments: the first one of the wrong type raises PyTorch's TypeError for it
+  (``exp(): argument 'input' (position 1) must be Tensor, not list``); if none is, the original
+  error propagates unchanged.
+- What an argument must be comes from its parameter name (``ARG_KINDS``): Tensor, a sequence of
+  Tensors, a size (tuple of ints) or an int. Parameters not named there are not checked.
+- ``checks_own_arguments(fn)`` marks an op that raises PyTorch's errors itself: it is published
+  as is.
+
+NOTE [errors cost nothing until raised]: the fast path is one extra Python call with the same
+arguments (no ``*args`` packing: the wrapper is compiled with ``fn``'s parameter list) and a
+``try`` (free in CPython 3.11+). The arguments are inspected only on the error path. A method
+that takes only ``self`` cannot be called with a wrong-typed argument, so it is not wrapped.
+"""
+
+from __future__ import annotations
+
+from types import FunctionType
+
+from ..tensor import Tensor
+
+__all__ = ["checked", "checks_own_arguments", "ARG_KINDS", "INTERNAL"]
+
+INTERNAL = (AttributeError, TypeError, IndexError, ValueError, KeyError, ZeroDivisionError)
+
+_TENSOR = ("input", "other", "self", "tensor", "mat", "mat1", "mat2", "vec", "vec1", "vec2",
+           "weight", "target", "A", "B", "LU", "LU_data", "x1", "x2", "batch1", "batch2",
+           "tensor1", "tensor2", "query", "key", "value", "anchor", "positive", "negative",
+           "input1", "input2", "log_probs", "targets", "condition", "elements",
+           "test_elements", "sorted_sequence", "src", "source", "grad_output", "theta", "grid",
+           "input_lengths", "target_lengths", "pivots", "exponent", "end")
+# Parameter name -> what PyTorch's argument parser requires there.
+ARG_KINDS = {**dict.fromkeys(_TENSOR, "Tensor"), "tensors": "tuple of Tensors",
+             "size": "tuple of ints", "shape": "tuple of ints", "dims": "tuple of ints",
+             "dim0": "int", "dim1": "int"}
+# Tensor parameters after the first where PyTorch may also take a Python number
+# (``torch.add(x, 2)``); the first argument never is one (``torch.exp(2.)`` is an error).
+_NUMBER_OK = frozenset({"other", "exponent", "end", "value"})
+# ember name -> the name PyTorch's message uses where the two differ.
+TORCH_NAME = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss_nd",
+              "logsigmoid": "log_sigmoid", "triplet_margin_loss": "triplet_margin_loss"}
+
+_FACTORIES: dict = {}  # parameter list -> compiled factory of wrappers with that list
+
+
+def checks_own_arguments(fn):
+    """Mark ``fn`` as raising PyTorch's errors for wrong-typed arguments itself."""
+    fn._checks_own_arguments = True
+    return fn
+
+
+def _kind_name(v) -> str:
+    return type(v).__name__
+
+
+def _size_error(tname, param, pos, value):
+    """PyTorch's message for a size argument that is not a tuple of ints, or None."""
+    where = f"argument '{param}' (position {pos})"
+    if isinstance(value, tuple) and len(value) == 1 and not isinstance(value[0], int):
+        value = value[0]  # ``zeros((2, 3))`` as ``*size``
+    if isinstance(value, Tensor) or not isinstance(value, (tuple, list)):
+        if isinstance(value, int):
+            return None
+        return f"{tname}(): {where} must be tuple of ints, not {_kind_name(value)}"
+    for i, s in enumerate(value):
+        if not isinstance(s, int) and not (isinstance(s, Tensor) and s.ndim == 0):
+            if i == 0:
+                return (f"{tname}(): {where} must be tuple of ints, but found element of type "
+                        f"{_kind_name(s)} at pos 0")
+            return (f"{tname}(): argument '{param}' failed to unpack the object at pos {i + 1} "
+                    f"with error \"type must be tuple of ints,but got {_kind_name(s)}\"")
+    return None
+
+
+def _argument_error(name, params, optional, method, values):
+    """PyTorch's TypeError message for the first wrong-typed argument in ``values``, or None
+    (``optional``: the parameters whose default is None)."""
+    tname = TORCH_NAME.get(name, name)
+    for i, (param, value) in enumerate(zip(params, values)):
+        if value is None and param in optional:
+            continue
+        kind = ARG_KINDS.get(param.lstrip("*"))
+        if kind is None or (method and i == 0):
+            continue
+        pos = i if method else i + 1
+        where = f"{tname}(): argument '{param.lstrip('*')}' (position {pos})"
+        if kind == "Tensor":
+            if isinstance(value, Tensor) or param.startswith("*"):
+                continue
+            if isinstance(value, (int, float, complex)) and param in _NUMBER_OK and i > 0:
+                continue
+            return f"{where} must be Tensor, not {_kind_name(value)}"
+        if kind == "tuple of Tensors":
+            if param.startswith("*") and len(value) == 1 and isinstance(value[0], (list, tuple)):
+                value = value[0]
+            if not isinstance(value, (list, tuple)):
+                return f"{where} must be tuple of Tensors, not {_kind_name(value)}"
+            for j, t in enumerate(value):
+                if not isinstance(t, Tensor):
+                    return (f"expected Tensor as element {j} in argument {pos - 1}, but got "
+                            f"{_kind_name(t)}")
+        elif kind == "tuple of ints":
+            message = _size_error(tname, param.lstrip("*"), pos, value)
+            if message is not None:
+                return message
+        elif kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+            return f"{where} must be int, not {_kind_name(value)}"
+    return None
+
+
+def _fail(error, name, params, optional, method, values):
+    """The error path: raise PyTorch's TypeError when an argument has the wrong type."""
+    message = _argument_error(name, params, optional, method, values)
+    if message is not None:
+        raise TypeError(message) from None
+    raise error
+
+
+def _factory(params, star, kwonly, starstar):
+    """A compiled ``make(fn, fail)`` returning wrappers with this parameter list."""
+    key = (params, star, kwonly, starstar)
+    make = _FACTORIES.get(key)
+    if make is not None:
+        return make
+    sig, call = list(params), list(params)
+    if star:
+        sig.append(star)
+        call.append(star)
+    elif kwonly:
+        sig.append("*")
+    sig += kwonly
+    call += [f"{k}={k}" for k in kwonly]
+    if starstar:
+        sig.append(starstar)
+        call.append(starstar)
+    values = ", ".join(p.lstrip("*") for p in (*params, *((star,) if star else ()), *kwonly,
+                                                *((starstar,) if starstar else ())))
+    src = (f"def make(_fn, _fail):\n"
+           f"    def op({', '.join(sig)}):\n"
+           f"        try:\n"
+           f"            return _fn({', '.join(call)})\n"
+           f"        except _INTERNAL as e:\n"
+           f"            _fail(e, ({values},))\n"
+           f"    return op\n")
+    ns = {"_INTERNAL": INTERNAL}
+    exec(compile(src, f"<ember checked wrapper {key}>", "exec"), ns)  # noqa: S102
+    make = _FACTORIES[key] = ns["make"]
+    return make
+
+
+def _parameters(fn):
+    """``(params, star, kwonly, starstar)`` of ``fn`` (``star``/``starstar`` with their stars,
+    or None). A pass-through decorator's ``(*args, out=None, **kwargs)`` is read through its
+    ``__wrapped__``: the op's own parameters plus the decorator's keyword-only ones."""
+    code = fn.__code__
+    n, nk, flags = code.co_argcount, code.co_kwonlyargcount, code.co_flags
+    names = code.co_varnames
+    params, kwonly = names[:n], names[n:n + nk]
+    star = "*" + names[n + nk] if flags & 0x04 else None
+    starstar = "**" + names[n + nk + bool(star)] if flags & 0x08 else None
+    inner = getattr(fn, "__wrapped__", None)
+    if star and starstar and not params and type(inner) is FunctionType:
+        p, s, k, ss = _parameters(inner)
+        if not set(kwonly) & {*p, *k}:
+            return p, s, k + kwonly, ss
+    return params, star, kwonly, starstar
+
+
+def _defaults(fn):
+    """``fn``'s positional defaults and keyword defaults, through pass-through decorators."""
+    defaults, kwdefaults = fn.__defaults__, dict(fn.__kwdefaults__ or {})
+    inner = getattr(fn, "__wrapped__", None)
+    if _parameters(fn)[0] != fn.__code__.co_varnames[:fn.__code__.co_argcount]:
+        defaults, kw = _defaults(inner)
+        kwdefaults = {**kw, **kwdefaults}
+    return defaults, kwdefaults
+
+
+def checked(fn, name=None, method=False):
+    """``fn`` published under ``name`` (see the module docstring)."""
+    name = name or fn.__name__
+    if type(fn) is not FunctionType or getattr(fn, "_checks_own_arguments", False) \
+            or fn.__code__.co_posonlyargcount or name.startswith("__"):
+        return fn  # (Python operators raise Python's errors: ``x[1.5]``, ``x + "a"``)
+    params, star, kwonly, starstar = _parameters(fn)
+    if method and len(params) <= 1 and not (star or kwonly or starstar):
+        return fn  # only ``self``: nothing can have the wrong type
+    defaults, kwdefaults = _defaults(fn)
+    optional = {p for p, d in zip(params[len(params) - len(defaults or ()):], defaults or ())
+                if d is None}
+    optional.update(k for k, d in kwdefaults.items() if d is None)
+    all_params = (*params, *((star,) if star else ()), *kwonly, *((starstar,) if starstar else ()))
+
+    def fail(error, values):
+        _fail(error, name, all_params, optional, method, values)
+
+    op = _factory(params, star, kwonly, starstar)(fn, fail)
+    op.__dict__.update(fn.__dict__)
+    op.__defaults__ = defaults
+    op.__kwdefaults__ = kwdefaults or None
+    op.__name__ = fn.__name__
+    op.__qualname__ = fn.__qualname__
+    op.__doc__ = fn.__doc__
+    op.__module__ = fn.__module__
+    op.__wrapped__ = fn
+    return op
+
+
+def publish(namespace: dict, names) -> None:
+    """Replace each function ``namespace[name]`` by its checked version (a module's public
+    ops: ``nn.functional``, ``linalg``, ``special``)."""
+    for name in names:
+        namespace[name] = checked(namespace[name], name)
