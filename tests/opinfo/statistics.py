@@ -62,7 +62,7 @@ RECORDS = [
     OpRecord("cartesian_prod", lambda T, a, b: T.cartesian_prod(a, b),
              [((3,), (2,)), ((1,), (0,))]),
     OpRecord("cartesian_prod3", lambda T, a, b, c: T.cartesian_prod(a, b, c),
-             [((2,), (2,), (3,))]),
+             [((2,), (2,), (3,))], op="cartesian_prod"),
     OpRecord("renorm_", lambda T, x: (x * 1).renorm_(2, 1, 0.9), [((3, 4),)]),
     OpRecord("as_strided", lambda T, x: T.as_strided(x, (2, 2), (1, 2)), [((3, 4),), ((5,),)]),
     OpRecord("as_strided_overlap", lambda T, x: x.as_strided((3, 2), (1, 1), 1), [((6,),)]),
