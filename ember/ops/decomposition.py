@@ -609,7 +609,8 @@ def _ex_error(exc, old, new):
 
 
 def _flat(a):
-    return a.reshape(-1, *a.shape[-2:])
+    # NOTE: an explicit batch size: -1 is ambiguous for empty matrices
+    return a.reshape((int(np.prod(a.shape[:-2])),) + a.shape[-2:])
 
 
 def linalg_inv_ex(A, *, check_errors=False, out=None):
@@ -707,6 +708,8 @@ def linalg_matrix_power(A, n, *, out=None):
     if n == 0:
         eye = wrap(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy())
         return A.clone().copy_(eye)
+    if n == -1:
+        return linalg_inv(A)  # NOTE: as PyTorch, the inverse itself (no copy)
     if n < 0:
         A, n = linalg_inv(A), -n
     if n == 1:
@@ -731,7 +734,7 @@ def _lu_data(a):
     pivots and LAPACK's info (1-based index of the first zero pivot, or 0)."""
     m, n = a.shape[-2:]
     k = min(m, n)
-    lu = np.array(a.reshape(-1, m, n), dtype=a.dtype)
+    lu = np.array(_flat(a), dtype=a.dtype)
     batch = lu.shape[0]
     piv = np.zeros((batch, k), np.int32)
     info = np.zeros(batch, np.int32)
@@ -757,7 +760,7 @@ def _lu_data(a):
 def _perm_matrix(piv, m, dtype):
     """P with ``A = P L U`` from LAPACK's sequential row swaps."""
     lead = piv.shape[:-1]
-    flat = piv.reshape(-1, piv.shape[-1]).astype(np.int64) - 1
+    flat = piv.reshape(int(np.prod(lead)), piv.shape[-1]).astype(np.int64) - 1
     perm = np.tile(np.arange(m), (flat.shape[0], 1))
     rows = np.arange(flat.shape[0])
     for j in range(flat.shape[1]):

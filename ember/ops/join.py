@@ -313,7 +313,9 @@ def unsafe_split_with_sizes(input, split_sizes, dim=0):
 
 def unsafe_chunk(input, chunks, dim=0):
     """``chunk`` whose outputs are not tracked as views."""
-    return _unsafe(UnsafeSplitBackward0, input, _chunk_size(input, chunks, dim), dim)
+    size = _chunk_size(input, chunks, dim)
+    node = UnsafeSplitWithSizesBackward0 if isinstance(size, list) else UnsafeSplitBackward0
+    return _unsafe(node, input, size, dim)
 
 
 def _unsafe(node, input, arg, dim):
@@ -335,7 +337,8 @@ def _chunk_size(input, chunks, dim):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
-    return max(-(-n // chunks), 1) if n else 1
+    # NOTE: as PyTorch, an empty dim gives ``chunks`` empty pieces (split by sizes)
+    return -(-n // chunks) if n else [0] * chunks
 
 
 def chunk(input, chunks, dim=0):

@@ -256,7 +256,8 @@ def matmul(input, other):
         t1 = other.mT if transpose else input
         t2 = (input.t() if da == 2 else input) if transpose else other
         batch = t1._data.shape[:-1]
-        folded = t1.reshape(-1, t1._data.shape[-1])
+        # NOTE: explicit row count: -1 is ambiguous when the inner dim is 0
+        folded = t1.reshape(int(np.prod(batch)), t1._data.shape[-1])
         if t2._data.ndim == 2:
             out = _unsafe_view(mm(folded, t2), batch + (t2._data.shape[-1],))
             # NOTE: PyTorch copies here (2-D @ N-D with the 2-D operand requiring grad)
@@ -615,8 +616,9 @@ def tensordot(a, b, dims=2, out=None):
     fa = [d for d in range(na) if d not in ca]
     fb = [d for d in range(nb) if d not in cb]
     k = int(np.prod([sa[d] for d in ca]))
-    left = a.permute(*fa, *ca).reshape(-1, k)
-    right = b.permute(*cb, *fb).reshape(k, -1)
+    # NOTE: explicit sizes: -1 is ambiguous when a contracted dim is 0
+    left = a.permute(*fa, *ca).reshape(int(np.prod([sa[d] for d in fa])), k)
+    right = b.permute(*cb, *fb).reshape(k, int(np.prod([sb[d] for d in fb])))
     return left.mm(right).reshape(*[sa[d] for d in fa], *[sb[d] for d in fb])
 
 

@@ -98,6 +98,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         out = nll_loss(input.reshape(n, c, d1, -1), target.reshape(n, d1, -1), weight,
                        ignore_index=ignore_index, reduction=reduction)
         return out.view(t.shape) if reduction == "none" else out
+    if weight is not None:
+        _not_differentiable("nll_loss2d_forward" if x.ndim == 4 else "nll_loss_forward",
+                            weight=weight)
     _check_class_target(t)
     if weight is not None:
         _check_class_weight(weight, x.shape[0 if x.ndim == 1 else 1])
@@ -230,6 +233,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         losses = -(w * target).sum(class_dim)
         if reduction == "none":
             return losses
+        if input._data.size == 0:  # NOTE: PyTorch's graph for a mean over no samples
+            return -(w * target).sum().fill_(float("nan"))
         return div_scalar(losses.sum(), losses._data.size if input._data.ndim > 1 else 1)
     logp = log_softmax(input, class_dim)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)

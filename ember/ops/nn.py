@@ -34,7 +34,8 @@ def linear(input, weight, bias=None):
     nd = input._data.ndim
     if nd == 2:
         return addmm(bias, input, weight.t())
-    rows = input.reshape(-1, input._data.shape[-1])
+    # NOTE: an explicit row count: -1 is ambiguous when in_features is 0
+    rows = input.reshape(math.prod(input._data.shape[:-1]), input._data.shape[-1])
     return addmm(bias, rows, weight.t()).view(input._data.shape[:-1] + (weight._data.shape[0],))
 
 

@@ -77,6 +77,10 @@ def _norm_vjp(ctx, g):
         gx = _xhat_vjp(_grouped(gy, view), xhat_s, rstd, dims, fixed).reshape(shape)
     if ctx.next_functions[1][0] is not None:
         gw = _psum(g * xhat, pdims).reshape(tuple(w.shape))
+        if view is not None and view[0] and not view[2]:
+            # NOTE: empty groups of a non-empty batch: PyTorch's kernel forms the weight
+            # gradient from their nan mean and rstd, so it is nan
+            gw = gw * float("nan")
     if ctx.next_functions[2][0] is not None:
         gb = _psum(g, pdims).reshape(bshape)
     return (gx, gw, gb)
@@ -112,6 +116,9 @@ def _normalize(node, input, weight, bias, view, dims, eps, wview, pdims, fixed=N
     xs = x if view is None else x.reshape(view)
     if fixed is not None:
         mean, rstd = fixed
+    elif x.size == 0:  # NOTE: nothing to normalise: nan statistics, without NumPy's warnings
+        stat = tuple(1 if k in dims else s for k, s in enumerate(xs.shape))
+        mean = rstd = np.full(stat, np.nan, dtype=x.dtype)
     else:
         mean = xs.mean(axis=dims, keepdims=True)
         var = np.square(xs - mean).mean(axis=dims, keepdims=True)
@@ -208,7 +215,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                 f"input, but got {name} of shape {_shape_list(t._data.shape)} and input of "
                 f"shape {_shape_list(shape)}")
     _check_same_dtype(input, weight, bias)
-    view = (n, num_groups, -1)
+    # NOTE: an explicit group size: -1 is ambiguous for an empty batch
+    view = (n, num_groups, int(np.prod(shape[1:])) // num_groups)
     pdims = tuple(k for k in range(len(shape)) if k != 1)
     out = _normalize(NativeGroupNormBackward0, input, weight, bias, view, (2,), eps,
                      _channel_view(len(shape)), pdims)
@@ -249,6 +257,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not training and (running_mean is None or running_var is None):
         which = "running_mean" if running_mean is None else "running_var"
         raise RuntimeError(f"{which} must be defined in evaluation mode")
+    if input._data.size == 0:
+        # NOTE: PyTorch's graph for an empty input (running statistics left alone): a copy of
+        # the input scaled and shifted by the first channel's weight and bias
+        out = input.clone()
+        if weight is not None:
+            out = out * weight[0]
+        if bias is not None:
+            out = out + bias[0]
+        return out
     nd = len(shape)
     dims = tuple(k for k in range(nd) if k != 1)
     wview = _channel_view(nd)

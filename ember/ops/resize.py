@@ -385,8 +385,9 @@ def _im2col(x, k, d, p, s):
     n, c = x.shape[:2]
     xp = np.pad(x, [(0, 0), (0, 0)] + [(pi, pi) for pi in p]) if any(p) else x
     v = windows(xp, k, s, d)  # (N, C, oh, ow, kh, kw)
+    # NOTE: an explicit block count: -1 is ambiguous for an empty batch
     return np.ascontiguousarray(v.transpose(0, 1, 4, 5, 2, 3)).reshape(
-        n, c * k[0] * k[1], -1)
+        n, c * k[0] * k[1], v.shape[2] * v.shape[3])
 
 
 def _col2im(cols, out_size, k, d, p, s, blocks):
@@ -455,6 +456,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if a.ndim not in (3, 4):
         raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
                                   f"(got {a.ndim}D)")
+    if not all(a.shape[a.ndim - 3:]):
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
+                           f"other non-zero dimensions for input, but got: {list(a.shape)}")
     blocks = _blocks(a.shape[-2:], k, d, p, s)
     if any(b < 1 for b in blocks):
         raise RuntimeError(
@@ -473,6 +477,10 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if a.ndim not in (2, 3):
         raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
                                   f"Tensors are supported (got {a.ndim}D)")
+    if not all(a.shape[a.ndim - 2:]):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           "batch size and non-zero dimensions for input, but got: "
+                           f"{list(a.shape)}")
     blocks = _blocks(size, k, d, p, s)
     if a.shape[-2] % (k[0] * k[1]):
         raise RuntimeError(

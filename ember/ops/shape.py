@@ -447,11 +447,40 @@ def _T(input):
     return input.permute(tuple(range(nd - 1, -1, -1)))
 
 
-def _mT(input):
-    if input._data.ndim < 2:
-        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
-                           f"Got {input._data.ndim}-D tensor.")
+def _mT(input, name="mT", hint="This function is the identity in these cases.", level=2):
+    nd = input._data.ndim
+    if nd == 0:
+        # NOTE: PyTorch returns the 0-d tensor itself (deprecated, with a warning)
+        import warnings
+
+        warnings.warn(f"Tensor.{name} is deprecated on 0-D tensors. {hint}", UserWarning,
+                      stacklevel=level)
+        return input
+    if nd < 2:
+        raise RuntimeError(f"tensor.{name} is only supported on matrices or batches of matrices. "
+                           f"Got {nd}-D tensor.")
     return input.transpose(-2, -1)  # the method, as in _T
+
+
+def _real_only(input, name):
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError(f"ember: Tensor.{name} of a complex tensor needs conj, which "
+                                  "ember does not have")
+
+
+def _mH(input):
+    _real_only(input, "mH")
+    return _mT(input, "mH", "Consider using x.conj().", 3)
+
+
+def _H(input):
+    _real_only(input, "H")
+    nd = input._data.ndim
+    if nd not in (0, 2):
+        hint = " For batches of matrices, consider using tensor.mH" if nd > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {nd}-D "
+                           f"tensor.{hint}")
+    return _mT(input, "H", "Consider using x.conj().", 3)
 
 
 def adjoint(input):
@@ -827,3 +856,5 @@ register(broadcast_tensors, "broadcast_tensors", method=False)
 Tensor.swapaxes_ = Tensor.swapdims_ = Tensor.transpose_
 register(property(_T), "T", function=False)
 register(property(_mT), "mT", function=False)
+register(property(_mH), "mH", function=False)
+register(property(_H), "H", function=False)

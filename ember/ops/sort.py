@@ -119,7 +119,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's
     a, d = _lifted(a0, dim)
     if not 0 <= k <= a.shape[d]:
         raise RuntimeError("selected index k out of range")
-    idx = np.take(_argsort(a, d, descending=largest), np.arange(k), axis=d)
+    # NOTE: a 0-d input gives its one element for k = 0 too (a 0-d result cannot be empty)
+    idx = np.take(_argsort(a, d, descending=largest), np.arange(k if a0.ndim else 1), axis=d)
     values = np.take_along_axis(a, idx, axis=d)
     if a0.ndim == 0:
         values, idx = values.reshape(()), idx.reshape(())

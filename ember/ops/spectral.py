@@ -498,6 +498,8 @@ def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,
         s = linalg_svdvals(x)
         if ord == "nuc":
             r = s.sum(-1)
+        elif ord == 2 and not s._data.shape[-1]:
+            return _empty_max_norm(A, d0, d1, keepdim)
         else:
             r = amax(s, -1) if ord == 2 else amin(s, -1)
         if keepdim:
@@ -505,10 +507,24 @@ def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,
         return r
     # 1 / -1: max / min column sum; inf / -inf: max / min row sum
     sum_dim, ext_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
+    if ord > 0 and not a.shape[ext_dim]:
+        return _empty_max_norm(A, d0, d1, keepdim)
     sums = A.abs().sum(sum_dim, keepdim=True)
     return (amax if ord > 0 else amin)(sums, ext_dim, keepdim=True) if keepdim else \
         (amax if ord > 0 else amin)(sums.squeeze(sum_dim),
                                      ext_dim - (1 if ext_dim > sum_dim else 0))
+
+
+def _empty_max_norm(A, d0, d1, keepdim):
+    """A max-type matrix norm (1, 2, inf) whose maximum runs over an empty dim: zeros with no
+    graph, as PyTorch gives (where ``amin`` for the min-type ones raises)."""
+    shape = list(A._data.shape)
+    for d in sorted((d0, d1), reverse=True):
+        if keepdim:
+            shape[d] = 1
+        else:
+            del shape[d]
+    return wrap(np.zeros(shape, dtype=np.abs(A._data[..., :0]).dtype))
 
 
 def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -525,11 +541,11 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
         return linalg_vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
     if ord is None:
         return linalg_vector_norm(A, 2, None, keepdim, dtype=dtype)
-    if isinstance(ord, str):
-        return linalg_matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
     if a.ndim not in (1, 2):
         raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be "
                            f"1D or 2D. Got {a.ndim}D.")
+    if isinstance(ord, str):
+        return linalg_matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
     if a.ndim == 1:
         return linalg_vector_norm(A, ord, None, keepdim, dtype=dtype)
     return linalg_matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
@@ -553,6 +569,12 @@ def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
     return wrap(np.sum(s > np.maximum(atol, rtol * big), axis=-1).astype(np.int64))
 
 
+def _check_square_cond(a, p):
+    if a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but "
+                           f"they are {a.shape[-2]} by {a.shape[-1]} matrices")
+
+
 def linalg_cond(A, p=None, *, out=None):
     """The condition number of each matrix in the ``p`` norm (default 2: the ratio of the
     largest to the smallest singular value); singular matrices give inf."""
@@ -564,13 +586,16 @@ def linalg_cond(A, p=None, *, out=None):
         raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
     if p not in (None, 2, -2, 1, -1, inf, -inf, "fro", "nuc"):
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    if a.size == 0:
+        if p in ("fro", "nuc"):
+            _check_square_cond(a, p)
+        # NOTE: PyTorch's condition number of empty matrices: zeros, with no graph
+        return wrap(np.zeros(a.shape[:-2], dtype=np.abs(a[..., :0]).dtype))
     if p in (None, 2, -2):
         s = linalg_svdvals(A)
         big, small = s.narrow(-1, 0, 1), s.narrow(-1, s._data.shape[-1] - 1, 1)
         return (big / small if p != -2 else small / big).squeeze(-1)
-    if a.shape[-1] != a.shape[-2]:
-        raise RuntimeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but "
-                           f"they are {a.shape[-2]} by {a.shape[-1]} matrices")
+    _check_square_cond(a, p)
     try:
         inverse = linalg_inv(A)
     except _LinAlgError:
