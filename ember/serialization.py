@@ -418,7 +418,8 @@ def _load_from(f: IO[bytes], name: str):
     except _Corrupt as e:
         raise RuntimeError(f"ember.load: can't load {name}: {e}") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-            ValueError, KeyError, IndexError, TypeError, RecursionError) as e:
+            ValueError, KeyError, IndexError, TypeError, RecursionError,
+            NotImplementedError) as e:  # zipfile's "zip file version 9.6"
         # zipfile's CRC checks, np.lib.format's header checks and a manifest that does not fit
         # the format all land here: the file was damaged or was never ember's.
         raise RuntimeError(f"ember.load: can't load {name}: the checkpoint is corrupt "

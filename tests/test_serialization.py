@@ -8,6 +8,7 @@ not ember checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -769,3 +770,50 @@ def test_manifest_size_limit_on_save_and_load(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="manifest would be .* more than the 1000"):
         ember.save({"blob": b"x" * 2000}, target)
     assert target.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["bad.pt", "ck.pt"]
+
+
+def test_random_damage_loads_or_is_a_runtime_error_naming_the_file():
+    import random
+
+    rng = random.Random(0)
+    buf = io.BytesIO()
+    ember.save({"w": ember.arange(5.), "p": ember.nn.Parameter(ember.ones(3)), "i": ember.arange(4),
+                "bf": ember.ones(2, dtype=ember.bfloat16), "t": (1, 2 + 3j, b"ab"),
+                "s": ember.Size([2]), "d": ember.float32, "dev": ember.device("cpu")}, buf)
+    good = buf.getvalue()
+    with zipfile.ZipFile(io.BytesIO(good)) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    tree = json.loads(members.pop("ember-manifest.json"))
+
+    def nodes(node, path=()):
+        yield path
+        children = node.items() if isinstance(node, dict) else enumerate(node) \
+            if isinstance(node, list) else ()
+        for key, child in children:
+            yield from nodes(child, path + (key,))
+
+    junk = [None, True, -1, 1.5, 10 ** 30, "", "int64", [], {}, [1], {"$": "tensor"},
+            {"$": "size", "dims": ["a"]}, {"$": "bytes", "base64": "!!"}, {"$": "dtype"},
+            {"$": "device", "type": "cpu", "index": "a"}, {"$": "dict", "items": [[[], 1]]}]
+    paths = [p for p in nodes(tree) if p]
+    damaged = []
+    for _ in range(300):  # bytes changed anywhere
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 5)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        damaged.append(bytes(data))
+    for _ in range(300):  # well-formed JSON with the wrong things in it
+        doc = json.loads(json.dumps(tree))
+        for _ in range(rng.randint(1, 2)):
+            *parents, last = rng.choice(paths)
+            node = doc
+            with contextlib.suppress(LookupError, TypeError):
+                for key in parents:
+                    node = node[key]
+                node[last] = json.loads(json.dumps(rng.choice(junk)))
+        damaged.append(make_zip({"ember-manifest.json": json.dumps(doc), **members}))
+    for data in damaged:
+        try:
+            ember.load(io.BytesIO(data))
+        except RuntimeError as e:
+            assert str(e).startswith("ember.load: can't load <_io.BytesIO"), str(e)
