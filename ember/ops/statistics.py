@@ -564,6 +564,9 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     return wrap(np.asarray(np.isin(e, t, invert=invert)))
 
 
+isin._checks_own_arguments = True  # its TypeError lists PyTorch's overloads (_checks.checked)
+
+
 for _fn in (dist, diff, trapezoid, cumulative_trapezoid, quantile, nanquantile, cov, corrcoef,
             renorm, cartesian_prod, histc, bincount, bucketize, isin):
     register(_fn, _fn.__name__, method=_fn.__name__ not in (
