@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ._checks import checks_own_arguments
 from ._jvp import elementwise
 from ._registry import (
     METHODS,
@@ -56,7 +57,12 @@ def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None
     node = node_class(node_name, rule, elementwise, private=in_place)
 
     def op(input):
-        data = forward(float_data(input._data) if float_only else input._data)
+        try:
+            a = input._data
+        except AttributeError:  # NOTE [errors cost nothing until raised] in _checks.py
+            raise TypeError(f"{op.__name__}(): argument 'input' (position 1) must be Tensor, "
+                            f"not {type(input).__name__}") from None
+        data = forward(float_data(a) if float_only else a)
         if STATE.enabled and (input._requires_grad or input._view is not None) \
                 and recording(input):
             return record(node, data, (input,), save=(input,) if save_x else (),
@@ -64,6 +70,7 @@ def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None
         return wrap(data)
 
     op.__name__ = op.__qualname__ = name
+    checks_own_arguments(op)  # published as is: the hottest ops pay for no wrapper
     op.__doc__ = doc or f"Elementwise {name} (PyTorch's ``torch.{name}``)."
     return op, node
 
