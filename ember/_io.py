@@ -47,9 +47,14 @@ def _temp_name(name):
 
 
 def _lock(fd):
-    """Mark ``fd``'s file as being written: a live writer holds this lock, a dead one can't."""
+    """Mark ``fd``'s file as being written: a live writer holds this lock, a dead one can't.
+
+    Blocking: a cleaner probing the file holds the lock for an instant. Where the filesystem
+    has no locks (ENOLCK), cleaners can't take the lock either and leave the file alone.
+    """
     if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def _writer_gone(path):
@@ -150,14 +155,21 @@ def _link_anonymous(fd, directory, name):
 
 
 def _open_named(directory, name):
-    """A new named temporary next to the target: (fd, path)."""
+    """A new named temporary next to the target, locked: (fd, path)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = os.path.join(directory, _temp_name(name))
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            return os.open(tmp, flags, 0o666), tmp
+            fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
             continue
+        _lock(fd)
+        try:
+            if os.path.samestat(os.fstat(fd), os.stat(tmp)):
+                return fd, tmp
+        except OSError:
+            pass
+        os.close(fd)  # a cleaner took it for a dead writer's before the lock was ours: again
 
 
 def _unlink_quietly(path):
@@ -176,8 +188,9 @@ def atomic_open(path):
     tmp = None
     if fd is None:
         fd, tmp = _open_named(directory, name)
+    else:
+        _lock(fd)  # before the inode ever has a name
     try:
-        _lock(fd)
         with open(fd, "wb", closefd=False) as f:
             yield f
             f.flush()
@@ -210,7 +223,6 @@ def atomic_path(path):
     _remove_stale(directory, name)
     fd, tmp = _open_named(directory, name)
     try:
-        _lock(fd)
         _keep_mode(fd, target)
         if os.name == "nt":
             os.close(fd)
