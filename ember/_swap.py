@@ -68,6 +68,16 @@ class Swaps:
                 setattr(owner, attr, old)
 
 
+def _unwrapped(fn):
+    """``fn`` without the wrappers of the modes active now (a mode entered inside another one
+    still finds ``ember.<op>`` published, as the outer mode's wrapper)."""
+    while True:
+        inner = getattr(fn, "_vmap_wrapped", None) or getattr(fn, "_dual_wrapped", None)
+        if inner is None:
+            return fn
+        fn = inner
+
+
 def published_ops(skip=()):
     """Every place an op is published, ``(owner, attr, is_class, space)`` (see the module
     docstring); names in ``skip`` are left out."""
@@ -78,7 +88,7 @@ def published_ops(skip=()):
     from .tensor import Tensor
 
     for name, fn in OPS.items():
-        if name not in skip and getattr(ember, name, None) is fn:
+        if name not in skip and _unwrapped(getattr(ember, name, None)) is fn:
             yield ember, name, False, "torch"
     seen = set()
     for name in (*METHODS, *OPERATORS):

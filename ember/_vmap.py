@@ -1505,11 +1505,23 @@ def _engine_wrap(fn, is_grad):
         if is_grad:
             ins = bound["inputs"]
             ins = (ins,) if isinstance(ins, Tensor) else tuple(ins)
-            return tuple(g if g is None else _mark(g, _levels(x)) for g, x in zip(result, ins))
+            return tuple(g if g is None else _mark_grad(g, _levels(x)) for g, x in zip(result, ins))
         return result
 
     engine_call._vmap_wrapped = fn
     return engine_call
+
+
+def _mark_grad(g, levels):
+    """Mark a gradient batched, and its tangents too (forward-over-reverse inside a vmap: the
+    engine ran on physical tensors, so the tangents it gave are physical like the gradient)."""
+    _mark(g, levels)
+    extra = g._extra
+    if extra is not None and extra.tangents:
+        for t in extra.tangents.values():
+            if not _levels(t):
+                _mark(t, levels)
+    return g
 
 
 def _graph_jvp_wrap(fn):

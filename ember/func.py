@@ -13,8 +13,8 @@ result again, including through variables ``f`` captured from outside. A result 
 reaches only this call's own leaves is detached before it is returned, so a plain call gives
 plain tensors, as in PyTorch.
 
-Forward mode (``jvp``, ``jacfwd``, ``linearize``) pushes tangents through the recorded graph
-with the ops' JVP rules (``graph_jvp``). ``functional_call`` is not here yet.
+Forward mode (``jvp``, ``jacfwd``, ``linearize``) runs ``f`` on dual tensors: tangents are
+computed op by op as ``f`` runs (NOTE [forward mode runs forward]).
 """
 
 from __future__ import annotations
@@ -31,10 +31,25 @@ __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfw
 # ---- helpers -------------------------------------------------------------------------------
 
 def _leaf_for(x):
-    """Where to differentiate at ``x``: connected to the caller's graph if ``x`` is in one."""
+    """Where to differentiate at ``x``: connected to the caller's graph if ``x`` is in one, and
+    dual if ``x`` is (a reverse transform inside a forward one: ``jacfwd(jacrev(f))``)."""
     if x.requires_grad:
         return x.view_as(x)
-    return x.detach().requires_grad_()
+    leaf = x.detach().requires_grad_()
+    if x._extra is not None and x._extra.tangents:
+        from .autograd.forward_ad import _give_tangents
+
+        _give_tangents(leaf, x._extra.tangents)
+    return leaf
+
+
+def _detach(t):
+    """``t.detach()``, keeping the tangents of an enclosing forward transform."""
+    if t._extra is not None and t._extra.tangents:
+        from .autograd.forward_ad import _detached
+
+        return _detached(t)
+    return t.detach()
 
 
 def _reaches_outside(tensors, own):
@@ -66,7 +81,7 @@ def _finish(result, own):
     flat = _flatten(result)
     if _reaches_outside(flat, own):
         return result
-    return _map(lambda t: t.detach(), result)
+    return _map(_detach, result)
 
 
 def _flatten(x):
@@ -213,9 +228,9 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
     """``f -> (x -> Jacobian)`` by reverse mode: block shape ``out.shape + x.shape``."""
 
     def wrapper(*args, **kwargs):
+        from . import stack  # the published op: forward AD's wrappers see it
         from .autograd import grad as _grad
         from .creation import zeros, zeros_like
-        from .ops.join import stack
 
         nums = _argnums(argnums, len(args), "jacrev")
         args = list(args)
@@ -269,82 +284,151 @@ def _rebuild(structure, items):
 
 
 # ---- forward mode --------------------------------------------------------------------------
+# NOTE [forward mode runs forward]: ``jvp`` (and ``linearize``, ``jacfwd``) open a dual level
+# (autograd/forward_ad.py), call ``f`` on dual tensors and read the outputs' tangents: each op
+# computes its tangent when it runs, from the values its inputs have then, so an in-place write
+# later in ``f`` (under no_grad, through ``.data``, on a view) changes the tangents exactly as
+# it changes the values. Nested forward transforms nest levels (NOTE [nested levels] there).
 
-def _push(func, primals, tangents, fn_name):
-    """``(outputs, output tangents, own leaves)``: one forward pass, tangents pushed through
-    its graph by the ops' JVP rules."""
-    from .autograd.graph_jvp import graph_jvp
+
+def _treespec(x, depth=0):
+    """PyTorch's pytree ``TreeSpec`` repr of ``x``'s structure (for its error messages)."""
+    if isinstance(x, (tuple, list, dict)):
+        kids = list(x.values()) if isinstance(x, dict) else list(x)
+        context = repr(list(x)) if isinstance(x, dict) else "None"
+        sep = ",\n" + "  " * (depth + 1)
+        inner = sep.join(_treespec(v, depth + 1) for v in kids)
+        return f"TreeSpec({type(x).__name__}, {context}, [{inner}])"
+    return "*"
+
+
+def _same_structure(a, b):
+    if isinstance(a, (tuple, list, dict)) or isinstance(b, (tuple, list, dict)):
+        if type(a) is not type(b) or len(a) != len(b):
+            return False
+        if isinstance(a, dict):
+            return list(a) == list(b) and all(_same_structure(a[k], b[k]) for k in a)
+        return all(_same_structure(u, v) for u, v in zip(a, b))
+    return True
+
+
+def _leaves(x):
+    if isinstance(x, (tuple, list)):
+        return [t for v in x for t in _leaves(v)]
+    if isinstance(x, dict):
+        return [t for v in x.values() for t in _leaves(v)]
+    return [x]
+
+
+def _check_primals(primals, tangents, fn_name):
+    head = f"{fn_name}(f, primals, tangents)"
+    if not isinstance(primals, tuple):
+        raise RuntimeError(f"{head}: Expected primals to be a tuple. E.g. it should be valid to "
+                           "call f(*primals).")
+    if not _same_structure(primals, tangents):
+        raise RuntimeError(f"{head}: Expected primals and tangents to have the same python "
+                           "structure. For example, if primals is a tuple of 3 tensors, tangents "
+                           f"also must be. Got primals with structure {_treespec(primals)} and "
+                           f"tangents with structure {_treespec(tangents)}")
+    flat_p = _leaves(primals)
+    for what, flat in (("primals", flat_p), ("tangents", _leaves(tangents))):
+        for t in flat:
+            if not isinstance(t, Tensor):
+                raise RuntimeError(f"{head}: Expected {what} to only contain Tensors, got "
+                                   f"{type(t)}")
+    if not flat_p:
+        raise RuntimeError(f"{head}: Expected primals to contain at least one Tensor.")
+
+
+def _same_batch(primal, tangent):
+    """Inside a vmap, a primal and its tangent batched at the same levels (one of them may vary
+    over a level the other does not: ``vmap(lambda t: jvp(f, (x,), (t,)))``)."""
+    from . import _vmap as vm
+
+    if not vm._STACK:
+        return primal, tangent
+    levels = tuple(lv for lv, _, _ in vm._STACK
+                   if lv in vm._levels(primal) or lv in vm._levels(tangent))
+    if vm._levels(primal) != levels:
+        primal = vm._mark(vm._align(primal, levels, expand=True), levels)
+    if vm._levels(tangent) != levels:
+        tangent = vm._mark(vm._align(tangent, levels, expand=True), levels)
+    return primal, tangent
+
+
+def _run_dual(func, primals, tangents, fn_name, strict=False, has_aux=False):
+    """``(outputs, their tangents (same structure), aux)``: ``func(*primals)`` run on dual
+    tensors at a new level (NOTE [forward mode runs forward])."""
+    from .autograd import forward_ad as fw
     from .creation import zeros_like
 
-    if not isinstance(primals, tuple):
-        raise RuntimeError(f"{fn_name}(f, primals, tangents): Expected primals to be a tuple. "
-                           "E.g. it should be valid to call f(*primals).")
-    if not isinstance(tangents, tuple):
-        raise RuntimeError(f"{fn_name}(f, primals, tangents): Expected tangents to be a tuple. "
-                           "E.g. it should be valid to call f(*primals).")
-    if len(primals) != len(tangents):
-        raise RuntimeError(f"{fn_name}(f, primals, tangents): Expected primals and tangents to "
-                           f"have the same python structure. For example, if primals is a "
-                           f"tuple of 3 tensors, tangents also must be. Got primals with "
-                           f"structure {len(primals)} and tangents with structure "
-                           f"{len(tangents)}")
-    with enable_grad():
-        leaves = [_leaf_for(p) for p in primals]
-        out = func(*leaves)
-        outs = _flatten(out)
-        diff = [o for o in outs if o.requires_grad]
-        got = list(graph_jvp(tuple(diff), leaves, tangents)) if diff else []
-        tans = [got.pop(0) if o.requires_grad else zeros_like(o) for o in outs]
-        tans = [zeros_like(o) if t is None else t for t, o in zip(tans, outs)]
-    return out, tans, leaves
+    _check_primals(primals, tangents, fn_name)
+    level = fw._enter_nested()
+    try:
+        duals = _rebuild(primals, [fw.make_dual(*_same_batch(p, t), level=level) for p, t
+                                   in zip(_leaves(primals), _leaves(tangents))])
+        out = func(*duals)
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise RuntimeError(f"{fn_name}(f, primals, tangents): output of function f "
+                                   "should be a tuple: (output, aux) if has_aux is True")
+            out, aux = out
+            for t in _leaves(aux):
+                if not isinstance(t, Tensor):
+                    raise RuntimeError(f"Expected tensors, got unsupported type {type(t)}")
+        else:
+            aux = None
+        outs = _leaves(out)
+        for o in outs:
+            if not isinstance(o, Tensor):
+                raise RuntimeError(f"{fn_name}(f, primals, tangents): expected f(*primals) to "
+                                   f"return only tensors, got unsupported type {type(o)}")
+        tans = [fw._tangent(o, level) for o in outs]
+        if strict and any(t is None for t in tans):
+            raise RuntimeError(f"{fn_name}(f, primals, tangents, strict=True): The output of f "
+                               "is independent of the inputs. This is not allowed with "
+                               "strict=True.")
+        tans = [zeros_like(o) if t is None else t for o, t in zip(outs, tans)]
+    finally:
+        fw.exit_dual_level(level=level)  # clears this level's tangents, outputs' included
+    return out, _rebuild(out, tans), aux
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
-    """``(f(*primals), J @ tangents)`` by forward mode."""
-    if has_aux:
-        holder = {}
+    """``(f(*primals), J @ tangents)`` by forward mode (``aux`` third with ``has_aux``).
 
-        def plain(*xs):
-            out, aux = _split_aux(func(*xs), True, "jvp")
-            holder["aux"] = aux
-            return out
-
-        out, tans, leaves = _push(plain, primals, tangents, "jvp")
-    else:
-        out, tans, leaves = _push(func, primals, tangents, "jvp")
-    res = _finish((out, _rebuild(out, tans)), leaves)
-    return res + (_finish(holder["aux"], leaves),) if has_aux else res
+    >>> ember.func.jvp(lambda x: x ** 2, (ember.tensor([3.]),), (ember.tensor([1.]),))
+    (tensor([9.]), tensor([6.]))
+    """
+    out, tans, aux = _run_dual(func, primals, tangents, "jvp", strict, has_aux)
+    return (out, tans, aux) if has_aux else (out, tans)
 
 
 def linearize(func, *primals):
     """``(f(*primals), jvp_fn)``: ``jvp_fn(*tangents)`` evaluates ``J @ tangents`` at the same
-    point (the forward pass runs once)."""
-    from .autograd.graph_jvp import graph_jvp
+    point, each call running ``f`` forward again on the primals as they were given (so an
+    in-place write inside ``f`` is seen as it happens, never replayed from a stale graph)."""
+    from .autograd.grad_mode import no_grad
 
-    with enable_grad():
-        leaves = [_leaf_for(p) for p in primals]
-        out = func(*leaves)
-    outs = _flatten(out)
+    # the point, as given (copies: later writes to the caller's tensors don't move it)
+    point = tuple(p.detach().clone() if isinstance(p, Tensor) else p for p in primals)
+    with no_grad():
+        out = func(*point)
+    out = _map(lambda t: t.detach(), out)
 
     def jvp_fn(*tangents):
-        from .creation import zeros_like
+        at = tuple(p.clone() if isinstance(p, Tensor) else p for p in point)
+        return _run_dual(func, at, tangents, "jvp")[1]
 
-        diff = [o for o in outs if o.requires_grad]
-        with enable_grad():
-            got = list(graph_jvp(tuple(diff), leaves, tangents)) if diff else []
-        tans = [got.pop(0) if o.requires_grad else zeros_like(o) for o in outs]
-        tans = [zeros_like(o) if t is None else t for t, o in zip(tans, outs)]
-        return _finish(_rebuild(out, tans), leaves)
-
-    return _finish(out, leaves), jvp_fn
+    return out, jvp_fn
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     """``f -> (x -> Jacobian)`` by forward mode: one JVP per input element."""
 
     def wrapper(*args):
+        from . import stack  # the published op: forward AD's wrappers see it
         from .creation import zeros, zeros_like
-        from .ops.join import stack
 
         nums = _argnums(argnums, len(args), "jacfwd")
         holder = {}
@@ -367,11 +451,12 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 e = zeros(x.numel(), dtype=x.dtype)
                 e[k] = 1
                 tangents[j] = e.view(x.shape)
-                out, tans, leaves = _push(partial, xs, tuple(tangents), "jacfwd")
+                out, tans, _ = _run_dual(partial, xs, tuple(tangents), "jacfwd")
+                tans = _flatten(tans)
                 if columns is None:
                     columns = [[[] for _ in xs] for _ in tans]
                 for i, t in enumerate(tans):
-                    columns[i][j].append(_finish(t, leaves))
+                    columns[i][j].append(t)
         if out is None:  # inputs with no elements: one plain call for the output shapes
             out = partial(*xs)
             columns = [[[] for _ in xs] for _ in _flatten(out)]

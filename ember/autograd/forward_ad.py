@@ -6,7 +6,8 @@ Contract: inside ``dual_level()``, ``make_dual(x, t)`` gives a tensor that carri
 with ``unpack_dual(y).tangent``; tangents are cleared when the level exits. Works under
 ``no_grad``, with in-place ops and indexed assignment, and through a backward pass
 (forward-over-reverse: ``autograd.grad`` of a function of a dual tensor returns gradients whose
-tangents are Hessian-vector products). One level at a time, as in PyTorch.
+tangents are Hessian-vector products). One user level at a time, as in PyTorch; the
+``ember.func`` forward transforms nest levels (``_enter_nested``, NOTE [nested levels]).
 
 NOTE [forward AD by the recorded graph]: no op has forward-mode code of its own here. While a
 level is active, the public ops (``ember.<op>``, Tensor methods and operators,
@@ -16,6 +17,14 @@ replaced by fresh leaves sharing their memory — and pushes the tangents throug
 call recorded, with each node's JVP rule (``graph_jvp``, limited to nodes newer than the call).
 So forward mode is exactly as complete as the JVP rules, which every op has and the op tests
 check against finite differences. Outside a level the wrappers are gone: zero cost.
+
+NOTE [nested levels]: ``func.jvp`` inside ``func.jvp`` (``jacfwd(jacfwd(f))``) opens a level
+per transform, innermost last. A tensor keeps one tangent per level, and a tangent may carry
+tangents of the outer levels itself. A wrapper handles the innermost level its arguments are
+dual at, and runs the op, the JVP rules and the in-place bookkeeping with only the outer levels
+visible (``_VISIBLE``): those calls reach the wrappers again and so get their outer tangents,
+which is how a tangent gets its own derivative. Saved outputs read by the JVP rules are given
+their outer tangents (``_saved_with_outer``); saved inputs are the tensors themselves.
 """
 
 from __future__ import annotations
@@ -24,6 +33,9 @@ import functools
 import weakref
 from collections import namedtuple
 
+import numpy as np
+
+from .. import _vmap
 from .grad_mode import STATE
 
 __all__ = ["dual_level", "make_dual", "unpack_dual", "enter_dual_level", "exit_dual_level",
@@ -43,10 +55,17 @@ def enter_dual_level() -> int:
     """Open a new forward-AD level and return its number."""
     if _LEVELS:
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
-    level = 0
+    return _enter_nested()
+
+
+def _enter_nested() -> int:
+    """Open a level inside the open ones (the ``ember.func`` transforms: NOTE [nested
+    levels])."""
+    level = _LEVELS[-1] + 1 if _LEVELS else 0
     _LEVELS.append(level)
     _DUALS[level] = {}
-    _install()
+    if len(_LEVELS) == 1:
+        _install()
     return level
 
 
@@ -62,8 +81,9 @@ def exit_dual_level(*, level=None):
         if t is not None and t._extra is not None and t._extra.tangents:
             t._extra.tangents.pop(level, None)
     _LEVELS.remove(level)
+    for key in [k for k in _ARRAY_TANGENTS if k[1] == level]:
+        del _ARRAY_TANGENTS[key]
     if not _LEVELS:
-        _ARRAY_TANGENTS.clear()
         _uninstall()
 
 
@@ -100,21 +120,79 @@ def _tangent(t, level):
 
 
 def _set_tangent(t, tangent, level):
-    t._get_extra().tangents = {level: tangent}
+    extra = t._get_extra()
+    # a new dict (not an update): another tensor may share this one's dict (_copy_tangents)
+    extra.tangents = {**extra.tangents, level: tangent} if extra.tangents else {level: tangent}
     _DUALS[level][id(t)] = weakref.ref(t)
     # a node that saved this tensor as its own output keeps only its array (graph.py): let the
     # backward find the tangent by that array (run_rule)
-    _ARRAY_TANGENTS[id(t._data)] = (weakref.ref(t._data), tangent)
+    _ARRAY_TANGENTS[(id(t._data), level)] = (weakref.ref(t._data), tangent)
 
 
-_ARRAY_TANGENTS: dict = {}  # id(array) -> (weakref to the array, tangent), for saved outputs
+# (id(array), level) -> (weakref to the array, tangent), for saved outputs
+_ARRAY_TANGENTS: dict = {}
 
 
 def _tangent_of_saved_output(t, level):
-    got = _ARRAY_TANGENTS.get(id(t._data))
+    got = _ARRAY_TANGENTS.get((id(t._data), level))
     if got is None or got[0]() is not t._data:
         return None
     return got[1]
+
+
+def _outer_tangents(t, index):
+    """``t``'s tangents at the levels outside ``_LEVELS[index]`` (those it is dual at)."""
+    extra = t._extra
+    if extra is None or not extra.tangents or not index:
+        return None
+    outer = {lv: tg for lv, tg in extra.tangents.items() if lv in _LEVELS[:index]}
+    return outer or None
+
+
+def _give_tangents(t, tangents, detach=False):
+    """Give ``t`` the tangents of ``{level: tangent}`` (detached, with theirs, if asked)."""
+    for lv, tg in tangents.items():
+        _set_tangent(t, _detached(tg) if detach else tg, lv)
+
+
+def _detached(t):
+    """``t.detach()`` keeping its tangents (detached too): a tangent's own tangents are the
+    outer levels' derivatives of it."""
+    d = t.detach()
+    if t._extra is not None and t._extra.tangents:
+        _give_tangents(d, {lv: tg for lv, tg in t._extra.tangents.items() if lv in _DUALS},
+                       detach=True)
+    return d
+
+
+def _saved_with_outer(index):
+    """``graph.SAVED_SUBST`` for the JVP rules of level ``_LEVELS[index]``: a saved output
+    gets the outer tangents its tensor had."""
+    outer = _LEVELS[:index]
+
+    def subst(t, is_output):
+        if is_output:
+            for lv in outer:
+                tg = _tangent_of_saved_output(t, lv)
+                if tg is not None:
+                    _set_tangent(t, tg, lv)
+        return t
+    return subst
+
+
+class _visible:
+    """Let wrappers handle only the levels outside ``_LEVELS[index]`` (NOTE [nested
+    levels])."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def __enter__(self):
+        self.prev = _VISIBLE[0]
+        _VISIBLE[0] = self.index
+
+    def __exit__(self, *exc):
+        _VISIBLE[0] = self.prev
 
 
 def is_active() -> bool:
@@ -142,7 +220,7 @@ def make_dual(tensor, tangent, *, level=None):
             f"original Tensor, this is not supported. Tensor is of size "
             f"[{', '.join(map(str, tensor.shape))}] while the given forward gradient is of "
             f"size [{', '.join(map(str, tangent.shape))}].")
-    with _unwrapped():
+    with _visible(_LEVELS.index(level)):  # the view keeps the outer levels' tangents
         dual = tensor.view_as(tensor)
     _set_tangent(dual, tangent, level)
     return dual
@@ -155,7 +233,7 @@ def unpack_dual(tensor, *, level=None):
     tangent = _tangent(tensor, level) if level is not None else None
     if tangent is None:
         return UnpackedDualTensor(tensor, None)
-    with _unwrapped():
+    with _visible(_LEVELS.index(level)):
         primal = tensor.view_as(tensor)
     return UnpackedDualTensor(primal, tangent)
 
@@ -167,6 +245,7 @@ _PASS_THROUGH = {"detach", "detach_", "requires_grad_", "retain_grad", "register
                  "register_post_accumulate_grad_hook", "is_floating_point", "type"}
 _SWAPS = None  # the ops swapped for dual-aware wrappers while a level is open (_swap.Swaps)
 _BYPASS = [0]  # > 0 while ember itself calls wrapped ops that must not see tangents
+_VISIBLE = [None]  # how many (outer) levels a wrapper may handle now; None: all of them
 
 
 class _unwrapped:
@@ -199,26 +278,33 @@ def _wrap(fn, name):
     def dual_aware(*args, **kwargs):
         if not _LEVELS or _BYPASS[0]:
             return fn(*args, **kwargs)
-        level = _LEVELS[-1]
-        if not _duals_in(args, kwargs, level):
+        index = len(_LEVELS) if _VISIBLE[0] is None else _VISIBLE[0]
+        while index:  # the innermost visible level the arguments are dual at
+            index -= 1
+            if _duals_in(args, kwargs, _LEVELS[index]):
+                break
+        else:
             return fn(*args, **kwargs)
+        # the op itself runs through this wrapper again, for the outer levels (NOTE [nested
+        # levels]); with one level that is the plain op
         if name == "__setitem__":
-            return _setitem(fn, args, level)
+            return _setitem(dual_aware, args, index)
         if inplace:
-            return _inplace(fn, name, args, kwargs, level)
-        return _forward(fn, args, kwargs, level)
+            return _inplace(dual_aware, name, args, kwargs, index)
+        return _forward(dual_aware, args, kwargs, index)
 
     dual_aware._dual_wrapped = fn
     return dual_aware
 
 
-def _forward(fn, args, kwargs, level):
-    """Run ``fn`` recording its graph and give its outputs their tangents (NOTE [forward AD by
-    the recorded graph])."""
+def _forward(fn, args, kwargs, index):
+    """Run ``fn`` recording its graph and give its outputs their tangents at level
+    ``_LEVELS[index]`` (NOTE [forward AD by the recorded graph])."""
     from ..tensor import Tensor
     from . import graph
     from .graph_jvp import graph_jvp
 
+    level = _LEVELS[index]
     grad_on = STATE.enabled
     keep_graph = False  # whether the user's own call records a graph
     inputs, tangents = [], []
@@ -233,7 +319,13 @@ def _forward(fn, args, kwargs, level):
         if t is None:
             return a
         if not (grad_on and a.requires_grad):
-            a = Tensor._make(a._data, True, None, a._vc)  # a fresh leaf sharing a's memory
+            outer = _outer_tangents(a, index)
+            fresh = Tensor._make(a._data, True, None, a._vc)  # a fresh leaf sharing a's memory
+            if outer:
+                fresh._get_extra().tangents = outer
+            if _vmap._TABLE:  # batched inside a vmap: the leaf is too (_vmap.py)
+                _vmap._mark(fresh, _vmap._levels(a))
+            a = fresh
         inputs.append(a)
         tangents.append(t)
         return a
@@ -243,23 +335,49 @@ def _forward(fn, args, kwargs, level):
     new_kwargs = {k: substitute(v) for k, v in kwargs.items()}
     since = next(graph._seq)
     prev = STATE.enabled
+    prev_subst = graph.SAVED_SUBST
     STATE.enabled = True
-    _BYPASS[0] += 1
+    prev_visible = _VISIBLE[0]
+    _VISIBLE[0] = index
     try:
         out = fn(*new_args, **new_kwargs)
         outs = _flat(out)
         diff = [o for o in outs if o._requires_grad]
+        if index:
+            graph.SAVED_SUBST = _saved_with_outer(index)
         got = graph_jvp(tuple(diff), inputs, tangents, since=since) if diff else ()
     finally:
-        _BYPASS[0] -= 1
+        _VISIBLE[0] = prev_visible
         STATE.enabled = prev
+        graph.SAVED_SUBST = prev_subst
     tangent_of = {id(o): t for o, t in zip(diff, got)}
-    result = out if keep_graph else _map_out(out, lambda o: o.detach())
+    if tangents:
+        _unalias(tangent_of, diff, inputs, tangents, index)
+    if keep_graph:
+        result = out
+    else:
+        result = _map_out(out, _detached if index else (lambda o: o.detach()))
     for shown, o in zip(_flat(result), outs):
         t = tangent_of.get(id(o))
         if t is not None:
-            _set_tangent(shown, t if keep_graph else t.detach(), level)
+            _set_tangent(shown, t if keep_graph else _detached(t) if index else t.detach(),
+                         level)
     return result
+
+
+def _unalias(tangent_of, outs, inputs, tangents, index):
+    """An output's tangent may share memory with an input's tangent only where the output
+    shares memory with that input (a view: in-place ops write into tangents, ``_inplace``);
+    otherwise it becomes a copy (a rule may pass a tangent through, as ``x + c`` does)."""
+    for o in outs:
+        t = tangent_of.get(id(o))
+        if t is None:
+            continue
+        data = t._data
+        if any(np.may_share_memory(data, ti._data) for ti in tangents) and not any(
+                np.may_share_memory(o._data, x._data) for x in inputs):
+            with _visible(index):
+                tangent_of[id(o)] = t.clone()
 
 
 def _flat(x):
@@ -291,51 +409,69 @@ def _outplace_name(name):
     return name[:-1]
 
 
-def _inplace(fn, name, args, kwargs, level):
+def _inplace(fn, name, args, kwargs, index):
     """An in-place op on or with dual tensors: the tangent of the out-of-place op becomes the
-    tangent of the modified tensor; the op itself runs as usual."""
+    tangent of the modified tensor; the op itself runs as usual (for the outer levels)."""
     from ..creation import zeros_like
     from ..tensor import Tensor
 
+    level = _LEVELS[index]
     self = args[0]
     if name in ("copy_", "fill_", "zero_"):
         src = args[1] if len(args) > 1 else None
         st = _tangent(src, level) if isinstance(src, Tensor) else None
-        new_t = zeros_like(self) if st is None else zeros_like(self) + st
+        with _visible(index):
+            new_t = zeros_like(self) if st is None else zeros_like(self) + st
     else:
         outplace = getattr(Tensor, _outplace_name(name), None)
-        outplace = getattr(outplace, "_dual_wrapped", outplace)
         if outplace is None:
             raise NotImplementedError(f"forward AD: the in-place op {name} has no out-of-place "
                                       "form to take its tangent from")
-        new_t = _tangent(_forward(outplace, args, kwargs, level), level)
-    _BYPASS[0] += 1
-    try:
+        new_t = _tangent(_forward(outplace, args, kwargs, index), level)
+    with _visible(index):
         result = fn(*args, **kwargs)
-    finally:
-        _BYPASS[0] -= 1
-    if new_t is None:
-        new_t = zeros_like(self)
-    _set_tangent(self, new_t if self.requires_grad and STATE.enabled else new_t.detach(), level)
+        if new_t is None:
+            new_t = zeros_like(self)
+    _write_tangent(self, new_t if self.requires_grad and STATE.enabled else _detached(new_t),
+                   index)
     return result
 
 
-def _setitem(fn, args, level):
+def _write_tangent(t, new_t, index):
+    """Give ``t`` the tangent ``new_t`` after an in-place op on ``t``: written into the tangent
+    ``t`` has, so that the tangents of its base and of its other views, which share that memory
+    (``_forward``), change with it as the values do; set anew where that tangent can't be
+    written (a broadcast, another dtype, a leaf that requires grad)."""
+    level = _LEVELS[index]
+    old = _tangent(t, level)
+    if old is not None and old is not new_t and _writable(old, new_t):
+        with _visible(index):
+            old.copy_(new_t)
+        return
+    _set_tangent(t, new_t, level)
+
+
+def _writable(old, new):
+    a = old._data
+    return (a.dtype == new._data.dtype and a.shape == new._data.shape and a.flags.writeable
+            and all(s or n == 1 for s, n in zip(a.strides, a.shape))
+            and not (old._grad_fn is None and old._requires_grad and STATE.enabled))
+
+
+def _setitem(fn, args, index):
     """``x[idx] = v`` with dual tensors: the same assignment on the tangents."""
     from ..creation import zeros_like
     from ..tensor import Tensor
 
+    level = _LEVELS[index]
     x, idx, v = args
-    _BYPASS[0] += 1
-    try:
+    with _visible(index):
         xt = _tangent(x, level)
         new_t = zeros_like(x) if xt is None else xt.clone()
         vt = _tangent(v, level) if isinstance(v, Tensor) else None
         new_t[idx] = 0 if vt is None else vt
         result = fn(x, idx, v)
-    finally:
-        _BYPASS[0] -= 1
-    _set_tangent(x, new_t, level)
+    _write_tangent(x, new_t, index)
     return result
 
 
