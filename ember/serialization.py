@@ -37,11 +37,13 @@ Contract:
 # - a zip member that is encrypted or compressed other than stored/deflated; a stored member
 #   larger than the whole file; a deflated member declaring more than _MAX_RATIO times its
 #   compressed size once over _RATIO_GRACE (a zip bomb: zipfile would inflate what it declares);
+#   members declaring more than _RATIO_GRACE + _MAX_RATIO times the file's size in all (many
+#   small bombs, or many entries sharing one stored region);
 # - a manifest over _MAX_MANIFEST bytes (save refuses to write one);
 # - a tensor record whose dtype/shape are not a known dtype and non-negative ints, or whose
 #   byte count is not what its member holds (the .npy header's own dtype, shape and length are
 #   checked again before the array is allocated); malformed .npy headers.
-# So the largest allocation is bounded by the archive's size times _MAX_RATIO.
+# So what load allocates is bounded by the archive's size times _MAX_RATIO, plus _RATIO_GRACE.
 
 from __future__ import annotations
 
@@ -407,6 +409,10 @@ def _read_checkpoint(f: IO[bytes]):
         if not isinstance(entries, list):
             raise _Corrupt(f"{_MANIFEST} lists its tensors as {type(entries).__name__}")
         records = [_Record(zf, i, entry, archive_size) for i, entry in enumerate(entries)]
+        declared = info.file_size + sum(record.info.file_size for record in records)
+        if declared > _RATIO_GRACE + _MAX_RATIO * archive_size:
+            raise _Corrupt(f"its members declare {declared} bytes in all, more than {_MAX_RATIO} "
+                           f"times the {archive_size}-byte file; ember refuses it as a zip bomb")
         return _Decoder(zf, records).decode(manifest["root"])
 
 

@@ -682,6 +682,18 @@ def test_zip_bombs_are_refused_before_inflating(tmp_path):
     assert "zip bomb" in message and peak < 20 << 20
 
 
+def test_many_small_bombs_are_refused_together(tmp_path):
+    # 30 tensors of 1 MiB of zeros, each under the per-member grace, deflate to 1 kB apiece.
+    count = 30
+    records = [dict(RECORD, shape=[(1 << 18) - 64])] * count
+    root = {"$": "list", "items": [{"$": "tensor", "index": i} for i in range(count)]}
+    members = {f"tensors/{i}.npy": npy(np.zeros((1 << 18) - 64, np.float32))
+               for i in range(count)}
+    data = deflated_zip({"ember-manifest.json": manifest(records, root), **members})
+    message, peak = load_error_with_peak(tmp_path, data)
+    assert "in all" in message and "zip bomb" in message and peak < 5 << 20
+
+
 def test_a_deflated_copy_of_a_checkpoint_still_loads():
     src = zipfile.ZipFile(io.BytesIO(good_bytes()))
     data = deflated_zip({name: src.read(name) for name in src.namelist()})
