@@ -22,6 +22,7 @@ from ._jvp import _fit, elementwise, linear, out_zeros
 from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
 from .inplace import apply_inplace
 from .join import cat
+from .reduction import HALF, rounded
 from .unary import bounded
 from .where_kernel import where as _select
 
@@ -50,15 +51,26 @@ def _input_array(input, dtype, dim, name):
 
 
 # ---- softmax / log_softmax ----
+def _half_to_float(out, g):
+    """NOTE [half softmax]: PyTorch computes a float16/bfloat16 softmax, and its backward,
+    in float32 and rounds once (a float16 sum of 3000 ones is 2048); the engine rounds the
+    gradient."""
+    if out._data.dtype in HALF:
+        return out.float(), g.float()
+    return out, g
+
+
 def _softmax_vjp(ctx, g):
     out, = ctx.saved_tensors
     dim = ctx.args[0]
+    out, g = _half_to_float(out, g)
     return (out * (g - (g * out).sum(dim, keepdim=True)),)
 
 
 def _log_softmax_vjp(ctx, g):
     out, = ctx.saved_tensors
     dim = ctx.args[0]
+    out, g = _half_to_float(out, g)
     if out._data.ndim and arrays_only():
         # NOTE: no graph to build: the same four operations on the arrays, in one buffer.
         gd = g._data
@@ -102,8 +114,13 @@ def _shifted(a, d):
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``."""
     a, d = _input_array(input, dtype, dim, "softmax")
+    half = a.dtype if a.dtype in HALF else None
+    if half:  # NOTE [half softmax]
+        a = a.astype(np.float32)
     e = np.exp(_shifted(a, d))
     data = np.divide(e, e.sum(axis=d, keepdims=True), out=e) if a.ndim else e / e
+    if half:
+        data = rounded(data, half)
     if STATE.enabled and recording(input):
         src = input if dtype is None else input.to(dtype)
         return record(SoftmaxBackward0, data, (src,), args=(d,), save_out=True)
@@ -113,12 +130,17 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """``x - logsumexp(x)`` along ``dim``, computed stably."""
     a, d = _input_array(input, dtype, dim, "log_softmax")
+    half = a.dtype if a.dtype in HALF else None
+    if half:  # NOTE [half softmax]
+        a = a.astype(np.float32)
     s = _shifted(a, d)
     if a.ndim:
         lse = np.exp(s).sum(axis=d, keepdims=True)
         data = np.subtract(s, np.log(lse, out=lse), out=s)  # (s is private to this call)
     else:
         data = s
+    if half:
+        data = rounded(data, half)
     if STATE.enabled and recording(input):
         src = input if dtype is None else input.to(dtype)
         return record(LogSoftmaxBackward0, data, (src,), args=(d,), save_out=True)

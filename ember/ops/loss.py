@@ -30,7 +30,7 @@ from ._jvp import ALL, fiberwise
 from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
 from .activation import log_softmax
 from .pointwise import div_scalar
-from .reduction import scatter_along
+from .reduction import HALF, rounded, scatter_along
 from .select import where
 from .unary import bounded
 
@@ -185,8 +185,12 @@ def _reduce(losses, reduction):
     if reduction == "mean":
         if losses.size == 0:  # NOTE: PyTorch's mean of nothing is nan, without a warning
             return np.full((), np.nan, dtype=losses.dtype)
+        if losses.dtype in HALF:  # NOTE: accumulated in float32, see reduction.HALF
+            return rounded(losses.mean(dtype=np.float32), losses.dtype)
         return np.asarray(losses.mean(dtype=losses.dtype))
     if reduction == "sum":
+        if losses.dtype in HALF:
+            return rounded(losses.sum(dtype=np.float32), losses.dtype)
         return np.asarray(losses.sum(dtype=losses.dtype))
     if reduction == "none":
         return losses

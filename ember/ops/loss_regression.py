@@ -31,6 +31,7 @@ from .loss import (
     _mean_scale,
     _pointwise_loss,
 )
+from .reduction import HALF, rounded
 from .select import minimum, where
 from .special import xlogy
 
@@ -49,8 +50,26 @@ def _pair_grads(ctx, gd):
             -gd if ctx.next_functions[1][0] is not None else None)
 
 
-def _mse_vjp(ctx, g):
+def _half_pair(a, b):
+    """NOTE [half losses]: PyTorch's loss kernels compute each element of a float16/bfloat16
+    loss in float32 and round it once (so (300 - 0)**2 is inf, but 6e4 - 0.5 is not), and
+    reduce in float32: ``(a, b)`` in float32 when half, else as they are."""
+    if a.dtype in HALF:
+        return a.astype(np.float32), b.astype(np.float32)
+    return a, b
+
+
+def _saved_pair(ctx, g):
+    """The saved ``(x, y)`` and ``g``, in float32 when half (NOTE [half losses]: 2 * 6e4 / 2
+    is 6e4, not inf; the engine rounds the gradients)."""
     x, y = ctx.saved_tensors
+    if g._data.dtype in HALF:
+        return x.float(), y.float(), g.float()
+    return x, y, g
+
+
+def _mse_vjp(ctx, g):
+    x, y, g = _saved_pair(ctx, g)
     return _pair_grads(ctx, _mean_scale(ctx, g) * ((x - y) * 2.0))
 
 
@@ -90,9 +109,13 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         _check_weight(weight, input)
         return _weighted((input - target) ** 2, weight, reduction, True)
     a, b = _float_pair(input, target, "mse_cpu")
+    dtype = a.dtype
+    a, b = _half_pair(a, b)
     diff = a - b
-    return _pointwise_loss(MseLossBackward0, diff * diff, (input, target), reduction,
-                           (input, target))
+    loss = diff * diff
+    if dtype in HALF:
+        loss = rounded(loss, dtype)
+    return _pointwise_loss(MseLossBackward0, loss, (input, target), reduction, (input, target))
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -108,7 +131,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 
 def _smooth_l1_vjp(ctx, g):
-    x, y = ctx.saved_tensors
+    x, y, g = _saved_pair(ctx, g)
     beta = ctx.args[2]
     d = x - y
     # NOTE: inside |d| <= beta the loss is d**2 / (2 beta), outside |d| - beta / 2; at the
@@ -130,14 +153,17 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta == 0.0:
         return l1_loss(input, target, reduction=reduction)
     a, b = _float_pair(input, target, "smooth_l1_cpu")
+    dtype = a.dtype
+    a, b = _half_pair(a, b)
     d = np.abs(a - b)
-    loss = np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta).astype(d.dtype, copy=False)
+    loss = np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
+    loss = rounded(loss, dtype) if dtype in HALF else loss.astype(dtype, copy=False)
     return _pointwise_loss(SmoothL1LossBackward0, loss, (input, target), reduction,
                            (input, target), (beta,))
 
 
 def _huber_vjp(ctx, g):
-    x, y = ctx.saved_tensors
+    x, y, g = _saved_pair(ctx, g)
     delta = ctx.args[2]
     d = x - y
     inner = wrap(np.abs(d._data) <= delta)
@@ -157,9 +183,11 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         _check_weight(weight, input)
         return _weighted(huber_loss(input, target, "none", delta), weight, reduction, False)
     a, b = _float_pair(input, target, "huber_cpu")
+    dtype = a.dtype
+    a, b = _half_pair(a, b)
     d = np.abs(a - b)
-    loss = np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)).astype(d.dtype,
-                                                                             copy=False)
+    loss = np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    loss = rounded(loss, dtype) if dtype in HALF else loss.astype(dtype, copy=False)
     return _pointwise_loss(HuberLossBackward0, loss, (input, target), reduction,
                            (input, target), (delta,))
 

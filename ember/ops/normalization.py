@@ -25,6 +25,7 @@ from .._size import Size
 from ..autograd.grad_mode import STATE, no_grad
 from ._jvp import _fit, out_zeros
 from ._registry import float_data, node_class, record, recording, register, wrap
+from .reduction import HALF, rounded
 
 FUNCTIONAL = ["layer_norm", "group_norm", "batch_norm", "instance_norm", "rms_norm",
               "local_response_norm"]
@@ -65,9 +66,16 @@ def _psum(t, pdims):
     return t.sum(pdims) if pdims else t
 
 
+def _upcast(t):
+    """Half tensors as float32 (NOTE [half statistics]); others as they are."""
+    return t.float() if t is not None and t._data.dtype in HALF else t
+
+
 def _norm_vjp(ctx, g):
     x, w = ctx.saved_tensors
     view, dims, eps, wview, pdims, fixed, bshape = ctx.args
+    if x._data.dtype in HALF:  # NOTE [half statistics]; the engine rounds the gradients
+        x, w, g = x.float(), _upcast(w), g.float()
     xhat_s, rstd = _xhat(x, view, dims, eps, fixed)
     shape = tuple(x.shape)
     xhat = xhat_s.reshape(shape)
@@ -89,6 +97,8 @@ def _norm_vjp(ctx, g):
 def _norm_jvp(ctx, dx, dw, db):
     x, w = ctx.saved_tensors
     view, dims, eps, wview, pdims, fixed, bshape = ctx.args
+    if x._data.dtype in HALF:  # NOTE [half statistics]; _fit rounds the tangent
+        x, w, dx, dw, db = x.float(), _upcast(w), _upcast(dx), _upcast(dw), _upcast(db)
     xhat_s, rstd = _xhat(x, view, dims, eps, fixed)
     shape = tuple(x.shape)
     out = None
@@ -113,6 +123,12 @@ NativeBatchNormBackward0 = node_class("NativeBatchNormBackward0", _norm_vjp, _no
 def _normalize(node, input, weight, bias, view, dims, eps, wview, pdims, fixed=None):
     """The forward of the core (NumPy) and, when recording, its node."""
     x = float_data(input._data)
+    dtype = x.dtype
+    if dtype in HALF:
+        # NOTE [half statistics]: float16/bfloat16 inputs are normalised in float32 and
+        # rounded once, as PyTorch's kernels: in float16 the squares of values past 256
+        # overflow and the mean of 300.x loses the digits that xhat is made of.
+        x = x.astype(np.float32)
     xs = x if view is None else x.reshape(view)
     if fixed is not None:
         mean, rstd = fixed
@@ -128,7 +144,7 @@ def _normalize(node, input, weight, bias, view, dims, eps, wview, pdims, fixed=N
         data = data * _affine_np(weight._data, wview)
     if bias is not None:
         data = data + _affine_np(bias._data, wview)
-    data = np.asarray(data).astype(x.dtype, copy=False)
+    data = rounded(data, dtype)
     if STATE.enabled and recording(input, weight, bias):
         consts = None
         if fixed is not None:
@@ -271,6 +287,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     wview = _channel_view(nd)
     fixed = None
     x = float_data(input._data)
+    if x.dtype in HALF:  # NOTE [half statistics], for the running statistics too
+        x = x.astype(np.float32)
     if not training:
         mean = running_mean._data.reshape(wview).astype(x.dtype)
         rstd = (1 / np.sqrt(running_var._data.reshape(wview) + eps)).astype(x.dtype)
@@ -334,15 +352,19 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         raise RuntimeError(
             f"Given normalized_shape={_shape_list(ns)}, expected input with shape "
             f"[*{', '.join(str(s) for s in ns)}], but got input of size{_shape_list(shape)}")
+    # NOTE [half statistics]: PyTorch's graph upcasts a half input to float32 (with float32's
+    # epsilon by default) and casts the result back
+    half = input._data.dtype in HALF
     if eps is None:
-        eps = float(np.finfo(float_data(input._data).dtype).eps)
+        eps = float(np.finfo(np.float32 if half else float_data(input._data).dtype).eps)
     dims = tuple(range(len(shape) - k, len(shape)))
-    r = (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
-    out = input * r
+    x = input.float() if half else input
+    r = (x.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
+    out = x * r
     if weight is None:
-        return out
+        return out.to(input.dtype) if half else out
     if weight.dtype == input.dtype:
-        return out * weight
+        return (out * weight).to(input.dtype) if half else out * weight
     # NOTE: the result keeps the input's dtype (PyTorch casts the weight, and warns).
     names = {"Float": "float", "Double": "double", "Half": "c10::Half",
              "BFloat16": "c10::BFloat16"}
@@ -350,7 +372,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
                   f"{names.get(input.dtype.scalar_name)}, weight dtype = "
                   f"{names.get(weight.dtype.scalar_name)}, Cannot dispatch to fused "
                   "implementation.", UserWarning, stacklevel=2)
-    return out * weight.to(input.dtype)
+    return (out * weight).to(input.dtype) if half else out * weight.to(input.dtype)
 
 
 # ---- local_response_norm ----

@@ -842,7 +842,11 @@ def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
     else:
         with np.errstate(divide="ignore"):  # 0 ** -p = inf, whose sum's -1/p power is 0
             data = np.sum(absa ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
-    data = rounded(data, a.dtype if a.dtype.kind != "c" else np.dtype(a.dtype.char.lower()))
+    if a.dtype in HALF:
+        data = rounded(data, a.dtype)
+    else:
+        data = np.asarray(data).astype(a.dtype if a.dtype.kind != "c" else
+                                       np.dtype(a.dtype.char.lower()), copy=False)
     if STATE.enabled and recording(input):
         return record(LinalgVectorNormBackward0, data, (input,), save=(input,),
                      args=(p, a.shape, dims, keepdim), save_out=True)

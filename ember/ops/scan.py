@@ -16,7 +16,7 @@ from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .reduction import return_types, select_jvp, select_vjp
+from .reduction import HALF, return_types, rounded, select_jvp, select_vjp
 
 _cummax_type = return_types.make("cummax")
 _cummin_type = return_types.make("cummin")
@@ -55,7 +55,10 @@ def cumsum(input, dim, *, dtype=None):
     """Cumulative sum along ``dim``."""
     a = _scan_input(input, dtype)
     d = _scan_dim(dim, a.ndim)
-    data = np.cumsum(a, axis=d) if a.ndim else a.copy()
+    if a.dtype in HALF:  # NOTE: accumulated in float32 and rounded, see reduction.HALF
+        data = rounded(np.cumsum(a, axis=d, dtype=np.float32), a.dtype) if a.ndim else a.copy()
+    else:
+        data = np.cumsum(a, axis=d) if a.ndim else a.copy()
     if STATE.enabled and recording(input):
         return record(CumsumBackward0, data, (input,), args=(d,))
     return wrap(data)
