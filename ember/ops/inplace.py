@@ -263,6 +263,8 @@ def _fast_arith(ufunc, scale):
         a = self._data
         if isinstance(other, Tensor):
             b = other._data
+            if ufunc is np.subtract and (a.dtype.kind == "b" or b.dtype.kind == "b"):
+                return False  # the op rejects bool subtraction
             if b.dtype != a.dtype and _dt.from_np(np.result_type(a.dtype, b.dtype)) is not \
                     _dt.from_np(a.dtype):
                 return False
@@ -287,10 +289,10 @@ def _arith_inplace(op, ufunc):
     def method(self, other, *, alpha=1):
         check_inplace(self)
         if not (STATE.enabled and recording(self, other)) and self._vc is not None and \
-                fast(self, other, alpha):
+                type(alpha) is not bool and fast(self, other, alpha):
             _bump(self)
             return self
-        if alpha != 1:
+        if alpha != 1 or type(alpha) is bool:  # (the op rejects a bool alpha)
             return apply_inplace(self, op, other, alpha=alpha)
         return apply_inplace(self, op, other)
     return method

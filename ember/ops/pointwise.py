@@ -167,6 +167,8 @@ AddBackward0 = node_class("AddBackward0", _add_vjp, elementwise)
 
 
 def _check_alpha(alpha, rt):
+    if type(alpha) is bool and rt.kind != "b":
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if rt.kind in "iub" and isinstance(alpha, float):
         raise RuntimeError(
             "For integral input tensors, argument alpha must not be a floating point number.")
@@ -179,7 +181,7 @@ def add(input, other, *, alpha=1, out=None):
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
-    if alpha != 1:
+    if alpha != 1 or type(alpha) is bool:
         _check_alpha(alpha, rt)
         bd = bd * alpha
     data = _fix_dtype(np.add(ad, bd), rt)
@@ -198,11 +200,20 @@ def _sub_vjp(ctx, g):
 SubBackward0 = node_class("SubBackward0", _sub_vjp, elementwise)
 
 
-def _check_bool_sub(rt):
-    if rt.kind == "b":
+def _check_bool_sub(input, other):
+    """PyTorch rejects subtraction with a bool operand (a Python bool counts), before any
+    shape check."""
+    a = input._data.dtype.kind == "b"
+    b = isinstance(other, (bool, np.bool_)) or (
+        isinstance(other, Tensor) and other._data.dtype.kind == "b")
+    if a and b:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
             "or `logical_xor()` operator instead.")
+    if a or b:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def sub(input, other, *, alpha=1, out=None):
@@ -211,9 +222,9 @@ def sub(input, other, *, alpha=1, out=None):
         return write_out("sub", sub, out, input, other, alpha=alpha)
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
+    _check_bool_sub(input, other)
     ad, bd, rt = _operands(input, other)
-    _check_bool_sub(rt)
-    if alpha != 1:
+    if alpha != 1 or type(alpha) is bool:
         _check_alpha(alpha, rt)
         bd = bd * alpha
     data = _fix_dtype(np.subtract(ad, bd), rt)
@@ -239,8 +250,10 @@ RsubBackward1 = node_class("RsubBackward1", _rsub_vjp, elementwise)
 
 def rsub(input, other, *, alpha=1):
     """``other - alpha * input``."""
+    _check_bool_sub(input, other)
     ad, bd, rt = _operands(input, other)
-    _check_bool_sub(rt)
+    if type(alpha) is bool:
+        _check_alpha(alpha, rt)
     data = _fix_dtype(np.subtract(bd, ad * alpha if alpha != 1 else ad), rt)
     if STATE.enabled and recording(input, other):
         if isinstance(other, Tensor):

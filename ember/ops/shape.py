@@ -256,7 +256,7 @@ def _fmt_list(xs):
     return "[" + ", ".join(str(x) for x in xs) + "]"
 
 
-def _kw(op, args, kw, name):
+def _kw(op, args, kw, name, required=True):
     """The positional sizes ``args``, or PyTorch's keyword form (``reshape(shape=...)``)."""
     for k in kw:
         if k != name:
@@ -265,6 +265,8 @@ def _kw(op, args, kw, name):
             raise TypeError(f"{op}() got an unexpected keyword argument '{k}'")
     if name in kw:
         return (kw[name],)
+    if not args and required:  # NOTE: x.permute() is no permutation of a 0-d x: PyTorch's error
+        raise TypeError(f'{op}() missing 1 required positional arguments: "{name}"')
     return args
 
 
@@ -304,7 +306,10 @@ def view(input, *shape, **kw):
 
     if "dtype" in kw:
         shape = (kw.pop("dtype"),)
-    shape = _kw("view", shape, kw, "size")
+    shape = _kw("view", shape, kw, "size", required=False)
+    if not shape:
+        raise TypeError("view() received an invalid combination of arguments - got (), but "
+                        "expected one of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
     if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
         return wrap(input._data.view(shape[0].np))
     a = input._data

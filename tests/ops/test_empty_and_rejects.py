@@ -249,3 +249,78 @@ def test_0d_transpose_warnings(name, text):
     with pytest.warns(UserWarning) as caught:
         getattr(ember.tensor(1.0), name)
     assert [str(w.message) for w in caught] == [text]
+
+
+# ---- what PyTorch rejects ----
+@pytest.mark.parametrize("case", [
+    lambda T: T.ones(3) - True,
+    lambda T: T.ones(3) - T.ones(3, dtype=T.bool),
+    lambda T: T.ones(3, dtype=T.bool) - T.ones(3),
+    lambda T: T.ones(3, dtype=T.bool) - 1,
+    lambda T: T.ones(3, dtype=T.bool) - T.ones(3, dtype=T.bool),
+    lambda T: T.ones(3, dtype=T.long) - T.tensor(True),
+    lambda T: T.ones(3, requires_grad=True) - True,
+    lambda T: T.ones(3) - T.zeros(0, dtype=T.bool),  # before the shape check
+    lambda T: T.sub(T.ones(3), True),
+    lambda T: T.subtract(T.ones(3), True),
+    lambda T: True - T.ones(3),
+    lambda T: 1 - T.ones(3, dtype=T.bool),
+    lambda T: T.rsub(T.ones(3), True),
+    lambda T: T.ones(3).sub_(True),
+    lambda T: T.ones(3).sub_(T.ones(3, dtype=T.bool)),
+    lambda T: T.ones(3, dtype=T.bool).sub_(T.ones(3, dtype=T.bool)),
+    lambda T: T.ones(3, dtype=T.bool).sub_(True),
+    lambda T: T.sub(T.ones(3), True, out=T.empty(3)),
+    lambda T: T.sub(T.ones(3), T.ones(3), alpha=True),
+    lambda T: T.add(T.ones(3), T.ones(3), alpha=True),
+    lambda T: T.ones(3).add_(T.ones(3), alpha=True),
+    lambda T: T.ones(3).sub_(T.ones(3), alpha=True),
+    lambda T: T.rsub(T.ones(3), 1, alpha=True),
+    lambda T: T.ones(3, dtype=T.bool).add(T.ones(3, dtype=T.bool), alpha=True),
+    lambda T: T.ones(3, dtype=T.bool) + True,
+])
+def test_bool_subtraction_and_alpha(case):
+    same(case)
+
+
+@pytest.mark.parametrize("name", ["permute", "reshape", "view", "expand", "repeat", "tile",
+                                  "flip"])
+@pytest.mark.parametrize("shape", [(), (2, 3)])
+def test_shape_methods_need_their_sizes(name, shape):
+    same(lambda T: getattr(T.ones(shape), name)())
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.permute(T.ones(2, 3)),
+    lambda T: T.reshape(T.ones(2, 3)),
+    lambda T: T.tensor(1.0).permute(()),
+    lambda T: T.ones(1).view(()),
+])
+def test_shape_functions_need_their_sizes(case):
+    same(case)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T, w: T.nn.functional.cross_entropy(T.zeros(2, 5), T.zeros(2, dtype=T.long),
+                                               weight=w),
+    lambda T, w: T.nn.functional.cross_entropy(T.zeros(2, 5), T.zeros(2, dtype=T.long),
+                                               weight=w, label_smoothing=0.1),
+    lambda T, w: T.nn.functional.nll_loss(T.zeros(2, 5), T.zeros(2, dtype=T.long), weight=w,
+                                          reduction="none"),
+    lambda T, w: T.nn.functional.nll_loss(T.zeros(5), T.zeros((), dtype=T.long), weight=w),
+    lambda T, w: T.nn.functional.nll_loss(T.zeros(2, 5, 3), T.zeros(2, 3, dtype=T.long),
+                                          weight=w),
+    lambda T, w: T.nn.functional.nll_loss(T.zeros(2, 5, 3, 3), T.zeros(2, 3, 3, dtype=T.long),
+                                          weight=w),
+    lambda T, w: T.nn.functional.nll_loss(T.zeros(0, 5), T.zeros(0, dtype=T.long), weight=w),
+    lambda T, w: T.nn.functional.nll_loss(T.zeros(2, 5), T.zeros(2, dtype=T.int32), weight=w),
+    lambda T, w: T.nn.functional.cross_entropy(T.zeros(2, 5), T.zeros(2, 5), weight=w),
+])
+def test_class_weight_requiring_grad(case):
+    def fn(T):
+        w = T.ones(5, requires_grad=True)
+        first = case(T, w)
+        with T.no_grad():
+            second = case(T, w)
+        return first, second
+    same(fn)
