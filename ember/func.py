@@ -379,6 +379,10 @@ def _run_dual(func, primals, tangents, fn_name, strict=False, has_aux=False):
         else:
             aux = None
         outs = _leaves(out)
+        if not outs or (len(outs) == 1 and outs[0] is None):
+            raise RuntimeError(f"{fn_name}(f, primals, tangents): Expected f to be a function "
+                               "that has non-empty output (got output = "
+                               f"{'[None]' if outs else '[]'})")
         for o in outs:
             if not isinstance(o, Tensor):
                 raise RuntimeError(f"{fn_name}(f, primals, tangents): expected f(*primals) to "

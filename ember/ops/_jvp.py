@@ -21,21 +21,42 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["elementwise", "linear", "fiberwise", "zeros_for", "out_zeros", "ALL"]
+__all__ = ["elementwise", "linear", "fiberwise", "zeros_for", "out_zeros", "as_out_dtype",
+           "ALL"]
 
 ALL = "all"  # fiberwise dims: every dim of the input
 
 
 def zeros_for(ctx, i, like=None):
-    """A zero tangent for input ``i`` of ``ctx`` (shape and dtype from the edge's metadata)."""
+    """A zero tangent for input ``i`` of ``ctx`` (shape and dtype from the edge's metadata).
+    An input outside the graph has no edge metadata: ``like`` gives them, or else input 0 is
+    taken as shaped like the output (the ops that write a source into ``self``: index_copy,
+    put, masked_scatter, *_scatter... differentiated with respect to the source only)."""
     from ..ops._registry import wrap
 
     fn, nr = ctx.next_functions[i]
     if fn is not None:
         shape, dtype = fn._meta[nr]
-    else:
+    elif like is not None:
         shape, dtype = like._data.shape, like._data.dtype
+    elif i == 0:
+        shape, dtype = ctx._meta[0]
+    else:
+        raise RuntimeError(f"{ctx.name()}: no shape known for the zero tangent of input {i}")
     return wrap(np.zeros(shape, dtype=dtype))
+
+
+def as_out_dtype(ctx, t, i=0):
+    """``t`` cast to the output's dtype where the op itself changed input ``i``'s dtype (a
+    ``dtype=`` argument: ``mean(dtype=)``, ``cumsum(dtype=)``); otherwise unchanged (a tangent
+    keeps its own dtype through a linear op, as in PyTorch)."""
+    fn, nr = ctx.next_functions[i]
+    out_dtype = ctx._meta[0][1]
+    if fn is None or fn._meta[nr][1] == out_dtype or t._data.dtype == out_dtype:
+        return t
+    from ..dtypes import from_np
+
+    return t.to(from_np(out_dtype))
 
 
 def out_zeros(ctx, k=0):

@@ -179,9 +179,21 @@ def _diagonal_scatter_vjp(ctx, g):
     return gi, gs
 
 
-DiagonalScatterBackward0 = node_class(
-    "DiagonalScatterBackward0", _diagonal_scatter_vjp,
-    linear(lambda ctx, di, ds: diagonal_scatter(di, ds, *ctx.args)))
+def _diagonal_scatter_jvp(ctx, di, ds):
+    """Linear in (input, src); either may be a constant (no tangent: zeros in its place)."""
+    offset, d1, d2 = ctx.args
+    if di is None and ds is None:
+        return out_zeros(ctx)
+    if di is None:
+        di = out_zeros(ctx)
+    if ds is None:
+        diag = _diag_view(di._data, offset, d1, d2)
+        ds = wrap(np.zeros(diag.shape, dtype=di._data.dtype))
+    return diagonal_scatter(di, ds, offset, d1, d2)
+
+
+DiagonalScatterBackward0 = node_class("DiagonalScatterBackward0", _diagonal_scatter_vjp,
+                                      _diagonal_scatter_jvp)
 
 
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
@@ -370,6 +382,9 @@ def linalg_cross(input, other, *, dim=-1):
     if sa[d] != 3 or sb[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{sa[d]} and {sb[d]}")
+    if a.dtype != b.dtype:  # NOTE: PyTorch does not promote here
+        raise RuntimeError(f"expected scalar type {input.dtype.scalar_name} but found "
+                           f"{other.dtype.scalar_name}")
     data = np.cross(a.reshape(sa), b.reshape(sb), axis=d)
     if STATE.enabled:
         rx, ry = recording(input), recording(other)

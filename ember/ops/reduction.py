@@ -20,7 +20,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
-from ._jvp import fiberwise, linear, out_zeros
+from ._jvp import as_out_dtype, fiberwise, linear, out_zeros
 from ._registry import (
     float_data,
     node_class,
@@ -139,7 +139,7 @@ def _mean_vjp(ctx, g):
     return (_unreduce(g, in_shape, dims, keepdim).expand(in_shape) / n,)
 
 
-_MEAN_JVP = linear(lambda ctx, dx: dx.mean(ctx.args[1], keepdim=ctx.args[2]))
+_MEAN_JVP = linear(lambda ctx, dx: as_out_dtype(ctx, dx).mean(ctx.args[1], keepdim=ctx.args[2]))
 MeanBackward0 = node_class("MeanBackward0", _mean_vjp, _MEAN_JVP)
 MeanBackward1 = node_class("MeanBackward1", _mean_vjp, _MEAN_JVP)
 

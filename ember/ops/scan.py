@@ -13,7 +13,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
-from ._jvp import linear
+from ._jvp import as_out_dtype, linear
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .reduction import HALF, return_types, rounded, select_jvp, select_vjp
@@ -48,7 +48,7 @@ def _cumsum_vjp(ctx, g):
 
 
 CumsumBackward0 = node_class("CumsumBackward0", _cumsum_vjp,
-                             linear(lambda ctx, dx: dx.cumsum(ctx.args[0])))
+                             linear(lambda ctx, dx: as_out_dtype(ctx, dx).cumsum(ctx.args[0])))
 
 
 def cumsum(input, dim, *, dtype=None):

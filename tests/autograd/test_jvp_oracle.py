@@ -1,0 +1,81 @@
+"""Oracle tests for JVP rules through ``func.jvp``: tangents of ops with ``dtype=`` take the
+output's dtype, and the ops that write a source into ``self`` (index_copy, put, masked_scatter,
+the *_scatter family...) work when only the source has a tangent."""
+
+from __future__ import annotations
+
+import pytest
+
+from ..oracle import same, torch  # noqa: F401 - torch: skip without PyTorch
+
+DTYPE_OPS = {
+    "sum": lambda T, a: a.sum(dtype=T.float64),
+    "sum_dim": lambda T, a: a.sum(1, dtype=T.float64),
+    "mean": lambda T, a: a.mean(dtype=T.float64),
+    "mean_dim": lambda T, a: a.mean(0, dtype=T.float64),
+    "prod": lambda T, a: a.prod(dtype=T.float64),
+    "nansum": lambda T, a: a.nansum(dtype=T.float64),
+    "softmax": lambda T, a: T.softmax(a, 1, dtype=T.float64),
+    "log_softmax": lambda T, a: T.nn.functional.log_softmax(a, 1, dtype=T.float64),
+    "cumsum": lambda T, a: a.cumsum(1, dtype=T.float64),
+    "cumprod": lambda T, a: a.cumprod(1, dtype=T.float64),
+    "to": lambda T, a: a.to(T.float64),
+    "double": lambda T, a: a.double(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DTYPE_OPS))
+def test_tangent_takes_the_dtype_argument(name):
+    def fn(T):
+        x = T.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+        v = T.tensor([[1.0, -1.0, 0.5], [2.0, 0.0, -3.0]])
+        return T.func.jvp(lambda a: DTYPE_OPS[name](T, a), (x,), (v,))
+    same(fn, warnings_too=False)
+
+
+def _self(T):
+    return T.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+
+
+SOURCE_OPS = {
+    "index_copy": lambda T, b: _self(T).index_copy(0, T.tensor([1]), b),
+    "index_copy_": lambda T, b: _self(T).index_copy_(0, T.tensor([1]), b),
+    "index_add": lambda T, b: _self(T).index_add(0, T.tensor([1]), b),
+    "diagonal_scatter": lambda T, b: T.diagonal_scatter(_self(T), b[0]),
+    "select_scatter": lambda T, b: T.select_scatter(_self(T), b[0], 0, 1),
+    "slice_scatter": lambda T, b: T.slice_scatter(_self(T), b, 0, 1, 2),
+    "put": lambda T, b: _self(T).put(T.tensor([0, 4, 8]), b[0]),
+    "put_": lambda T, b: _self(T).put_(T.tensor([0, 4, 8]), b[0]),
+    "index_put": lambda T, b: _self(T).index_put((T.tensor([0, 2]),), b[0, :2].unsqueeze(1)),
+    "index_put_accumulate": lambda T, b: _self(T).index_put(
+        (T.tensor([0, 0]),), b[0, :2].unsqueeze(1), accumulate=True),
+    "index_put_": lambda T, b: _self(T).index_put_((T.tensor([0, 2]),), b[0, :2].unsqueeze(1)),
+    "masked_scatter": lambda T, b: _self(T).masked_scatter(_self(T) > 4, T.cat([b[0], b[0]])),
+    "masked_scatter_": lambda T, b: _self(T).masked_scatter_(_self(T) > 4, T.cat([b[0], b[0]])),
+    "scatter": lambda T, b: _self(T).scatter(0, T.tensor([[1, 0, 2]]), b),
+    "scatter_add": lambda T, b: _self(T).scatter_add(0, T.tensor([[1, 0, 2]]), b),
+    "index_fill": lambda T, b: _self(T).index_fill(0, T.tensor([1]), b[0, 0]),
+    "masked_fill": lambda T, b: _self(T).masked_fill(_self(T) > 4, b[0, 0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOURCE_OPS))
+def test_only_the_source_has_a_tangent(name):
+    def fn(T):
+        src = T.tensor([[10.0, 20.0, 30.0]])
+        v = T.tensor([[1.0, -1.0, 2.0]])
+        return T.func.jvp(lambda b: SOURCE_OPS[name](T, b), (src,), (v,))
+    same(fn, warnings_too=False)
+
+
+def test_function_with_empty_output():
+    def fn(T):
+        x = T.ones(2)
+        res = []
+        for f in (lambda a: None, lambda a: (), lambda a: (a, None)):
+            try:
+                T.func.jvp(f, (x,), (x,))
+            except RuntimeError as e:
+                res.append(str(e))
+        return res
+    same(fn, warnings_too=False)
