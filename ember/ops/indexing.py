@@ -460,10 +460,24 @@ def index_key(input, indices):
     return tuple(items)
 
 
-def as_values(values, like):
-    """``values`` as a tensor of ``like``'s dtype (a tensor must already have it)."""
+def _mask_fill(key, values, accumulate):
+    """Whether PyTorch writes ``values`` as a masked_fill (casting it like a number): one
+    element written through one bool mask (the rest of the key full slices), not
+    accumulated."""
+    if accumulate or values._data.size != 1:
+        return False
+    arrays = [k for k in key if not isinstance(k, slice)]
+    return len(arrays) == 1 and isinstance(arrays[0], np.ndarray) and \
+        arrays[0].dtype.kind == "b" and arrays[0].ndim > 0
+
+
+def as_values(values, like, key=(), accumulate=False):
+    """``values`` as a tensor of ``like``'s dtype (a tensor must already have it, unless the
+    write through ``key`` is a masked fill)."""
     if isinstance(values, Tensor):
         if values._data.dtype != like._data.dtype:
+            if _mask_fill(key, values, accumulate):
+                return values.to(like.dtype)
             from .. import dtypes as _dt
 
             raise RuntimeError(
@@ -477,7 +491,8 @@ def as_values(values, like):
 def index_put(input, indices, values, accumulate=False):
     """``input`` with ``values`` written at ``input[indices]`` (added, with ``accumulate``:
     repeated indices then add up)."""
-    return _put(input, index_key(input, indices), as_values(values, input), accumulate)
+    key = index_key(input, indices)
+    return _put(input, key, as_values(values, input, key, accumulate), accumulate)
 
 
 # ---- select_scatter / slice_scatter / narrow_copy ----

@@ -416,7 +416,7 @@ def index_put_(self, indices, values, accumulate=False):
     """``self[indices] = values`` (or ``+=`` with ``accumulate``) for advanced indices."""
     check_inplace(self)
     key = index_key(self, indices)
-    values = as_values(values, self)
+    values = as_values(values, self, key, accumulate)
     if not (STATE.enabled and recording(self, values)):
         # NOTE: writes straight into self's memory (no copy of self): setitem's hot path.
         put_array(self._data, key, values._data.astype(self._data.dtype, copy=False),
@@ -453,9 +453,6 @@ def setitem(self, key, value):
     if advanced:
         # ints, slices and None select a view first, as in PyTorch (see split_key)
         basic, adv = split_key(items, self._data.shape)
-        if isinstance(value, Tensor) and value._data.ndim == 0 and \
-                value._data.dtype != self._data.dtype:
-            value = value.to(self.dtype)  # a 0-dim value is cast like a number; others aren't
         index_put_(self if basic is None else basic_index(self, basic), adv, value)
         return
     if all(is_full(k, n) for k, n in zip(items, self._data.shape)) and \

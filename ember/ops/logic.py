@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from ._registry import register, wrap
 from .inplace import register_inplace
-from .pointwise import _operands, _tensor_first, require_tensors
+from .pointwise import _operands, _tensor_first, check_broadcast, require_tensors
 
 
 def _compare(ufunc, name):
@@ -90,6 +90,8 @@ def _logical(ufunc, name):
     def op(input, other):
         require_tensors(name, input, other)
         other_d = other._data if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor) and input._data.shape != other_d.shape:
+            check_broadcast(input._data.shape, other_d.shape)  # PyTorch's message
         return wrap(np.asarray(ufunc(input._data, other_d)))
     op.__name__ = op.__qualname__ = name
     return op
@@ -149,6 +151,8 @@ def _check_close(input, other, rtol, atol):
         raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol:g}")
     if atol < 0:
         raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol:g}")
+    if input._data.shape != other._data.shape:
+        check_broadcast(input._data.shape, other._data.shape)  # PyTorch's message
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):

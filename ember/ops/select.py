@@ -175,6 +175,10 @@ def where(condition, input=None, other=None):
         input = _scalar_to(input, other)
     if not isinstance(other, Tensor):
         other = _scalar_to(other, input)
+    cs, xs, ys = condition._data.shape, input._data.shape, other._data.shape
+    if not cs == xs == ys:  # PyTorch's broadcast errors, the operands in order
+        check_broadcast(cs, xs)
+        check_broadcast(np.broadcast_shapes(cs, xs), ys)
     ad, bd, rt = _operands(input, other)
     data = _select(condition._data, ad, bd)
     if STATE.enabled and recording(input, other):
@@ -213,6 +217,8 @@ def masked_fill(input, mask, value):
             f"masked_fill_ only supports boolean masks, but got mask with dtype "
             f"{mask.dtype.name}")
     ad = input._data
+    if mask._data.shape != ad.shape:
+        check_broadcast(mask._data.shape, ad.shape)  # PyTorch's message
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise RuntimeError(
@@ -343,6 +349,14 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 for _name in ("clamp", "clip", "clamp_min", "clamp_max", "where", "masked_fill", "maximum",
               "minimum", "fmax", "fmin", "nan_to_num"):
     register(globals()[_name], _name)
+
+
+def _where_method(self, condition, other):
+    """``Tensor.where(condition, y)``: ``where(condition, self, y)``."""
+    return where(condition, self, other)
+
+
+register(_where_method, function=False, method_name="where")
 register_inplace(clamp, clamp_min, clamp_max, masked_fill, nan_to_num,
                  aliases=(("clip_", clamp),))
 # PyTorch also publishes these in-place variants as functions (``torch.exp_(x)``).

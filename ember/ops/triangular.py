@@ -220,6 +220,9 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
                            f"it has {bb.ndim} dimensions instead" if bb.ndim < 2 else
                            "torch.triangular_solve: Expected A to have at least 2 dimensions, but "
                            f"it has {a.ndim} dimensions instead")
+    if a.dtype != bb.dtype:  # NOTE: PyTorch does not promote here (linalg.solve_triangular does)
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{b.dtype.scalar_name} and A of type {A.dtype.scalar_name} instead.")
     # NOTE: PyTorch checks the arguments before it warns
     _warn_once(
         "triangular_solve",

@@ -324,3 +324,83 @@ def test_class_weight_requiring_grad(case):
             second = case(T, w)
         return first, second
     same(fn)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.cross(T.ones(3), T.ones(3, dtype=T.float64), dim=0),
+    lambda T: T.cross(T.ones(3), T.ones(3, dtype=T.long), dim=0),
+    lambda T: T.linalg.cross(T.ones(3, dtype=T.float64), T.ones(3)),
+    lambda T: T.linalg.cross(T.ones(2), T.ones(3, dtype=T.float64)),  # the length first
+    lambda T: T.linalg.cross(T.ones(3, dtype=T.long), T.ones(3, dtype=T.long)),
+    lambda T: T.triangular_solve(T.ones(3, 1), T.eye(3, dtype=T.float64)),
+    lambda T: T.triangular_solve(T.ones(2, 1, dtype=T.float64), T.eye(3)),  # before shapes
+    lambda T: T.linalg.solve_triangular(T.eye(3, dtype=T.float64), T.ones(3, 1), upper=True),
+    lambda T: T.zeros(3).index_put_((T.tensor([0]),), T.ones(1, dtype=T.float64)),
+    lambda T: T.zeros(3).index_put((T.tensor([0]),), T.tensor(1.0, dtype=T.float64)),
+    lambda T: T.zeros(3).index_put((T.tensor([True, False, True]),), T.tensor(2)),
+    lambda T: T.zeros(3).index_put_((T.tensor([True, False, True]),), T.tensor([2])),
+    lambda T: T.zeros(3).index_put_((T.tensor([True, False, True]),), T.tensor(2),
+                                    accumulate=True),
+    lambda T: T.zeros(1).expand(3).index_add_(0, T.tensor([0]), T.ones(1)),
+])
+def test_mixed_dtypes_and_overlap(case):
+    same(case)
+
+
+_KEYS = [
+    lambda T: T.tensor([0]),
+    lambda T: [0, 1],
+    lambda T: (slice(None), T.tensor([0])),
+    lambda T: T.tensor([True, False]),
+    lambda T: (Ellipsis, T.tensor([True, False, True])),
+    lambda T: (slice(None), T.tensor([True, False, True])),
+    lambda T: T.tensor(True),
+]
+
+
+@pytest.mark.parametrize("key", _KEYS)
+@pytest.mark.parametrize("value", [
+    lambda T: T.tensor(2),
+    lambda T: T.tensor(2.5, dtype=T.float64),
+    lambda T: T.tensor(True),
+    lambda T: T.tensor([2]),
+    lambda T: T.tensor(2.0),
+])
+def test_setitem_value_dtypes(key, value):
+    # NOTE: only a one-element value written through a single bool mask is cast (PyTorch's
+    # masked_fill dispatch); any other advanced write needs the destination's dtype
+    def fn(T):
+        x = T.zeros(2, 3)
+        x[key(T)] = value(T)
+        return x
+    same(fn)
+
+
+@pytest.mark.parametrize("case", [
+    lambda T: T.where(T.ones(3, dtype=T.bool), T.ones(2), T.ones(3)),
+    lambda T: T.where(T.ones(2, dtype=T.bool), T.ones(3), T.ones(3)),
+    lambda T: T.where(T.ones(3, dtype=T.bool), T.ones(3), T.ones(2)),
+    lambda T: T.where(T.ones(2, dtype=T.bool), T.ones(3), 1.0),
+    lambda T: T.where(T.ones(3, dtype=T.bool), T.ones(2, requires_grad=True), T.ones(3)),
+    lambda T: T.ones(2).where(T.ones(3, dtype=T.bool), 0.0),
+    lambda T: T.ones(3).masked_fill(T.ones(2, dtype=T.bool), 0.0),
+    lambda T: T.ones(3, requires_grad=True).masked_fill(T.ones(2, dtype=T.bool), T.tensor(0.0)),
+    lambda T: T.logical_and(T.ones(3), T.ones(2)),
+    lambda T: T.logical_or(T.ones(3), T.ones(2)),
+    lambda T: T.logical_xor(T.ones(3), T.ones(2)),
+    lambda T: T.ones(3).logical_and_(T.ones(2)),
+    lambda T: T.isclose(T.ones(3), T.ones(2)),
+    lambda T: T.allclose(T.ones(3), T.ones(2)),
+    lambda T: T.isclose(T.ones(3), T.ones(2, dtype=T.float64)),  # the dtype first
+])
+def test_shape_mismatches(case):
+    same(case)
+
+
+def test_where_method_takes_self_as_the_values():
+    def fn(T):
+        x = T.arange(3.0, requires_grad=True)
+        mask = T.tensor([True, False, True])
+        y, z = x.where(mask, T.zeros(3)), x.where(mask, 5.0)
+        return y, z, T.autograd.grad((y * z).sum(), x)
+    same(fn)
