@@ -34,7 +34,7 @@ from ..tensor import Tensor
 from ._checks import checked
 
 __all__ = ["wrap", "edge", "recording", "record", "record_multi", "node_class", "register",
-           "OPS", "float_data", "to_tensor", "NO_EDGE", "arrays_only"]
+           "OPS", "float_data", "to_tensor", "NO_EDGE", "arrays_only", "zeros_of"]
 
 NO_EDGE = (None, 0)
 _make = Tensor._make
@@ -69,6 +69,12 @@ def wrap(data) -> Tensor:
     t._acc = None
     t._extra = None
     return t
+
+
+def zeros_of(g) -> Tensor:
+    """A constant zero gradient shaped like ``g`` (a rule's "no gradient here": never
+    ``g * 0``, which is NaN where ``g`` is inf or NaN)."""
+    return wrap(np.zeros(g._data.shape, g._data.dtype))
 
 
 def arrays_only() -> bool:

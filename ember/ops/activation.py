@@ -23,6 +23,7 @@ from ._registry import arrays_only, float_data, node_class, record, recording, r
 from .inplace import apply_inplace
 from .join import cat
 from .reduction import HALF, rounded
+from .select import where
 from .unary import bounded
 from .where_kernel import where as _select
 
@@ -170,6 +171,13 @@ def _mask(x, cond):
     return wrap(cond.astype(x._data.dtype))
 
 
+def _keep(g, cond):
+    """``g`` where the bool array ``cond`` holds, else 0: a gradient the derivative's zero
+    branch stops, selected (never ``g * 0``, NaN for an inf or NaN ``g``: NOTE [masked
+    gradients] in where_kernel.py), as PyTorch's backward kernels do."""
+    return where(wrap(cond), g, 0.0)
+
+
 def _check_float(a, kernel):
     if a.dtype.kind not in "fcV":
         from ..dtypes import from_np
@@ -230,7 +238,7 @@ def _maybe_inplace(input, op, inplace, *params):
 def _hardtanh_vjp(g, x, lo, hi):
     # NOTE: PyTorch's subgradient: 0 at the bounds themselves. (A NaN gets 0, as from
     # PyTorch's vectorised kernel; its scalar loop, for tensors of a few elements, passes g.)
-    return g * _mask(x, (x._data > lo) & (x._data < hi))
+    return _keep(g, (x._data > lo) & (x._data < hi))
 
 
 _hardtanh, HardtanhBackward0 = _pointwise(
@@ -522,7 +530,7 @@ def tanhshrink(input):
 
 # ---- hardsigmoid / hardswish ----
 def _hardsigmoid_vjp(g, x):
-    return g * (_mask(x, (x._data > -3) & (x._data < 3)) * (1 / 6))
+    return _keep(g * (1 / 6), (x._data > -3) & (x._data < 3))
 
 
 _hardsigmoid, HardsigmoidBackward0 = _pointwise(
@@ -539,7 +547,8 @@ def _hardswish_vjp(g, x):
     a = x._data
     # NOTE: PyTorch's subgradients: 0 at -3, 1 at 3.
     mid = _mask(x, (a > -3) & (a < 3))
-    return g * (mid * (x / 3 + 0.5) + _mask(x, a >= 3))
+    # (a NaN x passes the select and gives NaN, as PyTorch's vectorised kernel)
+    return _keep(g * (mid * (x / 3 + 0.5) + _mask(x, a >= 3)), ~(a <= -3))
 
 
 _hardswish, HardswishBackward0 = _pointwise(
@@ -553,16 +562,16 @@ def hardswish(input, inplace=False):
 
 
 # ---- hardshrink / softshrink / threshold ----
-def _outside(x, lambd):
+def _outside(g, x, lambd):
     # NOTE: PyTorch's shrink backward: 0 inside [-lambd, lambd] (and at a NaN, as from its
     # vectorised kernel; its scalar loop, for a few elements, passes g).
-    return _mask(x, (x._data < -lambd) | (x._data > lambd))
+    return _keep(g, (x._data < -lambd) | (x._data > lambd))
 
 
 _hardshrink, HardshrinkBackward0 = _pointwise(
     "hardshrink", "HardshrinkBackward0",
     lambda a, lambd: np.where((a >= -lambd) & (a <= lambd), 0, a),
-    lambda g, x, lambd: g * _outside(x, lambd), kernel="hardshrink_cpu")
+    _outside, kernel="hardshrink_cpu")
 
 
 def hardshrink(input, lambd=0.5):
@@ -573,7 +582,7 @@ def hardshrink(input, lambd=0.5):
 _softshrink, SoftshrinkBackward0 = _pointwise(
     "softshrink", "SoftshrinkBackward0",
     lambda a, lambd: np.where(a > lambd, a - lambd, np.where(a < -lambd, a + lambd, a * 0)),
-    lambda g, x, lambd: g * _outside(x, lambd), kernel="softshrink_cpu")
+    _outside, kernel="softshrink_cpu")
 
 
 def softshrink(input, lambd=0.5):
@@ -595,7 +604,7 @@ def _threshold_np(a, th, value):
 
 def _threshold_vjp(g, x, th, value):
     # NOTE: as PyTorch's threshold_backward: no gradient where x <= threshold (a NaN passes).
-    return g * _mask(x, ~(x._data <= th))
+    return _keep(g, ~(x._data <= th))
 
 
 _threshold_float, ThresholdBackward0 = _pointwise(
@@ -681,7 +690,7 @@ def _prelu_vjp(ctx, g):
     gx = g * (1 - neg + neg * w) if ctx.next_functions[0][0] is not None else None
     gw = None
     if ctx.next_functions[1][0] is not None:
-        gw = g * x * neg
+        gw = _keep(g * x, ~(x._data > 0))
         if weight._data.size == 1 or x._data.ndim < 2:
             gw = gw.sum()
         else:
@@ -692,12 +701,14 @@ def _prelu_vjp(ctx, g):
 
 def _prelu_jvp(ctx, dx, dw):
     x, weight = ctx.saved_tensors
-    neg = _mask(x, ~(x._data > 0))
+    # NOTE: PyTorch's forward-mode rule puts x == 0 on the identity side (its backward puts it
+    # on the slope's), and selects: an inf tangent there gives no NaN.
+    pos = wrap(x._data >= 0)
     out = None
     if dx is not None:
-        out = dx * (1 - neg + neg * _prelu_weight(x, weight))
+        out = where(pos, dx, dx * _prelu_weight(x, weight))
     if dw is not None:
-        c = x * neg * _prelu_weight(x, dw)
+        c = where(pos, 0.0, x * _prelu_weight(x, dw))
         out = c if out is None else out + c
     return _fit(ctx, out) if out is not None else out_zeros(ctx)
 

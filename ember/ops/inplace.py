@@ -18,6 +18,8 @@ one of several views returned together, on a view made under no_grad, on an expa
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -25,7 +27,7 @@ from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
 from ..tensor import Tensor
 from ._jvp import out_zeros
-from ._registry import edge, node_class, record, recording, register, wrap
+from ._registry import edge, node_class, record, recording, register, wrap, zeros_of
 from .indexing import (
     _put,
     as_values,
@@ -168,6 +170,9 @@ def rebase(self, out):
         self._requires_grad = True
     else:
         _copy_slices(self, node)
+        for s in node._saved:
+            if type(s) is _SavedOutput and s.data is self._data:
+                s.view = _through_view(self)
     if self._extra is not None and self._extra.retains_grad:
         from ..autograd.hooks import move_retain_grad
 
@@ -227,6 +232,25 @@ def _copy_slices(view, fn):
     base._output_nr = 0
     base._requires_grad = True
     _regenerate(view)
+
+
+def _through_view(view):
+    """For a node's saved output that is ``view`` modified in place: give the unpacked output
+    the grad_fn ``view`` has now (a view of its base's CopySlices) instead of the node itself,
+    as PyTorch does. The CopySlices is held weakly (it holds the node: no cycle); once it is
+    gone nothing can reach the node through the base, and the node stays the grad_fn."""
+    info = view._view
+    cs_ref = weakref.ref(info.base._grad_fn)
+    base_shape, steps = info.base._data.shape, info.steps
+
+    def give(t):
+        cs = cs_ref()
+        if cs is not None:
+            node = AsStridedBackward0(((cs, 0),), ((t._data.shape, t._data.dtype),))
+            node.args = (base_shape, steps)
+            t._grad_fn = node
+            t._output_nr = 0
+    return give
 
 
 def _regenerate(view):
@@ -321,7 +345,7 @@ def _mul_div_inplace(op, ufunc):
 
 # ---- copy_, fill_, zero_ ----
 def _copy_vjp(ctx, g):
-    zeros = g * 0 if ctx.next_functions[0][0] is not None else None
+    zeros = zeros_of(g) if ctx.next_functions[0][0] is not None else None
     return (zeros, g if ctx.next_functions[1][0] is not None else None)
 
 
@@ -361,7 +385,7 @@ def copy_(self, src, non_blocking=False):
 
 
 def _fill_vjp(ctx, g):
-    return (g * 0,) + ((g.sum(),) if len(ctx.next_functions) > 1 else ())
+    return (zeros_of(g),) + ((g.sum(),) if len(ctx.next_functions) > 1 else ())
 
 
 def _fill_jvp(ctx, dself, dvalue=None):

@@ -21,7 +21,7 @@ import numpy as np
 from .._size import Size
 from ..creation import ones_like
 from ._jvp import fiberwise
-from ._registry import node_class, wrap
+from ._registry import node_class, wrap, zeros_of
 from .distance import pairwise_distance
 from .loss import (
     _apply_reduction,
@@ -275,7 +275,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     t = target._data
-    zeros = input * 0.0
+    zeros = zeros_of(input)  # a constant, as PyTorch's zeros_like (input * 0 passes g * 0)
     margin_clamp = (margin - input).clamp_min(0)
     out = where(wrap(t != 1), margin_clamp, zeros) + where(wrap(t != -1), input, zeros)
     return _apply_reduction(out, reduction)
@@ -300,7 +300,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     mag1 = (input1 * input1).sum(tdim) + 1e-12
     mag2 = (input2 * input2).sum(tdim) + 1e-12
     cos = prod_sum / (mag1 * mag2).sqrt()
-    zeros = cos * 0.0
+    zeros = zeros_of(cos)
     t = target._data
     out = where(wrap(t == 1), 1 - cos, zeros) + where(wrap(t == -1), (cos - margin).clamp_min(0),
                                                       zeros)

@@ -30,6 +30,7 @@ from ._registry import (
     register,
     view_requires_grad,
     wrap,
+    zeros_of,
 )
 from .inplace import register_arithmetic_inplace, register_inplace
 
@@ -329,7 +330,7 @@ DivBackward0 = node_class("DivBackward0", _div_vjp, elementwise)
 
 def _rounding_div_vjp(ctx, g):
     # NOTE: rounded quotients are piecewise constant: zero gradient to both inputs.
-    zero = g * 0
+    zero = zeros_of(g)
     return tuple(zero if f is not None else None for f, _ in ctx.next_functions)
 
 
@@ -496,7 +497,7 @@ def _pow_scalar_vjp(ctx, g):
     x, = ctx.saved_tensors
     e = ctx.args[0]
     if e == 0:
-        return (g * 0,)
+        return (zeros_of(g),)
     if e == 2:  # NOTE: the most common exponent; one op fewer in the rule
         return (g * (x * 2.0),)
     return (g * (x ** (e - 1) * e),)
@@ -684,7 +685,7 @@ def _copysign_vjp(ctx, g):
     gx = g * (x.sign() * out.sign()) if _need(ctx, 0) else None
     if len(ctx.next_functions) == 1:
         return (gx,)
-    return (gx, g * 0 if _need(ctx, 1) else None)
+    return (gx, zeros_of(g) if _need(ctx, 1) else None)
 
 
 CopysignBackward0 = node_class("CopysignBackward0", _copysign_vjp, elementwise)
@@ -740,10 +741,11 @@ def logaddexp2(input, other):
 
 # ---- ldexp ----
 def _ldexp_vjp(ctx, g):
-    x, e = ctx.saved_tensors
-    scale = (e * float(np.log(2.0))).exp()
-    return (g * scale if _need(ctx, 0) else None,
-            g * x * scale * float(np.log(2.0)) if _need(ctx, 1) else None)
+    # PyTorch's saves: other, and the result only when other needs a gradient (never input,
+    # which the caller may then modify in place)
+    e, *out = ctx.saved_tensors
+    return (g * (e * float(np.log(2.0))).exp() if _need(ctx, 0) else None,
+            g * out[0] * float(np.log(2.0)) if _need(ctx, 1) else None)
 
 
 LdexpBackward0 = node_class("LdexpBackward0", _ldexp_vjp, elementwise)
@@ -755,7 +757,8 @@ def ldexp(input, other):
     input, other, ad, bd, rt = _float_operands("ldexp", input, other)
     data = _fix_dtype(np.asarray(ad * np.exp2(bd)), rt)
     if STATE.enabled and recording(input, other):
-        return record(LdexpBackward0, data, (input, other), save=(input, other))
+        return record(LdexpBackward0, data, (input, other), save=(other,),
+                      save_out=isinstance(other, Tensor) and other.requires_grad)
     return wrap(data)
 
 
@@ -763,7 +766,7 @@ def ldexp(input, other):
 def _nextafter_vjp(ctx, g):
     # NOTE: PyTorch's rule: the step to the next float is treated as the identity in input
     # and constant in other.
-    return (g if _need(ctx, 0) else None, g * 0 if _need(ctx, 1) else None)
+    return (g if _need(ctx, 0) else None, zeros_of(g) if _need(ctx, 1) else None)
 
 
 NextafterBackward0 = node_class("NextafterBackward0", _nextafter_vjp, elementwise)

@@ -31,8 +31,9 @@ def _clamp_vjp(ctx, g):
     if hi is not None:
         m = x <= hi
         mask = m if mask is None else mask & m
-    # NOTE: at a bound the gradient passes (x >= min, x <= max), as in PyTorch.
-    return (g * mask,)
+    # NOTE: at a bound the gradient passes (x >= min, x <= max), as in PyTorch. Masked
+    # gradients are selected, never multiplied by 0 (NOTE [masked gradients], where_kernel).
+    return (where(mask, g, 0.0),)
 
 
 def _clamp_tensor_vjp(ctx, g):
@@ -46,11 +47,11 @@ def _clamp_tensor_vjp(ctx, g):
     if hi is not None:
         hi_mask = x <= hi
         inside = hi_mask if inside is None else inside & hi_mask
-    gx = g * inside if fx is not None else None
-    glo = g * ~lo_mask if (flo is not None and lo is not None) else None
+    gx = where(inside, g, 0.0) if fx is not None else None
+    glo = where(lo_mask, 0.0, g) if (flo is not None and lo is not None) else None
     ghi = None
     if fhi is not None and hi is not None:
-        ghi = g * (~hi_mask & (lo_mask if lo is not None else True))
+        ghi = where(hi_mask | ~lo_mask if lo is not None else hi_mask, 0.0, g)
     return gx, glo, ghi
 
 
@@ -144,9 +145,8 @@ def _scalar_tensor(v, like):
 def _where_vjp(ctx, g):
     cond, = ctx.saved_tensors
     fx, fy = ctx.next_functions[0][0], ctx.next_functions[1][0]
-    zero = g * 0
-    return (where(cond, g, zero) if fx is not None else None,
-            where(cond, zero, g) if fy is not None else None)
+    return (where(cond, g, 0.0) if fx is not None else None,
+            where(cond, 0.0, g) if fy is not None else None)
 
 
 WhereBackward0 = node_class("WhereBackward0", _where_vjp, elementwise)
@@ -193,7 +193,7 @@ def _masked_fill_vjp(ctx, g):
         return (gx,)
     gv = None
     if ctx.next_functions[1][0] is not None:
-        gv = where(mask, g, g * 0).sum()
+        gv = where(mask, g, 0.0).sum()
     return (gx, gv)
 
 
@@ -254,13 +254,13 @@ def _scalar_to(v, like):
 # ---- maximum / minimum ----
 def _maxmin_vjp(ctx, g):
     x, y = ctx.saved_tensors
-    # NOTE: ties split the gradient evenly between the two inputs, as PyTorch.
-    pick_x = (x > y) if ctx.args[0] else (x < y)
+    # NOTE: ties split the gradient evenly between the two inputs, as PyTorch; the loser gets
+    # a selected 0, and where either is NaN both get the gradient (neither loses).
     tie = x == y
-    wx = pick_x + tie * 0.5
-    wy = (~pick_x & ~tie) + tie * 0.5
-    return (g * wx if ctx.next_functions[0][0] is not None else None,
-            g * wy if ctx.next_functions[1][0] is not None else None)
+    gt = where(tie, g * 0.5, g) if tie._data.any() else g
+    lose_x, lose_y = (x < y, x > y) if ctx.args[0] else (x > y, x < y)
+    return (where(lose_x, 0.0, gt) if ctx.next_functions[0][0] is not None else None,
+            where(lose_y, 0.0, gt) if ctx.next_functions[1][0] is not None else None)
 
 
 MaximumBackward0 = node_class("MaximumBackward0", _maxmin_vjp, elementwise)
@@ -293,9 +293,8 @@ def _fmaxmin_vjp(ctx, g):
     # NOTE: unlike maximum, a tie sends the whole gradient to ``input`` (PyTorch's rule), and
     # a NaN operand loses to a number.
     pick_x = ((x >= y) if ctx.args[0] else (x <= y)) | y.isnan()
-    zero = g * 0
-    return (where(pick_x, g, zero) if ctx.next_functions[0][0] is not None else None,
-            where(pick_x, zero, g) if ctx.next_functions[1][0] is not None else None)
+    return (where(pick_x, g, 0.0) if ctx.next_functions[0][0] is not None else None,
+            where(pick_x, 0.0, g) if ctx.next_functions[1][0] is not None else None)
 
 
 FmaxBackward0 = node_class("FmaxBackward0", _fmaxmin_vjp, elementwise)

@@ -23,9 +23,11 @@ from ._registry import (
     recording,
     register,
     wrap,
+    zeros_of,
 )
 from .inplace import register_inplace
 from .pointwise import _rg
+from .where_kernel import keep, mask_dtype
 
 # One entry per op: forward (a NumPy function), what the rule needs (x and/or out), the rule.
 
@@ -130,16 +132,24 @@ def _sigmoid_bwd_np(g, y):
 
 
 def _relu_mask(y, dtype):
-    """Where ReLU's gradient passes, as 1s and 0s of ``dtype``: not ``y <= 0`` (so a NaN
-    passes it), PyTorch's threshold_backward. (A float mask makes the product a same-dtype
-    SIMD loop, faster than multiplying by bools; np.where is ~10x slower.)"""
-    return np.logical_not(np.less_equal(y, 0), out=np.empty(np.shape(y), dtype=dtype),
-                          casting="unsafe")
+    """Where ReLU's gradient passes: not ``y <= 0`` (so a NaN passes it), PyTorch's
+    threshold_backward, as the integer 1s and 0s ``keep`` multiplies a ``dtype`` gradient's
+    bits by, in a fresh buffer of ``dtype`` (the result can then be written over it). None
+    where ``dtype`` has no such integer. (NOTE [masked gradients] in where_kernel.py: a
+    select, so an inf or NaN gradient is stopped too, at the cost of a float product.)"""
+    it = mask_dtype(dtype)
+    if it is None:
+        return None
+    buf = np.empty(np.shape(y), dtype=dtype)
+    np.logical_not(np.less_equal(y, 0), out=buf.view(it), casting="unsafe")
+    return buf
 
 
 def _threshold_bwd_np(g, y):
-    m = _relu_mask(y, g.dtype)
-    return np.multiply(g, m, out=m if m.shape == np.shape(g) else None)
+    buf = _relu_mask(y, g.dtype)
+    if buf is None:
+        return np.where(np.less_equal(y, 0), np.zeros((), g.dtype), g)
+    return keep(buf.view(mask_dtype(g.dtype)), g, out=buf if buf.shape == np.shape(g) else None)
 
 
 sin_backward = derivative_op(
@@ -239,8 +249,9 @@ def _neg_vjp(g, x, out):
 
 
 def _zero_vjp(g, x, out):
-    # NOTE: piecewise-constant ops (sign, floor, round...) have gradient 0 almost everywhere.
-    return g * 0
+    # NOTE: piecewise-constant ops (sign, floor, round...) have gradient 0 almost everywhere:
+    # zeros, not g * 0 (NaN for an inf or NaN g), as PyTorch's zeros_like.
+    return zeros_of(g)
 
 
 def _asin_vjp(g, x, out):
@@ -288,7 +299,7 @@ def _sinc_vjp(g, x, out):
     # (the true derivative there).
     px = x * np.pi
     d = (px * px.cos() - px.sin()) / (px * x)
-    return g * d.masked_fill(x == 0, 0.0)
+    return (g * d).masked_fill(x == 0, 0.0)
 
 
 def _frac_vjp(g, x, out):
@@ -396,7 +407,11 @@ def _relu_np(a):
 
 
 def _relu_private(g, x, out):
-    np.multiply(g, _relu_mask(out._data, g.dtype), out=g)  # threshold_backward, into g
+    buf = _relu_mask(out._data, g.dtype)  # threshold_backward, into g
+    if buf is None:
+        np.copyto(g, 0, where=np.less_equal(out._data, 0))
+    else:
+        keep(buf.view(mask_dtype(g.dtype)), g, out=g)
 
 
 relu, ReluBackward0 = unary_op("relu", "ReluBackward0", _relu_np, _relu_vjp, "out",
@@ -480,7 +495,7 @@ fix = trunc
 
 
 def _round_decimals_vjp(ctx, g):
-    return (g * 0,)
+    return (zeros_of(g),)
 
 
 RoundBackward1 = node_class("RoundBackward1", _round_decimals_vjp, elementwise)
