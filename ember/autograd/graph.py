@@ -92,14 +92,19 @@ class _HookDict(dict):
 
 
 class _SavedOutput:
-    """A node's own output, saved without referencing the output tensor (no cycle)."""
+    """A node's own output, saved without referencing the output tensor (no cycle).
 
-    __slots__ = ("data", "vc", "output_nr")
+    ``view``: None, or for the node of an in-place op on a view (ops/inplace.py) a function
+    giving the unpacked output the grad_fn the view got (a view of the base's CopySlices), so
+    that a double backward reaches the graph through the base as PyTorch's does."""
+
+    __slots__ = ("data", "vc", "output_nr", "view")
 
     def __init__(self, data, vc, output_nr):
         self.data = data
         self.vc = vc
         self.output_nr = output_nr
+        self.view = None
 
 
 # ---- saved-tensor hooks ------------------------------------------------------------------
@@ -270,6 +275,8 @@ class Node:
                 saved_out = t
                 t = _Tensor._make(saved_out.data, True, self, saved_out.vc)
                 t._output_nr = saved_out.output_nr
+                if saved_out.view is not None:
+                    saved_out.view(t)
                 if SAVED_SUBST is not None:
                     t = SAVED_SUBST(t, True)
             elif kind is _Packed:
