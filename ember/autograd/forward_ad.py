@@ -243,6 +243,7 @@ def unpack_dual(tensor, *, level=None):
 _PASS_THROUGH = {"detach", "detach_", "requires_grad_", "retain_grad", "register_hook",
                  "backward", "numpy", "tolist", "item", "size", "dim", "numel", "data_ptr",
                  "register_post_accumulate_grad_hook", "is_floating_point", "type"}
+_WRAPPERS: dict = {}  # (owner, attr) -> the dual-aware wrapper made for it last (_install)
 _SWAPS = None  # the ops swapped for dual-aware wrappers while a level is open (_swap.Swaps)
 _BYPASS = [0]  # > 0 while ember itself calls wrapped ops that must not see tangents
 _VISIBLE = [None]  # how many (outer) levels a wrapper may handle now; None: all of them
@@ -548,7 +549,13 @@ def _install():
     for owner, attr, is_class, _ in published_ops(skip=_PASS_THROUGH):
         fn = original(owner, attr, is_class)
         if fn is not None and getattr(fn, "_dual_wrapped", None) is None:
-            _SWAPS.set(owner, attr, _wrap(fn, attr))
+            # a wrapper depends only on (fn, attr): reuse it, so that opening a level (every
+            # func.jvp call) doesn't rebuild a thousand closures
+            key = (owner, attr)
+            got = _WRAPPERS.get(key)
+            if got is None or got._dual_wrapped is not fn:
+                got = _WRAPPERS[key] = _wrap(fn, attr)
+            _SWAPS.set(owner, attr, got)
     engine.set_rule_runner()
 
 
