@@ -13,6 +13,7 @@ to the returned index; amax/amin/aminmax and full max/min share it evenly among 
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -578,7 +579,8 @@ def _np_spread(a, dims, correction, keepdim, sqrt):
             v = np.var(a, axis=dims, ddof=correction, keepdims=keepdim, dtype=np.float32)
             return rounded(np.sqrt(v) if sqrt else v, a.dtype)
         v = np.var(a, axis=dims, ddof=correction, keepdims=keepdim)
-        if a.dtype == np.float32 and not np.isfinite(v).all():
+        if a.dtype.char == "f" and not (math.isfinite(v) if v.ndim == 0 else
+                                        np.isfinite(v).all()):
             # NOTE: PyTorch accumulates float32 variances in float64: squares past 3.4e38 do
             # not overflow, so its std of [1e20, 2e20] is finite (the variance is inf).
             v = np.var(a, axis=dims, ddof=correction, keepdims=keepdim, dtype=np.float64)
@@ -827,7 +829,8 @@ def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
     dims = _dims(dim, a.ndim)
     p = float(ord)
     absa = np.abs(a)
-    if a.dtype in HALF:
+    half = a.dtype in HALF
+    if half:
         absa = absa.astype(np.float32)  # summed in float32, see HALF
     if p == 2:
         data = np.sqrt(np.sum(absa * absa, axis=dims, keepdims=keepdim))
@@ -842,7 +845,7 @@ def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
     else:
         with np.errstate(divide="ignore"):  # 0 ** -p = inf, whose sum's -1/p power is 0
             data = np.sum(absa ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
-    if a.dtype in HALF:
+    if half:
         data = rounded(data, a.dtype)
     else:
         data = np.asarray(data).astype(a.dtype if a.dtype.kind != "c" else
