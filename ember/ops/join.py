@@ -70,6 +70,9 @@ def cat(tensors, dim=0, *, axis=None):
     """Join tensors along an existing dim (1-D empty tensors are skipped, as in PyTorch)."""
     if axis is not None:
         dim = axis
+    if isinstance(tensors, Tensor):  # iterating it would join its rows
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        "Tensor")
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
@@ -97,7 +100,8 @@ def cat(tensors, dim=0, *, axis=None):
                     f"Sizes of tensors must match except in dimension {d}. Expected size "
                     f"{ref.shape[j]} but got size {a.shape[j]} for tensor number {i} in the "
                     "list.")
-    rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in parts]).np
+    # the skipped legacy empty inputs still take part in type promotion, as in PyTorch
+    rt = _dt.result_type(*[_dt.from_np(t._data.dtype) for t in tensors]).np
     data = np.concatenate([t._data for t in parts], axis=d, dtype=rt)
     if STATE.enabled and recording(*tensors):
         # NOTE: None marks a skipped 1-D empty input (it gets no gradient); a real empty
@@ -132,6 +136,9 @@ StackBackward0 = node_class("StackBackward0", _stack_vjp, _stack_jvp)
 @supports_out("stack")
 def stack(tensors, dim=0):
     """Join tensors of equal shape along a new dim."""
+    if isinstance(tensors, Tensor):
+        raise TypeError("stack(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        "Tensor")
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")

@@ -230,10 +230,16 @@ def _squeeze4_vjp(ctx, g):
 SqueezeBackward4 = node_class("SqueezeBackward4", _squeeze4_vjp, _RESHAPED)
 
 
-def matmul(input, other):
-    """Matrix product with NumPy/PyTorch broadcasting of batch dims."""
+def _matmul_operator(input, other):
+    """``a @ b``: another type of ``b`` gets its turn (``__rmatmul__``, then Python's
+    TypeError), as with any Python operator; ``matmul(a, b)`` raises PyTorch's (_checks.py)."""
     if not isinstance(other, Tensor):
         return NotImplemented
+    return matmul(input, other)
+
+
+def matmul(input, other):
+    """Matrix product with NumPy/PyTorch broadcasting of batch dims."""
     da, db = input._data.ndim, other._data.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
@@ -726,7 +732,7 @@ chain_matmul = with_out(chain_matmul, "mm")
 for _name in ("mm", "mv", "dot", "vdot", "inner", "bmm", "matmul", "outer", "ger", "addmm",
               "addmv", "addr", "baddbmm", "addbmm", "kron"):
     register(globals()[_name], _name)
-register(matmul, "__matmul__", function=False)
+register(_matmul_operator, "__matmul__", function=False)
 register(tensordot, "tensordot", method=False)
 register(chain_matmul, "chain_matmul", method=False)
 register_inplace(addmm, addmv, addr, baddbmm, addbmm)
