@@ -13,10 +13,10 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
-from ._jvp import as_out_dtype, linear
+from ._jvp import as_out_dtype, linear, out_zeros
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
-from .reduction import HALF, return_types, rounded, select_jvp, select_vjp
+from .reduction import HALF, return_types, rounded, scatter_along, take_along
 
 _cummax_type = return_types.make("cummax")
 _cummin_type = return_types.make("cummin")
@@ -120,9 +120,24 @@ def cumprod(input, dim, *, dtype=None):
 
 # ---- cummax / cummin ----
 # NOTE: each output takes its value from one input (the running extreme's index), so the
-# gradient goes there, accumulated where several outputs share an input.
-CummaxBackward0 = node_class("CummaxBackward0", select_vjp, select_jvp)
-CumminBackward0 = node_class("CumminBackward0", select_vjp, select_jvp)
+# gradient goes there, accumulated where several outputs share an input. The rules need only
+# the indices, but PyTorch's node saves the input too, so changing the input in place before
+# the backward is the same error there as here: the input is saved (version-checked) and unused.
+def _cumext_vjp(ctx, g, g_idx=None):
+    idx, _ = ctx.saved_tensors
+    in_shape, d, _ = ctx.args
+    return (None,) if g is None else (scatter_along(g, in_shape, d, idx),)
+
+
+def _cumext_jvp(ctx, dx, *_):
+    idx, _ = ctx.saved_tensors
+    if dx is None:
+        return out_zeros(ctx, 0), None
+    return take_along(dx, ctx.args[1], idx), None
+
+
+CummaxBackward0 = node_class("CummaxBackward0", _cumext_vjp, _cumext_jvp)
+CumminBackward0 = node_class("CumminBackward0", _cumext_vjp, _cumext_jvp)
 
 
 def _cumext(input, dim, ufunc, node, result_type):
@@ -143,7 +158,7 @@ def _cumext(input, dim, ufunc, node, result_type):
         idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=d).astype(np.int64)
     indices = wrap(idx)
     if STATE.enabled and recording(input) and a.dtype.kind in "fc":
-        out = record(node, values, (input,), save=(indices,), args=(a.shape, d, True))
+        out = record(node, values, (input,), save=(indices, input), args=(a.shape, d, True))
         return result_type(out, indices)
     return result_type(wrap(values), indices)
 

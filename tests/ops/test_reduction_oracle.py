@@ -480,3 +480,26 @@ def test_calls(name):
 ])
 def test_nan_gradients(fn):
     same(lambda T: _with_grad(fn)(T, [1.0, NAN, 3.0, NAN]))
+
+
+def _modified_after(fn):
+    """Backward of ``fn(v)`` after ``v`` (a non-leaf) was changed in place: PyTorch raises
+    exactly when its node saved ``v`` itself (not only indices or sizes)."""
+    def run(T):
+        x = T.tensor([[0.5, -1.5, 2.0], [1.0, 3.0, -2.5]], dtype=T.float64, requires_grad=True)
+        v = x * 1
+        out = fn(v)
+        v.add_(1)
+        out.sum().backward()
+        return x.grad
+    return run
+
+
+@pytest.mark.parametrize("fn", [
+    lambda v: v.cummax(0)[0], lambda v: v.cummin(1)[0], lambda v: v.cumprod(1),
+    lambda v: v.sort(0)[0], lambda v: v.topk(2, 1)[0], lambda v: v.max(0)[0],
+    lambda v: v.kthvalue(2, 1)[0], lambda v: v.median(1)[0], lambda v: v.median(),
+    lambda v: v.mode(0)[0], lambda v: v.max(), lambda v: v.amax(0),
+])
+def test_inplace_change_of_saved_input(fn):
+    same(_modified_after(fn))
