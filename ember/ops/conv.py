@@ -81,11 +81,24 @@ def _conv_jvp(ctx, dx, dw, db):
     return _total(ctx, parts)
 
 
+def _crop(t, spatial):
+    """``t`` cut to ``spatial`` at the end of each spatial dim (NOTE [output padding])."""
+    if tuple(t.shape[2:]) == tuple(spatial):
+        return t
+    return t[(slice(None), slice(None)) + tuple(slice(0, si) for si in spatial)]
+
+
+# NOTE [output padding]: a transposed convolution's output may be longer than what its
+# adjoint, the convolution, maps back from: with output_padding >= stride (allowed when it
+# is below the dilation), the convolution of the gradient has outputs past the input's size,
+# at windows that read only the padding. The adjoints are cut to the input's size (_crop), and
+# the weight map takes such a short ``y`` as if padded with zeros (conv_kernels.conv_w_fwd).
+
 def _conv_t_vjp(ctx, g):
     y, w = ctx.saved_tensors
     s, p, d, groups, _ = ctx.args
     need = ctx.needs_input_grad
-    dy = _conv(g, w, None, s, p, d, groups) if need[0] else None
+    dy = _crop(_conv(g, w, None, s, p, d, groups), y.shape[2:]) if need[0] else None
     dw = _conv_w(g, y, s, p, d, groups, w.shape[2:]) if need[1] else None
     db = _bias_grad(g) if need[2] else None
     return dy, dw, db
@@ -109,7 +122,7 @@ def _conv_w_vjp(ctx, g):
     s, p, d, groups, _ = ctx.args
     need = ctx.needs_input_grad
     dx = _conv_t(y, g, None, s, p, d, groups, x.shape[2:]) if need[0] else None
-    dy = _conv(x, g, None, s, p, d, groups) if need[1] else None
+    dy = _crop(_conv(x, g, None, s, p, d, groups), y.shape[2:]) if need[1] else None
     return dx, dy
 
 
@@ -348,9 +361,11 @@ def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_pad
     spatial = tuple((i - 1) * si - 2 * pi + di * (ki - 1) + oi + 1 for i, si, pi, di, ki, oi
                     in zip(input._data.shape[2:], s, p, d, k, op))
     if any(a <= 0 for a in spatial):
+        # NOTE: PyTorch runs 1-D as 2-D with a unit height, and reports that height too.
+        unit = (1,) if nd == 1 else ()
         raise RuntimeError(f"Given input size per channel: "
-                           f"({' x '.join(map(str, input._data.shape[2:]))}). Calculated "
-                           f"output size per channel: ({' x '.join(map(str, spatial))}). "
+                           f"({' x '.join(map(str, unit + input._data.shape[2:]))}). Calculated "
+                           f"output size per channel: ({' x '.join(map(str, unit + spatial))}). "
                            "Output size is too small")
     out = _conv_t(input, weight, bias, s, p, d, groups, spatial)
     return out if batched else out.squeeze(0)

@@ -277,7 +277,11 @@ def conv_w_fwd(x, y, s, p, d, groups, k):
     f = _flat(x.shape[0], s, x.shape[2:], k, p, d)
     if f is not None:
         return _flat_w(x, _flat_embed(y, f), f, p, groups, k)
-    cols, _ = _columns(x, k, s, p, d, groups)
+    cols, o = _columns(x, k, s, p, d, groups)
+    if tuple(y.shape[2:]) != tuple(o):
+        # a transposed convolution's output padding (NOTE [output padding] in conv.py): ``y``
+        # stops short of the outputs ``x`` has, which take zeros
+        y = np.pad(y, [(0, 0), (0, 0)] + [(0, oi - yi) for oi, yi in zip(o, y.shape[2:])])
     dw = np.matmul(_out_rows(y, groups), cols.transpose(0, 2, 1))  # (g, Cout/g, Cg*K)
     return dw.reshape((cout, x.shape[1] // groups) + tuple(k))
 

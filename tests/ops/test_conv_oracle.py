@@ -4,6 +4,8 @@ backward through the convolution primitives, each run through ember and PyTorch 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -377,3 +379,50 @@ def test_integer_input(call):
 def test_interpolate_antialias(kwargs):
     same(lambda T: T.nn.functional.interpolate(_r(T, 1, 2, 7, 9, requires_grad=True),
                                                antialias=True, **kwargs))
+
+
+def _conv_t_grid():
+    for nd in (1, 2, 3):
+        for s, p, op, d, g, L in itertools.product((1, 2), (0, 1), (0, 1, 2), (1, 2, 3), (1, 2),
+                                                   (1, 3)):
+            if not (op < s or op < d):
+                continue  # PyTorch requires output_padding < stride or < dilation
+            if nd == 3 and (L == 3 or g == 2 or d == 3):
+                continue
+            yield nd, s, p, op, d, g, L
+
+
+@pytest.mark.parametrize("nd,s,p,op,d,g,L", list(_conv_t_grid()))
+def test_conv_transpose_grid(nd, s, p, op, d, g, L):
+    """Values and the gradients of input, weight and bias against PyTorch, including
+    output_padding >= stride (below the dilation), whose input gradient was doubled or the
+    wrong shape (NOTE [output padding] in ember/ops/conv.py)."""
+    rng = np.random.default_rng(nd * 1000 + s * 100 + p * 10 + op)
+    xs = rng.standard_normal((2, 2 * g) + (L,) * nd)
+    ws = rng.standard_normal((2 * g, 2) + (2,) * nd)
+    bs = rng.standard_normal(2 * g)
+
+    def fn(T):
+        x, w, b = (T.tensor(a, requires_grad=True) for a in (xs, ws, bs))
+        f = getattr(T.nn.functional, f"conv_transpose{nd}d")
+        y = f(x, w, b, stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+        y.backward(T.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape))))
+        return y, x.grad, w.grad, b.grad
+    same(fn)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_conv_transpose_output_padding_double_backward(nd):
+    rng = np.random.default_rng(nd)
+    xs = rng.standard_normal((1, 2) + (4,) * nd)
+    ws = rng.standard_normal((2, 1) + (2,) * nd)
+
+    def fn(T):
+        x, w = (T.tensor(a, requires_grad=True) for a in (xs, ws))
+        f = getattr(T.nn.functional, f"conv_transpose{nd}d")
+        y = f(x, w, stride=1, output_padding=1, dilation=2)
+        gy = T.tensor(np.sin(np.arange(y.numel())).reshape(tuple(y.shape)),
+                      requires_grad=True)
+        gx, gw = T.autograd.grad(y, (x, w), gy, create_graph=True)
+        return T.autograd.grad((gx * gx).sum() + (gw * gw).sum(), (x, w, gy))
+    same(fn)
