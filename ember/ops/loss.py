@@ -328,7 +328,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f"Target size ({Size(target._data.shape)}) must be the same as input "
                          f"size ({Size(input._data.shape)})")
     x = float_data(input._data)
-    t = target._data.astype(x.dtype, copy=False)
+    # PyTorch's kernel computes (1 - target) first and multiplies into it in place: the loss
+    # has a floating target's dtype (float32 input, float64 target -> float64, and back)
+    out_dtype = target._data.dtype if target._data.dtype.kind == "f" else x.dtype
+    t = target._data.astype(np.result_type(x.dtype, out_dtype), copy=False)
     sp_neg = bounded(np.maximum, -x, 0) + np.log1p(np.exp(-np.abs(x)))  # softplus(-x)
     if pos_weight is None:
         loss = (1 - t) * x + sp_neg
@@ -337,7 +340,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1 - t) * x + c * sp_neg
     if weight is not None:
         loss = loss * weight._data
-    loss = loss.astype(x.dtype, copy=False)
+    loss = loss.astype(out_dtype, copy=False)
     n = loss.size
     data = _reduce(loss, reduction)
     if STATE.enabled and recording(input, target, weight, pos_weight):

@@ -73,7 +73,9 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     ``dim``, the distinct slices along ``dim``."""
     a = input._data
     if dim is None:
-        vals, inv, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        # each NaN is its own value, as in PyTorch (NumPy merges them by default)
+        vals, inv, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True,
+                                      equal_nan=False)
         inv = inv.reshape(a.shape)
         node = Unique2Backward0
     else:

@@ -41,3 +41,27 @@ def test_matmul_with_a_non_tensor():
             lambda: T.matmul([1.0, 2.0], x),
         ])
     same(fn)
+
+
+def test_unique_keeps_each_nan():
+    def fn(T):
+        x = T.tensor([float("nan"), 1.0, float("nan"), 1.0, float("nan"), 0.0])
+        return (T.unique(x), T.unique(x, return_inverse=True, return_counts=True),
+                T.unique(x, sorted=False, return_counts=True),
+                x.unique(return_inverse=True))
+    same(fn)
+
+
+def test_bce_with_logits_takes_the_targets_dtype():
+    def fn(T):
+        F = T.nn.functional
+        res = []
+        for xd, td in ((T.float32, T.float64), (T.float64, T.float32)):
+            x = T.tensor([0.5, -1.0], dtype=xd, requires_grad=True)
+            t = T.tensor([1.0, 0.0], dtype=td)
+            loss = F.binary_cross_entropy_with_logits(x, t)
+            loss.backward()
+            res += [loss, x.grad, F.binary_cross_entropy_with_logits(x, t, reduction="none"),
+                    F.binary_cross_entropy_with_logits(x, t, weight=T.ones(2, dtype=T.float64))]
+        return res
+    same(fn)
