@@ -36,6 +36,11 @@ _SHORT = {"F.": "torch.nn.functional.", "linalg.": "torch.linalg.",
 def _resolve(name, spaces):
     """The function an op name denotes: ``"add"`` (any namespace, torch.* first), or with a
     prefix ``"F.relu"``, ``"linalg.inv"``, ``"Tensor.T"``."""
+    fn = _lookup(name, spaces)
+    return getattr(fn, "_op", fn)
+
+
+def _lookup(name, spaces):
     for short, prefix in _SHORT.items():
         if name.startswith(short):
             table = dict(spaces).get(prefix, {})
@@ -65,6 +70,7 @@ def render() -> str:
     names = {}  # function -> public names
     for prefix, table in spaces:
         for name, fn in table.items():
+            fn = getattr(fn, "_op", fn)  # the op itself, not its published wrapper
             if name.startswith("__") and name not in ("__getitem__", "__setitem__"):
                 continue  # operators are listed under their ops (add for +, ...)
             names.setdefault(fn, []).append(prefix + name)

@@ -56,4 +56,4 @@ __all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh"
 
 
 # NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
-_publish(globals(), __all__)
+_publish(globals(), __all__, "linalg")

@@ -105,4 +105,4 @@ def logsumexp(input, dim, keepdim=False):
 
 
 # NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
-_publish(globals(), __all__)
+_publish(globals(), __all__, "special")

@@ -49,4 +49,4 @@ sigmoid = _unary.sigmoid
 tanh = _unary.tanh
 
 # NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
-_publish(globals(), __all__)
+_publish(globals(), __all__, "F")

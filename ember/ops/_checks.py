@@ -21,6 +21,7 @@ that takes only ``self`` cannot be called with a wrong-typed argument, so it is 
 
 from __future__ import annotations
 
+import re
 from types import FunctionType
 
 from ..tensor import Tensor
@@ -33,7 +34,7 @@ _TENSOR = ("input", "other", "self", "tensor", "mat", "mat1", "mat2", "vec", "ve
            "weight", "target", "A", "B", "LU", "LU_data", "x1", "x2", "batch1", "batch2",
            "tensor1", "tensor2", "query", "key", "value", "anchor", "positive", "negative",
            "input1", "input2", "log_probs", "targets", "condition", "elements",
-           "test_elements", "sorted_sequence", "src", "source", "grad_output", "theta", "grid",
+           "test_elements", "sorted_sequence", "src", "grad_output", "theta", "grid",
            "input_lengths", "target_lengths", "pivots", "exponent", "end")
 # Parameter name -> what PyTorch's argument parser requires there.
 ARG_KINDS = {**dict.fromkeys(_TENSOR, "Tensor"), "tensors": "tuple of Tensors",
@@ -45,6 +46,22 @@ _NUMBER_OK = frozenset({"other", "exponent", "end", "value"})
 # ember name -> the name PyTorch's message uses where the two differ.
 TORCH_NAME = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss_nd",
               "logsigmoid": "log_sigmoid", "triplet_margin_loss": "triplet_margin_loss"}
+
+# PyTorch functions written in Python: a non-tensor fails at the first attribute they read, an
+# AttributeError (``F.softmax([1.], 0)``: 'list' object has no attribute 'dim'). Space ->
+# name -> that attribute.
+PYTHON_LEVEL = {
+    "torch": {"norm": "layout", "split": "split"},
+    "F": {**dict.fromkeys(("adaptive_avg_pool3d", "adaptive_max_pool2d",
+                           "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d",
+                           "binary_cross_entropy_with_logits", "gaussian_nll_loss", "huber_loss",
+                           "instance_norm", "l1_loss", "mse_loss", "smooth_l1_loss"), "size"),
+          **dict.fromkeys(("glu", "group_norm", "interpolate", "local_response_norm",
+                           "log_softmax", "margin_ranking_loss", "softmax", "softmin",
+                           "upsample", "upsample_bilinear", "upsample_nearest"), "dim"),
+          "lp_pool1d": "pow", "normalize": "norm", "sigmoid": "sigmoid", "softsign": "abs",
+          "tanh": "tanh", "tanhshrink": "tanh", "triplet_margin_with_distance_loss": "ndim"},
+}
 
 _FACTORIES: dict = {}  # parameter list -> compiled factory of wrappers with that list
 
@@ -114,12 +131,34 @@ def _argument_error(name, params, optional, method, values):
     return None
 
 
-def _fail(error, name, params, optional, method, values):
+def _used_as_tensor(error, name, params, method, values):
+    """For a parameter ``ARG_KINDS`` does not name: the op read a tensor attribute of a
+    non-tensor argument (``'list' object has no attribute '_data'``), so that argument had to
+    be a Tensor; PyTorch's message for it, or None."""
+    if type(error) is not AttributeError:
+        return None
+    found = re.match(r"'(\w+)' object has no attribute '_", str(error))
+    if found is None:
+        return None
+    for i, (param, value) in enumerate(zip(params, values)):
+        if (method and i == 0) or param.startswith("*") or type(value).__name__ != found[1]:
+            continue
+        return (f"{TORCH_NAME.get(name, name)}(): argument '{param}' (position "
+                f"{i if method else i + 1}) must be Tensor, not {found[1]}")
+    return None
+
+
+def _fail(error, name, params, optional, method, values, attribute):
     """The error path: raise PyTorch's TypeError when an argument has the wrong type."""
     message = _argument_error(name, params, optional, method, values)
-    if message is not None:
-        raise TypeError(message) from None
-    raise error
+    if message is None:
+        message = _used_as_tensor(error, name, params, method, values)
+    if message is None:
+        raise error
+    if attribute is not None and "must be Tensor, not" in message:
+        bad = message.rsplit(" ", 1)[-1]
+        raise AttributeError(f"'{bad}' object has no attribute '{attribute}'") from None
+    raise TypeError(message) from None
 
 
 def _factory(params, star, kwonly, starstar):
@@ -182,10 +221,13 @@ def _defaults(fn):
     return defaults, kwdefaults
 
 
-def checked(fn, name=None, method=False):
-    """``fn`` published under ``name`` (see the module docstring)."""
+def checked(fn, name=None, method=False, space="torch"):
+    """``fn`` published under ``name`` in ``space`` ("torch", "Tensor", "F", "linalg" or
+    "special"; see the module docstring)."""
     name = name or fn.__name__
-    if type(fn) is not FunctionType or getattr(fn, "_checks_own_arguments", False) \
+    own = getattr(fn, "_checks_own_arguments", False) and name not in PYTHON_LEVEL.get(space, ())
+    fn = getattr(fn, "_op", fn)  # published twice (``Tensor.abs_`` as ``torch.abs_``)
+    if type(fn) is not FunctionType or own \
             or fn.__code__.co_posonlyargcount or name.startswith("__"):
         return fn  # (Python operators raise Python's errors: ``x[1.5]``, ``x + "a"``)
     params, star, kwonly, starstar = _parameters(fn)
@@ -197,8 +239,10 @@ def checked(fn, name=None, method=False):
     optional.update(k for k, d in kwdefaults.items() if d is None)
     all_params = (*params, *((star,) if star else ()), *kwonly, *((starstar,) if starstar else ()))
 
+    attribute = PYTHON_LEVEL.get(space, {}).get(name)
+
     def fail(error, values):
-        _fail(error, name, all_params, optional, method, values)
+        _fail(error, name, all_params, optional, method, values, attribute)
 
     op = _factory(params, star, kwonly, starstar)(fn, fail)
     op.__dict__.update(fn.__dict__)
@@ -208,12 +252,12 @@ def checked(fn, name=None, method=False):
     op.__qualname__ = fn.__qualname__
     op.__doc__ = fn.__doc__
     op.__module__ = fn.__module__
-    op.__wrapped__ = fn
+    op.__wrapped__ = op._op = fn  # (_op: what docs/ops_table.py groups names by)
     return op
 
 
-def publish(namespace: dict, names) -> None:
+def publish(namespace: dict, names, space="torch") -> None:
     """Replace each function ``namespace[name]`` by its checked version (a module's public
     ops: ``nn.functional``, ``linalg``, ``special``)."""
     for name in names:
-        namespace[name] = checked(namespace[name], name)
+        namespace[name] = checked(namespace[name], name, space=space)
