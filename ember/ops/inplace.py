@@ -81,7 +81,10 @@ def check_inplace(t):
     info = t._view
     if info is not None:
         base = info.base
-        if base._grad_fn is None and base._requires_grad:
+        # NOTE: PyTorch's test is "the view requires grad and its base is a leaf": that also
+        # covers a view of a leaf that is itself a view of a no-grad tensor
+        # (``arange(4.).reshape(2, 2).requires_grad_()`` and views of it).
+        if base._grad_fn is None and (base._requires_grad or t._requires_grad):
             raise RuntimeError(VIEW_OF_LEAF_MESSAGE)
         if info.multi is not None and (t._requires_grad or base._requires_grad):
             if info.multi == "no_grad":

@@ -385,8 +385,10 @@ def _im2col(x, k, d, p, s):
     n, c = x.shape[:2]
     xp = np.pad(x, [(0, 0), (0, 0)] + [(pi, pi) for pi in p]) if any(p) else x
     v = windows(xp, k, s, d)  # (N, C, oh, ow, kh, kw)
-    # NOTE: an explicit block count: -1 is ambiguous for an empty batch
-    return np.ascontiguousarray(v.transpose(0, 1, 4, 5, 2, 3)).reshape(
+    # NOTE: an explicit block count: -1 is ambiguous for an empty batch. Always a copy (not
+    # np.ascontiguousarray, which returns a window view that happens to be contiguous, kernel
+    # size 1: an alias of the input): PyTorch's unfold returns a new tensor.
+    return v.transpose(0, 1, 4, 5, 2, 3).copy().reshape(
         n, c * k[0] * k[1], v.shape[2] * v.shape[3])
 
 
@@ -542,7 +544,8 @@ def _shuffle_array(a, r):
     b = a.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
     n = len(lead)
     b = b.transpose(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
-    return np.ascontiguousarray(b).reshape(tuple(lead) + (c // (r * r), h * r, w * r))
+    # NOTE: a copy even for r == 1 (np.ascontiguousarray would return ``a`` itself), as PyTorch
+    return b.copy().reshape(tuple(lead) + (c // (r * r), h * r, w * r))
 
 
 def _unshuffle_array(a, r):
@@ -550,7 +553,7 @@ def _unshuffle_array(a, r):
     b = a.reshape(tuple(lead) + (c, h // r, r, w // r, r))
     n = len(lead)
     b = b.transpose(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
-    return np.ascontiguousarray(b).reshape(tuple(lead) + (c * r * r, h // r, w // r))
+    return b.copy().reshape(tuple(lead) + (c * r * r, h // r, w // r))  # (a copy, as above)
 
 
 def _shuffle_vjp(ctx, g):

@@ -936,3 +936,61 @@ KEY_TYPES = {
 @pytest.mark.parametrize("name", KEY_TYPES)
 def test_key_types(name):
     same(KEY_TYPES[name])
+
+
+# ---- aliasing: which results are writeable views, which are fresh copies ----
+
+def _write_through(op):
+    """Write into ``op(x)`` (a float64 (1, 4, 2, 2) tensor x that needs no grad) and report
+    what PyTorch exposes: x after the write, both versions, and whether it is a view."""
+    def fn(T):
+        x = _x(T, 1, 4, 2, 2)
+        y = op(T, x)
+        v0 = x._version
+        y.add_(1)
+        return y, x, x._version - v0, y._version, y._is_view()
+    return fn
+
+
+ALIASING = {
+    "pixel_shuffle_1": lambda T, x: T.nn.functional.pixel_shuffle(x, 1),
+    "pixel_unshuffle_1": lambda T, x: T.nn.functional.pixel_unshuffle(x, 1),
+    "pixel_shuffle_2": lambda T, x: T.nn.functional.pixel_shuffle(x, 2),
+    "expand_same": lambda T, x: x.expand(1, 4, 2, 2),
+    "expand_minus_one": lambda T, x: x.expand(-1, -1, -1, -1),
+    "expand_new_unit_dims": lambda T, x: x.expand(1, 1, 1, 4, 2, 2),
+    "expand_as_self": lambda T, x: x.expand_as(x),
+    "broadcast_to_same": lambda T, x: T.broadcast_to(x, (1, 4, 2, 2)),
+    "unfold_k1": lambda T, x: T.nn.functional.unfold(x, 1),
+    "unfold_k2": lambda T, x: T.nn.functional.unfold(x, 2),
+    "unfold_k1_unbatched": lambda T, x: T.nn.functional.unfold(x[0], 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALIASING))
+def test_aliasing_matches_pytorch(name):
+    same(_write_through(ALIASING[name]))
+
+
+@pytest.mark.parametrize("name", ["expand_same", "expand_minus_one", "expand_as_self",
+                                  "broadcast_to_same", "expand_new_unit_dims"])
+def test_write_into_same_shape_expand_of_a_leaf_view(name):
+    # a leaf that is itself a view of a no-grad tensor: in-place on it, or on a view of it,
+    # is PyTorch's "view of a leaf" error; on a non-leaf it is recorded through the view
+    op = ALIASING[name]
+
+    def fn(T):
+        x = T.arange(16.0, dtype=T.float64).reshape(1, 4, 2, 2).requires_grad_()
+        out = []
+        for t in (x, op(T, x)):
+            try:
+                t.add_(1)
+                out.append("ok")
+            except RuntimeError as e:
+                out.append(str(e))
+        h = x * 2
+        e = op(T, h)
+        e.mul_(3)
+        (h * h).sum().backward()
+        return out, x.grad, h, e, h._version, e.grad_fn.name()
+    same(fn)
