@@ -15,7 +15,7 @@ from ..autograd.grad_mode import STATE, no_grad
 from ..tensor import Tensor
 from ._jvp import elementwise, zeros_for
 from ._registry import METHODS, node_class, record, recording, register, wrap
-from .inplace import register_inplace
+from .inplace import apply_inplace, check_inplace, register_inplace
 from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast, require_tensors
 from .where_kernel import where as _select
 
@@ -210,20 +210,25 @@ def _masked_fill_value_jvp(ctx, dx, dv):
 MaskedFillBackward1 = node_class("MaskedFillBackward1", _masked_fill_vjp, _masked_fill_value_jvp)
 
 
+def _value_dims_error(value):
+    raise RuntimeError(
+        f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+        f"{value._data.ndim} dimension(s).")
+
+
 def masked_fill(input, mask, value):
     """``input`` with ``value`` written where the bool ``mask`` is True (mask broadcasts)."""
     if mask._data.dtype.kind != "b":
         raise RuntimeError(
             f"masked_fill_ only supports boolean masks, but got mask with dtype "
-            f"{mask.dtype.name}")
+            f"{mask.dtype.cpp_name}")
     ad = input._data
     if mask._data.shape != ad.shape:
+        # NOTE: the out-of-place op broadcasts self to the mask too (a bigger result)
         check_broadcast(mask._data.shape, ad.shape)  # PyTorch's message
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
-            raise RuntimeError(
-                f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                f"{value._data.ndim} dimension(s).")
+            _value_dims_error(value)
         v = value._data.astype(ad.dtype)
     else:
         v = _scalar(value)
@@ -232,10 +237,6 @@ def masked_fill(input, mask, value):
     data = _select(mask._data, v, ad) if type(v) is np.ndarray else np.where(mask._data, v, ad)
     if data.dtype != ad.dtype:
         data = data.astype(ad.dtype)
-    if data.shape != ad.shape:
-        raise RuntimeError(
-            f"output with shape {list(ad.shape)} doesn't match the broadcast shape "
-            f"{list(data.shape)}")
     if STATE.enabled:
         if isinstance(value, Tensor) and _rg(value):
             return record(MaskedFillBackward1, data, (input, value), save=(mask,))
@@ -356,8 +357,21 @@ def _where_method(self, condition, other):
 
 
 register(_where_method, function=False, method_name="where")
-register_inplace(clamp, clamp_min, clamp_max, masked_fill, nan_to_num,
-                 aliases=(("clip_", clamp),))
+register_inplace(clamp, clamp_min, clamp_max, nan_to_num, aliases=(("clip_", clamp),))
+
+
+def masked_fill_(self, mask, value):
+    """In-place ``masked_fill``: the mask broadcasts to self (never self to the mask)."""
+    check_inplace(self)
+    if isinstance(mask, Tensor) and mask._data.shape != self._data.shape and \
+            mask._data.dtype.kind == "b":
+        if isinstance(value, Tensor) and value._data.ndim != 0:
+            _value_dims_error(value)  # PyTorch checks the value first in place
+        check_broadcast(self._data.shape, mask._data.shape)  # self is tensor a here
+    return apply_inplace(self, masked_fill, mask, value)
+
+
+register(masked_fill_, "masked_fill_", function=False)
 # PyTorch also publishes these in-place variants as functions (``torch.exp_(x)``).
 for _name in ("clamp_", "clamp_max_", "clamp_min_", "clip_", "nan_to_num_"):
     register(METHODS[_name], _name, method=False)

@@ -1,8 +1,10 @@
 """Oracle tests for small silent-value bugs: cat/stack given one tensor, cat's promotion over
 skipped empty inputs, matmul with a non-tensor, unique with NaNs, BCE-with-logits dtypes,
-masked_fill with a mask larger than self."""
+masked_fill with a mask larger than self (the out-of-place op broadcasts self to it)."""
 
 from __future__ import annotations
+
+import importlib
 
 from ..oracle import same, torch  # noqa: F401 - torch: skip without PyTorch
 
@@ -65,3 +67,41 @@ def test_bce_with_logits_takes_the_targets_dtype():
                     F.binary_cross_entropy_with_logits(x, t, weight=T.ones(2, dtype=T.float64))]
         return res
     same(fn)
+
+
+def test_masked_fill_broadcasts_self_to_a_larger_mask():
+    def fn(T):
+        mask = T.tensor([[True, False, True], [False, False, True]])
+        x = T.arange(3.0, requires_grad=True)
+        v = T.tensor(2.0, requires_grad=True)
+        y, z = x.masked_fill(mask, 0.0), x.masked_fill(mask, v)
+        grads = T.autograd.grad((y * z).sum(), (x, v))
+        return [y, z, grads, T.ones(3).masked_fill(mask, T.tensor(5.0)),
+                T.ones(1, 3, dtype=T.int64).masked_fill(T.ones(2, 1, dtype=T.bool), 2.5)]
+    same(fn)
+
+
+def test_masked_fill_mask_errors_in_place_and_out_of_place():
+    def fn(T):
+        b2 = T.ones(2, dtype=T.bool)
+        return _errors([
+            lambda: T.ones(3).masked_fill_(b2, 0.0),
+            lambda: T.ones(3).masked_fill(b2, 0.0),
+            lambda: T.ones(3).masked_fill_(T.ones(2, 3, dtype=T.bool), 0.0),
+            lambda: T.ones(3).masked_fill_(b2, T.ones(2)),
+            lambda: T.ones(3).masked_fill(b2, T.ones(2)),
+            lambda: T.ones(3).masked_fill_(T.ones(3), 0.0),
+            lambda: T.ones(3).masked_fill(T.ones(3, dtype=T.int64), 0.0),
+        ])
+    same(fn)
+
+
+def test_masked_fill_forward_ad_broadcasts():
+    def fn(T):
+        fwd = importlib.import_module(T.__name__ + ".autograd.forward_ad")
+        mask = T.tensor([[True, False, True], [False, False, True]])
+        with fwd.dual_level():
+            x = fwd.make_dual(T.arange(3.0), T.ones(3))
+            v = fwd.make_dual(T.tensor(2.0), T.tensor(3.0))
+            return fwd.unpack_dual(x.masked_fill(mask, v)).tangent
+    same(fn, warnings_too=False)  # PyTorch warns about its jit internals on first forward AD
