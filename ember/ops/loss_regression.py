@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .._size import Size
 from ..creation import ones_like
 from ._jvp import fiberwise
@@ -84,6 +85,18 @@ def _size_warning(input, target):
             "to broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
+def _promoted(input, target):
+    """NOTE [loss promotion]: PyTorch broadcasts ``input`` and ``target`` before these losses,
+    so a 0-d operand promotes as a dimensioned one (float64 0-d with float16 1-d is float64):
+    the pair cast to their common dtype where the 0-d rule would pick another."""
+    if (input.ndim == 0) == (target.ndim == 0) or input.dtype == target.dtype:
+        return input, target
+    common = _dt.promote_types(input.dtype, target.dtype)
+    if _dt.result_type(input, target) == common:
+        return input, target
+    return input.to(common), target.to(common)
+
+
 def _weighted(loss, weight, reduction, mean_by_weight):
     """PyTorch's manual weighted path: ``loss * weight`` reduced; 'mean' divides by the weight
     sum (mse, l1) or the element count (huber)."""
@@ -104,6 +117,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     """Mean squared error (``reduction`` 'mean', 'sum' or 'none'; optional elementwise
     ``weight``, whose 'mean' divides by the weight sum)."""
     _size_warning(input, target)
+    input, target = _promoted(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if weight is not None:
         _check_weight(weight, input)
@@ -122,6 +136,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     """Mean absolute error. NOTE: PyTorch decomposes it (AbsBackward0, then Mean/Sum), and so
     does ember; the subgradient at a zero difference is 0."""
     _size_warning(input, target)
+    input, target = _promoted(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     loss = (input - target).abs()
     if weight is not None:
@@ -147,6 +162,7 @@ SmoothL1LossBackward0 = node_class("SmoothL1LossBackward0", _smooth_l1_vjp,
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Quadratic for ``|input - target| < beta``, linear beyond (``beta=0`` is ``l1_loss``)."""
     _size_warning(input, target)
+    input, target = _promoted(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
@@ -181,13 +197,26 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     if weight is not None:
         _check_weight(weight, input)
-        return _weighted(huber_loss(input, target, "none", delta), weight, reduction, False)
-    a, b = _float_pair(input, target, "huber_cpu")
-    dtype = a.dtype
+        return _weighted(_huber(input, target, "none", delta), weight, reduction, False)
+    return _huber(input, target, reduction, delta)
+
+
+def _huber(input, target, reduction, delta):
+    # NOTE: PyTorch's huber kernel writes into a result of the input's dtype: it computes in
+    # the dtype both operands promote to as dimensioned ones and rounds to the input's
+    common = _dt.promote_types(input.dtype, target.dtype)
+    if not common.is_floating_point:
+        raise NotImplementedError(f'"huber_cpu" not implemented for \'{common.scalar_name}\'')
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"result type {common.scalar_name} can't be cast to the desired "
+                           f"output type {input.dtype.scalar_name}")
+    a, b = np.broadcast_arrays(input._data.astype(common.np, copy=False),
+                               target._data.astype(common.np, copy=False))
+    dtype = input._data.dtype
     a, b = _half_pair(a, b)
     d = np.abs(a - b)
     loss = np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
-    loss = rounded(loss, dtype) if dtype in HALF else loss.astype(dtype, copy=False)
+    loss = rounded(loss, dtype)
     return _pointwise_loss(HuberLossBackward0, loss, (input, target), reduction,
                            (input, target), (delta,))
 

@@ -444,3 +444,41 @@ def test_nll_loss_fast_path_zero_gradient_sign():
         return np.signbit(g.numpy()).tolist()
 
     same(run)
+
+
+# NOTE: PyTorch broadcasts input and target (broadcast_tensors) before the regression kernels,
+# so a 0-d operand promotes as a dimensioned one: float64 0-d with float16 1-d is float64.
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+@pytest.mark.parametrize("dtypes", [("float64", "float16"), ("float16", "float64"),
+                                    ("float32", "float16"), ("float16", "float32")])
+@pytest.mark.parametrize("zero_dim", ["input", "target"])
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+def test_zero_dim_operand_promotes_as_broadcast(loss, dtypes, zero_dim, reduction):
+    def run(T):
+        x = T.tensor(-1.07 if zero_dim == "input" else [-1.07, 0.5], dtype=getattr(T, dtypes[0]),
+                     requires_grad=True)
+        y = T.tensor(-0.867 if zero_dim == "target" else [-0.867, 0.25],
+                     dtype=getattr(T, dtypes[1]), requires_grad=True)
+        out = getattr(T.nn.functional, loss)(x, y, reduction=reduction)
+        if loss == "huber_loss":  # PyTorch's backward rejects mixed dtypes (FINDINGS 7c)
+            return out
+        return out, T.autograd.grad(out.sum(), (x, y))
+
+    same(run)
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "huber_loss"])
+def test_zero_dim_operand_promotes_with_weight(loss):
+    same(lambda T: getattr(T.nn.functional, loss)(
+        T.tensor([-1.07, 0.5], dtype=T.float16), T.tensor(0.25, dtype=T.float64),
+        weight=T.tensor([1.0, 2.0], dtype=T.float16)))
+
+
+@pytest.mark.parametrize("dtypes", [("float16", "float32"), ("float32", "float64"),
+                                    ("float64", "float16"), ("int64", "float32"),
+                                    ("int64", "int64")])
+def test_huber_result_has_the_input_dtype(dtypes):
+    # PyTorch's kernel writes into a result of the input's dtype (computing in the promoted one)
+    same(lambda T: T.nn.functional.huber_loss(
+        T.tensor([0.3001, -1.5]).to(getattr(T, dtypes[0])),
+        T.tensor([0.1, 0.25]).to(getattr(T, dtypes[1])), reduction="none"))
