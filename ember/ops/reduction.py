@@ -178,6 +178,8 @@ def _np_mean(a, dims, keepdim):
 def _prod_vjp(ctx, g):
     x, out = ctx.saved_tensors
     in_shape, dims, keepdim = ctx.args
+    if not in_shape:  # the product of one value: the gradient passes (no second order), as PyTorch
+        return (g,)
     g = _unreduce(g, in_shape, dims, keepdim)
     if not bool((x == 0).any()):
         return (g * _unreduce(out, in_shape, dims, keepdim) / x,)

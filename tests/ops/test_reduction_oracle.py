@@ -503,3 +503,14 @@ def _modified_after(fn):
 ])
 def test_inplace_change_of_saved_input(fn):
     same(_modified_after(fn))
+
+
+@pytest.mark.parametrize("fn", [lambda v: v.prod(), lambda v: v.prod(-1, keepdim=True),
+                                lambda v: v.prod(0)])
+def test_prod_of_zero_dim_gradient_passes_through(fn):
+    # PyTorch's prod backward returns a 0-d input's incoming gradient as is: no second order
+    def run(T):
+        x = T.tensor([[0.5, -1.5], [2.0, 1.25]], dtype=T.float64, requires_grad=True)
+        (g,) = T.autograd.grad((fn(T.mean(x)) * 0.7).sum(), x, create_graph=True)
+        return g
+    same(run)
