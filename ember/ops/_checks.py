@@ -4,8 +4,9 @@ Contract:
 - ``checked(fn, name, method=False)`` is ``fn`` as published (``ember.<name>``, a Tensor method,
   ``nn.functional``, ``linalg``, ``special``): a function with ``fn``'s own signature that calls
   ``fn``. Only when ``fn`` raises one of the errors a wrong-typed argument causes inside an op
-  (AttributeError, TypeError, IndexError, ValueError, KeyError, ZeroDivisionError) does it look
-  at the arguments: the first one of the wrong type raises PyTorch's TypeError for it
+  (AttributeError, TypeError, IndexError, ValueError, KeyError, ZeroDivisionError, or a
+  RuntimeError such as a broadcast error after a list was read as a tensor) does it look at the
+  arguments: the first one of the wrong type raises PyTorch's TypeError for it
   (``exp(): argument 'input' (position 1) must be Tensor, not list``); if none is, the original
   error propagates unchanged.
 - What an argument must be comes from its parameter name (``ARG_KINDS``): Tensor, a sequence of
@@ -28,7 +29,8 @@ from ..tensor import Tensor
 
 __all__ = ["checked", "checks_own_arguments", "ARG_KINDS", "INTERNAL"]
 
-INTERNAL = (AttributeError, TypeError, IndexError, ValueError, KeyError, ZeroDivisionError)
+INTERNAL = (AttributeError, TypeError, IndexError, ValueError, KeyError, ZeroDivisionError,
+            RuntimeError)
 
 _TENSOR = ("input", "other", "self", "tensor", "mat", "mat1", "mat2", "vec", "vec1", "vec2",
            "weight", "target", "A", "B", "LU", "LU_data", "x1", "x2", "batch1", "batch2",
@@ -43,9 +45,12 @@ ARG_KINDS = {**dict.fromkeys(_TENSOR, "Tensor"), "tensors": "tuple of Tensors",
 # Tensor parameters after the first where PyTorch may also take a Python number
 # (``torch.add(x, 2)``); the first argument never is one (``torch.exp(2.)`` is an error).
 _NUMBER_OK = frozenset({"other", "exponent", "end", "value"})
-# ember name -> the name PyTorch's message uses where the two differ.
+# ember name -> the name PyTorch's message uses where the two differ (torch, Tensor and F; the
+# ``linalg`` and ``special`` ops are named with that prefix: ``linalg_inv()``).
 TORCH_NAME = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss_nd",
-              "logsigmoid": "log_sigmoid", "triplet_margin_loss": "triplet_margin_loss"}
+              "logsigmoid": "log_sigmoid", "triplet_margin_loss": "triplet_margin_loss",
+              "lu": "_lu_with_info"}
+_PREFIX = {"linalg": "linalg_", "special": "special_"}
 
 # PyTorch functions written in Python: a non-tensor fails at the first attribute they read, an
 # AttributeError (``F.softmax([1.], 0)``: 'list' object has no attribute 'dim'). Space ->
@@ -95,10 +100,10 @@ def _size_error(tname, param, pos, value):
     return None
 
 
-def _argument_error(name, params, optional, method, values):
+def _argument_error(tname, params, optional, method, values):
     """PyTorch's TypeError message for the first wrong-typed argument in ``values``, or None
-    (``optional``: the parameters whose default is None)."""
-    tname = TORCH_NAME.get(name, name)
+    (``tname``: the op's name in PyTorch's messages; ``optional``: the parameters whose default
+    is None)."""
     for i, (param, value) in enumerate(zip(params, values)):
         if value is None and param in optional:
             continue
@@ -131,7 +136,7 @@ def _argument_error(name, params, optional, method, values):
     return None
 
 
-def _used_as_tensor(error, name, params, method, values):
+def _used_as_tensor(error, tname, params, method, values):
     """For a parameter ``ARG_KINDS`` does not name: the op read a tensor attribute of a
     non-tensor argument (``'list' object has no attribute '_data'``), so that argument had to
     be a Tensor; PyTorch's message for it, or None."""
@@ -143,16 +148,16 @@ def _used_as_tensor(error, name, params, method, values):
     for i, (param, value) in enumerate(zip(params, values)):
         if (method and i == 0) or param.startswith("*") or type(value).__name__ != found[1]:
             continue
-        return (f"{TORCH_NAME.get(name, name)}(): argument '{param}' (position "
+        return (f"{tname}(): argument '{param}' (position "
                 f"{i if method else i + 1}) must be Tensor, not {found[1]}")
     return None
 
 
-def _fail(error, name, params, optional, method, values, attribute):
+def _fail(error, tname, params, optional, method, values, attribute):
     """The error path: raise PyTorch's TypeError when an argument has the wrong type."""
-    message = _argument_error(name, params, optional, method, values)
+    message = _argument_error(tname, params, optional, method, values)
     if message is None:
-        message = _used_as_tensor(error, name, params, method, values)
+        message = _used_as_tensor(error, tname, params, method, values)
     if message is None:
         raise error
     if attribute is not None and "must be Tensor, not" in message:
@@ -206,8 +211,8 @@ def _parameters(fn):
     inner = getattr(fn, "__wrapped__", None)
     if star and starstar and not params and type(inner) is FunctionType:
         p, s, k, ss = _parameters(inner)
-        if not set(kwonly) & {*p, *k}:
-            return p, s, k + kwonly, ss
+        if not set(kwonly) & set(p):  # (the op itself may declare ``out=`` for its signature)
+            return p, s, k + tuple(x for x in kwonly if x not in k), ss
     return params, star, kwonly, starstar
 
 
@@ -240,9 +245,10 @@ def checked(fn, name=None, method=False, space="torch"):
     all_params = (*params, *((star,) if star else ()), *kwonly, *((starstar,) if starstar else ()))
 
     attribute = PYTHON_LEVEL.get(space, {}).get(name)
+    tname = _PREFIX[space] + name if space in _PREFIX else TORCH_NAME.get(name, name)
 
     def fail(error, values):
-        _fail(error, name, all_params, optional, method, values, attribute)
+        _fail(error, tname, all_params, optional, method, values, attribute)
 
     op = _factory(params, star, kwonly, starstar)(fn, fail)
     op.__dict__.update(fn.__dict__)
