@@ -787,6 +787,79 @@ def _run_line(code, env):
     return ns
 
 
+# NOTE [ties]: a discontinuous op (comparison, sign, floor, where on a mask, an int cast, a
+# sort's indices) or a kink (relu, abs, clamp, max) whose argument is an exact-math tie gives
+# whatever rounding decides: ``kl_div(log_softmax(v), softmax(v)) > 0`` compares a loss that
+# is 0 up to rounding. Such a line is not a difference between the libraries, so the generator
+# drops it (deterministically) before it enters a program: every candidate line is run in
+# float64, without grad, on its arguments as they are and moved by +-PROBE_EPS * (1 + |x|)
+# (random signs, elementwise); it sits on a discontinuity when an integer/bool result or a
+# shape changes, a NaN/inf appears or goes, or the second difference of a float result exceeds
+# PROBE_TOL * (1 + |y|) (a jump, or a kink: smooth ops give ~|f''| * PROBE_EPS**2).
+PROBE_EPS = 1e-4
+PROBE_TOL = 1e-6
+UPCAST = [(re.compile(r"torch\.(float16|float32|half|float)\b"), "torch.float64"),
+          (re.compile(r"\.(half|float)\(\)"), ".double()")]
+
+
+def upcast(code):
+    """``code`` with every float dtype (names and casts) made float64."""
+    for pat, rep in UPCAST:
+        code = pat.sub(rep, code)
+    return code
+
+
+def on_tie(step, env, rng):
+    """Whether the line ``step`` sits on a discontinuity at the values ``env`` (NOTE [ties])."""
+    import torch
+
+    names = [n for n in dict.fromkeys(NAME_RE.findall(step.code))
+             if isinstance(env.get(n), torch.Tensor)]
+    base = {n: env[n].detach() for n in names}
+    signs = {n: rng.choice([-1.0, 1.0], size=tuple(t.shape)) for n, t in base.items()
+             if t.is_floating_point()}
+    code = upcast(step.code)
+    outs = []
+    for s in (0.0, PROBE_EPS, -PROBE_EPS):
+        ns = {}
+        for n, t in base.items():
+            if n in signs:
+                a = t.to(torch.float64).numpy()
+                ns[n] = torch.from_numpy(np.asarray(a + s * (1 + np.abs(a)) * signs[n]))
+            else:
+                ns[n] = t.clone()
+        try:
+            with torch.no_grad(), _quiet():
+                ns = _run_line(code, ns)
+        except Exception:  # noqa: BLE001 - the real run decides about errors
+            return False
+        outs.append([ns.get(n) for n in (*names, step.out)])
+    for y0, yp, ym in zip(*outs):
+        if not isinstance(y0, torch.Tensor):
+            continue
+        if not (isinstance(yp, torch.Tensor) and isinstance(ym, torch.Tensor)
+                and y0.shape == yp.shape == ym.shape):
+            return True
+        if y0.is_complex():
+            continue
+        a0, ap, am = (y.detach().numpy() for y in (y0, yp, ym))
+        if not y0.is_floating_point():
+            if not (np.array_equal(a0, ap) and np.array_equal(a0, am)):
+                return True
+            continue
+        fin = np.isfinite(a0)
+        if not (np.array_equal(fin, np.isfinite(ap)) and np.array_equal(fin, np.isfinite(am))):
+            return True
+        if not (np.array_equal(a0[~fin], ap[~fin], equal_nan=True)
+                and np.array_equal(a0[~fin], am[~fin], equal_nan=True)):
+            return True
+        with np.errstate(all="ignore"):
+            second = np.abs(ap[fin] - 2 * a0[fin] + am[fin])
+        if np.any(second > PROBE_TOL * (1 + np.abs(a0[fin]))):
+            return True
+    return False
+
+
 def generate(seed, index, max_tries=40):
     """The program number ``index`` of run ``seed`` (deterministic)."""
     import torch
@@ -821,6 +894,8 @@ def generate(seed, index, max_tries=40):
             step = Step(src[5:], None)
         else:
             step = Step(f"{name} = {src}", name)
+        if on_tie(step, g.env, np.random.default_rng([seed, index, tries])):
+            continue
         try:
             with _quiet():
                 ns = _run_line(step.code, g.env)
