@@ -273,51 +273,59 @@ def _scatter_reduce_vjp(ctx, g):
         gc = g / count
         gx = gc if keep is None else gc.masked_fill(~keep, 0.0)
         gs = gc.gather(dim, index)
-    elif reduce == "prod":
-        gx, gs = _prod_grads(g, x, src, dim, index, include_self, keep)
     else:
-        # NOTE: amax/amin split the gradient evenly among the tied maximal elements (self and
-        # src alike), as PyTorch does.
-        value = out.gather(dim, index)
-        src = _src_t(src, index)
-        x_is = x == out
-        if keep is not None:
-            x_is = x_is & keep
-        s_is = src == value
-        n = x_is.to(g.dtype).scatter_add(dim, index, s_is.to(g.dtype))
-        gd = g / n
-        gx = gd.masked_fill(~x_is, 0.0)
-        gs = gd.gather(dim, index).masked_fill(~s_is, 0.0)
+        # NOTE: these rules combine the whole src with index-shaped tensors, so (as in PyTorch)
+        # a src larger than index raises the broadcast error, or where index's extra dims are
+        # 1, broadcasts: src's elements past index get gradients too.
+        ss, si = src._data.shape, index._data.shape
+        if ss != si:
+            from .pointwise import check_broadcast
+
+            check_broadcast(ss, si)
+        if reduce == "prod":
+            gx, gs = _prod_grads(g, x, src, out, dim, index, include_self, keep)
+        else:
+            # NOTE: amax/amin split the gradient evenly among the tied maximal elements
+            # (self and src alike), as PyTorch does. With include_self=False a self element
+            # equal to the result still takes its share (that share is then dropped), as in
+            # PyTorch.
+            value = out.gather(dim, index)
+            x_is = x == out
+            s_is = src == value
+            n = x_is.to(g.dtype).scatter_add(dim, index, s_is.to(g.dtype))
+            gd = g / n
+            if keep is not None:
+                x_is = x_is & keep
+            gx = gd.masked_fill(~x_is, 0.0)
+            gs = gd.gather(dim, index).masked_fill(~s_is, 0.0)
     return (gx if ctx.next_functions[0][0] is not None else None,
             gs if ctx.next_functions[1][0] is not None else None)
 
 
-def _prod_grads(g, x, src, dim, index, include_self, keep):
+def _prod_grads(g, x, src, out, dim, index, include_self, keep):
     """Gradients of scatter_reduce's prod: each contributor gets the product of the others.
 
-    NOTE: computed without dividing by the contributor, so zeros are exact (as PyTorch's):
-    where a position has one zero contributor only that one gets a gradient (the product of
-    the rest), and with two or more zeros nobody does.
+    NOTE: PyTorch's formulation, exact at zeros: self's is the product with self replaced by
+    1, divided by self where self is not 0; src's counts src's zeros only (a zero self makes
+    the product 0 anyway): a lone zero gets the product with it replaced by 1, the others the
+    result divided by themselves, and where two or more zeros meet nobody gets a gradient. It
+    is also what a src larger than index broadcasts through, second derivatives included.
     """
     from .select import where
 
-    src = _src_t(src, index)
-    xz, sz = x == 0, src == 0
-    x_in = xz if keep is None else xz & keep
-    zeros = x_in.to(g.dtype).scatter_add(dim, index, sz.to(g.dtype))
-    x1, s1 = x.masked_fill(xz, 1.0), src.masked_fill(sz, 1.0)
-    rest = x1.scatter_reduce(dim, index, s1, "prod", include_self=include_self)
-
-    def others(is_zero, ones, n, prod):
-        zero = prod * 0
-        return where(is_zero, where(n == 1, prod, zero), where(n == 0, prod / ones, zero))
-
-    gx = g * others(xz, x1, zeros, rest)
+    x1 = x.masked_fill(x == 0, 1.0)
+    gx = g * x1.scatter_reduce(dim, index, src, "prod", include_self=include_self) / x1
     if keep is not None:
         gx = gx.masked_fill(~keep, 0.0)
-    gs = g.gather(dim, index) * others(sz, s1, zeros.gather(dim, index),
-                                       rest.gather(dim, index))
-    return gx, gs
+    sz = src == 0
+    src_zeros = wrap(np.zeros(x._data.shape, g._data.dtype)).scatter_add(
+        dim, index, sz.to(g.dtype)).gather(dim, index)
+    lone = sz & (src_zeros == 1)
+    without = x.scatter_reduce(dim, index, src.masked_fill(lone, 1.0), "prod",
+                               include_self=include_self)
+    gs = where(lone, (g * without).gather(dim, index),
+               (g * out).gather(dim, index) / src.masked_fill(sz, 1.0))
+    return gx, gs.masked_fill(src_zeros > 1, 0.0)
 
 
 def _untouched(index, dim, shape):
@@ -339,7 +347,7 @@ def _scatter_reduce_jvp(ctx, dx, dsrc):
     if dx is not None and gx is not None:
         total = total + dx * gx
     if dsrc is not None and gs is not None:
-        total = total.scatter_add(dim, index, _src_t(dsrc, index) * gs)
+        total = total.scatter_add(dim, index, _src_t(dsrc, index) * _src_t(gs, index))
     return total
 
 

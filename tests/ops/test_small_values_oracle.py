@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
+import pytest
+
 from ..oracle import same, torch  # noqa: F401 - torch: skip without PyTorch
 
 
@@ -105,3 +108,50 @@ def test_masked_fill_forward_ad_broadcasts():
             v = fwd.make_dual(T.tensor(2.0), T.tensor(3.0))
             return fwd.unpack_dual(x.masked_fill(mask, v)).tangent
     same(fn, warnings_too=False)  # PyTorch warns about its jit internals on first forward AD
+
+
+# (self shape, src shape, index shape): equal; src longer along the scatter dim; src larger
+# than index along other dims (PyTorch raises the broadcast error for prod/amax/amin and the
+# engine's shape error for sum/mean); index dims of 1 that broadcast against src's
+_SCATTER_SHAPES = [((3, 4), (3, 4), (3, 4)), ((3, 4), (5, 4), (5, 4)), ((3, 4), (4, 5), (3, 3)),
+                   ((3, 4), (4, 5), (3, 1)), ((3, 4), (4, 4), (1, 4)), ((3, 4), (2, 4), (2, 1))]
+
+
+@pytest.mark.parametrize("shapes", _SCATTER_SHAPES)
+@pytest.mark.parametrize("reduce", ["sum", "prod", "amax", "amin", "mean"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_gradients(shapes, reduce, include_self):
+    # small integers: zeros (alone and together) for prod, ties for amax/amin
+    rng = np.random.default_rng(0)
+    xs, ss, ishape = shapes
+    cases = [(rng.integers(-1, 3, xs), rng.integers(-1, 3, ss), rng.integers(0, 3, ishape),
+              rng.standard_normal(xs)) for _ in range(6)]
+
+    def second(s, i):
+        # PyTorch has no second derivative for src where 2+ of its zeros meet (not matched)
+        if reduce != "prod":
+            return True
+        n = np.zeros(xs)
+        part = s[tuple(slice(0, k) for k in i.shape)] == 0
+        np.add.at(n, (i, np.arange(i.shape[1])), part)
+        return bool(n.max() < 2)
+
+    def fn(T):
+        res = []
+        for x, s, i, w in cases:
+            again = second(s, i)
+            x = T.tensor(x, dtype=T.float64, requires_grad=True)
+            s = T.tensor(s, dtype=T.float64, requires_grad=True)
+            out = x.scatter_reduce(0, T.tensor(i), s, reduce, include_self=include_self)
+            try:
+                g = T.autograd.grad((out * T.tensor(w)).sum(), (x, s), create_graph=again)
+            except RuntimeError as e:
+                res.append(str(e))
+                continue
+            res += [out, [t.detach() for t in g]]
+            if again:
+                gg = T.autograd.grad((g[0] ** 2).sum() + (g[1] ** 2).sum(), (x, s),
+                                     allow_unused=True)
+                res.append([t for t in gg if t is not None])
+        return res
+    same(fn)
