@@ -71,6 +71,173 @@ PYTHON_LEVEL = {
 _FACTORIES: dict = {}  # parameter list -> compiled factory of wrappers with that list
 
 
+# ---- PyTorch's "invalid combination of arguments" message, for the most used overloaded ops --
+# Op name -> (the function's overloads, the method's overloads), each as PyTorch prints it.
+_CLAMP = ("Tensor input, Tensor {0} = None, Tensor {1} = None",
+          "Tensor input, Number {0} = None, Number {1} = None")
+_REDUCE = ("Tensor input, *, torch.dtype dtype = None{0}",
+           "Tensor input, tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None, "
+           "Tensor out = None")
+_STD = ("Tensor input, tuple of ints dim, bool unbiased = True, bool keepdim = False, *, "
+        "Tensor out = None",
+        "Tensor input, tuple of ints dim = None, *, Number correction = None, "
+        "bool keepdim = False, Tensor out = None", "Tensor input, bool unbiased = True")
+_MAX = ("Tensor input, *, Tensor out = None", "Tensor input, Tensor other, *, Tensor out = None",
+        "Tensor input, int dim, bool keepdim = False, *, tuple of Tensors out = None")
+_CONV = ("Tensor input, Tensor weight, Tensor bias = None, tuple of ints stride = 1, "
+         "tuple of ints padding = 0, tuple of ints dilation = 1, int groups = 1",
+         "Tensor input, Tensor weight, Tensor bias = None, tuple of ints stride = 1, "
+         "str padding = \"valid\", tuple of ints dilation = 1, int groups = 1")
+_MM = ("Tensor input, Tensor mat2, *, Tensor out = None",
+       "Tensor input, Tensor mat2, torch.dtype out_dtype, *, Tensor out = None")
+_OUT = ", *, Tensor out = None"
+OVERLOADS = {
+    "sum": ((_REDUCE[0].format(""), _REDUCE[1]), None),
+    "mean": ((_REDUCE[0].format(", Tensor out = None"), _REDUCE[1]), None),
+    "max": (_MAX, None), "min": (_MAX, None), "std": (_STD, None), "var": (_STD, None),
+    "pow": (("Tensor input, Tensor exponent" + _OUT, "Number self, Tensor exponent" + _OUT,
+             "Tensor input, Number exponent" + _OUT), None),
+    "view": (None, ("torch.dtype dtype", "tuple of ints size")),
+    "conv1d": (_CONV, None), "conv2d": (_CONV, None), "bmm": (_MM, None), "mm": (_MM, None),
+    **{name: (tuple(o.format("min", "max") + out for o in _CLAMP), None)
+       for name, out in (("clamp", _OUT), ("clip", _OUT), ("clamp_", ""), ("clip_", ""))},
+    **{f"clamp_{b}{u}": ((f"Tensor input, Tensor {b}{out}", f"Tensor input, Number {b}{out}"),
+                         None)
+       for b in ("min", "max") for u, out in (("", _OUT), ("_", ""))},
+}
+
+
+def _method_overloads(options):
+    """The method's overloads from the function's: without the receiver (``input``), and
+    without ``out=`` (the method has none)."""
+    out = []
+    for o in options:
+        params = [p for p in o.split(", ") if not p.startswith(("Tensor input", "Number self"))
+                  and not p.endswith(" out = None")]
+        if params and params[-1] == "*":
+            params.pop()
+        out.append(", ".join(params))
+    return tuple(dict.fromkeys(out))
+
+
+def _parse(option):
+    """``[(type, name, has_default, keyword_only)]`` of one printed overload."""
+    params, kw = [], False
+    for p in option.split(", ") if option else ():
+        if p == "*":
+            kw = True
+            continue
+        decl, _, default = p.partition(" = ")
+        typ, _, name = decl.rpartition(" ")
+        params.append((typ, name, bool(default), kw, default))
+    return params
+
+
+def _matches(value, typ, default):
+    if value is None:
+        return default == "None"
+    if typ == "Tensor":
+        return isinstance(value, Tensor)
+    if typ == "Number":
+        return isinstance(value, (int, float, complex)) or (isinstance(value, Tensor)
+                                                            and value.ndim == 0)
+    if typ == "tuple of ints":
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+    if typ in ("int", "bool"):
+        return isinstance(value, bool) if typ == "bool" else \
+            isinstance(value, int) and not isinstance(value, bool)
+    if typ == "str":
+        return isinstance(value, str)
+    if typ == "torch.dtype":
+        return type(value).__name__ == "dtype"
+    if typ == "tuple of Tensors":
+        return isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value)
+    return True
+
+
+def _describe(value, full=False):
+    """A value's type as PyTorch prints it (``full``: a list with its elements' types)."""
+    if isinstance(value, Tensor):
+        return "Tensor"
+    if full and isinstance(value, list) and value:
+        return f"list of [{', '.join(dict.fromkeys(type(v).__name__ for v in value))}]"
+    return type(value).__name__
+
+
+def _got(args, kwargs, mark=None):
+    """``(Tensor, str)``: the arguments' types, ``mark`` saying which to put between ``!``."""
+    parts = []
+    for i, v in enumerate(args):
+        d = _describe(v, mark is not None)
+        parts.append(f"!{d}!" if mark and mark[i] else d)
+    if not kwargs:
+        return f"({', '.join(parts)})"
+    for k, v in kwargs.items():
+        d = f"{k}={_describe(v, mark is not None)}"
+        parts.append(f"!{d}!" if mark and mark[k] else d)
+    return f"({', '.join(parts)}{', )' if not args else ')'}"
+
+
+def _overload_error(tname, options, args, kwargs):
+    """PyTorch's message when no overload in ``options`` takes ``args``/``kwargs``, or None
+    when one does."""
+    parsed = [_parse(o) for o in options]
+    fits = []
+    for params in parsed:
+        pos = [p for p in params if not p[3]]
+        names = {p[1]: p for p in params}
+        ok = len(args) <= len(pos) and all(k in names for k in kwargs)
+        ok = ok and all(_matches(v, pos[i][0], pos[i][4]) for i, v in enumerate(args))
+        ok = ok and all(_matches(v, names[k][0], names[k][4]) for k, v in kwargs.items())
+        if ok:
+            return None
+        fits.append(params)
+    n = len(args) + len(kwargs)
+    plausible = [ps for ps in parsed
+                 if sum(not p[2] for p in ps) <= n <= len(ps)]
+    if len(plausible) == 1:  # PyTorch reports that overload's first wrong argument
+        params = plausible[0]
+        for i, v in enumerate(args):
+            if i < len(params) and not _matches(v, params[i][0], params[i][4]):
+                return (f"{tname}(): argument '{params[i][1]}' (position {i + 1}) must be "
+                        f"{params[i][0]}, not {_describe(v)}")
+        for k, v in kwargs.items():
+            p = next((p for p in params if p[1] == k), None)
+            if p is not None and not _matches(v, p[0], p[4]):
+                return f"{tname}(): argument '{k}' must be {p[0]}, not {_describe(v)}"
+    lines = [f"{tname}() received an invalid combination of arguments - got "
+             f"{_got(args, kwargs)}, but expected one of:"]
+    for option, params in zip(options, parsed):
+        lines.append(f" * ({option})")
+        # (PyTorch counts every item printed, the ``*`` included, against the arguments given)
+        if len(option.split(", ") if option else ()) != n:
+            continue
+        unknown = [k for k in kwargs if k not in {p[1] for p in params}]
+        if unknown:
+            lines.append(f"      didn't match because some of the keywords were incorrect: "
+                         f"{', '.join(unknown)}")
+            continue
+        pos = [p for p in params if not p[3]]
+        mark = {i: i >= len(pos) or not _matches(v, pos[i][0], pos[i][4])
+                for i, v in enumerate(args)}
+        by_name = {p[1]: p for p in params}
+        mark.update({k: not _matches(v, by_name[k][0], by_name[k][4])
+                     for k, v in kwargs.items()})
+        lines.append("      didn't match because some of the arguments have invalid types: "
+                     f"{_got(args, kwargs, mark)}")
+    return "\n".join(lines) + "\n"
+
+
+def _passed(params, values, defaults):
+    """The positional arguments a call passed: ``values`` without its trailing defaults."""
+    args = list(values[:len(params)])
+    while args and len(args) > len(params) - len(defaults) and \
+            args[-1] is defaults[len(args) - 1 - (len(params) - len(defaults))]:
+        args.pop()
+    return args
+
+
 def checks_own_arguments(fn):
     """Mark ``fn`` as raising PyTorch's errors for wrong-typed arguments itself."""
     fn._checks_own_arguments = True
@@ -153,8 +320,14 @@ def _used_as_tensor(error, tname, params, method, values):
     return None
 
 
-def _fail(error, tname, params, optional, method, values, attribute):
-    """The error path: raise PyTorch's TypeError when an argument has the wrong type."""
+def _fail(error, tname, params, optional, method, values, attribute, overloads=None):
+    """The error path: raise PyTorch's TypeError when an argument has the wrong type
+    (``overloads``: ``(options, positional args, keyword args)`` of an op in ``OVERLOADS``)."""
+    if overloads is not None:
+        message = _overload_error(tname, *overloads)
+        if message is None:
+            raise error
+        raise TypeError(message) from None
     message = _argument_error(tname, params, optional, method, values)
     if message is None:
         message = _used_as_tensor(error, tname, params, method, values)
@@ -247,8 +420,26 @@ def checked(fn, name=None, method=False, space="torch"):
     attribute = PYTHON_LEVEL.get(space, {}).get(name)
     tname = _PREFIX[space] + name if space in _PREFIX else TORCH_NAME.get(name, name)
 
+    options = OVERLOADS.get(name, (None, None))
+    if method:
+        options = options[1] or (options[0] and _method_overloads(options[0]))
+    else:
+        options = options[0]
+
     def fail(error, values):
-        _fail(error, tname, all_params, optional, method, values, attribute)
+        overloads = None
+        if options:
+            args = _passed(params, values, defaults or ())
+            kwargs = {}
+            if star:
+                args += values[len(params)]
+            for j, k in enumerate(kwonly, len(params) + bool(star)):
+                if values[j] is not kwdefaults.get(k):
+                    kwargs[k] = values[j]
+            if starstar:
+                kwargs.update(values[-1])
+            overloads = (options, args[1:] if method else args, kwargs)
+        _fail(error, tname, all_params, optional, method, values, attribute, overloads)
 
     op = _factory(params, star, kwonly, starstar)(fn, fail)
     op.__dict__.update(fn.__dict__)

@@ -85,6 +85,8 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
     ad = input._data
     lo = _scalar(min)
     hi = _scalar(max)
+    if (lo is None and min is not None) or (hi is None and max is not None):
+        raise TypeError("clamp: a bound is neither a tensor nor a number")  # (_checks: PyTorch's)
     if ad.dtype.kind in "iub" and (isinstance(lo, float) or isinstance(hi, float)):
         ad = ad.astype(_dt.get_default_dtype().np)
     data = np.clip(ad, lo, hi)
