@@ -1563,9 +1563,11 @@ def _swap_op(owner, attr, key, is_class):
     _swap(owner, attr, wrapper)
     # ember's own code imports ops from their modules (``from .ops.join import stack``): the
     # defining module's name must lead to the wrapper too
+    # (published ops may be checked wrappers of the function their module holds: _checks)
     home = sys.modules.get(getattr(orig, "__module__", None) or "")
     fname = getattr(orig, "__name__", None)
-    if home is not None and home is not owner and fname and home.__dict__.get(fname) is orig:
+    if home is not None and home is not owner and fname and \
+            home.__dict__.get(fname) in (orig, getattr(orig, "__wrapped__", orig)):
         _swap(home, fname, wrapper)
 
 
