@@ -26,6 +26,7 @@ from ._registry import node_class, wrap, zeros_of
 from .distance import pairwise_distance
 from .loss import (
     _apply_reduction,
+    _count,
     _float_pair,
     _legacy_reduction,
     _loss_dims,
@@ -64,6 +65,11 @@ def _saved_pair(ctx, g):
     """The saved ``(x, y)`` and ``g``, in float32 when half (NOTE [half losses]: 2 * 6e4 / 2
     is 6e4, not inf; the engine rounds the gradients)."""
     x, y = ctx.saved_tensors
+    # a bool operand reads as 0/1 in PyTorch's kernels (the `-` operator would reject it)
+    if y._data.dtype == np.bool_:
+        y = y.to(x.dtype)
+    elif x._data.dtype == np.bool_:
+        x = x.to(y.dtype)
     if g._data.dtype in HALF:
         return x.float(), y.float(), g.float()
     return x, y, g
@@ -241,7 +247,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         loss = xlogy(target, target) - target * input
     if reduction == "batchmean":
         out = loss.sum()
-        return out / input._data.shape[0] if input._data.ndim != 0 else out
+        return out / _count(input._data.shape[0]) if input._data.ndim != 0 else out
     return _apply_reduction(loss, reduction)
 
 

@@ -249,6 +249,8 @@ def run_lib(libname, prog, upcast=False, grad_names=None):
             res["jvp"] = [_grad_desc(t) for t in tout]
         except Exception as exc:  # noqa: BLE001
             res["jvp"] = Raised(exc)
+        # fresh inputs: the jvp run's in-place ops changed those it captured
+        prim.update(_inputs(lib, prog, upcast, requires_grad=False))
         try:
             fa = lib.autograd.forward_ad
             with fa.dual_level():

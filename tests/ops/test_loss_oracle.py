@@ -482,3 +482,13 @@ def test_huber_result_has_the_input_dtype(dtypes):
     same(lambda T: T.nn.functional.huber_loss(
         T.tensor([0.3001, -1.5]).to(getattr(T, dtypes[0])),
         T.tensor([0.1, 0.25]).to(getattr(T, dtypes[1])), reduction="none"))
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss"])
+def test_bool_target_backward(loss):
+    # the fused kernels read a bool target as 0/1 (only the `-` operator rejects bool)
+    def run(T):
+        x = T.tensor([[-0.7089, 0.25]], dtype=T.float64, requires_grad=True)
+        out = getattr(T.nn.functional, loss)(x, T.tensor([[False, True]]))
+        return out, T.autograd.grad(out, x)
+    same(run)
