@@ -41,6 +41,7 @@ _TENSOR = ("input", "other", "self", "tensor", "mat", "mat1", "mat2", "vec", "ve
 # Parameter name -> what PyTorch's argument parser requires there.
 ARG_KINDS = {**dict.fromkeys(_TENSOR, "Tensor"), "tensors": "tuple of Tensors",
              "size": "tuple of ints", "shape": "tuple of ints", "dims": "tuple of ints",
+             "sizes": "tuple of ints", "pad": "tuple of ints",
              "dim0": "int", "dim1": "int"}
 # Tensor parameters after the first where PyTorch may also take a Python number
 # (``torch.add(x, 2)``); the first argument never is one (``torch.exp(2.)`` is an error).
@@ -98,6 +99,10 @@ OVERLOADS = {
     "pow": (("Tensor input, Tensor exponent" + _OUT, "Number self, Tensor exponent" + _OUT,
              "Tensor input, Number exponent" + _OUT), None),
     "view": (None, ("torch.dtype dtype", "tuple of ints size")),
+    "isin": (tuple(f"{a}, *, bool assume_unique = False, bool invert = False, Tensor out = None"
+                   for a in ("Tensor elements, Tensor test_elements",
+                             "Number element, Tensor test_elements",
+                             "Tensor elements, Number test_element")), None),
     "conv1d": (_CONV, None), "conv2d": (_CONV, None), "bmm": (_MM, None), "mm": (_MM, None),
     **{name: (tuple(o.format("min", "max") + out for o in _CLAMP), None)
        for name, out in (("clamp", _OUT), ("clip", _OUT), ("clamp_", ""), ("clip_", ""))},
@@ -431,8 +436,10 @@ def checked(fn, name=None, method=False, space="torch"):
         if options:
             args = _passed(params, values, defaults or ())
             kwargs = {}
-            if star:
-                args += values[len(params)]
+            if star:  # (``view(5, -1)``: PyTorch reads ints given one by one as one size)
+                rest = values[len(params)]
+                ints = len(rest) > 1 and all(type(v) is int for v in rest)
+                args += [rest] if ints else rest
             for j, k in enumerate(kwonly, len(params) + bool(star)):
                 if values[j] is not kwdefaults.get(k):
                     kwargs[k] = values[j]

@@ -156,7 +156,10 @@ RepeatBackward0 = node_class("RepeatBackward0", _repeat_vjp, linear(
 def _sizes(sizes):
     if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
         sizes = sizes[0]
-    return tuple(int(s) for s in sizes)
+        if isinstance(sizes, (str, dict)):
+            raise TypeError("sizes are a sequence of ints")  # (_checks: PyTorch's message)
+    # (__index__, not int(): a float size is PyTorch's TypeError, not truncated)
+    return tuple(s.__index__() for s in sizes)
 
 
 def repeat(input, *sizes, **kw):

@@ -113,10 +113,6 @@ SumBackward1 = node_class("SumBackward1", _sum_vjp, _REDUCED)
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch's name
     """Sum over ``dim`` (all dims when None)."""
-    if isinstance(input, Tensor) is False:
-        import builtins
-
-        return builtins.sum(input)
     a = input._data
     if dtype is not None:
         a = a.astype(dtype.np)
@@ -510,7 +506,8 @@ def _var_grad(g, x, dims, correction, n, full):
         # NOTE: with no degrees of freedom 2 / dof is infinite: PyTorch's gradient of a full
         # reduction is then inf, and nan (inf * 0) at the elements equal to the mean.
         xd = x._data
-        at_mean = xd == (xd if xd.ndim == 0 else _np_mean(xd, None, False))
+        # (an empty x's gradient is empty: no mean of nothing, which NumPy warns about)
+        at_mean = xd == (xd if xd.ndim == 0 or xd.size == 0 else _np_mean(xd, None, False))
         with np.errstate(invalid="ignore"):  # a zero g gives nan, as PyTorch's
             return g * wrap(np.where(at_mean, np.nan, np.inf).astype(xd.dtype))
     centered = x - x.mean(dims, keepdim=True)
@@ -756,6 +753,10 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
                            f"but got {_dt.from_np(a.dtype).scalar_name}")
     x = input if dtype is None else input.to(dtype)
     count = x.isnan().logical_not().sum(dim, keepdim=keepdim)
+    if a.size == 0:
+        # 0 / 0 is nan: dividing by nan gives the same without NumPy's warnings in the backward
+        # (whose gradient is empty)
+        count = wrap(np.full(count._data.shape, np.nan, dtype=a.dtype))
     with np.errstate(invalid="ignore", divide="ignore"):  # all-NaN slices give NaN, quietly
         return nansum(x, dim, keepdim=keepdim) / count
 

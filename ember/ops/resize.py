@@ -162,7 +162,9 @@ def _pad_index(mode, size, lo, hi, dim, shape):
 def pad(input, pad, mode="constant", value=None):
     """Pads the last ``len(pad) // 2`` dims of ``input``: ``pad`` lists (left, right) pairs
     from the last dim backwards; negative pads crop (constant mode)."""
-    pads = [int(p) for p in pad]
+    if not isinstance(pad, (list, tuple)):
+        raise TypeError("pad is a sequence of ints")  # (_checks: PyTorch's message)
+    pads = [p.__index__() for p in pad]  # (a float pad is PyTorch's TypeError, not truncated)
     if len(pads) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     a = input._data

@@ -278,7 +278,10 @@ def _kw(op, args, kw, name, required=True):
 def _shape_arg(shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+        if isinstance(shape, (str, dict)):
+            raise TypeError("a shape is a sequence of ints")  # (_checks: PyTorch's message)
+    # (__index__, not int(): a float size is PyTorch's TypeError, not truncated)
+    return tuple(s.__index__() for s in shape)
 
 
 def _nocopy_reshape(a, shape):

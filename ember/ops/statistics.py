@@ -538,7 +538,12 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     b = boundaries._data
     if b.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({b.ndim})")
-    v = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if isinstance(input, Tensor):
+        v = input._data
+    elif isinstance(input, (bool, int, float)):
+        v = np.asarray(input)
+    else:  # (_checks: PyTorch's message)
+        raise TypeError("bucketize: input is neither a tensor nor a number")
     return _search(b, v, right, out_int32)
 
 
@@ -546,16 +551,10 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     """Whether each element of ``elements`` occurs in ``test_elements`` (either may be a
     number)."""
-    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
-        raise TypeError(
-            "isin() received an invalid combination of arguments - got "
-            f"({type(elements).__name__}, {type(test_elements).__name__}), but expected one of:\n"
-            " * (Tensor elements, Tensor test_elements, *, bool assume_unique = False, "
-            "bool invert = False, Tensor out = None)\n"
-            " * (Number element, Tensor test_elements, *, bool assume_unique = False, "
-            "bool invert = False, Tensor out = None)\n"
-            " * (Tensor elements, Number test_element, *, bool assume_unique = False, "
-            "bool invert = False, Tensor out = None)\n")
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor) or \
+            not isinstance(elements, (Tensor, bool, int, float)) or \
+            not isinstance(test_elements, (Tensor, bool, int, float)):
+        raise TypeError("isin: two numbers, or neither a tensor nor a number")  # (_checks)
     e = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
     t = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
     for arr in (e, t):
@@ -564,7 +563,6 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     return wrap(np.asarray(np.isin(e, t, invert=invert)))
 
 
-isin._checks_own_arguments = True  # its TypeError lists PyTorch's overloads (_checks.checked)
 
 
 for _fn in (dist, diff, trapezoid, cumulative_trapezoid, quantile, nanquantile, cov, corrcoef,
