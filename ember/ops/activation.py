@@ -135,7 +135,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if half:  # NOTE [half softmax]
         a = a.astype(np.float32)
     s = _shifted(a, d)
-    if a.ndim:
+    if a.ndim and a.size:  # (empty: log of an empty sum would warn; the result is s, empty)
         lse = np.exp(s).sum(axis=d, keepdims=True)
         data = np.subtract(s, np.log(lse, out=lse), out=s)  # (s is private to this call)
     else:

@@ -291,7 +291,7 @@ def _bce_logits_vjp(ctx, g):
     x, t, w, pw = ctx.saved_tensors
     reduction, n = ctx.args
     if reduction == "mean":
-        g = g / n
+        g = g / _count(n)
     sig = x.sigmoid()
     if pw is None:
         gx = sig - t
@@ -352,7 +352,13 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 # ---- shared by the losses here and in loss_regression ----
 def _mean_scale(ctx, g):
     """``g`` divided by the element count for 'mean' (``ctx.args`` = (reduction, n, ...))."""
-    return g / ctx.args[1] if ctx.args[0] == "mean" else g
+    return g / _count(ctx.args[1]) if ctx.args[0] == "mean" else g
+
+
+def _count(n):
+    """The divisor for a mean over ``n`` elements. NOTE: none makes 0 / 0 = nan; dividing by
+    nan gives that without NumPy's warnings, and the gradient only reaches empty tensors."""
+    return n if n else float("nan")
 
 
 def _float_input(input, kernel):
@@ -690,6 +696,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     each loss by its target length, then averages."""
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_probs._data.size == 0:
+        raise RuntimeError("log_probs tensor must not be empty")
     if log_probs._data.ndim == 2:
         out = ctc_loss(log_probs.unsqueeze(1), targets.unsqueeze(0) if hasattr(
             targets, "_data") else targets, [int(np.asarray(getattr(input_lengths, "_data",

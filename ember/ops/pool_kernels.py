@@ -67,7 +67,7 @@ def _index_parts(spatial, kshape, starts, steps, out):
 def _max_from_windows(v, a, nd, starts, steps, out):
     """Values and plane indices of the maxima of windows ``v`` ``(1, M, *O, *K)``."""
     kshape = v.shape[2 + nd:]
-    flat = v.reshape(v.shape[:2 + nd] + (-1,))
+    flat = v.reshape(v.shape[:2 + nd] + (int(np.prod(kshape)),))  # (not -1: M may be 0)
     arg = np.argmax(flat, axis=-1)
     vals = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
     return (vals.reshape(a.shape[:-nd] + tuple(out)),

@@ -589,32 +589,8 @@ _SWEEP = {
     ),
 }
 
-# NOTE: known gaps (NumPy warnings PyTorch does not give on empty inputs), strict xfails
-_SWEEP_GAPS = {
-    "log_softmax": "ember warns 'divide by zero encountered in log' (log of an empty sum)",
-    "std_all": "ember's full std of nothing gives NumPy's empty-mean warnings besides PyTorch's",
-    "nanmean": "ember warns 'divide by zero encountered in divide'",
-    "mse": "mse_loss's backward warns 'divide by zero encountered in divide' (1 / 0 samples)",
-    "smooth_l1": "the backward warns 'divide by zero encountered in divide' (1 / 0 samples)",
-    "huber": "the backward warns 'divide by zero encountered in divide' (1 / 0 samples)",
-    "bce_logits": "the backward warns 'divide by zero encountered in divide' (1 / 0 samples)",
-    "bce": "the backward warns 'divide by zero encountered in divide' (1 / 0 samples)",
-    "kl": "batchmean of 0 samples warns 'invalid value' and 'divide by zero' in divide",
-    "soft_margin": "the backward warns 'divide by zero encountered in divide' (1 / 0 samples)",
-    "adaptive_max": "adaptive_max_pool1d of an empty batch: ValueError from an ambiguous reshape",
-    "ctc": "ctc_loss does not raise PyTorch's 'log_probs tensor must not be empty'",
-}
 
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=_SWEEP_GAPS[n], strict=True))
-        if n in _SWEEP_GAPS
-        else n
-        for n in _SWEEP
-    ],
-)
+@pytest.mark.parametrize("name", list(_SWEEP))
 def test_sweep_of_empty_inputs(name):
     # (not multi_margin_loss: PyTorch's mean over an empty batch reads uninitialised memory)
     _check(_SWEEP[name], (0, 3))
@@ -624,3 +600,20 @@ def test_cdist_of_empty_inputs():
     # (PyTorch has no second derivative of cdist; pdist's double backward on an empty input
     # crashes PyTorch itself, so it is not run here)
     _check(lambda T, x: T.cdist(x, x), (0, 3), second=False)
+
+
+def test_empty_log_probs_and_empty_max_pool_batches():
+    def fn(T):
+        F, L = T.nn.functional, T.long
+        res = []
+        for lp in (T.zeros(2, 0, 3), T.zeros(0, 1, 3), T.zeros(2, 1, 0)):
+            try:
+                F.ctc_loss(lp, T.zeros(1, 1, dtype=L), T.zeros(1, dtype=L), T.zeros(1, dtype=L),
+                           blank=5)
+            except RuntimeError as e:
+                res.append(str(e))
+        x = T.zeros(0, 3, 2, 2, requires_grad=True)
+        res.append(F.adaptive_max_pool2d(x, 2, return_indices=True))
+        res.append(F.adaptive_max_pool1d(T.zeros(0, 4), 3, return_indices=True))
+        return res
+    same(fn)
