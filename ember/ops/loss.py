@@ -29,7 +29,7 @@ from ..autograd.grad_mode import STATE
 from ._jvp import ALL, fiberwise
 from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
 from .activation import log_softmax
-from .pointwise import div_scalar
+from .pointwise import check_broadcast, div_scalar
 from .reduction import HALF, rounded, scatter_along
 from .select import where
 from .unary import bounded
@@ -377,6 +377,8 @@ def _float_pair(input, target, kernel):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{common.scalar_name}\'')
     a = input._data.astype(common.np, copy=False)
     b = target._data.astype(common.np, copy=False)
+    if a.shape != b.shape:
+        check_broadcast(a.shape, b.shape)  # PyTorch's message, not NumPy's
     return np.broadcast_arrays(a, b)
 
 
@@ -458,7 +460,15 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     """``log(1 + exp(-target * input))`` (targets +-1), computed as a stable softplus."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _not_differentiable("soft_margin_loss", target=target)
-    a, b = np.broadcast_arrays(float_data(input._data), float_data(target._data))
+    a, b = float_data(input._data), float_data(target._data)
+    if a.shape != b.shape:
+        # PyTorch's kernel writes into an input-shaped result: the target broadcasts to it
+        check_broadcast(a.shape, b.shape)
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        if shape != a.shape:
+            raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
+                               f"shape {list(shape)}")
+        b = np.broadcast_to(b, shape)
     z = -a * b
     loss = bounded(np.maximum, z, 0) + np.log1p(np.exp(-np.abs(z)))
     loss = loss.astype(a.dtype, copy=False)

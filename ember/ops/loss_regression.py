@@ -33,6 +33,7 @@ from .loss import (
     _mean_scale,
     _pointwise_loss,
 )
+from .pointwise import check_broadcast
 from .reduction import HALF, rounded
 from .select import minimum, where
 from .special import xlogy
@@ -216,6 +217,8 @@ def _huber(input, target, reduction, delta):
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"result type {common.scalar_name} can't be cast to the desired "
                            f"output type {input.dtype.scalar_name}")
+    if input._data.shape != target._data.shape:
+        check_broadcast(input._data.shape, target._data.shape)  # PyTorch's message
     a, b = np.broadcast_arrays(input._data.astype(common.np, copy=False),
                                target._data.astype(common.np, copy=False))
     dtype = input._data.dtype

@@ -617,3 +617,13 @@ def test_empty_log_probs_and_empty_max_pool_batches():
         res.append(F.adaptive_max_pool1d(T.zeros(0, 4), 3, return_indices=True))
         return res
     same(fn)
+
+
+@pytest.mark.parametrize(
+    "name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+             "soft_margin_loss"])
+@pytest.mark.parametrize("shapes", [((3,), (2,)), ((3,), (2, 3)), ((2, 3), (3,))])
+def test_loss_target_shape_mismatches(name, shapes):
+    # PyTorch's broadcast message after its target-size warning (not NumPy's ValueError)
+    same(lambda T: getattr(T.nn.functional, name)(T.full(shapes[0], 0.5),
+                                                  T.full(shapes[1], 0.5)))
