@@ -377,6 +377,8 @@ def meshgrid(*tensors, indexing=None):
 def _new_method(name, fill):
     def method(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
                pin_memory=False):
+        if not size:  # (new_zeros(()) is a 0-d tensor; no size at all is an error)
+            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
         check_device(device)
         shape = _size(size)
         _check_size(name, shape)

@@ -692,6 +692,8 @@ SumToSizeBackward0 = node_class("SumBackward1", _sum_to_vjp, linear(
 
 def sum_to_size(input, *size):
     """Sum ``input`` down to ``size``, which it must be expandable from."""
+    if not size:
+        raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
     size = _shape_arg(size)
     data = _sum_to_array(input._data, size)
     if data is input._data:

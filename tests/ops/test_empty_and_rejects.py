@@ -627,3 +627,9 @@ def test_loss_target_shape_mismatches(name, shapes):
     # PyTorch's broadcast message after its target-size warning (not NumPy's ValueError)
     same(lambda T: getattr(T.nn.functional, name)(T.full(shapes[0], 0.5),
                                                   T.full(shapes[1], 0.5)))
+
+
+@pytest.mark.parametrize("name", ["new_zeros", "new_ones", "new_empty", "sum_to_size"])
+def test_size_methods_need_a_size(name):
+    same(lambda T: [getattr(T.ones(3), name)(()).shape if name != "sum_to_size" else None,
+                    getattr(T.ones(3), name)()])
