@@ -186,6 +186,13 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 def _huber_vjp(ctx, g):
+    x, y = ctx.saved_tensors
+    if x.dtype != y.dtype:
+        # PyTorch's huber backward kernel takes input and target of one dtype: it raises,
+        # naming the gradient's operand as the expected one
+        want, got = (x, y) if ctx.next_functions[0][0] is not None else (y, x)
+        raise RuntimeError(f"Found dtype {got.dtype.scalar_name} but expected "
+                           f"{want.dtype.scalar_name}")
     x, y, g = _saved_pair(ctx, g)
     delta = ctx.args[2]
     d = x - y

@@ -825,7 +825,9 @@ def on_tie(step, env, rng):
         for n, t in base.items():
             if n in signs:
                 a = t.to(torch.float64).numpy()
-                ns[n] = torch.from_numpy(np.asarray(a + s * (1 + np.abs(a)) * signs[n]))
+                with np.errstate(all="ignore"):  # infinities and NaNs stay as they are
+                    delta = np.where(np.isfinite(a), s * (1 + np.abs(a)) * signs[n], 0.0)
+                ns[n] = torch.from_numpy(np.asarray(a + delta))
             else:
                 ns[n] = t.clone()
         try:

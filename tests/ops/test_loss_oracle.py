@@ -460,8 +460,6 @@ def test_zero_dim_operand_promotes_as_broadcast(loss, dtypes, zero_dim, reductio
         y = T.tensor(-0.867 if zero_dim == "target" else [-0.867, 0.25],
                      dtype=getattr(T, dtypes[1]), requires_grad=True)
         out = getattr(T.nn.functional, loss)(x, y, reduction=reduction)
-        if loss == "huber_loss":  # PyTorch's backward rejects mixed dtypes (FINDINGS 7c)
-            return out
         return out, T.autograd.grad(out.sum(), (x, y))
 
     same(run)
@@ -491,4 +489,19 @@ def test_bool_target_backward(loss):
         x = T.tensor([[-0.7089, 0.25]], dtype=T.float64, requires_grad=True)
         out = getattr(T.nn.functional, loss)(x, T.tensor([[False, True]]))
         return out, T.autograd.grad(out, x)
+    same(run)
+
+
+@pytest.mark.parametrize("dtypes", [("float64", "float32"), ("float16", "float64"),
+                                    ("float64", "int64"), ("float32", "bool")])
+@pytest.mark.parametrize("wants", ["input", "target", "both"])
+def test_huber_backward_rejects_mixed_dtypes(dtypes, wants):
+    def run(T):
+        x = T.tensor([1.0, -0.25]).to(getattr(T, dtypes[0]))
+        y = T.tensor([0.5, 1.0]).to(getattr(T, dtypes[1]))
+        x.requires_grad_(wants != "target")
+        if y.is_floating_point():
+            y.requires_grad_(wants != "input")
+        out = T.nn.functional.huber_loss(x, y)
+        return out, T.autograd.grad(out, [t for t in (x, y) if t.requires_grad])
     same(run)
