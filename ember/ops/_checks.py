@@ -44,8 +44,11 @@ ARG_KINDS = {**dict.fromkeys(_TENSOR, "Tensor"), "tensors": "tuple of Tensors",
              "sizes": "tuple of ints", "pad": "tuple of ints",
              "dim0": "int", "dim1": "int"}
 # Tensor parameters after the first where PyTorch may also take a Python number
-# (``torch.add(x, 2)``); the first argument never is one (``torch.exp(2.)`` is an error).
-_NUMBER_OK = frozenset({"other", "exponent", "end", "value"})
+# (``torch.add(x, 2)``), or ``op.param`` for one op only; the first argument never is one
+# (``torch.exp(2.)`` is an error).
+_NUMBER_OK = frozenset({"other", "exponent", "end", "value", "lerp.weight", "lerp_.weight"})
+# (op, ember's parameter name) -> PyTorch's name for it where the two differ.
+_TORCH_PARAM = {("repeat", "sizes"): "repeats"}
 # ember name -> the name PyTorch's message uses where the two differ (torch, Tensor and F; the
 # ``linalg`` and ``special`` ops are named with that prefix: ``linalg_inv()``).
 TORCH_NAME = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss_nd",
@@ -166,7 +169,7 @@ def _describe(value, full=False):
     if isinstance(value, Tensor):
         return "Tensor"
     if full and isinstance(value, list) and value:
-        return f"list of [{', '.join(dict.fromkeys(type(v).__name__ for v in value))}]"
+        return f"list of [{', '.join(type(v).__name__ for v in value)}]"
     return type(value).__name__
 
 
@@ -283,11 +286,13 @@ def _argument_error(tname, params, optional, method, values):
         if kind is None or (method and i == 0):
             continue
         pos = i if method else i + 1
-        where = f"{tname}(): argument '{param.lstrip('*')}' (position {pos})"
+        pname = _TORCH_PARAM.get((tname, param.lstrip("*")), param.lstrip("*"))
+        where = f"{tname}(): argument '{pname}' (position {pos})"
         if kind == "Tensor":
             if isinstance(value, Tensor) or param.startswith("*"):
                 continue
-            if isinstance(value, (int, float, complex)) and param in _NUMBER_OK and i > 0:
+            if isinstance(value, (int, float, complex)) and i > 0 and \
+                    (param in _NUMBER_OK or f"{tname}.{param}" in _NUMBER_OK):
                 continue
             return f"{where} must be Tensor, not {_kind_name(value)}"
         if kind == "tuple of Tensors":
@@ -300,7 +305,7 @@ def _argument_error(tname, params, optional, method, values):
                     return (f"expected Tensor as element {j} in argument {pos - 1}, but got "
                             f"{_kind_name(t)}")
         elif kind == "tuple of ints":
-            message = _size_error(tname, param.lstrip("*"), pos, value)
+            message = _size_error(tname, pname, pos, value)
             if message is not None:
                 return message
         elif kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):

@@ -98,6 +98,8 @@ def _tensor_first(a, b):
     """(tensor, other, swapped): ops may be called as ``ember.add(2, x)``."""
     if isinstance(a, Tensor):
         return a, b
+    if not isinstance(a, (bool, int, float, complex, np.generic)):
+        raise TypeError("the first operand is neither a tensor nor a number")  # (_checks)
     if isinstance(b, Tensor):
         from ._registry import to_tensor
 
