@@ -79,7 +79,7 @@ def _cumprod_partials(x, d):
 def _cumprod_vjp(ctx, g):
     x, out = ctx.saved_tensors
     d, = ctx.args
-    if x.ndim == 0:
+    if x.ndim == 0 or x.shape[d] == 1:  # the identity: no second order, as PyTorch
         return (g,)
     # NOTE: out / x is exact only without zeros; with a zero in the slice the gradient is
     # built from the products that leave one element out (O(n^2) along ``d``), as PyTorch's

@@ -514,3 +514,13 @@ def test_prod_of_zero_dim_gradient_passes_through(fn):
         (g,) = T.autograd.grad((fn(T.mean(x)) * 0.7).sum(), x, create_graph=True)
         return g
     same(run)
+
+
+@pytest.mark.parametrize("shape, dim", [((1,), 0), ((2, 1), 1), ((1, 2), 0), ((), 0), ((1, 3), 1)])
+def test_cumprod_over_one_element_gradient_passes_through(shape, dim):
+    # PyTorch's cumprod backward returns the gradient as is when the dim has one element
+    def run(T):
+        x = T.full(shape, 0.7, dtype=T.float64, requires_grad=True)
+        (g,) = T.autograd.grad((T.cumprod(x, dim) * 0.5).sum(), x, create_graph=True)
+        return g
+    same(run)
