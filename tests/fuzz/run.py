@@ -165,8 +165,9 @@ def _loss(lib, prog, env, names, salt):
     return total
 
 
-def run_lib(libname, prog, upcast=False, grad_names=None):
-    """Every check's observations for one library: {check: result or Raised}."""
+def run_lib(libname, prog, upcast=False, grad_names=None, checks=CHECKS):
+    """The observations of ``checks`` ("fwd" always) for one library: {check: result or
+    Raised}."""
     lib = _lib(libname)
     F = lib.nn.functional
     lines = _code(prog, upcast)
@@ -196,6 +197,8 @@ def run_lib(libname, prog, upcast=False, grad_names=None):
 
         # -- backward(), on the values of the run above (snapshots are copies) unless it raised
         try:
+            if "backward" not in checks:
+                raise _Skip
             ns = ns0 if err is None else forward()
             loss = _loss(lib, prog, _env(lib, prog, ns), grad_names, 1)
             if loss is None:
@@ -203,10 +206,14 @@ def run_lib(libname, prog, upcast=False, grad_names=None):
             else:
                 loss.backward()
                 res["backward"] = [_grad_desc(ns[k].grad) for k in leaves]
+        except _Skip:
+            pass
         except Exception as exc:  # noqa: BLE001
             res["backward"] = Raised(exc)
         # -- autograd.grad, then second order
         try:
+            if "grad" not in checks and "grad2" not in checks:
+                raise _Skip
             ns = forward()
             loss = _loss(lib, prog, _env(lib, prog, ns), grad_names, 1)
             if loss is None:
@@ -228,6 +235,8 @@ def run_lib(libname, prog, upcast=False, grad_names=None):
                         res["grad2"] = [_grad_desc(g) for g in g2]
                 except Exception as exc:  # noqa: BLE001
                     res["grad2"] = Raised(exc)
+        except _Skip:
+            pass
         except Exception as exc:  # noqa: BLE001
             res["grad"] = Raised(exc)
         # -- forward mode: func.jvp and forward_ad
@@ -245,21 +254,33 @@ def run_lib(libname, prog, upcast=False, grad_names=None):
             return tuple(env[k] for k in grad_names if k in env and env[k].is_floating_point())
 
         try:
+            if "jvp" not in checks:
+                raise _Skip
             _, tout = lib.func.jvp(f, tuple(prim[k] for k in leaves), tuple(tang))
             res["jvp"] = [_grad_desc(t) for t in tout]
+        except _Skip:
+            pass
         except Exception as exc:  # noqa: BLE001
             res["jvp"] = Raised(exc)
         # fresh inputs: the jvp run's in-place ops changed those it captured
         prim.update(_inputs(lib, prog, upcast, requires_grad=False))
         try:
+            if "fwd_ad" not in checks:
+                raise _Skip
             fa = lib.autograd.forward_ad
             with fa.dual_level():
                 duals = [fa.make_dual(prim[k], t) for k, t in zip(leaves, tang)]
                 outs = f(*duals)
                 res["fwd_ad"] = [_grad_desc(fa.unpack_dual(o).tangent) for o in outs]
+        except _Skip:
+            pass
         except Exception as exc:  # noqa: BLE001
             res["fwd_ad"] = Raised(exc)
     return res
+
+
+class _Skip(Exception):  # noqa: N818 - control flow, not an error
+    """A check not asked for."""
 
 
 def _grad_desc(g):
@@ -380,14 +401,16 @@ def compare(mine, ref, prog, tight=False):
     return out
 
 
-def check(prog):
-    """Mismatches between ember and PyTorch on ``prog`` (after the float64 rounding rescue)."""
-    ref = run_lib("torch", prog)
-    mine = run_lib("ember", prog, grad_names=ref["grad_names"])
+def check(prog, checks=CHECKS):
+    """Mismatches between ember and PyTorch on ``prog`` (after the float64 rounding rescue),
+    in ``checks`` ("fwd" always; the shrinker asks only for those that failed)."""
+    ref = run_lib("torch", prog, checks=checks)
+    mine = run_lib("ember", prog, grad_names=ref["grad_names"], checks=checks)
     bad = compare(mine, ref, prog)
     if bad and all(m.kind == "value" for m in bad) and _has_low_precision(prog):
-        ref64 = run_lib("torch", prog, upcast=True)
-        mine64 = run_lib("ember", prog, upcast=True, grad_names=ref64["grad_names"])
+        ref64 = run_lib("torch", prog, upcast=True, checks=checks)
+        mine64 = run_lib("ember", prog, upcast=True, grad_names=ref64["grad_names"],
+                         checks=checks)
         if not compare(mine64, ref64, prog, tight=True):
             return []
     return bad
