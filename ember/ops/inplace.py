@@ -120,6 +120,58 @@ def _write(t, data):
     np.copyto(dst, data, casting="unsafe")
 
 
+PARTIAL_OVERLAP_MESSAGE = (
+    "unsupported operation: some elements of the input tensor and the written-to tensor refer "
+    "to a single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _dense(a):
+    """PyTorch's "non-overlapping and dense": some order of the dims is contiguous (size-1
+    dims aside). Negative strides (our flip views; PyTorch's flip copies) and zero strides
+    (expanded) are not."""
+    if a.flags.c_contiguous or a.flags.f_contiguous:
+        return True
+    step = a.itemsize
+    for stride, n in sorted((s, n) for s, n in zip(a.strides, a.shape) if n != 1):
+        if stride != step:
+            return False
+        step *= n
+    return True
+
+
+def check_overlap(self, others, full=False):
+    """PyTorch's memory-overlap check for an in-place op writing ``self`` and reading the
+    tensors among ``others``: raise on a partial overlap (and, with ``full``, on any overlap,
+    as PyTorch's index/scatter kernels do). As PyTorch, only dense layouts are judged: where
+    either side is not dense the overlap is "too hard" to tell and is allowed."""
+    a = self._data
+    for o in others:
+        if not isinstance(o, Tensor):
+            continue
+        b = o._data
+        if o is self or b is a:
+            if full:
+                raise RuntimeError(PARTIAL_OVERLAP_MESSAGE)
+            continue
+        if not a.size or not b.size or not np.may_share_memory(a, b) or \
+                not (_dense(a) and _dense(b)):
+            continue
+        # dense arrays span exactly their bytes: equal spans with equal strides are the same
+        # elements (a full overlap), anything else that shares memory is partial
+        if full or a.strides != b.strides or a.nbytes != b.nbytes or \
+                a.__array_interface__["data"][0] != b.__array_interface__["data"][0]:
+            raise RuntimeError(PARTIAL_OVERLAP_MESSAGE)
+
+
+# Ops whose in-place form PyTorch runs without an overlap check (matmul kernels, masked and
+# index fills), and those that reject any overlap of self with their source after checking
+# their arguments (index_copy rejects any overlap too, first)
+_NO_OVERLAP_CHECK = frozenset(("masked_fill", "masked_scatter", "index_fill", "addmm", "addmv",
+                               "baddbmm", "addbmm"))
+_ANY_OVERLAP = frozenset(("scatter", "scatter_add", "scatter_reduce", "index_add", "index_reduce",
+                          "put"))
+
+
 def _bump(t):
     if t._vc is not None:  # inference tensors have no version counter
         t._vc[0] += 1
@@ -128,12 +180,21 @@ def _bump(t):
 def apply_inplace(self, op, *args, **kwargs):
     """``self.op_(*args)``: run ``op(self, *args)`` and write the result into ``self``."""
     check_inplace(self)
+    late = False
+    if args or kwargs:
+        name = op.__name__
+        # PyTorch's elementwise ops check overlap before anything else; the index/scatter
+        # kernels after their argument checks (which the op makes)
+        late = name in _ANY_OVERLAP
+        if not late and name not in _NO_OVERLAP_CHECK:
+            check_overlap(self, (*args, *kwargs.values()), name == "index_copy")
+    out = op(self, *args, **kwargs)
+    if late:
+        check_overlap(self, (*args, *kwargs.values()), full=True)
     if not (STATE.enabled and recording(self, *args)):
-        out = op(self, *args, **kwargs)
         _write(self, out._data)
         _bump(self)
         return self
-    out = op(self, *args, **kwargs)
     return rebase(self, out)
 
 
@@ -300,6 +361,8 @@ def _fast_arith(ufunc, scale):
             b = other
         else:
             return False
+        if isinstance(other, Tensor) and b is not a and np.may_share_memory(a, b):
+            return False  # the slow path checks the overlap
         if alpha != 1:
             b = b * alpha if scale else b
         if not a.flags.writeable or (getattr(b, "shape", ()) != a.shape and
@@ -330,6 +393,7 @@ def _simple_inplace(op):
         return apply_inplace(self, op, *args, **kwargs)
     method.__name__ = op.__name__ + "_"
     method.__doc__ = f"In-place version of ``{op.__name__}``."
+    method.__wrapped__ = op  # (what _checks names the arguments by in its messages)
     return method
 
 
@@ -367,9 +431,15 @@ CopyBackwards = node_class("CopyBackwards", _copy_vjp, _copy_jvp,
 
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` (broadcast, cast to self's dtype) into ``self``."""
+    return _copy(self, src, True)
+
+
+def _copy(self, src, overlap):
     check_inplace(self)
     if not isinstance(src, Tensor):
         src = wrap(np.asarray(src))
+    elif overlap:
+        check_overlap(self, (src,))
     data = src._data
     if data.shape != self._data.shape:
         try:
@@ -441,7 +511,13 @@ def zero_(self):
 # ---- setitem ----
 def index_put_(self, indices, values, accumulate=False):
     """``self[indices] = values`` (or ``+=`` with ``accumulate``) for advanced indices."""
+    return _index_put(self, indices, values, accumulate, True)
+
+
+def _index_put(self, indices, values, accumulate, overlap):
     check_inplace(self)
+    if overlap:
+        check_overlap(self, (values,), full=True)
     key = index_key(self, indices)
     values = as_values(values, self, key, accumulate)
     if not (STATE.enabled and recording(self, values)):
@@ -480,7 +556,12 @@ def setitem(self, key, value):
     if advanced:
         # ints, slices and None select a view first, as in PyTorch (see split_key)
         basic, adv = split_key(items, self._data.shape)
-        index_put_(self if basic is None else basic_index(self, basic), adv, value)
+        # NOTE: PyTorch fills through a lone bool mask with a 0-d value (masked_fill_), which
+        # does not check the value's memory against self
+        fill = isinstance(value, Tensor) and value._data.ndim == 0 and len(adv) == 1 and \
+            getattr(adv[0], "dtype", None) == np.bool_
+        _index_put(self if basic is None else basic_index(self, basic), adv, value, False,
+                   not fill)
         return
     if all(is_full(k, n) for k, n in zip(items, self._data.shape)) and \
             len(items) <= self._data.ndim and (not isinstance(value, Tensor) or
@@ -491,7 +572,8 @@ def setitem(self, key, value):
         return
     target = self.__getitem__(key)
     if isinstance(value, Tensor):
-        copy_(target, value)
+        # (PyTorch fills with a 0-d value, which does not check its memory against self's)
+        _copy(target, value, value._data.ndim != 0)
     else:
         fill_(target, value) if not (STATE.enabled and recording(target)) else \
             copy_(target, wrap(np.asarray(value, dtype=self._data.dtype)))

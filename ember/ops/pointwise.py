@@ -32,7 +32,7 @@ from ._registry import (
     wrap,
     zeros_of,
 )
-from .inplace import register_arithmetic_inplace, register_inplace
+from .inplace import check_overlap, register_arithmetic_inplace, register_inplace
 
 _make = Tensor._make
 _SCALARS = (bool, int, float, complex)
@@ -133,6 +133,7 @@ def write_out(name, op, out, *inputs, **kwargs):
                            "differentiation, but one of the arguments requires grad.")
     with no_grad():
         result = op(*inputs, **kwargs)
+    check_overlap(out, inputs)  # PyTorch's check of each input against out, before resizing
     rd, od = result._data, out._data
     if _dt.from_np(rd.dtype)._category > _dt.from_np(od.dtype)._category:
         raise RuntimeError(f"result type {result.dtype.scalar_name} can't be cast to the desired "

@@ -155,3 +155,60 @@ def test_scatter_reduce_gradients(shapes, reduce, include_self):
                 res.append([t for t in gg if t is not None])
         return res
     same(fn)
+
+
+def _overlap_calls(T, mode):
+    """In-place ops whose other operand overlaps self: "partial" (shifted by one element), "full"
+    (the same elements) or "0d" (one element of self)."""
+    i, m = T.tensor([0, 2, 1]), T.tensor([True, False, True])
+
+    def pick(z):
+        return {"partial": z[1:4], "full": z[:3], "0d": z[1]}[mode]
+
+    def fresh(z_op):
+        def call():
+            z = T.arange(1.0, 7.0)
+            try:
+                z_op(z[:3], pick(z))
+            except IndexError as e:
+                return str(e)
+            return z
+        return call
+    ops = [lambda a, b: a.mul_(b), lambda a, b: a.add_(b, alpha=2), lambda a, b: a.sub_(b),
+           lambda a, b: a.div_(b), lambda a, b: a.pow_(b), lambda a, b: a.atan2_(b),
+           lambda a, b: a.copy_(b), lambda a, b: a.clamp_(min=b), lambda a, b: a.lerp_(b, 0.5),
+           lambda a, b: a.addcmul_(b, b * 1), lambda a, b: a.addcdiv_(b * 1, b + 1),
+           lambda a, b: a.eq_(b), lambda a, b: a.__imul__(b), lambda a, b: a.xlogy_(b),
+           lambda a, b: T.mul(a * 1, b, out=a), lambda a, b: T.add(b, 1, out=a),
+           lambda a, b: a.index_copy_(0, i, b), lambda a, b: a.index_add_(0, i, b.expand(3)),
+           lambda a, b: a.scatter_(0, i, b), lambda a, b: a.put_(i, b),
+           lambda a, b: a.index_put_((i,), b), lambda a, b: a.__setitem__(i, b),
+           lambda a, b: a.__setitem__(slice(None), b), lambda a, b: a.__setitem__(m, b),
+           # PyTorch checks no overlap in these
+           lambda a, b: a.masked_fill_(m, b.reshape(-1)[0]),
+           lambda a, b: a.masked_scatter_(m, b.reshape(-1).expand(3)),
+           lambda a, b: a.index_fill_(0, i, b.reshape(-1)[0]),
+           lambda a, b: a.fill_(b.reshape(-1)[0])]
+    return [fresh(op) for op in ops]
+
+
+@pytest.mark.parametrize("mode", ["partial", "full", "0d"])
+def test_inplace_ops_reject_overlapping_operands(mode):
+    same(lambda T: _errors(_overlap_calls(T, mode)))
+
+
+def test_inplace_overlap_judges_dense_layouts_only():
+    def fn(T):
+        def z():
+            return T.arange(6.0)
+        calls = [
+            lambda: z().view(2, 3)[:, :2].mul_(z().view(2, 3)[:, 1:]),  # fresh: no overlap
+            lambda: (lambda y: (y[::2].add_(y[1::2]), y)[1])(z()),  # interleaved: not dense
+            lambda: (lambda y: (y[:4].view(2, 2).add_(y[:4].view(2, 2).t()), y)[1])(z()),
+            lambda: (lambda y: (y.view(2, 3).copy_(y.view(2, 3).flip(0)), y)[1])(z()),
+            lambda: (lambda y: (y.mul_(y), y)[1])(z()),
+            lambda: (lambda y: (y.view(2, 3).T.mul_(y.view(2, 3).T), y)[1])(z()),
+            lambda: (lambda y: (y.index_copy_(0, T.tensor([1, 0, 2, 3, 4, 5]), y), y)[1])(z()),
+        ]
+        return _errors(calls)
+    same(fn)
