@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("torch")
 
 SEED = 0
-PROGRAMS = 300  # about two minutes on a 2-core box
+PROGRAMS = 300  # under a minute on one core
 
 
 def test_fuzz_programs_agree():
