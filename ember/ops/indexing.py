@@ -475,6 +475,16 @@ def as_values(values, like, key=(), accumulate=False):
     """``values`` as a tensor of ``like``'s dtype (a tensor must already have it, unless the
     write through ``key`` is a masked fill)."""
     if isinstance(values, Tensor):
+        v = values._data
+        if v.dtype != like._data.dtype or (v.ndim and v.shape[0] == 1):
+            # NOTE: NumPy drops a value's extra leading 1s, PyTorch's index_put does not
+            # (setitem drops them first); PyTorch reports a wrong shape before a wrong dtype
+            target = np.broadcast_to(np.zeros((), np.bool_), like._data.shape)[key].shape
+            if v.shape != target and (v.ndim > len(target) or any(
+                    a not in (1, b) for a, b in zip(v.shape[::-1], target[::-1]))):
+                raise RuntimeError(f"shape mismatch: value tensor of shape {_fmt_list(v.shape)} "
+                                   f"cannot be broadcast to indexing result of shape "
+                                   f"{_fmt_list(target)}")
         if values._data.dtype != like._data.dtype:
             if _mask_fill(key, values, accumulate):
                 return values.to(like.dtype)

@@ -552,6 +552,11 @@ def setitem(self, key, value):
         name = kind.__name__ if kind.__module__ == "builtins" else \
             f"{kind.__module__}.{kind.__qualname__}"
         raise TypeError(f"can't assign a {name} to a {legacy_type_name(self._data)}")
+    if isinstance(value, Tensor) and value._data.ndim and value._data.shape[0] == 1:
+        # PyTorch drops the value's leading 1s first: x[t0] = tensor([v]) writes one element
+        shape = value._data.shape
+        k = next((i for i, n in enumerate(shape) if n != 1), len(shape))
+        value = value.reshape(shape[k:])
     items, advanced = parse_key(self, key)
     if advanced:
         # ints, slices and None select a view first, as in PyTorch (see split_key)

@@ -212,3 +212,38 @@ def test_inplace_overlap_judges_dense_layouts_only():
         ]
         return _errors(calls)
     same(fn)
+
+
+def test_setitem_drops_the_values_leading_ones_and_index_put_does_not():
+    def fn(T):
+        def put(key, v, shape=(3,)):
+            def call():
+                x = T.zeros(*shape)
+                x[key] = v
+                return x
+            return call
+        i2, m = T.tensor([0, 1]), T.tensor([True, False, True])
+        return _errors([
+            put(T.tensor(0), T.tensor([2.0])), put(T.tensor(0), T.tensor([[2.0]])),
+            put(i2, T.tensor([[[2.0, 3.0]]])), put(i2, T.tensor([[2.0], [3.0]])),
+            put(i2, T.tensor([[2], [3]])),  # wrong shape and dtype: the shape is reported
+            put(m, T.tensor([[2.0, 3.0]])), put(m, T.tensor([[[2.0]]])),
+            put((slice(None), i2), T.tensor([[[2.0, 3.0]]]), (3, 2)),
+            put(slice(0, 1), T.tensor([[[2.0, 3.0]]]), (3, 2)),
+            lambda: T.zeros(3).index_put_((T.tensor(0),), T.tensor([2.0])),
+            lambda: T.zeros(3).index_put((i2,), T.tensor([[2.0, 3.0]])),
+            lambda: T.zeros(3).index_put_((i2,), T.tensor([[2, 3]])),
+            lambda: T.zeros(3, dtype=T.int64).index_put_((i2,), T.tensor([2.0, 3.0, 4.0])),
+        ])
+    same(fn)
+
+
+def test_setitem_of_a_value_with_leading_ones_differentiates():
+    def fn(T):
+        v = T.tensor([[[2.0, 3.0]]], requires_grad=True)
+        x = T.zeros(3, 2, requires_grad=True).clone()
+        x[T.tensor([0, 2])] = v
+        x[1:2] = v * 2
+        (x * T.arange(6.0).view(3, 2)).sum().backward()
+        return x, v.grad
+    same(fn)
