@@ -723,7 +723,9 @@ def _nansum_vjp(ctx, g):
     x, = ctx.saved_tensors
     in_shape, dims, keepdim = ctx.args
     g = _unreduce(g, in_shape, dims, keepdim).expand(in_shape)
-    return (g.masked_fill(x.isnan(), 0.0),)
+    # NOTE: a product with the mask, as PyTorch: an inf or NaN gradient gives NaN at NaNs
+    with np.errstate(invalid="ignore"):
+        return (g * x.isnan().logical_not(),)
 
 
 NansumBackward0 = node_class("NansumBackward0", _nansum_vjp, _REDUCED)

@@ -247,3 +247,24 @@ def test_setitem_of_a_value_with_leading_ones_differentiates():
         (x * T.arange(6.0).view(3, 2)).sum().backward()
         return x, v.grad
     same(fn)
+
+
+@pytest.mark.parametrize("op", ["nansum", "nanmean"])
+def test_nansum_nanmean_gradients_at_nans(op):
+    nan, inf = float("nan"), float("inf")
+
+    def fn(T):
+        res = []
+        x = T.tensor([nan, nan], requires_grad=True)
+        getattr(x, op)().backward()  # an all-NaN slice: nanmean's gradient is NaN
+        res.append(x.grad)
+        for dim, keepdim, g in ((1, True, [[2.0], [3.0]]), (0, False, [2.0, inf]),
+                                (1, False, [inf, nan]), (None, False, 1.0)):
+            x = T.tensor([[nan, 1.0], [nan, nan]], requires_grad=True)
+            out = getattr(x, op)() if dim is None else getattr(x, op)(dim, keepdim=keepdim)
+            out.backward(T.tensor(g))  # inf/NaN upstream gradients are NaN at NaN inputs
+            res.append(x.grad)
+        return res
+    # (nanmean's backward divides by a count of 0 through the generic DivBackward0, which
+    # passes on NumPy's divide-by-zero warning as ember's division does)
+    same(fn, warnings_too=op == "nansum")
