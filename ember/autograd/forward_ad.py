@@ -274,6 +274,7 @@ def _duals_in(args, kwargs, level):
 
 def _wrap(fn, name):
     inplace = (name.endswith("_") and not name.endswith("__")) or name.startswith("__i")
+    flag = _inplace_position(fn)
 
     @functools.wraps(fn)
     def dual_aware(*args, **kwargs):
@@ -292,6 +293,13 @@ def _wrap(fn, name):
             return _setitem(dual_aware, args, index)
         if inplace:
             return _inplace(dual_aware, name, args, kwargs, index)
+        if flag is not None and (kwargs.get("inplace") is True or
+                                 (len(args) > flag and args[flag] is True)):
+            # F.relu(x, inplace=True)...: in place, with the tangent of the inplace=False call
+            out_args = tuple(False if k == flag else a for k, a in enumerate(args))
+            out_kwargs = dict(kwargs, inplace=False) if "inplace" in kwargs else kwargs
+            return _inplace(dual_aware, name, args, kwargs, index,
+                            (dual_aware, out_args, out_kwargs))
         return _forward(dual_aware, args, kwargs, index)
 
     dual_aware._dual_wrapped = fn
@@ -410,9 +418,22 @@ def _outplace_name(name):
     return name[:-1]
 
 
-def _inplace(fn, name, args, kwargs, index):
+def _inplace_position(fn):
+    """The position of ``fn``'s ``inplace`` parameter (nn.functional's activations), or None."""
+    import inspect
+
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return None
+    return names.index("inplace") if "inplace" in names else None
+
+
+def _inplace(fn, name, args, kwargs, index, outplace_call=None):
     """An in-place op on or with dual tensors: the tangent of the out-of-place op becomes the
-    tangent of the modified tensor; the op itself runs as usual (for the outer levels)."""
+    tangent of the modified tensor; the op itself runs as usual (for the outer levels).
+    ``outplace_call``: ``(fn, args, kwargs)`` of the out-of-place call, where it is not the
+    method without the trailing underscore."""
     from ..creation import zeros_like
     from ..tensor import Tensor
 
@@ -423,6 +444,8 @@ def _inplace(fn, name, args, kwargs, index):
         st = _tangent(src, level) if isinstance(src, Tensor) else None
         with _visible(index):
             new_t = zeros_like(self) if st is None else zeros_like(self) + st
+    elif outplace_call is not None:
+        new_t = _tangent(_forward(*outplace_call, index), level)
     else:
         outplace = getattr(Tensor, _outplace_name(name), None)
         if outplace is None:

@@ -151,10 +151,7 @@ JVP_GAPS = {
 }
 
 
-FORWARD_AD_GAPS = {
-    # forward AD: F.<activation>(inplace=True) on a dual tensor raises the leaf error
-    "hardtanh_",
-}
+FORWARD_AD_GAPS: set[str] = set()
 
 
 @pytest.mark.parametrize("name", [
