@@ -256,7 +256,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
                         r.append(zeros_like(x) if g is None else g)
                 blocks.append(tuple(
                     (stack(r) if r else zeros(0, *x.shape, dtype=x.dtype))
-                    .reshape(*o.shape, *x.shape) for r, x in zip(rows, leaves)))
+                    .reshape((*o.shape, *x.shape)) for r, x in zip(rows, leaves)))
         per_out = [b[0] if isinstance(argnums, int) else b for b in blocks]
         jac = _rebuild(out, per_out)
         res = (jac, aux) if has_aux else jac
@@ -468,7 +468,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         blocks = []
         for i, o in enumerate(outs):
             row = tuple((stack(c, dim=-1) if c else zeros(*o.shape, 0, dtype=o.dtype))
-                        .reshape(*o.shape, *x.shape) for c, x in zip(columns[i], xs))
+                        .reshape((*o.shape, *x.shape)) for c, x in zip(columns[i], xs))
             blocks.append(row[0] if isinstance(argnums, int) else row)
         jac = _rebuild(out, blocks)
         return (jac, _map(lambda t: t.detach(), holder["aux"])) if has_aux else jac

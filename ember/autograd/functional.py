@@ -353,7 +353,7 @@ def _jacobian_vectorized(func, inputs, outputs, create_graph):
             from ..creation import zeros
 
             rows = tuple(zeros(0, *x.shape, dtype=x.dtype) for x in inputs)
-        blocks.append(tuple(r.reshape(*out.shape, *x.shape) for r, x in zip(rows, inputs)))
+        blocks.append(tuple(r.reshape((*out.shape, *x.shape)) for r, x in zip(rows, inputs)))
     return tuple(blocks)
 
 
@@ -379,7 +379,7 @@ def _jacobian_rows(out, i, inputs, create_graph, strict):
                                    "create_graph=True.")
             rows[j].append(g)
     return tuple(
-        (stack(r) if r else zeros_like(x).reshape(0, *x.shape)).view(*out.shape, *x.shape)
+        (stack(r) if r else zeros_like(x).reshape(0, *x.shape)).view((*out.shape, *x.shape))
         for r, x in zip(rows, inputs))
 
 
@@ -424,7 +424,7 @@ def _jacobian_forward(func, inputs, strict, vectorize):
         for j, x in enumerate(inputs):
             cols = columns[i][j]
             m = stack(cols, dim=-1) if cols else zeros(*o.shape, 0, dtype=o.dtype)
-            row.append(m.reshape(*o.shape, *x.shape))
+            row.append(m.reshape((*o.shape, *x.shape)))
         blocks.append(row)
     # NOTE: lists, not tuples: PyTorch's forward-mode Jacobian returns lists here.
     return _shape_back2(blocks, outputs_tuple, inputs_tuple)

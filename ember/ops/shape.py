@@ -382,7 +382,7 @@ def ravel(input):
 
 # ---- permute / transpose ----
 def _permute_vjp(ctx, g):
-    return (g.permute(*np.argsort(ctx.args[0]).tolist()),)
+    return (g.permute(np.argsort(ctx.args[0]).tolist()),)
 
 
 def _transpose_vjp(ctx, g):
