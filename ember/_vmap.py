@@ -547,19 +547,13 @@ def _mT_rule(self):  # noqa: N802 - the property's name
 
 
 def _T_rule(self):  # noqa: N802 - the property's name
-    import warnings
-
     levels = _levels(self)
     k, n = len(levels), _logical_ndim(self)
-    if n == 0:
-        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
-                      "these cases.", UserWarning, stacklevel=3)
-    elif n != 2:
-        warnings.warn(
-            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
-            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
-            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
-            "reverse the dimensions of a tensor.", UserWarning, stacklevel=3)
+    if n != 2:
+        from ._warn import warn_once
+        from .ops.shape import T_WARNINGS
+
+        warn_once(T_WARNINGS[n == 0], 3)
     return _call(lambda x: x.permute(*range(k), *range(k + n - 1, k - 1, -1)), (self,), {},
                  levels)
 

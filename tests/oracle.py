@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import ember
+import ember._warn as ember_warn
 
 torch = pytest.importorskip("torch")
 
@@ -112,5 +113,11 @@ def same(fn, rtol=1e-5, atol=1e-6, warnings_too=True):
     assert_same(describe(mine), describe(ref), rtol, atol)
     if warnings_too:
         strip = [w.split(" (Triggered internally at")[0] for w in ref_warn]
+        # PyTorch gives some warnings once per process (TORCH_WARN_ONCE), and so does ember
+        # (ember._warn): whether either side still gives one depends on what ran before, so
+        # those are left out here (tests/test_warn_once.py checks them in fresh processes)
+        once = {f"UserWarning: {m}" for m in ember_warn.GIVEN.values()}
+        my_warn = [w for w in my_warn if w not in once]
+        strip = [w for w in strip if w not in once]
         assert my_warn == strip, f"warnings: ember {my_warn} != torch {strip}"
     return mine

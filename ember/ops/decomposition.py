@@ -17,10 +17,9 @@ and each node has a forward-mode rule.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from .._warn import warn_once
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from ._jvp import out_zeros
@@ -95,13 +94,8 @@ def _same(t):
 
 
 # ---- shared checks and helpers ----
-_WARNED = set()  # deprecation warnings already given: PyTorch gives each once per process
-
-
 def _warn_once(key, message):
-    if key not in _WARNED:
-        _WARNED.add(key)
-        warnings.warn(message, UserWarning, stacklevel=3)
+    warn_once(message, 3, key)  # deprecation warnings: PyTorch gives each once per process
 
 
 def _mT(x):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._warn import warn_once
 from ..autograd.grad_mode import STATE
 from ..dtypes import result_type
 from ._jvp import linear, out_zeros
@@ -394,20 +395,14 @@ def linalg_cross(input, other, *, dim=-1):
     return wrap(data)
 
 
-_CROSS_WARNED = []  # PyTorch warns once per process
-
-
 def cross(input, other, dim=None):
     """``torch.cross``: ``linalg.cross`` along ``dim`` (default: the first dim of size 3, with
     PyTorch's deprecation warning)."""
-    if dim is None and not _CROSS_WARNED:
-        import warnings
-
-        _CROSS_WARNED.append(True)
-        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\n"
-                      "Please either pass the dim explicitly or simply use torch.linalg.cross.\n"
-                      "The default value of dim will change to agree with that of linalg.cross "
-                      "in a future release.", UserWarning, stacklevel=2)
+    if dim is None:
+        warn_once("Using torch.cross without specifying the dim arg is deprecated.\n"
+                  "Please either pass the dim explicitly or simply use torch.linalg.cross.\n"
+                  "The default value of dim will change to agree with that of linalg.cross "
+                  "in a future release.")
     if dim is None:
         shape = np.broadcast_shapes(input._data.shape, other._data.shape)
         dim = next((i for i, n in enumerate(shape) if n == 3), -1)

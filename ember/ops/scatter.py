@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from .._warn import warn_once
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear, out_zeros, zeros_for
@@ -425,7 +426,6 @@ def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
 
 
 # ---- index_reduce ----
-_WARNED = []
 IndexReduceBackward0 = node_class("IndexReduceBackward0", _scatter_reduce_vjp,
                                   _scatter_reduce_jvp)
 
@@ -433,13 +433,7 @@ IndexReduceBackward0 = node_class("IndexReduceBackward0", _scatter_reduce_vjp,
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """Reduce the slices of ``source`` into ``input``'s slices at ``index`` along ``dim`` with
     ``reduce`` (prod, mean, amax, amin)."""
-    if not _WARNED:
-        import warnings
-
-        # NOTE: PyTorch warns once per process (TORCH_WARN_ONCE).
-        _WARNED.append(True)
-        warnings.warn("index_reduce() is in beta and the API may change at any time.",
-                      UserWarning, stacklevel=2)
+    warn_once("index_reduce() is in beta and the API may change at any time.")
     a, s = input._data, source._data
     d = _wrap_dim(dim, a.ndim)
     if reduce not in ("prod", "mean", "amax", "amin"):

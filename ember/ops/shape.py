@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._warn import warn_once
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, ViewInfo, _wrap_dim
 from ._jvp import linear
@@ -440,21 +441,19 @@ def t(input):
     return _view_op(TBackward0, input, input._data.T, (_np_permute, ((1, 0),)), (0, 1))
 
 
+# PyTorch's deprecation warnings for ``x.T`` off matrices (each once per process), by 0-d-ness
+T_WARNINGS = (
+    "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+    "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+    "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+    "tensor.",
+    "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.")
+
+
 def _T(input):
     nd = input._data.ndim
-    if nd == 0:
-        import warnings
-
-        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
-                      "these cases.", UserWarning, stacklevel=2)
-    elif nd != 2:
-        import warnings
-
-        warnings.warn(
-            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
-            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
-            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
-            "reverse the dimensions of a tensor.", UserWarning, stacklevel=2)
+    if nd != 2:
+        warn_once(T_WARNINGS[nd == 0])
     # NOTE: through the Tensor method, not the module function: the modes that swap the
     # published ops (forward AD, the profiler) reach a property only that way.
     return input.permute(tuple(range(nd - 1, -1, -1)))
@@ -464,10 +463,7 @@ def _mT(input, name="mT", hint="This function is the identity in these cases.", 
     nd = input._data.ndim
     if nd == 0:
         # NOTE: PyTorch returns the 0-d tensor itself (deprecated, with a warning)
-        import warnings
-
-        warnings.warn(f"Tensor.{name} is deprecated on 0-D tensors. {hint}", UserWarning,
-                      stacklevel=level)
+        warn_once(f"Tensor.{name} is deprecated on 0-D tensors. {hint}", level)
         return input
     if nd < 2:
         raise RuntimeError(f"tensor.{name} is only supported on matrices or batches of matrices. "

@@ -268,25 +268,7 @@ def test_matrix_transposes_of_low_dims(name, shape):
     same(fn, warnings_too=False)
 
 
-@pytest.mark.parametrize(
-    "name,text",
-    [
-        (
-            "mT",
-            "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
-        ),
-        ("mH", "Tensor.mH is deprecated on 0-D tensors. Consider using x.conj()."),
-        ("H", "Tensor.H is deprecated on 0-D tensors. Consider using x.conj()."),
-        (
-            "T",
-            "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.",
-        ),
-    ],
-)
-def test_0d_transpose_warnings(name, text):
-    with pytest.warns(UserWarning) as caught:
-        getattr(ember.tensor(1.0), name)
-    assert [str(w.message) for w in caught] == [text]
+# (the 0-d transpose warnings, once per process as PyTorch's: tests/test_warn_once.py)
 
 
 # ---- what PyTorch rejects ----
