@@ -158,11 +158,13 @@ def take_along_dim(input, indices, dim=None):
     """``gather`` after broadcasting ``input`` and ``indices`` against each other except
     along ``dim`` (the flattened input when ``dim`` is None)."""
     idx = indices._data
+    if dim is None:
+        # NOTE: PyTorch checks nothing itself here: gather's checks apply (an int32 index, or
+        # an empty one of any dtype, works)
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
     if idx.dtype != np.int64:
         raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{_dtname(idx)}")
-    if dim is None:
-        return gather(input.reshape(-1), 0, indices.reshape(-1))
     a = input._data
     if a.ndim == 0:
         raise IndexError(f"Dimension specified as {_wrap_dim(dim, 0)} but tensor has no "

@@ -68,6 +68,13 @@ def _full_key(idx, dim):
 
 
 def _check_gather(op, a, dim, idx, src=None):
+    """Raise PyTorch's error for a bad index/src; True when ``idx`` is empty (nothing to do).
+
+    NOTE: PyTorch skips every check for an empty index: its dtype (a float ``torch.tensor([])``
+    works) and its number of dims alike; the caller then only copies (scatter) or returns an
+    empty result of the index's shape (gather)."""
+    if idx.size == 0:
+        return True
     if idx.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index")
     if max(a.ndim, 1) != max(idx.ndim, 1):
@@ -75,8 +82,6 @@ def _check_gather(op, a, dim, idx, src=None):
                            + ("input tensor" if op == "gather" else "self tensor"))
     if src is not None and max(src.ndim, 1) != max(idx.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
-    if idx.size == 0:
-        return
     a1, i1 = _as_nd(a), _as_nd(idx)
     s1 = _as_nd(src) if src is not None else None
     for k in range(i1.ndim):
@@ -92,6 +97,7 @@ def _check_gather(op, a, dim, idx, src=None):
                     f" and to be no larger size than src {_fmt(src.shape)}"
                     if src is not None else ""))
     _bounds(idx, a1.shape[dim], dim)
+    return False
 
 
 def _src_part(src, idx_shape):
@@ -135,8 +141,10 @@ def gather(input, dim, index, *, sparse_grad=False):
     """``out[i][j] = input[i][index[i][j]]`` (for ``dim=1``): values picked along ``dim``."""
     a, idx = input._data, index._data
     d = _wrap_dim(dim, a.ndim)
-    _check_gather("gather", a, d, idx)
-    data = _as_nd(a)[_full_key(_as_nd(idx), d)].reshape(idx.shape)
+    if _check_gather("gather", a, d, idx):
+        data = np.empty(idx.shape, a.dtype)
+    else:
+        data = _as_nd(a)[_full_key(_as_nd(idx), d)].reshape(idx.shape)
     if STATE.enabled and recording(input):
         return record(GatherBackward0, data, (input,), args=(d, index, a.shape))
     return wrap(data)
@@ -176,12 +184,14 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     is_tensor = isinstance(src, Tensor)
     if is_tensor and src._data.dtype != a.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-    _check_gather("scatter", a, d, idx, src._data if is_tensor else None)
+    empty = _check_gather("scatter", a, d, idx, src._data if is_tensor else None)
     out = _as_nd(a).copy()
-    key = _full_key(_as_nd(idx), d)
+    key = None if empty else _full_key(_as_nd(idx), d)
     if reduce is not None:
         return _scatter_deprecated(input, out, key, src, reduce, is_tensor)
-    if is_tensor:
+    if empty:
+        pass
+    elif is_tensor:
         out[key] = _src_part(src._data, _as_nd(idx).shape)
     else:
         out[key] = src.item() if isinstance(src, Tensor) else src
@@ -213,11 +223,13 @@ def _scatter_deprecated(input, out, key, src, reduce, is_tensor):
             "The reduce argument of torch.scatter with Tensor src is deprecated and will be "
             "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
             "reduction options.", UserWarning, stacklevel=3)
-        vals = _src_part(src._data, key[0].shape if len(key) == 1 else
-                         np.broadcast_shapes(*(k.shape for k in key)))
-    else:
-        vals = src.item() if isinstance(src, Tensor) else src
-    (np.add if reduce == "add" else np.multiply).at(out, key, vals)
+    if key is not None:
+        if is_tensor:
+            vals = _src_part(src._data, key[0].shape if len(key) == 1 else
+                             np.broadcast_shapes(*(k.shape for k in key)))
+        else:
+            vals = src.item() if isinstance(src, Tensor) else src
+        (np.add if reduce == "add" else np.multiply).at(out, key, vals)
     data = out.reshape(input._data.shape)
     if STATE.enabled and recording(input, src if is_tensor else None):
         return record(ScatterNotImplemented, data, (input, src if is_tensor else None))
@@ -248,10 +260,11 @@ def scatter_add(input, dim, index, src):
     d = _wrap_dim(dim, a.ndim)
     if s.dtype != a.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-    _check_gather("scatter", a, d, idx, s)
+    empty = _check_gather("scatter", a, d, idx, s)
     out = _as_nd(a).copy()
-    i1 = _as_nd(idx)
-    _scatter_add_array(out, _full_key(i1, d), _src_part(s, i1.shape))
+    if not empty:
+        i1 = _as_nd(idx)
+        _scatter_add_array(out, _full_key(i1, d), _src_part(s, i1.shape))
     data = out.reshape(a.shape)
     if STATE.enabled and recording(input, src):
         return record(ScatterAddBackward0, data, (input, src), args=(d, index))
@@ -332,7 +345,8 @@ def _prod_grads(g, x, src, out, dim, index, include_self, keep):
 def _untouched(index, dim, shape):
     """Bool tensor of ``shape``: True where no element of ``index`` lands."""
     hit = np.zeros(tuple(shape) or (1,), dtype=bool)
-    hit[_full_key(_as_nd(index._data), dim)] = True
+    if index._data.size:
+        hit[_full_key(_as_nd(index._data), dim)] = True
     return wrap(~hit.reshape(shape))
 
 
@@ -388,11 +402,19 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
     a, idx, s = input._data, index._data, src._data
+    out = _as_nd(a).copy()
+    count = None
+    if idx.size == 0:
+        if reduce == "mean":
+            count = wrap(np.ones(a.shape, a.dtype if a.dtype.kind == "f" else np.float64))
+        data = out.reshape(a.shape)
+        if STATE.enabled and recording(input, src):
+            return record(node_cls, data, (input, src), save=(input, src),
+                          args=(d, index, reduce, include_self, count), save_out=True)
+        return wrap(data)
     i1 = _as_nd(idx)
     key = _full_key(i1, d)
     vals = _src_part(s, i1.shape)
-    out = _as_nd(a).copy()
-    count = None
     if not include_self:
         fill = {"sum": 0, "mean": 0, "prod": 1}.get(reduce)
         if fill is None:

@@ -994,3 +994,31 @@ def test_write_into_same_shape_expand_of_a_leaf_view(name):
         (h * h).sum().backward()
         return out, x.grad, h, e, h._version, e.grad_fn.name()
     same(fn)
+
+
+EMPTY_INDEX = {
+    # PyTorch skips the index checks (dtype, number of dims) when the index is empty
+    "gather_float": lambda T, x: T.gather(x, 0, T.tensor([])),
+    "gather_bool_2d": lambda T, x: T.gather(x, 1, T.ones(2, 0, dtype=T.bool)),
+    "gather_dims_differ": lambda T, x: T.gather(x, 0, T.tensor([], dtype=T.int64)),
+    "scatter_float": lambda T, x: T.scatter(x, 0, T.tensor([]), T.ones(2, 2, dtype=x.dtype)),
+    "scatter_value": lambda T, x: x.scatter(1, T.tensor([]), 2.0),
+    "scatter_add_float": lambda T, x: x.scatter_add(0, T.tensor([]), T.ones(1, dtype=x.dtype)),
+    "scatter_reduce_mean": lambda T, x: x.scatter_reduce(0, T.tensor([]), x * 2, "mean",
+                                                         include_self=False),
+    "scatter_reduce_amax": lambda T, x: x.scatter_reduce(0, T.tensor([]), x * 2, "amax"),
+    "take_along_dim_flat": lambda T, x: T.take_along_dim(x, T.tensor([])),
+    "take_along_dim_int32": lambda T, x: T.take_along_dim(x, T.tensor([1], dtype=T.int32)),
+    "take_along_dim_dim": lambda T, x: T.take_along_dim(x, T.ones(2, 0), 1),
+    "gather_float_nonempty": lambda T, x: T.gather(x, 0, T.ones(1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", list(EMPTY_INDEX))
+def test_empty_index_of_any_dtype(name):
+    def fn(T):
+        x = _x(T, 2, 3, grad=True)
+        out = EMPTY_INDEX[name](T, x)
+        (out.sum() + x.sum()).backward()
+        return out, x.grad
+    same(fn)
