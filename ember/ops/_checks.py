@@ -46,9 +46,11 @@ ARG_KINDS = {**dict.fromkeys(_TENSOR, "Tensor"), "tensors": "tuple of Tensors",
 # Tensor parameters after the first where PyTorch may also take a Python number
 # (``torch.add(x, 2)``), or ``op.param`` for one op only; the first argument never is one
 # (``torch.exp(2.)`` is an error).
-_NUMBER_OK = frozenset({"other", "exponent", "end", "value", "lerp.weight", "lerp_.weight"})
+_NUMBER_OK = frozenset({"other", "exponent", "end", "value", "lerp.weight", "lerp_.weight",
+                        "scatter.src", "scatter_.src"})
 # (op, ember's parameter name) -> PyTorch's name for it where the two differ.
-_TORCH_PARAM = {("repeat", "sizes"): "repeats"}
+_TORCH_PARAM = {("repeat", "sizes"): "repeats", ("_lu_with_info", "A"): "input",
+                ("copy_", "src"): "other"}
 # ember name -> the name PyTorch's message uses where the two differ (torch, Tensor and F; the
 # ``linalg`` and ``special`` ops are named with that prefix: ``linalg_inv()``).
 TORCH_NAME = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss_nd",
@@ -60,10 +62,10 @@ _PREFIX = {"linalg": "linalg_", "special": "special_"}
 # AttributeError (``F.softmax([1.], 0)``: 'list' object has no attribute 'dim'). Space ->
 # name -> that attribute.
 PYTHON_LEVEL = {
-    "torch": {"norm": "layout", "split": "split"},
+    "torch": {"norm": "layout", "split": "split", "tensordot": "dim"},
     "F": {**dict.fromkeys(("adaptive_avg_pool3d", "adaptive_max_pool2d",
                            "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d",
-                           "binary_cross_entropy_with_logits", "gaussian_nll_loss", "huber_loss",
+                           "binary_cross_entropy_with_logits", "huber_loss",
                            "instance_norm", "l1_loss", "mse_loss", "smooth_l1_loss"), "size"),
           **dict.fromkeys(("glu", "group_norm", "interpolate", "local_response_norm",
                            "log_softmax", "margin_ranking_loss", "softmax", "softmin",
@@ -198,6 +200,8 @@ def _overload_error(tname, options, args, kwargs):
         ok = len(args) <= len(pos) and all(k in names for k in kwargs)
         ok = ok and all(_matches(v, pos[i][0], pos[i][4]) for i, v in enumerate(args))
         ok = ok and all(_matches(v, names[k][0], names[k][4]) for k, v in kwargs.items())
+        ok = ok and all(p[2] or p[1] in kwargs or (not p[3] and i < len(args))
+                        for i, p in enumerate(params))  # (every required one given)
         if ok:
             return None
         fits.append(params)
@@ -343,19 +347,48 @@ def _fail(error, tname, params, optional, method, values, attribute, overloads=N
         message = _used_as_tensor(error, tname, params, method, values)
     if message is None:
         raise error
-    if attribute is not None and "must be Tensor, not" in message:
+    if attribute is not None and "must be Tensor, not" not in message:
+        raise error  # (a Python function of PyTorch's: no argument parser reads its sizes)
+    if attribute is not None:
         bad = message.rsplit(" ", 1)[-1]
+        value = next(v for v in values if type(v).__name__ == bad)
+        if hasattr(value, attribute):  # (``split("a", 1)``: PyTorch calls ``"a".split(1, 0)``)
+            try:
+                getattr(value, attribute)(*[v for v in values if v is not value])
+            except Exception as e:  # noqa: BLE001 - Python's own error is PyTorch's
+                raise e from None
+            raise error
         raise AttributeError(f"'{bad}' object has no attribute '{attribute}'") from None
     raise TypeError(message) from None
 
 
-def _factory(params, star, kwonly, starstar):
-    """A compiled ``make(fn, fail)`` returning wrappers with this parameter list."""
-    key = (params, star, kwonly, starstar)
+class _Missing:
+    """The default of a wrapper's required parameters after the first (NOTE [missing
+    arguments]): any use of it inside an op raises, which leads to the error path."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("missing argument")
+
+    __array__ = __bool__ = __index__ = __int__ = __float__ = __len__ = __iter__ = _refuse
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = __getitem__ = _refuse
+
+    def __repr__(self):
+        return "<required>"
+
+
+_MISSING = _Missing()
+
+
+def _factory(params, star, kwonly, starstar, required=0):
+    """A compiled ``make(fn, fail)`` returning wrappers with this parameter list
+    (``required``: how many parameters after the first take ``_MISSING`` as default)."""
+    key = (params, star, kwonly, starstar, required)
     make = _FACTORIES.get(key)
     if make is not None:
         return make
     sig, call = list(params), list(params)
+    if required:  # (the defaults after those: placeholders, set by the caller)
+        sig[1:] = [f"{p}=_MISSING" for p in sig[1:]]
     if star:
         sig.append(star)
         call.append(star)
@@ -375,10 +408,24 @@ def _factory(params, star, kwonly, starstar):
            f"        except _INTERNAL as e:\n"
            f"            _fail(e, ({values},))\n"
            f"    return op\n")
-    ns = {"_INTERNAL": INTERNAL}
+    ns = {"_INTERNAL": INTERNAL, "_MISSING": _MISSING}
     exec(compile(src, f"<ember checked wrapper {key}>", "exec"), ns)  # noqa: S102
     make = _FACTORIES[key] = ns["make"]
     return make
+
+
+def _binder(params, star, kwonly, starstar, defaults, kwdefaults):
+    """A function with this parameter list returning its arguments as one tuple (in the
+    order ``_fail`` reads them): binds the arguments of a call made through ``*args``."""
+    sig = list(params) + ([star] if star else ["*"] if kwonly else []) + list(kwonly) + \
+        ([starstar] if starstar else [])
+    names = [p.lstrip("*") for p in (*params, *((star,) if star else ()), *kwonly,
+                                     *((starstar,) if starstar else ()))]
+    ns = {}
+    exec(f"def bind({', '.join(sig)}):\n    return ({', '.join(names)},)\n", ns)  # noqa: S102
+    bind = ns["bind"]
+    bind.__defaults__, bind.__kwdefaults__ = defaults, kwdefaults or None
+    return bind
 
 
 def _parameters(fn):
@@ -422,6 +469,18 @@ def checked(fn, name=None, method=False, space="torch"):
     if method and len(params) <= 1 and not (star or kwonly or starstar):
         return fn  # only ``self``: nothing can have the wrong type
     defaults, kwdefaults = _defaults(fn)
+    # the parameters after the first without a default (NOTE [missing arguments])
+    required = len(params) - len(defaults or ()) - 1 if params else 0
+    bind = None
+    inner = getattr(fn, "__wrapped__", None)
+    if star and starstar and type(inner) is FunctionType:
+        # a method forwarding ``(self, *args, **kwargs)`` to its op (``Tensor.addcmul_``), or a
+        # decorator not read through (its op declares ``out`` itself: ``lu``): the op's
+        # parameters name the arguments in messages
+        mine = (params, star, kwonly, starstar, defaults, kwdefaults)
+        params, star, kwonly, starstar = _parameters(inner)
+        defaults, kwdefaults = _defaults(inner)
+        bind = _binder(params, star, kwonly, starstar, defaults, kwdefaults)
     optional = {p for p, d in zip(params[len(params) - len(defaults or ()):], defaults or ())
                 if d is None}
     optional.update(k for k, d in kwdefaults.items() if d is None)
@@ -435,8 +494,20 @@ def checked(fn, name=None, method=False, space="torch"):
         options = options[1] or (options[0] and _method_overloads(options[0]))
     else:
         options = options[0]
+    if bind is not None and options:  # (the overloads read the call as it was made)
+        params, star, kwonly, starstar, defaults, kwdefaults = mine
+        bind = None
 
     def fail(error, values):
+        if bind is not None:  # (the call as made: ``mine``'s parameters)
+            n = len(mine[0])
+            kw = {k: v for k, v in zip(mine[2], values[n + 1:]) if v is not mine[5].get(k)}
+            try:
+                values = bind(*values[:n], *values[n], **kw, **values[-1])
+            except TypeError:
+                raise error from None
+        if any(v is _MISSING for v in values[1:1 + required]):
+            _fail_missing(error, fn, values)
         overloads = None
         if options:
             args = _passed(params, values, defaults or ())
@@ -453,10 +524,40 @@ def checked(fn, name=None, method=False, space="torch"):
             overloads = (options, args[1:] if method else args, kwargs)
         _fail(error, tname, all_params, optional, method, values, attribute, overloads)
 
-    op = _factory(params, star, kwonly, starstar)(fn, fail)
+    def _fail_missing(error, fn, values):
+        """A call without a required argument: PyTorch's error for the arguments given (a
+        wrong-typed one, or no overload taking them), else Python's own."""
+        first = next(i for i, v in enumerate(values) if v is _MISSING)
+        args = list(values[:first])
+        dflt = {**dict(zip(params[len(params) - len(defaults or ()):], defaults or ())),
+                **kwdefaults}
+        given = {p: v for p, v in zip(all_params[first:], values[first:])
+                 if v is not _MISSING and not p.startswith("*")
+                 and v is not dflt.get(p, _MISSING)}
+        kw = {**given, **(values[-1] if starstar else {})}
+        if space == "F" and not options or attribute is not None:
+            message = None  # (PyTorch's is a Python function: Python's arity error)
+        elif options:
+            message = _overload_error(tname, options, args[1:] if method else args, kw)
+        else:
+            present = [(p, v) for p, v in zip(all_params, values) if v is not _MISSING]
+            message = _argument_error(tname, [p for p, _ in present], optional, method,
+                                      [v for _, v in present])
+        if message is None:
+            try:
+                fn(*args, **kw)  # raises Python's error for the missing argument
+            except TypeError as e:
+                raise e from None
+            raise error
+        raise TypeError(message) from None
+
+    # the wrapper has the parameter list the checks read (``mine``'s for a forwarding method)
+    own_sig = mine[:4] if bind is not None else (params, star, kwonly, starstar)
+    op = _factory(*own_sig, 0 if bind is not None else max(required, 0))(fn, fail)
     op.__dict__.update(fn.__dict__)
-    op.__defaults__ = defaults
-    op.__kwdefaults__ = kwdefaults or None
+    op.__defaults__ = (mine[4] if bind is not None else
+                       (_MISSING,) * max(required, 0) + tuple(defaults or ())) or None
+    op.__kwdefaults__ = (mine[5] if bind is not None else kwdefaults) or None
     op.__name__ = fn.__name__
     op.__qualname__ = fn.__qualname__
     op.__doc__ = fn.__doc__

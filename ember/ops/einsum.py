@@ -9,6 +9,7 @@ derivative come from those ops.
 
 from __future__ import annotations
 
+from ..tensor import Tensor
 from ._registry import register
 from .linalg import bmm
 
@@ -98,16 +99,24 @@ def _sumproduct_pair(left, right, sum_dims):
     return bmm(left, right).view(out_size).permute(*operm)
 
 
+_NO_OPERANDS = ("einsum(): must specify the equation string and at least one operand, or at least "
+                "one operand and its subscripts list")
+
+
 def einsum(equation, *operands):
     """Einstein summation over ``operands`` (a list of tensors or several arguments; or the
     sublist form ``einsum(x, [0, 1], y, [1, 2], [0, 2])``)."""
     if not isinstance(equation, str):
+        if not operands:
+            raise ValueError(_NO_OPERANDS)
+        if not isinstance(equation, Tensor):  # (only a tensor starts a sublist)
+            raise TypeError(f"einsum(): argument 'equation' (position 1) must be str, not "
+                            f"{type(equation).__name__}")
         equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
-        raise ValueError("einsum(): must specify the equation string and at least one operand, "
-                         "or at least one operand and its subscripts list")
+        raise ValueError(_NO_OPERANDS)
     num_ops = len(operands)
     op_labels, rhs, lhs_len = _einsum_labels(equation, num_ops)
     count = [0] * 52

@@ -437,6 +437,9 @@ def copy_(self, src, non_blocking=False):
 def _copy(self, src, overlap):
     check_inplace(self)
     if not isinstance(src, Tensor):
+        if not isinstance(src, (bool, int, float, complex, np.generic)):
+            # (a Tensor or a Number, as PyTorch: the checker words its TypeError)
+            raise TypeError(f"copy_: {type(src).__name__}")
         src = wrap(np.asarray(src))
     elif overlap:
         check_overlap(self, (src,))

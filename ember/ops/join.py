@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
+from ._checks import _overload_error, checks_own_arguments
 from ._jvp import linear, out_zeros
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .indexing import _slice, narrow, select
@@ -158,27 +159,38 @@ def stack(tensors, dim=0):
     return wrap(data)
 
 
-def _atleast(lift, tensors):
+def _atleast(lift, tensors, name):
     if len(tensors) == 1 and isinstance(tensors[0], Tensor):
         return lift(tensors[0])
     if len(tensors) == 1:
         tensors = tensors[0]
+        if not isinstance(tensors, (list, tuple)):  # (PyTorch: neither overload takes it)
+            raise TypeError(_overload_error(name, ("Tensor input", "tuple of Tensors tensors"),
+                                            [tensors], {}))
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
     return tuple(lift(t) for t in tensors)
 
 
+# (each raises PyTorch's errors itself: the checker would read one non-sequence as a sequence)
+@checks_own_arguments
 def atleast_1d(*tensors):
     """The tensor(s) with at least one dim (0-d ones reshaped to [1])."""
-    return _atleast(_atleast_1d, tensors)
+    return _atleast(_atleast_1d, tensors, "atleast_1d")
 
 
+@checks_own_arguments
 def atleast_2d(*tensors):
     """The tensor(s) with at least two dims (new leading dims of size 1)."""
-    return _atleast(_atleast_2d, tensors)
+    return _atleast(_atleast_2d, tensors, "atleast_2d")
 
 
+@checks_own_arguments
 def atleast_3d(*tensors):
     """The tensor(s) with at least three dims (as NumPy's atleast_3d)."""
-    return _atleast(_atleast_3d, tensors)
+    return _atleast(_atleast_3d, tensors, "atleast_3d")
 
 
 # NOTE: the *stack ops first lift their inputs as PyTorch's atleast_1d/2d/3d do (0-d inputs

@@ -682,6 +682,10 @@ def chain_matmul(*matrices, out=None):
                       "release. Use torch.linalg.multi_dot instead, which accepts a list of two "
                       "or more tensors rather than multiple parameters.", UserWarning,
                       stacklevel=2)
+    for i, m in enumerate(matrices):  # (PyTorch reads the arguments as one tuple of Tensors)
+        if not isinstance(m, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(m).__name__}")
     if len(matrices) == 1:
         return matrices[0].clone()
     return multi_dot(matrices)

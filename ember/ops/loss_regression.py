@@ -21,6 +21,8 @@ import numpy as np
 from .. import dtypes as _dt
 from .._size import Size
 from ..creation import ones_like
+from ..tensor import Tensor
+from ._checks import checks_own_arguments
 from ._jvp import fiberwise
 from ._registry import node_class, wrap, zeros_of
 from .distance import pairwise_distance
@@ -278,15 +280,23 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     return _apply_reduction(loss, reduction)
 
 
+@checks_own_arguments
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """Negative log-likelihood of ``target`` under N(``input``, ``var``); ``var`` is clamped
     at ``eps`` without changing its gradient, as PyTorch."""
+    # (PyTorch's is Python code: a wrong-typed argument fails with Python's error where it is
+    # first used, as here)
     if isinstance(var, (int, float)):
         if var < 0:
             raise ValueError("var has negative entry/entries")
         var = var * ones_like(input)
+    elif not isinstance(var, Tensor):
+        raise TypeError(f"'<' not supported between instances of '{type(var).__name__}' and "
+                        "'int'")
     elif (var._data < 0).any():
         raise ValueError("var has negative entry/entries")
+    if not isinstance(input, Tensor):
+        raise AttributeError(f"'{type(input).__name__}' object has no attribute 'size'")
     vs, xs = var._data.shape, input._data.shape
     if vs != xs:
         if xs[:-1] == vs:
@@ -295,6 +305,9 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
             raise ValueError("var is of incorrect size")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(reduction + " is not valid")
+    if not isinstance(target, (Tensor, bool, int, float, complex)):
+        raise TypeError(f"unsupported operand type(s) for -: 'Tensor' and "
+                        f"'{type(target).__name__}'")
     # NOTE: PyTorch clamps a clone in place under no_grad: values change, the graph does not.
     var = var + wrap(np.maximum(var._data, eps) - var._data)
     loss = 0.5 * (var.log() + (input - target) ** 2 / var)
