@@ -14,7 +14,8 @@ The three shapes of rule:
   ``f(ctx, *tangents_or_zeros)``.
 - ``fiberwise(dims_of)``: each output element depends only on its own slice ("fiber") of the
   input (reductions, losses): the VJP of ones gives d out / d x per element, and the JVP is the
-  tangent times that, summed over the reduced dims ``dims_of(ctx) -> (dims, keepdim)``.
+  tangent times that, summed over the reduced dims ``dims_of(ctx) -> (dims, keepdim)``
+  (NaN over empty slices for the ops that ask, NOTE [empty fibers]).
 """
 
 from __future__ import annotations
@@ -105,14 +106,21 @@ def linear(f):
     return jvp
 
 
-def fiberwise(dims_of):
-    """JVP of an op whose output elements each depend on one slice of the inputs."""
+def fiberwise(dims_of, empty_nan=None):
+    """JVP of an op whose output elements each depend on one slice of the inputs.
+
+    ``empty_nan(ctx)``: whether the tangent over an empty slice is NaN rather than the empty
+    sum 0 (NOTE [empty fibers]: PyTorch's formulas for means (a 'mean' loss), logsumexp and std
+    divide by the count or the result, so an empty input gives NaN there)."""
     def jvp(ctx, *tangents):
         from ..creation import ones
 
         shape, dtype = ctx._meta[0]
         from ..dtypes import from_np
 
+        if empty_nan is not None and any(t is not None and not t._data.size for t in tangents) \
+                and empty_nan(ctx):
+            return out_zeros(ctx) + float("nan")
         grads = ctx._vjp(ones(shape, dtype=from_np(dtype)))
         dims, keepdim = dims_of(ctx)
         total = None

@@ -80,8 +80,12 @@ def _nll_dims(ctx):
     return tuple(range(len(in_shape))), False
 
 
-NllLossBackward0 = node_class("NllLossBackward0", _nll_vjp, fiberwise(_nll_dims))
-NllLoss2DBackward0 = node_class("NllLoss2DBackward0", _nll_vjp, fiberwise(_nll_dims))
+def _nll_mean(ctx):
+    return ctx.args[1] == "mean"  # NOTE [empty fibers]
+
+
+NllLossBackward0 = node_class("NllLossBackward0", _nll_vjp, fiberwise(_nll_dims, _nll_mean))
+NllLoss2DBackward0 = node_class("NllLoss2DBackward0", _nll_vjp, fiberwise(_nll_dims, _nll_mean))
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -282,6 +286,11 @@ def _not_differentiable(op, **args):
 
 
 # ---- binary_cross_entropy_with_logits ----
+def _is_mean(ctx):
+    """Whether a loss node (``ctx.args[0]`` its reduction) takes a mean (NOTE [empty fibers])."""
+    return ctx.args[0] == "mean"
+
+
 def _loss_dims(ctx):
     """Reduced dims of an elementwise loss: none, or all of them (``ALL``)."""
     return (() if ctx.args[0] == "none" else ALL), False
@@ -316,7 +325,7 @@ def _softplus(x):
 
 
 BinaryCrossEntropyWithLogitsBackward0 = node_class(
-    "BinaryCrossEntropyWithLogitsBackward0", _bce_logits_vjp, fiberwise(_loss_dims))
+    "BinaryCrossEntropyWithLogitsBackward0", _bce_logits_vjp, fiberwise(_loss_dims, _is_mean))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
@@ -415,7 +424,7 @@ def _bce_vjp(ctx, g):
 
 
 BinaryCrossEntropyBackward0 = node_class("BinaryCrossEntropyBackward0", _bce_vjp,
-                                         fiberwise(_loss_dims))
+                                         fiberwise(_loss_dims, _is_mean))
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -453,7 +462,7 @@ def _soft_margin_vjp(ctx, g):
 
 
 SoftMarginLossBackward0 = node_class("SoftMarginLossBackward0", _soft_margin_vjp,
-                                     fiberwise(_loss_dims))
+                                     fiberwise(_loss_dims, _is_mean))
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):

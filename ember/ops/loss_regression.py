@@ -30,6 +30,7 @@ from .loss import (
     _apply_reduction,
     _count,
     _float_pair,
+    _is_mean,
     _legacy_reduction,
     _loss_dims,
     _mean_scale,
@@ -83,7 +84,7 @@ def _mse_vjp(ctx, g):
     return _pair_grads(ctx, _mean_scale(ctx, g) * ((x - y) * 2.0))
 
 
-MseLossBackward0 = node_class("MseLossBackward0", _mse_vjp, fiberwise(_loss_dims))
+MseLossBackward0 = node_class("MseLossBackward0", _mse_vjp, fiberwise(_loss_dims, _is_mean))
 
 
 def _size_warning(input, target):
@@ -165,7 +166,7 @@ def _smooth_l1_vjp(ctx, g):
 
 
 SmoothL1LossBackward0 = node_class("SmoothL1LossBackward0", _smooth_l1_vjp,
-                                   fiberwise(_loss_dims))
+                                   fiberwise(_loss_dims, _is_mean))
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -202,7 +203,8 @@ def _huber_vjp(ctx, g):
     return _pair_grads(ctx, _mean_scale(ctx, g) * where(inner, d, d.sign() * delta))
 
 
-HuberLossBackward0 = node_class("HuberLossBackward0", _huber_vjp, fiberwise(_loss_dims))
+HuberLossBackward0 = node_class("HuberLossBackward0", _huber_vjp,
+                                fiberwise(_loss_dims, _is_mean))
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):

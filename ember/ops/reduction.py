@@ -60,6 +60,8 @@ def _unreduce(g, in_shape, dims, keepdim):
 
 # forward-mode rules of reductions: args are (input shape, dims, keepdim, ...)
 _REDUCED = fiberwise(lambda ctx: (ctx.args[1], ctx.args[2]))
+# NaN tangents over empty slices (NOTE [empty fibers]): std, logsumexp
+_REDUCED_NAN = fiberwise(lambda ctx: (ctx.args[1], ctx.args[2]), lambda ctx: True)
 
 # NOTE: half types (float16, bfloat16) are accumulated in float32 and rounded once at the end,
 # as PyTorch's kernels do: summed in float16, 3000 ones stop at 2048 and the squares of a
@@ -547,7 +549,7 @@ def _std_vjp(ctx, g):
 
 
 VarBackward0 = node_class("VarBackward0", _var_vjp, _REDUCED)
-StdBackward0 = node_class("StdBackward0", _std_vjp, _REDUCED)
+StdBackward0 = node_class("StdBackward0", _std_vjp, _REDUCED_NAN)
 
 
 def _var_args(input, dim, unbiased, correction, name):
@@ -652,6 +654,8 @@ def _moments_jvp(ctx, dx):
     one = wrap(np.ones((), dtype=x._data.dtype))
     slope = _moments_grad(one, x, dims, correction, n, is_std, full)
     dspread = (dx * slope).sum(dims, keepdim=keepdim) if dims else dx * slope
+    if is_std and not dx._data.size:
+        dspread = dspread + float("nan")  # NOTE [empty fibers]
     return dspread, dx.mean(dims, keepdim=keepdim)
 
 
@@ -694,7 +698,7 @@ def _logsumexp_vjp(ctx, g):
     return (g * (x - out).exp(),)
 
 
-LogsumexpBackward0 = node_class("LogsumexpBackward0", _logsumexp_vjp, _REDUCED)
+LogsumexpBackward0 = node_class("LogsumexpBackward0", _logsumexp_vjp, _REDUCED_NAN)
 
 
 def logsumexp(input, dim, keepdim=False):

@@ -149,3 +149,32 @@ def test_forward_over_reverse_hessian_vector_product(create_graph):
             (g,) = T.autograd.grad(f, d, create_graph=create_graph)
             return g.detach(), fw.unpack_dual(g).tangent.detach()
     same(fn)
+
+
+EMPTY_OPS = {
+    # NOTE [empty fibers]: the tangent of a mean over nothing (a 'mean' loss, logsumexp, std) is
+    # NaN in PyTorch; sums and var stay 0 (found by tests/fuzz)
+    "mse": lambda T, F, d: (F.mse_loss(d, d * 0), F.mse_loss(d, d * 0, reduction="sum")),
+    "smooth_l1_huber": lambda T, F, d: (F.smooth_l1_loss(d, d * 2), F.huber_loss(d * 2, d)),
+    "soft_margin": lambda T, F, d: F.soft_margin_loss(d, d.detach().sign()),
+    "bce": lambda T, F, d: (F.binary_cross_entropy(d.sigmoid(), d.detach() * 0),
+                            F.binary_cross_entropy_with_logits(d, d.detach() * 0)),
+    "nll": lambda T, F, d: F.cross_entropy(d.reshape(0, 1) if d.ndim == 1 else d.T,
+                                           T.zeros(0, dtype=T.long)),
+    "logsumexp": lambda T, F, d: (T.logsumexp(d, 0), d.sum(0), d.amax(0) if d.ndim > 1 else d),
+    "std_var": lambda T, F, d: (d.std(0), d.var(0), T.std_mean(d, 0), T.var_mean(d, 0)),
+}
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 2)])
+@pytest.mark.parametrize("name", sorted(EMPTY_OPS))
+def test_tangents_over_empty_inputs(name, shape):
+    def fn(T):
+        fw = _fw(T)
+        x = T.zeros(shape, dtype=T.float64)
+        with fw.dual_level():
+            out = EMPTY_OPS[name](T, T.nn.functional, fw.make_dual(x, T.ones_like(x)))
+            outs = [o for r in (out if isinstance(out, tuple) else (out,))
+                    for o in (r if isinstance(r, tuple) else (r,))]
+            return [tuple(fw.unpack_dual(o)) for o in outs]
+    same(fn, warnings_too=False)
