@@ -96,7 +96,7 @@ def _sumproduct_pair(left, right, sum_dims):
         operm[d] = i
     left = left.permute(*lperm).reshape(lro_size, lo_size, sum_size)
     right = right.permute(*rperm).reshape(lro_size, sum_size, ro_size)
-    return bmm(left, right).view(out_size).permute(*operm)
+    return bmm(left, right).view(out_size).permute(operm)
 
 
 _NO_OPERANDS = ("einsum(): must specify the equation string and at least one operand, or at least "
@@ -230,7 +230,7 @@ def einsum(equation, *operands):
                 op = op.unsqueeze(dim)
                 permutation[k] = dim
                 dim += 1
-        ops.append(op.permute(*permutation))
+        ops.append(op.permute(permutation))
     while len(ops) > 1:
         a, b = ops[0], ops[1]
         del ops[:2]

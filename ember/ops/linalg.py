@@ -625,7 +625,7 @@ def tensordot(a, b, dims=2, out=None):
     # NOTE: explicit sizes: -1 is ambiguous when a contracted dim is 0
     left = a.permute(*fa, *ca).reshape(int(np.prod([sa[d] for d in fa])), k)
     right = b.permute(*cb, *fb).reshape(k, int(np.prod([sb[d] for d in fb])))
-    return left.mm(right).reshape(*[sa[d] for d in fa], *[sb[d] for d in fb])
+    return left.mm(right).reshape([*[sa[d] for d in fa], *[sb[d] for d in fb]])
 
 
 def kron(input, other):
@@ -633,8 +633,8 @@ def kron(input, other):
     n = max(input._data.ndim, other._data.ndim)
     sa = (1,) * (n - input._data.ndim) + input._data.shape
     sb = (1,) * (n - other._data.ndim) + other._data.shape
-    a = input.reshape(*[v for s in sa for v in (s, 1)])
-    b = other.reshape(*[v for s in sb for v in (1, s)])
+    a = input.reshape([v for s in sa for v in (s, 1)])
+    b = other.reshape([v for s in sb for v in (1, s)])
     return _unsafe_view(a * b, tuple(x * y for x, y in zip(sa, sb)))
 
 
