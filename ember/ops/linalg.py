@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._warn import warn_once
 from ..autograd.grad_mode import STATE
 from ..dtypes import result_type
 from ..tensor import Tensor
@@ -669,19 +670,11 @@ def multi_dot(tensors, *, out=None):
     return _chain(mats, _chain_order([m._data.shape for m in mats]), 0, n - 1).view(out_shape)
 
 
-_CHAIN_WARNED = []  # PyTorch warns once per process
-
-
 def chain_matmul(*matrices, out=None):
     """``torch.chain_matmul`` (deprecated): ``linalg.multi_dot`` of the arguments."""
-    if not _CHAIN_WARNED:
-        import warnings
-
-        _CHAIN_WARNED.append(True)
-        warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
-                      "release. Use torch.linalg.multi_dot instead, which accepts a list of two "
-                      "or more tensors rather than multiple parameters.", UserWarning,
-                      stacklevel=2)
+    warn_once("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+              "release. Use torch.linalg.multi_dot instead, which accepts a list of two or more "
+              "tensors rather than multiple parameters.")
     for i, m in enumerate(matrices):  # (PyTorch reads the arguments as one tuple of Tensors)
         if not isinstance(m, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
