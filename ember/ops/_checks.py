@@ -279,10 +279,11 @@ def _size_error(tname, param, pos, value):
     return None
 
 
-def _argument_error(tname, params, optional, method, values):
+def _argument_error(tname, params, optional, method, values, numbers_ok=False):
     """PyTorch's TypeError message for the first wrong-typed argument in ``values``, or None
     (``tname``: the op's name in PyTorch's messages; ``optional``: the parameters whose default
-    is None)."""
+    is None; ``numbers_ok``: a Python number passes for a Tensor anywhere — after the op's own
+    RuntimeError, which it raised having read the number as a scalar overload would)."""
     for i, (param, value) in enumerate(zip(params, values)):
         if value is None and param in optional:
             continue
@@ -295,8 +296,8 @@ def _argument_error(tname, params, optional, method, values):
         if kind == "Tensor":
             if isinstance(value, Tensor) or param.startswith("*"):
                 continue
-            if isinstance(value, (int, float, complex)) and i > 0 and \
-                    (param in _NUMBER_OK or f"{tname}.{param}" in _NUMBER_OK):
+            if isinstance(value, (int, float, complex)) and (numbers_ok or i > 0 and (
+                    param in _NUMBER_OK or f"{tname}.{param}" in _NUMBER_OK)):
                 continue
             return f"{where} must be Tensor, not {_kind_name(value)}"
         if kind == "tuple of Tensors":
@@ -342,7 +343,8 @@ def _fail(error, tname, params, optional, method, values, attribute, overloads=N
         if message is None:
             raise error
         raise TypeError(message) from None
-    message = _argument_error(tname, params, optional, method, values)
+    message = _argument_error(tname, params, optional, method, values,
+                              isinstance(error, RuntimeError))
     if message is None:
         message = _used_as_tensor(error, tname, params, method, values)
     if message is None:
