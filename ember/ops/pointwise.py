@@ -683,9 +683,13 @@ def hypot(input, other):
 # ---- copysign ----
 def _copysign_vjp(ctx, g):
     x, out = ctx.saved_tensors
-    # NOTE: PyTorch's rule is g * out / x with 0 where x == 0; sign(x) * sign(out) is the
-    # same without dividing 0 by 0. The sign source gets 0.
-    gx = g * (x.sign() * out.sign()) if _need(ctx, 0) else None
+    # NOTE: PyTorch's rule g * out / x with 0 where x == 0 (sign(x) * sign(out) elsewhere,
+    # but NaN at an infinite or NaN x, and its second order is NaN at 0); quietly, as the
+    # 0 / 0 is masked. The sign source gets 0.
+    gx = None
+    if _need(ctx, 0):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gx = g * (out / x).masked_fill(x == 0, 0.0)
     if len(ctx.next_functions) == 1:
         return (gx,)
     return (gx, zeros_of(g) if _need(ctx, 1) else None)

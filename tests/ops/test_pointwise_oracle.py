@@ -69,6 +69,18 @@ def test_special_points(fn, datas):
     same(_grads(fn, *datas), rtol=1e-6, warnings_too=False)
 
 
+def test_copysign_gradient_at_nonfinite_input():
+    # PyTorch's rule g * out / x: NaN at an infinite or NaN input (found by tests/fuzz as
+    # copysign(log1p(x), y) at x < -1), and a NaN second order at 0
+    def fn(T):
+        x = T.tensor([INF, -INF, NAN, 0.0, -0.0, 2.0, -3.0], dtype=T.float64, requires_grad=True)
+        y = T.tensor([1.0, 1.0, -1.0, -1.0, 1.0, -1.0, NAN], dtype=T.float64)
+        g, = T.autograd.grad(T.copysign(x, y).sum(), x, create_graph=True)
+        g2, = T.autograd.grad(g.sum(), x)
+        return g, g2, T.autograd.grad(T.copysign(x, -1.5).sum(), x)
+    same(fn, warnings_too=False)  # NumPy's warnings in the second order's 0 / 0
+
+
 @pytest.mark.parametrize("fn", [
     lambda T: T.digamma(T.tensor([0.0, -0.0, -1.0, -2.5, 1.0, INF])),
     lambda T: T.lgamma(T.tensor([0.0, -0.0, -1.0, -2.5, 1.0, 2.0, INF, -INF])),
