@@ -403,8 +403,9 @@ def _steal_ok(g, v):
 # adding into it is one step under this lock: without it two threads both see no gradient and
 # one result is lost, or NumPy, which releases the GIL for large in-place adds, interleaves
 # two read-add-writes. One lock for all leaves (uncontended it costs ~0.1 us per
-# accumulation); the post-accumulate hooks run outside it (a hook may call backward).
-_ACC_LOCK = threading.Lock()
+# accumulation); the post-accumulate hooks run outside it (a hook may call backward), and it
+# is reentrant, since with create_graph the update runs ops, which a mode may intercept.
+_ACC_LOCK = threading.RLock()
 _acquire, _release = _ACC_LOCK.acquire, _ACC_LOCK.release
 
 
