@@ -787,6 +787,29 @@ def _run_line(code, env):
     return ns
 
 
+# NOTE [NaN branches]: PyTorch's CPU kernels of the ELU family (elu, selu, celu), hardswish,
+# hardtanh, relu6, hardshrink and softshrink pick a branch for a NaN input differently in
+# their scalar loop (a tensor's last few elements, all of a small one: elu's gradient 1,
+# hardtanh's 1) and their vectorised loop (NaN, 0): the result at NaN depends on the tensor's
+# size and on the element's position, so it is PyTorch's internal inconsistency, not something
+# to compare (ember follows the vectorised loop). The generator drops a line calling one of
+# them when a NaN is among its operands or in its result.
+NAN_BRANCHES = re.compile(r"\b(F\.(elu|selu|celu|hardswish|hardtanh|relu6|hardshrink|softshrink)"
+                          r"|torch\.(selu|celu|hardshrink)|\.(hardshrink|hardtanh|relu6)_?)\(")
+
+
+def nan_into_branches(step, env, ns):
+    """Whether ``step`` feeds a NaN to an op of NOTE [NaN branches] (``ns``: after the line)."""
+    import torch
+
+    if not NAN_BRANCHES.search(step.code):
+        return False
+    names = [n for n in dict.fromkeys(NAME_RE.findall(step.code)) if n in env]
+    vals = [env[n] for n in names] + ([ns.get(step.out)] if step.out else [])
+    return any(isinstance(v, torch.Tensor) and (v.is_floating_point() or v.is_complex())
+               and bool(torch.isnan(v.detach()).any()) for v in vals)
+
+
 # NOTE [ties]: a discontinuous op (comparison, sign, floor, where on a mask, an int cast, a
 # sort's indices) or a kink (relu, abs, clamp, max) whose argument is an exact-math tie gives
 # whatever rounding decides: ``kl_div(log_softmax(v), softmax(v)) > 0`` compares a loss that
@@ -909,6 +932,8 @@ def generate(seed, index, max_tries=40):
                 break
             continue
         if step.out is not None and not isinstance(ns[step.out], torch.Tensor):
+            continue
+        if nan_into_branches(step, g.env, ns):
             continue
         prog.inputs += g.added
         prog.steps.append(step)
