@@ -439,6 +439,7 @@ def _inplace(fn, name, args, kwargs, index, outplace_call=None):
 
     level = _LEVELS[index]
     self = args[0]
+    result = _NOT_RUN
     if name in ("copy_", "fill_", "zero_"):
         src = args[1] if len(args) > 1 else None
         st = _tangent(src, level) if isinstance(src, Tensor) else None
@@ -451,14 +452,41 @@ def _inplace(fn, name, args, kwargs, index, outplace_call=None):
         if outplace is None:
             raise NotImplementedError(f"forward AD: the in-place op {name} has no out-of-place "
                                       "form to take its tangent from")
+        if _aliased_operand(args, kwargs):
+            # NOTE [aliased in-place operands]: PyTorch's formula for an in-place op reads
+            # self's original value but the other operands' values *after* the op: an operand
+            # that shares memory with self (z.addcmul_(z, z)) enters with self's new value
+            # (and its tangent from before). So: the op first, then the out-of-place rule with
+            # a copy of self's old value (and its tangents) as self.
+            orig = Tensor._make(self._data.copy())
+            if self._extra is not None and self._extra.tangents:
+                _give_tangents(orig, {lv: tg for lv, tg in self._extra.tangents.items()
+                                      if lv in _DUALS})
+            with _visible(index):
+                result = fn(*args, **kwargs)
+            args = (orig, *args[1:])
         new_t = _tangent(_forward(outplace, args, kwargs, index), level)
     with _visible(index):
-        result = fn(*args, **kwargs)
+        if result is _NOT_RUN:
+            result = fn(*args, **kwargs)
         if new_t is None:
             new_t = zeros_like(self)
     _write_tangent(self, new_t if self.requires_grad and STATE.enabled else _detached(new_t),
                    index)
     return result
+
+
+_NOT_RUN = object()
+
+
+def _aliased_operand(args, kwargs):
+    """Whether an operand after ``self`` (``args[0]``) shares memory with it (NOTE [aliased
+    in-place operands])."""
+    from ..tensor import Tensor
+
+    data = args[0]._data
+    return any(isinstance(a, Tensor) and np.may_share_memory(a._data, data)
+               for a in (*args[1:], *kwargs.values()))
 
 
 def _write_tangent(t, new_t, index):

@@ -178,3 +178,28 @@ def test_tangents_over_empty_inputs(name, shape):
                     for o in (r if isinstance(r, tuple) else (r,))]
             return [tuple(fw.unpack_dual(o)) for o in outs]
     same(fn, warnings_too=False)
+
+
+ALIASED_INPLACE = {
+    # NOTE [aliased in-place operands]: PyTorch reads an operand that shares memory with self
+    # after the op (found by tests/fuzz: v.flatten().addcmul_(v, v))
+    "addcmul_self": lambda z: z.addcmul_(z, z),
+    "addcmul_view": lambda z: z.flatten().addcmul_(z, z.view(-1)),
+    "mul_self": lambda z: z.mul_(z),
+    "mul_view": lambda z: z.view(-1).mul_(z),
+    "lerp_weight": lambda z: z.lerp_(z.view(-1) * 0 + 1, z.view(-1)),
+    "add_view": lambda z: z.view(-1).add_(z, alpha=0.5),
+    "sub_self": lambda z: z.sub_(z, alpha=0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALIASED_INPLACE))
+def test_inplace_with_an_operand_aliasing_self(name):
+    def fn(T):
+        fw = _fw(T)
+        x = T.tensor([1.47, 0.5], dtype=T.float64)
+        with fw.dual_level():
+            z = fw.make_dual(x, T.tensor([1.0, 0.3], dtype=T.float64)) * 1
+            out = ALIASED_INPLACE[name](z)
+            return tuple(fw.unpack_dual(z)), tuple(fw.unpack_dual(out))
+    same(fn, warnings_too=False)
