@@ -65,11 +65,29 @@ def _out_size(size, k, s, p, d, ceil_mode):
     return out
 
 
-def _check_input(a, nd):
-    if a.ndim not in (nd + 1, nd + 2) or 0 in a.shape[-nd:] or (a.ndim == nd + 2 and
-                                                                  0 in a.shape[1:2]):
+def _check_input(a, nd, op):
+    """PyTorch's checks of a pooling input (``op``: the name its 3-D message gives): ``nd + 1``
+    or ``nd + 2`` dims, and only the batch dim (of ``nd + 2``) may be empty."""
+    if a.ndim not in (nd + 1, nd + 2):
+        if op == "avg_pool2d":
+            if a.ndim == 0:  # avg_pool2d reads size(-3) first: its IndexError
+                raise IndexError("Dimension specified as -3 but tensor has no dimensions")
+            if a.ndim < 3:
+                from ..tensor import _wrap_dim
+
+                _wrap_dim(-3, a.ndim)
+            raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch "
+                               f"size for input, but got:{list(a.shape)}")
         kinds = {2: "3D or 4D", 3: "4D or 5D"}[nd]
         raise RuntimeError(f"non-empty {kinds} (batch mode) tensor expected for input")
+    if 0 in a.shape[a.ndim - nd - 1:]:
+        if nd == 2:
+            raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch "
+                               f"size for input, but got:{list(a.shape)}")
+        # NOTE: PyTorch names dimension 0 whichever one is empty
+        raise RuntimeError(f"{op}: Expected input's non-batch dimensions to have positive "
+                           f"length, but input has a shape of {list(a.shape)} and non-batch "
+                           "dimension 0 has length zero!")
 
 
 def _geometry(a, nd, kernel_size, stride, padding, dilation, ceil_mode):
@@ -178,7 +196,7 @@ _SCATTER_NODES = {cls: _scatter_node(cls.__name__[:-1] + "Backward0")
 def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
               node_cls):
     a = input._data
-    _check_input(a, nd)
+    _check_input(a, nd, "max_pool3d_with_indices_out_cpu_template()")
     k, s, p, d, out = _geometry(a, nd, kernel_size, stride, padding, dilation, ceil_mode)
     grad = STATE.enabled and recording(input)
     # NOTE: without a gradient or return_indices nobody needs where the maxima were.
@@ -229,6 +247,12 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      return_indices, MaxPool3DWithIndicesBackward0)
 
 
+def _dims_2_to_3(a, op):
+    if a.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {a.ndim}-dimensional tensor for "
+                           f"argument #1 'self' (while checking arguments for {op})")
+
+
 def _as_2d(v, fill):
     return (fill,) + (tuple(v) if not isinstance(v, int) else (v,))
 
@@ -236,9 +260,12 @@ def _as_2d(v, fill):
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """1-D max pooling over ``(N, C, L)`` (or ``(C, L)``)."""
-    if input._data.ndim not in (2, 3) or 0 in input._data.shape[-1:]:
-        raise RuntimeError(f"max_pool1d() Expected 2D or 3D input tensor, but got "
-                           f"{list(input._data.shape)}")
+    a = input._data
+    if return_indices:
+        _dims_2_to_3(a, "max_pool1d")  # then max_pool2d's checks, on the unsqueezed input
+    elif a.ndim not in (2, 3) or 0 in a.shape[a.ndim - 2:]:
+        raise RuntimeError("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
+                           f"dim batch size for input, but got:{list(a.shape)}")
     stride = kernel_size if stride is None or stride == () else stride
     res = max_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1),
                      _as_2d(padding, 0), _as_2d(dilation, 1), ceil_mode, True)
@@ -319,7 +346,7 @@ def _avg_apply(input, args, node_cls):
 def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, node_cls):
     a = input._data
-    _check_input(a, nd)
+    _check_input(a, nd, "avg_pool3d()" if nd == 3 else "avg_pool2d")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     k, s, p, _, out = _geometry(a, nd, kernel_size, stride, padding, 1, ceil_mode)
@@ -352,9 +379,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """1-D average pooling over ``(N, C, L)`` (or ``(C, L)``)."""
-    if input._data.ndim not in (2, 3):
-        raise RuntimeError(f"avg_pool1d() Expected 2D or 3D input tensor, but got "
-                           f"{list(input._data.shape)}")
+    _dims_2_to_3(input._data, "avg_pool1d")  # then avg_pool2d's checks, unsqueezed
     stride = kernel_size if stride is None or stride == () else stride
     return avg_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1),
                       _as_2d(padding, 0), ceil_mode, count_include_pad).squeeze(-2)

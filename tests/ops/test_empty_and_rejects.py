@@ -187,6 +187,25 @@ def test_empty_windows_and_chunks(fn, shapes):
     _check(fn, *shapes)
 
 
+_POOLS = {
+    "avg1": lambda F, x: F.avg_pool1d(x, 1), "max1": lambda F, x: F.max_pool1d(x, 1),
+    "max1_indices": lambda F, x: F.max_pool1d(x, 1, return_indices=True),
+    "avg2": lambda F, x: F.avg_pool2d(x, 1), "max2": lambda F, x: F.max_pool2d(x, 1),
+    "avg3": lambda F, x: F.avg_pool3d(x, 1), "max3": lambda F, x: F.max_pool3d(x, 1),
+    "lp2": lambda F, x: F.lp_pool2d(x, 2, 1),
+}
+
+
+# only the batch dim (of N, C, *spatial) may be empty; each family words its error its own way
+# (found by tests/fuzz: avg_pool1d of a (0, 1) input)
+@pytest.mark.parametrize("shape", [(), (3,), (0, 1), (3, 0), (0, 2, 3), (2, 0, 3), (2, 3, 0),
+                                   (0, 2, 2, 2), (1, 0, 2, 2), (0, 1, 2, 2, 2), (1, 2, 0, 2, 2),
+                                   (1, 1, 1, 1, 1, 1)])
+@pytest.mark.parametrize("pool", sorted(_POOLS))
+def test_pooling_dims_and_empty_inputs(pool, shape):
+    same(lambda T: _POOLS[pool](T.nn.functional, T.ones(shape, requires_grad=True)))
+
+
 # ---- linear algebra of 0 x 0 (and batches of them) ----
 _LINALG = [
     lambda T, a: T.linalg.lu(a),
