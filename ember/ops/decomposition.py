@@ -108,31 +108,46 @@ def _eye(n, like):
     return eye(n, dtype=like.dtype)
 
 
-def _check_matrix(name, a, square=True, float_only=True):
+def _check_matrix(name, a, square=True, float_only=True, kernel=None):
     if a.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     if square and a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
                            f"{a.shape[-2]} by {a.shape[-1]} matrices")
     if float_only:
-        _check_float(name, a)
+        _check_float(name, a, kernel)
 
 
-def _check_float(name, a):
+def _half_name(dtype):
+    """'Half' or 'BFloat16' for the half types (which no LAPACK kernel takes), else None."""
     from ..dtypes import from_np
 
-    if a.dtype.kind not in "fc":
+    if dtype == np.float16 or (dtype.kind == "V" and from_np(dtype).scalar_name == "BFloat16"):
+        return from_np(dtype).scalar_name
+    return None
+
+
+def _check_float(name, a, kernel=None):
+    """PyTorch's error for a non-float input to the linalg op ``name``; for a half one, the
+    ``kernel``'s NotImplementedError where the op reaches a LAPACK kernel without a check of
+    its own (``"lu_cpu"``...), else "Low precision dtypes not supported"."""
+    from ..dtypes import from_np
+
+    if a.dtype.kind in "fc" and a.dtype != np.float16:
+        return
+    half = _half_name(a.dtype)
+    if half is None:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{from_np(a.dtype).scalar_name}")
-    if a.dtype == np.float16:
-        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
+    _kernel_dtype(kernel, a)
+    raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {half}")
 
 
 def _kernel_dtype(kernel, a):
-    """PyTorch's error for an integer input to a LAPACK kernel (``"lu_cpu"``...)."""
+    """PyTorch's error for an integer or half input to a LAPACK kernel (``"lu_cpu"``...)."""
     from ..dtypes import from_np
 
-    if a.dtype.kind not in "fc":
+    if kernel is not None and (a.dtype.kind not in "fc" or a.dtype == np.float16):
         raise NotImplementedError(
             f"\"{kernel}\" not implemented for '{from_np(a.dtype).scalar_name}'")
 
@@ -239,7 +254,7 @@ LinalgDetBackward0 = node_class("LinalgDetBackward0", _det_vjp, _det_jvp)
 def linalg_det(A, *, out=None):
     """The determinant of each square matrix in ``A``."""
     a = A._data
-    _check_matrix("linalg.det", a)
+    _check_matrix("linalg.det", a, kernel="lu_cpu")
     data = np.asarray(np.linalg.det(a)).astype(a.dtype, copy=False)
     if STATE.enabled and recording(A):
         return record(LinalgDetBackward0, data, (A,), save=(A,), save_out=True)
@@ -335,7 +350,7 @@ def linalg_solve(A, B, *, left=True, out=None):
     from ..dtypes import from_np
 
     a, b = A._data, B._data
-    _check_matrix("linalg.solve", a)
+    _check_matrix("linalg.solve", a, kernel="lu_cpu")
     if a.dtype != b.dtype:
         raise RuntimeError(
             f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
@@ -414,7 +429,7 @@ def _cholesky(A, upper, node_cls, name="linalg.cholesky"):
     if name == "cholesky" and a.dtype.kind not in "fc" and a.ndim >= 2:
         raise NotImplementedError(
             f"\"cholesky_cpu\" not implemented for '{from_np(a.dtype).scalar_name}'")
-    _check_matrix(name, a)
+    _check_matrix(name, a, kernel="cholesky_cpu")
     try:
         data = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
@@ -544,7 +559,7 @@ def linalg_qr(A, mode="reduced", *, out=None):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
     a = A._data
-    _check_matrix("linalg.qr", a, square=False)
+    _check_matrix("linalg.qr", a, square=False, kernel="geqrf_cpu")
     m, n = a.shape[-2:]
     if mode == "r":
         r = np.linalg.qr(a, mode="r") if a.size else np.zeros(a.shape[:-2] + (min(m, n), n),

@@ -17,6 +17,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ._registry import node_class, record, recording, register, wrap
+from .decomposition import _half_name, _kernel_dtype
 
 _COMPLEX = {np.dtype(np.float32): np.complex64, np.dtype(np.float64): np.complex128,
             np.dtype(np.complex64): np.complex64, np.dtype(np.complex128): np.complex128}
@@ -50,6 +51,8 @@ def linalg_eigvals(A, *, out=None):
     if a.shape[-1] != a.shape[-2]:
         raise RuntimeError("linalg.eigvals: A must be batches of square matrices, but they are "
                            f"{a.shape[-2]} by {a.shape[-1]} matrices")
+    if _half_name(a.dtype):
+        _kernel_dtype("linalg_eig_out_cpu", a)
     ct = _COMPLEX.get(a.dtype)
     if ct is None:
         raise RuntimeError(f"Unknown Complex ScalarType for {_dt.from_np(a.dtype).scalar_name}")

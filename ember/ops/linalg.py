@@ -689,6 +689,9 @@ def linalg_vander(x, *, N=None):
     from .join import cat
     from .scan import cumprod
 
+    if x._data.dtype == np.float16 or x.dtype.scalar_name == "BFloat16":
+        raise RuntimeError("linalg.vander supports floating point, complex, and integer tensors, "
+                           f"but got {x.dtype.scalar_name}")
     n = x._data.shape[-1] if x._data.ndim else 0
     n = n if N is None else N
     if n <= 1:

@@ -23,6 +23,7 @@ from .decomposition import (
     _check_matrix,
     _eye,
     _first_zero_pivot,
+    _half_name,
     _LinAlgError,
     _mT,
     _result_type,
@@ -117,7 +118,7 @@ LinalgSvdBackward0 = node_class("LinalgSvdBackward0", _svd_vjp, _svd_jvp)
 def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``, ``S`` descending."""
     a = A._data
-    _check_matrix("linalg.svd", a, square=False)
+    _check_matrix("linalg.svd", a, square=False, kernel="linalg_svd_cpu")
     m, n = a.shape[-2:]
     if a.size:
         u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
@@ -141,7 +142,7 @@ def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
 def linalg_svdvals(A, *, driver=None, out=None):
     """The singular values of ``A``, descending."""
     a = A._data
-    _check_matrix("linalg.svd", a, square=False)
+    _check_matrix("linalg.svd", a, square=False, kernel="linalg_svd_cpu")
     if STATE.enabled and recording(A):
         return linalg_svd(A, full_matrices=False)[1]
     data = np.linalg.svd(a, compute_uv=False) if a.size else \
@@ -191,7 +192,7 @@ def linalg_eigh(A, UPLO="L", *, out=None):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     a = A._data
     _check_eigh_dtype(a)
-    _check_matrix("linalg.eigh", a)
+    _check_matrix("linalg.eigh", a, kernel="linalg_eigh_cpu")
     w, v = np.linalg.eigh(a, UPLO=UPLO)
     datas = [np.ascontiguousarray(x.astype(a.dtype, copy=False)) for x in (w, v)]
     if STATE.enabled and recording(A):
@@ -211,7 +212,7 @@ def linalg_eigvalsh(A, UPLO="L", *, out=None):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     a = A._data
     _check_eigh_dtype(a)
-    _check_matrix("linalg.eigvalsh", a)
+    _check_matrix("linalg.eigvalsh", a, kernel="linalg_eigh_cpu")
     return wrap(np.ascontiguousarray(np.linalg.eigvalsh(a, UPLO=UPLO).astype(a.dtype)))
 
 
@@ -267,7 +268,7 @@ def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     from ..dtypes import from_np
 
     a = A._data
-    if a.ndim < 2 or a.dtype.kind not in "fc":
+    if a.ndim < 2 or a.dtype.kind not in "fc" or _half_name(a.dtype):
         dt = {"float32": "Float", "float64": "Double"}.get(a.dtype.name,
                                                            from_np(a.dtype).scalar_name)
         raise RuntimeError(f"linalg.pinv({dt}{{{list(a.shape)}}}): expected a tensor with 2 or "
@@ -359,6 +360,8 @@ def linalg_lstsq(A, B, rcond=None, *, driver=None):
     bm = b[..., None] if vector else b
     if a.shape[-2] != bm.shape[-2]:
         raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    if _half_name(a.dtype):
+        raise RuntimeError("This function doesn't handle types other than float and double")
     if a.dtype != b.dtype:
         raise RuntimeError("torch.linalg.lstsq: Expected input and other to have the same dtype, "
                            f"but got input's dtype {A.dtype.scalar_name} and other's dtype "
@@ -477,11 +480,14 @@ def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,
     if a.ndim < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
                            "dimensions.")
-    if dtype is None and a.dtype.kind not in "fc":
+    half = _half_name(a.dtype) if dtype is None else None
+    if dtype is None and a.dtype.kind not in "fc" and not half:
         from ..dtypes import from_np
 
         raise RuntimeError("linalg.matrix_norm: Expected a floating point or complex tensor as "
                            f"input. Got {from_np(a.dtype).scalar_name}")
+    if half and ord in ("nuc", 2, -2):
+        raise RuntimeError(f"linalg.matrix_norm: Low precision dtypes not supported. Got {half}")
     if dtype is not None:
         A = A.to(dtype)
     d0, d1 = (_wrap_dim(d, a.ndim) for d in dim)
@@ -555,7 +561,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
 def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """The number of singular values above ``max(atol, rtol * largest)`` (defaults as pinv)."""
     a = A._data
-    if a.dtype.kind not in "fc":
+    if a.dtype.kind not in "fc" or _half_name(a.dtype):
         raise RuntimeError("This function doesn't handle types other than float and double")
     _check_matrix("linalg.matrix_rank", a, square=False)
     m, n = a.shape[-2:]

@@ -231,6 +231,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
         "arguments reversed and does not return a copy of one of the inputs.\nX = "
         "torch.triangular_solve(B, A).solution\nshould be replaced with\nX = "
         "torch.linalg.solve_triangular(A, B).")
+    _kernel_dtype("triangular_solve_cpu", a)
     op = np.swapaxes(a, -1, -2) if transpose else a
     data = _tri_solve_data(op, bb, upper != transpose, True, unitriangular)
     data = np.ascontiguousarray(data.astype(np.result_type(a, bb), copy=False))

@@ -568,3 +568,41 @@ def test_block_diag_and_indices(case):
 ])
 def test_integer_inputs(case):
     same(case)
+
+
+_HALF_LINALG = {
+    # found by tests/fuzz (linalg.qr of a float16 matrix): the ops that reach a LAPACK kernel
+    # raise its NotImplementedError, the others "Low precision dtypes not supported"
+    "inv": lambda T, A, B: T.linalg.inv(A), "slogdet": lambda T, A, B: T.linalg.slogdet(A),
+    "det": lambda T, A, B: T.linalg.det(A), "solve": lambda T, A, B: T.linalg.solve(A, B),
+    "lu_factor": lambda T, A, B: T.linalg.lu_factor(A), "lu": lambda T, A, B: T.linalg.lu(A),
+    "lu_solve": lambda T, A, B: T.linalg.lu_solve(A, T.tensor([1, 2], dtype=T.int32), B),
+    "cholesky": lambda T, A, B: T.linalg.cholesky(A),
+    "cholesky_ex": lambda T, A, B: T.linalg.cholesky_ex(A),
+    "qr": lambda T, A, B: T.linalg.qr(A), "geqrf": lambda T, A, B: T.geqrf(A),
+    "svd": lambda T, A, B: T.linalg.svd(A), "svdvals": lambda T, A, B: T.linalg.svdvals(A),
+    "eigh": lambda T, A, B: T.linalg.eigh(A), "eigvalsh": lambda T, A, B: T.linalg.eigvalsh(A),
+    "eigvals": lambda T, A, B: T.linalg.eigvals(A),
+    "solve_triangular": lambda T, A, B: T.linalg.solve_triangular(A, B, upper=True),
+    "triangular_solve": lambda T, A, B: T.triangular_solve(B, A),
+    "cholesky_solve": lambda T, A, B: T.cholesky_solve(B, A),
+    "cholesky_inverse": lambda T, A, B: T.cholesky_inverse(A),
+    "householder_product": lambda T, A, B: T.linalg.householder_product(A, B[:1, 0]),
+    "ormqr": lambda T, A, B: T.ormqr(A, B[:, 0], B),
+    "pinv": lambda T, A, B: T.linalg.pinv(A), "lstsq": lambda T, A, B: T.linalg.lstsq(A, B),
+    "matrix_rank": lambda T, A, B: T.linalg.matrix_rank(A),
+    "matrix_norm_2": lambda T, A, B: T.linalg.matrix_norm(A, ord=2),
+    "matrix_norm_nuc": lambda T, A, B: T.linalg.matrix_norm(A, ord="nuc"),
+    "norm_2": lambda T, A, B: T.linalg.norm(A, ord=2), "cond": lambda T, A, B: T.linalg.cond(A),
+    "tensorsolve": lambda T, A, B: T.linalg.tensorsolve(A, B[:, 0]),
+    "vander": lambda T, A, B: T.linalg.vander(B[:, 0]),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", sorted(_HALF_LINALG))
+def test_half_precision_errors(name, dtype):
+    def fn(T):
+        dt = getattr(T, dtype)
+        return _HALF_LINALG[name](T, T.eye(2, dtype=dt) * 2, T.ones(2, 2, dtype=dt))
+    same(fn, warnings_too=False)
