@@ -749,6 +749,10 @@ def _linalg(g):
     dt = f"{a}.dtype"
     wc = f"({a}.tanh() + {n + 1} * torch.eye({n}, dtype={dt}))"  # diagonally dominant
     spd = f"({a} @ {a}.mT + {n} * torch.eye({n}, dtype={dt}))"
+    # NOTE: PyTorch's CPU matrix_exp in float16/bfloat16 is garbage (exp(I) = -20896 I); ember
+    # raises "Low precision dtypes not supported" there instead: the generator exponentiates
+    # a float16 matrix in float32
+    mexp = f"{a}.float()" if str(g.t(a).dtype) == "torch.float16" else a
     return g.choice([f"torch.linalg.inv({wc})", f"torch.linalg.det({wc})",
                      f"torch.linalg.slogdet({wc})[1]", f"torch.logdet({spd})",
                      f"torch.linalg.solve({wc}, {a}[..., 0])",
@@ -761,7 +765,7 @@ def _linalg(g):
                      f"torch.cholesky_solve({a}, torch.linalg.cholesky({spd}))",
                      f"torch.linalg.solve_triangular(torch.linalg.cholesky({spd}), {a}, "
                      "upper=False)",
-                     f"torch.linalg.pinv({wc})", f"torch.linalg.matrix_exp({a} * 0.3)",
+                     f"torch.linalg.pinv({wc})", f"torch.linalg.matrix_exp({mexp} * 0.3)",
                      f"torch.linalg.matrix_power({wc}, 2)", f"torch.linalg.eigh({spd})[0]"])
 
 
