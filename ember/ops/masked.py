@@ -44,7 +44,10 @@ def _bshape(a, b):
 
 # ---- masked_select ----
 def _masked_select_vjp(ctx, g):
-    mask, shape = ctx.args
+    # NOTE: PyTorch's node saves the input and the mask (the rule needs only the mask and the
+    # shape): changing either in place before the backward is the saved-tensor error
+    _, mask = ctx.saved_tensors
+    shape = ctx.args[1]
     return (_zeros(shape, g._data.dtype).masked_scatter(mask.expand(shape), g),)
 
 
@@ -62,7 +65,8 @@ def masked_select(input, mask):
     shape = _bshape(m.shape, a.shape)
     data = np.broadcast_to(a, shape)[np.broadcast_to(m, shape)]
     if STATE.enabled and recording(input):
-        return record(MaskedSelectBackward0, data, (input,), args=(mask, shape))
+        return record(MaskedSelectBackward0, data, (input,), save=(input, mask),
+                      args=(mask, shape))
     return wrap(data)
 
 

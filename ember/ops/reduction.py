@@ -732,7 +732,15 @@ def _nansum_vjp(ctx, g):
         return (g * x.isnan().logical_not(),)
 
 
-NansumBackward0 = node_class("NansumBackward0", _nansum_vjp, _REDUCED)
+def _nansum_jvp(ctx, t):
+    # NOTE: as PyTorch, the tangent is masked where the input is NaN (a NaN tangent there
+    # gives 0, not NaN * 0)
+    if t is not None:
+        t = t.masked_fill(ctx.saved_tensors[0].isnan(), 0.0)
+    return _REDUCED(ctx, t)
+
+
+NansumBackward0 = node_class("NansumBackward0", _nansum_vjp, _nansum_jvp)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):

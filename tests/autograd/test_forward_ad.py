@@ -203,3 +203,16 @@ def test_inplace_with_an_operand_aliasing_self(name):
             out = ALIASED_INPLACE[name](z)
             return tuple(fw.unpack_dual(z)), tuple(fw.unpack_dual(out))
     same(fn, warnings_too=False)
+
+
+def test_nansum_tangent_is_masked_at_nan_inputs():
+    # PyTorch masks the tangent where the input is NaN: a NaN tangent there adds 0 (found by
+    # tests/fuzz: nansum of var_mean of one element)
+    def fn(T):
+        fw = _fw(T)
+        x = T.tensor([-0.5, 2.0, 0.25], dtype=T.float64)
+        with fw.dual_level():
+            d = fw.make_dual(x, T.tensor([1.0, -1.0, 0.5], dtype=T.float64))
+            outs = (T.var_mean(d[:1], -1)[0].nansum(-1), d.log().nansum(), T.nansum(d.sqrt(), 0))
+            return [tuple(fw.unpack_dual(o)) for o in outs]
+    same(fn, warnings_too=False)
