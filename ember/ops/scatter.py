@@ -351,6 +351,8 @@ def _untouched(index, dim, shape):
 
 
 def _scatter_reduce_jvp(ctx, dx, dsrc):
+    if ctx.args[2] == "prod":
+        return None  # NOTE: PyTorch's forward AD leaves 'prod' without a tangent
     # NOTE: each output element is a function of the self element and the src elements that
     # land on it: the JVP is the VJP's per-element weights applied to the tangents.
     from ..creation import ones
@@ -448,8 +450,16 @@ def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
 
 
 # ---- index_reduce ----
+def _index_reduce_jvp(ctx, *tangents):
+    raise NotImplementedError(
+        "Trying to use forward AD with index_reduce that does not support it because it has "
+        "not been implemented yet.\nPlease file an issue to PyTorch at https://github.com/"
+        "pytorch/pytorch/issues/new?template=feature-request.yml so that we can prioritize its "
+        "implementation or submit a PR adding the implementation to derivatives.yaml")
+
+
 IndexReduceBackward0 = node_class("IndexReduceBackward0", _scatter_reduce_vjp,
-                                  _scatter_reduce_jvp)
+                                  _index_reduce_jvp)
 
 
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):

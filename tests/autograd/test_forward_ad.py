@@ -216,3 +216,22 @@ def test_nansum_tangent_is_masked_at_nan_inputs():
             outs = (T.var_mean(d[:1], -1)[0].nansum(-1), d.log().nansum(), T.nansum(d.sqrt(), 0))
             return [tuple(fw.unpack_dual(o)) for o in outs]
     same(fn, warnings_too=False)
+
+
+@pytest.mark.parametrize("reduce", ["prod", "sum", "amax"])
+def test_scatter_reduce_and_index_reduce_tangents(reduce):
+    # PyTorch's forward AD gives scatter_reduce 'prod' no tangent and index_reduce none at all
+    # (NotImplementedError) (found by tests/fuzz)
+    def fn(T):
+        fw = _fw(T)
+        x, t = _pair(T)
+        with fw.dual_level():
+            d = fw.make_dual(x, t)
+            out = T.scatter_reduce(d, 0, T.tensor([[1, 0, 1]]), d[:1].exp(), reduce)
+            got = [tuple(fw.unpack_dual(out)), tuple(fw.unpack_dual(out * d))]
+            try:
+                d.index_reduce(0, T.tensor([1]), d[:1] * 2, reduce if reduce != "sum" else "mean")
+            except NotImplementedError as e:
+                got.append(str(e))
+            return got
+    same(fn, warnings_too=False)
