@@ -70,6 +70,17 @@ def _short(name):
     return re.sub(r"Backward[0-9]*$", "", name)
 
 
+MULTI_VIEW_MESSAGE = (
+    "This view is the output of a function that returns multiple views. Such functions do not "
+    "allow the output views to be modified inplace. You should replace the inplace operation "
+    "by an out-of-place one.")
+
+
+def _view_op_name(t):
+    """The short name of the op that made the view ``t`` (its own, for a view of a view)."""
+    return _short(type(t._grad_fn).__name__ if t._grad_fn is not None else t._view.multi)
+
+
 def check_inplace(t):
     """Raise PyTorch's error when ``t`` may not be modified in place right now."""
     if t._vc is None and not STATE.inference:
@@ -90,10 +101,8 @@ def check_inplace(t):
             if info.multi == "no_grad":
                 raise RuntimeError(NO_GRAD_VIEW_MESSAGE)
             raise RuntimeError(
-                f"Output {t._output_nr} of {_short(info.multi)} is a view and is being modified "
-                "inplace. This view is the output of a function that returns multiple views. "
-                "Such functions do not allow the output views to be modified inplace. You "
-                "should replace the inplace operation by an out-of-place one.")
+                f"Output {t._output_nr} of {_view_op_name(t)} is a view and is being modified "
+                "inplace. " + MULTI_VIEW_MESSAGE)
 
 
 def _write(t, data):
@@ -337,6 +346,11 @@ def current_view_grad_fn(view):
         if base._requires_grad:
             if info.multi == "no_grad":
                 raise RuntimeError(NO_GRAD_VIEW_STALE_MESSAGE)
+            if info.multi is not None:
+                raise RuntimeError(
+                    f"Output {view._output_nr} of {_view_op_name(view)} is a view and its base "
+                    "or another view of its base has been modified inplace. "
+                    + MULTI_VIEW_MESSAGE)
             _regenerate(view)
         else:
             info.version = view._vc[0]

@@ -192,6 +192,8 @@ def _mark_view(out, input, steps):
     info = input._view
     if info is not None:
         out._view = ViewInfo(info.base, info.steps + steps, input._vc[0])
+        # a view of one of several views (split, unbind) is restricted as they are
+        out._view.multi = info.multi
     else:
         out._view = ViewInfo(input, steps, input._vc[0] if input._vc is not None else 0)
     out._vc = input._vc

@@ -6,6 +6,8 @@ exceptions (class and message) and warnings.
 
 from __future__ import annotations
 
+import pytest
+
 from ..oracle import same
 
 
@@ -1124,4 +1126,31 @@ def test_version_error_names_numbered_backward_like_pytorch():
         z = y * 2
         y.add_(1)
         z.sum().backward()
+    same(fn)
+
+
+def _multi_view_cases():
+    return {
+        # found by tests/fuzz: a view from split/unbind (or a view of one) is stale once its
+        # base changed in place, and PyTorch refuses to regenerate its grad_fn
+        "chunk_then_base": lambda T, v: (v.chunk(2, -1)[0], v.sigmoid_())[0].grad_fn,
+        "unbind_then_base_backward": lambda T, v: (v.unbind(0)[0], v.mul_(2))[0].sum(),
+        "view_of_split": lambda T, v: (v.split(1, -1)[1][0], v.mul_(2))[0].grad_fn,
+        "view_of_unbind_in_place": lambda T, v: v.unbind(0)[0][0:1].mul_(2),
+        "base_changed_under_no_grad": lambda T, v: _under_no_grad(T, v),
+    }
+
+
+def _under_no_grad(T, v):
+    out = v.chunk(2, -1)[0]
+    with T.no_grad():
+        v.mul_(2)
+    return out.grad_fn
+
+
+@pytest.mark.parametrize("name", sorted(_multi_view_cases()))
+def test_multi_output_views_after_in_place_changes(name):
+    def fn(T):
+        x = T.tensor([[0.77, 0.5]], dtype=T.float64, requires_grad=True)
+        _multi_view_cases()[name](T, x * 1)
     same(fn)
