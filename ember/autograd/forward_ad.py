@@ -362,6 +362,7 @@ def _forward(fn, args, kwargs, index):
     tangent_of = {id(o): t for o, t in zip(diff, got)}
     if tangents:
         _unalias(tangent_of, diff, inputs, tangents, index)
+    _match_layout(tangent_of, diff, tangents, index)
     if keep_graph:
         result = out
     else:
@@ -387,6 +388,19 @@ def _unalias(tangent_of, outs, inputs, tangents, index):
                 np.may_share_memory(o._data, x._data) for x in inputs):
             with _visible(index):
                 tangent_of[id(o)] = t.clone()
+
+
+def _match_layout(tangent_of, outs, tangents, index):
+    """A new tangent of a contiguous output is made contiguous too (a rule may return a slice
+    of a bigger array, as matrix_exp's block matrix): views of the output (``flatten``) must
+    be views of its tangent, so that an in-place op through them changes both."""
+    for o in outs:
+        t = tangent_of.get(id(o))
+        if t is None or t._data.flags.c_contiguous or not o._data.flags.c_contiguous:
+            continue
+        if not any(np.may_share_memory(t._data, ti._data) for ti in tangents):
+            with _visible(index):
+                tangent_of[id(o)] = t.contiguous()
 
 
 def _flat(x):

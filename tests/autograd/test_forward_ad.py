@@ -235,3 +235,23 @@ def test_scatter_reduce_and_index_reduce_tangents(reduce):
                 got.append(str(e))
             return got
     same(fn, warnings_too=False)
+
+
+def test_in_place_through_a_view_of_a_matrix_exp():
+    # matrix_exp's tangent was a slice of a block matrix: flatten() of it copied, so an
+    # in-place op through v.flatten() changed the value but not the tangent (found by
+    # tests/fuzz)
+    def fn(T):
+        fw = _fw(T)
+        x = T.tensor([[[-0.79, -0.789], [-0.775, -0.78]]], dtype=T.float64)
+        with fw.dual_level():
+            v = T.linalg.matrix_exp(fw.make_dual(x, T.ones_like(x)) * 0.3)
+            v.flatten().neg_()
+            got = tuple(fw.unpack_dual(v))
+
+        def f(a):
+            w = T.linalg.matrix_exp(a * 0.3)
+            w.flatten().neg_()
+            return w
+        return got, T.func.jvp(f, (x,), (T.ones_like(x),))
+    same(fn, warnings_too=False)
