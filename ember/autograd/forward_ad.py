@@ -375,13 +375,20 @@ def _forward(fn, args, kwargs, index):
     return result
 
 
+_ALIASED_TANGENT = frozenset({"FracBackward0", "FmodBackward0", "RemainderBackward0"})
+
+
 def _unalias(tangent_of, outs, inputs, tangents, index):
     """An output's tangent may share memory with an input's tangent only where the output
     shares memory with that input (a view: in-place ops write into tangents, ``_inplace``);
-    otherwise it becomes a copy (a rule may pass a tangent through, as ``x + c`` does)."""
+    otherwise it becomes a copy (a rule may pass a tangent through, as ``x + c`` does).
+
+    NOTE [aliased tangents]: except where PyTorch's own formula is ``self_t`` and it keeps the
+    alias (frac, and fmod/remainder by a number): there an in-place op on the output changes
+    the input's tangent too, as in PyTorch."""
     for o in outs:
         t = tangent_of.get(id(o))
-        if t is None:
+        if t is None or type(o._grad_fn).__name__ in _ALIASED_TANGENT:
             continue
         data = t._data
         if any(np.may_share_memory(data, ti._data) for ti in tangents) and not any(

@@ -255,3 +255,28 @@ def test_in_place_through_a_view_of_a_matrix_exp():
             return w
         return got, T.func.jvp(f, (x,), (T.ones_like(x),))
     same(fn, warnings_too=False)
+
+
+ALIASED_TANGENT_OPS = {
+    # NOTE [aliased tangents]: PyTorch's formula for these is self_t itself, so an in-place op
+    # on the result changes the input's tangent too (found by tests/fuzz)
+    "frac": lambda T, y: T.frac(y),
+    "fmod_number": lambda T, y: T.fmod(y, 0.7),
+    "remainder_bool": lambda T, y: T.remainder(y, True),
+    "fmod_tensor": lambda T, y: T.fmod(y, T.full_like(y, 0.7)),
+    "add_number": lambda T, y: y + 1,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALIASED_TANGENT_OPS))
+def test_in_place_on_a_result_whose_tangent_aliases_the_input(name):
+    def fn(T):
+        fw = _fw(T)
+        with fw.dual_level():
+            d = fw.make_dual(T.tensor([1.47, -0.5], dtype=T.float64),
+                             T.tensor([1.0, 0.3], dtype=T.float64))
+            y = d * 1
+            v = ALIASED_TANGENT_OPS[name](T, y)
+            v.view(-1).mul_(2)
+            return tuple(fw.unpack_dual(y)), tuple(fw.unpack_dual(v))
+    same(fn, warnings_too=False)
