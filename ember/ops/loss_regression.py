@@ -160,8 +160,10 @@ def _smooth_l1_vjp(ctx, g):
     beta = ctx.args[2]
     d = x - y
     # NOTE: inside |d| <= beta the loss is d**2 / (2 beta), outside |d| - beta / 2; at the
-    # seam both slopes agree (PyTorch takes the inner one).
-    inner = wrap(np.abs(d._data) <= beta)
+    # seam both slopes agree (PyTorch takes the inner one). A NaN d is "inside" (PyTorch's
+    # kernel tests d < -beta and d > beta), so its gradient is NaN.
+    with np.errstate(invalid="ignore"):
+        inner = wrap(~(np.abs(d._data) > beta))
     return _pair_grads(ctx, _mean_scale(ctx, g) * where(inner, d / beta, d.sign()))
 
 
@@ -199,7 +201,8 @@ def _huber_vjp(ctx, g):
     x, y, g = _saved_pair(ctx, g)
     delta = ctx.args[2]
     d = x - y
-    inner = wrap(np.abs(d._data) <= delta)
+    with np.errstate(invalid="ignore"):
+        inner = wrap(~(np.abs(d._data) > delta))  # a NaN d is inside, as for smooth_l1
     return _pair_grads(ctx, _mean_scale(ctx, g) * where(inner, d, d.sign() * delta))
 
 

@@ -128,7 +128,10 @@ def _scatter_add_array(out, key, values):
 
 # ---- gather ----
 def _gather_vjp(ctx, g):
-    dim, index, in_shape = ctx.args
+    # NOTE: PyTorch's node saves the input (only its shape is used) and the index: changing
+    # either in place before the backward is the saved-tensor error
+    _, index = ctx.saved_tensors
+    dim, _, in_shape = ctx.args
     return (_zeros(in_shape, g._data.dtype).scatter_add(dim, index, g),)
 
 
@@ -146,7 +149,8 @@ def gather(input, dim, index, *, sparse_grad=False):
     else:
         data = _as_nd(a)[_full_key(_as_nd(idx), d)].reshape(idx.shape)
     if STATE.enabled and recording(input):
-        return record(GatherBackward0, data, (input,), args=(d, index, a.shape))
+        return record(GatherBackward0, data, (input,), save=(input, index),
+                      args=(d, index, a.shape))
     return wrap(data)
 
 
