@@ -370,10 +370,11 @@ def _count(n):
     return n if n else float("nan")
 
 
-def _float_input(input, kernel):
-    """``input``'s array; PyTorch's loss kernels are defined for floating types only."""
+def _float_input(input, kernel, half=True):
+    """``input``'s array; PyTorch's loss kernels are defined for floating types only (and
+    some not for float16/bfloat16: ``half=False``)."""
     x = input._data
-    if x.dtype.kind not in "fV":
+    if x.dtype.kind not in "fV" or not half and (x.dtype == np.float16 or x.dtype.kind == "V"):
         raise NotImplementedError(
             f'"{kernel}" not implemented for \'{_dt.from_np(x.dtype).scalar_name}\'')
     return x
@@ -537,7 +538,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None and weight._data.ndim != 1:
         raise ValueError("weight must be one-dimensional")
     _not_differentiable("multi_margin_loss", weight=weight)
-    x = _float_input(input, "multi_margin_loss_cpu_kernel")
+    x = _float_input(input, "multi_margin_loss_cpu_kernel", half=False)
     t = target._data
     squeeze = x.ndim <= 1
     if x.ndim > 2 or (x.ndim and x.shape[-1] == 0):
@@ -596,7 +597,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     """``sum_{j, i} max(0, 1 - (x[y_j] - x[i])) / C`` over the target classes ``y_j`` (those
     before the first -1 in ``target``) and the non-target classes ``i``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    x = _float_input(input, "multilabel_margin_loss_forward_out_frame")
+    x = _float_input(input, "multilabel_margin_loss_forward_out_frame", half=False)
     t = target._data
     if t.dtype != np.int64:
         raise RuntimeError(

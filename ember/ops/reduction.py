@@ -423,7 +423,7 @@ def amin(input, dim=(), keepdim=False):
 
 # ---- aminmax ----
 def _aminmax_vjp(ctx, g_min, g_max):
-    x, = ctx.saved_tensors
+    x = ctx.saved_tensors[0]
     in_shape, dims, keepdim = ctx.args
     total = None
     # NOTE: as amin/amax, ties share each gradient evenly.
@@ -437,7 +437,7 @@ def _aminmax_vjp(ctx, g_min, g_max):
 
 
 def _aminmax_jvp(ctx, dx):
-    x, = ctx.saved_tensors
+    x = ctx.saved_tensors[0]
     in_shape, dims, keepdim = ctx.args
     if dx is None:
         return out_zeros(ctx, 0), out_zeros(ctx, 1)
@@ -469,6 +469,10 @@ def aminmax(input, *, dim=None, keepdim=False):
     if STATE.enabled and recording(input) and a.dtype.kind in "fc":
         outs = record_multi(AminmaxBackward0, (lo, hi), (input,), save=(input,),
                             args=(a.shape, dims, keepdim))
+        # NOTE: PyTorch's node saves both outputs too (changing one in place before the
+        # backward is the saved-tensor error); the rules use only the input
+        for k, o in enumerate(outs):
+            o._grad_fn.save_output(o, k)
         return _aminmax_type(*outs)
     return _aminmax_type(wrap(lo), wrap(hi))
 

@@ -516,3 +516,14 @@ def test_gradient_at_a_nan_difference(loss):
         t = T.tensor([float("nan"), 0.0, 0.0], dtype=T.float64)
         return T.autograd.grad(getattr(T.nn.functional, loss)(x, t, reduction="sum"), x)
     same(fn)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("loss", ["multi_margin_loss", "multilabel_margin_loss"])
+def test_margin_losses_reject_half_types(loss, dtype):
+    # their CPU kernels have no float16/bfloat16 version (found by tests/fuzz)
+    def fn(T):
+        x = T.ones(2, 2, dtype=getattr(T, dtype))
+        t = T.tensor([0, 1]) if loss == "multi_margin_loss" else T.tensor([[0, -1], [1, -1]])
+        return getattr(T.nn.functional, loss)(x, t)
+    same(fn)

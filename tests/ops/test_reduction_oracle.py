@@ -519,6 +519,19 @@ def test_inplace_change_of_saved_input(fn):
     same(_modified_after(fn))
 
 
+@pytest.mark.parametrize("which", [0, 1])
+def test_aminmax_saves_its_outputs(which):
+    # PyTorch's node saves min and max: changing either in place before the backward raises
+    # (found by tests/fuzz)
+    def run(T):
+        x = T.tensor([[0.3, 0.5], [1.5, -2.0]], dtype=T.float64, requires_grad=True)
+        outs = T.aminmax(x * 1, dim=-1)
+        outs[which].add_(1)
+        outs[1 - which].sum().backward()
+        return x.grad
+    same(run)
+
+
 @pytest.mark.parametrize("fn", [lambda v: v.prod(), lambda v: v.prod(-1, keepdim=True),
                                 lambda v: v.prod(0)])
 def test_prod_of_zero_dim_gradient_passes_through(fn):
