@@ -160,11 +160,19 @@ def _smooth_l1_vjp(ctx, g):
     beta = ctx.args[2]
     d = x - y
     # NOTE: inside |d| <= beta the loss is d**2 / (2 beta), outside |d| - beta / 2; at the
-    # seam both slopes agree (PyTorch takes the inner one). A NaN d is "inside" (PyTorch's
-    # kernel tests d < -beta and d > beta), so its gradient is NaN.
+    # seam both slopes agree (PyTorch takes the inner one).
     with np.errstate(invalid="ignore"):
-        inner = wrap(~(np.abs(d._data) > beta))
-    return _pair_grads(ctx, _mean_scale(ctx, g) * where(inner, d / beta, d.sign()))
+        inner = wrap(np.abs(d._data) <= beta)
+    return _pair_grads(ctx, _nan_at_nan(d, _mean_scale(ctx, g) * where(inner, d / beta,
+                                                                        d.sign())))
+
+
+def _nan_at_nan(d, grad):
+    """NOTE: PyTorch's smooth_l1/huber backward kernels test d < -beta and d > beta, so a NaN
+    difference takes the inner branch (a NaN gradient), while their double backward tests
+    |d| <= beta (NaN: outside, no second order): NaN put where d is NaN, as a constant."""
+    nan = np.isnan(d._data)
+    return grad.masked_fill(wrap(nan), float("nan")) if nan.any() else grad
 
 
 SmoothL1LossBackward0 = node_class("SmoothL1LossBackward0", _smooth_l1_vjp,
@@ -202,8 +210,9 @@ def _huber_vjp(ctx, g):
     delta = ctx.args[2]
     d = x - y
     with np.errstate(invalid="ignore"):
-        inner = wrap(~(np.abs(d._data) > delta))  # a NaN d is inside, as for smooth_l1
-    return _pair_grads(ctx, _mean_scale(ctx, g) * where(inner, d, d.sign() * delta))
+        inner = wrap(np.abs(d._data) <= delta)
+    return _pair_grads(ctx, _nan_at_nan(d, _mean_scale(ctx, g) * where(inner, d,
+                                                                        d.sign() * delta)))
 
 
 HuberLossBackward0 = node_class("HuberLossBackward0", _huber_vjp,
