@@ -296,7 +296,8 @@ def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and "
                            f"{b.shape[-2]}x{b.shape[-1]})")
-    _kernel_dtype("linalg.lu_solve_cpu", lu)
+    if lu.size and b.size:
+        _kernel_dtype("linalg.lu_solve_cpu", lu)
     L, U = _unpack_data(lu)
     P = _perm_matrix(pivots._data, n, lu.dtype)
     if not adjoint:
