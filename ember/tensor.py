@@ -309,6 +309,11 @@ class Tensor:
     # ---- autograd flags ---------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        if self._view is not None and not self._requires_grad:
+            # a view whose base was since changed in place by an op that requires grad
+            from .ops._registry import view_requires_grad
+
+            return view_requires_grad(self)
         return self._requires_grad
 
     @requires_grad.setter

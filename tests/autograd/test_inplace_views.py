@@ -1154,3 +1154,17 @@ def test_multi_output_views_after_in_place_changes(name):
         x = T.tensor([[0.77, 0.5]], dtype=T.float64, requires_grad=True)
         _multi_view_cases()[name](T, x * 1)
     same(fn)
+
+
+def test_view_requires_grad_once_its_base_does():
+    # a view taken before an in-place op made its base require grad requires grad too (found
+    # by tests/fuzz: the view's requires_grad stayed False)
+    def fn(T):
+        x1 = T.tensor([0.9375, -0.5], dtype=T.float64)
+        x2 = T.tensor([0.7712, 1.5], dtype=T.float64, requires_grad=True)
+        v2 = x1.view(-1)
+        v6 = x1.mul_(x2)
+        flags = (v2.requires_grad, x1.requires_grad)
+        (v2.sum() + v6.sum()).backward()
+        return flags, x2.grad
+    same(fn)
