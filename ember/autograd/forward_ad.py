@@ -115,8 +115,27 @@ def _level(level):
 def _tangent(t, level):
     extra = t._extra
     if extra is None or not extra.tangents:
-        return None
+        return None if t._view is None else _view_tangent(t, level)
     return extra.tangents.get(level)
+
+
+def _view_tangent(t, level):
+    """The tangent of a view ``t`` taken before its base got one (an in-place op with a dual
+    operand: ``v = x.view(-1); x.mul_(dual)``): that view of the base's tangent, as PyTorch
+    derives a view's tangent from its base's; kept on ``t`` from then on."""
+    info = t._view
+    base = info.base
+    bextra = base._extra
+    if bextra is None or not bextra.tangents or level not in bextra.tangents:
+        return None
+    bt = bextra.tangents[level]
+    if bt._data.strides != base._data.strides:  # (the steps index the base's layout)
+        return None
+    from ..ops._registry import wrap
+
+    tangent = wrap(info.replay(bt._data))
+    _set_tangent(t, tangent, level)
+    return tangent
 
 
 def _set_tangent(t, tangent, level):
@@ -263,6 +282,9 @@ def _duals_in(args, kwargs, level):
     for a in (*args, *kwargs.values()):
         if isinstance(a, Tensor):
             if a._extra is not None and a._extra.tangents and level in a._extra.tangents:
+                return True
+            if a._view is not None and (a._extra is None or not a._extra.tangents) \
+                    and _view_tangent(a, level) is not None:
                 return True
         elif isinstance(a, (list, tuple)):
             for b in a:

@@ -280,3 +280,20 @@ def test_in_place_on_a_result_whose_tangent_aliases_the_input(name):
             v.view(-1).mul_(2)
             return tuple(fw.unpack_dual(y)), tuple(fw.unpack_dual(v))
     same(fn, warnings_too=False)
+
+
+def test_views_taken_before_their_base_got_a_tangent():
+    # x.view(-1) taken before x.mul_(dual): the view's tangent is that view of the base's
+    # (found by tests/fuzz: ember's view had none)
+    def fn(T):
+        fw = _fw(T)
+        with fw.dual_level():
+            x1 = T.tensor([0.9375, 0.5, 0.25, 1.0], dtype=T.float64)
+            x2 = fw.make_dual(T.tensor([0.7712, 1.5, -1.0, 2.0], dtype=T.float64),
+                              T.tensor([1.0, 2.0, 3.0, 4.0], dtype=T.float64))
+            v2, v3, v4 = x1.view(-1), x1[1:3], x1.view(2, 2).t()
+            x1.mul_(x2)
+            got = [tuple(fw.unpack_dual(v2)), tuple(fw.unpack_dual(v4 * 2))]
+            v3.mul_(3)
+            return got + [tuple(fw.unpack_dual(x1)), tuple(fw.unpack_dual(v3))]
+    same(fn, warnings_too=False)
