@@ -401,10 +401,10 @@ def _logit_vjp(ctx, g):
     d = g / (x * (1 - x))
     if eps is None:
         # NOTE: outside [0, 1] (where the forward is NaN) the gradient is NaN too, as PyTorch's
-        return (d.masked_fill((x < 0) | (x > 1), float("nan")),)
+        return (where((x < 0) | (x > 1), float("nan"), d),)
     # NOTE: with eps the input is clamped to [eps, 1 - eps]: outside, the gradient is 0
     # (PyTorch's rule; at the bounds it passes).
-    return (d.masked_fill((x < eps) | (x > 1 - eps), 0.0),)
+    return (where((x < eps) | (x > 1 - eps), 0.0, d),)
 
 
 LogitBackward0 = node_class("LogitBackward0", _logit_vjp, elementwise)

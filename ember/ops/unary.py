@@ -166,7 +166,10 @@ sigmoid_backward = derivative_op(
     lambda gg, g, y: sigmoid_backward(gg, y), lambda gg, g, y: gg * g * (1 - 2 * y))
 threshold_backward = derivative_op(
     "ThresholdBackwardBackward0", _threshold_bwd_np,
-    lambda gg, g, y: threshold_backward(gg, y), lambda gg, g, y: None)
+    # NOTE: y's gradient is a zero tensor, not None: PyTorch sends zeros_like(grad) there, so
+    # the node that made y still runs its rule (a NaN it makes, e.g. logit's outside [0, 1],
+    # reaches the second-order gradient).
+    lambda gg, g, y: threshold_backward(gg, y), lambda gg, g, y: gg.new_zeros(gg.shape))
 
 
 def _exp_vjp(g, x, out):

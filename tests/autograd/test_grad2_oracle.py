@@ -1,0 +1,27 @@
+"""Second-order gradients where a zero or NaN reaches a node: PyTorch sends a zero tensor (not
+"no gradient") down some double-backward edges, so the node that made a saved value still runs
+its rule, and a NaN that rule makes reaches the result. Each case is a shrunk fuzz program
+(seed 2026), compared with PyTorch through ``same``."""
+
+from __future__ import annotations
+
+from ..oracle import same
+
+
+def _grad2(m, f, *vals, dtype="float64"):
+    """``d/dx sum(grad(f(xs), xs, create_graph=True) * 0.7)``, each x a leaf made from vals."""
+    xs = [m.tensor(v, dtype=getattr(m, dtype), requires_grad=True) for v in vals]
+    out = f(m, *xs)
+    gs = m.autograd.grad(out.sum(), xs, create_graph=True, allow_unused=True)
+    s = sum((g * 0.7).sum() for g in gs if g is not None and g.requires_grad)
+    return gs, m.autograd.grad(s, xs, allow_unused=True)
+
+
+def test_relu_of_logit_nan():
+    # relu's double backward sends zeros to its result, so logit's rule makes NaN outside [0, 1]
+    same(lambda m: _grad2(m, lambda m, x: m.logit(x) + m.relu(m.logit(x)), [-1.3, 0.4]))
+    same(lambda m: _grad2(m, lambda m, x: m.relu(m.cummin(m.logit(x), 0)[0]), [1.25, 0.3]))
+
+
+def test_logit_grad_fn_and_eps():
+    same(lambda m: _grad2(m, lambda m, x: m.logit(x, 0.2), [0.1, 0.5, 0.9]))
