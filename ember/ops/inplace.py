@@ -122,11 +122,25 @@ def _write(t, data):
                 f"result type {src.scalar_name} can't be cast to the desired output type "
                 f"{to.scalar_name}")
     if not dst.flags.writeable:
-        if 0 in dst.strides and dst.size > 1:
+        if internal_overlap(dst):
             raise RuntimeError(OVERLAP_MESSAGE)
-        raise RuntimeError("cannot write into a read-only tensor (its NumPy array is not "
-                           "writeable)")
+        if not dst.size:
+            return
+        # An expand that repeats no element here (sliced back to one copy: x.expand(2, 1)[::2])
+        # is writeable in PyTorch; our expand views are read-only NumPy arrays over writeable
+        # memory, which NumPy lets us reopen. An array read-only at its root stays read-only.
+        try:
+            dst.flags.writeable = True
+        except ValueError:
+            raise RuntimeError("cannot write into a read-only tensor (its NumPy array is not "
+                               "writeable)") from None
     np.copyto(dst, data, casting="unsafe")
+
+
+def internal_overlap(a):
+    """PyTorch's sure case of internal overlap: a dim of stride 0 that repeats an element
+    (never in an empty tensor)."""
+    return a.size > 1 and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
 
 
 PARTIAL_OVERLAP_MESSAGE = (

@@ -15,7 +15,7 @@ from ..autograd.grad_mode import STATE, no_grad
 from ..tensor import Tensor
 from ._jvp import elementwise, zeros_for
 from ._registry import METHODS, node_class, record, recording, register, wrap
-from .inplace import apply_inplace, check_inplace, register_inplace
+from .inplace import apply_inplace, check_inplace, internal_overlap, register_inplace
 from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast, require_tensors
 from .where_kernel import where as _select
 
@@ -370,7 +370,34 @@ def masked_fill_(self, mask, value):
         if isinstance(value, Tensor) and value._data.ndim != 0:
             _value_dims_error(value)  # PyTorch checks the value first in place
         check_broadcast(self._data.shape, mask._data.shape)  # self is tensor a here
+    if isinstance(mask, Tensor) and mask._data.dtype.kind == "b" and \
+            internal_overlap(self._data):
+        return _masked_fill_expanded(self, mask, value)
     return apply_inplace(self, masked_fill, mask, value)
+
+
+EXPANDED_FILL_MESSAGE = (
+    "Use of masked_fill_ on expanded tensors is deprecated. Please clone() the tensor before "
+    "performing this operation. This also applies to advanced indexing e.g. tensor[mask] = "
+    "scalar")
+
+
+def _masked_fill_expanded(self, mask, value):
+    """``masked_fill_`` on a tensor whose elements repeat (an expand): PyTorch only warns and
+    writes ``value`` into every memory location that any masked position refers to. The mask
+    is widened to those locations, so every alias of one location gets the same value."""
+    import warnings
+
+    warnings.warn(EXPANDED_FILL_MESSAGE, UserWarning, stacklevel=4)
+    dst = self._data
+    repeated = tuple(i for i, (st, n) in enumerate(zip(dst.strides, dst.shape))
+                     if st == 0 and n > 1)
+    m = np.broadcast_to(mask._data, dst.shape).any(axis=repeated, keepdims=True)
+    dst.flags.writeable = True
+    try:
+        return apply_inplace(self, masked_fill, wrap(np.broadcast_to(m, dst.shape)), value)
+    finally:
+        dst.flags.writeable = False
 
 
 register(masked_fill_, "masked_fill_", function=False)

@@ -1000,6 +1000,28 @@ def test_in_place_on_expanded_tensor_setitem():
     same(fn)
 
 
+def test_in_place_on_expand_that_repeats_nothing():
+    # sliced back to one copy, or empty: no element repeats, so PyTorch writes through
+    def fn(T):
+        x = T.tensor([[0.5, -1.0]])
+        y = x.expand(2, 1, 2)[::2].relu_()
+        e = T.zeros(1, 1, 0).expand(2, 1, 1, 0).relu_()
+        return x, y, e
+    same(fn)
+
+
+def test_masked_fill_on_expanded_tensor_warns_and_writes():
+    # PyTorch only warns; a location is filled when any position referring to it is masked
+    def fn(T):
+        x = T.tensor([1.0, -2.0, 3.0])
+        y = x.expand(2, 3).masked_fill_(T.tensor([[True, False, False], [False, False, True]]),
+                                        0.25)
+        z = T.tensor([-0.5])
+        z.expand(2, 1).masked_fill_(z[0] > 0.3, 0.25)
+        return x, y, z
+    same(fn)
+
+
 def test_in_place_dtype_error():
     def fn(T):
         x = T.tensor([1, 2])
