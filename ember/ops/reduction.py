@@ -300,10 +300,33 @@ def even_vjp(ctx, g):
     return (where(mask, g / mask.sum(), 0.0),)
 
 
-AmaxBackward0 = node_class("AmaxBackward0", _amax_vjp, _REDUCED)
-AminBackward0 = node_class("AminBackward0", _amax_vjp, _REDUCED)
-MaxBackward1 = node_class("MaxBackward1", even_vjp, _REDUCED)
-MinBackward1 = node_class("MinBackward1", even_vjp, _REDUCED)
+def _amax_jvp(ctx, dx):
+    """The mean of the tangents at the extreme, a select as in PyTorch's formula (an infinite
+    tangent elsewhere stays out; a NaN extreme matches nothing: 0 / 0)."""
+    if dx is None:
+        return out_zeros(ctx)
+    from .select import where
+
+    x, out = ctx.saved_tensors
+    in_shape, dims, keepdim = ctx.args
+    mask = x == _unreduce(out, in_shape, dims, keepdim)
+    return where(mask, dx, 0.0).sum(dims, keepdim=keepdim) / mask.sum(dims, keepdim=keepdim)
+
+
+def _even_jvp(ctx, dx):
+    """max() / min(): PyTorch's formula is a product, (dx * mask).sum() / count, so an infinite
+    tangent anywhere gives NaN, and so does a NaN result (x == NaN matches nothing)."""
+    if dx is None:
+        return out_zeros(ctx)
+    x, out = ctx.saved_tensors
+    mask = x == out
+    return (dx * mask).sum() / mask.sum()
+
+
+AmaxBackward0 = node_class("AmaxBackward0", _amax_vjp, _amax_jvp)
+AminBackward0 = node_class("AminBackward0", _amax_vjp, _amax_jvp)
+MaxBackward1 = node_class("MaxBackward1", even_vjp, _even_jvp)
+MinBackward1 = node_class("MinBackward1", even_vjp, _even_jvp)
 # NOTE: with a dim, the gradient goes to the one index returned (the first maximum).
 MaxBackward0 = node_class("MaxBackward0", select_vjp, select_jvp)
 MinBackward0 = node_class("MinBackward0", select_vjp, select_jvp)
@@ -437,6 +460,8 @@ def _aminmax_vjp(ctx, g_min, g_max):
 
 
 def _aminmax_jvp(ctx, dx):
+    from .select import where
+
     x = ctx.saved_tensors[0]
     in_shape, dims, keepdim = ctx.args
     if dx is None:
@@ -444,7 +469,9 @@ def _aminmax_jvp(ctx, dx):
     outs = []
     for ext in (x.amin(dims, keepdim=True), x.amax(dims, keepdim=True)):
         mask = x == ext
-        outs.append((dx * mask).sum(dims, keepdim=keepdim) / mask.sum(dims, keepdim=keepdim))
+        # NOTE: a select, as amax's (an infinite tangent elsewhere stays out)
+        outs.append(where(mask, dx, 0.0).sum(dims, keepdim=keepdim)
+                    / mask.sum(dims, keepdim=keepdim))
     return tuple(outs)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE, no_grad
 from ..tensor import Tensor
-from ._jvp import elementwise, zeros_for
+from ._jvp import _fit, elementwise, out_zeros, zeros_for
 from ._registry import METHODS, node_class, record, recording, register, wrap
 from .inplace import apply_inplace, check_inplace, internal_overlap, register_inplace
 from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast, require_tensors
@@ -266,8 +266,23 @@ def _maxmin_vjp(ctx, g):
             where(lose_y, 0.0, gt) if ctx.next_functions[1][0] is not None else None)
 
 
-MaximumBackward0 = node_class("MaximumBackward0", _maxmin_vjp, elementwise)
-MinimumBackward0 = node_class("MinimumBackward0", _maxmin_vjp, elementwise)
+def _maxmin_jvp(ctx, dx, dy):
+    x, y = ctx.saved_tensors
+    if dx is None and dy is None:
+        return out_zeros(ctx)
+    dx = zeros_for(ctx, 0, like=x) if dx is None else dx
+    dy = zeros_for(ctx, 1, like=y) if dy is None else dy
+    # NOTE: PyTorch's formula, dy + c * (dx - dy) with c = 0.5 at a tie and else whether x
+    # wins: a product, not a select, so a NaN operand (neither wins) takes the other's tangent
+    # and an infinite tangent gives NaN even on the losing side.
+    xd, yd = x._data, y._data
+    wins = xd > yd if ctx.args[0] else xd < yd
+    c = wrap(np.where(xd == yd, 0.5, wins).astype(ctx._meta[0][1]))
+    return _fit(ctx, dy + c * (dx - dy))
+
+
+MaximumBackward0 = node_class("MaximumBackward0", _maxmin_vjp, _maxmin_jvp)
+MinimumBackward0 = node_class("MinimumBackward0", _maxmin_vjp, _maxmin_jvp)
 
 
 def maximum(input, other):

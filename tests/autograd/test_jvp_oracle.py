@@ -79,3 +79,29 @@ def test_function_with_empty_output():
                 res.append(str(e))
         return res
     same(fn, warnings_too=False)
+
+
+INF, NAN = float("inf"), float("nan")
+# PyTorch's max/min tangents: maximum/minimum are dy + c * (dx - dy) (a NaN operand takes the
+# other's tangent, an infinite losing tangent gives NaN), amax/amin/aminmax select the tangents
+# at the extreme, max()/min() multiply by the mask (a NaN result gives NaN).
+EXTREME_OPS = {
+    "maximum": lambda T, a: T.maximum(a, T.tensor([NAN, 0.5, 3.0, 2.0])),
+    "maximum_nan_self": lambda T, a: T.maximum(a.log(), T.tensor(1.0)),
+    "minimum": lambda T, a: T.minimum(a / 0, T.tensor(-1.5)),
+    "minimum_both": lambda T, a: T.minimum(a, a.flip(0) * 2),
+    "max_all_nan": lambda T, a: a.log().max(),
+    "min_all": lambda T, a: (a / 0).min(),
+    "amin_inf": lambda T, a: (a / 0).amin(0),
+    "amax_dim": lambda T, a: (a / 0).reshape(2, 2).amax(1, keepdim=True),
+    "aminmax": lambda T, a: (a / 0).aminmax(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTREME_OPS))
+def test_extreme_tangents_with_nan_and_inf(name):
+    def fn(T):
+        x = T.tensor([-1.0, 2.0, -3.0, 2.0], dtype=T.float64)
+        v = T.tensor([1.0, -2.0, 0.5, 3.0], dtype=T.float64)
+        return T.func.jvp(lambda a: EXTREME_OPS[name](T, a), (x,), (v,))
+    same(fn, warnings_too=False)
