@@ -218,6 +218,11 @@ def bmm(input, mat2):
             f"Expected size for first two dimensions of batch2 tensor to be: "
             f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
     if a.dtype != b.dtype:
+        if not (a.shape[0] and a.shape[1] and a.shape[2] and b.shape[2]):
+            # NOTE: PyTorch's kernel (where the dtypes are checked) is skipped for an empty
+            # result or an empty contraction: zeros typed as mat2
+            return _product(BmmBackward0, np.zeros((a.shape[0], a.shape[1], b.shape[2]),
+                                                   b.dtype), input, mat2)
         x, y = _names(input, mat2)
         raise RuntimeError(f"expected scalar type {x} but found {y}")
     data = np.matmul(a, b)

@@ -616,3 +616,17 @@ def test_half_precision_empty_batches(name):
         return _HALF_LINALG[name](T, T.zeros(0, 2, 2, dtype=T.float16),
                                   T.zeros(0, 2, 1, dtype=T.float16))
     same(fn, warnings_too=False)
+
+
+@pytest.mark.parametrize("sa, sb", [((0, 1, 1), (0, 1, 1)), ((2, 1, 0), (2, 0, 1)),
+                                    ((2, 0, 1), (2, 1, 1)), ((1, 2, 1, 0), (1, 2, 0, 1)),
+                                    ((2, 1, 1), (2, 1, 1))])
+@pytest.mark.parametrize("order", [0, 1])
+def test_bmm_mixed_dtypes_empty(sa, sb, order):
+    # PyTorch checks bmm's dtypes in its kernel, which an empty result or contraction skips:
+    # zeros typed as mat2 then, the error otherwise (found by tests/fuzz)
+    def fn(T):
+        d = (T.float32, T.float64)[::1 - 2 * order]
+        return (T.matmul(T.ones(sa, dtype=d[0]), T.ones(sb, dtype=d[1])),
+                T.bmm(T.ones(sa[-3:], dtype=d[0]), T.ones(sb[-3:], dtype=d[1])))
+    same(fn)
