@@ -219,6 +219,17 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if len(shape) < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{len(shape)}")
+    # (F.group_norm, PyTorch's Python wrapper, checks this shape, a list, training or not;
+    # torch.group_norm does not)
+    _verify_batch_size([shape[0] * shape[1] // num_groups, num_groups, *shape[2:]])
+    return _group_norm(input, num_groups, weight, bias, eps)
+
+
+def _group_norm(input, num_groups, weight, bias, eps):
+    shape = input._data.shape
+    if len(shape) < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{len(shape)}")
     n, c = shape[0], shape[1]
     if c % num_groups:
         raise RuntimeError(
@@ -246,7 +257,7 @@ def _verify_batch_size(shape):
         prod *= s
     if prod == 1:
         raise ValueError("Expected more than 1 value per channel when training, got input size "
-                         f"{Size(shape)}")
+                         f"{shape if type(shape) is list else Size(shape)}")
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -426,7 +437,7 @@ def _torch_layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5,
 
 
 def _torch_group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enabled=True):
-    return group_norm(input, num_groups, weight, bias, eps)
+    return _group_norm(input, num_groups, weight, bias, eps)
 
 
 register(_torch_batch_norm, "batch_norm", method=False)

@@ -171,6 +171,19 @@ def test_torch_namespace_norms():
     same(fn)
 
 
+@pytest.mark.parametrize("shape, groups", [((1, 1), 1), ((1, 3), 2), ((1, 2, 1), 2),
+                                           ((2, 2), 2), ((1, 4), 0)])
+def test_group_norm_one_value_per_group(shape, groups):
+    # F.group_norm rejects one value per (sample x group), a list in the message, as
+    # batch_norm does when training; torch.group_norm does not check (found by tests/fuzz)
+    def fn(T):
+        x = T.ones(shape, dtype=T.float64)
+        return T.nn.functional.group_norm(x, groups)
+    same(fn)
+    if groups:
+        same(lambda T: T.group_norm(T.ones(shape, dtype=T.float64), groups))
+
+
 def test_norm_second_order_graph():
     def fn(T):
         x = _nx(T, 2, 4)
