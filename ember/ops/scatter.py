@@ -362,6 +362,8 @@ def _scatter_reduce_jvp(ctx, dx, dsrc):
     from ..creation import ones
 
     dim, index, reduce, include_self, count = ctx.args
+    if reduce in ("amax", "amin"):
+        return _extreme_jvp(ctx, dx, dsrc)
     shape, dtype = ctx._meta[0]
     gx, gs = _scatter_reduce_vjp(_Probe(ctx), ones(shape, dtype=_dt.from_np(dtype)))
     total = out_zeros(ctx)
@@ -370,6 +372,29 @@ def _scatter_reduce_jvp(ctx, dx, dsrc):
     if dsrc is not None and gs is not None:
         total = total.scatter_add(dim, index, _src_t(dsrc, index) * _src_t(gs, index))
     return total
+
+
+def _extreme_jvp(ctx, dx, dsrc):
+    """amax/amin: the mean of the tangents of the elements equal to the result.
+
+    NOTE: PyTorch's forward formula, which differs from its backward: the tied tangents are
+    selected (an infinite one elsewhere stays out) and summed by a 'sum' scatter_reduce with the
+    op's include_self, so with include_self=False a self element equal to the result counts in
+    neither the sum nor the count where src lands."""
+    from .select import where
+
+    dim, index, reduce, include_self, count = ctx.args
+    x, src, out = ctx.saved_tensors
+    dt = _dt.from_np(ctx._meta[0][1])
+    dx = zeros_for(ctx, 0, like=x) if dx is None else dx
+    dsrc = zeros_for(ctx, 1, like=src) if dsrc is None else dsrc
+    # (a src larger than index raises the broadcast error here, as in PyTorch)
+    x_is = x == out
+    s_is = src == out.gather(dim, index)
+    n = x_is.to(dt).scatter_reduce(dim, index, s_is.to(dt), "sum", include_self=include_self)
+    total = where(x_is, dx, 0.0).scatter_reduce(dim, index, where(s_is, dsrc, 0.0), "sum",
+                                                include_self=include_self)
+    return total / n
 
 
 def _src_t(s, index):

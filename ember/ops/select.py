@@ -270,8 +270,9 @@ def _maxmin_jvp(ctx, dx, dy):
     x, y = ctx.saved_tensors
     if dx is None and dy is None:
         return out_zeros(ctx)
-    dx = zeros_for(ctx, 0, like=x) if dx is None else dx
-    dy = zeros_for(ctx, 1, like=y) if dy is None else dy
+    # (a missing tangent: zeros of the output's dtype, as an integer or bool operand has none)
+    dx = out_zeros(ctx) if dx is None else dx
+    dy = out_zeros(ctx) if dy is None else dy
     # NOTE: PyTorch's formula, dy + c * (dx - dy) with c = 0.5 at a tie and else whether x
     # wins: a product, not a select, so a NaN operand (neither wins) takes the other's tangent
     # and an infinite tangent gives NaN even on the losing side.

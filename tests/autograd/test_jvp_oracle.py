@@ -105,3 +105,36 @@ def test_extreme_tangents_with_nan_and_inf(name):
         v = T.tensor([1.0, -2.0, 0.5, 3.0], dtype=T.float64)
         return T.func.jvp(lambda a: EXTREME_OPS[name](T, a), (x,), (v,))
     same(fn, warnings_too=False)
+
+
+def test_maximum_with_a_bool_operand():
+    same(lambda T: T.func.jvp(lambda a: T.maximum(a, T.tensor(True)),
+                              (T.tensor([0.5, 2.0]),), (T.tensor([1.0, 3.0]),)), warnings_too=False)
+
+
+def _scatter_amax(T, red, inc, shared):
+    x = T.tensor([[1.0, 5.0, 3.0], [3.0, -1.0, 2.0]], dtype=T.float64)
+    idx = T.tensor([[0, 0, 1], [0, 1, 1]])
+    tx = T.tensor([[10.0, 20.0, 30.0], [1.0, 2.0, INF]], dtype=T.float64)
+    if shared:  # self and src one tensor (fuzz seed 2026 #3596)
+        return T.func.jvp(lambda a: T.scatter_reduce(a, 0, idx, a, red, include_self=inc),
+                          (x,), (tx,))
+    src = T.tensor([[3.0, 5.0, 2.0], [1.0, 7.0, 3.0]], dtype=T.float64)
+    ts = T.tensor([[100.0, 200.0, 300.0], [400.0, 500.0, 600.0]], dtype=T.float64)
+    return T.func.jvp(lambda a, b: T.scatter_reduce(a, 0, idx, b, red, include_self=inc),
+                      (x, src), (tx, ts))
+
+
+# PyTorch's forward formula for amax/amin differs from its backward: with include_self=False,
+# self's tied element counts neither in the sum nor the count where src lands.
+@pytest.mark.parametrize("red", ["amax", "amin"])
+@pytest.mark.parametrize("inc", [True, False])
+@pytest.mark.parametrize("shared", [True, False])
+def test_scatter_reduce_extreme_tangent(red, inc, shared):
+    same(lambda T: _scatter_amax(T, red, inc, shared), warnings_too=False)
+
+
+def test_scatter_reduce_extreme_tangent_src_larger_than_index():
+    same(lambda T: T.func.jvp(
+        lambda b: T.scatter_reduce(T.tensor([1.0, 2.0, 3.0]), 0, T.tensor([0, 2]), b, "amax"),
+        (T.tensor([4.0, 2.0, 3.0]),), (T.tensor([1.0, 2.0, 3.0]),)), warnings_too=False)
