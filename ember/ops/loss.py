@@ -546,14 +546,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                            f"but got: {list(x.shape)}")
     x2 = x.reshape(1, -1) if squeeze else x
     t2 = t.reshape(-1)
-    if t.dtype.kind not in "iu":
-        raise RuntimeError(
-            f"expected scalar type Long but found {_dt.from_np(t.dtype).scalar_name}")
     if t2.shape[0] != x2.shape[0] or (not squeeze and t.ndim != 1):
         raise RuntimeError(
             "multi_margin_loss: target tensor should be 1-D with size equal to the number of "
             f"input samples (batch size). Expected target size [{x2.shape[0]}], but got "
             f"{list(t.shape)}. Input has shape {list(x.shape)}.")
+    t2 = _long_target(t2)
     c = x2.shape[1]
     if ((t2 < 0) | (t2 >= c)).any():
         raise RuntimeError("target out of range")
@@ -575,6 +573,17 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                       save=(input, oh, None if wy is None else wrap(wy)),
                       args=(reduction, losses.size, p, margin, squeeze))
     return wrap(data)
+
+
+def _long_target(t):
+    """The int64 target of the margin losses' kernels, which read it (and check its dtype)
+    only for a non-empty batch: an empty one of any dtype passes."""
+    if t.dtype == np.int64:
+        return t
+    if t.size:
+        raise RuntimeError(
+            f"expected scalar type Long but found {_dt.from_np(t.dtype).scalar_name}")
+    return t.astype(np.int64)
 
 
 # ---- multilabel_margin_loss ----
@@ -599,14 +608,16 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     reduction = _legacy_reduction(size_average, reduce, reduction)
     x = _float_input(input, "multilabel_margin_loss_forward_out_frame", half=False)
     t = target._data
-    if t.dtype != np.int64:
-        raise RuntimeError(
-            f"expected scalar type Long but found {_dt.from_np(t.dtype).scalar_name}")
     squeeze = x.ndim <= 1
+    if x.ndim > 2 or (x.ndim and x.shape[-1] == 0):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(x.shape)}")
     x2, t2 = (x.reshape(1, -1), t.reshape(1, -1)) if squeeze else (x, t)
-    if t.shape != x.shape:
+    # (a vector's target may be any vector or 0-d tensor of as many elements)
+    if (t.ndim > 1 or t.size != x.size) if squeeze else t.shape != x.shape:
         raise RuntimeError(f"inconsistent target size: {list(t.shape)} for input of size: "
                            f"{list(x.shape)}")
+    t = t2 = _long_target(t2)
     c = x2.shape[1]
     if t.size and (t.min() < -1 or t.max() >= c):
         raise RuntimeError("argument #2 'target' is out of range")

@@ -532,3 +532,22 @@ def test_margin_losses_reject_half_types(loss, dtype):
         t = T.tensor([0, 1]) if loss == "multi_margin_loss" else T.tensor([[0, -1], [1, -1]])
         return getattr(T.nn.functional, loss)(x, t)
     same(fn)
+
+
+_MARGIN_TARGETS = [((2, 1), [0.0]), ((2, 1), [0.0, 0.0]), ((2, 1), np.zeros(2, "int32")),
+                   ((0, 1), np.zeros(0, "float32")), ((0, 1), np.zeros(0, "int32")),
+                   ((0, 1), np.zeros((0, 1), "float32")), ((2, 0), np.zeros((2, 0), "float32")),
+                   ((1,), 0.0), ((1,), 0), ((), 0), ((), [0]), ((0,), np.zeros(0, "int64")),
+                   ((2, 1, 1), np.zeros((2, 1, 1), "int64")), ((2,), np.zeros((1, 2), "int64"))]
+
+
+@pytest.mark.parametrize("shape, target", _MARGIN_TARGETS)
+@pytest.mark.parametrize("loss", ["multi_margin_loss", "multilabel_margin_loss"])
+def test_margin_loss_target_checks(loss, shape, target):
+    # the shape checks come first; the int64 target is required only of a non-empty batch
+    # (the kernel reads it only then); a vector's multilabel target is any vector or 0-d
+    # tensor of as many elements (found by tests/fuzz). Reduction "none": PyTorch's mean and
+    # sum of an empty batch are uninitialised memory.
+    def fn(T):
+        return getattr(T.nn.functional, loss)(T.zeros(shape), T.tensor(target), reduction="none")
+    same(fn)
