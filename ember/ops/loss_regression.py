@@ -20,11 +20,12 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._size import Size
+from ..autograd.grad_mode import STATE
 from ..creation import ones_like
 from ..tensor import Tensor
 from ._checks import checks_own_arguments
-from ._jvp import fiberwise
-from ._registry import node_class, wrap, zeros_of
+from ._jvp import _fit, fiberwise, out_zeros
+from ._registry import node_class, record, recording, wrap, zeros_of
 from .distance import pairwise_distance
 from .loss import (
     _apply_reduction,
@@ -155,24 +156,85 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _apply_reduction(loss, reduction)
 
 
-def _smooth_l1_vjp(ctx, g):
-    x, y, g = _saved_pair(ctx, g)
-    beta = ctx.args[2]
-    d = x - y
-    # NOTE: inside |d| <= beta the loss is d**2 / (2 beta), outside |d| - beta / 2; at the
-    # seam both slopes agree (PyTorch takes the inner one).
+def _robust_bwd_np(g, x, y, reduction, n, delta, smooth):
+    """The input gradient of huber (``smooth`` False) or smooth_l1 (beta ``delta``): the
+    difference clipped to [-delta, delta] (/ delta for smooth_l1), times ``g`` (/ n for 'mean').
+    NOTE: PyTorch's kernels test d < -delta and d > delta, so a NaN difference is NaN."""
     with np.errstate(invalid="ignore"):
-        inner = wrap(np.abs(d._data) <= beta)
-    return _pair_grads(ctx, _nan_at_nan(d, _mean_scale(ctx, g) * where(inner, d / beta,
-                                                                        d.sign())))
+        c = np.clip(np.subtract(x, y), -delta, delta)
+    if smooth:
+        c = c / delta
+    if reduction == "mean":
+        g = g / _count(n)
+    return np.asarray(np.multiply(g, c))
 
 
-def _nan_at_nan(d, grad):
-    """NOTE: PyTorch's smooth_l1/huber backward kernels test d < -beta and d > beta, so a NaN
-    difference takes the inner branch (a NaN gradient), while their double backward tests
-    |d| <= beta (NaN: outside, no second order): NaN put where d is NaN, as a constant."""
-    nan = np.isnan(d._data)
-    return grad.masked_fill(wrap(nan), float("nan")) if nan.any() else grad
+def _robust_bwd(g, x, y, args):
+    """``_robust_bwd_np`` as a node (HuberLossBackwardBackward0 / SmoothL1...), PyTorch's
+    huber_loss_backward: a fused op, so its own second-order rule (below) applies."""
+    data = _robust_bwd_np(g._data, x._data, y._data, *args)
+    if STATE.enabled and recording(g, x, y):
+        node = SmoothL1LossBackwardBackward0 if args[3] else HuberLossBackwardBackward0
+        return record(node, data, (g, x, y), save=(g, x, y), args=args)
+    return wrap(data)
+
+
+def _robust_curvature(g, x, y, args):
+    """d(gradient)/d(input) as a factor: ``g`` (/ n, / delta) where |d| < delta, else 0.
+    NOTE: PyTorch multiplies by the mask (so a NaN or inf gradient is NaN everywhere), and its
+    test is strict: at |d| == delta the second order is 0."""
+    reduction, n, delta, smooth = args
+    with np.errstate(invalid="ignore"):
+        m = np.abs(np.subtract(x._data, y._data)) < delta
+    h = g * wrap(m.astype(x._data.dtype))
+    if smooth:
+        h = h / delta
+    return h / _count(n) if reduction == "mean" else h
+
+
+def _robust_bwd_vjp(ctx, gg):
+    g, x, y = ctx.saved_tensors
+    args = ctx.args
+    gg_g = gx = gy = None
+    if ctx.next_functions[0][0] is not None:
+        if args[0] == "none":
+            gg_g = _robust_bwd(gg, x, y, args)
+        else:
+            gg_g = (_robust_bwd(ones_like(g), x, y, args) * gg).sum()
+    if ctx.next_functions[1][0] is not None or ctx.next_functions[2][0] is not None:
+        h = _robust_curvature(gg * g, x, y, args)
+        gx = h if ctx.next_functions[1][0] is not None else None
+        gy = -h if ctx.next_functions[2][0] is not None else None
+    return gg_g, gx, gy
+
+
+def _robust_bwd_jvp(ctx, tg, tx, ty):
+    g, x, y = ctx.saved_tensors
+    total = None if tg is None else _robust_bwd(tg, x, y, ctx.args)
+    for t, sign in ((tx, 1), (ty, -1)):
+        if t is not None:
+            c = _robust_curvature(g * t * sign, x, y, ctx.args)
+            total = c if total is None else total + c
+    return out_zeros(ctx) if total is None else _fit(ctx, total)
+
+
+HuberLossBackwardBackward0 = node_class("HuberLossBackwardBackward0", _robust_bwd_vjp,
+                                        _robust_bwd_jvp)
+SmoothL1LossBackwardBackward0 = node_class("SmoothL1LossBackwardBackward0", _robust_bwd_vjp,
+                                           _robust_bwd_jvp)
+
+
+def _robust_vjp(ctx, g, delta, smooth):
+    """The gradients of huber / smooth_l1: PyTorch's backward op for the input, and the same
+    op with input and target swapped for the target (the loss depends on their difference)."""
+    x, y, g = _saved_pair(ctx, g)
+    args = (ctx.args[0], ctx.args[1], delta, smooth)
+    return (_robust_bwd(g, x, y, args) if ctx.next_functions[0][0] is not None else None,
+            _robust_bwd(g, y, x, args) if ctx.next_functions[1][0] is not None else None)
+
+
+def _smooth_l1_vjp(ctx, g):
+    return _robust_vjp(ctx, g, ctx.args[2], True)
 
 
 SmoothL1LossBackward0 = node_class("SmoothL1LossBackward0", _smooth_l1_vjp,
@@ -206,13 +268,7 @@ def _huber_vjp(ctx, g):
         want, got = (x, y) if ctx.next_functions[0][0] is not None else (y, x)
         raise RuntimeError(f"Found dtype {got.dtype.scalar_name} but expected "
                            f"{want.dtype.scalar_name}")
-    x, y, g = _saved_pair(ctx, g)
-    delta = ctx.args[2]
-    d = x - y
-    with np.errstate(invalid="ignore"):
-        inner = wrap(np.abs(d._data) <= delta)
-    return _pair_grads(ctx, _nan_at_nan(d, _mean_scale(ctx, g) * where(inner, d,
-                                                                        d.sign() * delta)))
+    return _robust_vjp(ctx, g, ctx.args[2], False)
 
 
 HuberLossBackward0 = node_class("HuberLossBackward0", _huber_vjp,
