@@ -695,8 +695,16 @@ def _copysign_vjp(ctx, g):
     return (gx, zeros_of(g) if _need(ctx, 1) else None)
 
 
-CopysignBackward0 = node_class("CopysignBackward0", _copysign_vjp, elementwise)
-CopysignBackward1 = node_class("CopysignBackward1", _copysign_vjp, elementwise)
+def _copysign_jvp(ctx, dx, *_):
+    # NOTE: PyTorch's forward formula reads only input's tangent, so a tangent on the sign
+    # source alone gives the result none (not zeros): forward AD leaves it a plain tensor.
+    if dx is None:
+        return None
+    return elementwise(ctx, dx)
+
+
+CopysignBackward0 = node_class("CopysignBackward0", _copysign_vjp, _copysign_jvp)
+CopysignBackward1 = node_class("CopysignBackward1", _copysign_vjp, _copysign_jvp)
 
 
 def copysign(input, other):

@@ -138,3 +138,17 @@ def test_scatter_reduce_extreme_tangent_src_larger_than_index():
     same(lambda T: T.func.jvp(
         lambda b: T.scatter_reduce(T.tensor([1.0, 2.0, 3.0]), 0, T.tensor([0, 2]), b, "amax"),
         (T.tensor([4.0, 2.0, 3.0]),), (T.tensor([1.0, 2.0, 3.0]),)), warnings_too=False)
+
+
+def test_copysign_sign_source_tangent_gives_none():
+    # PyTorch's formula reads only input's tangent: no tangent (not zeros) flows on, so a
+    # variance of one element has tangent 0 rather than 0 * NaN (fuzz seed 2026 #19745)
+    def fn(T):
+        fa = T.autograd.forward_ad
+        x0, x1 = T.tensor([-1.5, 0.0]), T.tensor([1.0, -2.0])
+        with fa.dual_level():
+            r = T.copysign(x0, fa.make_dual(x1, T.tensor([1.0, 2.0])))
+            none = fa.unpack_dual(r).tangent is None
+        j = T.func.jvp(lambda b: T.copysign(x0[:1], b).var(0), (x1[:1],), (x1[:1],))
+        return none, j
+    same(fn, warnings_too=False)
