@@ -149,7 +149,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                 f"attn_mask.dtype: {_cpp(attn_mask)} and  query.dtype: {_cpp(query)} instead.")
     n_q, n_k = query._data.shape[-2], key._data.shape[-2]
     if scale is None:
-        scale = 1.0 / math.sqrt(query._data.shape[-1])
+        # (PyTorch's is inf without features, where it scales empty q and k: the scores are
+        # then 0 whatever the scale, so any finite one gives its result)
+        e = query._data.shape[-1]
+        scale = 1.0 / math.sqrt(e) if e else 1.0
     fused = _uses_fused(query, key, value, attn_mask, dropout_p, enable_gqa)
     n_rep = 1
     if enable_gqa and query._data.ndim >= 3 and key._data.shape[-3] != query._data.shape[-3]:

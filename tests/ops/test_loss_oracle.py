@@ -330,6 +330,20 @@ def test_sdpa_fully_masked_row_is_zero():
     same(run)
 
 
+@pytest.mark.parametrize("shape", [(1, 0), (2, 0), (1, 1, 3, 0)])
+def test_sdpa_without_features(shape):
+    # no features: the default scale is 1/sqrt(0), yet the scores are 0, so each query takes
+    # the mean of the values (found by tests/fuzz)
+    def run(T):
+        q = T.zeros(shape, dtype=T.float64, requires_grad=True)
+        v = _t(T, np.arange(shape[-2] * 3.0).reshape(*shape[:-1], 3), True)
+        out = T.nn.functional.scaled_dot_product_attention(q, q, v)
+        out.sum().backward()
+        e = q.detach()
+        return out, q.grad, v.grad, T.nn.functional.scaled_dot_product_attention(e, e, e)
+    same(run)
+
+
 def test_sdpa_float_mask_gradient():
     def run(T):
         q = _t(T, np.arange(12.0).reshape(1, 2, 3, 2) / 10, True)
