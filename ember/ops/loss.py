@@ -443,9 +443,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target._data.dtype != x.dtype:
         raise RuntimeError(f"Found dtype {_dt.from_np(target._data.dtype).scalar_name} but "
                            f"expected {_dt.from_np(x.dtype).scalar_name}")
-    if ((x < 0) | (x > 1)).any():
-        raise RuntimeError("all elements of input should be between 0 and 1")
     t = target._data.astype(x.dtype, copy=False)
+    # PyTorch's kernel checks each element's input, then its target, in order; NaN fails too
+    bad_x, bad_t = ~((x >= 0) & (x <= 1)), ~((t >= 0) & (t <= 1))
+    if bad_x.any() or bad_t.any():
+        first = np.argmax((bad_x | bad_t).reshape(-1))
+        which = "input" if bad_x.reshape(-1)[first] else "target"
+        raise RuntimeError(f"all elements of {which} should be between 0 and 1")
     if weight is not None:
         weight = weight.expand(np.broadcast_shapes(t.shape, weight._data.shape))
     with np.errstate(divide="ignore"):

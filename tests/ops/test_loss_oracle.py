@@ -565,3 +565,12 @@ def test_margin_loss_target_checks(loss, shape, target):
     def fn(T):
         return getattr(T.nn.functional, loss)(T.zeros(shape), T.tensor(target), reduction="none")
     same(fn)
+
+
+@pytest.mark.parametrize("x, t", [([float("nan")], [0.5]), ([0.5], [float("nan")]),
+                                  ([0.5, 2.0], [3.0, 0.5]), ([2.0, 0.5], [0.5, 3.0]),
+                                  ([0.5, 0.5], [0.5, -1.0])])
+def test_bce_range_checks(x, t):
+    # each element's input, then its target, must lie in [0, 1]: the first bad element names
+    # the tensor, and NaN is out of range (found by tests/fuzz)
+    same(lambda T: T.nn.functional.binary_cross_entropy(T.tensor(x), T.tensor(t)))
