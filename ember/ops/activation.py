@@ -326,21 +326,56 @@ def _elu_np(a, alpha, scale, input_scale):
     return _select(a > 0, a * scale, neg)
 
 
+def _elu_bwd_np(g, s, alpha, scale, input_scale, is_result):
+    """elu's input gradient from the input (or, ``is_result``, from the result ``s``).
+    NOTE: a NaN input gives a NaN gradient, as PyTorch's vectorised kernel (its scalar loop,
+    for a few elements, gives the positive branch's)."""
+    dtype = np.result_type(g, s)
+    if dtype in HALF:
+        g, s = g.astype(np.float32), s.astype(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if is_result:
+            neg = g * (input_scale * (s + alpha * scale))
+        else:  # exp of the clamped input: no overflow where the positive branch is taken
+            neg = g * (input_scale * alpha * scale) * np.exp(np.minimum(s, 0) * input_scale)
+        out = np.where(np.greater(s, 0), g * scale, neg)
+    return np.asarray(out).astype(dtype, copy=False)
+
+
+def _elu_bwd(g, s, args):
+    """PyTorch's elu_backward as one op (EluBackwardBackward0), with its own rule."""
+    data = _elu_bwd_np(g._data, s._data, *args)
+    if STATE.enabled and recording(g, s):
+        return record(EluBackwardBackward0, data, (g, s), save=(g, s), args=args)
+    return wrap(data)
+
+
+def _elu_bwd_vjp(ctx, gg):
+    g, s = ctx.saved_tensors
+    alpha, scale, input_scale, is_result = ctx.args
+    gg_g = _elu_bwd(gg, s, ctx.args) if ctx.next_functions[0][0] is not None else None
+    gs = None
+    if ctx.next_functions[1][0] is not None:
+        # NOTE: PyTorch multiplies by the (strict) s < 0 mask, so a NaN or inf gradient where
+        # the positive branch is taken gives NaN, and the second derivative at 0 is 0
+        h = gg * g * input_scale
+        if not is_result:
+            h = _elu_bwd(h, s, ctx.args)
+        gs = h * wrap(np.less(s._data, 0).astype(h._data.dtype))
+    return gg_g, gs
+
+
+EluBackwardBackward0 = node_class("EluBackwardBackward0", _elu_bwd_vjp, elementwise)
+
+
 def _elu_vjp(g, x, alpha, scale, input_scale):
-    # NOTE: a NaN input gives a NaN gradient, as PyTorch's vectorised kernel (its scalar loop,
-    # for a few elements, gives the positive branch's).
-    pos = _mask(x, x._data > 0)
-    # NOTE: clamp(max=0) keeps exp finite where the positive branch is taken (a masked inf
-    # would turn the second derivative into nan).
-    neg = (x.clamp(max=0) * input_scale).exp() * (alpha * scale * input_scale)
-    return g * (pos * scale + (1 - pos) * neg)
+    return _elu_bwd(g, x, (alpha, scale, input_scale, False))
 
 
 def _elu_out_vjp(g, out, alpha, scale, input_scale):
     # NOTE: from the result, as PyTorch's in-place rule: for x <= 0,
     # d out / dx = input_scale * (out + alpha * scale).
-    pos = _mask(out, out._data > 0)
-    return g * (pos * scale + (1 - pos) * ((out + alpha * scale) * input_scale))
+    return _elu_bwd(g, out, (alpha, scale, input_scale, True))
 
 
 _elu, EluBackward0 = _pointwise("elu", "EluBackward0", _elu_np, _elu_vjp, kernel="elu_cpu",

@@ -45,3 +45,15 @@ def test_huber_smooth_l1_double_backward(fn, reduction):
     same(lambda m: _grad2(m, f_var, [1.0], [0.5]),
          warnings_too=False)  # ember also warns on inf * 0 in mul (an open difference)
     same(lambda m: _grad2(m, f, [1.0, 0.5, 3.0], [0.0, 0.0, 0.0], dtype="float32"))
+
+
+@pytest.mark.parametrize("fn", ["celu", "elu", "elu_", "selu"])
+def test_elu_double_backward(fn):
+    # PyTorch's fused elu_backward (EluBackwardBackward0): its second order multiplies by the
+    # strict x < 0 mask, so the NaN gradient of a one-element var reaches the input
+    def f(m, x):
+        F = m.nn.functional
+        y = {"celu": lambda: F.celu(x, 0.7), "elu": lambda: F.elu(x, 0.7),
+             "elu_": lambda: F.elu(x * 1, 0.7, inplace=True), "selu": lambda: F.selu(x)}[fn]()
+        return y + m.var_mean(y[:1], -1)[0]
+    same(lambda m: _grad2(m, f, [1.19, 0.0, -1.0, 3.0]), warnings_too=False)
