@@ -15,6 +15,7 @@ Contract:
 from __future__ import annotations
 
 import builtins
+import sys
 
 import numpy as np
 
@@ -25,13 +26,29 @@ __all__ = [
 ]
 
 
-try:  # NOTE: NumPy has no bfloat16; ml_dtypes (the package JAX uses) adds one.
-    import ml_dtypes as _ml_dtypes
+# NOTE [lazy bfloat16]: NumPy has no bfloat16; ml_dtypes (the package JAX uses) adds one. It
+# is imported on first use of bfloat16 (``bfloat16.np``, or a bfloat16 array handed to ember),
+# not with ember: importing it takes longer than importing all of ember (over a second for
+# ml_dtypes 0.7 on a 2-core machine). Until then ``bfloat16._np`` is None, which no array's
+# dtype equals, and ``HALF_NP`` (the half types, accumulated in float32) holds float16 only.
+_ml_dtypes = None
+_BF16_NP = None
+HALF_NP = [np.dtype(np.float16)]
 
-    _BF16_NP = np.dtype(_ml_dtypes.bfloat16)
-except ImportError:  # pragma: no cover - depends on the environment
-    _ml_dtypes = None
-    _BF16_NP = None
+
+def _load_bfloat16():
+    """Import ml_dtypes and give ``bfloat16`` its NumPy dtype; False if it is missing."""
+    global _ml_dtypes, _BF16_NP
+    if _BF16_NP is None:
+        try:
+            import ml_dtypes
+        except ImportError:
+            return False
+        _ml_dtypes, _BF16_NP = ml_dtypes, np.dtype(ml_dtypes.bfloat16)
+        bfloat16._np = _BF16_NP
+        _FROM_NP[_BF16_NP] = bfloat16
+        HALF_NP.append(_BF16_NP)
+    return True
 
 BFLOAT16_MISSING = (
     "ember.bfloat16 needs the optional ml_dtypes package (NumPy has no bfloat16): "
@@ -81,7 +98,7 @@ class dtype:
     @property
     def np(self) -> np.dtype:
         """The NumPy dtype that stores this type (TypeError for bfloat16 without ml_dtypes)."""
-        if self._np is None:
+        if self._np is None and not _load_bfloat16():
             raise TypeError(BFLOAT16_MISSING)
         return self._np
 
@@ -118,6 +135,8 @@ ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float
        complex64, complex128)
 _NAMES = {d.name: d for d in ALL}
 _FROM_NP = {d._np: d for d in ALL if d._np is not None}
+if "ml_dtypes" in sys.modules:  # already paid for by the program: no reason to wait
+    _load_bfloat16()
 
 
 def _by_name(name):
@@ -131,7 +150,7 @@ def from_np(np_dtype) -> dtype:
     except KeyError:
         pass
     np_dtype = np.dtype(np_dtype)
-    if np_dtype in _FROM_NP:
+    if np_dtype in _FROM_NP or (np_dtype.name == "bfloat16" and _load_bfloat16()):
         return _FROM_NP[np_dtype]
     raise TypeError(
         f"can't convert np.ndarray of type numpy.{np_dtype.name}. The only supported types are: "

@@ -66,7 +66,7 @@ _REDUCED_NAN = fiberwise(lambda ctx: (ctx.args[1], ctx.args[2]), lambda ctx: Tru
 # NOTE: half types (float16, bfloat16) are accumulated in float32 and rounded once at the end,
 # as PyTorch's kernels do: summed in float16, 3000 ones stop at 2048 and the squares of a
 # variance overflow past 256.
-HALF = tuple(d for d in (np.dtype(np.float16), _dt._BF16_NP) if d is not None)
+HALF = _dt.HALF_NP  # (bfloat16 joins when ml_dtypes is loaded: NOTE [lazy bfloat16])
 
 
 def rounded(data, dtype):
