@@ -129,6 +129,7 @@ def masked_scatter(input, mask, source):
 
 # ---- take ----
 def _take_vjp(ctx, g):
+    _ = ctx.saved_tensors  # (unpacked only for the version check PyTorch makes)
     index, shape = ctx.args
     flat = _zeros((int(np.prod(shape)),), g._data.dtype)
     return (flat.index_add(0, index, g.reshape(-1)).reshape(shape),)
@@ -151,8 +152,9 @@ def take(input, index):
     flat_idx = np.where(idx < 0, idx + n, idx)
     data = a.reshape(-1)[flat_idx]
     if STATE.enabled and recording(input):
-        return record(TakeBackward0, data, (input,), args=(wrap(flat_idx.reshape(-1)),
-                                                           a.shape))
+        # (input is saved only so that changing it in place fails backward, as PyTorch)
+        return record(TakeBackward0, data, (input,), save=(input,),
+                      args=(wrap(flat_idx.reshape(-1)), a.shape))
     return wrap(data)
 
 

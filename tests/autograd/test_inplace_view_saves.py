@@ -59,3 +59,16 @@ def test_double_backward_through_inplace_ops_on_views():
             res += [y, g, x.grad, h]
         return res
     same(fn)
+
+
+def test_take_input_modified_in_place_afterwards():
+    # take saves its input (for its shape only), so changing it in place fails backward, as
+    # PyTorch (found by tests/fuzz)
+    def fn(T):
+        x = T.tensor([[-1.0, 0.5]], dtype=T.float64, requires_grad=True)
+        v = x * 2
+        t = T.take(v, T.tensor([0, 0, 1]))
+        v[0].pow_(2)
+        t.sum().backward()
+        return x.grad
+    same(fn)
