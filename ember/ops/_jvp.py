@@ -106,6 +106,15 @@ def linear(f):
     return jvp
 
 
+def _empty_fiber(ctx, tangents):
+    """Whether a tangent, or a saved operand, is empty: a loss's input broadcast against an
+    empty target reduces over nothing even where the tangent itself has elements."""
+    if all(t is None for t in tangents):
+        return False
+    return any(t is not None and not t._data.size for t in tangents) or \
+        any(s is not None and not s._data.size for s in ctx.saved_tensors)
+
+
 def fiberwise(dims_of, empty_nan=None):
     """JVP of an op whose output elements each depend on one slice of the inputs.
 
@@ -118,8 +127,7 @@ def fiberwise(dims_of, empty_nan=None):
         shape, dtype = ctx._meta[0]
         from ..dtypes import from_np
 
-        if empty_nan is not None and any(t is not None and not t._data.size for t in tangents) \
-                and empty_nan(ctx):
+        if empty_nan is not None and _empty_fiber(ctx, tangents) and empty_nan(ctx):
             return out_zeros(ctx) + float("nan")
         grads = ctx._vjp(ones(shape, dtype=from_np(dtype)))
         dims, keepdim = dims_of(ctx)

@@ -152,3 +152,16 @@ def test_copysign_sign_source_tangent_gives_none():
         j = T.func.jvp(lambda b: T.copysign(x0[:1], b).var(0), (x1[:1],), (x1[:1],))
         return none, j
     same(fn, warnings_too=False)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+@pytest.mark.parametrize("flip", [False, True])
+def test_mean_loss_against_an_empty_operand_is_nan(name, flip):
+    # the tangent's operand has an element, but the broadcast pair reduces over none: 0 / 0
+    # (fuzz seed 2026 #16272)
+    def fn(T):
+        def f(b):
+            e = T.zeros(1, 0)
+            return getattr(T.nn.functional, name)(*((b, e) if flip else (e, b)))
+        return T.func.jvp(f, (T.tensor([[1.5]]),), (T.tensor([[2.0]]),))
+    same(fn, warnings_too=False)
