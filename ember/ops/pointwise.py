@@ -507,22 +507,27 @@ def _pow_scalar_vjp(ctx, g):
 
 
 def _pow_tensor_vjp(ctx, g):
+    from .select import where  # (select imports this module)
+
     x, y, out = ctx.saved_tensors
     gx = gy = None
     if ctx.next_functions[0][0] is not None:
-        gx = g * (y * x ** (y - 1)).masked_fill(y == 0, 0.0)
+        gx = where(y == 0, 0.0, g * (y * x ** (y - 1)))
     if ctx.next_functions[1][0] is not None:
         # NOTE: 0 ** y has derivative 0 in y for y >= 0 (PyTorch's choice, avoids 0 * -inf).
-        gy = (g * (out * x.log())).masked_fill((x == 0) & (y >= 0), 0.0)
+        # g multiplies the selected factor, as PyTorch's rule: a NaN g stays NaN there.
+        gy = g * where((x == 0) & (y >= 0), 0.0, out * x.log())
     return gx, gy
 
 
 def _rpow_vjp(ctx, g):
+    from .select import where
+
     x, out = ctx.saved_tensors
     base = ctx.args[0]
     if base == 0:
         # NOTE: as for tensor exponents, 0 ** x has derivative 0 where x >= 0.
-        return ((g * (out * float("-inf"))).masked_fill(x >= 0, 0.0),)
+        return (g * where(x >= 0, 0.0, out * float("-inf")),)
     return (g * (out * float(np.log(base))),)
 
 

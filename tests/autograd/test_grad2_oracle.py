@@ -57,3 +57,13 @@ def test_elu_double_backward(fn):
              "elu_": lambda: F.elu(x * 1, 0.7, inplace=True), "selu": lambda: F.selu(x)}[fn]()
         return y + m.var_mean(y[:1], -1)[0]
     same(lambda m: _grad2(m, f, [1.19, 0.0, -1.0, 3.0]), warnings_too=False)
+
+
+def test_pow_double_backward_at_zero_base():
+    # PyTorch's pow rules multiply g by a where-selected factor (and the base's is a where):
+    # at 0 ** y (y >= 0) the second order is 0 * log(0), NaN
+    same(lambda m: _grad2(m, lambda m, x, y: x ** y, [0.0, 2.0, 0.0, 0.0], [0.7, 0.5, -1.0, 0.0]),
+         warnings_too=False)
+    same(lambda m: _grad2(m, lambda m, y: m.tensor([0, 2, 3]) ** y, [0.76, 0.5, -1.0]),
+         warnings_too=False)  # (ember's log and mul warn through NumPy: an open difference)
+    same(lambda m: _grad2(m, lambda m, y: 0 ** y, [0.76, 0.0, -1.0]), warnings_too=False)
