@@ -539,11 +539,26 @@ def _write_tangent(t, new_t, index):
     written (a broadcast, another dtype, a leaf that requires grad)."""
     level = _LEVELS[index]
     old = _tangent(t, level)
+    if old is None and t._view is not None:
+        old = _base_zero_tangent(t, level)
     if old is not None and old is not new_t and _writable(old, new_t):
         with _visible(index):
             old.copy_(new_t)
         return
     _set_tangent(t, new_t, level)
+
+
+def _base_zero_tangent(t, level):
+    """A view ``t`` about to get a tangent in place while its base has none (``x.view(-1)
+    .mul_(dual)``): the base gets a zero tangent (in its own layout) and ``t`` that view of it,
+    so that the write reaches the base as in PyTorch. None where the view can't be replayed."""
+    from ..ops._registry import wrap
+
+    base = t._view.base
+    if _tangent(base, level) is not None or base._data.dtype != t._data.dtype:
+        return None
+    _set_tangent(base, wrap(np.zeros_like(base._data)), level)
+    return _view_tangent(t, level)
 
 
 def _writable(old, new):

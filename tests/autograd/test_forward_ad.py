@@ -297,3 +297,20 @@ def test_views_taken_before_their_base_got_a_tangent():
             v3.mul_(3)
             return got + [tuple(fw.unpack_dual(x1)), tuple(fw.unpack_dual(v3))]
     same(fn, warnings_too=False)
+
+
+def test_in_place_on_a_view_gives_its_base_a_tangent():
+    # x.view(-1).mul_(dual) with x plain: x gets a zero tangent with the view's part written
+    # into it, as PyTorch (fuzz seed 2026 #11356: ember's x had none)
+    def fn(T):
+        fw = _fw(T)
+        with fw.dual_level():
+            d = fw.make_dual(T.tensor([-1.25, 2.0], dtype=T.float64),
+                             T.tensor([1.0, 10.0], dtype=T.float64))
+            x, y = T.tensor([1.5, 2.0], dtype=T.float64), T.ones(2, 3, dtype=T.float64)
+            x.view(-1).mul_(d)
+            y[1, 1:].mul_(d)
+            z = T.ones(2, 2, dtype=T.float64)
+            z.t()[0].add_(d)
+            return [tuple(fw.unpack_dual(t)) for t in (x, y, z)]
+    same(fn, warnings_too=False)
