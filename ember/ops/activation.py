@@ -19,7 +19,16 @@ import numpy as np
 from ..autograd.grad_mode import STATE
 from ..tensor import _wrap_dim
 from ._jvp import _fit, elementwise, linear, out_zeros
-from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
+from ._registry import (
+    arrays_only,
+    float_data,
+    node_class,
+    record,
+    recording,
+    register,
+    wrap,
+    zeros_of,
+)
 from .inplace import apply_inplace
 from .join import cat
 from .reduction import HALF, rounded
@@ -597,16 +606,42 @@ def hardswish(input, inplace=False):
 
 
 # ---- hardshrink / softshrink / threshold ----
-def _outside(g, x, lambd):
-    # NOTE: PyTorch's shrink backward: 0 inside [-lambd, lambd] (and at a NaN, as from its
-    # vectorised kernel; its scalar loop, for a few elements, passes g).
-    return _keep(g, (x._data < -lambd) | (x._data > lambd))
+def _masked_bwd_vjp(ctx, gg):
+    x, = ctx.saved_tensors
+    cond, = ctx.args
+    # NOTE: PyTorch's rule for its fused backward op: the mask again for the gradient, and
+    # zeros (not "no gradient") for the input, so the nodes before the input still run
+    return (_masked_bwd(type(ctx), gg, x, cond) if ctx.next_functions[0][0] is not None
+            else None, zeros_of(gg) if ctx.next_functions[1][0] is not None else None)
+
+
+HardshrinkBackwardBackward0 = node_class("HardshrinkBackwardBackward0", _masked_bwd_vjp,
+                                         elementwise)
+SoftshrinkBackwardBackward0 = node_class("SoftshrinkBackwardBackward0", _masked_bwd_vjp,
+                                         elementwise)
+
+
+def _masked_bwd(node, g, x, cond):
+    """``g`` where ``cond`` holds, else 0 (selected), as PyTorch's fused backward op ``node``
+    of ``g`` and ``x`` (so the gradient depends on ``x`` too, with zero derivative)."""
+    data = np.where(cond, g._data, np.zeros((), g._data.dtype))
+    if STATE.enabled and recording(g, x):
+        return record(node, data, (g, x), save=(x,), args=(cond,))
+    return wrap(data)
+
+
+def _outside(node):
+    def vjp(g, x, lambd):
+        # NOTE: PyTorch's shrink backward: 0 inside [-lambd, lambd] (and at a NaN, as from its
+        # vectorised kernel; its scalar loop, for a few elements, passes g).
+        return _masked_bwd(node, g, x, (x._data < -lambd) | (x._data > lambd))
+    return vjp
 
 
 _hardshrink, HardshrinkBackward0 = _pointwise(
     "hardshrink", "HardshrinkBackward0",
     lambda a, lambd: np.where((a >= -lambd) & (a <= lambd), 0, a),
-    _outside, kernel="hardshrink_cpu")
+    _outside(HardshrinkBackwardBackward0), kernel="hardshrink_cpu")
 
 
 def hardshrink(input, lambd=0.5):
@@ -617,7 +652,7 @@ def hardshrink(input, lambd=0.5):
 _softshrink, SoftshrinkBackward0 = _pointwise(
     "softshrink", "SoftshrinkBackward0",
     lambda a, lambd: np.where(a > lambd, a - lambd, np.where(a < -lambd, a + lambd, a * 0)),
-    _outside, kernel="softshrink_cpu")
+    _outside(SoftshrinkBackwardBackward0), kernel="softshrink_cpu")
 
 
 def softshrink(input, lambd=0.5):

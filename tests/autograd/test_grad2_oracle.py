@@ -67,3 +67,13 @@ def test_pow_double_backward_at_zero_base():
     same(lambda m: _grad2(m, lambda m, y: m.tensor([0, 2, 3]) ** y, [0.76, 0.5, -1.0]),
          warnings_too=False)  # (ember's log and mul warn through NumPy: an open difference)
     same(lambda m: _grad2(m, lambda m, y: 0 ** y, [0.76, 0.0, -1.0]), warnings_too=False)
+
+
+@pytest.mark.parametrize("fn", ["softshrink", "hardshrink"])
+def test_shrink_double_backward_reaches_input(fn):
+    # PyTorch's fused shrink backward takes the input with a zero derivative: the gradient
+    # requires grad, and the zeros sent back make 0 / 0 = NaN in a division before it
+    def f(m, x):
+        return getattr(m.nn.functional, fn)(x / m.tensor([1.0, 1.0, 0.0, 1.0]))
+    same(lambda m: _grad2(m, f, [2.0, 0.1, -3.0, 1.34]), warnings_too=False)
+    same(lambda m: _grad2(m, lambda m, x: getattr(m.nn.functional, fn)(x), [2.0, 0.1]))
