@@ -39,7 +39,7 @@ from .pool_kernels import (
     _tiled_values,
     _tiling,
 )
-from .resize import _constant_pad, separable, separable_node
+from .resize import _apply_mats, _constant_pad, _sep_jvp, _sep_vjp
 
 FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
               "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -135,11 +135,17 @@ def _padded(a, nd, k, s, p, d, out, fill):
 # ---- max pooling ----------------------------------------------------------------------------
 
 def _scatter_vjp(ctx, g):
-    flat, g_shape = ctx.args[:2]
-    return (g.reshape(-1)[wrap(flat)].reshape(g_shape),)
+    flat, g_shape, shape = ctx.args[:3]
+    gg = g.reshape(-1)[wrap(flat)].reshape(g_shape)
+    if len(ctx.next_functions) == 1:
+        return (gg,)
+    # NOTE: PyTorch's pooling backward op also takes the input, with derivative zeros (not
+    # "no gradient"): the nodes before the input still run (a 0 / 0 there makes NaN)
+    need = ctx.next_functions[1][0] is not None
+    return gg, (wrap(np.zeros(shape, g._data.dtype)) if need else None)
 
 
-def _scatter_jvp(ctx, t):
+def _scatter_jvp(ctx, t, *_):
     return _plane_scatter(t, *ctx.args, type(ctx))
 
 
@@ -147,9 +153,10 @@ def _scatter_node(name):
     return node_class(name, _scatter_vjp, linear(_scatter_jvp))
 
 
-def _plane_scatter(g, flat, g_shape, shape, unique, node_cls):
+def _plane_scatter(g, flat, g_shape, shape, unique, node_cls, x=None):
     """Zeros of ``shape`` (the input's) with ``g`` added at ``flat`` (indices into the
-    flattened input): the adjoint of gathering at ``flat``, recorded as ``node_cls``."""
+    flattened input): the adjoint of gathering at ``flat``, recorded as ``node_cls`` (of
+    ``g`` and the pooled input ``x``, when given)."""
     data = g._data
     size = math.prod(shape)
     if unique:
@@ -159,21 +166,26 @@ def _plane_scatter(g, flat, g_shape, shape, unique, node_cls):
         # NOTE: bincount sums repeated indices in one pass, several times faster than add.at.
         out = np.bincount(flat, weights=data.reshape(-1), minlength=size).astype(data.dtype)
     out = out.reshape(shape)
-    if STATE.enabled and recording(g):
-        return record(node_cls, out, (g,), args=(flat, g_shape, shape, unique))
+    if x is None:
+        if STATE.enabled and recording(g):
+            return record(node_cls, out, (g,), args=(flat, g_shape, shape, unique))
+    elif STATE.enabled and recording(g, x):
+        return record(node_cls, out, (g, x), args=(flat, g_shape, shape, unique))
     return wrap(out)
 
 
 def _max_pool_vjp(ctx, g, g_idx=None):
-    idx, = ctx.saved_tensors
+    # (the input is saved only so that changing it in place fails backward, as PyTorch)
+    x, idx = ctx.saved_tensors
     in_shape, nd, unique = ctx.args
     flat = _flat_index(idx._data, in_shape, nd)
     # NOTE: overlapping windows may pick one input twice: the gradients add up.
-    return (_plane_scatter(g, flat, g._data.shape, in_shape, unique, _SCATTER_NODES[type(ctx)]),)
+    return (_plane_scatter(g, flat, g._data.shape, in_shape, unique, _SCATTER_NODES[type(ctx)],
+                           x),)
 
 
 def _max_pool_jvp(ctx, t, *_):
-    idx, = ctx.saved_tensors
+    _, idx = ctx.saved_tensors
     in_shape, nd, _ = ctx.args
     flat = _flat_index(idx._data, in_shape, nd)
     return t.reshape(-1)[wrap(flat)].reshape(idx._data.shape)
@@ -225,8 +237,11 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     if grad:
         # NOTE: when windows cannot overlap, every input gets at most one gradient.
         unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
-        outs = record_multi(node_cls, [vals, index], (input,), save=(wrap(index),),
-                            args=(a.shape, nd, unique), differentiable=(True, False))
+        outs = record_multi(node_cls, [vals, index], (input,), args=(a.shape, nd, unique),
+                            differentiable=(True, False))
+        # NOTE: PyTorch saves the input and the returned indices: changing either in place
+        # before backward is its version error (a reference each, no copy).
+        outs[0].grad_fn.save(input, outs[1])
     else:
         outs = [wrap(vals), wrap(index)]
     return tuple(outs) if return_indices else outs[0]
@@ -295,6 +310,7 @@ def _divisor(size, k, s, p, out, count_include_pad):
 
 
 def _avg_vjp(ctx, g):
+    _ = ctx.saved_tensors  # (the input, saved only for the version check PyTorch makes)
     in_shape, k, s, p, out, inv, extra = ctx.args
     nd = len(k)
     m = math.prod(in_shape[:-nd])
@@ -339,7 +355,7 @@ def _avg_apply(input, args, node_cls):
         data = sums * inv.astype(a.dtype)
     data = data.reshape(a.shape[:-nd] + tuple(out))
     if STATE.enabled and recording(input):
-        return record(node_cls, data, (input,), args=args)
+        return record(node_cls, data, (input,), save=(input,), args=args)
     return wrap(data)
 
 
@@ -412,8 +428,15 @@ def _adaptive_sizes(a, nd, output_size, name):
     return sizes
 
 
-AdaptiveAvgPool2DBackward0 = separable_node("AdaptiveAvgPool2DBackward0")
-AdaptiveAvgPool3DBackward0 = separable_node("AdaptiveAvgPool3DBackward0")
+def _adaptive_avg_vjp(ctx, g):
+    _ = ctx.saved_tensors  # (the input, saved only for the version check PyTorch makes)
+    return _sep_vjp(ctx, g)
+
+
+AdaptiveAvgPool2DBackward0 = node_class("AdaptiveAvgPool2DBackward0", _adaptive_avg_vjp,
+                                        linear(_sep_jvp))
+AdaptiveAvgPool3DBackward0 = node_class("AdaptiveAvgPool3DBackward0", _adaptive_avg_vjp,
+                                        linear(_sep_jvp))
 
 
 def _float_only(a, name):
@@ -432,7 +455,11 @@ def _adaptive_avg(nd, input, output_size, name, node_cls):
         # NOTE: PyTorch takes a mean for a 1x1 output (its node is MeanBackward1).
         return input.mean(tuple(range(-nd, 0)), keepdim=True)
     mats = [_average_matrix(si, o) for si, o in zip(a.shape[-nd:], sizes)]
-    return separable(input, mats, node_cls)
+    data = _apply_mats(a, mats)
+    if STATE.enabled and recording(input):
+        # NOTE: saved as PyTorch saves it (its version checked at backward)
+        return record(node_cls, data, (input,), save=(input,), args=(mats, None))
+    return wrap(data)
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -474,8 +501,9 @@ def _adaptive_max(nd, input, output_size, return_indices, name, node_cls):
     v = flat[(slice(None), slice(None)) + tuple(k for k, _ in keys)]  # (1, M, *O, *K)
     vals, index = _max_from_windows(v, a, nd, [st for _, st in keys], (1,) * nd, sizes)
     if STATE.enabled and recording(input):
-        outs = record_multi(node_cls, [vals, index], (input,), save=(wrap(index),),
-                            args=(a.shape, nd, False), differentiable=(True, False))
+        outs = record_multi(node_cls, [vals, index], (input,), args=(a.shape, nd, False),
+                            differentiable=(True, False))
+        outs[0].grad_fn.save(input, outs[1])  # as max pooling's
     else:
         outs = [wrap(vals), wrap(index)]
     return tuple(outs) if return_indices else outs[0]

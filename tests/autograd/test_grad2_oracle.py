@@ -77,3 +77,14 @@ def test_shrink_double_backward_reaches_input(fn):
         return getattr(m.nn.functional, fn)(x / m.tensor([1.0, 1.0, 0.0, 1.0]))
     same(lambda m: _grad2(m, f, [2.0, 0.1, -3.0, 1.34]), warnings_too=False)
     same(lambda m: _grad2(m, lambda m, x: getattr(m.nn.functional, fn)(x), [2.0, 0.1]))
+
+
+@pytest.mark.parametrize("fn", ["max_pool1d", "adaptive_max_pool1d"])
+def test_max_pool_double_backward_reaches_input(fn):
+    # PyTorch's pooling backward op takes the input too (derivative zeros): the gradient
+    # requires grad, and 0 / 0 before the pool makes NaN
+    def f(m, x, scale=True):
+        y = x / m.tensor([1.0, 1.0, 0.0, 1.0]) if scale else x
+        return getattr(m.nn.functional, fn)(y.reshape(1, 1, 4), 2)
+    same(lambda m: _grad2(m, f, [1.0, 2.0, -3.0, 4.0]), warnings_too=False)
+    same(lambda m: _grad2(m, lambda m, x: f(m, x, False), [1.0, 2.0, -3.0, 4.0]))
