@@ -266,7 +266,9 @@ class Node:
             kind = type(t)
             if kind is _Tensor:  # the common case first
                 if t._vc[0] != version:
-                    self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr,
+                    # (grad_fn, not _grad_fn: a view of a since-modified base names its
+                    # regenerated node, AsStrided, as PyTorch)
+                    self._raise_version(t._data, t._vc[0], version, t.grad_fn, t._output_nr,
                                         t._vc)
                 if SAVED_SUBST is not None:
                     t = SAVED_SUBST(t, False)
@@ -289,7 +291,9 @@ class Node:
                 pass
             else:
                 if t._vc[0] != version:
-                    self._raise_version(t._data, t._vc[0], version, t._grad_fn, t._output_nr,
+                    # (grad_fn, not _grad_fn: a view of a since-modified base names its
+                    # regenerated node, AsStrided, as PyTorch)
+                    self._raise_version(t._data, t._vc[0], version, t.grad_fn, t._output_nr,
                                         t._vc)
                 if SAVED_SUBST is not None:
                     t = SAVED_SUBST(t, False)

@@ -70,11 +70,11 @@ def _saved_pair(ctx, g):
     """The saved ``(x, y)`` and ``g``, in float32 when half (NOTE [half losses]: 2 * 6e4 / 2
     is 6e4, not inf; the engine rounds the gradients)."""
     x, y = ctx.saved_tensors
-    # a bool operand reads as 0/1 in PyTorch's kernels (the `-` operator would reject it)
-    if y._data.dtype == np.bool_:
-        y = y.to(x.dtype)
-    elif x._data.dtype == np.bool_:
-        x = x.to(y.dtype)
+    # the operands as given (NOTE [loss promotion]) in their common dtype; a bool operand
+    # reads as 0/1 in PyTorch's kernels (the `-` operator would reject it)
+    if x.dtype != y.dtype:
+        common = _dt.promote_types(x.dtype, y.dtype)
+        x, y = x.to(common), y.to(common)
     if g._data.dtype in HALF:
         return x.float(), y.float(), g.float()
     return x, y, g
@@ -128,6 +128,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     """Mean squared error (``reduction`` 'mean', 'sum' or 'none'; optional elementwise
     ``weight``, whose 'mean' divides by the weight sum)."""
     _size_warning(input, target)
+    given = (input, target)  # saved and differentiated as given, as PyTorch
     input, target = _promoted(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if weight is not None:
@@ -140,7 +141,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     loss = diff * diff
     if dtype in HALF:
         loss = rounded(loss, dtype)
-    return _pointwise_loss(MseLossBackward0, loss, (input, target), reduction, (input, target))
+    return _pointwise_loss(MseLossBackward0, loss, given, reduction, given)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -244,6 +245,7 @@ SmoothL1LossBackward0 = node_class("SmoothL1LossBackward0", _smooth_l1_vjp,
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Quadratic for ``|input - target| < beta``, linear beyond (``beta=0`` is ``l1_loss``)."""
     _size_warning(input, target)
+    given = (input, target)  # saved and differentiated as given, as PyTorch
     input, target = _promoted(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
@@ -256,8 +258,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     d = np.abs(a - b)
     loss = np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
     loss = rounded(loss, dtype) if dtype in HALF else loss.astype(dtype, copy=False)
-    return _pointwise_loss(SmoothL1LossBackward0, loss, (input, target), reduction,
-                           (input, target), (beta,))
+    return _pointwise_loss(SmoothL1LossBackward0, loss, given, reduction, given, (beta,))
 
 
 def _huber_vjp(ctx, g):

@@ -5,6 +5,8 @@ hands it back as a view of the base's CopySlices, so a double backward runs thro
 
 from __future__ import annotations
 
+import warnings
+
 from ..oracle import same, torch  # noqa: F401 - torch: skip without PyTorch
 
 
@@ -72,3 +74,83 @@ def test_take_input_modified_in_place_afterwards():
         t.sum().backward()
         return x.grad
     same(fn)
+
+
+def _backward_error(out):
+    """The message of the error ``out.sum().backward()`` raises, or None."""
+    try:
+        out.sum().backward()
+    except RuntimeError as err:
+        return str(err)
+    return None
+
+
+def test_pooling_saves_its_input():
+    # PyTorch's pooling nodes save their input (the unsqueezed one for 1-D: a view, named by
+    # its regenerated node, AsStrided), and max pooling its indices too (found by tests/fuzz)
+    def fn(T):
+        F = T.nn.functional
+        res = []
+        pools = [lambda v: F.max_pool1d(v, 2), lambda v: F.avg_pool1d(v, 2, stride=1, padding=1),
+                 lambda v: F.adaptive_avg_pool1d(v, 2), lambda v: F.adaptive_max_pool1d(v, 2),
+                 lambda v: F.lp_pool1d(v, 2, 2),
+                 lambda v: F.max_pool2d(v.unsqueeze(0), 1),
+                 lambda v: F.avg_pool2d(v.unsqueeze(0), 1),
+                 lambda v: F.adaptive_avg_pool2d(v.unsqueeze(0), (1, 2)),
+                 lambda v: F.adaptive_max_pool2d(v.unsqueeze(0), 2),
+                 lambda v: F.max_pool3d(v.unsqueeze(0).unsqueeze(0), 1),
+                 lambda v: F.avg_pool3d(v.unsqueeze(0).unsqueeze(0), 1),
+                 lambda v: F.adaptive_avg_pool3d(v.unsqueeze(0).unsqueeze(0), (1, 1, 2)),
+                 lambda v: F.adaptive_max_pool3d(v.unsqueeze(0).unsqueeze(0), 2)]
+        for pool in pools:
+            x = T.tensor([[[0.5, -1.0, 2.0]]], requires_grad=True)
+            v = T.roll(x, 1, 1)
+            out = pool(v)
+            v.tanh_()
+            res.append(_backward_error(out))
+        # the returned indices are saved: changing them in place fails backward
+        x = T.tensor([[[0.5, -1.0, 2.0, 1.0]]], requires_grad=True)
+        out, idx = F.max_pool1d(x, 2, return_indices=True)
+        idx.add_(0)
+        res.append(_backward_error(out))
+        # unchanged, the gradients are as before
+        x = T.tensor([[[0.5, -1.0, 2.0]]], requires_grad=True)
+        F.avg_pool1d(x * 2, 2, stride=1, padding=1).sum().backward()
+        res.append(x.grad)
+        return res
+    same(fn)
+
+
+def test_avg_pool_input_modified_through_a_reshape():
+    def fn(T):
+        x2 = T.tensor([[[0.5, -1.0], [2.0, 0.25]]], requires_grad=True)
+        x3 = T.tensor([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]])
+        v2 = T.maximum(x2, T.zeros(1, 2, 2)) @ x3
+        out = T.nn.functional.avg_pool1d(v2, 2, stride=1, padding=1)
+        v2.reshape(-1).mul_(T.arange(6.0))
+        return _backward_error(out)
+    same(fn)
+
+
+def test_regression_losses_save_input_and_target_as_given():
+    # mse and smooth_l1 save their operands as given, not their promoted copies (a float32
+    # input with a float64 0-d target) (found by tests/fuzz)
+    def fn(T):
+        F = T.nn.functional
+        res = []
+        for loss in (F.mse_loss, F.smooth_l1_loss, F.huber_loss, F.l1_loss):
+            for which in (0, 1):
+                x = T.tensor([[0.5]], requires_grad=True)
+                t = T.tensor(0.25, dtype=T.float64, requires_grad=True)
+                v = (x * 1).diagonal()
+                out = loss(v, t) if which == 0 else loss(t.expand(1), v)
+                v.tanh_()
+                res.append(_backward_error(out))
+            x = T.tensor([0.5, 3.0], requires_grad=True)
+            t = T.tensor(0.25, dtype=T.float64, requires_grad=True)
+            # (huber's backward rejects the mixed dtypes, as PyTorch's)
+            res += [_backward_error(loss(x, t.expand(2))), x.grad, t.grad]
+        return res
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        same(fn)
