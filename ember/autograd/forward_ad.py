@@ -406,17 +406,33 @@ def _unalias(tangent_of, outs, inputs, tangents, index):
     otherwise it becomes a copy (a rule may pass a tangent through, as ``x + c`` does).
 
     NOTE [aliased tangents]: except where PyTorch's own formula is ``self_t`` and it keeps the
-    alias (frac, and fmod/remainder by a number): there an in-place op on the output changes
-    the input's tangent too, as in PyTorch."""
+    alias (frac, and fmod/remainder by a number) where the tangent has the output's layout
+    (``_same_layout``): there an in-place op on the output changes the input's tangent too, as
+    in PyTorch."""
     for o in outs:
         t = tangent_of.get(id(o))
-        if t is None or type(o._grad_fn).__name__ in _ALIASED_TANGENT:
+        if t is None or (type(o._grad_fn).__name__ in _ALIASED_TANGENT
+                         and _same_layout(t._data, o._data)):
             continue
         data = t._data
         if any(np.may_share_memory(data, ti._data) for ti in tangents) and not any(
                 np.may_share_memory(o._data, x._data) for x in inputs):
             with _visible(index):
                 tangent_of[id(o)] = t.clone()
+
+
+def _same_layout(t, o):
+    """Whether PyTorch would keep ``t`` as the tangent of ``o`` as it is (its
+    ``has_same_meta``): same shape and strides, and ``t`` is the whole of its memory from its
+    start, as the output (fresh) is; otherwise it takes a copy (NOTE [aliased tangents]: a
+    frac of a diagonal view gets a copy, of a whole tensor the alias)."""
+    if t.shape != o.shape or t.strides != o.strides:
+        return False
+    root = t
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return (root.nbytes == t.nbytes
+            and root.__array_interface__["data"][0] == t.__array_interface__["data"][0])
 
 
 def _match_layout(tangent_of, outs, tangents, index):

@@ -314,3 +314,25 @@ def test_in_place_on_a_view_gives_its_base_a_tangent():
             z.t()[0].add_(d)
             return [tuple(fw.unpack_dual(t)) for t in (x, y, z)]
     same(fn, warnings_too=False)
+
+
+@pytest.mark.parametrize("view", ["whole", "slice", "t", "diagonal", "flat"])
+def test_frac_keeps_the_tangent_alias_only_with_the_same_layout(view):
+    # PyTorch's frac tangent is self_t itself only where it has the output's layout (sizes,
+    # strides, whole memory from its start); a diagonal or slice's is copied, so an in-place op
+    # on the result leaves the input's tangent alone (fuzz seed 2026 #9548)
+    pick = {"whole": lambda a: a, "slice": lambda a: a[:1], "t": lambda a: a.t(),
+            "diagonal": lambda a: a.diagonal(), "flat": lambda a: a.view(-1)}[view]
+
+    def fn(T):
+        def f(x):
+            w = T.frac(pick(x))
+            w.tanh_()
+            return x, w
+        x = T.tensor([[1.38, -0.77, 2.5], [0.3, 1.7, -2.2]], dtype=T.float64)
+        t = T.tensor([[1.0, 10.0, 3.0], [4.0, 5.0, 6.0]], dtype=T.float64)
+        fw = _fw(T)
+        with fw.dual_level():
+            got = [fw.unpack_dual(o).tangent for o in f(fw.make_dual(x.clone(), t.clone()))]
+        return T.func.jvp(f, (x,), (t,)), got
+    same(fn, warnings_too=False)
