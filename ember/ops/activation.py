@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import STATE, no_grad
 from ..tensor import _wrap_dim
 from ._jvp import _fit, elementwise, linear, out_zeros
 from ._registry import (
@@ -471,14 +471,52 @@ def _gelu_np(a, approximate):
     return 0.5 * a * (1 + _erf_np(a * float(np.sqrt(0.5))))
 
 
-def _gelu_vjp(g, x, approximate):
+def _gelu_slope(x, approximate):
+    """gelu's derivative at ``x`` (ember ops: differentiable again)."""
     if approximate == "tanh":
         t = ((x + x ** 3 * _GELU_C) * _SQRT_2_PI).tanh()
         dt = (1 - t * t) * ((x * x * (3 * _GELU_C) + 1) * _SQRT_2_PI)
-        return g * ((t + 1) * 0.5 + x * dt * 0.5)
+        return (t + 1) * 0.5 + x * dt * 0.5
     cdf = (_erf(x * float(np.sqrt(0.5))) + 1) * 0.5
     pdf = (x * x * -0.5).exp() * float(1 / np.sqrt(2 * np.pi))
-    return g * (cdf + x * pdf)
+    return cdf + x * pdf
+
+
+def _gelu_curvature(x, approximate):
+    """gelu's second derivative at ``x``, as one factor (so an inf gradient times it is inf,
+    not inf - inf from separate terms, as PyTorch's gelu double backward)."""
+    if approximate == "tanh":
+        du = (x * x * (3 * _GELU_C) + 1) * _SQRT_2_PI
+        t = ((x + x ** 3 * _GELU_C) * _SQRT_2_PI).tanh()
+        ddu = x * (6 * _GELU_C * _SQRT_2_PI)
+        return (1 - t * t) * (du + x * 0.5 * (ddu - t * du * du * 2))
+    pdf = (x * x * -0.5).exp() * float(1 / np.sqrt(2 * np.pi))
+    return pdf * 2 + x * (x.neg() * pdf)
+
+
+def _gelu_bwd(g, x, approximate):
+    """PyTorch's gelu_backward as one op (GeluBackwardBackward0), with its own rule."""
+    rec = STATE.enabled and recording(g, x)
+    with no_grad():
+        out = g * _gelu_slope(x, approximate)
+    if rec:
+        return record(GeluBackwardBackward0, out._data, (g, x), save=(g, x), args=(approximate,))
+    return out
+
+
+def _gelu_bwd_vjp(ctx, gg):
+    g, x = ctx.saved_tensors
+    approximate, = ctx.args
+    return (_gelu_bwd(gg, x, approximate) if ctx.next_functions[0][0] is not None else None,
+            gg * g * _gelu_curvature(x, approximate) if ctx.next_functions[1][0] is not None
+            else None)
+
+
+GeluBackwardBackward0 = node_class("GeluBackwardBackward0", _gelu_bwd_vjp, elementwise)
+
+
+def _gelu_vjp(g, x, approximate):
+    return _gelu_bwd(g, x, approximate)
 
 
 _gelu, GeluBackward0 = _pointwise("gelu", "GeluBackward0", _gelu_np, _gelu_vjp,

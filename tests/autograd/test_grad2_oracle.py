@@ -88,3 +88,12 @@ def test_max_pool_double_backward_reaches_input(fn):
         return getattr(m.nn.functional, fn)(y.reshape(1, 1, 4), 2)
     same(lambda m: _grad2(m, f, [1.0, 2.0, -3.0, 4.0]), warnings_too=False)
     same(lambda m: _grad2(m, lambda m, x: f(m, x, False), [1.0, 2.0, -3.0, 4.0]))
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_double_backward_inf_gradient(approximate):
+    # PyTorch's fused gelu_backward: its second order is g times gelu'' as one factor, so an
+    # inf g (gelu(x) / 0) gives +-inf, not inf - inf = NaN from separate terms
+    def f(m, x):
+        return m.nn.functional.gelu(x, approximate=approximate) / m.tensor([False, True, True])
+    same(lambda m: _grad2(m, f, [-1.02, 0.3, 2.0]), warnings_too=False)
