@@ -558,8 +558,10 @@ def _std_grad(g, x, out, dims, correction, n, full):
     # NOTE: d std = d var / (2 std), except that PyTorch's gradient at zero spread is 0 (not
     # 0 / 0); the variance's rule then handles no degrees of freedom.
     if zero.any():
-        at_zero = out == 0
-        g = (g / (out.masked_fill(at_zero, 1.0) * 2)).masked_fill(at_zero, 0.0)
+        # (masked after the division, as PyTorch: the division's own gradients there are
+        # 0 / 0 = NaN, which a second-order gradient through g or out shows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = (g / (out * 2)).masked_fill(out == 0, 0.0)
     else:
         g = g / (out * 2)
     return _var_grad(g, x, dims, correction, n, full)

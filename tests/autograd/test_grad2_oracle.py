@@ -97,3 +97,14 @@ def test_gelu_double_backward_inf_gradient(approximate):
     def f(m, x):
         return m.nn.functional.gelu(x, approximate=approximate) / m.tensor([False, True, True])
     same(lambda m: _grad2(m, f, [-1.02, 0.3, 2.0]), warnings_too=False)
+
+
+def test_std_zero_spread_double_backward():
+    # PyTorch masks std's gradient after dividing by 2 * std: at zero spread the division's
+    # own gradients are 0 / 0 = NaN, which shows when the incoming gradient depends on x
+    # (ember's division rule warns on 0 / 0 through NumPy: an open difference)
+    same(lambda m: _grad2(m, lambda m, x: x.std(0) * x.sum(), [-1.375, -1.375]),
+         warnings_too=False)
+    same(lambda m: _grad2(m, lambda m, x: m.std_mean(x, 0)[0] * x.sum(), [2.0, 2.0]),
+         warnings_too=False)
+    same(lambda m: _grad2(m, lambda m, x: x.std(0) * x.sum(), [-1.375, 1.0]))
