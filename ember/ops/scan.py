@@ -224,7 +224,10 @@ def _logcumsumexp_jvp(ctx, dx):
     if m is not None:
         return (m - out).exp() * ((x - m).exp() * dx).cumsum(d)
     w = _lcse_weights(x, out, d)
-    return (w * dx.movedim(d, -1).unsqueeze(-1)).sum(-2).movedim(-1, d)
+    # NOTE: the terms with j < i are masked again after the product: a non-finite tangent
+    # reaches later outputs only (PyTorch's is a cumsum), not 0 * inf everywhere
+    below = wrap(np.tri(w.shape[-1], k=-1, dtype=bool))
+    return (w * dx.movedim(d, -1).unsqueeze(-1)).masked_fill(below, 0.0).sum(-2).movedim(-1, d)
 
 
 LogcumsumexpBackward0 = node_class("LogcumsumexpBackward0", _logcumsumexp_vjp,

@@ -108,3 +108,13 @@ def test_std_zero_spread_double_backward():
     same(lambda m: _grad2(m, lambda m, x: m.std_mean(x, 0)[0] * x.sum(), [2.0, 2.0]),
          warnings_too=False)
     same(lambda m: _grad2(m, lambda m, x: x.std(0) * x.sum(), [-1.375, 1.0]))
+
+
+def test_logcumsumexp_jvp_inf_tangent():
+    # (forward mode) an inf tangent at x = -inf reaches later outputs only, as PyTorch's
+    # cumsum: the weights path (a slice spanning -inf) masks j < i after the product
+    def f(m):
+        x = m.tensor([[-1.02, -0.53, 1.14, -0.70]], dtype=m.float64)
+        v0 = x.to(m.int64)
+        return m.func.jvp(lambda x: m.logcumsumexp(x / v0, -1), (x,), (m.ones_like(x),))
+    same(f, warnings_too=False)
