@@ -203,6 +203,8 @@ def _logcumsumexp_vjp(ctx, g):
         # NOTE: PyTorch sums the positive and the negative parts of g apart, in log space (log
         # g where g > 0, log -g where g < 0): a NaN gradient is in neither and contributes 0
         g = g.masked_fill(g.isnan(), 0.0)
+    if STATE.enabled:
+        return (_logcumsumexp_vjp_graph(x, out, g, d),)
     # NOTE: d out_j / d x_i = exp(x_i - out_j) for j >= i. Shifting by m = the slice's last
     # output gives exp(x - m) * reverse_cumsum(g * exp(m - out)), finite while the slice spans
     # less than ~600 (60 in float32); wider slices (|x| ~ 1e3) use the O(n^2) weights.
@@ -211,6 +213,20 @@ def _logcumsumexp_vjp(ctx, g):
         return ((x - m).exp() * _reverse_cumsum(g * (m - out).exp(), d),)
     w = _lcse_weights(x, out, d)
     return ((w * g.movedim(d, -1).unsqueeze(-2)).sum(-1).movedim(-1, d),)
+
+
+def _logcumsumexp_vjp_graph(x, out, g, d):
+    """The rule as PyTorch composes it (create_graph: its second order, NaNs included): the
+    positive and negative parts of g summed apart in log space, by reverse logcumsumexps."""
+    from .select import where
+
+    lowest = float(np.finfo(g._data.dtype).min)
+    log_abs = g.abs().log()
+
+    def part(mask):
+        r = (where(mask, log_abs, lowest) - out).flip(d).logcumsumexp(d).flip(d)
+        return (r + x).exp()
+    return part(g > 0) - part(g < 0)
 
 
 def _logcumsumexp_jvp(ctx, dx):

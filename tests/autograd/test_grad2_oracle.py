@@ -118,3 +118,13 @@ def test_logcumsumexp_jvp_inf_tangent():
         v0 = x.to(m.int64)
         return m.func.jvp(lambda x: m.logcumsumexp(x / v0, -1), (x,), (m.ones_like(x),))
     same(f, warnings_too=False)
+
+
+def test_logcumsumexp_double_backward_with_minus_inf():
+    # with create_graph the rule is PyTorch's composition (log-space positive and negative
+    # parts of g), so the second order at x = -inf and next to it is PyTorch's
+    def f(m, x):
+        return m.logcumsumexp(x / m.tensor([[-1, 0, 1, 0]]), -1) * m.tensor([[1.0, 2, -1, 0.5]])
+    same(lambda m: _grad2(m, f, [[-1.02, -0.53, 1.14, -0.70]]), warnings_too=False)
+    same(lambda m: _grad2(m, lambda m, x: m.logcumsumexp(x, 0) * m.tensor([1.0, -2, 3]),
+                          [0.3, -0.2, 1.1]))
