@@ -176,9 +176,9 @@ def check_overlap(self, others, full=False):
             if full:
                 raise RuntimeError(PARTIAL_OVERLAP_MESSAGE)
             continue
-        if not a.size or not b.size or not np.may_share_memory(a, b) or \
-                not (_dense(a) and _dense(b)):
-            continue
+        if not a.size or not b.size or (a.base is None and b.base is None) or \
+                not np.may_share_memory(a, b) or not (_dense(a) and _dense(b)):
+            continue  # (two arrays that own their memory never share it)
         # dense arrays span exactly their bytes: equal spans with equal strides are the same
         # elements (a full overlap), anything else that shares memory is partial
         if full or a.strides != b.strides or a.nbytes != b.nbytes or \
@@ -389,8 +389,9 @@ def _fast_arith(ufunc, scale):
             b = other
         else:
             return False
-        if isinstance(other, Tensor) and b is not a and np.may_share_memory(a, b):
-            return False  # the slow path checks the overlap
+        if isinstance(other, Tensor) and b is not a and (a.base is not None or b.base is
+                                                         not None) and np.may_share_memory(a, b):
+            return False  # the slow path checks the overlap (two owning arrays never share)
         if alpha != 1:
             b = b * alpha if scale else b
         if not a.flags.writeable or (getattr(b, "shape", ()) != a.shape and

@@ -48,12 +48,11 @@ def _np_expand(a, shape):
     An expand that repeats no element (the same shape, or new leading dims of size 1) is a
     plain view, writeable where ``a`` is, as PyTorch's is."""
     lead = len(shape) - a.ndim
-    if shape[lead:] == a.shape and not any(s != 1 for s in shape[:lead]):
+    if tuple(shape[lead:]) == a.shape and tuple(shape[:lead]) == (1,) * lead:
         return a[(None,) * lead] if lead else a.view()
     if not a.ndim:
         strides = (0,) * len(shape)
     elif a.flags.c_contiguous and a.size:
-        lead = len(shape) - a.ndim
         strides = (0,) * lead + tuple(st if old == new else 0 for old, st, new in
                                       zip(a.shape, a.strides, shape[lead:]))
     else:
