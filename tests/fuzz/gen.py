@@ -118,8 +118,13 @@ class Gen:
     # -- choosing values
     def names(self, pred=lambda t: True):
         import torch
-        return [n for n, t in self.env.items()
-                if isinstance(t, torch.Tensor) and pred(t)]
+
+        def usable(t):
+            try:
+                return pred(t)
+            except RuntimeError:  # (reading grad_fn/is_leaf of a stale multi-output view)
+                return False
+        return [n for n, t in self.env.items() if isinstance(t, torch.Tensor) and usable(t)]
 
     def pick(self, pred=lambda t: True, floats=True, min_dim=0, max_numel=10**9):
         def ok(t):
