@@ -531,6 +531,45 @@ def _rpow_vjp(ctx, g):
     return (g * (out * float(np.log(base))),)
 
 
+def _cube(a):
+    out = np.square(a)
+    out *= a  # (augmented assignments: a 0-d input squares to a NumPy scalar)
+    return out
+
+
+def _fourth(a):
+    # NOTE: (x*x)**2 rounds twice (half the results differ from PyTorch's pow, which is
+    # within an ulp of exact). Squaring in a wider type rounds once: float32 squares are exact
+    # in float64 and x87's 64-bit significand leaves a single rounding for float64, faster than
+    # libm's pow either way; where long double is no wider than double, pow itself.
+    if a.dtype == np.float32:
+        out = np.square(a, dtype=np.float64)
+        out *= out
+        return out.astype(np.float32)
+    if a.dtype == np.float64 and _LONGDOUBLE_IS_WIDER:
+        out = np.square(a, dtype=np.longdouble)
+        out *= out
+        return out.astype(np.float64)
+    return np.power(a, 4)
+
+
+def _reciprocal_square(a):
+    out = np.square(a)
+    return np.reciprocal(out, out=out) if out.ndim else np.reciprocal(out)
+
+
+def _reciprocal_sqrt(a):
+    out = np.sqrt(a)
+    return np.reciprocal(out, out=out) if out.ndim else np.reciprocal(out)
+
+
+_LONGDOUBLE_IS_WIDER = np.finfo(np.longdouble).nmant >= 63
+# NOTE: PyTorch's CPU kernel for a scalar exponent: x*x for 2, sqrt for 0.5, x*x*x for 3,
+# 1/x for -1, 1/(x*x) for -2, 1/sqrt(x) for -0.5 (each bit for bit), pow otherwise. For
+# float16/bfloat16 NumPy's pow already rounds a float32 result once, as PyTorch does.
+_POWERS = {3: _cube, 4: _fourth, -1: np.reciprocal, -2: _reciprocal_square,
+           -0.5: _reciprocal_sqrt}
+
 PowBackward0 = node_class("PowBackward0", _pow_scalar_vjp, elementwise)
 PowBackward1 = node_class("PowBackward1", _pow_tensor_vjp, elementwise)
 PowBackward2 = node_class("PowBackward2", _rpow_vjp, elementwise)
@@ -554,15 +593,8 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
         data = np.square(ad)
     elif e == 0.5 and rt.kind == "f":
         data = np.sqrt(ad)
-    elif (e == 3 or e == 4) and rt.kind == "f" and rt.itemsize >= 4:
-        # NOTE: products instead of libm's pow (~20x slower): x * x * x is what PyTorch's
-        # kernel computes for 3; (x^2)^2 for 4 is within an ulp of pow, as PyTorch's
-        # vectorised pow is.
-        data = np.square(ad)
-        if e == 3:
-            data *= ad
-        else:
-            np.square(data, out=data)
+    elif rt.kind == "f" and rt.itemsize >= 4 and e in _POWERS:
+        data = _POWERS[e](np.asarray(ad))
     else:
         data = np.power(ad, ed)
     data = _fix_dtype(data, rt)
