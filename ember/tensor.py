@@ -434,6 +434,8 @@ class Tensor:
     def detach(self):
         """A tensor sharing this one's data and version counter, outside any graph."""
         t = Tensor._make(self._data, False, None, self._vc)
+        if self._vc is None:  # (a detached inference tensor is one)
+            t._vc = None
         return t
 
     def detach_(self):

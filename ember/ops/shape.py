@@ -188,13 +188,18 @@ def _mark_view(out, input, steps):
     A view taken under no_grad of a tensor that requires grad still requires grad (as a leaf,
     like PyTorch's) but may not be modified in place once grad mode is back on.
     """
+    if input._vc is None:
+        # NOTE: a view of an inference tensor is an inference tensor, not an autograd view
+        # (PyTorch's ``_is_view()`` is False): no version counter, nothing to replay.
+        out._vc = None
+        return
     info = input._view
     if info is not None:
         out._view = ViewInfo(info.base, info.steps + steps, input._vc[0])
         # a view of one of several views (split, unbind) is restricted as they are
         out._view.multi = info.multi
     else:
-        out._view = ViewInfo(input, steps, input._vc[0] if input._vc is not None else 0)
+        out._view = ViewInfo(input, steps, input._vc[0])
     out._vc = input._vc
     if not STATE.enabled and input._requires_grad:
         out._requires_grad = True
@@ -219,7 +224,8 @@ def _view_multi(node_cls, input, datas, steps, args=()):
         outs = [wrap(d) for d in datas]
     for out, step in zip(outs, steps):
         _mark_view(out, input, (step,))
-        out._view.multi = node_cls.__name__
+        if out._view is not None:
+            out._view.multi = node_cls.__name__
     return outs
 
 

@@ -1186,3 +1186,52 @@ def test_grad_shape_of_broadcast_leaf():
         (x * T.ones(2, 3)).sum().backward()
         return x.grad
     same(fn)
+
+
+# views of inference tensors, taken inside and outside inference_mode (they have no version
+# counter: view ops used to read it and fail with "'NoneType' object is not subscriptable")
+_INFERENCE_VIEWS = {
+    "split": lambda x: [a.is_inference() for a in x.split(2)],
+    "split_dim": lambda x: [a.shape for a in x.split(2, dim=1)],
+    "chunk": lambda x: x.chunk(2),
+    "unbind": lambda x: x.unbind(),
+    "view": lambda x: x.view(24),
+    "view_of_view": lambda x: x[1:].view(18).is_inference(),
+    "narrow": lambda x: x.narrow(0, 1, 2),
+    "transpose": lambda x: x.transpose(0, 1).is_inference(),
+    "index": lambda x: x[1:3, None],
+    "expand_of_view": lambda x: x[0:1].expand(3, 6),
+    "expand_as": lambda x: x[0].expand_as(x).is_inference(),
+    "squeeze_of_view": lambda x: x.unsqueeze(0).squeeze(0),
+    "detach": lambda x: (x.detach().is_inference(), x[0].detach().is_inference()),
+    "grad_fn_of_view": lambda x: (x[0].grad_fn, x[0].requires_grad, x[0]._is_view()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_INFERENCE_VIEWS))
+@pytest.mark.parametrize("inside", [True, False])
+def test_views_of_inference_tensors(name, inside):
+    def fn(T):
+        with T.inference_mode():
+            w = T.ones(6, 6, requires_grad=True)
+            x = T.arange(24.).reshape(4, 6) @ w
+            if inside:
+                return _INFERENCE_VIEWS[name](x)
+        return _INFERENCE_VIEWS[name](x)
+    same(fn)
+
+
+@pytest.mark.parametrize("op", ["setitem", "view_add_", "split_mul"])
+def test_inference_views_outside_the_mode(op):
+    def fn(T):
+        with T.inference_mode():
+            x = T.ones(4, 6)
+        p = T.ones(2, 6, requires_grad=True)
+        if op == "setitem":
+            x[0] = 1.
+        elif op == "view_add_":
+            x[0].add_(1)
+        else:
+            (x.split(2)[0] * p).sum().backward()
+        return x
+    same(fn)
