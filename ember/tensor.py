@@ -541,9 +541,11 @@ class Tensor:
         return id(self)
 
     def __format__(self, spec):
-        if self._data.ndim == 0 and spec:
+        # as PyTorch: a 0-d tensor formats as its number (``f"{t}"`` is ``3.0``); any other
+        # takes only the empty spec (``str(t)``), else object's TypeError naming Tensor
+        if self._data.ndim == 0 and type(self._data) is not MetaArray:
             return self.item().__format__(spec)
-        return object.__format__(repr(self), spec)
+        return object.__format__(self, spec)
 
     def __repr__(self, *, tensor_contents=None):
         from ._printing import tensor_repr

@@ -460,3 +460,21 @@ def test_random_print_options(dtype, shape, seed, options):
     elif dtype != "float32":
         values = (values > 0) if dtype == "bool" else np.round(values)
     check(values, dtype)
+
+
+# ---- format() ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec", ["", ".3f", ">20", "e", "d", "s"])
+@pytest.mark.parametrize("make", ["float", "int", "bool", "requires_grad", "one_element",
+                                  "vector", "empty"])
+def test_format(make, spec):
+    from .oracle import same
+
+    def fn(T):
+        t = {"float": lambda: T.tensor(3.), "int": lambda: T.tensor(3),
+             "bool": lambda: T.tensor(True),
+             "requires_grad": lambda: T.tensor(2.5, requires_grad=True),
+             "one_element": lambda: T.ones(1), "vector": lambda: T.arange(3.),
+             "empty": lambda: T.ones(0)}[make]()
+        return format(t, spec), f"{t}"
+    same(fn)
