@@ -3,24 +3,38 @@
 Contract: PyTorch's arguments, argument-conflict errors, ``len()``, batching and collation
 (tensors stacked, Python floats to float64, ints to int64, NumPy arrays and scalars to tensors,
 mappings/namedtuples/sequences collated field by field, strings and bytes kept as lists).
-Every ``iter(loader)`` is a fresh epoch: a shuffling loader draws a new order each time.
-``num_workers > 0`` gives the same batches, loaded in this process (NOTE [workers run
-in-process]).
+Every ``iter(loader)`` is a fresh epoch (one iterator for the loader's life with
+``persistent_workers``) and first draws the epoch's ``base_seed`` from ``generator`` (the default
+generator when None), as PyTorch, so a seeded run draws the same numbers with or without workers.
+``num_workers > 0`` loads in worker processes (NOTE [worker processes]) and yields the batches
+``num_workers=0`` yields, in the same order (``in_order=False``: as they arrive).
 """
 
-# NOTE [workers run in-process]
-# ``num_workers > 0`` is accepted and validated as PyTorch does, but samples are always loaded
-# in this process, in sampler order: the batches are exactly those PyTorch yields with
-# ``in_order=True``. ``get_worker_info()`` therefore always returns None, and
-# ``worker_init_fn`` is never called (no worker is ever started).
+# NOTE [worker processes]
+# Each worker has its own index queue; all answer on one result queue. Tasks (a task number and
+# the batch's keys) go to the active workers round-robin, at most ``prefetch_factor`` per worker
+# outstanding; answers that arrive early wait in ``_task_info`` until their turn. Batches cross
+# the process boundary pickled (a tensor pickles its NumPy array: one copy each way; shared
+# memory would save a copy but needs cleanup when a worker dies, and measured as a small part of
+# a batch's cost, see bench/dataloader_workers.py). While waiting, the main process also watches
+# the workers' process sentinels, so a worker that dies raises at once instead of hanging.
+# Shutdown (iterator deleted or exhausted, loop broken, a worker dead): set ``done_event`` (workers
+# skip queued tasks), send None to each worker, join, terminate what is still alive after
+# ``STATUS_CHECK_INTERVAL`` seconds. Workers are daemons, so they never outlive the program, and
+# a worker whose parent disappears (SIGKILL) notices within ``STATUS_CHECK_INTERVAL`` and exits.
+# The start method is the platform's default (fork on Linux before Python 3.14) unless
+# ``multiprocessing_context`` names another; with spawn/forkserver the dataset, collate_fn and
+# worker_init_fn must pickle, as with PyTorch.
 
 from __future__ import annotations
 
 import collections.abc
 import copy
+import itertools
 import math
 import os
 import re
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -28,8 +42,9 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from ... import dtypes as _dt
-from ...creation import as_tensor, tensor
+from ...creation import as_tensor, empty, tensor
 from ...tensor import Tensor
+from ._worker import STATUS_CHECK_INTERVAL, get_worker_info, make_fetcher
 from .dataset import Dataset, IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -42,11 +57,6 @@ _np_str_obj_array_pattern = re.compile(r"[SaUO]")
 
 _collate_err_msg_format = ("default_collate: batch must contain tensors, numpy arrays, numbers, "
                            "dicts or lists; found {}")
-
-
-def get_worker_info():
-    """Always None: see NOTE [workers run in-process]."""
-    return None
 
 
 # ---- conversion and collation ----
@@ -297,7 +307,8 @@ class DataLoader(Generic[T_co]):
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
-        self._IterableDataset_len_called = None  # see _DataLoaderIter.__next__
+        self._IterableDataset_len_called = None  # see _BaseDataLoaderIter.__next__
+        self._iterator = None  # the persistent workers' iterator
         self.__initialized = True
         self._check_worker_number_rationality()
 
@@ -347,8 +358,17 @@ class DataLoader(Generic[T_co]):
         # Batches of keys with auto-collation, single keys without.
         return self.batch_sampler if self._auto_collation else self.sampler
 
-    def __iter__(self) -> _DataLoaderIter:
-        return _DataLoaderIter(self)
+    def __iter__(self) -> _BaseDataLoaderIter:
+        if self.num_workers == 0:
+            return _SingleProcessDataLoaderIter(self)
+        if not self.persistent_workers:
+            return _MultiProcessingDataLoaderIter(self)
+        # Persistent workers: one iterator (and one set of processes) for all epochs.
+        if self._iterator is None:
+            self._iterator = _MultiProcessingDataLoaderIter(self)
+        else:
+            self._iterator._reset(self)
+        return self._iterator
 
     def __len__(self) -> int:
         if self._dataset_kind == "iterable":
@@ -382,24 +402,38 @@ class DataLoader(Generic[T_co]):
                 "potential slowness/freeze if necessary.", stacklevel=3)
 
 
-class _DataLoaderIter:
-    """One pass over a DataLoader: keys from the index sampler, samples fetched and collated."""
+def _draw_base_seed(generator) -> int:
+    """One 63-bit value from ``generator`` (default: the default generator), as PyTorch draws
+    an epoch's base seed: ``empty((), dtype=int64).random_(generator=generator)``."""
+    t = empty((), dtype=_dt.int64)
+    if hasattr(t, "random_"):
+        return int(t.random_(generator=generator).item())
+    # Until tensors have ``random_``: the same range from the generator's own stream.
+    from ... import random as _random
+
+    return int(_random._rng(generator).integers(0, 2 ** 63))
+
+
+class _BaseDataLoaderIter:
+    """One pass over a DataLoader: what the single- and multi-process iterators share."""
 
     def __init__(self, loader: DataLoader) -> None:
         if loader.pin_memory:
             # ember has no accelerator, so this is always PyTorch's no-accelerator case.
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
-                          "then device pinned memory won't be used.", stacklevel=3)
+                          "then device pinned memory won't be used.", stacklevel=4)
         self._dataset = loader.dataset
         self._iterable = loader._dataset_kind == "iterable"
         self._auto_collation = loader._auto_collation
         self._drop_last = loader.drop_last
         self._collate_fn = loader.collate_fn
         self._index_sampler = loader._index_sampler
-        self._sampler_iter = iter(self._index_sampler)
-        self._dataset_iter = iter(self._dataset) if self._iterable else None
-        self._ended = False
         self._num_workers = loader.num_workers
+        self._timeout = loader.timeout
+        self._sampler_iter = iter(self._index_sampler)
+        # Drawn even without workers: a seeded program draws what it draws under PyTorch.
+        self._base_seed = _draw_base_seed(loader.generator)
+        self._persistent_workers = loader.persistent_workers
         self._len_called = loader._IterableDataset_len_called
         self._num_yielded = 0
 
@@ -408,6 +442,11 @@ class _DataLoaderIter:
 
     def __len__(self) -> int:
         return len(self._index_sampler)
+
+    def _reset(self, loader: DataLoader) -> None:
+        self._sampler_iter = iter(self._index_sampler)
+        self._num_yielded = 0
+        self._len_called = loader._IterableDataset_len_called
 
     def __next__(self) -> Any:
         data = self._next_data()
@@ -427,28 +466,200 @@ class _DataLoaderIter:
         return data
 
     def _next_data(self):
-        keys = next(self._sampler_iter)
-        if self._iterable:
-            return self._collate_fn(self._next_from_stream(keys))
-        if self._auto_collation:
-            getitems = getattr(self._dataset, "__getitems__", None)
-            data = getitems(keys) if getitems else [self._dataset[k] for k in keys]
-        else:
-            data = self._dataset[keys]
-        return self._collate_fn(data)
+        raise NotImplementedError
 
-    def _next_from_stream(self, keys):
-        if self._ended:
-            raise StopIteration
-        if not self._auto_collation:
-            return next(self._dataset_iter)
-        data = []
-        for _ in keys:
-            try:
-                data.append(next(self._dataset_iter))
-            except StopIteration:
-                self._ended = True
+
+class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
+    """Keys from the index sampler, fetched and collated in this process."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        super().__init__(loader)
+        self._fetcher = make_fetcher(self._iterable, self._dataset, self._auto_collation,
+                                     self._collate_fn, self._drop_last)
+
+    def _next_data(self):
+        return self._fetcher.fetch(next(self._sampler_iter))
+
+
+class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
+    """Keys sent to worker processes, batches received from them (NOTE [worker processes])."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        # Set first: __del__ shuts down whatever was started, even if __init__ fails.
+        self._shutdown = False
+        self._workers: list = []
+        self._index_queues: list = []
+        super().__init__(loader)
+        import multiprocessing
+        import multiprocessing.connection
+
+        from . import _worker
+
+        self._wait = multiprocessing.connection.wait
+        self._in_order = loader.in_order
+        self._prefetch_factor = loader.prefetch_factor
+        ctx = loader.multiprocessing_context or multiprocessing.get_context()
+        self._result_queue = ctx.Queue()
+        self._done_event = ctx.Event()
+        for worker_id in range(self._num_workers):
+            index_queue = ctx.Queue()
+            # A queue's feeder thread must not keep this process alive at exit.
+            index_queue.cancel_join_thread()
+            worker = ctx.Process(
+                target=_worker._worker_loop, daemon=True,
+                args=(self._iterable, self._dataset, index_queue, self._result_queue,
+                      self._done_event, self._auto_collation, self._collate_fn,
+                      self._drop_last, self._base_seed, loader.worker_init_fn, worker_id,
+                      self._num_workers))
+            worker.start()
+            self._index_queues.append(index_queue)
+            self._workers.append(worker)
+        self._reset(loader, first_iter=True)
+
+    def _reset(self, loader: DataLoader, first_iter: bool = False) -> None:
+        super()._reset(loader)
+        self._send_idx = 0  # number of the next task to send
+        self._rcvd_idx = 0  # number of the next task to yield
+        # task number -> [worker_id] while outstanding, [worker_id, batch] once received early
+        self._task_info: dict[int, list] = {}
+        self._tasks_outstanding = 0
+        self._workers_status = [True] * self._num_workers  # False: its dataset copy is exhausted
+        self._worker_cycle = itertools.cycle(range(self._num_workers))
+        if not first_iter:
+            # Persistent workers: restart each dataset copy; answers to the previous epoch's
+            # tasks still in flight arrive before each worker's acknowledgement and are dropped.
+            from ._worker import _ResumeIteration
+
+            for index_queue in self._index_queues:
+                index_queue.put(_ResumeIteration())
+            waiting = self._num_workers
+            while waiting:
+                idx, _ = self._get_data()
+                if isinstance(idx, _ResumeIteration):
+                    waiting -= 1
+        for _ in range(self._prefetch_factor * self._num_workers):
+            self._try_put_index()
+
+    def _try_put_index(self) -> None:
+        if self._tasks_outstanding >= self._prefetch_factor * self._num_workers:
+            return
+        try:
+            keys = next(self._sampler_iter)
+        except StopIteration:
+            return
+        for _ in range(self._num_workers):
+            worker_id = next(self._worker_cycle)
+            if self._workers_status[worker_id]:
                 break
-        if len(data) == 0 or (self._drop_last and len(data) < len(keys)):
-            raise StopIteration
+        else:
+            return  # every worker's dataset copy is exhausted
+        self._index_queues[worker_id].put((self._send_idx, keys))
+        self._task_info[self._send_idx] = [worker_id]
+        self._tasks_outstanding += 1
+        self._send_idx += 1
+
+    def _next_data(self):
+        from ._worker import _IterableStop
+
+        while True:
+            # Skip tasks already yielded (in_order=False) or sent to a worker that has ended.
+            while self._rcvd_idx < self._send_idx:
+                info = self._task_info.get(self._rcvd_idx)
+                if info is not None:
+                    if len(info) == 2 or self._workers_status[info[0]]:
+                        break
+                    del self._task_info[self._rcvd_idx]
+                    self._tasks_outstanding -= 1  # an ended worker answers no further task
+                self._rcvd_idx += 1
+            else:
+                if not self._persistent_workers:
+                    self._shutdown_workers()
+                raise StopIteration
+            info = self._task_info[self._rcvd_idx]
+            if len(info) == 2:
+                del self._task_info[self._rcvd_idx]
+                self._rcvd_idx += 1
+                return self._process_data(info[1])
+
+            idx, data = self._get_data()
+            self._tasks_outstanding -= 1
+            if isinstance(data, _IterableStop):
+                del self._task_info[idx]
+                self._mark_worker_ended(data.worker_id)
+                self._try_put_index()
+                continue
+            if idx == self._rcvd_idx or not self._in_order:
+                del self._task_info[idx]
+                if idx == self._rcvd_idx:
+                    self._rcvd_idx += 1
+                return self._process_data(data)
+            self._task_info[idx].append(data)
+
+    def _process_data(self, data):
+        from ._worker import _WorkerError
+
+        self._try_put_index()
+        if isinstance(data, _WorkerError):
+            data.reraise()
         return data
+
+    def _mark_worker_ended(self, worker_id: int) -> None:
+        self._workers_status[worker_id] = False
+        if not self._persistent_workers:
+            # Its tasks are over: let the process go now rather than at shutdown.
+            self._index_queues[worker_id].put(None)
+
+    def _get_data(self):
+        """The next answer from any worker; RuntimeError on timeout or a worker's death."""
+        reader = self._result_queue._reader  # noqa: SLF001 (waited on together with sentinels)
+        deadline = time.monotonic() + self._timeout if self._timeout > 0 else None
+        while True:
+            watched = {self._workers[w].sentinel: w for w in range(self._num_workers)
+                       if self._workers_status[w]}
+            wait_s = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = self._wait([reader, *watched], wait_s)
+            if reader in ready:
+                return self._result_queue.get()
+            dead = [self._workers[watched[s]] for s in ready if s in watched]
+            if dead:
+                self._shutdown_workers()
+                raise RuntimeError(_death_message(dead))
+            if deadline is not None and time.monotonic() >= deadline:
+                raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
+
+    def _shutdown_workers(self) -> None:
+        if self._shutdown:
+            return
+        self._shutdown = True
+        self._workers_status = [False] * len(self._workers)
+        done_event = getattr(self, "_done_event", None)
+        if done_event is not None:
+            done_event.set()
+        for index_queue in self._index_queues:
+            index_queue.put(None)
+        for worker in self._workers:
+            worker.join(STATUS_CHECK_INTERVAL)
+            if worker.is_alive():
+                worker.terminate()
+        for index_queue in self._index_queues:
+            index_queue.close()
+        result_queue = getattr(self, "_result_queue", None)
+        if result_queue is not None:
+            result_queue.cancel_join_thread()
+            result_queue.close()
+
+    def __del__(self):
+        self._shutdown_workers()
+
+
+def _death_message(dead) -> str:
+    for worker in dead:
+        worker.join(0.1)  # reap it, so that its exit code is known
+    killed = [w for w in dead if w.exitcode is not None and w.exitcode < 0]
+    if killed:
+        import signal
+
+        return (f"DataLoader worker (pid {killed[0].pid}) is killed by signal: "
+                f"{signal.strsignal(-killed[0].exitcode)}. ")
+    return (f"DataLoader worker (pid(s) {', '.join(str(w.pid) for w in dead)}) exited "
+            "unexpectedly")
