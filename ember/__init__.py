@@ -101,6 +101,14 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                  **pickle_load_args)
 
 
+def install_as_torch():
+    """Make ``import torch`` and every ``import torch.X`` give ember's modules (the same
+    objects): see ``ember/_torch_alias.py``. ``ember run script.py`` does this for a script."""
+    from ._torch_alias import install_as_torch as _install
+
+    _install()
+
+
 def result_type(tensor1, tensor2):
     """The dtype PyTorch's promotion gives for an op on the two operands."""
     return _dtypes.result_type(tensor1, tensor2)
