@@ -91,3 +91,35 @@ def test_pow_backward_bitwise(et, tt, e):
     b = torch.tensor(x, requires_grad=True)
     (b ** e).backward(torch.tensor(g))
     assert _differ(_np(a.grad), b.grad.numpy()) == 0
+
+
+# ---- activation backward formulas --------------------------------------------------------
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("fn", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("n", [1, 7, 5000])
+def test_tanh_sigmoid_backward_bitwise(dt, fn, n):
+    # tanh: g * fma(-y, y, 1) (1 - y*y rounded once); sigmoid: (g * (1 - y)) * y. Given the
+    # same forward result (PyTorch's vectorised tanh/sigmoid forwards are SLEEF's).
+    y = np.tanh(_values(n, dt, seed=4, scale=1.5))
+    if fn == "sigmoid":
+        y = (y + 1) / 2
+    g = _values(n, dt, seed=5)
+    got = getattr(ember.ops.unary, f"{fn}_backward")(ember.tensor(g), ember.tensor(y))
+    want = getattr(torch.ops.aten, f"{fn}_backward")(torch.tensor(g), torch.tensor(y))
+    assert _differ(_np(got), want.numpy()) == 0
+    if n == 1:  # 0-d
+        got = getattr(ember.ops.unary, f"{fn}_backward")(ember.tensor(g[0]), ember.tensor(y[0]))
+        want = getattr(torch.ops.aten, f"{fn}_backward")(torch.tensor(g[0]), torch.tensor(y[0]))
+        assert got.shape == () and _differ(_np(got), want.numpy()) == 0
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_tanh_backward_through_autograd(dt):
+    x = _values(3000, dt, seed=6)
+    g = _values(3000, dt, seed=7)
+    a = ember.tensor(x, requires_grad=True)
+    y = a.tanh()
+    y.backward(ember.tensor(g))
+    want = torch.ops.aten.tanh_backward(torch.tensor(g), torch.tensor(_np(y)))
+    assert _differ(_np(a.grad), want.numpy()) == 0

@@ -118,16 +118,59 @@ def _cos_bwd_np(g, x):
 
 
 def _tanh_bwd_np(g, y):
-    d = np.asarray(np.square(y))
-    np.subtract(1, d, out=d)
+    # NOTE: PyTorch computes g * fma(-y, y, 1) (its kernels are compiled with contraction):
+    # 1 - y*y rounded once. float32: y*y is exact in float64 (the float64 rounding before the
+    # float32 one matters only on an exact float32 tie, never seen); float64: y*y split into
+    # two doubles (Dekker), the error term added after the leading difference; half types
+    # compute in float32, as PyTorch's. Rounding twice gave another result for 30% of values.
+    if y.ndim == 0:  # (the in-place steps below need arrays, which 0-d results are not)
+        return _tanh_bwd_np(np.reshape(g, 1), y.reshape(1)).reshape(np.shape(g))
+    dt = y.dtype
+    if dt == np.float32:
+        d = np.square(y, dtype=np.float64)
+        np.subtract(1, d, out=d)
+        d = d.astype(np.float32)
+    elif dt == np.float64:
+        d = _one_minus_square_f64(np.asarray(y))
+    elif dt.kind == "f":
+        y32 = y.astype(np.float32)
+        d = np.square(y32)
+        np.subtract(1, d, out=d)
+        np.multiply(d, g, out=d)
+        return d.astype(dt)
+    else:
+        d = np.asarray(np.square(y))
+        np.subtract(1, d, out=d)
+    d = np.asarray(d)
     np.multiply(d, g, out=d)
     return d
 
 
+def _one_minus_square_f64(y):
+    """``1 - y*y`` rounded once, for float64 ``|y| <= 1``."""
+    hi = 134217729.0 * y          # Veltkamp's split: y == hi + lo, each half the bits
+    hi -= hi - y
+    lo = y - hi
+    p = y * y
+    err = hi * hi                 # err == y*y - p exactly
+    err -= p
+    t = hi * lo
+    t += t
+    err += t
+    np.multiply(lo, lo, out=t)
+    err += t
+    d = 1.0 - p                   # d + (1 - d - p) == 1 - p exactly (|p| <= 1)
+    np.subtract(1.0, d, out=t)
+    t -= p
+    t -= err
+    d += t
+    return d
+
+
 def _sigmoid_bwd_np(g, y):
-    d = np.asarray(np.subtract(1, y))
-    np.multiply(d, y, out=d)
+    d = np.asarray(np.subtract(1, y))  # NOTE: (g * (1 - y)) * y, PyTorch's order
     np.multiply(d, g, out=d)
+    np.multiply(d, y, out=d)
     return d
 
 
