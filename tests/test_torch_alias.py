@@ -7,9 +7,11 @@ Each test runs a small script in a fresh interpreter, as a user would."""
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -201,3 +203,20 @@ def test_command_help_version_and_info(tmp_path):
     for label in ("BLAS", "BLAS threads", "SciPy", "ml_dtypes", "matplotlib",
                   "scikit-learn", "graphviz dot"):
         assert label in labels, info.stdout
+
+
+def test_the_readme_script_prints_what_pytorch_prints(tmp_path):
+    pytest.importorskip("torch")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    script = next(block for block in re.findall(r"```python\n(.*?)```", readme, re.S)
+                  if block.startswith("# train.py\n"))
+    (tmp_path / "train.py").write_text(script)
+    expected = [line[2:] for line in script.splitlines() if line.startswith("# epoch")
+                or line.startswith("# tensor")]
+    under_torch = subprocess.run([sys.executable, "train.py"], cwd=tmp_path,
+                                 capture_output=True, text=True, timeout=300)
+    (tmp_path / "train_ember.py").write_text(script + "print(torch.__name__)\n")
+    under_ember = _ember("run", "train_ember.py", cwd=tmp_path)
+    assert under_ember.returncode == 0, under_ember.stderr
+    assert under_torch.stdout.splitlines() == expected
+    assert under_ember.stdout.splitlines() == [*expected, "ember"]
