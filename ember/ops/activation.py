@@ -308,11 +308,11 @@ _rrelu, RreluWithNoiseBackward0 = _pointwise(
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element when
     ``training``, and is ``(lower + upper) / 2`` otherwise."""
-    from ..random import default_generator
-
     a = input._data
     if training:
-        slopes = default_generator._rng.uniform(lower, upper, size=a.shape)
+        from ..random import rrelu_slopes
+
+        slopes = rrelu_slopes(a, lower, upper)
     else:
         slopes = (lower + upper) / 2
     dt = float_data(a).dtype

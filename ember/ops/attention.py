@@ -15,7 +15,6 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE, no_grad
-from ..random import _rng
 from ._jvp import out_zeros
 from ._registry import node_class, record, recording, wrap
 from .activation import softmax
@@ -176,6 +175,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         key, value = _repeat_heads(key, n_rep), _repeat_heads(value, n_rep)
     weights = _weights(query, key, scale, blocked, float_mask)
     if dropout_p > 0.0:
-        keep = _rng(None).random(weights._data.shape) >= dropout_p
-        weights = weights * wrap((keep / (1.0 - dropout_p)).astype(weights._data.dtype))
+        from .nn import dropout
+
+        weights = dropout(weights, dropout_p)
     return weights.matmul(value)

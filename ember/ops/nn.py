@@ -384,7 +384,7 @@ def _check_p(p):
 def _dropout_impl(input, p, train, inplace, feature=False, alpha=False):
     """PyTorch's _dropout_impl: ``input * noise`` (alpha: ``+ b``), noise shaped ``(N, C, 1,
     ...)`` for feature dropout; the input itself when there is nothing to drop."""
-    from ..random import default_generator
+    from ..random import dropout_keep
 
     _check_p(p)
     x = input._data
@@ -399,15 +399,27 @@ def _dropout_impl(input, p, train, inplace, feature=False, alpha=False):
         shape = x.shape[:2] + (1,) * (x.ndim - 2)
     else:
         shape = x.shape
-    keep = default_generator._rng.random(shape) < (1 - p)
+    # PyTorch's mask: bernoulli_(1 - p) on a tensor laid out like the input (or the feature
+    # shape), two words per element
+    keep = dropout_keep(x if shape == x.shape else np.empty(shape, np.uint8), 1 - p)
     if alpha:
         a = 1.0 / np.sqrt((_SELU_ALPHA_PRIME ** 2 * p + 1) * (1 - p))
         b = wrap(((keep - 1.0) * (_SELU_ALPHA_PRIME * a) + _SELU_ALPHA_PRIME * a * p)
                  .astype(x.dtype))
         noise = wrap((keep * a).astype(x.dtype))
         return input.mul_(noise).add_(b) if inplace else input * noise + b
-    noise = wrap((keep / (1 - p)).astype(x.dtype))
+    noise = wrap(_keep_scale(keep, p, x.dtype))
     return input.mul_(noise) if inplace else input * noise
+
+
+def _keep_scale(keep, p, dtype):
+    """``mask / (1 - p)`` as PyTorch rounds it: ``1 - p`` and the quotient in float32 for the
+    float32 and half types (then rounded to the half type), in float64 for float64."""
+    if dtype == np.float64:
+        kept = 1.0 / (1.0 - p)
+    else:
+        kept = (np.float32(1.0) / np.float32(1.0 - p)).astype(dtype)
+    return np.where(keep, np.asarray(kept, dtype), np.zeros((), dtype))
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
