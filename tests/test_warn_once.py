@@ -53,3 +53,27 @@ def test_once_per_process(case):
     mine, ref = _warnings("ember", CASES[case]), _warnings("torch", CASES[case])
     assert ref[0] and not ref[1], f"PyTorch no longer warns once here: {ref}"
     assert mine == ref
+
+
+USER_LOOP = """
+import sys, warnings
+T = __import__(sys.argv[1])
+x = T.ones(3, 4)
+for _ in range(3):
+    warnings.warn("mine")
+    {call}
+"""
+
+
+@pytest.mark.parametrize("call", ["x.mean()", "x.mean(0)", "x.var()", "x.std(1)",
+                                  "T.var_mean(x)", "T.std_mean(x, 0)", "x[:0].mean()",
+                                  "x[:1].var(0)", "x.sum(0)", "x.nanmean()"])
+def test_user_warning_in_a_loop_prints_once(call):
+    """An op must not reset Python's once-per-location registry (``catch_warnings`` does):
+    under the default filters a user's own warning in a loop prints once, as with PyTorch."""
+    def stderr(module):
+        return subprocess.run([sys.executable, "-c", USER_LOOP.format(call=call), module],
+                              capture_output=True, text=True, check=True).stderr
+    mine, ref = stderr("ember"), stderr("torch")
+    assert ref.count("UserWarning: mine") == 1
+    assert mine.count("UserWarning: mine") == 1, mine

@@ -157,9 +157,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     n = 1
     for d in dims:
         n *= a.shape[d]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is nan, quietly
-        data = _np_mean(a, dims, keepdim)
+    data = _np_mean(a, dims, keepdim)
     if STATE.enabled and recording(input):
         node = MeanBackward0 if full else MeanBackward1
         return record(node, data, (input,), args=(input._data.shape, dims, keepdim, n))
@@ -167,9 +165,20 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def _np_mean(a, dims, keepdim):
-    if a.dtype in HALF:
-        return rounded(np.mean(a, axis=dims, keepdims=keepdim, dtype=np.float32), a.dtype)
-    return np.mean(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
+    """``np.mean``'s sum and division, called from here: the mean of nothing is nan quietly.
+
+    NOTE [no catch_warnings]: ``np.mean`` warns ("Mean of empty slice", "invalid value")
+    from NumPy's own modules; silencing that with ``warnings.catch_warnings()`` would reset
+    Python's once-per-location registry on every call (a user's ``warnings.warn`` in a loop
+    would print every time); ``np.errstate`` touches no warning registry."""
+    n = 1
+    for d in (range(a.ndim) if dims is None else dims):
+        n *= a.shape[d]
+    with np.errstate(all="ignore"):  # (inf - inf, 0 / 0: nan, as PyTorch, quietly)
+        s = np.add.reduce(a, axis=dims, dtype=np.float32 if a.dtype in HALF else a.dtype,
+                          keepdims=keepdim)
+        data = np.true_divide(s, n)
+    return rounded(data, a.dtype) if a.dtype in HALF else data
 
 
 # ---- prod ----
@@ -371,12 +380,16 @@ def _extreme_dim(input, dim, keepdim, arg_fn, node, result_type):
 
 
 def _nan_arg(fn, nan_fn):
-    # NOTE: NaN propagates: PyTorch's max/argmax pick a NaN when there is one.
+    # NOTE: NaN propagates: PyTorch's max/argmax pick the first NaN of a slice that has one;
+    # the slices without one keep their own extreme
     def arg(a, axis, keepdims):
-        if a.dtype.kind == "f" and np.isnan(a).any():
-            return np.expand_dims(np.argmax(np.isnan(a), axis=axis), axis) if keepdims else \
-                np.argmax(np.isnan(a), axis=axis)
-        return fn(a, axis=axis, keepdims=keepdims)
+        idx = fn(a, axis=axis, keepdims=keepdims)
+        if a.dtype.kind in "fc":
+            nan = np.isnan(a)
+            if nan.any():
+                idx = np.where(nan.any(axis=axis, keepdims=keepdims),
+                               np.argmax(nan, axis=axis, keepdims=keepdims), idx)
+        return idx
     return arg
 
 
@@ -607,8 +620,23 @@ def _var_args(input, dim, unbiased, correction, name):
 
 def _np_spread(a, dims, correction, keepdim, sqrt):
     """The variance of ``a`` over ``dims`` (its square root with ``sqrt``)."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)  # nan for too few elements, quietly
+    n = _numel(a.shape, dims)
+    if n - correction <= 0:
+        # too few elements: ``np.var`` would warn "Degrees of freedom <= 0" from NumPy's own
+        # module (NOTE [no catch_warnings] in _np_mean), so its steps are taken here
+        with np.errstate(all="ignore"):
+            dtype = np.float32 if a.dtype in HALF else None
+            x = a - np.true_divide(np.add.reduce(a, axis=dims, dtype=dtype, keepdims=True), n)
+            x = (x * x.conj()).real if x.dtype.kind == "c" else x * x
+            v = np.true_divide(np.add.reduce(x, axis=dims, dtype=dtype, keepdims=keepdim),
+                               n - correction if n > correction else 0)
+            v = np.sqrt(v) if sqrt else v
+            return rounded(v, a.dtype) if a.dtype in HALF else np.asarray(v)
+    return _np_var(a, dims, correction, keepdim, sqrt)
+
+
+def _np_var(a, dims, correction, keepdim, sqrt):
+    with np.errstate(all="ignore"):
         if a.dtype in HALF:
             v = np.var(a, axis=dims, ddof=correction, keepdims=keepdim, dtype=np.float32)
             return rounded(np.sqrt(v) if sqrt else v, a.dtype)
@@ -702,9 +730,7 @@ def _moments(input, dim, unbiased, keepdim, correction, is_std):
     name = "std_mean" if is_std else "var_mean"
     a, dims, correction, n, full = _var_args(input, dim, unbiased, correction, name)
     spread = _np_spread(a, dims, correction, keepdim, is_std)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mu = np.asarray(_np_mean(a, dims, keepdim))
+    mu = np.asarray(_np_mean(a, dims, keepdim))
     if STATE.enabled and recording(input):
         node = StdMeanBackward0 if is_std else VarMeanBackward0
         return tuple(record_multi(node, (spread, mu), (input,), save=(input,),
