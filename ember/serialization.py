@@ -1,49 +1,55 @@
-"""``ember.save`` / ``ember.load``: checkpoints in a safe format (no pickle, ever).
+"""``ember.save`` / ``ember.load``: PyTorch's checkpoint format, both ways, loaded safely.
 
 Contract:
-- ``save(obj, f)`` stores tensors and (nested) dicts, OrderedDicts (with their ``_metadata``, as
-  ``Module.state_dict()`` carries it), lists and tuples of tensors and plain values: None, bool,
-  int, float, complex, str, bytes, ``ember.dtype``, ``ember.Size`` and ``ember.device``. That
-  covers model and optimizer state_dicts. Anything else is a TypeError naming where it sits in
-  ``obj``, raised before the file is touched.
-- A tensor keeps its dtype (bfloat16 included), shape, values and ``requires_grad``, and comes
-  back as a leaf (a Parameter comes back as a Parameter), as PyTorch's. The same tensor object
-  saved twice comes back as one object.
-- Tensors that merely share storage (views, tied weights) are saved as separate arrays and come
-  back as separate tensors: PyTorch keeps their sharing, ember does not.
+- ``save(obj, f)`` writes what ``torch.save(obj, f)`` writes: PyTorch's zip of ``data.pkl`` (a
+  protocol-2 pickle) and one record per tensor storage, with PyTorch's exact layout. A file of
+  tensors, Parameters, state dicts of modules and optimizers (OrderedDicts with ``_metadata``),
+  plain containers (dict, list, tuple, set), None/bool/int/float/complex/str/bytes, dtypes,
+  devices and ``Size`` loads with ``torch.load(path, weights_only=True)``. NumPy arrays are
+  saved as tensors and NumPy scalars as Python numbers. Tensors that view one buffer (views,
+  tied weights) are saved as one storage with offsets and strides, and load back sharing memory,
+  in ember and in PyTorch. Any other object (a whole ``nn.Module``) is pickled as PyTorch does:
+  by reference to its class (``ember.nn.modules.linear.Linear``), so it loads only with
+  ``weights_only=False``.
+- ``load(f)`` reads ``torch.save`` files (and ember's), by default as PyTorch 2.6+'s
+  ``weights_only=True``: the pickle is scanned and interpreted by ember's own restricted
+  interpreter (``ember._pickle_safe``), which allows exactly PyTorch's allowlist plus what was
+  registered with ``add_safe_globals``/``safe_globals``, and never imports or calls anything the
+  file names. A refused file raises PyTorch's ``pickle.UnpicklingError`` with PyTorch's message.
+  ``weights_only=False`` unpickles anything (it can run code: only for trusted files), with
+  PyTorch's ``torch.*`` names resolved to ember's, so ``torch.save(model)`` files rebuild ember
+  modules. ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` / ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` work as in
+  PyTorch.
+- A file that can't be read (empty, truncated, corrupt, a CRC mismatch, the legacy pre-1.6
+  format, TorchScript, a bare pickle, NumPy or safetensors files) raises ``CheckpointError`` (a
+  RuntimeError; ``UnsupportedCheckpointError`` for what ember does not implement) naming the
+  file and the problem. Every size and offset in the file is checked before anything is read or
+  allocated (NOTE [limits]).
 - ``f`` is a path (str or PathLike) or a binary file object. A path is written atomically
   (``ember._io.atomic_open``): a crash, an exception or SIGKILL mid-write leaves the previous
   checkpoint intact and no temporary file behind. A symlink is written through, as PyTorch
-  does: it stays a link, and the file it points to gets the new checkpoint.
-- ``load`` returns what was saved. A file that is not an ember checkpoint (empty, truncated,
-  corrupt, random bytes, a PyTorch ``.pt``/pickle file, a NumPy file) raises a RuntimeError that
-  names the file and says what is wrong. Nothing from the file is ever executed.
-- ``load`` is safe on hostile files: every size the file declares (manifest shapes and dtypes,
-  ``.npy`` headers, zip members' sizes) is checked against the bytes the file actually holds
-  before anything is allocated, so memory use is bounded by the file's size (see NOTE [limits]).
+  does. ``mmap=True`` maps a path's stored storages copy-on-write instead of reading them.
 """
 
 # NOTE [checkpoint format]
-# A zip archive (stored, not compressed) holding ``ember-manifest.json`` and one
-# ``tensors/<i>.npy`` per tensor (NumPy's .npy format, read back with ``allow_pickle=False``).
-# The manifest is ``{"format": "ember.save", "version": 1, "tensors": [...], "root": node}``:
-# each tensors entry gives dtype name, shape, requires_grad and whether it is a Parameter; a node
-# is a JSON scalar (None, bool, int, float, str) or a tagged object ``{"$": tag, ...}`` for
-# containers and other values (dict items are key/value pairs, so keys need not be strings).
-# bfloat16 arrays are stored as their uint16 bit patterns, since .npy has no bfloat16.
+# ember's default is PyTorch's own format, so checkpoints move both ways: a torch.save file loads
+# in ember and an ember.save file loads in torch.load(weights_only=True), which is what users of
+# a PyTorch-compatible library expect of ``save``. Its one risk, pickle, is handled on load by
+# ember's restricted interpreter (ember/_pickle_safe.py), never by pickle.Unpickler, unless the
+# caller passes weights_only=False. The container and pickle encodings are in ember/_torch_zip.py.
+# Before, ember wrote its own pickle-free zip (``ember-manifest.json`` and one ``tensors/<i>.npy``
+# per tensor); load still reads those files (``_read_ember_archive``), and nothing writes them.
 
 # NOTE [limits]
 # What load refuses (a RuntimeError naming the file) before reading or allocating:
-# - a zip member that is encrypted or compressed other than stored/deflated; a stored member
-#   larger than the whole file; a deflated member declaring more than _MAX_RATIO times its
-#   compressed size once over _RATIO_GRACE (a zip bomb: zipfile would inflate what it declares);
-#   members declaring more than _RATIO_GRACE + _MAX_RATIO times the file's size in all (many
-#   small bombs, or many entries sharing one stored region);
-# - a manifest over _MAX_MANIFEST bytes (save refuses to write one);
-# - a tensor record whose dtype/shape are not a known dtype and non-negative ints, or whose
-#   byte count is not what its member holds (the .npy header's own dtype, shape and length are
-#   checked again before the array is allocated); malformed .npy headers.
-# So what load allocates is bounded by the archive's size times _MAX_RATIO, plus _RATIO_GRACE.
+# - a zip record that is encrypted or compressed other than stored/deflated; a record whose
+#   local header or data lies outside the file; a deflated record inflating to other than its
+#   declared size (inflation stops one byte past it: no zip bombs); a CRC-32 mismatch;
+# - a data.pkl over 256 MiB or over 50 million opcodes, memo indices beyond the stream, tensors
+#   of rank over 64, views reaching past their storage, storage records whose size is not the
+#   storage's;
+# - in ember's earlier format: members declaring more than _MAX_RATIO times the file's size,
+#   manifests over _MAX_MANIFEST bytes, .npy headers that disagree with the manifest.
 
 from __future__ import annotations
 
@@ -53,18 +59,31 @@ import io
 import json
 import math
 import os
+import warnings
 import zipfile
 import zlib
 from typing import IO, Any
 
 import numpy as np
 
+from . import _torch_zip
 from . import dtypes as _dt
+from ._pickle_safe import (
+    CheckpointError,
+    UnsafeCheckpointError,
+    UnsupportedCheckpointError,
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+)
 from ._size import Size
 from .creation import _new
 from .tensor import Tensor, check_device, device
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
+           "clear_safe_globals", "CheckpointError", "UnsupportedCheckpointError",
+           "UnsafeCheckpointError"]
 
 _FORMAT = "ember.save"
 _VERSION = 1
@@ -74,93 +93,18 @@ _MAX_RATIO = 100
 _RATIO_GRACE = 1 << 20
 _MAX_NPY_HEADER = 1 << 16  # ember's headers are 118 bytes; NumPy's reader stops at 10000
 _READ_CHUNK = 1 << 24
+_LEGACY_MAGIC = bytes.fromhex("80028a0a6cfc9c46f9206aa850192e")
 
 
-# ---- encoding: Python objects to a JSON manifest and arrays ----
+# ---- saving ----
 
-class _Encoder:
-    """Walks ``obj`` once, collecting tensors (each object once) and the JSON tree."""
-
-    def __init__(self):
-        self.arrays: list[np.ndarray] = []
-        self.records: list[dict] = []
-        self._seen: dict[int, int] = {}
-        self._keep: list[Tensor] = []  # keeps ids in _seen valid during the walk
-
-    def encode(self, x, where):
-        if x is None or isinstance(x, (bool, str)):
-            return x
-        if isinstance(x, int) and type(x) is int:
-            return x
-        if isinstance(x, float):
-            return float(x)
-        if isinstance(x, Tensor):
-            return {"$": "tensor", "index": self._tensor(x)}
-        if isinstance(x, complex):
-            return {"$": "complex", "real": x.real, "imag": x.imag}
-        if isinstance(x, bytes):
-            return {"$": "bytes", "base64": base64.b64encode(x).decode("ascii")}
-        if isinstance(x, _dt.dtype):
-            return {"$": "dtype", "name": x.name}
-        if isinstance(x, device):
-            return {"$": "device", "type": x.type, "index": x.index}
-        if isinstance(x, Size):
-            return {"$": "size", "dims": [int(d) for d in x]}
-        if type(x) in (list, tuple):
-            tag = type(x).__name__
-            return {"$": tag, "items": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(x)]}
-        if type(x) in (dict, collections.OrderedDict):
-            node = {"$": "odict" if type(x) is collections.OrderedDict else "dict",
-                    "items": [[self.encode(k, f"{where} key {k!r}"),
-                               self.encode(v, f"{where}[{k!r}]")] for k, v in x.items()]}
-            metadata = getattr(x, "_metadata", None)
-            if metadata is not None:
-                node["metadata"] = self.encode(metadata, f"{where}._metadata")
-            return node
-        raise TypeError(
-            f"ember.save: can't store an object of type {type(x).__qualname__} at {where}; "
-            "ember's checkpoints hold tensors, dicts, OrderedDicts, lists and tuples of them, and "
-            "None, bool, int, float, complex, str, bytes, dtype, Size and device values (no "
-            "pickle, so no arbitrary objects)")
-
-    def _tensor(self, t):
-        key = id(t)
-        if key in self._seen:
-            return self._seen[key]
-        dtype = _dt.from_np(t._data.dtype)
-        # NOTE: not np.ascontiguousarray, which turns a 0-dim array into a 1-element one.
-        data = np.array(t.detach()._data, order="C", copy=True)
-        if dtype is _dt.bfloat16:
-            data = data.view(np.uint16)
-        from . import nn
-
-        parameter_type = getattr(nn, "Parameter", None)
-        self.records.append({"dtype": dtype.name, "shape": list(t._data.shape),
-                             "requires_grad": bool(t.requires_grad),
-                             "parameter": parameter_type is not None
-                             and isinstance(t, parameter_type)})
-        self.arrays.append(data)
-        self._seen[key] = len(self.arrays) - 1
-        self._keep.append(t)
-        return self._seen[key]
+def _write_archive(pickled, storages: list[np.ndarray], f: IO[bytes]) -> None:
+    """Write the checkpoint zip (``pickled`` is ``(archive name, data.pkl bytes)``) to ``f``."""
+    name, data_pkl = pickled
+    _torch_zip.write_archive(data_pkl, storages, f, name)
 
 
-def _write_archive(manifest: dict, arrays: list[np.ndarray], f: IO[bytes]) -> None:
-    """Write the checkpoint zip to the binary file object ``f``."""
-    text = json.dumps(manifest).encode("utf-8")
-    if len(text) > _MAX_MANIFEST:
-        raise RuntimeError(
-            f"ember.save: the checkpoint's manifest would be {len(text)} bytes, more than the "
-            f"{_MAX_MANIFEST} ember.load accepts; it holds every str and bytes value, so store "
-            "large binary data as a uint8 tensor instead")
-    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr(_MANIFEST, text)
-        for i, data in enumerate(arrays):
-            with zf.open(f"tensors/{i}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, data, allow_pickle=False)
-
-
-def _atomic_write(path: str, manifest: dict, arrays: list[np.ndarray]) -> None:
+def _atomic_write(path: str, pickled, storages) -> None:
     parent = os.path.dirname(path)
     if parent and not os.path.isdir(parent):
         raise RuntimeError(f"Parent directory {parent} does not exist.")  # PyTorch's message
@@ -177,15 +121,17 @@ def _atomic_write(path: str, manifest: dict, arrays: list[np.ndarray]) -> None:
     from ._io import atomic_open
 
     with atomic_open(real) as f:
-        _write_archive(manifest, arrays, f)
+        _write_archive(pickled, storages, f)
 
 
 def save(obj: Any, f, pickle_module=None, pickle_protocol=2,
          _use_new_zipfile_serialization=True, _disable_byteorder_record=False) -> None:
-    """Save ``obj`` (tensors, state_dicts, nested containers) to a path or binary file object.
+    """Save ``obj`` to a path or binary file object in PyTorch's checkpoint format.
 
-    ``pickle_module`` and ``pickle_protocol`` are accepted for PyTorch compatibility and unused:
-    the format never pickles (see NOTE [checkpoint format]).
+    Everything is pickled before the file is touched, so an object that can't be pickled
+    raises without writing anything. ``pickle_module``, ``pickle_protocol`` and the two
+    format flags are accepted for PyTorch compatibility; ember always writes PyTorch's zip
+    format with protocol 2, the one ``torch.load(weights_only=True)`` reads.
 
     >>> import io, ember
     >>> buf = io.BytesIO()
@@ -194,31 +140,20 @@ def save(obj: Any, f, pickle_module=None, pickle_protocol=2,
     >>> ember.load(buf)
     {'w': tensor([1., 1.])}
     """
-    encoder = _Encoder()
-    root = encoder.encode(obj, "obj")
-    manifest = {"format": _FORMAT, "version": _VERSION, "tensors": encoder.records, "root": root}
+    data_pkl, storages = _torch_zip.pickle_object(obj)
     if isinstance(f, (str, os.PathLike)):
-        _atomic_write(os.fspath(f), manifest, encoder.arrays)
+        path = os.fspath(f)
+        _atomic_write(path, (_torch_zip.archive_name(path), data_pkl), storages)
     else:
-        _write_archive(manifest, encoder.arrays, f)
+        _write_archive(("archive", data_pkl), storages, f)
+        if hasattr(f, "flush"):
+            f.flush()
 
 
 # ---- decoding ----
 
 class _Corrupt(Exception):
     """Raised inside load; turned into a RuntimeError naming the file."""
-
-
-def _sniff(data: bytes) -> str:
-    """What an unreadable file looks like, for the error message."""
-    if not data:
-        return "it is empty (0 bytes)"
-    if data[:1] == b"\x80" or data[:1] in (b"(", b"]", b"}"):
-        return ("it looks like a PyTorch (pickle-based) file; ember can't load pickles (they can "
-                "run arbitrary code). Load it with PyTorch and re-save its tensors with ember")
-    if data.startswith(b"\x93NUMPY"):
-        return "it is a NumPy .npy file, not an ember checkpoint"
-    return f"its content is not an ember checkpoint (starts with {data[:8]!r})"
 
 
 def _member(zf: zipfile.ZipFile, name: str, archive_size: int) -> zipfile.ZipInfo:
@@ -375,77 +310,205 @@ class _Decoder:
         return t
 
 
-def _read_checkpoint(f: IO[bytes]):
+def _sniff(head: bytes, size: int) -> str:
+    """What a file that is not a zip looks like, for the error message."""
+    if not head:
+        return "it is empty (0 bytes)"
+    if head.startswith(_LEGACY_MAGIC):
+        raise UnsupportedCheckpointError(
+            "it is in PyTorch's legacy format (torch.save before PyTorch 1.6, or "
+            "_use_new_zipfile_serialization=False), which ember does not read; load it with "
+            "PyTorch and re-save it with torch.save's default format")
+    if head[:1] == b"\x80" or head[:1] in (b"(", b"]", b"}"):
+        return ("it is a bare pickle, not a torch.save zip archive; ember refuses it (pickles "
+                "can run arbitrary code)")
+    if head[257:262] == b"ustar":
+        raise UnsupportedCheckpointError(
+            "it is in PyTorch's legacy .tar format (before PyTorch 0.4), which ember does not "
+            "read")
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a NumPy .npy file, not an ember checkpoint; use numpy.load"
+    if len(head) > 8 and head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= size:
+        return ("it looks like a safetensors file; load it with "
+                "ember.utils.safetensors.load_file")
+    return ("its content is not an ember checkpoint (no zip signature at offset 0; starts with "
+            f"{head[:8]!r})")
+
+
+def _swap_bytes(array: np.ndarray, dtype_name: str) -> None:
+    """Storage bytes written on a big-endian machine, to little-endian, in place."""
+    d = _dt._NAMES[dtype_name]
+    unit = d.itemsize // 2 if d.is_complex else d.itemsize  # complex: each half on its own
+    if unit > 1:
+        array[:array.size // unit * unit].view(f"<u{unit}").byteswap(inplace=True)
+
+
+def _read_torch_archive(f: IO[bytes], weights_only: bool, mmap_path, pickle_load_args):
+    from . import _pickle_safe
+
+    archive = _torch_zip.Archive(f)
+    prefix = archive.prefix
+    if archive.has("constants.pkl"):
+        raise UnsupportedCheckpointError(
+            "it is a TorchScript archive (torch.jit.save), not a torch.save checkpoint")
+    if not archive.has("data.pkl"):
+        raise _Corrupt(f"it is a zip archive without {prefix}/data.pkl, not a torch.save "
+                       "checkpoint")
+    record = ".data/version" if archive.has(".data/version") else "version"
+    if not archive.has(record):
+        raise _Corrupt('Expected hasRecord("version") to be true')
+    text = archive.read(record, limit=64)
+    try:
+        version = int(text.decode("ascii").strip())
+    except (UnicodeError, ValueError):
+        raise _Corrupt(f"Couldn't parse the version {text!r} as Long") from None
+    if version > 10:
+        raise _Corrupt(f"Attempted to read a PyTorch file with version {version}, but the "
+                       "maximum supported version for reading is 10")
+    if version < 1:
+        raise _Corrupt(f"Attempted to read a PyTorch file with version {version}, but the "
+                       "minimum supported version for reading is 1")
+    order = archive.read("byteorder", limit=16).decode("ascii", "replace") \
+        if archive.has("byteorder") else "little"
+    if order not in ("little", "big"):
+        raise _Corrupt(f"Unknown endianness type: {order}")
+    data_pkl = archive.read("data.pkl", limit=_torch_zip.MAX_PICKLE)
+
+    def load_storage(key, dtype_name, nbytes, location):
+        name = f"data/{key}"
+        size = archive.record_size(name)
+        if size != nbytes:
+            raise _Corrupt(f"record size ({size} bytes) of {prefix}/{name} does not match the "
+                           f"expected size ({nbytes} bytes) of its storage")
+        if mmap_path is not None:
+            array = archive.mmap_record(name, mmap_path)
+        else:
+            array = np.frombuffer(bytearray(archive.read(name)), np.uint8)
+        if order == "big":
+            _swap_bytes(array, dtype_name)
+        return array
+
+    if weights_only:
+        return _pickle_safe.load_weights_only(data_pkl, load_storage)
+    return _pickle_safe.unpickle_unsafe(data_pkl, load_storage, **pickle_load_args)
+
+
+def _read_checkpoint(f: IO[bytes], weights_only: bool, mmap_path, pickle_load_args):
     start = f.tell()
-    head = f.read(8)
+    head = f.read(512)
     archive_size = f.seek(0, io.SEEK_END) - start
     f.seek(start)
-    if not head.startswith(b"PK"):
-        raise _Corrupt(_sniff(head))
+    if not head.startswith(b"PK\x03\x04"):
+        raise _Corrupt(_sniff(head, archive_size))
     try:
         zf = zipfile.ZipFile(f)
     except zipfile.BadZipFile as e:
         raise _Corrupt(f"the zip archive is truncated or corrupt ({e})") from None
     with zf:
-        names = zf.namelist()
-        if _MANIFEST not in names:
-            if any(n.endswith("data.pkl") for n in names):
-                raise _Corrupt(
-                    "it is a PyTorch checkpoint (a zip of pickles); ember can't load pickles "
-                    "(they can run arbitrary code). Load it with PyTorch and re-save its "
-                    "tensors with ember")
-            raise _Corrupt(f"it is a zip archive without {_MANIFEST}, not an ember checkpoint")
-        info = _member(zf, _MANIFEST, archive_size)
-        if info.file_size > _MAX_MANIFEST:
-            raise _Corrupt(f"{_MANIFEST} declares {info.file_size} bytes, more than the "
-                           f"{_MAX_MANIFEST} ember writes")
-        manifest = json.loads(zf.read(info).decode("utf-8"))
-        if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-            raise _Corrupt(f"{_MANIFEST} does not describe an ember checkpoint")
-        if manifest.get("version") != _VERSION:
-            raise _Corrupt(f"it has format version {manifest.get('version')!r}; this ember reads "
-                           f"version {_VERSION}")
-        entries = manifest["tensors"]
-        if not isinstance(entries, list):
-            raise _Corrupt(f"{_MANIFEST} lists its tensors as {type(entries).__name__}")
-        records = [_Record(zf, i, entry, archive_size) for i, entry in enumerate(entries)]
-        declared = info.file_size + sum(record.info.file_size for record in records)
-        if declared > _RATIO_GRACE + _MAX_RATIO * archive_size:
-            raise _Corrupt(f"its members declare {declared} bytes in all, more than {_MAX_RATIO} "
-                           f"times the {archive_size}-byte file; ember refuses it as a zip bomb")
-        return _Decoder(zf, records).decode(manifest["root"])
+        if _MANIFEST in zf.NameToInfo:
+            return _read_ember_archive(zf, archive_size)
+    f.seek(start)
+    return _read_torch_archive(f, weights_only, mmap_path, pickle_load_args)
 
 
-def _load_from(f: IO[bytes], name: str):
+def _read_ember_archive(zf: zipfile.ZipFile, archive_size: int):
+    """A checkpoint in ember's earlier format (see NOTE [checkpoint format])."""
+    info = _member(zf, _MANIFEST, archive_size)
+    if info.file_size > _MAX_MANIFEST:
+        raise _Corrupt(f"{_MANIFEST} declares {info.file_size} bytes, more than the "
+                       f"{_MAX_MANIFEST} ember writes")
+    manifest = json.loads(zf.read(info).decode("utf-8"))
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        raise _Corrupt(f"{_MANIFEST} does not describe an ember checkpoint")
+    if manifest.get("version") != _VERSION:
+        raise _Corrupt(f"it has format version {manifest.get('version')!r}; this ember reads "
+                       f"version {_VERSION}")
+    entries = manifest["tensors"]
+    if not isinstance(entries, list):
+        raise _Corrupt(f"{_MANIFEST} lists its tensors as {type(entries).__name__}")
+    records = [_Record(zf, i, entry, archive_size) for i, entry in enumerate(entries)]
+    declared = info.file_size + sum(record.info.file_size for record in records)
+    if declared > _RATIO_GRACE + _MAX_RATIO * archive_size:
+        raise _Corrupt(f"its members declare {declared} bytes in all, more than {_MAX_RATIO} "
+                       f"times the {archive_size}-byte file; ember refuses it as a zip bomb")
+    return _Decoder(zf, records).decode(manifest["root"])
+
+
+def _load_from(f: IO[bytes], name: str, weights_only: bool, mmap_path, pickle_load_args):
     try:
         if not (hasattr(f, "seekable") and f.seekable()):
             f = io.BytesIO(f.read())  # zipfile needs to seek: buffer a pipe or socket
-        return _read_checkpoint(f)
-    except _Corrupt as e:
-        raise RuntimeError(f"ember.load: can't load {name}: {e}") from None
+        return _read_checkpoint(f, weights_only, mmap_path, pickle_load_args)
+    except UnsafeCheckpointError:
+        raise  # PyTorch's message, unchanged
+    except UnsupportedCheckpointError as e:
+        raise UnsupportedCheckpointError(f"ember.load: can't load {name}: {e}") from None
+    except (_Corrupt, CheckpointError) as e:
+        raise CheckpointError(f"ember.load: can't load {name}: {e}") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-            ValueError, KeyError, IndexError, TypeError, RecursionError,
+            ValueError, KeyError, IndexError, TypeError, RecursionError, UnicodeError,
             NotImplementedError) as e:  # zipfile's "zip file version 9.6"
-        # zipfile's CRC checks, np.lib.format's header checks and a manifest that does not fit
-        # the format all land here: the file was damaged or was never ember's.
-        raise RuntimeError(f"ember.load: can't load {name}: the checkpoint is corrupt "
-                           f"({type(e).__name__}: {e})") from None
+        if not weights_only and not isinstance(e, (zipfile.BadZipFile, zlib.error, EOFError)):
+            raise  # weights_only=False runs the file's own code: its errors are its own
+        # zipfile's checks, np.lib.format's header checks and a file that does not fit the
+        # format all land here: the file was damaged or was never a checkpoint.
+        raise CheckpointError(f"ember.load: can't load {name}: the checkpoint is corrupt "
+                              f"({type(e).__name__}: {e})") from None
+
+
+_TRUE = ("1", "y", "yes", "true")
+
+
+def _resolve_weights_only(weights_only, pickle_module):
+    """PyTorch 2.6+'s rules: default True, the two environment overrides, pickle_module."""
+    not_set = weights_only is None
+    if not_set:
+        weights_only = pickle_module is None
+    force = os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in _TRUE
+    force_no = os.getenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0").lower() in _TRUE
+    if force and force_no:
+        raise RuntimeError(
+            "Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` "
+            "should be set, but both were set.")
+    if force:
+        weights_only = True
+    elif force_no and not_set:
+        warnings.warn(
+            "Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected, since the"
+            "`weights_only` argument was not explicitly passed to `torch.load`, forcing "
+            "weights_only=False.", UserWarning, stacklevel=3)
+        weights_only = False
+    if weights_only and pickle_module is not None:
+        raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
+    return bool(weights_only)
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
          **pickle_load_args) -> Any:
-    """Load what ``ember.save`` wrote, from a path or binary file object.
+    """Load a checkpoint written by ``torch.save`` or ``ember.save``, from a path or file object.
 
-    Every tensor lands on the CPU: ``map_location`` may be None, ``"cpu"``, a cpu device, or a
-    dict or callable (accepted and unused); another device raises ember's no-backend error.
-    ``weights_only`` is accepted for PyTorch compatibility: ember's format holds only data, so
-    loading is always as safe as PyTorch's ``weights_only=True``. ``mmap`` is accepted and
-    unused: tensors are read into memory.
+    ``weights_only`` (default True, as PyTorch 2.6+): only tensors, state dicts, containers and
+    plain values, through ember's restricted interpreter; ``weights_only=False`` unpickles
+    anything, which can run code from the file. Every tensor lands on the CPU: ``map_location``
+    may be None, ``"cpu"``, a cpu device, or a dict or callable (accepted and unused); another
+    device raises ember's no-backend error. ``mmap=True`` (paths only) maps stored tensors
+    copy-on-write instead of reading them. A path ending in ``.safetensors`` is read with
+    ``ember.utils.safetensors.load_file``, as PyTorch does.
     """
     if isinstance(map_location, (str, device)):
         check_device(map_location)
+    weights_only = _resolve_weights_only(weights_only, pickle_module)
+    if pickle_load_args and weights_only:
+        warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
     if isinstance(f, (str, os.PathLike)):
         name = os.fspath(f)
+        if isinstance(name, str) and name.endswith(".safetensors"):
+            from .utils.safetensors import load_file
+
+            return load_file(name)
         with open(name, "rb") as fh:  # a missing file is PyTorch's FileNotFoundError
-            return _load_from(fh, name)
-    return _load_from(f, getattr(f, "name", None) or repr(f))
+            return _load_from(fh, name, weights_only, name if mmap else None, pickle_load_args)
+    if mmap:
+        raise ValueError("f must be a file path in order to use the mmap argument")
+    return _load_from(f, getattr(f, "name", None) or repr(f), weights_only, None,
+                      pickle_load_args)
