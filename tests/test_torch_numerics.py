@@ -123,3 +123,26 @@ def test_tanh_backward_through_autograd(dt):
     y.backward(ember.tensor(g))
     want = torch.ops.aten.tanh_backward(torch.tensor(g), torch.tensor(_np(y)))
     assert _differ(_np(a.grad), want.numpy()) == 0
+
+
+# ---- linspace -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("et,tt", FLOATS + [(ember.int64, torch.int64), (ember.int32, torch.int32)])
+def test_linspace_bitwise(et, tt):
+    rng = np.random.default_rng(8)
+    total = 0
+    for trial in range(60):
+        start, end = rng.standard_normal(2) * 10.0 ** rng.integers(-2, 4)
+        steps = int(rng.integers(0, 3000)) if trial else 2000
+        start, end = float(start), float(end)
+        got = _np(ember.linspace(start, end, steps, dtype=et))
+        want = torch.linspace(start, end, steps, dtype=tt).numpy()
+        assert got.dtype == want.dtype
+        total += _differ(got, want)
+    assert total == 0
+
+
+def test_linspace_default_dtype_and_tensor_ends():
+    got = ember.linspace(ember.tensor(-1.25), ember.tensor(3.5), 2000)
+    want = torch.linspace(torch.tensor(-1.25), torch.tensor(3.5), 2000)
+    assert _differ(_np(got), want.numpy()) == 0

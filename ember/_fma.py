@@ -1,0 +1,65 @@
+"""Fused multiply-add on NumPy arrays: ``fma(a, b, c)`` is ``a * b + c`` rounded once.
+
+PyTorch's CPU kernels are compiled with floating-point contraction, so expressions such as
+``1 - y * y`` (tanh's backward) and ``start + step * i`` (linspace) are computed as one fused
+multiply-add, rounded once; NumPy has no fma ufunc and rounds twice. This module rebuilds the
+single rounding from ordinary float operations:
+
+- float16/float32: the product is exact in float64; the sum is rounded to odd in float64,
+  whose 29 or more spare bits make the final rounding to the narrow type correct.
+- float64: the product is split exactly into two doubles (Dekker's TwoProduct), the sum with
+  ``c`` into two more (TwoSum), and the low parts are added rounded to odd before the final
+  addition (Boldo and Melquiond's emulation of fma, correct barring overflow and underflow).
+
+Results are bit for bit those of a hardware fma for finite inputs away from the overflow and
+subnormal ranges. Inputs are arrays (or scalars) of one float dtype; the result has that dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitting constant for float64
+
+
+def _two_sum(x, y):
+    s = x + y
+    bb = s - x
+    return s, (x - (s - bb)) + (y - bb)
+
+
+def _round_to_odd_sum(x, y):
+    """``x + y`` in float64 rounded to odd: when inexact, the neighbour whose last bit is 1."""
+    s, err = _two_sum(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    s = np.array(s, dtype=np.float64, copy=True, ndmin=0)
+    bits = s.view(np.int64)
+    fix = (err != 0) & ((bits & 1) == 0)
+    if fix.any():
+        fix &= np.isfinite(s)  # (an infinite sum has a NaN error term: left as it is)
+        # the exact sum lies between s and its neighbour on err's side
+        away = np.signbit(err) == np.signbit(s)
+        bits += np.where(fix, np.where(away, 1, -1), 0)
+    return s
+
+
+def _split(x):
+    g = _SPLIT * x
+    hi = g - (g - x)
+    return hi, x - hi
+
+
+def fma(a, b, c):
+    """``a * b + c`` with one rounding, in the common float dtype of the operands."""
+    a, b, c = np.asarray(a), np.asarray(b), np.asarray(c)
+    dt = np.result_type(a, b, c)
+    if dt.itemsize <= 4:
+        p = np.multiply(a, b, dtype=np.float64)  # exact: 2 * 24 bits < 53
+        return _round_to_odd_sum(p, c.astype(np.float64)).astype(dt)
+    a, b, c = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False), \
+        c.astype(np.float64, copy=False)
+    uh = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    ul = ((ah * bh - uh) + ah * bl + al * bh) + al * bl  # uh + ul == a * b exactly
+    th, tl = _two_sum(c, uh)                               # th + tl == c + uh exactly
+    return th + _round_to_odd_sum(tl, ul)
