@@ -225,7 +225,11 @@ def run(argv, prog="ember") -> int:
 
     from ._torch_alias import install_as_torch
 
-    install_as_torch()
+    try:
+        install_as_torch()
+    except RuntimeError as e:  # real torch imported at startup (a sitecustomize, a .pth file)
+        print(f"{prog} run: {e}", file=sys.stderr)
+        return 1
     try:
         target()
     except Exception as e:  # noqa: BLE001 - reported like Python reports an uncaught error
