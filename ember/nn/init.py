@@ -2,8 +2,10 @@
 
 Contract: PyTorch's ``torch.nn.init``: names, signatures, defaults, fan and gain rules, error
 classes and messages. Every function writes into its argument under ``no_grad`` (so it works on
-Parameters) and returns it. Random values come from ember's generator (``ember.manual_seed``, or
-``generator=``): same distributions as PyTorch, not the same stream.
+Parameters) and returns it. Random values are PyTorch's, bit for bit: each initialiser computes
+its bound in double exactly as PyTorch does and calls ``Tensor.uniform_``/``normal_`` (which draw
+PyTorch's CPU stream, see ``ember.random``), so after ``manual_seed`` the weights equal
+PyTorch's (``orthogonal_`` only up to its QR's rounding: its draws are exact).
 """
 
 from __future__ import annotations
@@ -22,15 +24,6 @@ def _write(tensor, values):
     with ember.no_grad():
         tensor.copy_(values)
     return tensor
-
-
-def _uniform(tensor, a, b, generator):
-    u = ember.rand(tuple(tensor.shape), generator=generator, dtype=ember.float64)
-    return u * (b - a) + a
-
-
-def _normal(tensor, mean, std, generator):
-    return ember.randn(tuple(tensor.shape), generator=generator, dtype=ember.float64) * std + mean
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -62,16 +55,19 @@ def calculate_gain(nonlinearity, param=None):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
-    return _write(tensor, _uniform(tensor, a, b, generator))
+    with ember.no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
-    return _write(tensor, _normal(tensor, mean, std, generator))
+    with ember.no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Fill with N(mean, std^2) truncated to [a, b] (inverse-CDF sampling)."""
+    """Fill with N(mean, std^2) truncated to [a, b]: PyTorch's rejection samplers (redrawn
+    normals when most of the mass is inside, else uniform proposals with acceptance)."""
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
@@ -79,10 +75,34 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
     with ember.no_grad():
-        lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-        u = _uniform(tensor, 2 * lo - 1, 2 * hi - 1, generator)
-        values = (u.erfinv() * (std * math.sqrt(2.0)) + mean).clamp(a, b)
-    return _write(tensor, values)
+        if tensor.numel() == 0:
+            return tensor
+        shape, dtype = tuple(tensor.shape), tensor.dtype
+        if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+            lo = ember.tensor(a, dtype=dtype)
+            hi = ember.tensor(b, dtype=dtype)
+            out = ember.empty(shape, dtype=dtype).normal_(mean, std, generator=generator)
+            bad = (out < lo) | (out > hi)
+            while bool(bad.any()):
+                fresh = ember.empty(shape, dtype=dtype).normal_(mean, std, generator=generator)
+                out = ember.where(bad, fresh, out)
+                bad = (out < lo) | (out > hi)
+        else:
+            mode = max(a, min(mean, b))
+            log_peak = -0.5 * ((mode - mean) / std) ** 2
+            m, s, peak = (ember.tensor(v, dtype=dtype) for v in (mean, std, log_peak))
+
+            def rejected(c):
+                u = ember.empty(shape, dtype=dtype).uniform_(0, 1, generator=generator)
+                return u.log() > (((c - m) / s) ** 2) * -0.5 - peak
+
+            out = ember.empty(shape, dtype=dtype).uniform_(a, b, generator=generator)
+            pending = rejected(out)
+            while bool(pending.any()):
+                cand = ember.empty(shape, dtype=dtype).uniform_(a, b, generator=generator)
+                out = ember.where(pending, cand, out)
+                pending = pending & rejected(cand)
+        return tensor.copy_(out)
 
 
 def constant_(tensor, val):
@@ -147,7 +167,8 @@ def _calculate_correct_fan(tensor, mode):
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    a = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    a = math.sqrt(3.0) * std  # (this association: the bound is rounded as PyTorch's)
     return uniform_(tensor, -a, a, generator)
 
 
@@ -192,7 +213,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     rows = tensor.size(0)
     cols = tensor.numel() // rows
     with ember.no_grad():
-        flat = ember.randn(rows, cols, generator=generator, dtype=ember.float64)
+        flat = ember.empty(rows, cols, dtype=tensor.dtype).normal_(0, 1, generator=generator)
         if rows < cols:
             flat = flat.t()
         q, r = ember.linalg.qr(flat)
@@ -211,8 +232,8 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     num_zeros = math.ceil(sparsity * rows)
     normal_(tensor, 0.0, std, generator)
     with ember.no_grad():
-        for col in range(cols):
-            tensor[ember.randperm(rows, generator=generator)[:num_zeros], col] = 0
+        for col in range(cols):  # PyTorch draws these from the global generator
+            tensor[ember.randperm(rows)[:num_zeros], col] = 0
     return tensor
 
 
