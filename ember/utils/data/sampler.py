@@ -1,10 +1,10 @@
 """Samplers: the index orders a DataLoader draws from (PyTorch's ``torch.utils.data.sampler``).
 
 Contract: PyTorch's classes, arguments, lengths, argument errors and, for the deterministic
-samplers, the same indices. Random samplers draw from ember's generators: a seeded
-``ember.Generator`` makes them reproducible, but the orders are not PyTorch's stream. Without a
-generator, ``RandomSampler`` seeds a fresh one from the default generator on each pass, so
-``ember.manual_seed`` makes a whole run reproducible.
+samplers, the same indices. Random samplers give PyTorch's orders too, drawing what PyTorch draws:
+without a generator, ``RandomSampler`` seeds a fresh private one from one int64 draw of the
+default generator at each pass's first index (2 words), so ``ember.manual_seed`` makes a run
+shuffle as the same PyTorch program does.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 from ... import dtypes as _dt
 from ... import random as _random
-from ...creation import as_tensor
+from ...creation import as_tensor, empty
 
 __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
            "SubsetRandomSampler", "WeightedRandomSampler"]
@@ -87,7 +87,8 @@ class RandomSampler(Sampler[int]):
         n = len(self.data_source)
         generator = self.generator
         if generator is None:
-            seed = int(_random.randint(0, 2 ** 62, (1,)).item())
+            # PyTorch's: a private generator seeded from one int64 draw of the global one
+            seed = int(empty((), dtype=_dt.int64).random_().item())
             generator = _random.Generator().manual_seed(seed)
         if self.replacement:
             # Drawn 32 at a time, as PyTorch, so a long draw never holds all indices at once.
