@@ -104,7 +104,7 @@ def _normalize_key(key):
     if isinstance(key, range):
         return (list(key),)
     if isinstance(key, list) and len(key) < 32 and any(
-            k is None or k is Ellipsis or isinstance(k, (slice, Tensor, list, tuple))
+            k is None or k is Ellipsis or isinstance(k, (slice, Tensor, list, tuple, range))
             for k in key):
         # NOTE: PyTorch still reads such a list as a tuple of indices (with this warning)
         import warnings
@@ -285,7 +285,7 @@ def parse_key(input, key):
             else:
                 k = _to_index_array(k)
                 advanced = True
-        elif isinstance(k, (list, tuple, np.ndarray)):
+        elif isinstance(k, (list, tuple, np.ndarray, range)):  # (a range is a list of ints)
             k = _to_index_array(k)
             advanced = True
         elif isinstance(k, slice):
