@@ -36,6 +36,7 @@ import os
 import re
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -362,9 +363,11 @@ class DataLoader(Generic[T_co]):
         if self.num_workers == 0:
             return _SingleProcessDataLoaderIter(self)
         if not self.persistent_workers:
+            self._check_worker_number_rationality()  # again, as PyTorch, on each start
             return _MultiProcessingDataLoaderIter(self)
         # Persistent workers: one iterator (and one set of processes) for all epochs.
         if self._iterator is None:
+            self._check_worker_number_rationality()
             self._iterator = _MultiProcessingDataLoaderIter(self)
         else:
             self._iterator._reset(self)
@@ -408,10 +411,10 @@ def _draw_base_seed(generator) -> int:
     t = empty((), dtype=_dt.int64)
     if hasattr(t, "random_"):
         return int(t.random_(generator=generator).item())
-    # Until tensors have ``random_``: the same range from the generator's own stream.
-    from ... import random as _random
+    # Until tensors have ``random_``: the same range from the same generator.
+    from ...random import randint
 
-    return int(_random._rng(generator).integers(0, 2 ** 63))
+    return int(randint(0, 2 ** 63 - 1, (), generator=generator).item())
 
 
 class _BaseDataLoaderIter:
@@ -485,10 +488,11 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     """Keys sent to worker processes, batches received from them (NOTE [worker processes])."""
 
     def __init__(self, loader: DataLoader) -> None:
-        # Set first: __del__ shuts down whatever was started, even if __init__ fails.
-        self._shutdown = False
-        self._workers: list = []
-        self._index_queues: list = []
+        # First, so that whatever is started is shut down, even if __init__ fails.
+        pool = _WorkerPool()
+        self._shutdown_workers = weakref.finalize(self, pool.shutdown)
+        self._workers = pool.workers
+        self._index_queues = pool.index_queues
         super().__init__(loader)
         import multiprocessing
         import multiprocessing.connection
@@ -499,8 +503,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._in_order = loader.in_order
         self._prefetch_factor = loader.prefetch_factor
         ctx = loader.multiprocessing_context or multiprocessing.get_context()
-        self._result_queue = ctx.Queue()
-        self._done_event = ctx.Event()
+        self._result_queue = pool.result_queue = ctx.Queue()
+        self._done_event = pool.done_event = ctx.Event()
         for worker_id in range(self._num_workers):
             index_queue = ctx.Queue()
             # A queue's feeder thread must not keep this process alive at exit.
@@ -573,6 +577,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 self._rcvd_idx += 1
             else:
                 if not self._persistent_workers:
+                    self._workers_status = [False] * self._num_workers
                     self._shutdown_workers()
                 raise StopIteration
             info = self._task_info[self._rcvd_idx]
@@ -622,34 +627,43 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 return self._result_queue.get()
             dead = [self._workers[watched[s]] for s in ready if s in watched]
             if dead:
+                self._workers_status = [False] * self._num_workers
                 self._shutdown_workers()
                 raise RuntimeError(_death_message(dead))
             if deadline is not None and time.monotonic() >= deadline:
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
 
-    def _shutdown_workers(self) -> None:
-        if self._shutdown:
-            return
-        self._shutdown = True
-        self._workers_status = [False] * len(self._workers)
-        done_event = getattr(self, "_done_event", None)
-        if done_event is not None:
-            done_event.set()
-        for index_queue in self._index_queues:
+
+class _WorkerPool:
+    """An iterator's processes and queues, and their shutdown (NOTE [worker processes]).
+
+    Shutdown runs from a ``weakref.finalize`` holding this pool, not from the iterator's
+    ``__del__``: an iterator that dies in a reference cycle (a traceback holding its frame) is
+    collected together with its queues, whose own finalizers stop their feeder threads first, so
+    a ``__del__`` could no longer send the workers their None; the pool keeps the queues alive.
+    The finalizer also runs at interpreter exit, before multiprocessing's own cleanup.
+    """
+
+    def __init__(self) -> None:
+        self.workers: list = []
+        self.index_queues: list = []
+        self.result_queue = None
+        self.done_event = None
+
+    def shutdown(self) -> None:
+        if self.done_event is not None:
+            self.done_event.set()  # workers skip the tasks still queued
+        for index_queue in self.index_queues:
             index_queue.put(None)
-        for worker in self._workers:
+        for worker in self.workers:
             worker.join(STATUS_CHECK_INTERVAL)
             if worker.is_alive():
                 worker.terminate()
-        for index_queue in self._index_queues:
+        for index_queue in self.index_queues:
             index_queue.close()
-        result_queue = getattr(self, "_result_queue", None)
-        if result_queue is not None:
-            result_queue.cancel_join_thread()
-            result_queue.close()
-
-    def __del__(self):
-        self._shutdown_workers()
+        if self.result_queue is not None:
+            self.result_queue.cancel_join_thread()
+            self.result_queue.close()
 
 
 def _death_message(dead) -> str:
