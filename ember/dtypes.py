@@ -29,8 +29,10 @@ __all__ = [
 # NOTE [lazy bfloat16]: NumPy has no bfloat16; ml_dtypes (the package JAX uses) adds one. It
 # is imported on first use of bfloat16 (``bfloat16.np``, or a bfloat16 array handed to ember),
 # not with ember: importing it takes longer than importing all of ember (over a second for
-# ml_dtypes 0.7 on a 2-core machine). Until then ``bfloat16._np`` is None, which no array's
-# dtype equals, and ``HALF_NP`` (the half types, accumulated in float32) holds float16 only.
+# ml_dtypes 0.7 on a 2-core machine). Until then ``bfloat16._np`` is None and ``HALF_NP`` (the
+# half types, accumulated in float32) holds float16 only. Test an array's dtype with
+# ``is_bfloat16``, never ``== bfloat16._np``: NumPy reads ``dtype == None`` as
+# ``dtype == float64``, so that comparison is True for every float64 array until ml_dtypes loads.
 _ml_dtypes = None
 _BF16_NP = None
 HALF_NP = [np.dtype(np.float16)]
@@ -49,6 +51,11 @@ def _load_bfloat16():
         _FROM_NP[_BF16_NP] = bfloat16
         HALF_NP.append(_BF16_NP)
     return True
+
+def is_bfloat16(np_dtype) -> bool:
+    """Whether a NumPy dtype is ml_dtypes' bfloat16 (False while ml_dtypes is not loaded)."""
+    return np_dtype.kind == "V" and _BF16_NP is not None and np_dtype == _BF16_NP
+
 
 BFLOAT16_MISSING = (
     "ember.bfloat16 needs the optional ml_dtypes package (NumPy has no bfloat16): "

@@ -272,7 +272,7 @@ class Tensor:
         return self._data.flags.c_contiguous
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f" or self._data.dtype == _dt.bfloat16._np
+        return self._data.dtype.kind == "f" or _dt.is_bfloat16(self._data.dtype)
 
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
@@ -337,7 +337,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
-        if value and self._data.dtype.kind not in "fc" and self._data.dtype != _dt.bfloat16._np:
+        if value and self._data.dtype.kind not in "fc" and not _dt.is_bfloat16(self._data.dtype):
             if how == "method":
                 raise RuntimeError("only Tensors of floating point dtype can require gradients")
             raise RuntimeError(
@@ -474,7 +474,7 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead.")
-        if self._data.dtype == _dt.bfloat16._np and self._data.dtype.kind == "V":
+        if _dt.is_bfloat16(self._data.dtype):
             raise TypeError("Got unsupported ScalarType BFloat16")
         return self._data
 
@@ -494,12 +494,12 @@ class Tensor:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         v = self._data.reshape(()).item()
-        if self._data.dtype == _dt.bfloat16._np:
+        if _dt.is_bfloat16(self._data.dtype):
             v = float(v)
         return v
 
     def tolist(self):
-        if self._data.dtype == _dt.bfloat16._np:
+        if _dt.is_bfloat16(self._data.dtype):
             return self._data.astype(np.float32).tolist()
         return self._data.tolist()
 
@@ -578,12 +578,27 @@ class Tensor:
 
     def type(self, dtype=None, non_blocking=False, **kwargs):
         """Without arguments, PyTorch's legacy type name (``'torch.FloatTensor'``); with a
-        dtype, the tensor converted to it."""
+        dtype, a legacy class (``ember.LongTensor``) or its name, the tensor converted to it."""
         if dtype is None:
             from .autograd.graph import legacy_type_name
 
             return legacy_type_name(self._data)
-        return self.to(dtype)
+        from ._legacy import BY_NAME
+
+        if isinstance(dtype, str):
+            if dtype not in BY_NAME:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = BY_NAME[dtype]
+        return self.to(getattr(dtype, "dtype", dtype))
+
+    def pin_memory(self, device=None):
+        """Pinned memory needs an accelerator: PyTorch's error on a machine without one."""
+        if device is not None:
+            raise RuntimeError("CPU device type not an accelerator.")
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+
+    def is_pinned(self, device=None):
+        return False
 
 
 def _rebuild(data, requires_grad):

@@ -39,3 +39,18 @@ def test_a_bfloat16_array_from_elsewhere_is_recognised():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "torch.bfloat16"
+
+
+def test_float64_values_are_exact_before_bfloat16_loads():
+    # NumPy reads ``dtype == None`` as ``dtype == float64``: while ml_dtypes was not loaded, a
+    # test against bfloat16's missing dtype took every float64 tensor for bfloat16, and item()
+    # and tolist() went through float32
+    code = ("import sys, ember\n"
+            "x = ember.tensor([0.1, 1.0], dtype=ember.float64) + 1e-13\n"
+            "assert 'ml_dtypes' not in sys.modules\n"
+            "print(repr(x.tolist()), repr(x[0].item()), x.is_floating_point(),\n"
+            "      ember.tensor([1, 2]).is_floating_point())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["[0.10000000000010001,", "1.0000000000001]",
+                                  "0.10000000000010001", "True", "False"]
