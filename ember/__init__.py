@@ -50,6 +50,20 @@ from . import autograd, cuda, linalg, special  # noqa: E402
 from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: E402
                                     is_anomaly_enabled)
 from . import profiler  # noqa: E402
+from . import _threads  # noqa: E402
+from ._threads import (get_num_interop_threads, get_num_threads,  # noqa: E402
+                       set_num_interop_threads, set_num_threads)
+from ._flags import (are_deterministic_algorithms_enabled,  # noqa: E402
+                     get_deterministic_debug_mode, get_float32_matmul_precision,
+                     is_deterministic_algorithms_warn_only_enabled,
+                     set_deterministic_debug_mode, set_float32_matmul_precision,
+                     use_deterministic_algorithms)
+from ._legacy import (BFloat16Tensor, BoolTensor, ByteTensor, CharTensor,  # noqa: E402
+                      DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor)
+from .amp.autocast_mode import (autocast, get_autocast_dtype,  # noqa: E402
+                                is_autocast_enabled)
+
+_threads.apply_default()  # NOTE [default BLAS threads] in _threads.py
 
 globals().update(_OPS)
 # NOTE: the creation functions are published checked like the ops (ops/_checks.py): a
@@ -65,7 +79,8 @@ autograd._bind()  # backward/grad's late-bound names, now that everything is imp
 # NOTE: the training-side subpackages load on first use (PEP 562): together they are a sixth of
 # ``import ember``, and a script that only differentiates never touches them.
 _LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func",
-         "serialization": "serialization"}
+         "serialization": "serialization", "backends": "backends", "accelerator": "accelerator",
+         "testing": "testing", "onnx": "onnx", "amp": "amp"}
 
 
 def __getattr__(name):
