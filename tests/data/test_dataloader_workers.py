@@ -25,7 +25,11 @@ from ember.utils.data import dataloader as dataloader_module
 
 from ..oracle import same, torch
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the tests' datasets need fork")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="the tests' datasets need fork"),
+    # 3 workers on a 2-core machine: PyTorch's advice, not what these tests check.
+    pytest.mark.filterwarnings("ignore:This DataLoader will create"),
+]
 
 
 def batches(loader):
