@@ -146,3 +146,66 @@ def test_linspace_default_dtype_and_tensor_ends():
     got = ember.linspace(ember.tensor(-1.25), ember.tensor(3.5), 2000)
     want = torch.linspace(torch.tensor(-1.25), torch.tensor(3.5), 2000)
     assert _differ(_np(got), want.numpy()) == 0
+
+
+# ---- erf and GELU without SciPy ----------------------------------------------------------
+
+def _ulps(a, b):
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    return np.abs(a64 - b64) / np.spacing(np.abs(b)).astype(np.float64)
+
+
+@pytest.mark.parametrize("dt,tol", [(np.float64, 3), (np.float32, 1)])
+def test_erf_matches_pytorch_within_ulps(dt, tol):
+    rng = np.random.default_rng(9)
+    x = np.concatenate([rng.standard_normal(20000) * 2, rng.uniform(-7, 7, 5000),
+                        [0.0, -0.0, 1.5, -2.5, 6.0, np.inf, -np.inf, 1e-300]]).astype(dt)
+    got = _np(ember.erf(ember.tensor(x)))
+    want = torch.erf(torch.tensor(x)).numpy()
+    assert got.dtype == want.dtype
+    assert np.all(_ulps(got, want) <= tol)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert np.isnan(_np(ember.erf(ember.tensor([np.nan], dtype=ember.float32)))).all()
+
+
+def test_erf_accuracy_against_libm():
+    import math
+
+    x = np.random.default_rng(10).uniform(-6.5, 6.5, 20000)
+    got = _np(ember.erf(ember.tensor(x)))
+    exact = np.array([math.erf(v) for v in x])
+    assert np.max(_ulps(got, exact)) <= 3
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_float64_close_to_pytorch(approximate):
+    x = _values(5000, np.float64, seed=11)
+    got = _np(ember.nn.functional.gelu(ember.tensor(x), approximate=approximate))
+    want = torch.nn.functional.gelu(torch.tensor(x), approximate=approximate).numpy()
+    # (absolute: 1 + erf cancels in the left tail, amplifying erf's last-bit differences)
+    assert np.max(np.abs(got - want) / np.maximum(np.abs(x), 1)) < 4e-16
+
+
+def test_erf_and_gelu_import_no_scipy():
+    import subprocess
+    import sys
+
+    code = ("import sys, ember\n"
+            "x = ember.linspace(-8, 8, 1001)\n"
+            "ember.erf(x); ember.nn.functional.gelu(x)\n"
+            "print('scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_missing_scipy_is_looked_for_once(monkeypatch):
+    import sys
+
+    from ember.ops import special
+
+    monkeypatch.setattr(special, "_SCIPY", [])
+    monkeypatch.setitem(sys.modules, "scipy.special", None)  # import fails
+    assert special._scipy() is None
+    monkeypatch.delitem(sys.modules, "scipy.special")
+    assert special._scipy() is None  # remembered, not imported again

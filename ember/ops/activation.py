@@ -33,6 +33,7 @@ from .inplace import apply_inplace
 from .join import cat
 from .reduction import HALF, rounded
 from .select import where
+from .special_erf import erf as _erf_np
 from .unary import bounded
 from .where_kernel import where as _select
 
@@ -423,36 +424,7 @@ def celu_(input, alpha=1.0):
     return celu(input, alpha, inplace=True)
 
 
-# ---- erf (private: gelu's exact form) ----
-def _erf_np(a):
-    """erf, from SciPy when installed, else a NumPy series / continued fraction (~1e-13)."""
-    try:
-        from scipy.special import erf
-    except ImportError:
-        return _erf_numpy(a)
-    return erf(a)
-
-
-def _erf_numpy(a):
-    x = np.abs(np.asarray(a, dtype=np.float64))
-    # NOTE: Maclaurin series for |x| < 2.5 (cancellation below e^6.25 * eps) and the erfc
-    # continued fraction beyond (it converges fast there); loops run over terms, not elements.
-    small = np.minimum(x, 2.5)
-    term = small.copy()
-    total = small.copy()
-    x2 = small * small
-    for n in range(1, 80):
-        term = term * -x2 / n
-        total += term / (2 * n + 1)
-    series = total * (2 / np.sqrt(np.pi))
-    big = np.maximum(x, 2.5)
-    f = big.copy()
-    for k in range(120, 0, -1):
-        f = big + (k / 2) / f
-    tail = 1 - np.exp(-big * big) / (np.sqrt(np.pi) * f)
-    return (np.sign(a) * np.where(x < 2.5, series, tail)).astype(np.asarray(a).dtype)
-
-
+# ---- erf (private: gelu's exact form; special_erf.py: NumPy only, within 2 ulp) ----
 def _erf_vjp(g, x):
     return g * ((x * x).neg().exp() * float(2 / np.sqrt(np.pi)))
 
@@ -467,7 +439,8 @@ _GELU_C = 0.044715
 
 def _gelu_np(a, approximate):
     if approximate == "tanh":
-        return 0.5 * a * (1 + np.tanh(_SQRT_2_PI * (a + _GELU_C * a ** 3)))
+        # (x*x*x as PyTorch's kernel, not NumPy's a ** 3: libm's pow, 20x slower)
+        return 0.5 * a * (1 + np.tanh(_SQRT_2_PI * (a + _GELU_C * (a * a * a))))
     return 0.5 * a * (1 + _erf_np(a * float(np.sqrt(0.5))))
 
 

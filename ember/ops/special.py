@@ -25,11 +25,11 @@ from ._registry import METHODS, float_data, node_class, record, recording, regis
 from .inplace import register_inplace
 from .pointwise import _float_operands, _need, _scalar, mul_scalar, require_tensors
 from .select import where
+from .special_erf import erf as _erf_np
 from .special_fallbacks import (
     _SQRT_PI,
     _bessel_i_fallback,
     _digamma_fallback,
-    _erf_fallback,
     _erfc_fallback,
     _erfcx_fallback,
     _erfinv_fallback,
@@ -42,15 +42,19 @@ from .special_fallbacks import (
 )
 from .unary import unary_op
 
+_SCIPY = []  # [scipy.special or None] once looked for
+
 
 def _scipy():
     """``scipy.special`` when SciPy is installed, else None (tests patch this to force the
-    NumPy fallbacks)."""
-    try:
-        import scipy.special as sp
-    except ImportError:
-        return None
-    return sp
+    NumPy fallbacks). Looked for once: a failing import searches sys.path on every try."""
+    if not _SCIPY:
+        try:
+            import scipy.special as sp
+        except ImportError:
+            sp = None
+        _SCIPY.append(sp)
+    return _SCIPY[0]
 
 
 def _hurwitz_zeta_np(s, q):
@@ -153,7 +157,9 @@ def _erfinv_vjp(g, x, out):
     return g * ((out * out).exp() * (_SQRT_PI / 2.0))
 
 
-erf, ErfBackward0 = unary_op("erf", "ErfBackward0", _special_np("erf", _erf_fallback), _erf_vjp,
+# NOTE: erf is ember's own (special_erf.py, within 2 ulp, near SciPy's speed) with or without
+# SciPy, so results do not depend on what is installed.
+erf, ErfBackward0 = unary_op("erf", "ErfBackward0", _erf_np, _erf_vjp,
                              "x", doc="The error function, ``2/sqrt(pi) int_0^x exp(-t^2) dt``.")
 erfc, ErfcBackward0 = unary_op("erfc", "ErfcBackward0", _special_np("erfc", _erfc_fallback),
                                _erfc_vjp, "x", doc="``1 - erf(x)``, accurate in the tail.")
