@@ -242,7 +242,7 @@ def _scan(data, user):
     except UnsafeCheckpointError:
         raise
     except (ValueError, UnicodeError) as e:  # genops: truncated stream, bad argument
-        raise CheckpointError(f"data.pkl is corrupt ({e})") from None
+        raise CheckpointError(f"data.pkl is truncated or corrupt ({e})") from None
     if not ops or ops[-1][0] != "STOP":
         raise CheckpointError("data.pkl is truncated (no STOP opcode)")
     return ops
@@ -335,8 +335,10 @@ def rebuild_array(storage, offset, size, stride, dtype_name):
             f"tensor view out of bounds: offset {offset}, size {size}, stride {stride} needs "
             f"{last + 1} elements but storage {storage.key} holds {count}")
     flat = storage.array[:count * item].view(carrier)
-    return np.lib.stride_tricks.as_strided(flat[offset:], shape=size,
-                                           strides=tuple(s * item for s in stride))
+    # np.ndarray over ``flat`` (not as_strided, whose result's base is not an ndarray): every
+    # tensor of a storage keeps ``flat`` as its base, so saving them again finds the sharing
+    return np.ndarray(size, carrier, buffer=flat, offset=offset * item,
+                      strides=tuple(s * item for s in stride))
 
 
 def _make_tensor(array, requires_grad):

@@ -202,7 +202,7 @@ def _tensor_arrays(tensors):
         if type(a) is not np.ndarray:
             raise TypeError(f"ember.save: can't save a {type(a).__name__}-backed tensor "
                             "(a meta tensor has no data)")
-        dtype = _dt.from_np(a.dtype)
+        dtype = _dt.from_np(a.dtype.newbyteorder("="))
         item = a.itemsize
         root = _root(a)
         if (a.size == 0 or not a.dtype.isnative or any(s < 0 or s % item for s in a.strides)
@@ -220,7 +220,7 @@ def _tensor_arrays(tensors):
             out[id(t)] = (ref, 0, a.shape, _contiguous_strides(a.shape))
             continue
         if any(m[2] is not dtype for m in members):
-            raise ValueError(_SAME_STORAGE_TYPES)
+            raise RuntimeError(_SAME_STORAGE_TYPES)  # PyTorch's class and words
         bounds = [np.lib.array_utils.byte_bounds(m[1]) for m in members]
         lo = min(b[0] for b in bounds)
         hi = max(b[1] for b in bounds)
