@@ -156,19 +156,21 @@ def test_worker_seeds_from_a_base_seed_as_torchs(monkeypatch):
     assert run_probe(ember, 0) == run_probe(torch, 0)
 
 
-def _random_matches_torch():
-    if not hasattr(ember.Tensor, "random_"):
-        return False
-    ember.manual_seed(0)
-    return ember.empty((), dtype=ember.int64).random_().item() == torch_base_seed(0)
-
-
-@pytest.mark.xfail(not _random_matches_torch(), strict=True,
-                   reason="ember.empty((), dtype=int64).random_() does not draw PyTorch's "
-                          "stream yet (the RNG work of issue 13: PyTorch's mt19937 in "
-                          "ember/random.py)")
 def test_worker_seeds_equal_torchs_for_the_same_manual_seed():
     assert run_probe(ember, 0) == run_probe(torch, 0)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_shuffled_epochs_and_later_draws_equal_torchs(persistent):
+    # Base seed and sampler seed drawn from the default generator as PyTorch draws them (the
+    # base seed only once with persistent workers), so the orders and the next draws agree.
+    def fn(T):
+        T.manual_seed(0)
+        loader = T.utils.data.DataLoader(T.utils.data.TensorDataset(T.arange(10)), batch_size=3,
+                                         shuffle=True, num_workers=2,
+                                         persistent_workers=persistent)
+        return [b for _ in range(3) for b in loader], T.rand(2)
+    same(fn)
 
 
 # ---- errors ----------------------------------------------------------------------------------

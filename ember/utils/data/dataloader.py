@@ -411,13 +411,7 @@ class DataLoader(Generic[T_co]):
 def _draw_base_seed(generator) -> int:
     """One 63-bit value from ``generator`` (default: the default generator), as PyTorch draws
     an epoch's base seed: ``empty((), dtype=int64).random_(generator=generator)``."""
-    t = empty((), dtype=_dt.int64)
-    if hasattr(t, "random_"):
-        return int(t.random_(generator=generator).item())
-    # Until tensors have ``random_``: the same range from the same generator.
-    from ...random import randint
-
-    return int(randint(0, 2 ** 63 - 1, (), generator=generator).item())
+    return int(empty((), dtype=_dt.int64).random_(generator=generator).item())
 
 
 class _BaseDataLoaderIter:
