@@ -14,6 +14,12 @@ order) backward needs no more code, and each JVP is the product rule on the same
 
 The array work (im2col, one GEMM, col2im) is in conv_kernels.py; this module is the autograd
 around it and the argument checks.
+
+NOTE [bfloat16 convolutions]: as PyTorch's CPU kernels (im2col and a GEMM accumulating in
+float32, the bias added before the one rounding), bfloat16 and float16 operands go through the
+kernels widened to float32 (``linalg.wide``) and the result is rounded once (NOTE [bfloat16
+products]); the transposed one rounds as PyTorch's does (NOTE [bfloat16 col2im] in
+conv_kernels.py).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from ..autograd.graph import SAVED_HOOKS
 from ._jvp import out_zeros
 from ._registry import arrays_only, node_class, record, recording, register, wrap
 from .conv_kernels import conv_bwd, conv_fwd, conv_t_fwd, conv_w_fwd
+from .linalg import is_half, wide
 
 FUNCTIONAL = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
               "conv_transpose3d"]
@@ -60,11 +67,34 @@ def _conv_vjp(ctx, g):
     need = ctx.needs_input_grad
     if arrays_only():
         # NOTE: no graph to build: both gradients from one kernel (conv_kernels.conv_bwd)
-        grads = conv_bwd(x._data, w._data, g._data, s, p, d, groups, *need, cols=cols)
+        xd, wd, gd = x._data, w._data, g._data
+        if is_half(xd.dtype):  # NOTE [bfloat16 convolutions]
+            return tuple(None if a is None else wrap(a)
+                         for a in _half_conv_grads(xd, wd, gd, s, p, d, groups, need))
+        grads = conv_bwd(xd, wd, gd, s, p, d, groups, *need, cols=cols)
         return tuple(None if a is None else wrap(a) for a in grads)
     dx = _conv_t(g, w, None, s, p, d, groups, x.shape[2:]) if need[0] else None
     dw = _conv_w(x, g, s, p, d, groups, w.shape[2:]) if need[1] else None
     db = _bias_grad(g) if need[2] else None
+    return dx, dw, db
+
+
+def _half_conv_grads(x, w, g, s, p, d, groups, need):
+    """A half-precision convolution's gradients rounded as PyTorch's CPU kernels round them: the
+    input's as a transposed convolution (NOTE [bfloat16 col2im]); the weight's summed over the
+    batch one sample at a time, rounded after each (the kernel adds each sample's GEMM into the
+    bfloat16 gradient); the bias's summed in float32 and rounded once."""
+    dx = conv_t_fwd(g, w, s, p, d, groups, x.shape[2:]) if need[0] else None
+    dw = db = None
+    g32 = wide(g)
+    if need[1]:
+        x32, k = wide(x), w.shape[2:]
+        dw = np.zeros(w.shape, w.dtype)
+        for n in range(x.shape[0]):
+            part = conv_w_fwd(x32[n:n + 1], g32[n:n + 1], s, p, d, groups, k)
+            dw = (part + dw).astype(w.dtype)
+    if need[2]:
+        db = g32.sum((0,) + tuple(range(2, g.ndim))).astype(g.dtype)
     return dx, dw, db
 
 
@@ -161,12 +191,15 @@ def _conv(x, w, b, s, p, d, groups):
     # NOTE: the columns are kept for the weight gradient only where nothing else may stand in
     # for the saved input (saved-tensor hooks) and only that gradient will read them
     keep = rec and w._requires_grad and not SAVED_HOOKS
-    data = conv_fwd(x._data, w._data, s, p, d, groups, keep=keep)
+    xd, half = x._data, is_half(x._data.dtype)
+    data = conv_fwd(wide(xd), wide(w._data), s, p, d, groups, keep=keep)
     cols = None
     if keep:
         data, cols = data
     if b is not None:
         data += b._data.reshape((1, -1) + (1,) * (data.ndim - 2))
+    if half:
+        data = data.astype(xd.dtype)
     if rec:
         return record(ConvolutionBackward0, data, (x, w, b), save=(x, w),
                       args=(s, p, d, groups, cols))
@@ -175,6 +208,7 @@ def _conv(x, w, b, s, p, d, groups):
 
 def _conv_t(y, w, b, s, p, d, groups, spatial):
     spatial = tuple(spatial)
+    # NOTE [bfloat16 col2im] (conv_kernels.py): bfloat16 goes in as it is
     data = conv_t_fwd(y._data, w._data, s, p, d, groups, spatial)
     if b is not None:
         data += b._data.reshape((1, -1) + (1,) * (data.ndim - 2))
@@ -186,7 +220,9 @@ def _conv_t(y, w, b, s, p, d, groups, spatial):
 
 def _conv_w(x, y, s, p, d, groups, k):
     k = tuple(k)
-    data = conv_w_fwd(x._data, y._data, s, p, d, groups, k)
+    data = conv_w_fwd(wide(x._data), wide(y._data), s, p, d, groups, k)
+    if data.dtype != x._data.dtype:
+        data = data.astype(x._data.dtype)
     if STATE.enabled and recording(x, y):
         return record(ConvolutionBackwardBackward0, data, (x, y), save=(x, y),
                       args=(s, p, d, groups, k))

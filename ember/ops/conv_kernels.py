@@ -7,6 +7,11 @@ in ``w`` (output the weight's shape); ``conv_bwd`` is the last two at once. All 
 return arrays in PyTorch's layout, in the input dtype. ``windows`` and ``col2im`` are the
 strided-window view and its adjoint, also used by unfold/fold (resize.py).
 
+NOTE [bfloat16 col2im]: the maps with a GEMM alone are handed float32 (conv.py widens bfloat16
+and float16, and rounds once); the transposed convolution takes them as PyTorch's kernel does:
+its columns rounded once (``half_matmul``), then added up in the half type in kernel-offset
+order, each addition rounded, which is PyTorch's order.
+
 Two ways to make the columns for the GEMM; each map picks one per call (``_flat_ok``):
 
 - NOTE [flat columns]: for stride 1, lay the zero-padded input out channel-major as one row
@@ -30,6 +35,8 @@ import math
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from .linalg import half_matmul
 
 __all__ = ["windows", "col2im", "conv_fwd", "conv_t_fwd", "conv_w_fwd", "conv_bwd"]
 
@@ -232,7 +239,7 @@ def _flat_t(g, w, f, groups, spatial):
     k = w.shape[2:]
     cout, cg = w.shape[0], w.shape[1]
     wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)  # (g, Cg*K, Cout/g)
-    cols = np.matmul(wm, g.reshape(groups, cout // groups, f.mv))
+    cols = half_matmul(wm, g.reshape(groups, cout // groups, f.mv))
     cols = cols.reshape(groups * cg, math.prod(k), f.mv)
     xf = np.zeros((groups * cg, f.m), dtype=cols.dtype)
     for q, idx in enumerate(np.ndindex(*k)):
@@ -263,7 +270,7 @@ def conv_t_fwd(y, w, s, p, d, groups, spatial):
         return _flat_t(_flat_embed(y, f), w, f, groups, spatial)
     wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)  # (g, Cg*K, Cout/g)
     o = y.shape[2:]
-    cols = np.matmul(wm, _out_rows(y, groups))  # (g, Cg*K, N*L)
+    cols = half_matmul(wm, _out_rows(y, groups))  # (g, Cg*K, N*L)
     cols = cols.reshape((groups * cg,) + k + (n,) + o)
     cols = np.moveaxis(cols, 1 + nd, 0)  # a view (N, C, *K, *O)
     padded = (n, groups * cg) + tuple(si + 2 * pi for si, pi in zip(spatial, p))

@@ -55,6 +55,34 @@ def _same_dtype(a, b):
             f"{b.dtype.cpp_name}")
 
 
+# NOTE [bfloat16 products]: PyTorch multiplies bfloat16 (and float16) matrices accumulating in
+# float32 and rounds each result once (on CPUs without native bfloat16 dot products; with
+# AVX-512 BF16 its oneDNN kernels round otherwise, so tests compare within bfloat16's tolerance,
+# never bitwise). NumPy has no bfloat16 BLAS (ml_dtypes' matmul is a plain loop that returns
+# float32) and no float16 BLAS: the float32 BLAS product of the widened operands, rounded once,
+# is PyTorch's result at BLAS speed. Where PyTorch's kernel adds into a half-precision result
+# (the bias of a convolution is added first; addbmm adds batch by batch), ember rounds where it
+# does.
+_F32 = np.dtype(np.float32)
+
+
+def is_half(dt):
+    """True for float16 and bfloat16 (ml_dtypes' bfloat16 is NumPy kind "V")."""
+    return dt.itemsize == 2 and dt.kind in "fV"
+
+
+def half_matmul(a, b):
+    """``np.matmul(a, b)``, for half-precision operands in float32 and rounded once."""
+    if not is_half(a.dtype):
+        return np.matmul(a, b)
+    return np.matmul(a.astype(_F32), b.astype(_F32)).astype(a.dtype)
+
+
+def wide(a):
+    """``a`` widened to float32 if it is half precision (its caller rounds the result)."""
+    return a.astype(_F32) if is_half(a.dtype) else a
+
+
 def mm_grads(g, x, y, layouts):
     """Gradients of ``x @ y`` for 2-D ``x`` and ``y`` (either may be None: not needed);
     ``layouts`` says which of the two inputs were column-major (``column_major``).
@@ -68,10 +96,11 @@ def mm_grads(g, x, y, layouts):
         # NOTE: no graph to build (a plain backward): the same products on the arrays,
         # without four transposed views and two op calls.
         gd = g._data
+        mul = np.matmul if gd.dtype.itemsize != 2 else half_matmul
         if y is not None:
-            gx = wrap((y._data @ gd.T).T if layouts[0] else gd @ y._data.T)
+            gx = wrap(mul(y._data, gd.T).T if layouts[0] else mul(gd, y._data.T))
         if x is not None:
-            gy = wrap((gd.T @ x._data).T if layouts[1] else x._data.T @ gd)
+            gy = wrap(mul(gd.T, x._data).T if layouts[1] else mul(x._data.T, gd))
         return gx, gy
     if y is not None:
         gx = y.mm(g.t()).t() if layouts[0] else g.mm(y.t())
@@ -128,7 +157,7 @@ def mm(input, mat2):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
                            f"and {b.shape[0]}x{b.shape[1]})")
     _same_dtype(input, mat2)
-    data = a @ b
+    data = a @ b if a.dtype.itemsize != 2 else half_matmul(a, b)
     return _product(MmBackward0, data, input, mat2, args=(column_major(a), column_major(b)))
 
 
@@ -151,7 +180,7 @@ def mv(input, vec):
         raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat "
                            f"({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})")
     _addmv_dtypes(vec, input, vec)
-    data = a @ v
+    data = a @ v if a.dtype.itemsize != 2 else half_matmul(a, v)
     return _product(MvBackward0, data, input, vec)
 
 
@@ -225,7 +254,7 @@ def bmm(input, mat2):
                                                    b.dtype), input, mat2)
         x, y = _names(input, mat2)
         raise RuntimeError(f"expected scalar type {x} but found {y}")
-    data = np.matmul(a, b)
+    data = half_matmul(a, b)
     return _product(BmmBackward0, data, input, mat2)
 
 
@@ -402,7 +431,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
                            f"and {b.shape[0]}x{b.shape[1]})")
     _addmm_dtypes(input, mat1, mat2)
-    data = a @ b
+    half = is_half(a.dtype)  # NOTE [bfloat16 products]: the bias too is added in float32
+    data = a @ b if not half else np.matmul(a.astype(_F32), b.astype(_F32))
     if alpha != 1:
         data *= alpha
     _check_expand(input._data.shape, data.shape)
@@ -414,6 +444,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         data += bias
     else:
         data = data + bias
+    if half:
+        data = data.astype(a.dtype)
     if STATE.enabled:
         r1, r2 = recording(mat1), recording(mat2)
         if r1 or r2 or recording(input):
@@ -464,14 +496,17 @@ def _scaled_jvp(prod):
     return jvp
 
 
-def _scaled(node_cls, prod_data, input, x, y, beta, alpha):
+def _scaled(node_cls, prod_data, input, x, y, beta, alpha, combined=False):
     """``beta * input + alpha * prod_data``, recorded when needed (input must broadcast to the
-    product's shape, with PyTorch's expand message)."""
+    product's shape, with PyTorch's expand message); ``combined``: ``prod_data`` is that sum
+    already."""
     shape = prod_data.shape
     bias = input._data
     _check_expand(bias.shape, shape)
-    data = prod_data * alpha if alpha != 1 else prod_data
-    if beta == 0:
+    data = prod_data * alpha if alpha != 1 and not combined else prod_data
+    if combined:
+        pass
+    elif beta == 0:
         # NOTE: as in PyTorch, beta == 0 ignores input (nan and inf in it do not propagate)
         data = data + np.zeros_like(bias)
     else:
@@ -518,7 +553,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
         raise RuntimeError(f"size mismatch, got input ({n}), mat ({a.shape[0]}x{a.shape[1]}), "
                            f"vec ({v.shape[0]})")
     _addmv_dtypes(input, mat, vec)
-    return _scaled(AddmvBackward0, a @ v, input, mat, vec, beta, alpha)
+    return _scaled(AddmvBackward0, wide(a) @ wide(v), input, mat, vec, beta, alpha)
 
 
 def _addr_grads(g, x, y):
@@ -571,7 +606,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
         x, y, z = (t.dtype.cpp_name for t in (input, batch1, batch2))
         raise RuntimeError(f"Input dtypes must be the same, got: input {x}, batch1: {y}, "
                            f"batch2: {z}")
-    return _scaled(BaddbmmBackward0, np.matmul(a, b), input, batch1, batch2, beta, alpha)
+    prod = np.matmul(wide(a), wide(b))
+    return _scaled(BaddbmmBackward0, prod, input, batch1, batch2, beta, alpha)
 
 
 def _addbmm_grads(g, x, y):
@@ -597,7 +633,18 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     a, b = batch1._data, batch2._data
     _check_bmm(a, b)
     _addmm_dtypes(input, batch1, batch2)
-    prod = np.matmul(a, b).sum(0) if a.shape[0] else np.zeros((a.shape[1], b.shape[2]), a.dtype)
+    if is_half(a.dtype) and a.shape[0]:
+        # NOTE [bfloat16 products]: PyTorch adds each batch's product into the half-precision
+        # result in turn (an addmm per batch), so the sum is rounded after each
+        _check_expand(input._data.shape, (a.shape[1], b.shape[2]))
+        acc = np.broadcast_to(input._data, (a.shape[1], b.shape[2]))
+        acc = np.zeros(acc.shape, a.dtype) if beta == 0 else acc * beta if beta != 1 else acc
+        for i in range(a.shape[0]):
+            prod = np.matmul(a[i].astype(_F32), b[i].astype(_F32))
+            acc = (prod * alpha + acc).astype(a.dtype)
+        return _scaled(AddbmmBackward0, acc, input, batch1, batch2, beta, alpha, combined=True)
+    prod = np.matmul(wide(a), wide(b)).sum(0) if a.shape[0] else \
+        np.zeros((a.shape[1], b.shape[2]), a.dtype)
     return _scaled(AddbmmBackward0, prod, input, batch1, batch2, beta, alpha)
 
 

@@ -223,7 +223,7 @@ def adjoint(input):
 def linalg_vecdot(x, y, *, dim=-1):
     """``sum(x * y, dim)`` (``x`` conjugated: the same for reals), inputs broadcasting."""
     for t in (x, y):
-        if t._data.dtype.kind not in "fc":
+        if t._data.dtype.kind not in "fcV":  # ("V": bfloat16, NOTE [bfloat16 products])
             raise RuntimeError("linalg.vecdot: Expected a floating point or complex tensor as "
                                f"input. Got {t.dtype.scalar_name}")
     return (x * y).sum(dim)

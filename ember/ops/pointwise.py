@@ -877,12 +877,17 @@ def lerp(input, end, weight):
     else:
         _broadcast3(input, end)
         w = _scalar(weight)
-    if a.dtype.kind not in "fc":
+    dtype = a.dtype
+    if dtype.kind not in "fcV":  # ("V": bfloat16)
         kernel = "lerp_kernel_tensor" if wt else "lerp_kernel_scalar"
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{input.dtype.scalar_name}'")
+    if dtype.itemsize == 2:
+        # NOTE: float16 and bfloat16 are computed in float32 and rounded once, as PyTorch does
+        a, b = a.astype(np.float32), b.astype(np.float32)
+        w = w.astype(np.float32) if wt else w
     # NOTE: PyTorch's two-sided form: exact at both ends (w = 0 gives input, w = 1 gives end).
     diff = b - a
-    data = np.where(np.abs(w) < 0.5, a + w * diff, b - diff * (1 - w)).astype(a.dtype, copy=False)
+    data = np.where(np.abs(w) < 0.5, a + w * diff, b - diff * (1 - w)).astype(dtype, copy=False)
     if STATE.enabled:
         if wt and recording(input, end, weight):
             return record(LerpBackward1, data, (input, end, weight), save=(input, end, weight))
