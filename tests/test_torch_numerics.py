@@ -209,3 +209,48 @@ def test_missing_scipy_is_looked_for_once(monkeypatch):
     assert special._scipy() is None
     monkeypatch.delitem(sys.modules, "scipy.special")
     assert special._scipy() is None  # remembered, not imported again
+
+
+# ---- saved_tensors_hooks: PyTorch's pack order ------------------------------------------
+
+_PACKED_OPS = {
+    "mul": lambda m, a, b, c: a * b, "div": lambda m, a, b, c: a / b,
+    "pow": lambda m, a, b, c: a ** b, "mm": lambda m, a, b, c: m.mm(b, c),
+    "bmm": lambda m, a, b, c: m.bmm(b[None], c[None]), "atan2": lambda m, a, b, c: m.atan2(a, b),
+    "lerp": lambda m, a, b, c: m.lerp(a, b, c), "maximum": lambda m, a, b, c: m.maximum(a, b),
+    "minimum": lambda m, a, b, c: m.minimum(a, b), "fmax": lambda m, a, b, c: m.fmax(a, b),
+    "fmin": lambda m, a, b, c: m.fmin(a, b), "hypot": lambda m, a, b, c: m.hypot(a, b),
+    "xlogy": lambda m, a, b, c: m.xlogy(a, b), "remainder": lambda m, a, b, c: m.remainder(a, b),
+    "fmod": lambda m, a, b, c: m.fmod(a, b), "logaddexp": lambda m, a, b, c: m.logaddexp(a, b),
+    "logaddexp2": lambda m, a, b, c: m.logaddexp2(a, b),
+    "clamp": lambda m, a, b, c: m.clamp(b, a, c.sum()), "dist": lambda m, a, b, c: m.dist(a, b),
+    "linear": lambda m, a, b, c: m.nn.functional.linear(c, b.expand(3, 4) * 1.0),
+}
+
+
+def _packs(mod, fn):
+    log = []
+
+    def pack(t):
+        log.append(tuple(t.shape))
+        return ("packed", t)
+
+    a = mod.full((1, 1), 1.5, requires_grad=True)
+    b = mod.full((3, 1), 2.0, requires_grad=True)
+    c = mod.full((1, 4), 0.5, requires_grad=True)
+    with mod.autograd.graph.saved_tensors_hooks(pack, lambda p: p[1]):
+        y = fn(mod, a, b, c)
+    y.sum().backward()
+    grads = [None if t.grad is None else t.grad.numpy() for t in (a, b, c)]
+    return log, grads
+
+
+@pytest.mark.parametrize("name", sorted(_PACKED_OPS))
+def test_saved_tensors_hooks_pack_order(name):
+    got, got_grads = _packs(ember, _PACKED_OPS[name])
+    want, want_grads = _packs(torch, _PACKED_OPS[name])
+    assert got == want
+    for g, w in zip(got_grads, want_grads):
+        assert (g is None) == (w is None)
+        if g is not None:
+            np.testing.assert_allclose(g, w, rtol=1e-6)

@@ -192,6 +192,10 @@ class Node:
     # ``grads[0]``, for op classes that have one (a staticmethod: the engine passes the node);
     # the engine picks it when that is safe.
     _vjp_private = None
+    # NOTE [pack order]: the order saved_tensors_hooks' pack hook sees a node's saved inputs:
+    # PyTorch's generated nodes save them sorted by argument name (``other`` before ``self``),
+    # a rule's unpacking order aside. Indices into ``save``'s items; None: as given.
+    _pack_order = None
 
     def __init__(self, next_functions=(), meta=()):
         self.next_functions = next_functions
@@ -227,7 +231,14 @@ class Node:
         """Save inputs for the backward rule: tensors (version-checked at unpack), numbers or
         None."""
         if SAVED_HOOKS:
-            items = tuple(_pack(t) for t in items)
+            order = self._pack_order
+            if order is None or len(order) != len(items):
+                items = tuple(_pack(t) for t in items)
+            else:
+                packed = list(items)
+                for i in order:
+                    packed[i] = _pack(items[i])
+                items = tuple(packed)
         versions = []
         for t in items:
             if t is None or type(t) in _NUMBER_TYPES or isinstance(t, (_NUMBERS, _Packed)):
