@@ -65,19 +65,23 @@ class Engine:
             self._key = None
         return bg
 
-    def words(self, k: int) -> np.ndarray:
-        """The next ``k`` 32-bit words, as uint32."""
+    def raw(self, k: int) -> np.ndarray:
+        """The next ``k`` 32-bit words, held in uint64."""
         if k <= 0:
-            return np.empty(0, dtype=np.uint32)
+            return np.empty(0, dtype=np.uint64)
         raw = self._bitgen().random_raw(k)
         pos = self._pos + k
         self._pos = pos if pos <= 624 else (pos - 1) % 624 + 1
         self._fresh = False
-        return raw.astype(np.uint32)
+        return raw
+
+    def words(self, k: int) -> np.ndarray:
+        """The next ``k`` 32-bit words, as uint32."""
+        return self.raw(k).astype(np.uint32)
 
     def words64(self, k: int) -> np.ndarray:
         """``k`` 64-bit draws as uint64: two words each, the first the high half."""
-        w = self.words(2 * k).astype(np.uint64).reshape(k, 2)
+        w = self.raw(2 * k).reshape(k, 2)
         return (w[:, 0] << np.uint64(32)) | w[:, 1]
 
     def word(self) -> int:

@@ -419,7 +419,9 @@ def _keep_scale(keep, p, dtype):
         kept = 1.0 / (1.0 - p)
     else:
         kept = (np.float32(1.0) / np.float32(1.0 - p)).astype(dtype)
-    return np.where(keep, np.asarray(kept, dtype), np.zeros((), dtype))
+    noise = keep.astype(dtype)
+    noise *= kept  # (a product, not np.where: a select on a random mask is ~10x slower)
+    return noise
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
