@@ -183,6 +183,13 @@ def _fill(self, flat, node_name):
     return rebase(self, record(_node(node_name), data, (self,)))
 
 
+def _check(self):
+    """PyTorch's in-place checks, before anything is drawn."""
+    from .ops.inplace import check_inplace
+
+    check_inplace(self)
+
+
 def _float_or_raise(self, kernel):
     dtype = self.dtype
     if not dtype.is_floating_point:
@@ -215,6 +222,7 @@ def _num(x):
 
 def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs):
     """Fill with U(from, to), PyTorch's stream."""
+    _check(self)
     from_ = kwargs.pop("from", from_)
     np_dtype = _float_or_raise(self, "check_uniform_bounds")
     flat = _uniform_values(_eng(generator), self._data.size, from_, to, np_dtype, self.dtype)
@@ -232,6 +240,7 @@ def _normal_values(eng, a, mean, std, np_dtype):
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with N(mean, std**2), PyTorch's stream."""
+    _check(self)
     np_dtype = _float_or_raise(self, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_num(std)}")
@@ -285,6 +294,7 @@ def _check_from(lo, dtype):
 
 def random_(self, *args, generator=None, **kwargs):
     """``random_()``, ``random_(to)``, ``random_(from, to)``, ``random_(from, None)``."""
+    _check(self)
     if "from" in kwargs or "to" in kwargs:
         args = (kwargs.pop("from", 0), kwargs.pop("to", None))
     flat = _random_values(_eng(generator), self._data.size, self.dtype, args)
@@ -307,6 +317,7 @@ def _p_values(eng, a, p):
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
+    _check(self)
     flat = _p_values(_eng(generator), self._data, p)
     name = "BernoulliBackward1" if isinstance(p, Tensor) else "BernoulliBackward2"
     return _fill(self, flat.astype(self._data.dtype), name)
@@ -322,6 +333,7 @@ def _continuous(self, kind):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
+    _check(self)
     np_dtype = _continuous(self, "Exponential")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_num(lambd)}")
@@ -330,6 +342,7 @@ def exponential_(self, lambd=1.0, *, generator=None):
 
 
 def geometric_(self, p, *, generator=None):
+    _check(self)
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_num(p)}")
     flat = K.geometric(_eng(generator), self._data.size, float(p))
@@ -343,12 +356,14 @@ def geometric_(self, p, *, generator=None):
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    _check(self)
     np_dtype = _continuous(self, "Cauchy")
     flat = K.cauchy(_eng(generator), self._data.size, float(median), float(sigma))
     return _fill(self, K.cast(flat, np_dtype), "CauchyBackward0")
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    _check(self)
     np_dtype = _float_or_raise(self, "log_normal_cpu")
     if std <= 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_num(std)}")

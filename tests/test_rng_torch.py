@@ -439,3 +439,20 @@ def test_seeded_trainer_prints_same():
     # stream matter): there the losses agree to a few ulps, so fewer digits are compared
     digits = 6 if torch.backends.cpu.get_cpu_capability() != "DEFAULT" else 4
     assert _train(ember, digits) == _train(torch, digits)
+
+
+def test_inplace_samplers_autograd():
+    """grad_fn names of the in-place samplers on a non-leaf, and the leaf error."""
+    def names(L):
+        a = L.zeros(3, requires_grad=True) * 1
+        calls = (lambda t: t.uniform_(), lambda t: t.normal_(), lambda t: t.random_(),
+                 lambda t: t.random_(5), lambda t: t.random_(2, 5), lambda t: t.bernoulli_(0.5),
+                 lambda t: t.bernoulli_(L.full((3,), 0.5)), lambda t: t.exponential_(),
+                 lambda t: t.geometric_(0.5), lambda t: t.cauchy_(), lambda t: t.log_normal_())
+        out = [type(f(a.clone()).grad_fn).__name__ for f in calls]
+        try:
+            L.zeros(3, requires_grad=True).uniform_()
+        except RuntimeError as e:
+            out.append(str(e))
+        return out
+    assert names(ember) == names(torch)
