@@ -589,6 +589,8 @@ class Tensor:
             if dtype not in BY_NAME:
                 raise ValueError(f"invalid type: '{dtype}'")
             dtype = BY_NAME[dtype]
+        if dtype is Tensor:  # the legacy default tensor type
+            return self.to(_dt.get_default_dtype())
         return self.to(getattr(dtype, "dtype", dtype))
 
     def pin_memory(self, device=None):
