@@ -80,7 +80,10 @@ def _check(name, n):
         import numbers
 
         if not isinstance(n, numbers.Integral) or isinstance(n, builtins.bool):
-            raise RuntimeError(f"{name} expects an int, but got {type(n).__name__}")
+            kind = type(n)
+            shown = kind.__name__ if kind.__module__ == "builtins" else (
+                f"{kind.__module__}.{kind.__name__}")
+            raise RuntimeError(f"{name} expects an int, but got {shown}")
     if n <= 0:
         raise RuntimeError(f"{name} expects a positive integer")
     return builtins.int(n)

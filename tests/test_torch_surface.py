@@ -40,7 +40,7 @@ def test_the_blas_numpy_loaded_is_found():
     assert _threads._scan(), "no controllable BLAS found in this process"
 
 
-@pytest.mark.parametrize("value", [0, -1, 1.5, "a", True])
+@pytest.mark.parametrize("value", [0, -1, 1.5, "a", True, np.ones(1), np.int64(1)])
 def test_set_num_threads_checks_like_pytorch(value):
     same(lambda m: m.set_num_threads(value))
 
@@ -319,6 +319,8 @@ def test_legacy_constructor_from_data_and_sizes(name):
     lambda m: issubclass(m.FloatTensor, m.Tensor),
     lambda m: isinstance(m.FloatTensor(2), m.Tensor),
     lambda m: m.ones(2).type("float"),
+    lambda m: m.ones(2, dtype=m.long).type(m.Tensor),
+    lambda m: m.ones(2, dtype=m.long).type(m.float64),
 ])
 def test_legacy_constructor_edges(call):
     same(call)
