@@ -169,8 +169,10 @@ class Tensor:
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "_view", "_grad",
                  "_acc", "_extra", "__weakref__")
 
-    # NumPy: let ``ndarray * tensor`` call Tensor.__rmul__ instead of broadcasting elementwise.
-    __array_ufunc__ = None
+    # NumPy, as with PyTorch's tensors: no ``__array_ufunc__``, so ufuncs (``np.sin(t)``, and
+    # ``t + ndarray`` through the array's reflected operator) run on ``__array__`` and wrap
+    # their result with ``__array_wrap__``; the priority makes ``ndarray + t`` defer to the
+    # tensor's operators first (NOTE [ndarray operands] in ops/operators.py).
     __array_priority__ = 1000
 
     def __init__(self, *args, **kwargs):
@@ -483,13 +485,20 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead.")
-        a = self._data
+        a = self.numpy()
         if dtype is not None and a.dtype != dtype:
             return a.astype(dtype)
         return a.copy() if copy else a
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """A NumPy ufunc's result on tensors, as a tensor sharing its memory (0-d too); as
+        PyTorch's, a bool result becomes uint8."""
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return Tensor._make(np.asarray(array))
+
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")

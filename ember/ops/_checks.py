@@ -27,7 +27,7 @@ from types import FunctionType
 
 from ..tensor import Tensor
 
-__all__ = ["checked", "checks_own_arguments", "ARG_KINDS", "INTERNAL"]
+__all__ = ["checked", "checks_own_arguments", "ARG_KINDS", "INTERNAL", "type_name"]
 
 INTERNAL = (AttributeError, TypeError, IndexError, ValueError, KeyError, ZeroDivisionError,
             RuntimeError)
@@ -37,7 +37,7 @@ _TENSOR = ("input", "other", "self", "tensor", "mat", "mat1", "mat2", "vec", "ve
            "tensor1", "tensor2", "query", "key", "value", "anchor", "positive", "negative",
            "input1", "input2", "log_probs", "targets", "condition", "elements",
            "test_elements", "sorted_sequence", "src", "grad_output", "theta", "grid",
-           "input_lengths", "target_lengths", "pivots", "exponent", "end")
+           "input_lengths", "target_lengths", "pivots", "exponent", "end", "mask")
 # Parameter name -> what PyTorch's argument parser requires there.
 ARG_KINDS = {**dict.fromkeys(_TENSOR, "Tensor"), "tensors": "tuple of Tensors",
              "size": "tuple of ints", "shape": "tuple of ints", "dims": "tuple of ints",
@@ -171,8 +171,8 @@ def _describe(value, full=False):
     if isinstance(value, Tensor):
         return "Tensor"
     if full and isinstance(value, list) and value:
-        return f"list of [{', '.join(type(v).__name__ for v in value)}]"
-    return type(value).__name__
+        return f"list of [{', '.join(_kind_name(v) for v in value)}]"
+    return _kind_name(value)
 
 
 def _got(args, kwargs, mark=None):
@@ -257,7 +257,16 @@ def checks_own_arguments(fn):
 
 
 def _kind_name(v) -> str:
-    return type(v).__name__
+    """A value's type as PyTorch's messages name it: the C type's full name
+    (``numpy.ndarray``, ``numpy.float64``), a Python class's own name."""
+    kind = type(v)
+    if kind.__flags__ & _HEAPTYPE or kind.__module__ == "builtins":
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__name__}"
+
+
+_HEAPTYPE = 1 << 9  # (Py_TPFLAGS_HEAPTYPE: a class defined in Python)
+type_name = _kind_name  # (for ops that raise PyTorch's TypeError themselves)
 
 
 def _size_error(tname, param, pos, value):
@@ -324,11 +333,11 @@ def _used_as_tensor(error, tname, params, method, values):
     be a Tensor; PyTorch's message for it, or None."""
     if type(error) is not AttributeError:
         return None
-    found = re.match(r"'(\w+)' object has no attribute '_", str(error))
+    found = re.match(r"'([\w.]+)' object has no attribute '_", str(error))
     if found is None:
         return None
     for i, (param, value) in enumerate(zip(params, values)):
-        if (method and i == 0) or param.startswith("*") or type(value).__name__ != found[1]:
+        if (method and i == 0) or param.startswith("*") or _kind_name(value) != found[1]:
             continue
         return (f"{tname}(): argument '{param}' (position "
                 f"{i if method else i + 1}) must be Tensor, not {found[1]}")
@@ -343,8 +352,11 @@ def _fail(error, tname, params, optional, method, values, attribute, overloads=N
         if message is None:
             raise error
         raise TypeError(message) from None
+    # (a RuntimeError raised before the op read its arguments, as an in-place op's leaf check,
+    # says nothing about how the op would read a number)
     message = _argument_error(tname, params, optional, method, values,
-                              isinstance(error, RuntimeError))
+                              isinstance(error, RuntimeError)
+                              and not getattr(error, "before_arguments", False))
     if message is None:
         message = _used_as_tensor(error, tname, params, method, values)
     if message is None:
@@ -353,7 +365,7 @@ def _fail(error, tname, params, optional, method, values, attribute, overloads=N
         raise error  # (a Python function of PyTorch's: no argument parser reads its sizes)
     if attribute is not None:
         bad = message.rsplit(" ", 1)[-1]
-        value = next(v for v in values if type(v).__name__ == bad)
+        value = next(v for v in values if _kind_name(v) == bad)
         if hasattr(value, attribute):  # (``split("a", 1)``: PyTorch calls ``"a".split(1, 0)``)
             try:
                 getattr(value, attribute)(*[v for v in values if v is not value])

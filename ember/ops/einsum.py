@@ -110,13 +110,21 @@ def einsum(equation, *operands):
         if not operands:
             raise ValueError(_NO_OPERANDS)
         if not isinstance(equation, Tensor):  # (only a tensor starts a sublist)
+            from ._checks import type_name
+
             raise TypeError(f"einsum(): argument 'equation' (position 1) must be str, not "
-                            f"{type(equation).__name__}")
+                            f"{type_name(equation)}")
         equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
         raise ValueError(_NO_OPERANDS)
+    for i, t in enumerate(operands):
+        if not isinstance(t, Tensor):
+            from ._checks import type_name
+
+            raise TypeError(f"expected Tensor as element {i} in argument 1, but got "
+                            f"{type_name(t)}")
     num_ops = len(operands)
     op_labels, rhs, lhs_len = _einsum_labels(equation, num_ops)
     count = [0] * 52

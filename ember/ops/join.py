@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
-from ._checks import _overload_error, checks_own_arguments
+from ._checks import _overload_error, checks_own_arguments, type_name
 from ._jvp import linear, out_zeros
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .indexing import _slice, narrow, select
@@ -80,7 +80,7 @@ def cat(tensors, dim=0, *, axis=None):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(
-                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+                f"expected Tensor as element {i} in argument 0, but got {type_name(t)}")
     from .. import dtypes as _dt
 
     parts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors
@@ -170,7 +170,7 @@ def _atleast(lift, tensors, name):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
-                            f"{type(t).__name__}")
+                            f"{type_name(t)}")
     return tuple(lift(t) for t in tensors)
 
 

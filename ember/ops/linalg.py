@@ -729,8 +729,10 @@ def chain_matmul(*matrices, out=None):
               "tensors rather than multiple parameters.")
     for i, m in enumerate(matrices):  # (PyTorch reads the arguments as one tuple of Tensors)
         if not isinstance(m, Tensor):
+            from ._checks import type_name
+
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
-                            f"{type(m).__name__}")
+                            f"{type_name(m)}")
     if len(matrices) == 1:
         return matrices[0].clone()
     return multi_dot(matrices)

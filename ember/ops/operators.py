@@ -1,9 +1,18 @@
 """Python operators on tensors (``+ - * / // % ** @``, comparisons, ``& | ^ ~ << >>``, their
 in-place forms, and ``in``).
 
-Contract: an operator with an operand that is not a tensor, a number or an array returns
+Contract: an operator with an operand that is not a tensor or a number returns
 ``NotImplemented``, so Python raises its usual TypeError ("unsupported operand type(s)") or
 tries the other operand, as with PyTorch tensors.
+
+NOTE [ndarray operands]: PyTorch's operators refuse an ndarray (their TypeError becomes
+``NotImplemented``), except ``==``. What happens next is NumPy's: for ``t + a`` the array's
+``__radd__`` runs ``np.add(t, a)`` on ``t.__array__()`` (an error if ``t`` requires grad) and
+wraps the result with ``t.__array_wrap__`` (NumPy's dtype promotion, no graph); for ``a + t``
+NumPy defers to the higher ``__array_priority__`` and the tensor's reflected operator refuses
+too, so Python raises its TypeError; comparisons other than ``==`` raise; ``t != a`` falls
+back to identity (True). ember returns ``NotImplemented`` at the same places, so each case
+ends as it does with PyTorch.
 """
 
 from __future__ import annotations
@@ -11,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from . import linalg, logic, select, unary
+from . import logic, select, unary
 from . import pointwise as pw
 
-_OPERANDS = (Tensor, bool, int, float, complex, np.generic, np.ndarray)
+_OPERANDS = (Tensor, bool, int, float, complex, np.generic)
 _COMMON = frozenset((Tensor, float, int))
 
 
@@ -22,12 +31,30 @@ def _forward(op):
     def dunder(self, other):
         if type(other) in _COMMON:
             return op(self, other)
-        if not isinstance(other, _OPERANDS):
+        if not isinstance(other, _OPERANDS):  # (an ndarray too: NOTE [ndarray operands])
             return NotImplemented
-        if type(other) is np.ndarray:
-            other = Tensor._make(other)
         return op(self, other)
     dunder.__name__ = op.__name__
+    return dunder
+
+
+def _eq(self, other):
+    """``==``: the one operator PyTorch computes with an ndarray (NOTE [ndarray operands])."""
+    if type(other) in _COMMON:
+        return logic.eq(self, other)
+    if isinstance(other, np.ndarray):
+        other = Tensor._make(other)
+    elif not isinstance(other, _OPERANDS):
+        return NotImplemented
+    return logic.eq(self, other)
+
+
+def _inplace(method):
+    def dunder(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented  # (then ``self + other``: NOTE [ndarray operands])
+        return method(self, other)
+    dunder.__name__ = method.__name__
     return dunder
 
 
@@ -35,7 +62,6 @@ def _reflected(op):
     def dunder(self, other):
         if not isinstance(other, _OPERANDS):
             return NotImplemented
-        other = Tensor._make(np.asarray(other)) if type(other) is np.ndarray else other
         if isinstance(other, Tensor):
             return op(other, self)
         return op(select._scalar_to(other, self), self)
@@ -43,8 +69,17 @@ def _reflected(op):
     return dunder
 
 
+def _reflected_number(method):
+    def dunder(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented  # (NOTE [ndarray operands])
+        return method(self, other)
+    dunder.__name__ = method.__name__
+    return dunder
+
+
 def _rtruediv(self, other):
-    if not isinstance(other, _OPERANDS):
+    if not isinstance(other, (*_OPERANDS, np.ndarray)):  # (NOTE [ndarray operands])
         return NotImplemented
     # NOTE: PyTorch computes scalar / x as reciprocal(x) * scalar (MulBackward0 of
     # ReciprocalBackward0); so do we, for the same graph.
@@ -58,9 +93,7 @@ def _rsub(self, other):
 
 
 def _rmatmul(self, other):
-    if type(other) is np.ndarray:
-        return linalg.matmul(Tensor._make(other), self)
-    return NotImplemented
+    return NotImplemented  # (an ndarray: NOTE [ndarray operands])
 
 
 def _pos(self):
@@ -84,8 +117,8 @@ def _contains(self, element):
 
 for _name, _op in (("__add__", pw.add), ("__sub__", pw.sub), ("__mul__", pw.mul),
                    ("__truediv__", pw.div), ("__floordiv__", pw.floor_divide),
-                   ("__mod__", pw.remainder), ("__pow__", pw.pow), ("__eq__", logic.eq),
-                   ("__ne__", logic.ne), ("__lt__", logic.lt), ("__le__", logic.le),
+                   ("__mod__", pw.remainder), ("__pow__", pw.pow), ("__ne__", logic.ne),
+                   ("__lt__", logic.lt), ("__le__", logic.le),
                    ("__gt__", logic.gt), ("__ge__", logic.ge), ("__and__", logic.bitwise_and),
                    ("__or__", logic.bitwise_or), ("__xor__", logic.bitwise_xor),
                    ("__radd__", pw.add), ("__rmul__", pw.mul), ("__rand__", logic.bitwise_and),
@@ -97,6 +130,8 @@ for _name, _op in (("__rfloordiv__", pw.floor_divide), ("__rmod__", pw.remainder
                    ("__rlshift__", logic.bitwise_left_shift),
                    ("__rrshift__", logic.bitwise_right_shift)):
     setattr(Tensor, _name, _reflected(_op))
+Tensor.__eq__ = _eq
+Tensor.__rpow__ = _reflected_number(Tensor.__rpow__)
 Tensor.__rtruediv__ = _rtruediv
 Tensor.__rsub__ = _rsub
 Tensor.__rmatmul__ = _rmatmul
@@ -112,4 +147,4 @@ for _name, _method in (("__iadd__", Tensor.add_), ("__isub__", Tensor.sub_),
                        ("__ior__", Tensor.bitwise_or_), ("__ixor__", Tensor.bitwise_xor_),
                        ("__ilshift__", Tensor.bitwise_left_shift_),
                        ("__irshift__", Tensor.bitwise_right_shift_)):
-    setattr(Tensor, _name, _method)
+    setattr(Tensor, _name, _inplace(_method))

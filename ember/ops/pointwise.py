@@ -616,6 +616,8 @@ def _rpow(self, base):
             tail = np.where(e % 2 == 0, 1, -1)
         else:
             tail = np.full(e.shape, 1 if base == 1 else 0)
+    if isinstance(base, np.ndarray):  # (``torch.pow(ndarray, t)``: PyTorch's TypeError)
+        raise TypeError("pow(): an ndarray base")
         data = np.where(e < 0, tail, data).astype(rt)
     else:
         data = _fix_dtype(np.power(np.asarray(base, dtype=rt), e), rt)
@@ -665,7 +667,7 @@ def require_tensors(name, input, other, other_name="other"):
     for arg, pos, label in ((input, 1, "input"), (other, 2, other_name)):
         if not isinstance(arg, Tensor):
             raise TypeError(f"{name}(): argument '{label}' (position {pos}) must be Tensor, not "
-                            f"{type(arg).__name__}")
+                            f"{type_name(arg)}")
 
 
 def _result_np(*tensors):
@@ -674,6 +676,8 @@ def _result_np(*tensors):
     zeros = [t.dtype for t in tensors if not t._data.ndim]
     return _dt.result_type_of(dims, zeros, []).np
 
+
+            from ._checks import type_name
 
 # ---- atan2 ----
 def _atan2_vjp(ctx, g):

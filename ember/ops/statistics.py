@@ -21,6 +21,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
+from ._checks import type_name
 from ._jvp import fiberwise, out_zeros
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
@@ -34,7 +35,7 @@ def _name(a) -> str:
 
 def _not_tensor(fn, arg, pos, value):
     return TypeError(f"{fn}(): argument '{arg}' (position {pos}) must be Tensor, "
-                     f"not {type(value).__name__}")
+                     f"not {type_name(value)}")
 
 
 # ---- the slope of a p-norm (shared by dist and renorm) ----
@@ -98,7 +99,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 
     for arg, v in (("prepend", prepend), ("append", append)):
         if v is not None and not isinstance(v, Tensor):
-            raise TypeError(f"diff(): argument '{arg}' must be Tensor, not {type(v).__name__}")
+            raise TypeError(f"diff(): argument '{arg}' must be Tensor, not {type_name(v)}")
     nd = input._data.ndim
     if nd < 1:
         raise RuntimeError("diff expects input to be at least one-dimensional")
@@ -407,7 +408,7 @@ def cartesian_prod(*tensors):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
-                            f"{type(t).__name__}")
+                            f"{type_name(t)}")
     for t in tensors:
         if t._data.ndim != 1:
             raise RuntimeError(f"Expect a 1D vector, but got shape {list(t._data.shape)}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
-from ._checks import checks_own_arguments
+from ._checks import checks_own_arguments, type_name
 from ._jvp import elementwise
 from ._registry import (
     METHODS,
@@ -63,7 +63,7 @@ def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None
             a = input._data
         except AttributeError:  # NOTE [errors cost nothing until raised] in _checks.py
             raise TypeError(f"{op.__name__}(): argument 'input' (position 1) must be Tensor, "
-                            f"not {type(input).__name__}") from None
+                            f"not {type_name(input)}") from None
         data = forward(float_data(a) if float_only else a)
         if STATE.enabled and (input._requires_grad or input._view is not None) \
                 and recording(input):
