@@ -142,3 +142,56 @@ def test_lerp_in_half(dtype):
     same(lambda m: m.lerp(t(m, a, dtype), t(m, b, dtype), t(m, np.abs(a) / 3, dtype)))
     same(lambda m: grads(m, lambda x, y, w: m.lerp(x, y, w), dtype, a, b, np.abs(a) / 3))
     same(lambda m: t(m, a, dtype).lerp_(t(m, b, dtype), 0.25))
+
+
+def _grad_of(fn, x, dtype):
+    """``fn`` of ``x`` as a leaf, and the leaf's gradient for a fixed random upstream."""
+    def run(m):
+        up = np.random.default_rng(5)
+        leaf = t(m, x, dtype, True)
+        out = fn(m, leaf)
+        first = out[0] if isinstance(out, tuple) else out
+        first.backward(t(m, up.standard_normal(tuple(first.shape)), dtype))
+        return out, leaf.grad
+    return run
+
+
+POOLS = {
+    "max_pool1d": (lambda m, x: m.nn.functional.max_pool1d(x, 3, 2, 1), X1),
+    "max_pool2d": (lambda m, x: m.nn.functional.max_pool2d(x, 2), X2),
+    "max_pool2d_indices": (lambda m, x: m.nn.functional.max_pool2d(
+        x, 3, 2, 1, return_indices=True), X2),
+    "avg_pool1d": (lambda m, x: m.nn.functional.avg_pool1d(x, 3, 2, 1), X1),
+    "avg_pool2d": (lambda m, x: m.nn.functional.avg_pool2d(x, 3, 2, 1), X2),
+    "adaptive_avg_pool1d": (lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 5), X1),
+    "adaptive_avg_pool2d": (lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 4), X2),
+    "adaptive_avg_pool2d_1": (lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 1), X2),
+    "adaptive_max_pool2d": (lambda m, x: m.nn.functional.adaptive_max_pool2d(x, 3), X2),
+}
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("name", POOLS)
+def test_pooling_in_half(name, dtype):
+    # (gradients that sum several windows' shares: PyTorch adds them in the half type one by
+    # one, ember rounds their float32 sum once, so they agree to the precision of the sum)
+    fn, x = POOLS[name]
+    same(_grad_of(fn, x, dtype), atol=1e-2)
+
+
+LAYERS = {
+    "layer_norm": lambda m, x: m.nn.functional.layer_norm(x, (7,)),
+    "softmax": lambda m, x: m.softmax(x, -1),
+    "log_softmax": lambda m, x: m.log_softmax(x, -1),
+    "cross_entropy": lambda m, x: m.nn.functional.cross_entropy(
+        x.reshape(-1, 7), m.arange(42) % 7),
+}
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("name", LAYERS)
+def test_layers_in_half(name, dtype):
+    # (PyTorch's half backward of layer_norm reads statistics rounded to the half type, ember's
+    # float32 ones (tests/ops/test_numerics_oracle.py): their gradients agree to the half
+    # type's precision of the largest terms, not elementwise)
+    same(_grad_of(LAYERS[name], X2, dtype), atol=3e-2)

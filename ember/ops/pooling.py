@@ -26,6 +26,7 @@ from ..autograd.grad_mode import STATE
 from ._jvp import linear
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .conv import _conv_t
+from .linalg import is_half
 from .pool_kernels import (
     _first_max,
     _flat_index,
@@ -218,7 +219,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
             return wrap(_tiled_values(a, nd, k, out))
         vals, index = _tiled_max_index(a, nd, k, out)
     else:
-        fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+        fill = -np.inf if a.dtype.kind in "fV" else np.iinfo(a.dtype).min  # ("V": bfloat16)
         padded = _padded(a, nd, k, s, p, d, out, fill)
         best, cands = _max_by_offsets(padded, k, s, d, out, want_index)
         vals = best.reshape(a.shape[:-nd] + tuple(out))
@@ -342,6 +343,9 @@ def _avg_apply(input, args, node_cls):
     nd = len(k)
     a = input._data
     flat = a.reshape((1, -1) + a.shape[-nd:])
+    if is_half(a.dtype):
+        # NOTE: as PyTorch, half types are summed in float32 and rounded once
+        flat = flat.astype(np.float32)
     padded = np.pad(flat, [(0, 0), (0, 0)] + [(pi, pi + e) for pi, e in zip(p, extra)])
     sums = None
     for idx in np.ndindex(*k):
@@ -352,7 +356,7 @@ def _avg_apply(input, args, node_cls):
         # NOTE: integer input: PyTorch divides in the integer type (truncating toward zero).
         data = np.fix(sums / np.rint(1.0 / inv)).astype(a.dtype)
     else:
-        data = sums * inv.astype(a.dtype)
+        data = (sums * inv.astype(sums.dtype)).astype(a.dtype, copy=False)
     data = data.reshape(a.shape[:-nd] + tuple(out))
     if STATE.enabled and recording(input):
         return record(node_cls, data, (input,), save=(input,), args=args)
@@ -440,7 +444,7 @@ AdaptiveAvgPool3DBackward0 = node_class("AdaptiveAvgPool3DBackward0", _adaptive_
 
 
 def _float_only(a, name):
-    if a.dtype.kind not in "fc":
+    if a.dtype.kind not in "fcV":  # ("V": bfloat16)
         from ..dtypes import from_np
 
         raise NotImplementedError(f'"{name}" not implemented for '
@@ -455,7 +459,11 @@ def _adaptive_avg(nd, input, output_size, name, node_cls):
         # NOTE: PyTorch takes a mean for a 1x1 output (its node is MeanBackward1).
         return input.mean(tuple(range(-nd, 0)), keepdim=True)
     mats = [_average_matrix(si, o) for si, o in zip(a.shape[-nd:], sizes)]
-    data = _apply_mats(a, mats)
+    if is_half(a.dtype):
+        # NOTE: as PyTorch, half types are averaged in float32 and rounded once
+        data = _apply_mats(a.astype(np.float32), mats).astype(a.dtype)
+    else:
+        data = _apply_mats(a, mats)
     if STATE.enabled and recording(input):
         # NOTE: saved as PyTorch saves it (its version checked at backward)
         return record(node_cls, data, (input,), save=(input,), args=(mats, None))
