@@ -141,10 +141,12 @@ channels_last_3d = memory_format("channels_last_3d")
 class _Extra:
     """Rarely used per-tensor state, allocated on first use."""
 
-    __slots__ = ("retains_grad", "hooks", "post_acc_hooks", "name", "is_param", "tangents")
+    __slots__ = ("retains_grad", "hooks", "post_acc_hooks", "name", "is_param", "tangents",
+                 "is_zero")
 
     def __init__(self):
         self.tangents = None  # forward-mode AD: level -> tangent (autograd/forward_ad.py)
+        self.is_zero = False  # a gradient known to be zero (NOTE [zero gradients], engine.py)
         self.retains_grad = False
         self.hooks = None
         self.post_acc_hooks = None
@@ -490,8 +492,6 @@ class Tensor:
             return a.astype(dtype)
         return a.copy() if copy else a
 
-    def item(self):
-        """The value of a one-element tensor as a Python number."""
     def __array_wrap__(self, array, context=None, return_scalar=False):
         """A NumPy ufunc's result on tensors, as a tensor sharing its memory (0-d too); as
         PyTorch's, a bool result becomes uint8."""
@@ -499,6 +499,8 @@ class Tensor:
             array = array.astype(np.uint8)
         return Tensor._make(np.asarray(array))
 
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")

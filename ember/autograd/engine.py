@@ -142,6 +142,46 @@ def _validate(node, i, g, meta):
     return g
 
 
+# NOTE [zero gradients]: PyTorch's sgn backward returns a ZeroTensor, a zero that stays zero
+# through every later rule (times inf or NaN too) and adds nothing to a sum. ember marks such a
+# gradient (``_Extra.is_zero``, made by ops/_registry.known_zeros_of): a node whose incoming
+# gradients are all known zeros does not run its rule (rules are linear in the gradient) but
+# passes known zeros on, and a sum keeps the other term. Gradients handed out (``.grad``,
+# ``autograd.grad``) are plain tensors again.
+def _all_known_zero(ins):
+    seen = False
+    for g in ins:
+        if g is None:
+            continue
+        extra = g._extra
+        if extra is None or not extra.is_zero:
+            return False
+        seen = True
+    return seen
+
+
+def _known_zero_outs(node):
+    from ..ops._registry import known_zeros_of
+
+    outs = []
+    for fn, nr in node.next_functions:
+        if fn is None:
+            outs.append(None)
+        else:
+            shape, dtype = fn._meta[nr]
+            outs.append(known_zeros_of(_Shape(np.zeros((), dtype), shape)))
+    return tuple(outs)
+
+
+class _Shape:
+    """What ``known_zeros_of`` reads of a gradient: an array's shape and dtype."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, scalar, shape):
+        self._data = np.broadcast_to(scalar, shape)
+
+
 def _fresh(array):
     """A tensor around an array the engine just made (ops/_registry.py ``wrap``, imported on
     first use: that module imports this package)."""
@@ -304,7 +344,9 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 slots = capture_at.get(node)
                 if slots is not None:
                     for nr, k in slots:
-                        captured[k] = ins[nr]
+                        g = captured[k] = ins[nr]
+                        if g is not None and g._extra is not None:
+                            g._extra.is_zero = False
                 if not run_node:
                     continue
             if PROFILER is not None:
@@ -314,6 +356,8 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 shared.update(_owner_id(g) for g in ins if g is not None)
             if type(node) is AccumulateGrad:
                 g = ins[0]
+                if g is not None and g._extra is not None:
+                    g._extra.is_zero = False  # (a .grad is a plain tensor)
                 if accumulate and g is not None:
                     owner = _owner_id(g)
                     node.accumulate(g, create_graph, owner not in shared)
@@ -321,6 +365,8 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                 continue
             if ins[0] is None and (len(ins) == 1 or all(g is None for g in ins)):
                 outs = (None,) * len(node.next_functions)
+            elif _all_known_zero(ins) and node._hooks is None:
+                outs = _known_zero_outs(node)
             else:
                 # NOTE: the engine calls the rule directly; Node.apply is for callers outside.
                 if RULE_RUNNER is not None:
@@ -353,6 +399,10 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
                             buf = buffers[fn] = [None] * len(fn._meta)
                             buf[nr] = g
                         elif buf[nr] is None:
+                            buf[nr] = g
+                        elif g._extra is not None and g._extra.is_zero:
+                            pass  # (NOTE [zero gradients])
+                        elif buf[nr]._extra is not None and buf[nr]._extra.is_zero:
                             buf[nr] = g
                         elif not plain_sums:
                             buf[nr] = buf[nr] + g

@@ -557,10 +557,21 @@ def _write_tangent(t, new_t, index):
     old = _tangent(t, level)
     if old is None and t._view is not None:
         old = _base_zero_tangent(t, level)
-    if old is not None and old is not new_t and _writable(old, new_t):
-        with _visible(index):
-            old.copy_(new_t)
-        return
+    if old is not None and old is not new_t and _writable(old, new_t, t._data):
+        a = old._data
+        if 0 in a.strides:  # broadcast like the primal: copy_ would refuse the overlap
+            a = a.view()
+            try:
+                a.flags.writeable = True
+            except ValueError:  # read-only at its root: the tangent is set anew below
+                pass
+            else:
+                np.copyto(a, new_t._data)
+                return
+        else:
+            with _visible(index):
+                old.copy_(new_t)
+            return
     _set_tangent(t, new_t, level)
 
 
@@ -577,10 +588,15 @@ def _base_zero_tangent(t, level):
     return _view_tangent(t, level)
 
 
-def _writable(old, new):
+def _writable(old, new, primal):
+    # a broadcast tangent (stride 0) takes the write only where the primal is broadcast the
+    # same way (an in-place op on an ``expand`` view): then the tangent's aliasing mirrors the
+    # values' and the write reaches the base's tangent as the values reach the base
     a = old._data
-    return (a.dtype == new._data.dtype and a.shape == new._data.shape and a.flags.writeable
-            and all(s or n == 1 for s, n in zip(a.strides, a.shape))
+    return (a.dtype == new._data.dtype and a.shape == new._data.shape
+            and (a.flags.writeable or 0 in a.strides)
+            and all(s or n == 1 or not p
+                    for s, n, p in zip(a.strides, a.shape, primal.strides))
             and not (old._grad_fn is None and old._requires_grad and STATE.enabled))
 
 

@@ -77,6 +77,15 @@ def zeros_of(g) -> Tensor:
     return wrap(np.zeros(g._data.shape, g._data.dtype))
 
 
+def known_zeros_of(g) -> Tensor:
+    """``zeros_of(g)`` marked as a known zero (PyTorch's ZeroTensor, NOTE [zero gradients] in
+    autograd/engine.py): the backward skips the rules it reaches, so that a zero gradient times
+    an inf or NaN elsewhere in a rule stays 0."""
+    t = zeros_of(g)
+    t._get_extra().is_zero = True
+    return t
+
+
 def arrays_only() -> bool:
     """Whether a backward rule may compute on the arrays instead of with ember ops (NOTE [rules
     are ember ops]): no graph is being built, and no mode (the profiler, forward AD, anomaly

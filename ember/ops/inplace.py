@@ -83,6 +83,16 @@ def _view_op_name(t):
 
 def check_inplace(t):
     """Raise PyTorch's error when ``t`` may not be modified in place right now."""
+    try:
+        _check_inplace(t)
+    except RuntimeError as e:
+        # raised before the op read its other arguments: the checked wrapper still reports a
+        # wrong-typed one first, as PyTorch's argument parser does (ops/_checks.py)
+        e.before_arguments = True
+        raise
+
+
+def _check_inplace(t):
     if t._vc is None and not STATE.inference:
         raise RuntimeError(INFERENCE_INPLACE_MESSAGE)
     if not STATE.enabled:

@@ -580,10 +580,11 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
     if not isinstance(input, Tensor):
         return _rpow(exponent, input)
     ad, ed, rt = _operands(input, exponent)
-    if rt.kind in "iu" and np.any(np.asarray(ed) < 0):
+    neg = rt.kind in "iu" and np.any(np.asarray(ed) < 0)
+    if neg and not isinstance(exponent, Tensor):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if isinstance(exponent, Tensor):
-        data = _fix_dtype(np.power(ad, ed), rt)
+        data = _fix_dtype(_int_pow_negative(ad, ed, rt) if neg else np.power(ad, ed), rt)
         if STATE.enabled and recording(input, exponent):
             return record(PowBackward1, data, (input, exponent), save=(input, exponent),
                           save_out=True)
@@ -603,8 +604,20 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
     return wrap(data)
 
 
+def _int_pow_negative(ad, ed, rt):
+    """Integer ``ad ** ed`` where some exponents are negative (a tensor exponent: PyTorch
+    computes it, a scalar one is an error): those powers truncate toward 0, so they are 1 for a
+    base of 1, +-1 for -1 and 0 otherwise."""
+    a, e = np.broadcast_arrays(np.asarray(ad, dtype=rt), np.asarray(ed, dtype=rt))
+    data = np.power(a, np.maximum(e, 0))
+    tail = np.where(a == 1, 1, np.where(a == -1, np.where(e % 2 == 0, 1, -1), 0))
+    return np.where(e < 0, tail, data).astype(rt)
+
+
 def _rpow(self, base):
     """``base ** self`` for a scalar base."""
+    if isinstance(base, np.ndarray):  # (``torch.pow(ndarray, t)``: PyTorch's TypeError)
+        raise TypeError("pow(): an ndarray base")
     base = _scalar(base)
     rt = _dt.binary_result_np(self._data, base)
     e = self._data.astype(rt)
@@ -616,8 +629,6 @@ def _rpow(self, base):
             tail = np.where(e % 2 == 0, 1, -1)
         else:
             tail = np.full(e.shape, 1 if base == 1 else 0)
-    if isinstance(base, np.ndarray):  # (``torch.pow(ndarray, t)``: PyTorch's TypeError)
-        raise TypeError("pow(): an ndarray base")
         data = np.where(e < 0, tail, data).astype(rt)
     else:
         data = _fix_dtype(np.power(np.asarray(base, dtype=rt), e), rt)
@@ -666,6 +677,8 @@ def require_tensors(name, input, other, other_name="other"):
     """PyTorch's TypeError for ops whose operands must both be tensors (atan2, maximum...)."""
     for arg, pos, label in ((input, 1, "input"), (other, 2, other_name)):
         if not isinstance(arg, Tensor):
+            from ._checks import type_name
+
             raise TypeError(f"{name}(): argument '{label}' (position {pos}) must be Tensor, not "
                             f"{type_name(arg)}")
 
@@ -677,16 +690,26 @@ def _result_np(*tensors):
     return _dt.result_type_of(dims, zeros, []).np
 
 
-            from ._checks import type_name
-
 # ---- atan2 ----
 def _atan2_vjp(ctx, g):
     x, y = ctx.saved_tensors
-    r = (x * x + y * y).reciprocal()
+    with np.errstate(divide="ignore"):
+        r = (x * x + y * y).reciprocal()
+    # PyTorch zeroes the infinite reciprocal (x = y = 0, or squares that underflow), so the
+    # gradient at the origin is 0, not NaN
+    r = r.masked_fill(r.isinf(), 0)
     return (g * y * r if _need(ctx, 0) else None, g * -x * r if _need(ctx, 1) else None)
 
 
-Atan2Backward0 = node_class("Atan2Backward0", _atan2_vjp, elementwise)
+def _atan2_jvp(ctx, dx, dy):
+    # PyTorch's forward formula has no mask: 0/0 at the origin is NaN, unlike the backward
+    x, y = ctx.saved_tensors
+    with np.errstate(invalid="ignore", divide="ignore"):
+        num = (0 if dx is None else y * dx) - (0 if dy is None else x * dy)
+        return num / (x * x + y * y)
+
+
+Atan2Backward0 = node_class("Atan2Backward0", _atan2_vjp, _atan2_jvp)
 
 
 def atan2(input, other):

@@ -885,8 +885,10 @@ def _norm_vjp(ctx, g):
     if p < 2 and bool((x._data == 0).any()):
         absx = absx.masked_fill(x == 0, 1.0)
     if bool((out._data == 0).any()):
+        # (masked after the division, as PyTorch: a second order through it is 0/0 = NaN)
         at_zero = out == 0
-        scale = (g / out.masked_fill(at_zero, 1.0) ** (p - 1)).masked_fill(at_zero, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = (g / out ** (p - 1)).masked_fill(at_zero, 0.0)
     else:
         scale = g / out ** (p - 1)
     return (x.sign() * absx ** (p - 1) * scale,)

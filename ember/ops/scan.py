@@ -230,12 +230,29 @@ def _logcumsumexp_vjp_graph(x, out, g, d):
 
 
 def _logcumsumexp_jvp(ctx, dx):
+    # NOTE: PyTorch's forward formula, shifted by the slice's maximum (not the running one),
+    # cumsum(exp(x - m) * dx) / (cumsum(exp(x - m)) + 1e-13), underflows where x lies far below
+    # the maximum (x = [-1000, 0] gives the first output a tangent of 0, not 1). ember computes
+    # the tangent exactly (below) and takes PyTorch's where either is NaN: NaN inputs, infinite
+    # ones, and -inf entries whose exact tangent is 0/0 but PyTorch's 0.
     x, out = ctx.saved_tensors
     d, = ctx.args
     if dx is None:
         return wrap(np.zeros(*ctx._meta[0]))
-    if x.ndim == 0 or x.numel() == 0:
+    if x.numel() == 0:
         return dx
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        e = (x - x.amax(d, keepdim=True)).exp()
+        theirs = (e * dx).cumsum(d) / (e.cumsum(d) + 1e-13)
+        if x.ndim == 0:
+            return theirs
+        exact = _logcumsumexp_exact_jvp(x, out, d, dx)
+        from .select import where
+
+        return where(exact.isnan() | theirs.isnan(), theirs, exact)
+
+
+def _logcumsumexp_exact_jvp(x, out, d, dx):
     m = _lcse_fast(x, out, d)
     if m is not None:
         return (m - out).exp() * ((x - m).exp() * dx).cumsum(d)

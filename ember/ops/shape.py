@@ -401,7 +401,11 @@ def _transpose_vjp(ctx, g):
 PermuteBackward0 = node_class("PermuteBackward0", _permute_vjp, linear(
     lambda ctx, dx: dx.permute(ctx.args[0])))
 TransposeBackward0 = node_class("TransposeBackward0", _transpose_vjp, _TRANSPOSED)
-TBackward0 = node_class("TBackward0", _transpose_vjp, _TRANSPOSED)
+def _t_vjp(ctx, g):
+    return (g.t(),)  # (t, not transpose: a second order records TBackward0, as PyTorch)
+
+
+TBackward0 = node_class("TBackward0", _t_vjp, _TRANSPOSED)
 
 
 def permute(input, *dims, **kw):

@@ -120,11 +120,41 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's
     if not 0 <= k <= a.shape[d]:
         raise RuntimeError("selected index k out of range")
     # NOTE: a 0-d input gives its one element for k = 0 too (a 0-d result cannot be empty)
-    idx = np.take(_argsort(a, d, descending=largest), np.arange(k if a0.ndim else 1), axis=d)
+    idx = _topk_indices(a, d, k if a0.ndim else 1, largest)
     values = np.take_along_axis(a, idx, axis=d)
     if a0.ndim == 0:
         values, idx = values.reshape(()), idx.reshape(())
     return _selected(TopkBackward0, input, values, idx, d, True, _topk_type)
+
+
+def _topk_indices(a, d, k, largest):
+    """The indices PyTorch's CPU ``topk`` picks along ``d``. A row whose first ``k + 1``
+    values (in sorted order) are all distinct has one answer, which NumPy's sort gives; a row
+    with a tie there (equal values, ``-0.0`` and ``0.0``, several NaNs) gets the order of
+    PyTorch's unstable selection, replayed in ``_stl_order``."""
+    order = _argsort(a, d, descending=largest)
+    idx = np.take(order, np.arange(k), axis=d)
+    n = a.shape[d]
+    if k == 0 or a.size == 0 or (n == 1):
+        return idx
+    m = min(k + 1, n)
+    head = np.moveaxis(np.take_along_axis(a, np.take(order, np.arange(m), axis=d), axis=d),
+                       d, -1)
+    same = head[..., 1:] == head[..., :-1]
+    if head.dtype.kind in "fc":
+        nan = np.isnan(head)
+        same |= nan[..., 1:] & nan[..., :-1]
+    tied = same.any(axis=-1)
+    if not tied.any():
+        return idx
+    from ._stl_order import topk_row
+
+    rows = np.moveaxis(a, d, -1)
+    out = np.moveaxis(idx, d, -1).copy()
+    for pos in (np.argwhere(tied) if tied.ndim else [()]):
+        pos = tuple(pos)
+        out[pos] = topk_row(rows[pos].tolist(), k, largest)
+    return np.moveaxis(out, -1, d)
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):

@@ -17,6 +17,7 @@ from ._jvp import elementwise
 from ._registry import (
     METHODS,
     float_data,
+    known_zeros_of,
     node_class,
     record,
     record_multi,
@@ -287,7 +288,7 @@ def _relu_vjp(g, x, out):
 
 
 def _abs_vjp(g, x, out):
-    return g * x.sign()
+    return g * x.sgn()  # (sgn, as PyTorch: its gradient is a known zero)
 
 
 def _neg_vjp(g, x, out):
@@ -502,7 +503,14 @@ def _sign_np(a):
 
 sign, SignBackward0 = unary_op("sign", "SignBackward0", _sign_np, _zero_vjp, "",
                                float_only=False)
-sgn, SgnBackward0 = unary_op("sgn", "SgnBackward0", _sign_np, _zero_vjp, "", float_only=False,
+def _known_zero_vjp(g, x, out):
+    # NOTE: PyTorch's sgn backward gives a ZeroTensor (sign's, floor's... give plain zeros):
+    # abs's and l1_loss's second order through it is 0 even where the rest is inf or NaN
+    return known_zeros_of(g)
+
+
+sgn, SgnBackward0 = unary_op("sgn", "SgnBackward0", _sign_np, _known_zero_vjp, "",
+                             float_only=False,
                              doc="``sign`` for real tensors (``x / |x|`` for complex ones).")
 
 

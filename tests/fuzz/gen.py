@@ -807,13 +807,18 @@ def _run_line(code, env):
 # them when a NaN is among its operands or in its result.
 NAN_BRANCHES = re.compile(r"\b(F\.(elu|selu|celu|hardswish|hardtanh|relu6|hardshrink|softshrink)"
                           r"|torch\.(selu|celu|hardshrink)|\.(hardshrink|hardtanh|relu6)_?)\(")
+# The same holds for the sign bit of a NaN, which IEEE 754 leaves unspecified and no op
+# interprets but copysign/signbit: NumPy's sqrt and log of a negative give -nan, PyTorch's
+# +nan. A line that feeds a NaN to copysign or signbit is dropped too.
+NAN_SIGNS = re.compile(r"\b(torch\.(copysign|signbit)|\.(copysign|signbit)_?)\(")
 
 
 def nan_into_branches(step, env, ns):
-    """Whether ``step`` feeds a NaN to an op of NOTE [NaN branches] (``ns``: after the line)."""
+    """Whether ``step`` feeds a NaN to an op of NOTE [NaN branches], or to one reading a NaN's
+    sign (``ns``: after the line)."""
     import torch
 
-    if not NAN_BRANCHES.search(step.code):
+    if not (NAN_BRANCHES.search(step.code) or NAN_SIGNS.search(step.code)):
         return False
     names = [n for n in dict.fromkeys(NAME_RE.findall(step.code)) if n in env]
     vals = [env[n] for n in names] + ([ns.get(step.out)] if step.out else [])

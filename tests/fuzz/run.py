@@ -138,8 +138,9 @@ def _desc(v):
         d = v.detach()
         try:
             arr = d.numpy().copy() if hasattr(d, "numpy") else np.array(d._data)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - PyTorch's ZeroTensor has no numpy()
             arr = np.array(d._data if hasattr(d, "_data") else d.tolist())
+            arr = arr.reshape(tuple(d.shape))  # (tolist() of [1, 0, 1] gives shape [1, 0])
         return ("T", tuple(v.shape), str(v.dtype).split(".")[-1], bool(v.requires_grad), arr)
     return ("V", repr(v))
 
@@ -395,9 +396,22 @@ def compare(mine, ref, prog, tight=False):
         if len(a) != len(b):
             out.append(Mismatch(check, "outputs", "shape", f"{len(a)} vs {len(b)}"))
             continue
-        for k, x, y in zip(names, a, b):
-            _cmp_desc(out, check, f"{k} tangent" if check in ("jvp", "fwd_ad") else f"{k}.grad",
-                      x, y, tight, zero_none=check in ("jvp", "fwd_ad", "grad2"))
+        alt = ref.get("fwd_ad") if check == "jvp" else None
+        for i, (k, x, y) in enumerate(zip(names, a, b)):
+            label = f"{k} tangent" if check in ("jvp", "fwd_ad") else f"{k}.grad"
+            zero_none = check in ("jvp", "fwd_ad", "grad2")
+            got = []
+            _cmp_desc(got, check, label, x, y, tight, zero_none=zero_none)
+            if got and isinstance(alt, list) and len(alt) == len(b):
+                # NOTE: PyTorch's two forward modes disagree at some non-finite points
+                # (func.jvp decomposes prod as products of the others, forward_ad divides the
+                # result: inf vs nan at an infinite factor): ember matching either one is
+                # PyTorch's behaviour
+                again = []
+                _cmp_desc(again, check, label, x, alt[i], tight, zero_none=zero_none)
+                if not again:
+                    got = []
+            out.extend(got)
     return out
 
 
