@@ -387,6 +387,9 @@ def _fast_arith(ufunc, scale):
     """The no-graph path of add_/sub_/mul_/div_: one NumPy call writing into self."""
     def fast(self, other, alpha):
         a = self._data
+        if a.dtype.itemsize == 2 and a.dtype.kind in "fV" and (alpha != 1 or not scale and not (
+                isinstance(other, Tensor) and other._data.ndim)):
+            return False  # NOTE [half scalars] (ops/pointwise.py): the op rounds once
         if isinstance(other, Tensor):
             b = other._data
             if ufunc is np.subtract and (a.dtype.kind == "b" or b.dtype.kind == "b"):

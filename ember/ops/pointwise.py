@@ -159,6 +159,30 @@ def write_out(name, op, out, *inputs, **kwargs):
 
 # ==== binary arithmetic ====================================================================
 
+# NOTE [half scalars]: PyTorch multiplies or divides a float16/bfloat16 tensor by a scalar (a
+# Python number or a 0-d tensor) in float32 with the scalar as it is, rounding the result once,
+# and adds ``alpha * other`` to it in float32 with alpha rounded to the half type; NumPy would
+# round the scalar (or the scaled operand) to the half type first (a third of bfloat16 products
+# by 0.9 came out an ulp off). A scalar added or subtracted is rounded first in both.
+_F32 = np.dtype(np.float32)
+
+
+def _half_scalar(rt, other):
+    """The scalar of NOTE [half scalars] as a float32, or None where the note does not apply
+    (``rt`` not a half type, ``other`` a dimensioned tensor)."""
+    if rt.itemsize != 2 or rt.kind not in "fV":
+        return None
+    if isinstance(other, Tensor):
+        return other._data.astype(_F32) if other._data.ndim == 0 else None
+    return None if isinstance(other, (bool, np.bool_)) else np.float32(other)
+
+
+def _half_alpha(ad, bd, rt, alpha, sign):
+    """``ad + sign * alpha * bd`` for half types, in float32 (NOTE [half scalars])."""
+    scale = np.float32(sign * np.asarray(alpha).astype(rt).astype(_F32))
+    return (ad.astype(_F32) + np.asarray(bd).astype(_F32) * scale).astype(rt)
+
+
 # ---- add / sub ----
 def _add_vjp(ctx, g):
     alpha = ctx.args[0]
@@ -187,6 +211,11 @@ def add(input, other, *, alpha=1, out=None):
     ad, bd, rt = _operands(input, other)
     if alpha != 1 or type(alpha) is bool:
         _check_alpha(alpha, rt)
+        if rt.itemsize == 2 and rt.kind in "fV":  # NOTE [half scalars]
+            data = _half_alpha(ad, bd, rt, alpha, 1)
+            if STATE.enabled and (_rg(input) or _rg(other)):
+                return record(AddBackward0, data, (input, other), args=(alpha,))
+            return wrap(data)
         bd = bd * alpha
     data = _fix_dtype(np.add(ad, bd), rt)
     if STATE.enabled and (_rg(input) or _rg(other)):
@@ -230,6 +259,11 @@ def sub(input, other, *, alpha=1, out=None):
     ad, bd, rt = _operands(input, other)
     if alpha != 1 or type(alpha) is bool:
         _check_alpha(alpha, rt)
+        if rt.itemsize == 2 and rt.kind in "fV":  # NOTE [half scalars]
+            data = _half_alpha(ad, bd, rt, alpha, -1)
+            if STATE.enabled and recording(input, other):
+                return record(SubBackward0, data, (input, other), args=(alpha,))
+            return wrap(data)
         bd = bd * alpha
     data = _fix_dtype(np.subtract(ad, bd), rt)
     if STATE.enabled and recording(input, other):
@@ -307,7 +341,10 @@ def mul(input, other, *, out=None):
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
-    data = np.multiply(ad, bd)
+    if rt.itemsize == 2 and (scalar := _half_scalar(rt, other)) is not None:
+        data = (ad.astype(_F32) * scalar).astype(rt)  # NOTE [half scalars]
+    else:
+        data = np.multiply(ad, bd)
     if STATE.enabled:
         rx, ry = _rg(input), _rg(other)
         if rx or ry:
@@ -355,7 +392,10 @@ def div(input, other, *, rounding_mode=None, out=None):
                 bd = bd.astype(ft)
             else:
                 bd = float(bd)
-        data = np.true_divide(ad, bd)
+        if rt.itemsize == 2 and (scalar := _half_scalar(rt, other)) is not None:
+            data = (ad.astype(_F32) / scalar).astype(rt)  # NOTE [half scalars]
+        else:
+            data = np.true_divide(ad, bd)
         if rt.kind == "V":
             data = _fix_dtype(data, rt)
         if STATE.enabled:
@@ -948,8 +988,10 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 * tensor2``."""
     _broadcast3(input, tensor1, tensor2)
     rt = _result_np(input, tensor1, tensor2)
-    a, b, c = (t._data.astype(rt, copy=False) for t in (input, tensor1, tensor2))
-    data = _fix_dtype(np.asarray(a + value * (b * c)), rt)
+    # NOTE [half scalars]: half types in float32, rounded once
+    wt = _F32 if rt.itemsize == 2 and rt.kind in "fV" else rt
+    a, b, c = (t._data.astype(wt, copy=False) for t in (input, tensor1, tensor2))
+    data = _fix_dtype(np.asarray(a + (value if wt is rt else np.float32(value)) * (b * c)), rt)
     if STATE.enabled and recording(input, tensor1, tensor2):
         return record(AddcmulBackward0, data, (input, tensor1, tensor2),
                       save=(tensor1, tensor2), args=(_scalar(value),))
@@ -968,8 +1010,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
             "(input + value * tensor1 / tensor2), for all dtypes.")
     _broadcast3(input, tensor1, tensor2)
     rt = _result_np(input, tensor1, tensor2)
-    a, b, c = (t._data.astype(rt, copy=False) for t in (input, tensor1, tensor2))
-    data = _fix_dtype(np.asarray(a + value * (b / c)), rt)
+    # NOTE [half scalars]: half types in float32, rounded once
+    wt = _F32 if rt.itemsize == 2 and rt.kind in "fV" else rt
+    a, b, c = (t._data.astype(wt, copy=False) for t in (input, tensor1, tensor2))
+    data = _fix_dtype(np.asarray(a + (value if wt is rt else np.float32(value)) * (b / c)), rt)
     if STATE.enabled and recording(input, tensor1, tensor2):
         return record(AddcdivBackward0, data, (input, tensor1, tensor2),
                       save=(tensor1, tensor2), args=(_scalar(value),))
