@@ -329,3 +329,41 @@ def test_edge_inputs(case):
         ]
         return calls[case]()
     same(fn)
+
+
+# ---- PackedSequence inputs ----
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("layers,bidirectional,with_state",
+                         [(1, False, False), (2, True, False), (2, True, True)])
+def test_packed_sequence_input(name, layers, bidirectional, with_state):
+    # Unsorted distinct lengths: the batch is permuted into the packed order and the final
+    # states come back in the caller's order; finished sequences keep their last state.
+    mine, ref = _twin(name, 3, 4, layers, batch_first=True, bidirectional=bidirectional)
+    x = _pair(4, 6, 3)
+    lengths = [2, 6, 3, 5]
+    state = None
+    if with_state:
+        n = layers * (2 if bidirectional else 1)
+        state = (_pair(n, 4, 4, seed=2), _pair(n, 4, 4, seed=3)) if name == "LSTM" else \
+            _pair(n, 4, 4, seed=2)
+    outs = []
+    for k, lib in enumerate((ember, torch)):
+        packed = lib.nn.utils.rnn.pack_padded_sequence(x[k], lengths, batch_first=True,
+                                                       enforce_sorted=False)
+        hx = None if state is None else (
+            tuple(s[k] for s in state) if name == "LSTM" else state[k])
+        module = (mine, ref)[k]
+        out, h = module(packed) if hx is None else module(packed, hx)
+        padded, out_lengths = lib.nn.utils.rnn.pad_packed_sequence(out, batch_first=True)
+        assert out_lengths.tolist() == lengths
+        hs = list(h) if name == "LSTM" else [h]
+        loss = (padded ** 2).sum() + sum((s * (j + 2)).sum() for j, s in enumerate(hs))
+        loss.backward()
+        outs.append([padded, *hs])
+    for a, b in zip(*outs):
+        _close(a, b, "output")
+    _close(x[0].grad, x[1].grad, "input grad")
+    for p_name, p in ref.named_parameters():
+        _close(dict(mine.named_parameters())[p_name].grad, p.grad, p_name)

@@ -22,6 +22,7 @@ import ember
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from . import rnn_fused
 from .module import Module
 
@@ -106,6 +107,53 @@ def _run_layers(mode, x, hx, cx, weights, num_layers, num_directions, dropout, t
             c_n.append(c)
         x = outs[0] if num_directions == 1 else ember.cat(outs, 2)
         # Dropout goes between layers only: never on the last layer's output.
+        if dropout > 0 and training and layer < num_layers - 1:
+            x = F.dropout(x, dropout, training=True)
+    return x, ember.stack(h_n), (ember.stack(c_n) if cx is not None else None)
+
+
+def _run_packed_direction(mode, gis, h, c, w, reverse):
+    """One layer, one direction over packed steps: ``gis[t]`` holds the input projections of
+    the ``len(gis[t])`` sequences still running at step t (longest first).
+
+    The state keeps every sequence's row: a step updates the first ``len(gis[t])`` rows and
+    carries the rest. Going forward, a finished sequence's row then holds its last state;
+    going backward, a sequence's row stays at its initial state until its last step comes.
+    """
+    w_hh, b_hh, w_hr = w[1], w[3], w[4]
+    outs = [None] * len(gis)
+    for t in (range(len(gis) - 1, -1, -1) if reverse else range(len(gis))):
+        n = len(gis[t])
+        full = n == h.size(0)
+        if mode == "LSTM":
+            h_t, c_t = _lstm_step(gis[t], h if full else h[:n], c if full else c[:n],
+                                  w_hh, b_hh, w_hr)
+            c = c_t if full else ember.cat([c_t, c[n:]])
+        else:
+            h_t = _STEPS[mode](gis[t], h if full else h[:n], w_hh, b_hh)
+        h = h_t if full else ember.cat([h_t, h[n:]])
+        outs[t] = h_t
+    return ember.cat(outs), h, c
+
+
+def _run_packed_layers(mode, data, batch_sizes, hx, cx, weights, num_layers, num_directions,
+                       dropout, training):
+    """``_run_layers`` for a PackedSequence's ``data`` (sum(batch_sizes), H_in), the states
+    already in the packed (sorted) order."""
+    h0 = hx.unbind(0)
+    c0 = cx.unbind(0) if cx is not None else [None] * len(h0)
+    h_n, c_n = [], []
+    x = data
+    for layer in range(num_layers):
+        outs = []
+        for d in range(num_directions):
+            k = layer * num_directions + d
+            gis = F.linear(x, weights[k][0], weights[k][2]).split(batch_sizes)
+            out, h, c = _run_packed_direction(mode, gis, h0[k], c0[k], weights[k], d == 1)
+            outs.append(out)
+            h_n.append(h)
+            c_n.append(c)
+        x = outs[0] if num_directions == 1 else ember.cat(outs, 1)
         if dropout > 0 and training and layer < num_layers - 1:
             x = F.dropout(x, dropout, training=True)
     return x, ember.stack(h_n), (ember.stack(c_n) if cx is not None else None)
@@ -276,8 +324,45 @@ class RNNBase(Module):
             out = out.transpose(0, 1)
         return out, h_n, c_n
 
+    def _packed_forward(self, packed, hx, cx):
+        """A PackedSequence input: PyTorch's packed output, and final states in the caller's
+        batch order (``hx``/``cx``, given in that order, are permuted to the packed order)."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        max_batch = int(batch_sizes[0])
+        num_directions = 2 if self.bidirectional else 1
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if hx is None:
+            hx = ember.zeros(self.num_layers * num_directions, max_batch, real_hidden,
+                             dtype=data.dtype)
+            if self.mode == "LSTM":
+                cx = ember.zeros(self.num_layers * num_directions, max_batch, self.hidden_size,
+                                 dtype=data.dtype)
+        elif sorted_indices is not None:
+            hx = hx.index_select(1, sorted_indices)
+            if cx is not None:
+                cx = cx.index_select(1, sorted_indices)
+        self.check_input(data, batch_sizes)
+        expected = (self.num_layers * num_directions, max_batch, real_hidden)
+        if self.mode == "LSTM":
+            self.check_hidden_size(hx, expected, "Expected hidden[0] size {}, got {}")
+            self.check_hidden_size(cx, expected[:2] + (self.hidden_size,),
+                                   "Expected hidden[1] size {}, got {}")
+        else:
+            self.check_hidden_size(hx, expected)
+        out, h_n, c_n = _run_packed_layers(self.mode, data, batch_sizes.tolist(), hx, cx,
+                                           self._layer_weights(), self.num_layers,
+                                           num_directions, self.dropout, self.training)
+        if unsorted_indices is not None:
+            h_n = h_n.index_select(1, unsorted_indices)
+            if c_n is not None:
+                c_n = c_n.index_select(1, unsorted_indices)
+        return type(packed)(out, batch_sizes, sorted_indices, unsorted_indices), h_n, c_n
+
     def _single_state_forward(self, name, input, hx):
         """RNN and GRU: one state tensor; unbatched (L, H_in) inputs get a batch of one."""
+        if isinstance(input, PackedSequence):
+            out, h_n, _ = self._packed_forward(input, hx, None)
+            return out, h_n
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
                              f"{' tensor' if name == 'RNN' else ''} instead")
@@ -354,6 +439,9 @@ class LSTM(RNNBase):
                                "Expected hidden[1] size {}, got {}")
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            out, h_n, c_n = self._packed_forward(input, *(hx if hx is not None else (None, None)))
+            return out, (h_n, c_n)
         if input.dim() not in (2, 3):
             raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D instead")
         is_batched = input.dim() == 3
