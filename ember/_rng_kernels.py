@@ -4,10 +4,8 @@ PyTorch 2.x's CPU kernels produce out (as flat NumPy arrays in memory order).
 Contract: each kernel consumes exactly the words PyTorch's kernel consumes and returns exactly
 its values, including its fused multiply-adds (emulated exactly, see ``fma32``/``fma64``), its
 Cephes-style float32 log/sincos in the vectorised normal path, and the C library's double
-``log``/``log1p``/``sin``/``cos``/``tan``/``exp`` (Python's ``math`` calls the same library;
-NumPy's own float64 routines differ in the last bit for a few percent of arguments, so the
-float64 transcendental kernels map ``math`` over the elements: ~0.1 s per million, the price of
-exactness).
+``log``/``log1p``/``sin``/``cos``/``tan``/``exp`` (see ``libm64``: NumPy's own where it gives
+the C library's results, ``math`` mapped over the elements where it does not).
 
 PyTorch compiles these kernels per CPU instruction set; two builds differ in a few roundings
 (fused or not) and in the float32 normal kernel. ``capability()`` picks the one the PyTorch on
@@ -147,7 +145,35 @@ def affine32(x, w, f):
 
 
 def _map(fn, x):
-    return np.fromiter(map(fn, x.tolist()), _F64, x.size)
+    return np.fromiter(map(fn, x.ravel().tolist()), _F64, x.size).reshape(x.shape)
+
+
+# NOTE [libm64]: PyTorch's double kernels call the C library's log/sin/...; Python's ``math``
+# calls the same functions, but one element at a time (~0.2 s per million). NumPy calls them
+# too unless it has its own SIMD routine for the CPU (AVX512F log/exp, SVML on AVX512_SKX...),
+# which differ in the last bit for a few percent of arguments. So each function is probed once
+# on 2**14 arguments from the range these kernels use: NumPy's is used where it agrees on all
+# of them, ``math`` mapped over the elements otherwise.
+_PROBES = {"log": lambda u: 1.0 - u, "log1p": lambda u: -u, "sin": lambda u: 2 * math.pi * u,
+           "cos": lambda u: 2 * math.pi * u, "tan": lambda u: math.pi * (u - 0.5),
+           "exp": lambda u: 60.0 * u - 30.0}
+_NUMPY_IS_LIBM = {}
+
+
+def libm64(name, x):
+    """The C library's double ``name`` (a ``math`` function) over float64 array ``x``."""
+    same = _NUMPY_IS_LIBM.get(name)
+    if same is None:
+        u = np.arange(1, 1 << 14) * 0.6180339887498949 % 1.0  # (no generator is touched)
+        a = _PROBES[name](u)
+        same = _NUMPY_IS_LIBM[name] = bool(
+            np.array_equal(getattr(np, name)(a), _map(getattr(math, name), a)))
+    if same:
+        with np.errstate(divide="ignore", over="ignore"):
+            return getattr(np, name)(x)
+    if name == "log":
+        return _map(lambda v: math.log(v) if v > 0 else -math.inf, x)
+    return _map(getattr(math, name), x)
 
 
 # ---- casts to the output dtype ----
@@ -193,11 +219,11 @@ def normal_scalar(eng, n, mean, std):
     if m > 0:
         pairs = (m + 1) // 2
         ab = u53(eng, 2 * pairs).reshape(pairs, 2)
-        r = np.sqrt(-2.0 * _map(math.log1p, -ab[:, 1]))
+        r = np.sqrt(-2.0 * libm64("log1p", -ab[:, 1]))
         theta = (2.0 * math.pi) * ab[:, 0]
         z = np.empty((pairs, 2), _F64)
-        z[:, 0] = r * _map(math.cos, theta)
-        z[:, 1] = r * _map(math.sin, theta)
+        z[:, 0] = r * libm64("cos", theta)
+        z[:, 1] = r * libm64("sin", theta)
         z = z.reshape(-1)
         out[start:] = z[:m]
         if m % 2:
@@ -352,11 +378,10 @@ def normal_vector(eng, n, mean, std, np_dtype):
 
 def _fill16_f64_fused(x, mean, std):
     u1 = 1.0 - x[:, :8]
-    radius = np.sqrt(-2.0 * _map(math.log, u1.reshape(-1)).reshape(u1.shape))
+    radius = np.sqrt(-2.0 * libm64("log", u1))
     theta = (2.0 * math.pi) * x[:, 8:]
-    flat = theta.reshape(-1)
-    c = radius * _map(math.cos, flat).reshape(theta.shape)
-    s = radius * _map(math.sin, flat).reshape(theta.shape)
+    c = radius * libm64("cos", theta)
+    s = radius * libm64("sin", theta)
     x[:, :8] = _affine64_fused(c, std, mean)
     x[:, 8:] = _affine64_fused(s, std, mean)
 
@@ -396,18 +421,63 @@ def random_range(eng, n, lo, span):
 
 def randperm(eng, n):
     if n < 214748364:
-        r = list(range(n))
-        if n > 1:  # swap r[i] with r[i + (w mod (n - i))], in order (a Python loop: ~0.2 us/item)
-            z = eng.raw(n - 1).astype(np.int64) % np.arange(n, 1, -1) + np.arange(n - 1)
+        if n < 2:
+            return np.arange(n, dtype=np.int64)
+        # swap r[i] with r[i + (w mod (n - i))], in order. The remainders through float64:
+        # floor(w / d) is exact for w < 2**32, d < 2**31 (~2x faster than int64 %).
+        d = np.arange(n, 1, -1, dtype=_F64)
+        w = eng.raw(n - 1).astype(_F64)
+        q = w / d
+        np.floor(q, out=q)
+        q *= d
+        w -= q
+        w += np.arange(n - 1, dtype=_F64)
+        z = w.astype(np.int64)
+        if n <= 1024:  # (the loop is faster for short permutations: ~0.2 us per item)
+            r = list(range(n))
             for i, k in enumerate(z.tolist()):
                 r[i], r[k] = r[k], r[i]
-        return np.array(r, dtype=np.int64)
+            return np.array(r, dtype=np.int64)
+        return _swaps_in_order(z, n)
     r = np.empty(n, np.int64)  # PyTorch's "inside-out" shuffle for huge n
     w = eng.words64(n)
     for i in range(n):
         z = int(w[i] % _U64(i + 1))
         r[i] = r[z]
         r[z] = i
+    return r
+
+
+def _swaps_in_order(z, n):
+    """``r = arange(n); for i: swap r[i], r[z[i]]`` (``z[i] >= i``) without the loop.
+
+    Step i fixes r[i] for good (later steps touch only positions after it) and leaves the value
+    it found at position i (``pre[i]``) at position z[i]. So r[i] is ``pre[j]`` for the latest
+    step j < i with z[j] == z[i], or z[i] when no earlier step wrote there; and ``pre[i]`` is
+    ``pre[j]`` for the latest step j < i with z[j] == i, or i. The steps are grouped by target
+    (one sort) and the chains of ``pre`` are followed by pointer jumping (log of their length
+    in passes)."""
+    ar = np.arange(n, dtype=np.int64)
+    z = np.append(z, n - 1)  # (the last position's step: a self-swap)
+    key = np.sort((z << 32) | ar)  # by target, then step
+    v = key >> 32
+    j = key & 0xFFFFFFFF
+    same = v[1:] == v[:-1]  # entry k + 1 has entry k's target
+    # the latest step before v writing position v: the last of v's group, or the one before
+    # it when the last is step v itself (a group's steps are all <= its target)
+    last = j < v
+    last[:-1] &= ~same | (j[1:] == v[1:])
+    p = ar.copy()
+    p[v[last]] = j[last]
+    while True:
+        q = p[p]
+        if np.array_equal(q, p):
+            break
+        p = q
+    out = v.copy()
+    out[1:][same] = p[j[:-1][same]]
+    r = np.empty(n, np.int64)
+    r[j] = out
     return r
 
 
@@ -419,25 +489,25 @@ def bernoulli_scalar(eng, n, p):
 
 def exponential(eng, n, lambd):
     u = u53(eng, n)
-    return (-1.0 / lambd) * _map(math.log1p, -u)
+    return (-1.0 / lambd) * libm64("log1p", -u)
 
 
 def geometric(eng, n, p):
     u = u53(eng, n)
     lp = math.log1p(-p)
-    return np.ceil(_map(lambda v: math.log(v) if v > 0 else -math.inf, u) / lp)
+    return np.ceil(libm64("log", u) / lp)
 
 
 def cauchy(eng, n, median, sigma):
     u = u53(eng, n)
-    t = _map(math.tan, math.pi * (u - 0.5))
+    t = libm64("tan", math.pi * (u - 0.5))
     if _fused():
         return fma64(sigma, t, median)
     return median + sigma * t
 
 
 def log_normal(eng, n, mean, std):
-    return _map(math.exp, normal_scalar(eng, n, mean, std))
+    return libm64("exp", normal_scalar(eng, n, mean, std))
 
 
 # ---- topk with ties, as libstdc++ orders them ----

@@ -246,7 +246,7 @@ def test_random_errors():
         assert err(torch, f) == err(ember, f) is not None
 
 
-@pytest.mark.parametrize("n", (0, 1, 2, 3, 8, 100, 1000, 65539))
+@pytest.mark.parametrize("n", (0, 1, 2, 3, 8, 100, 1000, 1024, 1025, 65539))
 def test_randperm(n):
     same(lambda L: [L.randperm(n), L.randperm(n, dtype=L.float32), L.randperm(n, dtype=L.int32)],
          (0, 42))
