@@ -19,6 +19,7 @@ Contract:
 
 from __future__ import annotations
 
+import collections
 import itertools
 import re
 import threading
@@ -86,10 +87,14 @@ class RemovableHandle:
         self.remove()
 
 
-class _HookDict(dict):
-    """A dict that a RemovableHandle can reference weakly."""
+class _HookDict(collections.OrderedDict):
+    """The hooks of a module or tensor, by handle id: an OrderedDict as in PyTorch (scripts
+    print and test ``module._forward_hooks``), which a RemovableHandle references weakly."""
 
-    __slots__ = ("__weakref__",)
+    __slots__ = ()
+
+    def __repr__(self):
+        return repr(collections.OrderedDict(self))
 
 
 class _SavedOutput:

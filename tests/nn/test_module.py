@@ -947,3 +947,15 @@ def test_non_full_and_full_backward_hooks_exclude_each_other():
             mm._global_is_full_backward_hook = None  # leave no global state to later tests
         return log
     same(global_hooks)
+
+
+def test_hook_dicts_are_ordered_dicts_as_in_pytorch():
+    # Scripts print and check module._forward_hooks; PyTorch keeps hooks in OrderedDicts.
+    def fn(lib):
+        m = lib.nn.Linear(2, 2)
+        empty = repr(m._forward_hooks)
+        h = m.register_forward_hook(lambda *a: None)
+        full = isinstance(m._forward_hooks, OrderedDict) and len(m._forward_hooks) == 1
+        h.remove()
+        return [empty, repr(m._forward_pre_hooks), full, repr(m._forward_hooks)]
+    same(fn)
