@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ._checks import checks_own_arguments, type_name
 from ._jvp import elementwise
@@ -120,20 +121,20 @@ def _cos_bwd_np(g, x):
 
 def _tanh_bwd_np(g, y):
     # NOTE: PyTorch computes g * fma(-y, y, 1) (its kernels are compiled with contraction):
-    # 1 - y*y rounded once. float32: y*y is exact in float64 (the float64 rounding before the
-    # float32 one matters only on an exact float32 tie, never seen); float64: y*y split into
-    # two doubles (Dekker), the error term added after the leading difference; half types
-    # compute in float32, as PyTorch's. Rounding twice gave another result for 30% of values.
+    # 1 - y*y rounded once. float32: y*y is exact in float64, so the float64 difference rounded
+    # to float32 rounds once (twice only where the float64 result lies exactly on a float32
+    # tie: none in 10**6 random values); half types compute in float32, as PyTorch's. float64
+    # rounds twice: an exact float64 fma costs ~6x the whole backward for the last bit (30% of
+    # results one ulp off PyTorch's).
     if y.ndim == 0:  # (the in-place steps below need arrays, which 0-d results are not)
         return _tanh_bwd_np(np.reshape(g, 1), y.reshape(1)).reshape(np.shape(g))
     dt = y.dtype
     if dt == np.float32:
-        d = np.square(y, dtype=np.float64)
-        np.subtract(1, d, out=d)
+        d = y.astype(np.float64)
+        np.multiply(d, d, out=d)
+        np.subtract(1.0, d, out=d)
         d = d.astype(np.float32)
-    elif dt == np.float64:
-        d = _one_minus_square_f64(np.asarray(y))
-    elif dt.kind == "f":
+    elif dt.kind == "f" and dt != np.float64:
         y32 = y.astype(np.float32)
         d = np.square(y32)
         np.subtract(1, d, out=d)
@@ -142,29 +143,7 @@ def _tanh_bwd_np(g, y):
     else:
         d = np.asarray(np.square(y))
         np.subtract(1, d, out=d)
-    d = np.asarray(d)
     np.multiply(d, g, out=d)
-    return d
-
-
-def _one_minus_square_f64(y):
-    """``1 - y*y`` rounded once, for float64 ``|y| <= 1``."""
-    hi = 134217729.0 * y          # Veltkamp's split: y == hi + lo, each half the bits
-    hi -= hi - y
-    lo = y - hi
-    p = y * y
-    err = hi * hi                 # err == y*y - p exactly
-    err -= p
-    t = hi * lo
-    t += t
-    err += t
-    np.multiply(lo, lo, out=t)
-    err += t
-    d = 1.0 - p                   # d + (1 - d - p) == 1 - p exactly (|p| <= 1)
-    np.subtract(1.0, d, out=t)
-    t -= p
-    t -= err
-    d += t
     return d
 
 
@@ -468,6 +447,8 @@ relu, ReluBackward0 = unary_op("relu", "ReluBackward0", _relu_np, _relu_vjp, "ou
 def _abs_np(a):
     if a.dtype.kind == "b":
         raise _no_kernel("abs_cpu", a)
+    if a.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
+        _dt.refuse_unsigned("abs_cpu", a.dtype)
     return np.abs(a)
 
 
@@ -481,6 +462,8 @@ def _neg_np(a):
         raise RuntimeError(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
             "to invert a mask, use the `~` or `logical_not()` operator instead.")
+    if a.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
+        _dt.refuse_unsigned("neg_cpu", a.dtype)
     return np.negative(a)
 
 
