@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from types import FunctionType
 
+import numpy as np
+
 from ..tensor import Tensor
 
 __all__ = ["checked", "checks_own_arguments", "ARG_KINDS", "INTERNAL", "type_name"]
@@ -393,10 +395,321 @@ class _Missing:
 _MISSING = _Missing()
 
 
-def _factory(params, star, kwonly, starstar, required=0):
-    """A compiled ``make(fn, fail)`` returning wrappers with this parameter list
-    (``required``: how many parameters after the first take ``_MISSING`` as default)."""
-    key = (params, star, kwonly, starstar, required)
+# ==== out= and NumPy's keyword names ========================================================
+# NOTE [out and aliases]: the wrapper of an op PyTorch gives ``out=`` (``OUT_OPS``) takes an
+# ``out=None`` keyword, and the wrapper of an op whose PyTorch argument parser takes NumPy's
+# names (``axis`` for ``dim``, ``keepdims`` for ``keepdim``) takes those too, with a sentinel
+# default. One test (``if out is not None or axis is not _NO``) leads to ``_extra`` only when
+# one is given: the common call pays a comparison, nothing else.
+
+# PyTorch's public ops (torch.<name>) with an ``out=`` overload (from its _VariableFunctions)
+OUT_OPS = frozenset("""
+abs absolute acos acosh add addbmm addcdiv addcmul addmm addmv addr all amax amin aminmax angle
+any arccos arccosh arcsin arcsinh arctan arctan2 arctanh argmax argmin argsort asin asinh atan
+atan2 atanh baddbmm bitwise_and bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift
+bitwise_xor bmm bucketize cat ceil cholesky cholesky_inverse cholesky_solve clamp clamp_max
+clamp_min clip column_stack concat concatenate copysign cos cosh cross cummax cummin cumprod
+cumsum deg2rad diag diff digamma div divide dot dstack eq erf erfc erfinv exp exp2 expm1 fix
+float_power floor floor_divide fmax fmin fmod frac frexp gather gcd ge geqrf ger greater
+greater_equal gt hardshrink heaviside histc hstack hypot i0 igamma igammac index_add index_copy
+index_reduce index_select inner inverse isin isneginf isposinf kron kthvalue lcm ldexp le lerp
+less less_equal lgamma log log10 log1p log2 log_softmax logaddexp logaddexp2 logcumsumexp
+logical_and logical_not logical_or logical_xor logit logsumexp lt lu_solve lu_unpack
+masked_select matmul matrix_power max maximum mean median min minimum mm mode msort mul
+multiply mv mvlgamma nan_to_num nanmean nanmedian nanquantile nansum narrow_copy ne neg negative
+nextafter nonzero not_equal nuclear_norm orgqr ormqr outer polygamma pow prod qr quantile
+rad2deg reciprocal remainder renorm round row_stack rsqrt scatter scatter_add scatter_reduce
+searchsorted sgn sigmoid sign signbit sin sinc sinh slice_scatter slogdet softmax sort sqrt
+square stack std sub subtract sum svd take take_along_dim tan tanh threshold topk
+triangular_solve tril triu true_divide trunc var vdot vstack where xlogy
+""".split())
+# Ops written in Python in PyTorch (no argument parser: no NumPy names), by space
+_NO_ALIASES = {"torch": {"norm", "split", "unique", "unique_consecutive"},
+               "Tensor": {"norm", "split", "unflatten", "unique", "unique_consecutive"}}
+_ALIAS_SPACES = ("torch", "Tensor", "linalg", "special")
+_ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))
+_F_ALIASES = ("cosine_similarity", "pairwise_distance")  # (nn.functional's C++ ones)
+
+
+class _No:
+    def __repr__(self):
+        return "<not given>"
+
+
+_NO = _No()
+
+# The op PyTorch's autograd error names, where it is not the op itself (composite ops raise it
+# from the op they call); None: PyTorch writes ``out`` with no error (non-differentiable ops,
+# or composites whose inner op takes any out).
+_GRAD_NAME = {
+    "arccos": "acos", "arccosh": "acosh", "arcsin": "asin", "arcsinh": "asinh",
+    "arctan": "atan", "arctan2": "atan2", "arctanh": "atanh", "absolute": "abs",
+    "clip": "clamp", "fix": "trunc", "negative": "neg", "diff": "sub", "outer": "mul",
+    "ger": "mul", "kron": "mul", "square": "pow", "float_power": "pow", "cross": "linalg_cross",
+    "msort": "sort", "argsort": "sort", "slogdet": "_linalg_slogdet", "nanmean": "nansum",
+    "max.other": "maximum", "min.other": "minimum",
+    **dict.fromkeys((
+        "eq ge greater greater_equal gt le less less_equal lt ne not_equal logical_and "
+        "logical_not logical_or logical_xor bitwise_and bitwise_left_shift bitwise_not "
+        "bitwise_or bitwise_right_shift bitwise_xor floor_divide log_softmax softmax all any "
+        "argmax argmin diag slice_scatter heaviside histc inner isin isneginf isposinf "
+        "signbit nanquantile quantile nuclear_norm").split()),
+}
+# How an op's ``out`` takes a result of another dtype: by default as PyTorch's elementwise
+# ops (cast when the result's category fits, else "result type ... can't be cast"); the ops
+# here need ``out`` of the result's own dtype: (resize before the check, message for the
+# first result, message for the others). Fields: ``src``/``dst`` PyTorch's scalar names
+# (Float), ``src_c``/``dst_c`` its C++ names (float); ``op``: the op.
+_FOUND = "Found dtype {dst} but expected {src}"
+_EXPECTED = "Expected out tensor to have dtype {src_c}, but got {dst_c} instead"
+_SCALAR = "expected scalar_type {src} but found {dst}"
+_OUT_DTYPE = {
+    **dict.fromkeys("abs absolute ceil clamp clamp_max clamp_min clip fix floor frac "
+                    "hardshrink neg negative round sgn sign trunc bitwise_not".split(),
+                    (False, _FOUND, _FOUND)),
+    **dict.fromkeys("addmm addmv aminmax baddbmm bmm cross index_add index_copy index_reduce "
+                    "log_softmax matmul max min mm msort renorm scatter scatter_add "
+                    "scatter_reduce slogdet softmax sort topk tril triu argmax argmin argsort "
+                    "isin".split(), (False, _EXPECTED, _EXPECTED)),
+    "diag": (True, _EXPECTED, _EXPECTED), "slice_scatter": (True, _EXPECTED, _EXPECTED),
+    **dict.fromkeys(("cummax", "cummin", "logcumsumexp"), (False, _SCALAR, _SCALAR)),
+    **dict.fromkeys(("amax", "amin"), (
+        False, "Expected the dtype for input and out to match, but got {src} for input's dtype "
+        "and {dst} for out's dtype.", None)),
+    **dict.fromkeys(("dot", "vdot"), (
+        True, "result dtype {dst} does not match input dtype {src}", None)),
+    **dict.fromkeys(("median", "nanmedian"), (
+        False, "Expected tensor for 'values' to have the same type as tensor for argument #2 "
+        "'self'; but type torch.{dst}Tensor does not equal torch.{src}Tensor (while checking "
+        "arguments for median)", _EXPECTED)),
+    **dict.fromkeys(("quantile", "nanquantile"), (
+        False, "quantile() out tensor must be same dtype as the input tensor", None)),
+    "addbmm": (False, "self and mat2 must have the same dtype, but got {dst} and {src}", None),
+    **dict.fromkeys(("all", "any"), (
+        False, "{op} only supports bool tensor for result, got: {dst}", None)),
+    **dict.fromkeys(("isneginf", "isposinf", "signbit"), (
+        False, "{op} does not support non-boolean outputs.", None)),
+    "kthvalue": (False, "output values must be of same type as input",
+                 "output indices must be of scalar type Long"),
+    "mode": (False, "expected scalar type '{src}' but got '{dst}' for values output",
+             "expected scalar type '{src}' but got '{dst}' for indices output"),
+    "frexp": (False, "torch.frexp() expects mantissa to have dtype {src_c} but got {dst_c}",
+              "torch.frexp() expects exponent to have int dtype but got {dst_c}"),
+    "heaviside": (False, "heaviside is not yet implemented for tensors with different dtypes.",
+                  None),
+    "histc": (False, "torch.histogram: input tensor and hist tensor should have the same dtype, "
+              "but got input {src_c} and hist {dst_c}", None),
+    "inner": (False, "tensordot: Expected the output tensor to have dtype {src}, but got an "
+              "output tensor with dtype {dst}", None),
+    "nan_to_num": (False, "nan_to_num: dtype of out: {dst} should be same as input: {src}",
+                   None),
+    "narrow_copy": (False, "Expected self.dtype() == output.dtype() to be true, but got false.  "
+                    "(Could this error message be improved?  If so, please report an "
+                    "enhancement request to PyTorch.)", None),
+    "nuclear_norm": (False, "linalg.matrix_norm expected out tensor dtype {src} but got: {dst}",
+                     None),
+    "take": (False, "take(): self and out expected to have the same dtype, but got self.dtype = "
+             "{src} and out.dtype = {dst}", None),
+    "where": (False, "Expected out type to be {src} but got {dst}", None),
+    "float_power": (False, "the output given to float_power has dtype {dst} but the operation's "
+                    "result requires dtype {src}", None),
+}
+_RESIZE_FIRST = frozenset("prod sum ger kron mean std var nansum nanmean cumsum cumprod eq ge "
+                          "greater greater_equal gt le less less_equal lt ne not_equal "
+                          "logical_and logical_not logical_or logical_xor bitwise_and "
+                          "bitwise_left_shift bitwise_or bitwise_right_shift "
+                          "bitwise_xor".split())
+# ops whose ``out`` dtype is the dtype they compute in (``sum(x, out=long)`` sums x as long)
+_OUT_DTYPE_ARG = frozenset(("sum", "prod", "cumsum", "cumprod", "nansum"))
+# ops whose kernel resizes ``out`` without PyTorch's deprecation warning
+_SILENT_RESIZE = frozenset(("addbmm", "kthvalue", "mode", "narrow_copy"))
+# out dtypes an op's kernel refuses whatever the result: op -> (refused categories (0 bool,
+# 1 integer, 2 floating, 3 complex), error class, message)
+_OUT_REFUSED = {
+    "cumsum": ({0}, NotImplementedError, "\"cumsum_out_cpu\" not implemented for '{dst}'"),
+    "cumprod": ({0}, NotImplementedError, "\"cumprod_out_cpu\" not implemented for '{dst}'"),
+    "nansum": ({0, 1, 3}, NotImplementedError, "\"nansum_cpu\" not implemented for '{dst}'"),
+    "nanmean": ({0, 1, 3}, NotImplementedError, "\"nansum_cpu\" not implemented for '{dst}'"),
+    "std": ({3}, NotImplementedError, "\"std_cpu\" not implemented for '{dst}'"),
+    "var": ({3}, NotImplementedError, "\"std_cpu\" not implemented for '{dst}'"),
+    "logsumexp": ({0, 1}, RuntimeError,
+                  "logsumexp(): Expected floating point type for result tensor, but got: {dst}"),
+}
+# the cast error where an op words it its own way
+_CAST_MESSAGE = {"mvlgamma": "mvlgamma: result type {src} can't be cast to the desired output "
+                             "type {src}",
+                 "ldexp": "ldexp can't be cast to the desired output type {dst}",
+                 "mv": "addmv input tensors must have the same dtype, but got {dst}, {src}, and "
+                       "{src}"}
+_C_NAMES = {"float64": "double", "float32": "float", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+_CAN_CAST = ("Expected canCast( typeMetaToScalarType(self.dtype()), typeMetaToScalarType("
+             "out.dtype())) to be true, but got false.  (Could this error message be improved?  "
+             "If so, please report an enhancement request to PyTorch.)")
+
+
+def _tensors_in(values):
+    for v in values:
+        if isinstance(v, Tensor):
+            yield v
+        elif isinstance(v, (list, tuple)):
+            yield from (t for t in v if isinstance(t, Tensor))
+
+
+def _out_error(tname, out, many):
+    """PyTorch's TypeError for an ``out`` that is not a Tensor (or a tuple of them), or None."""
+    if many:
+        if isinstance(out, (tuple, list)) and all(isinstance(o, Tensor) for o in out):
+            return None
+        return f"{tname}(): argument 'out' must be tuple of Tensors, not {_kind_name(out)}"
+    if isinstance(out, Tensor):
+        return None
+    return f"{tname}(): argument 'out' must be Tensor, not {_kind_name(out)}"
+
+
+def _write_one(name, op_name, o, r, rule, first, resize_first):
+    """Write result ``r`` into ``o`` as PyTorch's ``out=`` does."""
+    from .. import dtypes as _dt
+
+    rd, od = r._data, o._data
+    src, dst = _dt.from_np(rd.dtype), _dt.from_np(od.dtype)
+    problem = None
+    if src is not dst:
+        if rule is not None:
+            template = rule[1] if first else rule[2]
+            if template is not None:
+                problem = template.format(src=src.scalar_name, dst=dst.scalar_name, op=name,
+                                          src_c=_C_NAMES.get(rd.dtype.name, src.scalar_name),
+                                          dst_c=_C_NAMES.get(od.dtype.name, dst.scalar_name))
+        if name == "mv" and od.shape != rd.shape:  # (checked before addmv's own check)
+            problem = _EXPECTED.format(src_c=_C_NAMES.get(rd.dtype.name, src.scalar_name),
+                                       dst_c=_C_NAMES.get(od.dtype.name, dst.scalar_name))
+        if problem is None and (src._category > dst._category or name == "mv"):
+            problem = (_CAN_CAST if op_name == "reduce" else _CAST_MESSAGE.get(
+                name, "result type {src} can't be cast to the desired output type {dst}")
+                .format(src=src.scalar_name, dst=dst.scalar_name))
+    error = RuntimeError
+    refused = _OUT_REFUSED.get(name)
+    if refused is not None and dst._category in refused[0]:
+        error, problem = refused[1], refused[2].format(dst=dst.scalar_name)
+    if problem is not None and not resize_first:
+        raise error(problem)
+    if od.shape != rd.shape:
+        if od.size and name not in _SILENT_RESIZE:
+            import warnings
+
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape "
+                f"{list(od.shape)}, which does not match the required output shape "
+                f"{list(rd.shape)}. This behavior is deprecated, and in a future PyTorch "
+                "release outputs will not be resized unless they have zero elements. You can "
+                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
+                "with t.resize_(0).", UserWarning, stacklevel=5)
+        o._data = od = np.empty(rd.shape, od.dtype)
+    if problem is not None:
+        raise error(problem)
+    np.copyto(od, rd, casting="unsafe")
+    if o._vc is not None:
+        o._vc[0] += 1
+
+
+def _write_outs(name, tname, op, args, kwargs, out):
+    """``op(*args, **kwargs)`` written into ``out`` (a tensor, or a tuple of tensors for an
+    op with several results) with PyTorch's checks; returns ``out``."""
+    from ..autograd.grad_mode import STATE
+
+    many = isinstance(out, (tuple, list))
+    message = _out_error(tname, out, many)
+    if message is not None:
+        raise TypeError(message)
+    if name in ("median", "nanmedian") and args[1] is None and "dim" not in kwargs:
+        # (only the overload with a dim takes out=)
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+    outs = tuple(out) if many else (out,)
+    tensors = [*_tensors_in(args), *_tensors_in(kwargs.values())]
+    # which overload: max/min with a second tensor are maximum/minimum, without a dim a reduce
+    variant = name
+    if name in ("max", "min") and len(tensors) > 1:
+        variant = f"{name}.other"
+    grad_name = _GRAD_NAME.get(variant, variant)
+    if name in _GRAD_NAME and _GRAD_NAME[name] is None:
+        grad_name = None
+    if grad_name is not None and STATE.enabled and any(
+            t.requires_grad for t in (*tensors, *outs)):
+        raise RuntimeError(f"{grad_name}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
+    if name in _OUT_DTYPE_ARG and not many and kwargs.get("dtype") is None:
+        kwargs = {**kwargs, "dtype": out.dtype}
+    result = op(*args, **kwargs)
+    results = result if isinstance(result, tuple) else (result,)
+    if isinstance(result, tuple) != many:
+        raise TypeError(_out_error(tname, out, not many) or "out: wrong kind")
+    if len(outs) != len(results):
+        raise TypeError(f"expected tuple of {len(results)} elements but got {len(outs)}")
+    rule = _OUT_DTYPE.get(name)
+    if variant != name or (name in ("max", "min") and not many):
+        rule = None  # (maximum/minimum and the full reduction cast as elementwise ops do)
+    op_name = "reduce" if name in ("max", "min") and not many and variant == name else name
+    resize_first = name in _RESIZE_FIRST or (rule is not None and rule[0])
+    for k, (o, r) in enumerate(zip(outs, results)):
+        _write_one(name, op_name, o, r, rule, k == 0, resize_first)
+    if not many:
+        return out
+    return type(result)(*outs) if type(result) is not tuple else outs
+
+
+def _extras(name, space, method, params, kwonly, star, starstar):
+    """The keywords the wrapper of ``name`` adds to the op's own (NOTE [out and aliases])."""
+    names = set(params) | set(kwonly)
+    extra = []
+    if space == "torch" and not method and name in OUT_OPS and "out" not in names \
+            and not starstar:
+        extra.append("out")
+    if (space in _ALIAS_SPACES and name not in _NO_ALIASES.get(space, ())) or \
+            (space == "F" and name in _F_ALIASES):
+        extra += [alias for alias, canon in _ALIASES if canon in names and alias not in names]
+    return tuple(extra)
+
+
+def _extra_path(name, tname, params, defaults, kwdefaults):
+    """The slow path of a wrapper with extras: NumPy's names renamed, then ``out=`` written.
+    ``holder[0]`` is set to the wrapper itself (it checks the renamed call's arguments)."""
+    holder = []
+    first_default = len(params) - len(defaults or ())
+
+    def extra(args, kwargs, out, axis, keepdims):
+        op = holder[0]
+        if axis is not _NO or keepdims is not _NO:
+            args = list(args)
+            for (alias, canon), value in zip(_ALIASES, (axis, keepdims)):
+                if value is _NO:
+                    continue
+                if canon in params:
+                    i = params.index(canon)
+                    if i < len(args) and (i < first_default
+                                          or args[i] is not defaults[i - first_default]):
+                        raise TypeError(f"{tname}() got an unexpected keyword argument "
+                                        f"'{alias}'")
+                    args[i] = value
+                else:
+                    if kwargs.get(canon) is not kwdefaults.get(canon):
+                        raise TypeError(f"{tname}() got an unexpected keyword argument "
+                                        f"'{alias}'")
+                    kwargs[canon] = value
+        if out is None:
+            return op(*args, **kwargs)
+        return _write_outs(name, tname, op, args, kwargs, out)
+    return extra, holder
+
+
+def _factory(params, star, kwonly, starstar, required=0, extra=(), guard=True):
+    """A compiled ``make(fn, fail, extra_path)`` returning wrappers with this parameter list
+    (``required``: how many parameters after the first take ``_MISSING`` as default;
+    ``extra``: the keywords added by NOTE [out and aliases]; ``guard``: whether errors go to
+    ``fail``, False for an op that raises PyTorch's errors itself)."""
+    key = (params, star, kwonly, starstar, required, extra, guard)
     make = _FACTORIES.get(key)
     if make is not None:
         return make
@@ -406,23 +719,38 @@ def _factory(params, star, kwonly, starstar, required=0):
     if star:
         sig.append(star)
         call.append(star)
-    elif kwonly:
+    elif kwonly or extra:
         sig.append("*")
     sig += kwonly
     call += [f"{k}={k}" for k in kwonly]
+    sig += [f"{k}=None" if k == "out" else f"{k}=_NO" for k in extra]
     if starstar:
         sig.append(starstar)
         call.append(starstar)
     values = ", ".join(p.lstrip("*") for p in (*params, *((star,) if star else ()), *kwonly,
                                                 *((starstar,) if starstar else ())))
-    src = (f"def make(_fn, _fail):\n"
-           f"    def op({', '.join(sig)}):\n"
-           f"        try:\n"
-           f"            return _fn({', '.join(call)})\n"
-           f"        except _INTERNAL as e:\n"
-           f"            _fail(e, ({values},))\n"
+    body = ""
+    if extra:
+        test = " or ".join(f"{k} is not None" if k == "out" else f"{k} is not _NO"
+                           for k in extra)
+        positional = ", ".join([*params, *((star,) if star else ())])
+        named = ", ".join([*(f"{k!r}: {k}" for k in kwonly), *((starstar,) if starstar else ())])
+        given = ", ".join(k if k in extra else "_NO" for k in ("out", "axis", "keepdims"))
+        given = given.replace("_NO", "None", 1) if "out" not in extra else given
+        body = (f"        if {test}:\n"
+                f"            return _extra(({positional}{',' if positional else ''}), "
+                f"{{{named}}}, {given})\n")
+    if guard:
+        body += (f"        try:\n"
+                 f"            return _fn({', '.join(call)})\n"
+                 f"        except _INTERNAL as e:\n"
+                 f"            _fail(e, ({values},))\n")
+    else:
+        body += f"        return _fn({', '.join(call)})\n"
+    src = (f"def make(_fn, _fail, _extra=None):\n"
+           f"    def op({', '.join(sig)}):\n{body}"
            f"    return op\n")
-    ns = {"_INTERNAL": INTERNAL, "_MISSING": _MISSING}
+    ns = {"_INTERNAL": INTERNAL, "_MISSING": _MISSING, "_NO": _NO}
     exec(compile(src, f"<ember checked wrapper {key}>", "exec"), ns)  # noqa: S102
     make = _FACTORIES[key] = ns["make"]
     return make
@@ -476,10 +804,13 @@ def checked(fn, name=None, method=False, space="torch"):
     name = name or fn.__name__
     own = getattr(fn, "_checks_own_arguments", False) and name not in PYTHON_LEVEL.get(space, ())
     fn = getattr(fn, "_op", fn)  # published twice (``Tensor.abs_`` as ``torch.abs_``)
-    if type(fn) is not FunctionType or own \
+    if type(fn) is not FunctionType \
             or fn.__code__.co_posonlyargcount or name.startswith("__"):
         return fn  # (Python operators raise Python's errors: ``x[1.5]``, ``x + "a"``)
     params, star, kwonly, starstar = _parameters(fn)
+    extra = _extras(name, space, method, params, kwonly, star, starstar)
+    if own:
+        return _unguarded(fn, name, space, extra) if extra else fn
     if method and len(params) <= 1 and not (star or kwonly or starstar):
         return fn  # only ``self``: nothing can have the wrong type
     defaults, kwdefaults = _defaults(fn)
@@ -567,16 +898,48 @@ def checked(fn, name=None, method=False, space="torch"):
 
     # the wrapper has the parameter list the checks read (``mine``'s for a forwarding method)
     own_sig = mine[:4] if bind is not None else (params, star, kwonly, starstar)
-    op = _factory(*own_sig, 0 if bind is not None else max(required, 0))(fn, fail)
+    if bind is not None:
+        extra = ()  # (a forwarding method: its op's keywords go through ``**kwargs``)
+    op_defaults = (mine[4] if bind is not None else
+                   (_MISSING,) * max(required, 0) + tuple(defaults or ())) or None
+    op_kwdefaults = mine[5] if bind is not None else kwdefaults
+    extra_path = holder = None
+    if extra:
+        extra_path, holder = _extra_path(name, tname, own_sig[0], op_defaults, op_kwdefaults)
+    op = _factory(*own_sig, 0 if bind is not None else max(required, 0), extra)(
+        fn, fail, extra_path)
+    if holder is not None:
+        holder.append(op)
     op.__dict__.update(fn.__dict__)
-    op.__defaults__ = (mine[4] if bind is not None else
-                       (_MISSING,) * max(required, 0) + tuple(defaults or ())) or None
-    op.__kwdefaults__ = (mine[5] if bind is not None else kwdefaults) or None
+    op.__defaults__ = op_defaults
+    op.__kwdefaults__ = {**op_kwdefaults, **_extra_defaults(extra)} or None
     op.__name__ = fn.__name__
     op.__qualname__ = fn.__qualname__
     op.__doc__ = fn.__doc__
     op.__module__ = fn.__module__
     op.__wrapped__ = op._op = fn  # (_op: what docs/ops_table.py groups names by)
+    return op
+
+
+def _extra_defaults(extra):
+    return {k: None if k == "out" else _NO for k in extra}
+
+
+def _unguarded(fn, name, space, extra):
+    """An op that raises PyTorch's errors itself, given the keywords ``extra`` (NOTE [out and
+    aliases]) by a wrapper with no error path."""
+    params, star, kwonly, starstar = _parameters(fn)
+    defaults, kwdefaults = _defaults(fn)
+    tname = _PREFIX[space] + name if space in _PREFIX else TORCH_NAME.get(name, name)
+    extra_path, holder = _extra_path(name, tname, params, defaults, kwdefaults)
+    op = _factory(params, star, kwonly, starstar, 0, extra, guard=False)(fn, None, extra_path)
+    holder.append(op)
+    op.__dict__.update(fn.__dict__)
+    op.__defaults__ = defaults
+    op.__kwdefaults__ = {**kwdefaults, **_extra_defaults(extra)}
+    op.__name__, op.__qualname__, op.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    op.__module__ = fn.__module__
+    op.__wrapped__ = op._op = fn
     return op
 
 
