@@ -80,10 +80,16 @@ autograd._bind()  # backward/grad's late-bound names, now that everything is imp
 # ``import ember``, and a script that only differentiates never touches them.
 _LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func",
          "serialization": "serialization", "backends": "backends", "accelerator": "accelerator",
-         "testing": "testing", "onnx": "onnx", "amp": "amp"}
+         "testing": "testing", "onnx": "onnx", "amp": "amp", "version": "version",
+         "_utils": "_utils"}
 
 
 def __getattr__(name):
+    if name == "vmap":  # torch.vmap, torch.func's vmap (ember/func.py loads on first use too)
+        from ._vmap import vmap
+
+        globals()["vmap"] = vmap
+        return vmap
     if name in _LAZY:
         import importlib
 
@@ -94,7 +100,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"vmap"})
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,

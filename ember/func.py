@@ -25,7 +25,7 @@ from .autograd.graph import AccumulateGrad
 from .tensor import Tensor
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
-           "vmap", "functional_call"]
+           "vmap", "functional_call", "stack_module_state"]
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -499,6 +499,38 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
         args = (args,)
     return _functional_call(module, merged, args, kwargs, tie_weights=tie_weights,
                             strict=strict)
+
+
+def stack_module_state(models):
+    """The parameters and buffers of same-class ``models``, each stacked along a new first
+    dim: ``(params, buffers)`` dicts keyed by name, ready for ``vmap`` over
+    ``functional_call`` (model ensembling). Stacked parameters are new leaves that require
+    grad when the models' do."""
+    import ember
+
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if len({m.training for m in models}) != 1:
+        raise RuntimeError("stack_module_state: Expected all models to have the same "
+                           "training/eval mode.")
+    if len({type(m) for m in models}) != 1:
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def stacked(named):
+        tables = [dict(named(m)) for m in models]
+        out = {}
+        for name in tables[0]:
+            tensors = [table[name] for table in tables]
+            flags = {t.requires_grad for t in tensors}
+            if len(flags) != 1:
+                raise RuntimeError(f"Expected {name} from each model to have the same "
+                                   ".requires_grad")
+            leaf = ember.stack(tensors)
+            out[name] = leaf.detach().requires_grad_() if flags == {True} else leaf
+        return out
+
+    return (stacked(lambda m: m.named_parameters()), stacked(lambda m: m.named_buffers()))
 
 
 def hessian(func, argnums=0):

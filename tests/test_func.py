@@ -262,3 +262,32 @@ def test_jvp_structure_and_errors():
                 res.append((type(e).__name__, str(e)))
         return res
     same(fn, warnings_too=False)
+
+
+def test_stack_module_state_and_torch_vmap():
+    # The model-ensembling recipe: stacked parameters are fresh leaves; buffers stack as is.
+    def fn(T):
+        F = _F(T)
+        T.manual_seed(0)
+        models = [T.nn.Sequential(T.nn.Linear(3, 2), T.nn.BatchNorm1d(2)).eval()
+                  for _ in range(3)]
+        params, buffers = F.stack_module_state(models)
+        x = T.randn(4, 3)
+        linears = [T.nn.Linear(3, 2) for _ in range(3)]
+        lp, lb = F.stack_module_state(linears)
+        out = T.vmap(lambda p, b: F.functional_call(linears[0], (p, b), (x,)))(lp, lb)
+        res = [params, buffers, [(p.is_leaf, p.requires_grad) for p in params.values()],
+               [b.requires_grad for b in buffers.values()], out.detach(), T.vmap is F.vmap]
+        models[1].train()
+        frozen = T.nn.Linear(2, 2)
+        frozen.bias.requires_grad_(False)
+        for call in (lambda: F.stack_module_state([]),
+                     lambda: F.stack_module_state(models),
+                     lambda: F.stack_module_state([T.nn.Linear(2, 2), T.nn.ReLU()]),
+                     lambda: F.stack_module_state([T.nn.Linear(2, 2), frozen])):
+            try:
+                call()
+            except RuntimeError as e:
+                res.append(str(e))
+        return res
+    same(fn)
