@@ -32,7 +32,7 @@ from ._size import Size, broadcast_shapes
 from .dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double, dtype,
                      finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype,
-                     short, uint8)
+                     short, uint8, uint16, uint32, uint64)
 from .tensor import (Tensor, channels_last, channels_last_3d, contiguous_format, device,
                      is_tensor, memory_format, preserve_format)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,

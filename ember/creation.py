@@ -288,6 +288,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
     if dtype is None:
         dtype = _dt.int64 if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                  for v in vals) else _dt.get_default_dtype()
+    _dt.refuse_unsigned("arange_cpu", dtype.np)  # NOTE [limited unsigned types] (dtypes.py)
     n = int(np.ceil((end - start) / step))
     # NOTE: computed in float64 from the integer index, as PyTorch, then cast: no drift.
     data = (start + np.arange(n, dtype=np.float64) * step) if dtype.is_floating_point else \
@@ -319,6 +320,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_g
     end = end.item() if isinstance(end, Tensor) else end
     dtype = dtype or _dt.get_default_dtype()
     np_dt = dtype.np
+    _dt.refuse_unsigned("linspace_cpu", np_dt)  # NOTE [limited unsigned types] (dtypes.py)
     if np_dt in (np.float32, np.float64):
         data = _linspace_values(np_dt.type(start), np_dt.type(end), int(steps))
     elif np_dt.kind in "iu" and not isinstance(start, complex) and not isinstance(end, complex):

@@ -8,6 +8,9 @@ Contract:
   weak (they only raise the category: bool < integer < floating < complex, and then give the
   default dtype of that category), 0-dim tensors rank below dimensioned tensors, and within a
   category the wider dtype wins (``promote_types``).
+- ``uint16``/``uint32``/``uint64`` are PyTorch's unsigned types of limited support: they
+  promote with floating and complex types (and themselves) only; with any other integer or bool
+  type promotion raises PyTorch's RuntimeError (NOTE [limited unsigned types]).
 - bfloat16 is backed by the optional ``ml_dtypes`` package (``pip install ember[bfloat16]``);
   without it, using ``ember.bfloat16`` raises a TypeError that says so.
 """
@@ -20,7 +23,8 @@ import sys
 import numpy as np
 
 __all__ = [
-    "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
+    "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64",
+    "float16", "bfloat16",
     "float32", "float64", "complex64", "complex128", "get_default_dtype", "set_default_dtype",
     "promote_types", "result_type", "finfo", "iinfo",
 ]
@@ -116,6 +120,10 @@ int8 = dtype("int8", np.dtype(np.int8), 1, 1, 1, True)
 int16 = dtype("int16", np.dtype(np.int16), 1, 2, 2, True)
 int32 = dtype("int32", np.dtype(np.int32), 1, 3, 4, True)
 int64 = dtype("int64", np.dtype(np.int64), 1, 4, 8, True)
+# (ranks past int64's: NOTE [limited unsigned types], _promote refuses them with the others)
+uint16 = dtype("uint16", np.dtype(np.uint16), 1, 5, 2, False)
+uint32 = dtype("uint32", np.dtype(np.uint32), 1, 6, 4, False)
+uint64 = dtype("uint64", np.dtype(np.uint64), 1, 7, 8, False)
 float16 = dtype("float16", np.dtype(np.float16), 2, 1, 2, True)
 bfloat16 = dtype("bfloat16", _BF16_NP, 2, 1, 2, True)
 float32 = dtype("float32", np.dtype(np.float32), 2, 2, 4, True)
@@ -129,17 +137,21 @@ short, int, long = int16, int32, int64  # noqa: A001
 cfloat, cdouble = complex64, complex128
 
 _SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
-                 "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+                 "int64": "Long", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+                 "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
                  "float64": "Double", "complex64": "ComplexFloat",
                  "complex128": "ComplexDouble"}
 
 _CPP_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
-              "int16": "short int", "int32": "int", "int64": "long int", "float16": "c10::Half",
+              "int16": "short int", "int32": "int", "int64": "long int",
+              "uint16": "unsigned short", "uint32": "unsigned int", "uint64": "unsigned long",
+              "float16": "c10::Half",
               "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
               "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
-ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
-       complex64, complex128)
+ALL = (bool, uint8, int8, int16, int32, int64, uint16, uint32, uint64, float16, bfloat16, float32,
+       float64, complex64, complex128)
+LIMITED_UNSIGNED = (uint16, uint32, uint64)
 _NAMES = {d.name: d for d in ALL}
 _FROM_NP = {d._np: d for d in ALL if d._np is not None}
 if "ml_dtypes" in sys.modules:  # already paid for by the program: no reason to wait
@@ -160,9 +172,10 @@ def from_np(np_dtype) -> dtype:
     if np_dtype in _FROM_NP or (np_dtype.name == "bfloat16" and _load_bfloat16()):
         return _FROM_NP[np_dtype]
     raise TypeError(
-        f"can't convert np.ndarray of type numpy.{np_dtype.name}. The only supported types are: "
-        "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, "
-        "and bool.")
+        f"can't convert np.ndarray of type numpy.{np_dtype.type.__name__}. The only supported "
+        "types are: "
+        "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint64, "
+        "uint32, uint16, uint8, and bool.")
 
 
 def to_np(d: dtype) -> np.dtype:
@@ -196,6 +209,9 @@ def default_complex_dtype() -> dtype:
 def _promote(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a
+    if (a._rank > 4 and a._category == 1 and b._category < 2) or (
+            b._rank > 4 and b._category == 1 and a._category < 2):
+        return None  # NOTE [limited unsigned types]: promote_types raises
     if a._category != b._category:
         lo, hi = (a, b) if a._category < b._category else (b, a)
         if hi.is_complex and lo.is_floating_point and lo._rank > hi._rank:
@@ -217,9 +233,30 @@ def _promote(a: dtype, b: dtype) -> dtype:
 _PROMOTE = {(a, b): _promote(a, b) for a in ALL for b in ALL}
 
 
+def _unsigned_error(a, b):
+    return RuntimeError("Promotion for uint16, uint32, uint64 types is not supported, attempted "
+                        f"to promote {a.scalar_name} and {b.scalar_name}")
+
+
+def refuse_unsigned(kernel: str, np_dtype) -> None:
+    """NOTE [limited unsigned types]: PyTorch builds most integer kernels (add, comparisons,
+    max, neg, matmul...) without uint16/uint32/uint64; an op whose kernel is one of those calls
+    this (after a cheap ``np_dtype.kind == "u" and np_dtype.itemsize > 1`` test of its own) to
+    raise PyTorch's NotImplementedError naming the kernel."""
+    if np_dtype.kind == "u" and np_dtype.itemsize > 1:
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{from_np(np_dtype).scalar_name}'")
+
+
 def promote_types(type1: dtype, type2: dtype) -> dtype:
-    """The smallest dtype both arguments convert to without losing category (PyTorch's table)."""
-    return _PROMOTE[(type1, type2)]
+    """The smallest dtype both arguments convert to without losing category (PyTorch's table).
+
+    NOTE [limited unsigned types]: uint16/uint32/uint64 promote only with themselves and with
+    floating and complex types; PyTorch raises for any other pair (uint8 and bool included)."""
+    res = _PROMOTE[(type1, type2)]
+    if res is None:
+        raise _unsigned_error(type1, type2)
+    return res
 
 
 def _skip(a, b):
@@ -227,7 +264,10 @@ def _skip(a, b):
         return b
     if b is None:
         return a
-    return _PROMOTE[(a, b)]
+    res = _PROMOTE[(a, b)]
+    if res is None:
+        raise _unsigned_error(a, b)
+    return res
 
 
 def _combine(higher, lower):
@@ -355,4 +395,5 @@ class iinfo:
         self.min = builtins.int(info.min)
 
     def __repr__(self):
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        # (PyTorch prints the limits as C's %g: 4.29497e+09)
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -390,6 +390,8 @@ def _fast_arith(ufunc, scale):
         if a.dtype.itemsize == 2 and a.dtype.kind in "fV" and (alpha != 1 or not scale and not (
                 isinstance(other, Tensor) and other._data.ndim)):
             return False  # NOTE [half scalars] (ops/pointwise.py): the op rounds once
+        if a.dtype.kind == "u" and a.dtype.itemsize > 1 and scale:
+            return False  # NOTE [limited unsigned types] (dtypes.py): the op raises
         if isinstance(other, Tensor):
             b = other._data
             if ufunc is np.subtract and (a.dtype.kind == "b" or b.dtype.kind == "b"):

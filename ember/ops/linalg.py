@@ -18,7 +18,7 @@ import numpy as np
 
 from .._warn import warn_once
 from ..autograd.grad_mode import STATE
-from ..dtypes import result_type
+from ..dtypes import refuse_unsigned, result_type
 from ..tensor import Tensor
 from ._jvp import out_zeros
 from ._registry import arrays_only, node_class, record, recording, register, wrap
@@ -157,6 +157,8 @@ def mm(input, mat2):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
                            f"and {b.shape[0]}x{b.shape[1]})")
     _same_dtype(input, mat2)
+    if a.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
+        refuse_unsigned("addmm_impl_cpu_", a.dtype)
     data = a @ b if a.dtype.itemsize != 2 else half_matmul(a, b)
     return _product(MmBackward0, data, input, mat2, args=(column_major(a), column_major(b)))
 
@@ -180,6 +182,8 @@ def mv(input, vec):
         raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat "
                            f"({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})")
     _addmv_dtypes(vec, input, vec)
+    if a.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
+        refuse_unsigned("addmv_impl_cpu", a.dtype)
     data = a @ v if a.dtype.itemsize != 2 else half_matmul(a, v)
     return _product(MvBackward0, data, input, vec)
 
@@ -212,6 +216,7 @@ def _check_vectors(name, input, other):
 def dot(input, tensor):
     """Inner product of two 1-D tensors."""
     a, b = _check_vectors("dot", input, tensor)
+    refuse_unsigned("dot", a.dtype)  # NOTE [limited unsigned types] (dtypes.py)
     return _product(DotBackward0, np.asarray(np.dot(a, b)), input, tensor)
 
 
@@ -254,6 +259,7 @@ def bmm(input, mat2):
                                                    b.dtype), input, mat2)
         x, y = _names(input, mat2)
         raise RuntimeError(f"expected scalar type {x} but found {y}")
+    refuse_unsigned("bmm", a.dtype)  # NOTE [limited unsigned types] (dtypes.py)
     data = half_matmul(a, b)
     return _product(BmmBackward0, data, input, mat2)
 
@@ -431,6 +437,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
                            f"and {b.shape[0]}x{b.shape[1]})")
     _addmm_dtypes(input, mat1, mat2)
+    refuse_unsigned("addmm_impl_cpu_", a.dtype)  # NOTE [limited unsigned types] (dtypes.py)
     half = is_half(a.dtype)  # NOTE [bfloat16 products]: the bias too is added in float32
     data = a @ b if not half else np.matmul(a.astype(_F32), b.astype(_F32))
     if alpha != 1:

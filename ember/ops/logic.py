@@ -17,10 +17,12 @@ from .inplace import register_inplace
 from .pointwise import _operands, _tensor_first, check_broadcast, require_tensors
 
 
-def _compare(ufunc, name):
+def _compare(ufunc, name, ordered=False):
     def op(input, other):
         input, other = _tensor_first(input, other)
-        ad, bd, _ = _operands(input, other)
+        ad, bd, rt = _operands(input, other)
+        if ordered and rt.kind == "u" and rt.itemsize > 1:
+            _dt.refuse_unsigned(f"{name}_cpu", rt)  # NOTE [limited unsigned types]
         return wrap(np.asanyarray(ufunc(ad, bd)))  # asanyarray: meta stays meta
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` comparison; a bool tensor."
@@ -29,10 +31,10 @@ def _compare(ufunc, name):
 
 eq = _compare(np.equal, "eq")
 ne = _compare(np.not_equal, "ne")
-lt = _compare(np.less, "lt")
-le = _compare(np.less_equal, "le")
-gt = _compare(np.greater, "gt")
-ge = _compare(np.greater_equal, "ge")
+lt = _compare(np.less, "lt", True)
+le = _compare(np.less_equal, "le", True)
+gt = _compare(np.greater, "gt", True)
+ge = _compare(np.greater_equal, "ge", True)
 not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
 

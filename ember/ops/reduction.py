@@ -404,6 +404,8 @@ def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch'
         from .select import maximum
 
         return maximum(input, dim if other is None else other)
+    if input._data.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
+        _dt.refuse_unsigned("max_all" if dim is None else "max_cpu", input._data.dtype)
     if dim is None:
         return _extreme_all(input, np.max, MaxBackward1, "max")
     return _extreme_dim(input, dim, keepdim, _argmax_np, MaxBackward0, _max_type)
@@ -415,6 +417,8 @@ def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001 - PyTorch'
         from .select import minimum
 
         return minimum(input, dim if other is None else other)
+    if input._data.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
+        _dt.refuse_unsigned("min_all" if dim is None else "min_cpu", input._data.dtype)
     if dim is None:
         return _extreme_all(input, np.min, MinBackward1, "min")
     return _extreme_dim(input, dim, keepdim, _argmin_np, MinBackward0, _min_type)
@@ -449,11 +453,13 @@ def _amaxmin(input, dim, keepdim, np_fn, node, name):
 
 def amax(input, dim=(), keepdim=False):
     """Maximum over ``dim`` (all dims by default); ties share the gradient evenly."""
+    _dt.refuse_unsigned("max_values_cpu", input._data.dtype)  # NOTE [limited unsigned types]
     return _amaxmin(input, dim, keepdim, np.max, AmaxBackward0, "amax")
 
 
 def amin(input, dim=(), keepdim=False):
     """Minimum over ``dim`` (all dims by default); ties share the gradient evenly."""
+    _dt.refuse_unsigned("min_values_cpu", input._data.dtype)  # NOTE [limited unsigned types]
     return _amaxmin(input, dim, keepdim, np.min, AminBackward0, "amin")
 
 
@@ -495,6 +501,7 @@ _aminmax_type = return_types.make("aminmax", ("min", "max"))
 def aminmax(input, *, dim=None, keepdim=False):
     """``(min, max)`` over ``dim`` (all elements when None), as a named tuple."""
     a = input._data
+    _dt.refuse_unsigned("aminmax_cpu", a.dtype)  # NOTE [limited unsigned types]
     full = dim is None
     dims = _dims(dim, a.ndim)
     if a.size == 0:
@@ -519,6 +526,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 def _argext(input, dim, keepdim, arg_np, name):
     a = input._data
+    _dt.refuse_unsigned(f"{name}_cpu", a.dtype)  # NOTE [limited unsigned types]
     if dim is None:
         if a.size == 0:
             raise IndexError(

@@ -65,6 +65,11 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
     """Limit values to ``[min, max]`` (either bound may be None, a number or a tensor)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input._data.dtype.kind == "u" and not (isinstance(min, Tensor) or isinstance(max, Tensor)):
+        # NOTE [limited unsigned types] (dtypes.py); tensor bounds reach maximum's check
+        _dt.refuse_unsigned("clamp_scalar_cpu" if min is not None and max is not None else
+                            "clamp_min_scalar_cpu" if min is not None else
+                            "clamp_max_scalar_cpu", input._data.dtype)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         lo = min if min is None or isinstance(min, Tensor) else _scalar_tensor(min, input)
         hi = max if max is None or isinstance(max, Tensor) else _scalar_tensor(max, input)
@@ -290,6 +295,8 @@ def maximum(input, other):
     """Elementwise maximum (NaN propagates; ties split the gradient evenly)."""
     require_tensors("maximum", input, other)
     ad, bd, rt = _operands(input, other)
+    if rt.kind == "u" and rt.itemsize > 1:
+        _dt.refuse_unsigned("maximum_cpu", rt)  # NOTE [limited unsigned types] (dtypes.py)
     data = np.maximum(ad, bd)
     if STATE.enabled and recording(input, other):
         return record(MaximumBackward0, data, (input, other), save=(input, other), args=(True,))
@@ -300,6 +307,8 @@ def minimum(input, other):
     """Elementwise minimum (NaN propagates; ties split the gradient evenly)."""
     require_tensors("minimum", input, other)
     ad, bd, rt = _operands(input, other)
+    if rt.kind == "u" and rt.itemsize > 1:
+        _dt.refuse_unsigned("minimum_cpu", rt)  # NOTE [limited unsigned types] (dtypes.py)
     data = np.minimum(ad, bd)
     if STATE.enabled and recording(input, other):
         return record(MinimumBackward0, data, (input, other), save=(input, other), args=(False,))
