@@ -66,8 +66,8 @@ def test_promotion(dtype):
     same(lambda m: u(m, dtype) * m.tensor(2))
     # with any other integer or bool type: PyTorch's RuntimeError
     for other in ("uint8", "int8", "int32", "int64", "bool"):
-        same(lambda m: m.promote_types(getattr(m, dtype), getattr(m, other)))
-        same(lambda m: u(m, dtype) * m.tensor([1], dtype=getattr(m, other)))
+        same(lambda m, other=other: m.promote_types(getattr(m, dtype), getattr(m, other)))
+        same(lambda m, other=other: u(m, dtype) * m.tensor([1], dtype=getattr(m, other)))
     same(lambda m: u(m, dtype) == m.tensor([1, 2, 3]))
     same(lambda m: m.promote_types(m.uint16, m.uint64))
 
