@@ -680,3 +680,21 @@ def test_property_matmul_equals_loop(na, nb, data_):
     want = ember.stack([ember.matmul(a[i] if dims[0] == 0 else a, b[i] if dims[1] == 0 else b)
                         for i in range(5)])
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_vmap_through_conv_and_pool_modules():
+    # nn.Conv*/pooling modules call F's op at call time, so vmap's batching rules apply to
+    # them as to F.conv2d (the per-sample-gradients recipe runs a CNN through functional_call).
+    def fn(T):
+        T.manual_seed(0)
+        model = T.nn.Sequential(T.nn.Conv2d(1, 2, 3), T.nn.ReLU(), T.nn.MaxPool2d(2),
+                                T.nn.AdaptiveAvgPool2d(1), T.nn.Flatten(),
+                                T.nn.Linear(2, 1))
+        params = {k: v.detach() for k, v in model.named_parameters()}
+        x = T.randn(3, 1, 6, 6)
+
+        def loss(p, s):
+            return T.func.functional_call(model, p, (s.unsqueeze(0),)).pow(2).sum()
+
+        return T.func.vmap(T.func.grad(loss), in_dims=(None, 0))(params, x)
+    same(fn)

@@ -108,6 +108,8 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
+    # The name of the functional op, looked up in F at each call (not the function: vmap
+    # swaps F's functions for their batching rules while it runs)
     _conv = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -120,7 +122,7 @@ class _Conv(_ConvNd):
                          padding_mode, device, dtype)
 
     def _conv_forward(self, input, weight, bias):
-        conv = type(self)._conv
+        conv = getattr(F, type(self)._conv)
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return conv(padded, weight, bias, self.stride, _ntuple(0, self._dims),
@@ -135,7 +137,7 @@ class Conv1d(_Conv):
     """1-D convolution over (N, C_in, L) or (C_in, L) inputs."""
 
     _dims = 1
-    _conv = staticmethod(F.conv1d)
+    _conv = "conv1d"
 
 
 class Conv2d(_Conv):
@@ -146,14 +148,14 @@ class Conv2d(_Conv):
     """
 
     _dims = 2
-    _conv = staticmethod(F.conv2d)
+    _conv = "conv2d"
 
 
 class Conv3d(_Conv):
     """3-D convolution over (N, C_in, D, H, W) or (C_in, D, H, W) inputs."""
 
     _dims = 3
-    _conv = staticmethod(F.conv3d)
+    _conv = "conv3d"
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -203,29 +205,30 @@ class _ConvTransposeNd(_ConvNd):
                 f"Only `zeros` padding mode is supported for {type(self).__name__}")
         output_padding = self._output_padding(input, output_size, self.stride, self.padding,
                                               self.kernel_size, self._dims, self.dilation)
-        return type(self)._conv(input, self.weight, self.bias, self.stride, self.padding,
-                                output_padding, self.groups, self.dilation)
+        conv = getattr(F, type(self)._conv)
+        return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                    self.groups, self.dilation)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution (the gradient of Conv1d with respect to its input)."""
 
     _dims = 1
-    _conv = staticmethod(F.conv_transpose1d)
+    _conv = "conv_transpose1d"
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution (the gradient of Conv2d with respect to its input)."""
 
     _dims = 2
-    _conv = staticmethod(F.conv_transpose2d)
+    _conv = "conv_transpose2d"
 
 
 class ConvTranspose3d(_ConvTransposeNd):
     """Transposed 3-D convolution (the gradient of Conv3d with respect to its input)."""
 
     _dims = 3
-    _conv = staticmethod(F.conv_transpose3d)
+    _conv = "conv_transpose3d"
 
 
 # ---- lazy variants ------------------------------------------------------------------------------

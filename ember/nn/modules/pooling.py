@@ -22,6 +22,8 @@ __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
 
 
 class _MaxPoolNd(Module):
+    # The name of the functional op, looked up in F at each call (not the function: vmap
+    # swaps F's functions for their batching rules while it runs)
     _pool = None
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
@@ -35,9 +37,9 @@ class _MaxPoolNd(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
-        return type(self)._pool(input, self.kernel_size, self.stride, self.padding,
-                                self.dilation, ceil_mode=self.ceil_mode,
-                                return_indices=self.return_indices)
+        pool = getattr(F, type(self)._pool)
+        return pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                    ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -47,7 +49,7 @@ class _MaxPoolNd(Module):
 class MaxPool1d(_MaxPoolNd):
     """Max over sliding windows of (N, C, L) or (C, L) inputs."""
 
-    _pool = staticmethod(F.max_pool1d)
+    _pool = "max_pool1d"
 
 
 class MaxPool2d(_MaxPoolNd):
@@ -57,13 +59,13 @@ class MaxPool2d(_MaxPoolNd):
     torch.Size([1, 1, 2, 2])
     """
 
-    _pool = staticmethod(F.max_pool2d)
+    _pool = "max_pool2d"
 
 
 class MaxPool3d(_MaxPoolNd):
     """Max over sliding windows of (N, C, D, H, W) or (C, D, H, W) inputs."""
 
-    _pool = staticmethod(F.max_pool3d)
+    _pool = "max_pool3d"
 
 
 class _AvgPoolNd(Module):
@@ -125,25 +127,25 @@ class _AdaptivePoolNd(Module):
 
 class _AdaptiveAvgPoolNd(_AdaptivePoolNd):
     def forward(self, input):
-        return type(self)._pool(input, self.output_size)
+        return getattr(F, type(self)._pool)(input, self.output_size)
 
 
 class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     """Mean pooling to a fixed output length."""
 
-    _pool = staticmethod(F.adaptive_avg_pool1d)
+    _pool = "adaptive_avg_pool1d"
 
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """Mean pooling to a fixed output size (None keeps that dimension)."""
 
-    _pool = staticmethod(F.adaptive_avg_pool2d)
+    _pool = "adaptive_avg_pool2d"
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     """Mean pooling to a fixed 3-D output size."""
 
-    _pool = staticmethod(F.adaptive_avg_pool3d)
+    _pool = "adaptive_avg_pool3d"
 
 
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
@@ -152,19 +154,19 @@ class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
         self.return_indices = return_indices
 
     def forward(self, input):
-        return type(self)._pool(input, self.output_size, self.return_indices)
+        return getattr(F, type(self)._pool)(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max pooling to a fixed output length."""
 
-    _pool = staticmethod(F.adaptive_max_pool1d)
+    _pool = "adaptive_max_pool1d"
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max pooling to a fixed output size."""
 
-    _pool = staticmethod(F.adaptive_max_pool2d)
+    _pool = "adaptive_max_pool2d"
 
 
 # ---- resampling ---------------------------------------------------------------------------------
