@@ -12,7 +12,9 @@ tensor([2., 4.])
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+# ember's own version; under install_as_torch() the PyTorch version ember implements
+# (``torch.__version__``, ember/version.py)
+__version__ = _EMBER_VERSION = "0.1.0"
 
 import warnings as _warnings
 
@@ -39,7 +41,7 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
 from . import ops as _ops
 from .ops._registry import OPS as _OPS
-from .ops.reduction import return_types
+from . import return_types
 from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full,
                        full_like, linspace, logspace, meshgrid, ones, ones_like, range,
                        scalar_tensor, tensor, zeros, zeros_like)

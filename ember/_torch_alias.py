@@ -10,6 +10,8 @@ Contract:
 - A ``torch.*`` module ember lacks raises ``ModuleNotFoundError`` (``name`` set to the torch name)
   whose message says that ember does not provide it, instead of falling through to a real torch
   installed beside ember.
+- ``torch.__version__`` (``ember.__version__`` once installed) is ``TorchVersion``
+  ``"2.13.0+ember.<ember's version>"`` (ember/version.py).
 - Installing refuses with a ``RuntimeError`` when real torch is already imported: its modules
   and ember's would then mix in one program. Installing twice is a no-op.
 - Child processes started with ``spawn`` or ``forkserver`` (DataLoader workers, multiprocessing
@@ -107,6 +109,11 @@ def install_as_torch() -> None:
             "anything imports torch, or run the script with `ember run script.py`")
     if not is_installed():
         sys.meta_path.insert(0, _FINDER)
+    # ``torch.__version__`` is the PyTorch release ember implements (ember/version.py), so
+    # version checks in scripts take their PyTorch 2 branches
+    from .version import __version__ as torch_version
+
+    ember.__version__ = torch_version
     _carry_into_spawned_children()
 
 

@@ -47,10 +47,24 @@ def _size(size):
     return out
 
 
-def _check_size(name, shape):
+def _check_size(name, shape, meta=False):
     for s in shape:
         if s < 0:
-            raise RuntimeError(f"{name}: Dimension size must be non-negative.")
+            if name == "zeros" and not meta:  # (PyTorch's CPU zeros checks its size itself)
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+
+
+_NO_PINNED = ("pin_memory=True requires a CUDA or other accelerator backend; no pinned memory "
+              "allocator is available on this system.")
+
+
+def _check_pin(pin_memory, meta=False):
+    """``pin_memory=True`` fails as in PyTorch without an accelerator: there is no pinned
+    allocator (meta tensors own no memory, so they pass)."""
+    if pin_memory and not meta:
+        raise RuntimeError(_NO_PINNED)
 
 
 def _dtype_np(dtype, default=None):
@@ -156,6 +170,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if check_device(device):
         a = _to_array(data, dtype)
         return _new(meta_array(a.shape, a.dtype), requires_grad)
+    _check_pin(pin_memory)
     return _new(_to_array(data, dtype), requires_grad)
 
 
@@ -211,8 +226,9 @@ def _factory(name, fill):
     def factory(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
                 pin_memory=False, memory_format=None):
         meta = check_device(device)
+        _check_pin(pin_memory, meta)
         shape = _size(size)
-        _check_size(name, shape)
+        _check_size(name, shape, meta)
         if meta:
             return _new(meta_array(shape, _dtype_np(dtype)), requires_grad)
         return _new(fill(shape, _dtype_np(dtype)), requires_grad)
@@ -226,11 +242,13 @@ ones = _factory("ones", np.ones)
 empty = _factory("empty", np.empty)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None):
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
+         pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred from the value)."""
     meta = check_device(device)
+    _check_pin(pin_memory, meta)
     shape = _size((size,))
-    _check_size("full", shape)
+    _check_size("full", shape, meta)
     if dtype is None:
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
@@ -240,18 +258,19 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
     return _new(np.full(shape, fill_value, dtype=dtype.np), requires_grad)
 
 
-def _new_like(input, dtype, device, requires_grad, make):
+def _new_like(input, dtype, device, requires_grad, make, pin_memory=False):
     """A new tensor of ``input``'s shape (and dtype unless given) from ``make(shape, dtype)``."""
     np_dt = dtype.np if dtype is not None else input._data.dtype
     if check_device(device) or (device is None and type(input._data) is MetaArray):
         return _new(meta_array(input._data.shape, np_dt), requires_grad)
+    _check_pin(pin_memory)
     return _new(make(input._data.shape, np_dt), requires_grad)
 
 
 def _like(name, fill):
     def factory(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-                memory_format=None):
-        return _new_like(input, dtype, device, requires_grad, fill)
+                pin_memory=False, memory_format=None):
+        return _new_like(input, dtype, device, requires_grad, fill, pin_memory)
     factory.__name__ = name
     factory.__doc__ = f"``{name[:-5]}`` with the shape (and by default dtype) of ``input``."
     return factory
@@ -263,20 +282,21 @@ empty_like = _like("empty_like", np.empty)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
-              memory_format=None):
+              pin_memory=False, memory_format=None):
     return _new_like(input, dtype, device, requires_grad,
-                     lambda shape, dt: np.full(shape, fill_value, dtype=dt))
+                     lambda shape, dt: np.full(shape, fill_value, dtype=dt), pin_memory)
 
 
-def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    _check_pin(pin_memory)
     return _new(np.asarray(s, dtype=_dtype_np(dtype)), requires_grad)
 
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
-           requires_grad=False, layout=None):
+           requires_grad=False, layout=None, pin_memory=False):
     """Values from ``start`` to ``end`` (exclusive) by ``step``: int64 when all are ints, else
     the default dtype."""
-    check_device(device)
+    _check_pin(pin_memory, check_device(device))
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -311,9 +331,9 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None,  # noqa: A001
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_grad=False,
-             layout=None):
+             layout=None, pin_memory=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default dtype)."""
-    check_device(device)
+    _check_pin(pin_memory, check_device(device))
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     start = start.item() if isinstance(start, Tensor) else start
@@ -351,15 +371,17 @@ def _linspace_values(start, end, steps):
     return out
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
-    check_device(device)
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
+             pin_memory=False):
+    _check_pin(pin_memory, check_device(device))
     data = np.power(base, np.linspace(start, end, int(steps), dtype=np.float64))
     return _new(data.astype(_dtype_np(dtype)), requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None):
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None,
+        pin_memory=False):
     """The ``n x m`` identity matrix."""
-    check_device(device)
+    _check_pin(pin_memory, check_device(device))
     return _new(np.eye(n, n if m is None else m, dtype=_dtype_np(dtype)), requires_grad)
 
 
@@ -404,7 +426,7 @@ def _new_method(name, fill):
                pin_memory=False):
         if not size:  # (new_zeros(()) is a 0-d tensor; no size at all is an error)
             raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
-        check_device(device)
+        _check_pin(pin_memory, check_device(device))
         shape = _size(size)
         _check_size(name, shape)
         np_dt = dtype.np if dtype is not None else self._data.dtype
@@ -418,13 +440,14 @@ def _new_method(name, fill):
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
              layout=None, pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value``, with this tensor's dtype by default."""
-    check_device(device)
+    _check_pin(pin_memory, check_device(device))
+    shape = _size((size,))
+    _check_size("new_full", shape)
     np_dt = dtype.np if dtype is not None else self._data.dtype
-    return _new(np.full(_size((size,)), fill_value, dtype=np_dt), requires_grad)
+    return _new(np.full(shape, fill_value, dtype=np_dt), requires_grad)
 
 
-def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
-               pin_memory=False):
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None):
     """A copy of ``data`` as a tensor with this tensor's dtype by default."""
     return tensor(data, dtype=dtype if dtype is not None else self.dtype, device=device,
                   requires_grad=requires_grad)

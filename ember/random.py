@@ -24,7 +24,7 @@ from . import _rng_kernels as K
 from . import dtypes as _dt
 from ._meta import meta_array
 from ._mt19937 import STATE_SIZE, Engine
-from .creation import _check_size, _new, _size
+from .creation import _check_pin, _check_size, _new, _size
 from .tensor import Tensor, check_device
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
@@ -396,9 +396,10 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform samples from [0, 1)."""
     meta = check_device(device)
+    _check_pin(pin_memory, meta)
     dtype = _float_dtype(dtype, "check_uniform_bounds")
     shape = _size(size)
-    _check_size("rand", shape)
+    _check_size("rand", shape, meta)
     if meta:
         return _new(meta_array(shape, dtype.np), requires_grad)
     n = int(np.prod(shape, dtype=np.int64))
@@ -409,9 +410,10 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples."""
     meta = check_device(device)
+    _check_pin(pin_memory, meta)
     dtype = _float_dtype(dtype, "normal_kernel_cpu")
     shape = _size(size)
-    _check_size("randn", shape)
+    _check_size("randn", shape, meta)
     if meta:  # no draw: the generator's state stays as it was
         return _new(meta_array(shape, dtype.np), requires_grad)
     n = int(np.prod(shape, dtype=np.int64))
@@ -426,7 +428,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None,
             device=None, requires_grad=False, layout=None, pin_memory=False):
     """Integers uniform in [low, high) (int64 by default)."""
-    check_device(device)
+    _check_pin(pin_memory, check_device(device))
     if size is None:
         low, high, size = 0, low, high
     if high is None:
@@ -444,7 +446,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
     """A random permutation of ``0 .. n-1`` (PyTorch's shuffle)."""
-    check_device(device)
+    _check_pin(pin_memory, check_device(device))
     n = int(n)
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
@@ -459,27 +461,27 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None, generator=None):
+              pin_memory=False, memory_format=None, generator=None):
     return rand(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                generator=generator)
+                generator=generator, pin_memory=pin_memory)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None, generator=None):
+               pin_memory=False, memory_format=None, generator=None):
     return randn(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                 generator=generator)
+                 generator=generator, pin_memory=pin_memory)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,
-                 requires_grad=False, memory_format=None, generator=None):
+                 requires_grad=False, pin_memory=False, memory_format=None, generator=None):
     return randint(low, high, input._data.shape, dtype=dtype or input.dtype,
-                   requires_grad=requires_grad, generator=generator)
+                   requires_grad=requires_grad, generator=generator, pin_memory=pin_memory)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
            layout=None, device=None, requires_grad=False, pin_memory=False):
     """``normal(mean, std)`` with numbers or tensors (broadcast), or ``normal(m, s, size)``."""
-    check_device(device)
+    _check_pin(pin_memory, check_device(device))
     mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
     eng = _eng(generator)
     if not mt and not st:
@@ -489,6 +491,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise RuntimeError(f"normal expects std >= 0.0, but found std {_num(std)}")
         dtype = dtype or _dt.get_default_dtype()
         shape = _size((size,))
+        _check_size("normal", shape)
         z = _normal_values(eng, np.empty(shape, np.uint8), mean, std, dtype.np)
         return _out(z, shape, out, requires_grad)
     if st and bool((std._data < 0).any()):

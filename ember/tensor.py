@@ -159,6 +159,13 @@ def check_savable(t):
         raise RuntimeError(INFERENCE_SAVE_MESSAGE)
 
 
+def _no_complex_parts(t, part):
+    if t._data.dtype.kind == "c":
+        raise NotImplementedError(
+            f"ember: Tensor.{part} of a complex tensor is not implemented yet (it is a view "
+            "into the complex storage, which ember does not have)")
+
+
 class Tensor:
     """A multi-dimensional array that records operations for automatic differentiation.
 
@@ -280,6 +287,31 @@ class Tensor:
 
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
+
+    # ---- real / imag: real dtypes as PyTorch (complex views come with complex autograd) ----
+    @property
+    def real(self):
+        """The tensor itself for a real dtype (PyTorch returns ``self``, not a view)."""
+        _no_complex_parts(self, "real")
+        return self
+
+    @real.setter
+    def real(self, value):
+        _no_complex_parts(self, "real")
+        if not isinstance(value, (Tensor, int, float)):  # (bool is an int)
+            from .ops._checks import type_name
+
+            raise TypeError(f"can't assign a {type_name(value)} to a {self.type()}")
+        self.copy_(value)
+
+    @property
+    def imag(self):
+        _no_complex_parts(self, "imag")
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+    @imag.setter
+    def imag(self, value):
+        self.imag  # noqa: B018 - raises PyTorch's error
 
     def is_signed(self) -> bool:
         return self.dtype.is_signed

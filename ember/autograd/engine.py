@@ -262,6 +262,16 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
 
     With ``capture`` or ``run_targets`` given, only nodes needed to reach them run.
     """
+    # NOTE [quiet NumPy]: PyTorch computes 0 * inf = nan silently; NumPy warns, and ember's
+    # module-scoped filter (ember/__init__.py) loses to a user's ``simplefilter("always")`` or
+    # ``-W error``. One errstate per pass (~2 us), not per node; hooks and custom Functions
+    # run inside it too, as they run inside PyTorch's silent engine.
+    with np.errstate(all="ignore"):
+        return _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate,
+                         run_targets)
+
+
+def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_targets):
     root_nodes = []
     buffers = {}
     for (fn, nr), g in zip(roots, grads):

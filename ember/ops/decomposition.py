@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import return_types
 from .._warn import warn_once
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
@@ -35,19 +36,8 @@ _LinAlgError.__module__ = "ember.linalg"
 
 
 def _result_type(name, fields):
-    """A named-tuple result type printing like ``torch.return_types.<name>``."""
-    def __repr__(self):
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
-        return f"torch.return_types.{name}(\n{body})"
-
-    ns = {"__slots__": (), "__repr__": __repr__, "_fields": tuple(fields),
-          "__new__": lambda cls, *values: tuple.__new__(cls, values),
-          "__getnewargs__": lambda self: tuple(self)}
-    for i, f in enumerate(fields):
-        ns[f] = property(lambda self, i=i: self[i])
-    cls = type(name, (tuple,), ns)
-    cls.__module__ = "ember.return_types"
-    return cls
+    """The named-tuple result type ``ember.return_types.<name>``."""
+    return return_types.make(name, fields)
 
 
 _slogdet_type = _result_type("linalg_slogdet", ("sign", "logabsdet"))

@@ -138,6 +138,20 @@ def isreal(input):
     return wrap(a.imag == 0 if a.dtype.kind == "c" else np.ones(a.shape, dtype=bool))
 
 
+def real(input):
+    """``input.real``: ``input`` itself for a real dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError  # (a float has .real too) checked() names the argument
+    return input.real
+
+
+def imag(input):
+    """``input.imag``: an error for a real dtype, as PyTorch."""
+    if not isinstance(input, Tensor):
+        raise TypeError
+    return input.imag
+
+
 def signbit(input):
     """True where the sign bit is set (-0.0 included)."""
     a = input._data
@@ -187,6 +201,8 @@ for _name in ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equ
               "isfinite", "isclose", "allclose", "equal", "isposinf", "isneginf", "isreal",
               "signbit", "bitwise_left_shift", "bitwise_right_shift"):
     register(globals()[_name], _name)
+register(real, method=False)  # (Tensor.real and .imag are properties)
+register(imag, method=False)
 register_inplace(eq, ne, lt, le, gt, ge, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
                  logical_and, logical_or, logical_xor, logical_not, bitwise_left_shift,
                  bitwise_right_shift,

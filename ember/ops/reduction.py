@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from .. import dtypes as _dt
+from .. import return_types
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import as_out_dtype, fiberwise, linear, out_zeros
@@ -73,30 +74,6 @@ def rounded(data, dtype):
     """``data`` (computed in a wider type) rounded to ``dtype``; overflow gives inf quietly."""
     with np.errstate(over="ignore"):
         return np.asarray(data).astype(dtype, copy=False)
-
-
-class return_types:
-    """Named tuples returned by reductions with indices (``values``, ``indices``; ``aminmax``
-    has ``min``, ``max``), printing like ``torch.return_types.<name>``."""
-
-    @staticmethod
-    def make(name, fields=("values", "indices")):
-        def __repr__(self):
-            body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
-            return f"torch.return_types.{name}(\n{body})"
-
-        ns = {f: property(lambda self, i=i: self[i]) for i, f in enumerate(fields)}
-        ns.update({
-            "__slots__": (),
-            "_fields": fields,
-            "__repr__": __repr__,
-            "__new__": lambda cls, *values: tuple.__new__(cls, values),
-            "__getnewargs__": lambda self: tuple(self),
-        })
-        cls = type(name, (tuple,), ns)
-        cls.__module__ = "ember.return_types"
-        setattr(return_types, name, cls)
-        return cls
 
 
 _max_type = return_types.make("max")
