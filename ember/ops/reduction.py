@@ -361,7 +361,7 @@ def _nan_arg(fn, nan_fn):
     # the slices without one keep their own extreme
     def arg(a, axis, keepdims):
         idx = fn(a, axis=axis, keepdims=keepdims)
-        if a.dtype.kind in "fc":
+        if a.dtype.kind in "fcV":  # ("V": bfloat16)
             nan = np.isnan(a)
             if nan.any():
                 idx = np.where(nan.any(axis=axis, keepdims=keepdims),
@@ -490,7 +490,7 @@ def aminmax(input, *, dim=None, keepdim=False):
     hi = np.asarray(np.max(a, axis=dims, keepdims=keepdim))
     if full and keepdim:
         lo, hi = lo.reshape((1,) * a.ndim), hi.reshape((1,) * a.ndim)
-    if STATE.enabled and recording(input) and a.dtype.kind in "fc":
+    if STATE.enabled and recording(input) and a.dtype.kind in "fcV":  # ("V": bfloat16)
         outs = record_multi(AminmaxBackward0, (lo, hi), (input,), save=(input,),
                             args=(a.shape, dims, keepdim))
         # NOTE: PyTorch's node saves both outputs too (changing one in place before the

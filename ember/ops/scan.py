@@ -152,12 +152,12 @@ def _cumext(input, dim, ufunc, node, result_type):
         # NOTE: PyTorch moves the index on ties (x >= running max) and to each NaN; a position
         # j updates the index exactly when x_j equals the running value there (or is NaN).
         hit = a == values
-        if a.dtype.kind == "f":
+        if a.dtype.kind in "fV":  # ("V": bfloat16)
             hit |= np.isnan(a)
         pos = np.arange(a.shape[d]).reshape([-1 if i == d else 1 for i in range(a.ndim)])
         idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=d).astype(np.int64)
     indices = wrap(idx)
-    if STATE.enabled and recording(input) and a.dtype.kind in "fc":
+    if STATE.enabled and recording(input) and a.dtype.kind in "fcV":
         out = record(node, values, (input,), save=(indices, input), args=(a.shape, d, True))
         return result_type(out, indices)
     return result_type(wrap(values), indices)

@@ -51,7 +51,7 @@ def _selected(node, input, values, idx, d, keepdim, result_type):
     """The ``(values, indices)`` result, recording ``node`` when a gradient is wanted."""
     indices = wrap(idx.astype(np.int64, copy=False))
     a = input._data
-    if STATE.enabled and recording(input) and a.dtype.kind in "fc":
+    if STATE.enabled and recording(input) and a.dtype.kind in "fcV":  # ("V": bfloat16)
         out = record(node, values, (input,), save=(indices,), args=(a.shape, d, keepdim))
         return result_type(out, indices)
     return result_type(wrap(values), indices)
@@ -141,7 +141,7 @@ def _topk_indices(a, d, k, largest):
     head = np.moveaxis(np.take_along_axis(a, np.take(order, np.arange(m), axis=d), axis=d),
                        d, -1)
     same = head[..., 1:] == head[..., :-1]
-    if head.dtype.kind in "fc":
+    if head.dtype.kind in "fcV":
         nan = np.isnan(head)
         same |= nan[..., 1:] & nan[..., :-1]
     tied = same.any(axis=-1)
@@ -186,14 +186,14 @@ def _full_median(input, ignore_nan, node):
     _check_not_bool(a, "median_cpu")
     flat = a.reshape(-1)
     if ignore_nan:
-        flat = flat[~np.isnan(flat)] if a.dtype.kind == "f" else flat
-    if flat.size == 0 or (a.dtype.kind == "f" and np.isnan(flat).any()):
+        flat = flat[~np.isnan(flat)] if a.dtype.kind in "fV" else flat
+    if flat.size == 0 or (a.dtype.kind in "fV" and np.isnan(flat).any()):
         data = np.asarray(np.nan, dtype=a.dtype)
     else:
         # NOTE: the lower of the two middle values for an even count, as PyTorch.
         data = np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2]
         data = np.asarray(data, dtype=a.dtype)
-    if STATE.enabled and recording(input) and a.dtype.kind in "fc":
+    if STATE.enabled and recording(input) and a.dtype.kind in "fcV":  # ("V": bfloat16)
         return record(node, data, (input,), save=(input,),
                       args=(a.shape, tuple(range(a.ndim)), False), save_out=True)
     return wrap(data)
@@ -205,7 +205,7 @@ def _median_dim(input, dim, keepdim, ignore_nan, node, result_type, name):
     a, d = _lifted(a0, dim)
     _check_nonempty(a, d, name)
     shape = [1 if i == d else s for i, s in enumerate(a.shape)]
-    nan = np.isnan(a) if a.dtype.kind == "f" else np.zeros(a.shape, dtype=bool)
+    nan = np.isnan(a) if a.dtype.kind in "fV" else np.zeros(a.shape, dtype=bool)
     count = a.shape[d] - nan.sum(axis=d, keepdims=True) if ignore_nan else \
         np.full(shape, a.shape[d])
     pos = np.maximum(count - 1, 0) // 2
