@@ -36,10 +36,15 @@ from .workloads_scale import WORKLOADS as _SCALE
 try:
     import torch
 
-    if os.environ.get("BENCH_THREADS"):
-        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
 except ImportError:  # pragma: no cover - PyTorch is optional here
     torch = None
+
+# NOTE: BENCH_THREADS sets both libraries' intra-op threads (ember's drive NumPy's BLAS, one by
+# default: NOTE [default BLAS threads] in ember/_threads.py), so the two compare like for like
+if os.environ.get("BENCH_THREADS"):
+    ember.set_num_threads(int(os.environ["BENCH_THREADS"]))
+    if torch is not None:
+        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
 
 _ALL = {**_CORE, **_NETS, **_SCALE}
 WORKLOADS = {name: _ALL[name] for name in (
@@ -229,7 +234,8 @@ def rivals_table(rows):
 def machine(rows=()):
     torch_v = torch.__version__ if torch is not None else "absent"
     text = (f"Python {platform.python_version()}, NumPy {np.__version__}, PyTorch {torch_v} "
-            f"({torch.get_num_threads() if torch else 0} threads), {platform.machine()}, "
+            f"({torch.get_num_threads() if torch else 0} threads; ember "
+            f"{ember.get_num_threads()}), {platform.machine()}, "
             f"{os.cpu_count()} CPUs")
     used = {k for _, res in rows for k in res if k in rivals.LABELS}
     return text + "".join(f", {v}" for v in rivals.versions(used))

@@ -97,12 +97,46 @@ def import_seconds(module, write_bytecode=False):
     return float(out.split()[-1])
 
 
+# The optional packages ember can use (pyproject's extras, by module name) and others users often
+# have beside it: ``import ember`` must load none of them (ml_dtypes alone made it ~10x slower).
+OPTIONAL_MODULES = ("ml_dtypes", "scipy", "sklearn", "tqdm", "matplotlib", "graphviz",
+                    "tensorboardX", "safetensors", "torch", "mpi4py", "onnx", "PIL", "pandas",
+                    "jax", "jaxlib", "autograd", "mygrad", "threadpoolctl", "packaging",
+                    "hypothesis", "pytest")
+
+_OPTIONAL_CHECK = """
+import importlib.util, sys
+names = sys.argv[1:]
+installed = [n for n in names if importlib.util.find_spec(n) is not None]
+import ember
+print(",".join(installed))
+print(",".join(n for n in names if n in sys.modules))
+"""
+
+
+def optional_modules_loaded():
+    """(the optional packages installed, those ``import ember`` loaded) in a fresh
+    interpreter."""
+    out = subprocess.run([sys.executable, "-c", _OPTIONAL_CHECK, *OPTIONAL_MODULES],
+                         cwd=_ROOT, check=True, capture_output=True, text=True).stdout
+    installed, loaded = (line.split(",") if line else [] for line in out.split("\n")[:2])
+    return installed, loaded
+
+
 def import_measure(names, quick):
     """Median milliseconds of ``import X`` over fresh interpreters, libraries interleaved; the
     first round only warms the disk cache and is discarded. It also writes each library's
     bytecode cache (even under PYTHONDONTWRITEBYTECODE), as ``pip install`` does for installed
-    packages: an editable checkout would otherwise be compiled from source at every import."""
+    packages: an editable checkout would otherwise be compiled from source at every import.
+    ember's time counts only if ``import ember`` loaded none of the optional packages installed
+    (it says which are), since with them installed is how users run it."""
     names = [n for n in names if n in MODULES]
+    if "ember" in names:
+        installed, loaded = optional_modules_loaded()
+        print(f"import: optional packages installed: {', '.join(installed) or 'none'}",
+              flush=True)
+        if loaded:
+            raise AssertionError(f"import ember loaded optional packages: {', '.join(loaded)}")
     runs = 3 if quick else 5
     times = {n: [] for n in names}
     for i in range(runs + 1):

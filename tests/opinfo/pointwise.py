@@ -174,6 +174,8 @@ RECORDS = [
     OpRecord("isneginf", lambda T, x: T.isneginf(x.log()), U3, gradcheck=False, nondiff=(0,),
              domain=(-1.0, 2.0)),
     OpRecord("isreal", lambda T, x: T.isreal(x), U3, gradcheck=False, nondiff=(0,)),
+    # (of a real tensor: the tensor itself; torch.imag of one raises, tests/test_torch_surface_more)
+    OpRecord("real", lambda T, x: T.real(x) * 1, U3),
     *[OpRecord(n, (lambda name: lambda T, x, y: getattr(T, name)(x, y))(n), BINARY,
                gradcheck=False, nondiff=(0, 1))
       for n in ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater",
