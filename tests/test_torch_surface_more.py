@@ -48,6 +48,23 @@ def test_utils_and_return_types_import_under_the_alias(tmp_path):
                                            "True 1", "True 3.0"]
 
 
+def test_whole_pytorch_model_loads_under_the_alias(tmp_path):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU())
+    torch.save(model, tmp_path / "model.pt")
+    x = torch.ones(1, 3)
+    want = model(x).detach().numpy().round(5).tolist()
+    proc = _run(tmp_path, """
+        import torch
+        import torch._utils
+        model = torch.load("model.pt", weights_only=False)
+        print(type(model).__module__, type(model[0]).__name__)
+        print(model(torch.ones(1, 3)).detach().numpy().round(5).tolist())
+        """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["ember.nn.modules.container Linear", str(want)]
+
+
 def test_utils_is_an_attribute_after_import_torch():
     assert ember._utils._rebuild_parameter(ember.zeros(1), False, {}).requires_grad is False
     with pytest.raises(ember.serialization.UnsupportedCheckpointError):
