@@ -198,6 +198,9 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
                            f"{_dt.from_np(b.dtype).scalar_name}")
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
+    if a.dtype.itemsize == 2:  # PyTorch's CPU kernel has no float16/bfloat16 version
+        raise NotImplementedError(
+            f"\"cdist\" not implemented for '{_dt.from_np(a.dtype).scalar_name}'")
     p = float(p)
     r1, r2 = a.shape[-2], b.shape[-2]
     if (p == 2 and a.size and b.size and a.shape[-1]

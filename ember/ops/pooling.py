@@ -392,6 +392,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """3-D average pooling over ``(N, C, D, H, W)`` (or ``(C, D, H, W)``)."""
+    if is_half(input._data.dtype):  # PyTorch's CPU kernel has no float16/bfloat16 version
+        from ..dtypes import from_np
+
+        raise NotImplementedError("\"avg_pool3d_out_frame\" not implemented for "
+                                  f"'{from_np(input._data.dtype).scalar_name}'")
     return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override, AvgPool3DBackward0)
 

@@ -806,7 +806,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean over ``dim`` of the non-NaN elements (``nansum / count``, as PyTorch)."""
     a = input._data if dtype is None else input._data.astype(dtype.np)
-    if a.dtype.kind not in "fc":
+    if a.dtype.kind not in "fcV":  # ("V": bfloat16)
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_dt.from_np(a.dtype).scalar_name}")
     x = input if dtype is None else input.to(dtype)

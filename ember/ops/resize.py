@@ -32,7 +32,7 @@ FUNCTIONAL = ["pad", "interpolate", "unfold", "fold", "upsample", "upsample_near
 
 def _float_only(a, kernel):
     """PyTorch's error for a float-only kernel given integer or bool input."""
-    if a.dtype.kind not in "fc":
+    if a.dtype.kind not in "fcV":  # ("V": bfloat16)
         from ..dtypes import from_np
 
         raise NotImplementedError(f'"{kernel}" not implemented for '
@@ -42,13 +42,18 @@ def _float_only(a, kernel):
 # ---- separable linear maps ------------------------------------------------------------------
 
 def _apply_mats(a, mats):
-    """``a`` with its last ``len(mats)`` dims each multiplied by their matrix."""
+    """``a`` with its last ``len(mats)`` dims each multiplied by their matrix (float16 and
+    bfloat16 in float32, rounded once, as PyTorch's kernels: NOTE [bfloat16 products])."""
     nd = len(mats)
+    dt = a.dtype
+    half = dt.itemsize == 2 and dt.kind in "fV"
+    if half:
+        a = a.astype(np.float32)
     for k, m in enumerate(mats):
         dim = a.ndim - nd + k
         a = np.moveaxis(np.matmul(np.moveaxis(a, dim, -1), m.T.astype(a.dtype, copy=False)),
                         -1, dim)
-    return np.ascontiguousarray(a)
+    return np.ascontiguousarray(a.astype(dt) if half else a)
 
 
 def _sep_vjp(ctx, g):
@@ -342,7 +347,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             + ", ".join(f"{n}: {v}" for n, v in zip(names, sizes)) + ")")
     kernels = {"nearest": "nearest", "nearest-exact": "nearest", "linear": "linear",
                "bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}
-    if mode in kernels and a.dtype.kind not in "fc":
+    if mode in kernels and a.dtype.kind not in "fcV":  # ("V": bfloat16)
         # NOTE: PyTorch names its 2-D kernels for these two modes, its index helpers else.
         if nd == 2 and mode in ("nearest", "bilinear"):
             _float_only(a, f"upsample_{mode}2d_channels_last")

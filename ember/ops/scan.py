@@ -271,7 +271,7 @@ def logcumsumexp(input, dim):
     """``log(cumsum(exp(input)))`` along ``dim``, computed without overflow."""
     a = input._data
     d = _scan_dim(dim, a.ndim)
-    if a.dtype.kind not in "fc":
+    if a.dtype.kind not in "fcV":  # ("V": bfloat16)
         name = "Bool" if a.dtype.kind == "b" else _dt.from_np(a.dtype).scalar_name
         raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{name}\'')
     with np.errstate(invalid="ignore"):  # NaN and inf - inf propagate as NaN, quietly

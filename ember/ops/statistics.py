@@ -384,7 +384,7 @@ def renorm(input, p, dim, maxnorm):
     if a.ndim < 2:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {a.ndim} dimensions")
     d = _wrap_dim(dim, a.ndim)
-    if a.dtype.kind not in "fc":
+    if a.dtype.kind not in "fcV":  # ("V": bfloat16)
         raise RuntimeError(f"\"renorm_out\" not implemented for '{_name(a)}'")
     from .reduction import linalg_vector_norm
 
@@ -428,7 +428,7 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
     """A histogram of ``bins`` equal-width bins over [min, max] (the data's range when both
     are 0); values outside are ignored, ``max`` itself falls in the last bin."""
     a = input._data
-    if a.dtype.kind not in "f":
+    if a.dtype.kind not in "fV":  # ("V": bfloat16)
         raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_name(a)}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
