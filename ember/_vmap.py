@@ -812,7 +812,7 @@ def _class_loss_rule(fn, args, kwargs):
     n = _logical_ndim(x)
     px, pt = (_align(t, levels, expand=True) for t in (x, target))
     batch = px._data.shape[:k]
-    prob = target._data.dtype.kind in "fc"
+    prob = target._data.dtype.kind in "fcV"  # ("V": bfloat16)
     opts = {key: bound[key] for key in ("weight", "ignore_index", "label_smoothing")
             if key in bound}
     with _physical():
@@ -1441,7 +1441,7 @@ def _leaf_for(x):
     """``ember.func._leaf_for`` while a vmap runs (NOTE [per-sample gradients])."""
     active = tuple(lv for lv, _, _ in _STACK)
     own = _levels(x)
-    if set(own) == set(active) or x._data.dtype.kind not in "fc":
+    if set(own) == set(active) or x._data.dtype.kind not in "fcV":  # ("V": bfloat16)
         return _saved_leaf[0](x)
     with _physical():
         y = _align(x, active, expand=True)

@@ -397,3 +397,43 @@ def test_more_ops_in_half(name, dtype):
     # (bfloat16, NumPy kind "V", was refused as a non-float by these; cdist and avg_pool3d have
     # no half kernels in PyTorch, and now raise as there)
     same(lambda m: MORE[name](m, t(m, X3, dtype, True)), atol=2e-2)
+
+
+def _special_values(m, dtype):
+    return t(m, np.array([1.0, np.inf, -np.inf, np.nan, -2.0, 0.5]), dtype)
+
+
+KIND_V = {
+    "isposinf": lambda m, d: m.isposinf(_special_values(m, d)),
+    "isneginf": lambda m, d: m.isneginf(_special_values(m, d)),
+    "max_pool_nan": lambda m, d: m.nn.functional.max_pool1d(
+        _special_values(m, d).reshape(1, 1, 6), 2, return_indices=True),
+    "index_with_bfloat16": lambda m, d: t(m, A, d)[t(m, np.array([0.0, 1.0]), d)],
+    "scatter_reduce_amax": lambda m, d: t(m, A[0, :4], d).scatter_reduce(
+        0, m.tensor([0, 1, 0, 1]), t(m, A[1, :4], d), "amax", include_self=False),
+    "scatter_reduce_mean": lambda m, d: t(m, A[0, :4], d, True).scatter_reduce(
+        0, m.tensor([0, 1, 0, 1]), t(m, A[1, :4], d), "mean"),
+    "bce_with_logits": lambda m, d: m.nn.functional.binary_cross_entropy_with_logits(
+        t(m, A, d, True), t(m, (A > 0) * 1.0, d)),
+}
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("name", KIND_V)
+def test_bfloat16_is_a_float_here_too(name, dtype):
+    same(lambda m: KIND_V[name](m, dtype), atol=2e-2)
+
+
+def test_per_sample_gradients_of_a_bfloat16_model():
+    """vmap(grad) over a bfloat16 model (NOTE [per-sample gradients]) differentiates it."""
+    import torch
+
+    w0 = RNG.standard_normal((3, 4)).astype(np.float32)
+    xs = RNG.standard_normal((5, 4)).astype(np.float32)
+
+    def run(m):
+        w = m.tensor(w0).bfloat16()
+        return m.func.vmap(m.func.grad(lambda w, x: (w @ x).sum()), in_dims=(None, 0))(
+            w, m.tensor(xs).bfloat16())
+    assert torch is not None
+    same(run, atol=2e-2)

@@ -163,7 +163,7 @@ def run_node(node, ins):
         outs = node._vjp(*ins)
         if _STATE["check_nan"]:
             for i, g in enumerate(outs):
-                if g is not None and g._data.dtype.kind in "fc" and np.isnan(g._data).any():
+                if g is not None and g._data.dtype.kind in "fcV" and np.isnan(g._data).any():
                     raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
                                        f"{i}th output.")
     except Exception as exc:

@@ -127,7 +127,7 @@ def _to_index_array(k, size=None):
         a = np.asarray(k)
         if a.size == 0:
             a = a.astype(np.int64)
-        if a.dtype.kind == "f" or (a.dtype == object):
+        if a.dtype.kind in "fV" or (a.dtype == object):  # ("V": bfloat16)
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if a.dtype.kind not in "iub":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")

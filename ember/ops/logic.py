@@ -123,13 +123,13 @@ def isfinite(input):
 def isposinf(input):
     """True where ``input`` is +inf."""
     a = input._data
-    return wrap(np.isposinf(a) if a.dtype.kind in "fc" else np.zeros(a.shape, dtype=bool))
+    return wrap(np.isposinf(a) if a.dtype.kind in "fcV" else np.zeros(a.shape, dtype=bool))
 
 
 def isneginf(input):
     """True where ``input`` is -inf."""
     a = input._data
-    return wrap(np.isneginf(a) if a.dtype.kind in "fc" else np.zeros(a.shape, dtype=bool))
+    return wrap(np.isneginf(a) if a.dtype.kind in "fcV" else np.zeros(a.shape, dtype=bool))
 
 
 def isreal(input):

@@ -339,7 +339,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     x = float_data(input._data)
     # PyTorch's kernel computes (1 - target) first and multiplies into it in place: the loss
     # has a floating target's dtype (float32 input, float64 target -> float64, and back)
-    out_dtype = target._data.dtype if target._data.dtype.kind == "f" else x.dtype
+    out_dtype = target._data.dtype if target._data.dtype.kind in "fV" else x.dtype
     t = target._data.astype(np.result_type(x.dtype, out_dtype), copy=False)
     sp_neg = bounded(np.maximum, -x, 0) + np.log1p(np.exp(-np.abs(x)))  # softplus(-x)
     if pos_weight is None:

@@ -117,7 +117,7 @@ def _first_max(cands, best, table_steps, invalid=None):
 def _last_nan(off, cands, best, table):
     """PyTorch lets a NaN win its window, the last NaN seen: fix ``off`` where ``best`` is
     NaN (``np.maximum`` propagates NaN, so ``best`` is NaN exactly there)."""
-    if best.dtype.kind == "f" and np.isnan(best).any():
+    if best.dtype.kind in "fV" and np.isnan(best).any():  # ("V": bfloat16)
         for j, c in enumerate(cands):
             np.copyto(off, table[j], where=np.isnan(c), casting="unsafe")
     return off

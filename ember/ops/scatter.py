@@ -437,7 +437,7 @@ def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
     count = None
     if idx.size == 0:
         if reduce == "mean":
-            count = wrap(np.ones(a.shape, a.dtype if a.dtype.kind == "f" else np.float64))
+            count = wrap(np.ones(a.shape, a.dtype if a.dtype.kind in "fV" else np.float64))
         data = out.reshape(a.shape)
         if STATE.enabled and recording(input, src):
             return record(node_cls, data, (input, src), save=(input, src),
@@ -463,7 +463,7 @@ def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
                 out //= n.astype(out.dtype)
             else:
                 out /= n
-            count = wrap(n.reshape(a.shape).astype(a.dtype if a.dtype.kind == "f" else
+            count = wrap(n.reshape(a.shape).astype(a.dtype if a.dtype.kind in "fV" else
                                                    np.float64))
     elif reduce == "prod":
         np.multiply.at(out, key, vals)
@@ -518,7 +518,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
 
 
 def _extreme(dtype, lowest):
-    if dtype.kind == "f":
+    if dtype.kind in "fV":  # ("V": bfloat16)
         return -np.inf if lowest else np.inf
     info = np.iinfo(dtype) if dtype.kind in "iu" else None
     if info is None:
