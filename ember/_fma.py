@@ -13,6 +13,11 @@ single rounding from ordinary float operations:
 
 Results are bit for bit those of a hardware fma for finite inputs away from the overflow and
 subnormal ranges. Inputs are arrays (or scalars) of one float dtype; the result has that dtype.
+
+``fma32`` is the float32 fast path the ops use (PyTorch's ``add(alpha=)``, ``lerp``,
+``addcmul``): the float64 sum rounds twice only where it lands exactly on a float32 tie (about
+one element in 2**29), and only those elements are redone. ``fused()`` says whether the
+PyTorch build ember imitates contracts at all (its DEFAULT build has no fma instructions).
 """
 
 from __future__ import annotations
@@ -63,3 +68,37 @@ def fma(a, b, c):
     ul = ((ah * bh - uh) + ah * bl + al * bh) + al * bl  # uh + ul == a * b exactly
     th, tl = _two_sum(c, uh)                               # th + tl == c + uh exactly
     return th + _round_to_odd_sum(tl, ul)
+
+
+_U64 = np.uint64
+_LOW29, _TIE = np.uint64(0x1FFFFFFF), np.uint64(0x10000000)
+
+
+def fused() -> bool:
+    """Whether PyTorch's vectorised kernels fuse multiply-adds here (its AVX2/AVX512 builds)."""
+    from ._rng_kernels import capability
+
+    return capability() == "AVX2"
+
+
+def fma32(a, b, c, out=None):
+    """``RN32(a*b + c)`` for float32 arrays or scalars ``a``, ``b``, ``c`` (broadcast), into
+    ``out`` (a float32 array of the result's shape, which may be one of the operands) when
+    given."""
+    s = np.asarray(np.multiply(a, b, dtype=np.float64))  # exact: 2 * 24 bits < 53
+    if np.ndim(c) == 0 or np.shape(c) == s.shape:
+        s += c
+    else:
+        s = np.add(s, c, dtype=np.float64)
+    tie = np.bitwise_and(s.view(_U64), _LOW29) == _TIE
+    fix = None
+    if tie.any():  # redo those elements with the sum rounded to odd
+        a, b, c = (np.broadcast_to(np.asarray(v, np.float64), tie.shape)[tie] for v in (a, b, c))
+        fix = _round_to_odd_sum(a * b, c).astype(np.float32)
+    if out is None:
+        out = s.astype(np.float32)
+    else:
+        np.copyto(out, s, casting="same_kind")
+    if fix is not None:
+        out[tie] = fix
+    return out

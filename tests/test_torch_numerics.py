@@ -142,6 +142,44 @@ def test_tanh_backward_through_autograd(dt):
     _same_or_ulp(_np(a.grad), want.numpy(), g)
 
 
+# ---- fused multiply-adds: add/sub with alpha, lerp, addcmul; addcdiv's order -----------------
+
+def _fused_build():
+    from ember import _rng_kernels
+
+    if torch.backends.cpu.get_cpu_capability() == "DEFAULT" or \
+            _rng_kernels.capability() != "AVX2":
+        pytest.skip("PyTorch's DEFAULT build does not fuse multiply-adds")
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_alpha_lerp_addcmul_addcdiv_bitwise(dt):
+    # NOTE [fused alpha]: float32 rounds a*b + c once, as PyTorch's AVX2 kernels; float64
+    # rounds twice on purpose (so only addcdiv, whose order (value * t1) / t2 costs nothing, is
+    # compared there)
+    _fused_build()
+    x, y, z = (_values(4099, np.float32, seed=s) for s in (11, 12, 13))
+    w = np.abs(_values(4099, np.float32, seed=14)) % 1
+
+    def fn(L):
+        d = getattr(L, dt)
+        a, b, c, wt = (L.tensor(v).to(d) for v in (x, y, z, w))
+        out = {"addcdiv": L.addcdiv(a, b, c, value=0.3),
+               "addcdiv_": a.clone().addcdiv_(b, c, value=-0.7)}
+        if dt != "float64":
+            out.update({
+                "add": L.add(a, b, alpha=0.1), "sub": L.sub(a, b, alpha=0.3),
+                "add_": a.clone().add_(b, alpha=-0.01), "sub_": a.clone().sub_(b, alpha=2.5),
+                "lerp.1": L.lerp(a, b, 0.1), "lerp.9": L.lerp(a, b, 0.9),
+                "lerp_w": L.lerp(a, b, wt), "lerp_": a.clone().lerp_(b, 0.25),
+                "addcmul": L.addcmul(a, b, c, value=0.1), "addcmul_": a.clone().addcmul_(b, c)})
+        return {k: v.float().numpy() for k, v in out.items()}
+
+    ours, theirs = fn(ember), fn(torch)
+    for k in theirs:
+        assert _differ(ours[k], theirs[k]) == 0, k
+
+
 # ---- linspace -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("et,tt", FLOATS + [(ember.int64, torch.int64), (ember.int32, torch.int32)])

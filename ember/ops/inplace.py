@@ -23,6 +23,7 @@ import weakref
 import numpy as np
 
 from .. import dtypes as _dt
+from .._fma import fma32, fused
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
 from ..tensor import Tensor
@@ -408,6 +409,12 @@ def _fast_arith(ufunc, scale):
                                                          not None) and np.may_share_memory(a, b):
             return False  # the slow path checks the overlap (two owning arrays never share)
         if alpha != 1:
+            if scale and a.dtype == np.float32 and fused():  # NOTE [fused alpha] (pointwise.py)
+                if not a.flags.writeable or np.broadcast_shapes(a.shape, np.shape(b)) != a.shape:
+                    return False
+                fma32(np.asarray(b, np.float32),
+                      np.float32(alpha if ufunc is np.add else -alpha), a, out=a)
+                return True
             b = b * alpha if scale else b
         if not a.flags.writeable or (getattr(b, "shape", ()) != a.shape and
                                      np.broadcast_shapes(a.shape, np.shape(b)) != a.shape):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _swap
+from .._fma import fma32, fused
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
 
@@ -33,7 +34,8 @@ __all__ = ["FAST", "PARAM_TYPES", "usable", "arrays", "counter", "bump", "lerp_"
 
 FAST = True
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_F32 = np.dtype(np.float32)
+_FLOATS = (_F32, np.dtype(np.float64))
 PARAM_TYPES = (Tensor, Parameter)
 _NUMBERS = (float, int)
 def usable(*options) -> bool:
@@ -95,8 +97,16 @@ def bump(t, n=1):
 
 def lerp_(a, end, weight, scratch):
     """``a.lerp_(end, weight)``, number ``weight``: PyTorch's two-sided formula, exact at both
-    ends (``a + w * (end - a)`` for ``|w| < 0.5``, else ``end - (end - a) * (1 - w)``)."""
+    ends (``a + w * (end - a)`` for ``|w| < 0.5``, else ``end - (end - a) * (1 - w)``), fused
+    in float32 (NOTE [fused alpha] in ops/pointwise.py)."""
     diff = np.subtract(end, a, scratch)
+    if a.dtype == _F32 and fused():
+        w = np.float32(weight)
+        if abs(w) < 0.5:
+            fma32(w, diff, a, out=a)
+        else:
+            fma32(w - np.float32(1), diff, end, out=a)
+        return
     if abs(weight) < 0.5:
         np.multiply(weight, diff, diff)
         np.add(a, diff, a)
@@ -106,31 +116,40 @@ def lerp_(a, end, weight, scratch):
 
 
 def addcmul_(a, t1, t2, value, scratch):
-    """``a.addcmul_(t1, t2, value=value)``: ``a + value * (t1 * t2)``."""
+    """``a.addcmul_(t1, t2, value=value)``: ``a + value * (t1 * t2)``; float32:
+    ``fma(value * t1, t2, a)``."""
+    if a.dtype == _F32 and fused():
+        fma32(np.multiply(np.float32(value), t1, scratch), t2, a, out=a)
+        return
     prod = np.multiply(t1, t2, scratch)
     np.multiply(value, prod, prod)
     np.add(a, prod, a)
 
 
 def addcdiv_(a, t1, t2, value, scratch):
-    """``a.addcdiv_(t1, t2, value=value)``: ``a + value * (t1 / t2)``; ``scratch`` may be
+    """``a.addcdiv_(t1, t2, value=value)``: ``a + (value * t1) / t2``; ``scratch`` may be
     ``t2``."""
-    quot = np.true_divide(t1, t2, scratch)
-    np.multiply(value, quot, quot)
+    quot = np.true_divide(np.multiply(value, t1), t2, scratch)
     np.add(a, quot, a)
 
 
 def add(a, b, alpha):
     """``a.add(b, alpha=alpha)``, a new array (a NumPy scalar when 0-d): ``a + b * alpha``
-    (``b`` itself when ``alpha == 1``)."""
+    (``b`` itself when ``alpha == 1``; one rounding in float32)."""
     if alpha != 1:
+        if a.dtype == _F32 and fused():
+            return fma32(b, np.float32(alpha), a)
         b = b * alpha
     return np.add(a, b)
 
 
 def add_(a, b, alpha=1):
-    """``a.add_(b, alpha=alpha)`` (``b`` an array or a number): ``a += b * alpha``."""
+    """``a.add_(b, alpha=alpha)`` (``b`` an array or a number): ``a += b * alpha`` (one
+    rounding in float32)."""
     if alpha != 1:
+        if a.dtype == _F32 and fused():
+            fma32(np.asarray(b, _F32), np.float32(alpha), a, out=a)
+            return
         b = b * alpha
     np.add(a, b, out=a, casting="unsafe")
 
