@@ -126,6 +126,11 @@ UNSUPPORTED = {
     "dot": lambda m, x: x.dot(x),
     "bmm": lambda m, x: x.reshape(1, 1, 3).bmm(x.reshape(1, 3, 1)),
     "addmm": lambda m, x: m.addmm(x[:1].reshape(1, 1), x.reshape(1, 3), x.reshape(3, 1)),
+    "lshift": lambda m, x: x << 1,
+    "rshift": lambda m, x: x >> x,
+    "bitwise_not": lambda m, x: ~x,
+    "sign": lambda m, x: x.sign(),
+    "flip": lambda m, x: x.flip(0),
     "arange": lambda m, x: m.arange(3, dtype=x.dtype),
     "linspace": lambda m, x: m.linspace(0, 3, 3, dtype=x.dtype),
 }

@@ -59,7 +59,8 @@ def _shift(ufunc, name, kernel):
     def op(input, other):
         input, other = _tensor_first(input, other)
         ad, bd, rt = _operands(input, other)
-        if rt.kind not in "iu":
+        # (nor for uint16/32/64: NOTE [limited unsigned types] in dtypes.py)
+        if rt.kind not in "iu" or rt.kind == "u" and rt.itemsize > 1:
             raise NotImplementedError(f'"{kernel}" not implemented for '
                                       f"'{_dt.from_np(rt).scalar_name}'")
         # NOTE: shifting by the bit width or more gives 0 (-1 for a negative value shifted
@@ -82,7 +83,9 @@ bitwise_right_shift = _shift(np.right_shift, "bitwise_right_shift", "rshift_cpu"
 
 
 def bitwise_not(input):
-    if input._data.dtype.kind not in "iub":
+    dt = input._data.dtype
+    # (nor for uint16/32/64: NOTE [limited unsigned types] in dtypes.py)
+    if dt.kind not in "iub" or dt.kind == "u" and dt.itemsize > 1:
         raise NotImplementedError(
             f"\"bitwise_not_cpu\" not implemented for '{input.dtype.scalar_name}'")
     return wrap(np.invert(input._data))

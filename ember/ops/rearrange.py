@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..dtypes import refuse_unsigned
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
@@ -40,6 +41,8 @@ def flip(input, *dims, **kw):
     if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
         dims = dims[0]
     a = input._data
+    if a.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
+        refuse_unsigned("flip_cpu", a.dtype)
     dims = _dims_arg(dims, a.ndim)
     seen = set()
     for d in dims:

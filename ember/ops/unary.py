@@ -474,6 +474,8 @@ negative = neg
 def _sign_np(a):
     if a.dtype.kind == "b":
         return a.copy()
+    if a.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
+        _dt.refuse_unsigned("sign_cpu", a.dtype)
     out = np.asarray(np.sign(a))
     if a.dtype.kind in "fV":
         # NOTE: PyTorch's sign of NaN is 0 (np.sign gives NaN); abs's backward runs this, so
