@@ -215,7 +215,7 @@ def add(input, other, *, alpha=1, out=None):
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
-    if rt.kind == "u" and rt.itemsize > 1:
+    if rt is not _F32 and rt.kind == "u":
         _dt.refuse_unsigned("add_stub", rt)
     if alpha != 1 or type(alpha) is bool:
         _check_alpha(alpha, rt)
@@ -270,7 +270,7 @@ def sub(input, other, *, alpha=1, out=None):
         input, other = _tensor_first(input, other)
     _check_bool_sub(input, other)
     ad, bd, rt = _operands(input, other)
-    if rt.kind == "u" and rt.itemsize > 1:
+    if rt is not _F32 and rt.kind == "u":
         _dt.refuse_unsigned("add_stub", rt)
     if alpha != 1 or type(alpha) is bool:
         _check_alpha(alpha, rt)
@@ -362,7 +362,7 @@ def mul(input, other, *, out=None):
     if type(input) is not Tensor:
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
-    if rt.itemsize == 2 and (scalar := _half_scalar(rt, other)) is not None:
+    if rt is not _F32 and rt.itemsize == 2 and (scalar := _half_scalar(rt, other)) is not None:
         data = (ad.astype(_F32) * scalar).astype(rt)  # NOTE [half scalars]
     else:
         data = np.multiply(ad, bd)
@@ -413,7 +413,8 @@ def div(input, other, *, rounding_mode=None, out=None):
                 bd = bd.astype(ft)
             else:
                 bd = float(bd)
-        if rt.itemsize == 2 and (scalar := _half_scalar(rt, other)) is not None:
+        if rt is not _F32 and rt.itemsize == 2 and \
+                (scalar := _half_scalar(rt, other)) is not None:
             data = (ad.astype(_F32) / scalar).astype(rt)  # NOTE [half scalars]
         else:
             data = np.true_divide(ad, bd)
@@ -802,7 +803,11 @@ def hypot(input, other):
     input, other, ad, bd, rt = _float_operands("hypot", input, other, ints=False)
     data = _fix_dtype(np.asarray(np.hypot(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
-        return record(HypotBackward0, data, (input, other), save=(input, other), save_out=True)
+        # (each input is saved for its own gradient only, as PyTorch saves what the needed
+        # formulas read: an in-place change of the other input is then no error)
+        return record(HypotBackward0, data, (input, other),
+                      save=(input if _rg(input) else None, other if _rg(other) else None),
+                      save_out=True)
     return wrap(data)
 
 
@@ -839,7 +844,8 @@ def copysign(input, other):
     data = _fix_dtype(np.asarray(np.copysign(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
         if isinstance(other, Tensor):
-            return record(CopysignBackward0, data, (input, other), save=(input,), save_out=True)
+            return record(CopysignBackward0, data, (input, other),
+                          save=(input if _rg(input) else None,), save_out=True)
         return record(CopysignBackward1, data, (input,), save=(input,), save_out=True)
     return wrap(data)
 
@@ -1025,8 +1031,9 @@ def addcmul(input, tensor1, tensor2, *, value=1):
         data = _fix_dtype(np.asarray(a + (value if wt is rt else np.float32(value)) * (b * c)),
                           rt)
     if STATE.enabled and recording(input, tensor1, tensor2):
-        return record(AddcmulBackward0, data, (input, tensor1, tensor2),
-                      save=(tensor1, tensor2), args=(_scalar(value),))
+        return record(AddcmulBackward0, data, (input, tensor1, tensor2),  # (as mul's saves)
+                      save=(tensor1 if _rg(tensor2) else None,
+                            tensor2 if _rg(tensor1) else None), args=(_scalar(value),))
     return wrap(data)
 
 
@@ -1048,8 +1055,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     # NOTE: (value * t1) / t2, PyTorch's order (value * (t1 / t2) differed in 11% of results)
     data = _fix_dtype(np.asarray(a + ((value if wt is rt else np.float32(value)) * b) / c), rt)
     if STATE.enabled and recording(input, tensor1, tensor2):
-        return record(AddcdivBackward0, data, (input, tensor1, tensor2),
-                      save=(tensor1, tensor2), args=(_scalar(value),))
+        return record(AddcdivBackward0, data, (input, tensor1, tensor2),  # (as div's saves)
+                      save=(tensor1 if _rg(tensor2) else None,
+                            tensor2 if _rg(tensor1) or _rg(tensor2) else None),
+                      args=(_scalar(value),))
     return wrap(data)
 
 

@@ -190,3 +190,27 @@ def test_vector_norm_second_order_through_a_zero_norm():
         g = m.autograd.grad(out.sum(), (x0, w), create_graph=True)
         return g, m.autograd.grad(g[1].sum() + g[0].sum(), (x0, w), allow_unused=True)
     same(f, warnings_too=False)  # (NumPy's 0/0 warning in the second order; PyTorch is quiet)
+
+
+# ---- seed 2028: an input is saved only for the gradients that read it (1268, 3494, 4025,
+# 12435): an in-place change of the other input is no error, as in PyTorch
+@pytest.mark.parametrize("op", ["hypot", "copysign", "addcmul", "addcdiv"])
+@pytest.mark.parametrize("which", [0, 1])
+@pytest.mark.parametrize("modify_grad_one", [True, False])
+def test_saved_only_for_needed_gradients(op, which, modify_grad_one):
+    fns = {"hypot": lambda m, a, b: m.hypot(a, b), "copysign": lambda m, a, b: m.copysign(a, b),
+           "addcmul": lambda m, a, b: m.addcmul(a, a, b),
+           "addcdiv": lambda m, a, b: m.addcdiv(a, a, b)}
+
+    def f(m):
+        a = m.tensor([0.7, 1.3], dtype=m.float64, requires_grad=True) * 1
+        b = m.tensor([0.4, 2.1], dtype=m.float64, requires_grad=True) * 1
+        if which == 0:
+            a = a.detach()
+        else:
+            b = b.detach()
+        out = fns[op](m, a, b)
+        changed = (b if which == 0 else a) if modify_grad_one else (a if which == 0 else b)
+        changed.add_(1)
+        out.sum().backward()
+    same(f)
