@@ -40,7 +40,7 @@ class Engine:
     generator is made on first draw (``numpy.random`` costs ~9 ms to import, and a seeded
     generator that never draws should not pay it)."""
 
-    __slots__ = ("seed", "_bg", "_key", "_pos", "_fresh", "normal_d", "normal_f")
+    __slots__ = ("seed", "_bg", "_gen", "_key", "_pos", "_fresh", "normal_d", "normal_f")
 
     def __init__(self, seed: int):
         self.manual_seed(seed)
@@ -48,7 +48,7 @@ class Engine:
     def manual_seed(self, seed: int) -> None:
         self.seed = seed % (1 << 64)
         self._key = None  # words computed lazily from the seed
-        self._bg = None
+        self._bg = self._gen = None
         self._pos = 624
         self._fresh = True  # PyTorch's next = 0 before the first twist
         self.normal_d = None
@@ -65,24 +65,46 @@ class Engine:
             self._key = None
         return bg
 
+    def _advance(self, k: int) -> None:
+        pos = self._pos + k
+        self._pos = pos if pos <= 624 else (pos - 1) % 624 + 1
+        self._fresh = False
+
     def raw(self, k: int) -> np.ndarray:
         """The next ``k`` 32-bit words, held in uint64."""
         if k <= 0:
             return np.empty(0, dtype=np.uint64)
         raw = self._bitgen().random_raw(k)
-        pos = self._pos + k
-        self._pos = pos if pos <= 624 else (pos - 1) % 624 + 1
-        self._fresh = False
+        self._advance(k)
         return raw
 
+    # NOTE: a NumPy Generator's full-range integers are the bit generator's raw outputs (its
+    # next_uint32, and next_uint64: the first word the high half, as PyTorch's random64), made
+    # without random_raw's uint64 array: ~1.6x faster.
     def words(self, k: int) -> np.ndarray:
         """The next ``k`` 32-bit words, as uint32."""
-        return self.raw(k).astype(np.uint32)
+        if k <= 0:
+            return np.empty(0, dtype=np.uint32)
+        w = self._generator().integers(0, 1 << 32, size=k, dtype=np.uint32)
+        self._advance(k)
+        return w
 
     def words64(self, k: int) -> np.ndarray:
         """``k`` 64-bit draws as uint64: two words each, the first the high half."""
-        w = self.raw(2 * k).reshape(k, 2)
-        return (w[:, 0] << np.uint64(32)) | w[:, 1]
+        if k <= 0:
+            return np.empty(0, dtype=np.uint64)
+        w = self._generator().integers(0, 1 << 64, size=k, dtype=np.uint64)
+        self._advance(2 * k)
+        return w
+
+    def _generator(self):
+        bg = self._bitgen()
+        gen = self._gen
+        if gen is None or gen.bit_generator is not bg:
+            from numpy.random import Generator
+
+            gen = self._gen = Generator(bg)
+        return gen
 
     def word(self) -> int:
         return int(self.words(1)[0])

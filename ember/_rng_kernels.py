@@ -65,8 +65,9 @@ def u24(eng, n):
 
 def m53(eng, n):
     """``n`` integers ``W & (2**53 - 1)`` from one 64-bit draw each (uint64)."""
-    w = eng.raw(2 * n).reshape(n, 2)
-    return ((w[:, 0] & _U64(0x1FFFFF)) << _U64(32)) | w[:, 1]
+    w = eng.words64(n)
+    w &= _U64((1 << 53) - 1)
+    return w
 
 
 def u53(eng, n):
@@ -426,7 +427,7 @@ def randperm(eng, n):
         # swap r[i] with r[i + (w mod (n - i))], in order. The remainders through float64:
         # floor(w / d) is exact for w < 2**32, d < 2**31 (~2x faster than int64 %).
         d = np.arange(n, 1, -1, dtype=_F64)
-        w = eng.raw(n - 1).astype(_F64)
+        w = eng.words(n - 1).astype(_F64)
         q = w / d
         np.floor(q, out=q)
         q *= d
