@@ -384,15 +384,21 @@ def current_view_grad_fn(view):
 
 # ==== in-place methods ======================================================================
 
+_F32 = np.dtype(np.float32)
+
+
 def _fast_arith(ufunc, scale):
     """The no-graph path of add_/sub_/mul_/div_: one NumPy call writing into self."""
     def fast(self, other, alpha):
         a = self._data
-        if a.dtype.itemsize == 2 and a.dtype.kind in "fV" and (alpha != 1 or not scale and not (
-                isinstance(other, Tensor) and other._data.ndim)):
-            return False  # NOTE [half scalars] (ops/pointwise.py): the op rounds once
-        if a.dtype.kind == "u" and a.dtype.itemsize > 1 and scale:
-            return False  # NOTE [limited unsigned types] (dtypes.py): the op raises
+        dt = a.dtype
+        if dt is not _F32 and dt.kind in "fVu":  # (float32 first: one identity test)
+            if dt.kind == "u":
+                if dt.itemsize > 1 and scale:
+                    return False  # NOTE [limited unsigned types] (dtypes.py): the op raises
+            elif dt.itemsize == 2 and (alpha != 1 or not scale and not (
+                    isinstance(other, Tensor) and other._data.ndim)):
+                return False  # NOTE [half scalars] (ops/pointwise.py): the op rounds once
         if isinstance(other, Tensor):
             b = other._data
             if ufunc is np.subtract and (a.dtype.kind == "b" or b.dtype.kind == "b"):

@@ -96,7 +96,7 @@ def mm_grads(g, x, y, layouts):
         # NOTE: no graph to build (a plain backward): the same products on the arrays,
         # without four transposed views and two op calls.
         gd = g._data
-        mul = np.matmul if gd.dtype.itemsize != 2 else half_matmul
+        mul = np.matmul if gd.dtype is _F32 else half_matmul
         if y is not None:
             gx = wrap(mul(y._data, gd.T).T if layouts[0] else mul(gd, y._data.T))
         if x is not None:
@@ -157,9 +157,11 @@ def mm(input, mat2):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} "
                            f"and {b.shape[0]}x{b.shape[1]})")
     _same_dtype(input, mat2)
-    if a.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
-        refuse_unsigned("addmm_impl_cpu_", a.dtype)
-    data = a @ b if a.dtype.itemsize != 2 else half_matmul(a, b)
+    if a.dtype is _F32:  # (the common case first: one identity test)
+        data = a @ b
+    else:
+        refuse_unsigned("addmm_impl_cpu_", a.dtype)  # NOTE [limited unsigned types]
+        data = half_matmul(a, b)
     return _product(MmBackward0, data, input, mat2, args=(column_major(a), column_major(b)))
 
 
@@ -182,9 +184,11 @@ def mv(input, vec):
         raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat "
                            f"({a.shape[0]}x{a.shape[1]}), vec ({v.shape[0]})")
     _addmv_dtypes(vec, input, vec)
-    if a.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
-        refuse_unsigned("addmv_impl_cpu", a.dtype)
-    data = a @ v if a.dtype.itemsize != 2 else half_matmul(a, v)
+    if a.dtype is _F32:  # (the common case first: one identity test)
+        data = a @ v
+    else:
+        refuse_unsigned("addmv_impl_cpu", a.dtype)  # NOTE [limited unsigned types]
+        data = half_matmul(a, v)
     return _product(MvBackward0, data, input, vec)
 
 
