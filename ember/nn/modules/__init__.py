@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from . import (
+# PyTorch's module paths for classes defined in the families above (whole-model pickles name
+# ``torch.nn.modules.batchnorm.BatchNorm2d``...): importing them sets those classes' __module__
+from . import (  # noqa: E402, F401
     activation,
+    adaptive,
+    batchnorm,
+    channelshuffle,
     container,
     conv,
+    distance,
     dropout,
     flatten,
+    fold,
+    instancenorm,
     linear,
     loss,
     module,
     normalization,
+    padding,
+    pixelshuffle,
     pooling,
     rnn,
     sparse,
     transformer,
+    upsampling,
 )
 
 __all__: list[str] = []

@@ -333,3 +333,13 @@ class Softmax2d(_Stateless):
             raise ValueError(
                 f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
         return F.softmax(input, -3, _stacklevel=5)
+
+
+def __getattr__(name):
+    # PyTorch defines MultiheadAttention in torch.nn.modules.activation; ember in transformer.py
+    # (which imports this module): pickles naming PyTorch's path find it here
+    if name == "MultiheadAttention":
+        from .transformer import MultiheadAttention
+
+        return MultiheadAttention
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -305,6 +305,8 @@ class MultiheadAttention(Module):
     >>> out, weights = mha(x, x, x)
     """
 
+    __module__ = "ember.nn.modules.activation"  # (PyTorch's path; activation.py finds it)
+
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
                  add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
                  dtype=None) -> None:
