@@ -1,14 +1,17 @@
-"""The order in which PyTorch's CPU ``topk`` returns tied values.
+"""The order in which PyTorch's CPU ``topk`` and ``sort`` return tied values.
 
 Contract: ``topk_row(values, k, largest)`` gives the ``k`` indices that ``torch.topk`` returns
-for one row, ties included. PyTorch's CPU ``topk`` is not stable: it selects with the C++
-standard library's ``partial_sort`` (when ``64 * k <= n``) or ``nth_element`` followed by
-``sort`` of the first ``k - 1`` entries, on (value, index) pairs compared by value only, so
-the order of equal values (and of ``-0.0``/``0.0``, and of several NaNs) is whatever those
-algorithms leave. The build PyTorch ships uses libstdc++; this module replays its introsort,
-heap selection and insertion sort step for step. Only rows with ties come here (``sort.py``
-takes the order of a row without ties from NumPy, where every algorithm agrees), so plain
-Python is fast enough.
+for one row, ties included; ``sort_row(values, descending)`` the order ``torch.sort`` gives
+(its CPU kernel is ``std::sort``, the same introsort, unless ``stable=True``).
+
+PyTorch's CPU ``topk`` is not stable: it selects with the C++ standard library's
+``partial_sort`` (when ``64 * k <= n``) or ``nth_element`` followed by ``sort`` of the first
+``k - 1`` entries, on (value, index) pairs compared by value only, so the order of equal
+values (and of ``-0.0``/``0.0``, and of several NaNs) is whatever those algorithms leave.
+The build PyTorch ships uses libstdc++; this module replays its introsort, heap selection and
+insertion sort step for step. Only rows with ties come here (``sort.py`` takes the order of a
+row without ties from NumPy, where every algorithm agrees, and bounds how much it replays), so
+plain Python is fast enough.
 """
 
 from __future__ import annotations
@@ -16,9 +19,17 @@ from __future__ import annotations
 import math
 
 
-def topk_row(values, k, largest):
+def sort_row(values, descending):
+    """The order PyTorch's CPU ``sort`` (without ``stable=True``) gives ``values`` (a list of
+    Python numbers): ``std::sort`` on (value, index) pairs compared by value only, NaN
+    largest."""
+    return topk_row(values, len(values), descending, _whole=True)
+
+
+def topk_row(values, k, largest, _whole=False):
     """Indices of the ``k`` first values of ``values`` (a list of Python numbers) in the
-    order PyTorch's CPU ``topk`` gives them."""
+    order PyTorch's CPU ``topk`` gives them (``_whole``: ``std::sort`` of the whole row, for
+    ``sort_row``)."""
     n = len(values)
     A = [(v, i) for i, v in enumerate(values)]
     isnan = math.isnan
@@ -148,6 +159,9 @@ def topk_row(values, k, largest):
         else:
             insertion_sort(f, l)
 
+    if _whole:
+        sort(0, n)
+        return [i for _, i in A]
     if k <= 0:
         return []
     if 64 * k <= n:

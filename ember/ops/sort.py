@@ -4,13 +4,17 @@ Contract: PyTorch's signatures, named-tuple results (``ember.return_types.sort``
 names; rules in ember ops (twice differentiable) with forward-mode rules. Every op that returns
 indices sends the gradient of each value to the index it came from (a scatter along the dim);
 full ``median``/``nanmedian`` (no dim) share it evenly among tied elements, as PyTorch.
-Sorting is stable (so ``stable=True`` and the default agree); NaN sorts as the largest value.
+NaN sorts as the largest value.
 
-NOTE [tie indices]: PyTorch's ``sort`` without ``stable=True`` (an introsort) and its
-``kthvalue``/``median``/``topk`` (selection algorithms) order tied values in an unspecified way
-that changes with the input size; ember always sorts stably and takes the first tied element
-in stable sorted order. Values agree, and so do indices and gradients away from ties;
-``stable=True`` sorts agree exactly.
+NOTE [tie indices]: PyTorch's ``sort``/``argsort`` without ``stable=True`` (``std::sort``, an
+introsort) and its ``topk`` (selection algorithms) order tied values in a way that depends on
+the whole row; ember replays those algorithms for rows with ties (``_stl_order``), so
+indices agree there too. Two exceptions follow PyTorch's kernels: a 1-D integer tensor of at
+least 32768 elements sorted ascending goes through PyTorch's radix sort, which is stable; and
+past ``_REPLAY_LIMIT`` tied elements in one call ember keeps the stable order rather than
+spend seconds in Python (indices of ties then differ). ``kthvalue``/``median`` take the first
+tied element in stable sorted order, which can differ from PyTorch's selection. Values agree
+everywhere, and ``stable=True`` sorts agree exactly.
 """
 
 from __future__ import annotations
@@ -74,6 +78,44 @@ def _argsort(a, d, descending=False):
     return (n - 1) - np.flip(rev, d)
 
 
+def _tied(head):
+    """Per row of ``head`` (values in sorted order along the last dim): does any value repeat
+    (equal values, ``-0.0`` and ``0.0``, several NaNs)?"""
+    same = head[..., 1:] == head[..., :-1]
+    if head.dtype.kind in "fcV":
+        nan = np.isnan(head)
+        same |= nan[..., 1:] & nan[..., :-1]
+    return same.any(axis=-1)
+
+
+_REPLAY_LIMIT = 1 << 16  # tied elements per call whose order is replayed in Python (~0.3 s)
+_RADIX_MIN = 32768  # PyTorch sorts 1-D integer tensors this long ascending by (stable) radix
+
+
+def _sort_order(a, d, descending, stable):
+    """The order along ``d`` that PyTorch's CPU sort gives: NumPy's stable sort, with the
+    rows that have ties put in ``std::sort``'s order unless ``stable`` (NOTE [tie indices])."""
+    order = _argsort(a, d, descending)
+    n = a.shape[d]
+    if stable or n < 2 or a.size == 0 or (a.ndim == 1 and not descending
+                                           and a.dtype.kind in "iu" and n >= _RADIX_MIN):
+        return order
+    tied = _tied(np.moveaxis(np.take_along_axis(a, order, axis=d), d, -1))
+    if not tied.any():
+        return order
+    rows = np.argwhere(tied) if tied.ndim else [()]
+    if len(rows) * n > _REPLAY_LIMIT:
+        return order
+    from ._stl_order import sort_row
+
+    src = np.moveaxis(a, d, -1)
+    out = np.moveaxis(order, d, -1).copy()
+    for pos in rows:
+        pos = tuple(pos)
+        out[pos] = sort_row(src[pos].tolist(), bool(descending))
+    return np.moveaxis(out, -1, d)
+
+
 def _check_not_bool(a, kernel):
     if a.dtype.kind == "b":
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
@@ -89,7 +131,7 @@ def sort(input, dim=-1, descending=False, *, stable=None):
     """Sorted values along ``dim`` and where they came from: ``(values, indices)``."""
     a0 = input._data
     a, d = _lifted(a0, dim)
-    idx = _argsort(a, d, descending)
+    idx = _sort_order(a, d, descending, stable)
     values = np.take_along_axis(a, idx, axis=d).reshape(a0.shape)
     node = SortBackward0 if stable is None else SortBackward1
     return _selected(node, input, values, idx.reshape(a0.shape), d, True, _sort_type)
@@ -99,7 +141,8 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
     """The indices that sort ``input`` along ``dim``."""
     a0 = input._data
     a, d = _lifted(a0, dim)
-    return wrap(_argsort(a, d, descending).reshape(a0.shape).astype(np.int64, copy=False))
+    idx = _sort_order(a, d, descending, stable)
+    return wrap(idx.reshape(a0.shape).astype(np.int64, copy=False))
 
 
 def msort(input):
@@ -140,11 +183,7 @@ def _topk_indices(a, d, k, largest):
     m = min(k + 1, n)
     head = np.moveaxis(np.take_along_axis(a, np.take(order, np.arange(m), axis=d), axis=d),
                        d, -1)
-    same = head[..., 1:] == head[..., :-1]
-    if head.dtype.kind in "fcV":
-        nan = np.isnan(head)
-        same |= nan[..., 1:] & nan[..., :-1]
-    tied = same.any(axis=-1)
+    tied = _tied(head)
     if not tied.any():
         return idx
     from ._stl_order import topk_row

@@ -85,6 +85,32 @@ def test_ties(fn):
     same(_with_grad(fn))
 
 
+# PyTorch's sort without stable=True is std::sort: tied values come out in its order, not
+# NumPy's stable one (pack_padded_sequence(enforce_sorted=False) sorts lengths this way).
+@pytest.mark.parametrize("dtype", ["int64", "float32", "uint8", "bool", "float64"])
+@pytest.mark.parametrize("n", [5, 17, 40, 200])
+def test_unstable_sort_orders_ties_as_pytorch(dtype, n):
+    def fn(T):
+        g = T.Generator().manual_seed(n)
+        x = T.randint(0, 4, (3, n), generator=g).to(getattr(T, dtype))
+        if dtype == "float64":
+            x[0, ::3] = NAN
+            x[1, ::2] = -0.0
+        return (x.sort(), x.sort(descending=True), x.argsort(dim=1, descending=True),
+                T.sort(x.T, dim=0), x[0].argsort(), x.sort(stable=False).indices,
+                x.sort(stable=True).indices)
+    same(fn)
+
+
+def test_unstable_sort_of_large_integer_vectors_as_pytorch():
+    # 1-D integer tensors of 32768 elements or more sort ascending by PyTorch's stable radix
+    # sort; descending (and shorter ones) by std::sort.
+    def fn(T):
+        x = T.randint(0, 3, (32768,), generator=T.Generator().manual_seed(0))
+        return x.sort().indices, x[:-1].argsort(), x[:5000].argsort(descending=True)
+    same(fn)
+
+
 @pytest.mark.parametrize("fn", [
     lambda T, x: x.cummax(0),
     lambda T, x: x.cummin(0),
