@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _rng_kernels
+
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitting constant for float64
 
 
@@ -76,9 +78,7 @@ _LOW29, _TIE = np.uint64(0x1FFFFFFF), np.uint64(0x10000000)
 
 def fused() -> bool:
     """Whether PyTorch's vectorised kernels fuse multiply-adds here (its AVX2/AVX512 builds)."""
-    from ._rng_kernels import capability
-
-    return capability() == "AVX2"
+    return _rng_kernels.capability() == "AVX2"
 
 
 def fma32(a, b, c, out=None):
