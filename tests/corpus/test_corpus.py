@@ -31,11 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Programs that cannot match yet, each with the exact gap (a reproducer is in the reason).
 KNOWN_GAPS = {
-    "gru_classifier.py": (
-        "sort(descending=True) orders tied values stably, PyTorch's CPU sort (std::sort) does "
-        "not: pack_padded_sequence(enforce_sorted=False) then packs tied lengths in another "
-        "order, so dropout masks land on other rows (torch.sort(torch.randint(3, 11, (32,), "
-        "generator=torch.Generator().manual_seed(0)), descending=True).indices differs)"),
     "jacobians.py": (
         "nested forward-mode transforms lose second derivatives of unary ops: "
         "jacfwd(jacfwd(torch.sin))(x) and jacrev(jacfwd(torch.sin))(x) are all zeros"),
