@@ -31,7 +31,7 @@ __all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
 
 _seq = itertools.count()
 _Tensor = None  # ember.Tensor, set by tensor.py once defined (tensor.py imports this module)
-_NUMBERS = (int, float, complex)
+_NUMBERS = (int, float, complex, np.generic)  # (NumPy scalars: a rule's np.float32 weight)
 _NUMBER_TYPES = frozenset((int, float, complex, bool))
 
 FREED_MESSAGE = (

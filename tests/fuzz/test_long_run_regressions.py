@@ -214,3 +214,97 @@ def test_saved_only_for_needed_gradients(op, which, modify_grad_one):
         changed.add_(1)
         out.sum().backward()
     same(f)
+
+
+# ---- cumprod's tangent: PyTorch's composition, inf and NaN included (1833)
+@pytest.mark.parametrize("x", [NAN, INF, 0.0, 2.0, [0.0, NAN], [NAN, 0.0], [INF, 0.0],
+                               [0.0, INF, 2.0], [2.0, 0.0, INF, 0.0], [1.5, -2.0, 0.5]])
+def test_cumprod_tangent(x):
+    def f(m):
+        a = m.tensor(x, dtype=m.float64)
+        t = m.ones_like(a) * 1.5
+        return (m.func.jvp(lambda v: m.cumprod(v, -1), (a,), (t,))[1],
+                _fwd_tangents(m, lambda m, v: m.cumprod(v, -1), a, t))
+    same(f, warnings_too=False)  # (NumPy's inf * 0 warning in the forward)
+
+
+# ---- an in-place op promoting a 0-d float32 self's tangent to float64 (5127)
+def test_inplace_tangent_of_a_0d_float32_times_a_float64_dual():
+    def f(m):
+        x0 = m.tensor(-1.4853382110595703, dtype=m.float32)
+
+        def prog(m, x3):
+            v0 = m.where(x0 < 0, x0 ** 2, x0.exp())
+            v0.mul_(x3)
+            return v0, m.masked_scatter(v0, v0 < 0, v0.flip([]) * 2), m.cat([v0[None], v0[None]])
+        x3 = m.tensor(-1.4117158352822545, dtype=m.float64)
+        one = m.tensor(1.0, dtype=m.float64)
+        fwd = _fwd_tangents(m, prog, x3, one)
+        jvp = m.func.jvp(lambda p: prog(m, p), (x3,), (one,))[1]
+        # (tangent dtypes differ: PyTorch keeps the promoted float64, ember the primal's)
+        return [t.double() for t in (*fwd, *jvp)]
+    same(f, warnings_too=False)
+
+
+# ---- linalg on empty half inputs: PyTorch returns empty results before its LAPACK kernels'
+# dtype checks (5359)
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("shape", [(0, 2, 2), (0, 0), (3, 0, 0)])
+@pytest.mark.parametrize("op", ["eigh", "eigvalsh", "cholesky", "cholesky_ex", "det", "solve",
+                                "solve_left", "lu", "lu_factor", "det_grad", "eigh_grad",
+                                "cholesky_grad"])
+def test_linalg_of_empty_half_inputs(op, shape, dtype):
+    fns = {"eigh": lambda m, a: m.linalg.eigh(a), "eigvalsh": lambda m, a: m.linalg.eigvalsh(a),
+           "cholesky": lambda m, a: m.linalg.cholesky(a),
+           "cholesky_ex": lambda m, a: m.linalg.cholesky_ex(a),
+           "det": lambda m, a: m.linalg.det(a), "solve": lambda m, a: m.linalg.solve(a, a),
+           "solve_left": lambda m, a: m.linalg.solve(a, a, left=False),
+           "lu": lambda m, a: m.linalg.lu(a), "lu_factor": lambda m, a: m.linalg.lu_factor(a),
+           "det_grad": lambda m, a: m.autograd.grad(m.linalg.det(a).sum(), a),
+           "eigh_grad": lambda m, a: m.autograd.grad(m.linalg.eigh(a)[0].sum(), a),
+           "cholesky_grad": lambda m, a: m.autograd.grad(m.linalg.cholesky(a).sum(), a)}
+
+    def f(m):
+        a = m.zeros(shape, dtype=getattr(m, dtype), requires_grad=op.endswith("_grad"))
+        return fns[op](m, a)
+    same(f)
+
+
+# ---- multi_margin_loss and multilabel_margin_loss skip NaN terms, as PyTorch's kernels (5557)
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_multi_margin_loss_with_nan_inputs(p, reduction):
+    x = [[0.5, NAN, -0.2, 1.0], [NAN, 0.1, 0.3, 0.2], [0.3, 0.2, 2.0, NAN]]
+
+    def f(m):
+        a = m.tensor(x, dtype=m.float64, requires_grad=True)
+        loss = m.nn.functional.multi_margin_loss(
+            a, m.tensor([0, 0, 3]), p=p, reduction=reduction,
+            weight=m.tensor([1.0, 2.0, 3.0, 4.0], dtype=m.float64))
+        return loss, m.autograd.grad(loss.sum(), a)
+    same(f)
+
+
+def test_multilabel_margin_loss_with_nan_inputs():
+    x = [[0.5, NAN, -0.2, 1.0], [NAN, 0.1, 0.3, 0.2], [0.3, 0.2, 2.0, NAN]]
+
+    def f(m):
+        a = m.tensor(x, dtype=m.float64, requires_grad=True)
+        loss = m.nn.functional.multilabel_margin_loss(
+            a, m.tensor([[0, 1, -1, 2], [3, -1, 0, 0], [2, 3, 0, -1]]), reduction="none")
+        return loss, m.autograd.grad(loss.sum(), a)
+    same(f)
+
+
+# ---- CI seed 0 (65, 243): lerp's backward multiplies by its weight kept as a NumPy scalar,
+# which a recorded product (create_graph) must be able to save
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_lerp_double_backward_with_a_number_weight(dtype):
+    def f(m):
+        dt = getattr(m, dtype)
+        x0 = m.tensor([-0.92], dtype=dt)
+        x1 = m.tensor([1.47], dtype=dt, requires_grad=True)
+        v = m.lerp(x0, x1, 0.3).relu_()
+        g, = m.autograd.grad(v.sum(), x1, create_graph=True)
+        return g
+    same(f)
