@@ -530,6 +530,12 @@ def _inplace(fn, name, args, kwargs, index, outplace_call=None):
             result = fn(*args, **kwargs)
         if new_t is None:
             new_t = zeros_like(self)
+        elif new_t.dtype != self.dtype:
+            # NOTE: a 0-d float32 ``self`` times a 0-d float64 dual: the out-of-place formula
+            # promotes. PyTorch keeps that float64 tangent (its tangent dtypes are loose: they
+            # differ between func.jvp and forward_ad too); ember's rules expect a tangent in
+            # the primal's dtype (masked_scatter, where, cat refuse a mix), so it is cast.
+            new_t = new_t.to(self.dtype)
     _write_tangent(self, new_t if self.requires_grad and STATE.enabled else _detached(new_t),
                    index)
     return result

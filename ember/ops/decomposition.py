@@ -135,16 +135,23 @@ def _check_float(name, a, kernel=None):
     raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {half}")
 
 
-# LAPACK kernels PyTorch does not call for an empty input, so a half one works there: svd
-# here (also lu_cpu, cholesky_cpu and linalg_eigh_cpu in PyTorch, whose ops here have no
-# half path yet: they still raise)
-_EMPTY_SKIPS = frozenset({"linalg_svd_cpu"})
+# LAPACK kernels PyTorch does not call for an empty input (its dispatch returns the empty
+# results first), so a half one works there: svd, lu (det, solve...), cholesky and eigh
+_EMPTY_SKIPS = frozenset({"linalg_svd_cpu", "lu_cpu", "cholesky_cpu", "linalg_eigh_cpu"})
+
+
+def _lapack(a):
+    """``a`` for NumPy's LAPACK wrappers: an (empty, see _EMPTY_SKIPS) half array as float32,
+    which they take; nothing is computed and the callers cast the results back."""
+    return a.astype(np.float32) if a.dtype.kind == "V" or a.dtype == np.float16 else a
 
 
 def _kernel_dtype(kernel, a):
     """PyTorch's error for an integer or half input to a LAPACK kernel (``"lu_cpu"``...)."""
     from ..dtypes import from_np
 
+    if not a.size and kernel in _EMPTY_SKIPS and a.dtype.kind in "fcV":
+        return
     if kernel is not None and (a.dtype.kind not in "fc" or a.dtype == np.float16):
         raise NotImplementedError(
             f"\"{kernel}\" not implemented for '{from_np(a.dtype).scalar_name}'")
@@ -216,9 +223,11 @@ def _cofactor(A, det):
 
     NOTE: as PyTorch, a (near) singular batch uses the SVD form ``det(U) det(Vh) U
     diag(prod_{j != i} s_j) Vh``, which stays finite where ``A^{-T}`` does not."""
+    if not A._data.size:  # (no inverse to take: a half one would refuse)
+        return det.unsqueeze(-1).unsqueeze(-1) * _mT(A)
     d = det._data
     eps = np.finfo(A._data.dtype).eps
-    if np.all(np.abs(d) > eps * 1e3) or A._data.shape[-1] == 0:
+    if np.all(np.abs(d) > eps * 1e3):
         return det.unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A))
     from .join import cat
     from .scan import cumprod
@@ -253,7 +262,7 @@ def linalg_det(A, *, out=None):
     """The determinant of each square matrix in ``A``."""
     a = A._data
     _check_matrix("linalg.det", a, kernel="lu_cpu")
-    data = np.asarray(np.linalg.det(a)).astype(a.dtype, copy=False)
+    data = np.asarray(np.linalg.det(_lapack(a))).astype(a.dtype, copy=False)
     if STATE.enabled and recording(A):
         return record(LinalgDetBackward0, data, (A,), save=(A,), save_out=True)
     return wrap(data)
@@ -363,8 +372,8 @@ def linalg_solve(A, B, *, left=True, out=None):
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation {eq} "
                            f"({n}x{n} and {shape})")
     batch = np.broadcast_shapes(a.shape[:-2], bm.shape[:-2])
-    aa = np.broadcast_to(a, batch + a.shape[-2:])
-    bb = np.broadcast_to(bm, batch + bm.shape[-2:])
+    aa = _lapack(np.broadcast_to(a, batch + a.shape[-2:]))
+    bb = _lapack(np.broadcast_to(bm, batch + bm.shape[-2:]))
     try:
         if left:
             data = np.linalg.solve(aa, bb)
@@ -376,7 +385,7 @@ def linalg_solve(A, B, *, left=True, out=None):
                            "singular.") from None
     if vector:
         data = data[..., 0]
-    data = np.ascontiguousarray(data)
+    data = np.ascontiguousarray(data.astype(a.dtype, copy=False))
     if STATE.enabled:
         ra, rb = recording(A), recording(B)
         if ra or rb:
@@ -398,6 +407,7 @@ def _cholesky_vjp(ctx, g):
     (out,) = ctx.saved_tensors
     upper = ctx.args[0]
     L, gL = (_mT(out), _mT(g)) if upper else (out, g)
+    _kernel_dtype("triangular_solve_cpu", L._data)  # (an empty half L: PyTorch's solve refuses)
     n = L._data.shape[-1]
     linv = linalg_inv(L)
     phi = (_mT(L) @ gL) * _phi_mask(n, L._data.dtype)
@@ -429,7 +439,7 @@ def _cholesky(A, upper, node_cls, name="linalg.cholesky"):
             f"\"cholesky_cpu\" not implemented for '{from_np(a.dtype).scalar_name}'")
     _check_matrix(name, a, kernel="cholesky_cpu")
     try:
-        data = np.linalg.cholesky(a)
+        data = np.linalg.cholesky(_lapack(a)).astype(a.dtype, copy=False)
     except np.linalg.LinAlgError:
         flat = a.reshape(-1, *a.shape[-2:])
         for b, m in enumerate(flat):

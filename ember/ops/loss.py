@@ -518,9 +518,10 @@ def _multi_margin_vjp(ctx, g):
     elif reduction == "mean":
         g = g / n
     c = x._data.shape[1]
-    z = margin - (x * onehot).sum(1, keepdim=True) + x
-    active = wrap((z._data > 0) & (onehot._data == 0))
-    slope = active * (z * 2.0 if p == 2 else onehot * 0 + 1.0)
+    is_y = wrap(onehot._data != 0)
+    z = margin - x.where(is_y, 0.0).sum(1, keepdim=True) + x  # (selected: a NaN x_i stays out)
+    active = wrap((z._data > 0) & ~is_y._data)
+    slope = (z * 2.0).where(active, 0.0) if p == 2 else active * (onehot * 0 + 1.0)
     if wy is not None:
         slope = slope * wy
     slope = slope * (g / c)
@@ -561,7 +562,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise RuntimeError("target out of range")
     onehot = np.arange(c) == t2[:, None]
     xy = x2[np.arange(x2.shape[0]), t2][:, None]
-    z = np.maximum(margin - xy + x2, 0) * ~onehot
+    z = margin - xy + x2
+    z = np.where((z > 0) & ~onehot, z, 0)  # (PyTorch's kernel adds a term if z > 0: not NaN)
     h = z if p == 1 else z * z
     wy = None
     if weight is not None:
@@ -633,7 +635,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     xy = np.take_along_axis(x2, safe, axis=1)  # (N, J)
     z = 1 - xy[:, :, None] + x2[:, None, :]  # (N, J, C)
     active = (z > 0) & valid[:, :, None] & ~is_target[:, None, :]
-    losses = ((z * active).sum((1, 2)) / c).astype(x.dtype, copy=False)
+    losses = (np.where(active, z, 0).sum((1, 2)) / c).astype(x.dtype, copy=False)
     if squeeze:
         losses = losses.reshape(())
     data = _reduce(losses, reduction)

@@ -123,7 +123,7 @@ def _check_lu_input(name, a):
     if a.ndim < 2:
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(a.shape)} instead")
-    _check_matrix(name, a, square=False)
+    _check_matrix(name, a, square=False, kernel="lu_cpu")
 
 
 def linalg_lu(A, *, pivot=True, out=None):

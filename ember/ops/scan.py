@@ -96,12 +96,18 @@ def _cumprod_jvp(ctx, dx):
     d, = ctx.args
     if dx is None:
         return wrap(np.zeros(*ctx._meta[0]))
+    # NOTE: PyTorch's composition, so inf and NaN propagate as there: ``out * cumsum(dx / x)``
+    # (NaN at a 0-d NaN or inf too), except at and after the first zero of a slice, where the
+    # product with the first zero's factor replaced by its tangent is exact.
+    z = out * (dx / x).cumsum(d) if x.ndim else dx / x * out
+    zeros = x == 0
+    if not bool(zeros.any()):
+        return z
     if x.ndim == 0:
-        return dx
-    if not bool((x == 0).any()):
-        return out * (dx / x).cumsum(d)
-    parts = _cumprod_partials(x, d)
-    return (parts * dx.movedim(d, -1).unsqueeze(-1)).sum(-2).movedim(-1, d)
+        return dx.where(zeros, z)
+    first = zeros & (zeros.cumsum(d) == 1)
+    after = first.cumsum(d).bool()
+    return dx.where(first, x).cumprod(d).where(after, z)
 
 
 CumprodBackward0 = node_class("CumprodBackward0", _cumprod_vjp, _cumprod_jvp)

@@ -24,6 +24,7 @@ from .decomposition import (
     _eye,
     _first_zero_pivot,
     _half_name,
+    _lapack,
     _LinAlgError,
     _mT,
     _result_type,
@@ -180,7 +181,7 @@ LinalgEighBackward0 = node_class("LinalgEighBackward0", _eigh_vjp, _eigh_jvp)
 def _check_eigh_dtype(a):
     from ..dtypes import from_np
 
-    if a.dtype.kind not in "fc":
+    if a.dtype.kind not in "fc" and (a.size or _half_name(a.dtype) is None):
         raise NotImplementedError(
             f"\"linalg_eigh_cpu\" not implemented for '{from_np(a.dtype).scalar_name}'")
 
@@ -193,7 +194,7 @@ def linalg_eigh(A, UPLO="L", *, out=None):
     a = A._data
     _check_eigh_dtype(a)
     _check_matrix("linalg.eigh", a, kernel="linalg_eigh_cpu")
-    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    w, v = np.linalg.eigh(_lapack(a), UPLO=UPLO)
     datas = [np.ascontiguousarray(x.astype(a.dtype, copy=False)) for x in (w, v)]
     if STATE.enabled and recording(A):
         outs = record_multi(LinalgEighBackward0, datas, (A,))
@@ -213,7 +214,7 @@ def linalg_eigvalsh(A, UPLO="L", *, out=None):
     a = A._data
     _check_eigh_dtype(a)
     _check_matrix("linalg.eigvalsh", a, kernel="linalg_eigh_cpu")
-    return wrap(np.ascontiguousarray(np.linalg.eigvalsh(a, UPLO=UPLO).astype(a.dtype)))
+    return wrap(np.ascontiguousarray(np.linalg.eigvalsh(_lapack(a), UPLO=UPLO).astype(a.dtype)))
 
 
 # ---- pinv ----
