@@ -6,6 +6,7 @@ Contract:
 - ``Swaps``: ``set(owner, attr, new)`` replaces an attribute and remembers what was there (a
   class's own entry, or nothing); ``restore()`` puts everything back in reverse order.
 - ``intercepting()``: whether any Swaps has replacements in place now.
+- ``current(fn)``: an op object handed to a transform, made to reach the active modes.
 - ``published_ops(skip)`` lists every place an op is published, as ``(owner, attr, is_class,
   space)``: ``ember.<op>``, Tensor methods, Tensor operators (``OPERATORS``), and the functions
   of ``nn.functional``, ``linalg`` and ``special`` (``space`` is "torch", "Tensor", "F",
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from types import FunctionType
 
-__all__ = ["Swaps", "published_ops", "OPERATORS", "original", "intercepting"]
+__all__ = ["Swaps", "published_ops", "OPERATORS", "original", "intercepting", "current"]
 
 _MISSING = object()
 _ACTIVE = [0]  # how many Swaps currently have something replaced
@@ -76,6 +77,26 @@ def _unwrapped(fn):
         if inner is None:
             return fn
         fn = inner
+
+
+def current(fn):
+    """``fn`` as the modes active now see it: when ``fn`` is an op published in the torch, F,
+    linalg or special namespace, taken before some of those modes began (``jacfwd(ember.sin)``
+    hands the transform the op itself, or an outer mode's wrapper of it, not a name the inner
+    swaps reach), a function that calls what is published under its name at each call;
+    anything else, ``fn`` itself."""
+    name = getattr(fn, "__name__", None)
+    if not _ACTIVE[0] or type(fn) is not FunctionType or not name:
+        return fn
+    import ember
+    import ember.nn.functional
+
+    for owner in (ember, ember.nn.functional, ember.linalg, ember.special):
+        published = owner.__dict__.get(name)
+        if published is not None and published is not fn and \
+                _unwrapped(published) is _unwrapped(fn):
+            return lambda *args, **kwargs: getattr(owner, name)(*args, **kwargs)
+    return fn
 
 
 def published_ops(skip=()):

@@ -19,6 +19,7 @@ computed op by op as ``f`` runs (NOTE [forward mode runs forward]).
 
 from __future__ import annotations
 
+from ._swap import current
 from ._vmap import vmap
 from .autograd.grad_mode import enable_grad
 from .autograd.graph import AccumulateGrad
@@ -367,7 +368,7 @@ def _run_dual(func, primals, tangents, fn_name, strict=False, has_aux=False):
     try:
         duals = _rebuild(primals, [fw.make_dual(*_same_batch(p, t), level=level) for p, t
                                    in zip(_leaves(primals), _leaves(tangents))])
-        out = func(*duals)
+        out = current(func)(*duals)
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise RuntimeError(f"{fn_name}(f, primals, tangents): output of function f "
@@ -441,7 +442,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             full = list(args)
             for a, x in zip(nums, xs):
                 full[a] = x
-            out = func(*full)
+            out = current(func)(*full)
             if has_aux:
                 out, holder["aux"] = _split_aux(out, True, "jacfwd")
             return out

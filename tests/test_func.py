@@ -291,3 +291,22 @@ def test_stack_module_state_and_torch_vmap():
                 res.append(str(e))
         return res
     same(fn)
+
+
+def test_forward_transforms_of_op_objects_and_nested_forward_mode():
+    # jacfwd(torch.sin) hands the transform the op itself (taken before its modes begin), and
+    # jvp of jvp runs tanh's/sigmoid's fused derivative inside an outer forward level: both
+    # gave zeros. (The Jacobians/Hessians recipe: hessian via jacfwd(jacfwd(f)).)
+    def fn(T):
+        F = _F(T)
+        x = T.tensor([0.3, -0.5, 1.2], dtype=T.float64)
+        v = T.tensor([1.0, 0.5, -2.0], dtype=T.float64)
+        res = [F.jacfwd(T.sin)(x), F.jacfwd(T.nn.functional.relu)(x),
+               F.vmap(lambda t: F.jvp(T.exp, (x,), (t,))[1])(T.eye(3, dtype=T.float64)),
+               F.jacrev(F.jacfwd(T.cos))(x)]
+        for name in ("tanh", "sigmoid", "sin", "cos", "relu"):
+            op = getattr(T, name)
+            res.append(F.jvp(lambda a, op=op: F.jvp(op, (a,), (v,))[1], (x,), (v,))[1])
+            res.append(F.jacfwd(F.jacfwd(lambda a, name=name: getattr(T, name)(a) * a))(x))
+        return res
+    same(fn, rtol=1e-12, atol=1e-12, warnings_too=False)  # (torch.func warns about jit)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._fma import fused
+from ..autograd.forward_ad import _LEVELS as _forward_levels
 from ..autograd.grad_mode import STATE
 from ._checks import checks_own_arguments, type_name
 from ._jvp import elementwise
@@ -86,9 +87,12 @@ def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None
 # (sigmoid_backward, tanh_backward, threshold_backward) and so does ember: one NumPy
 # expression, recorded as one node whose own rule (ember ops again) makes higher orders work.
 
-def derivative_op(node_name, forward, vjp_g, vjp_x):
+def derivative_op(node_name, forward, vjp_g, vjp_x, composed):
     """A fused op ``d(g, x)`` computed by ``forward(g_array, x_array)``; its rule gives
-    ``vjp_g(gg, g, x)`` to ``g`` and ``vjp_x(gg, g, x)`` (or None: no gradient) to ``x``."""
+    ``vjp_g(gg, g, x)`` to ``g`` and ``vjp_x(gg, g, x)`` (or None: no gradient) to ``x``.
+    ``composed(g, x)`` is the same derivative in published ember ops: what runs while nested
+    forward-mode levels are open (``jvp`` of ``jvp``, ``jacfwd`` of ``jacfwd``), where an inner
+    level's tangent rule must carry the outer levels' tangents, which only published ops do."""
     def rule(ctx, gg):
         g, x = ctx.saved_tensors
         return (vjp_g(gg, g, x) if ctx.next_functions[0][0] is not None else None,
@@ -97,6 +101,8 @@ def derivative_op(node_name, forward, vjp_g, vjp_x):
     node = node_class(node_name, rule, elementwise)
 
     def op(g, x):
+        if len(_forward_levels) > 1:
+            return composed(g, x)
         data = forward(g._data, x._data)
         if STATE.enabled and (_rg(g) or _rg(x)):
             return record(node, data, (g, x), save=(g, x))
@@ -178,22 +184,27 @@ def _threshold_bwd_np(g, y):
 
 sin_backward = derivative_op(
     "SinBackwardBackward0", _sin_bwd_np,
-    lambda gg, g, x: sin_backward(gg, x), lambda gg, g, x: -(gg * g) * x.sin())
+    lambda gg, g, x: sin_backward(gg, x), lambda gg, g, x: -(gg * g) * x.sin(),
+    lambda g, x: g * x.cos())
 cos_backward = derivative_op(
     "CosBackwardBackward0", _cos_bwd_np,
-    lambda gg, g, x: cos_backward(gg, x), lambda gg, g, x: -(gg * g) * x.cos())
+    lambda gg, g, x: cos_backward(gg, x), lambda gg, g, x: -(gg * g) * x.cos(),
+    lambda g, x: g * -x.sin())
 tanh_backward = derivative_op(
     "TanhBackwardBackward0", _tanh_bwd_np,
-    lambda gg, g, y: tanh_backward(gg, y), lambda gg, g, y: gg * g * y * -2.0)
+    lambda gg, g, y: tanh_backward(gg, y), lambda gg, g, y: gg * g * y * -2.0,
+    lambda g, y: g * (1 - y * y))
 sigmoid_backward = derivative_op(
     "SigmoidBackwardBackward0", _sigmoid_bwd_np,
-    lambda gg, g, y: sigmoid_backward(gg, y), lambda gg, g, y: gg * g * (1 - 2 * y))
+    lambda gg, g, y: sigmoid_backward(gg, y), lambda gg, g, y: gg * g * (1 - 2 * y),
+    lambda g, y: g * (1 - y) * y)
 threshold_backward = derivative_op(
     "ThresholdBackwardBackward0", _threshold_bwd_np,
     # NOTE: y's gradient is a zero tensor, not None: PyTorch sends zeros_like(grad) there, so
     # the node that made y still runs its rule (a NaN it makes, e.g. logit's outside [0, 1],
     # reaches the second-order gradient).
-    lambda gg, g, y: threshold_backward(gg, y), lambda gg, g, y: gg.new_zeros(gg.shape))
+    lambda gg, g, y: threshold_backward(gg, y), lambda gg, g, y: gg.new_zeros(gg.shape),
+    lambda g, y: g.masked_fill(y <= 0, 0))
 
 
 def _exp_vjp(g, x, out):
