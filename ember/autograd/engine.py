@@ -160,9 +160,22 @@ def _all_known_zero(ins):
     return seen
 
 
-def _known_zero_outs(node):
+# PyTorch's rules that negate the gradient first (``-grad``) turn its ZeroTensor into a plain
+# zero (neg is not ZeroTensor-aware), which a NaN or inf later in the rule or past it spreads:
+# the inputs at these positions get the rule's result instead of a known zero.
+_NEGATED = {"NegBackward0": (0,), "SubBackward0": (1,), "RsubBackward0": (0,),
+            "RsubBackward1": (0,), "DivBackward0": (1,), "RemainderBackward0": (1,),
+            "RemainderBackward1": (1,), "FmodBackward0": (1,), "FmodBackward1": (1,)}
+
+
+def _known_zero_outs(node, ins):
     from ..ops._registry import known_zeros_of
 
+    negated = _NEGATED.get(type(node).__name__)
+    if negated is not None:
+        ran = node._vjp(*ins)
+        return tuple(g if i in negated else (None if g is None else known_zeros_of(g))
+                     for i, g in enumerate(ran))
     outs = []
     for fn, nr in node.next_functions:
         if fn is None:
@@ -376,7 +389,7 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
             if ins[0] is None and (len(ins) == 1 or all(g is None for g in ins)):
                 outs = (None,) * len(node.next_functions)
             elif _all_known_zero(ins) and node._hooks is None:
-                outs = _known_zero_outs(node)
+                outs = _known_zero_outs(node, ins)
             else:
                 # NOTE: the engine calls the rule directly; Node.apply is for callers outside.
                 if RULE_RUNNER is not None:

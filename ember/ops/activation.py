@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.forward_ad import _LEVELS as _forward_levels
 from ..autograd.grad_mode import STATE, no_grad
 from ..tensor import _wrap_dim
 from ._jvp import _fit, elementwise, linear, out_zeros
@@ -188,6 +189,28 @@ def _keep(g, cond):
     return where(wrap(cond), g, 0.0)
 
 
+def _double_backward(node_name, vjp):
+    """``vjp(g, x, *params)`` (a select or a constant factor per element) as the fused op
+    PyTorch records when the backward is itself differentiated (``ThresholdBackwardBackward0``):
+    its rule sends ``zeros_like(grad)`` to ``x``, as PyTorch's, not None, so the node that
+    made ``x`` still runs its rule (a 0 * inf there, as in var's at one element, is NaN in the
+    second order as in PyTorch). Without a graph to record it is ``vjp`` itself."""
+    def rule(ctx, gg):
+        x, = ctx.saved_tensors
+        return (vjp(gg, x, *ctx.args) if ctx.next_functions[0][0] is not None else None,
+                gg.new_zeros(x.shape) if ctx.next_functions[1][0] is not None else None)
+
+    node = node_class(node_name, rule, elementwise)
+
+    def backward(g, x, *params):
+        if not (STATE.enabled and x.requires_grad) or len(_forward_levels) > 1:
+            return vjp(g, x, *params)
+        with no_grad():
+            data = vjp(g, x, *params)._data
+        return record(node, data, (g, x), save=(x,), args=params)
+    return backward
+
+
 def _check_float(a, kernel):
     if a.dtype.kind not in "fcV":
         from ..dtypes import from_np
@@ -251,6 +274,7 @@ def _hardtanh_vjp(g, x, lo, hi):
     return _keep(g, (x._data > lo) & (x._data < hi))
 
 
+_hardtanh_vjp = _double_backward("HardtanhBackwardBackward0", _hardtanh_vjp)
 _hardtanh, HardtanhBackward0 = _pointwise(
     "hardtanh", "HardtanhBackward0", lambda a, lo, hi: np.clip(a, lo, hi), _hardtanh_vjp,
     kernel="hardtanh_cpu", out_vjp=_hardtanh_vjp)
@@ -282,6 +306,7 @@ def _leaky_vjp(g, x, slope):
     return g * wrap(_select(pos, np.ones((), dt), np.asarray(slope, dtype=dt)))
 
 
+_leaky_vjp = _double_backward("LeakyReluBackwardBackward0", _leaky_vjp)
 _leaky_relu, LeakyReluBackward0 = _pointwise(
     "leaky_relu", "LeakyReluBackward0", lambda a, s: _select(a > 0, a, a * s), _leaky_vjp,
     kernel="leaky_relu_cpu", inplace_name="LeakyReluBackward1", out_vjp=_leaky_vjp)
@@ -688,6 +713,7 @@ def _threshold_vjp(g, x, th, value):
     return _keep(g, ~(x._data <= th))
 
 
+_threshold_vjp = _double_backward("ThresholdBackwardBackward0", _threshold_vjp)
 _threshold_float, ThresholdBackward0 = _pointwise(
     "threshold", "ThresholdBackward0", _threshold_np, _threshold_vjp,
     kernel="threshold_cpu", inplace_name="ThresholdBackward1")

@@ -853,12 +853,14 @@ def copysign(input, other):
 # ---- logaddexp / logaddexp2 ----
 def _logaddexp_vjp(ctx, g):
     x, y = ctx.saved_tensors
-    # NOTE: 1 / (1 + exp(y - x)) written as sigmoid(x - y): the same value, never overflows.
-    d = x - y
-    if ctx.args[0] != 1.0:
-        d = d * ctx.args[0]
-    return (g * d.sigmoid() if _need(ctx, 0) else None,
-            g * (-d).sigmoid() if _need(ctx, 1) else None)
+    base2 = ctx.args[0] != 1.0
+
+    def part(a, b):
+        # NOTE: PyTorch's grad / (1 + exp(b - a)) (pow(2, b - a) for logaddexp2): where the
+        # power overflows the gradient is 0 and its own gradient inf / inf = NaN, as there
+        return g / (1 + (2.0 ** (b - a) if base2 else (b - a).exp()))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (part(x, y) if _need(ctx, 0) else None, part(y, x) if _need(ctx, 1) else None)
 
 
 LogaddexpBackward0 = node_class("LogaddexpBackward0", _logaddexp_vjp, elementwise)

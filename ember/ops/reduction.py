@@ -855,28 +855,28 @@ def _norm_vjp(ctx, g):
         return (None,)  # NOTE: PyTorch's 0-"norm" (a count) has no gradient, not a zero one
     g = _unreduce(g, in_shape, dims, keepdim)
     out = _unreduce(out, in_shape, dims, keepdim)
-    if p == 2:
-        # NOTE: the subgradient at 0 is 0, as PyTorch (x / 0 would be nan).
-        return (g * x / out.masked_fill(out == 0, 1.0),)
-    if p == 1:
-        return (g * x.sign(),)
-    if p == float("inf") or p == float("-inf"):
-        mask = x.abs() == out
-        count = mask.sum(dims, keepdim=True) if dims else mask
-        return (g * x.sign() * mask / count,)
-    # NOTE: sign(x) |x|^(p-1) / out^(p-1), with PyTorch's zeros where x == 0 (for p < 2 the
-    # power is 0 * inf there) and where out == 0 (for p < 1, a zero entry makes out 0).
-    absx = x.abs()
-    if p < 2 and bool((x._data == 0).any()):
-        absx = absx.masked_fill(x == 0, 1.0)
-    if bool((out._data == 0).any()):
-        # (masked after the division, as PyTorch: a second order through it is 0/0 = NaN)
-        at_zero = out == 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = (g / out ** (p - 1)).masked_fill(at_zero, 0.0)
-    else:
+    # NOTE: PyTorch's composition for each p, so that second-order gradients agree, NaN
+    # included: zeros are masked after the divisions and powers that make them inf or NaN
+    # (whose own gradients there are then 0/0 or 0 * inf = NaN), and sgn, not sign (its
+    # gradient is a known zero: NOTE [zero gradients] in autograd/engine.py).
+    at_zero = bool((out._data == 0).any())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 2:  # (the subgradient at 0 is 0)
+            q = x / out
+            return (g * (q.masked_fill(out == 0, 0.0) if at_zero else q),)
+        if p == 1:
+            return (x.sgn() * g,)
+        absx = x.abs()
+        if p == float("inf") or p == float("-inf"):
+            mask = (absx == out) | absx.isnan()
+            count = mask.sum(dims, keepdim=True) if dims else mask
+            return (x.sgn() * ((g / count) * mask),)
+        if p < 1:  # (a zero entry makes out 0: no mask there)
+            scaled = x.sgn() * (absx ** (p - 1)).masked_fill(x == 0, 0.0)
+            return (scaled * g * out ** (1 - p),)
+        scaled = x.sgn() * absx ** (p - 1) if p < 2 else x * absx ** (p - 2)
         scale = g / out ** (p - 1)
-    return (x.sign() * absx ** (p - 1) * scale,)
+        return (scaled * (scale.masked_fill(out == 0, 0.0) if at_zero else scale),)
 
 
 LinalgVectorNormBackward0 = node_class(

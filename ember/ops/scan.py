@@ -130,9 +130,15 @@ def cumprod(input, dim, *, dtype=None):
 # the indices, but PyTorch's node saves the input too, so changing the input in place before
 # the backward is the same error there as here: the input is saved (version-checked) and unused.
 def _cumext_vjp(ctx, g, g_idx=None):
-    idx, _ = ctx.saved_tensors
+    idx, x = ctx.saved_tensors
     in_shape, d, _ = ctx.args
-    return (None,) if g is None else (scatter_along(g, in_shape, d, idx),)
+    if g is None:
+        return (None,)
+    if not x._data.size:
+        # NOTE: PyTorch returns the (empty) input itself: the gradient does not depend on g,
+        # so nothing before this node reaches a second-order gradient through it
+        return (x if STATE.enabled else x.detach(),)
+    return (scatter_along(g, in_shape, d, idx),)
 
 
 def _cumext_jvp(ctx, dx, *_):

@@ -310,3 +310,88 @@ def test_lerp_double_backward_with_a_number_weight(dtype):
         # MulBackward0: the values and the flag are compared)
         return g.detach(), g.requires_grad
     same(f)
+
+
+# ---- second order at degenerate points: PyTorch's compositions (5531, 5798, 9177, 10203,
+# 12376, 14344, 15695, 19219)
+def _grad2(m, fn, *xs):
+    ys = fn(m, *xs)
+    gs = m.autograd.grad(ys.sum(), xs, create_graph=True, allow_unused=True)
+    live = [g for g in gs if g is not None and g.requires_grad]
+    first = [None if g is None else g.detach() for g in gs]  # (values: node names differ)
+    if not live:
+        return first, None
+    return first, _plain(m, m.autograd.grad(sum((g * 1.3).sum() for g in live), xs,
+                                         allow_unused=True))
+
+
+@pytest.mark.parametrize("op", ["threshold", "hardtanh", "relu6", "leaky_relu", "threshold_"])
+def test_activation_double_backward_sends_zeros_to_its_input(op):
+    # the one-element variance is NaN with an infinite 2 / dof: PyTorch's
+    # ThresholdBackwardBackward0 (and kin) send zeros_like(grad) back into it: NaN
+    fns = {"threshold": lambda F, v: F.threshold(v, 0.2, -1.0),
+           "hardtanh": lambda F, v: F.hardtanh(v), "relu6": lambda F, v: F.relu6(v),
+           "leaky_relu": lambda F, v: F.leaky_relu(v, 0.1),
+           "threshold_": lambda F, v: F.threshold(v * 1, 0.2, -1.0, inplace=True)}
+
+    def f(m):
+        x = m.tensor(1.154, dtype=m.float64, requires_grad=True)  # (0-d: var is a constant)
+        return _grad2(m, lambda m, a: fns[op](m.nn.functional, m.var(a, 0)), x)
+    same(f, warnings_too=False)
+
+
+@pytest.mark.parametrize("op", ["neg", "sub", "rsub", "remainder", "fmod", "div"])
+def test_a_negated_known_zero_gradient_is_a_plain_zero(op):
+    # PyTorch's -grad materialises sgn's ZeroTensor: a NaN later in the rule spreads
+    fns = {"neg": lambda m, a, c: -a, "sub": lambda m, a, c: c - a,
+           "rsub": lambda m, a, c: 1 - a, "remainder": lambda m, a, c: m.remainder(c, a),
+           "fmod": lambda m, a, c: m.fmod(c, a), "div": lambda m, a, c: c / a}
+
+    def f(m):
+        x = m.tensor([-0.79, 0.5], dtype=m.float64, requires_grad=True)
+        c = m.tensor([NAN, 2.0], dtype=m.float64)
+        y = fns[op](m, x * c, c).sgn()
+        return _plain(m, m.autograd.grad(y.sum() + x.sum(), x))
+    same(f, warnings_too=False)
+
+
+@pytest.mark.parametrize("ord", [0.5, 1, 1.5, 2, 3, INF, -INF])
+def test_vector_norm_second_order_at_zeros(ord):
+    x = [[0.0, 0.0, 0.0], [0.5, 0.0, -2.0], [1.0, -1.0, 0.3], [NAN, 1.0, 0.0]]
+
+    def f(m):
+        a = m.tensor(x, dtype=m.float64, requires_grad=True)
+        w = m.tensor([0.3, -1.2, 0.7, 1.1], dtype=m.float64)
+        return _grad2(m, lambda m, a: m.linalg.vector_norm(a, ord=ord, dim=1) * w + a[:, 0], a)
+    same(f, warnings_too=False)
+
+
+@pytest.mark.parametrize("op", ["normalize", "cosine_similarity"])
+def test_normalize_and_cosine_similarity_second_order_at_zero(op):
+    def f(m):
+        x = m.tensor([[0.727]], dtype=m.float64, requires_grad=True)
+        F = m.nn.functional
+        if op == "normalize":
+            return _grad2(m, lambda m, a: F.normalize(m.var(a, 1, correction=0), dim=-1), x)
+        y = m.tensor([-0.53], dtype=m.float64, requires_grad=True)
+        return _grad2(m, lambda m, a: F.cosine_similarity(a, F.log_softmax(a, 0), dim=-1)
+                      + a.sum(), y)
+    same(f, warnings_too=False)
+
+
+def test_cummax_backward_of_an_empty_input_does_not_read_the_gradient():
+    def f(m):
+        x0 = m.zeros(3, 0, dtype=m.float64, requires_grad=True)
+        x2 = m.tensor(-1.25, dtype=m.float64, requires_grad=True)
+        return _grad2(m, lambda m, a, b: m.linalg.vector_norm(a.cummax(0)[0], ord=3, dim=-1)
+                      * b, x0, x2)
+    same(f, warnings_too=False)
+
+
+@pytest.mark.parametrize("op", ["logaddexp", "logaddexp2"])
+def test_logaddexp_second_order_where_exp_overflows(op):
+    def f(m):
+        x = m.tensor([800.0, -800.0, 1.0, INF, -INF, NAN], dtype=m.float64, requires_grad=True)
+        y = m.tensor(1.29, dtype=m.float64, requires_grad=True)
+        return _grad2(m, lambda m, a, b: getattr(m, op)(a, b), x, y)
+    same(f, warnings_too=False)
