@@ -26,9 +26,11 @@ from .shape import _ADJOINT, _view_op
 # ---- trace / diagonal / diag_embed / diag / tril / triu ----
 def _trace_vjp(ctx, g):
     from ..creation import eye
+    from ..dtypes import bool as bool_
 
     n, m = ctx.args
-    return (g * eye(n, m, dtype=g.dtype),)
+    # (selected, as PyTorch's index_fill: an inf or NaN g stays off the diagonal)
+    return (g.where(eye(n, m, dtype=bool_), 0.0),)
 
 
 TraceBackward0 = node_class("TraceBackward0", _trace_vjp, linear(lambda ctx, dx: dx.trace()))

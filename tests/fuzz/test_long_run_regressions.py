@@ -395,3 +395,12 @@ def test_logaddexp_second_order_where_exp_overflows(op):
         y = m.tensor(1.29, dtype=m.float64, requires_grad=True)
         return _grad2(m, lambda m, a, b: getattr(m, op)(a, b), x, y)
     same(f, warnings_too=False)
+
+
+# ---- trace's gradient is filled onto the diagonal, not multiplied by eye (15541)
+def test_trace_gradient_with_a_nan_upstream_gradient():
+    def f(m):
+        x = m.tensor([[1.36], [1.24], [-1.42]], dtype=m.float64, requires_grad=True)
+        v = m.trace(x[:, :3]).std(0)  # (NaN: no degrees of freedom)
+        return _grad2(m, lambda m, a: m.trace(a[:, :3]).std(0) + a.sum(), x), v
+    same(f, warnings_too=False)
