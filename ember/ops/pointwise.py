@@ -985,8 +985,9 @@ def lerp(input, end, weight):
     # NOTE: PyTorch's two-sided form: exact at both ends (w = 0 gives input, w = 1 gives end).
     diff = b - a
     if a.dtype == _F32 and fused():  # NOTE [fused alpha] (half types too, in float32)
-        w = np.float32(w) if not wt else w
-        data = np.where(np.abs(w) < 0.5, fma32(w, diff, a), fma32(w - np.float32(1), diff, b))
+        w32 = w if wt else np.float32(w)  # (the node keeps the number, as before)
+        data = np.where(np.abs(w32) < 0.5, fma32(w32, diff, a),
+                        fma32(w32 - np.float32(1), diff, b))
         data = data.astype(dtype, copy=False)
     else:
         data = np.where(np.abs(w) < 0.5, a + w * diff, b - diff * (1 - w)).astype(dtype,
