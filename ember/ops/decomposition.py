@@ -212,6 +212,9 @@ def linalg_inv(A, *, out=None):
     except np.linalg.LinAlgError:
         _singular("linalg.inv", a, "The diagonal element {k} is zero, the inversion could not "
                   "be completed because the input matrix is singular.")
+    # NOTE: column-major matrices, as LAPACK's result in PyTorch: a reshape of it copies (an
+    # in-place op on ``inv(A).reshape(-1)`` leaves the inverse unchanged, as there)
+    data = np.swapaxes(np.ascontiguousarray(np.swapaxes(data, -1, -2)), -1, -2)
     if STATE.enabled and recording(A):
         return record(LinalgInvExBackward0, data, (A,), save_out=True)
     return wrap(data)

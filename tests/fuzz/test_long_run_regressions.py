@@ -404,3 +404,12 @@ def test_trace_gradient_with_a_nan_upstream_gradient():
         v = m.trace(x[:, :3]).std(0)  # (NaN: no degrees of freedom)
         return _grad2(m, lambda m, a: m.trace(a[:, :3]).std(0) + a.sum(), x), v
     same(f, warnings_too=False)
+
+
+# ---- linalg.inv returns column-major matrices, as LAPACK's in PyTorch: a reshape copies (17219)
+def test_inverse_layout_and_an_inplace_op_on_its_reshape():
+    def f(m):
+        v0 = m.linalg.inv(m.tensor([[3.0, 0.5], [0.25, 2.0]], dtype=m.float64))
+        v0.reshape(-1).add_(1)
+        return v0, v0.stride(), m.linalg.inv(m.eye(3, dtype=m.float64).expand(2, 3, 3)).stride()
+    same(f)
