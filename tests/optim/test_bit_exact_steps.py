@@ -23,6 +23,13 @@ from ember.optim import _kernels
 torch = pytest.importorskip("torch")
 
 STEPS = 20
+
+
+@pytest.fixture(autouse=True)
+def _fused_moments(monkeypatch):
+    # the op path's lerp_/addcmul_ round once in float32 (as PyTorch's kernels); the array path
+    # does so only with FUSE_MOMENTS (off by default for speed: NOTE [fused moments])
+    monkeypatch.setattr(_kernels, "FUSE_MOMENTS", True)
 SHAPES = [(5, 3), (7,), (2, 3, 4), ()]
 
 

@@ -6,7 +6,9 @@ kernels fuse the multiply-add in PyTorch's AVX2/AVX512 builds (NOTE [fused alpha
 ember/ops/pointwise.py). SGD is compared as it is. Adam and AdamW also take a square root,
 which PyTorch built with MKL computes with MKL's vector library (not correctly rounded: 17% of
 float32 results an ulp off, depending on the CPU); there the test hands ember PyTorch's square
-roots, so every other rounding of the step is checked bit for bit.
+roots and fuses the moment updates as PyTorch does (off by default for speed: NOTE [fused
+moments] in ember/optim/_kernels.py), so every other rounding of the step is checked bit for
+bit.
 """
 
 from __future__ import annotations
@@ -80,4 +82,6 @@ def test_adam_bitwise_given_torchs_square_roots(name, kwargs, monkeypatch):
     fake = types.SimpleNamespace(**{k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
     fake.sqrt = _torch_sqrt
     monkeypatch.setattr(adam, "np", fake)
+    # (the moments fused, as PyTorch's kernels: off by default, NOTE [fused moments])
+    monkeypatch.setattr(ember.optim._kernels, "FUSE_MOMENTS", True)
     _assert_bitwise(_run(ember, name, kwargs), _run(torch, name, kwargs))
