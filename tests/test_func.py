@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+
 from .oracle import same, torch  # noqa: F401 - torch: skip without PyTorch
 
 
@@ -310,3 +312,21 @@ def test_forward_transforms_of_op_objects_and_nested_forward_mode():
             res.append(F.jacfwd(F.jacfwd(lambda a, name=name: getattr(T, name)(a) * a))(x))
         return res
     same(fn, rtol=1e-12, atol=1e-12, warnings_too=False)  # (torch.func warns about jit)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("gelu", {}), ("gelu", {"approximate": "tanh"}), ("elu", {}), ("selu", {}),
+    ("celu", {"alpha": 0.5}), ("mish", {}), ("silu", {}), ("softplus", {}),
+    ("leaky_relu", {}), ("logsigmoid", {})])
+def test_nested_forward_mode_through_activations(name, kwargs):
+    # Second derivatives by forward over forward: the activations' fused backward kernels
+    # compute through published ops while nested levels are open (they gave zeros or, for
+    # mish, wrong values).
+    def fn(T):
+        F = _F(T)
+        x = T.tensor([0.3, -0.5, 1.5, -2.0], dtype=T.float64)
+        v = T.tensor([1.0, 0.5, -2.0, 0.25], dtype=T.float64)
+        f = lambda a: getattr(T.nn.functional, name)(a, **kwargs)
+        return (F.jvp(lambda a: F.jvp(f, (a,), (v,))[1], (x,), (v,))[1],
+                F.jacfwd(F.jacfwd(lambda a: f(a).sum()))(x))
+    same(fn, rtol=1e-10, atol=1e-12, warnings_too=False)  # (torch.func warns about jit)

@@ -16,6 +16,11 @@ import warnings
 
 import numpy as np
 
+# NOTE [nested forward levels]: while forward-mode levels are nested (jvp of jvp, jacfwd of
+# jacfwd), an inner level's tangent rule must carry the outer levels' tangents, and only the
+# published ops (ember.<op>, Tensor methods and operators, F.<op>) are dual-aware then; fused
+# kernels and this module's private ops (_erf, this module's own softplus) compute through
+# published ops instead.
 from ..autograd.forward_ad import _LEVELS as _forward_levels
 from ..autograd.grad_mode import STATE, no_grad
 from ..tensor import _wrap_dim
@@ -379,6 +384,11 @@ def _elu_bwd_np(g, s, alpha, scale, input_scale, is_result):
 
 def _elu_bwd(g, s, args):
     """PyTorch's elu_backward as one op (EluBackwardBackward0), with its own rule."""
+    if len(_forward_levels) > 1:  # NOTE [nested forward levels]
+        alpha, scale, input_scale, is_result = args
+        neg = (g * input_scale * (s + alpha * scale) if is_result
+               else g * (input_scale * alpha * scale) * (s * input_scale).exp())
+        return (g * scale).where(s > 0, neg)
     data = _elu_bwd_np(g._data, s._data, *args)
     if STATE.enabled and recording(g, s):
         return record(EluBackwardBackward0, data, (g, s), save=(g, s), args=args)
@@ -469,13 +479,13 @@ def _gelu_np(a, approximate):
     return 0.5 * a * (1 + _erf_np(a * float(np.sqrt(0.5))))
 
 
-def _gelu_slope(x, approximate):
+def _gelu_slope(x, approximate, erf=_erf):
     """gelu's derivative at ``x`` (ember ops: differentiable again)."""
     if approximate == "tanh":
         t = ((x + x ** 3 * _GELU_C) * _SQRT_2_PI).tanh()
         dt = (1 - t * t) * ((x * x * (3 * _GELU_C) + 1) * _SQRT_2_PI)
         return (t + 1) * 0.5 + x * dt * 0.5
-    cdf = (_erf(x * float(np.sqrt(0.5))) + 1) * 0.5
+    cdf = (erf(x * float(np.sqrt(0.5))) + 1) * 0.5
     pdf = (x * x * -0.5).exp() * float(1 / np.sqrt(2 * np.pi))
     return cdf + x * pdf
 
@@ -494,6 +504,8 @@ def _gelu_curvature(x, approximate):
 
 def _gelu_bwd(g, x, approximate):
     """PyTorch's gelu_backward as one op (GeluBackwardBackward0), with its own rule."""
+    if len(_forward_levels) > 1:  # NOTE [nested forward levels]
+        return g * _gelu_slope(x, approximate, erf=lambda t: t.erf())
     rec = STATE.enabled and recording(g, x)
     with no_grad():
         out = g * _gelu_slope(x, approximate)
@@ -555,7 +567,12 @@ def _softplus_np(a, beta=1.0, threshold=20.0):
 
 
 def _mish_vjp(g, x):
-    t = softplus(x).tanh()
+    if len(_forward_levels) > 1:  # NOTE [nested forward levels]
+        from ..nn import functional
+
+        t = functional.softplus(x).tanh()
+    else:
+        t = softplus(x).tanh()
     return g * (t + x * (1 - t * t) * x.sigmoid())
 
 
