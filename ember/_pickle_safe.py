@@ -51,8 +51,10 @@ class UnsupportedCheckpointError(CheckpointError):
     """A well-formed checkpoint using something ember does not implement."""
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint refused under ``weights_only=True``: it names or does what is not allowed."""
+# A checkpoint refused under ``weights_only=True`` (it names or does what is not allowed):
+# PyTorch's own class, pickle.UnpicklingError, so tracebacks and ``type(e).__name__`` read as
+# PyTorch's do.
+UnsafeCheckpointError = pickle.UnpicklingError
 
 
 # ---- PyTorch's allowlist (Appendix A of the team's checkpoint spec; PyTorch 2.13) ----

@@ -673,3 +673,13 @@ def test_safetensors_missing_package_is_one_clear_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'ember\[safetensors\]'"):
         est.save({"a": ember.ones(1)})
+
+
+def test_refused_whole_model_raises_pytorchs_own_class():
+    buf = io.BytesIO()
+    torch.save(torch.nn.Linear(2, 2), buf)
+    for lib in (torch, ember):
+        buf.seek(0)
+        with pytest.raises(pickle.UnpicklingError) as info:
+            lib.load(buf)
+        assert type(info.value) is pickle.UnpicklingError
