@@ -387,6 +387,8 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        if self._view is not None:
+            return self.grad_fn is None  # (a view whose base changed in place may raise)
         return self._grad_fn is None
 
     @property

@@ -96,7 +96,12 @@ def arrays_only() -> bool:
 
 def view_requires_grad(t) -> bool:
     """For an autograd view whose base changed in place: whether it now requires grad."""
-    if t._view.version != t._vc[0]:
+    info = t._view
+    if info.version != t._vc[0]:
+        if info.multi is not None and info.base._requires_grad:
+            # its grad_fn cannot be regenerated (reading it raises); the flag is the base's,
+            # as PyTorch's
+            return True
         from .inplace import current_view_grad_fn
 
         current_view_grad_fn(t)

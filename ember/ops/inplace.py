@@ -82,6 +82,20 @@ def _view_op_name(t):
     return _short(type(t._grad_fn).__name__ if t._grad_fn is not None else t._view.multi)
 
 
+def _restricted_view_message(t, modified):
+    """PyTorch's error for writing through the view ``t`` made under no_grad or by a function
+    with several outputs (``modified``: "is being", or "its base or another view of its base
+    has been" when the base was written). A multi-output view made without a graph (its base
+    did not require grad) has no grad_fn to name: PyTorch words it as a no_grad view."""
+    if t._view.multi == "no_grad":
+        return NO_GRAD_VIEW_MESSAGE if modified == "is being" else NO_GRAD_VIEW_STALE_MESSAGE
+    if t._grad_fn is None:
+        return (f"A view was created in no_grad mode and {modified} modified inplace with grad "
+                "mode enabled. " + MULTI_VIEW_MESSAGE)
+    return (f"Output {t._output_nr} of {_view_op_name(t)} is a view and {modified} modified "
+            "inplace. " + MULTI_VIEW_MESSAGE)
+
+
 def check_inplace(t):
     """Raise PyTorch's error when ``t`` may not be modified in place right now."""
     try:
@@ -109,11 +123,7 @@ def _check_inplace(t):
         if base._grad_fn is None and (base._requires_grad or t._requires_grad):
             raise RuntimeError(VIEW_OF_LEAF_MESSAGE)
         if info.multi is not None and (t._requires_grad or base._requires_grad):
-            if info.multi == "no_grad":
-                raise RuntimeError(NO_GRAD_VIEW_MESSAGE)
-            raise RuntimeError(
-                f"Output {t._output_nr} of {_view_op_name(t)} is a view and is being modified "
-                "inplace. " + MULTI_VIEW_MESSAGE)
+            raise RuntimeError(_restricted_view_message(t, "is being"))
 
 
 def _write(t, data):
@@ -239,6 +249,9 @@ def rebase(self, out):
         _write(self, out._data)
         _bump(self)
         return self
+    if self._view is not None and self._view.multi is not None:
+        # the result requires grad through another operand (check_inplace saw self's flags)
+        raise RuntimeError(_restricted_view_message(self, "is being"))
     # The node may have saved self (by reference) as its first input: give it the old value
     # instead. (Self saved again as another input, as in x.mul_(x), stays a reference and
     # fails the version check at backward, as in PyTorch.)
@@ -369,13 +382,9 @@ def current_view_grad_fn(view):
     if info.version != view._vc[0]:
         base = info.base
         if base._requires_grad:
-            if info.multi == "no_grad":
-                raise RuntimeError(NO_GRAD_VIEW_STALE_MESSAGE)
             if info.multi is not None:
-                raise RuntimeError(
-                    f"Output {view._output_nr} of {_view_op_name(view)} is a view and its base "
-                    "or another view of its base has been modified inplace. "
-                    + MULTI_VIEW_MESSAGE)
+                raise RuntimeError(_restricted_view_message(
+                    view, "its base or another view of its base has been"))
             _regenerate(view)
         else:
             info.version = view._vc[0]

@@ -201,8 +201,10 @@ def _mark_view(out, input, steps):
     else:
         out._view = ViewInfo(input, steps, input._vc[0])
     out._vc = input._vc
-    if not STATE.enabled and input._requires_grad:
-        out._requires_grad = True
+    if not STATE.enabled:
+        # PyTorch marks every view made under no_grad: writing through it (or its base) with
+        # an operand that requires grad is refused, whether or not its base requires grad
+        out._requires_grad = input._requires_grad
         out._view.multi = "no_grad"
 
 
@@ -224,7 +226,7 @@ def _view_multi(node_cls, input, datas, steps, args=()):
         outs = [wrap(d) for d in datas]
     for out, step in zip(outs, steps):
         _mark_view(out, input, (step,))
-        if out._view is not None:
+        if out._view is not None and out._view.multi != "no_grad":
             out._view.multi = node_cls.__name__
     return outs
 

@@ -413,3 +413,35 @@ def test_inverse_layout_and_an_inplace_op_on_its_reshape():
         v0.reshape(-1).add_(1)
         return v0, v0.stride(), m.linalg.inv(m.eye(3, dtype=m.float64).expand(2, 3, 3)).stride()
     same(f)
+
+
+# ---- views that may not be written through, once their base changed (16339): the flag
+# requires_grad is the base's, while grad_fn and is_leaf raise; a multi-output view made
+# without a graph, and any view made under no_grad, are refused when an operand requires grad
+def _restricted_views(m):
+    x2 = m.ones(1, requires_grad=True)
+    x1 = m.ones(4, 3)
+    with m.no_grad():
+        nv = x1[1:]
+    return {"unbind": x1.unbind(1)[0], "split_of_view": x1.split(1, 1)[0][1:],
+            "no_grad": nv, "chunk": x1.chunk(3, 1)[0]}, x1, x2
+
+
+@pytest.mark.parametrize("name", ["unbind", "split_of_view", "no_grad", "chunk"])
+@pytest.mark.parametrize("read", ["requires_grad", "grad_fn", "is_leaf", "mul"])
+def test_a_restricted_view_after_its_base_changed(name, read):
+    def f(m):
+        views, x1, x2 = _restricted_views(m)
+        x1[1:] = m.expm1(x2)
+        v = views[name]
+        return v * 2 if read == "mul" else getattr(v, read)
+    same(f)
+
+
+@pytest.mark.parametrize("name", ["unbind", "split_of_view", "no_grad", "chunk"])
+def test_writing_a_restricted_view_with_an_operand_that_requires_grad(name):
+    def f(m):
+        views, x1, x2 = _restricted_views(m)
+        views[name].mul_(2)  # (allowed: nothing requires grad)
+        return views[name].mul_(x2)
+    same(f)
