@@ -73,7 +73,7 @@ PYTHON_LEVEL = {
                            "log_softmax", "margin_ranking_loss", "softmax", "softmin",
                            "upsample", "upsample_bilinear", "upsample_nearest"), "dim"),
           "lp_pool1d": "pow", "normalize": "norm", "sigmoid": "sigmoid", "softsign": "abs",
-          "tanh": "tanh", "tanhshrink": "tanh", "triplet_margin_with_distance_loss": "ndim"},
+          "tanh": "tanh", "tanhshrink": "tanh"},
 }
 
 _FACTORIES: dict = {}  # parameter list -> compiled factory of wrappers with that list
@@ -111,6 +111,14 @@ OVERLOADS = {
                              "Number element, Tensor test_elements",
                              "Tensor elements, Number test_element")), None),
     "conv1d": (_CONV, None), "conv2d": (_CONV, None), "bmm": (_MM, None), "mm": (_MM, None),
+    "searchsorted": (tuple(f"Tensor sorted_sequence, {a}, *, bool out_int32 = False, "
+                           "bool right = False, str side = None, Tensor sorter = None, "
+                           "Tensor out = None" for a in ("Tensor input", "Number self")), None),
+    **dict.fromkeys((f"{p}_polynomial_{k}" for p, ks in (
+        ("chebyshev", "tuvw"), ("shifted_chebyshev", "tuvw"), ("hermite", ("h", "he")),
+        ("laguerre", "l"), ("legendre", "p")) for k in ks),
+        (("Tensor x, Tensor n" + _OUT, "Number x, Tensor n" + _OUT, "Tensor x, Number n" + _OUT),
+         None)),
     **{name: (tuple(o.format("min", "max") + out for o in _CLAMP), None)
        for name, out in (("clamp", _OUT), ("clip", _OUT), ("clamp_", ""), ("clip_", ""))},
     **{f"clamp_{b}{u}": ((f"Tensor input, Tensor {b}{out}", f"Tensor input, Number {b}{out}"),
@@ -859,7 +867,8 @@ def checked(fn, name=None, method=False, space="torch"):
             kwargs = {}
             if star:  # (``view(5, -1)``: PyTorch reads ints given one by one as one size)
                 rest = values[len(params)]
-                ints = len(rest) > 1 and all(type(v) is int for v in rest)
+                ints = len(rest) > 1 and all(type(v) is int for v in rest) and \
+                    any("tuple of ints" in o for o in options)  # (not clamp_(0, 1))
                 args += [rest] if ints else rest
             for j, k in enumerate(kwonly, len(params) + bool(star)):
                 if values[j] is not kwdefaults.get(k):

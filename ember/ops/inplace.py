@@ -30,6 +30,8 @@ from ..tensor import Tensor
 from ._jvp import out_zeros
 from ._registry import edge, node_class, record, recording, register, wrap, zeros_of
 from .indexing import (
+    IndexPutBackward0,
+    _mask_fill,
     _put,
     as_values,
     basic_index,
@@ -126,8 +128,10 @@ def _check_inplace(t):
             raise RuntimeError(_restricted_view_message(t, "is being"))
 
 
-def _write(t, data):
-    """Copy ``data`` (the op's result) into ``t``'s memory with PyTorch's checks."""
+def _write(t, data, aliases=False):
+    """Copy ``data`` (the op's result) into ``t``'s memory with PyTorch's checks. With
+    ``aliases`` (NOTE [writes through an expand]) ``t`` may repeat elements: each memory
+    location takes the value of a position whose value changed."""
     dst = t._data
     if data.shape != dst.shape:
         # the op itself already raised if the shapes do not broadcast at all
@@ -144,7 +148,15 @@ def _write(t, data):
                 f"{to.scalar_name}")
     if not dst.flags.writeable:
         if internal_overlap(dst):
-            raise RuntimeError(OVERLAP_MESSAGE)
+            if not aliases:
+                raise RuntimeError(OVERLAP_MESSAGE)
+            dst.flags.writeable = True
+            try:
+                with np.errstate(invalid="ignore"):
+                    np.copyto(dst, data, casting="unsafe", where=data != dst)
+            finally:
+                dst.flags.writeable = False
+            return
         if not dst.size:
             return
         # An expand that repeats no element here (sliced back to one copy: x.expand(2, 1)[::2])
@@ -156,6 +168,25 @@ def _write(t, data):
             raise RuntimeError("cannot write into a read-only tensor (its NumPy array is not "
                                "writeable)") from None
     np.copyto(dst, data, casting="unsafe")
+
+
+# NOTE [writes through an expand]: PyTorch's elementwise kernels (TensorIterator: add_, exp_,
+# copy_, clamp_...) refuse to write a tensor whose elements repeat (OVERLAP_MESSAGE), but
+# fill_/zero_ with a number, index_fill_, masked_fill_ and index_put_ do not check: they write
+# every position into the shared memory (the last three warn that this is deprecated). A
+# fill's positions that alias one location carry one value, so each location takes the value
+# of any position the op changed (masked_fill_ widens its mask the same way, select.py);
+# index_put_ writes its positions one after another into the memory itself, so repeated
+# locations accumulate (or the last write wins), as PyTorch's serial CPU kernel.
+EXPANDED_WRITE_MESSAGE = (
+    "Use of {}_ on expanded tensors is deprecated. Please clone() the tensor before performing "
+    "this operation. This also applies to advanced indexing e.g. tensor[{}] = {}")
+
+
+def _warn_expanded(op, key, value):
+    import warnings
+
+    warnings.warn(EXPANDED_WRITE_MESSAGE.format(op, key, value), UserWarning, stacklevel=4)
 
 
 def internal_overlap(a):
@@ -216,6 +247,10 @@ _ANY_OVERLAP = frozenset(("scatter", "scatter_add", "scatter_reduce", "index_add
                           "put"))
 
 
+# NOTE [writes through an expand]
+_WRITES_THROUGH_EXPAND = frozenset(("masked_fill", "index_fill"))
+
+
 def _bump(t):
     if t._vc is not None:  # inference tensors have no version counter
         t._vc[0] += 1
@@ -225,8 +260,11 @@ def apply_inplace(self, op, *args, **kwargs):
     """``self.op_(*args)``: run ``op(self, *args)`` and write the result into ``self``."""
     check_inplace(self)
     late = False
+    name = op.__name__
+    if not self._data.flags.writeable and name not in _ANY_OVERLAP and \
+            name not in _WRITES_THROUGH_EXPAND and internal_overlap(self._data):
+        raise RuntimeError(OVERLAP_MESSAGE)  # (first, as TensorIterator and index_copy_)
     if args or kwargs:
-        name = op.__name__
         # PyTorch's elementwise ops check overlap before anything else; the index/scatter
         # kernels after their argument checks (which the op makes)
         late = name in _ANY_OVERLAP
@@ -235,18 +273,24 @@ def apply_inplace(self, op, *args, **kwargs):
     out = op(self, *args, **kwargs)
     if late:
         check_overlap(self, (*args, *kwargs.values()), full=True)
+    aliases = False
+    if op.__name__ == "index_fill" and not self._data.flags.writeable and \
+            internal_overlap(self._data):
+        _warn_expanded("index_fill", "mask", "scalar")
+        aliases = True
     if not (STATE.enabled and recording(self, *args)):
-        _write(self, out._data)
+        _write(self, out._data, aliases)
         _bump(self)
         return self
-    return rebase(self, out)
+    return rebase(self, out, aliases)
 
 
-def rebase(self, out):
-    """Make ``self`` hold ``out``'s value and take ``out``'s place in the graph."""
+def rebase(self, out, aliases=False):
+    """Make ``self`` hold ``out``'s value and take ``out``'s place in the graph (``aliases``:
+    see ``_write``)."""
     node = out._grad_fn
     if node is None or node._saved is None:
-        _write(self, out._data)
+        _write(self, out._data, aliases)
         _bump(self)
         return self
     if self._view is not None and self._view.multi is not None:
@@ -265,7 +309,7 @@ def rebase(self, out):
             node._saved = saved[:k] + (snap,) + saved[k + 1:]
             node._versions = node._versions[:k] + (0,) + node._versions[k + 1:]
             break
-    _write(self, out._data)
+    _write(self, out._data, aliases)
     _bump(self)
     saved = node._saved
     if any(type(s) is _SavedOutput and s.data is out._data for s in saved):
@@ -550,10 +594,12 @@ def fill_(self, value):
         v = value._data
     else:
         v = value
+    number = not isinstance(value, Tensor)  # (a tensor value is checked as copy_'s)
     if not (STATE.enabled and recording(self, value)):
-        if not self._data.flags.writeable:
-            _write(self, self._data)
-        self._data[...] = v
+        if self._data.flags.writeable:
+            self._data[...] = v
+        else:
+            _write(self, np.asarray(v).astype(self._data.dtype), number)
         _bump(self)
         return self
     data = np.full(self._data.shape, v, dtype=self._data.dtype)
@@ -561,20 +607,21 @@ def fill_(self, value):
         out = record(FillBackward3, data, (self, value))
     else:
         out = record(FillBackward2, data, (self,))
-    return rebase(self, out)
+    return rebase(self, out, number)
 
 
 def zero_(self):
     """Fill ``self`` with zeros."""
     check_inplace(self)
     if not (STATE.enabled and recording(self)):
-        if not self._data.flags.writeable:
-            _write(self, self._data)
-        self._data[...] = 0
+        if self._data.flags.writeable:
+            self._data[...] = 0
+        else:
+            _write(self, np.zeros((), self._data.dtype), True)
         _bump(self)
         return self
     out = record(ZeroBackward0, np.zeros_like(self._data), (self,))
-    return rebase(self, out)
+    return rebase(self, out, True)
 
 
 # ---- setitem ----
@@ -589,6 +636,11 @@ def _index_put(self, indices, values, accumulate, overlap):
         check_overlap(self, (values,), full=True)
     key = index_key(self, indices)
     values = as_values(values, self, key, accumulate)
+    if not self._data.flags.writeable and internal_overlap(self._data):
+        _warn_expanded("index_put", "indices", "tensor")
+        if _mask_fill(key, values, accumulate):  # (PyTorch's index_put_ calls masked_fill_)
+            _warn_expanded("masked_fill", "mask", "scalar")
+        return _index_put_aliased(self, key, values, accumulate)
     if not (STATE.enabled and recording(self, values)):
         # NOTE: writes straight into self's memory (no copy of self): setitem's hot path.
         put_array(self._data, key, values._data.astype(self._data.dtype, copy=False),
@@ -596,6 +648,22 @@ def _index_put(self, indices, values, accumulate, overlap):
         _bump(self)
         return self
     return rebase(self, _put(self, key, values, accumulate))
+
+
+def _index_put_aliased(self, key, values, accumulate):
+    """index_put_ into a tensor whose elements repeat (NOTE [writes through an expand]): the
+    positions are written one after another into the shared memory itself."""
+    dst = self._data
+    dst.flags.writeable = True
+    try:
+        put_array(dst, key, values._data.astype(dst.dtype, copy=False), accumulate)
+    finally:
+        dst.flags.writeable = False
+    if not (STATE.enabled and recording(self, values)):
+        _bump(self)
+        return self
+    out = record(IndexPutBackward0, dst.copy(), (self, values), args=(key, accumulate))
+    return rebase(self, out, True)
 
 
 def _fill_all(self, value):
@@ -646,8 +714,9 @@ def setitem(self, key, value):
         return
     target = self.__getitem__(key)
     if isinstance(value, Tensor):
-        # (PyTorch fills with a 0-d value, which does not check its memory against self's)
-        _copy(target, value, value._data.ndim != 0)
+        # PyTorch fills with a 0-d value, and copies from the value expanded to the target's
+        # shape otherwise: a repeating (expanded) source is not checked against self's memory
+        _copy(target, value, value._data.ndim != 0 and value._data.size == target._data.size)
     else:
         fill_(target, value) if not (STATE.enabled and recording(target)) else \
             copy_(target, wrap(np.asarray(value, dtype=self._data.dtype)))

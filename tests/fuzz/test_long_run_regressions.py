@@ -445,3 +445,77 @@ def test_writing_a_restricted_view_with_an_operand_that_requires_grad(name):
         views[name].mul_(2)  # (allowed: nothing requires grad)
         return views[name].mul_(x2)
     same(f)
+
+
+# ---- which writes check memory overlap, as PyTorch (16628: x0[1:] = x0[-1]; 17466:
+# index_put_(accumulate=True) on an expand): a setitem copies from the value expanded to the
+# target (not checked); fill_/zero_ with a number, index_fill_, masked_fill_ and index_put_
+# write through an expand (the last three warn); elementwise ops and copy_ refuse it
+_OVERLAP_CASES = {
+    "setitem_broadcast": lambda m, x: x.__setitem__(slice(1, None), x[-1]),
+    "setitem_same_shape": lambda m, x: x.__setitem__(slice(1, None), x[:-1]),
+    "setitem_leading_one": lambda m, x: x.__setitem__(slice(1, 2), x[-1:]),
+    "setitem_0d": lambda m, x: x.__setitem__(slice(1, None), x[-1, 0, 0]),
+    "setitem_index_broadcast": lambda m, x: x.__setitem__(m.tensor([1, 2]), x[-1]),
+    "setitem_index_same_shape": lambda m, x: x.__setitem__(m.tensor([1, 2]), x[:2]),
+    "copy_broadcast": lambda m, x: x[1:].copy_(x[-1]),
+    "copy_same_shape": lambda m, x: x[1:].copy_(x[:-1]),
+    "copy_itself": lambda m, x: x[1:].copy_(x[1:]),
+    "copy_into_expand": lambda m, x: x[0].expand(2, 3, 1).copy_(m.ones(2, 3, 1)),
+    "index_put_expand_accumulate": lambda m, x: x.sum(1).expand(2, 4, 1).index_put_(
+        (m.tensor([1, 0]),), m.tensor(0.5, dtype=x.dtype), accumulate=True),
+    "index_put_expand_values": lambda m, x: x[0].expand(2, 3, 1).index_put_(
+        (m.tensor([1, 0]),), m.tensor([0.5, 0.7], dtype=x.dtype).view(2, 1, 1)),
+    "index_put_expand_values_accumulate": lambda m, x: x[0].expand(2, 3, 1).index_put_(
+        (m.tensor([1, 0]),), m.tensor([0.5, 0.7], dtype=x.dtype).view(2, 1, 1), accumulate=True),
+    "index_put_own_values": lambda m, x: x.index_put_((m.tensor([1, 0]),), x[2:]),
+    "index_put_own_row": lambda m, x: x.index_put_((m.tensor([1, 0]),), x[2]),
+    "setitem_expand_index": lambda m, x: x[0].expand(2, 3, 1).__setitem__(m.tensor([0]), 5.0),
+    "setitem_expand_mask": lambda m, x: x[0].expand(2, 3, 1).__setitem__(
+        m.tensor([True, False]), 5.0),
+    "setitem_expand_int": lambda m, x: x[0].expand(2, 3, 1).__setitem__(0, m.ones(3, 1)),
+    "masked_fill_expand": lambda m, x: x[0].expand(2, 3, 1).masked_fill_(m.tensor(True), 1.0),
+    "fill_expand": lambda m, x: x[0].expand(2, 3, 1).fill_(1.0),
+    "fill_expand_tensor": lambda m, x: x[0].expand(2, 3, 1).fill_(m.tensor(1.0)),
+    "zero_expand": lambda m, x: x[0].expand(2, 3, 1).zero_(),
+    "index_fill_expand": lambda m, x: x[0].expand(2, 3, 1).index_fill_(0, m.tensor([0]), 2.0),
+    "index_fill_expand_tensor": lambda m, x: x[0].expand(2, 3, 1).index_fill_(
+        0, m.tensor([0]), m.tensor(2.0)),
+    "index_copy_expand": lambda m, x: x[0].expand(2, 3, 1).index_copy_(
+        0, m.tensor([0]), m.ones(1, 3, 1)),
+    "index_add_expand": lambda m, x: x[0].expand(2, 3, 1).index_add_(
+        0, m.tensor([0]), m.ones(1, 3, 1)),
+    "add_expand": lambda m, x: x[0].expand(2, 3, 1).add_(1),
+    "clamp_expand": lambda m, x: x[0].expand(2, 3, 1).clamp_(0, 1),
+    "add_partial_overlap": lambda m, x: x[1:].add_(x[:-1]),
+    "add_broadcast_overlap": lambda m, x: x[1:].add_(x[-1]),
+    "add_itself": lambda m, x: x.add_(x),
+    "addcmul_partial_overlap": lambda m, x: x[1:].addcmul_(x[:-1], x[:-1]),
+}
+
+
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("case", sorted(_OVERLAP_CASES))
+def test_memory_overlap_of_inplace_writes(case, grad):
+    def f(m):
+        x = m.arange(12.0, dtype=m.float64).reshape(4, 3, 1)
+        if grad:
+            x = x.requires_grad_() * 1
+        _OVERLAP_CASES[case](m, x)
+        return x
+    same(f)
+
+
+def test_index_put_through_an_expand_with_grad():
+    def f(m):
+        b = m.arange(4.0, dtype=m.float64).reshape(4, 1).requires_grad_()
+        c = b * 1
+        v = m.tensor([0.5, 0.7], dtype=m.float64, requires_grad=True)
+        y = c.expand(2, 4, 1)
+        y.index_put_((m.tensor([1, 0]),), v.view(2, 1, 1), accumulate=True)
+        try:
+            c.sum().backward()  # (PyTorch's CopySlices writes the gradient through the expand)
+        except RuntimeError as e:
+            return c, y.grad_fn.name(), str(e)
+        return c, y.grad_fn.name(), b.grad, v.grad
+    same(f)
