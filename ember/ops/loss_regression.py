@@ -23,7 +23,7 @@ from .._size import Size
 from ..autograd.grad_mode import STATE
 from ..creation import ones_like
 from ..tensor import Tensor
-from ._checks import checks_own_arguments
+from ._checks import checks_own_arguments, type_name
 from ._jvp import _fit, fiberwise, out_zeros
 from ._registry import node_class, record, recording, wrap, zeros_of
 from .distance import pairwise_distance
@@ -311,6 +311,7 @@ def _huber(input, target, reduction, delta):
 
 
 # ---- composed losses (PyTorch decomposes these; the grad_fn is that of the last op) ----
+@checks_own_arguments
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL divergence of log-probabilities ``input`` from ``target`` (probabilities, or
     log-probabilities with ``log_target=True``); 'batchmean' divides the sum by the batch."""
@@ -324,6 +325,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
             "major release.", UserWarning, stacklevel=2)
     if reduction not in ("mean", "sum", "none", "batchmean"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    for pos, (param, value) in enumerate((("input", input), ("target", target)), 1):
+        if not isinstance(value, Tensor):  # (after the checks PyTorch makes in Python)
+            raise TypeError(f"kl_div(): argument '{param}' (position {pos}) must be Tensor, "
+                            f"not {type_name(value)}")
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -351,22 +356,30 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     return _apply_reduction(loss, reduction)
 
 
+# torch.any's overloads, for gaussian_nll_loss's ``torch.any(var < 0)`` of a non-tensor var
+_ANY = tuple(f"Tensor input{a}, *, Tensor out = None" for a in (
+    "", ", tuple of ints dim = None, bool keepdim = False", ", int dim, bool keepdim = False"))
+
+
 @checks_own_arguments
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """Negative log-likelihood of ``target`` under N(``input``, ``var``); ``var`` is clamped
     at ``eps`` without changing its gradient, as PyTorch."""
     # (PyTorch's is Python code: a wrong-typed argument fails with Python's error where it is
     # first used, as here)
-    if isinstance(var, (int, float)):
+    if isinstance(var, float):
         if var < 0:
             raise ValueError("var has negative entry/entries")
         var = var * ones_like(input)
     elif not isinstance(var, Tensor):
-        raise TypeError(f"'<' not supported between instances of '{type(var).__name__}' and "
-                        "'int'")
+        negative = var < 0  # (Python's error for a list)
+        from ._checks import _overload_error
+
+        raise TypeError(_overload_error("any", _ANY, (negative,), {}))  # (``torch.any``'s)
     elif (var._data < 0).any():
         raise ValueError("var has negative entry/entries")
     if not isinstance(input, Tensor):
+        input.size()  # (Python's error: no attribute, or an ndarray's int ``size`` called)
         raise AttributeError(f"'{type(input).__name__}' object has no attribute 'size'")
     vs, xs = var._data.shape, input._data.shape
     if vs != xs:
@@ -376,9 +389,6 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
             raise ValueError("var is of incorrect size")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(reduction + " is not valid")
-    if not isinstance(target, (Tensor, bool, int, float, complex)):
-        raise TypeError(f"unsupported operand type(s) for -: 'Tensor' and "
-                        f"'{type(target).__name__}'")
     # NOTE: PyTorch clamps a clone in place under no_grad: values change, the graph does not.
     var = var + wrap(np.maximum(var._data, eps) - var._data)
     loss = 0.5 * (var.log() + (input - target) ** 2 / var)
@@ -455,6 +465,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return _apply_reduction((margin + dist_pos - dist_neg).clamp_min(0), reduction)
 
 
+@checks_own_arguments
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
                                       margin=1.0, swap=False, reduction="mean"):
     """``triplet_margin_loss`` with any ``distance_function(x1, x2)`` (default
@@ -463,11 +474,18 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
-    a, pd, nd = anchor._data.ndim, positive._data.ndim, negative._data.ndim
+    # (PyTorch's is Python code: ``.ndim`` is read of whatever was passed, and a non-tensor
+    # with one reaches the distance function)
+    a, pd, nd = anchor.ndim, positive.ndim, negative.ndim
     if not (a == pd == nd):
         raise RuntimeError(
             "The anchor, positive, and negative tensors are expected to have the same number of "
             f"dimensions, but got: anchor {a}D, positive {pd}D, and negative {nd}D inputs")
+    if distance_function is None:
+        for param, pos, value in (("x1", 1, anchor), ("x2", 2, positive), ("x2", 2, negative)):
+            if not isinstance(value, Tensor):
+                raise TypeError(f"pairwise_distance(): argument '{param}' (position {pos}) "
+                                f"must be Tensor, not {type_name(value)}")
     dist = distance_function or pairwise_distance
     dist_pos = dist(anchor, positive)
     dist_neg = dist(anchor, negative)

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..tensor import Tensor
 from . import special as _special
 from ._registry import float_data, wrap
 from .pointwise import _float_operands
@@ -255,6 +256,8 @@ def _polynomial_np(name, x, n):
 
 def _polynomial(name):
     def op(input, n):
+        if not isinstance(input, Tensor) and not isinstance(n, Tensor):
+            raise TypeError(f"{name}: two numbers")  # (_checks: PyTorch's overloads)
         input, n, x, nd, rt = _float_operands(name, input, n)
         _check_full_float(f"{name}_cpu", np.empty(0, rt))
         with np.errstate(all="ignore"):

@@ -499,6 +499,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     to keep them sorted (left or right of equal values)."""
     b = sorted_sequence._data
     scalar = not isinstance(input, Tensor)
+    if scalar and not isinstance(input, (bool, int, float, complex, np.number, np.bool_)):
+        raise TypeError("searchsorted: input is neither a tensor nor a number")  # (_checks)
     v = np.asarray(input) if scalar else input._data
     if side is not None:
         if side not in ("left", "right"):
