@@ -261,9 +261,14 @@ def apply_inplace(self, op, *args, **kwargs):
     check_inplace(self)
     late = False
     name = op.__name__
+    aliases = False
     if not self._data.flags.writeable and name not in _ANY_OVERLAP and \
-            name not in _WRITES_THROUGH_EXPAND and internal_overlap(self._data):
-        raise RuntimeError(OVERLAP_MESSAGE)  # (first, as TensorIterator and index_copy_)
+            internal_overlap(self._data):
+        if name not in _WRITES_THROUGH_EXPAND:
+            raise RuntimeError(OVERLAP_MESSAGE)  # (first, as TensorIterator and index_copy_)
+        if name == "index_fill":
+            _warn_expanded("index_fill", "mask", "scalar")
+        aliases = True
     if args or kwargs:
         # PyTorch's elementwise ops check overlap before anything else; the index/scatter
         # kernels after their argument checks (which the op makes)
@@ -273,11 +278,6 @@ def apply_inplace(self, op, *args, **kwargs):
     out = op(self, *args, **kwargs)
     if late:
         check_overlap(self, (*args, *kwargs.values()), full=True)
-    aliases = False
-    if op.__name__ == "index_fill" and not self._data.flags.writeable and \
-            internal_overlap(self._data):
-        _warn_expanded("index_fill", "mask", "scalar")
-        aliases = True
     if not (STATE.enabled and recording(self, *args)):
         _write(self, out._data, aliases)
         _bump(self)
@@ -541,10 +541,12 @@ CopyBackwards = node_class("CopyBackwards", _copy_vjp, _copy_jvp,
 
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` (broadcast, cast to self's dtype) into ``self``."""
-    return _copy(self, src, True)
+    return _copy(self, src, True, True)
 
 
-def _copy(self, src, overlap):
+def _copy(self, src, overlap, broadcast=False):
+    """``self`` written from ``src`` (``broadcast``: copy_'s shape errors, those of an in-place
+    elementwise op; else a setitem's, those of expanding ``src`` to ``self``)."""
     check_inplace(self)
     if not isinstance(src, Tensor):
         if not isinstance(src, (bool, int, float, complex, np.generic)):
@@ -558,6 +560,11 @@ def _copy(self, src, overlap):
         try:
             data = np.broadcast_to(data, self._data.shape)
         except ValueError:
+            if broadcast:
+                from .pointwise import check_broadcast
+
+                check_broadcast(self._data.shape, data.shape)
+                _write(self, data)  # ("output with shape [2] doesn't match the broadcast...")
             from .shape import expand
 
             expand(src, self._data.shape)  # raises PyTorch's error for the shapes

@@ -242,11 +242,15 @@ def _logcumsumexp_vjp_graph(x, out, g, d):
 
 
 def _logcumsumexp_jvp(ctx, dx):
-    # NOTE: PyTorch's forward formula, shifted by the slice's maximum (not the running one),
+    # NOTE: PyTorch's forward formula, shifted by the slice's maximum m (not the running one),
     # cumsum(exp(x - m) * dx) / (cumsum(exp(x - m)) + 1e-13), underflows where x lies far below
     # the maximum (x = [-1000, 0] gives the first output a tangent of 0, not 1). ember computes
     # the tangent exactly (below) and takes PyTorch's where either is NaN: NaN inputs, infinite
-    # ones, and -inf entries whose exact tangent is 0/0 but PyTorch's 0.
+    # ones, and -inf entries whose exact tangent is 0/0 but PyTorch's 0. Precisely, the two
+    # differ at an output whose prefix maximum r is finite and lies far below m: by more than
+    # 1e-6 relative once m - r > 16 (the 1e-13 term), by all of it where exp(r - m) underflows
+    # or m is +inf (x = [1, inf]: PyTorch's first tangent is 0, the exact one dx[0]). The
+    # fuzzer leaves such slices out (NOTE [logcumsumexp underflow] in tests/fuzz/gen.py).
     x, out = ctx.saved_tensors
     d, = ctx.args
     if dx is None:

@@ -826,6 +826,35 @@ def nan_into_branches(step, env, ns):
                and bool(torch.isnan(v.detach()).any()) for v in vals)
 
 
+# NOTE [logcumsumexp underflow]: PyTorch's tangent of logcumsumexp shifts every prefix by the
+# slice's maximum m, cumsum(exp(x - m) * dx) / (cumsum(exp(x - m)) + 1e-13), so an output whose
+# prefix maximum r lies far below m (m - r > 16: the 1e-13 is over 1e-6 of the denominator)
+# gets a tangent shrunk towards 0, and exactly 0 once exp underflows or m is +inf (seed 2028
+# program 6925: xlogy(x, 0) = inf at x < 0). ember keeps the exact tangent there (NOTE in
+# ember/ops/scan.py), so the generator drops a logcumsumexp line with such a prefix.
+LCSE = re.compile(r"torch\.logcumsumexp\(([xv]\d+), (-?\d+)\)")
+LCSE_GAP = 16.0
+
+
+def lcse_underflow(step, env):
+    """Whether ``step`` takes logcumsumexp of a slice where PyTorch's tangent underflows."""
+    import torch
+
+    for name, dim in LCSE.findall(step.code):
+        x = env.get(name)
+        if not (isinstance(x, torch.Tensor) and x.dim() and x.numel()
+                and x.is_floating_point()):
+            continue
+        a = x.detach().to(torch.float64).numpy()
+        d = int(dim)
+        with np.errstate(invalid="ignore"):
+            m = np.max(a, axis=d, keepdims=True)
+            r = np.maximum.accumulate(a, axis=d)
+            if np.any(np.isfinite(r) & (m - r > LCSE_GAP)):
+                return True
+    return False
+
+
 # NOTE [ties]: a discontinuous op (comparison, sign, floor, where on a mask, an int cast, a
 # sort's indices) or a kink (relu, abs, clamp, max) whose argument is an exact-math tie gives
 # whatever rounding decides: ``kl_div(log_softmax(v), softmax(v)) > 0`` compares a loss that
@@ -949,7 +978,7 @@ def generate(seed, index, max_tries=40):
             continue
         if step.out is not None and not isinstance(ns[step.out], torch.Tensor):
             continue
-        if nan_into_branches(step, g.env, ns):
+        if nan_into_branches(step, g.env, ns) or lcse_underflow(step, g.env):
             continue
         prog.inputs += g.added
         prog.steps.append(step)

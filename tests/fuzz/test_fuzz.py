@@ -30,3 +30,28 @@ def test_generator_is_deterministic():
     for i in range(5):
         a, b = generate(SEED, i), generate(SEED, i)
         assert a.source() == b.source()
+
+
+def test_logcumsumexp_lines_where_pytorchs_tangent_underflows_are_dropped():
+    # NOTE [logcumsumexp underflow] in gen.py (seed 2028 program 6925)
+    import torch
+
+    from .gen import Step, lcse_underflow
+
+    step = Step("v4 = torch.logcumsumexp(v0, -1)", "v4")
+    inf = float("inf")
+    for values, dropped in [([0.35, 1.08, inf, -0.0], True), ([-1000.0, 0.0], True),
+                            ([0.0, 17.0], True), ([0.0, 15.0, 3.0], False),
+                            ([-inf, 0.0], False), ([0.0, float("nan"), 30.0], False)]:
+        env = {"v0": torch.tensor(values, dtype=torch.float64)}
+        assert lcse_underflow(step, env) is dropped, values
+
+
+def test_a_view_made_stale_by_an_inplace_write_is_compared_not_a_harness_error():
+    # seed 2028 program 16339: `v3 = x1.unbind(1)[0]; ...; x1[1:] = v0` (v0 requires grad)
+    # left v3 a multi-output view whose grad_fn raises; reading its requires_grad raised in
+    # ember (not in PyTorch) and crashed the harness
+    from .gen import generate
+    from .run import check
+
+    assert check(generate(2028, 16339)) == []
