@@ -401,6 +401,14 @@ def test_copy_with_broadcast_and_dtype_change():
     same(fn)
 
 
+@pytest.mark.parametrize("shapes", [((2,), (3,)), ((2,), (2, 2)), ((2, 3), (4, 3)),
+                                    ((2, 3), (1, 2, 3)), ((3,), (2, 4)), ((), (3,)),
+                                    ((0,), (3,))])
+def test_copy_shape_errors_are_broadcast_errors(shapes):
+    # (copy_ words its shape errors as an in-place elementwise op; a setitem as expand)
+    same(lambda T: T.zeros(shapes[0]).copy_(T.zeros(shapes[1])))
+
+
 def test_masked_fill_on_non_leaf():
     def fn(T):
         x = T.tensor([1., 2., 3.], requires_grad=True)
