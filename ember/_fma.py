@@ -76,9 +76,20 @@ _U64 = np.uint64
 _LOW29, _TIE = np.uint64(0x1FFFFFFF), np.uint64(0x10000000)
 
 
+# NOTE [fused arithmetic is opt-in]: the ops' fused multiply-adds (add/sub with alpha, lerp,
+# addcmul, tanh's and sigmoid's backward, SGD's update) cost 2-5x their plain NumPy form, most on
+# small tensors (a 2-16-16-1 tanh MLP's SGD step: +35%), while the one-ulp differences they
+# remove do not change what a training script prints (the corpus of tests/corpus passes
+# either way: float32 sums in BLAS differ from PyTorch's anyway). So they run only with
+# EMBER_FUSED_ARITHMETIC=1 (or ``_fma._ENABLED = True``), for bit-for-bit comparisons; the
+# random streams (_rng_kernels) always fuse, as their exactness is cheap there.
+_ENABLED = __import__("os").environ.get("EMBER_FUSED_ARITHMETIC", "0") == "1"
+
+
 def fused() -> bool:
-    """Whether PyTorch's vectorised kernels fuse multiply-adds here (its AVX2/AVX512 builds)."""
-    return _rng_kernels.capability() == "AVX2"
+    """Whether to round multiply-adds once, as PyTorch's vectorised kernels do in its
+    AVX2/AVX512 builds (NOTE [fused arithmetic is opt-in])."""
+    return _ENABLED and _rng_kernels.capability() == "AVX2"
 
 
 def fma32(a, b, c, out=None):

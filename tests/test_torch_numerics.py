@@ -20,6 +20,14 @@ torch = pytest.importorskip("torch")
 FLOATS = [(ember.float32, torch.float32), (ember.float64, torch.float64)]
 
 
+@pytest.fixture(autouse=True)
+def _fused_arithmetic(monkeypatch):
+    # bit for bit needs PyTorch's single roundings (opt-in: NOTE [fused arithmetic is opt-in])
+    from ember import _fma
+
+    monkeypatch.setattr(_fma, "_ENABLED", True)
+
+
 def _values(n, dtype, seed=0, scale=3.0, positive=False):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(n) * scale

@@ -29,6 +29,14 @@ pytestmark = pytest.mark.skipif(
 
 N, STEPS = 5000, 5
 
+@pytest.fixture(autouse=True)
+def _fused_arithmetic(monkeypatch):
+    # bit for bit needs PyTorch's single roundings (opt-in: NOTE [fused arithmetic is opt-in])
+    from ember import _fma
+
+    monkeypatch.setattr(_fma, "_ENABLED", True)
+
+
 SGD_CASES = [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9, nesterov=True),
              dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=1e-2),
              dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2, maximize=True)]
