@@ -99,10 +99,11 @@ def bump(t, n=1):
 # once, as PyTorch's AVX2 kernels do (fma32), but that triples the cost of an Adam step (1.2 ms
 # against 0.48 for a 784-256-10 MLP, a step's forward and backward taking ~1.1 ms) and buys no
 # equality: Adam's square root is MKL's in PyTorch, an ulp off in 17% of float32 results. So the
-# moments are computed plainly (an ulp from PyTorch's in some elements); SGD's add(alpha=) stays
-# fused, which makes SGD steps equal PyTorch's bit for bit (tests/optim/test_optimizer_bitwise).
-# The op path (ember's own lerp_/addcmul_, taken for tensor learning rates, differentiable or
-# foreach steps) rounds as PyTorch's kernels, so there the two paths may differ by an ulp.
+# moments are computed plainly (an ulp from PyTorch's in some elements). With fused arithmetic
+# switched on (NOTE [fused arithmetic is opt-in] in _fma.py), SGD's add(alpha=) is fused, which
+# makes SGD steps equal PyTorch's bit for bit (tests/optim/test_optimizer_bitwise), and the op
+# path (ember's own lerp_/addcmul_, taken for tensor learning rates, differentiable or foreach
+# steps) rounds as PyTorch's kernels, so there the two paths may differ by an ulp.
 FUSE_MOMENTS = False
 
 
