@@ -438,9 +438,13 @@ def div(input, other, *, rounding_mode=None, out=None):
         if rounding_mode == "trunc":
             q = np.where((q < 0) & (np.remainder(ad, bd) != 0), q + 1, q)
         data = _fix_dtype(q, rt)
+    elif rounding_mode == "floor":
+        # (NumPy's floor_divide is PyTorch's div_floor: through fmod, so an infinite numerator
+        # gives NaN, where floor(a / b) would give inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            data = _fix_dtype(np.floor_divide(ad, bd), rt)
     else:
-        q = np.true_divide(ad, bd)
-        data = _fix_dtype(np.floor(q) if rounding_mode == "floor" else np.trunc(q), rt)
+        data = _fix_dtype(np.trunc(np.true_divide(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
         return record(DivBackward2, data, (input, other))
     return wrap(data)
@@ -1028,6 +1032,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     # NOTE [half scalars]: half types in float32, rounded once
     wt = _F32 if rt.itemsize == 2 and rt.kind in "fV" else rt
     a, b, c = (t._data.astype(wt, copy=False) for t in (input, tensor1, tensor2))
+    if rt.kind in "iu" and isinstance(value, float):
+        value = int(value)  # (PyTorch casts the value to the integer type: 0.5 adds nothing)
     if wt == _F32 and fused():  # NOTE [fused alpha]: (value * t1) * t2 + input, one rounding
         data = _fix_dtype(fma32(np.float32(value) * b, c, a), rt)
     else:

@@ -519,3 +519,75 @@ def test_index_put_through_an_expand_with_grad():
             return c, y.grad_fn.name(), str(e)
         return c, y.grad_fn.name(), b.grad, v.grad
     same(f)
+
+
+# ---- PyTorch's fused double-backward nodes of prelu, rrelu, softplus, hardswish and logsigmoid
+# (their first-order gradients built with create_graph): names, edges and second-order values,
+# at 0, +-3, large values and +-inf
+_DOUBLE_BACKWARD = {
+    "prelu": lambda F, x, w: F.prelu(x, w),
+    "rrelu": lambda F, x, w: F.rrelu(x, training=False),
+    "softplus": lambda F, x, w: F.softplus(x),
+    "softplus_beta": lambda F, x, w: F.softplus(x, beta=2, threshold=5),
+    "hardswish": lambda F, x, w: F.hardswish(x),
+    "logsigmoid": lambda F, x, w: F.logsigmoid(x),
+}
+
+
+def _node_names(m, g):
+    fn = g.grad_fn
+    return None if fn is None else (fn.name(), [f.name() if f is not None else None
+                                                for f, _ in fn.next_functions])
+
+
+@pytest.mark.parametrize("shape, wshape", [((12,), (1,)), ((2, 3, 2), (3,)), ((3, 4), (1,))])
+@pytest.mark.parametrize("op", sorted(_DOUBLE_BACKWARD))
+def test_double_backward_nodes_of_activations(op, shape, wshape):
+    if op != "prelu" and wshape != (1,):
+        pytest.skip("one weight shape is enough")
+
+    def f(m):
+        n = int(np.prod(shape))
+        vals = [-2.0, -0.5, 0.0, 0.5, 3.0, 25.0, -25.0, INF, -INF, -3.0, 3.0, 1.5]
+        x = m.tensor((vals * n)[:n], dtype=m.float64).reshape(shape).requires_grad_()
+        w = m.linspace(0.25, 0.5, int(np.prod(wshape)), dtype=m.float64).reshape(
+            wshape).requires_grad_()
+        gy = m.linspace(-1, 1.5, n, dtype=m.float64).reshape(shape).requires_grad_()
+        y = _DOUBLE_BACKWARD[op](m.nn.functional, x, w)
+        ins = (x, w) if op == "prelu" else (x,)
+        gs = m.autograd.grad(y, ins, gy, create_graph=True)
+        names = [_node_names(m, g) for g in gs]
+        s = sum((g * (0.7 + k)).sum() for k, g in enumerate(gs))
+        second = m.autograd.grad(s, (x, gy, w) if op == "prelu" else (x, gy), allow_unused=True)
+        return gs, names, _plain(m, second)
+    same(f)
+
+
+@pytest.mark.parametrize("op", ["prelu", "softplus", "hardswish", "logsigmoid", "rrelu"])
+def test_forward_over_reverse_through_double_backward_nodes(op):
+    def f(m):
+        x = m.tensor([[-2.0, 0.5, 3.5], [1.0, -0.25, 2.0]], dtype=m.float64)
+        w = m.tensor([0.25], dtype=m.float64)
+
+        def grad_of(x):
+            y = _DOUBLE_BACKWARD[op](m.nn.functional, x, w)
+            return m.func.grad(lambda v: (_DOUBLE_BACKWARD[op](m.nn.functional, v, w) ** 2)
+                               .sum())(x), y
+        return m.func.jvp(grad_of, (x,), (m.ones_like(x),))
+    same(f, warnings_too=False)
+
+
+# ---- seed 2029: div's floor mode goes through fmod as PyTorch's (19542: an infinite numerator
+# gives NaN, not inf), and integer addcmul casts its value to the integer type (5839, 7757)
+def test_div_floor_of_infinities():
+    def f(m):
+        a = m.tensor([-INF, INF, 5.0, -INF, 1.0, -7.5, 7.5, 0.0], dtype=m.float64)
+        b = m.tensor([-1.19, 2.0, INF, INF, 0.0, 2.0, -2.0, -3.0], dtype=m.float64)
+        return m.div(a, b, rounding_mode="floor"), m.floor_divide(a, b)
+    same(f, warnings_too=False)
+
+
+@pytest.mark.parametrize("value", [0.5, 1.5, -1.5, 2, True])
+def test_integer_addcmul_value_is_cast_to_the_integer_type(value):
+    same(lambda m: m.addcmul(m.tensor([-6, 3]), m.tensor([-6, 2]), m.tensor([-6, 5]),
+                             value=value))
