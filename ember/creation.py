@@ -60,10 +60,19 @@ _NO_PINNED = ("pin_memory=True requires a CUDA or other accelerator backend; no 
               "allocator is available on this system.")
 
 
-def _check_pin(pin_memory, meta=False):
+def _check_pin(pin_memory, meta=False, name=None):
     """``pin_memory=True`` fails as in PyTorch without an accelerator: there is no pinned
-    allocator (meta tensors own no memory, so they pass)."""
-    if pin_memory and not meta:
+    allocator (meta tensors own no memory, so they pass). Another value than a bool or None
+    (``tensor()`` refuses None too) is PyTorch's TypeError: ``name`` is the op's for those
+    the checked wrapper does not publish (the wrapper words it for the others)."""
+    if pin_memory is False or (pin_memory is None and name != "tensor"):
+        return
+    if pin_memory is not True:
+        from .ops._checks import type_name
+
+        raise TypeError(f"{name}(): argument 'pin_memory' must be bool, not "
+                        f"{type_name(pin_memory)}")
+    if not meta:
         raise RuntimeError(_NO_PINNED)
 
 
@@ -168,9 +177,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if isinstance(data, str):
         raise TypeError("new(): invalid data type 'str'")
     if check_device(device):
+        _check_pin(pin_memory, True, "tensor")
         a = _to_array(data, dtype)
         return _new(meta_array(a.shape, a.dtype), requires_grad)
-    _check_pin(pin_memory)
+    _check_pin(pin_memory, False, "tensor")
     return _new(_to_array(data, dtype), requires_grad)
 
 
@@ -426,7 +436,7 @@ def _new_method(name, fill):
                pin_memory=False):
         if not size:  # (new_zeros(()) is a 0-d tensor; no size at all is an error)
             raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
-        _check_pin(pin_memory, check_device(device))
+        _check_pin(pin_memory, check_device(device), name)
         shape = _size(size)
         _check_size(name, shape)
         np_dt = dtype.np if dtype is not None else self._data.dtype
@@ -440,7 +450,7 @@ def _new_method(name, fill):
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
              layout=None, pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value``, with this tensor's dtype by default."""
-    _check_pin(pin_memory, check_device(device))
+    _check_pin(pin_memory, check_device(device), "new_full")
     shape = _size((size,))
     _check_size("new_full", shape)
     np_dt = dtype.np if dtype is not None else self._data.dtype

@@ -481,6 +481,14 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
            layout=None, device=None, requires_grad=False, pin_memory=False):
     """``normal(mean, std)`` with numbers or tensors (broadcast), or ``normal(m, s, size)``."""
+    if pin_memory is not False and pin_memory is not True and pin_memory is not None:
+        from .ops._checks import OVERLOADS, _overload_error
+
+        args = (mean, std) if size is None else (mean, std, size)
+        given = dict(generator=generator, out=out, dtype=dtype, layout=layout, device=device,
+                     requires_grad=requires_grad, pin_memory=pin_memory)
+        given = {k: v for k, v in given.items() if v is not None and v is not False}
+        raise TypeError(_overload_error("normal", OVERLOADS["normal"][0], args, given))
     _check_pin(pin_memory, check_device(device))
     mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
     eng = _eng(generator)

@@ -166,6 +166,7 @@ FACTORIES = {
     "ones": lambda m, **k: m.ones(2, **k), "tensor": lambda m, **k: m.tensor([1.], **k),
     "full": lambda m, **k: m.full((2,), 1., **k), "rand": lambda m, **k: m.rand(2, **k),
     "randn": lambda m, **k: m.randn(2, **k), "arange": lambda m, **k: m.arange(3, **k),
+    "rand_ints": lambda m, **k: m.rand(2, 3, **k),
     "empty_like": lambda m, **k: m.empty_like(m.ones(2), **k),
     "zeros_like": lambda m, **k: m.zeros_like(m.ones(2), **k),
     "ones_like": lambda m, **k: m.ones_like(m.ones(2), **k),
@@ -188,11 +189,14 @@ FACTORIES = {
     "range": lambda m, **k: m.range(0, 3, **k),
     "zeros_meta": lambda m, **k: m.zeros(2, device="meta", **k).shape,
     "tensor_meta": lambda m, **k: m.tensor([1.], device="meta", **k).shape,
+    "tril_indices": lambda m, **k: m.tril_indices(2, 2, **k),
+    "triu_indices": lambda m, **k: m.triu_indices(2, 2, **k),
 }
 
 
+# (not a bool: PyTorch's argument parser refuses it, None aside except in tensor())
 @pytest.mark.parametrize("name", sorted(FACTORIES))
-@pytest.mark.parametrize("pin", [False, True])
+@pytest.mark.parametrize("pin", [False, True, None, 0, 1, 1.0, "a"])
 def test_pin_memory_as_pytorch_without_an_accelerator(name, pin):
     same(lambda m: FACTORIES[name](m, pin_memory=pin).is_pinned()
          if not name.endswith("_meta") else FACTORIES[name](m, pin_memory=pin))

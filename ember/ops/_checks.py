@@ -44,7 +44,7 @@ _TENSOR = ("input", "other", "self", "tensor", "mat", "mat1", "mat2", "vec", "ve
 ARG_KINDS = {**dict.fromkeys(_TENSOR, "Tensor"), "tensors": "tuple of Tensors",
              "size": "tuple of ints", "shape": "tuple of ints", "dims": "tuple of ints",
              "sizes": "tuple of ints", "pad": "tuple of ints",
-             "dim0": "int", "dim1": "int"}
+             "dim0": "int", "dim1": "int", "pin_memory": "bool"}
 # Tensor parameters after the first where PyTorch may also take a Python number
 # (``torch.add(x, 2)``), or ``op.param`` for one op only; the first argument never is one
 # (``torch.exp(2.)`` is an error).
@@ -99,6 +99,17 @@ _CONV = ("Tensor input, Tensor weight, Tensor bias = None, tuple of ints stride 
 _MM = ("Tensor input, Tensor mat2, *, Tensor out = None",
        "Tensor input, Tensor mat2, torch.dtype out_dtype, *, Tensor out = None")
 _OUT = ", *, Tensor out = None"
+_FACTORY = (", torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, "
+            "bool pin_memory = False, bool requires_grad = False")
+
+
+def _random(args, like=False):
+    """A random factory's two overloads: with a generator (required there), and without
+    (``like``: a ``*_like`` one, with a memory format for an out)."""
+    rest = "torch.memory_format memory_format = None" if like else "Tensor out = None"
+    return tuple(f"{args}, *, {g}{rest}{_FACTORY}" for g in ("torch.Generator generator, ", ""))
+
+
 OVERLOADS = {
     "sum": ((_REDUCE[0].format(""), _REDUCE[1]), None),
     "mean": ((_REDUCE[0].format(", Tensor out = None"), _REDUCE[1]), None),
@@ -111,6 +122,28 @@ OVERLOADS = {
                              "Number element, Tensor test_elements",
                              "Tensor elements, Number test_element")), None),
     "conv1d": (_CONV, None), "conv2d": (_CONV, None), "bmm": (_MM, None), "mm": (_MM, None),
+    **dict.fromkeys(("rand", "randn"), (_random("tuple of ints size"), None)),
+    "randperm": (_random("int n"), None),
+    "randint": (_random("int high, tuple of ints size") + _random(
+        "int low, int high, tuple of ints size"), None),
+    "arange": (("Number end, *, Tensor out = None" + _FACTORY,
+                "Number start, Number end, *" + _FACTORY,
+                "Number start, Number end, Number step = 1, *, Tensor out = None" + _FACTORY),
+               None),
+    **{name: (tuple(f"{a} start, {b} end, int steps{base}, *, Tensor out = None{_FACTORY}"
+                    for a, b in (("Tensor", "Tensor"), ("Number", "Tensor"),
+                                 ("Tensor", "Number"), ("Number", "Number"))), None)
+       for name, base in (("linspace", ""), ("logspace", ", float base = 10.0"))},
+    "eye": (tuple(f"{a}, *, Tensor out = None{_FACTORY}" for a in ("int n", "int n, int m")),
+            None),
+    **dict.fromkeys(("rand_like", "randn_like"), (_random("Tensor input", True), None)),
+    "randint_like": (_random("Tensor input, int low, int high", True)
+                     + _random("Tensor input, Tensor high", True)
+                     + _random("Tensor input, int high", True), None),
+    "normal": ((*(f"{a}, *, torch.Generator generator = None, Tensor out = None" for a in (
+        "Tensor mean, Tensor std", "Tensor mean, float std = 1", "float mean, Tensor std")),
+        f"float mean, float std, tuple of ints size, *, torch.Generator generator = None, "
+        f"Tensor out = None{_FACTORY}"), None),
     "searchsorted": (tuple(f"Tensor sorted_sequence, {a}, *, bool out_int32 = False, "
                            "bool right = False, str side = None, Tensor sorter = None, "
                            "Tensor out = None" for a in ("Tensor input", "Number self")), None),
@@ -199,9 +232,10 @@ def _got(args, kwargs, mark=None):
     return f"({', '.join(parts)}{', )' if not args else ')'}"
 
 
-def _overload_error(tname, options, args, kwargs):
+def _overload_error(tname, options, args, kwargs, shown=None):
     """PyTorch's message when no overload in ``options`` takes ``args``/``kwargs``, or None
-    when one does."""
+    when one does (``shown``: the positional arguments as given, where ints given one by one
+    were read as one size)."""
     parsed = [_parse(o) for o in options]
     fits = []
     for params in parsed:
@@ -229,7 +263,7 @@ def _overload_error(tname, options, args, kwargs):
             if p is not None and not _matches(v, p[0], p[4]):
                 return f"{tname}(): argument '{k}' must be {p[0]}, not {_describe(v)}"
     lines = [f"{tname}() received an invalid combination of arguments - got "
-             f"{_got(args, kwargs)}, but expected one of:"]
+             f"{_got(args if shown is None else shown, kwargs)}, but expected one of:"]
     for option, params in zip(options, parsed):
         lines.append(f" * ({option})")
         # (PyTorch counts every item printed, the ``*`` included, against the arguments given)
@@ -334,6 +368,9 @@ def _argument_error(tname, params, optional, method, values, numbers_ok=False):
                 return message
         elif kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
             return f"{where} must be int, not {_kind_name(value)}"
+        elif kind == "bool" and value is not None and not isinstance(value, bool):
+            # (keyword-only in PyTorch: its message gives no position)
+            return f"{tname}(): argument '{pname}' must be bool, not {_kind_name(value)}"
     return None
 
 
@@ -865,17 +902,20 @@ def checked(fn, name=None, method=False, space="torch"):
         if options:
             args = _passed(params, values, defaults or ())
             kwargs = {}
+            shown = None
             if star:  # (``view(5, -1)``: PyTorch reads ints given one by one as one size)
                 rest = values[len(params)]
                 ints = len(rest) > 1 and all(type(v) is int for v in rest) and \
                     any("tuple of ints" in o for o in options)  # (not clamp_(0, 1))
+                shown = [*args, *rest]
                 args += [rest] if ints else rest
             for j, k in enumerate(kwonly, len(params) + bool(star)):
                 if values[j] is not kwdefaults.get(k):
                     kwargs[k] = values[j]
             if starstar:
                 kwargs.update(values[-1])
-            overloads = (options, args[1:] if method else args, kwargs)
+            overloads = (options, args[1:] if method else args, kwargs,
+                         shown and (shown[1:] if method else shown))
         _fail(error, tname, all_params, optional, method, values, attribute, overloads)
 
     def _fail_missing(error, fn, values):

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._warn import warn_once
 from ..autograd.grad_mode import STATE
+from ..creation import _check_pin
 from ..dtypes import result_type
 from ._jvp import linear, out_zeros
 from ._registry import node_class, record, recording, register, wrap
@@ -251,13 +252,17 @@ def _tri_indices(row, col, offset, dtype, lower):
     return wrap(np.stack(np.nonzero(mask)).astype(dtype.np).reshape(2, -1))
 
 
-def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
+                 pin_memory=False):
     """The (row, column) indices of the lower triangle of a row x col matrix, row-major."""
+    _check_pin(pin_memory)
     return _tri_indices(row, col, offset, dtype, True)
 
 
-def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
+                 pin_memory=False):
     """The (row, column) indices of the upper triangle of a row x col matrix, row-major."""
+    _check_pin(pin_memory)
     return _tri_indices(row, col, offset, dtype, False)
 
 
