@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from .. import return_types
 from .._fma import fused
 from ..autograd.forward_ad import _LEVELS as _forward_levels
 from ..autograd.grad_mode import STATE
@@ -614,6 +615,9 @@ def _frexp_jvp(ctx, t):
 FrexpBackward0 = node_class("FrexpBackward0", _frexp_vjp, _frexp_jvp)
 
 
+_frexp_type = return_types.make("frexp", ("mantissa", "exponent"))
+
+
 def frexp(input):
     """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent`` and ``0.5 <=
     |mantissa| < 1`` (exponent int32)."""
@@ -622,15 +626,11 @@ def frexp(input):
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
     m, e = np.frexp(a)
     m, e = np.asarray(m), np.asarray(e, dtype=np.int32)
-    from .reduction import return_types
-
-    cls = getattr(return_types, "frexp", None) or return_types.make(
-        "frexp", ("mantissa", "exponent"))
     if STATE.enabled and recording(input):
         outs = record_multi(FrexpBackward0, [m, e], (input,), save=(wrap(e),),
                             differentiable=(True, False))
-        return cls(*outs)
-    return cls(wrap(m), wrap(e))
+        return _frexp_type(*outs)
+    return _frexp_type(wrap(m), wrap(e))
 
 
 # ---- in-place variants PyTorch cannot differentiate ----
