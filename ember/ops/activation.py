@@ -30,6 +30,7 @@ from ._registry import (
     float_data,
     node_class,
     record,
+    record_multi,
     recording,
     register,
     wrap,
@@ -216,6 +217,28 @@ def _double_backward(node_name, vjp):
     return backward
 
 
+def _fused_backward(node_name, vjp, curvature):
+    """``vjp(g, x, *params)`` as the fused op PyTorch records for a smooth activation's backward
+    when it is itself differentiated (``SoftplusBackwardBackward0``): its rule sends ``vjp(gg,
+    x)`` to ``g`` and ``curvature(gg * g, x, *params)`` (PyTorch's double-backward formula) to
+    ``x``. Nested forward levels (NOTE [nested forward levels]) and no graph: ``vjp`` itself."""
+    def rule(ctx, gg):
+        g, x = ctx.saved_tensors
+        return (backward(gg, x, *ctx.args) if ctx.next_functions[0][0] is not None else None,
+                curvature(gg * g, x, *ctx.args) if ctx.next_functions[1][0] is not None
+                else None)
+
+    node = node_class(node_name, rule, elementwise)
+
+    def backward(g, x, *params):
+        if not (STATE.enabled and recording(g, x)) or len(_forward_levels) > 1:
+            return vjp(g, x, *params)
+        with no_grad():
+            data = vjp(g, x, *params)._data
+        return record(node, data, (g, x), save=(g, x), args=params)
+    return backward
+
+
 def _check_float(a, kernel):
     if a.dtype.kind not in "fcV":
         from ..dtypes import from_np
@@ -330,6 +353,7 @@ def _rrelu_vjp(g, x, noise):
     return g * noise
 
 
+_rrelu_vjp = _double_backward("RreluWithNoiseBackwardBackward0", _rrelu_vjp)
 _rrelu, RreluWithNoiseBackward0 = _pointwise(
     "rrelu", "RreluWithNoiseBackward0", lambda a, noise: a * noise._data, _rrelu_vjp,
     kernel="rrelu_with_noise_out_cpu", inplace_name="RreluWithNoiseBackward1",
@@ -592,6 +616,13 @@ def _softplus_vjp(g, x, beta, threshold):
     return g * ((x * beta).sigmoid() * _mask(x, ~over) + _mask(x, over))
 
 
+def _softplus_curvature(h, x, beta, threshold):
+    # PyTorch's: sigmoid's derivative at beta x, times a (multiplied, not selected) mask
+    s = (x * beta).sigmoid()
+    return h * ((1 - s) * s) * _mask(x, x._data * beta < threshold) * beta
+
+
+_softplus_vjp = _fused_backward("SoftplusBackwardBackward0", _softplus_vjp, _softplus_curvature)
 _softplus, SoftplusBackward0 = _pointwise("softplus", "SoftplusBackward0", _softplus_np,
                                           _softplus_vjp, kernel="softplus_cpu")
 
@@ -605,9 +636,15 @@ def _logsigmoid_np(a):
     return bounded(np.minimum, a, 0) - np.log1p(np.exp(-np.abs(a)))
 
 
+def _logsigmoid_curvature(h, x):
+    z = x.sigmoid()
+    return h * (z - 1) * z
+
+
 _logsigmoid, LogSigmoidBackward0 = _pointwise(
-    "logsigmoid", "LogSigmoidBackward0", _logsigmoid_np, lambda g, x: g * x.neg().sigmoid(),
-    kernel="log_sigmoid_cpu")
+    "logsigmoid", "LogSigmoidBackward0", _logsigmoid_np,
+    _fused_backward("LogSigmoidBackwardBackward0", lambda g, x: g * x.neg().sigmoid(),
+                    _logsigmoid_curvature), kernel="log_sigmoid_cpu")
 
 
 def logsigmoid(input):
@@ -642,15 +679,29 @@ def hardsigmoid(input, inplace=False):
 
 def _hardswish_vjp(g, x):
     a = x._data
-    # NOTE: PyTorch's subgradients: 0 at -3, 1 at 3.
-    mid = _mask(x, (a > -3) & (a < 3))
-    # (a NaN x passes the select and gives NaN, as PyTorch's vectorised kernel)
-    return _keep(g * (mid * (x / 3 + 0.5) + _mask(x, a >= 3)), ~(a <= -3))
+    # NOTE: PyTorch's subgradients: 0 at -3, 1 at 3; the slope x / 3 + 0.5 is selected, so an
+    # infinite x takes g (or 0), not 0 * inf. (A NaN x passes the select and gives NaN, as
+    # PyTorch's vectorised kernel.)
+    slope = where(wrap(~((a <= -3) | (a >= 3))), x / 3 + 0.5, _mask(x, a >= 3))
+    return _keep(g * slope, ~(a <= -3))
+
+
+def _hardswish_curvature(h, x):
+    a = x._data
+    return where(wrap((a > -3) & (a < 3)), h / 3.0, 0.0)
+
+
+_hardswish_vjp = _fused_backward("HardswishBackwardBackward0", _hardswish_vjp,
+                                 _hardswish_curvature)
+
+
+def _hardswish_np(a):
+    with np.errstate(invalid="ignore"):  # (-inf * 0: NaN, as PyTorch's, without a warning)
+        return a * np.clip(a + 3, 0, 6) / 6
 
 
 _hardswish, HardswishBackward0 = _pointwise(
-    "hardswish", "HardswishBackward0", lambda a: a * np.clip(a + 3, 0, 6) / 6,
-    _hardswish_vjp, kernel="hardswish_cpu")
+    "hardswish", "HardswishBackward0", _hardswish_np, _hardswish_vjp, kernel="hardswish_cpu")
 
 
 def hardswish(input, inplace=False):
@@ -809,6 +860,8 @@ def _prelu_weight(x, weight):
 
 def _prelu_vjp(ctx, g):
     x, weight = ctx.saved_tensors
+    if STATE.enabled and len(_forward_levels) <= 1 and recording(g, x, weight):
+        return _prelu_fused_backward(ctx, g, x, weight)
     neg = _mask(x, ~(x._data > 0))  # PyTorch's ``x > 0 ? g : w g``: a NaN takes the slope
     w = _prelu_weight(x, weight)
     gx = g * (1 - neg + neg * w) if ctx.next_functions[0][0] is not None else None
@@ -838,6 +891,66 @@ def _prelu_jvp(ctx, dx, dw):
 
 
 PreluKernelBackward0 = node_class("PreluKernelBackward0", _prelu_vjp, _prelu_jvp)
+
+
+def _prelu_fused_backward(ctx, g, x, weight):
+    """prelu's backward as PyTorch's one op of two outputs (PreluKernelBackwardBackward0)
+    when a graph is built: the input's gradient and the weight's, per element (x's shape),
+    then summed to the weight's shape."""
+    # (PyTorch's kernel reads a weight broadcast to the input: a 1-d input its weight as is)
+    wv = weight if x._data.ndim == 1 and weight._data.size == 1 else _prelu_weight(x, weight)
+    a, gd, wd = x._data, g._data, wv._data
+    pos = a > 0
+    with np.errstate(invalid="ignore", over="ignore"):
+        gx = _select(pos, gd, gd * wd)
+        gw = _select(pos, np.zeros((), gd.dtype), gd * a)
+    gx, gw = record_multi(PreluKernelBackwardBackward0,
+                          (np.asarray(gx).astype(gd.dtype, copy=False),
+                           np.asarray(gw).astype(gd.dtype, copy=False)),
+                          (g, x, wv), save=(g, x, wv))
+    if ctx.next_functions[1][0] is None:
+        return (gx if ctx.next_functions[0][0] is not None else None, None)
+    if a.ndim >= 2:
+        gw = gw.sum([k for k in range(a.ndim) if k != 1 or wd.size == 1]).view(
+            weight._data.shape)
+    elif a.ndim == 1:
+        gw = gw.sum([0], keepdim=True)
+    else:
+        gw = gw.reshape(weight._data.shape)
+    return (gx if ctx.next_functions[0][0] is not None else None, gw)
+
+
+def _prelu_bwd_vjp(ctx, ggx, ggw):
+    # PyTorch's formulas, with x == 0 on the identity side (its first order puts it on the
+    # slope's)
+    g, x, w = ctx.saved_tensors
+    pos = wrap(x._data >= 0)
+    dg = dx = dw = None
+    if ctx.next_functions[0][0] is not None and (ggx is not None or ggw is not None):
+        if ggx is None:
+            dg = where(pos, 0.0, ggw * x)
+        else:
+            dg = where(pos, ggx, ggx * w if ggw is None else ggx * w + ggw * x)
+    if ctx.next_functions[1][0] is not None:
+        dx = where(pos, 0.0, g * ggw) if ggw is not None else x.new_zeros(x.shape)
+    if ctx.next_functions[2][0] is not None:
+        dw = where(pos, 0.0, g * ggx) if ggx is not None else x.new_zeros(x.shape)
+        dw = dw.sum_to_size(w.shape)
+    return dg, dx, dw
+
+
+def _prelu_bwd_jvp(ctx, dg, dx, dw):
+    g, x, w = ctx.saved_tensors
+    pos = wrap(x._data >= 0)
+    zero = x.new_zeros(x.shape)
+    dg = zero if dg is None else dg
+    t0 = dg * w if dw is None else dg * w + g * dw
+    t1 = dg * x if dx is None else g * dx + dg * x
+    return where(pos, dg, t0), where(pos, 0.0, t1)
+
+
+PreluKernelBackwardBackward0 = node_class("PreluKernelBackwardBackward0", _prelu_bwd_vjp,
+                                          _prelu_bwd_jvp)
 
 
 def prelu(input, weight):

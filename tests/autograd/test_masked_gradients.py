@@ -119,11 +119,7 @@ def test_relu_large_private_and_shared_gradients():
 
 NO_DOUBLE = {"hardsigmoid"}  # PyTorch: "derivative for aten::hardsigmoid_backward is not
 # implemented"
-DOUBLE_GAPS = {
-    # PyTorch's prelu double backward puts x == 0 on the identity side (0 * inf is no NaN
-    # there), its first-order rule on the slope's; ember's is the first-order rule's.
-    "prelu_weight",
-}
+DOUBLE_GAPS: set = set()  # (prelu's x == 0 closed by its fused double backward node)
 
 
 @pytest.mark.parametrize("name", [
