@@ -702,6 +702,18 @@ def setitem(self, key, value):
         k = next((i for i, n in enumerate(shape) if n != 1), len(shape))
         value = value.reshape(shape[k:])
     items, advanced = parse_key(self, key)
+    if advanced and len(items) == 1 and type(items[0]) is np.ndarray and \
+            items[0].ndim == 0 and items[0].dtype == np.bool_:
+        # NOTE: PyTorch writes through a lone bool into a view of self with a new leading dim
+        # (a graph records CopySlices): Python's True copies into it, as ``x[None] = v``, and
+        # False writes nothing; a 0-d bool tensor puts at index [0] of it (or none: False)
+        if key is False:
+            return
+        if key is not True:
+            view = basic_index(self, [None])
+            _index_put(view, (np.zeros(int(items[0]), np.int64),), value, False, True)
+            return
+        key, items, advanced = (None,), [None], False
     if advanced:
         # ints, slices and None select a view first, as in PyTorch (see split_key)
         basic, adv = split_key(items, self._data.shape)
