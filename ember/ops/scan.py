@@ -211,12 +211,14 @@ def _logcumsumexp_vjp(ctx, g):
     d, = ctx.args
     if x.ndim == 0 or x.numel() == 0:
         return (g,)
-    if np.isnan(g._data).any():
-        # NOTE: PyTorch sums the positive and the negative parts of g apart, in log space (log
-        # g where g > 0, log -g where g < 0): a NaN gradient is in neither and contributes 0
-        g = g.masked_fill(g.isnan(), 0.0)
     if STATE.enabled:
         return (_logcumsumexp_vjp_graph(x, out, g, d),)
+    if np.isnan(g._data).any():
+        # NOTE: PyTorch sums the positive and the negative parts of g apart, in log space (log
+        # g where g > 0, log -g where g < 0): a NaN gradient is in neither and contributes 0.
+        # (Not on the graph path, which selects it away itself: there the NaN must stay in g,
+        # as PyTorch's log(|g|) sends the second order through it, NaN.)
+        g = g.masked_fill(g.isnan(), 0.0)
     # NOTE: d out_j / d x_i = exp(x_i - out_j) for j >= i. Shifting by m = the slice's last
     # output gives exp(x - m) * reverse_cumsum(g * exp(m - out)), finite while the slice spans
     # less than ~600 (60 in float32); wider slices (|x| ~ 1e3) use the O(n^2) weights.

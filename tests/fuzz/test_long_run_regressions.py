@@ -591,3 +591,28 @@ def test_div_floor_of_infinities():
 def test_integer_addcmul_value_is_cast_to_the_integer_type(value):
     same(lambda m: m.addcmul(m.tensor([-6, 3]), m.tensor([-6, 2]), m.tensor([-6, 5]),
                              value=value))
+
+
+# ---- seed 2029 (10120): logcumsumexp's backward keeps a NaN upstream gradient in its graph.
+# PyTorch takes log(|g|) of the whole gradient and selects the positive and negative parts, so
+# a NaN adds nothing to the first order, but the second order through log(|g|) is NaN there
+# (in the program: topk of tied values sent inf and -inf to one logcumsumexp output).
+@pytest.mark.parametrize("upstream", ["nan", "tied_topk"])
+def test_logcumsumexp_double_backward_through_a_nan_gradient(upstream):
+    def f(m):
+        x = m.tensor([[0.3], [-0.5], [1.2]], dtype=m.float64, requires_grad=True)
+        y = m.logcumsumexp(x, 0)
+        if upstream == "nan":
+            c = m.tensor([[1.0], [NAN], [-2.0]], dtype=m.float64, requires_grad=True)
+            g, = m.autograd.grad(y, x, c, create_graph=True)
+            ins = (x, c)
+        else:  # the shrunk program: the gradient into y's last row is inf + (-inf)
+            c = m.tensor([[-1.0], [0.5], [0.8]], dtype=m.float64, requires_grad=True)
+            v = m.topk(m.cat((c, y, y), dim=1), 2, dim=-1)[0]
+            a = m.atan2(v, m.tensor([[0.86, 1.23], [0.75, -0.64], [0.5, -0.5]], dtype=m.float64))
+            loss = (m.cat((c, y, y), dim=1).prod(-1) * 0.7).sum() + (a / m.tensor(
+                [[1], [1], [0]])).sum()
+            g = m.autograd.grad(loss, (x, c), create_graph=True)[0]
+            ins = (x, c)
+        return g.detach(), _plain(m, m.autograd.grad((g * 1.3).sum(), ins))
+    same(f, warnings_too=False)
