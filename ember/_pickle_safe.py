@@ -36,6 +36,7 @@ import collections
 import contextlib
 import pickle
 import pickletools
+import sys
 
 import numpy as np
 
@@ -179,6 +180,8 @@ _DOCS = ("\n\nCheck the documentation of torch.load to learn more about types ac
 
 def _refused_global(name):
     shown = name[len("builtins."):] if name.startswith("builtins.") else name
+    if shown.startswith("ember.") and sys.modules.get("torch") is sys.modules.get("ember"):
+        shown = "torch." + shown[len("ember."):]  # (under ``ember run``: what the code calls it)
     inner = (f"Unsupported global: GLOBAL {shown} was not an allowed global by default. Please "
              f"use `torch.serialization.add_safe_globals([{shown}])` or the "
              f"`torch.serialization.safe_globals([{shown}])` context manager to allowlist this "

@@ -65,6 +65,24 @@ def test_whole_pytorch_model_loads_under_the_alias(tmp_path):
     assert proc.stdout.split("\n")[:2] == ["ember.nn.modules.container Linear", str(want)]
 
 
+def test_weights_only_refusal_names_the_class_as_the_script_does(tmp_path):
+    source = """
+        import pickle
+        import torch
+        torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), "m.pt")
+        try:
+            torch.load("m.pt")
+        except pickle.UnpicklingError as e:
+            print(str(e))
+        """
+    proc = _run(tmp_path, source)
+    assert proc.returncode == 0, proc.stderr
+    theirs = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert "GLOBAL torch.nn.modules.container.Sequential was not" in proc.stdout
+    assert proc.stdout == theirs.stdout
+
+
 def test_utils_is_an_attribute_after_import_torch():
     assert ember._utils._rebuild_parameter(ember.zeros(1), False, {}).requires_grad is False
     with pytest.raises(ember.serialization.UnsupportedCheckpointError):
