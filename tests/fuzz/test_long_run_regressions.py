@@ -468,6 +468,8 @@ _OVERLAP_CASES = {
         (m.tensor([1, 0]),), m.tensor([0.5, 0.7], dtype=x.dtype).view(2, 1, 1)),
     "index_put_expand_values_accumulate": lambda m, x: x[0].expand(2, 3, 1).index_put_(
         (m.tensor([1, 0]),), m.tensor([0.5, 0.7], dtype=x.dtype).view(2, 1, 1), accumulate=True),
+    "index_put_expand_0d": lambda m, x: x[0].expand(2, 3, 1).index_put_(  # (seed 2029: 11459)
+        (m.tensor([1, 0]),), m.tensor(0.5, dtype=x.dtype)),
     "index_put_own_values": lambda m, x: x.index_put_((m.tensor([1, 0]),), x[2:]),
     "index_put_own_row": lambda m, x: x.index_put_((m.tensor([1, 0]),), x[2]),
     "setitem_expand_index": lambda m, x: x[0].expand(2, 3, 1).__setitem__(m.tensor([0]), 5.0),
