@@ -60,7 +60,7 @@ def _weights(q, k, scale, blocked, float_mask):
 
 # ---- the fused CPU kernel's node (PyTorch picks it for plain 4-D attention) ----
 def _fused_parts(ctx):
-    q, k, v = ctx.saved_tensors
+    q, k, v, _ = ctx.saved_tensors
     scale, blocked, float_mask, n_rep, weights = ctx.args
     kk, vv = _repeat_heads(k, n_rep), _repeat_heads(v, n_rep)
     # NOTE: a plain backward (grad mode off) reuses the forward's weights; a backward that
@@ -106,7 +106,9 @@ ScaledDotProductFlashAttentionForCpuBackward0 = node_class(
 
 def _uses_fused(query, key, value, attn_mask, dropout_p, enable_gqa):
     """Whether PyTorch's CPU dispatch picks the fused (flash) kernel, whose graph is one
-    node: 4-D inputs of one head size and batch, no dropout, no mask that needs a gradient."""
+    node: 4-D inputs of one head size and batch, no dropout, no mask that needs a gradient.
+    That node saves its output (as PyTorch's, which also keeps the logsumexp), so an in-place
+    write to the result raises the version error at backward."""
     q, k, v = query._data.shape, key._data.shape, value._data.shape
     if not (len(q) == len(k) == len(v) == 4) or dropout_p > 0.0:
         return False
@@ -169,7 +171,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             weights = _weights(query, kk, scale, blocked, float_mask)
             data = weights.matmul(vv)._data
         return record(ScaledDotProductFlashAttentionForCpuBackward0, data, (query, key, value),
-                      save=(query, key, value),
+                      save=(query, key, value), save_out=True,
                       args=(scale, blocked, float_mask, n_rep, weights._data))
     if n_rep > 1:
         key, value = _repeat_heads(key, n_rep), _repeat_heads(value, n_rep)

@@ -88,6 +88,13 @@ def _warn_once(key, message):
     warn_once(message, 3, key)  # deprecation warnings: PyTorch gives each once per process
 
 
+def _lapack_layout(data):
+    """``data`` with column-major matrices (the batch dims contiguous outside them), the
+    layout LAPACK's results have in PyTorch: a reshape of such a result copies, so an in-place
+    op on ``qr(A)[1].flatten()`` leaves R unchanged, as there."""
+    return np.swapaxes(np.ascontiguousarray(np.swapaxes(data, -1, -2)), -1, -2)
+
+
 def _mT(x):
     return x.transpose(-2, -1)
 
@@ -578,7 +585,9 @@ def linalg_qr(A, mode="reduced", *, out=None):
         q = np.zeros((0,), a.dtype)
     else:
         q, r = np.linalg.qr(a, mode=mode)
-    q, r = np.ascontiguousarray(q), np.ascontiguousarray(r)
+    # NOTE: column-major Q and R, as LAPACK's in PyTorch (see _lapack_layout)
+    q = _lapack_layout(q) if mode != "r" else q
+    r = _lapack_layout(r)
     if STATE.enabled and recording(A):
         wide = m < n and mode != "r"
         outs = record_multi(LinalgQrBackward0, (q, r), (A,), args=(mode, m, n),

@@ -618,3 +618,58 @@ def test_logcumsumexp_double_backward_through_a_nan_gradient(upstream):
             ins = (x, c)
         return g.detach(), _plain(m, m.autograd.grad((g * 1.3).sum(), ins))
     same(f, warnings_too=False)
+
+
+# ---- seed 2030 (15191): the fused CPU attention node saves its output, as PyTorch's, so an
+# in-place write to the result raises the version error at backward (the math path does not)
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 2, 3, 4), (2, 3, 4)])
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_output_modified_in_place_before_backward(shape, causal):
+    def f(m):
+        x = m.tensor(np.linspace(-1, 1, int(np.prod(shape))).reshape(shape), requires_grad=True)
+        q = m.neg(x)
+        out = m.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=causal)
+        name = out.grad_fn.name()
+        out.mul_(2)
+        out.sum().backward()
+        return name, x.grad
+    same(f)
+
+
+# ---- seed 2030 (6909): linalg.qr returns column-major Q and R as LAPACK's in PyTorch, so
+# R.flatten() copies and an in-place op on it leaves R unchanged, as there
+@pytest.mark.parametrize("mode", ["reduced", "complete", "r"])
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (3, 4), (2, 3, 3)])
+def test_qr_layout_and_an_inplace_op_on_its_flatten(mode, shape):
+    def f(m):
+        a = m.tensor(np.arange(np.prod(shape), dtype=np.float64).reshape(shape) % 5
+                     + 4 * np.eye(*shape[-2:]))
+        q, r = m.linalg.qr(a, mode=mode)
+        r.flatten().lerp_(m.tensor(1.25, dtype=m.float64), 0.5)
+        return r, r.stride(), q.stride() if mode != "r" else None
+    same(f)
+
+
+def test_torch_qr_layout():
+    def f(m):
+        a = m.tensor(np.arange(12.0).reshape(4, 3) % 5 + 4 * np.eye(4, 3))
+        q, r = m.qr(a)
+        q2, r2 = m.qr(a, some=False)
+        return q.stride(), r.stride(), q2.stride(), r2.stride()
+    same(f, warnings_too=False)
+
+
+# ---- seed 2030 (1812): celu's derivative inverts alpha rounded to float32 (its forward, the
+# double alpha), as PyTorch's formula: float64 gradients and tangents differed by ~1e-8 relative
+@pytest.mark.parametrize("alpha", [0.7, 0.3, 1.3, 3.1])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_celu_gradient_uses_the_float32_inverse_of_alpha(alpha, inplace):
+    def f(m):
+        x = m.tensor(np.linspace(-3, 1, 41), requires_grad=True)
+        y = m.nn.functional.celu(x * 1, alpha, inplace=inplace)
+        g, = m.autograd.grad(y.sum(), x, create_graph=True)
+        gg, = m.autograd.grad((g * g).sum(), x)
+        tangent = m.func.jvp(lambda p: m.nn.functional.celu(p, alpha), (x.detach(),),
+                             (m.ones(41, dtype=m.float64),))[1]
+        return y, g, gg, tangent
+    same(f, rtol=1e-13, atol=0, warnings_too=False)  # (torch.func import warnings)
