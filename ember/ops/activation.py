@@ -449,9 +449,26 @@ def _elu_out_vjp(g, out, alpha, scale, input_scale):
 
 _elu, EluBackward0 = _pointwise("elu", "EluBackward0", _elu_np, _elu_vjp, kernel="elu_cpu",
                                 inplace_name="EluBackward1", out_vjp=_elu_out_vjp)
-_celu, CeluBackward0 = _pointwise("celu", "CeluBackward0", _elu_np, _elu_vjp,
+
+
+def _celu_grad_scale(alpha):
+    # NOTE: PyTorch's celu derivative inverts alpha rounded to float32 (its forward inverts the
+    # double), so float64 gradients differ from d/dx of the forward by ~1e-8 relative.
+    with np.errstate(divide="ignore", over="ignore"):
+        return float(np.float64(1.0) / np.float64(np.float32(alpha)))
+
+
+def _celu_vjp(g, x, alpha, scale, input_scale):
+    return _elu_vjp(g, x, alpha, scale, _celu_grad_scale(alpha))
+
+
+def _celu_out_vjp(g, out, alpha, scale, input_scale):
+    return _elu_out_vjp(g, out, alpha, scale, _celu_grad_scale(alpha))
+
+
+_celu, CeluBackward0 = _pointwise("celu", "CeluBackward0", _elu_np, _celu_vjp,
                                   kernel="elu_cpu", inplace_name="CeluBackward1",
-                                  out_vjp=_elu_out_vjp)
+                                  out_vjp=_celu_out_vjp)
 
 
 def elu(input, alpha=1.0, inplace=False):
