@@ -25,6 +25,7 @@ from .decomposition import (
     _first_zero_pivot,
     _half_name,
     _lapack,
+    _lapack_layout,
     _LinAlgError,
     _mT,
     _result_type,
@@ -130,7 +131,10 @@ def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
         vh = np.broadcast_to(np.eye(n if full_matrices else k, n, dtype=a.dtype),
                              a.shape[:-2] + (n if full_matrices else k, n)).copy()
         s = np.zeros(a.shape[:-2] + (k,), a.dtype)
-    datas = [np.ascontiguousarray(x.astype(a.dtype, copy=False)) for x in (u, s, vh)]
+    # NOTE: column-major U and Vh, as LAPACK's in PyTorch (a reshape of them copies)
+    datas = [_lapack_layout(u.astype(a.dtype, copy=False)),
+             np.ascontiguousarray(s.astype(a.dtype, copy=False)),
+             _lapack_layout(vh.astype(a.dtype, copy=False))]
     if STATE.enabled and recording(A):
         outs = record_multi(LinalgSvdBackward0, datas, (A,), args=(full_matrices, m, n))
         node = outs[0]._grad_fn
@@ -195,7 +199,9 @@ def linalg_eigh(A, UPLO="L", *, out=None):
     _check_eigh_dtype(a)
     _check_matrix("linalg.eigh", a, kernel="linalg_eigh_cpu")
     w, v = np.linalg.eigh(_lapack(a), UPLO=UPLO)
-    datas = [np.ascontiguousarray(x.astype(a.dtype, copy=False)) for x in (w, v)]
+    # NOTE: column-major eigenvectors, as LAPACK's in PyTorch (a reshape of them copies)
+    datas = [np.ascontiguousarray(w.astype(a.dtype, copy=False)),
+             _lapack_layout(v.astype(a.dtype, copy=False))]
     if STATE.enabled and recording(A):
         outs = record_multi(LinalgEighBackward0, datas, (A,))
         node = outs[0]._grad_fn

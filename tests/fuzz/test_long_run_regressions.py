@@ -673,3 +673,18 @@ def test_celu_gradient_uses_the_float32_inverse_of_alpha(alpha, inplace):
                              (m.ones(41, dtype=m.float64),))[1]
         return y, g, gg, tangent
     same(f, rtol=1e-13, atol=0, warnings_too=False)  # (torch.func import warnings)
+
+
+# ---- (with 6909) svd's U and Vh and eigh's eigenvectors are column-major too, as LAPACK's
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (3, 4), (2, 4, 3)])
+def test_svd_and_eigh_layouts_and_an_inplace_op_on_a_flatten(shape):
+    def f(m):
+        a = m.tensor(np.arange(np.prod(shape), dtype=np.float64).reshape(shape) % 5
+                     + 4 * np.eye(*shape[-2:]))
+        u, s, vh = m.linalg.svd(a, full_matrices=False)
+        v = m.linalg.eigh(a.mT @ a)[1]
+        u.flatten().mul_(0.0)
+        v.flatten().mul_(0.0)
+        return (u.stride(), s.stride(), vh.stride(), m.linalg.svd(a)[0].stride(), v.stride(),
+                u.abs(), v.abs())
+    same(f)
