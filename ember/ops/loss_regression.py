@@ -34,7 +34,6 @@ from .loss import (
     _is_mean,
     _legacy_reduction,
     _loss_dims,
-    _mean_scale,
     _pointwise_loss,
 )
 from .pointwise import check_broadcast
@@ -82,7 +81,11 @@ def _saved_pair(ctx, g):
 
 def _mse_vjp(ctx, g):
     x, y, g = _saved_pair(ctx, g)
-    return _pair_grads(ctx, _mean_scale(ctx, g) * ((x - y) * 2.0))
+    # NOTE: PyTorch's norm * (x - y) * g, norm = 2 / n for 'mean' (inf when empty): the same
+    # rounding, and with no 0 / 0 between g and an empty sum in the double backward
+    reduction, n = ctx.args[0], ctx.args[1]
+    norm = (2.0 / n if n else float("inf")) if reduction == "mean" else 2.0
+    return _pair_grads(ctx, (x - y) * norm * g)
 
 
 MseLossBackward0 = node_class("MseLossBackward0", _mse_vjp, fiberwise(_loss_dims, _is_mean))

@@ -688,3 +688,37 @@ def test_svd_and_eigh_layouts_and_an_inplace_op_on_a_flatten(shape):
         return (u.stride(), s.stride(), vh.stride(), m.linalg.svd(a)[0].stride(), v.stride(),
                 u.abs(), v.abs())
     same(f)
+
+
+# ---- seed 2030 (15325): mse_loss's gradient is norm * (x - y) * g, as PyTorch's: a mean over
+# an empty broadcast has no 0 / 0 in its double backward (NaN there, 0 in PyTorch), and the
+# first order rounds as PyTorch's
+def _mse(m, x, y, reduction):
+    import warnings
+    with warnings.catch_warnings():  # (the target-size warning)
+        warnings.simplefilter("ignore")
+        return m.nn.functional.mse_loss(x, y, reduction=reduction)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("tshape", [(1, 0, 1), (0,), (2, 0)])
+def test_mse_loss_double_backward_of_an_empty_mean(reduction, tshape):
+    def f(m):
+        x = m.tensor([0.9582626223564148], dtype=m.float64, requires_grad=True)
+        loss = _mse(m, x, m.zeros(tshape, dtype=m.float64), reduction)
+        g, = m.autograd.grad((loss * x).sum(), x, create_graph=True)
+        gg, = m.autograd.grad(g.sum(), x)
+        return loss, g, gg
+    same(f)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("n", [7, 13, 1000])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_mse_loss_gradient_rounds_as_pytorch(reduction, n, dtype):
+    def f(m):
+        x = m.tensor(np.linspace(-1.3, 0.9, n).astype(dtype), requires_grad=True)
+        y = m.tensor(np.cos(np.arange(n)).astype(dtype))
+        loss = _mse(m, x, y, reduction)
+        return m.autograd.grad(loss, x, m.full(loss.shape, 0.37, dtype=loss.dtype))
+    same(f, rtol=0, atol=0)
