@@ -508,6 +508,8 @@ def floor_divide(input, other):
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     _dt.refuse_unsigned("div_floor_cpu", rt)
+    if rt.kind == "b":
+        raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
     if rt.kind in "iu" and not np.all(bd):
         raise RuntimeError("ZeroDivisionError")
     data = _fix_dtype(np.floor_divide(ad, bd), rt)
@@ -544,6 +546,9 @@ def _modulus(input, other, ufunc, floor, nodes):
         input, other = _tensor_first(input, other)
     ad, bd, rt = _operands(input, other)
     _dt.refuse_unsigned("remainder_cpu" if floor else "fmod_cpu", rt)
+    if rt.kind == "b":  # (two bool tensors: PyTorch's kernels have no bool loop)
+        kernel = "remainder_cpu" if floor else "fmod_cpu"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
     if rt.kind in "iu" and not np.all(bd):
         raise RuntimeError("ZeroDivisionError")
     data = _fix_dtype(ufunc(ad, bd), rt)

@@ -136,11 +136,12 @@ def _desc(v):
     """(shape, dtype, requires_grad, data copy) of a tensor; a repr for anything else."""
     if hasattr(v, "detach") and hasattr(v, "dtype"):
         d = v.detach()
-        try:
+        if getattr(d, "_is_zerotensor", None) is not None and d._is_zerotensor():
+            # PyTorch's ZeroTensor has no numpy(), and its tolist() can crash the process
+            name = str(d.dtype).split(".")[-1]
+            arr = np.zeros(tuple(d.shape), name if name != "bfloat16" else "float32")
+        else:
             arr = d.numpy().copy() if hasattr(d, "numpy") else np.array(d._data)
-        except Exception:  # noqa: BLE001 - PyTorch's ZeroTensor has no numpy()
-            arr = np.array(d._data if hasattr(d, "_data") else d.tolist())
-            arr = arr.reshape(tuple(d.shape))  # (tolist() of [1, 0, 1] gives shape [1, 0])
         return ("T", tuple(v.shape), str(v.dtype).split(".")[-1], bool(v.requires_grad), arr)
     return ("V", repr(v))
 

@@ -722,3 +722,12 @@ def test_mse_loss_gradient_rounds_as_pytorch(reduction, n, dtype):
         loss = _mse(m, x, y, reduction)
         return m.autograd.grad(loss, x, m.full(loss.shape, 0.37, dtype=loss.dtype))
     same(f, rtol=0, atol=0)
+
+
+# ---- seed 2031 (12733): two bool tensors have no remainder/fmod/floor_divide kernel in PyTorch
+@pytest.mark.parametrize("op", ["remainder", "fmod", "floor_divide", "mod_operator"])
+def test_bool_modulus_is_not_implemented(op):
+    def f(m):
+        a, b = m.tensor([True, False]), m.tensor([False, True])
+        return a % b if op == "mod_operator" else getattr(m, op)(a, b)
+    same(f)
