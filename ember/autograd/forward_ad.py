@@ -615,12 +615,36 @@ def _setitem(fn, args, index):
     x, idx, v = args
     with _visible(index):
         xt = _tangent(x, level)
+        alias = _broadcast_alias(xt, x) if xt is not None else None
+        if alias is not None:
+            # a write through an ``expand`` view: the same write on the tangent's memory, which
+            # is shared as the values' is (a copy written back would let its last row win)
+            vt = _tangent(v, level) if isinstance(v, Tensor) else None
+            alias[idx] = 0 if vt is None else vt
+            return fn(x, idx, v)
         new_t = zeros_like(x) if xt is None else xt.clone()
         vt = _tangent(v, level) if isinstance(v, Tensor) else None
         new_t[idx] = 0 if vt is None else vt
         result = fn(x, idx, v)
     _write_tangent(x, new_t, index)
     return result
+
+
+def _broadcast_alias(xt, x):
+    """A writable tensor over ``xt``'s memory when ``xt`` is broadcast exactly where the primal
+    ``x`` is (stride 0 in the same dims), else None."""
+    from ..ops._registry import wrap
+
+    a, p = xt._data, x._data
+    if a.shape != p.shape or a.dtype != p.dtype or 0 not in a.strides or any(
+            (s == 0) != (q == 0) for s, q, n in zip(a.strides, p.strides, a.shape) if n > 1):
+        return None
+    a = a.view()
+    try:
+        a.flags.writeable = True
+    except ValueError:  # read-only at its root
+        return None
+    return wrap(a)
 
 
 # ---- through a backward pass (forward-over-reverse) -------------------------------------------

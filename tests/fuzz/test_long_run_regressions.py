@@ -731,3 +731,20 @@ def test_bool_modulus_is_not_implemented(op):
         a, b = m.tensor([True, False]), m.tensor([False, True])
         return a % b if op == "mod_operator" else getattr(m, op)(a, b)
     same(f)
+
+
+# ---- seed 2031 (15249): a write through an expand view reaches every row of the tangent, as the
+# values' write reaches every row of the base
+def test_setitem_through_an_expand_view_writes_the_shared_tangent():
+    def f(m):
+        x = m.tensor([-0.98], dtype=m.float64)
+        w = m.tensor([0.5], dtype=m.float64)
+
+        def prog(m, p):
+            v1 = m.fmod(m.tensor([1.47], dtype=m.float64), p)
+            v3 = v1.expand(2, *v1.shape)
+            v3[0] = w
+            return v1, v3
+        return (_fwd_tangents(m, prog, x, m.ones(1, dtype=m.float64)),
+                list(m.func.jvp(lambda p: prog(m, p), (x,), (m.ones(1, dtype=m.float64),))[1]))
+    same(f, warnings_too=False)
