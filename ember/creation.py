@@ -376,6 +376,12 @@ def _linspace_values(start, end, steps):
     step = (end - start) / dt(steps - 1)
     half = steps // 2
     out = np.empty(steps, dtype=dt)
+    from ._rng_kernels import capability
+
+    if capability() != "AVX2":  # (PyTorch's DEFAULT build rounds twice: no fma instructions)
+        out[:half] = start + step * np.arange(half, dtype=dt)
+        out[half:] = end - step * np.arange(steps - half - 1, -1, -1, dtype=dt)
+        return out
     out[:half] = fma(step, np.arange(half, dtype=dt), start)
     out[half:] = fma(-step, np.arange(steps - half - 1, -1, -1, dtype=dt), end)
     return out
