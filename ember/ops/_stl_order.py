@@ -170,3 +170,51 @@ def topk_row(values, k, largest, _whole=False):
         nth_element(0, k - 1, n)
         sort(0, k - 1)
     return [i for _, i in A[:k]]
+
+
+def kth_row(values, k):
+    """The index PyTorch's CPU ``kthvalue`` returns for the ``k``-th smallest (1-based) of one
+    row (a list of Python numbers), ties and NaNs (largest) included: its own quickselect
+    (median-of-three pivot, Hoare partition) on (value, index) pairs, replayed."""
+    A = [(v, i) for i, v in enumerate(values)]
+    isnan = math.isnan
+
+    def gt(a, b):  # "a after b": NaN last, then larger
+        x, y = a[0], b[0]
+        return (isnan(x) and not isnan(y)) or x > y
+
+    k -= 1
+    lo, hi = 0, len(A) - 1
+    while True:
+        if hi <= lo:
+            break
+        if hi == lo + 1:
+            if gt(A[lo], A[hi]):
+                A[lo], A[hi] = A[hi], A[lo]
+            break
+        p = lo + (hi - lo) // 2
+        A[p], A[lo + 1] = A[lo + 1], A[p]
+        if gt(A[lo + 1], A[hi]):
+            A[lo + 1], A[hi] = A[hi], A[lo + 1]
+        if gt(A[lo], A[hi]):
+            A[lo], A[hi] = A[hi], A[lo]
+        if gt(A[lo + 1], A[lo]):
+            A[lo + 1], A[lo] = A[lo], A[lo + 1]
+        i, j = lo + 1, hi
+        piv = A[lo]
+        while True:
+            i += 1
+            while gt(piv, A[i]):
+                i += 1
+            j -= 1
+            while gt(A[j], piv):
+                j -= 1
+            if j < i:
+                break
+            A[i], A[j] = A[j], A[i]
+        A[lo], A[j] = A[j], A[lo]
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    return A[k][1]

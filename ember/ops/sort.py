@@ -196,6 +196,28 @@ def _topk_indices(a, d, k, largest):
     return np.moveaxis(out, -1, d)
 
 
+def _kth_ties(a, d, order, idx, k):
+    """``idx`` with the rows that hold equal values (or several NaNs) replaced by the index
+    PyTorch's quickselect picks among them (``_stl_order.kth_row``); a row of distinct values
+    has one answer, the sort's."""
+    srt = np.moveaxis(np.take_along_axis(a, order, axis=d), d, -1)
+    same = srt[..., 1:] == srt[..., :-1]
+    if srt.dtype.kind in "fc":
+        nan = np.isnan(srt)
+        same |= nan[..., 1:] & nan[..., :-1]
+    tied = same.any(axis=-1)
+    if not tied.any():
+        return idx
+    from ._stl_order import kth_row
+
+    rows = np.moveaxis(a, d, -1)
+    out = np.moveaxis(idx, d, -1).copy()
+    for pos in (np.argwhere(tied) if tied.ndim else [()]):
+        pos = tuple(pos)
+        out[pos] = kth_row(rows[pos].tolist(), k)
+    return np.moveaxis(out, -1, d)
+
+
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
     a0 = input._data
@@ -205,12 +227,16 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     if not 1 <= k <= a.shape[d]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     pos = np.full([1 if i == d else s for i, s in enumerate(a.shape)], k - 1)
-    return _pick(KthvalueBackward0, input, a, a0, d, keepdim, pos, _kthvalue_type)
+    return _pick(KthvalueBackward0, input, a, a0, d, keepdim, pos, _kthvalue_type, k)
 
 
-def _pick(node, input, a, a0, d, keepdim, pos, result_type):
-    """Values at sorted positions ``pos`` (keepdim-shaped) along ``d``, with their indices."""
-    idx = np.take_along_axis(_argsort(a, d), pos, axis=d)
+def _pick(node, input, a, a0, d, keepdim, pos, result_type, replay_k=None):
+    """Values at sorted positions ``pos`` (keepdim-shaped) along ``d``, with their indices
+    (``replay_k``: kthvalue's k, whose rows with ties take PyTorch's quickselect index)."""
+    order = _argsort(a, d)
+    idx = np.take_along_axis(order, pos, axis=d)
+    if replay_k is not None and a.shape[d] > 1:
+        idx = _kth_ties(a, d, order, idx, replay_k)
     values = np.take_along_axis(a, idx, axis=d)
     if a0.ndim == 0:
         values, idx = values.reshape(()), idx.reshape(())

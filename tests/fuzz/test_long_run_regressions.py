@@ -748,3 +748,25 @@ def test_setitem_through_an_expand_view_writes_the_shared_tangent():
         return (_fwd_tangents(m, prog, x, m.ones(1, dtype=m.float64)),
                 list(m.func.jvp(lambda p: prog(m, p), (x,), (m.ones(1, dtype=m.float64),))[1]))
     same(f, warnings_too=False)
+
+
+# ---- seed 2031 (15451): kthvalue among equal values and several NaNs picks the index PyTorch's
+# quickselect leaves (ember/ops/_stl_order.kth_row), so the gradient lands where PyTorch's does
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_kthvalue_ties_and_nans_in_pytorchs_order(k):
+    rows = [[NAN, 1.0, NAN, NAN, 2.0], [2.0, 2.0, 2.0, 2.0, 2.0], [1.0, 0.0, 1.0, 0.0, 1.0],
+            [-0.0, 0.0, 1.0, 0.0, -0.0]]
+
+    def f(m):
+        x = m.tensor(rows, dtype=m.float64, requires_grad=True)
+        r = m.kthvalue(x, k, dim=1)
+        r.values.nan_to_num().sum().backward()
+        return r.indices, m.kthvalue(x.detach().T, k, dim=0).indices, x.grad
+    same(f)
+
+
+def test_kthvalue_ties_on_long_rows_match_pytorch():
+    rng = np.random.default_rng(11)
+    data = rng.integers(0, 4, size=(5, 200)).astype(np.float64)
+    data[rng.random(data.shape) < 0.1] = NAN
+    same(lambda m: [m.kthvalue(m.tensor(data), k).indices for k in (1, 37, 100, 200)])
