@@ -436,6 +436,13 @@ def put_array(out, key, v, accumulate):
             out[key] = v
     except ValueError:
         target = out[key].shape
+        if not out.size and not out.flags.writeable:
+            # an empty expand (read-only, nothing to write): only the broadcast is checked
+            try:
+                np.broadcast_to(v, target)
+                return
+            except ValueError:
+                pass
         if np.shape(v) != target:
             raise RuntimeError(f"shape mismatch: value tensor of shape {_fmt_list(np.shape(v))} "
                                f"cannot be broadcast to indexing result of shape "

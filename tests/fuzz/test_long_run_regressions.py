@@ -770,3 +770,15 @@ def test_kthvalue_ties_on_long_rows_match_pytorch():
     data = rng.integers(0, 4, size=(5, 200)).astype(np.float64)
     data[rng.random(data.shape) < 0.1] = NAN
     same(lambda m: [m.kthvalue(m.tensor(data), k).indices for k in (1, 37, 100, 200)])
+
+
+# ---- seed 2031 (15002): index_put_ through an expand of an empty tensor writes nothing (the
+# tangent's write in forward mode raised a misreported shape mismatch)
+def test_index_put_through_an_empty_expand_in_forward_mode():
+    def f(m):
+        def prog(x):
+            v = m.relu(x).expand(2, *x.shape)
+            return v.index_put_((m.tensor([1, 0]),), m.tensor(0.5, dtype=v.dtype))
+        x = m.zeros(0, 1, dtype=m.float64)
+        return m.func.jvp(prog, (x,), (m.zeros(0, 1, dtype=m.float64),))
+    same(f, warnings_too=False)
