@@ -100,19 +100,30 @@ def _sort_order(a, d, descending, stable):
     if stable or n < 2 or a.size == 0 or (a.ndim == 1 and not descending
                                            and a.dtype.kind in "iu" and n >= _RADIX_MIN):
         return order
-    tied = _tied(np.moveaxis(np.take_along_axis(a, order, axis=d), d, -1))
-    if not tied.any():
-        return order
-    rows = np.argwhere(tied) if tied.ndim else [()]
-    if len(rows) * n > _REPLAY_LIMIT:
-        return order
     from ._stl_order import sort_row
 
+    return _replay_ties(a, d, order, order, lambda row: sort_row(row, bool(descending)),
+                        limit=_REPLAY_LIMIT)
+
+
+def _replay_ties(a, d, order, idx, row_fn, head=None, limit=None):
+    """``idx`` (indices along ``d``) with each row whose values, in ``order`` (its first
+    ``head`` positions when given), repeat replaced by ``row_fn(that row as a list)``: PyTorch's
+    algorithms order tied values their own way, replayed in ``_stl_order``; a row without ties
+    has one answer, NumPy's. Past ``limit`` tied elements the rows are left as they are."""
+    if head is not None:
+        order = np.take(order, np.arange(head), axis=d)
+    tied = _tied(np.moveaxis(np.take_along_axis(a, order, axis=d), d, -1))
+    if not tied.any():
+        return idx
+    rows = np.argwhere(tied) if tied.ndim else [()]
+    if limit is not None and len(rows) * a.shape[d] > limit:
+        return idx
     src = np.moveaxis(a, d, -1)
-    out = np.moveaxis(order, d, -1).copy()
+    out = np.moveaxis(idx, d, -1).copy()
     for pos in rows:
         pos = tuple(pos)
-        out[pos] = sort_row(src[pos].tolist(), bool(descending))
+        out[pos] = row_fn(src[pos].tolist())
     return np.moveaxis(out, -1, d)
 
 
@@ -180,42 +191,10 @@ def _topk_indices(a, d, k, largest):
     n = a.shape[d]
     if k == 0 or a.size == 0 or (n == 1):
         return idx
-    m = min(k + 1, n)
-    head = np.moveaxis(np.take_along_axis(a, np.take(order, np.arange(m), axis=d), axis=d),
-                       d, -1)
-    tied = _tied(head)
-    if not tied.any():
-        return idx
     from ._stl_order import topk_row
 
-    rows = np.moveaxis(a, d, -1)
-    out = np.moveaxis(idx, d, -1).copy()
-    for pos in (np.argwhere(tied) if tied.ndim else [()]):
-        pos = tuple(pos)
-        out[pos] = topk_row(rows[pos].tolist(), k, largest)
-    return np.moveaxis(out, -1, d)
-
-
-def _kth_ties(a, d, order, idx, k):
-    """``idx`` with the rows that hold equal values (or several NaNs) replaced by the index
-    PyTorch's quickselect picks among them (``_stl_order.kth_row``); a row of distinct values
-    has one answer, the sort's."""
-    srt = np.moveaxis(np.take_along_axis(a, order, axis=d), d, -1)
-    same = srt[..., 1:] == srt[..., :-1]
-    if srt.dtype.kind in "fc":
-        nan = np.isnan(srt)
-        same |= nan[..., 1:] & nan[..., :-1]
-    tied = same.any(axis=-1)
-    if not tied.any():
-        return idx
-    from ._stl_order import kth_row
-
-    rows = np.moveaxis(a, d, -1)
-    out = np.moveaxis(idx, d, -1).copy()
-    for pos in (np.argwhere(tied) if tied.ndim else [()]):
-        pos = tuple(pos)
-        out[pos] = kth_row(rows[pos].tolist(), k)
-    return np.moveaxis(out, -1, d)
+    return _replay_ties(a, d, order, idx, lambda row: topk_row(row, k, largest),
+                        head=min(k + 1, n))
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):
@@ -235,8 +214,10 @@ def _pick(node, input, a, a0, d, keepdim, pos, result_type, replay_k=None):
     (``replay_k``: kthvalue's k, whose rows with ties take PyTorch's quickselect index)."""
     order = _argsort(a, d)
     idx = np.take_along_axis(order, pos, axis=d)
-    if replay_k is not None and a.shape[d] > 1:
-        idx = _kth_ties(a, d, order, idx, replay_k)
+    if replay_k is not None and a.shape[d] > 1:  # (PyTorch's quickselect among ties)
+        from ._stl_order import kth_row
+
+        idx = _replay_ties(a, d, order, idx, lambda row: kth_row(row, replay_k))
     values = np.take_along_axis(a, idx, axis=d)
     if a0.ndim == 0:
         values, idx = values.reshape(()), idx.reshape(())
