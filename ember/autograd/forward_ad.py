@@ -564,19 +564,13 @@ def _write_tangent(t, new_t, index):
     if old is None and t._view is not None:
         old = _base_zero_tangent(t, level)
     if old is not None and old is not new_t and _writable(old, new_t, t._data):
-        a = old._data
-        if 0 in a.strides:  # broadcast like the primal: copy_ would refuse the overlap
-            a = a.view()
-            try:
-                a.flags.writeable = True
-            except ValueError:  # read-only at its root: the tangent is set anew below
-                pass
-            else:
-                np.copyto(a, new_t._data)
-                return
-        else:
+        if 0 not in old._data.strides:
             with _visible(index):
                 old.copy_(new_t)
+            return
+        alias = _broadcast_alias(old, t)  # (broadcast like the primal: copy_ refuses overlap)
+        if alias is not None:
+            np.copyto(alias._data, new_t._data)
             return
     _set_tangent(t, new_t, level)
 
