@@ -414,7 +414,7 @@ def test_int64_random_scalar():
 
 
 # ---- a seeded trainer prints the same losses ----
-def _train(L, digits=6):
+def _train(L):
     L.manual_seed(0)
     nn = L.nn
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3))
@@ -430,15 +430,14 @@ def _train(L, digits=6):
             loss = nn.functional.cross_entropy(model(xb), yb)
             loss.backward()
             opt.step()
-            lines.append(f"{epoch} {loss.item():.{digits}f}")
-    return "\n".join(lines)
+            lines.append(loss.item())
+    return lines
 
 
 def test_seeded_trainer_prints_same():
-    # PyTorch's DEFAULT build also computes matmul/softmax in other roundings (not a random
-    # stream matter): there the losses agree to a few ulps, so fewer digits are compared
-    digits = 6 if torch.backends.cpu.get_cpu_capability() != "DEFAULT" else 4
-    assert _train(ember, digits) == _train(torch, digits)
+    # the same weights, batches and dropout masks give the same losses up to float32 summation
+    # order (BLAS and PyTorch's kernels differ by CPU); other draws would differ by ~1e-1
+    np.testing.assert_allclose(_train(ember), _train(torch), rtol=1e-4, atol=1e-6)
 
 
 def test_inplace_samplers_autograd():
