@@ -424,7 +424,7 @@ def _train(L):
     loader = L.utils.data.DataLoader(data, batch_size=8, shuffle=True)
     opt = L.optim.SGD(model.parameters(), lr=0.1)
     lines = []
-    for epoch in range(3):
+    for _epoch in range(3):
         for xb, yb in loader:
             opt.zero_grad()
             loss = nn.functional.cross_entropy(model(xb), yb)
