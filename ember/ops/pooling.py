@@ -40,7 +40,7 @@ from .pool_kernels import (
     _tiled_values,
     _tiling,
 )
-from .resize import _apply_mats, _constant_pad, _sep_jvp, _sep_vjp
+from .resize import Taps, _apply_taps, _constant_pad, _sep_vjp, separable_node
 
 FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
               "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -417,11 +417,14 @@ def _adaptive_bounds(size, out):
     return (o * size) // out, -((-(o + 1) * size) // out)
 
 
-def _average_matrix(size, out):
+def _average_taps(size, out):
+    """Each output's window ``[start, end)``, summed and divided by its length (NOTE
+    [separable maps]: only the window's elements are read)."""
     start, end = _adaptive_bounds(size, out)
-    cols = np.arange(size)
-    inside = (cols[None, :] >= start[:, None]) & (cols[None, :] < end[:, None])
-    return inside / (end - start)[:, None]
+    width = int((end - start).max())
+    cols = start[:, None] + np.arange(width)
+    valid = cols < end[:, None]
+    return Taps(np.minimum(cols, size - 1), size, valid=valid, div=end - start)
 
 
 def _adaptive_sizes(a, nd, output_size, name):
@@ -442,10 +445,8 @@ def _adaptive_avg_vjp(ctx, g):
     return _sep_vjp(ctx, g)
 
 
-AdaptiveAvgPool2DBackward0 = node_class("AdaptiveAvgPool2DBackward0", _adaptive_avg_vjp,
-                                        linear(_sep_jvp))
-AdaptiveAvgPool3DBackward0 = node_class("AdaptiveAvgPool3DBackward0", _adaptive_avg_vjp,
-                                        linear(_sep_jvp))
+AdaptiveAvgPool2DBackward0 = separable_node("AdaptiveAvgPool2DBackward0", vjp=_adaptive_avg_vjp)
+AdaptiveAvgPool3DBackward0 = separable_node("AdaptiveAvgPool3DBackward0", vjp=_adaptive_avg_vjp)
 
 
 def _float_only(a, name):
@@ -463,12 +464,8 @@ def _adaptive_avg(nd, input, output_size, name, node_cls):
     if all(o == 1 for o in sizes):
         # NOTE: PyTorch takes a mean for a 1x1 output (its node is MeanBackward1).
         return input.mean(tuple(range(-nd, 0)), keepdim=True)
-    mats = [_average_matrix(si, o) for si, o in zip(a.shape[-nd:], sizes)]
-    if is_half(a.dtype):
-        # NOTE: as PyTorch, half types are averaged in float32 and rounded once
-        data = _apply_mats(a.astype(np.float32), mats).astype(a.dtype)
-    else:
-        data = _apply_mats(a, mats)
+    mats = [_average_taps(si, o) for si, o in zip(a.shape[-nd:], sizes)]
+    data = _apply_taps(a, mats)  # (half types averaged in float32 and rounded once, as PyTorch)
     if STATE.enabled and recording(input):
         # NOTE: saved as PyTorch saves it (its version checked at backward)
         return record(node_cls, data, (input,), save=(input,), args=(mats, None))

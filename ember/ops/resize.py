@@ -7,12 +7,18 @@ Contract: PyTorch's signatures, defaults, shapes, node names and error messages;
 ops (twice differentiable) with forward-mode rules. ``FUNCTIONAL`` lists the names
 ``ember.nn.functional`` exports from this module.
 
-NOTE [separable maps]: reflect/replicate/circular padding, nearest and (bi/tri)linear
-interpolation and adaptive average pooling are all separable linear maps: along each spatial
-dim ``k`` the output is ``M_k @ x`` for a small ``(out, in)`` matrix (one-hot rows for the index
-maps, two weights per row for interpolation, window averages for pooling). ``separable``
-records such a map; its VJP multiplies by the transposed matrices with ember's matmul (so it
-is differentiable again) and its JVP is the map itself on the tangent.
+NOTE [separable maps]: reflect/replicate/circular padding, nearest, (bi/tri)linear and bicubic
+interpolation (antialiased too) and adaptive average pooling are all separable linear maps:
+along each spatial dim the output is a weighted sum of a few input elements, its ``Taps``
+(one index per output for the index maps, two or four weights for interpolation, a window for
+antialiasing and pooling). They are applied tap by tap, never as a dense ``(out, in)`` matrix:
+PyTorch's kernels read only each output's taps, so an infinite input must not reach the other
+outputs through a zero weight (``0 * inf`` is NaN), while a zero-weight tap inside an output's
+window does give NaN, as there. The last dim goes first (PyTorch's kernels nest the outer dims'
+weights around the inner interpolations); half types are computed in float32 and rounded once.
+``separable`` records such a map; its VJP is the adjoint map (a scatter-add of the weighted
+gradient over the same taps), recorded as its own node so that it is differentiable again,
+and its JVP is the map itself on the tangent.
 """
 
 from __future__ import annotations
@@ -41,54 +47,172 @@ def _float_only(a, kernel):
 
 # ---- separable linear maps ------------------------------------------------------------------
 
-def _apply_mats(a, mats):
-    """``a`` with its last ``len(mats)`` dims each multiplied by their matrix (float16 and
-    bfloat16 in float32, rounded once, as PyTorch's kernels: NOTE [bfloat16 products])."""
-    nd = len(mats)
+class Taps:
+    """One dim of a separable map (NOTE [separable maps]): output ``o`` is
+    ``sum_k w[o, k] * x[idx[o, k]]`` over the taps ``k`` with ``valid[o, k]``, divided by
+    ``div[o]``. ``w`` None means weights of one, ``valid`` None every tap, ``div`` None no
+    division; ``size`` is the input's length along the dim."""
+
+    __slots__ = ("idx", "w", "valid", "div", "size", "skip", "first_only", "copy_adjoint")
+
+    def __init__(self, idx, size, w=None, valid=None, div=None, skip=False):
+        self.idx = np.asarray(idx, dtype=np.intp).reshape(len(idx), -1)
+        self.w, self.valid, self.div, self.size = w, valid, div, int(size)
+        # skip: the forward map is the identity (PyTorch's antialiased kernels leave a dim
+        # whose size does not change alone; their backward still spreads over its taps)
+        self.skip = skip
+        self.first_only = False  # (see _antialias_quirk)
+        self.copy_adjoint = False  # the adjoint is the identity (same-size bicubic)
+
+    def apply(self, a):
+        """The map along ``a``'s first dim."""
+        if self.skip:
+            return a
+        if self.first_only:
+            first = np.broadcast_to(self.apply_rows(a, slice(0, 1)),
+                                    (len(self.idx), *a.shape[1:]))
+            return first.copy()
+        return self.apply_rows(a, slice(None))
+
+    def matrix(self, adjoint, dtype):
+        """The map (or its adjoint) as a dense ``(out, in)`` matrix in ``dtype``; None for the
+        identity."""
+        if (self.copy_adjoint if adjoint else self.skip):
+            return None
+        n = len(self.idx)
+        rows = np.zeros(n, np.intp) if self.first_only and not adjoint else np.arange(n)
+        m = np.zeros((n, self.size))
+        for k in range(self.idx.shape[1]):
+            w = np.ones(n) if self.w is None else self.w[rows, k].astype(np.float64)
+            if self.valid is not None:
+                w = np.where(self.valid[rows, k], w, 0.0)
+            np.add.at(m, (np.arange(n), self.idx[rows, k]), w)
+        if self.div is not None:
+            m /= np.asarray(self.div, dtype=np.float64)[rows, None]
+        return (m.T if adjoint else m).astype(dtype)
+
+    def apply_rows(self, a, rows):
+        """The map's outputs ``rows`` along ``a``'s first dim."""
+        idx = self.idx[rows]
+        w = None if self.w is None else self.w[rows]
+        valid = None if self.valid is None else self.valid[rows]
+        acc = None
+        for k in range(idx.shape[1]):
+            v = a[idx[:, k]]
+            if w is not None:
+                v = v * _col(w[:, k], a)
+            if valid is not None:
+                v = np.where(_col(valid[:, k], a), v, 0)
+            acc = v if acc is None else acc + v
+        if self.div is not None:
+            acc = acc / _col(self.div[rows], a)
+        return acc
+
+    def adjoint(self, g):
+        """The transposed map along ``g``'s first dim: each output's (weighted) gradient added
+        to its taps' inputs."""
+        if self.copy_adjoint:
+            return g
+        if self.div is not None:
+            g = g / _col(self.div, g)
+        res = np.zeros((self.size, *g.shape[1:]), dtype=g.dtype)
+        for k in range(self.idx.shape[1]):
+            v = g
+            if self.w is not None:
+                v = v * _col(self.w[:, k], g)
+            if self.valid is not None:
+                v = np.where(_col(self.valid[:, k], g), v, 0)
+            np.add.at(res, self.idx[:, k], v)
+        return res
+
+
+def _col(v, a):
+    """``v`` (one value per row of ``a``) shaped to broadcast along ``a``'s first dim, in
+    ``a``'s dtype."""
+    v = np.asarray(v)
+    if v.dtype.kind == "f":
+        v = v.astype(a.dtype, copy=False)
+    return v.reshape((-1,) + (1,) * (a.ndim - 1))
+
+
+def _along(a, taps, adjoint=False):
+    """``a`` with its last ``len(taps)`` dims mapped by ``taps`` (or their adjoints), the last
+    dim first (its adjoint: the first dim first); half types in float32, rounded once."""
+    nd = len(taps)
     dt = a.dtype
     half = dt.itemsize == 2 and dt.kind in "fV"
     if half:
         a = a.astype(np.float32)
-    for k, m in enumerate(mats):
-        dim = a.ndim - nd + k
-        a = np.moveaxis(np.matmul(np.moveaxis(a, dim, -1), m.T.astype(a.dtype, copy=False)),
-                        -1, dim)
+    order = range(nd) if adjoint else reversed(range(nd))
+    if a.dtype.kind == "f" and np.isfinite(a).all():
+        # every value finite: no 0 * inf can arise, so the dense (out, in) matrices give the
+        # taps' sums (zero weights add exact zeros) with one matmul per dim
+        for k in order:
+            m = taps[k].matrix(adjoint, a.dtype)
+            if m is not None:
+                dim = a.ndim - nd + k
+                a = np.moveaxis(np.matmul(np.moveaxis(a, dim, -1), m.T), -1, dim)
+    else:
+        for k in order:
+            dim = a.ndim - nd + k
+            t = np.moveaxis(a, dim, 0)
+            a = np.moveaxis(taps[k].adjoint(t) if adjoint else taps[k].apply(t), 0, dim)
     return np.ascontiguousarray(a.astype(dt) if half else a)
 
 
+def _apply_taps(a, taps):
+    """``a`` with its last ``len(taps)`` dims each mapped by their ``Taps``."""
+    return _along(a, taps)
+
+
 def _sep_vjp(ctx, g):
-    mats, _ = ctx.args
-    nd = len(mats)
-    for k, m in enumerate(mats):
-        dim = g.ndim - nd + k
-        g = g.transpose(dim, -1).matmul(wrap(m.astype(g._data.dtype))).transpose(dim, -1)
-    return (g,)
+    taps, _ = ctx.args
+    return (_adjoint(g, taps, type(ctx)._adjoint_cls),)
 
 
 def _sep_jvp(ctx, t):
-    mats, _ = ctx.args
-    return separable(t, mats, type(ctx))
+    taps, _ = ctx.args
+    return separable(t, taps, type(ctx))
 
 
-def separable_node(name, display_name=None):
-    """The node class of one separable map (NOTE [separable maps])."""
-    return node_class(name, _sep_vjp, linear(_sep_jvp), display_name=display_name)
+def _adj_vjp(ctx, g):
+    taps, _ = ctx.args
+    return (separable(g, taps, type(ctx)._forward_cls),)
 
 
-def separable(x, mats, node_cls, data=None):
-    """``x`` mapped by ``mats`` along its last dims, recorded as ``node_cls``; ``data`` is the
-    forward result when the caller computed it more directly (an index gather)."""
-    if data is None:
-        data = _apply_mats(x._data, mats)
-    if STATE.enabled and recording(x):
-        return record(node_cls, data, (x,), args=(mats, None))
+def _adj_jvp(ctx, t):
+    taps, _ = ctx.args
+    return _adjoint(t, taps, type(ctx))
+
+
+def _adjoint(g, taps, node_cls):
+    data = _along(g._data, taps, adjoint=True)
+    if STATE.enabled and recording(g):
+        return record(node_cls, data, (g,), args=(taps, None))
     return wrap(data)
 
 
-def _one_hot(idx, n):
-    m = np.zeros((len(idx), n))
-    m[np.arange(len(idx)), idx] = 1.0
-    return m
+def separable_node(name, display_name=None, vjp=_sep_vjp):
+    """The node class of one separable map (NOTE [separable maps]), with the node class of its
+    adjoint (PyTorch's ``...BackwardBackward0``) for a second-order gradient."""
+    fwd = node_class(name, vjp, linear(_sep_jvp), display_name=display_name)
+    back = node_class(name[:-1] + "Backward0", _adj_vjp, linear(_adj_jvp))
+    fwd._adjoint_cls, back._forward_cls = back, fwd
+    return fwd
+
+
+def separable(x, taps, node_cls, data=None):
+    """``x`` mapped by ``taps`` along its last dims, recorded as ``node_cls``; ``data`` is the
+    forward result when the caller computed it more directly (an index gather)."""
+    if data is None:
+        data = _apply_taps(x._data, taps)
+    if STATE.enabled and recording(x):
+        return record(node_cls, data, (x,), args=(taps, None))
+    return wrap(data)
+
+
+def _index_taps(idx, n):
+    return Taps(idx, n)
 
 
 def _gather(x, idxs):
@@ -196,7 +320,7 @@ def pad(input, pad, mode="constant", value=None):
         dim = a.ndim - nd + k
         j = nd - 1 - k
         idxs.append(_pad_index(mode, a.shape[dim], pads[2 * j], pads[2 * j + 1], dim, a.shape))
-    mats = [_one_hot(i, a.shape[a.ndim - nd + k]) for k, i in enumerate(idxs)]
+    mats = [_index_taps(i, a.shape[a.ndim - nd + k]) for k, i in enumerate(idxs)]
     return separable(input, mats, _PAD_NODES[(mode, nd)], data=_gather(a, idxs))
 
 
@@ -223,80 +347,108 @@ def _nearest_index(size, out, scale, exact=False):
     return np.minimum(np.floor(o * s).astype(np.int64), size - 1)
 
 
-def _cubic_matrix(size, out, scale, align_corners):
-    """Bicubic weights along one dim (Keys' cubic convolution, A = -0.75, edge-clamped)."""
-    a = -0.75
-    o = np.arange(out, dtype=np.float64)
+def _scale(size, out, scale, align_corners, ct):
+    """PyTorch's ``area_pixel_compute_scale`` in the kernels' compute type ``ct``."""
     if align_corners:
-        src = o * ((size - 1) / (out - 1) if out > 1 else 0.0)
-    else:
-        s = 1.0 / scale if scale is not None else size / out
-        src = s * (o + 0.5) - 0.5  # NOTE: not clamped at 0 for cubic, as PyTorch
+        return ct(size - 1) / ct(out - 1) if out > 1 else ct(0.0)
+    return ct(1.0 / scale) if scale is not None and scale > 0 else ct(size) / ct(out)
+
+
+def _source_index(size, out, scale, align_corners, cubic, ct):
+    """Each output's source coordinate (``area_pixel_compute_source_index``), in ``ct``: the
+    weights are computed in float32 for every type but float64, as PyTorch's, so that a weight
+    that is exactly 0 there (0 * inf = NaN) is exactly 0 here."""
+    s = _scale(size, out, scale, align_corners, ct)
+    if align_corners:
+        return s * np.arange(out).astype(ct)
+    # (the half-pixel offsets are double literals there: float32's scale, double arithmetic,
+    # rounded to float32 at the end; so 2 -> 6 samples at 1.5e-8, not 0)
+    src = np.float64(s) * (np.arange(out) + 0.5) - 0.5
+    return (src if cubic else np.maximum(src, 0.0)).astype(ct)  # (not clamped for cubic)
+
+
+def _cubic_taps(size, out, scale, align_corners, ct=np.float64):
+    """Bicubic taps along one dim (Keys' cubic convolution, A = -0.75, edge-clamped)."""
+    a = ct(-0.75)
+    src = _source_index(size, out, scale, align_corners, True, ct)
     base = np.floor(src)
     t = src - base
 
     def near(x):  # |x| <= 1
-        return ((a + 2) * x - (a + 3)) * x * x + 1
+        return ((a + ct(2)) * x - (a + ct(3))) * x * x + ct(1)
 
     def far(x):  # 1 < |x| < 2
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+        return ((a * x - ct(5) * a) * x + ct(8) * a) * x - ct(4) * a
 
-    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
-    m = np.zeros((out, size))
-    rows = np.arange(out)
-    for j, wj in enumerate(weights):
-        np.add.at(m, (rows, np.clip(base.astype(np.int64) - 1 + j, 0, size - 1)), wj)
-    return m
+    t2 = ct(1) - t
+    weights = np.stack([far(t + ct(1)), near(t), near(t2), far(t2 + ct(1))], 1)
+    idx = np.clip(base.astype(np.int64)[:, None] - 1 + np.arange(4), 0, size - 1)
+    return Taps(idx, size, w=weights)
 
 
-def _linear_matrix(size, out, scale, align_corners):
-    o = np.arange(out, dtype=np.float64)
-    if align_corners:
-        src = o * ((size - 1) / (out - 1) if out > 1 else 0.0)
-    else:
-        s = 1.0 / scale if scale is not None else size / out
-        src = np.maximum(s * (o + 0.5) - 0.5, 0.0)
+def _linear_taps(size, out, scale, align_corners, ct=np.float64):
+    """Linear taps along one dim: two neighbours, the second clamped at the edge."""
+    if out == size:
+        # NOTE: PyTorch's linear kernels copy a dim whose size does not change, as taps
+        # (o, o) weighted (1, 0) whatever the scale: an inf there gives NaN only at its own
+        # position
+        o = np.arange(out)
+        return Taps(np.stack([o, o], 1), size,
+                    w=np.stack([np.ones(out, ct), np.zeros(out, ct)], 1))
+    src = _source_index(size, out, scale, align_corners, False, ct)
     i0 = np.minimum(np.floor(src).astype(np.int64), size - 1)
     i1 = np.minimum(i0 + 1, size - 1)
-    lam = src - i0
-    m = np.zeros((out, size))
-    rows = np.arange(out)
-    np.add.at(m, (rows, i0), 1.0 - lam)
-    np.add.at(m, (rows, i1), lam)
-    return m
+    lam = np.clip(src - i0.astype(ct), ct(0), ct(1))
+    return Taps(np.stack([i0, i1], 1), size, w=np.stack([ct(1) - lam, lam], 1))
 
 
 _UPSAMPLE_AA = {"bilinear": separable_node("UpsampleBilinear2DAaBackward0"),
                 "bicubic": separable_node("UpsampleBicubic2DAaBackward0")}
 
 
-def _antialias_matrix(size, out, scale, align_corners, cubic):
-    """Antialiased resampling weights along one dim, as PyTorch's ``_aa`` kernels: a
-    triangle (or a = -0.5 cubic) filter widened by the downscale factor, each row
-    normalised."""
-    if align_corners:
-        s = (size - 1) / (out - 1) if out > 1 else 0.0
-    else:
-        s = 1.0 / scale if scale is not None else size / out
-    support = (2.0 if cubic else 1.0) * (s if s >= 1.0 else 1.0)
-    invscale = 1.0 / s if s >= 1.0 else 1.0
+def _antialias_taps(size, out, scale, align_corners, cubic, ct):
+    """Antialiased resampling taps along one dim, as PyTorch's ``_aa`` kernels: a triangle (or
+    a = -0.5 cubic) filter widened by the downscale factor over each output's window, the
+    weights normalised. NOTE: computed in ``ct`` (float32 unless the input is float64) with
+    PyTorch's mix of float and double steps, because a weight that is exactly 0 at a window's
+    edge there (0 * inf = NaN) must be exactly 0 here too."""
+    f64 = np.float64
+    s = _scale(size, out, scale, align_corners, ct)
+    half_width = 2.0 if cubic else 1.0
+    support = ct(half_width * f64(s)) if s >= 1.0 else ct(half_width)
+    invscale = ct(1.0 / f64(s)) if s >= 1.0 else ct(1.0)
 
     def filt(x):
         x = np.abs(x)
         if not cubic:
-            return np.maximum(1.0 - x, 0.0)
-        a = -0.5
-        return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
-                        np.where(x < 2, ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, 0.0))
+            return np.where(x < 1.0, 1.0 - x.astype(f64), 0.0).astype(ct)
+        a = ct(-0.5)  # (the cubic in ct arithmetic: its sign near a root decides inf's sign)
+        return np.where(x < 1, ((a + ct(2)) * x - (a + ct(3))) * x * x + ct(1),
+                        np.where(x < 2, ((a * x - ct(5) * a) * x + ct(8) * a) * x - ct(4) * a,
+                                 ct(0))).astype(ct)
 
-    center = s * (np.arange(out) + 0.5)
-    # NOTE: PyTorch truncates toward zero (C++ int cast) to find each row's span.
-    lo = np.maximum(np.trunc(center - support + 0.5), 0)[:, None]
-    hi = np.minimum(np.trunc(center + support + 0.5), size)[:, None]
-    cols = np.arange(size)[None, :]
-    m = filt((cols - center[:, None] + 0.5) * invscale) * ((cols >= lo) & (cols < hi))
-    total = m.sum(axis=1, keepdims=True)
-    return m / np.where(total != 0, total, 1.0)
+    center = (f64(s) * (np.arange(out) + 0.5)).astype(ct)
+    # (a C++ int cast truncates toward zero)
+    lo = np.maximum(np.trunc((center - support).astype(f64) + 0.5), 0).astype(np.int64)
+    hi = np.minimum(np.trunc((center + support).astype(f64) + 0.5), size).astype(np.int64)
+    width = max(int((hi - lo).max()), 1)
+    cols = lo[:, None] + np.arange(width)
+    valid = cols < hi[:, None]
+    x = ((cols.astype(ct) - center[:, None]).astype(f64) + 0.5) * f64(invscale)
+    w = np.where(valid, filt(x.astype(ct)), ct(0.0))
+    total = np.cumsum(w, axis=1, dtype=ct)[:, -1:]  # (summed in order, as there)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(total != 0, w / total, w)
+    return Taps(np.minimum(cols, size - 1), size, w=w, valid=valid, skip=out == size)
+
+
+def _antialias_quirk(taps, spatial, sizes):
+    """NOTE: PyTorch's antialiased 2-D kernels, when the output is one column wide and the
+    height changes, give every output row the value of the first (the vertical pass reads a
+    one-column buffer with a zero stride); its backward is the true adjoint. Matched, as the
+    forward map of the height's taps."""
+    if sizes[-1] == 1 and sizes[-2] != spatial[-2]:
+        taps[-2].first_only = True
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -355,7 +507,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in ("nearest", "nearest-exact"):
         exact = mode == "nearest-exact"
         idxs = [_nearest_index(s, o, sc, exact) for s, o, sc in zip(spatial, sizes, scales)]
-        mats = [_one_hot(i, s) for i, s in zip(idxs, spatial)]
+        mats = [_index_taps(i, s) for i, s in zip(idxs, spatial)]
         return separable(input, mats, _UPSAMPLE[mode][nd], data=_gather(a, idxs))
     if mode == "area":
         # NOTE: PyTorch's 'area' is adaptive average pooling to the output size.
@@ -371,12 +523,19 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                       f"{want + 2}D input")
         if align_corners is None:
             align_corners = False
+        ct = np.float64 if a.dtype == np.float64 else np.float32
         if antialias:
-            mats = [_antialias_matrix(s, o, sc, align_corners, mode == "bicubic")
+            mats = [_antialias_taps(s, o, sc, align_corners, mode == "bicubic", ct)
                     for s, o, sc in zip(spatial, sizes, scales)]
+            _antialias_quirk(mats, spatial, sizes)
             return separable(input, mats, _UPSAMPLE_AA[mode])
-        matrix = _cubic_matrix if mode == "bicubic" else _linear_matrix
-        mats = [matrix(s, o, sc, align_corners) for s, o, sc in zip(spatial, sizes, scales)]
+        matrix = _cubic_taps if mode == "bicubic" else _linear_taps
+        mats = [matrix(s, o, sc, align_corners, ct) for s, o, sc in zip(spatial, sizes, scales)]
+        if mode == "bicubic" and sizes == spatial:
+            # NOTE: PyTorch's bicubic backward copies the gradient when no size changes (its
+            # forward still weighs four taps, zero weights included)
+            for t in mats:
+                t.copy_adjoint = True
         return separable(input, mats, _UPSAMPLE[mode][nd])
     raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
                               f"(got {a.ndim}D) for the modes: {_MODES} (got {mode})")
