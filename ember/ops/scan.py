@@ -16,6 +16,7 @@ from ..tensor import Tensor, _wrap_dim
 from ._jvp import as_out_dtype, linear, out_zeros
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
+from .join import cat, stack
 from .reduction import HALF, return_types, rounded, scatter_along, take_along
 
 _cummax_type = return_types.make("cummax")
@@ -65,17 +66,6 @@ def cumsum(input, dim, *, dtype=None):
 
 
 # ---- cumprod ----
-def _cumprod_partials(x, d):
-    """``P[..., i, j] = prod_{k <= j, k != i} x_k`` along ``d`` (moved last): the exact
-    partial derivatives of the cumulative product, zeros included."""
-    xl = x.movedim(d, -1)
-    n = xl.shape[-1]
-    eye = wrap(np.eye(n, dtype=bool))
-    rows = xl.unsqueeze(-2).expand(*xl.shape[:-1], n, n)
-    return rows.masked_fill(eye, 1.0).cumprod(-1).masked_fill(wrap(np.tri(n, k=-1, dtype=bool)),
-                                                                0.0)
-
-
 def _cumprod_vjp(ctx, g):
     x, out = ctx.saved_tensors
     d, = ctx.args
@@ -86,9 +76,50 @@ def _cumprod_vjp(ctx, g):
     # cumprod_backward does, so values and higher derivatives stay exact.
     if not bool((x == 0).any()):
         return (_reverse_cumsum(g * out, d) / x,)
-    parts = _cumprod_partials(x, d)
-    gl = g.movedim(d, -1).unsqueeze(-2)
-    return ((parts * gl).sum(-1).movedim(-1, d),)
+    if not STATE.enabled:
+        return (wrap(_cumprod_grad_zeros(g._data, x._data, out._data, d)),)
+    # create_graph: the O(n^2) products, twice differentiable; position i takes only the
+    # gradients at j >= i (selected, so an infinite or NaN gradient before i stays out)
+    # create_graph: for each position k, the products that leave x_k out, times the gradients
+    # at j >= k (PyTorch's O(n^2) composition, so infinities and NaNs travel as there)
+    n = x.shape[d]
+    cols = []
+    for k in range(n):
+        if k == 0:
+            one = wrap(np.ones_like(x.narrow(d, 0, 1)._data))
+            omitted = cat([one, x.narrow(d, 1, n - 1).cumprod(d)], d)
+        else:
+            until = x.narrow(d, 0, k).prod(d, keepdim=True)
+            if k == n - 1:
+                omitted = until
+            else:
+                rest = x.narrow(d, k + 1, n - k - 1).cumprod(d)
+                omitted = cat([until, until.expand_as(rest) * rest], d)
+        cols.append((g.narrow(d, k, n - k) * omitted).sum(d))
+    return (stack(cols, d),)
+
+
+def _cumprod_grad_zeros(g, x, out, d):
+    """The first-order gradient of cumprod where a slice holds a zero, in O(n) (PyTorch's
+    form when no graph is built): before the first zero ``sum_{j >= i} g_j out_j / x_i``; at
+    the first zero ``out_{z-1} * sum_{z <= j < z2} g_j prod_{z < k <= j} x_k`` (up to the second
+    zero ``z2``); after it exactly 0. Gradients outside each range are selected away."""
+    g, x, out = (np.moveaxis(a, d, -1) for a in (g, x, out))
+    zero = x == 0
+    run = np.cumsum(zero, axis=-1)
+    res = np.zeros(np.broadcast_shapes(g.shape, x.shape), dtype=g.dtype)
+    with np.errstate(all="ignore"):
+        before = run == 0
+        w = np.where(before, out * g, 0)
+        head = np.flip(np.cumsum(np.flip(w, -1), axis=-1), -1) / x
+        res[before] = head[before]
+        first = zero & (run == 1)
+        between = (run == 1) & ~first
+        tail = np.cumprod(np.where(between, x, 1), axis=-1)
+        acc = np.sum(tail * np.where(run == 1, g, 0), axis=-1, keepdims=True)
+        prev = np.concatenate([np.ones_like(out[..., :1]), out[..., :-1]], axis=-1)
+        res[first] = (acc * prev)[first]
+    return np.moveaxis(res, -1, d)
 
 
 def _cumprod_jvp(ctx, dx):
