@@ -364,6 +364,14 @@ def _scatter_reduce_jvp(ctx, dx, dsrc):
     dim, index, reduce, include_self, count = ctx.args
     if reduce in ("amax", "amin"):
         return _extreme_jvp(ctx, dx, dsrc)
+    if reduce in ("sum", "mean"):
+        # linear in (self, src): the op itself on the tangents, so a dropped self element's
+        # tangent (include_self=False) is left out, never multiplied by a zero weight (a NaN
+        # tangent there would leak), as PyTorch's forward formula
+        x, src = ctx.saved_tensors[:2]
+        dx = zeros_for(ctx, 0, like=x) if dx is None else dx
+        dsrc = zeros_for(ctx, 1, like=src) if dsrc is None else dsrc
+        return dx.scatter_reduce(dim, index, dsrc, reduce, include_self=include_self)
     shape, dtype = ctx._meta[0]
     gx, gs = _scatter_reduce_vjp(_Probe(ctx), ones(shape, dtype=_dt.from_np(dtype)))
     total = out_zeros(ctx)
