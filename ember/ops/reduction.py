@@ -542,10 +542,12 @@ def _var_grad(g, x, dims, correction, n, full):
         with np.errstate(invalid="ignore"):  # a zero g gives nan, as PyTorch's
             return g * wrap(np.where(at_mean, np.nan, np.inf).astype(xd.dtype))
     centered = x - x.mean(dims, keepdim=True)
+    # (2 / dof) * g first, then the centred values, as PyTorch: with no degrees of freedom the
+    # scaled g is inf, and a second-order gradient through an empty slice is then 0 * inf = NaN
     if dof > 0:
-        return g * centered * (2.0 / dof)
+        return g * (2.0 / dof) * centered
     with np.errstate(invalid="ignore"):  # 2 / 0 = inf, times 0 is nan, as PyTorch's
-        return g * centered * (2.0 / dof if dof else float("inf"))
+        return g * (2.0 / dof if dof else float("inf")) * centered
 
 
 def _std_grad(g, x, out, dims, correction, n, full):
