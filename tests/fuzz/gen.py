@@ -445,9 +445,27 @@ def _mul1(g):
     return a and g.choice([f"{a} * 1", f"{a}.clone()", f"{a} + 0"])
 
 
+def _layout_free(g):
+    """Whether every value so far is laid out the same in ember as in PyTorch (NOTE
+    [layout])."""
+    import torch
+
+    return all(t.is_contiguous() for t in g.env.values() if isinstance(t, torch.Tensor))
+
+
+# NOTE [layout]: output strides differ between the libraries once a permuted tensor exists:
+# PyTorch's elementwise ops keep a transposed input's layout where its scans return row-major
+# outputs, NumPy (so ember) keeps the input's layout for both (about 130 ops of the op table
+# differ on a transposed input). Strides are unspecified behaviour in PyTorch's documentation,
+# but they decide whether ``reshape``/``flatten`` return a view (an in-place op on it then
+# reaches the original) or a copy, and whether ``view`` raises. Those ops are drawn only while
+# every value of the program is contiguous in PyTorch: row-major inputs and ops on them give
+# row-major outputs in both libraries, and views of them have the same strides.
 def _view_of(g, a):
     t = g.t(a)
-    opts = [f"{a}.view(-1)", f"{a}.reshape(-1)", f"{a}.unsqueeze(0)", f"{a}.flatten()"]
+    opts = [f"{a}.unsqueeze(0)"]
+    if _layout_free(g):
+        opts += [f"{a}.view(-1)", f"{a}.reshape(-1)", f"{a}.flatten()"]
     if t.dim() >= 2:
         opts += [f"{a}.transpose(0, 1)", f"{a}.t()" if t.dim() == 2 else f"{a}.mT",
                  f"{a}.permute({tuple(reversed(range(t.dim())))})", f"{a}.diagonal()",
@@ -456,7 +474,9 @@ def _view_of(g, a):
         opts += [f"{a}[0]" if t.shape[0] else f"{a}[1:]", f"{a}.narrow(0, 0, {t.shape[0] // 2})",
                  f"{a}.expand(2, *{a}.shape)", f"{a}.split(2, 0)[0]" if t.shape[0] else f"{a}[:]",
                  f"{a}.chunk(2, -1)[-1]" if t.shape[-1] else f"{a}[...]",
-                 f"{a}.unflatten(-1, ({t.shape[-1]}, 1))", f"{a}[::2]"]
+                 f"{a}[::2]"]
+        if _layout_free(g):
+            opts.append(f"{a}.unflatten(-1, ({t.shape[-1]}, 1))")
     if 1 in t.shape:
         opts.append(f"{a}.squeeze()")
     return g.choice(opts)
@@ -864,8 +884,13 @@ def lcse_underflow(step, env):
 # (random signs, elementwise); it sits on a discontinuity when an integer/bool result or a
 # shape changes, a NaN/inf appears or goes, or the second difference of a float result exceeds
 # PROBE_TOL * (1 + |y|) (a jump, or a kink: smooth ops give ~|f''| * PROBE_EPS**2).
+# A half-precision argument carries the rounding of the half-precision ops that made it (a
+# float16 loss that is 0 in exact math comes out as -1.5e-4 in PyTorch and 3e-5 in ember), so
+# for float16/bfloat16 arguments a second probe moves them by a few of their own ulps and checks
+# only the discrete outcomes (ints, bools, shapes, NaN/inf).
 PROBE_EPS = 1e-4
 PROBE_TOL = 1e-6
+LOWP_EPS = {"torch.float16": 4e-3, "torch.bfloat16": 3e-2}
 UPCAST = [(re.compile(r"torch\.(float16|float32|half|float)\b"), "torch.float64"),
           (re.compile(r"\.(half|float)\(\)"), ".double()")]
 
@@ -887,23 +912,44 @@ def on_tie(step, env, rng):
     signs = {n: rng.choice([-1.0, 1.0], size=tuple(t.shape)) for n, t in base.items()
              if t.is_floating_point()}
     code = upcast(step.code)
-    outs = []
-    for s in (0.0, PROBE_EPS, -PROBE_EPS):
-        ns = {}
-        for n, t in base.items():
-            if n in signs:
-                a = t.to(torch.float64).numpy()
-                with np.errstate(all="ignore"):  # infinities and NaNs stay as they are
-                    delta = np.where(np.isfinite(a), s * (1 + np.abs(a)) * signs[n], 0.0)
-                ns[n] = torch.from_numpy(np.asarray(a + delta))
-            else:
-                ns[n] = t.clone()
-        try:
-            with torch.no_grad(), _quiet():
-                ns = _run_line(code, ns)
-        except Exception:  # noqa: BLE001 - the real run decides about errors
-            return False
-        outs.append([ns.get(n) for n in (*names, step.out)])
+    lowp = {n: LOWP_EPS.get(str(t.dtype), 0.0) for n, t in base.items()}
+
+    def probe(scale):
+        outs = []
+        for s in (0.0, 1.0, -1.0):
+            ns = {}
+            for n, t in base.items():
+                if n in signs:
+                    a = t.to(torch.float64).numpy()
+                    with np.errstate(all="ignore"):  # infinities and NaNs stay as they are
+                        delta = np.where(np.isfinite(a), s * scale(n) * (1 + np.abs(a)) * signs[n],
+                                         0.0)
+                    ns[n] = torch.from_numpy(np.asarray(a + delta))
+                else:
+                    ns[n] = t.clone()
+            try:
+                with torch.no_grad(), _quiet():
+                    ns = _run_line(code, ns)
+            except Exception:  # noqa: BLE001 - the real run decides about errors
+                return None
+            outs.append([ns.get(n) for n in (*names, step.out)])
+        return outs
+
+    outs = probe(lambda n: PROBE_EPS)
+    if outs is None:
+        return False
+    if any(lowp.values()):
+        wide = probe(lambda n: max(PROBE_EPS, lowp[n]))
+        if wide is not None and _jumps(wide, smooth=False):
+            return True
+    return _jumps(outs, smooth=True)
+
+
+def _jumps(outs, smooth):
+    """Whether the probed results ``outs`` (at 0, +eps, -eps) change discretely, or, when
+    ``smooth``, bend more than a smooth function's second difference (NOTE [ties])."""
+    import torch
+
     for y0, yp, ym in zip(*outs):
         if not isinstance(y0, torch.Tensor):
             continue
@@ -923,6 +969,8 @@ def on_tie(step, env, rng):
         if not (np.array_equal(a0[~fin], ap[~fin], equal_nan=True)
                 and np.array_equal(a0[~fin], am[~fin], equal_nan=True)):
             return True
+        if not smooth:
+            continue
         with np.errstate(all="ignore"):
             second = np.abs(ap[fin] - 2 * a0[fin] + am[fin])
         if np.any(second > PROBE_TOL * (1 + np.abs(a0[fin]))):

@@ -782,3 +782,99 @@ def test_index_put_through_an_empty_expand_in_forward_mode():
         x = m.zeros(0, 1, dtype=m.float64)
         return m.func.jvp(prog, (x,), (m.zeros(0, 1, dtype=m.float64),))
     same(f, warnings_too=False)
+
+
+# ---- seed 2032 (3279): scatter_reduce 'sum'/'mean' with include_self=False: the dropped self
+# element's tangent is left out (selected), so a NaN there does not reach the result
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_scatter_reduce_tangent_leaves_a_dropped_nan_out(reduce):
+    def f(m):
+        x = m.tensor([[NAN, 1.0, 2.0]], dtype=m.float64)
+        src = m.tensor([[0.5, 0.25]], dtype=m.float64)
+        idx = m.tensor([[0, 2]])
+        return m.func.jvp(lambda a, b: a.scatter_reduce(1, idx, b, reduce, include_self=False),
+                          (x, src), (m.tensor([[NAN, 1.0, 1.0]], dtype=m.float64),
+                                     m.ones(1, 2, dtype=m.float64)))
+    same(f)
+
+
+# ---- seed 2032 (4585): cumprod's gradient where a slice holds a zero: each position takes only
+# the gradients from itself on (a NaN gradient before it stays out), with and without a graph
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_cumprod_gradient_with_zeros_and_nonfinite_gradients(create_graph):
+    rng = np.random.default_rng(5)
+    xs = rng.normal(size=(40, 5)).round(1)
+    xs[rng.random(xs.shape) < 0.35] = 0.0
+    gs = rng.normal(size=(40, 5))
+    gs[rng.random(gs.shape) < 0.2] = NAN
+    gs[rng.random(gs.shape) < 0.1] = INF
+
+    def f(m):
+        x = m.tensor(xs, requires_grad=True)
+        g = m.tensor(gs, requires_grad=create_graph)
+        gx, = m.autograd.grad(m.cumprod(x, 1), x, g, create_graph=create_graph)
+        if not create_graph:
+            return gx
+        w = m.tensor(np.arange(xs.size, dtype=np.float64).reshape(xs.shape))
+        return [gx.detach(), *m.autograd.grad((gx * w).sum(), (x, g))]
+    same(f)
+
+
+# ---- seed 2032 (15292): the variance's second-order gradient over an empty slice is NaN, as
+# PyTorch's (2 / 0) * g scaled before the empty centred values
+def test_var_of_an_empty_slice_second_order():
+    def f(m):
+        x0 = m.zeros(1, 0, requires_grad=True)
+        x1 = m.tensor([[0.548]], requires_grad=True)
+        v = m.var(x0, 1, correction=0) @ x1
+        g = m.autograd.grad(v.sum(), (x0, x1), create_graph=True)
+        return m.autograd.grad(g[1].sum() + g[0].sum(), x1, allow_unused=True)
+    same(f)
+
+
+# ---- seed 2032 (10386): interpolation and the other separable maps read only each output's
+# taps (one inf no longer makes every output NaN), zero-weight taps give NaN as PyTorch's, and
+# a dim whose size does not change is copied by the linear kernels
+@pytest.mark.parametrize("case", [
+    ("linear", (1, 1, 5), dict(scale_factor=2, mode="linear")),
+    ("linear-same", (1, 1, 4), dict(size=4, mode="linear")),
+    ("linear-ac", (1, 1, 3), dict(size=5, mode="linear", align_corners=True)),
+    ("linear-2-6", (1, 1, 2), dict(size=6, mode="linear")),
+    ("bilinear", (1, 1, 2, 5), dict(scale_factor=2, mode="bilinear")),
+    ("bicubic", (1, 1, 2, 5), dict(scale_factor=2, mode="bicubic")),
+    ("bicubic-same", (1, 1, 3, 4), dict(size=(3, 4), mode="bicubic")),
+    ("trilinear", (1, 1, 2, 2, 3), dict(size=(3, 2, 5), mode="trilinear")),
+    ("aa", (1, 1, 2, 5), dict(size=(2, 3), mode="bilinear", antialias=True)),
+    ("aa-one-column", (1, 2, 5, 3), dict(size=(3, 1), mode="bilinear", antialias=True)),
+    ("nearest", (1, 1, 2, 5), dict(scale_factor=2, mode="nearest")),
+])
+@pytest.mark.parametrize("bad", [INF, -INF, NAN])
+def test_interpolate_with_a_nonfinite_value(case, bad):
+    _, shape, kw = case
+    data = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    data.flat[data.size // 2] = bad
+
+    def f(m):
+        x = m.tensor(data, dtype=m.float32, requires_grad=True)
+        y = m.nn.functional.interpolate(x, **kw)
+        g = m.ones_like(y)
+        g.view(-1)[0] = INF
+        gx, = m.autograd.grad(y, x, g)
+        return y, gx
+    same(f, warnings_too=False)
+
+
+@pytest.mark.parametrize("op", ["adaptive2d", "reflect", "replicate", "circular"])
+def test_separable_maps_keep_an_inf_to_its_own_outputs(op):
+    data = np.arange(1.0, 31.0).reshape(1, 1, 5, 6)
+    data[0, 0, 2, 3] = INF
+
+    def f(m):
+        F = m.nn.functional
+        x = m.tensor(data, requires_grad=True)
+        y = F.adaptive_avg_pool2d(x, (3, 4)) if op == "adaptive2d" else \
+            F.pad(x, (1, 2, 2, 1), mode=op)
+        g = m.ones_like(y)
+        g.view(-1)[1] = INF
+        return y, m.autograd.grad(y, x, g)[0]
+    same(f)
