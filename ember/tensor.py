@@ -23,6 +23,11 @@ from ._meta import MetaArray
 from ._size import Size
 from .autograd.grad_mode import STATE
 
+_FLOAT_OF_GRAD = (
+    "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+    "Consider using tensor.detach() first. (Triggered internally at "
+    "/__w/pytorch/pytorch/torch/csrc/autograd/generated/python_variable_methods.cpp:822.)")
+
 __all__ = ["Tensor", "ViewInfo", "device", "check_savable"]
 
 _new = object.__new__
@@ -568,6 +573,11 @@ class Tensor:
         return bool(self._data.reshape(()))
 
     def __float__(self):
+        if self._requires_grad:
+            # NOTE: PyTorch's once-per-process warning (float() only; int(), item() are quiet)
+            from ._warn import warn_once
+
+            warn_once(_FLOAT_OF_GRAD)
         return float(self.item())
 
     def __int__(self):

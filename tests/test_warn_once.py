@@ -26,6 +26,7 @@ CASES = {
     "lu": "T.lu(T.eye(2))",
     "lu_solve": "LU, p = T.linalg.lu_factor(T.eye(2)); T.lu_solve(T.ones(2, 1), LU, p)",
     "triangular_solve": "T.triangular_solve(T.ones(2, 1), T.eye(2))",
+    "float_of_grad": "x = T.ones((), requires_grad=True) * 2; float(x); int(x); x.item()",
 }
 
 SCRIPT = """
