@@ -70,6 +70,11 @@ def _max_from_windows(v, a, nd, starts, steps, out):
     flat = v.reshape(v.shape[:2 + nd] + (int(np.prod(kshape)),))  # (not -1: M may be 0)
     arg = np.argmax(flat, axis=-1)
     vals = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+    if vals.dtype.kind in "fV":  # ("V": bfloat16)
+        nan = np.isnan(vals)
+        if nan.any():  # PyTorch lets the last NaN of a window win (see _last_nan)
+            last = flat.shape[-1] - 1 - np.argmax(np.isnan(flat[..., ::-1]), axis=-1)
+            arg = np.where(nan, last, arg)
     return (vals.reshape(a.shape[:-nd] + tuple(out)),
             _plane_index(arg, kshape, a, nd, starts, steps, out))
 

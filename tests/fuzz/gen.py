@@ -493,6 +493,17 @@ _INPLACE = ["add_(1)", "mul_(2)", "sigmoid_()", "clamp_(-0.5, 0.8)", "sub_({b})"
             "relu_()", "tanh_()", "pow_(2)", "addcmul_({b}, {b})", "lerp_({b}, 0.5)"]
 
 
+def _overlaps(u, t):
+    """Whether ``u`` shares memory with ``t`` without being ``t`` (NOTE [overlap])."""
+    return u is not t and u.untyped_storage().data_ptr() == t.untyped_storage().data_ptr()
+
+
+# NOTE [overlap]: an in-place op whose other operand is a different view of the memory it
+# writes (``v.mul_(v.diagonal())``) has no defined result: PyTorch refuses it only when both
+# are dense ("unsupported operation: some elements of the input tensor and the written-to
+# tensor refer to a single memory location") and otherwise reads values its own loop has
+# already overwritten, where NumPy (so ember) reads them as they were. Such operands are not
+# drawn; the same tensor on both sides (``v.mul_(v)``) is.
 @op("inplace", 3)
 def _inplace(g):
     a = g.pick(pred=lambda t: not (t.is_leaf and t.requires_grad) or g.coin(0.05))
@@ -503,7 +514,8 @@ def _inplace(g):
     if g.coin(0.5) and t.dim() >= 1:
         target = _view_of(g, a)
     b = g.pick(pred=lambda u: u.dim() <= t.dim() and _broadcasts(u.shape, t.shape)
-               and all(x == 1 or x == y for x, y in zip(reversed(u.shape), reversed(t.shape))))
+               and all(x == 1 or x == y for x, y in zip(reversed(u.shape), reversed(t.shape)))
+               and not _overlaps(u, t))
     b = b or "0.5"
     m = f"({a}.detach() > 0.3)" if g.coin() else f"({a}.detach()[0] > 0.3)" if t.dim() else "True"
     meth = g.choice(_INPLACE).format(b=b, m=m)
@@ -516,7 +528,8 @@ def _setitem(g):
     if a is None:
         return None
     t = g.t(a)
-    b = g.pick(pred=lambda u: _broadcasts(u.shape, t.shape[1:]) and u.dim() < t.dim())
+    b = g.pick(pred=lambda u: _broadcasts(u.shape, t.shape[1:]) and u.dim() < t.dim()
+               and not _overlaps(u, t))
     val = b or g.choice(["1.5", "-2"])
     n = t.shape[0]
     key = g.choice(["0", "1:", "...,0", f"{g.perm_index(max(n, 1), min(n, 2))}" if n else ":"])

@@ -878,3 +878,18 @@ def test_separable_maps_keep_an_inf_to_its_own_outputs(op):
         g.view(-1)[1] = INF
         return y, m.autograd.grad(y, x, g)[0]
     same(f)
+
+
+# ---- seed 2033 (12480): adaptive max pooling lets the last NaN of a window win, as PyTorch's
+# max pooling (its gradient goes there)
+@pytest.mark.parametrize("row", [[NAN, NAN, 0.3], [0.3, NAN, NAN], [1.0, NAN, 2.0, NAN],
+                                 [NAN] * 4, [1.0, 3.0, 2.0, 3.0]])
+def test_adaptive_max_pool_picks_the_last_nan(row):
+    def f(m):
+        F = m.nn.functional
+        x = m.tensor([[row]], requires_grad=True)
+        outs = [F.adaptive_max_pool1d(x, k, return_indices=True) for k in (1, 2)]
+        outs.append(F.adaptive_max_pool2d(x.unsqueeze(0), (1, 1), return_indices=True))
+        (outs[0][0].nan_to_num() * 2).sum().backward()
+        return outs, x.grad
+    same(f)
