@@ -238,8 +238,9 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
         with enable_grad():
             leaves = []
             for a in nums:
-                args[a] = _leaf_for(args[a])
-                leaves.append(args[a])
+                # an argument may be a pytree (a dict of parameters: the NTK recipe)
+                args[a] = _map(_leaf_for, args[a])
+                leaves.extend(_flatten(args[a]))
             out = func(*args, **kwargs)
             out, aux = _split_aux(out, has_aux, "jacrev")
             outs = _flatten(out)
@@ -255,9 +256,11 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
                         gs = (None,) * len(leaves)
                     for r, g, x in zip(rows, gs, leaves):
                         r.append(zeros_like(x) if g is None else g)
-                blocks.append(tuple(
-                    (stack(r) if r else zeros(0, *x.shape, dtype=x.dtype))
-                    .reshape((*o.shape, *x.shape)) for r, x in zip(rows, leaves)))
+                jacs = [(stack(r) if r else zeros(0, *x.shape, dtype=x.dtype))
+                        .reshape((*o.shape, *x.shape)) for r, x in zip(rows, leaves)]
+                # one Jacobian per leaf, arranged like the differentiated arguments
+                blocks.append(tuple(_rebuild(args[a], [jacs.pop(0) for _ in _flatten(args[a])])
+                                    for a in nums))
         per_out = [b[0] if isinstance(argnums, int) else b for b in blocks]
         jac = _rebuild(out, per_out)
         res = (jac, aux) if has_aux else jac
@@ -437,17 +440,22 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
 
         nums = _argnums(argnums, len(args), "jacfwd")
         holder = {}
+        # an argument may be a pytree (a dict of parameters): one column block per leaf
+        counts = [len(_leaves(args[a])) for a in nums]
 
         def partial(*xs):
             full = list(args)
-            for a, x in zip(nums, xs):
-                full[a] = x
+            at = 0
+            for a, n in zip(nums, counts):
+                full[a] = _rebuild(args[a], xs[at:at + n]) if isinstance(
+                    args[a], (tuple, list, dict)) else xs[at]
+                at += n
             out = current(func)(*full)
             if has_aux:
                 out, holder["aux"] = _split_aux(out, True, "jacfwd")
             return out
 
-        xs = tuple(args[a] for a in nums)
+        xs = tuple(x for a in nums for x in _leaves(args[a]))
         columns = None
         out = None
         for j, x in enumerate(xs):
@@ -468,8 +476,11 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         outs = _flatten(out)
         blocks = []
         for i, o in enumerate(outs):
-            row = tuple((stack(c, dim=-1) if c else zeros(*o.shape, 0, dtype=o.dtype))
-                        .reshape((*o.shape, *x.shape)) for c, x in zip(columns[i], xs))
+            jacs = [(stack(c, dim=-1) if c else zeros(*o.shape, 0, dtype=o.dtype))
+                    .reshape((*o.shape, *x.shape)) for c, x in zip(columns[i], xs)]
+            row = tuple(_rebuild(args[a], [jacs.pop(0) for _ in range(n)])
+                        if isinstance(args[a], (tuple, list, dict)) else jacs.pop(0)
+                        for a, n in zip(nums, counts))
             blocks.append(row[0] if isinstance(argnums, int) else row)
         jac = _rebuild(out, blocks)
         return (jac, _map(lambda t: t.detach(), holder["aux"])) if has_aux else jac
