@@ -190,14 +190,19 @@ def grad(func, argnums=0, has_aux=False):
 
 def vjp(func, *primals, has_aux=False):
     """``(f(*primals), vjp_fn)`` where ``vjp_fn(cotangents)`` returns one gradient per
-    primal (``aux`` third with ``has_aux``)."""
+    primal (``aux`` third with ``has_aux``). A primal may be a pytree of tensors (a dict of
+    parameters); its gradient has the same structure."""
     from .autograd import grad as _grad
 
+    for p in primals:
+        for t in _leaves(p):
+            if not isinstance(t, Tensor):
+                raise ValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
     with enable_grad():
-        leaves = [_leaf_for(p) if isinstance(p, Tensor) else p for p in primals]
-        out = func(*leaves)
+        args = [_map(_leaf_for, p) for p in primals]
+        out = func(*args)
         out, aux = _split_aux(out, has_aux, "vjp")
-    own = [x for x in leaves if isinstance(x, Tensor)]
+    own = _flatten(args)
     outs = _flatten(out)
 
     def vjp_fn(*cotangents):
@@ -209,6 +214,14 @@ def vjp(func, *primals, has_aux=False):
             if c.shape != o.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
                                    f"{c.shape} and output[0] has a shape of {o.shape}.")
+        if _batched_beyond(cts, outs):
+            # NOTE [vjp_fn under vmap]: ``vmap(vjp_fn)(cotangents)`` (the Jacobian by rows,
+            # NTK by vector products) batches the cotangents over a level the recorded graph
+            # has no batch dim for, and the engine runs on physical tensors only: ``f`` runs
+            # again inside this vmap, where every primal becomes a leaf expanded over the
+            # active levels, and that graph is differentiated with the batched cotangents
+            # (``f`` is assumed pure, as every ``torch.func`` transform assumes)
+            return vjp(func, *primals, has_aux=has_aux)[1](*cotangents)
         pairs = [(o, c) for o, c in zip(outs, cts) if o.requires_grad]
         from .creation import zeros_like
 
@@ -218,11 +231,22 @@ def vjp(func, *primals, has_aux=False):
                            retain_graph=True, create_graph=True, allow_unused=True)
             else:
                 gs = (None,) * len(own)
-            gs = tuple(zeros_like(x) if g is None else g for g, x in zip(gs, own))
-        return _finish(gs, own + [c for c in cts if isinstance(c, Tensor)])
+            gs = [zeros_like(x) if g is None else g for g, x in zip(gs, own)]
+        result = tuple(_rebuild(a, [gs.pop(0) for _ in _flatten(a)]) for a in args)
+        return _finish(result, own + [c for c in cts if isinstance(c, Tensor)])
 
     result = _finish(out, own)
     return (result, vjp_fn, _finish(aux, own)) if has_aux else (result, vjp_fn)
+
+
+def _batched_beyond(cotangents, outputs):
+    """Whether some cotangent varies over a vmap level its (differentiable) output does not."""
+    from . import _vmap as vm
+
+    if not vm._STACK:
+        return False
+    return any(o.requires_grad and set(vm._levels(c)) - set(vm._levels(o))
+               for c, o in zip(cotangents, outputs) if isinstance(c, Tensor))
 
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
