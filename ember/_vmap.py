@@ -1872,7 +1872,8 @@ def _unbatch(func, out, out_dims, level, size):
             n = x._data.ndim - len(rest)  # logical rank with this level's dim
             if not -(n) <= d < n:
                 raise _dim_error(d, n)
-            x = x.movedim(pos, len(rest) + d % n)
+            if pos != len(rest) + d % n:  # in place already: the op's own output, as PyTorch
+                x = x.movedim(pos, len(rest) + d % n)
         results.append(_mark(x, rest) if rest else x)
     return _tree_unflatten(results, spec)
 
