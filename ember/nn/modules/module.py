@@ -799,7 +799,9 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """Convert floating-point parameters and buffers to a dtype; devices: cpu only.
+        """Convert floating-point parameters and buffers to a dtype; devices: cpu, or meta
+        (parameters keep their identity and lose their data, the ensembling recipe's
+        stateless base model).
 
         Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` and the
         ``device=``/``dtype=``/``non_blocking=`` keywords, as PyTorch."""
@@ -815,12 +817,22 @@ class Module:
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype}")
-        check_device(device)
-        if dtype is None:
+        to_meta = check_device(device)  # True for 'meta': shapes and dtypes, no data
+        if device is not None and not to_meta and any(
+                t.is_meta for t in (*self.parameters(), *self.buffers())):
+            raise NotImplementedError(
+                "Cannot copy out of meta tensor; no data! Please use torch.nn.Module.to_empty() "
+                "instead of torch.nn.Module.to() when moving module from meta to a different "
+                "device.")
+        if dtype is None and not to_meta:
             return self
 
         def convert(t):
-            return t.to(dtype) if t.is_floating_point() or t.is_complex() else t
+            if to_meta:
+                t = t.to("meta")
+            if dtype is not None and (t.is_floating_point() or t.is_complex()):
+                t = t.to(dtype)
+            return t
 
         return self._apply(convert)
 
