@@ -220,27 +220,99 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..ops._registry import edge
-        from ..tensor import Tensor
+        return _apply(cls, args, kwargs)[1]
 
-        node = cls._backward_cls.__new__(cls._backward_cls)
-        tensor_arg = tuple(isinstance(a, Tensor) for a in args)
-        recording = STATE.enabled and any(
-            isinstance(a, Tensor) and a.requires_grad for a in args)
-        node._tensor_arg = tensor_arg
-        node._needs_input_grad = tuple(
-            recording and isinstance(a, Tensor) and a.requires_grad for a in args)
-        node.next_functions = tuple(edge(a) for a in args if isinstance(a, Tensor)) \
-            if recording else ()
-        with no_grad():
-            if cls.setup_context is not Function.setup_context:
-                output = cls.forward(*args, **kwargs)
-                cls.setup_context(node, args, output)
-            else:
-                output = cls.forward(node, *args, **kwargs)
-        if not recording:
-            return output
-        return _finish(node, args, output)
+
+def _apply(cls, args, kwargs):
+    """``(ctx, output)`` of one ``apply``: forward-mode AD first (NOTE [custom jvp]), then
+    the plain call."""
+    level = _dual_level(args)
+    if level is not None:
+        return _apply_dual(cls, args, kwargs, level)
+    return _apply_plain(cls, args, kwargs)
+
+
+def _apply_plain(cls, args, kwargs):
+    from ..ops._registry import edge
+    from ..tensor import Tensor
+
+    node = cls._backward_cls.__new__(cls._backward_cls)
+    tensor_arg = tuple(isinstance(a, Tensor) for a in args)
+    recording = STATE.enabled and any(
+        isinstance(a, Tensor) and a.requires_grad for a in args)
+    node._tensor_arg = tensor_arg
+    node._needs_input_grad = tuple(
+        recording and isinstance(a, Tensor) and a.requires_grad for a in args)
+    node.next_functions = tuple(edge(a) for a in args if isinstance(a, Tensor)) \
+        if recording else ()
+    with no_grad():
+        if cls.setup_context is not Function.setup_context:
+            output = cls.forward(*args, **kwargs)
+            cls.setup_context(node, args, output)
+        else:
+            output = cls.forward(node, *args, **kwargs)
+    if not recording:
+        return node, output
+    return node, _finish(node, args, output)
+
+
+# NOTE [custom jvp]: under forward-mode AD a custom Function's own ``jvp`` gives its outputs'
+# tangents, as in PyTorch: ``forward`` runs on the primals (the arguments without their tangent
+# at the innermost level they are dual at, so the ops inside it push no tangents of their own),
+# then ``jvp(ctx, *tangents)`` runs with the same ctx — one tangent per forward argument: the
+# argument's tangent, zeros for a tensor without one, None for a non-tensor. Outer levels are
+# handled the same way by the recursive call on the primals (which keep their outer tangents).
+
+def _dual_level(args):
+    """The innermost forward-AD level some tensor argument has a tangent at, or None."""
+    from . import forward_ad as fw
+
+    if not fw._LEVELS:
+        return None
+    from ..tensor import Tensor
+
+    visible = fw._LEVELS if fw._VISIBLE[0] is None else fw._LEVELS[:fw._VISIBLE[0]]
+    for level in reversed(visible):
+        if any(isinstance(a, Tensor) and fw._tangent(a, level) is not None for a in args):
+            return level
+    return None
+
+
+def _apply_dual(cls, args, kwargs, level):
+    from ..creation import zeros_like
+    from ..tensor import Tensor
+    from . import forward_ad as fw
+
+    if cls.jvp is Function.jvp:
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD.")
+    primals, tangents = [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            primal, tangent = fw.unpack_dual(a, level=level)
+            primals.append(primal)
+            tangents.append(zeros_like(primal) if tangent is None else tangent)
+        else:
+            primals.append(a)
+            tangents.append(None)
+    node, output = _apply(cls, primals, kwargs)
+    node._in_jvp = True
+    try:
+        result = cls.jvp(node, *tangents)
+    finally:
+        node._in_jvp = False
+    outs = output if isinstance(output, tuple) else (output,)
+    results = result if isinstance(result, tuple) else (result,)
+    if len(results) != len(outs):
+        raise RuntimeError("Function's jvp returned an invalid number of forward gradients "
+                           f"(expected {len(outs)} but got {len(results)})")
+    non_diff = {id(t) for t in node.__dict__.get("_non_differentiable", ())}
+    for o, t in zip(outs, results):
+        if isinstance(o, Tensor) and isinstance(t, Tensor) and id(o) not in non_diff \
+                and o._data.dtype.kind in "fcV":
+            fw._set_tangent(o, t, level)
+    return node, output
 
 
 def _finish(node, args, output):

@@ -132,29 +132,34 @@ def _analytical_jacobians(outputs, inputs, check_dtypes=False):
 
 
 def _forward_jacobians(func, inputs):
-    """``J[i][o]`` from one JVP per input element, through the ops' forward-mode rules."""
+    """``J[i][o]`` from one JVP per input element: ``func`` runs again on dual inputs for each,
+    as PyTorch's check does (a custom Function's ``jvp`` may consume what its ``forward`` left
+    on ``ctx``, so one recorded graph cannot serve every column)."""
     from ..creation import zeros_like
-    from .grad_mode import enable_grad
-    from .graph_jvp import graph_jvp
+    from . import forward_ad as fw
 
     diff = _diff_inputs(inputs)
-    leaves = [t.detach().requires_grad_(True) if k in diff else t
-              for k, t in enumerate(inputs)]
-    with enable_grad():
-        outputs = _float_outputs(func(*leaves))
-    xs = [leaves[k] for k in diff]
     jacs = {}
     for k in diff:
-        cols = [np.zeros((o._data.size, leaves[k]._data.size)) for o in outputs]
-        for j in range(leaves[k]._data.size):
-            tangents = [zeros_like(x) for x in xs]
-            tangents[diff.index(k)]._data.reshape(-1)[j] = 1
-            for n, o in enumerate(outputs):
-                if not o.requires_grad:
-                    continue
-                t = graph_jvp(o, xs, tangents)
-                if t is not None:
-                    cols[n][:, j] = t._data.astype(np.float64).reshape(-1)
+        cols = None
+        for j in range(inputs[k]._data.size):
+            tangent = zeros_like(inputs[k])
+            tangent._data.reshape(-1)[j] = 1
+            level = fw._enter_nested()
+            try:
+                args = list(inputs)
+                args[k] = fw.make_dual(inputs[k], tangent, level=level)
+                outputs = _float_outputs(func(*args))
+                if cols is None:
+                    cols = [np.zeros((o._data.size, inputs[k]._data.size)) for o in outputs]
+                for n, o in enumerate(outputs):
+                    t = fw.unpack_dual(o, level=level).tangent
+                    if t is not None:
+                        cols[n][:, j] = t._data.astype(np.float64).reshape(-1)
+            finally:
+                fw.exit_dual_level(level=level)
+        if cols is None:  # an input with no elements
+            cols = [np.zeros((o._data.size, 0)) for o in _float_outputs(func(*inputs))]
         jacs[k] = cols
     return [jacs.get(k) for k in range(len(inputs))]
 
