@@ -509,11 +509,12 @@ class Tensor:
 
     # ---- conversions ------------------------------------------------------------------------
     def numpy(self, *, force=False) -> np.ndarray:
-        """The underlying array (shared memory). Refuses on a tensor that requires grad."""
+        """The underlying array (shared memory). Refuses on a tensor that requires grad while
+        grad mode is on (a custom Function's forward, under no_grad, may convert its inputs)."""
         if type(self._data) is MetaArray:
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
                             "to copy the tensor to host memory first.")
-        if self._requires_grad and not force:
+        if self._requires_grad and STATE.enabled and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead.")
@@ -522,7 +523,7 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        if self._requires_grad:
+        if self._requires_grad and STATE.enabled:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead.")

@@ -218,6 +218,16 @@ class Function(metaclass=_FunctionMeta):
             "You must implement the jvp function for custom autograd.Function to use it with "
             "forward mode AD.")
 
+    # vmap support (NOTE [custom Function under vmap] in ember/_vmap.py): either the ops of
+    # forward batch themselves, or this staticmethod maps the batched call
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError(
+            "To use autograd.Function with vmap, you must either override the vmap staticmethod "
+            "or set generate_vmap_rule=True.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         return _apply(cls, args, kwargs)[1]
@@ -229,6 +239,10 @@ def _apply(cls, args, kwargs):
     level = _dual_level(args)
     if level is not None:
         return _apply_dual(cls, args, kwargs, level)
+    from .. import _vmap
+
+    if _vmap._STACK and _vmap._function_batched(args, kwargs):
+        return _vmap._custom_function(cls, args, kwargs, _apply_plain)
     return _apply_plain(cls, args, kwargs)
 
 
@@ -297,6 +311,9 @@ def _apply_dual(cls, args, kwargs, level):
             primals.append(a)
             tangents.append(None)
     node, output = _apply(cls, primals, kwargs)
+    if node is None:  # a vmap staticmethod made the outputs: no ctx to run jvp with
+        raise RuntimeError(f"{cls.__name__}: forward-mode AD of a custom Function mapped by its "
+                           "vmap staticmethod is not supported yet")
     node._in_jvp = True
     try:
         result = cls.jvp(node, *tangents)
