@@ -235,6 +235,16 @@ def _cofactor(A, det):
     diag(prod_{j != i} s_j) Vh``, which stays finite where ``A^{-T}`` does not."""
     if not A._data.size:  # (no inverse to take: a half one would refuse)
         return det.unsqueeze(-1).unsqueeze(-1) * _mT(A)
+    bad = ~np.isfinite(A._data).all(axis=(-2, -1))
+    if bad.any():
+        # NOTE: a matrix with an inf or NaN has a NaN cofactor, as PyTorch's gradient (LAPACK's
+        # SVD refuses such input): computed on the identity there, then selected
+        from .select import where
+
+        eye = np.broadcast_to(np.eye(A._data.shape[-1], dtype=A._data.dtype), A._data.shape)
+        mask = wrap(bad[..., None, None])
+        cof = _cofactor(where(mask, wrap(eye), A), where(wrap(bad), 1.0, det))
+        return where(mask, float("nan"), cof)
     d = det._data
     eps = np.finfo(A._data.dtype).eps
     if np.all(np.abs(d) > eps * 1e3):
@@ -272,7 +282,8 @@ def linalg_det(A, *, out=None):
     """The determinant of each square matrix in ``A``."""
     a = A._data
     _check_matrix("linalg.det", a, kernel="lu_cpu")
-    data = np.asarray(np.linalg.det(_lapack(a))).astype(a.dtype, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):  # (NaN in, NaN out: PyTorch is quiet)
+        data = np.asarray(np.linalg.det(_lapack(a))).astype(a.dtype, copy=False)
     if STATE.enabled and recording(A):
         return record(LinalgDetBackward0, data, (A,), save=(A,), save_out=True)
     return wrap(data)
@@ -296,7 +307,8 @@ LinalgSlogdetBackward0 = node_class("LinalgSlogdetBackward0", _slogdet_vjp, _slo
 def _slogdet(A, name, result_type):
     a = A._data
     _check_matrix(name, a)
-    sign, logabs = np.linalg.slogdet(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sign, logabs = np.linalg.slogdet(a)
     sign = np.asarray(sign).astype(a.dtype, copy=False)
     logabs = np.asarray(logabs).astype(a.dtype, copy=False)
     if STATE.enabled and recording(A):

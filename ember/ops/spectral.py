@@ -20,6 +20,7 @@ from ..tensor import Tensor
 from ._jvp import out_zeros
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .decomposition import (
+    _batch_prefix,
     _check_matrix,
     _eye,
     _first_zero_pivot,
@@ -43,6 +44,21 @@ _lstsq_type = _result_type("linalg_lstsq", ("solution", "residuals", "rank", "si
 # NOTE [spectral gradients]: svd and eigh rules divide by differences of (squared) singular
 # values / eigenvalues, so they hold for distinct ones (PyTorch's "F matrix"); the diagonal of
 # the divisor is set to 1 where the numerator's diagonal is zero.
+
+def _np_svd(a, **kwargs):
+    """NumPy's SVD with PyTorch's error: LAPACK does not converge on inf or NaN input."""
+    finite = np.isfinite(a).all(axis=(-2, -1)) if a.dtype.kind in "fc" else True
+    if not np.all(finite):
+        b = int(np.argmin(np.ravel(finite)))
+        raise _LinAlgError(f"linalg.svd: {_batch_prefix(a, b)}The algorithm failed to converge "
+                           "because the input matrix contained non-finite values.")
+    try:
+        return np.linalg.svd(a, **kwargs)
+    except np.linalg.LinAlgError:
+        raise _LinAlgError("linalg.svd: The algorithm failed to converge because the input "
+                           "matrix is ill-conditioned or has too many repeated singular values "
+                           "(error code: 1).") from None
+
 def _svd_vjp(ctx, gU, gS, gVh):
     U, S, Vh = ctx.saved_tensors
     full, m, n = ctx.args
@@ -123,7 +139,7 @@ def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
     _check_matrix("linalg.svd", a, square=False, kernel="linalg_svd_cpu")
     m, n = a.shape[-2:]
     if a.size:
-        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        u, s, vh = _np_svd(a, full_matrices=full_matrices)
     else:
         k = min(m, n)
         u = np.broadcast_to(np.eye(m, m if full_matrices else k, dtype=a.dtype),
@@ -150,7 +166,7 @@ def linalg_svdvals(A, *, driver=None, out=None):
     _check_matrix("linalg.svd", a, square=False, kernel="linalg_svd_cpu")
     if STATE.enabled and recording(A):
         return linalg_svd(A, full_matrices=False)[1]
-    data = np.linalg.svd(a, compute_uv=False) if a.size else \
+    data = _np_svd(a, compute_uv=False) if a.size else \
         np.zeros(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)
     return wrap(np.asarray(data, dtype=a.dtype))
 
@@ -263,7 +279,7 @@ def _pinv_data(a, atol, rtol, hermitian):
         keep = np.abs(w) > np.maximum(atol, rtol * big)
         winv = np.where(keep, 1 / np.where(keep, w, 1), 0)
         return (v * winv[..., None, :]) @ np.swapaxes(v, -1, -2)
-    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    u, s, vh = _np_svd(a, full_matrices=False)
     keep = s > np.maximum(atol, rtol * s[..., :1])
     sinv = np.where(keep, 1 / np.where(keep, s, 1), 0)
     return (np.swapaxes(vh, -1, -2) * sinv[..., None, :]) @ np.swapaxes(u, -1, -2)
@@ -383,7 +399,7 @@ def linalg_lstsq(A, B, rcond=None, *, driver=None):
     data = np.ascontiguousarray(pinv @ bm)
     if vector:
         data = data[..., 0]
-    s = np.linalg.svd(a, compute_uv=False) if a.size else np.zeros(a.shape[:-2] + (0,), a.dtype)
+    s = _np_svd(a, compute_uv=False) if a.size else np.zeros(a.shape[:-2] + (0,), a.dtype)
     if s.shape[-1]:
         rank = np.sum(s > rc * s[..., :1], axis=-1).astype(np.int64)
     else:
@@ -577,7 +593,7 @@ def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
     atol = 0.0 if atol is None else atol
     if a.size == 0:
         return wrap(np.zeros(a.shape[:-2], np.int64))
-    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else _np_svd(a, compute_uv=False)
     big = np.max(s, axis=-1, keepdims=True)
     return wrap(np.sum(s > np.maximum(atol, rtol * big), axis=-1).astype(np.int64))
 

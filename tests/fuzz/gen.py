@@ -504,9 +504,28 @@ def _overlaps(u, t):
 # tensor refer to a single memory location") and otherwise reads values its own loop has
 # already overwritten, where NumPy (so ember) reads them as they were. Such operands are not
 # drawn; the same tensor on both sides (``v.mul_(v)``) is.
+# NOTE [tangent aliasing]: ``frac(x)``'s tangent is ``x``'s tangent itself in PyTorch when the
+# two tensors' storages have the same size, and a copy otherwise (its ``has_same_meta`` check:
+# a 0-d loss output sits in a 2-element storage, so ``frac(smooth_l1_loss(...))`` copies where
+# ``frac(x.mean())`` shares), so an in-place op on ``x`` afterwards changes ``frac(x)``'s tangent
+# or not by an internal storage size. ember always shares. In-place ops are not drawn on such
+# an ``x`` (or a view of it).
+_SHARES_TANGENT = re.compile(r"torch\.frac\((\w+)\)")
+
+
+def _tangent_shared(g, t):
+    for step in g.prog.steps:
+        for name in _SHARES_TANGENT.findall(step.code):
+            x = g.env.get(name)
+            if x is not None and (x is t or _overlaps(x, t)):
+                return True
+    return False
+
+
 @op("inplace", 3)
 def _inplace(g):
-    a = g.pick(pred=lambda t: not (t.is_leaf and t.requires_grad) or g.coin(0.05))
+    a = g.pick(pred=lambda t: (not (t.is_leaf and t.requires_grad) or g.coin(0.05))
+               and not _tangent_shared(g, t))
     if a is None:
         return None
     t = g.t(a)
@@ -524,7 +543,8 @@ def _inplace(g):
 
 @op("setitem")
 def _setitem(g):
-    a = g.pick(min_dim=1, pred=lambda t: not t.is_leaf or not t.requires_grad)
+    a = g.pick(min_dim=1, pred=lambda t: (not t.is_leaf or not t.requires_grad)
+               and not _tangent_shared(g, t))
     if a is None:
         return None
     t = g.t(a)
@@ -540,7 +560,8 @@ def _setitem(g):
 
 @op("index_put_")
 def _index_put(g):
-    a = g.pick(min_dim=1, pred=lambda t: not t.is_leaf and t.shape[0] > 0)
+    a = g.pick(min_dim=1, pred=lambda t: not t.is_leaf and t.shape[0] > 0
+               and not _tangent_shared(g, t))
     if a is None:
         return None
     n = g.t(a).shape[0]

@@ -893,3 +893,27 @@ def test_adaptive_max_pool_picks_the_last_nan(row):
         (outs[0][0].nan_to_num() * 2).sum().backward()
         return outs, x.grad
     same(f)
+
+
+# ---- seed 2034 (8060): det's gradient at a matrix holding NaN is NaN (it raised NumPy's
+# LinAlgError from an SVD); the SVD-based ops raise PyTorch's LinAlgError on such input, and
+# det/slogdet of it are NaN without NumPy's warnings
+def test_linalg_on_a_matrix_with_nan():
+    names = ["det", "slogdet", "logdet", "inv", "pinv", "svdvals", "norm2", "cond"]
+
+    def f(m):
+        out = []
+        fns = {"det": m.linalg.det, "slogdet": lambda a: m.linalg.slogdet(a)[1],
+               "logdet": m.logdet, "inv": m.linalg.inv, "pinv": m.linalg.pinv,
+               "svdvals": m.linalg.svdvals, "norm2": lambda a: m.linalg.matrix_norm(a, 2),
+               "cond": m.linalg.cond}
+        for name in names:
+            a = m.tensor([[[1.0, 2.0], [NAN, 4.0]], [[2.0, 1.0], [1.0, 3.0]]],
+                         dtype=m.float64, requires_grad=True)
+            try:
+                y = fns[name](a)
+                out.append((y, m.autograd.grad(y.sum(), a)[0]))
+            except RuntimeError as e:
+                out.append((type(e).__name__, str(e)))
+        return out
+    same(f)
