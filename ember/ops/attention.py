@@ -149,6 +149,15 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                 "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
                 f"attn_mask.dtype: {_cpp(attn_mask)} and  query.dtype: {_cpp(query)} instead.")
     n_q, n_k = query._data.shape[-2], key._data.shape[-2]
+    shape = (*np.broadcast_shapes(query._data.shape[:-2], key._data.shape[:-2],
+                                  value._data.shape[:-2]), n_q, value._data.shape[-1])
+    if n_k == 0 or 0 in shape:
+        # NOTE: as PyTorch, no keys or an empty result: zeros joined to the inputs' graph as
+        # (q.sum() + k.sum() + v.sum()) * 0 (an input's inf or NaN shows, nothing is saved)
+        from ..creation import zeros
+
+        return zeros(shape, dtype=_dt.from_np(query._data.dtype)) + \
+            (query.sum() + key.sum() + value.sum()) * 0
     if scale is None:
         # (PyTorch's is inf without features, where it scales empty q and k: the scores are
         # then 0 whatever the scale, so any finite one gives its result)

@@ -164,12 +164,17 @@ def _channel_view(ndim):
 
 
 def _check_same_dtype(input, *params):
+    """PyTorch's CPU rule: parameters of the input's dtype, or float32 ones for a float16 or
+    bfloat16 input (its mixed-type kernels)."""
     x = input._data.dtype
-    if x.kind != "f" or x.itemsize <= 2:
-        return  # NOTE: half inputs may take float parameters (PyTorch's mixed-type kernels)
+    if x.kind not in "fV":  # ("V": bfloat16)
+        return
+    half = x.itemsize == 2
     for t in params:
-        if t is not None and t._data.dtype != x:
-            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        if t is not None and t._data.dtype != x and not (half and t._data.dtype == np.float32):
+            if t._data.dtype == np.float32:  # (float parameters: the mixed-type check's text)
+                raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
 
 
 def _normalized_shape(normalized_shape, name):

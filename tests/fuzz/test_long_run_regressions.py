@@ -917,3 +917,50 @@ def test_linalg_on_a_matrix_with_nan():
                 out.append((type(e).__name__, str(e)))
         return out
     same(f)
+
+
+# ---- seed 2035 (13977): attention with no keys or an empty result is zeros joined to the
+# inputs' graph by their sums (nothing saved: an in-place op on an input afterwards is fine)
+@pytest.mark.parametrize("shapes", [((2, 3), (0, 3), (0, 4)), ((0, 3), (2, 3), (2, 4)),
+                                    ((2, 0), (2, 0), (2, 4)), ((2, 3), (2, 3), (2, 0)),
+                                    ((2, 2, 3), (2, 0, 3), (2, 0, 5)), ((1, 0), (1, 0), (1, 0))])
+def test_attention_on_empty_inputs(shapes):
+    def f(m):
+        m.manual_seed(0)
+        q, k, v = (m.randn(*s, dtype=m.float64, requires_grad=True) for s in shapes)
+        out = m.nn.functional.scaled_dot_product_attention(q.asinh(), k.asinh(), v.asinh())
+        out.sum().backward()
+        return out, q.grad, k.grad, v.grad
+    same(f)
+
+
+def test_inplace_after_attention_on_empty_inputs():
+    def f(m):
+        x = m.zeros(1, 0, dtype=m.float64, requires_grad=True)
+        v1 = m.asinh(x)
+        v2 = m.nn.functional.scaled_dot_product_attention(v1, v1, v1)
+        v1.exp_()
+        v2.sum().backward()
+        return v2, x.grad
+    same(f)
+
+
+# ---- seed 2035 (6412): normalization layers take parameters of the input's dtype, or float32
+# ones for a half input; PyTorch's messages otherwise
+@pytest.mark.parametrize("xd", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("pd", ["float16", "bfloat16", "float32", "float64"])
+def test_normalization_parameter_dtypes(xd, pd):
+    def f(m):
+        F = m.nn.functional
+        x = m.ones(2, 4, 3, dtype=getattr(m, xd))
+        w, b = m.ones(4, dtype=getattr(m, pd)), m.zeros(4, dtype=getattr(m, pd))
+        out = []
+        for fn in (lambda: F.layer_norm(x, (3,), w[:3], b[:3]), lambda: F.group_norm(x, 2, w, b),
+                   lambda: F.batch_norm(x, None, None, w, b, training=True),
+                   lambda: F.instance_norm(x, weight=w, bias=b)):
+            try:
+                out.append(fn().dtype)
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    same(f)
