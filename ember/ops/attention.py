@@ -149,8 +149,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                 "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
                 f"attn_mask.dtype: {_cpp(attn_mask)} and  query.dtype: {_cpp(query)} instead.")
     n_q, n_k = query._data.shape[-2], key._data.shape[-2]
-    shape = (*np.broadcast_shapes(query._data.shape[:-2], key._data.shape[:-2],
-                                  value._data.shape[:-2]), n_q, value._data.shape[-1])
+    if n_k == 0 or 0 in query._data.shape or 0 in value._data.shape[:-2] + value._data.shape[-1:]:
+        shape = (*np.broadcast_shapes(query._data.shape[:-2], key._data.shape[:-2],
+                                      value._data.shape[:-2]), n_q, value._data.shape[-1])
+    else:
+        shape = ()
     if n_k == 0 or 0 in shape:
         # NOTE: as PyTorch, no keys or an empty result: zeros joined to the inputs' graph as
         # (q.sum() + k.sum() + v.sum()) * 0 (an input's inf or NaN shows, nothing is saved)
