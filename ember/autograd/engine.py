@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import weakref
 from heapq import heappop, heappush
 
 import numpy as np
@@ -221,6 +222,38 @@ def _owner_id(t):
     return id(a if b is None else b)
 
 
+class _Seen(dict):
+    """The arrays whose memory something besides the engine can see, by id (NOTE [gradient
+    ownership]). An id alone is not enough: once such an array is freed, a new gradient can
+    get its id (address) and would look shared; a weak reference tells the two apart."""
+
+    __slots__ = ()
+
+    def add(self, t):
+        a = t._data
+        b = a.base
+        owner = a if b is None else b
+        try:
+            self[id(owner)] = weakref.ref(owner)
+        except TypeError:  # (an array that takes no weak reference: kept as seen for good)
+            self[id(owner)] = _ALWAYS
+
+    def update(self, ts):
+        for t in ts:
+            self.add(t)
+
+    def sees(self, owner):
+        ref = self.get(owner)
+        return ref is not None and ref() is not None
+
+
+def _always():
+    return True
+
+
+_ALWAYS = _always
+
+
 def _dependencies(root_nodes):
     """Number of edges into each node reachable from ``root_nodes`` (iterative walk)."""
     deps = {}
@@ -301,7 +334,8 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
     # ``.grad`` (no copy) unless someone else can see its memory: the caller (root gradients),
     # a hook, or another leaf that already kept it (a rule such as add's returns one tensor
     # for two inputs). Arrays are identified by the id of the array owning their memory.
-    shared = {_owner_id(g) for g in grads if g is not None}
+    shared = _Seen()
+    shared.update(g for g in grads if g is not None)
 
     captured = None
     capture_at = None
@@ -363,7 +397,7 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
                 # its node will not run (otherwise the hooks run as part of running it).
                 if not run_node and pre is not None:
                     ins = pre.run_tensor(ins)
-                    shared.update(_owner_id(g) for g in ins if g is not None)
+                    shared.update(g for g in ins if g is not None)
                 slots = capture_at.get(node)
                 if slots is not None:
                     for nr, k in slots:
@@ -376,15 +410,14 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
                 PROFILER.node(node)
             if pre is not None:
                 ins = pre.run_node(pre.run_tensor(ins))
-                shared.update(_owner_id(g) for g in ins if g is not None)
+                shared.update(g for g in ins if g is not None)
             if type(node) is AccumulateGrad:
                 g = ins[0]
                 if g is not None and g._extra is not None:
                     g._extra.is_zero = False  # (a .grad is a plain tensor)
                 if accumulate and g is not None:
-                    owner = _owner_id(g)
-                    node.accumulate(g, create_graph, owner not in shared)
-                    shared.add(owner)
+                    node.accumulate(g, create_graph, not shared.sees(_owner_id(g)))
+                    shared.add(g)
                 continue
             if ins[0] is None and (len(ins) == 1 or all(g is None for g in ins)):
                 outs = (None,) * len(node.next_functions)
@@ -404,7 +437,7 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
                     outs = node._vjp(*ins)
                 if node._hooks is not None:
                     outs = node._hooks.run_post(node, outs, ins)
-                    shared.update(_owner_id(g) for g in outs if g is not None)
+                    shared.update(g for g in outs if g is not None)
             if not keep_graph:
                 node.release()
             i = 0
