@@ -77,6 +77,10 @@ _publish(globals(), ("arange", "as_tensor", "empty", "empty_like", "eye", "full"
                      "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm",
                      "scalar_tensor", "meshgrid"))
 autograd._bind()  # backward/grad's late-bound names, now that everything is imported
+from . import _swap  # noqa: E402
+
+# NOTE [one call path] (_modes.py): every published op reaches the active modes
+_swap.install_dispatchers(("torch", "Tensor", "linalg", "special", "random"))
 
 # NOTE: the training-side subpackages load on first use (PEP 562): together they are a sixth of
 # ``import ember``, and a script that only differentiates never touches them.

@@ -1,12 +1,15 @@
-"""Intercepting every published op while a mode is active — the mechanism the profiler,
-forward-mode AD and ``vmap`` share (NOTE [zero cost when not profiling] in autograd/profiler.py:
-nothing on the op call path checks for a mode).
+"""Where ops are published, and attributes swapped while a mode is active.
 
 Contract:
-- ``Swaps``: ``set(owner, attr, new)`` replaces an attribute and remembers what was there (a
-  class's own entry, or nothing); ``restore()`` puts everything back in reverse order.
-- ``intercepting()``: whether any Swaps has replacements in place now.
-- ``current(fn)``: an op object handed to a transform, made to reach the active modes.
+- ``install_dispatchers(spaces)``: publishes every op of the namespaces ``spaces`` ("torch",
+  "Tensor", "linalg", "special", "random", "F") through its dispatcher, once (NOTE [one call
+  path] in _modes.py): the modes (vmap, forward AD, the profiler) see every call, whatever
+  reference it is made through. ``ember/__init__.py`` and ``nn/functional.py`` call it when
+  their namespaces are complete.
+- ``Swaps``: ``set(owner, attr, new)`` replaces an attribute that is not an op (vmap's
+  ``Tensor.shape``, the profiler's node timing, anomaly mode's counters) and remembers what was
+  there; ``restore()`` puts its own entries back.
+- ``intercepting()``: whether a mode is active for the calling thread (_modes.intercepting).
 - ``published_ops(skip)`` lists every place an op is published, as ``(owner, attr, is_class,
   space)``: ``ember.<op>``, Tensor methods, Tensor operators (``OPERATORS``), and the functions
   of ``nn.functional``, ``linalg`` and ``special`` (``space`` is "torch", "Tensor", "F",
@@ -15,18 +18,16 @@ Contract:
 
 from __future__ import annotations
 
+import sys
 from types import FunctionType
 
-__all__ = ["Swaps", "published_ops", "OPERATORS", "original", "intercepting", "current"]
+from . import _modes
+
+__all__ = ["Swaps", "published_ops", "OPERATORS", "original", "intercepting", "current",
+           "install_dispatchers"]
 
 _MISSING = object()
-_ACTIVE = [0]  # how many Swaps currently have something replaced
-
-
-def intercepting() -> bool:
-    """Whether some mode has replaced ops now: code with a fused array-level fast path (which
-    those modes would not see) takes its plain op path instead."""
-    return _ACTIVE[0] > 0
+intercepting = _modes.intercepting
 
 # Tensor operators that run ops (defined on Tensor, not all registered as ops).
 OPERATORS = ("__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__",
@@ -53,14 +54,10 @@ class Swaps:
         self.saved = []  # (owner, attribute, what was there or _MISSING)
 
     def set(self, owner, attr, new):
-        if not self.saved:
-            _ACTIVE[0] += 1
         self.saved.append((owner, attr, owner.__dict__.get(attr, _MISSING)))
         setattr(owner, attr, new)
 
     def restore(self):
-        if self.saved:
-            _ACTIVE[0] -= 1
         while self.saved:
             owner, attr, old = self.saved.pop()
             if old is _MISSING:
@@ -69,34 +66,55 @@ class Swaps:
                 setattr(owner, attr, old)
 
 
-def _unwrapped(fn):
-    """``fn`` without the wrappers of the modes active now (a mode entered inside another one
-    still finds ``ember.<op>`` published, as the outer mode's wrapper)."""
-    while True:
-        inner = getattr(fn, "_vmap_wrapped", None) or getattr(fn, "_dual_wrapped", None)
-        if inner is None:
-            return fn
-        fn = inner
-
-
 def current(fn):
-    """``fn`` as the modes active now see it: when ``fn`` is an op published in the torch, F,
-    linalg or special namespace, taken before some of those modes began (``jacfwd(ember.sin)``
-    hands the transform the op itself, or an outer mode's wrapper of it, not a name the inner
-    swaps reach), a function that calls what is published under its name at each call;
-    anything else, ``fn`` itself."""
-    name = getattr(fn, "__name__", None)
-    if not _ACTIVE[0] or type(fn) is not FunctionType or not name:
-        return fn
-    import ember
-    import ember.nn.functional
-
-    for owner in (ember, ember.nn.functional, ember.linalg, ember.special):
-        published = owner.__dict__.get(name)
-        if published is not None and published is not fn and \
-                _unwrapped(published) is _unwrapped(fn):
-            return lambda *args, **kwargs: getattr(owner, name)(*args, **kwargs)
+    """``fn`` as the modes active now see it: ``fn`` itself, since every published op is a
+    fixed dispatcher (NOTE [one call path] in _modes.py)."""
     return fn
+
+
+# Tensor attributes that run ops without being registered as ops (vmap has rules for them).
+_TENSOR_EXTRAS = ("__lshift__", "__rshift__", "__rlshift__", "__rrshift__", "__iand__",
+                  "__ior__", "__ixor__", "__imod__", "__ifloordiv__", "__ilshift__",
+                  "__irshift__", "detach", "detach_", "divide_", "multiply_", "subtract_",
+                  "true_divide_", "cpu", "cuda", "type")
+
+
+def install_dispatchers(spaces):
+    """Publish the ops of ``spaces`` through their dispatchers (see the module docstring)."""
+    import ember
+
+    from .ops._registry import METHODS, OPS
+    from .tensor import Tensor
+
+    key = _modes.OpKey
+    if "torch" in spaces:
+        names = [n for n in OPS if ember.__dict__.get(n) is OPS[n]]
+        names += [n for n in ("zeros_like", "ones_like", "full_like", "empty_like", "rand",
+                              "randn", "randint", "rand_like", "randn_like", "randint_like",
+                              "randperm", "normal", "bernoulli", "multinomial", "poisson")
+                  if n not in OPS]
+        aliases: dict = {}
+        for name in names:
+            op = _modes.install(ember, name, key("torch", name), aliases=aliases)
+            if name in OPS:
+                OPS[name] = op
+    if "Tensor" in spaces:
+        aliases = {}
+        for name in dict.fromkeys((*METHODS, *OPERATORS, *_TENSOR_EXTRAS)):
+            op = _modes.install(Tensor, name, key("Tensor", name), is_class=True,
+                                aliases=aliases)
+            if name in METHODS and op is not None:
+                METHODS[name] = op
+    for space in ("linalg", "special", "random", "F"):
+        if space in spaces:
+            module = {"linalg": ember.linalg, "special": ember.special,
+                      "random": sys.modules["ember.random"]}.get(space)
+            if module is None:
+                module = sys.modules["ember.nn.functional"]
+            aliases = {}
+            for name in getattr(module, "__all__", ()):
+                if isinstance(module.__dict__.get(name), FunctionType):
+                    _modes.install(module, name, key(space, name), aliases=aliases)
 
 
 def published_ops(skip=()):
@@ -109,7 +127,7 @@ def published_ops(skip=()):
     from .tensor import Tensor
 
     for name, fn in OPS.items():
-        if name not in skip and _unwrapped(getattr(ember, name, None)) is fn:
+        if name not in skip and getattr(ember, name, None) is fn:
             yield ember, name, False, "torch"
     seen = set()
     for name in (*METHODS, *OPERATORS):

@@ -59,6 +59,7 @@ import sys
 import weakref
 from types import FunctionType
 
+from . import _modes
 from ._swap import Swaps
 
 __all__ = ["vmap"]
@@ -1637,26 +1638,77 @@ def _swap(owner, attr, new):
     _SWAPS.set(owner, attr, new)
 
 
-def _swap_op(owner, attr, key, is_class):
-    orig = owner.__dict__.get(attr, _MISSING) if is_class else getattr(owner, attr, _MISSING)
-    if orig is _MISSING or not callable(orig) or isinstance(orig, type):
-        return
-    if getattr(orig, "_vmap_wrapped", None) is not None:
-        return
-    wrapper = _WRAPPERS.get(orig) or _wrap(orig, key)
-    _WRAPPERS.setdefault(orig, wrapper)
-    _swap(owner, attr, wrapper)
-    # ember's own code imports ops from their modules (``from .ops.join import stack``): the
-    # defining module's name must lead to the wrapper too
-    # (published ops may be checked wrappers of the function their module holds: _checks)
-    home = sys.modules.get(getattr(orig, "__module__", None) or "")
-    fname = getattr(orig, "__name__", None)
-    if home is not None and home is not owner and fname and \
-            home.__dict__.get(fname) in (orig, getattr(orig, "__wrapped__", orig)):
-        _swap(home, fname, wrapper)
+_WRAPPERS: dict = {}  # (op implementation, rule key) -> its vmap-aware wrapper
 
 
-_WRAPPERS: dict = {}  # original op -> its wrapper, for ops handed to vmap itself (vmap(ember.dot))
+def _wrapped(fn, key):
+    got = _WRAPPERS.get((fn, key))
+    if got is None:
+        got = _WRAPPERS[(fn, key)] = _wrap(fn, key)
+    return got
+
+
+class _VmapMode(_modes.Mode):
+    """Gives the published ops their batching rules while a vmap runs in this thread (NOTE
+    [one call path] in ember/_modes.py). The names ember's own code looks up in the modules
+    that define the ops (``from .ops.join import stack`` inside a transform) are published
+    through dispatchers too, the first time a vmap runs, with space "internal"."""
+
+    thread_local = True
+
+    def wrap(self, key, fn):
+        space, name = key
+        if space == "torch":
+            if name in _PASS_THROUGH:
+                return fn
+            return _wrapped(fn, name)
+        if space == "Tensor":
+            if name in _DUNDERS or name not in _PASS_THROUGH:
+                return _wrapped(fn, name)
+            return fn
+        if space in ("F", "linalg", "special"):
+            return _wrapped(fn, _rule_key(space, name))
+        if space == "random":
+            return _wrapped(fn, name) if name in _RANDOM else fn
+        if space == "internal":
+            return _wrapped(fn, name)
+        return fn
+
+
+_MODE = _VmapMode()
+_HOMES_DONE = [False]
+
+
+def _install_homes():
+    """Publish, once, the defining modules' names of the published ops through dispatchers
+    of space "internal" keyed by the op's rule key (the last publication wins, as ember's
+    namespaces are built: torch, Tensor, F/linalg/special)."""
+    import ember
+    import ember.nn.functional
+
+    from .tensor import Tensor
+
+    keys = {}  # (home, name) -> rule key
+    spaces = [(ember, "torch"), (Tensor, "Tensor"), (ember.nn.functional, "F"),
+              (ember.linalg, "linalg"), (ember.special, "special")]
+    for owner, space in spaces:
+        for attr, op in list(vars(owner).items()):
+            key = getattr(op, "_dispatch_key", None)
+            if key is None or key.space != space:
+                continue
+            base = op.__wrapped__
+            raw = getattr(base, "__wrapped__", base)
+            home = sys.modules.get(getattr(raw, "__module__", None) or "")
+            fname = getattr(raw, "__name__", None)
+            if home is None or home is owner or not fname or \
+                    home.__dict__.get(fname) not in (raw, base):
+                continue
+            rule = _rule_key(space, attr) if space in ("F", "linalg", "special") else attr
+            if space != "Tensor" or attr in _DUNDERS or attr not in _PASS_THROUGH:
+                keys[(home, fname)] = rule
+    for (home, fname), rule in keys.items():
+        _modes.install(home, fname, _modes.OpKey("internal", rule))
+    _HOMES_DONE[0] = True
 
 
 _DUNDERS = ("__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__",
@@ -1680,31 +1732,12 @@ def _install():
     import ember.autograd
     import ember.autograd.graph_jvp  # noqa: F401 - the module, for the forward transforms
     import ember.func
-    import ember.nn.functional
-    import ember.random  # noqa: F401 - the module, for its random ops
 
-    from .ops._registry import METHODS, OPS
     from .tensor import Tensor
 
-    for name in OPS:
-        if name not in _PASS_THROUGH and isinstance(getattr(ember, name, None), FunctionType):
-            _swap_op(ember, name, name, False)
-    for name in METHODS:
-        if name not in _PASS_THROUGH:
-            _swap_op(Tensor, name, name, True)
-    for name in _DUNDERS:
-        _swap_op(Tensor, name, name, True)
-    for module, label in ((ember.nn.functional, "F"), (ember.linalg, "linalg"),
-                          (ember.special, "special")):
-        for name in getattr(module, "__all__", ()):
-            if isinstance(getattr(module, name, None), FunctionType):
-                _swap_op(module, name, _rule_key(label, name), False)
-    for name in _LIKE:
-        _swap_op(ember, name, name, False)
-    for module in (ember, sys.modules["ember.random"]):
-        for name in _RANDOM:
-            if isinstance(module.__dict__.get(name), FunctionType):
-                _swap_op(module, name, name, False)
+    if not _HOMES_DONE[0]:
+        _install_homes()
+    _modes.enter(_MODE)
     _saved_meta["Tensor.__bool__"] = Tensor.__bool__
     _saved_meta["Tensor.item"] = Tensor.item
     _swap(Tensor, "shape", property(_meta_shape))
@@ -1734,9 +1767,9 @@ def _install():
 
 
 def _uninstall():
+    _modes.exit(_MODE)
     _SWAPS.restore()
     _TABLE.clear()
-    _WRAPPERS.clear()
 
 
 # ---- vmap ------------------------------------------------------------------------------------

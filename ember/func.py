@@ -19,7 +19,6 @@ computed op by op as ``f`` runs (NOTE [forward mode runs forward]).
 
 from __future__ import annotations
 
-from ._swap import current
 from ._vmap import vmap
 from .autograd.grad_mode import enable_grad
 from .autograd.graph import AccumulateGrad
@@ -395,7 +394,7 @@ def _run_dual(func, primals, tangents, fn_name, strict=False, has_aux=False):
     try:
         duals = _rebuild(primals, [fw.make_dual(*_same_batch(p, t), level=level) for p, t
                                    in zip(_leaves(primals), _leaves(tangents))])
-        out = current(func)(*duals)
+        out = func(*duals)
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise RuntimeError(f"{fn_name}(f, primals, tangents): output of function f "
@@ -474,7 +473,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 full[a] = _rebuild(args[a], xs[at:at + n]) if isinstance(
                     args[a], (tuple, list, dict)) else xs[at]
                 at += n
-            out = current(func)(*full)
+            out = func(*full)
             if has_aux:
                 out, holder["aux"] = _split_aux(out, True, "jacfwd")
             return out

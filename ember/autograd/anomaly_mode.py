@@ -22,6 +22,7 @@ import traceback
 import warnings
 from collections import OrderedDict
 
+from .. import _modes
 from .._swap import Swaps
 from . import engine as _engine
 from . import graph as _graph
@@ -42,7 +43,8 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _user_stack() -> str:
     """The current Python stack without ember's own frames (as PyTorch's shows user code)."""
     frames = [f for f in traceback.extract_stack()[:-2]
-              if not os.path.abspath(f.filename).startswith(_PACKAGE + os.sep)]
+              if not (os.path.abspath(f.filename).startswith(_PACKAGE + os.sep)
+                      or f.filename.startswith("<ember "))]  # (generated wrappers)
     return "".join(traceback.format_list(frames))
 
 
@@ -64,6 +66,7 @@ class _StackRecordingCounter:
 
 
 _SWAPS = Swaps()  # the node counter and the version bump, replaced while enabled (_swap.py)
+_MODE = _modes.Mode()  # anomaly mode on the mode stack (process-wide, as PyTorch's flag)
 
 
 def _set(enabled, check_nan):
@@ -81,7 +84,9 @@ def _set(enabled, check_nan):
                 note_inplace(t._vc)
 
         _SWAPS.set(inplace, "_bump", bump)
+        _modes.enter(_MODE)  # (no op is wrapped; fused fast paths step aside: intercepting())
     elif not enabled and _STATE["enabled"]:
+        _modes.exit(_MODE)
         _SWAPS.restore()
     _STATE["enabled"] = enabled
     _STATE["check_nan"] = check_nan

@@ -35,7 +35,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import _vmap
+from .. import _modes, _vmap
 from .grad_mode import STATE
 
 __all__ = ["dual_level", "make_dual", "unpack_dual", "enter_dual_level", "exit_dual_level",
@@ -262,8 +262,7 @@ def unpack_dual(tensor, *, level=None):
 _PASS_THROUGH = {"detach", "detach_", "requires_grad_", "retain_grad", "register_hook",
                  "backward", "numpy", "tolist", "item", "size", "dim", "numel", "data_ptr",
                  "register_post_accumulate_grad_hook", "is_floating_point", "type"}
-_WRAPPERS: dict = {}  # (owner, attr) -> the dual-aware wrapper made for it last (_install)
-_SWAPS = None  # the ops swapped for dual-aware wrappers while a level is open (_swap.Swaps)
+_WRAPPERS: dict = {}  # (attr, implementation) -> its dual-aware wrapper (_ForwardMode)
 _BYPASS = [0]  # > 0 while ember itself calls wrapped ops that must not see tangents
 _VISIBLE = [None]  # how many (outer) levels a wrapper may handle now; None: all of them
 
@@ -705,27 +704,45 @@ def run_rule(node, grads):
 
 # ---- swapping the published ops in and out -------------------------------------------------
 
+class _ForwardMode(_modes.Mode):
+    """Gives the published ops dual-aware implementations while a level is open (NOTE [one call
+    path] in ember/_modes.py); process-wide, as PyTorch's forward-AD levels."""
+
+    def wrap(self, key, fn):
+        space, attr = key
+        if space == "random" or attr in _PASS_THROUGH or not _published(space, attr):
+            return fn
+        # a wrapper depends only on (fn, attr): reuse it, so that opening a level (every
+        # func.jvp call) doesn't rebuild closures
+        got = _WRAPPERS.get((attr, fn))
+        if got is None:
+            got = _WRAPPERS[(attr, fn)] = _wrap(fn, attr)
+        return got
+
+
+def _published(space, attr):
+    from .._swap import OPERATORS
+    from ..ops._registry import METHODS, OPS
+
+    if space == "torch":
+        return attr in OPS
+    if space == "Tensor":
+        return attr in METHODS or attr in OPERATORS
+    return True
+
+
+_MODE = _ForwardMode()
+
+
 def _install():
-    global _SWAPS
-    from .._swap import Swaps, original, published_ops
     from . import engine
 
-    _SWAPS = Swaps()
-    for owner, attr, is_class, _ in published_ops(skip=_PASS_THROUGH):
-        fn = original(owner, attr, is_class)
-        if fn is not None and getattr(fn, "_dual_wrapped", None) is None:
-            # a wrapper depends only on (fn, attr): reuse it, so that opening a level (every
-            # func.jvp call) doesn't rebuild a thousand closures
-            key = (owner, attr)
-            got = _WRAPPERS.get(key)
-            if got is None or got._dual_wrapped is not fn:
-                got = _WRAPPERS[key] = _wrap(fn, attr)
-            _SWAPS.set(owner, attr, got)
+    _modes.enter(_MODE)
     engine.set_rule_runner()
 
 
 def _uninstall():
     from . import engine
 
-    _SWAPS.restore()
+    _modes.exit(_MODE)
     engine.set_rule_runner()

@@ -32,6 +32,7 @@ import threading
 import traceback
 from time import perf_counter_ns
 
+from .. import _modes
 from .profiler_util import EventList, FunctionEvent, FunctionEventAvg
 
 __all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
@@ -117,7 +118,7 @@ def _user_stack():
     """The caller's Python frames outside ember, innermost first, as ``file(line): func``."""
     frames = traceback.extract_stack()
     out = [f"{f.filename}({f.lineno}): {f.name}" for f in reversed(frames)
-           if not f.filename.startswith(_EMBER_DIR)]
+           if not f.filename.startswith((_EMBER_DIR, "<ember "))]  # (and generated wrappers)
     return out
 
 
@@ -182,29 +183,58 @@ _OPERATORS = {
 }
 # NOTE: __rtruediv__ is not wrapped: it runs reciprocal then mul, and the mul is recorded.
 
-_SWAPS = None  # the ops swapped for timing wrappers while profiling (ember/_swap.py)
+_SWAPS = None  # what is swapped while profiling besides the ops (ember/_swap.py)
 _timed_classes = set()
 _ATEN_PREFIX = {"torch": "", "Tensor": "", "F": "", "linalg": "linalg_", "special": "special_"}
+_WRAPPED: dict = {}  # (key, op implementation) -> its timing wrapper, kept across profilers
+
+
+class _ProfilerMode(_modes.Mode):
+    """Times every published op (NOTE [one call path] in ember/_modes.py), named as PyTorch's
+    aten ops; process-wide, as PyTorch's profiler."""
+
+    def wrap(self, key, fn):
+        space, attr = key
+        if attr.startswith("__"):
+            if space != "Tensor":
+                return fn
+            op = _OPERATORS.get(attr)
+            if op is None:  # not an op of its own (indexing, __rtruediv__: see above)
+                return fn
+            name = f"aten::{op}"
+        elif space in _ATEN_PREFIX and _published_op(space, attr):
+            name = f"aten::{_ATEN_PREFIX[space]}{attr}"  # PyTorch's aten names (linalg_inv...)
+        else:
+            return fn
+        got = _WRAPPED.get((key, fn))
+        if got is None:
+            got = _WRAPPED[(key, fn)] = _wrap(fn, name)
+        return got
+
+
+def _published_op(space, attr):
+    """Whether ``attr`` of ``space`` is an op the profiler records (registered ops, Tensor
+    operators, the functions of F/linalg/special)."""
+    from ..ops._registry import METHODS, OPS
+
+    if space == "torch":
+        return attr in OPS
+    if space == "Tensor":
+        return attr in METHODS
+    return True
+
+
+_MODE = _ProfilerMode()
 
 
 def _install():
     global _SWAPS
     from .. import autograd
-    from .._swap import Swaps, original, published_ops
+    from .._swap import Swaps
     from . import engine
 
     _SWAPS = Swaps()
-    for owner, attr, is_class, space in published_ops():
-        if attr.startswith("__"):
-            op = _OPERATORS.get(attr)
-            if op is None:  # not an op of its own (indexing, __rtruediv__: see above)
-                continue
-            name = f"aten::{op}"
-        else:  # PyTorch's aten names (linalg_inv, special_erf...)
-            name = f"aten::{_ATEN_PREFIX[space]}{attr}"
-        fn = original(owner, attr, is_class)
-        if fn is not None:
-            _SWAPS.set(owner, attr, _wrap(fn, name))
+    _modes.enter(_MODE)
     _swap_make_grads(autograd)
     engine.PROFILER = _REC
 
@@ -261,6 +291,7 @@ def _uninstall():
     from . import engine
 
     engine.PROFILER = None
+    _modes.exit(_MODE)
     _SWAPS.restore()
     _timed_classes.clear()
 

@@ -8,6 +8,7 @@ in this namespace by being listed beside its definition.
 
 from __future__ import annotations
 
+from .._swap import install_dispatchers as _install_dispatchers
 from ..ops import (
     activation,
     attention,
@@ -50,3 +51,4 @@ tanh = _unary.tanh
 
 # NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
 _publish(globals(), __all__, "F")
+_install_dispatchers(("F",))  # NOTE [one call path] in ember/_modes.py

@@ -207,7 +207,8 @@ def test_ops_restored_and_engine_flag_cleared():
     x = ember.ones(2, requires_grad=True)
     with ember.autograd.profiler.profile():
         with ember.autograd.profiler.profile():  # nesting
-            assert ember.Tensor.__dict__["__mul__"] is not before_mul
+            # the published ops stay the same objects (NOTE [one call path] in _modes.py)
+            assert ember.Tensor.__dict__["__mul__"] is before_mul
             (x * 2).sum().backward()
         assert engine.PROFILER is not None
     assert engine.PROFILER is None
