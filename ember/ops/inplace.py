@@ -451,7 +451,7 @@ def _fast_arith(ufunc, scale):
                     return False  # NOTE [limited unsigned types] (dtypes.py): the op raises
             elif dt.itemsize == 2 and (alpha != 1 or not scale and not (
                     isinstance(other, Tensor) and other._data.ndim)):
-                return False  # NOTE [half scalars] (ops/pointwise.py): the op rounds once
+                return False  # NOTE [half scalars] (ops/arithmetic.py): the op rounds once
         if isinstance(other, Tensor):
             b = other._data
             if ufunc is np.subtract and (a.dtype.kind == "b" or b.dtype.kind == "b"):
@@ -468,7 +468,7 @@ def _fast_arith(ufunc, scale):
                                                          not None) and np.may_share_memory(a, b):
             return False  # the slow path checks the overlap (two owning arrays never share)
         if alpha != 1:
-            if scale and a.dtype == np.float32 and fused():  # NOTE [fused alpha] (pointwise.py)
+            if scale and a.dtype == np.float32 and fused():  # NOTE [fused alpha] (arithmetic.py)
                 if not a.flags.writeable or np.broadcast_shapes(a.shape, np.shape(b)) != a.shape:
                     return False
                 fma32(np.asarray(b, np.float32),
