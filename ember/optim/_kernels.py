@@ -7,7 +7,7 @@ step is ~10 ops per parameter, so for small models the step was mostly overhead.
 Contract:
 - Each kernel makes exactly the NumPy calls of the ember op it is named after (operands in the
   same order, Python-number scalars left to NumPy's weak promotion, the same dtype), so its
-  result is bit-identical to that op's: ``lerp_`` is ops/pointwise.py ``lerp`` with a number
+  result is bit-identical to that op's: ``lerp_`` is ops/ternary.py ``lerp`` with a number
   weight, ``addcmul_``/``addcdiv_`` are ``addcmul``/``addcdiv``, ``add`` is the out-of-place
   ``add(..., alpha=)``, ``add_``/``mul_`` are the in-place fast paths of ops/inplace.py.
   ``scratch`` arguments are arrays of the destination's dtype and shape whose contents the
@@ -110,7 +110,7 @@ FUSE_MOMENTS = False
 def lerp_(a, end, weight, scratch):
     """``a.lerp_(end, weight)``, number ``weight``: PyTorch's two-sided formula, exact at both
     ends (``a + w * (end - a)`` for ``|w| < 0.5``, else ``end - (end - a) * (1 - w)``), fused
-    in float32 (NOTE [fused alpha] in ops/pointwise.py)."""
+    in float32 (NOTE [fused alpha] in ops/arithmetic.py)."""
     diff = np.subtract(end, a, scratch)
     if a.dtype == _F32 and fused() and FUSE_MOMENTS:
         w = np.float32(weight)
