@@ -3,7 +3,7 @@
 PyTorch's CPU optimizers take the single-tensor path (``foreach`` defaults on only for CUDA
 tensors): ``add(alpha=)``, ``lerp_``, ``addcmul_`` and ``addcdiv_`` per parameter, whose float32
 kernels fuse the multiply-add in PyTorch's AVX2/AVX512 builds (NOTE [fused alpha] in
-ember/ops/pointwise.py). SGD is compared as it is. Adam and AdamW also take a square root,
+ember/ops/arithmetic.py). SGD is compared as it is. Adam and AdamW also take a square root,
 which PyTorch built with MKL computes with MKL's vector library (not correctly rounded: 17% of
 float32 results an ulp off, depending on the CPU); there the test hands ember PyTorch's square
 roots and fuses the moment updates as PyTorch does (off by default for speed: NOTE [fused
