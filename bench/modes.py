@@ -1,7 +1,7 @@
 """``python -m bench.modes``: what entering a mode costs, and what the one call path costs an op.
 
 Prints, in microseconds (best of several rounds): entering and leaving each mode with nothing
-inside (forward AD's ``dual_level``, the profiler, anomaly mode, a thread-local user mode), a
+inside (vmap's, forward AD's ``dual_level``, the profiler, anomaly mode, a user mode), a
 whole ``vmap`` call of a one-op function (mode entry plus batching), and one small op called
 through its published dispatcher against the same op's implementation called directly. Nothing
 here is a test: timings depend on the machine (NOTE in bench/run.py).
@@ -54,8 +54,16 @@ def rows():
             pass
 
     vm = ember.func.vmap(ember.sin)
+    vm(xs)  # (the first vmap publishes the defining modules' names once)
+    from ember import _vmap
+
+    def vmap_mode():
+        _vmap._install()
+        _vmap._uninstall()
+
     raw_exp = ember.exp.__wrapped__
     return [
+        ("enter+exit vmap's mode (and its shape accessors)", _best(vmap_mode, n=500)),
         ("enter+exit forward AD level", _best(dual)),
         ("enter+exit profiler", _best(prof, n=500)),
         ("enter+exit anomaly mode", _best(anomaly)),

@@ -99,10 +99,12 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch'
         a = a.astype(np.int64)
     full = dim is None
     dims = _dims(dim, a.ndim)
+    # (the ufunc called from here, not np.sum: NumPy's "invalid value encountered" for
+    # inf - inf is then ember's own warning, which ember/__init__.py silences, as PyTorch)
     if a.dtype in HALF:
-        data = rounded(np.sum(a, axis=dims, keepdims=keepdim, dtype=np.float32), a.dtype)
+        data = rounded(np.add.reduce(a, axis=dims, dtype=np.float32, keepdims=keepdim), a.dtype)
     else:
-        data = np.sum(a, axis=dims, keepdims=keepdim, dtype=a.dtype)
+        data = np.add.reduce(a, axis=dims, dtype=a.dtype, keepdims=keepdim)
     if STATE.enabled and recording(input):
         node = SumBackward0 if full else SumBackward1
         return record(node, data, (input,), args=(input._data.shape, dims, keepdim))
@@ -166,7 +168,9 @@ def _prod_vjp(ctx, g):
         return (g,)
     g = _unreduce(g, in_shape, dims, keepdim)
     if not bool((x == 0).any()):
-        return (g * _unreduce(out, in_shape, dims, keepdim) / x,)
+        # (result / input first, then times g, as PyTorch: an infinite g then gives the same
+        # inf or NaN in the second order)
+        return (g * (_unreduce(out, in_shape, dims, keepdim) / x),)
     # NOTE: out / x fails where x == 0. The gradient is the product of the others, computed
     # exactly (and differentiably, for any number of zeros) as an exclusive prefix product
     # times an exclusive suffix product over the reduced elements laid out last.
