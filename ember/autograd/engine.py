@@ -149,17 +149,6 @@ def _validate(node, i, g, meta):
 # gradients are all known zeros does not run its rule (rules are linear in the gradient) but
 # passes known zeros on, and a sum keeps the other term. Gradients handed out (``.grad``,
 # ``autograd.grad``) are plain tensors again.
-def _all_known_zero(ins):
-    seen = False
-    for g in ins:
-        if g is None:
-            continue
-        extra = g._extra
-        if extra is None or not extra.is_zero:
-            return False
-        seen = True
-    return seen
-
 
 # PyTorch's rules that negate the gradient first (``-grad``) turn its ZeroTensor into a plain
 # zero (neg is not ZeroTensor-aware), which a NaN or inf later in the rule or past it spreads:
@@ -318,57 +307,32 @@ def run(roots, grads, keep_graph, create_graph, capture=None, accumulate=True,
 
 
 def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_targets):
-    root_nodes = []
-    buffers = {}
-    for (fn, nr), g in zip(roots, grads):
-        if fn is None:
-            continue
-        buf = buffers.get(fn)
-        if buf is None:
-            buf = buffers[fn] = [None] * len(fn._meta)
-            root_nodes.append(fn)
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
-    deps = _dependencies(root_nodes)
+    """The pass, step by step. Setup: the roots' gradient buffers (``_root_buffers``), how
+    many gradients each node waits for (``_dependencies``), what the caller can see (NOTE
+    [gradient ownership]), what a partial pass captures and needs (``_partial``), the first
+    ready nodes (``_first_ready``). Then, while a node is ready: take it and its gradients,
+    capture what is asked for (``_capture``), run its pre-hooks (``_run_pre_hooks``), and
+    either accumulate into its leaf (``_accumulate``) or call its rule (``_call_rule``) and
+    route each result to the node it feeds (a second gradient for one input is summed:
+    ``_add``); a node whose last gradient arrived becomes ready (``_queue``).
 
+    NOTE [inlined steps]: taking the next ready node and routing a node's results run once per
+    node and once per edge of every pass; a function call there costs ~60 ns, ~2% of the
+    backward of the tiny-op chain (bench/workloads_core.py) per call, so those two are written
+    out in the loop, each under a comment naming its step, and only their uncommon branches
+    are calls.
+    """
+    buffers, root_nodes = _root_buffers(roots, grads)
+    deps = _dependencies(root_nodes)
     # NOTE [gradient ownership]: a leaf may keep the very gradient the engine computed as its
     # ``.grad`` (no copy) unless someone else can see its memory: the caller (root gradients),
     # a hook, or another leaf that already kept it (a rule such as add's returns one tensor
     # for two inputs). Arrays are identified by the id of the array owning their memory.
     shared = _Seen()
     shared.update(g for g in grads if g is not None)
-
-    captured = None
-    capture_at = None
-    needed = None
-    if capture is not None or run_targets is not None:
-        capture = capture or []
-        captured = [None] * len(capture)
-        capture_at = {}
-        for k, (fn, nr) in enumerate(capture):
-            if fn is not None:
-                capture_at.setdefault(fn, []).append((nr, k))
-        needed = _needed(root_nodes, capture_at, run_targets or ())
-
-    # NOTE [lone ready node]: while exactly one node is ready (a chain) it is held in ``nxt``
-    # instead of going through the heap: the order is the same, without a push and a pop.
-    # Invariant: ``nxt`` is set only while ``ready`` is empty.
-    ready = []
-    tie = 0
-    nxt = None
-    first = [fn for fn in root_nodes if deps.get(fn, 0) == 0]
-    if len(first) == 1:
-        nxt = first[0]
-    else:
-        for fn in first:
-            heappush(ready, (-fn._seq, tie, fn))
-            tie += 1
-
-    prev_mode = STATE.enabled
-    STATE.enabled = create_graph
-    if PROFILER is not None:
-        PROFILER.run_begin()
-    TASKS.append((deps, root_nodes, needed, capture_at or {}, next(_pass_ids)))
-    pop = buffers.pop
+    captured, capture_at, needed = _partial(root_nodes, capture, run_targets)
+    tie = itertools.count()  # (heap entries of equal sequence numbers keep their order)
+    ready, nxt = _first_ready(root_nodes, deps, tie)
     # NOTE [engine-made sums]: when no graph is built and no mode watches the ops, a gradient
     # that the engine itself summed (a third contribution onwards) is private to its buffer
     # until the receiving node runs, so later contributions are added into it in place; its
@@ -377,8 +341,16 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
     # and anomaly mode all intercept)
     sums = set()
     private_ok = plain_sums and PRIVATE_OK
+
+    prev_mode = STATE.enabled
+    STATE.enabled = create_graph
+    if PROFILER is not None:
+        PROFILER.run_begin()
+    TASKS.append((deps, root_nodes, needed, capture_at or {}, next(_pass_ids)))
+    pop = buffers.pop
     try:
         while True:
+            # -- the next ready node (NOTE [lone ready node]; inline: NOTE [inlined steps])
             if nxt is not None:
                 node = nxt
                 nxt = None
@@ -390,56 +362,26 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
             if sums:
                 for g in ins:
                     sums.discard(id(g))
-            pre = node._pre_hooks
-            if needed is not None:
-                run_node = needed[node]
-                # NOTE: as PyTorch, a captured gradient has passed the tensor's hooks only when
-                # its node will not run (otherwise the hooks run as part of running it).
-                if not run_node and pre is not None:
-                    ins = pre.run_tensor(ins)
-                    shared.update(g for g in ins if g is not None)
-                slots = capture_at.get(node)
-                if slots is not None:
-                    for nr, k in slots:
-                        g = captured[k] = ins[nr]
-                        if g is not None and g._extra is not None:
-                            g._extra.is_zero = False
-                if not run_node:
+            # (a partial pass: a node that runs and captures nothing, the common case, is
+            # told apart here without a call: NOTE [inlined steps])
+            if needed is not None and (not needed[node] or node in capture_at):
+                ins = _capture(node, ins, needed, capture_at, captured, shared)
+                if ins is None:
                     continue
+            # -- calling the node
             if PROFILER is not None:
                 PROFILER.node(node)
-            if pre is not None:
-                ins = pre.run_node(pre.run_tensor(ins))
-                shared.update(g for g in ins if g is not None)
+            if node._pre_hooks is not None:
+                ins = _run_pre_hooks(node._pre_hooks, ins, shared)
             if type(node) is AccumulateGrad:
-                g = ins[0]
-                if g is not None and g._extra is not None:
-                    g._extra.is_zero = False  # (a .grad is a plain tensor)
-                if accumulate and g is not None:
-                    node.accumulate(g, create_graph, not shared.sees(_owner_id(g)))
-                    shared.add(g)
+                _accumulate(node, ins[0], accumulate, create_graph, shared)
                 continue
-            if ins[0] is None and (len(ins) == 1 or all(g is None for g in ins)):
-                outs = (None,) * len(node.next_functions)
-            elif _all_known_zero(ins) and node._hooks is None:
-                outs = _known_zero_outs(node, ins)
-            else:
-                # NOTE: the engine calls the rule directly; Node.apply is for callers outside.
-                if RULE_RUNNER is not None:
-                    outs = RULE_RUNNER(node, ins)
-                elif (node._vjp_private is not None and private_ok and ins[0] is not None
-                      and ins[0]._data.nbytes >= PRIVATE_MIN_BYTES and node._hooks is None):
-                    # NOTE [private gradients]: the engine's own stale references go first.
-                    outs = g = acc = data = None
-                    outs = (node._vjp_private(node, *ins) if _private(ins)
-                            else node._vjp(*ins))
-                else:
-                    outs = node._vjp(*ins)
-                if node._hooks is not None:
-                    outs = node._hooks.run_post(node, outs, ins)
-                    shared.update(g for g in outs if g is not None)
+            # (NOTE [private gradients]: the loop's stale references to gradients go first)
+            outs = g = data = None
+            outs = _call_rule(node, ins, private_ok, shared)
             if not keep_graph:
                 node.release()
+            # -- routing: each result to the input it feeds (inline: NOTE [inlined steps])
             i = 0
             for fn, nr in node.next_functions:
                 if fn is not None:
@@ -456,33 +398,18 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
                             buf[nr] = g
                         elif buf[nr] is None:
                             buf[nr] = g
-                        elif g._extra is not None and g._extra.is_zero:
-                            pass  # (NOTE [zero gradients])
-                        elif buf[nr]._extra is not None and buf[nr]._extra.is_zero:
-                            buf[nr] = g
-                        elif not plain_sums:
-                            buf[nr] = buf[nr] + g
                         else:
-                            acc = buf[nr]
-                            if id(acc) in sums:
-                                np.add(acc._data, g._data, out=acc._data)
-                            else:
-                                acc = buf[nr] = _fresh(np.add(acc._data, g._data))
-                                sums.add(id(acc))
+                            buf[nr] = _add(buf[nr], g, plain_sums, sums)
                     elif buf is None:
                         buffers[fn] = [None] * len(fn._meta)
                     d = deps[fn] - 1
                     deps[fn] = d
-                    if d == 0:
+                    if d == 0:  # fn's last gradient arrived: it is ready
                         if nxt is None and not ready:
                             nxt = fn
                         else:
-                            if nxt is not None:
-                                heappush(ready, (-nxt._seq, tie, nxt))
-                                tie += 1
-                                nxt = None
-                            heappush(ready, (-fn._seq, tie, fn))
-                            tie += 1
+                            _queue(ready, nxt, fn, tie)
+                            nxt = None
                 i += 1
     finally:
         TASKS.pop()
@@ -490,3 +417,159 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
         if PROFILER is not None:
             PROFILER.node(None)
     return captured
+
+
+# ---- setup ----------------------------------------------------------------------------------
+
+def _root_buffers(roots, grads):
+    """The gradient buffer (one slot per output) of each root node, holding the root
+    gradients (summed where two roots are one output), and the root nodes in order of first
+    appearance. Roots without a node are skipped."""
+    root_nodes = []
+    buffers = {}
+    for (fn, nr), g in zip(roots, grads):
+        if fn is None:
+            continue
+        buf = buffers.get(fn)
+        if buf is None:
+            buf = buffers[fn] = [None] * len(fn._meta)
+            root_nodes.append(fn)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    return buffers, root_nodes
+
+
+def _partial(root_nodes, capture, run_targets):
+    """For a pass limited to some gradients (``capture`` or ``run_targets`` given): the list
+    the captured gradients go to (one slot per capture edge), where they are captured (node ->
+    ``[(output_nr, slot)]``) and which nodes must run (``_needed``). ``(None, None, None)`` for
+    a full pass."""
+    if capture is None and run_targets is None:
+        return None, None, None
+    capture = capture or []
+    captured = [None] * len(capture)
+    capture_at = {}
+    for k, (fn, nr) in enumerate(capture):
+        if fn is not None:
+            capture_at.setdefault(fn, []).append((nr, k))
+    return captured, capture_at, _needed(root_nodes, capture_at, run_targets or ())
+
+
+# NOTE [lone ready node]: while exactly one node is ready (a chain) it is held outside the heap
+# (``nxt`` in ``_run_pass``): the order is the same, without a push and a pop. Invariant: a
+# node is held only while the heap is empty.
+def _first_ready(root_nodes, deps, tie):
+    """The ready queue at the start: the root nodes no other root's path reaches, as ``(heap,
+    held)`` (NOTE [lone ready node]). The heap is keyed by descending sequence number (the
+    latest-created node first), then by ``tie``'s count."""
+    ready = []
+    first = [fn for fn in root_nodes if deps.get(fn, 0) == 0]
+    if len(first) == 1:
+        return ready, first[0]
+    for fn in first:
+        heappush(ready, (-fn._seq, next(tie), fn))
+    return ready, None
+
+
+# ---- routing --------------------------------------------------------------------------------
+
+def _queue(ready, held, fn, tie):
+    """``fn`` became ready while another node is ready: both go through the heap (NOTE [lone
+    ready node]), the held one (if any) first."""
+    if held is not None:
+        heappush(ready, (-held._seq, next(tie), held))
+    heappush(ready, (-fn._seq, next(tie), fn))
+
+
+def _add(acc, g, plain_sums, sums):
+    """What an input's buffer holds once ``g`` arrives where ``acc`` already is: their sum,
+    except that a known zero adds nothing (NOTE [zero gradients]); a sum the engine made is
+    added into in place (NOTE [engine-made sums])."""
+    if g._extra is not None and g._extra.is_zero:
+        return acc
+    if acc._extra is not None and acc._extra.is_zero:
+        return g
+    if not plain_sums:
+        return acc + g
+    if id(acc) in sums:
+        np.add(acc._data, g._data, out=acc._data)
+        return acc
+    acc = _fresh(np.add(acc._data, g._data))
+    sums.add(id(acc))
+    return acc
+
+
+def _capture(node, ins, needed, capture_at, captured, shared):
+    """In a pass limited to some gradients: store the gradients ``node`` received on captured
+    edges. Returns ``ins`` when the node must run, else None (then the captured gradients have
+    passed the tensor pre-hooks: as PyTorch, a captured gradient has passed the tensor's hooks
+    only when its node will not run, otherwise they run as part of running it)."""
+    run_node = needed[node]
+    pre = node._pre_hooks
+    if not run_node and pre is not None:
+        ins = pre.run_tensor(ins)
+        shared.update(g for g in ins if g is not None)
+    slots = capture_at.get(node)
+    if slots is not None:
+        for nr, k in slots:
+            g = captured[k] = ins[nr]
+            if g is not None and g._extra is not None:
+                g._extra.is_zero = False  # (a handed-out gradient is a plain tensor)
+    return ins if run_node else None
+
+
+# ---- calling a node -------------------------------------------------------------------------
+
+def _run_pre_hooks(pre, ins, shared):
+    """The node's incoming gradients after its tensor pre-hooks, then its own pre-hooks; what
+    a hook returned may be kept by it (NOTE [gradient ownership])."""
+    ins = pre.run_node(pre.run_tensor(ins))
+    shared.update(g for g in ins if g is not None)
+    return ins
+
+
+def _accumulate(node, g, accumulate, create_graph, shared):
+    """An AccumulateGrad node: add ``g`` into its leaf's ``.grad`` (in a ``backward`` pass),
+    letting the leaf keep ``g`` itself when nothing else can see its memory (NOTE [gradient
+    ownership]); from then on the leaf can."""
+    if g is not None and g._extra is not None:
+        g._extra.is_zero = False  # (a .grad is a plain tensor)
+    if accumulate and g is not None:
+        node.accumulate(g, create_graph, not shared.sees(_owner_id(g)))
+        shared.add(g)
+
+
+def _call_rule(node, ins, private_ok, shared):
+    """The gradients ``node`` sends along its edges (one per edge, None for none) given those
+    it received: none when it received none; known zeros when all it received are (NOTE [zero
+    gradients]) and no post-hook watches; else its rule's, called through ``RULE_RUNNER`` when
+    a mode needs one, allowed to overwrite its incoming gradient when that is private (NOTE
+    [private gradients]), then passed through its post-hooks."""
+    # NOTE [private gradients]: a local bound to a gradient (``g``) would count as one more
+    # reference; each is dropped before ``_private`` looks.
+    hooks = node._hooks
+    if ins[0] is None and (len(ins) == 1 or all(g is None for g in ins)):
+        return (None,) * len(node.next_functions)
+    if hooks is None:
+        zero = False  # (are all known zeros? inline: this runs once per node)
+        for g in ins:
+            if g is not None:
+                extra = g._extra
+                if extra is None or not extra.is_zero:
+                    zero = False
+                    break
+                zero = True
+        g = None
+        if zero:
+            return _known_zero_outs(node, ins)
+    # NOTE: the engine calls the rule directly; Node.apply is for callers outside.
+    if RULE_RUNNER is not None:
+        outs = RULE_RUNNER(node, ins)
+    elif (node._vjp_private is not None and private_ok and ins[0] is not None
+          and ins[0]._data.nbytes >= PRIVATE_MIN_BYTES and hooks is None):
+        outs = node._vjp_private(node, *ins) if _private(ins) else node._vjp(*ins)
+    else:
+        outs = node._vjp(*ins)
+    if hooks is not None:
+        outs = hooks.run_post(node, outs, ins)
+        shared.update(g for g in outs if g is not None)
+    return outs
