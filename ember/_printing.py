@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import sys
 
 import numpy as np
 
@@ -212,6 +213,11 @@ def tensor_repr(t, *, tensor_contents=None) -> str:
     """``repr(t)`` as PyTorch prints it; ``tensor_contents`` replaces the bracketed values."""
     from .tensor import Tensor  # deferred: ember/__init__.py imports this module first
 
+    vmap = sys.modules.get("ember._vmap")  # (not imported: no vmap runs)
+    if vmap is not None and vmap._STACK and tensor_contents is None:  # batched, in a vmap
+        batched = vmap._batched_repr(t, tensor_repr)
+        if batched is not None:
+            return batched
     # subclasses print their own class name, as in PyTorch
     prefix = "tensor(" if type(t) is Tensor else type(t).__name__ + "("
     indent = len(prefix)

@@ -47,9 +47,22 @@ group_norm (the batch folds into N); ``F.layer_norm``/``embedding``/``pad`` (con
 cholesky, svd, qr, eigh...); in-place elementwise ops on a batched tensor; random ops by
 ``randomness`` ('error' refuses them, 'same' draws once, 'different' draws per sample).
 
+Issue 14 added rules read by parameter name (``_bind``) for most of the remaining public ops:
+dim arguments shifted (``_named_dims``), ops composed of batched ops (kron, tensordot, the
+``*stack`` family, diag/diagflat, pdist...), linalg that treats leading dims as batch dims,
+the batch folded into N (interpolate, grid_sample, pools, unpools, padding modes), per-sample
+losses, ``batch_norm`` in training with per-sample statistics and ``conv_transpose`` with
+batched weights. tests/test_vmap_records.py runs every op record through vmap; its ``XFAIL``
+lists the ops still without a rule (mostly data-dependent shapes, which PyTorch refuses too).
+
+A batched value prints as PyTorch's ``BatchedTensor(lvl=.., bdim=0, value=...)`` inside a
+vmap (``_batched_repr``, called by ``_printing.tensor_repr``).
+
 Known gaps: errors raised by an op on physical tensors may count dims as PyTorch's own batching
 rules do, not always as the sample sees them; ``.numpy()``/``.tolist()`` of a batched value
-show the whole batch.
+show the whole batch; a printed batched value always shows ``bdim=0`` (PyTorch shows where
+``in_dims`` put it), an input requiring grad shows the grad_fn of vmap's view of it, and
+``lvl`` counts vmaps only (PyTorch counts grad/jvp levels too).
 """
 
 from __future__ import annotations
@@ -2120,6 +2133,28 @@ _RANDOM = {"rand", "randn", "randint", "rand_like", "randn_like", "randint_like"
 _LIKE = ("zeros_like", "ones_like", "full_like", "empty_like")
 for _n in _LIKE:
     _RULES[_n] = _unary
+
+
+# ---- printing --------------------------------------------------------------------------------
+
+def _batched_repr(t, plain):
+    """``repr`` of a batched value inside a vmap, as PyTorch prints its BatchedTensor: the
+    innermost level wraps the value batched at the outer ones; ``lvl`` counts the active vmaps
+    from 1 and ``bdim`` is 0 (ember keeps batch dims in front: NOTE [batched tensors]).
+    ``plain`` prints the physical tensor. None when ``t`` is not batched here."""
+    if not _STACK or _BYPASS[0]:
+        return None
+    own = _levels(t)
+    if not own:
+        return None
+    active = [lv for lv, _, _ in _STACK]
+    with _physical():
+        text = plain(t)  # every level's dim is in the physical value, as PyTorch shows it
+    for depth, lv in enumerate(own):
+        lvl = active.index(lv) + 1 if lv in active else depth + 1
+        body = "\n".join("    " + line if line else line for line in text.split("\n"))
+        text = f"BatchedTensor(lvl={lvl}, bdim=0, value=\n{body}\n)"
+    return text
 
 
 # ---- custom autograd.Function --------------------------------------------------------------

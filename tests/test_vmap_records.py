@@ -387,3 +387,29 @@ def test_batch_norm_training_with_running_stats_is_refused_as_pytorch():
     # without running statistics each sample is normalised by its own batch statistics
     same(lambda T: T.func.vmap(lambda v: T.nn.functional.batch_norm(
         v, None, None, training=True))(T.tensor(x)))
+
+
+# ---- printing a batched value ----------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda T: T.arange(6.0).reshape(2, 3), lambda T: T.tensor([[1, 2], [3, 4]]),
+    lambda T: T.arange(24.0).reshape(2, 3, 4) / 7,
+])
+def test_batched_value_prints_as_pytorch(make):
+    from .oracle import same
+
+    def run(T):
+        seen = []
+
+        def f(x):
+            seen.append(repr(x))
+            seen.append(str(x * 2))
+            T.func.vmap(lambda y: seen.append(repr(y)) or y)(x)
+            return x
+
+        T.func.vmap(f)(make(T))
+        T.func.vmap(f, in_dims=0)(make(T))
+        seen.append(repr(make(T)))  # a plain tensor again after the vmap
+        return seen
+
+    same(run)
