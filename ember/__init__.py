@@ -35,6 +35,7 @@ from .dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, dou
                      finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype,
                      short, uint8, uint16, uint32, uint64)
+from . import autograd  # before .tensor: NOTE [import order] in autograd/__init__.py
 from .tensor import (Tensor, channels_last, channels_last_3d, contiguous_format, device,
                      is_tensor, memory_format, preserve_format)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
@@ -48,7 +49,7 @@ from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
                      manual_seed, multinomial, normal, rand, rand_like, randint, randint_like,
                      randn, randn_like, randperm, seed, set_rng_state)
-from . import autograd, cuda, linalg, special  # noqa: E402
+from . import cuda, linalg, special  # noqa: E402
 from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: E402
                                     is_anomaly_enabled)
 from . import profiler  # noqa: E402
@@ -76,7 +77,6 @@ _publish(globals(), ("arange", "as_tensor", "empty", "empty_like", "eye", "full"
                      "linspace", "logspace", "ones", "ones_like", "zeros", "zeros_like", "rand",
                      "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm",
                      "scalar_tensor", "meshgrid"))
-autograd._bind()  # backward/grad's late-bound names, now that everything is imported
 from . import _swap  # noqa: E402
 
 # NOTE [one call path] (_modes.py): every published op reaches the active modes

@@ -469,7 +469,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate the gradient of this tensor into the ``.grad`` of the graph's leaves."""
-        from .autograd import backward
+        from .autograd import backward  # (here: autograd imports this module, NOTE [import order])
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
@@ -674,15 +674,3 @@ def _wrap_dim(dim, ndim):
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
-
-
-
-def _register_with_graph():
-    # NOTE: graph.py checks ``type(t) is Tensor`` on the hot path (saved_tensors) and cannot
-    # import this module at its own import time (this module imports the autograd package).
-    from .autograd import graph
-
-    graph._Tensor = Tensor
-
-
-_register_with_graph()

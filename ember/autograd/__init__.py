@@ -12,9 +12,20 @@ import warnings
 import numpy as np
 
 from .. import _size
+
+# NOTE [import order]: ember/__init__.py imports this package before ember.tensor (importing
+# ember.tensor first would run this package from tensor.py's first import, before ``Tensor``
+# exists). These first imports (relative ones sort first) load Tensor and the ops, which need
+# only this package's ``grad_mode`` and ``graph`` submodules, and those load from the
+# half-imported package; so graph, the engine and function import ``Tensor`` and
+# ``ops._registry`` at their tops like any module.
+from ..ops._registry import edge as _edge
+from ..ops._registry import wrap as _wrap
+from ..tensor import Tensor as _Tensor
 from . import forward_ad, functional
 from . import profiler as profiler  # torch.autograd.profiler.profile
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
+from .engine import run as _run
 from .function import Function, once_differentiable
 from .grad_mode import (
     enable_grad,
@@ -39,22 +50,6 @@ _CREATE_GRAPH_WARNING = (
     "autograd.grad when creating the graph to avoid this. If you have to use this function, "
     "make sure to reset the .grad fields of your parameters to None after use to break the "
     "cycle and avoid the leak.")
-
-
-# NOTE: names bound on the first backward/grad call (``_bind``), not imported per call: this
-# package is imported by ember.tensor before Tensor exists, so they cannot be imported at its
-# top; a function-level import costs ~0.4 us every time it runs.
-_Tensor = _wrap = _edge = _run = None
-
-
-def _bind():
-    """Bind the names above (ember/__init__.py calls this once everything is imported)."""
-    global _Tensor, _wrap, _edge, _run
-    from ..ops._registry import edge, wrap
-    from ..tensor import Tensor
-    from .engine import run
-
-    _Tensor, _wrap, _edge, _run = Tensor, wrap, edge, run
 
 
 def _as_tuple(x):
@@ -139,8 +134,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on
     (or only of ``inputs``, which may be non-leaves: they retain their grad)."""
-    if _run is None:
-        _bind()
     if grad_variables is not None:
         grad_tensors = grad_variables
     tensors = _as_tuple(tensors)
@@ -175,8 +168,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, as a tuple; ``.grad`` is not
     touched."""
-    if _run is None:
-        _bind()
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when "
                          "materialize_grads=True, but got: allow_unused=False.")

@@ -29,6 +29,9 @@ from heapq import heappop, heappush
 import numpy as np
 
 from .. import _swap
+from .. import dtypes as _dt
+from ..ops._registry import known_zeros_of, wrap  # (NOTE [import order] in __init__.py)
+from . import forward_ad
 from .grad_mode import STATE
 from .graph import AccumulateGrad
 
@@ -45,7 +48,7 @@ RULE_RUNNER = None
 def set_rule_runner():
     """Choose how rules run: plainly, or through anomaly checks and/or forward-AD tangents."""
     global RULE_RUNNER
-    from . import anomaly_mode, forward_ad
+    from . import anomaly_mode  # (here: anomaly_mode imports this module)
 
     if forward_ad.is_active():
         RULE_RUNNER = forward_ad.run_rule
@@ -137,8 +140,6 @@ def _validate(node, i, g, meta):
                 f"[{', '.join(map(str, shape))}]")
         g = g.sum_to_size(shape)
     if g._data.dtype != dtype:
-        from .. import dtypes as _dt
-
         g = g.to(_dt.from_np(dtype))
     return g
 
@@ -159,8 +160,6 @@ _NEGATED = {"NegBackward0": (0,), "SubBackward0": (1,), "RsubBackward0": (0,),
 
 
 def _known_zero_outs(node, ins):
-    from ..ops._registry import known_zeros_of
-
     negated = _NEGATED.get(type(node).__name__)
     if negated is not None:
         ran = node._vjp(*ins)
@@ -183,16 +182,6 @@ class _Shape:
 
     def __init__(self, scalar, shape):
         self._data = np.broadcast_to(scalar, shape)
-
-
-def _fresh(array):
-    """A tensor around an array the engine just made (ops/_registry.py ``wrap``, imported on
-    first use: that module imports this package)."""
-    global _fresh
-    from ..ops._registry import wrap
-
-    _fresh = wrap
-    return wrap(array)
 
 
 def _expandable(small, big):
@@ -493,7 +482,7 @@ def _add(acc, g, plain_sums, sums):
     if id(acc) in sums:
         np.add(acc._data, g._data, out=acc._data)
         return acc
-    acc = _fresh(np.add(acc._data, g._data))
+    acc = wrap(np.add(acc._data, g._data))
     sums.add(id(acc))
     return acc
 

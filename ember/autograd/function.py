@@ -27,6 +27,8 @@ import functools
 
 import numpy as np
 
+from ..ops._registry import edge, node_class, record, wrap
+from ..tensor import Tensor  # (no cycle: NOTE [import order] in autograd/__init__.py)
 from .grad_mode import STATE, no_grad
 from .graph import Node
 
@@ -39,8 +41,6 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors):
         """Save tensors (or None) for ``backward``; read them back with ``saved_tensors``."""
-        from ..tensor import Tensor
-
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError("save_for_backward can only save variables, but argument "
@@ -92,8 +92,6 @@ class BackwardCFunction(Node, FunctionCtx):
                 continue
             g = grads[k]
             if g is None and self._materialize_grads:
-                from ..ops._registry import wrap
-
                 shape, dtype = self._meta[k]
                 g = wrap(np.zeros(shape, dtype=dtype))
             full.append(g)
@@ -102,8 +100,6 @@ class BackwardCFunction(Node, FunctionCtx):
 
     def _route(self, result):
         """The user's per-argument gradients as one gradient per edge (tensor argument)."""
-        from ..tensor import Tensor
-
         if not isinstance(result, tuple):
             result = (result,)
         tensor_arg = self._tensor_arg
@@ -247,9 +243,6 @@ def _apply(cls, args, kwargs):
 
 
 def _apply_plain(cls, args, kwargs):
-    from ..ops._registry import edge
-    from ..tensor import Tensor
-
     node = cls._backward_cls.__new__(cls._backward_cls)
     tensor_arg = tuple(isinstance(a, Tensor) for a in args)
     recording = STATE.enabled and any(
@@ -283,8 +276,6 @@ def _dual_level(args):
 
     if not fw._LEVELS:
         return None
-    from ..tensor import Tensor
-
     visible = fw._LEVELS if fw._VISIBLE[0] is None else fw._LEVELS[:fw._VISIBLE[0]]
     for level in reversed(visible):
         if any(isinstance(a, Tensor) and fw._tangent(a, level) is not None for a in args):
@@ -294,7 +285,6 @@ def _dual_level(args):
 
 def _apply_dual(cls, args, kwargs, level):
     from ..creation import zeros_like
-    from ..tensor import Tensor
     from . import forward_ad as fw
 
     if cls.jvp is Function.jvp:
@@ -334,7 +324,6 @@ def _apply_dual(cls, args, kwargs, level):
 
 def _finish(node, args, output):
     """Connect ``forward``'s outputs to ``node`` and save what ``backward`` needs."""
-    from ..tensor import Tensor
     from .graph import _seq
 
     is_tuple = isinstance(output, tuple)
@@ -395,15 +384,17 @@ def _delayed_error_jvp(ctx, *tangents):
                        "@once_differentiable")
 
 
+# The node of a once_differentiable result: differentiating through it raises.
+_DelayedError = node_class("DelayedError", _delayed_error_vjp, _delayed_error_jvp,
+                           display_name="torch::autograd::DelayedError")
+
+
 def once_differentiable(fn):
     """Decorate a ``backward`` that is not differentiable itself: it runs under ``no_grad``,
     and differentiating its result raises instead of silently giving a wrong answer."""
 
     @functools.wraps(fn)
     def wrapper(ctx, *args):
-        from ..ops._registry import node_class, record
-        from ..tensor import Tensor
-
         with no_grad():
             outputs = fn(ctx, *args)
         if not STATE.enabled:
@@ -411,21 +402,13 @@ def once_differentiable(fn):
         inputs = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
         if not inputs:
             return outputs
-        node_cls = _DelayedError[0]
-        if node_cls is None:
-            node_cls = _DelayedError[0] = node_class(
-                "DelayedError", _delayed_error_vjp, _delayed_error_jvp,
-                display_name="torch::autograd::DelayedError")
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
-        wrapped = tuple(record(node_cls, o._data, inputs) if isinstance(o, Tensor) else o
+        wrapped = tuple(record(_DelayedError, o._data, inputs) if isinstance(o, Tensor) else o
                         for o in outs)
         return wrapped[0] if single else wrapped
 
     return wrapper
-
-
-_DelayedError = [None]
 
 
 class InplaceFunction(Function):

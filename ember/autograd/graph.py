@@ -27,10 +27,11 @@ import weakref
 
 import numpy as np
 
+from ..tensor import Tensor  # (no cycle: NOTE [import order] in autograd/__init__.py)
+
 __all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
 
 _seq = itertools.count()
-_Tensor = None  # ember.Tensor, set by tensor.py once defined (tensor.py imports this module)
 _NUMBERS = (int, float, complex, np.generic)  # (NumPy scalars: a rule's np.float32 weight)
 _NUMBER_TYPES = frozenset((int, float, complex, bool))
 
@@ -132,8 +133,6 @@ class _Packed:
     __slots__ = ("value", "unpack", "output_nr", "grad_fn", "grad_nr", "requires_grad", "acc")
 
     def unpacked(self, node):
-        from ..tensor import Tensor
-
         t = self.unpack(self.value)
         if not isinstance(t, Tensor):
             raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
@@ -150,8 +149,6 @@ class _Packed:
 
 def _pack(t, output_nr=None):
     """Run the innermost pack hook on a tensor about to be saved (numbers pass as they are)."""
-    from ..tensor import Tensor
-
     if not isinstance(t, Tensor):
         return t
     pack, unpack = SAVED_HOOKS[-1]
@@ -280,7 +277,7 @@ class Node:
         out = []
         for t, version in zip(saved, self._versions):
             kind = type(t)
-            if kind is _Tensor:  # the common case first
+            if kind is Tensor:  # the common case first
                 if t._vc[0] != version:
                     # (grad_fn, not _grad_fn: a view of a since-modified base names its
                     # regenerated node, AsStrided, as PyTorch)
@@ -292,7 +289,7 @@ class Node:
                 if t.vc[0] != version:
                     self._raise_version(t.data, t.vc[0], version, self, t.output_nr, t.vc)
                 saved_out = t
-                t = _Tensor._make(saved_out.data, True, self, saved_out.vc)
+                t = Tensor._make(saved_out.data, True, self, saved_out.vc)
                 t._output_nr = saved_out.output_nr
                 if saved_out.view is not None:
                     saved_out.view(t)
@@ -437,7 +434,6 @@ def accumulate_grad(var, grad, create_graph, owned=False):
     engine.py), so when it has the leaf's layout it becomes ``.grad`` without a copy, as
     PyTorch steals such buffers.
     """
-    Tensor = _Tensor
     _acquire()  # NOTE [concurrent accumulation] (bound methods: half the cost of ``with``)
     try:
         old = var._grad
