@@ -159,8 +159,16 @@ _NEGATED = {"NegBackward0": (0,), "SubBackward0": (1,), "RsubBackward0": (0,),
             "RemainderBackward1": (1,), "FmodBackward0": (1,), "FmodBackward1": (1,)}
 
 
+# PyTorch's backward kernels without a ZeroTensor kernel materialize it as plain zeros and run:
+# logit's gives NaN outside [0, 1] whatever the gradient.
+_MATERIALIZED = {"LogitBackward0"}
+
+
 def _known_zero_outs(node, ins):
-    negated = _NEGATED.get(type(node).__name__)
+    name = type(node).__name__
+    if name in _MATERIALIZED:
+        return node._vjp(*ins)
+    negated = _NEGATED.get(name)
     if negated is not None:
         ran = node._vjp(*ins)
         return tuple(g if i in negated else (None if g is None else known_zeros_of(g))

@@ -519,11 +519,17 @@ def _qr_square_vjp(Q, R, gQ, gR):
         c = _mT(Q) @ gQ
         ga = -c if ga is None else ga - c
     ga = ga.triu()
-    # copyltu: the triangle mirrored, its diagonal counted once
-    ga = Q @ (ga + _mT(ga) - ga.diagonal(0, -2, -1).diag_embed())
+    # the triangle mirrored, its diagonal counted once: (T + T^T) with the diagonal halved, as
+    # PyTorch (an infinite entry stays inf, where T + T^T - diag(T) gives inf - inf = NaN)
+    sym = ga + _mT(ga)
+    n = sym._data.shape[-1]
+    half = wrap(np.where(np.eye(n, dtype=bool), 0.5, 1.0).astype(sym._data.dtype))
+    ga = Q @ (sym * half)
     if gQ is not None:
         ga = ga + gQ
-    return ga @ _mT(linalg_inv(R))
+    from .triangular import linalg_solve_triangular
+
+    return linalg_solve_triangular(_mT(R), ga, upper=False, left=False)
 
 
 def _qr_vjp(ctx, gQ, gR):

@@ -817,6 +817,14 @@ def _linalg(g):
     dt = f"{a}.dtype"
     wc = f"({a}.tanh() + {n + 1} * torch.eye({n}, dtype={dt}))"  # diagonally dominant
     spd = f"({a} @ {a}.mT + {n} * torch.eye({n}, dtype={dt}))"
+    # NOTE [distinct spectra]: derivatives through singular vectors and eigenvectors (second
+    # order of svdvals/eigvalsh, eigh) divide by differences of singular values/eigenvalues; a
+    # saturated tanh makes wc's repeated (ones + 5I), where LAPACK's last bits decide inf * 0
+    # (PyTorch's documented instability). These ops get matrices whose spectra are spread
+    # further apart than any entry's perturbation can move them (Weyl).
+    spread = f"torch.diag(torch.arange(1, {n + 1}, dtype={dt}) * {2 * n + 2})"
+    wcs = f"({a}.tanh() + {spread})"
+    spds = f"({a}.tanh() @ {a}.tanh().mT + {spread})"
     # NOTE: PyTorch's CPU matrix_exp in float16/bfloat16 is garbage (exp(I) = -20896 I); ember
     # raises "Low precision dtypes not supported" there instead: the generator exponentiates
     # a float16 matrix in float32
@@ -826,15 +834,15 @@ def _linalg(g):
                      f"torch.linalg.solve({wc}, {a}[..., 0])",
                      f"torch.linalg.solve({wc}, {a})",
                      f"torch.linalg.cholesky({spd})", f"torch.linalg.qr({wc})[1]",
-                     f"torch.linalg.qr({wc})[0]", f"torch.linalg.svdvals({wc})",
-                     f"torch.linalg.eigvalsh({spd})", f"torch.linalg.matrix_norm({a})",
-                     f"torch.linalg.matrix_norm({wc}, ord=2)",
+                     f"torch.linalg.qr({wc})[0]", f"torch.linalg.svdvals({wcs})",
+                     f"torch.linalg.eigvalsh({spds})", f"torch.linalg.matrix_norm({a})",
+                     f"torch.linalg.matrix_norm({wcs}, ord=2)",
                      f"torch.trace({a}.reshape({n}, -1)[:, :{n}])",
                      f"torch.cholesky_solve({a}, torch.linalg.cholesky({spd}))",
                      f"torch.linalg.solve_triangular(torch.linalg.cholesky({spd}), {a}, "
                      "upper=False)",
-                     f"torch.linalg.pinv({wc})", f"torch.linalg.matrix_exp({mexp} * 0.3)",
-                     f"torch.linalg.matrix_power({wc}, 2)", f"torch.linalg.eigh({spd})[0]"])
+                     f"torch.linalg.pinv({wcs})", f"torch.linalg.matrix_exp({mexp} * 0.3)",
+                     f"torch.linalg.matrix_power({wc}, 2)", f"torch.linalg.eigh({spds})[0]"])
 
 
 # ---------------------------------------------------------------- generation

@@ -979,3 +979,26 @@ def test_prod_second_order_with_an_infinite_gradient(dim):
     # (values only: under simplefilter("always") NumPy's inf - inf warning from ember's own
     # kernels shows, which the default filters hide: a known gap)
     same(f, warnings_too=False)
+
+
+# ---- seed 2037 (4826): PyTorch's logit backward has no ZeroTensor kernel: a zero gradient
+# (sgn's) through it is NaN outside [0, 1]
+def test_logit_backward_of_a_known_zero_outside_its_domain():
+    def f(m):
+        x = m.tensor(-0.5859375, dtype=m.float64, requires_grad=True)
+        y = m.abs(m.logit(x))
+        g, = m.autograd.grad(y, x, create_graph=True)
+        return g, m.autograd.grad(g, x)[0]
+    same(f)
+
+
+# ---- seed 2037 (9350): QR's gradient mirrors the triangle as (T + T^T) with the diagonal
+# halved, and solves with R: an infinite upstream gradient stays inf (not inf - inf)
+@pytest.mark.parametrize("n", [1, 3])
+def test_qr_gradient_with_an_infinite_upstream_gradient(n):
+    def f(m):
+        x = m.tensor(np.linspace(0.2, 0.9, n * n).reshape(n, n), requires_grad=True)
+        r = m.linalg.qr(x.tanh() + 2 * m.eye(n, dtype=m.float64))[1]
+        (r * 1 / m.tensor([False] * n)).sum().backward()
+        return x.grad
+    same(f, warnings_too=False)  # (NumPy's divide-by-zero warning under "always": known gap)
