@@ -427,10 +427,21 @@ def _average_taps(size, out):
     return Taps(np.minimum(cols, size - 1), size, valid=valid, div=end - start)
 
 
-def _adaptive_sizes(a, nd, output_size, name):
-    if a.ndim not in (nd + 1, nd + 2) or 0 in a.shape[-nd:]:
+def _nonempty(a, name):
+    """PyTorch's refusal of an empty dim after the first."""
+    for i in range(1, a.ndim):  # (the first dim may be empty, batched or not)
+        if a.shape[i] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(a.shape)} with "
+                               f"dimension {i} being empty")
+
+
+def _adaptive_sizes(a, nd, output_size, name, check_empty=True):
+    if a.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
                            f"{list(a.shape)}")
+    if check_empty:
+        _nonempty(a, name)
     if isinstance(output_size, int):
         return (output_size,) * nd
     sizes = tuple(a.shape[a.ndim - nd + i] if o is None else int(o)
@@ -460,10 +471,12 @@ def _float_only(a, name):
 def _adaptive_avg(nd, input, output_size, name, node_cls):
     a = input._data
     _float_only(a, name)
-    sizes = _adaptive_sizes(a, nd, output_size, name)
+    sizes = _adaptive_sizes(a, nd, output_size, name, check_empty=False)
     if all(o == 1 for o in sizes):
-        # NOTE: PyTorch takes a mean for a 1x1 output (its node is MeanBackward1).
+        # NOTE: PyTorch takes a mean for a 1x1 output (its node is MeanBackward1), before its
+        # check of empty dims (the mean of nothing is NaN).
         return input.mean(tuple(range(-nd, 0)), keepdim=True)
+    _nonempty(a, name)
     mats = [_average_taps(si, o) for si, o in zip(a.shape[-nd:], sizes)]
     data = _apply_taps(a, mats)  # (half types averaged in float32 and rounded once, as PyTorch)
     if STATE.enabled and recording(input):
@@ -536,6 +549,7 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     if input._data.ndim not in (2, 3):
         raise RuntimeError(f"adaptive_max_pool1d(): Expected 2D or 3D tensor, but got "
                            f"{list(input._data.shape)}")
+    _nonempty(input._data, "adaptive_max_pool1d")
     out = output_size if isinstance(output_size, int) else output_size[0]
     vals, index = adaptive_max_pool2d(input.unsqueeze(-2), (1, out), True)
     if return_indices:

@@ -1002,3 +1002,26 @@ def test_qr_gradient_with_an_infinite_upstream_gradient(n):
         (r * 1 / m.tensor([False] * n)).sum().backward()
         return x.grad
     same(f, warnings_too=False)  # (NumPy's divide-by-zero warning under "always": known gap)
+
+
+# ---- seed 2038 (1306): adaptive pooling refuses an empty dim after the first with PyTorch's
+# message; an average to size 1 is a mean first (no refusal)
+@pytest.mark.parametrize("case", [
+    ("max1d", (1, 0, 1)), ("max1d", (0, 2, 3)), ("max1d", (0, 3)), ("max1d", (2, 0)),
+    ("max1d", (1, 2, 0)), ("avg1d", (2, 0)), ("avg1d_3", (2, 0)), ("max2d", (1, 0, 1, 1)),
+    ("max2d", (0, 3, 3)), ("max2d", (2, 0, 3)), ("avg2d", (1, 2, 0, 3)),
+    ("avg2d_2", (1, 2, 0, 3)), ("max3d", (1, 0, 1, 1, 1))])
+def test_adaptive_pooling_of_empty_dims(case):
+    name, shape = case
+
+    def f(m):
+        F = m.nn.functional
+        fn = {"max1d": lambda x: F.adaptive_max_pool1d(x, 1),
+              "avg1d": lambda x: F.adaptive_avg_pool1d(x, 1),
+              "avg1d_3": lambda x: F.adaptive_avg_pool1d(x, 3),
+              "max2d": lambda x: F.adaptive_max_pool2d(x, 1),
+              "avg2d": lambda x: F.adaptive_avg_pool2d(x, 1),
+              "avg2d_2": lambda x: F.adaptive_avg_pool2d(x, 2),
+              "max3d": lambda x: F.adaptive_max_pool3d(x, 1)}[name]
+        return fn(m.zeros(shape))
+    same(f, warnings_too=False)  # (a mean of nothing: NumPy's warning under "always")
