@@ -24,7 +24,7 @@ from types import FunctionType
 from . import _modes
 
 __all__ = ["Swaps", "published_ops", "OPERATORS", "original", "intercepting", "current",
-           "install_dispatchers"]
+           "install_dispatchers", "is_op"]
 
 _MISSING = object()
 intercepting = _modes.intercepting
@@ -77,6 +77,20 @@ _TENSOR_EXTRAS = ("__lshift__", "__rshift__", "__rlshift__", "__rrshift__", "__i
                   "__ior__", "__ixor__", "__imod__", "__ifloordiv__", "__ilshift__",
                   "__irshift__", "detach", "detach_", "divide_", "multiply_", "subtract_",
                   "true_divide_", "cpu", "cuda", "type")
+
+
+def is_op(space, attr):
+    """Whether the dispatcher ``(space, attr)`` stands for an op the profiler and forward AD
+    wrap: a registered op (``ember.<op>``, a Tensor method or operator) or a function of
+    ``nn.functional``/``linalg``/``special`` (not ``ember.random``'s, nor the "internal" names
+    of the defining modules, which only vmap sees)."""
+    from .ops._registry import METHODS, OPS
+
+    if space == "torch":
+        return attr in OPS
+    if space == "Tensor":
+        return attr in METHODS or attr in OPERATORS
+    return space in ("F", "linalg", "special")
 
 
 def install_dispatchers(spaces):

@@ -178,3 +178,16 @@ def test_a_user_mode_sees_every_call_path():
     assert [k.space for k in calls] == ["torch", "Tensor", "Tensor", "F", "linalg"]
     captured_exp(x)
     assert len(calls) == 5
+
+
+def test_only_vmap_wraps_the_internal_names():
+    from ember.autograd import forward_ad, profiler
+
+    def fn(x):
+        return x
+
+    for mode in (forward_ad._MODE, profiler._MODE):
+        assert mode.wrap(_modes.OpKey("internal", "add"), fn) is fn
+        assert mode.wrap(_modes.OpKey("random", "rand"), fn) is fn
+    assert forward_ad._MODE.wrap(_modes.OpKey("torch", "exp"), fn) is not fn
+    assert profiler._MODE.wrap(_modes.OpKey("Tensor", "__mul__"), fn) is not fn

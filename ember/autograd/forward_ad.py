@@ -710,7 +710,9 @@ class _ForwardMode(_modes.Mode):
 
     def wrap(self, key, fn):
         space, attr = key
-        if space == "random" or attr in _PASS_THROUGH or not _published(space, attr):
+        from .._swap import is_op
+
+        if attr in _PASS_THROUGH or not is_op(space, attr):
             return fn
         # a wrapper depends only on (fn, attr): reuse it, so that opening a level (every
         # func.jvp call) doesn't rebuild closures
@@ -718,17 +720,6 @@ class _ForwardMode(_modes.Mode):
         if got is None:
             got = _WRAPPERS[(attr, fn)] = _wrap(fn, attr)
         return got
-
-
-def _published(space, attr):
-    from .._swap import OPERATORS
-    from ..ops._registry import METHODS, OPS
-
-    if space == "torch":
-        return attr in OPS
-    if space == "Tensor":
-        return attr in METHODS or attr in OPERATORS
-    return True
 
 
 _MODE = _ForwardMode()

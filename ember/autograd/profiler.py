@@ -33,6 +33,7 @@ import traceback
 from time import perf_counter_ns
 
 from .. import _modes
+from .._swap import is_op
 from .profiler_util import EventList, FunctionEvent, FunctionEventAvg
 
 __all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
@@ -202,7 +203,7 @@ class _ProfilerMode(_modes.Mode):
             if op is None:  # not an op of its own (indexing, __rtruediv__: see above)
                 return fn
             name = f"aten::{op}"
-        elif space in _ATEN_PREFIX and _published_op(space, attr):
+        elif space in _ATEN_PREFIX and is_op(space, attr):
             name = f"aten::{_ATEN_PREFIX[space]}{attr}"  # PyTorch's aten names (linalg_inv...)
         else:
             return fn
@@ -210,18 +211,6 @@ class _ProfilerMode(_modes.Mode):
         if got is None:
             got = _WRAPPED[(key, fn)] = _wrap(fn, name)
         return got
-
-
-def _published_op(space, attr):
-    """Whether ``attr`` of ``space`` is an op the profiler records (registered ops, Tensor
-    operators, the functions of F/linalg/special)."""
-    from ..ops._registry import METHODS, OPS
-
-    if space == "torch":
-        return attr in OPS
-    if space == "Tensor":
-        return attr in METHODS
-    return True
 
 
 _MODE = _ProfilerMode()
