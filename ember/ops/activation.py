@@ -38,6 +38,7 @@ from ._registry import (
 )
 from .inplace import apply_inplace
 from .join import cat
+from .operands import not_implemented_node
 from .reduction import HALF, rounded
 from .select import where
 from .special_erf import erf as _erf_np
@@ -681,7 +682,17 @@ def tanhshrink(input):
 
 # ---- hardsigmoid / hardswish ----
 def _hardsigmoid_vjp(g, x):
-    return _keep(g * (1 / 6), (x._data > -3) & (x._data < 3))
+    mask = (x._data > -3) & (x._data < 3)
+    if STATE.enabled and recording(g, x):
+        # NOTE: PyTorch has no derivative of hardsigmoid_backward: a gradient built with
+        # create_graph records a NotImplemented node, whose backward raises
+        with no_grad():
+            data = _keep(g * (1 / 6), mask)._data
+        return record(_HardsigmoidBackwardNotImplemented, data, (g, x))
+    return _keep(g * (1 / 6), mask)
+
+
+_HardsigmoidBackwardNotImplemented = not_implemented_node("hardsigmoid_backward")
 
 
 _hardsigmoid, HardsigmoidBackward0 = _pointwise(

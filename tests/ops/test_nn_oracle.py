@@ -590,3 +590,18 @@ def test_activation_nan_and_kinks(op):
         return y, g
 
     same(run)
+
+
+def test_hardsigmoid_has_no_second_derivative():
+    """PyTorch records a NotImplemented node for hardsigmoid's backward under create_graph:
+    the first order works, the second raises."""
+    def f(m):
+        x = m.tensor([0.5, 1.0, 4.0], requires_grad=True)
+        g, = m.autograd.grad(m.nn.functional.hardsigmoid(x).sum(), x, create_graph=True)
+        try:
+            m.autograd.grad(g.sum(), x)
+            second = None
+        except RuntimeError as e:
+            second = str(e)
+        return g, second
+    same(f)
