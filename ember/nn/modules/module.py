@@ -5,9 +5,10 @@ buffers; ``named_*`` iterate in registration order, depth first, with dotted pre
 duplicates removed by identity; ``state_dict`` keys, ``load_state_dict`` results and error text;
 ``__call__`` runs global then module forward pre-hooks, ``forward``, then forward hooks, in
 registration order (``always_call`` hooks also when forward fails); full backward hooks and
-pre-hooks see the gradients of the module's inputs and outputs (NOTE [module backward hooks]);
-``repr`` is PyTorch's module tree; errors use PyTorch's classes and messages.
-``LazyModuleMixin`` (at the end) gives the Lazy* layers their shape inference.
+pre-hooks see the gradients of the module's inputs and outputs (``_backward_hook.py``, NOTE
+[module backward hooks]); ``repr`` is PyTorch's module tree; errors use PyTorch's classes and
+messages. ``LazyModuleMixin`` (``lazy.py``, re-exported here) gives the Lazy* layers their shape
+inference.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from ... import dtypes as _dt
-from ...autograd.function import Function
-from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...autograd.grad_mode import no_grad
 from ...autograd.graph import RemovableHandle, _HookDict
-from ...creation import empty_like, zeros
+from ...creation import empty_like
 from ...tensor import Tensor, check_device
 from ...tensor import device as _Device
 from ..parameter import Buffer, Parameter, is_lazy
+from ._backward_hook import BackwardHookFunction, _BackwardHook  # noqa: F401  (old path)
+from .lazy import LazyModuleMixin, _lazy_load_pre_hook, _OwnedHandle  # noqa: F401  (old path)
 
 __all__ = ["Module"]
 
@@ -71,124 +73,6 @@ _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 def _forward_unimplemented(self, *input):
     raise NotImplementedError(
         f'Module [{type(self).__name__}] is missing the required "forward" function')
-
-
-# ---- backward hooks --------------------------------------------------------------------------
-# NOTE [module backward hooks]
-# As PyTorch's BackwardHook: the module's tensor inputs and outputs each pass through an identity
-# autograd Function. When the outputs' gradients arrive (that node's pre-hook) the backward
-# pre-hooks run and may replace them; when the inputs' gradients are ready (the input node's
-# post-hook) the full backward hooks run with (grad_input, grad_output) and may replace
-# grad_input. With no input requiring grad, the hooks fire at the outputs with grad_input None.
-
-class BackwardHookFunction(Function):
-    @staticmethod
-    def forward(ctx, *args):
-        outs = tuple(a.detach() for a in args)
-        ctx.mark_non_differentiable(*[o for o, a in zip(outs, args) if not a.requires_grad])
-        return outs
-
-    @staticmethod
-    def backward(ctx, *grads):
-        return grads
-
-
-class _BackwardHook:
-    def __init__(self, module, user_hooks, user_pre_hooks):
-        self.module = module
-        self.user_hooks = user_hooks
-        self.user_pre_hooks = user_pre_hooks
-        self.grad_outputs = None
-        self.n_outputs = -1
-        self.output_index = None
-        self.n_inputs = -1
-        self.input_index = None
-
-    @staticmethod
-    def _pack(indices, values, size):
-        res = [None] * size
-        for i, v in zip(indices, values):
-            res[i] = v
-        return tuple(res)
-
-    def _wrap(self, args, on_node):
-        index = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        tensors = [args[i] for i in index]
-        if not (any(t.requires_grad for t in tensors) and is_grad_enabled()):
-            return args, None
-        wrapped = BackwardHookFunction.apply(*tensors)
-        on_node(next(t.grad_fn for t in wrapped if t.grad_fn is not None))
-        out = list(args)
-        for i, t in zip(index, wrapped):
-            out[i] = t
-        return tuple(out), index
-
-    def setup_input_hook(self, args):
-        def on_node(node):
-            def hook(grad_input, _):
-                if self.grad_outputs is None:
-                    return None
-                # PyTorch materialises the gradient of an input that needs none as zeros
-                grad_input = [g if g is not None else zeros(shape, dtype=dtype)
-                              for g, (shape, dtype) in zip(grad_input, input_meta)]
-                res = self._pack(self.input_index, grad_input, self.n_inputs)
-                for user_hook in self.user_hooks:
-                    out = user_hook(self.module, res, self.grad_outputs)
-                    if out is None:
-                        continue
-                    if len(out) != len(res):
-                        raise RuntimeError(
-                            "Backward hook returned an invalid number of grad_input, got "
-                            f"{len(out)}, but expected {len(res)}")
-                    res = out
-                self.grad_outputs = None
-                return tuple(res[i] for i in self.input_index)
-            node.register_hook(hook)
-
-        input_meta = [(a.shape, a.dtype) for a in args if isinstance(a, Tensor)]
-        res, self.input_index = self._wrap(args, on_node)
-        self.n_inputs = len(args)
-        return res
-
-    def setup_output_hook(self, result):
-        def on_node(node):
-            def hook(grad_output):
-                self.grad_outputs = self._pack(self.output_index, grad_output, self.n_outputs)
-                expected = len(self.grad_outputs)
-                for pre_hook in self.user_pre_hooks:
-                    new = pre_hook(self.module, self.grad_outputs)
-                    if new is None:
-                        continue
-                    if len(new) != expected:
-                        raise RuntimeError(
-                            "Backward pre hook returned an invalid number of grad_output, got "
-                            f"{len(new)}, but expected {expected}")
-                    self.grad_outputs = new
-                local = self.grad_outputs
-                if self.input_index is None:
-                    warnings.warn(
-                        "Full backward hook is firing when gradients are computed with respect "
-                        "to module outputs since no inputs require gradients. See "
-                        "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
-                        "#torch.nn.Module.register_full_backward_hook for more details.",
-                        stacklevel=5)
-                    grad_inputs = self._pack([], [], self.n_inputs)
-                    for user_hook in self.user_hooks:
-                        res = user_hook(self.module, grad_inputs, self.grad_outputs)
-                        if res is not None and not (isinstance(res, tuple)
-                                                    and all(g is None for g in res)):
-                            raise RuntimeError(
-                                "Backward hook for Modules where no input requires gradient "
-                                "should always return None or None for all gradients.")
-                    self.grad_outputs = None
-                return tuple(local[i] for i in self.output_index)
-            node.register_prehook(hook)
-
-        is_tuple = isinstance(result, tuple)
-        args = result if is_tuple else (result,)
-        res, self.output_index = self._wrap(args, on_node)
-        self.n_outputs = len(args)
-        return res if is_tuple else res[0]
 
 
 # ---- hooks common to all modules (PyTorch's register_module_*_hook) ---------------------------
@@ -1109,81 +993,3 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
-
-
-# ---- lazy modules -------------------------------------------------------------------------------
-
-class _OwnedHandle(RemovableHandle):
-    """A hook handle a module keeps on itself. It holds its hook dict strongly, so a deepcopy
-    or pickle of the module carries it over to the copy's own dict (a weak reference would
-    still point at the original's)."""
-
-    def __init__(self, hooks, hook):
-        super().__init__(None)
-        self._hooks = hooks
-        hooks[self.id] = hook
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
-
-
-def _lazy_load_pre_hook(module, *rest):
-    # a module-level function, so lazy modules stay picklable
-    module._lazy_load_hook(*rest)
-
-
-class LazyModuleMixin:
-    """Mixin for modules whose parameter shapes come from the first input (LazyLinear...).
-
-    Contract: PyTorch's ``LazyModuleMixin``: until the first call the module holds
-    Uninitialized{Parameter,Buffer}s; a forward pre-hook calls ``initialize_parameters(*input)``,
-    then the module becomes ``cls_to_become`` (LazyLinear -> Linear). Loading a state_dict
-    materialises the placeholders to the stored shapes first.
-    """
-
-    cls_to_become = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._load_hook = _OwnedHandle(self._load_state_dict_pre_hooks, _lazy_load_pre_hook)
-        self._initialize_hook = _OwnedHandle(self._forward_pre_hooks, self._infer_parameters)
-        self._forward_pre_hooks_with_kwargs[self._initialize_hook.id] = True
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        # placeholders are stored as they are (a detached copy would lose what they are)
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = (param if is_lazy(param) or keep_vars
-                                              else param.detach())
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if is_lazy(buf) or keep_vars else buf.detach()
-
-    def _lazy_load_hook(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                        unexpected_keys, error_msgs):
-        for name, param in itertools.chain(self._parameters.items(), self._buffers.items()):
-            key = prefix + name
-            if key in state_dict and param is not None:
-                value = state_dict[key]
-                if is_lazy(param) and not is_lazy(value):
-                    with no_grad():
-                        param.materialize(value.shape)
-
-    def initialize_parameters(self, *args, **kwargs):
-        raise NotImplementedError(
-            f"initialize_parameters is not implemented for {type(self).__name__}")
-
-    def has_uninitialized_params(self):
-        return any(is_lazy(t) for t in itertools.chain(self._parameters.values(),
-                                                       self._buffers.values()))
-
-    def _infer_parameters(self, module, args, kwargs=None):
-        module.initialize_parameters(*args, **(kwargs or {}))
-        if module.has_uninitialized_params():
-            raise RuntimeError(f"module {self._get_name()} has not been fully initialized")
-        module._initialize_hook.remove()
-        module._load_hook.remove()
-        delattr(module, "_initialize_hook")
-        delattr(module, "_load_hook")
-        if module.cls_to_become is not None:
-            module.__class__ = module.cls_to_become
