@@ -6,7 +6,7 @@ kron...) live in ``linalg``.
 Contract: PyTorch's signatures, shapes, dtypes, node names (TraceBackward0, DiagEmbedBackward0,
 TrilBackward0, LinalgCrossBackward0...) and error messages; each op is linear in its inputs
 (cross bilinear) and its rules are written in ember ops, so they differentiate again, with
-forward-mode rules. ``diagonal`` is a view step of its own, registered in shape.py's table of
+forward-mode rules. ``diagonal`` is a view step of its own, registered in _views.py's table of
 view steps.
 """
 
@@ -118,7 +118,7 @@ def _adj_diagonal(g, in_shape, offset, d1, d2):
 
 
 # NOTE: the diagonal is a view step of its own (replay must give a real view: CopySlices writes
-# through it), so its array function and adjoint join shape.py's table of view steps.
+# through it), so its array function and adjoint join _views.py's table of view steps.
 _ADJOINT[_diag_view] = _adj_diagonal
 
 

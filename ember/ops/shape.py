@@ -1,16 +1,15 @@
 """Shape ops and views: view/reshape/flatten/permute/transpose/expand/(un)squeeze/unfold, clone,
-their in-place forms, and the view machinery (replay and scatter) that indexing and in-place
-ops build on.
+sum_to_size and their in-place forms.
 
 Contract:
 - A view op returns a tensor sharing memory and the version counter with its input, marked as
   an autograd view of the input's base (``Tensor._view``). PyTorch decides what is a view; so
   do we: view, reshape when no copy is needed, transpose/t/permute/T/mT, (un)squeeze, expand,
   select/slice/narrow and basic indexing (indexing.py), split/chunk/unbind outputs (join.py).
-- Every view step is ``(fn, args)`` on arrays, with an adjoint in ``_ADJOINT`` that puts a
-  gradient of the view's shape back into the input's shape. ``view_replay``/``view_scatter``
-  are the differentiable pair built from them (each the other's backward): select and slice
-  backward, regenerated views (``AsStridedBackward0``) and ``CopySlices`` use them.
+- The view machinery these ops and indexing/in-place ops build on (view steps and their
+  adjoints, ``view_replay``/``view_scatter``, ``_mark_view``) lives in ``_views.py``, and
+  ``supports_out`` (PyTorch's ``out=``) in ``_out.py``; this module re-exports both, the path
+  the other op modules import them by.
 """
 
 from __future__ import annotations
@@ -19,9 +18,35 @@ import numpy as np
 
 from .._warn import warn_once
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor, ViewInfo, _wrap_dim
+from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
-from ._registry import node_class, record, record_multi, recording, register, wrap
+from ._out import supports_out  # noqa: F401  (re-exported: the ops' modules import it from here)
+from ._registry import node_class, record, recording, register, wrap
+from ._views import (  # noqa: F401  (re-exported: indexing, join, strided... import them here)
+    _ADJOINT,
+    AsStridedBackward0,
+    AsStridedScatterBackward0,
+    _adj_expand,
+    _adj_index,
+    _adj_permute,
+    _adj_reshape,
+    _adj_unfold,
+    _mark_view,
+    _np_expand,
+    _np_index,
+    _np_permute,
+    _np_reshape,
+    _np_unfold,
+    _replay_vjp,
+    _scatter_vjp,
+    _sum_to_array,
+    _view_multi,
+    _view_op,
+    replay_array,
+    scatter_array,
+    view_replay,
+    view_scatter,
+)
 
 _make = Tensor._make
 
@@ -29,206 +54,6 @@ _make = Tensor._make
 # Forward-mode rules shared by several view ops (all linear: the op applied to the tangent).
 _RESHAPED = linear(lambda ctx, dx: dx.reshape(ctx._meta[0][0]))
 _TRANSPOSED = linear(lambda ctx, dx: dx.transpose(*ctx.args))
-
-
-# ==== view steps: array-level view functions and their adjoints ============================
-
-def _np_reshape(a, shape):
-    return a.reshape(shape)
-
-
-def _np_permute(a, dims):
-    return a.transpose(dims)
-
-
-def _np_expand(a, shape):
-    """``np.broadcast_to(a, shape)``: the same read-only view. For a C-contiguous ``a`` it is
-    one ndarray constructor over ``a``'s memory (~0.2 us) instead of NumPy's Python-level
-    broadcast_to (~1.7 us): a full reduction's backward expands its gradient every time.
-    An expand that repeats no element (the same shape, or new leading dims of size 1) is a
-    plain view, writeable where ``a`` is, as PyTorch's is."""
-    lead = len(shape) - a.ndim
-    if tuple(shape[lead:]) == a.shape and tuple(shape[:lead]) == (1,) * lead:
-        return a[(None,) * lead] if lead else a.view()
-    if not a.ndim:
-        strides = (0,) * len(shape)
-    elif a.flags.c_contiguous and a.size:
-        strides = (0,) * lead + tuple(st if old == new else 0 for old, st, new in
-                                      zip(a.shape, a.strides, shape[lead:]))
-    else:
-        return np.broadcast_to(a, shape)
-    out = np.ndarray(shape, a.dtype, a, 0, strides)
-    out.setflags(write=False)
-    return out
-
-
-def _np_index(a, key):
-    return a[key]
-
-
-def _np_unfold(a, dim, size, step):
-    if a.ndim == 0:  # PyTorch: a 0-dim tensor has one window, of shape [size]
-        return a.reshape(1)[:size]
-    w = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim,
-                                                 writeable=a.flags.writeable)
-    return w[(slice(None),) * dim + (slice(None, None, step),)]
-
-
-def _adj_unfold(g, in_shape, dim, size, step):
-    """The windows of ``g`` added back where they came from (overlaps add up)."""
-    if not in_shape:
-        return g.sum().reshape(())
-    out = np.zeros(in_shape, dtype=g.dtype)
-    n = g.shape[dim]
-    for k in range(size):  # one strided slice per window offset
-        out[(slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
-    return out
-
-
-def _adj_reshape(g, in_shape, shape):
-    return g.reshape(in_shape)
-
-
-def _adj_permute(g, in_shape, dims):
-    return g.transpose(np.argsort(dims))
-
-
-def _adj_expand(g, in_shape, shape):
-    return _sum_to_array(g, in_shape)
-
-
-def _adj_index(g, in_shape, key):
-    z = np.zeros(in_shape, dtype=g.dtype)
-    z[key] = g
-    return z
-
-
-_ADJOINT = {_np_reshape: _adj_reshape, _np_permute: _adj_permute, _np_expand: _adj_expand,
-            _np_index: _adj_index, _np_unfold: _adj_unfold}
-
-
-def _sum_to_array(g, shape):
-    """Sum array ``g`` down to broadcastable ``shape`` (a fresh array unless nothing to do)."""
-    shape = tuple(shape)
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    r = g.sum(axis=tuple(range(lead))) if lead else g
-    axes = tuple(i for i, s in enumerate(shape) if s == 1 and r.shape[i] != 1)
-    if axes:
-        r = r.sum(axis=axes, keepdims=True)
-    return r
-
-
-def replay_array(array, steps):
-    """The array view of ``array`` that ``steps`` describe."""
-    for fn, args in steps:
-        array = fn(array, *args)
-    return array
-
-
-def scatter_array(g, base_shape, steps):
-    """The adjoint of ``replay_array``: a base-shaped array with ``g`` where the view lies."""
-    shapes = [tuple(base_shape)]
-    probe = np.empty(0, dtype=np.int8)
-    probe = np.lib.stride_tricks.as_strided(probe, shape=tuple(base_shape),
-                                            strides=(0,) * len(base_shape))
-    for fn, args in steps[:-1]:
-        probe = fn(probe, *args)
-        shapes.append(probe.shape)
-    for (fn, args), in_shape in zip(reversed(steps), reversed(shapes)):
-        g = _ADJOINT[fn](g, in_shape, *args)
-    return g
-
-
-# ---- view_replay / view_scatter: a differentiable adjoint pair ----
-
-def _replay_vjp(ctx, g):
-    base_shape, steps = ctx.args
-    return (view_scatter(g, base_shape, steps),)
-
-
-def _scatter_vjp(ctx, g):
-    base_shape, steps = ctx.args
-    return (view_replay(g, steps, base_shape),)
-
-
-AsStridedBackward0 = node_class("AsStridedBackward0", _replay_vjp, linear(
-    lambda ctx, dx: view_replay(dx, ctx.args[1])))
-AsStridedScatterBackward0 = node_class("AsStridedScatterBackward0", _scatter_vjp, linear(
-    lambda ctx, dg: view_scatter(dg, *ctx.args)))
-
-
-def view_replay(base, steps, base_shape=None, node_cls=AsStridedBackward0):
-    """The view of ``base`` described by ``steps``, recorded as ``AsStridedBackward0``."""
-    data = replay_array(base._data, steps)
-    if STATE.enabled and recording(base):
-        out = record(node_cls, data, (base,), args=(base._data.shape, steps))
-    else:
-        out = wrap(data)
-    _mark_view(out, base, steps)
-    return out
-
-
-def view_scatter(g, base_shape, steps):
-    """A base-shaped tensor, zero except for ``g`` at the view ``steps`` describe."""
-    data = scatter_array(g._data, base_shape, steps)
-    if data is g._data:
-        data = data.copy()
-    if STATE.enabled and recording(g):
-        return record(AsStridedScatterBackward0, data, (g,), args=(tuple(base_shape), steps))
-    return wrap(data)
-
-
-# ==== making views ==========================================================================
-
-def _mark_view(out, input, steps):
-    """Mark ``out`` as an autograd view of ``input``'s base, sharing its version counter.
-
-    A view taken under no_grad of a tensor that requires grad still requires grad (as a leaf,
-    like PyTorch's) but may not be modified in place once grad mode is back on.
-    """
-    if input._vc is None:
-        # NOTE: a view of an inference tensor is an inference tensor, not an autograd view
-        # (PyTorch's ``_is_view()`` is False): no version counter, nothing to replay.
-        out._vc = None
-        return
-    info = input._view
-    if info is not None:
-        out._view = ViewInfo(info.base, info.steps + steps, input._vc[0])
-        # a view of one of several views (split, unbind) is restricted as they are
-        out._view.multi = info.multi
-    else:
-        out._view = ViewInfo(input, steps, input._vc[0])
-    out._vc = input._vc
-    if not STATE.enabled:
-        # PyTorch marks every view made under no_grad: writing through it (or its base) with
-        # an operand that requires grad is refused, whether or not its base requires grad
-        out._requires_grad = input._requires_grad
-        out._view.multi = "no_grad"
-
-
-def _view_op(node_cls, input, data, step, args=()):
-    """Result of a view op: records ``node_cls`` when needed and marks the view."""
-    if STATE.enabled and (input._requires_grad or input._view is not None) and recording(input):
-        out = record(node_cls, data, (input,), args=args)
-    else:
-        out = wrap(data)
-    _mark_view(out, input, (step,))
-    return out
-
-
-def _view_multi(node_cls, input, datas, steps, args=()):
-    """Outputs of a view op with several outputs (split, unbind)."""
-    if STATE.enabled and recording(input):
-        outs = record_multi(node_cls, datas, (input,), args=args)
-    else:
-        outs = [wrap(d) for d in datas]
-    for out, step in zip(outs, steps):
-        _mark_view(out, input, (step,))
-        if out._view is not None and out._view.multi != "no_grad":
-            out._view.multi = node_cls.__name__
-    return outs
 
 
 # ---- reshape / view ----
@@ -734,82 +559,6 @@ def contiguous(input, memory_format=None):
     if input._data.flags.c_contiguous:
         return input
     return clone(input)
-
-
-# ==== out= ==================================================================================
-
-def supports_out(name):
-    """Give an op PyTorch's ``out=`` argument: the result is written into ``out`` (resized,
-    with PyTorch's warning, when it has elements and the wrong shape); not differentiable."""
-    import functools
-
-    def wrap_op(fn):
-        @functools.wraps(fn)
-        def op(*args, out=None, **kwargs):
-            if out is None:
-                return fn(*args, **kwargs)
-            return _write_out(name, fn(*args, **kwargs), out, args)
-        return op
-    return wrap_op
-
-
-# ops whose out= must have the result's dtype exactly, with PyTorch's message for each
-_OUT_SAME_DTYPE = {
-    "gather": "Expected out tensor to have dtype {src_c}, but got {dst_c} instead",
-    "take_along_dim": "Expected out tensor to have dtype {src_c}, but got {dst_c} instead",
-    "index_select": "{name}(): self and result must have the same scalar type",
-    "masked_select": "{name}(): self and result must have the same scalar type",
-    "nonzero": "nonzero: Expected out tensor to have scalar type Long but got scalar type{dst}",
-}
-_C_NAMES = {"float64": "double", "float32": "float", "int64": "long int", "int32": "int",
-            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "bool": "bool", "float16": "c10::Half", "complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>"}
-
-
-def _write_out(name, result, out, args):
-    from .. import dtypes as _dt
-
-    def requires_grad(a):
-        if isinstance(a, Tensor):
-            return a._requires_grad
-        return isinstance(a, (list, tuple)) and any(requires_grad(t) for t in a)
-
-    if STATE.enabled and (requires_grad(args) or out._requires_grad):
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad.")
-    if isinstance(result, tuple):
-        raise RuntimeError(f"{name}(): out= is not supported for tuple results here")
-    src, dst = _dt.from_np(result._data.dtype), _dt.from_np(out._data.dtype)
-    if src is not dst and name in _OUT_SAME_DTYPE:
-        raise RuntimeError(_OUT_SAME_DTYPE[name].format(
-            name=name, src=src.scalar_name, dst=dst.scalar_name,
-            src_c=_C_NAMES.get(result._data.dtype.name, src.scalar_name),
-            dst_c=_C_NAMES.get(out._data.dtype.name, dst.scalar_name)))
-    shape = result._data.shape
-    if out._data.shape != shape:
-        if out._data.size:
-            import warnings
-
-            warnings.warn(
-                f"An output with one or more elements was resized since it had shape "
-                f"{_fmt_list(out._data.shape)}, which does not match the required output shape "
-                f"{_fmt_list(shape)}. This behavior is deprecated, and in a future PyTorch "
-                "release outputs will not be resized unless they have zero elements. You can "
-                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements with "
-                "t.resize_(0).", UserWarning, stacklevel=3)
-        out._data = np.empty(shape, dtype=out._data.dtype)
-    # NOTE: PyTorch resizes out (and warns) before it finds the dtype can't hold the result
-    if src._category > dst._category:
-        if name in ("cat", "stack", "hstack", "vstack", "dstack", "column_stack"):
-            raise TypeError(f"torch.cat(): input types can't be cast to the desired output "
-                            f"type {dst.scalar_name}")
-        raise RuntimeError(f"result type {src.scalar_name} can't be cast to the desired output "
-                           f"type {dst.scalar_name}")
-    np.copyto(out._data, result._data, casting="unsafe")
-    if out._vc is not None:
-        out._vc[0] += 1
-    return out
 
 
 # ==== in-place view ops: t_, transpose_, squeeze_, unsqueeze_ ==============================

@@ -15,7 +15,7 @@ of the same memory. On an array of that shape in another layout (a gradient or a
 geometry: a gather through a virtual storage. Its adjoint (``_adj_as_strided``) scatters a
 view-shaped gradient into that virtual storage, adding overlaps, and gathers the input's
 elements back, dividing by how often the input itself covers each storage element — PyTorch's
-``AsStridedBackward0``. Both are NumPy-level, so ``view_replay``/``view_scatter`` (shape.py)
+``AsStridedBackward0``. Both are NumPy-level, so ``view_replay``/``view_scatter`` (_views.py)
 make the op differentiable any number of times and give its JVP.
 """
 
