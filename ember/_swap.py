@@ -23,7 +23,7 @@ from types import FunctionType
 
 from . import _modes
 
-__all__ = ["Swaps", "published_ops", "OPERATORS", "original", "intercepting", "current",
+__all__ = ["Swaps", "published_ops", "OPERATORS", "original", "intercepting",
            "install_dispatchers", "is_op"]
 
 _MISSING = object()
@@ -64,12 +64,6 @@ class Swaps:
                 delattr(owner, attr)
             else:
                 setattr(owner, attr, old)
-
-
-def current(fn):
-    """``fn`` as the modes active now see it: ``fn`` itself, since every published op is a
-    fixed dispatcher (NOTE [one call path] in _modes.py)."""
-    return fn
 
 
 # Tensor attributes that run ops without being registered as ops (vmap has rules for them).

@@ -323,7 +323,6 @@ def _wrap(fn, name):
                             (dual_aware, out_args, out_kwargs))
         return _forward(dual_aware, args, kwargs, index)
 
-    dual_aware._dual_wrapped = fn
     return dual_aware
 
 

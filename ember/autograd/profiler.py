@@ -162,7 +162,6 @@ def _wrap(fn, name):
         rec.end(e, out, args)
         return out
 
-    timed._profiled = fn
     return timed
 
 

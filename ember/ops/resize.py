@@ -98,11 +98,7 @@ class Taps:
         valid = None if self.valid is None else self.valid[rows]
         acc = None
         for k in range(idx.shape[1]):
-            v = a[idx[:, k]]
-            if w is not None:
-                v = v * _col(w[:, k], a)
-            if valid is not None:
-                v = np.where(_col(valid[:, k], a), v, 0)
+            v = _weigh(a[idx[:, k]], w, valid, k)
             acc = v if acc is None else acc + v
         if self.div is not None:
             acc = acc / _col(self.div[rows], a)
@@ -117,13 +113,17 @@ class Taps:
             g = g / _col(self.div, g)
         res = np.zeros((self.size, *g.shape[1:]), dtype=g.dtype)
         for k in range(self.idx.shape[1]):
-            v = g
-            if self.w is not None:
-                v = v * _col(self.w[:, k], g)
-            if self.valid is not None:
-                v = np.where(_col(self.valid[:, k], g), v, 0)
-            np.add.at(res, self.idx[:, k], v)
+            np.add.at(res, self.idx[:, k], _weigh(g, self.w, self.valid, k))
         return res
+
+
+def _weigh(v, w, valid, k):
+    """``v`` (rows of one tap ``k``) times that tap's weights, invalid taps selected away."""
+    if w is not None:
+        v = v * _col(w[:, k], v)
+    if valid is not None:
+        v = np.where(_col(valid[:, k], v), v, 0)
+    return v
 
 
 def _col(v, a):
