@@ -73,7 +73,6 @@ import weakref
 from types import FunctionType
 
 from . import _modes
-from ._swap import Swaps
 
 __all__ = ["vmap"]
 
@@ -82,7 +81,8 @@ _SIZES: dict = {}  # level -> batch size
 _TABLE: dict = {}  # id(tensor) -> (weakref, levels): the batched tensors (NOTE [batched tensors])
 _BYPASS = [0]  # > 0 while rules, op internals and the engine run on physical tensors
 _MISSING = object()
-_SWAPS = Swaps()  # what is swapped while a vmap runs (ember/_swap.py), restored on exit
+_MISSING_ATTR = object()
+_SAVED: list = []  # (owner, attribute, what was there): the non-op attributes vmap replaces
 _next_level = [0]
 
 
@@ -2578,7 +2578,20 @@ def _graph_jvp_wrap(fn):
 
 
 def _swap(owner, attr, new):
-    _SWAPS.set(owner, attr, new)
+    """Replace a non-op attribute while a vmap runs (``Tensor.shape`` and the like: what a
+    batched tensor reports about itself; ops reach vmap through its mode, NOTE [one call path]
+    in _modes.py); ``_restore`` puts them back in reverse order."""
+    _SAVED.append((owner, attr, owner.__dict__.get(attr, _MISSING_ATTR)))
+    setattr(owner, attr, new)
+
+
+def _restore():
+    while _SAVED:
+        owner, attr, old = _SAVED.pop()
+        if old is _MISSING_ATTR:
+            delattr(owner, attr)
+        else:
+            setattr(owner, attr, old)
 
 
 _WRAPPERS: dict = {}  # (op implementation, rule key) -> its vmap-aware wrapper
@@ -2711,7 +2724,7 @@ def _install():
 
 def _uninstall():
     _modes.exit(_MODE)
-    _SWAPS.restore()
+    _restore()
     _TABLE.clear()
 
 
