@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     distance,
     eig,
     einsum,
+    extremes,
     householder,
     indexing,
     inplace,
@@ -44,6 +45,8 @@ from . import (  # noqa: F401
     triangular,
     unary,
     unique,
+    variance,
+    vector_norm,
 )
 from ._registry import OPS
 

@@ -13,10 +13,11 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ._jvp import fiberwise, out_zeros
+from ._reduce import _dims
 from ._registry import node_class, record, recording, register, wrap
 from .indexing import _advanced_index, index_put_accumulate
-from .reduction import _dims, _norm_vjp, linalg_vector_norm
 from .select import where
+from .vector_norm import _norm_vjp, linalg_vector_norm
 
 FUNCTIONAL = ["cosine_similarity", "pairwise_distance", "pdist", "normalize", "one_hot"]
 

@@ -497,7 +497,8 @@ def linalg_matrix_exp(A):
 def linalg_matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     """Matrix norms over the two ``dim``: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf."""
     from ..tensor import _wrap_dim
-    from .reduction import amax, amin, linalg_vector_norm
+    from .extremes import amax, amin
+    from .vector_norm import linalg_vector_norm
 
     a = A._data
     if a.ndim < 2:
@@ -559,7 +560,7 @@ def _empty_max_norm(A, d0, d1, keepdim):
 def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     """A vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim`` a pair, or a
     2-D input); with neither ``ord`` nor ``dim``, the 2-norm of all elements."""
-    from .reduction import linalg_vector_norm
+    from .vector_norm import linalg_vector_norm
 
     a = A._data
     if dim is not None:

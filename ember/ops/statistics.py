@@ -71,7 +71,7 @@ DistBackward0 = node_class("DistBackward0", _dist_vjp, fiberwise(lambda ctx: ("a
 
 def dist(input, other, p=2):
     """The ``p``-norm of ``input - other`` (broadcast) over all elements."""
-    from .reduction import linalg_vector_norm
+    from .vector_norm import linalg_vector_norm
 
     if not isinstance(other, Tensor):
         raise _not_tensor("dist", "other", 2, other)
@@ -345,7 +345,7 @@ def _renorm_parts(ctx):
     x, = ctx.saved_tensors
     p, d, maxnorm = ctx.args
     dims = tuple(i for i in range(x._data.ndim) if i != d)
-    from .reduction import linalg_vector_norm
+    from .vector_norm import linalg_vector_norm
 
     norm = linalg_vector_norm(x, p, dims, keepdim=True)
     inv = 1.0 / (norm + 1e-7)
@@ -386,7 +386,7 @@ def renorm(input, p, dim, maxnorm):
     d = _wrap_dim(dim, a.ndim)
     if a.dtype.kind not in "fcV":  # ("V": bfloat16)
         raise RuntimeError(f"\"renorm_out\" not implemented for '{_name(a)}'")
-    from .reduction import linalg_vector_norm
+    from .vector_norm import linalg_vector_norm
 
     dims = tuple(i for i in range(a.ndim) if i != d)
     norm = linalg_vector_norm(wrap(a), p, dims, keepdim=True)._data
