@@ -4,6 +4,7 @@ Tensor method. Families live in their own modules (see each module's docstring).
 from . import (  # noqa: F401
     activation,
     attention,
+    cholesky_qr,
     conv,
     convert,
     decomposition,

@@ -1,7 +1,8 @@
 """Householder reflector ops behind ``ember.linalg``: householder_product (``orgqr``), ormqr
 and geqrf: the QR factorization in LAPACK's compact form (reflectors below the diagonal and
 their scales ``tau``), the orthogonal matrix it encodes, and its product with another matrix.
-``linalg.qr`` and the shared helpers live in ``decomposition``.
+``linalg.qr`` lives in ``cholesky_qr``, the shared helpers in ``_linalg_base`` (both
+re-exported by ``decomposition``, the path they are imported by).
 
 Contract: PyTorch's signatures, named-tuple results, batching over leading dims, dtypes and
 error messages. householder_product and ormqr have PyTorch's backward rules written in ember

@@ -1,7 +1,7 @@
 """LU ops behind ``ember.linalg``: lu, lu_factor, lu_factor_ex, lu_solve, lu_unpack, and the
 older ``torch.lu`` / ``torch.lu_solve`` spellings. The batched NumPy LU itself (``_lu_data``
 and its unpacking), which the ``*_ex`` solves also use, and the shared helpers live in
-``decomposition``.
+``_linalg_base`` (imported here through ``decomposition``, which re-exports them).
 
 Contract: PyTorch's signatures, named-tuple results, batching over leading dims, 1-based int32
 pivots and error messages. Forwards are vectorised NumPy (partial pivoting as LAPACK getrf;

@@ -1,8 +1,8 @@
 """Spectral matrix functions behind ``ember.linalg``: svd, svdvals, eigh, eigvalsh, pinv,
 lstsq, matrix_exp, matrix_norm, norm, matrix_rank, cond, and the older ``torch.*`` spellings
-(svd, pinverse, matrix_exp, nuclear_norm). The factorizations and solves (inv, det, solve,
-cholesky, qr, LU...) and the shared helpers (``with_out``, result types, checks) live in
-``decomposition``.
+(svd, pinverse, matrix_exp, nuclear_norm). The factorizations and solves live in
+``decomposition`` (inv, det, solve), ``cholesky_qr`` and ``lu``; the shared helpers (``with_out``,
+result types, checks) in ``_linalg_base``, imported here through ``decomposition``.
 
 Contract: as ``decomposition``: PyTorch's signatures, named-tuple results, batching over
 leading dims and error messages. Forwards are NumPy's LAPACK calls; backward rules are

@@ -1,7 +1,7 @@
 """Triangular solves behind ``ember.linalg``: solve_triangular, cholesky_solve,
 cholesky_inverse, and the older ``torch.triangular_solve``. The NumPy substitution itself
 (``_tri_solve_data``), which the ``*_ex`` and LU solves also use, and the shared helpers live
-in ``decomposition``.
+in ``_linalg_base`` (imported here through ``decomposition``, which re-exports them).
 
 Contract: PyTorch's signatures, named-tuple results, batching over leading dims (broadcast
 between the two operands), dtypes and error messages. Forwards are vectorised NumPy
