@@ -368,3 +368,21 @@ def test_no_cost_when_not_used():
     assert ember.sum.__kwdefaults__["out"] is None
     x = ember.tensor([1.0, 2.0])
     assert ember.exp(x).tolist() == pytest.approx(np.exp([1.0, 2.0]).tolist())
+
+
+@pytest.mark.parametrize("op", ["gather", "take_along_dim"])
+def test_exact_dtype_message_names_bfloat16_in_cpp(op):
+    """The ops that demand out's dtype name it as PyTorch's C++ does, bfloat16 included
+    (``c10::BFloat16``), whichever side has it: one table of names for every out= path."""
+    pytest.importorskip("ml_dtypes")
+
+    def call(T, src, dst):
+        x = T.tensor(_A.tolist(), dtype=src)
+        idx = T.zeros(2, 3, dtype=T.long)
+        out = T.zeros(2, 3, dtype=dst)
+        if op == "gather":
+            return T.gather(x, 0, idx, out=out)
+        return T.take_along_dim(x, idx, 0, out=out)
+
+    same(lambda T: call(T, T.float32, T.bfloat16))
+    same(lambda T: call(T, T.bfloat16, T.float32))

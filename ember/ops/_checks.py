@@ -25,8 +25,6 @@ from __future__ import annotations
 import re
 from types import FunctionType
 
-import numpy as np
-
 from ..tensor import Tensor
 
 __all__ = ["checked", "checks_own_arguments", "ARG_KINDS", "INTERNAL", "type_name"]
@@ -445,7 +443,8 @@ _MISSING = _Missing()
 # ``out=None`` keyword, and the wrapper of an op whose PyTorch argument parser takes NumPy's
 # names (``axis`` for ``dim``, ``keepdims`` for ``keepdim``) takes those too, with a sentinel
 # default. One test (``if out is not None or axis is not _NO``) leads to ``_extra`` only when
-# one is given: the common call pays a comparison, nothing else.
+# one is given: the common call pays a comparison, nothing else. What ``out`` then takes (PyTorch's
+# checks, dtype rules and messages per op) is ``_out.write_outs``.
 
 # PyTorch's public ops (torch.<name>) with an ``out=`` overload (from its _VariableFunctions)
 OUT_OPS = frozenset("""
@@ -482,227 +481,6 @@ class _No:
 
 
 _NO = _No()
-
-# The op PyTorch's autograd error names, where it is not the op itself (composite ops raise it
-# from the op they call); None: PyTorch writes ``out`` with no error (non-differentiable ops,
-# or composites whose inner op takes any out).
-_GRAD_NAME = {
-    "arccos": "acos", "arccosh": "acosh", "arcsin": "asin", "arcsinh": "asinh",
-    "arctan": "atan", "arctan2": "atan2", "arctanh": "atanh", "absolute": "abs",
-    "clip": "clamp", "fix": "trunc", "negative": "neg", "diff": "sub", "outer": "mul",
-    "ger": "mul", "kron": "mul", "square": "pow", "float_power": "pow", "cross": "linalg_cross",
-    "msort": "sort", "argsort": "sort", "slogdet": "_linalg_slogdet", "nanmean": "nansum",
-    "max.other": "maximum", "min.other": "minimum",
-    **dict.fromkeys((
-        "eq ge greater greater_equal gt le less less_equal lt ne not_equal logical_and "
-        "logical_not logical_or logical_xor bitwise_and bitwise_left_shift bitwise_not "
-        "bitwise_or bitwise_right_shift bitwise_xor floor_divide log_softmax softmax all any "
-        "argmax argmin diag slice_scatter heaviside histc inner isin isneginf isposinf "
-        "signbit nanquantile quantile nuclear_norm").split()),
-}
-# How an op's ``out`` takes a result of another dtype: by default as PyTorch's elementwise
-# ops (cast when the result's category fits, else "result type ... can't be cast"); the ops
-# here need ``out`` of the result's own dtype: (resize before the check, message for the
-# first result, message for the others). Fields: ``src``/``dst`` PyTorch's scalar names
-# (Float), ``src_c``/``dst_c`` its C++ names (float); ``op``: the op.
-_FOUND = "Found dtype {dst} but expected {src}"
-_EXPECTED = "Expected out tensor to have dtype {src_c}, but got {dst_c} instead"
-_SCALAR = "expected scalar_type {src} but found {dst}"
-_OUT_DTYPE = {
-    **dict.fromkeys("abs absolute ceil clamp clamp_max clamp_min clip fix floor frac "
-                    "hardshrink neg negative round sgn sign trunc bitwise_not".split(),
-                    (False, _FOUND, _FOUND)),
-    **dict.fromkeys("addmm addmv aminmax baddbmm bmm cross index_add index_copy index_reduce "
-                    "log_softmax matmul max min mm msort renorm scatter scatter_add "
-                    "scatter_reduce slogdet softmax sort topk tril triu argmax argmin argsort "
-                    "isin".split(), (False, _EXPECTED, _EXPECTED)),
-    "diag": (True, _EXPECTED, _EXPECTED), "slice_scatter": (True, _EXPECTED, _EXPECTED),
-    **dict.fromkeys(("cummax", "cummin", "logcumsumexp"), (False, _SCALAR, _SCALAR)),
-    **dict.fromkeys(("amax", "amin"), (
-        False, "Expected the dtype for input and out to match, but got {src} for input's dtype "
-        "and {dst} for out's dtype.", None)),
-    **dict.fromkeys(("dot", "vdot"), (
-        True, "result dtype {dst} does not match input dtype {src}", None)),
-    **dict.fromkeys(("median", "nanmedian"), (
-        False, "Expected tensor for 'values' to have the same type as tensor for argument #2 "
-        "'self'; but type torch.{dst}Tensor does not equal torch.{src}Tensor (while checking "
-        "arguments for median)", _EXPECTED)),
-    **dict.fromkeys(("quantile", "nanquantile"), (
-        False, "quantile() out tensor must be same dtype as the input tensor", None)),
-    "addbmm": (False, "self and mat2 must have the same dtype, but got {dst} and {src}", None),
-    **dict.fromkeys(("all", "any"), (
-        False, "{op} only supports bool tensor for result, got: {dst}", None)),
-    **dict.fromkeys(("isneginf", "isposinf", "signbit"), (
-        False, "{op} does not support non-boolean outputs.", None)),
-    "kthvalue": (False, "output values must be of same type as input",
-                 "output indices must be of scalar type Long"),
-    "mode": (False, "expected scalar type '{src}' but got '{dst}' for values output",
-             "expected scalar type '{src}' but got '{dst}' for indices output"),
-    "frexp": (False, "torch.frexp() expects mantissa to have dtype {src_c} but got {dst_c}",
-              "torch.frexp() expects exponent to have int dtype but got {dst_c}"),
-    "heaviside": (False, "heaviside is not yet implemented for tensors with different dtypes.",
-                  None),
-    "histc": (False, "torch.histogram: input tensor and hist tensor should have the same dtype, "
-              "but got input {src_c} and hist {dst_c}", None),
-    "inner": (False, "tensordot: Expected the output tensor to have dtype {src}, but got an "
-              "output tensor with dtype {dst}", None),
-    "nan_to_num": (False, "nan_to_num: dtype of out: {dst} should be same as input: {src}",
-                   None),
-    "narrow_copy": (False, "Expected self.dtype() == output.dtype() to be true, but got false.  "
-                    "(Could this error message be improved?  If so, please report an "
-                    "enhancement request to PyTorch.)", None),
-    "nuclear_norm": (False, "linalg.matrix_norm expected out tensor dtype {src} but got: {dst}",
-                     None),
-    "take": (False, "take(): self and out expected to have the same dtype, but got self.dtype = "
-             "{src} and out.dtype = {dst}", None),
-    "where": (False, "Expected out type to be {src} but got {dst}", None),
-    "float_power": (False, "the output given to float_power has dtype {dst} but the operation's "
-                    "result requires dtype {src}", None),
-}
-_RESIZE_FIRST = frozenset("prod sum ger kron mean std var nansum nanmean cumsum cumprod eq ge "
-                          "greater greater_equal gt le less less_equal lt ne not_equal "
-                          "logical_and logical_not logical_or logical_xor bitwise_and "
-                          "bitwise_left_shift bitwise_or bitwise_right_shift "
-                          "bitwise_xor".split())
-# ops whose ``out`` dtype is the dtype they compute in (``sum(x, out=long)`` sums x as long)
-_OUT_DTYPE_ARG = frozenset(("sum", "prod", "cumsum", "cumprod", "nansum"))
-# ops whose kernel resizes ``out`` without PyTorch's deprecation warning
-_SILENT_RESIZE = frozenset(("addbmm", "kthvalue", "mode", "narrow_copy"))
-# out dtypes an op's kernel refuses whatever the result: op -> (refused categories (0 bool,
-# 1 integer, 2 floating, 3 complex), error class, message)
-_OUT_REFUSED = {
-    "cumsum": ({0}, NotImplementedError, "\"cumsum_out_cpu\" not implemented for '{dst}'"),
-    "cumprod": ({0}, NotImplementedError, "\"cumprod_out_cpu\" not implemented for '{dst}'"),
-    "nansum": ({0, 1, 3}, NotImplementedError, "\"nansum_cpu\" not implemented for '{dst}'"),
-    "nanmean": ({0, 1, 3}, NotImplementedError, "\"nansum_cpu\" not implemented for '{dst}'"),
-    "std": ({3}, NotImplementedError, "\"std_cpu\" not implemented for '{dst}'"),
-    "var": ({3}, NotImplementedError, "\"std_cpu\" not implemented for '{dst}'"),
-    "logsumexp": ({0, 1}, RuntimeError,
-                  "logsumexp(): Expected floating point type for result tensor, but got: {dst}"),
-}
-# the cast error where an op words it its own way
-_CAST_MESSAGE = {"mvlgamma": "mvlgamma: result type {src} can't be cast to the desired output "
-                             "type {src}",
-                 "ldexp": "ldexp can't be cast to the desired output type {dst}",
-                 "mv": "addmv input tensors must have the same dtype, but got {dst}, {src}, and "
-                       "{src}"}
-_C_NAMES = {"float64": "double", "float32": "float", "int64": "long int", "int32": "int",
-            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "bool": "bool", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
-_CAN_CAST = ("Expected canCast( typeMetaToScalarType(self.dtype()), typeMetaToScalarType("
-             "out.dtype())) to be true, but got false.  (Could this error message be improved?  "
-             "If so, please report an enhancement request to PyTorch.)")
-
-
-def _tensors_in(values):
-    for v in values:
-        if isinstance(v, Tensor):
-            yield v
-        elif isinstance(v, (list, tuple)):
-            yield from (t for t in v if isinstance(t, Tensor))
-
-
-def _out_error(tname, out, many):
-    """PyTorch's TypeError for an ``out`` that is not a Tensor (or a tuple of them), or None."""
-    if many:
-        if isinstance(out, (tuple, list)) and all(isinstance(o, Tensor) for o in out):
-            return None
-        return f"{tname}(): argument 'out' must be tuple of Tensors, not {_kind_name(out)}"
-    if isinstance(out, Tensor):
-        return None
-    return f"{tname}(): argument 'out' must be Tensor, not {_kind_name(out)}"
-
-
-def _write_one(name, op_name, o, r, rule, first, resize_first):
-    """Write result ``r`` into ``o`` as PyTorch's ``out=`` does."""
-    from .. import dtypes as _dt
-
-    rd, od = r._data, o._data
-    src, dst = _dt.from_np(rd.dtype), _dt.from_np(od.dtype)
-    problem = None
-    if src is not dst:
-        if rule is not None:
-            template = rule[1] if first else rule[2]
-            if template is not None:
-                problem = template.format(src=src.scalar_name, dst=dst.scalar_name, op=name,
-                                          src_c=_C_NAMES.get(rd.dtype.name, src.scalar_name),
-                                          dst_c=_C_NAMES.get(od.dtype.name, dst.scalar_name))
-        if name == "mv" and od.shape != rd.shape:  # (checked before addmv's own check)
-            problem = _EXPECTED.format(src_c=_C_NAMES.get(rd.dtype.name, src.scalar_name),
-                                       dst_c=_C_NAMES.get(od.dtype.name, dst.scalar_name))
-        if problem is None and (src._category > dst._category or name == "mv"):
-            problem = (_CAN_CAST if op_name == "reduce" else _CAST_MESSAGE.get(
-                name, "result type {src} can't be cast to the desired output type {dst}")
-                .format(src=src.scalar_name, dst=dst.scalar_name))
-    error = RuntimeError
-    refused = _OUT_REFUSED.get(name)
-    if refused is not None and dst._category in refused[0]:
-        error, problem = refused[1], refused[2].format(dst=dst.scalar_name)
-    if problem is not None and not resize_first:
-        raise error(problem)
-    if od.shape != rd.shape:
-        if od.size and name not in _SILENT_RESIZE:
-            import warnings
-
-            warnings.warn(
-                f"An output with one or more elements was resized since it had shape "
-                f"{list(od.shape)}, which does not match the required output shape "
-                f"{list(rd.shape)}. This behavior is deprecated, and in a future PyTorch "
-                "release outputs will not be resized unless they have zero elements. You can "
-                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
-                "with t.resize_(0).", UserWarning, stacklevel=5)
-        o._data = od = np.empty(rd.shape, od.dtype)
-    if problem is not None:
-        raise error(problem)
-    np.copyto(od, rd, casting="unsafe")
-    if o._vc is not None:
-        o._vc[0] += 1
-
-
-def _write_outs(name, tname, op, args, kwargs, out):
-    """``op(*args, **kwargs)`` written into ``out`` (a tensor, or a tuple of tensors for an
-    op with several results) with PyTorch's checks; returns ``out``."""
-    from ..autograd.grad_mode import STATE
-
-    many = isinstance(out, (tuple, list))
-    message = _out_error(tname, out, many)
-    if message is not None:
-        raise TypeError(message)
-    if name in ("median", "nanmedian") and args[1] is None and "dim" not in kwargs:
-        # (only the overload with a dim takes out=)
-        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
-    outs = tuple(out) if many else (out,)
-    tensors = [*_tensors_in(args), *_tensors_in(kwargs.values())]
-    # which overload: max/min with a second tensor are maximum/minimum, without a dim a reduce
-    variant = name
-    if name in ("max", "min") and len(tensors) > 1:
-        variant = f"{name}.other"
-    grad_name = _GRAD_NAME.get(variant, variant)
-    if name in _GRAD_NAME and _GRAD_NAME[name] is None:
-        grad_name = None
-    if grad_name is not None and STATE.enabled and any(
-            t.requires_grad for t in (*tensors, *outs)):
-        raise RuntimeError(f"{grad_name}(): functions with out=... arguments don't support "
-                           "automatic differentiation, but one of the arguments requires grad.")
-    if name in _OUT_DTYPE_ARG and not many and kwargs.get("dtype") is None:
-        kwargs = {**kwargs, "dtype": out.dtype}
-    result = op(*args, **kwargs)
-    results = result if isinstance(result, tuple) else (result,)
-    if isinstance(result, tuple) != many:
-        raise TypeError(_out_error(tname, out, not many) or "out: wrong kind")
-    if len(outs) != len(results):
-        raise TypeError(f"expected tuple of {len(results)} elements but got {len(outs)}")
-    rule = _OUT_DTYPE.get(name)
-    if variant != name or (name in ("max", "min") and not many):
-        rule = None  # (maximum/minimum and the full reduction cast as elementwise ops do)
-    op_name = "reduce" if name in ("max", "min") and not many and variant == name else name
-    resize_first = name in _RESIZE_FIRST or (rule is not None and rule[0])
-    for k, (o, r) in enumerate(zip(outs, results)):
-        _write_one(name, op_name, o, r, rule, k == 0, resize_first)
-    if not many:
-        return out
-    return type(result)(*outs) if type(result) is not tuple else outs
 
 
 def _extras(name, space, method, params, kwonly, star, starstar):
@@ -745,7 +523,9 @@ def _extra_path(name, tname, params, defaults, kwdefaults):
                     kwargs[canon] = value
         if out is None:
             return op(*args, **kwargs)
-        return _write_outs(name, tname, op, args, kwargs, out)
+        from ._out import write_outs  # (PyTorch's out= checks and write, per op)
+
+        return write_outs(name, tname, op, args, kwargs, out)
     return extra, holder
 
 

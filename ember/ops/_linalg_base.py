@@ -1,10 +1,10 @@
 """The helpers the linear-algebra op modules share (decomposition, cholesky_qr, lu, triangular,
-householder, spectral, eig, and linalg's ``with_out``): ``_LinAlgError``, named-tuple result
-types, ``with_out`` (PyTorch's ``out=`` for these ops), PyTorch's input checks and LAPACK-kernel
-errors, the column-major layout of LAPACK's results, and the batched NumPy kernels: LU with
-partial pivoting (``_lu_data``, ``_perm_matrix``, ``_unpack_data``), triangular substitution
-(``_tri_solve_data``) and the LU solve built on them, LAPACK's zero-pivot ``info``, and the
-``*_ex`` forms' status helpers (NOTE [the *_ex forms]).
+householder, spectral, eig): ``_LinAlgError``, named-tuple result types, PyTorch's input checks
+and LAPACK-kernel errors, the column-major layout of LAPACK's results, and the batched NumPy
+kernels: LU with partial pivoting (``_lu_data``, ``_perm_matrix``, ``_unpack_data``),
+triangular substitution (``_tri_solve_data``) and the LU solve built on them, LAPACK's
+zero-pivot ``info``, and the ``*_ex`` forms' status helpers (NOTE [the *_ex forms]). Their
+``out=`` (``with_out``) lives in ``_out`` and is re-exported here.
 
 Contract: no op is defined or registered here; the kernels take and give arrays (batched over
 leading dims, no autograd), and a singular input gives inf/nan as LAPACK does, never an error.
@@ -17,8 +17,7 @@ import numpy as np
 
 from .. import return_types
 from .._warn import warn_once
-from ..autograd.grad_mode import STATE
-from ..tensor import Tensor
+from ._out import with_out  # noqa: F401  (re-exported: the linalg modules import it here)
 from ._registry import wrap
 
 
@@ -33,44 +32,6 @@ _LinAlgError.__module__ = "ember.linalg"
 def _result_type(name, fields):
     """The named-tuple result type ``ember.return_types.<name>``."""
     return return_types.make(name, fields)
-
-
-# ---- out= ----
-def with_out(fn, name=None):
-    """``fn`` taking PyTorch's ``out=``: the result (a tensor, or each part of a named-tuple
-    result) written into ``out`` and ``out`` returned; like PyTorch, not when an argument
-    requires grad (the error names ``name``, PyTorch's underlying op; with ``name`` False the
-    op is a composite one that PyTorch lets write ``out`` anyway)."""
-    import functools
-
-    composite = name is False
-    name = name or fn.__name__
-
-    @functools.wraps(fn)
-    def op(*args, out=None, **kwargs):
-        if out is None:
-            return fn(*args, **kwargs)
-        from ..autograd.grad_mode import no_grad
-        from .pointwise import write_out
-
-        tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
-        tensors += [t for a in args if isinstance(a, (list, tuple)) for t in a
-                    if isinstance(t, Tensor)]
-        if not composite and STATE.enabled and any(t.requires_grad for t in tensors):
-            raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
-                               "automatic differentiation, but one of the arguments requires "
-                               "grad.")
-        with no_grad():
-            result = fn(*args, **kwargs)
-        if isinstance(out, (tuple, list)):
-            parts = [write_out(name, _same, o, r) for o, r in zip(out, result)]
-            return type(result)(*parts) if type(result) is not tuple else tuple(parts)
-        return write_out(name, _same, out, result)
-    return op
-
-
-def _same(t):
-    return t
 
 
 # ---- shared checks and helpers ----

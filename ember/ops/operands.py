@@ -1,9 +1,10 @@
 """The operand handling every elementwise op shares (the pointwise family, and logic.py,
 select.py, special.py... import it): operands that make NumPy compute PyTorch's result dtype
 (Python scalars are weak), the tensor-first order of ``ember.add(2, x)``, PyTorch's broadcast
-error, the ``out=`` path (``write_out``), the operands of float-valued binary ops, the check
-that both operands are tensors, and the node PyTorch records for an op it cannot differentiate
-(``not_implemented_node``). No op is defined or registered here.
+error, the operands of float-valued binary ops, the check that both operands are tensors, and
+the node PyTorch records for an op it cannot differentiate (``not_implemented_node``); the
+``out=`` path of the elementwise ops (``write_out``) lives in ``_out`` and is re-exported here.
+No op is defined or registered here.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
+from ._out import write_out  # noqa: F401  (re-exported: pointwise and arithmetic import it here)
 from ._registry import node_class, view_requires_grad
-from .inplace import check_overlap
 
 _SCALARS = (bool, int, float, complex)
 
@@ -100,41 +100,6 @@ def _rg(t):
 def _fix_dtype(out, rt):
     if out.dtype != rt:
         return out.astype(rt)
-    return out
-
-
-def write_out(name, op, out, *inputs, **kwargs):
-    """``op(*inputs, **kwargs)`` written into ``out`` (PyTorch's ``out=``): no autograd, the
-    result cast to ``out``'s dtype when the cast keeps the category, ``out`` resized (with
-    PyTorch's warning unless it was empty) when the shapes differ. Returns ``out``."""
-    from ..autograd.grad_mode import no_grad
-
-    if STATE.enabled and any(_rg(t) for t in inputs):
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad.")
-    with no_grad():
-        result = op(*inputs, **kwargs)
-    check_overlap(out, inputs)  # PyTorch's check of each input against out, before resizing
-    rd, od = result._data, out._data
-    if _dt.from_np(rd.dtype)._category > _dt.from_np(od.dtype)._category:
-        raise RuntimeError(f"result type {result.dtype.scalar_name} can't be cast to the desired "
-                           f"output type {out.dtype.scalar_name}")
-    if rd.shape != od.shape:
-        if od.size:
-            import warnings
-
-            warnings.warn(
-                f"An output with one or more elements was resized since it had shape "
-                f"{list(od.shape)}, which does not match the required output shape "
-                f"{list(rd.shape)}. This behavior is deprecated, and in a future PyTorch release "
-                f"outputs will not be resized unless they have zero elements. You can explicitly "
-                f"reuse an out tensor t by resizing it, inplace, to zero elements with "
-                f"t.resize_(0).", UserWarning, stacklevel=3)
-        out._data = rd.astype(od.dtype)
-        if out._vc is not None:
-            out._vc[0] += 1
-        return out
-    out.copy_(result)
     return out
 
 
