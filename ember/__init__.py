@@ -52,7 +52,6 @@ from .random import (Generator, bernoulli, default_generator, get_rng_state, ini
 from . import cuda, linalg, special  # noqa: E402
 from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: E402
                                     is_anomaly_enabled)
-from . import profiler  # noqa: E402
 from . import _threads  # noqa: E402
 from ._threads import (get_num_interop_threads, get_num_threads,  # noqa: E402
                        set_num_interop_threads, set_num_threads)
@@ -87,7 +86,7 @@ _swap.install_dispatchers(("torch", "Tensor", "linalg", "special", "random"))
 _LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func",
          "serialization": "serialization", "backends": "backends", "accelerator": "accelerator",
          "testing": "testing", "onnx": "onnx", "amp": "amp", "version": "version",
-         "_utils": "_utils"}
+         "_utils": "_utils", "profiler": "profiler"}
 
 
 def __getattr__(name):

@@ -3,6 +3,13 @@ grad modes, and the graph types.
 
 Contract: argument checking and error messages follow PyTorch's ``torch.autograd.backward`` and
 ``torch.autograd.grad``; the work is done by ``engine.run``.
+
+Loaded with the package: what a plain forward and backward pass needs (grad modes, ``graph``,
+the engine, ``Function``, hooks, anomaly mode, and ``forward_ad``, which the engine and the ops
+consult), and ``gradcheck`` (NOTE [lazy tools] says why). The other tools load on first use
+(PEP 562 ``__getattr__``): ``functional``, ``profiler``, ``profiler_util``, ``viz``,
+``graph_jvp`` and ``Variable``. Every public name is reachable as ``ember.autograd.X``, by
+``from ember.autograd import X`` and in ``dir(ember.autograd)``.
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ from .. import _size
 from ..ops._registry import edge as _edge
 from ..ops._registry import wrap as _wrap
 from ..tensor import Tensor as _Tensor
-from . import forward_ad, functional
-from . import profiler as profiler  # torch.autograd.profiler.profile
+from . import forward_ad  # (loaded already: the engine and ops/activation.py import it)
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
+from .engine import CHECKPOINT_VALID as _CHECKPOINT_VALID
 from .engine import run as _run
 from .function import Function, once_differentiable
 from .grad_mode import (
@@ -35,14 +42,41 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from .gradcheck import gradcheck, gradgradcheck
+from .gradcheck import gradcheck, gradgradcheck  # (eager: NOTE [lazy tools])
 from .graph import AccumulateGrad, Node
-from .variable import Variable
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled", "Node", "AccumulateGrad", "gradcheck",
            "gradgradcheck", "Function", "once_differentiable", "functional", "forward_ad",
            "detect_anomaly", "set_detect_anomaly", "Variable"]
+
+# NOTE [lazy tools]: the parts of torch.autograd a forward and backward pass never touch load on
+# first use: with what they pull in (json, shutil and its compressors, and vmap, which forward
+# AD imported) they were a tenth of ``import ember``. A submodule, once imported, is an
+# attribute of this package (the import system sets it), so ``__getattr__`` runs only for a name
+# not loaded yet. ``gradcheck`` stays eager because the function shares its module's name: were
+# it lazy, an ``import ember.autograd.gradcheck`` coming first would leave the module, not the
+# function, as ``ember.autograd.gradcheck`` (PyTorch's is the function).
+_LAZY_MODULES = ("functional", "profiler", "profiler_util", "viz", "graph_jvp", "variable")
+_LAZY_NAMES = {"Variable": "variable"}
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    elif name in _LAZY_MODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))
+
 
 _CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the "
@@ -121,13 +155,11 @@ def _matched_grads(outputs, grad_outputs):
 def _run_partial(*args, **kwargs):
     """``engine.run`` for a pass that computes only some gradients (``grad``,
     ``backward(inputs=...)``): reentrant checkpoints can't serve those and must say so."""
-    from ..utils.checkpoint import CHECKPOINT_VALID
-
-    CHECKPOINT_VALID.append(False)
+    _CHECKPOINT_VALID.append(False)
     try:
         return _run(*args, **kwargs)
     finally:
-        CHECKPOINT_VALID.pop()
+        _CHECKPOINT_VALID.pop()
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,

@@ -43,6 +43,10 @@ PROFILER = None
 # NOTE: None normally; while anomaly detection or forward-mode AD is on, the function that runs
 # a node's rule with their extra work (``runner(node, grads)``, set by ``set_rule_runner``).
 RULE_RUNNER = None
+# NOTE: False on top while ``autograd.grad`` or ``backward(inputs=...)`` runs a pass that computes
+# only some gradients, which a reentrant checkpoint (utils/checkpoint.py) refuses to serve. It
+# lives here, not with the checkpoint, so that the engine's layer never imports ``ember.utils``.
+CHECKPOINT_VALID = [True]
 
 
 def set_rule_runner():

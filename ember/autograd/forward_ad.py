@@ -30,12 +30,13 @@ their outer tangents (``_saved_with_outer``); saved inputs are the tensors thems
 from __future__ import annotations
 
 import functools
+import sys
 import weakref
 from collections import namedtuple
 
 import numpy as np
 
-from .. import _modes, _vmap
+from .. import _modes
 from .grad_mode import STATE
 
 __all__ = ["dual_level", "make_dual", "unpack_dual", "enter_dual_level", "exit_dual_level",
@@ -352,8 +353,11 @@ def _forward(fn, args, kwargs, index):
             fresh = Tensor._make(a._data, True, None, a._vc)  # a fresh leaf sharing a's memory
             if outer:
                 fresh._get_extra().tangents = outer
-            if _vmap._TABLE:  # batched inside a vmap: the leaf is too (_vmap.py)
-                _vmap._mark(fresh, _vmap._levels(a))
+            # batched inside a vmap: the leaf is too (_vmap.py). vmap loads on first use, so
+            # while it is not loaded no vmap can be running (and this does not load it).
+            vmap = sys.modules.get("ember._vmap")
+            if vmap is not None and vmap._TABLE:
+                vmap._mark(fresh, vmap._levels(a))
             a = fresh
         inputs.append(a)
         tangents.append(t)

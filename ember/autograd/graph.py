@@ -473,7 +473,22 @@ from .saved_hooks import (  # noqa: E402
 __all__ += ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
             "register_multi_grad_hook"]
 
-# pictures and memory of a graph (DOT text, rendering, saved-tensor bytes) live in viz.py
-from .viz import memory_report, render, to_dot  # noqa: E402
+# pictures and memory of a graph (DOT text, rendering, saved-tensor bytes) live in viz.py, which
+# loads on first use (NOTE [lazy tools] in autograd/__init__.py): the graph layer needs nothing
+# of it, and it brings shutil and the compressors with it
+_VIZ = ("to_dot", "render", "memory_report")
+__all__ += list(_VIZ)
 
-__all__ += ["to_dot", "render", "memory_report"]
+
+def __getattr__(name):
+    if name in _VIZ:
+        from . import viz
+
+        value = getattr(viz, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_VIZ))

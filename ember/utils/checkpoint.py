@@ -29,6 +29,7 @@ import warnings
 
 from .. import random as _random
 from ..autograd import graph as _graph
+from ..autograd.engine import CHECKPOINT_VALID  # False while a partial pass runs
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
@@ -149,8 +150,6 @@ def _checkpoint_hooks(function, args, kwargs, context_fn, determinism_check,
 
 
 # ---- reentrant: an autograd.Function ---------------------------------------------------------
-
-CHECKPOINT_VALID = [True]  # False while autograd.grad or backward(inputs=...) runs
 
 
 class CheckpointFunction(Function):
