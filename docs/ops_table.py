@@ -1,5 +1,6 @@
-"""Generate docs/ops.md, the op coverage table, from ember's op registry and the op records in
-tests/opinfo (the same records that drive the gradient and PyTorch tests).
+"""Generate docs/ops.md, the op coverage table, from ember's op records (ember/_records.py: one
+row per op, with every name it is published under) and the test records in tests/opinfo (the
+same records that drive the gradient and PyTorch tests).
 
 Usage: ``python docs/ops_table.py`` rewrites docs/ops.md; ``--check`` exits 1 if it is stale
 (the test suite runs the check, so CI fails when the table is out of date).
@@ -14,19 +15,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "docs", "ops.md")
 
 
-def _namespaces():
-    import ember
-    import ember.nn.functional as F
-    from ember.ops._registry import METHODS, OPS
+_PREFIX = {"torch": "torch.", "F": "torch.nn.functional.", "linalg": "torch.linalg.",
+           "special": "torch.special.", "Tensor": "Tensor."}
 
-    spaces = [("torch.", OPS), ("torch.nn.functional.", {
-        n: getattr(F, n) for n in getattr(F, "__all__", [])})]
-    for name in ("linalg", "special"):
-        module = getattr(ember, name)
-        spaces.append((f"torch.{name}.", {n: getattr(module, n)
-                                          for n in getattr(module, "__all__", [])}))
-    spaces.append(("Tensor.", METHODS))
-    return spaces
+
+def _namespaces():
+    import ember.nn.functional  # noqa: F401 - declares the F ops
+    from ember import _records
+
+    return [(prefix, _records.namespace(space)) for space, prefix in _PREFIX.items()]
 
 
 _SHORT = {"F.": "torch.nn.functional.", "linalg.": "torch.linalg.",
@@ -64,22 +61,25 @@ def _record_op(rec, spaces):
 
 def render() -> str:
     sys.path.insert(0, ROOT)
+    from ember import _records
     from tests.opinfo import RECORDS
 
     spaces = _namespaces()
-    names = {}  # function -> public names
-    for prefix, table in spaces:
-        for name, fn in table.items():
-            fn = getattr(fn, "_op", fn)  # the op itself, not its published wrapper
+    names = {}  # op record -> public names
+    for op in _records.RECORDS.values():
+        if op.kind != "op":
+            continue  # (factories, Tensor's own data-moving methods)
+        for space, name in op.publications:
             if name.startswith("__") and name not in ("__getitem__", "__setitem__"):
                 continue  # operators are listed under their ops (add for +, ...)
-            names.setdefault(fn, []).append(prefix + name)
+            if space in _PREFIX:
+                names.setdefault(op, []).append(_PREFIX[space] + name)
     covered = {}
     for rec in RECORDS:
         fn = _record_op(rec, spaces)
-        if fn is None:
+        if fn is None or _records.of(fn) is None:
             raise SystemExit(f"record {rec.name!r} names no known op (set OpRecord.op)")
-        covered.setdefault(fn, []).append(rec)
+        covered.setdefault(_records.of(fn), []).append(rec)
 
     rows = []
     for fn, published in names.items():

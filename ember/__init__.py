@@ -16,7 +16,9 @@ from __future__ import annotations
 # (``torch.__version__``, ember/version.py)
 __version__ = _EMBER_VERSION = "0.1.0"
 
+import sys as _sys
 import warnings as _warnings
+from types import FunctionType as _FunctionType
 
 # NOTE: PyTorch computes log(0) = -inf, 0/0 = nan, exp(1000) = inf silently; NumPy warns
 # (RuntimeWarning: divide by zero / invalid value / overflow). The warnings raised inside
@@ -41,7 +43,7 @@ from .tensor import (Tensor, channels_last, channels_last_3d, contiguous_format,
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
 from . import ops as _ops
-from .ops._registry import OPS as _OPS
+from . import _records
 from . import return_types
 from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full,
                        full_like, linspace, logspace, meshgrid, ones, ones_like, range,
@@ -67,19 +69,33 @@ from .amp.autocast_mode import (autocast, get_autocast_dtype,  # noqa: E402
 
 _threads.apply_default()  # NOTE [default BLAS threads] in _threads.py
 
-globals().update(_OPS)
-# NOTE: the creation functions are published checked like the ops (ops/_checks.py): a
-# wrong-typed size or input raises PyTorch's TypeError.
-from .ops._checks import publish as _publish  # noqa: E402
+# NOTE [op records] (_records.py): the ops' namespace is what their records declare
+globals().update(_records.namespace("torch"))
+from .ops._registry import publish_module as _publish_module  # noqa: E402
 
-_publish(globals(), ("arange", "as_tensor", "empty", "empty_like", "eye", "full", "full_like",
-                     "linspace", "logspace", "ones", "ones_like", "zeros", "zeros_like", "rand",
-                     "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm",
-                     "scalar_tensor", "meshgrid"))
-from . import _swap  # noqa: E402
-
+# the creation and random functions are published checked like the ops (ops/_checks.py): a
+# wrong-typed size or input raises PyTorch's TypeError
+_publish_module(globals(), ("arange", "as_tensor", "empty", "empty_like", "eye", "full",
+                            "full_like", "linspace", "logspace", "ones", "ones_like", "zeros",
+                            "zeros_like", "rand", "rand_like", "randint", "randint_like",
+                            "randn", "randn_like", "randperm", "scalar_tensor", "meshgrid"),
+                "torch", kind="factory")
+_publish_module(globals(), ("tensor", "asarray", "from_numpy", "range"), "torch", checked=False,
+                kind="factory")
+_publish_module(globals(), [n for n in ("normal", "bernoulli", "multinomial", "poisson")
+                            if n in globals() and n not in _records.namespace("torch")], "torch",
+                checked=False, kind="factory")
+_publish_module(vars(_sys.modules["ember.random"]), [
+    n for n in _sys.modules["ember.random"].__all__
+    if isinstance(vars(_sys.modules["ember.random"]).get(n), _FunctionType) and n not in (
+        "get_rng_state", "set_rng_state", "manual_seed", "seed", "initial_seed", "fork_rng")],
+    "random", checked=False, kind="factory")
 # NOTE [one call path] (_modes.py): every published op reaches the active modes
-_swap.install_dispatchers(("torch", "Tensor", "linalg", "special", "random"))
+_records.install("torch", _sys.modules[__name__])
+_records.install("Tensor", Tensor, is_class=True)
+_records.install("linalg", linalg)
+_records.install("special", special)
+_records.install("random", _sys.modules["ember.random"])
 
 # NOTE: the training-side subpackages load on first use (PEP 562): together they are a sixth of
 # ``import ember``, and a script that only differentiates never touches them.

@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 from ember import accelerator as accelerator
 from ember import amp as amp
 from ember import autograd as autograd
+from ember import backend as backend
 from ember import backends as backends
 from ember import creation as creation
 from ember import cuda as cuda

@@ -10,16 +10,21 @@ Contract:
 - ``enter(mode)`` pushes a mode, ``exit(mode)`` removes it wherever it is (so modes may be left
   in any order, and an exception unwinding through several leaves nothing behind); both cost a
   few microseconds.
-- ``OpKey(space, name)``: what a dispatcher stands for: ``space`` is where the op is published
-  ("torch" for ``ember.<op>``, "Tensor" for methods and operators, "F", "linalg", "special",
-  "random" for ``ember.random``), ``name`` its attribute there. Space "internal" marks the
-  names in the modules that define the ops, which ember's own code calls (published through
-  dispatchers when the first vmap runs, for its batching rules; ``name`` is the rule's key):
-  a mode that wants only the user's calls leaves those alone.
+- ``OpKey(space, name, record)``: what a dispatcher stands for: ``space`` is where the op is
+  published ("torch" for ``ember.<op>``, "Tensor" for methods and operators, "F", "linalg",
+  "special", "random" for ``ember.random``), ``name`` its attribute there, ``record`` the op's
+  record (NOTE [op records] in _records.py: its aten name, batching rule, kernel...). Space
+  "internal" marks the names in the modules that define the ops, which ember's own code calls
+  (published through dispatchers when the first vmap runs, for its batching rules; ``name`` is
+  the rule's key): a mode that wants only the user's calls leaves those alone.
 - ``dispatcher(key, fn)``: the callable published for an op, once and for all (NOTE [one call
   path]); ``install(owner, attr, key)`` replaces ``owner.attr`` by its dispatcher.
 - ``intercepting()``: whether a mode is active for the calling thread (fused array-level fast
   paths, which a mode would not see, step aside then).
+- ``Swaps``: what a mode replaces besides ops while it is active (the profiler's node timing,
+  anomaly mode's counters): ``set(owner, attr, new)`` remembers what was there, ``restore()``
+  puts it back in reverse order. Ops are never swapped: they reach modes through their
+  dispatchers.
 
 NOTE [one call path]: every published op (``ember.<op>``, Tensor methods and operators, the
 functions of ``nn.functional``, ``linalg``, ``special`` and ``ember.random``) is a dispatcher
@@ -37,7 +42,7 @@ from functools import update_wrapper
 from typing import NamedTuple
 
 __all__ = ["Mode", "OpKey", "enter", "exit", "active_modes", "intercepting", "dispatcher",
-           "install", "ACTIVE"]
+           "install", "ACTIVE", "Swaps"]
 
 ACTIVE = [0]  # how many modes are active in all threads: the dispatchers' fast-path check
 _GLOBAL: list = []  # the process-wide modes, as (sequence number, mode), in entry order
@@ -48,10 +53,12 @@ _tls = threading.local()
 
 
 class OpKey(NamedTuple):
-    """What a dispatcher stands for: the namespace it is published in and its name there."""
+    """What a dispatcher stands for: the namespace it is published in, its name there, and
+    the op's record (ember/_records.py; None for vmap's "internal" names)."""
 
     space: str
     name: str
+    record: object = None
 
 
 class Mode:
@@ -223,3 +230,25 @@ def install(owner, attr: str, key: OpKey, is_class: bool = False, aliases=None):
             aliases[id(fn)] = op
     setattr(owner, attr, op)
     return op
+
+
+_MISSING = object()
+
+
+class Swaps:
+    """Non-op attributes a mode replaces while active, restored in reverse order on exit."""
+
+    def __init__(self):
+        self.saved = []  # (owner, attribute, what was there or _MISSING)
+
+    def set(self, owner, attr, new):
+        self.saved.append((owner, attr, owner.__dict__.get(attr, _MISSING)))
+        setattr(owner, attr, new)
+
+    def restore(self):
+        while self.saved:
+            owner, attr, old = self.saved.pop()
+            if old is _MISSING:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, old)

@@ -1085,15 +1085,13 @@ def _pad_rule(fn, args, kwargs):
 
 # ---- the rule table --------------------------------------------------------------------------
 
-_UNARY_NAMES = """abs absolute acos acosh angle arccos arccosh arcsin arcsinh arctan arctanh asin
-asinh atan atanh bitwise_not ceil cos cosh deg2rad digamma erf erfc erfinv exp exp2 expm1 fix
-floor frac i0 isfinite isinf isnan isneginf isposinf isreal lgamma log log10 log1p log2
-logical_not logit neg negative positive rad2deg reciprocal relu round rsqrt sgn sigmoid sign
-signbit sin sinc sinh sqrt square tan tanh trunc nan_to_num clone contiguous detach float double
-half bfloat16 int long short char byte bool cfloat cdouble to type type_as relu6 leaky_relu elu
-selu celu gelu silu mish softplus softsign hardtanh hardsigmoid hardswish tanhshrink hardshrink
-softshrink threshold logsigmoid tril triu mvlgamma polygamma requires_grad_ __neg__ __pos__
-__abs__ __invert__ expit""".split()
+# (the unary family's ops declare their category, "elementwise", in their op records: NOTE [op
+# records] in ember/_records.py; these are the other elementwise ops)
+_UNARY_NAMES = """bitwise_not isfinite isinf isnan isneginf isposinf isreal logical_not logit
+positive round signbit nan_to_num clone contiguous detach float double half bfloat16 int long
+short char byte bool cfloat cdouble to type type_as relu6 leaky_relu elu selu celu gelu silu
+mish softplus softsign hardtanh hardsigmoid hardswish tanhshrink hardshrink softshrink
+threshold logsigmoid tril triu mvlgamma polygamma __pos__ __invert__ expit""".split()
 _BINARY_NAMES = """add sub subtract rsub mul multiply div divide true_divide floor_divide
 remainder fmod pow float_power atan2 arctan2 maximum minimum fmax fmin hypot copysign
 nextafter heaviside xlogy logaddexp logaddexp2 ldexp eq ne lt le gt ge greater greater_equal
@@ -1106,16 +1104,14 @@ __ne__ __lt__ __le__ __gt__ __ge__ __and__ __or__ __xor__ __rand__ __ror__ __rxo
 _INPLACE_NAMES = """__iadd__ __isub__ __imul__ __itruediv__ __ipow__ __iand__ __ior__ __ixor__
 __imod__ __ifloordiv__ __ilshift__ __irshift__ copy_ fill_ zero_""".split()
 
-_RULES: dict = {}
+_RULES: dict = {}  # rule key (a published name; "linalg.inv" for linalg/special) -> rule
+_HELPERS: dict = {}  # rules the rules above call (not ops of their own)
 for _n in _UNARY_NAMES:
     _RULES[_n] = _unary if _n in ("type_as", "to", "type") else _elementwise
 for _n in _BINARY_NAMES:
     _RULES[_n] = _elementwise
 for _n in _INPLACE_NAMES:
     _RULES[_n] = _inplace
-for _n in _UNARY_NAMES + _BINARY_NAMES:
-    if not _n.startswith("__"):
-        _RULES[_n + "_"] = _inplace
 for _n in ("type_as", "to", "detach", "detach_", "cpu", "cuda"):
     _RULES[_n] = _unary
 for _n in ("sum", "mean", "nansum", "nanmean", "amax", "amin", "std", "var", "std_mean",
@@ -1477,7 +1473,7 @@ def _renorm(x, p, dim, maxnorm):
 
 def _trapezoid_like(name):
     def body(y, x=None, *, dx=None, dim=-1):
-        raw = _RULES[name + "_raw"]
+        raw = _HELPERS[name + "_raw"]
         if x is None:
             return raw(_orig_op(name), (y,), {"dim": dim} if dx is None else
                        {"dx": dx, "dim": dim})
@@ -1965,8 +1961,7 @@ for _n in _SPECIAL_ELEMENTWISE:
     _RULES["special." + _n] = _elementwise
 for _n in ("log_softmax", "softmax", "logsumexp"):
     _RULES["special." + _n] = _RULES[_n]
-for _n in ("isclose", "frexp", "real", "imag", "conj", "conj_physical", "resolve_conj",
-           "resolve_neg", "xlogy", "special_xlog1py"):
+for _n in ("isclose", "frexp", "real", "imag", "xlogy"):
     _RULES.setdefault(_n, _elementwise)
 _RULES["real"] = _RULES["imag"] = _elementwise
 _RULES["isin"] = _named_dims(dims=(), on=("elements",))
@@ -1979,7 +1974,7 @@ for _n in ("narrow_copy", "renorm", "diff", "trapezoid", "cumulative_trapezoid")
 _RULES["renorm"] = _compose(_renorm)
 _RULES["diff"] = _named_dims(on=("input", "prepend", "append"), pad=True)
 for _n in ("trapezoid", "cumulative_trapezoid"):
-    _RULES[_n + "_raw"] = _named_dims(on=("y", "x"))
+    _HELPERS[_n + "_raw"] = _named_dims(on=("y", "x"))
     _RULES[_n] = _compose(_trapezoid_like(_n))
 _RULES["renorm_"] = _inplace_via(_RULES["renorm"])
 for _n in ("quantile", "nanquantile"):
@@ -2061,10 +2056,10 @@ _RULES["msort"] = _compose(_msort)
 _RULES["adjoint"] = _compose(_adjoint)
 # linear algebra on the last dims: the batch dims lead
 for _n in ("cdist", "matrix_power", "linalg.matrix_power", "linalg.cholesky_ex",
-           "linalg.eigvals", "linalg.eig", "linalg.householder_product", "linalg.inv_ex",
+           "linalg.eigvals", "linalg.householder_product", "linalg.inv_ex",
            "linalg.lu", "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.matrix_rank",
            "linalg.solve_triangular", "linalg.vander", "linalg.cond", "linalg.svdvals",
-           "linalg.eigvalsh", "linalg.ldl_factor", "cholesky_inverse", "cholesky_solve",
+           "linalg.eigvalsh", "cholesky_inverse", "cholesky_solve",
            "lu", "qr", "svd", "triangular_solve", "ormqr", "orgqr", "geqrf", "nuclear_norm",
            "pixel_shuffle", "pixel_unshuffle", "searchsorted",
            "logdet", "linalg.pinv", "pinverse"):
@@ -2081,8 +2076,7 @@ for _n in ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "local_response_norm"):
     _RULES[_n] = _fold_rule(None)
 for _n, _sp in (("lp_pool1d", 1), ("lp_pool2d", 2), ("lp_pool3d", 3), ("avg_pool3d", 3),
-                ("adaptive_max_pool3d", 3), ("adaptive_max_pool3d_with_indices", 3),
-                ("max_pool3d_with_indices", 3), ("fractional_max_pool2d", 2)):
+                ("adaptive_max_pool3d", 3)):
     _RULES[_n] = _fold_rule(_sp)
 for _n, _sp in (("max_unpool1d", 1), ("max_unpool2d", 2), ("max_unpool3d", 3)):
     _RULES[_n] = _fold_all(_sp, ("input", "indices"))
@@ -2133,6 +2127,181 @@ _RANDOM = {"rand", "randn", "randint", "rand_like", "randn_like", "randint_like"
 _LIKE = ("zeros_like", "ones_like", "full_like", "empty_like")
 for _n in _LIKE:
     _RULES[_n] = _unary
+
+
+# ---- the op records' batching rules ------------------------------------------------------------
+# NOTE [op records] (ember/_records.py): a record declares its batching rule as a generic
+# category beside the op (``batch="elementwise"`` from the unary family's factory) or gets the
+# rule this module keeps under one of its published names (``_bind_records``, when vmap loads);
+# an in-place variant of an elementwise op batches as an in-place op. Factories (``ones``,
+# ``new_zeros``) run unbatched: what they make does not vary over the batch.
+
+def _factory(fn, args, kwargs):
+    with _physical():
+        return fn(*args, **kwargs)
+
+
+def _sample_args(x, idx):
+    Tensor = _tensor_type()
+    if isinstance(x, Tensor):
+        return x[idx]
+    if isinstance(x, (list, tuple)) and any(isinstance(b, Tensor) for b in x):
+        return type(x)(_sample_args(b, idx) for b in x)
+    return x
+
+
+def _aligned(x, levels):
+    Tensor = _tensor_type()
+    if isinstance(x, Tensor):
+        return _align(x, levels, expand=True)
+    if isinstance(x, (list, tuple)) and any(isinstance(b, Tensor) for b in x):
+        return type(x)(_aligned(b, levels) for b in x)
+    return x
+
+
+def _stack_samples(fn, outs, sizes):
+    """One result from the per-sample results of ``_loop``: tensors stacked (batch dims in
+    front), tuples and named tuples field by field."""
+    Tensor = _tensor_type()
+    first = outs[0]
+    if isinstance(first, Tensor):
+        from .ops.join import stack
+
+        shapes = {o._data.shape for o in outs}
+        if len(shapes) > 1:
+            raise RuntimeError(
+                "vmap: We do not support batching operators that can output dynamic shape. "
+                f"Attempted to vmap over aten::{getattr(fn, '__name__', fn)}. Please file an "
+                "issue at https://github.com/pytorch/pytorch/issues if you need this feature.")
+        return stack(outs).reshape(*sizes, *first._data.shape)
+    if isinstance(first, (tuple, list)):
+        fields = [_stack_samples(fn, [o[i] for o in outs], sizes) for i in range(len(first))]
+        if hasattr(first, "_fields"):
+            return type(first)(*fields)
+        return type(first)(fields)
+    raise ValueError(f"vmap: {getattr(fn, '__name__', fn)} returned a "
+                     f"{type(first).__name__}, not a Tensor, for a batched input")
+
+
+def _loop(fn, args, kwargs):
+    """The fallback of an op with no rule of its own (as PyTorch's vmap fallback): the op once
+    per sample on unbatched slices, the results stacked. Samples whose results differ in shape
+    raise PyTorch's dynamic-shape refusal."""
+    import itertools
+
+    levels = _union(_tensors(args, kwargs))
+    sizes = [_SIZES[lv] for lv in levels]
+    args = [_aligned(a, levels) for a in args]
+    kwargs = {k: _aligned(v, levels) for k, v in kwargs.items()}
+    with _physical():
+        outs = [fn(*[_sample_args(a, idx) for a in args],
+                   **{k: _sample_args(v, idx) for k, v in kwargs.items()})
+                for idx in itertools.product(*map(range, sizes))]
+        if not outs:
+            raise RuntimeError(f"vmap: no batching rule for {getattr(fn, '__name__', fn)} "
+                               "over an empty batch")
+        result = _stack_samples(fn, outs, sizes)
+    return _finish(result, levels)
+
+
+def _loop_inplace(fn, args, kwargs):
+    """The fallback of an in-place op: the op once per sample on views of ``self``'s samples
+    (``self`` must vary over every level its operands vary over, PyTorch's in-place rule)."""
+    import itertools
+
+    self = args[0]
+    own = _levels(self)
+    others = _tensors(args[1:], kwargs)
+    extra = sorted({lv for t in others for lv in _levels(t)} - set(own))
+    if extra:
+        return _inplace(fn, args, kwargs)  # (its error: the result cannot be stored in self)
+    sizes = [_SIZES[lv] for lv in own]
+    rest = [_aligned(a, own) for a in args[1:]]
+    kwargs = {k: _aligned(v, own) for k, v in kwargs.items()}
+    with _physical():
+        for idx in itertools.product(*map(range, sizes)):
+            fn(self[idx], *[_sample_args(a, idx) for a in rest],
+               **{k: _sample_args(v, idx) for k, v in kwargs.items()})
+    return self
+
+
+def _refuse(message):
+    def rule(fn, args, kwargs):
+        raise RuntimeError(message)
+    return rule
+
+
+_DYNAMIC = ("vmap: We do not support batching operators that can output dynamic shape. "
+            "Attempted to vmap over aten::{}. Please file an issue at "
+            "https://github.com/pytorch/pytorch/issues if you need this feature.")
+for _n, _aten in (("nonzero", "nonzero"), ("unique", "_unique2"),
+                  ("unique_consecutive", "unique_consecutive")):
+    _RULES[_n] = _refuse(_DYNAMIC.format(_aten))
+_RULES["equal"] = _refuse("Batching rule not implemented for aten::equal. We could not "
+                          "generate a fallback.")
+_RULES["allclose"] = _refuse("vmap over torch.allclose isn't supported yet. Please file an "
+                             "issue at https://github.com/pytorch/pytorch/issues if you need "
+                             "this feature.")
+
+
+def _masked_select(fn, args, kwargs):
+    names = ("input", "mask")
+    bound = {**dict(zip(names, args)), **kwargs}
+    if _levels(bound.get("mask")):
+        raise RuntimeError(
+            "vmap: Attempted to vmap over `mask` in torch.masked_select(self, mask) We cannot "
+            "support this because for each batch this would return a differently shaped "
+            "Tensor. Please file an issue at https://github.com/pytorch/pytorch/issues if you "
+            "need this feature.")
+    return _loop(fn, args, kwargs)
+
+
+_RULES["masked_select"] = _masked_select
+
+_CATEGORIES = {"elementwise": _elementwise, "unary": _unary, "inplace": _inplace,
+               "factory": _factory, "loop": _loop, "loop_inplace": _loop_inplace}
+
+
+def _record_rule(rec):
+    """The batching rule a record declares (a category or a rule), or None."""
+    batch = rec.batch
+    if batch is None and rec.kind == "factory":
+        batch = "factory"
+    if isinstance(batch, str):
+        return _CATEGORIES[batch]
+    if batch is None and rec.kind == "op":  # (PyTorch's fallback: one sample at a time)
+        return _loop_inplace if rec.name.endswith("_") else _loop
+    return batch
+
+
+def _rule_keys(space, attr):
+    return _rule_key(space, attr) if space in ("F", "linalg", "special") else attr
+
+
+def _bind_records():
+    """Give every record the rule kept here under one of its names, and every in-place variant
+    of an elementwise op the in-place rule; returns the rule keys that name no publication."""
+    from . import _records
+
+    used = set()
+    for space, attr, _, rec in _records.publications():
+        key = _rule_keys(space, attr)
+        if key in _RULES:
+            used.add(key)
+            if rec.batch is None:
+                rec.batch = _RULES[key]
+    elementwise = (_elementwise, _unary)
+    for rec in _records.RECORDS.values():
+        inplace = rec.inplace
+        if inplace is not None and inplace.batch is None and _record_rule(rec) in elementwise:
+            inplace.batch = "inplace"
+    for space, attr, _, rec in _records.publications():  # (aliases: clip_, arcsin_, fix_...)
+        if rec.batch is None and attr.endswith("_") and not attr.startswith("_"):
+            base = _records.namespace(space).get(attr[:-1])
+            if _RULES.get(_rule_keys(space, attr[:-1])) in elementwise or (
+                    base is not None and _record_rule(_records.of(base)) in elementwise):
+                rec.batch = "inplace"
+    return sorted(set(_RULES) - used)
 
 
 # ---- printing --------------------------------------------------------------------------------
@@ -2268,7 +2437,7 @@ def _orig(name):
     return fn
 
 
-def _wrap(fn, key):
+def _wrap(fn, key, fallback=None):
     @functools.wraps(fn)
     def vmap_aware(*args, **kwargs):
         if not _STACK or _BYPASS[0]:
@@ -2282,7 +2451,7 @@ def _wrap(fn, key):
         if not _batched_in(args, kwargs):
             with _physical():
                 return fn(*args, **kwargs)
-        rule = _RULES.get(key)
+        rule = _RULES.get(key) or fallback
         if rule is None:
             raise RuntimeError(f"vmap: no batching rule for {key} yet")
         return rule(fn, args, kwargs)
@@ -2340,8 +2509,30 @@ def _same_dropout(fn, args, kwargs):
     return bound["input"] * mask
 
 
+def _sampler(fn, args, kwargs):
+    """An in-place sampler (``uniform_``, ``normal_``, ...) on a batched tensor under
+    randomness='different': one draw over the physical tensor (batch dims in front), so every
+    sample gets its own values."""
+    with _physical():
+        fn(*args, **kwargs)
+    return args[0]
+
+
+def _same_sampler(fn, args, kwargs):
+    """An in-place sampler under randomness='same': one sample's draw, copied into each."""
+    self = args[0]
+    with _physical():
+        one = fn(_stand_in(self).detach().clone(), *args[1:], **kwargs)
+        self.copy_(one)
+    return self
+
+
+_SAMPLERS = ("uniform_", "normal_", "random_", "bernoulli_", "exponential_", "geometric_",
+             "cauchy_", "log_normal_")
+for _n in _SAMPLERS:
+    _RULES[_n] = _sampler
 _SAME = {"rand_like": _same_like, "randn_like": _same_like, "randint_like": _same_like,
-         "dropout": _same_dropout}
+         "dropout": _same_dropout, **{n: _same_sampler for n in _SAMPLERS}}
 
 
 def _random_creation(fn, key, args, kwargs):
@@ -2597,10 +2788,12 @@ def _restore():
 _WRAPPERS: dict = {}  # (op implementation, rule key) -> its vmap-aware wrapper
 
 
-def _wrapped(fn, key):
+def _wrapped(fn, key, record=None):
     got = _WRAPPERS.get((fn, key))
     if got is None:
-        got = _WRAPPERS[(fn, key)] = _wrap(fn, key)
+        # (the rule kept under the name, else the record's own: NOTE [op records] below)
+        fallback = _record_rule(record) if record is not None else None
+        got = _WRAPPERS[(fn, key)] = _wrap(fn, key, fallback)
     return got
 
 
@@ -2613,21 +2806,22 @@ class _VmapMode(_modes.Mode):
     thread_local = True
 
     def wrap(self, key, fn):
-        space, name = key
+        space, name = key.space, key.name
+        rec = key.record
         if space == "torch":
             if name in _PASS_THROUGH:
                 return fn
-            return _wrapped(fn, name)
+            return _wrapped(fn, name, rec)
         if space == "Tensor":
             if name in _DUNDERS or name not in _PASS_THROUGH:
-                return _wrapped(fn, name)
+                return _wrapped(fn, name, rec)
             return fn
         if space in ("F", "linalg", "special"):
-            return _wrapped(fn, _rule_key(space, name))
+            return _wrapped(fn, _rule_key(space, name), rec)
         if space == "random":
-            return _wrapped(fn, name) if name in _RANDOM else fn
+            return _wrapped(fn, name, rec) if name in _RANDOM else fn
         if space == "internal":
-            return _wrapped(fn, name)
+            return _wrapped(fn, name, rec)
         return fn
 
 
@@ -2644,7 +2838,7 @@ def _install_homes():
 
     from .tensor import Tensor
 
-    keys = {}  # (home, name) -> rule key
+    keys = {}  # (home, name) -> (rule key, op record)
     spaces = [(ember, "torch"), (Tensor, "Tensor"), (ember.nn.functional, "F"),
               (ember.linalg, "linalg"), (ember.special, "special")]
     for owner, space in spaces:
@@ -2661,9 +2855,10 @@ def _install_homes():
                 continue
             rule = _rule_key(space, attr) if space in ("F", "linalg", "special") else attr
             if space != "Tensor" or attr in _DUNDERS or attr not in _PASS_THROUGH:
-                keys[(home, fname)] = rule
-    for (home, fname), rule in keys.items():
-        _modes.install(home, fname, _modes.OpKey("internal", rule))
+                keys[(home, fname)] = (rule, key.record)
+    for (home, fname), (rule, rec) in keys.items():
+        _modes.install(home, fname, _modes.OpKey("internal", rule, rec))
+    _bind_records()
     _HOMES_DONE[0] = True
 
 

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from . import _records
 from . import dtypes as _dt
 from ._meta import MetaArray, meta_array
 from ._size import Size
@@ -474,3 +475,5 @@ Tensor.new_ones = _new_method("new_ones", np.ones)
 Tensor.new_empty = _new_method("new_empty", np.empty)
 Tensor.new_full = new_full
 Tensor.new_tensor = new_tensor
+for _name in ("new_zeros", "new_ones", "new_empty", "new_full", "new_tensor"):
+    _records.declare(Tensor.__dict__[_name], "Tensor", _name, kind="factory")

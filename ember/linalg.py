@@ -7,7 +7,7 @@ differentiable (rules in ember ops, so to any order) with forward-mode rules.
 
 from __future__ import annotations
 
-from .ops._checks import publish as _publish
+from .ops._registry import publish_module as _publish
 from .ops.decomposition import _LinAlgError as LinAlgError  # noqa: F401 - public, not an op
 from .ops.decomposition import linalg_cholesky as cholesky
 from .ops.decomposition import linalg_cholesky_ex as cholesky_ex
@@ -55,5 +55,6 @@ __all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh"
            "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
 
 
-# NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
+# NOTE: published checked (ops/_checks.py: a wrong-typed argument raises PyTorch's TypeError)
+# and declared: their op records (NOTE [op records] in ember/_records.py).
 _publish(globals(), __all__, "linalg")

@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 
+from . import _records
 from . import _rng_kernels as K
 from . import dtypes as _dt
 from ._meta import meta_array
@@ -594,6 +595,9 @@ for _name, _fn in (("uniform_", uniform_), ("normal_", normal_), ("random_", ran
                    ("multinomial", _multinomial_method)):
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, _fn)
+        # NOTE [op records] (ember/_records.py): published through their dispatchers, so vmap
+        # applies its randomness rules to them too
+        _records.declare(_fn, "Tensor", _name, kind="factory")
 
 
 def rrelu_slopes(a, lower, upper, generator=None):

@@ -11,8 +11,8 @@ so gradients (any order) and forward-mode rules come with it.
 
 from __future__ import annotations
 
-from .ops._checks import publish as _publish
 from .ops._registry import OPS as _OPS
+from .ops._registry import publish_module as _publish
 from .ops.special import (
     digamma,
     entr,
@@ -104,5 +104,6 @@ def logsumexp(input, dim, keepdim=False):
     return _OPS["logsumexp"](input, dim, keepdim=keepdim)
 
 
-# NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
+# NOTE: published checked (ops/_checks.py: a wrong-typed argument raises PyTorch's TypeError)
+# and declared: their op records (NOTE [op records] in ember/_records.py).
 _publish(globals(), __all__, "special")

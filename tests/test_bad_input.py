@@ -85,7 +85,9 @@ TEMPLATES = [
 def _public():
     """(space, name, ember callable, torch callable) for every public op both libraries have."""
     out = []
-    spaces = [("torch", ember, torch, sorted(ember._OPS)), ("F", EF, TF, EF.__all__),
+    from ember.ops._registry import OPS
+
+    spaces = [("torch", ember, torch, sorted(OPS)), ("F", EF, TF, EF.__all__),
               ("linalg", ember.linalg, torch.linalg, ember.linalg.__all__),
               ("special", ember.special, torch.special, ember.special.__all__)]
     for space, emod, tmod, names in spaces:

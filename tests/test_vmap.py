@@ -513,12 +513,16 @@ def test_grad_of_batched_input_and_grad_of_vmap():
 
 # ---- the no-rule error and no per-sample loop ----------------------------------------------
 
-def test_op_without_rule_raises():
-    with pytest.raises(RuntimeError, match="vmap: no batching rule for linalg.lstsq yet"):
-        ember.func.vmap(ember.linalg.lstsq)(ember.tensor(data(2, 3, 3)),
-                                             ember.tensor(data(2, 3, 3)))
-    with pytest.raises(RuntimeError, match="vmap: no batching rule for cartesian_prod yet"):
-        ember.func.vmap(lambda a: ember.cartesian_prod(a, a))(ember.tensor(W))
+def test_op_without_rule_runs_per_sample():
+    # PyTorch's fallback: an op with no batching rule runs once per sample
+    a, b = ember.tensor(data(2, 3, 3)), ember.tensor(data(2, 3, 3))
+    got = ember.func.vmap(ember.linalg.lstsq)(a, b)
+    for i in range(2):
+        want = ember.linalg.lstsq(a[i], b[i])
+        assert np.allclose(got.solution[i].numpy(), want.solution.numpy())
+    w = ember.tensor(data(3, 2))
+    got = ember.func.vmap(lambda v: ember.cartesian_prod(v, v))(w)
+    assert np.allclose(got.numpy(), np.stack([ember.cartesian_prod(v, v).numpy() for v in w]))
 
 
 def test_one_call_per_batched_op(monkeypatch):
@@ -536,9 +540,12 @@ def test_one_call_per_batched_op(monkeypatch):
         calls.append(("matmul", tuple(a._data.shape)))
         return orig_mm(a, b)
 
-    monkeypatch.setattr(ember, "sin", dispatcher(OpKey("torch", "sin"), counting_sin))
+    from ember._records import RECORDS
+
+    monkeypatch.setattr(ember, "sin",
+                        dispatcher(OpKey("torch", "sin", RECORDS["sin"]), counting_sin))
     monkeypatch.setattr(ember.Tensor, "matmul",
-                        dispatcher(OpKey("Tensor", "matmul"), counting_matmul))
+                        dispatcher(OpKey("Tensor", "matmul", RECORDS["matmul"]), counting_matmul))
     out = ember.func.vmap(lambda a, b: ember.sin(a).matmul(b), in_dims=(0, None))(
         ember.tensor(data(7, 3)), ember.tensor(S))
     assert out.shape == (7, 5)
@@ -701,3 +708,15 @@ def test_vmap_through_conv_and_pool_modules():
 
         return T.func.vmap(T.func.grad(loss), in_dims=(None, 0))(params, x)
     same(fn)
+
+
+@pytest.mark.parametrize("randomness", ["error", "different", "same"])
+@pytest.mark.parametrize("sampler", ["uniform_", "normal_", "bernoulli_", "exponential_"])
+def test_in_place_samplers_follow_randomness(sampler, randomness):
+    # Tensor.uniform_ & co. reach vmap through their dispatchers (their op records): 'error'
+    # refuses them, 'different' draws per sample and 'same' once, with PyTorch's numbers
+    def f(m):
+        m.manual_seed(0)
+        x = m.zeros(3, 2, dtype=m.float64)
+        return m.func.vmap(lambda v: getattr(v.clone(), sampler)(), randomness=randomness)(x)
+    same(f)

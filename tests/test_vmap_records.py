@@ -30,6 +30,7 @@ import pytest
 
 import ember
 from ember.func import grad, vmap
+from ember.utils._pytree import tree_structure
 
 from .opinfo import RECORDS
 
@@ -37,56 +38,33 @@ XFAIL = {
     'H': 'Tensor.H property not swapped under vmap',
     'allclose': 'returns a bool (PyTorch refuses too)',
     'argwhere': 'data-dependent shape (PyTorch refuses too)',
-    'as_strided': 'no rule (strides of the physical tensor)',
+    'as_strided/moved': 'no rule (strides of the physical tensor)',
     'as_strided_': 'no rule (strides of the physical tensor)',
-    'as_strided_expanded': 'no rule (strides of the physical tensor)',
+    'as_strided_expanded/moved': 'no rule (strides of the physical tensor)',
     'as_strided_overlap': 'no rule (strides of the physical tensor)',
-    'as_strided_transposed': 'no rule (strides of the physical tensor)',
-    'bincount': 'data-dependent size',
-    'block_diag': 'no rule yet',
+    'as_strided_transposed/moved': 'no rule (strides of the physical tensor)',
     'bucketize': 'batched boundaries: no rule',
-    'cartesian_prod': 'no rule yet',
-    'cartesian_prod3': 'no rule yet',
-    'corrcoef': 'no rule yet',
-    'cov': 'no rule yet',
-    'cov_weights': 'no rule yet',
     'cross_entropy_probs_weight_smoothing': 'batched class weights',
     'cross_entropy_smoothing_weight_ignore_mean': 'batched class weights',
     'cross_entropy_smoothing_weight_ignore_none': 'batched class weights',
     'cross_entropy_weight_ignore': 'batched class weights',
-    'ctc_loss': 'no rule yet',
-    'ctc_loss_none_blank': 'no rule yet',
-    'embedding_bag': 'no rule yet',
-    'embedding_bag_max_2d': 'no rule yet',
-    'embedding_bag_sum_weights': 'no rule yet',
     'equal': 'returns a bool (PyTorch refuses too)',
     'getitem_bool_mask': 'data-dependent shape (PyTorch refuses too)',
     'getitem_two_tensors': 'separated advanced indices: no rule',
-    'histc': 'no rule yet',
     'index_add_0d/batched': 'batched 0-d index: no rule',
     'index_add_0d/grad': 'batched 0-d index: no rule',
     'index_add_0d/moved': 'batched 0-d index: no rule',
     'index_add_0d/nested': 'batched 0-d index: no rule',
     'index_fill_tensor': 'batched 0-d fill value: no rule',
-    'index_put': 'no rule yet',
-    'index_put_': 'no rule yet',
-    'index_put__accumulate': 'no rule yet',
-    'index_put_accumulate': 'no rule yet',
-    'index_put_mask': 'no rule yet',
     'index_select_0d/batched': '0-d self with batched index keeps a dim',
     'index_select_0d/moved': '0-d self with batched index keeps a dim',
     'index_select_0d/nested': '0-d self with batched index keeps a dim',
     'isin': 'batched test_elements: no rule',
-    'linalg_lstsq': 'no rule yet (batched empty residuals)',
-    'linalg_lstsq_gelsd': 'no rule yet (batched empty residuals)',
     'linalg_lu_solve': 'operands of other ranks do not broadcast',
-    'linalg_tensorinv': 'no rule yet',
-    'linalg_tensorinv_2': 'no rule yet',
-    'linalg_tensorsolve': 'no rule yet',
-    'linalg_tensorsolve_dims': 'no rule yet',
-    'masked_scatter': 'no rule yet',
-    'masked_scatter_': 'no rule yet',
-    'masked_select': 'data-dependent shape (PyTorch refuses too)',
+    'masked_select/batched': 'data-dependent shape (PyTorch refuses too)',
+    'masked_select/grad': 'data-dependent shape (PyTorch refuses too)',
+    'masked_select/moved': 'data-dependent shape (PyTorch refuses too)',
+    'masked_select/nested': 'data-dependent shape (PyTorch refuses too)',
     'masked_select_0d': 'data-dependent shape (PyTorch refuses too)',
     'multi_margin_loss_p2_weight_none': 'batched class weights',
     'multilabel_soft_margin_loss_weight_none': 'batched class weights',
@@ -94,10 +72,6 @@ XFAIL = {
     'nll_loss_weight_ignore_sum': 'batched class weights',
     'nonzero': 'data-dependent shape (PyTorch refuses too)',
     'nonzero_tuple': 'data-dependent shape (PyTorch refuses too)',
-    'put': 'no rule yet',
-    'put_': 'no rule yet',
-    'put__accumulate': 'no rule yet',
-    'put_accumulate': 'no rule yet',
     'repeat_interleave_tensor/batched': 'batched repeats: data-dependent size',
     'repeat_interleave_tensor/grad': 'batched repeats: data-dependent size',
     'repeat_interleave_tensor/moved': 'batched repeats: data-dependent size',
@@ -108,7 +82,6 @@ XFAIL = {
     'unique': 'data-dependent shape (PyTorch refuses too)',
     'unique_consecutive': 'data-dependent shape (PyTorch refuses too)',
     'unique_dim': 'data-dependent shape (PyTorch refuses too)',
-    'unravel_index': 'no rule yet',
 }
 
 N = 3  # samples per batch (nested: 2 x N)
@@ -241,7 +214,10 @@ def _run_moved(rec, dtype="float32"):
         stacked = [_tensor(np.stack([g[p] for g in group], axis=-1), dtype) for p in positions]
         want = _loop(f, per_sample)
         out_dims = tuple(1 if w.ndim > 1 else 0 for w, _ in want)
-        got = vmap(f, in_dims=-1, out_dims=out_dims if len(want) > 1 else out_dims[0])(*stacked)
+        # out_dims take the outputs' own structure (a list, a return type): PyTorch's vmap
+        # refuses a plain tuple for those
+        spec = tree_structure(f(*per_sample[0]))
+        got = vmap(f, in_dims=-1, out_dims=spec.unflatten(out_dims))(*stacked)
         _compare(_leaves(got), [(np.moveaxis(w, 0, d), t) for (w, t), d in zip(want, out_dims)])
 
 

@@ -569,9 +569,8 @@ def _property(name, prop, types=None):
 def tensor_stub():
     """``class Tensor``: every attribute of the class at run time, with the op rules."""
     import ember
-    from ember.ops._registry import METHODS
 
-    writer = _Writer("Tensor", frozenset(METHODS))
+    writer = _Writer("Tensor", _op_names("Tensor", dunders=False))
     cls = ember.Tensor
     lines = ["class Tensor:"]
     for name, v in sorted(vars(cls).items()):
@@ -634,8 +633,12 @@ def return_types_stub():
     return _assemble("ember.return_types", [], "\n".join(lines))
 
 
-def _ops_of(module, names):
-    return frozenset(n for n in names if callable(getattr(module, n, None)))
+def _op_names(space, dunders=True):
+    """The names the op records (ember/_records.py) publish in ``space`` as ops."""
+    from ember import _records
+
+    return frozenset(attr for _, attr, _, rec in _records.publications(space)
+                     if rec.kind == "op" and (dunders or not attr.startswith("__")))
 
 
 def generate():
@@ -644,7 +647,6 @@ def generate():
     import ember
     import ember.nn
     import ember.nn.functional as F
-    from ember.ops._registry import OPS
 
     for lazy in ember._LAZY:  # (the lazily loaded submodules are public names too)
         getattr(ember, lazy)
@@ -652,14 +654,13 @@ def generate():
     linalg, special = ember.linalg, ember.special
     tensor_module = importlib.import_module("ember.tensor")
     out = {
-        "ember/__init__.pyi": module_stub(ember, _Writer("torch", frozenset(OPS)), names),
+        "ember/__init__.pyi": module_stub(ember, _Writer("torch", _op_names("torch")), names),
         "ember/tensor.pyi": module_stub(tensor_module, _Writer("module"),
                                         tensor_class=tensor_stub()),
-        "ember/nn/functional.pyi": module_stub(F, _Writer("F", _ops_of(F, F.__all__))),
-        "ember/linalg.pyi": module_stub(linalg, _Writer("linalg", _ops_of(
-            linalg, linalg.__all__), "linalg_")),
-        "ember/special.pyi": module_stub(special, _Writer("special", _ops_of(
-            special, special.__all__))),
+        "ember/nn/functional.pyi": module_stub(F, _Writer("F", _op_names("F"))),
+        "ember/linalg.pyi": module_stub(linalg, _Writer("linalg", _op_names("linalg"),
+                                                           "linalg_")),
+        "ember/special.pyi": module_stub(special, _Writer("special", _op_names("special"))),
         "ember/return_types.pyi": return_types_stub(),
         "ember/nn/__init__.pyi": module_stub(ember.nn, _Writer("module"), sorted(
             {*ember.nn.__all__, *(n for n, v in vars(ember.nn).items()

@@ -23,7 +23,7 @@ import warnings
 from collections import OrderedDict
 
 from .. import _modes
-from .._swap import Swaps
+from .._modes import Swaps
 from . import engine as _engine
 from . import graph as _graph
 from .grad_mode import _DecoratorContextManager
@@ -65,7 +65,7 @@ class _StackRecordingCounter:
         return n
 
 
-_SWAPS = Swaps()  # the node counter and the version bump, replaced while enabled (_swap.py)
+_SWAPS = Swaps()  # the node counter and the version bump, replaced while enabled (_modes.Swaps)
 _MODE = _modes.Mode()  # anomaly mode on the mode stack (process-wide, as PyTorch's flag)
 
 

@@ -28,7 +28,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from .. import _swap
+from .. import _modes
 from .. import dtypes as _dt
 from ..ops._registry import known_zeros_of, wrap  # (NOTE [import order] in __init__.py)
 from . import forward_ad
@@ -338,7 +338,7 @@ def _run_pass(roots, grads, keep_graph, create_graph, capture, accumulate, run_t
     # that the engine itself summed (a third contribution onwards) is private to its buffer
     # until the receiving node runs, so later contributions are added into it in place; its
     # id leaves ``sums`` when the node takes its inputs.
-    plain_sums = not create_graph and not _swap.intercepting()  # (the profiler, forward AD
+    plain_sums = not create_graph and not _modes.intercepting()  # (the profiler, forward AD
     # and anomaly mode all intercept)
     sums = set()
     private_ok = plain_sums and PRIVATE_OK

@@ -712,10 +712,11 @@ class _ForwardMode(_modes.Mode):
     path] in ember/_modes.py); process-wide, as PyTorch's forward-AD levels."""
 
     def wrap(self, key, fn):
-        space, attr = key
-        from .._swap import is_op
-
-        if attr in _PASS_THROUGH or not is_op(space, attr):
+        # the ops of the records (NOTE [op records] in ember/_records.py), not ember.random's,
+        # vmap's internal names, or Tensor's own data-moving methods
+        rec, attr = key.record, key.name
+        if rec is None or rec.kind != "op" or key.space in ("random", "internal") or \
+                attr in _PASS_THROUGH:
             return fn
         # a wrapper depends only on (fn, attr): reuse it, so that opening a level (every
         # func.jvp call) doesn't rebuild closures

@@ -32,8 +32,7 @@ import threading
 import traceback
 from time import perf_counter_ns
 
-from .. import _modes
-from .._swap import is_op
+from .. import _modes, _records
 from .profiler_util import EventList, FunctionEvent, FunctionEventAvg
 
 __all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
@@ -167,25 +166,8 @@ def _wrap(fn, name):
 
 # ---- swapping the published ops in and out ------------------------------------------------
 
-# Tensor operators and the op PyTorch records for each (the reflected ones run the same op).
-_OPERATORS = {
-    "__add__": "add", "__radd__": "add", "__iadd__": "add_", "__sub__": "sub",
-    "__rsub__": "rsub", "__isub__": "sub_", "__mul__": "mul", "__rmul__": "mul",
-    "__imul__": "mul_", "__truediv__": "div", "__itruediv__": "div_",
-    "__floordiv__": "floor_divide", "__rfloordiv__": "floor_divide",
-    "__ifloordiv__": "floor_divide_", "__mod__": "remainder", "__rmod__": "remainder",
-    "__imod__": "remainder_", "__pow__": "pow", "__rpow__": "pow", "__ipow__": "pow_",
-    "__matmul__": "matmul", "__rmatmul__": "matmul", "__neg__": "neg", "__abs__": "abs",
-    "__invert__": "bitwise_not", "__and__": "bitwise_and", "__rand__": "bitwise_and",
-    "__or__": "bitwise_or", "__ror__": "bitwise_or", "__xor__": "bitwise_xor",
-    "__rxor__": "bitwise_xor", "__eq__": "eq", "__ne__": "ne", "__lt__": "lt", "__le__": "le",
-    "__gt__": "gt", "__ge__": "ge",
-}
-# NOTE: __rtruediv__ is not wrapped: it runs reciprocal then mul, and the mul is recorded.
-
-_SWAPS = None  # what is swapped while profiling besides the ops (ember/_swap.py)
+_SWAPS = None  # what is swapped while profiling besides the ops (_modes.Swaps)
 _timed_classes = set()
-_ATEN_PREFIX = {"torch": "", "Tensor": "", "F": "", "linalg": "linalg_", "special": "special_"}
 _WRAPPED: dict = {}  # (key, op implementation) -> its timing wrapper, kept across profilers
 
 
@@ -194,18 +176,15 @@ class _ProfilerMode(_modes.Mode):
     aten ops; process-wide, as PyTorch's profiler."""
 
     def wrap(self, key, fn):
-        space, attr = key
-        if attr.startswith("__"):
-            if space != "Tensor":
-                return fn
-            op = _OPERATORS.get(attr)
-            if op is None:  # not an op of its own (indexing, __rtruediv__: see above)
-                return fn
-            name = f"aten::{op}"
-        elif space in _ATEN_PREFIX and is_op(space, attr):
-            name = f"aten::{_ATEN_PREFIX[space]}{attr}"  # PyTorch's aten names (linalg_inv...)
-        else:
+        # NOTE [op records] (ember/_records.py): each publication's aten name (an operator's
+        # is its op's); None for composites (the profiler records the ops they call) and for
+        # factories, Tensor's own data-moving methods and vmap's internal names
+        if key.record is None or key.record.kind != "op" or key.space == "internal":
             return fn
+        aten = _records.aten(key.space, key.name)
+        if aten is None:
+            return fn
+        name = f"aten::{aten}"
         got = _WRAPPED.get((key, fn))
         if got is None:
             got = _WRAPPED[(key, fn)] = _wrap(fn, name)
@@ -218,10 +197,9 @@ _MODE = _ProfilerMode()
 def _install():
     global _SWAPS
     from .. import autograd
-    from .._swap import Swaps
     from . import engine
 
-    _SWAPS = Swaps()
+    _SWAPS = _modes.Swaps()
     _modes.enter(_MODE)
     _swap_make_grads(autograd)
     engine.PROFILER = _REC

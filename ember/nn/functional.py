@@ -8,7 +8,9 @@ in this namespace by being listed beside its definition.
 
 from __future__ import annotations
 
-from .._swap import install_dispatchers as _install_dispatchers
+import sys as _sys
+
+from .. import _records
 from ..ops import (
     activation,
     attention,
@@ -23,7 +25,7 @@ from ..ops import (
     sampling,
 )
 from ..ops import unary as _unary
-from ..ops._checks import publish as _publish
+from ..ops._registry import publish_module as _publish
 from ..ops.inplace import apply_inplace as _apply_inplace
 
 __all__ = ["relu", "relu_", "sigmoid", "tanh"]
@@ -49,6 +51,10 @@ def relu_(input):
 sigmoid = _unary.sigmoid
 tanh = _unary.tanh
 
-# NOTE: published checked (ops/_checks.py): a wrong-typed argument raises PyTorch's TypeError.
+# NOTE: published checked (ops/_checks.py: a wrong-typed argument raises PyTorch's TypeError)
+# and declared: their op records (NOTE [op records] in ember/_records.py).
 _publish(globals(), __all__, "F")
-_install_dispatchers(("F",))  # NOTE [one call path] in ember/_modes.py
+# F.relu takes ``inplace``: its own op, batched elementwise like torch.relu
+_records.of(relu).batch = "elementwise"
+_records.of(relu_).batch = "inplace"
+_records.install("F", _sys.modules[__name__])  # NOTE [one call path] in ember/_modes.py

@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _swap
+from .. import _modes, _records
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _seq
 from ..tensor import Tensor
 from ._checks import checked
+from ._checks import publish as _publish
 
 __all__ = ["wrap", "edge", "recording", "record", "record_multi", "node_class", "register",
-           "OPS", "float_data", "to_tensor", "NO_EDGE", "arrays_only", "zeros_of"]
+           "OPS", "METHODS", "alias", "publish_module", "float_data", "to_tensor", "NO_EDGE",
+           "arrays_only", "zeros_of"]
 
 NO_EDGE = (None, 0)
 _make = Tensor._make
@@ -91,7 +93,7 @@ def arrays_only() -> bool:
     are ember ops]): no graph is being built, and no mode (the profiler, forward AD, anomaly
     mode, vmap) intercepts ops and would miss the work done outside them. Rules with such a
     fast path give the same values either way."""
-    return not STATE.enabled and not _swap.intercepting()
+    return not STATE.enabled and not _modes.intercepting()
 
 
 def view_requires_grad(t) -> bool:
@@ -222,16 +224,52 @@ def node_class(name, vjp, jvp, doc=None, display_name=None, private=None):
     return cls
 
 
-def register(fn, name=None, method=True, function=True, method_name=None):
-    """Publish ``fn`` as ``ember.<name>`` and as the Tensor method ``<method_name or name>``."""
+def register(fn, name=None, method=True, function=True, method_name=None, *, op=None,
+             aten=False, batch=None, kernel=None, nodes=(), saves=None):
+    """Publish ``fn`` as ``ember.<name>`` and as the Tensor method ``<method_name or name>``,
+    declaring its op record (NOTE [op records] in ember/_records.py); the keywords fill the
+    record's fields; ``op`` names the record a method-only publication belongs to
+    (``Tensor.__matmul__`` is ``matmul``'s)."""
     name = name or fn.__name__
+    extra = {"aten": aten, "batch": batch, "kernel": kernel, "nodes": nodes, "saves": saves}
+    for k, v in getattr(getattr(fn, "_op", fn), "_declares", {}).items():  # (a family factory's)
+        if not extra[k]:
+            extra[k] = v
+    rec = None
     if function:
-        OPS[name] = checked(fn, name)
+        OPS[name] = published = checked(fn, name)
+        rec = _records.declare(published, "torch", name, **extra)
     if method:
         method_name = method_name or name
         METHODS[method_name] = bound = checked(fn, method_name, method=True)
         setattr(Tensor, method_name, bound)
+        op = rec.name if rec is not None else op
+        if op is None and getattr(fn, "_op", fn) is not fn:
+            op = getattr(_records.of(fn._op), "name", None)
+        _records.declare(bound, "Tensor", method_name, op=op, **extra)
     return fn
+
+
+def alias(space, attr, target):
+    """Publish the callable ``target`` (already published) under a second name of ``space``:
+    ``Tensor.subtract_`` is ``Tensor.sub_``."""
+    rec = _records.of(target)
+    _records.declare(target, space, attr, op=rec.name)
+    if space == "Tensor":
+        setattr(Tensor, attr, target)
+        METHODS[attr] = target
+    elif space == "torch":
+        OPS[attr] = target
+
+
+def publish_module(namespace, names, space, checked=True, kind=None):
+    """Publish the functions ``namespace[name]`` of a module (``nn.functional``, ``linalg``,
+    ``special``, the creation functions) as ops of ``space``: checked (a wrong-typed argument
+    raises PyTorch's TypeError, _checks.py) and declared (their op records, of ``kind``)."""
+    if checked:
+        _publish(namespace, names, space)
+    for name in names:
+        _records.declare(namespace[name], space, name, kind=kind)
 
 
 # ---- argument helpers ---------------------------------------------------------------------

@@ -28,7 +28,17 @@ from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
 from ..tensor import Tensor
 from ._jvp import out_zeros
-from ._registry import edge, node_class, record, recording, register, wrap, zeros_of
+from ._registry import (
+    METHODS,
+    alias,
+    edge,
+    node_class,
+    record,
+    recording,
+    register,
+    wrap,
+    zeros_of,
+)
 from .indexing import (
     IndexPutBackward0,
     _mask_fill,
@@ -761,9 +771,9 @@ def register_arithmetic_inplace(add, sub, mul, div):
         m = factory(op, ufunc)
         m.__name__ = name
         register(m, name, function=False)
-    Tensor.subtract_ = Tensor.sub_
-    Tensor.multiply_ = Tensor.mul_
-    Tensor.divide_ = Tensor.true_divide_ = Tensor.div_
+    for name, target in (("subtract_", "sub_"), ("multiply_", "mul_"), ("divide_", "div_"),
+                         ("true_divide_", "div_")):
+        alias("Tensor", name, METHODS[target])
 
 
 register(copy_, "copy_", function=False)

@@ -797,7 +797,7 @@ chain_matmul = with_out(chain_matmul, "mm")
 for _name in ("mm", "mv", "dot", "vdot", "inner", "bmm", "matmul", "outer", "ger", "addmm",
               "addmv", "addr", "baddbmm", "addbmm", "kron"):
     register(globals()[_name], _name)
-register(_matmul_operator, "__matmul__", function=False)
+register(_matmul_operator, "__matmul__", function=False, op="matmul")
 register(tensordot, "tensordot", method=False)
 register(chain_matmul, "chain_matmul", method=False)
 register_inplace(addmm, addmv, addr, baddbmm, addbmm)

@@ -19,12 +19,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _records
 from ..tensor import Tensor
 from . import logic, select, unary
 from . import pointwise as pw
+from ._registry import METHODS
 
 _OPERANDS = (Tensor, bool, int, float, complex, np.generic)
 _COMMON = frozenset((Tensor, float, int))
+
+
+def _publish(name, fn, op):
+    """``Tensor.<name> = fn``, declared as a publication of the op ``op`` (None: a composite
+    of other ops, its own record)."""
+    setattr(Tensor, name, fn)
+    _records.declare(fn, "Tensor", name, op=op, aten=None if op is None else False)
 
 
 def _forward(op):
@@ -115,36 +124,47 @@ def _contains(self, element):
     return bool(logic.eq(self, element).any())
 
 
-for _name, _op in (("__add__", pw.add), ("__sub__", pw.sub), ("__mul__", pw.mul),
-                   ("__truediv__", pw.div), ("__floordiv__", pw.floor_divide),
-                   ("__mod__", pw.remainder), ("__pow__", pw.pow), ("__ne__", logic.ne),
-                   ("__lt__", logic.lt), ("__le__", logic.le),
-                   ("__gt__", logic.gt), ("__ge__", logic.ge), ("__and__", logic.bitwise_and),
-                   ("__or__", logic.bitwise_or), ("__xor__", logic.bitwise_xor),
-                   ("__radd__", pw.add), ("__rmul__", pw.mul), ("__rand__", logic.bitwise_and),
-                   ("__ror__", logic.bitwise_or), ("__rxor__", logic.bitwise_xor),
-                   ("__lshift__", logic.bitwise_left_shift),
-                   ("__rshift__", logic.bitwise_right_shift)):
-    setattr(Tensor, _name, _forward(_op))
-for _name, _op in (("__rfloordiv__", pw.floor_divide), ("__rmod__", pw.remainder),
-                   ("__rlshift__", logic.bitwise_left_shift),
-                   ("__rrshift__", logic.bitwise_right_shift)):
-    setattr(Tensor, _name, _reflected(_op))
-Tensor.__eq__ = _eq
-Tensor.__rpow__ = _reflected_number(Tensor.__rpow__)
-Tensor.__rtruediv__ = _rtruediv
-Tensor.__rsub__ = _rsub
-Tensor.__rmatmul__ = _rmatmul
-Tensor.__neg__ = unary.neg
-Tensor.__abs__ = unary.abs
-Tensor.__invert__ = _invert
-Tensor.__pos__ = _pos
-Tensor.__contains__ = _contains
-for _name, _method in (("__iadd__", Tensor.add_), ("__isub__", Tensor.sub_),
-                       ("__imul__", Tensor.mul_), ("__itruediv__", Tensor.div_),
-                       ("__ipow__", Tensor.pow_), ("__imod__", Tensor.remainder_),
-                       ("__ifloordiv__", Tensor.floor_divide_), ("__iand__", Tensor.bitwise_and_),
-                       ("__ior__", Tensor.bitwise_or_), ("__ixor__", Tensor.bitwise_xor_),
-                       ("__ilshift__", Tensor.bitwise_left_shift_),
-                       ("__irshift__", Tensor.bitwise_right_shift_)):
-    setattr(Tensor, _name, _inplace(_method))
+# NOTE [op records] (ember/_records.py): each operator is declared as a publication of the op
+# it runs (its aten name for the profiler; vmap and forward AD see it through its dispatcher).
+for _name, _op, _opname in (
+        ("__add__", pw.add, "add"), ("__sub__", pw.sub, "sub"), ("__mul__", pw.mul, "mul"),
+        ("__truediv__", pw.div, "div"), ("__floordiv__", pw.floor_divide, "floor_divide"),
+        ("__mod__", pw.remainder, "remainder"), ("__pow__", pw.pow, "pow"),
+        ("__ne__", logic.ne, "ne"), ("__lt__", logic.lt, "lt"), ("__le__", logic.le, "le"),
+        ("__gt__", logic.gt, "gt"), ("__ge__", logic.ge, "ge"),
+        ("__and__", logic.bitwise_and, "bitwise_and"),
+        ("__or__", logic.bitwise_or, "bitwise_or"),
+        ("__xor__", logic.bitwise_xor, "bitwise_xor"), ("__radd__", pw.add, "add"),
+        ("__rmul__", pw.mul, "mul"), ("__rand__", logic.bitwise_and, "bitwise_and"),
+        ("__ror__", logic.bitwise_or, "bitwise_or"),
+        ("__rxor__", logic.bitwise_xor, "bitwise_xor"),
+        ("__lshift__", logic.bitwise_left_shift, "bitwise_left_shift"),
+        ("__rshift__", logic.bitwise_right_shift, "bitwise_right_shift")):
+    _publish(_name, _forward(_op), _opname)
+for _name, _op, _opname in (
+        ("__rfloordiv__", pw.floor_divide, "floor_divide"),
+        ("__rmod__", pw.remainder, "remainder"),
+        ("__rlshift__", logic.bitwise_left_shift, "bitwise_left_shift"),
+        ("__rrshift__", logic.bitwise_right_shift, "bitwise_right_shift")):
+    _publish(_name, _reflected(_op), _opname)
+_publish("__eq__", _eq, "eq")
+_publish("__rpow__", _reflected_number(Tensor.__rpow__), "pow")
+_publish("__rtruediv__", _rtruediv, None)  # (reciprocal then mul: the profiler records those)
+_publish("__rsub__", _rsub, "rsub")
+_publish("__rmatmul__", _rmatmul, "matmul")
+_publish("__neg__", unary.neg, "neg")
+_publish("__abs__", unary.abs, "abs")
+_publish("__invert__", _invert, "bitwise_not")
+_publish("__pos__", _pos, None)
+Tensor.__contains__ = _contains  # (not an op: ``bool(eq(...).any())``)
+for _name, _method in (("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"),
+                       ("__itruediv__", "div_"), ("__ipow__", "pow_"),
+                       ("__imod__", "remainder_"), ("__ifloordiv__", "floor_divide_"),
+                       ("__iand__", "bitwise_and_"), ("__ior__", "bitwise_or_"),
+                       ("__ixor__", "bitwise_xor_"), ("__ilshift__", "bitwise_left_shift_"),
+                       ("__irshift__", "bitwise_right_shift_")):
+    _publish(_name, _inplace(METHODS[_method]), _method)
+# Tensor's own methods that move or relabel data (tensor.py): not ops for the profiler or
+# forward AD, but batched tensors must go through vmap for them
+for _name in ("detach", "detach_", "cpu", "cuda", "type"):
+    _records.declare(Tensor.__dict__[_name], "Tensor", _name, aten=None, kind="method")

@@ -111,7 +111,7 @@ for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "tru
               "heaviside", "ldexp", "nextafter"):
     register(globals()[_name], _name)
 register(rsub, "rsub", method=False)
-register(_rpow, "__rpow__", function=False)
+register(_rpow, "__rpow__", function=False, op="pow")
 register_arithmetic_inplace(add, sub, mul, div)
 register_inplace(pow, remainder, fmod, floor_divide, atan2, hypot, copysign, lerp, addcmul,
                  addcdiv, heaviside, ldexp, nextafter,

@@ -21,7 +21,7 @@ from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
 from ._out import supports_out  # noqa: F401  (re-exported: the ops' modules import it from here)
-from ._registry import node_class, record, recording, register, wrap
+from ._registry import METHODS, alias, node_class, record, recording, register, wrap
 from ._views import (  # noqa: F401  (re-exported: indexing, join, strided... import them here)
     _ADJOINT,
     AsStridedBackward0,
@@ -626,7 +626,8 @@ for _name in ("t_", "transpose_", "squeeze_", "unsqueeze_"):
     register(globals()[_name], _name, function=False)
 register(unfold, "unfold", function=False)
 register(broadcast_tensors, "broadcast_tensors", method=False)
-Tensor.swapaxes_ = Tensor.swapdims_ = Tensor.transpose_
+alias("Tensor", "swapaxes_", METHODS["transpose_"])
+alias("Tensor", "swapdims_", METHODS["transpose_"])
 register(property(_T), "T", function=False)
 register(property(_mT), "mT", function=False)
 register(property(_mH), "mH", function=False)

@@ -16,6 +16,7 @@ from .. import return_types
 from .._fma import fused
 from ..autograd.forward_ad import _LEVELS as _forward_levels
 from ..autograd.grad_mode import STATE
+from ..backend import numpy_kernel
 from ._checks import checks_own_arguments, type_name
 from ._jvp import elementwise
 from ._registry import (
@@ -77,6 +78,9 @@ def unary_op(name, node_name, forward, vjp, saves="x", float_only=True, doc=None
         return wrap(data)
 
     op.__name__ = op.__qualname__ = name
+    # NOTE [op records] (ember/_records.py): what ``register`` declares with the op
+    op._declares = {"batch": "elementwise", "nodes": (node,), "saves": saves,
+                    "kernel": numpy_kernel(forward)}
     checks_own_arguments(op)  # published as is: the hottest ops pay for no wrapper
     op.__doc__ = doc or f"Elementwise {name} (PyTorch's ``torch.{name}``)."
     return op, node

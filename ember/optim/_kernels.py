@@ -16,7 +16,7 @@ Contract:
   (None means the array path must not run: use the ember ops), runs the kernels only while
   ``usable`` holds, and calls ``bump`` once per in-place op, as ember's in-place ops do.
 - ``usable`` is False while a mode intercepts ember's ops or its version bumps (profiler,
-  forward AD, vmap, anomaly mode: ember/_swap.py), so those modes see the ops they expect.
+  forward AD, vmap, anomaly mode: ember/_modes.py), so those modes see the ops they expect.
 - ``FAST = False`` turns the array path off everywhere (tests compare the two paths).
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _swap
+from .. import _modes
 from .._fma import fma32, fused
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
@@ -41,7 +41,7 @@ _NUMBERS = (float, int)
 def usable(*options) -> bool:
     """Whether the array path may run now: ``FAST``, no mode intercepting ember's ops, and
     every option a plain Python number (bool, NumPy scalars, tensors take the op path)."""
-    if not FAST or _swap.intercepting():
+    if not FAST or _modes.intercepting():
         return False
     for x in options:
         if type(x) not in _NUMBERS:

@@ -7,7 +7,7 @@ returns ``(out (L, N, H), h_n (N, H), c_n (N, H))``: the values of the composed 
 rnn.py (``_lstm_step``) up to rounding (both biases join the input projection once, before the
 loop; tests/nn/test_rnn_fused.py compares the two). ``usable`` says when the
 fused op may stand in for the composed steps: float32/float64 input, no projection, and no mode
-intercepting ops (profiler, vmap, forward AD: ember/_swap.py), which must see the ops.
+intercepting ops (profiler, vmap, forward AD: ember/_modes.py), which must see the ops.
 
 Backward: when the engine runs the rule without building a graph (the usual ``backward()``),
 it is hand-written backpropagation through time on the saved gate activations. With
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import _swap
+from ... import _modes
 from ...autograd.grad_mode import STATE
 from ...ops._registry import node_class, record_multi, recording, wrap
 from ...ops.unary import sigmoid_into
@@ -36,7 +36,7 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def usable(x, w_hr) -> bool:
     """Whether the fused layer may run instead of the composed steps."""
-    return w_hr is None and x._data.dtype in _FLOATS and not _swap.intercepting()
+    return w_hr is None and x._data.dtype in _FLOATS and not _modes.intercepting()
 
 
 # NOTE [transposed layout]: inside the loops every per-step array is stored transposed,

@@ -1,0 +1,131 @@
+"""Array backends: which array library an op's kernel computes with, chosen by its inputs.
+
+Contract:
+- ``Backend(name, xp, array_types, device_type)``: one array library. ``xp`` is its array
+  namespace (a module with NumPy's API: ``numpy`` for ``cpu`` and ``meta``, CuPy's for
+  ``cuda`` when issue 15 registers it); ``array_types`` the array classes it owns.
+- ``register(backend)``: make a backend known (its array types map to it).
+- ``of(*arrays)``: the backend of some arrays (Python numbers and NumPy scalars belong to
+  any); arrays of two backends raise PyTorch's "Expected all tensors to be on the same device"
+  error. ``namespace(*arrays)`` is ``of(*arrays).xp``.
+- ``numpy_kernel(fn)``: the record kernel of a NumPy function ``fn``: a ufunc is looked up by
+  name in each namespace (``np.sin`` -> ``xp.sin``); any other function of arrays written with
+  NumPy's API is itself (NumPy dispatches inside it, NOTE [array namespaces]).
+- ``kernel(record, *arrays)``: the array function of an op record for these arrays:
+  ``record.kernel(xp)`` (NOTE [op records] in ember/_records.py), cached per namespace.
+
+NOTE [array namespaces]: an op's array work is written against NumPy's API. On NumPy arrays
+the eager ops call NumPy directly (the fast path pays nothing for backends). Other array
+types reach their library in two ways: NumPy hands ufuncs and array functions (``np.sin``,
+``np.sum``, ``np.matmul``, ``np.where``...) to the array's own ``__array_ufunc__`` /
+``__array_function__`` (NEP 13/18, which CuPy implements, as ember's meta arrays do); and what
+NumPy cannot dispatch (creating arrays: ``np.zeros``, ``np.empty``, ``np.asarray``) asks
+``namespace(*inputs)`` for the library. The op records' kernels (``record.kernel(xp)``) are
+the same functions looked up in a namespace, for whatever runs ops on arrays without the
+eager path (a compiled program, a device sweep).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Backend", "register", "of", "namespace", "kernel", "NUMPY", "backends",
+           "numpy_kernel"]
+
+
+class Backend:
+    """One array library (see the module docstring)."""
+
+    __slots__ = ("name", "xp", "array_types", "device_type", "_kernels")
+
+    def __init__(self, name, xp, array_types, device_type):
+        self.name = name
+        self.xp = xp
+        self.array_types = tuple(array_types)
+        self.device_type = device_type
+        self._kernels: dict = {}  # record name -> its array function here
+
+    def __repr__(self):
+        return f"Backend({self.name!r}, xp={self.xp.__name__}, device={self.device_type!r})"
+
+
+_BY_TYPE: dict = {}  # array type -> backend
+_BACKENDS: list = []
+_NEUTRAL = (bool, int, float, complex, np.generic)  # (belong to every backend)
+
+
+def register(backend: Backend) -> Backend:
+    """Make ``backend`` known: arrays of its types now select it."""
+    _BACKENDS.append(backend)
+    for t in backend.array_types:
+        _BY_TYPE[t] = backend
+    return backend
+
+
+NUMPY = register(Backend("numpy", np, (np.ndarray,), "cpu"))
+
+
+def backends() -> list:
+    """The registered backends, NumPy first."""
+    return list(_BACKENDS)
+
+
+def _backend_of(a):
+    got = _BY_TYPE.get(type(a))
+    if got is None:
+        for t, b in list(_BY_TYPE.items()):  # (a subclass: ember's MetaArray is an ndarray)
+            if isinstance(a, t):
+                got = _BY_TYPE[type(a)] = b
+                break
+    return got
+
+
+def of(*arrays) -> Backend:
+    """The backend of ``arrays`` (NumPy when none is an array of another library)."""
+    found = None
+    for a in arrays:
+        if isinstance(a, _NEUTRAL) or a is None:
+            continue
+        b = _backend_of(a)
+        if b is None:
+            raise TypeError(f"ember has no array backend for {type(a).__module__}."
+                            f"{type(a).__qualname__}")
+        if found is None:
+            found = b
+        elif b is not found:
+            raise RuntimeError(
+                "Expected all tensors to be on the same device, but found at least two "
+                f"devices, {b.device_type} and {found.device_type}!")
+    return found or NUMPY
+
+
+def namespace(*arrays):
+    """The array namespace (``numpy``, or another library's) of ``arrays``."""
+    return of(*arrays).xp
+
+
+def kernel(record, *arrays):
+    """``record``'s array function in the namespace of ``arrays`` (``record.kernel(xp)``)."""
+    b = of(*arrays)
+    fn = b._kernels.get(record.name)
+    if fn is None:
+        if record.kernel is None:
+            raise NotImplementedError(f"the op {record.name!r} declares no array kernel")
+        fn = b._kernels[record.name] = record.kernel(b.xp)
+    return fn
+
+
+def numpy_kernel(fn):
+    """The record kernel ``kernel(xp)`` of the NumPy function ``fn`` (see the contract)."""
+    if isinstance(fn, np.ufunc):
+        name = fn.__name__
+
+        def ufunc_kernel(xp):
+            return getattr(xp, name)
+        ufunc_kernel.__name__ = f"kernel_{name}"
+        return ufunc_kernel
+
+    def function_kernel(xp):
+        return fn
+    function_kernel.__name__ = f"kernel_{getattr(fn, '__name__', 'fn')}"
+    return function_kernel

@@ -1,0 +1,223 @@
+"""The op records (ember/_records.py, NOTE [op records]): one record per public op, and every
+namespace, operator, profiler name and dispatcher comes from them."""
+
+from __future__ import annotations
+
+import operator
+import types
+
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember import _modes, _records
+
+OWNERS = {"torch": ember, "Tensor": ember.Tensor, "F": F, "linalg": ember.linalg,
+          "special": ember.special, "random": ember.random}
+
+# Public callables that are not ops: they compute nothing on tensor data (settings, queries,
+# serialization, transforms) and so have no record.
+NOT_OPS = {
+    "torch": {
+        "are_deterministic_algorithms_enabled", "broadcast_shapes", "can_cast",
+        "get_autocast_dtype", "get_default_device", "get_default_dtype",
+        "get_deterministic_debug_mode", "get_float32_matmul_precision",
+        "get_num_interop_threads", "get_num_threads", "get_rng_state", "initial_seed",
+        "install_as_torch", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
+        "is_autocast_enabled", "is_complex", "is_deterministic_algorithms_warn_only_enabled",
+        "is_floating_point", "is_grad_enabled", "is_inference_mode_enabled", "is_nonzero",
+        "is_tensor", "load", "manual_seed", "numel", "promote_types", "result_type", "save",
+        "seed", "set_default_device", "set_default_dtype", "set_deterministic_debug_mode",
+        "set_float32_matmul_precision", "set_num_interop_threads", "set_num_threads",
+        "set_printoptions", "set_rng_state", "use_deterministic_algorithms", "vmap",
+        "detach",  # (calls Tensor.detach, which has its record)
+    },
+    "Tensor": {
+        "__init__", "size", "dim", "ndimension", "numel", "nelement", "element_size", "stride",
+        "is_contiguous", "is_floating_point", "is_complex", "is_signed", "data_ptr",
+        "get_device", "is_inference", "requires_grad_", "retain_grad", "register_hook",
+        "register_post_accumulate_grad_hook", "backward", "numpy", "__array__",
+        "__array_wrap__", "item", "tolist", "__len__", "__iter__", "__bool__", "__float__",
+        "__int__", "__complex__", "__index__", "__hash__", "__format__", "__repr__", "__str__",
+        "__reduce_ex__", "__deepcopy__", "pin_memory", "is_pinned", "__contains__",
+    },
+    "F": set(), "linalg": set(), "special": set(),
+    "random": {"get_rng_state", "set_rng_state", "manual_seed", "seed", "initial_seed",
+               "fork_rng"},
+}
+
+
+def _public(space):
+    owner = OWNERS[space]
+    if space == "Tensor":
+        return {n: v for n, v in vars(owner).items()
+                if callable(v) and not isinstance(v, type)
+                and not (n.startswith("_") and not n.startswith("__"))}
+    names = getattr(owner, "__all__", None) if space != "torch" else None
+    names = names if names is not None else [n for n in dir(owner) if not n.startswith("_")]
+    return {n: getattr(owner, n) for n in names
+            if isinstance(getattr(owner, n, None), types.FunctionType)}
+
+
+@pytest.mark.parametrize("space", list(OWNERS))
+def test_every_public_callable_is_a_record_publication(space):
+    published = _records.namespace(space)
+    missing = sorted(n for n in _public(space) if n not in published and n not in NOT_OPS[space])
+    assert missing == [], f"{space}: public callables without an op record: {missing}"
+    stale = sorted(n for n in NOT_OPS[space] if n in published)
+    assert stale == [], f"{space}: listed as not ops but declared: {stale}"
+
+
+@pytest.mark.parametrize("space", list(OWNERS))
+def test_every_publication_is_its_records_dispatcher(space):
+    owner = OWNERS[space]
+    for attr, fn in _records.namespace(space).items():
+        got = owner.__dict__[attr] if space == "Tensor" else getattr(owner, attr)
+        assert got is fn, f"{space}.{attr} is not what its record publishes"
+        if isinstance(got, property):
+            continue  # (T, mT, H, mH: attributes; the ops their getters call are dispatched)
+        key = getattr(got, "_dispatch_key", None)
+        assert key is not None, f"{space}.{attr} has no dispatcher"
+        rec = _records.of(got)
+        assert rec is not None and (space, attr) in rec.publications
+        assert key.record is rec or (space, attr) in key.record.publications or \
+            got.__wrapped__ is not None  # (one object under two names: one dispatcher)
+
+
+def test_the_operators_are_the_records():
+    # every Python operator Tensor defines is a publication of the op it runs: one list
+    names = {f"__{n}__" for n in dir(operator) if not n.startswith("_")}
+    names |= {"__r" + n[2:] for n in names} | {"__i" + n[2:] for n in names}
+    names -= {"__contains__", "__index__", "__not__", "__truth__", "__length_hint__",
+              "__concat__", "__iconcat__", "__rconcat__", "__call__"}
+    defined = sorted(n for n in names if n in vars(ember.Tensor))
+    published = _records.namespace("Tensor")
+    assert [n for n in defined if n not in published] == []
+    expect = {"__add__": "add", "__radd__": "add", "__iadd__": "add_", "__rsub__": "rsub",
+              "__matmul__": "matmul", "__rmatmul__": "matmul", "__neg__": "neg",
+              "__invert__": "bitwise_not", "__ipow__": "pow_", "__rpow__": "pow",
+              "__eq__": "eq", "__getitem__": None, "__setitem__": None}
+    for name, aten in expect.items():
+        assert _records.aten("Tensor", name) == aten, name
+    assert _records.of(ember.Tensor.__radd__) is _records.RECORDS["add"]
+
+
+def test_aten_names_carry_the_namespace():
+    assert _records.aten("linalg", "inv") == "linalg_inv"
+    assert _records.aten("special", "erfcx") == "special_erfcx"
+    assert _records.aten("torch", "subtract") == "subtract"
+    assert _records.aten("Tensor", "subtract_") == "subtract_"
+    assert _records.aten("torch", "ones") == "ones"
+    assert _records.RECORDS["ones"].kind == "factory"
+
+
+def test_profiler_names_events_from_the_records():
+    x = ember.ones(2, requires_grad=True)
+    a = ember.eye(2, dtype=ember.float64)
+    with ember.autograd.profiler.profile() as prof:
+        y = x + 1
+        y.sub_(1)
+        ember.linalg.inv(a)
+        x.detach()
+        ember.zeros(2)
+    names = [e.name for e in prof.function_events]
+    assert names == ["aten::add", "aten::sub_", "aten::linalg_inv"]
+
+
+def test_in_place_variants_are_linked():
+    R = _records.RECORDS
+    assert R["add"].inplace is R["add_"]
+    assert R["sin"].inplace is R["sin_"]
+    assert R["clamp"].inplace is R["clamp_"]
+    for rec in R.values():
+        if rec.name.endswith("_") and rec.name[:-1] in R and rec.kind == "op":
+            assert R[rec.name[:-1]].inplace is rec, rec.name
+
+
+def test_aliases_share_one_record():
+    R = _records.RECORDS
+    assert _records.of(ember.absolute) is R["abs"]
+    assert _records.of(ember.Tensor.subtract_) is R["sub_"]
+    assert _records.of(ember.linalg.matmul) is R["matmul"]
+    assert _records.of(ember.special.expit) is R["sigmoid"]
+    assert ("Tensor", "swapdims_") in R["transpose_"].publications
+
+
+def test_records_name_their_family_and_rules():
+    for rec in _records.RECORDS.values():
+        assert rec.family and rec.family.startswith("ember"), rec
+    mul = _records.RECORDS["mul"]
+    assert mul.family == "ember.ops.arithmetic"
+    sin = _records.RECORDS["sin"]
+    assert [n.__name__ for n in sin.nodes] == ["SinBackward0"]
+    assert sin.batch == "elementwise" and sin.saves == "x"
+
+
+def test_declaring_twice_moves_the_publication():
+    # a name published again as another op leaves the first record (the last declaration
+    # wins, as the namespace itself does)
+    before = dict(_records.RECORDS)
+    try:
+        def first(x):
+            return x
+
+        def second(x):
+            return x
+
+        r1 = _records.declare(first, "special", "_test_op")
+        r2 = _records.declare(second, "special", "_test_op")
+        assert r1 is not r2 and ("special", "_test_op") in r2.publications
+        assert r1.name not in _records.RECORDS or _records.RECORDS[r1.name] is not r1
+    finally:
+        _records._SPACES["special"].pop("_test_op", None)
+        _records.RECORDS.clear()
+        _records.RECORDS.update(before)
+
+
+def test_mode_keys_carry_records():
+    seen = []
+
+    class Spy(_modes.Mode):
+        def wrap(self, key, fn):
+            seen.append(key)
+            return fn
+
+    with Spy():
+        ember.ones(2) * 2
+    assert any(k.name == "__mul__" and k.record is _records.RECORDS["mul"] for k in seen)
+
+
+def test_every_record_has_a_batching_rule():
+    # a rule of its own (a category declared with the op, or vmap's rule under one of its
+    # names), or PyTorch's fallback: the op once per sample (vmap's _loop)
+    from ember import _vmap
+
+    orphans = _vmap._bind_records()
+    assert orphans == [], f"vmap rules that name no published op: {orphans}"
+    none = sorted(rec.name for rec in _records.RECORDS.values()
+                  if _vmap._record_rule(rec) is None
+                  and not all(isinstance(fn, property) for fn in rec._fns))
+    assert none == []
+    assert _records.RECORDS["sin"].batch == "elementwise"
+    assert _records.RECORDS["sin_"].batch == "inplace"
+    assert _records.RECORDS["sum"].batch is _vmap._RULES["sum"]
+    assert _vmap._record_rule(_records.RECORDS["block_diag"]) is _vmap._loop
+    assert _vmap._record_rule(_records.RECORDS["index_put_"]) is _vmap._loop_inplace
+    assert _vmap._record_rule(_records.RECORDS["ones"]) is _vmap._factory
+
+
+def test_the_loop_fallback_matches_pytorch():
+    from .oracle import same
+
+    def f(m):
+        x = m.tensor([[1.0, -2.0, 3.0, 0.5], [0.0, 2.0, -1.0, 4.0]], dtype=m.float64)
+        return (m.func.vmap(lambda v: m.block_diag(v[:2].reshape(1, 2), v[2:].reshape(2, 1)))(x),
+                m.func.vmap(lambda v: m.cov(v.reshape(2, 2)))(x),
+                m.func.vmap(lambda v: m.histc(v, bins=3, min=-2, max=4))(x))
+    # (PyTorch also warns of "a performance drop" for the ops its fallback loops over, which
+    # depends on which ops it decomposes first; ember's loop does not warn)
+    same(f, warnings_too=False)
+
+    def dynamic(m):
+        return m.func.vmap(lambda v: m.nonzero(v))(m.tensor([[1.0, 0.0], [1.0, 1.0]]))
+    same(dynamic)
