@@ -9,7 +9,8 @@ Contract:
 - ``_view`` is None, or a :class:`ViewInfo` when the tensor is an autograd view of ``base``:
   see NOTE [views and in-place] in ops/inplace.py.
 - ``_grad`` is ``.grad``; ``_extra`` holds rarely used state (retain_grad, hooks, names).
-- ``Tensor._make`` is the one cheap constructor the op call path uses.
+- ``Tensor._make`` is the cheap constructor; ``wrap(array)`` the op call path's no-grad result
+  (the ops import it from ops/_registry.py, with the graph's ``edge`` from autograd/graph.py).
 """
 
 from __future__ import annotations
@@ -674,3 +675,27 @@ def _wrap_dim(dim, ndim):
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
+
+
+_ndarray = np.ndarray
+
+
+def wrap(data) -> Tensor:
+    """The no-grad result of an op: a tensor around ``data`` (an inference tensor in
+    inference mode)."""
+    if type(data) is not _ndarray:
+        # NOTE: NumPy returns scalars from 0-d ufuncs and reductions; tensors hold arrays
+        # (asanyarray: a meta tensor's MetaArray stays one, NOTE [meta tensors] in _meta.py).
+        data = np.asanyarray(data)
+    # NOTE: Tensor._make inlined: this is the hottest constructor call in ember.
+    t = _new(Tensor)
+    t._data = data
+    t._requires_grad = False
+    t._grad_fn = None
+    t._output_nr = 0
+    t._vc = None if STATE.inference else [0]
+    t._view = None
+    t._grad = None
+    t._acc = None
+    t._extra = None
+    return t

@@ -26,7 +26,6 @@ from .. import _size
 # only this package's ``grad_mode`` and ``graph`` submodules, and those load from the
 # half-imported package; so graph, the engine and function import ``Tensor`` and
 # ``ops._registry`` at their tops like any module.
-from ..ops._registry import edge as _edge
 from ..ops._registry import wrap as _wrap
 from ..tensor import Tensor as _Tensor
 from . import forward_ad  # (loaded already: the engine and ops/activation.py import it)
@@ -44,6 +43,7 @@ from .grad_mode import (
 )
 from .gradcheck import gradcheck, gradgradcheck  # (eager: NOTE [lazy tools])
 from .graph import AccumulateGrad, Node
+from .graph import edge as _edge
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled", "Node", "AccumulateGrad", "gradcheck",

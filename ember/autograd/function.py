@@ -27,10 +27,10 @@ import functools
 
 import numpy as np
 
-from ..ops._registry import edge, node_class, record, wrap
+from ..ops._registry import node_class, record, wrap
 from ..tensor import Tensor  # (no cycle: NOTE [import order] in autograd/__init__.py)
 from .grad_mode import STATE, no_grad
-from .graph import Node
+from .graph import Node, edge
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable",
            "InplaceFunction", "NestedIOFunction"]

@@ -461,6 +461,42 @@ def accumulate_grad(var, grad, create_graph, owned=False):
             fn(var)
 
 
+# ---- edges: how an op's node links to its inputs (ops/_registry.record builds them) ----
+NO_EDGE = (None, 0)
+
+
+def edge(t):
+    """The graph edge a gradient for ``t`` flows along: ``(grad_fn, output_nr)``, the leaf's
+    AccumulateGrad, or ``(None, 0)`` when ``t`` does not require grad."""
+    if t._view is not None and t._view.version != t._vc[0]:
+        from ..ops.inplace import current_view_grad_fn
+
+        current_view_grad_fn(t)
+    fn = t._grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    if t._requires_grad:
+        acc = t._acc
+        if acc is None:
+            acc = t._acc = AccumulateGrad(t)
+        return (acc, 0)
+    return NO_EDGE
+
+
+def _edges(inputs):
+    edges = []
+    for t in inputs:
+        if type(t) is Tensor or isinstance(t, Tensor):
+            fn = t._grad_fn
+            if fn is not None and t._view is None:  # the common case, without a call
+                edges.append((fn, t._output_nr))
+            else:
+                edges.append(edge(t))
+        else:
+            edges.append(NO_EDGE)
+    return tuple(edges)
+
+
 # the torch.autograd.graph namespace: saved-tensor hook contexts and multi-tensor hooks live in
 # their own modules
 from .hooks import register_multi_grad_hook  # noqa: E402

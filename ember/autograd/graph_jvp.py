@@ -20,8 +20,8 @@ def graph_jvp(outputs, inputs, tangents, since=None):
     tensors that require grad: leaves, or non-leaves (the walk stops at their edge, so only the
     part of the graph between them and the outputs is visited). With ``since``, nodes created
     before that sequence number are constants (forward AD walks one op call's nodes only)."""
-    from ..ops._registry import edge
     from ..tensor import Tensor
+    from .graph import edge
 
     single = isinstance(outputs, Tensor)
     outputs = (outputs,) if single else tuple(outputs)

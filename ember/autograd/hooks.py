@@ -86,7 +86,7 @@ def _pre(node) -> PreHooks:
 def register_tensor_hook(t, hook):
     if not t._requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-    from ..ops._registry import edge
+    from .graph import edge
 
     fn, nr = edge(t)
     hooks = _pre(fn).tensor.setdefault(nr, _HookDict())
@@ -162,8 +162,8 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
     computed (None for the others). ``mode="any"``: ``fn(grad)`` with the first gradient
     computed, once per pass.
     """
-    from ..ops._registry import edge
     from . import engine
+    from .graph import edge
 
     if mode not in ("all", "any"):
         raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")

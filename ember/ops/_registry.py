@@ -1,7 +1,9 @@
 """The op call path: how an op turns arrays into a tensor and, when it must, records a node.
 
 Contract:
-- ``wrap(array)`` is the fast path: one Tensor construction, nothing recorded.
+- ``wrap(array)`` is the fast path: one Tensor construction, nothing recorded (it lives with
+  the Tensor in tensor.py, and ``edge`` with the graph in autograd/graph.py; re-exported here,
+  where the ops import them).
 - ``recording(*tensors)`` says whether an op on these inputs must record (grad mode on and some
   input requires grad).
 - ``record(NodeClass, array, inputs, save=..., save_out=..., args=...)`` builds the node with
@@ -11,7 +13,10 @@ Contract:
   rule as its ``_vjp`` method. Every op's rule is registered this way: one way, no other.
 - ``register(fn, name)`` publishes an op as ``ember.name`` and ``Tensor.name``, wrapped so
   wrong-typed arguments raise PyTorch's TypeError (``_checks.checked``: no cost until an
-  error); the module keeps ``fn`` itself for its internal calls.
+  error), and declares its op record (NOTE [op records] in ember/_records.py); the module keeps
+  ``fn`` itself for its internal calls. ``publish_module`` does the same for the functions of
+  ``nn.functional``, ``linalg``, ``special`` and the factories; ``alias`` publishes a second
+  name of an op.
 
 NOTE [rules are ember ops]: every backward rule computes with ember ops on tensors, never on raw
 arrays. The engine runs rules under ``no_grad`` (each op is then one NumPy call on the fast path)
@@ -29,8 +34,8 @@ import numpy as np
 from .. import _modes, _records
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
-from ..autograd.graph import AccumulateGrad, Node, _seq
-from ..tensor import Tensor
+from ..autograd.graph import NO_EDGE, Node, _edges, _seq, edge  # noqa: F401 (re-exported)
+from ..tensor import Tensor, wrap  # noqa: F401 (re-exported: every op module imports it here)
 from ._checks import checked
 from ._checks import publish as _publish
 
@@ -38,7 +43,6 @@ __all__ = ["wrap", "edge", "recording", "record", "record_multi", "node_class", 
            "OPS", "METHODS", "alias", "publish_module", "float_data", "to_tensor", "NO_EDGE",
            "arrays_only", "zeros_of"]
 
-NO_EDGE = (None, 0)
 _make = Tensor._make
 _new = object.__new__
 _ndarray = np.ndarray
@@ -50,27 +54,6 @@ _METAS: dict = {}
 
 OPS: dict[str, object] = {}  # ember.<name> -> function; docs/ops.md is generated from these
 METHODS: dict[str, object] = {}  # Tensor.<name> -> function
-
-
-def wrap(data) -> Tensor:
-    """The no-grad result of an op: a tensor around ``data`` (an inference tensor in
-    inference mode)."""
-    if type(data) is not _ndarray:
-        # NOTE: NumPy returns scalars from 0-d ufuncs and reductions; tensors hold arrays
-        # (asanyarray: a meta tensor's MetaArray stays one, NOTE [meta tensors] in _meta.py).
-        data = np.asanyarray(data)
-    # NOTE: Tensor._make inlined: this is the hottest constructor call in ember.
-    t = _new(Tensor)
-    t._data = data
-    t._requires_grad = False
-    t._grad_fn = None
-    t._output_nr = 0
-    t._vc = None if STATE.inference else [0]
-    t._view = None
-    t._grad = None
-    t._acc = None
-    t._extra = None
-    return t
 
 
 def zeros_of(g) -> Tensor:
@@ -119,38 +102,6 @@ def recording(*tensors) -> bool:
             if t._requires_grad or (t._view is not None and view_requires_grad(t)):
                 return True
     return False
-
-
-def edge(t):
-    """The graph edge a gradient for ``t`` flows along: ``(grad_fn, output_nr)``, the leaf's
-    AccumulateGrad, or ``(None, 0)`` when ``t`` does not require grad."""
-    if t._view is not None and t._view.version != t._vc[0]:
-        from .inplace import current_view_grad_fn
-
-        current_view_grad_fn(t)
-    fn = t._grad_fn
-    if fn is not None:
-        return (fn, t._output_nr)
-    if t._requires_grad:
-        acc = t._acc
-        if acc is None:
-            acc = t._acc = AccumulateGrad(t)
-        return (acc, 0)
-    return NO_EDGE
-
-
-def _edges(inputs):
-    edges = []
-    for t in inputs:
-        if type(t) is Tensor or isinstance(t, Tensor):
-            fn = t._grad_fn
-            if fn is not None and t._view is None:  # the common case, without a call
-                edges.append((fn, t._output_nr))
-            else:
-                edges.append(edge(t))
-        else:
-            edges.append(NO_EDGE)
-    return tuple(edges)
 
 
 def record(node_cls, data, inputs, save=(), save_out=False, args=()) -> Tensor:
