@@ -72,7 +72,7 @@ import sys
 import weakref
 from types import FunctionType
 
-from . import _modes
+from . import _modes, _pytree
 
 __all__ = ["vmap"]
 
@@ -2929,73 +2929,6 @@ def _name(func):
     return getattr(func, "__name__", repr(func))
 
 
-def _tree_flatten(x):
-    """(leaves, spec) for nested tuples / lists / dicts; anything else is a leaf."""
-    if isinstance(x, (tuple, list)):
-        parts = [_tree_flatten(v) for v in x]
-        return [leaf for p in parts for leaf in p[0]], (type(x), None, [p[1] for p in parts])
-    if isinstance(x, dict):
-        parts = [_tree_flatten(v) for v in x.values()]
-        return ([leaf for p in parts for leaf in p[0]],
-                (dict, list(x.keys()), [p[1] for p in parts]))
-    return [x], None
-
-
-def _tree_unflatten(leaves, spec):
-    it = iter(leaves)
-
-    def build(s):
-        if s is None:
-            return next(it)
-        kind, keys, children = s
-        vals = [build(c) for c in children]
-        if kind is dict:
-            return dict(zip(keys, vals))
-        return kind(*vals) if hasattr(kind, "_fields") else kind(vals)
-
-    return build(spec)
-
-
-def _spec_str(spec, indent=0):
-    """PyTorch's ``TreeSpec`` repr of ``spec`` (its error messages show it)."""
-    if spec is None:
-        return "*"
-    kind, keys, children = spec
-    inner = ""
-    if children:
-        indent += 2
-        inner = _spec_str(children[0], indent) + ("," if len(children) > 1 else "")
-        inner += ",".join("\n" + " " * indent + _spec_str(c, indent) for c in children[1:])
-    return f"TreeSpec({kind.__name__}, {keys}, [{inner}])"
-
-
-def _broadcast_dims(dims, spec):
-    """``dims`` (an int/None, or a structure matching ``spec`` down to where it holds an
-    int/None) flattened to one entry per leaf of ``spec``; None when they don't match."""
-    if dims is None or isinstance(dims, int):
-        return [dims] * _count(spec)
-    if spec is None:
-        return None
-    kind, keys, children = spec
-    if kind is dict:
-        if not isinstance(dims, dict) or set(dims) != set(keys):
-            return None
-        parts = [_broadcast_dims(dims[key], c) for key, c in zip(keys, children)]
-    else:
-        if not isinstance(dims, (tuple, list)) or len(dims) != len(children):
-            return None
-        parts = [_broadcast_dims(d, c) for d, c in zip(dims, children)]
-    if any(p is None for p in parts):
-        return None
-    return [d for p in parts for d in p]
-
-
-def _count(spec):
-    if spec is None:
-        return 1
-    return sum(_count(c) for c in spec[2])
-
-
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """Vectorize ``func`` over dimension ``in_dims`` of its inputs; the mapped dimension of the
     outputs is ``out_dims``.
@@ -3034,14 +2967,16 @@ def _check_inputs(func, in_dims, args):
         raise ValueError(f"vmap({_name(func)})(<inputs>): got no inputs. Maybe you forgot to "
                          "add inputs, or you are trying to vmap over a function with no inputs. "
                          "The latter is unsupported.")
-    flat, spec = _tree_flatten(args)
-    dims = _broadcast_dims(in_dims, spec)
+    # the inputs, in_dims and out_dims are pytrees (ember/_pytree.py), as in PyTorch: which
+    # containers count, the key order of dicts, how in_dims broadcast to the inputs (a dict of
+    # in_dims hands its values out in its own key order) and the TreeSpec the errors print
+    flat, spec = _pytree.tree_flatten(args)
+    dims = _pytree._broadcast_to_and_flatten(in_dims, spec)
     if dims is None:
         raise ValueError(
             f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): in_dims is not "
             "compatible with the structure of `inputs`. in_dims has structure "
-            f"{_spec_str(_tree_flatten(in_dims)[1])} but inputs has structure "
-            f"{_spec_str(spec)}.")
+            f"{_pytree.tree_structure(in_dims)} but inputs has structure {spec}.")
     dims = list(dims)
     for i, (a, d) in enumerate(zip(flat, dims)):
         if not isinstance(d, int) and d is not None:
@@ -3089,7 +3024,7 @@ def _vmap_once(func, flat, spec, dims, size, kwargs, out_dims, randomness):
                 moved = a.movedim(k + d, k)
             inputs.append(_mark(moved, (*own, level)))
         run = _WRAPPERS.get(func, func) if isinstance(func, FunctionType) else func
-        out = run(*_tree_unflatten(inputs, spec), **kwargs)
+        out = run(*spec.unflatten(inputs), **kwargs)
         return _unbatch(func, out, out_dims, level, size)
     finally:
         _STACK.pop()
@@ -3102,7 +3037,7 @@ def _vmap_once(func, flat, spec, dims, size, kwargs, out_dims, randomness):
 
 def _unbatch(func, out, out_dims, level, size):
     Tensor = _tensor_type()
-    flat, spec = _tree_flatten(out)
+    flat, spec = _pytree.tree_flatten(out)
     if isinstance(out, Tensor):
         if isinstance(out_dims, int) or out_dims is None:
             odims = [out_dims]
@@ -3111,13 +3046,12 @@ def _unbatch(func, out, out_dims, level, size):
         else:
             odims = None
     else:
-        odims = _broadcast_dims(out_dims, spec)
+        odims = _pytree._broadcast_to_and_flatten(out_dims, spec)
     if odims is None:
         raise ValueError(
             f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): out_dims is not "
             "compatible with the structure of `outputs`. out_dims has structure "
-            f"{_spec_str(_tree_flatten(out_dims)[1])} but outputs has structure "
-            f"{_spec_str(spec)}.")
+            f"{_pytree.tree_structure(out_dims)} but outputs has structure {spec}.")
     results = []
     for o, d in zip(flat, odims):
         if not isinstance(d, int) and d is not None:
@@ -3150,21 +3084,21 @@ def _unbatch(func, out, out_dims, level, size):
             if pos != len(rest) + d % n:  # in place already: the op's own output, as PyTorch
                 x = x.movedim(pos, len(rest) + d % n)
         results.append(_mark(x, rest) if rest else x)
-    return _tree_unflatten(results, spec)
+    return spec.unflatten(results)
 
 
 def _join_chunks(pieces, out_dims):
     from .ops.join import cat
 
     Tensor = _tensor_type()
-    flats = [_tree_flatten(p) for p in pieces]
+    flats = [_pytree.tree_flatten(p) for p in pieces]
     spec = flats[0][1]
     if isinstance(pieces[0], Tensor):
         odims = [out_dims if not isinstance(out_dims, tuple) else out_dims[0]]
     else:
-        odims = _broadcast_dims(out_dims, spec)
+        odims = _pytree._broadcast_to_and_flatten(out_dims, spec)
     joined = []
     for i, d in enumerate(odims):
         parts = [f[0][i] for f in flats]
         joined.append(parts[0] if d is None else cat(parts, d))
-    return _tree_unflatten(joined, spec)
+    return spec.unflatten(joined)

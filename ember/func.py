@@ -19,6 +19,7 @@ computed op by op as ``f`` runs (NOTE [forward mode runs forward]).
 
 from __future__ import annotations
 
+from ._pytree import tree_flatten, tree_leaves, tree_map
 from ._vmap import vmap
 from .autograd.grad_mode import enable_grad
 from .autograd.graph import AccumulateGrad
@@ -84,26 +85,21 @@ def _finish(result, own):
     return _map(_detach, result)
 
 
+# Arguments, outputs, tangents and aux values are pytrees (ember/_pytree.py), as in PyTorch:
+# namedtuples, OrderedDicts... keep their type through a transform, None is a leaf.
+
 def _flatten(x):
+    """The tensors among the leaves of pytree ``x``, in order."""
     if isinstance(x, Tensor):
         return [x]
-    if isinstance(x, (tuple, list)):
-        return [t for v in x for t in _flatten(v)]
-    if isinstance(x, dict):
-        return [t for v in x.values() for t in _flatten(v)]
-    return []
+    return [t for t in tree_leaves(x) if isinstance(t, Tensor)]
 
 
 def _map(fn, x):
+    """Pytree ``x`` with ``fn`` applied to its tensors (other leaves unchanged)."""
     if isinstance(x, Tensor):
         return fn(x)
-    if isinstance(x, tuple):
-        return tuple(_map(fn, v) for v in x)
-    if isinstance(x, list):
-        return [_map(fn, v) for v in x]
-    if isinstance(x, dict):
-        return {k: _map(fn, v) for k, v in x.items()}
-    return x
+    return tree_map(lambda v: fn(v) if isinstance(v, Tensor) else v, x)
 
 
 def _argnums(argnums, n, fn_name):
@@ -293,21 +289,12 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
 
 
 def _rebuild(structure, items):
-    """``items`` (one per tensor of ``structure``, in order) arranged like ``structure``."""
+    """``items`` (one per tensor of pytree ``structure``, in order) arranged like
+    ``structure``; its other leaves stay."""
     it = iter(items)
-
-    def build(x):
-        if isinstance(x, Tensor):
-            return next(it)
-        if isinstance(x, tuple):
-            return tuple(build(v) for v in x)
-        if isinstance(x, list):
-            return [build(v) for v in x]
-        if isinstance(x, dict):
-            return {k: build(v) for k, v in x.items()}
-        return x
-
-    return build(structure)
+    if isinstance(structure, Tensor):
+        return next(it)
+    return tree_map(lambda v: next(it) if isinstance(v, Tensor) else v, structure)
 
 
 # ---- forward mode --------------------------------------------------------------------------
@@ -318,33 +305,7 @@ def _rebuild(structure, items):
 # it changes the values. Nested forward transforms nest levels (NOTE [nested levels] there).
 
 
-def _treespec(x, depth=0):
-    """PyTorch's pytree ``TreeSpec`` repr of ``x``'s structure (for its error messages)."""
-    if isinstance(x, (tuple, list, dict)):
-        kids = list(x.values()) if isinstance(x, dict) else list(x)
-        context = repr(list(x)) if isinstance(x, dict) else "None"
-        sep = ",\n" + "  " * (depth + 1)
-        inner = sep.join(_treespec(v, depth + 1) for v in kids)
-        return f"TreeSpec({type(x).__name__}, {context}, [{inner}])"
-    return "*"
-
-
-def _same_structure(a, b):
-    if isinstance(a, (tuple, list, dict)) or isinstance(b, (tuple, list, dict)):
-        if type(a) is not type(b) or len(a) != len(b):
-            return False
-        if isinstance(a, dict):
-            return list(a) == list(b) and all(_same_structure(a[k], b[k]) for k in a)
-        return all(_same_structure(u, v) for u, v in zip(a, b))
-    return True
-
-
-def _leaves(x):
-    if isinstance(x, (tuple, list)):
-        return [t for v in x for t in _leaves(v)]
-    if isinstance(x, dict):
-        return [t for v in x.values() for t in _leaves(v)]
-    return [x]
+_leaves = tree_leaves
 
 
 def _check_primals(primals, tangents, fn_name):
@@ -352,13 +313,14 @@ def _check_primals(primals, tangents, fn_name):
     if not isinstance(primals, tuple):
         raise RuntimeError(f"{head}: Expected primals to be a tuple. E.g. it should be valid to "
                            "call f(*primals).")
-    if not _same_structure(primals, tangents):
+    flat_p, primals_spec = tree_flatten(primals)
+    flat_t, tangents_spec = tree_flatten(tangents)
+    if primals_spec != tangents_spec:
         raise RuntimeError(f"{head}: Expected primals and tangents to have the same python "
                            "structure. For example, if primals is a tuple of 3 tensors, tangents "
-                           f"also must be. Got primals with structure {_treespec(primals)} and "
-                           f"tangents with structure {_treespec(tangents)}")
-    flat_p = _leaves(primals)
-    for what, flat in (("primals", flat_p), ("tangents", _leaves(tangents))):
+                           f"also must be. Got primals with structure {primals_spec} and "
+                           f"tangents with structure {tangents_spec}")
+    for what, flat in (("primals", flat_p), ("tangents", flat_t)):
         for t in flat:
             if not isinstance(t, Tensor):
                 raise RuntimeError(f"{head}: Expected {what} to only contain Tensors, got "
@@ -470,8 +432,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             full = list(args)
             at = 0
             for a, n in zip(nums, counts):
-                full[a] = _rebuild(args[a], xs[at:at + n]) if isinstance(
-                    args[a], (tuple, list, dict)) else xs[at]
+                full[a] = _rebuild(args[a], xs[at:at + n])
                 at += n
             out = func(*full)
             if has_aux:
@@ -502,7 +463,6 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             jacs = [(stack(c, dim=-1) if c else zeros(*o.shape, 0, dtype=o.dtype))
                     .reshape((*o.shape, *x.shape)) for c, x in zip(columns[i], xs)]
             row = tuple(_rebuild(args[a], [jacs.pop(0) for _ in range(n)])
-                        if isinstance(args[a], (tuple, list, dict)) else jacs.pop(0)
                         for a, n in zip(nums, counts))
             blocks.append(row[0] if isinstance(argnums, int) else row)
         jac = _rebuild(out, blocks)

@@ -8,11 +8,14 @@ Contract:
   ``torch.return_types.max(\\nvalues=...,\\nindices=...)``. Built as PyTorch's structseq types
   are: ``max((values, indices))`` from one sequence of exactly ``len(fields)`` items; ember's
   ops build them with the tensors as separate arguments (``max(values, indices)``).
+- Each type is a pytree node (``ember._pytree``) as PyTorch's are: flattened to its items,
+  rebuilt with ``cls(values)``.
 - Pickled as PyTorch pickles them, ``(cls, (tuple(self), {}))``, so pickles travel both ways.
 """
 
 from __future__ import annotations
 
+from . import _pytree
 from .tensor import Tensor
 
 __all__: list[str] = []
@@ -58,6 +61,10 @@ def make(name: str, fields=("values", "indices")) -> type:
                "__repr__": __repr__, "__new__": _new, "__reduce__": __reduce__})
     cls = type(name, (tuple,), ns)
     cls.__module__ = __name__
+    # a pytree node, as PyTorch registers its structseq result types: spec type ``cls``, no
+    # context, rebuilt from one sequence
+    _pytree._private_register_pytree_node(cls, _pytree._seq_flatten,
+                                          lambda values, _: cls(values))
     globals()[name] = cls
     __all__.append(name)
     return cls
