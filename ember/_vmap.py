@@ -1339,7 +1339,7 @@ def _atleast(n):
 
     def body(*tensors):
         if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-            return type(tensors[0])(one(t) for t in tensors[0])
+            return tuple(one(t) for t in tensors[0])  # (a tuple, as PyTorch returns)
         if len(tensors) == 1:
             return one(tensors[0])
         return tuple(one(t) for t in tensors)
