@@ -214,7 +214,7 @@ def tensor_repr(t, *, tensor_contents=None) -> str:
     from .tensor import Tensor  # deferred: ember/__init__.py imports this module first
 
     vmap = sys.modules.get("ember._vmap")  # (not imported: no vmap runs)
-    if vmap is not None and vmap._STACK and tensor_contents is None:  # batched, in a vmap
+    if vmap is not None and vmap._L.stack and tensor_contents is None:  # batched, in a vmap
         batched = vmap._batched_repr(t, tensor_repr)
         if batched is not None:
             return batched

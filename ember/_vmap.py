@@ -68,7 +68,9 @@ show the whole batch; a printed batched value always shows ``bdim=0`` (PyTorch s
 from __future__ import annotations
 
 import functools
+import itertools
 import sys
+import threading
 import weakref
 from types import FunctionType
 
@@ -76,20 +78,31 @@ from . import _modes, _pytree
 
 __all__ = ["vmap"]
 
-_STACK: list = []  # active levels: (level, batch size, randomness), innermost last
-_SIZES: dict = {}  # level -> batch size
-_TABLE: dict = {}  # id(tensor) -> (weakref, levels): the batched tensors (NOTE [batched tensors])
-_BYPASS = [0]  # > 0 while rules, op internals and the engine run on physical tensors
+class _PerThread(threading.local):
+    """A thread's vmaps: each thread's are its own (as PyTorch's functorch layers), so two
+    threads may run vmaps at the same time."""
+
+    def __init__(self):
+        self.stack: list = []  # active levels: (level, batch size, randomness), innermost last
+        self.sizes: dict = {}  # level -> batch size
+        # id(tensor) -> (weakref, levels): the batched tensors (NOTE [batched tensors])
+        self.table: dict = {}
+        self.bypass = [0]  # > 0 while rules, op internals and the engine run on physical tensors
+
+
+_L = _PerThread()
+_INSTALL_LOCK = threading.Lock()
+_INSTALLED = [0]  # how many threads are inside a vmap (the attribute swaps are process-wide)
 _MISSING = object()
 _MISSING_ATTR = object()
 _SAVED: list = []  # (owner, attribute, what was there): the non-op attributes vmap replaces
-_next_level = [0]
+_next_level = itertools.count()  # (level ids are unique across threads)
 
 
 # ---- the side table --------------------------------------------------------------------------
 
 def _levels(t) -> tuple:
-    entry = _TABLE.get(id(t))
+    entry = _L.table.get(id(t))
     if entry is not None and entry[0]() is t:
         return entry[1]
     return ()
@@ -101,14 +114,14 @@ def _mark(t, levels):
     if not levels:
         return t
     shape = t._data.shape
-    sizes = [_SIZES[lv] for lv in levels]
+    sizes = [_L.sizes[lv] for lv in levels]
     if list(shape[:len(levels)]) != sizes:
-        _BYPASS[0] += 1
+        _L.bypass[0] += 1
         try:
             t = t.expand(*sizes, *shape[len(levels):])
         finally:
-            _BYPASS[0] -= 1
-    _TABLE[id(t)] = (weakref.ref(t), levels)
+            _L.bypass[0] -= 1
+    _L.table[id(t)] = (weakref.ref(t), levels)
     return t
 
 
@@ -150,10 +163,10 @@ class _physical:
     """Run the enclosed code on physical tensors: the wrappers pass everything through."""
 
     def __enter__(self):
-        _BYPASS[0] += 1
+        _L.bypass[0] += 1
 
     def __exit__(self, *exc):
-        _BYPASS[0] -= 1
+        _L.bypass[0] -= 1
 
 
 def _logical_ndim(t) -> int:
@@ -176,8 +189,8 @@ def _align(t, levels, ndim=None, expand=False):
     target = (*batch, *([1] * (ndim - len(logical))), *logical)
     with _physical():
         out = t if target == shape else t.reshape(target)
-        if expand and batch != [_SIZES[lv] for lv in levels]:
-            out = out.expand(*[_SIZES[lv] for lv in levels], *target[len(levels):])
+        if expand and batch != [_L.sizes[lv] for lv in levels]:
+            out = out.expand(*[_L.sizes[lv] for lv in levels], *target[len(levels):])
     return out
 
 
@@ -264,7 +277,7 @@ def _inplace(fn, args, kwargs):
 
         logical = np.broadcast_shapes(*(t._data.shape[len(_levels(t)):] for t in (self,
                                                                                    *others)))
-        whole = [_SIZES[lv] for lv in extra] + list(logical)
+        whole = [_L.sizes[lv] for lv in extra] + list(logical)
         raise RuntimeError(f"output with shape [{', '.join(map(str, _meta_shape(self)))}] "
                            f"doesn't match the broadcast shape [{', '.join(map(str, whole))}]")
     ndim = _logical_ndim(self)
@@ -627,7 +640,7 @@ def _batched_index(fn, self, items):
     pi = _align(idx, levels, expand=True)
     ni = _logical_ndim(idx)
     with _physical():
-        ranges = [arange(_SIZES[lv]).reshape(*[_SIZES[lv] if j == i else 1 for j in range(k)],
+        ranges = [arange(_L.sizes[lv]).reshape(*[_L.sizes[lv] if j == i else 1 for j in range(k)],
                                              *[1] * ni) for i, lv in enumerate(levels)]
         out = fn(px, (*ranges, pi))
     return _mark(out, levels)
@@ -1638,7 +1651,7 @@ def _index_dim_any(fn, args, kwargs):
 
 
 def _inplace_error(self, levels):
-    shape = [_SIZES[lv] for lv in levels if lv not in _levels(self)]
+    shape = [_L.sizes[lv] for lv in levels if lv not in _levels(self)]
     whole = shape + list(self._data.shape[len(_levels(self)):])
     return RuntimeError(f"output with shape [{', '.join(map(str, _meta_shape(self)))}] "
                         f"doesn't match the broadcast shape [{', '.join(map(str, whole))}]")
@@ -2190,7 +2203,7 @@ def _loop(fn, args, kwargs):
     import itertools
 
     levels = _union(_tensors(args, kwargs))
-    sizes = [_SIZES[lv] for lv in levels]
+    sizes = [_L.sizes[lv] for lv in levels]
     args = [_aligned(a, levels) for a in args]
     kwargs = {k: _aligned(v, levels) for k, v in kwargs.items()}
     with _physical():
@@ -2215,7 +2228,7 @@ def _loop_inplace(fn, args, kwargs):
     extra = sorted({lv for t in others for lv in _levels(t)} - set(own))
     if extra:
         return _inplace(fn, args, kwargs)  # (its error: the result cannot be stored in self)
-    sizes = [_SIZES[lv] for lv in own]
+    sizes = [_L.sizes[lv] for lv in own]
     rest = [_aligned(a, own) for a in args[1:]]
     kwargs = {k: _aligned(v, own) for k, v in kwargs.items()}
     with _physical():
@@ -2311,12 +2324,12 @@ def _batched_repr(t, plain):
     innermost level wraps the value batched at the outer ones; ``lvl`` counts the active vmaps
     from 1 and ``bdim`` is 0 (ember keeps batch dims in front: NOTE [batched tensors]).
     ``plain`` prints the physical tensor. None when ``t`` is not batched here."""
-    if not _STACK or _BYPASS[0]:
+    if not _L.stack or _L.bypass[0]:
         return None
     own = _levels(t)
     if not own:
         return None
-    active = [lv for lv, _, _ in _STACK]
+    active = [lv for lv, _, _ in _L.stack]
     with _physical():
         text = plain(t)  # every level's dim is in the physical value, as PyTorch shows it
     for depth, lv in enumerate(own):
@@ -2354,7 +2367,7 @@ _VMAP_INFO: list = [None]
 
 def _function_batched(args, kwargs) -> bool:
     """Whether a custom Function's ``apply`` must go through ``_custom_function``."""
-    return bool(_STACK) and not _BYPASS[0] and _batched_in(args, kwargs)
+    return bool(_L.stack) and not _L.bypass[0] and _batched_in(args, kwargs)
 
 
 def _custom_function(cls, args, kwargs, apply):
@@ -2375,7 +2388,7 @@ def _custom_function(cls, args, kwargs, apply):
             "override and implement the vmap staticmethod or set generate_vmap_rule=True. "
             + _FUNC_NOTES)
     level = max(_union(_tensors(args, kwargs)))
-    randomness = next(r for lv, _, r in _STACK if lv == level)
+    randomness = next(r for lv, _, r in _L.stack if lv == level)
     in_dims, shown = [], []
     for a in args:
         own = _levels(a) if isinstance(a, Tensor) else ()
@@ -2387,7 +2400,7 @@ def _custom_function(cls, args, kwargs, apply):
         else:
             shown.append(a)
             in_dims.append(None)
-    result = cls.vmap(_vmap_info()(_SIZES[level], randomness), tuple(in_dims), *shown, **kwargs)
+    result = cls.vmap(_vmap_info()(_L.sizes[level], randomness), tuple(in_dims), *shown, **kwargs)
     if not (isinstance(result, tuple) and len(result) == 2):
         raise RuntimeError(f"Expected the vmap staticmethod to have two returns, an output and "
                            f"out_dims with pytree structure compatible with the output. Got "
@@ -2440,13 +2453,13 @@ def _orig(name):
 def _wrap(fn, key, fallback=None):
     @functools.wraps(fn)
     def vmap_aware(*args, **kwargs):
-        if not _STACK or _BYPASS[0]:
+        if not _L.stack or _L.bypass[0]:
             return fn(*args, **kwargs)
         if key in _RANDOM:
             _check_random(key, args, kwargs, fn)
-            if key in _RANDOM_CREATION and _STACK[-1][2] == "different":
+            if key in _RANDOM_CREATION and _L.stack[-1][2] == "different":
                 return _random_creation(fn, key, args, kwargs)
-            if key in _SAME and _STACK[-1][2] == "same" and _batched_in(args, kwargs):
+            if key in _SAME and _L.stack[-1][2] == "same" and _batched_in(args, kwargs):
                 return _SAME[key](fn, args, kwargs)
         if not _batched_in(args, kwargs):
             with _physical():
@@ -2464,7 +2477,7 @@ def _check_random(key, args, kwargs, fn=None):
     """randomness='error' refuses random ops; 'same' draws one value for every sample (so a
     random op on a batched tensor has no rule); 'different' draws per sample (so a random op
     must see a batched tensor to know the batch)."""
-    mode = _STACK[-1][2]
+    mode = _L.stack[-1][2]
     if key.startswith(("dropout", "alpha_dropout", "feature_alpha", "rrelu")) and fn:
         # nothing random to draw when not training or (dropouts) with p == 0, as PyTorch
         a = _bind(fn, args, kwargs, defaults=True).arguments
@@ -2538,8 +2551,8 @@ _SAME = {"rand_like": _same_like, "randn_like": _same_like, "randint_like": _sam
 def _random_creation(fn, key, args, kwargs):
     """``rand`` / ``randn`` / ``randint`` under randomness='different': one draw for the
     whole batch, of shape batch + size, so every sample gets its own values."""
-    levels = tuple(lv for lv, _, _ in _STACK)
-    batch = tuple(_SIZES[lv] for lv in levels)
+    levels = tuple(lv for lv, _, _ in _L.stack)
+    batch = tuple(_L.sizes[lv] for lv in levels)
     kwargs = dict(kwargs)
     if key == "randint":
         if "size" in kwargs:
@@ -2554,14 +2567,14 @@ def _random_creation(fn, key, args, kwargs):
 
 
 def _meta_shape(self):
-    levels = _levels(self) if _STACK and not _BYPASS[0] else ()
+    levels = _levels(self) if _L.stack and not _L.bypass[0] else ()
     from ._size import Size
 
     return Size(self._data.shape[len(levels):])
 
 
 def _meta_size(self, dim=None):
-    levels = _levels(self) if _STACK and not _BYPASS[0] else ()
+    levels = _levels(self) if _L.stack and not _L.bypass[0] else ()
     shape = self._data.shape[len(levels):]
     if dim is None:
         from ._size import Size
@@ -2575,12 +2588,12 @@ def _meta_size(self, dim=None):
 
 
 def _meta_dim(self):
-    levels = _levels(self) if _STACK and not _BYPASS[0] else ()
+    levels = _levels(self) if _L.stack and not _L.bypass[0] else ()
     return self._data.ndim - len(levels)
 
 
 def _meta_numel(self):
-    levels = _levels(self) if _STACK and not _BYPASS[0] else ()
+    levels = _levels(self) if _L.stack and not _L.bypass[0] else ()
     n = 1
     for s in self._data.shape[len(levels):]:
         n *= s
@@ -2595,7 +2608,7 @@ def _meta_len(self):
 
 
 def _data_dependent(self, *args):
-    if _STACK and not _BYPASS[0] and _levels(self):
+    if _L.stack and not _L.bypass[0] and _levels(self):
         raise RuntimeError(
             "vmap: It looks like you're attempting to use a Tensor in some data-dependent "
             "control flow. We don't support that yet, please file an issue at "
@@ -2604,7 +2617,7 @@ def _data_dependent(self, *args):
 
 
 def _data_item(self):
-    if _STACK and not _BYPASS[0] and _levels(self):
+    if _L.stack and not _L.bypass[0] and _levels(self):
         raise RuntimeError(
             "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over "
             "calling .item() on a Tensor, please try to rewrite what you're doing with other "
@@ -2617,7 +2630,7 @@ def _guard(name, message):
     """Tensor method ``name`` refusing a batched tensor with PyTorch's ``message``."""
 
     def guarded(self, *args, **kwargs):
-        if _STACK and not _BYPASS[0] and _levels(self):
+        if _L.stack and not _L.bypass[0] and _levels(self):
             raise RuntimeError(message)
         return _saved_meta["Tensor." + name](self, *args, **kwargs)
 
@@ -2635,7 +2648,7 @@ _GUARDED = {"__float__": _ITEM_ERROR, "__int__": _ITEM_ERROR, "__index__": _ITEM
 
 
 def _meta_iter(self):
-    if not (_STACK and not _BYPASS[0] and _levels(self)):
+    if not (_L.stack and not _L.bypass[0] and _levels(self)):
         return _saved_meta["Tensor.__iter__"](self)
     if _logical_ndim(self) == 0:
         raise TypeError("iteration over a 0-d tensor")
@@ -2644,7 +2657,7 @@ def _meta_iter(self):
 
 def _data_prop(orig):
     def get(self):
-        if _STACK and not _BYPASS[0] and _levels(self):
+        if _L.stack and not _L.bypass[0] and _levels(self):
             raise RuntimeError("accessing `data` under vmap transform is not allowed")
         return orig.__get__(self)
 
@@ -2656,7 +2669,7 @@ _saved_meta: dict = {}
 
 def _meta_prop(rule, orig):
     def get(self):
-        if _STACK and not _BYPASS[0] and _levels(self):
+        if _L.stack and not _L.bypass[0] and _levels(self):
             return rule(self)
         return orig.__get__(self)
 
@@ -2665,7 +2678,7 @@ def _meta_prop(rule, orig):
 
 def _leaf_for(x):
     """``ember.func._leaf_for`` while a vmap runs (NOTE [per-sample gradients])."""
-    active = tuple(lv for lv, _, _ in _STACK)
+    active = tuple(lv for lv, _, _ in _L.stack)
     own = _levels(x)
     if set(own) == set(active) or x._data.dtype.kind not in "fcV":  # ("V": bfloat16)
         return _saved_leaf[0](x)
@@ -2690,7 +2703,7 @@ def _engine_wrap(fn, is_grad):
 
     @functools.wraps(fn)
     def engine_call(*args, **kwargs):
-        if not _STACK or _BYPASS[0]:
+        if not _L.stack or _L.bypass[0]:
             return fn(*args, **kwargs)
         Tensor = _tensor_type()
         names = ("outputs", "inputs", "grad_outputs") if is_grad else ("tensors",
@@ -2750,7 +2763,7 @@ def _graph_jvp_wrap(fn):
 
     @functools.wraps(fn)
     def graph_jvp(outputs, inputs, tangents, since=None):
-        if not _STACK or _BYPASS[0]:
+        if not _L.stack or _L.bypass[0]:
             return fn(outputs, inputs, tangents, since)
         Tensor = _tensor_type()
         single = isinstance(outputs, Tensor)
@@ -2886,9 +2899,19 @@ def _install():
 
     from .tensor import Tensor
 
+    _modes.enter(_MODE)  # (this thread's: the mode is thread-local)
+    with _INSTALL_LOCK:
+        _INSTALLED[0] += 1
+        if _INSTALLED[0] == 1:
+            _install_shared(ember, Tensor)
+
+
+def _install_shared(ember, Tensor):
+    """The process-wide part of entering a vmap, done by the first thread to enter one: the
+    non-op attributes a batched tensor answers for itself. Each replacement asks the calling
+    thread's own vmaps (``_L``), so a thread outside any vmap sees the plain answer."""
     if not _HOMES_DONE[0]:
         _install_homes()
-    _modes.enter(_MODE)
     _saved_meta["Tensor.__bool__"] = Tensor.__bool__
     _saved_meta["Tensor.item"] = Tensor.item
     _swap(Tensor, "shape", property(_meta_shape))
@@ -2919,8 +2942,11 @@ def _install():
 
 def _uninstall():
     _modes.exit(_MODE)
-    _restore()
-    _TABLE.clear()
+    _L.table.clear()
+    with _INSTALL_LOCK:
+        _INSTALLED[0] -= 1
+        if _INSTALLED[0] == 0:
+            _restore()
 
 
 # ---- vmap ------------------------------------------------------------------------------------
@@ -3006,12 +3032,11 @@ def _check_inputs(func, in_dims, args):
 
 
 def _vmap_once(func, flat, spec, dims, size, kwargs, out_dims, randomness):
-    level = _next_level[0]
-    _next_level[0] += 1
-    if not _STACK:
+    level = next(_next_level)
+    if not _L.stack:
         _install()
-    _STACK.append((level, size, randomness))
-    _SIZES[level] = size
+    _L.stack.append((level, size, randomness))
+    _L.sizes[level] = size
     try:
         inputs = []
         for a, d in zip(flat, dims):
@@ -3027,11 +3052,11 @@ def _vmap_once(func, flat, spec, dims, size, kwargs, out_dims, randomness):
         out = run(*spec.unflatten(inputs), **kwargs)
         return _unbatch(func, out, out_dims, level, size)
     finally:
-        _STACK.pop()
-        _SIZES.pop(level, None)
-        for key in [key for key, (_, lv) in _TABLE.items() if level in lv]:
-            del _TABLE[key]
-        if not _STACK:
+        _L.stack.pop()
+        _L.sizes.pop(level, None)
+        for key in [key for key, (_, lv) in _L.table.items() if level in lv]:
+            del _L.table[key]
+        if not _L.stack:
             _uninstall()
 
 

@@ -238,7 +238,7 @@ def _batched_beyond(cotangents, outputs):
     """Whether some cotangent varies over a vmap level its (differentiable) output does not."""
     from . import _vmap as vm
 
-    if not vm._STACK:
+    if not vm._L.stack:
         return False
     return any(o.requires_grad and set(vm._levels(c)) - set(vm._levels(o))
                for c, o in zip(cotangents, outputs) if isinstance(c, Tensor))
@@ -334,9 +334,9 @@ def _same_batch(primal, tangent):
     over a level the other does not: ``vmap(lambda t: jvp(f, (x,), (t,)))``)."""
     from . import _vmap as vm
 
-    if not vm._STACK:
+    if not vm._L.stack:
         return primal, tangent
-    levels = tuple(lv for lv, _, _ in vm._STACK
+    levels = tuple(lv for lv, _, _ in vm._L.stack
                    if lv in vm._levels(primal) or lv in vm._levels(tangent))
     if vm._levels(primal) != levels:
         primal = vm._mark(vm._align(primal, levels, expand=True), levels)

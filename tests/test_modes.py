@@ -143,6 +143,57 @@ def test_vmap_in_one_thread_leaves_another_threads_ops_alone():
     np.testing.assert_allclose(seen["out"].numpy(), np.exp(np.array(X)).sum(1), rtol=1e-6)
 
 
+def test_two_threads_run_vmaps_at_the_same_time():
+    # each thread's vmaps are its own (levels, batched tensors): the two interleave, the first
+    # leaves while the second is still inside, and a third thread outside any vmap sees plain
+    # shapes and values throughout
+    a_inside, b_inside, a_done = threading.Event(), threading.Event(), threading.Event()
+    got, errors = {}, []
+
+    def body_a(v):
+        a_inside.set()
+        assert b_inside.wait(10)
+        got["shape_a"] = tuple(v.shape)
+        return ember.func.grad(lambda w: (captured_sin(w) * w).sum())(v)  # per-sample grads
+
+    def body_b(v):
+        b_inside.set()
+        assert a_inside.wait(10)
+        assert a_done.wait(10)  # (A's vmap has exited: B's must still batch)
+        got["shape_b"] = (tuple(v.shape), len(v))
+        return captured_exp(v).sum(0)
+
+    def run(name, fn, x):
+        try:
+            got[name] = ember.func.vmap(fn)(x)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            if name == "a":
+                a_done.set()
+
+    xa = ember.tensor(np.arange(6.0).reshape(3, 2))
+    xb = ember.tensor(np.arange(24.0).reshape(4, 3, 2) / 10)
+    threads = [threading.Thread(target=run, args=("a", body_a, xa)),
+               threading.Thread(target=run, args=("b", body_b, xb))]
+    for t in threads:
+        t.start()
+    assert a_inside.wait(10) and b_inside.wait(10)
+    plain = ember.ones(5, 7)
+    assert plain.shape == (5, 7) and len(plain) == 5 and plain.dim() == 2
+    w = ember.tensor([0.5, 1.0], dtype=ember.float64)
+    g = ember.func.grad(lambda w: (captured_sin(w) * w).sum())(w)  # (a plain grad, meanwhile)
+    np.testing.assert_allclose(g.numpy(), np.sin(w.numpy()) + w.numpy() * np.cos(w.numpy()))
+    for t in threads:
+        t.join(10)
+    assert errors == []
+    a = xa.numpy()
+    np.testing.assert_allclose(got["a"].numpy(), np.sin(a) + a * np.cos(a), rtol=1e-6)
+    np.testing.assert_allclose(got["b"].numpy(), np.exp(xb.numpy()).sum(1), rtol=1e-6)
+    assert got["shape_a"] == (2,) and got["shape_b"] == ((3, 2), 3)
+    assert ember.ones(2, 3).shape == (2, 3) and not _modes.intercepting()
+
+
 def test_forward_ad_levels_are_process_wide_as_pytorchs():
     # PyTorch's dual levels are global: a level opened in one thread is seen by another
     got = {}

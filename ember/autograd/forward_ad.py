@@ -356,7 +356,7 @@ def _forward(fn, args, kwargs, index):
             # batched inside a vmap: the leaf is too (_vmap.py). vmap loads on first use, so
             # while it is not loaded no vmap can be running (and this does not load it).
             vmap = sys.modules.get("ember._vmap")
-            if vmap is not None and vmap._TABLE:
+            if vmap is not None and vmap._L.table:
                 vmap._mark(fresh, vmap._levels(a))
             a = fresh
         inputs.append(a)

@@ -237,7 +237,7 @@ def _apply(cls, args, kwargs):
         return _apply_dual(cls, args, kwargs, level)
     from .. import _vmap
 
-    if _vmap._STACK and _vmap._function_batched(args, kwargs):
+    if _vmap._L.stack and _vmap._function_batched(args, kwargs):
         return _vmap._custom_function(cls, args, kwargs, _apply_plain)
     return _apply_plain(cls, args, kwargs)
 
