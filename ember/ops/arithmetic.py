@@ -253,7 +253,9 @@ def _div_vjp(ctx, g):
     x, y = ctx.saved_tensors
     gx = ctx.next_functions[0][0] is not None
     gy = ctx.next_functions[1][0] is not None
-    return (g / y if gx else None, -g * x / (y * y) if gy else None)
+    # NOTE: PyTorch's form for the divisor, -g * ((x / y) / y): the same roundings (and the
+    # same graph under create_graph), which matters where x / y cancels a tiny y
+    return (g / y if gx else None, -g * ((x / y) / y) if gy else None)
 
 
 DivBackward0 = node_class("DivBackward0", _div_vjp, elementwise)

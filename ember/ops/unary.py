@@ -32,6 +32,7 @@ from ._registry import (
     zeros_of,
 )
 from .inplace import register_inplace
+from .arithmetic import mul_scalar
 from .pointwise import _rg
 from .where_kernel import keep, mask_dtype
 
@@ -338,11 +339,12 @@ def _rad2deg_vjp(g, x, out):
 
 
 def _sinc_vjp(g, x, out):
-    # NOTE: PyTorch's formula, (pi x cos(pi x) - sin(pi x)) / (pi x^2), with 0 at x == 0
-    # (the true derivative there).
-    px = x * np.pi
-    d = (px * px.cos() - px.sin()) / (px * x)
-    return (g * d).masked_fill(x == 0, 0.0)
+    # NOTE: PyTorch's formula and graph, g * ((pi x cos(pi x) - sin(pi x)) / ((x x) pi)), with 0
+    # where (x x) pi is 0 (the true derivative at 0; also where x*x underflows)
+    px = mul_scalar(x, np.pi)
+    sq = mul_scalar(x * x, np.pi)
+    d = g * ((px * px.cos() - px.sin()) / sq)
+    return wrap(np.zeros((), d._data.dtype)).where(sq == 0, d)
 
 
 def _frac_vjp(g, x, out):

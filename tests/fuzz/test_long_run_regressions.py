@@ -1025,3 +1025,25 @@ def test_adaptive_pooling_of_empty_dims(case):
               "max3d": lambda x: F.adaptive_max_pool3d(x, 1)}[name]
         return fn(m.zeros(shape))
     same(f, warnings_too=False)  # (a mean of nothing: NumPy's warning under "always")
+
+
+# ---- seed 2040 (8235): division's gradient for the divisor is PyTorch's -g * ((x / y) / y)
+# (cumprod's backward divides by its input: at sinc(1) ~ 4e-17 the second derivative cancels
+# two 1e16-sized terms, and -g * x / (y * y) rounded them to a result 2 away from PyTorch's)
+def test_div_double_backward_in_pytorchs_form():
+    def f(m):
+        x = m.tensor([[-1.25, -0.94140625], [-0.94921875, 0.67578125], [1.0, -0.53515625]],
+                     dtype=m.float64, requires_grad=True)
+        w1 = m.tensor([[0.7, -1.2], [1.1, 0.6], [-0.9, 1.3]], dtype=m.float64)
+        w2 = m.tensor([[-0.8, 1.4], [0.5, -1.1], [1.2, 0.9]], dtype=m.float64)
+        v = m.cumprod(m.sin(m.sinc(x)), 1)
+        g, = m.autograd.grad((v * w1).sum(), x, create_graph=True)
+        return g, m.autograd.grad((g * w2).sum(), x)[0]
+    same(f)
+
+    def graph(m):
+        x = m.tensor([2.0], dtype=m.float64, requires_grad=True)
+        y = m.tensor([3.0], dtype=m.float64, requires_grad=True)
+        g, = m.autograd.grad((x / y).sum(), y, create_graph=True)
+        return g, m.autograd.grad(g.sum(), (x, y))
+    same(graph)
