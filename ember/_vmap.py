@@ -5,8 +5,9 @@ a function that maps ``func`` over one dimension of its inputs, with PyTorch's `
 ``out_dims`` structures, errors, nesting (``vmap(vmap(f))``) and composition with the
 ``ember.func`` transforms (``vmap(grad(f))`` gives per-sample gradients). ``func`` runs ONCE:
 every op on a batched value runs once on the whole batch through a per-op batching rule. An op
-without a rule raises ``RuntimeError("vmap: no batching rule for <op> yet")``; nothing falls
-back to a per-sample loop.
+without a rule, or whose rule does not cover the form of its arguments (``_NoRule``), runs once
+per sample on unbatched slices, results stacked (``_loop``: PyTorch's fallback); ops whose
+result shape depends on the values refuse with PyTorch's messages.
 
 NOTE [batched tensors]: inside a vmap a batched value is an ordinary ember Tensor (the
 "physical" tensor) whose leading dims are the batch dims of the vmap levels it varies over,
@@ -426,7 +427,7 @@ def _index_dim_rule(fn, args, kwargs):
     unbatched index: the dim shifts and the source gets the batch dims of the result."""
     self, d, index = args[0], args[1], args[2]
     if _levels(index):
-        raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a batched index yet")
+        raise _NoRule(f"vmap: no batching rule for {fn.__name__} with a batched index yet")
     levels = _union(_tensors(args, kwargs))
     k = len(levels)
     new = _norm_dim(d, _logical_ndim(self), k)
@@ -503,7 +504,7 @@ def _view_rule(fn, args, kwargs):
     else:
         shape = _sizes_arg(args)
     if shape and not isinstance(shape[0], int):  # view(dtype)
-        raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a dtype yet")
+        raise _NoRule(f"vmap: no batching rule for {fn.__name__} with a dtype yet")
     batch = self._data.shape[:len(levels)]
     try:
         return _call(fn, (self, (*batch, *shape)), {}, levels)
@@ -583,6 +584,17 @@ def _mT_rule(self):  # noqa: N802 - the property's name
     return _call(lambda x: x.transpose(-2, -1), (self,), {}, levels)
 
 
+def _H_rule(self):  # noqa: N802 - the property's name
+    n = _logical_ndim(self)
+    if n not in (0, 2):
+        hint = " For batches of matrices, consider using tensor.mH" if n > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {n}-D "
+                           f"tensor.{hint}")
+    if n == 0:
+        return _call(lambda x: x.view_as(x), (self,), {}, _levels(self))
+    return _mT_rule(self)  # (real tensors: the conjugate is the tensor)
+
+
 def _T_rule(self):  # noqa: N802 - the property's name
     levels = _levels(self)
     k, n = len(levels), _logical_ndim(self)
@@ -609,16 +621,29 @@ def _flatten_rule(fn, args, kwargs):
     return _call(fn, (self, _norm_dim(start, n, k), _norm_dim(end, n, k)), {}, levels)
 
 
+_BOOL_MASK = ("vmap: We do not support batching operators that can support dynamic shape. "
+              "Attempting to batch over indexing with a boolean mask.")
+
+
+def _refuse_batched_masks(items):
+    """PyTorch refuses a batched boolean index, reading and writing alike."""
+    Tensor = _tensor_type()
+    for i in items:
+        if isinstance(i, Tensor) and _levels(i) and i._data.dtype.kind == "b":
+            raise RuntimeError(_BOOL_MASK)
+
+
 def _getitem_rule(fn, args, kwargs):
     self, idx = args
     Tensor = _tensor_type()
     items = idx if isinstance(idx, tuple) else (idx,)
+    _refuse_batched_masks(items)
     if any(isinstance(i, Tensor) and _levels(i) for i in items):
         return _batched_index(fn, self, items)
     advanced = [j for j, i in enumerate(items) if isinstance(i, (Tensor, list))]
     if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
         # NOTE: separated advanced indices put their dims first, before the batch dims
-        raise RuntimeError("vmap: no batching rule for __getitem__ with separated advanced "
+        raise _NoRule("vmap: no batching rule for __getitem__ with separated advanced "
                            "indices yet")
     levels = _levels(self)
     return _call(fn, (self, (*(slice(None),) * len(levels), *items)), {}, levels)
@@ -630,7 +655,7 @@ def _batched_index(fn, self, items):
     idx = items[0]
     if len(items) > 1 and not all(i == slice(None) or i is Ellipsis for i in items[1:]) or (
             idx._data.dtype.kind not in "iu"):
-        raise RuntimeError("vmap: no batching rule for __getitem__ with a batched index yet "
+        raise _NoRule("vmap: no batching rule for __getitem__ with a batched index yet "
                            "(only x[index] with an integer index)")
     from .creation import arange
 
@@ -653,8 +678,9 @@ def _setitem_rule(fn, args, kwargs):
     items = idx if isinstance(idx, tuple) else (idx,)
     if isinstance(value, Tensor) and set(_levels(value)) - set(own):
         return _inplace(fn, (self, idx, value), {})  # raises PyTorch's error
+    _refuse_batched_masks(items)
     if any(isinstance(i, Tensor) and _levels(i) for i in items):
-        raise RuntimeError("vmap: no batching rule for __setitem__ with a batched index yet")
+        raise _NoRule("vmap: no batching rule for __setitem__ with a batched index yet")
     pidx = (*(slice(None),) * len(own), *items)
     if isinstance(value, Tensor) and _levels(value):
         with _physical():
@@ -711,7 +737,7 @@ def _einsum_rule(fn, args, kwargs):
     subscripts, and the output all of them (an implicit output is made explicit first)."""
     equation, operands = args[0], args[1:]
     if not isinstance(equation, str):
-        raise RuntimeError("vmap: no batching rule for einsum in sublist form yet")
+        raise _NoRule("vmap: no batching rule for einsum in sublist form yet")
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     eq = equation.replace(" ", "")
@@ -839,7 +865,7 @@ def _class_loss_rule(fn, args, kwargs):
     x, target = bound["input"], bound["target"]
     weight = bound.get("weight")
     if weight is not None and _levels(weight):
-        raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a batched weight yet")
+        raise _NoRule(f"vmap: no batching rule for {fn.__name__} with a batched weight yet")
     reduction = bound.get("reduction", "mean")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
@@ -980,7 +1006,7 @@ def _embedding_rule(fn, args, kwargs):
         rest = dict(zip(("padding_idx", "max_norm"), args[2:4]))
         rest.update(kwargs)
         if rest.get("padding_idx") is not None or rest.get("max_norm") is not None:
-            raise RuntimeError("vmap: no batching rule for embedding with a batched weight and "
+            raise _NoRule("vmap: no batching rule for embedding with a batched weight and "
                                "padding_idx or max_norm yet")
         return _batched_index(_orig("__getitem__"), weight, (idx,))
     return _call(fn, args, kwargs, _levels(idx))
@@ -994,7 +1020,7 @@ def _fold_rule(spatial):
     def rule(fn, args, kwargs):
         x = args[0]
         if any(_levels(t) for t in _tensors(args[1:], kwargs)):
-            raise RuntimeError(f"vmap: no batching rule for {fn.__name__} with a batched "
+            raise _NoRule(f"vmap: no batching rule for {fn.__name__} with a batched "
                                "weight yet")
         levels = _levels(x)
         k, n = len(levels), _logical_ndim(x)
@@ -1004,7 +1030,7 @@ def _fold_rule(spatial):
         if not (batched_form or unbatched_form):
             with _physical():  # the op reports its own error about the logical input
                 fn(x[(0,) * k], *args[1:], **kwargs)
-            raise RuntimeError(f"vmap: no batching rule for {fn.__name__} yet")
+            raise _NoRule(f"vmap: no batching rule for {fn.__name__} yet")
         lead = shape[:k + 1] if batched_form else shape[:k]
         with _physical():
             out = fn(x.reshape(-1, *shape[len(lead):]), *args[1:], **kwargs)
@@ -1067,7 +1093,7 @@ def _batch_norm_rule(fn, args, kwargs):
     its own: the batch folds into N. Batch statistics would mix the samples: no rule."""
     training = args[5] if len(args) > 5 else kwargs.get("training", False)
     if training:
-        raise RuntimeError("vmap: no batching rule for batch_norm with training=True yet")
+        raise _NoRule("vmap: no batching rule for batch_norm with training=True yet")
     return _fold_rule(None)(fn, args, kwargs)
 
 
@@ -1092,7 +1118,7 @@ def _pad_rule(fn, args, kwargs):
     mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
     pad = args[1] if len(args) > 1 else kwargs["pad"]
     if mode != "constant" or len(pad) // 2 > _logical_ndim(args[0]):
-        raise RuntimeError(f"vmap: no batching rule for pad with mode={mode!r} yet")
+        raise _NoRule(f"vmap: no batching rule for pad with mode={mode!r} yet")
     return _unary(fn, args, kwargs)
 
 
@@ -1256,8 +1282,13 @@ def _bind(fn, args, kwargs, defaults=False):
     return bound
 
 
+class _NoRule(RuntimeError):
+    """A rule's refusal of one form of its op's arguments: the wrapper then runs the op once
+    per sample (``_loop``), as PyTorch's fallback does. Rules raise it before doing any work."""
+
+
 def _no_rule(fn, what=""):
-    return RuntimeError(f"vmap: no batching rule for {getattr(fn, '__name__', fn)}{what} yet")
+    return _NoRule(f"vmap: no batching rule for {getattr(fn, '__name__', fn)}{what} yet")
 
 
 def _shift(d, n, k):
@@ -2467,7 +2498,12 @@ def _wrap(fn, key, fallback=None):
         rule = _RULES.get(key) or fallback
         if rule is None:
             raise RuntimeError(f"vmap: no batching rule for {key} yet")
-        return rule(fn, args, kwargs)
+        try:
+            return rule(fn, args, kwargs)
+        except _NoRule:
+            inplace = key in _INPLACE_NAMES or key == "__setitem__" or (
+                key.endswith("_") and not key.startswith("_"))
+            return (_loop_inplace if inplace else _loop)(fn, args, kwargs)
 
     vmap_aware._vmap_wrapped = fn
     return vmap_aware
@@ -2932,6 +2968,8 @@ def _install_shared(ember, Tensor):
     _swap(Tensor, "data", _data_prop(Tensor.__dict__["data"]))
     _swap(Tensor, "T", _meta_prop(_T_rule, Tensor.__dict__["T"]))
     _swap(Tensor, "mT", _meta_prop(_mT_rule, Tensor.__dict__["mT"]))
+    _swap(Tensor, "mH", _meta_prop(_mT_rule, Tensor.__dict__["mH"]))
+    _swap(Tensor, "H", _meta_prop(_H_rule, Tensor.__dict__["H"]))
     _saved_leaf[:] = [ember.func._leaf_for]
     _swap(ember.func, "_leaf_for", _leaf_for)
     _swap(ember.autograd, "grad", _engine_wrap(ember.autograd.grad, True))

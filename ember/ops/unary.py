@@ -31,8 +31,8 @@ from ._registry import (
     wrap,
     zeros_of,
 )
-from .inplace import register_inplace
 from .arithmetic import mul_scalar
+from .inplace import register_inplace
 from .pointwise import _rg
 from .where_kernel import keep, mask_dtype
 
