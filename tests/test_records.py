@@ -221,3 +221,113 @@ def test_the_loop_fallback_matches_pytorch():
     def dynamic(m):
         return m.func.vmap(lambda v: m.nonzero(v))(m.tensor([[1.0, 0.0], [1.0, 1.0]]))
     same(dynamic)
+
+
+# arguments for the in-place twins that take more than ``self`` (and maybe one tensor like it)
+_TWIN_ARGS = {
+    "transpose": lambda x, y: (0, 1), "unsqueeze": lambda x, y: (0,),
+    "index_put": lambda x, y: ((ember.tensor([1, 0]),),
+                              ember.tensor([5.0, 6.0, 7.0], dtype=ember.float64)),
+    "lerp": lambda x, y: (y, 0.25), "addcmul": lambda x, y: (y, x, ),
+    "addcdiv": lambda x, y: (y, x + 1), "masked_fill": lambda x, y: (x > 0.5, 2.0),
+    "threshold": lambda x, y: (0.5, -1.0), "polygamma": lambda x, y: (1,),
+    "mvlgamma": lambda x, y: (1,),
+    "addmm": lambda x, y: (x[:, :2] * 0 + 1, x * 0 + 1), "clamp": lambda x, y: (0.3, 0.7),
+    "addmv": lambda x, y: (ember.ones(3, 2, dtype=ember.float64), x[0, :2] * 0 + 1),
+    "addr": lambda x, y: (x[:, 0].clone(), x[0].clone()),
+    "baddbmm": lambda x, y: (ember.ones(1, 2, 2, dtype=ember.float64), x.reshape(1, 2, 3) * 0),
+    "addbmm": lambda x, y: (ember.ones(2, 2, 2, dtype=ember.float64), ember.ones(2, 2, 3,
+                                                                           dtype=ember.float64)),
+    "scatter": lambda x, y: (1, ember.tensor([[0, 1, 2], [2, 1, 0]]), y),
+    "scatter_add": lambda x, y: (1, ember.tensor([[0, 1, 2], [2, 1, 0]]), y),
+    "scatter_reduce": lambda x, y: (1, ember.tensor([[0, 0, 2], [2, 1, 0]]), y, "sum"),
+    "index_add": lambda x, y: (0, ember.tensor([1, 0]), y),
+    "index_copy": lambda x, y: (0, ember.tensor([1, 0]), y),
+    "index_fill": lambda x, y: (1, ember.tensor([0, 2]), -1.0),
+    "index_reduce": lambda x, y: (0, ember.tensor([1, 0]), y, "prod"),
+    "masked_scatter": lambda x, y: (x > 0.5, y),
+    "put": lambda x, y: (ember.tensor([0, 5]), ember.tensor([9.0, 8.0], dtype=ember.float64)),
+    "cumsum": lambda x, y: (1,), "cumprod": lambda x, y: (1,), "renorm": lambda x, y: (2, 0, 1.0),
+    "as_strided": lambda x, y: ((2, 2), (1, 2)),
+    "celu": lambda x, y: (), "selu": lambda x, y: (),
+}
+_TWIN_SELF = {"addmv": lambda x: x[0], "baddbmm": lambda x: x.reshape(1, 2, 3)}
+_INTEGER_TWINS = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+                  "bitwise_left_shift", "bitwise_right_shift"}
+_RANDOM_TWINS = {"rrelu": (0.125, 1 / 3, True), "dropout": (0.5, True),
+                 "alpha_dropout": (0.5, True), "feature_dropout": (0.5, True),
+                 "feature_alpha_dropout": (0.5, True)}
+
+
+def _callable(rec):
+    """A record's callable taking ``self`` first: its Tensor method, else its function."""
+    for space in ("Tensor", "torch", "F"):
+        for sp, attr in rec.publications:
+            if sp == space:
+                return _records.namespace(space)[attr]
+    raise AssertionError(rec)
+
+
+def _twins():
+    return sorted((r.name, r.inplace.name) for r in _records.RECORDS.values()
+                  if r.inplace is not None and r.kind == "op")
+
+
+@pytest.mark.parametrize("pair", _twins(), ids=lambda p: p[1])
+def test_each_in_place_variant_matches_its_out_of_place_twin(pair):
+    # the records link each op to its in-place variant: same values, same gradient
+    import warnings
+
+    import numpy as np
+
+    name, inplace = pair
+    if name in _RANDOM_TWINS:  # (the same draws from the same seed)
+        x = ember.ones(4, 5, dtype=ember.float64) - (2 if name == "rrelu" else 0)
+        ember.manual_seed(3)
+        want = _callable(_records.RECORDS[name])(x, *_RANDOM_TWINS[name])
+        ember.manual_seed(3)
+        got = _callable(_records.RECORDS[inplace])(x.clone(), *_RANDOM_TWINS[name])
+        assert np.array_equal(got.numpy(), want.numpy())
+        return
+    integer = name in _INTEGER_TWINS
+    if integer:
+        x, y = ember.tensor([[1, 2, 3], [4, 5, 6]]), ember.tensor([[3, 1, 2], [1, 2, 1]])
+    else:
+        x = ember.tensor(np.linspace(0.15, 0.85, 6).reshape(2, 3), requires_grad=True)
+        y = ember.tensor(np.linspace(0.3, 0.6, 6).reshape(2, 3))
+    make = _TWIN_ARGS.get(name, "auto")
+    out_of_place, in_place = _callable(_records.RECORDS[name]), \
+        _callable(_records.RECORDS[inplace])
+    if name == "polygamma":  # (torch.polygamma(n, input); the method takes self first)
+        out_of_place = ember.Tensor.polygamma
+    candidates = [()] + ([(y,)] if make == "auto" else []) if make == "auto" else \
+        [make(x.detach(), y)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for args in candidates:
+            this = _TWIN_SELF.get(name, lambda t: t)(x)
+            try:
+                want = out_of_place(this, *args)
+            except TypeError:
+                continue
+            base = this * 1 if not integer else this.clone()  # (a non-leaf: in-place allowed)
+            got = in_place(base, *args)
+            break
+        else:
+            pytest.fail(f"no arguments found for {name}")
+    assert got is base
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    if not integer and want.requires_grad:
+        w = ember.tensor(np.linspace(-1, 1, want.numel()).reshape(tuple(want.shape)))
+        try:
+            g_want, = ember.autograd.grad((want * w).sum(), x)
+        except (RuntimeError, NotImplementedError) as e:  # (no derivative: the twin neither)
+            with pytest.raises(type(e), match="not implemented"):
+                ember.autograd.grad((got * w).sum(), x)
+            return
+        if name in ("asinh", "acosh", "atanh"):  # (PyTorch has no derivative for these _)
+            with pytest.raises(NotImplementedError, match="inplace version of"):
+                ember.autograd.grad((got * w).sum(), x)
+            return
+        g_got, = ember.autograd.grad((got * w).sum(), x)
+        np.testing.assert_allclose(g_got.numpy(), g_want.numpy(), rtol=1e-12, atol=1e-14)
