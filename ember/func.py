@@ -1,6 +1,6 @@
 """``ember.func``: composable function transforms (PyTorch's ``torch.func``) — ``grad``,
 ``grad_and_value``, ``vjp``, ``jvp``, ``linearize``, ``jacrev``, ``jacfwd``, ``hessian``, and
-``vmap`` (batching rules, in _vmap.py).
+``vmap`` (batching rules, in the _vmap package).
 
 Contract: PyTorch's signatures (``argnums`` an int or a tuple, ``has_aux``), result structure
 and error messages. The transforms are pure: inputs need not require grad, ``.grad`` is never

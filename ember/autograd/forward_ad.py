@@ -353,7 +353,7 @@ def _forward(fn, args, kwargs, index):
             fresh = Tensor._make(a._data, True, None, a._vc)  # a fresh leaf sharing a's memory
             if outer:
                 fresh._get_extra().tangents = outer
-            # batched inside a vmap: the leaf is too (_vmap.py). vmap loads on first use, so
+            # batched inside a vmap: the leaf is too (ember/_vmap). vmap loads on first use, so
             # while it is not loaded no vmap can be running (and this does not load it).
             vmap = sys.modules.get("ember._vmap")
             if vmap is not None and vmap._L.table:

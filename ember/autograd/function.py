@@ -214,8 +214,8 @@ class Function(metaclass=_FunctionMeta):
             "You must implement the jvp function for custom autograd.Function to use it with "
             "forward mode AD.")
 
-    # vmap support (NOTE [custom Function under vmap] in ember/_vmap.py): either the ops of
-    # forward batch themselves, or this staticmethod maps the batched call
+    # vmap support (NOTE [custom Function under vmap] in ember/_vmap/custom_function.py):
+    # either the ops of forward batch themselves, or this staticmethod maps the batched call
     generate_vmap_rule = False
 
     @staticmethod
