@@ -213,16 +213,10 @@ def _rule_key(owner_name, name):
     return name
 
 
-_ORIGINALS: dict = {}
-
-
 def _orig(name):
     """The unwrapped Tensor method ``name`` (rules that dispatch to another op)."""
-    fn = _ORIGINALS.get(name)
-    if fn is None:
-        fn = getattr(_tensor_type(), name)
-        fn = getattr(fn, "_vmap_wrapped", fn)
-    return fn
+    fn = getattr(_tensor_type(), name)
+    return getattr(fn, "_vmap_wrapped", fn)
 
 
 class _NoRule(RuntimeError):

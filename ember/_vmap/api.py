@@ -11,11 +11,10 @@ pieces.
 from __future__ import annotations
 
 import functools
-from types import FunctionType
 
 from .. import _pytree
 from ._state import _L, _align, _dim_error, _levels, _mark, _next_level, _physical, _tensor_type
-from .wrappers import _WRAPPERS, _install, _uninstall
+from .wrappers import _install, _uninstall
 
 
 def _name(func):
@@ -115,8 +114,7 @@ def _vmap_once(func, flat, spec, dims, size, kwargs, out_dims, randomness):
             with _physical():
                 moved = a.movedim(k + d, k)
             inputs.append(_mark(moved, (*own, level)))
-        run = _WRAPPERS.get(func, func) if isinstance(func, FunctionType) else func
-        out = run(*spec.unflatten(inputs), **kwargs)
+        out = func(*spec.unflatten(inputs), **kwargs)
         return _unbatch(func, out, out_dims, level, size)
     finally:
         _L.stack.pop()

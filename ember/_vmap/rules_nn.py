@@ -15,7 +15,6 @@ from ._state import (
     _RULES,
     _align,
     _bind,
-    _call,
     _finish,
     _levels,
     _logical_ndim,
@@ -29,7 +28,6 @@ from ._state import (
     _union,
 )
 from .rules_elementwise import _unary
-from .rules_shape import _batched_index
 
 
 def _class_loss_rule(fn, args, kwargs):
@@ -141,22 +139,6 @@ def _affine_after(out, weight, bias, channel_dims):
     return out
 
 
-def _layer_norm_rule(fn, args, kwargs):
-    """``layer_norm`` normalises the last dims, which the batch dims in front leave alone;
-    batched affine parameters (per-sample gradients) are applied after, elementwise."""
-    names = ("input", "normalized_shape", "weight", "bias", "eps")
-    bound = dict(zip(names, args))
-    bound.update(kwargs)
-    weight, bias = bound.get("weight"), bound.get("bias")
-    x = bound["input"]
-    if any(_levels(t) for t in (weight, bias) if t is not None):
-        out = _call(fn, (x, bound["normalized_shape"], None, None, bound.get("eps", 1e-5)), {},
-                    _levels(x))
-        return _affine_after(out, weight, bias, 0)
-    ordered = [bound[n] for n in names if n in bound]
-    return _call(fn, ordered, {}, _levels(x))
-
-
 def _channel_norm_rule(names, stats_rule):
     """``group_norm`` / ``instance_norm`` / eval ``batch_norm``: the batch folds into N; batched
     per-channel affine parameters are applied after the normalisation."""
@@ -174,20 +156,6 @@ def _channel_norm_rule(names, stats_rule):
         return _affine_after(out, weight, bias, n - 2 if n >= 2 else 0)
 
     return rule
-
-
-def _embedding_rule(fn, args, kwargs):
-    """``embedding``: with an unbatched table the indices' batch dims just lead; a batched
-    table (per-sample gradients) is indexed per sample."""
-    idx, weight = args[0], args[1]
-    if _levels(weight):
-        rest = dict(zip(("padding_idx", "max_norm"), args[2:4]))
-        rest.update(kwargs)
-        if rest.get("padding_idx") is not None or rest.get("max_norm") is not None:
-            raise _NoRule("vmap: no batching rule for embedding with a batched weight and "
-                               "padding_idx or max_norm yet")
-        return _batched_index(_orig("__getitem__"), weight, (idx,))
-    return _call(fn, args, kwargs, _levels(idx))
 
 
 def _fold_rule(spatial):
@@ -266,24 +234,6 @@ def _conv_rule(spatial, transposed=False):
     return rule
 
 
-def _batch_norm_rule(fn, args, kwargs):
-    """``batch_norm`` with running statistics (``training=False``) normalises each sample on
-    its own: the batch folds into N. Batch statistics would mix the samples: no rule."""
-    training = args[5] if len(args) > 5 else kwargs.get("training", False)
-    if training:
-        raise _NoRule("vmap: no batching rule for batch_norm with training=True yet")
-    return _fold_rule(None)(fn, args, kwargs)
-
-
-def _pad_rule(fn, args, kwargs):
-    """``F.pad`` in constant mode pads the last dims: the batch dims in front are untouched."""
-    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
-    pad = args[1] if len(args) > 1 else kwargs["pad"]
-    if mode != "constant" or len(pad) // 2 > _logical_ndim(args[0]):
-        raise _NoRule(f"vmap: no batching rule for pad with mode={mode!r} yet")
-    return _unary(fn, args, kwargs)
-
-
 # ---- the keys these rules serve in ``_RULES`` ------------------------------------------------
 
 _RULES["cross_entropy"] = _class_loss_rule
@@ -291,7 +241,6 @@ _RULES["nll_loss"] = _class_loss_rule
 for _n in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "soft_margin_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits"):
     _RULES[_n] = _pointwise_loss(2)
-_RULES["layer_norm"] = _layer_norm_rule
 for _n, _sp in (("max_pool1d", 1),
                 ("max_pool2d", 2), ("max_pool3d", 3), ("avg_pool1d", 1), ("avg_pool2d", 2),
                 ("adaptive_avg_pool1d", 1), ("adaptive_avg_pool2d", 2),
@@ -305,12 +254,5 @@ for _n, _sp in (("conv1d", 1), ("conv2d", 2), ("conv3d", 3)):
     _RULES[f"conv_transpose{_sp}d"] = _conv_rule(_sp, transposed=True)
 _RULES["group_norm"] = _channel_norm_rule(("input", "num_groups", "weight", "bias", "eps"),
                                           _fold_rule(None))
-_RULES["instance_norm"] = _channel_norm_rule(
-    ("input", "running_mean", "running_var", "weight", "bias", "use_input_stats", "momentum",
-     "eps"), _fold_rule(None))
-_RULES["batch_norm"] = _channel_norm_rule(
-    ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
-    _batch_norm_rule)
-_RULES["pad"] = _pad_rule
+# (layer_norm, batch_norm, instance_norm, pad and embedding: rules_named.py's, by parameter name)
 _RULES["one_hot"] = _unary
-_RULES["embedding"] = _embedding_rule
