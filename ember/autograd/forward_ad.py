@@ -594,9 +594,11 @@ def _writable(old, new, primal):
     # a broadcast tangent (stride 0) takes the write only where the primal is broadcast the
     # same way (an in-place op on an ``expand`` view): then the tangent's aliasing mirrors the
     # values' and the write reaches the base's tangent as the values reach the base
+    from ..ops.inplace import root_writeable
+
     a = old._data
     return (a.dtype == new._data.dtype and a.shape == new._data.shape
-            and (a.flags.writeable or 0 in a.strides)
+            and (a.flags.writeable or 0 in a.strides or root_writeable(a))
             and all(s or n == 1 or not p
                     for s, n, p in zip(a.strides, a.shape, primal.strides))
             and not (old._grad_fn is None and old._requires_grad and STATE.enabled))

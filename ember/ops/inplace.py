@@ -160,24 +160,54 @@ def _write(t, data, aliases=False):
         if internal_overlap(dst):
             if not aliases:
                 raise RuntimeError(OVERLAP_MESSAGE)
-            dst.flags.writeable = True
+            alias = writeable_alias(dst)
             try:
                 with np.errstate(invalid="ignore"):
-                    np.copyto(dst, data, casting="unsafe", where=data != dst)
+                    np.copyto(alias, data, casting="unsafe", where=data != dst)
             finally:
-                dst.flags.writeable = False
+                if alias is dst:  # (read-only again: the next elementwise write must refuse)
+                    dst.flags.writeable = False
             return
         if not dst.size:
             return
-        # An expand that repeats no element here (sliced back to one copy: x.expand(2, 1)[::2])
-        # is writeable in PyTorch; our expand views are read-only NumPy arrays over writeable
-        # memory, which NumPy lets us reopen. An array read-only at its root stays read-only.
-        try:
-            dst.flags.writeable = True
-        except ValueError:
-            raise RuntimeError("cannot write into a read-only tensor (its NumPy array is not "
-                               "writeable)") from None
+        # An expand that repeats no element here (sliced back to one copy: x.expand(2, 1)[::2],
+        # or its diagonal) is writeable in PyTorch; our expand views are read-only NumPy arrays
+        # over writeable memory, which we write through a writeable alias. An array read-only
+        # at its root stays read-only.
+        dst = writeable_alias(dst)
     np.copyto(dst, data, casting="unsafe")
+
+
+class _Interface:
+    """An object exposing an array interface (what ``writeable_alias`` builds an array on)."""
+
+    def __init__(self, interface, base):
+        self.__array_interface__ = interface
+        self.base = base
+
+
+def root_writeable(a) -> bool:
+    """Whether the memory the array ``a`` views is writeable at its root (so a read-only view
+    of it, an expand's, can still take a write through ``writeable_alias``)."""
+    while getattr(a, "base", None) is not None:
+        a = a.base
+    return isinstance(a, np.ndarray) and a.flags.writeable
+
+
+def writeable_alias(a):
+    """A writeable array over the same memory as the read-only view ``a`` (an expand, a view
+    of one, a diagonal of one), provided the memory it views is writeable at its root."""
+    try:
+        a.flags.writeable = True  # (NumPy reopens a view whose base is writeable)
+        return a
+    except ValueError:
+        pass
+    if not root_writeable(a):
+        raise RuntimeError("cannot write into a read-only tensor (its NumPy array is not "
+                           "writeable)")
+    interface = dict(a.__array_interface__)
+    interface["data"] = (interface["data"][0], False)
+    return np.asarray(_Interface(interface, a))
 
 
 # NOTE [writes through an expand]: PyTorch's elementwise kernels (TensorIterator: add_, exp_,

@@ -1047,3 +1047,48 @@ def test_div_double_backward_in_pytorchs_form():
         g, = m.autograd.grad((x / y).sum(), y, create_graph=True)
         return g, m.autograd.grad(g.sum(), (x, y))
     same(graph)
+
+
+# ---- seed 2041 (1083, 3711): an in-place op on a view of an expand that repeats no element
+# (its diagonal, a row) writes through to the expanded tensor's memory, as PyTorch's; the
+# values and the forward-mode tangents both (the tangent's view of the base's tangent takes
+# the write too). ember refused with "cannot write into a read-only tensor".
+@pytest.mark.parametrize("view", ["diagonal", "select", "slice"])
+def test_in_place_on_a_view_of_an_expand(view):
+    take = {"diagonal": lambda v: v.diagonal(), "select": lambda v: v[0],
+            "slice": lambda v: v[0:1]}[view]
+
+    def f(m):
+        x = m.tensor([1.1889381408691406], dtype=m.float64).reshape(1, 1, 1)
+        v1 = m.floor_divide(x, m.tensor([0.6617617607116699], dtype=m.float64))
+        v4 = v1.expand(2, *v1.shape)
+        out = take(v4).neg_()
+        return out, v4, v1
+
+    same(f)
+
+    def tangents(m):
+        fw = m.autograd.forward_ad
+        with fw.dual_level():
+            x = fw.make_dual(m.tensor([-0.9266210198402405], dtype=m.float64),
+                             m.tensor([0.7], dtype=m.float64))
+            v0 = m.rsqrt(x.abs())
+            v1 = v0.expand(2, 1)
+            take(v1).sub_(x)
+            return (fw.unpack_dual(v0).primal, fw.unpack_dual(v0).tangent,
+                    fw.unpack_dual(v1).tangent)
+
+    same(tangents, warnings_too=False)  # (PyTorch's forward_ad import warns about torch.jit)
+
+
+def test_elementwise_writes_into_an_expand_still_refuse_every_time():
+    def f(m):
+        e = m.ones(2).expand(3, 2)
+        errors = []
+        for _ in range(2):
+            try:
+                e.add_(1)
+            except RuntimeError as err:
+                errors.append(str(err))
+        return errors
+    same(f)
