@@ -331,3 +331,61 @@ def test_each_in_place_variant_matches_its_out_of_place_twin(pair):
             return
         g_got, = ember.autograd.grad((got * w).sum(), x)
         np.testing.assert_allclose(g_got.numpy(), g_want.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def _kernel_records():
+    return sorted(r.name for r in _records.RECORDS.values() if r.kernel is not None)
+
+
+@pytest.mark.parametrize("name", _kernel_records())
+def test_record_kernels_compute_the_op(name):
+    # a record's kernel(xp) is the op's plain array function in the namespace xp (NOTE [array
+    # namespaces] in ember/backend): on NumPy it gives the eager op's values
+    import numpy as np
+
+    from ember import backend
+
+    rec = _records.RECORDS[name]
+    fn = backend.kernel(rec, np.ones(1))
+    assert fn is rec.kernel(np)
+    op = _callable(rec)
+    nin = getattr(fn, "nin", 1)
+    arrays = [np.linspace(0.2, 0.9, 6).reshape(2, 3) + 0.05 * k for k in range(nin)]
+    if name == "ldexp":
+        arrays[1] = np.array([[1, 2, 3], [0, -1, 2]])
+    want = op(*[ember.tensor(a) for a in arrays])
+    want = want[0] if isinstance(want, tuple) else want
+    with np.errstate(all="ignore"):  # (acosh below 1: NaN on both sides)
+        got = fn(*arrays)
+    got = got[0] if isinstance(got, tuple) else got
+    np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want.double().numpy(),
+                               rtol=1e-12, atol=0)
+
+
+def test_a_backend_is_chosen_by_its_arrays():
+    import numpy as np
+
+    from ember import backend
+
+    class Fake(np.ndarray):
+        """Stands for another library's arrays (CuPy's, say)."""
+
+    class FakeNamespace:
+        __name__ = "fake"
+
+        @staticmethod
+        def sin(a):
+            return ("fake sin", a.shape)
+
+    fake = backend.register(backend.Backend("fake", FakeNamespace, (Fake,), "fake"))
+    try:
+        a = np.ones(3).view(Fake)
+        assert backend.of(a) is fake and backend.namespace(a, 2.0) is FakeNamespace
+        assert backend.of(np.ones(2), 1) is backend.NUMPY
+        assert backend.kernel(_records.RECORDS["sin"], a)(a) == ("fake sin", (3,))
+        with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device, "
+                           "but found at least two devices, cpu and fake!"):
+            backend.of(a, np.ones(3))
+    finally:
+        backend._BACKENDS.remove(fake)
+        backend._BY_TYPE.pop(Fake, None)

@@ -20,6 +20,9 @@ select.py, comparisons and logic in logic.py.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..backend import numpy_kernel
 from ._registry import METHODS, register
 from .arithmetic import (  # noqa: F401 - re-exported: the family's import path
     AddBackward0,
@@ -105,11 +108,21 @@ from .ternary import (  # noqa: F401 - re-exported: the family's import path
 
 # ==== registration =========================================================================
 
+# the NumPy function each op's plain form is (its record's kernel: NOTE [array namespaces] in
+# ember/backend; alpha, rounding modes and half-precision roundings are the eager op's)
+_KERNELS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+            "floor_divide": np.floor_divide, "remainder": np.remainder, "fmod": np.fmod,
+            "pow": np.power, "float_power": np.float_power, "atan2": np.arctan2,
+            "hypot": np.hypot, "copysign": np.copysign, "logaddexp": np.logaddexp,
+            "logaddexp2": np.logaddexp2, "heaviside": np.heaviside, "ldexp": np.ldexp,
+            "nextafter": np.nextafter}
 for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
               "floor_divide", "remainder", "fmod", "pow", "float_power", "atan2", "arctan2",
               "hypot", "copysign", "logaddexp", "logaddexp2", "lerp", "addcmul", "addcdiv",
               "heaviside", "ldexp", "nextafter"):
-    register(globals()[_name], _name)
+    _kernel = _KERNELS.get(_name)
+    register(globals()[_name], _name, batch="elementwise",
+             kernel=numpy_kernel(_kernel) if _kernel is not None else None)
 register(rsub, "rsub", method=False)
 register(_rpow, "__rpow__", function=False, op="pow")
 register_arithmetic_inplace(add, sub, mul, div)
