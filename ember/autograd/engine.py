@@ -164,8 +164,10 @@ _NEGATED = {"NegBackward0": (0,), "SubBackward0": (1,), "RsubBackward0": (0,),
 
 
 # PyTorch's backward kernels without a ZeroTensor kernel materialize it as plain zeros and run:
-# logit's gives NaN outside [0, 1] whatever the gradient.
-_MATERIALIZED = {"LogitBackward0"}
+# logit's gives NaN outside [0, 1] whatever the gradient; clamp's (a ``where``) hands a plain
+# zero on, which a later 0 / 0 makes NaN.
+_MATERIALIZED = {"LogitBackward0", "ClampBackward0", "ClampBackward1", "ClampMinBackward0",
+                 "ClampMinBackward1", "ClampMaxBackward0", "ClampMaxBackward1"}
 
 
 def _known_zero_outs(node, ins):

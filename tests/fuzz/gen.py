@@ -930,7 +930,8 @@ def lcse_underflow(step, env):
 # is 0 up to rounding. Such a line is not a difference between the libraries, so the generator
 # drops it (deterministically) before it enters a program: every candidate line is run in
 # float64, without grad, on its arguments as they are and moved by +-PROBE_EPS * (1 + |x|)
-# (random signs, elementwise); it sits on a discontinuity when an integer/bool result or a
+# (random signs, elementwise; each argument by its own multiple of PROBE_EPS, so equal arguments
+# part); it sits on a discontinuity when an integer/bool result or a
 # shape changes, a NaN/inf appears or goes, or the second difference of a float result exceeds
 # PROBE_TOL * (1 + |y|) (a jump, or a kink: smooth ops give ~|f''| * PROBE_EPS**2).
 # A half-precision argument carries the rounding of the half-precision ops that made it (a
@@ -962,6 +963,9 @@ def on_tie(step, env, rng):
              if t.is_floating_point()}
     code = upcast(step.code)
     lowp = {n: LOWP_EPS.get(str(t.dtype), 0.0) for n, t in base.items()}
+    # each argument moves by its own amount, so that two arguments equal at a position (``eq(x,
+    # logit(sigmoid(x)))``) never move together and the tie shows
+    spread = {n: 1.0 + 0.5 * k for k, n in enumerate(base)}
 
     def probe(scale):
         outs = []
@@ -971,7 +975,8 @@ def on_tie(step, env, rng):
                 if n in signs:
                     a = t.to(torch.float64).numpy()
                     with np.errstate(all="ignore"):  # infinities and NaNs stay as they are
-                        delta = np.where(np.isfinite(a), s * scale(n) * (1 + np.abs(a)) * signs[n],
+                        delta = np.where(np.isfinite(a),
+                                         s * scale(n) * spread[n] * (1 + np.abs(a)) * signs[n],
                                          0.0)
                     ns[n] = torch.from_numpy(np.asarray(a + delta))
                 else:
