@@ -48,7 +48,7 @@ _ATEN_PREFIX = {"torch": "", "Tensor": "", "F": "", "random": "", "linalg": "lin
 
 RECORDS: dict[str, OpRecord] = {}  # record name -> record, in declaration order
 _BY_FN: dict[int, OpRecord] = {}  # id(callable) -> record (callables are kept alive by it)
-_SPACES: dict[str, dict] = {s: {} for s in SPACES}  # space -> {attribute: (callable, record)}
+_SPACES: dict[str, dict] = {s: {} for s in SPACES}  # space -> {attr: (callable, record, aten)}
 
 
 class OpRecord:
