@@ -32,7 +32,9 @@ made when its namespace is built and never replaced afterwards, so a reference t
 (``from ember import exp``, ``f = torch.sin`` before a ``vmap``) reaches the active modes. With
 no mode active anywhere a dispatcher's cost is one list lookup and a call; otherwise it composes
 the active modes' ``wrap`` around the op (innermost mode outermost), once per op and stack state
-(a per-thread cache, dropped when a mode enters or leaves).
+(a per-thread cache, dropped when a mode enters or leaves). A dispatcher also turns an op's
+TypeError over tensors of two devices into PyTorch's same-device error (``devices_mixed``),
+at no cost to calls that succeed.
 """
 
 from __future__ import annotations
@@ -177,10 +179,58 @@ def dispatcher(key: OpKey, fn):
 
 def _generic(fn, impl, active, key):
     def op(*args, **kwargs):
-        if active[0]:
-            return impl(op, key, fn)(*args, **kwargs)
-        return fn(*args, **kwargs)
+        try:
+            if active[0]:
+                return impl(op, key, fn)(*args, **kwargs)
+            return fn(*args, **kwargs)
+        except TypeError:
+            retry = devices_mixed(args, kwargs)
+            if retry is None:
+                raise
+        return op(*retry[0], **retry[1])
     return op
+
+
+def devices_mixed(args, kwargs):
+    """After an op failed with a TypeError: None when its tensors share a device (the error
+    stands); PyTorch's "Expected all tensors to be on the same device" RuntimeError when they
+    do not; or the arguments to retry with, when the only CPU tensors among CUDA ones are 0-d
+    (PyTorch lets a CPU scalar tensor join a CUDA op: it is copied over). NOTE [devices] in
+    tensor.py: the array library's refusal of a foreign array is the signal, so ops that work
+    pay nothing for the check."""
+    from .tensor import Tensor, same_device_error
+
+    found = []
+
+    def scan(x):
+        if isinstance(x, Tensor):
+            found.append(x)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                scan(v)
+    scan(args)
+    scan(tuple(kwargs.values()))
+    devices = {t.device for t in found}
+    if len(devices) < 2:
+        return None
+    cuda = [d for d in devices if d.type == "cuda"]
+    others = [d for d in devices if d.type != "cuda"]
+    if len(cuda) > 1 or "meta" in {d.type for d in devices}:
+        first, second = sorted(devices, key=str)[:2]
+        raise same_device_error(first, second)
+    target = cuda[0]
+    if any(t.device.type == "cpu" and t.ndim for t in found):
+        raise same_device_error(target, others[0])
+
+    def move(x):
+        if isinstance(x, Tensor):
+            return x.to(target) if x.device.type == "cpu" else x
+        if isinstance(x, list):
+            return [move(v) for v in x]
+        if isinstance(x, tuple):
+            return tuple(move(v) for v in x)
+        return x
+    return move(args), {k: move(v) for k, v in kwargs.items()}
 
 
 _MAKERS: dict = {}  # parameter list -> compiled maker
@@ -194,7 +244,7 @@ def _maker(fn):
     if kw or fn.__defaults__ or code.co_flags & 0x0C:  # (defaults, keywords, *args: generic)
         return _generic
     params = list(code.co_varnames[:n])
-    if any(p in ("op", "_fn", "_impl", "_active", "_key") for p in params):
+    if any(p in ("op", "_fn", "_impl", "_active", "_key", "_retry", "_mixed") for p in params):
         return _generic
     sig_key = (tuple(params), pos)
     make = _MAKERS.get(sig_key)
@@ -204,11 +254,17 @@ def _maker(fn):
     args = ", ".join(params)
     src = (f"def make(_fn, _impl, _active, _key):\n"
            f"    def op({', '.join(sig)}):\n"
-           f"        if _active[0]:\n"
-           f"            return _impl(op, _key, _fn)({args})\n"
-           f"        return _fn({args})\n"
+           f"        try:\n"
+           f"            if _active[0]:\n"
+           f"                return _impl(op, _key, _fn)({args})\n"
+           f"            return _fn({args})\n"
+           f"        except TypeError:\n"
+           f"            _retry = _mixed(({args},), {{}})\n"
+           f"            if _retry is None:\n"
+           f"                raise\n"
+           f"        return op(*_retry[0])\n"
            f"    return op\n")
-    ns: dict = {}
+    ns: dict = {"_mixed": devices_mixed}
     exec(compile(src, "<ember dispatcher>", "exec"), ns)  # noqa: S102
     make = _MAKERS[sig_key] = ns["make"]
     return make

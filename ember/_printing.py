@@ -225,6 +225,11 @@ def tensor_repr(t, *, tensor_contents=None) -> str:
     dtype = t.dtype
     default = _dt.get_default_dtype()
     suffixes = []
+    if not isinstance(data, np.ndarray):  # a device tensor: its values come to the host
+        from .tensor import to_host
+
+        suffixes.append(f"device='{t.device}'")
+        data = to_host(data)
     if t.is_meta:  # no values: the device, size and a non-default dtype (PyTorch's form)
         suffixes += ["device='meta'", f"size={data.shape}"]
         if dtype is not default:

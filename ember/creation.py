@@ -19,7 +19,8 @@ from . import dtypes as _dt
 from ._meta import MetaArray, meta_array
 from ._size import Size
 from .autograd.grad_mode import STATE
-from .tensor import Tensor, check_device
+from .tensor import CPU, DEFAULT_DEVICE, Tensor, check_device, on_device
+from .tensor import device as _device_cls
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
            "zeros_like", "ones_like", "full_like", "empty_like", "arange", "range", "linspace",
@@ -28,7 +29,16 @@ __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "ful
 _make = Tensor._make
 
 
-def _new(data, requires_grad=False):
+def _device_of(t):
+    """``t``'s device: a ``*_like``/``new_*`` tensor's default (not the default device)."""
+    return CPU if type(t._data) is np.ndarray else t.device
+
+
+def _new(data, requires_grad=False, device=None):
+    if device is None:
+        device = DEFAULT_DEVICE[0]  # (None unless set_default_device moved the default)
+    if device is not None:
+        data = on_device(data, device)  # NOTE [devices] in tensor.py
     t = _make(data)
     if STATE.inference:
         t._vc = None
@@ -182,22 +192,31 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         a = _to_array(data, dtype)
         return _new(meta_array(a.shape, a.dtype), requires_grad)
     _check_pin(pin_memory, False, "tensor")
-    return _new(_to_array(data, dtype), requires_grad)
+    return _new(_to_array(data, dtype), requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory with a tensor or NumPy array when the dtype
     matches."""
-    check_device(device)
+    meta = check_device(device)
     if isinstance(data, Tensor):
+        if device is not None and not meta:
+            return data.to(device=device, dtype=dtype)
         return data if dtype is None or data.dtype is dtype else data.to(dtype)
+    if device is not None and not meta and device_type(device) != "cpu":
+        return tensor(data, dtype=dtype, device=device)
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.np):
         return from_numpy(data)
     return tensor(data, dtype=dtype)
 
 
+def device_type(dev) -> str:
+    return dev.type if isinstance(dev, _device_cls) else _device_cls(dev).type
+
+
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
-    t = tensor(obj, dtype=dtype) if copy else as_tensor(obj, dtype=dtype, device=device)
+    t = tensor(obj, dtype=dtype, device=device) if copy else \
+        as_tensor(obj, dtype=dtype, device=device)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -219,7 +238,7 @@ def from_numpy(ndarray):
         raise ValueError(
             "given numpy array has byte order different from the native byte order. Conversion "
             "between byte orders is currently not supported.")
-    return _new(ndarray)
+    return _new(ndarray, device=CPU)
 
 
 def _legacy_tensor(*args, **kwargs):
@@ -242,7 +261,7 @@ def _factory(name, fill):
         _check_size(name, shape, meta)
         if meta:
             return _new(meta_array(shape, _dtype_np(dtype)), requires_grad)
-        return _new(fill(shape, _dtype_np(dtype)), requires_grad)
+        return _new(fill(shape, _dtype_np(dtype)), requires_grad, device)
     factory.__name__ = name
     factory.__doc__ = f"A tensor of the given size filled by ``{name}``."
     return factory
@@ -266,7 +285,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
         dtype = _dt.scalar_dtype(fill_value)
     if meta:
         return _new(meta_array(shape, dtype.np), requires_grad)
-    return _new(np.full(shape, fill_value, dtype=dtype.np), requires_grad)
+    return _new(np.full(shape, fill_value, dtype=dtype.np), requires_grad, device)
 
 
 def _new_like(input, dtype, device, requires_grad, make, pin_memory=False):
@@ -275,7 +294,8 @@ def _new_like(input, dtype, device, requires_grad, make, pin_memory=False):
     if check_device(device) or (device is None and type(input._data) is MetaArray):
         return _new(meta_array(input._data.shape, np_dt), requires_grad)
     _check_pin(pin_memory)
-    return _new(make(input._data.shape, np_dt), requires_grad)
+    return _new(make(input._data.shape, np_dt), requires_grad,
+                device if device is not None else _device_of(input))
 
 
 def _like(name, fill):
@@ -300,7 +320,8 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     _check_pin(pin_memory)
-    return _new(np.asarray(s, dtype=_dtype_np(dtype)), requires_grad)
+    check_device(device)
+    return _new(np.asarray(s, dtype=_dtype_np(dtype)), requires_grad, device)
 
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
@@ -324,7 +345,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
     # NOTE: computed in float64 from the integer index, as PyTorch, then cast: no drift.
     data = (start + np.arange(n, dtype=np.float64) * step) if dtype.is_floating_point else \
         np.arange(start, end, step)
-    return _new(np.asarray(data).astype(dtype.np), requires_grad)
+    return _new(np.asarray(data).astype(dtype.np), requires_grad, device)
 
 
 def range(start=0, end=None, step=1, *, dtype=None, device=None,  # noqa: A001
@@ -338,7 +359,7 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None,  # noqa: A001
         start, end = 0, start
     n = int(np.floor((end - start) / step)) + 1
     data = start + np.arange(n, dtype=np.float64) * step
-    return _new(data.astype(_dtype_np(dtype)), requires_grad)
+    return _new(data.astype(_dtype_np(dtype)), requires_grad, device)
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_grad=False,
@@ -361,7 +382,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_g
     else:
         data = np.linspace(start, end, int(steps), dtype=np.float64)
         data = data.astype(np_dt) if dtype.is_floating_point else np.trunc(data).astype(np_dt)
-    return _new(data, requires_grad)
+    return _new(data, requires_grad, device)
 
 
 def _linspace_values(start, end, steps):
@@ -392,14 +413,14 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
              pin_memory=False):
     _check_pin(pin_memory, check_device(device))
     data = np.power(base, np.linspace(start, end, int(steps), dtype=np.float64))
-    return _new(data.astype(_dtype_np(dtype)), requires_grad)
+    return _new(data.astype(_dtype_np(dtype)), requires_grad, device)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None,
         pin_memory=False):
     """The ``n x m`` identity matrix."""
     _check_pin(pin_memory, check_device(device))
-    return _new(np.eye(n, n if m is None else m, dtype=_dtype_np(dtype)), requires_grad)
+    return _new(np.eye(n, n if m is None else m, dtype=_dtype_np(dtype)), requires_grad, device)
 
 
 def meshgrid(*tensors, indexing=None):
@@ -447,7 +468,8 @@ def _new_method(name, fill):
         shape = _size(size)
         _check_size(name, shape)
         np_dt = dtype.np if dtype is not None else self._data.dtype
-        return _new(fill(shape, np_dt), requires_grad)
+        return _new(fill(shape, np_dt), requires_grad,
+                    device if device is not None else _device_of(self))
     method.__name__ = name
     method.__qualname__ = f"Tensor.{name}"
     method.__doc__ = f"``{name[4:]}(size)`` with this tensor's dtype unless ``dtype`` is given."
@@ -461,12 +483,14 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
     shape = _size((size,))
     _check_size("new_full", shape)
     np_dt = dtype.np if dtype is not None else self._data.dtype
-    return _new(np.full(shape, fill_value, dtype=np_dt), requires_grad)
+    return _new(np.full(shape, fill_value, dtype=np_dt), requires_grad,
+                device if device is not None else _device_of(self))
 
 
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None):
     """A copy of ``data`` as a tensor with this tensor's dtype by default."""
-    return tensor(data, dtype=dtype if dtype is not None else self.dtype, device=device,
+    return tensor(data, dtype=dtype if dtype is not None else self.dtype,
+                  device=device if device is not None else _device_of(self),
                   requires_grad=requires_grad)
 
 

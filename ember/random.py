@@ -26,7 +26,7 @@ from . import dtypes as _dt
 from ._meta import meta_array
 from ._mt19937 import STATE_SIZE, Engine
 from .creation import _check_pin, _check_size, _new, _size
-from .tensor import Tensor, check_device
+from .tensor import CPU, Tensor, check_device
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "fork_rng", "rand", "randn", "randint", "randperm", "rand_like",
@@ -70,7 +70,7 @@ class Generator:
         return self._eng.seed
 
     def get_state(self):
-        return _new(np.frombuffer(self._eng.state_bytes(), dtype=np.uint8).copy())
+        return _new(np.frombuffer(self._eng.state_bytes(), dtype=np.uint8).copy(), device=CPU)
 
     def set_state(self, new_state):
         if not isinstance(new_state, Tensor) or new_state.dtype is not _dt.uint8:

@@ -48,13 +48,16 @@ NON_LEAF_GRAD_WARNING = (
 
 
 class device:
-    """Where a tensor lives. Only ``cpu`` exists for now (CuPy-backed ``cuda`` comes later)."""
+    """Where a tensor lives: ``cpu`` (NumPy arrays), ``cuda``/``cuda:N`` (CuPy arrays, NOTE
+    [devices]) or ``meta`` (no data, NOTE [meta tensors] in _meta.py)."""
 
     __slots__ = ("type", "index")
 
     def __init__(self, type="cpu", index=None):  # noqa: A002 - PyTorch's argument name
         if isinstance(type, device):
             type, index = type.type, type.index
+        elif isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type  # (PyTorch: a bare index is the current accelerator)
         if ":" in type:
             type, _, idx = type.partition(":")
             index = int(idx)
@@ -82,23 +85,110 @@ class device:
     def __hash__(self):
         return hash((self.type, self.index))
 
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
 
 CPU = device("cpu")
 META = device("meta")
+_CUDA_DEVICES: dict = {}  # index -> device("cuda", index)
+DEFAULT_DEVICE = [None]  # set_default_device's: None (the CPU) or a cuda device
+
+# NOTE [devices]: a tensor's device is its array's type: a NumPy array is on the CPU, a
+# MetaArray on meta, any other array on the device its backend (ember/backend) says — a
+# ``cupy.ndarray`` (or the device checker's CheckedArray, backend/checked.py) on ``cuda:N``.
+# Nothing else records it, so views, ops and autograd keep it for free: an op computes with
+# NumPy's API and NumPy hands device arrays to their library (NOTE [array namespaces]).
+# Crossing devices is explicit: ``Tensor.to``/``cuda``/``cpu`` (recorded as ToCopyBackward0,
+# so gradients cross back) and the ``device=`` of factories (``on_device``); an op given
+# tensors of two devices raises PyTorch's "Expected all tensors to be on the same device"
+# (``same_device_error``; the dispatcher diagnoses the library's refusal, NOTE [one call
+# path] in _modes.py), except that a 0-d CPU tensor joins a CUDA op as PyTorch allows.
 
 
 def check_device(dev):
-    """Accept cpu (ember runs on NumPy) and meta (returns True: the caller makes a meta
-    tensor, NOTE [meta tensors] in _meta.py); anything else gets a clear error."""
+    """Check a ``device=`` argument: True for meta (the caller makes a meta tensor, NOTE [meta
+    tensors] in _meta.py); False for cpu and cuda (cuda data goes through ``on_device``, and
+    here CUDA must be available); anything else gets a clear error."""
     if dev is None:
         return False
     d = dev if isinstance(dev, device) else device(dev)
     if d.type == "meta":
         return True
+    if d.type == "cuda":
+        cuda_index(d)
+        return False
     if d.type != "cpu":
         raise RuntimeError(
-            f"ember has no {d.type} backend yet: only 'cpu' (NumPy) is available. "
-            "Tensors stay on the CPU; the CuPy backend comes later.")
+            f"ember has no {d.type} backend: its devices are 'cpu' (NumPy), 'cuda' (CuPy) "
+            "and 'meta'.")
+    return False
+
+
+def cuda_index(d) -> int:
+    """The index of the CUDA device ``d`` (its current device when it names none); raises
+    when CUDA is unavailable or the index is out of range."""
+    from . import cuda
+
+    if cuda._backend() is None:
+        raise cuda.placement_error()
+    return cuda._index(d)
+
+
+def cuda_device(index) -> device:
+    d = _CUDA_DEVICES.get(index)
+    if d is None:
+        d = _CUDA_DEVICES[index] = device("cuda", index)
+    return d
+
+
+def on_device(data, dev):
+    """``data`` (a host array) placed on ``dev``: itself for None and cpu, a device copy for
+    cuda (NOTE [devices]); meta is the caller's (``check_device``)."""
+    if dev is None:
+        return data
+    d = dev if isinstance(dev, device) else device(dev)
+    if d.type != "cuda":
+        return to_host(data) if d.type == "cpu" else data
+    i = cuda_index(d)
+    from . import cuda
+
+    return cuda._backend().to_device(data, i)
+
+
+def device_of(data) -> device:
+    """The device of an array (NOTE [devices])."""
+    t = type(data)
+    if t is np.ndarray:
+        return CPU
+    if t is MetaArray:
+        return META
+    from . import backend
+
+    b = backend.of(data)
+    if b.device_type == "cpu":
+        return CPU
+    return cuda_device(b.index(data)) if b.device_type == "cuda" else device(b.device_type)
+
+
+def meta_of(a) -> tuple:
+    """A graph node's metadata of an output array ``a``: ``(shape, dtype)``, and the device
+    when it is not the CPU (``ops/_registry.meta_zeros`` makes zeros from it)."""
+    return (a.shape, a.dtype) if type(a) is np.ndarray else (a.shape, a.dtype, device_of(a))
+
+
+def to_host(data):
+    """A NumPy array with ``data``'s values (``data`` itself when it is one)."""
+    if isinstance(data, np.ndarray):
+        return data
+    from . import backend
+
+    return backend.of(data).to_host(data)
+
+
+def same_device_error(first, second) -> RuntimeError:
+    return RuntimeError("Expected all tensors to be on the same device, but found at least two "
+                        f"devices, {first} and {second}!")
 
 
 class ViewInfo:
@@ -148,7 +238,7 @@ class _Extra:
     """Rarely used per-tensor state, allocated on first use."""
 
     __slots__ = ("retains_grad", "hooks", "post_acc_hooks", "name", "is_param", "tangents",
-                 "is_zero")
+                 "is_zero", "pinned")
 
     def __init__(self):
         self.tangents = None  # forward-mode AD: level -> tangent (autograd/forward_ad.py)
@@ -158,6 +248,7 @@ class _Extra:
         self.post_acc_hooks = None
         self.name = None
         self.is_param = False
+        self.pinned = False  # page-locked host memory (Tensor.pin_memory)
 
 
 def check_savable(t):
@@ -237,7 +328,15 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        return META if type(self._data) is MetaArray else CPU
+        t = type(self._data)
+        if t is np.ndarray:
+            return CPU
+        return META if t is MetaArray else device_of(self._data)
+
+    def get_device(self) -> int:
+        """The CUDA device index, or -1 on the CPU."""
+        d = self.device
+        return d.index if d.type == "cuda" else -1
 
     @property
     def is_meta(self) -> bool:
@@ -245,11 +344,12 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        t = type(self._data)
+        return t is not np.ndarray and t is not MetaArray and self.device.type == "cuda"
 
     @property
     def is_cpu(self) -> bool:
-        return True
+        return self.device.type == "cpu"
 
     @property
     def layout(self):
@@ -323,10 +423,12 @@ class Tensor:
         return self.dtype.is_signed
 
     def data_ptr(self) -> int:
-        return self._data.__array_interface__["data"][0] if self._data.size else 0
-
-    def get_device(self) -> int:
-        return -1
+        if not self._data.size:
+            return 0
+        if isinstance(self._data, np.ndarray):
+            return self._data.__array_interface__["data"][0]
+        ptr = getattr(self._data, "data", None)  # (a CuPy array's device pointer)
+        return int(getattr(ptr, "ptr", id(self._data)))
 
     def is_inference(self) -> bool:
         return self._vc is None
@@ -512,9 +614,10 @@ class Tensor:
     def numpy(self, *, force=False) -> np.ndarray:
         """The underlying array (shared memory). Refuses on a tensor that requires grad while
         grad mode is on (a custom Function's forward, under no_grad, may convert its inputs)."""
-        if type(self._data) is MetaArray:
-            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() "
-                            "to copy the tensor to host memory first.")
+        if type(self._data) is not np.ndarray and (type(self._data) is MetaArray or not
+                                                   isinstance(self._data, np.ndarray)):
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
         if self._requires_grad and STATE.enabled and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
@@ -627,11 +730,19 @@ class Tensor:
         memo[id(self)] = t
         return t
 
-    def cpu(self):
-        return self
+    def cpu(self, memory_format=None):
+        """This tensor on the CPU (itself when it is there; a recorded copy otherwise)."""
+        if type(self._data) is np.ndarray:
+            return self
+        return self.to("cpu")
 
-    def cuda(self, *args, **kwargs):
-        check_device("cuda")
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """This tensor on CUDA device ``device`` (the current one by default)."""
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int):
+            device = f"cuda:{device}"
+        return self.to(cuda_device(cuda_index(device)), non_blocking=non_blocking)
 
     def type(self, dtype=None, non_blocking=False, **kwargs):
         """Without arguments, PyTorch's legacy type name (``'torch.FloatTensor'``); with a
@@ -651,13 +762,25 @@ class Tensor:
         return self.to(getattr(dtype, "dtype", dtype))
 
     def pin_memory(self, device=None):
-        """Pinned memory needs an accelerator: PyTorch's error on a machine without one."""
-        if device is not None:
+        """A copy in page-locked host memory, for fast copies to CUDA (needs CUDA: PyTorch's
+        error on a machine without an accelerator)."""
+        if device is not None and (device if isinstance(device, str) else str(device)) == "cpu":
             raise RuntimeError("CPU device type not an accelerator.")
-        raise RuntimeError("Cannot access accelerator device when none is available.")
+        from . import cuda
+
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        if type(self._data) is not np.ndarray:
+            raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be "
+                               "pinned")
+        if self.is_pinned():
+            return self
+        t = self.clone()
+        t._get_extra().pinned = True
+        return t
 
     def is_pinned(self, device=None):
-        return False
+        return self._extra is not None and self._extra.pinned
 
 
 def _rebuild(data, requires_grad):
@@ -680,13 +803,24 @@ def is_tensor(obj) -> bool:
 _ndarray = np.ndarray
 
 
+def as_array(data):
+    """``data`` as an array a tensor can hold: an array of any backend stays itself (NumPy's
+    scalars and Python numbers become 0-d NumPy arrays)."""
+    if isinstance(data, (np.ndarray, np.generic, int, float, complex, bool, list, tuple)):
+        return np.asanyarray(data)
+    from .backend import _backend_of
+
+    return data if _backend_of(data) is not None else np.asanyarray(data)
+
+
 def wrap(data) -> Tensor:
     """The no-grad result of an op: a tensor around ``data`` (an inference tensor in
     inference mode)."""
     if type(data) is not _ndarray:
         # NOTE: NumPy returns scalars from 0-d ufuncs and reductions; tensors hold arrays
-        # (asanyarray: a meta tensor's MetaArray stays one, NOTE [meta tensors] in _meta.py).
-        data = np.asanyarray(data)
+        # (asanyarray: a meta tensor's MetaArray stays one, NOTE [meta tensors] in _meta.py;
+        # a device array stays itself, NOTE [devices]).
+        data = as_array(data)
     # NOTE: Tensor._make inlined: this is the hottest constructor call in ember.
     t = _new(Tensor)
     t._data = data

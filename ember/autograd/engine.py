@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import _modes
 from .. import dtypes as _dt
-from ..ops._registry import known_zeros_of, wrap  # (NOTE [import order] in __init__.py)
+from ..ops._registry import known_zeros_of, meta_zeros, wrap  # (NOTE [import order] in __init__.py)
 from . import forward_ad
 from .grad_mode import STATE
 from .graph import AccumulateGrad
@@ -184,8 +184,9 @@ def _known_zero_outs(node, ins):
         if fn is None:
             outs.append(None)
         else:
-            shape, dtype = fn._meta[nr]
-            outs.append(known_zeros_of(_Shape(np.zeros((), dtype), shape)))
+            m = fn._meta[nr]
+            outs.append(known_zeros_of(_Shape(np.zeros((), m[1]), m[0]) if len(m) == 2
+                                       else meta_zeros(m)))
     return tuple(outs)
 
 

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
-
-from ..ops._registry import node_class, record, wrap
+from ..ops._registry import meta_of, meta_zeros, node_class, record
 from ..tensor import Tensor  # (no cycle: NOTE [import order] in autograd/__init__.py)
 from .grad_mode import STATE, no_grad
 from .graph import Node, edge
@@ -92,8 +90,7 @@ class BackwardCFunction(Node, FunctionCtx):
                 continue
             g = grads[k]
             if g is None and self._materialize_grads:
-                shape, dtype = self._meta[k]
-                g = wrap(np.zeros(shape, dtype=dtype))
+                g = meta_zeros(self._meta[k])
             full.append(g)
         result = cls.backward(self, *full)
         return self._route(result)
@@ -348,7 +345,7 @@ def _finish(node, args, output):
             # version counter, so the input's own history stays intact (PyTorch makes a view).
             o = outs[j] = Tensor._make(o._data, False, None, o._vc)
         kinds.append(len(meta))
-        meta.append((o._data.shape, o._data.dtype))
+        meta.append(meta_of(o._data))
     node._out_kinds = tuple(kinds)
     node._meta = tuple(meta)
     node._seq = next(_seq)

@@ -27,7 +27,7 @@ import weakref
 
 import numpy as np
 
-from ..tensor import Tensor  # (no cycle: NOTE [import order] in autograd/__init__.py)
+from ..tensor import Tensor, meta_of  # (no cycle: NOTE [import order] in autograd/__init__.py)
 
 __all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
 
@@ -386,7 +386,7 @@ class AccumulateGrad(Node):
     __slots__ = ("_variable",)
 
     def __init__(self, variable):
-        Node.__init__(self, (), ((variable._data.shape, variable._data.dtype),))
+        Node.__init__(self, (), (meta_of(variable._data),))
         self._variable = weakref.ref(variable)
         self._seq = float("inf")  # runs as soon as it is ready, like PyTorch's
 

@@ -8,6 +8,12 @@ Contract:
 - ``of(*arrays)``: the backend of some arrays (Python numbers and NumPy scalars belong to
   any); arrays of two backends raise PyTorch's "Expected all tensors to be on the same device"
   error. ``namespace(*arrays)`` is ``of(*arrays).xp``.
+- A backend moves arrays: ``device_count()``, ``index(array)`` (the device an array is on),
+  ``to_device(array, index)`` (a copy onto device ``index``, from the host or another device),
+  ``to_host(array)`` (a NumPy copy), ``synchronize(index)``, ``device_name(index)``. ``NUMPY``'s
+  are the identity (one device, the host). ``unregister(backend)`` forgets one (the device
+  checker's context in ``ember.cuda.use_checker``).
+- ``device_backend(device_type)``: the registered backend of a device type ("cuda"), or None.
 - ``numpy_kernel(fn)``: the record kernel of a NumPy function ``fn``: a ufunc is looked up by
   name in each namespace (``np.sin`` -> ``xp.sin``); any other function of arrays written with
   NumPy's API is itself (NumPy dispatches inside it, NOTE [array namespaces]).
@@ -29,8 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Backend", "register", "of", "namespace", "kernel", "NUMPY", "backends",
-           "numpy_kernel"]
+__all__ = ["Backend", "register", "unregister", "of", "namespace", "kernel", "NUMPY",
+           "backends", "numpy_kernel", "device_backend"]
 
 
 class Backend:
@@ -48,6 +54,40 @@ class Backend:
     def __repr__(self):
         return f"Backend({self.name!r}, xp={self.xp.__name__}, device={self.device_type!r})"
 
+    # ---- devices: the host's (NumPy's) here; a device library's backend overrides these ----
+    def device_count(self) -> int:
+        return 1
+
+    def index(self, array) -> int:
+        return 0
+
+    def to_device(self, array, index=0):
+        return array
+
+    def to_host(self, array):
+        return array
+
+    def synchronize(self, index=None) -> None:
+        """Wait for the device's queued work (the host has none)."""
+
+    def device_name(self, index=0) -> str:
+        return self.name
+
+    def properties(self, index=0) -> dict:
+        return {"name": self.device_name(index), "totalGlobalMem": 0, "major": 0, "minor": 0,
+                "multiProcessorCount": 0}
+
+    def memory(self, index=0) -> dict:
+        """Bytes ``allocated`` by live arrays, ``reserved`` by the allocator, and their
+        ``peak``/``peak_reserved`` since the last ``reset_peak``."""
+        return {"allocated": 0, "peak": 0, "reserved": 0, "peak_reserved": 0}
+
+    def reset_peak(self, index=0) -> None:
+        """Start the peaks again from the current figures."""
+
+    def empty_cache(self) -> None:
+        """Give cached, unused device memory back."""
+
 
 _BY_TYPE: dict = {}  # array type -> backend
 _BACKENDS: list = []
@@ -60,6 +100,23 @@ def register(backend: Backend) -> Backend:
     for t in backend.array_types:
         _BY_TYPE[t] = backend
     return backend
+
+
+def unregister(backend: Backend) -> None:
+    """Forget ``backend``: its arrays select no backend any more."""
+    if backend in _BACKENDS:
+        _BACKENDS.remove(backend)
+    for t, b in list(_BY_TYPE.items()):
+        if b is backend:
+            del _BY_TYPE[t]
+
+
+def device_backend(device_type: str):
+    """The registered backend of ``device_type`` (the latest registered), or None."""
+    for b in reversed(_BACKENDS):
+        if b.device_type == device_type:
+            return b
+    return None
 
 
 NUMPY = register(Backend("numpy", np, (np.ndarray,), "cpu"))

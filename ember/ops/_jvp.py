@@ -20,8 +20,6 @@ The three shapes of rule:
 
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = ["elementwise", "linear", "fiberwise", "zeros_for", "out_zeros", "as_out_dtype",
            "ALL"]
 
@@ -33,18 +31,19 @@ def zeros_for(ctx, i, like=None):
     An input outside the graph has no edge metadata: ``like`` gives them, or else input 0 is
     taken as shaped like the output (the ops that write a source into ``self``: index_copy,
     put, masked_scatter, *_scatter... differentiated with respect to the source only)."""
-    from ..ops._registry import wrap
+
+    from ..ops._registry import meta_of, meta_zeros
 
     fn, nr = ctx.next_functions[i]
     if fn is not None:
-        shape, dtype = fn._meta[nr]
+        m = fn._meta[nr]
     elif like is not None:
-        shape, dtype = like._data.shape, like._data.dtype
+        m = meta_of(like._data)
     elif i == 0:
-        shape, dtype = ctx._meta[0]
+        m = ctx._meta[0]
     else:
         raise RuntimeError(f"{ctx.name()}: no shape known for the zero tangent of input {i}")
-    return wrap(np.zeros(shape, dtype=dtype))
+    return meta_zeros(m)
 
 
 def as_out_dtype(ctx, t, i=0):
@@ -62,15 +61,14 @@ def as_out_dtype(ctx, t, i=0):
 
 def out_zeros(ctx, k=0):
     """A zero tangent of output ``k``."""
-    from ..ops._registry import wrap
+    from ..ops._registry import meta_zeros
 
-    shape, dtype = ctx._meta[k]
-    return wrap(np.zeros(shape, dtype=dtype))
+    return meta_zeros(ctx._meta[k])
 
 
 def _fit(ctx, t, k=0):
     """Broadcast (and cast) a contribution to output ``k``'s shape and dtype."""
-    shape, dtype = ctx._meta[k]
+    shape, dtype = ctx._meta[k][:2]
     if t._data.shape != shape:
         t = t.expand(shape)
     if t._data.dtype != dtype:
@@ -124,7 +122,7 @@ def fiberwise(dims_of, empty_nan=None):
     def jvp(ctx, *tangents):
         from ..creation import ones
 
-        shape, dtype = ctx._meta[0]
+        shape, dtype = ctx._meta[0][:2]
         from ..dtypes import from_np
 
         if empty_nan is not None and _empty_fiber(ctx, tangents) and empty_nan(ctx):

@@ -35,13 +35,20 @@ from .. import _modes, _records
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import NO_EDGE, Node, _edges, _seq, edge  # noqa: F401 (re-exported)
-from ..tensor import Tensor, wrap  # noqa: F401 (re-exported: every op module imports it here)
+from ..tensor import (  # noqa: F401 (wrap is re-exported: every op module imports it here)
+    Tensor,
+    as_array,
+    device_of,
+    meta_of,
+    on_device,
+    wrap,
+)
 from ._checks import checked
 from ._checks import publish as _publish
 
 __all__ = ["wrap", "edge", "recording", "record", "record_multi", "node_class", "register",
            "OPS", "METHODS", "alias", "publish_module", "float_data", "to_tensor", "NO_EDGE",
-           "arrays_only", "zeros_of"]
+           "arrays_only", "zeros_of", "meta_zeros", "meta_of"]
 
 _make = Tensor._make
 _new = object.__new__
@@ -58,8 +65,18 @@ METHODS: dict[str, object] = {}  # Tensor.<name> -> function
 
 def zeros_of(g) -> Tensor:
     """A constant zero gradient shaped like ``g`` (a rule's "no gradient here": never
-    ``g * 0``, which is NaN where ``g`` is inf or NaN)."""
-    return wrap(np.zeros(g._data.shape, g._data.dtype))
+    ``g * 0``, which is NaN where ``g`` is inf or NaN), on ``g``'s device."""
+    a = g._data
+    if type(a) is _ndarray:
+        return wrap(np.zeros(a.shape, a.dtype))
+    return wrap(np.zeros_like(a, shape=a.shape))
+
+
+def meta_zeros(m) -> Tensor:
+    """Zeros of a node output's metadata ``m`` = ``(shape, dtype)``, or ``(shape, dtype,
+    device)`` for an output off the CPU (NOTE [devices] in tensor.py)."""
+    z = np.zeros(m[0], m[1])
+    return wrap(z if len(m) == 2 else on_device(z, m[2]))
 
 
 def known_zeros_of(g) -> Tensor:
@@ -107,13 +124,14 @@ def recording(*tensors) -> bool:
 def record(node_cls, data, inputs, save=(), save_out=False, args=()) -> Tensor:
     """Output tensor of a recorded op, with a new ``node_cls`` node as its ``grad_fn``."""
     if type(data) is not _ndarray:
-        data = np.asanyarray(data)
+        data = as_array(data)  # (a device array stays itself: NOTE [devices] in tensor.py)
     if data.dtype.kind not in "fcV":  # integer and bool results are never differentiable
         return wrap(data)
     # NOTE: Node.__init__ and Tensor._make inlined: this runs once per recorded op.
     node = _new(node_cls)
     node.next_functions = _edges(inputs)
-    key = (data.shape, data.dtype)
+    key = (data.shape, data.dtype) if type(data) is _ndarray else \
+        (data.shape, data.dtype, device_of(data))
     meta = _METAS.get(key)
     if meta is None:
         meta = (key,)
@@ -142,7 +160,7 @@ def record(node_cls, data, inputs, save=(), save_out=False, args=()) -> Tensor:
 
 def record_multi(node_cls, datas, inputs, save=(), args=(), differentiable=None) -> list:
     """Outputs of a recorded op with several outputs (``output_nr`` 0, 1, ...)."""
-    node = node_cls(_edges(inputs), tuple((d.shape, d.dtype) for d in datas))
+    node = node_cls(_edges(inputs), tuple(meta_of(d) for d in datas))
     node.args = args
     if save:
         node.save(*save)

@@ -1,8 +1,9 @@
-"""dtype conversion: ``to``, ``type`` and the ``float()/double()/...`` shortcuts.
+"""dtype and device conversion: ``to``, ``type`` and the ``float()/double()/...`` shortcuts.
 
-Contract: converting to the tensor's own dtype returns the tensor itself (no copy, no node)
-unless ``copy=True``; otherwise the result is a new tensor recorded as ``ToCopyBackward0``,
-whose gradient is cast back to the input's dtype. Integer and bool results never require grad.
+Contract: converting to the tensor's own dtype and device returns the tensor itself (no copy,
+no node) unless ``copy=True``; otherwise the result is a new tensor recorded as
+``ToCopyBackward0``, whose gradient is cast back to the input's dtype and copied back to its
+device (NOTE [devices] in tensor.py). Integer and bool results never require grad.
 Float-to-integer casts truncate toward zero, as PyTorch's.
 """
 
@@ -13,16 +14,29 @@ import numpy as np
 from .. import dtypes as _dt
 from .._meta import MetaArray
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor, check_device, device
+from ..tensor import (
+    CPU,
+    Tensor,
+    check_device,
+    cuda_device,
+    cuda_index,
+    device,
+    device_of,
+    to_host,
+)
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
 
 
 def _to_copy_vjp(ctx, g):
+    if len(ctx.args) > 1:  # (a device move: the gradient goes back to the input's device)
+        return (g.to(ctx.args[1], ctx.args[0]),)
     return (g.to(ctx.args[0]),)
 
 
 def _to_copy_jvp(ctx, dx):
+    if len(ctx.args) > 2:  # (a device move: the tangent moves with the value)
+        return dx.to(ctx.args[2], _dt.from_np(ctx._meta[0][1]))
     return dx.to(_dt.from_np(ctx._meta[0][1]))
 
 
@@ -67,9 +81,42 @@ def to(input, *args, **kwargs):
         from .._meta import to_meta
 
         input = to_meta(input)
+    elif dev is not None:
+        target = _target(dev)
+        if target is not None and target != device_of(input._data):
+            return _move(input, target, dtype)
     if dtype is None:
         return input.clone() if copy else input
     return _cast(input, dtype, copy)
+
+
+def _target(dev):
+    """The device ``dev`` names (cuda's index resolved), or None for meta."""
+    d = dev if isinstance(dev, device) else device(dev)
+    if d.type == "cuda":
+        return cuda_device(cuda_index(d))
+    return CPU if d.type == "cpu" else None
+
+
+def _move(input, target, dtype=None):
+    """``input`` copied to device ``target`` (and cast to ``dtype``), one ToCopyBackward0."""
+    from .. import cuda
+
+    a = input._data
+    source = device_of(a)
+    if dtype is not None and a.dtype != dtype.np:
+        with np.errstate(invalid="ignore", over="ignore"):
+            a = a.astype(dtype.np)
+    if target.type == "cpu":
+        data = to_host(a)
+        if data is a:
+            data = a.copy()
+    else:
+        data = cuda._backend().to_device(a, target.index)
+    if STATE.enabled and recording(input):
+        return record(ToCopyBackward0, data, (input,),
+                      args=(_dt.from_np(input._data.dtype), source, target))
+    return wrap(data)
 
 
 def _shortcut(name, dtype):

@@ -26,7 +26,7 @@ from .. import dtypes as _dt
 from .._fma import fma32, fused
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
-from ..tensor import Tensor
+from ..tensor import Tensor, meta_of
 from ._jvp import out_zeros
 from ._registry import (
     METHODS,
@@ -421,7 +421,7 @@ def _copy_slices(view, fn):
     base = info.base
     base_edge = edge(base)
     cs = CopySlices((base_edge,) + fn.next_functions[1:],
-                    ((base._data.shape, base._data.dtype),))
+                    (meta_of(base._data),))
     cs.args = (base._data.shape, info.steps, fn)
     base._grad_fn = cs
     base._output_nr = 0
@@ -441,7 +441,7 @@ def _through_view(view):
     def give(t):
         cs = cs_ref()
         if cs is not None:
-            node = AsStridedBackward0(((cs, 0),), ((t._data.shape, t._data.dtype),))
+            node = AsStridedBackward0(((cs, 0),), (meta_of(t._data),))
             node.args = (base_shape, steps)
             t._grad_fn = node
             t._output_nr = 0
@@ -452,7 +452,7 @@ def _regenerate(view):
     """Give ``view`` a grad_fn that views its base's current grad_fn."""
     info = view._view
     base = info.base
-    node = AsStridedBackward0((edge(base),), ((view._data.shape, view._data.dtype),))
+    node = AsStridedBackward0((edge(base),), (meta_of(view._data),))
     node.args = (base._data.shape, info.steps)
     view._grad_fn = node
     view._output_nr = 0

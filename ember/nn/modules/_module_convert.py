@@ -1,11 +1,12 @@
 """Module's dtype and device moves: ``_apply`` and what is built on it (``to``, ``to_empty``,
-``float``/``double``/``half``/``bfloat16``, ``type``) and the no-op moves (``cpu``, ``cuda``,
-``share_memory``).
+``float``/``double``/``half``/``bfloat16``, ``type``, ``cpu``, ``cuda``) and the no-op
+``share_memory``.
 
 Contract: PyTorch's ``torch.nn.Module``: conversions change floating-point (and, for ``to``,
 complex) parameters and buffers and return the module; a Parameter keeps its identity (optimizers
 hold it) and only its data (and its grad's) is replaced; ``to`` accepts PyTorch's argument forms
-and errors; devices are cpu and meta (``cuda`` raises as ``check_device`` says). The functions
+and errors; devices are cpu, cuda (NOTE [devices] in tensor.py; the gradients move with their
+parameters) and meta. The functions
 here are ``Module``'s methods: module.py binds them in the class body and gives them the names
 they had there (``Module.<name>``, module ``ember.nn.modules.module``).
 """
@@ -65,12 +66,15 @@ def to(self, *args, **kwargs):
             "Cannot copy out of meta tensor; no data! Please use torch.nn.Module.to_empty() "
             "instead of torch.nn.Module.to() when moving module from meta to a different "
             "device.")
-    if dtype is None and not to_meta:
+    move = device is not None and not to_meta
+    if dtype is None and not to_meta and not move:
         return self
 
     def convert(t):
         if to_meta:
             t = t.to("meta")
+        elif move:
+            t = t.to(device)
         if dtype is not None and (t.is_floating_point() or t.is_complex()):
             t = t.to(dtype)
         return t
@@ -108,7 +112,7 @@ def bfloat16(self):
 
 
 def cpu(self):
-    return self
+    return self._apply(lambda t: t.cpu())
 
 
 def share_memory(self):
@@ -117,8 +121,7 @@ def share_memory(self):
 
 
 def cuda(self, device=None):
-    check_device("cuda")
-    return self
+    return self._apply(lambda t: t.cuda(device))
 
 
 def type(self, dst_type):
