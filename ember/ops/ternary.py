@@ -13,7 +13,7 @@ import numpy as np
 from .._fma import fma32, fused
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
-from ._jvp import elementwise
+from ._jvp import _fit, elementwise, out_zeros
 from ._registry import node_class, record, recording, wrap
 from .arithmetic import _F32
 from .operands import _fix_dtype, _need, _result_np, _rg, _scalar, check_broadcast
@@ -44,8 +44,28 @@ def _lerp_vjp(ctx, g):
             g * (end - x) if _need(ctx, 2) else None)
 
 
-LerpBackward0 = node_class("LerpBackward0", _lerp_vjp, elementwise)
-LerpBackward1 = node_class("LerpBackward1", _lerp_vjp, elementwise)
+def _lerp_jvp(ctx, dx, dend, dw=None):
+    # PyTorch's forward rule is lerp itself on the tangents (plus the weight's term), so an
+    # infinite tangent meets the other end's zero as in the kernel (-inf + w * (0 + inf) is
+    # NaN), where the sum of the elementwise terms stays -inf (fuzz seed 2042 program 14344)
+    if dx is None and dend is None and dw is None:
+        return out_zeros(ctx)
+    if len(ctx.next_functions) == 2:
+        w = ctx.args[0]
+    else:
+        x, end, w = ctx.saved_tensors
+    total = None
+    if dx is not None or dend is not None:
+        zero = wrap(np.zeros((), dtype=(dx if dx is not None else dend)._data.dtype))
+        total = lerp(zero if dx is None else dx, zero if dend is None else dend, w)
+    if dw is not None:
+        c = dw * (end - x)
+        total = c if total is None else total + c
+    return _fit(ctx, total)
+
+
+LerpBackward0 = node_class("LerpBackward0", _lerp_vjp, _lerp_jvp)
+LerpBackward1 = node_class("LerpBackward1", _lerp_vjp, _lerp_jvp)
 
 
 def lerp(input, end, weight):

@@ -1111,3 +1111,66 @@ def test_clamp_backward_materializes_a_known_zero(clamp):
         g, = m.autograd.grad((v4 * 0.7).sum(), x2, create_graph=True)
         return g, m.autograd.grad((g * 1.3).sum(), x2)[0]
     same(f, warnings_too=False)  # (NumPy's divide warning under "always": known gap)
+
+
+# ---- seed 2042 (14344): det's gradient solves with the LU factors, as PyTorch's, so an infinite
+# upstream gradient comes out NaN where the substitution meets inf - inf (ember's g det A^{-T}
+# gave -inf everywhere; more in tests/ops/test_det_lu_oracle.py); with that fixed, the program
+# shrank to lerp's tangent, which is lerp of the tangents in PyTorch (-inf + 0.3 (0 + inf) is
+# NaN, where ember's sum of terms gave -inf)
+def test_det_gradient_and_lerp_tangent_with_an_infinite_value():
+    x = [-0.7901282906532288, -1.3947067260742188, 1.2160638570785522, -1.4377355575561523,
+         0.5318176746368408, -0.91509610414505, -1.2272491455078125, -0.8915323615074158,
+         -1.2423988580703735]
+
+    def f(m):
+        x1 = m.tensor(x, dtype=m.float64).reshape(3, 3).requires_grad_()
+        v2 = m.linalg.det(x1.tanh() + 4 * m.eye(3, dtype=x1.dtype))
+        v4 = m.log2(v2.abs()) / m.tensor(False)
+        g1, = m.autograd.grad(v4, x1)
+        g2, = m.autograd.grad(m.log2(m.linalg.det(x1.tanh() + 4 * m.eye(3, dtype=m.float64))
+                                     .abs()) / m.tensor(False), x1, create_graph=True)
+        return v4, g1, g2.detach()
+    same(f, warnings_too=False)  # (NumPy's divide warning under "always": known gap)
+
+    def tangents(m):
+        fw = m.autograd.forward_ad
+        x0 = m.tensor([-1.0168875455856323])
+        with fw.dual_level():
+            x1 = fw.make_dual(m.tensor([[-0.7901282906532288]]), m.tensor([[0.5]]))
+            v2 = m.linalg.det(x1.tanh() + 4 * m.eye(3))
+            v4 = m.log2(v2.abs()) / m.tensor(False)
+            out = [fw.unpack_dual(m.lerp(v4, x0, w)).tangent for w in (0.3, 0.7)]
+            out.append(fw.unpack_dual(m.lerp(x0, v4, 0.7)).tangent)
+            out.append(fw.unpack_dual(m.lerp(v4, x0, m.tensor([0.3]))).tangent)
+            return out
+
+    same(tangents, warnings_too=False)  # (PyTorch's forward_ad import warns about torch.jit)
+
+
+# ---- seed 2042 (9815): PyTorch's as_strided backward gives an empty view's base plain zeros,
+# outside the graph: the second order through hardsigmoid of ``narrow(0, 0, 0).tanh_()`` (a view
+# regenerated after an in-place op) never reaches hardsigmoid's missing double backward. Out of
+# place, the same program raises in both.
+@pytest.mark.parametrize("inplace", [True, False])
+def test_second_order_through_an_empty_regenerated_view(inplace):
+    def f(m):
+        x0 = m.tensor([0.5127419829368591], dtype=m.float64, requires_grad=True)
+        v0 = m.nn.functional.gelu(x0, approximate="tanh")
+        v1 = v0.narrow(0, 0, 0)
+        v1 = v1.tanh_() if inplace else v1.tanh()
+        v3 = m.nn.functional.hardsigmoid(v1)
+        g, = m.autograd.grad((v3 * 2).sum() + (v0 * 3).sum(), x0, create_graph=True)
+        return g.detach(), m.autograd.grad((g * 1.5).sum(), x0)
+
+    same(f)
+
+
+def test_empty_as_strided_gradient_leaves_the_graph():
+    def f(m):
+        x = m.tensor([0.5, 1.5], dtype=m.float64, requires_grad=True)
+        y = (x * 2).as_strided((0,), (1,)).tanh()  # (tanh's backward reads x: a graph)
+        g, = m.autograd.grad(y.sum(), x, create_graph=True)
+        g2, = m.autograd.grad(y.sum() + (x * x).sum(), x, create_graph=True)
+        return g, g2, m.autograd.grad(g2.sum(), x)
+    same(f)

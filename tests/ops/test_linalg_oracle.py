@@ -227,15 +227,16 @@ def test_lstsq_drivers():
 def test_det_singular_gradient():
     # NOTE: at an exactly singular matrix PyTorch's first-order eager rule returns zeros (its
     # LU path scales by det == 0); its create_graph rule, the SVD cofactor formula, gives the
-    # true derivative (the cofactor matrix). ember gives the cofactor in both modes, so the
-    # comparison is made with create_graph=True.
+    # true derivative (the cofactor matrix). ember follows both (NOTE [det through LU]).
     def fn(T):
         a = T.tensor(_SINGULAR, dtype=T.float64, requires_grad=True)
         d = T.linalg.det(a)
         (g,) = T.autograd.grad(d, a, create_graph=True)
+        (g1,) = T.autograd.grad(T.linalg.det(a), a)
         b = T.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=T.float64, requires_grad=True)
         (g2,) = T.autograd.grad(T.det(b), b, create_graph=True)
-        return d, g.detach(), g2.detach()
+        (g3,) = T.autograd.grad(T.det(b), b)
+        return d, g.detach(), g1, g2.detach(), g3
     same(fn, atol=1e-10)
 
 
