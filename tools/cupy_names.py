@@ -14,6 +14,7 @@ from pathlib import Path
 
 TARGET = Path(__file__).resolve().parent.parent / "ember" / "backend" / "_cupy_names.py"
 SUBMODULES = ("linalg", "fft", "random", "lib", "lib.stride_tricks")
+EXTRA = ("cupyx.scipy.special",)  # (full module names: SciPy's special functions on CuPy)
 
 
 def collect():
@@ -29,6 +30,8 @@ def collect():
     modules = {"": names(cupy)}
     for sub in SUBMODULES:
         modules[sub] = names(importlib.import_module(f"cupy.{sub}"))
+    for full in EXTRA:
+        modules[full] = names(importlib.import_module(full))
     ufuncs = sorted(n for n in modules[""] if isinstance(getattr(cupy, n), cupy.ufunc))
     ndarray = sorted(n for n in dir(cupy.ndarray) if not n.startswith("_")
                      or (n.startswith("__") and n.endswith("__")))

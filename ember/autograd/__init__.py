@@ -107,6 +107,9 @@ def _make_grads(outputs, grad_outputs, is_grads_batched=False):
                         "grad can be implicitly created only for real scalar outputs but got "
                         f"{out.dtype}")
                 # NOTE: np.array, not np.ones_like (a Python function, 4x the time)
+                if type(out._data) is not np.ndarray:  # (a device output: ones there)
+                    grads.append(_wrap(np.ones_like(out._data)))
+                    continue
                 one = np.array(1, dtype=out._data.dtype)
                 grads.append(_wrap(one.reshape(out._data.shape) if out._data.ndim else one))
             else:

@@ -134,7 +134,7 @@ def task_id() -> int:
 
 
 def _validate(node, i, g, meta):
-    shape, dtype = meta
+    shape, dtype = meta[:2]
     data = g._data
     if data.shape != shape:
         if not _expandable(shape, data.shape):

@@ -13,6 +13,8 @@ Contract:
   ``to_host(array)`` (a NumPy copy), ``synchronize(index)``, ``device_name(index)``. ``NUMPY``'s
   are the identity (one device, the host). ``unregister(backend)`` forgets one (the device
   checker's context in ``ember.cuda.use_checker``).
+- ``special(*arrays)``: SciPy's special functions for ``arrays``' library, or None
+  (``Backend.special()``: ``scipy.special``, ``cupyx.scipy.special``...).
 - ``device_backend(device_type)``: the registered backend of a device type ("cuda"), or None.
 - ``numpy_kernel(fn)``: the record kernel of a NumPy function ``fn``: a ufunc is looked up by
   name in each namespace (``np.sin`` -> ``xp.sin``); any other function of arrays written with
@@ -36,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["Backend", "register", "unregister", "of", "namespace", "kernel", "NUMPY",
-           "backends", "numpy_kernel", "device_backend"]
+           "backends", "numpy_kernel", "device_backend", "special"]
 
 
 class Backend:
@@ -72,6 +74,15 @@ class Backend:
 
     def device_name(self, index=0) -> str:
         return self.name
+
+    def special(self):
+        """SciPy's special functions for this library's arrays (``scipy.special`` for NumPy,
+        ``cupyx.scipy.special`` for CuPy), or None where there are none (SciPy missing)."""
+        try:
+            import scipy.special
+        except ImportError:
+            return None
+        return scipy.special
 
     def properties(self, index=0) -> dict:
         return {"name": self.device_name(index), "totalGlobalMem": 0, "major": 0, "minor": 0,
@@ -154,6 +165,11 @@ def of(*arrays) -> Backend:
                 "Expected all tensors to be on the same device, but found at least two "
                 f"devices, {b.device_type} and {found.device_type}!")
     return found or NUMPY
+
+
+def special(*arrays):
+    """SciPy's special-function namespace for ``arrays`` (see ``Backend.special``)."""
+    return of(*arrays).special()
 
 
 def namespace(*arrays):

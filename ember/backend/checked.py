@@ -60,6 +60,8 @@ def cupy_names():
     modules = {"": frozenset(dir(cupy))}
     for sub in ("linalg", "fft", "random", "lib", "lib.stride_tricks"):
         modules[sub] = frozenset(dir(importlib.import_module(f"cupy.{sub}")))
+    modules["cupyx.scipy.special"] = frozenset(
+        dir(importlib.import_module("cupyx.scipy.special")))
     ufuncs = frozenset(n for n in modules[""] if isinstance(getattr(cupy, n, None), cupy.ufunc))
     return modules, ufuncs, frozenset(dir(cupy.ndarray))
 
@@ -106,7 +108,7 @@ def _release(key):
 class CheckedArray:
     """An array on the checker's device (see the module docstring)."""
 
-    __slots__ = ("_a",)
+    __slots__ = ("_a", "__weakref__")
     __array_priority__ = 100.0  # (binary operators with a NumPy array defer to this class)
     __hash__ = None
 
@@ -358,12 +360,20 @@ class _Ufunc:
 
     def __getattr__(self, name):
         if name in ("reduce", "accumulate", "reduceat", "outer", "at"):
-            return functools.partial(_device_call, getattr(self._uf, name))
+            return _device_fn(getattr(self._uf, name))
         return getattr(self._uf, name)
 
 
 def _device_call(fn, args, kwargs):
     return _wrap(fn(*_unwrap(args), **_unwrap(kwargs)))
+
+
+def _device_fn(fn):
+    """``fn`` (a NumPy function) taking and giving device arrays."""
+    @functools.wraps(fn)
+    def on_device(*args, **kwargs):
+        return _wrap(fn(*_unwrap(args), **_unwrap(kwargs)))
+    return on_device
 
 
 _HOST_IN = frozenset({"asarray", "array", "asanyarray", "ascontiguousarray", "copy"})
@@ -375,28 +385,29 @@ class _Namespace:
     def __init__(self, sub, numpy_module):
         self._sub = sub
         self._np = numpy_module
-        self.__name__ = "cupy" + (f".{sub}" if sub else "") + " (ember device checker)"
+        full = sub if sub.startswith("cupyx") else "cupy" + (f".{sub}" if sub else "")
+        self.__name__ = full + " (ember device checker)"
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
         modules = cupy_names()[0]
         if name not in modules.get(self._sub, ()):
-            raise AttributeError(f"module 'cupy{'.' + self._sub if self._sub else ''}' has no "
-                                 f"attribute '{name}'")
+            raise AttributeError(f"module '{self.__name__.split()[0]}' has no attribute "
+                                 f"'{name}'")
         sub = f"{self._sub}.{name}" if self._sub else name
         if sub in modules:
             got = _Namespace(sub, getattr(self._np, name))
         else:
             obj = getattr(self._np, name)
-            if isinstance(obj, np.ufunc):
+            if isinstance(obj, np.ufunc) and not self._sub.startswith("cupyx"):
                 got = _Ufunc(obj)
             elif isinstance(obj, type) or not callable(obj):
                 got = obj  # dtypes, constants, exception classes
             elif name in _HOST_IN and not self._sub:
                 got = functools.partial(_to_device_call, obj)
             else:
-                got = functools.partial(_device_call, obj)
+                got = _device_fn(obj)
         setattr(self, name, got)
         return got
 
@@ -409,6 +420,7 @@ def _to_device_call(fn, obj, *args, **kwargs):
 
 
 NAMESPACE = _Namespace("", np)
+_SPECIAL: dict = {}
 
 
 class CheckedBackend(Backend):
@@ -437,6 +449,15 @@ class CheckedBackend(Backend):
 
     def device_name(self, index=0) -> str:
         return "ember device checker (CPU)"
+
+    def special(self):
+        """``cupyx.scipy.special`` as the checker sees it: SciPy's functions under CuPy's
+        names (None without SciPy)."""
+        try:
+            import scipy.special
+        except ImportError:
+            return None
+        return _SPECIAL.setdefault("ns", _Namespace("cupyx.scipy.special", scipy.special))
 
     def memory(self, index=0) -> dict:
         # (the checker has no caching allocator: what is reserved is what is allocated)

@@ -56,6 +56,11 @@ class CupyBackend(Backend):
     def properties(self, index=0) -> dict:
         return self._cupy.cuda.runtime.getDeviceProperties(index)
 
+    def special(self):
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special
+
     # ---- memory: CuPy's default pool --------------------------------------------------------
     def _track(self, size):
         pool = self._cupy.get_default_memory_pool()

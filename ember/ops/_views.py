@@ -39,6 +39,8 @@ def _np_expand(a, shape):
     broadcast_to (~1.7 us): a full reduction's backward expands its gradient every time.
     An expand that repeats no element (the same shape, or new leading dims of size 1) is a
     plain view, writeable where ``a`` is, as PyTorch's is."""
+    if type(a) is not np.ndarray:  # (a device or meta array: its library's broadcast_to)
+        return np.broadcast_to(a, shape)
     lead = len(shape) - a.ndim
     if tuple(shape[lead:]) == a.shape and tuple(shape[:lead]) == (1,) * lead:
         return a[(None,) * lead] if lead else a.view()

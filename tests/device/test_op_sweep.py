@@ -1,0 +1,150 @@
+"""Every op record on the CUDA path: each sample of tests/opinfo run on ``cuda`` (the device
+checker without a GPU) must give the CPU's outputs (values bit for bit on the checker, as its
+arrays compute with NumPy; on a GPU to the record's tolerance), dtypes and ``grad_fn`` names,
+keep every tensor on the device, give the same gradients (on the device) and the same
+forward-mode tangents, and fail as the CPU fails."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from ember.autograd import forward_ad as fwAD
+
+from ..opinfo import RECORDS
+
+CASES = [(rec, i) for rec in RECORDS for i, _ in enumerate(rec.samples(np.random.default_rng(0)))]
+IDS = [f"{rec.name}-{i}" for rec, i in CASES]
+
+
+def _sample(rec, i):
+    return list(rec.samples(np.random.default_rng(0)))[i]
+
+
+def _cpu_args(rec, sample, dtype=ember.float64):
+    out = []
+    for k, a in enumerate(sample):
+        if isinstance(a, np.ndarray):
+            if a.dtype.kind == "f":
+                out.append(ember.tensor(a, dtype=dtype).requires_grad_(k not in rec.nondiff))
+            else:
+                out.append(ember.tensor(a))
+        else:
+            out.append(a)
+    return out
+
+
+def _on_device(args):
+    return [a.detach().to("cuda").requires_grad_(a.requires_grad)
+            if isinstance(a, ember.Tensor) else a for a in args]
+
+
+def _tensors(x):
+    if isinstance(x, ember.Tensor):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return [t for v in x for t in _tensors(v)]
+    return []
+
+
+def _exact():
+    return isinstance(ember.cuda._backend(), ember.backend.checked.CheckedBackend)
+
+
+def _same_values(cpu, dev, rec, what):
+    assert dev.device == ember.device("cuda", 0), f"{what}: on {dev.device}, not cuda:0"
+    assert dev.dtype == cpu.dtype, f"{what}: dtype {dev.dtype} != {cpu.dtype}"
+    assert tuple(dev.shape) == tuple(cpu.shape), what
+    got = dev.detach().cpu().numpy()
+    want = cpu.detach().numpy()
+    if _exact():
+        assert np.array_equal(got, want, equal_nan=got.dtype.kind in "fc"), \
+            f"{what}: values differ from the CPU's"
+    else:
+        np.testing.assert_allclose(got, want, rtol=rec.rtol32, atol=rec.atol32, err_msg=what)
+
+
+def _run(rec, args):
+    try:
+        return rec.fn(ember, *args), None
+    except Exception as e:  # noqa: BLE001 - compared with the CPU's failure
+        return None, e
+
+
+@pytest.mark.parametrize("rec,i", CASES, ids=IDS)
+def test_op_on_device_matches_cpu(rec, i):
+    sample = _sample(rec, i)
+    cpu_args = _cpu_args(rec, sample)
+    dev_args = _on_device(cpu_args)
+    cpu_out, cpu_err = _run(rec, cpu_args)
+    dev_out, dev_err = _run(rec, dev_args)
+    if cpu_err is not None:
+        assert dev_err is not None, f"the CPU raised {cpu_err!r}, the device did not"
+        assert type(dev_err) is type(cpu_err) and str(dev_err) == str(cpu_err)
+        return
+    if dev_err is not None:
+        raise dev_err
+    cpu_ts, dev_ts = _tensors(cpu_out), _tensors(dev_out)
+    assert len(cpu_ts) == len(dev_ts)
+    for k, (c, d) in enumerate(zip(cpu_ts, dev_ts)):
+        _same_values(c, d, rec, f"output {k}")
+        assert type(d.grad_fn).__name__ == type(c.grad_fn).__name__
+    if not rec.gradcheck:
+        return
+    # gradients of a weighted sum of the floating outputs, on the device
+    diff = [(c, d) for c, d in zip(cpu_ts, dev_ts) if c.requires_grad]
+    if not diff:
+        return
+    rng = np.random.default_rng(1)
+    weights = [rng.uniform(0.5, 1.5, size=tuple(c.shape)) for c, _ in diff]
+    cpu_loss = sum((c * ember.tensor(w, dtype=c.dtype)).sum() for (c, _), w in zip(diff, weights))
+    dev_loss = sum((d * ember.tensor(w, dtype=d.dtype, device="cuda")).sum()
+                   for (_, d), w in zip(diff, weights))
+    cpu_in = [a for a in cpu_args if isinstance(a, ember.Tensor) and a.requires_grad]
+    dev_in = [a for a in dev_args if isinstance(a, ember.Tensor) and a.requires_grad]
+    cpu_g = ember.autograd.grad(cpu_loss, cpu_in, allow_unused=True)
+    dev_g = ember.autograd.grad(dev_loss, dev_in, allow_unused=True)
+    for k, (c, d) in enumerate(zip(cpu_g, dev_g)):
+        assert (c is None) == (d is None), f"grad {k}"
+        if c is not None:
+            _same_values(c, d, rec, f"grad {k}")
+
+
+@pytest.mark.parametrize("rec,i", CASES, ids=IDS)
+def test_forward_mode_on_device_matches_cpu(rec, i):
+    if not rec.gradcheck or "jvp" in rec.xfail:
+        pytest.skip("no forward-mode rule to compare")
+    sample = _sample(rec, i)
+    outs = []
+    for place in (False, True):
+        args = _cpu_args(rec, sample)
+        if place:
+            args = _on_device(args)
+        rng = np.random.default_rng(2)
+        with fwAD.dual_level():
+            duals = []
+            for a in args:
+                if isinstance(a, ember.Tensor) and a.requires_grad:
+                    t = ember.tensor(rng.uniform(-1, 1, size=tuple(a.shape)), dtype=a.dtype,
+                                     device=a.device)
+                    duals.append(fwAD.make_dual(a.detach(), t))
+                else:
+                    duals.append(a.detach() if isinstance(a, ember.Tensor) else a)
+            try:
+                out = rec.fn(ember, *duals)
+            except Exception as e:  # noqa: BLE001 - compared below
+                outs.append(e)
+                continue
+            outs.append([(o.detach(), fwAD.unpack_dual(o).tangent) for o in _tensors(out)])
+    cpu, dev = outs
+    if isinstance(cpu, Exception):
+        assert type(dev) is type(cpu) and str(dev) == str(cpu)
+        return
+    if isinstance(dev, Exception):
+        raise dev
+    for k, ((cv, ct), (dv, dt)) in enumerate(zip(cpu, dev)):
+        _same_values(cv, dv, rec, f"output {k}")
+        assert (ct is None) == (dt is None), f"tangent {k}"
+        if ct is not None:
+            _same_values(ct, dt, rec, f"tangent {k}")
