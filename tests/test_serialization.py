@@ -276,7 +276,8 @@ def test_missing_file():
 
 def test_map_location_cuda_without_cuda_raises():
     # PyTorch's CPU build: AssertionError; ember's message names the CuPy install
-    with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled.*ember\\[cuda\\]"):
+    with pytest.raises(AssertionError,
+                       match="Torch not compiled with CUDA enabled.*ember\\[cuda\\]"):
         ember.load(io.BytesIO(), map_location="cuda")
 
 
