@@ -64,8 +64,18 @@ from ._flags import (are_deterministic_algorithms_enabled,  # noqa: E402
                      use_deterministic_algorithms)
 from ._legacy import (BFloat16Tensor, BoolTensor, ByteTensor, CharTensor,  # noqa: E402
                       DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor)
-from .amp.autocast_mode import (autocast, get_autocast_dtype,  # noqa: E402
-                                is_autocast_enabled)
+from .amp.autocast_mode import (autocast, autocast_decrement_nesting,  # noqa: E402
+                                autocast_increment_nesting, clear_autocast_cache,
+                                get_autocast_cpu_dtype, get_autocast_dtype,
+                                get_autocast_gpu_dtype, get_autocast_ipu_dtype,
+                                get_autocast_xla_dtype, is_autocast_cache_enabled,
+                                is_autocast_cpu_enabled, is_autocast_enabled,
+                                is_autocast_ipu_enabled, is_autocast_xla_enabled,
+                                set_autocast_cache_enabled, set_autocast_cpu_dtype,
+                                set_autocast_cpu_enabled, set_autocast_dtype,
+                                set_autocast_enabled, set_autocast_gpu_dtype,
+                                set_autocast_ipu_dtype, set_autocast_ipu_enabled,
+                                set_autocast_xla_dtype, set_autocast_xla_enabled)
 
 _threads.apply_default()  # NOTE [default BLAS threads] in _threads.py
 

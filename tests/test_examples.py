@@ -36,6 +36,7 @@ LAST_LINE = {
     "char_rnn": r"final loss: (\d+\.\d{4})",
     "pinn": r"max error: (\d+\.\d{6})",
     "maml": r"meta-test loss: before adaptation (\d+\.\d{4}), after (\d+\.\d{4})",
+    "mixed_precision": r"final loss: float32 (\d+\.\d{4}), mixed precision (\d+\.\d{4})",
 }
 
 
@@ -135,6 +136,27 @@ def test_maml_fast(backend):
 def test_maml_full_adapts_to_unseen_tasks(backend):
     _, (before, after) = run_example("maml", *(["--torch"] if backend == "torch" else []))
     assert after < 0.5 * before  # a few steps from the meta-learned start fit a new sine
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mixed_precision_fast(backend):
+    out, (loss32, mixed) = run_example("mixed_precision", "--fast",
+                                       *(["--torch"] if backend == "torch" else []))
+    assert out.startswith(f"backend: {backend}\n")
+    assert ("(under autocast: logits torch.bfloat16, loss torch.float32, weight "
+            "torch.float32, its gradient torch.float32)") in out
+    first = re.search(r"\n    1 +(\d+\.\d{4}) +(\d+\.\d{4}) +256\n", out)
+    assert first and first.group(1) == first.group(2)  # the same start, the same first batch
+    assert re.search(r"\n   30 +\d+\.\d{4} +\d+\.\d{4} +512\n", out)  # grew once
+    assert loss32 < math.log(3) and abs(mixed - loss32) < 0.05
+
+
+@pytest.mark.parametrize("backend", FULL_BACKENDS)
+def test_mixed_precision_full_tracks_float32(backend):
+    _, (loss32, mixed) = run_example("mixed_precision",
+                                     *(["--torch"] if backend == "torch" else []))
+    assert loss32 < 0.1 and mixed < 0.1  # both fit the spirals
+    assert abs(mixed - loss32) < 0.02  # and bfloat16 autocast follows the float32 curve
 
 
 def test_readme_lists_every_example():
@@ -245,3 +267,28 @@ def test_quickstart_step_matches_pytorch():
         return losses, correct, model.state_dict()
 
     _same()(step, rtol=1e-4, atol=1e-5)
+
+
+def test_mixed_precision_step_matches_pytorch():
+    def step(T):
+        nn, F = T.nn, T.nn.functional
+        model = _load(T, nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3)), seed=8)
+        optimizer = T.optim.Adam(model.parameters(), lr=1e-2)
+        scaler = T.amp.GradScaler("cpu", init_scale=2.0 ** 8, growth_interval=2)
+        rng = np.random.default_rng(9)
+        X = T.tensor(rng.normal(size=(12, 2)).astype(np.float32))
+        y = T.tensor(rng.integers(0, 3, 12))
+        seen = []
+        for _ in range(3):
+            optimizer.zero_grad()
+            with T.autocast("cpu", dtype=T.bfloat16):
+                logits = model(X)
+                loss = F.cross_entropy(logits, y)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            seen.append((logits, loss, scaler.get_scale()))
+        return seen, [p.grad for p in model.parameters()], model.state_dict()
+
+    # (bfloat16 tolerance: the linear layers ran in bfloat16)
+    _same()(step, rtol=3e-2, atol=3e-2)

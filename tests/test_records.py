@@ -11,6 +11,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember import _modes, _records
+from ember.amp import autocast_mode
 
 OWNERS = {"torch": ember, "Tensor": ember.Tensor, "F": F, "linalg": ember.linalg,
           "special": ember.special, "random": ember.random}
@@ -31,6 +32,7 @@ NOT_OPS = {
         "set_float32_matmul_precision", "set_num_interop_threads", "set_num_threads",
         "set_printoptions", "set_rng_state", "use_deterministic_algorithms", "vmap",
         "detach",  # (calls Tensor.detach, which has its record)
+        *autocast_mode.__all__,  # (autocast's state: torch.set_autocast_enabled...)
     },
     "Tensor": {
         "__init__", "size", "dim", "ndimension", "numel", "nelement", "element_size", "stride",

@@ -1,12 +1,26 @@
-"""``GradScaler``: loss scaling for mixed-precision training; see ``ember.amp``."""
+"""``GradScaler``: loss scaling for mixed-precision training; see ``ember.amp``.
+
+Contract: PyTorch's ``torch.amp.GradScaler``: the same state machine per optimizer (ready,
+unscaled, stepped), the same errors, the same update rule (``_amp_update_scale_``: back off on
+any inf/NaN and reset the count, grow after ``growth_interval`` clean steps unless the grown
+scale overflows), the same state_dict and pickling. ``GradScaler('cuda')`` is disabled (with
+PyTorch's warning) only when ``ember.cuda.is_available()`` is False at construction.
+"""
 
 from __future__ import annotations
 
 import warnings
+from collections import abc
 
 from .. import dtypes as _dt
 
 _READY, _UNSCALED, _STEPPED = 0, 1, 2
+
+
+def _cuda_available():
+    from .. import cuda
+
+    return cuda.is_available()
 
 
 class GradScaler:
@@ -18,7 +32,7 @@ class GradScaler:
                  growth_interval: int = 2000, enabled: bool = True) -> None:
         self._device = device
         self._enabled = enabled
-        if self._device == "cuda" and enabled:
+        if self._device == "cuda" and enabled and not _cuda_available():
             warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  "
                           "Disabling.", UserWarning, stacklevel=2)
             self._enabled = False
@@ -37,30 +51,32 @@ class GradScaler:
             self._per_optimizer_states: dict = {}
 
     # ---- the training step ------------------------------------------------------------------
-    def _lazy_init(self):
+    def _lazy_init(self, device):
         from ..creation import full
 
-        self._scale = full((), self._init_scale, dtype=_dt.float32)
-        self._growth_tracker = full((), self._init_growth_tracker, dtype=_dt.int32)
+        self._scale = full((), self._init_scale, dtype=_dt.float32, device=device)
+        self._growth_tracker = full((), self._init_growth_tracker, dtype=_dt.int32,
+                                    device=device)
 
     def _state_of(self, optimizer):
+        # found_inf: None until some gradient was checked (PyTorch's empty per-device dict)
         return self._per_optimizer_states.setdefault(id(optimizer),
                                                      {"stage": _READY, "found_inf": None})
 
     def scale(self, outputs):
-        """``outputs`` (a tensor or nested sequences of tensors) times the scale."""
+        """``outputs`` (a tensor or nested iterables of tensors) times the scale."""
         if not self._enabled:
             return outputs
-        if self._scale is None:
-            self._lazy_init()
         from ..tensor import Tensor
 
         def apply(value):
             if isinstance(value, Tensor):
+                if self._scale is None:
+                    self._lazy_init(value.device)
                 return value * self._scale
-            if isinstance(value, (list, tuple)):
-                scaled = [apply(v) for v in value]
-                return type(value)(scaled) if isinstance(value, tuple) else scaled
+            if isinstance(value, abc.Iterable):
+                scaled = map(apply, value)
+                return type(value)(scaled) if isinstance(value, (list, tuple)) else scaled
             raise ValueError("outputs must be a Tensor or an iterable of Tensors")
 
         return apply(outputs)
@@ -79,7 +95,7 @@ class GradScaler:
         from ..autograd.grad_mode import no_grad
 
         inv_scale = self._scale.double().reciprocal().float()
-        found = False
+        found = None
         with no_grad():
             for group in optimizer.param_groups:
                 for p in group["params"]:
@@ -87,9 +103,14 @@ class GradScaler:
                         continue
                     if p.grad.dtype == _dt.float16:
                         raise ValueError("Attempting to unscale FP16 gradients.")
-                    p.grad.mul_(inv_scale)
-                    if not found and not bool(p.grad.isfinite().all()):
-                        found = True
+                    # PyTorch's kernel checks the scaled values, then multiplies each in
+                    # float32 (a half gradient is rounded once, after the product)
+                    grad = p.grad
+                    found = bool(found) or not bool(grad.isfinite().all())
+                    if grad.dtype == _dt.float32 or grad.dtype == _dt.float64:
+                        grad.mul_(inv_scale)
+                    else:
+                        grad.copy_(grad.float().mul_(inv_scale))
         state["found_inf"] = found
         state["stage"] = _UNSCALED
 
@@ -112,17 +133,21 @@ class GradScaler:
         return result
 
     def update(self, new_scale=None):
-        """Halve the scale after an overflow; double it after ``growth_interval`` clean steps."""
+        """Halve the scale after an overflow; double it after ``growth_interval`` clean steps;
+        or set it to ``new_scale`` (a float, or a one-element float tensor)."""
         if not self._enabled:
             return
         self._check_scale("update")
-        from ..tensor import Tensor
-
         if new_scale is not None:
-            if isinstance(new_scale, Tensor):
-                self._scale.copy_(new_scale)
-            else:
+            if isinstance(new_scale, float):
                 self._scale.fill_(new_scale)
+            else:
+                reason = ("new_scale should be a float or a 1-element torch.cuda.FloatTensor or "
+                          "torch.FloatTensor with requires_grad=False.")
+                if new_scale.device.type != self._device or new_scale.numel() != 1 or \
+                        new_scale.requires_grad is True:
+                    raise AssertionError(reason)
+                self._scale.copy_(new_scale)
         else:
             found = [s["found_inf"] for s in self._per_optimizer_states.values()
                      if s["found_inf"] is not None]
@@ -143,10 +168,12 @@ class GradScaler:
         self._per_optimizer_states = {}
 
     def _check_scale(self, funcname):
+        fix = ("This may indicate your script did not use scaler.scale(loss or outputs) "
+               "earlier in the iteration.")
         if self._scale is None:
-            raise AssertionError(
-                f"Attempted {funcname} but _scale is None.  This may indicate your script did "
-                "not use scaler.scale(loss or outputs) earlier in the iteration.")
+            raise AssertionError(f"Attempted {funcname} but _scale is None.  " + fix)
+        if self._growth_tracker is None:
+            raise AssertionError(f"Attempted {funcname} but _growth_tracker is None.  " + fix)
 
     # ---- settings and state -----------------------------------------------------------------
     def is_enabled(self) -> bool:
@@ -205,3 +232,21 @@ class GradScaler:
         self._init_growth_tracker = state_dict["_growth_tracker"]
         if self._growth_tracker is not None:
             self._growth_tracker.fill_(state_dict["_growth_tracker"])
+
+    def __getstate__(self):
+        # the scale and tracker travel as numbers, not tensors (PyTorch's), and only between
+        # iterations
+        state = self.__dict__.copy()
+        if self._enabled:
+            if len(self._per_optimizer_states) != 0:
+                raise AssertionError("A GradScaler instance may only be pickled at the "
+                                     "beginning of an iteration, or at the end after "
+                                     "scaler.update().")
+            state["_init_scale"] = self.get_scale()
+            state["_init_growth_tracker"] = self._get_growth_tracker()
+            state["_scale"] = None
+            state["_growth_tracker"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)

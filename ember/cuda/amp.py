@@ -1,13 +1,12 @@
 """``ember.cuda.amp``: PyTorch's deprecated CUDA spellings of ``ember.amp``'s names.
 
-Contract: as ``torch.cuda.amp`` on a machine without CUDA: each constructor gives PyTorch's
-FutureWarning naming the ``torch.amp`` spelling, then behaves as ``ember.amp``'s with
-``device_type='cuda'`` (so it warns again and disables itself).
+Contract: as ``torch.cuda.amp``: each constructor and decorator gives PyTorch's FutureWarning
+naming the ``torch.amp`` spelling, then behaves as ``ember.amp``'s with ``device_type='cuda'``
+(without CUDA, ``autocast`` and ``GradScaler`` warn again and disable themselves).
 """
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 from .. import dtypes as _dt
@@ -44,10 +43,7 @@ def custom_fwd(fwd=None, *, cast_inputs=None):
     warnings.warn("`torch.cuda.amp.custom_fwd(args...)` is deprecated. Please use "
                   "`torch.amp.custom_fwd(args..., device_type='cuda')` instead.", FutureWarning,
                   stacklevel=2)
-    if fwd is None:
-        return functools.partial(_autocast_mode.custom_fwd, device_type="cuda",
-                                 cast_inputs=cast_inputs)
-    return fwd
+    return _autocast_mode.custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
 
 
 def custom_bwd(bwd):
@@ -55,4 +51,4 @@ def custom_bwd(bwd):
     warnings.warn("`torch.cuda.amp.custom_bwd(args...)` is deprecated. Please use "
                   "`torch.amp.custom_bwd(args..., device_type='cuda')` instead.", FutureWarning,
                   stacklevel=2)
-    return bwd
+    return _autocast_mode.custom_bwd(bwd, device_type="cuda")

@@ -2,7 +2,8 @@
 
 Contract: ``checkpoint(function, *args, use_reentrant=...)`` returns ``function(*args)`` but
 keeps none of the region's intermediate tensors for backward; they are recomputed when the
-backward pass first needs them (with the RNG state of the forward, so dropout masks match).
+backward pass first needs them (with the RNG state of the forward, so dropout masks match, and
+its autocast state, so the recomputed ops cast as they did).
 ``checkpoint_sequential(functions, segments, input)`` checkpoints all but the last of
 ``segments`` chunks of a sequence of modules/functions.
 
@@ -28,6 +29,7 @@ import contextlib
 import warnings
 
 from .. import random as _random
+from ..amp.autocast_mode import replay_state
 from ..autograd import graph as _graph
 from ..autograd.engine import CHECKPOINT_VALID  # False while a partial pass runs
 from ..autograd.function import Function
@@ -119,6 +121,7 @@ def _checkpoint_hooks(function, args, kwargs, context_fn, determinism_check,
         raise ValueError("determinism_check should be one of ['default', 'none'], but got "
                          f"{determinism_check}")
     state = _random.get_rng_state() if preserve_rng_state else None
+    autocast_state = replay_state()  # (the recomputation casts as the forward did)
     forward_ctx, recompute_ctx = context_fn()
     meta = []
     region = _Region(None, meta if determinism_check == "default" else None)
@@ -130,7 +133,7 @@ def _checkpoint_hooks(function, args, kwargs, context_fn, determinism_check,
         try:
             detached = [a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor)
                         else a for a in args]
-            with recompute_ctx:
+            with autocast_state(), recompute_ctx:
                 function(*detached, **kwargs)
         finally:
             if here is not None:
@@ -157,6 +160,7 @@ class CheckpointFunction(Function):
     def forward(ctx, run_function, preserve_rng_state, *args):
         ctx.run_function = run_function
         ctx.rng_state = _random.get_rng_state() if preserve_rng_state else None
+        ctx.autocast_state = replay_state()
         ctx.inputs = [a if not isinstance(a, Tensor) else None for a in args]
         ctx.save_for_backward(*[a for a in args if isinstance(a, Tensor)])
         ctx.tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -176,7 +180,7 @@ class CheckpointFunction(Function):
         if ctx.rng_state is not None:
             _random.set_rng_state(ctx.rng_state)
         try:
-            with enable_grad():
+            with enable_grad(), ctx.autocast_state():
                 outputs = ctx.run_function(*args)
         finally:
             if here is not None:

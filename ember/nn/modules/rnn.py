@@ -19,6 +19,7 @@ import warnings
 
 import ember
 
+from ... import _modes
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -67,6 +68,12 @@ _STEPS = {"RNN_TANH": _rnn_tanh_step, "RNN_RELU": _rnn_relu_step, "GRU": _gru_st
 
 def _run_direction(mode, x, h, c, w, reverse):
     """One layer, one direction over a (L, N, H_in) sequence; returns (outputs, h, c)."""
+    if mode == "LSTM" and w[4] is None and _modes.intercepting():
+        # under CPU autocast PyTorch runs such a layer as aten::mkldnn_rnn_layer, in the
+        # autocast dtype (NOTE [autocast as a mode] in ember/amp/autocast_mode.py)
+        from ...amp.autocast_mode import lstm_layer_arguments
+
+        x, h, c, w = lstm_layer_arguments(x, h, c, w)
     if mode == "LSTM" and len(x) and rnn_fused.usable(x, w[4]):
         return rnn_fused.lstm_layer(x, h, c, *w[:4], reverse=reverse)
     return _run_direction_composed(x, h, c, w, reverse, mode)
