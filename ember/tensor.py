@@ -427,8 +427,9 @@ class Tensor:
             return 0
         if isinstance(self._data, np.ndarray):
             return self._data.__array_interface__["data"][0]
-        ptr = getattr(self._data, "data", None)  # (a CuPy array's device pointer)
-        return int(getattr(ptr, "ptr", id(self._data)))
+        from . import backend
+
+        return backend.of(self._data).data_ptr(self._data)
 
     def is_inference(self) -> bool:
         return self._vc is None

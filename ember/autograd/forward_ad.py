@@ -431,6 +431,13 @@ def _same_layout(t, o):
     if t.shape != o.shape or t.strides != o.strides:
         return False
     root = t
+    if type(t) is not np.ndarray:  # a device array (NOTE [devices] in tensor.py)
+        from .. import backend
+
+        while root.base is not None:
+            root = root.base
+        ptr = backend.of(t).data_ptr
+        return root.nbytes == t.nbytes and ptr(root) == ptr(t)
     while isinstance(root.base, np.ndarray):
         root = root.base
     return (root.nbytes == t.nbytes

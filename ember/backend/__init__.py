@@ -10,8 +10,9 @@ Contract:
   error. ``namespace(*arrays)`` is ``of(*arrays).xp``.
 - A backend moves arrays: ``device_count()``, ``index(array)`` (the device an array is on),
   ``to_device(array, index)`` (a copy onto device ``index``, from the host or another device),
-  ``to_host(array)`` (a NumPy copy), ``synchronize(index)``, ``device_name(index)``. ``NUMPY``'s
-  are the identity (one device, the host). ``unregister(backend)`` forgets one (the device
+  ``to_host(array)`` (a NumPy copy), ``data_ptr(array)``, ``synchronize(index)``,
+  ``device_name(index)``, ``memory(index)``. ``NUMPY``'s are the identity (one device, the
+  host). ``unregister(backend)`` forgets one (the device
   checker's context in ``ember.cuda.use_checker``).
 - ``special(*arrays)``: SciPy's special functions for ``arrays``' library, or None
   (``Backend.special()``: ``scipy.special``, ``cupyx.scipy.special``...).
@@ -74,6 +75,10 @@ class Backend:
 
     def device_name(self, index=0) -> str:
         return self.name
+
+    def data_ptr(self, array) -> int:
+        """The address of ``array``'s first element (in its device's memory)."""
+        return array.__array_interface__["data"][0]
 
     def special(self):
         """SciPy's special functions for this library's arrays (``scipy.special`` for NumPy,

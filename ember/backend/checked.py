@@ -444,6 +444,9 @@ class CheckedBackend(Backend):
     def to_host(self, array):
         return array.get()
 
+    def data_ptr(self, array) -> int:
+        return array._a.__array_interface__["data"][0]
+
     def synchronize(self, index=None) -> None:
         """Nothing runs asynchronously on the checker."""
 

@@ -38,6 +38,9 @@ class CupyBackend(Backend):
         with cp.cuda.Device(index):
             return cp.asarray(array) if not isinstance(array, cp.ndarray) else array.copy()
 
+    def data_ptr(self, array) -> int:
+        return array.data.ptr
+
     def to_host(self, array):
         return array.get()
 
