@@ -189,23 +189,23 @@ def detach(input):
 
 def set_default_device(device_):
     """Where factories put tensors when no ``device=`` is given (None or "cpu": the CPU)."""
-    from .tensor import DEFAULT_DEVICE, check_device, cuda_device, cuda_index
+    from .tensor import _DEFAULT_DEVICE, check_device, cuda_device, cuda_index
     from .tensor import device as _device
 
     if device_ is None:
-        DEFAULT_DEVICE[0] = None
+        _DEFAULT_DEVICE[0] = None
         return
     if check_device(device_):
         raise NotImplementedError("ember: set_default_device('meta') is not supported; pass "
                                   "device='meta' to each factory")
     d = device_ if isinstance(device_, _device) else _device(device_)
-    DEFAULT_DEVICE[0] = cuda_device(cuda_index(d)) if d.type == "cuda" else None
+    _DEFAULT_DEVICE[0] = cuda_device(cuda_index(d)) if d.type == "cuda" else None
 
 
 def get_default_device():
-    from .tensor import CPU, DEFAULT_DEVICE
+    from .tensor import CPU, _DEFAULT_DEVICE
 
-    return DEFAULT_DEVICE[0] or CPU
+    return _DEFAULT_DEVICE[0] or CPU
 
 
 def is_nonzero(input):

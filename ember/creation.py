@@ -19,7 +19,7 @@ from . import dtypes as _dt
 from ._meta import MetaArray, meta_array
 from ._size import Size
 from .autograd.grad_mode import STATE
-from .tensor import CPU, DEFAULT_DEVICE, Tensor, check_device, on_device
+from .tensor import _DEFAULT_DEVICE, CPU, Tensor, check_device, on_device
 from .tensor import device as _device_cls
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
@@ -36,7 +36,7 @@ def _device_of(t):
 
 def _new(data, requires_grad=False, device=None):
     if device is None:
-        device = DEFAULT_DEVICE[0]  # (None unless set_default_device moved the default)
+        device = _DEFAULT_DEVICE[0]  # (None unless set_default_device moved the default)
     if device is not None:
         data = on_device(data, device)  # NOTE [devices] in tensor.py
     t = _make(data)

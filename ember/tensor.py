@@ -92,7 +92,7 @@ class device:
 CPU = device("cpu")
 META = device("meta")
 _CUDA_DEVICES: dict = {}  # index -> device("cuda", index)
-DEFAULT_DEVICE = [None]  # set_default_device's: None (the CPU) or a cuda device
+_DEFAULT_DEVICE = [None]  # set_default_device's: None (the CPU) or a cuda device
 
 # NOTE [devices]: a tensor's device is its array's type: a NumPy array is on the CPU, a
 # MetaArray on meta, any other array on the device its backend (ember/backend) says — a
