@@ -92,12 +92,15 @@ def info() -> None:
     print("allocator: " + ("glibc tuned to reuse freed buffers (EMBER_MALLOC=system skips)"
                            if _malloc.TUNED else "system default"))
     backends = ["cpu (NumPy)"]
-    try:
-        import cupy  # noqa: F401
+    if ember.cuda.is_available():
+        n = ember.cuda.device_count()
+        backends.append(f"cuda ({n} device{'s' if n != 1 else ''}: "
+                        f"{ember.cuda.get_device_name(0)})")
+    else:
+        from ember.backend import cupy_backend
 
-        backends.append("cuda (CuPy installed; ember's CuPy backend comes later)")
-    except ImportError:
-        pass
+        backends.append(f"no cuda ({cupy_backend.why()}; pip install 'ember[cuda]' on a "
+                        "machine with an NVIDIA GPU)")
     print("backends:", ", ".join(backends))
     try:
         import ml_dtypes  # noqa: F401
