@@ -177,6 +177,15 @@ def meta_of(a) -> tuple:
     return (a.shape, a.dtype) if type(a) is np.ndarray else (a.shape, a.dtype, device_of(a))
 
 
+def writeable(a) -> bool:
+    """Whether an op may write into array ``a``: NumPy's flag (its broadcast views are
+    read-only); a device library has no flag (CuPy's arrays are all writeable), so there no
+    element may be shared, no zero stride over a dim of size > 1 (an ``expand``)."""
+    if isinstance(a, np.ndarray):
+        return a.flags.writeable
+    return all(st or n <= 1 for st, n in zip(a.strides, a.shape))
+
+
 def to_host(data):
     """A NumPy array with ``data``'s values (``data`` itself when it is one)."""
     if isinstance(data, np.ndarray):

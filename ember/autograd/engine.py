@@ -31,6 +31,7 @@ import numpy as np
 from .. import _modes
 from .. import dtypes as _dt
 from ..ops._registry import known_zeros_of, meta_zeros, wrap  # (NOTE [import order] in __init__.py)
+from ..tensor import writeable
 from . import forward_ad
 from .grad_mode import STATE
 from .graph import AccumulateGrad
@@ -82,7 +83,7 @@ def _private(ins) -> bool:
     """True when ``ins[0]`` (a gradient tensor) and its array are referenced only through
     ``ins``, and the array owns its memory and is writeable."""
     return (_getrefcount(ins[0]) == 2 and ins[0]._data.base is None
-            and _getrefcount(ins[0]._data) == 2 and ins[0]._data.flags.writeable)
+            and _getrefcount(ins[0]._data) == 2 and writeable(ins[0]._data))
 
 
 def _calibrate() -> bool:

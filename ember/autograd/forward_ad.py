@@ -602,10 +602,11 @@ def _writable(old, new, primal):
     # same way (an in-place op on an ``expand`` view): then the tangent's aliasing mirrors the
     # values' and the write reaches the base's tangent as the values reach the base
     from ..ops.inplace import root_writeable
+    from ..tensor import writeable
 
     a = old._data
     return (a.dtype == new._data.dtype and a.shape == new._data.shape
-            and (a.flags.writeable or 0 in a.strides or root_writeable(a))
+            and (writeable(a) or 0 in a.strides or root_writeable(a))
             and all(s or n == 1 or not p
                     for s, n, p in zip(a.strides, a.shape, primal.strides))
             and not (old._grad_fn is None and old._requires_grad and STATE.enabled))
@@ -645,10 +646,11 @@ def _broadcast_alias(xt, x):
             (s == 0) != (q == 0) for s, q, n in zip(a.strides, p.strides, a.shape) if n > 1):
         return None
     a = a.view()
-    try:
-        a.flags.writeable = True
-    except ValueError:  # read-only at its root
-        return None
+    if isinstance(a, np.ndarray):  # (a device array has no flag: it is writeable)
+        try:
+            a.flags.writeable = True
+        except ValueError:  # read-only at its root
+            return None
     return wrap(a)
 
 

@@ -27,7 +27,11 @@ import weakref
 
 import numpy as np
 
-from ..tensor import Tensor, meta_of  # (no cycle: NOTE [import order] in autograd/__init__.py)
+from ..tensor import (  # (no cycle: NOTE [import order] in autograd/__init__.py)
+    Tensor,
+    meta_of,
+    writeable,
+)
 
 __all__ = ["Node", "AccumulateGrad", "RemovableHandle"]
 
@@ -409,10 +413,10 @@ class AccumulateGrad(Node):
 def _steal_ok(g, v):
     """``g`` can become ``.grad`` of a leaf holding ``v`` as is: same layout, writeable, and
     not a small window into a larger buffer."""
-    if g.strides != v.strides or not g.flags.writeable:
+    if g.strides != v.strides or not writeable(g):
         return False
     base = g.base
-    return base is None or (isinstance(base, np.ndarray) and base.size == g.size)
+    return base is None or (type(base) is type(g) and base.size == g.size)
 
 
 # NOTE [concurrent accumulation]: backward passes may run in several threads into the same
@@ -446,7 +450,7 @@ def accumulate_grad(var, grad, create_graph, owned=False):
             elif owned and grad._grad_fn is None and _steal_ok(grad._data, var._data):
                 var._grad = grad
             else:
-                var._grad = Tensor._make(np.array(grad._data, order="K"), False, None)
+                var._grad = Tensor._make(grad._data.copy(order="K"), False, None)
         elif create_graph:
             var._grad = old + grad
         else:

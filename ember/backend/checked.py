@@ -9,7 +9,8 @@ Contract:
   ``NotImplemented``), and refuse NumPy arrays mixed in (CuPy's "Unsupported type" TypeError:
   a host buffer made with ``np.zeros`` inside an op is a bug on the GPU); reductions and
   indexing give 0-d arrays, never NumPy scalars; methods and attributes are CuPy's
-  ``ndarray``'s (``.get()`` copies to the host; ``__index__`` is absent); bfloat16, object and
+  ``ndarray``'s (``.get()`` copies to the host; ``__index__`` is absent; ``flags`` has no
+  ``writeable``: CuPy's arrays, broadcast views included, are all writeable); bfloat16, object and
   string dtypes are refused (CuPy has none). Values are computed by NumPy, so a result on the
   checker equals the CPU result bit for bit.
 - ``NAMESPACE`` (``xp``): CuPy's module as seen by ember's kernels: each name CuPy has (per
@@ -105,6 +106,22 @@ def _release(key):
     _TOTAL[0] -= _OWNED.pop(key, 0)
 
 
+class _Flags:
+    """``cupy.ndarray.flags``: contiguity and ownership only (no ``writeable``: a CuPy array
+    is always writeable, broadcast views included)."""
+
+    __slots__ = ("c_contiguous", "f_contiguous", "owndata")
+
+    def __init__(self, flags):
+        self.c_contiguous = flags.c_contiguous
+        self.f_contiguous = flags.f_contiguous
+        self.owndata = flags.owndata
+
+    def __getitem__(self, name):
+        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
+                              "OWNDATA": "owndata"}[name])
+
+
 class CheckedArray:
     """An array on the checker's device (see the module docstring)."""
 
@@ -175,7 +192,7 @@ class CheckedArray:
 
     @property
     def flags(self):
-        return self._a.flags
+        return _Flags(self._a.flags)
 
     @property
     def device(self):
