@@ -11,6 +11,16 @@ memory order (a transposed tensor receives its values in storage order). The def
 starts from an OS-entropy seed, as PyTorch's; ``Generator()`` from PyTorch's fixed default
 (67280421310721). Where PyTorch's answer depends on its CPU build, ``_rng_kernels.capability``
 says which one ember imitates. Floating factories give the default dtype; ``randint`` int64.
+
+CUDA (NOTE [devices] in tensor.py): a factory with ``device="cuda"`` (or the default device
+set there), a ``*_like`` of a CUDA tensor, an in-place sampler on a CUDA tensor, ``bernoulli``
+and ``multinomial`` of one, and dropout/rrelu of CUDA input draw from that device's generator
+(``ember.cuda.default_generator(index)``, an ember ``Generator`` with this same CPU engine) on
+the host and copy the values over. They are reproducible (``manual_seed`` seeds every device's
+generator too, as PyTorch's does) and follow the CPU stream of that generator, but they are not
+the numbers PyTorch's CUDA generator (Philox) gives. An explicit ``generator=`` is used as
+given; as in PyTorch, its device type must be the draw's (``Generator(device="cuda")`` for a
+CUDA draw), else PyTorch's "Expected a 'cuda' device type for generator but found 'cpu'".
 """
 
 from __future__ import annotations
@@ -26,7 +36,18 @@ from . import dtypes as _dt
 from ._meta import meta_array
 from ._mt19937 import STATE_SIZE, Engine
 from .creation import _check_pin, _check_size, _new, _size
-from .tensor import CPU, Tensor, check_device
+from .tensor import (
+    _DEFAULT_DEVICE,
+    CPU,
+    Tensor,
+    check_device,
+    cuda_device,
+    cuda_index,
+    device_of,
+    on_device,
+    to_host,
+)
+from .tensor import device as _device_cls
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "fork_rng", "rand", "randn", "randint", "randperm", "rand_like",
@@ -48,11 +69,31 @@ def _check_seed(seed) -> int:
     return seed
 
 
+def _where(device):
+    """The CUDA device a draw for ``device=device`` lands on, or None for the CPU (meta is the
+    caller's, through ``check_device``); None means the default device."""
+    if device is None:
+        return _DEFAULT_DEVICE[0]
+    d = device if isinstance(device, _device_cls) else _device_cls(device)
+    return cuda_device(cuda_index(d)) if d.type == "cuda" else None
+
+
+def _cuda_of(a):
+    """The CUDA device array ``a`` is on, or None (the CPU, meta)."""
+    if type(a) is np.ndarray:
+        return None
+    d = device_of(a)
+    return d if d.type == "cuda" else None
+
+
 class Generator:
-    """A CPU random-number generator with PyTorch's engine, seeding and state format."""
+    """A random-number generator with PyTorch's CPU engine, seeding and state format;
+    ``device="cuda"`` makes one for CUDA draws (same engine: see the module docstring)."""
 
     def __init__(self, device="cpu"):
         check_device(device)
+        # (a CUDA generator feeds that device's draws; the default device does not apply)
+        self._device = (_where(device) if device is not None else None) or CPU
         self._eng = Engine(_DEFAULT_SEED)
 
     def manual_seed(self, seed):
@@ -84,9 +125,7 @@ class Generator:
 
     @property
     def device(self):
-        from .tensor import CPU
-
-        return CPU
+        return self._device
 
 
 default_generator = Generator()
@@ -94,13 +133,29 @@ default_generator._eng.manual_seed(_entropy())
 
 
 def manual_seed(seed):
-    """Seed the default generator (anything ``int()`` accepts); returns it."""
-    default_generator._eng.manual_seed(_check_seed(int(seed)))
+    """Seed the default generator and every CUDA device's (anything ``int()`` accepts);
+    returns the default generator."""
+    seed = _check_seed(int(seed))
+    default_generator._eng.manual_seed(seed)
+    _seed_devices(seed)
     return default_generator
 
 
 def seed():
-    return default_generator.seed()
+    """Seed the default generator (and every CUDA device's) from OS entropy; returns it."""
+    s = default_generator.seed()
+    _seed_devices(s)
+    return s
+
+
+def _seed_devices(seed):
+    # (PyTorch seeds each CUDA generator with the CPU's seed. ember.cuda makes its generators
+    # on first use from the default generator's seed, so only those made already need it:
+    # no CUDA backend is loaded here)
+    from . import cuda
+
+    if cuda._STATE["generators"] is not None:
+        cuda.manual_seed_all(seed)
 
 
 def initial_seed():
@@ -118,19 +173,40 @@ def set_rng_state(new_state):
 @contextlib.contextmanager
 def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
              device_type="cuda"):
-    """Restore the default generator's state (normal cache included) on exit."""
+    """Restore the default generator's state (normal cache included) on exit, and those of
+    the CUDA devices ``devices`` (every device when None; none without CUDA)."""
     if not enabled:
         yield
         return
+    from . import cuda
+
+    if devices is None:
+        devices = range(cuda.device_count()) if device_type == "cuda" else ()
+    devices = list(devices)
     state = get_rng_state()
+    device_states = [cuda.get_rng_state(d) for d in devices]
     try:
         yield
     finally:
         set_rng_state(state)
+        for d, s in zip(devices, device_states):
+            cuda.set_rng_state(s, d)
 
 
-def _eng(generator):
-    return (generator if generator is not None else default_generator)._eng
+def _eng(generator, dev=None):
+    """The engine a draw for device ``dev`` (None: the CPU) takes its numbers from."""
+    if generator is not None:
+        want = "cpu" if dev is None else "cuda"
+        have = generator.device.type
+        if have != want:
+            raise RuntimeError(f"Expected a '{want}' device type for generator but found "
+                               f"'{have}'")
+        return generator._eng
+    if dev is None:
+        return default_generator._eng
+    from . import cuda
+
+    return cuda.default_generator(dev.index)._eng
 
 
 # ---- where values go: memory order ----
@@ -177,6 +253,9 @@ def _fill(self, flat, node_name):
     from .ops.inplace import _bump, _write, rebase
 
     data = _logical(self._data, flat)
+    dev = _cuda_of(self._data)
+    if dev is not None:
+        data = on_device(data, dev)  # (drawn on the host: see the module docstring)
     if not (STATE.enabled and recording(self)):
         _write(self, data)
         _bump(self)
@@ -226,7 +305,8 @@ def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs):
     _check(self)
     from_ = kwargs.pop("from", from_)
     np_dtype = _float_or_raise(self, "check_uniform_bounds")
-    flat = _uniform_values(_eng(generator), self._data.size, from_, to, np_dtype, self.dtype)
+    flat = _uniform_values(_eng(generator, _cuda_of(self._data)), self._data.size, from_, to,
+                           np_dtype, self.dtype)
     return _fill(self, flat, "UniformBackward0")
 
 
@@ -245,7 +325,8 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     np_dtype = _float_or_raise(self, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_num(std)}")
-    flat = _normal_values(_eng(generator), self._data, mean, std, np_dtype)
+    flat = _normal_values(_eng(generator, _cuda_of(self._data)), self._data, mean, std,
+                          np_dtype)
     return _fill(self, flat, "NormalBackward0")
 
 
@@ -298,7 +379,8 @@ def random_(self, *args, generator=None, **kwargs):
     _check(self)
     if "from" in kwargs or "to" in kwargs:
         args = (kwargs.pop("from", 0), kwargs.pop("to", None))
-    flat = _random_values(_eng(generator), self._data.size, self.dtype, args)
+    flat = _random_values(_eng(generator, _cuda_of(self._data)), self._data.size, self.dtype,
+                          args)
     name = ("RandomBackward2", "RandomBackward1", "RandomBackward0")[len(args)]
     return _fill(self, flat, name)
 
@@ -307,7 +389,7 @@ def random_(self, *args, generator=None, **kwargs):
 def _p_values(eng, a, p):
     """Bernoulli(p) draws for ``a``'s elements in memory order (bool, flat)."""
     if isinstance(p, Tensor):
-        pa = np.broadcast_to(p._data, a.shape)
+        pa = np.broadcast_to(to_host(p._data), a.shape)
         pa = np.ascontiguousarray(pa.transpose(_memory_perm(a))).reshape(-1)
         if pa.dtype == np.float64:
             return K.u53(eng, a.size) < pa
@@ -319,7 +401,7 @@ def _p_values(eng, a, p):
 
 def bernoulli_(self, p=0.5, *, generator=None):
     _check(self)
-    flat = _p_values(_eng(generator), self._data, p)
+    flat = _p_values(_eng(generator, _cuda_of(self._data)), self._data, p)
     name = "BernoulliBackward1" if isinstance(p, Tensor) else "BernoulliBackward2"
     return _fill(self, flat.astype(self._data.dtype), name)
 
@@ -338,7 +420,7 @@ def exponential_(self, lambd=1.0, *, generator=None):
     np_dtype = _continuous(self, "Exponential")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_num(lambd)}")
-    flat = K.exponential(_eng(generator), self._data.size, float(lambd))
+    flat = K.exponential(_eng(generator, _cuda_of(self._data)), self._data.size, float(lambd))
     return _fill(self, K.cast(flat, np_dtype), "ExponentialBackward0")
 
 
@@ -346,7 +428,7 @@ def geometric_(self, p, *, generator=None):
     _check(self)
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_num(p)}")
-    flat = K.geometric(_eng(generator), self._data.size, float(p))
+    flat = K.geometric(_eng(generator, _cuda_of(self._data)), self._data.size, float(p))
     np_dtype = self._data.dtype
     if self.dtype.is_floating_point:
         flat = K.cast(flat, np_dtype)
@@ -359,7 +441,8 @@ def geometric_(self, p, *, generator=None):
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     _check(self)
     np_dtype = _continuous(self, "Cauchy")
-    flat = K.cauchy(_eng(generator), self._data.size, float(median), float(sigma))
+    flat = K.cauchy(_eng(generator, _cuda_of(self._data)), self._data.size, float(median),
+                    float(sigma))
     return _fill(self, K.cast(flat, np_dtype), "CauchyBackward0")
 
 
@@ -368,7 +451,8 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     np_dtype = _float_or_raise(self, "log_normal_cpu")
     if std <= 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_num(std)}")
-    flat = K.log_normal(_eng(generator), self._data.size, float(mean), float(std))
+    flat = K.log_normal(_eng(generator, _cuda_of(self._data)), self._data.size, float(mean),
+                        float(std))
     return _fill(self, K.cast(flat, np_dtype), "LogNormalBackward0")
 
 
@@ -381,16 +465,23 @@ def _float_dtype(dtype, name):
     return dtype
 
 
-def _out(values, shape, out, requires_grad):
+def _target(device, out):
+    """The CUDA device a factory's values go to (``out``'s when given), or None (the CPU)."""
+    return _where(device) if out is None else _cuda_of(out._data)
+
+
+def _out(values, shape, out, requires_grad, dev=None):
+    """The factory's result: ``values`` (host, drawn for ``dev``) shaped, placed on ``dev``
+    (None: the CPU) and written into ``out`` or a new tensor."""
     data = values.reshape(shape)
     if out is not None:
         from .ops.inplace import _bump, _write
 
         out.resize_(shape) if tuple(out.shape) != shape else None
-        _write(out, data)
+        _write(out, data if dev is None else on_device(data, dev))
         _bump(out)
         return out
-    return _new(data, requires_grad)
+    return _new(data, requires_grad, dev or CPU)
 
 
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -404,7 +495,9 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     if meta:
         return _new(meta_array(shape, dtype.np), requires_grad)
     n = int(np.prod(shape, dtype=np.int64))
-    return _out(K.uniform(_eng(generator), n, 0.0, 1.0, dtype.np), shape, out, requires_grad)
+    dev = _target(device, out)
+    return _out(K.uniform(_eng(generator, dev), n, 0.0, 1.0, dtype.np), shape, out,
+                requires_grad, dev)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -418,12 +511,13 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     if meta:  # no draw: the generator's state stays as it was
         return _new(meta_array(shape, dtype.np), requires_grad)
     n = int(np.prod(shape, dtype=np.int64))
-    eng = _eng(generator)
+    dev = _target(device, out)
+    eng = _eng(generator, dev)
     if n >= 16:
         values = K.normal_vector(eng, n, 0.0, 1.0, dtype.np)
     else:
         values = K.cast(K.normal_scalar(eng, n, 0.0, 1.0), dtype.np)
-    return _out(values, shape, out, requires_grad)
+    return _out(values, shape, out, requires_grad, dev)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None,
@@ -440,8 +534,9 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     _check_size("randint", shape)
     dtype = dtype or _dt.int64
     n = int(np.prod(shape, dtype=np.int64))
-    values = _random_values(_eng(generator), n, dtype, (int(low), int(high)))
-    return _out(values, shape, out, requires_grad)
+    dev = _target(device, out)
+    values = _random_values(_eng(generator, dev), n, dtype, (int(low), int(high)))
+    return _out(values, shape, out, requires_grad, dev)
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -457,26 +552,37 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
         cname = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t",
                  "int32": "int", "bool": "bool"}.get(dtype.name, dtype.cpp_name)
         raise RuntimeError(f"value cannot be converted to type {cname} without overflow")
-    values = K.cast_int(K.randperm(_eng(generator), n), dtype.np)
-    return _out(values, (n,), out, requires_grad)
+    dev = _target(device, out)
+    values = K.cast_int(K.randperm(_eng(generator, dev), n), dtype.np)
+    return _out(values, (n,), out, requires_grad, dev)
+
+
+def _like_device(input, device):
+    """A ``*_like`` factory's device: ``device``, else ``input``'s (never the default)."""
+    if device is not None:
+        return device
+    return CPU if type(input._data) is np.ndarray else input.device
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
               pin_memory=False, memory_format=None, generator=None):
     return rand(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                generator=generator, pin_memory=pin_memory)
+                generator=generator, pin_memory=pin_memory,
+                device=_like_device(input, device))
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                pin_memory=False, memory_format=None, generator=None):
     return randn(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                 generator=generator, pin_memory=pin_memory)
+                 generator=generator, pin_memory=pin_memory,
+                 device=_like_device(input, device))
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,
                  requires_grad=False, pin_memory=False, memory_format=None, generator=None):
     return randint(low, high, input._data.shape, dtype=dtype or input.dtype,
-                   requires_grad=requires_grad, generator=generator, pin_memory=pin_memory)
+                   requires_grad=requires_grad, generator=generator, pin_memory=pin_memory,
+                   device=_like_device(input, device))
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
@@ -492,7 +598,6 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         raise TypeError(_overload_error("normal", OVERLOADS["normal"][0], args, given))
     _check_pin(pin_memory, check_device(device))
     mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
-    eng = _eng(generator)
     if not mt and not st:
         if size is None:
             raise TypeError("normal() received an invalid combination of arguments")
@@ -501,8 +606,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         dtype = dtype or _dt.get_default_dtype()
         shape = _size((size,))
         _check_size("normal", shape)
-        z = _normal_values(eng, np.empty(shape, np.uint8), mean, std, dtype.np)
-        return _out(z, shape, out, requires_grad)
+        dev = _target(device, out)
+        z = _normal_values(_eng(generator, dev), np.empty(shape, np.uint8), mean, std,
+                           dtype.np)
+        return _out(z, shape, out, requires_grad, dev)
     if st and bool((std._data < 0).any()):
         raise RuntimeError("normal expects all elements of std >= 0.0")
     if mt and st:
@@ -512,25 +619,25 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         ref = mean if mt else std
         shape = ref._data.shape
     np_dtype = ref._data.dtype
-    if not mt:  # normal(float, std_t): N(0, 1) * std + mean
+    dev = _cuda_of(ref._data)  # (the draw goes where the tensors are)
+    eng = _eng(generator, dev)
+    if not mt or st:  # normal(float, std_t) and normal(mean_t, std_t): N(0, 1) * std + mean
         z = _new(_normal_values(eng, np.empty(shape, np.uint8), 0.0, 1.0, np_dtype)
-                 .reshape(shape))
-        return z * std + mean
-    if st:
-        z = _new(_normal_values(eng, np.empty(shape, np.uint8), 0.0, 1.0, np_dtype)
-                 .reshape(shape))
+                 .reshape(shape), device=dev or CPU)
         return z * std + mean
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_num(std)}")
-    z = _new(_normal_values(eng, np.empty(shape, np.uint8), 0.0, std, np_dtype).reshape(shape))
+    z = _new(_normal_values(eng, np.empty(shape, np.uint8), 0.0, std, np_dtype).reshape(shape),
+             device=dev or CPU)
     return z + mean
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
     """1 with probability ``input`` (or ``p``), else 0, in ``input``'s dtype."""
     a = input._data
-    flat = _p_values(_eng(generator), a, input if p is None else p)
-    return _new(_logical(a, flat.astype(a.dtype)))
+    dev = _cuda_of(a)
+    flat = _p_values(_eng(generator, dev), a, input if p is None else p)
+    return _new(_logical(a, flat.astype(a.dtype)), device=dev or CPU)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
@@ -546,13 +653,16 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not replacement and num_samples > probs.shape[-1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
+    dev = _cuda_of(probs)
+    if dev is not None:
+        probs = to_host(probs)  # (drawn on the host: see the module docstring)
     rows = probs.reshape(-1, probs.shape[-1])
     wide = rows.astype(np.float64)
     if not np.isfinite(wide).all() or (wide < 0).any():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if (wide.sum(axis=1) <= 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    eng = _eng(generator)
+    eng = _eng(generator, dev)
     if replacement and num_samples > 1:
         acc = np.float64 if rows.dtype == np.float64 else np.float32
         out_rows = []
@@ -570,7 +680,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         else:
             score = (rows.astype(np.float32) / q.astype(np.float32)).astype(rows.dtype)
         data = np.array([K.topk_indices(r, num_samples) for r in score], dtype=np.int64)
-    return _new(data.reshape(probs.shape[:-1] + (num_samples,)))
+    return _new(data.reshape(probs.shape[:-1] + (num_samples,)), device=dev or CPU)
 
 
 def _bernoulli_method(self, p=None, *, generator=None):
@@ -583,9 +693,11 @@ def _multinomial_method(self, num_samples, replacement=False, *, generator=None)
 
 def dropout_keep(shape_like, keep_p, generator=None):
     """PyTorch's dropout mask: ``bernoulli_(keep_p)`` over an array shaped and laid out like
-    ``shape_like`` (bool, logical order)."""
-    flat = K.bernoulli_scalar(_eng(generator), shape_like.size, float(keep_p))
-    return _logical(shape_like, flat)
+    ``shape_like`` (bool, logical order), on ``shape_like``'s device."""
+    dev = _cuda_of(shape_like)
+    flat = K.bernoulli_scalar(_eng(generator, dev), shape_like.size, float(keep_p))
+    keep = _logical(shape_like, flat)
+    return keep if dev is None else on_device(keep, dev)
 
 
 for _name, _fn in (("uniform_", uniform_), ("normal_", normal_), ("random_", random_),
@@ -608,8 +720,12 @@ def rrelu_slopes(a, lower, upper, generator=None):
     if a.dtype != np.float64:
         lower, upper = np.float32(lower), np.float32(upper)
     lower, upper = float(lower), float(upper)
+    dev = _cuda_of(a)
+    if dev is not None:
+        a = to_host(a)  # (drawn on the host: see the module docstring)
     order = a.transpose(_memory_perm(a)).reshape(-1)
     neg = order <= 0
     slopes = np.ones(order.size, np.float64)
-    slopes[neg] = K.u53(_eng(generator), int(neg.sum())) * (upper - lower) + lower
-    return _logical(a, slopes)
+    slopes[neg] = K.u53(_eng(generator, dev), int(neg.sum())) * (upper - lower) + lower
+    slopes = _logical(a, slopes)
+    return slopes if dev is None else on_device(slopes, dev)

@@ -293,8 +293,8 @@ def _generators():
         from ..random import Generator, default_generator
 
         gens = []
-        for _ in range(device_count()):
-            g = Generator()
+        for i in range(device_count()):
+            g = Generator(device=f"cuda:{i}")
             g._eng.manual_seed(default_generator.initial_seed())
             gens.append(g)
         _STATE["generators"] = gens
