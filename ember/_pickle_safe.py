@@ -9,8 +9,9 @@ Contract:
   a small interpreter of the 34 opcodes PyTorch's weights-only unpickler implements, which maps
   each allowed global to an ember-side handler (NOTE [two phases]).
 - ``storage_loader(key, dtype_name, nbytes, location)`` returns the storage's bytes as a
-  writable uint8 ndarray; every tensor on one storage is a strided view of that array, so views
-  keep sharing memory after loading.
+  writable uint8 array: a NumPy array, a device array (the storage placed on CUDA, NOTE
+  [devices] in tensor.py) or a meta array; every tensor on one storage is a strided view of
+  that array, so views keep sharing memory after loading, on the CPU and on a device.
 - The allowlist is PyTorch's (144 names, ``DEFAULT_ALLOWED``) plus what the user registered with
   ``add_safe_globals`` / ``safe_globals``; globals of ``sys``, ``os``, ``posix`` and ``nt`` are
   refused even when registered, as in PyTorch.
@@ -34,6 +35,7 @@ from __future__ import annotations
 import _compat_pickle
 import collections
 import contextlib
+import math
 import pickle
 import pickletools
 import sys
@@ -332,18 +334,55 @@ def rebuild_array(storage, offset, size, stride, dtype_name):
     _d, carrier = _carrier(dtype_name)
     item = carrier.itemsize
     count = storage.nbytes // item
-    if 0 in size:
+    on_host = type(storage.array) is np.ndarray
+    if 0 in size and on_host:
         return np.empty(size, carrier)
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
-    if last >= count:
+    if 0 not in size and last >= count:
         raise CheckpointError(
             f"tensor view out of bounds: offset {offset}, size {size}, stride {stride} needs "
             f"{last + 1} elements but storage {storage.key} holds {count}")
+    if not on_host:
+        return _placed_view(storage.array, count * item, carrier, offset, size, stride)
     flat = storage.array[:count * item].view(carrier)
     # np.ndarray over ``flat`` (not as_strided, whose result's base is not an ndarray): every
     # tensor of a storage keeps ``flat`` as its base, so saving them again finds the sharing
     return np.ndarray(size, carrier, buffer=flat, offset=offset * item,
                       strides=tuple(s * item for s in stride))
+
+
+def _placed_view(raw, nbytes, carrier, offset, size, stride):
+    """The view a tensor rebuild describes of ``raw``, a storage's bytes on a device or on
+    meta (``load``'s map_location put it there)."""
+    from ._meta import MetaArray, meta_array
+
+    if isinstance(raw, MetaArray):
+        return meta_array(size, carrier)
+    from .backend import namespace
+
+    xp = namespace(raw)
+    try:
+        if 0 in size:
+            return xp.empty(size, carrier)
+        flat = raw[:nbytes].view(carrier)
+        n = math.prod(size)
+        if stride == _contiguous(size):  # (a slice keeps the view's base: saving it again
+            return flat[offset:offset + n].reshape(size)  # finds the sharing)
+        return xp.lib.stride_tricks.as_strided(flat[offset:], shape=size,
+                                               strides=tuple(s * carrier.itemsize
+                                                             for s in stride))
+    except TypeError as e:  # a dtype the device library has no arrays of (bfloat16 on CuPy)
+        raise UnsupportedCheckpointError(
+            f"a {carrier.name} tensor can't be placed on the device ({e}); load it with "
+            "map_location='cpu'") from None
+
+
+def _contiguous(size):
+    strides, acc = [], 1
+    for n in reversed(size):
+        strides.append(acc)
+        acc *= n
+    return tuple(reversed(strides))
 
 
 def _make_tensor(array, requires_grad):

@@ -11,6 +11,8 @@ Contract:
   devices and sizes as PyTorch pickles them) and returns ``(data_pkl, storages)``; a file of
   only tensors, containers and plain values loads with ``torch.load(weights_only=True)``. Other
   objects (a whole ``nn.Module``) are pickled by reference to their class, as PyTorch does.
+  A CUDA tensor's storage is tagged with its device (``"cuda:0"``), as PyTorch's; its bytes are
+  copied to the host for writing, and views of one device buffer still share one storage.
 - ``write_archive(data_pkl, storages, f, archive_name)`` writes the zip with PyTorch's exact
   layout (records, order, 64-byte aligned data, data descriptors, zip64 end records), so
   PyTorch's offset-recomputing loaders accept it too.
@@ -173,12 +175,13 @@ _SAME_STORAGE_TYPES = ("Cannot save multiple tensors or storages that view the s
 
 
 class _StorageRef:
-    __slots__ = ("key", "dtype", "array")
+    __slots__ = ("key", "dtype", "array", "location")
 
-    def __init__(self, dtype, array):
+    def __init__(self, dtype, array, location="cpu"):
         self.key = None  # assigned at first appearance in the pickle, as torch's writer does
         self.dtype = dtype
-        self.array = array  # uint8, little-endian bytes
+        self.array = array  # uint8, little-endian bytes, on the host
+        self.location = location  # the device the storage lives on ("cpu", "cuda:0")
 
 
 def _root(a):
@@ -187,19 +190,55 @@ def _root(a):
     return a
 
 
+def _device_mirrors(arrays):
+    """Host copies of device arrays that share memory as the device arrays do: ``{id(array):
+    (host array, location)}``. Each device buffer (an array's ``base``, or the array) is copied
+    once, and each array becomes a host view of its copy with the same offset and strides; an
+    array whose buffer is not one C-contiguous block is copied on its own."""
+    from . import backend
+    from .tensor import device_of, to_host
+
+    copies: dict = {}  # the device buffer's address and size -> its host copy
+    out = {}
+    for a in arrays:
+        location = str(device_of(a))
+        root = a
+        while root.base is not None:
+            root = root.base
+        if a.size == 0 or not root.flags.c_contiguous:
+            out[id(a)] = (to_host(a), location)
+            continue
+        b = backend.of(a)
+        start = b.data_ptr(root)
+        key = (location, start, root.nbytes)
+        host = copies.get(key)
+        if host is None:
+            host = copies[key] = to_host(root.reshape(-1)).view(np.uint8)
+        out[id(a)] = (np.ndarray(a.shape, a.dtype, buffer=host, offset=b.data_ptr(a) - start,
+                                 strides=a.strides), location)
+    return out
+
+
 def _tensor_arrays(tensors):
     """Group the arrays of ``tensors`` into storages: ``{id(tensor): (ref, off, size, stride)}``.
 
     Views of one NumPy buffer share one storage (the byte range all of them touch), as in
     PyTorch; an array that can't (negative or odd strides, big-endian, empty) gets a copy.
+    Device arrays are saved through their host mirrors (``_device_mirrors``).
     """
     from . import dtypes as _dt
+    from ._meta import MetaArray
 
+    arrays = [t._data if not isinstance(t, np.ndarray) else t for t in tensors]
+    on_device = [a for a in arrays if type(a) is not np.ndarray and type(a) is not MetaArray]
+    mirrors = _device_mirrors(on_device) if on_device else {}
     out = {}
     groups: dict[int, list] = collections.defaultdict(list)
-    for t in tensors:
-        a = t._data if not isinstance(t, np.ndarray) else t
-        if type(a) is not np.ndarray:
+    for t, a in zip(tensors, arrays):
+        location = "cpu"
+        if id(a) in mirrors:
+            a, location = mirrors[id(a)]
+        elif type(a) is not np.ndarray:
             raise TypeError(f"ember.save: can't save a {type(a).__name__}-backed tensor "
                             "(a meta tensor has no data)")
         dtype = _dt.from_np(a.dtype.newbyteorder("="))
@@ -207,16 +246,17 @@ def _tensor_arrays(tensors):
         root = _root(a)
         if (a.size == 0 or not a.dtype.isnative or any(s < 0 or s % item for s in a.strides)
                 or not (root.flags.c_contiguous or root.flags.f_contiguous)):
-            groups[id(t)].append((t, a, dtype, None))
+            groups[id(t)].append((t, a, dtype, None, location))
         else:
-            groups[id(root)].append((t, a, dtype, root))
+            groups[id(root)].append((t, a, dtype, root, location))
     for members in groups.values():
         root = members[0][3]
         dtype = members[0][2]
+        location = members[0][4]
         if root is None:
-            t, a, dtype, _ = members[0]
+            t, a, dtype, _, _ = members[0]
             copy = np.array(a, order="C", dtype=a.dtype.newbyteorder("<"), copy=True)
-            ref = _StorageRef(dtype, copy.reshape(-1).view(np.uint8))
+            ref = _StorageRef(dtype, copy.reshape(-1).view(np.uint8), location)
             out[id(t)] = (ref, 0, a.shape, _contiguous_strides(a.shape))
             continue
         if any(m[2] is not dtype for m in members):
@@ -229,13 +269,13 @@ def _tensor_arrays(tensors):
         raw = root.reshape(-1, order="A").view(np.uint8)[lo - root_lo:hi - root_lo]
         if any((b[0] - lo) % item for b in bounds) or (hi - lo) % item:
             # misaligned members (views through another dtype's buffer): each its own copy
-            for t, a, dtype, _ in members:
+            for t, a, dtype, _, _ in members:
                 copy = np.array(a, order="C", copy=True)
-                ref = _StorageRef(dtype, copy.reshape(-1).view(np.uint8))
+                ref = _StorageRef(dtype, copy.reshape(-1).view(np.uint8), location)
                 out[id(t)] = (ref, 0, a.shape, _contiguous_strides(a.shape))
             continue
-        ref = _StorageRef(dtype, raw)
-        for t, a, _dtype, _ in members:
+        ref = _StorageRef(dtype, raw, location)
+        for t, a, _dtype, _, _ in members:
             address = a.__array_interface__["data"][0]
             out[id(t)] = (ref, (address - lo) // item, a.shape,
                           tuple(s // item for s in a.strides))
@@ -267,10 +307,10 @@ class _Pickler(pickle._Pickler):
                 self.storages.append(obj)
             cls = _STORAGE_CLASSES.get(obj.dtype.name)
             if cls is None:  # dtypes without a legacy class: untyped, numel in bytes
-                return ("storage", _g("torch.storage.UntypedStorage"), obj.key, "cpu",
+                return ("storage", _g("torch.storage.UntypedStorage"), obj.key, obj.location,
                         obj.array.size)
             numel = obj.array.size // obj.dtype.itemsize
-            return ("storage", _g(f"torch.{cls}Storage"), obj.key, "cpu", numel)
+            return ("storage", _g(f"torch.{cls}Storage"), obj.key, obj.location, numel)
         return None
 
     def save_global(self, obj, name=None):

@@ -25,6 +25,16 @@ Contract:
   RuntimeError; ``UnsupportedCheckpointError`` for what ember does not implement) naming the
   file and the problem. Every size and offset in the file is checked before anything is read or
   allocated (NOTE [limits]).
+- Devices (NOTE [devices] in tensor.py): ``save`` tags a CUDA tensor's storage with its device
+  (``"cuda:0"``, as PyTorch) and writes its bytes from a host copy. ``load`` puts each storage
+  where PyTorch's ``torch.load`` would: with ``map_location=None`` on the device it was saved
+  from (a CUDA storage on that CUDA device, PyTorch's RuntimeError when CUDA is unavailable or
+  the index is out of range); a device string or ``ember.device`` puts every storage there; a
+  dict maps saved locations to others (``{"cuda:0": "cpu"}``); a callable is called as
+  ``map_location(storage, location)`` with the storage on the CPU and returns it, a moved
+  copy (``storage.cuda(0)``, ``.cpu()``, ``.to(device)``) or None for the default. ``"meta"``
+  gives meta tensors. Unknown locations raise PyTorch's errors. Tensors viewing one storage
+  still share memory on the device.
 - ``f`` is a path (str or PathLike) or a binary file object. A path is written atomically
   (``ember._io.atomic_open``): a crash, an exception or SIGKILL mid-write leaves the previous
   checkpoint intact and no temporary file behind. A symlink is written through, as PyTorch
@@ -59,6 +69,7 @@ import io
 import json
 import math
 import os
+import re
 import warnings
 import zipfile
 import zlib
@@ -79,7 +90,7 @@ from ._pickle_safe import (
 )
 from ._size import Size
 from .creation import _new
-from .tensor import Tensor, check_device, device
+from .tensor import Tensor, device, device_of, on_device, to_host
 
 __all__ = ["save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
            "clear_safe_globals", "CheckpointError", "UnsupportedCheckpointError",
@@ -249,9 +260,10 @@ class _Record:
 
 
 class _Decoder:
-    def __init__(self, zf: zipfile.ZipFile, records: list[_Record]):
+    def __init__(self, zf: zipfile.ZipFile, records: list[_Record], restore):
         self.zf = zf
         self.records = records
+        self.restore = restore
         self.tensors: dict[int, Tensor] = {}
 
     def decode(self, node):
@@ -300,12 +312,14 @@ class _Decoder:
         data = record.read(self.zf, index)
         if record.dtype is _dt.bfloat16:
             data = data.view(record.dtype.np)
+        data = self.restore(data, "cpu")  # (this format saved CPU tensors only)
+        where = device_of(data)
         if record.parameter:
             from . import nn
 
-            t = nn.Parameter(_new(data), requires_grad=record.requires_grad)
+            t = nn.Parameter(_new(data, device=where), requires_grad=record.requires_grad)
         else:
-            t = _new(data, record.requires_grad)
+            t = _new(data, record.requires_grad, where)
         self.tensors[index] = t
         return t
 
@@ -343,7 +357,8 @@ def _swap_bytes(array: np.ndarray, dtype_name: str) -> None:
         array[:array.size // unit * unit].view(f"<u{unit}").byteswap(inplace=True)
 
 
-def _read_torch_archive(f: IO[bytes], weights_only: bool, mmap_path, pickle_load_args):
+def _read_torch_archive(f: IO[bytes], weights_only: bool, mmap_path, pickle_load_args,
+                        restore):
     from . import _pickle_safe
 
     archive = _torch_zip.Archive(f)
@@ -386,14 +401,24 @@ def _read_torch_archive(f: IO[bytes], weights_only: bool, mmap_path, pickle_load
             array = np.frombuffer(bytearray(archive.read(name)), np.uint8)
         if order == "big":
             _swap_bytes(array, dtype_name)
-        return array
+        try:
+            return restore(array, location)
+        except BaseException as e:
+            placing.append(e)
+            raise
 
-    if weights_only:
-        return _pickle_safe.load_weights_only(data_pkl, load_storage)
-    return _pickle_safe.unpickle_unsafe(data_pkl, load_storage, **pickle_load_args)
+    placing: list = []  # an error placing a storage: PyTorch's own, raised as it is
+    try:
+        if weights_only:
+            return _pickle_safe.load_weights_only(data_pkl, load_storage)
+        return _pickle_safe.unpickle_unsafe(data_pkl, load_storage, **pickle_load_args)
+    except Exception:
+        if placing:  # (not the interpreter's "data.pkl is malformed" around it)
+            raise placing[0] from None
+        raise
 
 
-def _read_checkpoint(f: IO[bytes], weights_only: bool, mmap_path, pickle_load_args):
+def _read_checkpoint(f: IO[bytes], weights_only: bool, mmap_path, pickle_load_args, restore):
     start = f.tell()
     head = f.read(512)
     archive_size = f.seek(0, io.SEEK_END) - start
@@ -406,12 +431,12 @@ def _read_checkpoint(f: IO[bytes], weights_only: bool, mmap_path, pickle_load_ar
         raise _Corrupt(f"the zip archive is truncated or corrupt ({e})") from None
     with zf:
         if _MANIFEST in zf.NameToInfo:
-            return _read_ember_archive(zf, archive_size)
+            return _read_ember_archive(zf, archive_size, restore)
     f.seek(start)
-    return _read_torch_archive(f, weights_only, mmap_path, pickle_load_args)
+    return _read_torch_archive(f, weights_only, mmap_path, pickle_load_args, restore)
 
 
-def _read_ember_archive(zf: zipfile.ZipFile, archive_size: int):
+def _read_ember_archive(zf: zipfile.ZipFile, archive_size: int, restore):
     """A checkpoint in ember's earlier format (see NOTE [checkpoint format])."""
     info = _member(zf, _MANIFEST, archive_size)
     if info.file_size > _MAX_MANIFEST:
@@ -431,14 +456,15 @@ def _read_ember_archive(zf: zipfile.ZipFile, archive_size: int):
     if declared > _RATIO_GRACE + _MAX_RATIO * archive_size:
         raise _Corrupt(f"its members declare {declared} bytes in all, more than {_MAX_RATIO} "
                        f"times the {archive_size}-byte file; ember refuses it as a zip bomb")
-    return _Decoder(zf, records).decode(manifest["root"])
+    return _Decoder(zf, records, restore).decode(manifest["root"])
 
 
-def _load_from(f: IO[bytes], name: str, weights_only: bool, mmap_path, pickle_load_args):
+def _load_from(f: IO[bytes], name: str, weights_only: bool, mmap_path, pickle_load_args,
+               restore):
     try:
         if not (hasattr(f, "seekable") and f.seekable()):
             f = io.BytesIO(f.read())  # zipfile needs to seek: buffer a pipe or socket
-        return _read_checkpoint(f, weights_only, mmap_path, pickle_load_args)
+        return _read_checkpoint(f, weights_only, mmap_path, pickle_load_args, restore)
     except UnsafeCheckpointError:
         raise  # PyTorch's message, unchanged
     except UnsupportedCheckpointError as e:
@@ -454,6 +480,137 @@ def _load_from(f: IO[bytes], name: str, weights_only: bool, mmap_path, pickle_lo
         # format all land here: the file was damaged or was never a checkpoint.
         raise CheckpointError(f"ember.load: can't load {name}: the checkpoint is corrupt "
                               f"({type(e).__name__}: {e})") from None
+
+
+# ---- where storages go: map_location ----
+
+_CUDA_LOCATION = re.compile(r"cuda(:|[0-9]+)")
+_TO_CPU = ("If you are running on a CPU-only machine, please use torch.load with "
+           "map_location=torch.device('cpu') to map your storages to the CPU.")
+
+
+def _cuda_target(location: str):
+    """The CUDA device a storage tagged ``location`` goes to, checked as PyTorch checks it."""
+    from . import cuda
+
+    d = device(location) if location != "cuda" else None
+    if not cuda.is_available():
+        raise RuntimeError("Attempting to deserialize object on a CUDA device but "
+                           f"torch.cuda.is_available() is False. {_TO_CPU}")
+    index = cuda.current_device() if d is None or d.index is None else d.index
+    count = cuda.device_count()
+    if index >= count:
+        raise RuntimeError(
+            f"Attempting to deserialize object on CUDA device {index} but "
+            f"torch.cuda.device_count() is {count}. Please use torch.load with map_location to "
+            "map your storages to an existing device.")
+    from .tensor import cuda_device
+
+    return cuda_device(index)
+
+
+def _place(array, location: str):
+    """A storage's bytes (a host uint8 array) where ``location`` says, as PyTorch's
+    ``default_restore_location``: the host, a CUDA device or meta; PyTorch's errors for the
+    rest."""
+    if location == "cpu":
+        return array
+    if location == "cuda" or _CUDA_LOCATION.match(location):
+        return on_device(array, _cuda_target(location))
+    if location.startswith("mps"):
+        raise RuntimeError(f"torch.UntypedStorage(): Storage device not recognized: {location}")
+    if location == "meta":
+        from ._meta import meta_array
+
+        return meta_array(array.shape, array.dtype)
+    for name in ("privateuseone", "hpu", "xpu", "mtia"):
+        if location == name or re.match(f"{name}(:|[0-9]+)", location):
+            if name in ("privateuseone", "hpu"):  # (PyTorch has no such module loaded)
+                raise RuntimeError(f"The {name.upper()} device module is not registered. "
+                                   f"{_TO_CPU}")
+            raise RuntimeError(f"Attempting to deserialize object on a {name.upper()} device "
+                               f"but torch.{name}.is_available() is False. {_TO_CPU}")
+    raise RuntimeError("don't know how to restore data location of "
+                       f"torch.storage.UntypedStorage (tagged with {location})")
+
+
+class _LoadingStorage:
+    """The storage a callable ``map_location`` is given (PyTorch's CPU ``UntypedStorage``):
+    it returns it, or a copy moved with ``cpu()``, ``cuda(i)`` or ``to(device)``."""
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array):
+        self._array = array
+
+    @property
+    def device(self):
+        return device_of(self._array)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def nbytes(self) -> int:
+        return int(self._array.nbytes)
+
+    size = nbytes
+
+    def __len__(self):
+        return self.nbytes()
+
+    def element_size(self) -> int:
+        return 1
+
+    def cpu(self):
+        return self if type(self._array) is np.ndarray else _LoadingStorage(to_host(self._array))
+
+    def cuda(self, device=None, non_blocking=False):
+        if device is None:
+            location = "cuda"
+        elif isinstance(device, int):
+            location = f"cuda:{device}"
+        else:
+            location = str(device)
+        return self.to(device=location)
+
+    def to(self, *, device=None, non_blocking=False):
+        location = str(device)
+        if location == "cpu":
+            return self.cpu()
+        return _LoadingStorage(_place(to_host(self._array), location))
+
+    def __repr__(self):
+        return f"<storage of {self.nbytes()} bytes on {self.device}>"
+
+
+def _location_name(where):
+    if isinstance(where, bytes):
+        return where.decode("ascii")
+    return where if isinstance(where, str) else str(where)
+
+
+def _restorer(map_location):
+    """``(host bytes, saved location) -> bytes placed``, per PyTorch's ``map_location`` rules
+    (see the module docstring)."""
+    if map_location is None:
+        return _place
+    if isinstance(map_location, dict):
+        table = {_location_name(k): _location_name(v) for k, v in map_location.items()}
+        return lambda array, location: _place(array, table.get(location, location))
+    if isinstance(map_location, (str, bytes, device)):
+        target = _location_name(map_location)
+        return lambda array, location: _place(array, target)
+
+    def restore(array, location):
+        got = map_location(_LoadingStorage(array), location)
+        if got is None:
+            return _place(array, location)
+        if not isinstance(got, _LoadingStorage):
+            raise TypeError(f"map_location returned a {type(got).__name__}; it must return "
+                            "the storage it was given, a moved copy of it, or None")
+        return got._array
+    return restore
 
 
 _TRUE = ("1", "y", "yes", "true")
@@ -489,26 +646,40 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
     ``weights_only`` (default True, as PyTorch 2.6+): only tensors, state dicts, containers and
     plain values, through ember's restricted interpreter; ``weights_only=False`` unpickles
-    anything, which can run code from the file. Every tensor lands on the CPU: ``map_location``
-    may be None, ``"cpu"``, a cpu device, or a dict or callable (accepted and unused); another
-    device raises ember's no-backend error. ``mmap=True`` (paths only) maps stored tensors
-    copy-on-write instead of reading them. A path ending in ``.safetensors`` is read with
-    ``ember.utils.safetensors.load_file``, as PyTorch does.
+    anything, which can run code from the file. ``map_location`` says where tensors go, as in
+    PyTorch (None: where they were saved; a device, a dict of locations or a callable: see
+    the module docstring). ``mmap=True`` (paths only) maps stored tensors copy-on-write
+    instead of reading them. A path ending in ``.safetensors`` is read with
+    ``ember.utils.safetensors.load_file`` (``map_location`` a device, as PyTorch).
     """
-    if isinstance(map_location, (str, device)):
-        check_device(map_location)
     weights_only = _resolve_weights_only(weights_only, pickle_module)
     if pickle_load_args and weights_only:
         warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
     if isinstance(f, (str, os.PathLike)):
         name = os.fspath(f)
         if isinstance(name, str) and name.endswith(".safetensors"):
-            from .utils.safetensors import load_file
-
-            return load_file(name)
+            return _load_safetensors(name, map_location)
         with open(name, "rb") as fh:  # a missing file is PyTorch's FileNotFoundError
-            return _load_from(fh, name, weights_only, name if mmap else None, pickle_load_args)
+            return _load_from(fh, name, weights_only, name if mmap else None, pickle_load_args,
+                              _restorer(map_location))
     if mmap:
         raise ValueError("f must be a file path in order to use the mmap argument")
     return _load_from(f, getattr(f, "name", None) or repr(f), weights_only, None,
-                      pickle_load_args)
+                      pickle_load_args, _restorer(map_location))
+
+
+def _load_safetensors(name, map_location):
+    """``torch.load`` of a ``.safetensors`` path: ``load_file`` on the device map_location
+    names (a dict or callable is PyTorch's RuntimeError)."""
+    from .utils.safetensors import load_file
+
+    where = "cpu"
+    if isinstance(map_location, dict):
+        raise RuntimeError("Loading safetensors file with dict map_location is not supported. "
+                           "Use a device string or torch.device instead.")
+    if isinstance(map_location, (str, bytes, device)):
+        where = _location_name(map_location)
+    elif map_location is not None and callable(map_location):
+        raise RuntimeError("Loading safetensors file with callable map_location is not "
+                           "supported. Use a device string or torch.device instead.")
+    return load_file(name, device=where)

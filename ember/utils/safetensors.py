@@ -4,7 +4,9 @@ Contract:
 - ``save_file(tensors, filename, metadata=None)`` / ``save(tensors, metadata=None) -> bytes``
   write a ``{name: tensor}`` dict (ember tensors or NumPy arrays) in the safetensors format;
   ``load_file(filename, device="cpu")`` / ``load(data)`` read one back as ``{name: tensor}``
-  in file order. Files move both ways with ``safetensors.torch``.
+  in file order. Files move both ways with ``safetensors.torch``. CUDA tensors are written
+  from host copies; ``load_file(..., device="cuda")`` (``"cuda:1"``, an index, an
+  ``ember.device``) places every tensor on that device, as ``safetensors.torch`` does.
 - The work is done by the ``safetensors`` package's NumPy API (the optional extra
   ``pip install 'ember[safetensors]'``); without it every function raises ModuleNotFoundError
   saying so. bfloat16, which NumPy (and so that API) lacks, travels as its raw 16 bits: ember
@@ -46,6 +48,10 @@ def _arrays(tensors):
         if not isinstance(name, str):
             raise TypeError(f"tensor names must be str, not {type(name).__name__}")
         a = t.detach()._data if isinstance(t, Tensor) else t
+        if isinstance(t, Tensor) and type(a) is not np.ndarray:
+            from ..tensor import to_host
+
+            a = to_host(a)  # (a device tensor: written from a host copy)
         if not isinstance(a, np.ndarray):
             raise TypeError(f"{name!r} is a {type(t).__name__}, not a tensor")
         if a.dtype.name == "bfloat16":
@@ -96,10 +102,11 @@ def save_file(tensors, filename, metadata=None) -> None:
         f.write(data)
 
 
-def load(data) -> dict:
-    """``{name: tensor}`` from safetensors bytes."""
+def load(data, device=None) -> dict:
+    """``{name: tensor}`` from safetensors bytes (on ``device``: the CPU by default)."""
     from .. import dtypes as _dt
     from ..creation import _new
+    from ..tensor import CPU
 
     st = _st()
     header, _end = _split(data)
@@ -113,15 +120,22 @@ def load(data) -> dict:
         a = arrays[name]
         if name in bf16:
             a = a.view(_dt.bfloat16.np)
-        out[name] = _new(a if a.flags.writeable else a.copy())
+        a = a if a.flags.writeable or device is not None else a.copy()
+        out[name] = _new(a, device=device if device is not None else CPU)
     return out
 
 
 def load_file(filename, device="cpu") -> dict:
-    """``{name: tensor}`` from a safetensors file (``device``: only the CPU)."""
-    from ..tensor import check_device
+    """``{name: tensor}`` from a safetensors file, on ``device`` (a device string, index or
+    ``ember.device``)."""
+    from ..tensor import device as _device
 
-    check_device(device)
+    if isinstance(device, int):
+        device = f"cuda:{device}"  # (safetensors.torch reads an index as a CUDA device)
+    where = device if isinstance(device, _device) else _device(device)
+    if where.type == "meta":
+        raise RuntimeError("ember.utils.safetensors: load_file(device='meta') is not "
+                           "supported; load on the CPU and move the tensors with .to('meta')")
     _st()
     with open(os.fspath(filename), "rb") as f:
-        return load(f.read())
+        return load(f.read(), None if where.type == "cpu" else where)
