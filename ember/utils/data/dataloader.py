@@ -8,6 +8,10 @@ Every ``iter(loader)`` is a fresh epoch (one iterator for the loader's life with
 generator when None), as PyTorch, so a seeded run draws the same numbers with or without workers.
 ``num_workers > 0`` loads in worker processes (NOTE [worker processes]) and yields the batches
 ``num_workers=0`` yields, in the same order (``in_order=False``: as they arrive).
+``pin_memory=True`` pins every batch's CPU tensors (``Tensor.pin_memory``, also inside
+mappings, namedtuples and sequences, and any object with a ``pin_memory()`` method) when CUDA
+is available, ready for ``.to("cuda", non_blocking=True)``; without CUDA it warns as PyTorch
+does without an accelerator and yields the batches unpinned.
 """
 
 # NOTE [worker processes]
@@ -408,6 +412,41 @@ class DataLoader(Generic[T_co]):
                 "potential slowness/freeze if necessary.", stacklevel=3)
 
 
+def pin_memory(data):
+    """``data`` with its tensors pinned (PyTorch's ``_utils.pin_memory.pin_memory``): tensors
+    and objects with a ``pin_memory()`` method through it, containers rebuilt around their
+    pinned items, anything else as is."""
+    if isinstance(data, Tensor) or hasattr(data, "pin_memory"):
+        return data.pin_memory()
+    if isinstance(data, (str, bytes)):
+        return data
+    if isinstance(data, collections.abc.Mapping):
+        try:
+            if isinstance(data, collections.abc.MutableMapping):
+                # A shallow copy keeps the mapping's type and attributes.
+                clone = copy.copy(data)
+                clone.update({k: pin_memory(v) for k, v in data.items()})
+                return clone
+            return type(data)({k: pin_memory(v) for k, v in data.items()})
+        except TypeError:  # a mapping that can't be copied, updated or built from a dict
+            return {k: pin_memory(v) for k, v in data.items()}
+    if isinstance(data, tuple):
+        if hasattr(data, "_fields"):  # a namedtuple
+            return type(data)(*(pin_memory(v) for v in data))
+        return type(data)(pin_memory(v) for v in data)
+    if isinstance(data, collections.abc.Sequence):
+        try:
+            if isinstance(data, collections.abc.MutableSequence):
+                clone = copy.copy(data)
+                for i, item in enumerate(data):
+                    clone[i] = pin_memory(item)
+                return clone
+            return type(data)([pin_memory(v) for v in data])
+        except TypeError:  # a sequence that can't be copied or built from a list (range)
+            return [pin_memory(v) for v in data]
+    return data
+
+
 def _draw_base_seed(generator) -> int:
     """One 63-bit value from ``generator`` (default: the default generator), as PyTorch draws
     an epoch's base seed: ``empty((), dtype=int64).random_(generator=generator)``."""
@@ -418,8 +457,15 @@ class _BaseDataLoaderIter:
     """One pass over a DataLoader: what the single- and multi-process iterators share."""
 
     def __init__(self, loader: DataLoader) -> None:
-        if loader.pin_memory:
-            # ember has no accelerator, so this is always PyTorch's no-accelerator case.
+        from ... import cuda
+
+        if loader.pin_memory and loader.pin_memory_device:
+            warnings.warn(
+                "pin_memory_device is deprecated, the current accelerator will be used as the "
+                f"device,ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=4)
+        # (CUDA is ember's one accelerator)
+        self._pin_memory = bool(loader.pin_memory) and cuda.is_available()
+        if loader.pin_memory and not self._pin_memory:
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
                           "then device pinned memory won't be used.", stacklevel=4)
         self._dataset = loader.dataset
@@ -450,6 +496,8 @@ class _BaseDataLoaderIter:
 
     def __next__(self) -> Any:
         data = self._next_data()
+        if self._pin_memory:
+            data = pin_memory(data)
         self._num_yielded += 1
         # NOTE: PyTorch compares the number of batches yielded with the dataset's length.
         if self._iterable and self._len_called is not None and (
