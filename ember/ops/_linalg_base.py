@@ -8,6 +8,9 @@ zero-pivot ``info``, and the ``*_ex`` forms' status helpers (NOTE [the *_ex form
 
 Contract: no op is defined or registered here; the kernels take and give arrays (batched over
 leading dims, no autograd), and a singular input gives inf/nan as LAPACK does, never an error.
+The kernels run on any backend's arrays (NumPy's, CuPy's): their buffers come from the input's
+namespace (``_xp``), never from NumPy's creation functions, so a device input stays on its
+device (NOTE [array namespaces] in ember/backend).
 ``decomposition`` re-exports every name, the path the other modules import them by.
 """
 
@@ -17,6 +20,7 @@ import numpy as np
 
 from .. import return_types
 from .._warn import warn_once
+from ..backend import namespace
 from ._out import with_out  # noqa: F401  (re-exported: the linalg modules import it here)
 from ._registry import wrap
 
@@ -39,11 +43,23 @@ def _warn_once(key, message):
     warn_once(message, 3, key)  # deprecation warnings: PyTorch gives each once per process
 
 
+def _xp(a):
+    """The array namespace of ``a``: NumPy for a NumPy array (no lookup on the CPU path), else
+    its library's (CuPy's for a device array), where buffers for ``a`` must be made."""
+    return np if type(a) is np.ndarray else namespace(a)
+
+
+def _contiguous(a):
+    """``np.ascontiguousarray(a)`` for any backend's array (NumPy's converts its argument to a
+    host array, which CuPy refuses for a device one)."""
+    return np.ascontiguousarray(a) if type(a) is np.ndarray else namespace(a).ascontiguousarray(a)
+
+
 def _lapack_layout(data):
     """``data`` with column-major matrices (the batch dims contiguous outside them), the
     layout LAPACK's results have in PyTorch: a reshape of such a result copies, so an in-place
     op on ``qr(A)[1].flatten()`` leaves R unchanged, as there."""
-    return np.swapaxes(np.ascontiguousarray(np.swapaxes(data, -1, -2)), -1, -2)
+    return np.swapaxes(_contiguous(np.swapaxes(data, -1, -2)), -1, -2)
 
 
 def _mT(x):
@@ -51,9 +67,17 @@ def _mT(x):
 
 
 def _eye(n, like):
+    """The n x n identity tensor of ``like``'s dtype, on ``like``'s device."""
     from ..creation import eye
 
-    return eye(n, dtype=like.dtype)
+    return eye(n, dtype=like.dtype, device=None if type(like._data) is np.ndarray else
+               like.device)
+
+
+def _const(like, make):
+    """A no-grad tensor of the array ``make(xp)`` builds in ``like``'s namespace (a tensor's
+    device): constants of the backward rules (identities, masks) on the operands' device."""
+    return wrap(make(_xp(like._data)))
 
 
 def _check_matrix(name, a, square=True, float_only=True, kernel=None):
@@ -123,7 +147,7 @@ def _batch_prefix(a, b):
 def _first_zero_pivot(m):
     """1-based index of the first zero pivot of ``m``'s LU factorisation with partial pivoting
     (LAPACK getrf's ``info``), or 0."""
-    u = np.array(m, dtype=m.dtype)
+    u = m.copy()
     n = u.shape[-1]
     first = 0
     for k in range(n):
@@ -155,7 +179,8 @@ def _tri_solve_data(a, b, upper, left, unit):
                                            not upper, True, unit), -1, -2)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a = np.broadcast_to(a, batch + a.shape[-2:])
-    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b))
+    # (astype copies: x is written in place)
+    x = np.broadcast_to(b, batch + b.shape[-2:]).astype(np.result_type(a.dtype, b.dtype))
     n = a.shape[-1]
     order = range(n - 1, -1, -1) if upper else range(n)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -168,7 +193,7 @@ def _tri_solve_data(a, b, upper, left, unit):
 
 # ---- the *_ex forms' status ----
 def _info(a):
-    return wrap(np.zeros(a.shape[:-2], dtype=np.int32))
+    return wrap(_xp(a).zeros(a.shape[:-2], dtype=np.int32))
 
 
 # NOTE [the *_ex forms]: where LAPACK fails they return its status in ``info`` instead of
@@ -200,11 +225,12 @@ def _lu_data(a):
     pivots and LAPACK's info (1-based index of the first zero pivot, or 0)."""
     m, n = a.shape[-2:]
     k = min(m, n)
-    lu = np.array(_flat(a), dtype=a.dtype)
+    xp = _xp(a)
+    lu = _flat(a).copy()
     batch = lu.shape[0]
-    piv = np.zeros((batch, k), np.int32)
-    info = np.zeros(batch, np.int32)
-    rows = np.arange(batch)
+    piv = xp.zeros((batch, k), np.int32)
+    info = xp.zeros(batch, np.int32)
+    rows = xp.arange(batch)
     for j in range(k):
         p = j + np.argmax(np.abs(lu[:, j:, j]), axis=1)
         piv[:, j] = p + 1
@@ -226,22 +252,23 @@ def _lu_data(a):
 def _perm_matrix(piv, m, dtype):
     """P with ``A = P L U`` from LAPACK's sequential row swaps."""
     lead = piv.shape[:-1]
+    xp = _xp(piv)
     flat = piv.reshape(int(np.prod(lead)), piv.shape[-1]).astype(np.int64) - 1
-    perm = np.tile(np.arange(m), (flat.shape[0], 1))
-    rows = np.arange(flat.shape[0])
+    perm = xp.tile(xp.arange(m), (flat.shape[0], 1))
+    rows = xp.arange(flat.shape[0])
     for j in range(flat.shape[1]):
         p = flat[:, j]
         top = perm[rows, j].copy()
         perm[rows, j] = perm[rows, p]
         perm[rows, p] = top
-    P = np.zeros((flat.shape[0], m, m), dtype)
-    P[rows[:, None], perm, np.arange(m)[None, :]] = 1
+    P = xp.zeros((flat.shape[0], m, m), dtype)
+    P[rows[:, None], perm, xp.arange(m)[None, :]] = 1
     return P.reshape(lead + (m, m))
 
 
 def _unpack_data(lu):
     m, n = lu.shape[-2:]
     k = min(m, n)
-    L = np.tril(lu[..., :, :k], -1) + np.eye(m, k, dtype=lu.dtype)
+    L = np.tril(lu[..., :, :k], -1) + _xp(lu).eye(m, k, dtype=lu.dtype)
     U = np.triu(lu[..., :k, :])
     return L, U

@@ -16,9 +16,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..tensor import to_host
 from ._linalg_base import (
     _batch_prefix,
     _check_matrix,
+    _const,
+    _contiguous,
     _ex_error,
     _flat,
     _info,
@@ -29,6 +32,7 @@ from ._linalg_base import (
     _mT,
     _result_type,
     _warn_once,
+    _xp,
     with_out,
 )
 from ._registry import node_class, record, record_multi, recording, wrap
@@ -39,11 +43,14 @@ _torch_qr_type = _result_type("qr", ("Q", "R"))
 
 
 # ---- cholesky ----
-def _phi_mask(n, dtype):
-    """Lower triangle with a halved diagonal: the projection in Cholesky's derivative."""
-    m = np.tril(np.ones((n, n), dtype=dtype))
-    m[np.diag_indices(n)] = 0.5
-    return wrap(m)
+def _phi_mask(like, n, dtype):
+    """Lower triangle with a halved diagonal: the projection in Cholesky's derivative (on
+    ``like``'s device)."""
+    def make(xp):
+        m = xp.tril(xp.ones((n, n), dtype=dtype))
+        m[xp.arange(n), xp.arange(n)] = 0.5
+        return m
+    return _const(like, make)
 
 
 def _cholesky_vjp(ctx, g):
@@ -55,7 +62,7 @@ def _cholesky_vjp(ctx, g):
     _kernel_dtype("triangular_solve_cpu", L._data)  # (an empty half L: PyTorch's solve refuses)
     n = L._data.shape[-1]
     linv = linalg_inv(L)
-    phi = (_mT(L) @ gL) * _phi_mask(n, L._data.dtype)
+    phi = (_mT(L) @ gL) * _phi_mask(L, n, L._data.dtype)
     ga = _mT(linv) @ phi @ linv
     return ((ga + _mT(ga)) * 0.5,)
 
@@ -68,7 +75,7 @@ def _cholesky_jvp(ctx, da):
     L = _mT(out) if upper else out
     linv = linalg_inv(L)
     n = L._data.shape[-1]
-    dl = L @ ((linv @ da @ _mT(linv)) * _phi_mask(n, L._data.dtype))
+    dl = L @ ((linv @ da @ _mT(linv)) * _phi_mask(L, n, L._data.dtype))
     return _mT(dl) if upper else dl
 
 
@@ -88,22 +95,34 @@ def _cholesky(A, upper, node_cls, name="linalg.cholesky"):
     try:
         data = np.linalg.cholesky(_lapack(a)).astype(a.dtype, copy=False)
     except np.linalg.LinAlgError:
-        flat = a.reshape(-1, *a.shape[-2:])
-        for b, m in enumerate(flat):
-            for k in range(1, m.shape[-1] + 1):
-                try:
-                    np.linalg.cholesky(m[:k, :k])
-                except np.linalg.LinAlgError:
-                    raise _LinAlgError(
-                        f"{name}: {_batch_prefix(a, b)}The factorization could not be "
-                        "completed because the input is not positive-definite (the leading "
-                        f"minor of order {k} is not positive-definite).") from None
+        _not_positive_definite(name, a)
         raise
+    if type(a) is not np.ndarray and a.size and not bool(
+            (np.diagonal(data, 0, -2, -1).real > 0).all()):
+        # NOTE: CuPy's cholesky does not raise where cuSOLVER's potrf fails (its linalg errors
+        # are ignored by default): a factor whose diagonal is not all positive (the failed
+        # pivot, or NaN) is a failure, which the host's LAPACK names
+        _not_positive_definite(name, a)
     if upper:
-        data = np.ascontiguousarray(np.swapaxes(data, -1, -2))
+        data = _contiguous(np.swapaxes(data, -1, -2))
     if STATE.enabled and recording(A):
         return record(node_cls, data, (A,), save_out=True, args=(upper,))
     return wrap(data)
+
+
+def _not_positive_definite(name, a):
+    """Raise PyTorch's error naming the first batch element of ``a`` and its first leading
+    minor that is not positive-definite (LAPACK's, on the host: an error path only)."""
+    flat = to_host(a).reshape(-1, *a.shape[-2:])
+    for b, m in enumerate(flat):
+        for k in range(1, m.shape[-1] + 1):
+            try:
+                np.linalg.cholesky(m[:k, :k])
+            except np.linalg.LinAlgError:
+                raise _LinAlgError(
+                    f"{name}: {_batch_prefix(a, b)}The factorization could not be completed "
+                    "because the input is not positive-definite (the leading minor of order "
+                    f"{k} is not positive-definite).") from None
 
 
 def linalg_cholesky(A, *, upper=False, out=None):
@@ -128,7 +147,7 @@ def _partial_cholesky(a):
     """LAPACK potf2's Cholesky factor and info: at the first non-positive pivot it stores the
     pivot and stops (the later columns keep A's lower triangle)."""
     flat = np.tril(_flat(a)).copy()
-    info = np.zeros(flat.shape[0], np.int32)
+    info = _xp(a).zeros(flat.shape[0], np.int32)
     n = a.shape[-1]
     for b, L in enumerate(flat):
         for j in range(n):
@@ -152,7 +171,7 @@ def linalg_cholesky_ex(A, *, upper=False, check_errors=False, out=None):
             raise _ex_error(exc, "linalg.cholesky:", "linalg.cholesky_ex:") from None
     L, info = _partial_cholesky(A._data)
     if upper:
-        L = np.ascontiguousarray(np.swapaxes(L, -1, -2))
+        L = _contiguous(np.swapaxes(L, -1, -2))
     return _cholesky_ex_type(wrap(L), wrap(info))
 
 
@@ -170,7 +189,8 @@ def _qr_square_vjp(Q, R, gQ, gR):
     # PyTorch (an infinite entry stays inf, where T + T^T - diag(T) gives inf - inf = NaN)
     sym = ga + _mT(ga)
     n = sym._data.shape[-1]
-    half = wrap(np.where(np.eye(n, dtype=bool), 0.5, 1.0).astype(sym._data.dtype))
+    half = _const(sym, lambda xp: xp.where(xp.eye(n, dtype=bool), 0.5, 1.0).astype(
+        sym._data.dtype))
     ga = Q @ (sym * half)
     if gQ is not None:
         ga = ga + gQ
@@ -205,7 +225,8 @@ def _qr_vjp(ctx, gQ, gR):
 
     gx = _qr_square_vjp(Q, rx, gq, gx_r)
     if gy_r is None:
-        return (cat([gx, wrap(np.zeros(gx._data.shape[:-1] + (n - m,), gx._data.dtype))], -1),)
+        return (cat([gx, _const(gx, lambda xp: xp.zeros(gx._data.shape[:-1] + (n - m,),
+                                                        gx._data.dtype))], -1),)
     return (cat([gx, Q @ gy_r], -1),)
 
 
@@ -247,9 +268,9 @@ def linalg_qr(A, mode="reduced", *, out=None):
     _check_matrix("linalg.qr", a, square=False, kernel="geqrf_cpu")
     m, n = a.shape[-2:]
     if mode == "r":
-        r = np.linalg.qr(a, mode="r") if a.size else np.zeros(a.shape[:-2] + (min(m, n), n),
-                                                              a.dtype)
-        q = np.zeros((0,), a.dtype)
+        r = np.linalg.qr(a, mode="r") if a.size else _xp(a).zeros(
+            a.shape[:-2] + (min(m, n), n), a.dtype)
+        q = _xp(a).zeros((0,), a.dtype)
     else:
         q, r = np.linalg.qr(a, mode=mode)
     # NOTE: column-major Q and R, as LAPACK's in PyTorch (see _lapack_layout)

@@ -8,6 +8,11 @@ NOTE [eigvals gradient]: the VJP is PyTorch's eigenvalue part of ``linalg_eig_ba
 in the forward. It is evaluated on the arrays (ember has no complex ``conj``/``real`` ops to
 write it in), so it is first-order only: the gradient itself does not record a graph, and no
 JVP rule is given (PyTorch has one); both are known gaps.
+
+NOTE [eig on the host]: a device input's eigenvalues are computed by the host's LAPACK and
+copied back, as PyTorch does for a CUDA tensor (MAGMA's geev works on the host): CuPy's
+``eig`` (cuSOLVER's geev, only from CUDA 12.6) orders the eigenvalues its own way, so it would
+not give LAPACK's order, which is PyTorch's and the CPU's.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
+from ..tensor import device_of, on_device, to_host
+from ._linalg_base import _contiguous, _xp
 from ._registry import node_class, record, recording, register, wrap
 from .decomposition import _half_name, _kernel_dtype
 
@@ -32,7 +39,20 @@ def _eigvals_vjp(ctx, g):
     ga = np.linalg.solve(vh, gl[..., :, None] * vh)
     if not ctx.args[0]:
         ga = ga.real
-    return (wrap(np.ascontiguousarray(ga.astype(ctx.args[1]))),)
+    return (wrap(_contiguous(ga.astype(ctx.args[1]))),)
+
+
+def _host_eig(a, vectors):
+    """``np.linalg.eig(a)`` (``eigvals`` without ``vectors``) on LAPACK, for ``a`` of any
+    device; the results on ``a``'s device (NOTE [eig on the host])."""
+    if type(a) is np.ndarray:
+        return np.linalg.eig(a) if vectors else np.linalg.eigvals(a)
+    host = to_host(a)
+    dev = device_of(a)
+    if vectors:
+        w, v = np.linalg.eig(host)
+        return on_device(w, dev), on_device(v, dev)
+    return on_device(np.linalg.eigvals(host), dev)
 
 
 def _no_jvp(ctx, *tangents):
@@ -57,13 +77,13 @@ def linalg_eigvals(A, *, out=None):
     if ct is None:
         raise RuntimeError(f"Unknown Complex ScalarType for {_dt.from_np(a.dtype).scalar_name}")
     if a.shape[-1] == 0:
-        return wrap(np.zeros(a.shape[:-1], dtype=ct))
+        return wrap(_xp(a).zeros(a.shape[:-1], dtype=ct))
     want = STATE.enabled and recording(A)
     if want:
-        w, v = np.linalg.eig(a)
-        return record(LinalgEigBackward0, np.ascontiguousarray(w.astype(ct)), (A,),
+        w, v = _host_eig(a, True)
+        return record(LinalgEigBackward0, _contiguous(w.astype(ct)), (A,),
                       save=(wrap(v.astype(ct)),), args=(a.dtype.kind == "c", a.dtype))
-    return wrap(np.ascontiguousarray(np.linalg.eigvals(a).astype(ct)))
+    return wrap(_contiguous(_host_eig(a, False).astype(ct)))
 
 
 register(linalg_eigvals, "linalg_eigvals", method=False)

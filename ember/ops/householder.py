@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ._jvp import out_zeros
+from ._linalg_base import _const, _contiguous, _xp
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .decomposition import _kernel_dtype, _mT, _result_type, with_out
 
@@ -31,8 +32,8 @@ def _reflectors(A, tau):
     m = A._data.shape[-2]
     k = tau._data.shape[-1]
     dtype = A._data.dtype
-    V = A.narrow(-1, 0, k).tril(-1) + wrap(np.eye(m, k, dtype=dtype))
-    eye = wrap(np.eye(m, dtype=dtype))
+    V = A.narrow(-1, 0, k).tril(-1) + _const(A, lambda xp: xp.eye(m, k, dtype=dtype))
+    eye = _const(A, lambda xp: xp.eye(m, dtype=dtype))
     H = [eye - tau.narrow(-1, i, 1).unsqueeze(-1) * (V.narrow(-1, i, 1) @ _mT(V.narrow(-1, i, 1)))
          for i in range(k)]
     return V, H
@@ -42,7 +43,7 @@ def _householder_parts(A, tau):
     m, n = A._data.shape[-2:]
     V, H = _reflectors(A, tau)
     k = len(H)
-    E = wrap(np.eye(m, n, dtype=A._data.dtype))
+    E = _const(A, lambda xp: xp.eye(m, n, dtype=A._data.dtype))
     prefix = [None] * (k + 1)
     suffix = [None] * (k + 1)
     suffix[k] = E
@@ -121,9 +122,10 @@ LinalgHouseholderProductBackward0 = node_class("LinalgHouseholderProductBackward
 def _householder_data(a, tau):
     m, n = a.shape[-2:]
     k = tau.shape[-1]
-    q = np.broadcast_to(np.eye(m, n, dtype=a.dtype), a.shape).copy()
+    xp = _xp(a)
+    q = np.broadcast_to(xp.eye(m, n, dtype=a.dtype), a.shape).copy()
     for i in range(k - 1, -1, -1):
-        v = np.zeros(a.shape[:-1], dtype=a.dtype)
+        v = xp.zeros(a.shape[:-1], dtype=a.dtype)
         v[..., i] = 1
         v[..., i + 1:] = a[..., i + 1:, i]
         w = np.einsum("...m,...mn->...n", v, q)
@@ -169,7 +171,8 @@ def _ormqr_square(A, k):
     cols = A.narrow(-1, 0, k)
     if k == m:
         return cols
-    return cat([cols, wrap(np.zeros(A._data.shape[:-2] + (m, m - k), A._data.dtype))], -1)
+    return cat([cols, _const(A, lambda xp: xp.zeros(A._data.shape[:-2] + (m, m - k),
+                                                    A._data.dtype))], -1)
 
 
 def _ormqr_apply(Q, C, left, transpose):
@@ -220,8 +223,8 @@ def _ormqr_jvp(ctx, da, dtau, dc):
             if k < m:
                 dsq = cat([dsq, da.narrow(-1, 0, 1).expand(*da._data.shape[:-1], m - k) * 0],
                           -1)
-        dq = _householder_tangent(sq, tau, dsq, dtau, wrap(np.zeros(Q._data.shape,
-                                                                     Q._data.dtype)))
+        dq = _householder_tangent(sq, tau, dsq, dtau,
+                                  _const(Q, lambda xp: xp.zeros(Q._data.shape, Q._data.dtype)))
         total = total + _ormqr_apply(dq, C, left, transpose)
     return total.expand(ctx._meta[0][0])
 
@@ -247,11 +250,11 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
                            f"min(other.shape[{side}], input.shape[-1])")
     m = a.shape[-2]
     k = t.shape[-1]
-    sq = np.zeros(a.shape[:-1] + (m,), a.dtype)
+    sq = _xp(a).zeros(a.shape[:-1] + (m,), a.dtype)
     sq[..., :k] = a[..., :k]
     q = _householder_data(sq, t)
     q = np.swapaxes(q, -1, -2) if transpose else q
-    data = np.ascontiguousarray(q @ c if left else c @ q)
+    data = _contiguous(q @ c if left else c @ q)
     if STATE.enabled and recording(input, tau, other):
         return record(OrmqrBackward0, data, (input, tau, other), save=(input, tau, other),
                       args=(left, transpose))
@@ -280,10 +283,10 @@ def geqrf(input, *, out=None):
     m, n = a.shape[-2:]
     if a.size:
         h, tau = np.linalg.qr(a, mode="raw")
-        h = np.ascontiguousarray(np.swapaxes(h, -1, -2)).astype(a.dtype, copy=False)
+        h = _contiguous(np.swapaxes(h, -1, -2)).astype(a.dtype, copy=False)
         tau = tau.astype(a.dtype, copy=False)
     else:
-        h, tau = a.copy(), np.zeros(a.shape[:-2] + (min(m, n),), a.dtype)
+        h, tau = a.copy(), _xp(a).zeros(a.shape[:-2] + (min(m, n),), a.dtype)
     if STATE.enabled and recording(input):
         return _geqrf_type(*record_multi(GeqrfBackward0, (h, tau), (input,)))
     return _geqrf_type(wrap(h), wrap(tau))

@@ -19,8 +19,9 @@ import numpy as np
 from .._warn import warn_once
 from ..autograd.grad_mode import STATE
 from ..dtypes import refuse_unsigned, result_type
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 from ._jvp import out_zeros
+from ._linalg_base import _xp
 from ._registry import arrays_only, node_class, record, recording, register, wrap
 from .decomposition import with_out
 from .inplace import register_inplace
@@ -221,7 +222,7 @@ def dot(input, tensor):
     """Inner product of two 1-D tensors."""
     a, b = _check_vectors("dot", input, tensor)
     refuse_unsigned("dot", a.dtype)  # NOTE [limited unsigned types] (dtypes.py)
-    return _product(DotBackward0, np.asarray(np.dot(a, b)), input, tensor)
+    return _product(DotBackward0, as_array(np.dot(a, b)), input, tensor)
 
 
 def inner(input, other):
@@ -259,8 +260,8 @@ def bmm(input, mat2):
         if not (a.shape[0] and a.shape[1] and a.shape[2] and b.shape[2]):
             # NOTE: PyTorch's kernel (where the dtypes are checked) is skipped for an empty
             # result or an empty contraction: zeros typed as mat2
-            return _product(BmmBackward0, np.zeros((a.shape[0], a.shape[1], b.shape[2]),
-                                                   b.dtype), input, mat2)
+            return _product(BmmBackward0, _xp(b).zeros((a.shape[0], a.shape[1], b.shape[2]),
+                                                       b.dtype), input, mat2)
         x, y = _names(input, mat2)
         raise RuntimeError(f"expected scalar type {x} but found {y}")
     refuse_unsigned("bmm", a.dtype)  # NOTE [limited unsigned types] (dtypes.py)
@@ -473,7 +474,7 @@ VdotBackward0 = node_class("VdotBackward0", _dot_vjp, _product_jvp(lambda a, b: 
 def vdot(input, other):
     """Inner product of two 1-D tensors (conjugating the first: the same as dot for reals)."""
     a, b = _check_vectors("vdot", input, other)
-    return _product(VdotBackward0, np.asarray(np.vdot(a, b)), input, other)
+    return _product(VdotBackward0, as_array(np.vdot(a, b)), input, other)
 
 
 # ---- addmv / addr / baddbmm / addbmm: beta * input + alpha * product ----
@@ -649,13 +650,14 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
         # result in turn (an addmm per batch), so the sum is rounded after each
         _check_expand(input._data.shape, (a.shape[1], b.shape[2]))
         acc = np.broadcast_to(input._data, (a.shape[1], b.shape[2]))
-        acc = np.zeros(acc.shape, a.dtype) if beta == 0 else acc * beta if beta != 1 else acc
+        acc = _xp(a).zeros(acc.shape, a.dtype) if beta == 0 else acc * beta if beta != 1 else \
+            acc
         for i in range(a.shape[0]):
             prod = np.matmul(a[i].astype(_F32), b[i].astype(_F32))
             acc = (prod * alpha + acc).astype(a.dtype)
         return _scaled(AddbmmBackward0, acc, input, batch1, batch2, beta, alpha, combined=True)
     prod = np.matmul(wide(a), wide(b)).sum(0) if a.shape[0] else \
-        np.zeros((a.shape[1], b.shape[2]), a.dtype)
+        _xp(a).zeros((a.shape[1], b.shape[2]), a.dtype)
     return _scaled(AddbmmBackward0, prod, input, batch1, batch2, beta, alpha)
 
 
@@ -761,7 +763,7 @@ def linalg_vander(x, *, N=None):
     n = n if N is None else N
     if n <= 1:
         raise RuntimeError("N must be greater than 1.")
-    ones = wrap(np.ones(x._data.shape + (1,), dtype=x._data.dtype))
+    ones = wrap(_xp(x._data).ones(x._data.shape + (1,), dtype=x._data.dtype))
     powers = cumprod(x.unsqueeze(-1).expand(*x._data.shape, n - 1), -1)
     return cat([ones, powers], -1)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ._jvp import out_zeros
+from ._linalg_base import _const, _contiguous
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .decomposition import (
     _check_matrix,
@@ -207,7 +208,8 @@ def _unpack_tensor(lu, lower):
     m, n = lu._data.shape[-2:]
     k = min(m, n)
     if lower:
-        return lu.narrow(-1, 0, k).tril(-1) + wrap(np.eye(m, k, dtype=lu._data.dtype))
+        return lu.narrow(-1, 0, k).tril(-1) + _const(lu, lambda xp: xp.eye(m, k,
+                                                                          dtype=lu._data.dtype))
     return lu.narrow(-2, 0, k).triu()
 
 
@@ -230,8 +232,9 @@ def _lu_unpack_vjp(ctx, gP, gL, gU):
 
 
 def _lu_unpack_jvp(ctx, dlu):
-    return out_zeros(ctx, 0), _unpack_tensor(dlu, True) - wrap(
-        np.eye(*ctx._meta[1][0][-2:], dtype=ctx._meta[1][1])), _unpack_tensor(dlu, False)
+    return out_zeros(ctx, 0), _unpack_tensor(dlu, True) - _const(
+        dlu, lambda xp: xp.eye(*ctx._meta[1][0][-2:], dtype=ctx._meta[1][1])), \
+        _unpack_tensor(dlu, False)
 
 
 LuUnpackBackward0 = node_class("LuUnpackBackward0", _lu_unpack_vjp, _lu_unpack_jvp)
@@ -315,7 +318,7 @@ def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
         else:
             y = _tri_solve_data(lt, b @ P, True, False, True)
             data = _tri_solve_data(ut, y, False, False, False)
-    data = np.ascontiguousarray(data.astype(np.result_type(lu, b), copy=False))
+    data = _contiguous(data.astype(np.result_type(lu.dtype, b.dtype), copy=False))
     if STATE.enabled and recording(LU, B):
         return record(LinalgLuSolveBackward0, data, (LU, B), save=(LU,), save_out=True,
                       args=(pivots, left, adjoint))

@@ -18,7 +18,9 @@ from .._warn import warn_once
 from ..autograd.grad_mode import STATE
 from ..creation import _check_pin
 from ..dtypes import result_type
+from ..tensor import as_array
 from ._jvp import linear, out_zeros
+from ._linalg_base import _const, _xp
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .shape import _ADJOINT, _view_op
@@ -26,12 +28,9 @@ from .shape import _ADJOINT, _view_op
 
 # ---- trace / diagonal / diag_embed / diag / tril / triu ----
 def _trace_vjp(ctx, g):
-    from ..creation import eye
-    from ..dtypes import bool as bool_
-
     n, m = ctx.args
     # (selected, as PyTorch's index_fill: an inf or NaN g stays off the diagonal)
-    return (g.where(eye(n, m, dtype=bool_), 0.0),)
+    return (g.where(_const(g, lambda xp: xp.eye(n, m, dtype=bool)), 0.0),)
 
 
 TraceBackward0 = node_class("TraceBackward0", _trace_vjp, linear(lambda ctx, dx: dx.trace()))
@@ -44,11 +43,11 @@ def trace(input):
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
     if a.dtype == np.bool_:
         raise NotImplementedError("\"trace\" not implemented for 'Bool'")
-    data = np.trace(a)
+    data = as_array(np.trace(a))
     if a.dtype.kind in "biu":
-        data = np.asarray(data, dtype=np.int64)
+        data = data.astype(np.int64, copy=False)
     if STATE.enabled and recording(input):
-        return record(TraceBackward0, np.asarray(data, dtype=a.dtype), (input,), args=a.shape)
+        return record(TraceBackward0, data.astype(a.dtype, copy=False), (input,), args=a.shape)
     return wrap(data)
 
 
@@ -75,13 +74,14 @@ def _diag_view(a, offset, d1, d2):
         key[d1], key[d2] = slice(start[0], None), slice(start[1], None)
     base = a[tuple(key)]
     rest = [i for i in range(a.ndim) if i not in (d1, d2)]
-    return np.lib.stride_tricks.as_strided(
+    # (NumPy's as_strided would make a host array of a device one: the array's own library's)
+    return _xp(a).lib.stride_tricks.as_strided(
         base, tuple(shape[i] for i in rest) + (length,),
         tuple(strides[i] for i in rest) + (strides[d1] + strides[d2],))
 
 
 def _diag_scatter_data(g, in_shape, offset, d1, d2):
-    z = np.zeros(in_shape, dtype=g.dtype)
+    z = _xp(g).zeros(in_shape, dtype=g.dtype)
     _diag_view(z, offset, d1, d2)[...] = g
     return z
 
@@ -192,7 +192,7 @@ def _diagonal_scatter_jvp(ctx, di, ds):
         di = out_zeros(ctx)
     if ds is None:
         diag = _diag_view(di._data, offset, d1, d2)
-        ds = wrap(np.zeros(diag.shape, dtype=di._data.dtype))
+        ds = wrap(_xp(di._data).zeros(diag.shape, dtype=di._data.dtype))
     return diagonal_scatter(di, ds, offset, d1, d2)
 
 
@@ -249,21 +249,26 @@ def _tri_indices(row, col, offset, dtype, lower):
             raise RuntimeError(f"{what} must be non-negative, got{v}")
     mask = np.tri(row, col, offset, dtype=bool) if lower else \
         ~np.tri(row, col, offset - 1, dtype=bool)
-    return wrap(np.stack(np.nonzero(mask)).astype(dtype.np).reshape(2, -1))
+    return np.stack(np.nonzero(mask)).astype(dtype.np).reshape(2, -1)
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
                  pin_memory=False):
     """The (row, column) indices of the lower triangle of a row x col matrix, row-major."""
+    from ..creation import _new
+
     _check_pin(pin_memory)
-    return _tri_indices(row, col, offset, dtype, True)
+    # (a factory: made on the host, then placed on ``device`` or the default device)
+    return _new(_tri_indices(row, col, offset, dtype, True), device=device)
 
 
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
                  pin_memory=False):
     """The (row, column) indices of the upper triangle of a row x col matrix, row-major."""
+    from ..creation import _new
+
     _check_pin(pin_memory)
-    return _tri_indices(row, col, offset, dtype, False)
+    return _new(_tri_indices(row, col, offset, dtype, False), device=device)
 
 
 # ---- block_diag ----
@@ -304,7 +309,7 @@ def block_diag(*tensors):
     dtype = result_type(*tensors).np
     rows = sum(m.shape[0] for m in mats)
     cols = sum(m.shape[1] for m in mats)
-    data = np.zeros((rows, cols), dtype)
+    data = _xp(mats[0]).zeros((rows, cols), dtype)
     offsets = []
     r = c = 0
     for m in mats:
@@ -317,10 +322,10 @@ def block_diag(*tensors):
     return wrap(data)
 
 
-def _tri_mask(shape, k, lower):
+def _tri_mask(xp, shape, k, lower):
     n, m = shape[-2:]
-    mask = np.tri(n, m, k, dtype=bool)
-    return mask if lower else ~np.tri(n, m, k - 1, dtype=bool)
+    mask = xp.tri(n, m, k, dtype=bool)
+    return mask if lower else ~xp.tri(n, m, k - 1, dtype=bool)
 
 
 def _tril_vjp(ctx, g):
@@ -340,7 +345,8 @@ def _triangle(input, k, lower):
     name = "tril" if lower else "triu"
     if a.ndim < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-    data = np.where(_tri_mask(a.shape, k, lower), a, np.zeros((), a.dtype))
+    xp = _xp(a)
+    data = np.where(_tri_mask(xp, a.shape, k, lower), a, xp.zeros((), a.dtype))
     if STATE.enabled and recording(input):
         return record(TrilBackward0 if lower else TriuBackward0, data, (input,), args=(k,))
     return wrap(data)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 from ._jvp import out_zeros
+from ._linalg_base import _contiguous, _xp
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .decomposition import (
     _batch_prefix,
@@ -142,14 +143,15 @@ def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
         u, s, vh = _np_svd(a, full_matrices=full_matrices)
     else:
         k = min(m, n)
-        u = np.broadcast_to(np.eye(m, m if full_matrices else k, dtype=a.dtype),
+        xp = _xp(a)
+        u = np.broadcast_to(xp.eye(m, m if full_matrices else k, dtype=a.dtype),
                             a.shape[:-2] + (m, m if full_matrices else k)).copy()
-        vh = np.broadcast_to(np.eye(n if full_matrices else k, n, dtype=a.dtype),
+        vh = np.broadcast_to(xp.eye(n if full_matrices else k, n, dtype=a.dtype),
                              a.shape[:-2] + (n if full_matrices else k, n)).copy()
-        s = np.zeros(a.shape[:-2] + (k,), a.dtype)
+        s = xp.zeros(a.shape[:-2] + (k,), a.dtype)
     # NOTE: column-major U and Vh, as LAPACK's in PyTorch (a reshape of them copies)
     datas = [_lapack_layout(u.astype(a.dtype, copy=False)),
-             np.ascontiguousarray(s.astype(a.dtype, copy=False)),
+             _contiguous(s.astype(a.dtype, copy=False)),
              _lapack_layout(vh.astype(a.dtype, copy=False))]
     if STATE.enabled and recording(A):
         outs = record_multi(LinalgSvdBackward0, datas, (A,), args=(full_matrices, m, n))
@@ -167,8 +169,8 @@ def linalg_svdvals(A, *, driver=None, out=None):
     if STATE.enabled and recording(A):
         return linalg_svd(A, full_matrices=False)[1]
     data = _np_svd(a, compute_uv=False) if a.size else \
-        np.zeros(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)
-    return wrap(np.asarray(data, dtype=a.dtype))
+        _xp(a).zeros(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)
+    return wrap(data.astype(a.dtype, copy=False))
 
 
 # ---- eigh / eigvalsh ----
@@ -216,7 +218,7 @@ def linalg_eigh(A, UPLO="L", *, out=None):
     _check_matrix("linalg.eigh", a, kernel="linalg_eigh_cpu")
     w, v = np.linalg.eigh(_lapack(a), UPLO=UPLO)
     # NOTE: column-major eigenvectors, as LAPACK's in PyTorch (a reshape of them copies)
-    datas = [np.ascontiguousarray(w.astype(a.dtype, copy=False)),
+    datas = [_contiguous(w.astype(a.dtype, copy=False)),
              _lapack_layout(v.astype(a.dtype, copy=False))]
     if STATE.enabled and recording(A):
         outs = record_multi(LinalgEighBackward0, datas, (A,))
@@ -236,7 +238,7 @@ def linalg_eigvalsh(A, UPLO="L", *, out=None):
     a = A._data
     _check_eigh_dtype(a)
     _check_matrix("linalg.eigvalsh", a, kernel="linalg_eigh_cpu")
-    return wrap(np.ascontiguousarray(np.linalg.eigvalsh(_lapack(a), UPLO=UPLO).astype(a.dtype)))
+    return wrap(_contiguous(np.linalg.eigvalsh(_lapack(a), UPLO=UPLO).astype(a.dtype)))
 
 
 # ---- pinv ----
@@ -272,7 +274,7 @@ def _pinv_data(a, atol, rtol, hermitian):
     atol = atol._data[..., None] if isinstance(atol, Tensor) else atol
     rtol = rtol._data[..., None] if isinstance(rtol, Tensor) else rtol
     if a.size == 0:
-        return np.zeros(a.shape[:-2] + (n, m), a.dtype)
+        return _xp(a).zeros(a.shape[:-2] + (n, m), a.dtype)
     if hermitian:
         w, v = np.linalg.eigh(a)
         big = np.max(np.abs(w), axis=-1, keepdims=True)
@@ -296,7 +298,7 @@ def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
                                                            from_np(a.dtype).scalar_name)
         raise RuntimeError(f"linalg.pinv({dt}{{{list(a.shape)}}}): expected a tensor with 2 or "
                            "more dimensions of float, double, cfloat or cdouble types")
-    data = np.ascontiguousarray(_pinv_data(a, atol, rtol, hermitian).astype(a.dtype))
+    data = _contiguous(_pinv_data(a, atol, rtol, hermitian).astype(a.dtype))
     if STATE.enabled and recording(A):
         return record(LinalgPinvBackward0, data, (A,), save=(A,), save_out=True)
     return wrap(data)
@@ -344,7 +346,7 @@ def _lstsq_jvp(ctx, da, db):
         total = c if total is None else total + c
     total = total.squeeze(-1) if vector else total
     dx = total.expand(ctx._meta[0][0])
-    shape, dtype = ctx._meta[1]
+    shape, dtype = ctx._meta[1][:2]  # (a device output's entry also names its device)
     if not np.prod(shape):
         return dx, out_zeros(ctx, 1), out_zeros(ctx, 2), out_zeros(ctx, 3)
     # the residual r = A x - b moves with dA and dB only (x is at the minimum)
@@ -396,15 +398,16 @@ def linalg_lstsq(A, B, rcond=None, *, driver=None):
     eps = np.finfo(a.dtype).eps
     rc = eps * max(m, n) if rcond is None or rcond < 0 else rcond
     pinv = _pinv_data(a, None, rc, False)
-    data = np.ascontiguousarray(pinv @ bm)
+    data = _contiguous(pinv @ bm)
     if vector:
         data = data[..., 0]
-    s = _np_svd(a, compute_uv=False) if a.size else np.zeros(a.shape[:-2] + (0,), a.dtype)
+    xp = _xp(a)
+    s = _np_svd(a, compute_uv=False) if a.size else xp.zeros(a.shape[:-2] + (0,), a.dtype)
     if s.shape[-1]:
         rank = np.sum(s > rc * s[..., :1], axis=-1).astype(np.int64)
     else:
-        rank = np.zeros(a.shape[:-2], np.int64)
-    empty = np.zeros((0,), a.dtype)
+        rank = xp.zeros(a.shape[:-2], np.int64)
+    empty = xp.zeros((0,), a.dtype)
     residuals, svals = empty, empty
     if driver in ("gelsd", "gelss"):
         svals = s.astype(a.dtype)
@@ -412,8 +415,8 @@ def linalg_lstsq(A, B, rcond=None, *, driver=None):
         r = a @ (data[..., None] if vector else data) - bm
         residuals = np.sum(r * r, axis=-2).astype(a.dtype)
     if driver == "gels":
-        rank = np.zeros((0,), np.int64)
-    datas = (data, np.asarray(residuals), np.asarray(rank), np.asarray(svals))
+        rank = xp.zeros((0,), np.int64)
+    datas = (data, as_array(residuals), as_array(rank), as_array(svals))
     if STATE.enabled and recording(A, B):
         outs = record_multi(LinalgLstsqBackward0, datas, (A, B), save=(A, B), args=(vector,),
                             differentiable=(True, True, False, False))
@@ -441,7 +444,7 @@ def _expm(a):
     squarings = np.where(norm1 > theta13, squarings, 0)
     work = work / (2.0 ** squarings)[..., None, None]
     b = _PADE13
-    eye = np.broadcast_to(np.eye(n), work.shape)
+    eye = np.broadcast_to(_xp(a).eye(n), work.shape)
     a2 = work @ work
     a4 = a2 @ a2
     a6 = a4 @ a2
@@ -450,7 +453,7 @@ def _expm(a):
     v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + \
         b[0] * eye
     r = np.linalg.solve(v - u, v + u)
-    for k in range(int(squarings.max(initial=0))):
+    for k in range(int(squarings.max())):  # (a.size > 0: one matrix at least)
         sq = r @ r
         r = np.where((squarings > k)[..., None, None], sq, r)
     return r.astype(a.dtype)
@@ -554,7 +557,7 @@ def _empty_max_norm(A, d0, d1, keepdim):
             shape[d] = 1
         else:
             del shape[d]
-    return wrap(np.zeros(shape, dtype=np.abs(A._data[..., :0]).dtype))
+    return wrap(_xp(A._data).zeros(shape, dtype=np.abs(A._data[..., :0]).dtype))
 
 
 def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -593,7 +596,7 @@ def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
         rtol = np.finfo(a.dtype).eps * max(m, n) if atol is None or atol == 0 else 0.0
     atol = 0.0 if atol is None else atol
     if a.size == 0:
-        return wrap(np.zeros(a.shape[:-2], np.int64))
+        return wrap(_xp(a).zeros(a.shape[:-2], np.int64))
     s = np.abs(np.linalg.eigvalsh(a)) if hermitian else _np_svd(a, compute_uv=False)
     big = np.max(s, axis=-1, keepdims=True)
     return wrap(np.sum(s > np.maximum(atol, rtol * big), axis=-1).astype(np.int64))
@@ -620,7 +623,7 @@ def linalg_cond(A, p=None, *, out=None):
         if p in ("fro", "nuc"):
             _check_square_cond(a, p)
         # NOTE: PyTorch's condition number of empty matrices: zeros, with no graph
-        return wrap(np.zeros(a.shape[:-2], dtype=np.abs(a[..., :0]).dtype))
+        return wrap(_xp(a).zeros(a.shape[:-2], dtype=np.abs(a[..., :0]).dtype))
     if p in (None, 2, -2):
         s = linalg_svdvals(A)
         big, small = s.narrow(-1, 0, 1), s.narrow(-1, s._data.shape[-1] - 1, 1)
@@ -630,7 +633,8 @@ def linalg_cond(A, p=None, *, out=None):
         inverse = linalg_inv(A)
     except _LinAlgError:
         # NOTE: as PyTorch (inv_ex, then inf where the factorisation failed)
-        singular = np.array([_first_zero_pivot(m) > 0 for m in a.reshape(-1, *a.shape[-2:])])
+        singular = _xp(a).asarray([_first_zero_pivot(m) > 0
+                                   for m in a.reshape(-1, *a.shape[-2:])])
         inv_data = np.zeros_like(a).reshape(-1, *a.shape[-2:])
         good = ~singular
         if good.any():
@@ -655,7 +659,7 @@ def svd(input, some=True, compute_uv=True, *, out=None):
     if not compute_uv:
         s = linalg_svdvals(input)
         m, n = input._data.shape[-2:]
-        zeros = [wrap(np.zeros(input._data.shape[:-2] + (k, k), input._data.dtype))
+        zeros = [wrap(_xp(input._data).zeros(input._data.shape[:-2] + (k, k), input._data.dtype))
                  for k in (m, n)]
         return _torch_svd_type(zeros[0], s, zeros[1])
     u, s, vh = linalg_svd(input, full_matrices=not some)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ._jvp import out_zeros
+from ._linalg_base import _contiguous, _xp
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .decomposition import (
     _check_matrix,
@@ -127,7 +128,7 @@ def cholesky_solve(B, L, upper=False, *, out=None):
         _tri_solve_data(np.swapaxes(l_, -1, -2), b, False, True, False)
     data = _tri_solve_data(np.swapaxes(l_, -1, -2), y, True, True, False) if not upper else \
         _tri_solve_data(l_, y, True, True, False)
-    data = data.astype(np.result_type(b, l_), copy=False)
+    data = data.astype(np.result_type(b.dtype, l_.dtype), copy=False)
     if STATE.enabled and recording(B, L):
         return record(CholeskySolveBackward0, data, (B, L), save=(L,), save_out=True,
                       args=(upper,))
@@ -158,7 +159,7 @@ def cholesky_inverse(L, upper=False, *, out=None):
     l_ = L._data
     _kernel_dtype("cholesky_inverse_out_cpu", l_)
     _check_matrix("cholesky_inverse", l_, float_only=False)
-    eye = np.broadcast_to(np.eye(l_.shape[-1], dtype=l_.dtype), l_.shape)
+    eye = np.broadcast_to(_xp(l_).eye(l_.shape[-1], dtype=l_.dtype), l_.shape)
     lt = np.swapaxes(l_, -1, -2)
     if upper:
         data = _tri_solve_data(l_, _tri_solve_data(lt, eye, False, True, False), True, True,
@@ -234,7 +235,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
     _kernel_dtype("triangular_solve_cpu", a)
     op = np.swapaxes(a, -1, -2) if transpose else a
     data = _tri_solve_data(op, bb, upper != transpose, True, unitriangular)
-    data = np.ascontiguousarray(data.astype(np.result_type(a, bb), copy=False))
+    data = _contiguous(data.astype(np.result_type(a.dtype, bb.dtype), copy=False))
     clone = np.broadcast_to(a, data.shape[:-2] + a.shape[-2:]).copy()
     if STATE.enabled and recording(b, A):
         outs = record_multi(TriangularSolveBackward0, (data, clone), (b, A), save=(A,),
