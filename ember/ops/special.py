@@ -6,7 +6,9 @@ no-gradient functions (orthogonal polynomials, Bessel J/Y/K, Airy Ai) live in
 Contract: PyTorch's signatures, values (including at poles and infinities), dtypes, node names
 and errors; SciPy is used when installed (the ``scipy`` extra, imported lazily by ``_scipy``)
 and a NumPy implementation otherwise, accurate to ~1e-13 relative or better (NOTE
-[special-function fallbacks]); rules in ember ops, so any order of derivative works (erf' and
+[special-function fallbacks]); on a device the SciPy functions are its library's
+(``cupyx.scipy.special`` for CuPy, through ``backend.special``) and the fallbacks run there too
+(NumPy's API on the device arrays); rules in ember ops, so any order of derivative works (erf' and
 erfinv' are exponentials, lgamma' = digamma, digamma' = polygamma(1), polygamma(n)' =
 polygamma(n + 1)), with elementwise forward-mode rules. The layout: the SciPy-or-fallback
 dispatch (the NumPy fallbacks live in ``special_fallbacks``), then the ops family by family.
@@ -19,7 +21,8 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor
+from ..backend import namespace, special
+from ..tensor import Tensor, as_array, device_of, on_device
 from ._jvp import elementwise
 from ._registry import METHODS, float_data, node_class, record, recording, register, wrap
 from .inplace import register_inplace
@@ -57,18 +60,40 @@ def _scipy():
     return _SCIPY[0]
 
 
+def _sp(*arrays):
+    """The special functions for ``arrays``: ``_scipy()`` for NumPy arrays, the arrays' own
+    library's (``cupyx.scipy.special``) for a device's; None without SciPy, on any device
+    (``_scipy`` stays the one switch to the NumPy fallbacks, which then run on the device)."""
+    sp = _scipy()
+    if sp is None or type(arrays[0]) is np.ndarray:
+        return sp
+    return special(*arrays)
+
+
+def _float64(x):
+    """``x`` (an array of any library, or a Python number) as a float64 array on its device."""
+    if isinstance(x, (int, float)):
+        x = np.float64(x)
+    return as_array(x).astype(np.float64, copy=False)
+
+
 def _hurwitz_zeta_np(s, q):
     """Hurwitz zeta(s, q) for real s (PyTorch's: inf at s == 1, NaN for s < 1)."""
-    sp = _scipy()
+    sp = _sp(s, q)
     with np.errstate(all="ignore"):
         if sp is not None:
-            return np.asarray(sp.zeta(s, q), dtype=np.float64)
-        s, q = np.broadcast_arrays(np.asarray(s, dtype=np.float64),
-                                   np.asarray(q, dtype=np.float64))
-        out = np.empty(s.shape)
+            return as_array(sp.zeta(s, q)).astype(np.float64, copy=False)
+        s, q = _float64(s), _float64(q)
+        if s.ndim == 0 and type(q) is not np.ndarray:
+            s = namespace(q).asarray(s)  # (a number's 0-d array goes to q's device)
+        elif q.ndim == 0 and type(s) is not np.ndarray:
+            q = namespace(s).asarray(q)
+        s, q = np.broadcast_arrays(s, q)
+        out = np.empty_like(s, order="C")
         flat_s, flat_q = s.ravel(), q.ravel()
         res = out.ravel()
         for sv in np.unique(flat_s):
+            sv = np.float64(float(sv))  # (a device array's elements are 0-d arrays)
             m = flat_s == sv
             if sv == 1.0:
                 res[m] = np.inf
@@ -83,13 +108,13 @@ def _hurwitz_zeta_np(s, q):
 
 def _special_np(scipy_name, fallback):
     def forward(a):
-        sp = _scipy()
+        sp = _sp(a)
         if sp is not None:
             with np.errstate(all="ignore"):
                 out = getattr(sp, scipy_name)(a)
         else:
             out = fallback(a.astype(np.float64))
-        return np.asarray(out).astype(a.dtype, copy=False)
+        return as_array(out).astype(a.dtype, copy=False)
     return forward
 
 
@@ -110,10 +135,10 @@ def _full_float_only(kernel, forward):
 
 
 def _digamma_np(a):
-    sp = _scipy()
+    sp = _sp(a)
     if sp is not None:
         with np.errstate(all="ignore"):
-            out = np.asarray(sp.psi(a), dtype=np.float64)
+            out = as_array(sp.psi(a)).astype(np.float64, copy=False)
     else:
         out = _digamma_fallback(a.astype(np.float64))
     # NOTE: PyTorch's values at the poles: -inf at +0, +inf at -0 (the limits from the
@@ -127,10 +152,12 @@ def _digamma_np(a):
 def _polygamma_np(n, a):
     if n == 0:
         return _digamma_np(a)
-    sp = _scipy()
+    sp = _sp(a)
     if sp is not None:
+        # NOTE: CuPy's polygamma broadcasts its order with the argument: give it an array.
+        order = n if type(a) is np.ndarray else namespace(a).asarray(n)
         with np.errstate(all="ignore"):
-            out = sp.polygamma(n, a)
+            out = sp.polygamma(order, a)
     else:
         out = _polygamma_fallback(n, a.astype(np.float64))
     # NOTE: PyTorch's values at infinity: trigamma gives 0 at +inf and NaN at -inf; higher
@@ -140,7 +167,7 @@ def _polygamma_np(n, a):
     else:
         out = np.where(np.isposinf(a), np.nan, np.where(np.isneginf(a), (-1.0) ** (n + 1) * np.inf,
                                                          out))
-    return np.asarray(out).astype(a.dtype, copy=False)
+    return as_array(out).astype(a.dtype, copy=False)
 
 
 # ==== error functions ======================================================================
@@ -285,9 +312,11 @@ def mvlgamma(input, p):
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
     a = float_data(input._data)
-    data = np.full(a.shape, p * (p - 1) / 4 * math.log(math.pi), dtype=a.dtype)
-    for j in range(p):
-        data += _lgamma_np(a - np.asarray(j / 2, dtype=a.dtype))
+    # (the constant plus the terms in order, into a C-ordered buffer on a's device)
+    data = np.empty_like(a, order="C")
+    np.add(a.dtype.type(p * (p - 1) / 4 * math.log(math.pi)), _lgamma_np(a), out=data)
+    for j in range(1, p):
+        data += _lgamma_np(a - a.dtype.type(j / 2))
     if STATE.enabled and recording(input):
         return record(MvlgammaBackward0, data, (input,), save=(input,), args=(int(p),))
     return wrap(data)
@@ -339,16 +368,15 @@ IgammacBackward0 = node_class("IgammacBackward0", _igamma_vjp, elementwise)
 def _igamma(name, input, other, upper, node):
     require_tensors(name, input, other)
     input, other, ad, bd, rt = _float_operands(name, input, other, ints=False)
-    sp = _scipy()
+    sp = _sp(ad, bd)
     with np.errstate(all="ignore"):
         if sp is not None:
             f = sp.gammaincc if upper else sp.gammainc
-            data = np.asarray(f(ad, bd))
+            data = f(ad, bd)
             # NOTE: PyTorch gives NaN for a negative a (SciPy too), and P(0, x > 0) = 1.
         else:
-            data = _gammainc_fallback(ad.astype(np.float64), np.asarray(bd, dtype=np.float64),
-                                      upper)
-    data = np.asarray(data).astype(rt, copy=False)
+            data = _gammainc_fallback(ad.astype(np.float64), _float64(bd), upper)
+    data = as_array(data).astype(rt, copy=False)
     if STATE.enabled and recording(input, other):
         return record(node, data, (input, other), save=(input, other), args=(upper, name))
     return wrap(data)
@@ -393,7 +421,7 @@ def zeta(input, other):
                           args=("q",))
         if not isinstance(other, Tensor):
             return record(SpecialZetaBackward2, data, (input,),
-                          save=(input, _scalar_tensor(other, rt)), args=("x",))
+                          save=(input, _scalar_tensor(other, rt, ad)), args=("x",))
         return record(SpecialZetaBackward0, data, (input, other), save=(input, other),
                       args=("xq",))
     return wrap(data)
@@ -422,7 +450,7 @@ def logit(input, eps=None):
     if eps is not None:
         a = np.clip(a, eps, 1 - eps).astype(a.dtype, copy=False)
     with np.errstate(divide="ignore", invalid="ignore"):
-        data = np.asarray(np.log(a / (1 - a))).astype(a.dtype, copy=False)
+        data = as_array(np.log(a / (1 - a))).astype(a.dtype, copy=False)
     if STATE.enabled and recording(input):
         return record(LogitBackward0, data, (input,), save=(input,), args=(eps,))
     return wrap(data)
@@ -461,19 +489,21 @@ def _xlog(name, input, other, log1p, nodes):
         ly = np.log1p(bd) if log1p else np.log(bd)
         # NOTE: 0 * log(y) is 0 for any y but NaN (PyTorch's convention, so 0 log 0 = 0).
         data = np.where((ad == 0) & ~np.isnan(bd), 0.0, ad * ly)
-    data = np.asarray(data).astype(rt, copy=False)
+    data = as_array(data).astype(rt, copy=False)
     if STATE.enabled and recording(input, other):
         if scalar_self:
             return record(nodes[1], data, (other,), save=(input, other), args=(log1p, "y"))
         if not isinstance(other, Tensor):
-            y = _scalar_tensor(other, rt)
+            y = _scalar_tensor(other, rt, ad)
             return record(nodes[2], data, (input,), save=(input, y), args=(log1p, "x"))
         return record(nodes[0], data, (input, other), save=(input, other), args=(log1p, "xy"))
     return wrap(data)
 
 
-def _scalar_tensor(v, rt):
-    return wrap(np.asarray(_scalar(v), dtype=rt))
+def _scalar_tensor(v, rt, like):
+    """The number ``v`` as a 0-d tensor of dtype ``rt`` on the device of the array ``like``
+    (what the backward reads as the other operand)."""
+    return wrap(on_device(np.asarray(_scalar(v), dtype=rt), device_of(like)))
 
 
 def xlogy(input, other):

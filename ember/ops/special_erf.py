@@ -1,8 +1,9 @@
 """A vectorised float64 erf in NumPy alone: within 2 ulp of the exact value everywhere.
 
-Contract: ``erf(a)`` takes a float array and returns erf in its dtype, computed in float64 (so
-float32 results are the exact value rounded, barring a tie). No SciPy: GELU's exact form and
-``erf`` cost a few dozen vectorised passes, about SciPy's speed.
+Contract: ``erf(a)`` takes a float array (NumPy's or a device library's: only NumPy's API on
+the array itself, so CuPy runs it on the GPU) and returns erf in its dtype, computed in float64
+(so float32 results are the exact value rounded, barring a tie). No SciPy: GELU's exact form
+and ``erf`` cost a few dozen vectorised passes, about SciPy's speed.
 
 NOTE [erf pieces]: erf is odd, so |x| is evaluated and the sign copied back.
 - |x| < 1.5: erf(x) = x * P(x^2), P of degree 14 (no cancellation: the terms decrease).
@@ -17,6 +18,8 @@ Chebyshev nodes, computed with mpmath at 50 digits and rounded to doubles.
 from __future__ import annotations
 
 import numpy as np
+
+from ..tensor import as_array
 
 __all__ = ["erf"]
 
@@ -56,11 +59,17 @@ _CHUNK = 1 << 15  # elements per pass over the polynomial: the temporaries stay 
 
 def erf(a):
     """erf of a float array, in the array's dtype (float64 arithmetic)."""
-    a = np.asarray(a)
+    if isinstance(a, np.ndarray):
+        a = np.asarray(a)  # (a subclass, ember's meta arrays: its plain view)
+    else:
+        a = as_array(a)  # (a device library's array stays itself)
     x = a.astype(np.float64).ravel()
     out = np.empty_like(x)
-    for k in range(0, x.size, _CHUNK):
-        _erf_into(x[k:k + _CHUNK], out[k:k + _CHUNK])
+    # NOTE: the chunks keep a CPU pass's temporaries in cache; a device array goes in one pass
+    # (each chunk would cost a round of kernel launches).
+    step = _CHUNK if type(x) is np.ndarray else max(x.size, 1)
+    for k in range(0, x.size, step):
+        _erf_into(x[k:k + step], out[k:k + step])
     return out.reshape(a.shape).astype(a.dtype, copy=False)
 
 

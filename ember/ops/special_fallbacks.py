@@ -5,7 +5,8 @@ Bessel functions I0/I1): what ``special`` computes with when SciPy is not instal
 Contract: each takes and returns float64 arrays, is accurate to ~1e-13 relative or better on
 the tested ranges (NOTE [special-function fallbacks]) and gives PyTorch's values at poles and
 infinities; pure NumPy, no autograd (the ops, their rules and the SciPy-or-fallback dispatch
-live in ``special``).
+live in ``special``). Written with NumPy's API on the arrays given (no host buffers), so they
+run on a device's arrays too (CuPy's), where the device lacks SciPy.
 """
 
 from __future__ import annotations
@@ -316,7 +317,7 @@ def _gammainc_fallback(a, x, upper):
     """Regularized incomplete gamma P(a, x) (Q when ``upper``): the series for x < a + 1, the
     continued fraction (modified Lentz) otherwise; prefactors in log space."""
     a, x = np.broadcast_arrays(a, x)
-    out = np.full(a.shape, np.nan)
+    out = np.full_like(a, np.nan, dtype=np.float64, order="C")
     with np.errstate(all="ignore"):
         ok = (a > 0) & (x > 0) & np.isfinite(a)
         ser = ok & (x < a + 1)

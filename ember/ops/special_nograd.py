@@ -7,7 +7,9 @@ special functions (erf, gamma family, i0...) live in ``special``.
 Contract: PyTorch's signatures, values (including at infinities), dtypes and errors (no
 half/bfloat16 kernels); no gradient, as in PyTorch. SciPy is used when installed and a NumPy
 implementation otherwise; the switch is ``special._scipy`` (tests patch it there), and the
-fallbacks are accurate to ~1e-13 relative or better (NOTE [special-function fallbacks]).
+fallbacks are accurate to ~1e-13 relative or better (NOTE [special-function fallbacks]). On a
+device: its library's SciPy functions (``special._sp``), Airy's Ai (which CuPy lacks) from SciPy
+on the host, and the fallbacks (NumPy's API on the device arrays) without SciPy.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..backend import namespace
+from ..tensor import Tensor, as_array, device_of, on_device, to_host
 from . import special as _special
 from ._registry import float_data, wrap
 from .pointwise import _float_operands
-from .special import _check_full_float, i0, i1
+from .special import _check_full_float, _float64, _sp, i0, i1
 
 
 def _scipy():
@@ -75,7 +78,7 @@ def _bessel_j_fallback(nu, x):
     xs = ax[small]
     if xs.size:
         n = 64 + int(np.ceil(xs.max()))
-        tau = 2 * np.pi * np.arange(n) / n
+        tau = 2 * np.pi * namespace(xs).arange(n) / n
 
         def trap(v):
             return np.cos(nu * tau[None, :] - v[:, None] * np.sin(tau)[None, :]).mean(axis=1)
@@ -92,8 +95,16 @@ def _bessel_j_fallback(nu, x):
     return np.where(np.isnan(x), np.nan, np.where(np.isinf(x), 0.0, out))
 
 
-def _gauss(n, a, b):
+def _leggauss(n, like):
+    """Gauss-Legendre nodes and weights of order ``n`` on the device of ``like`` (NumPy computes
+    them on the host: CuPy has no ``leggauss``)."""
     t, w = np.polynomial.legendre.leggauss(n)
+    dev = device_of(like)
+    return on_device(t, dev), on_device(w, dev)
+
+
+def _gauss(n, a, b, like):
+    t, w = _leggauss(n, like)
     return (b - a) / 2 * t + (a + b) / 2, (b - a) / 2 * w
 
 
@@ -106,7 +117,7 @@ def _bessel_y_fallback(nu, x):
     small = xp < 25.0
     xs = xp[small]
     if xs.size:
-        theta, wt = _gauss(80 + int(np.ceil(xs.max())), 0.0, np.pi)
+        theta, wt = _gauss(80 + int(np.ceil(xs.max())), 0.0, np.pi, xs)
 
         def first(v):
             return (np.sin(v[:, None] * np.sin(theta)[None, :] - nu * theta[None, :]) * wt).sum(1)
@@ -114,7 +125,7 @@ def _bessel_y_fallback(nu, x):
         def second(v):
             # NOTE: e^{-x sinh t} falls below e^-45 past t = asinh(45 / x).
             top = np.arcsinh(45.0 / v)
-            t, w = np.polynomial.legendre.leggauss(120)
+            t, w = _leggauss(120, v)
             tt = (t[None, :] + 1) / 2 * top[:, None]
             ww = w[None, :] / 2 * top[:, None]
             g = np.exp(-v[:, None] * np.sinh(tt))
@@ -144,7 +155,7 @@ def _bessel_k_fallback(nu, x, scaled):
         # scaled form folds exp(x) in as exp(-x (cosh t - 1)).
         top = np.arccosh(1.0 + 45.0 / v)
         h = top / 200.0
-        k = np.arange(201)
+        k = namespace(v).arange(201)
         t = k[None, :] * h[:, None]
         w = np.where(k == 0, 0.5, 1.0)[None, :]
         f = np.exp(-v[:, None] * (2.0 * np.sinh(t / 2) ** 2)) * np.cosh(nu * t) * w
@@ -167,9 +178,9 @@ def _bessel_j_frac(nu, z):
     small = z < 25.0
     zs = z[small]
     if zs.size:
-        t1, w1 = np.polynomial.legendre.leggauss(80 + int(np.ceil(zs.max())))
+        t1, w1 = _leggauss(80 + int(np.ceil(zs.max())), zs)
         theta, wt = (t1 + 1) * np.pi / 2, w1 * np.pi / 2
-        t2, w2 = np.polynomial.legendre.leggauss(160)
+        t2, w2 = _leggauss(160, zs)
 
         def integrals(v):
             first = (np.cos(nu * theta[None, :] - v[:, None] * np.sin(theta)[None, :]) * wt).sum(1)
@@ -260,8 +271,11 @@ def _polynomial(name):
             raise TypeError(f"{name}: two numbers")  # (_checks: PyTorch's overloads)
         input, n, x, nd, rt = _float_operands(name, input, n)
         _check_full_float(f"{name}_cpu", np.empty(0, rt))
+        x, nd = x.astype(np.float64), _float64(nd)
+        if nd.ndim == 0 and type(x) is not np.ndarray:
+            nd = namespace(x).asarray(nd)  # (a number's 0-d array goes to x's device)
         with np.errstate(all="ignore"):
-            data = _polynomial_np(name, x.astype(np.float64), np.asarray(nd, dtype=np.float64))
+            data = _polynomial_np(name, x, nd)
         return wrap(data.astype(rt, copy=False))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``torch.special.{name}(input, n)``: the degree-``n`` polynomial at ``input``."
@@ -288,7 +302,7 @@ def spherical_bessel_j0(input):
     _check_full_float("spherical_bessel_j0_cpu", a)
     with np.errstate(invalid="ignore", divide="ignore"):
         data = np.where(a == 0, 1.0, np.sin(a) / np.where(a == 0, 1.0, a))
-    return wrap(np.asarray(data).astype(a.dtype, copy=False))
+    return wrap(as_array(data).astype(a.dtype, copy=False))
 
 
 def modified_bessel_i0(input):
@@ -307,16 +321,22 @@ def _bessel(name, scipy_name, fallback, inf_nan=False):
     def op(input):
         a = float_data(input._data)
         _check_full_float(f"{name}_cpu", a)
-        sp = _scipy()
+        sp = _sp(a)
         with np.errstate(all="ignore"):
-            if sp is not None:
-                data = sp.airy(a)[0] if scipy_name == "__airy_ai" else getattr(sp, scipy_name)(a)
-            else:
+            if sp is None:
                 data = fallback(a.astype(np.float64))
+            elif scipy_name != "__airy_ai":
+                data = getattr(sp, scipy_name)(a)
+            elif type(a) is np.ndarray:
+                data = sp.airy(a)[0]
+            else:
+                # NOTE: cupyx.scipy.special has no airy: SciPy's on the host gives the CPU's
+                # values exactly (the fallback would only come within ~1e-13); one copy each way.
+                data = on_device(_scipy().airy(to_host(a))[0], device_of(a))
         if inf_nan:
             # NOTE: PyTorch's J and Y give NaN at +-inf (their limit is 0).
             data = np.where(np.isinf(a), np.nan, data)
-        return wrap(np.asarray(data).astype(a.dtype, copy=False))
+        return wrap(as_array(data).astype(a.dtype, copy=False))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``torch.special.{name}``; no gradient, as in PyTorch."
     return op
