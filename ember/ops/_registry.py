@@ -257,7 +257,8 @@ def to_tensor(x, like=None) -> Tensor:
         return x
     if isinstance(x, (bool, int, float, complex)) and like is not None:
         rt = _dt.binary_result_np(like._data, x)
-        return _make(np.asarray(x, dtype=rt))
+        a = np.asarray(x, dtype=rt)
+        return _make(a if type(like._data) is _ndarray else on_device(a, device_of(like._data)))
     from ..creation import tensor
 
     return tensor(x)

@@ -128,7 +128,9 @@ def _float_operands(name, input, other, ints=True):
                 f"\"{name}_cpu\" not implemented for '{_dt.from_np(rt).scalar_name}'")
         rt = _dt.get_default_dtype().np
         ad = ad.astype(rt)
-        bd = bd.astype(rt) if isinstance(bd, np.ndarray) else float(bd)
+        # (an array of any library is cast; a NumPy or Python number becomes a float)
+        bd = float(bd) if isinstance(bd, np.generic) or not hasattr(bd, "astype") else \
+            bd.astype(rt)
     return input, other, ad, bd, rt
 
 
