@@ -89,7 +89,7 @@ def _half_conv_grads(x, w, g, s, p, d, groups, need):
     g32 = wide(g)
     if need[1]:
         x32, k = wide(x), w.shape[2:]
-        dw = np.zeros(w.shape, w.dtype)
+        dw = np.zeros_like(w, order="C")
         for n in range(x.shape[0]):
             part = conv_w_fwd(x32[n:n + 1], g32[n:n + 1], s, p, d, groups, k)
             dw = (part + dw).astype(w.dtype)

@@ -27,6 +27,10 @@ Two ways to make the columns for the GEMM; each map picks one per call (``_flat_
   kernel offset's contiguous slice back.
 - Windows (any stride): ``sliding_window_view`` of the padded input copied into columns
   ``(groups, C/g*prod(K), N*L)``.
+
+Device arrays (CuPy's) take the same paths: buffers are made with ``zeros_like`` of an input,
+and the strided views with the array's own library's ``stride_tricks`` (NumPy's take host
+arrays only); a NumPy array goes to NumPy's without a lookup.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
+from ..backend import namespace
 from .linalg import half_matmul
 
 __all__ = ["windows", "col2im", "conv_fwd", "conv_t_fwd", "conv_w_fwd", "conv_bwd"]
@@ -46,13 +50,23 @@ __all__ = ["windows", "col2im", "conv_fwd", "conv_t_fwd", "conv_w_fwd", "conv_bw
 _FLAT_WASTE = 3.0
 
 
+def _tricks(a):
+    """``stride_tricks`` of ``a``'s library (NumPy's without a lookup on the CPU path)."""
+    return np.lib.stride_tricks if type(a) is np.ndarray else namespace(a).lib.stride_tricks
+
+
+def _contiguous(a):
+    """``a`` C-contiguous (NumPy's ``ascontiguousarray`` converts to a host array)."""
+    return np.ascontiguousarray(a) if type(a) is np.ndarray else namespace(a).ascontiguousarray(a)
+
+
 # ---- windows (any stride) -------------------------------------------------------------------
 
 def windows(xp, k, s, d):
     """Strided view ``(N, C, *O, *K)`` of the windows of the (already padded) ``xp``."""
     nd = len(k)
     keff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
-    v = sliding_window_view(xp, keff, axis=tuple(range(2, 2 + nd)))
+    v = _tricks(xp).sliding_window_view(xp, keff, axis=tuple(range(2, 2 + nd)))
     sl = (slice(None),) * 2 + tuple(slice(None, None, si) for si in s) + tuple(
         slice(None, None, di) for di in d)
     return v[sl]
@@ -63,7 +77,7 @@ def col2im(cols, padded, k, s, d):
     (the full ``(N, C, *P)`` shape). Loops over the kernel offsets, never over pixels."""
     nd = len(k)
     out_sp = cols.shape[2 + nd:]
-    out = np.zeros(padded, dtype=cols.dtype)
+    out = np.zeros_like(cols, shape=padded, order="C")
     for idx in np.ndindex(*k):
         sl = tuple(slice(i * di, i * di + si * (oi - 1) + 1, si)
                    for i, di, si, oi in zip(idx, d, s, out_sp))
@@ -87,7 +101,7 @@ def _columns(x, k, s, p, d, groups):
     # NOTE: (C, K) first and (N, *O) last: the copy out of the strided view then runs along
     # the output width (unit stride, long), several times faster than with K innermost.
     perm = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
-    cols = np.ascontiguousarray(v.transpose(perm)).reshape(
+    cols = _contiguous(v.transpose(perm)).reshape(
         groups, c // groups * math.prod(k), n * math.prod(o))
     return cols, o
 
@@ -171,8 +185,8 @@ def _flat_input(x, p, f):
     """``x`` ``(N, C, *S)`` laid out on the flat grid, channel-major: rows ``(C, m)``."""
     n, c = x.shape[:2]
     if not any(p):
-        return np.ascontiguousarray(x.swapaxes(0, 1)).reshape(c, f.m)
-    xf = np.zeros((c, f.m), dtype=x.dtype)
+        return _contiguous(x.swapaxes(0, 1)).reshape(c, f.m)
+    xf = np.zeros_like(x, shape=(c, f.m), order="C")
     inner = tuple(slice(0, si) for si in x.shape[2:])
     _blocks(xf, f)[(slice(None), slice(None)) + inner] = x.swapaxes(0, 1)
     return xf
@@ -182,8 +196,8 @@ def _flat_columns(xf, f, groups):
     """The columns ``(groups, C/g*prod(K), Mv)``: one contiguous slice per kernel offset."""
     c = xf.shape[0]
     isz = xf.itemsize
-    v = as_strided(xf, (c,) + f.k + (f.mv,),
-                   (xf.strides[0],) + tuple(st * isz for st in f.steps) + (isz,))
+    v = _tricks(xf).as_strided(xf, (c,) + f.k + (f.mv,),
+                               (xf.strides[0],) + tuple(st * isz for st in f.steps) + (isz,))
     return v.reshape(groups, c // groups * math.prod(f.k), f.mv)  # the one copy
 
 
@@ -191,8 +205,9 @@ def _flat_gather(rows, f, offset, size):
     """From rows ``(C, >= offset + Mv)`` on the flat grid: the block of ``size`` at
     ``offset`` elements into every image, as a new ``(N, C, *size)`` array."""
     isz = rows.itemsize
-    v = as_strided(rows[:, offset:], (f.n, rows.shape[0]) + tuple(size),
-                   (f.block * isz, rows.strides[0]) + tuple(st * isz for st in f.pst))
+    v = _tricks(rows).as_strided(
+        rows[:, offset:], (f.n, rows.shape[0]) + tuple(size),
+        (f.block * isz, rows.strides[0]) + tuple(st * isz for st in f.pst))
     return v.copy()
 
 
@@ -200,7 +215,7 @@ def _flat_embed(y, f):
     """``y`` ``(N, Cy, *O)`` at the output positions of a zero flat grid, as rows
     ``(Cy, Mv)``."""
     n, cy = y.shape[:2]
-    full = np.zeros((cy, f.n * f.block), dtype=y.dtype)
+    full = np.zeros_like(y, shape=(cy, f.n * f.block), order="C")
     full.reshape((cy, n) + f.P)[(slice(None), slice(None)) + tuple(
         slice(0, o) for o in y.shape[2:])] = y.swapaxes(0, 1)
     return full[:, :f.mv]
@@ -230,7 +245,7 @@ def conv_fwd(x, w, s, p, d, groups, keep=False):
     cols, o = _columns(x, k, s, p, d, groups)
     out = np.matmul(w.reshape(groups, cout // groups, -1), cols)  # (g, Cout/g, N*L)
     out = out.reshape((cout, x.shape[0]) + o)
-    out = np.ascontiguousarray(np.moveaxis(out, 1, 0))
+    out = _contiguous(np.moveaxis(out, 1, 0))
     return (out, None) if keep else out
 
 
@@ -241,7 +256,7 @@ def _flat_t(g, w, f, groups, spatial):
     wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)  # (g, Cg*K, Cout/g)
     cols = half_matmul(wm, g.reshape(groups, cout // groups, f.mv))
     cols = cols.reshape(groups * cg, math.prod(k), f.mv)
-    xf = np.zeros((groups * cg, f.m), dtype=cols.dtype)
+    xf = np.zeros_like(cols, shape=(groups * cg, f.m), order="C")
     for q, idx in enumerate(np.ndindex(*k)):
         shift = sum(i * st for i, st in zip(idx, f.steps))
         xf[:, shift:shift + f.mv] += cols[:, q]
@@ -276,7 +291,7 @@ def conv_t_fwd(y, w, s, p, d, groups, spatial):
     padded = (n, groups * cg) + tuple(si + 2 * pi for si, pi in zip(spatial, p))
     out = col2im(cols, padded, k, s, d)
     crop = (Ellipsis,) + tuple(slice(pi, pi + si) for pi, si in zip(p, spatial))
-    return np.ascontiguousarray(out[crop])
+    return _contiguous(out[crop])
 
 
 def conv_w_fwd(x, y, s, p, d, groups, k):

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ._jvp import fiberwise, out_zeros
 from ._reduce import _dims
 from ._registry import node_class, record, recording, register, wrap
@@ -125,7 +126,10 @@ def _pnorm_last(diff, p):
     if p == 1:
         return np.sum(a, axis=-1)
     if p == float("inf"):
-        return np.max(a, axis=-1, initial=0)
+        # (0 over an empty last dim; CuPy's max takes no ``initial``)
+        if not a.shape[-1]:
+            return np.zeros_like(a, shape=a.shape[:-1], order="C")
+        return np.max(a, axis=-1)
     if p == 0:
         return np.sum(a != 0, axis=-1).astype(diff.dtype)
     return np.sum(a ** p, axis=-1) ** (1.0 / p)
@@ -290,7 +294,8 @@ def one_hot(tensor, num_classes=-1):
             raise RuntimeError("Class values must be smaller than num_classes.")
     if num_classes < 0:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    return wrap((t[..., None] == np.arange(num_classes)).astype(np.int64))
+    xp = np if type(t) is np.ndarray else namespace(t)
+    return wrap((t[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
 register(cosine_similarity, method=False)

@@ -26,6 +26,8 @@ import numpy as np
 from .. import dtypes as _dt
 from .._size import Size
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
+from ..tensor import as_array, device_of, on_device, to_host
 from ._jvp import ALL, fiberwise
 from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
 from .activation import log_softmax
@@ -33,6 +35,13 @@ from .pointwise import check_broadcast, div_scalar
 from .reduction import HALF, rounded, scatter_along
 from .select import where
 from .unary import bounded
+
+
+def _xp(a):
+    """The array namespace of ``a`` (NumPy without a lookup on the CPU path), where index
+    tables and buffers for ``a`` are made (on ``a``'s device)."""
+    return np if type(a) is np.ndarray else namespace(a)
+
 
 FUNCTIONAL = ["nll_loss", "cross_entropy", "binary_cross_entropy_with_logits",
               "binary_cross_entropy", "soft_margin_loss", "multilabel_soft_margin_loss",
@@ -54,11 +63,12 @@ def _nll_vjp(ctx, g):
         scale = g._data.dtype.type(-1)  # every weight is 1
         if reduction == "mean":
             scale = scale / total
-        grad = np.zeros(in_shape, dtype=g._data.dtype)
-        grad[np.arange(in_shape[0]), tdata] = g._data * scale
+        grad = np.zeros_like(g._data, shape=in_shape, order="C")
+        grad[_xp(tdata).arange(in_shape[0]), tdata] = g._data * scale
         return (wrap(grad),)
     safe = np.where(valid, tdata, 0)
-    w = weight._data[safe] if weight is not None else np.ones(safe.shape, dtype=g._data.dtype)
+    w = weight._data[safe] if weight is not None else \
+        np.ones_like(safe, dtype=g._data.dtype, order="C")
     w = np.where(valid, w, 0).astype(g._data.dtype)
     if reduction == "mean":
         # NOTE: an ignored target's gradient is 0 even when every target is ignored (a total
@@ -113,10 +123,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         # NOTE: the usual case (a batch of class indices, all in range, none ignored, no
         # weights): the general path below with its all-ones weights and masks left out;
         # the same values.
-        data = -x[np.arange(x.shape[0]), t]
+        data = -x[_xp(x).arange(x.shape[0]), t]
         total = x.dtype.type(x.shape[0])
-        data = np.asarray(data.sum(dtype=x.dtype) if reduction == "sum" else
-                          data.sum(dtype=x.dtype) / total)
+        data = as_array(data.sum(dtype=x.dtype) if reduction == "sum" else
+                        data.sum(dtype=x.dtype) / total)
         if STATE.enabled and recording(input):
             return record(NllLossBackward0, data, (input,), save=(target, None),
                           args=(x.shape, reduction, ignore_index, total))
@@ -129,18 +139,18 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise IndexError(f"Target {int(t2[bad][0])} is out of bounds.")
     safe = np.where(valid, t2, 0)
     picked = np.take_along_axis(x2, np.expand_dims(safe, 1), axis=1).squeeze(1)
-    w = weight._data[safe] if weight is not None else np.ones(safe.shape, dtype=x.dtype)
+    w = weight._data[safe] if weight is not None else np.ones_like(safe, dtype=x.dtype, order="C")
     w = np.where(valid, w, 0).astype(x.dtype)
     losses = -picked * w
     total = None
     if reduction == "none":
         data = losses if x.ndim != 1 else losses[0]
     elif reduction == "sum":
-        data = np.asarray(losses.sum(dtype=x.dtype))
+        data = as_array(losses.sum(dtype=x.dtype))
     elif reduction == "mean":
         total = w.sum(dtype=x.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
-            data = np.asarray(losses.sum(dtype=x.dtype) / total)
+            data = as_array(losses.sum(dtype=x.dtype) / total)
     else:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if STATE.enabled and recording(input, weight):
@@ -188,14 +198,14 @@ def _reduce(losses, reduction):
     """Elementwise losses reduced as ``reduction`` says ('mean', 'sum' or 'none')."""
     if reduction == "mean":
         if losses.size == 0:  # NOTE: PyTorch's mean of nothing is nan, without a warning
-            return np.full((), np.nan, dtype=losses.dtype)
+            return np.full_like(losses, np.nan, shape=(), order="C")
         if losses.dtype in HALF:  # NOTE: accumulated in float32, see reduction.HALF
             return rounded(losses.mean(dtype=np.float32), losses.dtype)
-        return np.asarray(losses.mean(dtype=losses.dtype))
+        return as_array(losses.mean(dtype=losses.dtype))
     if reduction == "sum":
         if losses.dtype in HALF:
             return rounded(losses.sum(dtype=np.float32), losses.dtype)
-        return np.asarray(losses.sum(dtype=losses.dtype))
+        return as_array(losses.sum(dtype=losses.dtype))
     if reduction == "none":
         return losses
     raise ValueError(f"{reduction} is not a valid value for reduction")
@@ -560,8 +570,9 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     c = x2.shape[1]
     if ((t2 < 0) | (t2 >= c)).any():
         raise RuntimeError("target out of range")
-    onehot = np.arange(c) == t2[:, None]
-    xy = x2[np.arange(x2.shape[0]), t2][:, None]
+    xp = _xp(x2)
+    onehot = xp.arange(c) == t2[:, None]
+    xy = x2[xp.arange(x2.shape[0]), t2][:, None]
     z = margin - xy + x2
     z = np.where((z > 0) & ~onehot, z, 0)  # (PyTorch's kernel adds a term if z > 0: not NaN)
     h = z if p == 1 else z * z
@@ -629,7 +640,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise RuntimeError("argument #2 'target' is out of range")
     valid = np.cumprod(t2 != -1, axis=1).astype(bool)  # the targets before the first -1
     safe = np.where(valid, t2, 0)
-    is_target = np.zeros(x2.shape, dtype=bool)
+    is_target = np.zeros_like(x2, dtype=bool, order="C")
     rows = np.nonzero(valid)
     is_target[rows[0], t2[rows]] = True
     xy = np.take_along_axis(x2, safe, axis=1)  # (N, J)
@@ -662,11 +673,21 @@ CtcLossBackward0 = node_class("CtcLossBackward0", _ctc_vjp,
                               fiberwise(lambda ctx: ((0, 2), False)))
 
 
-def _lengths(v, name, n):
-    a = np.asarray(v._data if hasattr(v, "_data") else v, dtype=np.int64).reshape(-1)
+def _lengths(v, name, n, lp):
+    """The lengths ``v`` (a tensor, a sequence or a number) as int64 on ``lp``'s device."""
+    a = _beside(as_array(v._data if hasattr(v, "_data") else v), lp)
+    a = a.astype(np.int64, copy=False).reshape(-1)
     if a.shape[0] != n:
         raise RuntimeError(f"{name} must be of size batch_size")
     return a
+
+
+def _beside(a, ref):
+    """``a`` on ``ref``'s device: PyTorch takes ctc_loss's targets and lengths on the CPU with
+    log-probabilities on a GPU (they are small: one copy)."""
+    if type(a) is type(ref):
+        return a
+    return on_device(to_host(a), device_of(ref))
 
 
 def _ctc_forward(lp, targets, in_len, tgt_len, blank, want_slope):
@@ -674,17 +695,18 @@ def _ctc_forward(lp, targets, in_len, tgt_len, blank, want_slope):
     space, vectorised over the batch and the extended target; one step per time frame) and,
     when wanted, PyTorch's slope with respect to ``lp`` (T, N, C)."""
     t_max, n, c = lp.shape
-    s_max = 2 * int(tgt_len.max(initial=0)) + 1
-    ext = np.full((n, s_max), blank, dtype=np.int64)  # blank, l1, blank, l2, ..., blank
+    xp = _xp(lp)
+    s_max = 2 * (int(tgt_len.max()) if tgt_len.size else 0) + 1
+    ext = xp.full((n, s_max), blank, dtype=np.int64)  # blank, l1, blank, l2, ..., blank
     ext[:, 1::2] = targets[:, : (s_max - 1) // 2]
-    s_idx = np.arange(s_max)
+    s_idx = xp.arange(s_max)
     live = s_idx[None, :] < 2 * tgt_len[:, None] + 1
-    skip = np.zeros((n, s_max), dtype=bool)  # may jump over the blank before position s
+    skip = xp.zeros((n, s_max), dtype=bool)  # may jump over the blank before position s
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
     emit = np.take_along_axis(lp, np.broadcast_to(ext[None], (t_max, n, s_max)), 2)
     emit = np.where(live[None], emit, -np.inf)
-    ninf = np.full((n, 2), -np.inf, dtype=lp.dtype)
-    alpha = np.full((t_max, n, s_max), -np.inf, dtype=lp.dtype)
+    ninf = xp.full((n, 2), -np.inf, dtype=lp.dtype)
+    alpha = xp.full((t_max, n, s_max), -np.inf, dtype=lp.dtype)
     alpha[0, :, :2] = emit[0, :, :2]
     with np.errstate(invalid="ignore"):
         for t in range(1, t_max):
@@ -699,17 +721,17 @@ def _ctc_forward(lp, targets, in_len, tgt_len, blank, want_slope):
         nll = -np.logaddexp(a_end, a_pre)
     if not want_slope:
         return nll, None
-    beta = np.full((t_max, n, s_max), -np.inf, dtype=lp.dtype)
-    final = np.full((n, s_max), -np.inf, dtype=lp.dtype)
-    rows = np.arange(n)
+    beta = xp.full((t_max, n, s_max), -np.inf, dtype=lp.dtype)
+    final = xp.full((n, s_max), -np.inf, dtype=lp.dtype)
+    rows = xp.arange(n)
     final[rows, end] = 0
     final[rows[end > 0], end[end > 0] - 1] = 0
-    skip_next = np.zeros((n, s_max), dtype=bool)
+    skip_next = xp.zeros((n, s_max), dtype=bool)
     skip_next[:, :-2] = skip[:, 2:]
     with np.errstate(invalid="ignore"):
         for t in range(t_max - 1, -1, -1):
             nxt = np.concatenate([beta[t + 1], ninf], 1) if t + 1 < t_max else \
-                np.full((n, s_max + 2), -np.inf, dtype=lp.dtype)
+                xp.full((n, s_max + 2), -np.inf, dtype=lp.dtype)
             step = np.logaddexp(np.logaddexp(nxt[:, :-2], nxt[:, 1:-1]),
                                 np.where(skip_next, nxt[:, 2:], -np.inf))
             here = np.where((t == in_len - 1)[:, None], final, step)
@@ -717,12 +739,12 @@ def _ctc_forward(lp, targets, in_len, tgt_len, blank, want_slope):
         ab = alpha + beta
         top = ab.max(2, keepdims=True)
         top = np.where(np.isfinite(top), top, 0)
-        acc = np.zeros((t_max, n, c), dtype=lp.dtype)
+        acc = xp.zeros((t_max, n, c), dtype=lp.dtype)
         np.add.at(acc, (slice(None), rows[:, None], ext), np.exp(ab - top))
         with np.errstate(divide="ignore", over="ignore"):
             lcab = np.log(acc) + top
             slope = np.exp(lp) - np.exp(lcab + nll[None, :, None] - lp)
-    frames = np.arange(t_max)[:, None] < in_len[None, :]
+    frames = xp.arange(t_max)[:, None] < in_len[None, :]
     return nll, np.where(frames[:, :, None], slope, 0).astype(lp.dtype, copy=False)
 
 
@@ -737,27 +759,28 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         raise RuntimeError("log_probs tensor must not be empty")
     if log_probs._data.ndim == 2:
         out = ctc_loss(log_probs.unsqueeze(1), targets.unsqueeze(0) if hasattr(
-            targets, "_data") else targets, [int(np.asarray(getattr(input_lengths, "_data",
-                                                                     input_lengths)))],
-            [int(np.asarray(getattr(target_lengths, "_data", target_lengths)))], blank,
+            targets, "_data") else targets, [int(as_array(getattr(input_lengths, "_data",
+                                                                   input_lengths)))],
+            [int(as_array(getattr(target_lengths, "_data", target_lengths)))], blank,
             reduction, zero_infinity)
         return out.squeeze(0) if reduction == "none" else out
     lp = float_data(log_probs._data)
     t_max, n, c = lp.shape
     if not 0 <= blank < c:
         raise RuntimeError("blank must be in label range")
-    in_len = _lengths(input_lengths, "input_lengths", n)
-    tgt_len = _lengths(target_lengths, "target_lengths", n)
+    in_len = _lengths(input_lengths, "input_lengths", n, lp)
+    tgt_len = _lengths(target_lengths, "target_lengths", n, lp)
     if (in_len > t_max).any():
         raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but got "
                            f"value {int(in_len.max())} (while checking arguments for "
                            "ctc_loss_allocate_outputs)")
-    tg = np.asarray(targets._data).astype(np.int64)
+    tg = _beside(as_array(targets._data), lp).astype(np.int64)
     if tg.ndim == 1:  # concatenated: pad into (N, max length)
-        starts = np.concatenate([[0], np.cumsum(tgt_len)[:-1]])
-        width = int(tgt_len.max(initial=0))
-        pos = starts[:, None] + np.arange(width)[None, :]
-        tg = np.where(np.arange(width)[None, :] < tgt_len[:, None],
+        starts = np.cumsum(tgt_len) - tgt_len
+        width = int(tgt_len.max()) if tgt_len.size else 0
+        cols = _xp(lp).arange(width)[None, :]
+        pos = starts[:, None] + cols
+        tg = np.where(cols < tgt_len[:, None],
                       tg[np.minimum(pos, max(tg.size - 1, 0))] if tg.size else 0, blank)
     elif tgt_len.size and tg.shape[1] < tgt_len.max():
         raise RuntimeError(f"Expected tensor to have size at least {int(tgt_len.max())} at "

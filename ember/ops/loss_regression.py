@@ -22,7 +22,7 @@ from .. import dtypes as _dt
 from .._size import Size
 from ..autograd.grad_mode import STATE
 from ..creation import ones_like
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 from ._checks import checks_own_arguments, type_name
 from ._jvp import _fit, fiberwise, out_zeros
 from ._registry import node_class, record, recording, wrap, zeros_of
@@ -170,7 +170,7 @@ def _robust_bwd_np(g, x, y, reduction, n, delta, smooth):
         c = c / delta
     if reduction == "mean":
         g = g / _count(n)
-    return np.asarray(np.multiply(g, c))
+    return as_array(np.multiply(g, c))
 
 
 def _robust_bwd(g, x, y, args):

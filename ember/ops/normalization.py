@@ -23,6 +23,7 @@ import numpy as np
 
 from .._size import Size
 from ..autograd.grad_mode import STATE, no_grad
+from ..tensor import as_array
 from ._jvp import _fit, out_zeros
 from ._registry import float_data, node_class, record, recording, register, wrap
 from .reduction import HALF, rounded
@@ -134,7 +135,7 @@ def _normalize(node, input, weight, bias, view, dims, eps, wview, pdims, fixed=N
         mean, rstd = fixed
     elif x.size == 0:  # NOTE: nothing to normalise: nan statistics, without NumPy's warnings
         stat = tuple(1 if k in dims else s for k, s in enumerate(xs.shape))
-        mean = rstd = np.full(stat, np.nan, dtype=x.dtype)
+        mean = rstd = np.full_like(x, np.nan, shape=stat, order="C")
     else:
         mean = xs.mean(axis=dims, keepdims=True)
         var = np.square(xs - mean).mean(axis=dims, keepdims=True)
@@ -148,7 +149,8 @@ def _normalize(node, input, weight, bias, view, dims, eps, wview, pdims, fixed=N
     if STATE.enabled and recording(input, weight, bias):
         consts = None
         if fixed is not None:
-            consts = (wrap(np.asarray(mean, dtype=x.dtype)), wrap(np.asarray(rstd, dtype=x.dtype)))
+            consts = (wrap(as_array(mean).astype(x.dtype, copy=False)),
+                      wrap(as_array(rstd).astype(x.dtype, copy=False)))
         bshape = tuple(bias._data.shape) if bias is not None else None
         return record(node, data, (input, weight, bias), save=(input, weight),
                       args=(view, dims, eps, wview, pdims, consts, bshape))
@@ -408,10 +410,11 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     sq = input.mul(input)
     dtype = sq.dtype
     before, after = size // 2, (size - 1) // 2
-    parts = [zeros((shape[0], before) + shape[2:], dtype=dtype)] if before else []
+    parts = [zeros((shape[0], before) + shape[2:], dtype=dtype, device=input.device)] if before \
+        else []
     parts.append(sq)
     if after:
-        parts.append(zeros((shape[0], after) + shape[2:], dtype=dtype))
+        parts.append(zeros((shape[0], after) + shape[2:], dtype=dtype, device=input.device))
     padded = cat(parts, 1) if len(parts) > 1 else sq
     # NOTE: a sum of `size` shifted slices (a loop over window offsets, not elements).
     total = padded.narrow(1, 0, shape[1])

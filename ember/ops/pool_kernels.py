@@ -6,7 +6,9 @@ Contract: ``_max_by_offsets`` and ``_tiled_values``/``_tiled_max_index`` compute
 ``_first_max`` and ``_last_nan`` apply PyTorch's tie-break (first maximum in window order, a
 NaN wins, the last NaN seen); ``_plane_index``/``_index_parts`` turn window offsets into plane
 indices; ``_flat_index`` turns plane indices into indices of the flattened input. Geometry-only
-results are cached (``functools.lru_cache``), read-only.
+results are cached (``functools.lru_cache``), read-only, on the host; with a device array
+they are used through a copy on its device (``_beside``; small: a kernel's offsets, a plane's
+window starts), and buffers are made with ``*_like`` of an input array.
 """
 
 from __future__ import annotations
@@ -16,12 +18,25 @@ import math
 
 import numpy as np
 
+from ..backend import namespace
+from ..tensor import device_of, on_device
+
+
+def _beside(host, a):
+    """The host table ``host`` where ``a`` is: itself for a NumPy ``a``, else a device copy."""
+    return host if type(a) is np.ndarray else on_device(np.asarray(host), device_of(a))
+
 
 def _flat_index(idx, in_shape, nd):
     """Plane indices ``idx`` as indices into the flattened input."""
     m = math.prod(in_shape[:-nd])
     per = idx.size // m if m else 0
-    return (idx.reshape(m, per) + _plane_starts(m, math.prod(in_shape[-nd:]), per)).reshape(-1)
+    plane = math.prod(in_shape[-nd:])
+    if type(idx) is np.ndarray:
+        starts = _plane_starts(m, plane, per)
+    else:  # (made on the device: a broadcast column)
+        starts = namespace(idx).arange(m, dtype=np.int64)[:, None] * plane
+    return (idx.reshape(m, per) + starts).reshape(-1)
 
 
 @functools.lru_cache(maxsize=8)
@@ -43,6 +58,7 @@ def _plane_index(arg, kshape, a, nd, starts, steps, out):
     window (``base``, shape ``out``) and one that depends only on the offset (a table of
     ``prod(kshape)`` entries): one small lookup and one add instead of unravelling ``arg``."""
     base, table = _index_parts(a.shape[-nd:], kshape, starts, steps, out)
+    base, table = _beside(base, arg), _beside(table, arg)
     index = np.take(table, arg)
     index += base
     return index.reshape(a.shape[:-nd] + tuple(out))
@@ -100,11 +116,11 @@ def _first_max(cands, best, table_steps, invalid=None):
     dtype, steps = table_steps
     k = len(cands)
     if k == 1:
-        return np.zeros(best.shape, dtype=dtype)
-    if isinstance(cands, np.ndarray):  # stacked: all comparisons in one call
+        return np.zeros_like(best, dtype=dtype, order="C")
+    if not isinstance(cands, list):  # stacked: all comparisons in one call
         flag = np.not_equal(cands[:-1], best).view(np.uint8).__getitem__
     else:  # one buffer, filled as needed (K - 1 of them could be large)
-        ne = np.empty(best.shape, dtype=bool)
+        ne = np.empty_like(best, dtype=bool, order="C")
 
         def flag(q):
             np.not_equal(cands[q], best, out=ne)
@@ -128,8 +144,9 @@ def _last_nan(off, cands, best, table):
     return off
 
 
-def _padding_masks(spatial, k, s, p, d, out, shape_nd):
-    """Per kernel offset, where its candidate lies outside the input (None where never)."""
+def _padding_masks(spatial, k, s, p, d, out, shape_nd, like):
+    """Per kernel offset, where its candidate lies outside the input (None where never), on
+    the device of the array ``like``."""
     per_dim = []
     for si, ki, st, pi, di, oi in zip(spatial, k, s, p, d, out):
         coord = np.arange(oi)[None, :] * st - pi + np.arange(ki)[:, None] * di
@@ -145,7 +162,7 @@ def _padding_masks(spatial, k, s, p, d, out, shape_nd):
                 shape[shape_nd - nd + i] = out[i]
                 row = row.reshape(shape)
                 m = row if m is None else m | row
-        masks.append(m)
+        masks.append(None if m is None else _beside(m, like))
     return masks
 
 
@@ -192,14 +209,23 @@ def _tile_plan(shape, nd, k, out):
                                        else (1, 0))
     axes = tuple(2 + 2 * i for i in range(nd)) + tuple(0 if r == 0 else 2 * r - 1
                                                        for r in order)
-    base, table = _index_parts(spatial, k, [np.arange(o) * ki for o, ki in zip(out, k)],
-                               (1,) * nd, out)
+    base, table = _tile_base(spatial, k, out), _index_parts(
+        spatial, k, [np.arange(o) * ki for o, ki in zip(out, k)], (1,) * nd, out)[1]
     base = np.broadcast_to(base[None], (m,) + out).transpose(order)
     if base.size <= 1 << 18:
         # NOTE: materialised: adding a broadcast base would bring back the short loops.
         base = np.ascontiguousarray(base)
         base.flags.writeable = False
     return crop, split, axes, order, (table, _offset_steps(table)), base
+
+
+@functools.lru_cache(maxsize=8)
+def _tile_base(spatial, k, out):
+    """The plane index of each tiling window's first element (shape ``out``), read-only."""
+    base = _index_parts(spatial, k, [np.arange(o) * ki for o, ki in zip(out, k)],
+                        (1,) * len(k), out)[0]
+    base.flags.writeable = False
+    return base
 
 
 def _tiles(a, nd, k, out):
@@ -220,17 +246,18 @@ def _tiled_values(a, nd, k, out):
     """Maxima only: reduce the other kernel dims straight from the strided input, then the
     last kernel dim over contiguous partial results, the final step writing the output."""
     v, plan = _tiles(a, nd, k, out)
-    res = np.empty(a.shape[:-nd] + out, dtype=a.dtype)
+    res = np.empty_like(a, shape=a.shape[:-nd] + out, order="C")
     lead = list(np.ndindex(*k[:-1]))
     part = v[lead[0]]  # (k[-1], *T)
     if len(lead) > 1:
         # NOTE: out= in tile order: NumPy would lay a new result out like the strided input.
-        part = np.maximum(part, v[lead[1]], out=np.empty(part.shape, dtype=a.dtype))
+        part = np.maximum(part, v[lead[1]], out=np.empty_like(a, shape=part.shape, order="C"))
         for q in lead[2:]:
             np.maximum(part, v[q], out=part)
     acc = part[0]
     for j in range(1, k[-1] - 1):
-        acc = np.maximum(acc, part[j], out=np.empty(acc.shape, a.dtype) if j == 1 else acc)
+        buf = np.empty_like(a, shape=acc.shape, order="C") if j == 1 else acc
+        acc = np.maximum(acc, part[j], out=buf)
     np.maximum(acc, part[-1], out=_tiled_view(res, nd, out, plan[3]))
     return res
 
@@ -238,15 +265,20 @@ def _tiled_values(a, nd, k, out):
 def _tiled_max_index(a, nd, k, out):
     """Maxima and PyTorch's plane indices for exactly tiling windows."""
     v, (_, _, _, order, (table, steps), base) = _tiles(a, nd, k, out)
-    c = np.empty(v.shape, dtype=a.dtype)
+    c = np.empty_like(a, shape=v.shape, order="C")
     np.copyto(c, v)  # one pass over the input: every later step reads contiguous memory
     c = c.reshape((len(table),) + c.shape[nd:])
     best = np.maximum(c[0], c[1])
     for q in range(2, len(table)):
         np.maximum(best, c[q], out=best)
-    res = np.empty(a.shape[:-nd] + out, dtype=a.dtype)
+    res = np.empty_like(a, shape=a.shape[:-nd] + out, order="C")
     np.maximum(best, best, out=_tiled_view(res, nd, out, order))
-    index = np.empty(res.shape, dtype=np.int64)
+    index = np.empty_like(res, dtype=np.int64, order="C")
+    if type(a) is not np.ndarray:
+        # the plane index of each window's first element, broadcast on the device from its
+        # one plane (the plan's is materialised for NumPy's loops: M times as much to copy)
+        small = _beside(_tile_base(a.shape[-nd:], k, out), a)
+        base = np.broadcast_to(small[None], (math.prod(a.shape[:-nd]),) + out).transpose(order)
     np.add(_last_nan(_first_max(c, best, steps), c, best, table), base,
            out=_tiled_view(index, nd, out, order))
     return res, index

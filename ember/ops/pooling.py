@@ -23,11 +23,13 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ._jvp import linear
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .conv import _conv_t
 from .linalg import is_half
 from .pool_kernels import (
+    _beside,
     _first_max,
     _flat_index,
     _index_parts,
@@ -143,7 +145,7 @@ def _scatter_vjp(ctx, g):
     # NOTE: PyTorch's pooling backward op also takes the input, with derivative zeros (not
     # "no gradient"): the nodes before the input still run (a 0 / 0 there makes NaN)
     need = ctx.next_functions[1][0] is not None
-    return gg, (wrap(np.zeros(shape, g._data.dtype)) if need else None)
+    return gg, (wrap(np.zeros_like(g._data, shape=shape, order="C")) if need else None)
 
 
 def _scatter_jvp(ctx, t, *_):
@@ -161,7 +163,7 @@ def _plane_scatter(g, flat, g_shape, shape, unique, node_cls, x=None):
     data = g._data
     size = math.prod(shape)
     if unique:
-        out = np.zeros(size, dtype=data.dtype)
+        out = np.zeros_like(data, shape=size, order="C")
         out[flat] = data.reshape(-1)
     else:
         # NOTE: bincount sums repeated indices in one pass, several times faster than add.at.
@@ -228,13 +230,13 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
         invalid = None
         if padded.shape[2:] != a.shape[-nd:] and (best == fill).any():
             # NOTE: only a window of fill values can pick padding; PyTorch never does.
-            invalid = _padding_masks(a.shape[-nd:], k, s, p, d, out, best.ndim)
+            invalid = _padding_masks(a.shape[-nd:], k, s, p, d, out, best.ndim, best)
         base, table = _index_parts(a.shape[-nd:], k,
                                    [np.arange(o) * st - pi for o, st, pi in zip(out, s, p)],
                                    d, out)
         off = _last_nan(_first_max(cands, best, _offset_steps(table), invalid), cands, best,
                         table)
-        index = np.add(off, base, dtype=np.int64).reshape(vals.shape)
+        index = np.add(off, _beside(base, off), dtype=np.int64).reshape(vals.shape)
     if grad:
         # NOTE: when windows cannot overlap, every input gets at most one gradient.
         unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
@@ -317,7 +319,7 @@ def _avg_vjp(ctx, g):
     m = math.prod(in_shape[:-nd])
     spatial = tuple(in_shape[-nd:])
     gs = (g * wrap(inv.astype(g._data.dtype))).reshape((m, 1) + tuple(out))
-    ones = wrap(np.ones((1, 1) + tuple(k), dtype=g._data.dtype))
+    ones = wrap(np.ones_like(g._data, shape=(1, 1) + tuple(k), order="C"))
     # NOTE: spreading each window's share back over the window is the transposed
     # convolution with a kernel of ones (an ember op, so this rule differentiates again).
     full = _conv_t(gs, ones, None, s, p, (1,) * nd, 1,
@@ -379,7 +381,8 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
             div = np.multiply.outer(div, _divisor(si, ki, st, pi, o, count_include_pad))
     extra = tuple(max(0, (o - 1) * st + ki - si - 2 * pi)
                   for o, st, ki, si, pi in zip(out, s, k, spatial, p))
-    return _avg_apply(input, (a.shape, k, s, p, out, 1.0 / div, extra), node_cls)
+    # (the divisors are geometry, made on the host: on a device, a copy there)
+    return _avg_apply(input, (a.shape, k, s, p, out, _beside(1.0 / div, a), extra), node_cls)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -604,8 +607,9 @@ def _unpool(input, indices, out_shape, node_cls):
     if bad.any():
         raise RuntimeError(f"Found an invalid max index: {int(flat[bad][0])} (output volumes are "
                            f"of size {'x'.join(map(str, out_shape[-nd:]))})")
-    data = np.zeros((m, plane), dtype=a.dtype)
-    data[np.arange(m)[:, None], flat] = a.reshape(m, -1)
+    data = np.zeros_like(a, shape=(m, plane), order="C")
+    rows = (np if type(a) is np.ndarray else namespace(a)).arange(m)[:, None]
+    data[rows, flat] = a.reshape(m, -1)
     data = data.reshape(out_shape)
     if STATE.enabled and recording(input):
         return record(node_cls, data, (input,), save=(indices,), args=(a.shape, nd))

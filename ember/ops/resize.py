@@ -18,7 +18,9 @@ window does give NaN, as there. The last dim goes first (PyTorch's kernels nest 
 weights around the inner interpolations); half types are computed in float32 and rounded once.
 ``separable`` records such a map; its VJP is the adjoint map (a scatter-add of the weighted
 gradient over the same taps), recorded as its own node so that it is differentiable again,
-and its JVP is the map itself on the tangent.
+and its JVP is the map itself on the tangent. A map's tables are geometry, made on the host;
+applied to a device array they are used through a copy on that device (``Taps.placed``, made
+once per map and device).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
+from ..tensor import as_array, device_of, on_device
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
-from .conv_kernels import col2im, windows
+from .conv_kernels import _contiguous, col2im, windows
 
 FUNCTIONAL = ["pad", "interpolate", "unfold", "fold", "upsample", "upsample_nearest",
               "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle"]
@@ -53,7 +57,8 @@ class Taps:
     ``div[o]``. ``w`` None means weights of one, ``valid`` None every tap, ``div`` None no
     division; ``size`` is the input's length along the dim."""
 
-    __slots__ = ("idx", "w", "valid", "div", "size", "skip", "first_only", "copy_adjoint")
+    __slots__ = ("idx", "w", "valid", "div", "size", "skip", "first_only", "copy_adjoint",
+                 "_placed")
 
     def __init__(self, idx, size, w=None, valid=None, div=None, skip=False):
         self.idx = np.asarray(idx, dtype=np.intp).reshape(len(idx), -1)
@@ -63,6 +68,26 @@ class Taps:
         self.skip = skip
         self.first_only = False  # (see _antialias_quirk)
         self.copy_adjoint = False  # the adjoint is the identity (same-size bicubic)
+        self._placed = None  # device -> this map with its tables on that device
+
+    def placed(self, a):
+        """This map with its tables on ``a``'s device: itself for a NumPy array, else a copy
+        made once per device (the map's flags must be final by then)."""
+        if type(a) is np.ndarray:
+            return self
+        dev = device_of(a)
+        if self._placed is None:
+            self._placed = {}
+        got = self._placed.get(dev)
+        if got is None:
+            got = Taps.__new__(Taps)
+            for name in ("idx", "w", "valid", "div"):
+                v = getattr(self, name)
+                setattr(got, name, None if v is None else on_device(np.asarray(v), dev))
+            got.size, got.skip, got.first_only = self.size, self.skip, self.first_only
+            got.copy_adjoint, got._placed = self.copy_adjoint, None
+            self._placed[dev] = got
+        return got
 
     def apply(self, a):
         """The map along ``a``'s first dim."""
@@ -80,15 +105,16 @@ class Taps:
         if (self.copy_adjoint if adjoint else self.skip):
             return None
         n = len(self.idx)
-        rows = np.zeros(n, np.intp) if self.first_only and not adjoint else np.arange(n)
-        m = np.zeros((n, self.size))
+        xp = np if type(self.idx) is np.ndarray else namespace(self.idx)
+        rows = xp.zeros(n, np.intp) if self.first_only and not adjoint else xp.arange(n)
+        m = xp.zeros((n, self.size))
         for k in range(self.idx.shape[1]):
-            w = np.ones(n) if self.w is None else self.w[rows, k].astype(np.float64)
+            w = xp.ones(n) if self.w is None else self.w[rows, k].astype(np.float64)
             if self.valid is not None:
                 w = np.where(self.valid[rows, k], w, 0.0)
-            np.add.at(m, (np.arange(n), self.idx[rows, k]), w)
+            np.add.at(m, (xp.arange(n), self.idx[rows, k]), w)
         if self.div is not None:
-            m /= np.asarray(self.div, dtype=np.float64)[rows, None]
+            m /= as_array(self.div).astype(np.float64, copy=False)[rows, None]
         return (m.T if adjoint else m).astype(dtype)
 
     def apply_rows(self, a, rows):
@@ -111,7 +137,7 @@ class Taps:
             return g
         if self.div is not None:
             g = g / _col(self.div, g)
-        res = np.zeros((self.size, *g.shape[1:]), dtype=g.dtype)
+        res = np.zeros_like(g, shape=(self.size, *g.shape[1:]), order="C")
         for k in range(self.idx.shape[1]):
             np.add.at(res, self.idx[:, k], _weigh(g, self.w, self.valid, k))
         return res
@@ -129,7 +155,7 @@ def _weigh(v, w, valid, k):
 def _col(v, a):
     """``v`` (one value per row of ``a``) shaped to broadcast along ``a``'s first dim, in
     ``a``'s dtype."""
-    v = np.asarray(v)
+    v = as_array(v)
     if v.dtype.kind == "f":
         v = v.astype(a.dtype, copy=False)
     return v.reshape((-1,) + (1,) * (a.ndim - 1))
@@ -148,7 +174,7 @@ def _along(a, taps, adjoint=False):
         # every value finite: no 0 * inf can arise, so the dense (out, in) matrices give the
         # taps' sums (zero weights add exact zeros) with one matmul per dim
         for k in order:
-            m = taps[k].matrix(adjoint, a.dtype)
+            m = taps[k].placed(a).matrix(adjoint, a.dtype)
             if m is not None:
                 dim = a.ndim - nd + k
                 a = np.moveaxis(np.matmul(np.moveaxis(a, dim, -1), m.T), -1, dim)
@@ -156,8 +182,9 @@ def _along(a, taps, adjoint=False):
         for k in order:
             dim = a.ndim - nd + k
             t = np.moveaxis(a, dim, 0)
-            a = np.moveaxis(taps[k].adjoint(t) if adjoint else taps[k].apply(t), 0, dim)
-    return np.ascontiguousarray(a.astype(dt) if half else a)
+            tk = taps[k].placed(t)
+            a = np.moveaxis(tk.adjoint(t) if adjoint else tk.apply(t), 0, dim)
+    return _contiguous(a.astype(dt) if half else a)
 
 
 def _apply_taps(a, taps):
@@ -217,9 +244,10 @@ def _index_taps(idx, n):
 
 def _gather(x, idxs):
     nd = len(idxs)
-    for k, idx in enumerate(idxs):
-        x = np.take(x, idx, axis=x.ndim - nd + k)
-    return np.ascontiguousarray(x)
+    dev = None if type(x) is np.ndarray else device_of(x)
+    for k, idx in enumerate(idxs):  # (host index tables: copied over for a device array)
+        x = np.take(x, idx if dev is None else on_device(idx, dev), axis=x.ndim - nd + k)
+    return _contiguous(x)
 
 
 # ---- pad ------------------------------------------------------------------------------------
@@ -564,7 +592,7 @@ def _col2im(cols, out_size, k, d, p, s, blocks):
     cols = cols.reshape((n, c) + tuple(k) + tuple(blocks))
     padded = (n, c) + tuple(o + 2 * pi for o, pi in zip(out_size, p))
     out = col2im(cols, padded, k, s, d)
-    return np.ascontiguousarray(out[..., p[0]:p[0] + out_size[0], p[1]:p[1] + out_size[1]])
+    return _contiguous(out[..., p[0]:p[0] + out_size[0], p[1]:p[1] + out_size[1]])
 
 
 def _blocks(size, k, d, p, s):

@@ -14,10 +14,18 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import STATE, no_grad
+from ..backend import namespace
+from ..tensor import device_of, on_device
 from ._jvp import linear
 from ._registry import node_class, record, recording, wrap
 
 FUNCTIONAL = ["affine_grid", "grid_sample"]
+
+
+def _beside(host, a):
+    """The host array ``host`` (a base grid: geometry) where ``a`` is: itself for a NumPy
+    ``a``, else a device copy."""
+    return host if type(a) is np.ndarray else on_device(host, device_of(a))
 
 
 # ---- affine_grid ----------------------------------------------------------------------------
@@ -42,7 +50,7 @@ def _affine_vjp(ctx, g):
     n = g._data.shape[0]
     nd = base.shape[1] - 1
     rows = g.reshape(n, -1, nd).transpose(1, 2)
-    return (rows.matmul(wrap(base.astype(g._data.dtype))),)
+    return (rows.matmul(wrap(_beside(base, g._data).astype(g._data.dtype))),)
 
 
 def _affine_jvp(ctx, t):
@@ -56,7 +64,7 @@ AffineGridGeneratorBackward0 = node_class("AffineGridGeneratorBackward0", _affin
 
 def _affine(theta, base, out_shape):
     th = theta._data
-    data = np.matmul(base.astype(th.dtype), th.transpose(0, 2, 1)).reshape(out_shape)
+    data = np.matmul(_beside(base, th).astype(th.dtype), th.transpose(0, 2, 1)).reshape(out_shape)
     if STATE.enabled and recording(theta):
         return record(AffineGridGeneratorBackward0, data, (theta,), args=(base,))
     return wrap(data)
@@ -111,7 +119,7 @@ def _source(g, size, padding_mode, align_corners):
     """Source coordinate (ember op on grid component ``g``) and d coordinate / d g (array)."""
     scale = (size - 1) / 2 if align_corners else size / 2
     c = (g + 1) * scale if align_corners else ((g + 1) * size - 1) / 2
-    deriv = np.full(g._data.shape, scale)
+    deriv = np.full_like(g._data, scale, dtype=np.float64, order="C")
     if padding_mode == "reflection":
         low, high = (0.0, 2.0 * (size - 1)) if align_corners else (-1.0, 2.0 * size - 1)
         if low == high:
@@ -200,8 +208,8 @@ def _points(grid, shape, mode, padding_mode, align_corners):
                                     align_corners) for a in range(nd)])
     corners = []
     for taps in itertools.product(*[range(len(t)) for t in axes]):
-        valid = np.ones(axes[0][0][0].shape, dtype=bool)
-        flat = np.zeros(axes[0][0][0].shape, dtype=np.int64)
+        valid = np.ones_like(axes[0][0][0], dtype=bool, order="C")
+        flat = np.zeros_like(axes[0][0][0], dtype=np.int64, order="C")
         weight = None
         for a, k in enumerate(taps):
             i, w, _ = axes[a][k]
@@ -224,7 +232,8 @@ def _scatter_at(vals, idx, valid, shape):
 
     n, ch = shape[:2]
     vals = vals * wrap(valid[:, None, :].astype(vals._data.dtype))
-    key = (np.arange(n)[:, None, None], np.arange(ch)[None, :, None], idx[:, None, :])
+    xp = np if type(idx) is np.ndarray else namespace(idx)
+    key = (xp.arange(n)[:, None, None], xp.arange(ch)[None, :, None], idx[:, None, :])
     return index_put_accumulate(vals, shape, key)
 
 

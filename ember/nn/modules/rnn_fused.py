@@ -27,6 +27,7 @@ import numpy as np
 from ... import _modes
 from ...autograd.grad_mode import STATE
 from ...ops._registry import node_class, record_multi, recording, wrap
+from ...ops.conv_kernels import _contiguous
 from ...ops.unary import sigmoid_into
 
 __all__ = ["lstm_layer", "usable"]
@@ -54,26 +55,25 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, keep):
     initial ones)."""
     steps, n, _ = x.shape
     hid = w_hh.shape[1]
-    dt = x.dtype
     # NOTE: the whole sequence's input projection at once (only w_hh @ h depends on the
     # previous step), transposed to (L, 4H, N) by the first bias's addition.
     gi = np.matmul(x.reshape(steps * n, -1), w_ih.T).reshape(steps, n, 4 * hid)
-    gi_t = np.empty((steps, 4 * hid, n), dtype=dt)
+    gi_t = np.empty_like(x, shape=(steps, 4 * hid, n), order="C")
     if b_ih is not None:
         np.add(gi.transpose(0, 2, 1), b_ih[:, None], out=gi_t)
     else:
         gi_t[...] = gi.transpose(0, 2, 1)
     if b_hh is not None:
         gi_t += b_hh[:, None]
-    acts = np.empty((steps, 4, hid, n), dtype=dt) if keep else None
-    cs = np.empty((steps + 1, hid, n), dtype=dt)
-    tcs = np.empty((steps, hid, n), dtype=dt) if keep else None
-    hs = np.empty((steps + 1, hid, n), dtype=dt)
+    acts = np.empty_like(x, shape=(steps, 4, hid, n), order="C") if keep else None
+    cs = np.empty_like(x, shape=(steps + 1, hid, n), order="C")
+    tcs = np.empty_like(x, shape=(steps, hid, n), order="C") if keep else None
+    hs = np.empty_like(x, shape=(steps + 1, hid, n), order="C")
     hs[0] = h0.T
     cs[0] = c0.T
-    tmp = np.empty((hid, n), dtype=dt)
-    a = None if keep else np.empty((4, hid, n), dtype=dt)
-    tc = None if keep else np.empty((hid, n), dtype=dt)
+    tmp = np.empty_like(x, shape=(hid, n), order="C")
+    a = None if keep else np.empty_like(x, shape=(4, hid, n), order="C")
+    tc = None if keep else np.empty_like(x, shape=(hid, n), order="C")
     with np.errstate(over="ignore"):
         for k in range(steps):
             t = steps - 1 - k if reverse else k
@@ -93,10 +93,10 @@ def _forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, keep):
             np.tanh(c, out=tc)
             np.multiply(a[3], tc, out=hs[k + 1])
     # the outputs by time index, batch-major: one transposing copy
-    out = np.empty((steps, n, hid), dtype=dt)
+    out = np.empty_like(x, shape=(steps, n, hid), order="C")
     out[...] = (hs[:0:-1] if reverse else hs[1:]).transpose(0, 2, 1)
     h = out[0] if reverse else out[-1]
-    c = np.ascontiguousarray(cs[-1].T)
+    c = _contiguous(cs[-1].T)
     if keep:
         return out, h, c, (acts, cs, tcs, hs)
     return out, h, c, None
@@ -113,7 +113,7 @@ def _backward(x, w_ih, w_hh, reverse, saved, g_out, g_h, g_c, need):
     # steps at once; the loop keeps only the two recurrences (dh, dc) and one GEMM per step.
     # With s' = s (1 - s) and tanh' = 1 - y^2:  dc_t = dc_{t+1} f_{t+1} + dh_t o (1 - tc^2),
     # d(pre-activations) = dc_t * [g i', c_{t-1} f', i g'] and dh_t * tc o'.
-    mult = np.empty((steps, 4, hid, n), dtype=dt)
+    mult = np.empty_like(x, shape=(steps, 4, hid, n), order="C")
     np.multiply(g, i * (1 - i), out=mult[:, 0])
     np.multiply(cs[:-1], f * (1 - f), out=mult[:, 1])
     np.multiply(i, 1 - g * g, out=mult[:, 2])
@@ -122,12 +122,12 @@ def _backward(x, w_ih, w_hh, reverse, saved, g_out, g_h, g_c, need):
     # incoming gradients, transposed (the outputs' by processing step)
     go = None
     if g_out is not None:
-        go = np.empty((steps, hid, n), dtype=dt)
+        go = np.empty_like(x, shape=(steps, hid, n), order="C")
         go[...] = (g_out[::-1] if reverse else g_out).transpose(0, 2, 1)
-    dh = np.zeros((hid, n), dtype=dt) if g_h is None else g_h.T.astype(dt, copy=True)
-    dc = np.zeros((hid, n), dtype=dt) if g_c is None else g_c.T.astype(dt, copy=True)
-    dgates = np.empty((steps, 4, hid, n), dtype=dt)  # by processing step
-    tmp = np.empty((hid, n), dtype=dt)
+    dh = np.zeros_like(x, shape=(hid, n), order="C") if g_h is None else g_h.T.astype(dt, copy=True)
+    dc = np.zeros_like(x, shape=(hid, n), order="C") if g_c is None else g_c.T.astype(dt, copy=True)
+    dgates = np.empty_like(x, shape=(steps, 4, hid, n), order="C")  # by processing step
+    tmp = np.empty_like(x, shape=(hid, n), order="C")
     w_hh_t = w_hh.T
     for k in range(steps - 1, -1, -1):
         if go is not None:
@@ -140,23 +140,23 @@ def _backward(x, w_ih, w_hh, reverse, saved, g_out, g_h, g_c, need):
         dc *= f[k]
         dh = np.matmul(w_hh_t, d.reshape(4 * hid, n))
     # (4H, L*N) by processing step, and the inputs in the same order
-    flat = np.ascontiguousarray(dgates.reshape(steps, 4 * hid, n).transpose(1, 0, 2))
+    flat = _contiguous(dgates.reshape(steps, 4 * hid, n).transpose(1, 0, 2))
     flat = flat.reshape(4 * hid, steps * n)
     xs = x[::-1] if reverse else x
     gx = None
     if need[0]:
         gx = (w_ih.T @ flat).reshape(-1, steps, n).transpose(1, 2, 0)  # by processing step
-        gx = np.ascontiguousarray(gx[::-1] if reverse else gx)
+        gx = _contiguous(gx[::-1] if reverse else gx)
     gw_ih = flat @ xs.reshape(steps * n, -1) if need[3] else None
     gw_hh = None
     if need[4]:
         prev = hs[:-1].transpose(1, 0, 2).reshape(hid, steps * n)  # h_{t-1}, one copy
         gw_hh = flat @ prev.T
     # NOTE: the bias gradient as a product with ones: a third of the time of flat.sum(1)
-    gb = flat @ np.ones(steps * n, dtype=dt) if need[5] or need[6] else None
+    gb = flat @ np.ones_like(x, shape=steps * n, order="C") if need[5] or need[6] else None
     gb_hh = (gb.copy() if need[5] else gb) if need[6] else None
-    return (gx, np.ascontiguousarray(dh.T) if need[1] else None,
-            np.ascontiguousarray(dc.T) if need[2] else None, gw_ih, gw_hh,
+    return (gx, _contiguous(dh.T) if need[1] else None,
+            _contiguous(dc.T) if need[2] else None, gw_ih, gw_hh,
             gb if need[5] else None, gb_hh)
 
 
