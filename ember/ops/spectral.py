@@ -266,13 +266,28 @@ def _pinv_jvp(ctx, da):
 LinalgPinvBackward0 = node_class("LinalgPinvBackward0", _pinv_vjp, _pinv_jvp)
 
 
+def _tolerances(a, atol, rtol):
+    """PyTorch's ``(atol, rtol)`` of pinv and matrix_rank, each a number or an array that
+    broadcasts against the singular values' batch dims (a trailing 1): ``atol`` defaults to 0,
+    ``rtol`` to eps * max(m, n) where ``atol`` is not positive and to 0 where it is
+    (elementwise for a tensor ``atol``)."""
+    m, n = a.shape[-2:]
+    tensor_atol = isinstance(atol, Tensor)
+    at = atol._data[..., None] if tensor_atol else 0.0 if atol is None else atol
+    if isinstance(rtol, Tensor):
+        return at, rtol._data[..., None]
+    if rtol is not None:
+        return at, rtol
+    real = np.finfo(a.dtype)
+    default = real.eps * max(m, n)
+    if tensor_atol:
+        return at, np.where(at > 0, 0, default).astype(real.dtype)
+    return at, 0.0 if atol is not None and atol > 0 else default
+
+
 def _pinv_data(a, atol, rtol, hermitian):
     m, n = a.shape[-2:]
-    if rtol is None:
-        rtol = np.finfo(a.dtype).eps * max(m, n) if atol is None or atol == 0 else 0.0
-    atol = 0.0 if atol is None else atol
-    atol = atol._data[..., None] if isinstance(atol, Tensor) else atol
-    rtol = rtol._data[..., None] if isinstance(rtol, Tensor) else rtol
+    atol, rtol = _tolerances(a, atol, rtol)
     if a.size == 0:
         return _xp(a).zeros(a.shape[:-2] + (n, m), a.dtype)
     if hermitian:
@@ -591,10 +606,7 @@ def linalg_matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
     if a.dtype.kind not in "fc" or _half_name(a.dtype):
         raise RuntimeError("This function doesn't handle types other than float and double")
     _check_matrix("linalg.matrix_rank", a, square=False)
-    m, n = a.shape[-2:]
-    if rtol is None:
-        rtol = np.finfo(a.dtype).eps * max(m, n) if atol is None or atol == 0 else 0.0
-    atol = 0.0 if atol is None else atol
+    atol, rtol = _tolerances(a, atol, rtol)
     if a.size == 0:
         return wrap(_xp(a).zeros(a.shape[:-2], np.int64))
     s = np.abs(np.linalg.eigvalsh(a)) if hermitian else _np_svd(a, compute_uv=False)

@@ -71,6 +71,10 @@ CASES = {
     "matrix_rank": (lambda T, a: T.linalg.matrix_rank(a), [TALL]),
     "matrix_rank_hermitian": (lambda T, a: T.linalg.matrix_rank(a, hermitian=True), [PD]),
     "matrix_rank_empty": (lambda T, a: T.linalg.matrix_rank(a), [EMPTY]),
+    "matrix_rank_atol_tensor": (lambda T, a, t: T.linalg.matrix_rank(a, atol=t.detach()),
+                                [TALL, np.array([0.0, 0.5])]),
+    "pinv_atol_tensor": (lambda T, a, t: T.linalg.pinv(a, atol=t.detach()),
+                         [TALL, np.array([0.0, 0.5])]),
     "cond_empty": (lambda T, a: T.linalg.cond(a), [EMPTY_BATCH]),
     # LU: singular inputs (error, status), every solve form, empty
     "lu_factor_singular": (lambda T, a: T.linalg.lu_factor(a), [SINGULAR]),

@@ -270,6 +270,20 @@ def test_pinv_tolerances():
     same(fn)
 
 
+@pytest.mark.parametrize("op", ["pinv", "matrix_rank"])
+def test_tolerance_tensors_and_negative_atol(op):
+    # rtol defaults to eps * max(m, n) where atol is not positive, elementwise for a tensor
+    # atol (batched tolerances); a negative atol keeps the default rtol
+    def fn(T):
+        f = getattr(T.linalg, op)
+        a = T.tensor([[[1.0, 0.0], [0.0, 1e-17], [0.0, 0.0]],
+                      [[1.0, 0.0], [0.0, 1e-3], [0.0, 0.0]]], dtype=T.float64)
+        vec = T.tensor([0.0, 1e-2], dtype=T.float64)
+        return (f(a, atol=vec), f(a, atol=vec.flip(0)), f(a, rtol=vec + 1e-4),
+                f(a, atol=vec, rtol=vec), f(a, atol=-1.0), f(a, atol=T.tensor(-1.0).double()))
+    same(fn)
+
+
 def test_matrix_and_vector_forms():
     def fn(T):
         a = _t(T, 3, 3) + 3 * T.eye(3, dtype=T.float64)
