@@ -18,6 +18,9 @@ Contract:
 - ``usable`` is False while a mode intercepts ember's ops or its version bumps (profiler,
   forward AD, vmap, anomaly mode: ember/_modes.py), so those modes see the ops they expect.
 - ``FAST = False`` turns the array path off everywhere (tests compare the two paths).
+- Device arrays (CuPy's) take the same path: the kernels are ufunc calls with ``out=``, which
+  NumPy hands to the arrays' library; a number operand stays a number (a NumPy scalar), never
+  a host array.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from .. import _modes
 from .._fma import fma32, fused
 from ..nn.parameter import Parameter
-from ..tensor import Tensor
+from ..tensor import Tensor, writeable
 
 __all__ = ["FAST", "PARAM_TYPES", "usable", "arrays", "counter", "bump", "lerp_", "addcmul_",
            "addcdiv_", "add", "add_", "mul_"]
@@ -38,6 +41,13 @@ _F32 = np.dtype(np.float32)
 _FLOATS = (_F32, np.dtype(np.float64))
 PARAM_TYPES = (Tensor, Parameter)
 _NUMBERS = (float, int)
+_NDARRAY = np.ndarray
+
+
+def _writeable(a) -> bool:
+    # (NumPy's flag read inline on the CPU path; a device array has none: tensor.writeable)
+    return a.flags.writeable if type(a) is _NDARRAY else writeable(a)
+
 def usable(*options) -> bool:
     """Whether the array path may run now: ``FAST``, no mode intercepting ember's ops, and
     every option a plain Python number (bool, NumPy scalars, tensors take the op path)."""
@@ -58,7 +68,7 @@ def arrays(param, grad, *state):
         return None
     a = param._data
     dtype, shape = a.dtype, a.shape
-    if dtype not in _FLOATS or not a.flags.writeable:
+    if dtype not in _FLOATS or not _writeable(a):
         return None
     if type(grad) is not Tensor:
         return None
@@ -73,7 +83,7 @@ def arrays(param, grad, *state):
         if type(t) is not Tensor or t._vc is None:
             return None
         s = t._data
-        if s.dtype != dtype or s.shape != shape or not s.flags.writeable:
+        if s.dtype != dtype or s.shape != shape or not _writeable(s):
             return None
         out.append(s)
     return out
@@ -84,7 +94,7 @@ def counter(step):
     if type(step) is not Tensor or step._vc is None:
         return None
     s = step._data
-    if s.ndim != 0 or s.dtype not in _FLOATS or not s.flags.writeable:
+    if s.ndim != 0 or s.dtype not in _FLOATS or not _writeable(s):
         return None
     return s
 
@@ -160,7 +170,9 @@ def add_(a, b, alpha=1):
     rounding in float32)."""
     if alpha != 1:
         if a.dtype == _F32 and fused():
-            fma32(np.asarray(b, _F32), np.float32(alpha), a, out=a)
+            b = np.float32(b) if isinstance(b, (int, float, np.generic)) else \
+                b.astype(_F32, copy=False)
+            fma32(b, np.float32(alpha), a, out=a)
             return
         b = b * alpha
     np.add(a, b, out=a, casting="unsafe")

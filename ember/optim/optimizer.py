@@ -319,7 +319,7 @@ class Optimizer:
                         p.grad = None
                 elif inline and type(grad) is Tensor and grad._grad_fn is None and \
                         grad._view is None and grad._vc is not None and \
-                        grad._data.flags.writeable:
+                        _kernels._writeable(grad._data):
                     grad._requires_grad = False
                     grad._data[...] = 0
                     grad._vc[0] += 1
