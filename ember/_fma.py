@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _rng_kernels
+from .tensor import as_array
 
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitting constant for float64
 
@@ -37,8 +38,9 @@ def _two_sum(x, y):
 
 def _round_to_odd_sum(x, y):
     """``x + y`` in float64 rounded to odd: when inexact, the neighbour whose last bit is 1."""
-    s, err = _two_sum(np.asarray(x, np.float64), np.asarray(y, np.float64))
-    s = np.array(s, dtype=np.float64, copy=True, ndmin=0)
+    s, err = _two_sum(as_array(x).astype(np.float64, copy=False),
+                      as_array(y).astype(np.float64, copy=False))
+    s = as_array(s).astype(np.float64, copy=True)
     bits = s.view(np.int64)
     fix = (err != 0) & ((bits & 1) == 0)
     if fix.any():
@@ -57,7 +59,7 @@ def _split(x):
 
 def fma(a, b, c):
     """``a * b + c`` with one rounding, in the common float dtype of the operands."""
-    a, b, c = np.asarray(a), np.asarray(b), np.asarray(c)
+    a, b, c = as_array(a), as_array(b), as_array(c)
     dt = np.result_type(a, b, c)
     if dt.itemsize <= 4:
         p = np.multiply(a, b, dtype=np.float64)  # exact: 2 * 24 bits < 53
@@ -92,11 +94,18 @@ def fused() -> bool:
     return _ENABLED and _rng_kernels.capability() == "AVX2"
 
 
+def _wide(v, like):
+    """``v`` (an array or a number) in float64 at ``like``'s shape, on ``like``'s device."""
+    if isinstance(v, (int, float, np.generic)):
+        return np.full_like(like, v, dtype=np.float64)
+    return np.broadcast_to(v.astype(np.float64, copy=False), like.shape)
+
+
 def fma32(a, b, c, out=None):
     """``RN32(a*b + c)`` for float32 arrays or scalars ``a``, ``b``, ``c`` (broadcast), into
     ``out`` (a float32 array of the result's shape, which may be one of the operands) when
     given."""
-    s = np.asarray(np.multiply(a, b, dtype=np.float64))  # exact: 2 * 24 bits < 53
+    s = as_array(np.multiply(a, b, dtype=np.float64))  # exact: 2 * 24 bits < 53
     if np.ndim(c) == 0 or np.shape(c) == s.shape:
         s += c
     else:
@@ -104,7 +113,7 @@ def fma32(a, b, c, out=None):
     tie = np.bitwise_and(s.view(_U64), _LOW29) == _TIE
     fix = None
     if tie.any():  # redo those elements with the sum rounded to odd
-        a, b, c = (np.broadcast_to(np.asarray(v, np.float64), tie.shape)[tie] for v in (a, b, c))
+        a, b, c = (_wide(v, s)[tie] for v in (a, b, c))
         fix = _round_to_odd_sum(a * b, c).astype(np.float32)
     if out is None:
         out = s.astype(np.float32)

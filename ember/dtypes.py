@@ -333,9 +333,13 @@ def result_type(*operands) -> dtype:
     return result_type_of(dims, zeros, wrapped)
 
 
+_SCALAR_TYPES = (builtins.bool, builtins.int, builtins.float, builtins.complex, np.generic)
+
+
 def binary_result_np(a: np.ndarray, b) -> np.dtype:
-    """Result NumPy dtype of a binary op on an array and an array or Python scalar (cached)."""
-    if type(b) is np.ndarray or isinstance(b, np.ndarray):
+    """Result NumPy dtype of a binary op on an array (of any library: NumPy's, a device's) and
+    an array or Python scalar (cached)."""
+    if type(b) is np.ndarray or not isinstance(b, _SCALAR_TYPES) and hasattr(b, "dtype"):
         key = (a.dtype, a.ndim == 0, b.dtype, b.ndim == 0)
     else:
         key = (a.dtype, a.ndim == 0, type(b))

@@ -63,8 +63,17 @@ def _np_index(a, key):
 def _np_unfold(a, dim, size, step):
     if a.ndim == 0:  # PyTorch: a 0-dim tensor has one window, of shape [size]
         return a.reshape(1)[:size]
-    w = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim,
-                                                 writeable=a.flags.writeable)
+    if isinstance(a, np.ndarray):  # (NumPy's and meta arrays)
+        w = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim,
+                                                     writeable=a.flags.writeable)
+    else:
+        # NOTE: a device array: the same strided windows through its library's as_strided
+        # (CuPy's sliding_window_view refuses writeable=True, and CuPy views are writeable)
+        from ..backend import namespace
+
+        shape = a.shape[:dim] + (a.shape[dim] - size + 1,) + a.shape[dim + 1:] + (size,)
+        w = namespace(a).lib.stride_tricks.as_strided(a, shape=shape,
+                                                      strides=a.strides + (a.strides[dim],))
     return w[(slice(None),) * dim + (slice(None, None, step),)]
 
 
@@ -72,7 +81,7 @@ def _adj_unfold(g, in_shape, dim, size, step):
     """The windows of ``g`` added back where they came from (overlaps add up)."""
     if not in_shape:
         return g.sum().reshape(())
-    out = np.zeros(in_shape, dtype=g.dtype)
+    out = np.zeros_like(g, shape=in_shape, order="C")
     n = g.shape[dim]
     for k in range(size):  # one strided slice per window offset
         out[(slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
@@ -84,7 +93,7 @@ def _adj_reshape(g, in_shape, shape):
 
 
 def _adj_permute(g, in_shape, dims):
-    return g.transpose(np.argsort(dims))
+    return g.transpose(sorted(range(len(dims)), key=dims.__getitem__))  # (the inverse)
 
 
 def _adj_expand(g, in_shape, shape):
@@ -92,7 +101,7 @@ def _adj_expand(g, in_shape, shape):
 
 
 def _adj_index(g, in_shape, key):
-    z = np.zeros(in_shape, dtype=g.dtype)
+    z = np.zeros_like(g, shape=in_shape, order="C")
     z[key] = g
     return z
 

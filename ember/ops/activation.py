@@ -23,7 +23,7 @@ import numpy as np
 # published ops instead.
 from ..autograd.forward_ad import _LEVELS as _forward_levels
 from ..autograd.grad_mode import STATE, no_grad
-from ..tensor import _wrap_dim
+from ..tensor import _wrap_dim, as_array
 from ._jvp import _fit, elementwise, linear, out_zeros
 from ._registry import (
     arrays_only,
@@ -122,7 +122,7 @@ def _shifted(a, d):
     if a.ndim == 0:
         return a - a
     if not a.size:
-        return a - np.zeros((), dtype=a.dtype)
+        return a - np.zeros_like(a, shape=())
     m = a.max(axis=d, keepdims=True)
     if np.isfinite(m).all():
         return a - m
@@ -278,7 +278,7 @@ def _pointwise(name, node_name, forward, vjp, kernel=None, inplace_name=None, ou
             a = float_data(a)
         # NOTE: half precision computes in float32 and rounds once, as PyTorch's kernels.
         work = a.astype(np.float32) if a.dtype.kind == "f" and a.dtype.itemsize == 2 else a
-        data = np.asarray(forward(work, *params)).astype(a.dtype, copy=False)
+        data = as_array(forward(work, *params)).astype(a.dtype, copy=False)
         if STATE.enabled and recording(input):
             if _inplace and saves_out:
                 return record(node_, data, (input,), save_out=True, args=params)
@@ -331,8 +331,8 @@ def relu6(input, inplace=False):
 # ---- leaky_relu / rrelu ----
 def _leaky_vjp(g, x, slope):
     pos = x._data > 0
-    dt = x._data.dtype
-    return g * wrap(_select(pos, np.ones((), dt), np.asarray(slope, dtype=dt)))
+    return g * wrap(_select(pos, np.ones_like(x._data, shape=()),
+                            np.full_like(x._data, slope, shape=())))
 
 
 _leaky_vjp = _double_backward("LeakyReluBackwardBackward0", _leaky_vjp)
@@ -372,7 +372,10 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     else:
         slopes = (lower + upper) / 2
     dt = float_data(a).dtype
-    noise = wrap(_select(a > 0, np.ones((), dt), np.asarray(slopes, dtype=dt)))
+    one = np.ones_like(a, shape=(), dtype=dt)
+    noise = wrap(_select(a > 0, one, np.full_like(one, slopes)
+                         if isinstance(slopes, (int, float, np.generic))
+                         else slopes.astype(dt, copy=False)))
     return _maybe_inplace(input, _rrelu, inplace, noise)
 
 
@@ -404,7 +407,7 @@ def _elu_bwd_np(g, s, alpha, scale, input_scale, is_result):
         else:  # exp of the clamped input: no overflow where the positive branch is taken
             neg = g * (input_scale * alpha * scale) * np.exp(np.minimum(s, 0) * input_scale)
         out = np.where(np.greater(s, 0), g * scale, neg)
-    return np.asarray(out).astype(dtype, copy=False)
+    return as_array(out).astype(dtype, copy=False)
 
 
 def _elu_bwd(g, s, args):
@@ -756,7 +759,7 @@ SoftshrinkBackwardBackward0 = node_class("SoftshrinkBackwardBackward0", _masked_
 def _masked_bwd(node, g, x, cond):
     """``g`` where ``cond`` holds, else 0 (selected), as PyTorch's fused backward op ``node``
     of ``g`` and ``x`` (so the gradient depends on ``x`` too, with zero derivative)."""
-    data = np.where(cond, g._data, np.zeros((), g._data.dtype))
+    data = np.where(cond, g._data, np.zeros_like(g._data, shape=()))
     if STATE.enabled and recording(g, x):
         return record(node, data, (g, x), save=(x,), args=(cond,))
     return wrap(data)
@@ -801,7 +804,7 @@ def softshrink(input, lambd=0.5):
 
 def _threshold_np(a, th, value):
     # NOTE: PyTorch's ``x <= threshold ? value : x``: a NaN passes through.
-    return _select(a <= th, np.asarray(value).astype(a.dtype), a)
+    return _select(a <= th, np.full_like(a, value, shape=()), a)
 
 
 def _threshold_vjp(g, x, th, value):
@@ -931,10 +934,10 @@ def _prelu_fused_backward(ctx, g, x, weight):
     pos = a > 0
     with np.errstate(invalid="ignore", over="ignore"):
         gx = _select(pos, gd, gd * wd)
-        gw = _select(pos, np.zeros((), gd.dtype), gd * a)
+        gw = _select(pos, np.zeros_like(gd, shape=()), gd * a)
     gx, gw = record_multi(PreluKernelBackwardBackward0,
-                          (np.asarray(gx).astype(gd.dtype, copy=False),
-                           np.asarray(gw).astype(gd.dtype, copy=False)),
+                          (as_array(gx).astype(gd.dtype, copy=False),
+                           as_array(gw).astype(gd.dtype, copy=False)),
                           (g, x, wv), save=(g, x, wv))
     if ctx.next_functions[1][0] is None:
         return (gx if ctx.next_functions[0][0] is not None else None, None)

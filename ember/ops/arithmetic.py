@@ -16,7 +16,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._fma import fma32, fused
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 from ._jvp import elementwise
 from ._registry import float_data, node_class, record, recording, wrap, zeros_of
 from .operands import (
@@ -48,10 +48,17 @@ def _half_scalar(rt, other):
     return None if isinstance(other, (bool, np.bool_)) else np.float32(other)
 
 
+def _as_f32(x):
+    """``x`` (an array of any library, or a number) as float32: a number becomes a NumPy
+    float32 scalar, which mixes with device arrays where a host 0-d array would not."""
+    return np.float32(x) if isinstance(x, (int, float, np.generic)) else x.astype(_F32,
+                                                                                  copy=False)
+
+
 def _half_alpha(ad, bd, rt, alpha, sign):
     """``ad + sign * alpha * bd`` for half types, in float32 (NOTE [half scalars])."""
     scale = np.float32(sign * np.asarray(alpha).astype(rt).astype(_F32))
-    return (ad.astype(_F32) + np.asarray(bd).astype(_F32) * scale).astype(rt)
+    return (ad.astype(_F32) + as_array(bd).astype(_F32) * scale).astype(rt)
 
 
 # ---- add / sub ----
@@ -95,7 +102,7 @@ def add(input, other, *, alpha=1, out=None):
                 return record(AddBackward0, data, (input, other), args=(alpha,))
             return wrap(data)
         if rt == _F32 and fused():  # NOTE [fused alpha]
-            data = fma32(np.asarray(bd, _F32), np.float32(alpha), np.asarray(ad, _F32))
+            data = fma32(_as_f32(bd), np.float32(alpha), _as_f32(ad))
             if STATE.enabled and (_rg(input) or _rg(other)):
                 return record(AddBackward0, data, (input, other), args=(alpha,))
             return wrap(data)
@@ -150,7 +157,7 @@ def sub(input, other, *, alpha=1, out=None):
                 return record(SubBackward0, data, (input, other), args=(alpha,))
             return wrap(data)
         if rt == _F32 and fused():  # NOTE [fused alpha]
-            data = fma32(np.asarray(bd, _F32), np.float32(-alpha), np.asarray(ad, _F32))
+            data = fma32(_as_f32(bd), np.float32(-alpha), _as_f32(ad))
             if STATE.enabled and recording(input, other):
                 return record(SubBackward0, data, (input, other), args=(alpha,))
             return wrap(data)
@@ -281,10 +288,8 @@ def div(input, other, *, rounding_mode=None, out=None):
         if rt.kind in "iub":
             ft = _dt.get_default_dtype().np
             ad = ad.astype(ft)
-            if isinstance(bd, np.ndarray):
-                bd = bd.astype(ft)
-            else:
-                bd = float(bd)
+            # (a number stays a Python float; an array of any library is cast)
+            bd = float(bd) if isinstance(bd, (int, float)) else bd.astype(ft)
         if rt is not _F32 and rt.itemsize == 2 and \
                 (scalar := _half_scalar(rt, other)) is not None:
             data = (ad.astype(_F32) / scalar).astype(rt)  # NOTE [half scalars]
@@ -511,7 +516,7 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
         return _rpow(exponent, input)
     ad, ed, rt = _operands(input, exponent)
     _dt.refuse_unsigned("pow", rt)
-    neg = rt.kind in "iu" and np.any(np.asarray(ed) < 0)
+    neg = rt.kind in "iu" and np.any(as_array(ed) < 0)
     if neg and not isinstance(exponent, Tensor):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if isinstance(exponent, Tensor):
@@ -526,7 +531,7 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
     elif e == 0.5 and rt.kind == "f":
         data = np.sqrt(ad)
     elif rt.kind == "f" and rt.itemsize >= 4 and e in _POWERS:
-        data = _POWERS[e](np.asarray(ad))
+        data = _POWERS[e](as_array(ad))
     else:
         data = np.power(ad, ed)
     data = _fix_dtype(data, rt)
@@ -539,7 +544,8 @@ def _int_pow_negative(ad, ed, rt):
     """Integer ``ad ** ed`` where some exponents are negative (a tensor exponent: PyTorch
     computes it, a scalar one is an error): those powers truncate toward 0, so they are 1 for a
     base of 1, +-1 for -1 and 0 otherwise."""
-    a, e = np.broadcast_arrays(np.asarray(ad, dtype=rt), np.asarray(ed, dtype=rt))
+    a, e = np.broadcast_arrays(as_array(ad).astype(rt, copy=False),
+                               as_array(ed).astype(rt, copy=False))
     data = np.power(a, np.maximum(e, 0))
     tail = np.where(a == 1, 1, np.where(a == -1, np.where(e % 2 == 0, 1, -1), 0))
     return np.where(e < 0, tail, data).astype(rt)
@@ -555,14 +561,14 @@ def _rpow(self, base):
     if rt.kind in "iu" and np.any(e < 0):
         # NOTE: integer powers with negative exponents truncate toward 0, as in PyTorch:
         # 0 unless the base is 1 (1) or -1 (+-1).
-        data = np.power(np.asarray(base, dtype=rt), np.maximum(e, 0))
+        data = np.power(np.full_like(e, base, shape=()), np.maximum(e, 0))
         if base == -1:
             tail = np.where(e % 2 == 0, 1, -1)
         else:
-            tail = np.full(e.shape, 1 if base == 1 else 0)
+            tail = np.full_like(e, 1 if base == 1 else 0)
         data = np.where(e < 0, tail, data).astype(rt)
     else:
-        data = _fix_dtype(np.power(np.asarray(base, dtype=rt), e), rt)
+        data = _fix_dtype(np.power(np.full_like(e, base, shape=()), e), rt)
     if STATE.enabled and recording(self):
         return record(PowBackward2, data, (self,), save=(self,), args=(base,), save_out=True)
     return wrap(data)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 from ._jvp import elementwise
 from ._registry import node_class, record, recording, wrap, zeros_of
 from .operands import (
@@ -57,7 +57,7 @@ def atan2(input, other):
     """Elementwise ``atan(input / other)`` in the quadrant of ``(other, input)``."""
     require_tensors("atan2", input, other)
     input, other, ad, bd, rt = _float_operands("atan2", input, other)
-    data = _fix_dtype(np.asarray(np.arctan2(ad, bd)), rt)
+    data = _fix_dtype(as_array(np.arctan2(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
         return record(Atan2Backward0, data, (input, other), save=(input, other))
     return wrap(data)
@@ -79,7 +79,7 @@ def hypot(input, other):
     """``sqrt(input**2 + other**2)`` without intermediate overflow."""
     require_tensors("hypot", input, other)
     input, other, ad, bd, rt = _float_operands("hypot", input, other, ints=False)
-    data = _fix_dtype(np.asarray(np.hypot(ad, bd)), rt)
+    data = _fix_dtype(as_array(np.hypot(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
         # (each input is saved for its own gradient only, as PyTorch saves what the needed
         # formulas read: an in-place change of the other input is then no error)
@@ -119,7 +119,7 @@ CopysignBackward1 = node_class("CopysignBackward1", _copysign_vjp, _copysign_jvp
 def copysign(input, other):
     """``|input|`` with the sign of ``other`` (signed zeros count)."""
     input, other, ad, bd, rt = _float_operands("copysign", input, other)
-    data = _fix_dtype(np.asarray(np.copysign(ad, bd)), rt)
+    data = _fix_dtype(as_array(np.copysign(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
         if isinstance(other, Tensor):
             return record(CopysignBackward0, data, (input, other),
@@ -149,7 +149,7 @@ def logaddexp(input, other):
     """``log(exp(input) + exp(other))``, computed stably (max-shifted)."""
     require_tensors("logaddexp", input, other)
     input, other, ad, bd, rt = _float_operands("logaddexp", input, other, ints=False)
-    data = _fix_dtype(np.asarray(np.logaddexp(ad, bd)), rt)
+    data = _fix_dtype(as_array(np.logaddexp(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
         return record(LogaddexpBackward0, data, (input, other), save=(input, other), args=(1.0,))
     return wrap(data)
@@ -159,7 +159,7 @@ def logaddexp2(input, other):
     """``log2(2**input + 2**other)``, computed stably."""
     require_tensors("logaddexp2", input, other)
     input, other, ad, bd, rt = _float_operands("logaddexp2", input, other, ints=False)
-    data = _fix_dtype(np.asarray(np.logaddexp2(ad, bd)), rt)
+    data = _fix_dtype(as_array(np.logaddexp2(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
         return record(Logaddexp2Backward0, data, (input, other), save=(input, other),
                       args=(float(np.log(2.0)),))
@@ -182,7 +182,7 @@ def ldexp(input, other):
     """``input * 2 ** other`` (a float result)."""
     require_tensors("ldexp", input, other)
     input, other, ad, bd, rt = _float_operands("ldexp", input, other)
-    data = _fix_dtype(np.asarray(ad * np.exp2(bd)), rt)
+    data = _fix_dtype(as_array(ad * np.exp2(bd)), rt)
     if STATE.enabled and recording(input, other):
         return record(LdexpBackward0, data, (input, other), save=(other,),
                       save_out=isinstance(other, Tensor) and other.requires_grad)
@@ -203,7 +203,7 @@ def nextafter(input, other):
     """The next representable float after ``input`` towards ``other``."""
     require_tensors("nextafter", input, other)
     input, other, ad, bd, rt = _float_operands("nextafter", input, other, ints=False)
-    data = _fix_dtype(np.asarray(np.nextafter(ad, bd)), rt)
+    data = _fix_dtype(as_array(np.nextafter(ad, bd)), rt)
     if STATE.enabled and recording(input, other):
         return record(NextafterBackward0, data, (input, other))
     return wrap(data)
@@ -226,7 +226,7 @@ def heaviside(input, values):
     a = input._data
     data = np.heaviside(a, values._data) if a.dtype.kind != "b" else \
         np.where(a, True, values._data)
-    data = np.asarray(data).astype(a.dtype, copy=False)
+    data = as_array(data).astype(a.dtype, copy=False)
     if STATE.enabled and recording(input, values):
         return record(HeavisideNotImplemented, data, (input, values))
     return wrap(data)

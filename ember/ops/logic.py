@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 from ._registry import register, wrap
 from .inplace import register_inplace
 from .pointwise import _operands, _tensor_first, check_broadcast, require_tensors
@@ -23,7 +23,7 @@ def _compare(ufunc, name, ordered=False):
         ad, bd, rt = _operands(input, other)
         if ordered and rt.kind == "u" and rt.itemsize > 1:
             _dt.refuse_unsigned(f"{name}_cpu", rt)  # NOTE [limited unsigned types]
-        return wrap(np.asanyarray(ufunc(ad, bd)))  # asanyarray: meta stays meta
+        return wrap(ufunc(ad, bd))  # (wrap makes a NumPy scalar an array; keeps meta, device)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` comparison; a bool tensor."
     return op
@@ -45,7 +45,7 @@ def _bitwise(ufunc, name, logical_ufunc=None):
         if rt.kind not in "iub":
             raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                f"'{_dt.from_np(rt).scalar_name}'")
-        return wrap(np.asarray(ufunc(ad, bd)))
+        return wrap(ufunc(ad, bd))
     op.__name__ = op.__qualname__ = name
     return op
 
@@ -66,13 +66,13 @@ def _shift(ufunc, name, kernel):
         # NOTE: shifting by the bit width or more gives 0 (-1 for a negative value shifted
         # right), as PyTorch; NumPy leaves that undefined.
         bits = rt.itemsize * 8
-        b = np.asarray(bd)
+        b = as_array(bd)
         big = (b >= bits) | (b < 0)
         data = ufunc(ad, np.where(big, 0, b).astype(rt))
         if big.any():
             fill = np.where(ad < 0, -1, 0) if name == "bitwise_right_shift" else 0
             data = np.where(big, fill, data)
-        return wrap(np.asarray(data).astype(rt, copy=False))
+        return wrap(as_array(data).astype(rt, copy=False))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` of integer tensors."
     return op
@@ -97,7 +97,7 @@ def _logical(ufunc, name):
         other_d = other._data if isinstance(other, Tensor) else other
         if isinstance(other, Tensor) and input._data.shape != other_d.shape:
             check_broadcast(input._data.shape, other_d.shape)  # PyTorch's message
-        return wrap(np.asarray(ufunc(input._data, other_d)))
+        return wrap(ufunc(input._data, other_d))
     op.__name__ = op.__qualname__ = name
     return op
 
@@ -126,19 +126,23 @@ def isfinite(input):
 def isposinf(input):
     """True where ``input`` is +inf."""
     a = input._data
-    return wrap(np.isposinf(a) if a.dtype.kind in "fcV" else np.zeros(a.shape, dtype=bool))
+    if a.dtype.kind in "fcV":
+        return wrap(np.isposinf(a))
+    return wrap(np.zeros_like(a, dtype=bool, order="C"))
 
 
 def isneginf(input):
     """True where ``input`` is -inf."""
     a = input._data
-    return wrap(np.isneginf(a) if a.dtype.kind in "fcV" else np.zeros(a.shape, dtype=bool))
+    if a.dtype.kind in "fcV":
+        return wrap(np.isneginf(a))
+    return wrap(np.zeros_like(a, dtype=bool, order="C"))
 
 
 def isreal(input):
     """True where ``input`` has no imaginary part (everywhere for real dtypes)."""
     a = input._data
-    return wrap(a.imag == 0 if a.dtype.kind == "c" else np.ones(a.shape, dtype=bool))
+    return wrap(a.imag == 0 if a.dtype.kind == "c" else np.ones_like(a, dtype=bool, order="C"))
 
 
 def real(input):
@@ -160,7 +164,7 @@ def signbit(input):
     a = input._data
     if a.dtype.kind == "c":
         raise RuntimeError("signbit is not implemented for complex tensors.")
-    return wrap(np.asarray(np.signbit(a)))
+    return wrap(np.signbit(a))
 
 
 def _check_close(input, other, rtol, atol):
@@ -178,8 +182,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """``|input - other| <= atol + rtol * |other|`` elementwise (same dtypes required)."""
     require_tensors("isclose", input, other)
     _check_close(input, other, rtol, atol)
-    return wrap(np.asarray(np.isclose(input._data, other._data, rtol=rtol, atol=atol,
-                                      equal_nan=equal_nan)))
+    return wrap(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._fma import fma32, fused
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 from ._jvp import _fit, elementwise, out_zeros
 from ._registry import node_class, record, recording, wrap
 from .arithmetic import _F32
@@ -56,7 +56,7 @@ def _lerp_jvp(ctx, dx, dend, dw=None):
         x, end, w = ctx.saved_tensors
     total = None
     if dx is not None or dend is not None:
-        zero = wrap(np.zeros((), dtype=(dx if dx is not None else dend)._data.dtype))
+        zero = wrap(np.zeros_like((dx if dx is not None else dend)._data, shape=()))
         total = lerp(zero if dx is None else dx, zero if dend is None else dend, w)
     if dw is not None:
         c = dw * (end - x)
@@ -139,7 +139,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     if wt == _F32 and fused():  # NOTE [fused alpha]: (value * t1) * t2 + input, one rounding
         data = _fix_dtype(fma32(np.float32(value) * b, c, a), rt)
     else:
-        data = _fix_dtype(np.asarray(a + (value if wt is rt else np.float32(value)) * (b * c)),
+        data = _fix_dtype(as_array(a + (value if wt is rt else np.float32(value)) * (b * c)),
                           rt)
     if STATE.enabled and recording(input, tensor1, tensor2):
         return record(AddcmulBackward0, data, (input, tensor1, tensor2),  # (as mul's saves)
@@ -164,7 +164,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     wt = _F32 if rt.itemsize == 2 and rt.kind in "fV" else rt
     a, b, c = (t._data.astype(wt, copy=False) for t in (input, tensor1, tensor2))
     # NOTE: (value * t1) / t2, PyTorch's order (value * (t1 / t2) differed in 11% of results)
-    data = _fix_dtype(np.asarray(a + ((value if wt is rt else np.float32(value)) * b) / c), rt)
+    data = _fix_dtype(as_array(a + ((value if wt is rt else np.float32(value)) * b) / c), rt)
     if STATE.enabled and recording(input, tensor1, tensor2):
         return record(AddcdivBackward0, data, (input, tensor1, tensor2),  # (as div's saves)
                       save=(tensor1 if _rg(tensor2) else None,

@@ -17,6 +17,7 @@ from .._fma import fused
 from ..autograd.forward_ad import _LEVELS as _forward_levels
 from ..autograd.grad_mode import STATE
 from ..backend import numpy_kernel
+from ..tensor import as_array
 from ._checks import checks_own_arguments, type_name
 from ._jvp import elementwise
 from ._registry import (
@@ -117,16 +118,16 @@ def derivative_op(node_name, forward, vjp_g, vjp_x, composed):
 
 
 # The forwards below write into their first, freshly made array (private, so in place is
-# safe); np.asarray turns NumPy's 0-d scalar results into arrays that accept ``out=``.
+# safe); as_array turns NumPy's 0-d scalar results into arrays that accept ``out=``.
 
 def _sin_bwd_np(g, x):
-    d = np.asarray(np.cos(x))
+    d = as_array(np.cos(x))
     np.multiply(d, g, out=d)
     return d
 
 
 def _cos_bwd_np(g, x):
-    d = np.asarray(np.sin(x))
+    d = as_array(np.sin(x))
     np.negative(d, out=d)
     np.multiply(d, g, out=d)
     return d
@@ -154,14 +155,14 @@ def _tanh_bwd_np(g, y):
         np.multiply(d, g, out=d)
         return d.astype(dt)
     else:
-        d = np.asarray(np.square(y))
+        d = as_array(np.square(y))
         np.subtract(1, d, out=d)
     np.multiply(d, g, out=d)
     return d
 
 
 def _sigmoid_bwd_np(g, y):
-    d = np.asarray(np.subtract(1, y))  # NOTE: (g * (1 - y)) * y, PyTorch's order
+    d = as_array(np.subtract(1, y))  # NOTE: (g * (1 - y)) * y, PyTorch's order
     np.multiply(d, g, out=d)
     np.multiply(d, y, out=d)
     return d
@@ -176,7 +177,7 @@ def _relu_mask(y, dtype):
     it = mask_dtype(dtype)
     if it is None:
         return None
-    buf = np.empty(np.shape(y), dtype=dtype)
+    buf = np.empty_like(y, dtype=dtype, order="C")
     np.logical_not(np.less_equal(y, 0), out=buf.view(it), casting="unsafe")
     return buf
 
@@ -184,7 +185,7 @@ def _relu_mask(y, dtype):
 def _threshold_bwd_np(g, y):
     buf = _relu_mask(y, g.dtype)
     if buf is None:
-        return np.where(np.less_equal(y, 0), np.zeros((), g.dtype), g)
+        return np.where(np.less_equal(y, 0), np.zeros_like(g, shape=()), g)
     return keep(buf.view(mask_dtype(g.dtype)), g, out=buf if buf.shape == np.shape(g) else None)
 
 
@@ -344,7 +345,7 @@ def _sinc_vjp(g, x, out):
     px = mul_scalar(x, np.pi)
     sq = mul_scalar(x * x, np.pi)
     d = g * ((px * px.cos() - px.sin()) / sq)
-    return wrap(np.zeros((), d._data.dtype)).where(sq == 0, d)
+    return wrap(np.zeros_like(d._data, shape=())).where(sq == 0, d)
 
 
 def _frac_vjp(g, x, out):
@@ -410,7 +411,7 @@ def _sigmoid_np(a):
         # half precision: computed in float32 and rounded once, as PyTorch's kernels do
         return _sigmoid_np(a.astype(np.float32)).astype(a.dtype)
     with np.errstate(over="ignore"):
-        return sigmoid_into(a, np.empty(a.shape, a.dtype))  # an array even when 0-d
+        return sigmoid_into(a, np.empty_like(a, order="C"))  # an array even when 0-d
 
 
 sigmoid, SigmoidBackward0 = unary_op("sigmoid", "SigmoidBackward0", _sigmoid_np, _sigmoid_vjp,
@@ -429,8 +430,8 @@ _BLOCKS: dict = {}
 def bounded(ufunc, a, s):
     """``ufunc(a, s)`` (np.maximum or np.minimum, a Python scalar ``s``), bit for bit, on
     NumPy's SIMD loop for large contiguous ``a`` (NOTE [ReLU kernel])."""
-    if a.size < 4096 or a.dtype.kind not in "fiu" or not a.flags.c_contiguous or (
-            a.dtype.kind != "f" and type(s) is not int):
+    if a.size < 4096 or type(a) is not np.ndarray or a.dtype.kind not in "fiu" or (
+            not a.flags.c_contiguous or a.dtype.kind != "f" and type(s) is not int):
         return ufunc(a, s)
     key = (a.dtype, s)
     block = _BLOCKS.get(key)
@@ -495,7 +496,7 @@ def _sign_np(a):
         return a.copy()
     if a.dtype.kind == "u":  # NOTE [limited unsigned types] (dtypes.py)
         _dt.refuse_unsigned("sign_cpu", a.dtype)
-    out = np.asarray(np.sign(a))
+    out = as_array(np.sign(a))
     if a.dtype.kind in "fV":
         # NOTE: PyTorch's sign of NaN is 0 (np.sign gives NaN); abs's backward runs this, so
         # the common NaN-free case costs one scan.
@@ -570,12 +571,12 @@ def round(input, *, decimals=0):  # noqa: A001 - PyTorch's name
     # NOTE: PyTorch scales by 10**d (or divides by 10**-d for negative d), rounds half to
     # even and scales back, in the input's dtype: the same steps give the same ties.
     if decimals > 0:
-        scale = np.asarray(10.0 ** decimals, dtype=a.dtype)
+        scale = np.full_like(a, 10.0 ** decimals, shape=())
         data = np.round(a * scale) / scale
     else:
-        scale = np.asarray(10.0 ** -decimals, dtype=a.dtype)
+        scale = np.full_like(a, 10.0 ** -decimals, shape=())
         data = np.round(a / scale) * scale
-    data = np.asarray(data, dtype=a.dtype)
+    data = as_array(data).astype(a.dtype, copy=False)
     if STATE.enabled and recording(input):
         return record(RoundBackward1, data, (input,))
     return wrap(data)
@@ -631,7 +632,7 @@ def frexp(input):
     if a.dtype.kind not in "fV":
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
     m, e = np.frexp(a)
-    m, e = np.asarray(m), np.asarray(e, dtype=np.int32)
+    m, e = as_array(m), as_array(e).astype(np.int32, copy=False)
     if STATE.enabled and recording(input):
         outs = record_multi(FrexpBackward0, [m, e], (input,), save=(wrap(e),),
                             differentiable=(True, False))

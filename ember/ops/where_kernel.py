@@ -4,7 +4,8 @@ Contract: ``where(cond, a, b)`` returns exactly ``np.where(cond, a, b)`` (values
 signed zeros, dtype and broadcast shape). ``a`` and ``b`` are arrays; when they share one
 numeric dtype of 2, 4 or 8 bytes and the result is large, it is computed as bit operations on
 integer views: ``(a & m) | (b & ~m)`` with ``m`` all ones where ``cond`` holds. Anything else
-is NumPy's own ``np.where``. ``keep(cond, a)`` is ``np.where(cond, a, 0)`` (``+0`` where
+is NumPy's own ``np.where`` (device arrays included: it dispatches to their library, whose
+select has no branch to mispredict). ``keep(cond, a)`` is ``np.where(cond, a, 0)`` (``+0`` where
 ``cond`` is False), the select every masked gradient needs.
 
 NOTE [why]: NumPy's ``where`` picks each element with a branch. On data where the condition
@@ -29,8 +30,8 @@ _INT = {2: np.int16, 4: np.int32, 8: np.int64}
 def where(cond, a, b):
     """``np.where(cond, a, b)`` for a bool array ``cond`` and arrays ``a``, ``b``."""
     dt = a.dtype
-    if (b.dtype != dt or cond.dtype != np.bool_ or dt.kind not in "fiuc"
-            or dt.itemsize not in _INT):
+    if (type(a) is not np.ndarray or b.dtype != dt or cond.dtype != np.bool_
+            or dt.kind not in "fiuc" or dt.itemsize not in _INT):
         return np.where(cond, a, b)
     shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
     if math.prod(shape) < MIN_SIZE:
@@ -63,20 +64,21 @@ def keep(cond, a, out=None):
     array that owns its memory (so a gradient made here can still be private)."""
     it = mask_dtype(a.dtype)
     if it is None or (cond.dtype == np.bool_ and cond.size < MIN_SIZE):
-        r = np.where(cond, a, np.zeros((), a.dtype))
+        r = np.where(cond, a, np.zeros_like(a, shape=()))
         if out is None:
             return r
         out[...] = r
         return out
     if cond.dtype == np.bool_:
-        buf = np.empty(cond.shape, a.dtype)
+        buf = np.empty_like(cond, dtype=a.dtype, order="C")
         np.copyto(buf.view(it), cond, casting="unsafe")
         m = buf.view(it)
     else:
         buf, m = None, cond
     if out is None:
         shape = np.broadcast_shapes(m.shape, a.shape)
-        out = buf if buf is not None and buf.shape == shape else np.empty(shape, a.dtype)
+        out = buf if buf is not None and buf.shape == shape else \
+            np.empty_like(a, shape=shape, order="C")
     np.multiply(a.view(it), m, out=out.view(it))
     return out
 
