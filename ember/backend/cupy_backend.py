@@ -107,6 +107,12 @@ def load():
     if n < 1:
         _WHY[0] = "CuPy found no CUDA device"
         return None
+    try:  # a singular or non-positive-definite matrix raises LinAlgError, as on the CPU
+        import cupyx
+
+        cupyx.seterr(linalg="raise")
+    except Exception:  # noqa: BLE001 - an older CuPy without the switch: its default
+        pass
     b = CupyBackend("cupy", cupy, (cupy.ndarray,), "cuda")
     b._cupy = cupy
     b._peak = b._peak_reserved = 0

@@ -65,11 +65,19 @@ def _same_values(cpu, dev, rec, what):
         np.testing.assert_allclose(got, want, rtol=rec.rtol32, atol=rec.atol32, err_msg=what)
 
 
-def _run(rec, args):
+def _run(rec, args, on_device=False):
+    """``rec.fn`` on ``args``; on the device side, a record without tensor arguments (a
+    factory: tril_indices) runs with ``cuda`` as the default device."""
+    default = on_device and not _tensors(args)
+    if default:
+        ember.set_default_device("cuda")
     try:
         return rec.fn(ember, *args), None
     except Exception as e:  # noqa: BLE001 - compared with the CPU's failure
         return None, e
+    finally:
+        if default:
+            ember.set_default_device(None)
 
 
 @pytest.mark.parametrize("rec,i", CASES, ids=IDS)
@@ -78,7 +86,7 @@ def test_op_on_device_matches_cpu(rec, i):
     cpu_args = _cpu_args(rec, sample)
     dev_args = _on_device(cpu_args)
     cpu_out, cpu_err = _run(rec, cpu_args)
-    dev_out, dev_err = _run(rec, dev_args)
+    dev_out, dev_err = _run(rec, dev_args, on_device=True)
     if cpu_err is not None:
         assert dev_err is not None, f"the CPU raised {cpu_err!r}, the device did not"
         assert type(dev_err) is type(cpu_err) and str(dev_err) == str(cpu_err)

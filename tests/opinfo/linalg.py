@@ -87,7 +87,7 @@ def _mats(*shapes, scale=1.0):
 
 def _pd(T, x):
     """A symmetric positive-definite matrix made from any square ``x``."""
-    return x @ x.mT + T.eye(x.shape[-1], dtype=x.dtype)
+    return x @ x.mT + T.eye(x.shape[-1], dtype=x.dtype, device=x.device)
 
 
 def _sym(x):
