@@ -66,7 +66,8 @@ def _shift(ufunc, name, kernel):
         # NOTE: shifting by the bit width or more gives 0 (-1 for a negative value shifted
         # right), as PyTorch; NumPy leaves that undefined.
         bits = rt.itemsize * 8
-        b = as_array(bd)
+        # (a scalar shift as a 0-d array on the operand's device)
+        b = bd if isinstance(bd, type(ad)) else np.full_like(ad, bd, shape=())
         big = (b >= bits) | (b < 0)
         data = ufunc(ad, np.where(big, 0, b).astype(rt))
         if big.any():
