@@ -70,10 +70,12 @@ class Adafactor(Optimizer):
                 if p.grad.dim() > 1:
                     row_shape = list(p.grad.shape)
                     row_shape[-1] = 1
-                    state["row_var"] = ember.zeros(row_shape, dtype=p.grad.dtype)
+                    state["row_var"] = ember.zeros(row_shape, dtype=p.grad.dtype,
+                                                   device=p.grad.device)
                     col_shape = list(p.grad.shape)
                     col_shape[-2] = 1
-                    state["col_var"] = ember.zeros(col_shape, dtype=p.grad.dtype)
+                    state["col_var"] = ember.zeros(col_shape, dtype=p.grad.dtype,
+                                                   device=p.grad.device)
                 else:
                     state["variance"] = ember.zeros_like(p.grad)
             grad = p.grad if not group["maximize"] else -p.grad

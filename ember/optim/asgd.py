@@ -56,9 +56,10 @@ class ASGD(Optimizer):
         weight_decay = group["weight_decay"]
         for p, state in self._params_with_grad(group):
             if len(state) == 0:
-                state["step"] = _zero_step()
-                state["eta"] = ember.tensor(lr, dtype=_scalar_dtype())
-                state["mu"] = ember.ones((), dtype=_scalar_dtype())
+                # (PyTorch keeps ASGD's counters on the parameter's device)
+                state["step"] = _zero_step().to(p.device)
+                state["eta"] = ember.tensor(lr, dtype=_scalar_dtype(), device=p.device)
+                state["mu"] = ember.ones((), dtype=_scalar_dtype(), device=p.device)
                 state["ax"] = ember.zeros_like(p)
             grad = p.grad if not group["maximize"] else -p.grad
             mu, ax, eta = state["mu"], state["ax"], state["eta"]

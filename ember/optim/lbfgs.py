@@ -199,7 +199,7 @@ class LBFGS(Optimizer):
         views = []
         for p in self._params:
             if p.grad is None:
-                views.append(ember.zeros(p.numel(), dtype=p.dtype))
+                views.append(ember.zeros(p.numel(), dtype=p.dtype, device=p.device))
             else:
                 views.append(p.grad.reshape(-1))
         return ember.cat(views, 0)

@@ -5,14 +5,22 @@ shape-dependent lr adjustment ("original": ``sqrt(max(1, A / B))``; "match_rms_a
 
 Contract: PyTorch's signature, defaults, checks and arithmetic; state per parameter is
 ``momentum_buffer``. Updates in place under ``no_grad``.
+
+NOTE [bfloat16 on devices]: CuPy has no bfloat16, so on a device the iteration holds its
+bfloat16 values in float32 arrays (``_bf16_values``: each rounding to bfloat16 done on the bits,
+round-to-nearest-even, as a cast would). Every bfloat16 step here is a float32 computation
+rounded once, so the values are the CPU's bit for bit.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import ember
 
+from ..tensor import wrap
 from .optimizer import Optimizer, _to_scalar
 
 __all__ = ["Muon"]
@@ -34,24 +42,59 @@ def _zeropower_via_newtonschulz(grad, ns_coefficients, ns_steps, eps):
     if len(ns_coefficients) != 3:
         raise ValueError("Coefficients must be a tuple of exactly 3 values")
     a, b, c = ns_coefficients
-    bf16 = ember.bfloat16
-    ortho_grad = grad.bfloat16()
+    device = type(grad._data) is not np.ndarray
+    bf16 = _bf16_values if device else _to_bf16  # NOTE [bfloat16 on devices]
+    ortho_grad = bf16(grad)
     if grad.size(0) > grad.size(1):
         ortho_grad = ortho_grad.T
     # NOTE: PyTorch's bfloat16 norm / matmul / addmm accumulate in float32 and round the result
     # once to bfloat16; ember's bfloat16 support for these is partial, so compute in float32 and
     # round explicitly (the same single rounding).
-    norm = ortho_grad.float().norm().to(bf16)
-    ortho_grad.div_(norm.clamp(min=eps))
+    norm = bf16(ortho_grad.float().norm())
+    if device:
+        # bfloat16's clamp takes its bound as a bfloat16; its division is float32's, rounded
+        bound = float(_bf16_values(ember.tensor(eps, dtype=ember.float32)))
+        ortho_grad = bf16(ortho_grad / norm.clamp(min=bound))
+    else:
+        ortho_grad.div_(norm.clamp(min=eps))
     for _ in range(ns_steps):
         x = ortho_grad.float()
-        gram_matrix = (x @ x.T).to(bf16)
+        gram_matrix = bf16(x @ x.T)
         g = gram_matrix.float()
-        gram_update = ember.addmm(g, g, g, beta=b, alpha=c).to(bf16)
-        ortho_grad = ember.addmm(x, gram_update.float(), x, beta=a).to(bf16)
+        gram_update = bf16(ember.addmm(g, g, g, beta=b, alpha=c))
+        ortho_grad = bf16(ember.addmm(x, gram_update.float(), x, beta=a))
     if grad.size(0) > grad.size(1):
         ortho_grad = ortho_grad.T
     return ortho_grad
+
+
+def _bf16_values(t):
+    """``t.to(bfloat16).float()`` for a float32 or float64 tensor, computed on its bits (NOTE
+    [bfloat16 on devices]): float64 goes to float32 rounded to odd (so the second rounding is
+    the one a direct cast makes), then the low 16 bits are rounded off to nearest, ties to
+    even; NaN stays NaN."""
+    a = t._data
+    with np.errstate(over="ignore"):  # (the bit arithmetic wraps around on purpose)
+        return wrap(_bf16_bits(a))
+
+
+def _bf16_bits(a):
+    if a.dtype == np.float64:
+        r = a.astype(np.float32)
+        back = r.astype(np.float64)
+        u = r.view(np.uint32)
+        u = np.where(np.abs(back) > np.abs(a), u - np.uint32(1), u)  # toward zero: truncated
+        r = np.where((back != a) & ~np.isnan(a), u | np.uint32(1), u).view(np.float32)
+    else:
+        r = a.astype(np.float32, copy=False)
+    u = r.view(np.uint32)
+    half = np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))
+    out = ((u + half) & np.uint32(0xFFFF0000)).view(np.float32)
+    return np.where(np.isnan(r), r, out)
+
+
+def _to_bf16(t):
+    return t.to(ember.bfloat16)
 
 
 def _adjust_lr(lr, adjust_lr_fn, param_shape):
@@ -126,4 +169,6 @@ class Muon(Optimizer):
                                                  group["ns_steps"], group["eps"])
             adjusted_lr = _adjust_lr(lr, group["adjust_lr_fn"], p.shape)
             p.mul_(1 - lr * weight_decay)
-            p.add_(update, alpha=-adjusted_lr)
+            # (the update upcast first: its bfloat16 values are exact in p's dtype, and PyTorch adds
+            # in the common dtype, never rounding alpha * update to bfloat16)
+            p.add_(update.to(p.dtype), alpha=-adjusted_lr)
