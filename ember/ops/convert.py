@@ -68,8 +68,9 @@ def to(input, *args, **kwargs):
     for a in args:
         if isinstance(a, _dt.dtype):
             dtype = a
-        elif isinstance(a, Tensor):
+        elif isinstance(a, Tensor):  # (``to(other)``: other's dtype and device)
             dtype = a.dtype
+            dev = device_of(a._data)
         elif isinstance(a, (str, device)):
             dev = a
         elif isinstance(a, bool):
