@@ -371,7 +371,7 @@ def _placed_view(raw, nbytes, carrier, offset, size, stride):
         return xp.lib.stride_tricks.as_strided(flat[offset:], shape=size,
                                                strides=tuple(s * carrier.itemsize
                                                              for s in stride))
-    except TypeError as e:  # a dtype the device library has no arrays of (bfloat16 on CuPy)
+    except (TypeError, ValueError) as e:  # a dtype the device library lacks (bfloat16)
         raise UnsupportedCheckpointError(
             f"a {carrier.name} tensor can't be placed on the device ({e}); load it with "
             "map_location='cpu'") from None

@@ -167,6 +167,15 @@ class _Corrupt(Exception):
     """Raised inside load; turned into a RuntimeError naming the file."""
 
 
+class _Placing(Exception):
+    """Carries an error of placing a storage (``map_location``: PyTorch's own errors, or the
+    caller's callable's) out of load, to be raised as it is."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
 def _member(zf: zipfile.ZipFile, name: str, archive_size: int) -> zipfile.ZipInfo:
     """``name``'s entry, refused unless reading it is bounded by the file's size (NOTE [limits])."""
     try:
@@ -312,7 +321,10 @@ class _Decoder:
         data = record.read(self.zf, index)
         if record.dtype is _dt.bfloat16:
             data = data.view(record.dtype.np)
-        data = self.restore(data, "cpu")  # (this format saved CPU tensors only)
+        try:
+            data = self.restore(data, "cpu")  # (this format saved CPU tensors only)
+        except Exception as e:
+            raise _Placing(e) from None
         where = device_of(data)
         if record.parameter:
             from . import nn
@@ -414,7 +426,7 @@ def _read_torch_archive(f: IO[bytes], weights_only: bool, mmap_path, pickle_load
         return _pickle_safe.unpickle_unsafe(data_pkl, load_storage, **pickle_load_args)
     except Exception:
         if placing:  # (not the interpreter's "data.pkl is malformed" around it)
-            raise placing[0] from None
+            raise _Placing(placing[0]) from None
         raise
 
 
@@ -465,6 +477,8 @@ def _load_from(f: IO[bytes], name: str, weights_only: bool, mmap_path, pickle_lo
         if not (hasattr(f, "seekable") and f.seekable()):
             f = io.BytesIO(f.read())  # zipfile needs to seek: buffer a pipe or socket
         return _read_checkpoint(f, weights_only, mmap_path, pickle_load_args, restore)
+    except _Placing as e:
+        raise e.error from None
     except UnsafeCheckpointError:
         raise  # PyTorch's message, unchanged
     except UnsupportedCheckpointError as e:
@@ -525,6 +539,8 @@ def _place(array, location: str):
         return meta_array(array.shape, array.dtype)
     for name in ("privateuseone", "hpu", "xpu", "mtia"):
         if location == name or re.match(f"{name}(:|[0-9]+)", location):
+            if location == "mtia":  # (no index: PyTorch asks the backend for its current one)
+                raise RuntimeError("Cannot execute getCurrentDevice() without MTIA backend.")
             if name in ("privateuseone", "hpu"):  # (PyTorch has no such module loaded)
                 raise RuntimeError(f"The {name.upper()} device module is not registered. "
                                    f"{_TO_CPU}")
