@@ -59,6 +59,16 @@ def as_out_dtype(ctx, t, i=0):
     return t.to(from_np(out_dtype))
 
 
+def meta_ones(m):
+    """Ones of a node output's metadata ``m`` (see ``_registry.meta_zeros``), on its device."""
+    import numpy as np
+
+    from ..tensor import on_device, wrap
+
+    one = np.ones(m[0], m[1])
+    return wrap(one if len(m) == 2 else on_device(one, m[2]))
+
+
 def out_zeros(ctx, k=0):
     """A zero tangent of output ``k``."""
     from ..ops._registry import meta_zeros
@@ -120,14 +130,9 @@ def fiberwise(dims_of, empty_nan=None):
     sum 0 (NOTE [empty fibers]: PyTorch's formulas for means (a 'mean' loss), logsumexp and std
     divide by the count or the result, so an empty input gives NaN there)."""
     def jvp(ctx, *tangents):
-        from ..creation import ones
-
-        shape, dtype = ctx._meta[0][:2]
-        from ..dtypes import from_np
-
         if empty_nan is not None and _empty_fiber(ctx, tangents) and empty_nan(ctx):
             return out_zeros(ctx) + float("nan")
-        grads = ctx._vjp(ones(shape, dtype=from_np(dtype)))
+        grads = ctx._vjp(meta_ones(ctx._meta[0]))
         dims, keepdim = dims_of(ctx)
         total = None
         for i, t in enumerate(tangents):

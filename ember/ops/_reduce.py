@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from ..tensor import _wrap_dim
+from ..tensor import _wrap_dim, as_array
 from ._jvp import fiberwise
 
 
@@ -57,7 +57,7 @@ HALF = _dt.HALF_NP  # (bfloat16 joins when ml_dtypes is loaded: NOTE [lazy bfloa
 def rounded(data, dtype):
     """``data`` (computed in a wider type) rounded to ``dtype``; overflow gives inf quietly."""
     with np.errstate(over="ignore"):
-        return np.asarray(data).astype(dtype, copy=False)
+        return as_array(data).astype(dtype, copy=False)
 
 
 def _np_mean(a, dims, keepdim):

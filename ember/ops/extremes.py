@@ -17,7 +17,8 @@ import numpy as np
 from .. import dtypes as _dt
 from .. import return_types
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor, _wrap_dim
+from ..backend import namespace
+from ..tensor import Tensor, _wrap_dim, as_array
 from ._jvp import out_zeros
 from ._reduce import _dims, _unreduce
 from ._registry import node_class, record, record_multi, recording, wrap
@@ -62,9 +63,20 @@ def select_jvp(ctx, dx, *_):
     return take_along(dx, d, idx), None
 
 
+def _xp(a):
+    """The array namespace of ``a``: NumPy itself for a NumPy array (no lookup)."""
+    return np if isinstance(a, np.ndarray) else namespace(a)
+
+
 def _grids(idx, dim):
-    grids = list(np.indices(idx._data.shape, sparse=True))
-    grids[dim] = idx._data
+    a = idx._data
+    if isinstance(a, np.ndarray):
+        grids = list(np.indices(a.shape, sparse=True))
+    else:  # (CuPy's indices has no sparse grids: the same open grid from aranges)
+        xp = _xp(a)
+        grids = [xp.arange(n).reshape([-1 if i == k else 1 for i in range(a.ndim)])
+                 for k, n in enumerate(a.shape)]
+    grids[dim] = a
     return tuple(grids)
 
 
@@ -140,16 +152,16 @@ def _extreme_all(input, np_fn, node, name):
             "the reduction dim with the 'dim' argument.")
     data = np_fn(a, axis=None)
     if STATE.enabled and recording(input):
-        return record(node, np.asarray(data), (input,), save=(input,),
+        return record(node, as_array(data), (input,), save=(input,),
                       args=(a.shape, tuple(range(a.ndim)), False), save_out=True)
-    return wrap(np.asarray(data))
+    return wrap(as_array(data))
 
 
 def _extreme_dim(input, dim, keepdim, arg_fn, node, result_type):
     a = input._data
     d = _wrap_dim(dim, a.ndim)
     if a.ndim == 0:
-        indices = wrap(np.zeros((), dtype=np.int64))
+        indices = wrap(_xp(a).zeros((), dtype=np.int64))
         if STATE.enabled and recording(input):
             return result_type(record(node, a.copy(), (input,), save=(indices,),
                                       args=(a.shape, d, keepdim)), indices)
@@ -300,8 +312,8 @@ def aminmax(input, *, dim=None, keepdim=False):
             raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as "
                                "the operation has no identity.")
         _check_reducible(a, dims, False, "aminmax", sep="")
-    lo = np.asarray(np.min(a, axis=dims, keepdims=keepdim))
-    hi = np.asarray(np.max(a, axis=dims, keepdims=keepdim))
+    lo = as_array(np.min(a, axis=dims, keepdims=keepdim))
+    hi = as_array(np.max(a, axis=dims, keepdims=keepdim))
     if full and keepdim:
         lo, hi = lo.reshape((1,) * a.ndim), hi.reshape((1,) * a.ndim)
     if STATE.enabled and recording(input) and a.dtype.kind in "fcV":  # ("V": bfloat16)
@@ -324,13 +336,13 @@ def _argext(input, dim, keepdim, arg_np, name):
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
         r = arg_np(a.reshape(-1), axis=0, keepdims=False)
         if keepdim:
-            r = np.asarray(r).reshape((1,) * a.ndim)
-        return wrap(np.asarray(r, dtype=np.int64))
+            r = as_array(r).reshape((1,) * a.ndim)
+        return wrap(as_array(r).astype(np.int64, copy=False))
     d = _wrap_dim(dim, a.ndim)
     if a.ndim == 0:
-        return wrap(np.zeros((), dtype=np.int64))
+        return wrap(_xp(a).zeros((), dtype=np.int64))
     _check_reducible(a, (d,), False, name)
-    return wrap(np.asarray(arg_np(a, axis=d, keepdims=keepdim), dtype=np.int64))
+    return wrap(as_array(arg_np(a, axis=d, keepdims=keepdim)).astype(np.int64, copy=False))
 
 
 def argmax(input, dim=None, keepdim=False):

@@ -17,10 +17,11 @@ import builtins
 import numpy as np
 
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor, _wrap_dim
+from ..backend import namespace
+from ..tensor import Tensor, _wrap_dim, device_of, on_device, writeable
 from ._jvp import linear
-from ._registry import node_class, record, recording, register, wrap
-from .segment import add_rows
+from ._registry import meta_zeros, node_class, record, recording, register, wrap
+from .segment import add_rows, ufunc_at
 from .shape import (
     AliasBackward0,
     _fmt_list,
@@ -121,7 +122,7 @@ def _normalize_key(key):
 def _to_index_array(k, size=None):
     if isinstance(k, Tensor):
         a = k._data
-    elif isinstance(k, np.ndarray):
+    elif isinstance(k, np.ndarray) or _is_array(k):  # (an index array of any device)
         a = k
     else:
         a = np.asarray(k)
@@ -140,12 +141,29 @@ def _to_index_array(k, size=None):
     return a
 
 
+def _xp(a):
+    """The array namespace of ``a``: NumPy itself for a NumPy array (no lookup)."""
+    return np if isinstance(a, np.ndarray) else namespace(a)
+
+
+def _is_array(k):
+    """Whether a parsed key item ``k`` is an index array (of any device), not an int, a
+    slice or None."""
+    return isinstance(k, np.ndarray) or (
+        k is not None and not isinstance(k, (slice, int, np.generic)) and hasattr(k, "ndim"))
+
+
+def _zero(like):
+    """A 0-d zero of the tensor ``like``'s dtype, on its device."""
+    return wrap(_xp(like._data).zeros((), dtype=like._data.dtype))
+
+
 def _expand_ellipsis(key, ndim):
     n_real = builtins.sum(
         1 for k in key if k is not None and k is not Ellipsis and not (
-            isinstance(k, (Tensor, np.ndarray)) and _to_index_array(k).dtype == bool))
+            (isinstance(k, Tensor) or _is_array(k)) and _to_index_array(k).dtype == bool))
     n_real += builtins.sum(
-        _to_index_array(k).ndim for k in key if isinstance(k, (Tensor, np.ndarray)) and
+        _to_index_array(k).ndim for k in key if (isinstance(k, Tensor) or _is_array(k)) and
         _to_index_array(k).dtype == bool)
     if n_real > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
@@ -185,12 +203,12 @@ IndexPutAccumulateBackward = node_class("IndexPutBackward0", _index_put_acc_vjp,
 def index_put_accumulate(g, shape, key):
     """Zeros of ``shape`` with ``g`` added at ``key`` (repeated indices accumulate)."""
     rows = key[0] if type(key) is tuple and len(key) == 1 else key
-    if type(rows) is np.ndarray and rows.dtype.kind in "iu" and len(shape):
+    if (type(rows) is np.ndarray or _is_array(rows)) and rows.dtype.kind in "iu" and len(shape):
         # NOTE: the common x[idx] (whole rows): sorted segment sums (segment.py), not add.at
         data = add_rows(shape[0], rows, g._data.reshape((rows.size,) + tuple(shape[1:])))
     else:
-        data = np.zeros(shape, dtype=g._data.dtype)
-        np.add.at(data, key, g._data)
+        data = _xp(g._data).zeros(shape, dtype=g._data.dtype)
+        ufunc_at(np.add, data, key, g._data)
     if STATE.enabled and recording(g):
         return record(IndexPutAccumulateBackward, data, (g,), args=(shape, key))
     return wrap(data)
@@ -235,7 +253,7 @@ def _check_bounds(key, shape, where):
                 raise IndexError(
                     f"index {k} is out of bounds for dimension {pos} with size {size}")
         if k is not None:
-            dim += k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else 1
+            dim += k.ndim if _is_array(k) and k.dtype == bool else 1
     dim = 0
     vdim = 0  # the same position in the view the index tensors apply to
     n_tensors = 0
@@ -261,7 +279,7 @@ def _check_bounds(key, shape, where):
         else:
             size = shape[dim]
             if k.size and (k.max() >= size or k.min() < -size):
-                bad = int(k[(k >= size) | (k < -size)].flat[0])  # the first, as PyTorch
+                bad = int(k[(k >= size) | (k < -size)].reshape(-1)[0])  # the first, as PyTorch
                 raise IndexError(
                     f"index {bad} is out of bounds for dimension {n_tensors} with size {size}")
             dim += 1
@@ -285,7 +303,8 @@ def parse_key(input, key):
             else:
                 k = _to_index_array(k)
                 advanced = True
-        elif isinstance(k, (list, tuple, np.ndarray, range)):  # (a range is a list of ints)
+        elif isinstance(k, (list, tuple, np.ndarray, range)) or _is_array(k):
+            # (a range is a list of ints; an array may be of any device)
             k = _to_index_array(k)
             advanced = True
         elif isinstance(k, slice):
@@ -353,7 +372,7 @@ def check_index_shapes(key):
     mask counts as one index per dim it covers, of its number of True elements)."""
     shapes = []
     for k in key:
-        if isinstance(k, np.ndarray):
+        if _is_array(k):
             if k.dtype == bool:
                 shapes.extend([(int(k.sum()),)] * max(k.ndim, 1))
             else:
@@ -408,19 +427,18 @@ def _index_put_vjp(ctx, g):
     key, accumulate = ctx.args
     gx = None
     if ctx.next_functions[0][0] is not None:
-        gx = g if accumulate else _put(g, key, wrap(np.zeros((), dtype=g._data.dtype)), False)
+        gx = g if accumulate else _put(g, key, _zero(g), False)
     gv = _advanced_index(g, key) if ctx.next_functions[1][0] is not None else None
     return gx, gv
 
 
 def _index_put_jvp(ctx, dx, dv):
     key, accumulate = ctx.args
-    shape, dtype = ctx._meta[0]
-    dx = dx if dx is not None else wrap(np.zeros(shape, dtype=dtype))
+    dx = dx if dx is not None else meta_zeros(ctx._meta[0])
     if dv is None:
         if accumulate:
             return dx
-        dv = wrap(np.zeros((), dtype=dtype))
+        dv = _zero(dx)
     return _put(dx, key, dv, accumulate)
 
 
@@ -431,12 +449,12 @@ def put_array(out, key, v, accumulate):
     """Write (or, with ``accumulate``, add: repeated indices add up) ``v`` at ``key``."""
     try:
         if accumulate:
-            np.add.at(out, key, v)
+            ufunc_at(np.add, out, key, v)
         else:
             out[key] = v
     except ValueError:
         target = out[key].shape
-        if not out.size and not out.flags.writeable:
+        if not out.size and not writeable(out):
             # an empty expand (read-only, nothing to write): only the broadcast is checked
             try:
                 np.broadcast_to(v, target)
@@ -474,7 +492,7 @@ def _mask_fill(key, values, accumulate):
     if accumulate or values._data.size != 1:
         return False
     arrays = [k for k in key if not isinstance(k, slice)]
-    return len(arrays) == 1 and isinstance(arrays[0], np.ndarray) and \
+    return len(arrays) == 1 and _is_array(arrays[0]) and \
         arrays[0].dtype.kind == "b" and arrays[0].ndim > 0
 
 
@@ -486,7 +504,9 @@ def as_values(values, like, key=(), accumulate=False):
         if v.dtype != like._data.dtype or (v.ndim and v.shape[0] == 1):
             # NOTE: NumPy drops a value's extra leading 1s, PyTorch's index_put does not
             # (setitem drops them first); PyTorch reports a wrong shape before a wrong dtype
-            target = np.broadcast_to(np.zeros((), np.bool_), like._data.shape)[key].shape
+            # (the selection's shape, from a stand-in on like's device: the key's arrays are)
+            target = np.broadcast_to(_xp(like._data).zeros((), np.bool_),
+                                     like._data.shape)[key].shape
             if v.shape != target and (v.ndim > len(target) or any(
                     a not in (1, b) for a, b in zip(v.shape[::-1], target[::-1]))):
                 raise RuntimeError(f"shape mismatch: value tensor of shape {_fmt_list(v.shape)} "
@@ -502,7 +522,8 @@ def as_values(values, like, key=(), accumulate=False):
                 f"{_dt.from_np(like._data.dtype).scalar_name} for the destination and "
                 f"{_dt.from_np(values._data.dtype).scalar_name} for the source.")
         return values
-    return wrap(np.asarray(values, dtype=like._data.dtype))
+    v = np.asarray(values, dtype=like._data.dtype)
+    return wrap(v if isinstance(like._data, np.ndarray) else on_device(v, device_of(like._data)))
 
 
 def index_put(input, indices, values, accumulate=False):
@@ -517,7 +538,7 @@ def _embed_vjp(ctx, g):
     key = ctx.args[0]
     gx = gs = None
     if ctx.next_functions[0][0] is not None:
-        gx = _embed(SelectScatterBackward0, g, wrap(np.zeros((), dtype=g._data.dtype)), key)
+        gx = _embed(SelectScatterBackward0, g, _zero(g), key)
     if ctx.next_functions[1][0] is not None:
         gs = _view_of(g, key)
     return gx, gs
@@ -525,9 +546,8 @@ def _embed_vjp(ctx, g):
 
 def _embed_jvp(ctx, dx, ds):
     key = ctx.args[0]
-    shape, dtype = ctx._meta[0]
-    dx = dx if dx is not None else wrap(np.zeros(shape, dtype=dtype))
-    ds = ds if ds is not None else wrap(np.zeros((), dtype=dtype))
+    dx = dx if dx is not None else meta_zeros(ctx._meta[0])
+    ds = ds if ds is not None else _zero(dx)
     return _embed(type(ctx), dx, ds, key)
 
 
@@ -585,17 +605,15 @@ def _diagonal_scatter_vjp(ctx, g):
     offset, dim1, dim2 = ctx.args
     gx = gs = None
     if ctx.next_functions[0][0] is not None:
-        zero = wrap(np.zeros((), dtype=g._data.dtype))
-        gx = _diagonal_scatter(g, zero, offset, dim1, dim2)
+        gx = _diagonal_scatter(g, _zero(g), offset, dim1, dim2)
     if ctx.next_functions[1][0] is not None:
         gs = g.diagonal(offset, dim1, dim2)
     return gx, gs
 
 
 def _diagonal_scatter_jvp(ctx, dx, ds):
-    shape, dtype = ctx._meta[0]
-    dx = dx if dx is not None else wrap(np.zeros(shape, dtype=dtype))
-    ds = ds if ds is not None else wrap(np.zeros((), dtype=dtype))
+    dx = dx if dx is not None else meta_zeros(ctx._meta[0])
+    ds = ds if ds is not None else _zero(dx)
     return _diagonal_scatter(dx, ds, *ctx.args)
 
 
@@ -607,7 +625,7 @@ def _diagonal(a, offset, d1, d2):
     """``(view, rows)``: ``a`` with dims d1, d2 moved last, and the diagonal's row indices."""
     moved = np.moveaxis(a, (d1, d2), (-2, -1))
     n1, n2 = moved.shape[-2:]
-    rows = np.arange(max(0, -offset), max(max(0, -offset), min(n1, n2 - offset)))
+    rows = _xp(a).arange(max(0, -offset), max(max(0, -offset), min(n1, n2 - offset)))
     return moved, rows
 
 
@@ -636,7 +654,7 @@ def _diagonal_scatter(input, src, offset, d1, d2):
 
 def _narrow_copy_vjp(ctx, g):
     d, start, length, shape = ctx.args
-    zeros = wrap(np.zeros(shape, dtype=g._data.dtype))
+    zeros = wrap(_xp(g._data).zeros(shape, dtype=g._data.dtype))
     return (slice_scatter(zeros, g, d, start, start + length),)
 
 

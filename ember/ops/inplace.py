@@ -26,7 +26,8 @@ from .. import dtypes as _dt
 from .._fma import fma32, fused
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
-from ..tensor import Tensor, meta_of
+from ..backend import namespace
+from ..tensor import Tensor, as_array, device_of, meta_of, on_device, writeable
 from ._jvp import out_zeros
 from ._registry import (
     METHODS,
@@ -156,7 +157,7 @@ def _write(t, data, aliases=False):
             raise RuntimeError(
                 f"result type {src.scalar_name} can't be cast to the desired output type "
                 f"{to.scalar_name}")
-    if not dst.flags.writeable:
+    if not writeable(dst):
         if internal_overlap(dst):
             if not aliases:
                 raise RuntimeError(OVERLAP_MESSAGE)
@@ -165,7 +166,8 @@ def _write(t, data, aliases=False):
                 with np.errstate(invalid="ignore"):
                     np.copyto(alias, data, casting="unsafe", where=data != dst)
             finally:
-                if alias is dst:  # (read-only again: the next elementwise write must refuse)
+                if alias is dst and isinstance(dst, np.ndarray):
+                    # (read-only again: the next elementwise write must refuse)
                     dst.flags.writeable = False
             return
         if not dst.size:
@@ -196,7 +198,10 @@ def root_writeable(a) -> bool:
 
 def writeable_alias(a):
     """A writeable array over the same memory as the read-only view ``a`` (an expand, a view
-    of one, a diagonal of one), provided the memory it views is writeable at its root."""
+    of one, a diagonal of one), provided the memory it views is writeable at its root. A
+    device array is itself: CuPy has no read-only arrays (``tensor.writeable``)."""
+    if not isinstance(a, np.ndarray):
+        return a
     try:
         a.flags.writeable = True  # (NumPy reopens a view whose base is writeable)
         return a
@@ -254,6 +259,15 @@ def _dense(a):
     return True
 
 
+def _address(a):
+    """The address of the first element of the array ``a`` (in its device's memory)."""
+    if isinstance(a, np.ndarray):
+        return a.__array_interface__["data"][0]
+    from ..backend import of
+
+    return of(a).data_ptr(a)
+
+
 def check_overlap(self, others, full=False):
     """PyTorch's memory-overlap check for an in-place op writing ``self`` and reading the
     tensors among ``others``: raise on a partial overlap (and, with ``full``, on any overlap,
@@ -274,7 +288,7 @@ def check_overlap(self, others, full=False):
         # dense arrays span exactly their bytes: equal spans with equal strides are the same
         # elements (a full overlap), anything else that shares memory is partial
         if full or a.strides != b.strides or a.nbytes != b.nbytes or \
-                a.__array_interface__["data"][0] != b.__array_interface__["data"][0]:
+                _address(a) != _address(b):
             raise RuntimeError(PARTIAL_OVERLAP_MESSAGE)
 
 
@@ -302,7 +316,7 @@ def apply_inplace(self, op, *args, **kwargs):
     late = False
     name = op.__name__
     aliases = False
-    if not self._data.flags.writeable and name not in _ANY_OVERLAP and \
+    if not writeable(self._data) and name not in _ANY_OVERLAP and \
             internal_overlap(self._data):
         if name not in _WRITES_THROUGH_EXPAND:
             raise RuntimeError(OVERLAP_MESSAGE)  # (first, as TensorIterator and index_copy_)
@@ -509,13 +523,17 @@ def _fast_arith(ufunc, scale):
             return False  # the slow path checks the overlap (two owning arrays never share)
         if alpha != 1:
             if scale and a.dtype == np.float32 and fused():  # NOTE [fused alpha] (arithmetic.py)
-                if not a.flags.writeable or np.broadcast_shapes(a.shape, np.shape(b)) != a.shape:
+                if not writeable(a) or np.broadcast_shapes(a.shape, np.shape(b)) != a.shape:
                     return False
-                fma32(np.asarray(b, np.float32),
+                # (a number stays a NumPy scalar for a device array: a 0-d host array would
+                # not mix with it)
+                fma32(np.asarray(b, np.float32) if isinstance(a, np.ndarray) else
+                      b.astype(np.float32, copy=False) if hasattr(b, "astype") else
+                      np.float32(b),
                       np.float32(alpha if ufunc is np.add else -alpha), a, out=a)
                 return True
             b = b * alpha if scale else b
-        if not a.flags.writeable or (getattr(b, "shape", ()) != a.shape and
+        if not writeable(a) or (getattr(b, "shape", ()) != a.shape and
                                      np.broadcast_shapes(a.shape, np.shape(b)) != a.shape):
             return False
         ufunc(a, b, out=a, casting="unsafe")
@@ -571,7 +589,7 @@ def _copy_jvp(ctx, dself, dsrc):
 
     if dsrc is None:
         return out_zeros(ctx)
-    shape, dtype = ctx._meta[0]
+    shape, dtype = ctx._meta[0][:2]
     return dsrc.expand(shape).to(_dt.from_np(dtype))
 
 
@@ -592,7 +610,7 @@ def _copy(self, src, overlap, broadcast=False):
         if not isinstance(src, (bool, int, float, complex, np.generic)):
             # (a Tensor or a Number, as PyTorch: the checker words its TypeError)
             raise TypeError(f"copy_: {type(src).__name__}")
-        src = wrap(np.asarray(src))
+        src = wrap(_number_like(src, self._data))
     elif overlap:
         check_overlap(self, (src,))
     data = src._data
@@ -615,6 +633,21 @@ def _copy(self, src, overlap, broadcast=False):
         return self
     out = record(CopyBackwards, data.astype(self._data.dtype), (self, src))
     return rebase(self, out)
+
+
+def _number_like(v, a):
+    """``v`` (a number, or an array) as an array on the device of the array ``a``."""
+    if type(a) is np.ndarray or not isinstance(v, (bool, int, float, complex, np.generic)):
+        return as_array(v)
+    return on_device(np.asarray(v), device_of(a))
+
+
+def _full(a, v):
+    """An array shaped like ``a`` in its dtype, filled with ``v`` (a number or a 0-d array of
+    ``a``'s device), on ``a``'s device."""
+    if isinstance(a, np.ndarray):
+        return np.full(a.shape, v, dtype=a.dtype)
+    return namespace(a).full(a.shape, v, dtype=a.dtype)
 
 
 def _fill_vjp(ctx, g):
@@ -643,13 +676,13 @@ def fill_(self, value):
         v = value
     number = not isinstance(value, Tensor)  # (a tensor value is checked as copy_'s)
     if not (STATE.enabled and recording(self, value)):
-        if self._data.flags.writeable:
+        if writeable(self._data):
             self._data[...] = v
         else:
-            _write(self, np.asarray(v).astype(self._data.dtype), number)
+            _write(self, _number_like(v, self._data).astype(self._data.dtype), number)
         _bump(self)
         return self
-    data = np.full(self._data.shape, v, dtype=self._data.dtype)
+    data = _full(self._data, v)
     if isinstance(value, Tensor):  # PyTorch's fill_.Tensor overload: FillBackward3
         out = record(FillBackward3, data, (self, value))
     else:
@@ -661,10 +694,12 @@ def zero_(self):
     """Fill ``self`` with zeros."""
     check_inplace(self)
     if not (STATE.enabled and recording(self)):
-        if self._data.flags.writeable:
+        if writeable(self._data):
             self._data[...] = 0
         else:
-            _write(self, np.zeros((), self._data.dtype), True)
+            a = self._data
+            xp = np if isinstance(a, np.ndarray) else namespace(a)
+            _write(self, xp.zeros((), a.dtype), True)
         _bump(self)
         return self
     out = record(ZeroBackward0, np.zeros_like(self._data), (self,))
@@ -683,7 +718,7 @@ def _index_put(self, indices, values, accumulate, overlap):
         check_overlap(self, (values,), full=True)
     key = index_key(self, indices)
     values = as_values(values, self, key, accumulate)
-    if not self._data.flags.writeable and internal_overlap(self._data):
+    if not writeable(self._data) and internal_overlap(self._data):
         _warn_expanded("index_put", "indices", "tensor")
         if _mask_fill(key, values, accumulate):  # (PyTorch's index_put_ calls masked_fill_)
             _warn_expanded("masked_fill", "mask", "scalar")
@@ -700,12 +735,12 @@ def _index_put(self, indices, values, accumulate, overlap):
 def _index_put_aliased(self, key, values, accumulate):
     """index_put_ into a tensor whose elements repeat (NOTE [writes through an expand]): the
     positions are written one after another into the shared memory itself."""
-    dst = self._data
-    dst.flags.writeable = True
+    dst = writeable_alias(self._data)
     try:
         put_array(dst, key, values._data.astype(dst.dtype, copy=False), accumulate)
     finally:
-        dst.flags.writeable = False
+        if isinstance(dst, np.ndarray):
+            dst.flags.writeable = False
     if not (STATE.enabled and recording(self, values)):
         _bump(self)
         return self
@@ -719,7 +754,7 @@ def _fill_all(self, value):
     if not (STATE.enabled and recording(self, value)):
         fill_(self, value)
         return
-    data = np.full(self._data.shape, v, dtype=self._data.dtype)
+    data = _full(self._data, v)
     if isinstance(value, Tensor) and recording(value):
         out = record(FillBackward3, data, (self, value))
     else:
@@ -778,7 +813,7 @@ def setitem(self, key, value):
         _copy(target, value, value._data.ndim != 0 and value._data.size == target._data.size)
     else:
         fill_(target, value) if not (STATE.enabled and recording(target)) else \
-            copy_(target, wrap(np.asarray(value, dtype=self._data.dtype)))
+            copy_(target, wrap(_number_like(value, self._data).astype(self._data.dtype)))
 
 
 # ==== registration =========================================================================

@@ -13,6 +13,7 @@ import builtins
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ..tensor import Tensor, _wrap_dim
 from ._checks import _overload_error, checks_own_arguments, type_name
 from ._jvp import linear, out_zeros
@@ -20,13 +21,19 @@ from ._registry import node_class, record, record_multi, recording, register, wr
 from .indexing import _slice, narrow, select
 from .shape import _fmt_list, _np_index, _view_multi, supports_out
 
-_SPLIT = linear(lambda ctx, dx: dx.split([shape[ctx.args[0]] for shape, _ in ctx._meta],
-                                         ctx.args[0]))
+_SPLIT = linear(lambda ctx, dx: dx.split([m[0][ctx.args[0]] for m in ctx._meta], ctx.args[0]))
+
+
+def _zeros_beside(tensors, shape, dtype):
+    """Zeros of ``shape`` and ``dtype`` on the device of the given ``tensors`` (some None)."""
+    ref = next(t for t in tensors if t is not None)._data
+    xp = np if isinstance(ref, np.ndarray) else namespace(ref)
+    return wrap(xp.zeros(shape, dtype=dtype))
 
 
 def _cat_jvp(ctx, *tangents):
     dim, sizes = ctx.args
-    out_shape, dtype = ctx._meta[0]
+    out_shape, dtype = ctx._meta[0][:2]
     if all(t is None for t in tangents):
         return out_zeros(ctx)
     parts = []
@@ -36,7 +43,7 @@ def _cat_jvp(ctx, *tangents):
         if t is None:
             shape = list(out_shape)
             shape[dim] = n
-            t = wrap(np.zeros(shape, dtype=dtype))
+            t = _zeros_beside(tangents, shape, dtype)
         parts.append(t)
     return cat(parts, dim)
 
@@ -57,10 +64,7 @@ def _cat_vjp(ctx, g):
 
 
 def _empty_grad(meta, g):
-    from ._registry import wrap
-
-    shape, dtype = meta
-    return wrap(np.zeros(shape, dtype=dtype))
+    return _zeros_beside((g,), meta[0], meta[1])
 
 
 CatBackward0 = node_class("CatBackward0", _cat_vjp, _cat_jvp)
@@ -117,11 +121,11 @@ concat = concatenate = cat
 
 def _stack_jvp(ctx, *tangents):
     dim = ctx.args[0]
-    out_shape, dtype = ctx._meta[0]
+    out_shape, dtype = ctx._meta[0][:2]
     if all(t is None for t in tangents):
         return out_zeros(ctx)
     piece = out_shape[:dim] + out_shape[dim + 1:]
-    return stack([t if t is not None else wrap(np.zeros(piece, dtype=dtype))
+    return stack([t if t is not None else _zeros_beside(tangents, piece, dtype)
                   for t in tangents], dim)
 
 
@@ -243,11 +247,12 @@ def column_stack(tensors):
 
 def _materialized(ctx, grads):
     """One gradient per output of a multi-output node, zeros for outputs that got none."""
-    from .. import dtypes as _dt
-    from ..creation import zeros
+    from ._registry import meta_zeros
 
-    return [g if g is not None else zeros(shape, dtype=_dt.from_np(dtype))
-            for g, (shape, dtype) in zip(grads, ctx._meta)]
+    if all(g is None for g in grads):
+        return [meta_zeros(m) for m in ctx._meta]
+    return [g if g is not None else _zeros_beside(grads, m[0], m[1])
+            for g, m in zip(grads, ctx._meta)]
 
 
 def _unbind_vjp(ctx, *grads):

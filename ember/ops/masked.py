@@ -19,6 +19,7 @@ from ._jvp import linear, zeros_for
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .scatter import _dtname, _zeros, gather
+from .segment import ufunc_at
 from .shape import supports_out
 
 # ==== masks =================================================================================
@@ -48,7 +49,7 @@ def _masked_select_vjp(ctx, g):
     # shape): changing either in place before the backward is the saved-tensor error
     _, mask = ctx.saved_tensors
     shape = ctx.args[1]
-    return (_zeros(shape, g._data.dtype).masked_scatter(mask.expand(shape), g),)
+    return (_zeros(shape, g._data.dtype, g).masked_scatter(mask.expand(shape), g),)
 
 
 MaskedSelectBackward0 = node_class("MaskedSelectBackward0", _masked_select_vjp, linear(
@@ -81,7 +82,7 @@ def _masked_scatter_vjp(ctx, g):
         size = int(np.prod(src_shape))
         rest = size - picked._data.size
         if rest:
-            picked = _cat((picked, _zeros((rest,), g._data.dtype)))
+            picked = _cat((picked, _zeros((rest,), g._data.dtype, g)))
         gs = picked.reshape(src_shape)
     return gx, gs
 
@@ -117,7 +118,8 @@ def masked_scatter(input, mask, source):
                            f"got{_dtname(a)} and {_dtname(s)}")
     if k > s.size:
         raise RuntimeError("Number of elements of source < number of ones in mask")
-    out = np.array(np.broadcast_to(a, shape))
+    b = np.broadcast_to(a, shape)
+    out = np.array(b) if isinstance(b, np.ndarray) else b.copy()  # (a device array copies itself)
     out[m] = s.reshape(-1)[:k]
     if STATE.enabled and recording(input, source):
         return record(MaskedScatterBackward0, out, (input, source),
@@ -131,7 +133,7 @@ def masked_scatter(input, mask, source):
 def _take_vjp(ctx, g):
     _ = ctx.saved_tensors  # (unpacked only for the version check PyTorch makes)
     index, shape = ctx.args
-    flat = _zeros((int(np.prod(shape)),), g._data.dtype)
+    flat = _zeros((int(np.prod(shape)),), g._data.dtype, g)
     return (flat.index_add(0, index, g.reshape(-1)).reshape(shape),)
 
 
@@ -146,7 +148,7 @@ def take(input, index):
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {_dtname(idx)}")
     n = a.size
     if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = int(idx[(idx < -n) | (idx >= n)].flat[0])
+        bad = int(idx[(idx < -n) | (idx >= n)].reshape(-1)[0])
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
                          "elements.")
     flat_idx = np.where(idx < 0, idx + n, idx)
@@ -200,7 +202,7 @@ def _put_vjp(ctx, g):
     index, accumulate, src_shape = ctx.args
     gx = None
     if ctx.next_functions[0][0] is not None:
-        gx = g if accumulate else g.put(index, _zeros(index._data.shape, g._data.dtype))
+        gx = g if accumulate else g.put(index, _zeros(index._data.shape, g._data.dtype, g))
     gs = None
     if ctx.next_functions[1][0] is not None:
         gs = g.take(index).reshape(src_shape)  # source need only have index's numel
@@ -211,7 +213,7 @@ def _put_jvp(ctx, dx, dsrc):
     index, accumulate, src_shape = ctx.args
     dx = dx if dx is not None else zeros_for(ctx, 0)
     if dsrc is None:
-        dsrc = _zeros(index._data.shape, ctx._meta[0][1])
+        dsrc = _zeros(index._data.shape, ctx._meta[0][1], dx)
         if accumulate:
             return dx
     return dx.put(index, dsrc, accumulate)
@@ -236,14 +238,14 @@ def put(input, index, source, accumulate=False):
     if idx.size and not n:
         raise IndexError("put_(): Tried to put elements into an empty tensor")
     if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = int(idx[(idx < -n) | (idx >= n)].flat[0])
+        bad = int(idx[(idx < -n) | (idx >= n)].reshape(-1)[0])
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
                          "elements.")
     flat_idx = np.where(idx < 0, idx + n, idx).reshape(-1)
     out = a.copy()
     flat = out.reshape(-1)
     if accumulate:
-        np.add.at(flat, flat_idx, s.reshape(-1))
+        ufunc_at(np.add, flat, flat_idx, s.reshape(-1))
     else:
         flat[flat_idx] = s.reshape(-1)
     if STATE.enabled and recording(input, source):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ..dtypes import refuse_unsigned
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear
@@ -193,6 +194,18 @@ def tile(input, *dims, **kw):
 
 
 # ---- repeat_interleave ----
+def _repeated_arange(r, dtype):
+    """``np.repeat(arange(r.size), r)``: each position ``i`` repeated ``r[i]`` times, on
+    ``r``'s device (CuPy's ``repeat`` takes only host counts: there, each output position
+    finds its input by a search in the running totals)."""
+    if isinstance(r, np.ndarray):
+        return np.repeat(np.arange(r.size, dtype=dtype), r)
+    xp = namespace(r)
+    ends = xp.cumsum(r.reshape(-1))
+    total = int(ends[-1]) if r.size else 0
+    return xp.searchsorted(ends, xp.arange(total), side="right").astype(dtype, copy=False)
+
+
 def _check_repeats_dtype(repeats):
     if repeats._data.dtype.kind not in "iu":
         raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
@@ -213,7 +226,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
             raise RuntimeError("repeats has to be Long or Int tensor")
         if r.size and r.min() < 0:
             raise RuntimeError("repeats can not be negative")
-        return wrap(np.repeat(np.arange(r.size, dtype=r.dtype), r))
+        return wrap(_repeated_arange(r, r.dtype))
     if dim is None:
         input = input.flatten()
         dim = 0
@@ -234,7 +247,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         _check_repeats_dtype(repeats)
         if r.size and r.min() < 0:
             raise RuntimeError("repeats can not be negative")
-        index = wrap(np.repeat(np.arange(n, dtype=np.int64), r))
+        index = wrap(_repeated_arange(r, np.int64))
         return index_select(input, d, index)
     if isinstance(repeats, Tensor):
         from .scatter import index_select
@@ -244,7 +257,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         if count < 0:
             raise RuntimeError("repeats can not be negative")
         n = input._data.shape[d]
-        return index_select(input, d, wrap(np.repeat(np.arange(n, dtype=np.int64), count)))
+        arange = np.arange if isinstance(input._data, np.ndarray) else namespace(input._data).arange
+        return index_select(input, d, wrap(np.repeat(arange(n, dtype=np.int64), count)))
     count = int(repeats)
     if count < 0:
         raise RuntimeError("Repeats must be non-negative")

@@ -20,6 +20,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .. import return_types  # noqa: F401  (re-exported: scan.py and sort.py import it here)
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ._jvp import as_out_dtype, linear
 from ._reduce import (  # noqa: F401  (re-exported: activation, loss, scan... import them here)
     _REDUCED,
@@ -31,6 +32,7 @@ from ._reduce import (  # noqa: F401  (re-exported: activation, loss, scan... im
     rounded,
 )
 from ._registry import (
+    as_array,
     float_data,
     node_class,
     record,
@@ -170,7 +172,8 @@ def _prod_of_others(x, dims):
     xt = x.permute(order) if x.ndim else x.reshape(1)
     lead = [x.shape[i] for i in kept]
     xl = xt.reshape(*lead, -1)
-    one = wrap(np.ones((*lead, 1), dtype=x._data.dtype))
+    xp = np if isinstance(x._data, np.ndarray) else namespace(x._data)
+    one = wrap(xp.ones((*lead, 1), dtype=x._data.dtype))
     pre = cat([one, xl.narrow(-1, 0, xl.shape[-1] - 1)], -1).cumprod(-1)
     suf = cat([xl.narrow(-1, 1, xl.shape[-1] - 1), one], -1).flip(-1).cumprod(-1).flip(-1)
     others = (pre * suf).reshape(xt.shape)
@@ -260,7 +263,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     elif a.dtype.kind in "biu":
         a = a.astype(np.int64)
     dims = _dims(dim, a.ndim)
-    data = np.asarray(np.nansum(a, axis=dims, keepdims=keepdim))
+    data = as_array(np.nansum(a, axis=dims, keepdims=keepdim))
     if STATE.enabled and recording(input):
         x = input if a.dtype == input._data.dtype else input.to(_dt.from_np(a.dtype))
         return record(NansumBackward0, data, (input,), save=(x,),
@@ -279,7 +282,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if a.size == 0:
         # 0 / 0 is nan: dividing by nan gives the same without NumPy's warnings in the backward
         # (whose gradient is empty)
-        count = wrap(np.full(count._data.shape, np.nan, dtype=a.dtype))
+        xp = np if isinstance(a, np.ndarray) else namespace(a)
+        count = wrap(xp.full(count._data.shape, np.nan, dtype=a.dtype))
     with np.errstate(invalid="ignore", divide="ignore"):  # all-NaN slices give NaN, quietly
         return nansum(x, dim, keepdim=keepdim) / count
 
@@ -290,7 +294,7 @@ def _logical_reduce(input, dim, keepdim, np_fn):
     # NOTE: unlike sum, all/any over an empty dim list reduce nothing, as PyTorch.
     empty = dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) == 0
     dims = None if dim is None else () if empty else _dims(dim, a.ndim)
-    data = np.asarray(np_fn(a, axis=dims, keepdims=keepdim))
+    data = as_array(np_fn(a, axis=dims, keepdims=keepdim))
     if dim is None and keepdim:
         data = data.reshape((1,) * a.ndim)
     # NOTE: uint8 inputs give uint8 results (PyTorch's legacy byte-mask behaviour).
@@ -309,7 +313,7 @@ def any(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 
 def count_nonzero(input, dim=None):
     dims = None if dim is None else _dims(dim, input._data.ndim)
-    return wrap(np.asarray(np.count_nonzero(input._data, axis=dims), dtype=np.int64))
+    return wrap(as_array(np.count_nonzero(input._data, axis=dims)).astype(np.int64, copy=False))
 
 
 

@@ -12,15 +12,45 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import as_out_dtype, linear, out_zeros
-from ._registry import node_class, record, recording, register, wrap
+from ._registry import meta_zeros, node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .join import cat, stack
 from .reduction import HALF, return_types, rounded, scatter_along, take_along
 
 _cummax_type = return_types.make("cummax")
 _cummin_type = return_types.make("cummin")
+
+
+def _xp(a):
+    """The array namespace of ``a``: NumPy itself for a NumPy array (no lookup)."""
+    return np if isinstance(a, np.ndarray) else namespace(a)
+
+
+def _accumulate(ufunc, a, axis):
+    """``ufunc.accumulate(a, axis=axis)`` for an array of any backend.
+
+    NOTE [accumulate on devices]: CuPy's ufuncs accumulate only for add and multiply (cumsum,
+    cumprod). On a device array, maximum/minimum take a log-step scan (position i combines
+    with i - s for s = 1, 2, 4...), earlier operand first, so that a tie keeps the earlier
+    value and a NaN the first NaN, as NumPy's sequential scan: bit for bit the same. Any other
+    ufunc (logaddexp) is applied in order along the axis, one slice at a time (its rounding
+    depends on the order)."""
+    if isinstance(a, np.ndarray) or ufunc is np.add or ufunc is np.multiply:
+        return ufunc.accumulate(a, axis=axis)
+    out = np.moveaxis(a, axis, -1).copy()
+    n = out.shape[-1]
+    if ufunc is np.maximum or ufunc is np.minimum:
+        s = 1
+        while s < n:
+            out[..., s:] = ufunc(out[..., :-s], out[..., s:])
+            s *= 2
+    else:
+        for j in range(1, n):
+            out[..., j] = ufunc(out[..., j - 1], out[..., j])
+    return np.moveaxis(out, -1, axis)
 
 
 def _scan_dim(dim, ndim):
@@ -107,7 +137,7 @@ def _cumprod_grad_zeros(g, x, out, d):
     g, x, out = (np.moveaxis(a, d, -1) for a in (g, x, out))
     zero = x == 0
     run = np.cumsum(zero, axis=-1)
-    res = np.zeros(np.broadcast_shapes(g.shape, x.shape), dtype=g.dtype)
+    res = _xp(g).zeros(np.broadcast_shapes(g.shape, x.shape), dtype=g.dtype)
     with np.errstate(all="ignore"):
         before = run == 0
         w = np.where(before, out * g, 0)
@@ -126,7 +156,7 @@ def _cumprod_jvp(ctx, dx):
     x, out = ctx.saved_tensors
     d, = ctx.args
     if dx is None:
-        return wrap(np.zeros(*ctx._meta[0]))
+        return meta_zeros(ctx._meta[0])
     # NOTE: PyTorch's composition, so inf and NaN propagate as there: ``out * cumsum(dx / x)``
     # (NaN at a 0-d NaN or inf too), except at and after the first zero of a slice, where the
     # product with the first zero's factor replaced by its tangent is exact.
@@ -187,18 +217,18 @@ def _cumext(input, dim, ufunc, node, result_type):
     a = input._data
     d = _scan_dim(dim, a.ndim)
     if a.ndim == 0:
-        values, idx = a.copy(), np.zeros((), dtype=np.int64)
+        values, idx = a.copy(), _xp(a).zeros((), dtype=np.int64)
     elif a.size == 0:
-        values, idx = a.copy(), np.zeros(a.shape, dtype=np.int64)
+        values, idx = a.copy(), _xp(a).zeros(a.shape, dtype=np.int64)
     else:
-        values = ufunc.accumulate(a, axis=d)
+        values = _accumulate(ufunc, a, d)
         # NOTE: PyTorch moves the index on ties (x >= running max) and to each NaN; a position
         # j updates the index exactly when x_j equals the running value there (or is NaN).
         hit = a == values
         if a.dtype.kind in "fV":  # ("V": bfloat16)
             hit |= np.isnan(a)
-        pos = np.arange(a.shape[d]).reshape([-1 if i == d else 1 for i in range(a.ndim)])
-        idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=d).astype(np.int64)
+        pos = _xp(a).arange(a.shape[d]).reshape([-1 if i == d else 1 for i in range(a.ndim)])
+        idx = _accumulate(np.maximum, np.where(hit, pos, 0), d).astype(np.int64)
     indices = wrap(idx)
     if STATE.enabled and recording(input) and a.dtype.kind in "fcV":
         out = record(node, values, (input,), save=(indices, input), args=(a.shape, d, True))
@@ -233,7 +263,7 @@ def _lcse_weights(x, out, d):
     term is at most 1, whatever the range of ``x``."""
     xl, ol = x.movedim(d, -1), out.movedim(d, -1)
     n = xl.shape[-1]
-    below = wrap(np.tri(n, k=-1, dtype=bool))  # (i, j) with j < i: no dependence
+    below = wrap(_xp(x._data).tri(n, k=-1, dtype=bool))  # (i, j) with j < i: no dependence
     return (xl.unsqueeze(-1) - ol.unsqueeze(-2)).masked_fill(below, float("-inf")).exp()
 
 
@@ -287,7 +317,7 @@ def _logcumsumexp_jvp(ctx, dx):
     x, out = ctx.saved_tensors
     d, = ctx.args
     if dx is None:
-        return wrap(np.zeros(*ctx._meta[0]))
+        return meta_zeros(ctx._meta[0])
     if x.numel() == 0:
         return dx
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
@@ -308,7 +338,7 @@ def _logcumsumexp_exact_jvp(x, out, d, dx):
     w = _lcse_weights(x, out, d)
     # NOTE: the terms with j < i are masked again after the product: a non-finite tangent
     # reaches later outputs only (PyTorch's is a cumsum), not 0 * inf everywhere
-    below = wrap(np.tri(w.shape[-1], k=-1, dtype=bool))
+    below = wrap(_xp(w._data).tri(w.shape[-1], k=-1, dtype=bool))
     return (w * dx.movedim(d, -1).unsqueeze(-1)).masked_fill(below, 0.0).sum(-2).movedim(-1, d)
 
 
@@ -324,7 +354,7 @@ def logcumsumexp(input, dim):
         name = "Bool" if a.dtype.kind == "b" else _dt.from_np(a.dtype).scalar_name
         raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{name}\'')
     with np.errstate(invalid="ignore"):  # NaN and inf - inf propagate as NaN, quietly
-        data = np.logaddexp.accumulate(a, axis=d) if a.ndim and a.size else a.copy()
+        data = _accumulate(np.logaddexp, a, d) if a.ndim and a.size else a.copy()
     if STATE.enabled and recording(input):
         return record(LogcumsumexpBackward0, data, (input,), save=(input,), args=(d,),
                       save_out=True)

@@ -17,10 +17,12 @@ import numpy as np
 from .. import dtypes as _dt
 from .._warn import warn_once
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ..tensor import Tensor, _wrap_dim
 from ._jvp import linear, out_zeros, zeros_for
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
+from .segment import ufunc_at
 from .shape import supports_out
 
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
@@ -34,8 +36,14 @@ def _dtname(a):
     return _dt.from_np(a.dtype).scalar_name
 
 
-def _zeros(shape, dtype):
-    return wrap(np.zeros(shape, dtype=dtype))
+def _zeros(shape, dtype, like):
+    """Zeros of ``shape`` and ``dtype`` on the device of the tensor ``like``."""
+    return wrap(_xp(like._data).zeros(shape, dtype=dtype))
+
+
+def _xp(a):
+    """The array namespace of ``a``: NumPy itself for a NumPy array (no lookup)."""
+    return np if isinstance(a, np.ndarray) else namespace(a)
 
 
 def _as_nd(a):
@@ -48,7 +56,7 @@ def _bounds(idx, n, dim):
     if idx.size:
         bad = (idx < 0) | (idx >= n)
         if bad.any():
-            v = int(idx[bad].flat[0])
+            v = int(idx[bad].reshape(-1)[0])
             raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {n}")
 
 
@@ -57,13 +65,14 @@ def _bounds(idx, n, dim):
 def _full_key(idx, dim):
     """The advanced-indexing key that picks ``a[..., idx[i, j, ...], ...]`` at ``dim``."""
     key = []
+    arange = np.arange if isinstance(idx, np.ndarray) else namespace(idx).arange
     for k, n in enumerate(idx.shape):
         if k == dim:
             key.append(idx)
         else:
             shape = [1] * idx.ndim
             shape[k] = n
-            key.append(np.arange(n).reshape(shape))
+            key.append(arange(n).reshape(shape))
     return tuple(key)
 
 
@@ -123,7 +132,7 @@ def _scatter_add_array(out, key, values):
         sums = np.bincount(flat, weights=values.ravel(), minlength=out.size)
         out.reshape(-1)[...] += sums.astype(out.dtype, copy=False)
     else:
-        np.add.at(out, key, values)
+        ufunc_at(np.add, out, key, values)
 
 
 # ---- gather ----
@@ -132,7 +141,7 @@ def _gather_vjp(ctx, g):
     # either in place before the backward is the saved-tensor error
     _, index = ctx.saved_tensors
     dim, _, in_shape = ctx.args
-    return (_zeros(in_shape, g._data.dtype).scatter_add(dim, index, g),)
+    return (_zeros(in_shape, g._data.dtype, g).scatter_add(dim, index, g),)
 
 
 GatherBackward0 = node_class("GatherBackward0", _gather_vjp, linear(
@@ -145,7 +154,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     a, idx = input._data, index._data
     d = _wrap_dim(dim, a.ndim)
     if _check_gather("gather", a, d, idx):
-        data = np.empty(idx.shape, a.dtype)
+        data = _xp(a).empty(idx.shape, a.dtype)
     else:
         data = _as_nd(a)[_full_key(_as_nd(idx), d)].reshape(idx.shape)
     if STATE.enabled and recording(input):
@@ -170,7 +179,7 @@ def _scatter_jvp(ctx, dx, dsrc=None):
         return dx.scatter(dim, index, 0.0)
     if dsrc is None:
         shape = index._data.shape
-        dsrc = _zeros(shape, ctx._meta[0][1])
+        dsrc = _zeros(shape, ctx._meta[0][1], dx)
     return dx.scatter(dim, index, dsrc)
 
 
@@ -233,7 +242,7 @@ def _scatter_deprecated(input, out, key, src, reduce, is_tensor):
                              np.broadcast_shapes(*(k.shape for k in key)))
         else:
             vals = src.item() if isinstance(src, Tensor) else src
-        (np.add if reduce == "add" else np.multiply).at(out, key, vals)
+        ufunc_at(np.add if reduce == "add" else np.multiply, out, key, vals)
     data = out.reshape(input._data.shape)
     if STATE.enabled and recording(input, src if is_tensor else None):
         return record(ScatterNotImplemented, data, (input, src if is_tensor else None))
@@ -336,7 +345,7 @@ def _prod_grads(g, x, src, out, dim, index, include_self, keep):
     if keep is not None:
         gx = gx.masked_fill(~keep, 0.0)
     sz = src == 0
-    src_zeros = wrap(np.zeros(x._data.shape, g._data.dtype)).scatter_add(
+    src_zeros = _zeros(x._data.shape, g._data.dtype, x).scatter_add(
         dim, index, sz.to(g.dtype)).gather(dim, index)
     lone = sz & (src_zeros == 1)
     without = x.scatter_reduce(dim, index, src.masked_fill(lone, 1.0), "prod",
@@ -348,7 +357,7 @@ def _prod_grads(g, x, src, out, dim, index, include_self, keep):
 
 def _untouched(index, dim, shape):
     """Bool tensor of ``shape``: True where no element of ``index`` lands."""
-    hit = np.zeros(tuple(shape) or (1,), dtype=bool)
+    hit = _xp(index._data).zeros(tuple(shape) or (1,), dtype=bool)
     if index._data.size:
         hit[_full_key(_as_nd(index._data), dim)] = True
     return wrap(~hit.reshape(shape))
@@ -359,8 +368,6 @@ def _scatter_reduce_jvp(ctx, dx, dsrc):
         return None  # NOTE: PyTorch's forward AD leaves 'prod' without a tangent
     # NOTE: each output element is a function of the self element and the src elements that
     # land on it: the JVP is the VJP's per-element weights applied to the tangents.
-    from ..creation import ones
-
     dim, index, reduce, include_self, count = ctx.args
     if reduce in ("amax", "amin"):
         return _extreme_jvp(ctx, dx, dsrc)
@@ -372,8 +379,9 @@ def _scatter_reduce_jvp(ctx, dx, dsrc):
         dx = zeros_for(ctx, 0, like=x) if dx is None else dx
         dsrc = zeros_for(ctx, 1, like=src) if dsrc is None else dsrc
         return dx.scatter_reduce(dim, index, dsrc, reduce, include_self=include_self)
-    shape, dtype = ctx._meta[0]
-    gx, gs = _scatter_reduce_vjp(_Probe(ctx), ones(shape, dtype=_dt.from_np(dtype)))
+    shape, dtype = ctx._meta[0][:2]
+    one = wrap(_xp(ctx.saved_tensors[0]._data).ones(shape, dtype=dtype))
+    gx, gs = _scatter_reduce_vjp(_Probe(ctx), one)
     total = out_zeros(ctx)
     if dx is not None and gx is not None:
         total = total + dx * gx
@@ -445,7 +453,7 @@ def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
     count = None
     if idx.size == 0:
         if reduce == "mean":
-            count = wrap(np.ones(a.shape, a.dtype if a.dtype.kind in "fV" else np.float64))
+            count = wrap(_xp(a).ones(a.shape, a.dtype if a.dtype.kind in "fV" else np.float64))
         data = out.reshape(a.shape)
         if STATE.enabled and recording(input, src):
             return record(node_cls, data, (input, src), save=(input, src),
@@ -462,8 +470,8 @@ def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
     if reduce in ("sum", "mean"):
         _scatter_add_array(out, key, vals)
         if reduce == "mean":
-            n = np.zeros(out.shape, dtype=np.int64)
-            np.add.at(n, key, 1)
+            n = _xp(out).zeros(out.shape, dtype=np.int64)
+            ufunc_at(np.add, n, key, 1)
             if include_self:
                 n += 1
             n = np.maximum(n, 1)
@@ -474,11 +482,11 @@ def _scatter_reduce(input, d, index, src, reduce, include_self, node_cls):
             count = wrap(n.reshape(a.shape).astype(a.dtype if a.dtype.kind in "fV" else
                                                    np.float64))
     elif reduce == "prod":
-        np.multiply.at(out, key, vals)
+        ufunc_at(np.multiply, out, key, vals)
     elif reduce == "amax":
-        np.maximum.at(out, key, vals)
+        ufunc_at(np.maximum, out, key, vals)
     else:
-        np.minimum.at(out, key, vals)
+        ufunc_at(np.minimum, out, key, vals)
     data = out.reshape(a.shape)
     if STATE.enabled and recording(input, src):
         return record(node_cls, data, (input, src), save=(input, src),
@@ -581,7 +589,7 @@ def _moved(a, d):
 # ---- index_select ----
 def _index_select_vjp(ctx, g):
     dim, index, in_shape = ctx.args
-    return (_zeros(in_shape, g._data.dtype).index_add(dim, index, g),)
+    return (_zeros(in_shape, g._data.dtype, g).index_add(dim, index, g),)
 
 
 IndexSelectBackward0 = node_class("IndexSelectBackward0", _index_select_vjp, linear(
@@ -677,7 +685,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     if alpha != 1:
         vals = vals * alpha
     if out.size and vals.size:
-        np.add.at(np.moveaxis(out, d, 0), idx, vals.astype(out.dtype, copy=False))
+        ufunc_at(np.add, np.moveaxis(out, d, 0), idx, vals.astype(out.dtype, copy=False))
     data = out.reshape(a.shape)
     if STATE.enabled and recording(input, source):
         return record(IndexAddBackward0, data, (input, source), args=(d, index, alpha))

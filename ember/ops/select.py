@@ -12,9 +12,10 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE, no_grad
+from ..backend import namespace
 from ..tensor import Tensor
 from ._jvp import _fit, elementwise, out_zeros, zeros_for
-from ._registry import METHODS, node_class, record, recording, register, wrap
+from ._registry import METHODS, as_array, node_class, record, recording, register, wrap
 from .inplace import apply_inplace, check_inplace, internal_overlap, register_inplace
 from .pointwise import _operands, _result_np, _rg, _scalar, check_broadcast, require_tensors
 from .where_kernel import where as _select
@@ -85,8 +86,8 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
         if hi is not None:
             data = np.minimum(data, hi._data.astype(rt, copy=False))
         if STATE.enabled and recording(input, lo, hi):
-            return record(ClampBackward0, np.asarray(data), (input, lo, hi), save=(input, lo, hi))
-        return wrap(np.asarray(data))
+            return record(ClampBackward0, as_array(data), (input, lo, hi), save=(input, lo, hi))
+        return wrap(as_array(data))
     ad = input._data
     lo = _scalar(min)
     hi = _scalar(max)
@@ -144,8 +145,14 @@ def clamp_max(input, max):  # noqa: A002
     return _clamp_one(input, max, False)
 
 
-def _scalar_tensor(v, like):
-    return _make(np.asarray(v, dtype=like._data.dtype))
+def _scalar_tensor(v, like, dtype=None):
+    """The number ``v`` as a 0-d tensor of ``dtype`` (``like``'s by default) on ``like``'s
+    device."""
+    a = like._data
+    dtype = a.dtype if dtype is None else dtype
+    if isinstance(a, np.ndarray):
+        return _make(np.asarray(v, dtype=dtype))
+    return _make(namespace(a).asarray(v, dtype=dtype))
 
 
 # ---- where ----
@@ -163,7 +170,8 @@ def where(condition, input=None, other=None):
     """Elements of ``input`` where ``condition`` holds, else of ``other`` (either may be a
     number). With only ``condition``: the indices of its nonzero elements, as a tuple."""
     if input is None and other is None:
-        return tuple(wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(condition._data))
+        return tuple(wrap(as_array(i).astype(np.int64, copy=False))
+                     for i in np.nonzero(condition._data))
     if condition._data.dtype.kind != "b":
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got a tensor with dtype "
@@ -177,8 +185,9 @@ def where(condition, input=None, other=None):
                 else np.dtype(np.int64)
             if isinstance(a, bool) and isinstance(b, bool):
                 rt = np.dtype(bool)
-            return wrap(np.where(condition._data, np.asarray(a, dtype=rt),
-                                 np.asarray(b, dtype=rt)))
+            # (NumPy scalars: they mix with arrays of any device)
+            return wrap(as_array(np.where(condition._data, rt.type(a), rt.type(b)))
+                        .astype(rt, copy=False))
         input = _scalar_to(input, other)
     if not isinstance(other, Tensor):
         other = _scalar_to(other, input)
@@ -207,7 +216,7 @@ def _masked_fill_vjp(ctx, g):
 MaskedFillBackward0 = node_class("MaskedFillBackward0", _masked_fill_vjp, elementwise)
 def _masked_fill_value_jvp(ctx, dx, dv):
     mask, = ctx.saved_tensors
-    shape, _ = ctx._meta[0]
+    shape = ctx._meta[0][0]
     dx = dx if dx is not None else zeros_for(ctx, 0)
     if dv is None:
         return dx.masked_fill(mask, 0.0)
@@ -240,7 +249,8 @@ def masked_fill(input, mask, value):
     else:
         v = _scalar(value)
         if ad.dtype.kind == "f" and type(v) in (float, int):
-            v = np.asarray(v, dtype=ad.dtype)  # (what np.where does with a weak scalar)
+            # (what np.where does with a weak scalar; a NumPy scalar for a device array)
+            v = np.asarray(v, dtype=ad.dtype) if isinstance(ad, np.ndarray) else ad.dtype.type(v)
     data = _select(mask._data, v, ad) if type(v) is np.ndarray else np.where(mask._data, v, ad)
     if data.dtype != ad.dtype:
         data = data.astype(ad.dtype)
@@ -254,9 +264,7 @@ def masked_fill(input, mask, value):
 
 def _scalar_to(v, like):
     v = _scalar(v)
-    rt = _dt.binary_result_np(like._data, v)
-    t = _make(np.asarray(v, dtype=rt))
-    return t
+    return _scalar_tensor(v, like, _dt.binary_result_np(like._data, v))
 
 
 # ---- maximum / minimum ----
@@ -333,7 +341,7 @@ def fmax(input, other):
     """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
     require_tensors("fmax", input, other)
     ad, bd, rt = _operands(input, other)
-    data = np.asarray(np.fmax(ad, bd))
+    data = as_array(np.fmax(ad, bd))
     if STATE.enabled and recording(input, other):
         return record(FmaxBackward0, data, (input, other), save=(input, other), args=(True,))
     return wrap(data)
@@ -343,7 +351,7 @@ def fmin(input, other):
     """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
     require_tensors("fmin", input, other)
     ad, bd, rt = _operands(input, other)
-    data = np.asarray(np.fmin(ad, bd))
+    data = as_array(np.fmin(ad, bd))
     if STATE.enabled and recording(input, other):
         return record(FminBackward0, data, (input, other), save=(input, other), args=(False,))
     return wrap(data)

@@ -548,7 +548,11 @@ AliasBackward0 = node_class("AliasBackward0", _clone_vjp, linear(lambda ctx, dx:
 
 def clone(input, *, memory_format=None):
     """A copy with its own memory; gradients flow through unchanged."""
-    data = np.array(input._data, copy=True, order="C" if input._data.ndim else "K")
+    a = input._data
+    order = "C" if a.ndim else "K"
+    # (a device array copies itself: np.array would ask for a host conversion)
+    data = np.array(a, copy=True, order=order) if isinstance(a, np.ndarray) else \
+        a.copy(order=order)
     if STATE.enabled and recording(input):
         return record(CloneBackward0, data, (input,))
     return wrap(data)

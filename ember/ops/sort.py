@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
-from ..tensor import _wrap_dim
+from ..backend import namespace
+from ..tensor import _wrap_dim, as_array, device_of, on_device, to_host
 from ._jvp import fiberwise
 from ._registry import node_class, record, recording, register, wrap
 from .reduction import even_vjp, return_types, select_jvp, select_vjp
@@ -59,6 +60,11 @@ def _selected(node, input, values, idx, d, keepdim, result_type):
         out = record(node, values, (input,), save=(indices,), args=(a.shape, d, keepdim))
         return result_type(out, indices)
     return result_type(wrap(values), indices)
+
+
+def _xp(a):
+    """The array namespace of ``a``: NumPy itself for a NumPy array (no lookup)."""
+    return np if isinstance(a, np.ndarray) else namespace(a)
 
 
 def _lifted(a, dim):
@@ -112,10 +118,14 @@ def _replay_ties(a, d, order, idx, row_fn, head=None, limit=None):
     algorithms order tied values their own way, replayed in ``_stl_order``; a row without ties
     has one answer, NumPy's. Past ``limit`` tied elements the rows are left as they are."""
     if head is not None:
-        order = np.take(order, np.arange(head), axis=d)
+        order = np.take(order, _xp(order).arange(head), axis=d)
     tied = _tied(np.moveaxis(np.take_along_axis(a, order, axis=d), d, -1))
     if not tied.any():
         return idx
+    if not isinstance(a, np.ndarray):
+        # (the tied rows are replayed in Python, _stl_order: on the host, then copied back)
+        return on_device(_replay_ties(to_host(a), d, to_host(order), to_host(idx), row_fn,
+                                      limit=limit), device_of(a))
     rows = np.argwhere(tied) if tied.ndim else [()]
     if limit is not None and len(rows) * a.shape[d] > limit:
         return idx
@@ -187,7 +197,7 @@ def _topk_indices(a, d, k, largest):
     with a tie there (equal values, ``-0.0`` and ``0.0``, several NaNs) gets the order of
     PyTorch's unstable selection, replayed in ``_stl_order``."""
     order = _argsort(a, d, descending=largest)
-    idx = np.take(order, np.arange(k), axis=d)
+    idx = np.take(order, _xp(order).arange(k), axis=d)
     n = a.shape[d]
     if k == 0 or a.size == 0 or (n == 1):
         return idx
@@ -205,7 +215,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     _check_nonempty(a, d, "kthvalue")
     if not 1 <= k <= a.shape[d]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    pos = np.full([1 if i == d else s for i, s in enumerate(a.shape)], k - 1)
+    pos = _xp(a).full([1 if i == d else s for i, s in enumerate(a.shape)], k - 1)
     return _pick(KthvalueBackward0, input, a, a0, d, keepdim, pos, _kthvalue_type, k)
 
 
@@ -234,11 +244,11 @@ def _full_median(input, ignore_nan, node):
     if ignore_nan:
         flat = flat[~np.isnan(flat)] if a.dtype.kind in "fV" else flat
     if flat.size == 0 or (a.dtype.kind in "fV" and np.isnan(flat).any()):
-        data = np.asarray(np.nan, dtype=a.dtype)
+        data = _xp(a).asarray(np.nan, dtype=a.dtype)
     else:
         # NOTE: the lower of the two middle values for an even count, as PyTorch.
         data = np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2]
-        data = np.asarray(data, dtype=a.dtype)
+        data = as_array(data).astype(a.dtype, copy=False)
     if STATE.enabled and recording(input) and a.dtype.kind in "fcV":  # ("V": bfloat16)
         return record(node, data, (input,), save=(input,),
                       args=(a.shape, tuple(range(a.ndim)), False), save_out=True)
@@ -251,9 +261,9 @@ def _median_dim(input, dim, keepdim, ignore_nan, node, result_type, name):
     a, d = _lifted(a0, dim)
     _check_nonempty(a, d, name)
     shape = [1 if i == d else s for i, s in enumerate(a.shape)]
-    nan = np.isnan(a) if a.dtype.kind in "fV" else np.zeros(a.shape, dtype=bool)
+    nan = np.isnan(a) if a.dtype.kind in "fV" else _xp(a).zeros(a.shape, dtype=bool)
     count = a.shape[d] - nan.sum(axis=d, keepdims=True) if ignore_nan else \
-        np.full(shape, a.shape[d])
+        _xp(a).full(shape, a.shape[d])
     pos = np.maximum(count - 1, 0) // 2
     if not ignore_nan:
         # NOTE: a slice with a NaN has median NaN, at the first NaN's index (NaN sorts last).
@@ -288,15 +298,16 @@ def mode(input, dim=-1, keepdim=False):
     rows = s.reshape(-1, s.shape[-1])
     n = rows.shape[1]
     # run lengths of equal values in each sorted row, numbered across all rows
-    new_run = np.ones(rows.shape, dtype=bool)
+    xp = _xp(a)
+    new_run = xp.ones(rows.shape, dtype=bool)
     new_run[:, 1:] = rows[:, 1:] != rows[:, :-1]
     run_id = np.cumsum(new_run.reshape(-1)) - 1
     counts = np.bincount(run_id)[run_id].reshape(rows.shape)
     # NOTE: argmax takes the first of the most frequent runs: the smallest value, as PyTorch.
-    best = rows[np.arange(rows.shape[0]), np.argmax(counts, axis=1)]
+    best = rows[xp.arange(rows.shape[0]), np.argmax(counts, axis=1)]
     value = np.expand_dims(best.reshape(s.shape[:-1]), d)
     # NOTE: PyTorch returns the last index holding the mode.
-    pos = np.arange(n).reshape([-1 if i == d else 1 for i in range(a.ndim)])
+    pos = xp.arange(n).reshape([-1 if i == d else 1 for i in range(a.ndim)])
     idx = np.max(np.where(a == value, pos, -1), axis=d, keepdims=True)
     values = value
     if a0.ndim == 0:

@@ -20,13 +20,19 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor, _wrap_dim
+from ..backend import namespace
+from ..tensor import Tensor, _wrap_dim, as_array
 from ._checks import type_name
 from ._jvp import fiberwise, out_zeros
 from ._registry import node_class, record, recording, register, wrap
 from .inplace import register_inplace
 from .pointwise import check_broadcast, div_scalar, mul_scalar, not_implemented_node
 from .select import where
+
+
+def _xp(a):
+    """The array namespace of ``a``: NumPy itself for a NumPy array (no lookup)."""
+    return np if isinstance(a, np.ndarray) else namespace(a)
 
 
 def _name(a) -> str:
@@ -161,7 +167,7 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     length = y._data.shape[d]
     if length == 0:
         shape = y._data.shape[:d] + y._data.shape[d + 1:]
-        return wrap(np.zeros(shape, dtype=y._data.dtype))
+        return wrap(_xp(y._data).zeros(shape, dtype=y._data.dtype))
     if x is not None:
         steps = _x_steps("trapezoid", y, x, d)
         ends = y.narrow(d, 0, length - 1) + y.narrow(d, 1, length - 1)
@@ -212,7 +218,7 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
         raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
     if qa is not None and not np.all((qa >= 0) & (qa <= 1)):
         raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
-    qv = np.asarray(q if qa is None else qa, dtype=a.dtype)
+    qv = _xp(a).asarray(q if qa is None else qa, dtype=a.dtype)
     # Sort along a last dim of the values each quantile is taken over.
     if dim is None:
         x = input.reshape(-1)
@@ -305,7 +311,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
             raise RuntimeError("cov(): weights sum to zero, can't be normalized")
         avg = (x * w).sum(1) / w_sum
     else:
-        w_sum = wrap(np.asarray(n_obs, dtype=np.int64))
+        w_sum = wrap(_xp(a).asarray(n_obs, dtype=np.int64))
         avg = x.sum(1) / w_sum
     if w is not None and correction != 0:
         if aweights is not None:
@@ -477,7 +483,7 @@ def _search(b, v, right, out_int32, sorter=None):
     """Row-wise ``np.searchsorted``: ``b`` is 1-D, or its leading dims match ``v``'s."""
     side = "right" if right else "left"
     if b.dtype != v.dtype:
-        common = np.result_type(b, v)
+        common = np.result_type(b.dtype, v.dtype)
         b, v = b.astype(common), v.astype(common)
     if b.ndim == 1:
         idx = np.searchsorted(b, v, side, sorter)
@@ -486,11 +492,11 @@ def _search(b, v, right, out_int32, sorter=None):
         bf = b.reshape(-1, b.shape[-1])
         vf = v.reshape(-1, v.shape[-1]) if v.ndim else v.reshape(1, 1)
         sf = None if sorter is None else sorter.reshape(bf.shape)
-        idx = np.empty(vf.shape, dtype=np.int64)
+        idx = _xp(vf).empty(vf.shape, dtype=np.int64)
         for r in range(bf.shape[0]):  # one search per row of boundaries
             idx[r] = np.searchsorted(bf[r], vf[r], side, None if sf is None else sf[r])
         idx = idx.reshape(lead + v.shape[-1:])
-    return wrap(np.asarray(idx, dtype=np.int32 if out_int32 else np.int64))
+    return wrap(as_array(idx).astype(np.int32 if out_int32 else np.int64, copy=False))
 
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
@@ -501,7 +507,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     scalar = not isinstance(input, Tensor)
     if scalar and not isinstance(input, (bool, int, float, complex, np.number, np.bool_)):
         raise TypeError("searchsorted: input is neither a tensor nor a number")  # (_checks)
-    v = np.asarray(input) if scalar else input._data
+    v = _xp(b).asarray(input) if scalar else input._data
     if side is not None:
         if side not in ("left", "right"):
             raise RuntimeError("torch.searchsorted(): side can only be 'left' or 'right' but "
@@ -544,7 +550,7 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     if isinstance(input, Tensor):
         v = input._data
     elif isinstance(input, (bool, int, float)):
-        v = np.asarray(input)
+        v = _xp(b).asarray(input)
     else:  # (_checks: PyTorch's message)
         raise TypeError("bucketize: input is neither a tensor nor a number")
     return _search(b, v, right, out_int32)
@@ -558,12 +564,13 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
             not isinstance(elements, (Tensor, bool, int, float)) or \
             not isinstance(test_elements, (Tensor, bool, int, float)):
         raise TypeError("isin: two numbers, or neither a tensor nor a number")  # (_checks)
-    e = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
-    t = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    xp = _xp(elements._data if isinstance(elements, Tensor) else test_elements._data)
+    e = elements._data if isinstance(elements, Tensor) else xp.asarray(elements)
+    t = test_elements._data if isinstance(test_elements, Tensor) else xp.asarray(test_elements)
     for arr in (e, t):
         if arr.dtype.kind in "bc":
             raise RuntimeError(f"Unsupported input type encountered for isin(): {_name(arr)}")
-    return wrap(np.asarray(np.isin(e, t, invert=invert)))
+    return wrap(as_array(np.isin(e, t, invert=invert)))
 
 
 

@@ -23,17 +23,36 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import namespace
+from ..backend import of as _backend_of
 from ..tensor import Tensor
 from ._registry import register
+from .segment import ufunc_at
 from .shape import _ADJOINT, AsStridedBackward0, _inplace_view, view_replay
+
+
+def _xp(a):
+    """The array namespace of ``a``: NumPy itself for a NumPy array (no lookup)."""
+    return np if isinstance(a, np.ndarray) else namespace(a)
 
 
 def _root(a):
     """The outermost array ``a``'s memory belongs to (its "storage")."""
     r = a
-    while isinstance(r.base, np.ndarray):
+    if isinstance(a, np.ndarray):
+        while isinstance(r.base, np.ndarray):
+            r = r.base
+        return r
+    while r.base is not None:  # (a device view's base is the array owning its memory)
         r = r.base
     return r
+
+
+def _address(a):
+    """The address of the first element of the array ``a``, in its device's memory."""
+    if isinstance(a, np.ndarray):
+        return a.__array_interface__["data"][0]
+    return _backend_of(a).data_ptr(a)
 
 
 def _geometry(a):
@@ -43,47 +62,63 @@ def _geometry(a):
     r = _root(a)
     if not r.flags.c_contiguous:
         return tuple(s // item for s in a.strides), 0, None
-    ptr = a.__array_interface__["data"][0]
-    base = r.__array_interface__["data"][0]
+    ptr = _address(a)
+    base = _address(r)
     return tuple(s // item for s in a.strides), (ptr - base) // item, r.nbytes // item
 
 
-def _index(shape, strides, offset):
-    """The storage index of every element of a ``shape``/``strides`` view at ``offset``."""
-    idx = np.full(tuple(shape), offset, dtype=np.int64)
+def _index(shape, strides, offset, xp=np):
+    """The storage index of every element of a ``shape``/``strides`` view at ``offset`` (an
+    array of the namespace ``xp``)."""
+    idx = xp.full(tuple(shape), offset, dtype=np.int64)
     for d, (n, s) in enumerate(zip(shape, strides)):
         view = [1] * len(shape)
         view[d] = n
-        idx = idx + (np.arange(n, dtype=np.int64) * s).reshape(view)
+        idx = idx + (xp.arange(n, dtype=np.int64) * s).reshape(view)
     return idx
+
+
+def _top(in_idx, out_idx):
+    """The size of the virtual storage both index arrays address."""
+    top = -1
+    for idx in (in_idx, out_idx):
+        if idx.size:
+            top = max(top, int(idx.max()))
+    return top + 1
 
 
 def _np_as_strided(a, size, stride, offset, in_stride, in_offset):
     if not all(size):  # empty: no element to place (PyTorch checks no bounds either)
-        return np.empty(size, a.dtype)
+        return _xp(a).empty(size, a.dtype)
     strides, own_offset, n = _geometry(a)
     if n is not None and strides == in_stride and own_offset == in_offset:
         r = _root(a)
         item = a.itemsize
+        if not isinstance(a, np.ndarray):
+            # a device array: its library's as_strided, from the element at the offset
+            start = r.reshape(-1)[offset:]
+            return _xp(a).lib.stride_tricks.as_strided(
+                start, shape=size, strides=tuple(s * item for s in stride))
         out = np.ndarray(size, a.dtype, r, offset * item, tuple(s * item for s in stride))
         if not a.flags.writeable:
             out.setflags(write=False)
         return out
     # another layout of the same logical tensor: gather through a virtual storage
-    in_idx = _index(a.shape, in_stride, in_offset)
-    out_idx = _index(size, stride, offset)
-    n = int(max(in_idx.max(initial=-1), out_idx.max(initial=-1))) + 1
-    buf = np.zeros(n, dtype=a.dtype)
+    xp = _xp(a)
+    in_idx = _index(a.shape, in_stride, in_offset, xp)
+    out_idx = _index(size, stride, offset, xp)
+    buf = xp.zeros(_top(in_idx, out_idx), dtype=a.dtype)
     buf[in_idx] = a
     return buf[out_idx]
 
 
 def _adj_as_strided(g, in_shape, size, stride, offset, in_stride, in_offset):
-    in_idx = _index(in_shape, in_stride, in_offset)
-    out_idx = _index(size, stride, offset)
-    n = int(max(in_idx.max(initial=-1), out_idx.max(initial=-1))) + 1
-    buf = np.zeros(n, dtype=g.dtype)
-    np.add.at(buf, out_idx.reshape(-1), g.reshape(-1))
+    xp = _xp(g)
+    in_idx = _index(in_shape, in_stride, in_offset, xp)
+    out_idx = _index(size, stride, offset, xp)
+    n = _top(in_idx, out_idx)
+    buf = xp.zeros(n, dtype=g.dtype)
+    ufunc_at(np.add, buf, out_idx.reshape(-1), g.reshape(-1))
     res = buf[in_idx]
     count = np.bincount(in_idx.reshape(-1), minlength=n)
     if count.size and count.max() > 1:  # the input overlaps itself (an expanded tensor)

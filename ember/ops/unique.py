@@ -12,9 +12,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ..tensor import _wrap_dim
 from ._registry import node_class, record, recording, register, wrap
 from .shape import supports_out
+
+
+def _xp(a):
+    """The array namespace of ``a``: NumPy itself for a NumPy array (no lookup)."""
+    return np if isinstance(a, np.ndarray) else namespace(a)
+
 
 # ==== index-valued ops (no gradient) ========================================================
 
@@ -25,7 +32,7 @@ def nonzero(input, *, as_tuple=False):
     a = input._data
     if as_tuple:
         if a.ndim == 0:
-            return (wrap(np.arange(int(a != 0), dtype=np.int64)),)
+            return (wrap(_xp(a).arange(int(a != 0), dtype=np.int64)),)
         return tuple(wrap(i.astype(np.int64)) for i in np.nonzero(a))
     return wrap(np.argwhere(a).astype(np.int64))
 
@@ -82,8 +89,9 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         d = _wrap_dim(dim, a.ndim)
         node = UniqueDimBackward0
         if _empty_unique_dim(a, d):
-            return _unique_result(input, node, a.copy(), np.zeros(0, np.int64),
-                                  np.zeros(0, np.int64), return_inverse, return_counts)
+            none = _xp(a).zeros(0, np.int64)
+            return _unique_result(input, node, a.copy(), none, none, return_inverse,
+                                  return_counts)
         vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
         inv = inv.reshape(-1)
     return _unique_result(input, node, vals, inv, counts, return_inverse, return_counts)
@@ -123,18 +131,18 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     a = input._data
     if dim is None:
         flat = a.reshape(-1)
-        change = np.ones(flat.size, dtype=bool)
+        change = _xp(a).ones(flat.size, dtype=bool)
         change[1:] = flat[1:] != flat[:-1]
         vals = flat[change]
         inv = (np.cumsum(change) - 1).reshape(a.shape)
     else:
         d = _wrap_dim(dim, a.ndim)
         if _empty_unique_dim(a, d, consecutive=True):
-            return _unique_result(input, UniqueConsecutiveBackward0, a.copy(),
-                                  np.zeros(0, np.int64), np.zeros(0, np.int64),
+            none = _xp(a).zeros(0, np.int64)
+            return _unique_result(input, UniqueConsecutiveBackward0, a.copy(), none, none,
                                   return_inverse, return_counts)
         m = np.moveaxis(a, d, 0).reshape(a.shape[d], -1)
-        change = np.ones(m.shape[0], dtype=bool)
+        change = _xp(a).ones(m.shape[0], dtype=bool)
         change[1:] = (m[1:] != m[:-1]).any(axis=1)
         vals = np.compress(change, a, axis=d)
         inv = np.cumsum(change) - 1

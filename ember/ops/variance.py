@@ -17,9 +17,10 @@ import warnings
 import numpy as np
 
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ._jvp import out_zeros
 from ._reduce import _REDUCED, _REDUCED_NAN, HALF, _dims, _np_mean, _unreduce, rounded
-from ._registry import node_class, record, record_multi, recording, wrap
+from ._registry import as_array, node_class, record, record_multi, recording, wrap
 
 
 # ---- var / std ----
@@ -111,7 +112,7 @@ def _np_spread(a, dims, correction, keepdim, sqrt):
             v = np.true_divide(np.add.reduce(x, axis=dims, dtype=dtype, keepdims=keepdim),
                                n - correction if n > correction else 0)
             v = np.sqrt(v) if sqrt else v
-            return rounded(v, a.dtype) if a.dtype in HALF else np.asarray(v)
+            return rounded(v, a.dtype) if a.dtype in HALF else as_array(v)
     return _np_var(a, dims, correction, keepdim, sqrt)
 
 
@@ -127,7 +128,7 @@ def _np_var(a, dims, correction, keepdim, sqrt):
             # not overflow, so its std of [1e20, 2e20] is finite (the variance is inf).
             v = np.var(a, axis=dims, ddof=correction, keepdims=keepdim, dtype=np.float64)
             return rounded(np.sqrt(v) if sqrt else v, a.dtype)
-        return np.asarray(np.sqrt(v) if sqrt else v)
+        return as_array(np.sqrt(v) if sqrt else v)
 
 
 def _spread(input, dims, correction, keepdim, full, is_std):
@@ -192,7 +193,8 @@ def _moments_jvp(ctx, dx):
     in_shape, dims, keepdim, correction, n, is_std, full = ctx.args
     if dx is None:
         return out_zeros(ctx, 0), out_zeros(ctx, 1)
-    one = wrap(np.ones((), dtype=x._data.dtype))
+    xp = np if isinstance(x._data, np.ndarray) else namespace(x._data)
+    one = wrap(xp.ones((), dtype=x._data.dtype))
     slope = _moments_grad(one, x, dims, correction, n, is_std, full)
     dspread = (dx * slope).sum(dims, keepdim=keepdim) if dims else dx * slope
     if is_std and not dx._data.size:
@@ -210,7 +212,7 @@ def _moments(input, dim, unbiased, keepdim, correction, is_std):
     name = "std_mean" if is_std else "var_mean"
     a, dims, correction, n, full = _var_args(input, dim, unbiased, correction, name)
     spread = _np_spread(a, dims, correction, keepdim, is_std)
-    mu = np.asarray(_np_mean(a, dims, keepdim))
+    mu = as_array(_np_mean(a, dims, keepdim))
     if STATE.enabled and recording(input):
         node = StdMeanBackward0 if is_std else VarMeanBackward0
         return tuple(record_multi(node, (spread, mu), (input,), save=(input,),

@@ -17,7 +17,7 @@ from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ._jvp import fiberwise
 from ._reduce import HALF, _dims, _unreduce, rounded
-from ._registry import node_class, record, recording, wrap
+from ._registry import as_array, node_class, record, recording, wrap
 
 
 # ---- norm ----
@@ -84,8 +84,8 @@ def linalg_vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
     if half:
         data = rounded(data, a.dtype)
     else:
-        data = np.asarray(data).astype(a.dtype if a.dtype.kind != "c" else
-                                       np.dtype(a.dtype.char.lower()), copy=False)
+        data = as_array(data).astype(a.dtype if a.dtype.kind != "c" else
+                                      np.dtype(a.dtype.char.lower()), copy=False)
     if STATE.enabled and recording(input):
         return record(LinalgVectorNormBackward0, data, (input,), save=(input,),
                      args=(p, a.shape, dims, keepdim), save_out=True)

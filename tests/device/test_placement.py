@@ -225,6 +225,8 @@ FACTORIES = {
     "new_empty": lambda T, d: T.ones(1, device=d).new_empty(2).fill_(1),
     "new_tensor": lambda T, d: T.ones(1, device=d).new_tensor([1, 2]),
     "new_zeros_to_device": lambda T, d: T.ones(1).new_zeros(2, device=d),
+    "tril_indices": lambda T, d: T.tril_indices(3, 4, 1, device=d),
+    "triu_indices": lambda T, d: T.triu_indices(4, 3, -1, device=d),
 }
 
 
