@@ -49,6 +49,13 @@ class MetaArray(np.ndarray):
         return _to_meta(res)
 
     def __array_function__(self, func, types, args, kwargs):
+        if func in _LIKE:  # (NumPy would fill the read-only broadcast: make a new meta array)
+            proto = args[0]
+            shape = kwargs.get("shape")
+            dtype = kwargs.get("dtype")
+            return meta_array(proto.shape if shape is None else
+                              ((shape,) if isinstance(shape, int) else tuple(shape)),
+                              proto.dtype if dtype is None else np.dtype(dtype))
         res = super().__array_function__(func, tuple(
             t for t in types if not issubclass(t, MetaArray)) + (np.ndarray,), args, kwargs)
         return _to_meta(res)
@@ -58,6 +65,9 @@ class MetaArray(np.ndarray):
 
     def tolist(self):
         raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+
+
+_LIKE = (np.empty_like, np.zeros_like, np.ones_like, np.full_like)
 
 
 def _to_meta(res):

@@ -61,7 +61,8 @@ def _operands(a, b):
         ad = ad.astype(rt)
     if rt.kind in "iub" or rt.kind == "V":
         # a Python int out of the range of a small integer dtype wraps around, as in PyTorch
-        s = np.array(s).astype(rt)
+        # (a NumPy scalar, not a 0-d array: it mixes with any array library's arrays)
+        s = np.array(s).astype(rt)[()]
     return ad, s, rt
 
 
