@@ -221,11 +221,9 @@ def test_bfloat16_cant_go_to_a_device_without_it():
 
 # ---- safetensors ------------------------------------------------------------------------------
 
-st = pytest.importorskip("safetensors")
-
-
 @pytest.mark.parametrize("device", ["cuda", "cuda:0", 0, CUDA0])
 def test_safetensors_load_file_on_the_device(tmp_path, device):
+    pytest.importorskip("safetensors")
     from ember.utils.safetensors import load_file, save_file
 
     path = tmp_path / "t.safetensors"
@@ -242,6 +240,7 @@ def test_safetensors_load_file_on_the_device(tmp_path, device):
 
 
 def test_load_of_a_safetensors_path_takes_a_device_map_location(tmp_path):
+    pytest.importorskip("safetensors")
     from ember.utils.safetensors import save_file
 
     path = str(tmp_path / "t.safetensors")
