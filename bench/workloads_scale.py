@@ -102,7 +102,7 @@ def import_seconds(module, write_bytecode=False):
 OPTIONAL_MODULES = ("ml_dtypes", "scipy", "sklearn", "tqdm", "matplotlib", "graphviz",
                     "tensorboardX", "safetensors", "torch", "mpi4py", "onnx", "PIL", "pandas",
                     "jax", "jaxlib", "autograd", "mygrad", "threadpoolctl", "packaging",
-                    "hypothesis", "pytest", "mypy")
+                    "hypothesis", "pytest", "mypy", "cupy")
 
 _OPTIONAL_CHECK = """
 import importlib.util, sys
