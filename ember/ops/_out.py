@@ -40,6 +40,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
+from ..backend import namespace
 from ..tensor import Tensor
 
 # ==== shared by every entry point ============================================================
@@ -67,6 +68,14 @@ def warn_resize(old, new, stacklevel):
         "deprecated, and in a future PyTorch release outputs will not be resized unless they "
         "have zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, "
         "to zero elements with t.resize_(0).", UserWarning, stacklevel=stacklevel + 1)
+
+
+def _empty(shape, like):
+    """A new array of ``shape`` in the array ``like``'s dtype, on its device (a resized
+    ``out`` stays where it was)."""
+    if isinstance(like, np.ndarray):
+        return np.empty(shape, like.dtype)
+    return namespace(like).empty(shape, like.dtype)
 
 
 def _copy_into(out, data):
@@ -235,7 +244,7 @@ def _write_one(name, op_name, o, r, rule, first, resize_first):
     if od.shape != rd.shape:
         if od.size and name not in _SILENT_RESIZE:
             warn_resize(od.shape, rd.shape, stacklevel=5)
-        o._data = od = np.empty(rd.shape, od.dtype)
+        o._data = od = _empty(rd.shape, od)
     if problem is not None:
         raise error(problem)
     _copy_into(o, rd)
@@ -329,7 +338,7 @@ def _write_out(name, result, out, args):
     if out._data.shape != shape:
         if out._data.size:
             warn_resize(out._data.shape, shape, stacklevel=3)
-        out._data = np.empty(shape, dtype=out._data.dtype)
+        out._data = _empty(shape, out._data)
     # NOTE: PyTorch resizes out (and warns) before it finds the dtype can't hold the result
     if src._category > dst._category:
         if name in _STACKS:

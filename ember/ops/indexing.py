@@ -148,9 +148,13 @@ def _xp(a):
 
 def _is_array(k):
     """Whether a parsed key item ``k`` is an index array (of any device), not an int, a
-    slice or None."""
-    return isinstance(k, np.ndarray) or (
-        k is not None and not isinstance(k, (slice, int, np.generic)) and hasattr(k, "ndim"))
+    slice, None or ``...``."""
+    t = type(k)
+    if t is np.ndarray:
+        return True
+    if t is int or t is slice or k is None or k is Ellipsis:  # (the common items, first)
+        return False
+    return not isinstance(k, (slice, int, np.generic)) and hasattr(k, "ndim")
 
 
 def _zero(like):
@@ -303,8 +307,7 @@ def parse_key(input, key):
             else:
                 k = _to_index_array(k)
                 advanced = True
-        elif isinstance(k, (list, tuple, np.ndarray, range)) or _is_array(k):
-            # (a range is a list of ints; an array may be of any device)
+        elif isinstance(k, (list, tuple, np.ndarray, range)):  # (a range is a list of ints)
             k = _to_index_array(k)
             advanced = True
         elif isinstance(k, slice):
@@ -316,9 +319,12 @@ def parse_key(input, key):
         elif isinstance(k, str):
             raise TypeError(f"new(): invalid data type '{type(k).__name__}'")
         elif not _is_basic_key_item(k):
-            raise IndexError(
-                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                "are valid indices (got " + _type_name(k) + ")")
+            if not _is_array(k):
+                raise IndexError(
+                    "only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                    "Variables are valid indices (got " + _type_name(k) + ")")
+            k = _to_index_array(k)  # (an index array of a device)
+            advanced = True
         items.append(k)
     items, where = _expand_ellipsis(items, input._data.ndim)
     _check_bounds(items, input._data.shape, where)

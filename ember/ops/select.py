@@ -426,11 +426,14 @@ def _masked_fill_expanded(self, mask, value):
     repeated = tuple(i for i, (st, n) in enumerate(zip(dst.strides, dst.shape))
                      if st == 0 and n > 1)
     m = np.broadcast_to(mask._data, dst.shape).any(axis=repeated, keepdims=True)
-    dst.flags.writeable = True
+    host = isinstance(dst, np.ndarray)  # (a device array has no read-only flag to lift)
+    if host:
+        dst.flags.writeable = True
     try:
         return apply_inplace(self, masked_fill, wrap(np.broadcast_to(m, dst.shape)), value)
     finally:
-        dst.flags.writeable = False
+        if host:
+            dst.flags.writeable = False
 
 
 register(masked_fill_, "masked_fill_", function=False)
