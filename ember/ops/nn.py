@@ -17,13 +17,20 @@ import numpy as np
 from .. import dtypes as _dt
 from .._size import Size
 from ..autograd.grad_mode import STATE, no_grad
+from ..backend import namespace
 from ._jvp import linear as _linear_jvp
 from ._registry import node_class, record, recording, register, wrap
 from .linalg import addmm
-from .segment import add_rows
+from .segment import add_rows, ufunc_at
 
 FUNCTIONAL = ["linear", "bilinear", "embedding", "embedding_bag", "dropout", "dropout1d",
               "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
+
+
+def _xp(a):
+    """The array namespace of ``a`` (NumPy without a lookup on the CPU path), where index
+    tables for ``a`` are made (on ``a``'s device)."""
+    return np if type(a) is np.ndarray else namespace(a)
 
 
 def linear(input, weight, bias=None):
@@ -193,7 +200,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     coef = None
     if padding_idx is not None or scale_grad_by_freq:
         flat = idx.reshape(-1)
-        c = np.ones(flat.shape, dtype=np.float64)
+        c = np.ones_like(flat, dtype=np.float64, order="C")
         if scale_grad_by_freq:
             c = c / np.bincount(flat, minlength=n)[flat]
         if padding_idx is not None:
@@ -276,7 +283,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
                              "is a mini-batch of fixed length sequences. However, found "
                              f"offsets of type {_type_str(offsets)}")
-        starts = np.arange(0, x.size, x.shape[1]) if x.shape[1] else np.zeros(x.shape[0], int)
+        xp = _xp(x)
+        starts = xp.arange(0, x.size, x.shape[1]) if x.shape[1] else \
+            xp.zeros(x.shape[0], np.int64)
         include_last_offset = False
         x = x.reshape(-1)
     elif x.ndim == 1:
@@ -333,7 +342,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     if max_norm is not None:
         _renorm_rows(weight, wrap(x), max_norm, norm_type)
     n_bags = starts.size - 1 if include_last_offset else starts.size
-    pos = np.arange(length)
+    pos = _xp(x).arange(length)
     # NOTE: as PyTorch's CPU kernel, the last bag runs to the end of the input even with
     # include_last_offset (the last offset only ends the count of bags).
     in_bag = pos < (length if n_bags else 0)
@@ -342,11 +351,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     dtype = weight._data.dtype
     if mode == "max":
         rows = np.where(valid[:, None], weight._data[x], -np.inf)
-        best = np.full((n_bags, dim), -np.inf, dtype=dtype)
-        np.maximum.at(best, bag_of[valid], rows[valid])
+        best = np.full_like(weight._data, -np.inf, shape=(n_bags, dim), order="C")
+        ufunc_at(np.maximum, best, bag_of[valid], rows[valid])  # (NumPy's NaN rule on devices)
         first = np.where(rows == best[bag_of], pos[:, None], length)
-        arg = np.full((n_bags, dim), length)
-        np.minimum.at(arg, bag_of, first)
+        arg = np.full_like(x, length, shape=(n_bags, dim), dtype=np.int64, order="C")
+        ufunc_at(np.minimum, arg, bag_of, first)  # (int64: no CuPy minimum.at)
         coef = (pos[:, None] == arg[bag_of]) & valid[:, None]
     else:
         c = valid.astype(np.float64)
@@ -358,7 +367,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     rows = weight._data[x] * coef
     if psw is not None:
         rows = rows * psw._data.reshape(-1, 1)
-    data = np.zeros((n_bags, dim), dtype=dtype)
+    data = np.zeros_like(weight._data, shape=(n_bags, dim), order="C")
     np.add.at(data, bag_of[in_bag], rows[in_bag])
     if STATE.enabled and recording(weight, psw):
         freq = None
@@ -391,7 +400,7 @@ def _dropout_impl(input, p, train, inplace, feature=False, alpha=False):
     if p == 0 or not train or x.size == 0:
         return input
     if p == 1:
-        zero = wrap(np.zeros((), dtype=x.dtype))
+        zero = wrap(np.zeros_like(x, shape=(), order="C"))
         return input.mul_(zero) if inplace else input * zero
     if feature:
         if x.ndim < 2:
@@ -401,7 +410,8 @@ def _dropout_impl(input, p, train, inplace, feature=False, alpha=False):
         shape = x.shape
     # PyTorch's mask: bernoulli_(1 - p) on a tensor laid out like the input (or the feature
     # shape), two words per element
-    keep = dropout_keep(x if shape == x.shape else np.empty(shape, np.uint8), 1 - p)
+    like = x if shape == x.shape else np.empty_like(x, shape=shape, dtype=np.uint8, order="C")
+    keep = dropout_keep(like, 1 - p)
     if alpha:
         a = 1.0 / np.sqrt((_SELU_ALPHA_PRIME ** 2 * p + 1) * (1 - p))
         b = wrap(((keep - 1.0) * (_SELU_ALPHA_PRIME * a) + _SELU_ALPHA_PRIME * a * p)
