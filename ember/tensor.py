@@ -151,9 +151,18 @@ def on_device(data, dev):
     if d.type != "cuda":
         return to_host(data) if d.type == "cpu" else data
     i = cuda_index(d)
+    if _dt.is_bfloat16(data.dtype):
+        raise no_bfloat16_on_cuda()
     from . import cuda
 
     return cuda._backend().to_device(data, i)
+
+
+def no_bfloat16_on_cuda() -> TypeError:
+    """CuPy has no bfloat16 arrays, so ember's CUDA tensors cannot be bfloat16."""
+    return TypeError("ember: CuPy has no bfloat16 dtype, so a CUDA tensor cannot be bfloat16 "
+                     "(PyTorch's can): keep bfloat16 tensors on the CPU, or use float16 on "
+                     "CUDA (autocast('cuda') defaults to float16)")
 
 
 def device_of(data) -> device:

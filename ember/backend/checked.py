@@ -10,7 +10,10 @@ Contract:
   a host buffer made with ``np.zeros`` inside an op is a bug on the GPU); reductions and
   indexing give 0-d arrays, never NumPy scalars; methods and attributes are CuPy's
   ``ndarray``'s (``.get()`` copies to the host; ``__index__`` is absent; ``flags`` has no
-  ``writeable``: CuPy's arrays, broadcast views included, are all writeable); bfloat16, object and
+  ``writeable``: CuPy's arrays, broadcast views included, are all writeable, and so are the
+  checker's); ufunc methods are CuPy's (``at`` for add/subtract/maximum/minimum/bitwise ops
+  on 32/64-bit and half types only, ``reduce``/``accumulate`` for add and multiply,
+  ``reduceat`` for add: others raise NotImplementedError); bfloat16, object and
   string dtypes are refused (CuPy has none). Values are computed by NumPy, so a result on the
   checker equals the CPU result bit for bit.
 - ``NAMESPACE`` (``xp``): CuPy's module as seen by ember's kernels: each name CuPy has (per
@@ -143,8 +146,12 @@ class CheckedArray:
         name = ufunc.__name__
         if name not in modules[""]:
             return NotImplemented
-        if method != "__call__" and name not in ufuncs:
-            return NotImplemented
+        if method != "__call__" and (name not in ufuncs or not _method_ok(name, method,
+                                                                          inputs)):
+            raise NotImplementedError(
+                f"CuPy does not support {name}.{method}"
+                + (f" for {inputs[0].dtype}" if method == "at" else "")
+                + " (ember's device checker)")
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(_unwrap(o) for o in out)
@@ -244,7 +251,7 @@ class CheckedArray:
         return method
 
     def __getitem__(self, index):
-        return _wrap(self._a[_unwrap_index(index)])
+        return _wrap(self._a[_unwrap_index(index)])  # (views stay writeable: _writeable)
 
     def __setitem__(self, index, value):
         self._a[_unwrap_index(index)] = _unwrap(value, host_ok=True)
@@ -327,10 +334,56 @@ for _name, _op in (("iadd", operator.add), ("isub", operator.sub), ("imul", oper
     setattr(CheckedArray, f"__{_name}__", _inplace(_op))
 
 
+# CuPy's ufunc methods (cupy/_core/_kernel.pyx): ``at`` scatters with atomics, so only for
+# these ufuncs and dtypes; ``reduce``/``accumulate`` only add and multiply, ``reduceat`` add
+_AT = frozenset({"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or",
+                 "bitwise_xor"})
+_AT_DTYPES = frozenset({"int32", "uint32", "uint64", "float16", "float32", "float64"})
+_REDUCE = frozenset({"add", "multiply"})
+
+
+def _method_ok(name, method, inputs) -> bool:
+    if method == "at":
+        return name in _AT and np.dtype(inputs[0].dtype).name in _AT_DTYPES
+    if method in ("reduce", "accumulate"):
+        return name in _REDUCE
+    if method == "reduceat":
+        return name == "add"
+    return method == "outer"
+
+
+class _Interface:
+    """An array interface over existing memory (``_writeable`` builds a view on it)."""
+
+    def __init__(self, interface, base):
+        self.__array_interface__ = interface
+        self.base = base
+
+
+def _writeable(a):
+    """``a`` writeable, as every CuPy array is: NumPy's read-only views (a broadcast, a
+    diagonal) over writeable memory are reopened; read-only memory stays read-only."""
+    if a.flags.writeable:
+        return a
+    try:
+        a.flags.writeable = True
+        return a
+    except ValueError:
+        pass
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable:
+        return a
+    interface = dict(a.__array_interface__)
+    interface["data"] = (interface["data"][0], False)
+    return np.asarray(_Interface(interface, a))
+
+
 def _wrap(res):
     if isinstance(res, np.ndarray):
         _check_dtype(res)
-        return CheckedArray(res)
+        return CheckedArray(_writeable(res))
     if isinstance(res, np.generic):
         return CheckedArray(np.asarray(res))
     if isinstance(res, tuple):

@@ -22,6 +22,7 @@ from ..tensor import (
     cuda_index,
     device,
     device_of,
+    no_bfloat16_on_cuda,
     to_host,
 )
 from ._jvp import linear
@@ -48,6 +49,8 @@ def _cast(input, dtype, copy=False):
     target = dtype.np
     if a.dtype == target and not copy:
         return input
+    if type(a) is not np.ndarray and _dt.is_bfloat16(target) and type(a) is not MetaArray:
+        raise no_bfloat16_on_cuda()
     with np.errstate(invalid="ignore", over="ignore"):
         data = a.astype(target)
     if STATE.enabled and recording(input):
@@ -105,6 +108,8 @@ def _move(input, target, dtype=None):
 
     a = input._data
     source = device_of(a)
+    if target.type == "cuda" and _dt.is_bfloat16(a.dtype if dtype is None else dtype.np):
+        raise no_bfloat16_on_cuda()
     if dtype is not None and a.dtype != dtype.np:
         with np.errstate(invalid="ignore", over="ignore"):
             a = a.astype(dtype.np)

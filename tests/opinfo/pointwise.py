@@ -152,7 +152,8 @@ RECORDS = [
     OpRecord("clip", lambda T, x: T.clip(x, max=0.5), U3),
     OpRecord("clamp_max", lambda T, x: x.clamp_max(0.3), U3),
     OpRecord("ldexp", lambda T, x, e: T.ldexp(x, e), BINARY),
-    OpRecord("ldexp_int_exponent", lambda T, x: x.ldexp(T.tensor([1, -2, 3])), [((3,),), ((2, 3),)],
+    OpRecord("ldexp_int_exponent",
+             lambda T, x: x.ldexp(T.tensor([1, -2, 3], device=x.device)), [((3,),), ((2, 3),)],
              op="ldexp",
              xfail={"value": "PyTorch's ldexp backward computes 2 ** other in the integer dtype, "
                              "so a negative integer exponent gets gradient 0; ember gives the "
@@ -261,7 +262,8 @@ RECORDS += [
     OpRecord("inplace_sgn_", lambda T, x: (x * 1).sgn_() + x, [((3,),)], op="Tensor.sgn_"),
     *[OpRecord(f"inplace_{n}", fn, [((3,), (3,)), ((2, 3), (3,))], domain=d,
                op=f"Tensor.{n}") for n, (fn, d) in _INPLACE_OTHER.items()],
-    OpRecord("inplace_ldexp_", lambda T, x: (x * 1).ldexp_(T.tensor([1, -2, 3])), [((3,),)],
+    OpRecord("inplace_ldexp_",
+             lambda T, x: (x * 1).ldexp_(T.tensor([1, -2, 3], device=x.device)), [((3,),)],
              op="Tensor.ldexp_",
              xfail={"value": "PyTorch's ldexp backward computes 2 ** other in the integer dtype "
                              "(see ldexp_int_exponent)"}),
@@ -316,8 +318,10 @@ RECORDS += [
              op="Tensor.div_"),
     OpRecord("inplace_masked_fill_", lambda T, x: (x * 1).masked_fill_(x > 0.5, 2.0),
              [((3,),), ((2, 3),)], op="Tensor.masked_fill_"),
-    OpRecord("allclose", lambda T, x, y: T.tensor(T.allclose(x, x + y * 1e-9)), BINARY[:1],
+    OpRecord("allclose",
+             lambda T, x, y: T.tensor(T.allclose(x, x + y * 1e-9), device=x.device), BINARY[:1],
              gradcheck=False, nondiff=(0, 1)),
-    OpRecord("equal", lambda T, x, y: T.tensor(T.equal(x, x * 1)), BINARY[:1],
+    OpRecord("equal",
+             lambda T, x, y: T.tensor(T.equal(x, x * 1), device=x.device), BINARY[:1],
              gradcheck=False, nondiff=(0, 1)),
 ]
