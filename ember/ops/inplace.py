@@ -611,8 +611,13 @@ def _copy(self, src, overlap, broadcast=False):
             # (a Tensor or a Number, as PyTorch: the checker words its TypeError)
             raise TypeError(f"copy_: {type(src).__name__}")
         src = wrap(_number_like(src, self._data))
-    elif overlap:
-        check_overlap(self, (src,))
+    else:
+        if type(src._data) is not type(self._data) and src.device != self.device:
+            # across devices (load_state_dict into a model on CUDA): the copy is a recorded
+            # move, so the gradient goes back to ``src``'s device (NOTE [devices])
+            src = src.to(self.device)
+        if overlap:
+            check_overlap(self, (src,))
     data = src._data
     if data.shape != self._data.shape:
         try:

@@ -450,10 +450,13 @@ class Optimizer:
 
         def cast(param, value, key=None):
             if isinstance(value, Tensor):
-                # ``step`` keeps its own dtype; other floating state follows the parameter's.
-                if key != "step" and param.is_floating_point():
-                    return value.detach().to(dtype=param.dtype).clone()
-                return value.detach().clone()
+                # ``step`` stays as saved; other state follows the parameter's device (and,
+                # for a floating parameter, its dtype), as PyTorch's
+                if key == "step":
+                    return value.detach().clone()
+                if param.is_floating_point():
+                    return value.detach().to(dtype=param.dtype, device=param.device).clone()
+                return value.detach().to(device=param.device).clone()
             if isinstance(value, dict):
                 return {k: cast(param, v, key=k) for k, v in value.items()}
             if isinstance(value, (list, tuple)):
