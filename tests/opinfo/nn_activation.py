@@ -75,7 +75,8 @@ RECORDS = [
              lambda T, x: _F(T).batch_norm(x, None, None, training=True, eps=1e-3),
              [((3, 2, 2),)], op="F.batch_norm"),
     OpRecord("batch_norm_eval", lambda T, x, w, b: _F(T).batch_norm(
-        x, T.tensor([0.1, -0.2, 0.3], dtype=x.dtype), T.tensor([0.5, 1.0, 2.0], dtype=x.dtype),
+        x, T.tensor([0.1, -0.2, 0.3], dtype=x.dtype, device=x.device),
+        T.tensor([0.5, 1.0, 2.0], dtype=x.dtype, device=x.device),
         w, b), [((4, 3), (3,), (3,)), ((2, 3, 2), (3,), (3,))], op="F.batch_norm"),
     OpRecord("instance_norm", lambda T, x, w, b: _F(T).instance_norm(x, weight=w, bias=b),
              [((2, 3, 4), (3,), (3,))], op="F.instance_norm"),
