@@ -2,7 +2,8 @@
 
 Usage: ``python -m bench.gpu [--write PATH] [--oracle-only | --bench-only] [--check]``
 (run by bench/gpu_check.sh on a machine with an NVIDIA GPU; ``--check`` runs everything on
-the CPU device checker instead, a dry run of this script for machines without one).
+the CPU device checker instead, with PyTorch on its CPU as the oracle: a dry run of this
+script for machines without a GPU).
 
 The oracle part runs a set of ops and training steps through ``ember`` on ``cuda`` and
 ``torch`` on ``cuda`` from the same inputs and compares values and gradients (float32
@@ -41,8 +42,16 @@ def _sync(T):
         torch.cuda.synchronize()
 
 
+# where PyTorch runs: its GPU; with --check (no GPU), its CPU, so the oracle still compares
+_TORCH_DEVICE = ["cuda"]
+
+
 def _dev(T):
-    return "cuda"
+    return _TORCH_DEVICE[0] if T is torch else "cuda"
+
+
+def _torch_ok():
+    return torch is not None and (torch.cuda.is_available() or _TORCH_DEVICE[0] == "cpu")
 
 
 def _t(T, a, requires_grad=False):
@@ -154,7 +163,7 @@ def bench(names, iters=10):
         title, setup, step = WORKLOADS[name]
         got = {"ember": _time(ember, step, setup(ember), iters)}
         if torch is not None and torch.cuda.is_available():
-            got["torch"] = _time(torch, step, setup(torch), iters)
+            got["torch"] = _time(torch, step, setup(torch), iters)  # (not PyTorch's CPU)
         rows.append((title, got))
         ratio = f" ({got['ember'] / got['torch']:.2f}x PyTorch)" if "torch" in got else ""
         print(f"{title}: ember {got['ember'] * 1e3:.3f} ms" + ratio, flush=True)
@@ -204,17 +213,17 @@ def _oracle_cases():
         ("max_pool2d", lambda T, x: T.nn.functional.max_pool2d(x, 2), (img,)),
         ("layer_norm", lambda T, x: T.nn.functional.layer_norm(x, (5,)), (a,)),
         ("cross_entropy",
-         lambda T, x: T.nn.functional.cross_entropy(x, T.tensor(lab, device="cuda")), (a,)),
+         lambda T, x: T.nn.functional.cross_entropy(x, T.tensor(lab, device=x.device)), (a,)),
         ("index/gather", lambda T, x: x[:, [0, 2]] * x.gather(
-            1, T.tensor([[1], [0], [3], [2]], device="cuda")), (a,)),
+            1, T.tensor([[1], [0], [3], [2]], device=x.device)), (a,)),
         ("where/clamp", lambda T, x: T.where(x > 0, x, x.clamp(-0.5, 0.5)), (a,)),
-        ("linalg.solve", lambda T, x: T.linalg.solve(x[:, :4] + 4 * T.eye(4, device="cuda"),
-                                                     x[:, 4:]), (a,)),
+        ("linalg.solve", lambda T, x: T.linalg.solve(
+            x[:, :4] + 4 * T.eye(4, device=x.device), x[:, 4:]), (a,)),
     ]
 
 
 def oracle() -> int:
-    if torch is None or not torch.cuda.is_available():
+    if not _torch_ok():
         print("oracle: PyTorch with CUDA is not available here; skipped", flush=True)
         return 0
     bad = 0
@@ -235,7 +244,7 @@ def oracle() -> int:
         losses = {}
         for T in (ember, torch):
             state = setup(T)
-            losses[T.__name__] = [float(step(T, state)) for _ in range(3)]
+            losses[T.__name__] = [step(T, state).item() for _ in range(3)]
         ok = np.allclose(losses["ember"], losses["torch"], rtol=1e-4)
         bad += not ok
         print(f"oracle {name} losses over 3 steps: {'ok' if ok else 'DIFFERS'} "
@@ -253,6 +262,8 @@ def main(argv=None) -> int:
     p.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     args = p.parse_args(argv)
     ctx = ember.cuda.use_checker() if args.check else contextlib.nullcontext()
+    if args.check:
+        _TORCH_DEVICE[0] = "cpu"
     with ctx:
         if not ember.cuda.is_available():
             print("no CUDA device (ember.cuda.is_available() is False)", file=sys.stderr)
