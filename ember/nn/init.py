@@ -20,7 +20,12 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
            "kaiming_normal_", "orthogonal_", "sparse_"]
 
 
+# NOTE [meta init]: a module built with device="meta" (shapes only, the skip_init and
+# to_empty recipe) runs its initialisers on meta tensors; they have no values to fill, and
+# PyTorch's initialisers leave them as they are, so each one here returns them untouched.
 def _write(tensor, values):
+    if tensor.is_meta:  # NOTE [meta init]
+        return tensor
     with ember.no_grad():
         tensor.copy_(values)
     return tensor
@@ -55,12 +60,16 @@ def calculate_gain(nonlinearity, param=None):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
+    if tensor.is_meta:  # NOTE [meta init]
+        return tensor
     with ember.no_grad():
         return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
+    if tensor.is_meta:  # NOTE [meta init]
+        return tensor
     with ember.no_grad():
         return tensor.normal_(mean, std, generator=generator)
 
@@ -75,31 +84,38 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
     with ember.no_grad():
-        if tensor.numel() == 0:
+        if tensor.numel() == 0 or tensor.is_meta:  # NOTE [meta init]
             return tensor
-        shape, dtype = tuple(tensor.shape), tensor.dtype
+        # (drawn on the tensor's device, from its generator, as PyTorch's in-place draws)
+        shape, dtype, dev = tuple(tensor.shape), tensor.dtype, tensor.device
         if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
-            lo = ember.tensor(a, dtype=dtype)
-            hi = ember.tensor(b, dtype=dtype)
-            out = ember.empty(shape, dtype=dtype).normal_(mean, std, generator=generator)
+            lo = ember.tensor(a, dtype=dtype, device=dev)
+            hi = ember.tensor(b, dtype=dtype, device=dev)
+            out = ember.empty(shape, dtype=dtype, device=dev).normal_(mean, std,
+                                                                      generator=generator)
             bad = (out < lo) | (out > hi)
             while bool(bad.any()):
-                fresh = ember.empty(shape, dtype=dtype).normal_(mean, std, generator=generator)
+                fresh = ember.empty(shape, dtype=dtype, device=dev).normal_(
+                    mean, std, generator=generator)
                 out = ember.where(bad, fresh, out)
                 bad = (out < lo) | (out > hi)
         else:
             mode = max(a, min(mean, b))
             log_peak = -0.5 * ((mode - mean) / std) ** 2
-            m, s, peak = (ember.tensor(v, dtype=dtype) for v in (mean, std, log_peak))
+            m, s, peak = (ember.tensor(v, dtype=dtype, device=dev)
+                          for v in (mean, std, log_peak))
 
             def rejected(c):
-                u = ember.empty(shape, dtype=dtype).uniform_(0, 1, generator=generator)
+                u = ember.empty(shape, dtype=dtype, device=dev).uniform_(0, 1,
+                                                                         generator=generator)
                 return u.log() > (((c - m) / s) ** 2) * -0.5 - peak
 
-            out = ember.empty(shape, dtype=dtype).uniform_(a, b, generator=generator)
+            out = ember.empty(shape, dtype=dtype, device=dev).uniform_(a, b,
+                                                                       generator=generator)
             pending = rejected(out)
             while bool(pending.any()):
-                cand = ember.empty(shape, dtype=dtype).uniform_(a, b, generator=generator)
+                cand = ember.empty(shape, dtype=dtype, device=dev).uniform_(
+                    a, b, generator=generator)
                 out = ember.where(pending, cand, out)
                 pending = pending & rejected(cand)
         return tensor.copy_(out)
@@ -124,7 +140,7 @@ def eye_(tensor):
     """Fill a 2-D tensor with the identity matrix."""
     if tensor.ndimension() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _write(tensor, ember.eye(*tensor.shape))
+    return _write(tensor, ember.eye(*tensor.shape, device=tensor.device))
 
 
 def dirac_(tensor, groups=1):
@@ -208,12 +224,13 @@ def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix (trailing dims flattened), times ``gain`` (Saxe et al.)."""
     if tensor.ndimension() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    if tensor.numel() == 0:
+    if tensor.numel() == 0 or tensor.is_meta:  # NOTE [meta init]
         return tensor
     rows = tensor.size(0)
     cols = tensor.numel() // rows
     with ember.no_grad():
-        flat = ember.empty(rows, cols, dtype=tensor.dtype).normal_(0, 1, generator=generator)
+        flat = ember.empty(rows, cols, dtype=tensor.dtype, device=tensor.device).normal_(
+            0, 1, generator=generator)
         if rows < cols:
             flat = flat.t()
         q, r = ember.linalg.qr(flat)
@@ -233,7 +250,9 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     normal_(tensor, 0.0, std, generator)
     with ember.no_grad():
         for col in range(cols):  # PyTorch draws these from the global generator
-            tensor[ember.randperm(rows)[:num_zeros], col] = 0
+            zeros = ember.randperm(rows)[:num_zeros]
+            if not tensor.is_meta:  # NOTE [meta init] (the draws are made all the same)
+                tensor[zeros, col] = 0
     return tensor
 
 

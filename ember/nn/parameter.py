@@ -116,11 +116,13 @@ class UninitializedTensorMixin:
     __slots__ = ()
 
     def materialize(self, shape, device=None, dtype=None):
-        """Give the tensor ``shape`` (uninitialised values) and its final class."""
+        """Give the tensor ``shape`` (uninitialised values) and its final class, on its own
+        device (where ``.cuda()`` put the placeholder) unless ``device`` says otherwise."""
         from ..creation import empty
 
         dtype = self.dtype if dtype is None else dtype
-        self._data = empty(shape, dtype=dtype)._data
+        device = self.device if device is None else device
+        self._data = empty(shape, dtype=dtype, device=device)._data
         self.__class__ = self.cls_to_become
 
     @property
@@ -154,14 +156,14 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
     def __new__(cls, requires_grad=True, device=None, dtype=None):
         from ..creation import empty
 
-        return Parameter.__new__(cls, empty(0, dtype=dtype), requires_grad)
+        return Parameter.__new__(cls, empty(0, dtype=dtype, device=device), requires_grad)
 
     def __init__(self, requires_grad=True, device=None, dtype=None):
         pass
 
     def __deepcopy__(self, memo):
         if id(self) not in memo:
-            memo[id(self)] = type(self)(self._requires_grad, None, self.dtype)
+            memo[id(self)] = type(self)(self._requires_grad, self.device, self.dtype)
         return memo[id(self)]
 
 
@@ -175,7 +177,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
         from ..creation import empty
 
         b = object.__new__(cls)
-        b._data = empty(0, dtype=dtype)._data
+        b._data = empty(0, dtype=dtype, device=device)._data
         b._requires_grad = False
         b._grad_fn = None
         b._output_nr = 0
@@ -192,7 +194,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
 
     def __deepcopy__(self, memo):
         if id(self) not in memo:
-            memo[id(self)] = type(self)(self._requires_grad, None, self.dtype)
+            memo[id(self)] = type(self)(self._requires_grad, self.device, self.dtype)
         return memo[id(self)]
 
 

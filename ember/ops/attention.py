@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE, no_grad
+from ..backend import namespace
 from ._jvp import out_zeros
 from ._registry import node_class, record, recording, wrap
 from .activation import softmax
@@ -159,7 +160,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         # (q.sum() + k.sum() + v.sum()) * 0 (an input's inf or NaN shows, nothing is saved)
         from ..creation import zeros
 
-        return zeros(shape, dtype=_dt.from_np(query._data.dtype)) + \
+        return zeros(shape, dtype=_dt.from_np(query._data.dtype), device=query.device) + \
             (query.sum() + key.sum() + value.sum()) * 0
     if scale is None:
         # (PyTorch's is inf without features, where it scales empty q and k: the scores are
@@ -172,7 +173,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         n_rep = query._data.shape[-3] // key._data.shape[-3]
     blocked = float_mask = None
     if is_causal:
-        blocked = wrap(~np.tril(np.ones((n_q, n_k), dtype=bool)))
+        # (made by the query's array library: a host mask would not mix with device scores)
+        xp = np if type(query._data) is np.ndarray else namespace(query._data)
+        blocked = wrap(~xp.tril(xp.ones((n_q, n_k), dtype=bool)))
     elif attn_mask is not None and attn_mask._data.dtype == np.bool_:
         blocked = wrap(~attn_mask._data)
     elif attn_mask is not None:

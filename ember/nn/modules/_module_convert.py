@@ -18,6 +18,7 @@ from ...autograd.grad_mode import no_grad
 from ...creation import empty_like
 from ...tensor import Tensor, check_device
 from ...tensor import device as _Device
+from ..parameter import is_lazy
 
 
 def _apply(self, fn, recurse=True):
@@ -35,7 +36,13 @@ def _apply(self, fn, recurse=True):
             with no_grad():
                 param._grad._data = fn(param._grad)._data
     for key, buf in self._buffers.items():
-        if buf is not None:
+        if buf is None:
+            continue
+        if is_lazy(buf):
+            # a placeholder stays one (the lazy module materialises it on its first call),
+            # on the new device and dtype
+            buf._data = fn(buf)._data
+        else:
             self._buffers[key] = fn(buf)
     return self
 
@@ -83,9 +90,10 @@ def to(self, *args, **kwargs):
 
 
 def to_empty(self, *, device=None, recurse=True):
-    """Replace every parameter and buffer by an uninitialised tensor of the same shape."""
+    """Replace every parameter and buffer by an uninitialised tensor of the same shape, on
+    ``device`` (None: where each one is)."""
     check_device(device)
-    return self._apply(lambda t: empty_like(t), recurse=recurse)
+    return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
 
 def _cast_floats(self, dtype):

@@ -82,8 +82,8 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *kernel_size)
-        self.weight = Parameter(ember.empty(shape, dtype=dtype))
-        _register_bias(self, bias, out_channels, dtype)
+        self.weight = Parameter(ember.empty(shape, dtype=dtype, device=device))
+        _register_bias(self, bias, out_channels, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -234,13 +234,14 @@ class ConvTranspose3d(_ConvTransposeNd):
 # ---- lazy variants ------------------------------------------------------------------------------
 
 class _LazyConvXdMixin(LazyModuleMixin):
-    def _make_params_lazy(self, out_channels, bias, dtype):
+    def _make_params_lazy(self, out_channels, bias, dtype, device=None):
         """After the base class was built with in_channels=0 and no bias: an uninitialised
-        weight (and bias, when ``bias``), shaped by initialize_parameters on the first call."""
-        self.weight = UninitializedParameter(dtype=dtype)
+        weight (and bias, when ``bias``) on ``device``, shaped by initialize_parameters on the
+        first call."""
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
         self.out_channels = out_channels
         if bias:
-            self.bias = UninitializedParameter(dtype=dtype)
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
 
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.in_channels != 0:
@@ -287,7 +288,7 @@ def _lazy_conv(base):
             # in_channels=0 and bias=False: tensors made now would be replaced at once
             super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
                              padding_mode, device, dtype)
-            self._make_params_lazy(out_channels, bias, dtype)
+            self._make_params_lazy(out_channels, bias, dtype, device)
 
     return _name_lazy(Lazy, base)
 
@@ -301,7 +302,7 @@ def _lazy_conv_transpose(base):
                      dtype=None):
             super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
                              dilation, padding_mode, device, dtype)
-            self._make_params_lazy(out_channels, bias, dtype)
+            self._make_params_lazy(out_channels, bias, dtype, device)
 
     return _name_lazy(Lazy, base)
 

@@ -21,11 +21,11 @@ from .module import LazyModuleMixin, Module
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
 
 
-def _register_bias(module, bias, size, dtype):
-    """Give ``module`` a ``bias`` parameter of ``size`` (its values set by reset_parameters),
-    or register a ``None`` bias when ``bias`` is False."""
+def _register_bias(module, bias, size, dtype, device=None):
+    """Give ``module`` a ``bias`` parameter of ``size`` on ``device`` (its values set by
+    reset_parameters), or register a ``None`` bias when ``bias`` is False."""
     if bias:
-        module.bias = Parameter(ember.empty(size, dtype=dtype))
+        module.bias = Parameter(ember.empty(size, dtype=dtype, device=device))
     else:
         module.register_parameter("bias", None)
 
@@ -63,8 +63,9 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(ember.empty((out_features, in_features), dtype=dtype))
-        _register_bias(self, bias, out_features, dtype)
+        self.weight = Parameter(ember.empty((out_features, in_features), dtype=dtype,
+                                            device=device))
+        _register_bias(self, bias, out_features, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -88,8 +89,8 @@ class Bilinear(Module):
         self.in2_features = in2_features
         self.out_features = out_features
         self.weight = Parameter(
-            ember.empty((out_features, in1_features, in2_features), dtype=dtype))
-        _register_bias(self, bias, out_features, dtype)
+            ember.empty((out_features, in1_features, in2_features), dtype=dtype, device=device))
+        _register_bias(self, bias, out_features, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -118,10 +119,10 @@ class LazyLinear(LazyModuleMixin, Linear):
     def __init__(self, out_features, bias=True, device=None, dtype=None):
         # bias=False here: a tensor made now would be replaced at once
         super().__init__(0, 0, False)
-        self.weight = UninitializedParameter(dtype=dtype)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
         self.out_features = out_features
         if bias:
-            self.bias = UninitializedParameter(dtype=dtype)
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
 
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.in_features != 0:

@@ -321,13 +321,15 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         self.shortlist_size = self.cutoffs[0]
         self.n_clusters = len(self.cutoffs) - 1
         self.head_size = self.shortlist_size + self.n_clusters
-        self.head = Linear(in_features, self.head_size, bias=head_bias, dtype=dtype)
+        self.head = Linear(in_features, self.head_size, bias=head_bias, device=device,
+                           dtype=dtype)
         self.tail = ModuleList()
         for i in range(self.n_clusters):
             hsz = int(in_features // (div_value ** (i + 1)))
             osz = self.cutoffs[i + 1] - self.cutoffs[i]
-            self.tail.append(Sequential(Linear(in_features, hsz, bias=False, dtype=dtype),
-                                        Linear(hsz, osz, bias=False, dtype=dtype)))
+            self.tail.append(Sequential(
+                Linear(in_features, hsz, bias=False, device=device, dtype=dtype),
+                Linear(hsz, osz, bias=False, device=device, dtype=dtype)))
 
     def reset_parameters(self):
         self.head.reset_parameters()
@@ -355,7 +357,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         target = target_ if batched else target_.unsqueeze(0)
         batch_size = target.size(0)
         # built out of place: each tail cluster adds its rows' in-cluster log-probabilities
-        output = ember.zeros(batch_size, dtype=input.dtype)
+        output = ember.zeros(batch_size, dtype=input.dtype, device=input.device)
         gather_inds = target.clone()
         used_rows = 0
         bounds = [0, *self.cutoffs]
@@ -369,7 +371,8 @@ class AdaptiveLogSoftmaxWithLoss(Module):
                 cluster_logprob = F.log_softmax(self.tail[i - 1](input.index_select(0, rows)),
                                                 dim=1)
                 local = cluster_logprob.gather(1, relative.unsqueeze(1)).squeeze(1)
-                output = output + ember.zeros(batch_size, dtype=input.dtype).index_copy(
+                output = output + ember.zeros(
+                    batch_size, dtype=input.dtype, device=input.device).index_copy(
                     0, rows, local)
                 gather_inds = gather_inds.index_fill(0, rows, self.shortlist_size + i - 1)
             used_rows += rows.numel()

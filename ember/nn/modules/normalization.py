@@ -26,13 +26,14 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "Insta
            "LazyInstanceNorm2d", "LazyInstanceNorm3d", "CrossMapLRN2d", "SyncBatchNorm"]
 
 
-def _register_affine(module, affine, shape, bias, dtype):
+def _register_affine(module, affine, shape, bias, dtype, device=None):
     """Register ``module``'s ``weight`` and ``bias`` as uninitialised parameters of ``shape``
-    (filled by :func:`_reset_affine`), each ``None`` when ``affine`` (or ``bias``) is off."""
+    on ``device`` (filled by :func:`_reset_affine`), each ``None`` when ``affine`` (or
+    ``bias``) is off."""
     if affine:
-        module.weight = Parameter(ember.empty(shape, dtype=dtype))
+        module.weight = Parameter(ember.empty(shape, dtype=dtype, device=device))
         if bias:
-            module.bias = Parameter(ember.empty(shape, dtype=dtype))
+            module.bias = Parameter(ember.empty(shape, dtype=dtype, device=device))
         else:
             module.register_parameter("bias", None)
     else:
@@ -61,11 +62,14 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        _register_affine(self, affine, num_features, bias, dtype)
+        _register_affine(self, affine, num_features, bias, dtype, device)
         if track_running_stats:
-            self.register_buffer("running_mean", ember.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ember.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", ember.tensor(0, dtype=ember.long))
+            self.register_buffer("running_mean",
+                                 ember.zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var",
+                                 ember.ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked",
+                                 ember.tensor(0, dtype=ember.long, device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -250,7 +254,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        _register_affine(self, elementwise_affine, self.normalized_shape, bias, dtype)
+        _register_affine(self, elementwise_affine, self.normalized_shape, bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -277,7 +281,7 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        _register_affine(self, affine, num_channels, bias, dtype)
+        _register_affine(self, affine, num_channels, bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -303,7 +307,8 @@ class RMSNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(ember.empty(self.normalized_shape, dtype=dtype))
+            self.weight = Parameter(ember.empty(self.normalized_shape, dtype=dtype,
+                                                device=device))
         else:
             self.register_parameter("weight", None)
         self.reset_parameters()
@@ -367,7 +372,7 @@ class CrossMapLRN2d(Module):
             window = list(range(max(lo, 0), hi + 1))
             if lo > 0:
                 window = [0, *window]
-            index = ember.tensor(window, dtype=ember.int64)
+            index = ember.tensor(window, dtype=ember.int64, device=input.device)
             sums.append(squares.index_select(1, index).sum(1))
         scale = ember.stack(sums, 1) * (self.alpha / self.size) + self.k
         return scale.pow(-self.beta) * input
@@ -386,13 +391,13 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = UninitializedParameter(dtype=dtype)
+            self.weight = UninitializedParameter(device=device, dtype=dtype)
             if bias:
-                self.bias = UninitializedParameter(dtype=dtype)
+                self.bias = UninitializedParameter(device=device, dtype=dtype)
         if track_running_stats:
-            self.running_mean = UninitializedBuffer(dtype=dtype)
-            self.running_var = UninitializedBuffer(dtype=dtype)
-            self.num_batches_tracked = ember.tensor(0, dtype=ember.long)
+            self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
+            self.running_var = UninitializedBuffer(device=device, dtype=dtype)
+            self.num_batches_tracked = ember.tensor(0, dtype=ember.long, device=device)
 
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.num_features != 0:

@@ -320,7 +320,7 @@ class _MaxUnpoolNd(Module):
             dims = "x".join(str(s) for s in (*size, 1)[:max(n, 2)])
             raise RuntimeError(f"Found an invalid max index: {int(flat_idx[where])} (output "
                                f"volumes are of size {dims})")
-        out = ember.zeros((*lead, numel), dtype=input.dtype)
+        out = ember.zeros((*lead, numel), dtype=input.dtype, device=input.device)
         out = out.scatter(len(lead), flat_idx, flat_in)
         return out.reshape(*lead, *size)
 
@@ -412,7 +412,7 @@ class AvgPool3d(_AvgPoolNd):
         # window sums (divisor 1 in H, W; undo each D window's own divisor), then the override
         depth = input.shape[-3]
         d_sizes = _pool_sizes(depth, kd, sd, pd, ceil, True)
-        d_factor = ember.tensor(d_sizes, dtype=input.dtype)
+        d_factor = ember.tensor(d_sizes, dtype=input.dtype, device=input.device)
         sums = _over_depth(
             input,
             lambda t: F.avg_pool2d(t, (kh, kw), (sh, sw), (ph, pw), ceil, cip, 1),
@@ -506,7 +506,7 @@ class _FractionalMaxPoolNd(Module):
             out = [int(s * r) for s, r in zip(size, self.output_ratio)]
         samples = self._random_samples
         if samples is None:
-            samples = ember.rand(batch, planes, n, dtype=input.dtype)
+            samples = ember.rand(batch, planes, n, dtype=input.dtype, device=input.device)
         # ATen's sample order: (W, H) for 2-D planes, (T, H, W) for 3-D volumes
         axis_of_sample = [1, 0] if n == 2 else [0, 1, 2]
         strides = [1] * n
@@ -521,7 +521,8 @@ class _FractionalMaxPoolNd(Module):
                     starts[axis] = _intervals(sample_values[b][p][j], size[axis], out[axis],
                                               self.kernel_size[axis])
                 flat_positions.append(_window_positions(starts, self.kernel_size, strides))
-        index = ember.tensor(flat_positions, dtype=ember.int64).reshape(batch, planes, -1)
+        index = ember.tensor(flat_positions, dtype=ember.int64,
+                             device=input.device).reshape(batch, planes, -1)
         window = 1
         for k in self.kernel_size:
             window *= k

@@ -318,7 +318,8 @@ class RNNBase(Module):
     def _zeros(self, input, size):
         num_directions = 2 if self.bidirectional else 1
         batch = input.size(0) if self.batch_first else input.size(1)
-        return ember.zeros(self.num_layers * num_directions, batch, size, dtype=input.dtype)
+        return ember.zeros(self.num_layers * num_directions, batch, size, dtype=input.dtype,
+                           device=input.device)
 
     def _run(self, input, hx, cx):
         """Checked (L, N, H) or batch-first input and full-size states -> PyTorch's outputs."""
@@ -340,10 +341,10 @@ class RNNBase(Module):
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
         if hx is None:
             hx = ember.zeros(self.num_layers * num_directions, max_batch, real_hidden,
-                             dtype=data.dtype)
+                             dtype=data.dtype, device=data.device)
             if self.mode == "LSTM":
                 cx = ember.zeros(self.num_layers * num_directions, max_batch, self.hidden_size,
-                                 dtype=data.dtype)
+                                 dtype=data.dtype, device=data.device)
         elif sorted_indices is not None:
             hx = hx.index_select(1, sorted_indices)
             if cx is not None:
@@ -541,7 +542,8 @@ class RNNCellBase(Module):
         if not is_batched:
             input = input.unsqueeze(0)
         if states is None:
-            zeros = ember.zeros(input.size(0), self.hidden_size, dtype=input.dtype)
+            zeros = ember.zeros(input.size(0), self.hidden_size, dtype=input.dtype,
+                                device=input.device)
             states = (zeros,) * (2 if state_name == "hx" else 1)
         elif not is_batched:
             states = tuple(s.unsqueeze(0) for s in states)

@@ -64,14 +64,15 @@ def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_
 
 def _generate_square_subsequent_mask(sz, device=None, dtype=None):
     """A causal (sz, sz) float mask: ``-inf`` above the diagonal, 0 elsewhere."""
-    return ember.triu(ember.full((sz, sz), float("-inf"), dtype=dtype), diagonal=1)
+    return ember.triu(ember.full((sz, sz), float("-inf"), dtype=dtype, device=device),
+                      diagonal=1)
 
 
 def _detect_is_causal_mask(mask, is_causal=None, size=None):
     make_causal = is_causal is True
     if is_causal is None and mask is not None:
         sz = size if size is not None else mask.size(-2)
-        causal = _generate_square_subsequent_mask(sz, dtype=mask.dtype)
+        causal = _generate_square_subsequent_mask(sz, device=mask.device, dtype=mask.dtype)
         if mask.size() == causal.size():
             make_causal = bool((mask == causal).all())
         else:
@@ -232,7 +233,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     v = _split_heads(v, static_v, "static_v", bsz * num_heads, head_dim)
 
     if add_zero_attn:
-        zeros = ember.zeros(bsz * num_heads, 1, head_dim, dtype=k.dtype)
+        zeros = ember.zeros(bsz * num_heads, 1, head_dim, dtype=k.dtype, device=k.device)
         k = ember.cat([k, zeros], dim=1)
         v = ember.cat([v, zeros.to(v.dtype)], dim=1)
         attn_mask, key_padding_mask = _pad_masks(attn_mask, key_padding_mask)

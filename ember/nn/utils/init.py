@@ -2,7 +2,8 @@
 
 Contract: PyTorch's ``torch.nn.utils.skip_init(module_cls, *args, **kwargs)``: the module class
 must accept ``device``; the result has uninitialised parameters and buffers (PyTorch builds on
-the meta device then calls ``to_empty``; here the module is built and then ``to_empty``).
+the meta device then calls ``to_empty(device=...)``, and so does this: no initialiser runs on
+values and none draws random numbers (NOTE [meta init] in ember/nn/init.py).
 """
 
 from __future__ import annotations
@@ -21,4 +22,5 @@ def skip_init(module_cls, *args, **kwargs):
     if "device" not in inspect.signature(module_cls).parameters:
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
     final_device = kwargs.pop("device", "cpu")
+    kwargs["device"] = "meta"
     return module_cls(*args, **kwargs).to_empty(device=final_device)

@@ -84,8 +84,8 @@ class _SpectralNorm(Module):
             self.n_power_iterations = n_power_iterations
             weight_mat = self._reshape_weight_to_matrix(weight)
             h, w = weight_mat.size()
-            u = ember.randn(h, dtype=weight.dtype)
-            v = ember.randn(w, dtype=weight.dtype)
+            u = ember.randn(h, dtype=weight.dtype, device=weight.device)
+            v = ember.randn(w, dtype=weight.dtype, device=weight.device)
             self.register_buffer("_u", F.normalize(u, dim=0, eps=self.eps))
             self.register_buffer("_v", F.normalize(v, dim=0, eps=self.eps))
             self._power_method(weight_mat, 15)
@@ -150,8 +150,8 @@ def _householder_product(a, tau):
     """LAPACK's orgqr: the first k columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with
     v_i = (0, ..., 0, 1, a[i+1:, i]), composed from differentiable ops."""
     n, k = a.size(-2), a.size(-1)
-    rows = ember.arange(n)
-    q = ember.eye(n, dtype=a.dtype).expand(*a.shape[:-2], n, n)
+    rows = ember.arange(n, device=a.device)
+    q = ember.eye(n, dtype=a.dtype, device=a.device).expand(*a.shape[:-2], n, n)
     for i in range(k):
         v = a[..., :, i] * (rows > i).to(a.dtype) + (rows == i).to(a.dtype)
         # q @ (I - tau v v^T) = q - tau (q v) v^T
@@ -161,8 +161,12 @@ def _householder_product(a, tau):
 
 
 def _geqrf(a):
-    """LAPACK's geqrf (QR as Householder reflectors), on values outside autograd."""
-    data = a.detach().numpy() if hasattr(a, "numpy") else a
+    """LAPACK's geqrf (QR as Householder reflectors), on values outside autograd.
+
+    Computed on the host (NumPy's LAPACK, one matrix at a time) and placed back on ``a``'s
+    device: it runs when a value is assigned (initialisation), never in a forward."""
+    device = a.device if isinstance(a, Tensor) else None
+    data = a.detach().cpu().numpy() if isinstance(a, Tensor) else a
     flat = data.reshape(-1, *data.shape[-2:])
     hs, taus = [], []
     for m in flat:
@@ -171,13 +175,13 @@ def _geqrf(a):
         taus.append(tau)
     h = np.stack(hs).reshape(data.shape).astype(data.dtype)
     tau = np.stack(taus).reshape(*data.shape[:-2], -1).astype(data.dtype)
-    return ember.tensor(h), ember.tensor(tau)
+    return ember.tensor(h, device=device), ember.tensor(tau, device=device)
 
 
 def _is_orthogonal(q):
     n, k = q.size(-2), q.size(-1)
     eps = 10.0 * n * ember.finfo(q.dtype).eps
-    return ember.allclose(q.mT @ q, ember.eye(k, dtype=q.dtype), atol=eps)
+    return ember.allclose(q.mT @ q, ember.eye(k, dtype=q.dtype, device=q.device), atol=eps)
 
 
 def _make_orthogonal(a):
@@ -206,13 +210,13 @@ class _Orthogonal(Module):
         if self.orthogonal_map in (_OrthMaps.matrix_exp, _OrthMaps.cayley):
             x = x.tril()
             if n != k:
-                x = ember.cat([x, ember.zeros(n, n - k, dtype=x.dtype)
+                x = ember.cat([x, ember.zeros(n, n - k, dtype=x.dtype, device=x.device)
                                .expand(*x.shape[:-2], -1, -1)], dim=-1)
             a = x - x.mT
             if self.orthogonal_map == _OrthMaps.matrix_exp:
                 q = ember.matrix_exp(a)
             else:
-                eye = ember.eye(n, dtype=a.dtype)
+                eye = ember.eye(n, dtype=a.dtype, device=a.device)
                 q = ember.linalg.solve(eye - 0.5 * a, eye + 0.5 * a)
             if n != k:
                 q = q[..., :k]
@@ -247,17 +251,19 @@ class _Orthogonal(Module):
                 diag = a.diagonal(dim1=-2, dim2=-1)
                 # sign of R's diagonal, flipped where tau == 0 (PyTorch's convention)
                 signs = diag.sign() * ember.where(tau == 0.0, -1.0, 1.0).to(a.dtype)
-                eye = ember.eye(a.size(-2), a.size(-1), dtype=a.dtype)
+                eye = ember.eye(a.size(-2), a.size(-1), dtype=a.dtype, device=a.device)
                 a = a * (1 - eye) + eye * signs.unsqueeze(-2)
                 return a.mT if transpose else a
             if n == k:
                 q = _make_orthogonal(q) if not _is_orthogonal(q) else q.clone()
             else:
-                extra = ember.randn(*(tuple(q.shape[:-2]) + (n, n - k)), dtype=q.dtype)
+                extra = ember.randn(*(tuple(q.shape[:-2]) + (n, n - k)), dtype=q.dtype,
+                                    device=q.device)
                 q = _make_orthogonal(ember.cat([q, extra], dim=-1))
             self.base = q
             # -I (rectangular, batched like q_init): the trivialization starts at base itself
-            eye = ember.eye(q_init.size(-2), q_init.size(-1), dtype=q_init.dtype)
+            eye = ember.eye(q_init.size(-2), q_init.size(-1), dtype=q_init.dtype,
+                            device=q_init.device)
             return ember.zeros_like(q_init) - eye
 
 

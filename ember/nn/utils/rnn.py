@@ -4,7 +4,9 @@ Contract: PyTorch's ``PackedSequence`` (data, batch_sizes, sorted_indices, unsor
 ``pad_sequence``, ``unpad_sequence``, ``pack_padded_sequence``, ``pad_packed_sequence``,
 ``pack_sequence``, ``unpack_sequence`` and ``invert_permutation``: same layouts (packed data is
 time-major, longest sequences first), dtypes (int64 lengths and batch sizes), errors and
-gradients (everything is built from differentiable ember ops: slicing, cat and stack).
+gradients (everything is built from differentiable ember ops: slicing, cat and stack). On CUDA,
+as PyTorch: packed data and sorted/unsorted indices live on the data's device, ``batch_sizes``
+and the lengths on the CPU (a device ``lengths`` tensor is refused).
 Recurrent layers consuming a PackedSequence are the RNN module's business.
 """
 
@@ -49,10 +51,24 @@ class PackedSequence(PackedSequence_):
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
-        return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
+        # the indices follow the data's device; batch_sizes stays on the CPU (PyTorch's)
+        def move(t):
+            return None if t is None else t.to(data.device)
+
+        return type(self)(data, self.batch_sizes, move(self.sorted_indices),
+                          move(self.unsorted_indices))
+
+    def _on(self, kind, args, kwargs):
+        probe = ember.empty(0, dtype=self.data.dtype, device=self.data.device)
+        if probe.to(*args, **kwargs).device.type == kind:
+            return self.to(*args, **kwargs)
+        return self.to(*args, device=kind, **kwargs)
+
+    def cuda(self, *args, **kwargs):
+        return self._on("cuda", args, kwargs)
 
     def cpu(self, *args, **kwargs):
-        return self
+        return self._on("cpu", args, kwargs)
 
     def double(self):
         return self.to(dtype=ember.double)
@@ -79,11 +95,14 @@ def invert_permutation(permutation):
     if permutation is None:
         return None
     out = ember.empty_like(permutation)
-    out.scatter_(0, permutation, ember.arange(permutation.numel()))
+    out.scatter_(0, permutation, ember.arange(permutation.numel(), device=permutation.device))
     return out
 
 
 def _check_lengths(lengths, batch_size):
+    if lengths.dim() != 1 or lengths.device.type != "cpu":
+        raise RuntimeError("'lengths' argument should be a 1D CPU int64 tensor, but got "
+                           f"{lengths.dim()}D {lengths.device} Long tensor")
     if lengths.size(0) != batch_size:
         raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got "
                            f"{lengths.size(0)} (batch_size={batch_size})")
@@ -109,12 +128,14 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     (tensor([1, 4, 2, 5, 3]), tensor([2, 2, 1]))
     """
     if not isinstance(lengths, Tensor):
-        lengths = ember.as_tensor(lengths, dtype=ember.int64)
+        lengths = ember.as_tensor(lengths, dtype=ember.int64, device="cpu")
     else:
         lengths = lengths.to(dtype=ember.int64)
     sorted_indices = None
     if not enforce_sorted:
         lengths, sorted_indices = ember.sort(lengths, descending=True)
+        # (the lengths stay where they are: on a device they are refused below, as PyTorch's)
+        sorted_indices = sorted_indices.to(input.device)
         input = input.index_select(0 if batch_first else 1, sorted_indices)
     if input.numel() == 0:
         raise RuntimeError("Cannot pack empty tensors.")
@@ -151,17 +172,19 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         chunk = data[offset:offset + running]
         offset += running
         if running < batch:
-            pad = ember.full((batch - running, *trailing), padding_value, dtype=data.dtype)
+            pad = ember.full((batch - running, *trailing), padding_value, dtype=data.dtype,
+                             device=data.device)
             chunk = ember.cat([chunk, pad])
         steps.append(chunk)
     padded = ember.stack(steps)
+    # (the lengths are a CPU tensor whatever the data's device, as PyTorch's)
     lengths = ember.tensor([sum(1 for b in batch_sizes if b > i) for i in range(batch)],
                            dtype=ember.int64)
     if batch_first:
         padded = padded.transpose(0, 1)
     if sequence.unsorted_indices is not None:
         padded = padded.index_select(0 if batch_first else 1, sequence.unsorted_indices)
-        lengths = lengths[sequence.unsorted_indices]
+        lengths = lengths[sequence.unsorted_indices.cpu()]
     return padded, lengths
 
 
@@ -192,7 +215,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
                                    f"tensor b ({got}) at non-singleton dimension {k}")
         seq = seq.expand(seq.size(0), *trailing)
         pad = ember.full((max_len - seq.size(0), *trailing), padding_value,
-                         dtype=sequences[0].dtype)
+                         dtype=sequences[0].dtype, device=sequences[0].device)
         parts = [seq, pad] if padding_side == "right" else [pad, seq]
         padded.append(ember.cat(parts))
     return ember.stack(padded, dim=0 if batch_first else 1)

@@ -89,8 +89,10 @@ class SpectralNorm:
                 "sure to run the dummy forward before applying spectral normalization")
         with ember.no_grad():
             h, w = fn.reshape_weight_to_matrix(weight).size()
-            u = F.normalize(ember.randn(h, dtype=weight.dtype), dim=0, eps=fn.eps)
-            v = F.normalize(ember.randn(w, dtype=weight.dtype), dim=0, eps=fn.eps)
+            u = F.normalize(ember.randn(h, dtype=weight.dtype, device=weight.device), dim=0,
+                            eps=fn.eps)
+            v = F.normalize(ember.randn(w, dtype=weight.dtype, device=weight.device), dim=0,
+                            eps=fn.eps)
         delattr(module, fn.name)
         module.register_parameter(fn.name + "_orig", weight)
         # a plain attribute until the first call recomputes it
