@@ -246,7 +246,8 @@ RECORDS = [
              op="F.scaled_dot_product_attention"),
     OpRecord("scaled_dot_product_attention_bool_mask",
              lambda T, q, k, v: T.nn.functional.scaled_dot_product_attention(
-                 q, k, v, attn_mask=T.tensor([[True, False, True], [False, False, False]])),
+                 q, k, v, attn_mask=T.tensor([[True, False, True], [False, False, False]],
+                                             device=q.device)),
              [((2, 2, 2), (2, 3, 2), (2, 3, 2))], op="F.scaled_dot_product_attention"),
     OpRecord("scaled_dot_product_attention_float_mask",
              lambda T, q, k, v, m: T.nn.functional.scaled_dot_product_attention(
