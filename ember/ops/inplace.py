@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._fma import fma32, fused
+from .._meta import MetaArray
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import AccumulateGrad, Node, _SavedOutput
 from ..backend import namespace
@@ -237,7 +238,8 @@ def _warn_expanded(op, key, value):
 def internal_overlap(a):
     """PyTorch's sure case of internal overlap: a dim of stride 0 that repeats an element
     (never in an empty tensor)."""
-    return a.size > 1 and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
+    return a.size > 1 and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape)) and \
+        type(a) is not MetaArray  # (a meta array's zero strides hold no data to overlap)
 
 
 PARTIAL_OVERLAP_MESSAGE = (
