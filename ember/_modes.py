@@ -252,6 +252,7 @@ def _maker(fn):
         return make
     sig = params[:pos] + (["/"] if pos else []) + params[pos:]
     args = ", ".join(params)
+    arg_tuple = f"({args},)" if params else "()"
     src = (f"def make(_fn, _impl, _active, _key):\n"
            f"    def op({', '.join(sig)}):\n"
            f"        try:\n"
@@ -259,7 +260,7 @@ def _maker(fn):
            f"                return _impl(op, _key, _fn)({args})\n"
            f"            return _fn({args})\n"
            f"        except TypeError:\n"
-           f"            _retry = _mixed(({args},), {{}})\n"
+           f"            _retry = _mixed({arg_tuple}, {{}})\n"
            f"            if _retry is None:\n"
            f"                raise\n"
            f"        return op(*_retry[0])\n"
