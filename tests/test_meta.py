@@ -49,3 +49,15 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_meta(name):
     same(CASES[name])
+
+
+@pytest.mark.parametrize("move", ["cpu", "to_cpu", "to_meta", "uniform_", "copy_"])
+def test_moving_or_filling_a_meta_tensor(move):
+    # a meta tensor has no values to move to the CPU (PyTorch's NotImplementedError); filling
+    # one in place does nothing
+    def fn(m):
+        t = m.empty(2, 3, device="meta")
+        return {"cpu": lambda: t.cpu(), "to_cpu": lambda: t.to("cpu"),
+                "to_meta": lambda: t.to("meta"), "uniform_": lambda: t.uniform_(),
+                "copy_": lambda: t.copy_(m.ones(2, 3, device="meta"))}[move]().shape
+    same(fn)

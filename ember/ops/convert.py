@@ -107,6 +107,8 @@ def _move(input, target, dtype=None):
     from .. import cuda
 
     a = input._data
+    if type(a) is MetaArray:  # (PyTorch's error: a meta tensor has no values to move)
+        raise NotImplementedError("Cannot copy out of meta tensor; no data!")
     source = device_of(a)
     if target.type == "cuda" and _dt.is_bfloat16(a.dtype if dtype is None else dtype.np):
         raise no_bfloat16_on_cuda()
