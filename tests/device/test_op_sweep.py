@@ -127,10 +127,12 @@ def test_op_on_device_matches_cpu(rec, i):
             _same_values(c, d, rec, f"grad {k}")
 
 
-@pytest.mark.parametrize("rec,i", CASES, ids=IDS)
+# (ops with no gradient, or a known forward-mode gap on the CPU, have no tangent to compare)
+JVP_CASES = [(rec, i) for rec, i in CASES if rec.gradcheck and "jvp" not in rec.xfail]
+
+
+@pytest.mark.parametrize("rec,i", JVP_CASES, ids=[f"{rec.name}-{i}" for rec, i in JVP_CASES])
 def test_forward_mode_on_device_matches_cpu(rec, i):
-    if not rec.gradcheck or "jvp" in rec.xfail:
-        pytest.skip("no forward-mode rule to compare")
     sample = _sample(rec, i)
     outs = []
     for place in (False, True):
