@@ -195,6 +195,16 @@ def writeable(a) -> bool:
     return all(st or n <= 1 for st, n in zip(a.strides, a.shape))
 
 
+def zeros_as(ref, shape=None, dtype=None, order="C"):
+    """Zeros on the device of the array ``ref`` (its shape and dtype unless given). On the
+    CPU it is ``np.zeros`` (calloc: pages are zeroed on first touch, and no Python-level
+    dispatch), elsewhere ``np.zeros_like``, which NumPy hands to ``ref``'s library."""
+    if type(ref) is np.ndarray:
+        return np.zeros(ref.shape if shape is None else shape,
+                        ref.dtype if dtype is None else dtype, order="F" if order == "F" else "C")
+    return np.zeros_like(ref, shape=shape, dtype=dtype, order=order)
+
+
 def to_host(data):
     """A NumPy array with ``data``'s values (``data`` itself when it is one)."""
     if isinstance(data, np.ndarray):

@@ -35,13 +35,14 @@ from .. import _modes, _records
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import NO_EDGE, Node, _edges, _seq, edge  # noqa: F401 (re-exported)
-from ..tensor import (  # noqa: F401 (wrap is re-exported: every op module imports it here)
+from ..tensor import (  # (wrap is re-exported: every op module imports it here)
     Tensor,
     as_array,
     device_of,
     meta_of,
     on_device,
     wrap,
+    zeros_as,
 )
 from ._checks import checked
 from ._checks import publish as _publish
@@ -69,7 +70,7 @@ def zeros_of(g) -> Tensor:
     a = g._data
     if type(a) is _ndarray:
         return wrap(np.zeros(a.shape, a.dtype))
-    return wrap(np.zeros_like(a, shape=a.shape))
+    return wrap(zeros_as(a, shape=a.shape))
 
 
 def meta_zeros(m) -> Tensor:

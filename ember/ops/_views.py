@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import STATE
-from ..tensor import ViewInfo
+from ..tensor import ViewInfo, zeros_as
 from ._jvp import linear
 from ._registry import node_class, record, record_multi, recording, wrap
 
@@ -81,7 +81,7 @@ def _adj_unfold(g, in_shape, dim, size, step):
     """The windows of ``g`` added back where they came from (overlaps add up)."""
     if not in_shape:
         return g.sum().reshape(())
-    out = np.zeros_like(g, shape=in_shape, order="C")
+    out = zeros_as(g, shape=in_shape, order="C")
     n = g.shape[dim]
     for k in range(size):  # one strided slice per window offset
         out[(slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
@@ -101,7 +101,7 @@ def _adj_expand(g, in_shape, shape):
 
 
 def _adj_index(g, in_shape, key):
-    z = np.zeros_like(g, shape=in_shape, order="C")
+    z = zeros_as(g, shape=in_shape, order="C")
     z[key] = g
     return z
 

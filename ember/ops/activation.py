@@ -23,7 +23,7 @@ import numpy as np
 # published ops instead.
 from ..autograd.forward_ad import _LEVELS as _forward_levels
 from ..autograd.grad_mode import STATE, no_grad
-from ..tensor import _wrap_dim, as_array
+from ..tensor import _wrap_dim, as_array, zeros_as
 from ._jvp import _fit, elementwise, linear, out_zeros
 from ._registry import (
     arrays_only,
@@ -122,7 +122,7 @@ def _shifted(a, d):
     if a.ndim == 0:
         return a - a
     if not a.size:
-        return a - np.zeros_like(a, shape=())
+        return a - zeros_as(a, shape=())
     m = a.max(axis=d, keepdims=True)
     if np.isfinite(m).all():
         return a - m
@@ -759,7 +759,7 @@ SoftshrinkBackwardBackward0 = node_class("SoftshrinkBackwardBackward0", _masked_
 def _masked_bwd(node, g, x, cond):
     """``g`` where ``cond`` holds, else 0 (selected), as PyTorch's fused backward op ``node``
     of ``g`` and ``x`` (so the gradient depends on ``x`` too, with zero derivative)."""
-    data = np.where(cond, g._data, np.zeros_like(g._data, shape=()))
+    data = np.where(cond, g._data, zeros_as(g._data, shape=()))
     if STATE.enabled and recording(g, x):
         return record(node, data, (g, x), save=(x,), args=(cond,))
     return wrap(data)
@@ -934,7 +934,7 @@ def _prelu_fused_backward(ctx, g, x, weight):
     pos = a > 0
     with np.errstate(invalid="ignore", over="ignore"):
         gx = _select(pos, gd, gd * wd)
-        gw = _select(pos, np.zeros_like(gd, shape=()), gd * a)
+        gw = _select(pos, zeros_as(gd, shape=()), gd * a)
     gx, gw = record_multi(PreluKernelBackwardBackward0,
                           (as_array(gx).astype(gd.dtype, copy=False),
                            as_array(gw).astype(gd.dtype, copy=False)),

@@ -40,6 +40,7 @@ import math
 import numpy as np
 
 from ..backend import namespace
+from ..tensor import zeros_as
 from .linalg import half_matmul
 
 __all__ = ["windows", "col2im", "conv_fwd", "conv_t_fwd", "conv_w_fwd", "conv_bwd"]
@@ -77,7 +78,7 @@ def col2im(cols, padded, k, s, d):
     (the full ``(N, C, *P)`` shape). Loops over the kernel offsets, never over pixels."""
     nd = len(k)
     out_sp = cols.shape[2 + nd:]
-    out = np.zeros_like(cols, shape=padded, order="C")
+    out = zeros_as(cols, shape=padded, order="C")
     for idx in np.ndindex(*k):
         sl = tuple(slice(i * di, i * di + si * (oi - 1) + 1, si)
                    for i, di, si, oi in zip(idx, d, s, out_sp))
@@ -186,7 +187,7 @@ def _flat_input(x, p, f):
     n, c = x.shape[:2]
     if not any(p):
         return _contiguous(x.swapaxes(0, 1)).reshape(c, f.m)
-    xf = np.zeros_like(x, shape=(c, f.m), order="C")
+    xf = zeros_as(x, shape=(c, f.m), order="C")
     inner = tuple(slice(0, si) for si in x.shape[2:])
     _blocks(xf, f)[(slice(None), slice(None)) + inner] = x.swapaxes(0, 1)
     return xf
@@ -215,7 +216,7 @@ def _flat_embed(y, f):
     """``y`` ``(N, Cy, *O)`` at the output positions of a zero flat grid, as rows
     ``(Cy, Mv)``."""
     n, cy = y.shape[:2]
-    full = np.zeros_like(y, shape=(cy, f.n * f.block), order="C")
+    full = zeros_as(y, shape=(cy, f.n * f.block), order="C")
     full.reshape((cy, n) + f.P)[(slice(None), slice(None)) + tuple(
         slice(0, o) for o in y.shape[2:])] = y.swapaxes(0, 1)
     return full[:, :f.mv]
@@ -256,7 +257,7 @@ def _flat_t(g, w, f, groups, spatial):
     wm = w.reshape(groups, cout // groups, -1).transpose(0, 2, 1)  # (g, Cg*K, Cout/g)
     cols = half_matmul(wm, g.reshape(groups, cout // groups, f.mv))
     cols = cols.reshape(groups * cg, math.prod(k), f.mv)
-    xf = np.zeros_like(cols, shape=(groups * cg, f.m), order="C")
+    xf = zeros_as(cols, shape=(groups * cg, f.m), order="C")
     for q, idx in enumerate(np.ndindex(*k)):
         shift = sum(i * st for i, st in zip(idx, f.steps))
         xf[:, shift:shift + f.mv] += cols[:, q]

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import STATE
-from ..tensor import to_host
+from ..tensor import to_host, zeros_as
 from ._jvp import out_zeros
 from ._linalg_base import (  # noqa: F401  (re-exported: lu, triangular, spectral... import them here)
     _batch_prefix,
@@ -396,7 +396,7 @@ def _rule_solve(a, args, b, adjoint, perturb):
 def _diag(v, n):
     """Matrices with ``v`` on their diagonals and exact zeros elsewhere (``v * I`` would put
     0 * inf = NaN there)."""
-    out = np.zeros_like(v, shape=v.shape + (n, n))
+    out = zeros_as(v, shape=v.shape + (n, n))
     idx = _xp(v).arange(n)
     out[..., idx, idx] = v[..., None]
     return out

@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import STATE
 from ..backend import namespace
+from ..tensor import zeros_as
 from ._jvp import fiberwise, out_zeros
 from ._reduce import _dims
 from ._registry import node_class, record, recording, register, wrap
@@ -128,7 +129,7 @@ def _pnorm_last(diff, p):
     if p == float("inf"):
         # (0 over an empty last dim; CuPy's max takes no ``initial``)
         if not a.shape[-1]:
-            return np.zeros_like(a, shape=a.shape[:-1], order="C")
+            return zeros_as(a, shape=a.shape[:-1], order="C")
         return np.max(a, axis=-1)
     if p == 0:
         return np.sum(a != 0, axis=-1).astype(diff.dtype)

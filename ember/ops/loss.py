@@ -27,7 +27,7 @@ from .. import dtypes as _dt
 from .._size import Size
 from ..autograd.grad_mode import STATE
 from ..backend import namespace
-from ..tensor import as_array, device_of, on_device, to_host
+from ..tensor import as_array, device_of, on_device, to_host, zeros_as
 from ._jvp import ALL, fiberwise
 from ._registry import arrays_only, float_data, node_class, record, recording, register, wrap
 from .activation import log_softmax
@@ -63,7 +63,7 @@ def _nll_vjp(ctx, g):
         scale = g._data.dtype.type(-1)  # every weight is 1
         if reduction == "mean":
             scale = scale / total
-        grad = np.zeros_like(g._data, shape=in_shape, order="C")
+        grad = zeros_as(g._data, shape=in_shape, order="C")
         grad[_xp(tdata).arange(in_shape[0]), tdata] = g._data * scale
         return (wrap(grad),)
     safe = np.where(valid, tdata, 0)

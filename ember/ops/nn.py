@@ -18,6 +18,7 @@ from .. import dtypes as _dt
 from .._size import Size
 from ..autograd.grad_mode import STATE, no_grad
 from ..backend import namespace
+from ..tensor import zeros_as
 from ._jvp import linear as _linear_jvp
 from ._registry import node_class, record, recording, register, wrap
 from .linalg import addmm
@@ -367,7 +368,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     rows = weight._data[x] * coef
     if psw is not None:
         rows = rows * psw._data.reshape(-1, 1)
-    data = np.zeros_like(weight._data, shape=(n_bags, dim), order="C")
+    data = zeros_as(weight._data, shape=(n_bags, dim), order="C")
     np.add.at(data, bag_of[in_bag], rows[in_bag])
     if STATE.enabled and recording(weight, psw):
         freq = None
@@ -400,7 +401,7 @@ def _dropout_impl(input, p, train, inplace, feature=False, alpha=False):
     if p == 0 or not train or x.size == 0:
         return input
     if p == 1:
-        zero = wrap(np.zeros_like(x, shape=(), order="C"))
+        zero = wrap(zeros_as(x, shape=(), order="C"))
         return input.mul_(zero) if inplace else input * zero
     if feature:
         if x.ndim < 2:

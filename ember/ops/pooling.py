@@ -24,6 +24,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..backend import namespace
+from ..tensor import zeros_as
 from ._jvp import linear
 from ._registry import node_class, record, record_multi, recording, register, wrap
 from .conv import _conv_t
@@ -145,7 +146,7 @@ def _scatter_vjp(ctx, g):
     # NOTE: PyTorch's pooling backward op also takes the input, with derivative zeros (not
     # "no gradient"): the nodes before the input still run (a 0 / 0 there makes NaN)
     need = ctx.next_functions[1][0] is not None
-    return gg, (wrap(np.zeros_like(g._data, shape=shape, order="C")) if need else None)
+    return gg, (wrap(zeros_as(g._data, shape=shape, order="C")) if need else None)
 
 
 def _scatter_jvp(ctx, t, *_):
@@ -163,7 +164,7 @@ def _plane_scatter(g, flat, g_shape, shape, unique, node_cls, x=None):
     data = g._data
     size = math.prod(shape)
     if unique:
-        out = np.zeros_like(data, shape=size, order="C")
+        out = zeros_as(data, shape=size, order="C")
         out[flat] = data.reshape(-1)
     else:
         # NOTE: bincount sums repeated indices in one pass, several times faster than add.at.
@@ -607,7 +608,7 @@ def _unpool(input, indices, out_shape, node_cls):
     if bad.any():
         raise RuntimeError(f"Found an invalid max index: {int(flat[bad][0])} (output volumes are "
                            f"of size {'x'.join(map(str, out_shape[-nd:]))})")
-    data = np.zeros_like(a, shape=(m, plane), order="C")
+    data = zeros_as(a, shape=(m, plane), order="C")
     rows = (np if type(a) is np.ndarray else namespace(a)).arange(m)[:, None]
     data[rows, flat] = a.reshape(m, -1)
     data = data.reshape(out_shape)

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..backend import namespace
-from ..tensor import as_array, device_of, on_device
+from ..tensor import as_array, device_of, on_device, zeros_as
 from ._jvp import linear
 from ._registry import node_class, record, recording, register, wrap
 from .conv_kernels import _contiguous, col2im, windows
@@ -137,7 +137,7 @@ class Taps:
             return g
         if self.div is not None:
             g = g / _col(self.div, g)
-        res = np.zeros_like(g, shape=(self.size, *g.shape[1:]), order="C")
+        res = zeros_as(g, shape=(self.size, *g.shape[1:]), order="C")
         for k in range(self.idx.shape[1]):
             np.add.at(res, self.idx[:, k], _weigh(g, self.w, self.valid, k))
         return res

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import namespace
+from ..tensor import zeros_as
 
 __all__ = ["add_rows", "ufunc_at"]
 
@@ -59,7 +60,7 @@ def _add_rows_device(n, idx, rows):
     (CuPy's ``add.reduceat`` exists; its ``add.at`` does not for every type: ``ufunc_at``)."""
     xp = namespace(rows)
     idx = xp.asarray(idx).reshape(-1)  # (a host index is copied over)
-    out = np.zeros_like(rows, shape=(n,) + rows.shape[1:])
+    out = zeros_as(rows, shape=(n,) + rows.shape[1:])
     if idx.size == 0:
         return out
     if rows.dtype.kind not in "fc" or idx.size < 16:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._fma import fma32, fused
 from ..autograd.grad_mode import STATE
-from ..tensor import Tensor, as_array
+from ..tensor import Tensor, as_array, zeros_as
 from ._jvp import _fit, elementwise, out_zeros
 from ._registry import node_class, record, recording, wrap
 from .arithmetic import _F32
@@ -56,7 +56,7 @@ def _lerp_jvp(ctx, dx, dend, dw=None):
         x, end, w = ctx.saved_tensors
     total = None
     if dx is not None or dend is not None:
-        zero = wrap(np.zeros_like((dx if dx is not None else dend)._data, shape=()))
+        zero = wrap(zeros_as((dx if dx is not None else dend)._data, shape=()))
         total = lerp(zero if dx is None else dx, zero if dend is None else dend, w)
     if dw is not None:
         c = dw * (end - x)

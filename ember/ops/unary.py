@@ -17,7 +17,7 @@ from .._fma import fused
 from ..autograd.forward_ad import _LEVELS as _forward_levels
 from ..autograd.grad_mode import STATE
 from ..backend import numpy_kernel
-from ..tensor import as_array
+from ..tensor import as_array, zeros_as
 from ._checks import checks_own_arguments, type_name
 from ._jvp import elementwise
 from ._registry import (
@@ -185,7 +185,7 @@ def _relu_mask(y, dtype):
 def _threshold_bwd_np(g, y):
     buf = _relu_mask(y, g.dtype)
     if buf is None:
-        return np.where(np.less_equal(y, 0), np.zeros_like(g, shape=()), g)
+        return np.where(np.less_equal(y, 0), zeros_as(g, shape=()), g)
     return keep(buf.view(mask_dtype(g.dtype)), g, out=buf if buf.shape == np.shape(g) else None)
 
 
@@ -345,7 +345,7 @@ def _sinc_vjp(g, x, out):
     px = mul_scalar(x, np.pi)
     sq = mul_scalar(x * x, np.pi)
     d = g * ((px * px.cos() - px.sin()) / sq)
-    return wrap(np.zeros_like(d._data, shape=())).where(sq == 0, d)
+    return wrap(zeros_as(d._data, shape=())).where(sq == 0, d)
 
 
 def _frac_vjp(g, x, out):

@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from ..tensor import zeros_as
+
 __all__ = ["keep", "where"]
 
 MIN_SIZE = 4096  # below this, np.where's single call beats the blend's six
@@ -64,7 +66,7 @@ def keep(cond, a, out=None):
     array that owns its memory (so a gradient made here can still be private)."""
     it = mask_dtype(a.dtype)
     if it is None or (cond.dtype == np.bool_ and cond.size < MIN_SIZE):
-        r = np.where(cond, a, np.zeros_like(a, shape=()))
+        r = np.where(cond, a, zeros_as(a, shape=()))
         if out is None:
             return r
         out[...] = r

@@ -29,6 +29,7 @@ from ...autograd.grad_mode import STATE
 from ...ops._registry import node_class, record_multi, recording, wrap
 from ...ops.conv_kernels import _contiguous
 from ...ops.unary import sigmoid_into
+from ...tensor import zeros_as
 
 __all__ = ["lstm_layer", "usable"]
 
@@ -124,8 +125,8 @@ def _backward(x, w_ih, w_hh, reverse, saved, g_out, g_h, g_c, need):
     if g_out is not None:
         go = np.empty_like(x, shape=(steps, hid, n), order="C")
         go[...] = (g_out[::-1] if reverse else g_out).transpose(0, 2, 1)
-    dh = np.zeros_like(x, shape=(hid, n), order="C") if g_h is None else g_h.T.astype(dt, copy=True)
-    dc = np.zeros_like(x, shape=(hid, n), order="C") if g_c is None else g_c.T.astype(dt, copy=True)
+    dh = zeros_as(x, shape=(hid, n), order="C") if g_h is None else g_h.T.astype(dt, copy=True)
+    dc = zeros_as(x, shape=(hid, n), order="C") if g_c is None else g_c.T.astype(dt, copy=True)
     dgates = np.empty_like(x, shape=(steps, 4, hid, n), order="C")  # by processing step
     tmp = np.empty_like(x, shape=(hid, n), order="C")
     w_hh_t = w_hh.T
