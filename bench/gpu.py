@@ -69,6 +69,16 @@ def _linear_params(rng, sizes):
     return params
 
 
+def _sgd(T, loss, params, lr):
+    """Backward, then one plain SGD update of ``params``; returns ``loss``."""
+    loss.backward()
+    with T.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad = None
+    return loss
+
+
 def mlp_setup(T, batch=256):
     rng = np.random.default_rng(0)
     params = [_t(T, p, True) for p in _linear_params(rng, [784, 512, 512, 10])]
@@ -84,12 +94,7 @@ def mlp_step(T, state, lr=0.01):
     for i in range(0, len(params) - 2, 2):
         h = F.relu(F.linear(h, params[i], params[i + 1]))
     loss = F.cross_entropy(F.linear(h, params[-2], params[-1]), y)
-    loss.backward()
-    with T.no_grad():
-        for p in params:
-            p -= lr * p.grad
-            p.grad = None
-    return loss
+    return _sgd(T, loss, params, lr)
 
 
 def convnet_setup(T, batch=256):
@@ -113,12 +118,7 @@ def convnet_step(T, state, lr=0.01):
     h = F.max_pool2d(h, 2)
     h = F.relu(F.conv2d(h, w2, b2))
     loss = F.cross_entropy(F.linear(h.flatten(1), w3, b3), y)
-    loss.backward()
-    with T.no_grad():
-        for p in params:
-            p -= lr * p.grad
-            p.grad = None
-    return loss
+    return _sgd(T, loss, params, lr)
 
 
 def big_setup(T, n=4_000_000):

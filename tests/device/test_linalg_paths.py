@@ -12,6 +12,8 @@ import pytest
 
 import ember
 
+from .helpers import tensors
+
 RNG = np.random.default_rng(0)
 SQ = RNG.uniform(-1, 1, (2, 3, 3)) + 3 * np.eye(3)
 PD = SQ @ np.swapaxes(SQ, -1, -2) + np.eye(3)
@@ -135,14 +137,6 @@ def _run(fn, args):
         return None, e
 
 
-def _tensors(x):
-    if isinstance(x, ember.Tensor):
-        return [x]
-    if isinstance(x, (list, tuple)):
-        return [t for v in x for t in _tensors(v)]
-    return []
-
-
 def _same(cpu, dev, what):
     assert dev.device == ember.device("cuda", 0), f"{what}: on {dev.device}"
     assert dev.dtype == cpu.dtype, what
@@ -164,7 +158,7 @@ def test_linalg_path_on_device_matches_cpu(name):
         return
     if dev_err is not None:
         raise dev_err
-    cpu_ts, dev_ts = _tensors(cpu_out), _tensors(dev_out)
+    cpu_ts, dev_ts = tensors(cpu_out), tensors(dev_out)
     assert len(cpu_ts) == len(dev_ts) > 0
     for k, (c, d) in enumerate(zip(cpu_ts, dev_ts)):
         _same(c, d, f"output {k}")

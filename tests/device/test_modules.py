@@ -28,12 +28,10 @@ import pytest
 import ember
 from ember import nn
 
+from .helpers import exact
+
 CUDA = ember.device("cuda", 0)
 RTOL, ATOL = 1e-4, 1e-5
-
-
-def _exact():
-    return isinstance(ember.cuda._backend(), ember.backend.checked.CheckedBackend)
 
 
 @dataclass
@@ -325,7 +323,6 @@ case("MultiheadAttention-eval", lambda: nn.MultiheadAttention(8, 2, batch_first=
      lambda r: [N(r, 2, 3, 8)], call=lambda m, x: m(x, x, x))
 pair("MultiheadAttention-dropout", lambda: nn.MultiheadAttention(8, 2, dropout=0.5),
      lambda r: [N(r, 3, 2, 8)], call=lambda m, x: m(x, x, x))
-
 
 
 def _sdpa(**kw):
@@ -661,7 +658,7 @@ def _same(cpu, dev, what):
     assert dev.dtype == cpu.dtype, f"{what}: dtype {dev.dtype} != {cpu.dtype}"
     assert tuple(dev.shape) == tuple(cpu.shape), f"{what}: shape {dev.shape} != {cpu.shape}"
     got, want = dev.detach().cpu().numpy(), cpu.detach().numpy()
-    if _exact() or got.dtype.kind not in "fc":
+    if exact() or got.dtype.kind not in "fc":
         assert np.array_equal(got, want, equal_nan=got.dtype.kind in "fc"), \
             f"{what}: values differ from the CPU's"
     else:

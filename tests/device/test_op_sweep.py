@@ -13,6 +13,7 @@ import ember
 from ember.autograd import forward_ad as fwAD
 
 from ..opinfo import RECORDS
+from .helpers import exact, tensors
 
 CASES = [(rec, i) for rec in RECORDS for i, _ in enumerate(rec.samples(np.random.default_rng(0)))]
 IDS = [f"{rec.name}-{i}" for rec, i in CASES]
@@ -40,25 +41,13 @@ def _on_device(args):
             if isinstance(a, ember.Tensor) else a for a in args]
 
 
-def _tensors(x):
-    if isinstance(x, ember.Tensor):
-        return [x]
-    if isinstance(x, (list, tuple)):
-        return [t for v in x for t in _tensors(v)]
-    return []
-
-
-def _exact():
-    return isinstance(ember.cuda._backend(), ember.backend.checked.CheckedBackend)
-
-
 def _same_values(cpu, dev, rec, what):
     assert dev.device == ember.device("cuda", 0), f"{what}: on {dev.device}, not cuda:0"
     assert dev.dtype == cpu.dtype, f"{what}: dtype {dev.dtype} != {cpu.dtype}"
     assert tuple(dev.shape) == tuple(cpu.shape), what
     got = dev.detach().cpu().numpy()
     want = cpu.detach().numpy()
-    if _exact():
+    if exact():
         assert np.array_equal(got, want, equal_nan=got.dtype.kind in "fc"), \
             f"{what}: values differ from the CPU's"
     else:
@@ -72,7 +61,7 @@ REFUSED = {"bfloat16": (TypeError, "CuPy has no bfloat16 dtype")}
 def _run(rec, args, on_device=False):
     """``rec.fn`` on ``args``; on the device side, a record without tensor arguments (a
     factory: tril_indices) runs with ``cuda`` as the default device."""
-    default = on_device and not _tensors(args)
+    default = on_device and not tensors(args)
     if default:
         ember.set_default_device("cuda")
     try:
@@ -101,7 +90,7 @@ def test_op_on_device_matches_cpu(rec, i):
         return
     if dev_err is not None:
         raise dev_err
-    cpu_ts, dev_ts = _tensors(cpu_out), _tensors(dev_out)
+    cpu_ts, dev_ts = tensors(cpu_out), tensors(dev_out)
     assert len(cpu_ts) == len(dev_ts)
     for k, (c, d) in enumerate(zip(cpu_ts, dev_ts)):
         _same_values(c, d, rec, f"output {k}")
@@ -154,7 +143,7 @@ def test_forward_mode_on_device_matches_cpu(rec, i):
             except Exception as e:  # noqa: BLE001 - compared below
                 outs.append(e)
                 continue
-            outs.append([(o.detach(), fwAD.unpack_dual(o).tangent) for o in _tensors(out)])
+            outs.append([(o.detach(), fwAD.unpack_dual(o).tangent) for o in tensors(out)])
     cpu, dev = outs
     if isinstance(cpu, Exception):
         assert type(dev) is type(cpu) and str(dev) == str(cpu)

@@ -25,13 +25,11 @@ import pytest
 import ember
 from ember.optim import _kernels
 
+from .helpers import exact
+
 STEPS = 3
 RTOL, ATOL = 1e-5, 1e-6
 CUDA = ember.device("cuda", 0)
-
-
-def _exact():
-    return isinstance(ember.cuda._backend(), ember.backend.checked.CheckedBackend)
 
 
 def _mlp():
@@ -87,7 +85,7 @@ def _same(cpu, dev, what):
     assert dev.device == CUDA, f"{what}: on {dev.device}, not cuda:0"
     assert dev.dtype == cpu.dtype, what
     got, want = dev.detach().cpu().numpy(), cpu.detach().numpy()
-    if _exact():
+    if exact():
         assert np.array_equal(got, want), f"{what}: differs from the CPU's"
     else:
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=what)
