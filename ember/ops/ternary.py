@@ -131,6 +131,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 * tensor2``."""
     _broadcast3(input, tensor1, tensor2)
     rt = _result_np(input, tensor1, tensor2)
+    if rt.kind == "b":  # (PyTorch's kernel has no bool instance)
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
     # NOTE [half scalars]: half types in float32, rounded once
     wt = _F32 if rt.itemsize == 2 and rt.kind in "fV" else rt
     a, b, c = (t._data.astype(wt, copy=False) for t in (input, tensor1, tensor2))
@@ -160,6 +162,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
             "(input + value * tensor1 / tensor2), for all dtypes.")
     _broadcast3(input, tensor1, tensor2)
     rt = _result_np(input, tensor1, tensor2)
+    if rt.kind == "b":  # (PyTorch's kernel has no bool instance)
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
     # NOTE [half scalars]: half types in float32, rounded once
     wt = _F32 if rt.itemsize == 2 and rt.kind in "fV" else rt
     a, b, c = (t._data.astype(wt, copy=False) for t in (input, tensor1, tensor2))

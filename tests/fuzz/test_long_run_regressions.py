@@ -1174,3 +1174,15 @@ def test_empty_as_strided_gradient_leaves_the_graph():
         g2, = m.autograd.grad(y.sum() + (x * x).sum(), x, create_graph=True)
         return g, g2, m.autograd.grad(g2.sum(), x)
     same(f)
+
+
+@pytest.mark.parametrize("form", ["function", "method", "inplace", "float_input"])
+def test_addcmul_of_bools_is_not_implemented(form):
+    # seed 2044, program 7656: PyTorch's addcmul has no bool kernel; ember computed one
+    def fn(m):
+        b = m.tensor([True, False])
+        return {"function": lambda: m.addcmul(b, b, b, value=0.5),
+                "method": lambda: b.addcmul(b, b),
+                "inplace": lambda: b.clone().addcmul_(b, b),
+                "float_input": lambda: m.addcmul(m.tensor([1.0, 2.0]), b, b)}[form]()
+    same(fn)
