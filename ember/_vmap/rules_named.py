@@ -376,7 +376,8 @@ def _index_dim_any(fn, args, kwargs):
                                           *[s for i, s in enumerate(px._data.shape[k:])
                                             if i != dd])
         size = px._data.shape[k + dd]
-        idx = (pi.reshape(bs, -1) % size + arange(bs).reshape(bs, 1) * size).reshape(-1)
+        idx = (pi.reshape(bs, -1) % size
+               + arange(bs, device=pi.device).reshape(bs, 1) * size).reshape(-1)
         b.arguments[names[0]], b.arguments[names[1]], b.arguments[names[2]] = x, 0, idx
         if len(names) > 3 and isinstance(b.arguments[names[3]], _tensor_type()):
             src = b.arguments[names[3]]

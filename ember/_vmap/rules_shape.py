@@ -210,8 +210,9 @@ def _batched_index(fn, self, items):
     pi = _align(idx, levels, expand=True)
     ni = _logical_ndim(idx)
     with _physical():
-        ranges = [arange(_L.sizes[lv]).reshape(*[_L.sizes[lv] if j == i else 1 for j in range(k)],
-                                             *[1] * ni) for i, lv in enumerate(levels)]
+        ranges = [arange(_L.sizes[lv], device=pi.device).reshape(
+            *[_L.sizes[lv] if j == i else 1 for j in range(k)], *[1] * ni)
+            for i, lv in enumerate(levels)]
         out = fn(px, (*ranges, pi))
     return _mark(out, levels)
 

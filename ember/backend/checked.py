@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import warnings
 import weakref
 
 import numpy as np
@@ -363,13 +364,15 @@ class _Interface:
 def _writeable(a):
     """``a`` writeable, as every CuPy array is: NumPy's read-only views (a broadcast, a
     diagonal) over writeable memory are reopened; read-only memory stays read-only."""
-    if a.flags.writeable:
-        return a
-    try:
-        a.flags.writeable = True
-        return a
-    except ValueError:
-        pass
+    with warnings.catch_warnings():  # (NumPy's broadcast_arrays results warn on the flag)
+        warnings.simplefilter("ignore", FutureWarning)
+        if a.flags.writeable:
+            return a
+        try:
+            a.flags.writeable = True
+            return a
+        except ValueError:
+            pass
     root = a
     while isinstance(root.base, np.ndarray):
         root = root.base
