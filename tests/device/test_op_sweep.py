@@ -155,3 +155,41 @@ def test_forward_mode_on_device_matches_cpu(rec, i):
         assert (ct is None) == (dt is None), f"tangent {k}"
         if ct is not None:
             _same_values(ct, dt, rec, f"tangent {k}")
+
+
+# second order: the backward rules are ember ops, so their own backward runs on the device too
+GG_CASES = [(rec, i) for rec, i in CASES if rec.gradcheck and rec.second_order
+            and "gradgradcheck" not in rec.xfail and rec.name not in REFUSED]
+
+
+def _second_order(rec, args):
+    out = tensors(rec.fn(ember, *args))
+    diff = [o for o in out if o.requires_grad]
+    ins = [a for a in args if isinstance(a, ember.Tensor) and a.requires_grad]
+    if not diff or not ins:
+        return None
+    loss = sum((o * o).sum() for o in diff)
+    grads = ember.autograd.grad(loss, ins, create_graph=True, allow_unused=True)
+    used = [(x, g) for x, g in zip(ins, grads) if g is not None and g.requires_grad]
+    if not used:
+        return None
+    total = sum((g * g).sum() for _, g in used)
+    return ember.autograd.grad(total, [x for x, _ in used], allow_unused=True)
+
+
+@pytest.mark.parametrize("rec,i", GG_CASES, ids=[f"{rec.name}-{i}" for rec, i in GG_CASES])
+def test_second_order_on_device_matches_cpu(rec, i):
+    sample = _sample(rec, i)
+    cpu_args = _cpu_args(rec, sample)
+    try:
+        cpu = _second_order(rec, cpu_args)
+    except Exception as e:  # noqa: BLE001 - the device must fail the same way
+        with pytest.raises(type(e)):
+            _second_order(rec, _on_device(cpu_args))
+        return
+    dev = _second_order(rec, _on_device(cpu_args))
+    assert (cpu is None) == (dev is None)
+    for k, (c, d) in enumerate(zip(cpu or (), dev or ())):
+        assert (c is None) == (d is None), f"second-order grad {k}"
+        if c is not None:
+            _same_values(c, d, rec, f"second-order grad {k}")

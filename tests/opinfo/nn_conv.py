@@ -199,17 +199,21 @@ RECORDS = [
                                                          count_include_pad=False),
              shapes=[((2, 3, 7),), ((3, 6),)]),
     OpRecord("max_unpool2d",
-             lambda T, x: _F(T).max_unpool2d(x, T.tensor([[[[0, 3], [10, 14]]] * 2] * 2), 2),
+             lambda T, x: _F(T).max_unpool2d(
+                 x, T.tensor([[[[0, 3], [10, 14]]] * 2] * 2, device=x.device), 2),
              shapes=[((2, 2, 2, 2),)]),
     OpRecord("max_unpool2d_size",
-             lambda T, x: _F(T).max_unpool2d(x, T.tensor([[[0, 6], [16, 22]]] * 2), 2,
-                                             output_size=(5, 5)),
+             lambda T, x: _F(T).max_unpool2d(
+                 x, T.tensor([[[0, 6], [16, 22]]] * 2, device=x.device), 2,
+                 output_size=(5, 5)),
              shapes=[((2, 2, 2),)], op="max_unpool2d"),
     OpRecord("max_unpool3d",
-             lambda T, x: _F(T).max_unpool3d(x, T.tensor([[[[[0, 7]], [[9, 30]]]] * 2]), 2),
+             lambda T, x: _F(T).max_unpool3d(
+                 x, T.tensor([[[[[0, 7]], [[9, 30]]]] * 2], device=x.device), 2),
              shapes=[((1, 2, 2, 1, 2),)]),
     OpRecord("max_unpool1d",
-             lambda T, x: _F(T).max_unpool1d(x, T.tensor([[[1, 2, 5]] * 2] * 2), 2),
+             lambda T, x: _F(T).max_unpool1d(
+                 x, T.tensor([[[1, 2, 5]] * 2] * 2, device=x.device), 2),
              shapes=[((2, 2, 3),)]),
     OpRecord("lp_pool2d", lambda T, x: _F(T).lp_pool2d(x, 2, 2),
              shapes=[((2, 2, 4, 5),)], domain=(0.5, 2.0)),
