@@ -825,6 +825,24 @@ def _wrap_dim(dim, ndim):
     return dim + n if dim < 0 else dim
 
 
+def typename(obj) -> str:
+    """PyTorch's ``torch.typename``: what error messages call an object's type
+    (``torch.FloatTensor`` for a tensor, the qualified class name otherwise)."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module = type(obj).__module__ or ""
+        qualname = type(obj).__qualname__
+    if module in ("", "builtins"):
+        return qualname
+    return module + "." + qualname
+
+
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 

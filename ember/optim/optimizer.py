@@ -23,7 +23,7 @@ from typing import Any
 import ember
 
 from ..autograd.graph import RemovableHandle
-from ..tensor import Tensor
+from ..tensor import Tensor, typename
 from . import _kernels
 
 __all__ = ["Optimizer", "required"]
@@ -40,23 +40,6 @@ required = _RequiredParameter()
 
 _global_step_pre_hooks: dict = OrderedDict()
 _global_step_post_hooks: dict = OrderedDict()
-
-
-def _typename(obj) -> str:
-    """``torch.typename``: ``torch.FloatTensor`` for tensors, the qualified class name else."""
-    if isinstance(obj, Tensor):
-        return obj.type()
-    module = getattr(obj, "__module__", "") or ""
-    if hasattr(obj, "__qualname__"):
-        qualname = obj.__qualname__
-    elif hasattr(obj, "__name__"):
-        qualname = obj.__name__
-    else:
-        module = obj.__class__.__module__ or ""
-        qualname = obj.__class__.__qualname__
-    if module in ("", "builtins"):
-        return qualname
-    return f"{module}.{qualname}"
 
 
 def _to_scalar(x):
@@ -200,7 +183,7 @@ class Optimizer:
         self._optimizer_load_state_dict_post_hooks: dict = OrderedDict()
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
-                            "Tensors or dicts, but got " + _typename(params))
+                            "Tensors or dicts, but got " + typename(params))
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         param_groups = list(params)
@@ -268,7 +251,7 @@ class Optimizer:
         for param in param_group["params"]:
             if not isinstance(param, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
-                                + _typename(param))
+                                + typename(param))
             if not self.defaults.get("differentiable", None) and not (
                     param.is_leaf or param.retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")

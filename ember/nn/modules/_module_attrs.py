@@ -13,26 +13,9 @@ module.py binds them in the class body and gives them the names they had there
 
 from __future__ import annotations
 
-from ...tensor import Tensor
+from ...tensor import Tensor, typename
 from ..parameter import Buffer, Parameter
 from . import module as _module  # the class itself, looked up at call time (module.py imports us)
-
-
-def typename(obj):
-    """PyTorch's ``torch.typename``: what error messages call an object's type."""
-    if isinstance(obj, Tensor):
-        return obj.type()
-    module = getattr(obj, "__module__", "") or ""
-    if hasattr(obj, "__qualname__"):
-        qualname = obj.__qualname__
-    elif hasattr(obj, "__name__"):
-        qualname = obj.__name__
-    else:
-        module = type(obj).__module__ or ""
-        qualname = type(obj).__qualname__
-    if module in ("", "builtins"):
-        return qualname
-    return module + "." + qualname
 
 
 def register_buffer(self, name, tensor, persistent=True):
