@@ -82,8 +82,9 @@ _getrefcount = getattr(sys, "getrefcount", None)
 def _private(ins) -> bool:
     """True when ``ins[0]`` (a gradient tensor) and its array are referenced only through
     ``ins``, and the array owns its memory and is writeable."""
-    return (_getrefcount(ins[0]) == 2 and ins[0]._data.base is None
-            and _getrefcount(ins[0]._data) == 2 and writeable(ins[0]._data))
+    d = ins[0]._data
+    return (_getrefcount(ins[0]) == 2 and d.base is None and _getrefcount(d) == 3
+            and (d.flags.writeable if type(d) is np.ndarray else writeable(d)))
 
 
 def _calibrate() -> bool:
