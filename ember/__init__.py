@@ -112,7 +112,7 @@ _records.install("random", _sys.modules["ember.random"])
 _LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func",
          "serialization": "serialization", "backends": "backends", "accelerator": "accelerator",
          "testing": "testing", "onnx": "onnx", "amp": "amp", "version": "version",
-         "_utils": "_utils", "profiler": "profiler"}
+         "_utils": "_utils", "profiler": "profiler", "compiler": "compiler"}
 
 
 def __getattr__(name):
@@ -132,6 +132,16 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY) | {"vmap"})
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor",  # noqa: A001
+            mode=None, options=None, disable=False):
+    """``torch.compile``: trace a function or module once per signature and replay it as
+    straight NumPy (``ember.compiler``; docs/compile.md)."""
+    from .compiler import compile as _compile
+
+    return _compile(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                    options=options, disable=disable)
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,

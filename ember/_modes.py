@@ -67,6 +67,7 @@ class Mode:
     """Something that intercepts ops while active (see the module docstring)."""
 
     thread_local = False
+    arrays_ok = False  # (True: array-level fast paths may run under it: see intercepting())
 
     def wrap(self, key: OpKey, fn):
         """The implementation of the op ``key`` under this mode, ``fn`` being the one below."""
@@ -139,8 +140,21 @@ def active_modes() -> list:
 
 
 def intercepting() -> bool:
-    """Whether some mode is active for the calling thread."""
-    return bool(ACTIVE[0]) and (bool(_GLOBAL) or bool(_local().stack))
+    """Whether some mode is active for the calling thread that must see ember's ops (a mode
+    with ``arrays_ok`` — ember.compile's tracer, which records the arrays' calls — lets the
+    array-level fast paths run)."""
+    if not ACTIVE[0]:
+        return False
+    stack = _local().stack
+    if not _GLOBAL and not stack:
+        return False
+    for _, m in _GLOBAL:
+        if not getattr(m, "arrays_ok", False):
+            return True
+    for _, m in stack:
+        if not getattr(m, "arrays_ok", False):
+            return True
+    return False
 
 
 def _implementation(op, key, fn):

@@ -32,8 +32,8 @@ from .._fma import fma32, fused
 from ..nn.parameter import Parameter
 from ..tensor import Tensor, writeable
 
-__all__ = ["FAST", "PARAM_TYPES", "usable", "arrays", "counter", "bump", "lerp_", "addcmul_",
-           "addcdiv_", "add", "add_", "mul_"]
+__all__ = ["FAST", "PARAM_TYPES", "value", "usable", "arrays", "counter", "bump", "lerp_",
+           "addcmul_", "addcdiv_", "add", "add_", "mul_"]
 
 FAST = True
 
@@ -47,6 +47,16 @@ _NDARRAY = np.ndarray
 def _writeable(a) -> bool:
     # (NumPy's flag read inline on the CPU path; a device array has none: tensor.writeable)
     return a.flags.writeable if type(a) is _NDARRAY else writeable(a)
+
+def value(a):
+    """``a.item()`` of a one-element array; for an array ember.compile is tracing, a Python
+    number whose arithmetic the trace records (the step count's bias corrections), so the
+    compiled step does not freeze it."""
+    if type(a) is _NDARRAY:
+        return a.item()
+    scalar = getattr(type(a), "_scalar", None)
+    return a.item() if scalar is None else scalar(a)
+
 
 def usable(*options) -> bool:
     """Whether the array path may run now: ``FAST``, no mode intercepting ember's ops, and

@@ -132,7 +132,7 @@ class Adam(Optimizer):
         _kernels.addcmul_(exp_avg_sq, grad, grad, 1 - beta2, scratch)
         _kernels.bump(exp_avg_t)
         _kernels.bump(exp_avg_sq_t, 2)
-        step = step.item()
+        step = _kernels.value(step)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         step_size = lr / bias_correction1

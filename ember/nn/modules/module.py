@@ -310,9 +310,40 @@ class Module:
                                   f"{e}", stacklevel=2)
             raise
 
+    _compiled_call_impl = None  # (set by ``compile()``)
+
+    def compile(self, *args, **kwargs):
+        """Compile this module's calls with ``ember.compile`` (in place, as PyTorch's
+        ``Module.compile``); the arguments are ``ember.compile``'s."""
+        from ...compiler._compile import CompiledFunction
+
+        model = kwargs.pop("model", None)
+        if args or model is not None:
+            raise TypeError("Module.compile() takes ember.compile's keyword arguments only")
+        options = {k: kwargs.pop(k) for k in ("fullgraph", "dynamic", "mode", "options")
+                   if k in kwargs}
+        kwargs.pop("backend", None)
+        if kwargs.pop("disable", False):
+            return
+        if kwargs:
+            raise TypeError(f"compile() got an unexpected keyword argument "
+                            f"'{next(iter(kwargs))}'")
+        object.__setattr__(self, "_compiled_call_impl",
+                           CompiledFunction(self, call=self._plain_call, **options))
+
+    def _plain_call(self, *args, **kwargs):
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks or _global_forward_pre_hooks
+                or _global_forward_hooks or _global_backward_pre_hooks
+                or _global_backward_hooks):
+            return self._call_impl(*args, **kwargs)
+        return self.forward(*args, **kwargs)
+
     def __call__(self, *args, **kwargs):
         # NOTE: as PyTorch's ``_wrapped_call_impl``: with no hook anywhere (the common case),
         # call ``forward`` directly; the hook machinery costs more than a small layer's op.
+        if self._compiled_call_impl is not None:
+            return self._compiled_call_impl(*args, **kwargs)
         if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks or _global_forward_pre_hooks
                 or _global_forward_hooks or _global_backward_pre_hooks

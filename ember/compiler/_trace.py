@@ -1,0 +1,659 @@
+"""The tracer: arrays that record every NumPy call made on them.
+
+Contract:
+- ``Traced``: an array under tracing. It holds the real value (``_a``: a NumPy array or scalar,
+  computed as the call runs, so the traced call is also a real one) and its variable in the
+  recording (``_i``). NumPy hands every ufunc (``__array_ufunc__``) and array function
+  (``__array_function__``) given one to this class, which runs NumPy on the values and records
+  the call; methods (``reshape``, ``astype``, ``sum``...), attributes that are arrays (``T``,
+  ``real``), indexing and assignment into it are recorded the same way. Shapes, dtypes and
+  strides are read freely: a program is only replayed on inputs of the same layout (the
+  guards). Reading a value into Python (``bool``, ``int``, ``float``, ``item``, ``tolist``, an
+  implicit ``np.asarray``) raises ``GraphBreak``: a program cannot depend on values it does not
+  compute. So do calls whose result shape depends on values (``nonzero``, ``unique``, boolean
+  masks) and writes into arrays the recording does not know.
+- ``TracedScalar``: a Python float read from a traced array where ember's own code asked for
+  one on purpose (``scalar(a)``: the optimizers' step counts). Its arithmetic is recorded; using
+  it for control flow raises ``GraphBreak``.
+- ``Recorder``: one recording: ``input(a)`` makes a traced input, ``instrs`` the calls in order
+  (``_program.Instr``). While it is ``active()``, traced arrays record into it; afterwards (a
+  closed recorder) they compute as plain arrays, so a tensor that escaped keeps working.
+- ``BACKEND``: the backend of traced arrays (NOTE [array namespaces] in ember/backend): device
+  type ``cpu`` (a traced tensor is a CPU tensor), NumPy arrays mix in as constants, and its
+  namespace records array creation (``xp.zeros``) too.
+- ``RNG_KERNELS``: the random-number kernels (``_rng_kernels``) whose calls are recorded as
+  draws, so a replay draws fresh numbers from the same generator, as the eager call would.
+
+NOTE [tracing arrays, not ops]: ember's ops, its autograd engine and the optimizers' array path
+all end in NumPy calls on tensors' arrays. Recording at that level captures a forward pass, its
+backward pass and an optimizer step alike, with no per-op tracing rule, and a replay makes the
+very same NumPy calls with the same arguments, so its results equal eager's bit for bit. The
+device work (issue 15) made every op run on arrays that are not NumPy's: a traced array is one
+more such array type.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend as _backend
+from ._program import Instr, Ref
+
+__all__ = ["Traced", "TracedScalar", "Recorder", "GraphBreak", "BACKEND", "scalar",
+           "current", "unwrap"]
+
+
+class GraphBreak(Exception):
+    """The traced function did something a replayed program cannot reproduce (``reason``)."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+_CUR: list = [None]  # the active Recorder
+
+
+def current():
+    return _CUR[0]
+
+
+# NumPy functions whose result shape depends on the values given (data-dependent shapes)
+_VALUE_SHAPED = frozenset({"nonzero", "flatnonzero", "argwhere", "unique", "unique_all",
+                           "unique_counts", "unique_inverse", "unique_values", "extract",
+                           "compress", "bincount", "histogram", "histogram_bin_edges",
+                           "trim_zeros", "repeat", "delete", "insert", "setdiff1d",
+                           "intersect1d", "union1d", "setxor1d", "in1d"})
+# functions that write into their first argument
+_WRITES_FIRST = frozenset({"copyto", "put", "place", "putmask", "put_along_axis",
+                           "fill_diagonal"})
+# methods that write into the array
+_WRITING_METHODS = frozenset({"fill", "sort", "put", "itemset", "partition", "resize",
+                              "setfield", "byteswap"})
+# ufuncs and methods whose result is always new memory (others may be views of their inputs)
+_FRESH_METHODS = frozenset({"copy", "sum", "prod", "mean", "std", "var", "max", "min", "all",
+                            "any", "argmax", "argmin", "cumsum", "cumprod", "dot", "round",
+                            "clip", "nonzero", "trace", "tobytes"})
+
+
+def _break_value(what):
+    raise GraphBreak(f"{what} reads a traced tensor's value into Python (data-dependent "
+                     "control flow or a Python number)")
+
+
+class Recorder:
+    """One recording (see the module docstring)."""
+
+    def __init__(self):
+        self.instrs: list = []
+        self.n = 0
+        self.vals: dict = {}  # var -> its value when made (inputs and constants-to-be)
+        self.open = True
+        self.op = None  # the ember op being run (set by the tracing mode), for messages
+
+    def new_var(self, a):
+        i = self.n
+        self.n += 1
+        self.vals[i] = a
+        return i
+
+    def input(self, a):
+        return Traced(a, self, self.new_var(a))
+
+    def where(self):
+        return f" (in {self.op})" if self.op else ""
+
+    # ---- recording -------------------------------------------------------------------------
+    def record(self, kind, fn, args, kwargs, result, writes=(), fresh=False, name=None):
+        """Record the call that produced ``result`` and give the traced result."""
+        out, struct = self._wrap(result)
+        self.instrs.append(Instr(kind, fn, _template(args, self), _template(kwargs, self),
+                                 struct, tuple(writes), fresh, name or self.op))
+        return out
+
+    def _wrap(self, res):
+        if isinstance(res, (np.ndarray, np.generic)):
+            i = self.new_var(res)
+            return Traced(res, self, i), Ref(i)
+        if isinstance(res, tuple):
+            pairs = [self._wrap(r) for r in res]
+            outs = tuple(p[0] for p in pairs)
+            structs = tuple(p[1] for p in pairs)
+            if hasattr(res, "_fields"):  # a namedtuple (np.linalg's results)
+                return type(res)(*outs), ("namedtuple", type(res), structs)
+            return outs, ("tuple", structs)
+        if isinstance(res, list):
+            pairs = [self._wrap(r) for r in res]
+            return [p[0] for p in pairs], ("list", tuple(p[1] for p in pairs))
+        if isinstance(res, (int, float, complex, bool, str, type(None), np.dtype)):
+            return res, ("const", res)
+        raise GraphBreak(f"a NumPy call returned {type(res).__name__}{self.where()}")
+
+
+def _template(x, rec):
+    """``x`` with traced arrays replaced by ``Ref``s (the recording's view of an argument)."""
+    t = type(x)
+    if t is Traced:
+        if x._t is not rec:
+            return x._a  # (a stale traced array from a closed recording: its value)
+        return Ref(x._i)
+    if t is TracedScalar:
+        if x._t is not rec:
+            return float(x._v)
+        return Ref(x._i)
+    if t is tuple:
+        return tuple(_template(v, rec) for v in x)
+    if t is list:
+        return [_template(v, rec) for v in x]
+    if t is dict:
+        return {k: _template(v, rec) for k, v in x.items()}
+    if t is slice:
+        return slice(_template(x.start, rec), _template(x.stop, rec), _template(x.step, rec))
+    return x
+
+
+def unwrap(x):
+    """NumPy's view of an argument: traced arrays give their values."""
+    t = type(x)
+    if t is Traced:
+        return x._a
+    if t is TracedScalar:
+        return x._v
+    if t is tuple:
+        return tuple(unwrap(v) for v in x)
+    if t is list:
+        return [unwrap(v) for v in x]
+    if t is dict:
+        return {k: unwrap(v) for k, v in x.items()}
+    if t is slice:
+        return slice(unwrap(x.start), unwrap(x.stop), unwrap(x.step))
+    return x
+
+
+def _recorder(args, kwargs=None):
+    """The open recorder of the traced arrays among the arguments, or None (closed: compute
+    plainly)."""
+    rec = _CUR[0]
+    if rec is None or not rec.open:
+        return None
+    return rec
+
+
+def _check_targets(rec, targets, what):
+    """The vars written by a call; a write into an array the recording does not know (a
+    constant) cannot be replayed faithfully."""
+    writes = []
+    for o in targets:
+        if type(o) is Traced and o._t is rec:
+            writes.append(o._i)
+        elif o is not None:
+            raise GraphBreak(f"{what} writes into an array that is not traced (a tensor the "
+                             f"compiler did not see as an input){rec.where()}")
+    return writes
+
+
+def _has_bool_index(index):
+    items = index if isinstance(index, tuple) else (index,)
+    for v in items:
+        a = v._a if type(v) is Traced else v
+        if isinstance(a, np.ndarray) and a.dtype == np.bool_ and type(v) is Traced:
+            return True
+    return False
+
+
+class Traced:
+    """An array under tracing (see the module docstring)."""
+
+    __slots__ = ("_a", "_t", "_i", "__weakref__")
+    __array_priority__ = 100.0
+    __hash__ = None
+
+    def __init__(self, a, rec, i):
+        self._a = a
+        self._t = rec
+        self._i = i
+
+    # ---- NumPy's protocols ------------------------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        rec = _recorder(None)
+        if rec is None:
+            a = np.asarray(self._a)
+            return a if dtype is None else a.astype(dtype)
+        raise GraphBreak("an implicit conversion of a traced array to NumPy (np.asarray)"
+                         + rec.where())
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        rec = _recorder(inputs)
+        out = kwargs.get("out")
+        if rec is None:
+            if out is not None:
+                kwargs["out"] = tuple(unwrap(o) for o in out)
+            res = getattr(ufunc, method)(*unwrap(inputs), **unwrap(kwargs))
+            return out[0] if out is not None and len(out) == 1 else res
+        writes = []
+        if out is not None:
+            writes = _check_targets(rec, out, f"{ufunc.__name__}(out=)")
+            kwargs["out"] = tuple(out)
+        if method == "at":
+            writes += _check_targets(rec, inputs[:1], f"{ufunc.__name__}.at")
+        fn = ufunc if method == "__call__" else getattr(ufunc, method)
+        res = fn(*unwrap(inputs), **unwrap(kwargs))
+        if out is not None:
+            rec.instrs.append(Instr("call", fn, _template(inputs, rec), _template(kwargs, rec),
+                                    ("const", None), tuple(writes), False, rec.op))
+            return out[0] if len(out) == 1 else out
+        if method == "at":
+            rec.instrs.append(Instr("call", fn, _template(inputs, rec), _template(kwargs, rec),
+                                    ("const", None), tuple(writes), False, rec.op))
+            return None
+        return rec.record("call", fn, inputs, kwargs, res, fresh=True)
+
+    def __array_function__(self, func, types, args, kwargs):
+        rec = _recorder(args)
+        if rec is None:
+            return func(*unwrap(args), **unwrap(kwargs))
+        name = func.__name__
+        if name in _VALUE_SHAPED and not (name == "repeat" and not _traced_in(args[1:2])
+                                           and not _traced_in(kwargs.get("repeats"))):
+            raise GraphBreak(f"np.{name} has a data-dependent output shape" + rec.where())
+        if name == "where" and len(args) + len(kwargs) == 1:
+            raise GraphBreak("np.where(condition) has a data-dependent output shape"
+                             + rec.where())
+        writes = []
+        if "out" in kwargs and kwargs["out"] is not None:
+            o = kwargs["out"]
+            writes = _check_targets(rec, o if isinstance(o, tuple) else (o,), f"np.{name}")
+        if name in _WRITES_FIRST:
+            writes += _check_targets(rec, args[:1], f"np.{name}")
+        res = func(*unwrap(args), **unwrap(kwargs))
+        if writes:
+            rec.instrs.append(Instr("call", func, _template(args, rec), _template(kwargs, rec),
+                                    ("const", None), tuple(writes), False, rec.op))
+            if "out" in kwargs and kwargs["out"] is not None:
+                return kwargs["out"]
+            return None if res is None else _plain_or_break(res, rec, name)
+        return rec.record("call", func, args, kwargs, res)
+
+    # ---- attributes -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self._a.shape
+
+    @property
+    def dtype(self):
+        return self._a.dtype
+
+    @property
+    def ndim(self):
+        return self._a.ndim
+
+    @property
+    def size(self):
+        return self._a.size
+
+    @property
+    def strides(self):
+        return np.asarray(self._a).strides if isinstance(self._a, np.generic) else self._a.strides
+
+    @property
+    def itemsize(self):
+        return self._a.itemsize
+
+    @property
+    def nbytes(self):
+        return self._a.nbytes
+
+    @property
+    def flags(self):
+        return self._a.flags
+
+    @property
+    def base(self):
+        return None  # (views are tracked by the recording, not by NumPy's base chain)
+
+    def _attr(self, name):
+        rec = _recorder(None)
+        value = getattr(self._a, name)
+        if rec is None:
+            return value
+        return rec.record("attr", name, (self,), {}, value)
+
+    T = property(lambda self: self._attr("T"))
+    mT = property(lambda self: self._attr("mT"))  # noqa: N815 - NumPy's name
+
+    @property
+    def real(self):
+        return self._attr("real")
+
+    @property
+    def imag(self):
+        return self._attr("imag")
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attr = getattr(self._a, name)
+        if not callable(attr):
+            rec = _recorder(None)
+            if rec is None or not isinstance(attr, (np.ndarray, np.generic)):
+                return attr
+            return rec.record("attr", name, (self,), {}, attr)
+        if name in ("item", "tolist", "tobytes", "__index__"):
+            def reading(*args, **kwargs):
+                rec = _recorder(None)
+                if rec is None:
+                    return getattr(self._a, name)(*args, **kwargs)
+                _break_value(f"ndarray.{name}()" + rec.where())
+            return reading
+
+        def method(*args, **kwargs):
+            rec = _recorder(args)
+            if rec is None:
+                return attr(*unwrap(args), **unwrap(kwargs))
+            writes = []
+            if name in _WRITING_METHODS:
+                writes = [self._i]
+            if kwargs.get("out") is not None:
+                writes += _check_targets(rec, (kwargs["out"],), f"ndarray.{name}")
+            res = attr(*unwrap(args), **unwrap(kwargs))
+            if writes:
+                rec.instrs.append(Instr("method", name, _template((self, *args), rec),
+                                        _template(kwargs, rec), ("const", None), tuple(writes),
+                                        False, rec.op))
+                return kwargs["out"] if kwargs.get("out") is not None else res
+            return rec.record("method", name, (self, *args), kwargs, res,
+                              fresh=name in _FRESH_METHODS or (name == "astype" and
+                                                                kwargs.get("copy") is not False))
+        return method
+
+    # ---- indexing ---------------------------------------------------------------------------
+    def __getitem__(self, index):
+        rec = _recorder(None)
+        if rec is None:
+            return self._a[unwrap(index)]
+        if _has_bool_index(index):
+            raise GraphBreak("indexing with a boolean mask has a data-dependent shape"
+                             + rec.where())
+        res = self._a[unwrap(index)]
+        return rec.record("getitem", None, (self, index), {}, res)
+
+    def __setitem__(self, index, value):
+        rec = _recorder(None)
+        if rec is None:
+            self._a[unwrap(index)] = unwrap(value)
+            return
+        self._a[unwrap(index)] = unwrap(value)
+        rec.instrs.append(Instr("setitem", None, _template((self, index, value), rec), {},
+                                ("const", None), (self._i,), False, rec.op))
+
+    def __len__(self):
+        return len(self._a)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self._a)))
+
+    # ---- values into Python: a break while recording ------------------------------------------
+    def _value(self, conv, what):
+        rec = _recorder(None)
+        if rec is None:
+            return conv(self._a)
+        _break_value(what + rec.where())
+
+    def __bool__(self):
+        return self._value(bool, "bool()")
+
+    def __float__(self):
+        return self._value(float, "float()")
+
+    def __int__(self):
+        return self._value(int, "int()")
+
+    def __index__(self):
+        return self._value(lambda a: a.__index__(), "an index")
+
+    def __complex__(self):
+        return self._value(complex, "complex()")
+
+    def __repr__(self):
+        return f"Traced(v{self._i}, {self._a!r})"
+
+    def _scalar(self):
+        return scalar(self)
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __format__(self, spec):
+        return self._value(lambda a: format(a, spec), "format()")
+
+
+def _traced_in(x):
+    if type(x) in (Traced, TracedScalar):
+        return True
+    if isinstance(x, (tuple, list)):
+        return any(_traced_in(v) for v in x)
+    return False
+
+
+def _plain_or_break(res, rec, name):
+    if isinstance(res, (np.ndarray, np.generic)):
+        raise GraphBreak(f"np.{name} both writes and returns an array" + rec.where())
+    return res
+
+
+def _binary(ufunc):
+    def forward(self, other):
+        return ufunc(self, other)
+
+    def reflected(self, other):
+        return ufunc(other, self)
+    return forward, reflected
+
+
+for _name, _uf in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                   ("truediv", np.true_divide), ("floordiv", np.floor_divide),
+                   ("mod", np.remainder), ("pow", np.power), ("matmul", np.matmul),
+                   ("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor),
+                   ("lshift", np.left_shift), ("rshift", np.right_shift),
+                   ("divmod", np.divmod)):
+    _fwd, _ref = _binary(_uf)
+    setattr(Traced, f"__{_name}__", _fwd)
+    setattr(Traced, f"__r{_name}__", _ref)
+    setattr(Traced, f"__i{_name}__",
+            lambda self, other, _uf=_uf: _uf(self, other, out=(self,)))
+for _name, _uf in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
+                   ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal)):
+    setattr(Traced, f"__{_name}__", _binary(_uf)[0])
+for _name, _uf in (("neg", np.negative), ("pos", np.positive), ("abs", np.absolute),
+                   ("invert", np.invert)):
+    setattr(Traced, f"__{_name}__", lambda self, _uf=_uf: _uf(self))
+
+
+# ---- Python numbers computed from traced arrays, on purpose ---------------------------------
+class TracedScalar(float):
+    """A float whose arithmetic is recorded (see ``scalar``)."""
+
+    __slots__ = ("_v", "_t", "_i")
+
+    def __new__(cls, value, rec, i):
+        self = float.__new__(cls, value)
+        self._v = float(value)
+        self._t = rec
+        self._i = i
+        return self
+
+    def _op(self, fn, *args):
+        rec = _recorder(None)
+        vals = [unwrap(a) for a in args]
+        res = fn(*vals)
+        if rec is None or self._t is not rec:
+            return res
+        i = rec.new_var(res)
+        rec.instrs.append(Instr("scalar", fn, _template(tuple(args), rec), {}, Ref(i), (),
+                                True, rec.op))
+        return TracedScalar(res, rec, i)
+
+    def __bool__(self):
+        _break_value("bool() of a Python number computed from a tensor")
+
+    def __float__(self):
+        _break_value("float() of a Python number computed from a tensor")
+
+    def __int__(self):
+        _break_value("int() of a Python number computed from a tensor")
+
+    def __hash__(self):
+        return float.__hash__(self)
+
+    def __repr__(self):
+        return f"TracedScalar(s{self._i}, {self._v!r})"
+
+
+def _scalar_method(fn, reflected=False):
+    if reflected:
+        def method(self, other):
+            return self._op(lambda a, b: fn(b, a), self, other)
+    else:
+        def method(self, other):
+            return self._op(fn, self, other)
+    return method
+
+
+_SCALAR_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
+               "mul": lambda a, b: a * b, "truediv": lambda a, b: a / b,
+               "pow": lambda a, b: a ** b}
+for _name, _f in _SCALAR_OPS.items():
+    setattr(TracedScalar, f"__{_name}__", _scalar_method(_f))
+    setattr(TracedScalar, f"__r{_name}__", _scalar_method(_f, reflected=True))
+TracedScalar.__neg__ = lambda self: self._op(lambda a: -a, self)
+TracedScalar.__abs__ = lambda self: self._op(abs, self)
+for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
+    setattr(TracedScalar, f"__{_name}__",
+            lambda self, other, _n=_name: _break_value(f"comparing ({_n}) a Python number "
+                                                       "computed from a tensor"))
+
+
+def _item(a):
+    return a.item()
+
+
+def scalar(a):
+    """``a.item()`` of a one-element array, as a ``TracedScalar`` when ``a`` is traced (ember's
+    own code asks for it where the number only feeds arithmetic: the optimizers' step)."""
+    if type(a) is not Traced:
+        return a.item()
+    rec = _recorder(None)
+    v = a._a.item()
+    if rec is None or a._t is not rec:
+        return v
+    if not isinstance(v, float):
+        v = float(v)
+    i = rec.new_var(v)
+    rec.instrs.append(Instr("call", _item_float, (Ref(a._i),), {}, Ref(i), (), True, rec.op))
+    return TracedScalar(v, rec, i)
+
+
+def _item_float(a):
+    return float(a.item())
+
+
+# ---- the backend: creation through the namespace is recorded too --------------------------
+_HOST_IN = frozenset({"asarray", "array", "asanyarray", "ascontiguousarray"})
+
+
+class _Namespace:
+    """NumPy as the ops see it for traced arrays: every function records its call (array
+    creation included), ufuncs stay NumPy's (they dispatch by themselves)."""
+
+    __name__ = "numpy (ember compiler trace)"
+
+    def __init__(self, module):
+        self._np = module
+
+    def __getattr__(self, name):
+        obj = getattr(self._np, name)
+        if isinstance(obj, np.ufunc) or isinstance(obj, type) or not callable(obj):
+            got = obj
+        elif name in ("linalg", "fft", "lib"):
+            got = _Namespace(obj)
+        else:
+            got = _creating(obj, name in _HOST_IN)
+        setattr(self, name, got)
+        return got
+
+
+def _creating(fn, copies_host):
+    def call(*args, **kwargs):
+        rec = _recorder(args)
+        if rec is None:
+            return fn(*unwrap(args), **unwrap(kwargs))
+        if copies_host and args and isinstance(args[0], np.ndarray):
+            # (a host array handed to the device namespace is copied, never aliased: the
+            # program makes a fresh array from the constant on every replay)
+            res = np.array(args[0], *unwrap(args[1:]), **unwrap(kwargs))
+            return rec.record("call", np.array, args, kwargs, res, fresh=True)
+        res = fn(*unwrap(args), **unwrap(kwargs))
+        if isinstance(res, (np.ndarray, np.generic)) or isinstance(res, (tuple, list)):
+            return rec.record("call", fn, args, kwargs, res)
+        return res
+    call.__name__ = getattr(fn, "__name__", "fn")
+    return call
+
+
+class _TraceBackend(_backend.Backend):
+    """Traced arrays' backend: a CPU device whose namespace records (see the contract)."""
+
+    __slots__ = ()
+    host_ok = True
+
+    def to_host(self, array):
+        rec = _recorder(None)
+        if rec is None:
+            return np.asarray(array._a)
+        raise GraphBreak("a traced array is copied to the host" + rec.where())
+
+    def special(self):
+        try:
+            import scipy.special as sp
+        except ImportError:
+            return None
+        return sp
+
+
+BACKEND = _TraceBackend("trace", _Namespace(np), (Traced,), "cpu")
+
+
+# ---- random numbers: each kernel call is one recorded draw ------------------------------------
+RNG_KERNELS = ("u24", "m53", "u53", "uniform", "normal_scalar", "normal_vector", "random_full",
+               "random_range", "randperm", "bernoulli_scalar", "exponential", "geometric",
+               "cauchy", "log_normal")
+
+
+_DRAWING = [0]  # (a kernel calling another kernel is one draw)
+
+
+def _drawing(fn):
+    def draw(*args, **kwargs):
+        rec = _recorder(args)
+        if rec is None or _DRAWING[0]:
+            return fn(*unwrap(args), **unwrap(kwargs))
+        _DRAWING[0] += 1
+        try:
+            res = fn(*unwrap(args), **unwrap(kwargs))
+        finally:
+            _DRAWING[0] -= 1
+        return rec.record("rng", fn, args, kwargs, res, fresh=True)
+    draw.__name__ = fn.__name__
+    draw._traced_draw = fn
+    return draw
+
+
+def swap_rng(swaps):
+    """Record the random-number kernels' calls while ``swaps`` (a ``_modes.Swaps``) holds."""
+    from .. import _rng_kernels as K
+
+    for name in RNG_KERNELS:
+        swaps.set(K, name, _drawing(getattr(K, name)))
