@@ -29,6 +29,8 @@ import numpy as np
 import ember
 
 from . import rivals
+from .workloads_compiled import COMPILED
+from .workloads_compiled import TARGETS as COMPILED_TARGETS
 from .workloads_core import WORKLOADS as _CORE
 from .workloads_nets import WORKLOADS as _NETS
 from .workloads_scale import WORKLOADS as _SCALE
@@ -100,15 +102,20 @@ def bench(name, quick=False, use_rivals=True):
         return spec["measure"](names, quick)
     entrants = {who: (functools.partial(spec["setup"], T), functools.partial(spec["run"], T))
                 for who, T in core.items()}
+    if name in COMPILED:
+        entrants["compiled"] = (functools.partial(spec["setup"], ember), None)
     if use_rivals:
         entrants.update(rivals.contestants(name))
     args, results = {}, {}
     for who, (setup, run) in list(entrants.items()):
         try:
             args[who] = setup()
+            if who == "compiled":  # (the runner compiles the step for these arguments)
+                run = COMPILED[name](*args[who])
+                entrants[who] = (setup, run)
             results[who] = run(*args[who])
         except Exception as e:
-            if who in core:
+            if who in core or who == "compiled":
                 raise
             # NOTE: a rival that breaks (an API change in a new release) is reported and left
             # out, never allowed to stop the measurement of ember.
@@ -134,7 +141,7 @@ def bench(name, quick=False, use_rivals=True):
     scale = 1e6 if spec["unit"].startswith("us") else 1e3
     res = {who: statistics.median(ts) * scale / spec["per"] for who, ts in times.items()}
     if spec.get("memory"):
-        for who in core:
+        for who in [*core, *(["compiled"] if "compiled" in entrants else [])]:
             res[f"{who} peak MB"] = peak_memory(who, entrants[who][1], args[who]) / 2**20
     if "after" in spec:
         print("\n".join(spec["after"](core, quick)), flush=True)
@@ -185,10 +192,28 @@ def _target_cell(name, res):
     return f"≤ {bound}x {'PyTorch' if who == 'torch' else 'NumPy'}: {'met' if met else 'missed'}"
 
 
+def _compiled_cells(name, res):
+    c, t, n = res.get("compiled"), res.get("torch"), res.get("numpy")
+    if c is None:
+        return "n/a", "n/a", "n/a"
+    unit = WORKLOADS[name]["unit"]
+    ratio = f"{c / t:.2f}x / {c / n:.2f}x" if t and n else f"{c / t:.2f}x / n/a" if t else \
+        "n/a"
+    target = "n/a"
+    if name in COMPILED_TARGETS:
+        who, bound = COMPILED_TARGETS[name]
+        other = res.get(who)
+        if other:
+            met = c / other <= bound
+            target = (f"≤ {bound}x {'PyTorch' if who == 'torch' else 'NumPy'}: "
+                      f"{'met' if met else 'missed'}")
+    return f"{c:.2f} {unit}", ratio, target
+
+
 def table(rows, rival_rows=()):
     lines = ["| workload | ember | PyTorch | NumPy floor | ember / PyTorch | ember / NumPy | "
-             "target |",
-             "|---|---|---|---|---|---|---|"]
+             "target | ember compiled | compiled / PyTorch / NumPy | compiled target |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in rows:
         spec = WORKLOADS[name]
         unit = spec["unit"]
@@ -196,8 +221,10 @@ def table(rows, rival_rows=()):
         t_cell = f"{t:.2f} {unit}" if t else "n/a"
         ratio = f"{e / t:.2f}x" if t else "n/a"
         n_cell, n_ratio = (f"{n:.2f} {unit}", f"{e / n:.2f}x") if n else ("n/a", "n/a")
+        c_cell, c_ratio, c_target = _compiled_cells(name, res)
         lines.append(f"| {spec['title']} | {e:.2f} {unit} | {t_cell} | {n_cell} | "
-                     f"{ratio} | {n_ratio} | {_target_cell(name, res)} |")
+                     f"{ratio} | {n_ratio} | {_target_cell(name, res)} | {c_cell} | "
+                     f"{c_ratio} | {c_target} |")
     mem = [(name, res) for name, res in rows if "ember peak MB" in res]
     if mem:
         lines += ["", "| workload (peak memory) | ember | PyTorch | NumPy floor |",

@@ -52,7 +52,7 @@ from ..autograd import graph as _graph
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, wrap
 from . import _trace
-from ._program import Program, Ref
+from ._program import GuardMiss, Program, Ref
 from ._trace import GraphBreak, Recorder, Traced
 
 __all__ = ["compile", "CompiledFunction", "OptimizedModule", "Unsupported", "explain",
@@ -70,6 +70,7 @@ class _Config:
     """``ember.compiler.config`` (PyTorch's ``torch._dynamo.config`` names)."""
 
     recompile_limit = 8
+    guard_miss_limit = 8  # value-guard misses before a signature runs eagerly for good
     cache_size_limit = 8  # (PyTorch's older name of the same limit)
     reuse_buffers = True
     verbose = False
@@ -110,14 +111,27 @@ def _any_traced(args):
     return False
 
 
+_PRINT = builtins.print
+
+
 def _refuse_print(*args, **kwargs):
-    raise GraphBreak("print() is a Python side effect a replay would skip")
+    rec = _trace.current()
+    if rec is not None and rec.open:
+        rec.fail("print() is a Python side effect a replay would skip")
+    return _PRINT(*args, **kwargs)
 
 
 def _tensor_refusal(name, original):
     def refuse(self, *args, **kwargs):
-        if type(self._data) is Traced and _trace.current() is not None:
-            raise GraphBreak(f"Tensor.{name}() on a traced tensor")
+        rec = _trace.current()
+        if type(self._data) is Traced and rec is not None and rec.open:
+            rec.fail(f"Tensor.{name}() on a traced tensor" +
+                     (" reads its values" if name in ("numpy", "__array__") else ""))
+        if name in ("numpy", "__array__") and type(self._data) is Traced:
+            a = np.asarray(self._data._a)
+            if name == "__array__" and args and args[0] is not None:
+                a = a.astype(args[0])
+            return a
         return original(self, *args, **kwargs)
     return refuse
 
@@ -273,7 +287,7 @@ class _Entry:
 
     __slots__ = ("fn", "bwd", "eager", "reason", "state_slots", "effects", "outputs",
                  "spec", "source", "bwd_source", "ops", "compile_time", "aot", "stats",
-                 "residual_checks", "bwd_copies", "n_outs", "diff_mask", "bumps")
+                 "residual_checks", "bwd_copies", "n_outs", "diff_mask", "bumps", "misses")
 
     def __init__(self):
         self.fn = self.bwd = None
@@ -284,6 +298,7 @@ class _Entry:
         self.compile_time = 0.0
         self.aot = False
         self.stats = {}
+        self.misses = 0
 
 
 def _same(xs, ys) -> bool:
@@ -442,10 +457,15 @@ class CompiledFunction:
             self._plan = None
             self._cache.clear()
         reach = self._reach
+        leaves, spec = tree_flatten((args, kwargs))
+        for x in leaves:  # (modules and optimizers given as arguments are state too)
+            if not isinstance(x, Tensor) and id(x) not in reach._seen and \
+                    (_is_module(x) or _is_optimizer(x)):
+                reach._add(x)
+                self._plan = None
         plan = self._plan
         if plan is None or not plan.valid():
             plan = self._plan = _Plan(reach)
-        leaves, spec = tree_flatten((args, kwargs))
         key = (self._signature(plan, leaves), spec)
         entry = self._cache.get(key)
         if entry is None:
@@ -487,10 +507,13 @@ class CompiledFunction:
             return w.result
         except GraphBreak as e:
             self._cache.pop(key, None)
-            if e.result is not _NO_RESULT:  # (the break came after the call: its result stands)
+            if e.result is not _NO_RESULT:  # (the call ran to its end: its result stands)
                 self._note_break(key, entry, e.reason)
                 return e.result
             return self._eager(key, entry, e.reason, args, kwargs)
+        except Unsupported:
+            self._cache.pop(key, None)
+            raise
         entry.compile_time = time.perf_counter() - t0
         self._cache[key] = entry
         return result
@@ -514,6 +537,7 @@ class CompiledFunction:
 
     def _record(self, entry, reach, state, args, kwargs):
         rec = Recorder()
+        rec.fullgraph = self._fullgraph
         real = [t._data for t in state]
         grads_before = {id(t): t._grad for t in state}
         versions = [None if t._vc is None else t._vc[0] for t in state]
@@ -527,9 +551,10 @@ class CompiledFunction:
 
         def checked_accumulate(var, grad, create_graph, owned=False):
             ran_backward[0] = True
-            if id(var) not in known:
-                raise GraphBreak("backward() reaches a tensor that requires grad which the "
-                                 "compiler did not see (pass it as an argument)")
+            if id(var) not in known and rec.open:
+                rec.fail("backward() reaches a tensor that requires grad which the compiler "
+                         "did not see (pass it as an argument, or make it a parameter of a "
+                         "module the function uses)")
             return accumulate(var, grad, create_graph, owned)
 
         broke = None
@@ -550,7 +575,8 @@ class CompiledFunction:
             _modes.enter(mode)
             try:
                 result = self._fn(*args, **kwargs)
-                if STATE.enabled and not ran_backward[0]:
+                if STATE.enabled and not ran_backward[0] and rec.open:
+                    rec.no_guards = True
                     aot = self._trace_backward(rec, state, tree_flatten(result)[0])
                 # (which variable each tensor's array is, before they become plain again)
                 vars_of = {}
@@ -589,15 +615,13 @@ class CompiledFunction:
                     for v in s.values():
                         if isinstance(v, Tensor) and type(v._data) is Traced:
                             v._data = v._data._a
-        if broke is not None:
+        if broke is not None:  # (only under fullgraph: a break raises there)
+            raise Unsupported(broke.reason) from None
+        if rec.broken is not None:
+            # the call ran to its end for real (the tracer computes as it records): its result
+            # stands, and this signature runs eagerly from now on
+            broke = GraphBreak(rec.broken)
             broke.result = result
-            if result is _NO_RESULT and any(ins.writes or ins.kind == "rng"
-                                            for ins in rec.instrs):
-                # the call wrote into the state before breaking: running it again eagerly
-                # would do that twice, so this call stops here
-                raise Unsupported(broke.reason + " (the call had already changed its state, "
-                                  "so it was not rerun eagerly: make the function break-free, "
-                                  "or call it uncompiled)") from None
             raise broke
         if [_opt_key(o)[1] for o in reach.optimizers] != structure:
             raise _Warmup(result)
@@ -711,9 +735,19 @@ class CompiledFunction:
     def _replay(self, entry, reach, args, kwargs, leaves):
         state = self._plan.state([x for x in leaves if isinstance(x, Tensor)])
         arrays = [t._data for t in state]
-        if entry.aot:
-            return self._replay_aot(entry, state, arrays)
-        res = entry.fn(*arrays)
+        try:
+            if entry.aot:
+                return self._replay_aot(entry, state, arrays)
+            res = entry.fn(*arrays)
+        except GuardMiss:
+            # a value the trace read into Python differs: this call runs eagerly (a guard
+            # comes before any write into the state, so nothing has changed yet)
+            entry.misses += 1
+            if entry.misses >= config.guard_miss_limit:
+                entry.eager = True
+                entry.reason = "a value guard failed repeatedly"
+                self._breaks.append(entry.reason)
+            return self._fn(*args, **kwargs)
         return self._finish(entry, state, res)
 
     def _finish(self, entry, state, res, outs=None):

@@ -29,7 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Ref", "Instr", "Program"]
+__all__ = ["Ref", "Instr", "Program", "GuardMiss"]
+
+
+class GuardMiss(Exception):
+    """A replay's value guard failed: the caller runs the function eagerly instead."""
 
 
 class Ref:
@@ -265,7 +269,7 @@ class Program:
         kept = []
         for ins in reversed(self.instrs):
             outs = out_vars(ins.out, [])
-            need = ins.kind == "rng" or any(o in used for o in outs) or \
+            need = ins.kind in ("rng", "guard") or any(o in used for o in outs) or \
                 any(fam.find(w) in live for w in ins.writes)
             if not need:
                 continue
@@ -395,6 +399,10 @@ class Program:
                 expr = f"{r(ins.args[0])}.{ins.fn}"
             elif k == "getitem":
                 expr = f"{r(ins.args[0])}[{r(ins.args[1])}]"
+            elif k == "guard":
+                expr = None
+                lines.append(f"    if {const(ins.fn)}({r(ins.args[0])}) != {r(ins.out[1])}: "
+                             f"raise {const(_MISS)}" + (f"  # {ins.op}" if ins.op else ""))
             elif k == "setitem":
                 expr = None
                 lines.append(f"    {r(ins.args[0])}[{r(ins.args[1])}] = {r(ins.args[2])}"
@@ -430,6 +438,9 @@ class Program:
         fn = ns[name]
         fn.__ember_source__ = src
         return fn
+
+
+_MISS = GuardMiss("a value guard failed")
 
 
 def _leaves(out, path):

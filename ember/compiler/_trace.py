@@ -34,6 +34,8 @@ more such array type.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .. import backend as _backend
@@ -76,9 +78,18 @@ _FRESH_METHODS = frozenset({"copy", "sum", "prod", "mean", "std", "var", "max", 
                             "clip", "nonzero", "trace", "tobytes"})
 
 
+_UNWRAPPABLE = object()
+
+
+def _reads(what):
+    return (f"{what} reads a traced tensor's value into Python (data-dependent control flow "
+            "or a Python number)")
+
+
 def _break_value(what):
-    raise GraphBreak(f"{what} reads a traced tensor's value into Python (data-dependent "
-                     "control flow or a Python number)")
+    rec = _recorder(None)
+    if rec is not None:
+        rec.fail(_reads(what))
 
 
 class Recorder:
@@ -90,6 +101,12 @@ class Recorder:
         self.vals: dict = {}  # var -> its value when made (inputs and constants-to-be)
         self.open = True
         self.op = None  # the ember op being run (set by the tracing mode), for messages
+        self.broken = None  # why this recording cannot be replayed (a graph break)
+        self.fullgraph = False  # (a break raises GraphBreak instead)
+        self.wrote_state = False  # some call wrote into an input or drew random numbers
+        self.aliases_input: set = set()  # variables that may view an input's memory
+        self.no_guards = False  # (while tracing a backward pass: a guard there breaks)
+        self.guards = 0
 
     def new_var(self, a):
         i = self.n
@@ -98,7 +115,35 @@ class Recorder:
         return i
 
     def input(self, a):
-        return Traced(a, self, self.new_var(a))
+        t = Traced(a, self, self.new_var(a))
+        self.aliases_input.add(t._i)
+        return t
+
+    def fail(self, reason):
+        """A graph break: the recording stops (the call goes on, computing plainly) and keeps
+        the first reason; under ``fullgraph`` it raises instead."""
+        if self.fullgraph:
+            raise GraphBreak(reason)
+        if self.broken is None:
+            self.broken = reason
+        self.open = False
+
+    def wrote(self, writes):
+        for w in writes:
+            if w in self.aliases_input:
+                self.wrote_state = True
+
+    def guard(self, conv, x, value, what):
+        """A value read into Python (``bool``, ``int``): recorded as a guard the replay
+        checks, or a break where a failed guard could no longer fall back to eager (after the
+        call wrote into its inputs) or inside a traced backward pass."""
+        if self.wrote_state or self.no_guards:
+            self.fail(f"{what}{self.where()} reads a traced tensor's value into Python after "
+                      "the call changed its state (or in its backward pass)")
+            return
+        self.guards += 1
+        self.instrs.append(Instr("guard", conv, (Ref(x._i),), {}, ("const", value), (),
+                                 False, self.op))
 
     def where(self):
         return f" (in {self.op})" if self.op else ""
@@ -107,9 +152,24 @@ class Recorder:
     def record(self, kind, fn, args, kwargs, result, writes=(), fresh=False, name=None):
         """Record the call that produced ``result`` and give the traced result."""
         out, struct = self._wrap(result)
-        self.instrs.append(Instr(kind, fn, _template(args, self), _template(kwargs, self),
-                                 struct, tuple(writes), fresh, name or self.op))
+        if out is _UNWRAPPABLE:
+            return result
+        ins = Instr(kind, fn, _template(args, self), _template(kwargs, self), struct,
+                    tuple(writes), fresh, name or self.op)
+        self.append(ins)
         return out
+
+    def append(self, ins):
+        if not ins.fresh and self.aliases_input:
+            from ._program import out_vars, refs
+
+            if any(i in self.aliases_input for i in refs(ins.args, refs(ins.kwargs, []))):
+                self.aliases_input.update(out_vars(ins.out, []))
+        if ins.writes:
+            self.wrote(ins.writes)
+        if ins.kind == "rng":
+            self.wrote_state = True
+        self.instrs.append(ins)
 
     def _wrap(self, res):
         if isinstance(res, (np.ndarray, np.generic)):
@@ -127,7 +187,8 @@ class Recorder:
             return [p[0] for p in pairs], ("list", tuple(p[1] for p in pairs))
         if isinstance(res, (int, float, complex, bool, str, type(None), np.dtype)):
             return res, ("const", res)
-        raise GraphBreak(f"a NumPy call returned {type(res).__name__}{self.where()}")
+        self.fail(f"a NumPy call returned {type(res).__name__}{self.where()}")
+        return _UNWRAPPABLE, None
 
 
 def _template(x, rec):
@@ -187,8 +248,9 @@ def _check_targets(rec, targets, what):
         if type(o) is Traced and o._t is rec:
             writes.append(o._i)
         elif o is not None:
-            raise GraphBreak(f"{what} writes into an array that is not traced (a tensor the "
-                             f"compiler did not see as an input){rec.where()}")
+            rec.fail(f"{what} writes into an array that is not traced (a tensor the compiler "
+                     f"did not see as an input){rec.where()}")
+            return None
     return writes
 
 
@@ -216,36 +278,34 @@ class Traced:
     # ---- NumPy's protocols ------------------------------------------------------------------
     def __array__(self, dtype=None, copy=None):
         rec = _recorder(None)
-        if rec is None:
-            a = np.asarray(self._a)
-            return a if dtype is None else a.astype(dtype)
-        raise GraphBreak("an implicit conversion of a traced array to NumPy (np.asarray)"
-                         + rec.where())
+        if rec is not None:
+            rec.fail("an implicit conversion of a traced array to NumPy (np.asarray)"
+                     + rec.where())
+        a = np.asarray(self._a)
+        return a if dtype is None else a.astype(dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         rec = _recorder(inputs)
         out = kwargs.get("out")
-        if rec is None:
-            if out is not None:
-                kwargs["out"] = tuple(unwrap(o) for o in out)
-            res = getattr(ufunc, method)(*unwrap(inputs), **unwrap(kwargs))
-            return out[0] if out is not None and len(out) == 1 else res
         writes = []
-        if out is not None:
-            writes = _check_targets(rec, out, f"{ufunc.__name__}(out=)")
-            kwargs["out"] = tuple(out)
-        if method == "at":
-            writes += _check_targets(rec, inputs[:1], f"{ufunc.__name__}.at")
+        if rec is not None:
+            if out is not None:
+                writes = _check_targets(rec, out, f"{ufunc.__name__}(out=)")
+            if method == "at" and writes is not None:
+                more = _check_targets(rec, inputs[:1], f"{ufunc.__name__}.at")
+                writes = None if more is None else writes + more
+            if writes is None:
+                rec = None
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
         res = fn(*unwrap(inputs), **unwrap(kwargs))
-        if out is not None:
-            rec.instrs.append(Instr("call", fn, _template(inputs, rec), _template(kwargs, rec),
-                                    ("const", None), tuple(writes), False, rec.op))
+        if rec is None:
+            return out[0] if out is not None and len(out) == 1 else out if out else res
+        if out is not None or method == "at":
+            rec.append(Instr("call", fn, _template(inputs, rec), _template(kwargs, rec),
+                             ("const", None), tuple(writes), False, rec.op))
+            if method == "at":
+                return None
             return out[0] if len(out) == 1 else out
-        if method == "at":
-            rec.instrs.append(Instr("call", fn, _template(inputs, rec), _template(kwargs, rec),
-                                    ("const", None), tuple(writes), False, rec.op))
-            return None
         return rec.record("call", fn, inputs, kwargs, res, fresh=True)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -255,23 +315,29 @@ class Traced:
         name = func.__name__
         if name in _VALUE_SHAPED and not (name == "repeat" and not _traced_in(args[1:2])
                                            and not _traced_in(kwargs.get("repeats"))):
-            raise GraphBreak(f"np.{name} has a data-dependent output shape" + rec.where())
+            rec.fail(f"np.{name} has a data-dependent output shape" + rec.where())
+            return func(*unwrap(args), **unwrap(kwargs))
         if name == "where" and len(args) + len(kwargs) == 1:
-            raise GraphBreak("np.where(condition) has a data-dependent output shape"
-                             + rec.where())
+            rec.fail("np.where(condition) has a data-dependent output shape" + rec.where())
+            return func(*unwrap(args), **unwrap(kwargs))
         writes = []
         if "out" in kwargs and kwargs["out"] is not None:
             o = kwargs["out"]
             writes = _check_targets(rec, o if isinstance(o, tuple) else (o,), f"np.{name}")
-        if name in _WRITES_FIRST:
-            writes += _check_targets(rec, args[:1], f"np.{name}")
+        if name in _WRITES_FIRST and writes is not None:
+            more = _check_targets(rec, args[:1], f"np.{name}")
+            writes = None if more is None else writes + more
         res = func(*unwrap(args), **unwrap(kwargs))
+        if writes is None:
+            return kwargs["out"] if kwargs.get("out") is not None else res
         if writes:
-            rec.instrs.append(Instr("call", func, _template(args, rec), _template(kwargs, rec),
-                                    ("const", None), tuple(writes), False, rec.op))
+            rec.append(Instr("call", func, _template(args, rec), _template(kwargs, rec),
+                             ("const", None), tuple(writes), False, rec.op))
             if "out" in kwargs and kwargs["out"] is not None:
                 return kwargs["out"]
-            return None if res is None else _plain_or_break(res, rec, name)
+            if isinstance(res, (np.ndarray, np.generic)):
+                rec.fail(f"np.{name} both writes and returns an array" + rec.where())
+            return res
         return rec.record("call", func, args, kwargs, res)
 
     # ---- attributes -------------------------------------------------------------------------
@@ -340,10 +406,14 @@ class Traced:
             return rec.record("attr", name, (self,), {}, attr)
         if name in ("item", "tolist", "tobytes", "__index__"):
             def reading(*args, **kwargs):
+                value = getattr(self._a, name)(*args, **kwargs)
                 rec = _recorder(None)
-                if rec is None:
-                    return getattr(self._a, name)(*args, **kwargs)
-                _break_value(f"ndarray.{name}()" + rec.where())
+                if rec is not None:
+                    if name == "item" and not args and isinstance(value, (bool, int)):
+                        rec.guard(_item, self, value, "ndarray.item()")
+                    else:
+                        rec.fail(_reads(f"ndarray.{name}()" + rec.where()))
+                return value
             return reading
 
         def method(*args, **kwargs):
@@ -354,12 +424,15 @@ class Traced:
             if name in _WRITING_METHODS:
                 writes = [self._i]
             if kwargs.get("out") is not None:
-                writes += _check_targets(rec, (kwargs["out"],), f"ndarray.{name}")
+                more = _check_targets(rec, (kwargs["out"],), f"ndarray.{name}")
+                writes = None if more is None else writes + more
             res = attr(*unwrap(args), **unwrap(kwargs))
+            if writes is None:
+                return kwargs["out"]
             if writes:
-                rec.instrs.append(Instr("method", name, _template((self, *args), rec),
-                                        _template(kwargs, rec), ("const", None), tuple(writes),
-                                        False, rec.op))
+                rec.append(Instr("method", name, _template((self, *args), rec),
+                                 _template(kwargs, rec), ("const", None), tuple(writes),
+                                 False, rec.op))
                 return kwargs["out"] if kwargs.get("out") is not None else res
             return rec.record("method", name, (self, *args), kwargs, res,
                               fresh=name in _FRESH_METHODS or (name == "astype" and
@@ -372,8 +445,8 @@ class Traced:
         if rec is None:
             return self._a[unwrap(index)]
         if _has_bool_index(index):
-            raise GraphBreak("indexing with a boolean mask has a data-dependent shape"
-                             + rec.where())
+            rec.fail("indexing with a boolean mask has a data-dependent shape" + rec.where())
+            return self._a[unwrap(index)]
         res = self._a[unwrap(index)]
         return rec.record("getitem", None, (self, index), {}, res)
 
@@ -383,8 +456,8 @@ class Traced:
             self._a[unwrap(index)] = unwrap(value)
             return
         self._a[unwrap(index)] = unwrap(value)
-        rec.instrs.append(Instr("setitem", None, _template((self, index, value), rec), {},
-                                ("const", None), (self._i,), False, rec.op))
+        rec.append(Instr("setitem", None, _template((self, index, value), rec), {},
+                         ("const", None), (self._i,), False, rec.op))
 
     def __len__(self):
         return len(self._a)
@@ -393,23 +466,27 @@ class Traced:
         return (self[i] for i in range(len(self._a)))
 
     # ---- values into Python: a break while recording ------------------------------------------
-    def _value(self, conv, what):
+    def _value(self, conv, what, guard=False):
+        value = conv(self._a)
         rec = _recorder(None)
-        if rec is None:
-            return conv(self._a)
-        _break_value(what + rec.where())
+        if rec is not None:
+            if guard:
+                rec.guard(conv, self, value, what)
+            else:
+                rec.fail(_reads(what + rec.where()))
+        return value
 
     def __bool__(self):
-        return self._value(bool, "bool()")
+        return self._value(bool, "bool()", guard=True)
 
     def __float__(self):
         return self._value(float, "float()")
 
     def __int__(self):
-        return self._value(int, "int()")
+        return self._value(int, "int()", guard=self._a.dtype.kind in "iub")
 
     def __index__(self):
-        return self._value(lambda a: a.__index__(), "an index")
+        return self._value(operator.index, "an index", guard=True)
 
     def __complex__(self):
         return self._value(complex, "complex()")
@@ -436,12 +513,6 @@ def _traced_in(x):
     if isinstance(x, (tuple, list)):
         return any(_traced_in(v) for v in x)
     return False
-
-
-def _plain_or_break(res, rec, name):
-    if isinstance(res, (np.ndarray, np.generic)):
-        raise GraphBreak(f"np.{name} both writes and returns an array" + rec.where())
-    return res
 
 
 def _binary(ufunc):
@@ -492,18 +563,21 @@ class TracedScalar(float):
         if rec is None or self._t is not rec:
             return res
         i = rec.new_var(res)
-        rec.instrs.append(Instr("scalar", fn, _template(tuple(args), rec), {}, Ref(i), (),
-                                True, rec.op))
+        rec.append(Instr("scalar", fn, _template(tuple(args), rec), {}, Ref(i), (), True,
+                         rec.op))
         return TracedScalar(res, rec, i)
 
     def __bool__(self):
         _break_value("bool() of a Python number computed from a tensor")
+        return bool(self._v)
 
     def __float__(self):
         _break_value("float() of a Python number computed from a tensor")
+        return self._v
 
     def __int__(self):
         _break_value("int() of a Python number computed from a tensor")
+        return int(self._v)
 
     def __hash__(self):
         return float.__hash__(self)
@@ -530,10 +604,17 @@ for _name, _f in _SCALAR_OPS.items():
     setattr(TracedScalar, f"__r{_name}__", _scalar_method(_f, reflected=True))
 TracedScalar.__neg__ = lambda self: self._op(lambda a: -a, self)
 TracedScalar.__abs__ = lambda self: self._op(abs, self)
+def _compare(name):
+    op = getattr(operator, name)
+
+    def compare(self, other):
+        _break_value(f"comparing ({name}) a Python number computed from a tensor")
+        return op(self._v, unwrap(other))
+    return compare
+
+
 for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
-    setattr(TracedScalar, f"__{_name}__",
-            lambda self, other, _n=_name: _break_value(f"comparing ({_n}) a Python number "
-                                                       "computed from a tensor"))
+    setattr(TracedScalar, f"__{_name}__", _compare(_name))
 
 
 def _item(a):
@@ -552,7 +633,7 @@ def scalar(a):
     if not isinstance(v, float):
         v = float(v)
     i = rec.new_var(v)
-    rec.instrs.append(Instr("call", _item_float, (Ref(a._i),), {}, Ref(i), (), True, rec.op))
+    rec.append(Instr("call", _item_float, (Ref(a._i),), {}, Ref(i), (), True, rec.op))
     return TracedScalar(v, rec, i)
 
 
@@ -611,9 +692,9 @@ class _TraceBackend(_backend.Backend):
 
     def to_host(self, array):
         rec = _recorder(None)
-        if rec is None:
-            return np.asarray(array._a)
-        raise GraphBreak("a traced array is copied to the host" + rec.where())
+        if rec is not None:
+            rec.fail("a traced array is copied to the host" + rec.where())
+        return np.asarray(array._a)
 
     def special(self):
         try:
