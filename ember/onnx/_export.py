@@ -43,9 +43,10 @@ class TracerWarning(Warning):
     ``torch.jit.TracerWarning``)."""
 
 
-_REFLECTED = {"__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rdiv__",
-              "__rfloordiv__", "__rmod__", "__rpow__", "__rmatmul__", "__rand__", "__ror__",
-              "__rxor__"}
+# reflected operators published by their op's record (``2 ** x`` is pow(2, x)); __rsub__ and
+# __rtruediv__ have records of their own, which take the tensor first
+_REFLECTED = {"__radd__", "__rmul__", "__rfloordiv__", "__rmod__", "__rpow__", "__rmatmul__",
+              "__rand__", "__ror__", "__rxor__"}
 _ATEN_FALLBACK = {"__getitem__": "index", "__setitem__": "index_put_"}
 _SIGNATURES: dict = {}
 
@@ -74,7 +75,10 @@ def _bind_args(record, fn, attr, args, kwargs):
         except TypeError:
             continue
         bound.apply_defaults()
-        return dict(bound.arguments)
+        a = dict(bound.arguments)
+        if "self" in a:  # Tensor methods name their tensor self, the functions input
+            a.setdefault("input", a["self"])
+        return a
     return {"input": args[0]} if args else dict(kwargs)
 
 

@@ -109,7 +109,8 @@ class Graph:
 
     def const(self, array) -> str:
         array = np.asarray(array)
-        tensor = self.onnx.numpy_helper.from_array(np.ascontiguousarray(array))
+        # (np.ascontiguousarray would make a 0-d array 1-d)
+        tensor = self.onnx.numpy_helper.from_array(np.array(array, order="C", copy=True))
         return self.op("Constant", [], value=tensor)
 
     def i64(self, values) -> str:
@@ -123,7 +124,7 @@ class Graph:
     def initializer(self, stem: str, array) -> str:
         self._count += 1
         name = f"onnx::{stem}_{self._count}"
-        self.extra_inits[name] = np.ascontiguousarray(array)
+        self.extra_inits[name] = np.array(array, order="C", copy=True)
         return name
 
     def fresh_number(self) -> str:

@@ -272,7 +272,7 @@ def _threshold(g, c):
     _bind(g, c, g.op("Where", [keep, xn, g.scalar(c.a["value"], dt)]))
 
 
-@converter("F.prelu")
+@converter("F.prelu", "prelu")
 def _prelu(g, c):
     x, w = c.a["input"], c.a["weight"]
     slope = g.name_of(w)
@@ -356,6 +356,47 @@ def _floor_div(g, a, b, dt):
     signs = g.op("Xor", [g.op("Less", [r, zero]), g.op("Less", [b, zero])])
     fix = g.cast(g.op("And", [nonzero, signs]), dt)
     return g.op("Sub", [q, fix])
+
+
+@converter("rsub")
+def _rsub(g, c):
+    a, b = _operands(g, c)
+    alpha = c.a.get("alpha", 1)
+    if alpha != 1:
+        a = g.op("Mul", [a, g.scalar(alpha, _dt(c.out))])
+    _bind(g, c, g.op("Sub", [b, a]))
+
+
+@converter("__rtruediv__")
+def _rtruediv(g, c):
+    dt = _dt(c.out)
+    a = c.a.get("input", c.a.get("self"))
+    _bind(g, c, g.op("Div", [g.operand(c.a["other"], dt), g.operand(a, dt)]))
+
+
+def _bitwise(op_type):
+    def fn(g, c):
+        dt = _dt(c.out)
+        if dt == np.bool_:
+            a, b = _operands(g, c, dtype=dt)
+            _bind(g, c, g.op(op_type, [a, b]))
+            return
+        if g.opset < 18:
+            raise UnsupportedOperatorError(f"aten::{c.aten}", g.opset, 18)
+        a, b = _operands(g, c, dtype=dt)
+        _bind(g, c, g.op("Bitwise" + op_type, [a, b]))
+    return fn
+
+
+CONVERTERS["bitwise_and"] = _bitwise("And")
+CONVERTERS["bitwise_or"] = _bitwise("Or")
+CONVERTERS["bitwise_xor"] = _bitwise("Xor")
+
+
+@converter("bitwise_not")
+def _bitwise_not(g, c):
+    dt = _dt(c.out)
+    _bind(g, c, g.op("Not" if dt == np.bool_ else "BitwiseNot", [_x(g, c)]))
 
 
 @converter("div", "true_divide")
@@ -764,7 +805,7 @@ def _alias(g, c):
 for _name in ("contiguous", "clone", "detach", "detach_", "to", "float", "double", "half",
               "bfloat16", "int", "long", "short", "char", "byte", "bool", "type", "type_as",
               "cpu", "cuda", "alias", "requires_grad_", "F.identity", "view_as_real_copy",
-              "positive", "resolve_conj", "resolve_neg"):
+              "positive", "resolve_conj", "resolve_neg", "__pos__"):
     CONVERTERS[_name] = _alias
 
 
@@ -850,6 +891,14 @@ def _transpose(g, c):
     d0, d1 = _dim(c.a["dim0"], nd), _dim(c.a["dim1"], nd)
     perm = list(range(nd))
     perm[d0], perm[d1] = perm[d1], perm[d0]
+    _bind(g, c, g.op("Transpose", [g.name_of(x)], perm=perm))
+
+
+@converter("mT")
+def _mt(g, c):
+    x = c.a.get("input", c.a.get("self"))
+    perm = list(range(x.dim()))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
     _bind(g, c, g.op("Transpose", [g.name_of(x)], perm=perm))
 
 
