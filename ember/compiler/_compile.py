@@ -393,8 +393,12 @@ class _Plan:
                 ids.add(id(t))
                 out.append(t)
         if not ids & self.fixed_ids:
-            return out + self.fixed
-        return out + [t for t in self.fixed if id(t) not in ids]
+            out += self.fixed
+        else:
+            out += [t for t in self.fixed if id(t) not in ids]
+        # (then the gradients they hold: a backward pass accumulates into them in place)
+        grads = [t._grad for t in out if t._grad is not None]
+        return out + grads if grads else out
 
 
 class CompiledFunction:
@@ -616,7 +620,7 @@ class CompiledFunction:
                         if isinstance(v, Tensor) and type(v._data) is Traced:
                             v._data = v._data._a
         if broke is not None:  # (only under fullgraph: a break raises there)
-            raise Unsupported(broke.reason) from None
+            raise Unsupported(broke.reason) from broke
         if rec.broken is not None:
             # the call ran to its end for real (the tracer computes as it records): its result
             # stands, and this signature runs eagerly from now on

@@ -35,6 +35,7 @@ more such array type.
 from __future__ import annotations
 
 import operator
+import types
 
 import numpy as np
 
@@ -72,6 +73,24 @@ _WRITES_FIRST = frozenset({"copyto", "put", "place", "putmask", "put_along_axis"
 # methods that write into the array
 _WRITING_METHODS = frozenset({"fill", "sort", "put", "itemset", "partition", "resize",
                               "setfield", "byteswap"})
+# NumPy functions whose result is always new memory (others may be views of their inputs)
+_FRESH_FUNCTIONS = frozenset({
+    "zeros_like", "ones_like", "empty_like", "full_like", "zeros", "ones", "empty", "full",
+    "array", "copy", "concatenate", "stack", "vstack", "hstack", "dstack", "column_stack",
+    "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross",
+    "sum", "prod", "mean", "std", "var", "amax", "amin", "max", "min", "argmax", "argmin",
+    "all", "any", "cumsum", "cumprod", "nansum", "nanmax", "nanmin", "median", "quantile",
+    "percentile", "average", "count_nonzero", "where", "take", "take_along_axis", "choose",
+    "sort", "argsort", "partition", "argpartition", "clip", "round", "around", "pad", "tile",
+    "diff", "ediff1d", "convolve", "correlate", "searchsorted", "digitize", "arange",
+    "linspace", "logspace", "eye", "identity", "tri", "tril", "triu", "meshgrid",
+    "isclose", "allclose", "array_equal", "fill_diagonal", "logaddexp", "interp", "polyval",
+    "cov", "corrcoef", "trace", "flip_copy", "lexsort", "select", "piecewise", "nan_to_num",
+    "cholesky", "qr", "svd", "eig", "eigh", "eigvals", "eigvalsh", "inv", "pinv", "det",
+    "slogdet", "solve", "lstsq", "norm", "matrix_power", "matrix_rank", "multi_dot",
+    "fft", "ifft", "rfft", "irfft", "fftn", "ifftn", "rfftn", "irfftn", "hfft", "ihfft",
+    "ascontiguousarray_copy", "unravel_index", "ravel_multi_index", "indices", "tril_indices",
+    "triu_indices", "diag_indices", "bincount", "histogram"})
 # ufuncs and methods whose result is always new memory (others may be views of their inputs)
 _FRESH_METHODS = frozenset({"copy", "sum", "prod", "mean", "std", "var", "max", "min", "all",
                             "any", "argmax", "argmin", "cumsum", "cumprod", "dot", "round",
@@ -338,7 +357,7 @@ class Traced:
             if isinstance(res, (np.ndarray, np.generic)):
                 rec.fail(f"np.{name} both writes and returns an array" + rec.where())
             return res
-        return rec.record("call", func, args, kwargs, res)
+        return rec.record("call", func, args, kwargs, res, fresh=name in _FRESH_FUNCTIONS)
 
     # ---- attributes -------------------------------------------------------------------------
     @property
@@ -656,10 +675,10 @@ class _Namespace:
 
     def __getattr__(self, name):
         obj = getattr(self._np, name)
-        if isinstance(obj, np.ufunc) or isinstance(obj, type) or not callable(obj):
-            got = obj
-        elif name in ("linalg", "fft", "lib"):
+        if isinstance(obj, types.ModuleType):
             got = _Namespace(obj)
+        elif isinstance(obj, np.ufunc) or isinstance(obj, type) or not callable(obj):
+            got = obj
         else:
             got = _creating(obj, name in _HOST_IN)
         setattr(self, name, got)
@@ -678,7 +697,8 @@ def _creating(fn, copies_host):
             return rec.record("call", np.array, args, kwargs, res, fresh=True)
         res = fn(*unwrap(args), **unwrap(kwargs))
         if isinstance(res, (np.ndarray, np.generic)) or isinstance(res, (tuple, list)):
-            return rec.record("call", fn, args, kwargs, res)
+            return rec.record("call", fn, args, kwargs, res,
+                              fresh=getattr(fn, "__name__", "") in _FRESH_FUNCTIONS)
         return res
     call.__name__ = getattr(fn, "__name__", "fn")
     return call
