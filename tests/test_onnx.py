@@ -110,6 +110,34 @@ def test_elementwise(fn):
     check(Fn(fn), x(2, 3, 5))
 
 
+@pytest.mark.parametrize("fn", [
+    lambda m, a: F.selu(a), lambda m, a: F.celu(a, 0.5), lambda m, a: F.threshold(a, 0.1, -2.0),
+    lambda m, a: F.softshrink(a, 0.3), lambda m, a: F.hardshrink(a, 0.3),
+    lambda m, a: F.tanhshrink(a), lambda m, a: F.glu(a, -1), lambda m, a: F.softmin(a, -1),
+    lambda m, a: a.abs().log1p() + a.expm1() + a.abs().log2() - a.abs().log10(),
+    lambda m, a: a.square() + a.reciprocal() + a.sign(), lambda m, a: ember.fmod(a, 0.3),
+    lambda m, a: a.tan().asin().sinh().isnan(), lambda m, a: a.logical_not() | (a > 0),
+    lambda m, a: a.tensor_split(3, dim=2), lambda m, a: a.movedim(0, -1),
+    lambda m, a: a[:, :1].expand_as(a), lambda m, a: ember.zeros_like(a) + ember.ones_like(a),
+    lambda m, a: ember.full_like(a, 3.0) * a, lambda m, a: a.index_select(2, ember.tensor([3, 0])),
+    lambda m, a: a.gather(1, ember.tensor([[[0, 1, 2, 0]], [[2, 2, 1, 0]]])),
+    lambda m, a: a.topk(2, dim=1), lambda m, a: (a > 0).all(1), lambda m, a: (a > 1).any(),
+    lambda m, a: F.one_hot((a.abs() * 3).long(), 9),
+    lambda m, a: F.local_response_norm(a, 3), lambda m, a: F.normalize(a, dim=1),
+    lambda m, a: F.normalize(a, p=1.0, dim=-1), lambda m, a: F.instance_norm(a),
+    lambda m, a: F.interpolate(a, scale_factor=2, mode="linear"),
+    lambda m, a: F.interpolate(a, size=7, mode="linear", align_corners=True),
+    lambda m, a: F.interpolate(a.unsqueeze(0), scale_factor=2, mode="bicubic"),
+    lambda m, a: F.pad(a, (1, 1), mode="replicate"), lambda m, a: F.pad(a, (2, 1), value=0.5),
+    lambda m, a: ember.div(a, 0.3, rounding_mode="floor"),
+    lambda m, a: ember.div(a, 0.3, rounding_mode="trunc"),
+    lambda m, a: a.abs().pow(0.5) % 0.4, lambda m, a: a.std(),
+], ids=lambda f: str(f.__code__.co_firstlineno))
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # (NaNs for isnan to find)
+def test_more_ops(fn):
+    check(Fn(fn), x(2, 3, 6), rtol=1e-5, atol=1e-5)
+
+
 def test_scalar_takes_the_tensor_dtype_and_ints_promote():
     proto = check(Fn(lambda m, a, b: (a * 2.5, b + 1, b * 0.5, b // 2, b % 3, a / b)),
                   x(3, 4), ember.tensor([[-7, -3, 2, 5], [9, -1, 4, -6], [1, 3, -2, 8]]))

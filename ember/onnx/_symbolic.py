@@ -122,8 +122,10 @@ _UNARY = {"neg": "Neg", "abs": "Abs", "sqrt": "Sqrt", "exp": "Exp", "log": "Log"
 
 def _unary(op_type):
     def fn(g, c):
-        x = c.a.get("input", c.a.get("self"))
-        _bind(g, c, g.op(op_type, [g.operand(x, _dt(c.out))]))
+        x = c.a["input"]
+        # a predicate reads its input as it is; the others compute in the result's dtype
+        xn = g.name_of(x) if op_type == "IsNaN" else g.operand(x, _dt(c.out))
+        _bind(g, c, g.op(op_type, [xn]))
     return fn
 
 
@@ -202,12 +204,12 @@ def _elu(g, c):
     _bind(g, c, g.op("Elu", [_x(g, c)], alpha=float(c.a["alpha"])))
 
 
-@converter("F.selu")
+@converter("selu", "F.selu")
 def _selu(g, c):
     _bind(g, c, g.op("Selu", [_x(g, c)]))
 
 
-@converter("F.celu")
+@converter("celu", "F.celu")
 def _celu(g, c):
     _bind(g, c, g.op("Celu", [_x(g, c)], alpha=float(c.a["alpha"])))
 
@@ -257,14 +259,14 @@ def _tanhshrink(g, c):
     _bind(g, c, g.op("Sub", [x, g.op("Tanh", [x])]))
 
 
-@converter("F.softshrink", "F.hardshrink")
+@converter("F.softshrink", "hardshrink", "F.hardshrink")
 def _shrink(g, c):
     lambd = float(c.a.get("lambd", 0.5))
-    bias = lambd if c.name == "F.softshrink" else 0.0
+    bias = lambd if "soft" in c.name else 0.0
     _bind(g, c, g.op("Shrink", [_x(g, c)], lambd=lambd, bias=bias))
 
 
-@converter("F.threshold")
+@converter("threshold", "F.threshold")
 def _threshold(g, c):
     x, dt = c.a["input"], _dt(c.out)
     xn = g.name_of(x)
@@ -735,8 +737,15 @@ def _instance_norm(g, c):
 @converter("F.local_response_norm")
 def _lrn(g, c):
     a = c.a
-    _bind(g, c, g.op("LRN", [_x(g, c)], size=int(a["size"]), alpha=float(a["alpha"]),
-                     beta=float(a["beta"]), bias=float(a["k"])))
+    if int(a["size"]) % 2 == 0:  # PyTorch pads an even window unlike ONNX's LRN
+        raise unsupported(g, c)
+    x = a["input"]
+    xn = g.name_of(x)
+    if x.dim() == 3:  # (N, C, L) as (N, C, L, 1): onnxruntime's LRN takes 4-D inputs
+        xn = g.unsqueeze(xn, [3])
+    y = g.op("LRN", [xn], size=int(a["size"]), alpha=float(a["alpha"]), beta=float(a["beta"]),
+             bias=float(a["k"]))
+    _bind(g, c, g.squeeze(y, [3]) if x.dim() == 3 else y)
 
 
 @converter("F.normalize")
@@ -905,8 +914,11 @@ def _mt(g, c):
 @converter("movedim", "moveaxis")
 def _movedim(g, c):
     x = c.a["input"]
-    perm = np.moveaxis(np.arange(x.dim()), _ints(c.a["source"]), _ints(c.a["destination"]))
-    _bind(g, c, g.op("Transpose", [g.name_of(x)], perm=[int(p) for p in perm]))
+    # axis i of a stand-in array has length i + 2, so the moved shape spells the permutation
+    sizes = tuple(range(2, x.dim() + 2))
+    moved = np.moveaxis(np.empty(sizes, dtype=np.bool_), _ints(c.a["source"]),
+                        _ints(c.a["destination"])).shape
+    _bind(g, c, g.op("Transpose", [g.name_of(x)], perm=[s - 2 for s in moved]))
 
 
 @converter("expand")
