@@ -270,6 +270,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="train a small digits classifier")
     demo.add_argument("--epochs", type=int, default=12, help="training epochs")
     demo.add_argument("--out", default=".", help="where loss.png and graph.svg go")
+    demo.add_argument("--compile", action="store_true",
+                      help="run the training step through ember.compile")
     commands.add_parser("tour", help="a printed tour of autograd")
     commands.add_parser("info", help="versions, BLAS, optional packages and programs")
     return parser
@@ -288,7 +290,7 @@ def main(argv=None) -> int:
     if args.command == "demo":
         from .demo import main as demo
 
-        demo(epochs=args.epochs, out_dir=args.out)
+        demo(epochs=args.epochs, out_dir=args.out, compile=args.compile)
     else:
         {"tour": tour, "info": info}[args.command]()
     return 0

@@ -65,8 +65,11 @@ def _progress(iterable, total, desc):
     return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr)
 
 
-def train(torch, epochs=12, batch_size=64, lr=5e-3, seed=0, out_dir=None, quiet=False):
-    """Train and evaluate; returns ``(test_accuracy, losses_per_epoch)``."""
+def train(torch, epochs=12, batch_size=64, lr=5e-3, seed=0, out_dir=None, quiet=False,
+          compile=False):  # noqa: A002 - torch.compile's name
+    """Train and evaluate; returns ``(test_accuracy, losses_per_epoch)``. With ``compile``,
+    the training step (forward, backward, Adam) runs through ``torch.compile``: the same
+    numbers, bit for bit."""
     say = (lambda *a: None) if quiet else print
     x_tr, y_tr, x_te, y_te, source = load_digits_data(seed)
     say(f"data: {source}; {len(x_tr)} training and {len(x_te)} test images")
@@ -82,16 +85,23 @@ def train(torch, epochs=12, batch_size=64, lr=5e-3, seed=0, out_dir=None, quiet=
     x_test, y_test = torch.tensor(x_te), torch.tensor(y_te)
     losses = []
     last_loss = None
+
+    def step(xb, yb):
+        optimizer.zero_grad()
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        optimizer.step()
+        return loss, logits
+    if compile:
+        step = torch.compile(step)
+        say(f"training step: compiled with {torch.__name__}.compile")
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
         total, correct, seen = 0.0, 0, 0
         for xb, yb in _progress(loader, len(loader), f"epoch {epoch}/{epochs}"):
-            optimizer.zero_grad()
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
+            loss, logits = step(xb, yb)
             total += loss.item() * len(yb)
             correct += (logits.argmax(1) == yb).sum().item()
             seen += len(yb)
@@ -101,6 +111,10 @@ def train(torch, epochs=12, batch_size=64, lr=5e-3, seed=0, out_dir=None, quiet=
         say(f"epoch {epoch}/{epochs}  loss {total / seen:.4f}  train accuracy "
             f"{correct / seen:.3f}  test accuracy {test_acc:.3f}")
     say(f"trained in {time.perf_counter() - start:.1f} s")
+    if compile and out_dir is not None:
+        # (a compiled step's loss carries no graph to draw: draw an eager forward's)
+        model.train()
+        last_loss = loss_fn(model(xb), yb)
     if out_dir is not None:
         _write_pictures(torch, losses, last_loss, model, out_dir, say)
     test_acc = evaluate(torch, model, x_test, y_test)
@@ -154,10 +168,10 @@ def _write_pictures(torch, losses, last_loss, model, out_dir, say):
         say(f"graph picture: skipped ({str(e).splitlines()[0]})")
 
 
-def main(module=None, epochs=12, out_dir=".", quiet=False):
+def main(module=None, epochs=12, out_dir=".", quiet=False, compile=False):  # noqa: A002
     import ember
 
     torch = module or ember
-    acc, _ = train(torch, epochs=epochs, out_dir=out_dir, quiet=quiet)
+    acc, _ = train(torch, epochs=epochs, out_dir=out_dir, quiet=quiet, compile=compile)
     print(f"test accuracy: {acc:.3f}")
     return acc

@@ -54,3 +54,16 @@ def test_tour_and_info_run():
     assert "x.grad = tensor([2., 4., 6.])" in tour.stdout
     info = _run("info")
     assert info.returncode == 0 and info.stdout.startswith("ember ")
+
+
+def test_demo_compiled_step_trains_identically(tmp_path):
+    """``python -m ember demo --compile``: the training step through ember.compile gives the
+    eager run's losses and accuracy bit for bit."""
+    eager_acc, eager_losses = demo.train(ember, epochs=2, quiet=True)
+    acc, losses = demo.train(ember, epochs=2, quiet=True, compile=True)
+    assert losses == eager_losses
+    assert acc == eager_acc
+    proc = _run("demo", "--epochs", "1", "--compile", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "compiled with ember.compile" in proc.stdout
+    assert re.fullmatch(r"test accuracy: 0\.\d{3}", proc.stdout.strip().splitlines()[-1])
