@@ -1,10 +1,10 @@
 """``ember.compiler``: ``ember.compile``'s machinery and tools (``torch.compiler``'s place).
 
 Contract: ``compile`` (also ``ember.compile`` and ``Module.compile``), ``explain``, ``reset``,
-``config``, ``Unsupported`` (a graph break under ``fullgraph=True``), ``GraphBreak`` (the
-tracer's signal), ``is_compiling()`` (True while a call is being traced). How it works:
-NOTE [tracing arrays, not ops] in _trace.py, the passes in _program.py, guards and replay in
-_compile.py, and docs/compile.md.
+``config``, ``disable``, ``Unsupported`` (a graph break under ``fullgraph=True``),
+``GraphBreak`` (the tracer's signal), ``is_compiling()`` (True while a call is being traced).
+How it works: NOTE [tracing arrays, not ops] in _trace.py, the passes in _program.py, guards
+and replay in _compile.py, and docs/compile.md.
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from . import _trace
 from ._compile import (
     CompiledFunction,
     ExplainOutput,
-    OptimizedModule,
     Unsupported,
     compile,
     config,
+    disable,
     explain,
     reset,
 )
 from ._trace import GraphBreak
 
 __all__ = ["compile", "explain", "reset", "config", "Unsupported", "GraphBreak",
-           "CompiledFunction", "OptimizedModule", "ExplainOutput", "is_compiling"]
+           "CompiledFunction", "ExplainOutput", "is_compiling", "disable"]
 
 
 def is_compiling() -> bool:

@@ -56,7 +56,7 @@ from ._program import GuardMiss, Program, Ref
 from ._trace import GraphBreak, Recorder, Traced
 
 __all__ = ["compile", "CompiledFunction", "OptimizedModule", "Unsupported", "explain",
-           "ExplainOutput", "reset", "config"]
+           "ExplainOutput", "reset", "config", "disable"]
 
 if _trace.BACKEND not in _backend.backends():
     _backend.register(_trace.BACKEND)
@@ -604,21 +604,18 @@ class CompiledFunction:
         finally:
             # whatever happened, every array the call touched is a plain one again
             for t in state:
-                d = t._data
-                if type(d) is Traced:
-                    t._data = d._a
-                g = t._grad
-                if g is not None and type(g._data) is Traced:
-                    g._data = g._data._a
+                _untrace(t)
+                if t._grad is not None:
+                    _untrace(t._grad)
             if result is not _NO_RESULT:
                 for x in tree_flatten(result)[0]:
-                    if isinstance(x, Tensor) and type(x._data) is Traced:
-                        x._data = x._data._a
+                    if isinstance(x, Tensor):
+                        _untrace(x)
             for o in reach.optimizers:
                 for s in o.state.values():
                     for v in s.values():
-                        if isinstance(v, Tensor) and type(v._data) is Traced:
-                            v._data = v._data._a
+                        if isinstance(v, Tensor):
+                            _untrace(v)
         if broke is not None:  # (only under fullgraph: a break raises there)
             raise Unsupported(broke.reason) from broke
         if rec.broken is not None:
@@ -808,6 +805,14 @@ def _var_of(rec, t):
     return None
 
 
+def _untrace(t):
+    """``t``'s array as a plain one again (NumPy's scalars become 0-d arrays, as ops make)."""
+    d = t._data
+    if type(d) is Traced:
+        a = d._a
+        t._data = a if type(a) is np.ndarray else np.asarray(a)
+
+
 def _known(vars_of, t):
     v = vars_of.get(id(t))
     if v is None:
@@ -836,6 +841,7 @@ def _make_function():
         def forward(ctx, entry, arrays, box, *inputs):
             res = entry.fn(*arrays)
             box.append(res)
+            ctx.inputs = inputs
             n = entry.n_outs
             extra = sum(1 for e in entry.effects if e[2] is not None)
             ctx.entry = entry
@@ -852,9 +858,6 @@ def _make_function():
 
         @staticmethod
         def backward(ctx, *grads):
-            if STATE.enabled:
-                raise RuntimeError("ember.compile does not currently support double backward "
-                                   "(as torch.compile with aot_autograd)")
             entry = ctx.entry
             diff_in, diff_out = entry.diff_mask
             slots = entry.outputs[0]
@@ -868,37 +871,87 @@ def _make_function():
             for k in entry.bwd_copies:
                 args[k] = args[k].copy()
             res = entry.bwd(*args)
-            return (None, None, None, *[None if r is None else wrap(r) for r in res])
+            if STATE.enabled:  # (create_graph: the gradients' own backward refuses, as PyTorch)
+                from ..ops._registry import record
+
+                node = _double_backward_node()
+                outs = [None if r is None else record(node, r, ctx.inputs) for r in res]
+            else:
+                outs = [None if r is None else wrap(r) for r in res]
+            return (None, None, None, *outs)
 
     CompiledFunction.__name__ = "CompiledFunction"
     return CompiledFunction
 
 
-class OptimizedModule:
-    """``ember.compile(module)``: calls go through the compiled forward; every other attribute
-    is the module's (``_orig_mod``), as PyTorch's OptimizedModule."""
+_DOUBLE = []
 
-    def __init__(self, mod, compiled):
-        object.__setattr__(self, "_orig_mod", mod)
-        object.__setattr__(self, "_compiled", compiled)
 
-    def __call__(self, *args, **kwargs):
-        return self._compiled(*args, **kwargs)
+def _double_backward_node():
+    if not _DOUBLE:
+        from ..ops._registry import node_class
 
-    def forward(self, *args, **kwargs):
-        return self._compiled(*args, **kwargs)
+        def refuse(ctx, *grads):
+            raise RuntimeError("torch.compile with aot_autograd does not currently support "
+                               "double backward")
+        _DOUBLE.append(node_class("CompiledFunctionBackwardBackward", refuse, refuse))
+    return _DOUBLE[0]
 
-    def __getattr__(self, name):
-        return getattr(self._orig_mod, name)
 
-    def __setattr__(self, name, value):
-        setattr(self._orig_mod, name, value)
+def _optimized_module_class():
+    """PyTorch's OptimizedModule: a Module whose one child is the compiled module
+    (``_orig_mod``, so state_dict keys gain the ``_orig_mod.`` prefix, as PyTorch's do), whose
+    calls go through the compiled function, and whose other attributes are the module's."""
+    global OptimizedModule
+    if OptimizedModule is not None:
+        return OptimizedModule
+    from ..nn.modules.module import Module
 
-    def __repr__(self):
-        return f"OptimizedModule(\n  (_orig_mod): {self._orig_mod!r}\n)"
+    class _OptimizedModule(Module):
+        def __init__(self, mod, compiled):
+            super().__init__()
+            self._orig_mod = mod
+            object.__setattr__(self, "_compiled", compiled)
+            self.training = mod.training
 
-    def __dir__(self):
-        return dir(self._orig_mod)
+        def __call__(self, *args, **kwargs):
+            return self._compiled(*args, **kwargs)
+
+        def forward(self, *args, **kwargs):
+            return self._compiled(*args, **kwargs)
+
+        def __getattr__(self, name):
+            if name == "_orig_mod":
+                return self._modules["_orig_mod"]
+            return getattr(self._orig_mod, name)
+
+    _OptimizedModule.__name__ = _OptimizedModule.__qualname__ = "OptimizedModule"
+    OptimizedModule = _OptimizedModule
+    return OptimizedModule
+
+
+OptimizedModule = None  # (the class, made on first use: nn loads lazily)
+
+
+def disable(fn=None, recursive=True, *, reason=None):
+    """``torch.compiler.disable``: ``fn`` always runs eagerly; called while a function is
+    being traced, it is a graph break."""
+    if fn is None:
+        return lambda f: disable(f, recursive, reason=reason)
+
+    def eager(*args, **kwargs):
+        rec = _trace.current()
+        if rec is not None and rec.open:
+            rec.fail(f"{getattr(fn, '__name__', 'a function')} is marked "
+                     f"ember.compiler.disable" + (f" ({reason})" if reason else ""))
+        return fn(*args, **kwargs)
+    eager.__wrapped__ = fn
+    for attr in ("__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(eager, attr, getattr(fn, attr))
+        except (AttributeError, TypeError):
+            pass
+    return eager
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor",  # noqa: A001
@@ -917,10 +970,11 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor",  #
                            f"{type(model).__name__}")
     if disable:
         return model
-    compiled = CompiledFunction(model, fullgraph, dynamic, mode, options)
     if _is_module(model):
-        return OptimizedModule(model, compiled)
-    return compiled
+        compiled = CompiledFunction(model, fullgraph, dynamic, mode, options,
+                                    call=model._plain_call)
+        return _optimized_module_class()(model, compiled)
+    return CompiledFunction(model, fullgraph, dynamic, mode, options)
 
 
 def reset():

@@ -346,7 +346,12 @@ class Program:
             k = id(x)
             n = ids.get(k)
             if n is None:
-                n = ids[k] = f"c{len(ids)}"
+                base = _const_name(x) or f"c{len(ids)}"
+                n, j = base, 1
+                while n in consts:
+                    j += 1
+                    n = f"{base}_{j}"
+                ids[k] = n
                 consts[n] = x
             return n
 
@@ -441,6 +446,29 @@ class Program:
 
 
 _MISS = GuardMiss("a value guard failed")
+
+
+def _const_name(x):
+    """A readable name for a constant of the generated source (None: ``c<k>``)."""
+    if x is _MISS:
+        return "guard_failed"
+    if isinstance(x, np.ufunc):
+        return f"np_{x.__name__}"
+    owner = getattr(x, "__self__", None)
+    if isinstance(owner, np.ufunc):  # (np.add.reduce)
+        return f"np_{owner.__name__}_{x.__name__}"
+    if isinstance(x, np.dtype):
+        return x.name if x.name.isidentifier() else None
+    if isinstance(x, type) and issubclass(x, np.generic):
+        return x.__name__
+    if isinstance(x, np.ndarray):
+        return "buf" if x.ndim else None
+    name = getattr(x, "__name__", None)
+    if callable(x) and isinstance(name, str) and name.isidentifier() and \
+            not name.startswith("<"):
+        module = getattr(x, "__module__", "") or ""
+        return f"np_{name}" if module.startswith("numpy") else name.lstrip("_") or None
+    return None
 
 
 def _leaves(out, path):
