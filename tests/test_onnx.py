@@ -462,6 +462,64 @@ def test_unsupported_op_raises_pytorchs_error():
     assert not _modes.intercepting()
 
 
+@pytest.mark.parametrize("fn", [lambda m, a: a + ember.randn(3), lambda m, a: a.clone().uniform_(),
+                                lambda m, a: ember.rand_like(a)])
+def test_random_ops_are_refused_not_frozen(fn):
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError,
+                       match="'aten::(randn|uniform_|rand_like)'"):
+        _export(Fn(fn), (x(3),))
+
+
+def test_lazy_module_initialises_while_exporting():
+    model = nn.Sequential(nn.LazyLinear(2), nn.ReLU())
+    proto = check(model, x(4, 3))
+    assert [i.name for i in proto.graph.initializer] == ["0.weight", "0.bias"]
+
+
+def test_set_item():
+    def fn(m, a, b):
+        a = a.clone()
+        a[:, 0] = 1.0
+        a[1, 1:] = b[0, :2] * 2
+        a[..., -1] += b[:, 2]
+        a[ember.tensor([0, 1]), 1] = -3
+        return a
+
+    check(Fn(fn), x(2, 3), x(2, 3))
+
+
+def test_set_item_with_a_traced_index_is_refused():
+    def fn(m, a, i):
+        a = a.clone()
+        a[i] = 0.0
+        return a
+
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="aten::index_put_"):
+        _export(Fn(fn), (x(3), ember.tensor([1])))
+
+
+def test_constant_buffers_made_in_forward():
+    def fn(m, a):
+        mask = ember.zeros(3, 3)
+        mask[0, 1] = 5.0  # built from constants alone: a constant in the graph
+        return a @ mask + ember.arange(3.0)
+
+    check(Fn(fn), x(2, 3))
+
+
+def test_without_onnx_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'ember\[onnx\]'"):
+        ember.onnx.export(nn.ReLU(), (x(2),), io.BytesIO())
+
+
+def test_verbose_prints_the_graph(capsys):
+    _export(nn.Sequential(nn.Linear(2, 2)), (x(1, 2),), verbose=True)
+    assert "Gemm" in capsys.readouterr().out
+
+
 def test_tracer_warning_and_path_taken():
     def fn(m, a):
         if a.sum() > 0:  # traced as the branch this input takes, with PyTorch's warning

@@ -32,7 +32,7 @@ from ..tensor import Tensor
 from . import _EXPORTING as EXPORTING
 from . import _symbolic
 from ._graph import Graph, np_dtype, to_numpy
-from .errors import OnnxExporterError
+from .errors import OnnxExporterError, UnsupportedOperatorError
 
 DEFAULT_OPSET = 20  # PyTorch 2.13's default for dynamo=False (torch/onnx/_constants.py)
 MIN_OPSET = 17
@@ -48,6 +48,13 @@ class TracerWarning(Warning):
 _REFLECTED = {"__radd__", "__rmul__", "__rfloordiv__", "__rmod__", "__rpow__", "__rmatmul__",
               "__rand__", "__ror__", "__rxor__"}
 _ATEN_FALLBACK = {"__getitem__": "index", "__setitem__": "index_put_"}
+# random ops: a draw made while tracing would be frozen into the graph as a constant, so they
+# are refused (in place, only on a traced value: a lazy module initialising its parameters is
+# fine, the initializers read the values they end with)
+_RANDOM = {"rand", "randn", "randint", "randperm", "normal", "rand_like", "randn_like",
+           "randint_like", "bernoulli", "torch.bernoulli", "multinomial", "torch.multinomial"}
+_RANDOM_INPLACE = {"uniform_", "normal_", "random_", "bernoulli_", "exponential_",
+                   "geometric_", "cauchy_", "log_normal_"}
 _SIGNATURES: dict = {}
 
 
@@ -130,13 +137,16 @@ class _ExportMode(_modes.Mode):
     def _record(self, key, fn, args, kwargs, out):
         g, record = self.g, key.record
         inputs = _tensors((args, kwargs), [])
+        if record.name in _RANDOM or (record.name in _RANDOM_INPLACE and args and
+                                      id(args[0]) in g.values and id(args[0]) not in g.params):
+            raise UnsupportedOperatorError(f"aten::{_aten(key)}", g.opset, None)
         if not any(g.traced(t) for t in inputs):
             # computed from constants alone: the result is a constant (its value is read when
             # an op uses it); an in-place op on a constant changed its value
             for t in inputs:
                 g.forget_constant(t)
             return
-        if not _tensors(out, []):
+        if not _tensors(out, []) and record.name != "__setitem__":
             return  # a Python value (dim(), equal()...): fixed, as the tracer fixes it
         if record.kind == "factory" and record.name not in _symbolic.CONVERTERS:
             return  # new_zeros and the like: a constant of the traced shape
@@ -442,5 +452,6 @@ def _build(onnx, g, placeholders, outputs, out_values, *, export_params, verbose
         model = model_of(infos)
     onnx.checker.check_model(model)
     if verbose:
-        print(helper.printable_graph(model.graph))
+        printer = getattr(onnx, "printer", None)  # (onnx >= 1.15; printable_graph is deprecated)
+        print(printer.to_text(model.graph) if printer else helper.printable_graph(model.graph))
     return model

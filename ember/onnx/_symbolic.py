@@ -1087,6 +1087,26 @@ def _getitem(g, c):
     _bind(g, c, y)
 
 
+@converter("__setitem__")
+def _setitem(g, c):
+    """``x[key] = value`` as a ScatterND into the flattened ``x``: the flat positions the key
+    selects are computed here (a constant), so ``x``'s shape is fixed."""
+    x, key, value = c.a["self"], c.a["key"], c.a["value"]
+    parts = key if isinstance(key, tuple) else (key,)
+    if any(isinstance(k, Tensor) and g.traced(k) for k in parts):
+        raise unsupported(g, c, "index_put_")
+    np_key = tuple(k.cpu().numpy() if isinstance(k, Tensor) else k for k in parts)
+    positions = np.arange(x.numel(), dtype=np.int64).reshape(tuple(x.shape))[np_key]
+    positions = np.asarray(positions).reshape(-1, 1)
+    dt = _dt(x)
+    updates = g.op("Expand", [g.operand(value, dt),
+                              g.i64(list(np.shape(np.empty(x.shape)[np_key])))])
+    flat = g.op("Reshape", [g.name_of(x), g.i64([-1])])
+    scattered = g.op("ScatterND", [flat, g.const(positions),
+                                   g.op("Reshape", [updates, g.i64([-1])])])
+    g.bind(x, g.op("Reshape", [scattered, g.i64(list(x.shape))]))
+
+
 @converter("index_select")
 def _index_select(g, c):
     x = c.a["input"]
