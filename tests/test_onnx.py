@@ -156,6 +156,17 @@ def test_inplace_ops_rebind():
     check(Fn(fn), x(2, 3))
 
 
+def test_inplace_overwrites():
+    def fn(m, a, b):
+        y, z, w = a.clone(), a.clone(), a.clone()
+        y.fill_(2.0)
+        z.copy_(b[0])
+        w.zero_()
+        return y * a, z + 1, w - a
+
+    check(Fn(fn), x(2, 3), x(2, 3))
+
+
 @pytest.mark.parametrize("fn", [
     lambda m, a: a.reshape(6, 4), lambda m, a: a.view(-1, 2), lambda m, a: a.flatten(),
     lambda m, a: a.flatten(1), lambda m, a: a.flatten(0, 1), lambda m, a: a.unsqueeze(1),

@@ -1107,6 +1107,18 @@ def _setitem(g, c):
     g.bind(x, g.op("Reshape", [scattered, g.i64(list(x.shape))]))
 
 
+@converter("fill_", "zero_", "copy_")
+def _fill(g, c):
+    """In-place overwrites of a traced tensor: the new value broadcast to its shape."""
+    x = c.a["input"]
+    dt = _dt(x)
+    if c.name == "zero_":
+        value = g.scalar(0, dt)
+    else:
+        value = g.operand(c.a["src"] if c.name == "copy_" else c.a["value"], dt)
+    g.bind(x, g.op("Expand", [value, g.op("Shape", [g.name_of(x)])]))
+
+
 @converter("index_select")
 def _index_select(g, c):
     x = c.a["input"]
