@@ -190,6 +190,18 @@ class _Tracing:
         return threading.get_ident() == self.thread
 
     def __enter__(self):
+        try:
+            self._install()
+        except BaseException:
+            self.swaps.restore()
+            for h in self.handles:
+                h.remove()
+            raise
+        _modes.enter(self.mode)
+        EXPORTING[0] += 1
+        return self
+
+    def _install(self):
         from ..nn.modules import module as module_mod
         from ..nn.modules import rnn
 
@@ -238,9 +250,6 @@ class _Tracing:
             original = Tensor.__dict__.get(attr)
             if original is not None:
                 self.swaps.set(Tensor, attr, self._reader(original, what))
-        _modes.enter(self.mode)
-        EXPORTING[0] += 1
-        return self
 
     def _reader(self, original, what):
         mode = self.mode

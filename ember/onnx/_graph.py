@@ -58,6 +58,8 @@ class Graph:
         self.scope: list = []  # module names, outermost first
         self._names: dict = {}  # node name -> how many times it was used
         self._count = 0
+        self.dynamic = False  # some axis is dynamic (reshapes then copy matching dimensions)
+        self.training = False  # exporting in training mode (attention's dropout is kept)
 
     # ---- values ----
 
