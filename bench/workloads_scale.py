@@ -100,7 +100,8 @@ def import_seconds(module, write_bytecode=False):
 # The optional packages ember can use (pyproject's extras, by module name) and others users often
 # have beside it: ``import ember`` must load none of them (ml_dtypes alone made it ~10x slower).
 OPTIONAL_MODULES = ("ml_dtypes", "scipy", "sklearn", "tqdm", "matplotlib", "graphviz",
-                    "tensorboardX", "safetensors", "torch", "mpi4py", "onnx", "PIL", "pandas",
+                    "tensorboardX", "safetensors", "torch", "mpi4py", "onnx", "onnxruntime", "PIL",
+                    "pandas",
                     "jax", "jaxlib", "autograd", "mygrad", "threadpoolctl", "packaging",
                     "hypothesis", "pytest", "mypy", "cupy")
 

@@ -112,7 +112,8 @@ _records.install("random", _sys.modules["ember.random"])
 _LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func",
          "serialization": "serialization", "backends": "backends", "accelerator": "accelerator",
          "testing": "testing", "onnx": "onnx", "amp": "amp", "version": "version",
-         "_utils": "_utils", "profiler": "profiler", "compiler": "compiler"}
+         "_utils": "_utils", "profiler": "profiler", "compiler": "compiler",
+         "_dynamo": "_dynamo"}
 
 
 def __getattr__(name):

@@ -9,6 +9,7 @@ from ember import amp as amp
 from ember import autograd as autograd
 from ember import backend as backend
 from ember import backends as backends
+from ember import compiler as compiler
 from ember import creation as creation
 from ember import cuda as cuda
 from ember import dtypes as dtypes
@@ -472,6 +473,16 @@ def clip_(
 ) -> Tensor: ...
 def clone(input: Tensor, *, memory_format: Any = ...) -> Tensor: ...
 def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = ...) -> Tensor: ...
+def compile(
+    model: Any = ...,
+    *,
+    fullgraph: builtins.bool = ...,
+    dynamic: Any = ...,
+    backend: Any = ...,
+    mode: Any = ...,
+    options: Any = ...,
+    disable: builtins.bool = ...,
+) -> Any: ...
 def concat(
     tensors: Sequence[Tensor],
     dim: _Dim = ...,

@@ -27,7 +27,7 @@ NOT_OPS = {
         "install_as_torch", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
         "is_autocast_enabled", "is_complex", "is_deterministic_algorithms_warn_only_enabled",
         "is_floating_point", "is_grad_enabled", "is_inference_mode_enabled", "is_nonzero",
-        "is_tensor", "load", "manual_seed", "numel", "promote_types", "result_type", "save",
+        "is_tensor", "load", "manual_seed", "compile", "numel", "promote_types", "result_type", "save",
         "seed", "set_default_device", "set_default_dtype", "set_deterministic_debug_mode",
         "set_float32_matmul_precision", "set_num_interop_threads", "set_num_threads",
         "set_printoptions", "set_rng_state", "use_deterministic_algorithms", "vmap",

@@ -76,6 +76,8 @@ class _Config:
     verbose = False
 
 
+_Config.cache_size_limit = property(  # (PyTorch's older name of the same limit)
+    lambda self: self.recompile_limit, lambda self, v: setattr(self, "recompile_limit", v))
 config = _Config()
 _ALL: list = []  # every CompiledFunction (reset() clears their caches)
 
