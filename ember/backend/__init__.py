@@ -46,6 +46,7 @@ class Backend:
     """One array library (see the module docstring)."""
 
     __slots__ = ("name", "xp", "array_types", "device_type", "_kernels")
+    host_ok = False  # (NumPy's arrays join this backend's computations as they are)
 
     def __init__(self, name, xp, array_types, device_type):
         self.name = name
@@ -166,6 +167,13 @@ def of(*arrays) -> Backend:
         if found is None:
             found = b
         elif b is not found:
+            # (a backend whose arrays live in host memory takes NumPy's as constants: the
+            # compiler's traced arrays, ember/compiler/_trace.py)
+            if found is NUMPY and b.host_ok:
+                found = b
+                continue
+            if b is NUMPY and found.host_ok:
+                continue
             raise RuntimeError(
                 "Expected all tensors to be on the same device, but found at least two "
                 f"devices, {b.device_type} and {found.device_type}!")

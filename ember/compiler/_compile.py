@@ -448,7 +448,7 @@ class CompiledFunction:
             if isinstance(x, Tensor):
                 # (which arguments are the same tensor, or a tensor the state holds, decides
                 # the program's inputs)
-                tensor_sigs.append((id(x) if x._requires_grad or id(x) in fixed else 0,
+                tensor_sigs.append((id(x) if id(x) in fixed else 0,
                                     seen.setdefault(id(x), k), _tensor_sig(x)))
             else:
                 others.append(_value_key(x))
@@ -650,10 +650,14 @@ class CompiledFunction:
         out_leaves, out_spec = tree_flatten(result)
         out_slots = []
         user_outputs = []
+        shared = {id(t._vc) for t in state if t._vc is not None}
         for x in out_leaves:
             if isinstance(x, Tensor):
                 if id(x) in cur:
                     out_slots.append(("state", x))
+                elif x._vc is not None and id(x._vc) in shared:
+                    raise GraphBreak("the call returns a view of its input (a view's autograd "
+                                     "metadata and shared version counter are not replayed)")
                 else:
                     out_slots.append(("new", len(user_outputs), x._requires_grad))
                     user_outputs.append(_known(vars_of, x))

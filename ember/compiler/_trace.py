@@ -176,6 +176,14 @@ class Recorder:
         ins = Instr(kind, fn, _template(args, self), _template(kwargs, self), struct,
                     tuple(writes), fresh, name or self.op)
         self.append(ins)
+        if type(out) is Traced and isinstance(out._a, np.generic):
+            # (NumPy gives scalars where eager ember holds 0-d arrays; the program makes the
+            # same array, so an op may write into it as it would eagerly)
+            a = np.asarray(out._a)
+            j = self.new_var(a)
+            self.append(Instr("call", np.asarray, (Ref(out._i),), {}, Ref(j), (), True,
+                              name or self.op))
+            out = Traced(a, self, j)
         return out
 
     def append(self, ins):
@@ -709,6 +717,12 @@ class _TraceBackend(_backend.Backend):
 
     __slots__ = ()
     host_ok = True
+
+    def data_ptr(self, array) -> int:
+        # (read by views' storage offsets: differences of addresses, the same on replay)
+        a = array._a
+        return np.asarray(a).__array_interface__["data"][0] if isinstance(a, np.generic) \
+            else a.__array_interface__["data"][0]
 
     def to_host(self, array):
         rec = _recorder(None)

@@ -49,7 +49,8 @@ def _cast(input, dtype, copy=False):
     target = dtype.np
     if a.dtype == target and not copy:
         return input
-    if type(a) is not np.ndarray and _dt.is_bfloat16(target) and type(a) is not MetaArray:
+    if type(a) is not np.ndarray and _dt.is_bfloat16(target) and type(a) is not MetaArray \
+            and device_of(a).type == "cuda":
         raise no_bfloat16_on_cuda()
     with np.errstate(invalid="ignore", over="ignore"):
         data = a.astype(target)
