@@ -348,3 +348,49 @@ def test_warmup_first_optimizer_step_is_eager_then_compiled():
         for _ in range(4):
             cs()
     assert any(not e.eager for e in _entries(cs))
+
+
+def test_a_late_guard_miss_puts_back_state_writes_and_draws():
+    """A value read after the call wrote into its state (BatchNorm's statistics, a dropout
+    draw): when a replay's guard misses, those writes and draws are undone before the eager
+    run, so the results, the statistics and the generator stream are eager's."""
+    def make():
+        ember.manual_seed(3)
+        return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.3))
+
+    def body(model):
+        def f(x):
+            out = model(x)
+            if out.sum() > 0:
+                return out * 2
+            return out * 3
+        return f
+
+    a, b = make(), make()
+    fa, fb = body(a), ember.compile(body(b))
+    xs = [ember.ones(5, 3), ember.ones(5, 3), -ember.ones(5, 3) * 7, ember.ones(5, 3)]
+    ember.manual_seed(11)
+    with ember.no_grad():
+        want = [fa(x) for x in xs] + [ember.rand(3)]
+    ember.manual_seed(11)
+    with ember.no_grad():
+        got = [fb(x) for x in xs] + [ember.rand(3)]
+    for g, w in zip(got, want):
+        assert _same(g, w)
+    assert _same(a[1].running_mean, b[1].running_mean)
+    assert _same(a[1].running_var, b[1].running_var)
+    (entry,) = _entries(fb)
+    assert not entry.eager and entry.snapshot is not None
+
+
+def test_a_backward_guard_miss_recomputes_eagerly():
+    """abs's backward reads whether any input is NaN: traced on finite values, a replay on a
+    NaN input misses that guard in the backward program, and the gradient is recomputed
+    eagerly (the forward changed nothing)."""
+    f = lambda x: (x.abs() * 2).sum()  # noqa: E731
+    cf = ember.compile(f)
+    for vals in ([1.0, -2.0, 3.0], [1.0, -2.0, 3.0], [float("nan"), -2.0, 0.0]):
+        x = ember.tensor(vals, dtype=ember.float64, requires_grad=True)
+        (want,) = ember.autograd.grad(f(x), x)
+        (got,) = ember.autograd.grad(cf(x), x)
+        assert _same(got, want)

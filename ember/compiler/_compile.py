@@ -289,7 +289,8 @@ class _Entry:
 
     __slots__ = ("fn", "bwd", "eager", "reason", "state_slots", "effects", "outputs",
                  "spec", "source", "bwd_source", "ops", "compile_time", "aot", "stats",
-                 "residual_checks", "bwd_copies", "n_outs", "diff_mask", "bumps", "misses")
+                 "residual_checks", "bwd_copies", "n_outs", "diff_mask", "bumps", "misses",
+                 "snapshot")
 
     def __init__(self):
         self.fn = self.bwd = None
@@ -301,6 +302,7 @@ class _Entry:
         self.aot = False
         self.stats = {}
         self.misses = 0
+        self.snapshot = None  # (input positions, generators) a late guard's miss restores
 
 
 def _same(xs, ys) -> bool:
@@ -582,7 +584,10 @@ class CompiledFunction:
             try:
                 result = self._fn(*args, **kwargs)
                 if STATE.enabled and not ran_backward[0] and rec.open:
-                    rec.no_guards = True
+                    # a guard in the traced backward pass can fall back (recomputing the call
+                    # eagerly) only when the forward changed nothing
+                    rec.no_guards = rec.wrote_state
+                    rec.snap_inputs_fwd = set(rec.snap_inputs)
                     aot = self._trace_backward(rec, state, tree_flatten(result)[0])
                 # (which variable each tensor's array is, before they become plain again)
                 vars_of = {}
@@ -671,6 +676,10 @@ class CompiledFunction:
         entry.outputs = (out_slots, out_spec)
         entry.bumps = bumps
         entry.ops = sorted({ins.op for ins in rec.instrs if ins.op})
+        snap = rec.snap_inputs if aot is None else getattr(rec, "snap_inputs_fwd", set())
+        if snap or rec.snap_engines:
+            entry.snapshot = ([k for k, i in enumerate(inputs) if i in snap],
+                              list(rec.snap_engines))
         if aot is None:
             prog = Program(rec.instrs, inputs, user_outputs + extra_outputs, rec.vals)
             prog.optimize(reuse_buffers=config.reuse_buffers)
@@ -742,13 +751,24 @@ class CompiledFunction:
     def _replay(self, entry, reach, args, kwargs, leaves):
         state = self._plan.state([x for x in leaves if isinstance(x, Tensor)])
         arrays = [t._data for t in state]
+        saved = None
+        if entry.snapshot is not None:  # (see _restore)
+            idx, engines = entry.snapshot
+            saved = ([arrays[k].copy() for k in idx], [e.state_bytes() for e in engines])
         try:
             if entry.aot:
-                return self._replay_aot(entry, state, arrays)
+                return self._replay_aot(entry, state, arrays, (self, args, kwargs))
             res = entry.fn(*arrays)
         except GuardMiss:
-            # a value the trace read into Python differs: this call runs eagerly (a guard
-            # comes before any write into the state, so nothing has changed yet)
+            # a value the trace read into Python differs: this call runs eagerly instead. A
+            # guard before any write leaves nothing to undo; a later one (after, say, a
+            # BatchNorm's running statistics or a dropout draw) finds the inputs written and
+            # the generators drawn from until then put back as they were
+            if saved is not None:
+                for k, a in zip(entry.snapshot[0], saved[0]):
+                    np.copyto(arrays[k], a)
+                for e, blob in zip(entry.snapshot[1], saved[1]):
+                    e.load_state_bytes(blob)
             entry.misses += 1
             if entry.misses >= config.guard_miss_limit:
                 entry.eager = True
@@ -779,14 +799,14 @@ class CompiledFunction:
                 values.append(slot[1])
         return tree_unflatten(values, spec)
 
-    def _replay_aot(self, entry, state, arrays):
+    def _replay_aot(self, entry, state, arrays, call):
         diff_in, diff_out = entry.diff_mask
         inputs = [state[k] for k in diff_in]
-        box = []
+        box = [(call, state, [None if t._vc is None else t._vc[0] for t in state])]
         outs = _CompiledFunction.apply(entry, arrays, box, *inputs)
         if not isinstance(outs, tuple):
             outs = (outs,)
-        return self._finish(entry, state, box[0], outs=list(outs))
+        return self._finish(entry, state, box[1], outs=list(outs))
 
 
 _NO_RESULT = object()
@@ -846,6 +866,7 @@ def _make_function():
         @staticmethod
         def forward(ctx, entry, arrays, box, *inputs):
             res = entry.fn(*arrays)
+            ctx.call, ctx.state, ctx.versions = box[0]
             box.append(res)
             ctx.inputs = inputs
             n = entry.n_outs
@@ -853,11 +874,14 @@ def _make_function():
             ctx.entry = entry
             ctx.residuals = res[n + extra:]
             outs = []
+            nondiff = []
             slots = entry.outputs[0]
             for slot in slots:
                 if slot[0] == "new":
-                    outs.append(wrap(res[slot[1]]))
-            nondiff = [o for o in outs if not o.dtype.is_floating_point]
+                    o = wrap(res[slot[1]])
+                    outs.append(o)
+                    if not slot[2] or not o.dtype.is_floating_point:
+                        nondiff.append(o)  # (as eager's: lstsq's singular values...)
             if nondiff:
                 ctx.mark_non_differentiable(*nondiff)
             return tuple(outs) if len(outs) != 1 else outs[0]
@@ -876,7 +900,10 @@ def _make_function():
             args = list(ctx.residuals) + gs
             for k in entry.bwd_copies:
                 args[k] = args[k].copy()
-            res = entry.bwd(*args)
+            try:
+                res = entry.bwd(*args)
+            except GuardMiss:
+                return (None, None, None, *_recompute(ctx, grads))
             if STATE.enabled:  # (create_graph: the gradients' own backward refuses, as PyTorch)
                 from ..ops._registry import record
 
@@ -891,6 +918,39 @@ def _make_function():
 
 
 _DOUBLE = []
+
+
+def _recompute(ctx, grads):
+    """A backward replay's value guard failed: the gradients of the call computed eagerly
+    (its forward changed nothing, so running it again is safe), as long as no input changed
+    since the forward (else eager's error)."""
+    from ..autograd import grad as _grad
+    from ..autograd.grad_mode import enable_grad
+
+    cf, args, kwargs = ctx.call
+    for t, v in zip(ctx.state, ctx.versions):
+        if v is not None and t._vc is not None and t._vc[0] != v:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: [{t.type()} {list(t.shape)}] is at version "
+                f"{t._vc[0]}; expected version {v} instead.")
+    entry = ctx.entry
+    diff_in, diff_out = entry.diff_mask
+    with enable_grad():
+        outs = tree_flatten(cf._fn(*args, **kwargs))[0]
+    roots, gs = [], []
+    slots = entry.outputs[0]
+    new_k = [k for k, s in enumerate(slots) if s[0] == "new"]
+    for pos in diff_out:
+        j = new_k.index(pos) if pos in new_k else None
+        g = grads[j] if j is not None else None
+        if g is not None and outs[pos].requires_grad:
+            roots.append(outs[pos])
+            gs.append(g)
+    inputs = [ctx.state[k] for k in diff_in]
+    if not roots:
+        return [None] * len(inputs)
+    return list(_grad(roots, inputs, grad_outputs=gs, allow_unused=True))
 
 
 def _double_backward_node():

@@ -123,8 +123,13 @@ class Recorder:
         self.broken = None  # why this recording cannot be replayed (a graph break)
         self.fullgraph = False  # (a break raises GraphBreak instead)
         self.wrote_state = False  # some call wrote into an input or drew random numbers
-        self.aliases_input: set = set()  # variables that may view an input's memory
-        self.no_guards = False  # (while tracing a backward pass: a guard there breaks)
+        self.aliases_input: dict = {}  # variable -> the inputs whose memory it may view
+        self.written: set = set()  # inputs written so far
+        self.engines: list = []  # generators drawn from so far
+        self.snap_inputs: set = set()  # inputs written before some later guard
+        self.snap_engines: list = []  # generators drawn from before some later guard
+        self.no_guards = False  # (a guard now breaks: a traced backward pass that cannot
+        # fall back, see _compile.py)
         self.guards = 0
 
     def new_var(self, a):
@@ -135,7 +140,7 @@ class Recorder:
 
     def input(self, a):
         t = Traced(a, self, self.new_var(a))
-        self.aliases_input.add(t._i)
+        self.aliases_input[t._i] = frozenset((t._i,))
         return t
 
     def fail(self, reason):
@@ -149,18 +154,27 @@ class Recorder:
 
     def wrote(self, writes):
         for w in writes:
-            if w in self.aliases_input:
+            inputs = self.aliases_input.get(w)
+            if inputs:
                 self.wrote_state = True
+                self.written |= inputs
 
     def guard(self, conv, x, value, what):
         """A value read into Python (``bool``, ``int``): recorded as a guard the replay
         checks, or a break where a failed guard could no longer fall back to eager (after the
         call wrote into its inputs) or inside a traced backward pass."""
-        if self.wrote_state or self.no_guards:
-            self.fail(f"{what}{self.where()} reads a traced tensor's value into Python after "
-                      "the call changed its state (or in its backward pass)")
+        if self.no_guards:
+            self.fail(f"{what}{self.where()} reads a traced tensor's value into Python in a "
+                      "backward pass whose forward changed the state")
             return
         self.guards += 1
+        if self.wrote_state:
+            # a late guard: a replay that misses it puts back what the call wrote so far (the
+            # inputs written, the generators drawn from) before running eagerly
+            self.snap_inputs |= self.written
+            for e in self.engines:
+                if all(e is not k for k in self.snap_engines):
+                    self.snap_engines.append(e)
         self.instrs.append(Instr("guard", conv, (Ref(x._i),), {}, ("const", value), (),
                                  False, self.op))
 
@@ -190,12 +204,21 @@ class Recorder:
         if not ins.fresh and self.aliases_input:
             from ._program import out_vars, refs
 
-            if any(i in self.aliases_input for i in refs(ins.args, refs(ins.kwargs, []))):
-                self.aliases_input.update(out_vars(ins.out, []))
+            seen = frozenset()
+            for i in refs(ins.args, refs(ins.kwargs, [])):
+                got = self.aliases_input.get(i)
+                if got:
+                    seen |= got
+            if seen:
+                for o in out_vars(ins.out, []):
+                    self.aliases_input[o] = seen
         if ins.writes:
             self.wrote(ins.writes)
         if ins.kind == "rng":
             self.wrote_state = True
+            for a in ins.args:
+                if hasattr(a, "state_bytes") and all(a is not e for e in self.engines):
+                    self.engines.append(a)
         self.instrs.append(ins)
 
     def _wrap(self, res):

@@ -86,15 +86,10 @@ OPTIMIZERS = {
 KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 # model -> substring of the reason its compiled calls break for (they then run eagerly, and
-# must still match). A value read into Python becomes a guard only before the call has
-# written into its state: BatchNorm's running statistics (train mode) and a dropout's draw
-# are such writes, so a later read breaks: max_pool2d's forward reads whether a window saw
-# padding, cross_entropy's backward whether every target is valid.
-AFTER_STATE_WRITE = "after the call changed its state"
-EXPECTED_BREAKS: dict[str, str] = {
-    "cnn": AFTER_STATE_WRITE,  # BatchNorm2d, then max_pool2d's read
-    "dropout_bn": AFTER_STATE_WRITE,  # dropout's draw, then cross_entropy's backward's read
-}
+# must still match). None today: a value read after the call wrote into its state (BatchNorm's
+# running statistics, a dropout's draw, then max_pool2d's or cross_entropy's read) is a guard
+# whose miss puts those writes back before running eagerly.
+EXPECTED_BREAKS: dict[str, str] = {}
 
 
 def _twins(name):
