@@ -394,3 +394,19 @@ def test_a_backward_guard_miss_recomputes_eagerly():
         (want,) = ember.autograd.grad(f(x), x)
         (got,) = ember.autograd.grad(cf(x), x)
         assert _same(got, want)
+
+
+def test_replays_act_on_this_call_s_tensors():
+    """A replay binds gradients and returns tensors of the call it serves: new leaves of the
+    same signature get their own .grad (the one returned, as eagerly)."""
+    def f(x):
+        (x * x).sum().backward()
+        return x.grad, x
+
+    cf = ember.compile(f)
+    for k in range(3):
+        x = ember.tensor([1.0, 2.0 + k], requires_grad=True)
+        g, same = cf(x)
+        assert same is x and g is x.grad
+        assert _same(x.grad, ember.tensor([2.0, 4.0 + 2 * k]))
+    assert len(_entries(cf)) == 1

@@ -47,6 +47,7 @@ import numpy as np
 
 from .. import _modes
 from .. import backend as _backend
+from .. import dtypes as _dt
 from .._pytree import tree_flatten, tree_unflatten
 from ..autograd import graph as _graph
 from ..autograd.grad_mode import STATE
@@ -439,9 +440,11 @@ class CompiledFunction:
 
     # ---- the call ---------------------------------------------------------------------------
     def _signature(self, plan, leaves):
-        from .. import dtypes as _dt
-        from ..amp import autocast_mode as _ac
+        ac = _AUTOCAST[0]
+        if ac is None:
+            from ..amp import autocast_mode as ac
 
+            _AUTOCAST[0] = ac
         tensor_sigs = []
         others = []
         seen: dict = {}
@@ -455,8 +458,8 @@ class CompiledFunction:
             else:
                 others.append(_value_key(x))
         return (STATE.enabled, STATE.inference, _dt.get_default_dtype(),
-                (_ac.is_autocast_enabled("cpu"), _ac.get_autocast_dtype("cpu"),
-                 _ac.is_autocast_enabled("cuda"), _ac.get_autocast_dtype("cuda")),
+                (ac.is_autocast_enabled("cpu"), ac.get_autocast_dtype("cpu"),
+                 ac.is_autocast_enabled("cuda"), ac.get_autocast_dtype("cuda")),
                 tuple(tensor_sigs), tuple(others), plan.key())
 
     def __call__(self, *args, **kwargs):
@@ -634,7 +637,8 @@ class CompiledFunction:
         if [_opt_key(o)[1] for o in reach.optimizers] != structure:
             raise _Warmup(result)
         # ---- what the call changed ------------------------------------------------------------
-        effects = []  # (kind, tensor, output index)
+        effects = []  # (state position, output index or None): its .grad after the call
+        new_grads = {}  # id of a .grad the call made -> the position of its tensor
         extra_outputs = []
         bumps = []
         cur = {id(t): t for t in state}
@@ -646,20 +650,24 @@ class CompiledFunction:
             g0, g1 = grads_before[id(t)], t._grad
             if g1 is not g0:
                 if g1 is None:
-                    effects.append(("grad", t, None))
+                    effects.append((k, None))
                 else:
                     gv = _known(vars_of, g1)
-                    effects.append(("grad", t, len(extra_outputs)))
+                    effects.append((k, len(extra_outputs)))
                     extra_outputs.append(gv)
+                    new_grads[id(g1)] = k
         # ---- the outputs ------------------------------------------------------------------
         out_leaves, out_spec = tree_flatten(result)
         out_slots = []
         user_outputs = []
         shared = {id(t._vc) for t in state if t._vc is not None}
+        position = {id(t): k for k, t in enumerate(state)}
         for x in out_leaves:
             if isinstance(x, Tensor):
                 if id(x) in cur:
-                    out_slots.append(("state", x))
+                    out_slots.append(("state", position[id(x)]))
+                elif id(x) in new_grads:  # (the .grad the call made: the same tensor)
+                    out_slots.append(("grad", new_grads[id(x)]))
                 elif x._vc is not None and id(x._vc) in shared:
                     raise GraphBreak("the call returns a view of its input (a view's autograd "
                                      "metadata and shared version counter are not replayed)")
@@ -783,8 +791,8 @@ class CompiledFunction:
             if vc is not None:
                 vc[0] += n
         n_outs = entry.n_outs
-        for _kind, t, idx in entry.effects:
-            t._grad = None if idx is None else wrap(res[n_outs + idx])
+        for k, idx in entry.effects:
+            state[k]._grad = None if idx is None else wrap(res[n_outs + idx])
         slots, spec = entry.outputs
         values = []
         for slot in slots:
@@ -792,7 +800,9 @@ class CompiledFunction:
             if kind == "new":
                 values.append(outs[slot[1]] if outs is not None else wrap(res[slot[1]]))
             elif kind == "state":
-                values.append(slot[1])
+                values.append(state[slot[1]])
+            elif kind == "grad":
+                values.append(state[slot[1]]._grad)
             elif kind == "scalar":
                 values.append(res[slot[1]])
             else:
@@ -810,6 +820,7 @@ class CompiledFunction:
 
 
 _NO_RESULT = object()
+_AUTOCAST = [None]  # (ember.amp.autocast_mode, imported on the first call: amp loads lazily)
 GraphBreak.result = _NO_RESULT
 
 
@@ -870,7 +881,7 @@ def _make_function():
             box.append(res)
             ctx.inputs = inputs
             n = entry.n_outs
-            extra = sum(1 for e in entry.effects if e[2] is not None)
+            extra = sum(1 for e in entry.effects if e[1] is not None)
             ctx.entry = entry
             ctx.residuals = res[n + extra:]
             outs = []
