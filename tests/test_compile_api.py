@@ -410,3 +410,20 @@ def test_replays_act_on_this_call_s_tensors():
         assert same is x and g is x.grad
         assert _same(x.grad, ember.tensor([2.0, 4.0 + 2 * k]))
     assert len(_entries(cf)) == 1
+
+
+def test_a_busy_program_runs_the_call_eagerly():
+    """A compiled function that calls itself (or is called from two threads) finds its
+    program busy: the inner call runs eagerly, with eager's result."""
+    box = {}
+
+    def f(x, depth):
+        if depth:
+            inner = box["cf"](x, depth - 1)
+            return x * 2 + inner
+        return x + 1
+
+    cf = box["cf"] = ember.compile(f)
+    x = ember.ones(3)
+    for _ in range(3):
+        assert _same(cf(x, 1), f(x, 1))

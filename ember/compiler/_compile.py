@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+import threading
 import time
 import types
 import warnings
@@ -291,7 +292,7 @@ class _Entry:
     __slots__ = ("fn", "bwd", "eager", "reason", "state_slots", "effects", "outputs",
                  "spec", "source", "bwd_source", "ops", "compile_time", "aot", "stats",
                  "residual_checks", "bwd_copies", "n_outs", "diff_mask", "bumps", "misses",
-                 "snapshot")
+                 "snapshot", "lock")
 
     def __init__(self):
         self.fn = self.bwd = None
@@ -304,6 +305,9 @@ class _Entry:
         self.stats = {}
         self.misses = 0
         self.snapshot = None  # (input positions, generators) a late guard's miss restores
+        # (a program's reused buffers serve one call at a time: a call that finds the program
+        # busy, from another thread or from inside itself, runs eagerly)
+        self.lock = threading.Lock()
 
 
 def _same(xs, ys) -> bool:
@@ -463,6 +467,11 @@ class CompiledFunction:
                 tuple(tensor_sigs), tuple(others), plan.key())
 
     def __call__(self, *args, **kwargs):
+        rec = _trace.current()
+        if rec is not None:
+            # (called while another compiled function is being traced: its calls become part
+            # of that trace, as torch.compile inlines a compiled function it meets)
+            return self._fn(*args, **kwargs)
         if self._reach is None or not self._reach.current():
             self._reach = _Reach(self._target)
             self._plan = None
@@ -494,9 +503,12 @@ class CompiledFunction:
                         "ember.compiler.explain.", stacklevel=2)
                 return self._fn(*args, **kwargs)
             return self._trace(key, reach, args, kwargs, leaves)
-        if entry.eager:
+        if entry.eager or not entry.lock.acquire(blocking=False):
             return self._fn(*args, **kwargs)
-        return self._replay(entry, reach, args, kwargs, leaves)
+        try:
+            return self._replay(entry, reach, args, kwargs, leaves)
+        finally:
+            entry.lock.release()
 
     # ---- tracing ----------------------------------------------------------------------------
     def _trace(self, key, reach, args, kwargs, leaves):
