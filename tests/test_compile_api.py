@@ -427,3 +427,25 @@ def test_a_busy_program_runs_the_call_eagerly():
     x = ember.ones(3)
     for _ in range(3):
         assert _same(cf(x, 1), f(x, 1))
+
+
+def test_an_internal_data_dependent_shape_is_guarded():
+    """embedding's backward sums rows by sorted segments, whose count depends on the indices:
+    the program guards that shape; the same count replays, another falls back to eager."""
+    w = ember.randn(6, 3, requires_grad=True)
+
+    def f(w, idx):
+        F.embedding(idx, w).pow(2).sum().backward()
+        return w.grad
+
+    cf = ember.compile(f)
+    batches = [[0, 2, 2, 4] * 5, [1, 3, 3, 5] * 5, [0, 1, 2, 3, 4] * 4]
+    for ids in batches:
+        idx = ember.tensor(ids)
+        w.grad = None
+        want = f(w, idx).clone()
+        w.grad = None
+        got = cf(w, idx)
+        assert _same(got, want)
+    (entry,) = _entries(cf)
+    assert not entry.eager and "np_shape" in entry.source and entry.misses == 1

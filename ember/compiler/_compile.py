@@ -50,6 +50,7 @@ from .. import _modes
 from .. import backend as _backend
 from .. import dtypes as _dt
 from .._pytree import tree_flatten, tree_unflatten
+from ..autograd import engine as _engine
 from ..autograd import graph as _graph
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, wrap
@@ -96,6 +97,7 @@ class _TraceMode(_modes.Mode):
 
     def wrap(self, key, fn):
         name = key.name if key.space != "Tensor" else f"Tensor.{key.name}"
+
         def named(*args, **kwargs):
             rec = _trace.current()
             if rec is None or rec.op is not None:
@@ -105,7 +107,36 @@ class _TraceMode(_modes.Mode):
                 return fn(*args, **kwargs)
             finally:
                 rec.op = None
-        return named
+        if key.name not in _USER_SHAPED and key.name != "__getitem__":
+            return named
+
+        def refuse(*args, **kwargs):
+            # the user's own call of an op whose result's size depends on the values (an op's
+            # internal steps are guarded on their shapes instead: _trace.py)
+            rec = _trace.current()
+            if rec is not None and rec.open and rec.op is None and (
+                    key.name != "__getitem__" or _bool_index(args[1:2])):
+                rec.fail(f"{name} has a data-dependent output shape")
+            return named(*args, **kwargs)
+        return refuse
+
+
+_USER_SHAPED = frozenset({"nonzero", "argwhere", "masked_select", "unique",
+                          "unique_consecutive", "bincount", "nonzero_static"})
+
+
+def _bool_index(items):
+    """Whether an index holds a boolean mask (a tensor, an array or a list of bools)."""
+    for x in items:
+        if isinstance(x, tuple):
+            if _bool_index(x):
+                return True
+        elif isinstance(x, Tensor):
+            if x._data.dtype == np.bool_:
+                return True
+        elif isinstance(x, list) and x and all(isinstance(v, bool) for v in x):
+            return True
+    return False
 
 
 def _any_traced(args):
@@ -113,6 +144,21 @@ def _any_traced(args):
         if isinstance(a, Tensor) and type(a._data) is Traced:
             return True
     return False
+
+
+def _naming_rule(call_rule):
+    """The engine's rule runner, naming the node whose rule runs (the program's comments,
+    and: a rule's own calls are not the user's)."""
+    def named(node, *args):
+        rec = _trace.current()
+        if rec is None or rec.op is not None:
+            return call_rule(node, *args)
+        rec.op = node.name()
+        try:
+            return call_rule(node, *args)
+        finally:
+            rec.op = None
+    return named
 
 
 _PRINT = builtins.print
@@ -589,6 +635,7 @@ class CompiledFunction:
                 inputs.append(tr._i)
                 t._data = tr
             swaps.set(_graph, "accumulate_grad", checked_accumulate)
+            swaps.set(_engine, "_call_rule", _naming_rule(_engine._call_rule))
             swaps.set(builtins, "print", _refuse_print)
             for name in ("numpy", "__array__", "register_hook", "retain_grad",
                          "register_post_accumulate_grad_hook"):

@@ -363,13 +363,16 @@ class Traced:
         if rec is None:
             return func(*unwrap(args), **unwrap(kwargs))
         name = func.__name__
-        if name in _VALUE_SHAPED and not (name == "repeat" and not _traced_in(args[1:2])
-                                           and not _traced_in(kwargs.get("repeats"))):
-            rec.fail(f"np.{name} has a data-dependent output shape" + rec.where())
-            return func(*unwrap(args), **unwrap(kwargs))
-        if name == "where" and len(args) + len(kwargs) == 1:
-            rec.fail("np.where(condition) has a data-dependent output shape" + rec.where())
-            return func(*unwrap(args), **unwrap(kwargs))
+        if (name in _VALUE_SHAPED and not (name == "repeat" and not _traced_in(args[1:2])
+                                            and not _traced_in(kwargs.get("repeats")))) or \
+                (name == "where" and len(args) + len(kwargs) == 1):
+            # a shape that depends on the values (inside an op: the sorted-segment sums of a
+            # scatter, a mask's selection): the program goes on with the shape it saw, behind
+            # a guard on that shape
+            res = func(*unwrap(args), **unwrap(kwargs))
+            out = rec.record("call", func, args, kwargs, res, fresh=True)
+            _shape_guards(rec, out, f"np.{name}")
+            return out
         writes = []
         if "out" in kwargs and kwargs["out"] is not None:
             o = kwargs["out"]
@@ -494,11 +497,11 @@ class Traced:
         rec = _recorder(None)
         if rec is None:
             return self._a[unwrap(index)]
-        if _has_bool_index(index):
-            rec.fail("indexing with a boolean mask has a data-dependent shape" + rec.where())
-            return self._a[unwrap(index)]
         res = self._a[unwrap(index)]
-        return rec.record("getitem", None, (self, index), {}, res)
+        out = rec.record("getitem", None, (self, index), {}, res)
+        if _has_bool_index(index):  # (a boolean mask: the selection's size, guarded)
+            _shape_guards(rec, out, "indexing with a boolean mask")
+        return out
 
     def __setitem__(self, index, value):
         rec = _recorder(None)
@@ -555,6 +558,13 @@ class Traced:
 
     def __format__(self, spec):
         return self._value(lambda a: format(a, spec), "format()")
+
+
+def _shape_guards(rec, out, what):
+    """Guard the shapes of a data-dependent result (each array of a tuple)."""
+    for o in out if isinstance(out, (tuple, list)) else (out,):
+        if type(o) is Traced and rec.open:
+            rec.guard(np.shape, o, o._a.shape, f"the data-dependent shape of {what}")
 
 
 def _traced_in(x):
@@ -728,8 +738,12 @@ def _creating(fn, copies_host):
             return rec.record("call", np.array, args, kwargs, res, fresh=True)
         res = fn(*unwrap(args), **unwrap(kwargs))
         if isinstance(res, (np.ndarray, np.generic)) or isinstance(res, (tuple, list)):
-            return rec.record("call", fn, args, kwargs, res,
-                              fresh=getattr(fn, "__name__", "") in _FRESH_FUNCTIONS)
+            name = getattr(fn, "__name__", "")
+            out = rec.record("call", fn, args, kwargs, res,
+                             fresh=name in _FRESH_FUNCTIONS or name in _VALUE_SHAPED)
+            if name in _VALUE_SHAPED or (name == "where" and len(args) + len(kwargs) == 1):
+                _shape_guards(rec, out, f"np.{name}")
+            return out
         return res
     call.__name__ = getattr(fn, "__name__", "fn")
     return call

@@ -398,6 +398,9 @@ def _check_breaks(rec, cf):
     if want is not None and BACKWARD_READ in want:
         # (past a value guard, a backward rule may go on to a data-dependent step)
         want = want + (BOOL_MASK, VALUE_SHAPED, VALUE_READ)
+    if want is not None and BOOL_MASK in want:
+        # (the user's own x[mask], masked_select, unique...: their size depends on the values)
+        want = want + (VALUE_SHAPED,)
     if want is None:
         assert not reasons, f"unexpected graph break: {reasons}"
     else:
