@@ -449,3 +449,24 @@ def test_an_internal_data_dependent_shape_is_guarded():
         assert _same(got, want)
     (entry,) = _entries(cf)
     assert not entry.eager and "np_shape" in entry.source and entry.misses == 1
+
+
+def test_container_arguments_are_state_and_signature():
+    """Tensors inside lists, dicts and namedtuples are the program's inputs (a replay reads
+    this call's), and the containers' structure is part of the signature."""
+    import collections
+
+    Pair = collections.namedtuple("Pair", "a b")
+
+    def f(xs, d, p):
+        return xs[0] * d["k"] + p.a - p.b
+
+    cf = ember.compile(f)
+    for k in range(3):
+        xs = [ember.full((2,), float(k)), ember.ones(2)]
+        d = {"k": ember.full((2,), 2.0)}
+        p = Pair(ember.ones(2), ember.full((2,), float(k)))
+        assert _same(cf(xs, d, p), f(xs, d, p))
+    assert len(_entries(cf)) == 1
+    assert _same(cf([ember.ones(2)], d, p), f([ember.ones(2)], d, p))
+    assert len(_entries(cf)) == 2

@@ -523,7 +523,11 @@ class CompiledFunction:
             self._plan = None
             self._cache.clear()
         reach = self._reach
-        leaves, spec = tree_flatten((args, kwargs))
+        leaves = []
+        try:
+            spec = _structure((args, kwargs), leaves)
+        except _Slow:  # (namedtuples, OrderedDicts...: the general pytree)
+            leaves, spec = tree_flatten((args, kwargs))
         for x in leaves:  # (modules and optimizers given as arguments are state too)
             if not isinstance(x, Tensor) and id(x) not in reach._seen and \
                     (_is_module(x) or _is_optimizer(x)):
@@ -740,7 +744,7 @@ class CompiledFunction:
                 out_slots.append(("const", x))
         entry.state_slots = len(state)
         entry.effects = effects
-        entry.outputs = (out_slots, out_spec)
+        entry.outputs = (out_slots, _builder(result, out_spec))
         entry.bumps = bumps
         entry.ops = sorted({ins.op for ins in rec.instrs if ins.op})
         snap = rec.snap_inputs if aot is None else getattr(rec, "snap_inputs_fwd", set())
@@ -866,7 +870,7 @@ class CompiledFunction:
                 values.append(res[slot[1]])
             else:
                 values.append(slot[1])
-        return tree_unflatten(values, spec)
+        return spec(values)
 
     def _replay_aot(self, entry, state, arrays, call):
         diff_in, diff_out = entry.diff_mask
@@ -899,6 +903,36 @@ def _var_of(rec, t):
     if type(d) is Traced and d._t is rec:
         return Ref(d._i)
     return None
+
+
+class _Slow(Exception):
+    """A container the fast flattening does not know (the general pytree handles it)."""
+
+
+def _structure(x, leaves):
+    """Append ``x``'s leaves to ``leaves`` and give a hashable key of its structure, for plain
+    tuples, lists and dicts (the arguments' usual shape; the cost of every call)."""
+    t = type(x)
+    if t is tuple or t is list:
+        return (t, tuple([_structure(v, leaves) for v in x]))
+    if t is dict:
+        return (dict, tuple([(k, _structure(v, leaves)) for k, v in x.items()]))
+    if isinstance(x, (tuple, list, dict)):
+        raise _Slow
+    leaves.append(x)
+    return None
+
+
+def _builder(result, spec):
+    """How a replay assembles its outputs from the flat values: directly for a tensor or a
+    plain tuple/list of leaves, else through the pytree."""
+    t = type(result)
+    if spec.type is None:  # (a single leaf)
+        return lambda values: values[0]
+    if (t is tuple or t is list) and all(
+            not isinstance(v, (tuple, list, dict)) for v in result):
+        return (lambda values: tuple(values)) if t is tuple else list
+    return lambda values: tree_unflatten(values, spec)
 
 
 def _untrace(t):
