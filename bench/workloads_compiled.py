@@ -15,22 +15,16 @@ from . import workloads_core as core
 from . import workloads_nets as nets
 
 
-def _chain(x):
-    step = ember.compile(lambda x: core.chain_step(ember, x))
+def _leaf_step(fn):
+    """A step ``fn(T, x)`` that returns ``x.grad``: compiled, with ``x.grad`` cleared first."""
+    def make(x):
+        step = ember.compile(lambda x: fn(ember, x))
 
-    def run(x):
-        x.grad = None
-        return step(x).numpy()
-    return run
-
-
-def _big(x):
-    step = ember.compile(lambda x: core.big_step(ember, x))
-
-    def run(x):
-        x.grad = None
-        return step(x).numpy()
-    return run
+        def run(x):
+            x.grad = None
+            return step(x).numpy()
+        return run
+    return make
 
 
 def _params_step(fn):
@@ -86,7 +80,7 @@ def _lstm(lstm, head, x, y):
     return run
 
 
-COMPILED = {"chain": _chain, "big": _big, "mlp": _params_step(core.mlp_step),
+COMPILED = {"chain": _leaf_step(core.chain_step), "big": _leaf_step(core.big_step), "mlp": _params_step(core.mlp_step),
             "convnet": _params_step(nets.convnet_step), "small_mlp": _small_mlp,
             "hvp": _hvp, "digits": _digits, "lstm": _lstm}
 

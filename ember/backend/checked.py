@@ -34,13 +34,12 @@ real device.
 from __future__ import annotations
 
 import functools
-import operator
 import warnings
 import weakref
 
 import numpy as np
 
-from . import Backend
+from . import Backend, _wrapping
 
 __all__ = ["CheckedArray", "NAMESPACE", "BACKEND", "cupy_names"]
 
@@ -171,32 +170,8 @@ class CheckedArray:
 
     # ---- CuPy's ndarray ---------------------------------------------------------------------
     @property
-    def shape(self):
-        return self._a.shape
-
-    @property
-    def dtype(self):
-        return self._a.dtype
-
-    @property
-    def ndim(self):
-        return self._a.ndim
-
-    @property
-    def size(self):
-        return self._a.size
-
-    @property
     def strides(self):
         return self._a.strides
-
-    @property
-    def itemsize(self):
-        return self._a.itemsize
-
-    @property
-    def nbytes(self):
-        return self._a.nbytes
 
     @property
     def flags(self):
@@ -294,45 +269,14 @@ class CheckedArray:
         return format(self._a, spec)
 
 
-def _binary(ufunc):
-    def forward(self, other):
-        return ufunc(self, other)
-
-    def reflected(self, other):
-        return ufunc(other, self)
-    return forward, reflected
-
-
-for _name, _uf in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
-                   ("truediv", np.true_divide), ("floordiv", np.floor_divide),
-                   ("mod", np.remainder), ("pow", np.power), ("matmul", np.matmul),
-                   ("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor),
-                   ("lshift", np.left_shift), ("rshift", np.right_shift),
-                   ("divmod", np.divmod)):
-    _fwd, _ref = _binary(_uf)
-    setattr(CheckedArray, f"__{_name}__", _fwd)
-    setattr(CheckedArray, f"__r{_name}__", _ref)
-for _name, _uf in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
-                   ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal)):
-    setattr(CheckedArray, f"__{_name}__", _binary(_uf)[0])
-for _name, _uf in (("neg", np.negative), ("pos", np.positive), ("abs", np.absolute),
-                   ("invert", np.invert)):
-    setattr(CheckedArray, f"__{_name}__", lambda self, _uf=_uf: _uf(self))
-
-
-def _inplace(op):
+def _inplace(uf, op):
     def method(self, other):
         self._a[...] = op(self._a, _unwrap(other))
         return self
     return method
 
 
-for _name, _op in (("iadd", operator.add), ("isub", operator.sub), ("imul", operator.mul),
-                   ("itruediv", operator.truediv), ("ifloordiv", operator.floordiv),
-                   ("imod", operator.mod), ("ipow", operator.pow), ("iand", operator.and_),
-                   ("ior", operator.or_), ("ixor", operator.xor),
-                   ("ilshift", operator.lshift), ("irshift", operator.rshift)):
-    setattr(CheckedArray, f"__{_name}__", _inplace(_op))
+_wrapping.install(CheckedArray, _inplace)
 
 
 # CuPy's ufunc methods (cupy/_core/_kernel.pyx): ``at`` scatters with atomics, so only for

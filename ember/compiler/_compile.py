@@ -592,6 +592,7 @@ class CompiledFunction:
         return result
 
     def _note_break(self, key, entry, reason):
+        """This signature runs eagerly from now on (under fullgraph: the break raises)."""
         if self._fullgraph:
             raise Unsupported(reason)
         entry.eager = True
@@ -600,12 +601,7 @@ class CompiledFunction:
         self._breaks.append(reason)
 
     def _eager(self, key, entry, reason, args, kwargs):
-        if self._fullgraph:
-            raise Unsupported(reason)
-        entry.eager = True
-        entry.reason = reason
-        self._cache[key] = entry
-        self._breaks.append(reason)
+        self._note_break(key, entry, reason)
         return self._fn(*args, **kwargs)
 
     def _record(self, entry, reach, state, args, kwargs):

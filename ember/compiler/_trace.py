@@ -40,6 +40,7 @@ import types
 import numpy as np
 
 from .. import backend as _backend
+from ..backend import _wrapping
 from ._program import Instr, Ref
 
 __all__ = ["Traced", "TracedScalar", "Recorder", "GraphBreak", "BACKEND", "scalar",
@@ -395,32 +396,8 @@ class Traced:
 
     # ---- attributes -------------------------------------------------------------------------
     @property
-    def shape(self):
-        return self._a.shape
-
-    @property
-    def dtype(self):
-        return self._a.dtype
-
-    @property
-    def ndim(self):
-        return self._a.ndim
-
-    @property
-    def size(self):
-        return self._a.size
-
-    @property
     def strides(self):
         return np.asarray(self._a).strides if isinstance(self._a, np.generic) else self._a.strides
-
-    @property
-    def itemsize(self):
-        return self._a.itemsize
-
-    @property
-    def nbytes(self):
-        return self._a.nbytes
 
     @property
     def flags(self):
@@ -575,32 +552,7 @@ def _traced_in(x):
     return False
 
 
-def _binary(ufunc):
-    def forward(self, other):
-        return ufunc(self, other)
-
-    def reflected(self, other):
-        return ufunc(other, self)
-    return forward, reflected
-
-
-for _name, _uf in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
-                   ("truediv", np.true_divide), ("floordiv", np.floor_divide),
-                   ("mod", np.remainder), ("pow", np.power), ("matmul", np.matmul),
-                   ("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor),
-                   ("lshift", np.left_shift), ("rshift", np.right_shift),
-                   ("divmod", np.divmod)):
-    _fwd, _ref = _binary(_uf)
-    setattr(Traced, f"__{_name}__", _fwd)
-    setattr(Traced, f"__r{_name}__", _ref)
-    setattr(Traced, f"__i{_name}__",
-            lambda self, other, _uf=_uf: _uf(self, other, out=(self,)))
-for _name, _uf in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
-                   ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal)):
-    setattr(Traced, f"__{_name}__", _binary(_uf)[0])
-for _name, _uf in (("neg", np.negative), ("pos", np.positive), ("abs", np.absolute),
-                   ("invert", np.invert)):
-    setattr(Traced, f"__{_name}__", lambda self, _uf=_uf: _uf(self))
+_wrapping.install(Traced, lambda uf, op: lambda self, other: uf(self, other, out=(self,)))
 
 
 # ---- Python numbers computed from traced arrays, on purpose ---------------------------------
