@@ -80,8 +80,9 @@ def _lstm(lstm, head, x, y):
     return run
 
 
-COMPILED = {"chain": _leaf_step(core.chain_step), "big": _leaf_step(core.big_step), "mlp": _params_step(core.mlp_step),
-            "convnet": _params_step(nets.convnet_step), "small_mlp": _small_mlp,
+COMPILED = {"chain": _leaf_step(core.chain_step), "big": _leaf_step(core.big_step),
+            "mlp": _params_step(core.mlp_step), "convnet": _params_step(nets.convnet_step),
+            "small_mlp": _small_mlp,
             "hvp": _hvp, "digits": _digits, "lstm": _lstm}
 
 TARGETS = {"chain": ("torch", 0.25), "small_mlp": ("torch", 0.4), "lstm": ("torch", 1.0),
