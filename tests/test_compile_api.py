@@ -470,3 +470,38 @@ def test_container_arguments_are_state_and_signature():
     assert len(_entries(cf)) == 1
     assert _same(cf([ember.ones(2)], d, p), f([ember.ones(2)], d, p))
     assert len(_entries(cf)) == 2
+
+
+@pytest.mark.parametrize("name,compiles", [
+    ("SGD", True), ("Adam", True), ("AdamW", True), ("RMSprop", True), ("Adadelta", True),
+    ("Rprop", True), ("Adagrad", False), ("Adamax", False), ("NAdam", False), ("RAdam", False),
+    ("ASGD", False)])
+def test_every_optimizer_steps_as_eagerly(name, compiles):
+    """A compiled step with each optimizer equals eager's; those whose update reads the step
+    count into Python (Adagrad's decay, NAdam's momentum schedule...) break and run eagerly."""
+    def make():
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1))
+        return m, getattr(ember.optim, name)(m.parameters(), lr=0.01)
+
+    m1, o1 = make()
+    m2, o2 = make()
+    x, y = ember.randn(4, 3), ember.randn(4, 1)
+
+    def step():
+        o2.zero_grad()
+        loss = F.mse_loss(m2(x), y)
+        loss.backward()
+        o2.step()
+        return loss
+
+    cs = ember.compile(step)
+    for _ in range(4):
+        o1.zero_grad()
+        F.mse_loss(m1(x), y).backward()
+        o1.step()
+        cs()
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            assert _same(p, q)
+    (entry,) = _entries(cs)
+    assert entry.eager is (not compiles), entry.reason

@@ -569,6 +569,9 @@ class TracedScalar(float):
         return self
 
     def _op(self, fn, *args):
+        for a in args:
+            if isinstance(a, (Traced, np.ndarray, np.generic)):
+                return NotImplemented  # (an array's own operator takes it: a ufunc call)
         rec = _recorder(None)
         vals = [unwrap(a) for a in args]
         res = fn(*vals)

@@ -50,11 +50,7 @@ def _to_scalar(x):
 
 
 def _get_value(x):
-    if not isinstance(x, Tensor):
-        return x
-    from ._kernels import value  # (a traced step count stays traced: ember.compile)
-
-    return value(x._data) if x._data.size == 1 else x.item()
+    return x.item() if isinstance(x, Tensor) else x
 
 
 def _scalar_dtype():
