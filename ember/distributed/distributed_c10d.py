@@ -703,7 +703,7 @@ _KINDS = {name: i + 1 for i, name in enumerate((
     "all_to_all_single", "broadcast_object_list", "all_gather_object", "gather_object",
     "scatter_object_list"))}
 _FIELDS = ("collective", "op", "root", "dtype", "numel", "shape", "count")
-_DTYPE_NAMES = {}
+_DTYPE_NAMES = {}  # crc32 of a dtype's name -> the name, for the mismatch message
 
 
 def _dtype_code(a) -> int:
@@ -711,6 +711,11 @@ def _dtype_code(a) -> int:
     code = zlib.crc32(name.encode()) & 0x7FFFFFFF
     _DTYPE_NAMES[code] = name
     return code
+
+
+for _name in ("bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64",
+              "float16", "bfloat16", "float32", "float64", "complex64", "complex128"):
+    _DTYPE_NAMES[zlib.crc32(_name.encode()) & 0x7FFFFFFF] = _name
 
 
 def _shape_code(shape) -> int:
@@ -751,7 +756,7 @@ def _agree(pg, name, signature, force=False):
         if field == "collective":
             lo, hi = kinds.get(lo, lo), kinds.get(hi, hi)
         elif field == "dtype":
-            lo, hi = _DTYPE_NAMES.get(lo, "another dtype"), _DTYPE_NAMES.get(hi, "another dtype")
+            lo, hi = sorted(_DTYPE_NAMES.get(v, "another dtype") for v in (lo, hi))
         elif field == "op":
             lo, hi = (RedOpType(v).name if 0 <= v <= 9 else v for v in (lo, hi))
         elif field == "shape":
