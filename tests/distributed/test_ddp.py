@@ -464,6 +464,29 @@ def test_all_reduce_overlaps_backward(run):
     assert posts[0] < grads_at[-1]
 
 
+def test_example_on_two_processes_equals_one():
+    # examples/ddp_digits.py splits its global batch over the ranks: the same epochs' losses
+    # and the same accuracy as one process
+    pytest.importorskip("mpi4py")
+    mpiexec = _mpiexec()
+    if mpiexec is None:
+        pytest.skip("mpiexec is not installed")
+    script = [sys.executable, str(ROOT / "examples" / "ddp_digits.py"), "--fast"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    outs = []
+    for cmd in (script, [mpiexec, "-n", "2", *script]):
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        outs.append(proc.stdout.splitlines())
+    one, two = outs
+    assert "2 process(es), 32 images each per step (global batch 64)" in two
+    assert [s for s in one if "process(es)" not in s] == [s for s in two
+                                                         if "process(es)" not in s]
+    assert one[-1].startswith("test accuracy: ")
+
+
 # ---- without MPI ---------------------------------------------------------------------------------
 
 def test_bucket_assignment_matches_pytorch():
