@@ -109,17 +109,22 @@ def job(out):
 
     # plain training, float64, SGD and Adam, default and tiny buckets; the replicas start from
     # different weights (seed 100 + rank): the construction broadcast makes them rank 0's
-    for opt_name, cap in (("sgd", TINY_MB), ("adam", None)):
+    # (and once with the gradients kept as views of the buckets)
+    for key, opt_name, cap, as_view in (("sgd", "sgd", TINY_MB, False),
+                                        ("adam", "adam", None, False),
+                                        ("sgd_view", "sgd", TINY_MB, True)):
         net = mlp(T, 100 + rank, T.float64)
-        ddp = DDP(net, bucket_cap_mb=cap)
+        ddp = DDP(net, bucket_cap_mb=cap, gradient_as_bucket_view=as_view)
         opt = optimizer(T, opt_name, ddp.parameters())
         for step in range(4):
             x, y = data(T, step, (5,), T.float64)
-            opt.zero_grad()
+            opt.zero_grad(set_to_none=step % 2 == 0)
             F.mse_loss(ddp(share(x, rank, world)), share(y, rank, world)).backward()
             opt.step()
-        res[f"mlp_{opt_name}"] = state(net)
-        res[f"mlp_{opt_name}_buckets"] = [b.indices for b in ddp.reducer.buckets]
+        res[f"mlp_{key}"] = state(net)
+        res[f"mlp_{key}_buckets"] = [b.indices for b in ddp.reducer.buckets]
+        res[f"mlp_{key}_views"] = [any(p.grad is v for b in ddp.reducer.buckets for v in b.views)
+                                   for p in net.parameters()]
 
     # a CNN with BatchNorm in float32: rank 0's running statistics are broadcast before each
     # forward, so evaluation gives rank 0's answer on every rank; without the broadcast it
@@ -300,17 +305,19 @@ def assert_grads(got, want, rtol):
             np.testing.assert_allclose(got[k], want[k], rtol=rtol, atol=1e-15, err_msg=k)
 
 
-@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
-def test_training_equals_single_process_on_the_whole_batch(run, opt_name):
+@pytest.mark.parametrize("key", ["sgd", "adam", "sgd_view"])
+def test_training_equals_single_process_on_the_whole_batch(run, key):
     res, world = run
     net = mlp(T, 100, T.float64)  # rank 0's weights, which DDP broadcast at construction
-    opt = optimizer(T, opt_name, net.parameters())
+    opt = optimizer(T, "adam" if key == "adam" else "sgd", net.parameters())
     for step in range(4):
         x, y = data(T, step, (5,), T.float64)
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=step % 2 == 0)
         F.mse_loss(net(x), y).backward()
         opt.step()
-    assert_state(res[f"mlp_{opt_name}"], state(net), rtol=1e-12)
+    assert_state(res[f"mlp_{key}"], state(net), rtol=1e-12)
+    # gradient_as_bucket_view: each .grad is its bucket's view, else a tensor of its own
+    assert res[f"mlp_{key}_views"] == [key.endswith("view")] * 6
 
 
 def test_buckets(run):
