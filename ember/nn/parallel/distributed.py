@@ -43,7 +43,10 @@ bucket is posted, so the result is the same; only the remaining backward work of
 Not supported (PyTorch needs GPUs or its C++ internals for these): ``device_ids``/
 ``output_device`` (CPU modules take none, as in PyTorch), ``mixed_precision``, ``device_mesh``,
 ``delay_all_reduce_named_params``, communication hooks, ``join``. ``static_graph=True`` is
-accepted and reduces as the default mode does (every parameter must get a gradient).
+accepted and reduces as the default mode does (every parameter must get a gradient);
+``skip_all_reduce_unused_params`` and ``batched_grad_copy`` (performance switches) are accepted
+and change nothing. Pickling (and ``copy.deepcopy``) leaves the process group and the reducer
+behind and rebuilds them on the default group, as PyTorch's.
 """
 
 from __future__ import annotations
