@@ -876,6 +876,14 @@ def _check_op(op):
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` over the group, in place on every rank."""
+    return _all_reduce(tensor, op, group, async_op, check=True)
+
+
+def _all_reduce(tensor, op, group, async_op, check):
+    """``all_reduce``; ``check=False`` skips the ranks' agreement check, for callers whose
+    tensors agree by construction (DistributedDataParallel's buckets: the check is a blocking
+    exchange, which would line the ranks up at every bucket and cost the overlap of
+    communication with the backward pass)."""
     _check_single_tensor(tensor, "tensor")
     pg = _resolve(group)
     if _non_member(pg, "all_reduce"):
@@ -883,7 +891,8 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     MPI = _mpi()
     a = _array(tensor)
     buf, mpi_op, done = _reduce_plan(a, op, pg)
-    _agree(pg, "all_reduce", _signature("all_reduce", op, -1, a))
+    if check:
+        _agree(pg, "all_reduce", _signature("all_reduce", op, -1, a))
     request = pg.comm.Iallreduce(MPI.IN_PLACE, buf, mpi_op)
 
     def finish():

@@ -332,7 +332,9 @@ class _Reducer:
         dist = _dist()
         while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].pending == 0:
             bucket = self.buckets[self.next_bucket]
-            bucket.work = dist.all_reduce(bucket.contents, group=self.pg, async_op=True)
+            # (no agreement check: every rank built the same buckets, rank 0's order)
+            bucket.work = dist.distributed_c10d._all_reduce(
+                bucket.contents, dist.ReduceOp.SUM, self.pg, True, check=False)
             self.next_bucket += 1
 
     def finalize_backward(self):
