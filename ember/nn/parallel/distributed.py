@@ -300,6 +300,8 @@ class _Reducer:
         bucket.pending -= 1
         if bucket.pending == 0:
             self._mark_bucket_ready(b)
+        else:
+            self._progress()
         if self.next_bucket == len(self.buckets):
             if self.find_unused:
                 from ...creation import tensor as _tensor
@@ -325,6 +327,15 @@ class _Reducer:
                 view.copy_(grad.detach().mul(1.0 / world))
                 if self.as_view:
                     p.grad = view
+
+    def _progress(self):
+        """Let MPI move the posted buckets' data: MPICH progresses a non-blocking collective
+        only inside MPI calls, so each gradient that arrives tests the oldest unfinished
+        bucket (one cheap MPI_Test) and the transfer runs alongside the backward pass."""
+        for k in range(self.next_bucket):
+            work = self.buckets[k].work
+            if work is not None and not work.is_completed():
+                return
 
     def _mark_bucket_ready(self, b):
         if b > self.next_bucket:
