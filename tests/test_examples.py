@@ -37,6 +37,7 @@ LAST_LINE = {
     "pinn": r"max error: (\d+\.\d{6})",
     "maml": r"meta-test loss: before adaptation (\d+\.\d{4}), after (\d+\.\d{4})",
     "mixed_precision": r"final loss: float32 (\d+\.\d{4}), mixed precision (\d+\.\d{4})",
+    "ddp_digits": r"test accuracy: (\d\.\d{3})",
 }
 
 
@@ -157,6 +158,26 @@ def test_mixed_precision_full_tracks_float32(backend):
                                      *(["--torch"] if backend == "torch" else []))
     assert loss32 < 0.1 and mixed < 0.1  # both fit the spirals
     assert abs(mixed - loss32) < 0.02  # and bfloat16 autocast follows the float32 curve
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ddp_digits_fast(backend):
+    # (one process here; tests/distributed/test_ddp.py runs it on two under mpiexec)
+    pytest.importorskip("mpi4py")
+    out, (acc,) = run_example("ddp_digits", "--fast",
+                              *(["--torch"] if backend == "torch" else []))
+    assert out.startswith(f"backend: {backend}\n")
+    assert "1 process(es), 64 images each per step (global batch 64)" in out
+    assert re.search(r"epoch 3/3  loss \d\.\d{4}\n", out)
+    assert acc > 0.2
+
+
+@pytest.mark.parametrize("backend", FULL_BACKENDS)
+def test_ddp_digits_full_reaches_90_percent(backend):
+    pytest.importorskip("mpi4py")
+    pytest.importorskip("sklearn")
+    _, (acc,) = run_example("ddp_digits")
+    assert acc >= 0.9
 
 
 def test_readme_lists_every_example():

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # distribution name -> module name, where they differ (None: no Python module)
-_MODULE = {"scikit-learn": "sklearn", "ruff": None, "cupy-cuda12x": "cupy"}
+_MODULE = {"scikit-learn": "sklearn", "ruff": None, "cupy-cuda12x": "cupy", "mpich": None}
 
 
 def _extras_modules():
