@@ -12,6 +12,7 @@ from ember import backends as backends
 from ember import compiler as compiler
 from ember import creation as creation
 from ember import cuda as cuda
+from ember import distributed as distributed
 from ember import dtypes as dtypes
 from ember import func as func
 from ember import linalg as linalg
