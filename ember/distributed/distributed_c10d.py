@@ -24,7 +24,8 @@ The contract (PyTorch 2.x is the specification; the differences are listed here)
   collective (measured: a 16-element all_reduce on 2 ranks of a loaded 2-core machine, about
   40 us without it and 66 us with it; noise there is large); ``EMBER_DISTRIBUTED_CHECK=0``
   turns it off. For ``async_op=True`` the check runs before the operation is posted, so it
-  waits for the other ranks to reach the same call. ``barrier`` is
+  waits for the other ranks to reach the same call (DistributedDataParallel posts its buckets
+  through ``_all_reduce(check=False)``: its ranks build the same buckets). ``barrier`` is
   that exchange alone.
 - Every wait is a polling loop on MPI requests (non-blocking ``Iallreduce``, ``Ibcast``...)
   bounded by the group's ``timeout`` (``init_process_group(timeout=...)``, 30 minutes by
