@@ -505,3 +505,18 @@ def test_every_optimizer_steps_as_eagerly(name, compiles):
             assert _same(p, q)
     (entry,) = _entries(cs)
     assert entry.eager is (not compiles), entry.reason
+
+
+def test_device_tensors_run_eagerly():
+    """The tracer records NumPy's arrays: a call with CUDA (here the device checker's) or meta
+    tensors runs eagerly, with the reason."""
+    with ember.cuda.use_checker():
+        x = ember.randn(3, device="cuda")
+        cf = ember.compile(lambda x: x.sin() * 2)
+        got = cf(x)
+        assert got.device.type == "cuda" and _same(got.cpu(), (x.sin() * 2).cpu())
+        (entry,) = _entries(cf)
+        assert entry.eager and "cuda:0 tensor" in entry.reason
+    m = ember.empty(2, 3, device="meta")
+    cm = ember.compile(lambda m: m + 1)
+    assert cm(m).device.type == "meta"

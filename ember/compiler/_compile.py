@@ -572,6 +572,10 @@ class CompiledFunction:
                 if _tensor_hooks(t):
                     hooks = "a tensor the function reads has hooks"
                     break
+                if type(t._data) is not np.ndarray:
+                    # (the tracer models NumPy's arrays: CUDA and meta tensors run eagerly)
+                    hooks = f"ember.compile traces CPU tensors; this call has a {t.device} tensor"
+                    break
         if hooks is not None:
             return self._eager(key, entry, hooks, args, kwargs)
         try:
