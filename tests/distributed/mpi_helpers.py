@@ -65,6 +65,25 @@ class Job:
         return self
 
 
+def launch(cmd, *, attempts=3, **kwargs):
+    """``subprocess.run(cmd, capture_output=True, text=True, **kwargs)``, started again when
+    MPICH's launcher itself fails to start the job: it exits within a second, before any
+    rank printed, with hydra's own message or a signal. (Seen once in CI: two jobs' first
+    launches died in 5 ms with hydra's "send_hdr_downstream" error while another mpiexec ran
+    on the machine; a rank's real failure prints, and takes longer.)"""
+    for attempt in range(attempts):
+        start = time.monotonic()
+        p = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+        quick = time.monotonic() - start < 1.0
+        hydra = "[mpiexec@" in p.stderr or "[proxy:" in p.stderr or \
+            (p.returncode < 0 and not p.stderr)
+        if p.returncode == 0 or not (quick and hydra and not p.stdout) or \
+                attempt == attempts - 1:
+            return p
+        time.sleep(0.5)
+    return p  # pragma: no cover - the loop always returns
+
+
 def run_mpi(tmp_path, body, n, *, timeout=120, launcher=None, env=None, args=()) -> Job:
     """Run ``body`` on ``n`` ranks (with ``mpiexec``, or ``launcher``: a list of arguments put
     before the script, e.g. ``[sys.executable, "-m", "ember.distributed.run", ...]``)."""
@@ -82,8 +101,7 @@ def run_mpi(tmp_path, body, n, *, timeout=120, launcher=None, env=None, args=())
     cmd = (launcher or [exe, "-n", str(n), sys.executable]) + [str(script), *args]
     start = time.monotonic()
     try:
-        p = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout,
-                           cwd=tmp_path)
+        p = launch(cmd, env=full_env, timeout=timeout, cwd=tmp_path)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"the MPI job did not end within {timeout} s\n{e.stdout}\n{e.stderr}")
     job = Job(p.returncode, p.stdout, p.stderr, time.monotonic() - start)

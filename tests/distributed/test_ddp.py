@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -261,6 +260,8 @@ import pytest  # noqa: E402
 
 import ember as T  # noqa: E402
 
+from .mpi_helpers import launch  # noqa: E402
+
 F = T.nn.functional
 
 
@@ -284,7 +285,7 @@ def run(request, tmp_path_factory):
         cmd = [mpiexec, "-n", str(world), *cmd]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = launch(cmd, cwd=ROOT, env=env, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(out, "rb") as f:
         return pickle.load(f), world
@@ -484,8 +485,7 @@ def test_example_on_two_processes_equals_one():
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     outs = []
     for cmd in (script, [mpiexec, "-n", "2", *script]):
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=120)
+        proc = launch(cmd, cwd=ROOT, env=env, timeout=120)
         assert proc.returncode == 0, proc.stderr[-3000:]
         outs.append(proc.stdout.splitlines())
     one, two = outs
