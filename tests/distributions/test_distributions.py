@@ -454,3 +454,67 @@ def test_exponential_family_bregman_kl_and_entropy():
         ent = D.ExponentialFamily.entropy(p)
         return kl, ent, list(m.autograd.grad((kl + ent).sum(), [loc, scale]))
     same(fn, 1e-12, 1e-12)
+
+
+# ---- odds and ends ---------------------------------------------------------------------
+
+MISC = {
+    "scalar_reprs": lambda m: (repr(m.distributions.Normal(0.0, 1.0)),
+                               repr(m.distributions.Bernoulli(logits=0.3)),
+                               repr(m.distributions.Uniform(0.0, 2.0)),
+                               repr(m.distributions.Exponential(m.tensor(2.0)))),
+    "scalar_samples": lambda m: (m.manual_seed(0),
+                                 m.distributions.Normal(0.0, 1.0).sample((3,)),
+                                 m.distributions.Normal(0.0, 1.0).rsample(),
+                                 m.distributions.Exponential(2.0).sample((2,)))[1:],
+    "float64_samples": lambda m: (
+        m.manual_seed(1),
+        m.distributions.Normal(m.zeros(3, dtype=m.float64), 1.0).sample((40,)),
+        m.distributions.Uniform(m.zeros(3, dtype=m.float64), 2.0).rsample((40,)),
+        m.distributions.Bernoulli(m.full((3,), 0.3, dtype=m.float64)).sample((40,)),
+        m.distributions.Categorical(logits=m.randn(3, 5, dtype=m.float64)).sample((40,)),
+        m.distributions.Exponential(m.ones(3, dtype=m.float64)).sample((40,)))[1:],
+    "constraint_reprs": lambda m: [repr(c) for c in (
+        m.distributions.Uniform(m.zeros(2), 1.0).support,
+        m.distributions.Categorical(m.ones(3)).support,
+        m.distributions.constraints.real_vector, m.distributions.constraints.simplex,
+        m.distributions.constraints.half_open_interval(0, 1),
+        m.distributions.constraints.positive_definite,
+        m.distributions.constraints.nonnegative_integer)],
+    "constraint_checks": lambda m: [c.check(v) for c, v in (
+        (m.distributions.constraints.simplex, m.tensor([[0.2, 0.8], [0.5, 0.6]])),
+        (m.distributions.constraints.one_hot, m.tensor([[0.0, 1.0], [1.0, 1.0]])),
+        (m.distributions.constraints.lower_cholesky, m.tensor([[1.0, 0.0], [2.0, 1.0]])),
+        (m.distributions.constraints.positive_definite, m.tensor([[2.0, 1.0], [1.0, 2.0]])),
+        (m.distributions.constraints.integer_interval(0, 3), m.tensor([0.0, 1.5, 3.0, 4.0])))],
+    "transform_reprs": lambda m: [repr(t) for t in (
+        m.distributions.transforms.ExpTransform().inv,
+        m.distributions.transforms.ComposeTransform([m.distributions.transforms.ExpTransform(),
+                                                     m.distributions.transforms.TanhTransform()]),
+        m.distributions.transforms.AffineTransform(0.0, 1.0))],
+    "transform_inverse_and_jacobian": lambda m: [
+        (t.inv(t(x)), t.log_abs_det_jacobian(x, t(x)), t.sign)
+        for x in [m.tensor([-0.5, 0.3, 1.2], dtype=m.float64)]
+        for t in (m.distributions.ExpTransform(), m.distributions.SigmoidTransform(),
+                  m.distributions.TanhTransform(), m.distributions.SoftplusTransform(),
+                  m.distributions.AffineTransform(1.0, -2.0))],
+    "perplexity": lambda m: m.distributions.Categorical(m.tensor([0.2, 0.8])).perplexity(),
+    "straight_through": lambda m: (
+        m.manual_seed(0), m.distributions.OneHotCategoricalStraightThrough(
+            logits=m.tensor([0.1, 0.5, -1.0], requires_grad=True)).rsample((4,)))[1:],
+}
+
+
+@pytest.mark.parametrize("name", MISC)
+def test_misc(name):
+    same(MISC[name], 1e-6, 1e-6)
+
+
+def test_import_ember_does_not_load_distributions():
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]  # this checkout's ember, first on the path
+    code = ("import sys, ember; assert 'ember.distributions' not in sys.modules; "
+            "ember.distributions.Normal; assert 'ember.distributions' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=root)
