@@ -9,13 +9,13 @@ formulas in ember ops (so they are differentiable), and ``kl_divergence`` over P
 registered pairs. Submodules carry PyTorch's names (``ember.distributions.normal.Normal``,
 ``.constraints``, ``.kl``, ``.transforms``, ``.utils``).
 
-Implemented: Bernoulli, Categorical, Cauchy, Exponential, ExponentialFamily, HalfNormal,
-Independent, Laplace, LogNormal, LogitRelaxedBernoulli, MixtureSameFamily, MultivariateNormal,
-Normal, OneHotCategorical, OneHotCategoricalStraightThrough, RelaxedBernoulli,
-TransformedDistribution, Uniform, and the transforms in ``transforms.py``. Not yet: the
-distributions PyTorch samples with kernels ember lacks (``_standard_gamma``, ``poisson``,
-``binomial``, ``_sample_dirichlet``): Gamma, Beta, Dirichlet, Chi2, StudentT, Poisson, Binomial,
-and the rest of PyTorch's list.
+Implemented: Bernoulli, Categorical, Cauchy, Exponential, ExponentialFamily, Geometric, Gumbel,
+HalfNormal, Independent, Laplace, LogNormal, LogitRelaxedBernoulli, MixtureSameFamily,
+MultivariateNormal, Normal, OneHotCategorical, OneHotCategoricalStraightThrough,
+RelaxedBernoulli, TransformedDistribution, Uniform, and the transforms in ``transforms.py``.
+Not yet: the distributions PyTorch samples with kernels ember lacks
+(``_standard_gamma``, ``poisson``, ``binomial``, ``_sample_dirichlet``): Gamma, Beta,
+Dirichlet, Chi2, StudentT, Poisson, Binomial, and the rest of PyTorch's list.
 """
 
 from . import constraints, transforms
@@ -25,6 +25,8 @@ from .cauchy import Cauchy
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
+from .geometric import Geometric
+from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .independent import Independent
 from .kl import kl_divergence, register_kl
@@ -52,7 +54,8 @@ from .uniform import Uniform
 
 __all__ = [
     "AbsTransform", "AffineTransform", "Bernoulli", "Categorical", "Cauchy", "ComposeTransform",
-    "Distribution", "ExpTransform", "Exponential", "ExponentialFamily", "HalfNormal",
+    "Distribution", "ExpTransform", "Exponential", "ExponentialFamily", "Geometric", "Gumbel",
+    "HalfNormal",
     "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "MixtureSameFamily",
     "MultivariateNormal", "Normal", "OneHotCategorical",
     "OneHotCategoricalStraightThrough", "PowerTransform", "RelaxedBernoulli", "SigmoidTransform",

@@ -140,6 +140,16 @@ def _mixture(m, dt):
     return d, [w, loc, scale], _t(m, [0.3, -2.0], dt, False)
 
 
+def _gumbel(m, dt):
+    loc, scale = _t(m, [0.5, -1.0, 2.0], dt), _t(m, [1.0, 0.5, 3.0], dt)
+    return m.distributions.Gumbel(loc, scale), [loc, scale], _t(m, [0.3, -2.0, 1.0], dt, False)
+
+
+def _geometric(m, dt):
+    p = _t(m, [0.2, 0.5, 0.9], dt)
+    return m.distributions.Geometric(p), [p], _t(m, [3.0, 0.0, 1.0], dt, False)
+
+
 CASES = {"normal": _normal, "uniform": _uniform, "bernoulli_probs": _bernoulli_probs,
          "bernoulli_logits": _bernoulli_logits, "categorical_probs": _categorical_probs,
          "categorical_logits": _categorical_logits, "one_hot": _one_hot,
@@ -147,10 +157,11 @@ CASES = {"normal": _normal, "uniform": _uniform, "bernoulli_probs": _bernoulli_p
          "independent": _independent, "mvn_cov": _mvn_cov, "mvn_tril": _mvn_tril,
          "mvn_precision": _mvn_precision, "affine_tanh": _affine_tanh,
          "sigmoid_affine": _sigmoid_affine, "cauchy": _cauchy, "half_normal": _half_normal,
-         "relaxed_bernoulli": _relaxed_bernoulli, "mixture": _mixture}
+         "relaxed_bernoulli": _relaxed_bernoulli, "mixture": _mixture, "gumbel": _gumbel,
+         "geometric": _geometric}
 # where a sample goes through exp/log1p/tanh/sigmoid, float32 results may differ by an ulp
 ULP_SAMPLES = {"laplace", "lognormal", "affine_tanh", "sigmoid_affine", "cauchy",
-               "relaxed_bernoulli"}
+               "relaxed_bernoulli", "gumbel"}
 # PyTorch's "does not implement mode" message names the class with its module path
 NO_MODE = {"affine_tanh", "sigmoid_affine", "relaxed_bernoulli", "mixture"}
 # the few draws the float32 cholesky/solve may round differently from LAPACK's
@@ -283,6 +294,9 @@ def test_lognormal_is_transformed_normal_and_submodule_names():
     lambda m: m.distributions.MultivariateNormal(m.zeros(2)),
     lambda m: m.distributions.Independent(m.distributions.Normal(0.0, 1.0), 1),
     lambda m: m.distributions.Cauchy(0.0, -1.0),
+    lambda m: m.distributions.Gumbel(m.zeros(2), m.tensor([1.0, 0.0])),
+    lambda m: m.distributions.Geometric(m.tensor([0.5, 0.0])),
+    lambda m: m.distributions.Geometric(m.tensor([0.5, 1.5])),
     lambda m: m.distributions.HalfNormal(m.tensor([1.0, -1.0])),
     lambda m: m.distributions.RelaxedBernoulli(m.tensor(0.5), probs=m.tensor([1.5])),
     lambda m: m.distributions.MixtureSameFamily(m.distributions.Normal(0.0, 1.0),
@@ -307,6 +321,7 @@ def test_invalid_parameters_raise_pytorchs_error(build):
     lambda m: m.distributions.LogNormal(0.0, 1.0).log_prob(m.tensor([-1.0])),
     lambda m: m.distributions.Normal(0.0, 1.0).log_prob(1.0),
     lambda m: m.distributions.HalfNormal(1.0).log_prob(m.tensor([-1.0])),
+    lambda m: m.distributions.Geometric(0.3).log_prob(m.tensor([1.5])),
     lambda m: m.distributions.RelaxedBernoulli(m.tensor(0.5), 0.3).log_prob(m.tensor([1.5])),
     lambda m: m.distributions.MixtureSameFamily(
         m.distributions.Categorical(m.ones(2)),
@@ -394,13 +409,32 @@ def _kl_pair(m, kind, dt):
     if kind == "cauchy":
         ps = [t([0.5, -1.0]), t([1.0, 2.0]), t([0.0, 1.0]), t([2.0, 0.5])]
         return D.Cauchy(ps[0], ps[1]), D.Cauchy(ps[2], ps[3]), ps
+    if kind in ("gumbel_gumbel", "gumbel_normal", "normal_gumbel", "uniform_gumbel",
+                "exponential_gumbel", "gumbel_uniform"):
+        made, ps = [], []
+        for name in kind.split("_"):
+            if name == "exponential":
+                ps.append(t([0.5, 2.0]))
+                made.append(D.Exponential(ps[-1]))
+            elif name == "uniform":
+                ps += [t([-1.0, 0.0]), t([1.0, 2.0])]
+                made.append(D.Uniform(ps[-2], ps[-1]))
+            else:
+                ps += [t([0.5, -1.0]), t([1.0, 2.0])]
+                made.append({"gumbel": D.Gumbel, "normal": D.Normal}[name](ps[-2], ps[-1]))
+        return made[0], made[1], ps
+    if kind == "geometric":
+        ps = [t([0.2, 0.7]), t([0.5, 0.1])]
+        return D.Geometric(ps[0]), D.Geometric(ps[1]), ps
     raise AssertionError(kind)
 
 
 KL_KINDS = ["normal_normal", "bernoulli_bernoulli", "categorical_categorical", "onehot_onehot",
             "uniform_uniform", "exponential_exponential", "laplace_laplace", "normal_laplace",
             "laplace_normal", "uniform_normal", "exponential_normal", "uniform_exponential",
-            "normal_uniform", "independent", "lognormal", "mvn_mvn", "halfnormal", "cauchy"]
+            "normal_uniform", "independent", "lognormal", "mvn_mvn", "halfnormal", "cauchy",
+            "gumbel_gumbel", "gumbel_normal", "normal_gumbel", "uniform_gumbel",
+            "exponential_gumbel", "gumbel_uniform", "geometric"]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
