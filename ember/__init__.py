@@ -113,7 +113,8 @@ _LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func",
          "serialization": "serialization", "backends": "backends", "accelerator": "accelerator",
          "testing": "testing", "onnx": "onnx", "amp": "amp", "version": "version",
          "_utils": "_utils", "profiler": "profiler", "compiler": "compiler",
-         "_dynamo": "_dynamo", "distributed": "distributed"}
+         "_dynamo": "_dynamo", "distributed": "distributed",
+         "distributions": "distributions"}
 
 
 def __getattr__(name):

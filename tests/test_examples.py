@@ -38,6 +38,7 @@ LAST_LINE = {
     "maml": r"meta-test loss: before adaptation (\d+\.\d{4}), after (\d+\.\d{4})",
     "mixed_precision": r"final loss: float32 (\d+\.\d{4}), mixed precision (\d+\.\d{4})",
     "ddp_digits": r"test accuracy: (\d\.\d{3})",
+    "vae": r"test ELBO: (-\d+\.\d{4})",
 }
 
 
@@ -179,6 +180,28 @@ def test_ddp_digits_full_reaches_90_percent(backend):
     _, (acc,) = run_example("ddp_digits")
     assert acc >= 0.9
 
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_vae_fast(backend):
+    out, (elbo,) = run_example("vae", "--fast", *(["--torch"] if backend == "torch" else []))
+    assert out.startswith(f"backend: {backend}\n")
+    assert re.search(r"epoch  1  train ELBO +-\d+\.\d{4}", out)
+    assert -60 < elbo < 0  # 64 pixels: a uniform guess costs 64 * ln 2 = 44 nats
+
+
+@pytest.mark.parametrize("backend", FULL_BACKENDS)
+def test_vae_full_learns_and_matches_pytorch(backend):
+    pytest.importorskip("sklearn")
+    out, (elbo,) = run_example("vae")
+    curve = [float(v) for v in re.findall(r"train ELBO +(-\d+\.\d{4})", out)]
+    assert curve[-1] > curve[0] + 5 and elbo > -30
+    if HAS_TORCH:
+        # ember's generator and distributions draw exactly as PyTorch's: the same run
+        ref, (ref_elbo,) = run_example("vae", "--torch")
+        ref_curve = [float(v) for v in re.findall(r"train ELBO +(-\d+\.\d{4})", ref)]
+        np.testing.assert_allclose(curve, ref_curve, atol=2e-3)
+        assert abs(elbo - ref_elbo) < 2e-3
 
 def test_readme_lists_every_example():
     readme = (ROOT / "examples" / "README.md").read_text()
