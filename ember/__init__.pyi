@@ -13,6 +13,7 @@ from ember import compiler as compiler
 from ember import creation as creation
 from ember import cuda as cuda
 from ember import distributed as distributed
+from ember import distributions as distributions
 from ember import dtypes as dtypes
 from ember import func as func
 from ember import linalg as linalg
