@@ -213,9 +213,9 @@ def test_readme_lists_every_example():
 
 
 # ---- the examples' core computations, step for step against PyTorch ----
-# The scripts' whole runs are not compared bit for bit (see the module docstring), so these run
-# their central step on identical weights and data through tests/oracle.py's `same`: values, dtypes and
-# grad_fn names must match PyTorch's within float32 tolerance.
+# The scripts' whole runs are not compared bit for bit (see the module docstring), so these
+# run their central step on identical weights and data through tests/oracle.py's `same`:
+# values, dtypes and grad_fn names must match PyTorch's within float32 tolerance.
 
 def _same():
     pytest.importorskip("torch")
