@@ -4,13 +4,12 @@ Contract: ``rsample`` = ``loc + empty(shape).cauchy_() * scale``, PyTorch's draw
 """
 
 import math
-from numbers import Number
 
 import ember
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _EMPTY_SIZE, broadcast_all
+from .utils import _EMPTY_SIZE
 
 __all__ = ["Cauchy"]
 
@@ -23,21 +22,10 @@ class Cauchy(Distribution):
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, Number) and isinstance(scale, Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._init_params(validate_args, loc=loc, scale=scale)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Cauchy, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Cauchy, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Cauchy, batch_shape, _instance, "loc", "scale")
 
     @property
     def mean(self):

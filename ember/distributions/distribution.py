@@ -9,11 +9,12 @@ number when it has one element, else its size.
 """
 
 import warnings
+from numbers import Number
 
 import ember
 
 from . import constraints
-from .utils import _EMPTY_SIZE, lazy_property
+from .utils import _EMPTY_SIZE, broadcast_all, lazy_property
 
 __all__ = ["Distribution"]
 
@@ -156,6 +157,28 @@ class Distribution:
                 f"Expected value argument ({type(value).__name__} of shape "
                 f"{tuple(value.shape)}) to be within the support ({support!r}) of the "
                 f"distribution {self!r}, but found invalid values:\n{value}")
+
+    def _init_params(self, validate_args, **params):
+        """Set the parameters, broadcast together, and the batch shape they give (``()`` when
+        all are Python numbers), then validate: the ``__init__`` of the loc/scale families."""
+        values = broadcast_all(*params.values())
+        for name, value in zip(params, values):
+            setattr(self, name, value)
+        if all(isinstance(v, Number) for v in params.values()):
+            batch_shape = ember.Size()
+        else:
+            batch_shape = values[0].size()
+        Distribution.__init__(self, batch_shape, validate_args=validate_args)
+
+    def _expand_params(self, cls, batch_shape, _instance, *names):
+        """``expand`` for a distribution whose state is its parameters ``names``."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = ember.Size(batch_shape)
+        for name in names:
+            setattr(new, name, getattr(self, name).expand(batch_shape))
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     def _get_checked_instance(self, cls, _instance=None):
         if _instance is None and type(self).__init__ != cls.__init__:

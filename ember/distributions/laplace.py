@@ -5,13 +5,12 @@ machine epsilon, so ``log1p(-|u|)`` stays finite) and returns
 ``loc - scale * sign(u) * log1p(-|u|)``, PyTorch's draw.
 """
 
-from numbers import Number
 
 import ember
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _EMPTY_SIZE, broadcast_all
+from .utils import _EMPTY_SIZE
 
 __all__ = ["Laplace"]
 
@@ -40,21 +39,10 @@ class Laplace(Distribution):
         return (2 ** 0.5) * self.scale
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, Number) and isinstance(scale, Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._init_params(validate_args, loc=loc, scale=scale)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Laplace, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Laplace, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Laplace, batch_shape, _instance, "loc", "scale")
 
     def rsample(self, sample_shape=_EMPTY_SIZE):
         shape = self._extended_shape(sample_shape)
