@@ -211,8 +211,35 @@ def _eng(generator, dev=None):
 
 # ---- where values go: memory order ----
 def _memory_perm(a):
-    """Axes from slowest to fastest in memory (C order for a contiguous array)."""
-    return sorted(range(a.ndim), key=lambda k: (-abs(a.strides[k]), k))
+    """Axes from slowest to fastest in memory (C order for a contiguous array), as PyTorch's
+    TensorIterator orders them (and ``empty_like`` lays out a result): an insertion sort from
+    fastest to slowest that swaps two axes only when both strides are nonzero and the
+    earlier one's is larger (equal strides: the larger size goes later). A broadcast axis
+    (stride 0) decides nothing, so ``bernoulli`` of an expanded tensor draws in C order."""
+    n = a.ndim
+    strides, shape = a.strides, a.shape
+    perm = list(range(n - 1, -1, -1))  # fastest first
+
+    def should_swap(d0, d1):
+        s0, s1 = abs(strides[d0]), abs(strides[d1])
+        if s0 == 0 or s1 == 0:
+            return 0
+        if s0 < s1:
+            return -1
+        if s0 > s1:
+            return 1
+        return 1 if shape[d0] > shape[d1] else 0
+
+    for i in range(1, n):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    return perm[::-1]
 
 
 def _logical(a, flat):

@@ -267,6 +267,19 @@ def test_bernoulli_tensor_p(pdtype):
     same(fn)
 
 
+def test_bernoulli_of_expanded_probabilities():
+    """An expanded (stride-0) probability tensor: the result is laid out as PyTorch's
+    empty_like lays it out (a broadcast axis does not reorder), so the draws land where
+    PyTorch's do."""
+    def fn(L):
+        p = L.arange(1, 13, dtype=L.float32) / 13
+        return [L.bernoulli(p[:3].expand(4, 3)), L.bernoulli(p[:3, None].expand(3, 4)),
+                L.bernoulli(p[:3].reshape(1, 3).expand(4, 3)),
+                L.bernoulli(p[:6].reshape(2, 1, 3).expand(2, 5, 3)),
+                L.bernoulli(p[:1].reshape(1, 1).expand(3, 4))]
+    same(fn)
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_continuous(dtype):
     def fn(L):

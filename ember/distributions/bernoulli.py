@@ -84,10 +84,7 @@ class Bernoulli(ExponentialFamily):
     def sample(self, sample_shape=_EMPTY_SIZE):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
-            # contiguous(): ember.bernoulli on a stride-0 (expanded) probs tensor draws in a
-            # different order from PyTorch's kernel; a dense copy holds the same values and
-            # gets PyTorch's stream (PyTorch's own result is the same for both layouts)
-            return ember.bernoulli(self.probs.expand(shape).contiguous())
+            return ember.bernoulli(self.probs.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
