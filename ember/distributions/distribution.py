@@ -170,12 +170,29 @@ class Distribution:
             batch_shape = values[0].size()
         Distribution.__init__(self, batch_shape, validate_args=validate_args)
 
+    def _init_probs_or_logits(self, probs, logits, validate_args):
+        """``__init__`` of the distributions given by ``probs`` or ``logits`` (exactly one):
+        sets it (and ``_param``, the one given) and the batch shape it gives."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        name, given = ("probs", probs) if probs is not None else ("logits", logits)
+        (value,) = broadcast_all(given)
+        setattr(self, name, value)
+        self._param = value
+        batch_shape = ember.Size() if isinstance(given, Number) else value.size()
+        Distribution.__init__(self, batch_shape, validate_args=validate_args)
+
     def _expand_params(self, cls, batch_shape, _instance, *names):
-        """``expand`` for a distribution whose state is its parameters ``names``."""
+        """``expand`` for a distribution whose state is its parameters ``names`` (those it
+        holds: of ``probs`` and ``logits``, the one given, or both once the other was
+        computed)."""
         new = self._get_checked_instance(cls, _instance)
         batch_shape = ember.Size(batch_shape)
         for name in names:
-            setattr(new, name, getattr(self, name).expand(batch_shape))
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(batch_shape))
+        if "_param" in self.__dict__:
+            new._param = new.__dict__.get("logits", new.__dict__.get("probs"))
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new

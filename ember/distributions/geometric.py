@@ -5,7 +5,6 @@ Contract: ``sample`` draws ``u = empty(shape).uniform_(tiny, 1)`` and returns
 (PyTorch's extra check and message, after the unit-interval constraint).
 """
 
-from numbers import Number
 
 import ember
 from ember.nn.functional import binary_cross_entropy_with_logits
@@ -24,15 +23,7 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        given = probs if probs is not None else logits
-        batch_shape = ember.Size() if isinstance(given, Number) else given.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._init_probs_or_logits(probs, logits, validate_args)
         if self._validate_args and probs is not None:
             value = self.probs
             valid = value > 0
@@ -43,15 +34,7 @@ class Geometric(Distribution):
                     f"invalid values:\n{value.detach()[~valid]}")
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Geometric, _instance)
-        batch_shape = ember.Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-        super(Geometric, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Geometric, batch_shape, _instance, "probs", "logits")
 
     @property
     def mean(self):
